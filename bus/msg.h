@@ -1,0 +1,37 @@
+/* A message as it sits in a mailbox: the envelope's header fields plus an owned payload, in one
+ * allocation. Messages between actors of one node never get encoded; the bus encodes a message
+ * into an envelope only when it leaves the node. */
+#ifndef WR_MSG_H
+#define WR_MSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bus/envelope.h"
+
+typedef struct wr_msg {
+    uint16_t type;
+    uint64_t corr;
+    uint64_t epoch;
+    int64_t enq_ns; /* set by the mailbox on push (coarse monotonic clock) */
+    char from[WR_ADDR_MAX];
+    char to[WR_ADDR_MAX];
+    size_t len;
+    uint8_t data[]; /* msgpack payload, len bytes */
+} wr_msg_t;
+
+/* New message with an uninitialised payload of len bytes to fill in; addresses empty, corr and
+ * epoch 0. Returns NULL when out of memory. The caller owns it until it hands it on. */
+wr_msg_t *wr_msg_alloc(uint16_t type, size_t len);
+/* New message with a copy of payload (may be NULL when len is 0). from/to may be NULL (empty);
+ * longer addresses are an error (NULL). */
+wr_msg_t *wr_msg_new(uint16_t type, const char *from, const char *to, const void *payload,
+                     size_t len);
+/* New message from a decoded envelope (payload copied). */
+wr_msg_t *wr_msg_from_envelope(const wr_envelope_t *env);
+/* Envelope view of m: its payload points into m. */
+void wr_msg_envelope(const wr_msg_t *m, wr_envelope_t *env);
+/* Frees *m (NULL-safe) and sets *m to NULL. */
+void wr_msg_destroy(wr_msg_t **m);
+
+#endif

@@ -1,0 +1,46 @@
+/* The one table of message types. Every message on the bus (and in every mailbox) carries one of
+ * these. Payloads are msgpack; the payload column is the schema (arrays, positional).
+ * Numbers are part of the wire protocol: never reuse or renumber one, only append.
+ * Types 1000 and above are private to one process (timers, tests) and never cross the bus. */
+#ifndef WR_MSGTYPES_H
+#define WR_MSGTYPES_H
+
+#include <stdbool.h>
+
+/*  X(number, NAME, "wire name", "payload schema") */
+#define WR_MSG_TYPES(X)                                                                          \
+    X(1, STOP, "stop", "nil: stop the receiving actor ($TERM)")                                 \
+    X(2, CHILD_FAILED, "child-failed", "[child addr, error code, reason str, restarted bool]")  \
+    X(3, CHILD_STOPPED, "child-stopped", "[child addr]")                                        \
+    X(4, TIMEOUT, "timeout", "nil: an ask timed out; corr = the ask's correlation id")          \
+    X(5, ERROR, "error", "[error code, message str]: negative reply to an ask")                 \
+    X(6, PING, "ping", "any")                                                                   \
+    X(7, PONG, "pong", "any: the ping's payload echoed")                                        \
+    X(10, HEARTBEAT, "heartbeat", "[node id, incarnation u64, seq u64, endpoint str]")           \
+    X(11, PEER_DOWN, "peer-down", "[node id, reason str]: to watchers of a dead peer")          \
+    X(12, PEER_UP, "peer-up", "[node id]: to watchers when a peer is heard from again")          \
+    X(20, TM_REGISTER, "tm-register", "[node id, endpoint, slots u32, incarnation u64]")         \
+    X(21, TM_REGISTERED, "tm-registered", "[jm incarnation u64, heartbeat timeout ms]")           \
+    X(30, ACTORS_REQ, "actors-req", "nil: list actors (to a node's `node` actor, or the JM)")    \
+    X(31, ACTORS_REPLY, "actors-reply", "[[node, status, [actor stats map...]]...]")            \
+    X(32, MAILBOX_REQ, "mailbox-req", "[actor addr, peek n u32]")                                \
+    X(33, MAILBOX_REPLY, "mailbox-reply", "map: one actor's mailbox statistics and peek")        \
+    X(40, DATA_BATCH, "data-batch", "[channel u64, seq u64, count u32, records bin]")            \
+    X(41, CREDIT, "credit", "[channel u64, credits u32]")                                        \
+    X(42, CHANNEL_END, "channel-end", "[channel u64, last seq u64]: no more batches")
+
+enum wr_msg_type {
+#define WR__MSG_ENUM(num, name, wire, schema) WR_MSG_##name = num,
+    WR_MSG_TYPES(WR__MSG_ENUM)
+#undef WR__MSG_ENUM
+    WR_MSG_LOCAL_FIRST = 1000, /* process-private types start here (timers, tests) */
+    WR_MSG_LOCAL_LAST = 65535
+};
+
+/* Wire name of a known type, or NULL. Process-private types are named "local-<n>". */
+const char *wr_msg_type_name(int type);
+/* True for types in the table (the only ones the bus accepts from the network). */
+bool wr_msg_type_is_wire(int type);
+bool wr_msg_type_is_local(int type);
+
+#endif

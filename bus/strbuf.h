@@ -1,0 +1,30 @@
+/* A growable NUL-terminated byte buffer (after git's strbuf).
+ * Invariant: buf is never NULL after init; buf[len] == '\0'. On allocation failure the buffer
+ * keeps its old contents and sets `failed`, so callers may append freely and check once. */
+#ifndef WR_STRBUF_H
+#define WR_STRBUF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct {
+    char *buf;
+    size_t len;
+    size_t cap;
+    bool failed; /* an append ran out of memory; contents are truncated */
+} wr_strbuf_t;
+
+void wr_strbuf_init(wr_strbuf_t *sb);
+/* Frees the storage and re-initialises the buffer to empty. */
+void wr_strbuf_release(wr_strbuf_t *sb);
+/* Takes the storage: the caller now owns (and frees) the returned string; sb is empty again. */
+char *wr_strbuf_detach(wr_strbuf_t *sb, size_t *len);
+void wr_strbuf_reset(wr_strbuf_t *sb);
+void wr_strbuf_add(wr_strbuf_t *sb, const void *data, size_t len);
+void wr_strbuf_adds(wr_strbuf_t *sb, const char *s);
+void wr_strbuf_addc(wr_strbuf_t *sb, char c);
+void wr_strbuf_addf(wr_strbuf_t *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Appends s as a JSON string literal, quotes included; invalid UTF-8 bytes become U+FFFD. */
+void wr_strbuf_add_json_str(wr_strbuf_t *sb, const char *s, size_t len);
+
+#endif

@@ -1,0 +1,86 @@
+/* weir's configuration: one YAML file of dotted keys in the style of flink-conf.yaml, then
+ * command-line overrides. Every key that exists is in WR_CONFIG_KEYS below, with its type,
+ * default and documentation; deploy/weir.yaml documents the same keys (a test keeps them in
+ * sync). Unknown keys and bad values are errors that name the key, the file and the line. */
+#ifndef WR_CONFIG_H
+#define WR_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bus/strbuf.h"
+
+enum wr_config_type {
+    WR_CFG_STRING,
+    WR_CFG_INT,      /* integer within [min, max] */
+    WR_CFG_DURATION, /* milliseconds; "250ms", "3s", "2min", "1h"; a bare integer is ms */
+    WR_CFG_SIZE,     /* bytes; "512", "64kb", "64mb", "1gb" (binary multiples) */
+    WR_CFG_BOOL      /* true/false/yes/no/on/off */
+};
+
+/*  X(key, type, default text, min, max, documentation) */
+#define WR_CONFIG_KEYS(X)                                                                       \
+    X("jobmanager.address", WR_CFG_STRING, "tcp://127.0.0.1:6123", 0, 0,                       \
+      "Bus endpoint where TaskManagers and the CLI reach the JobManager.")                      \
+    X("jobmanager.bind", WR_CFG_STRING, "", 0, 0,                                               \
+      "Endpoint the JobManager binds; empty means jobmanager.address.")                          \
+    X("jobmanager.node-id", WR_CFG_STRING, "jm-1", 0, 0,                                        \
+      "Node id of the JobManager process (the first part of its actors' addresses).")            \
+    X("taskmanager.node-id", WR_CFG_STRING, "", 0, 0,                                           \
+      "Node id of a TaskManager; empty means tm-<pid>. Keep it fixed to rejoin under one id.")  \
+    X("taskmanager.bind", WR_CFG_STRING, "tcp://127.0.0.1:*", 0, 0,                             \
+      "Endpoint a TaskManager binds; port * picks a free port.")                                 \
+    X("taskmanager.numberOfTaskSlots", WR_CFG_INT, "2", 1, 1024,                                \
+      "Slots one TaskManager offers (one subtask pipeline each).")                               \
+    X("runtime.threads", WR_CFG_INT, "0", 0, 256,                                               \
+      "Worker threads per node; 0 means one per core.")                                          \
+    X("runtime.mailbox-capacity", WR_CFG_INT, "1024", 2, 1048576,                               \
+      "Messages an actor's mailbox holds before senders are pushed back.")                      \
+    X("runtime.turn-budget", WR_CFG_INT, "64", 1, 65536,                                        \
+      "Messages an actor handles per turn before its worker moves on to another actor.")        \
+    X("heartbeat.interval", WR_CFG_DURATION, "500ms", 10, 3600000,                              \
+      "How often a node sends a heartbeat to each peer it is connected to.")                    \
+    X("heartbeat.timeout", WR_CFG_DURATION, "3s", 50, 3600000,                                  \
+      "A peer silent for this long is declared dead and its watchers are told.")                \
+    X("bus.max-message-size", WR_CFG_SIZE, "64mb", 1024, 1073741824,                            \
+      "Largest envelope payload a node accepts; larger frames are counted and dropped.")        \
+    X("bus.channel-credits", WR_CFG_INT, "32", 1, 65536,                                        \
+      "Batches a data-channel receiver lets a sender have in flight (credit-based flow control).") \
+    X("local.taskmanagers", WR_CFG_INT, "2", 1, 64,                                             \
+      "TaskManagers that `weir local` starts inside its one process.")                          \
+    X("client.timeout", WR_CFG_DURATION, "5s", 10, 3600000,                                     \
+      "How long CLI commands wait for the JobManager to answer.")
+
+typedef struct wr_config wr_config_t;
+
+/* A configuration holding every key at its default. NULL when out of memory. */
+wr_config_t *wr_config_new(void);
+void wr_config_destroy(wr_config_t **cfg);
+
+/* Loads a YAML file: a mapping of dotted keys (`heartbeat.timeout: 3s`), or nested mappings that
+ * flatten to them (`heartbeat: {timeout: 3s}`). Values are validated against the key's type and
+ * range. On error returns WR_ECONFIG (or WR_ENOTFOUND for a missing file), appends one line
+ * "FILE:LINE: what is wrong (what to do)" to err, and leaves cfg unchanged. */
+int wr_config_load_file(wr_config_t *cfg, const char *path, wr_strbuf_t *err);
+/* Sets one key from text (a command-line override). Errors as above, with "--KEY" as origin. */
+int wr_config_set(wr_config_t *cfg, const char *key, const char *value, wr_strbuf_t *err);
+
+/* Typed getters. The key must be in WR_CONFIG_KEYS with that type: anything else is our bug
+ * and asserts. Durations are milliseconds, sizes bytes. The string is borrowed from cfg. */
+const char *wr_config_str(const wr_config_t *cfg, const char *key);
+int64_t wr_config_int(const wr_config_t *cfg, const char *key);
+bool wr_config_bool(const wr_config_t *cfg, const char *key);
+
+/* The key table, for documentation and tests. */
+typedef struct {
+    const char *key;
+    enum wr_config_type type;
+    const char *default_text;
+    int64_t min, max;
+    const char *doc;
+} wr_config_key_t;
+size_t wr_config_key_count(void);
+const wr_config_key_t *wr_config_key_at(size_t i);
+
+#endif
