@@ -60,8 +60,9 @@ void wr_config_destroy(wr_config_t **cfg);
 
 /* Loads a YAML file: a mapping of dotted keys (`heartbeat.timeout: 3s`), or nested mappings that
  * flatten to them (`heartbeat: {timeout: 3s}`). Values are validated against the key's type and
- * range. On error returns WR_ECONFIG (or WR_ENOTFOUND for a missing file), appends one line
- * "FILE:LINE: what is wrong (what to do)" to err, and leaves cfg unchanged. */
+ * range. On error returns WR_ECONFIG (WR_ENOTFOUND for a missing file, WR_EIO for one that cannot
+ * be read, WR_ENOMEM), appends one line "FILE:LINE: what is wrong (what to do)" to err (no
+ * trailing newline; a newline first if err already holds text), and leaves cfg unchanged. */
 int wr_config_load_file(wr_config_t *cfg, const char *path, wr_strbuf_t *err);
 /* Sets one key from text (a command-line override). Errors as above, with "--KEY" as origin. */
 int wr_config_set(wr_config_t *cfg, const char *key, const char *value, wr_strbuf_t *err);
@@ -71,6 +72,17 @@ int wr_config_set(wr_config_t *cfg, const char *key, const char *value, wr_strbu
 const char *wr_config_str(const wr_config_t *cfg, const char *key);
 int64_t wr_config_int(const wr_config_t *cfg, const char *key);
 bool wr_config_bool(const wr_config_t *cfg, const char *key);
+
+/* Parses text as the file and flags do, without a key's range check: a duration to
+ * milliseconds, a size to bytes, a bool to 0 or 1, an integer as is (for other YAML files, such
+ * as topologies, that take "10min"). Returns 0, or WR_ECONFIG if text is not such a value or
+ * overflows (*out untouched). WR_CFG_STRING is not parsed: asserts. */
+int wr_config_parse_value(enum wr_config_type type, const char *text, int64_t *out);
+
+/* Appends the documented defaults as YAML, generated from WR_CONFIG_KEYS: for each key its doc
+ * and range as comments, then `key: default`. deploy/weir.yaml is a header comment followed by
+ * exactly this text (a test checks). Allocation failure shows as out->failed. */
+void wr_config_write_defaults(wr_strbuf_t *out);
 
 /* The key table, for documentation and tests. */
 typedef struct {
