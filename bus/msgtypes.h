@@ -27,7 +27,8 @@
     X(33, MAILBOX_REPLY, "mailbox-reply", "map: one actor's mailbox statistics and peek")        \
     X(40, DATA_BATCH, "data-batch", "[channel u64, seq u64, count u32, records bin]")            \
     X(41, CREDIT, "credit", "[channel u64, credits u32]")                                        \
-    X(42, CHANNEL_END, "channel-end", "[channel u64, last seq u64]: no more batches")
+    X(42, CHANNEL_END, "channel-end", "[channel u64, last seq u64]: no more batches")         \
+    X(43, CHANNEL_OPEN, "channel-open", "[channel u64]: a sender asks for its first credit")
 
 enum wr_msg_type {
 #define WR__MSG_ENUM(num, name, wire, schema) WR_MSG_##name = num,
@@ -37,8 +38,10 @@ enum wr_msg_type {
     WR_MSG_LOCAL_LAST = 65535
 };
 
-/* Wire name of a known type, or NULL. Process-private types are named "local-<n>". */
+/* Wire name of a known type, or NULL. Process-private types (>= 1000) are all named "local". */
 const char *wr_msg_type_name(int type);
+/* The type whose wire name is name ("ping" -> WR_MSG_PING), or WR_ETYPE. */
+int wr_msg_type_from_name(const char *name);
 /* True for types in the table (the only ones the bus accepts from the network). */
 bool wr_msg_type_is_wire(int type);
 bool wr_msg_type_is_local(int type);

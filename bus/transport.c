@@ -1,0 +1,705 @@
+#include "bus/transport.h"
+
+#include <czmq.h>
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "bus/clock.h"
+#include "bus/envelope.h"
+#include "bus/error.h"
+#include "bus/log.h"
+#include "bus/mp.h"
+#include "bus/msgtypes.h"
+
+#define S_QUEUE_DEFAULT 65536
+#define S_RETRY_MS 2 /* poll period while messages wait for a connection or a full mailbox */
+
+/* A FIFO of owned messages. */
+typedef struct {
+    wr_msg_t **items;
+    size_t head, len, cap;
+} s_fifo_t;
+
+typedef struct {
+    char id[WR_NODE_MAX];
+    char endpoint[128];
+    enum wr_peer_state state;
+    bool heartbeats;       /* we send heartbeats to it (it heartbeats, or we connected) */
+    int64_t since_ns;      /* when the current state began */
+    int64_t last_heard_ns; /* 0: never */
+    uint64_t incarnation;
+    s_fifo_t waiting; /* outbound messages waiting for the connection, in order */
+} s_peer_t;
+
+typedef struct {
+    wr_msg_t *msg;
+    bool connect; /* a connect request rather than a message */
+    char peer[WR_NODE_MAX];
+    char endpoint[128];
+} s_cmd_t;
+
+struct wr_transport {
+    wr_transport_opts_t o;
+    char node_id[WR_NODE_MAX];
+    char endpoint[128];
+    zsock_t *router;
+    int wake_fd;
+    pthread_t thread;
+    _Atomic bool stop;
+    _Atomic bool sleeping;
+    int64_t linger_ms;
+
+    pthread_mutex_t lock; /* guards the outbound command queue */
+    s_cmd_t *queue;
+    size_t qhead, qlen, qcap;
+
+    /* I/O thread only */
+    s_peer_t *peers;
+    size_t npeers, peers_cap;
+    wr_msg_t *held_in; /* inbound message the deliver callback pushed back on */
+    msgpack_sbuffer sbuf;
+    uint64_t hb_seq;
+    int64_t next_hb_ns;
+
+    pthread_mutex_t stats_lock; /* guards stats and the peer snapshot below */
+    wr_transport_stats_t stats;
+    wr_peer_info_t *peer_snap;
+    size_t npeer_snap;
+};
+
+/* ---- fifo ---- */
+
+static int s_fifo_push(s_fifo_t *f, wr_msg_t *m)
+{
+    if (f->len == f->cap) {
+        size_t ncap = f->cap ? f->cap * 2 : 16;
+        wr_msg_t **n = malloc(ncap * sizeof *n);
+        if (!n) return WR_ENOMEM;
+        for (size_t i = 0; i < f->len; i++) n[i] = f->items[(f->head + i) % f->cap];
+        free(f->items);
+        f->items = n;
+        f->head = 0;
+        f->cap = ncap;
+    }
+    f->items[(f->head + f->len++) % f->cap] = m;
+    return 0;
+}
+
+static wr_msg_t *s_fifo_peek(s_fifo_t *f)
+{
+    return f->len ? f->items[f->head] : NULL;
+}
+
+static void s_fifo_drop_head(s_fifo_t *f)
+{
+    f->head = (f->head + 1) % f->cap;
+    f->len--;
+}
+
+static void s_fifo_release(s_fifo_t *f)
+{
+    while (f->len) {
+        wr_msg_t *m = s_fifo_peek(f);
+        s_fifo_drop_head(f);
+        wr_msg_destroy(&m);
+    }
+    free(f->items);
+    memset(f, 0, sizeof *f);
+}
+
+/* ---- peers ---- */
+
+static s_peer_t *s_peer_find(wr_transport_t *t, const char *id)
+{
+    for (size_t i = 0; i < t->npeers; i++)
+        if (!strcmp(t->peers[i].id, id)) return &t->peers[i];
+    return NULL;
+}
+
+static s_peer_t *s_peer_add(wr_transport_t *t, const char *id)
+{
+    s_peer_t *p = s_peer_find(t, id);
+    if (p) return p;
+    if (t->npeers == t->peers_cap) {
+        size_t ncap = t->peers_cap ? t->peers_cap * 2 : 8;
+        s_peer_t *n = realloc(t->peers, ncap * sizeof *n);
+        if (!n) return NULL;
+        t->peers = n;
+        t->peers_cap = ncap;
+    }
+    p = &t->peers[t->npeers++];
+    memset(p, 0, sizeof *p);
+    snprintf(p->id, sizeof p->id, "%s", id);
+    p->state = WR_PEER_CONNECTING;
+    p->since_ns = wr_now_ns();
+    return p;
+}
+
+static void s_publish_peers(wr_transport_t *t);
+
+static void s_peer_set_state(wr_transport_t *t, s_peer_t *p, enum wr_peer_state st,
+                             const char *reason)
+{
+    if (p->state == st) return;
+    enum wr_peer_state old = p->state;
+    p->state = st;
+    p->since_ns = wr_now_ns();
+    if (st == WR_PEER_DOWN && t->o.handler.peer_event) {
+        wr_info("%s: peer %s down: %s", t->node_id, p->id, reason);
+        t->o.handler.peer_event(t->o.handler.ctx, p->id, false, reason);
+    } else if (st == WR_PEER_UP && t->o.handler.peer_event) {
+        wr_info("%s: peer %s up", t->node_id, p->id);
+        t->o.handler.peer_event(t->o.handler.ctx, p->id, true, old == WR_PEER_DOWN ? "back" : "new");
+    }
+    s_publish_peers(t);
+}
+
+static void s_publish_peers(wr_transport_t *t)
+{
+    int64_t now = wr_now_ns();
+    pthread_mutex_lock(&t->stats_lock);
+    if (t->npeer_snap < t->npeers) {
+        wr_peer_info_t *n = realloc(t->peer_snap, t->peers_cap * sizeof *n);
+        if (!n) {
+            pthread_mutex_unlock(&t->stats_lock);
+            return;
+        }
+        t->peer_snap = n;
+    }
+    for (size_t i = 0; i < t->npeers; i++) {
+        s_peer_t *p = &t->peers[i];
+        wr_peer_info_t *s = &t->peer_snap[i];
+        memcpy(s->id, p->id, sizeof s->id);
+        memcpy(s->endpoint, p->endpoint, sizeof s->endpoint);
+        s->state = p->state;
+        s->incarnation = p->incarnation;
+        s->last_heard_ms_ago = p->last_heard_ns ? (now - p->last_heard_ns) / 1000000 : -1;
+    }
+    t->npeer_snap = t->npeers;
+    pthread_mutex_unlock(&t->stats_lock);
+}
+
+#define STAT_ADD(t, field, n)                                                                    \
+    do {                                                                                         \
+        pthread_mutex_lock(&(t)->stats_lock);                                                    \
+        (t)->stats.field += (n);                                                                 \
+        pthread_mutex_unlock(&(t)->stats_lock);                                                  \
+    } while (0)
+
+/* ---- sending (I/O thread) ---- */
+
+/* One attempt: 0 sent, WR_EUNREACH no such peer connection now, WR_EAGAIN peer's queue full,
+ * other errors final. */
+static int s_send_now(wr_transport_t *t, const char *peer, const wr_msg_t *m)
+{
+    wr_envelope_t env;
+    wr_msg_envelope(m, &env);
+    t->sbuf.size = 0;
+    int rc = wr_envelope_encode(&env, &t->sbuf);
+    if (rc) return rc;
+    void *sock = zsock_resolve(t->router);
+    if (zmq_send(sock, peer, strlen(peer), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+        return errno == EAGAIN ? WR_EAGAIN : WR_EUNREACH;
+    if (zmq_send(sock, t->sbuf.data, t->sbuf.size, ZMQ_DONTWAIT) < 0) {
+        /* the routing frame went out, so the pipe exists; a failure here is a full pipe */
+        wr_warn("%s: send to %s failed after routing frame: %s", t->node_id, peer,
+                zmq_strerror(errno));
+        return WR_EAGAIN;
+    }
+    pthread_mutex_lock(&t->stats_lock);
+    t->stats.frames_out++;
+    t->stats.bytes_out += t->sbuf.size;
+    pthread_mutex_unlock(&t->stats_lock);
+    return 0;
+}
+
+static void s_give_back(wr_transport_t *t, wr_msg_t **m, int err)
+{
+    STAT_ADD(t, undeliverable_out, 1);
+    if (t->o.handler.undeliverable)
+        t->o.handler.undeliverable(t->o.handler.ctx, m, err);
+    wr_msg_destroy(m);
+}
+
+/* Sends what waits for peer p, in order, until the connection refuses. */
+static void s_flush_peer(wr_transport_t *t, s_peer_t *p, int64_t now)
+{
+    wr_msg_t *m;
+    while ((m = s_fifo_peek(&p->waiting))) {
+        int rc = s_send_now(t, p->id, m);
+        if (rc == WR_EAGAIN) return;
+        if (rc == WR_EUNREACH) {
+            /* a connection we made, or one that was up, gets a grace period to come (back) */
+            if (now - p->since_ns < t->o.heartbeat_timeout_ms * 1000000 && p->state != WR_PEER_DOWN)
+                return;
+        }
+        s_fifo_drop_head(&p->waiting);
+        if (rc) s_give_back(t, &m, rc);
+        else wr_msg_destroy(&m);
+    }
+}
+
+static void s_route_out(wr_transport_t *t, wr_msg_t *m, int64_t now)
+{
+    char peer[WR_NODE_MAX];
+    if (!wr_addr_split(m->to, peer)) {
+        s_give_back(t, &m, WR_EINVAL);
+        return;
+    }
+    s_peer_t *p = s_peer_find(t, peer);
+    if (p) {
+        if (s_fifo_push(&p->waiting, m)) s_give_back(t, &m, WR_ENOMEM);
+        else s_flush_peer(t, p, now);
+        return;
+    }
+    int rc = s_send_now(t, peer, m);
+    if (rc == WR_EAGAIN) {
+        /* an untracked peer (a CLI client) with a full pipe: track it so order is kept */
+        p = s_peer_add(t, peer);
+        if (p && !s_fifo_push(&p->waiting, m)) return;
+        rc = WR_ENOMEM;
+    }
+    if (rc) s_give_back(t, &m, rc);
+    else wr_msg_destroy(&m);
+}
+
+/* Drains the command queue. Returns how many commands it took. */
+static size_t s_drain_commands(wr_transport_t *t, int64_t now)
+{
+    size_t n = 0;
+    for (;;) {
+        pthread_mutex_lock(&t->lock);
+        if (!t->qlen) {
+            pthread_mutex_unlock(&t->lock);
+            return n;
+        }
+        s_cmd_t c = t->queue[t->qhead];
+        t->qhead = (t->qhead + 1) % t->qcap;
+        t->qlen--;
+        pthread_mutex_unlock(&t->lock);
+        n++;
+        if (!c.connect) {
+            s_route_out(t, c.msg, now);
+            continue;
+        }
+        s_peer_t *p = s_peer_add(t, c.peer);
+        if (!p) continue;
+        snprintf(p->endpoint, sizeof p->endpoint, "%s", c.endpoint);
+        p->heartbeats = t->o.heartbeat_interval_ms > 0;
+        p->since_ns = now;
+        if (p->state == WR_PEER_DOWN) p->state = WR_PEER_CONNECTING;
+        zsock_set_connect_rid(t->router, c.peer);
+        if (zsock_connect(t->router, "%s", c.endpoint) != 0)
+            wr_warn("%s: cannot connect to %s at %s: %s", t->node_id, c.peer, c.endpoint,
+                    zmq_strerror(zmq_errno()));
+        s_publish_peers(t);
+    }
+}
+
+/* ---- heartbeats ---- */
+
+static void s_send_heartbeats(wr_transport_t *t)
+{
+    for (size_t i = 0; i < t->npeers; i++) {
+        s_peer_t *p = &t->peers[i];
+        if (!p->heartbeats || p->waiting.len) continue;
+        msgpack_sbuffer body;
+        msgpack_sbuffer_init(&body);
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, &body, msgpack_sbuffer_write);
+        msgpack_pack_array(&pk, 4);
+        wr_pack_str(&pk, t->node_id);
+        msgpack_pack_uint64(&pk, t->o.incarnation);
+        msgpack_pack_uint64(&pk, t->hb_seq);
+        wr_pack_str(&pk, t->endpoint);
+        char from[WR_ADDR_MAX], to[WR_ADDR_MAX];
+        snprintf(from, sizeof from, "%s/node", t->node_id);
+        snprintf(to, sizeof to, "%s/node", p->id);
+        wr_msg_t *m = wr_msg_new(WR_MSG_HEARTBEAT, from, to, body.data, body.size);
+        msgpack_sbuffer_destroy(&body);
+        if (!m) continue;
+        int rc = s_send_now(t, p->id, m);
+        if (rc == 0) STAT_ADD(t, heartbeats_out, 1);
+        /* no pipe to a peer that was up: its connection broke (a killed process closes its
+         * sockets), so there is no need to wait for the heartbeat timeout */
+        if (rc == WR_EUNREACH && p->state == WR_PEER_UP)
+            s_peer_set_state(t, p, WR_PEER_DOWN, "connection lost");
+        wr_msg_destroy(&m);
+    }
+    t->hb_seq++;
+}
+
+/* Declares silent peers down; returns when the next one would time out (INT64_MAX: none). */
+static int64_t s_check_liveness(wr_transport_t *t, int64_t now)
+{
+    int64_t timeout = t->o.heartbeat_timeout_ms * 1000000, next = INT64_MAX;
+    for (size_t i = 0; i < t->npeers; i++) {
+        s_peer_t *p = &t->peers[i];
+        if (!p->heartbeats || p->state == WR_PEER_DOWN) continue;
+        int64_t since = p->last_heard_ns ? p->last_heard_ns : p->since_ns;
+        if (now - since > timeout)
+            s_peer_set_state(t, p, WR_PEER_DOWN,
+                             p->last_heard_ns ? "heartbeat timeout" : "never answered");
+        else if (since + timeout < next)
+            next = since + timeout;
+    }
+    return next;
+}
+
+static void s_on_heartbeat(wr_transport_t *t, const char *peer_id, const wr_envelope_t *env,
+                           int64_t now)
+{
+    wr_mp_reader_t r;
+    wr_mp_reader_init(&r, env->payload, env->payload_len);
+    uint32_t n = 0;
+    char node[WR_NODE_MAX], endpoint[128];
+    uint64_t inc = 0, seq = 0;
+    wr_mp_read_array(&r, &n);
+    if (n != 4) r.err = r.err ? r.err : WR_EPROTO;
+    wr_mp_read_str_copy(&r, node, sizeof node);
+    wr_mp_read_uint(&r, &inc);
+    wr_mp_read_uint(&r, &seq);
+    wr_mp_read_str_copy(&r, endpoint, sizeof endpoint);
+    if (r.err || strcmp(node, peer_id) || wr_mp_remaining(&r)) {
+        STAT_ADD(t, bad_envelope, 1);
+        STAT_ADD(t, malformed, 1);
+        return;
+    }
+    STAT_ADD(t, heartbeats_in, 1);
+    s_peer_t *p = s_peer_add(t, peer_id);
+    if (!p) return;
+    p->heartbeats = t->o.heartbeat_interval_ms > 0;
+    if (!p->endpoint[0]) snprintf(p->endpoint, sizeof p->endpoint, "%s", endpoint);
+    if (p->incarnation && p->incarnation != inc)
+        s_peer_set_state(t, p, WR_PEER_DOWN, "restarted (new incarnation)");
+    p->incarnation = inc;
+    p->last_heard_ns = now;
+    s_peer_set_state(t, p, WR_PEER_UP, "heartbeat");
+}
+
+/* ---- receiving (I/O thread) ---- */
+
+static void s_count_reject(wr_transport_t *t, int rc, const char *peer)
+{
+    pthread_mutex_lock(&t->stats_lock);
+    t->stats.malformed++;
+    switch (rc) {
+    case WR_EVERSION: t->stats.bad_version++; break;
+    case WR_ETYPE: t->stats.bad_type++; break;
+    case WR_ETOOBIG: t->stats.oversized++; break;
+    default: t->stats.bad_envelope++; break;
+    }
+    uint64_t total = t->stats.malformed;
+    pthread_mutex_unlock(&t->stats_lock);
+    /* log the first few and then every 1000th, so garbage cannot flood the log */
+    if (total <= 5 || total % 1000 == 0)
+        wr_warn("%s: dropped malformed frame from '%.31s': %s (%llu so far)", t->node_id, peer,
+                wr_strerror(rc), (unsigned long long)total);
+}
+
+/* Handles one inbound message (routing frame + body). Returns false when the deliver callback
+ * pushed back and the message is now held. */
+static bool s_receive_one(wr_transport_t *t, int64_t now)
+{
+    void *sock = zsock_resolve(t->router);
+    zmq_msg_t id, body;
+    zmq_msg_init(&id);
+    zmq_msg_init(&body);
+    bool ok = true;
+    if (zmq_msg_recv(&id, sock, ZMQ_DONTWAIT) < 0) goto out;
+    char peer[WR_NODE_MAX] = "";
+    size_t idlen = zmq_msg_size(&id);
+    bool id_ok = idlen > 0 && idlen < WR_NODE_MAX;
+    if (id_ok) {
+        memcpy(peer, zmq_msg_data(&id), idlen);
+        peer[idlen] = '\0';
+        id_ok = wr_node_id_valid(peer);
+    }
+    int frames = 1;
+    bool more = zmq_msg_more(&id);
+    while (more) { /* read every frame of the message, whatever it holds */
+        zmq_msg_t *dst = frames == 1 ? &body : NULL;
+        zmq_msg_t junk;
+        if (!dst) {
+            zmq_msg_init(&junk);
+            dst = &junk;
+        }
+        if (zmq_msg_recv(dst, sock, 0) < 0) break;
+        frames++;
+        more = zmq_msg_more(dst);
+        if (dst == &junk) zmq_msg_close(&junk);
+    }
+    pthread_mutex_lock(&t->stats_lock);
+    t->stats.frames_in++;
+    t->stats.bytes_in += zmq_msg_size(&body);
+    pthread_mutex_unlock(&t->stats_lock);
+    if (frames != 2 || !id_ok) {
+        pthread_mutex_lock(&t->stats_lock);
+        t->stats.malformed++;
+        t->stats.bad_frames++;
+        pthread_mutex_unlock(&t->stats_lock);
+        goto out;
+    }
+    wr_envelope_t env;
+    int rc = wr_envelope_decode(zmq_msg_data(&body), zmq_msg_size(&body), t->o.max_payload, &env);
+    if (rc) {
+        s_count_reject(t, rc, peer);
+        goto out;
+    }
+    char from_node[WR_NODE_MAX], to_node[WR_NODE_MAX];
+    if (!wr_addr_split(env.from, from_node) || strcmp(from_node, peer) ||
+        !wr_addr_split(env.to, to_node) || strcmp(to_node, t->node_id)) {
+        STAT_ADD(t, spoofed, 1);
+        STAT_ADD(t, malformed, 1);
+        goto out;
+    }
+    s_peer_t *p = s_peer_find(t, peer);
+    if (env.type == WR_MSG_HEARTBEAT) {
+        s_on_heartbeat(t, peer, &env, now);
+        s_publish_peers(t);
+        goto out;
+    }
+    if (p) {
+        p->last_heard_ns = now;
+        if (p->state != WR_PEER_UP && p->heartbeats) s_peer_set_state(t, p, WR_PEER_UP, "message");
+    }
+    wr_msg_t *m = wr_msg_from_envelope(&env);
+    if (!m) goto out;
+    rc = t->o.handler.deliver(t->o.handler.ctx, &m);
+    if (rc == WR_EAGAIN) {
+        t->held_in = m;
+        ok = false;
+    } else if (rc) {
+        STAT_ADD(t, undeliverable_in, 1);
+        wr_msg_destroy(&m);
+    }
+out:
+    zmq_msg_close(&id);
+    zmq_msg_close(&body);
+    return ok;
+}
+
+/* ---- the I/O thread ---- */
+
+static void *s_io_main(void *arg)
+{
+    wr_transport_t *t = arg;
+    void *sock = zsock_resolve(t->router);
+    int64_t hb_ns = t->o.heartbeat_interval_ms * 1000000;
+    t->next_hb_ns = wr_now_ns();
+    while (!atomic_load(&t->stop)) {
+        int64_t now = wr_now_ns();
+        s_drain_commands(t, now);
+        bool waiting = false;
+        for (size_t i = 0; i < t->npeers; i++) {
+            if (t->peers[i].waiting.len) s_flush_peer(t, &t->peers[i], now);
+            waiting |= t->peers[i].waiting.len > 0;
+        }
+        if (t->held_in) {
+            int rc = t->o.handler.deliver(t->o.handler.ctx, &t->held_in);
+            if (rc && rc != WR_EAGAIN) {
+                STAT_ADD(t, undeliverable_in, 1);
+                wr_msg_destroy(&t->held_in);
+            }
+        }
+        /* read a burst: a wake-up is expensive, so take everything that is there */
+        for (int i = 0; i < 256 && !t->held_in; i++) {
+            int events = zsock_events(t->router);
+            if (!(events & ZMQ_POLLIN)) break;
+            if (!s_receive_one(t, now)) break;
+        }
+        int64_t next_timeout = INT64_MAX;
+        if (hb_ns > 0) {
+            if (now >= t->next_hb_ns) {
+                s_send_heartbeats(t);
+                s_publish_peers(t);
+                t->next_hb_ns = now + hb_ns;
+            }
+            next_timeout = s_check_liveness(t, now);
+        }
+        /* sleep until a socket event, a sender's wake-up, or the next timer */
+        atomic_store(&t->sleeping, true);
+        pthread_mutex_lock(&t->lock);
+        bool have_cmds = t->qlen > 0;
+        pthread_mutex_unlock(&t->lock);
+        int64_t wait_ms = 1000;
+        if (hb_ns > 0) {
+            int64_t until = t->next_hb_ns < next_timeout ? t->next_hb_ns : next_timeout;
+            wait_ms = (until - wr_now_ns()) / 1000000 + 1;
+        }
+        if (waiting || t->held_in) wait_ms = S_RETRY_MS;
+        if (have_cmds || (zsock_events(t->router) & ZMQ_POLLIN && !t->held_in)) wait_ms = 0;
+        zmq_pollitem_t items[2] = {
+            {.socket = t->held_in ? NULL : sock, .fd = -1, .events = ZMQ_POLLIN},
+            {.socket = NULL, .fd = t->wake_fd, .events = ZMQ_POLLIN},
+        };
+        if (t->held_in) items[0] = items[1];
+        if (wait_ms > 0) zmq_poll(items, t->held_in ? 1 : 2, wait_ms);
+        atomic_store(&t->sleeping, false);
+        uint64_t v;
+        if (read(t->wake_fd, &v, sizeof v) < 0 && errno != EAGAIN)
+            wr_warn("%s: wake read: %s", t->node_id, strerror(errno));
+    }
+    /* linger: give queued messages a moment to leave */
+    int64_t deadline = wr_now_ns() + t->linger_ms * 1000000;
+    for (;;) {
+        int64_t now = wr_now_ns();
+        s_drain_commands(t, now);
+        bool waiting = false;
+        for (size_t i = 0; i < t->npeers; i++) {
+            if (t->peers[i].waiting.len) s_flush_peer(t, &t->peers[i], now);
+            waiting |= t->peers[i].waiting.len > 0;
+        }
+        if (!waiting || now >= deadline) break;
+        zclock_sleep(S_RETRY_MS);
+    }
+    return NULL;
+}
+
+/* ---- public ---- */
+
+wr_transport_t *wr_transport_new(const wr_transport_opts_t *opts, int *err)
+{
+    int rc = WR_ENOMEM;
+    wr_transport_t *t = calloc(1, sizeof *t);
+    if (!t) goto fail;
+    t->o = *opts;
+    t->wake_fd = -1;
+    if (!t->o.max_payload) t->o.max_payload = WR_PAYLOAD_DEFAULT_MAX;
+    if (!t->o.outbound_capacity) t->o.outbound_capacity = S_QUEUE_DEFAULT;
+    if (!t->o.heartbeat_timeout_ms) t->o.heartbeat_timeout_ms = 3000;
+    rc = WR_EINVAL;
+    if (!opts->node_id || !wr_node_id_valid(opts->node_id) || !opts->handler.deliver) goto fail;
+    snprintf(t->node_id, sizeof t->node_id, "%s", opts->node_id);
+    t->o.node_id = t->node_id;
+    pthread_mutex_init(&t->lock, NULL);
+    pthread_mutex_init(&t->stats_lock, NULL);
+    msgpack_sbuffer_init(&t->sbuf);
+    rc = WR_ENOMEM;
+    t->qcap = t->o.outbound_capacity;
+    t->queue = malloc(t->qcap * sizeof *t->queue);
+    if (!t->queue) goto fail;
+    rc = WR_EIO;
+    t->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (t->wake_fd < 0) goto fail;
+    t->router = zsock_new(ZMQ_ROUTER);
+    if (!t->router) goto fail;
+    zsock_set_identity(t->router, t->node_id);
+    zsock_set_router_mandatory(t->router, 1);
+    zsock_set_router_handover(t->router, 1);
+    zsock_set_linger(t->router, 0);
+    zsock_set_sndhwm(t->router, 10000);
+    zsock_set_rcvhwm(t->router, 10000);
+    zsock_set_maxmsgsize(t->router, (int)(t->o.max_payload + 1024 > INT32_MAX
+                                               ? INT32_MAX
+                                               : t->o.max_payload + 1024));
+    if (opts->bind && opts->bind[0]) {
+        if (zsock_bind(t->router, "%s", opts->bind) < 0) {
+            wr_error("%s: cannot bind %s: %s", t->node_id, opts->bind, zmq_strerror(zmq_errno()));
+            goto fail;
+        }
+        const char *ep = zsock_endpoint(t->router);
+        snprintf(t->endpoint, sizeof t->endpoint, "%s", ep ? ep : opts->bind);
+    }
+    t->o.bind = NULL;
+    if (pthread_create(&t->thread, NULL, s_io_main, t)) goto fail;
+    return t;
+fail:
+    if (t) {
+        zsock_destroy(&t->router);
+        if (t->wake_fd >= 0) close(t->wake_fd);
+        free(t->queue);
+        msgpack_sbuffer_destroy(&t->sbuf);
+        free(t);
+    }
+    if (err) *err = rc;
+    return NULL;
+}
+
+static int s_enqueue(wr_transport_t *t, s_cmd_t *c)
+{
+    pthread_mutex_lock(&t->lock);
+    if (t->qlen == t->qcap) {
+        pthread_mutex_unlock(&t->lock);
+        return WR_EAGAIN;
+    }
+    t->queue[(t->qhead + t->qlen++) % t->qcap] = *c;
+    pthread_mutex_unlock(&t->lock);
+    if (atomic_exchange(&t->sleeping, false)) {
+        uint64_t one = 1;
+        if (write(t->wake_fd, &one, sizeof one) < 0) wr_warn("transport wake: %s", strerror(errno));
+    }
+    return 0;
+}
+
+int wr_transport_send(wr_transport_t *t, wr_msg_t **msg)
+{
+    if (atomic_load(&t->stop)) return WR_ECLOSED;
+    s_cmd_t c = {.msg = *msg};
+    int rc = s_enqueue(t, &c);
+    if (rc == 0) *msg = NULL;
+    return rc;
+}
+
+int wr_transport_connect(wr_transport_t *t, const char *peer_id, const char *endpoint)
+{
+    if (!wr_node_id_valid(peer_id) || !endpoint || strlen(endpoint) >= 128) return WR_EINVAL;
+    s_cmd_t c = {.connect = true};
+    snprintf(c.peer, sizeof c.peer, "%s", peer_id);
+    snprintf(c.endpoint, sizeof c.endpoint, "%s", endpoint);
+    return s_enqueue(t, &c);
+}
+
+const char *wr_transport_endpoint(const wr_transport_t *t)
+{
+    return t->endpoint;
+}
+
+void wr_transport_stats(wr_transport_t *t, wr_transport_stats_t *out)
+{
+    pthread_mutex_lock(&t->stats_lock);
+    *out = t->stats;
+    pthread_mutex_unlock(&t->stats_lock);
+}
+
+size_t wr_transport_peers(wr_transport_t *t, wr_peer_info_t *out, size_t n)
+{
+    pthread_mutex_lock(&t->stats_lock);
+    size_t total = t->npeer_snap;
+    for (size_t i = 0; i < total && i < n; i++) out[i] = t->peer_snap[i];
+    pthread_mutex_unlock(&t->stats_lock);
+    return total;
+}
+
+void wr_transport_destroy(wr_transport_t **tp, int64_t linger_ms)
+{
+    if (!tp || !*tp) return;
+    wr_transport_t *t = *tp;
+    t->linger_ms = linger_ms;
+    atomic_store(&t->stop, true);
+    uint64_t one = 1;
+    if (write(t->wake_fd, &one, sizeof one) < 0) wr_warn("transport wake: %s", strerror(errno));
+    pthread_join(t->thread, NULL);
+    for (size_t i = 0; i < t->qlen; i++) {
+        s_cmd_t *c = &t->queue[(t->qhead + i) % t->qcap];
+        wr_msg_destroy(&c->msg);
+    }
+    for (size_t i = 0; i < t->npeers; i++) s_fifo_release(&t->peers[i].waiting);
+    wr_msg_destroy(&t->held_in);
+    free(t->peers);
+    free(t->peer_snap);
+    free(t->queue);
+    zsock_destroy(&t->router);
+    close(t->wake_fd);
+    msgpack_sbuffer_destroy(&t->sbuf);
+    pthread_mutex_destroy(&t->lock);
+    pthread_mutex_destroy(&t->stats_lock);
+    free(t);
+    *tp = NULL;
+}

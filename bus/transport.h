@@ -1,0 +1,92 @@
+/* The ZeroMQ transport of one node: a ROUTER socket bound on the node's endpoint, owned by one
+ * I/O thread, that reaches peers by node id (ROUTER-to-ROUTER; the routing id is the node id).
+ *
+ * - ROUTER_MANDATORY: a message for a peer that is not connected is an error (reported to the
+ *   sender through the undeliverable callback), never a silent drop.
+ * - ROUTER_HANDOVER: a restarted peer reconnects under its old id and takes its place.
+ * - Every frame is an envelope (bus/envelope.h); a malformed one is counted by reason, logged and
+ *   dropped. A frame whose envelope claims another node than the connection's id is malformed.
+ * - Heartbeats: every heartbeat_interval the transport sends WR_MSG_HEARTBEAT to each peer that
+ *   heartbeats to it or that it connected to; a peer silent for heartbeat_timeout, or one that
+ *   comes back with a new incarnation, is reported down. Peers that never heartbeat (CLI clients)
+ *   are not tracked.
+ * - Back-pressure: inbound messages go to the deliver callback; when it answers WR_EAGAIN the
+ *   transport holds the message and stops reading the socket until it is taken (ZeroMQ and TCP
+ *   then push back on the sender). Outbound, a full queue answers WR_EAGAIN.
+ * Senders never wake the I/O thread per message: it is woken only when it sleeps. */
+#ifndef WR_TRANSPORT_H
+#define WR_TRANSPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bus/msg.h"
+
+typedef struct wr_transport wr_transport_t;
+
+typedef struct {
+    /* Delivers an inbound message to the local actor named in (*msg)->to. Returns 0 having taken
+     * it, WR_EAGAIN to be asked again later, or another error (the message is then dropped and
+     * counted as undeliverable). Runs on the I/O thread. */
+    int (*deliver)(void *ctx, wr_msg_t **msg);
+    /* An outbound message could not be sent (peer unreachable past the connect grace, or
+     * oversized): the transport hands it back, with err. Runs on the I/O thread; takes *msg. */
+    void (*undeliverable)(void *ctx, wr_msg_t **msg, int err);
+    /* A peer was declared down (up=false, with the reason) or heard from again (up=true). */
+    void (*peer_event)(void *ctx, const char *peer, bool up, const char *reason);
+    void *ctx;
+} wr_transport_handler_t;
+
+typedef struct {
+    const char *node_id;
+    const char *bind; /* NULL: no bound endpoint */
+    uint64_t incarnation;
+    size_t max_payload;
+    int64_t heartbeat_interval_ms; /* 0: never heartbeat */
+    int64_t heartbeat_timeout_ms;
+    uint32_t outbound_capacity; /* messages queued for the I/O thread; 0 = 65536 */
+    wr_transport_handler_t handler;
+} wr_transport_opts_t;
+
+typedef struct {
+    uint64_t frames_in, frames_out, bytes_in, bytes_out;
+    uint64_t malformed;         /* all rejected inbound frames; the fields below split them */
+    uint64_t bad_frames;        /* wrong frame count */
+    uint64_t bad_envelope;      /* WR_EPROTO */
+    uint64_t bad_version;       /* WR_EVERSION */
+    uint64_t bad_type;          /* WR_ETYPE */
+    uint64_t oversized;         /* WR_ETOOBIG */
+    uint64_t spoofed;           /* envelope's node is not the connection's */
+    uint64_t undeliverable_in;  /* no local actor for an inbound message */
+    uint64_t undeliverable_out; /* unreachable peer */
+    uint64_t heartbeats_in, heartbeats_out;
+} wr_transport_stats_t;
+
+enum wr_peer_state { WR_PEER_CONNECTING, WR_PEER_UP, WR_PEER_DOWN };
+
+typedef struct {
+    char id[WR_NODE_MAX];
+    char endpoint[128]; /* "" when it connected to us and never said */
+    enum wr_peer_state state;
+    int64_t last_heard_ms_ago; /* -1: never */
+    uint64_t incarnation;
+} wr_peer_info_t;
+
+/* Binds and starts the I/O thread. NULL on failure with *err (WR_EIO when the bind fails). */
+wr_transport_t *wr_transport_new(const wr_transport_opts_t *opts, int *err);
+/* Stops the I/O thread (queued outbound messages get up to linger_ms to leave) and frees. */
+void wr_transport_destroy(wr_transport_t **t, int64_t linger_ms);
+
+/* The bound endpoint with its real port ("" when none). Borrowed. */
+const char *wr_transport_endpoint(const wr_transport_t *t);
+/* Connects to a peer's endpoint under the peer's id. Asynchronous. */
+int wr_transport_connect(wr_transport_t *t, const char *peer_id, const char *endpoint);
+/* Queues *msg for its peer ((*msg)->to names the node). Takes it on success (0); WR_EAGAIN when
+ * the outbound queue is full (the caller keeps it). Any thread. */
+int wr_transport_send(wr_transport_t *t, wr_msg_t **msg);
+
+void wr_transport_stats(wr_transport_t *t, wr_transport_stats_t *out);
+size_t wr_transport_peers(wr_transport_t *t, wr_peer_info_t *out, size_t n);
+
+#endif

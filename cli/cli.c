@@ -1,0 +1,183 @@
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bus/error.h"
+#include "bus/mp.h"
+#include "bus/msgtypes.h"
+
+void wr_cli_error(const char *cmd, const char *hint, const char *fmt, ...)
+{
+    char text[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "weir %s: %s\n", cmd, text);
+    if (hint) fprintf(stderr, "  %s\n", hint);
+}
+
+int wr_cli_cfg_override(wr_cli_cfg_t *c, const char *cmd, const char *key, const char *value)
+{
+    if (c->n == (int)(sizeof c->keys / sizeof c->keys[0])) {
+        wr_cli_error(cmd, NULL, "too many configuration overrides");
+        return WR_EXIT_USAGE;
+    }
+    c->keys[c->n] = key;
+    c->values[c->n++] = value;
+    return WR_EXIT_OK;
+}
+
+int wr_cli_cfg_set_arg(wr_cli_cfg_t *c, const char *cmd, char *kv)
+{
+    char *eq = strchr(kv, '=');
+    if (!eq) {
+        wr_cli_error(cmd, "example: --set heartbeat.timeout=5s", "--set needs KEY=VALUE, got '%s'",
+                     kv);
+        return WR_EXIT_USAGE;
+    }
+    *eq = '\0';
+    return wr_cli_cfg_override(c, cmd, kv, eq + 1);
+}
+
+wr_config_t *wr_cli_cfg_build(const wr_cli_cfg_t *c, const char *cmd, int *exit_code)
+{
+    wr_config_t *cfg = wr_config_new();
+    wr_strbuf_t err;
+    wr_strbuf_init(&err);
+    *exit_code = WR_EXIT_FAIL;
+    if (!cfg) {
+        wr_cli_error(cmd, NULL, "out of memory");
+        goto fail;
+    }
+    if (c->file && wr_config_load_file(cfg, c->file, &err)) {
+        wr_cli_error(cmd, "every key and its default is documented in deploy/weir.yaml", "%s",
+                     err.buf);
+        goto fail;
+    }
+    for (int i = 0; i < c->n; i++) {
+        if (wr_config_set(cfg, c->keys[i], c->values[i], &err)) {
+            wr_cli_error(cmd, "every key and its default is documented in deploy/weir.yaml", "%s",
+                         err.buf);
+            *exit_code = WR_EXIT_USAGE;
+            goto fail;
+        }
+    }
+    wr_strbuf_release(&err);
+    *exit_code = WR_EXIT_OK;
+    return cfg;
+fail:
+    wr_strbuf_release(&err);
+    wr_config_destroy(&cfg);
+    return NULL;
+}
+
+wr_node_opts_t wr_cli_node_opts(const wr_config_t *cfg, const char *id, const char *bind)
+{
+    return (wr_node_opts_t){
+        .id = id,
+        .bind = bind,
+        .threads = (unsigned)wr_config_int(cfg, "runtime.threads"),
+        .mailbox_capacity = (uint32_t)wr_config_int(cfg, "runtime.mailbox-capacity"),
+        .turn_budget = (uint32_t)wr_config_int(cfg, "runtime.turn-budget"),
+        .heartbeat_interval_ms = wr_config_int(cfg, "heartbeat.interval"),
+        .heartbeat_timeout_ms = wr_config_int(cfg, "heartbeat.timeout"),
+        .max_message_size = (size_t)wr_config_int(cfg, "bus.max-message-size"),
+    };
+}
+
+wr_node_t *wr_cli_client(const wr_config_t *cfg, const char *cmd, const char *jm_endpoint)
+{
+    char id[WR_NODE_MAX];
+    snprintf(id, sizeof id, "cli-%ld", (long)getpid());
+    wr_node_opts_t o = wr_cli_node_opts(cfg, id, NULL);
+    o.threads = 1;
+    o.heartbeat_interval_ms = 0; /* a transient client: the cluster does not track it */
+    /* an unreachable JobManager is reported after this grace period */
+    o.heartbeat_timeout_ms = wr_config_int(cfg, "client.timeout");
+    int err = 0;
+    wr_node_t *n = wr_node_new(&o, &err);
+    if (!n) {
+        wr_cli_error(cmd, NULL, "cannot start a client node: %s", wr_strerror(err));
+        return NULL;
+    }
+    const char *jm_id = wr_config_str(cfg, "jobmanager.node-id");
+    err = wr_node_connect(n, jm_id, jm_endpoint);
+    if (err) {
+        wr_cli_error(cmd, "use --jobmanager tcp://HOST:PORT", "bad JobManager endpoint '%s': %s",
+                     jm_endpoint, wr_strerror(err));
+        wr_node_destroy(&n);
+    }
+    return n;
+}
+
+wr_msg_t *wr_cli_ask_jm(wr_node_t *client, const wr_config_t *cfg, const char *cmd, uint16_t type,
+                        const void *payload, size_t len)
+{
+    char to[WR_ADDR_MAX];
+    snprintf(to, sizeof to, "%s/jobmanager", wr_config_str(cfg, "jobmanager.node-id"));
+    wr_msg_t *reply = NULL;
+    /* the transport reports an unreachable peer after client.timeout; wait a little longer */
+    int64_t timeout = wr_config_int(cfg, "client.timeout") + 1000;
+    int rc = wr_node_request(client, to, type, payload, len, timeout, &reply);
+    if (rc) {
+        wr_cli_error(cmd, "is `weir jobmanager` (or `weir local --bind ...`) running there?",
+                     "no answer from the JobManager %s: %s", to, wr_strerror(rc));
+        return NULL;
+    }
+    if (reply->type == WR_MSG_ERROR) {
+        wr_mp_reader_t r;
+        wr_mp_reader_init(&r, reply->data, reply->len);
+        uint32_t n = 0;
+        int64_t code = 0;
+        const char *text = "";
+        uint32_t tlen = 0;
+        wr_mp_read_array(&r, &n);
+        wr_mp_read_int(&r, &code);
+        wr_mp_read_str(&r, &text, &tlen);
+        const char *hint = code == WR_EUNREACH
+                               ? "is `weir jobmanager` running there? (see --jobmanager)"
+                               : NULL;
+        if (r.err) wr_cli_error(cmd, hint, "the JobManager answered with a malformed error");
+        else wr_cli_error(cmd, hint, "%.*s (%s)", (int)tlen, text, wr_strerror((int)code));
+        wr_msg_destroy(&reply);
+        return NULL;
+    }
+    return reply;
+}
+
+void wr_cli_block_signals(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
+int wr_cli_wait_signal(int64_t ms)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    if (ms < 0) {
+        int sig = 0;
+        while (sigwait(&set, &sig) != 0) {
+        }
+        return sig;
+    }
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000};
+    for (;;) {
+        int sig = sigtimedwait(&set, NULL, &ts);
+        if (sig > 0) return sig;
+        if (errno == EAGAIN) return 0;
+        /* EINTR: wait again (the remaining time is approximate, which is fine here) */
+    }
+}

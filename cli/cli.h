@@ -1,0 +1,67 @@
+/* Shared by the `weir` subcommands: exit codes, configuration loading, client nodes. */
+#ifndef WR_CLI_H
+#define WR_CLI_H
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "actors/node.h"
+#include "cli/config.h"
+
+enum { WR_EXIT_OK = 0, WR_EXIT_FAIL = 1, WR_EXIT_USAGE = 2 };
+
+/* A subcommand: argv[0] is its name. Returns an exit code. */
+typedef int (*wr_cmd_fn)(int argc, char **argv);
+
+int wr_cmd_local(int argc, char **argv);
+int wr_cmd_jobmanager(int argc, char **argv);
+int wr_cmd_taskmanager(int argc, char **argv);
+int wr_cmd_actors(int argc, char **argv);
+int wr_cmd_mailbox(int argc, char **argv);
+int wr_cmd_bench(int argc, char **argv);
+
+/* Options every subcommand that reads configuration accepts. */
+#define WR_CLI_CONFIG_OPTIONS                                                                    \
+    {"config", required_argument, NULL, 'c'}, {"set", required_argument, NULL, 'S'},           \
+        {"help", no_argument, NULL, 'h'}
+
+/* Holds the configuration being assembled from --config FILE and flag overrides. Flags may come
+ * before or after --config: the file is loaded first, then the overrides, in order. */
+typedef struct {
+    const char *file;
+    const char *keys[64];
+    const char *values[64];
+    int n;
+} wr_cli_cfg_t;
+
+/* Records an override (key=value for --set, or a flag's key and value). Returns WR_EXIT_USAGE
+ * (after printing why) when there are too many or --set lacks '='. */
+int wr_cli_cfg_override(wr_cli_cfg_t *c, const char *cmd, const char *key, const char *value);
+int wr_cli_cfg_set_arg(wr_cli_cfg_t *c, const char *cmd, char *key_eq_value);
+/* Builds the configuration. On failure prints the error and returns NULL (*exit_code set). */
+wr_config_t *wr_cli_cfg_build(const wr_cli_cfg_t *c, const char *cmd, int *exit_code);
+
+/* Prints "weir CMD: message" plus an optional hint line to stderr. */
+void wr_cli_error(const char *cmd, const char *hint, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Node options from configuration (threads, mailbox, heartbeats, message size). */
+wr_node_opts_t wr_cli_node_opts(const wr_config_t *cfg, const char *id, const char *bind);
+
+/* A transient client node ("cli-<pid>") connected to the JobManager at endpoint. NULL after
+ * printing why. */
+wr_node_t *wr_cli_client(const wr_config_t *cfg, const char *cmd, const char *jm_endpoint);
+/* Sends a request to the JobManager and waits for the answer (timeout: client.timeout). On an
+ * ERROR answer or no answer prints why and returns NULL. The caller owns the reply. */
+wr_msg_t *wr_cli_ask_jm(wr_node_t *client, const wr_config_t *cfg, const char *cmd, uint16_t type,
+                        const void *payload, size_t len);
+
+/* Blocks SIGINT/SIGTERM in the calling thread (call before starting any thread, so every thread
+ * inherits the mask), and waits for one of them for up to ms (-1: forever). Returns the signal,
+ * or 0 on timeout. */
+void wr_cli_block_signals(void);
+int wr_cli_wait_signal(int64_t ms);
+
+#endif

@@ -1,0 +1,307 @@
+/* weir bench: benchmarks that print their figures and the ratio against a baseline measured in
+ * the same run (this machine is shared and noisy: only same-run ratios mean much). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "actors/mailbox.h"
+#include "actors/synthetic.h"
+#include "bus/clock.h"
+#include "bus/error.h"
+#include "bus/msgtypes.h"
+#include "cli/cli.h"
+
+typedef struct {
+    uint64_t batches;
+    uint32_t batch_records;
+    uint32_t record_size;
+    uint32_t credits;
+    int rounds;
+    bool json;
+} s_bus_opts_t;
+
+/* ---- child-process plumbing: the receiver of each run is a forked process ---- */
+
+typedef struct {
+    pid_t pid;
+    FILE *from_child; /* lines: the endpoint, then "done <end_ns> <records> <bad>" */
+} s_child_t;
+
+static int s_fork(s_child_t *c, void (*body)(FILE *to_parent, const s_bus_opts_t *o),
+                  const s_bus_opts_t *o)
+{
+    int fds[2];
+    if (pipe(fds)) return WR_EIO;
+    fflush(NULL);
+    c->pid = fork();
+    if (c->pid < 0) return WR_EIO;
+    if (c->pid == 0) {
+        close(fds[0]);
+        FILE *to_parent = fdopen(fds[1], "w");
+        body(to_parent, o);
+        fclose(to_parent);
+        _exit(0);
+    }
+    close(fds[1]);
+    c->from_child = fdopen(fds[0], "r");
+    return c->from_child ? 0 : WR_EIO;
+}
+
+static int s_reap(s_child_t *c)
+{
+    if (c->from_child) fclose(c->from_child);
+    int status = 0;
+    waitpid(c->pid, &status, 0);
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : WR_EIO;
+}
+
+/* ---- raw ZeroMQ PUSH/PULL baseline ---- */
+
+static void s_raw_rx(FILE *out, const s_bus_opts_t *o)
+{
+    void *ctx = zmq_ctx_new();
+    void *pull = zmq_socket(ctx, ZMQ_PULL);
+    char ep[128];
+    size_t eplen = sizeof ep;
+    if (zmq_bind(pull, "tcp://127.0.0.1:*") || zmq_getsockopt(pull, ZMQ_LAST_ENDPOINT, ep, &eplen)) {
+        fprintf(out, "error\n");
+        return;
+    }
+    fprintf(out, "%s\n", ep);
+    fflush(out);
+    uint64_t records = 0;
+    zmq_msg_t m;
+    zmq_msg_init(&m);
+    for (uint64_t i = 0; i < o->batches; i++) {
+        if (zmq_msg_recv(&m, pull, 0) < 0) break;
+        records += zmq_msg_size(&m) / o->record_size;
+    }
+    zmq_msg_close(&m);
+    fprintf(out, "done %lld %llu 0\n", (long long)wr_now_ns(), (unsigned long long)records);
+    fflush(out);
+    zmq_close(pull);
+    zmq_ctx_term(ctx);
+}
+
+/* Returns records per second, or a negative error. */
+static double s_raw_run(const s_bus_opts_t *o)
+{
+    s_child_t c;
+    if (s_fork(&c, s_raw_rx, o)) return WR_EIO;
+    char ep[128];
+    double result = WR_EIO;
+    if (!fgets(ep, sizeof ep, c.from_child) || strncmp(ep, "tcp://", 6)) goto out;
+    ep[strcspn(ep, "\n")] = '\0';
+    void *ctx = zmq_ctx_new();
+    void *push = zmq_socket(ctx, ZMQ_PUSH);
+    zmq_connect(push, ep);
+    size_t len = (size_t)o->batch_records * o->record_size;
+    uint8_t *batch = calloc(1, len);
+    int64_t start = wr_now_ns();
+    for (uint64_t i = 0; batch && i < o->batches; i++) zmq_send(push, batch, len, 0);
+    long long end = 0;
+    unsigned long long records = 0, bad = 0;
+    if (fscanf(c.from_child, "done %lld %llu %llu", &end, &records, &bad) == 3 &&
+        records == o->batches * o->batch_records)
+        result = (double)records / ((double)(end - start) / 1e9);
+    free(batch);
+    zmq_close(push);
+    zmq_ctx_term(ctx);
+out:
+    s_reap(&c);
+    return result;
+}
+
+/* ---- the weir bus: envelope, msgpack, credits, actors on both ends ---- */
+
+static wr_node_t *s_bench_node(const char *id, const char *bind)
+{
+    wr_node_opts_t no = {.id = id, .bind = bind, .threads = 1, .heartbeat_timeout_ms = 5000};
+    return wr_node_new(&no, NULL);
+}
+
+static void s_weir_rx(FILE *out, const s_bus_opts_t *o)
+{
+    wr_node_t *n = s_bench_node("bench-rx", "tcp://127.0.0.1:*");
+    wr_synth_sink_result_t res = {0};
+    wr_synth_sink_opts_t so = {.path = "sink", .channel = 1, .window = o->credits,
+                               .record_size = o->record_size, .result = &res};
+    if (!n || wr_synth_sink_spawn(n, &so)) {
+        fprintf(out, "error\n");
+        wr_node_destroy(&n);
+        return;
+    }
+    fprintf(out, "%s\n", wr_node_endpoint(n));
+    fflush(out);
+    int64_t deadline = wr_now_ns() + 600 * 1000000000ll;
+    while (!atomic_load(&res.done) && !atomic_load(&res.error) && wr_now_ns() < deadline)
+        usleep(200);
+    fprintf(out, "done %lld %llu %llu\n", (long long)atomic_load(&res.end_ns),
+            (unsigned long long)atomic_load(&res.records),
+            (unsigned long long)atomic_load(&res.bad_records) + (atomic_load(&res.error) != 0));
+    fflush(out);
+    wr_node_destroy(&n);
+}
+
+static double s_weir_run(const s_bus_opts_t *o)
+{
+    s_child_t c;
+    if (s_fork(&c, s_weir_rx, o)) return WR_EIO;
+    char ep[128];
+    double result = WR_EIO;
+    wr_node_t *n = NULL;
+    if (!fgets(ep, sizeof ep, c.from_child) || strncmp(ep, "tcp://", 6)) goto out;
+    ep[strcspn(ep, "\n")] = '\0';
+    n = s_bench_node("bench-tx", NULL);
+    wr_synth_source_result_t res = {0};
+    wr_synth_source_opts_t so = {.path = "source", .sink = "bench-rx/sink", .channel = 1,
+                                 .batches = o->batches, .batch_records = o->batch_records,
+                                 .record_size = o->record_size, .result = &res};
+    if (!n || wr_node_connect(n, "bench-rx", ep) || wr_synth_source_spawn(n, &so)) goto out;
+    long long end = 0;
+    unsigned long long records = 0, bad = 0;
+    if (fscanf(c.from_child, "done %lld %llu %llu", &end, &records, &bad) == 3 && bad == 0 &&
+        records == o->batches * o->batch_records)
+        result = (double)records / ((double)(end - atomic_load(&res.start_ns)) / 1e9);
+out:
+    wr_node_destroy(&n);
+    s_reap(&c);
+    return result;
+}
+
+/* ---- mailbox push+pop on one thread ---- */
+
+static double s_mailbox_run(void)
+{
+    enum { N = 1024 };
+    wr_mailbox_t *mb = wr_mailbox_new(N);
+    wr_msg_t **msgs = calloc(N, sizeof *msgs);
+    double rate = WR_ENOMEM;
+    if (!mb || !msgs) goto out;
+    for (int i = 0; i < N; i++)
+        if (!(msgs[i] = wr_msg_alloc(WR_MSG_PING, 16))) goto out;
+    uint64_t ops = 0;
+    int64_t start = wr_now_ns(), end;
+    do {
+        for (int r = 0; r < 64; r++) {
+            for (int i = 0; i < N; i++) {
+                wr_msg_t *m = msgs[i];
+                if (wr_mailbox_push(mb, &m)) goto out;
+            }
+            for (int i = 0; i < N; i++) msgs[i] = wr_mailbox_pop(mb);
+            ops += N;
+        }
+        end = wr_now_ns();
+    } while (end - start < 1000000000);
+    rate = (double)ops / ((double)(end - start) / 1e9);
+out:
+    for (int i = 0; msgs && i < N; i++) wr_msg_destroy(&msgs[i]);
+    free(msgs);
+    wr_mailbox_destroy(&mb);
+    return rate;
+}
+
+/* ---- the command ---- */
+
+static const char s_usage[] =
+    "usage: weir bench bus [--batches N] [--batch-records N] [--record-size BYTES] [--credits N]\n"
+    "                      [--rounds N] [--json]\n"
+    "       weir bench mailbox [--json]\n"
+    "\n"
+    "bus:     records/s between two processes over tcp loopback, through the weir bus (envelope,\n"
+    "         msgpack, credit-based flow control, actors on both ends) and through raw ZeroMQ\n"
+    "         PUSH/PULL with the same batches; prints both and the ratio (best of --rounds).\n"
+    "mailbox: mailbox push+pop messages/s on one thread.\n"
+    "Defaults: 20000 batches of 1000 records of 40 bytes, 32 credits, 3 rounds.\n";
+
+static bool s_num(const char *arg, uint64_t min, uint64_t max, uint64_t *out)
+{
+    char *end;
+    unsigned long long v = strtoull(arg, &end, 10);
+    if (*end || arg[0] == '-' || v < min || v > max) return false;
+    *out = v;
+    return true;
+}
+
+int wr_cmd_bench(int argc, char **argv)
+{
+    static const struct option opts[] = {{"batches", required_argument, NULL, 'n'},
+                                         {"batch-records", required_argument, NULL, 'b'},
+                                         {"record-size", required_argument, NULL, 's'},
+                                         {"credits", required_argument, NULL, 'k'},
+                                         {"rounds", required_argument, NULL, 'r'},
+                                         {"json", no_argument, NULL, 'J'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    s_bus_opts_t o = {.batches = 20000, .batch_records = 1000, .record_size = 40, .credits = 32,
+                      .rounds = 3};
+    int c;
+    uint64_t v;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        bool ok = true;
+        switch (c) {
+        case 'n': ok = s_num(optarg, 1, 100000000, &o.batches); break;
+        case 'b': ok = s_num(optarg, 1, 1000000, &v) && (o.batch_records = (uint32_t)v); break;
+        case 's': ok = s_num(optarg, 8, 65536, &v) && (o.record_size = (uint32_t)v); break;
+        case 'k': ok = s_num(optarg, 1, 65536, &v) && (o.credits = (uint32_t)v); break;
+        case 'r': ok = s_num(optarg, 1, 100, &v) && (o.rounds = (int)v); break;
+        case 'J': o.json = true; break;
+        case 'h': fputs(s_usage, stdout); return WR_EXIT_OK;
+        default: fputs(s_usage, stderr); return WR_EXIT_USAGE;
+        }
+        if (!ok) {
+            wr_cli_error("bench", "see weir bench --help", "bad value '%s' for --%s", optarg,
+                         opts[0].name ? argv[optind - 1] + 2 : "");
+            return WR_EXIT_USAGE;
+        }
+    }
+    const char *which = optind < argc ? argv[optind] : NULL;
+    if (!which || optind + 1 != argc || (strcmp(which, "bus") && strcmp(which, "mailbox"))) {
+        wr_cli_error("bench", "benchmarks: bus, mailbox (see weir bench --help)",
+                     which ? "unknown benchmark '%s'" : "which benchmark?%s", which ? which : "");
+        return WR_EXIT_USAGE;
+    }
+    if (!strcmp(which, "mailbox")) {
+        double rate = s_mailbox_run();
+        if (rate < 0) {
+            wr_cli_error("bench", NULL, "mailbox benchmark failed: %s", wr_strerror((int)rate));
+            return WR_EXIT_FAIL;
+        }
+        if (o.json)
+            printf("{\"bench\":\"mailbox\",\"push_pop_per_s\":%.0f,\"goal_per_s\":10000000,"
+                   "\"ratio_to_goal\":%.3f}\n", rate, rate / 1e7);
+        else
+            printf("mailbox push+pop, one thread: %.1f M messages/s (goal >= 10 M: %.2fx)\n",
+                   rate / 1e6, rate / 1e7);
+        return WR_EXIT_OK;
+    }
+    double best_weir = 0, best_raw = 0;
+    for (int r = 0; r < o.rounds; r++) {
+        double raw = s_raw_run(&o);
+        double weir = s_weir_run(&o);
+        if (raw < 0 || weir < 0) {
+            wr_cli_error("bench", NULL, "bus benchmark round %d failed (%s)", r + 1,
+                         raw < 0 ? "raw ZeroMQ run" : "weir run");
+            return WR_EXIT_FAIL;
+        }
+        if (!o.json)
+            printf("round %d: weir bus %.2f M records/s, raw ZeroMQ %.2f M records/s (%.2f)\n", r + 1,
+                   weir / 1e6, raw / 1e6, weir / raw);
+        if (weir > best_weir) best_weir = weir;
+        if (raw > best_raw) best_raw = raw;
+    }
+    double ratio = best_weir / best_raw;
+    if (o.json)
+        printf("{\"bench\":\"bus\",\"batches\":%llu,\"batch_records\":%u,\"record_size\":%u,"
+               "\"credits\":%u,\"rounds\":%d,\"weir_records_per_s\":%.0f,"
+               "\"raw_zmq_records_per_s\":%.0f,\"ratio\":%.3f,\"goal_ratio\":0.7}\n",
+               (unsigned long long)o.batches, o.batch_records, o.record_size, o.credits, o.rounds,
+               best_weir, best_raw, ratio);
+    else
+        printf("best: weir bus %.2f M records/s, raw ZeroMQ PUSH/PULL %.2f M records/s, "
+               "ratio %.2f (goal >= 0.70)\n", best_weir / 1e6, best_raw / 1e6, ratio);
+    return WR_EXIT_OK;
+}

@@ -1,0 +1,292 @@
+/* weir jobmanager | taskmanager | local: the processes of a cluster. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "actors/cluster.h"
+#include "bus/error.h"
+#include "bus/mp.h"
+#include "bus/msgtypes.h"
+#include "cli/cli.h"
+#include "cli/render.h"
+
+static int s_run_until_signal(int64_t duration_ms)
+{
+    int sig = wr_cli_wait_signal(duration_ms > 0 ? duration_ms : -1);
+    if (sig) fprintf(stderr, "weir: %s received, shutting down\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    return WR_EXIT_OK;
+}
+
+/* ---- weir jobmanager ---- */
+
+static const char s_jm_usage[] =
+    "usage: weir jobmanager [--config FILE] [--bind ENDPOINT] [--id NODE] [--set KEY=VALUE]...\n"
+    "\n"
+    "Runs the JobManager: TaskManagers register with it, `weir actors` and `weir mailbox` ask it.\n"
+    "  --config FILE     configuration file (see deploy/weir.yaml)\n"
+    "  --bind ENDPOINT   endpoint to bind (jobmanager.bind; default jobmanager.address)\n"
+    "  --id NODE         node id (jobmanager.node-id, default jm-1)\n"
+    "  --set KEY=VALUE   override any configuration key\n"
+    "Runs until SIGINT or SIGTERM.\n";
+
+int wr_cmd_jobmanager(int argc, char **argv)
+{
+    static const struct option opts[] = {WR_CLI_CONFIG_OPTIONS,
+                                         {"bind", required_argument, NULL, 'b'},
+                                         {"id", required_argument, NULL, 'i'},
+                                         {NULL, 0, NULL, 0}};
+    wr_cli_cfg_t cc = {0};
+    int c, rc;
+    while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': cc.file = optarg; break;
+        case 'S': if ((rc = wr_cli_cfg_set_arg(&cc, "jobmanager", optarg))) return rc; break;
+        case 'b': if ((rc = wr_cli_cfg_override(&cc, "jobmanager", "jobmanager.bind", optarg))) return rc; break;
+        case 'i': if ((rc = wr_cli_cfg_override(&cc, "jobmanager", "jobmanager.node-id", optarg))) return rc; break;
+        case 'h': fputs(s_jm_usage, stdout); return WR_EXIT_OK;
+        default: fputs(s_jm_usage, stderr); return WR_EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        wr_cli_error("jobmanager", "see weir jobmanager --help", "unexpected argument '%s'", argv[optind]);
+        return WR_EXIT_USAGE;
+    }
+    wr_config_t *cfg = wr_cli_cfg_build(&cc, "jobmanager", &rc);
+    if (!cfg) return rc;
+    const char *bind = wr_config_str(cfg, "jobmanager.bind");
+    if (!bind[0]) bind = wr_config_str(cfg, "jobmanager.address");
+    wr_node_opts_t no = wr_cli_node_opts(cfg, wr_config_str(cfg, "jobmanager.node-id"), bind);
+    int err = 0;
+    wr_node_t *node = wr_node_new(&no, &err);
+    if (!node) {
+        wr_cli_error("jobmanager", "is another JobManager using that port? try --bind tcp://127.0.0.1:PORT",
+                     "cannot start node %s on %s: %s", no.id, bind, wr_strerror(err));
+        wr_config_destroy(&cfg);
+        return WR_EXIT_FAIL;
+    }
+    err = wr_jobmanager_spawn(node);
+    if (err) {
+        wr_cli_error("jobmanager", NULL, "cannot start the JobManager actor: %s", wr_strerror(err));
+        rc = WR_EXIT_FAIL;
+    } else {
+        printf("weir jobmanager %s listening on %s\n", wr_node_id(node), wr_node_endpoint(node));
+        fflush(stdout);
+        rc = s_run_until_signal(-1);
+    }
+    wr_node_destroy(&node);
+    wr_config_destroy(&cfg);
+    return rc;
+}
+
+/* ---- weir taskmanager ---- */
+
+static const char s_tm_usage[] =
+    "usage: weir taskmanager [--jobmanager ENDPOINT] [--slots N] [--id NODE] [--bind ENDPOINT]\n"
+    "                        [--config FILE] [--set KEY=VALUE]...\n"
+    "\n"
+    "Runs a TaskManager that registers its slots with the JobManager and re-registers whenever\n"
+    "the JobManager is lost or restarts.\n"
+    "  --jobmanager EP   the JobManager's endpoint (jobmanager.address)\n"
+    "  --slots N         slots offered (taskmanager.numberOfTaskSlots)\n"
+    "  --id NODE         node id (taskmanager.node-id; default tm-<pid>)\n"
+    "  --bind ENDPOINT   endpoint to bind (taskmanager.bind; port * picks a free one)\n"
+    "Runs until SIGINT or SIGTERM.\n";
+
+int wr_cmd_taskmanager(int argc, char **argv)
+{
+    static const struct option opts[] = {WR_CLI_CONFIG_OPTIONS,
+                                         {"jobmanager", required_argument, NULL, 'j'},
+                                         {"slots", required_argument, NULL, 's'},
+                                         {"id", required_argument, NULL, 'i'},
+                                         {"bind", required_argument, NULL, 'b'},
+                                         {NULL, 0, NULL, 0}};
+    wr_cli_cfg_t cc = {0};
+    int c, rc;
+    while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+        const char *key = NULL;
+        switch (c) {
+        case 'c': cc.file = optarg; break;
+        case 'S': if ((rc = wr_cli_cfg_set_arg(&cc, "taskmanager", optarg))) return rc; break;
+        case 'j': key = "jobmanager.address"; break;
+        case 's': key = "taskmanager.numberOfTaskSlots"; break;
+        case 'i': key = "taskmanager.node-id"; break;
+        case 'b': key = "taskmanager.bind"; break;
+        case 'h': fputs(s_tm_usage, stdout); return WR_EXIT_OK;
+        default: fputs(s_tm_usage, stderr); return WR_EXIT_USAGE;
+        }
+        if (key && (rc = wr_cli_cfg_override(&cc, "taskmanager", key, optarg))) return rc;
+    }
+    if (optind < argc) {
+        wr_cli_error("taskmanager", "see weir taskmanager --help", "unexpected argument '%s'", argv[optind]);
+        return WR_EXIT_USAGE;
+    }
+    wr_config_t *cfg = wr_cli_cfg_build(&cc, "taskmanager", &rc);
+    if (!cfg) return rc;
+    char id[WR_NODE_MAX];
+    snprintf(id, sizeof id, "%s", wr_config_str(cfg, "taskmanager.node-id"));
+    if (!id[0]) snprintf(id, sizeof id, "tm-%ld", (long)getpid());
+    wr_node_opts_t no = wr_cli_node_opts(cfg, id, wr_config_str(cfg, "taskmanager.bind"));
+    int err = 0;
+    wr_node_t *node = wr_node_new(&no, &err);
+    if (!node) {
+        wr_cli_error("taskmanager", "check --id (letters, digits, . _ -) and --bind",
+                     "cannot start node %s on %s: %s", id, no.bind, wr_strerror(err));
+        wr_config_destroy(&cfg);
+        return WR_EXIT_FAIL;
+    }
+    wr_taskmanager_opts_t to = {
+        .jm_node_id = wr_config_str(cfg, "jobmanager.node-id"),
+        .jm_endpoint = wr_config_str(cfg, "jobmanager.address"),
+        .slots = (uint32_t)wr_config_int(cfg, "taskmanager.numberOfTaskSlots"),
+    };
+    err = wr_taskmanager_spawn(node, &to);
+    if (err) {
+        wr_cli_error("taskmanager", "check --jobmanager", "cannot start the TaskManager actor: %s",
+                     wr_strerror(err));
+        rc = WR_EXIT_FAIL;
+    } else {
+        printf("weir taskmanager %s on %s, %u slots, JobManager %s at %s\n", id,
+               wr_node_endpoint(node), to.slots, to.jm_node_id, to.jm_endpoint);
+        fflush(stdout);
+        rc = s_run_until_signal(-1);
+    }
+    wr_node_destroy(&node);
+    wr_config_destroy(&cfg);
+    return rc;
+}
+
+/* ---- weir local ---- */
+
+static const char s_local_usage[] =
+    "usage: weir local [--taskmanagers N] [--slots N] [--duration SECONDS] [--bind ENDPOINT]\n"
+    "                  [--config FILE] [--set KEY=VALUE]...\n"
+    "\n"
+    "Runs a JobManager and N TaskManagers in this one process (inproc transport), waits until\n"
+    "every TaskManager registered, shows the cluster's actors, and runs until Ctrl-C.\n"
+    "  --taskmanagers N  TaskManagers to start (local.taskmanagers, default 2)\n"
+    "  --slots N         slots per TaskManager (taskmanager.numberOfTaskSlots)\n"
+    "  --duration S      stop after S seconds instead of waiting for Ctrl-C\n"
+    "  --bind ENDPOINT   also reachable from other processes (e.g. `weir actors`) on a tcp endpoint\n";
+
+/* Asks the JobManager for the actor table until every TaskManager is up, then prints it. */
+static int s_local_show(wr_node_t *jm, const wr_config_t *cfg, long tms)
+{
+    char to[WR_ADDR_MAX];
+    snprintf(to, sizeof to, "%s/jobmanager", wr_node_id(jm));
+    for (int attempt = 0; attempt < 100; attempt++) {
+        wr_msg_t *reply = NULL;
+        int rc = wr_node_request(jm, to, WR_MSG_ACTORS_REQ, NULL, 0,
+                                 wr_config_int(cfg, "client.timeout"), &reply);
+        if (rc == 0 && reply->type == WR_MSG_ACTORS_REPLY) {
+            wr_mp_reader_t r;
+            uint32_t n = 0;
+            wr_mp_reader_init(&r, reply->data, reply->len);
+            wr_mp_read_array(&r, &n);
+            if (n == (uint32_t)tms + 1) {
+                wr_render_actors(reply->data, reply->len, stdout);
+                wr_msg_destroy(&reply);
+                return 0;
+            }
+        }
+        wr_msg_destroy(&reply);
+        usleep(100000);
+    }
+    return WR_ETIMEDOUT;
+}
+
+int wr_cmd_local(int argc, char **argv)
+{
+    static const struct option opts[] = {WR_CLI_CONFIG_OPTIONS,
+                                         {"taskmanagers", required_argument, NULL, 't'},
+                                         {"slots", required_argument, NULL, 's'},
+                                         {"duration", required_argument, NULL, 'd'},
+                                         {"bind", required_argument, NULL, 'b'},
+                                         {NULL, 0, NULL, 0}};
+    wr_cli_cfg_t cc = {0};
+    int c, rc;
+    double duration = 0;
+    const char *bind = NULL;
+    while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+        const char *key = NULL;
+        switch (c) {
+        case 'c': cc.file = optarg; break;
+        case 'S': if ((rc = wr_cli_cfg_set_arg(&cc, "local", optarg))) return rc; break;
+        case 't': key = "local.taskmanagers"; break;
+        case 's': key = "taskmanager.numberOfTaskSlots"; break;
+        case 'b': bind = optarg; break;
+        case 'd': {
+            char *end;
+            duration = strtod(optarg, &end);
+            if (*end || duration <= 0) {
+                wr_cli_error("local", "example: --duration 10", "--duration needs a positive number of seconds, got '%s'", optarg);
+                return WR_EXIT_USAGE;
+            }
+            break;
+        }
+        case 'h': fputs(s_local_usage, stdout); return WR_EXIT_OK;
+        default: fputs(s_local_usage, stderr); return WR_EXIT_USAGE;
+        }
+        if (key && (rc = wr_cli_cfg_override(&cc, "local", key, optarg))) return rc;
+    }
+    if (optind < argc) {
+        wr_cli_error("local", "topology files arrive with the dataflow milestone; see weir local --help",
+                     "unexpected argument '%s'", argv[optind]);
+        return WR_EXIT_USAGE;
+    }
+    wr_config_t *cfg = wr_cli_cfg_build(&cc, "local", &rc);
+    if (!cfg) return rc;
+    long ntm = (long)wr_config_int(cfg, "local.taskmanagers");
+    const char *jm_id = wr_config_str(cfg, "jobmanager.node-id");
+    char jm_ep[128];
+    snprintf(jm_ep, sizeof jm_ep, "%s", bind ? bind : "");
+    if (!bind) snprintf(jm_ep, sizeof jm_ep, "inproc://weir-%ld-%s", (long)getpid(), jm_id);
+    wr_node_t **nodes = calloc((size_t)ntm + 1, sizeof *nodes);
+    rc = WR_EXIT_FAIL;
+    if (!nodes) goto out;
+    int err = 0;
+    wr_node_opts_t no = wr_cli_node_opts(cfg, jm_id, jm_ep);
+    /* one process, one core budget: share it between the nodes */
+    if (!no.threads) no.threads = 1;
+    nodes[0] = wr_node_new(&no, &err);
+    if (!nodes[0] || (err = wr_jobmanager_spawn(nodes[0]))) {
+        wr_cli_error("local", bind ? "try another --bind port" : NULL, "cannot start the JobManager: %s",
+                     wr_strerror(err));
+        goto out;
+    }
+    snprintf(jm_ep, sizeof jm_ep, "%s", wr_node_endpoint(nodes[0]));
+    for (long i = 1; i <= ntm; i++) {
+        char id[WR_NODE_MAX], tm_bind[128];
+        snprintf(id, sizeof id, "tm-%ld", i);
+        if (bind) snprintf(tm_bind, sizeof tm_bind, "tcp://127.0.0.1:*");
+        else snprintf(tm_bind, sizeof tm_bind, "inproc://weir-%ld-%s", (long)getpid(), id);
+        wr_node_opts_t to_opts = wr_cli_node_opts(cfg, id, tm_bind);
+        if (!to_opts.threads) to_opts.threads = 1;
+        nodes[i] = wr_node_new(&to_opts, &err);
+        wr_taskmanager_opts_t tmo = {
+            .jm_node_id = jm_id,
+            .jm_endpoint = jm_ep,
+            .slots = (uint32_t)wr_config_int(cfg, "taskmanager.numberOfTaskSlots"),
+        };
+        if (!nodes[i] || (err = wr_taskmanager_spawn(nodes[i], &tmo))) {
+            wr_cli_error("local", NULL, "cannot start TaskManager %s: %s", id, wr_strerror(err));
+            goto out;
+        }
+    }
+    printf("weir local: JobManager %s and %ld TaskManagers (%lld slots each) in one process%s%s\n\n",
+           jm_id, ntm, (long long)wr_config_int(cfg, "taskmanager.numberOfTaskSlots"),
+           bind ? ", reachable on " : "", bind ? jm_ep : "");
+    if (s_local_show(nodes[0], cfg, ntm)) {
+        wr_cli_error("local", "run with WEIR_LOG=info to see the registrations",
+                     "the TaskManagers did not all register in time");
+        goto out;
+    }
+    printf("\nweir local: running; %s\n", duration > 0 ? "stopping after --duration" : "Ctrl-C stops it");
+    fflush(stdout);
+    rc = s_run_until_signal(duration > 0 ? (int64_t)(duration * 1000) : -1);
+out:
+    for (long i = ntm; nodes && i >= 0; i--) wr_node_destroy(&nodes[i]);
+    free(nodes);
+    wr_config_destroy(&cfg);
+    return rc;
+}

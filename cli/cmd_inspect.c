@@ -1,0 +1,159 @@
+/* weir actors | mailbox: look inside a running cluster. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bus/error.h"
+#include "bus/json.h"
+#include "bus/mp.h"
+#include "bus/msgtypes.h"
+#include "cli/cli.h"
+#include "cli/render.h"
+
+/* Prints the payload as JSON (one line) or through render. */
+static int s_print(const wr_msg_t *reply, bool json, int (*render)(const uint8_t *, size_t, FILE *),
+                   const char *cmd)
+{
+    int rc;
+    if (json) {
+        wr_strbuf_t sb;
+        wr_strbuf_init(&sb);
+        rc = wr_mp_to_json(reply->data, reply->len, SIZE_MAX, &sb);
+        if (!rc) printf("%s\n", sb.buf);
+        wr_strbuf_release(&sb);
+    } else {
+        rc = render(reply->data, reply->len, stdout);
+    }
+    fflush(stdout);
+    if (rc) wr_cli_error(cmd, NULL, "the JobManager's answer is malformed: %s", wr_strerror(rc));
+    return rc ? WR_EXIT_FAIL : WR_EXIT_OK;
+}
+
+/* ---- weir actors ---- */
+
+static const char s_actors_usage[] =
+    "usage: weir actors [--jobmanager ENDPOINT] [--json] [--config FILE] [--set KEY=VALUE]...\n"
+    "\n"
+    "Lists every actor of every node in the cluster: mailbox depth and capacity, high-water mark,\n"
+    "messages per second, age of the oldest queued message, messages handled, rejected pushes and\n"
+    "restarts; dead TaskManagers are listed with the time since they were declared dead.\n"
+    "  --jobmanager EP   the JobManager's endpoint (jobmanager.address)\n"
+    "  --json            one JSON document instead of the table\n";
+
+int wr_cmd_actors(int argc, char **argv)
+{
+    static const struct option opts[] = {WR_CLI_CONFIG_OPTIONS,
+                                         {"jobmanager", required_argument, NULL, 'j'},
+                                         {"json", no_argument, NULL, 'J'},
+                                         {NULL, 0, NULL, 0}};
+    wr_cli_cfg_t cc = {0};
+    bool json = false;
+    int c, rc;
+    while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': cc.file = optarg; break;
+        case 'S': if ((rc = wr_cli_cfg_set_arg(&cc, "actors", optarg))) return rc; break;
+        case 'j': if ((rc = wr_cli_cfg_override(&cc, "actors", "jobmanager.address", optarg))) return rc; break;
+        case 'J': json = true; break;
+        case 'h': fputs(s_actors_usage, stdout); return WR_EXIT_OK;
+        default: fputs(s_actors_usage, stderr); return WR_EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        wr_cli_error("actors", "see weir actors --help", "unexpected argument '%s'", argv[optind]);
+        return WR_EXIT_USAGE;
+    }
+    wr_config_t *cfg = wr_cli_cfg_build(&cc, "actors", &rc);
+    if (!cfg) return rc;
+    rc = WR_EXIT_FAIL;
+    wr_node_t *client = wr_cli_client(cfg, "actors", wr_config_str(cfg, "jobmanager.address"));
+    wr_msg_t *reply = client ? wr_cli_ask_jm(client, cfg, "actors", WR_MSG_ACTORS_REQ, NULL, 0) : NULL;
+    if (reply) rc = s_print(reply, json, wr_render_actors, "actors");
+    wr_msg_destroy(&reply);
+    wr_node_destroy(&client);
+    wr_config_destroy(&cfg);
+    return rc;
+}
+
+/* ---- weir mailbox ---- */
+
+static const char s_mailbox_usage[] =
+    "usage: weir mailbox NODE/PATH [--peek N] [--watch] [--json] [--jobmanager ENDPOINT]\n"
+    "\n"
+    "One actor's mailbox: depth, capacity, high-water mark, enqueued/dequeued/rejected counts,\n"
+    "rate, oldest message age, counts per message type, processing-time histogram, and its most\n"
+    "recent messages with their payloads decoded from msgpack to JSON.\n"
+    "  NODE/PATH         actor address as `weir actors` shows it, e.g. jm-1/jobmanager\n"
+    "  --peek N          how many recent messages to show (default 5, at most 16)\n"
+    "  --watch           refresh every second until Ctrl-C\n"
+    "  --json            JSON instead of text (one document per refresh)\n";
+
+int wr_cmd_mailbox(int argc, char **argv)
+{
+    static const struct option opts[] = {WR_CLI_CONFIG_OPTIONS,
+                                         {"jobmanager", required_argument, NULL, 'j'},
+                                         {"json", no_argument, NULL, 'J'},
+                                         {"peek", required_argument, NULL, 'p'},
+                                         {"watch", no_argument, NULL, 'w'},
+                                         {NULL, 0, NULL, 0}};
+    wr_cli_cfg_t cc = {0};
+    bool json = false, watch = false;
+    long peek = 5;
+    int c, rc;
+    while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': cc.file = optarg; break;
+        case 'S': if ((rc = wr_cli_cfg_set_arg(&cc, "mailbox", optarg))) return rc; break;
+        case 'j': if ((rc = wr_cli_cfg_override(&cc, "mailbox", "jobmanager.address", optarg))) return rc; break;
+        case 'J': json = true; break;
+        case 'w': watch = true; break;
+        case 'p': {
+            char *end;
+            peek = strtol(optarg, &end, 10);
+            if (*end || peek < 0 || peek > 16) {
+                wr_cli_error("mailbox", "example: --peek 5", "--peek takes 0 to 16, got '%s'", optarg);
+                return WR_EXIT_USAGE;
+            }
+            break;
+        }
+        case 'h': fputs(s_mailbox_usage, stdout); return WR_EXIT_OK;
+        default: fputs(s_mailbox_usage, stderr); return WR_EXIT_USAGE;
+        }
+    }
+    if (optind + 1 != argc) {
+        wr_cli_error("mailbox", "example: weir mailbox jm-1/jobmanager", "expected one actor address");
+        return WR_EXIT_USAGE;
+    }
+    const char *addr = argv[optind];
+    if (!wr_addr_valid(addr)) {
+        wr_cli_error("mailbox", "addresses look like NODE/PATH, e.g. tm-1/taskmanager (see weir actors)",
+                     "'%s' is not an actor address", addr);
+        return WR_EXIT_USAGE;
+    }
+    wr_config_t *cfg = wr_cli_cfg_build(&cc, "mailbox", &rc);
+    if (!cfg) return rc;
+    if (watch) wr_cli_block_signals();
+    rc = WR_EXIT_FAIL;
+    wr_node_t *client = wr_cli_client(cfg, "mailbox", wr_config_str(cfg, "jobmanager.address"));
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk, 2);
+    wr_pack_str(&pk, addr);
+    msgpack_pack_uint32(&pk, (uint32_t)peek);
+    bool tty = isatty(STDOUT_FILENO);
+    while (client) {
+        wr_msg_t *reply = wr_cli_ask_jm(client, cfg, "mailbox", WR_MSG_MAILBOX_REQ, sb.data, sb.size);
+        if (!reply) break;
+        if (watch && tty && !json) printf("\033[H\033[2J");
+        rc = s_print(reply, json, wr_render_mailbox, "mailbox");
+        wr_msg_destroy(&reply);
+        if (!watch || rc || wr_cli_wait_signal(1000)) break;
+    }
+    msgpack_sbuffer_destroy(&sb);
+    wr_node_destroy(&client);
+    wr_config_destroy(&cfg);
+    return rc;
+}

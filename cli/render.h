@@ -1,0 +1,15 @@
+/* Human-readable rendering of the inspection replies (see actors/inspect.h for their shape).
+ * Input comes from the network: malformed input is reported, never trusted. */
+#ifndef WR_RENDER_H
+#define WR_RENDER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Prints the actor table of an ACTORS_REPLY payload. Returns 0 or WR_EPROTO. */
+int wr_render_actors(const uint8_t *buf, size_t len, FILE *out);
+/* Prints a MAILBOX_REPLY payload: statistics, then the recent messages with decoded payloads. */
+int wr_render_mailbox(const uint8_t *buf, size_t len, FILE *out);
+
+#endif
