@@ -28,7 +28,9 @@ typedef struct {
     size_t payload_len;
 } wr_envelope_t;
 
-/* Appends the encoded envelope to out. WR_EINVAL if an address is not valid. */
+/* Appends the encoded envelope to out. WR_EINVAL if an address is not valid, the type is not a
+ * wire type or payload is NULL with payload_len > 0; WR_ETOOBIG if payload_len > 2^32-1;
+ * WR_ENOMEM if out cannot grow. On failure out is left as it was. */
 int wr_envelope_encode(const wr_envelope_t *env, msgpack_sbuffer *out);
 
 /* Decodes one frame. On success fills *env (payload points into buf) and returns 0. Fails with

@@ -17,9 +17,17 @@ typedef struct {
 void wr_strbuf_init(wr_strbuf_t *sb);
 /* Frees the storage and re-initialises the buffer to empty. */
 void wr_strbuf_release(wr_strbuf_t *sb);
-/* Takes the storage: the caller now owns (and frees) the returned string; sb is empty again. */
+/* Takes the storage: the caller now owns (and frees) the returned string; sb is empty again.
+ * *len (if len is not NULL) gets its length. NULL only when out of memory. */
 char *wr_strbuf_detach(wr_strbuf_t *sb, size_t *len);
+/* Empties the buffer (keeping its storage) and clears `failed`. */
 void wr_strbuf_reset(wr_strbuf_t *sb);
+/* Shortens the contents to len bytes; no-op if len >= sb->len. */
+void wr_strbuf_truncate(wr_strbuf_t *sb, size_t len);
+/* Ensures room for extra more bytes (plus the NUL) after buf + len, for writing in place.
+ * Returns false (and sets `failed`) when out of memory, or if `failed` was already set. */
+bool wr_strbuf_grow(wr_strbuf_t *sb, size_t extra);
+/* Appenders: on allocation failure they append nothing and set `failed`. */
 void wr_strbuf_add(wr_strbuf_t *sb, const void *data, size_t len);
 void wr_strbuf_adds(wr_strbuf_t *sb, const char *s);
 void wr_strbuf_addc(wr_strbuf_t *sb, char c);
