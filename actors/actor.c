@@ -139,6 +139,16 @@ static int s_send(wr_actor_t *self, const char *to, uint16_t type, uint64_t corr
     return rc;
 }
 
+int wr_send_msg(wr_actor_t *self, const char *to, wr_msg_t **msg)
+{
+    size_t tlen = to ? strlen(to) : 0;
+    if (!tlen || tlen >= WR_ADDR_MAX) return WR_EINVAL;
+    wr_msg_t *m = *msg;
+    memcpy(m->from, self->addr, sizeof m->from);
+    memcpy(m->to, to, tlen + 1);
+    return wr_node_send(self->node, msg);
+}
+
 int wr_send(wr_actor_t *self, const char *to, uint16_t type, const void *payload, size_t len)
 {
     return s_send(self, to, type, 0, payload, len);
@@ -208,7 +218,7 @@ int wr_actor_stop(wr_actor_t *a)
     /* a stop must get through: wait for room rather than fail */
     for (int tries = 0; (rc = wr_mailbox_push(a->mailbox, &m)) == WR_EAGAIN && tries < 5000; tries++) {
         struct timespec ts = {0, 1000000};
-        nanosleep(&ts, NULL);
+        if (!wr__node_help(a->node)) nanosleep(&ts, NULL);
     }
     if (rc == 0) wr__actor_schedule(a);
     wr_msg_destroy(&m);
@@ -264,10 +274,11 @@ static void s_tell_supervisor(wr_actor_t *a, uint16_t type, int err, const char 
     msgpack_sbuffer_destroy(&sb);
     if (!m) return;
     int rc;
-    /* supervision messages must arrive; a supervisor's full mailbox only delays them */
+    /* supervision messages must arrive; a supervisor's full mailbox only delays them (and on a
+     * worker, the wait runs queued turns: the supervisor's may need this very thread) */
     while ((rc = wr_mailbox_push(a->supervisor->mailbox, &m)) == WR_EAGAIN) {
         struct timespec ts = {0, 1000000};
-        nanosleep(&ts, NULL);
+        if (!wr__node_help(a->node)) nanosleep(&ts, NULL);
     }
     if (rc == 0) wr__actor_schedule(a->supervisor);
     wr_msg_destroy(&m);
@@ -384,7 +395,7 @@ void wr__actor_run_turn(wr_actor_t *a)
             if (type == WR_MSG_CHILD_STOPPED) s_children_remove(a, m->from);
             if (s_filter_ask(a, m)) {
                 int rc = a->behaviour->on_message(a, a->state, &m);
-                if (rc < 0) s_fail(a, rc, wr_msg_type_name(type) ? wr_msg_type_name(type) : "message");
+                if (rc < 0) s_fail(a, rc, wr_msg_type_label(type));
             }
         }
         wr_msg_destroy(&m);

@@ -73,6 +73,9 @@ const wr_mailbox_t *wr_actor_mailbox(const wr_actor_t *actor);
  * unreachable peer surfaces as an ERROR reply for asks and as a dropped-and-counted message
  * otherwise. */
 int wr_send(wr_actor_t *self, const char *to, uint16_t type, const void *payload, size_t len);
+/* Sends *msg (type, corr and payload as the caller set them) from self to `to` without copying
+ * the payload. Takes *msg on success (sets it NULL); on failure the caller keeps it. */
+int wr_send_msg(wr_actor_t *self, const char *to, wr_msg_t **msg);
 /* Like wr_send with explicit correlation id. */
 int wr_send_corr(wr_actor_t *self, const char *to, uint16_t type, uint64_t corr,
                  const void *payload, size_t len);

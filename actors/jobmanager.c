@@ -337,7 +337,7 @@ static int s_on_message(wr_actor_t *self, void *state, wr_msg_t **msgp)
     case WR_MSG_TIMEOUT: s_on_answer(self, jm, m); return 0;
     case WR_MSG_PING: wr_reply(self, m, WR_MSG_PONG, m->data, m->len); return 0;
     default:
-        wr_debug("jobmanager: ignoring %s from %s", wr_msg_type_name(m->type), m->from);
+        wr_debug("jobmanager: ignoring %s from %s", wr_msg_type_label(m->type), m->from);
         return 0;
     }
 }

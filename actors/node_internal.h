@@ -104,6 +104,10 @@ struct wr_node {
 void wr__actor_schedule(wr_actor_t *a);
 /* Runs one turn of actor a on the calling worker. */
 void wr__actor_run_turn(wr_actor_t *a);
+/* On one of node's workers: runs one turn of the next queued actor and returns true; false when
+ * the caller is not such a worker or nothing is queued. A worker that must wait for room in a
+ * mailbox helps drain it this way rather than deadlock when it is the only one that could. */
+bool wr__node_help(wr_node_t *node);
 /* Local delivery of a fully addressed message; takes *msg on success. */
 int wr__node_deliver_local(wr_node_t *node, wr_msg_t **msg);
 /* Registry insertion at spawn: WR_EEXIST, WR_ECLOSED (node stopping) or WR_ENOMEM. */

@@ -23,63 +23,76 @@ typedef struct {
     wr_synth_source_opts_t o;
     char sink[WR_ADDR_MAX];
     wr_chan_tx_t tx;
-    uint8_t *records;
-    msgpack_sbuffer out; /* a packed batch the bus refused, waiting to go */
-    bool pending, ended;
+    wr_msg_t *out; /* the next message to go: a sealed batch or the channel end */
+    bool ended;
     uint64_t credited; /* batches credited back so far */
 } s_source_t;
 
 static void s_source_free(void *state)
 {
     s_source_t *s = state;
-    free(s->records);
-    msgpack_sbuffer_destroy(&s->out);
+    wr_msg_destroy(&s->out);
     free(s);
 }
 
-static void s_fill(s_source_t *s, uint64_t first)
+/* Writes records first.. of the stream straight into the outgoing batch. */
+static void s_fill(const s_source_t *s, uint8_t *records, uint64_t first)
 {
     for (uint32_t i = 0; i < s->o.batch_records; i++) {
-        uint8_t *rec = s->records + (size_t)i * s->o.record_size;
+        uint8_t *rec = records + (size_t)i * s->o.record_size;
         uint64_t k = first + i;
         memcpy(rec, &k, 8); /* little-endian hosts only, as everything here */
         memset(rec + 8, (int)(k & 0xff), s->o.record_size - 8);
     }
 }
 
+/* Prepares the next message in s->out: a batch (WR_EAGAIN without credit) or the end. */
+static int s_source_next(s_source_t *s)
+{
+    if (s->tx.sent == s->o.batches) {
+        msgpack_sbuffer sb;
+        msgpack_sbuffer_init(&sb);
+        int rc = wr_chan_tx_end(&s->tx, &sb);
+        if (!rc && !(s->out = wr_msg_new(WR_MSG_CHANNEL_END, NULL, NULL, sb.data, sb.size)))
+            rc = WR_ENOMEM;
+        msgpack_sbuffer_destroy(&sb);
+        s->ended = true;
+        return rc;
+    }
+    if (!s->tx.credits) return WR_EAGAIN;
+    size_t len = (size_t)s->o.batch_records * s->o.record_size;
+    wr_msg_t *m = wr_chan_batch_alloc(len);
+    if (!m) return WR_ENOMEM;
+    s_fill(s, wr_chan_batch_records(m), s->tx.sent * s->o.batch_records);
+    int rc = wr_chan_tx_seal(&s->tx, m, s->o.batch_records, len);
+    if (rc) wr_msg_destroy(&m);
+    s->out = m;
+    return rc;
+}
+
 /* Sends what credit allows. */
 static int s_source_pump(wr_actor_t *self, s_source_t *s)
 {
     for (;;) {
-        if (s->pending) {
-            int rc = wr_send(self, s->sink, s->ended ? WR_MSG_CHANNEL_END : WR_MSG_DATA_BATCH,
-                             s->out.data, s->out.size);
+        if (s->out) {
+            bool end = s->ended;
+            int rc = wr_send_msg(self, s->sink, &s->out);
             if (rc == WR_EAGAIN) return wr_timer_after(self, 1, S_RETRY, NULL);
             if (rc) return rc;
-            s->pending = false;
             atomic_store(&s->o.result->batches_sent, s->tx.sent);
             s_max(&s->o.result->max_in_flight, s->tx.sent - s->credited);
-            if (s->ended) {
+            if (end) {
                 atomic_store(&s->o.result->end_ns, wr_now_ns());
                 return 0;
             }
         }
         if (s->ended) return 0;
-        s->out.size = 0;
-        if (s->tx.sent == s->o.batches) {
-            wr_chan_tx_end(&s->tx, &s->out);
-            s->ended = s->pending = true;
-            continue;
-        }
-        s_fill(s, s->tx.sent * s->o.batch_records);
-        int rc = wr_chan_tx_batch(&s->tx, s->records, (size_t)s->o.batch_records * s->o.record_size,
-                                  s->o.batch_records, &s->out);
+        int rc = s_source_next(s);
         if (rc == WR_EAGAIN) {
             atomic_fetch_add(&s->o.result->credit_waits, 1);
             return 0; /* the next CREDIT resumes */
         }
         if (rc) return rc;
-        s->pending = true;
     }
 }
 
@@ -126,12 +139,6 @@ int wr_synth_source_spawn(wr_node_t *node, const wr_synth_source_opts_t *o)
     s->o = *o;
     snprintf(s->sink, sizeof s->sink, "%s", o->sink);
     wr_chan_tx_init(&s->tx, o->channel);
-    msgpack_sbuffer_init(&s->out);
-    s->records = malloc((size_t)o->batch_records * o->record_size);
-    if (!s->records) {
-        s_source_free(s);
-        return WR_ENOMEM;
-    }
     wr_spawn_opts_t so = {.path = o->path, .behaviour = &s_source_behaviour, .state = s};
     return wr_actor_spawn(node, &so, NULL);
 }

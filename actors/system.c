@@ -272,7 +272,7 @@ static int s_on_message(wr_actor_t *self, void *state, wr_msg_t **msgp)
         wr_reply(self, m, WR_MSG_PONG, m->data, m->len);
         break;
     default:
-        wr_debug("%s: ignoring %s from %s", wr_actor_addr(self), wr_msg_type_name(m->type),
+        wr_debug("%s: ignoring %s from %s", wr_actor_addr(self), wr_msg_type_label(m->type),
                  m->from);
         break;
     }

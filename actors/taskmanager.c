@@ -104,7 +104,7 @@ static int s_on_message(wr_actor_t *self, void *state, wr_msg_t **msgp)
         break;
     case WR_MSG_PING: wr_reply(self, m, WR_MSG_PONG, m->data, m->len); break;
     default:
-        wr_debug("taskmanager: ignoring %s from %s", wr_msg_type_name(m->type), m->from);
+        wr_debug("taskmanager: ignoring %s from %s", wr_msg_type_label(m->type), m->from);
         break;
     }
     return 0;

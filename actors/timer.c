@@ -29,6 +29,11 @@ struct wr__timers {
     s_timer_t *heap;
     size_t n, cap;
     uint64_t next_id;
+    /* the timer being fired (outside the lock, so out of the heap): a cancel meanwhile marks it
+     * so that a periodic one is not put back */
+    uint64_t firing_id;
+    const wr_actor_t *firing_actor;
+    bool firing_cancelled;
 };
 
 static void s_swap(s_timer_t *a, s_timer_t *b)
@@ -92,11 +97,19 @@ static void *s_main(void *arg)
         int64_t now = wr_now_ns();
         if (t->n && t->heap[0].due_ns <= now) {
             s_timer_t tm = s_remove_at(t, 0);
+            t->firing_id = tm.id;
+            t->firing_actor = tm.actor;
+            t->firing_cancelled = false;
             pthread_mutex_unlock(&t->lock); /* fire outside the lock: it may add timers */
             int rc = t->fire(t->ctx, tm.actor, tm.type, tm.corr);
             pthread_mutex_lock(&t->lock);
+            bool cancelled = t->firing_cancelled;
+            t->firing_id = 0;
+            t->firing_actor = NULL;
             bool again = tm.period_ns > 0 && (rc == 0 || rc == WR_EAGAIN);
-            if (rc == WR_EAGAIN && !tm.period_ns) {
+            if (cancelled) {
+                again = false;
+            } else if (rc == WR_EAGAIN && !tm.period_ns) {
                 tm.due_ns = now + S_RETRY_NS;
                 again = true;
             } else if (again) {
@@ -191,6 +204,7 @@ void wr__timers_cancel(wr__timers_t *t, uint64_t id)
             break;
         }
     }
+    if (id && id == t->firing_id) t->firing_cancelled = true;
     pthread_mutex_unlock(&t->lock);
     wr_actor_unref(&gone);
 }
@@ -200,6 +214,7 @@ void wr__timers_cancel_actor(wr__timers_t *t, const wr_actor_t *actor)
     for (;;) {
         wr_actor_t *gone = NULL;
         pthread_mutex_lock(&t->lock);
+        if (t->firing_actor == actor) t->firing_cancelled = true;
         for (size_t i = 0; i < t->n; i++) {
             if (t->heap[i].actor == actor) {
                 gone = s_remove_at(t, i).actor;

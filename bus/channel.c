@@ -4,6 +4,7 @@
 
 #include "bus/error.h"
 #include "bus/mp.h"
+#include "bus/msgtypes.h"
 
 static void s_packer(msgpack_packer *pk, msgpack_sbuffer *out)
 {
@@ -26,22 +27,61 @@ void wr_chan_tx_init(wr_chan_tx_t *tx, uint64_t channel)
     tx->channel = channel;
 }
 
+static uint8_t *s_put_be(uint8_t *p, uint8_t tag, uint64_t v, int bytes)
+{
+    *p++ = tag;
+    for (int i = bytes - 1; i >= 0; i--) *p++ = (uint8_t)(v >> (8 * i));
+    return p;
+}
+
+/* [channel, seq, count, bin(len)] with fixed-width encodings: exactly WR_CHAN_BATCH_HEADER bytes */
+static void s_put_header(uint8_t *p, const wr_chan_tx_t *tx, uint32_t count, size_t len)
+{
+    *p++ = 0x94;                              /* fixarray of 4 */
+    p = s_put_be(p, 0xcf, tx->channel, 8);    /* uint64 */
+    p = s_put_be(p, 0xcf, tx->next_seq, 8);   /* uint64 */
+    p = s_put_be(p, 0xce, count, 4);          /* uint32 */
+    s_put_be(p, 0xc6, len, 4);                /* bin32 header */
+}
+
+static void s_spend(wr_chan_tx_t *tx)
+{
+    tx->credits--;
+    tx->next_seq++;
+    tx->sent++;
+}
+
+wr_msg_t *wr_chan_batch_alloc(size_t cap)
+{
+    if (cap > UINT32_MAX) return NULL;
+    return wr_msg_alloc(WR_MSG_DATA_BATCH, WR_CHAN_BATCH_HEADER + cap);
+}
+
+int wr_chan_tx_seal(wr_chan_tx_t *tx, wr_msg_t *m, uint32_t count, size_t len)
+{
+    if (len + WR_CHAN_BATCH_HEADER > m->len) return WR_EINVAL;
+    if (!tx->credits) return WR_EAGAIN;
+    s_put_header(m->data, tx, count, len);
+    m->type = WR_MSG_DATA_BATCH;
+    m->len = WR_CHAN_BATCH_HEADER + len;
+    s_spend(tx);
+    return 0;
+}
+
 int wr_chan_tx_batch(wr_chan_tx_t *tx, const void *records, size_t len, uint32_t count,
                      msgpack_sbuffer *out)
 {
     if (!tx->credits) return WR_EAGAIN;
     if (len > UINT32_MAX) return WR_ETOOBIG;
-    msgpack_packer pk;
-    s_packer(&pk, out);
-    int rc = msgpack_pack_array(&pk, 4);
-    rc |= msgpack_pack_uint64(&pk, tx->channel);
-    rc |= msgpack_pack_uint64(&pk, tx->next_seq);
-    rc |= msgpack_pack_uint32(&pk, count);
-    rc |= wr_pack_bin(&pk, records, len);
-    if (rc) return WR_ENOMEM;
-    tx->credits--;
-    tx->next_seq++;
-    tx->sent++;
+    uint8_t header[WR_CHAN_BATCH_HEADER];
+    s_put_header(header, tx, count, len);
+    size_t mark = out->size;
+    if (msgpack_sbuffer_write(out, (const char *)header, sizeof header) ||
+        (len && msgpack_sbuffer_write(out, records, len))) {
+        out->size = mark;
+        return WR_ENOMEM;
+    }
+    s_spend(tx);
     return 0;
 }
 

@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bus/msg.h"
+
 typedef struct {
     uint64_t channel;
     uint32_t credits;  /* batches it may send now */
@@ -41,8 +43,21 @@ typedef struct {
 } wr_chan_batch_t;
 
 void wr_chan_tx_init(wr_chan_tx_t *tx, uint64_t channel);
-/* Packs a DATA_BATCH payload (appended to out) and spends one credit. WR_EAGAIN without credit
- * (out is untouched): wait for a CREDIT message. */
+
+/* Zero-copy batches: a producer writes its records straight into the message that crosses the
+ * bus. The payload starts with a fixed-width header of WR_CHAN_BATCH_HEADER bytes (valid
+ * msgpack: non-shortest integer encodings), then the records. */
+#define WR_CHAN_BATCH_HEADER 29
+/* A DATA_BATCH message with room for cap bytes of records; NULL when out of memory. */
+wr_msg_t *wr_chan_batch_alloc(size_t cap);
+static inline uint8_t *wr_chan_batch_records(wr_msg_t *m)
+{
+    return m->data + WR_CHAN_BATCH_HEADER;
+}
+/* Seals a batch of `count` records in its first len bytes (len <= its capacity) and spends one
+ * credit. WR_EAGAIN without credit (the message is untouched): wait for a CREDIT message. */
+int wr_chan_tx_seal(wr_chan_tx_t *tx, wr_msg_t *m, uint32_t count, size_t len);
+/* The same batch packed into out, copying the records (for small or occasional senders). */
 int wr_chan_tx_batch(wr_chan_tx_t *tx, const void *records, size_t len, uint32_t count,
                      msgpack_sbuffer *out);
 /* Packs the CHANNEL_END payload (needs no credit). */

@@ -78,7 +78,7 @@ bool wr_node_id_valid(const char *node)
     return n > 0 && n < WR_NODE_MAX && node[n] == '\0';
 }
 
-int wr_envelope_encode(const wr_envelope_t *env, msgpack_sbuffer *out)
+int wr_envelope_encode_header(const wr_envelope_t *env, msgpack_sbuffer *out)
 {
     if (!wr_msg_type_is_wire(env->type) || !wr_addr_valid(env->from) || !wr_addr_valid(env->to) ||
         (env->payload_len > 0 && !env->payload))
@@ -92,8 +92,20 @@ int wr_envelope_encode(const wr_envelope_t *env, msgpack_sbuffer *out)
         msgpack_pack_uint8(&pk, WR_PROTOCOL_VERSION) || msgpack_pack_uint16(&pk, env->type) ||
         wr_pack_str(&pk, env->from) || wr_pack_str(&pk, env->to) ||
         msgpack_pack_uint64(&pk, env->corr) || msgpack_pack_uint64(&pk, env->epoch) ||
-        wr_pack_bin(&pk, env->payload, env->payload_len)) {
+        msgpack_pack_bin(&pk, env->payload_len)) {
         out->size = mark; /* the sbuffer only fails to grow: leave it as it was */
+        return WR_ENOMEM;
+    }
+    return 0;
+}
+
+int wr_envelope_encode(const wr_envelope_t *env, msgpack_sbuffer *out)
+{
+    size_t mark = out->size;
+    int rc = wr_envelope_encode_header(env, out);
+    if (rc || !env->payload_len) return rc;
+    if (msgpack_sbuffer_write(out, (const char *)env->payload, env->payload_len)) {
+        out->size = mark;
         return WR_ENOMEM;
     }
     return 0;

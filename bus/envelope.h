@@ -33,6 +33,11 @@ typedef struct {
  * WR_ENOMEM if out cannot grow. On failure out is left as it was. */
 int wr_envelope_encode(const wr_envelope_t *env, msgpack_sbuffer *out);
 
+/* Appends everything of the envelope but the payload bytes themselves: the frame is this header
+ * followed by env->payload_len payload bytes (for a sender that copies the payload once, straight
+ * into its frame). Fails as wr_envelope_encode. */
+int wr_envelope_encode_header(const wr_envelope_t *env, msgpack_sbuffer *out);
+
 /* Decodes one frame. On success fills *env (payload points into buf) and returns 0. Fails with
  * WR_EPROTO (truncated, wrong-typed, bad address, trailing bytes), WR_ETOOBIG (payload over
  * max_payload), WR_EVERSION or WR_ETYPE (not a wire type). *env is unspecified on failure. */

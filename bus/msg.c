@@ -15,6 +15,9 @@ wr_msg_t *wr_msg_alloc(uint16_t type, size_t len)
     m->from[0] = '\0';
     m->to[0] = '\0';
     m->len = len;
+    m->data = m->storage;
+    m->release = NULL;
+    m->owner = NULL;
     return m;
 }
 
@@ -52,6 +55,22 @@ wr_msg_t *wr_msg_from_envelope(const wr_envelope_t *env)
     return m;
 }
 
+wr_msg_t *wr_msg_wrap_envelope(const wr_envelope_t *env, void (*release)(void *owner), void *owner)
+{
+    wr_msg_t *m = wr_msg_new(env->type, env->from, env->to, NULL, 0);
+    if (!m) {
+        release(owner);
+        return NULL;
+    }
+    m->corr = env->corr;
+    m->epoch = env->epoch;
+    m->data = (uint8_t *)env->payload; /* the owner's bytes: the message only reads them */
+    m->len = env->payload_len;
+    m->release = release;
+    m->owner = owner;
+    return m;
+}
+
 void wr_msg_envelope(const wr_msg_t *m, wr_envelope_t *env)
 {
     env->type = m->type;
@@ -65,7 +84,8 @@ void wr_msg_envelope(const wr_msg_t *m, wr_envelope_t *env)
 
 void wr_msg_destroy(wr_msg_t **m)
 {
-    if (m) {
+    if (m && *m) {
+        if ((*m)->release) (*m)->release((*m)->owner);
         free(*m);
         *m = NULL;
     }

@@ -17,7 +17,10 @@ typedef struct wr_msg {
     char from[WR_ADDR_MAX];
     char to[WR_ADDR_MAX];
     size_t len;
-    uint8_t data[]; /* msgpack payload, len bytes */
+    uint8_t *data; /* msgpack payload, len bytes: in `storage` below, or borrowed from `owner` */
+    void (*release)(void *owner); /* frees borrowed storage with the message; NULL: none */
+    void *owner;
+    uint8_t storage[];
 } wr_msg_t;
 
 /* New message with an uninitialised payload of len bytes to fill in; addresses empty, corr and
@@ -29,6 +32,10 @@ wr_msg_t *wr_msg_new(uint16_t type, const char *from, const char *to, const void
                      size_t len);
 /* New message from a decoded envelope (payload copied). */
 wr_msg_t *wr_msg_from_envelope(const wr_envelope_t *env);
+/* New message from a decoded envelope whose payload stays where it is: the message borrows it and
+ * calls release(owner) when destroyed (also when this fails and returns NULL). Saves copying
+ * large payloads that arrive in a buffer the receiver already owns (a ZeroMQ frame). */
+wr_msg_t *wr_msg_wrap_envelope(const wr_envelope_t *env, void (*release)(void *owner), void *owner);
 /* Envelope view of m: its payload points into m. */
 void wr_msg_envelope(const wr_msg_t *m, wr_envelope_t *env);
 /* Frees *m (NULL-safe) and sets *m to NULL. */

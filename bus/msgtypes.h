@@ -40,6 +40,12 @@ enum wr_msg_type {
 
 /* Wire name of a known type, or NULL. Process-private types (>= 1000) are all named "local". */
 const char *wr_msg_type_name(int type);
+/* wr_msg_type_name, or "unknown": for log lines. */
+static inline const char *wr_msg_type_label(int type)
+{
+    const char *name = wr_msg_type_name(type);
+    return name ? name : "unknown";
+}
 /* The type whose wire name is name ("ping" -> WR_MSG_PING), or WR_ETYPE. */
 int wr_msg_type_from_name(const char *name);
 /* True for types in the table (the only ones the bus accepts from the network). */

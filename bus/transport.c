@@ -18,6 +18,7 @@
 #include "bus/msgtypes.h"
 
 #define S_QUEUE_DEFAULT 65536
+#define S_BORROW_MIN 4096 /* inbound payloads this big are not copied out of their frame */
 #define S_RETRY_MS 2 /* poll period while messages wait for a connection or a full mailbox */
 
 /* A FIFO of owned messages. */
@@ -201,20 +202,29 @@ static int s_send_now(wr_transport_t *t, const char *peer, const wr_msg_t *m)
     wr_envelope_t env;
     wr_msg_envelope(m, &env);
     t->sbuf.size = 0;
-    int rc = wr_envelope_encode(&env, &t->sbuf);
+    int rc = wr_envelope_encode_header(&env, &t->sbuf);
     if (rc) return rc;
+    /* one copy of the payload, straight into the frame ZeroMQ sends */
+    zmq_msg_t frame;
+    if (zmq_msg_init_size(&frame, t->sbuf.size + m->len)) return WR_ENOMEM;
+    memcpy(zmq_msg_data(&frame), t->sbuf.data, t->sbuf.size);
+    if (m->len) memcpy((char *)zmq_msg_data(&frame) + t->sbuf.size, m->data, m->len);
+    size_t bytes = zmq_msg_size(&frame);
     void *sock = zsock_resolve(t->router);
-    if (zmq_send(sock, peer, strlen(peer), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+    if (zmq_send(sock, peer, strlen(peer), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&frame);
         return errno == EAGAIN ? WR_EAGAIN : WR_EUNREACH;
-    if (zmq_send(sock, t->sbuf.data, t->sbuf.size, ZMQ_DONTWAIT) < 0) {
+    }
+    if (zmq_msg_send(&frame, sock, ZMQ_DONTWAIT) < 0) {
         /* the routing frame went out, so the pipe exists; a failure here is a full pipe */
         wr_warn("%s: send to %s failed after routing frame: %s", t->node_id, peer,
                 zmq_strerror(errno));
+        zmq_msg_close(&frame);
         return WR_EAGAIN;
     }
     pthread_mutex_lock(&t->stats_lock);
     t->stats.frames_out++;
-    t->stats.bytes_out += t->sbuf.size;
+    t->stats.bytes_out += bytes;
     pthread_mutex_unlock(&t->stats_lock);
     return 0;
 }
@@ -232,7 +242,9 @@ static void s_flush_peer(wr_transport_t *t, s_peer_t *p, int64_t now)
 {
     wr_msg_t *m;
     while ((m = s_fifo_peek(&p->waiting))) {
-        int rc = s_send_now(t, p->id, m);
+        /* a peer declared down is unreachable until heard from again; ZeroMQ would otherwise
+         * queue for it (the connect-side pipe outlives the connection) and an ask would hang */
+        int rc = p->state == WR_PEER_DOWN ? WR_EUNREACH : s_send_now(t, p->id, m);
         if (rc == WR_EAGAIN) return;
         if (rc == WR_EUNREACH) {
             /* a connection we made, or one that was up, gets a grace period to come (back) */
@@ -403,6 +415,12 @@ static void s_count_reject(wr_transport_t *t, int rc, const char *peer)
                 wr_strerror(rc), (unsigned long long)total);
 }
 
+static void s_frame_release(void *frame)
+{
+    zmq_msg_close(frame);
+    free(frame);
+}
+
 /* Handles one inbound message (routing frame + body). Returns false when the deliver callback
  * pushed back and the message is now held. */
 static bool s_receive_one(wr_transport_t *t, int64_t now)
@@ -469,7 +487,17 @@ static bool s_receive_one(wr_transport_t *t, int64_t now)
         p->last_heard_ns = now;
         if (p->state != WR_PEER_UP && p->heartbeats) s_peer_set_state(t, p, WR_PEER_UP, "message");
     }
-    wr_msg_t *m = wr_msg_from_envelope(&env);
+    wr_msg_t *m;
+    if (env.payload_len >= S_BORROW_MIN) {
+        /* big payloads stay in the frame ZeroMQ received them in: the message owns the frame */
+        zmq_msg_t *frame = malloc(sizeof *frame);
+        if (!frame) goto out;
+        zmq_msg_init(frame);
+        zmq_msg_move(frame, &body);
+        m = wr_msg_wrap_envelope(&env, s_frame_release, frame);
+    } else {
+        m = wr_msg_from_envelope(&env);
+    }
     if (!m) goto out;
     rc = t->o.handler.deliver(t->o.handler.ctx, &m);
     if (rc == WR_EAGAIN) {
@@ -593,6 +621,9 @@ wr_transport_t *wr_transport_new(const wr_transport_opts_t *opts, int *err)
     zsock_set_identity(t->router, t->node_id);
     zsock_set_router_mandatory(t->router, 1);
     zsock_set_router_handover(t->router, 1);
+    /* a connection is usable only once established: until then sends fail (and wait in our
+     * per-peer queue) instead of piling up silently inside ZeroMQ */
+    zsock_set_immediate(t->router, 1);
     zsock_set_linger(t->router, 0);
     zsock_set_sndhwm(t->router, 10000);
     zsock_set_rcvhwm(t->router, 10000);
