@@ -9,7 +9,9 @@
  * Mailbox reply (WR_MSG_MAILBOX_REPLY):
  *   {addr, capacity, depth, high_water, enqueued, dequeued, rejected, restarts, rate,
  *    oldest_age_ms, processing_ms, types: {name: count}, processing_us: [[upper_us, count]...],
- *    recent: [{type, from, size, age_ms, waited_ms, payload | payload_truncated}...]} */
+ *    recent: [{type, from, size, age_ms, waited_ms,
+ *              payload | payload_truncated (bin: its first bytes) | payload_not_sampled}...]}
+ * Payloads are sampled: every message of a quiet mailbox, one in eight of a busy one. */
 #ifndef WR_INSPECT_H
 #define WR_INSPECT_H
 

@@ -286,16 +286,11 @@ static void s_on_answer(wr_actor_t *self, s_jm_t *jm, wr_msg_t *m)
             g->got++;
             if (g->type == WR_MSG_MAILBOX_REQ) {
                 if (m->type == WR_MSG_TIMEOUT) {
-                    static const char text[] = "no answer from that node";
-                    msgpack_sbuffer sb;
-                    msgpack_sbuffer_init(&sb);
-                    msgpack_packer pk;
-                    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-                    msgpack_pack_array(&pk, 2);
-                    msgpack_pack_int64(&pk, WR_ETIMEDOUT);
-                    wr_pack_str(&pk, text);
-                    s_send_to_client(self, g, WR_MSG_ERROR, sb.data, sb.size);
-                    msgpack_sbuffer_destroy(&sb);
+                    wr_msg_t *e = wr_msg_error(NULL, NULL, g->client_corr, WR_ETIMEDOUT,
+                                               "no answer from that node");
+                    if (e && wr_send_msg(self, g->client, &e))
+                        wr_warn("jobmanager: cannot answer %s", g->client);
+                    wr_msg_destroy(&e);
                 } else {
                     s_send_to_client(self, g, m->type, m->data, m->len);
                 }

@@ -7,6 +7,9 @@
 #include "bus/clock.h"
 #include "bus/error.h"
 
+#define S_SAMPLE_EVERY 8
+#define S_SAMPLE_QUIET_NS 1000000 /* a message within 1 ms of the last sample is not sampled */
+
 /* Relaxed single-writer counters: the consumer stores, any thread loads. */
 #define LOAD(x) atomic_load_explicit(&(x), memory_order_relaxed)
 #define STORE(x, v) atomic_store_explicit(&(x), (v), memory_order_relaxed)
@@ -37,6 +40,7 @@ struct wr_mailbox {
         _Atomic uint64_t count;
     } types[WR_MAILBOX_TYPE_SLOTS];
     _Atomic uint64_t other_types;
+    int64_t last_sample_ns; /* consumer only */
     s_recent_t recent[WR_MAILBOX_RECENT];
 };
 
@@ -111,8 +115,15 @@ static void s_note_recent(wr_mailbox_t *mb, size_t pos, const wr_msg_t *m, int64
     size_t flen = strnlen(m->from, WR_ADDR_MAX - 1);
     memcpy(e->r.from, m->from, flen);
     e->r.from[flen] = '\0';
-    e->r.sample_len = m->len < WR_MAILBOX_SAMPLE_MAX ? (uint32_t)m->len : WR_MAILBOX_SAMPLE_MAX;
-    memcpy(e->r.sample, m->data, e->r.sample_len);
+    /* payloads are sampled: every message of a quiet mailbox, one in S_SAMPLE_EVERY of a busy one */
+    bool sample = pos % S_SAMPLE_EVERY == 0 || now - mb->last_sample_ns > S_SAMPLE_QUIET_NS;
+    e->r.sample_len = 0;
+    if (sample) {
+        mb->last_sample_ns = now;
+        e->r.sample_len = m->len < WR_MAILBOX_SAMPLE_MAX ? (uint32_t)m->len : WR_MAILBOX_SAMPLE_MAX;
+        memcpy(e->r.sample, m->data, e->r.sample_len);
+    }
+    e->r.sampled = sample;
     atomic_store_explicit(&e->seq, seq + 2, memory_order_release);
 }
 

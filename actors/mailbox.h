@@ -43,7 +43,8 @@ typedef struct {
     int64_t enq_ns; /* monotonic (coarse) */
     int64_t deq_ns;
     char from[WR_ADDR_MAX];
-    uint32_t sample_len; /* bytes of payload in sample; 0 when this one was not sampled */
+    bool sampled;        /* payload sampled: every message of a quiet mailbox, 1 in 8 of a busy one */
+    uint32_t sample_len; /* bytes of payload in sample (the first ones when the payload is longer) */
     uint8_t sample[WR_MAILBOX_SAMPLE_MAX];
 } wr_mailbox_recent_t;
 

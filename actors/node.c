@@ -229,18 +229,8 @@ static void *s_worker_main(void *arg)
 void wr__reply_error(wr_node_t *n, const wr_msg_t *m, int code, const char *text)
 {
     if (!m->corr || !m->from[0] || m->type == WR_MSG_ERROR || m->type == WR_MSG_TIMEOUT) return;
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, 2);
-    msgpack_pack_int64(&pk, code);
-    wr_pack_str(&pk, text);
-    wr_msg_t *e = wr_msg_new(WR_MSG_ERROR, m->to, m->from, sb.data, sb.size);
-    msgpack_sbuffer_destroy(&sb);
-    if (!e) return;
-    e->corr = m->corr;
-    if (wr_node_send(n, &e)) wr_msg_destroy(&e);
+    wr_msg_t *e = wr_msg_error(m->to, m->from, m->corr, code, text);
+    if (e && wr_node_send(n, &e)) wr_msg_destroy(&e);
 }
 
 static int s_deliver_waiter(wr_node_t *n, wr_msg_t **msg)

@@ -172,7 +172,10 @@ int wr_inspect_pack_mailbox(wr_node_t *n, const char *path, uint32_t peek, msgpa
         wr_mp_reader_t rd;
         wr_mp_reader_init(&rd, r->sample, r->sample_len);
         bool whole = r->sample_len == r->size;
-        if (whole && r->size == 0) {
+        if (!r->sampled) {
+            wr_pack_str(pk, "payload_not_sampled");
+            msgpack_pack_true(pk);
+        } else if (whole && r->size == 0) {
             wr_pack_str(pk, "payload");
             msgpack_pack_nil(pk);
         } else if (whole && wr_mp_skip(&rd) == 0 && wr_mp_remaining(&rd) == 0) {

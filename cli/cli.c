@@ -132,20 +132,20 @@ wr_msg_t *wr_cli_ask_jm(wr_node_t *client, const wr_config_t *cfg, const char *c
         return NULL;
     }
     if (reply->type == WR_MSG_ERROR) {
-        wr_mp_reader_t r;
-        wr_mp_reader_init(&r, reply->data, reply->len);
-        uint32_t n = 0;
-        int64_t code = 0;
+        int code = 0;
         const char *text = "";
         uint32_t tlen = 0;
-        wr_mp_read_array(&r, &n);
-        wr_mp_read_int(&r, &code);
-        wr_mp_read_str(&r, &text, &tlen);
-        const char *hint = code == WR_EUNREACH
-                               ? "is `weir jobmanager` running there? (see --jobmanager)"
-                               : NULL;
-        if (r.err) wr_cli_error(cmd, hint, "the JobManager answered with a malformed error");
-        else wr_cli_error(cmd, hint, "%.*s (%s)", (int)tlen, text, wr_strerror((int)code));
+        const char *hint = NULL;
+        if (wr_msg_error_decode(reply, &code, &text, &tlen)) {
+            wr_cli_error(cmd, hint, "the JobManager answered with a malformed error");
+        } else if (code == WR_EUNREACH) {
+            wr_cli_error(cmd, "is `weir jobmanager` running there? (see --jobmanager)",
+                         "cannot reach the JobManager %s at %s within client.timeout",
+                         wr_config_str(cfg, "jobmanager.node-id"),
+                         wr_config_str(cfg, "jobmanager.address"));
+        } else {
+            wr_cli_error(cmd, hint, "%.*s", (int)tlen, text);
+        }
         wr_msg_destroy(&reply);
         return NULL;
     }

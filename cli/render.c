@@ -190,6 +190,11 @@ int wr_render_mailbox(const uint8_t *buf, size_t len, FILE *out)
                         wr_mp_to_json(start, (size_t)(r.p - start), 400, &json);
                         continue;
                     }
+                    if (!strcmp(f, "payload_not_sampled")) {
+                        if ((rc = wr_mp_skip(&r))) break;
+                        wr_strbuf_adds(&json, "(payload not sampled: a busy mailbox keeps 1 in 8)");
+                        continue;
+                    }
                     if (!strcmp(f, "payload_truncated")) {
                         /* the first bytes of a longer payload: show as much as decodes */
                         const uint8_t *p;
