@@ -552,6 +552,11 @@ int wr_node_connect(wr_node_t *n, const char *peer_id, const char *endpoint)
     return wr_transport_connect(n->transport, peer_id, endpoint);
 }
 
+int wr_node_link(wr_node_t *n, const char *peer_id, const char *endpoint)
+{
+    return wr_transport_link(n->transport, peer_id, endpoint);
+}
+
 uint64_t wr__node_next_corr(wr_node_t *n)
 {
     return atomic_fetch_add(&n->next_corr, 1);

@@ -43,6 +43,9 @@ int64_t wr_node_heartbeat_timeout_ms(const wr_node_t *node);
  * connection is up wait for it (for up to the heartbeat timeout). */
 int wr_node_connect(wr_node_t *node, const char *peer_id, const char *endpoint);
 
+/* Links this node with a peer that also links back (see wr_transport_link). */
+int wr_node_link(wr_node_t *node, const char *peer_id, const char *endpoint);
+
 /* Sends a fully addressed message from outside any actor (or on an actor's behalf). On success
  * takes *msg; on failure the caller keeps it. Errors as wr_send. */
 int wr_node_send(wr_node_t *node, wr_msg_t **msg);

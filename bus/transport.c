@@ -32,6 +32,7 @@ typedef struct {
     char endpoint[128];
     enum wr_peer_state state;
     bool heartbeats;       /* we send heartbeats to it (it heartbeats, or we connected) */
+    bool connected;        /* we made an outgoing connection to endpoint */
     int64_t since_ns;      /* when the current state began */
     int64_t last_heard_ns; /* 0: never */
     uint64_t incarnation;
@@ -41,6 +42,7 @@ typedef struct {
 typedef struct {
     wr_msg_t *msg;
     bool connect; /* a connect request rather than a message */
+    bool passive; /* with connect: expect the peer to connect to us (see wr_transport_link) */
     char peer[WR_NODE_MAX];
     char endpoint[128];
 } s_cmd_t;
@@ -151,6 +153,7 @@ static void s_peer_set_state(wr_transport_t *t, s_peer_t *p, enum wr_peer_state 
     enum wr_peer_state old = p->state;
     p->state = st;
     p->since_ns = wr_now_ns();
+    s_publish_peers(t); /* before the event: a watcher told PEER_DOWN must not read "up" */
     if (st == WR_PEER_DOWN && t->o.handler.peer_event) {
         wr_info("%s: peer %s down: %s", t->node_id, p->id, reason);
         t->o.handler.peer_event(t->o.handler.ctx, p->id, false, reason);
@@ -158,7 +161,6 @@ static void s_peer_set_state(wr_transport_t *t, s_peer_t *p, enum wr_peer_state 
         wr_info("%s: peer %s up", t->node_id, p->id);
         t->o.handler.peer_event(t->o.handler.ctx, p->id, true, old == WR_PEER_DOWN ? "back" : "new");
     }
-    s_publish_peers(t);
 }
 
 static void s_publish_peers(wr_transport_t *t)
@@ -302,14 +304,21 @@ static size_t s_drain_commands(wr_transport_t *t, int64_t now)
         }
         s_peer_t *p = s_peer_add(t, c.peer);
         if (!p) continue;
+        bool same = p->connected && !strcmp(p->endpoint, c.endpoint);
+        if (same || (p->state == WR_PEER_UP && c.passive)) continue; /* idempotent */
+        if (p->connected) zsock_disconnect(t->router, "%s", p->endpoint);
+        p->connected = false;
         snprintf(p->endpoint, sizeof p->endpoint, "%s", c.endpoint);
         p->heartbeats = t->o.heartbeat_interval_ms > 0;
         p->since_ns = now;
         if (p->state == WR_PEER_DOWN) p->state = WR_PEER_CONNECTING;
-        zsock_set_connect_rid(t->router, c.peer);
-        if (zsock_connect(t->router, "%s", c.endpoint) != 0)
-            wr_warn("%s: cannot connect to %s at %s: %s", t->node_id, c.peer, c.endpoint,
-                    zmq_strerror(zmq_errno()));
+        if (!c.passive) {
+            zsock_set_connect_rid(t->router, c.peer);
+            if (zsock_connect(t->router, "%s", c.endpoint) == 0) p->connected = true;
+            else
+                wr_warn("%s: cannot connect to %s at %s: %s", t->node_id, c.peer, c.endpoint,
+                        zmq_strerror(zmq_errno()));
+        }
         s_publish_peers(t);
     }
 }
@@ -682,6 +691,15 @@ int wr_transport_connect(wr_transport_t *t, const char *peer_id, const char *end
 {
     if (!wr_node_id_valid(peer_id) || !endpoint || strlen(endpoint) >= 128) return WR_EINVAL;
     s_cmd_t c = {.connect = true};
+    snprintf(c.peer, sizeof c.peer, "%s", peer_id);
+    snprintf(c.endpoint, sizeof c.endpoint, "%s", endpoint);
+    return s_enqueue(t, &c);
+}
+
+int wr_transport_link(wr_transport_t *t, const char *peer_id, const char *endpoint)
+{
+    if (!wr_node_id_valid(peer_id) || !endpoint || strlen(endpoint) >= 128) return WR_EINVAL;
+    s_cmd_t c = {.connect = true, .passive = strcmp(t->node_id, peer_id) > 0};
     snprintf(c.peer, sizeof c.peer, "%s", peer_id);
     snprintf(c.endpoint, sizeof c.endpoint, "%s", endpoint);
     return s_enqueue(t, &c);

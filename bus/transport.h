@@ -80,8 +80,14 @@ void wr_transport_destroy(wr_transport_t **t, int64_t linger_ms);
 
 /* The bound endpoint with its real port ("" when none). Borrowed. */
 const char *wr_transport_endpoint(const wr_transport_t *t);
-/* Connects to a peer's endpoint under the peer's id. Asynchronous. */
+/* Connects to a peer's endpoint under the peer's id. Asynchronous; connecting again to the same
+ * endpoint does nothing, to another one moves the connection. */
 int wr_transport_connect(wr_transport_t *t, const char *peer_id, const char *endpoint);
+/* Links two peers that both know each other's endpoint (TaskManagers exchanging data): exactly one
+ * of them connects (the one whose id sorts first), the other waits for that connection, so two
+ * connections never fight over one routing id. Messages wait for the link like for a connect.
+ * Idempotent, like wr_transport_connect. */
+int wr_transport_link(wr_transport_t *t, const char *peer_id, const char *endpoint);
 /* Queues *msg for its peer ((*msg)->to names the node). Takes it on success (0); WR_EAGAIN when
  * the outbound queue is full (the caller keeps it). Any thread. */
 int wr_transport_send(wr_transport_t *t, wr_msg_t **msg);
