@@ -494,7 +494,12 @@ static bool s_receive_one(wr_transport_t *t, int64_t now)
     }
     if (p) {
         p->last_heard_ns = now;
-        if (p->state != WR_PEER_UP && p->heartbeats) s_peer_set_state(t, p, WR_PEER_UP, "message");
+        if (p->state != WR_PEER_UP && p->heartbeats) {
+            /* back from down, it may be a new incarnation: its next heartbeat says which, and
+             * must not then report a restart of the peer it already reported down and up */
+            if (p->state == WR_PEER_DOWN) p->incarnation = 0;
+            s_peer_set_state(t, p, WR_PEER_UP, "message");
+        }
     }
     wr_msg_t *m;
     if (env.payload_len >= S_BORROW_MIN) {

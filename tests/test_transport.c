@@ -1,0 +1,545 @@
+/* Two nodes in one process over real TCP sockets on loopback: requests across nodes, errors for
+ * what cannot be reached, heartbeats and peer liveness, a restarted peer, malformed frames from a
+ * raw ZeroMQ socket, and an ordered, lossless flow under back-pressure. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <czmq.h>
+#include <msgpack.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "actors/node.h"
+#include "bus/clock.h"
+#include "bus/error.h"
+#include "bus/mp.h"
+#include "bus/msgtypes.h"
+#include "tests/actor_support.h"
+
+#define HB_INTERVAL_MS 50
+#define HB_TIMEOUT_MS  300
+
+static int64_t s_ms_since(int64_t t0_ns)
+{
+    return (wr_now_ns() - t0_ns) / 1000000;
+}
+
+/* A node with heartbeats on loopback; bind NULL picks any free port. */
+static wr_node_t *s_node_at(const char *id, const char *bind, size_t max_message_size)
+{
+    wr_node_opts_t o = {.id = id,
+                        .bind = bind ? bind : "tcp://127.0.0.1:*",
+                        .threads = 2,
+                        .heartbeat_interval_ms = HB_INTERVAL_MS,
+                        .heartbeat_timeout_ms = HB_TIMEOUT_MS,
+                        .max_message_size = max_message_size};
+    int err = 0;
+    wr_node_t *n = wr_node_new(&o, &err);
+    assert_non_null(n);
+    assert_int_equal(err, 0);
+    return n;
+}
+
+static wr_node_t *s_node(const char *id)
+{
+    return s_node_at(id, NULL, 0);
+}
+
+/* ---- actors ---- */
+
+static void s_spawn(wr_node_t *n, const char *path, const wr_behaviour_t *b, void *state,
+                    uint32_t mailbox_capacity)
+{
+    wr_spawn_opts_t o = {
+        .path = path, .behaviour = b, .state = state, .mailbox_capacity = mailbox_capacity};
+    assert_int_equal(wr_actor_spawn(n, &o, NULL), 0);
+}
+
+/* Watches one peer and records what it hears. */
+typedef struct {
+    const char *peer;
+    atomic_int watching, ups, downs;
+    int64_t down_ns;
+    char reason[64];
+} s_watcher_t;
+
+static int s_watcher_start(wr_actor_t *self, void *state)
+{
+    s_watcher_t *w = state;
+    int rc = wr_watch_peer(self, w->peer);
+    atomic_store(&w->watching, rc == 0);
+    return rc;
+}
+
+static int s_watcher_message(wr_actor_t *self, void *state, wr_msg_t **msg)
+{
+    (void)self;
+    s_watcher_t *w = state;
+    const wr_msg_t *m = *msg;
+    wr_mp_reader_t r;
+    wr_mp_reader_init(&r, m->data, m->len);
+    uint32_t n = 0;
+    char node[WR_NODE_MAX] = "";
+    wr_mp_read_array(&r, &n);
+    wr_mp_read_str_copy(&r, node, sizeof node);
+    if (r.err || strcmp(node, w->peer)) return 0; /* not ours: the assertions see the counts */
+    if (m->type == WR_MSG_PEER_UP) {
+        atomic_fetch_add(&w->ups, 1);
+    } else if (m->type == WR_MSG_PEER_DOWN && n == 2) {
+        w->down_ns = wr_now_ns();
+        wr_mp_read_str_copy(&r, w->reason, sizeof w->reason);
+        atomic_fetch_add(&w->downs, 1);
+    }
+    return 0;
+}
+
+static const wr_behaviour_t s_watcher = {.on_start = s_watcher_start,
+                                         .on_message = s_watcher_message};
+
+/* Receives numbered messages and checks that they come in order. */
+typedef struct {
+    atomic_int got;
+    atomic_int out_of_order;
+} s_sink_t;
+
+static int s_sink_message(wr_actor_t *self, void *state, wr_msg_t **msg)
+{
+    (void)self;
+    s_sink_t *s = state;
+    const wr_msg_t *m = *msg;
+    uint32_t seq;
+    if (m->type != WR_MSG_DATA_BATCH || m->len != sizeof seq) return WR_EPROTO;
+    memcpy(&seq, m->data, sizeof seq);
+    if (seq != (uint32_t)atomic_load(&s->got)) atomic_fetch_add(&s->out_of_order, 1);
+    atomic_fetch_add(&s->got, 1);
+    return 0;
+}
+
+static const wr_behaviour_t s_sink = {.on_message = s_sink_message};
+
+static void s_ping(wr_node_t *from, const char *to)
+{
+    wr_msg_t *reply = NULL;
+    assert_int_equal(wr_node_request(from, to, WR_MSG_PING,
+                                     "\xa3"
+                                     "abc",
+                                     4, WR_TEST_WAIT_MS, &reply),
+                     0);
+    assert_int_equal(reply->type, WR_MSG_PONG);
+    assert_string_equal(reply->from, to);
+    assert_int_equal(reply->len, 4);
+    assert_memory_equal(reply->data,
+                        "\xa3"
+                        "abc",
+                        4);
+    wr_msg_destroy(&reply);
+}
+
+/* ---- a raw ZeroMQ peer ---- */
+
+/* Packs an envelope without any of the encoder's checks: the bytes a hostile peer might send. */
+static void s_pack_raw(msgpack_sbuffer *sb, uint64_t version, uint64_t type, const char *from,
+                       const char *to, uint64_t corr, const void *payload, size_t len)
+{
+    msgpack_sbuffer_init(sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk, 7);
+    msgpack_pack_uint64(&pk, version);
+    msgpack_pack_uint64(&pk, type);
+    wr_pack_str(&pk, from);
+    wr_pack_str(&pk, to);
+    msgpack_pack_uint64(&pk, corr);
+    msgpack_pack_uint64(&pk, 0);
+    wr_pack_bin(&pk, payload, len);
+}
+
+static void s_send_raw(zsock_t *d, uint64_t version, uint64_t type, const char *from,
+                       const char *to, const void *payload, size_t len, size_t cut)
+{
+    msgpack_sbuffer sb;
+    s_pack_raw(&sb, version, type, from, to, 7, payload, len);
+    assert_int_equal(zsock_send(d, "b", sb.data, cut ? cut : sb.size), 0);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+static zsock_t *s_raw_peer(const char *identity, const char *endpoint)
+{
+    zsock_t *d = zsock_new(ZMQ_DEALER);
+    assert_non_null(d);
+    zsock_set_identity(d, identity);
+    zsock_set_linger(d, 0);
+    zsock_set_rcvtimeo(d, WR_TEST_WAIT_MS);
+    assert_int_equal(zsock_connect(d, "%s", endpoint), 0);
+    return d;
+}
+
+/* ---- tests ---- */
+
+static void test_request_reply_across_nodes(void **state)
+{
+    (void)state;
+    wr_node_t *a = s_node("A");
+    wr_node_t *b = s_node("B");
+    assert_non_null(strstr(wr_node_endpoint(b), "tcp://127.0.0.1:"));
+    assert_null(strstr(wr_node_endpoint(b), "*")); /* the real port */
+    s_spawn(b, "echo", &wr_test_echo, NULL, 0);
+
+    assert_int_equal(wr_node_connect(a, "B", wr_node_endpoint(b)), 0);
+    s_ping(a, "B/echo"); /* sent before the connection is up: it waits for it */
+    s_ping(a, "B/node");
+    s_ping(b, "A/node"); /* back over the connection A made */
+
+    wr_msg_t *reply = NULL;
+    const uint8_t nil = 0xc0;
+    assert_int_equal(
+        wr_node_request(a, "B/node", WR_MSG_ACTORS_REQ, &nil, 1, WR_TEST_WAIT_MS, &reply), 0);
+    assert_int_equal(reply->type, WR_MSG_ACTORS_REPLY);
+    assert_int_equal(strncmp(reply->to, "A/", 2), 0); /* the request's temporary address on A */
+    wr_msg_destroy(&reply);
+
+    for (int i = 0; i < 100; i++)
+        s_ping(a, "B/echo");
+
+    wr_transport_stats_t st;
+    wr_node_transport_stats(b, &st);
+    assert_true(st.frames_in >= 103);
+    assert_int_equal(st.malformed, 0);
+    wr_peer_info_t peers[4];
+    assert_int_equal(wr_node_peers(a, peers, 4), 1);
+    assert_string_equal(peers[0].id, "B");
+    assert_string_equal(peers[0].endpoint, wr_node_endpoint(b));
+
+    wr_node_destroy(&a);
+    wr_node_destroy(&b);
+}
+
+static void test_missing_remote_actor_gets_error_reply(void **state)
+{
+    (void)state;
+    wr_node_t *a = s_node("A");
+    wr_node_t *b = s_node("B");
+    assert_int_equal(wr_node_connect(a, "B", wr_node_endpoint(b)), 0);
+    s_ping(a, "B/node");
+
+    wr_msg_t *reply = NULL;
+    int64_t t0 = wr_now_ns();
+    assert_int_equal(wr_node_request(a, "B/nobody", WR_MSG_PING, NULL, 0, 5000, &reply), 0);
+    assert_true(s_ms_since(t0) < 1000); /* an answer, not a timeout */
+    char text[64];
+    assert_int_equal(wr_test_error_code(reply, text, sizeof text), WR_ENOACTOR);
+    assert_string_equal(reply->from, "B/nobody");
+    wr_msg_destroy(&reply);
+
+    wr_transport_stats_t st;
+    wr_node_transport_stats(b, &st);
+    assert_int_equal(st.malformed, 0);
+    wr_node_destroy(&a);
+    wr_node_destroy(&b);
+}
+
+static void test_unknown_node_fails_fast(void **state)
+{
+    (void)state;
+    wr_node_t *a = s_node("A");
+
+    wr_msg_t *reply = NULL;
+    int64_t t0 = wr_now_ns();
+    assert_int_equal(wr_node_request(a, "Z/node", WR_MSG_PING, NULL, 0, 5000, &reply), 0);
+    assert_true(s_ms_since(t0) < 1000); /* an ERROR reply that says why, not a timeout */
+    char text[64];
+    assert_int_equal(wr_test_error_code(reply, text, sizeof text), WR_EUNREACH);
+    assert_non_null(strstr(text, "unreachable"));
+    assert_string_equal(reply->from, "Z/node");
+    wr_msg_destroy(&reply);
+    wr_transport_stats_t st;
+    wr_node_transport_stats(a, &st);
+    assert_int_equal(st.undeliverable_out, 1);
+    wr_node_destroy(&a);
+}
+
+static void test_bind_failure_is_reported(void **state)
+{
+    (void)state;
+    wr_node_t *a = s_node("A");
+    wr_node_opts_t o = {.id = "C", .bind = wr_node_endpoint(a), .threads = 1};
+    int err = 0;
+    assert_null(wr_node_new(&o, &err)); /* the port is A's */
+    assert_int_equal(err, WR_EIO);
+    wr_node_destroy(&a);
+}
+
+static void test_peer_down_then_back_under_same_id(void **state)
+{
+    (void)state;
+    wr_node_t *a = s_node("A");
+    /* a port above Linux's ephemeral range (32768-60999 by default): otherwise A's reconnect
+     * attempts may take it as their own source port (a loopback self-connect) and the new B
+     * could not bind it */
+    wr_node_t *b = s_node_at("B", "tcp://127.0.0.1:*[61000-65000]", 0);
+    char endpoint[128];
+    snprintf(endpoint, sizeof endpoint, "%s", wr_node_endpoint(b));
+    assert_null(strchr(endpoint, '*'));
+    s_watcher_t w = {.peer = "B"};
+    s_spawn(a, "watcher", &s_watcher, &w, 0);
+    assert_true(
+        wr_test_wait_count(&w.watching, 1, WR_TEST_WAIT_MS)); /* it hears only what comes after */
+    assert_int_equal(wr_node_connect(a, "B", endpoint), 0);
+    assert_true(wr_test_wait_count(&w.ups, 1, WR_TEST_WAIT_MS));
+    s_ping(a, "B/node");
+
+    int64_t t0 = wr_now_ns();
+    wr_node_destroy(&b);
+    assert_true(wr_test_wait_count(&w.downs, 1, WR_TEST_WAIT_MS));
+    /* a closed connection may be noticed sooner; silence is noticed after the timeout */
+    assert_true((w.down_ns - t0) / 1000000 <= HB_TIMEOUT_MS + HB_INTERVAL_MS + 250);
+    assert_true(!strcmp(w.reason, "heartbeat timeout") || !strcmp(w.reason, "connection lost"));
+    wr_peer_info_t peer;
+    assert_int_equal(wr_node_peers(a, &peer, 1), 1);
+    assert_int_equal(peer.state, WR_PEER_DOWN);
+
+    /* a request to a peer known to be down is answered at once */
+    wr_msg_t *reply = NULL;
+    t0 = wr_now_ns();
+    assert_int_equal(wr_node_request(a, "B/node", WR_MSG_PING, NULL, 0, 2000, &reply), 0);
+    assert_true(s_ms_since(t0) < 1000);
+    char text[64];
+    assert_int_equal(wr_test_error_code(reply, text, sizeof text), WR_EUNREACH);
+    wr_msg_destroy(&reply);
+
+    /* a new B on the same endpoint: A reconnects, hears it, and requests work again */
+    b = s_node_at("B", endpoint, 0);
+    s_spawn(b, "echo", &wr_test_echo, NULL, 0);
+    assert_true(wr_test_wait_count(&w.ups, 2, WR_TEST_WAIT_MS));
+    s_ping(a, "B/echo");
+    s_ping(b, "A/node");
+    assert_int_equal(wr_node_peers(a, &peer, 1), 1);
+    assert_int_equal(peer.state, WR_PEER_UP);
+    assert_int_equal(peer.incarnation, wr_node_incarnation(b));
+    assert_true(peer.last_heard_ms_ago >= 0 && peer.last_heard_ms_ago < HB_TIMEOUT_MS);
+    assert_int_equal(atomic_load(&w.downs), 1);
+
+    wr_transport_stats_t st;
+    wr_node_transport_stats(a, &st);
+    assert_true(st.heartbeats_out > 0 && st.heartbeats_in > 0);
+    wr_node_destroy(&a);
+    wr_node_destroy(&b);
+}
+
+static void test_restarted_client_takes_over_its_id(void **state)
+{
+    (void)state;
+    wr_node_t *b = s_node("B");
+    s_watcher_t w = {.peer = "A"};
+    s_spawn(b, "watcher", &s_watcher, &w, 0);
+    assert_true(wr_test_wait_count(&w.watching, 1, WR_TEST_WAIT_MS));
+    wr_node_t *a = s_node("A");
+    assert_int_equal(wr_node_connect(a, "B", wr_node_endpoint(b)), 0);
+    s_ping(a, "B/node");
+    s_ping(b, "A/node");
+    assert_true(wr_test_wait_count(&w.ups, 1, WR_TEST_WAIT_MS)); /* B tracks A once A heartbeats */
+
+    /* A restarts at once under the same id: its new connection takes the id over */
+    wr_node_destroy(&a);
+    a = s_node("A");
+    assert_int_equal(wr_node_connect(a, "B", wr_node_endpoint(b)), 0);
+    s_ping(a, "B/node");
+    assert_true(wr_test_wait_count(&w.ups, 2,
+                                   WR_TEST_WAIT_MS)); /* B saw it go (or restart) and come back */
+    s_ping(b, "A/node");                              /* and B's messages reach the new A */
+    wr_peer_info_t peer;
+    int64_t deadline = wr_now_ns() + WR_TEST_WAIT_MS * 1000000LL;
+    do { /* B learns the new incarnation from A's heartbeats */
+        wr_test_sleep_ms(1);
+        assert_int_equal(wr_node_peers(b, &peer, 1), 1);
+    } while (peer.incarnation != wr_node_incarnation(a) && wr_now_ns() < deadline);
+    assert_int_equal(peer.incarnation, wr_node_incarnation(a));
+    assert_int_equal(peer.state, WR_PEER_UP);
+    wr_test_sleep_ms(2 * HB_INTERVAL_MS);
+    assert_int_equal(atomic_load(&w.downs), 1); /* one restart: down once, up once, no flapping */
+    assert_int_equal(atomic_load(&w.ups), 2);
+
+    wr_node_destroy(&a);
+    wr_node_destroy(&b);
+}
+
+/* A HEARTBEAT [id, incarnation, seq, endpoint] from raw peer `id` to node `to`. */
+static void s_send_heartbeat(zsock_t *d, const char *id, const char *to, uint64_t incarnation)
+{
+    msgpack_sbuffer body;
+    msgpack_sbuffer_init(&body);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &body, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk, 4);
+    wr_pack_str(&pk, id);
+    msgpack_pack_uint64(&pk, incarnation);
+    msgpack_pack_uint64(&pk, 0);
+    wr_pack_str(&pk, "");
+    char from[WR_ADDR_MAX], to_addr[WR_ADDR_MAX];
+    snprintf(from, sizeof from, "%s/node", id);
+    snprintf(to_addr, sizeof to_addr, "%s/node", to);
+    s_send_raw(d, WR_PROTOCOL_VERSION, WR_MSG_HEARTBEAT, from, to_addr, body.data, body.size, 0);
+    msgpack_sbuffer_destroy(&body);
+}
+
+static void test_silent_peer_is_declared_down_after_timeout(void **state)
+{
+    (void)state;
+    wr_node_t *a = s_node("A");
+    s_watcher_t w = {.peer = "H"};
+    s_spawn(a, "watcher", &s_watcher, &w, 0);
+    assert_true(wr_test_wait_count(&w.watching, 1, WR_TEST_WAIT_MS));
+    zsock_t *h = s_raw_peer("H", wr_node_endpoint(a)); /* a peer that hangs: connected, silent */
+
+    s_send_heartbeat(h, "H", "A", 1);
+    assert_true(wr_test_wait_count(&w.ups, 1, WR_TEST_WAIT_MS));
+    int64_t t0 = wr_now_ns();
+    for (int i = 0; i < 3; i++) { /* alive for a while */
+        wr_test_sleep_ms(HB_INTERVAL_MS);
+        t0 = wr_now_ns();
+        s_send_heartbeat(h, "H", "A", 1);
+    }
+    assert_true(wr_test_wait_count(&w.downs, 1, WR_TEST_WAIT_MS));
+    int64_t took = (w.down_ns - t0) / 1000000;
+    assert_true(took >= HB_TIMEOUT_MS - 5);
+    assert_true(took <= HB_TIMEOUT_MS + HB_INTERVAL_MS + 250);
+    assert_string_equal(w.reason, "heartbeat timeout");
+    assert_int_equal(atomic_load(&w.ups), 1);
+
+    /* it comes back as a new incarnation: up again */
+    s_send_heartbeat(h, "H", "A", 2);
+    assert_true(wr_test_wait_count(&w.ups, 2, WR_TEST_WAIT_MS));
+    wr_peer_info_t peer;
+    assert_int_equal(wr_node_peers(a, &peer, 1), 1);
+    assert_string_equal(peer.id, "H");
+    assert_int_equal(peer.state, WR_PEER_UP);
+    assert_int_equal(peer.incarnation, 2);
+
+    /* a restart noticed while it was up: down (restarted), then up */
+    s_send_heartbeat(h, "H", "A", 3);
+    assert_true(wr_test_wait_count(&w.ups, 3, WR_TEST_WAIT_MS));
+    assert_int_equal(atomic_load(&w.downs), 2);
+    assert_non_null(strstr(w.reason, "restarted"));
+
+    zsock_destroy(&h);
+    wr_node_destroy(&a);
+}
+
+static void test_malformed_frames_are_counted_and_dropped(void **state)
+{
+    (void)state;
+    wr_node_t *b = s_node_at("B", NULL, 1024);
+    zsock_t *d = s_raw_peer("rogue", wr_node_endpoint(b));
+    char big[1500];
+    memset(big, 'x', sizeof big);
+
+    assert_int_equal(zsock_send(d, "s", "this is not msgpack"), 0);           /* bad_envelope */
+    s_send_raw(d, 1, WR_MSG_PING, "rogue/cli", "B/node", NULL, 0, 12);        /* truncated */
+    s_send_raw(d, 2, WR_MSG_PING, "rogue/cli", "B/node", NULL, 0, 0);         /* bad_version */
+    s_send_raw(d, 1, 999, "rogue/cli", "B/node", NULL, 0, 0);                 /* bad_type */
+    s_send_raw(d, 1, WR_MSG_LOCAL_FIRST, "rogue/cli", "B/node", NULL, 0, 0);  /* bad_type */
+    s_send_raw(d, 1, WR_MSG_PING, "rogue/cli", "B/node", big, sizeof big, 0); /* oversized */
+    s_send_raw(d, 1, WR_MSG_PING, "A/cli", "B/node", NULL, 0, 0);             /* spoofed from */
+    s_send_raw(d, 1, WR_MSG_PING, "rogue/cli", "C/node", NULL, 0, 0);         /* not for B */
+    assert_int_equal(zsock_send(d, "sss", "multi", "frame", "junk"), 0);      /* bad_frames */
+    zsock_t *nameless = s_raw_peer("not a node id!", wr_node_endpoint(b));
+    s_send_raw(nameless, 1, WR_MSG_PING, "rogue/cli", "B/node", NULL, 0, 0); /* bad_frames */
+
+    /* the node is still up: a well-formed request from the same raw peer gets its answer */
+    s_send_raw(d, 1, WR_MSG_PING, "rogue/cli", "B/node", "\xc0", 1, 0);
+    zframe_t *f = zframe_recv(d);
+    assert_non_null(f);
+    wr_envelope_t env;
+    assert_int_equal(wr_envelope_decode(zframe_data(f), zframe_size(f), 1 << 20, &env), 0);
+    assert_int_equal(env.type, WR_MSG_PONG);
+    assert_string_equal(env.from, "B/node");
+    assert_string_equal(env.to, "rogue/cli");
+    assert_int_equal(env.corr, 7);
+    zframe_destroy(&f);
+
+    wr_transport_stats_t st;
+    int64_t deadline = wr_now_ns() + WR_TEST_WAIT_MS * 1000000LL;
+    do { /* the nameless peer's frame travels on its own connection */
+        wr_test_sleep_ms(1);
+        wr_node_transport_stats(b, &st);
+    } while (st.malformed < 10 && wr_now_ns() < deadline);
+    assert_int_equal(st.bad_envelope, 2);
+    assert_int_equal(st.bad_version, 1);
+    assert_int_equal(st.bad_type, 2);
+    assert_int_equal(st.oversized, 1);
+    assert_int_equal(st.spoofed, 2);
+    assert_int_equal(st.bad_frames, 2);
+    assert_int_equal(st.malformed, 10);
+
+    /* and a real node can still talk to it */
+    wr_node_t *a = s_node("A");
+    assert_int_equal(wr_node_connect(a, "B", wr_node_endpoint(b)), 0);
+    s_ping(a, "B/node");
+
+    zsock_destroy(&nameless);
+    zsock_destroy(&d);
+    wr_node_destroy(&a);
+    wr_node_destroy(&b);
+}
+
+/* ---- flow ---- */
+
+static void test_many_messages_arrive_in_order(void **state)
+{
+    (void)state;
+    const uint32_t total = 20000;
+    wr_node_t *a = s_node("A");
+    wr_node_t *b = s_node("B");
+    s_sink_t sink = {0};
+    s_spawn(b, "sink", &s_sink, &sink, 64); /* small: the receiver pushes back on the sender */
+    assert_int_equal(wr_node_connect(a, "B", wr_node_endpoint(b)), 0);
+
+    uint64_t pushed_back = 0;
+    for (uint32_t seq = 0; seq < total; seq++) {
+        wr_msg_t *m = wr_msg_new(WR_MSG_DATA_BATCH, "A/source", "B/sink", &seq, sizeof seq);
+        assert_non_null(m);
+        int rc;
+        while ((rc = wr_node_send(a, &m)) == WR_EAGAIN) {
+            pushed_back++;
+            wr_test_sleep_ms(1);
+        }
+        assert_int_equal(rc, 0);
+        assert_null(m);
+    }
+    assert_true(wr_test_wait_count(&sink.got, (int)total, 10000));
+    assert_int_equal(atomic_load(&sink.out_of_order), 0);
+    wr_test_sleep_ms(20);
+    assert_int_equal(atomic_load(&sink.got), (int)total); /* no duplicates either */
+
+    wr_transport_stats_t st;
+    wr_node_transport_stats(b, &st);
+    assert_int_equal(st.malformed, 0);
+    assert_int_equal(st.undeliverable_in, 0);
+    wr_node_transport_stats(a, &st);
+    assert_true(st.frames_out >= total);
+    assert_int_equal(st.undeliverable_out, 0);
+    wr_node_destroy(&a);
+    wr_node_destroy(&b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_request_reply_across_nodes),
+        cmocka_unit_test(test_missing_remote_actor_gets_error_reply),
+        cmocka_unit_test(test_unknown_node_fails_fast),
+        cmocka_unit_test(test_bind_failure_is_reported),
+        cmocka_unit_test(test_peer_down_then_back_under_same_id),
+        cmocka_unit_test(test_silent_peer_is_declared_down_after_timeout),
+        cmocka_unit_test(test_restarted_client_takes_over_its_id),
+        cmocka_unit_test(test_malformed_frames_are_counted_and_dropped),
+        cmocka_unit_test(test_many_messages_arrive_in_order),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
