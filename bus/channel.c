@@ -119,6 +119,16 @@ int wr_chan_tx_on_credit(wr_chan_tx_t *tx, const uint8_t *payload, size_t len)
     return 0;
 }
 
+int wr_chan_peek_id(const uint8_t *payload, size_t len, uint64_t *channel)
+{
+    wr_mp_reader_t r;
+    wr_mp_reader_init(&r, payload, len);
+    uint32_t n = 0;
+    wr_mp_read_array(&r, &n);
+    wr_mp_read_uint(&r, channel);
+    return r.err || n < 1 ? WR_EPROTO : 0;
+}
+
 void wr_chan_rx_init(wr_chan_rx_t *rx, uint64_t channel, uint32_t window)
 {
     memset(rx, 0, sizeof *rx);

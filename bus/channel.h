@@ -65,6 +65,11 @@ int wr_chan_tx_end(wr_chan_tx_t *tx, msgpack_sbuffer *out);
 /* Applies a CREDIT payload. WR_EPROTO if malformed or for another channel. */
 int wr_chan_tx_on_credit(wr_chan_tx_t *tx, const uint8_t *payload, size_t len);
 
+/* The channel id of a DATA_BATCH, CREDIT, WATERMARK, CHANNEL_OPEN or CHANNEL_END payload (each
+ * starts [channel, ...]): lets a receiver with several channels pick the right state.
+ * WR_EPROTO if the payload does not start that way. */
+int wr_chan_peek_id(const uint8_t *payload, size_t len, uint64_t *channel);
+
 /* window: how many batches the receiver accepts in flight (bus.channel-credits). */
 void wr_chan_rx_init(wr_chan_rx_t *rx, uint64_t channel, uint32_t window);
 /* Packs the opening CREDIT payload that grants the whole window. */

@@ -28,7 +28,20 @@
     X(40, DATA_BATCH, "data-batch", "[channel u64, seq u64, count u32, records bin]")            \
     X(41, CREDIT, "credit", "[channel u64, credits u32]")                                        \
     X(42, CHANNEL_END, "channel-end", "[channel u64, last seq u64]: no more batches")         \
-    X(43, CHANNEL_OPEN, "channel-open", "[channel u64]: a sender asks for its first credit")
+    X(43, CHANNEL_OPEN, "channel-open", "[channel u64]: a sender asks for its first credit")   \
+    X(44, WATERMARK, "watermark", "[channel u64, watermark i64 ms]: in band, after batches")  \
+    X(50, JOB_SUBMIT, "job-submit", "[topology]: run a job (CLI -> JobManager)")              \
+    X(51, JOB_SUBMITTED, "job-submitted", "[job id str]")                                       \
+    X(52, JOBS_REQ, "jobs-req", "nil: list jobs")                                               \
+    X(53, JOBS_REPLY, "jobs-reply", "[{id, name, state, ...}...]")                              \
+    X(54, JOB_REQ, "job-req", "[job id str]: one job's details")                                \
+    X(55, JOB_REPLY, "job-reply", "{id, name, state, operators: [...]}")                        \
+    X(56, JOB_CANCEL, "job-cancel", "[job id str]")                                             \
+    X(57, JOB_CANCELED, "job-canceled", "[job id str]")                                         \
+    X(60, TASK_DEPLOY, "task-deploy", "[job id, attempt, vertex, subtask, plan]")               \
+    X(61, TASK_DEPLOYED, "task-deployed", "[job id, vertex, subtask]")                          \
+    X(62, TASK_CANCEL, "task-cancel", "[job id]: stop every subtask of the job on this node")   \
+    X(63, TASK_STATE, "task-state", "[job id, vertex, subtask, state, error, stats]")
 
 enum wr_msg_type {
 #define WR__MSG_ENUM(num, name, wire, schema) WR_MSG_##name = num,
