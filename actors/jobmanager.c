@@ -128,20 +128,29 @@ static void s_on_peer(s_jm_t *jm, const wr_msg_t *m, bool up)
     wr_mp_reader_t r;
     wr_mp_reader_init(&r, m->data, m->len);
     uint32_t n = 0;
+    uint64_t inc = 0;
     char id[WR_NODE_MAX], reason[64] = "";
     wr_mp_read_array(&r, &n);
     wr_mp_read_str_copy(&r, id, sizeof id);
     if (!up) wr_mp_read_str_copy(&r, reason, sizeof reason);
+    wr_mp_read_uint(&r, &inc);
     s_tm_t *tm = r.err ? NULL : s_tm_find(jm, id);
     if (!tm) return;
-    if (!up && tm->status == S_TM_ALIVE) {
+    /* the process that went down or came up; 0 when the transport had not heard it yet */
+    bool same = !inc || inc == tm->incarnation;
+    if (!up && tm->status == S_TM_ALIVE && same) {
         tm->status = S_TM_DEAD;
         tm->since_ns = wr_now_ns();
         snprintf(tm->reason, sizeof tm->reason, "%s", reason);
         wr_warn("jobmanager: taskmanager %s is dead: %s", tm->id, reason);
+    } else if (up && tm->status == S_TM_DEAD && inc == tm->incarnation) {
+        /* the very process we registered (it was paused, or its link was cut): alive again */
+        tm->status = S_TM_ALIVE;
+        tm->since_ns = wr_now_ns();
+        wr_info("jobmanager: taskmanager %s is back", tm->id);
     }
-    /* a TaskManager that comes back re-registers itself (it re-sends its registration as a slot
-     * report periodically); until then it stays dead */
+    /* a down for an older incarnation is stale: that TaskManager restarted and registered anew;
+     * a new process that comes up registers itself */
 }
 
 /* ---- gathering replies for the CLI ---- */
@@ -188,6 +197,13 @@ static void s_send_to_client(wr_actor_t *self, const s_gather_t *g, uint16_t typ
     if (rc) wr_warn("jobmanager: cannot answer %s: %s", g->client, wr_strerror(rc));
 }
 
+static bool s_gather_asked(const s_gather_t *g, const char *node)
+{
+    for (size_t i = 0; i < g->expected; i++)
+        if (!strcmp(g->nodes[i], node)) return true;
+    return false;
+}
+
 /* Answers an ACTORS_REQ once every TaskManager answered or timed out. */
 static void s_actors_finish(wr_actor_t *self, s_jm_t *jm, s_gather_t *g)
 {
@@ -196,21 +212,23 @@ static void s_actors_finish(wr_actor_t *self, s_jm_t *jm, s_gather_t *g)
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
     size_t dead = 0;
-    for (size_t i = 0; i < jm->ntms; i++) dead += jm->tms[i].status == S_TM_DEAD;
+    for (size_t i = 0; i < jm->ntms; i++)
+        dead += jm->tms[i].status == S_TM_DEAD && !s_gather_asked(g, jm->tms[i].id);
     msgpack_pack_array(&pk, (uint32_t)(1 + g->expected + dead));
     wr_inspect_pack_node(wr_actor_node(self), &pk);
     int64_t now = wr_now_ns();
     for (size_t i = 0; i < g->expected; i++) {
-        if (g->rows[i].size) {
+        s_tm_t *tm = s_tm_find(jm, g->nodes[i]);
+        if (g->rows[i].size)
             msgpack_sbuffer_write(&sb, g->rows[i].data, g->rows[i].size);
-        } else {
-            s_tm_t *tm = s_tm_find(jm, g->nodes[i]);
+        else if (tm && tm->status == S_TM_DEAD) /* died while we asked: listed once, as dead */
+            wr_inspect_pack_remote(&pk, tm->id, "dead", tm->endpoint, (now - tm->since_ns) / 1000000);
+        else
             wr_inspect_pack_remote(&pk, g->nodes[i], "unresponsive", tm ? tm->endpoint : "", -1);
-        }
     }
     for (size_t i = 0; i < jm->ntms; i++) {
         s_tm_t *tm = &jm->tms[i];
-        if (tm->status != S_TM_DEAD) continue;
+        if (tm->status != S_TM_DEAD || s_gather_asked(g, tm->id)) continue;
         wr_inspect_pack_remote(&pk, tm->id, "dead", tm->endpoint, (now - tm->since_ns) / 1000000);
     }
     s_send_to_client(self, g, WR_MSG_ACTORS_REPLY, sb.data, sb.size);
@@ -286,8 +304,10 @@ static void s_on_answer(wr_actor_t *self, s_jm_t *jm, wr_msg_t *m)
             g->got++;
             if (g->type == WR_MSG_MAILBOX_REQ) {
                 if (m->type == WR_MSG_TIMEOUT) {
-                    wr_msg_t *e = wr_msg_error(NULL, NULL, g->client_corr, WR_ETIMEDOUT,
-                                               "no answer from that node");
+                    char text[WR_NODE_MAX + 64];
+                    snprintf(text, sizeof text, "no answer from node %s within %d ms", g->nodes[i],
+                             S_INSPECT_TIMEOUT_MS);
+                    wr_msg_t *e = wr_msg_error(NULL, NULL, g->client_corr, WR_ETIMEDOUT, text);
                     if (e && wr_send_msg(self, g->client, &e))
                         wr_warn("jobmanager: cannot answer %s", g->client);
                     wr_msg_destroy(&e);

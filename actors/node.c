@@ -295,14 +295,20 @@ static void s_on_undeliverable(void *ctx, wr_msg_t **msg, int err)
     wr_debug("%s: undeliverable %s to %s: %s", n->id, wr_msg_type_label(m->type), m->to,
              wr_strerror(err));
     if (!wr_addr_split(m->from, from_node) || strcmp(from_node, n->id)) return;
-    /* a request from one of ours: answer it with the error instead of letting it time out */
-    wr_msg_t swapped = *m; /* header only: reply_error needs from/to/corr/type */
-    memcpy(swapped.from, m->from, sizeof swapped.from);
-    memcpy(swapped.to, m->to, sizeof swapped.to);
-    wr__reply_error(n, &swapped, err, err == WR_EUNREACH ? "peer unreachable" : wr_strerror(err));
+    if (!m->corr || m->type == WR_MSG_ERROR || m->type == WR_MSG_TIMEOUT) return;
+    /* A request from one of ours: answer it with the error instead of letting it time out. The
+     * answer comes from this node's system actor, not from the peer: the asker can tell that its
+     * own node could not reach the peer from the peer answering with an error. */
+    char self[WR_ADDR_MAX], text[WR_ADDR_MAX + 32];
+    snprintf(self, sizeof self, "%s/node", n->id);
+    snprintf(text, sizeof text, "cannot reach %s: %s", m->to,
+             err == WR_EUNREACH ? "peer unreachable" : wr_strerror(err));
+    wr_msg_t *e = wr_msg_error(self, m->from, m->corr, err, text);
+    if (e && wr_node_send(n, &e)) wr_msg_destroy(&e);
 }
 
-static void s_on_peer_event(void *ctx, const char *peer, bool up, const char *reason)
+static void s_on_peer_event(void *ctx, const char *peer, bool up, const char *reason,
+                            uint64_t incarnation)
 {
     wr_node_t *n = ctx;
     msgpack_sbuffer sb;
@@ -310,12 +316,14 @@ static void s_on_peer_event(void *ctx, const char *peer, bool up, const char *re
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
     if (up) {
-        msgpack_pack_array(&pk, 1);
-        wr_pack_str(&pk, peer);
-    } else {
         msgpack_pack_array(&pk, 2);
         wr_pack_str(&pk, peer);
+        msgpack_pack_uint64(&pk, incarnation);
+    } else {
+        msgpack_pack_array(&pk, 3);
+        wr_pack_str(&pk, peer);
         wr_pack_str(&pk, reason);
+        msgpack_pack_uint64(&pk, incarnation);
     }
     pthread_mutex_lock(&n->watch_lock);
     for (size_t i = 0; i < n->nwatches; i++) {
@@ -365,7 +373,8 @@ int wr_watch_peer(wr_actor_t *self, const char *node_id)
     n->watches[n->nwatches++].actor = wr_actor_ref(self);
 out:
     pthread_mutex_unlock(&n->watch_lock);
-    return rc;
+    /* a watched peer is tracked from now on, even before its first heartbeat */
+    return rc ? rc : wr_transport_track(n->transport, node_id);
 }
 
 static void s_unwatch(wr_node_t *n, wr_actor_t *a, const char *peer)

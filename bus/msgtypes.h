@@ -17,8 +17,8 @@
     X(6, PING, "ping", "any")                                                                   \
     X(7, PONG, "pong", "any: the ping's payload echoed")                                        \
     X(10, HEARTBEAT, "heartbeat", "[node id, incarnation u64, seq u64, endpoint str]")           \
-    X(11, PEER_DOWN, "peer-down", "[node id, reason str]: to watchers of a dead peer")          \
-    X(12, PEER_UP, "peer-up", "[node id]: to watchers when a peer is heard from again")          \
+    X(11, PEER_DOWN, "peer-down", "[node id, reason, incarnation]: to its watchers")         \
+    X(12, PEER_UP, "peer-up", "[node id, incarnation]: heard from again, to its watchers")     \
     X(20, TM_REGISTER, "tm-register", "[node id, endpoint, slots u32, incarnation u64]")         \
     X(21, TM_REGISTERED, "tm-registered", "[jm incarnation u64, heartbeat timeout ms]")           \
     X(30, ACTORS_REQ, "actors-req", "nil: list actors (to a node's `node` actor, or the JM)")    \

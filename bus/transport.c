@@ -19,6 +19,7 @@
 
 #define S_QUEUE_DEFAULT 65536
 #define S_BORROW_MIN 4096 /* inbound payloads this big are not copied out of their frame */
+#define S_OVERSIZE_MARGIN (1u << 20) /* see zsock_set_maxmsgsize below */
 #define S_RETRY_MS 2 /* poll period while messages wait for a connection or a full mailbox */
 
 /* A FIFO of owned messages. */
@@ -43,6 +44,7 @@ typedef struct {
     wr_msg_t *msg;
     bool connect; /* a connect request rather than a message */
     bool passive; /* with connect: expect the peer to connect to us (see wr_transport_link) */
+    bool track;   /* only start tracking the peer's liveness (wr_transport_track) */
     char peer[WR_NODE_MAX];
     char endpoint[128];
 } s_cmd_t;
@@ -156,10 +158,11 @@ static void s_peer_set_state(wr_transport_t *t, s_peer_t *p, enum wr_peer_state 
     s_publish_peers(t); /* before the event: a watcher told PEER_DOWN must not read "up" */
     if (st == WR_PEER_DOWN && t->o.handler.peer_event) {
         wr_info("%s: peer %s down: %s", t->node_id, p->id, reason);
-        t->o.handler.peer_event(t->o.handler.ctx, p->id, false, reason);
+        t->o.handler.peer_event(t->o.handler.ctx, p->id, false, reason, p->incarnation);
     } else if (st == WR_PEER_UP && t->o.handler.peer_event) {
         wr_info("%s: peer %s up", t->node_id, p->id);
-        t->o.handler.peer_event(t->o.handler.ctx, p->id, true, old == WR_PEER_DOWN ? "back" : "new");
+        t->o.handler.peer_event(t->o.handler.ctx, p->id, true, old == WR_PEER_DOWN ? "back" : "new",
+                                p->incarnation);
     }
 }
 
@@ -304,6 +307,13 @@ static size_t s_drain_commands(wr_transport_t *t, int64_t now)
         }
         s_peer_t *p = s_peer_add(t, c.peer);
         if (!p) continue;
+        if (c.track) {
+            if (!p->heartbeats && t->o.heartbeat_interval_ms > 0) {
+                p->heartbeats = true;
+                if (p->state != WR_PEER_UP) p->since_ns = now;
+            }
+            continue;
+        }
         bool same = p->connected && !strcmp(p->endpoint, c.endpoint);
         if (same || (p->state == WR_PEER_UP && c.passive)) continue; /* idempotent */
         if (p->connected) zsock_disconnect(t->router, "%s", p->endpoint);
@@ -398,7 +408,7 @@ static void s_on_heartbeat(wr_transport_t *t, const char *peer_id, const wr_enve
     p->heartbeats = t->o.heartbeat_interval_ms > 0;
     if (!p->endpoint[0]) snprintf(p->endpoint, sizeof p->endpoint, "%s", endpoint);
     if (p->incarnation && p->incarnation != inc)
-        s_peer_set_state(t, p, WR_PEER_DOWN, "restarted (new incarnation)");
+        s_peer_set_state(t, p, WR_PEER_DOWN, "restarted (new incarnation)"); /* the old one */
     p->incarnation = inc;
     p->last_heard_ns = now;
     s_peer_set_state(t, p, WR_PEER_UP, "heartbeat");
@@ -406,11 +416,20 @@ static void s_on_heartbeat(wr_transport_t *t, const char *peer_id, const wr_enve
 
 /* ---- receiving (I/O thread) ---- */
 
-static void s_count_reject(wr_transport_t *t, int rc, const char *peer)
+/* Why an inbound frame was dropped: a decoder code (WR_EPROTO, WR_EVERSION, WR_ETYPE, WR_ETOOBIG)
+ * or one of these. */
+enum { S_REJECT_FRAMES = 1, S_REJECT_SPOOFED = 2 };
+
+static void s_count_reject(wr_transport_t *t, int why, const char *peer)
 {
+    const char *text = why > 0 ? (why == S_REJECT_FRAMES ? "wrong frame count or routing id"
+                                                         : "sender is not the connection's node")
+                               : wr_strerror(why);
     pthread_mutex_lock(&t->stats_lock);
     t->stats.malformed++;
-    switch (rc) {
+    switch (why) {
+    case S_REJECT_FRAMES: t->stats.bad_frames++; break;
+    case S_REJECT_SPOOFED: t->stats.spoofed++; break;
     case WR_EVERSION: t->stats.bad_version++; break;
     case WR_ETYPE: t->stats.bad_type++; break;
     case WR_ETOOBIG: t->stats.oversized++; break;
@@ -421,7 +440,7 @@ static void s_count_reject(wr_transport_t *t, int rc, const char *peer)
     /* log the first few and then every 1000th, so garbage cannot flood the log */
     if (total <= 5 || total % 1000 == 0)
         wr_warn("%s: dropped malformed frame from '%.31s': %s (%llu so far)", t->node_id, peer,
-                wr_strerror(rc), (unsigned long long)total);
+                text, (unsigned long long)total);
 }
 
 static void s_frame_release(void *frame)
@@ -467,10 +486,7 @@ static bool s_receive_one(wr_transport_t *t, int64_t now)
     t->stats.bytes_in += zmq_msg_size(&body);
     pthread_mutex_unlock(&t->stats_lock);
     if (frames != 2 || !id_ok) {
-        pthread_mutex_lock(&t->stats_lock);
-        t->stats.malformed++;
-        t->stats.bad_frames++;
-        pthread_mutex_unlock(&t->stats_lock);
+        s_count_reject(t, S_REJECT_FRAMES, id_ok ? peer : "?");
         goto out;
     }
     wr_envelope_t env;
@@ -482,8 +498,7 @@ static bool s_receive_one(wr_transport_t *t, int64_t now)
     char from_node[WR_NODE_MAX], to_node[WR_NODE_MAX];
     if (!wr_addr_split(env.from, from_node) || strcmp(from_node, peer) ||
         !wr_addr_split(env.to, to_node) || strcmp(to_node, t->node_id)) {
-        STAT_ADD(t, spoofed, 1);
-        STAT_ADD(t, malformed, 1);
+        s_count_reject(t, S_REJECT_SPOOFED, peer);
         goto out;
     }
     s_peer_t *p = s_peer_find(t, peer);
@@ -641,9 +656,11 @@ wr_transport_t *wr_transport_new(const wr_transport_opts_t *opts, int *err)
     zsock_set_linger(t->router, 0);
     zsock_set_sndhwm(t->router, 10000);
     zsock_set_rcvhwm(t->router, 10000);
-    zsock_set_maxmsgsize(t->router, (int)(t->o.max_payload + 1024 > INT32_MAX
-                                               ? INT32_MAX
-                                               : t->o.max_payload + 1024));
+    /* frames somewhat over the limit are read, counted and dropped by the decoder; ZeroMQ itself
+     * drops the connection of a peer sending one past this margin, so that a single frame can
+     * never make us buffer an unbounded amount of memory */
+    size_t hard = t->o.max_payload + S_OVERSIZE_MARGIN;
+    zsock_set_maxmsgsize(t->router, (int)(hard > INT32_MAX ? INT32_MAX : hard));
     if (opts->bind && opts->bind[0]) {
         if (zsock_bind(t->router, "%s", opts->bind) < 0) {
             wr_error("%s: cannot bind %s: %s", t->node_id, opts->bind, zmq_strerror(zmq_errno()));
@@ -698,6 +715,14 @@ int wr_transport_connect(wr_transport_t *t, const char *peer_id, const char *end
     s_cmd_t c = {.connect = true};
     snprintf(c.peer, sizeof c.peer, "%s", peer_id);
     snprintf(c.endpoint, sizeof c.endpoint, "%s", endpoint);
+    return s_enqueue(t, &c);
+}
+
+int wr_transport_track(wr_transport_t *t, const char *peer_id)
+{
+    if (!wr_node_id_valid(peer_id)) return WR_EINVAL;
+    s_cmd_t c = {.connect = true, .track = true};
+    snprintf(c.peer, sizeof c.peer, "%s", peer_id);
     return s_enqueue(t, &c);
 }
 

@@ -33,8 +33,11 @@ typedef struct {
     /* An outbound message could not be sent (peer unreachable past the connect grace, or
      * oversized): the transport hands it back, with err. Runs on the I/O thread; takes *msg. */
     void (*undeliverable)(void *ctx, wr_msg_t **msg, int err);
-    /* A peer was declared down (up=false, with the reason) or heard from again (up=true). */
-    void (*peer_event)(void *ctx, const char *peer, bool up, const char *reason);
+    /* A peer was declared down (up=false, with the reason) or heard from again (up=true).
+     * incarnation: the peer process that went down, or the one that came up (0: not known yet);
+     * a watcher that already knows a newer incarnation can ignore a stale down. */
+    void (*peer_event)(void *ctx, const char *peer, bool up, const char *reason,
+                       uint64_t incarnation);
     void *ctx;
 } wr_transport_handler_t;
 
@@ -88,6 +91,9 @@ int wr_transport_connect(wr_transport_t *t, const char *peer_id, const char *end
  * connections never fight over one routing id. Messages wait for the link like for a connect.
  * Idempotent, like wr_transport_connect. */
 int wr_transport_link(wr_transport_t *t, const char *peer_id, const char *endpoint);
+/* Starts tracking a peer's liveness before it has said anything (a watcher is interested in it):
+ * if no heartbeat comes within the heartbeat timeout it is reported down ("never answered"). */
+int wr_transport_track(wr_transport_t *t, const char *peer_id);
 /* Queues *msg for its peer ((*msg)->to names the node). Takes it on success (0); WR_EAGAIN when
  * the outbound queue is full (the caller keeps it). Any thread. */
 int wr_transport_send(wr_transport_t *t, wr_msg_t **msg);

@@ -133,12 +133,15 @@ wr_msg_t *wr_cli_ask_jm(wr_node_t *client, const wr_config_t *cfg, const char *c
     }
     if (reply->type == WR_MSG_ERROR) {
         int code = 0;
+        char origin[WR_NODE_MAX];
         const char *text = "";
         uint32_t tlen = 0;
         const char *hint = NULL;
         if (wr_msg_error_decode(reply, &code, &text, &tlen)) {
             wr_cli_error(cmd, hint, "the JobManager answered with a malformed error");
-        } else if (code == WR_EUNREACH) {
+        } else if (code == WR_EUNREACH && wr_addr_split(reply->from, origin) &&
+                   !strcmp(origin, wr_node_id(client))) {
+            /* our own node answered: the JobManager itself is out of reach */
             wr_cli_error(cmd, "is `weir jobmanager` running there? (see --jobmanager)",
                          "cannot reach the JobManager %s at %s within client.timeout",
                          wr_config_str(cfg, "jobmanager.node-id"),

@@ -44,7 +44,8 @@ enum wr_config_type {
     X("heartbeat.timeout", WR_CFG_DURATION, "3s", 50, 3600000,                                  \
       "A peer silent for this long is declared dead and its watchers are told.")                \
     X("bus.max-message-size", WR_CFG_SIZE, "64mb", 1024, 1073741824,                            \
-      "Largest envelope payload a node accepts; larger frames are counted and dropped.")        \
+      "Largest envelope payload a node accepts; larger frames are counted and dropped (one " \
+      "more than 1mb over it makes ZeroMQ close that connection instead).")                   \
     X("bus.channel-credits", WR_CFG_INT, "32", 1, 65536,                                        \
       "Batches a data-channel receiver lets a sender have in flight (credit-based flow control).") \
     X("local.taskmanagers", WR_CFG_INT, "2", 1, 64,                                             \

@@ -91,7 +91,7 @@ static int s_watcher_message(wr_actor_t *self, void *state, wr_msg_t **msg)
     if (r.err || strcmp(node, w->peer)) return 0; /* not ours: the assertions see the counts */
     if (m->type == WR_MSG_PEER_UP) {
         atomic_fetch_add(&w->ups, 1);
-    } else if (m->type == WR_MSG_PEER_DOWN && n == 2) {
+    } else if (m->type == WR_MSG_PEER_DOWN && n == 3) { /* [node, reason, incarnation] */
         w->down_ns = wr_now_ns();
         wr_mp_read_str_copy(&r, w->reason, sizeof w->reason);
         atomic_fetch_add(&w->downs, 1);
