@@ -367,6 +367,31 @@ static void test_corrupt_offsets_rejected(void **state)
     wr_batch_destroy(&c);
 }
 
+/* Bools travel as 8-byte 0 or 1; anything else is malformed (expression kernels rely on it). */
+static void test_bool_values_checked(void **state)
+{
+    (void)state;
+    wr_schema_t s = s_schema();
+    wr_batch_t *b = wr_batch_new(&s, 0);
+    s_push_n(b, 5, 1);
+    size_t len;
+    uint8_t *buf = s_encode(b, &len);
+    wr_batch_t *c = wr_batch_new(&s, 0);
+    assert_int_equal(wr_batch_decode(c, buf, len, 5), 0);
+    /* ok is field 3: after device (6 x 4 bytes of offsets + its bytes), ts and temp. */
+    size_t at = 6 * 4 + ((uint32_t *)b->col[0])[5] + 5 * 8 * 2;
+    for (int i = 0; i < 5; i++) assert_int_equal(buf[at + 8 * i], wr_batch_i64(b, 3)[i]);
+    buf[at + 8 * 2] = 2;
+    assert_int_equal(wr_batch_decode(c, buf, len, 5), WR_EPROTO);
+    s_assert_empty(c);
+    buf[at + 8 * 2] = 1;
+    buf[at + 8 * 2 + 7] = 0x80; /* negative */
+    assert_int_equal(wr_batch_decode(c, buf, len, 5), WR_EPROTO);
+    free(buf);
+    wr_batch_destroy(&b);
+    wr_batch_destroy(&c);
+}
+
 static void test_append_row(void **state)
 {
     (void)state;
@@ -541,6 +566,7 @@ int main(void)
         cmocka_unit_test(test_growth),
         cmocka_unit_test(test_truncation_rejected),
         cmocka_unit_test(test_corrupt_offsets_rejected),
+        cmocka_unit_test(test_bool_values_checked),
         cmocka_unit_test(test_append_row),
         cmocka_unit_test(test_schema),
         cmocka_unit_test(test_schema_pack_unpack),

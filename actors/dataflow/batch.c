@@ -38,7 +38,8 @@ static void s_copy_le(void *dst, const void *src, size_t n, size_t w)
     const uint8_t *s = src;
     uint8_t *d = dst;
     for (size_t i = 0; i < n; i++)
-        for (size_t k = 0; k < w; k++) d[i * w + k] = s[i * w + w - 1 - k];
+        for (size_t k = 0; k < w; k++)
+            d[i * w + k] = s[i * w + w - 1 - k];
 }
 
 static int s_heap_reserve(wr_batch_t *b, uint32_t f, size_t need)
@@ -183,13 +184,21 @@ int wr_batch_decode(wr_batch_t *b, const uint8_t *buf, size_t len, uint32_t coun
         if (s_is_str(b, f)) rc = s_heap_reserve(b, f, heap[f]);
     if (rc) goto err;
 
-    /* Pass 2: copy, checking that string offsets never go down (so all lie within the heap). */
+    /* Pass 2: copy, checking that string offsets never go down (so all lie within the heap)
+     * and that bools are 0 or 1. */
     rc = WR_EPROTO;
     pos = 0;
     for (uint32_t f = 0; f < b->schema.n; f++) {
         if (!s_is_str(b, f)) {
             s_copy_le(b->col[f], buf + pos, count, 8);
             pos += (size_t)count * 8;
+            if (b->schema.f[f].type == WR_T_BOOL) { /* kernels rely on exactly 0 or 1 */
+                const uint64_t *v = b->col[f];
+                uint64_t big = 0;
+                for (uint32_t i = 0; i < count; i++)
+                    big |= v[i] > 1;
+                if (big) goto err;
+            }
             continue;
         }
         uint32_t *off = b->col[f];

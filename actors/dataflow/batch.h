@@ -78,8 +78,9 @@ size_t wr_batch_encoded_size(const wr_batch_t *b);
 size_t wr_batch_encode(const wr_batch_t *b, uint8_t *out);
 /* Replaces b's contents with `count` records decoded from the wire form in buf (b's schema says
  * how to read it; the batch grows as needed). WR_EPROTO when len does not match, a string
- * offset is out of order or out of range, or count > WR_BATCH_MAX; WR_ENOMEM. Nothing is
- * allocated before the whole layout is validated. b is empty after a failure. */
+ * offset is out of order or out of range, a bool is not 0 or 1, or count > WR_BATCH_MAX;
+ * WR_ENOMEM. Nothing is allocated before the whole layout is validated. b is empty after a
+ * failure. */
 int wr_batch_decode(wr_batch_t *b, const uint8_t *buf, size_t len, uint32_t count);
 
 /* Copies record i (< src->count) of src to the end of dst (same field types, dst != src),
