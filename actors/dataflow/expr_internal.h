@@ -21,72 +21,28 @@
 #define WR__EXPR_MAX_NODES 512 /* "expression too complex" beyond */
 #define WR__EXPR_MAX_DEPTH 64  /* parser nesting: parentheses, calls, prefix operators */
 
+/* The parser computes some ops by offset, so these runs keep their order: ADD SUB MUL DIV MOD,
+ * EQ NE LT LE GT GE, FLOOR CEIL ROUND. */
+/* clang-format off */
 enum wr__op {
     /* leaves */
-    WR__FIELD,
-    WR__CONST,
-    WR__STR,
+    WR__FIELD, WR__CONST, WR__STR,
     /* one argument */
-    WR__NEG_I,
-    WR__NEG_F,
-    WR__NOT,
-    WR__I2F,
-    WR__F2I,
-    WR__ABS_I,
-    WR__ABS_F,
-    WR__FLOOR,
-    WR__CEIL,
-    WR__ROUND,
-    WR__SQRT,
-    WR__LOG,
-    WR__EXP,
-    WR__HASH_I,
-    WR__HASH_F,
-    WR__HASH_S,
-    WR__LEN,
+    WR__NEG_I, WR__NEG_F, WR__NOT, WR__I2F, WR__F2I, WR__ABS_I, WR__ABS_F, WR__FLOOR, WR__CEIL,
+    WR__ROUND, WR__SQRT, WR__LOG, WR__EXP, WR__HASH_I, WR__HASH_F, WR__HASH_S, WR__LEN,
     /* two arguments, 8-byte columns */
-    WR__ADD_I,
-    WR__SUB_I,
-    WR__MUL_I,
-    WR__DIV_I,
-    WR__MOD_I,
-    WR__ADD_F,
-    WR__SUB_F,
-    WR__MUL_F,
-    WR__DIV_F,
-    WR__MOD_F,
-    WR__POW,
-    WR__MIN_I,
-    WR__MAX_I,
-    WR__MIN_F,
-    WR__MAX_F,
-    WR__EQ_I,
-    WR__NE_I,
-    WR__LT_I,
-    WR__LE_I,
-    WR__GT_I,
-    WR__GE_I,
-    WR__EQ_F,
-    WR__NE_F,
-    WR__LT_F,
-    WR__LE_F,
-    WR__GT_F,
-    WR__GE_F,
+    WR__ADD_I, WR__SUB_I, WR__MUL_I, WR__DIV_I, WR__MOD_I,
+    WR__ADD_F, WR__SUB_F, WR__MUL_F, WR__DIV_F, WR__MOD_F, WR__POW,
+    WR__MIN_I, WR__MAX_I, WR__MIN_F, WR__MAX_F,
+    WR__EQ_I, WR__NE_I, WR__LT_I, WR__LE_I, WR__GT_I, WR__GE_I,
+    WR__EQ_F, WR__NE_F, WR__LT_F, WR__LE_F, WR__GT_F, WR__GE_F,
     /* two string arguments */
-    WR__EQ_S,
-    WR__NE_S,
-    WR__LT_S,
-    WR__LE_S,
-    WR__GT_S,
-    WR__GE_S,
-    WR__STARTS,
-    WR__CONTAINS,
+    WR__EQ_S, WR__NE_S, WR__LT_S, WR__LE_S, WR__GT_S, WR__GE_S, WR__STARTS, WR__CONTAINS,
     /* evaluated lazily */
-    WR__AND,
-    WR__OR,
-    WR__COND,
+    WR__AND, WR__OR, WR__COND,
     WR__N_OPS
 };
+/* clang-format on */
 
 typedef struct {
     uint8_t op;     /* enum wr__op */

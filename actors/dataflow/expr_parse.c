@@ -36,34 +36,21 @@ typedef struct {
 
 #define S_MAX_ARGS 8
 
+/* clang-format off */
+enum { F_ABS, F_MIN, F_MAX, F_FLOOR, F_CEIL, F_ROUND, F_SQRT, F_POW, F_LOG, F_EXP, F_IF, F_LEN,
+       F_HASH, F_INT, F_DOUBLE, F_STARTS, F_CONTAINS, F_N };
 static const struct {
     const char *name;
     int nargs;
-} s_funcs[] = {
-    {"abs", 1},  {"min", 2}, {"max", 2},    {"floor", 1},       {"ceil", 1},     {"round", 1},
-    {"sqrt", 1}, {"pow", 2}, {"log", 1},    {"exp", 1},         {"if", 3},       {"len", 1},
-    {"hash", 1}, {"int", 1}, {"double", 1}, {"starts_with", 2}, {"contains", 2},
+} s_funcs[F_N] = {
+    [F_ABS] = {"abs", 1},   [F_MIN] = {"min", 2},      [F_MAX] = {"max", 2},
+    [F_FLOOR] = {"floor", 1}, [F_CEIL] = {"ceil", 1},  [F_ROUND] = {"round", 1},
+    [F_SQRT] = {"sqrt", 1}, [F_POW] = {"pow", 2},      [F_LOG] = {"log", 1},
+    [F_EXP] = {"exp", 1},   [F_IF] = {"if", 3},        [F_LEN] = {"len", 1},
+    [F_HASH] = {"hash", 1}, [F_INT] = {"int", 1},      [F_DOUBLE] = {"double", 1},
+    [F_STARTS] = {"starts_with", 2}, [F_CONTAINS] = {"contains", 2},
 };
-enum {
-    F_ABS,
-    F_MIN,
-    F_MAX,
-    F_FLOOR,
-    F_CEIL,
-    F_ROUND,
-    F_SQRT,
-    F_POW,
-    F_LOG,
-    F_EXP,
-    F_IF,
-    F_LEN,
-    F_HASH,
-    F_INT,
-    F_DOUBLE,
-    F_STARTS,
-    F_CONTAINS,
-    F_N
-};
+/* clang-format on */
 
 static int s_fail(s_parser *p, int col, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
