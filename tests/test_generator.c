@@ -97,7 +97,8 @@ static void test_deterministic_by_offset(void **state)
         assert_int_equal(wr_generator_fill(g2, starts[k], 100, part), 0);
         for (uint32_t i = 0; i < 100; i++) {
             uint32_t j = (uint32_t)starts[k] + i;
-            assert_int_equal(wr_batch_i64(part, WR_GEN_DEVICE)[i], wr_batch_i64(all, WR_GEN_DEVICE)[j]);
+            assert_int_equal(wr_batch_i64(part, WR_GEN_DEVICE)[i],
+                             wr_batch_i64(all, WR_GEN_DEVICE)[j]);
             assert_int_equal(wr_batch_i64(part, WR_GEN_TS)[i], wr_batch_i64(all, WR_GEN_TS)[j]);
             assert_true(wr_batch_f64(part, WR_GEN_TEMPERATURE)[i] ==
                         wr_batch_f64(all, WR_GEN_TEMPERATURE)[j]);
@@ -115,7 +116,8 @@ static void test_deterministic_by_offset(void **state)
     assert_int_equal(wr_generator_fill(g3, 0, 100, part), 0);
     int same = 0;
     for (uint32_t i = 0; i < 100; i++)
-        same += wr_batch_f64(part, WR_GEN_TEMPERATURE)[i] == wr_batch_f64(all, WR_GEN_TEMPERATURE)[i];
+        same +=
+            wr_batch_f64(part, WR_GEN_TEMPERATURE)[i] == wr_batch_f64(all, WR_GEN_TEMPERATURE)[i];
     assert_true(same < 5);
     wr_generator_destroy(&g3);
     wr_batch_destroy(&all);
@@ -178,7 +180,8 @@ static void test_rounds_and_distribution(void **state)
     wr_generator_fill(g, 0, 100, b);
     int adjacent = 0;
     for (uint32_t i = 1; i < 100; i++)
-        adjacent += llabs(wr_batch_i64(b, WR_GEN_DEVICE)[i] - wr_batch_i64(b, WR_GEN_DEVICE)[i - 1]) == 1;
+        adjacent +=
+            llabs(wr_batch_i64(b, WR_GEN_DEVICE)[i] - wr_batch_i64(b, WR_GEN_DEVICE)[i - 1]) == 1;
     assert_true(adjacent < 10);
     free(seen);
     free(region);
@@ -415,7 +418,7 @@ static void test_invalid(void **state)
     cfg.total = 100;
     wr_generator_t *g = wr_generator_new(&cfg);
     wr_batch_t *b = new_batch(64);
-    assert_int_equal(wr_generator_fill(g, 0, 65, b), WR_EINVAL); /* no room */
+    assert_int_equal(wr_generator_fill(g, 0, 65, b), WR_EINVAL);  /* no room */
     assert_int_equal(wr_generator_fill(g, 90, 11, b), WR_EINVAL); /* past the total */
     assert_int_equal(wr_generator_fill_strided(g, 0, 0, 1, b), WR_EINVAL);
     assert_int_equal(wr_generator_fill_strided(g, 1, UINT64_MAX / 2, 3, b), WR_EINVAL);

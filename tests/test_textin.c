@@ -131,7 +131,8 @@ static void test_jsonl_escapes_and_unknown_keys(void **state)
         "\"temp\": 0, \"ok\": true, \"ts\": 0, "
         "\"name\": \"q\\\" b\\\\ s\\/ \\b\\f\\n\\r\\t \\u00e9 \\u20AC \\ud83d\\ude00 \\u0041\", "
         "\"more\": -1.5e+10}\n"
-        "{\"n\\u0061me\": \"key with an escape\", \"id\": 2, \"temp\": 0, \"ok\": false, \"ts\": 0}\n";
+        "{\"n\\u0061me\": \"key with an escape\", \"id\": 2, \"temp\": 0, \"ok\": false, \"ts\": "
+        "0}\n";
     size_t used;
     assert_int_equal(parse_all(fx, text, &used), 0);
     assert_int_equal(fx->b->count, 2);
@@ -176,7 +177,8 @@ static void test_jsonl_bad_lines_fail(void **state)
          "without its low half"},
         {"{\"id\": 1, \"temp\": 1, \"ok\": true, \"ts\": 0, \"name\": \"a\tb\"}",
          "control character 0x09"},
-        {"{\"id\": 1, \"temp\": 1, \"ok\": true, \"ts\": 0, \"name\": \"abc", "unterminated string"},
+        {"{\"id\": 1, \"temp\": 1, \"ok\": true, \"ts\": 0, \"name\": \"abc",
+         "unterminated string"},
         {"{\"id\": 1, \"x\": [1, , 2], \"temp\": 1, \"ok\": true, \"ts\": 0, \"name\": \"\"}",
          "malformed JSON value of the key 'x'"},
         {"{\"id\": 1, \"x\": tru, \"temp\": 1}", "malformed JSON value"},
@@ -251,8 +253,7 @@ static void test_chunked_input(void **state)
             size_t n = len - fed < chunk ? len - fed : chunk;
             memcpy(pending + have, s_jsonl + fed, n);
             have += n, fed += n;
-            int rc = wr_textin_parse(fx->t, pending, have, fed == len, fx->b,
-                                     fx->offsets, &used);
+            int rc = wr_textin_parse(fx->t, pending, have, fed == len, fx->b, fx->offsets, &used);
             assert_int_equal(rc, 0);
             memmove(pending, pending + used, have - used);
             have -= used;
@@ -288,15 +289,16 @@ static void test_full_batch_and_seek(void **state)
     wr_strbuf_t in;
     wr_strbuf_init(&in);
     for (int i = 0; i < 600; i++)
-        wr_strbuf_addf(&in, "{\"id\": %d, \"temp\": %d.25, \"ok\": %s, \"ts\": %d, \"name\": \"n%d\"}\n",
+        wr_strbuf_addf(&in,
+                       "{\"id\": %d, \"temp\": %d.25, \"ok\": %s, \"ts\": %d, \"name\": \"n%d\"}\n",
                        i, i, i % 2 ? "true" : "false", i * 1000, i);
     size_t pos = 0, used;
     uint64_t off_of_300 = 0;
     int next = 0;
     while (pos < in.len) {
         wr_batch_clear(fx->b);
-        assert_int_equal(wr_textin_parse(fx->t, in.buf + pos, in.len - pos, true, fx->b,
-                                         fx->offsets, &used), 0);
+        assert_int_equal(
+            wr_textin_parse(fx->t, in.buf + pos, in.len - pos, true, fx->b, fx->offsets, &used), 0);
         assert_true(fx->b->count == fx->b->cap || pos + used == in.len);
         for (uint32_t i = 0; i < fx->b->count; i++, next++) {
             assert_int_equal(wr_batch_i64(fx->b, F_ID)[i], next);
@@ -308,8 +310,9 @@ static void test_full_batch_and_seek(void **state)
     assert_int_equal(next, 600);
     wr_textin_seek(fx->t, off_of_300, 300);
     wr_batch_clear(fx->b);
-    assert_int_equal(wr_textin_parse(fx->t, in.buf + off_of_300, in.len - off_of_300, true,
-                                     fx->b, fx->offsets, &used), 0);
+    assert_int_equal(wr_textin_parse(fx->t, in.buf + off_of_300, in.len - off_of_300, true, fx->b,
+                                     fx->offsets, &used),
+                     0);
     assert_int_equal(wr_batch_i64(fx->b, F_ID)[0], 300);
     assert_int_equal(fx->offsets[0], off_of_300);
     char name[8];
@@ -377,7 +380,8 @@ static void test_csv_header(void **state)
     /* a header without a field's column fails, even when bad lines are skipped */
     fx = fx_new(WR_TEXTIN_CSV, true, WR_TEXTIN_SKIP);
     assert_int_equal(parse_all(fx, "id,temp,ok,name\n1,2,true,x\n", &used), WR_EPROTO);
-    assert_string_equal(wr_textin_error(fx->t), "in.txt:1: ts: no column of the header has this name");
+    assert_string_equal(wr_textin_error(fx->t),
+                        "in.txt:1: ts: no column of the header has this name");
     assert_int_equal(used, 0);
     fx_destroy(&fx);
     fx = fx_new(WR_TEXTIN_CSV, true, WR_TEXTIN_FAIL);
@@ -420,7 +424,8 @@ static void test_overlong_lines(void **state)
     (void)state;
     wr_schema_t s;
     every_type(&s);
-    wr_textin_options_t opt = {.format = WR_TEXTIN_JSONL, .max_line = 80, .on_error = WR_TEXTIN_SKIP};
+    wr_textin_options_t opt = {
+        .format = WR_TEXTIN_JSONL, .max_line = 80, .on_error = WR_TEXTIN_SKIP};
     wr_textin_t *t = wr_textin_new(&s, &opt);
     wr_batch_t *b = wr_batch_new(&s, 16);
     char text[1024];
@@ -430,8 +435,8 @@ static void test_overlong_lines(void **state)
     /* in small pieces, as a reader with a short buffer would see it */
     while (pos < (size_t)n) {
         size_t piece = (size_t)n - pos < 100 ? (size_t)n - pos : 100;
-        assert_int_equal(wr_textin_parse(t, text + pos, piece, pos + piece == (size_t)n, b, NULL,
-                                         &used), 0);
+        assert_int_equal(
+            wr_textin_parse(t, text + pos, piece, pos + piece == (size_t)n, b, NULL, &used), 0);
         assert_true(used > 0);
         pos += used;
     }
@@ -485,11 +490,27 @@ static void test_parse_time(void **state)
                      (long long)good[i].ms);
     }
     static const char *const bad[] = {
-        "", "-", "2024", "2024-5-29", "2024-13-01", "2024-00-10", "2023-02-29", "2024-04-31",
-        "2024-05-29T", "2024-05-29T24:00:00Z", "2024-05-29T16:60:00Z", "2024-05-29T16:26:61Z",
-        "2024-05-29T16:26:40.Z", "2024-05-29T16:26:40.1234567891Z", "2024-05-29T16:26:40+2",
-        "2024-05-29T16:26:40+24:00", "2024-05-29T16:26:40ZZ", "2024-05-29X16:26:40Z",
-        "1900-02-29", "2024-05-29T16:26:40 UTC", "99999999999999999999",
+        "",
+        "-",
+        "2024",
+        "2024-5-29",
+        "2024-13-01",
+        "2024-00-10",
+        "2023-02-29",
+        "2024-04-31",
+        "2024-05-29T",
+        "2024-05-29T24:00:00Z",
+        "2024-05-29T16:60:00Z",
+        "2024-05-29T16:26:61Z",
+        "2024-05-29T16:26:40.Z",
+        "2024-05-29T16:26:40.1234567891Z",
+        "2024-05-29T16:26:40+2",
+        "2024-05-29T16:26:40+24:00",
+        "2024-05-29T16:26:40ZZ",
+        "2024-05-29X16:26:40Z",
+        "1900-02-29",
+        "2024-05-29T16:26:40 UTC",
+        "99999999999999999999",
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         int64_t ms = 42;
@@ -520,11 +541,27 @@ static void test_parse_numbers(void **state)
     assert_int_equal(wr_textin_parse_int("+1", 2, &i), WR_EINVAL);
     assert_int_equal(wr_textin_parse_int("12a", 3, &i), WR_EINVAL);
 
-    static const char *const exact[] = {
-        "0", "-0", "1", "0.1", "0.3", "1.7976931348623157e308", "4.9e-324", "2.2250738585072014e-308",
-        "123456789012345678901234567890", "0.000000000000000000000000000001234567",
-        "9007199254740993", "1e22", "1e23", "-1.5E-10", "3.14159265358979323846264338327950288",
-        "00012.50", "1e-400", "0.1e1", "123.456e-5", "9999999999999999999", "10000000000000000000000"};
+    static const char *const exact[] = {"0",
+                                        "-0",
+                                        "1",
+                                        "0.1",
+                                        "0.3",
+                                        "1.7976931348623157e308",
+                                        "4.9e-324",
+                                        "2.2250738585072014e-308",
+                                        "123456789012345678901234567890",
+                                        "0.000000000000000000000000000001234567",
+                                        "9007199254740993",
+                                        "1e22",
+                                        "1e23",
+                                        "-1.5E-10",
+                                        "3.14159265358979323846264338327950288",
+                                        "00012.50",
+                                        "1e-400",
+                                        "0.1e1",
+                                        "123.456e-5",
+                                        "9999999999999999999",
+                                        "10000000000000000000000"};
     for (size_t k = 0; k < sizeof exact / sizeof *exact; k++) {
         double d = -42;
         assert_int_equal(wr_textin_parse_double(exact[k], strlen(exact[k]), &d), 0);
@@ -536,7 +573,8 @@ static void test_parse_numbers(void **state)
     char buf[64];
     for (int k = 0; k < 200000; k++) {
         x = x * 6364136223846793005u + 1442695040888963407u;
-        int digits = 1 + (int)(x >> 60), point = (int)((x >> 50) % 20), e = (int)((x >> 40) % 50) - 25;
+        int digits = 1 + (int)(x >> 60), point = (int)((x >> 50) % 20),
+            e = (int)((x >> 40) % 50) - 25;
         uint64_t m = x >> 5;
         int n = snprintf(buf, sizeof buf, "%llu", (unsigned long long)(m % 10000000000000000000u));
         if (n > digits) n = digits;
@@ -551,8 +589,8 @@ static void test_parse_numbers(void **state)
         assert_int_equal(wr_textin_parse_double(buf, (size_t)n, &d), 0);
         if (memcmp(&d, &want, sizeof d)) fail_msg("'%s': %.17g, expected %.17g", buf, d, want);
     }
-    static const char *const bad[] = {"", "-", ".5", "5.", "1e", "1e+", "--1", "+1", "1x",
-                                      "inf", "nan", "0x10", "1.2.3", " 1", "1 "};
+    static const char *const bad[] = {"",   "-",   ".5",  "5.",   "1e",    "1e+", "--1", "+1",
+                                      "1x", "inf", "nan", "0x10", "1.2.3", " 1",  "1 "};
     for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
         double d = 42;
         if (wr_textin_parse_double(bad[k], strlen(bad[k]), &d) != WR_EINVAL)
@@ -611,13 +649,15 @@ static void test_throughput(void **state)
         enum { LINES = 100000 };
         for (int i = 0; i < LINES; i++) {
             if (format == WR_TEXTIN_JSONL)
-                wr_strbuf_addf(&in, "{\"device\":%d,\"ts\":%lld,\"temperature\":%.2f,"
-                                    "\"humidity\":%.1f,\"region\":\"eu-west\"}\n",
+                wr_strbuf_addf(&in,
+                               "{\"device\":%d,\"ts\":%lld,\"temperature\":%.2f,"
+                               "\"humidity\":%.1f,\"region\":\"eu-west\"}\n",
                                i * 37 % 5000000, 1717000000000LL + i * 7, 15 + (i % 1000) * 0.01,
                                40 + (i % 300) * 0.1);
             else
                 wr_strbuf_addf(&in, "%d,%lld,%.2f,%.1f,eu-west\n", i * 37 % 5000000,
-                               1717000000000LL + i * 7, 15 + (i % 1000) * 0.01, 40 + (i % 300) * 0.1);
+                               1717000000000LL + i * 7, 15 + (i % 1000) * 0.01,
+                               40 + (i % 300) * 0.1);
         }
         wr_textin_options_t opt = {.format = (enum wr_textin_format)format};
         wr_textin_t *t = wr_textin_new(&s, &opt);
@@ -630,8 +670,8 @@ static void test_throughput(void **state)
             size_t pos = 0, used;
             while (pos < in.len) {
                 wr_batch_clear(b);
-                assert_int_equal(wr_textin_parse(t, in.buf + pos, in.len - pos, true, b, offs,
-                                                 &used), 0);
+                assert_int_equal(
+                    wr_textin_parse(t, in.buf + pos, in.len - pos, true, b, offs, &used), 0);
                 pos += used;
                 lines += b->count;
             }

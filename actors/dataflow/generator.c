@@ -11,15 +11,15 @@
 
 struct wr_generator {
     wr_generator_config_t cfg;
-    uint64_t key;      /* mixed seed: the counter-based RNG is mix(key + offset * GAMMA) */
-    uint64_t dev_key;  /* per-device baselines: mix(device ^ dev_key) */
-    uint64_t perm_a;   /* device = (perm_a * position + perm_c) mod devices, gcd(perm_a, N) = 1 */
+    uint64_t key;     /* mixed seed: the counter-based RNG is mix(key + offset * GAMMA) */
+    uint64_t dev_key; /* per-device baselines: mix(device ^ dev_key) */
+    uint64_t perm_a;  /* device = (perm_a * position + perm_c) mod devices, gcd(perm_a, N) = 1 */
     uint64_t perm_c;
-    uint64_t step_fp;  /* interval / devices in 32.32 fixed point */
+    uint64_t step_fp;        /* interval / devices in 32.32 fixed point */
     uint64_t late_threshold; /* a record is late when its second hash is below this */
     bool all_late;
-    uint64_t total;    /* UINT64_MAX when unbounded */
-    double pace;       /* records per second of wall clock; 0 when not paced */
+    uint64_t total; /* UINT64_MAX when unbounded */
+    double pace;    /* records per second of wall clock; 0 when not paced */
     wr_schema_t schema;
 };
 

@@ -80,9 +80,9 @@ typedef struct {
     int64_t ts;
     double temperature;
     double humidity;
-    int region;       /* index into wr_generator_region_name */
-    bool late;        /* made late by late_by */
-    int64_t nominal;  /* base(o): ts without jitter or lateness */
+    int region;      /* index into wr_generator_region_name */
+    bool late;       /* made late by late_by */
+    int64_t nominal; /* base(o): ts without jitter or lateness */
 } wr_generator_record_t;
 
 typedef struct wr_generator wr_generator_t;

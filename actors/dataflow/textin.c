@@ -28,11 +28,11 @@ struct wr_textin {
     uint8_t name_len[WR_SCHEMA_MAX_FIELDS];
     uint64_t all_fields; /* bit i for field i */
     wr_textin_stats_t st;
-    bool skipping;       /* inside an overlong line being skipped */
-    bool header_done;    /* CSV with header: the header was read */
-    int *col_map;        /* CSV with header: field of each column, -1 to skip it */
+    bool skipping;    /* inside an overlong line being skipped */
+    bool header_done; /* CSV with header: the header was read */
+    int *col_map;     /* CSV with header: field of each column, -1 to skip it */
     uint32_t ncols;
-    uint32_t guess;      /* JSON: the field the next key most likely names */
+    uint32_t guess; /* JSON: the field the next key most likely names */
     /* the record being parsed */
     s_value_t val[WR_SCHEMA_MAX_FIELDS];
     const char *str[WR_SCHEMA_MAX_FIELDS]; /* NULL: the string is at scratch + str_off */
@@ -385,7 +385,9 @@ static int s_hex4(const char *p, const char *e)
     int v = 0;
     for (int i = 0; i < 4; i++) {
         char c = p[i];
-        int d = s_digit(c) ? c - '0' : (c | 0x20) >= 'a' && (c | 0x20) <= 'f' ? (c | 0x20) - 'a' + 10 : -1;
+        int d = s_digit(c)                               ? c - '0'
+                : (c | 0x20) >= 'a' && (c | 0x20) <= 'f' ? (c | 0x20) - 'a' + 10
+                                                         : -1;
         if (d < 0) return -1;
         v = v * 16 + d;
     }
@@ -424,7 +426,8 @@ static const char *s_json_string(wr_textin_t *t, int field, const char *p, const
         if (q >= e) return s_bad(t, field, p - 1, "unterminated string");
         unsigned char c = (unsigned char)*q;
         if (c == '"') break;
-        if (c < 0x20) return s_bad(t, field, q, "control character 0x%02x in a string (escape it)", c);
+        if (c < 0x20)
+            return s_bad(t, field, q, "control character 0x%02x in a string (escape it)", c);
         if (c != '\\') {
             out[n++] = (char)c;
             q++;
@@ -434,14 +437,30 @@ static const char *s_json_string(wr_textin_t *t, int field, const char *p, const
         char x = q[1];
         q += 2;
         switch (x) {
-        case '"': out[n++] = '"'; break;
-        case '\\': out[n++] = '\\'; break;
-        case '/': out[n++] = '/'; break;
-        case 'b': out[n++] = '\b'; break;
-        case 'f': out[n++] = '\f'; break;
-        case 'n': out[n++] = '\n'; break;
-        case 'r': out[n++] = '\r'; break;
-        case 't': out[n++] = '\t'; break;
+        case '"':
+            out[n++] = '"';
+            break;
+        case '\\':
+            out[n++] = '\\';
+            break;
+        case '/':
+            out[n++] = '/';
+            break;
+        case 'b':
+            out[n++] = '\b';
+            break;
+        case 'f':
+            out[n++] = '\f';
+            break;
+        case 'n':
+            out[n++] = '\n';
+            break;
+        case 'r':
+            out[n++] = '\r';
+            break;
+        case 't':
+            out[n++] = '\t';
+            break;
         case 'u': {
             int cp = s_hex4(q, e);
             if (cp < 0) return s_bad(t, field, q - 2, "bad \\u escape (four hex digits)");
@@ -521,9 +540,12 @@ static const char *s_json_skip(wr_textin_t *t, const char *p, const char *e, int
             return p < e && *p == close ? p + 1 : NULL;
         }
     }
-    case 't': return s_literal(p, e, "true", 4);
-    case 'f': return s_literal(p, e, "false", 5);
-    case 'n': return s_literal(p, e, "null", 4);
+    case 't':
+        return s_literal(p, e, "true", 4);
+    case 'f':
+        return s_literal(p, e, "false", 5);
+    case 'n':
+        return s_literal(p, e, "null", 4);
     default: {
         const char *q = p;
         double v;
@@ -550,13 +572,19 @@ static const char *s_found(const char *p, const char *e)
 {
     if (p >= e) return "the end of the line";
     switch (*p) {
-    case '"': return "a string";
-    case '{': return "an object";
-    case '[': return "an array";
-    case 'n': return "null";
+    case '"':
+        return "a string";
+    case '{':
+        return "an object";
+    case '[':
+        return "an array";
+    case 'n':
+        return "null";
     case 't':
-    case 'f': return "a boolean";
-    default: return s_number_char(*p) ? "a number" : "something else";
+    case 'f':
+        return "a boolean";
+    default:
+        return s_number_char(*p) ? "a number" : "something else";
     }
 }
 
@@ -568,7 +596,8 @@ static const char *s_json_value(wr_textin_t *t, int f, const char *p, const char
     uint32_t off, len;
     int rc;
     if (type == WR_T_STRING) {
-        if (p >= e || *p != '"') return s_bad(t, f, p, "expected a string, found %s", s_found(p, e));
+        if (p >= e || *p != '"')
+            return s_bad(t, f, p, "expected a string, found %s", s_found(p, e));
         return s_json_string(t, f, p, e, &t->str[f], &t->str_off[f], &t->str_len[f]);
     }
     if (type == WR_T_BOOL) {
@@ -598,7 +627,9 @@ static const char *s_json_value(wr_textin_t *t, int f, const char *p, const char
     while (q < e && s_number_char(*q))
         q++;
     if (q == p) {
-        const char *want = type == WR_T_TIME ? "a time" : type == WR_T_INT ? "an integer" : "a number";
+        const char *want = type == WR_T_TIME  ? "a time"
+                           : type == WR_T_INT ? "an integer"
+                                              : "a number";
         return s_bad(t, f, p, "expected %s, found %s", want, s_found(p, e));
     }
     len = (uint32_t)(q - p);
@@ -763,10 +794,18 @@ static int s_csv_value(wr_textin_t *t, int f, const char *v, uint32_t off, uint3
     if (!v) v = t->scratch + off;
     int rc;
     switch (type) {
-    case WR_T_INT: rc = wr_textin_parse_int(v, len, &t->val[f].i); break;
-    case WR_T_DOUBLE: rc = wr_textin_parse_double(v, len, &t->val[f].d); break;
-    case WR_T_BOOL: rc = s_bool_text(v, len, &t->val[f].i); break;
-    default: rc = wr_textin_parse_time(v, len, &t->val[f].i); break;
+    case WR_T_INT:
+        rc = wr_textin_parse_int(v, len, &t->val[f].i);
+        break;
+    case WR_T_DOUBLE:
+        rc = wr_textin_parse_double(v, len, &t->val[f].d);
+        break;
+    case WR_T_BOOL:
+        rc = s_bool_text(v, len, &t->val[f].i);
+        break;
+    default:
+        rc = wr_textin_parse_time(v, len, &t->val[f].i);
+        break;
     }
     if (rc == WR_ENOMEM) t->err_rc = rc;
     if (rc) {
@@ -881,9 +920,12 @@ static const char *s_line_end(const wr_textin_t *t, const char *p, size_t limit,
     if (t->opt.format == WR_TEXTIN_JSONL || !nl || !memchr(p, '"', (size_t)(nl - p))) return nl;
     bool quoted = false;
     for (size_t i = 0; i < limit; i++) {
-        if (p[i] == '"') quoted = !quoted;
-        else if (p[i] == '\n' && !quoted) return p + i;
-        else if (p[i] == '\n') ++*newlines;
+        if (p[i] == '"')
+            quoted = !quoted;
+        else if (p[i] == '\n' && !quoted)
+            return p + i;
+        else if (p[i] == '\n')
+            ++*newlines;
     }
     return NULL;
 }
