@@ -507,15 +507,9 @@ static bool s_receive_one(wr_transport_t *t, int64_t now)
         s_publish_peers(t);
         goto out;
     }
-    if (p) {
-        p->last_heard_ns = now;
-        if (p->state != WR_PEER_UP && p->heartbeats) {
-            /* back from down, it may be a new incarnation: its next heartbeat says which, and
-             * must not then report a restart of the peer it already reported down and up */
-            if (p->state == WR_PEER_DOWN) p->incarnation = 0;
-            s_peer_set_state(t, p, WR_PEER_UP, "message");
-        }
-    }
+    /* Any message shows an up peer alive; only a heartbeat brings a peer up, since only a
+     * heartbeat says which incarnation it is (a restart is told apart from a comeback by it). */
+    if (p && p->state == WR_PEER_UP) p->last_heard_ns = now;
     wr_msg_t *m;
     if (env.payload_len >= S_BORROW_MIN) {
         /* big payloads stay in the frame ZeroMQ received them in: the message owns the frame */
