@@ -1,0 +1,57 @@
+/* Quantile sketches for window aggregates: DDSketch-style relative-error histograms, sparse and
+ * compact, one per pane (or session), kept in a pool owned by one window engine.
+ *
+ * Error bound. With relative accuracy alpha (0 < alpha < 1; the window engine's default is 0.01)
+ * let gamma = (1 + alpha) / (1 - alpha). A value x != 0 is counted in bucket i = ceil(log_gamma |x|)
+ * of its sign, and a bucket reads back as sign * 2 gamma^i / (gamma + 1), which is within
+ * alpha * |x| of every x in it. The q-quantile of n values is defined as x_q, the value of rank
+ * floor(q * (n - 1)) (0-based) in ascending order; the sketch returns a value v with
+ *     |v - x_q| <= alpha * |x_q|
+ * for |x_q| in [gamma^-(2^18 - 1), gamma^(2^18 - 1)] (every finite nonzero double when
+ * alpha >= 0.0015; values outside that range are clamped to its ends). Zero is exact. NaN values are
+ * not counted (a quantile of nothing is NaN). Merging is exact: the merge of two sketches equals
+ * the sketch of the union, so a window's quantile is as good as a pane's.
+ *
+ * Layout. A sketch is a sorted array of u32 entries, one per non-empty bucket: the upper 20 bits
+ * hold the signed bucket key (biased), the lower 12 bits a count (a bucket whose count passes 4095
+ * takes another entry with the same key). Sketches live in size-class blocks (2^(c+1) words: one
+ * header word holding the entry count, then the entries) addressed by a u32 handle; 0 is the empty
+ * sketch, so a zeroed pane holds no sketch. Typical IoT panes (a dozen readings of a temperature)
+ * take 16 to 64 bytes.
+ *
+ * Not thread-safe: one pool per window engine, used by one thread. */
+#ifndef WR_SKETCH_H
+#define WR_SKETCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct wr__sketch_pool wr__sketch_pool_t;
+
+/* A pool for sketches of relative accuracy alpha (0 < alpha < 1). NULL on bad alpha or OOM. */
+wr__sketch_pool_t *wr__sketch_pool_new(double alpha);
+/* Frees every sketch and the pool. NULL-safe; nulls *p. */
+void wr__sketch_pool_destroy(wr__sketch_pool_t **p);
+
+/* Counts x in the sketch *h (0: a new sketch is allocated and *h set). The handle may change
+ * when the sketch grows. NaN is ignored. Returns 0 or WR_ENOMEM (the sketch is then unchanged). */
+int wr__sketch_add(wr__sketch_pool_t *p, uint32_t *h, double x);
+/* *dst becomes the merge of *dst and src (src unchanged; either may be 0). 0 or WR_ENOMEM. */
+int wr__sketch_merge(wr__sketch_pool_t *p, uint32_t *dst, uint32_t src);
+/* Frees the sketch *h (0 is fine) and sets *h to 0. */
+void wr__sketch_free(wr__sketch_pool_t *p, uint32_t *h);
+/* Values counted in sketch h. */
+uint64_t wr__sketch_count(const wr__sketch_pool_t *p, uint32_t h);
+
+/* The quantiles qs[0..nq) (each in [0, 1]) of the union of the sketches hs[0..nh) (0 handles are
+ * skipped) into out[0..nq): NaN when the union is empty. Uses the pool's scratch space: returns 0
+ * or WR_ENOMEM (out untouched). */
+int wr__sketch_quantiles(wr__sketch_pool_t *p, const uint32_t *hs, size_t nh, const double *qs,
+                         size_t nq, double *out);
+
+/* Bytes the pool holds (blocks, free or used, and scratch). */
+size_t wr__sketch_pool_bytes(const wr__sketch_pool_t *p);
+/* Live sketches (allocated, not freed). */
+uint64_t wr__sketch_pool_live(const wr__sketch_pool_t *p);
+
+#endif

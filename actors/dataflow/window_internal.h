@@ -1,0 +1,112 @@
+/* The window engine's private state, shared by window.c (API, output), window_slice.c (tumbling
+ * and sliding: panes) and window_session.c (sessions). Not for other modules. */
+#ifndef WR_WINDOW_INTERNAL_H
+#define WR_WINDOW_INTERNAL_H
+
+#include "actors/dataflow/agg.h"
+#include "actors/dataflow/keytable.h"
+#include "actors/dataflow/sketch.h"
+#include "actors/dataflow/window.h"
+
+#define WR__OUT_CAP 512 /* results per emit callback */
+
+enum { WR__REC_DROP, WR__REC_RING, WR__REC_SPILL }; /* batch record classes (sliced kinds) */
+
+typedef struct {
+    uint64_t key;
+    uint32_t head; /* first spill node of the key; 0 = empty slot */
+    uint32_t pad;
+} wr__spill_head_t;
+
+typedef struct {
+    int64_t t;
+    uint32_t node, gen;
+} wr__timer_t;
+
+struct wr_window {
+    wr_window_spec_t spec;
+    wr__agg_layout_t lay;
+    wr__sketch_pool_t *sk;
+    wr__keytable_t *kt;
+    int64_t wm;
+
+    /* sliced kinds: pane length P, panes per window K, panes per slide g, ring slots R; panes
+     * below lo are gone (too late); the ring holds panes [base, base + R), base >= lo, pane p in
+     * slot p mod R (base_slot = base mod R). */
+    int64_t P, K, g, R, lo, base, base_slot;
+    uint8_t *ring_init; /* R empty accumulators: a new key's payload */
+    uint64_t *spill_bits; /* per entry: the key has spill nodes */
+    size_t spill_words;
+    /* spill nodes: key u64 @0, pane i64 @8, next u32 @16, accumulator @20; node 0 unused */
+    uint8_t *sp_nodes;
+    size_t sp_stride;
+    uint32_t sp_cap, sp_n, sp_free;
+    wr__spill_head_t *sp_heads; /* open addressing by key, power-of-two size */
+    uint32_t sp_hcap, sp_hn;
+
+    /* sessions: nodes (see window_session.c), a lazy timer heap */
+    uint8_t *ss_nodes;
+    size_t ss_stride;
+    uint32_t ss_cap, ss_n, ss_free;
+    wr__timer_t *heap;
+    size_t heap_n, heap_cap;
+
+    /* scratch */
+    wr__merge_t merge;
+    int64_t *kp_pane; /* a key's non-empty panes during a sweep */
+    uint8_t **kp_acc;
+    uint32_t *kp_node; /* spill node of each (0: ring) */
+    size_t kp_cap;
+    uint64_t *b_hash; /* per batch record */
+    int64_t *b_pane;
+    uint32_t *b_cand, *b_slot, *b_late;
+    uint8_t *b_cls;
+    size_t b_cap, n_late;
+
+    /* results waiting for the emit callback */
+    size_t out_n;
+    uint64_t out_key[WR__OUT_CAP], out_count[WR__OUT_CAP];
+    int64_t out_start[WR__OUT_CAP], out_end[WR__OUT_CAP];
+    uint8_t out_late[WR__OUT_CAP];
+    double *out_val[WR_AGG_MAX_AGGS];
+
+    uint64_t panes_live, spill_panes, records, fired, refires, dropped;
+};
+
+static inline int64_t wr__floor_div(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    return q - ((a % b != 0) & ((a < 0) != (b < 0)));
+}
+
+static inline int64_t wr__floor_mod(int64_t a, int64_t b)
+{
+    return a - wr__floor_div(a, b) * b;
+}
+
+/* Emits the window in w->merge (a result row); flushes to the sink when the buffer is full. 0 or
+ * WR_ENOMEM. */
+int wr__emit(wr_window_t *w, const wr_window_sink_t *sink, uint64_t key, int64_t start, int64_t end,
+             uint8_t late);
+/* Hands buffered results to the sink. */
+void wr__flush(wr_window_t *w, const wr_window_sink_t *sink);
+/* Grows the per-batch scratch to n records. 0 or WR_ENOMEM. */
+int wr__batch_scratch(wr_window_t *w, size_t n);
+
+/* window_slice.c */
+int wr__slice_init(wr_window_t *w);
+void wr__slice_release(wr_window_t *w);
+int wr__slice_add(wr_window_t *w, const uint64_t *keys, const int64_t *ts, const double *const *cols,
+                  size_t n, const wr_window_sink_t *sink);
+int wr__slice_advance(wr_window_t *w, int64_t wm, const wr_window_sink_t *sink);
+size_t wr__slice_bytes(const wr_window_t *w);
+
+/* window_session.c */
+int wr__session_init(wr_window_t *w);
+void wr__session_release(wr_window_t *w);
+int wr__session_add(wr_window_t *w, const uint64_t *keys, const int64_t *ts,
+                    const double *const *cols, size_t n, const wr_window_sink_t *sink);
+int wr__session_advance(wr_window_t *w, int64_t wm, const wr_window_sink_t *sink);
+size_t wr__session_bytes(const wr_window_t *w);
+
+#endif

@@ -1,0 +1,555 @@
+/* Tumbling and sliding windows, sliced into panes (see window.h for the design).
+ *
+ * Geometry: pane length P = gcd(size, slide); K = size / P panes per window; g = slide / P panes
+ * per slide; window a (a multiple of g, in panes) is [a P, (a + K) P). lo(W) is the oldest pane
+ * that a window not yet cleaned up at watermark W contains; records of panes < lo are too late.
+ * Each key's entry holds a ring of R accumulators; all keys share one ring base (base = lo, except
+ * that an empty engine starts its ring at its first batch's data rather than at a watermark that
+ * may not have come yet), and a non-empty slot j holds the pane p in [base, base + R) with
+ * p mod R = j. Other live panes (>= base + R: ahead of the watermark; in [lo, base): rare late
+ * data below a fresh engine's base) go to the spill table (a chain of nodes per key, sorted by
+ * pane); a sweep moves them into the ring once the base covers them. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "actors/dataflow/window_internal.h"
+#include "bus/error.h"
+
+#define S_PF 8 /* prefetch distance in records: index at i + 2 S_PF, entry at i + S_PF */
+
+static int64_t s_gcd(int64_t a, int64_t b)
+{
+    while (b) {
+        int64_t t = a % b;
+        a = b;
+        b = t;
+    }
+    return a;
+}
+
+static int64_t s_ceil_g(const wr_window_t *w, int64_t m)
+{
+    return -wr__floor_div(-m, w->g) * w->g;
+}
+
+static int64_t s_floor_g(const wr_window_t *w, int64_t m)
+{
+    return wr__floor_div(m, w->g) * w->g;
+}
+
+/* The oldest pane contained in a window that is not cleaned up at watermark wm (a window a is
+ * cleaned up once wm >= (a + K) P - 1 + lateness). */
+static int64_t s_lo(const wr_window_t *w, int64_t wm)
+{
+    return s_ceil_g(w, wr__floor_div(wm + 1 - w->spec.lateness_ms, w->P) + 1 - w->K);
+}
+
+/* Live panes at watermark x - 1 that are not ahead of it: pane(W) - lo(W) + 1. */
+static int64_t s_span(const wr_window_t *w, int64_t x)
+{
+    return wr__floor_div(x - 1, w->P) - s_lo(w, x - 1) + 1;
+}
+
+/* ---- the spill table ---- */
+
+static inline uint8_t *s_node(const wr_window_t *w, uint32_t n)
+{
+    return w->sp_nodes + (size_t)n * w->sp_stride;
+}
+
+static inline int64_t s_node_pane(const wr_window_t *w, uint32_t n)
+{
+    int64_t p;
+    memcpy(&p, s_node(w, n) + 8, 8);
+    return p;
+}
+
+static inline uint32_t s_node_next(const wr_window_t *w, uint32_t n)
+{
+    uint32_t x;
+    memcpy(&x, s_node(w, n) + 16, 4);
+    return x;
+}
+
+static inline void s_node_set_next(wr_window_t *w, uint32_t n, uint32_t next)
+{
+    memcpy(s_node(w, n) + 16, &next, 4);
+}
+
+static void s_node_free(wr_window_t *w, uint32_t n)
+{
+    s_node_set_next(w, n, w->sp_free);
+    w->sp_free = n;
+}
+
+static uint32_t s_hslot(const wr_window_t *w, uint64_t key)
+{
+    uint32_t mask = w->sp_hcap - 1, i = (uint32_t)wr__kt_hash(key) & mask;
+    while (w->sp_heads[i].head && w->sp_heads[i].key != key) i = (i + 1) & mask;
+    return i;
+}
+
+static int s_heads_grow(wr_window_t *w)
+{
+    if ((w->sp_hn + 1) * 4 <= w->sp_hcap * 3) return 0;
+    uint32_t ocap = w->sp_hcap, ncap = ocap * 2;
+    wr__spill_head_t *old = w->sp_heads, *nh = calloc(ncap, sizeof *nh);
+    if (!nh) return WR_ENOMEM;
+    w->sp_heads = nh;
+    w->sp_hcap = ncap;
+    for (uint32_t i = 0; i < ocap; i++)
+        if (old[i].head) nh[s_hslot(w, old[i].key)] = old[i];
+    free(old);
+    return 0;
+}
+
+static void s_head_delete(wr_window_t *w, uint32_t hole)
+{
+    uint32_t mask = w->sp_hcap - 1, j = hole;
+    for (;;) {
+        j = (j + 1) & mask;
+        if (!w->sp_heads[j].head) break;
+        uint32_t home = (uint32_t)wr__kt_hash(w->sp_heads[j].key) & mask;
+        if (((j - home) & mask) >= ((j - hole) & mask)) {
+            w->sp_heads[hole] = w->sp_heads[j];
+            hole = j;
+        }
+    }
+    w->sp_heads[hole].head = 0;
+    w->sp_hn--;
+}
+
+/* The spill accumulator of (key, pane), created empty if absent. NULL on OOM. */
+static uint8_t *s_spill_acc(wr_window_t *w, uint64_t key, int64_t pane)
+{
+    if (s_heads_grow(w)) return NULL;
+    uint32_t i = s_hslot(w, key), prev = 0, cur = w->sp_heads[i].head;
+    while (cur && s_node_pane(w, cur) < pane) {
+        prev = cur;
+        cur = s_node_next(w, cur);
+    }
+    if (cur && s_node_pane(w, cur) == pane) return s_node(w, cur) + 20;
+    uint32_t n = w->sp_free;
+    if (n) {
+        w->sp_free = s_node_next(w, n);
+    } else {
+        if (w->sp_n == w->sp_cap) {
+            uint32_t cap = w->sp_cap * 2;
+            uint8_t *p = realloc(w->sp_nodes, (size_t)cap * w->sp_stride);
+            if (!p) return NULL;
+            w->sp_nodes = p;
+            w->sp_cap = cap;
+        }
+        n = w->sp_n++;
+    }
+    uint8_t *nd = s_node(w, n);
+    memcpy(nd, &key, 8);
+    memcpy(nd + 8, &pane, 8);
+    memcpy(nd + 16, &cur, 4);
+    memcpy(nd + 20, w->lay.empty, w->lay.size);
+    if (prev) {
+        s_node_set_next(w, prev, n);
+    } else {
+        if (!w->sp_heads[i].head) w->sp_hn++;
+        w->sp_heads[i].key = key;
+        w->sp_heads[i].head = n;
+    }
+    w->panes_live++;
+    w->spill_panes++;
+    return nd + 20;
+}
+
+static inline bool s_bit(const wr_window_t *w, uint32_t e)
+{
+    return w->spill_bits[e >> 6] >> (e & 63) & 1;
+}
+
+static inline void s_bit_set(wr_window_t *w, uint32_t e, bool on)
+{
+    uint64_t m = (uint64_t)1 << (e & 63);
+    w->spill_bits[e >> 6] = on ? w->spill_bits[e >> 6] | m : w->spill_bits[e >> 6] & ~m;
+}
+
+static int s_bits_reserve(wr_window_t *w, size_t entries)
+{
+    size_t words = (entries + 63) / 64;
+    if (words <= w->spill_words) return 0;
+    size_t nw = w->spill_words * 2 > words ? w->spill_words * 2 : words;
+    uint64_t *b = realloc(w->spill_bits, nw * sizeof *b);
+    if (!b) return WR_ENOMEM;
+    memset(b + w->spill_words, 0, (nw - w->spill_words) * sizeof *b);
+    w->spill_bits = b;
+    w->spill_words = nw;
+    return 0;
+}
+
+/* ---- life cycle ---- */
+
+int wr__slice_init(wr_window_t *w)
+{
+    const wr_window_spec_t *s = &w->spec;
+    int64_t size = s->size_ms, slide = s->kind == WR_WINDOW_SLIDING ? s->slide_ms : s->size_ms;
+    w->P = s_gcd(size, slide);
+    w->K = size / w->P;
+    w->g = slide / w->P;
+    if (w->K > WR_WINDOW_MAX_RING) return WR_EINVAL;
+    /* R: the most panes live at once up to the watermark. span(x) has period slide in x and only
+     * changes where pane(x - 1) or lo(x - 1) does, at x = 1 or x = lateness (mod P). */
+    int64_t r = w->K, lmod = wr__floor_mod(s->lateness_ms, w->P);
+    for (int64_t j = 0; j <= w->g; j++) {
+        int64_t a = s_span(w, j * w->P + 1), b = s_span(w, j * w->P + lmod);
+        if (a > r) r = a;
+        if (b > r) r = b;
+        if (r > WR_WINDOW_MAX_RING) return WR_EINVAL;
+    }
+    if (s->ring_panes) {
+        if (s->ring_panes < r || s->ring_panes > WR_WINDOW_MAX_RING) return WR_EINVAL;
+        r = s->ring_panes;
+    }
+    w->R = r;
+    w->lo = w->base = s_lo(w, w->wm);
+    w->base_slot = wr__floor_mod(w->base, w->R);
+    size_t a = w->lay.size;
+    if (!(w->ring_init = malloc((size_t)w->R * a))) return WR_ENOMEM;
+    for (int64_t j = 0; j < w->R; j++) memcpy(w->ring_init + j * a, w->lay.empty, a);
+    w->sp_stride = (20 + a + 3) / 4 * 4;
+    w->sp_cap = 64;
+    w->sp_n = 1;
+    w->sp_hcap = 64;
+    w->kp_cap = (size_t)w->R + 64;
+    if (!(w->sp_nodes = malloc(w->sp_cap * w->sp_stride)) ||
+        !(w->sp_heads = calloc(w->sp_hcap, sizeof *w->sp_heads)) ||
+        !(w->kp_pane = malloc(w->kp_cap * sizeof *w->kp_pane)) ||
+        !(w->kp_acc = malloc(w->kp_cap * sizeof *w->kp_acc)) ||
+        !(w->kp_node = malloc(w->kp_cap * sizeof *w->kp_node)) ||
+        wr__merge_init(&w->merge, &w->lay, (uint32_t)w->K) ||
+        !(w->kt = wr__kt_new(s->expected_keys, (size_t)w->R * a)) ||
+        s_bits_reserve(w, w->kt->cap))
+        return WR_ENOMEM;
+    return 0;
+}
+
+void wr__slice_release(wr_window_t *w)
+{
+    free(w->ring_init);
+    free(w->spill_bits);
+    free(w->sp_nodes);
+    free(w->sp_heads);
+    free(w->kp_pane);
+    free(w->kp_acc);
+    free(w->kp_node);
+}
+
+size_t wr__slice_bytes(const wr_window_t *w)
+{
+    return (size_t)w->R * w->lay.size + w->spill_words * 8 + (size_t)w->sp_cap * w->sp_stride +
+           (size_t)w->sp_hcap * sizeof *w->sp_heads;
+}
+
+/* Gives a large, empty spill table's memory back (after a burst of out-of-order data). */
+static void s_spill_shrink(wr_window_t *w)
+{
+    if (w->spill_panes || w->sp_cap <= 4096) return;
+    uint8_t *nodes = malloc(64 * w->sp_stride);
+    wr__spill_head_t *heads = calloc(64, sizeof *heads);
+    if (!nodes || !heads) {
+        free(nodes);
+        free(heads);
+        return;
+    }
+    free(w->sp_nodes);
+    free(w->sp_heads);
+    w->sp_nodes = nodes;
+    w->sp_heads = heads;
+    w->sp_cap = w->sp_hcap = 64;
+    w->sp_n = 1;
+    w->sp_free = 0;
+    w->sp_hn = 0;
+}
+
+/* ---- firing ---- */
+
+static int s_kp_push(wr_window_t *w, size_t n, int64_t pane, uint8_t *acc, uint32_t node)
+{
+    if (n == w->kp_cap) {
+        size_t cap = w->kp_cap * 2;
+        int64_t *p = realloc(w->kp_pane, cap * sizeof *p);
+        if (p) w->kp_pane = p;
+        uint8_t **a = realloc(w->kp_acc, cap * sizeof *a);
+        if (a) w->kp_acc = a;
+        uint32_t *nd = realloc(w->kp_node, cap * sizeof *nd);
+        if (nd) w->kp_node = nd;
+        if (!p || !a || !nd) return WR_ENOMEM;
+        w->kp_cap = cap;
+    }
+    w->kp_pane[n] = pane;
+    w->kp_acc[n] = acc;
+    w->kp_node[n] = node;
+    return 0;
+}
+
+/* Fires the windows a in [a_lo, a_hi] (multiples of g) that contain one of the key's non-empty
+ * panes kp[0..n) (ascending), each merged from its panes in time order. */
+static int s_fire(wr_window_t *w, const wr_window_sink_t *sink, uint64_t key, size_t n, int64_t a_lo,
+                  int64_t a_hi, uint8_t late)
+{
+    int64_t cursor = a_lo;
+    size_t first = 0;
+    for (size_t i = 0; i < n; i++) {
+        int64_t q = w->kp_pane[i];
+        int64_t a = s_ceil_g(w, q - w->K + 1), last = s_floor_g(w, q);
+        if (a < cursor) a = cursor;
+        if (last > a_hi) last = a_hi;
+        for (; a <= last; a += w->g) {
+            while (w->kp_pane[first] < a) first++;
+            wr__merge_reset(&w->merge, &w->lay);
+            for (size_t j = first; j < n && w->kp_pane[j] < a + w->K; j++)
+                wr__merge_add(&w->merge, &w->lay, w->kp_acc[j]);
+            int rc = wr__emit(w, sink, key, a * w->P, (a + w->K) * w->P, late);
+            if (rc) return rc;
+        }
+        if (last + w->g > cursor) cursor = last + w->g;
+    }
+    return 0;
+}
+
+/* Collects entry e's non-empty panes in [q_lo, q_hi], ascending, into kp[0..*n): spilled ones
+ * below the ring, the ring, spilled ones above it. *hslot: the key's spill head slot (if any). */
+static int s_gather(wr_window_t *w, uint32_t e, int64_t q_lo, int64_t q_hi, size_t *n,
+                    uint32_t *hslot)
+{
+    uint8_t *ent = wr__kt_entry(w->kt, e);
+    uint64_t key;
+    memcpy(&key, ent, 8);
+    const size_t asz = w->lay.size;
+    size_t m = 0;
+    uint32_t nd = 0;
+    if (s_bit(w, e)) {
+        *hslot = s_hslot(w, key);
+        for (nd = w->sp_heads[*hslot].head; nd && s_node_pane(w, nd) < w->base; nd = s_node_next(w, nd))
+            if (s_node_pane(w, nd) >= q_lo && s_kp_push(w, m++, s_node_pane(w, nd), s_node(w, nd) + 20, nd))
+                return WR_ENOMEM;
+    }
+    int64_t q0 = q_lo > w->base ? q_lo : w->base, q1 = q_hi < w->base + w->R - 1 ? q_hi : w->base + w->R - 1;
+    int64_t slot = q0 - w->base + w->base_slot;
+    if (slot >= w->R) slot -= w->R;
+    for (int64_t q = q0; q <= q1; q++) {
+        uint8_t *acc = ent + 8 + slot * asz;
+        if (wr__acc_count(acc) && s_kp_push(w, m++, q, acc, 0)) return WR_ENOMEM;
+        if (++slot == w->R) slot = 0;
+    }
+    for (; nd && s_node_pane(w, nd) <= q_hi; nd = s_node_next(w, nd))
+        if (s_kp_push(w, m++, s_node_pane(w, nd), s_node(w, nd) + 20, nd)) return WR_ENOMEM;
+    *n = m;
+    return 0;
+}
+
+/* A record of pane p (<= pane(W)) arrived after the watermark passed the end of some of its
+ * windows: fires those not cleaned up yet, with their full contents. */
+static int s_refire(wr_window_t *w, const wr_window_sink_t *sink, uint32_t e, int64_t p)
+{
+    int64_t a1 = s_ceil_g(w, p - w->K + 1), a2 = s_floor_g(w, p);
+    int64_t fired_max = s_floor_g(w, wr__floor_div(w->wm + 1, w->P) - w->K);
+    if (a1 < w->lo) a1 = w->lo;
+    if (a2 > fired_max) a2 = fired_max;
+    if (a1 > a2) return 0;
+    size_t n = 0;
+    uint32_t hslot;
+    int rc = s_gather(w, e, a1, a2 + w->K - 1, &n, &hslot);
+    return rc ? rc : s_fire(w, sink, wr__kt_key(w->kt, e), n, a1, a2, 1);
+}
+
+/* ---- the batch path ---- */
+
+int wr__slice_add(wr_window_t *w, const uint64_t *keys, const int64_t *ts, const double *const *cols,
+                  size_t n, const wr_window_sink_t *sink)
+{
+    wr__keytable_t *kt = w->kt;
+    int rc = wr__kt_reserve(kt, n);
+    if (!rc) rc = s_bits_reserve(w, kt->cap);
+    if (rc) return rc;
+    if (kt->count == 0) { /* empty: start the ring at the data, not at an old watermark */
+        int64_t pmin = INT64_MAX;
+        for (size_t i = 0; i < n; i++)
+            if (ts[i] >= WR_WINDOW_TS_MIN && ts[i] <= WR_WINDOW_TS_MAX) {
+                int64_t p = wr__floor_div(ts[i], w->P);
+                if (p >= w->lo && p < pmin) pmin = p;
+            }
+        if (pmin != INT64_MAX) {
+            w->base = pmin;
+            w->base_slot = wr__floor_mod(pmin, w->R);
+        }
+    }
+    const int64_t P = w->P, lo = w->lo, R = w->R, base = w->base, bslot = w->base_slot, wm = w->wm;
+    const size_t asz = w->lay.size;
+    uint64_t *hs = w->b_hash;
+    uint32_t *cand = w->b_cand, *slot = w->b_slot;
+    uint8_t *cls = w->b_cls;
+
+    /* Pass 1: classify each record, hash its key. */
+    for (size_t i = 0; i < n; i++) {
+        int64_t t = ts[i];
+        hs[i] = wr__kt_hash(keys[i]);
+        if (t < WR_WINDOW_TS_MIN || t > WR_WINDOW_TS_MAX) {
+            cls[i] = WR__REC_DROP;
+            w->b_late[w->n_late++] = (uint32_t)i;
+            continue;
+        }
+        int64_t p = wr__floor_div(t, P), d = p - base;
+        w->b_pane[i] = p;
+        if (p < lo) {
+            cls[i] = WR__REC_DROP;
+            w->b_late[w->n_late++] = (uint32_t)i;
+        } else if (d < 0 || d >= R) {
+            cls[i] = WR__REC_SPILL;
+        } else {
+            int64_t s = d + bslot;
+            slot[i] = (uint32_t)(s >= R ? s - R : s);
+            cls[i] = WR__REC_RING;
+        }
+    }
+
+    /* Pass 2, pipelined: prefetch the index slot of record i + 2 S_PF, look up the candidate
+     * entry of record i + S_PF and prefetch its key and pane, then update record i. */
+    for (size_t i = 0; i < n && i < 2 * S_PF; i++)
+        if (cls[i] != WR__REC_DROP) wr__kt_prefetch_slot(kt, hs[i]);
+    for (size_t i = 0; i < n && i < S_PF; i++) cand[i] = WR__KT_NONE;
+    for (size_t i = 0; i < n; i++) {
+        size_t j = i + 2 * S_PF;
+        if (j < n && cls[j] != WR__REC_DROP) wr__kt_prefetch_slot(kt, hs[j]);
+        j = i + S_PF;
+        if (j < n) {
+            cand[j] = WR__KT_NONE;
+            if (cls[j] != WR__REC_DROP && (cand[j] = wr__kt_candidate(kt, hs[j])) != WR__KT_NONE) {
+                const uint8_t *ent = wr__kt_entry(kt, cand[j]);
+                __builtin_prefetch(ent);
+                if (cls[j] == WR__REC_RING) {
+                    const uint8_t *acc = ent + 8 + slot[j] * asz;
+                    __builtin_prefetch(acc, 1);
+                    __builtin_prefetch(acc + asz - 1, 1);
+                }
+            }
+        }
+        if (cls[i] == WR__REC_DROP) continue;
+        uint64_t key = keys[i];
+        uint32_t e = cand[i];
+        if (e == WR__KT_NONE || wr__kt_key(kt, e) != key) {
+            e = wr__kt_find(kt, key, hs[i]);
+            if (e == WR__KT_NONE) e = wr__kt_insert(kt, key, hs[i], w->ring_init);
+        }
+        uint8_t *acc;
+        if (cls[i] == WR__REC_RING) {
+            acc = wr__kt_entry(kt, e) + 8 + slot[i] * asz;
+            w->panes_live += wr__acc_count(acc) == 0;
+        } else {
+            if (!(acc = s_spill_acc(w, key, w->b_pane[i]))) return WR_ENOMEM;
+            s_bit_set(w, e, true);
+        }
+        if ((rc = wr__acc_add(&w->lay, acc, ts[i], cols, i, w->sk))) return rc;
+        w->records++;
+        if (ts[i] <= wm && (rc = s_refire(w, sink, e, w->b_pane[i]))) return rc;
+    }
+    return 0;
+}
+
+/* ---- the sweep ---- */
+
+typedef struct {
+    int64_t lo_new, base_new, a_lo, a_hi;
+    bool fire;
+} s_sweep_t;
+
+/* Fires the key's windows due in this sweep, frees its expired panes, moves spilled panes into
+ * freed ring slots. *empty: the key holds nothing any more. */
+static int s_sweep_key(wr_window_t *w, const wr_window_sink_t *sink, uint32_t e, const s_sweep_t *s,
+                       bool *empty)
+{
+    uint8_t *ent = wr__kt_entry(w->kt, e), *ring = ent + 8;
+    uint64_t key;
+    memcpy(&key, ent, 8);
+    const size_t asz = w->lay.size;
+    size_t n = 0;
+    bool spilled = s_bit(w, e);
+    uint32_t hi = 0;
+    int rc = s_gather(w, e, INT64_MIN, INT64_MAX, &n, &hi);
+    if (rc) return rc;
+    if (s->fire) {
+        if ((rc = s_fire(w, sink, key, n, s->a_lo, s->a_hi, 0))) return rc;
+    }
+    size_t kept = 0;
+    uint32_t head = 0, tail = 0;
+    for (size_t i = 0; i < n; i++) {
+        int64_t p = w->kp_pane[i];
+        uint32_t nd = w->kp_node[i];
+        if (p < s->lo_new) { /* expired */
+            wr__acc_clear(&w->lay, w->kp_acc[i], w->sk);
+            w->panes_live--;
+            if (nd) {
+                s_node_free(w, nd);
+                w->spill_panes--;
+            }
+            continue;
+        }
+        kept++;
+        if (!nd) continue;
+        if (p >= s->base_new && p < s->base_new + w->R) { /* its slot's older pane is gone */
+            memcpy(ring + wr__floor_mod(p, w->R) * asz, w->kp_acc[i], asz);
+            s_node_free(w, nd);
+            w->spill_panes--;
+            continue;
+        }
+        if (tail)
+            s_node_set_next(w, tail, nd);
+        else
+            head = nd;
+        tail = nd;
+    }
+    if (spilled) {
+        if (tail) {
+            s_node_set_next(w, tail, 0);
+            w->sp_heads[hi].head = head;
+        } else {
+            s_head_delete(w, hi);
+            s_bit_set(w, e, false);
+        }
+    }
+    *empty = kept == 0;
+    return 0;
+}
+
+int wr__slice_advance(wr_window_t *w, int64_t wm, const wr_window_sink_t *sink)
+{
+    s_sweep_t s = {
+        .lo_new = s_lo(w, wm),
+        .a_lo = s_ceil_g(w, wr__floor_div(w->wm + 1, w->P) + 1 - w->K),
+        .a_hi = s_floor_g(w, wr__floor_div(wm + 1, w->P) - w->K),
+    };
+    s.fire = s.a_lo <= s.a_hi;
+    s.base_new = s.lo_new > w->base ? s.lo_new : w->base;
+    int rc = 0;
+    if (s.fire || s.lo_new != w->lo) {
+        wr__keytable_t *kt = w->kt;
+        for (uint32_t e = 0; e < kt->count;) {
+            bool empty;
+            if ((rc = s_sweep_key(w, sink, e, &s, &empty))) break;
+            if (!empty) {
+                e++;
+                continue;
+            }
+            uint32_t moved = wr__kt_remove(kt, e);
+            if (moved != WR__KT_NONE) {
+                s_bit_set(w, e, s_bit(w, moved));
+                s_bit_set(w, moved, false);
+            }
+        }
+        wr__kt_trim(kt);
+        s_spill_shrink(w);
+    }
+    /* On an error the sweep stopped part way: keys not visited keep panes below the new base,
+     * which breaks the ring invariant; the caller must treat the engine as failed. */
+    w->wm = wm;
+    w->lo = s.lo_new;
+    w->base = w->kt->count ? s.base_new : s.lo_new;
+    w->base_slot = wr__floor_mod(w->base, w->R);
+    return rc;
+}

@@ -1,0 +1,218 @@
+/* Quantile sketches (actors/dataflow/sketch.h): the documented error bound, exact merges. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "actors/dataflow/sketch.h"
+#include "bus/error.h"
+
+static int d_cmp(const void *x, const void *y)
+{
+    double a = *(const double *)x, b = *(const double *)y;
+    return a < b ? -1 : a > b;
+}
+
+/* The exact q-quantile as sketch.h defines it: rank floor(q (n - 1)) of the sorted values. */
+static double s_exact(double *v, size_t n, double q)
+{
+    qsort(v, n, sizeof *v, d_cmp);
+    return v[(size_t)floor(q * (double)(n - 1))];
+}
+
+static void s_check(wr__sketch_pool_t *p, const uint32_t *hs, size_t nh, double *vals, size_t n,
+                    double alpha)
+{
+    static const double qs[] = {0, 0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.999, 1};
+    double out[11];
+    assert_int_equal(wr__sketch_quantiles(p, hs, nh, qs, 11, out), 0);
+    for (int k = 0; k < 11; k++) {
+        double x = s_exact(vals, n, qs[k]);
+        assert_true(fabs(out[k] - x) <= alpha * fabs(x) * (1 + 1e-9));
+    }
+}
+
+static void test_quantiles_within_bound(void **state)
+{
+    (void)state;
+    wr__sketch_pool_t *p = wr__sketch_pool_new(0.01);
+    assert_non_null(p);
+    uint32_t h = 0;
+    double v[1000];
+    for (int i = 0; i < 1000; i++) {
+        v[i] = i + 1;
+        assert_int_equal(wr__sketch_add(p, &h, v[i]), 0);
+    }
+    assert_int_equal(wr__sketch_count(p, h), 1000);
+    s_check(p, &h, 1, v, 1000, 0.01);
+    double q = 0.5, med;
+    assert_int_equal(wr__sketch_quantiles(p, &h, 1, &q, 1, &med), 0);
+    assert_true(fabs(med - 500) <= 5); /* rank floor(0.5 * 999) = 499: the value 500 */
+    assert_int_equal(wr__sketch_pool_live(p), 1);
+    wr__sketch_free(p, &h);
+    assert_int_equal(h, 0);
+    assert_int_equal(wr__sketch_pool_live(p), 0);
+    wr__sketch_pool_destroy(&p);
+    assert_null(p);
+    wr__sketch_pool_destroy(&p);
+}
+
+static void test_signs_zero_nan_empty(void **state)
+{
+    (void)state;
+    wr__sketch_pool_t *p = wr__sketch_pool_new(0.02);
+    uint32_t h = 0;
+    double q[] = {0, 0.5, 1}, out[3];
+    assert_int_equal(wr__sketch_quantiles(p, &h, 1, q, 3, out), 0); /* empty */
+    assert_true(isnan(out[0]) && isnan(out[2]));
+    assert_int_equal(wr__sketch_add(p, &h, NAN), 0); /* ignored */
+    assert_int_equal(h, 0);
+    double v[] = {-1000, -3.5, -0.001, 0, 0, -0.0, 2e-5, 7, 1e6};
+    for (size_t i = 0; i < 9; i++) assert_int_equal(wr__sketch_add(p, &h, v[i]), 0);
+    assert_int_equal(wr__sketch_count(p, h), 9);
+    s_check(p, &h, 1, v, 9, 0.02);
+    double mid = 0.5, z;
+    assert_int_equal(wr__sketch_quantiles(p, &h, 1, &mid, 1, &z), 0);
+    assert_true(z == 0); /* zero is its own, exact bucket */
+    wr__sketch_free(p, &h);
+    wr__sketch_pool_destroy(&p);
+}
+
+/* A merged sketch is the sketch of the union: same answers as adding everything to one. */
+static void test_merge_is_union(void **state)
+{
+    (void)state;
+    wr__sketch_pool_t *p = wr__sketch_pool_new(0.01);
+    uint32_t a = 0, b = 0, all = 0, none = 0;
+    double v[3000];
+    uint64_t s = 42;
+    for (int i = 0; i < 3000; i++) {
+        s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+        v[i] = ((double)(s >> 11) / 9007199254740992.0 - 0.3) * 500;
+        assert_int_equal(wr__sketch_add(p, i % 3 ? &a : &b, v[i]), 0);
+        assert_int_equal(wr__sketch_add(p, &all, v[i]), 0);
+    }
+    uint32_t both[] = {a, b, 0};
+    double q[] = {0, 0.1, 0.5, 0.9, 0.99, 1}, x[6], y[6], z[6];
+    assert_int_equal(wr__sketch_quantiles(p, both, 3, q, 6, x), 0); /* union without merging */
+    assert_int_equal(wr__sketch_merge(p, &a, b), 0);
+    assert_int_equal(wr__sketch_merge(p, &a, none), 0);
+    assert_int_equal(wr__sketch_quantiles(p, &a, 1, q, 6, y), 0);
+    assert_int_equal(wr__sketch_quantiles(p, &all, 1, q, 6, z), 0);
+    for (int k = 0; k < 6; k++) assert_true(x[k] == z[k] && y[k] == z[k]);
+    assert_int_equal(wr__sketch_count(p, a), 3000);
+    s_check(p, &a, 1, v, 3000, 0.01);
+    uint32_t c = 0;
+    assert_int_equal(wr__sketch_merge(p, &c, b), 0); /* into an empty sketch: a copy */
+    assert_int_equal(wr__sketch_count(p, c), wr__sketch_count(p, b));
+    wr__sketch_free(p, &a);
+    wr__sketch_free(p, &b);
+    wr__sketch_free(p, &c);
+    wr__sketch_free(p, &all);
+    assert_int_equal(wr__sketch_pool_live(p), 0);
+    assert_true(wr__sketch_pool_bytes(p) > 0);
+    wr__sketch_pool_destroy(&p);
+}
+
+/* One bucket past its 12-bit count, many buckets past several size classes. */
+static void test_big_counts_and_growth(void **state)
+{
+    (void)state;
+    wr__sketch_pool_t *p = wr__sketch_pool_new(0.01);
+    uint32_t h = 0, g = 0;
+    for (int i = 0; i < 10000; i++) assert_int_equal(wr__sketch_add(p, &h, 42.0), 0);
+    assert_int_equal(wr__sketch_add(p, &h, 1.0), 0);
+    assert_int_equal(wr__sketch_count(p, h), 10001);
+    double q[] = {0, 0.5, 1}, out[3];
+    assert_int_equal(wr__sketch_quantiles(p, &h, 1, q, 3, out), 0);
+    assert_true(fabs(out[0] - 1) <= 0.01 && fabs(out[1] - 42) <= 0.42 && fabs(out[2] - 42) <= 0.42);
+    assert_int_equal(wr__sketch_merge(p, &h, h), 0); /* doubling a heavy bucket */
+    assert_int_equal(wr__sketch_count(p, h), 20002);
+    size_t n = 20000;
+    double *v = malloc(n * sizeof *v);
+    for (size_t i = 0; i < n; i++) {
+        v[i] = exp((double)i / 700.0 - 10); /* ~1400 distinct buckets */
+        assert_int_equal(wr__sketch_add(p, &g, v[i]), 0);
+    }
+    s_check(p, &g, 1, v, n, 0.01);
+    free(v);
+    wr__sketch_free(p, &h);
+    wr__sketch_free(p, &g);
+    wr__sketch_pool_destroy(&p);
+}
+
+/* Values far apart take the sorting path; extremes clamp but stay ordered. */
+static void test_wide_ranges_and_extremes(void **state)
+{
+    (void)state;
+    for (int ai = 0; ai < 3; ai++) {
+        double alpha = (double[]){0.001, 0.01, 0.05}[ai];
+        wr__sketch_pool_t *p = wr__sketch_pool_new(alpha);
+        uint32_t h = 0;
+        double v[] = {1e-200, 3e-50, -2e40, 5e100, 1e200, -1e-100, 7.5, 1e300, -1e300};
+        size_t n = alpha < 0.002 ? 7 : 9; /* 1e300 is outside alpha 0.001's exact range */
+        for (size_t i = 0; i < n; i++) assert_int_equal(wr__sketch_add(p, &h, v[i]), 0);
+        double w[9];
+        memcpy(w, v, sizeof w);
+        s_check(p, &h, 1, w, n, alpha);
+        wr__sketch_free(p, &h);
+        wr__sketch_pool_destroy(&p);
+    }
+    wr__sketch_pool_t *p = wr__sketch_pool_new(0.01);
+    uint32_t h = 0;
+    assert_int_equal(wr__sketch_add(p, &h, INFINITY), 0);
+    assert_int_equal(wr__sketch_add(p, &h, 4.9e-324), 0); /* subnormal */
+    double q = 1, top;
+    assert_int_equal(wr__sketch_quantiles(p, &h, 1, &q, 1, &top), 0);
+    assert_true(top > 1e300); /* clamped to the top bucket */
+    wr__sketch_free(p, &h);
+    wr__sketch_pool_destroy(&p);
+    assert_null(wr__sketch_pool_new(0));
+    assert_null(wr__sketch_pool_new(1));
+}
+
+static void test_random_property(void **state)
+{
+    (void)state;
+    uint64_t s = 7;
+    for (int round = 0; round < 60; round++) {
+        double alpha = (double[]){0.005, 0.01, 0.03}[round % 3];
+        wr__sketch_pool_t *p = wr__sketch_pool_new(alpha);
+        size_t parts = 1 + round % 7, n = 0;
+        uint32_t hs[8] = {0};
+        double *v = malloc(4000 * sizeof *v);
+        for (size_t k = 0; k < parts; k++) {
+            size_t m = (size_t)(round * 37 + k * 11) % 500;
+            for (size_t i = 0; i < m; i++) {
+                s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+                double u = (double)(s >> 11) / 9007199254740992.0;
+                double x = round % 2 ? (u - 0.5) * 200 : exp(u * 30 - 15);
+                v[n++] = x;
+                assert_int_equal(wr__sketch_add(p, &hs[k], x), 0);
+            }
+        }
+        if (n) s_check(p, hs, parts, v, n, alpha);
+        for (size_t k = 0; k < parts; k++) wr__sketch_free(p, &hs[k]);
+        assert_int_equal(wr__sketch_pool_live(p), 0);
+        free(v);
+        wr__sketch_pool_destroy(&p);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_quantiles_within_bound),
+        cmocka_unit_test(test_signs_zero_nan_empty),
+        cmocka_unit_test(test_merge_is_union),
+        cmocka_unit_test(test_big_counts_and_growth),
+        cmocka_unit_test(test_wide_ranges_and_extremes),
+        cmocka_unit_test(test_random_property),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
