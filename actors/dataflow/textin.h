@@ -82,7 +82,9 @@ const wr_textin_stats_t *wr_textin_stats(const wr_textin_t *t);
 
 /* Continues at byte offset `offset`, the start of line number line + 1 (a record's offset from
  * wr_textin_parse, and the lines before it). A CSV header already read is kept; rewinding to
- * offset 0 reads it again. The counters other than offset and lines are kept. */
+ * offset 0 reads it again. A new parser resuming a CSV file with a header mid-file must read the
+ * header first: parse the bytes before the first record's offset (they hold no record), then
+ * seek. The counters other than offset and lines are kept. */
 void wr_textin_seek(wr_textin_t *t, uint64_t offset, uint64_t lines);
 
 /* Value parsers, shared with the topology file. Each takes exactly s[0, len) and returns 0 or
