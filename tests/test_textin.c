@@ -375,6 +375,20 @@ static void test_csv_header(void **state)
     assert_int_equal(st->bad, 3);
     assert_int_equal(st->lines, 6);
     assert_true(strstr(wr_textin_error(fx->t), "in.txt:5: 5 columns, expected 6"));
+    uint64_t last = fx->offsets[1];
+    fx_destroy(&fx);
+
+    /* a new parser resumes mid-file: the header first, then a seek to the record */
+    fx = fx_new(WR_TEXTIN_CSV, true, WR_TEXTIN_SKIP);
+    size_t header_len = (size_t)(strstr(text, "5,x") - text);
+    assert_int_equal(wr_textin_parse(fx->t, text, header_len, false, fx->b, fx->offsets, &used), 0);
+    assert_int_equal(used, header_len);
+    assert_int_equal(fx->b->count, 0);
+    wr_textin_seek(fx->t, last, 5);
+    assert_int_equal(parse_all(fx, text + last, &used), 0);
+    assert_int_equal(fx->b->count, 1);
+    assert_int_equal(wr_batch_i64(fx->b, F_ID)[0], 5);
+    assert_int_equal(fx->offsets[0], last);
     fx_destroy(&fx);
 
     /* a header without a field's column fails, even when bad lines are skipped */
