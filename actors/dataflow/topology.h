@@ -44,7 +44,8 @@
  *   aggregates:                  # output field -> function(input field); 1 to 16
  *     readings: count()          #   count, sum, min, max, avg, stddev, stddev_samp, first,
  *     avg_temp: avg(temperature) #   last, median, pNN (p95, p99.9), quantile(field, q)
- *     p95_temp: p95(temperature)
+ *     p95_temp: p95(temperature) #   (inside {...} flow style, quote 'quantile(v, 0.9)': YAML
+ *                                #   splits flow mappings at commas)
  *   sinks:                       # 1 to 8
  *     - type: stdout             # stdout (human-readable), file (JSON lines; path relative to
  *     - type: file               #   the working directory; parallelism 1), collect (tests)
