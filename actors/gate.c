@@ -333,6 +333,7 @@ typedef struct {
     wr_chan_rx_t rx;
     int64_t wm;
     int64_t active_ns;
+    uint32_t held; /* consumed batches whose credit is held back */
     bool ended, idle;
 } s_in_t;
 
@@ -481,15 +482,36 @@ wr_batch_t *wr_gate_in_batch(wr_gate_in_t *g)
     return g->batch;
 }
 
-int wr_gate_in_done(wr_gate_in_t *g, wr_actor_t *self)
+static int s_consumed(wr_gate_in_t *g, s_in_t *c, wr_actor_t *self)
 {
-    s_in_t *c = g->last;
-    if (!c) return 0;
-    g->last = NULL;
     g->out.size = 0;
     int rc = wr_chan_rx_consumed(&c->rx, &g->out);
     if (rc == 1) rc = wr_send(self, c->from, WR_MSG_CREDIT, g->out.data, g->out.size);
     return rc < 0 ? rc : 0;
+}
+
+int wr_gate_in_done(wr_gate_in_t *g, wr_actor_t *self, bool hold)
+{
+    s_in_t *c = g->last;
+    if (!c) return 0;
+    g->last = NULL;
+    if (hold) {
+        c->held++;
+        return 0;
+    }
+    return s_consumed(g, c, self);
+}
+
+int wr_gate_in_release(wr_gate_in_t *g, wr_actor_t *self)
+{
+    for (uint32_t i = 0; i < g->nopen; i++) {
+        s_in_t *c = &g->ch[i];
+        for (; c->held; c->held--) {
+            int rc = s_consumed(g, c, self);
+            if (rc) return rc;
+        }
+    }
+    return 0;
 }
 
 wr_in_event_t wr_gate_in_tick(wr_gate_in_t *g, int64_t *wm)

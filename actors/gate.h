@@ -86,8 +86,12 @@ int wr_gate_in_handle(wr_gate_in_t *g, wr_actor_t *self, const wr_msg_t *m, wr_i
                       int64_t *wm);
 /* The batch decoded by the last WR_IN_BATCH (valid until the next handle call). */
 wr_batch_t *wr_gate_in_batch(wr_gate_in_t *g);
-/* The last batch is consumed: returns credit when enough is owed. */
-int wr_gate_in_done(wr_gate_in_t *g, wr_actor_t *self);
+/* The last batch is consumed: returns credit when enough is owed. With hold, the credit is kept
+ * back instead (the subtask's own output is blocked: its inputs must wait too) until
+ * wr_gate_in_release. */
+int wr_gate_in_done(wr_gate_in_t *g, wr_actor_t *self, bool hold);
+/* Returns every credit held back. */
+int wr_gate_in_release(wr_gate_in_t *g, wr_actor_t *self);
 /* Re-evaluates idleness (call on a timer). WR_IN_WATERMARK when an idle input let it advance. */
 wr_in_event_t wr_gate_in_tick(wr_gate_in_t *g, int64_t *wm);
 int64_t wr_gate_in_watermark(const wr_gate_in_t *g);

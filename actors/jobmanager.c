@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "actors/cluster.h"
+#include "actors/jobmanager_internal.h"
 #include "actors/inspect.h"
 #include "bus/clock.h"
 #include "bus/error.h"
@@ -12,44 +13,14 @@
 
 #define S_INSPECT_TIMEOUT_MS 1500 /* how long ACTORS_REQ waits for each TaskManager */
 
-enum s_tm_status { S_TM_ALIVE, S_TM_DEAD };
-
-typedef struct {
-    char id[WR_NODE_MAX];
-    char endpoint[128];
-    uint32_t slots;
-    uint64_t incarnation;
-    enum s_tm_status status;
-    int64_t since_ns; /* when it registered, or when it was declared dead */
-    char reason[64];  /* why it is dead */
-} s_tm_t;
-
-/* One client request being answered from several TaskManagers' replies. */
-typedef struct {
-    uint16_t type; /* ACTORS_REQ or MAILBOX_REQ */
-    char client[WR_ADDR_MAX];
-    uint64_t client_corr;
-    size_t expected, got;
-    uint64_t *corrs;           /* our asks, one per TaskManager */
-    char (*nodes)[WR_NODE_MAX];
-    msgpack_sbuffer *rows;     /* a packed row per TaskManager (empty: no answer yet) */
-} s_gather_t;
-
-typedef struct {
-    s_tm_t *tms;
-    size_t ntms, tms_cap;
-    s_gather_t *gathers;
-    size_t ngathers, gathers_cap;
-} s_jm_t;
-
-static s_tm_t *s_tm_find(s_jm_t *jm, const char *id)
+wr__tm_t *wr__jm_tm_find(wr__jm_t *jm, const char *id)
 {
     for (size_t i = 0; i < jm->ntms; i++)
         if (!strcmp(jm->tms[i].id, id)) return &jm->tms[i];
     return NULL;
 }
 
-static void s_gather_release(s_gather_t *g)
+static void s_gather_release(wr__gather_t *g)
 {
     for (size_t i = 0; i < g->expected; i++) msgpack_sbuffer_destroy(&g->rows[i]);
     free(g->rows);
@@ -59,16 +30,17 @@ static void s_gather_release(s_gather_t *g)
 
 static void s_free_state(void *state)
 {
-    s_jm_t *jm = state;
+    wr__jm_t *jm = state;
     for (size_t i = 0; i < jm->ngathers; i++) s_gather_release(&jm->gathers[i]);
     free(jm->gathers);
+    wr__jm_jobs_release(jm);
     free(jm->tms);
     free(jm);
 }
 
 /* ---- registration and liveness ---- */
 
-static int s_on_register(wr_actor_t *self, s_jm_t *jm, const wr_msg_t *m)
+static int s_on_register(wr_actor_t *self, wr__jm_t *jm, const wr_msg_t *m)
 {
     wr_mp_reader_t r;
     wr_mp_reader_init(&r, m->data, m->len);
@@ -86,11 +58,11 @@ static int s_on_register(wr_actor_t *self, s_jm_t *jm, const wr_msg_t *m)
         wr_reply_error(self, m, WR_EINVAL, "bad tm-register payload");
         return 0;
     }
-    s_tm_t *tm = s_tm_find(jm, id);
+    wr__tm_t *tm = wr__jm_tm_find(jm, id);
     if (!tm) {
         if (jm->ntms == jm->tms_cap) {
             size_t ncap = jm->tms_cap ? jm->tms_cap * 2 : 8;
-            s_tm_t *t = realloc(jm->tms, ncap * sizeof *t);
+            wr__tm_t *t = realloc(jm->tms, ncap * sizeof *t);
             if (!t) return WR_ENOMEM;
             jm->tms = t;
             jm->tms_cap = ncap;
@@ -99,11 +71,16 @@ static int s_on_register(wr_actor_t *self, s_jm_t *jm, const wr_msg_t *m)
         memset(tm, 0, sizeof *tm);
         snprintf(tm->id, sizeof tm->id, "%s", id);
     }
-    bool fresh = tm->status != S_TM_ALIVE || tm->incarnation != inc;
+    bool fresh = tm->status != WR__TM_ALIVE || tm->incarnation != inc;
+    if (tm->incarnation && tm->incarnation != inc) {
+        /* a new process under a known id: whatever ran on the old one is gone */
+        wr__jm_tm_lost(self, jm, id, "restarted");
+        tm->used = 0;
+    }
     snprintf(tm->endpoint, sizeof tm->endpoint, "%s", endpoint);
     tm->slots = (uint32_t)slots;
     tm->incarnation = inc;
-    tm->status = S_TM_ALIVE;
+    tm->status = WR__TM_ALIVE;
     tm->since_ns = wr_now_ns();
     tm->reason[0] = '\0';
     int rc = wr_watch_peer(self, id);
@@ -123,7 +100,7 @@ static int s_on_register(wr_actor_t *self, s_jm_t *jm, const wr_msg_t *m)
     return 0;
 }
 
-static void s_on_peer(s_jm_t *jm, const wr_msg_t *m, bool up)
+static void s_on_peer(wr_actor_t *self, wr__jm_t *jm, const wr_msg_t *m, bool up)
 {
     wr_mp_reader_t r;
     wr_mp_reader_init(&r, m->data, m->len);
@@ -134,18 +111,19 @@ static void s_on_peer(s_jm_t *jm, const wr_msg_t *m, bool up)
     wr_mp_read_str_copy(&r, id, sizeof id);
     if (!up) wr_mp_read_str_copy(&r, reason, sizeof reason);
     wr_mp_read_uint(&r, &inc);
-    s_tm_t *tm = r.err ? NULL : s_tm_find(jm, id);
+    wr__tm_t *tm = r.err ? NULL : wr__jm_tm_find(jm, id);
     if (!tm) return;
     /* the process that went down or came up; 0 when the transport had not heard it yet */
     bool same = !inc || inc == tm->incarnation;
-    if (!up && tm->status == S_TM_ALIVE && same) {
-        tm->status = S_TM_DEAD;
+    if (!up && tm->status == WR__TM_ALIVE && same) {
+        tm->status = WR__TM_DEAD;
         tm->since_ns = wr_now_ns();
         snprintf(tm->reason, sizeof tm->reason, "%s", reason);
         wr_warn("jobmanager: taskmanager %s is dead: %s", tm->id, reason);
-    } else if (up && tm->status == S_TM_DEAD && inc == tm->incarnation) {
+        wr__jm_tm_lost(self, jm, tm->id, reason);
+    } else if (up && tm->status == WR__TM_DEAD && inc == tm->incarnation) {
         /* the very process we registered (it was paused, or its link was cut): alive again */
-        tm->status = S_TM_ALIVE;
+        tm->status = WR__TM_ALIVE;
         tm->since_ns = wr_now_ns();
         wr_info("jobmanager: taskmanager %s is back", tm->id);
     }
@@ -155,16 +133,16 @@ static void s_on_peer(s_jm_t *jm, const wr_msg_t *m, bool up)
 
 /* ---- gathering replies for the CLI ---- */
 
-static s_gather_t *s_gather_new(s_jm_t *jm, const wr_msg_t *req, size_t expected)
+static wr__gather_t *s_gather_new(wr__jm_t *jm, const wr_msg_t *req, size_t expected)
 {
     if (jm->ngathers == jm->gathers_cap) {
         size_t ncap = jm->gathers_cap ? jm->gathers_cap * 2 : 4;
-        s_gather_t *g = realloc(jm->gathers, ncap * sizeof *g);
+        wr__gather_t *g = realloc(jm->gathers, ncap * sizeof *g);
         if (!g) return NULL;
         jm->gathers = g;
         jm->gathers_cap = ncap;
     }
-    s_gather_t *g = &jm->gathers[jm->ngathers];
+    wr__gather_t *g = &jm->gathers[jm->ngathers];
     memset(g, 0, sizeof *g);
     g->type = req->type;
     memcpy(g->client, req->from, sizeof g->client);
@@ -184,20 +162,20 @@ static s_gather_t *s_gather_new(s_jm_t *jm, const wr_msg_t *req, size_t expected
     return g;
 }
 
-static void s_gather_remove(s_jm_t *jm, s_gather_t *g)
+static void s_gather_remove(wr__jm_t *jm, wr__gather_t *g)
 {
     s_gather_release(g);
     *g = jm->gathers[--jm->ngathers];
 }
 
-static void s_send_to_client(wr_actor_t *self, const s_gather_t *g, uint16_t type,
+static void s_send_to_client(wr_actor_t *self, const wr__gather_t *g, uint16_t type,
                              const void *data, size_t len)
 {
     int rc = wr_send_corr(self, g->client, type, g->client_corr, data, len);
     if (rc) wr_warn("jobmanager: cannot answer %s: %s", g->client, wr_strerror(rc));
 }
 
-static bool s_gather_asked(const s_gather_t *g, const char *node)
+static bool s_gather_asked(const wr__gather_t *g, const char *node)
 {
     for (size_t i = 0; i < g->expected; i++)
         if (!strcmp(g->nodes[i], node)) return true;
@@ -205,7 +183,7 @@ static bool s_gather_asked(const s_gather_t *g, const char *node)
 }
 
 /* Answers an ACTORS_REQ once every TaskManager answered or timed out. */
-static void s_actors_finish(wr_actor_t *self, s_jm_t *jm, s_gather_t *g)
+static void s_actors_finish(wr_actor_t *self, wr__jm_t *jm, wr__gather_t *g)
 {
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
@@ -213,22 +191,22 @@ static void s_actors_finish(wr_actor_t *self, s_jm_t *jm, s_gather_t *g)
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
     size_t dead = 0;
     for (size_t i = 0; i < jm->ntms; i++)
-        dead += jm->tms[i].status == S_TM_DEAD && !s_gather_asked(g, jm->tms[i].id);
+        dead += jm->tms[i].status == WR__TM_DEAD && !s_gather_asked(g, jm->tms[i].id);
     msgpack_pack_array(&pk, (uint32_t)(1 + g->expected + dead));
     wr_inspect_pack_node(wr_actor_node(self), &pk);
     int64_t now = wr_now_ns();
     for (size_t i = 0; i < g->expected; i++) {
-        s_tm_t *tm = s_tm_find(jm, g->nodes[i]);
+        wr__tm_t *tm = wr__jm_tm_find(jm, g->nodes[i]);
         if (g->rows[i].size)
             msgpack_sbuffer_write(&sb, g->rows[i].data, g->rows[i].size);
-        else if (tm && tm->status == S_TM_DEAD) /* died while we asked: listed once, as dead */
+        else if (tm && tm->status == WR__TM_DEAD) /* died while we asked: listed once, as dead */
             wr_inspect_pack_remote(&pk, tm->id, "dead", tm->endpoint, (now - tm->since_ns) / 1000000);
         else
             wr_inspect_pack_remote(&pk, g->nodes[i], "unresponsive", tm ? tm->endpoint : "", -1);
     }
     for (size_t i = 0; i < jm->ntms; i++) {
-        s_tm_t *tm = &jm->tms[i];
-        if (tm->status != S_TM_DEAD || s_gather_asked(g, tm->id)) continue;
+        wr__tm_t *tm = &jm->tms[i];
+        if (tm->status != WR__TM_DEAD || s_gather_asked(g, tm->id)) continue;
         wr_inspect_pack_remote(&pk, tm->id, "dead", tm->endpoint, (now - tm->since_ns) / 1000000);
     }
     s_send_to_client(self, g, WR_MSG_ACTORS_REPLY, sb.data, sb.size);
@@ -236,14 +214,14 @@ static void s_actors_finish(wr_actor_t *self, s_jm_t *jm, s_gather_t *g)
     s_gather_remove(jm, g);
 }
 
-static int s_on_actors_req(wr_actor_t *self, s_jm_t *jm, const wr_msg_t *m)
+static int s_on_actors_req(wr_actor_t *self, wr__jm_t *jm, const wr_msg_t *m)
 {
     size_t alive = 0;
-    for (size_t i = 0; i < jm->ntms; i++) alive += jm->tms[i].status == S_TM_ALIVE;
-    s_gather_t *g = s_gather_new(jm, m, alive);
+    for (size_t i = 0; i < jm->ntms; i++) alive += jm->tms[i].status == WR__TM_ALIVE;
+    wr__gather_t *g = s_gather_new(jm, m, alive);
     if (!g) return WR_ENOMEM;
     for (size_t i = 0, k = 0; i < jm->ntms; i++) {
-        if (jm->tms[i].status != S_TM_ALIVE) continue;
+        if (jm->tms[i].status != WR__TM_ALIVE) continue;
         char to[WR_ADDR_MAX];
         snprintf(to, sizeof to, "%s/node", jm->tms[i].id);
         memcpy(g->nodes[k], jm->tms[i].id, WR_NODE_MAX);
@@ -255,7 +233,7 @@ static int s_on_actors_req(wr_actor_t *self, s_jm_t *jm, const wr_msg_t *m)
     return 0;
 }
 
-static int s_on_mailbox_req(wr_actor_t *self, s_jm_t *jm, const wr_msg_t *m)
+static int s_on_mailbox_req(wr_actor_t *self, wr__jm_t *jm, const wr_msg_t *m)
 {
     wr_node_t *node = wr_actor_node(self);
     wr_mp_reader_t r;
@@ -273,8 +251,8 @@ static int s_on_mailbox_req(wr_actor_t *self, s_jm_t *jm, const wr_msg_t *m)
     char to[WR_ADDR_MAX];
     snprintf(to, sizeof to, "%s/node", target);
     if (strcmp(target, wr_node_id(node))) {
-        s_tm_t *tm = s_tm_find(jm, target);
-        if (!tm || tm->status != S_TM_ALIVE) {
+        wr__tm_t *tm = wr__jm_tm_find(jm, target);
+        if (!tm || tm->status != WR__TM_ALIVE) {
             char text[128];
             snprintf(text, sizeof text, "node '%s' is %s", target,
                      tm ? "dead" : "not in this cluster (see `weir actors`)");
@@ -283,7 +261,7 @@ static int s_on_mailbox_req(wr_actor_t *self, s_jm_t *jm, const wr_msg_t *m)
         }
     }
     /* ask the hosting node's system actor (ours too: one path for both) and relay its answer */
-    s_gather_t *g = s_gather_new(jm, m, 1);
+    wr__gather_t *g = s_gather_new(jm, m, 1);
     if (!g) return WR_ENOMEM;
     memcpy(g->nodes[0], target, WR_NODE_MAX);
     int rc = wr_ask(self, to, WR_MSG_MAILBOX_REQ, m->data, m->len, S_INSPECT_TIMEOUT_MS, &g->corrs[0]);
@@ -295,10 +273,10 @@ static int s_on_mailbox_req(wr_actor_t *self, s_jm_t *jm, const wr_msg_t *m)
 }
 
 /* A reply (or TIMEOUT) for one of our asks. */
-static void s_on_answer(wr_actor_t *self, s_jm_t *jm, wr_msg_t *m)
+static void s_on_answer(wr_actor_t *self, wr__jm_t *jm, wr_msg_t *m)
 {
     for (size_t gi = 0; gi < jm->ngathers; gi++) {
-        s_gather_t *g = &jm->gathers[gi];
+        wr__gather_t *g = &jm->gathers[gi];
         for (size_t i = 0; i < g->expected; i++) {
             if (g->corrs[i] != m->corr) continue;
             g->got++;
@@ -338,12 +316,18 @@ static void s_on_answer(wr_actor_t *self, s_jm_t *jm, wr_msg_t *m)
 
 static int s_on_message(wr_actor_t *self, void *state, wr_msg_t **msgp)
 {
-    s_jm_t *jm = state;
+    wr__jm_t *jm = state;
     wr_msg_t *m = *msgp;
     switch (m->type) {
     case WR_MSG_TM_REGISTER: return s_on_register(self, jm, m);
-    case WR_MSG_PEER_DOWN: s_on_peer(jm, m, false); return 0;
-    case WR_MSG_PEER_UP: s_on_peer(jm, m, true); return 0;
+    case WR_MSG_PEER_DOWN: s_on_peer(self, jm, m, false); return 0;
+    case WR_MSG_JOB_SUBMIT: return wr__jm_on_submit(self, jm, m);
+    case WR_MSG_JOBS_REQ: return wr__jm_on_jobs(self, jm, m);
+    case WR_MSG_JOB_REQ: return wr__jm_on_job(self, jm, m);
+    case WR_MSG_JOB_CANCEL: return wr__jm_on_cancel(self, jm, m);
+    case WR_MSG_TASK_STATE: return wr__jm_on_task_state(self, jm, m);
+    case WR_MSG_TASK_DEPLOYED: return 0;
+    case WR_MSG_PEER_UP: s_on_peer(self, jm, m, true); return 0;
     case WR_MSG_ACTORS_REQ: return s_on_actors_req(self, jm, m);
     case WR_MSG_MAILBOX_REQ: return s_on_mailbox_req(self, jm, m);
     case WR_MSG_ACTORS_REPLY:
@@ -361,7 +345,7 @@ static const wr_behaviour_t s_behaviour = {.on_message = s_on_message, .free_sta
 
 int wr_jobmanager_spawn(wr_node_t *node)
 {
-    s_jm_t *jm = calloc(1, sizeof *jm);
+    wr__jm_t *jm = calloc(1, sizeof *jm);
     if (!jm) return WR_ENOMEM;
     wr_spawn_opts_t o = {.path = WR_JOBMANAGER_PATH, .behaviour = &s_behaviour, .state = jm};
     return wr_actor_spawn(node, &o, NULL);

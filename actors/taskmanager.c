@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "actors/cluster.h"
+#include "actors/task.h"
 #include "bus/error.h"
 #include "bus/log.h"
 #include "bus/mp.h"
@@ -21,7 +22,119 @@ typedef struct {
     uint64_t jm_incarnation;
     uint64_t ask; /* outstanding registration ask, 0 when none */
     unsigned ticks;
+    struct {
+        char job[WR_JOB_ID_MAX];
+        wr_actor_t *actor; /* counted */
+    } *tasks;
+    size_t ntasks, tasks_cap;
 } s_tm_t;
+
+static void s_free_state(void *state)
+{
+    s_tm_t *tm = state;
+    for (size_t i = 0; i < tm->ntasks; i++) wr_actor_unref(&tm->tasks[i].actor);
+    free(tm->tasks);
+    free(tm);
+}
+
+/* TASK_DEPLOY [job id, attempt, vertex, subtask, topology, [[node, endpoint]...], credits,
+ * batch records]: start the subtask. A failure is reported to the JobManager as the subtask's. */
+static int s_on_deploy(wr_actor_t *self, s_tm_t *tm, const wr_msg_t *m)
+{
+    wr_mp_reader_t r;
+    wr_mp_reader_init(&r, m->data, m->len);
+    uint32_t n = 0, np = 0;
+    uint64_t attempt = 0, vertex = 0, subtask = 0, credits = 0, batch = 0;
+    wr_task_opts_t o = {0};
+    wr_topology_t *topo = NULL;
+    wr_mp_read_array(&r, &n);
+    wr_mp_read_str_copy(&r, o.job_id, sizeof o.job_id);
+    wr_mp_read_uint(&r, &attempt);
+    wr_mp_read_uint(&r, &vertex);
+    wr_mp_read_uint(&r, &subtask);
+    int rc = r.err || n != 8 ? WR_EPROTO : wr_topology_unpack(&r, &topo);
+    if (!rc && (rc = wr_mp_read_array(&r, &np)) == 0 && np > 0) {
+        o.place_node = calloc(np, sizeof *o.place_node);
+        o.place_endpoint = calloc(np, sizeof *o.place_endpoint);
+        if (!o.place_node || !o.place_endpoint) rc = WR_ENOMEM;
+        for (uint32_t i = 0; !rc && i < np; i++) {
+            uint32_t two = 0;
+            wr_mp_read_array(&r, &two);
+            wr_mp_read_str_copy(&r, o.place_node[i], WR_NODE_MAX);
+            wr_mp_read_str_copy(&r, o.place_endpoint[i], 128);
+            if (r.err || two != 2 || !wr_node_id_valid(o.place_node[i])) rc = WR_EPROTO;
+        }
+    }
+    if (!rc) {
+        wr_mp_read_uint(&r, &credits);
+        wr_mp_read_uint(&r, &batch);
+        if (r.err || wr_mp_remaining(&r) || !credits || credits > 65536 || !batch || batch > 1 << 20 ||
+            vertex > UINT32_MAX || subtask > UINT32_MAX || attempt > UINT32_MAX)
+            rc = WR_EPROTO;
+    }
+    if (!rc && tm->ntasks == tm->tasks_cap) {
+        size_t ncap = tm->tasks_cap ? tm->tasks_cap * 2 : 8;
+        void *grown = realloc(tm->tasks, ncap * sizeof *tm->tasks);
+        if (!grown) rc = WR_ENOMEM;
+        else {
+            tm->tasks = grown;
+            tm->tasks_cap = ncap;
+        }
+    }
+    if (rc) {
+        wr_warn("taskmanager: bad deployment from %s: %s", m->from, wr_strerror(rc));
+        wr_topology_destroy(&topo);
+        free(o.place_node);
+        free(o.place_endpoint);
+        return wr_reply_error(self, m, rc, "bad task-deploy");
+    }
+    o.attempt = (uint32_t)attempt;
+    o.vertex = (uint32_t)vertex;
+    o.subtask = (uint32_t)subtask;
+    o.credits = (uint32_t)credits;
+    o.batch_records = (uint32_t)batch;
+    o.nplaces = np;
+    snprintf(o.jm_addr, sizeof o.jm_addr, "%s", tm->jm_addr);
+    wr_actor_t *task = NULL;
+    char job[WR_JOB_ID_MAX];
+    memcpy(job, o.job_id, sizeof job);
+    rc = wr_task_spawn(wr_actor_node(self), self, &topo, &o);
+    if (rc == 0) {
+        char path[WR_PATH_MAX];
+        wr_task_path(path, job, (uint32_t)vertex, (uint32_t)subtask);
+        task = wr_node_lookup(wr_actor_node(self), path);
+    }
+    if (task) {
+        memcpy(tm->tasks[tm->ntasks].job, job, sizeof job);
+        tm->tasks[tm->ntasks++].actor = task;
+    } else {
+        wr_warn("taskmanager: cannot start subtask %llu.%llu of job %s: %s",
+                (unsigned long long)vertex, (unsigned long long)subtask, job, wr_strerror(rc));
+    }
+    return 0;
+}
+
+/* TASK_CANCEL [job id]: stop every subtask of the job here. */
+static void s_on_cancel(s_tm_t *tm, const wr_msg_t *m)
+{
+    wr_mp_reader_t r;
+    wr_mp_reader_init(&r, m->data, m->len);
+    uint32_t n = 0;
+    char job[WR_JOB_ID_MAX];
+    wr_mp_read_array(&r, &n);
+    wr_mp_read_str_copy(&r, job, sizeof job);
+    if (r.err || n != 1) return;
+    size_t k = 0;
+    for (size_t i = 0; i < tm->ntasks; i++) {
+        if (strcmp(tm->tasks[i].job, job)) {
+            tm->tasks[k++] = tm->tasks[i];
+            continue;
+        }
+        wr_actor_stop(tm->tasks[i].actor);
+        wr_actor_unref(&tm->tasks[i].actor);
+    }
+    tm->ntasks = k;
+}
 
 static int s_register(wr_actor_t *self, s_tm_t *tm)
 {
@@ -103,6 +216,10 @@ static int s_on_message(wr_actor_t *self, void *state, wr_msg_t **msgp)
         if (!tm->registered) s_register(self, tm);
         break;
     case WR_MSG_PING: wr_reply(self, m, WR_MSG_PONG, m->data, m->len); break;
+    case WR_MSG_TASK_DEPLOY: return s_on_deploy(self, tm, m);
+    case WR_MSG_TASK_CANCEL: s_on_cancel(tm, m); break;
+    case WR_MSG_CHILD_FAILED: /* the subtask reported its failure to the JobManager itself */
+    case WR_MSG_CHILD_STOPPED: break;
     default:
         wr_debug("taskmanager: ignoring %s from %s", wr_msg_type_label(m->type), m->from);
         break;
@@ -111,7 +228,7 @@ static int s_on_message(wr_actor_t *self, void *state, wr_msg_t **msgp)
 }
 
 static const wr_behaviour_t s_behaviour = {
-    .on_start = s_on_start, .on_message = s_on_message, .free_state = free};
+    .on_start = s_on_start, .on_message = s_on_message, .free_state = s_free_state};
 
 int wr_taskmanager_spawn(wr_node_t *node, const wr_taskmanager_opts_t *o)
 {

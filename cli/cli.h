@@ -21,6 +21,19 @@ int wr_cmd_taskmanager(int argc, char **argv);
 int wr_cmd_actors(int argc, char **argv);
 int wr_cmd_mailbox(int argc, char **argv);
 int wr_cmd_bench(int argc, char **argv);
+int wr_cmd_submit(int argc, char **argv);
+int wr_cmd_jobs(int argc, char **argv);
+int wr_cmd_job(int argc, char **argv);
+int wr_cmd_cancel(int argc, char **argv);
+
+/* Loads the topology file (usage errors for an invalid one), submits it through node `via` to the
+ * JobManager at address jm, and, with follow, waits until the job ends (a status line on stderr
+ * when status_line; SIGINT/SIGTERM cancel it). Returns an exit code: 0 when it finished (or was
+ * canceled from here), 1 when it failed or was refused, 2 for a bad topology. */
+int wr_cli_run_job(wr_node_t *via, const char *jm, const wr_config_t *cfg, const char *cmd,
+                   const char *topology_path, bool follow, bool status_line);
+/* `weir bench window ...` (argv[0] = "window"): the window operator benchmark. */
+int wr_bench_window(int argc, char **argv);
 
 /* Options every subcommand that reads configuration accepts. */
 #define WR_CLI_CONFIG_OPTIONS                                                                    \

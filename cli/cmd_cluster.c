@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "actors/cluster.h"
+#include "actors/dataflow/plan.h"
 #include "bus/error.h"
 #include "bus/mp.h"
 #include "bus/msgtypes.h"
@@ -159,18 +160,21 @@ int wr_cmd_taskmanager(int argc, char **argv)
 /* ---- weir local ---- */
 
 static const char s_local_usage[] =
-    "usage: weir local [--taskmanagers N] [--slots N] [--duration SECONDS] [--bind ENDPOINT]\n"
-    "                  [--config FILE] [--set KEY=VALUE]...\n"
+    "usage: weir local [TOPOLOGY] [--taskmanagers N] [--slots N] [--duration SECONDS]\n"
+    "                  [--bind ENDPOINT] [--config FILE] [--set KEY=VALUE]...\n"
     "\n"
-    "Runs a JobManager and N TaskManagers in this one process (inproc transport), waits until\n"
-    "every TaskManager registered, shows the cluster's actors, and runs until Ctrl-C.\n"
+    "Runs a JobManager and N TaskManagers in this one process (inproc transport). With a topology\n"
+    "file, runs that job on them until it ends (bounded sources) or Ctrl-C cancels it, with a live\n"
+    "status line on a terminal; exit 0 when it finished. Without one, shows the cluster's actors\n"
+    "and runs until Ctrl-C.\n"
     "  --taskmanagers N  TaskManagers to start (local.taskmanagers, default 2)\n"
     "  --slots N         slots per TaskManager (taskmanager.numberOfTaskSlots)\n"
     "  --duration S      stop after S seconds instead of waiting for Ctrl-C\n"
     "  --bind ENDPOINT   also reachable from other processes (e.g. `weir actors`) on a tcp endpoint\n";
 
-/* Asks the JobManager for the actor table until every TaskManager is up, then prints it. */
-static int s_local_show(wr_node_t *jm, const wr_config_t *cfg, long tms)
+/* Asks the JobManager for the actor table until every TaskManager is up; the reply is the
+ * caller's (*table), or NULL with an error. */
+static int s_local_table(wr_node_t *jm, const wr_config_t *cfg, long tms, wr_msg_t **table)
 {
     char to[WR_ADDR_MAX];
     snprintf(to, sizeof to, "%s/jobmanager", wr_node_id(jm));
@@ -184,8 +188,7 @@ static int s_local_show(wr_node_t *jm, const wr_config_t *cfg, long tms)
             wr_mp_reader_init(&r, reply->data, reply->len);
             wr_mp_read_array(&r, &n);
             if (n == (uint32_t)tms + 1) {
-                wr_render_actors(reply->data, reply->len, stdout);
-                wr_msg_destroy(&reply);
+                *table = reply;
                 return 0;
             }
         }
@@ -193,6 +196,23 @@ static int s_local_show(wr_node_t *jm, const wr_config_t *cfg, long tms)
         usleep(100000);
     }
     return WR_ETIMEDOUT;
+}
+
+static int s_local_wait(wr_node_t *jm, const wr_config_t *cfg, long tms)
+{
+    wr_msg_t *table = NULL;
+    int rc = s_local_table(jm, cfg, tms, &table);
+    wr_msg_destroy(&table);
+    return rc;
+}
+
+static int s_local_show(wr_node_t *jm, const wr_config_t *cfg, long tms)
+{
+    wr_msg_t *table = NULL;
+    int rc = s_local_table(jm, cfg, tms, &table);
+    if (!rc) wr_render_actors(table->data, table->len, stdout);
+    wr_msg_destroy(&table);
+    return rc;
 }
 
 int wr_cmd_local(int argc, char **argv)
@@ -229,14 +249,33 @@ int wr_cmd_local(int argc, char **argv)
         }
         if (key && (rc = wr_cli_cfg_override(&cc, "local", key, optarg))) return rc;
     }
-    if (optind < argc) {
-        wr_cli_error("local", "topology files arrive with the dataflow milestone; see weir local --help",
-                     "unexpected argument '%s'", argv[optind]);
+    if (optind + 1 < argc) {
+        wr_cli_error("local", "see weir local --help", "unexpected argument '%s'", argv[optind + 1]);
         return WR_EXIT_USAGE;
     }
+    const char *topology = optind < argc ? argv[optind] : NULL;
     wr_config_t *cfg = wr_cli_cfg_build(&cc, "local", &rc);
     if (!cfg) return rc;
     long ntm = (long)wr_config_int(cfg, "local.taskmanagers");
+    long slots = (long)wr_config_int(cfg, "taskmanager.numberOfTaskSlots");
+    if (topology) { /* enough slots for the job: its largest parallelism over the TaskManagers */
+        wr_topology_t *t = NULL;
+        wr_plan_t plan;
+        wr_strbuf_t err;
+        wr_strbuf_init(&err);
+        rc = wr_topology_load_file(topology, &t, &err);
+        if (!rc) rc = wr_plan_build(t, &plan, &err);
+        wr_topology_destroy(&t);
+        if (rc) {
+            wr_cli_error("local", "the topology format is described in actors/dataflow/topology.h and examples/",
+                         "%s", err.buf);
+            wr_strbuf_release(&err);
+            wr_config_destroy(&cfg);
+            return rc == WR_ENOMEM ? WR_EXIT_FAIL : WR_EXIT_USAGE;
+        }
+        wr_strbuf_release(&err);
+        if (slots * ntm < (long)plan.slots) slots = ((long)plan.slots + ntm - 1) / ntm;
+    }
     const char *jm_id = wr_config_str(cfg, "jobmanager.node-id");
     char jm_ep[128];
     snprintf(jm_ep, sizeof jm_ep, "%s", bind ? bind : "");
@@ -266,16 +305,27 @@ int wr_cmd_local(int argc, char **argv)
         wr_taskmanager_opts_t tmo = {
             .jm_node_id = jm_id,
             .jm_endpoint = jm_ep,
-            .slots = (uint32_t)wr_config_int(cfg, "taskmanager.numberOfTaskSlots"),
+            .slots = (uint32_t)slots,
         };
         if (!nodes[i] || (err = wr_taskmanager_spawn(nodes[i], &tmo))) {
             wr_cli_error("local", NULL, "cannot start TaskManager %s: %s", id, wr_strerror(err));
             goto out;
         }
     }
-    printf("weir local: JobManager %s and %ld TaskManagers (%lld slots each) in one process%s%s\n\n",
-           jm_id, ntm, (long long)wr_config_int(cfg, "taskmanager.numberOfTaskSlots"),
-           bind ? ", reachable on " : "", bind ? jm_ep : "");
+    fprintf(topology ? stderr : stdout,
+            "weir local: JobManager %s and %ld TaskManagers (%ld slots each) in one process%s%s\n%s", jm_id,
+            ntm, slots, bind ? ", reachable on " : "", bind ? jm_ep : "", topology ? "" : "\n");
+    if (topology) {
+        if (s_local_wait(nodes[0], cfg, ntm)) {
+            wr_cli_error("local", "run with WEIR_LOG=info to see the registrations",
+                         "the TaskManagers did not all register in time");
+            goto out;
+        }
+        char jm[WR_ADDR_MAX];
+        snprintf(jm, sizeof jm, "%s/jobmanager", jm_id);
+        rc = wr_cli_run_job(nodes[0], jm, cfg, "local", topology, true, isatty(STDERR_FILENO));
+        goto out;
+    }
     if (s_local_show(nodes[0], cfg, ntm)) {
         wr_cli_error("local", "run with WEIR_LOG=info to see the registrations",
                      "the TaskManagers did not all register in time");

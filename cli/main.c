@@ -13,12 +13,16 @@ static const struct {
     wr_cmd_fn fn;
     const char *summary;
 } s_cmds[] = {
-    {"local", wr_cmd_local, "run a JobManager and TaskManagers in this one process"},
+    {"local", wr_cmd_local, "run a topology (or just a cluster) in this one process"},
     {"jobmanager", wr_cmd_jobmanager, "run a JobManager process"},
     {"taskmanager", wr_cmd_taskmanager, "run a TaskManager process"},
     {"actors", wr_cmd_actors, "list every actor of the cluster with its mailbox figures"},
     {"mailbox", wr_cmd_mailbox, "inspect one actor's mailbox and its recent messages"},
-    {"bench", wr_cmd_bench, "run a benchmark (bus, mailbox)"},
+    {"submit", wr_cmd_submit, "submit a topology file to the cluster"},
+    {"jobs", wr_cmd_jobs, "list the cluster's jobs"},
+    {"job", wr_cmd_job, "one job: state and per-operator figures"},
+    {"cancel", wr_cmd_cancel, "cancel a running job"},
+    {"bench", wr_cmd_bench, "run a benchmark (bus, mailbox, window)"},
 };
 
 static void s_usage(FILE *out)

@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <stdbool.h>
 #include <string.h>
+#include <time.h>
 
 #include "bus/error.h"
 #include "bus/json.h"
@@ -224,5 +225,136 @@ int wr_render_mailbox(const uint8_t *buf, size_t len, FILE *out)
         fprintf(out, "%-16s %s\n", key, v.text);
     }
     wr_strbuf_release(&json);
+    return rc ? WR_EPROTO : 0;
+}
+
+/* ---- jobs ---- */
+
+typedef struct {
+    char id[32], name[64], state[16], error[256];
+    double duration_ms, slots;
+} s_job_row_t;
+
+/* Reads the summary fields of a job map; other keys are handed to `other` (or skipped). */
+static int s_job_row(wr_mp_reader_t *r, s_job_row_t *j, int (*other)(wr_mp_reader_t *, const char *, FILE *),
+                     FILE *out)
+{
+    uint32_t n;
+    memset(j, 0, sizeof *j);
+    int rc = wr_mp_read_map(r, &n);
+    for (uint32_t i = 0; !rc && i < n; i++) {
+        char key[32];
+        if ((rc = s_key(r, key, sizeof key))) break;
+        if (other && (!strcmp(key, "operators") || !strcmp(key, "collected"))) {
+            rc = other(r, key, out);
+            continue;
+        }
+        s_val_t v;
+        if ((rc = s_scalar(r, &v))) break;
+        if (!strcmp(key, "id")) s_copy(j->id, sizeof j->id, v.text);
+        else if (!strcmp(key, "name")) s_copy(j->name, sizeof j->name, v.text);
+        else if (!strcmp(key, "state")) s_copy(j->state, sizeof j->state, v.text);
+        else if (!strcmp(key, "error")) s_copy(j->error, sizeof j->error, v.text);
+        else if (!strcmp(key, "duration_ms")) j->duration_ms = v.num;
+        else if (!strcmp(key, "slots")) j->slots = v.num;
+    }
+    return rc;
+}
+
+int wr_render_jobs(const uint8_t *buf, size_t len, FILE *out)
+{
+    wr_mp_reader_t r;
+    wr_mp_reader_init(&r, buf, len);
+    uint32_t n = 0;
+    int rc = wr_mp_read_array(&r, &n);
+    fprintf(out, "%-10s %-24s %-9s %5s %9s  %s\n", "JOB", "NAME", "STATE", "SLOTS", "DURATION", "ERROR");
+    for (uint32_t i = 0; !rc && i < n; i++) {
+        s_job_row_t j;
+        if ((rc = s_job_row(&r, &j, NULL, out))) break;
+        char dur[16];
+        s_age(dur, sizeof dur, j.duration_ms);
+        fprintf(out, "%-10s %-24s %-9s %5.0f %9s  %s\n", j.id, j.name, j.state, j.slots, dur, j.error);
+    }
+    return rc ? WR_EPROTO : 0;
+}
+
+/* The operators array of a JOB_REPLY, as a table. */
+static int s_job_operators(wr_mp_reader_t *r, const char *key, FILE *out)
+{
+    if (strcmp(key, "operators")) return wr_mp_skip(r); /* collected results: `--json` shows them */
+    uint32_t n = 0;
+    int rc = wr_mp_read_array(r, &n);
+    fprintf(out, "%-40s %4s %12s %12s %10s %10s %6s %12s  %s\n", "OPERATOR", "PAR", "RECORDS IN",
+            "RECORDS OUT", "WINDOWS", "LATE", "BACKPR", "WATERMARK", "SUBTASKS");
+    for (uint32_t vi = 0; !rc && vi < n; vi++) {
+        uint32_t nk = 0;
+        char name[96] = "", places[256] = "";
+        double par = 0, in = 0, outn = 0, fired = 0, late = 0, bp = 0;
+        int64_t wm = INT64_MIN;
+        if ((rc = wr_mp_read_map(r, &nk))) break;
+        for (uint32_t k = 0; !rc && k < nk; k++) {
+            char f[32];
+            if ((rc = s_key(r, f, sizeof f))) break;
+            if (!strcmp(f, "subtasks")) {
+                uint32_t ns = 0;
+                if ((rc = wr_mp_read_array(r, &ns))) break;
+                for (uint32_t s = 0; !rc && s < ns; s++) {
+                    uint32_t m = 0;
+                    char node[32] = "", state[16] = "";
+                    if ((rc = wr_mp_read_map(r, &m))) break;
+                    for (uint32_t q = 0; !rc && q < m; q++) {
+                        char g[16];
+                        s_val_t v;
+                        if ((rc = s_key(r, g, sizeof g)) || (rc = s_scalar(r, &v))) break;
+                        if (!strcmp(g, "node")) s_copy(node, sizeof node, v.text);
+                        else if (!strcmp(g, "state")) s_copy(state, sizeof state, v.text);
+                    }
+                    size_t used = strlen(places);
+                    snprintf(places + used, sizeof places - used, "%s%s:%s", s ? " " : "", node, state);
+                }
+                continue;
+            }
+            if (!strcmp(f, "watermark")) {
+                if ((rc = wr_mp_read_int(r, &wm))) break;
+                continue;
+            }
+            s_val_t v;
+            if ((rc = s_scalar(r, &v))) break;
+            if (!strcmp(f, "name")) s_copy(name, sizeof name, v.text);
+            else if (!strcmp(f, "parallelism")) par = v.num;
+            else if (!strcmp(f, "records_in")) in = v.num;
+            else if (!strcmp(f, "records_out")) outn = v.num;
+            else if (!strcmp(f, "windows_fired")) fired = v.num;
+            else if (!strcmp(f, "late_dropped")) late = v.num;
+            else if (!strcmp(f, "backpressure")) bp = v.num;
+        }
+        char wmtext[32] = "-";
+        if (wm > INT64_MIN && wm < INT64_MAX) {
+            time_t secs = (time_t)(wm / 1000);
+            struct tm tm;
+            gmtime_r(&secs, &tm);
+            strftime(wmtext, sizeof wmtext, "%H:%M:%S", &tm);
+        } else if (wm == INT64_MAX) {
+            snprintf(wmtext, sizeof wmtext, "end");
+        }
+        fprintf(out, "%-40s %4.0f %12.0f %12.0f %10.0f %10.0f %6.0f %12s  %s\n", name, par, in, outn,
+                fired, late, bp, wmtext, places);
+    }
+    return rc;
+}
+
+int wr_render_job(const uint8_t *buf, size_t len, FILE *out)
+{
+    wr_mp_reader_t r;
+    wr_mp_reader_init(&r, buf, len);
+    s_job_row_t j;
+    /* operators come after the summary fields: print the summary when the table starts */
+    int rc = s_job_row(&r, &j, s_job_operators, out);
+    if (!rc) {
+        char dur[16];
+        s_age(dur, sizeof dur, j.duration_ms);
+        fprintf(out, "\njob %s (%s): %s after %s, %.0f slots%s%s\n", j.id, j.name, j.state, dur, j.slots,
+                j.error[0] ? ": " : "", j.error);
+    }
     return rc ? WR_EPROTO : 0;
 }

@@ -12,4 +12,9 @@ int wr_render_actors(const uint8_t *buf, size_t len, FILE *out);
 /* Prints a MAILBOX_REPLY payload: statistics, then the recent messages with decoded payloads. */
 int wr_render_mailbox(const uint8_t *buf, size_t len, FILE *out);
 
+/* JOBS_REPLY: one line per job. */
+int wr_render_jobs(const uint8_t *buf, size_t len, FILE *out);
+/* JOB_REPLY: the job, then a line per operator. */
+int wr_render_job(const uint8_t *buf, size_t len, FILE *out);
+
 #endif

@@ -164,7 +164,9 @@ int wr_sink_write(wr_sink_t *s, const wr_batch_t *b, const uint32_t *sel, uint32
     s->records += n;
     int rc = 0;
     if (s->kind == S_STDOUT) {
-        if (s->buf.len && fwrite(s->buf.buf, 1, s->buf.len, s->out) != s->buf.len) rc = WR_EIO;
+        /* one write per batch, and flushed: results show up as their windows fire */
+        if (s->buf.len && (fwrite(s->buf.buf, 1, s->buf.len, s->out) != s->buf.len || fflush(s->out)))
+            rc = WR_EIO;
     } else if (s->kind == S_FILE) {
         rc = s_write_all(s->fd, s->buf.buf, s->buf.len);
     }

@@ -1,0 +1,40 @@
+/* Subtask actors: one per operator-chain instance of a running job (Flink's task, here literally
+ * an actor). A subtask runs its vertex of the execution plan (actors/dataflow/plan.h): a source
+ * or an input gate, a chain of filters and maps, a keyed window, and either an output gate to the
+ * next vertex or the job's sinks. Its mailbox carries its data batches, watermarks, the ends of
+ * its inputs and its control messages, in order.
+ *
+ * It reports to the JobManager with WR_MSG_TASK_STATE: "running" with its counters every second,
+ * then "finished", or "failed" with the reason (and then fails, so its TaskManager hears it). */
+#ifndef WR_TASK_H
+#define WR_TASK_H
+
+#include <stdint.h>
+
+#include "actors/dataflow/plan.h"
+#include "actors/node.h"
+
+#define WR_JOB_ID_MAX 24
+
+typedef struct {
+    char job_id[WR_JOB_ID_MAX];
+    uint32_t attempt;
+    uint32_t vertex, subtask;
+    char jm_addr[WR_ADDR_MAX];  /* where to report: "<jm>/jobmanager" */
+    uint32_t credits;           /* per input channel */
+    uint32_t batch_records;     /* records per outgoing batch */
+    /* where every subtask runs: node id and endpoint per wr_plan_index (vertex, subtask) */
+    uint32_t nplaces;
+    char (*place_node)[WR_NODE_MAX];
+    char (*place_endpoint)[128];
+} wr_task_opts_t;
+
+/* The actor path of a subtask: "job-<id>/v<vertex>.<subtask>". */
+void wr_task_path(char out[WR_PATH_MAX], const char *job_id, uint32_t vertex, uint32_t subtask);
+
+/* Starts the subtask actor for opts on node, supervised by supervisor. Takes *topology (and the
+ * place arrays in opts: freed with the actor) in every case. */
+int wr_task_spawn(wr_node_t *node, wr_actor_t *supervisor, wr_topology_t **topology,
+                  wr_task_opts_t *opts);
+
+#endif

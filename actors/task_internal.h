@@ -1,0 +1,79 @@
+/* Internal to the subtask actor (task.c) and its operator chain (task_chain.c). */
+#ifndef WR__TASK_INTERNAL_H
+#define WR__TASK_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "actors/dataflow/batch.h"
+#include "actors/dataflow/expr.h"
+#include "actors/dataflow/sink.h"
+#include "actors/dataflow/window.h"
+#include "actors/gate.h"
+#include "actors/task.h"
+#include "bus/strbuf.h"
+
+/* One filter or map of the chain. */
+typedef struct {
+    bool map;
+    wr_expr_t *filter;
+    uint32_t n;            /* map outputs */
+    wr_expr_t **exprs;     /* one per output */
+    wr_batch_t *out;       /* this operator's output batch (reused) */
+    uint32_t *sel;         /* filter: selected rows */
+    uint32_t sel_cap;
+} wr__op_t;
+
+/* Key values <-> the window engine's u64 key ids: an int key is its own id; a string key is
+ * interned (id = its index in the table). */
+typedef struct {
+    bool strings;
+    char **str;
+    uint32_t *len;
+    uint64_t n, cap;
+    uint64_t *slots; /* open addressing: id + 1, 0 = empty */
+    uint64_t nslots;
+} wr__keys_t;
+
+typedef struct {
+    wr_window_t *engine;
+    int key_field, ts_field;
+    uint32_t ncols;
+    int col_field[WR_AGG_MAX_AGGS]; /* input field of each double column */
+    uint64_t *keys;
+    int64_t *ts;
+    double *cols[WR_AGG_MAX_AGGS];
+    uint32_t cap;
+    wr__keys_t ids;
+    wr_batch_t *result;     /* results being gathered */
+    const wr_batch_t *input; /* the batch being added (for late rows) */
+    int err;                 /* first error inside a callback */
+} wr__window_t;
+
+typedef struct wr__chain {
+    const wr_topology_t *topo;
+    const wr_plan_vertex_t *v;
+    wr__op_t ops[WR_TOPO_MAX_OPS];
+    uint32_t nops;
+    wr__window_t *win;           /* NULL unless the vertex holds the window */
+    wr_sink_t *sinks[WR_TOPO_MAX_SINKS];
+    uint32_t nsinks;             /* 0 unless the vertex holds the sinks */
+    wr_sink_t *late_sink;
+    wr_gate_out_t *out;          /* NULL when the vertex holds the sinks */
+    wr_actor_t *self;            /* during a call: for the output gate */
+    uint64_t records_out, late_dropped, windows_fired;
+    wr_strbuf_t collected;       /* collect sinks' JSON lines, reported at the end */
+} wr__chain_t;
+
+/* Builds the chain of vertex v of topo. err gets a reason on failure. */
+int wr__chain_init(wr__chain_t *c, const wr_topology_t *topo, const wr_plan_vertex_t *v,
+                   wr_gate_out_t *out, wr_strbuf_t *err);
+void wr__chain_release(wr__chain_t *c);
+/* Runs a batch through the chain: operators, then the window, the output gate or the sinks. */
+int wr__chain_batch(wr__chain_t *c, wr_actor_t *self, const wr_batch_t *b);
+/* The vertex's watermark advanced: fire windows, pass it on. */
+int wr__chain_watermark(wr__chain_t *c, wr_actor_t *self, int64_t wm);
+/* Every input ended: fire what is left, flush the sinks, end the output. */
+int wr__chain_end(wr__chain_t *c, wr_actor_t *self);
+
+#endif

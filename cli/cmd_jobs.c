@@ -1,0 +1,330 @@
+/* weir submit | jobs | job | cancel, and running a topology on a cluster (also for `weir local`). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "actors/dataflow/topology.h"
+#include "bus/clock.h"
+#include "bus/error.h"
+#include "bus/json.h"
+#include "bus/mp.h"
+#include "bus/msgtypes.h"
+#include "cli/cli.h"
+#include "cli/render.h"
+
+/* ---- reading job replies ---- */
+
+typedef struct {
+    char state[16];
+    char error[256];
+    uint64_t in, out, fired, late, backpressure;
+    int64_t watermark;
+} s_job_status_t;
+
+static void s_copy_str(wr_mp_reader_t *r, char *dst, size_t cap)
+{
+    const char *s;
+    uint32_t n;
+    if (wr_mp_read_str(r, &s, &n)) return;
+    if (n >= cap) n = (uint32_t)cap - 1;
+    memcpy(dst, s, n);
+    dst[n] = '\0';
+}
+
+/* Sums a JOB_REPLY into a status: state, and records in at the sources, out of the last
+ * vertex, windows fired, late records, backpressure, the lowest watermark. */
+static int s_job_status(const wr_msg_t *reply, s_job_status_t *st)
+{
+    memset(st, 0, sizeof *st);
+    st->watermark = INT64_MAX;
+    wr_mp_reader_t r;
+    wr_mp_reader_init(&r, reply->data, reply->len);
+    uint32_t nkeys = 0;
+    wr_mp_read_map(&r, &nkeys);
+    for (uint32_t k = 0; k < nkeys && !r.err; k++) {
+        char key[32] = "";
+        s_copy_str(&r, key, sizeof key);
+        if (!strcmp(key, "state")) s_copy_str(&r, st->state, sizeof st->state);
+        else if (!strcmp(key, "error")) s_copy_str(&r, st->error, sizeof st->error);
+        else if (!strcmp(key, "operators")) {
+            uint32_t nv = 0;
+            wr_mp_read_array(&r, &nv);
+            for (uint32_t v = 0; v < nv && !r.err; v++) {
+                uint32_t nf = 0;
+                uint64_t in = 0, out = 0;
+                wr_mp_read_map(&r, &nf);
+                for (uint32_t f = 0; f < nf && !r.err; f++) {
+                    char name[32] = "";
+                    s_copy_str(&r, name, sizeof name);
+                    int64_t val = 0;
+                    if (wr_mp_peek(&r) != WR_MP_UINT && wr_mp_peek(&r) != WR_MP_INT) {
+                        wr_mp_skip(&r);
+                        continue;
+                    }
+                    wr_mp_read_int(&r, &val);
+                    if (!strcmp(name, "records_in")) in = (uint64_t)val;
+                    else if (!strcmp(name, "records_out")) out = (uint64_t)val;
+                    else if (!strcmp(name, "windows_fired")) st->fired += (uint64_t)val;
+                    else if (!strcmp(name, "late_dropped")) st->late += (uint64_t)val;
+                    else if (!strcmp(name, "backpressure")) st->backpressure += (uint64_t)val;
+                    else if (!strcmp(name, "watermark") && val < st->watermark) st->watermark = val;
+                }
+                if (v == 0) st->in = in;
+                st->out = out;
+            }
+        } else {
+            wr_mp_skip(&r);
+        }
+    }
+    return r.err;
+}
+
+static wr_msg_t *s_job_req(wr_node_t *via, const char *jm, const wr_config_t *cfg, const char *id)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk, 1);
+    wr_pack_str(&pk, id);
+    wr_msg_t *reply = NULL;
+    int rc = wr_node_request(via, jm, WR_MSG_JOB_REQ, sb.data, sb.size,
+                             wr_config_int(cfg, "client.timeout"), &reply);
+    msgpack_sbuffer_destroy(&sb);
+    if (rc || reply->type != WR_MSG_JOB_REPLY) wr_msg_destroy(&reply);
+    return reply;
+}
+
+/* ---- submitting and following a job ---- */
+
+int wr_cli_run_job(wr_node_t *via, const char *jm, const wr_config_t *cfg, const char *cmd,
+                   const char *topology_path, bool follow, bool status_line)
+{
+    wr_strbuf_t err;
+    wr_strbuf_init(&err);
+    wr_topology_t *topo = NULL;
+    int rc = wr_topology_load_file(topology_path, &topo, &err);
+    if (rc) {
+        wr_cli_error(cmd, "the topology format is described in actors/dataflow/topology.h and examples/",
+                     "%s", err.buf);
+        wr_strbuf_release(&err);
+        return rc == WR_ENOMEM ? WR_EXIT_FAIL : WR_EXIT_USAGE;
+    }
+    wr_strbuf_release(&err);
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk, 1);
+    wr_topology_pack(topo, &pk);
+    wr_topology_destroy(&topo);
+    wr_msg_t *reply = NULL;
+    rc = wr_node_request(via, jm, WR_MSG_JOB_SUBMIT, sb.data, sb.size,
+                         wr_config_int(cfg, "client.timeout"), &reply);
+    msgpack_sbuffer_destroy(&sb);
+    int code = 0;
+    const char *text = "";
+    uint32_t tlen = 0;
+    if (rc) {
+        wr_cli_error(cmd, NULL, "no answer from the JobManager: %s", wr_strerror(rc));
+        return WR_EXIT_FAIL;
+    }
+    if (!wr_msg_error_decode(reply, &code, &text, &tlen)) {
+        wr_cli_error(cmd, NULL, "the job was refused: %.*s", (int)tlen, text);
+        wr_msg_destroy(&reply);
+        return WR_EXIT_FAIL;
+    }
+    char id[32] = "";
+    wr_mp_reader_t r;
+    wr_mp_reader_init(&r, reply->data, reply->len);
+    uint32_t n = 0;
+    wr_mp_read_array(&r, &n);
+    wr_mp_read_str_copy(&r, id, sizeof id);
+    wr_msg_destroy(&reply);
+    if (r.err || n != 1) {
+        wr_cli_error(cmd, NULL, "the JobManager's answer is malformed");
+        return WR_EXIT_FAIL;
+    }
+    fprintf(stderr, "weir: job %s submitted\n", id);
+    if (!follow) {
+        printf("%s\n", id);
+        return WR_EXIT_OK;
+    }
+    /* follow it: a one-line status on a terminal, until it ends or Ctrl-C cancels it */
+    s_job_status_t st = {0};
+    int64_t t0 = wr_now_ns(), last_ns = t0;
+    uint64_t last_in = 0;
+    bool canceled = false;
+    for (;;) {
+        if (wr_cli_wait_signal(500) && !canceled) {
+            canceled = true;
+            fprintf(stderr, "\nweir: canceling job %s\n", id);
+            msgpack_sbuffer_init(&sb);
+            msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+            msgpack_pack_array(&pk, 1);
+            wr_pack_str(&pk, id);
+            wr_msg_t *ack = NULL;
+            wr_node_request(via, jm, WR_MSG_JOB_CANCEL, sb.data, sb.size,
+                            wr_config_int(cfg, "client.timeout"), &ack);
+            wr_msg_destroy(&ack);
+            msgpack_sbuffer_destroy(&sb);
+        }
+        reply = s_job_req(via, jm, cfg, id);
+        if (!reply) continue;
+        s_job_status(reply, &st);
+        wr_msg_destroy(&reply);
+        int64_t now = wr_now_ns();
+        if (status_line) {
+            double secs = (double)(now - last_ns) / 1e9;
+            double rate = secs > 0 ? (double)(st.in - last_in) / secs : 0;
+            char wm[32] = "-";
+            if (st.watermark > INT64_MIN && st.watermark < INT64_MAX)
+                snprintf(wm, sizeof wm, "%lld", (long long)st.watermark);
+            fprintf(stderr, "\r%s  in %llu (%.0f/s)  out %llu  windows %llu  late %llu  watermark %s  backpressure %llu   ",
+                    st.state, (unsigned long long)st.in, rate, (unsigned long long)st.out,
+                    (unsigned long long)st.fired, (unsigned long long)st.late, wm,
+                    (unsigned long long)st.backpressure);
+            last_ns = now;
+            last_in = st.in;
+        }
+        if (strcmp(st.state, "RUNNING") && strcmp(st.state, "CREATED")) break;
+    }
+    if (status_line) fputc('\n', stderr);
+    double secs = (double)(wr_now_ns() - t0) / 1e9;
+    fprintf(stderr, "weir: job %s %s after %.1f s: %llu records in, %llu out, %llu windows fired, %llu too late%s%s\n",
+            id, st.state, secs, (unsigned long long)st.in, (unsigned long long)st.out,
+            (unsigned long long)st.fired, (unsigned long long)st.late, st.error[0] ? ": " : "", st.error);
+    if (!strcmp(st.state, "FINISHED") || (canceled && !strcmp(st.state, "CANCELED"))) return WR_EXIT_OK;
+    return WR_EXIT_FAIL;
+}
+
+/* ---- the commands ---- */
+
+static const char s_submit_usage[] =
+    "usage: weir submit TOPOLOGY [--wait] [--jobmanager ENDPOINT] [--config FILE] [--set KEY=VALUE]...\n"
+    "\n"
+    "Validates the topology file, submits it to the JobManager and prints the job id.\n"
+    "  --wait            follow the job until it ends (Ctrl-C cancels it); exit 0 if it finished\n";
+
+static const char s_jobs_usage[] =
+    "usage: weir jobs [--json] [--jobmanager ENDPOINT]\n"
+    "       weir job ID [--json] [--jobmanager ENDPOINT]\n"
+    "       weir cancel ID [--jobmanager ENDPOINT]\n"
+    "\n"
+    "jobs:   every job the JobManager knows, with its state\n"
+    "job:    one job: state and, per operator, parallelism, records in and out, backpressure,\n"
+    "        watermark, windows fired, late records, and where its subtasks run\n"
+    "cancel: stops every subtask of a running job and frees its slots\n";
+
+/* Options shared by the job commands. */
+typedef struct {
+    wr_cli_cfg_t cc;
+    bool json, wait;
+} s_opts_t;
+
+static int s_parse(int argc, char **argv, const char *cmd, const char *usage, s_opts_t *o, int nargs)
+{
+    static const struct option opts[] = {WR_CLI_CONFIG_OPTIONS,
+                                         {"jobmanager", required_argument, NULL, 'j'},
+                                         {"json", no_argument, NULL, 'J'},
+                                         {"wait", no_argument, NULL, 'w'},
+                                         {NULL, 0, NULL, 0}};
+    int c, rc;
+    while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': o->cc.file = optarg; break;
+        case 'S': if ((rc = wr_cli_cfg_set_arg(&o->cc, cmd, optarg))) return rc; break;
+        case 'j': if ((rc = wr_cli_cfg_override(&o->cc, cmd, "jobmanager.address", optarg))) return rc; break;
+        case 'J': o->json = true; break;
+        case 'w': o->wait = true; break;
+        case 'h': fputs(usage, stdout); return -1;
+        default: fputs(usage, stderr); return WR_EXIT_USAGE;
+        }
+    }
+    if (argc - optind != nargs) {
+        char hint[64];
+        snprintf(hint, sizeof hint, "see weir %s --help", cmd);
+        if (nargs) wr_cli_error(cmd, hint, "expected %d argument%s", nargs, nargs > 1 ? "s" : "");
+        else wr_cli_error(cmd, hint, "unexpected argument '%s'", argv[optind]);
+        return WR_EXIT_USAGE;
+    }
+    return WR_EXIT_OK;
+}
+
+int wr_cmd_submit(int argc, char **argv)
+{
+    s_opts_t o = {0};
+    int rc = s_parse(argc, argv, "submit", s_submit_usage, &o, 1);
+    if (rc) return rc < 0 ? WR_EXIT_OK : rc;
+    wr_config_t *cfg = wr_cli_cfg_build(&o.cc, "submit", &rc);
+    if (!cfg) return rc;
+    rc = WR_EXIT_FAIL;
+    wr_node_t *client = wr_cli_client(cfg, "submit", wr_config_str(cfg, "jobmanager.address"));
+    if (client) {
+        char jm[WR_ADDR_MAX];
+        snprintf(jm, sizeof jm, "%s/jobmanager", wr_config_str(cfg, "jobmanager.node-id"));
+        rc = wr_cli_run_job(client, jm, cfg, "submit", argv[optind], o.wait, o.wait && isatty(2));
+    }
+    wr_node_destroy(&client);
+    wr_config_destroy(&cfg);
+    return rc;
+}
+
+static int s_simple(int argc, char **argv, const char *cmd, uint16_t type, int nargs)
+{
+    s_opts_t o = {0};
+    int rc = s_parse(argc, argv, cmd, s_jobs_usage, &o, nargs);
+    if (rc) return rc < 0 ? WR_EXIT_OK : rc;
+    wr_config_t *cfg = wr_cli_cfg_build(&o.cc, cmd, &rc);
+    if (!cfg) return rc;
+    rc = WR_EXIT_FAIL;
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    if (nargs) {
+        msgpack_pack_array(&pk, 1);
+        wr_pack_str(&pk, argv[optind]);
+    }
+    wr_node_t *client = wr_cli_client(cfg, cmd, wr_config_str(cfg, "jobmanager.address"));
+    wr_msg_t *reply = client ? wr_cli_ask_jm(client, cfg, cmd, type, sb.data, sb.size) : NULL;
+    if (reply) {
+        wr_strbuf_t out;
+        wr_strbuf_init(&out);
+        if (type == WR_MSG_JOB_CANCEL) {
+            printf("job %s canceled\n", argv[optind]);
+            rc = WR_EXIT_OK;
+        } else if (o.json) {
+            if (!wr_mp_to_json(reply->data, reply->len, SIZE_MAX, &out)) {
+                printf("%s\n", out.buf);
+                rc = WR_EXIT_OK;
+            }
+        } else if (type == WR_MSG_JOBS_REQ) {
+            rc = wr_render_jobs(reply->data, reply->len, stdout) ? WR_EXIT_FAIL : WR_EXIT_OK;
+        } else {
+            rc = wr_render_job(reply->data, reply->len, stdout) ? WR_EXIT_FAIL : WR_EXIT_OK;
+        }
+        wr_strbuf_release(&out);
+    }
+    wr_msg_destroy(&reply);
+    msgpack_sbuffer_destroy(&sb);
+    wr_node_destroy(&client);
+    wr_config_destroy(&cfg);
+    return rc;
+}
+
+int wr_cmd_jobs(int argc, char **argv)
+{
+    return s_simple(argc, argv, "jobs", WR_MSG_JOBS_REQ, 0);
+}
+
+int wr_cmd_job(int argc, char **argv)
+{
+    return s_simple(argc, argv, "job", WR_MSG_JOB_REQ, 1);
+}
+
+int wr_cmd_cancel(int argc, char **argv)
+{
+    return s_simple(argc, argv, "cancel", WR_MSG_JOB_CANCEL, 1);
+}
