@@ -105,16 +105,17 @@ static int s_seal(s_out_t *c, wr_actor_t *self)
     return s_flush(c, self);
 }
 
-static wr_msg_t *s_control(uint16_t type, uint64_t channel, int64_t value)
+static wr_msg_t *s_watermark_msg(uint64_t channel, int64_t wm, int64_t origin_ms)
 {
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, 2);
+    msgpack_pack_array(&pk, 3);
     msgpack_pack_uint64(&pk, channel);
-    msgpack_pack_int64(&pk, value);
-    wr_msg_t *m = wr_msg_new(type, NULL, NULL, sb.data, sb.size);
+    msgpack_pack_int64(&pk, wm);
+    msgpack_pack_int64(&pk, origin_ms);
+    wr_msg_t *m = wr_msg_new(WR_MSG_WATERMARK, NULL, NULL, sb.data, sb.size);
     msgpack_sbuffer_destroy(&sb);
     return m;
 }
@@ -230,14 +231,14 @@ int wr_gate_out_push(wr_gate_out_t *g, wr_actor_t *self, const wr_batch_t *b, co
     return 0;
 }
 
-int wr_gate_out_watermark(wr_gate_out_t *g, wr_actor_t *self, int64_t wm)
+int wr_gate_out_watermark(wr_gate_out_t *g, wr_actor_t *self, int64_t wm, int64_t origin_ms)
 {
     for (uint32_t i = 0; i < g->o.nchannels; i++) {
         s_out_t *c = &g->ch[i];
         if (wm <= c->wm_sent || c->ended) continue;
         int rc = s_seal(c, self);
         if (rc) return rc;
-        wr_msg_t *m = s_control(WR_MSG_WATERMARK, c->tx.channel, wm);
+        wr_msg_t *m = s_watermark_msg(c->tx.channel, wm, origin_ms);
         if (!m || (rc = s_queue_push(c, m, 0, 0))) {
             wr_msg_destroy(&m);
             return rc ? rc : WR_ENOMEM;
@@ -333,6 +334,7 @@ typedef struct {
     wr_chan_rx_t rx;
     int64_t wm;
     int64_t active_ns;
+    int64_t origin_ms; /* of its last watermark */
     uint32_t held; /* consumed batches whose credit is held back */
     bool ended, idle;
 } s_in_t;
@@ -343,6 +345,7 @@ struct wr_gate_in {
     s_in_t *ch;
     uint32_t nopen, nended;
     int64_t wm; /* combined, last reported */
+    int64_t origin_ms;
     s_in_t *last; /* channel of the last batch */
     wr_batch_t *batch;
     msgpack_sbuffer out;
@@ -411,6 +414,9 @@ static wr_in_event_t s_advance(wr_gate_in_t *g, int64_t *wm)
     if (w <= g->wm) return WR_IN_NOTHING;
     g->wm = w;
     *wm = w;
+    /* the origin of the channel that held the minimum back: the latest to arrive */
+    for (uint32_t i = 0; i < g->nopen; i++)
+        if (g->ch[i].wm == w) g->origin_ms = g->ch[i].origin_ms;
     return WR_IN_WATERMARK;
 }
 
@@ -456,12 +462,16 @@ int wr_gate_in_handle(wr_gate_in_t *g, wr_actor_t *self, const wr_msg_t *m, wr_i
         wr_mp_reader_init(&r, m->data, m->len);
         uint32_t n = 0;
         uint64_t ch;
-        int64_t w = 0;
+        int64_t w = 0, origin = 0;
         wr_mp_read_array(&r, &n);
         wr_mp_read_uint(&r, &ch);
         wr_mp_read_int(&r, &w);
-        if (r.err || n != 2) return WR_EPROTO;
-        if (w > c->wm) c->wm = w;
+        wr_mp_read_int(&r, &origin);
+        if (r.err || n != 3) return WR_EPROTO;
+        if (w > c->wm) {
+            c->wm = w;
+            c->origin_ms = origin;
+        }
         *ev = s_advance(g, wm);
         return 0;
     }
@@ -528,6 +538,11 @@ wr_in_event_t wr_gate_in_tick(wr_gate_in_t *g, int64_t *wm)
 int64_t wr_gate_in_watermark(const wr_gate_in_t *g)
 {
     return g->wm;
+}
+
+int64_t wr_gate_in_watermark_origin(const wr_gate_in_t *g)
+{
+    return g->origin_ms;
 }
 
 uint64_t wr_gate_in_records(const wr_gate_in_t *g)

@@ -47,8 +47,9 @@ bool wr_gate_out_is_open(const wr_gate_out_t *g);
 /* Partitions the records of b (or those listed in sel[0..nsel), when sel is not NULL). */
 int wr_gate_out_push(wr_gate_out_t *g, wr_actor_t *self, const wr_batch_t *b, const uint32_t *sel,
                      uint32_t nsel);
-/* Seals every partial batch and sends the watermark on every channel (if it advanced). */
-int wr_gate_out_watermark(wr_gate_out_t *g, wr_actor_t *self, int64_t wm);
+/* Seals every partial batch and sends the watermark on every channel (if it advanced). origin_ms:
+ * wall-clock time when the source made this watermark (travels with it, for delay figures). */
+int wr_gate_out_watermark(wr_gate_out_t *g, wr_actor_t *self, int64_t wm, int64_t origin_ms);
 /* Seals what is left and ends every channel. */
 int wr_gate_out_end(wr_gate_out_t *g, wr_actor_t *self);
 /* Applies a CREDIT message and sends what it allows. WR_EPROTO for an unknown channel. */
@@ -95,6 +96,8 @@ int wr_gate_in_release(wr_gate_in_t *g, wr_actor_t *self);
 /* Re-evaluates idleness (call on a timer). WR_IN_WATERMARK when an idle input let it advance. */
 wr_in_event_t wr_gate_in_tick(wr_gate_in_t *g, int64_t *wm);
 int64_t wr_gate_in_watermark(const wr_gate_in_t *g);
+/* When the source made the watermark last reported (wall ms; 0 if unknown). */
+int64_t wr_gate_in_watermark_origin(const wr_gate_in_t *g);
 uint64_t wr_gate_in_records(const wr_gate_in_t *g);
 
 #endif

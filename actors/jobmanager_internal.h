@@ -43,6 +43,7 @@ typedef struct {
     char state[16]; /* deploying, running, finished, failed, canceled */
     uint64_t records_in, records_out, backpressure, windows_fired, late_dropped;
     int64_t watermark;
+    int64_t delay_p50_ms, delay_p99_ms; /* watermark -> results out; -1: none yet */
 } wr__subtask_t;
 
 typedef struct {

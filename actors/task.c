@@ -94,7 +94,11 @@ static void s_report(wr_actor_t *self, s_task_t *t, const char *state)
     msgpack_pack_uint32(&pk, t->o.subtask);
     wr_pack_str(&pk, state);
     wr_pack_str(&pk, t->error);
-    msgpack_pack_map(&pk, 7 + collected);
+    msgpack_pack_map(&pk, 9 + collected);
+    wr_pack_str(&pk, "emit_delay_p50_ms");
+    msgpack_pack_int64(&pk, wr__chain_delay_quantile(&t->chain, 0.5));
+    wr_pack_str(&pk, "emit_delay_p99_ms");
+    msgpack_pack_int64(&pk, wr__chain_delay_quantile(&t->chain, 0.99));
     wr_pack_str(&pk, "attempt");
     msgpack_pack_uint32(&pk, t->o.attempt);
     wr_pack_str(&pk, "records_in");
@@ -147,7 +151,7 @@ static int s_watermark(wr_actor_t *self, s_task_t *t, bool force)
     if (!force && now < t->next_wm_ns) return 0;
     t->next_wm_ns = now + t->topo->event_time.watermark_interval_ms * 1000000;
     int64_t wm = t->max_ts - t->topo->event_time.max_out_of_orderness_ms - 1;
-    return wr__chain_watermark(&t->chain, self, wm);
+    return wr__chain_watermark(&t->chain, self, wm, wr_wall_ms());
 }
 
 /* Fills t->batch with the next records of the source. *done when the source is exhausted. */
@@ -377,7 +381,8 @@ static int s_on_input(wr_actor_t *self, s_task_t *t, const wr_msg_t *m)
         return 0;
     }
     case WR_IN_WATERMARK:
-        if ((rc = wr__chain_watermark(&t->chain, self, wm))) return s_fail(self, t, rc, "watermark");
+        if ((rc = wr__chain_watermark(&t->chain, self, wm, wr_gate_in_watermark_origin(t->in))))
+            return s_fail(self, t, rc, "watermark");
         return 0;
     case WR_IN_END:
         if ((rc = wr__chain_end(&t->chain, self))) return s_fail(self, t, rc, "end of input");
@@ -400,7 +405,7 @@ static int s_on_tick(wr_actor_t *self, s_task_t *t)
     if (t->in && !t->ended) {
         int64_t wm;
         if (wr_gate_in_tick(t->in, &wm) == WR_IN_WATERMARK &&
-            (rc = wr__chain_watermark(&t->chain, self, wm)))
+            (rc = wr__chain_watermark(&t->chain, self, wm, wr_wall_ms())))
             return s_fail(self, t, rc, "watermark");
     }
     if (t->source && !t->ended) {

@@ -7,6 +7,7 @@
 
 #include "actors/dataflow/keygroup.h"
 #include "actors/task_internal.h"
+#include "bus/clock.h"
 #include "bus/error.h"
 #include "bus/log.h"
 
@@ -395,21 +396,41 @@ int wr__chain_batch(wr__chain_t *c, wr_actor_t *self, const wr_batch_t *b)
     return c->win ? s_window_add(c, cur) : s_emit(c, cur);
 }
 
-int wr__chain_watermark(wr__chain_t *c, wr_actor_t *self, int64_t wm)
+int wr__chain_watermark(wr__chain_t *c, wr_actor_t *self, int64_t wm, int64_t origin_ms)
 {
     c->self = self;
     if (c->win) {
         wr_window_sink_t sink = {.emit = s_on_results, .late = s_on_late, .ctx = c};
         int64_t w = wm > WR_WINDOW_TS_MAX ? WR_WINDOW_TS_MAX : wm;
+        uint64_t fired = c->windows_fired;
         int rc = wr_window_advance(c->win->engine, w, &sink);
         if (rc || (rc = c->win->err)) return rc;
+        if (c->windows_fired > fired && origin_ms > 0 && wm != INT64_MAX) {
+            int64_t delay = wr_wall_ms() - origin_ms;
+            int b = 0;
+            while (b < 23 && delay + 1 >= (2ll << b)) b++;
+            c->delay_hist[b]++;
+        }
     }
-    return c->out ? wr_gate_out_watermark(c->out, self, wm) : 0;
+    return c->out ? wr_gate_out_watermark(c->out, self, wm, origin_ms) : 0;
+}
+
+int64_t wr__chain_delay_quantile(const wr__chain_t *c, double q)
+{
+    uint64_t total = 0;
+    for (int b = 0; b < 24; b++) total += c->delay_hist[b];
+    if (!total) return -1;
+    uint64_t rank = (uint64_t)(q * (double)(total - 1)), seen = 0;
+    for (int b = 0; b < 24; b++) {
+        seen += c->delay_hist[b];
+        if (seen > rank) return (2ll << b) - 1;
+    }
+    return (2ll << 23) - 1;
 }
 
 int wr__chain_end(wr__chain_t *c, wr_actor_t *self)
 {
-    int rc = wr__chain_watermark(c, self, INT64_MAX);
+    int rc = wr__chain_watermark(c, self, INT64_MAX, 0);
     if (rc) return rc;
     for (uint32_t i = 0; i < c->nsinks; i++) {
         const wr_strbuf_t *got = wr_sink_collected(c->sinks[i]);

@@ -62,6 +62,9 @@ typedef struct wr__chain {
     wr_gate_out_t *out;          /* NULL when the vertex holds the sinks */
     wr_actor_t *self;            /* during a call: for the output gate */
     uint64_t records_out, late_dropped, windows_fired;
+    /* emission delay: from the source making a watermark to the results it fired being out,
+     * per firing, in log2 buckets of milliseconds: bucket i counts delays in [2^i - 1, 2^(i+1) - 1) */
+    uint64_t delay_hist[24];
     wr_strbuf_t collected;       /* collect sinks' JSON lines, reported at the end */
 } wr__chain_t;
 
@@ -72,7 +75,9 @@ void wr__chain_release(wr__chain_t *c);
 /* Runs a batch through the chain: operators, then the window, the output gate or the sinks. */
 int wr__chain_batch(wr__chain_t *c, wr_actor_t *self, const wr_batch_t *b);
 /* The vertex's watermark advanced: fire windows, pass it on. */
-int wr__chain_watermark(wr__chain_t *c, wr_actor_t *self, int64_t wm);
+int wr__chain_watermark(wr__chain_t *c, wr_actor_t *self, int64_t wm, int64_t origin_ms);
+/* The q-quantile (0..1) of the emission delays, in ms (upper bound of its bucket); -1 if none. */
+int64_t wr__chain_delay_quantile(const wr__chain_t *c, double q);
 /* Every input ended: fire what is left, flush the sinks, end the output. */
 int wr__chain_end(wr__chain_t *c, wr_actor_t *self);
 

@@ -108,6 +108,12 @@ wr_node_t *wr_cli_client(const wr_config_t *cfg, const char *cmd, const char *jm
         return NULL;
     }
     const char *jm_id = wr_config_str(cfg, "jobmanager.node-id");
+    if (strncmp(jm_endpoint, "tcp://", 6) && strncmp(jm_endpoint, "ipc://", 6)) {
+        wr_cli_error(cmd, "use --jobmanager tcp://HOST:PORT", "'%s' is not a JobManager endpoint",
+                     jm_endpoint);
+        wr_node_destroy(&n);
+        return NULL;
+    }
     err = wr_node_connect(n, jm_id, jm_endpoint);
     if (err) {
         wr_cli_error(cmd, "use --jobmanager tcp://HOST:PORT", "bad JobManager endpoint '%s': %s",
