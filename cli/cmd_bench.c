@@ -257,11 +257,13 @@ static const char s_usage[] =
     "usage: weir bench bus [--batches N] [--batch-records N] [--record-size BYTES] [--credits N]\n"
     "                      [--rounds N] [--json]\n"
     "       weir bench mailbox [--json]\n"
+    "       weir bench window [OPTIONS]  (see weir bench window --help)\n"
     "\n"
     "bus:     records/s between two processes over tcp loopback, through the weir bus (envelope,\n"
     "         msgpack, credit-based flow control, actors on both ends) and through raw ZeroMQ\n"
     "         PUSH/PULL with the same batches; prints both and the ratio (best of --rounds).\n"
     "mailbox: mailbox push+pop messages/s on one thread, against a ring under a mutex.\n"
+    "window:  the sliding-window operator alone against a Flink-style one and a bare hash table.\n"
     "Defaults: 20000 batches of 1000 records of 40 bytes, 32 credits, 3 rounds.\n";
 
 static bool s_num(const char *arg, uint64_t min, uint64_t max, uint64_t *out)
@@ -283,6 +285,7 @@ int wr_cmd_bench(int argc, char **argv)
                                          {"json", no_argument, NULL, 'J'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
+    if (argc > 1 && !strcmp(argv[1], "window")) return wr_bench_window(argc - 1, argv + 1);
     s_bus_opts_t o = {.batches = 20000, .batch_records = 1000, .record_size = 40, .credits = 32,
                       .rounds = 3};
     int c;
@@ -307,7 +310,7 @@ int wr_cmd_bench(int argc, char **argv)
     }
     const char *which = optind < argc ? argv[optind] : NULL;
     if (!which || optind + 1 != argc || (strcmp(which, "bus") && strcmp(which, "mailbox"))) {
-        wr_cli_error("bench", "benchmarks: bus, mailbox (see weir bench --help)",
+        wr_cli_error("bench", "benchmarks: bus, mailbox, window (see weir bench --help)",
                      which ? "unknown benchmark '%s'" : "which benchmark?%s", which ? which : "");
         return WR_EXIT_USAGE;
     }

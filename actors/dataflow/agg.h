@@ -174,13 +174,35 @@ typedef struct {
 /* Allocates m's handle lists for windows of up to max_panes panes. 0 or WR_ENOMEM. */
 int wr__merge_init(wr__merge_t *m, const wr__agg_layout_t *l, uint32_t max_panes);
 void wr__merge_release(wr__merge_t *m);
-/* Starts a new window result. */
-void wr__merge_reset(wr__merge_t *m, const wr__agg_layout_t *l);
-/* Merges a non-empty pane accumulator (in ascending time order after the previous ones). */
-void wr__merge_add(wr__merge_t *m, const wr__agg_layout_t *l, const uint8_t *acc);
+/* m becomes the merge of the non-empty pane accumulators accs[0..n) (ascending time order, n at
+ * most the panes m was initialised for), field by field: the window result before
+ * wr__merge_finish. */
+void wr__merge_panes(wr__merge_t *m, const wr__agg_layout_t *l, uint8_t *const *accs, size_t n);
 /* The aggregate values of the merged window into out[0..naggs). 0 or WR_ENOMEM (sketches). */
 int wr__merge_finish(wr__merge_t *m, const wr__agg_layout_t *l, wr__sketch_pool_t *sk,
                      double *out);
+
+/* Block merge, for sweeps: the same window of up to WR__BLOCK keys at once. Key k's panes are the
+ * accumulators at ents[k] + offs[j], j < ns, in ascending time order; empty ones (identity values)
+ * may be included: they change nothing, so the loops have no branches. Each field is one tight
+ * loop over the keys. */
+#define WR__BLOCK 64
+
+typedef struct {
+    uint64_t count[WR__BLOCK];
+    double val[WR_AGG_MAX_AGGS][WR__BLOCK]; /* per aggregate: the results */
+    double fa[WR_AGG_MAX_AGGS][WR__BLOCK];  /* per field: sum, min, max, mean, first/last value */
+    double fb[WR_AGG_MAX_AGGS][WR__BLOCK];  /* per field: M2 */
+    uint32_t *sk;                           /* sketch handles: WR__BLOCK x max panes */
+    uint32_t sk_cap;                        /* max panes */
+} wr__block_t;
+
+/* Counts and merged fields of the window for keys 0..nk into b. */
+void wr__merge_block(const wr__agg_layout_t *l, uint8_t *const *ents, size_t nk,
+                     const uint32_t *offs, size_t ns, wr__block_t *b);
+/* The aggregate values of the keys whose count is not 0 into b->val. 0 or WR_ENOMEM. */
+int wr__finish_block(const wr__agg_layout_t *l, uint8_t *const *ents, size_t nk,
+                     const uint32_t *offs, size_t ns, wr__sketch_pool_t *sk, wr__block_t *b);
 
 /* dst += src for two accumulators of one layout (sessions: src is later in time). src's sketches
  * are merged into dst's and freed. 0 or WR_ENOMEM. */

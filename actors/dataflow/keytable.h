@@ -17,6 +17,7 @@
 #ifndef WR_KEYTABLE_H
 #define WR_KEYTABLE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -34,6 +35,7 @@ typedef struct {
     uint32_t cap;       /* entries the mapping holds */
     size_t map_bytes;   /* mapped for entries */
     uint32_t touched;   /* entries ever written since the last release: memory in use */
+    uint32_t keep;      /* entries prefaulted: never released */
 } wr__keytable_t;
 
 /* Mixes a key id into a well-spread 64-bit hash (keys are often small integers). */
@@ -100,9 +102,10 @@ static inline uint32_t wr__kt_find(const wr__keytable_t *t, uint64_t key, uint64
     }
 }
 
-/* Creates a table for about expected_keys keys with `payload` bytes after each key. NULL on OOM
- * or more than WR__KT_MAX_KEYS expected. */
-wr__keytable_t *wr__kt_new(uint64_t expected_keys, size_t payload);
+/* Creates a table for about expected_keys keys with `payload` bytes after each key; with
+ * prefault, the memory for that many keys is touched now rather than on the data path. NULL on
+ * OOM or more than WR__KT_MAX_KEYS expected. */
+wr__keytable_t *wr__kt_new(uint64_t expected_keys, size_t payload, bool prefault);
 /* Unmaps everything. NULL-safe; nulls *t. */
 void wr__kt_destroy(wr__keytable_t **t);
 /* Makes room for `more` inserts without reallocation. 0, WR_ENOMEM, or WR_ETOOBIG past

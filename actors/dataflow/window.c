@@ -59,6 +59,10 @@ void wr_window_destroy(wr_window_t **wp)
     wr__kt_destroy(&w->kt);
     wr__sketch_pool_destroy(&w->sk);
     wr__merge_release(&w->merge);
+    if (w->blk) free(w->blk->sk);
+    free(w->blk);
+    free(w->sw_offs);
+    free(w->dead);
     free(w->b_hash);
     free(w->b_pane);
     free(w->b_cand);
@@ -186,7 +190,8 @@ void wr_window_stats(const wr_window_t *w, wr_window_stats_t *out)
                w->b_cap * (sizeof *w->b_hash + sizeof *w->b_pane + 3 * sizeof(uint32_t) + 1) +
                (size_t)w->lay.naggs * WR__OUT_CAP * sizeof(double) +
                w->kp_cap * (sizeof *w->kp_pane + sizeof *w->kp_acc + sizeof *w->kp_node) +
-               (size_t)w->merge.cap * w->lay.nsketch * sizeof(uint32_t);
+               (size_t)w->merge.cap * w->lay.nsketch * sizeof(uint32_t) + w->dead_words * 8 +
+               (w->blk ? sizeof *w->blk + (size_t)w->blk->sk_cap * WR__BLOCK * 4 : 0);
     b += session ? wr__session_bytes(w) : wr__slice_bytes(w);
     out->memory_bytes = b;
 }

@@ -8,7 +8,8 @@
 #include "actors/dataflow/sketch.h"
 #include "actors/dataflow/window.h"
 
-#define WR__OUT_CAP 512 /* results per emit callback */
+#define WR__OUT_CAP 512      /* results per emit callback */
+#define WR__SWEEP_WINDOWS 4  /* sweeps firing at most this many windows go block by block */
 
 enum { WR__REC_DROP, WR__REC_RING, WR__REC_SPILL }; /* batch record classes (sliced kinds) */
 
@@ -53,6 +54,10 @@ struct wr_window {
 
     /* scratch */
     wr__merge_t merge;
+    wr__block_t *blk;   /* block sweep: results of WR__BLOCK keys */
+    uint32_t *sw_offs;  /* block sweep: ring slot offsets, (WR__SWEEP_WINDOWS + 2) x R */
+    uint64_t *dead;     /* sweep: entries to remove afterwards */
+    size_t dead_words;
     int64_t *kp_pane; /* a key's non-empty panes during a sweep */
     uint8_t **kp_acc;
     uint32_t *kp_node; /* spill node of each (0: ring) */

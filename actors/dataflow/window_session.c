@@ -71,7 +71,7 @@ int wr__session_init(wr_window_t *w)
     w->heap_cap = 64;
     if (!(w->ss_nodes = calloc(w->ss_cap, w->ss_stride)) ||
         !(w->heap = malloc(w->heap_cap * sizeof *w->heap)) ||
-        wr__merge_init(&w->merge, &w->lay, 1) || !(w->kt = wr__kt_new(w->spec.expected_keys, 4)))
+        wr__merge_init(&w->merge, &w->lay, 1) || !(w->kt = wr__kt_new(w->spec.expected_keys, 4, w->spec.prefault)))
         return WR_ENOMEM;
     return 0;
 }
@@ -169,8 +169,8 @@ static int s_schedule(wr_window_t *w, uint32_t n, int64_t t)
 
 static int s_fire(wr_window_t *w, const wr_window_sink_t *sink, uint32_t n, uint8_t late)
 {
-    wr__merge_reset(&w->merge, &w->lay);
-    wr__merge_add(&w->merge, &w->lay, s_nd(w, n) + S_ACC);
+    uint8_t *acc = s_nd(w, n) + S_ACC;
+    wr__merge_panes(&w->merge, &w->lay, &acc, 1);
     uint64_t key;
     memcpy(&key, s_nd(w, n) + S_KEY, 8);
     s_nd(w, n)[S_FIRED] = 1;

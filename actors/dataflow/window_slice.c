@@ -15,7 +15,10 @@
 #include "actors/dataflow/window_internal.h"
 #include "bus/error.h"
 
-#define S_PF 8 /* prefetch distance in records: index at i + 2 S_PF, entry at i + S_PF */
+#define S_IDX_PF 16 /* prefetch distance of index slots, in records */
+#ifndef S_CHUNK
+#define S_CHUNK 128 /* records per pass-2/pass-3 step */
+#endif /* prefetch distance of index slots, in records */
 
 static int64_t s_gcd(int64_t a, int64_t b)
 {
@@ -223,9 +226,13 @@ int wr__slice_init(wr_window_t *w)
         !(w->kp_acc = malloc(w->kp_cap * sizeof *w->kp_acc)) ||
         !(w->kp_node = malloc(w->kp_cap * sizeof *w->kp_node)) ||
         wr__merge_init(&w->merge, &w->lay, (uint32_t)w->K) ||
-        !(w->kt = wr__kt_new(s->expected_keys, (size_t)w->R * a)) ||
+        !(w->blk = calloc(1, sizeof *w->blk)) ||
+        !(w->blk->sk = malloc((size_t)w->K * WR__BLOCK * sizeof(uint32_t))) ||
+        !(w->sw_offs = malloc((size_t)(WR__SWEEP_WINDOWS + 2) * w->R * sizeof(uint32_t))) ||
+        !(w->kt = wr__kt_new(s->expected_keys, (size_t)w->R * a, s->prefault)) ||
         s_bits_reserve(w, w->kt->cap))
         return WR_ENOMEM;
+    w->blk->sk_cap = (uint32_t)w->K;
     return 0;
 }
 
@@ -269,46 +276,67 @@ static void s_spill_shrink(wr_window_t *w)
 
 /* ---- firing ---- */
 
-static int s_kp_push(wr_window_t *w, size_t n, int64_t pane, uint8_t *acc, uint32_t node)
+static int s_kp_reserve(wr_window_t *w, size_t n)
 {
-    if (n == w->kp_cap) {
-        size_t cap = w->kp_cap * 2;
-        int64_t *p = realloc(w->kp_pane, cap * sizeof *p);
-        if (p) w->kp_pane = p;
-        uint8_t **a = realloc(w->kp_acc, cap * sizeof *a);
-        if (a) w->kp_acc = a;
-        uint32_t *nd = realloc(w->kp_node, cap * sizeof *nd);
-        if (nd) w->kp_node = nd;
-        if (!p || !a || !nd) return WR_ENOMEM;
-        w->kp_cap = cap;
-    }
+    if (n <= w->kp_cap) return 0;
+    size_t cap = w->kp_cap * 2 > n ? w->kp_cap * 2 : n;
+    int64_t *p = realloc(w->kp_pane, cap * sizeof *p);
+    if (p) w->kp_pane = p;
+    uint8_t **a = realloc(w->kp_acc, cap * sizeof *a);
+    if (a) w->kp_acc = a;
+    uint32_t *nd = realloc(w->kp_node, cap * sizeof *nd);
+    if (nd) w->kp_node = nd;
+    if (!p || !a || !nd) return WR_ENOMEM;
+    w->kp_cap = cap;
+    return 0;
+}
+
+static inline int s_kp_push(wr_window_t *w, size_t n, int64_t pane, uint8_t *acc, uint32_t node)
+{
+    if (n >= w->kp_cap && s_kp_reserve(w, n + 1)) return WR_ENOMEM;
     w->kp_pane[n] = pane;
     w->kp_acc[n] = acc;
     w->kp_node[n] = node;
     return 0;
 }
 
-/* Fires the windows a in [a_lo, a_hi] (multiples of g) that contain one of the key's non-empty
- * panes kp[0..n) (ascending), each merged from its panes in time order. */
+/* Fires the windows a in [a_lo, a_hi] (multiples of g; nwin of them) that contain one of the
+ * key's non-empty panes kp[0..n) (ascending), each merged from its panes in time order. */
 static int s_fire(wr_window_t *w, const wr_window_sink_t *sink, uint64_t key, size_t n, int64_t a_lo,
-                  int64_t a_hi, uint8_t late)
+                  int64_t a_hi, uint64_t nwin, uint8_t late)
 {
+    const int64_t K = w->K, g = w->g;
+    const int64_t *pane = w->kp_pane;
+    if (nwin <= 2 * (uint64_t)n + 2) { /* a few windows (the usual one per slide): walk them */
+        size_t i0 = 0, i1 = 0;
+        for (int64_t a = a_lo; a <= a_hi; a += g) {
+            while (i0 < n && pane[i0] < a) i0++;
+            if (i0 == n) break;
+            if (i1 < i0) i1 = i0;
+            while (i1 < n && pane[i1] < a + K) i1++;
+            if (i1 == i0) continue;
+            wr__merge_panes(&w->merge, &w->lay, w->kp_acc + i0, i1 - i0);
+            int rc = wr__emit(w, sink, key, a * w->P, (a + K) * w->P, late);
+            if (rc) return rc;
+        }
+        return 0;
+    }
+    /* many windows (the watermark jumped): only those around the panes */
     int64_t cursor = a_lo;
     size_t first = 0;
     for (size_t i = 0; i < n; i++) {
-        int64_t q = w->kp_pane[i];
-        int64_t a = s_ceil_g(w, q - w->K + 1), last = s_floor_g(w, q);
+        int64_t a = s_ceil_g(w, pane[i] - K + 1), last = s_floor_g(w, pane[i]);
         if (a < cursor) a = cursor;
         if (last > a_hi) last = a_hi;
-        for (; a <= last; a += w->g) {
-            while (w->kp_pane[first] < a) first++;
-            wr__merge_reset(&w->merge, &w->lay);
-            for (size_t j = first; j < n && w->kp_pane[j] < a + w->K; j++)
-                wr__merge_add(&w->merge, &w->lay, w->kp_acc[j]);
-            int rc = wr__emit(w, sink, key, a * w->P, (a + w->K) * w->P, late);
+        for (; a <= last; a += g) {
+            while (pane[first] < a) first++;
+            size_t j = first;
+            while (j < n && pane[j] < a + K) j++;
+            wr__merge_panes(&w->merge, &w->lay, w->kp_acc + first, j - first);
+            int rc = wr__emit(w, sink, key, a * w->P, (a + K) * w->P, late);
             if (rc) return rc;
         }
-        if (last + w->g > cursor) cursor = last + w->g;
+        if (last + g > cursor) cursor = last + g;
     }
     return 0;
 }
@@ -319,27 +347,34 @@ static int s_gather(wr_window_t *w, uint32_t e, int64_t q_lo, int64_t q_hi, size
                     uint32_t *hslot)
 {
     uint8_t *ent = wr__kt_entry(w->kt, e);
-    uint64_t key;
-    memcpy(&key, ent, 8);
     const size_t asz = w->lay.size;
     size_t m = 0;
     uint32_t nd = 0;
-    if (s_bit(w, e)) {
-        *hslot = s_hslot(w, key);
+    bool spilled = s_bit(w, e);
+    if (spilled) {
+        *hslot = s_hslot(w, wr__kt_key(w->kt, e));
         for (nd = w->sp_heads[*hslot].head; nd && s_node_pane(w, nd) < w->base; nd = s_node_next(w, nd))
             if (s_node_pane(w, nd) >= q_lo && s_kp_push(w, m++, s_node_pane(w, nd), s_node(w, nd) + 20, nd))
                 return WR_ENOMEM;
     }
     int64_t q0 = q_lo > w->base ? q_lo : w->base, q1 = q_hi < w->base + w->R - 1 ? q_hi : w->base + w->R - 1;
-    int64_t slot = q0 - w->base + w->base_slot;
-    if (slot >= w->R) slot -= w->R;
-    for (int64_t q = q0; q <= q1; q++) {
-        uint8_t *acc = ent + 8 + slot * asz;
-        if (wr__acc_count(acc) && s_kp_push(w, m++, q, acc, 0)) return WR_ENOMEM;
-        if (++slot == w->R) slot = 0;
+    if (q0 <= q1) {
+        if (s_kp_reserve(w, m + (size_t)(q1 - q0 + 1))) return WR_ENOMEM;
+        int64_t slot = q0 - w->base + w->base_slot;
+        if (slot >= w->R) slot -= w->R;
+        uint8_t *acc = ent + 8 + slot * asz, *wrap = ent + 8 + w->R * asz;
+        for (int64_t q = q0; q <= q1; q++) { /* branch-free: slots are empty or not at random */
+            w->kp_pane[m] = q;
+            w->kp_acc[m] = acc;
+            w->kp_node[m] = 0;
+            m += wr__acc_count(acc) != 0;
+            acc += asz;
+            if (acc == wrap) acc = ent + 8;
+        }
     }
-    for (; nd && s_node_pane(w, nd) <= q_hi; nd = s_node_next(w, nd))
-        if (s_kp_push(w, m++, s_node_pane(w, nd), s_node(w, nd) + 20, nd)) return WR_ENOMEM;
+    if (spilled)
+        for (; nd && s_node_pane(w, nd) <= q_hi; nd = s_node_next(w, nd))
+            if (s_kp_push(w, m++, s_node_pane(w, nd), s_node(w, nd) + 20, nd)) return WR_ENOMEM;
     *n = m;
     return 0;
 }
@@ -356,10 +391,35 @@ static int s_refire(wr_window_t *w, const wr_window_sink_t *sink, uint32_t e, in
     size_t n = 0;
     uint32_t hslot;
     int rc = s_gather(w, e, a1, a2 + w->K - 1, &n, &hslot);
-    return rc ? rc : s_fire(w, sink, wr__kt_key(w->kt, e), n, a1, a2, 1);
+    return rc ? rc
+              : s_fire(w, sink, wr__kt_key(w->kt, e), n, a1, a2, (uint64_t)((a2 - a1) / w->g) + 1, 1);
 }
 
 /* ---- the batch path ---- */
+
+/* Pass 2 over records [i0, i1) of a batch of n: the candidate entry of each from the index
+ * (slots prefetched S_IDX_PF records ahead), and a prefetch of its key and pane lines. */
+static void s_locate(wr_window_t *w, size_t i0, size_t i1, size_t n)
+{
+    const wr__keytable_t *kt = w->kt;
+    const uint8_t *cls = w->b_cls;
+    const uint64_t *hs = w->b_hash;
+    const size_t asz = w->lay.size;
+    for (size_t i = i0; i < i1; i++) {
+        if (i + S_IDX_PF < n && cls[i + S_IDX_PF] != WR__REC_DROP)
+            wr__kt_prefetch_slot(kt, hs[i + S_IDX_PF]);
+        w->b_cand[i] = WR__KT_NONE;
+        if (cls[i] == WR__REC_DROP || (w->b_cand[i] = wr__kt_candidate(kt, hs[i])) == WR__KT_NONE)
+            continue;
+        const uint8_t *ent = wr__kt_entry(kt, w->b_cand[i]);
+        __builtin_prefetch(ent);
+        if (cls[i] == WR__REC_RING) { /* a pane may straddle two lines */
+            const uint8_t *acc = ent + 8 + w->b_slot[i] * asz;
+            __builtin_prefetch(acc, 1);
+            __builtin_prefetch(acc + asz - 1, 1);
+        }
+    }
+}
 
 int wr__slice_add(wr_window_t *w, const uint64_t *keys, const int64_t *ts, const double *const *cols,
                   size_t n, const wr_window_sink_t *sink)
@@ -409,27 +469,13 @@ int wr__slice_add(wr_window_t *w, const uint64_t *keys, const int64_t *ts, const
         }
     }
 
-    /* Pass 2, pipelined: prefetch the index slot of record i + 2 S_PF, look up the candidate
-     * entry of record i + S_PF and prefetch its key and pane, then update record i. */
-    for (size_t i = 0; i < n && i < 2 * S_PF; i++)
+    /* Pass 2: locate and prefetch every record's entry (a batch's lines fit in L2); pass 3:
+     * verify the key (insert if new) and update the one pane of each record. */
+    for (size_t i = 0; i < n && i < S_IDX_PF; i++)
         if (cls[i] != WR__REC_DROP) wr__kt_prefetch_slot(kt, hs[i]);
-    for (size_t i = 0; i < n && i < S_PF; i++) cand[i] = WR__KT_NONE;
+    s_locate(w, 0, n, n);
+    uint64_t panes_new = 0, added = 0;
     for (size_t i = 0; i < n; i++) {
-        size_t j = i + 2 * S_PF;
-        if (j < n && cls[j] != WR__REC_DROP) wr__kt_prefetch_slot(kt, hs[j]);
-        j = i + S_PF;
-        if (j < n) {
-            cand[j] = WR__KT_NONE;
-            if (cls[j] != WR__REC_DROP && (cand[j] = wr__kt_candidate(kt, hs[j])) != WR__KT_NONE) {
-                const uint8_t *ent = wr__kt_entry(kt, cand[j]);
-                __builtin_prefetch(ent);
-                if (cls[j] == WR__REC_RING) {
-                    const uint8_t *acc = ent + 8 + slot[j] * asz;
-                    __builtin_prefetch(acc, 1);
-                    __builtin_prefetch(acc + asz - 1, 1);
-                }
-            }
-        }
         if (cls[i] == WR__REC_DROP) continue;
         uint64_t key = keys[i];
         uint32_t e = cand[i];
@@ -440,22 +486,28 @@ int wr__slice_add(wr_window_t *w, const uint64_t *keys, const int64_t *ts, const
         uint8_t *acc;
         if (cls[i] == WR__REC_RING) {
             acc = wr__kt_entry(kt, e) + 8 + slot[i] * asz;
-            w->panes_live += wr__acc_count(acc) == 0;
+            panes_new += wr__acc_count(acc) == 0;
         } else {
-            if (!(acc = s_spill_acc(w, key, w->b_pane[i]))) return WR_ENOMEM;
+            if (!(acc = s_spill_acc(w, key, w->b_pane[i]))) {
+                rc = WR_ENOMEM;
+                break;
+            }
             s_bit_set(w, e, true);
         }
-        if ((rc = wr__acc_add(&w->lay, acc, ts[i], cols, i, w->sk))) return rc;
-        w->records++;
-        if (ts[i] <= wm && (rc = s_refire(w, sink, e, w->b_pane[i]))) return rc;
+        if ((rc = wr__acc_add(&w->lay, acc, ts[i], cols, i, w->sk))) break;
+        added++;
+        if (ts[i] <= wm && (rc = s_refire(w, sink, e, w->b_pane[i]))) break;
     }
-    return 0;
+    w->panes_live += panes_new;
+    w->records += added;
+    return rc;
 }
 
 /* ---- the sweep ---- */
 
 typedef struct {
     int64_t lo_new, base_new, a_lo, a_hi;
+    uint64_t nwin; /* windows in [a_lo, a_hi] */
     bool fire;
 } s_sweep_t;
 
@@ -474,7 +526,7 @@ static int s_sweep_key(wr_window_t *w, const wr_window_sink_t *sink, uint32_t e,
     int rc = s_gather(w, e, INT64_MIN, INT64_MAX, &n, &hi);
     if (rc) return rc;
     if (s->fire) {
-        if ((rc = s_fire(w, sink, key, n, s->a_lo, s->a_hi, 0))) return rc;
+        if ((rc = s_fire(w, sink, key, n, s->a_lo, s->a_hi, s->nwin, 0))) return rc;
     }
     size_t kept = 0;
     uint32_t head = 0, tail = 0;
@@ -517,6 +569,122 @@ static int s_sweep_key(wr_window_t *w, const wr_window_sink_t *sink, uint32_t e,
     return 0;
 }
 
+/* Appends the block's non-empty results for window a to the output. */
+static void s_emit_block(wr_window_t *w, const wr_window_sink_t *sink, uint8_t *const *ents,
+                         size_t nk, int64_t a)
+{
+    const wr__block_t *b = w->blk;
+    const int64_t start = a * w->P, end = (a + w->K) * w->P;
+    for (size_t k = 0; k < nk; k++) {
+        if (!b->count[k]) continue;
+        size_t i = w->out_n++;
+        memcpy(&w->out_key[i], ents[k], 8);
+        w->out_start[i] = start;
+        w->out_end[i] = end;
+        w->out_count[i] = b->count[k];
+        w->out_late[i] = 0;
+        for (uint32_t g = 0; g < w->lay.naggs; g++) w->out_val[g][i] = b->val[g][k];
+        w->fired++;
+        if (w->out_n == WR__OUT_CAP) wr__flush(w, sink);
+    }
+}
+
+/* Ring slot offsets (in an entry) of panes [p0, p1) clipped to the ring, in pane order. */
+static size_t s_offsets(const wr_window_t *w, int64_t p0, int64_t p1, uint32_t *out)
+{
+    if (p0 < w->base) p0 = w->base;
+    if (p1 > w->base + w->R) p1 = w->base + w->R;
+    size_t n = 0;
+    for (int64_t p = p0; p < p1; p++)
+        out[n++] = (uint32_t)(8 + wr__floor_mod(p, w->R) * (int64_t)w->lay.size);
+    return n;
+}
+
+/* One pass over every live key: fire the due windows, free expired panes, move spilled panes into
+ * the ring, mark keys left empty; then remove those. Keys without spilled panes go WR__BLOCK at a
+ * time through the block merge when few windows are due (the usual case: one per slide). */
+static int s_sweep(wr_window_t *w, const wr_window_sink_t *sink, const s_sweep_t *s)
+{
+    wr__keytable_t *kt = w->kt;
+    size_t words = ((size_t)kt->count + 63) / 64;
+    if (!words) return 0;
+    if (words > w->dead_words) {
+        uint64_t *d = realloc(w->dead, words * 2 * sizeof *d);
+        if (!d) return WR_ENOMEM;
+        w->dead = d;
+        w->dead_words = words * 2;
+    }
+    memset(w->dead, 0, words * sizeof *w->dead);
+    const bool blocks = s->nwin <= WR__SWEEP_WINDOWS;
+    const size_t R = (size_t)w->R, asz = w->lay.size;
+    uint32_t *offs = w->sw_offs, *exp_offs = offs + WR__SWEEP_WINDOWS * R, *keep_offs = exp_offs + R;
+    size_t nofs[WR__SWEEP_WINDOWS] = {0}, nexp = 0, nkeep = 0;
+    if (blocks) {
+        for (uint64_t i = 0; i < s->nwin; i++) {
+            int64_t a = s->a_lo + (int64_t)i * w->g;
+            nofs[i] = s_offsets(w, a, a + w->K, offs + i * R);
+        }
+        nexp = s_offsets(w, w->base, s->lo_new, exp_offs);
+        nkeep = s_offsets(w, s->lo_new, w->base + w->R, keep_offs);
+    }
+    int rc = 0;
+    uint8_t *ents[WR__BLOCK];
+    uint32_t idx[WR__BLOCK];
+    for (uint32_t e0 = 0; e0 < kt->count && !rc; e0 += WR__BLOCK) {
+        uint32_t e1 = kt->count - e0 < WR__BLOCK ? kt->count : e0 + WR__BLOCK;
+        size_t nk = 0;
+        if (e1 < kt->count) { /* the next block streams in while this one is merged */
+            const uint8_t *p = wr__kt_entry(kt, e1), *q = wr__kt_entry(kt, kt->count - e1 < WR__BLOCK ? kt->count : e1 + WR__BLOCK);
+            for (; p < q; p += 64) __builtin_prefetch(p, 1);
+        }
+        for (uint32_t e = e0; e < e1 && !rc; e++) {
+            if (blocks && !s_bit(w, e)) {
+                idx[nk] = e;
+                ents[nk++] = wr__kt_entry(kt, e);
+                continue;
+            }
+            bool empty = false;
+            rc = s_sweep_key(w, sink, e, s, &empty);
+            if (empty) w->dead[e >> 6] |= (uint64_t)1 << (e & 63);
+        }
+        if (!nk || rc) continue;
+        for (uint64_t i = 0; i < s->nwin && !rc; i++) {
+            if (!nofs[i]) continue;
+            wr__merge_block(&w->lay, ents, nk, offs + i * R, nofs[i], w->blk);
+            rc = wr__finish_block(&w->lay, ents, nk, offs + i * R, nofs[i], w->sk, w->blk);
+            if (!rc) s_emit_block(w, sink, ents, nk, s->a_lo + (int64_t)i * w->g);
+        }
+        for (size_t k = 0; k < nk; k++) {
+            for (size_t j = 0; j < nexp; j++) {
+                uint8_t *acc = ents[k] + exp_offs[j];
+                if (!wr__acc_count(acc)) continue;
+                w->panes_live--;
+                if (w->lay.nsketch)
+                    wr__acc_clear(&w->lay, acc, w->sk);
+                else
+                    memcpy(acc, w->lay.empty, asz);
+            }
+            uint32_t live = 0;
+            for (size_t j = 0; j < nkeep; j++) live |= wr__acc_count(ents[k] + keep_offs[j]);
+            if (!live) w->dead[idx[k] >> 6] |= (uint64_t)1 << (idx[k] & 63);
+        }
+    }
+    /* Removal moves the last entry into the hole: go from the back, so it is always a live one. */
+    for (size_t wd = words; wd-- > 0;) {
+        uint64_t m = w->dead[wd];
+        while (m) {
+            int b = 63 - __builtin_clzll(m);
+            m &= ~((uint64_t)1 << b);
+            uint32_t e = (uint32_t)(wd * 64 + (size_t)b), moved = wr__kt_remove(kt, e);
+            if (moved != WR__KT_NONE) {
+                s_bit_set(w, e, s_bit(w, moved));
+                s_bit_set(w, moved, false);
+            }
+        }
+    }
+    return rc;
+}
+
 int wr__slice_advance(wr_window_t *w, int64_t wm, const wr_window_sink_t *sink)
 {
     s_sweep_t s = {
@@ -525,24 +693,12 @@ int wr__slice_advance(wr_window_t *w, int64_t wm, const wr_window_sink_t *sink)
         .a_hi = s_floor_g(w, wr__floor_div(wm + 1, w->P) - w->K),
     };
     s.fire = s.a_lo <= s.a_hi;
+    s.nwin = s.fire ? (uint64_t)((s.a_hi - s.a_lo) / w->g) + 1 : 0;
     s.base_new = s.lo_new > w->base ? s.lo_new : w->base;
     int rc = 0;
     if (s.fire || s.lo_new != w->lo) {
-        wr__keytable_t *kt = w->kt;
-        for (uint32_t e = 0; e < kt->count;) {
-            bool empty;
-            if ((rc = s_sweep_key(w, sink, e, &s, &empty))) break;
-            if (!empty) {
-                e++;
-                continue;
-            }
-            uint32_t moved = wr__kt_remove(kt, e);
-            if (moved != WR__KT_NONE) {
-                s_bit_set(w, e, s_bit(w, moved));
-                s_bit_set(w, moved, false);
-            }
-        }
-        wr__kt_trim(kt);
+        rc = s_sweep(w, sink, &s);
+        wr__kt_trim(w->kt);
         s_spill_shrink(w);
     }
     /* On an error the sweep stopped part way: keys not visited keep panes below the new base,

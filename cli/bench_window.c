@@ -1,0 +1,717 @@
+/* weir bench window: the sliding-window operator alone, against the two yardsticks of issue 3.
+ *
+ *   weir        the window engine (actors/dataflow/window.h): sliced panes, one ring per key.
+ *   flink-style Flink's algorithm written here in C: each record goes into each of its
+ *               size/slide windows, one accumulator per key AND window in a hash map, one timer
+ *               per key and window in a timer heap, fire + delete when the watermark passes the
+ *               window's end. Generous to Flink: no JVM, no serialization, and the timer
+ *               de-duplication Flink does with a second hash set is folded into the window's
+ *               creation (a new window pushes its one timer).
+ *   bare        the floor: one open-addressing hash table, one count/sum/min/max entry per key
+ *               updated per record (same huge pages and batch prefetching as weir); no windows,
+ *               no firing.
+ *
+ * Each runs in its own forked process (peak RSS = that process's VmHWM) over the same
+ * deterministic stream: uniformly random keys, event time advancing evenly over --span with
+ * bounded out-of-orderness --ooo, a watermark (max event time - ooo - 1) after every batch. Only
+ * the implementation's calls are timed, not the stream generation. --state fills exactly keys x
+ * (size/slide) panes of count/sum/min/max and reports the engine's RSS against the 1.5 GB goal. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "actors/dataflow/keytable.h"
+#include "actors/dataflow/window.h"
+#include "bus/clock.h"
+#include "bus/error.h"
+#include "cli/cli.h"
+
+#define S_MIN 60000LL
+
+typedef struct {
+    uint64_t keys, events, seed;
+    int64_t size, slide, span, ooo, lateness;
+    uint32_t batch;
+    bool json, state;
+    bool run[3];
+} s_opts_t;
+
+enum { S_WEIR, S_FLINK, S_BARE };
+static const char *const s_names[] = {"weir", "flink-style", "bare"};
+
+/* What a child reports. */
+typedef struct {
+    double secs;         /* in the implementation's calls */
+    double setup_secs;   /* creating and prefaulting its tables (not in secs) */
+    uint64_t events;     /* records processed */
+    uint64_t fired;      /* window results */
+    uint64_t counted;    /* sum of the results' counts: weir and flink-style must agree */
+    uint64_t dropped;    /* too-late records */
+    uint64_t state_bytes; /* accounted by the implementation */
+    long hwm_kb, rss_kb;
+    int ok;
+} s_result_t;
+
+/* ---- the stream ---- */
+
+typedef struct {
+    const s_opts_t *o;
+    uint64_t i, rng;
+    int64_t t0, max_ts;
+    uint64_t *keys;
+    int64_t *ts;
+    double *val;
+} s_stream_t;
+
+static uint64_t s_rand(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+/* Key ids: an odd multiplier maps 0..keys-1 to distinct, well spread u64s. */
+static inline uint64_t s_key_id(uint64_t k)
+{
+    return (k + 1) * 0x9e3779b97f4a7c15ULL;
+}
+
+static int s_stream_init(s_stream_t *s, const s_opts_t *o)
+{
+    memset(s, 0, sizeof *s);
+    s->o = o;
+    s->rng = o->seed;
+    s->t0 = 1700000000000LL / S_MIN * S_MIN + 7; /* a minute boundary, and a bit */
+    s->max_ts = s->t0 - o->ooo;
+    s->keys = malloc(o->batch * sizeof *s->keys);
+    s->ts = malloc(o->batch * sizeof *s->ts);
+    s->val = malloc(o->batch * sizeof *s->val);
+    return s->keys && s->ts && s->val ? 0 : WR_ENOMEM;
+}
+
+static void s_stream_free(s_stream_t *s)
+{
+    free(s->keys);
+    free(s->ts);
+    free(s->val);
+}
+
+/* The next batch (0 records at the end); *wm: the watermark to send after it. */
+static size_t s_next(s_stream_t *s, int64_t *wm)
+{
+    const s_opts_t *o = s->o;
+    size_t n = 0;
+    double per = (double)o->span / (double)o->events;
+    while (n < o->batch && s->i < o->events) {
+        uint64_t r = s_rand(&s->rng);
+        s->keys[n] = s_key_id(r % o->keys);
+        int64_t t = s->t0 + (int64_t)((double)s->i * per) - (o->ooo ? (int64_t)((r >> 40) % (uint64_t)o->ooo) : 0);
+        s->ts[n] = t;
+        if (t > s->max_ts) s->max_ts = t;
+        s->val[n] = 15 + (double)((r >> 20) % 20000) / 1000;
+        n++;
+        s->i++;
+    }
+    *wm = s->max_ts - o->ooo - 1;
+    return n;
+}
+
+/* ---- memory ---- */
+
+static void s_vm(long *hwm_kb, long *rss_kb)
+{
+    *hwm_kb = *rss_kb = 0;
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    while (f && fgets(line, sizeof line, f)) {
+        if (!strncmp(line, "VmHWM:", 6)) *hwm_kb = atol(line + 6);
+        if (!strncmp(line, "VmRSS:", 6)) *rss_kb = atol(line + 6);
+    }
+    if (f) fclose(f);
+}
+
+/* Huge-page backed memory; with prefault, touched now (as weir's engine does with prefault). */
+static void *s_map(size_t bytes, bool prefault)
+{
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                   -1, 0);
+    if (p == MAP_FAILED) return NULL;
+    madvise(p, bytes, MADV_HUGEPAGE);
+    if (prefault) madvise(p, bytes, MADV_POPULATE_WRITE);
+    return p;
+}
+
+/* The same key hash for every implementation. */
+#define s_hash wr__kt_hash
+
+/* ---- weir ---- */
+
+static void s_weir_emit(void *ctx, const wr_window_results_t *r)
+{
+    s_result_t *res = ctx;
+    res->fired += r->n;
+    for (size_t i = 0; i < r->n; i++) res->counted += r->count[i];
+}
+
+static int s_weir_run(const s_opts_t *o, s_result_t *res)
+{
+    wr_window_spec_t spec = {.kind = WR_WINDOW_SLIDING, .size_ms = o->size, .slide_ms = o->slide,
+                             .lateness_ms = o->lateness, .ncols = 1, .naggs = 4,
+                             .aggs = {{WR_AGG_COUNT, 0, 0}, {WR_AGG_SUM, 0, 0}, {WR_AGG_MIN, 0, 0},
+                                      {WR_AGG_MAX, 0, 0}},
+                             .expected_keys = o->keys, .prefault = true};
+    int err = 0;
+    int64_t t0 = wr_now_ns();
+    wr_window_t *w = wr_window_new(&spec, &err);
+    res->setup_secs = (double)(wr_now_ns() - t0) / 1e9;
+    s_stream_t s;
+    if (!w || s_stream_init(&s, o)) {
+        wr_window_destroy(&w);
+        return err ? err : WR_ENOMEM;
+    }
+    wr_window_sink_t sink = {.emit = s_weir_emit, .ctx = res};
+    int64_t wm, ns = 0;
+    size_t n;
+    int rc = 0;
+    while (!rc && (n = s_next(&s, &wm))) {
+        const double *cols[] = {s.val};
+        int64_t t = wr_now_ns();
+        rc = wr_window_add(w, s.keys, s.ts, cols, n, &sink);
+        if (!rc) rc = wr_window_advance(w, wm, &sink);
+        ns += wr_now_ns() - t;
+        res->events += n;
+    }
+    wr_window_stats_t st;
+    wr_window_stats(w, &st);
+    res->secs = (double)ns / 1e9;
+    res->dropped = st.dropped_late;
+    res->state_bytes = st.memory_bytes;
+    s_stream_free(&s);
+    wr_window_destroy(&w);
+    return rc;
+}
+
+/* ---- bare: one entry per key, batch prefetch, no windows ---- */
+
+typedef struct __attribute__((packed)) {
+    uint64_t key; /* 0: empty (ids are never 0) */
+    uint32_t count;
+    double sum, min, max;
+} s_bare_t;
+
+static int s_bare_run(const s_opts_t *o, s_result_t *res)
+{
+    size_t nslots = o->keys + o->keys / 3 + 1024;
+    int64_t t_setup = wr_now_ns();
+    s_bare_t *t = s_map(nslots * sizeof *t, true);
+    res->setup_secs = (double)(wr_now_ns() - t_setup) / 1e9;
+    uint64_t *h = malloc(o->batch * sizeof *h);
+    s_stream_t s;
+    if (!t || !h || s_stream_init(&s, o)) {
+        free(h);
+        return WR_ENOMEM;
+    }
+    enum { D = 16 };
+    int64_t wm, ns = 0;
+    size_t n;
+    while ((n = s_next(&s, &wm))) {
+        int64_t t0 = wr_now_ns();
+        for (size_t i = 0; i < n; i++) {
+            h[i] = ((s_hash(s.keys[i]) & 0xffffffffu) * nslots) >> 32;
+            if (i < D) __builtin_prefetch(&t[h[i]], 1);
+        }
+        for (size_t i = 0; i < n; i++) {
+            if (i + D < n) __builtin_prefetch(&t[h[i + D]], 1);
+            size_t j = h[i];
+            uint64_t k = s.keys[i];
+            while (t[j].key && t[j].key != k)
+                if (++j == nslots) j = 0;
+            s_bare_t *e = &t[j];
+            double v = s.val[i];
+            if (!e->key) {
+                e->key = k;
+                e->min = INFINITY;
+                e->max = -INFINITY;
+            }
+            e->count++;
+            e->sum += v;
+            if (v < e->min) e->min = v;
+            if (v > e->max) e->max = v;
+        }
+        ns += wr_now_ns() - t0;
+        res->events += n;
+    }
+    res->secs = (double)ns / 1e9;
+    res->state_bytes = nslots * sizeof *t;
+    s_stream_free(&s);
+    free(h);
+    munmap(t, nslots * sizeof *t);
+    return 0;
+}
+
+/* ---- flink-style: a window per key and window, a timer per key and window ---- */
+
+typedef struct {
+    uint64_t key; /* 0: empty */
+    int64_t start;
+    uint32_t count;
+    float pad_; /* keeps the struct at 40 bytes */
+    double sum, min, max;
+} s_fwin_t;
+
+typedef struct {
+    int64_t t; /* window end - 1 (fire), or end - 1 + lateness (cleanup) */
+    uint64_t key;
+    int cleanup; /* with lateness 0 one timer does both */
+} s_ftimer_t;
+
+typedef struct {
+    const s_opts_t *o;
+    s_fwin_t *tab;
+    size_t nslots, n, bytes;
+    s_ftimer_t *heap;
+    size_t hn, hcap;
+    int64_t wm;
+    s_result_t *res;
+} s_flink_t;
+
+static inline size_t s_fslot(const s_flink_t *f, uint64_t key, int64_t start)
+{
+    return ((s_hash(key ^ (uint64_t)start * 0x9e3779b97f4a7c15ULL) & 0xffffffffu) * f->nslots) >> 32;
+}
+
+static int s_flink_grow(s_flink_t *f)
+{
+    size_t ns = f->nslots * 2, bytes = ns * sizeof(s_fwin_t);
+    s_fwin_t *nt = s_map(bytes, false), *old = f->tab;
+    if (!nt) return WR_ENOMEM;
+    size_t on = f->nslots, ob = f->bytes;
+    f->tab = nt;
+    f->nslots = ns;
+    f->bytes = bytes;
+    for (size_t i = 0; i < on; i++)
+        if (old[i].key) {
+            size_t j = s_fslot(f, old[i].key, old[i].start);
+            while (nt[j].key)
+                if (++j == ns) j = 0;
+            nt[j] = old[i];
+        }
+    munmap(old, ob);
+    return 0;
+}
+
+static int s_fpush(s_flink_t *f, int64_t t, uint64_t key, int cleanup)
+{
+    if (f->hn == f->hcap) {
+        size_t cap = f->hcap ? f->hcap * 2 : 1 << 20;
+        s_ftimer_t *h = realloc(f->heap, cap * sizeof *h);
+        if (!h) return WR_ENOMEM;
+        f->heap = h;
+        f->hcap = cap;
+    }
+    size_t i = f->hn++;
+    while (i > 0 && f->heap[(i - 1) / 2].t > t) {
+        f->heap[i] = f->heap[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    f->heap[i] = (s_ftimer_t){t, key, cleanup};
+    return 0;
+}
+
+static s_ftimer_t s_fpop(s_flink_t *f)
+{
+    s_ftimer_t top = f->heap[0], x = f->heap[--f->hn];
+    size_t i = 0, n = f->hn;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= n) break;
+        if (c + 1 < n && f->heap[c + 1].t < f->heap[c].t) c++;
+        if (f->heap[c].t >= x.t) break;
+        f->heap[i] = f->heap[c];
+        i = c;
+    }
+    if (n) f->heap[i] = x;
+    return top;
+}
+
+static size_t s_ffind(const s_flink_t *f, uint64_t key, int64_t start)
+{
+    size_t j = s_fslot(f, key, start);
+    while (f->tab[j].key && (f->tab[j].key != key || f->tab[j].start != start))
+        if (++j == f->nslots) j = 0;
+    return j;
+}
+
+static void s_fdelete(s_flink_t *f, size_t hole)
+{
+    size_t j = hole;
+    for (;;) {
+        if (++j == f->nslots) j = 0;
+        if (!f->tab[j].key) break;
+        size_t home = s_fslot(f, f->tab[j].key, f->tab[j].start);
+        int in = hole < j ? (home > hole && home <= j) : (home > hole || home <= j);
+        if (!in) {
+            f->tab[hole] = f->tab[j];
+            hole = j;
+        }
+    }
+    f->tab[hole].key = 0;
+    f->n--;
+}
+
+static void s_ffire(s_flink_t *f, const s_fwin_t *w)
+{
+    f->res->fired++;
+    f->res->counted += w->count;
+}
+
+static int s_flink_add(s_flink_t *f, uint64_t key, int64_t ts, double v)
+{
+    const s_opts_t *o = f->o;
+    bool added = false;
+    /* every window [st, st + size) containing ts, as Flink's SlidingEventTimeWindows assigns */
+    int64_t last = ts - ((ts % o->slide) + o->slide) % o->slide;
+    for (int64_t st = last; st > ts - o->size; st -= o->slide) {
+        int64_t end = st + o->size;
+        if (end - 1 + o->lateness <= f->wm) continue; /* late window: skipped */
+        added = true;
+        if ((f->n + 1) * 4 > f->nslots * 3 && s_flink_grow(f)) return WR_ENOMEM;
+        size_t j = s_ffind(f, key, st);
+        s_fwin_t *w = &f->tab[j];
+        if (!w->key) { /* a new window: its state and its timer */
+            *w = (s_fwin_t){.key = key, .start = st, .min = INFINITY, .max = -INFINITY};
+            f->n++;
+            if (s_fpush(f, end - 1, key, !o->lateness) ||
+                (o->lateness && s_fpush(f, end - 1 + o->lateness, key, 1)))
+                return WR_ENOMEM;
+        }
+        w->count++;
+        w->sum += v;
+        if (v < w->min) w->min = v;
+        if (v > w->max) w->max = v;
+        if (end - 1 <= f->wm) s_ffire(f, w); /* late firing */
+    }
+    if (!added) f->res->dropped++;
+    return 0;
+}
+
+/* Pops every timer due at wm: fire at end - 1, clean up at end - 1 + lateness (one timer doing
+ * both when the lateness is 0, the bench's default). */
+static void s_flink_advance(s_flink_t *f, int64_t wm)
+{
+    const s_opts_t *o = f->o;
+    if (wm <= f->wm) return;
+    while (f->hn && f->heap[0].t <= wm) {
+        s_ftimer_t x = s_fpop(f);
+        int64_t st = x.t + 1 - o->size - (x.cleanup ? o->lateness : 0);
+        size_t j = s_ffind(f, x.key, st);
+        if (!f->tab[j].key) continue;
+        if (!x.cleanup || !o->lateness) s_ffire(f, &f->tab[j]);
+        if (x.cleanup) s_fdelete(f, j);
+    }
+    f->wm = wm;
+}
+
+static int s_flink_run(const s_opts_t *o, s_result_t *res)
+{
+    s_flink_t f = {.o = o, .res = res, .wm = WR_WINDOW_TS_MIN - 1};
+    f.nslots = (size_t)1 << 20;
+    while (f.nslots < o->keys * 4) f.nslots *= 2;
+    f.bytes = f.nslots * sizeof(s_fwin_t);
+    s_stream_t s;
+    int64_t t_setup = wr_now_ns();
+    if (!(f.tab = s_map(f.bytes, true)) || s_stream_init(&s, o)) return WR_ENOMEM;
+    res->setup_secs = (double)(wr_now_ns() - t_setup) / 1e9;
+    int64_t wm, ns = 0;
+    size_t n;
+    int rc = 0;
+    while (!rc && (n = s_next(&s, &wm))) {
+        int64_t t0 = wr_now_ns();
+        for (size_t i = 0; i < n && !rc; i++) rc = s_flink_add(&f, s.keys[i], s.ts[i], s.val[i]);
+        s_flink_advance(&f, wm);
+        ns += wr_now_ns() - t0;
+        res->events += n;
+    }
+    res->secs = (double)ns / 1e9;
+    res->state_bytes = f.bytes + f.hcap * sizeof(s_ftimer_t);
+    s_stream_free(&s);
+    munmap(f.tab, f.bytes);
+    free(f.heap);
+    return rc;
+}
+
+/* ---- the pure state: keys x panes of count/sum/min/max ---- */
+
+static int s_state_run(const s_opts_t *o, s_result_t *res)
+{
+    wr_window_spec_t spec = {.kind = WR_WINDOW_SLIDING, .size_ms = o->size, .slide_ms = o->slide,
+                             .ncols = 1, .naggs = 4,
+                             .aggs = {{WR_AGG_COUNT, 0, 0}, {WR_AGG_SUM, 0, 0}, {WR_AGG_MIN, 0, 0},
+                                      {WR_AGG_MAX, 0, 0}},
+                             .expected_keys = o->keys};
+    int err = 0;
+    wr_window_t *w = wr_window_new(&spec, &err);
+    s_stream_t s;
+    if (!w || s_stream_init(&s, o)) {
+        wr_window_destroy(&w);
+        return err ? err : WR_ENOMEM;
+    }
+    /* every key gets one record in each pane of one window; the watermark stays before its end */
+    int64_t panes = o->size / o->slide, ns = 0;
+    int rc = 0;
+    for (int64_t p = 0; p < panes && !rc; p++)
+        for (uint64_t k = 0; k < o->keys && !rc; k += o->batch) {
+            size_t n = o->keys - k < o->batch ? o->keys - k : o->batch;
+            for (size_t i = 0; i < n; i++) {
+                s.keys[i] = s_key_id(k + i);
+                s.ts[i] = s.t0 + p * o->slide;
+                s.val[i] = (double)(k + i);
+            }
+            const double *cols[] = {s.val};
+            int64_t t = wr_now_ns();
+            rc = wr_window_add(w, s.keys, s.ts, cols, n, NULL);
+            ns += wr_now_ns() - t;
+            res->events += n;
+        }
+    wr_window_stats_t st;
+    wr_window_stats(w, &st);
+    res->secs = (double)ns / 1e9;
+    res->state_bytes = st.memory_bytes;
+    res->fired = st.panes_live;   /* reported as panes */
+    res->counted = st.keys_live;  /* reported as keys */
+    res->dropped = st.spill_panes;
+    s_vm(&res->hwm_kb, &res->rss_kb);
+    s_stream_free(&s);
+    wr_window_destroy(&w);
+    return rc;
+}
+
+/* ---- processes ---- */
+
+static int s_child(int which, const s_opts_t *o, s_result_t *out)
+{
+    int fds[2];
+    if (pipe(fds)) return WR_EIO;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) return WR_EIO;
+    if (pid == 0) {
+        close(fds[0]);
+        s_result_t r = {0};
+        int rc = which == S_WEIR ? s_weir_run(o, &r)
+                 : which == S_FLINK ? s_flink_run(o, &r)
+                 : which == S_BARE  ? s_bare_run(o, &r)
+                                    : s_state_run(o, &r);
+        if (!r.hwm_kb) s_vm(&r.hwm_kb, &r.rss_kb);
+        r.ok = rc == 0;
+        ssize_t wrote = write(fds[1], &r, sizeof r);
+        _exit(wrote == (ssize_t)sizeof r && r.ok ? 0 : 1);
+    }
+    close(fds[1]);
+    ssize_t got = read(fds[0], out, sizeof *out);
+    close(fds[0]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return got == (ssize_t)sizeof *out && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : WR_EIO;
+}
+
+/* ---- the command ---- */
+
+static const char s_usage[] =
+    "usage: weir bench window [--keys N] [--events N] [--size DUR] [--slide DUR] [--span DUR]\n"
+    "                         [--ooo DUR] [--lateness DUR] [--batch N] [--seed N]\n"
+    "                         [--only weir,flink,bare] [--json]\n"
+    "       weir bench window --state [--keys N] [--size DUR] [--slide DUR] [--json]\n"
+    "\n"
+    "The sliding-window operator alone: weir's engine, a Flink-style implementation (a window\n"
+    "and a timer per key and window) and a bare hash-table baseline (one entry per key, no\n"
+    "windows), each in its own process over the same stream of uniformly random keys; prints\n"
+    "events/s, peak RSS, windows fired and the ratios weir/flink-style and weir/bare.\n"
+    "--state fills exactly keys x size/slide panes of count/sum/min/max and prints the RSS.\n"
+    "\n"
+    "  --keys N       distinct keys (default 5000000)\n"
+    "  --events N     records in the stream (default 30000000)\n"
+    "  --size, --slide  the sliding window (default 10min, 1min); DUR: 500ms, 30s, 10min, 1h\n"
+    "  --span DUR     event time the stream covers, evenly (default 12min: windows fire every\n"
+    "                 slide and the state reaches its steady size)\n"
+    "  --ooo DUR      bounded out-of-orderness of event time; watermark = max - ooo - 1 after\n"
+    "                 every batch (default 2s)\n"
+    "  --lateness DUR allowed lateness (default 0)\n"
+    "  --batch N      records per batch (default 1000)\n";
+
+static bool s_u64(const char *arg, uint64_t min, uint64_t max, uint64_t *out)
+{
+    char *end;
+    unsigned long long v = strtoull(arg, &end, 10);
+    if (*end || arg[0] == '-' || v < min || v > max) return false;
+    *out = v;
+    return true;
+}
+
+/* "500ms", "30s", "10min", "2h" or a plain number of ms. */
+static bool s_dur(const char *arg, int64_t *out)
+{
+    char *end;
+    double v = strtod(arg, &end);
+    int64_t mul = !*end || !strcmp(end, "ms") ? 1
+                  : !strcmp(end, "s")         ? 1000
+                  : !strcmp(end, "min")       ? S_MIN
+                  : !strcmp(end, "h")         ? 60 * S_MIN
+                                              : 0;
+    if (end == arg || !mul || !(v >= 0) || v * (double)mul > 1e15) return false;
+    *out = (int64_t)llround(v * (double)mul);
+    return true;
+}
+
+static double s_rate(const s_result_t *r)
+{
+    return r->secs > 0 ? (double)r->events / r->secs : 0;
+}
+
+static void s_print_state(const s_opts_t *o, const s_result_t *r)
+{
+    const double goal = 1.5e9;
+    double rss = (double)r->rss_kb * 1024, hwm = (double)r->hwm_kb * 1024;
+    if (o->json) {
+        printf("{\"bench\":\"window-state\",\"keys\":%llu,\"panes_per_key\":%lld,"
+               "\"keys_live\":%llu,\"panes_live\":%llu,\"spill_panes\":%llu,"
+               "\"rss_bytes\":%.0f,\"peak_rss_bytes\":%.0f,\"accounted_bytes\":%llu,"
+               "\"bytes_per_pane\":%.1f,\"goal_bytes\":%.0f,\"within_goal\":%s,"
+               "\"fill_events_per_s\":%.0f}\n",
+               (unsigned long long)o->keys, (long long)(o->size / o->slide),
+               (unsigned long long)r->counted, (unsigned long long)r->fired,
+               (unsigned long long)r->dropped, rss, hwm, (unsigned long long)r->state_bytes,
+               hwm / (double)(r->fired ? r->fired : 1), goal, hwm <= goal ? "true" : "false",
+               s_rate(r));
+        return;
+    }
+    printf("window state: %llu keys x %lld panes of count/sum/min/max (%llu panes live, %llu "
+           "spilled)\n",
+           (unsigned long long)r->counted, (long long)(o->size / o->slide),
+           (unsigned long long)r->fired, (unsigned long long)r->dropped);
+    printf("  RSS %.3f GB (peak %.3f GB = %.2f GiB), engine-accounted %.3f GB, %.1f bytes per pane "
+           "all-in\n",
+           rss / 1e9, hwm / 1e9, hwm / (1 << 30), (double)r->state_bytes / 1e9,
+           hwm / (double)(r->fired ? r->fired : 1));
+    printf("  goal <= 1.5 GB: %s\n", hwm <= goal ? "met" : "NOT met");
+}
+
+int wr_bench_window(int argc, char **argv)
+{
+    static const struct option opts[] = {{"keys", required_argument, NULL, 'k'},
+                                         {"events", required_argument, NULL, 'e'},
+                                         {"size", required_argument, NULL, 'z'},
+                                         {"slide", required_argument, NULL, 'l'},
+                                         {"span", required_argument, NULL, 'p'},
+                                         {"ooo", required_argument, NULL, 'o'},
+                                         {"lateness", required_argument, NULL, 'L'},
+                                         {"batch", required_argument, NULL, 'b'},
+                                         {"seed", required_argument, NULL, 'S'},
+                                         {"only", required_argument, NULL, 'O'},
+                                         {"state", no_argument, NULL, 's'},
+                                         {"json", no_argument, NULL, 'J'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    s_opts_t o = {.keys = 5000000, .events = 30000000, .seed = 1, .size = 10 * S_MIN,
+                  .slide = S_MIN, .span = 12 * S_MIN, .ooo = 2000, .batch = 1000,
+                  .run = {true, true, true}};
+    uint64_t v;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        bool ok = true;
+        switch (c) {
+        case 'k': ok = s_u64(optarg, 1, 60000000, &o.keys); break;
+        case 'e': ok = s_u64(optarg, 1, (uint64_t)1 << 40, &o.events); break;
+        case 'z': ok = s_dur(optarg, &o.size) && o.size > 0; break;
+        case 'l': ok = s_dur(optarg, &o.slide) && o.slide > 0; break;
+        case 'p': ok = s_dur(optarg, &o.span); break;
+        case 'o': ok = s_dur(optarg, &o.ooo); break;
+        case 'L': ok = s_dur(optarg, &o.lateness); break;
+        case 'b': ok = s_u64(optarg, 1, 1000000, &v) && (o.batch = (uint32_t)v); break;
+        case 'S': ok = s_u64(optarg, 0, UINT64_MAX, &o.seed); break;
+        case 'O':
+            for (int i = 0; i < 3; i++) o.run[i] = strstr(optarg, i == 1 ? "flink" : s_names[i]);
+            ok = o.run[0] || o.run[1] || o.run[2];
+            break;
+        case 's': o.state = true; break;
+        case 'J': o.json = true; break;
+        case 'h': fputs(s_usage, stdout); return WR_EXIT_OK;
+        default: fputs(s_usage, stderr); return WR_EXIT_USAGE;
+        }
+        if (!ok) {
+            wr_cli_error("bench window", "see weir bench window --help", "bad value '%s'", optarg);
+            return WR_EXIT_USAGE;
+        }
+    }
+    if (optind != argc || o.slide > o.size || o.size % o.slide) {
+        wr_cli_error("bench window", "see weir bench window --help",
+                     optind != argc ? "unexpected argument '%s'"
+                                    : "the slide must divide the window size%s",
+                     optind != argc ? argv[optind] : "");
+        return WR_EXIT_USAGE;
+    }
+    if (o.state) {
+        s_result_t r;
+        if (s_child(3, &o, &r)) {
+            wr_cli_error("bench window", NULL, "the state run failed (out of memory?)");
+            return WR_EXIT_FAIL;
+        }
+        s_print_state(&o, &r);
+        return WR_EXIT_OK;
+    }
+    s_result_t r[3] = {{0}};
+    if (!o.json)
+        printf("window bench: %llu keys, %llu events over %.1f min of event time, %lld/%lld min "
+               "sliding, ooo %lld ms, batches of %u\n",
+               (unsigned long long)o.keys, (unsigned long long)o.events, (double)o.span / S_MIN,
+               (long long)(o.size / S_MIN), (long long)(o.slide / S_MIN), (long long)o.ooo, o.batch);
+    for (int i = 0; i < 3; i++) {
+        if (!o.run[i]) continue;
+        if (s_child(i, &o, &r[i])) {
+            wr_cli_error("bench window", NULL, "the %s run failed (out of memory?)", s_names[i]);
+            return WR_EXIT_FAIL;
+        }
+        if (!o.json)
+            printf("  %-12s %6.2f M events/s  peak RSS %6.3f GB  windows fired %9llu  (%.2f s; "
+                   "setup %.2f s)\n",
+                   s_names[i], s_rate(&r[i]) / 1e6, (double)r[i].hwm_kb * 1024 / 1e9,
+                   (unsigned long long)r[i].fired, r[i].secs, r[i].setup_secs);
+        fflush(stdout);
+    }
+    double vs_flink = r[1].secs > 0 ? s_rate(&r[0]) / s_rate(&r[1]) : 0;
+    double vs_bare = r[2].secs > 0 ? s_rate(&r[0]) / s_rate(&r[2]) : 0;
+    bool agree = !o.run[0] || !o.run[1] ||
+                 (r[0].fired == r[1].fired && r[0].counted == r[1].counted &&
+                  r[0].dropped == r[1].dropped);
+    if (o.json) {
+        printf("{\"bench\":\"window\",\"keys\":%llu,\"events\":%llu,\"size_ms\":%lld,"
+               "\"slide_ms\":%lld,\"span_ms\":%lld,\"ooo_ms\":%lld,\"batch\":%u",
+               (unsigned long long)o.keys, (unsigned long long)o.events, (long long)o.size,
+               (long long)o.slide, (long long)o.span, (long long)o.ooo, o.batch);
+        for (int i = 0; i < 3; i++)
+            if (o.run[i])
+                printf(",\"%s\":{\"events_per_s\":%.0f,\"peak_rss_bytes\":%ld,\"state_bytes\":%llu,"
+                       "\"windows_fired\":%llu,\"seconds\":%.3f,\"setup_seconds\":%.3f}",
+                       i == 1 ? "flink_style" : s_names[i], s_rate(&r[i]), r[i].hwm_kb * 1024,
+                       (unsigned long long)r[i].state_bytes, (unsigned long long)r[i].fired,
+                       r[i].secs, r[i].setup_secs);
+        printf(",\"ratio_weir_flink\":%.3f,\"ratio_weir_bare\":%.3f,\"goal_ratio_flink\":5,"
+               "\"goal_ratio_bare\":0.5,\"results_agree\":%s}\n",
+               vs_flink, vs_bare, agree ? "true" : "false");
+    } else {
+        if (o.run[0] && o.run[1])
+            printf("weir / flink-style: %.2fx (goal >= 5x); results %s (%llu windows, %llu "
+                   "records counted)\n",
+                   vs_flink, agree ? "agree" : "DIFFER", (unsigned long long)r[0].fired,
+                   (unsigned long long)r[0].counted);
+        if (o.run[0] && o.run[2])
+            printf("weir / bare:        %.2f (goal >= 0.50)\n", vs_bare);
+    }
+    return agree ? WR_EXIT_OK : WR_EXIT_FAIL;
+}
