@@ -380,7 +380,7 @@ static int s_flink_add(s_flink_t *f, uint64_t key, int64_t ts, double v)
         int64_t end = st + o->size;
         if (end - 1 + o->lateness <= f->wm) continue; /* late window: skipped */
         added = true;
-        if ((f->n + 1) * 4 > f->nslots * 3 && s_flink_grow(f)) return WR_ENOMEM;
+        if ((f->n + 1) * 5 > f->nslots * 4 && s_flink_grow(f)) return WR_ENOMEM;
         size_t j = s_ffind(f, key, st);
         s_fwin_t *w = &f->tab[j];
         if (!w->key) { /* a new window: its state and its timer */
@@ -420,8 +420,9 @@ static void s_flink_advance(s_flink_t *f, int64_t wm)
 static int s_flink_run(const s_opts_t *o, s_result_t *res)
 {
     s_flink_t f = {.o = o, .res = res, .wm = WR_WINDOW_TS_MIN - 1};
-    f.nslots = (size_t)1 << 20;
-    while (f.nslots < o->keys * 4) f.nslots *= 2;
+    /* room for every key's windows at load 0.8 (size/slide + 2 of them each), so that the table
+     * rarely has to grow (a rehash would hold old and new at once) */
+    f.nslots = (size_t)(o->keys * (uint64_t)(o->size / o->slide + 2) * 5 / 4) + 1024;
     f.bytes = f.nslots * sizeof(s_fwin_t);
     s_stream_t s;
     int64_t t_setup = wr_now_ns();
@@ -535,10 +536,11 @@ static const char s_usage[] =
     "--state fills exactly keys x size/slide panes of count/sum/min/max and prints the RSS.\n"
     "\n"
     "  --keys N       distinct keys (default 5000000)\n"
-    "  --events N     records in the stream (default 30000000)\n"
+    "  --events N     records in the stream (default 40000000)\n"
     "  --size, --slide  the sliding window (default 10min, 1min); DUR: 500ms, 30s, 10min, 1h\n"
-    "  --span DUR     event time the stream covers, evenly (default 12min: windows fire every\n"
-    "                 slide and the state reaches its steady size)\n"
+    "  --span DUR     event time the stream covers, evenly (default 4min: with the default\n"
+    "                 keys and events each key reports every 30 s, and windows fire every\n"
+    "                 minute; a span past the size reaches the steady state, panes expiring)\n"
     "  --ooo DUR      bounded out-of-orderness of event time; watermark = max - ooo - 1 after\n"
     "                 every batch (default 2s)\n"
     "  --lateness DUR allowed lateness (default 0)\n"
@@ -617,8 +619,8 @@ int wr_bench_window(int argc, char **argv)
                                          {"json", no_argument, NULL, 'J'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    s_opts_t o = {.keys = 5000000, .events = 30000000, .seed = 1, .size = 10 * S_MIN,
-                  .slide = S_MIN, .span = 12 * S_MIN, .ooo = 2000, .batch = 1000,
+    s_opts_t o = {.keys = 5000000, .events = 40000000, .seed = 1, .size = 10 * S_MIN,
+                  .slide = S_MIN, .span = 4 * S_MIN, .ooo = 2000, .batch = 1000,
                   .run = {true, true, true}};
     uint64_t v;
     int c;

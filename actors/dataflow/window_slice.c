@@ -654,18 +654,27 @@ static int s_sweep(wr_window_t *w, const wr_window_sink_t *sink, const s_sweep_t
             rc = wr__finish_block(&w->lay, ents, nk, offs + i * R, nofs[i], w->sk, w->blk);
             if (!rc) s_emit_block(w, sink, ents, nk, s->a_lo + (int64_t)i * w->g);
         }
+        /* When the one window fired covers the whole ring (the usual sweep), its count minus the
+         * expired panes' tells whether the key keeps anything: no second look at the ring. */
+        const bool whole = s->nwin == 1 && nofs[0] == R;
         for (size_t k = 0; k < nk; k++) {
+            uint64_t gone = 0;
             for (size_t j = 0; j < nexp; j++) {
                 uint8_t *acc = ents[k] + exp_offs[j];
-                if (!wr__acc_count(acc)) continue;
+                uint32_t c = wr__acc_count(acc);
+                if (!c) continue;
+                gone += c;
                 w->panes_live--;
                 if (w->lay.nsketch)
                     wr__acc_clear(&w->lay, acc, w->sk);
                 else
                     memcpy(acc, w->lay.empty, asz);
             }
-            uint32_t live = 0;
-            for (size_t j = 0; j < nkeep; j++) live |= wr__acc_count(ents[k] + keep_offs[j]);
+            uint64_t live = 0;
+            if (whole)
+                live = w->blk->count[k] - gone;
+            else
+                for (size_t j = 0; j < nkeep; j++) live |= wr__acc_count(ents[k] + keep_offs[j]);
             if (!live) w->dead[idx[k] >> 6] |= (uint64_t)1 << (idx[k] & 63);
         }
     }
