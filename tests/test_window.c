@@ -609,6 +609,7 @@ static run_stats_t s_run(const run_t *rp)
     assert_int_equal(ws.keys_live, 0);
     assert_int_equal(ws.panes_live, 0);
     assert_int_equal(ws.spill_panes, 0);
+    assert_int_equal(ws.sketches, 0);
     st.fired = ws.windows_fired;
     st.refires = ws.late_refires;
     st.dropped = ws.dropped_late;
@@ -712,7 +713,7 @@ static void test_sliding_oracle(void **state)
 {
     (void)state;
     /* size not a multiple of slide (10/3: panes of 1 s), lateness, late and too-late records */
-    for (uint64_t seed = 1; seed <= 6; seed++) {
+    for (uint64_t seed = 1; seed <= 10; seed++) {
         run_t r = {.spec = {.kind = WR_WINDOW_SLIDING, .size_ms = 10000, .slide_ms = 3000,
                             .lateness_ms = seed % 3 == 0 ? 0 : 4500},
                    .seed = seed, .nkeys = seed % 2 ? 3 : 400, .batches = 120, .max_batch = 150,
@@ -743,10 +744,29 @@ static void test_sliding_headline_shape(void **state)
     }
 }
 
+/* A ring larger than needed, quantiles and stddev through the spill and back into the ring. */
+static void test_sliding_spill_all_aggs(void **state)
+{
+    (void)state;
+    for (uint64_t seed = 15; seed <= 17; seed++) {
+        run_t r = {.spec = {.kind = WR_WINDOW_SLIDING, .size_ms = 60000, .slide_ms = 20000,
+                            .lateness_ms = seed == 16 ? 25000 : 0,
+                            .ring_panes = seed == 17 ? 7 : 0},
+                   .seed = seed, .nkeys = seed == 15 ? 5 : 300, .batches = 150, .max_batch = 120,
+                   .t0 = 1700000000000LL, .step = 200, .jitter = 30000, .late_frac = 0.02,
+                   .late_span = 90000};
+        s_all_aggs(&r.spec);
+        run_stats_t st = s_run(&r);
+        assert_true(st.fired > 0 && st.dropped > 0);
+        if (seed != 17) assert_true(st.spill_max > 0);
+        if (seed == 16) assert_true(st.refires > 0);
+    }
+}
+
 static void test_tumbling_oracle(void **state)
 {
     (void)state;
-    for (uint64_t seed = 21; seed <= 25; seed++) {
+    for (uint64_t seed = 21; seed <= 28; seed++) {
         run_t r = {.spec = {.kind = WR_WINDOW_TUMBLING, .size_ms = 5000,
                             .lateness_ms = seed % 2 ? 3000 : 0},
                    .seed = seed, .nkeys = seed == 23 ? 1000 : 4, .batches = 120, .max_batch = 120,
@@ -762,7 +782,7 @@ static void test_tumbling_oracle(void **state)
 static void test_session_oracle(void **state)
 {
     (void)state;
-    for (uint64_t seed = 31; seed <= 36; seed++) {
+    for (uint64_t seed = 31; seed <= 40; seed++) {
         run_t r = {.spec = {.kind = WR_WINDOW_SESSION, .gap_ms = 1000,
                             .lateness_ms = seed % 3 == 0 ? 0 : 2500},
                    .seed = seed, .nkeys = seed % 2 ? 3 : 200, .batches = 100, .max_batch = 100,
@@ -941,10 +961,14 @@ static void test_state_dropped_and_memory(void **state)
     /* every live key costs its entry (key + 10 x 28 bytes) and some index */
     assert_true(st.memory_bytes >= (uint64_t)N * (8 + 10 * 28) + st0.memory_bytes);
     assert_true(st.memory_bytes <= (uint64_t)N * (8 + 10 * 28 + 16) + st0.memory_bytes + (8 << 20));
-    /* keys with data only in pane 0 go away once the window [0, 600000) is cleaned up */
-    assert_int_equal(wr_window_advance(w, 599999, NULL), 0);
-    wr_window_stats(w, &st);
-    assert_int_equal(st.keys_live, N - N / 10);
+    /* slide by slide (each sweep fires one window per key); keys with data only in pane 0 go
+     * away once the window [0, 600000) is cleaned up */
+    for (int64_t end = 60000; end <= 600000; end += 60000) {
+        assert_int_equal(wr_window_advance(w, end - 1, NULL), 0);
+        wr_window_stats(w, &st);
+        assert_int_equal(st.keys_live, end < 600000 ? N : N - N / 10);
+        assert_int_equal(st.panes_live, end < 600000 ? N : N - N / 10);
+    }
     /* a key with its record in pane q is in windows [a, a + 10) with q - 9 <= a <= 0 that end by
      * 600000: 10 - q of them */
     assert_int_equal(st.windows_fired, N / 10 * 55);
@@ -1025,6 +1049,7 @@ int main(void)
         cmocka_unit_test(test_sliding_happy_path),
         cmocka_unit_test(test_sliding_oracle),
         cmocka_unit_test(test_sliding_headline_shape),
+        cmocka_unit_test(test_sliding_spill_all_aggs),
         cmocka_unit_test(test_tumbling_oracle),
         cmocka_unit_test(test_session_oracle),
         cmocka_unit_test(test_late_refire_and_side_output),

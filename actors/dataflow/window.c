@@ -182,6 +182,7 @@ void wr_window_stats(const wr_window_t *w, wr_window_stats_t *out)
         .windows_fired = w->fired,
         .late_refires = w->refires,
         .dropped_late = w->dropped,
+        .sketches = wr__sketch_pool_live(w->sk),
         .watermark = w->wm,
         .ring_panes = session ? 0 : (uint32_t)w->R,
         .pane_ms = session ? 0 : w->P,

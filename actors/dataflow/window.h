@@ -111,6 +111,7 @@ typedef struct {
     uint64_t windows_fired; /* results emitted, re-fires included */
     uint64_t late_refires;  /* results fired by late records */
     uint64_t dropped_late;  /* records too late (or out of range), sent to `late` */
+    uint64_t sketches;      /* live quantile sketches (per non-empty pane and quantile column) */
     int64_t watermark;
     uint32_t ring_panes;    /* R (sliced kinds) */
     int64_t pane_ms;        /* pane length (sliced kinds) */
