@@ -136,7 +136,7 @@ int wr_window_add(wr_window_t *w, const uint64_t *keys, const int64_t *ts, const
 {
     if (!w) return WR_EINVAL;
     if (n == 0) return 0;
-    if (!keys || !ts || (w->spec.ncols && !cols)) return WR_EINVAL;
+    if (!keys || !ts || (w->spec.ncols && !cols) || n > UINT32_MAX) return WR_EINVAL;
     for (uint32_t c = 0; c < w->spec.ncols; c++)
         if (!cols[c]) return WR_EINVAL;
     int rc = wr__batch_scratch(w, n);
