@@ -45,12 +45,12 @@ static const char *const s_names[] = {"weir", "flink-style", "bare"};
 
 /* What a child reports. */
 typedef struct {
-    double secs;         /* in the implementation's calls */
-    double setup_secs;   /* creating and prefaulting its tables (not in secs) */
-    uint64_t events;     /* records processed */
-    uint64_t fired;      /* window results */
-    uint64_t counted;    /* sum of the results' counts: weir and flink-style must agree */
-    uint64_t dropped;    /* too-late records */
+    double secs;          /* in the implementation's calls */
+    double setup_secs;    /* creating and prefaulting its tables (not in secs) */
+    uint64_t events;      /* records processed */
+    uint64_t fired;       /* window results */
+    uint64_t counted;     /* sum of the results' counts: weir and flink-style must agree */
+    uint64_t dropped;     /* too-late records */
     uint64_t state_bytes; /* accounted by the implementation */
     long hwm_kb, rss_kb;
     int ok;
@@ -110,7 +110,8 @@ static size_t s_next(s_stream_t *s, int64_t *wm)
     while (n < o->batch && s->i < o->events) {
         uint64_t r = s_rand(&s->rng);
         s->keys[n] = s_key_id(r % o->keys);
-        int64_t t = s->t0 + (int64_t)((double)s->i * per) - (o->ooo ? (int64_t)((r >> 40) % (uint64_t)o->ooo) : 0);
+        int64_t t = s->t0 + (int64_t)((double)s->i * per) -
+                    (o->ooo ? (int64_t)((r >> 40) % (uint64_t)o->ooo) : 0);
         s->ts[n] = t;
         if (t > s->max_ts) s->max_ts = t;
         s->val[n] = 15 + (double)((r >> 20) % 20000) / 1000;
@@ -155,16 +156,22 @@ static void s_weir_emit(void *ctx, const wr_window_results_t *r)
 {
     s_result_t *res = ctx;
     res->fired += r->n;
-    for (size_t i = 0; i < r->n; i++) res->counted += r->count[i];
+    for (size_t i = 0; i < r->n; i++)
+        res->counted += r->count[i];
 }
 
 static int s_weir_run(const s_opts_t *o, s_result_t *res)
 {
-    wr_window_spec_t spec = {.kind = WR_WINDOW_SLIDING, .size_ms = o->size, .slide_ms = o->slide,
-                             .lateness_ms = o->lateness, .ncols = 1, .naggs = 4,
-                             .aggs = {{WR_AGG_COUNT, 0, 0}, {WR_AGG_SUM, 0, 0}, {WR_AGG_MIN, 0, 0},
-                                      {WR_AGG_MAX, 0, 0}},
-                             .expected_keys = o->keys, .prefault = true};
+    wr_window_spec_t spec = {
+        .kind = WR_WINDOW_SLIDING,
+        .size_ms = o->size,
+        .slide_ms = o->slide,
+        .lateness_ms = o->lateness,
+        .ncols = 1,
+        .naggs = 4,
+        .aggs = {{WR_AGG_COUNT, 0, 0}, {WR_AGG_SUM, 0, 0}, {WR_AGG_MIN, 0, 0}, {WR_AGG_MAX, 0, 0}},
+        .expected_keys = o->keys,
+        .prefault = true};
     int err = 0;
     int64_t t0 = wr_now_ns();
     wr_window_t *w = wr_window_new(&spec, &err);
@@ -282,7 +289,8 @@ typedef struct {
 
 static inline size_t s_fslot(const s_flink_t *f, uint64_t key, int64_t start)
 {
-    return ((s_hash(key ^ (uint64_t)start * 0x9e3779b97f4a7c15ULL) & 0xffffffffu) * f->nslots) >> 32;
+    return ((s_hash(key ^ (uint64_t)start * 0x9e3779b97f4a7c15ULL) & 0xffffffffu) * f->nslots) >>
+           32;
 }
 
 static int s_flink_grow(s_flink_t *f)
@@ -433,7 +441,8 @@ static int s_flink_run(const s_opts_t *o, s_result_t *res)
     int rc = 0;
     while (!rc && (n = s_next(&s, &wm))) {
         int64_t t0 = wr_now_ns();
-        for (size_t i = 0; i < n && !rc; i++) rc = s_flink_add(&f, s.keys[i], s.ts[i], s.val[i]);
+        for (size_t i = 0; i < n && !rc; i++)
+            rc = s_flink_add(&f, s.keys[i], s.ts[i], s.val[i]);
         s_flink_advance(&f, wm);
         ns += wr_now_ns() - t0;
         res->events += n;
@@ -450,11 +459,14 @@ static int s_flink_run(const s_opts_t *o, s_result_t *res)
 
 static int s_state_run(const s_opts_t *o, s_result_t *res)
 {
-    wr_window_spec_t spec = {.kind = WR_WINDOW_SLIDING, .size_ms = o->size, .slide_ms = o->slide,
-                             .ncols = 1, .naggs = 4,
-                             .aggs = {{WR_AGG_COUNT, 0, 0}, {WR_AGG_SUM, 0, 0}, {WR_AGG_MIN, 0, 0},
-                                      {WR_AGG_MAX, 0, 0}},
-                             .expected_keys = o->keys};
+    wr_window_spec_t spec = {
+        .kind = WR_WINDOW_SLIDING,
+        .size_ms = o->size,
+        .slide_ms = o->slide,
+        .ncols = 1,
+        .naggs = 4,
+        .aggs = {{WR_AGG_COUNT, 0, 0}, {WR_AGG_SUM, 0, 0}, {WR_AGG_MIN, 0, 0}, {WR_AGG_MAX, 0, 0}},
+        .expected_keys = o->keys};
     int err = 0;
     wr_window_t *w = wr_window_new(&spec, &err);
     s_stream_t s;
@@ -483,8 +495,8 @@ static int s_state_run(const s_opts_t *o, s_result_t *res)
     wr_window_stats(w, &st);
     res->secs = (double)ns / 1e9;
     res->state_bytes = st.memory_bytes;
-    res->fired = st.panes_live;   /* reported as panes */
-    res->counted = st.keys_live;  /* reported as keys */
+    res->fired = st.panes_live;  /* reported as panes */
+    res->counted = st.keys_live; /* reported as keys */
     res->dropped = st.spill_panes;
     s_vm(&res->hwm_kb, &res->rss_kb);
     s_stream_free(&s);
@@ -504,7 +516,7 @@ static int s_child(int which, const s_opts_t *o, s_result_t *out)
     if (pid == 0) {
         close(fds[0]);
         s_result_t r = {0};
-        int rc = which == S_WEIR ? s_weir_run(o, &r)
+        int rc = which == S_WEIR    ? s_weir_run(o, &r)
                  : which == S_FLINK ? s_flink_run(o, &r)
                  : which == S_BARE  ? s_bare_run(o, &r)
                                     : s_state_run(o, &r);
@@ -518,7 +530,8 @@ static int s_child(int which, const s_opts_t *o, s_result_t *out)
     close(fds[0]);
     int status = 0;
     waitpid(pid, &status, 0);
-    return got == (ssize_t)sizeof *out && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : WR_EIO;
+    return got == (ssize_t)sizeof *out && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0
+                                                                                        : WR_EIO;
 }
 
 /* ---- the command ---- */
@@ -605,22 +618,22 @@ static void s_print_state(const s_opts_t *o, const s_result_t *r)
 
 int wr_bench_window(int argc, char **argv)
 {
-    static const struct option opts[] = {{"keys", required_argument, NULL, 'k'},
-                                         {"events", required_argument, NULL, 'e'},
-                                         {"size", required_argument, NULL, 'z'},
-                                         {"slide", required_argument, NULL, 'l'},
-                                         {"span", required_argument, NULL, 'p'},
-                                         {"ooo", required_argument, NULL, 'o'},
-                                         {"lateness", required_argument, NULL, 'L'},
-                                         {"batch", required_argument, NULL, 'b'},
-                                         {"seed", required_argument, NULL, 'S'},
-                                         {"only", required_argument, NULL, 'O'},
-                                         {"state", no_argument, NULL, 's'},
-                                         {"json", no_argument, NULL, 'J'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
-    s_opts_t o = {.keys = 5000000, .events = 40000000, .seed = 1, .size = 10 * S_MIN,
-                  .slide = S_MIN, .span = 4 * S_MIN, .ooo = 2000, .batch = 1000,
+    static const struct option opts[] = {
+        {"keys", required_argument, NULL, 'k'},     {"events", required_argument, NULL, 'e'},
+        {"size", required_argument, NULL, 'z'},     {"slide", required_argument, NULL, 'l'},
+        {"span", required_argument, NULL, 'p'},     {"ooo", required_argument, NULL, 'o'},
+        {"lateness", required_argument, NULL, 'L'}, {"batch", required_argument, NULL, 'b'},
+        {"seed", required_argument, NULL, 'S'},     {"only", required_argument, NULL, 'O'},
+        {"state", no_argument, NULL, 's'},          {"json", no_argument, NULL, 'J'},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
+    s_opts_t o = {.keys = 5000000,
+                  .events = 40000000,
+                  .seed = 1,
+                  .size = 10 * S_MIN,
+                  .slide = S_MIN,
+                  .span = 4 * S_MIN,
+                  .ooo = 2000,
+                  .batch = 1000,
                   .run = {true, true, true}};
     uint64_t v;
     int c;
@@ -628,23 +641,50 @@ int wr_bench_window(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         bool ok = true;
         switch (c) {
-        case 'k': ok = s_u64(optarg, 1, 60000000, &o.keys); break;
-        case 'e': ok = s_u64(optarg, 1, (uint64_t)1 << 40, &o.events); break;
-        case 'z': ok = s_dur(optarg, &o.size) && o.size > 0; break;
-        case 'l': ok = s_dur(optarg, &o.slide) && o.slide > 0; break;
-        case 'p': ok = s_dur(optarg, &o.span); break;
-        case 'o': ok = s_dur(optarg, &o.ooo); break;
-        case 'L': ok = s_dur(optarg, &o.lateness); break;
-        case 'b': ok = s_u64(optarg, 1, 1000000, &v) && (o.batch = (uint32_t)v); break;
-        case 'S': ok = s_u64(optarg, 0, UINT64_MAX, &o.seed); break;
+        case 'k':
+            ok = s_u64(optarg, 1, 60000000, &o.keys);
+            break;
+        case 'e':
+            ok = s_u64(optarg, 1, (uint64_t)1 << 40, &o.events);
+            break;
+        case 'z':
+            ok = s_dur(optarg, &o.size) && o.size > 0;
+            break;
+        case 'l':
+            ok = s_dur(optarg, &o.slide) && o.slide > 0;
+            break;
+        case 'p':
+            ok = s_dur(optarg, &o.span);
+            break;
+        case 'o':
+            ok = s_dur(optarg, &o.ooo);
+            break;
+        case 'L':
+            ok = s_dur(optarg, &o.lateness);
+            break;
+        case 'b':
+            ok = s_u64(optarg, 1, 1000000, &v) && (o.batch = (uint32_t)v);
+            break;
+        case 'S':
+            ok = s_u64(optarg, 0, UINT64_MAX, &o.seed);
+            break;
         case 'O':
-            for (int i = 0; i < 3; i++) o.run[i] = strstr(optarg, i == 1 ? "flink" : s_names[i]);
+            for (int i = 0; i < 3; i++)
+                o.run[i] = strstr(optarg, i == 1 ? "flink" : s_names[i]);
             ok = o.run[0] || o.run[1] || o.run[2];
             break;
-        case 's': o.state = true; break;
-        case 'J': o.json = true; break;
-        case 'h': fputs(s_usage, stdout); return WR_EXIT_OK;
-        default: fputs(s_usage, stderr); return WR_EXIT_USAGE;
+        case 's':
+            o.state = true;
+            break;
+        case 'J':
+            o.json = true;
+            break;
+        case 'h':
+            fputs(s_usage, stdout);
+            return WR_EXIT_OK;
+        default:
+            fputs(s_usage, stderr);
+            return WR_EXIT_USAGE;
         }
         if (!ok) {
             wr_cli_error("bench window", "see weir bench window --help", "bad value '%s'", optarg);
@@ -672,7 +712,8 @@ int wr_bench_window(int argc, char **argv)
         printf("window bench: %llu keys, %llu events over %.1f min of event time, %lld/%lld min "
                "sliding, ooo %lld ms, batches of %u\n",
                (unsigned long long)o.keys, (unsigned long long)o.events, (double)o.span / S_MIN,
-               (long long)(o.size / S_MIN), (long long)(o.slide / S_MIN), (long long)o.ooo, o.batch);
+               (long long)(o.size / S_MIN), (long long)(o.slide / S_MIN), (long long)o.ooo,
+               o.batch);
     for (int i = 0; i < 3; i++) {
         if (!o.run[i]) continue;
         if (s_child(i, &o, &r[i])) {
@@ -688,9 +729,9 @@ int wr_bench_window(int argc, char **argv)
     }
     double vs_flink = r[1].secs > 0 ? s_rate(&r[0]) / s_rate(&r[1]) : 0;
     double vs_bare = r[2].secs > 0 ? s_rate(&r[0]) / s_rate(&r[2]) : 0;
-    bool agree = !o.run[0] || !o.run[1] ||
-                 (r[0].fired == r[1].fired && r[0].counted == r[1].counted &&
-                  r[0].dropped == r[1].dropped);
+    bool agree =
+        !o.run[0] || !o.run[1] ||
+        (r[0].fired == r[1].fired && r[0].counted == r[1].counted && r[0].dropped == r[1].dropped);
     if (o.json) {
         printf("{\"bench\":\"window\",\"keys\":%llu,\"events\":%llu,\"size_ms\":%lld,"
                "\"slide_ms\":%lld,\"span_ms\":%lld,\"ooo_ms\":%lld,\"batch\":%u",
@@ -712,8 +753,7 @@ int wr_bench_window(int argc, char **argv)
                    "records counted)\n",
                    vs_flink, agree ? "agree" : "DIFFER", (unsigned long long)r[0].fired,
                    (unsigned long long)r[0].counted);
-        if (o.run[0] && o.run[2])
-            printf("weir / bare:        %.2f (goal >= 0.50)\n", vs_bare);
+        if (o.run[0] && o.run[2]) printf("weir / bare:        %.2f (goal >= 0.50)\n", vs_bare);
     }
     return agree ? WR_EXIT_OK : WR_EXIT_FAIL;
 }

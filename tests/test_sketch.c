@@ -73,7 +73,8 @@ static void test_signs_zero_nan_empty(void **state)
     assert_int_equal(wr__sketch_add(p, &h, NAN), 0); /* ignored */
     assert_int_equal(h, 0);
     double v[] = {-1000, -3.5, -0.001, 0, 0, -0.0, 2e-5, 7, 1e6};
-    for (size_t i = 0; i < 9; i++) assert_int_equal(wr__sketch_add(p, &h, v[i]), 0);
+    for (size_t i = 0; i < 9; i++)
+        assert_int_equal(wr__sketch_add(p, &h, v[i]), 0);
     assert_int_equal(wr__sketch_count(p, h), 9);
     s_check(p, &h, 1, v, 9, 0.02);
     double mid = 0.5, z;
@@ -104,7 +105,8 @@ static void test_merge_is_union(void **state)
     assert_int_equal(wr__sketch_merge(p, &a, none), 0);
     assert_int_equal(wr__sketch_quantiles(p, &a, 1, q, 6, y), 0);
     assert_int_equal(wr__sketch_quantiles(p, &all, 1, q, 6, z), 0);
-    for (int k = 0; k < 6; k++) assert_true(x[k] == z[k] && y[k] == z[k]);
+    for (int k = 0; k < 6; k++)
+        assert_true(x[k] == z[k] && y[k] == z[k]);
     assert_int_equal(wr__sketch_count(p, a), 3000);
     s_check(p, &a, 1, v, 3000, 0.01);
     uint32_t c = 0;
@@ -125,7 +127,8 @@ static void test_big_counts_and_growth(void **state)
     (void)state;
     wr__sketch_pool_t *p = wr__sketch_pool_new(0.01);
     uint32_t h = 0, g = 0;
-    for (int i = 0; i < 10000; i++) assert_int_equal(wr__sketch_add(p, &h, 42.0), 0);
+    for (int i = 0; i < 10000; i++)
+        assert_int_equal(wr__sketch_add(p, &h, 42.0), 0);
     assert_int_equal(wr__sketch_add(p, &h, 1.0), 0);
     assert_int_equal(wr__sketch_count(p, h), 10001);
     double q[] = {0, 0.5, 1}, out[3];
@@ -156,7 +159,8 @@ static void test_wide_ranges_and_extremes(void **state)
         uint32_t h = 0;
         double v[] = {1e-200, 3e-50, -2e40, 5e100, 1e200, -1e-100, 7.5, 1e300, -1e300};
         size_t n = alpha < 0.002 ? 7 : 9; /* 1e300 is outside alpha 0.001's exact range */
-        for (size_t i = 0; i < n; i++) assert_int_equal(wr__sketch_add(p, &h, v[i]), 0);
+        for (size_t i = 0; i < n; i++)
+            assert_int_equal(wr__sketch_add(p, &h, v[i]), 0);
         double w[9];
         memcpy(w, v, sizeof w);
         s_check(p, &h, 1, w, n, alpha);
@@ -197,7 +201,8 @@ static void test_random_property(void **state)
             }
         }
         if (n) s_check(p, hs, parts, v, n, alpha);
-        for (size_t k = 0; k < parts; k++) wr__sketch_free(p, &hs[k]);
+        for (size_t k = 0; k < parts; k++)
+            wr__sketch_free(p, &hs[k]);
         assert_int_equal(wr__sketch_pool_live(p), 0);
         free(v);
         wr__sketch_pool_destroy(&p);

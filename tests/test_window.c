@@ -60,9 +60,13 @@ static void s_emit(void *ctx, const wr_window_results_t *r)
     out_t *o = ctx;
     assert_true(r->n > 0 && r->n <= 512);
     for (size_t i = 0; i < r->n; i++) {
-        res_t x = {.key = r->key[i], .start = r->start[i], .end = r->end[i], .count = r->count[i],
+        res_t x = {.key = r->key[i],
+                   .start = r->start[i],
+                   .end = r->end[i],
+                   .count = r->count[i],
                    .late = r->late[i]};
-        for (uint32_t a = 0; a < o->naggs; a++) x.v[a] = r->val[a][i];
+        for (uint32_t a = 0; a < o->naggs; a++)
+            x.v[a] = r->val[a][i];
         out_push(o, &x);
     }
 }
@@ -171,7 +175,8 @@ static void o_reindex(oracle_t *o)
     memset(o->index, 0, o->icap * sizeof *o->index);
     for (size_t i = 0; i < o->nw; i++) {
         size_t h = s_mix(o->w[i].key, o->w[i].start) % o->icap;
-        while (o->index[h]) h = (h + 1) % o->icap;
+        while (o->index[h])
+            h = (h + 1) % o->icap;
         o->index[h] = (int64_t)i + 1;
     }
 }
@@ -230,7 +235,8 @@ static void o_result(const oracle_t *o, const owin_t *w, uint8_t late, res_t *r)
         int64_t tf = INT64_MAX, tl = INT64_MIN;
         /* sums: per pane in arrival order from 0.0, then panes ascending from 0.0 */
         if (session) {
-            for (size_t i = 0; i < w->n; i++) sum += o->recs[w->recs[i]].v[c];
+            for (size_t i = 0; i < w->n; i++)
+                sum += o->recs[w->recs[i]].v[c];
         } else {
             int64_t p0 = s_floor_div(w->start, o->P), p1 = s_floor_div(w->end - 1, o->P);
             for (int64_t p = p0; p <= p1; p++) {
@@ -257,19 +263,39 @@ static void o_result(const oracle_t *o, const owin_t *w, uint8_t late, res_t *r)
             if (x->ts >= tl) tl = x->ts, last = v;
         }
         double n = (double)w->n, mean = 0, m2 = 0;
-        for (size_t i = 0; i < w->n; i++) mean += vals[i];
+        for (size_t i = 0; i < w->n; i++)
+            mean += vals[i];
         mean /= n;
-        for (size_t i = 0; i < w->n; i++) m2 += (vals[i] - mean) * (vals[i] - mean);
+        for (size_t i = 0; i < w->n; i++)
+            m2 += (vals[i] - mean) * (vals[i] - mean);
         switch (s->aggs[a].kind) {
-        case WR_AGG_COUNT: r->v[a] = n; break;
-        case WR_AGG_SUM: r->v[a] = sum; break;
-        case WR_AGG_MIN: r->v[a] = mn; break;
-        case WR_AGG_MAX: r->v[a] = mx; break;
-        case WR_AGG_AVG: r->v[a] = sum / n; break;
-        case WR_AGG_STDDEV: r->v[a] = sqrt(m2 / n); break;
-        case WR_AGG_STDDEV_SAMP: r->v[a] = w->n > 1 ? sqrt(m2 / (n - 1)) : NAN; break;
-        case WR_AGG_FIRST: r->v[a] = first; break;
-        case WR_AGG_LAST: r->v[a] = last; break;
+        case WR_AGG_COUNT:
+            r->v[a] = n;
+            break;
+        case WR_AGG_SUM:
+            r->v[a] = sum;
+            break;
+        case WR_AGG_MIN:
+            r->v[a] = mn;
+            break;
+        case WR_AGG_MAX:
+            r->v[a] = mx;
+            break;
+        case WR_AGG_AVG:
+            r->v[a] = sum / n;
+            break;
+        case WR_AGG_STDDEV:
+            r->v[a] = sqrt(m2 / n);
+            break;
+        case WR_AGG_STDDEV_SAMP:
+            r->v[a] = w->n > 1 ? sqrt(m2 / (n - 1)) : NAN;
+            break;
+        case WR_AGG_FIRST:
+            r->v[a] = first;
+            break;
+        case WR_AGG_LAST:
+            r->v[a] = last;
+            break;
         case WR_AGG_QUANTILE:
             qsort(vals, w->n, sizeof *vals, d_cmp);
             r->v[a] = vals[(size_t)floor(s->aggs[a].q * (n - 1))];
@@ -285,13 +311,15 @@ static void o_init(oracle_t *o, const wr_window_spec_t *spec)
     o->spec = *spec;
     o->wm = WR_WINDOW_TS_MIN - 1;
     if (spec->kind != WR_WINDOW_SESSION)
-        o->P = s_gcd(spec->size_ms, spec->kind == WR_WINDOW_SLIDING ? spec->slide_ms : spec->size_ms);
+        o->P =
+            s_gcd(spec->size_ms, spec->kind == WR_WINDOW_SLIDING ? spec->slide_ms : spec->size_ms);
     o_reindex(o);
 }
 
 static void o_free(oracle_t *o)
 {
-    for (size_t i = 0; i < o->nw; i++) free(o->w[i].recs);
+    for (size_t i = 0; i < o->nw; i++)
+        free(o->w[i].recs);
     free(o->w);
     free(o->index);
     free(o->recs);
@@ -359,7 +387,8 @@ static void o_add_session(oracle_t *o, uint64_t key, int64_t ts, const double *v
             if (!m) {
                 m = w;
             } else { /* absorb w into m; record indices are arrival order */
-                for (size_t k = 0; k < w->n; k++) o_addrec(m, w->recs[k]);
+                for (size_t k = 0; k < w->n; k++)
+                    o_addrec(m, w->recs[k]);
                 qsort(m->recs, m->n, sizeof *m->recs, u32_cmp);
                 w->dead = true;
                 w->n = 0;
@@ -411,7 +440,8 @@ static void o_advance(oracle_t *o, int64_t wm, out_t *out)
     for (size_t i = 0; i < o->nw; i++) {
         owin_t *w = &o->w[i];
         if (w->dead || !w->n) continue;
-        bool due = session ? (!w->fired && w->end - 1 <= wm) : (w->end - 1 > old && w->end - 1 <= wm);
+        bool due =
+            session ? (!w->fired && w->end - 1 <= wm) : (w->end - 1 > old && w->end - 1 <= wm);
         if (due) {
             res_t x;
             o_result(o, w, 0, &x);
@@ -465,8 +495,9 @@ static void s_compare(const wr_window_spec_t *spec, out_t *got, out_t *want, con
         const res_t *g = &got->r[i], *x = &want->r[i];
         if (g->key != x->key || g->start != x->start || g->end != x->end || g->count != x->count ||
             g->late != x->late)
-            fprintf(stderr, "%s: #%zu got key %llu [%lld,%lld) n=%llu late=%d, want key %llu "
-                            "[%lld,%lld) n=%llu late=%d\n",
+            fprintf(stderr,
+                    "%s: #%zu got key %llu [%lld,%lld) n=%llu late=%d, want key %llu "
+                    "[%lld,%lld) n=%llu late=%d\n",
                     what, i, (unsigned long long)g->key, (long long)g->start, (long long)g->end,
                     (unsigned long long)g->count, g->late, (unsigned long long)x->key,
                     (long long)x->start, (long long)x->end, (unsigned long long)x->count, x->late);
@@ -483,14 +514,15 @@ static void s_compare(const wr_window_spec_t *spec, out_t *got, out_t *want, con
             else
                 ok = g->v[a] == x->v[a] || (isnan(g->v[a]) && isnan(x->v[a]));
             if (!ok)
-                fprintf(stderr, "%s: key %llu [%lld,%lld) agg %u (%s): got %.17g want %.17g\n", what,
-                        (unsigned long long)g->key, (long long)g->start, (long long)g->end, a,
+                fprintf(stderr, "%s: key %llu [%lld,%lld) agg %u (%s): got %.17g want %.17g\n",
+                        what, (unsigned long long)g->key, (long long)g->start, (long long)g->end, a,
                         wr_agg_name(k), g->v[a], x->v[a]);
             assert_true(ok);
         }
     }
     assert_int_equal(got->nlate, want->nlate);
-    for (size_t i = 0; i < got->nlate; i++) assert_int_equal(got->late_rows[i], want->late_rows[i]);
+    for (size_t i = 0; i < got->nlate; i++)
+        assert_int_equal(got->late_rows[i], want->late_rows[i]);
     out_clear(got);
     out_clear(want);
 }
@@ -547,7 +579,8 @@ static run_stats_t s_run(const run_t *rp)
     rng_t g = {r.seed};
     uint64_t *keys = malloc(r.max_batch * sizeof *keys + 8);
     int64_t *ts = malloc(r.max_batch * sizeof *ts + 8);
-    double *c0 = malloc(r.max_batch * sizeof(double) + 8), *c1 = malloc(r.max_batch * sizeof(double) + 8);
+    double *c0 = malloc(r.max_batch * sizeof(double) + 8),
+           *c1 = malloc(r.max_batch * sizeof(double) + 8);
     const double *cols[NCOL] = {c0, c1};
     int64_t now = r.t0, max_ts = r.t0;
     run_stats_t st = {0};
@@ -587,8 +620,8 @@ static run_stats_t s_run(const run_t *rp)
             wm = wr_window_watermark(w) - 5; /* backwards: ignored */
         else
             wm = max_ts - r.jitter - 1;
-        snprintf(what, sizeof what, "seed %llu batch %u advance %lld", (unsigned long long)r.seed, b,
-                 (long long)wm);
+        snprintf(what, sizeof what, "seed %llu batch %u advance %lld", (unsigned long long)r.seed,
+                 b, (long long)wm);
         assert_int_equal(wr_window_advance(w, wm, &sink), 0);
         o_advance(&o, wm, &want);
         s_compare(&r.spec, &got, &want, what);
@@ -628,11 +661,11 @@ static run_stats_t s_run(const run_t *rp)
 static void s_all_aggs(wr_window_spec_t *s)
 {
     const wr_agg_t aggs[] = {
-        {WR_AGG_COUNT, 0, 0},         {WR_AGG_SUM, 0, 0},   {WR_AGG_MIN, 0, 0},
-        {WR_AGG_MAX, 0, 0},           {WR_AGG_AVG, 0, 0},   {WR_AGG_STDDEV, 1, 0},
-        {WR_AGG_STDDEV_SAMP, 1, 0},   {WR_AGG_FIRST, 1, 0}, {WR_AGG_LAST, 0, 0},
-        {WR_AGG_QUANTILE, 0, 0.5},    {WR_AGG_QUANTILE, 1, 0.95}, {WR_AGG_SUM, 1, 0},
-        {WR_AGG_QUANTILE, 1, 0.0},    {WR_AGG_QUANTILE, 1, 1.0},
+        {WR_AGG_COUNT, 0, 0},       {WR_AGG_SUM, 0, 0},         {WR_AGG_MIN, 0, 0},
+        {WR_AGG_MAX, 0, 0},         {WR_AGG_AVG, 0, 0},         {WR_AGG_STDDEV, 1, 0},
+        {WR_AGG_STDDEV_SAMP, 1, 0}, {WR_AGG_FIRST, 1, 0},       {WR_AGG_LAST, 0, 0},
+        {WR_AGG_QUANTILE, 0, 0.5},  {WR_AGG_QUANTILE, 1, 0.95}, {WR_AGG_SUM, 1, 0},
+        {WR_AGG_QUANTILE, 1, 0.0},  {WR_AGG_QUANTILE, 1, 1.0},
     };
     s->ncols = NCOL;
     s->naggs = sizeof aggs / sizeof aggs[0];
@@ -641,8 +674,8 @@ static void s_all_aggs(wr_window_spec_t *s)
 
 static void s_basic_aggs(wr_window_spec_t *s)
 {
-    const wr_agg_t aggs[] = {{WR_AGG_COUNT, 0, 0}, {WR_AGG_SUM, 0, 0}, {WR_AGG_MIN, 0, 0},
-                             {WR_AGG_MAX, 0, 0}};
+    const wr_agg_t aggs[] = {
+        {WR_AGG_COUNT, 0, 0}, {WR_AGG_SUM, 0, 0}, {WR_AGG_MIN, 0, 0}, {WR_AGG_MAX, 0, 0}};
     s->ncols = NCOL;
     s->naggs = 4;
     memcpy(s->aggs, aggs, sizeof aggs);
@@ -653,8 +686,8 @@ static void s_basic_aggs(wr_window_spec_t *s)
 static void test_sliding_happy_path(void **state)
 {
     (void)state;
-    wr_window_spec_t spec = {.kind = WR_WINDOW_SLIDING, .size_ms = 3000, .slide_ms = 1000,
-                             .expected_keys = 16};
+    wr_window_spec_t spec = {
+        .kind = WR_WINDOW_SLIDING, .size_ms = 3000, .slide_ms = 1000, .expected_keys = 16};
     s_basic_aggs(&spec);
     int err = 0;
     wr_window_t *w = wr_window_new(&spec, &err);
@@ -714,11 +747,19 @@ static void test_sliding_oracle(void **state)
     (void)state;
     /* size not a multiple of slide (10/3: panes of 1 s), lateness, late and too-late records */
     for (uint64_t seed = 1; seed <= 10; seed++) {
-        run_t r = {.spec = {.kind = WR_WINDOW_SLIDING, .size_ms = 10000, .slide_ms = 3000,
+        run_t r = {.spec = {.kind = WR_WINDOW_SLIDING,
+                            .size_ms = 10000,
+                            .slide_ms = 3000,
                             .lateness_ms = seed % 3 == 0 ? 0 : 4500},
-                   .seed = seed, .nkeys = seed % 2 ? 3 : 400, .batches = 120, .max_batch = 150,
+                   .seed = seed,
+                   .nkeys = seed % 2 ? 3 : 400,
+                   .batches = 120,
+                   .max_batch = 150,
                    .t0 = seed == 4 ? -123456 : 1700000000000LL + (int64_t)seed * 777,
-                   .step = 60, .jitter = 2500, .late_frac = 0.03, .late_span = 20000};
+                   .step = 60,
+                   .jitter = 2500,
+                   .late_frac = 0.03,
+                   .late_span = 20000};
         s_all_aggs(&r.spec);
         run_stats_t st = s_run(&r);
         assert_true(st.fired > 0);
@@ -732,10 +773,19 @@ static void test_sliding_headline_shape(void **state)
     (void)state;
     /* 10 min / 1 min with out-of-orderness: a key briefly needs an 11th pane (the spill) */
     for (uint64_t seed = 11; seed <= 13; seed++) {
-        run_t r = {.spec = {.kind = WR_WINDOW_SLIDING, .size_ms = 600000, .slide_ms = 60000,
-                            .lateness_ms = seed == 12 ? 30000 : 0, .expected_keys = 1000},
-                   .seed = seed, .nkeys = seed == 13 ? 2000 : 50, .batches = 150, .max_batch = 200,
-                   .t0 = 1700000000000LL, .step = 300, .jitter = 20000, .late_frac = 0.01,
+        run_t r = {.spec = {.kind = WR_WINDOW_SLIDING,
+                            .size_ms = 600000,
+                            .slide_ms = 60000,
+                            .lateness_ms = seed == 12 ? 30000 : 0,
+                            .expected_keys = 1000},
+                   .seed = seed,
+                   .nkeys = seed == 13 ? 2000 : 50,
+                   .batches = 150,
+                   .max_batch = 200,
+                   .t0 = 1700000000000LL,
+                   .step = 300,
+                   .jitter = 20000,
+                   .late_frac = 0.01,
                    .late_span = 100000};
         s_basic_aggs(&r.spec);
         run_stats_t st = s_run(&r);
@@ -749,11 +799,19 @@ static void test_sliding_spill_all_aggs(void **state)
 {
     (void)state;
     for (uint64_t seed = 15; seed <= 17; seed++) {
-        run_t r = {.spec = {.kind = WR_WINDOW_SLIDING, .size_ms = 60000, .slide_ms = 20000,
+        run_t r = {.spec = {.kind = WR_WINDOW_SLIDING,
+                            .size_ms = 60000,
+                            .slide_ms = 20000,
                             .lateness_ms = seed == 16 ? 25000 : 0,
                             .ring_panes = seed == 17 ? 7 : 0},
-                   .seed = seed, .nkeys = seed == 15 ? 5 : 300, .batches = 150, .max_batch = 120,
-                   .t0 = 1700000000000LL, .step = 200, .jitter = 30000, .late_frac = 0.02,
+                   .seed = seed,
+                   .nkeys = seed == 15 ? 5 : 300,
+                   .batches = 150,
+                   .max_batch = 120,
+                   .t0 = 1700000000000LL,
+                   .step = 200,
+                   .jitter = 30000,
+                   .late_frac = 0.02,
                    .late_span = 90000};
         s_all_aggs(&r.spec);
         run_stats_t st = s_run(&r);
@@ -767,10 +825,17 @@ static void test_tumbling_oracle(void **state)
 {
     (void)state;
     for (uint64_t seed = 21; seed <= 28; seed++) {
-        run_t r = {.spec = {.kind = WR_WINDOW_TUMBLING, .size_ms = 5000,
+        run_t r = {.spec = {.kind = WR_WINDOW_TUMBLING,
+                            .size_ms = 5000,
                             .lateness_ms = seed % 2 ? 3000 : 0},
-                   .seed = seed, .nkeys = seed == 23 ? 1000 : 4, .batches = 120, .max_batch = 120,
-                   .t0 = seed == 24 ? -50000 : 1000, .step = 40, .jitter = 3000, .late_frac = 0.04,
+                   .seed = seed,
+                   .nkeys = seed == 23 ? 1000 : 4,
+                   .batches = 120,
+                   .max_batch = 120,
+                   .t0 = seed == 24 ? -50000 : 1000,
+                   .step = 40,
+                   .jitter = 3000,
+                   .late_frac = 0.04,
                    .late_span = 9000};
         s_all_aggs(&r.spec);
         run_stats_t st = s_run(&r);
@@ -783,11 +848,19 @@ static void test_session_oracle(void **state)
 {
     (void)state;
     for (uint64_t seed = 31; seed <= 40; seed++) {
-        run_t r = {.spec = {.kind = WR_WINDOW_SESSION, .gap_ms = 1000,
+        run_t r = {.spec = {.kind = WR_WINDOW_SESSION,
+                            .gap_ms = 1000,
                             .lateness_ms = seed % 3 == 0 ? 0 : 2500},
-                   .seed = seed, .nkeys = seed % 2 ? 3 : 200, .batches = 100, .max_batch = 100,
-                   .t0 = seed == 34 ? -99999 : 5000, .step = seed % 2 ? 150 : 20, .jitter = 1500,
-                   .late_frac = 0.05, .late_span = 6000, .dyadic = true};
+                   .seed = seed,
+                   .nkeys = seed % 2 ? 3 : 200,
+                   .batches = 100,
+                   .max_batch = 100,
+                   .t0 = seed == 34 ? -99999 : 5000,
+                   .step = seed % 2 ? 150 : 20,
+                   .jitter = 1500,
+                   .late_frac = 0.05,
+                   .late_span = 6000,
+                   .dyadic = true};
         s_all_aggs(&r.spec);
         run_stats_t st = s_run(&r);
         assert_true(st.fired > 0 && st.dropped > 0);
@@ -853,9 +926,9 @@ static void test_first_last_ties_and_stddev(void **state)
 {
     (void)state;
     wr_window_spec_t spec = {.kind = WR_WINDOW_SLIDING, .size_ms = 2000, .slide_ms = 1000};
-    const wr_agg_t aggs[] = {{WR_AGG_FIRST, 0, 0},       {WR_AGG_LAST, 0, 0},
-                             {WR_AGG_STDDEV, 0, 0},      {WR_AGG_STDDEV_SAMP, 0, 0},
-                             {WR_AGG_AVG, 0, 0},         {WR_AGG_QUANTILE, 0, 0.5},
+    const wr_agg_t aggs[] = {{WR_AGG_FIRST, 0, 0},  {WR_AGG_LAST, 0, 0},
+                             {WR_AGG_STDDEV, 0, 0}, {WR_AGG_STDDEV_SAMP, 0, 0},
+                             {WR_AGG_AVG, 0, 0},    {WR_AGG_QUANTILE, 0, 0.5},
                              {WR_AGG_COUNT, 0, 0}};
     spec.ncols = 1;
     spec.naggs = 7;
@@ -878,7 +951,8 @@ static void test_first_last_ties_and_stddev(void **state)
     assert_true(b->start == 0 && b->count == 5);
     assert_true(b->v[0] == 2 && b->v[1] == 40);
     double mean = (10 + 30 + 20 + 40 + 2) / 5.0, m2 = 0;
-    for (int i = 0; i < 5; i++) m2 += (v[i] - mean) * (v[i] - mean);
+    for (int i = 0; i < 5; i++)
+        m2 += (v[i] - mean) * (v[i] - mean);
     assert_true(fabs(b->v[2] - sqrt(m2 / 5)) < 1e-12 * sqrt(m2));
     assert_true(fabs(b->v[3] - sqrt(m2 / 4)) < 1e-12 * sqrt(m2));
     assert_true(b->v[4] == 102 / 5.0);
@@ -902,11 +976,11 @@ static void test_empty_batches_and_watermark_edges(void **state)
     out_t got = {.naggs = 4};
     wr_window_sink_t sink = {.emit = s_emit, .late = s_late, .ctx = &got};
     assert_int_equal(wr_window_watermark(w), WR_WINDOW_TS_MIN - 1);
-    assert_int_equal(wr_window_add(w, NULL, NULL, NULL, 0, &sink), 0);     /* empty batch */
+    assert_int_equal(wr_window_add(w, NULL, NULL, NULL, 0, &sink), 0); /* empty batch */
     assert_int_equal(wr_window_add(w, NULL, NULL, NULL, 3, &sink), WR_EINVAL);
-    assert_int_equal(wr_window_advance(w, 100, &sink), 0);                   /* nothing to fire */
-    assert_int_equal(wr_window_advance(w, 100, &sink), 0);                   /* not advancing */
-    assert_int_equal(wr_window_advance(w, 50, &sink), 0);                    /* backwards */
+    assert_int_equal(wr_window_advance(w, 100, &sink), 0); /* nothing to fire */
+    assert_int_equal(wr_window_advance(w, 100, &sink), 0); /* not advancing */
+    assert_int_equal(wr_window_advance(w, 50, &sink), 0);  /* backwards */
     assert_int_equal(wr_window_watermark(w), 100);
     uint64_t k[] = {1, 2};
     int64_t ts[] = {5000, WR_WINDOW_TS_MAX + 1};
@@ -933,8 +1007,8 @@ static void test_state_dropped_and_memory(void **state)
 {
     (void)state;
     enum { N = 300000 };
-    wr_window_spec_t spec = {.kind = WR_WINDOW_SLIDING, .size_ms = 600000, .slide_ms = 60000,
-                             .expected_keys = 1000};
+    wr_window_spec_t spec = {
+        .kind = WR_WINDOW_SLIDING, .size_ms = 600000, .slide_ms = 60000, .expected_keys = 1000};
     s_basic_aggs(&spec);
     wr_window_t *w = wr_window_new(&spec, NULL);
     assert_non_null(w);
@@ -993,16 +1067,17 @@ static void test_bad_specs(void **state)
     assert_non_null(w);
     wr_window_destroy(&w);
     wr_window_spec_t bad[10];
-    for (int i = 0; i < 10; i++) bad[i] = ok;
+    for (int i = 0; i < 10; i++)
+        bad[i] = ok;
     bad[0].kind = 0;
-    bad[1].slide_ms = 2000;  /* slide > size */
+    bad[1].slide_ms = 2000; /* slide > size */
     bad[2].size_ms = 0;
     bad[3].lateness_ms = -1;
     bad[4].naggs = 0;
-    bad[5].aggs[1].col = NCOL; /* no such column */
-    bad[6].ring_panes = 5;     /* fewer than a window's 10 panes */
-    bad[7].slide_ms = 7;       /* gcd 1 ms: 1000 panes per window is fine... */
-    bad[7].size_ms = 100003;   /* ...but 100003 is over WR_WINDOW_MAX_RING */
+    bad[5].aggs[1].col = NCOL;       /* no such column */
+    bad[6].ring_panes = 5;           /* fewer than a window's 10 panes */
+    bad[7].slide_ms = 7;             /* gcd 1 ms: 1000 panes per window is fine... */
+    bad[7].size_ms = 100003;         /* ...but 100003 is over WR_WINDOW_MAX_RING */
     bad[8].kind = WR_WINDOW_SESSION; /* gap 0 */
     bad[9].sketch_alpha = 1.5;
     for (int i = 0; i < 10; i++) {

@@ -10,12 +10,10 @@ static const struct {
     const char *name;
     wr_agg_kind_t kind;
 } s_names[] = {
-    {"count", WR_AGG_COUNT},   {"sum", WR_AGG_SUM},
-    {"min", WR_AGG_MIN},       {"max", WR_AGG_MAX},
-    {"avg", WR_AGG_AVG},       {"mean", WR_AGG_AVG},
-    {"stddev", WR_AGG_STDDEV}, {"stddev_pop", WR_AGG_STDDEV},
-    {"stddev_samp", WR_AGG_STDDEV_SAMP}, {"first", WR_AGG_FIRST},
-    {"last", WR_AGG_LAST},     {"quantile", WR_AGG_QUANTILE},
+    {"count", WR_AGG_COUNT},   {"sum", WR_AGG_SUM},           {"min", WR_AGG_MIN},
+    {"max", WR_AGG_MAX},       {"avg", WR_AGG_AVG},           {"mean", WR_AGG_AVG},
+    {"stddev", WR_AGG_STDDEV}, {"stddev_pop", WR_AGG_STDDEV}, {"stddev_samp", WR_AGG_STDDEV_SAMP},
+    {"first", WR_AGG_FIRST},   {"last", WR_AGG_LAST},         {"quantile", WR_AGG_QUANTILE},
 };
 
 int wr_agg_parse(const char *name, wr_agg_t *out)
@@ -57,15 +55,23 @@ static int s_field_kind(wr_agg_kind_t k)
 {
     switch (k) {
     case WR_AGG_SUM:
-    case WR_AGG_AVG: return WR__F_SUM;
-    case WR_AGG_MIN: return WR__F_MIN;
-    case WR_AGG_MAX: return WR__F_MAX;
+    case WR_AGG_AVG:
+        return WR__F_SUM;
+    case WR_AGG_MIN:
+        return WR__F_MIN;
+    case WR_AGG_MAX:
+        return WR__F_MAX;
     case WR_AGG_STDDEV:
-    case WR_AGG_STDDEV_SAMP: return WR__F_MOM;
-    case WR_AGG_FIRST: return WR__F_FIRST;
-    case WR_AGG_LAST: return WR__F_LAST;
-    case WR_AGG_QUANTILE: return WR__F_SKETCH;
-    default: return -1;
+    case WR_AGG_STDDEV_SAMP:
+        return WR__F_MOM;
+    case WR_AGG_FIRST:
+        return WR__F_FIRST;
+    case WR_AGG_LAST:
+        return WR__F_LAST;
+    case WR_AGG_QUANTILE:
+        return WR__F_SKETCH;
+    default:
+        return -1;
     }
 }
 
@@ -74,9 +80,12 @@ static uint32_t s_field_size(int kind)
     switch (kind) {
     case WR__F_MOM:
     case WR__F_FIRST:
-    case WR__F_LAST: return 16;
-    case WR__F_SKETCH: return 4;
-    default: return 8;
+    case WR__F_LAST:
+        return 16;
+    case WR__F_SKETCH:
+        return 4;
+    default:
+        return 8;
     }
 }
 
@@ -84,15 +93,20 @@ static void s_field_empty(uint8_t *p, int kind)
 {
     int64_t t;
     switch (kind) {
-    case WR__F_MIN: wr__st(p, INFINITY); break;
-    case WR__F_MAX: wr__st(p, -INFINITY); break;
+    case WR__F_MIN:
+        wr__st(p, INFINITY);
+        break;
+    case WR__F_MAX:
+        wr__st(p, -INFINITY);
+        break;
     case WR__F_FIRST:
     case WR__F_LAST:
         t = kind == WR__F_FIRST ? INT64_MAX : INT64_MIN;
         memcpy(p, &t, 8);
         wr__st(p + 8, NAN);
         break;
-    default: memset(p, 0, s_field_size(kind));
+    default:
+        memset(p, 0, s_field_size(kind));
     }
 }
 
@@ -109,7 +123,8 @@ int wr__agg_layout(wr__agg_layout_t *l, const wr_agg_t *aggs, uint32_t n, uint32
         if (fk < 0 || aggs[a].col >= ncols) return WR_EINVAL;
         if (fk == WR__F_SKETCH && !(aggs[a].q >= 0 && aggs[a].q <= 1)) return WR_EINVAL;
         uint32_t f = 0;
-        while (f < l->nfields && !(l->f[f].kind == fk && l->f[f].col == aggs[a].col)) f++;
+        while (f < l->nfields && !(l->f[f].kind == fk && l->f[f].col == aggs[a].col))
+            f++;
         if (f == l->nfields) {
             l->f[f] = (wr__field_t){.kind = (uint8_t)fk, .col = aggs[a].col, .off = l->size};
             s_field_empty(l->empty + l->size, fk);
@@ -136,7 +151,8 @@ int wr__merge_init(wr__merge_t *m, const wr__agg_layout_t *l, uint32_t max_panes
 
 void wr__merge_release(wr__merge_t *m)
 {
-    for (uint32_t f = 0; f < WR_AGG_MAX_AGGS; f++) free(m->sk[f]);
+    for (uint32_t f = 0; f < WR_AGG_MAX_AGGS; f++)
+        free(m->sk[f]);
     memset(m, 0, sizeof *m);
 }
 
@@ -161,14 +177,18 @@ static void s_fields_merge(const wr__agg_layout_t *l, uint8_t *dst, uint64_t na,
         const uint8_t *s = src + l->f[i].off;
         int64_t td, ts;
         switch (l->f[i].kind) {
-        case WR__F_SUM: wr__st(d, wr__ld(d) + wr__ld(s)); break;
+        case WR__F_SUM:
+            wr__st(d, wr__ld(d) + wr__ld(s));
+            break;
         case WR__F_MIN:
             if (wr__ld(s) < wr__ld(d)) wr__st(d, wr__ld(s));
             break;
         case WR__F_MAX:
             if (wr__ld(s) > wr__ld(d)) wr__st(d, wr__ld(s));
             break;
-        case WR__F_MOM: s_moments_merge(d, na, s, nb); break;
+        case WR__F_MOM:
+            s_moments_merge(d, na, s, nb);
+            break;
         case WR__F_FIRST: /* src is later in time: it wins only with a strictly earlier time */
             memcpy(&td, d, 8);
             memcpy(&ts, s, 8);
@@ -179,7 +199,8 @@ static void s_fields_merge(const wr__agg_layout_t *l, uint8_t *dst, uint64_t na,
             memcpy(&ts, s, 8);
             if (ts >= td) memcpy(d, s, 16);
             break;
-        default: break; /* sketches: by the caller */
+        default:
+            break; /* sketches: by the caller */
         }
     }
 }
@@ -187,7 +208,8 @@ static void s_fields_merge(const wr__agg_layout_t *l, uint8_t *dst, uint64_t na,
 void wr__merge_panes(wr__merge_t *m, const wr__agg_layout_t *l, uint8_t *const *accs, size_t n)
 {
     uint64_t count = 0;
-    for (size_t j = 0; j < n; j++) count += wr__acc_count(accs[j]);
+    for (size_t j = 0; j < n; j++)
+        count += wr__acc_count(accs[j]);
     m->count = count;
     /* Field by field, each a tight loop; the same results as merging pane after pane into the
      * empty accumulator (sums: 0.0 + s0 + s1 + ...). */
@@ -198,7 +220,8 @@ void wr__merge_panes(wr__merge_t *m, const wr__agg_layout_t *l, uint8_t *const *
         switch (l->f[i].kind) {
         case WR__F_SUM:
             v = 0;
-            for (size_t j = 0; j < n; j++) v += wr__ld(accs[j] + off);
+            for (size_t j = 0; j < n; j++)
+                v += wr__ld(accs[j] + off);
             wr__st(d, v);
             break;
         case WR__F_MIN:
@@ -239,7 +262,8 @@ void wr__merge_panes(wr__merge_t *m, const wr__agg_layout_t *l, uint8_t *const *
             break;
         default: /* sketches: read at wr__merge_finish */
             m->nsk[i] = 0;
-            for (size_t j = 0; j < n && j < m->cap; j++) memcpy(&m->sk[i][m->nsk[i]++], accs[j] + off, 4);
+            for (size_t j = 0; j < n && j < m->cap; j++)
+                memcpy(&m->sk[i][m->nsk[i]++], accs[j] + off, 4);
         }
     }
 }
@@ -251,21 +275,29 @@ int wr__merge_finish(wr__merge_t *m, const wr__agg_layout_t *l, wr__sketch_pool_
         const uint8_t *p = m->acc + l->f[l->agg_field[a]].off;
         double m2;
         switch (l->aggs[a].kind) {
-        case WR_AGG_COUNT: out[a] = n; break;
+        case WR_AGG_COUNT:
+            out[a] = n;
+            break;
         case WR_AGG_SUM:
         case WR_AGG_MIN:
-        case WR_AGG_MAX: out[a] = wr__ld(p); break;
-        case WR_AGG_AVG: out[a] = wr__ld(p) / n; break;
+        case WR_AGG_MAX:
+            out[a] = wr__ld(p);
+            break;
+        case WR_AGG_AVG:
+            out[a] = wr__ld(p) / n;
+            break;
         case WR_AGG_STDDEV:
         case WR_AGG_STDDEV_SAMP:
             m2 = wr__ld(p + 8);
             if (m2 < 0) m2 = 0;
             out[a] = l->aggs[a].kind == WR_AGG_STDDEV ? sqrt(m2 / n)
-                     : m->count > 1                  ? sqrt(m2 / (n - 1))
-                                                     : NAN;
+                     : m->count > 1                   ? sqrt(m2 / (n - 1))
+                                                      : NAN;
             break;
         case WR_AGG_FIRST:
-        case WR_AGG_LAST: out[a] = wr__ld(p + 8); break;
+        case WR_AGG_LAST:
+            out[a] = wr__ld(p + 8);
+            break;
         default: { /* quantile */
             uint32_t f = l->agg_field[a];
             int rc = wr__sketch_quantiles(sk, m->sk[f], m->nsk[f], &l->aggs[a].q, 1, &out[a]);
@@ -313,7 +345,8 @@ void wr__merge_block(const wr__agg_layout_t *l, uint8_t *const *ents, size_t nk,
 {
     for (size_t k = 0; k < nk; k++) {
         uint64_t c = 0;
-        for (size_t j = 0; j < ns; j++) c += wr__acc_count(ents[k] + offs[j]);
+        for (size_t j = 0; j < ns; j++)
+            c += wr__acc_count(ents[k] + offs[j]);
         b->count[k] = c;
     }
     for (uint32_t i = 0; i < l->nfields; i++) {
@@ -323,7 +356,8 @@ void wr__merge_block(const wr__agg_layout_t *l, uint8_t *const *ents, size_t nk,
         case WR__F_SUM:
             for (size_t k = 0; k < nk; k++) {
                 double v = 0; /* + 0.0 from an empty pane is exact: v is never -0.0 */
-                for (size_t j = 0; j < ns; j++) v += wr__ld(ents[k] + offs[j] + off);
+                for (size_t j = 0; j < ns; j++)
+                    v += wr__ld(ents[k] + offs[j] + off);
                 fa[k] = v;
             }
             break;
@@ -381,7 +415,8 @@ void wr__merge_block(const wr__agg_layout_t *l, uint8_t *const *ents, size_t nk,
             }
             break;
         }
-        default: break; /* sketches: at finish */
+        default:
+            break; /* sketches: at finish */
         }
     }
 }
@@ -395,10 +430,12 @@ int wr__finish_block(const wr__agg_layout_t *l, uint8_t *const *ents, size_t nk,
         double *out = b->val[a];
         switch (l->aggs[a].kind) {
         case WR_AGG_COUNT:
-            for (size_t k = 0; k < nk; k++) out[k] = (double)b->count[k];
+            for (size_t k = 0; k < nk; k++)
+                out[k] = (double)b->count[k];
             break;
         case WR_AGG_AVG:
-            for (size_t k = 0; k < nk; k++) out[k] = fa[k] / (double)b->count[k];
+            for (size_t k = 0; k < nk; k++)
+                out[k] = fa[k] / (double)b->count[k];
             break;
         case WR_AGG_STDDEV:
         case WR_AGG_STDDEV_SAMP:

@@ -78,8 +78,8 @@ typedef struct {
     uint32_t size; /* accumulator bytes */
     uint32_t naggs;
     wr_agg_t aggs[WR_AGG_MAX_AGGS];
-    uint32_t agg_field[WR_AGG_MAX_AGGS]; /* field index per aggregate (count: unused) */
-    uint32_t nsketch;                    /* sketch fields */
+    uint32_t agg_field[WR_AGG_MAX_AGGS];     /* field index per aggregate (count: unused) */
+    uint32_t nsketch;                        /* sketch fields */
     uint8_t empty[4 + 16 * WR_AGG_MAX_AGGS]; /* the identity accumulator */
 } wr__agg_layout_t;
 
@@ -118,7 +118,9 @@ static inline int wr__acc_add(const wr__agg_layout_t *l, uint8_t *acc, int64_t t
         uint8_t *p = acc + l->f[i].off;
         double v = cols[l->f[i].col][row];
         switch (l->f[i].kind) {
-        case WR__F_SUM: wr__st(p, wr__ld(p) + v); break;
+        case WR__F_SUM:
+            wr__st(p, wr__ld(p) + v);
+            break;
         case WR__F_MIN:
             if (v < wr__ld(p)) wr__st(p, v);
             break;
@@ -179,8 +181,7 @@ void wr__merge_release(wr__merge_t *m);
  * wr__merge_finish. */
 void wr__merge_panes(wr__merge_t *m, const wr__agg_layout_t *l, uint8_t *const *accs, size_t n);
 /* The aggregate values of the merged window into out[0..naggs). 0 or WR_ENOMEM (sketches). */
-int wr__merge_finish(wr__merge_t *m, const wr__agg_layout_t *l, wr__sketch_pool_t *sk,
-                     double *out);
+int wr__merge_finish(wr__merge_t *m, const wr__agg_layout_t *l, wr__sketch_pool_t *sk, double *out);
 
 /* Block merge, for sweeps: the same window of up to WR__BLOCK keys at once. Key k's panes are the
  * accumulators at ents[k] + offs[j], j < ns, in ascending time order; empty ones (identity values)

@@ -6,7 +6,7 @@
 
 #include "bus/error.h"
 
-#define S_HUGE ((size_t)2 << 20)
+#define S_HUGE     ((size_t)2 << 20)
 #define S_TRIM_MIN ((size_t)64 << 20) /* unused entry memory worth giving back */
 
 static size_t s_round(size_t n, size_t to)
@@ -23,7 +23,8 @@ static void *s_map(size_t bytes)
     if (raw == MAP_FAILED) return NULL;
     uint8_t *p = (uint8_t *)s_round((uintptr_t)raw, S_HUGE);
     if (p > raw) munmap(raw, (size_t)(p - raw));
-    if (p + bytes < raw + bytes + S_HUGE) munmap(p + bytes, (size_t)(raw + bytes + S_HUGE - (p + bytes)));
+    if (p + bytes < raw + bytes + S_HUGE)
+        munmap(p + bytes, (size_t)(raw + bytes + S_HUGE - (p + bytes)));
     madvise(p, bytes, MADV_HUGEPAGE); /* a hint: fine if THP is off */
     return p;
 }
@@ -108,7 +109,8 @@ int wr__kt_reserve(wr__keytable_t *t, size_t more)
         madvise(dst, bytes, MADV_HUGEPAGE);
         t->base = dst;
         t->map_bytes = bytes;
-        t->cap = (uint32_t)(bytes / t->stride > WR__KT_MAX_KEYS ? WR__KT_MAX_KEYS : bytes / t->stride);
+        t->cap =
+            (uint32_t)(bytes / t->stride > WR__KT_MAX_KEYS ? WR__KT_MAX_KEYS : bytes / t->stride);
     }
     if (need * 5 > (uint64_t)t->nslots * 4) {
         uint64_t slots = (uint64_t)t->nslots * 2;

@@ -22,7 +22,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#define WR__KT_NONE UINT32_MAX
+#define WR__KT_NONE     UINT32_MAX
 #define WR__KT_MAX_KEYS ((1u << 26) - 2)
 
 typedef struct {
@@ -31,11 +31,11 @@ typedef struct {
     size_t slots_bytes; /* mapped */
     uint8_t *base;      /* entries */
     size_t stride;
-    uint32_t count;     /* live entries */
-    uint32_t cap;       /* entries the mapping holds */
-    size_t map_bytes;   /* mapped for entries */
-    uint32_t touched;   /* entries ever written since the last release: memory in use */
-    uint32_t keep;      /* entries prefaulted: never released */
+    uint32_t count;   /* live entries */
+    uint32_t cap;     /* entries the mapping holds */
+    size_t map_bytes; /* mapped for entries */
+    uint32_t touched; /* entries ever written since the last release: memory in use */
+    uint32_t keep;    /* entries prefaulted: never released */
 } wr__keytable_t;
 
 /* Mixes a key id into a well-spread 64-bit hash (keys are often small integers). */

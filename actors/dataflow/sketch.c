@@ -8,13 +8,13 @@
 
 #include "bus/error.h"
 
-#define S_IDX_MAX ((1 << 18) - 1) /* bucket index magnitude clamp */
-#define S_KEY_BIAS (1u << 19)     /* entry key = signed key + bias, in [1, 2^20 - 1] */
-#define S_CNT_BITS 12
-#define S_CNT_MAX ((1u << S_CNT_BITS) - 1)
-#define S_CLASSES 22 /* class c blocks hold 2^(c+1) words: up to 4M entries */
+#define S_IDX_MAX      ((1 << 18) - 1) /* bucket index magnitude clamp */
+#define S_KEY_BIAS     (1u << 19)      /* entry key = signed key + bias, in [1, 2^20 - 1] */
+#define S_CNT_BITS     12
+#define S_CNT_MAX      ((1u << S_CNT_BITS) - 1)
+#define S_CLASSES      22 /* class c blocks hold 2^(c+1) words: up to 4M entries */
 #define S_HANDLE_SHIFT 27
-#define S_DENSE_MIN 4096 /* a union whose key range is at most this is counted densely */
+#define S_DENSE_MIN    4096 /* a union whose key range is at most this is counted densely */
 
 typedef struct {
     uint32_t *mem;    /* cap blocks of 2^(c+1) words; block 0 is never handed out */
@@ -89,7 +89,8 @@ static int s_scratch(wr__sketch_pool_t *p, size_t n)
 {
     if (n <= p->scratch_cap) return 0;
     size_t cap = p->scratch_cap ? p->scratch_cap : 256;
-    while (cap < n) cap *= 2;
+    while (cap < n)
+        cap *= 2;
     uint32_t *s = realloc(p->scratch, cap * sizeof *s);
     if (!s) return WR_ENOMEM;
     p->scratch = s;
@@ -114,7 +115,8 @@ void wr__sketch_pool_destroy(wr__sketch_pool_t **pp)
 {
     if (!pp || !*pp) return;
     wr__sketch_pool_t *p = *pp;
-    for (unsigned c = 0; c < S_CLASSES; c++) free(p->cls[c].mem);
+    for (unsigned c = 0; c < S_CLASSES; c++)
+        free(p->cls[c].mem);
     free(p->scratch);
     free(p->dense);
     free(p);
@@ -202,7 +204,8 @@ uint64_t wr__sketch_count(const wr__sketch_pool_t *p, uint32_t h)
     if (!h) return 0;
     const uint32_t *b = s_block(p, h);
     uint64_t n = 0;
-    for (uint32_t i = 1; i <= b[0]; i++) n += b[i] & S_CNT_MAX;
+    for (uint32_t i = 1; i <= b[0]; i++)
+        n += b[i] & S_CNT_MAX;
     return n;
 }
 
@@ -288,10 +291,12 @@ int wr__sketch_quantiles(wr__sketch_pool_t *p, const uint32_t *hs, size_t nh, co
         t += b[0];
         if (b[1] >> S_CNT_BITS < kmin) kmin = b[1] >> S_CNT_BITS;
         if (b[b[0]] >> S_CNT_BITS > kmax) kmax = b[b[0]] >> S_CNT_BITS;
-        for (uint32_t i = 1; i <= b[0]; i++) n += b[i] & S_CNT_MAX;
+        for (uint32_t i = 1; i <= b[0]; i++)
+            n += b[i] & S_CNT_MAX;
     }
     if (n == 0) {
-        for (size_t k = 0; k < nq; k++) out[k] = NAN;
+        for (size_t k = 0; k < nq; k++)
+            out[k] = NAN;
         return 0;
     }
     size_t range = (size_t)(kmax - kmin) + 1;
@@ -316,7 +321,8 @@ int wr__sketch_quantiles(wr__sketch_pool_t *p, const uint32_t *hs, size_t nh, co
                 out[k] = NAN;
                 continue;
             }
-            while ((cum += p->dense[i]) <= rank) i++;
+            while ((cum += p->dense[i]) <= rank)
+                i++;
             out[k] = s_value(p, kmin + (uint32_t)i);
         }
         return 0;
@@ -337,7 +343,8 @@ int wr__sketch_quantiles(wr__sketch_pool_t *p, const uint32_t *hs, size_t nh, co
             out[k] = NAN;
             continue;
         }
-        while ((cum += p->scratch[i] & S_CNT_MAX) <= rank) i++;
+        while ((cum += p->scratch[i] & S_CNT_MAX) <= rank)
+            i++;
         out[k] = s_value(p, p->scratch[i] >> S_CNT_BITS);
     }
     return 0;
@@ -346,7 +353,8 @@ int wr__sketch_quantiles(wr__sketch_pool_t *p, const uint32_t *hs, size_t nh, co
 size_t wr__sketch_pool_bytes(const wr__sketch_pool_t *p)
 {
     size_t b = sizeof *p + p->scratch_cap * sizeof *p->scratch + p->dense_cap * sizeof *p->dense;
-    for (unsigned c = 0; c < S_CLASSES; c++) b += (size_t)p->cls[c].cap * s_words(c) * 4;
+    for (unsigned c = 0; c < S_CLASSES; c++)
+        b += (size_t)p->cls[c].cap * s_words(c) * 4;
     return b;
 }
 

@@ -2,15 +2,15 @@
  * compact, one per pane (or session), kept in a pool owned by one window engine.
  *
  * Error bound. With relative accuracy alpha (0 < alpha < 1; the window engine's default is 0.01)
- * let gamma = (1 + alpha) / (1 - alpha). A value x != 0 is counted in bucket i = ceil(log_gamma |x|)
- * of its sign, and a bucket reads back as sign * 2 gamma^i / (gamma + 1), which is within
+ * let gamma = (1 + alpha) / (1 - alpha). A value x != 0 is counted in bucket i = ceil(log_gamma
+ * |x|) of its sign, and a bucket reads back as sign * 2 gamma^i / (gamma + 1), which is within
  * alpha * |x| of every x in it. The q-quantile of n values is defined as x_q, the value of rank
  * floor(q * (n - 1)) (0-based) in ascending order; the sketch returns a value v with
  *     |v - x_q| <= alpha * |x_q|
  * for |x_q| in [gamma^-(2^18 - 1), gamma^(2^18 - 1)] (every finite nonzero double when
- * alpha >= 0.0015; values outside that range are clamped to its ends). Zero is exact. NaN values are
- * not counted (a quantile of nothing is NaN). Merging is exact: the merge of two sketches equals
- * the sketch of the union, so a window's quantile is as good as a pane's.
+ * alpha >= 0.0015; values outside that range are clamped to its ends). Zero is exact. NaN values
+ * are not counted (a quantile of nothing is NaN). Merging is exact: the merge of two sketches
+ * equals the sketch of the union, so a window's quantile is as good as a pane's.
  *
  * Layout. A sketch is a sorted array of u32 entries, one per non-empty bucket: the upper 20 bits
  * hold the signed bucket key (biased), the lower 12 bits a count (a bucket whose count passes 4095

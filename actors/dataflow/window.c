@@ -13,14 +13,17 @@ static int s_check(const wr_window_spec_t *s)
     if (s->sketch_alpha != 0 && !(s->sketch_alpha > 0 && s->sketch_alpha < 1)) return WR_EINVAL;
     if (s->expected_keys > WR__KT_MAX_KEYS) return WR_EINVAL;
     switch (s->kind) {
-    case WR_WINDOW_TUMBLING: return s->size_ms > 0 && s->size_ms <= S_MAX_SPAN ? 0 : WR_EINVAL;
+    case WR_WINDOW_TUMBLING:
+        return s->size_ms > 0 && s->size_ms <= S_MAX_SPAN ? 0 : WR_EINVAL;
     case WR_WINDOW_SLIDING:
         return s->size_ms > 0 && s->size_ms <= S_MAX_SPAN && s->slide_ms > 0 &&
                        s->slide_ms <= s->size_ms
                    ? 0
                    : WR_EINVAL;
-    case WR_WINDOW_SESSION: return s->gap_ms > 0 && s->gap_ms <= S_MAX_SPAN ? 0 : WR_EINVAL;
-    default: return WR_EINVAL;
+    case WR_WINDOW_SESSION:
+        return s->gap_ms > 0 && s->gap_ms <= S_MAX_SPAN ? 0 : WR_EINVAL;
+    default:
+        return WR_EINVAL;
     }
 }
 
@@ -69,7 +72,8 @@ void wr_window_destroy(wr_window_t **wp)
     free(w->b_slot);
     free(w->b_late);
     free(w->b_cls);
-    for (uint32_t a = 0; a < WR_AGG_MAX_AGGS; a++) free(w->out_val[a]);
+    for (uint32_t a = 0; a < WR_AGG_MAX_AGGS; a++)
+        free(w->out_val[a]);
     free(w);
     *wp = NULL;
 }
@@ -78,12 +82,13 @@ int wr__batch_scratch(wr_window_t *w, size_t n)
 {
     if (n <= w->b_cap) return 0;
     size_t cap = w->b_cap ? w->b_cap : 1024;
-    while (cap < n) cap *= 2;
-#define S_GROW(field)                                                                            \
-    do {                                                                                         \
-        void *p = realloc(w->field, cap * sizeof *w->field);                                     \
-        if (!p) return WR_ENOMEM;                                                                \
-        w->field = p;                                                                            \
+    while (cap < n)
+        cap *= 2;
+#define S_GROW(field)                                                                              \
+    do {                                                                                           \
+        void *p = realloc(w->field, cap * sizeof *w->field);                                       \
+        if (!p) return WR_ENOMEM;                                                                  \
+        w->field = p;                                                                              \
     } while (0)
     S_GROW(b_hash);
     S_GROW(b_pane);
@@ -124,15 +129,16 @@ int wr__emit(wr_window_t *w, const wr_window_sink_t *sink, uint64_t key, int64_t
     w->out_end[i] = end;
     w->out_count[i] = w->merge.count;
     w->out_late[i] = late;
-    for (uint32_t a = 0; a < w->lay.naggs; a++) w->out_val[a][i] = v[a];
+    for (uint32_t a = 0; a < w->lay.naggs; a++)
+        w->out_val[a][i] = v[a];
     w->fired++;
     w->refires += late;
     if (w->out_n == WR__OUT_CAP) wr__flush(w, sink);
     return 0;
 }
 
-int wr_window_add(wr_window_t *w, const uint64_t *keys, const int64_t *ts, const double *const *cols,
-                  size_t n, const wr_window_sink_t *sink)
+int wr_window_add(wr_window_t *w, const uint64_t *keys, const int64_t *ts,
+                  const double *const *cols, size_t n, const wr_window_sink_t *sink)
 {
     if (!w) return WR_EINVAL;
     if (n == 0) return 0;

@@ -65,9 +65,9 @@ typedef struct wr_window wr_window_t;
 
 typedef enum { WR_WINDOW_TUMBLING = 1, WR_WINDOW_SLIDING, WR_WINDOW_SESSION } wr_window_kind_t;
 
-#define WR_WINDOW_TS_MIN (-((int64_t)1 << 60)) /* valid event times, ms */
-#define WR_WINDOW_TS_MAX ((int64_t)1 << 60)
-#define WR_WINDOW_MAX_RING 4096
+#define WR_WINDOW_TS_MIN        (-((int64_t)1 << 60)) /* valid event times, ms */
+#define WR_WINDOW_TS_MAX        ((int64_t)1 << 60)
+#define WR_WINDOW_MAX_RING      4096
 #define WR_WINDOW_DEFAULT_ALPHA 0.01
 
 typedef struct {
@@ -121,8 +121,8 @@ typedef struct {
     uint64_t dropped_late;  /* records too late (or out of range), sent to `late` */
     uint64_t sketches;      /* live quantile sketches (per non-empty pane and quantile column) */
     int64_t watermark;
-    uint32_t ring_panes;    /* R (sliced kinds) */
-    int64_t pane_ms;        /* pane length (sliced kinds) */
+    uint32_t ring_panes; /* R (sliced kinds) */
+    int64_t pane_ms;     /* pane length (sliced kinds) */
 } wr_window_stats_t;
 
 /* An engine for spec. NULL on error with *err (if err) set: WR_EINVAL for a bad spec (kind,
@@ -136,8 +136,8 @@ void wr_window_destroy(wr_window_t **w);
  * Returns 0, WR_EINVAL (NULL arrays with n > 0, n > UINT32_MAX), WR_ETOOBIG (too many keys) or
  * WR_ENOMEM; after an error some records of the batch may have been applied (each record fully
  * or not at all): treat the engine as failed (restore from a checkpoint). */
-int wr_window_add(wr_window_t *w, const uint64_t *keys, const int64_t *ts, const double *const *cols,
-                  size_t n, const wr_window_sink_t *sink);
+int wr_window_add(wr_window_t *w, const uint64_t *keys, const int64_t *ts,
+                  const double *const *cols, size_t n, const wr_window_sink_t *sink);
 
 /* Moves the watermark to `watermark` (ignored unless it is later than the current one): fires
  * every window with data whose end - 1 <= watermark that has not fired yet, and drops the state no

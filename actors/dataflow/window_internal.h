@@ -8,8 +8,8 @@
 #include "actors/dataflow/sketch.h"
 #include "actors/dataflow/window.h"
 
-#define WR__OUT_CAP 512      /* results per emit callback */
-#define WR__SWEEP_WINDOWS 4  /* sweeps firing at most this many windows go block by block */
+#define WR__OUT_CAP       512 /* results per emit callback */
+#define WR__SWEEP_WINDOWS 4   /* sweeps firing at most this many windows go block by block */
 
 enum { WR__REC_DROP, WR__REC_RING, WR__REC_SPILL }; /* batch record classes (sliced kinds) */
 
@@ -35,7 +35,7 @@ struct wr_window {
      * below lo are gone (too late); the ring holds panes [base, base + R), base >= lo, pane p in
      * slot p mod R (base_slot = base mod R). */
     int64_t P, K, g, R, lo, base, base_slot;
-    uint8_t *ring_init; /* R empty accumulators: a new key's payload */
+    uint8_t *ring_init;   /* R empty accumulators: a new key's payload */
     uint64_t *spill_bits; /* per entry: the key has spill nodes */
     size_t spill_words;
     /* spill nodes: key u64 @0, pane i64 @8, next u32 @16, accumulator @20; node 0 unused */
@@ -54,9 +54,9 @@ struct wr_window {
 
     /* scratch */
     wr__merge_t merge;
-    wr__block_t *blk;   /* block sweep: results of WR__BLOCK keys */
-    uint32_t *sw_offs;  /* block sweep: ring slot offsets, (WR__SWEEP_WINDOWS + 2) x R */
-    uint64_t *dead;     /* sweep: entries to remove afterwards */
+    wr__block_t *blk;  /* block sweep: results of WR__BLOCK keys */
+    uint32_t *sw_offs; /* block sweep: ring slot offsets, (WR__SWEEP_WINDOWS + 2) x R */
+    uint64_t *dead;    /* sweep: entries to remove afterwards */
     size_t dead_words;
     int64_t *kp_pane; /* a key's non-empty panes during a sweep */
     uint8_t **kp_acc;
@@ -101,8 +101,8 @@ int wr__batch_scratch(wr_window_t *w, size_t n);
 /* window_slice.c */
 int wr__slice_init(wr_window_t *w);
 void wr__slice_release(wr_window_t *w);
-int wr__slice_add(wr_window_t *w, const uint64_t *keys, const int64_t *ts, const double *const *cols,
-                  size_t n, const wr_window_sink_t *sink);
+int wr__slice_add(wr_window_t *w, const uint64_t *keys, const int64_t *ts,
+                  const double *const *cols, size_t n, const wr_window_sink_t *sink);
 int wr__slice_advance(wr_window_t *w, int64_t wm, const wr_window_sink_t *sink);
 size_t wr__slice_bytes(const wr_window_t *w);
 

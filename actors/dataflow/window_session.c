@@ -71,7 +71,8 @@ int wr__session_init(wr_window_t *w)
     w->heap_cap = 64;
     if (!(w->ss_nodes = calloc(w->ss_cap, w->ss_stride)) ||
         !(w->heap = malloc(w->heap_cap * sizeof *w->heap)) ||
-        wr__merge_init(&w->merge, &w->lay, 1) || !(w->kt = wr__kt_new(w->spec.expected_keys, 4, w->spec.prefault)))
+        wr__merge_init(&w->merge, &w->lay, 1) ||
+        !(w->kt = wr__kt_new(w->spec.expected_keys, 4, w->spec.prefault)))
         return WR_ENOMEM;
     return 0;
 }
@@ -183,7 +184,8 @@ int wr__session_add(wr_window_t *w, const uint64_t *keys, const int64_t *ts,
     int rc = wr__kt_reserve(w->kt, n);
     if (rc) return rc;
     const int64_t gap = w->spec.gap_ms, late = w->spec.lateness_ms, wm = w->wm;
-    for (size_t i = 0; i < 8 && i < n; i++) wr__kt_prefetch_slot(w->kt, wr__kt_hash(keys[i]));
+    for (size_t i = 0; i < 8 && i < n; i++)
+        wr__kt_prefetch_slot(w->kt, wr__kt_hash(keys[i]));
     for (size_t i = 0; i < n; i++) {
         if (i + 8 < n) wr__kt_prefetch_slot(w->kt, wr__kt_hash(keys[i + 8]));
         int64_t t = ts[i];
@@ -220,7 +222,8 @@ int wr__session_add(wr_window_t *w, const uint64_t *keys, const int64_t *ts,
             int64_t end = s_i64(w, f, S_END) > we ? s_i64(w, f, S_END) : we;
             uint32_t nx = s_u32(w, f, S_NEXT);
             while (nx && s_i64(w, nx, S_START) <= end) {
-                if ((rc = wr__acc_merge_into(&w->lay, s_nd(w, f) + S_ACC, s_nd(w, nx) + S_ACC, w->sk)))
+                if ((rc = wr__acc_merge_into(&w->lay, s_nd(w, f) + S_ACC, s_nd(w, nx) + S_ACC,
+                                             w->sk)))
                     return rc;
                 if (s_i64(w, nx, S_END) > end) end = s_i64(w, nx, S_END);
                 uint32_t after = s_u32(w, nx, S_NEXT);

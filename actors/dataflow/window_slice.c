@@ -18,7 +18,7 @@
 #define S_IDX_PF 16 /* prefetch distance of index slots, in records */
 #ifndef S_CHUNK
 #define S_CHUNK 128 /* records per pass-2/pass-3 step */
-#endif /* prefetch distance of index slots, in records */
+#endif              /* prefetch distance of index slots, in records */
 
 static int64_t s_gcd(int64_t a, int64_t b)
 {
@@ -88,7 +88,8 @@ static void s_node_free(wr_window_t *w, uint32_t n)
 static uint32_t s_hslot(const wr_window_t *w, uint64_t key)
 {
     uint32_t mask = w->sp_hcap - 1, i = (uint32_t)wr__kt_hash(key) & mask;
-    while (w->sp_heads[i].head && w->sp_heads[i].key != key) i = (i + 1) & mask;
+    while (w->sp_heads[i].head && w->sp_heads[i].key != key)
+        i = (i + 1) & mask;
     return i;
 }
 
@@ -214,7 +215,8 @@ int wr__slice_init(wr_window_t *w)
     w->base_slot = wr__floor_mod(w->base, w->R);
     size_t a = w->lay.size;
     if (!(w->ring_init = malloc((size_t)w->R * a))) return WR_ENOMEM;
-    for (int64_t j = 0; j < w->R; j++) memcpy(w->ring_init + j * a, w->lay.empty, a);
+    for (int64_t j = 0; j < w->R; j++)
+        memcpy(w->ring_init + j * a, w->lay.empty, a);
     w->sp_stride = (20 + a + 3) / 4 * 4;
     w->sp_cap = 64;
     w->sp_n = 1;
@@ -302,18 +304,20 @@ static inline int s_kp_push(wr_window_t *w, size_t n, int64_t pane, uint8_t *acc
 
 /* Fires the windows a in [a_lo, a_hi] (multiples of g; nwin of them) that contain one of the
  * key's non-empty panes kp[0..n) (ascending), each merged from its panes in time order. */
-static int s_fire(wr_window_t *w, const wr_window_sink_t *sink, uint64_t key, size_t n, int64_t a_lo,
-                  int64_t a_hi, uint64_t nwin, uint8_t late)
+static int s_fire(wr_window_t *w, const wr_window_sink_t *sink, uint64_t key, size_t n,
+                  int64_t a_lo, int64_t a_hi, uint64_t nwin, uint8_t late)
 {
     const int64_t K = w->K, g = w->g;
     const int64_t *pane = w->kp_pane;
     if (nwin <= 2 * (uint64_t)n + 2) { /* a few windows (the usual one per slide): walk them */
         size_t i0 = 0, i1 = 0;
         for (int64_t a = a_lo; a <= a_hi; a += g) {
-            while (i0 < n && pane[i0] < a) i0++;
+            while (i0 < n && pane[i0] < a)
+                i0++;
             if (i0 == n) break;
             if (i1 < i0) i1 = i0;
-            while (i1 < n && pane[i1] < a + K) i1++;
+            while (i1 < n && pane[i1] < a + K)
+                i1++;
             if (i1 == i0) continue;
             wr__merge_panes(&w->merge, &w->lay, w->kp_acc + i0, i1 - i0);
             int rc = wr__emit(w, sink, key, a * w->P, (a + K) * w->P, late);
@@ -329,9 +333,11 @@ static int s_fire(wr_window_t *w, const wr_window_sink_t *sink, uint64_t key, si
         if (a < cursor) a = cursor;
         if (last > a_hi) last = a_hi;
         for (; a <= last; a += g) {
-            while (pane[first] < a) first++;
+            while (pane[first] < a)
+                first++;
             size_t j = first;
-            while (j < n && pane[j] < a + K) j++;
+            while (j < n && pane[j] < a + K)
+                j++;
             wr__merge_panes(&w->merge, &w->lay, w->kp_acc + first, j - first);
             int rc = wr__emit(w, sink, key, a * w->P, (a + K) * w->P, late);
             if (rc) return rc;
@@ -353,11 +359,14 @@ static int s_gather(wr_window_t *w, uint32_t e, int64_t q_lo, int64_t q_hi, size
     bool spilled = s_bit(w, e);
     if (spilled) {
         *hslot = s_hslot(w, wr__kt_key(w->kt, e));
-        for (nd = w->sp_heads[*hslot].head; nd && s_node_pane(w, nd) < w->base; nd = s_node_next(w, nd))
-            if (s_node_pane(w, nd) >= q_lo && s_kp_push(w, m++, s_node_pane(w, nd), s_node(w, nd) + 20, nd))
+        for (nd = w->sp_heads[*hslot].head; nd && s_node_pane(w, nd) < w->base;
+             nd = s_node_next(w, nd))
+            if (s_node_pane(w, nd) >= q_lo &&
+                s_kp_push(w, m++, s_node_pane(w, nd), s_node(w, nd) + 20, nd))
                 return WR_ENOMEM;
     }
-    int64_t q0 = q_lo > w->base ? q_lo : w->base, q1 = q_hi < w->base + w->R - 1 ? q_hi : w->base + w->R - 1;
+    int64_t q0 = q_lo > w->base ? q_lo : w->base,
+            q1 = q_hi < w->base + w->R - 1 ? q_hi : w->base + w->R - 1;
     if (q0 <= q1) {
         if (s_kp_reserve(w, m + (size_t)(q1 - q0 + 1))) return WR_ENOMEM;
         int64_t slot = q0 - w->base + w->base_slot;
@@ -392,7 +401,8 @@ static int s_refire(wr_window_t *w, const wr_window_sink_t *sink, uint32_t e, in
     uint32_t hslot;
     int rc = s_gather(w, e, a1, a2 + w->K - 1, &n, &hslot);
     return rc ? rc
-              : s_fire(w, sink, wr__kt_key(w->kt, e), n, a1, a2, (uint64_t)((a2 - a1) / w->g) + 1, 1);
+              : s_fire(w, sink, wr__kt_key(w->kt, e), n, a1, a2, (uint64_t)((a2 - a1) / w->g) + 1,
+                       1);
 }
 
 /* ---- the batch path ---- */
@@ -421,8 +431,8 @@ static void s_locate(wr_window_t *w, size_t i0, size_t i1, size_t n)
     }
 }
 
-int wr__slice_add(wr_window_t *w, const uint64_t *keys, const int64_t *ts, const double *const *cols,
-                  size_t n, const wr_window_sink_t *sink)
+int wr__slice_add(wr_window_t *w, const uint64_t *keys, const int64_t *ts,
+                  const double *const *cols, size_t n, const wr_window_sink_t *sink)
 {
     wr__keytable_t *kt = w->kt;
     int rc = wr__kt_reserve(kt, n);
@@ -583,7 +593,8 @@ static void s_emit_block(wr_window_t *w, const wr_window_sink_t *sink, uint8_t *
         w->out_end[i] = end;
         w->out_count[i] = b->count[k];
         w->out_late[i] = 0;
-        for (uint32_t g = 0; g < w->lay.naggs; g++) w->out_val[g][i] = b->val[g][k];
+        for (uint32_t g = 0; g < w->lay.naggs; g++)
+            w->out_val[g][i] = b->val[g][k];
         w->fired++;
         if (w->out_n == WR__OUT_CAP) wr__flush(w, sink);
     }
@@ -617,7 +628,8 @@ static int s_sweep(wr_window_t *w, const wr_window_sink_t *sink, const s_sweep_t
     memset(w->dead, 0, words * sizeof *w->dead);
     const bool blocks = s->nwin <= WR__SWEEP_WINDOWS;
     const size_t R = (size_t)w->R, asz = w->lay.size;
-    uint32_t *offs = w->sw_offs, *exp_offs = offs + WR__SWEEP_WINDOWS * R, *keep_offs = exp_offs + R;
+    uint32_t *offs = w->sw_offs, *exp_offs = offs + WR__SWEEP_WINDOWS * R,
+             *keep_offs = exp_offs + R;
     size_t nofs[WR__SWEEP_WINDOWS] = {0}, nexp = 0, nkeep = 0;
     if (blocks) {
         for (uint64_t i = 0; i < s->nwin; i++) {
@@ -634,8 +646,11 @@ static int s_sweep(wr_window_t *w, const wr_window_sink_t *sink, const s_sweep_t
         uint32_t e1 = kt->count - e0 < WR__BLOCK ? kt->count : e0 + WR__BLOCK;
         size_t nk = 0;
         if (e1 < kt->count) { /* the next block streams in while this one is merged */
-            const uint8_t *p = wr__kt_entry(kt, e1), *q = wr__kt_entry(kt, kt->count - e1 < WR__BLOCK ? kt->count : e1 + WR__BLOCK);
-            for (; p < q; p += 64) __builtin_prefetch(p, 1);
+            const uint8_t *p = wr__kt_entry(kt, e1),
+                          *q = wr__kt_entry(kt, kt->count - e1 < WR__BLOCK ? kt->count
+                                                                           : e1 + WR__BLOCK);
+            for (; p < q; p += 64)
+                __builtin_prefetch(p, 1);
         }
         for (uint32_t e = e0; e < e1 && !rc; e++) {
             if (blocks && !s_bit(w, e)) {
@@ -674,7 +689,8 @@ static int s_sweep(wr_window_t *w, const wr_window_sink_t *sink, const s_sweep_t
             if (whole)
                 live = w->blk->count[k] - gone;
             else
-                for (size_t j = 0; j < nkeep; j++) live |= wr__acc_count(ents[k] + keep_offs[j]);
+                for (size_t j = 0; j < nkeep; j++)
+                    live |= wr__acc_count(ents[k] + keep_offs[j]);
             if (!live) w->dead[idx[k] >> 6] |= (uint64_t)1 << (idx[k] & 63);
         }
     }
