@@ -121,12 +121,16 @@ static inline int wr__acc_add(const wr__agg_layout_t *l, uint8_t *acc, int64_t t
         case WR__F_SUM:
             wr__st(p, wr__ld(p) + v);
             break;
-        case WR__F_MIN:
-            if (v < wr__ld(p)) wr__st(p, v);
+        case WR__F_MIN: { /* branch-free (minsd/maxsd): a pane's first values win at random */
+            double m = wr__ld(p);
+            wr__st(p, v < m ? v : m);
             break;
-        case WR__F_MAX:
-            if (v > wr__ld(p)) wr__st(p, v);
+        }
+        case WR__F_MAX: {
+            double m = wr__ld(p);
+            wr__st(p, v > m ? v : m);
             break;
+        }
         case WR__F_MOM: {
             double mean = wr__ld(p), d = v - mean;
             mean += d / c;
