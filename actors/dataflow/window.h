@@ -103,7 +103,8 @@ typedef struct {
 
 /* Where results and too-late records go. Either callback may be NULL (results or rows are then
  * dropped after counting: for benchmarks). `late` gets the batch row indices (ascending) of the
- * records that were too late, once per wr_window_add. */
+ * records that were too late, once per wr_window_add. The callbacks copy what they need and must
+ * not call back into the engine. */
 typedef struct {
     void (*emit)(void *ctx, const wr_window_results_t *r);
     void (*late)(void *ctx, const uint32_t *rows, size_t n);
