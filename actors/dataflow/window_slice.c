@@ -16,9 +16,6 @@
 #include "bus/error.h"
 
 #define S_IDX_PF 16 /* prefetch distance of index slots, in records */
-#ifndef S_CHUNK
-#define S_CHUNK 128 /* records per pass-2/pass-3 step */
-#endif              /* prefetch distance of index slots, in records */
 
 static int64_t s_gcd(int64_t a, int64_t b)
 {
@@ -407,15 +404,18 @@ static int s_refire(wr_window_t *w, const wr_window_sink_t *sink, uint32_t e, in
 
 /* ---- the batch path ---- */
 
-/* Pass 2 over records [i0, i1) of a batch of n: the candidate entry of each from the index
- * (slots prefetched S_IDX_PF records ahead), and a prefetch of its key and pane lines. */
-static void s_locate(wr_window_t *w, size_t i0, size_t i1, size_t n)
+/* Pass 2 over a batch of n records: the candidate entry of each from the index (slots
+ * prefetched S_IDX_PF records ahead), and a prefetch of its key and pane lines. Software
+ * prefetch is what makes this fast: ~3 lines a record, and the lines of a batch fit in L2. */
+static void s_locate(wr_window_t *w, size_t n)
 {
     const wr__keytable_t *kt = w->kt;
     const uint8_t *cls = w->b_cls;
     const uint64_t *hs = w->b_hash;
     const size_t asz = w->lay.size;
-    for (size_t i = i0; i < i1; i++) {
+    for (size_t i = 0; i < S_IDX_PF && i < n; i++)
+        if (cls[i] != WR__REC_DROP) wr__kt_prefetch_slot(kt, hs[i]);
+    for (size_t i = 0; i < n; i++) {
         if (i + S_IDX_PF < n && cls[i + S_IDX_PF] != WR__REC_DROP)
             wr__kt_prefetch_slot(kt, hs[i + S_IDX_PF]);
         w->b_cand[i] = WR__KT_NONE;
@@ -481,9 +481,7 @@ int wr__slice_add(wr_window_t *w, const uint64_t *keys, const int64_t *ts,
 
     /* Pass 2: locate and prefetch every record's entry (a batch's lines fit in L2); pass 3:
      * verify the key (insert if new) and update the one pane of each record. */
-    for (size_t i = 0; i < n && i < S_IDX_PF; i++)
-        if (cls[i] != WR__REC_DROP) wr__kt_prefetch_slot(kt, hs[i]);
-    s_locate(w, 0, n, n);
+    s_locate(w, n);
     uint64_t panes_new = 0, added = 0;
     for (size_t i = 0; i < n; i++) {
         if (cls[i] == WR__REC_DROP) continue;
