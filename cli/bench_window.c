@@ -14,7 +14,9 @@
  * Each runs in its own forked process (peak RSS = that process's VmHWM) over the same
  * deterministic stream: uniformly random keys, event time advancing evenly over --span with
  * bounded out-of-orderness --ooo, a watermark (max event time - ooo - 1) after every batch. Only
- * the implementation's calls are timed, not the stream generation. --state fills exactly keys x
+ * the implementation's calls are timed, not the stream generation; each creates and prefaults its
+ * tables for --keys before the clock starts (setup, printed apart: first touch of memory is slow
+ * and erratic on this VM). weir and bare take the best of --rounds. --state fills exactly keys x
  * (size/slide) panes of count/sum/min/max and reports the engine's RSS against the 1.5 GB goal. */
 #include <math.h>
 #include <stdio.h>
