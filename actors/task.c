@@ -192,12 +192,13 @@ static int s_source_next(s_task_t *t, bool *done, bool *wait)
             *done = true;
             return 0;
         }
+        /* a full buffer the parser took nothing from: one line longer than the buffer */
+        if (t->buf_len == S_READ_CHUNK * 2) return WR_ETOOBIG;
         ssize_t got = read(t->fd, t->buf + t->buf_len, S_READ_CHUNK * 2 - t->buf_len);
         if (got < 0 && errno == EINTR) continue;
         if (got < 0) return WR_EIO;
         if (got == 0) t->eof = true;
         t->buf_len += (size_t)got;
-        if (t->buf_len == S_READ_CHUNK * 2 && !t->eof) return WR_ETOOBIG; /* a line too long */
     }
 }
 
