@@ -322,6 +322,7 @@ static wr_sink_t *s_sink_new(const wr_topo_sink_t *s, const wr_schema_t *schema,
     case WR_TOPO_SINK_FILE:
         k = wr_sink_file_new(schema, s->path, &rc);
         if (!k) wr_strbuf_addf(err, "sink %s: cannot open %s: %m", s->name, s->path);
+        else wr_sink_set_delay(k, s->delay_ms);
         return k;
     }
     if (!k) wr_strbuf_addf(err, "sink %s: %s", s->name, wr_strerror(rc));

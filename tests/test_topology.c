@@ -195,7 +195,7 @@ static void test_defaults_and_derived(void **state)
         " quantile_accuracy: 0.005}\n"
         "aggregates: {n: count(), s: sum(id), sd: stddev_samp(v2), q: 'quantile(v2, 0.25)',"
         " hi: p99.9(v2)}\n"
-        "sinks: [{type: stdout, parallelism: 2}, {type: file, path: /tmp/x.jsonl}]\n");
+        "sinks: [{type: stdout, parallelism: 2}, {type: file, path: /tmp/x.jsonl, delay: 5ms}]\n");
     assert_int_equal(t->sources[0].parallelism, 1);    /* a file: one reader */
     assert_true(t->sources[0].header);                 /* csv: a header by default */
     assert_string_equal(t->sources[0].path, "in.csv"); /* parsed text: kept as it is */
@@ -208,6 +208,8 @@ static void test_defaults_and_derived(void **state)
     assert_true(t->window.quantile_accuracy == 0.005);
     assert_int_equal(t->sinks[0].parallelism, 2);
     assert_int_equal(t->sinks[1].parallelism, 1);
+    assert_int_equal(t->sinks[0].delay_ms, 0);
+    assert_int_equal(t->sinks[1].delay_ms, 5); /* a slow consumer on purpose */
     assert_int_equal(t->schema.f[0].type, WR_T_INT);
     assert_int_equal(t->key_index, 3);
     assert_int_equal(t->aggs[1].input, 0);
@@ -371,6 +373,10 @@ static void test_errors_name_file_line_and_key(void **state)
         {"sinks:\n  - {type: stdout, path: x}\n", NO_WIN,
          "t.yaml:5: sinks[0].path: only for type: "
          "file"},
+        {"sinks:\n  - {type: stdout, delay: 1ms}\n", NO_WIN,
+         "t.yaml:5: sinks[0].delay: only for type: file"},
+        {"sinks:\n  - {type: file, path: x, delay: 2min}\n", NO_WIN,
+         "t.yaml:5: sinks[0].delay: '2min' is out of range"},
         {"sinks:\n  - {type: file, path: x, parallelism: 2}\n", NO_WIN,
          "t.yaml:5: sinks[0]: a file sink writes one file: parallelism 1"},
         {"sinks: []\n", NO_WIN, "t.yaml:4: sinks: none (1 to 8)"},

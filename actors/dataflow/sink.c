@@ -19,6 +19,7 @@ struct wr_sink {
     int fd;    /* S_FILE */
     wr_strbuf_t buf;
     uint64_t records;
+    int64_t delay_ms; /* S_FILE: sleep after each batch */
 };
 
 static wr_sink_t *s_new(enum s_kind kind, const wr_schema_t *schema)
@@ -52,6 +53,11 @@ wr_sink_t *wr_sink_file_new(const wr_schema_t *schema, const char *path, int *er
         wr_sink_destroy(&s);
     }
     return s;
+}
+
+void wr_sink_set_delay(wr_sink_t *s, int64_t ms)
+{
+    if (s->kind == S_FILE) s->delay_ms = ms > 0 ? ms : 0;
 }
 
 wr_sink_t *wr_sink_collect_new(const wr_schema_t *schema)
@@ -169,6 +175,13 @@ int wr_sink_write(wr_sink_t *s, const wr_batch_t *b, const uint32_t *sel, uint32
             rc = WR_EIO;
     } else if (s->kind == S_FILE) {
         rc = s_write_all(s->fd, s->buf.buf, s->buf.len);
+        if (s->delay_ms) {
+            struct timespec ts = {s->delay_ms / 1000, s->delay_ms % 1000 * 1000000};
+            int slept;
+            do
+                slept = nanosleep(&ts, &ts); /* the rest of it, when a signal interrupts */
+            while (slept && errno == EINTR);
+        }
     }
     return rc;
 }

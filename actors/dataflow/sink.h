@@ -20,6 +20,9 @@ typedef struct wr_sink wr_sink_t;
 wr_sink_t *wr_sink_stdout_new(const wr_schema_t *schema, FILE *out);
 /* Opens path for appending (created 0644). NULL with *err (WR_EIO: errno says why). */
 wr_sink_t *wr_sink_file_new(const wr_schema_t *schema, const char *path, int *err);
+/* Makes a file sink sleep ms after every batch it writes: a consumer slow on purpose, to test
+ * backpressure (the topology's `delay`). It blocks the calling thread. Other sinks ignore it. */
+void wr_sink_set_delay(wr_sink_t *s, int64_t ms);
 /* Keeps JSON lines in memory: wr_sink_collected hands them out. */
 wr_sink_t *wr_sink_collect_new(const wr_schema_t *schema);
 void wr_sink_destroy(wr_sink_t **s);

@@ -50,6 +50,8 @@
  *     - type: stdout             # stdout (human-readable), file (JSON lines; path relative to
  *     - type: file               #   the working directory; parallelism 1), collect (tests)
  *       path: results.jsonl
+ *       delay: 2ms               # file sinks: pause this long after every batch written, a
+ *                                #   consumer slow on purpose (backpressure tests; default 0)
  *
  * A window needs key_by, event_time and aggregates, and they need a window. Its results are
  * records of `result`: the key field, window_start (time), window_end (time), then the aggregates
@@ -135,7 +137,8 @@ typedef struct {
     char name[WR_TOPO_NAME_MAX];
     enum wr_topo_sink_kind kind;
     uint32_t parallelism;
-    char *path; /* FILE: owned */
+    char *path;       /* FILE: owned */
+    int64_t delay_ms; /* FILE: pause after each batch written (0..60 s; 0 = none) */
 } wr_topo_sink_t;
 
 typedef struct {
