@@ -1,0 +1,1357 @@
+/* Jobs end to end, through the real weir binary: their results checked record by record against a
+ * brute-force oracle (tests/pipeline_oracle.h says how it copes with what timing decides).
+ *
+ *   - sliding (10 min every 1 min; 5 min every 2 min), tumbling and session windows over the
+ *     generator's out-of-order input with late records, some within the allowed lateness (they
+ *     re-fire their windows) and some too late (the late sink), at parallelism 1 and 4, keyed by
+ *     device; and keyed by a string (region, through a map)
+ *   - a job through `weir submit` on a JobManager and two TaskManagers (three processes on
+ *     loopback) gives the same results as through `weir local`, README's IoT example too
+ *   - a file source (JSON lines, megabytes of them) through a filter and a map into a tumbling
+ *     window
+ *   - backpressure: with a sink slowed on purpose (`delay`), the source waits for credit, memory
+ *     stays bounded, and every record arrives exactly once
+ *
+ * Needs WEIR_BIN (the weir binary of the same build mode) and WEIR_SRC (the repository, for
+ * examples/); `scons test` sets both. An ASan build runs smaller jobs. Every process a test starts
+ * is killed in its teardown, at exit and with this binary (PR_SET_PDEATHSIG); every file lives in
+ * one mkdtemp directory, removed at the end; a failing test prints its processes' logs first.
+ * WEIR_TEST_FILTER=PATTERN runs only the matching tests. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "actors/dataflow/generator.h"
+#include "actors/dataflow/keygroup.h"
+#include "bus/clock.h"
+#include "tests/pipeline_oracle.h"
+
+#define S_JOB_MS     120000 /* one job runs to completion (ASan builds are slow) */
+#define S_START_MS   15000  /* a daemon prints its first line; a cluster has its TaskManagers */
+#define S_CLI_MS     20000  /* a short CLI command */
+#define S_MAX_PROCS  8
+#define S_MAX_ARGS   24
+#define S_START_TIME INT64_C(1704067200000) /* 2024-01-01T00:00:00Z */
+#define S_SEC        INT64_C(1000)
+#define S_MIN        (60 * S_SEC)
+
+#define S_ARGV(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+/* Prints every process's logs, then fails the test. */
+#define S_FAIL(...)                                                                                \
+    do {                                                                                           \
+        s_dump_logs();                                                                             \
+        fail_msg(__VA_ARGS__);                                                                     \
+    } while (0)
+
+/* ---- the harness: processes, files, ports ---- */
+
+typedef struct {
+    char name[32];
+    pid_t pid;
+    bool exited;
+    int status;
+    char out[320], err[320];
+} s_proc_t;
+
+/* File-level so that an atexit handler and a teardown after a failed assertion reach everything
+ * the tests started. */
+static struct {
+    const char *weir, *src;
+    bool asan;
+    char root[200]; /* mkdtemp: the whole run */
+    char dir[240];  /* the running test's directory inside root */
+    int ntests;
+    char **daemon_env;  /* environ plus WEIR_LOG=info unless set */
+    char **measure_env; /* environ with ASan's quarantine of freed memory kept small */
+    char *asan_options;
+    s_proc_t procs[S_MAX_PROCS];
+    size_t nprocs;
+    void **arena; /* freed in teardown: nothing leaks when an assertion jumps out */
+    size_t narena, arena_cap;
+} s_h;
+
+static void s_sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
+    nanosleep(&ts, NULL);
+}
+
+static int64_t s_now_ms(void)
+{
+    return wr_now_ns() / 1000000;
+}
+
+/* Takes ownership of malloc'd p until the test ends. */
+static void *s_keep(void *p)
+{
+    if (!p) fail_msg("out of memory");
+    if (s_h.narena == s_h.arena_cap) {
+        size_t ncap = s_h.arena_cap ? s_h.arena_cap * 2 : 64;
+        void **a = realloc(s_h.arena, ncap * sizeof *a);
+        if (!a) {
+            free(p);
+            fail_msg("out of memory");
+        }
+        s_h.arena = a;
+        s_h.arena_cap = ncap;
+    }
+    s_h.arena[s_h.narena++] = p;
+    return p;
+}
+
+static void *s_alloc(size_t n)
+{
+    return s_keep(calloc(n ? n : 1, 1));
+}
+
+static void s_arena_release(void)
+{
+    for (size_t i = 0; i < s_h.narena; i++)
+        free(s_h.arena[i]);
+    free(s_h.arena);
+    s_h.arena = NULL;
+    s_h.narena = s_h.arena_cap = 0;
+}
+
+/* A path in the test's directory (kept until the test ends). */
+static const char *s_path(const char *name)
+{
+    char *p = s_alloc(strlen(s_h.dir) + strlen(name) + 2);
+    sprintf(p, "%s/%s", s_h.dir, name);
+    return p;
+}
+
+/* The file's contents ("" when it does not exist), kept until the test ends. */
+static char *s_read_file(const char *path)
+{
+    wr_strbuf_t sb;
+    wr_strbuf_init(&sb);
+    FILE *f = fopen(path, "r");
+    if (f) {
+        char buf[1 << 16];
+        size_t n;
+        while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+            wr_strbuf_add(&sb, buf, n);
+        fclose(f);
+    }
+    return s_keep(wr_strbuf_detach(&sb, NULL));
+}
+
+static void s_write_file(const char *path, const char *text, size_t len)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    assert_int_equal(fwrite(text, 1, len, f), len);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* A loopback TCP port that was free a moment ago. */
+static int s_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    int rc = bind(fd, (struct sockaddr *)&a, sizeof a);
+    if (!rc) rc = getsockname(fd, (struct sockaddr *)&a, &len);
+    close(fd);
+    assert_int_equal(rc, 0);
+    return ntohs(a.sin_port);
+}
+
+/* In the child, between fork and exec: async-signal-safe calls only. */
+static void s_child(const s_proc_t *p, char *const argv[], char *const envp[], pid_t parent)
+{
+    prctl(PR_SET_PDEATHSIG, SIGKILL); /* dies with this test binary, whatever kills it */
+    if (getppid() != parent) _exit(127);
+    int in = open("/dev/null", O_RDONLY);
+    int out = open(p->out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int err = open(p->err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (in < 0 || out < 0 || err < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
+        _exit(127);
+    for (int fd = 3; fd < 1024; fd++)
+        close(fd);
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    execve(argv[0], argv, envp);
+    _exit(127);
+}
+
+/* Starts `weir ARGS` with stdout and stderr in NAME.out and NAME.err of the test's directory. */
+static s_proc_t *s_start(const char *name, const char *const args[], char **envp)
+{
+    extern char **environ;
+    assert_true(s_h.nprocs < S_MAX_PROCS);
+    s_proc_t *p = &s_h.procs[s_h.nprocs++];
+    char *argv[S_MAX_ARGS + 2] = {(char *)s_h.weir};
+    size_t n = 1;
+    for (size_t i = 0; args[i]; i++) {
+        assert_true(n < S_MAX_ARGS);
+        argv[n++] = (char *)args[i];
+    }
+    memset(p, 0, sizeof *p);
+    snprintf(p->name, sizeof p->name, "%s", name);
+    snprintf(p->out, sizeof p->out, "%s/%s.out", s_h.dir, name);
+    snprintf(p->err, sizeof p->err, "%s/%s.err", s_h.dir, name);
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) s_child(p, argv, envp ? envp : environ, parent);
+    p->pid = pid;
+    return p;
+}
+
+/* True while p runs; reaps it once it has exited. */
+static bool s_running(s_proc_t *p)
+{
+    if (!p->pid || p->exited) return false;
+    if (waitpid(p->pid, &p->status, WNOHANG) == p->pid) p->exited = true;
+    return !p->exited;
+}
+
+static int s_exit_code(const s_proc_t *p)
+{
+    return WIFEXITED(p->status) ? WEXITSTATUS(p->status) : 128 + WTERMSIG(p->status);
+}
+
+static bool s_wait_exit(s_proc_t *p, int timeout_ms)
+{
+    int64_t deadline = s_now_ms() + timeout_ms;
+    while (s_running(p)) {
+        if (s_now_ms() > deadline) return false;
+        s_sleep_ms(2);
+    }
+    return true;
+}
+
+static void s_kill_all(void)
+{
+    for (size_t i = 0; i < s_h.nprocs; i++) {
+        s_proc_t *p = &s_h.procs[i];
+        if (s_running(p)) kill(p->pid, SIGKILL);
+        if (p->pid) s_wait_exit(p, 10000);
+    }
+    s_h.nprocs = 0;
+}
+
+/* Prints the last lines of a log, indented. */
+static void s_print_tail(const char *label, const char *path)
+{
+    const char *text = s_read_file(path);
+    const char *start = text + strlen(text);
+    for (int lines = 0; start > text && lines <= 25; start--)
+        if (start[-1] == '\n') lines++;
+    print_message("  --- %s (%s)\n%s%s", label, path, start, *text ? "\n" : "");
+}
+
+static void s_dump_logs(void)
+{
+    for (size_t i = 0; i < s_h.nprocs; i++) {
+        s_proc_t *p = &s_h.procs[i];
+        bool running = s_running(p);
+        print_message("  %s (pid %d): %s, exit %d\n", p->name, (int)p->pid,
+                      running ? "running" : "exited", running ? -1 : s_exit_code(p));
+        s_print_tail("stdout", p->out);
+        s_print_tail("stderr", p->err);
+    }
+}
+
+/* Waits until needle occurs nth times in the file; false at the deadline or when p exits first. */
+static bool s_wait_text(s_proc_t *p, const char *path, const char *needle, size_t nth,
+                        int timeout_ms)
+{
+    int64_t t0 = s_now_ms();
+    for (;;) {
+        const char *text = s_read_file(path);
+        size_t n = 0;
+        for (const char *q = text; (q = strstr(q, needle)); q += strlen(needle))
+            n++;
+        if (n >= nth) return true;
+        if (!s_running(p) || s_now_ms() - t0 > timeout_ms) return false;
+        s_sleep_ms(20);
+    }
+}
+
+/* Waits for p to finish and fails unless it exits 0 without a sanitizer report. */
+static void s_expect_success(s_proc_t *p, int timeout_ms)
+{
+    if (!s_wait_exit(p, timeout_ms)) S_FAIL("%s did not finish within %d ms", p->name, timeout_ms);
+    const char *err = s_read_file(p->err);
+    if (s_exit_code(p) != 0 || strstr(err, "Sanitizer") || strstr(err, "runtime error:"))
+        S_FAIL("%s exited %d", p->name, s_exit_code(p));
+}
+
+/* Runs `weir ARGS` to completion; it must succeed. */
+static s_proc_t *s_weir(const char *name, const char *const args[], int timeout_ms)
+{
+    s_proc_t *p = s_start(name, args, NULL);
+    s_expect_success(p, timeout_ms);
+    return p;
+}
+
+/* ---- JSON lines: one flat object per line ---- */
+
+#define S_JFIELDS 16
+
+typedef struct {
+    int n;
+    const char *key[S_JFIELDS];
+    const char *str[S_JFIELDS]; /* a string value, or NULL */
+    double num[S_JFIELDS];      /* a number (NaN for null) */
+} s_jobj_t;
+
+/* A string at *p (after its quote), unescaped in place; NULL if malformed. */
+static const char *s_jstring(char **p)
+{
+    char *start = *p, *w = *p;
+    for (;;) {
+        char c = *(*p)++;
+        if (c == '"') {
+            *w = '\0';
+            return start;
+        }
+        if (c == '\0') return NULL;
+        if (c == '\\') {
+            c = *(*p)++;
+            const char *esc = strchr("\"\\/bfnrt", c);
+            if (!c || !esc) return NULL; /* \u: never written for what these tests read */
+            c = "\"\\/\b\f\n\r\t"[esc - "\"\\/bfnrt"];
+        }
+        *w++ = c;
+    }
+}
+
+/* Parses the flat JSON object on line (modified in place). */
+static bool s_jparse(char *p, s_jobj_t *o)
+{
+    o->n = 0;
+    while (*p == ' ')
+        p++;
+    if (*p++ != '{') return false;
+    if (*p == '}') return p[1] == '\0';
+    for (;;) {
+        if (o->n == S_JFIELDS || *p++ != '"' || !(o->key[o->n] = s_jstring(&p)) || *p++ != ':')
+            return false;
+        o->str[o->n] = NULL;
+        if (*p == '"') {
+            p++;
+            if (!(o->str[o->n] = s_jstring(&p))) return false;
+        } else if (!strncmp(p, "null", 4)) {
+            o->num[o->n] = NAN;
+            p += 4;
+        } else {
+            char *end;
+            o->num[o->n] = strtod(p, &end);
+            if (end == p) return false;
+            p = end;
+        }
+        o->n++;
+        char c = *p++;
+        if (c == '}') return *p == '\0';
+        if (c != ',') return false;
+    }
+}
+
+static int s_jfind(const s_jobj_t *o, const char *key)
+{
+    for (int i = 0; i < o->n; i++)
+        if (!strcmp(o->key[i], key)) return i;
+    return -1;
+}
+
+/* The lines of a JSON lines file, NUL-terminated in place; *n gets their count. */
+static char **s_lines(const char *path, size_t *n)
+{
+    char *text = s_read_file(path);
+    size_t cap = 1;
+    for (const char *q = text; *q; q++)
+        cap += *q == '\n';
+    char **lines = s_alloc(cap * sizeof *lines);
+    *n = 0;
+    for (char *q = text; *q;) {
+        char *nl = strchr(q, '\n');
+        if (!nl) S_FAIL("%s: the last line has no newline (a torn write?)", path);
+        *nl = '\0';
+        lines[(*n)++] = q;
+        q = nl + 1;
+    }
+    return lines;
+}
+
+/* A key value of a result or late line: an int, or a region name as its index. */
+static bool s_jkey(const s_jobj_t *o, const char *field, int64_t *key)
+{
+    int i = s_jfind(o, field);
+    if (i < 0) return false;
+    if (!o->str[i]) {
+        *key = (int64_t)o->num[i];
+        return true;
+    }
+    for (int r = 0; r < WR_GEN_REGIONS; r++)
+        if (!strcmp(o->str[i], wr_generator_region_name(r))) {
+            *key = r;
+            return true;
+        }
+    return false;
+}
+
+/* A job's results: key field, window_start, window_end, then the aggregates of po_agg_name. */
+static po_result_t *s_read_results(const char *path, const char *key_field, size_t *n)
+{
+    char **lines = s_lines(path, n);
+    po_result_t *res = s_alloc(*n * sizeof *res);
+    for (size_t l = 0; l < *n; l++) {
+        s_jobj_t o;
+        int s = 0, e = 0;
+        if (!s_jparse(lines[l], &o) || o.n != 3 + PO_NAGG || !s_jkey(&o, key_field, &res[l].key) ||
+            (s = s_jfind(&o, "window_start")) < 0 || (e = s_jfind(&o, "window_end")) < 0)
+            S_FAIL("%s:%zu: not a result line of this job", path, l + 1);
+        res[l].start = (int64_t)o.num[s];
+        res[l].end = (int64_t)o.num[e];
+        for (int a = 0; a < PO_NAGG; a++) {
+            int i = s_jfind(&o, po_agg_name[a]);
+            if (i < 0 || o.str[i]) S_FAIL("%s:%zu: no number %s", path, l + 1, po_agg_name[a]);
+            res[l].v[a] = o.num[i];
+        }
+    }
+    return res;
+}
+
+/* A window's late sink: the records as they reached the window. */
+static po_late_t *s_read_late(const char *path, const char *key_field, const char *val_field,
+                              const char *tie_field, size_t *n)
+{
+    char **lines = s_lines(path, n);
+    po_late_t *late = s_alloc(*n * sizeof *late);
+    for (size_t l = 0; l < *n; l++) {
+        s_jobj_t o;
+        int t = 0, v = 0, w = 0;
+        if (!s_jparse(lines[l], &o) || !s_jkey(&o, key_field, &late[l].key) ||
+            (t = s_jfind(&o, "ts")) < 0 || (v = s_jfind(&o, val_field)) < 0 ||
+            (w = s_jfind(&o, tie_field)) < 0)
+            S_FAIL("%s:%zu: not a record of this job", path, l + 1);
+        late[l].ts = (int64_t)o.num[t];
+        late[l].val = o.num[v];
+        late[l].tie = o.num[w];
+    }
+    return late;
+}
+
+/* ---- jobs ---- */
+
+/* A windowed job over the generator: the topology the test writes, and what the oracle needs. */
+typedef struct {
+    const char *name;
+    po_window_t win;
+    uint32_t par;   /* of the source and the window */
+    bool by_region; /* keyed by region (a string, passed through a map) instead of device */
+    int64_t ooo;    /* max_out_of_orderness */
+    wr_generator_config_t gen;
+} s_job_t;
+
+/* The files of one run of a job. */
+typedef struct {
+    const char *topology, *results, *late;
+} s_files_t;
+
+static s_files_t s_files(const char *tag)
+{
+    char name[64];
+    s_files_t f;
+    snprintf(name, sizeof name, "%s.yaml", tag);
+    f.topology = s_path(name);
+    snprintf(name, sizeof name, "%s-results.jsonl", tag);
+    f.results = s_path(name);
+    snprintf(name, sizeof name, "%s-late.jsonl", tag);
+    f.late = s_path(name);
+    return f;
+}
+
+/* The window and aggregates part of a topology (the aggregates of po_agg_name). */
+static void s_window_yaml(wr_strbuf_t *sb, const po_window_t *w, uint32_t par, int64_t ooo,
+                          const char *val, const char *tie, const char *late_path)
+{
+    static const char *const kinds[] = {"sliding", "tumbling", "session"};
+    wr_strbuf_addf(sb,
+                   "event_time:\n  field: ts\n  max_out_of_orderness: %lldms\n"
+                   "  watermark_interval: 1ms\n",
+                   (long long)ooo);
+    wr_strbuf_addf(sb, "window:\n  type: %s\n", kinds[w->kind]);
+    if (w->kind == PO_SESSION)
+        wr_strbuf_addf(sb, "  gap: %lldms\n", (long long)w->gap);
+    else
+        wr_strbuf_addf(sb, "  size: %lldms\n", (long long)w->size);
+    if (w->kind == PO_SLIDING) wr_strbuf_addf(sb, "  slide: %lldms\n", (long long)w->slide);
+    if (par) wr_strbuf_addf(sb, "  parallelism: %u\n", par);
+    wr_strbuf_addf(sb,
+                   "  allowed_lateness: %lldms\n  quantile_accuracy: %.17g\n"
+                   "  late_sink: {type: file, path: %s}\n",
+                   (long long)w->lateness, w->alpha, late_path);
+    wr_strbuf_addf(
+        sb,
+        "aggregates:\n  n: count()\n  sum_v: sum(%s)\n  min_v: min(%s)\n  max_v: max(%s)\n"
+        "  avg_v: avg(%s)\n  sd_v: stddev(%s)\n  first_t: first(%s)\n  last_t: last(%s)\n"
+        "  q_v: quantile(%s, %.17g)\n",
+        val, val, val, val, val, tie, tie, val, w->q);
+}
+
+static const char *s_key_field(const s_job_t *j)
+{
+    return j->by_region ? "region" : "device";
+}
+
+/* v of the map, as the expression evaluates it (one rounding per operation, none fused). */
+static double s_v(double temperature, double humidity)
+{
+    volatile double a = temperature / 3, b = humidity * 0.7;
+    return a + b;
+}
+
+static void s_write_topology(const s_job_t *j, const s_files_t *f)
+{
+    const wr_generator_config_t *g = &j->gen;
+    wr_strbuf_t sb;
+    wr_strbuf_init(&sb);
+    wr_strbuf_addf(&sb, "name: %s\nparallelism: %u\n", j->name, j->par);
+    wr_strbuf_addf(
+        &sb,
+        "sources:\n  - type: generator\n    devices: %llu\n    interval: %lldms\n"
+        "    total: %llu\n    start: %lld\n    jitter: %lldms\n    late_fraction: %.17g\n"
+        "    late_by: %lldms\n    seed: %llu\n",
+        (unsigned long long)g->devices, (long long)g->interval_ms, (unsigned long long)g->total,
+        (long long)g->start_ms, (long long)g->jitter_ms, g->late_fraction, (long long)g->late_ms,
+        (unsigned long long)g->seed);
+    /* v has a full mantissa, unlike the generator's readings (21 random bits: their sums are exact
+     * in any order), so that results show the order of summation; a string key passes through */
+    wr_strbuf_addf(&sb,
+                   "operators:\n  - map:\n      %s: %s\n      ts: ts\n"
+                   "      v: temperature / 3 + humidity * 0.7\n      humidity: humidity\n",
+                   s_key_field(j), s_key_field(j));
+    wr_strbuf_addf(&sb, "key_by: %s\n", s_key_field(j));
+    s_window_yaml(&sb, &j->win, 0, j->ooo, "v", "humidity", f->late);
+    wr_strbuf_addf(&sb, "sinks:\n  - type: file\n    path: %s\n", f->results);
+    s_write_file(f->topology, sb.buf, sb.len);
+    wr_strbuf_release(&sb);
+}
+
+/* The window subtask (of par) that owns a key, by its hash: the hash edge's partitioning, for the
+ * default max_parallelism. */
+static uint32_t s_window_subtask(uint64_t key_hash, uint32_t par)
+{
+    return wr_key_group_owner(wr_key_group(key_hash, 128), 128, par);
+}
+
+/* The job's input as the oracle sees it: every generated record, by offset. */
+static po_input_t s_generated(const s_job_t *j)
+{
+    wr_generator_t *g = wr_generator_new(&j->gen);
+    assert_non_null(g);
+    po_input_t in = {.n = j->gen.total, .nsrc = j->par, .nchan = j->par * j->par};
+    in.r = s_alloc(in.n * sizeof *in.r);
+    /* arrival order per key is known when one channel carries all of a key's records */
+    in.ordered = j->par == 1 || (!j->by_region && j->gen.devices % j->par == 0);
+    for (uint64_t o = 0; o < in.n; o++) {
+        wr_generator_record_t rec;
+        wr_generator_record(g, o, &rec);
+        in.r[o] = (po_rec_t){.key = j->by_region ? rec.region : rec.device,
+                             .ts = rec.ts,
+                             .val = s_v(rec.temperature, rec.humidity),
+                             .tie = rec.humidity,
+                             .src = (uint32_t)(o % j->par), /* strided subtasks */
+                             .late = rec.late,
+                             .kept = true};
+    }
+    wr_generator_destroy(&g);
+    for (size_t i = 0; i < in.n; i++) {
+        const char *region = wr_generator_region_name((int)in.r[i].key);
+        in.r[i].chan = in.r[i].src * j->par +
+                       s_window_subtask(j->by_region ? wr_hash_bytes(region, strlen(region))
+                                                     : wr_hash_u64((uint64_t)in.r[i].key),
+                                        j->par);
+    }
+    po_input_bounds(&in, j->ooo);
+    return in;
+}
+
+/* For the unordered check: no late record can be left out of any of its windows, whatever the
+ * timing (its ub is below every cleanup time). */
+static void s_assert_never_too_late(const po_input_t *in, const po_window_t *w)
+{
+    int64_t slide = w->kind == PO_TUMBLING ? w->size : w->slide;
+    for (size_t i = 0; i < in->n; i++) {
+        const po_rec_t *r = &in->r[i];
+        int64_t first_end = po_floor_div(r->ts - w->size, slide) * slide + slide + w->size;
+        if (r->late && r->ub >= first_end - 1 + w->lateness)
+            fail_msg("test design: late record %zu could be too late for a window; with records of "
+                     "a key "
+                     "in several channels the oracle cannot tell which windows took it",
+                     i);
+    }
+}
+
+/* Checks a finished job's output files against the oracle and returns its figures. */
+static po_stats_t s_check(const po_input_t *in, const po_window_t *w, const s_files_t *f,
+                          const char *key_field, const char *val_field, const char *tie_field)
+{
+    size_t nres, nlate;
+    po_result_t *res = s_read_results(f->results, key_field, &nres);
+    po_late_t *late = s_read_late(f->late, key_field, val_field, tie_field, &nlate);
+    bool *in_sink = s_alloc(in->n * sizeof *in_sink);
+    po_stats_t st = {0};
+    wr_strbuf_t why;
+    wr_strbuf_init(&why);
+    bool ok = po_match_late(in, late, nlate, in_sink, &why) &&
+              (w->kind == PO_SESSION ? po_check_sessions(in, w, res, nres, in_sink, &st, &why)
+                                     : po_check_sliced(in, w, res, nres, in_sink, &st, &why));
+    char *msg = s_keep(wr_strbuf_detach(&why, NULL));
+    if (!ok) S_FAIL("%s: %s", f->results, msg);
+    assert_int_equal(st.results, nres);
+    print_message("  %s: %" PRIu64 " windows, %" PRIu64 " results (%" PRIu64 " late re-fires), "
+                  "late records: %" PRIu64 " too late, %" PRIu64 " taken by every window, %" PRIu64
+                  " by some%s",
+                  strrchr(f->results, '/') + 1, st.windows, st.results, st.refires, st.too_late,
+                  st.late_taken, st.late_partial, in->ordered ? "" : " (unordered)");
+    if (w->kind == PO_SESSION)
+        print_message("; %" PRIu64 " records the watermark bounds left open", st.branch_points);
+    print_message("\n");
+    return st;
+}
+
+/* Writes j's topology, runs it with `weir local` and checks its output. */
+static po_stats_t s_run_local(s_job_t job)
+{
+    const s_job_t *j = &job;
+    s_files_t f = s_files(j->name);
+    s_write_topology(j, &f);
+    s_weir(j->name, S_ARGV("local", f.topology), S_JOB_MS);
+    po_input_t in = s_generated(j);
+    if (!in.ordered) s_assert_never_too_late(&in, &j->win);
+    return s_check(&in, &j->win, &f, s_key_field(j), "v", "humidity");
+}
+
+/* The generator of the window tests: `devices` devices every `interval` ms, 2 s of jitter, 3% of
+ * the records late_by late. An ASan build runs half the records. A source makes records
+ * much faster than a window takes them, so watermarks come every few tens of thousands of records
+ * (every millisecond or so): how much event time that is decides how many windows a watermark
+ * fires at once and how late the watermark runs behind the records (the devices per interval). */
+static wr_generator_config_t s_gen(uint64_t devices, int64_t interval, uint64_t total,
+                                   int64_t late_by, uint64_t seed)
+{
+    wr_generator_config_t g;
+    wr_generator_config_default(&g);
+    g.devices = devices;
+    g.interval_ms = interval;
+    g.total = s_h.asan ? total / 2 : total;
+    g.start_ms = S_START_TIME;
+    g.jitter_ms = 2000;
+    g.late_fraction = 0.03;
+    g.late_ms = late_by;
+    g.seed = seed;
+    return g;
+}
+
+/* ---- windows against the oracle ---- */
+
+/* 10-minute windows every minute. Late records 10 min late: the windows that end soonest after
+ * them are cleaned up unless the watermark lagged, the last ones always take them, so most go to
+ * some windows and not to others. */
+static s_job_t s_sliding_10_1(uint32_t par)
+{
+    return (s_job_t){.name = par == 1 ? "sliding-10m-1m-p1" : "sliding-10m-1m-p4",
+                     .win = {.kind = PO_SLIDING,
+                             .size = 10 * S_MIN,
+                             .slide = S_MIN,
+                             .lateness = S_MIN,
+                             .q = 0.9,
+                             .alpha = 0.01},
+                     .par = par,
+                     .ooo = 2 * S_SEC,
+                     .gen = s_gen(2000, 5 * S_SEC, 400000, 10 * S_MIN, 11 + par)};
+}
+
+static void test_sliding_window_10min_every_1min_at_parallelism_1(void **state)
+{
+    (void)state;
+    po_stats_t st = s_run_local(s_sliding_10_1(1));
+    assert_true(st.refires > 0);      /* late records re-fired windows ... */
+    assert_true(st.late_partial > 0); /* ... after older windows of theirs were gone */
+}
+
+static void test_sliding_window_10min_every_1min_at_parallelism_4(void **state)
+{
+    (void)state;
+    po_stats_t st = s_run_local(s_sliding_10_1(4));
+    assert_true(st.refires > 0);
+}
+
+/* 5-minute windows every 2 minutes: panes of 1 minute, 2 or 3 windows per record. Records 8 min
+ * late are too late for all of them unless the watermark lagged by minutes. */
+static s_job_t s_sliding_5_2(uint32_t par)
+{
+    return (s_job_t){.name = par == 1 ? "sliding-5m-2m-p1" : "sliding-5m-2m-p4",
+                     .win = {.kind = PO_SLIDING,
+                             .size = 5 * S_MIN,
+                             .slide = 2 * S_MIN,
+                             .lateness = 30 * S_SEC,
+                             .q = 0.9,
+                             .alpha = 0.01},
+                     .par = par,
+                     .ooo = 2 * S_SEC,
+                     .gen = s_gen(100, 1 * S_SEC, 100000, 8 * S_MIN, 21 + par)};
+}
+
+static void test_sliding_window_5min_every_2min_at_parallelism_1(void **state)
+{
+    (void)state;
+    po_stats_t st = s_run_local(s_sliding_5_2(1));
+    assert_true(st.too_late > 0);
+}
+
+static void test_sliding_window_5min_every_2min_at_parallelism_4(void **state)
+{
+    (void)state;
+    s_run_local(s_sliding_5_2(4));
+}
+
+/* 1-minute windows, 1 minute of allowed lateness, records 2 min late: those from the first
+ * seconds of a window can never be too late (they must re-fire it if it fired), the others are
+ * when the watermark was close enough to the newest record. */
+static s_job_t s_tumbling(uint32_t par)
+{
+    return (s_job_t){
+        .name = par == 1 ? "tumbling-1m-p1" : "tumbling-1m-p4",
+        .win = {.kind = PO_TUMBLING, .size = S_MIN, .lateness = S_MIN, .q = 0.9, .alpha = 0.01},
+        .par = par,
+        .ooo = 2 * S_SEC,
+        .gen = s_gen(400, 2 * S_SEC, 100000, 2 * S_MIN, 31 + par)};
+}
+
+static void test_tumbling_window_at_parallelism_1(void **state)
+{
+    (void)state;
+    po_stats_t st = s_run_local(s_tumbling(1));
+    assert_true(st.too_late > 0);
+    assert_true(st.refires > 0);
+}
+
+static void test_tumbling_window_at_parallelism_4(void **state)
+{
+    (void)state;
+    po_stats_t st = s_run_local(s_tumbling(4));
+    assert_true(st.refires > 0);
+}
+
+/* Sessions with a gap of 10 s over readings `interval` apart with 4 s of jitter. */
+static s_job_t s_session(const char *name, uint32_t par, uint64_t devices, int64_t interval,
+                         uint64_t total, int64_t late_by, int64_t lateness)
+{
+    s_job_t j = {.name = name,
+                 .win = {.kind = PO_SESSION,
+                         .gap = 10 * S_SEC,
+                         .lateness = lateness,
+                         .q = 0.9,
+                         .alpha = 0.01},
+                 .par = par,
+                 .ooo = 4 * S_SEC,
+                 .gen = s_gen(devices, interval, total, late_by, 41 + par)};
+    j.gen.jitter_ms = 4000;
+    return j;
+}
+
+/* Readings 10 s apart: a device's readings chain into sessions of random length. Records 3 min
+ * late land in sessions long fired, often cleaned up (1 min of lateness): they merge, open
+ * sessions of their own, or are too late. */
+static void test_session_window_at_parallelism_1(void **state)
+{
+    (void)state;
+    po_stats_t st =
+        s_run_local(s_session("session-p1", 1, 400, 10 * S_SEC, 60000, 3 * S_MIN, S_MIN));
+    assert_true(st.too_late > 0);
+    assert_true(st.refires > 0);
+}
+
+static void test_session_window_at_parallelism_4(void **state)
+{
+    (void)state;
+    s_run_local(s_session("session-p4", 4, 400, 10 * S_SEC, 60000, 3 * S_MIN, S_MIN));
+}
+
+/* Records 5 min late with 5 min of allowed lateness: never too late, and every session they touch
+ * is still there whatever the watermark did, so each must merge into them (re-firing them if
+ * they had fired). */
+static void test_session_window_late_records_merge_within_the_allowed_lateness(void **state)
+{
+    (void)state;
+    s_job_t j = s_session("session-merge-p1", 1, 2000, 10 * S_SEC, 120000, 5 * S_MIN, 5 * S_MIN);
+    j.gen.total = 120000; /* under ASan too: 10 minutes of event time, twice the records' delay */
+    po_stats_t st = s_run_local(j);
+    assert_int_equal(st.too_late, 0);
+    assert_true(st.refires > 0);
+}
+
+/* Readings 30 s apart are sessions of one; records 4 min 15 s late fall between two readings and
+ * touch neither: late sessions of their own, which 10 min of allowed lateness must keep. */
+static void test_session_window_late_records_open_sessions_within_the_allowed_lateness(void **state)
+{
+    (void)state;
+    po_stats_t st = s_run_local(s_session("session-alone-p1", 1, 2000, 30 * S_SEC, 80000,
+                                          4 * S_MIN + 15 * S_SEC, 10 * S_MIN));
+    assert_int_equal(st.too_late, 0);
+    assert_true(st.late_taken > 0);
+}
+
+/* Windows of 2 minutes every minute keyed by a string: 8 regions (passed through the map), each
+ * with records in every source subtask. */
+static s_job_t s_region(const char *name, uint32_t par, int64_t late_by, int64_t lateness)
+{
+    return (s_job_t){.name = name,
+                     .win = {.kind = PO_SLIDING,
+                             .size = 2 * S_MIN,
+                             .slide = S_MIN,
+                             .lateness = lateness,
+                             .q = 0.5,
+                             .alpha = 0.02},
+                     .par = par,
+                     .by_region = true,
+                     .ooo = 2 * S_SEC,
+                     .gen = s_gen(400, 10 * S_SEC, 100000, late_by, 50 + par)};
+}
+
+static void test_string_key_through_a_map_at_parallelism_1(void **state)
+{
+    (void)state;
+    po_stats_t st = s_run_local(s_region("region-sliding-p1", 1, 2 * S_MIN, 30 * S_SEC));
+    assert_true(st.refires > 0);
+}
+
+/* At parallelism 4 a region's records interleave in an order timing decides: late records within
+ * the allowed lateness whatever the watermark did, sums compared within 1e-9 relative. */
+static void test_string_key_through_a_map_at_parallelism_4(void **state)
+{
+    (void)state;
+    po_stats_t st = s_run_local(s_region("region-sliding-p4", 4, 90 * S_SEC, 2 * S_MIN));
+    assert_int_equal(st.too_late, 0);
+}
+
+/* ---- a file source through a filter and a map ---- */
+
+/* Readings written as JSON lines (the generator's, out of order and 5% of them 150 s late, some
+ * twice), read by a file source, filtered, mapped to Fahrenheit, into 1-minute windows at
+ * parallelism 2. Megabytes of them: more than the source's read buffer (128 KiB), which such a
+ * file once overflowed ("message too large"). */
+static void test_file_source_through_filter_and_map_into_a_tumbling_window(void **state)
+{
+    (void)state;
+    wr_generator_config_t g;
+    wr_generator_config_default(&g);
+    g.devices = 200;
+    g.total = s_h.asan ? 20000 : 40000;
+    g.start_ms = S_START_TIME;
+    g.jitter_ms = 3000;
+    g.late_fraction = 0.05;
+    g.late_ms = 150 * S_SEC;
+    g.seed = 61;
+    wr_generator_t *gen = wr_generator_new(&g);
+    assert_non_null(gen);
+    po_input_t in = {.nsrc = 1, .nchan = 2, .ordered = true};
+    in.r = s_alloc((g.total + g.total / 5 + 1) * sizeof *in.r);
+    wr_strbuf_t text;
+    wr_strbuf_init(&text);
+    for (uint64_t o = 0; o < g.total; o++) {
+        wr_generator_record_t rec;
+        wr_generator_record(gen, o, &rec);
+        /* every fifth reading comes twice, the second a little different: first() and last()
+         * meet ties in time, which go to the earliest and the latest line */
+        for (int copy = 0; copy < 1 + (o % 5 == 2); copy++) {
+            double temp = rec.temperature + copy * 0.25, hum = rec.humidity - copy;
+            wr_strbuf_addf(
+                &text, "{\"device\":%lld,\"ts\":%lld,\"temperature\":%.17g,\"humidity\":%.17g}\n",
+                (long long)rec.device, (long long)rec.ts, temp, hum);
+            volatile double f = temp * 1.8; /* as the expression evaluates it: no fused op */
+            in.r[in.n++] =
+                (po_rec_t){.key = rec.device,
+                           .ts = rec.ts,
+                           .val = f + 32,
+                           .tie = hum,
+                           .chan = s_window_subtask(wr_hash_u64((uint64_t)rec.device), 2),
+                           .late = rec.late,
+                           .kept = hum < 60 && temp > 12};
+        }
+    }
+    wr_generator_destroy(&gen);
+    po_input_bounds(&in, 3 * S_SEC);
+    s_write_file(s_path("readings.jsonl"), text.buf, text.len);
+    wr_strbuf_release(&text);
+
+    po_window_t w = {
+        .kind = PO_TUMBLING, .size = S_MIN, .lateness = 90 * S_SEC, .q = 0.9, .alpha = 0.01};
+    s_files_t f = s_files("file-source");
+    wr_strbuf_t sb;
+    wr_strbuf_init(&sb);
+    wr_strbuf_adds(&sb,
+                   "name: file-source\n"
+                   "schema: {device: int, ts: time, temperature: double, humidity: double}\n"
+                   "sources:\n  - type: file\n    path: readings.jsonl\n" /* next to the topology */
+                   "operators:\n  - filter: humidity < 60 && temperature > 12\n"
+                   "  - map:\n      device: device\n      ts: ts\n"
+                   "      temp_f: temperature * 1.8 + 32\n      humidity: humidity\n"
+                   "key_by: device\n");
+    s_window_yaml(&sb, &w, 2, 3 * S_SEC, "temp_f", "humidity", f.late);
+    wr_strbuf_addf(&sb, "sinks:\n  - type: file\n    path: %s\n", f.results);
+    s_write_file(f.topology, sb.buf, sb.len);
+    wr_strbuf_release(&sb);
+    s_weir("file-source", S_ARGV("local", f.topology), S_JOB_MS);
+    po_stats_t st = s_check(&in, &w, &f, "device", "temp_f", "humidity");
+    assert_true(st.windows > 0);
+    assert_true(st.refires > 0);
+}
+
+/* ---- a cluster of three processes ---- */
+
+typedef struct {
+    char endpoint[64];
+    s_proc_t *jm, *tm[2];
+} s_cluster_t;
+
+/* A JobManager on a free port and TaskManagers tm-a and tm-b with 2 slots each, up and
+ * registered. */
+static void s_cluster_start(s_cluster_t *c)
+{
+    for (int attempt = 0;; attempt++) {
+        snprintf(c->endpoint, sizeof c->endpoint, "tcp://127.0.0.1:%d", s_free_port());
+        c->jm = s_start("jm", S_ARGV("jobmanager", "--bind", c->endpoint), s_h.daemon_env);
+        if (s_wait_text(c->jm, c->jm->out, "listening on", 1, S_START_MS)) break;
+        if (attempt < 3 && !s_running(c->jm)) continue; /* the port was taken in between */
+        S_FAIL("the JobManager did not start on %s", c->endpoint);
+    }
+    static const char *const ids[] = {"tm-a", "tm-b"};
+    for (int i = 0; i < 2; i++)
+        c->tm[i] = s_start(
+            ids[i],
+            S_ARGV("taskmanager", "--jobmanager", c->endpoint, "--id", ids[i], "--slots", "2"),
+            s_h.daemon_env);
+    for (int i = 0; i < 2; i++) {
+        char reg[64], up[64];
+        snprintf(reg, sizeof reg, "taskmanager %s registered", ids[i]);
+        snprintf(up, sizeof up, "peer %s up", ids[i]);
+        if (!s_wait_text(c->jm, c->jm->err, reg, 1, S_START_MS) ||
+            !s_wait_text(c->jm, c->jm->err, up, 1, S_START_MS))
+            S_FAIL("TaskManager %s did not join the JobManager", ids[i]);
+    }
+}
+
+/* SIGTERM to every daemon: each must exit 0 (under ASan: no leak, no report). */
+static void s_cluster_stop(s_cluster_t *c)
+{
+    s_proc_t *all[] = {c->tm[0], c->tm[1], c->jm};
+    for (size_t i = 0; i < 3; i++)
+        if (s_running(all[i])) kill(all[i]->pid, SIGTERM);
+    for (size_t i = 0; i < 3; i++)
+        s_expect_success(all[i], S_CLI_MS);
+}
+
+static void s_submit(const s_cluster_t *c, const char *name, const char *topology)
+{
+    s_weir(name, S_ARGV("submit", topology, "--wait", "--jobmanager", c->endpoint), S_JOB_MS);
+}
+
+static int s_cmp_result(const void *a, const void *b)
+{
+    const po_result_t *x = a, *y = b;
+    if (x->key != y->key) return (x->key > y->key) - (x->key < y->key);
+    if (x->start != y->start) return (x->start > y->start) - (x->start < y->start);
+    return memcmp(x->v, y->v, sizeof x->v);
+}
+
+/* The results as a sorted array (a multiset to compare). */
+static po_result_t *s_sorted_results(const char *path, const char *key_field, size_t *n)
+{
+    po_result_t *r = s_read_results(path, key_field, n);
+    qsort(r, *n, sizeof *r, s_cmp_result);
+    return r;
+}
+
+/* A sliding window at parallelism 4 on 2 TaskManagers (4 slots): without late records every window
+ * fires once and the results are a function of the input, whatever the timing: the cluster's
+ * must be the very ones `weir local` gives, and both the oracle's. */
+static void test_cluster_runs_a_job_to_the_same_results_as_weir_local(void **state)
+{
+    (void)state;
+    s_job_t j = s_sliding_10_1(4);
+    j.name = "cluster-sliding";
+    j.gen = s_gen(400, 10 * S_SEC, 80000, S_MIN, 71);
+    j.gen.late_fraction = 0;
+    po_input_t in = s_generated(&j);
+    s_files_t local = s_files("local"), cluster = s_files("cluster");
+    s_write_topology(&j, &local);
+    s_write_topology(&j, &cluster);
+    s_weir("local", S_ARGV("local", local.topology), S_JOB_MS);
+
+    s_cluster_t c = {0};
+    s_cluster_start(&c);
+    s_submit(&c, "submit", cluster.topology);
+    s_cluster_stop(&c);
+
+    po_stats_t a = s_check(&in, &j.win, &local, "device", "v", "humidity");
+    po_stats_t b = s_check(&in, &j.win, &cluster, "device", "v", "humidity");
+    assert_int_equal(a.refires, 0);
+    assert_int_equal(b.refires, 0);
+    size_t na, nb;
+    po_result_t *ra = s_sorted_results(local.results, "device", &na);
+    po_result_t *rb = s_sorted_results(cluster.results, "device", &nb);
+    assert_int_equal(na, nb);
+    for (size_t i = 0; i < na; i++)
+        if (s_cmp_result(&ra[i], &rb[i]))
+            S_FAIL("result %zu of %zu differs: device %" PRId64 " [%" PRId64
+                   ", ...) n=%.0f locally, "
+                   "device %" PRId64 " [%" PRId64 ", ...) n=%.0f on the cluster",
+                   i, na, ra[i].key, ra[i].start, ra[i].v[PO_N], rb[i].key, rb[i].start,
+                   rb[i].v[PO_N]);
+}
+
+static int s_cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The lines of the files that start with prefix, sorted, as one text; *n gets their count. */
+static const char *s_sorted_lines(const char *const *paths, const char *prefix, size_t *n)
+{
+    size_t counts[8], total = 0;
+    char **each[8];
+    for (size_t p = 0; paths[p]; p++) {
+        assert_true(p < 8);
+        each[p] = s_lines(paths[p], &counts[p]);
+        total += counts[p];
+    }
+    char **lines = s_alloc(total * sizeof *lines);
+    *n = 0;
+    for (size_t p = 0; paths[p]; p++)
+        for (size_t i = 0; i < counts[p]; i++)
+            if (!strncmp(each[p][i], prefix, strlen(prefix))) lines[(*n)++] = each[p][i];
+    qsort(lines, *n, sizeof *lines, s_cmp_str);
+    wr_strbuf_t sb;
+    wr_strbuf_init(&sb);
+    for (size_t i = 0; i < *n; i++)
+        wr_strbuf_addf(&sb, "%s\n", lines[i]);
+    return s_keep(wr_strbuf_detach(&sb, NULL));
+}
+
+/* README's quick start, examples/iot-demo.yaml as it is (results on stdout): the same lines from
+ * `weir local` as from its TaskManagers when submitted to a cluster. */
+static void test_readme_iot_example_gives_the_same_results_on_a_cluster(void **state)
+{
+    (void)state;
+    char example[512];
+    snprintf(example, sizeof example, "%s/examples/iot-demo.yaml", s_h.src);
+    s_proc_t *local = s_weir("local-iot", S_ARGV("local", example), S_JOB_MS);
+    s_cluster_t c = {0};
+    s_cluster_start(&c);
+    s_submit(&c, "submit-iot", example);
+    s_cluster_stop(&c);
+    size_t nl, nc;
+    const char *want = s_sorted_lines(S_ARGV(local->out), "device=", &nl);
+    const char *got = s_sorted_lines(S_ARGV(c.tm[0]->out, c.tm[1]->out), "device=", &nc);
+    assert_true(nl >= 20 * 12); /* 20 devices, 12 minutes and more of 10-minute windows */
+    assert_int_equal(nc, nl);
+    assert_string_equal(got, want);
+}
+
+/* ---- backpressure ---- */
+
+/* The generator's backpressure in the `weir job ID --json` that p printed (-1 if it did not). */
+static int64_t s_source_backpressure(s_proc_t *p)
+{
+    const char *out = s_read_file(p->out), *gen = strstr(out, "\"name\":\"generator\"");
+    const char *bp = gen ? strstr(gen, "\"backpressure\":") : NULL;
+    return s_exit_code(p) == 0 && bp ? strtoll(bp + strlen("\"backpressure\":"), NULL, 10) : -1;
+}
+
+/* Forgets the last process started, which has exited (its slot is free again). */
+static void s_forget(s_proc_t *p)
+{
+    assert_ptr_equal(p, &s_h.procs[s_h.nprocs - 1]);
+    assert_false(s_running(p));
+    s_h.nprocs--;
+}
+
+/* The peak resident set of a process so far (VmHWM), in kB; 0 once it is gone. */
+static int64_t s_peak_rss_kb(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    char line[256];
+    int64_t kb = 0;
+    while (fgets(line, sizeof line, f))
+        if (!strncmp(line, "VmHWM:", 6)) kb = strtoll(line + 6, NULL, 10);
+    fclose(f);
+    return kb;
+}
+
+typedef struct {
+    int64_t ms, peak_rss_kb, backpressure;
+} s_run_t;
+
+/* Generator (2 subtasks) -> map (1) -> a file sink that pauses 1 ms per batch; runs it with
+ * `weir local` reachable on a port, watching its memory and asking `weir job` about the source. */
+static s_run_t s_slow_sink_job(const char *tag, uint64_t total)
+{
+    char name[64], ep[64];
+    snprintf(name, sizeof name, "%s.yaml", tag);
+    const char *topology = s_path(name);
+    snprintf(name, sizeof name, "%s.jsonl", tag);
+    const char *out = s_path(name);
+    wr_strbuf_t sb;
+    wr_strbuf_init(&sb);
+    wr_strbuf_addf(
+        &sb,
+        "name: %s\nsources:\n  - {type: generator, devices: 1000, total: %llu, seed: 81, "
+        "parallelism: 2}\noperators:\n  - {map: {device: device, ts: ts}, parallelism: 1}\n"
+        "sinks:\n  - {type: file, path: %s, delay: 1ms}\n",
+        tag, (unsigned long long)total, out);
+    s_write_file(topology, sb.buf, sb.len);
+    wr_strbuf_release(&sb);
+
+    s_run_t run = {.backpressure = -1};
+    s_proc_t *p = NULL;
+    for (int attempt = 0;; attempt++) {
+        snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", s_free_port());
+        p = s_start(tag, S_ARGV("local", topology, "--bind", ep), s_h.measure_env);
+        if (s_wait_text(p, p->err, "submitted", 1, S_START_MS)) break;
+        bool taken = strstr(s_read_file(p->err), "cannot start the JobManager");
+        if (attempt < 3 && !s_running(p) && taken) { /* the port was taken in between */
+            s_forget(p);
+            continue;
+        }
+        S_FAIL("weir local did not submit its job");
+    }
+    int64_t t0 = s_now_ms();
+    const char *sub = strstr(s_read_file(p->err), "weir: job ");
+    char id[32] = "";
+    if (!sub || sscanf(sub, "weir: job %31s submitted", id) != 1)
+        S_FAIL("no job id from weir local");
+    /* ask `weir job` about the source every 300 ms or so (subtasks report every second) */
+    s_proc_t *ask = NULL;
+    int64_t next_ask = 0;
+    while (s_running(p)) {
+        int64_t kb = s_peak_rss_kb(p->pid);
+        if (kb > run.peak_rss_kb) run.peak_rss_kb = kb;
+        if (ask && !s_running(ask)) {
+            int64_t bp = s_source_backpressure(ask);
+            if (bp > run.backpressure) run.backpressure = bp;
+            s_forget(ask);
+            ask = NULL;
+            next_ask = s_now_ms() + 300;
+        }
+        if (!ask && s_now_ms() >= next_ask)
+            ask = s_start(
+                "job",
+                S_ARGV("job", id, "--json", "--jobmanager", ep, "--set", "client.timeout=1s"),
+                NULL);
+        if (s_now_ms() - t0 > S_JOB_MS) S_FAIL("the job did not finish within %d ms", S_JOB_MS);
+        s_sleep_ms(5);
+    }
+    run.ms = s_now_ms() - t0; /* from its submission to its end, give or take 5 ms */
+    s_expect_success(p, S_CLI_MS);
+    if (ask && s_wait_exit(ask, S_CLI_MS)) { /* an answer from before the end still counts */
+        int64_t bp = s_source_backpressure(ask);
+        if (bp > run.backpressure) run.backpressure = bp;
+    }
+
+    /* every record exactly once: the count and a sum of (device, ts) hashes */
+    wr_generator_t *g;
+    wr_generator_config_t cfg;
+    wr_generator_config_default(&cfg);
+    cfg.devices = 1000;
+    cfg.total = total;
+    cfg.seed = 81;
+    assert_non_null(g = wr_generator_new(&cfg));
+    uint64_t want = 0, got = 0, lines = 0;
+    for (uint64_t o = 0; o < total; o++) {
+        wr_generator_record_t r;
+        wr_generator_record(g, o, &r);
+        want += po_map_hash(r.device, r.ts, (size_t)1 << 63);
+    }
+    wr_generator_destroy(&g);
+    FILE *f = fopen(out, "r");
+    assert_non_null(f);
+    char line[256];
+    while (fgets(line, sizeof line, f)) {
+        long long dev, ts;
+        if (sscanf(line, "{\"device\":%lld,\"ts\":%lld}", &dev, &ts) != 2) {
+            fclose(f);
+            S_FAIL("%s:%llu: unexpected line %s", out, (unsigned long long)lines + 1, line);
+        }
+        got += po_map_hash(dev, ts, (size_t)1 << 63);
+        lines++;
+    }
+    fclose(f);
+    remove(out);
+    assert_int_equal(lines, total);
+    assert_true(got == want);
+    print_message("  %s: %llu records in %lld ms, peak RSS %lld kB, source blocked %lld times\n",
+                  tag, (unsigned long long)total, (long long)run.ms, (long long)run.peak_rss_kb,
+                  (long long)run.backpressure);
+    return run;
+}
+
+/* A sink that takes 1 ms per batch of 1024 records consumes at most ~1M records/s; the generator
+ * makes several times that. The source must wait for credit (its backpressure counter), the job
+ * must take as long as the sink needs, memory must not grow with the input (a run 20 times
+ * larger, whose records would take ~200 MB if they piled up, peaks within 32 MB of the small one),
+ * and every record must arrive exactly once. */
+static void test_backpressure_a_slow_sink_slows_the_source_and_memory_stays_bounded(void **state)
+{
+    (void)state;
+    uint64_t big = s_h.asan ? 1000000 : 4000000;
+    s_run_t small = s_slow_sink_job("slow-small", big / 20);
+    s_run_t large = s_slow_sink_job("slow-large", big);
+    assert_true(large.backpressure > 0);
+    assert_true(large.ms >= (int64_t)(big / 1024) * 9 / 10); /* the sink's pauses, at least */
+    assert_true(large.peak_rss_kb < small.peak_rss_kb + 32 * 1024);
+    assert_true(large.peak_rss_kb < 200 * 1024);
+}
+
+/* ---- setup and teardown ---- */
+
+static int s_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
+static void s_rm_tree(char *dir)
+{
+    if (dir[0]) nftw(dir, s_rm, 16, FTW_DEPTH | FTW_PHYS);
+    dir[0] = '\0';
+}
+
+/* Whatever ends this binary: no process and no directory outlives it. */
+static void s_at_exit(void)
+{
+    s_kill_all();
+    s_rm_tree(s_h.root);
+}
+
+static int s_group_setup(void **state)
+{
+    (void)state;
+    extern char **environ;
+    s_h.weir = getenv("WEIR_BIN");
+    s_h.src = getenv("WEIR_SRC");
+    if (!s_h.weir || access(s_h.weir, X_OK) || !s_h.src) {
+        fprintf(stderr,
+                "test_pipeline: set WEIR_BIN to the weir binary to test and WEIR_SRC to the "
+                "repository (`scons test --tests=test_pipeline` does)\n");
+        return -1;
+    }
+    s_h.asan = strstr(s_h.weir, "asan") != NULL;
+    const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    if (snprintf(s_h.root, sizeof s_h.root, "%s/weir-pipeline-XXXXXX", tmp) >=
+            (int)sizeof s_h.root ||
+        !mkdtemp(s_h.root)) {
+        perror("test_pipeline: mkdtemp");
+        s_h.root[0] = '\0';
+        return -1;
+    }
+    size_t n = 0;
+    while (environ[n])
+        n++;
+    s_h.daemon_env = calloc(n + 2, sizeof *s_h.daemon_env);
+    if (!s_h.daemon_env) return -1;
+    memcpy(s_h.daemon_env, environ, n * sizeof *environ);
+    if (!getenv("WEIR_LOG")) s_h.daemon_env[n] = "WEIR_LOG=info"; /* the JobManager's joins */
+    /* ASan holds up to 256 MB of freed memory back by default: that is not what the memory of the
+     * backpressure test is about */
+    s_h.measure_env = calloc(n + 2, sizeof *s_h.measure_env);
+    const char *opts = getenv("ASAN_OPTIONS");
+    if (!s_h.measure_env ||
+        asprintf(&s_h.asan_options,
+                 "ASAN_OPTIONS=%s%squarantine_size_mb=8:thread_local_quarantine_size_kb=256",
+                 opts ? opts : "", opts && *opts ? ":" : "") < 0)
+        return -1;
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(environ[i], "ASAN_OPTIONS=", 13)) s_h.measure_env[m++] = environ[i];
+    s_h.measure_env[m] = s_h.asan_options;
+    atexit(s_at_exit);
+    return 0;
+}
+
+static int s_group_teardown(void **state)
+{
+    (void)state;
+    s_at_exit();
+    free(s_h.daemon_env);
+    free(s_h.measure_env);
+    free(s_h.asan_options);
+    s_h.daemon_env = s_h.measure_env = NULL;
+    s_h.asan_options = NULL;
+    return 0;
+}
+
+static int s_setup(void **state)
+{
+    (void)state;
+    snprintf(s_h.dir, sizeof s_h.dir, "%s/test-%02d", s_h.root, ++s_h.ntests);
+    return mkdir(s_h.dir, 0755);
+}
+
+static int s_teardown(void **state)
+{
+    (void)state;
+    s_kill_all();
+    s_arena_release();
+    s_rm_tree(s_h.dir);
+    return 0;
+}
+
+#define S_TEST(f) cmocka_unit_test_setup_teardown(f, s_setup, s_teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        S_TEST(test_tumbling_window_at_parallelism_1),
+        S_TEST(test_tumbling_window_at_parallelism_4),
+        S_TEST(test_sliding_window_10min_every_1min_at_parallelism_1),
+        S_TEST(test_sliding_window_10min_every_1min_at_parallelism_4),
+        S_TEST(test_sliding_window_5min_every_2min_at_parallelism_1),
+        S_TEST(test_sliding_window_5min_every_2min_at_parallelism_4),
+        S_TEST(test_session_window_at_parallelism_1),
+        S_TEST(test_session_window_at_parallelism_4),
+        S_TEST(test_session_window_late_records_merge_within_the_allowed_lateness),
+        S_TEST(test_session_window_late_records_open_sessions_within_the_allowed_lateness),
+        S_TEST(test_string_key_through_a_map_at_parallelism_1),
+        S_TEST(test_string_key_through_a_map_at_parallelism_4),
+        S_TEST(test_file_source_through_filter_and_map_into_a_tumbling_window),
+        S_TEST(test_cluster_runs_a_job_to_the_same_results_as_weir_local),
+        S_TEST(test_readme_iot_example_gives_the_same_results_on_a_cluster),
+        S_TEST(test_backpressure_a_slow_sink_slows_the_source_and_memory_stays_bounded),
+    };
+    if (getenv("WEIR_TEST_FILTER")) cmocka_set_test_filter(getenv("WEIR_TEST_FILTER"));
+    return cmocka_run_group_tests_name("weir pipeline: jobs against an oracle", tests,
+                                       s_group_setup, s_group_teardown);
+}
