@@ -13,6 +13,7 @@
 #include <yaml.h>
 
 #include "bus/error.h"
+#include "bus/units.h"
 
 #define S_ROW(k, t, d, lo, hi, doc) {k, t, d, lo, hi, doc},
 #define S_ONE(k, t, d, lo, hi, doc) +1
@@ -43,16 +44,10 @@ typedef struct {
     int64_t mul;
 } s_unit_t;
 
-static const s_unit_t s_duration_units[] = {{"", 1},        {"ms", 1},      {"s", 1000},
-                                            {"min", 60000}, {"h", 3600000}, {NULL, 0}};
 #define S_KIB (INT64_C(1) << 10)
 #define S_MIB (INT64_C(1) << 20)
 #define S_GIB (INT64_C(1) << 30)
-static const s_unit_t s_size_units[] = {
-    {"", 1},       {"b", 1},       {"bytes", 1},  {"kb", S_KIB},  {"kib", S_KIB},
-    {"mb", S_MIB}, {"mib", S_MIB}, {"gb", S_GIB}, {"gib", S_GIB}, {NULL, 0}};
 
-enum s_parse { S_PARSED, S_MALFORMED, S_OVERFLOW };
 
 static int s_find(const char *key)
 {
@@ -61,70 +56,24 @@ static int s_find(const char *key)
     return -1;
 }
 
-/* Digits (an optional '-' when signed), optional spaces, then one of units. */
-static enum s_parse s_parse_number(const char *t, const s_unit_t *units, bool is_signed,
-                                   int64_t *out)
+/* Parses a value of a key's type (not strings): 0, WR_EINVAL (malformed) or WR_ETOOBIG. */
+static int s_parse(enum wr_config_type type, const char *text, int64_t *out)
 {
-    bool neg = is_signed && *t == '-';
-    if (neg) t++;
-    if (*t < '0' || *t > '9') return S_MALFORMED;
-    bool overflow = false;
-    int64_t v = 0;
-    for (; *t >= '0' && *t <= '9'; t++) {
-        int d = *t - '0';
-        if (v > (INT64_MAX - d) / 10)
-            overflow = true;
-        else
-            v = v * 10 + d;
-    }
-    const char *digits_end = t;
-    while (*t == ' ')
-        t++;
-    if (!*t) t = digits_end; /* spaces only between a number and its unit */
-    const s_unit_t *u = units;
-    while (u->name && strcasecmp(u->name, t))
-        u++;
-    if (!u->name) return S_MALFORMED;
-    if (overflow || v > INT64_MAX / u->mul) return S_OVERFLOW;
-    *out = neg ? -v * u->mul : v * u->mul;
-    return S_PARSED;
-}
-
-static enum s_parse s_parse_bool(const char *t, int64_t *out)
-{
-    static const char *const words[] = {"false", "true", "no", "yes", "off", "on"};
-    for (size_t i = 0; i < sizeof words / sizeof *words; i++) {
-        if (!strcasecmp(t, words[i])) {
-            *out = (int64_t)(i % 2);
-            return S_PARSED;
-        }
-    }
-    return S_MALFORMED;
-}
-
-static enum s_parse s_parse(enum wr_config_type type, const char *text, int64_t *out)
-{
-    static const s_unit_t no_unit[] = {{"", 1}, {NULL, 0}};
     switch (type) {
-    case WR_CFG_INT:
-        return s_parse_number(text, no_unit, true, out);
-    case WR_CFG_DURATION:
-        return s_parse_number(text, s_duration_units, false, out);
-    case WR_CFG_SIZE:
-        return s_parse_number(text, s_size_units, false, out);
-    case WR_CFG_BOOL:
-        return s_parse_bool(text, out);
-    case WR_CFG_STRING:
-        break;
+    case WR_CFG_INT: return wr_parse_value(WR_UNIT_INT, text, out);
+    case WR_CFG_DURATION: return wr_parse_value(WR_UNIT_DURATION, text, out);
+    case WR_CFG_SIZE: return wr_parse_value(WR_UNIT_SIZE, text, out);
+    case WR_CFG_BOOL: return wr_parse_value(WR_UNIT_BOOL, text, out);
+    case WR_CFG_STRING: break;
     }
     assert(!"strings are not parsed");
-    return S_MALFORMED;
+    return WR_EINVAL;
 }
 
 int wr_config_parse_value(enum wr_config_type type, const char *text, int64_t *out)
 {
     int64_t v;
-    if (s_parse(type, text, &v) != S_PARSED) return WR_ECONFIG;
+    if (s_parse(type, text, &v)) return WR_ECONFIG;
     *out = v;
     return 0;
 }
@@ -242,8 +191,8 @@ static int s_convert(int i, const char *text, size_t len, s_origin_t at, s_value
         [WR_CFG_BOOL] = "is not a boolean (use true or false)",
     };
     int64_t v = 0;
-    enum s_parse r = s_parse(k->type, text, &v);
-    if (r == S_PARSED && (k->type == WR_CFG_BOOL || (v >= k->min && v <= k->max))) {
+    int r = s_parse(k->type, text, &v);
+    if (r == 0 && (k->type == WR_CFG_BOOL || (v >= k->min && v <= k->max))) {
         out->i = v;
         return 0;
     }
@@ -253,7 +202,7 @@ static int s_convert(int i, const char *text, size_t len, s_origin_t at, s_value
         return WR_ECONFIG;
     }
     s_add_echo(err, text, len);
-    if (r == S_MALFORMED) {
+    if (r == WR_EINVAL) {
         wr_strbuf_addf(err, " %s", hints[k->type]);
         return WR_ECONFIG;
     }

@@ -18,7 +18,7 @@
 
 #include "actors/dataflow/expr.h"
 #include "bus/error.h"
-#include "cli/config.h"
+#include "bus/units.h"
 
 enum { S_MAX_FILE = 1 << 20, S_ECHO_MAX = 60, S_MAX_PATH = 4096, S_FORMAT_VERSION = 1 };
 
@@ -325,7 +325,7 @@ static int s_set(const s_param_t *p, void *base, const char *text, size_t len, c
         num[n] = '\0';
         *why = p->kind == K_INT ? "is not an integer" : "is not a duration (use e.g. 1min, 30s)";
         if (len >= sizeof num) return WR_EINVAL;
-        if (wr_config_parse_value(p->kind == K_INT ? WR_CFG_INT : WR_CFG_DURATION, num, &v))
+        if (wr_parse_value(p->kind == K_INT ? WR_UNIT_INT : WR_UNIT_DURATION, num, &v))
             return WR_EINVAL;
         if (v < p->lo || v > p->hi) return WR_ETOOBIG;
         s_store_int(at, p->size, v);
@@ -348,7 +348,7 @@ static int s_set(const s_param_t *p, void *base, const char *text, size_t len, c
         if (len >= sizeof num) return WR_EINVAL;
         memcpy(num, text, len);
         num[len] = '\0';
-        if (wr_config_parse_value(WR_CFG_BOOL, num, &v)) return WR_EINVAL;
+        if (wr_parse_value(WR_UNIT_BOOL, num, &v)) return WR_EINVAL;
         *(bool *)at = v != 0;
         return 0;
     case K_ENUM:
