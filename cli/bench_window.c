@@ -30,6 +30,7 @@
 #include "actors/dataflow/window.h"
 #include "bus/clock.h"
 #include "bus/error.h"
+#include "bus/units.h"
 #include "cli/cli.h"
 
 #define S_MIN 60000LL
@@ -590,18 +591,12 @@ static bool s_u64(const char *arg, uint64_t min, uint64_t max, uint64_t *out)
     return true;
 }
 
-/* "500ms", "30s", "10min", "2h" or a plain number of ms. */
+/* A duration ("500ms", "30s", "10min", "2h"; a plain number is ms), at least 0. */
 static bool s_dur(const char *arg, int64_t *out)
 {
-    char *end;
-    double v = strtod(arg, &end);
-    int64_t mul = !*end || !strcmp(end, "ms") ? 1
-                  : !strcmp(end, "s")         ? 1000
-                  : !strcmp(end, "min")       ? S_MIN
-                  : !strcmp(end, "h")         ? 60 * S_MIN
-                                              : 0;
-    if (end == arg || !mul || !(v >= 0) || v * (double)mul > 1e15) return false;
-    *out = (int64_t)llround(v * (double)mul);
+    int64_t v;
+    if (wr_parse_value(WR_UNIT_DURATION, arg, &v) || v < 0 || v > ((int64_t)1 << 50)) return false;
+    *out = v;
     return true;
 }
 
