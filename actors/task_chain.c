@@ -288,6 +288,11 @@ static int s_window_init(wr__chain_t *c, wr_strbuf_t *err)
         spec.aggs[a].col = col;
     }
     spec.ncols = w->ncols;
+    /* pre-size the key index from what the generator sources say (keys spread over the
+     * subtasks): growing a table of millions of keys while records stream in costs rehashes */
+    for (uint32_t s = 0; s < t->n_sources; s++)
+        if (t->sources[s].kind == WR_TOPO_SOURCE_GENERATOR)
+            spec.expected_keys += t->sources[s].generator.devices / t->window.parallelism + 1;
     int rc = 0;
     w->engine = wr_window_new(&spec, &rc);
     w->result = wr_batch_new(&t->result, 1024);
