@@ -34,6 +34,8 @@ int wr_cli_run_job(wr_node_t *via, const char *jm, const wr_config_t *cfg, const
                    const char *topology_path, bool follow, bool status_line);
 /* `weir bench window ...` (argv[0] = "window"): the window operator benchmark. */
 int wr_bench_window(int argc, char **argv);
+/* `weir bench pipeline ...` (argv[0] = "pipeline"): the IoT job end to end on a local cluster. */
+int wr_bench_pipeline(int argc, char **argv);
 
 /* Options every subcommand that reads configuration accepts. */
 #define WR_CLI_CONFIG_OPTIONS                                                                    \
@@ -55,6 +57,10 @@ int wr_cli_cfg_override(wr_cli_cfg_t *c, const char *cmd, const char *key, const
 int wr_cli_cfg_set_arg(wr_cli_cfg_t *c, const char *cmd, char *key_eq_value);
 /* Builds the configuration. On failure prints the error and returns NULL (*exit_code set). */
 wr_config_t *wr_cli_cfg_build(const wr_cli_cfg_t *c, const char *cmd, int *exit_code);
+
+/* Parses an option's value: a plain decimal in [min, max] (no sign, nothing after it). False
+ * otherwise, *out untouched. */
+bool wr_cli_u64(const char *arg, uint64_t min, uint64_t max, uint64_t *out);
 
 /* Prints "weir CMD: message" plus an optional hint line to stderr. */
 void wr_cli_error(const char *cmd, const char *hint, const char *fmt, ...)

@@ -258,12 +258,14 @@ static const char s_usage[] =
     "                      [--rounds N] [--json]\n"
     "       weir bench mailbox [--json]\n"
     "       weir bench window [OPTIONS]  (see weir bench window --help)\n"
+    "       weir bench pipeline [OPTIONS]  (see weir bench pipeline --help)\n"
     "\n"
     "bus:     records/s between two processes over tcp loopback, through the weir bus (envelope,\n"
     "         msgpack, credit-based flow control, actors on both ends) and through raw ZeroMQ\n"
     "         PUSH/PULL with the same batches; prints both and the ratio (best of --rounds).\n"
     "mailbox: mailbox push+pop messages/s on one thread, against a ring under a mutex.\n"
     "window:  the sliding-window operator alone against a Flink-style one and a bare hash table.\n"
+    "pipeline: the IoT job end to end on a local cluster against the source stage alone.\n"
     "Defaults: 20000 batches of 1000 records of 40 bytes, 32 credits, 3 rounds.\n";
 
 static bool s_num(const char *arg, uint64_t min, uint64_t max, uint64_t *out)
@@ -286,6 +288,7 @@ int wr_cmd_bench(int argc, char **argv)
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     if (argc > 1 && !strcmp(argv[1], "window")) return wr_bench_window(argc - 1, argv + 1);
+    if (argc > 1 && !strcmp(argv[1], "pipeline")) return wr_bench_pipeline(argc - 1, argv + 1);
     s_bus_opts_t o = {.batches = 20000, .batch_records = 1000, .record_size = 40, .credits = 32,
                       .rounds = 3};
     int c;
@@ -310,7 +313,7 @@ int wr_cmd_bench(int argc, char **argv)
     }
     const char *which = optind < argc ? argv[optind] : NULL;
     if (!which || optind + 1 != argc || (strcmp(which, "bus") && strcmp(which, "mailbox"))) {
-        wr_cli_error("bench", "benchmarks: bus, mailbox, window (see weir bench --help)",
+        wr_cli_error("bench", "benchmarks: bus, mailbox, window, pipeline (see weir bench --help)",
                      which ? "unknown benchmark '%s'" : "which benchmark?%s", which ? which : "");
         return WR_EXIT_USAGE;
     }

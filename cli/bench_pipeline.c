@@ -1,0 +1,550 @@
+/* weir bench pipeline: the IoT job end to end on a local cluster, against the source alone.
+ *
+ *   pipeline  generator -> key by device -> sliding window (10 min / 1 min, count/sum/min/max
+ *             of temperature, --p95 adds a quantile) -> sink, parallelism 2, on a JobManager and
+ *             two TaskManagers in this process (inproc transport, one worker thread per node:
+ *             what `weir local` runs). A bounded generator: the job ends by itself, and the
+ *             clock runs from the submission to the JobManager's FINISHED.
+ *   baseline  the source stage alone on one core: the same generator filling the same records
+ *             into batches of the same size, and nothing else.
+ *
+ * The figures come from the JobManager (JOB_REQ, as `weir job` asks): records in at the source,
+ * windows fired (results: one per key and window), and the emission delay of the window vertex,
+ * the delay from a source making a watermark to the results it fired being out, p50 and p99 of
+ * the worst subtask (upper bounds of log2 buckets of ms: 255, 511, 1023, ...). Subtasks report
+ * every second, so the phase times below are good to about a second; the end is exact (a
+ * subtask reports "finished" at once).
+ *
+ * Two phases: while the source runs, windows fire every slide of event time as the watermark
+ * passes their end (the steady state of an unbounded job); when it ends, the final watermark
+ * fires every window still open: size/slide windows of every key at once, a burst no unbounded
+ * job ever sees. Both are in the end-to-end figure; the source phase is printed on its own. */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "actors/cluster.h"
+#include "actors/dataflow/generator.h"
+#include "actors/dataflow/plan.h"
+#include "actors/dataflow/topology.h"
+#include "bus/clock.h"
+#include "bus/error.h"
+#include "bus/mp.h"
+#include "bus/msgtypes.h"
+#include "cli/cli.h"
+
+#define S_TMS          2
+#define S_INTERVAL_MS  10000 /* a device reports every 10 s of event time */
+#define S_OOO_MS       5000
+#define S_SOURCE_BATCH 4096 /* records per source batch, as the source subtask fills them */
+#define S_POLL_MS      50
+#define S_TIMEOUT_S    3600
+
+typedef struct {
+    uint64_t devices, events;
+    uint32_t parallelism;
+    const char *sink; /* stdout (to /dev/null) or file (/dev/null) */
+    bool p95, json;
+} s_opts_t;
+
+/* One operator (vertex) of a JOB_REPLY. */
+typedef struct {
+    int64_t records_in, records_out, windows_fired, late_dropped, p50, p99;
+} s_vertex_t;
+
+typedef struct {
+    char state[16];
+    char error[256];
+    uint32_t n;
+    s_vertex_t v[WR_PLAN_MAX_VERTICES];
+} s_job_t;
+
+/* What a run measured. */
+typedef struct {
+    double wall_s;   /* submission -> FINISHED */
+    double source_s; /* submission -> every source subtask finished */
+    uint64_t events; /* records in at the source */
+    uint64_t fired;  /* window results */
+    uint64_t late;
+    int64_t p50, p99;
+    long hwm_kb;
+} s_result_t;
+
+/* ---- the topology ---- */
+
+static int s_topology(const s_opts_t *o, wr_topology_t **out)
+{
+    char text[2048];
+    int n = snprintf(text, sizeof text,
+                     "name: bench-pipeline\n"
+                     "parallelism: %u\n"
+                     "max_parallelism: 128\n"
+                     "sources:\n"
+                     "  - type: generator\n"
+                     "    devices: %llu\n"
+                     "    interval: %dms\n"
+                     "    total: %llu\n"
+                     "    jitter: 2s\n"
+                     "    seed: 42\n"
+                     "key_by: device\n"
+                     "event_time: {field: ts, max_out_of_orderness: %dms}\n"
+                     "window: {type: sliding, size: 10min, slide: 1min}\n"
+                     "aggregates:\n"
+                     "  readings: count()\n"
+                     "  sum_temp: sum(temperature)\n"
+                     "  min_temp: min(temperature)\n"
+                     "  max_temp: max(temperature)\n"
+                     "%s"
+                     "sinks:\n"
+                     "  - type: %s\n"
+                     "%s",
+                     o->parallelism, (unsigned long long)o->devices, S_INTERVAL_MS,
+                     (unsigned long long)o->events, S_OOO_MS,
+                     o->p95 ? "  p95_temp: p95(temperature)\n" : "", o->sink,
+                     strcmp(o->sink, "file") ? "" : "    path: /dev/null\n");
+    if (n < 0 || (size_t)n >= sizeof text) return WR_ETOOBIG;
+    wr_strbuf_t err;
+    wr_strbuf_init(&err);
+    int rc = wr_topology_parse(text, (size_t)n, "bench-pipeline", out, &err);
+    if (rc) wr_cli_error("bench pipeline", NULL, "%s", err.buf);
+    wr_strbuf_release(&err);
+    return rc;
+}
+
+/* ---- the baseline: the source stage alone ---- */
+
+/* Records/s of one core filling the job's records into source batches; negative on error. */
+static double s_source_alone(const wr_topology_t *t, uint64_t events)
+{
+    wr_generator_t *g = wr_generator_new(&t->sources[0].generator);
+    wr_batch_t *b = wr_batch_new(&t->schema, S_SOURCE_BATCH);
+    double rate = WR_ENOMEM;
+    if (!g || !b) goto out;
+    int64_t start = wr_now_ns();
+    for (uint64_t off = 0; off < events; off += S_SOURCE_BATCH) {
+        uint64_t n = events - off < S_SOURCE_BATCH ? events - off : S_SOURCE_BATCH;
+        wr_batch_clear(b);
+        int rc = wr_generator_fill(g, off, (uint32_t)n, b);
+        if (rc) {
+            rate = rc;
+            goto out;
+        }
+    }
+    rate = (double)events / ((double)(wr_now_ns() - start) / 1e9);
+out:
+    wr_batch_destroy(&b);
+    wr_generator_destroy(&g);
+    return rate;
+}
+
+/* ---- talking to the JobManager ---- */
+
+static bool s_is(const char *s, uint32_t n, const char *want)
+{
+    return strlen(want) == n && !memcmp(s, want, n);
+}
+
+/* Copies a string (truncated to cap - 1 bytes) from the reader. */
+static void s_str(wr_mp_reader_t *r, char *dst, size_t cap)
+{
+    const char *s = "";
+    uint32_t n = 0;
+    wr_mp_read_str(r, &s, &n);
+    snprintf(dst, cap, "%.*s", (int)n, s);
+}
+
+/* Reads one operator's map of a JOB_REPLY into x (NULL: skip it). */
+static void s_vertex_read(wr_mp_reader_t *r, s_vertex_t *x)
+{
+    static const struct {
+        const char *name;
+        size_t off;
+    } fields[] = {
+        {"records_in", offsetof(s_vertex_t, records_in)},
+        {"records_out", offsetof(s_vertex_t, records_out)},
+        {"windows_fired", offsetof(s_vertex_t, windows_fired)},
+        {"late_dropped", offsetof(s_vertex_t, late_dropped)},
+        {"emit_delay_p50_ms", offsetof(s_vertex_t, p50)},
+        {"emit_delay_p99_ms", offsetof(s_vertex_t, p99)},
+    };
+    const size_t nfields = sizeof fields / sizeof fields[0];
+    uint32_t n = 0;
+    wr_mp_read_map(r, &n);
+    for (uint32_t f = 0; f < n && !r->err; f++) {
+        const char *name = "";
+        uint32_t len = 0;
+        wr_mp_read_str(r, &name, &len);
+        size_t i = 0;
+        while (i < nfields && !s_is(name, len, fields[i].name))
+            i++;
+        if (!x || i == nfields)
+            wr_mp_skip(r);
+        else
+            wr_mp_read_int(r, (int64_t *)(void *)((char *)x + fields[i].off));
+    }
+}
+
+/* Reads a JOB_REPLY: state, error, and per operator the counters this bench needs. */
+static int s_job_read(const wr_msg_t *m, s_job_t *j)
+{
+    memset(j, 0, sizeof *j);
+    wr_mp_reader_t r;
+    wr_mp_reader_init(&r, m->data, m->len);
+    uint32_t nkeys = 0;
+    wr_mp_read_map(&r, &nkeys);
+    for (uint32_t k = 0; k < nkeys && !r.err; k++) {
+        const char *key = "";
+        uint32_t klen = 0;
+        wr_mp_read_str(&r, &key, &klen);
+        if (s_is(key, klen, "state")) {
+            s_str(&r, j->state, sizeof j->state);
+        } else if (s_is(key, klen, "error")) {
+            s_str(&r, j->error, sizeof j->error);
+        } else if (s_is(key, klen, "operators")) {
+            uint32_t nv = 0;
+            wr_mp_read_array(&r, &nv);
+            for (uint32_t v = 0; v < nv && !r.err; v++)
+                s_vertex_read(&r, v < WR_PLAN_MAX_VERTICES ? &j->v[j->n++] : NULL);
+        } else {
+            wr_mp_skip(&r);
+        }
+    }
+    return r.err ? WR_EPROTO : 0;
+}
+
+/* Asks the JobManager: [t] (a submission) when t is set, else [id]. The reply, or NULL. */
+static wr_msg_t *s_ask(wr_node_t *jm, uint16_t type, const wr_topology_t *t, const char *id)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk, 1);
+    if (t)
+        wr_topology_pack(t, &pk);
+    else
+        wr_pack_str(&pk, id);
+    char to[WR_ADDR_MAX];
+    snprintf(to, sizeof to, "%s/%s", wr_node_id(jm), WR_JOBMANAGER_PATH);
+    wr_msg_t *reply = NULL;
+    if (wr_node_request(jm, to, type, sb.data, sb.size, 10000, &reply)) reply = NULL;
+    msgpack_sbuffer_destroy(&sb);
+    return reply;
+}
+
+/* Submits t; the TaskManagers may still be registering, so "not enough slots" is retried for a
+ * while. On success id holds the job id and *t0 the submission time. */
+static int s_submit(wr_node_t *jm, const wr_topology_t *t, char id[32], int64_t *t0)
+{
+    for (int attempt = 0; attempt < 100; attempt++) {
+        *t0 = wr_now_ns();
+        wr_msg_t *reply = s_ask(jm, WR_MSG_JOB_SUBMIT, t, NULL);
+        if (!reply) return WR_ETIMEDOUT;
+        int code = 0;
+        const char *text = "";
+        uint32_t tlen = 0;
+        if (!wr_msg_error_decode(reply, &code, &text, &tlen)) {
+            bool slots = tlen >= 16 && !memcmp(text, "not enough slots", 16);
+            if (!slots || attempt == 99)
+                wr_cli_error("bench pipeline", NULL, "the job was refused: %.*s", (int)tlen, text);
+            wr_msg_destroy(&reply);
+            if (!slots) return WR_EINVAL;
+            usleep(100000);
+            continue;
+        }
+        wr_mp_reader_t r;
+        uint32_t n = 0;
+        wr_mp_reader_init(&r, reply->data, reply->len);
+        wr_mp_read_array(&r, &n);
+        wr_mp_read_str_copy(&r, id, 32);
+        wr_msg_destroy(&reply);
+        return r.err || n != 1 ? WR_EPROTO : 0;
+    }
+    return WR_ETIMEDOUT;
+}
+
+/* Follows job id until it ends: the phase times and the final figures. */
+static int s_follow(wr_node_t *jm, const char *id, int64_t t0, uint32_t window_vertex,
+                    s_result_t *res)
+{
+    s_job_t j;
+    int64_t deadline = t0 + (int64_t)S_TIMEOUT_S * 1000000000;
+    for (;;) {
+        usleep(S_POLL_MS * 1000);
+        wr_msg_t *reply = s_ask(jm, WR_MSG_JOB_REQ, NULL, id);
+        int64_t now = wr_now_ns();
+        int rc = reply ? s_job_read(reply, &j) : WR_ETIMEDOUT;
+        wr_msg_destroy(&reply);
+        if (rc) continue;
+        if (!res->source_s && (uint64_t)j.v[0].records_in >= res->events)
+            res->source_s = (double)(now - t0) / 1e9;
+        if (strcmp(j.state, "RUNNING") && strcmp(j.state, "CREATED")) {
+            res->wall_s = (double)(now - t0) / 1e9;
+            break;
+        }
+        if (now > deadline) {
+            reply = s_ask(jm, WR_MSG_JOB_CANCEL, NULL, id);
+            wr_msg_destroy(&reply);
+            wr_cli_error("bench pipeline", "try fewer --events", "no end after %d s: canceled",
+                         S_TIMEOUT_S);
+            return WR_ETIMEDOUT;
+        }
+    }
+    if (strcmp(j.state, "FINISHED") || j.n <= window_vertex) {
+        wr_cli_error("bench pipeline", NULL, "the job ended %s%s%s", j.state,
+                     j.error[0] ? ": " : "", j.error);
+        return WR_EIO;
+    }
+    const s_vertex_t *w = &j.v[window_vertex];
+    res->fired = (uint64_t)w->windows_fired;
+    res->late = (uint64_t)w->late_dropped;
+    res->p50 = w->p50;
+    res->p99 = w->p99;
+    if (!res->source_s) res->source_s = res->wall_s;
+    if ((uint64_t)j.v[0].records_in != res->events || (uint64_t)w->records_in != res->events) {
+        wr_cli_error("bench pipeline", NULL,
+                     "%llu events, but the source made %lld and the window "
+                     "took %lld",
+                     (unsigned long long)res->events, (long long)j.v[0].records_in,
+                     (long long)w->records_in);
+        return WR_EIO;
+    }
+    return 0;
+}
+
+/* ---- the local cluster ---- */
+
+static long s_hwm_kb(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kb = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "VmHWM:", 6)) kb = atol(line + 6);
+    if (f) fclose(f);
+    return kb;
+}
+
+/* Starts a JobManager and S_TMS TaskManagers (inproc), runs t, stops them. */
+static int s_pipeline(const s_opts_t *o, const wr_topology_t *t, s_result_t *res)
+{
+    wr_plan_t plan;
+    wr_strbuf_t perr;
+    wr_strbuf_init(&perr);
+    int rc = wr_plan_build(t, &plan, &perr);
+    wr_strbuf_release(&perr);
+    if (rc) return rc;
+    uint32_t window_vertex = 0;
+    while (window_vertex < plan.n && !plan.v[window_vertex].window)
+        window_vertex++;
+    wr_node_t *nodes[S_TMS + 1] = {0};
+    char eps[S_TMS + 1][96];
+    int code;
+    wr_cli_cfg_t cc = {0};
+    wr_config_t *cfg = wr_cli_cfg_build(&cc, "bench pipeline", &code); /* the defaults */
+    if (!cfg) return WR_ENOMEM;
+    for (int i = 0; i <= S_TMS && !rc; i++) {
+        char id[WR_NODE_MAX];
+        if (i)
+            snprintf(id, sizeof id, "tm-%d", i);
+        else
+            snprintf(id, sizeof id, "jm-1");
+        snprintf(eps[i], sizeof eps[i], "inproc://weir-bench-%ld-%s", (long)getpid(), id);
+        wr_node_opts_t no = wr_cli_node_opts(cfg, id, eps[i]);
+        if (!no.threads) no.threads = 1; /* as `weir local`: one worker per node */
+        nodes[i] = wr_node_new(&no, &rc);
+        if (!nodes[i]) {
+            if (!rc) rc = WR_ENOMEM;
+            break;
+        }
+        wr_taskmanager_opts_t tmo = {
+            .jm_node_id = "jm-1", .jm_endpoint = eps[0], .slots = (plan.slots + S_TMS - 1) / S_TMS};
+        rc = i ? wr_taskmanager_spawn(nodes[i], &tmo) : wr_jobmanager_spawn(nodes[i]);
+    }
+    if (rc) {
+        wr_cli_error("bench pipeline", NULL, "cannot start the local cluster: %s", wr_strerror(rc));
+        goto out;
+    }
+    /* the stdout sink writes to this process's stdout: to /dev/null while the job runs */
+    fflush(stdout);
+    int saved = dup(STDOUT_FILENO), null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (saved < 0 || null < 0 || dup2(null, STDOUT_FILENO) < 0) {
+        rc = WR_EIO;
+        goto restore;
+    }
+    char id[32];
+    int64_t t0;
+    res->events = o->events;
+    if (!(rc = s_submit(nodes[0], t, id, &t0))) rc = s_follow(nodes[0], id, t0, window_vertex, res);
+    res->hwm_kb = s_hwm_kb();
+restore:
+    fflush(stdout);
+    if (saved >= 0) dup2(saved, STDOUT_FILENO);
+    if (saved >= 0) close(saved);
+    if (null >= 0) close(null);
+out:
+    for (int i = S_TMS; i >= 0; i--)
+        wr_node_destroy(&nodes[i]);
+    wr_config_destroy(&cfg);
+    return rc;
+}
+
+/* ---- the command ---- */
+
+static const char s_usage[] =
+    "usage: weir bench pipeline [--devices N] [--events N] [--parallelism N] [--sink stdout|file]\n"
+    "                           [--p95] [--json]\n"
+    "\n"
+    "The IoT job end to end on a local cluster (a JobManager and 2 TaskManagers in this process):\n"
+    "generator -> key by device -> sliding window 10 min / 1 min (count, sum, min, max of\n"
+    "temperature) -> sink. Prints events/s from submission to FINISHED, the same against the\n"
+    "source stage alone on one core (the generator filling the same records into batches), the\n"
+    "ratio, the emission delay p50/p99 (source watermark -> the results it fired are out), "
+    "windows\n"
+    "fired, peak RSS, and the goals (>= 1,000,000 events/s, p99 < 1000 ms).\n"
+    "\n"
+    "  --devices N      devices (keys; default 5000000); each reports every 10 s of event time\n"
+    "  --events N       records in all (default 450000000: 15 min of event time with 5M devices;\n"
+    "                   windows fire every minute of it, then the end of input fires the last 10)\n"
+    "  --parallelism N  of the source and the window (default 2)\n"
+    "  --sink KIND      stdout: the human-readable sink, chained into the window, this process's\n"
+    "                   stdout sent to /dev/null during the run (default); file: the JSON-lines\n"
+    "                   sink into /dev/null (parallelism 1: a vertex of its own)\n"
+    "  --p95            add p95(temperature): a quantile sketch per pane\n"
+    "  --json           one JSON object\n";
+
+/* The p99 goal against a log2-bucket upper bound: 1023 ms means somewhere in [511, 1023). */
+static const char *s_delay_verdict(int64_t p99, bool json)
+{
+    if (p99 < 0) return json ? "null" : "not measured (no window fired before the end of input)";
+    if (p99 < 1000) return json ? "true" : "met";
+    if (p99 >= 2047) return json ? "false" : "NOT met";
+    return json ? "null" : "not shown (the bucket is 511..1023 ms)";
+}
+
+static void s_print(const s_opts_t *o, const s_result_t *r, double base)
+{
+    double rate = (double)r->events / r->wall_s, steady = (double)r->events / r->source_s;
+    double span_s = (double)o->events / (double)o->devices * S_INTERVAL_MS / 1000;
+    bool rate_ok = rate >= 1e6;
+    const char *aggs = o->p95 ? "count,sum,min,max,p95" : "count,sum,min,max";
+    if (o->json) {
+        char p50[24] = "null", p99[24] = "null"; /* none measured */
+        if (r->p50 >= 0) snprintf(p50, sizeof p50, "%lld", (long long)r->p50);
+        if (r->p99 >= 0) snprintf(p99, sizeof p99, "%lld", (long long)r->p99);
+        printf("{\"bench\":\"pipeline\",\"devices\":%llu,\"events\":%llu,\"parallelism\":%u,"
+               "\"taskmanagers\":%d,\"sink\":\"%s\",\"aggregates\":\"%s\",\"event_time_s\":%.1f,"
+               "\"wall_s\":%.3f,\"events_per_s\":%.0f,\"source_phase_s\":%.3f,"
+               "\"source_phase_events_per_s\":%.0f,\"final_firing_s\":%.3f,"
+               "\"baseline_source_alone_events_per_s\":%.0f,\"ratio\":%.4f,"
+               "\"emit_delay_p50_ms\":%s,\"emit_delay_p99_ms\":%s,\"windows_fired\":%llu,"
+               "\"late_dropped\":%llu,\"peak_rss_bytes\":%lld,"
+               "\"goal_events_per_s\":1000000,\"goal_events_met\":%s,\"goal_p99_ms\":1000,"
+               "\"goal_p99_met\":%s}\n",
+               (unsigned long long)o->devices, (unsigned long long)o->events, o->parallelism, S_TMS,
+               o->sink, aggs, span_s, r->wall_s, rate, r->source_s, steady, r->wall_s - r->source_s,
+               base, rate / base, p50, p99, (unsigned long long)r->fired,
+               (unsigned long long)r->late, (long long)r->hwm_kb * 1024, rate_ok ? "true" : "false",
+               s_delay_verdict(r->p99, true));
+        return;
+    }
+    printf("  end to end:        %6.3f M events/s (%.1f s from submission to FINISHED)\n",
+           rate / 1e6, r->wall_s);
+    printf("    source phase:    %6.3f M events/s (%.1f s until the source ended; then %.1f s "
+           "firing the windows still open)\n",
+           steady / 1e6, r->source_s, r->wall_s - r->source_s);
+    printf("  source alone:      %6.3f M events/s (the generator on one core)\n", base / 1e6);
+    printf("  ratio:             %6.3f (end to end / source alone)\n", rate / base);
+    if (r->p99 < 0)
+        printf("  emission delay:    none measured (no window fired before the end of input)\n");
+    else
+        printf("  emission delay:    p50 <= %lld ms, p99 <= %lld ms (log2-bucket upper bounds)\n",
+               (long long)r->p50, (long long)r->p99);
+    printf("  windows fired:     %llu results (key x window), %llu records too late\n",
+           (unsigned long long)r->fired, (unsigned long long)r->late);
+    printf("  peak RSS:          %.2f GB\n", (double)r->hwm_kb * 1024 / 1e9);
+    printf("  goal >= 1,000,000 events/s end to end: %s (%.2fx)\n", rate_ok ? "met" : "NOT met",
+           rate / 1e6);
+    printf("  goal p99 emission delay < 1000 ms:     %s\n", s_delay_verdict(r->p99, false));
+}
+
+int wr_bench_pipeline(int argc, char **argv)
+{
+    static const struct option opts[] = {{"devices", required_argument, NULL, 'd'},
+                                         {"events", required_argument, NULL, 'e'},
+                                         {"parallelism", required_argument, NULL, 'p'},
+                                         {"sink", required_argument, NULL, 's'},
+                                         {"p95", no_argument, NULL, 'q'},
+                                         {"json", no_argument, NULL, 'J'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    s_opts_t o = {.devices = 5000000, .events = 450000000, .parallelism = 2, .sink = "stdout"};
+    uint64_t v;
+    int c, li = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, &li)) != -1) {
+        const char *bad = NULL; /* what the option wanted, when its value is wrong */
+        switch (c) {
+        case 'd':
+            if (!wr_cli_u64(optarg, 1, WR_GEN_MAX_DEVICES, &o.devices)) bad = "1 to 2^32";
+            break;
+        case 'e':
+            if (!wr_cli_u64(optarg, 1, (uint64_t)1 << 40, &o.events)) bad = "1 to 2^40";
+            break;
+        case 'p':
+            if (!wr_cli_u64(optarg, 1, 64, &v)) bad = "1 to 64";
+            o.parallelism = (uint32_t)v;
+            break;
+        case 's':
+            if (strcmp(optarg, "stdout") && strcmp(optarg, "file")) bad = "stdout or file";
+            o.sink = optarg;
+            break;
+        case 'q':
+            o.p95 = true;
+            break;
+        case 'J':
+            o.json = true;
+            break;
+        case 'h':
+            fputs(s_usage, stdout);
+            return WR_EXIT_OK;
+        default:
+            fputs(s_usage, stderr);
+            return WR_EXIT_USAGE;
+        }
+        if (bad) {
+            wr_cli_error("bench pipeline", "see weir bench pipeline --help", "--%s: '%s' is not %s",
+                         opts[li].name, optarg, bad);
+            return WR_EXIT_USAGE;
+        }
+    }
+    if (optind != argc) {
+        wr_cli_error("bench pipeline", "it takes options only (see weir bench pipeline --help)",
+                     "unexpected argument '%s'", argv[optind]);
+        return WR_EXIT_USAGE;
+    }
+    wr_topology_t *t = NULL;
+    if (s_topology(&o, &t)) return WR_EXIT_USAGE;
+    int rc = WR_EXIT_FAIL;
+    if (!o.json)
+        printf("pipeline bench: %llu devices, %llu events (%.0f s of event time), generator -> key "
+               "by -> sliding 10/1 min (%s) -> %s sink, parallelism %u, %d TaskManagers\n",
+               (unsigned long long)o.devices, (unsigned long long)o.events,
+               (double)o.events / (double)o.devices * S_INTERVAL_MS / 1000,
+               o.p95 ? "count, sum, min, max, p95" : "count, sum, min, max", o.sink, o.parallelism,
+               S_TMS);
+    fflush(stdout);
+    double base = s_source_alone(t, o.events);
+    s_result_t r = {0};
+    if (base < 0) {
+        wr_cli_error("bench pipeline", NULL, "the source-alone run failed: %s",
+                     wr_strerror((int)base));
+    } else if (!s_pipeline(&o, t, &r)) {
+        s_print(&o, &r, base);
+        rc = WR_EXIT_OK;
+    }
+    wr_topology_destroy(&t);
+    return rc;
+}
