@@ -23,16 +23,6 @@ void wr_cli_error(const char *cmd, const char *hint, const char *fmt, ...)
     if (hint) fprintf(stderr, "  %s\n", hint);
 }
 
-bool wr_cli_u64(const char *arg, uint64_t min, uint64_t max, uint64_t *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(arg, &end, 10);
-    if (end == arg || *end || arg[0] == '-' || errno || v < min || v > max) return false;
-    *out = v;
-    return true;
-}
-
 int wr_cli_cfg_override(wr_cli_cfg_t *c, const char *cmd, const char *key, const char *value)
 {
     if (c->n == (int)(sizeof c->keys / sizeof c->keys[0])) {
