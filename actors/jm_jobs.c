@@ -58,6 +58,15 @@ static wr__job_t *s_job_arg(wr__jm_t *jm, const wr_msg_t *m)
     return r.err || n != 1 ? NULL : s_job_find(jm, id);
 }
 
+/* The payload [job id] (of TASK_CANCEL, JOB_SUBMITTED, JOB_CANCELED) into an initialised sb. */
+static void s_pack_id(msgpack_sbuffer *sb, const char *id)
+{
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk, 1);
+    wr_pack_str(&pk, id);
+}
+
 /* ---- ending a job ---- */
 
 /* Tells every TaskManager that hosts a subtask of j to stop them, and frees the slots. */
@@ -65,10 +74,7 @@ static void s_release(wr_actor_t *self, wr__jm_t *jm, wr__job_t *j)
 {
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, 1);
-    wr_pack_str(&pk, j->id);
+    s_pack_id(&sb, j->id);
     for (uint32_t g = 0; g < j->plan.slots; g++) {
         wr__tm_t *tm = wr__jm_tm_find(jm, j->group_node[g]);
         if (!tm) continue;
@@ -251,9 +257,7 @@ int wr__jm_on_submit(wr_actor_t *self, wr__jm_t *jm, const wr_msg_t *m)
     }
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, 1);
-    wr_pack_str(&pk, j->id);
+    s_pack_id(&sb, j->id);
     rc = wr_reply(self, m, WR_MSG_JOB_SUBMITTED, sb.data, sb.size);
     msgpack_sbuffer_destroy(&sb);
     if (rc) wr_warn("jobmanager: cannot answer %s: %s", m->from, wr_strerror(rc));
@@ -343,10 +347,7 @@ int wr__jm_on_cancel(wr_actor_t *self, wr__jm_t *jm, const wr_msg_t *m)
     s_end(self, jm, j, WR__JOB_CANCELED, "canceled by a client");
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, 1);
-    wr_pack_str(&pk, j->id);
+    s_pack_id(&sb, j->id);
     wr_reply(self, m, WR_MSG_JOB_CANCELED, sb.data, sb.size);
     msgpack_sbuffer_destroy(&sb);
     return 0;
