@@ -33,7 +33,6 @@
 #include "bus/error.h"
 #include "bus/mp.h"
 #include "bus/msgtypes.h"
-#include "bus/units.h"
 #include "cli/cli.h"
 
 #define S_TMS          2
@@ -416,15 +415,6 @@ static const char s_usage[] =
     "  --p95            add p95(temperature): a quantile sketch per pane\n"
     "  --json           one JSON object\n";
 
-/* An option's count: an integer (bus/units.h) in [min, max]. */
-static bool s_count(const char *arg, int64_t min, int64_t max, uint64_t *out)
-{
-    int64_t v;
-    if (wr_parse_value(WR_UNIT_INT, arg, &v) || v < min || v > max) return false;
-    *out = (uint64_t)v;
-    return true;
-}
-
 /* The p99 goal against a log2-bucket upper bound: 1023 ms means somewhere in [511, 1023). */
 static const char *s_delay_verdict(int64_t p99, bool json)
 {
@@ -498,13 +488,13 @@ int wr_bench_pipeline(int argc, char **argv)
         const char *bad = NULL; /* what the option wanted, when its value is wrong */
         switch (c) {
         case 'd':
-            if (!s_count(optarg, 1, (int64_t)WR_GEN_MAX_DEVICES, &o.devices)) bad = "1 to 2^32";
+            if (!wr_cli_count(optarg, 1, (int64_t)WR_GEN_MAX_DEVICES, &o.devices)) bad = "1 to 2^32";
             break;
         case 'e':
-            if (!s_count(optarg, 1, (int64_t)1 << 40, &o.events)) bad = "1 to 2^40";
+            if (!wr_cli_count(optarg, 1, (int64_t)1 << 40, &o.events)) bad = "1 to 2^40";
             break;
         case 'p':
-            if (!s_count(optarg, 1, 64, &v)) bad = "1 to 64";
+            if (!wr_cli_count(optarg, 1, 64, &v)) bad = "1 to 64";
             o.parallelism = (uint32_t)v;
             break;
         case 's':

@@ -582,15 +582,6 @@ static const char s_usage[] =
     "  --rounds N     weir and bare run N times, the best counts (default 3; noise here only\n"
     "                 ever slows a run down); flink-style runs once\n";
 
-static bool s_u64(const char *arg, uint64_t min, uint64_t max, uint64_t *out)
-{
-    char *end;
-    unsigned long long v = strtoull(arg, &end, 10);
-    if (*end || arg[0] == '-' || v < min || v > max) return false;
-    *out = v;
-    return true;
-}
-
 /* A duration ("500ms", "30s", "10min", "2h"; a plain number is ms), at least 0. */
 static bool s_dur(const char *arg, int64_t *out)
 {
@@ -667,10 +658,10 @@ int wr_bench_window(int argc, char **argv)
         bool ok = true;
         switch (c) {
         case 'k':
-            ok = s_u64(optarg, 1, 60000000, &o.keys);
+            ok = wr_cli_count(optarg, 1, 60000000, &o.keys);
             break;
         case 'e':
-            ok = s_u64(optarg, 1, (uint64_t)1 << 40, &o.events);
+            ok = wr_cli_count(optarg, 1, (uint64_t)1 << 40, &o.events);
             break;
         case 'z':
             ok = s_dur(optarg, &o.size) && o.size > 0;
@@ -688,13 +679,13 @@ int wr_bench_window(int argc, char **argv)
             ok = s_dur(optarg, &o.lateness);
             break;
         case 'b':
-            ok = s_u64(optarg, 1, 1000000, &v) && (o.batch = (uint32_t)v);
+            ok = wr_cli_count(optarg, 1, 1000000, &v) && (o.batch = (uint32_t)v);
             break;
         case 'S':
-            ok = s_u64(optarg, 0, UINT64_MAX, &o.seed);
+            ok = wr_cli_count(optarg, 0, UINT64_MAX, &o.seed);
             break;
         case 'r':
-            ok = s_u64(optarg, 1, 100, &v) && (o.rounds = (uint32_t)v);
+            ok = wr_cli_count(optarg, 1, 100, &v) && (o.rounds = (uint32_t)v);
             break;
         case 'O':
             for (int i = 0; i < 3; i++)

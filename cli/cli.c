@@ -23,6 +23,19 @@ void wr_cli_error(const char *cmd, const char *hint, const char *fmt, ...)
     if (hint) fprintf(stderr, "  %s\n", hint);
 }
 
+bool wr_cli_count(const char *arg, uint64_t min, uint64_t max, uint64_t *out)
+{
+    uint64_t v = 0;
+    if (!*arg) return false;
+    for (const char *c = arg; *c; c++) { /* digits only: no sign, no spaces */
+        if (*c < '0' || *c > '9' || v > (UINT64_MAX - (uint64_t)(*c - '0')) / 10) return false;
+        v = v * 10 + (uint64_t)(*c - '0');
+    }
+    if (v < min || v > max) return false;
+    *out = v;
+    return true;
+}
+
 int wr_cli_cfg_override(wr_cli_cfg_t *c, const char *cmd, const char *key, const char *value)
 {
     if (c->n == (int)(sizeof c->keys / sizeof c->keys[0])) {

@@ -58,6 +58,9 @@ int wr_cli_cfg_set_arg(wr_cli_cfg_t *c, const char *cmd, char *key_eq_value);
 /* Builds the configuration. On failure prints the error and returns NULL (*exit_code set). */
 wr_config_t *wr_cli_cfg_build(const wr_cli_cfg_t *c, const char *cmd, int *exit_code);
 
+/* A command-line count: decimal digits only, a value in [min, max]. False otherwise. */
+bool wr_cli_count(const char *arg, uint64_t min, uint64_t max, uint64_t *out);
+
 /* Prints "weir CMD: message" plus an optional hint line to stderr. */
 void wr_cli_error(const char *cmd, const char *hint, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

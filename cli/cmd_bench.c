@@ -268,15 +268,6 @@ static const char s_usage[] =
     "pipeline: the IoT job end to end on a local cluster against the source stage alone.\n"
     "Defaults: 20000 batches of 1000 records of 40 bytes, 32 credits, 3 rounds.\n";
 
-static bool s_num(const char *arg, uint64_t min, uint64_t max, uint64_t *out)
-{
-    char *end;
-    unsigned long long v = strtoull(arg, &end, 10);
-    if (*end || arg[0] == '-' || v < min || v > max) return false;
-    *out = v;
-    return true;
-}
-
 int wr_cmd_bench(int argc, char **argv)
 {
     static const struct option opts[] = {{"batches", required_argument, NULL, 'n'},
@@ -296,11 +287,11 @@ int wr_cmd_bench(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         bool ok = true;
         switch (c) {
-        case 'n': ok = s_num(optarg, 1, 100000000, &o.batches); break;
-        case 'b': ok = s_num(optarg, 1, 1000000, &v) && (o.batch_records = (uint32_t)v); break;
-        case 's': ok = s_num(optarg, 8, 65536, &v) && (o.record_size = (uint32_t)v); break;
-        case 'k': ok = s_num(optarg, 1, 65536, &v) && (o.credits = (uint32_t)v); break;
-        case 'r': ok = s_num(optarg, 1, 100, &v) && (o.rounds = (int)v); break;
+        case 'n': ok = wr_cli_count(optarg, 1, 100000000, &o.batches); break;
+        case 'b': ok = wr_cli_count(optarg, 1, 1000000, &v) && (o.batch_records = (uint32_t)v); break;
+        case 's': ok = wr_cli_count(optarg, 8, 65536, &v) && (o.record_size = (uint32_t)v); break;
+        case 'k': ok = wr_cli_count(optarg, 1, 65536, &v) && (o.credits = (uint32_t)v); break;
+        case 'r': ok = wr_cli_count(optarg, 1, 100, &v) && (o.rounds = (int)v); break;
         case 'J': o.json = true; break;
         case 'h': fputs(s_usage, stdout); return WR_EXIT_OK;
         default: fputs(s_usage, stderr); return WR_EXIT_USAGE;
