@@ -49,6 +49,11 @@ typedef struct {
     int64_t start_ns, next_wm_ns;
     bool pump_queued;
 
+    /* input that arrived while a window firing was paused, in order: bounded by the credits of
+     * the input channels (a stashed batch has not returned its credit) */
+    wr_msg_t **stash;
+    size_t stash_head, stash_n, stash_cap;
+
     bool ended;    /* the chain has ended (output ended or sinks flushed) */
     bool reported; /* the final state went to the JobManager */
     unsigned ticks;
@@ -65,6 +70,8 @@ static void s_free(void *state)
 {
     s_task_t *t = state;
     wr__chain_release(&t->chain);
+    for (size_t i = t->stash_head; i < t->stash_n; i++) wr_msg_destroy(&t->stash[i]);
+    free(t->stash);
     wr_gate_in_destroy(&t->in);
     wr_gate_out_destroy(&t->out);
     wr_generator_destroy(&t->gen);
@@ -136,7 +143,7 @@ static int s_fail(wr_actor_t *self, s_task_t *t, int rc, const char *what)
 /* Reports "finished" once the chain ended and everything it sent has left. */
 static void s_maybe_finished(wr_actor_t *self, s_task_t *t)
 {
-    if (!t->ended || t->reported) return;
+    if (!t->ended || t->reported || wr__chain_busy(&t->chain)) return;
     if (t->out && !wr_gate_out_drained(t->out)) return;
     t->reported = true;
     s_report(self, t, "finished");
@@ -213,7 +220,7 @@ static int s_queue_pump(wr_actor_t *self, s_task_t *t)
 static int s_pump(wr_actor_t *self, s_task_t *t)
 {
     t->pump_queued = false;
-    if (t->ended || (t->out && !wr_gate_out_is_open(t->out))) return 0;
+    if (t->ended || wr__chain_busy(&t->chain) || (t->out && !wr_gate_out_is_open(t->out))) return 0;
     for (int k = 0; k < S_PUMP_BATCHES; k++) {
         if (t->out && wr_gate_out_blocked(t->out)) return 0; /* the next credit resumes */
         bool done, wait;
@@ -395,6 +402,48 @@ static int s_on_input(wr_actor_t *self, s_task_t *t, const wr_msg_t *m)
     return 0;
 }
 
+/* Keeps an input message for later: a window firing is paused, or earlier input waits. */
+static int s_stash(s_task_t *t, wr_msg_t **msgp)
+{
+    if (t->stash_n == t->stash_cap) {
+        size_t live = t->stash_n - t->stash_head;
+        if (t->stash_head) { /* slide the waiting ones to the front before growing */
+            memmove(t->stash, t->stash + t->stash_head, live * sizeof *t->stash);
+            t->stash_head = 0;
+            t->stash_n = live;
+        }
+        if (t->stash_n == t->stash_cap) {
+            size_t cap = t->stash_cap ? t->stash_cap * 2 : 64;
+            wr_msg_t **p = realloc(t->stash, cap * sizeof *p);
+            if (!p) return WR_ENOMEM;
+            t->stash = p;
+            t->stash_cap = cap;
+        }
+    }
+    t->stash[t->stash_n++] = *msgp;
+    *msgp = NULL;
+    return 0;
+}
+
+/* The output has room: goes on with a paused firing, then with the input that waited for it. */
+static int s_go_on(wr_actor_t *self, s_task_t *t)
+{
+    int rc = 0;
+    if (wr__chain_busy(&t->chain) && !(t->out && wr_gate_out_blocked(t->out)) &&
+        (rc = wr__chain_resume(&t->chain, self)))
+        return s_fail(self, t, rc, "window firing");
+    while (t->stash_head < t->stash_n && !wr__chain_busy(&t->chain) && !t->reported) {
+        wr_msg_t *m = t->stash[t->stash_head];
+        t->stash[t->stash_head++] = NULL;
+        rc = s_on_input(self, t, m);
+        wr_msg_destroy(&m);
+        if (rc) return rc;
+    }
+    if (t->stash_head == t->stash_n) t->stash_head = t->stash_n = 0;
+    s_maybe_finished(self, t);
+    return 0;
+}
+
 static int s_on_tick(wr_actor_t *self, s_task_t *t)
 {
     int rc = 0;
@@ -403,7 +452,8 @@ static int s_on_tick(wr_actor_t *self, s_task_t *t)
         if (!rc) rc = wr_gate_out_retry(t->out, self);
         if (rc) return s_fail(self, t, rc, "output channel");
     }
-    if (t->in && !t->ended) {
+    if ((rc = s_go_on(self, t))) return rc;
+    if (t->in && !t->ended && !wr__chain_busy(&t->chain) && t->stash_head == t->stash_n) {
         int64_t wm;
         if (wr_gate_in_tick(t->in, &wm) == WR_IN_WATERMARK &&
             (rc = wr__chain_watermark(&t->chain, self, wm, wr_wall_ms())))
@@ -430,6 +480,7 @@ static int s_on_message(wr_actor_t *self, void *state, wr_msg_t **msgp)
         if (!t->out) return s_fail(self, t, WR_EPROTO, "credit for a subtask without output");
         int rc = wr_gate_out_credit(t->out, self, m);
         if (rc) return s_fail(self, t, rc, "output channel");
+        if ((rc = s_go_on(self, t))) return rc;
         if (t->in && !wr_gate_out_blocked(t->out) && (rc = wr_gate_in_release(t->in, self)))
             return s_fail(self, t, rc, "credit");
         if (t->source && !t->ended) return s_queue_pump(self, t);
@@ -439,7 +490,9 @@ static int s_on_message(wr_actor_t *self, void *state, wr_msg_t **msgp)
     case WR_MSG_CHANNEL_OPEN:
     case WR_MSG_DATA_BATCH:
     case WR_MSG_WATERMARK:
-    case WR_MSG_CHANNEL_END: return s_on_input(self, t, m);
+    case WR_MSG_CHANNEL_END:
+        if (wr__chain_busy(&t->chain) || t->stash_head < t->stash_n) return s_stash(t, msgp);
+        return s_on_input(self, t, m);
     case WR_MSG_ERROR:
     case WR_MSG_TIMEOUT: return 0; /* a channel open that met no subtask yet: the tick retries */
     default:

@@ -402,42 +402,28 @@ int wr__chain_batch(wr__chain_t *c, wr_actor_t *self, const wr_batch_t *b)
     return c->win ? s_window_add(c, cur) : s_emit(c, cur);
 }
 
-int wr__chain_watermark(wr__chain_t *c, wr_actor_t *self, int64_t wm, int64_t origin_ms)
+static bool s_out_full(void *ctx)
 {
-    c->self = self;
-    if (c->win) {
-        wr_window_sink_t sink = {.emit = s_on_results, .late = s_on_late, .ctx = c};
-        int64_t w = wm > WR_WINDOW_TS_MAX ? WR_WINDOW_TS_MAX : wm;
-        uint64_t fired = c->windows_fired;
-        int rc = wr_window_advance(c->win->engine, w, &sink);
-        if (rc || (rc = c->win->err)) return rc;
-        if (c->windows_fired > fired && origin_ms > 0 && wm != INT64_MAX) {
-            int64_t delay = wr_wall_ms() - origin_ms;
-            int b = 0;
-            while (b < 23 && delay + 1 >= (2ll << b)) b++;
-            c->delay_hist[b]++;
-        }
-    }
-    return c->out ? wr_gate_out_watermark(c->out, self, wm, origin_ms) : 0;
+    wr__chain_t *c = ctx;
+    return c->out && wr_gate_out_blocked(c->out);
 }
 
-int64_t wr__chain_delay_quantile(const wr__chain_t *c, double q)
+static int64_t s_delay_bound(int b)
 {
-    uint64_t total = 0;
-    for (int b = 0; b < 24; b++) total += c->delay_hist[b];
-    if (!total) return -1;
-    uint64_t rank = (uint64_t)(q * (double)(total - 1)), seen = 0;
-    for (int b = 0; b < 24; b++) {
-        seen += c->delay_hist[b];
-        if (seen > rank) return (2ll << b) - 1;
-    }
-    return (2ll << 23) - 1;
+    return b < 40 ? (int64_t)(b + 1) * 50 : (int64_t)2000 << (b - 39);
 }
 
-int wr__chain_end(wr__chain_t *c, wr_actor_t *self)
+static void s_delay_add(wr__chain_t *c, int64_t ms)
 {
-    int rc = wr__chain_watermark(c, self, INT64_MAX, 0);
-    if (rc) return rc;
+    int b = ms < 2000 ? (int)(ms < 0 ? 0 : ms / 50) : 40;
+    while (b < WR__DELAY_BUCKETS - 1 && ms >= s_delay_bound(b)) b++;
+    c->delay_hist[b]++;
+}
+
+/* Ends the chain: sinks flushed, collected lines kept, the output ended. */
+static int s_end(wr__chain_t *c, wr_actor_t *self)
+{
+    int rc = 0;
     for (uint32_t i = 0; i < c->nsinks; i++) {
         const wr_strbuf_t *got = wr_sink_collected(c->sinks[i]);
         if (got) wr_strbuf_add(&c->collected, got->buf, got->len);
@@ -446,4 +432,61 @@ int wr__chain_end(wr__chain_t *c, wr_actor_t *self)
     if (c->late_sink && (rc = wr_sink_flush(c->late_sink))) return rc;
     if (c->out) return wr_gate_out_end(c->out, self);
     return 0;
+}
+
+/* After wr_window_advance or wr_window_resume returned rc: a paused firing waits; a completed one
+ * counts its delay and lets the watermark (or the end) go on. */
+static int s_fired(wr__chain_t *c, wr_actor_t *self, int rc)
+{
+    int err = c->win ? c->win->err : 0;
+    c->firing = rc == WR_EAGAIN;
+    if (c->firing) return err;
+    if (rc || (rc = err)) return rc;
+    if (c->windows_fired > c->fire_base && c->fire_origin > 0 && c->fire_wm != INT64_MAX)
+        s_delay_add(c, wr_wall_ms() - c->fire_origin);
+    if (c->out && (rc = wr_gate_out_watermark(c->out, self, c->fire_wm, c->fire_origin))) return rc;
+    return c->fire_end ? s_end(c, self) : 0;
+}
+
+int wr__chain_watermark(wr__chain_t *c, wr_actor_t *self, int64_t wm, int64_t origin_ms)
+{
+    c->self = self;
+    c->fire_wm = wm;
+    c->fire_origin = origin_ms;
+    if (!c->win) return s_fired(c, self, 0);
+    c->fire_base = c->windows_fired;
+    wr_window_sink_t sink = {.emit = s_on_results, .late = s_on_late, .full = s_out_full, .ctx = c};
+    return s_fired(c, self, wr_window_advance(c->win->engine, wm > WR_WINDOW_TS_MAX ? WR_WINDOW_TS_MAX : wm, &sink));
+}
+
+bool wr__chain_busy(const wr__chain_t *c)
+{
+    return c->firing;
+}
+
+int wr__chain_resume(wr__chain_t *c, wr_actor_t *self)
+{
+    if (!c->firing) return 0;
+    c->self = self;
+    wr_window_sink_t sink = {.emit = s_on_results, .late = s_on_late, .full = s_out_full, .ctx = c};
+    return s_fired(c, self, wr_window_resume(c->win->engine, &sink));
+}
+
+int64_t wr__chain_delay_quantile(const wr__chain_t *c, double q)
+{
+    uint64_t total = 0;
+    for (int b = 0; b < WR__DELAY_BUCKETS; b++) total += c->delay_hist[b];
+    if (!total) return -1;
+    uint64_t rank = (uint64_t)(q * (double)(total - 1)), seen = 0;
+    for (int b = 0; b < WR__DELAY_BUCKETS; b++) {
+        seen += c->delay_hist[b];
+        if (seen > rank) return s_delay_bound(b);
+    }
+    return s_delay_bound(WR__DELAY_BUCKETS - 1);
+}
+
+int wr__chain_end(wr__chain_t *c, wr_actor_t *self)
+{
+    c->fire_end = true;
+    return wr__chain_watermark(c, self, INT64_MAX, 0);
 }

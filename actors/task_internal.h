@@ -50,6 +50,8 @@ typedef struct {
     int err;                 /* first error inside a callback */
 } wr__window_t;
 
+#define WR__DELAY_BUCKETS 64
+
 typedef struct wr__chain {
     const wr_topology_t *topo;
     const wr_plan_vertex_t *v;
@@ -62,9 +64,15 @@ typedef struct wr__chain {
     wr_gate_out_t *out;          /* NULL when the vertex holds the sinks */
     wr_actor_t *self;            /* during a call: for the output gate */
     uint64_t records_out, late_dropped, windows_fired;
-    /* emission delay: from the source making a watermark to the results it fired being out,
-     * per firing, in log2 buckets of milliseconds: bucket i counts delays in [2^i - 1, 2^(i+1) - 1) */
-    uint64_t delay_hist[24];
+    /* A window firing paused because the output gate is full (see wr__chain_resume): the
+     * watermark it goes to, when the source made it, results before it, and whether it is the
+     * end of input's firing (the chain ends when it completes). */
+    bool firing, fire_end;
+    int64_t fire_wm, fire_origin;
+    uint64_t fire_base;
+    /* emission delay: from the source making a watermark to the results it fired being out, per
+     * firing: 50 ms buckets up to 2 s, then doubling (wr__chain_delay_quantile) */
+    uint64_t delay_hist[WR__DELAY_BUCKETS];
     wr_strbuf_t collected;       /* collect sinks' JSON lines, reported at the end */
 } wr__chain_t;
 
@@ -74,8 +82,14 @@ int wr__chain_init(wr__chain_t *c, const wr_topology_t *topo, const wr_plan_vert
 void wr__chain_release(wr__chain_t *c);
 /* Runs a batch through the chain: operators, then the window, the output gate or the sinks. */
 int wr__chain_batch(wr__chain_t *c, wr_actor_t *self, const wr_batch_t *b);
-/* The vertex's watermark advanced: fire windows, pass it on. */
+/* The vertex's watermark advanced: fire windows, pass it on. A firing that fills the output gate
+ * pauses (wr__chain_busy) and the watermark goes on once wr__chain_resume completes it. */
 int wr__chain_watermark(wr__chain_t *c, wr_actor_t *self, int64_t wm, int64_t origin_ms);
+/* True while a window firing is paused: feed the chain nothing until wr__chain_resume ends it. */
+bool wr__chain_busy(const wr__chain_t *c);
+/* Goes on with a paused firing (call when the output gate has room again); 0 when it completed or
+ * paused again (see wr__chain_busy). */
+int wr__chain_resume(wr__chain_t *c, wr_actor_t *self);
 /* The q-quantile (0..1) of the emission delays, in ms (upper bound of its bucket); -1 if none. */
 int64_t wr__chain_delay_quantile(const wr__chain_t *c, double q);
 /* Every input ended: fire what is left, flush the sinks, end the output. */

@@ -10,7 +10,8 @@
  *   - a file source (JSON lines, megabytes of them) through a filter and a map into a tumbling
  *     window
  *   - backpressure: with a sink slowed on purpose (`delay`), the source waits for credit, memory
- *     stays bounded, and every record arrives exactly once
+ *     stays bounded, and every record arrives exactly once; a window firing of millions of
+ *     results into that slow sink pauses its sweep instead of queueing them
  *
  * Needs WEIR_BIN (the weir binary of the same build mode) and WEIR_SRC (the repository, for
  * examples/); `scons test` sets both. An ASan build runs smaller jobs. Every process a test starts
@@ -1232,6 +1233,58 @@ static void test_backpressure_a_slow_sink_slows_the_source_and_memory_stays_boun
     assert_true(large.peak_rss_kb < 200 * 1024);
 }
 
+/* Generator (2 subtasks, one reading per device, in order) -> key by -> sliding 60 min / 1 min
+ * (2) -> a file sink (1) into /dev/null that pauses 1 ms per batch: at the end of input every
+ * device's 60 windows fire at once. Returns the peak RSS of `weir local` in kB, after checking
+ * that every result arrived: 60 per device. */
+static int64_t s_big_firing_job(const char *tag, uint64_t devices)
+{
+    char name[64];
+    snprintf(name, sizeof name, "%s.yaml", tag);
+    const char *topology = s_path(name);
+    wr_strbuf_t sb;
+    wr_strbuf_init(&sb);
+    wr_strbuf_addf(&sb,
+                   "name: %s\nparallelism: 2\nsources:\n  - {type: generator, devices: %llu, "
+                   "total: %llu, jitter: 0s, late_fraction: 0, seed: 5}\nkey_by: device\n"
+                   "event_time: {field: ts}\nwindow: {type: sliding, size: 60min, slide: 1min}\n"
+                   "aggregates:\n  n: count()\nsinks:\n  - {type: file, path: /dev/null, delay: 1ms, "
+                   "parallelism: 1}\n",
+                   tag, (unsigned long long)devices, (unsigned long long)devices);
+    s_write_file(topology, sb.buf, sb.len);
+    wr_strbuf_release(&sb);
+    s_proc_t *p = s_start(tag, S_ARGV("local", topology), s_h.measure_env);
+    int64_t t0 = s_now_ms(), peak = 0;
+    while (s_running(p)) {
+        int64_t kb = s_peak_rss_kb(p->pid);
+        if (kb > peak) peak = kb;
+        if (s_now_ms() - t0 > S_JOB_MS) S_FAIL("the job did not finish within %d ms", S_JOB_MS);
+        s_sleep_ms(5);
+    }
+    s_expect_success(p, S_CLI_MS);
+    const char *fin = strstr(s_read_file(p->err), "FINISHED after ");
+    unsigned long long in = 0, out = 0, fired = 0;
+    if (!fin || sscanf(fin, "FINISHED after %*f s: %llu records in, %llu out, %llu windows fired",
+                       &in, &out, &fired) != 3)
+        S_FAIL("%s: no summary from weir local: %s", tag, s_read_file(p->err));
+    assert_int_equal(in, devices);
+    assert_int_equal(fired, devices * 60);
+    assert_int_equal(out, devices * 60);
+    print_message("  %s: %llu results, peak RSS %lld kB\n", tag, fired, (long long)peak);
+    return peak;
+}
+
+/* One firing of 3M results (96 MB of records) into a sink vertex that takes ~3 s for them: the
+ * window must hand them over as credit allows, pausing its sweep, not queue them all. Its memory
+ * stays within 40 MB of a run 25 times smaller (queued, the results would add ~90 MB). */
+static void test_backpressure_a_large_firing_waits_for_a_slow_sink(void **state)
+{
+    (void)state;
+    int64_t small = s_big_firing_job("fire-small", 2000);
+    int64_t large = s_big_firing_job("fire-large", 50000);
+    assert_true(large < small + 40 * 1024);
+}
+
 /* ---- setup and teardown ---- */
 
 static int s_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -1350,6 +1403,7 @@ int main(void)
         S_TEST(test_cluster_runs_a_job_to_the_same_results_as_weir_local),
         S_TEST(test_readme_iot_example_gives_the_same_results_on_a_cluster),
         S_TEST(test_backpressure_a_slow_sink_slows_the_source_and_memory_stays_bounded),
+        S_TEST(test_backpressure_a_large_firing_waits_for_a_slow_sink),
     };
     if (getenv("WEIR_TEST_FILTER")) cmocka_set_test_filter(getenv("WEIR_TEST_FILTER"));
     return cmocka_run_group_tests_name("weir pipeline: jobs against an oracle", tests,

@@ -41,6 +41,8 @@ typedef struct {
     uint32_t *late_rows;
     size_t nlate, late_cap;
     uint32_t naggs;
+    bool pausing;      /* full() says yes every other time it is asked */
+    uint64_t asked, pauses;
 } out_t;
 
 static void out_push(out_t *o, const res_t *r)
@@ -82,6 +84,32 @@ static void s_late(void *ctx, const uint32_t *rows, size_t n)
         }
         o->late_rows[o->nlate++] = rows[i];
     }
+}
+
+static bool s_full(void *ctx)
+{
+    out_t *o = ctx;
+    return o->pausing && o->asked++ % 2 == 0;
+}
+
+/* Advances; a paused firing is resumed until done, and while it is paused the engine refuses
+ * records and watermarks. */
+static int s_advance(wr_window_t *w, int64_t wm, const wr_window_sink_t *sink)
+{
+    int rc = wr_window_advance(w, wm, sink);
+    while (rc == WR_EAGAIN) {
+        out_t *o = sink->ctx;
+        o->pauses++;
+        assert_true(wr_window_paused(w));
+        uint64_t k = 1;
+        int64_t t = wr_window_watermark(w) + 1;
+        const double *none[NCOL] = {0};
+        assert_int_equal(wr_window_add(w, &k, &t, none, 1, sink), WR_EINVAL);
+        assert_int_equal(wr_window_advance(w, INT64_MAX, sink), WR_EINVAL);
+        rc = wr_window_resume(w, sink);
+    }
+    assert_false(wr_window_paused(w));
+    return rc;
 }
 
 static void out_clear(out_t *o)
@@ -558,10 +586,11 @@ typedef struct {
     double late_frac;  /* records placed behind the watermark */
     int64_t late_span; /* how far behind */
     bool dyadic;       /* values k/8: sums exact in any order (sessions) */
+    bool pause;        /* the sink keeps pausing firings */
 } run_t;
 
 typedef struct {
-    uint64_t fired, refires, dropped, spill_max, keys_max;
+    uint64_t fired, refires, dropped, spill_max, keys_max, pauses;
 } run_stats_t;
 
 /* Drives engine and oracle with the same stream and watermarks; compares after every call. */
@@ -574,8 +603,8 @@ static run_stats_t s_run(const run_t *rp)
     r.spec.sketch_alpha = r.spec.sketch_alpha ? r.spec.sketch_alpha : WR_WINDOW_DEFAULT_ALPHA;
     oracle_t o;
     o_init(&o, &r.spec);
-    out_t got = {.naggs = r.spec.naggs}, want = {.naggs = r.spec.naggs};
-    wr_window_sink_t sink = {.emit = s_emit, .late = s_late, .ctx = &got};
+    out_t got = {.naggs = r.spec.naggs, .pausing = r.pause}, want = {.naggs = r.spec.naggs};
+    wr_window_sink_t sink = {.emit = s_emit, .late = s_late, .full = s_full, .ctx = &got};
     rng_t g = {r.seed};
     uint64_t *keys = malloc(r.max_batch * sizeof *keys + 8);
     int64_t *ts = malloc(r.max_batch * sizeof *ts + 8);
@@ -622,7 +651,7 @@ static run_stats_t s_run(const run_t *rp)
             wm = max_ts - r.jitter - 1;
         snprintf(what, sizeof what, "seed %llu batch %u advance %lld", (unsigned long long)r.seed,
                  b, (long long)wm);
-        assert_int_equal(wr_window_advance(w, wm, &sink), 0);
+        assert_int_equal(s_advance(w, wm, &sink), 0);
         o_advance(&o, wm, &want);
         s_compare(&r.spec, &got, &want, what);
         if (wm > max_ts) max_ts = now = wm;
@@ -634,7 +663,7 @@ static run_stats_t s_run(const run_t *rp)
         assert_true(ws.memory_bytes > 0);
     }
     /* The end of the stream: everything fires and every bit of state goes away. */
-    assert_int_equal(wr_window_advance(w, INT64_MAX, &sink), 0);
+    assert_int_equal(s_advance(w, INT64_MAX, &sink), 0);
     o_advance(&o, WR_WINDOW_TS_MAX + 4 * ((int64_t)1 << 50), &want);
     s_compare(&r.spec, &got, &want, "final watermark");
     wr_window_stats_t ws;
@@ -646,6 +675,8 @@ static run_stats_t s_run(const run_t *rp)
     st.fired = ws.windows_fired;
     st.refires = ws.late_refires;
     st.dropped = ws.dropped_late;
+    st.pauses = got.pauses;
+    if (!r.pause) assert_int_equal(got.pauses, 0);
     free(keys);
     free(ts);
     free(c0);
@@ -759,10 +790,12 @@ static void test_sliding_oracle(void **state)
                    .step = 60,
                    .jitter = 2500,
                    .late_frac = 0.03,
-                   .late_span = 20000};
+                   .late_span = 20000,
+                   .pause = seed % 2 == 0};
         s_all_aggs(&r.spec);
         run_stats_t st = s_run(&r);
         assert_true(st.fired > 0);
+        if (r.pause) assert_true(st.pauses > 0);
         if (r.spec.lateness_ms) assert_true(st.refires > 0);
         assert_true(st.dropped > 0);
     }
@@ -786,10 +819,12 @@ static void test_sliding_headline_shape(void **state)
                    .step = 300,
                    .jitter = 20000,
                    .late_frac = 0.01,
-                   .late_span = 100000};
+                   .late_span = 100000,
+                   .pause = seed == 13};
         s_basic_aggs(&r.spec);
         run_stats_t st = s_run(&r);
         assert_true(st.fired > 0);
+        if (r.pause) assert_true(st.pauses > 0);
         assert_true(st.spill_max > 0);
     }
 }
@@ -836,9 +871,11 @@ static void test_tumbling_oracle(void **state)
                    .step = 40,
                    .jitter = 3000,
                    .late_frac = 0.04,
-                   .late_span = 9000};
+                   .late_span = 9000,
+                   .pause = seed == 23};
         s_all_aggs(&r.spec);
         run_stats_t st = s_run(&r);
+        if (r.pause) assert_true(st.pauses > 0);
         assert_true(st.fired > 0 && st.dropped > 0);
         if (r.spec.lateness_ms) assert_true(st.refires > 0);
     }
@@ -860,9 +897,11 @@ static void test_session_oracle(void **state)
                    .jitter = 1500,
                    .late_frac = 0.05,
                    .late_span = 6000,
-                   .dyadic = true};
+                   .dyadic = true,
+                   .pause = seed % 2 == 0};
         s_all_aggs(&r.spec);
         run_stats_t st = s_run(&r);
+        if (r.pause) assert_true(st.pauses > 0);
         assert_true(st.fired > 0 && st.dropped > 0);
         if (r.spec.lateness_ms) assert_true(st.refires > 0);
     }

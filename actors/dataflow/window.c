@@ -117,6 +117,15 @@ void wr__flush(wr_window_t *w, const wr_window_sink_t *sink)
     w->out_n = 0;
 }
 
+bool wr__sink_full(wr_window_t *w, const wr_window_sink_t *sink, uint64_t *seen)
+{
+    if (w->fired == *seen || !sink || !sink->full) return false;
+    *seen = w->fired;
+    if (!sink->full(sink->ctx)) return false;
+    wr__flush(w, sink); /* what is buffered goes now: the pause may be long */
+    return true;
+}
+
 int wr__emit(wr_window_t *w, const wr_window_sink_t *sink, uint64_t key, int64_t start, int64_t end,
              uint8_t late)
 {
@@ -140,7 +149,7 @@ int wr__emit(wr_window_t *w, const wr_window_sink_t *sink, uint64_t key, int64_t
 int wr_window_add(wr_window_t *w, const uint64_t *keys, const int64_t *ts,
                   const double *const *cols, size_t n, const wr_window_sink_t *sink)
 {
-    if (!w) return WR_EINVAL;
+    if (!w || w->paused) return WR_EINVAL;
     if (n == 0) return 0;
     if (!keys || !ts || (w->spec.ncols && !cols) || n > UINT32_MAX) return WR_EINVAL;
     for (uint32_t c = 0; c < w->spec.ncols; c++)
@@ -161,7 +170,7 @@ int wr_window_add(wr_window_t *w, const uint64_t *keys, const int64_t *ts,
 
 int wr_window_advance(wr_window_t *w, int64_t watermark, const wr_window_sink_t *sink)
 {
-    if (!w) return WR_EINVAL;
+    if (!w || w->paused) return WR_EINVAL;
     /* Past TS_MAX + any window span every window of a valid record has fired and gone. */
     const int64_t wm_max = WR_WINDOW_TS_MAX + 4 * S_MAX_SPAN;
     if (watermark > wm_max) watermark = wm_max;
@@ -170,6 +179,21 @@ int wr_window_advance(wr_window_t *w, int64_t watermark, const wr_window_sink_t 
                                                : wr__slice_advance(w, watermark, sink);
     wr__flush(w, sink);
     return rc;
+}
+
+int wr_window_resume(wr_window_t *w, const wr_window_sink_t *sink)
+{
+    if (!w) return WR_EINVAL;
+    if (!w->paused) return 0;
+    int rc = w->spec.kind == WR_WINDOW_SESSION ? wr__session_advance(w, w->pause_wm, sink)
+                                               : wr__slice_resume(w, sink);
+    wr__flush(w, sink);
+    return rc;
+}
+
+bool wr_window_paused(const wr_window_t *w)
+{
+    return w->paused;
 }
 
 int64_t wr_window_watermark(const wr_window_t *w)

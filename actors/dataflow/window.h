@@ -56,6 +56,7 @@
 #ifndef WR_WINDOW_H
 #define WR_WINDOW_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -103,11 +104,14 @@ typedef struct {
 
 /* Where results and too-late records go. Either callback may be NULL (results or rows are then
  * dropped after counting: for benchmarks). `late` gets the batch row indices (ascending) of the
- * records that were too late, once per wr_window_add. The callbacks copy what they need and must
- * not call back into the engine. */
+ * records that were too late, once per wr_window_add. `full` (optional) is asked during a firing,
+ * after results went to `emit`: true pauses the firing (see wr_window_advance), so one firing of
+ * millions of results never has to queue them all downstream. The callbacks copy what they need
+ * and must not call back into the engine. */
 typedef struct {
     void (*emit)(void *ctx, const wr_window_results_t *r);
     void (*late)(void *ctx, const uint32_t *rows, size_t n);
+    bool (*full)(void *ctx);
     void *ctx;
 } wr_window_sink_t;
 
@@ -143,9 +147,17 @@ int wr_window_add(wr_window_t *w, const uint64_t *keys, const int64_t *ts,
 /* Moves the watermark to `watermark` (ignored unless it is later than the current one): fires
  * every window with data whose end - 1 <= watermark that has not fired yet, and drops the state no
  * window needs any more (keys with none left). Watermarks past every window's cleanup (INT64_MAX
- * at the end of a stream) are fine. Returns 0 or WR_ENOMEM (sketch or sweep scratch): the results
- * emitted so far stand, but treat the engine as failed. */
+ * at the end of a stream) are fine. Returns 0; WR_EAGAIN when sink->full paused the firing part
+ * way (results stand; the engine is at the old watermark until the firing completes: call
+ * wr_window_resume, and nothing else that changes the engine, until it returns 0); or WR_ENOMEM
+ * (sketch or sweep scratch): the results emitted so far stand, but treat the engine as failed.
+ * WR_EINVAL while a firing is paused. */
 int wr_window_advance(wr_window_t *w, int64_t watermark, const wr_window_sink_t *sink);
+/* Goes on with a paused firing: 0 once it completed (also when none was paused), WR_EAGAIN when it
+ * paused again, or an error as wr_window_advance. */
+int wr_window_resume(wr_window_t *w, const wr_window_sink_t *sink);
+/* True while a firing is paused: wr_window_add and wr_window_advance refuse (WR_EINVAL). */
+bool wr_window_paused(const wr_window_t *w);
 
 /* The current watermark (WR_WINDOW_TS_MIN - 1 before the first advance). */
 int64_t wr_window_watermark(const wr_window_t *w);

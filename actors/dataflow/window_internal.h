@@ -24,12 +24,29 @@ typedef struct {
     uint32_t node, gen;
 } wr__timer_t;
 
+/* A sweep of the sliced kinds, kept across pauses (see wr_window_advance): the watermark it moves
+ * to, the windows it fires [a_lo, a_hi] (nwin of them, in panes), the new lowest live pane and ring
+ * base, the ring slot offsets of each window's panes and of the expiring and kept panes (in
+ * sw_offs), and the first entry not swept yet. */
+typedef struct {
+    int64_t wm, lo_new, base_new, a_lo, a_hi;
+    uint64_t nwin;
+    bool active, fire, blocks; /* active: something to fire or to expire */
+    size_t nofs[WR__SWEEP_WINDOWS], nexp, nkeep;
+    uint32_t next;
+} wr__sweep_t;
+
 struct wr_window {
     wr_window_spec_t spec;
     wr__agg_layout_t lay;
     wr__sketch_pool_t *sk;
     wr__keytable_t *kt;
     int64_t wm;
+    /* a firing paused because the sink was full: the watermark it moves to (sessions) or the
+     * sweep (sliced kinds); wr_window_resume goes on from there */
+    bool paused;
+    int64_t pause_wm;
+    wr__sweep_t sw;
 
     /* sliced kinds: pane length P, panes per window K, panes per slide g, ring slots R; panes
      * below lo are gone (too late); the ring holds panes [base, base + R), base >= lo, pane p in
@@ -95,6 +112,9 @@ int wr__emit(wr_window_t *w, const wr_window_sink_t *sink, uint64_t key, int64_t
              uint8_t late);
 /* Hands buffered results to the sink. */
 void wr__flush(wr_window_t *w, const wr_window_sink_t *sink);
+/* During a firing: true when results were made since *seen (a count of w->fired) and the sink
+ * says it is full: the buffered ones are handed over and the firing should pause. Updates *seen. */
+bool wr__sink_full(wr_window_t *w, const wr_window_sink_t *sink, uint64_t *seen);
 /* Grows the per-batch scratch to n records. 0 or WR_ENOMEM. */
 int wr__batch_scratch(wr_window_t *w, size_t n);
 
@@ -104,6 +124,7 @@ void wr__slice_release(wr_window_t *w);
 int wr__slice_add(wr_window_t *w, const uint64_t *keys, const int64_t *ts,
                   const double *const *cols, size_t n, const wr_window_sink_t *sink);
 int wr__slice_advance(wr_window_t *w, int64_t wm, const wr_window_sink_t *sink);
+int wr__slice_resume(wr_window_t *w, const wr_window_sink_t *sink);
 size_t wr__slice_bytes(const wr_window_t *w);
 
 /* window_session.c */

@@ -270,7 +270,14 @@ int wr__session_advance(wr_window_t *w, int64_t wm, const wr_window_sink_t *sink
 {
     const int64_t late = w->spec.lateness_ms;
     int rc = 0;
+    uint64_t seen = w->fired;
+    w->paused = false;
     while (w->heap_n && w->heap[0].t <= wm) {
+        if (wr__sink_full(w, sink, &seen)) {
+            w->paused = true;
+            w->pause_wm = wm;
+            return WR_EAGAIN;
+        }
         wr__timer_t x = s_pop(w);
         uint32_t n = x.node;
         if (s_u32(w, n, S_GEN) != x.gen || s_i64(w, n, S_PEND) != x.t) continue; /* stale */

@@ -513,15 +513,9 @@ int wr__slice_add(wr_window_t *w, const uint64_t *keys, const int64_t *ts,
 
 /* ---- the sweep ---- */
 
-typedef struct {
-    int64_t lo_new, base_new, a_lo, a_hi;
-    uint64_t nwin; /* windows in [a_lo, a_hi] */
-    bool fire;
-} s_sweep_t;
-
 /* Fires the key's windows due in this sweep, frees its expired panes, moves spilled panes into
  * freed ring slots. *empty: the key holds nothing any more. */
-static int s_sweep_key(wr_window_t *w, const wr_window_sink_t *sink, uint32_t e, const s_sweep_t *s,
+static int s_sweep_key(wr_window_t *w, const wr_window_sink_t *sink, uint32_t e, const wr__sweep_t *s,
                        bool *empty)
 {
     uint8_t *ent = wr__kt_entry(w->kt, e), *ring = ent + 8;
@@ -609,39 +603,102 @@ static size_t s_offsets(const wr_window_t *w, int64_t p0, int64_t p1, uint32_t *
     return n;
 }
 
-/* One pass over every live key: fire the due windows, free expired panes, move spilled panes into
- * the ring, mark keys left empty; then remove those. Keys without spilled panes go WR__BLOCK at a
- * time through the block merge when few windows are due (the usual case: one per slide). */
-static int s_sweep(wr_window_t *w, const wr_window_sink_t *sink, const s_sweep_t *s)
+/* Sets up the sweep to watermark wm in w->sw: the windows due, the ring slots of their panes, the
+ * panes expiring; clears the marks of keys to remove. */
+static int s_sweep_begin(wr_window_t *w, int64_t wm)
 {
-    wr__keytable_t *kt = w->kt;
-    size_t words = ((size_t)kt->count + 63) / 64;
-    if (!words) return 0;
+    wr__sweep_t *s = &w->sw;
+    *s = (wr__sweep_t){
+        .wm = wm,
+        .lo_new = s_lo(w, wm),
+        .a_lo = s_ceil_g(w, wr__floor_div(w->wm + 1, w->P) + 1 - w->K),
+        .a_hi = s_floor_g(w, wr__floor_div(wm + 1, w->P) - w->K),
+    };
+    s->fire = s->a_lo <= s->a_hi;
+    s->nwin = s->fire ? (uint64_t)((s->a_hi - s->a_lo) / w->g) + 1 : 0;
+    s->base_new = s->lo_new > w->base ? s->lo_new : w->base;
+    s->blocks = s->nwin <= WR__SWEEP_WINDOWS;
+    s->active = s->fire || s->lo_new != w->lo;
+    if (!s->active) {
+        s->next = w->kt->count;
+        return 0;
+    }
+    size_t words = ((size_t)w->kt->count + 63) / 64;
     if (words > w->dead_words) {
         uint64_t *d = realloc(w->dead, words * 2 * sizeof *d);
         if (!d) return WR_ENOMEM;
         w->dead = d;
         w->dead_words = words * 2;
     }
-    memset(w->dead, 0, words * sizeof *w->dead);
-    const bool blocks = s->nwin <= WR__SWEEP_WINDOWS;
-    const size_t R = (size_t)w->R, asz = w->lay.size;
-    uint32_t *offs = w->sw_offs, *exp_offs = offs + WR__SWEEP_WINDOWS * R,
-             *keep_offs = exp_offs + R;
-    size_t nofs[WR__SWEEP_WINDOWS] = {0}, nexp = 0, nkeep = 0;
-    if (blocks) {
+    if (words) memset(w->dead, 0, words * sizeof *w->dead);
+    if (s->blocks) {
+        const size_t R = (size_t)w->R;
+        uint32_t *offs = w->sw_offs, *exp_offs = offs + WR__SWEEP_WINDOWS * R, *keep_offs = exp_offs + R;
         for (uint64_t i = 0; i < s->nwin; i++) {
             int64_t a = s->a_lo + (int64_t)i * w->g;
-            nofs[i] = s_offsets(w, a, a + w->K, offs + i * R);
+            s->nofs[i] = s_offsets(w, a, a + w->K, offs + i * R);
         }
-        nexp = s_offsets(w, w->base, s->lo_new, exp_offs);
-        nkeep = s_offsets(w, s->lo_new, w->base + w->R, keep_offs);
+        s->nexp = s_offsets(w, w->base, s->lo_new, exp_offs);
+        s->nkeep = s_offsets(w, s->lo_new, w->base + w->R, keep_offs);
     }
+    return 0;
+}
+
+/* Block-merges keys idx[0..nk) (entries ents, none with spilled panes): fires the due windows, frees
+ * the expired panes, marks the keys left empty. */
+static int s_sweep_block(wr_window_t *w, const wr_window_sink_t *sink, uint8_t *const *ents,
+                         const uint32_t *idx, size_t nk)
+{
+    const wr__sweep_t *s = &w->sw;
+    const size_t R = (size_t)w->R, asz = w->lay.size;
+    const uint32_t *offs = w->sw_offs, *exp_offs = offs + WR__SWEEP_WINDOWS * R, *keep_offs = exp_offs + R;
     int rc = 0;
+    for (uint64_t i = 0; i < s->nwin && !rc; i++) {
+        if (!s->nofs[i]) continue;
+        wr__merge_block(&w->lay, ents, nk, offs + i * R, s->nofs[i], w->blk);
+        rc = wr__finish_block(&w->lay, ents, nk, offs + i * R, s->nofs[i], w->sk, w->blk);
+        if (!rc) s_emit_block(w, sink, ents, nk, s->a_lo + (int64_t)i * w->g);
+    }
+    if (rc) return rc;
+    /* When the one window fired covers the whole ring (the usual sweep), its count minus the
+     * expired panes' tells whether the key keeps anything: no second look at the ring. */
+    const bool whole = s->nwin == 1 && s->nofs[0] == R;
+    for (size_t k = 0; k < nk; k++) {
+        uint64_t gone = 0;
+        for (size_t j = 0; j < s->nexp; j++) {
+            uint8_t *acc = ents[k] + exp_offs[j];
+            uint32_t c = wr__acc_count(acc);
+            if (!c) continue;
+            gone += c;
+            w->panes_live--;
+            if (w->lay.nsketch)
+                wr__acc_clear(&w->lay, acc, w->sk);
+            else
+                memcpy(acc, w->lay.empty, asz);
+        }
+        uint64_t live = 0;
+        if (whole)
+            live = w->blk->count[k] - gone;
+        else
+            for (size_t j = 0; j < s->nkeep; j++)
+                live |= wr__acc_count(ents[k] + keep_offs[j]);
+        if (!live) w->dead[idx[k] >> 6] |= (uint64_t)1 << (idx[k] & 63);
+    }
+    return 0;
+}
+
+/* Sweeps live keys from w->sw.next on, WR__BLOCK at a time: keys without spilled panes through the
+ * block merge when few windows are due (the usual case: one per slide), the others one by one.
+ * Stops early with WR_EAGAIN when the sink fills up (w->sw.next says where to go on). */
+static int s_sweep_run(wr_window_t *w, const wr_window_sink_t *sink)
+{
+    wr__keytable_t *kt = w->kt;
+    wr__sweep_t *s = &w->sw;
     uint8_t *ents[WR__BLOCK];
     uint32_t idx[WR__BLOCK];
-    for (uint32_t e0 = 0; e0 < kt->count && !rc; e0 += WR__BLOCK) {
-        uint32_t e1 = kt->count - e0 < WR__BLOCK ? kt->count : e0 + WR__BLOCK;
+    uint64_t seen = w->fired;
+    while (s->next < kt->count) {
+        uint32_t e0 = s->next, e1 = kt->count - e0 < WR__BLOCK ? kt->count : e0 + WR__BLOCK;
         size_t nk = 0;
         if (e1 < kt->count) { /* the next block streams in while this one is merged */
             const uint8_t *p = wr__kt_entry(kt, e1),
@@ -650,8 +707,9 @@ static int s_sweep(wr_window_t *w, const wr_window_sink_t *sink, const s_sweep_t
             for (; p < q; p += 64)
                 __builtin_prefetch(p, 1);
         }
+        int rc = 0;
         for (uint32_t e = e0; e < e1 && !rc; e++) {
-            if (blocks && !s_bit(w, e)) {
+            if (s->blocks && !s_bit(w, e)) {
                 idx[nk] = e;
                 ents[nk++] = wr__kt_entry(kt, e);
                 continue;
@@ -660,40 +718,20 @@ static int s_sweep(wr_window_t *w, const wr_window_sink_t *sink, const s_sweep_t
             rc = s_sweep_key(w, sink, e, s, &empty);
             if (empty) w->dead[e >> 6] |= (uint64_t)1 << (e & 63);
         }
-        if (!nk || rc) continue;
-        for (uint64_t i = 0; i < s->nwin && !rc; i++) {
-            if (!nofs[i]) continue;
-            wr__merge_block(&w->lay, ents, nk, offs + i * R, nofs[i], w->blk);
-            rc = wr__finish_block(&w->lay, ents, nk, offs + i * R, nofs[i], w->sk, w->blk);
-            if (!rc) s_emit_block(w, sink, ents, nk, s->a_lo + (int64_t)i * w->g);
-        }
-        /* When the one window fired covers the whole ring (the usual sweep), its count minus the
-         * expired panes' tells whether the key keeps anything: no second look at the ring. */
-        const bool whole = s->nwin == 1 && nofs[0] == R;
-        for (size_t k = 0; k < nk; k++) {
-            uint64_t gone = 0;
-            for (size_t j = 0; j < nexp; j++) {
-                uint8_t *acc = ents[k] + exp_offs[j];
-                uint32_t c = wr__acc_count(acc);
-                if (!c) continue;
-                gone += c;
-                w->panes_live--;
-                if (w->lay.nsketch)
-                    wr__acc_clear(&w->lay, acc, w->sk);
-                else
-                    memcpy(acc, w->lay.empty, asz);
-            }
-            uint64_t live = 0;
-            if (whole)
-                live = w->blk->count[k] - gone;
-            else
-                for (size_t j = 0; j < nkeep; j++)
-                    live |= wr__acc_count(ents[k] + keep_offs[j]);
-            if (!live) w->dead[idx[k] >> 6] |= (uint64_t)1 << (idx[k] & 63);
-        }
+        if (!rc && nk) rc = s_sweep_block(w, sink, ents, idx, nk);
+        if (rc) return rc;
+        s->next = e1;
+        if (s->next < kt->count && wr__sink_full(w, sink, &seen)) return WR_EAGAIN;
     }
+    return 0;
+}
+
+/* Removes the keys the sweep left empty and moves the engine to the sweep's watermark. */
+static void s_sweep_finish(wr_window_t *w)
+{
+    wr__keytable_t *kt = w->kt;
     /* Removal moves the last entry into the hole: go from the back, so it is always a live one. */
-    for (size_t wd = words; wd-- > 0;) {
+    for (size_t wd = ((size_t)kt->count + 63) / 64; wd-- > 0;) {
         uint64_t m = w->dead[wd];
         while (m) {
             int b = 63 - __builtin_clzll(m);
@@ -705,30 +743,34 @@ static int s_sweep(wr_window_t *w, const wr_window_sink_t *sink, const s_sweep_t
             }
         }
     }
+    wr__kt_trim(kt);
+    s_spill_shrink(w);
+}
+
+/* Runs (or goes on with) the sweep in w->sw; on completion moves the engine to its watermark. */
+static int s_sweep_go(wr_window_t *w, const wr_window_sink_t *sink)
+{
+    int rc = s_sweep_run(w, sink);
+    w->paused = rc == WR_EAGAIN;
+    if (rc == WR_EAGAIN) return rc;
+    /* On an error the sweep stopped part way: keys not visited keep panes below the new base,
+     * which breaks the ring invariant; the caller must treat the engine as failed. */
+    const wr__sweep_t *s = &w->sw;
+    if (!rc && s->active) s_sweep_finish(w);
+    w->wm = s->wm;
+    w->lo = s->lo_new;
+    w->base = w->kt->count ? s->base_new : s->lo_new;
+    w->base_slot = wr__floor_mod(w->base, w->R);
     return rc;
 }
 
 int wr__slice_advance(wr_window_t *w, int64_t wm, const wr_window_sink_t *sink)
 {
-    s_sweep_t s = {
-        .lo_new = s_lo(w, wm),
-        .a_lo = s_ceil_g(w, wr__floor_div(w->wm + 1, w->P) + 1 - w->K),
-        .a_hi = s_floor_g(w, wr__floor_div(wm + 1, w->P) - w->K),
-    };
-    s.fire = s.a_lo <= s.a_hi;
-    s.nwin = s.fire ? (uint64_t)((s.a_hi - s.a_lo) / w->g) + 1 : 0;
-    s.base_new = s.lo_new > w->base ? s.lo_new : w->base;
-    int rc = 0;
-    if (s.fire || s.lo_new != w->lo) {
-        rc = s_sweep(w, sink, &s);
-        wr__kt_trim(w->kt);
-        s_spill_shrink(w);
-    }
-    /* On an error the sweep stopped part way: keys not visited keep panes below the new base,
-     * which breaks the ring invariant; the caller must treat the engine as failed. */
-    w->wm = wm;
-    w->lo = s.lo_new;
-    w->base = w->kt->count ? s.base_new : s.lo_new;
-    w->base_slot = wr__floor_mod(w->base, w->R);
-    return rc;
+    int rc = s_sweep_begin(w, wm);
+    return rc ? rc : s_sweep_go(w, sink);
+}
+
+int wr__slice_resume(wr_window_t *w, const wr_window_sink_t *sink)
+{
+    return s_sweep_go(w, sink);
 }
