@@ -46,6 +46,7 @@ char *wr__ckpt_fs_join(const char *a, const char *b)
 
 int wr__ckpt_fs_mkdirs(const char *path)
 {
+    if (!*path) return WR_EINVAL;
     char *p = strdup(path);
     if (!p) return WR_ENOMEM;
     int rc = 0;

@@ -676,6 +676,51 @@ static void test_incremental_size(void **state)
     wr_ckpt_store_destroy(&s);
 }
 
+static nlink_t s_links(const char *path)
+{
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    return st.st_nlink;
+}
+
+static void test_shared_link_or_copy(void **state)
+{
+    const char *root = *state;
+    int err = 0;
+    wr_ckpt_store_t *s = wr_ckpt_store_open(root, "job", 1, &err);
+    wr_ckpt_pending_t *p = wr_ckpt_begin(s, 1, 0, &err);
+    s_shared(p, root, "same-fs.sst", "linked");
+    char *local = s_path(root, "local/same-fs.sst"), *shared = s_path(root, "job/shared");
+    assert_int_equal(s_links(local), 2); /* a hard link: nothing copied */
+
+    /* another filesystem (tmpfs): a copy, complete before it gets its name */
+    char other[] = "/dev/shm/weir-ckpt-XXXXXX";
+    int fd = mkstemp(other);
+    if (fd >= 0) {
+        bool ok = write(fd, "copied", 6) == 6;
+        close(fd);
+        int rc = wr_ckpt_add_shared(p, other, "other-fs.sst");
+        unlink(other); /* before any assert, so a failure leaves nothing in /dev/shm */
+        assert_true(ok);
+        assert_int_equal(rc, 0);
+        char *copy = s_path(shared, "other-fs.sst");
+        assert_int_equal(s_links(copy), 1);
+        char *text = s_read(copy);
+        assert_string_equal(text, "copied");
+        free(text);
+        free(copy);
+        s_assert_listing(shared, "other-fs.sst same-fs.sst");
+    }
+    assert_int_equal(wr_ckpt_add_shared(p, "/nonexistent/x.sst", "x.sst"), WR_ENOTFOUND);
+    assert_int_equal(wr_ckpt_add_shared(p, local, "../x.sst"), WR_EINVAL);
+    wr_ckpt_abort(&p);
+    s_assert_listing(shared, "");
+    assert_int_equal(s_links(local), 1);
+    wr_ckpt_store_destroy(&s);
+    free(shared);
+    free(local);
+}
+
 static void test_savepoint_is_relocatable(void **state)
 {
     const char *root = *state;
@@ -744,6 +789,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pending_shared_files_survive_retention, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_incremental_size, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_shared_link_or_copy, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_savepoint_is_relocatable, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
