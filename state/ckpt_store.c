@@ -155,8 +155,8 @@ int wr__ckpt_store_gc(wr_ckpt_store_t *s)
         if (!strcmp(name, ".") || !strcmp(name, "..")) continue;
         if (bsearch(&name, refs, n, sizeof *refs, s_cmp_str)) continue;
         char *path = wr__ckpt_fs_join(s->shared, name);
-        if (!path || (unlink(path) != 0 && errno != ENOENT))
-            rc = path ? wr__ckpt_fs_errno(errno) : WR_ENOMEM;
+        int one = path ? wr__ckpt_fs_rmtree(path) : WR_ENOMEM; /* a stray folder goes too */
+        if (one) rc = one;
         free(path);
     }
     if (d) closedir(d);

@@ -480,6 +480,9 @@ static void test_crash_leftovers_are_cleaned(void **state)
     s_write(half_meta, "WRCK");
     char *orphan = s_path(job, "shared/b.sst"); /* shared file of the crashed checkpoint */
     s_write(orphan, "b");
+    char *stray = s_path(job, "shared/stray.tmp-1"); /* a folder in shared/ goes too */
+    assert_int_equal(mkdir(stray, 0755), 0);
+    free(stray);
     char *foreign = s_path(job, "notes.txt"); /* not ours: left alone */
     s_write(foreign, "keep me");
 
