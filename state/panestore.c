@@ -65,11 +65,12 @@ static int s_options(wr_panestore_t *s, const wr_panestore_config_t *cfg)
     rocksdb_block_based_options_set_cache_index_and_filter_blocks(s->topts, 1);
     rocksdb_options_set_block_based_table_factory(s->opts, s->topts);
     rocksdb_options_set_create_if_missing(s->opts, 1);
-    rocksdb_options_set_compression(s->opts, cfg->lz4 ? rocksdb_lz4_compression
-                                                      : rocksdb_no_compression);
+    rocksdb_options_set_compression(s->opts,
+                                    cfg->lz4 ? rocksdb_lz4_compression : rocksdb_no_compression);
     rocksdb_options_set_write_buffer_size(s->opts, (size_t)wbuf);
     rocksdb_options_set_max_write_buffer_number(s->opts, 2);
     rocksdb_options_set_disable_auto_compactions(s->opts, 1);
+    rocksdb_options_set_allow_mmap_reads(s->opts, cfg->mmap_reads);
     rocksdb_options_set_max_background_jobs(s->opts, 2);
     rocksdb_options_set_info_log_level(s->opts, 2); /* WARN: no chatter in LOG */
     rocksdb_options_set_keep_log_file_num(s->opts, 2);
@@ -180,6 +181,8 @@ static int s_sink_close(s_sink_t *k, bool ok)
     if (ok) rocksdb_sstfilewriter_finish(k->w, &rerr);
     rocksdb_sstfilewriter_destroy(k->w);
     if (ok && !rerr) {
+        /* NB: SstFileWriter drops the file's pages from the page cache as it writes (a C++-only
+         * option), so the first cursor over a new run reads it from disk */
         const char *files[1] = {k->path};
         rocksdb_ingest_external_file(k->s->db, files, 1, k->s->iopts, &rerr);
     }

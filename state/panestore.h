@@ -1,13 +1,13 @@
 /* The pane store: a RocksDB-backed store of sorted pane runs, the `rocksdb` state backend of the
  * sliced window operator (actors/dataflow/window.h). A library: no actors, no threads of its own.
  *
- * Why runs and not per-record state. A RocksDB get+put of one small value costs ~20 us here (50 K/s),
- * a sorted bulk load ~1 us per key. So the operator keeps aggregating its open panes in memory and
- * hands each pane to the store ONCE, when it closes, as a run sorted by (key group, key). A window
- * fires by merging its panes' runs in key order (a k-way merge over one iterator per pane); expired
- * panes are dropped by range; late records that hit a closed pane are the rare read-modify-write.
- * Runs are immutable SST files (each put_run ingests its own file), so an incremental checkpoint
- * only has to upload the files of the panes closed since the previous one.
+ * Why runs and not per-record state. A RocksDB get+put of one small value costs ~20 us here (50
+ * K/s), a sorted bulk load ~1 us per key. So the operator keeps aggregating its open panes in
+ * memory and hands each pane to the store ONCE, when it closes, as a run sorted by (key group,
+ * key). A window fires by merging its panes' runs in key order (a k-way merge over one iterator per
+ * pane); expired panes are dropped by range; late records that hit a closed pane are the rare
+ * read-modify-write. Runs are immutable SST files (each put_run ingests its own file), so an
+ * incremental checkpoint only has to upload the files of the panes closed since the previous one.
  *
  * Layout. One DB per subtask in a local directory. A RocksDB key is 18 bytes: pane (i64, sign bit
  * flipped, big-endian) + key group (u16 BE) + the block's first key (u64 BE); its value is a block
@@ -30,10 +30,10 @@
 typedef struct wr_panestore wr_panestore_t;
 typedef struct wr_panestore_cursor wr_panestore_cursor_t;
 
-#define WR_PANESTORE_MAX_ACC      4096 /* bytes per accumulator */
-#define WR_PANESTORE_MAX_BLOCK    65536 /* entries per block */
-#define WR_PANESTORE_MAX_PANES    64    /* panes one cursor merges */
-#define WR_PANESTORE_KG_END       65536u /* key groups are u16: [lo, hi) with hi <= this */
+#define WR_PANESTORE_MAX_ACC   4096   /* bytes per accumulator */
+#define WR_PANESTORE_MAX_BLOCK 65536  /* entries per block */
+#define WR_PANESTORE_MAX_PANES 64     /* panes one cursor merges */
+#define WR_PANESTORE_KG_END    65536u /* key groups are u16: [lo, hi) with hi <= this */
 
 typedef struct {
     uint32_t acc_size;           /* bytes per accumulator, 1..WR_PANESTORE_MAX_ACC; the same for
@@ -44,6 +44,9 @@ typedef struct {
     bool lz4;                    /* compress SST blocks with LZ4 (default: none) */
     bool write_batch;            /* put_run through write batches instead of SST ingestion (only
                                     to compare; ingestion is faster and keeps runs one file each) */
+    bool mmap_reads;             /* read SST files through mmap: a re-read merge costs half, but
+                                    the first read of a file pays a page fault per page and the
+                                    mapped files count in the RSS (default: pread) */
 } wr_panestore_config_t;
 
 /* Opens the DB in dir, creating dir and the DB when missing. Opening a directory restored from a
@@ -110,9 +113,9 @@ void wr_panestore_cursor_destroy(wr_panestore_cursor_t **p);
 /* ---- checkpoints ---- */
 
 typedef struct {
-    char name[64];  /* file name in the checkpoint directory */
+    char name[64]; /* file name in the checkpoint directory */
     uint64_t bytes;
-    bool is_new;    /* not in any earlier checkpoint of this store: must be uploaded */
+    bool is_new; /* not in any earlier checkpoint of this store: must be uploaded */
 } wr_panestore_file_t;
 
 typedef struct {

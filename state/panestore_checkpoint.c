@@ -14,8 +14,10 @@ static size_t s_known_pos(const wr_panestore_t *s, uint64_t num)
     size_t lo = 0, hi = s->nknown;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        if (s->known[mid] < num) lo = mid + 1;
-        else hi = mid;
+        if (s->known[mid] < num)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return lo;
 }

@@ -81,8 +81,10 @@ wr_panestore_cursor_t *wr_panestore_cursor_new(wr_panestore_t *s, int64_t p0, in
         if (!(h->ro = rocksdb_readoptions_create())) goto fail;
         uint8_t lo[WR__PS_KEYLEN];
         wr__ps_key(lo, p, (uint16_t)kg_lo, 0);
-        if (kg_hi < WR_PANESTORE_KG_END) wr__ps_key(h->upper, p, (uint16_t)kg_hi, 0);
-        else wr__ps_key(h->upper, p + 1, 0, 0);
+        if (kg_hi < WR_PANESTORE_KG_END)
+            wr__ps_key(h->upper, p, (uint16_t)kg_hi, 0);
+        else
+            wr__ps_key(h->upper, p + 1, 0, 0);
         rocksdb_readoptions_set_iterate_upper_bound(h->ro, (const char *)h->upper, sizeof h->upper);
         rocksdb_readoptions_set_snapshot(h->ro, c->snap);
         rocksdb_readoptions_set_fill_cache(h->ro, 0); /* one pass: keep the cache for others */

@@ -43,8 +43,10 @@ static int s_locate(wr_panestore_t *s, int64_t pane, uint16_t kg, uint64_t key, 
     if (!it) return WR_ENOMEM;
     int e = 0;
     for (int pass = 0; pass < 2 && !b->exists; pass++) {
-        if (pass == 0) rocksdb_iter_seek_for_prev(it, (const char *)target, sizeof target);
-        else rocksdb_iter_seek(it, (const char *)target, sizeof target);
+        if (pass == 0)
+            rocksdb_iter_seek_for_prev(it, (const char *)target, sizeof target);
+        else
+            rocksdb_iter_seek(it, (const char *)target, sizeof target);
         size_t klen, vlen;
         if (!rocksdb_iter_valid(it)) continue;
         const char *k = rocksdb_iter_key(it, &klen);
@@ -71,8 +73,10 @@ static size_t s_lower_bound(const uint64_t *keys, size_t n, uint64_t key)
     size_t lo = 0, hi = n;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        if (keys[mid] < key) lo = mid + 1;
-        else hi = mid;
+        if (keys[mid] < key)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return lo;
 }
@@ -105,8 +109,10 @@ int wr_panestore_update_one(wr_panestore_t *s, int64_t pane, uint16_t kg, uint64
     if (e) goto out;
     size_t pos = s_lower_bound(b.keys, b.n, key);
     if (pos < b.n && b.keys[pos] == key) {
-        if (merge) merge(ctx, b.accs + pos * as, acc);
-        else memcpy(b.accs + pos * as, acc, as);
+        if (merge)
+            merge(ctx, b.accs + pos * as, acc);
+        else
+            memcpy(b.accs + pos * as, acc, as);
     } else {
         memmove(b.keys + pos + 1, b.keys + pos, (b.n - pos) * 8);
         memmove(b.accs + (pos + 1) * as, b.accs + pos * as, (b.n - pos) * as);
@@ -114,7 +120,8 @@ int wr_panestore_update_one(wr_panestore_t *s, int64_t pane, uint16_t kg, uint64
         memcpy(b.accs + pos * as, acc, as);
         b.n++;
         /* a new first key renames the block */
-        if (b.exists && pos == 0) rocksdb_writebatch_delete(wb, (const char *)b.rkey, sizeof b.rkey);
+        if (b.exists && pos == 0)
+            rocksdb_writebatch_delete(wb, (const char *)b.rkey, sizeof b.rkey);
     }
     if (b.n > 2 * (size_t)s->block_entries) {
         e = s_put_part(s, wb, pane, kg, &b, 0, b.n / 2);
@@ -142,7 +149,8 @@ int wr_panestore_get_one(wr_panestore_t *s, int64_t pane, uint16_t kg, uint64_t 
         size_t pos = s_lower_bound(b.keys, b.n, key);
         if (pos < b.n && b.keys[pos] == key)
             memcpy(acc_out, b.accs + pos * s->acc_size, s->acc_size);
-        else e = WR_ENOTFOUND;
+        else
+            e = WR_ENOTFOUND;
     }
     s_block_free(&b);
     return e;

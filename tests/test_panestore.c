@@ -34,8 +34,8 @@ typedef struct {
 } ukey_t;
 
 typedef struct {
-    char dir[64];  /* the test's temporary directory */
-    char db[128];  /* the store's directory in it */
+    char dir[64]; /* the test's temporary directory */
+    char db[128]; /* the store's directory in it */
     wr_panestore_t *s, *restored;
     wr_panestore_cursor_t *cur; /* the open cursor: closed first by the teardown, even on failure */
     wr_panestore_config_t cfg;
@@ -82,8 +82,11 @@ static fx_t *s_fixture(bool write_batch)
     }
     snprintf(f->db, sizeof f->db, "%s/db", f->dir);
     /* small blocks: many of them, and splits under late inserts */
-    f->cfg = (wr_panestore_config_t){.acc_size = ACC, .block_entries = 16, .cache_bytes = 1 << 20,
-                                     .write_buffer_bytes = 1 << 20, .write_batch = write_batch};
+    f->cfg = (wr_panestore_config_t){.acc_size = ACC,
+                                     .block_entries = 16,
+                                     .cache_bytes = 1 << 20,
+                                     .write_buffer_bytes = 1 << 20,
+                                     .write_batch = write_batch};
     uint64_t r = 42;
     for (size_t i = 0; i < NK; i++) {
         uint64_t h = s_rand(&r);
@@ -219,9 +222,9 @@ static void test_key_group_ranges(void **state)
 {
     fx_t *f = *state;
     s_put_all(f);
-    s_check_merge(f, f->s, 1, 11, 0, 1);   /* one group */
-    s_check_merge(f, f->s, 1, 11, 7, 29);  /* groups 7..28 */
-    s_check_merge(f, f->s, 1, 11, 8, 15);  /* bounds between groups: only 14 */
+    s_check_merge(f, f->s, 1, 11, 0, 1);  /* one group */
+    s_check_merge(f, f->s, 1, 11, 7, 29); /* groups 7..28 */
+    s_check_merge(f, f->s, 1, 11, 8, 15); /* bounds between groups: only 14 */
     s_check_merge(f, f->s, 1, 11, 50, WR_PANESTORE_KG_END);
 }
 
@@ -239,8 +242,10 @@ static void s_merge(void *ctx, void *dst, const void *src)
 static void s_late(fx_t *f, int p, size_t i, const uint8_t *a, wr_panestore_merge_fn merge)
 {
     assert_int_equal(wr_panestore_update_one(f->s, p, f->u[i].kg, f->u[i].key, a, merge, NULL), 0);
-    if (f->has[p][i] && merge) merge(NULL, f->acc[p][i], a);
-    else memcpy(f->acc[p][i], a, ACC);
+    if (f->has[p][i] && merge)
+        merge(NULL, f->acc[p][i], a);
+    else
+        memcpy(f->acc[p][i], a, ACC);
     f->has[p][i] = true;
 }
 
@@ -275,6 +280,44 @@ static void test_late_updates_and_inserts(void **state)
     assert_int_equal(wr_panestore_get_one(f->s, 4, 60000, 5, got), 0);
     assert_memory_equal(got, a, ACC);
     assert_int_equal(wr_panestore_get_one(f->s, 4, 60000, 6, got), WR_ENOTFOUND);
+}
+
+/* Many inserts into one block: below its first key (the block is renamed) and after it (the
+ * block outgrows 2 x block_entries and splits); every key must read back, in order. */
+static void test_inserts_split_and_rename_blocks(void **state)
+{
+    fx_t *f = *state;
+    s_open(f);
+    uint16_t kg[2] = {3, 3};
+    uint64_t key[2] = {500, 10000};
+    uint8_t acc[2][ACC] = {{1}, {2}};
+    assert_int_equal(wr_panestore_put_run(f->s, 7, kg, key, acc, 2), 0);
+    bool want[10001] = {false};
+    want[500] = want[10000] = true;
+    for (uint64_t k = 499; k >= 400; k--) /* each one a new first key */
+        want[k] = true;
+    for (uint64_t k = 501; k < 600; k++)
+        want[k] = true;
+    for (uint64_t k = 0; k <= 10000; k++) {
+        if (!want[k] || k == 500 || k == 10000) continue;
+        uint8_t a[ACC] = {(uint8_t)k, (uint8_t)(k >> 8)};
+        assert_int_equal(wr_panestore_update_one(f->s, 7, 3, k, a, s_merge, NULL), 0);
+    }
+    int err = 0;
+    wr_panestore_row_t row;
+    f->cur = wr_panestore_cursor_new(f->s, 7, 8, 0, WR_PANESTORE_KG_END, &err);
+    assert_non_null(f->cur);
+    for (uint64_t k = 0; k <= 10000; k++) {
+        if (!want[k]) continue;
+        assert_int_equal(wr_panestore_cursor_next(f->cur, &row), 1);
+        assert_true(row.kg == 3 && row.key == k && row.n == 1 && row.pane[0] == 7);
+        uint8_t a[ACC] = {(uint8_t)k, (uint8_t)(k >> 8)};
+        if (k == 500) a[0] = 1, a[1] = 0;
+        if (k == 10000) a[0] = 2, a[1] = 0;
+        assert_memory_equal(row.acc[0], a, ACC);
+    }
+    assert_int_equal(wr_panestore_cursor_next(f->cur, &row), 0);
+    wr_panestore_cursor_destroy(&f->cur);
 }
 
 static void test_drop_panes_below(void **state)
@@ -423,6 +466,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_key_group_ranges, setup_ingest, teardown),
         cmocka_unit_test_setup_teardown(test_late_updates_and_inserts, setup_ingest, teardown),
         cmocka_unit_test_setup_teardown(test_late_updates_and_inserts, setup_batch, teardown),
+        cmocka_unit_test_setup_teardown(test_inserts_split_and_rename_blocks, setup_ingest,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_drop_panes_below, setup_ingest, teardown),
         cmocka_unit_test_setup_teardown(test_drop_panes_below, setup_batch, teardown),
         cmocka_unit_test_setup_teardown(test_checkpoint_restores_the_same_content, setup_ingest,
