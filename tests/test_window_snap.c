@@ -156,9 +156,12 @@ static wr_window_spec_t s_spec(wr_window_kind_t kind)
         s.slide_ms = 10;
     }
     const wr_agg_t aggs[NAGGS] = {
-        {.kind = WR_AGG_COUNT},    {.kind = WR_AGG_SUM},
-        {.kind = WR_AGG_MIN},      {.kind = WR_AGG_MAX},
-        {.kind = WR_AGG_QUANTILE, .q = 0.5}, {.kind = WR_AGG_QUANTILE, .q = 0.9},
+        {.kind = WR_AGG_COUNT},
+        {.kind = WR_AGG_SUM},
+        {.kind = WR_AGG_MIN},
+        {.kind = WR_AGG_MAX},
+        {.kind = WR_AGG_QUANTILE, .q = 0.5},
+        {.kind = WR_AGG_QUANTILE, .q = 0.9},
         {.kind = WR_AGG_LAST},
     };
     memcpy(s.aggs, aggs, sizeof aggs);
@@ -495,11 +498,17 @@ static void test_bench(void **state)
     tmp_t *t = *state;
     const uint32_t nkeys = 5000000, npanes = 10, nb = 1 << 16;
     const int64_t minute = 60000;
-    wr_window_spec_t spec = {.kind = WR_WINDOW_SLIDING, .size_ms = 10 * minute,
-                             .slide_ms = minute, .ncols = 1, .naggs = 4,
-                             .expected_keys = nkeys, .prefault = true,
-                             .aggs = {{.kind = WR_AGG_COUNT}, {.kind = WR_AGG_SUM},
-                                      {.kind = WR_AGG_MIN}, {.kind = WR_AGG_MAX}}};
+    wr_window_spec_t spec = {.kind = WR_WINDOW_SLIDING,
+                             .size_ms = 10 * minute,
+                             .slide_ms = minute,
+                             .ncols = 1,
+                             .naggs = 4,
+                             .expected_keys = nkeys,
+                             .prefault = true,
+                             .aggs = {{.kind = WR_AGG_COUNT},
+                                      {.kind = WR_AGG_SUM},
+                                      {.kind = WR_AGG_MIN},
+                                      {.kind = WR_AGG_MAX}}};
     wr_window_t *a = wr_window_new(&spec, NULL), *b = wr_window_new(&spec, NULL);
     assert_non_null(a);
     assert_non_null(b);

@@ -5,8 +5,8 @@
 #include "actors/dataflow/window_snap_internal.h"
 #include "bus/error.h"
 
-#define S_HEAD_FIXED 120 /* header bytes before the aggregates */
-#define S_HEAD_AGG   16
+#define S_HEAD_FIXED  120 /* header bytes before the aggregates */
+#define S_HEAD_AGG    16
 #define S_FIELD(p, v) (memcpy((p), &(v), sizeof(v)), (p) += sizeof(v))
 
 /* ---- the header ---- */
@@ -24,7 +24,9 @@ void wr__snap_head_of(const wr_window_t *w, wr__snap_head_t *h)
         .acc_size = w->lay.size,
         .ring = session ? 0 : (uint32_t)w->R,
         .size = session ? 0 : s->size_ms,
-        .slide = s->kind == WR_WINDOW_SLIDING ? s->slide_ms : session ? 0 : s->size_ms,
+        .slide = s->kind == WR_WINDOW_SLIDING ? s->slide_ms
+                 : session                    ? 0
+                                              : s->size_ms,
         .gap = session ? s->gap_ms : 0,
         .lateness = s->lateness_ms,
         .pane = session ? 0 : w->P,
@@ -199,8 +201,7 @@ static int s_put_sessions(const wr_window_t *w, wr_snap_writer_t *out, uint32_t 
     if (wr__snapw_put(out, &key, 8) || wr__snapw_put(out, &n, 4)) return out->err;
     for (uint32_t s = first; s;) {
         s = wr__session_get(w, s, &start, &end, &acc);
-        if (wr__snapw_put(out, &start, 8) || wr__snapw_put(out, &end, 8) ||
-            s_put_acc(w, out, acc))
+        if (wr__snapw_put(out, &start, 8) || wr__snapw_put(out, &end, 8) || s_put_acc(w, out, acc))
             return out->err;
     }
     return 0;
@@ -239,8 +240,7 @@ int wr_window_snapshot(const wr_window_t *w, uint32_t maxp,
                        uint32_t (*key_group)(void *ctx, uint64_t key), void *ctx,
                        wr_snap_writer_t *out)
 {
-    if (!w || !key_group || !out || maxp < 1 || maxp > WR_WINDOW_SNAP_MAX_GROUPS)
-        return WR_EINVAL;
+    if (!w || !key_group || !out || maxp < 1 || maxp > WR_WINDOW_SNAP_MAX_GROUPS) return WR_EINVAL;
     const bool session = w->spec.kind == WR_WINDOW_SESSION;
     uint32_t *order = malloc(((size_t)w->kt->count + 1) * sizeof *order);
     uint64_t *first = malloc(((size_t)maxp + 1) * sizeof *first);
@@ -298,8 +298,7 @@ void wr__window_snap_reseal(uint8_t *b, size_t len)
     memcpy(&io, t, 8);
     memcpy(&maxp, t + 8, 4);
     size_t tpos = len - WR__SNAP_TRAILER;
-    if (io > tpos || (tpos - io) / WR__SNAP_INDEX_ENT != maxp ||
-        (tpos - io) % WR__SNAP_INDEX_ENT)
+    if (io > tpos || (tpos - io) / WR__SNAP_INDEX_ENT != maxp || (tpos - io) % WR__SNAP_INDEX_ENT)
         return;
     for (uint32_t g = 0; g < maxp; g++) {
         uint8_t *ent = b + io + (size_t)g * WR__SNAP_INDEX_ENT;

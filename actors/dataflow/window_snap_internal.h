@@ -20,8 +20,9 @@
 #define WR__SNAP_MAGIC     "WEIRWSN1"
 #define WR__SNAP_END_MAGIC "WEIRWEND"
 #define WR__SNAP_INDEX_ENT 32 /* offset, length, keys, checksum: u64 each */
-#define WR__SNAP_TRAILER   32 /* index offset u64, max_parallelism u32, version u32, checksum of
-                                 index and the trailer's first 16 bytes u64, end magic */
+#define WR__SNAP_TRAILER                                                                           \
+    32 /* index offset u64, max_parallelism u32, version u32, checksum of                          \
+          index and the trailer's first 16 bytes u64, end magic */
 
 /* The header's contents. */
 typedef struct {
@@ -59,8 +60,8 @@ struct wr_snap_writer {
     int fd; /* -1: memory */
     uint8_t *buf;
     size_t cap, pos;
-    uint64_t base;   /* stream offset of buf[0] */
-    size_t hashed;   /* while summing: buf[0..hashed) is in sum */
+    uint64_t base; /* stream offset of buf[0] */
+    size_t hashed; /* while summing: buf[0..hashed) is in sum */
     bool summing;
     wr__sum_t sum;
     int err; /* sticky */

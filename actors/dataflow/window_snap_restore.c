@@ -33,8 +33,8 @@ typedef struct {
 
 /* Checks the trailer and index of b[0..len) against header h and the checksums of the index and
  * of sections [lo, hi); sets *index and *keys (keys in those sections). */
-static int s_frame(const uint8_t *b, size_t len, const wr__snap_head_t *h, uint32_t lo,
-                   uint32_t hi, const uint8_t **index, uint64_t *keys)
+static int s_frame(const uint8_t *b, size_t len, const wr__snap_head_t *h, uint32_t lo, uint32_t hi,
+                   const uint8_t **index, uint64_t *keys)
 {
     if (len < (size_t)h->header_bytes + WR__SNAP_TRAILER) return WR_EPROTO;
     const uint8_t *t = b + len - WR__SNAP_TRAILER;
@@ -113,7 +113,7 @@ static int s_get_acc(s_restore_t *r, s_cur_t *c, uint8_t *acc)
         if (l->f[i].kind != WR__F_SKETCH) continue;
         uint32_t sk;
         int rc = (size_t)(c->end - c->p) / 4 < n[i] ? WR_EPROTO
-                                                     : wr__sketch_load(r->w->sk, &sk, c->p, n[i]);
+                                                    : wr__sketch_load(r->w->sk, &sk, c->p, n[i]);
         if (rc) {
             wr__acc_clear(l, acc, r->w->sk);
             return rc;
@@ -220,8 +220,7 @@ int wr_window_restore(wr_window_t *w, const uint8_t *snap, size_t len, uint32_t 
     if ((rc = s_frame(snap, len, &h, kg_lo, kg_hi, &index, &keys)) || (rc = s_time_check(&r)))
         return rc;
     if (keys > WR__KT_MAX_KEYS) return WR_ETOOBIG;
-    rc = h.kind == WR_WINDOW_SESSION ? wr__kt_reserve(w->kt, keys)
-                                     : wr__slice_reserve(w, keys);
+    rc = h.kind == WR_WINDOW_SESSION ? wr__kt_reserve(w->kt, keys) : wr__slice_reserve(w, keys);
     if (rc) return rc;
     s_time_apply(&r);
     for (uint32_t g = kg_lo; g < kg_hi && !rc; g++) {

@@ -1,8 +1,9 @@
 /* libFuzzer target: the window snapshot decoder, which reads checkpoint files off disk.
  * Input: one byte choosing the engine (bits 0-1: sliding, tumbling, session; with quantiles), the
- * first key group restored (bits 2-4) and a key remap (bit 7), then the snapshot. It is restored as it is (the checksums must hold), and again with its checksums
- * recomputed, so that damage reaches the section decoder. Whatever restores must then run: the
- * engine fires and drops everything at the end of time. No crash, no leak, either way. */
+ * first key group restored (bits 2-4) and a key remap (bit 7), then the snapshot. It is restored as
+ * it is (the checksums must hold), and again with its checksums recomputed, so that damage reaches
+ * the section decoder. Whatever restores must then run: the engine fires and drops everything at
+ * the end of time. No crash, no leak, either way. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
