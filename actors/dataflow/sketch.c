@@ -209,6 +209,40 @@ uint64_t wr__sketch_count(const wr__sketch_pool_t *p, uint32_t h)
     return n;
 }
 
+const uint32_t *wr__sketch_entries(const wr__sketch_pool_t *p, uint32_t h, uint32_t *n)
+{
+    if (!h) {
+        *n = 0;
+        return NULL;
+    }
+    const uint32_t *b = s_block(p, h);
+    *n = b[0];
+    return b + 1;
+}
+
+int wr__sketch_load(wr__sketch_pool_t *p, uint32_t *h, const void *e, uint32_t n)
+{
+    *h = 0;
+    if (!n) return 0;
+    int c = s_class_for(n);
+    if (c < 0) return WR_EPROTO;
+    uint32_t nh = s_alloc(p, (unsigned)c);
+    if (!nh) return WR_ENOMEM;
+    uint32_t *b = s_block(p, nh); /* copied first: e may be unaligned */
+    b[0] = n;
+    memcpy(b + 1, e, (size_t)n * sizeof *b);
+    for (uint32_t i = 1; i <= n; i++) { /* keys in [1, 2^20 - 1], ascending; counts >= 1 */
+        uint32_t key = b[i] >> S_CNT_BITS;
+        if (!key || !(b[i] & S_CNT_MAX) || (i > 1 && key < b[i - 1] >> S_CNT_BITS)) {
+            s_release(p, nh);
+            return WR_EPROTO;
+        }
+    }
+    *h = nh;
+    p->live++;
+    return 0;
+}
+
 /* Appends (key, count) to out as entries of at most S_CNT_MAX each; returns the new length. */
 static size_t s_emit(uint32_t *out, size_t m, uint32_t key, uint64_t cnt)
 {

@@ -49,6 +49,14 @@ uint64_t wr__sketch_count(const wr__sketch_pool_t *p, uint32_t h);
 int wr__sketch_quantiles(wr__sketch_pool_t *p, const uint32_t *hs, size_t nh, const double *qs,
                          size_t nq, double *out);
 
+/* Snapshot support (window_snap.c). The entries of sketch h (0: none) as stored: *n u32 words,
+ * borrowed until the pool next changes. */
+const uint32_t *wr__sketch_entries(const wr__sketch_pool_t *p, uint32_t h, uint32_t *n);
+/* A new sketch holding the n stored entries at e (as wr__sketch_entries gave them; e need not be
+ * aligned) into *h (0 for n = 0). Validates them: WR_EPROTO for a bad key or count, keys out of
+ * order or too many entries (*h is then 0), WR_ENOMEM. */
+int wr__sketch_load(wr__sketch_pool_t *p, uint32_t *h, const void *e, uint32_t n);
+
 /* Bytes the pool holds (blocks, free or used, and scratch). */
 size_t wr__sketch_pool_bytes(const wr__sketch_pool_t *p);
 /* Live sketches (allocated, not freed). */

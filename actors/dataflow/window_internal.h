@@ -135,4 +135,21 @@ int wr__session_add(wr_window_t *w, const uint64_t *keys, const int64_t *ts,
 int wr__session_advance(wr_window_t *w, int64_t wm, const wr_window_sink_t *sink);
 size_t wr__session_bytes(const wr_window_t *w);
 
+/* Snapshot support (window_snap.c). Slices: lo(wm); room for `more` keys (0, WR_ENOMEM,
+ * WR_ETOOBIG); the accumulator of pane p >= lo of entry e, its ring slot or a spill node made
+ * empty (NULL on OOM; counted live: the caller fills it); the first spill node of entry e (0:
+ * none). Sessions: entry e's first session (0: none); session n's window and accumulator, and
+ * the next one; a new last session of entry e after *tail (0: none yet), its accumulator moved
+ * from acc (whose sketches it takes, or frees on failure), fired when end - 1 <= the watermark (0
+ * or WR_ENOMEM). */
+int64_t wr__slice_lo(const wr_window_t *w, int64_t wm);
+int wr__slice_reserve(wr_window_t *w, size_t more);
+uint8_t *wr__slice_acc(wr_window_t *w, uint32_t e, int64_t p);
+uint32_t wr__slice_spill_first(const wr_window_t *w, uint32_t e);
+uint32_t wr__session_first(const wr_window_t *w, uint32_t e);
+uint32_t wr__session_get(const wr_window_t *w, uint32_t n, int64_t *start, int64_t *end,
+                         const uint8_t **acc);
+int wr__session_append(wr_window_t *w, uint32_t e, uint32_t *tail, int64_t start, int64_t end,
+                       uint8_t *acc);
+
 #endif

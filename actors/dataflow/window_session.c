@@ -294,3 +294,38 @@ int wr__session_advance(wr_window_t *w, int64_t wm, const wr_window_sink_t *sink
     wr__kt_trim(w->kt);
     return rc;
 }
+
+/* ---- snapshot support (window_snap.c) ---- */
+
+uint32_t wr__session_first(const wr_window_t *w, uint32_t e)
+{
+    return s_head(w, e);
+}
+
+uint32_t wr__session_get(const wr_window_t *w, uint32_t n, int64_t *start, int64_t *end,
+                         const uint8_t **acc)
+{
+    *start = s_i64(w, n, S_START);
+    *end = s_i64(w, n, S_END);
+    *acc = s_nd(w, n) + S_ACC;
+    return s_u32(w, n, S_NEXT);
+}
+
+int wr__session_append(wr_window_t *w, uint32_t e, uint32_t *tail, int64_t start, int64_t end,
+                       uint8_t *acc)
+{
+    uint32_t n = s_alloc(w, wr__kt_key(w->kt, e), start, end);
+    if (!n) {
+        wr__acc_clear(&w->lay, acc, w->sk);
+        return WR_ENOMEM;
+    }
+    memcpy(s_nd(w, n) + S_ACC, acc, w->lay.size);
+    if (*tail)
+        s_set_u32(w, *tail, S_NEXT, n);
+    else
+        s_set_head(w, e, n);
+    *tail = n;
+    bool fired = end - 1 <= w->wm;
+    s_nd(w, n)[S_FIRED] = fired;
+    return s_schedule(w, n, fired ? end - 1 + w->spec.lateness_ms : end - 1);
+}

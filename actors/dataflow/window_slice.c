@@ -273,6 +273,36 @@ static void s_spill_shrink(wr_window_t *w)
     w->sp_hn = 0;
 }
 
+/* ---- snapshot support (window_snap.c) ---- */
+
+int64_t wr__slice_lo(const wr_window_t *w, int64_t wm)
+{
+    return s_lo(w, wm);
+}
+
+int wr__slice_reserve(wr_window_t *w, size_t more)
+{
+    int rc = wr__kt_reserve(w->kt, more);
+    return rc ? rc : s_bits_reserve(w, w->kt->cap);
+}
+
+uint8_t *wr__slice_acc(wr_window_t *w, uint32_t e, int64_t p)
+{
+    if (p >= w->base && p < w->base + w->R) {
+        uint8_t *acc = wr__kt_entry(w->kt, e) + 8 + wr__floor_mod(p, w->R) * (int64_t)w->lay.size;
+        w->panes_live += wr__acc_count(acc) == 0;
+        return acc;
+    }
+    uint8_t *acc = s_spill_acc(w, wr__kt_key(w->kt, e), p);
+    if (acc) s_bit_set(w, e, true);
+    return acc;
+}
+
+uint32_t wr__slice_spill_first(const wr_window_t *w, uint32_t e)
+{
+    return s_bit(w, e) ? w->sp_heads[s_hslot(w, wr__kt_key(w->kt, e))].head : 0;
+}
+
 /* ---- firing ---- */
 
 static int s_kp_reserve(wr_window_t *w, size_t n)

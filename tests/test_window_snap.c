@@ -1,0 +1,578 @@
+/* wr_window_snapshot / wr_window_restore: an engine restored from a snapshot (whole, split over
+ * several engines by key group, several snapshots merged into one, keys remapped) must go on
+ * exactly as the engine that was never interrupted: the oracle is that engine's own results after
+ * the snapshot point, compared record for record (bit for bit). Damaged snapshots are refused
+ * and leave the engine untouched.
+ *
+ * WEIR_SNAP_BENCH=1 adds a timing run: 5M keys x 10 panes of count/sum/min/max, snapshot to a
+ * file under /tmp and restore from it. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "actors/dataflow/keygroup.h"
+#include "actors/dataflow/window_snap.h"
+#include "bus/error.h"
+
+#define MAXP   16
+#define NAGGS  7
+#define NKEYS  300
+#define STEPS  60
+#define BATCH  200
+#define NPARTS 3
+
+/* ---- results ---- */
+
+typedef struct {
+    uint64_t key;
+    int64_t start, end;
+    uint64_t count;
+    uint64_t late;
+    double v[NAGGS];
+} res_t;
+
+typedef struct {
+    res_t *r;
+    size_t n, cap;
+    uint64_t dropped;
+    bool on; /* record only after the snapshot point */
+    uint64_t (*unmap)(uint64_t key);
+} out_t;
+
+static void s_emit(void *ctx, const wr_window_results_t *r)
+{
+    out_t *o = ctx;
+    if (!o->on) return;
+    for (size_t i = 0; i < r->n; i++) {
+        if (o->n == o->cap) {
+            o->cap = o->cap ? o->cap * 2 : 1024;
+            o->r = realloc(o->r, o->cap * sizeof *o->r);
+            assert_non_null(o->r);
+        }
+        res_t *x = &o->r[o->n++];
+        memset(x, 0, sizeof *x);
+        x->key = o->unmap ? o->unmap(r->key[i]) : r->key[i];
+        x->start = r->start[i];
+        x->end = r->end[i];
+        x->count = r->count[i];
+        x->late = r->late[i];
+        for (int a = 0; a < NAGGS; a++)
+            x->v[a] = r->val[a][i];
+    }
+}
+
+static void s_late(void *ctx, const uint32_t *rows, size_t n)
+{
+    (void)rows;
+    out_t *o = ctx;
+    if (o->on) o->dropped += n;
+}
+
+static int s_cmp_res(const void *a, const void *b)
+{
+    return memcmp(a, b, sizeof(res_t));
+}
+
+/* Every result of `want` is in `got` and nothing else (bit for bit). */
+static void s_same(out_t *want, out_t *got)
+{
+    assert_true(want->n > 0);
+    assert_int_equal(want->n, got->n);
+    assert_int_equal(want->dropped, got->dropped);
+    qsort(want->r, want->n, sizeof(res_t), s_cmp_res);
+    qsort(got->r, got->n, sizeof(res_t), s_cmp_res);
+    for (size_t i = 0; i < want->n; i++)
+        if (memcmp(&want->r[i], &got->r[i], sizeof(res_t))) {
+            fprintf(stderr, "result %zu: key %lu [%ld, %ld) count %lu vs key %lu [%ld, %ld) %lu\n",
+                    i, want->r[i].key, want->r[i].start, want->r[i].end, want->r[i].count,
+                    got->r[i].key, got->r[i].start, got->r[i].end, got->r[i].count);
+            fail();
+        }
+}
+
+/* ---- input: out of order, late, ahead of the watermark (spilled) ---- */
+
+typedef struct {
+    uint64_t key[STEPS * BATCH];
+    int64_t ts[STEPS * BATCH];
+    double val[STEPS * BATCH];
+    int64_t wm[STEPS];
+} input_t;
+
+static uint64_t s_rng(uint64_t *s)
+{
+    *s = *s * 6364136223846793005ull + 1442695040888963407ull;
+    return *s >> 33;
+}
+
+static void s_input(input_t *in, uint64_t seed)
+{
+    int64_t clock = 1000;
+    for (int s = 0; s < STEPS; s++) {
+        clock += 5;
+        for (int i = 0; i < BATCH; i++) {
+            size_t j = (size_t)s * BATCH + i;
+            in->key[j] = s_rng(&seed) % NKEYS;
+            in->ts[j] = clock - (int64_t)(s_rng(&seed) % 60); /* up to 30 ahead, 30 behind */
+            in->val[j] = (double)(s_rng(&seed) % 1000) / 8 - 20;
+        }
+        in->wm[s] = clock - 30;
+    }
+}
+
+static uint32_t s_kg(void *ctx, uint64_t key)
+{
+    (void)ctx;
+    return wr_key_group(wr_hash_u64(key), MAXP);
+}
+
+static uint64_t s_map(void *ctx, uint64_t key)
+{
+    (void)ctx;
+    return key ^ 0xabcdef0123ull;
+}
+
+static uint64_t s_unmap(uint64_t key)
+{
+    return key ^ 0xabcdef0123ull;
+}
+
+static wr_window_spec_t s_spec(wr_window_kind_t kind)
+{
+    wr_window_spec_t s = {.kind = kind, .lateness_ms = 20, .ncols = 1, .naggs = NAGGS};
+    if (kind == WR_WINDOW_SESSION) {
+        s.gap_ms = 15;
+    } else {
+        s.size_ms = kind == WR_WINDOW_SLIDING ? 40 : 10;
+        s.slide_ms = 10;
+    }
+    const wr_agg_t aggs[NAGGS] = {
+        {.kind = WR_AGG_COUNT},
+        {.kind = WR_AGG_SUM},
+        {.kind = WR_AGG_MIN},
+        {.kind = WR_AGG_MAX},
+        {.kind = WR_AGG_QUANTILE, .q = 0.5},
+        {.kind = WR_AGG_QUANTILE, .q = 0.9},
+        {.kind = WR_AGG_LAST},
+    };
+    memcpy(s.aggs, aggs, sizeof aggs);
+    return s;
+}
+
+/* An engine fed with the records of steps [s0, s1) whose key group is in [lo, hi), keys mapped. */
+typedef struct {
+    wr_window_t *w;
+    uint32_t lo, hi;
+    bool mapped;
+    out_t out;
+} eng_t;
+
+static void s_feed(eng_t *e, const input_t *in, int s0, int s1)
+{
+    wr_window_sink_t sink = {s_emit, s_late, &e->out};
+    uint64_t keys[BATCH];
+    int64_t ts[BATCH];
+    double val[BATCH];
+    const double *cols[1] = {val};
+    for (int s = s0; s < s1; s++) {
+        size_t n = 0;
+        for (size_t j = (size_t)s * BATCH; j < (size_t)(s + 1) * BATCH; j++) {
+            uint32_t g = s_kg(NULL, in->key[j]);
+            if (g < e->lo || g >= e->hi) continue;
+            keys[n] = e->mapped ? s_map(NULL, in->key[j]) : in->key[j];
+            ts[n] = in->ts[j];
+            val[n++] = in->val[j];
+        }
+        assert_int_equal(wr_window_add(e->w, keys, ts, cols, n, &sink), 0);
+        assert_int_equal(wr_window_advance(e->w, in->wm[s], &sink), 0);
+    }
+    if (s1 == STEPS) assert_int_equal(wr_window_advance(e->w, INT64_MAX, &sink), 0);
+}
+
+static void s_eng_init(eng_t *e, const wr_window_spec_t *spec, uint32_t lo, uint32_t hi)
+{
+    memset(e, 0, sizeof *e);
+    int err = 0;
+    e->w = wr_window_new(spec, &err);
+    assert_non_null(e->w);
+    e->lo = lo;
+    e->hi = hi;
+}
+
+static void s_eng_release(eng_t *e)
+{
+    wr_window_destroy(&e->w);
+    free(e->out.r);
+}
+
+/* A snapshot of e in memory: *len bytes, caller frees. */
+static uint8_t *s_snap(const eng_t *e, size_t *len)
+{
+    wr_snap_writer_t *wr = wr_snap_writer_new_mem();
+    assert_non_null(wr);
+    assert_int_equal(wr_window_snapshot(e->w, MAXP, s_kg, NULL, wr), 0);
+    const uint8_t *p = wr_snap_writer_mem(wr, len);
+    uint8_t *copy = malloc(*len);
+    assert_non_null(copy);
+    memcpy(copy, p, *len);
+    wr_snap_writer_destroy(&wr);
+    return copy;
+}
+
+/* ---- restore, split, merge: same results as the uninterrupted engine ---- */
+
+enum { SPLIT_1, SPLIT_2, SPLIT_3, REMAP, MERGE, NMODES };
+
+static void s_run(wr_window_kind_t kind, int mode, uint64_t seed)
+{
+    input_t *in = malloc(sizeof *in);
+    assert_non_null(in);
+    s_input(in, seed);
+    int at = 5 + (int)(seed % (STEPS - 10));
+    wr_window_spec_t spec = s_spec(kind);
+    eng_t a, src[2], b[NPARTS];
+    s_eng_init(&a, &spec, 0, MAXP);
+    s_feed(&a, in, 0, at);
+    int nsrc = mode == MERGE ? 2 : 1, nb = mode == SPLIT_2 ? 2 : mode == SPLIT_3 ? 3 : 1;
+    wr_window_stats_t sa, sb = {0};
+    wr_window_stats(a.w, &sa);
+    if (kind != WR_WINDOW_SESSION) assert_true(sa.spill_panes > 0);
+    assert_true(sa.sketches > 0);
+
+    /* the snapshots: of a, or (merge) of two engines that each own half the key groups */
+    uint8_t *snap[2];
+    size_t len[2];
+    if (mode == MERGE) {
+        for (int i = 0; i < 2; i++) {
+            s_eng_init(&src[i], &spec, i * MAXP / 2, (i + 1) * MAXP / 2);
+            s_feed(&src[i], in, 0, at);
+            snap[i] = s_snap(&src[i], &len[i]);
+        }
+    } else {
+        snap[0] = s_snap(&a, &len[0]);
+    }
+    for (int i = 0; i < nb; i++) {
+        uint32_t lo = (uint32_t)(i * MAXP / nb), hi = (uint32_t)((i + 1) * MAXP / nb);
+        s_eng_init(&b[i], &spec, lo, hi);
+        b[i].mapped = mode == REMAP;
+        b[i].out.unmap = mode == REMAP ? s_unmap : NULL;
+        for (int k = 0; k < nsrc; k++)
+            assert_int_equal(wr_window_restore(b[i].w, snap[k], len[k], lo, hi,
+                                               mode == REMAP ? s_map : NULL, NULL),
+                             0);
+        wr_window_stats_t st;
+        wr_window_stats(b[i].w, &st);
+        assert_int_equal(st.watermark, sa.watermark);
+        sb.keys_live += st.keys_live;
+        sb.panes_live += st.panes_live;
+        sb.sketches += st.sketches;
+    }
+    assert_int_equal(sb.keys_live, sa.keys_live);
+    assert_int_equal(sb.panes_live, sa.panes_live);
+    assert_int_equal(sb.sketches, sa.sketches);
+
+    /* the rest of the input, routed by key group; everything fires by the end */
+    a.out.on = true;
+    s_feed(&a, in, at, STEPS);
+    out_t all = {0};
+    for (int i = 0; i < nb; i++) {
+        b[i].out.on = true;
+        s_feed(&b[i], in, at, STEPS);
+        all.r = realloc(all.r, (all.n + b[i].out.n + 1) * sizeof *all.r);
+        assert_non_null(all.r);
+        memcpy(all.r + all.n, b[i].out.r, b[i].out.n * sizeof *all.r);
+        all.n += b[i].out.n;
+        all.dropped += b[i].out.dropped;
+    }
+    s_same(&a.out, &all);
+
+    free(all.r);
+    for (int i = 0; i < nb; i++)
+        s_eng_release(&b[i]);
+    for (int i = 0; i < nsrc; i++)
+        free(snap[i]);
+    if (mode == MERGE)
+        for (int i = 0; i < 2; i++)
+            s_eng_release(&src[i]);
+    s_eng_release(&a);
+    free(in);
+}
+
+static void s_all_modes(wr_window_kind_t kind)
+{
+    for (int mode = 0; mode < NMODES; mode++)
+        for (uint64_t seed = 1; seed <= 3; seed++)
+            s_run(kind, mode, seed * 7919 + (uint64_t)mode);
+}
+
+static void test_sliding(void **state)
+{
+    (void)state;
+    s_all_modes(WR_WINDOW_SLIDING);
+}
+
+static void test_tumbling(void **state)
+{
+    (void)state;
+    s_all_modes(WR_WINDOW_TUMBLING);
+}
+
+static void test_session(void **state)
+{
+    (void)state;
+    s_all_modes(WR_WINDOW_SESSION);
+}
+
+/* ---- through a file: the fd writer and a mapping ---- */
+
+typedef struct {
+    char dir[64];
+    char path[96];
+} tmp_t;
+
+static int s_setup_tmp(void **state)
+{
+    tmp_t *t = calloc(1, sizeof *t);
+    if (!t) return -1;
+    strcpy(t->dir, "/tmp/weir-snap-XXXXXX");
+    if (!mkdtemp(t->dir)) {
+        free(t);
+        return -1;
+    }
+    snprintf(t->path, sizeof t->path, "%s/chk-1", t->dir);
+    *state = t;
+    return 0;
+}
+
+static int s_teardown_tmp(void **state)
+{
+    tmp_t *t = *state;
+    unlink(t->path);
+    int rc = rmdir(t->dir);
+    free(t);
+    return rc;
+}
+
+static void test_file(void **state)
+{
+    tmp_t *t = *state;
+    input_t *in = malloc(sizeof *in);
+    assert_non_null(in);
+    s_input(in, 42);
+    wr_window_spec_t spec = s_spec(WR_WINDOW_SLIDING);
+    eng_t a, b;
+    s_eng_init(&a, &spec, 0, MAXP);
+    s_eng_init(&b, &spec, 0, MAXP);
+    s_feed(&a, in, 0, STEPS / 2);
+    int fd = open(t->path, O_CREAT | O_RDWR | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    wr_snap_writer_t *wr = wr_snap_writer_new_fd(fd);
+    assert_non_null(wr);
+    assert_int_equal(wr_window_snapshot(a.w, MAXP, s_kg, NULL, wr), 0);
+    uint64_t written = wr_snap_writer_bytes(wr);
+    wr_snap_writer_destroy(&wr);
+    const uint8_t *map;
+    size_t len;
+    assert_int_equal(wr_snap_map(fd, &map, &len), 0);
+    close(fd);
+    assert_int_equal(len, written);
+    assert_int_equal(wr_window_restore(b.w, map, len, 0, MAXP, NULL, NULL), 0);
+    wr_snap_unmap(map, len);
+    a.out.on = b.out.on = true;
+    s_feed(&a, in, STEPS / 2, STEPS);
+    s_feed(&b, in, STEPS / 2, STEPS);
+    s_same(&a.out, &b.out);
+    s_eng_release(&a);
+    s_eng_release(&b);
+    free(in);
+}
+
+/* ---- refusals: damage, wrong engine, wrong range, a key twice ---- */
+
+static void s_untouched(const wr_window_t *w)
+{
+    wr_window_stats_t st;
+    wr_window_stats(w, &st);
+    assert_int_equal(st.keys_live, 0);
+    assert_int_equal(st.panes_live, 0);
+    assert_int_equal(st.sketches, 0);
+    assert_int_equal(st.watermark, WR_WINDOW_TS_MIN - 1);
+}
+
+static void s_damage(wr_window_kind_t kind)
+{
+    input_t *in = malloc(sizeof *in);
+    assert_non_null(in);
+    s_input(in, 7);
+    wr_window_spec_t spec = s_spec(kind);
+    eng_t a;
+    s_eng_init(&a, &spec, 0, MAXP);
+    s_feed(&a, in, 0, STEPS / 2);
+    size_t len;
+    uint8_t *snap = s_snap(&a, &len), *bad = malloc(len);
+    assert_non_null(bad);
+    wr_window_t *b = wr_window_new(&spec, NULL);
+    assert_non_null(b);
+
+    const size_t cuts[] = {0, 1, 15, 100, 200, len / 2, len - 33, len - 32, len - 8, len - 1};
+    for (size_t i = 0; i < sizeof cuts / sizeof *cuts; i++) {
+        assert_int_equal(wr_window_restore(b, snap, cuts[i], 0, MAXP, NULL, NULL), WR_EPROTO);
+        s_untouched(b);
+    }
+    uint64_t seed = 99;
+    for (int i = 0; i < 300; i++) {
+        memcpy(bad, snap, len);
+        size_t at = s_rng(&seed) % len;
+        bad[at] ^= (uint8_t)(1u << (s_rng(&seed) % 8));
+        int rc = wr_window_restore(b, bad, len, 0, MAXP, NULL, NULL);
+        assert_true(rc == WR_EPROTO || (rc == WR_EVERSION && at >= 8 && at < 12));
+        s_untouched(b);
+    }
+    /* Resealed damage reaches the decoder: refused or taken, never a crash or a leak. */
+    for (int i = 0; i < 300; i++) {
+        memcpy(bad, snap, len);
+        for (int k = 0; k < 3; k++)
+            bad[s_rng(&seed) % len] ^= (uint8_t)(1u << (s_rng(&seed) % 8));
+        wr__window_snap_reseal(bad, len);
+        wr_window_t *c = wr_window_new(&spec, NULL);
+        assert_non_null(c);
+        wr_window_restore(c, bad, len, 0, MAXP, NULL, NULL);
+        wr_window_destroy(&c);
+    }
+    memcpy(bad, snap, len);
+    wr__window_snap_reseal(bad, len); /* resealing an intact snapshot changes nothing */
+    assert_memory_equal(bad, snap, len);
+
+    /* another engine shape; a range past max_parallelism; the same keys twice */
+    wr_window_spec_t other = spec;
+    other.lateness_ms += 1;
+    wr_window_t *c = wr_window_new(&other, NULL);
+    assert_int_equal(wr_window_restore(c, snap, len, 0, MAXP, NULL, NULL), WR_EINVAL);
+    wr_window_destroy(&c);
+    assert_int_equal(wr_window_restore(b, snap, len, 0, MAXP + 1, NULL, NULL), WR_EINVAL);
+    assert_int_equal(wr_window_restore(b, snap, len, 3, 2, NULL, NULL), WR_EINVAL);
+    s_untouched(b);
+    assert_int_equal(wr_window_restore(b, snap, len, 0, MAXP, NULL, NULL), 0);
+    assert_int_equal(wr_window_restore(b, snap, len, 0, MAXP, NULL, NULL), WR_EEXIST);
+
+    wr_window_destroy(&b);
+    free(bad);
+    free(snap);
+    s_eng_release(&a);
+    free(in);
+}
+
+static void test_damage_sliding(void **state)
+{
+    (void)state;
+    s_damage(WR_WINDOW_SLIDING);
+}
+
+static void test_damage_session(void **state)
+{
+    (void)state;
+    s_damage(WR_WINDOW_SESSION);
+}
+
+/* ---- timing (WEIR_SNAP_BENCH=1) ---- */
+
+static double s_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void test_bench(void **state)
+{
+    if (!getenv("WEIR_SNAP_BENCH")) skip();
+    tmp_t *t = *state;
+    const uint32_t nkeys = 5000000, npanes = 10, nb = 1 << 16;
+    const int64_t minute = 60000;
+    wr_window_spec_t spec = {.kind = WR_WINDOW_SLIDING,
+                             .size_ms = 10 * minute,
+                             .slide_ms = minute,
+                             .ncols = 1,
+                             .naggs = 4,
+                             .expected_keys = nkeys,
+                             .prefault = true,
+                             .aggs = {{.kind = WR_AGG_COUNT},
+                                      {.kind = WR_AGG_SUM},
+                                      {.kind = WR_AGG_MIN},
+                                      {.kind = WR_AGG_MAX}}};
+    wr_window_t *a = wr_window_new(&spec, NULL), *b = wr_window_new(&spec, NULL);
+    assert_non_null(a);
+    assert_non_null(b);
+    uint64_t *keys = malloc(nb * sizeof *keys);
+    int64_t *ts = malloc(nb * sizeof *ts);
+    double *val = malloc(nb * sizeof *val);
+    const double *cols[1] = {val};
+    for (uint32_t p = 0; p < npanes; p++)
+        for (uint32_t k0 = 0; k0 < nkeys; k0 += nb) {
+            size_t n = nkeys - k0 < nb ? nkeys - k0 : nb;
+            for (size_t i = 0; i < n; i++) {
+                keys[i] = k0 + i;
+                ts[i] = p * minute + (int64_t)(i % 1000);
+                val[i] = (double)(i % 977);
+            }
+            assert_int_equal(wr_window_add(a, keys, ts, cols, n, NULL), 0);
+        }
+    wr_window_stats_t sa;
+    wr_window_stats(a, &sa);
+    int fd = open(t->path, O_CREAT | O_RDWR | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    wr_snap_writer_t *wr = wr_snap_writer_new_fd(fd);
+    double t0 = s_now();
+    assert_int_equal(wr_window_snapshot(a, 128, s_kg, NULL, wr), 0);
+    double t1 = s_now();
+    assert_int_equal(fsync(fd), 0);
+    double t2 = s_now();
+    uint64_t bytes = wr_snap_writer_bytes(wr);
+    wr_snap_writer_destroy(&wr);
+    const uint8_t *map;
+    size_t len;
+    assert_int_equal(wr_snap_map(fd, &map, &len), 0);
+    close(fd);
+    double t3 = s_now();
+    assert_int_equal(wr_window_restore(b, map, len, 0, 128, NULL, NULL), 0);
+    double t4 = s_now();
+    wr_snap_unmap(map, len);
+    wr_window_stats_t st;
+    wr_window_stats(b, &st);
+    assert_int_equal(st.keys_live, sa.keys_live);
+    assert_int_equal(st.panes_live, sa.panes_live);
+    double mb = (double)bytes / 1e6;
+    printf("snapshot: %lu keys, %lu panes, state %.0f MB, snapshot %.0f MB\n", sa.keys_live,
+           sa.panes_live, sa.memory_bytes / 1e6, mb);
+    printf("  write %.2f s (%.0f MB/s), + fsync %.2f s (%.0f MB/s)\n", t1 - t0, mb / (t1 - t0),
+           t2 - t0, mb / (t2 - t0));
+    printf("  restore (page cache warm) %.2f s (%.0f MB/s)\n", t4 - t3, mb / (t4 - t3));
+    free(keys);
+    free(ts);
+    free(val);
+    wr_window_destroy(&a);
+    wr_window_destroy(&b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sliding),
+        cmocka_unit_test(test_tumbling),
+        cmocka_unit_test(test_session),
+        cmocka_unit_test_setup_teardown(test_file, s_setup_tmp, s_teardown_tmp),
+        cmocka_unit_test(test_damage_sliding),
+        cmocka_unit_test(test_damage_session),
+        cmocka_unit_test_setup_teardown(test_bench, s_setup_tmp, s_teardown_tmp),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
