@@ -65,26 +65,30 @@ static void s_old_time(char *out, size_t cap, int64_t ms)
 
 /* ---- checks: print the value on a mismatch, so that it can be replayed ---- */
 
+/* want (the oracle's text) against what fmt wrote for v, of at most max bytes. */
+static void s_same(const char *what, double v, const char *want, size_t (*fmt)(char *, double),
+                   size_t max)
+{
+    char got[64];
+    size_t n = fmt(got, v);
+    assert_true(n <= max);
+    got[n] = '\0';
+    if (strcmp(want, got)) print_error("%s of %a: printf '%s', numfmt '%s'\n", what, v, want, got);
+    assert_string_equal(got, want);
+}
+
 static void s_g6(double v)
 {
-    char want[64], got[WR_NUMFMT_G6_MAX + 1];
+    char want[64];
     snprintf(want, sizeof want, "%.6g", v);
-    size_t n = wr_numfmt_g6(got, v);
-    assert_true(n <= WR_NUMFMT_G6_MAX);
-    got[n] = '\0';
-    if (strcmp(want, got)) print_error("%%.6g of %a: printf '%s', numfmt '%s'\n", v, want, got);
-    assert_string_equal(got, want);
+    s_same("%.6g", v, want, wr_numfmt_g6, WR_NUMFMT_G6_MAX);
 }
 
 static void s_json(double v)
 {
-    char want[64], got[WR_NUMFMT_JSON_MAX + 1];
+    char want[64];
     s_old_json_double(want, sizeof want, v);
-    size_t n = wr_numfmt_json_double(got, v);
-    assert_true(n <= WR_NUMFMT_JSON_MAX);
-    got[n] = '\0';
-    if (strcmp(want, got)) print_error("json of %a: old '%s', numfmt '%s'\n", v, want, got);
-    assert_string_equal(got, want);
+    s_same("json", v, want, wr_numfmt_json_double, WR_NUMFMT_JSON_MAX);
 }
 
 static void s_both(double v)
