@@ -5,9 +5,7 @@
  * multiply, and with lo's error far below 2^-50 when we divide (the remainder |v| - hi * 10^-k is
  * exact). So t's integer part is exact and its fraction is known to ~1e-15; only a fraction within
  * 1e-9 of one half (a possible tie, where glibc rounds half to even on the exact binary value) or
- * an exponent out of the exact range goes to snprintf. For JSON, whether a candidate reads back to
- * v is decided as strtod would (Clinger's fast path: an integer m < 2^53 times or divided by an
- * exact 10^e is one correctly rounded operation), else by strtod itself. */
+ * an exponent out of the exact range goes to snprintf. For JSON, see s_json_scaled. */
 #include "bus/numfmt.h"
 
 #include <math.h>
@@ -16,9 +14,10 @@
 #include <string.h>
 #include <time.h>
 
-static const char s_pairs[201] = "00010203040506070809101112131415161718192021222324252627282930313233"
-                                 "34353637383940414243444546474849505152535455565758596061626364656667"
-                                 "6869707172737475767778798081828384858687888990919293949596979899";
+static const char s_pairs[201] =
+    "00010203040506070809101112131415161718192021222324252627282930313233"
+    "34353637383940414243444546474849505152535455565758596061626364656667"
+    "6869707172737475767778798081828384858687888990919293949596979899";
 
 static const double s_p10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
                                  1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
@@ -44,12 +43,19 @@ static const uint64_t s_u10[19] = {1ull,
                                    100000000000000000ull,
                                    1000000000000000000ull};
 
-/* Decimal digits of v, written right-aligned to end at `end`; returns where they start. */
-static char *s_u64_back(char *end, uint64_t v)
+/* 10^-22 .. 10^22 (rounded below 10^0: only a first guess of the exponent uses them). */
+static const double s_p10_all[45] = {1e-22, 1e-21, 1e-20, 1e-19, 1e-18, 1e-17, 1e-16, 1e-15, 1e-14,
+                                     1e-13, 1e-12, 1e-11, 1e-10, 1e-9,  1e-8,  1e-7,  1e-6,  1e-5,
+                                     1e-4,  1e-3,  1e-2,  1e-1,  1e0,   1e1,   1e2,   1e3,   1e4,
+                                     1e5,   1e6,   1e7,   1e8,   1e9,   1e10,  1e11,  1e12,  1e13,
+                                     1e14,  1e15,  1e16,  1e17,  1e18,  1e19,  1e20,  1e21,  1e22};
+
+/* Decimal digits of v < 2^32, written right-aligned to end at `end`; returns where they start. */
+static char *s_u32_back(char *end, uint32_t v)
 {
     char *p = end;
     while (v >= 100) {
-        unsigned r = (unsigned)(v % 100);
+        uint32_t r = v % 100;
         v /= 100;
         p -= 2;
         memcpy(p, s_pairs + 2 * r, 2);
@@ -61,6 +67,29 @@ static char *s_u64_back(char *end, uint64_t v)
         *--p = (char)('0' + v);
     }
     return p;
+}
+
+/* Exactly 8 digits of v < 10^8 (leading zeros kept), ending at end. */
+static void s_8digits(char *end, uint32_t v)
+{
+    for (int i = 0; i < 4; i++) {
+        end -= 2;
+        memcpy(end, s_pairs + 2 * (v % 100), 2);
+        v /= 100;
+    }
+}
+
+/* Decimal digits of v, right-aligned to end at `end`; returns where they start. 32-bit
+ * arithmetic: 64-bit divisions are what made the obvious loop slow. */
+static char *s_u64_back(char *end, uint64_t v)
+{
+    if (v >> 32 == 0) return s_u32_back(end, (uint32_t)v);
+    uint64_t hi = v / 100000000;
+    s_8digits(end, (uint32_t)(v % 100000000));
+    end -= 8;
+    if (hi >> 32 == 0) return s_u32_back(end, (uint32_t)hi);
+    s_8digits(end, (uint32_t)(hi % 100000000));
+    return s_u32_back(end - 8, (uint32_t)(hi / 100000000));
 }
 
 size_t wr_numfmt_i64(char *out, int64_t v)
@@ -76,62 +105,83 @@ size_t wr_numfmt_i64(char *out, int64_t v)
 
 /* ---- doubles ---- */
 
+/* Dekker's exact product: a * b == *hi + *lo (no fma instruction needed; no overflow here). */
+static void s_two_product(double a, double b, double *hi, double *lo)
+{
+    const double split = 134217729.0; /* 2^27 + 1 */
+    double ca = split * a, cb = split * b;
+    double ah = ca - (ca - a), al = a - ah;
+    double bh = cb - (cb - b), bl = b - bh;
+    *hi = a * b;
+    *lo = ((ah * bh - *hi) + ah * bl + al * bh) + al * bl;
+}
+
 /* a * 10^k (a > 0, |k| <= 22) as its integer part *ip and its fraction *frac in [0, 1). */
 static void s_scale(double a, int k, uint64_t *ip, double *frac)
 {
     double hi, lo;
     if (k >= 0) {
-        hi = a * s_p10[k];
-        lo = fma(a, s_p10[k], -hi);
+        s_two_product(a, s_p10[k], &hi, &lo);
     } else {
-        hi = a / s_p10[-k];
-        lo = fma(-hi, s_p10[-k], a) / s_p10[-k];
+        double p = s_p10[-k], ph, pl;
+        hi = a / p;
+        s_two_product(hi, p, &ph, &pl);
+        lo = ((a - ph) - pl) / p; /* a - hi * p, exact, over p */
     }
     uint64_t fh = (uint64_t)hi; /* hi is positive and below 2^63: truncation is floor */
     double rem = (hi - (double)fh) + lo;
     int64_t fr = (int64_t)rem; /* |rem| < 2^4 + 1 (lo is at most half an ulp of hi < 2^60) */
-    if ((double)fr > rem) fr--;
+    fr -= (int64_t)((double)fr > rem); /* floor; no branch: rem's sign is a coin toss */
     *ip = fh + (uint64_t)fr;
     *frac = rem - (double)fr;
+}
+
+/* The binary exponent of a normal a: a in [2^e2, 2^(e2+1)). */
+static int s_exp2(double a)
+{
+    uint64_t bits;
+    memcpy(&bits, &a, sizeof bits);
+    return (int)((bits >> 52) & 0x7ff) - 1023;
+}
+
+/* a > 0 scaled into [10^(P-1), 10^P) (P in 1..17), unrounded: integer part *ip, fraction *frac,
+ * a's decimal exponent *e10 (floor(log10 a)). false when |v| is out of the exact range. */
+static bool s_find(double a, int P, uint64_t *ip, double *frac, int *e10)
+{
+    int e = (s_exp2(a) * 78913) >> 18; /* floor(e2 log10 2): floor(log10 a), or one less */
+    if (e >= -22 && e < 22 && a >= s_p10_all[e + 23]) e++; /* now mostly right: one scaling */
+    for (int tries = 0; tries < 3; tries++) {
+        int k = P - 1 - e;
+        if (k > 22 || k < -22) return false;
+        s_scale(a, k, ip, frac);
+        if (*ip < s_u10[P - 1]) {
+            e--;
+        } else if (*ip >= s_u10[P]) {
+            e++;
+        } else {
+            *e10 = e;
+            return true;
+        }
+    }
+    return false;
 }
 
 /* |v| = a > 0 rounded to P (1..17) significant digits: m in [10^(P-1), 10^P) and the decimal
  * exponent *x of its first digit. false when the fast arithmetic cannot be sure. */
 static bool s_digits(double a, int P, uint64_t *m, int *x)
 {
-    uint64_t bits;
-    memcpy(&bits, &a, sizeof bits);
-    int e2 = (int)((bits >> 52) & 0x7ff) - 1023; /* a in [2^e2, 2^(e2+1)) for normal a */
-    int e10 = (int)floor(e2 * 0.30102999566398120); /* floor(log10 a), or one less */
-    for (int tries = 0; tries < 3; tries++) {
-        int k = P - 1 - e10;
-        if (k > 22 || k < -22) return false;
-        uint64_t ip;
-        double frac;
-        s_scale(a, k, &ip, &frac);
-        if (ip < s_u10[P - 1]) {
-            e10--;
-            continue;
-        }
-        if (ip >= s_u10[P]) {
-            e10++;
-            continue;
-        }
-        if (fabs(frac - 0.5) < 1e-9) return false;
-        if (frac > 0.5) ip++;
-        if (ip == s_u10[P]) {
-            ip = s_u10[P - 1];
-            e10++;
-        }
-        *m = ip;
-        *x = e10;
-        return true;
+    double frac;
+    if (!s_find(a, P, m, &frac, x) || fabs(frac - 0.5) < 1e-9) return false;
+    if (frac > 0.5 && ++*m == s_u10[P]) {
+        *m = s_u10[P - 1];
+        ++*x;
     }
-    return false;
+    return true;
 }
 
-/* "%.Pg" of the value (neg ? -1 : 1) * m * 10^(x-P+1), m having exactly P digits. */
-static size_t s_emit_g(char *out, bool neg, uint64_t m, int x, int P)
+/* "%.Pg" of the value (neg ? -1 : 1) * m * 10^(x-P+1), m having exactly P digits; with dot0,
+ * ".0" after a text that has neither a '.' nor an exponent. */
+static size_t s_emit_g(char *out, bool neg, uint64_t m, int x, int P, bool dot0)
 {
     char buf[20];
     char *d = s_u64_back(buf + sizeof buf, m); /* P digits */
@@ -163,6 +213,9 @@ static size_t s_emit_g(char *out, bool neg, uint64_t m, int x, int P)
             *p++ = '.';
             memcpy(p, d + x + 1, (size_t)(nd - x - 1));
             p += nd - x - 1;
+        } else if (dot0) {
+            memcpy(p, ".0", 2);
+            p += 2;
         }
     } else {
         *p++ = '0';
@@ -188,18 +241,10 @@ size_t wr_numfmt_g6(char *out, double v)
     if (v == 0) return s_copy(out, neg ? "-0" : "0", 2);
     uint64_t m;
     int x;
-    if (isfinite(v) && s_digits(fabs(v), 6, &m, &x)) return s_emit_g(out, neg, m, x, 6);
+    if (isfinite(v) && s_digits(fabs(v), 6, &m, &x)) return s_emit_g(out, neg, m, x, 6, false);
     char tmp[WR_NUMFMT_G6_MAX + 1];
     snprintf(tmp, sizeof tmp, "%.6g", v);
     return s_copy(out, tmp, WR_NUMFMT_G6_MAX);
-}
-
-/* Whether the decimal m * 10^e reads back (strtod) to exactly a; -1 when it cannot tell fast. */
-static int s_reads_back(uint64_t m, int e, double a)
-{
-    if (m > (1ull << 53) || e > 22 || e < -22) return -1;
-    double back = e >= 0 ? (double)m * s_p10[e] : (double)m / s_p10[-e];
-    return back == a;
 }
 
 /* The old loop, for what the fast path cannot decide. */
@@ -210,30 +255,48 @@ static size_t s_json_slow(char *out, double v)
         snprintf(tmp, sizeof tmp, "%.*g", prec, v);
         if (prec == 17 || strtod(tmp, NULL) == v) break;
     }
-    return s_copy(out, tmp, WR_NUMFMT_JSON_MAX - 2);
+    size_t n = s_copy(out, tmp, WR_NUMFMT_JSON_MAX - 2);
+    if (!strpbrk(tmp, ".eE")) {
+        memcpy(out + n, ".0", 2);
+        n += 2;
+    }
+    return n;
 }
 
-static size_t s_json_fast(char *out, double v)
+/* The JSON text of a double the integer path did not take: a = |v| scaled once to 17 digits,
+ * t = I + f; the 15- and 16-digit roundings come from the same t. Such a rounding D reads back
+ * to v when it lies strictly within half a gap of v's neighbours: |D - t| < h in t's units, h being
+ * half an ulp of a (half of that below a power of two, where the gap under a is half as wide).
+ * Near a tie or near that bound, snprintf and strtod decide. */
+static size_t s_json_scaled(char *out, double v)
 {
-    if (fabs(v) < 1e15) {
-        int64_t i = (int64_t)v;
-        if ((double)i == v) return i == 0 && signbit(v) ? s_copy(out, "-0", 2) : wr_numfmt_i64(out, i);
-    }
-    double a = fabs(v);
+    double a = fabs(v), f;
+    uint64_t I;
+    int e10;
+    if (!s_find(a, 17, &I, &f, &e10)) return s_json_slow(out, v);
+    int e2 = s_exp2(a), k = 16 - e10;
+    uint64_t hbits = (uint64_t)(e2 - 53 + 1023) << 52, bits;
+    double h;
+    memcpy(&h, &hbits, sizeof h); /* 2^(e2-53): e2 - 53 stays normal in the range s_find took */
+    h = k >= 0 ? h * s_p10[k] : h / s_p10[-k];
+    memcpy(&bits, &a, sizeof bits);
+    bool pow2 = (bits & ((1ull << 52) - 1)) == 0;
     for (int P = 15; P <= 17; P++) {
-        uint64_t m;
-        int x;
-        if (!s_digits(a, P, &m, &x)) return s_json_slow(out, v);
-        size_t n = s_emit_g(out, signbit(v), m, x, P);
-        if (P == 17) return n;
-        int back = s_reads_back(m, x - P + 1, a);
-        if (back < 0) {
-            char tmp[WR_NUMFMT_JSON_MAX + 1];
-            memcpy(tmp, out, n);
-            tmp[n] = '\0';
-            back = strtod(tmp, NULL) == v;
+        uint64_t div = s_u10[17 - P], q = I / div, r = I % div;
+        double d = (double)r - (double)(div / 2) + f; /* > 0: round up; div == 1 when P == 17 */
+        if (P == 17) d = f - 0.5;
+        if (fabs(d) < 1e-7) return s_json_slow(out, v);
+        bool up = d > 0;
+        double delta = up ? (double)(div - r) - f : -((double)r + f);
+        double lim = delta < 0 && pow2 ? h / 2 : h;
+        if (P < 17 && fabs(fabs(delta) - lim) < 1e-7 * lim) return s_json_slow(out, v);
+        if (P < 17 && fabs(delta) >= lim) continue;
+        int x = e10;
+        if ((q += up) == s_u10[P]) {
+            q = s_u10[P - 1];
+            x++;
         }
-        if (back) return n;
+        return s_emit_g(out, signbit(v), q, x, P, true);
     }
     return 0; /* not reached: P == 17 returns */
 }
@@ -241,12 +304,13 @@ static size_t s_json_fast(char *out, double v)
 size_t wr_numfmt_json_double(char *out, double v)
 {
     if (!isfinite(v)) return s_copy(out, "null", 4);
-    size_t n = s_json_fast(out, v);
-    if (!memchr(out, '.', n) && !memchr(out, 'e', n)) {
+    if (fabs(v) < 1e15 && (double)(int64_t)v == v) { /* "%.15g" prints these as integers */
+        int64_t i = (int64_t)v;
+        size_t n = i == 0 && signbit(v) ? s_copy(out, "-0", 2) : wr_numfmt_i64(out, i);
         memcpy(out + n, ".0", 2);
-        n += 2;
+        return n + 2;
     }
-    return n;
+    return s_json_scaled(out, v);
 }
 
 /* ---- times ---- */

@@ -12,10 +12,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define WR_NUMFMT_I64_MAX 20    /* "-9223372036854775808" */
-#define WR_NUMFMT_G6_MAX 16     /* "-1.23457e+308" */
-#define WR_NUMFMT_JSON_MAX 32   /* "-1.2345678901234567e-308" */
-#define WR_NUMFMT_TIME_MAX 40   /* years beyond 9999 and before 0 grow the text */
+#define WR_NUMFMT_I64_MAX  20 /* "-9223372036854775808" */
+#define WR_NUMFMT_G6_MAX   16 /* "-1.23457e+308" */
+#define WR_NUMFMT_JSON_MAX 32 /* "-1.2345678901234567e-308" */
+#define WR_NUMFMT_TIME_MAX 40 /* years beyond 9999 and before 0 grow the text */
 
 /* "%lld". */
 size_t wr_numfmt_i64(char *out, int64_t v);

@@ -14,20 +14,13 @@
 #include <time.h>
 
 #include "bus/numfmt.h"
+#include "bus/splitmix.h"
 
 #ifdef __SANITIZE_ADDRESS__
 #define S_SCALE 4 /* sanitizers make printf slow: fewer random values, same kinds */
 #else
 #define S_SCALE 1
 #endif
-
-static uint64_t s_rand(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
 
 static double s_bits(uint64_t b)
 {
@@ -112,7 +105,8 @@ static void s_time(wr_numfmt_time_t *c, int64_t ms)
     size_t n = wr_numfmt_time(c, ms, got);
     assert_true(n <= WR_NUMFMT_TIME_MAX);
     got[n] = '\0';
-    if (strcmp(want, got)) print_error("time %lld: old '%s', numfmt '%s'\n", (long long)ms, want, got);
+    if (strcmp(want, got))
+        print_error("time %lld: old '%s', numfmt '%s'\n", (long long)ms, want, got);
     assert_string_equal(got, want);
 }
 
@@ -142,10 +136,30 @@ static void test_plain_values(void **state)
 static void test_special_doubles(void **state)
 {
     (void)state;
-    const double v[] = {0.0,      -0.0,     INFINITY, -INFINITY, NAN,      -NAN,
-                        DBL_MAX,  -DBL_MAX, DBL_MIN,  -DBL_MIN,  DBL_TRUE_MIN, 1.0,
-                        -1.0,     0.5,      1e15,     -1e15,     9007199254740992.0,
-                        9007199254740993.0, 1e16, 1e17, 1e22, 1e23, 5e-324, 2.5e-308};
+    const double v[] = {0.0,
+                        -0.0,
+                        INFINITY,
+                        -INFINITY,
+                        NAN,
+                        -NAN,
+                        DBL_MAX,
+                        -DBL_MAX,
+                        DBL_MIN,
+                        -DBL_MIN,
+                        DBL_TRUE_MIN,
+                        1.0,
+                        -1.0,
+                        0.5,
+                        1e15,
+                        -1e15,
+                        9007199254740992.0,
+                        9007199254740993.0,
+                        1e16,
+                        1e17,
+                        1e22,
+                        1e23,
+                        5e-324,
+                        2.5e-308};
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
         s_both(v[i]);
 }
@@ -166,9 +180,10 @@ static void test_powers_of_ten_and_neighbours(void **state)
             down = nextafter(down, 0);
         }
         /* just under the 6-, 15-, 16- and 17-digit roll-overs: 9.99999(5)e and the like */
-        const char *const nines[] = {"9.999995e%d", "9.999994999999e%d", "9.99999500001e%d",
-                                     "9.99999999999999e%d", "9.999999999999999e%d",
-                                     "9.9999999999999995e%d", "9.99999999999999999e%d"};
+        const char *const nines[] = {"9.999995e%d",           "9.999994999999e%d",
+                                     "9.99999500001e%d",      "9.99999999999999e%d",
+                                     "9.999999999999999e%d",  "9.9999999999999995e%d",
+                                     "9.99999999999999999e%d"};
         for (size_t j = 0; j < sizeof nines / sizeof nines[0]; j++) {
             snprintf(s, sizeof s, nines[j], e);
             double x = strtod(s, NULL);
@@ -185,8 +200,8 @@ static void test_ties(void **state)
     (void)state;
     uint64_t r = 7;
     for (int i = 0; i < 100000 / S_SCALE; i++) {
-        int e = (int)(s_rand(&r) % 60) - 30;
-        double m = (double)(100000 + s_rand(&r) % 900000) + 0.5; /* 6 digits and a half */
+        int e = (int)(wr_splitmix64(&r) % 60) - 30;
+        double m = (double)(100000 + wr_splitmix64(&r) % 900000) + 0.5; /* 6 digits and a half */
         double v = e >= 0 ? m * pow(10, e) : m / pow(10, -e);
         s_g6(v / 100000);
         s_g6(v);
@@ -194,7 +209,7 @@ static void test_ties(void **state)
         s_g6(nextafter(v, INFINITY));
         s_json(v);
         /* 16 and 17 digits and a half, for the JSON precisions */
-        double w = (double)(s_rand(&r) % 9000000000000000ull + 1000000000000000ull) + 0.5;
+        double w = (double)(wr_splitmix64(&r) % 9000000000000000ull + 1000000000000000ull) + 0.5;
         s_json(w);
         s_json(w / 1e9);
     }
@@ -207,9 +222,9 @@ static void test_random_bit_patterns(void **state)
     (void)state;
     uint64_t r = 1;
     for (int i = 0; i < 2000000 / S_SCALE; i++)
-        s_g6(s_bits(s_rand(&r)));
+        s_g6(s_bits(wr_splitmix64(&r)));
     for (int i = 0; i < 400000 / S_SCALE; i++)
-        s_json(s_bits(s_rand(&r)));
+        s_json(s_bits(wr_splitmix64(&r)));
 }
 
 /* What sensors and window aggregates produce: few decimals, running sums, averages. */
@@ -219,10 +234,11 @@ static void test_typical_values(void **state)
     uint64_t r = 2;
     double sum = 0;
     for (int i = 0; i < 250000 / S_SCALE; i++) {
-        double t = 15 + (double)(s_rand(&r) % 20000) / 1000; /* 15.000 .. 34.999 */
+        double t = 15 + (double)(wr_splitmix64(&r) % 20000) / 1000; /* 15.000 .. 34.999 */
         sum += t;
-        double u = (double)(s_rand(&r) % 100000000) / 1e6; /* 0 .. 100 with 6 decimals */
-        double x = (double)(s_rand(&r) >> 11) / 9007199254740992.0 * 100; /* 0 .. 100, full */
+        double u = (double)(wr_splitmix64(&r) % 100000000) / 1e6; /* 0 .. 100 with 6 decimals */
+        double x =
+            (double)(wr_splitmix64(&r) >> 11) / 9007199254740992.0 * 100; /* 0 .. 100, full */
         s_both(t);
         s_both(u);
         s_both(x);
@@ -237,8 +253,8 @@ static void test_integral_doubles(void **state)
     (void)state;
     uint64_t r = 3;
     for (int i = 0; i < 200000 / S_SCALE; i++) {
-        int bits = 1 + (int)(s_rand(&r) % 70);
-        int64_t v = (int64_t)(s_rand(&r) >> (64 - (bits > 63 ? 63 : bits)));
+        int bits = 1 + (int)(wr_splitmix64(&r) % 70);
+        int64_t v = (int64_t)(wr_splitmix64(&r) >> (64 - (bits > 63 ? 63 : bits)));
         double d = bits > 63 ? (double)v * 1e3 : (double)v;
         s_both(d);
         s_both(-d);
@@ -259,7 +275,7 @@ static void test_int64(void **state)
     }
     uint64_t r = 4;
     for (int i = 0; i < 1000000 / S_SCALE; i++) {
-        uint64_t b = s_rand(&r);
+        uint64_t b = wr_splitmix64(&r);
         s_i64((int64_t)(b >> (b & 63)));
         s_i64(-(int64_t)(b >> 1));
     }
@@ -276,20 +292,40 @@ static void test_times(void **state)
         s_time(&c, base);
         s_time(&c, base + i * 977);
     }
-    const int64_t edge[] = {0, -1, -999, -1000, -1001, 999, 1000, 86399999, 86400000, -86400000,
-                            -86400001, 951782400000LL /* 2000-02-29 */, -62167219200000LL /* 0000 */,
-                            -62167219200001LL, 253402300799999LL /* 9999-12-31 */,
-                            253402300800000LL, -4611686018427387904LL, 4611686018427387904LL};
+    const int64_t edge[] = {0,
+                            -1,
+                            -999,
+                            -1000,
+                            -1001,
+                            999,
+                            1000,
+                            86399999,
+                            86400000,
+                            -86400000,
+                            -86400001,
+                            951782400000LL /* 2000-02-29 */,
+                            -62167219200000LL /* 0000 */,
+                            -62167219200001LL,
+                            253402300799999LL /* 9999-12-31 */,
+                            253402300800000LL,
+                            -4611686018427387904LL,
+                            4611686018427387904LL};
     for (size_t i = 0; i < sizeof edge / sizeof edge[0]; i++)
         s_time(&c, edge[i]);
     uint64_t r = 5;
     for (int i = 0; i < 300000 / S_SCALE; i++) {
-        uint64_t b = s_rand(&r);
+        uint64_t b = wr_splitmix64(&r);
         int64_t ms;
         switch (b % 3) {
-        case 0: ms = (int64_t)(s_rand(&r) % 400000000000000ull) - 200000000000000LL; break;
-        case 1: ms = (int64_t)(s_rand(&r) >> 2) - (1LL << 61); break; /* years far out */
-        default: ms = base + (int64_t)(s_rand(&r) % 100000000); break; /* near each other */
+        case 0:
+            ms = (int64_t)(wr_splitmix64(&r) % 400000000000000ull) - 200000000000000LL;
+            break;
+        case 1:
+            ms = (int64_t)(wr_splitmix64(&r) >> 2) - (1LL << 61);
+            break; /* years far out */
+        default:
+            ms = base + (int64_t)(wr_splitmix64(&r) % 100000000);
+            break; /* near each other */
         }
         s_time(&c, ms);
         if (b & 4) s_time(&c, ms); /* a cache hit */

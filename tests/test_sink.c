@@ -1,6 +1,6 @@
 /* Sinks: records through wr_sink_write, the text (stdout) and JSON (collect, file) lines compared
- * byte for byte with the printf-based formatting the sinks used before bus/numfmt (copied here as
- * the oracle). */
+ * byte for byte with the printf-based formatting the sinks used before bus/numfmt
+ * (actors/dataflow/rowfmt_ref.h, the oracle). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -11,81 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "actors/dataflow/rowfmt_ref.h"
 #include "actors/dataflow/sink.h"
 #include "bus/error.h"
-
-/* ---- the oracle: the sinks' formatting before numfmt, verbatim but for its names ---- */
-
-static void s_old_double(wr_strbuf_t *out, double v)
-{
-    if (!isfinite(v)) {
-        wr_strbuf_adds(out, "null");
-        return;
-    }
-    char tmp[40];
-    for (int prec = 15; prec <= 17; prec++) {
-        snprintf(tmp, sizeof tmp, "%.*g", prec, v);
-        if (prec == 17 || strtod(tmp, NULL) == v) break;
-    }
-    wr_strbuf_adds(out, tmp);
-    if (!strpbrk(tmp, ".eE")) wr_strbuf_adds(out, ".0");
-}
-
-static void s_old_time(wr_strbuf_t *out, int64_t ms)
-{
-    time_t secs = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    wr_strbuf_addf(out, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                   tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms - (int64_t)secs * 1000));
-}
-
-static void s_old_json(const wr_batch_t *b, uint32_t i, wr_strbuf_t *out)
-{
-    wr_strbuf_addc(out, '{');
-    for (uint32_t f = 0; f < b->schema.n; f++) {
-        if (f) wr_strbuf_addc(out, ',');
-        wr_strbuf_add_json_str(out, b->schema.f[f].name, strlen(b->schema.f[f].name));
-        wr_strbuf_addc(out, ':');
-        switch (b->schema.f[f].type) {
-        case WR_T_INT:
-        case WR_T_TIME: wr_strbuf_addf(out, "%lld", (long long)((const int64_t *)b->col[f])[i]); break;
-        case WR_T_BOOL: wr_strbuf_adds(out, ((const int64_t *)b->col[f])[i] ? "true" : "false"); break;
-        case WR_T_DOUBLE: s_old_double(out, ((const double *)b->col[f])[i]); break;
-        case WR_T_STRING: {
-            uint32_t len;
-            const char *s = wr_batch_str(b, (int)f, i, &len);
-            wr_strbuf_add_json_str(out, s, len);
-            break;
-        }
-        }
-    }
-    wr_strbuf_addc(out, '}');
-}
-
-static void s_old_text(const wr_batch_t *b, uint32_t i, wr_strbuf_t *out)
-{
-    for (uint32_t f = 0; f < b->schema.n; f++) {
-        if (f) wr_strbuf_addc(out, ' ');
-        wr_strbuf_adds(out, b->schema.f[f].name);
-        wr_strbuf_addc(out, '=');
-        switch (b->schema.f[f].type) {
-        case WR_T_INT: wr_strbuf_addf(out, "%lld", (long long)((const int64_t *)b->col[f])[i]); break;
-        case WR_T_TIME: s_old_time(out, ((const int64_t *)b->col[f])[i]); break;
-        case WR_T_BOOL: wr_strbuf_adds(out, ((const int64_t *)b->col[f])[i] ? "true" : "false"); break;
-        case WR_T_DOUBLE: wr_strbuf_addf(out, "%.6g", ((const double *)b->col[f])[i]); break;
-        case WR_T_STRING: {
-            uint32_t len;
-            const char *s = wr_batch_str(b, (int)f, i, &len);
-            wr_strbuf_add(out, s, len);
-            break;
-        }
-        }
-    }
-}
+#include "bus/splitmix.h"
 
 /* Lines of the records of b picked by sel (all when NULL), the old way. */
 static void s_old_lines(const wr_batch_t *b, const uint32_t *sel, uint32_t nsel, bool json,
@@ -94,41 +25,35 @@ static void s_old_lines(const wr_batch_t *b, const uint32_t *sel, uint32_t nsel,
     uint32_t n = sel ? nsel : b->count;
     for (uint32_t k = 0; k < n; k++) {
         uint32_t i = sel ? sel[k] : k;
-        if (json) s_old_json(b, i, out);
-        else s_old_text(b, i, out);
-        wr_strbuf_addc(out, '\n');
+        wr__rowfmt_ref_row(b, i, json, out);
     }
 }
 
 /* ---- batches ---- */
 
-static uint64_t s_rand(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
 static double s_rand_double(uint64_t *r)
 {
     static const double special[] = {0.0, -0.0, NAN, INFINITY, -INFINITY, 1e300, 5e-324, 0.5, 1e15};
-    uint64_t k = s_rand(r);
+    uint64_t k = wr_splitmix64(r);
     switch (k % 5) {
     case 0: {
         double d;
-        uint64_t b = s_rand(r);
+        uint64_t b = wr_splitmix64(r);
         memcpy(&d, &b, sizeof d);
         return d;
     }
-    case 1: return special[(k >> 8) % (sizeof special / sizeof special[0])];
-    case 2: return (double)(int64_t)(s_rand(r) >> (k >> 8) % 64);
-    default: return 15 + (double)(s_rand(r) % 20000) / 1000 / (double)(1 + (k >> 8) % 7);
+    case 1:
+        return special[(k >> 8) % (sizeof special / sizeof special[0])];
+    case 2:
+        return (double)(int64_t)(wr_splitmix64(r) >> (k >> 8) % 64);
+    default:
+        return 15 + (double)(wr_splitmix64(r) % 20000) / 1000 / (double)(1 + (k >> 8) % 7);
     }
 }
 
-static const char *const s_strings[] = {"", "plain", "quote\" back\\slash", "tab\tnl\n", "\x01\x1f",
-                                        "caf\xc3\xa9", "bad \xff utf8", "d-0042"};
+static const char *const s_strings[] = {
+    "",         "plain",       "quote\" back\\slash", "tab\tnl\n",
+    "\x01\x1f", "caf\xc3\xa9", "bad \xff utf8",       "d-0042"};
 
 /* A batch of n records of schema with random values; times in runs of equal values, as the
  * window bounds of one firing. */
@@ -139,15 +64,24 @@ static wr_batch_t *s_batch(const wr_schema_t *schema, uint32_t n, uint64_t seed)
     uint64_t r = seed;
     int64_t t = 1700000000000LL;
     for (uint32_t i = 0; i < n; i++) {
-        if (s_rand(&r) % 8 == 0) t += (int64_t)(s_rand(&r) % 100000000) - 20000000;
-        if (s_rand(&r) % 50 == 0) t = (int64_t)(s_rand(&r) >> 20) - (1LL << 43); /* anywhen */
+        if (wr_splitmix64(&r) % 8 == 0) t += (int64_t)(wr_splitmix64(&r) % 100000000) - 20000000;
+        if (wr_splitmix64(&r) % 50 == 0)
+            t = (int64_t)(wr_splitmix64(&r) >> 20) - (1LL << 43); /* anywhen */
         for (uint32_t f = 0; f < schema->n; f++) {
-            uint64_t k = s_rand(&r);
+            uint64_t k = wr_splitmix64(&r);
             switch (schema->f[f].type) {
-            case WR_T_INT: wr_batch_i64(b, (int)f)[i] = k % 3 ? (int64_t)k % 100000 : (int64_t)k; break;
-            case WR_T_TIME: wr_batch_i64(b, (int)f)[i] = t + (int64_t)(f % 2) * 60000; break;
-            case WR_T_BOOL: wr_batch_i64(b, (int)f)[i] = (int64_t)(k & 1); break;
-            case WR_T_DOUBLE: wr_batch_f64(b, (int)f)[i] = s_rand_double(&r); break;
+            case WR_T_INT:
+                wr_batch_i64(b, (int)f)[i] = k % 3 ? (int64_t)k % 100000 : (int64_t)k;
+                break;
+            case WR_T_TIME:
+                wr_batch_i64(b, (int)f)[i] = t + (int64_t)(f % 2) * 60000;
+                break;
+            case WR_T_BOOL:
+                wr_batch_i64(b, (int)f)[i] = (int64_t)(k & 1);
+                break;
+            case WR_T_DOUBLE:
+                wr_batch_f64(b, (int)f)[i] = s_rand_double(&r);
+                break;
             case WR_T_STRING: {
                 const char *s = s_strings[k % (sizeof s_strings / sizeof s_strings[0])];
                 assert_int_equal(wr_batch_push_str(b, (int)f, s, (uint32_t)strlen(s)), 0);
@@ -165,7 +99,8 @@ static void s_schema(wr_schema_t *s, const char *types)
     wr_schema_init(s);
     for (int i = 0; types[i]; i++) {
         char name[WR_FIELD_NAME_MAX];
-        snprintf(name, sizeof name, "f%02d_%.*s", i % 100, i % 3 ? 24 : 2, "abcdefghijklmnopqrstuvwxyz");
+        snprintf(name, sizeof name, "f%02d_%.*s", i % 100, i % 3 ? 24 : 2,
+                 "abcdefghijklmnopqrstuvwxyz");
         enum wr_type t = types[i] == 'n'   ? WR_T_INT
                          : types[i] == 'd' ? WR_T_DOUBLE
                          : types[i] == 't' ? WR_T_TIME
@@ -226,7 +161,7 @@ static void s_check(const char *types, uint32_t n, uint64_t seed)
         uint32_t one = sp ? sp[0] : 0;
         wr_record_json(b, one, &got);
         wr_strbuf_reset(&want);
-        s_old_json(b, one, &want);
+        wr__rowfmt_ref_json(b, one, &want);
         assert_string_equal(got.buf, want.buf);
 
         wr_strbuf_release(&want);

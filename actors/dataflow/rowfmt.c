@@ -8,11 +8,16 @@
 static size_t s_value_max(enum wr_type t, bool json)
 {
     switch (t) {
-    case WR_T_INT: return WR_NUMFMT_I64_MAX;
-    case WR_T_TIME: return json ? WR_NUMFMT_I64_MAX : WR_NUMFMT_TIME_MAX;
-    case WR_T_DOUBLE: return json ? WR_NUMFMT_JSON_MAX : WR_NUMFMT_G6_MAX;
-    case WR_T_BOOL: return 5;
-    case WR_T_STRING: return 0;
+    case WR_T_INT:
+        return WR_NUMFMT_I64_MAX;
+    case WR_T_TIME:
+        return json ? WR_NUMFMT_I64_MAX : WR_NUMFMT_TIME_MAX;
+    case WR_T_DOUBLE:
+        return json ? WR_NUMFMT_JSON_MAX : WR_NUMFMT_G6_MAX;
+    case WR_T_BOOL:
+        return 5;
+    case WR_T_STRING:
+        return 0;
     }
     return 0;
 }
@@ -69,7 +74,8 @@ static char *s_put_value(char *p, const wr_batch_t *b, uint32_t f, uint32_t i, b
     switch (b->schema.f[f].type) {
     case WR_T_TIME: /* JSON times are epoch ms */
         return p + (json ? wr_numfmt_i64(p, v) : wr_numfmt_time(tc, v, p));
-    case WR_T_INT: return p + wr_numfmt_i64(p, v);
+    case WR_T_INT:
+        return p + wr_numfmt_i64(p, v);
     case WR_T_BOOL:
         memcpy(p, v ? "true" : "false", v ? 4 : 5);
         return p + (v ? 4 : 5);
@@ -77,7 +83,8 @@ static char *s_put_value(char *p, const wr_batch_t *b, uint32_t f, uint32_t i, b
         double d = ((const double *)b->col[f])[i];
         return p + (json ? wr_numfmt_json_double(p, d) : wr_numfmt_g6(p, d));
     }
-    case WR_T_STRING: break;
+    case WR_T_STRING:
+        break;
     }
     return p;
 }
@@ -86,8 +93,10 @@ static void s_add_string(const wr_batch_t *b, uint32_t f, uint32_t i, bool json,
 {
     uint32_t len;
     const char *s = wr_batch_str(b, (int)f, i, &len);
-    if (json) wr_strbuf_add_json_str(out, s, len);
-    else wr_strbuf_add(out, s, len);
+    if (json)
+        wr_strbuf_add_json_str(out, s, len);
+    else
+        wr_strbuf_add(out, s, len);
 }
 
 void wr_rowfmt_row(wr_rowfmt_t *fmt, const wr_batch_t *b, uint32_t i, wr_strbuf_t *out)

@@ -14,8 +14,8 @@ enum s_kind { S_STDOUT, S_FILE, S_COLLECT };
 struct wr_sink {
     enum s_kind kind;
     wr_rowfmt_t fmt; /* text for S_STDOUT, JSON lines otherwise */
-    FILE *out; /* S_STDOUT: borrowed */
-    int fd;    /* S_FILE */
+    FILE *out;       /* S_STDOUT: borrowed */
+    int fd;          /* S_FILE */
     wr_strbuf_t buf;
     uint64_t records;
     int64_t delay_ms; /* S_FILE: sleep after each batch */
@@ -108,7 +108,8 @@ int wr_sink_write(wr_sink_t *s, const wr_batch_t *b, const uint32_t *sel, uint32
     int rc = 0;
     if (s->kind == S_STDOUT) {
         /* one write per batch, and flushed: results show up as their windows fire */
-        if (s->buf.len && (fwrite(s->buf.buf, 1, s->buf.len, s->out) != s->buf.len || fflush(s->out)))
+        if (s->buf.len &&
+            (fwrite(s->buf.buf, 1, s->buf.len, s->out) != s->buf.len || fflush(s->out)))
             rc = WR_EIO;
     } else if (s->kind == S_FILE) {
         rc = s_write_all(s->fd, s->buf.buf, s->buf.len);
