@@ -13,6 +13,7 @@
 #include "bus/clock.h"
 #include "bus/error.h"
 #include "bus/msgtypes.h"
+#include "cli/bench_sink.h"
 #include "cli/cli.h"
 
 typedef struct {
@@ -259,6 +260,7 @@ static const char s_usage[] =
     "       weir bench mailbox [--json]\n"
     "       weir bench window [OPTIONS]  (see weir bench window --help)\n"
     "       weir bench pipeline [OPTIONS]  (see weir bench pipeline --help)\n"
+    "       weir bench sink [--rows N] [--rounds N] [--json]  (sink formatting vs printf)\n"
     "\n"
     "bus:     records/s between two processes over tcp loopback, through the weir bus (envelope,\n"
     "         msgpack, credit-based flow control, actors on both ends) and through raw ZeroMQ\n"
@@ -280,6 +282,7 @@ int wr_cmd_bench(int argc, char **argv)
                                          {NULL, 0, NULL, 0}};
     if (argc > 1 && !strcmp(argv[1], "window")) return wr_bench_window(argc - 1, argv + 1);
     if (argc > 1 && !strcmp(argv[1], "pipeline")) return wr_bench_pipeline(argc - 1, argv + 1);
+    if (argc > 1 && !strcmp(argv[1], "sink")) return wr_bench_sink(argc - 1, argv + 1);
     s_bus_opts_t o = {.batches = 20000, .batch_records = 1000, .record_size = 40, .credits = 32,
                       .rounds = 3};
     int c;

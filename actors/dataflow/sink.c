@@ -2,21 +2,20 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <math.h>
 #include <stdlib.h>
-#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "actors/dataflow/rowfmt.h"
 #include "bus/error.h"
 
 enum s_kind { S_STDOUT, S_FILE, S_COLLECT };
 
 struct wr_sink {
     enum s_kind kind;
-    wr_schema_t schema;
-    FILE *out; /* S_STDOUT: borrowed */
-    int fd;    /* S_FILE */
+    wr_rowfmt_t fmt; /* text for S_STDOUT, JSON lines otherwise */
+    FILE *out;       /* S_STDOUT: borrowed */
+    int fd;          /* S_FILE */
     wr_strbuf_t buf;
     uint64_t records;
     int64_t delay_ms; /* S_FILE: sleep after each batch */
@@ -27,9 +26,12 @@ static wr_sink_t *s_new(enum s_kind kind, const wr_schema_t *schema)
     wr_sink_t *s = calloc(1, sizeof *s);
     if (!s) return NULL;
     s->kind = kind;
-    s->schema = *schema;
     s->fd = -1;
     wr_strbuf_init(&s->buf);
+    if (wr_rowfmt_init(&s->fmt, schema, kind != S_STDOUT)) {
+        free(s);
+        return NULL;
+    }
     return s;
 }
 
@@ -71,77 +73,14 @@ void wr_sink_destroy(wr_sink_t **sp)
     wr_sink_t *s = *sp;
     if (s->fd >= 0) close(s->fd);
     wr_strbuf_release(&s->buf);
+    wr_rowfmt_release(&s->fmt);
     free(s);
     *sp = NULL;
 }
 
-/* Shortest %g form that reads back to the same double. */
-static void s_add_double(wr_strbuf_t *out, double v)
-{
-    if (!isfinite(v)) {
-        wr_strbuf_adds(out, "null");
-        return;
-    }
-    char tmp[40];
-    for (int prec = 15; prec <= 17; prec++) {
-        snprintf(tmp, sizeof tmp, "%.*g", prec, v);
-        if (prec == 17 || strtod(tmp, NULL) == v) break;
-    }
-    wr_strbuf_adds(out, tmp);
-    if (!strpbrk(tmp, ".eE")) wr_strbuf_adds(out, ".0"); /* keep it a JSON double */
-}
-
-static void s_add_time(wr_strbuf_t *out, int64_t ms)
-{
-    time_t secs = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    wr_strbuf_addf(out, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                   tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms - (int64_t)secs * 1000));
-}
-
 void wr_record_json(const wr_batch_t *b, uint32_t i, wr_strbuf_t *out)
 {
-    wr_strbuf_addc(out, '{');
-    for (uint32_t f = 0; f < b->schema.n; f++) {
-        if (f) wr_strbuf_addc(out, ',');
-        wr_strbuf_add_json_str(out, b->schema.f[f].name, strlen(b->schema.f[f].name));
-        wr_strbuf_addc(out, ':');
-        switch (b->schema.f[f].type) {
-        case WR_T_INT:
-        case WR_T_TIME: wr_strbuf_addf(out, "%lld", (long long)((const int64_t *)b->col[f])[i]); break;
-        case WR_T_BOOL: wr_strbuf_adds(out, ((const int64_t *)b->col[f])[i] ? "true" : "false"); break;
-        case WR_T_DOUBLE: s_add_double(out, ((const double *)b->col[f])[i]); break;
-        case WR_T_STRING: {
-            uint32_t len;
-            const char *s = wr_batch_str(b, (int)f, i, &len);
-            wr_strbuf_add_json_str(out, s, len);
-            break;
-        }
-        }
-    }
-    wr_strbuf_addc(out, '}');
-}
-
-static void s_record_text(const wr_batch_t *b, uint32_t i, wr_strbuf_t *out)
-{
-    for (uint32_t f = 0; f < b->schema.n; f++) {
-        if (f) wr_strbuf_addc(out, ' ');
-        wr_strbuf_adds(out, b->schema.f[f].name);
-        wr_strbuf_addc(out, '=');
-        switch (b->schema.f[f].type) {
-        case WR_T_INT: wr_strbuf_addf(out, "%lld", (long long)((const int64_t *)b->col[f])[i]); break;
-        case WR_T_TIME: s_add_time(out, ((const int64_t *)b->col[f])[i]); break;
-        case WR_T_BOOL: wr_strbuf_adds(out, ((const int64_t *)b->col[f])[i] ? "true" : "false"); break;
-        case WR_T_DOUBLE: wr_strbuf_addf(out, "%.6g", ((const double *)b->col[f])[i]); break;
-        case WR_T_STRING: {
-            uint32_t len;
-            const char *s = wr_batch_str(b, (int)f, i, &len);
-            wr_strbuf_add(out, s, len);
-            break;
-        }
-        }
-    }
+    wr_rowfmt_json_object(b, i, out);
 }
 
 static int s_write_all(int fd, const char *p, size_t n)
@@ -162,16 +101,15 @@ int wr_sink_write(wr_sink_t *s, const wr_batch_t *b, const uint32_t *sel, uint32
     if (s->kind != S_COLLECT) wr_strbuf_reset(&s->buf);
     for (uint32_t k = 0; k < n; k++) {
         uint32_t i = sel ? sel[k] : k;
-        if (s->kind == S_STDOUT) s_record_text(b, i, &s->buf);
-        else wr_record_json(b, i, &s->buf);
-        wr_strbuf_addc(&s->buf, '\n');
+        wr_rowfmt_row(&s->fmt, b, i, &s->buf);
     }
     if (s->buf.failed) return WR_ENOMEM;
     s->records += n;
     int rc = 0;
     if (s->kind == S_STDOUT) {
         /* one write per batch, and flushed: results show up as their windows fire */
-        if (s->buf.len && (fwrite(s->buf.buf, 1, s->buf.len, s->out) != s->buf.len || fflush(s->out)))
+        if (s->buf.len &&
+            (fwrite(s->buf.buf, 1, s->buf.len, s->out) != s->buf.len || fflush(s->out)))
             rc = WR_EIO;
     } else if (s->kind == S_FILE) {
         rc = s_write_all(s->fd, s->buf.buf, s->buf.len);
