@@ -178,7 +178,7 @@ typedef struct {
 
 static void s_feed(eng_t *e, const input_t *in, int s0, int s1)
 {
-    wr_window_sink_t sink = {s_emit, s_late, &e->out};
+    wr_window_sink_t sink = {.emit = s_emit, .late = s_late, .ctx = &e->out};
     uint64_t keys[BATCH];
     int64_t ts[BATCH];
     double val[BATCH];
