@@ -7,9 +7,10 @@
 #include <unistd.h>
 
 #include "actors/dataflow/rowfmt.h"
+#include "actors/dataflow/sink_2pc.h"
 #include "bus/error.h"
 
-enum s_kind { S_STDOUT, S_FILE, S_COLLECT };
+enum s_kind { S_STDOUT, S_FILE, S_FILE_2PC, S_COLLECT };
 
 struct wr_sink {
     enum s_kind kind;
@@ -18,7 +19,8 @@ struct wr_sink {
     int fd;          /* S_FILE */
     wr_strbuf_t buf;
     uint64_t records;
-    int64_t delay_ms; /* S_FILE: sleep after each batch */
+    int64_t delay_ms;    /* S_FILE, S_FILE_2PC: sleep after each batch */
+    wr__sink_2pc_t *tpc; /* S_FILE_2PC: the part files */
 };
 
 static wr_sink_t *s_new(enum s_kind kind, const wr_schema_t *schema)
@@ -57,9 +59,31 @@ wr_sink_t *wr_sink_file_new(const wr_schema_t *schema, const char *path, int *er
     return s;
 }
 
+wr_sink_t *wr_sink_file_2pc_new(const wr_schema_t *schema, const char *dir, uint32_t attempt,
+                                uint32_t subtask, int *err)
+{
+    wr_sink_t *s = s_new(S_FILE_2PC, schema);
+    if (!s) {
+        if (err) *err = WR_ENOMEM;
+        return NULL;
+    }
+    if (!(s->tpc = wr__sink_2pc_new(dir, attempt, subtask, err))) wr_sink_destroy(&s);
+    return s;
+}
+
+int wr_sink_precommit(wr_sink_t *s, uint64_t checkpoint_id, wr_strbuf_t *state)
+{
+    return s->kind == S_FILE_2PC ? wr__sink_2pc_precommit(s->tpc, checkpoint_id, state) : WR_EINVAL;
+}
+
+int wr_sink_commit(wr_sink_t *s, uint64_t checkpoint_id)
+{
+    return s->kind == S_FILE_2PC ? wr__sink_2pc_commit(s->tpc, checkpoint_id) : WR_EINVAL;
+}
+
 void wr_sink_set_delay(wr_sink_t *s, int64_t ms)
 {
-    if (s->kind == S_FILE) s->delay_ms = ms > 0 ? ms : 0;
+    if (s->kind == S_FILE || s->kind == S_FILE_2PC) s->delay_ms = ms > 0 ? ms : 0;
 }
 
 wr_sink_t *wr_sink_collect_new(const wr_schema_t *schema)
@@ -72,6 +96,7 @@ void wr_sink_destroy(wr_sink_t **sp)
     if (!sp || !*sp) return;
     wr_sink_t *s = *sp;
     if (s->fd >= 0) close(s->fd);
+    wr__sink_2pc_destroy(&s->tpc);
     wr_strbuf_release(&s->buf);
     wr_rowfmt_release(&s->fmt);
     free(s);
@@ -111,8 +136,10 @@ int wr_sink_write(wr_sink_t *s, const wr_batch_t *b, const uint32_t *sel, uint32
         if (s->buf.len &&
             (fwrite(s->buf.buf, 1, s->buf.len, s->out) != s->buf.len || fflush(s->out)))
             rc = WR_EIO;
-    } else if (s->kind == S_FILE) {
-        rc = s_write_all(s->fd, s->buf.buf, s->buf.len);
+    } else if (s->kind == S_FILE || s->kind == S_FILE_2PC) {
+        int fd = s->fd;
+        if (s->kind == S_FILE_2PC && s->buf.len) rc = wr__sink_2pc_fd(s->tpc, &fd);
+        if (!rc) rc = s_write_all(fd, s->buf.buf, s->buf.len);
         if (s->delay_ms) {
             struct timespec ts = {s->delay_ms / 1000, s->delay_ms % 1000 * 1000000};
             int slept;
@@ -128,6 +155,7 @@ int wr_sink_flush(wr_sink_t *s)
 {
     if (s->kind == S_STDOUT) return fflush(s->out) ? WR_EIO : 0;
     if (s->kind == S_FILE) return fsync(s->fd) && errno != EINVAL ? WR_EIO : 0;
+    if (s->kind == S_FILE_2PC) return wr__sink_2pc_flush(s->tpc);
     return 0;
 }
 
