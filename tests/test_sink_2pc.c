@@ -72,8 +72,8 @@ static wr_sink_t *s_sink(const fx_t *fx, uint32_t attempt, uint32_t subtask)
     return s;
 }
 
-/* Writes records lo..hi-1 as one batch. */
-static void s_write(wr_sink_t *s, int64_t lo, int64_t hi)
+/* Writes records lo..hi-1 as one batch; returns wr_sink_write's result. */
+static int s_write_rc(wr_sink_t *s, int64_t lo, int64_t hi)
 {
     wr_schema_t schema;
     wr_schema_init(&schema);
@@ -82,8 +82,14 @@ static void s_write(wr_sink_t *s, int64_t lo, int64_t hi)
     assert_non_null(b);
     for (int64_t i = lo; i < hi; i++)
         wr_batch_i64(b, 0)[b->count++] = i;
-    assert_int_equal(wr_sink_write(s, b, NULL, 0), 0);
+    int rc = wr_sink_write(s, b, NULL, 0);
     wr_batch_destroy(&b);
+    return rc;
+}
+
+static void s_write(wr_sink_t *s, int64_t lo, int64_t hi)
+{
+    assert_int_equal(s_write_rc(s, lo, hi), 0);
 }
 
 /* Precommits checkpoint id into a fresh *state (the caller releases it); returns its part count. */
@@ -521,6 +527,27 @@ static void test_kinds_and_delay(void **state)
     assert_int_equal(err, WR_EIO);
 }
 
+/* A failed write (here: a second sink of the same attempt and subtask, whose in-progress name is
+ * taken) makes every later precommit fail: a torn batch must never be committed. */
+static void test_failed_write(void **state)
+{
+    fx_t *fx = *state;
+    wr_sink_t *s = s_sink(fx, 0, 0), *twin = s_sink(fx, 0, 0);
+    s_write(s, 0, 10);
+    assert_int_equal(s_write_rc(twin, 100, 110), WR_EEXIST);
+    wr_strbuf_t st;
+    wr_strbuf_init(&st);
+    assert_int_equal(wr_sink_precommit(twin, 1, &st), WR_EEXIST);
+    assert_int_equal(wr_sink_precommit(twin, 2, &st), WR_EEXIST);
+    assert_int_equal(st.len, 0);
+    wr_sink_destroy(&twin);
+    assert_int_equal(s_precommit(s, 1, &st), 1); /* the first sink is unharmed */
+    assert_int_equal(wr_sink_commit(s, 1), 0);
+    s_expect(fx, (int64_t[]){0, 10}, 1);
+    wr_sink_destroy(&s);
+    wr_strbuf_release(&st);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, s_setup, s_teardown)
 
 int main(void)
@@ -528,7 +555,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_names), T(test_commit_crash_recover), T(test_two_subtasks),
         T(test_empty_precommit),      T(test_final_checkpoint),     T(test_malformed_states),
-        T(test_recover_missing),      T(test_kinds_and_delay),
+        T(test_recover_missing),      T(test_kinds_and_delay),      T(test_failed_write),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,6 +21,7 @@ struct wr_sink {
     uint64_t records;
     int64_t delay_ms;    /* S_FILE, S_FILE_2PC: sleep after each batch */
     wr__sink_2pc_t *tpc; /* S_FILE_2PC: the part files */
+    int write_err;       /* S_FILE_2PC: the in-progress file may hold a torn batch since */
 };
 
 static wr_sink_t *s_new(enum s_kind kind, const wr_schema_t *schema)
@@ -73,7 +74,8 @@ wr_sink_t *wr_sink_file_2pc_new(const wr_schema_t *schema, const char *dir, uint
 
 int wr_sink_precommit(wr_sink_t *s, uint64_t checkpoint_id, wr_strbuf_t *state)
 {
-    return s->kind == S_FILE_2PC ? wr__sink_2pc_precommit(s->tpc, checkpoint_id, state) : WR_EINVAL;
+    if (s->kind != S_FILE_2PC) return WR_EINVAL;
+    return s->write_err ? s->write_err : wr__sink_2pc_precommit(s->tpc, checkpoint_id, state);
 }
 
 int wr_sink_commit(wr_sink_t *s, uint64_t checkpoint_id)
@@ -140,6 +142,7 @@ int wr_sink_write(wr_sink_t *s, const wr_batch_t *b, const uint32_t *sel, uint32
         int fd = s->fd;
         if (s->kind == S_FILE_2PC && s->buf.len) rc = wr__sink_2pc_fd(s->tpc, &fd);
         if (!rc) rc = s_write_all(fd, s->buf.buf, s->buf.len);
+        if (rc && s->kind == S_FILE_2PC && !s->write_err) s->write_err = rc;
         if (s->delay_ms) {
             struct timespec ts = {s->delay_ms / 1000, s->delay_ms % 1000 * 1000000};
             int slept;

@@ -34,7 +34,9 @@ wr_sink_t *wr_sink_file_2pc_new(const wr_schema_t *schema, const char *dir, uint
  * appends to state the sink's state for this checkpoint, which lists every pending file not
  * committed yet (wr_sink_2pc_recover reads it). Returns 0; WR_EINVAL for another kind of sink or
  * a checkpoint id below the last one; WR_EIO (the file stays in progress, or pending without its
- * directory synced: the checkpoint must fail); WR_ENOMEM. Nothing is appended on failure. */
+ * directory synced: the checkpoint must fail); WR_ENOMEM. Nothing is appended on failure. After a
+ * failed wr_sink_write every precommit fails with its error: the in-progress file may end in a
+ * torn batch, so only a restart (recovery and abort_stale) may follow. */
 int wr_sink_precommit(wr_sink_t *s, uint64_t checkpoint_id, wr_strbuf_t *state);
 /* 2PC sinks, once checkpoint checkpoint_id completed: every pending file of a checkpoint up to it
  * gets its final, visible name, and the directory is fsynced; they are forgotten then. Calling it

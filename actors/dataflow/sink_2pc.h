@@ -9,8 +9,9 @@
  *   part-<subtask>-<attempt>-<seq>.jsonl         visible: its checkpoint completed
  *
  * Numbers are decimal without leading zeros: attempt and subtask are u32, seq a u64 counting the
- * sink's part files from 0. A file is visible only once its checkpoint has completed; a crash
- * leaves hidden files only.
+ * sink's part files from 0. The attempt must grow with every restart of the job (failovers
+ * included): names of two runs never collide, and abort_stale tells old runs by it. A file is
+ * visible only once its checkpoint has completed; a crash leaves hidden files only.
  *
  * Restoring a job from checkpoint N, before the new attempt's subtasks write anything:
  *   1. wr_sink_2pc_recover over every old sink subtask's state of checkpoint N (one call, or one
