@@ -18,8 +18,39 @@
 #define WR_JOBMANAGER_PATH "jobmanager"
 #define WR_TASKMANAGER_PATH "taskmanager"
 
-/* Starts the JobManager actor on node. */
-int wr_jobmanager_spawn(wr_node_t *node);
+typedef enum {
+    WR_RESTART_AUTO,        /* fixed-delay when checkpoints are on, else none (Flink's default) */
+    WR_RESTART_NONE,
+    WR_RESTART_FIXED_DELAY, /* up to `attempts` restarts, `delay` apart */
+    WR_RESTART_EXPONENTIAL, /* delays from initial_backoff, times multiplier, up to max_backoff;
+                               back to initial after reset_threshold without a failure */
+    WR_RESTART_FAILURE_RATE /* fail for good after max_failures within failure_interval */
+} wr_restart_kind_t;
+
+typedef struct {
+    wr_restart_kind_t kind;
+    uint32_t attempts;
+    int64_t delay_ms;
+    int64_t initial_backoff_ms, max_backoff_ms, reset_threshold_ms;
+    uint32_t multiplier;
+    uint32_t max_failures;
+    int64_t failure_interval_ms;
+} wr_restart_opts_t;
+
+/* The JobManager's fault-tolerance settings (config keys state.*, execution.checkpointing.*,
+ * restart-strategy.*; deploy/weir.yaml documents them). */
+typedef struct {
+    const char *checkpoints_dir; /* DIR: DIR/JOB/chk-N (a shared filesystem in a cluster) */
+    const char *savepoints_dir;  /* default target of savepoints */
+    int64_t interval_ms;         /* 0: no checkpoints */
+    int64_t timeout_ms, min_pause_ms;
+    uint32_t tolerable_failures; /* checkpoint failures in a row a job survives */
+    uint32_t num_retained;
+    wr_restart_opts_t restart;
+} wr_jobmanager_opts_t;
+
+/* Starts the JobManager actor on node (o is copied; its strings must outlive the actor). */
+int wr_jobmanager_spawn(wr_node_t *node, const wr_jobmanager_opts_t *o);
 
 typedef struct {
     const char *jm_node_id;  /* e.g. "jm-1" */

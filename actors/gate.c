@@ -63,10 +63,11 @@ static int s_queue_push(s_out_t *c, wr_msg_t *m, uint32_t count, size_t len)
     return 0;
 }
 
-/* Sends queued messages in order while credit lasts. A full mailbox or bus (WR_EAGAIN) leaves the
- * rest queued: the task retries on its timer. */
+/* Sends queued messages in order while credit lasts (batches) and once the channel is open (all of
+ * them). A full mailbox or bus (WR_EAGAIN) leaves the rest queued: the task retries on its timer. */
 static int s_flush(s_out_t *c, wr_actor_t *self)
 {
+    if (!c->opened) return 0; /* nothing overtakes the channel's opening: its first credit */
     while (c->qlen) {
         s_pending_t *p = &c->queue[c->qhead];
         bool batch = p->msg->type == WR_MSG_DATA_BATCH;
@@ -102,6 +103,17 @@ static int s_seal(s_out_t *c, wr_actor_t *self)
         return rc;
     }
     wr_batch_clear(b);
+    return s_flush(c, self);
+}
+
+/* Queues control message m (taken in every case) behind what the channel holds, and sends. */
+static int s_control(s_out_t *c, wr_actor_t *self, wr_msg_t *m)
+{
+    int rc = m ? s_queue_push(c, m, 0, 0) : WR_ENOMEM;
+    if (rc) {
+        wr_msg_destroy(&m);
+        return rc;
+    }
     return s_flush(c, self);
 }
 
@@ -238,13 +250,30 @@ int wr_gate_out_watermark(wr_gate_out_t *g, wr_actor_t *self, int64_t wm, int64_
         if (wm <= c->wm_sent || c->ended) continue;
         int rc = s_seal(c, self);
         if (rc) return rc;
-        wr_msg_t *m = s_watermark_msg(c->tx.channel, wm, origin_ms);
-        if (!m || (rc = s_queue_push(c, m, 0, 0))) {
-            wr_msg_destroy(&m);
-            return rc ? rc : WR_ENOMEM;
-        }
+        if ((rc = s_control(c, self, s_watermark_msg(c->tx.channel, wm, origin_ms)))) return rc;
         c->wm_sent = wm;
-        if ((rc = s_flush(c, self))) return rc;
+    }
+    return 0;
+}
+
+int wr_gate_out_barrier(wr_gate_out_t *g, wr_actor_t *self, uint64_t checkpoint, const char *dir)
+{
+    for (uint32_t i = 0; i < g->o.nchannels; i++) {
+        s_out_t *c = &g->ch[i];
+        if (c->ended) continue;
+        int rc = s_seal(c, self);
+        if (rc) return rc;
+        msgpack_sbuffer sb;
+        msgpack_sbuffer_init(&sb);
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        msgpack_pack_array(&pk, 3);
+        msgpack_pack_uint64(&pk, c->tx.channel);
+        msgpack_pack_uint64(&pk, checkpoint);
+        wr_pack_str(&pk, dir);
+        wr_msg_t *m = wr_msg_new(WR_MSG_BARRIER, NULL, NULL, sb.data, sb.size);
+        msgpack_sbuffer_destroy(&sb);
+        if ((rc = s_control(c, self, m))) return rc;
     }
     return 0;
 }
@@ -264,12 +293,8 @@ int wr_gate_out_end(wr_gate_out_t *g, wr_actor_t *self)
         after.next_seq += c->unsealed;
         if (!wr_chan_tx_end(&after, &sb)) m = wr_msg_new(WR_MSG_CHANNEL_END, NULL, NULL, sb.data, sb.size);
         msgpack_sbuffer_destroy(&sb);
-        if (!m || (rc = s_queue_push(c, m, 0, 0))) {
-            wr_msg_destroy(&m);
-            return rc ? rc : WR_ENOMEM;
-        }
         c->ended = true;
-        if ((rc = s_flush(c, self))) return rc;
+        if ((rc = s_control(c, self, m))) return rc;
     }
     return 0;
 }
@@ -337,6 +362,7 @@ typedef struct {
     int64_t origin_ms; /* of its last watermark */
     uint32_t held; /* consumed batches whose credit is held back */
     bool ended, idle;
+    bool blocked; /* delivered the barrier being aligned: the rest waits */
 } s_in_t;
 
 struct wr_gate_in {
@@ -350,6 +376,11 @@ struct wr_gate_in {
     wr_batch_t *batch;
     msgpack_sbuffer out;
     uint64_t records;
+    uint64_t barrier;         /* being aligned (0: none) */
+    char barrier_dir[WR_GATE_DIR_MAX];
+    uint32_t nblocked;        /* channels that delivered it */
+    int64_t align_start_ns;   /* when its first copy arrived */
+    int64_t align_ns;         /* how long the last alignment took */
 };
 
 wr_gate_in_t *wr_gate_in_new(const wr_gate_in_opts_t *o)
@@ -420,6 +451,48 @@ static wr_in_event_t s_advance(wr_gate_in_t *g, int64_t *wm)
     return WR_IN_WATERMARK;
 }
 
+/* Every input delivered the barrier being aligned, or ended. */
+static bool s_aligned(const wr_gate_in_t *g)
+{
+    return g->nopen == g->o.nchannels && g->nblocked + g->nended == g->o.nchannels;
+}
+
+static void s_unblock(wr_gate_in_t *g)
+{
+    for (uint32_t i = 0; i < g->nopen; i++) g->ch[i].blocked = false;
+    g->nblocked = 0;
+    g->align_ns = wr_now_ns() - g->align_start_ns;
+}
+
+/* A barrier on channel c: c waits from now on; once every input delivered it, WR_IN_BARRIER. */
+static int s_on_barrier(wr_gate_in_t *g, s_in_t *c, const wr_msg_t *m, wr_in_event_t *ev)
+{
+    wr_mp_reader_t r;
+    wr_mp_reader_init(&r, m->data, m->len);
+    uint32_t n = 0;
+    uint64_t ch = 0, id = 0;
+    char dir[WR_GATE_DIR_MAX];
+    wr_mp_read_array(&r, &n);
+    wr_mp_read_uint(&r, &ch);
+    wr_mp_read_uint(&r, &id);
+    wr_mp_read_str_copy(&r, dir, sizeof dir);
+    if (r.err || n != 3 || !id) return WR_EPROTO;
+    if (!g->nblocked) {
+        g->barrier = id;
+        memcpy(g->barrier_dir, dir, sizeof dir);
+        g->align_start_ns = wr_now_ns();
+    } else if (id != g->barrier) {
+        return WR_EPROTO; /* barriers overtake nothing: a channel's next one waits behind this */
+    }
+    c->blocked = true;
+    g->nblocked++;
+    if (s_aligned(g)) {
+        s_unblock(g);
+        *ev = WR_IN_BARRIER;
+    }
+    return 0;
+}
+
 int wr_gate_in_handle(wr_gate_in_t *g, wr_actor_t *self, const wr_msg_t *m, wr_in_event_t *ev,
                       int64_t *wm)
 {
@@ -444,9 +517,14 @@ int wr_gate_in_handle(wr_gate_in_t *g, wr_actor_t *self, const wr_msg_t *m, wr_i
         return 0; /* a repeated open (the sender retries until credit arrives): answered already */
     }
     if (!c) return WR_EPROTO;
+    if (c->blocked) { /* behind a barrier: waits until every input delivered it */
+        *ev = WR_IN_HOLD;
+        return 0;
+    }
     c->active_ns = wr_now_ns();
     c->idle = false;
     switch (m->type) {
+    case WR_MSG_BARRIER: return s_on_barrier(g, c, m, ev);
     case WR_MSG_DATA_BATCH: {
         wr_chan_batch_t b;
         int rc = wr_chan_rx_on_batch(&c->rx, m->data, m->len, &b);
@@ -480,6 +558,11 @@ int wr_gate_in_handle(wr_gate_in_t *g, wr_actor_t *self, const wr_msg_t *m, wr_i
         if (rc) return rc;
         if (!c->ended) g->nended++;
         c->ended = true;
+        if (g->nblocked && s_aligned(g)) { /* the end stands for every barrier still to come */
+            s_unblock(g);
+            *ev = WR_IN_BARRIER;
+            return 0;
+        }
         *ev = s_advance(g, wm);
         return 0;
     }
@@ -548,4 +631,19 @@ int64_t wr_gate_in_watermark_origin(const wr_gate_in_t *g)
 uint64_t wr_gate_in_records(const wr_gate_in_t *g)
 {
     return g->records;
+}
+
+uint64_t wr_gate_in_barrier(const wr_gate_in_t *g)
+{
+    return g->barrier;
+}
+
+const char *wr_gate_in_barrier_dir(const wr_gate_in_t *g)
+{
+    return g->barrier_dir;
+}
+
+int64_t wr_gate_in_alignment_ns(const wr_gate_in_t *g)
+{
+    return g->align_ns;
 }

@@ -11,7 +11,9 @@
  * Input gate: one receiving channel per upstream subtask. It grants credits when an upstream opens
  * its channel, decodes batches, returns credit as they are consumed, tracks each channel's
  * watermark and end, and combines them: a subtask's watermark is the minimum over its inputs that
- * have not ended and are not idle (no data or watermark for idle_timeout_ms). */
+ * have not ended and are not idle (no data or watermark for idle_timeout_ms). Checkpoint barriers
+ * are aligned (Flink's exactly-once mode): a channel that delivered barrier n holds everything
+ * after it until every input delivered n or ended. */
 #ifndef WR_GATE_H
 #define WR_GATE_H
 
@@ -22,6 +24,8 @@
 #include "actors/dataflow/batch.h"
 
 enum wr_partition { WR_PART_FORWARD, WR_PART_REBALANCE, WR_PART_HASH };
+
+#define WR_GATE_DIR_MAX 512
 
 typedef struct wr_gate_out wr_gate_out_t;
 typedef struct wr_gate_in wr_gate_in_t;
@@ -50,6 +54,10 @@ int wr_gate_out_push(wr_gate_out_t *g, wr_actor_t *self, const wr_batch_t *b, co
 /* Seals every partial batch and sends the watermark on every channel (if it advanced). origin_ms:
  * wall-clock time when the source made this watermark (travels with it, for delay figures). */
 int wr_gate_out_watermark(wr_gate_out_t *g, wr_actor_t *self, int64_t wm, int64_t origin_ms);
+/* Seals every partial batch and sends a checkpoint barrier on every channel: what went before it
+ * is in the state of `checkpoint` (> 0), what comes after is not. dir: the folder where that
+ * checkpoint's state files go (shorter than WR_GATE_DIR_MAX). */
+int wr_gate_out_barrier(wr_gate_out_t *g, wr_actor_t *self, uint64_t checkpoint, const char *dir);
 /* Seals what is left and ends every channel. */
 int wr_gate_out_end(wr_gate_out_t *g, wr_actor_t *self);
 /* Applies a CREDIT message and sends what it allows. WR_EPROTO for an unknown channel. */
@@ -76,7 +84,11 @@ typedef enum {
     WR_IN_NOTHING,   /* handled (channel opened, credit bookkeeping) */
     WR_IN_BATCH,     /* a batch decoded into the gate's batch: process it, then wr_gate_in_done */
     WR_IN_WATERMARK, /* the combined watermark advanced: *wm */
-    WR_IN_END        /* every input has ended */
+    WR_IN_END,       /* every input has ended */
+    WR_IN_HOLD,      /* not handled: its channel delivered the barrier being aligned; hand the
+                        message again after WR_IN_BARRIER (per channel, in order) */
+    WR_IN_BARRIER    /* every input delivered barrier wr_gate_in_barrier (or ended): snapshot,
+                        pass it on, then hand the held messages again */
 } wr_in_event_t;
 
 wr_gate_in_t *wr_gate_in_new(const wr_gate_in_opts_t *o);
@@ -99,5 +111,10 @@ int64_t wr_gate_in_watermark(const wr_gate_in_t *g);
 /* When the source made the watermark last reported (wall ms; 0 if unknown). */
 int64_t wr_gate_in_watermark_origin(const wr_gate_in_t *g);
 uint64_t wr_gate_in_records(const wr_gate_in_t *g);
+/* The checkpoint of the last barrier seen (0: none yet), and its state folder. */
+uint64_t wr_gate_in_barrier(const wr_gate_in_t *g);
+const char *wr_gate_in_barrier_dir(const wr_gate_in_t *g);
+/* How long the last alignment took: from its first barrier to its last, ns. */
+int64_t wr_gate_in_alignment_ns(const wr_gate_in_t *g);
 
 #endif

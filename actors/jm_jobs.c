@@ -17,12 +17,20 @@
 #define S_CREDITS 32
 #define S_BATCH_RECORDS 1024
 
-static const char *const s_state_names[] = {"CREATED", "RUNNING", "FINISHED", "CANCELED", "FAILED"};
+static const char *const s_state_names[] = {"CREATED", "RUNNING",  "FINISHED",
+                                            "CANCELED", "FAILED", "RESTARTING"};
+
+const char *wr__jm_state_name(enum wr__job_state s)
+{
+    return s_state_names[s];
+}
 
 static void s_job_free(wr__job_t **jp)
 {
     wr__job_t *j = *jp;
     if (!j) return;
+    wr__ckpt_job_release(j);
+    free(j->failure_times);
     wr_topology_destroy(&j->topo);
     msgpack_sbuffer_destroy(&j->packed);
     free(j->sub);
@@ -39,7 +47,7 @@ void wr__jm_jobs_release(wr__jm_t *jm)
     free(jm->jobs);
 }
 
-static wr__job_t *s_job_find(wr__jm_t *jm, const char *id)
+wr__job_t *wr__jm_job_find(wr__jm_t *jm, const char *id)
 {
     for (size_t i = 0; i < jm->njobs; i++)
         if (!strcmp(jm->jobs[i]->id, id)) return jm->jobs[i];
@@ -55,7 +63,7 @@ static wr__job_t *s_job_arg(wr__jm_t *jm, const wr_msg_t *m)
     char id[WR_JOB_ID_MAX];
     wr_mp_read_array(&r, &n);
     wr_mp_read_str_copy(&r, id, sizeof id);
-    return r.err || n != 1 ? NULL : s_job_find(jm, id);
+    return r.err || n != 1 ? NULL : wr__jm_job_find(jm, id);
 }
 
 /* The payload [job id] (of TASK_CANCEL, JOB_SUBMITTED, JOB_CANCELED) into an initialised sb. */
@@ -69,8 +77,7 @@ static void s_pack_id(msgpack_sbuffer *sb, const char *id)
 
 /* ---- ending a job ---- */
 
-/* Tells every TaskManager that hosts a subtask of j to stop them, and frees the slots. */
-static void s_release(wr_actor_t *self, wr__jm_t *jm, wr__job_t *j)
+void wr__jm_release(wr_actor_t *self, wr__jm_t *jm, wr__job_t *j)
 {
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
@@ -79,6 +86,7 @@ static void s_release(wr_actor_t *self, wr__jm_t *jm, wr__job_t *j)
         wr__tm_t *tm = wr__jm_tm_find(jm, j->group_node[g]);
         if (!tm) continue;
         if (tm->used) tm->used--;
+        j->group_node[g][0] = '\0'; /* released: a second release frees nothing */
         bool first = true; /* one cancel per TaskManager */
         for (uint32_t h = 0; h < g && first; h++) first = strcmp(j->group_node[h], tm->id) != 0;
         if (!first || tm->status != WR__TM_ALIVE) continue;
@@ -90,16 +98,17 @@ static void s_release(wr_actor_t *self, wr__jm_t *jm, wr__job_t *j)
     msgpack_sbuffer_destroy(&sb);
 }
 
-static void s_end(wr_actor_t *self, wr__jm_t *jm, wr__job_t *j, enum wr__job_state state,
-                  const char *why)
+void wr__jm_end(wr_actor_t *self, wr__jm_t *jm, wr__job_t *j, enum wr__job_state state, const char *why)
 {
-    if (j->state != WR__JOB_RUNNING && j->state != WR__JOB_CREATED) return;
+    if (j->state != WR__JOB_RUNNING && j->state != WR__JOB_CREATED && j->state != WR__JOB_RESTARTING)
+        return;
+    wr__ckpt_abort(j, "the job ended");
     j->state = state;
     j->ended_ms = wr_wall_ms();
     if (why) snprintf(j->error, sizeof j->error, "%s", why);
     if (state == WR__JOB_FAILED) wr_warn("jobmanager: job %s failed: %s", j->id, j->error);
     else wr_info("jobmanager: job %s %s", j->id, s_state_names[state]);
-    s_release(self, jm, j);
+    wr__jm_release(self, jm, j);
 }
 
 void wr__jm_tm_lost(wr_actor_t *self, wr__jm_t *jm, const char *tm, const char *reason)
@@ -111,7 +120,7 @@ void wr__jm_tm_lost(wr_actor_t *self, wr__jm_t *jm, const char *tm, const char *
             if (strcmp(j->sub[k].node, tm)) continue;
             char why[256];
             snprintf(why, sizeof why, "taskmanager %s lost: %s", tm, reason);
-            s_end(self, jm, j, WR__JOB_FAILED, why);
+            wr__jm_job_failed(self, jm, j, why);
             break;
         }
     }
@@ -125,13 +134,13 @@ static wr__tm_t *s_pick(wr__jm_t *jm)
     wr__tm_t *best = NULL;
     for (size_t t = 0; t < jm->ntms; t++) {
         wr__tm_t *tm = &jm->tms[t];
-        if (tm->status != WR__TM_ALIVE || tm->used >= tm->slots) continue;
+        if (tm->status != WR__TM_ALIVE || !tm->reachable || tm->used >= tm->slots) continue;
         if (!best || tm->slots - tm->used > best->slots - best->used) best = tm;
     }
     return best;
 }
 
-static int s_deploy(wr_actor_t *self, wr__job_t *j)
+int wr__jm_deploy(wr_actor_t *self, wr__job_t *j)
 {
     for (uint32_t v = 0; v < j->plan.n; v++) {
         for (uint32_t i = 0; i < j->plan.v[v].parallelism; i++) {
@@ -139,9 +148,9 @@ static int s_deploy(wr_actor_t *self, wr__job_t *j)
             msgpack_sbuffer_init(&sb);
             msgpack_packer pk;
             msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-            msgpack_pack_array(&pk, 8);
+            msgpack_pack_array(&pk, 10);
             wr_pack_str(&pk, j->id);
-            msgpack_pack_uint32(&pk, 0); /* attempt */
+            msgpack_pack_uint32(&pk, j->attempt);
             msgpack_pack_uint32(&pk, v);
             msgpack_pack_uint32(&pk, i);
             msgpack_sbuffer_write(&sb, j->packed.data, j->packed.size);
@@ -153,6 +162,9 @@ static int s_deploy(wr_actor_t *self, wr__job_t *j)
             }
             msgpack_pack_uint32(&pk, S_CREDITS);
             msgpack_pack_uint32(&pk, S_BATCH_RECORDS);
+            if (j->coord.enabled) msgpack_pack_true(&pk);
+            else msgpack_pack_false(&pk);
+            wr_pack_str(&pk, j->restore);
             char to[WR_ADDR_MAX];
             uint32_t flat = wr_plan_index(&j->plan, v, i);
             snprintf(to, sizeof to, "%s/%s", j->sub[flat].node, WR_TASKMANAGER_PATH);
@@ -177,61 +189,13 @@ static bool s_add_job(wr__jm_t *jm, wr__job_t *j)
     return true;
 }
 
-int wr__jm_on_submit(wr_actor_t *self, wr__jm_t *jm, const wr_msg_t *m)
+bool wr__jm_place(wr__jm_t *jm, wr__job_t *j)
 {
-    wr_mp_reader_t r;
-    wr_mp_reader_init(&r, m->data, m->len);
-    uint32_t n = 0;
-    wr_topology_t *topo = NULL;
-    if (wr_mp_read_array(&r, &n) || n != 1 || wr_topology_unpack(&r, &topo)) {
-        return wr_reply_error(self, m, WR_EPROTO, "the topology does not decode or is invalid");
-    }
-    wr__job_t *j = calloc(1, sizeof *j);
-    if (!j) {
-        wr_topology_destroy(&topo);
-        return WR_ENOMEM;
-    }
-    j->topo = topo;
-    msgpack_sbuffer_init(&j->packed);
-    wr_strbuf_t err;
-    wr_strbuf_init(&err);
-    char text[512];
-    int rc = wr_plan_build(topo, &j->plan, &err);
-    if (rc) {
-        snprintf(text, sizeof text, "cannot plan the job: %s", err.buf);
-        wr_strbuf_release(&err);
-        s_job_free(&j);
-        return wr_reply_error(self, m, WR_EINVAL, text);
-    }
-    wr_strbuf_release(&err);
-    uint32_t free_slots = 0, alive = 0;
-    for (size_t t = 0; t < jm->ntms; t++) {
-        wr__tm_t *tm = &jm->tms[t];
-        if (tm->status != WR__TM_ALIVE) continue;
-        alive++;
-        free_slots += tm->slots - tm->used;
-    }
-    if (free_slots < j->plan.slots) {
-        snprintf(text, sizeof text,
-                 "not enough slots: the job needs %u (its largest parallelism), the cluster has %u "
-                 "free on %u live TaskManagers; start more TaskManagers or lower the parallelism",
-                 j->plan.slots, free_slots, alive);
-        s_job_free(&j);
-        return wr_reply_error(self, m, WR_EAGAIN, text);
-    }
-    uint64_t rnd = 0;
-    if (getrandom(&rnd, sizeof rnd, 0) != sizeof rnd) rnd = (uint64_t)wr_now_ns();
-    snprintf(j->id, sizeof j->id, "%08llx", (unsigned long long)((rnd ^ ++jm->next_job) & 0xffffffffull));
-    j->nsub = wr_plan_subtasks(&j->plan);
-    j->sub = calloc(j->nsub, sizeof *j->sub);
-    j->place_endpoint = calloc(j->nsub, sizeof *j->place_endpoint);
-    j->group_node = calloc(j->plan.slots, sizeof *j->group_node);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &j->packed, msgpack_sbuffer_write);
-    if (!j->sub || !j->place_endpoint || !j->group_node || wr_topology_pack(topo, &pk) || !s_add_job(jm, j)) {
-        s_job_free(&j);
-        return WR_ENOMEM;
-    }
+    uint32_t free_slots = 0;
+    for (size_t t = 0; t < jm->ntms; t++)
+        if (jm->tms[t].status == WR__TM_ALIVE && jm->tms[t].reachable)
+            free_slots += jm->tms[t].slots - jm->tms[t].used;
+    if (free_slots < j->plan.slots) return false;
     /* slot sharing (Flink's default): subtask g of every vertex shares slot group g */
     for (uint32_t g = 0; g < j->plan.slots; g++) {
         wr__tm_t *tm = s_pick(jm);
@@ -246,14 +210,112 @@ int wr__jm_on_submit(wr_actor_t *self, wr__jm_t *jm, const wr_msg_t *m)
             j->sub[flat].delay_p50_ms = j->sub[flat].delay_p99_ms = -1;
         }
     }
+    return true;
+}
+
+/* --parallelism N of a restore: every operator at N but those that must stay at 1 (file sources,
+ * single-file sinks). */
+static void s_set_parallelism(wr_topology_t *t, uint32_t n)
+{
+    t->parallelism = n;
+    for (uint32_t i = 0; i < t->n_sources; i++)
+        if (t->sources[i].kind != WR_TOPO_SOURCE_FILE) t->sources[i].parallelism = n;
+    for (uint32_t i = 0; i < t->n_ops; i++) t->ops[i].parallelism = n;
+    if (t->window.kind != WR_TOPO_WINDOW_NONE) t->window.parallelism = n;
+    for (uint32_t i = 0; i < t->n_sinks; i++) {
+        wr_topo_sink_t *k = &t->sinks[i];
+        if (k->kind != WR_TOPO_SINK_FILE || k->exactly_once) k->parallelism = n;
+    }
+}
+
+/* JOB_SUBMIT [topology] or [topology, restore path, parallelism (0: as the topology says)]. */
+int wr__jm_on_submit(wr_actor_t *self, wr__jm_t *jm, const wr_msg_t *m)
+{
+    wr_mp_reader_t r;
+    wr_mp_reader_init(&r, m->data, m->len);
+    uint32_t n = 0;
+    uint64_t parallelism = 0;
+    char restore[WR_TASK_RESTORE_MAX] = "";
+    wr_topology_t *topo = NULL;
+    if (wr_mp_read_array(&r, &n) || (n != 1 && n != 3) || wr_topology_unpack(&r, &topo) ||
+        (n == 3 && (wr_mp_read_str_copy(&r, restore, sizeof restore) ||
+                    wr_mp_read_uint(&r, &parallelism) || parallelism > WR_TOPO_MAX_PARALLELISM))) {
+        wr_topology_destroy(&topo);
+        return wr_reply_error(self, m, WR_EPROTO, "the topology does not decode or is invalid");
+    }
+    if (parallelism) s_set_parallelism(topo, (uint32_t)parallelism);
+    wr__job_t *j = calloc(1, sizeof *j);
+    if (!j) {
+        wr_topology_destroy(&topo);
+        return WR_ENOMEM;
+    }
+    j->topo = topo;
+    snprintf(j->restore, sizeof j->restore, "%s", restore);
+    msgpack_sbuffer_init(&j->packed);
+    wr_strbuf_t err;
+    wr_strbuf_init(&err);
+    char text[640];
+    int rc = wr_plan_build(topo, &j->plan, &err);
+    if (rc) {
+        snprintf(text, sizeof text, "cannot plan the job: %s", err.buf);
+        wr_strbuf_release(&err);
+        s_job_free(&j);
+        return wr_reply_error(self, m, WR_EINVAL, text);
+    }
+    uint64_t rnd = 0;
+    if (getrandom(&rnd, sizeof rnd, 0) != sizeof rnd) rnd = (uint64_t)wr_now_ns();
+    snprintf(j->id, sizeof j->id, "%08llx", (unsigned long long)((rnd ^ ++jm->next_job) & 0xffffffffull));
+    j->nsub = wr_plan_subtasks(&j->plan);
+    j->sub = calloc(j->nsub, sizeof *j->sub);
+    j->place_endpoint = calloc(j->nsub, sizeof *j->place_endpoint);
+    j->group_node = calloc(j->plan.slots, sizeof *j->group_node);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &j->packed, msgpack_sbuffer_write);
+    if (!j->sub || !j->place_endpoint || !j->group_node || wr_topology_pack(topo, &pk)) {
+        wr_strbuf_release(&err);
+        s_job_free(&j);
+        return WR_ENOMEM;
+    }
+    /* checkpoint storage, and what a savepoint's exactly-once sinks left pending */
+    if ((rc = wr__ckpt_job_init(jm, j, &err)) || (rc = wr__jm_recover_sinks(j, &err))) {
+        snprintf(text, sizeof text, "cannot start the job: %s", err.len ? err.buf : wr_strerror(rc));
+        wr_strbuf_release(&err);
+        s_job_free(&j);
+        return wr_reply_error(self, m, rc == WR_ENOMEM ? WR_ENOMEM : WR_EINVAL, text);
+    }
+    wr_strbuf_release(&err);
+    if (!wr__jm_place(jm, j)) {
+        uint32_t free_slots = 0, alive = 0;
+        for (size_t t = 0; t < jm->ntms; t++) {
+            wr__tm_t *tm = &jm->tms[t];
+            if (tm->status != WR__TM_ALIVE) continue;
+            alive++;
+            free_slots += tm->slots - tm->used;
+        }
+        snprintf(text, sizeof text,
+                 "not enough slots: the job needs %u (its largest parallelism), the cluster has %u "
+                 "free on %u live TaskManagers; start more TaskManagers or lower the parallelism",
+                 j->plan.slots, free_slots, alive);
+        s_job_free(&j);
+        return wr_reply_error(self, m, WR_EAGAIN, text);
+    }
+    if (!s_add_job(jm, j)) {
+        for (uint32_t g = 0; g < j->plan.slots; g++) {
+            wr__tm_t *tm = wr__jm_tm_find(jm, j->group_node[g]);
+            if (tm && tm->used) tm->used--;
+        }
+        s_job_free(&j);
+        return WR_ENOMEM;
+    }
     j->state = WR__JOB_RUNNING;
     j->submitted_ms = wr_wall_ms();
-    wr_info("jobmanager: job %s (%s) submitted: %u vertices, %u subtasks, %u slots", j->id,
-            topo->name, j->plan.n, j->nsub, j->plan.slots);
-    rc = s_deploy(self, j);
+    wr_info("jobmanager: job %s (%s) submitted: %u vertices, %u subtasks, %u slots%s%s", j->id,
+            topo->name, j->plan.n, j->nsub, j->plan.slots, j->restore[0] ? ", restoring " : "",
+            j->restore);
+    rc = wr__jm_deploy(self, j);
     if (rc) {
         snprintf(text, sizeof text, "deployment failed: %s", wr_strerror(rc));
-        s_end(self, jm, j, WR__JOB_FAILED, text);
+        wr__jm_job_failed(self, jm, j, text);
     }
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
@@ -280,12 +342,13 @@ int wr__jm_on_task_state(wr_actor_t *self, wr__jm_t *jm, const wr_msg_t *m)
     wr_mp_read_str_copy(&r, state, sizeof state);
     wr_mp_read_str_copy(&r, error, sizeof error);
     wr_mp_read_map(&r, &nkeys);
-    wr__job_t *j = r.err || n != 6 ? NULL : s_job_find(jm, id);
+    wr__job_t *j = r.err || n != 6 ? NULL : wr__jm_job_find(jm, id);
     if (!j || vertex >= j->plan.n || subtask >= j->plan.v[vertex].parallelism) {
         wr_debug("jobmanager: ignoring a task report from %s", m->from);
         return 0;
     }
-    wr__subtask_t *s = &j->sub[wr_plan_index(&j->plan, (uint32_t)vertex, (uint32_t)subtask)];
+    wr__subtask_t now = j->sub[wr_plan_index(&j->plan, (uint32_t)vertex, (uint32_t)subtask)], *s = &now;
+    int64_t attempt = -1;
     for (uint32_t k = 0; k < nkeys && !r.err; k++) {
         const char *key;
         uint32_t klen;
@@ -318,17 +381,25 @@ int wr__jm_on_task_state(wr_actor_t *self, wr__jm_t *jm, const wr_msg_t *m)
         else if (S_KEY("late_dropped")) s->late_dropped = (uint64_t)v;
         else if (S_KEY("emit_delay_p50_ms")) s->delay_p50_ms = v;
         else if (S_KEY("emit_delay_p99_ms")) s->delay_p99_ms = v;
+        else if (S_KEY("attempt")) attempt = v;
 #undef S_KEY
     }
+    if (attempt != (int64_t)j->attempt || j->state != WR__JOB_RUNNING) return 0; /* an old attempt's */
+    s = &j->sub[wr_plan_index(&j->plan, (uint32_t)vertex, (uint32_t)subtask)];
     bool was_finished = !strcmp(s->state, "finished");
+    *s = now;
     snprintf(s->state, sizeof s->state, "%s", state);
-    if (j->state != WR__JOB_RUNNING) return 0;
+    if (!strcmp(state, "running") && j->failed_at_ms && !j->recovered_ms) {
+        bool all = true; /* recovered: every subtask of the new attempt runs again */
+        for (uint32_t k = 0; k < j->nsub && all; k++) all = strcmp(j->sub[k].state, "deploying") != 0;
+        if (all) j->recovered_ms = wr_wall_ms() - j->failed_at_ms;
+    }
     if (!strcmp(state, "failed")) {
         char why[400];
         snprintf(why, sizeof why, "subtask %s failed: %s", m->from, error);
-        s_end(self, jm, j, WR__JOB_FAILED, why);
+        wr__jm_job_failed(self, jm, j, why);
     } else if (!strcmp(state, "finished") && !was_finished && ++j->finished == j->nsub) {
-        s_end(self, jm, j, WR__JOB_FINISHED, NULL);
+        wr__jm_end(self, jm, j, WR__JOB_FINISHED, NULL);
     }
     return 0;
 }
@@ -339,12 +410,12 @@ int wr__jm_on_cancel(wr_actor_t *self, wr__jm_t *jm, const wr_msg_t *m)
 {
     wr__job_t *j = s_job_arg(jm, m);
     if (!j) return wr_reply_error(self, m, WR_ENOTFOUND, "no such job (see `weir jobs`)");
-    if (j->state != WR__JOB_RUNNING) {
+    if (j->state != WR__JOB_RUNNING && j->state != WR__JOB_RESTARTING) {
         char text[96];
         snprintf(text, sizeof text, "job %s is already %s", j->id, s_state_names[j->state]);
         return wr_reply_error(self, m, WR_EINVAL, text);
     }
-    s_end(self, jm, j, WR__JOB_CANCELED, "canceled by a client");
+    wr__jm_end(self, jm, j, WR__JOB_CANCELED, "canceled by a client");
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
     s_pack_id(&sb, j->id);
@@ -403,7 +474,11 @@ int wr__jm_on_job(wr_actor_t *self, wr__jm_t *jm, const wr_msg_t *m)
     msgpack_sbuffer_init(&sb);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    s_pack_summary(&pk, j, 2);
+    s_pack_summary(&pk, j, 6);
+    s_kv_i64(&pk, "attempt", j->attempt);
+    s_kv_i64(&pk, "restarts", j->restarts);
+    s_kv_i64(&pk, "latest_checkpoint", (int64_t)j->coord.latest_id);
+    s_kv_i64(&pk, "recovery_ms", j->recovered_ms);
     wr_pack_str(&pk, "operators");
     msgpack_pack_array(&pk, j->plan.n);
     for (uint32_t v = 0; v < j->plan.n; v++) {

@@ -12,6 +12,8 @@
 #include "bus/msgtypes.h"
 
 #define S_INSPECT_TIMEOUT_MS 1500 /* how long ACTORS_REQ waits for each TaskManager */
+#define S_TICK (WR_MSG_LOCAL_FIRST + 20) /* checkpoints and restarts are due */
+#define S_TICK_MS 100
 
 wr__tm_t *wr__jm_tm_find(wr__jm_t *jm, const char *id)
 {
@@ -39,6 +41,17 @@ static void s_free_state(void *state)
 }
 
 /* ---- registration and liveness ---- */
+
+/* Whether messages to node id get through: not while the bus still holds an earlier process
+ * under that id down (a restarted TaskManager is up again with its first heartbeat). */
+static bool s_peer_reachable(wr_actor_t *self, const char *id)
+{
+    wr_peer_info_t peers[64];
+    size_t n = wr_node_peers(wr_actor_node(self), peers, 64);
+    for (size_t i = 0; i < n && i < 64; i++)
+        if (!strcmp(peers[i].id, id)) return peers[i].state != WR_PEER_DOWN;
+    return true;
+}
 
 static int s_on_register(wr_actor_t *self, wr__jm_t *jm, const wr_msg_t *m)
 {
@@ -81,6 +94,7 @@ static int s_on_register(wr_actor_t *self, wr__jm_t *jm, const wr_msg_t *m)
     tm->slots = (uint32_t)slots;
     tm->incarnation = inc;
     tm->status = WR__TM_ALIVE;
+    if (fresh) tm->reachable = s_peer_reachable(self, id); /* else PEER_UP will say */
     tm->since_ns = wr_now_ns();
     tm->reason[0] = '\0';
     int rc = wr_watch_peer(self, id);
@@ -115,6 +129,7 @@ static void s_on_peer(wr_actor_t *self, wr__jm_t *jm, const wr_msg_t *m, bool up
     if (!tm) return;
     /* the process that went down or came up; 0 when the transport had not heard it yet */
     bool same = !inc || inc == tm->incarnation;
+    if (same) tm->reachable = up;
     if (!up && tm->status == WR__TM_ALIVE && same) {
         tm->status = WR__TM_DEAD;
         tm->since_ns = wr_now_ns();
@@ -327,6 +342,13 @@ static int s_on_message(wr_actor_t *self, void *state, wr_msg_t **msgp)
     case WR_MSG_JOB_CANCEL: return wr__jm_on_cancel(self, jm, m);
     case WR_MSG_TASK_STATE: return wr__jm_on_task_state(self, jm, m);
     case WR_MSG_TASK_DEPLOYED: return 0;
+    case WR_MSG_CKPT_ACK: return wr__ckpt_on_ack(self, jm, m);
+    case WR_MSG_CKPT_LIST_REQ: return wr__ckpt_on_list(self, jm, m);
+    case WR_MSG_SAVEPOINT_REQ: return wr__ckpt_on_savepoint(self, jm, m);
+    case S_TICK:
+        wr__jm_restart_tick(self, jm);
+        wr__ckpt_tick(self, jm);
+        return 0;
     case WR_MSG_PEER_UP: s_on_peer(self, jm, m, true); return 0;
     case WR_MSG_ACTORS_REQ: return s_on_actors_req(self, jm, m);
     case WR_MSG_MAILBOX_REQ: return s_on_mailbox_req(self, jm, m);
@@ -341,12 +363,20 @@ static int s_on_message(wr_actor_t *self, void *state, wr_msg_t **msgp)
     }
 }
 
-static const wr_behaviour_t s_behaviour = {.on_message = s_on_message, .free_state = s_free_state};
+static int s_on_start(wr_actor_t *self, void *state)
+{
+    (void)state;
+    return wr_timer_every(self, S_TICK_MS, S_TICK, NULL);
+}
 
-int wr_jobmanager_spawn(wr_node_t *node)
+static const wr_behaviour_t s_behaviour = {
+    .on_start = s_on_start, .on_message = s_on_message, .free_state = s_free_state};
+
+int wr_jobmanager_spawn(wr_node_t *node, const wr_jobmanager_opts_t *opts)
 {
     wr__jm_t *jm = calloc(1, sizeof *jm);
     if (!jm) return WR_ENOMEM;
+    if (opts) jm->o = *opts;
     wr_spawn_opts_t o = {.path = WR_JOBMANAGER_PATH, .behaviour = &s_behaviour, .state = jm};
     return wr_actor_spawn(node, &o, NULL);
 }

@@ -6,8 +6,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "actors/dataflow/generator.h"
-#include "actors/dataflow/textin.h"
 #include "actors/task_internal.h"
 #include "bus/clock.h"
 #include "bus/error.h"
@@ -21,64 +19,23 @@
 #define S_REPORT_TICKS 10     /* a running report every second */
 #define S_PUMP_BATCHES 8      /* source batches per turn before yielding to other actors */
 #define S_SOURCE_BATCH 4096   /* records per source batch */
-#define S_READ_CHUNK (1 << 16)
 
-typedef struct {
-    wr_task_opts_t o;
-    wr_topology_t *topo;
-    wr_plan_t plan;
-    const wr_plan_vertex_t *v;
-    wr_gate_in_t *in;
-    wr_gate_out_t *out;
-    wr__chain_t chain;
-    bool chain_ready;
 
-    /* source */
-    bool source;
-    wr_generator_t *gen;
-    uint64_t produced; /* records this subtask made */
-    uint64_t share;    /* records this subtask makes in all (UINT64_MAX: unbounded) */
-    int fd;
-    wr_textin_t *text;
-    char *buf;
-    size_t buf_len;
-    bool eof;
-    wr_batch_t *batch;
-    int ts_field;
-    int64_t max_ts;
-    int64_t start_ns, next_wm_ns;
-    bool pump_queued;
-
-    /* input that arrived while a window firing was paused, in order: bounded by the credits of
-     * the input channels (a stashed batch has not returned its credit) */
-    wr_msg_t **stash;
-    size_t stash_head, stash_n, stash_cap;
-
-    bool ended;    /* the chain has ended (output ended or sinks flushed) */
-    bool reported; /* the final state went to the JobManager */
-    unsigned ticks;
-    uint64_t records_in;
-    char error[256];
-} s_task_t;
-
-void wr_task_path(char out[WR_PATH_MAX], const char *job_id, uint32_t vertex, uint32_t subtask)
+void wr_task_path(char out[WR_PATH_MAX], const char *job_id, uint32_t attempt, uint32_t vertex,
+                  uint32_t subtask)
 {
-    snprintf(out, WR_PATH_MAX, "job-%s/v%u.%u", job_id, vertex, subtask);
+    snprintf(out, WR_PATH_MAX, "job-%s-%u/v%u.%u", job_id, attempt, vertex, subtask);
 }
 
 static void s_free(void *state)
 {
-    s_task_t *t = state;
+    wr__task_t *t = state;
     wr__chain_release(&t->chain);
-    for (size_t i = t->stash_head; i < t->stash_n; i++) wr_msg_destroy(&t->stash[i]);
-    free(t->stash);
+    wr__msgq_release(&t->stash);
+    wr__msgq_release(&t->held);
     wr_gate_in_destroy(&t->in);
     wr_gate_out_destroy(&t->out);
-    wr_generator_destroy(&t->gen);
-    wr_textin_destroy(&t->text);
-    if (t->fd >= 0) close(t->fd);
-    free(t->buf);
-    wr_batch_destroy(&t->batch);
+    wr__source_release(&t->src);
     wr_topology_destroy(&t->topo);
     free(t->o.place_node);
     free(t->o.place_endpoint);
@@ -87,7 +44,7 @@ static void s_free(void *state)
 
 /* ---- reporting ---- */
 
-static void s_report(wr_actor_t *self, s_task_t *t, const char *state)
+static void s_report(wr_actor_t *self, wr__task_t *t, const char *state)
 {
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
@@ -113,7 +70,7 @@ static void s_report(wr_actor_t *self, s_task_t *t, const char *state)
     wr_pack_str(&pk, "records_out");
     msgpack_pack_uint64(&pk, t->chain.records_out);
     wr_pack_str(&pk, "watermark");
-    msgpack_pack_int64(&pk, t->in ? wr_gate_in_watermark(t->in) : t->max_ts);
+    msgpack_pack_int64(&pk, t->in ? wr_gate_in_watermark(t->in) : t->src.max_ts);
     wr_pack_str(&pk, "backpressure");
     msgpack_pack_uint64(&pk, t->out ? wr_gate_out_blocked_count(t->out) : 0);
     wr_pack_str(&pk, "windows_fired");
@@ -131,7 +88,7 @@ static void s_report(wr_actor_t *self, s_task_t *t, const char *state)
 }
 
 /* Fails the subtask: says why to the JobManager, then returns rc for the runtime. */
-static int s_fail(wr_actor_t *self, s_task_t *t, int rc, const char *what)
+static int s_fail(wr_actor_t *self, wr__task_t *t, int rc, const char *what)
 {
     if (!t->error[0]) snprintf(t->error, sizeof t->error, "%s: %s", what, wr_strerror(rc));
     wr_error("%s: %s", wr_actor_addr(self), t->error);
@@ -141,75 +98,40 @@ static int s_fail(wr_actor_t *self, s_task_t *t, int rc, const char *what)
 }
 
 /* Reports "finished" once the chain ended and everything it sent has left. */
-static void s_maybe_finished(wr_actor_t *self, s_task_t *t)
+static void s_maybe_finished(wr_actor_t *self, wr__task_t *t)
 {
     if (!t->ended || t->reported || wr__chain_busy(&t->chain)) return;
     if (t->out && !wr_gate_out_drained(t->out)) return;
+    if (t->o.checkpointing) { /* the end is a final checkpoint: finished once it completes */
+        if (!t->final_acked) {
+            t->final_acked = true;
+            int rc = wr__task_checkpoint(t, self, WR_CKPT_FINAL, NULL);
+            if (rc) s_fail(self, t, rc, "final checkpoint");
+        }
+        return;
+    }
+    int rc = wr__task_checkpoint_complete(t, self, WR_CKPT_FINAL); /* sinks commit their end */
+    if (rc) {
+        s_fail(self, t, rc, "commit");
+        return;
+    }
     t->reported = true;
     s_report(self, t, "finished");
 }
 
 /* ---- sources ---- */
 
-static int s_watermark(wr_actor_t *self, s_task_t *t, bool force)
+static int s_watermark(wr_actor_t *self, wr__task_t *t, bool force)
 {
-    if (t->ts_field < 0 || t->max_ts == INT64_MIN) return 0;
+    if (!t->source || t->src.ts_field < 0 || t->src.max_ts == INT64_MIN) return 0;
     int64_t now = wr_now_ns();
     if (!force && now < t->next_wm_ns) return 0;
     t->next_wm_ns = now + t->topo->event_time.watermark_interval_ms * 1000000;
-    int64_t wm = t->max_ts - t->topo->event_time.max_out_of_orderness_ms - 1;
+    int64_t wm = t->src.max_ts - t->topo->event_time.max_out_of_orderness_ms - 1;
     return wr__chain_watermark(&t->chain, self, wm, wr_wall_ms());
 }
 
-/* Fills t->batch with the next records of the source. *done when the source is exhausted. */
-static int s_source_next(s_task_t *t, bool *done, bool *wait)
-{
-    wr_batch_clear(t->batch);
-    *done = *wait = false;
-    if (t->gen) {
-        uint64_t left = t->share - t->produced;
-        if (!left) {
-            *done = true;
-            return 0;
-        }
-        uint64_t due = wr_generator_share(wr_generator_due(t->gen, (uint64_t)(wr_now_ns() - t->start_ns)),
-                                          t->o.subtask, t->v->parallelism);
-        if (due <= t->produced) {
-            *wait = true; /* paced: nothing due yet */
-            return 0;
-        }
-        uint64_t n = due - t->produced;
-        if (n > left) n = left;
-        if (n > S_SOURCE_BATCH) n = S_SOURCE_BATCH;
-        int rc = wr_generator_fill_strided(t->gen, t->o.subtask + t->produced * t->v->parallelism,
-                                           t->v->parallelism, (uint32_t)n, t->batch);
-        if (rc) return rc;
-        t->produced += n;
-        return 0;
-    }
-    /* file: parse what is buffered, read more when no whole line is left */
-    for (;;) {
-        size_t used = 0;
-        int rc = wr_textin_parse(t->text, t->buf, t->buf_len, t->eof, t->batch, NULL, &used);
-        memmove(t->buf, t->buf + used, t->buf_len - used);
-        t->buf_len -= used;
-        if (rc) return rc;
-        if (t->batch->count) return 0;
-        if (t->eof) {
-            *done = true;
-            return 0;
-        }
-        /* a full buffer the parser took nothing from: one line longer than the buffer */
-        if (t->buf_len == S_READ_CHUNK * 2) return WR_ETOOBIG;
-        ssize_t got = read(t->fd, t->buf + t->buf_len, S_READ_CHUNK * 2 - t->buf_len);
-        if (got < 0 && errno == EINTR) continue;
-        if (got < 0) return WR_EIO;
-        if (got == 0) t->eof = true;
-        t->buf_len += (size_t)got;
-    }
-}
-
-static int s_queue_pump(wr_actor_t *self, s_task_t *t)
+static int s_queue_pump(wr_actor_t *self, wr__task_t *t)
 {
     if (t->pump_queued) return 0;
     int rc = wr_send(self, wr_actor_addr(self), S_PUMP, NULL, 0);
@@ -217,17 +139,17 @@ static int s_queue_pump(wr_actor_t *self, s_task_t *t)
     return rc == WR_EAGAIN ? 0 : rc; /* a full mailbox: the tick pumps again */
 }
 
-static int s_pump(wr_actor_t *self, s_task_t *t)
+static int s_pump(wr_actor_t *self, wr__task_t *t)
 {
     t->pump_queued = false;
     if (t->ended || wr__chain_busy(&t->chain) || (t->out && !wr_gate_out_is_open(t->out))) return 0;
     for (int k = 0; k < S_PUMP_BATCHES; k++) {
         if (t->out && wr_gate_out_blocked(t->out)) return 0; /* the next credit resumes */
         bool done, wait;
-        int rc = s_source_next(t, &done, &wait);
+        int rc = wr__source_next(&t->src, S_SOURCE_BATCH, (uint64_t)(wr_now_ns() - t->start_ns), &done, &wait);
         if (rc) {
-            if (t->text && wr_textin_error(t->text)[0])
-                snprintf(t->error, sizeof t->error, "%s", wr_textin_error(t->text));
+            if (t->src.text && wr_textin_error(t->src.text)[0])
+                snprintf(t->error, sizeof t->error, "%s", wr_textin_error(t->src.text));
             return s_fail(self, t, rc, "source");
         }
         if (wait) return 0; /* the tick pumps again */
@@ -237,53 +159,17 @@ static int s_pump(wr_actor_t *self, s_task_t *t)
             s_maybe_finished(self, t);
             return 0;
         }
-        uint32_t n = t->batch->count;
-        t->records_in += n;
-        if (t->ts_field >= 0) {
-            const int64_t *ts = t->batch->col[t->ts_field];
-            for (uint32_t i = 0; i < n; i++)
-                if (ts[i] > t->max_ts) t->max_ts = ts[i];
-        }
-        if ((rc = wr__chain_batch(&t->chain, self, t->batch)) || (rc = s_watermark(self, t, false)))
+        t->records_in += t->src.batch->count;
+        if ((rc = wr__chain_batch(&t->chain, self, t->src.batch)) || (rc = s_watermark(self, t, false)))
             return s_fail(self, t, rc, "processing");
     }
     return s_queue_pump(self, t);
 }
 
-static int s_source_init(s_task_t *t, wr_strbuf_t *err)
-{
-    const wr_topo_source_t *src = &t->topo->sources[t->v->source];
-    t->source = true;
-    t->ts_field = t->topo->event_time.field[0] ? wr_schema_find(&t->topo->schema, t->topo->event_time.field) : -1;
-    t->batch = wr_batch_new(&t->topo->schema, S_SOURCE_BATCH);
-    if (!t->batch) return WR_ENOMEM;
-    if (src->kind == WR_TOPO_SOURCE_GENERATOR) {
-        t->gen = wr_generator_new(&src->generator);
-        if (!t->gen) {
-            wr_strbuf_adds(err, "generator: invalid configuration");
-            return WR_EINVAL;
-        }
-        uint64_t total = wr_generator_total(t->gen);
-        t->share = total == UINT64_MAX ? UINT64_MAX : wr_generator_share(total, t->o.subtask, t->v->parallelism);
-        return 0;
-    }
-    wr_textin_options_t to = {.format = src->format, .header = src->header, .on_error = src->on_error,
-                              .name = src->path};
-    t->text = wr_textin_new(&t->topo->schema, &to);
-    t->buf = malloc(S_READ_CHUNK * 2);
-    if (!t->text || !t->buf) return WR_ENOMEM;
-    t->fd = open(src->path, O_RDONLY | O_CLOEXEC);
-    if (t->fd < 0) {
-        wr_strbuf_addf(err, "file source: cannot open %s: %s", src->path, strerror(errno));
-        return WR_EIO;
-    }
-    return 0;
-}
-
 /* ---- wiring ---- */
 
 /* The output gate to the next vertex: one channel per downstream subtask. */
-static int s_out_init(s_task_t *t, wr_actor_t *self)
+static int s_out_init(wr__task_t *t, wr_actor_t *self)
 {
     const wr_plan_vertex_t *v = t->v;
     if (v->output < 0) return 0;
@@ -296,7 +182,7 @@ static int s_out_init(s_task_t *t, wr_actor_t *self)
     for (uint32_t j = 0; j < d->parallelism; j++) {
         uint32_t flat = wr_plan_index(&t->plan, (uint32_t)v->output, j);
         char path[WR_PATH_MAX];
-        wr_task_path(path, t->o.job_id, (uint32_t)v->output, j);
+        wr_task_path(path, t->o.job_id, t->o.attempt, (uint32_t)v->output, j);
         snprintf(addrs[j], WR_ADDR_MAX, "%s/%s", t->o.place_node[flat], path);
         targets[j] = addrs[j];
         ids[j] = wr_plan_channel(t->o.vertex, t->o.subtask, j);
@@ -324,7 +210,7 @@ out:
 }
 
 /* The input gate: one channel per upstream subtask, over every input vertex. */
-static int s_in_init(s_task_t *t, wr_actor_t *self)
+static int s_in_init(wr__task_t *t, wr_actor_t *self)
 {
     const wr_plan_vertex_t *v = t->v;
     uint32_t n = 0;
@@ -347,17 +233,22 @@ static int s_in_init(s_task_t *t, wr_actor_t *self)
 
 static int s_on_start(wr_actor_t *self, void *state)
 {
-    s_task_t *t = state;
+    wr__task_t *t = state;
     wr_strbuf_t err;
     wr_strbuf_init(&err);
     int rc = 0;
-    if (t->v->source >= 0) rc = s_source_init(t, &err);
-    else rc = s_in_init(t, self);
+    if (t->v->source >= 0) {
+        t->source = true;
+        rc = wr__source_init(&t->src, t->topo, t->v->source, t->o.subtask, t->v->parallelism, &err);
+    } else {
+        rc = s_in_init(t, self);
+    }
     if (!rc) rc = s_out_init(t, self);
     if (!rc) {
-        rc = wr__chain_init(&t->chain, t->topo, t->v, t->out, &err);
+        rc = wr__chain_init(&t->chain, t->topo, t->v, t->out, t->o.attempt, t->o.subtask, &err);
         t->chain_ready = true;
     }
+    if (!rc && t->o.restore[0]) rc = wr__task_restore(t, &err);
     if (!rc) rc = wr_timer_every(self, S_TICK_MS, S_TICK, NULL);
     t->start_ns = t->next_wm_ns = wr_now_ns();
     if (rc) {
@@ -372,14 +263,30 @@ static int s_on_start(wr_actor_t *self, void *state)
 
 /* ---- messages ---- */
 
-static int s_on_input(wr_actor_t *self, s_task_t *t, const wr_msg_t *m)
+static int s_go_on(wr_actor_t *self, wr__task_t *t);
+
+/* Every input delivered barrier `id`: snapshot, pass it on, then the input held behind it. */
+static int s_aligned(wr_actor_t *self, wr__task_t *t)
+{
+    int rc = wr__task_checkpoint(t, self, wr_gate_in_barrier(t->in), wr_gate_in_barrier_dir(t->in));
+    if (rc) return s_fail(self, t, rc, "checkpoint");
+    if ((rc = wr__msgq_prepend(&t->stash, &t->held))) return s_fail(self, t, rc, "checkpoint");
+    return 0; /* the caller goes on with the stash */
+}
+
+/* An input message: through the input gate, then the chain. Takes *msgp when it must wait. */
+static int s_on_input(wr_actor_t *self, wr__task_t *t, wr_msg_t **msgp)
 {
     if (!t->in) return s_fail(self, t, WR_EPROTO, "unexpected input for a source");
     wr_in_event_t ev;
     int64_t wm = 0;
-    int rc = wr_gate_in_handle(t->in, self, m, &ev, &wm);
+    int rc = wr_gate_in_handle(t->in, self, *msgp, &ev, &wm);
     if (rc) return s_fail(self, t, rc, "input channel");
     switch (ev) {
+    case WR_IN_HOLD:
+        if ((rc = wr__msgq_push(&t->held, msgp))) return s_fail(self, t, rc, "barrier alignment");
+        return 0;
+    case WR_IN_BARRIER: return s_aligned(self, t);
     case WR_IN_BATCH: {
         wr_batch_t *b = wr_gate_in_batch(t->in);
         t->records_in += b->count;
@@ -402,49 +309,24 @@ static int s_on_input(wr_actor_t *self, s_task_t *t, const wr_msg_t *m)
     return 0;
 }
 
-/* Keeps an input message for later: a window firing is paused, or earlier input waits. */
-static int s_stash(s_task_t *t, wr_msg_t **msgp)
-{
-    if (t->stash_n == t->stash_cap) {
-        size_t live = t->stash_n - t->stash_head;
-        if (t->stash_head) { /* slide the waiting ones to the front before growing */
-            memmove(t->stash, t->stash + t->stash_head, live * sizeof *t->stash);
-            t->stash_head = 0;
-            t->stash_n = live;
-        }
-        if (t->stash_n == t->stash_cap) {
-            size_t cap = t->stash_cap ? t->stash_cap * 2 : 64;
-            wr_msg_t **p = realloc(t->stash, cap * sizeof *p);
-            if (!p) return WR_ENOMEM;
-            t->stash = p;
-            t->stash_cap = cap;
-        }
-    }
-    t->stash[t->stash_n++] = *msgp;
-    *msgp = NULL;
-    return 0;
-}
-
 /* The output has room: goes on with a paused firing, then with the input that waited for it. */
-static int s_go_on(wr_actor_t *self, s_task_t *t)
+static int s_go_on(wr_actor_t *self, wr__task_t *t)
 {
     int rc = 0;
     if (wr__chain_busy(&t->chain) && !(t->out && wr_gate_out_blocked(t->out)) &&
         (rc = wr__chain_resume(&t->chain, self)))
         return s_fail(self, t, rc, "window firing");
-    while (t->stash_head < t->stash_n && !wr__chain_busy(&t->chain) && !t->reported) {
-        wr_msg_t *m = t->stash[t->stash_head];
-        t->stash[t->stash_head++] = NULL;
-        rc = s_on_input(self, t, m);
+    while (!wr__msgq_empty(&t->stash) && !wr__chain_busy(&t->chain) && !t->reported) {
+        wr_msg_t *m = wr__msgq_pop(&t->stash);
+        rc = s_on_input(self, t, &m);
         wr_msg_destroy(&m);
         if (rc) return rc;
     }
-    if (t->stash_head == t->stash_n) t->stash_head = t->stash_n = 0;
     s_maybe_finished(self, t);
     return 0;
 }
 
-static int s_on_tick(wr_actor_t *self, s_task_t *t)
+static int s_on_tick(wr_actor_t *self, wr__task_t *t)
 {
     int rc = 0;
     if (t->out) {
@@ -453,7 +335,7 @@ static int s_on_tick(wr_actor_t *self, s_task_t *t)
         if (rc) return s_fail(self, t, rc, "output channel");
     }
     if ((rc = s_go_on(self, t))) return rc;
-    if (t->in && !t->ended && !wr__chain_busy(&t->chain) && t->stash_head == t->stash_n) {
+    if (t->in && !t->ended && !wr__chain_busy(&t->chain) && wr__msgq_empty(&t->stash)) {
         int64_t wm;
         if (wr_gate_in_tick(t->in, &wm) == WR_IN_WATERMARK &&
             (rc = wr__chain_watermark(&t->chain, self, wm, wr_wall_ms())))
@@ -468,11 +350,61 @@ static int s_on_tick(wr_actor_t *self, s_task_t *t)
     return 0;
 }
 
+/* Reads [job id, attempt, checkpoint id, ...]: 0 when it is for this attempt of this job. */
+static int s_ckpt_header(const wr__task_t *t, wr_mp_reader_t *r, uint32_t want, uint64_t *id)
+{
+    uint32_t n = 0;
+    uint64_t attempt = 0;
+    char job[WR_JOB_ID_MAX];
+    wr_mp_read_array(r, &n);
+    wr_mp_read_str_copy(r, job, sizeof job);
+    wr_mp_read_uint(r, &attempt);
+    wr_mp_read_uint(r, id);
+    if (r->err || n != want || !*id) return WR_EPROTO;
+    return strcmp(job, t->o.job_id) || attempt != t->o.attempt ? WR_ENOTFOUND : 0;
+}
+
+/* CKPT_TRIGGER [job id, attempt, checkpoint id, dir]: a source snapshots and sends the barrier. */
+static int s_on_trigger(wr_actor_t *self, wr__task_t *t, const wr_msg_t *m)
+{
+    wr_mp_reader_t r;
+    wr_mp_reader_init(&r, m->data, m->len);
+    uint64_t id = 0;
+    char dir[WR_TASK_RESTORE_MAX];
+    int rc = s_ckpt_header(t, &r, 4, &id);
+    if (!rc && wr_mp_read_str_copy(&r, dir, sizeof dir)) rc = WR_EPROTO;
+    if (rc || !t->source) {
+        wr_debug("%s: ignoring a checkpoint trigger from %s", wr_actor_addr(self), m->from);
+        return 0;
+    }
+    if ((rc = wr__task_checkpoint(t, self, id, dir))) return s_fail(self, t, rc, "checkpoint");
+    return 0;
+}
+
+/* CKPT_COMPLETE [job id, attempt, checkpoint id]: commit; the final one finishes the subtask. */
+static int s_on_complete(wr_actor_t *self, wr__task_t *t, const wr_msg_t *m)
+{
+    wr_mp_reader_t r;
+    wr_mp_reader_init(&r, m->data, m->len);
+    uint64_t id = 0;
+    if (s_ckpt_header(t, &r, 3, &id)) return 0;
+    int rc = wr__task_checkpoint_complete(t, self, id);
+    if (rc) return s_fail(self, t, rc, "commit");
+    if (id == WR_CKPT_FINAL && t->final_acked && !t->reported) {
+        t->reported = true;
+        s_report(self, t, "finished");
+    }
+    return 0;
+}
+
 static int s_on_message(wr_actor_t *self, void *state, wr_msg_t **msgp)
 {
-    s_task_t *t = state;
+    wr__task_t *t = state;
     const wr_msg_t *m = *msgp;
     if (t->reported && m->type != S_TICK) return 0; /* finished or failed: drain quietly */
+    if (t->final_acked && m->type != S_TICK && m->type != WR_MSG_CKPT_COMPLETE &&
+        m->type != WR_MSG_CREDIT)
+        return 0; /* ended: only the final checkpoint's completion matters now */
     switch (m->type) {
     case S_PUMP: return s_pump(self, t);
     case S_TICK: return s_on_tick(self, t);
@@ -490,9 +422,17 @@ static int s_on_message(wr_actor_t *self, void *state, wr_msg_t **msgp)
     case WR_MSG_CHANNEL_OPEN:
     case WR_MSG_DATA_BATCH:
     case WR_MSG_WATERMARK:
-    case WR_MSG_CHANNEL_END:
-        if (wr__chain_busy(&t->chain) || t->stash_head < t->stash_n) return s_stash(t, msgp);
-        return s_on_input(self, t, m);
+    case WR_MSG_BARRIER:
+    case WR_MSG_CHANNEL_END: {
+        if (wr__chain_busy(&t->chain) || !wr__msgq_empty(&t->stash)) {
+            int rc = wr__msgq_push(&t->stash, msgp);
+            return rc ? s_fail(self, t, rc, "input") : 0;
+        }
+        int rc = s_on_input(self, t, msgp);
+        return rc ? rc : s_go_on(self, t); /* what an alignment released */
+    }
+    case WR_MSG_CKPT_TRIGGER: return s_on_trigger(self, t, m);
+    case WR_MSG_CKPT_COMPLETE: return s_on_complete(self, t, m);
     case WR_MSG_ERROR:
     case WR_MSG_TIMEOUT: return 0; /* a channel open that met no subtask yet: the tick retries */
     default:
@@ -506,7 +446,7 @@ static const wr_behaviour_t s_behaviour = {
 
 int wr_task_spawn(wr_node_t *node, wr_actor_t *supervisor, wr_topology_t **topology, wr_task_opts_t *o)
 {
-    s_task_t *t = calloc(1, sizeof *t);
+    wr__task_t *t = calloc(1, sizeof *t);
     int rc = WR_ENOMEM;
     if (!t) {
         wr_topology_destroy(topology);
@@ -515,9 +455,7 @@ int wr_task_spawn(wr_node_t *node, wr_actor_t *supervisor, wr_topology_t **topol
         return rc;
     }
     t->o = *o;
-    t->fd = -1;
-    t->max_ts = INT64_MIN;
-    t->ts_field = -1;
+    t->src.fd = -1;
     t->topo = *topology;
     *topology = NULL;
     o->place_node = NULL;
@@ -533,7 +471,7 @@ int wr_task_spawn(wr_node_t *node, wr_actor_t *supervisor, wr_topology_t **topol
     }
     t->v = &t->plan.v[t->o.vertex];
     char path[WR_PATH_MAX];
-    wr_task_path(path, t->o.job_id, t->o.vertex, t->o.subtask);
+    wr_task_path(path, t->o.job_id, t->o.attempt, t->o.vertex, t->o.subtask);
     wr_spawn_opts_t so = {.path = path,
                           .behaviour = &s_behaviour,
                           .state = t,

@@ -5,7 +5,11 @@
  * its inputs and its control messages, in order.
  *
  * It reports to the JobManager with WR_MSG_TASK_STATE: "running" with its counters every second,
- * then "finished", or "failed" with the reason (and then fails, so its TaskManager hears it). */
+ * then "finished", or "failed" with the reason (and then fails, so its TaskManager hears it).
+ *
+ * Checkpoints (Flink's aligned checkpoints): CKPT_TRIGGER makes a source snapshot its position
+ * and send a barrier downstream; a subtask with inputs snapshots once every input delivered the
+ * barrier, passes it on, and acks with CKPT_ACK; CKPT_COMPLETE lets its sinks commit. */
 #ifndef WR_TASK_H
 #define WR_TASK_H
 
@@ -14,7 +18,9 @@
 #include "actors/dataflow/plan.h"
 #include "actors/node.h"
 
-#define WR_JOB_ID_MAX 24
+#define WR_JOB_ID_MAX       24
+#define WR_TASK_RESTORE_MAX 512
+#define WR_CKPT_FINAL       UINT64_MAX /* the checkpoint id of a subtask's state at its end */
 
 typedef struct {
     char job_id[WR_JOB_ID_MAX];
@@ -27,10 +33,16 @@ typedef struct {
     uint32_t nplaces;
     char (*place_node)[WR_NODE_MAX];
     char (*place_endpoint)[128];
+    /* fault tolerance: checkpoints are on (the end of input is then a final checkpoint the
+     * JobManager completes before the subtask finishes), and where to restore from ("": fresh) */
+    bool checkpointing;
+    char restore[WR_TASK_RESTORE_MAX];
 } wr_task_opts_t;
 
-/* The actor path of a subtask: "job-<id>/v<vertex>.<subtask>". */
-void wr_task_path(char out[WR_PATH_MAX], const char *job_id, uint32_t vertex, uint32_t subtask);
+/* The actor path of a subtask of an attempt: "job-<id>-<attempt>/v<vertex>.<subtask>" (a
+ * restarted job's subtasks never meet the old attempt's messages). */
+void wr_task_path(char out[WR_PATH_MAX], const char *job_id, uint32_t attempt, uint32_t vertex,
+                  uint32_t subtask);
 
 /* Starts the subtask actor for opts on node, supervised by supervisor. Takes *topology (and the
  * place arrays in opts: freed with the actor) in every case. */

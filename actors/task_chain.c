@@ -38,7 +38,7 @@ static int s_keys_grow(wr__keys_t *k)
 }
 
 /* The id of string s (interned on first sight). */
-static int s_keys_id(wr__keys_t *k, const char *s, uint32_t len, uint64_t *id)
+int wr__keys_id(wr__keys_t *k, const char *s, uint32_t len, uint64_t *id)
 {
     if (k->n == k->cap) {
         int rc = s_keys_grow(k);
@@ -227,7 +227,7 @@ static int s_window_add(wr__chain_t *c, const wr_batch_t *b)
         for (uint32_t i = 0; i < n; i++) {
             uint32_t len;
             const char *s = wr_batch_str(b, w->key_field, i, &len);
-            if ((rc = s_keys_id(&w->ids, s, len, &w->keys[i]))) return rc;
+            if ((rc = wr__keys_id(&w->ids, s, len, &w->keys[i]))) return rc;
         }
     } else {
         memcpy(w->keys, b->col[w->key_field], (size_t)n * 8); /* an int key is its own id */
@@ -317,7 +317,8 @@ static void s_window_release(wr__window_t *w)
 
 /* ---- the chain ---- */
 
-static wr_sink_t *s_sink_new(const wr_topo_sink_t *s, const wr_schema_t *schema, wr_strbuf_t *err)
+static wr_sink_t *s_sink_new(const wr__chain_t *c, const wr_topo_sink_t *s, const wr_schema_t *schema,
+                             wr_strbuf_t *err)
 {
     int rc = WR_ENOMEM;
     wr_sink_t *k = NULL;
@@ -325,7 +326,8 @@ static wr_sink_t *s_sink_new(const wr_topo_sink_t *s, const wr_schema_t *schema,
     case WR_TOPO_SINK_STDOUT: k = wr_sink_stdout_new(schema, stdout); break;
     case WR_TOPO_SINK_COLLECT: k = wr_sink_collect_new(schema); break;
     case WR_TOPO_SINK_FILE:
-        k = wr_sink_file_new(schema, s->path, &rc);
+        k = s->exactly_once ? wr_sink_file_2pc_new(schema, s->path, c->attempt, c->subtask, &rc)
+                            : wr_sink_file_new(schema, s->path, &rc);
         if (!k) wr_strbuf_addf(err, "sink %s: cannot open %s: %m", s->name, s->path);
         else wr_sink_set_delay(k, s->delay_ms);
         return k;
@@ -335,12 +337,14 @@ static wr_sink_t *s_sink_new(const wr_topo_sink_t *s, const wr_schema_t *schema,
 }
 
 int wr__chain_init(wr__chain_t *c, const wr_topology_t *t, const wr_plan_vertex_t *v,
-                   wr_gate_out_t *out, wr_strbuf_t *err)
+                   wr_gate_out_t *out, uint32_t attempt, uint32_t subtask, wr_strbuf_t *err)
 {
     memset(c, 0, sizeof *c);
     c->topo = t;
     c->v = v;
     c->out = out;
+    c->attempt = attempt;
+    c->subtask = subtask;
     wr_strbuf_init(&c->collected);
     for (uint32_t i = v->op_first; i < v->op_end; i++) {
         const wr_topo_op_t *top = &t->ops[i];
@@ -363,12 +367,12 @@ int wr__chain_init(wr__chain_t *c, const wr_topology_t *t, const wr_plan_vertex_
     if (v->window && (rc = s_window_init(c, err))) return rc;
     if (v->sinks) {
         for (uint32_t i = 0; i < t->n_sinks; i++) {
-            if (!(c->sinks[c->nsinks] = s_sink_new(&t->sinks[i], &v->out_schema, err))) return WR_EIO;
-            c->nsinks++;
+            if (!(c->sinks[c->nsinks] = s_sink_new(c, &t->sinks[i], &v->out_schema, err))) return WR_EIO;
+            c->sink_2pc[c->nsinks++] = t->sinks[i].kind == WR_TOPO_SINK_FILE && t->sinks[i].exactly_once;
         }
     }
     if (v->window && t->window.has_late_sink &&
-        !(c->late_sink = s_sink_new(&t->window.late_sink, &t->input, err)))
+        !(c->late_sink = s_sink_new(c, &t->window.late_sink, &t->input, err)))
         return WR_EIO;
     return 0;
 }

@@ -11,6 +11,8 @@
 #include "actors/dataflow/window.h"
 #include "actors/gate.h"
 #include "actors/task.h"
+#include "actors/task_source.h"
+#include "bus/msg.h"
 #include "bus/strbuf.h"
 
 /* One filter or map of the chain. */
@@ -34,6 +36,9 @@ typedef struct {
     uint64_t *slots; /* open addressing: id + 1, 0 = empty */
     uint64_t nslots;
 } wr__keys_t;
+
+/* The id of key s[0..len), interned if new. 0 or WR_ENOMEM. */
+int wr__keys_id(wr__keys_t *k, const char *s, uint32_t len, uint64_t *id);
 
 typedef struct {
     wr_window_t *engine;
@@ -59,7 +64,9 @@ typedef struct wr__chain {
     uint32_t nops;
     wr__window_t *win;           /* NULL unless the vertex holds the window */
     wr_sink_t *sinks[WR_TOPO_MAX_SINKS];
+    bool sink_2pc[WR_TOPO_MAX_SINKS]; /* exactly-once file sinks: commit with checkpoints */
     uint32_t nsinks;             /* 0 unless the vertex holds the sinks */
+    uint32_t attempt, subtask;
     wr_sink_t *late_sink;
     wr_gate_out_t *out;          /* NULL when the vertex holds the sinks */
     wr_actor_t *self;            /* during a call: for the output gate */
@@ -76,9 +83,24 @@ typedef struct wr__chain {
     wr_strbuf_t collected;       /* collect sinks' JSON lines, reported at the end */
 } wr__chain_t;
 
+/* A FIFO of messages kept for later (ownership moves in and out). */
+typedef struct {
+    wr_msg_t **m;
+    size_t head, n, cap;
+} wr__msgq_t;
+
+/* Takes *msgp (nulls it). 0 or WR_ENOMEM (*msgp untouched). */
+int wr__msgq_push(wr__msgq_t *q, wr_msg_t **msgp);
+/* The oldest message (the caller owns it), or NULL. */
+wr_msg_t *wr__msgq_pop(wr__msgq_t *q);
+bool wr__msgq_empty(const wr__msgq_t *q);
+/* Moves every message of front before q's, in order. 0 or WR_ENOMEM (nothing moved). */
+int wr__msgq_prepend(wr__msgq_t *q, wr__msgq_t *front);
+void wr__msgq_release(wr__msgq_t *q);
+
 /* Builds the chain of vertex v of topo. err gets a reason on failure. */
 int wr__chain_init(wr__chain_t *c, const wr_topology_t *topo, const wr_plan_vertex_t *v,
-                   wr_gate_out_t *out, wr_strbuf_t *err);
+                   wr_gate_out_t *out, uint32_t attempt, uint32_t subtask, wr_strbuf_t *err);
 void wr__chain_release(wr__chain_t *c);
 /* Runs a batch through the chain: operators, then the window, the output gate or the sinks. */
 int wr__chain_batch(wr__chain_t *c, wr_actor_t *self, const wr_batch_t *b);
@@ -94,5 +116,45 @@ int wr__chain_resume(wr__chain_t *c, wr_actor_t *self);
 int64_t wr__chain_delay_quantile(const wr__chain_t *c, double q);
 /* Every input ended: fire what is left, flush the sinks, end the output. */
 int wr__chain_end(wr__chain_t *c, wr_actor_t *self);
+
+/* The subtask actor's state (task.c; checkpoints in task_ckpt.c). */
+typedef struct {
+    wr_task_opts_t o;
+    wr_topology_t *topo;
+    wr_plan_t plan;
+    const wr_plan_vertex_t *v;
+    wr_gate_in_t *in;
+    wr_gate_out_t *out;
+    wr__chain_t chain;
+    bool chain_ready;
+
+    bool source;
+    wr__source_t src;
+    int64_t start_ns, next_wm_ns;
+    bool pump_queued;
+
+    /* input that arrived while a window firing was paused, in order: bounded by the credits of
+     * the input channels (a stashed batch has not returned its credit) */
+    wr__msgq_t stash;
+    /* input behind a checkpoint barrier, held until every input delivered it */
+    wr__msgq_t held;
+
+    bool ended;    /* the chain has ended (output ended or sinks flushed) */
+    bool final_acked; /* the end's state went to the JobManager (the final checkpoint) */
+    bool reported; /* the final state went to the JobManager */
+    unsigned ticks;
+    uint64_t records_in;
+    uint64_t last_checkpoint; /* the latest this subtask took part in */
+    char error[256];
+} wr__task_t;
+
+/* task_ckpt.c */
+/* Checkpoint `id`: snapshots the subtask's state (files into dir, the folder of the checkpoint
+ * being written), passes the barrier on and acks to the JobManager with the state's blobs. */
+int wr__task_checkpoint(wr__task_t *t, wr_actor_t *self, uint64_t id, const char *dir);
+/* Restores the subtask from the checkpoint or savepoint in t->o.restore. err says why not. */
+int wr__task_restore(wr__task_t *t, wr_strbuf_t *err);
+/* CKPT_COMPLETE: checkpoint id completed (sinks commit what it covers). */
+int wr__task_checkpoint_complete(wr__task_t *t, wr_actor_t *self, uint64_t id);
 
 #endif

@@ -38,7 +38,7 @@ static void s_free_state(void *state)
 }
 
 /* TASK_DEPLOY [job id, attempt, vertex, subtask, topology, [[node, endpoint]...], credits,
- * batch records]: start the subtask. A failure is reported to the JobManager as the subtask's. */
+ * batch records, checkpointing, restore path]: start the subtask. A failure is reported to the JobManager as the subtask's. */
 static int s_on_deploy(wr_actor_t *self, s_tm_t *tm, const wr_msg_t *m)
 {
     wr_mp_reader_t r;
@@ -52,7 +52,7 @@ static int s_on_deploy(wr_actor_t *self, s_tm_t *tm, const wr_msg_t *m)
     wr_mp_read_uint(&r, &attempt);
     wr_mp_read_uint(&r, &vertex);
     wr_mp_read_uint(&r, &subtask);
-    int rc = r.err || n != 8 ? WR_EPROTO : wr_topology_unpack(&r, &topo);
+    int rc = r.err || n != 10 ? WR_EPROTO : wr_topology_unpack(&r, &topo);
     if (!rc && (rc = wr_mp_read_array(&r, &np)) == 0 && np > 0) {
         o.place_node = calloc(np, sizeof *o.place_node);
         o.place_endpoint = calloc(np, sizeof *o.place_endpoint);
@@ -68,6 +68,8 @@ static int s_on_deploy(wr_actor_t *self, s_tm_t *tm, const wr_msg_t *m)
     if (!rc) {
         wr_mp_read_uint(&r, &credits);
         wr_mp_read_uint(&r, &batch);
+        wr_mp_read_bool(&r, &o.checkpointing);
+        wr_mp_read_str_copy(&r, o.restore, sizeof o.restore);
         if (r.err || wr_mp_remaining(&r) || !credits || credits > 65536 || !batch || batch > 1 << 20 ||
             vertex > UINT32_MAX || subtask > UINT32_MAX || attempt > UINT32_MAX)
             rc = WR_EPROTO;
@@ -101,7 +103,7 @@ static int s_on_deploy(wr_actor_t *self, s_tm_t *tm, const wr_msg_t *m)
     rc = wr_task_spawn(wr_actor_node(self), self, &topo, &o);
     if (rc == 0) {
         char path[WR_PATH_MAX];
-        wr_task_path(path, job, (uint32_t)vertex, (uint32_t)subtask);
+        wr_task_path(path, job, (uint32_t)attempt, (uint32_t)vertex, (uint32_t)subtask);
         task = wr_node_lookup(wr_actor_node(self), path);
     }
     if (task) {

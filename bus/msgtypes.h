@@ -30,6 +30,7 @@
     X(42, CHANNEL_END, "channel-end", "[channel u64, last seq u64]: no more batches")         \
     X(43, CHANNEL_OPEN, "channel-open", "[channel u64]: a sender asks for its first credit")   \
     X(44, WATERMARK, "watermark", "[channel u64, watermark i64 ms]: in band, after batches")  \
+    X(45, BARRIER, "barrier", "[channel u64, checkpoint id u64]: in band: state before it")    \
     X(50, JOB_SUBMIT, "job-submit", "[topology]: run a job (CLI -> JobManager)")              \
     X(51, JOB_SUBMITTED, "job-submitted", "[job id str]")                                       \
     X(52, JOBS_REQ, "jobs-req", "nil: list jobs")                                               \
@@ -41,7 +42,15 @@
     X(60, TASK_DEPLOY, "task-deploy", "[job id, attempt, vertex, subtask, plan]")               \
     X(61, TASK_DEPLOYED, "task-deployed", "[job id, vertex, subtask]")                          \
     X(62, TASK_CANCEL, "task-cancel", "[job id]: stop every subtask of the job on this node")   \
-    X(63, TASK_STATE, "task-state", "[job id, vertex, subtask, state, error, stats]")
+    X(63, TASK_STATE, "task-state", "[job id, vertex, subtask, state, error, stats]")            \
+    X(64, CKPT_TRIGGER, "ckpt-trigger", "[job id, attempt, checkpoint id]: to sources")    \
+    X(65, CKPT_ACK, "ckpt-ack", "[job, attempt, vertex, subtask, id, [blob...], align ms]")     \
+    X(66, CKPT_DECLINE, "ckpt-decline", "[job id, attempt, vertex, subtask, id, reason]")       \
+    X(67, CKPT_COMPLETE, "ckpt-complete", "[job id, attempt, checkpoint id]: commit")           \
+    X(68, CKPT_LIST_REQ, "ckpt-list-req", "[job id]: a job's checkpoints (weir checkpoints)")   \
+    X(69, CKPT_LIST_REPLY, "ckpt-list-reply", "{job, state, latest, checkpoints: [...]}")      \
+    X(70, SAVEPOINT_REQ, "savepoint-req", "[job id, dir, stop bool]: weir savepoint / stop")   \
+    X(71, SAVEPOINT_DONE, "savepoint-done", "[path]: where the savepoint is")
 
 enum wr_msg_type {
 #define WR__MSG_ENUM(num, name, wire, schema) WR_MSG_##name = num,

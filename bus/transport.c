@@ -314,8 +314,10 @@ static size_t s_drain_commands(wr_transport_t *t, int64_t now)
             }
             continue;
         }
-        bool same = p->connected && !strcmp(p->endpoint, c.endpoint);
-        if (same || (p->state == WR_PEER_UP && c.passive)) continue; /* idempotent */
+        /* idempotent; but a peer declared down is connected afresh, with a grace period for its
+         * new process (a restarted TaskManager on the same port) to say it is there */
+        bool same = p->connected && !strcmp(p->endpoint, c.endpoint) && p->state != WR_PEER_DOWN;
+        if (same || (p->state == WR_PEER_UP && c.passive)) continue;
         if (p->connected) zsock_disconnect(t->router, "%s", p->endpoint);
         p->connected = false;
         snprintf(p->endpoint, sizeof p->endpoint, "%s", c.endpoint);

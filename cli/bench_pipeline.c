@@ -361,7 +361,7 @@ static int s_pipeline(const s_opts_t *o, const wr_topology_t *t, s_result_t *res
         }
         wr_taskmanager_opts_t tmo = {
             .jm_node_id = "jm-1", .jm_endpoint = eps[0], .slots = (plan.slots + S_TMS - 1) / S_TMS};
-        rc = i ? wr_taskmanager_spawn(nodes[i], &tmo) : wr_jobmanager_spawn(nodes[i]);
+        rc = i ? wr_taskmanager_spawn(nodes[i], &tmo) : wr_jobmanager_spawn(nodes[i], NULL);
     }
     if (rc) {
         wr_cli_error("bench pipeline", NULL, "cannot start the local cluster: %s", wr_strerror(rc));

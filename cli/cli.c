@@ -91,6 +91,42 @@ fail:
     return NULL;
 }
 
+int wr_cli_jm_opts(const wr_config_t *cfg, const char *cmd, wr_jobmanager_opts_t *out)
+{
+    static const char *const kinds[] = {"", "none", "fixed-delay", "exponential-delay", "failure-rate"};
+    const char *rs = wr_config_str(cfg, "restart-strategy");
+    int kind = -1;
+    for (int k = 0; k < 5; k++)
+        if (!strcmp(rs, kinds[k])) kind = k;
+    if (kind < 0) {
+        wr_cli_error(cmd, "restart-strategy: none, fixed-delay, exponential-delay or failure-rate",
+                     "unknown restart-strategy '%s'", rs);
+        return WR_ECONFIG;
+    }
+    *out = (wr_jobmanager_opts_t){
+        .checkpoints_dir = wr_config_str(cfg, "state.checkpoints.dir"),
+        .savepoints_dir = wr_config_str(cfg, "state.savepoints.dir"),
+        .interval_ms = wr_config_int(cfg, "execution.checkpointing.interval"),
+        .timeout_ms = wr_config_int(cfg, "execution.checkpointing.timeout"),
+        .min_pause_ms = wr_config_int(cfg, "execution.checkpointing.min-pause"),
+        .tolerable_failures = (uint32_t)wr_config_int(cfg, "execution.checkpointing.tolerable-failed-checkpoints"),
+        .num_retained = (uint32_t)wr_config_int(cfg, "state.checkpoints.num-retained"),
+        .restart = {
+            .kind = (wr_restart_kind_t)kind,
+            .attempts = (uint32_t)wr_config_int(cfg, "restart-strategy.fixed-delay.attempts"),
+            .delay_ms = kind == WR_RESTART_FAILURE_RATE ? wr_config_int(cfg, "restart-strategy.failure-rate.delay")
+                                                        : wr_config_int(cfg, "restart-strategy.fixed-delay.delay"),
+            .initial_backoff_ms = wr_config_int(cfg, "restart-strategy.exponential-delay.initial-backoff"),
+            .max_backoff_ms = wr_config_int(cfg, "restart-strategy.exponential-delay.max-backoff"),
+            .reset_threshold_ms = wr_config_int(cfg, "restart-strategy.exponential-delay.reset-backoff-threshold"),
+            .multiplier = (uint32_t)wr_config_int(cfg, "restart-strategy.exponential-delay.backoff-multiplier"),
+            .max_failures = (uint32_t)wr_config_int(cfg, "restart-strategy.failure-rate.max-failures-per-interval"),
+            .failure_interval_ms = wr_config_int(cfg, "restart-strategy.failure-rate.failure-rate-interval"),
+        },
+    };
+    return 0;
+}
+
 wr_node_opts_t wr_cli_node_opts(const wr_config_t *cfg, const char *id, const char *bind)
 {
     return (wr_node_opts_t){

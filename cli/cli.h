@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "actors/cluster.h"
 #include "actors/node.h"
 #include "cli/config.h"
 
@@ -26,12 +27,25 @@ int wr_cmd_jobs(int argc, char **argv);
 int wr_cmd_job(int argc, char **argv);
 int wr_cmd_cancel(int argc, char **argv);
 
-/* Loads the topology file (usage errors for an invalid one), submits it through node `via` to the
- * JobManager at address jm, and, with follow, waits until the job ends (a status line on stderr
- * when status_line; SIGINT/SIGTERM cancel it). Returns an exit code: 0 when it finished (or was
- * canceled from here), 1 when it failed or was refused, 2 for a bad topology. */
+/* How a job is run: follow it until it ends (a status line on stderr when status_line;
+ * SIGINT/SIGTERM cancel it), and restore it from a savepoint or checkpoint folder (NULL: fresh)
+ * at another parallelism (0: the topology's). */
+typedef struct {
+    bool follow, status_line;
+    const char *from_savepoint;
+    uint32_t parallelism;
+} wr_cli_run_opts_t;
+
+/* Loads the topology file (usage errors for an invalid one) and submits it through node `via` to
+ * the JobManager at address jm. Returns an exit code: 0 when it finished (or was canceled from
+ * here, or was submitted when not followed), 1 when it failed or was refused, 2 for a bad
+ * topology. */
 int wr_cli_run_job(wr_node_t *via, const char *jm, const wr_config_t *cfg, const char *cmd,
-                   const char *topology_path, bool follow, bool status_line);
+                   const char *topology_path, const wr_cli_run_opts_t *o);
+/* `weir checkpoints JOB`, `weir savepoint JOB [DIR]`, `weir stop JOB --savepoint [DIR]`. */
+int wr_cmd_checkpoints(int argc, char **argv);
+int wr_cmd_savepoint(int argc, char **argv);
+int wr_cmd_stop(int argc, char **argv);
 /* `weir bench window ...` (argv[0] = "window"): the window operator benchmark. */
 int wr_bench_window(int argc, char **argv);
 /* `weir bench pipeline ...` (argv[0] = "pipeline"): the IoT job end to end on a local cluster. */
@@ -64,6 +78,10 @@ bool wr_cli_count(const char *arg, uint64_t min, uint64_t max, uint64_t *out);
 /* Prints "weir CMD: message" plus an optional hint line to stderr. */
 void wr_cli_error(const char *cmd, const char *hint, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* The JobManager's checkpoint and restart settings from configuration (strings borrowed from
+ * cfg). WR_ECONFIG (after printing why) for an unknown restart-strategy. */
+int wr_cli_jm_opts(const wr_config_t *cfg, const char *cmd, wr_jobmanager_opts_t *out);
 
 /* Node options from configuration (threads, mailbox, heartbeats, message size). */
 wr_node_opts_t wr_cli_node_opts(const wr_config_t *cfg, const char *id, const char *bind);

@@ -66,7 +66,9 @@ int wr_cmd_jobmanager(int argc, char **argv)
         wr_config_destroy(&cfg);
         return WR_EXIT_FAIL;
     }
-    err = wr_jobmanager_spawn(node);
+    wr_jobmanager_opts_t jo;
+    err = wr_cli_jm_opts(cfg, "jobmanager", &jo);
+    if (!err) err = wr_jobmanager_spawn(node, &jo);
     if (err) {
         wr_cli_error("jobmanager", NULL, "cannot start the JobManager actor: %s", wr_strerror(err));
         rc = WR_EXIT_FAIL;
@@ -288,7 +290,9 @@ int wr_cmd_local(int argc, char **argv)
     /* one process, one core budget: share it between the nodes */
     if (!no.threads) no.threads = 1;
     nodes[0] = wr_node_new(&no, &err);
-    if (!nodes[0] || (err = wr_jobmanager_spawn(nodes[0]))) {
+    wr_jobmanager_opts_t jo;
+    if ((err = wr_cli_jm_opts(cfg, "local", &jo))) goto out;
+    if (!nodes[0] || (err = wr_jobmanager_spawn(nodes[0], &jo))) {
         wr_cli_error("local", bind ? "try another --bind port" : NULL, "cannot start the JobManager: %s",
                      wr_strerror(err));
         goto out;
@@ -323,7 +327,8 @@ int wr_cmd_local(int argc, char **argv)
         }
         char jm[WR_ADDR_MAX];
         snprintf(jm, sizeof jm, "%s/jobmanager", jm_id);
-        rc = wr_cli_run_job(nodes[0], jm, cfg, "local", topology, true, isatty(STDERR_FILENO));
+        wr_cli_run_opts_t ro = {.follow = true, .status_line = isatty(STDERR_FILENO)};
+        rc = wr_cli_run_job(nodes[0], jm, cfg, "local", topology, &ro);
         goto out;
     }
     if (s_local_show(nodes[0], cfg, ntm)) {

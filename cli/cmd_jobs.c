@@ -1,4 +1,5 @@
 /* weir submit | jobs | job | cancel, and running a topology on a cluster (also for `weir local`). */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,8 +100,9 @@ static wr_msg_t *s_job_req(wr_node_t *via, const char *jm, const wr_config_t *cf
 /* ---- submitting and following a job ---- */
 
 int wr_cli_run_job(wr_node_t *via, const char *jm, const wr_config_t *cfg, const char *cmd,
-                   const char *topology_path, bool follow, bool status_line)
+                   const char *topology_path, const wr_cli_run_opts_t *o)
 {
+    bool follow = o->follow, status_line = o->status_line;
     wr_strbuf_t err;
     wr_strbuf_init(&err);
     wr_topology_t *topo = NULL;
@@ -116,8 +118,12 @@ int wr_cli_run_job(wr_node_t *via, const char *jm, const wr_config_t *cfg, const
     msgpack_sbuffer_init(&sb);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, 1);
+    msgpack_pack_array(&pk, o->from_savepoint || o->parallelism ? 3 : 1);
     wr_topology_pack(topo, &pk);
+    if (o->from_savepoint || o->parallelism) {
+        wr_pack_str(&pk, o->from_savepoint ? o->from_savepoint : "");
+        msgpack_pack_uint32(&pk, o->parallelism);
+    }
     wr_topology_destroy(&topo);
     wr_msg_t *reply = NULL;
     rc = wr_node_request(via, jm, WR_MSG_JOB_SUBMIT, sb.data, sb.size,
@@ -188,7 +194,7 @@ int wr_cli_run_job(wr_node_t *via, const char *jm, const wr_config_t *cfg, const
             last_ns = now;
             last_in = st.in;
         }
-        if (strcmp(st.state, "RUNNING") && strcmp(st.state, "CREATED")) break;
+        if (strcmp(st.state, "RUNNING") && strcmp(st.state, "CREATED") && strcmp(st.state, "RESTARTING")) break;
     }
     if (status_line) fputc('\n', stderr);
     double secs = (double)(wr_now_ns() - t0) / 1e9;
@@ -202,10 +208,14 @@ int wr_cli_run_job(wr_node_t *via, const char *jm, const wr_config_t *cfg, const
 /* ---- the commands ---- */
 
 static const char s_submit_usage[] =
-    "usage: weir submit TOPOLOGY [--wait] [--jobmanager ENDPOINT] [--config FILE] [--set KEY=VALUE]...\n"
+    "usage: weir submit TOPOLOGY [--wait] [--from-savepoint PATH [--parallelism N]]\n"
+    "                   [--jobmanager ENDPOINT] [--config FILE] [--set KEY=VALUE]...\n"
     "\n"
     "Validates the topology file, submits it to the JobManager and prints the job id.\n"
-    "  --wait            follow the job until it ends (Ctrl-C cancels it); exit 0 if it finished\n";
+    "  --wait                 follow the job until it ends (Ctrl-C cancels it); exit 0 if it finished\n"
+    "  --from-savepoint PATH  start from a savepoint (or a checkpoint folder chk-N): the sources\n"
+    "                         where it left them, the windows' state, its sinks' pending output\n"
+    "  --parallelism N        run every operator at N (key groups are dealt out again)\n";
 
 static const char s_jobs_usage[] =
     "usage: weir jobs [--json] [--jobmanager ENDPOINT]\n"
@@ -221,6 +231,8 @@ static const char s_jobs_usage[] =
 typedef struct {
     wr_cli_cfg_t cc;
     bool json, wait;
+    const char *from_savepoint;
+    uint64_t parallelism;
 } s_opts_t;
 
 static int s_parse(int argc, char **argv, const char *cmd, const char *usage, s_opts_t *o, int nargs)
@@ -229,6 +241,8 @@ static int s_parse(int argc, char **argv, const char *cmd, const char *usage, s_
                                          {"jobmanager", required_argument, NULL, 'j'},
                                          {"json", no_argument, NULL, 'J'},
                                          {"wait", no_argument, NULL, 'w'},
+                                         {"from-savepoint", required_argument, NULL, 'F'},
+                                         {"parallelism", required_argument, NULL, 'P'},
                                          {NULL, 0, NULL, 0}};
     int c, rc;
     while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
@@ -238,6 +252,13 @@ static int s_parse(int argc, char **argv, const char *cmd, const char *usage, s_
         case 'j': if ((rc = wr_cli_cfg_override(&o->cc, cmd, "jobmanager.address", optarg))) return rc; break;
         case 'J': o->json = true; break;
         case 'w': o->wait = true; break;
+        case 'F': o->from_savepoint = optarg; break;
+        case 'P':
+            if (!wr_cli_count(optarg, 1, WR_TOPO_MAX_PARALLELISM, &o->parallelism)) {
+                wr_cli_error(cmd, "--parallelism N: 1 to 32768", "bad --parallelism '%s'", optarg);
+                return WR_EXIT_USAGE;
+            }
+            break;
         case 'h': fputs(usage, stdout); return -1;
         default: fputs(usage, stderr); return WR_EXIT_USAGE;
         }
@@ -264,7 +285,11 @@ int wr_cmd_submit(int argc, char **argv)
     if (client) {
         char jm[WR_ADDR_MAX];
         snprintf(jm, sizeof jm, "%s/jobmanager", wr_config_str(cfg, "jobmanager.node-id"));
-        rc = wr_cli_run_job(client, jm, cfg, "submit", argv[optind], o.wait, o.wait && isatty(2));
+        char abs[PATH_MAX];
+        const char *from = o.from_savepoint && realpath(o.from_savepoint, abs) ? abs : o.from_savepoint;
+        wr_cli_run_opts_t ro = {.follow = o.wait, .status_line = o.wait && isatty(2),
+                                .from_savepoint = from, .parallelism = (uint32_t)o.parallelism};
+        rc = wr_cli_run_job(client, jm, cfg, "submit", argv[optind], &ro);
     }
     wr_node_destroy(&client);
     wr_config_destroy(&cfg);

@@ -51,7 +51,44 @@ enum wr_config_type {
     X("local.taskmanagers", WR_CFG_INT, "2", 1, 64,                                             \
       "TaskManagers that `weir local` starts inside its one process.")                          \
     X("client.timeout", WR_CFG_DURATION, "5s", 10, 3600000,                                     \
-      "How long CLI commands wait for the JobManager to answer.")
+      "How long CLI commands wait for the JobManager to answer.")                               \
+    X("state.checkpoints.dir", WR_CFG_STRING, "/tmp/weir/checkpoints", 0, 0,                     \
+      "Where checkpoints go: DIR/JOB/chk-N and DIR/JOB/shared (in a cluster: a path every "     \
+      "process sees, on a shared filesystem).")                                                 \
+    X("state.savepoints.dir", WR_CFG_STRING, "/tmp/weir/savepoints", 0, 0,                       \
+      "Default folder of `weir savepoint` and `weir stop --savepoint`.")                        \
+    X("state.checkpoints.num-retained", WR_CFG_INT, "1", 1, 1000,                               \
+      "Completed checkpoints kept per job; older ones are deleted.")                            \
+    X("execution.checkpointing.interval", WR_CFG_DURATION, "0", 0, 86400000,                    \
+      "Time between checkpoints; 0 turns checkpoints off (no recovery beyond a restart from "   \
+      "the start, like Flink's default).")                                                      \
+    X("execution.checkpointing.timeout", WR_CFG_DURATION, "10min", 10, 86400000,                \
+      "A checkpoint not complete by then fails.")                                               \
+    X("execution.checkpointing.min-pause", WR_CFG_DURATION, "0", 0, 86400000,                   \
+      "Least time from the end of one checkpoint to the start of the next.")                    \
+    X("execution.checkpointing.tolerable-failed-checkpoints", WR_CFG_INT, "0", 0, 1000000,      \
+      "Checkpoint failures in a row a job survives; one more fails it over.")                   \
+    X("restart-strategy", WR_CFG_STRING, "", 0, 0,                                              \
+      "none, fixed-delay, exponential-delay or failure-rate; empty: fixed-delay when "          \
+      "checkpoints are on, else none.")                                                         \
+    X("restart-strategy.fixed-delay.attempts", WR_CFG_INT, "2147483647", 0, 2147483647,         \
+      "fixed-delay: restarts before the job fails for good.")                                   \
+    X("restart-strategy.fixed-delay.delay", WR_CFG_DURATION, "1s", 0, 86400000,                 \
+      "fixed-delay: wait between a failure and the restart.")                                   \
+    X("restart-strategy.exponential-delay.initial-backoff", WR_CFG_DURATION, "1s", 0, 86400000, \
+      "exponential-delay: the first delay.")                                                    \
+    X("restart-strategy.exponential-delay.max-backoff", WR_CFG_DURATION, "1min", 0, 86400000,   \
+      "exponential-delay: the longest delay.")                                                  \
+    X("restart-strategy.exponential-delay.backoff-multiplier", WR_CFG_INT, "2", 1, 1000,        \
+      "exponential-delay: each delay is the previous one times this.")                          \
+    X("restart-strategy.exponential-delay.reset-backoff-threshold", WR_CFG_DURATION, "1h", 0,   \
+      86400000, "exponential-delay: this long without a failure starts over at the first delay.") \
+    X("restart-strategy.failure-rate.max-failures-per-interval", WR_CFG_INT, "1", 1, 1000000,   \
+      "failure-rate: more failures than this within the interval fail the job for good.")      \
+    X("restart-strategy.failure-rate.failure-rate-interval", WR_CFG_DURATION, "1min", 1,        \
+      86400000, "failure-rate: the window failures are counted in.")                            \
+    X("restart-strategy.failure-rate.delay", WR_CFG_DURATION, "1s", 0, 86400000,                \
+      "failure-rate: wait between a failure and the restart.")
 
 typedef struct wr_config wr_config_t;
 

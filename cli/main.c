@@ -22,6 +22,9 @@ static const struct {
     {"jobs", wr_cmd_jobs, "list the cluster's jobs"},
     {"job", wr_cmd_job, "one job: state and per-operator figures"},
     {"cancel", wr_cmd_cancel, "cancel a running job"},
+    {"checkpoints", wr_cmd_checkpoints, "a job's checkpoints: status, duration, sizes"},
+    {"savepoint", wr_cmd_savepoint, "take a savepoint of a running job"},
+    {"stop", wr_cmd_stop, "stop a job with a savepoint"},
     {"bench", wr_cmd_bench, "run a benchmark (bus, mailbox, window)"},
 };
 

@@ -139,8 +139,12 @@ static void test_defaults(void **state)
     assert_int_equal(wr_config_int(fx->cfg, "heartbeat.timeout"), 3000);
     assert_int_equal(wr_config_int(fx->cfg, "bus.max-message-size"), 64 << 20);
     assert_int_equal(wr_config_int(fx->cfg, "client.timeout"), 5000);
+    assert_int_equal(wr_config_int(fx->cfg, "execution.checkpointing.interval"), 0);
+    assert_int_equal(wr_config_int(fx->cfg, "execution.checkpointing.timeout"), 600000);
+    assert_int_equal(wr_config_int(fx->cfg, "restart-strategy.fixed-delay.delay"), 1000);
+    assert_string_equal(wr_config_str(fx->cfg, "restart-strategy"), "");
 
-    assert_int_equal(wr_config_key_count(), 15);
+    assert_int_equal(wr_config_key_count(), 32);
     assert_null(wr_config_key_at(wr_config_key_count()));
     for (size_t i = 0; i < wr_config_key_count(); i++) {
         const wr_config_key_t *k = wr_config_key_at(i);

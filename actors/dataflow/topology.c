@@ -159,14 +159,17 @@ static const s_param_t s_op[] = {
 };
 static const char *const s_op_specials[] = {"filter", "map", NULL};
 
-enum { K_TYPE, K_NAME_, K_PAR, K_PATH_, K_DELAY };
+enum { K_TYPE, K_NAME_, K_PAR, K_PATH_, K_DELAY, K_EXACTLY };
 static const s_param_t s_sink[] = {
     P_ENUM("type", wr_topo_sink_t, kind, s_sink_words),
     P_OF("name", K_NAME, wr_topo_sink_t, name),
     P_INT("parallelism", wr_topo_sink_t, parallelism, 1, S_MAXP),
 };
-static const s_param_t s_sink_file[] = {P_OF("path", K_PATH, wr_topo_sink_t, path),
-                                        P_DUR("delay", wr_topo_sink_t, delay_ms, 0, 60000)};
+static const s_param_t s_sink_file[] = {
+    P_OF("path", K_PATH, wr_topo_sink_t, path),
+    P_DUR("delay", wr_topo_sink_t, delay_ms, 0, 60000),
+    {.key = "exactly_once", .kind = K_BOOL, S_AT(wr_topo_sink_t, exactly_once)},
+};
 
 static const s_param_t s_agg[] = {
     /* the bus form of an aggregate */
@@ -194,12 +197,12 @@ enum { S_MAX_KEYS = 24 };
 /* Lines of what was read from a file (0 for anything from the bus), for messages. */
 typedef struct {
     uint32_t top[4], top_x[X_N];
-    uint32_t et[4], win[8], win_late, late[5];
+    uint32_t et[4], win[8], win_late, late[6];
     uint32_t src_item[WR_TOPO_MAX_SOURCES], src[WR_TOPO_MAX_SOURCES][S_MAX_KEYS];
     uint32_t op_item[WR_TOPO_MAX_OPS], op[WR_TOPO_MAX_OPS][4];
     uint32_t out[WR_TOPO_MAX_OPS][WR_SCHEMA_MAX_FIELDS];
     uint32_t agg[WR_TOPO_MAX_AGGS];
-    uint32_t sink_item[WR_TOPO_MAX_SINKS], sink[WR_TOPO_MAX_SINKS][5];
+    uint32_t sink_item[WR_TOPO_MAX_SINKS], sink[WR_TOPO_MAX_SINKS][6];
     bool schema_given;
 } s_lines_t;
 
@@ -615,7 +618,7 @@ static int s_yaml_sink(s_ctx_t *c, yaml_node_t *n, const char *path, const char 
     if (!lines[K_TYPE]) return s_fail(c, *item, path, "no type (stdout, file or collect)");
     if (s->kind == WR_TOPO_SINK_FILE && !lines[K_PATH_])
         return s_fail(c, *item, path, "no path (path: results.jsonl)");
-    for (int k = K_PATH_; k <= K_DELAY; k++) {
+    for (int k = K_PATH_; k <= K_EXACTLY; k++) {
         if (s->kind != WR_TOPO_SINK_FILE && lines[k]) {
             char key[64];
             s_join(key, sizeof key, path, s_sink_file[k - K_PATH_].key);
@@ -1071,9 +1074,10 @@ static int s_check(s_ctx_t *c, wr_topology_t *t)
         snprintf(key, sizeof key, "sinks[%u]", i);
         if ((s->kind == WR_TOPO_SINK_FILE) != (s->path != NULL))
             return s_fail(c, line, key, "a path is for file sinks only, and they need one");
-        if (s->kind == WR_TOPO_SINK_FILE && s->parallelism != 1)
+        if (s->kind == WR_TOPO_SINK_FILE && !s->exactly_once && s->parallelism != 1)
             return s_fail(c, S_LINE(c, sink[i][K_PAR]) ? S_LINE(c, sink[i][K_PAR]) : line, key,
-                          "a file sink writes one file: parallelism 1");
+                          "a file sink writes one file: parallelism 1 (or exactly_once: true, "
+                          "part files in a folder)");
     }
     const wr_topo_sink_t *late = &t->window.late_sink;
     if (t->window.has_late_sink && ((late->kind == WR_TOPO_SINK_FILE) != (late->path != NULL) ||
@@ -1712,7 +1716,8 @@ static bool s_str_eq(const char *a, const char *b)
 static bool s_sink_eq(const wr_topo_sink_t *a, const wr_topo_sink_t *b)
 {
     return !strcmp(a->name, b->name) && a->kind == b->kind && a->parallelism == b->parallelism &&
-           s_str_eq(a->path, b->path) && a->delay_ms == b->delay_ms;
+           s_str_eq(a->path, b->path) && a->delay_ms == b->delay_ms &&
+           a->exactly_once == b->exactly_once;
 }
 
 static bool s_source_eq(const wr_topo_source_t *a, const wr_topo_source_t *b)

@@ -52,6 +52,11 @@
  *       path: results.jsonl
  *       delay: 2ms               # file sinks: pause this long after every batch written, a
  *                                #   consumer slow on purpose (backpressure tests; default 0)
+ *       exactly_once: true       # file sinks: path is a folder of part files written in two
+ *                                #   phases: visible once the checkpoint after them completes
+ *                                #   (or at the end without checkpoints); any parallelism.
+ *                                #   Default false: one file, appended at once (at-least-once
+ *                                #   under recovery, like stdout)
  *
  * A window needs key_by, event_time and aggregates, and they need a window. Its results are
  * records of `result`: the key field, window_start (time), window_end (time), then the aggregates
@@ -139,6 +144,7 @@ typedef struct {
     uint32_t parallelism;
     char *path;       /* FILE: owned */
     int64_t delay_ms; /* FILE: pause after each batch written (0..60 s; 0 = none) */
+    bool exactly_once; /* FILE: path is a folder of part files, committed by checkpoints */
 } wr_topo_sink_t;
 
 typedef struct {
