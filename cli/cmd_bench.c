@@ -13,6 +13,7 @@
 #include "bus/clock.h"
 #include "bus/error.h"
 #include "bus/msgtypes.h"
+#include "cli/bench_panestore.h"
 #include "cli/bench_sink.h"
 #include "cli/cli.h"
 
@@ -261,6 +262,7 @@ static const char s_usage[] =
     "       weir bench window [OPTIONS]  (see weir bench window --help)\n"
     "       weir bench pipeline [OPTIONS]  (see weir bench pipeline --help)\n"
     "       weir bench sink [--rows N] [--rounds N] [--json]  (sink formatting vs printf)\n"
+    "       weir bench panestore [OPTIONS]  (see weir bench panestore --help)\n"
     "\n"
     "bus:     records/s between two processes over tcp loopback, through the weir bus (envelope,\n"
     "         msgpack, credit-based flow control, actors on both ends) and through raw ZeroMQ\n"
@@ -283,6 +285,7 @@ int wr_cmd_bench(int argc, char **argv)
     if (argc > 1 && !strcmp(argv[1], "window")) return wr_bench_window(argc - 1, argv + 1);
     if (argc > 1 && !strcmp(argv[1], "pipeline")) return wr_bench_pipeline(argc - 1, argv + 1);
     if (argc > 1 && !strcmp(argv[1], "sink")) return wr_bench_sink(argc - 1, argv + 1);
+    if (argc > 1 && !strcmp(argv[1], "panestore")) return wr_bench_panestore(argc - 1, argv + 1);
     s_bus_opts_t o = {.batches = 20000, .batch_records = 1000, .record_size = 40, .credits = 32,
                       .rounds = 3};
     int c;
@@ -307,7 +310,7 @@ int wr_cmd_bench(int argc, char **argv)
     }
     const char *which = optind < argc ? argv[optind] : NULL;
     if (!which || optind + 1 != argc || (strcmp(which, "bus") && strcmp(which, "mailbox"))) {
-        wr_cli_error("bench", "benchmarks: bus, mailbox, window, pipeline (see weir bench --help)",
+        wr_cli_error("bench", "benchmarks: bus, mailbox, window, pipeline, sink, panestore (see weir bench --help)",
                      which ? "unknown benchmark '%s'" : "which benchmark?%s", which ? which : "");
         return WR_EXIT_USAGE;
     }

@@ -233,6 +233,7 @@ int wr_render_mailbox(const uint8_t *buf, size_t len, FILE *out)
 typedef struct {
     char id[32], name[64], state[16], error[256];
     double duration_ms, slots;
+    double restarts, checkpoint, recovery_ms; /* `weir job` only */
 } s_job_row_t;
 
 /* Reads the summary fields of a job map; other keys are handed to `other` (or skipped). */
@@ -257,6 +258,9 @@ static int s_job_row(wr_mp_reader_t *r, s_job_row_t *j, int (*other)(wr_mp_reade
         else if (!strcmp(key, "error")) s_copy(j->error, sizeof j->error, v.text);
         else if (!strcmp(key, "duration_ms")) j->duration_ms = v.num;
         else if (!strcmp(key, "slots")) j->slots = v.num;
+        else if (!strcmp(key, "restarts")) j->restarts = v.num;
+        else if (!strcmp(key, "latest_checkpoint")) j->checkpoint = v.num;
+        else if (!strcmp(key, "recovery_ms")) j->recovery_ms = v.num;
     }
     return rc;
 }
@@ -355,6 +359,11 @@ int wr_render_job(const uint8_t *buf, size_t len, FILE *out)
         s_age(dur, sizeof dur, j.duration_ms);
         fprintf(out, "\njob %s (%s): %s after %s, %.0f slots%s%s\n", j.id, j.name, j.state, dur, j.slots,
                 j.error[0] ? ": " : "", j.error);
+        if (j.checkpoint || j.restarts)
+            fprintf(out, "latest checkpoint %.0f (weir checkpoints %s); %.0f restarts%s", j.checkpoint, j.id,
+                    j.restarts, j.recovery_ms > 0 ? "" : "\n");
+        if ((j.checkpoint || j.restarts) && j.recovery_ms > 0)
+            fprintf(out, ", the last recovery took %.0f ms\n", j.recovery_ms);
     }
     return rc ? WR_EPROTO : 0;
 }
