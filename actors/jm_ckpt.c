@@ -78,10 +78,10 @@ static void s_final_reset(wr__coord_t *c)
     c->final_done = false;
 }
 
-void wr__ckpt_abort(wr__job_t *j, const char *why)
+/* Drops the checkpoint in progress (the final one's states stay). */
+static void s_abort_pending(wr__job_t *j, const char *why)
 {
     wr__coord_t *c = &j->coord;
-    s_final_reset(c);
     if (!c->pending) return;
     wr_ckpt_abort(&c->pending);
     wr__ckpt_stat_t *st = s_stat(c, c->pending_id);
@@ -92,6 +92,12 @@ void wr__ckpt_abort(wr__job_t *j, const char *why)
     }
     c->last_end_ms = wr_wall_ms();
     wr_info("jobmanager: job %s checkpoint %llu aborted: %s", j->id, (unsigned long long)c->pending_id, why);
+}
+
+void wr__ckpt_abort(wr__job_t *j, const char *why)
+{
+    s_final_reset(&j->coord);
+    s_abort_pending(j, why);
 }
 
 void wr__ckpt_job_release(wr__job_t *j)
@@ -140,7 +146,7 @@ static void s_failed(wr_actor_t *self, wr__jm_t *jm, wr__job_t *j, const char *w
         wr_msg_destroy(&e);
         c->savepoint = c->stop_after = false;
     }
-    wr__ckpt_abort(j, why);
+    s_abort_pending(j, why);
     if (!savepoint && ++c->failures_in_row > jm->o.tolerable_failures) {
         char text[200];
         snprintf(text, sizeof text, "checkpoint failed %u times in a row: %s", c->failures_in_row, why);
@@ -269,7 +275,7 @@ static void s_complete(wr_actor_t *self, wr__jm_t *jm, wr__job_t *j, int64_t ali
 static void s_complete_final(wr_actor_t *self, wr__jm_t *jm, wr__job_t *j)
 {
     wr__coord_t *c = &j->coord;
-    if (c->pending) wr__ckpt_abort(j, "the job reached its end");
+    s_abort_pending(j, "the job reached its end");
     int64_t now = wr_wall_ms();
     const wr_ckpt_meta_t *latest = wr_ckpt_latest(c->store);
     if (latest && latest->id >= c->next_id) c->next_id = latest->id + 1;
