@@ -61,9 +61,11 @@ int wr__rocks_init(wr_window_t *w)
     r->st_hi = INT64_MIN;
     /* room for the panes of a late record's windows: K + K - 1 */
     if (!(r->dir = strdup(s->state_dir)) || !(r->one = malloc((size_t)w->lay.size * 2 * w->K)) ||
+        !(r->init = calloc(1, (size_t)w->lay.size + 1)) ||
         wr__rocks_kp_reserve(r, (size_t)w->K + 64) ||
         wr__merge_init(&w->merge, &w->lay, (uint32_t)w->K))
         return WR_ENOMEM;
+    memcpy(r->init, w->lay.empty, w->lay.size);
     wr_panestore_config_t cfg = {.acc_size = w->lay.size, .cache_bytes = s->cache_bytes};
     int rc = WR_EIO;
     if (!(r->ps = wr_panestore_open(r->dir, &cfg, &rc))) return rc;
@@ -93,6 +95,8 @@ void wr__rocks_release(wr_window_t *w)
     free(r->kp_pane);
     free(r->kp_acc);
     free(r->one);
+    free(r->init);
+    free(r->deltas);
     free(r->dir);
     free(r);
     w->rocks = NULL;
@@ -127,8 +131,7 @@ void wr__rocks_stats(const wr_window_t *w, wr_window_stats_t *out)
 
 /* ---- the record path ---- */
 
-/* The index of open pane p, created if absent (-1 on OOM). */
-static long s_open_get(wr_window_t *w, int64_t p)
+long wr__rocks_open_get(wr_window_t *w, int64_t p)
 {
     wr__rocks_t *r = w->rocks;
     size_t i = 0;
@@ -142,7 +145,7 @@ static long s_open_get(wr_window_t *w, int64_t p)
         r->open = o;
         r->open_cap = cap;
     }
-    wr__keytable_t *kt = wr__kt_new(w->spec.expected_keys, w->lay.size, false);
+    wr__keytable_t *kt = wr__kt_new(w->spec.expected_keys, w->lay.size + 1, false);
     if (!kt) return -1;
     memmove(r->open + i + 1, r->open + i, (r->nopen - i) * sizeof *r->open);
     r->open[i] = (wr__ropen_t){.pane = p, .kt = kt};
@@ -247,7 +250,7 @@ int wr__rocks_add(wr_window_t *w, const uint64_t *keys, const int64_t *ts,
         }
         cls[i] = WR__REC_RING;
         hs[i] = wr__kt_hash(keys[i]);
-        if (pane[i] != last_p && s_open_get(w, last_p = pane[i]) < 0) return WR_ENOMEM;
+        if (pane[i] != last_p && wr__rocks_open_get(w, last_p = pane[i]) < 0) return WR_ENOMEM;
     }
     /* pass 2: each record's open pane, with room for the batch */
     long oi = -1;
@@ -280,9 +283,11 @@ int wr__rocks_add(wr_window_t *w, const uint64_t *keys, const int64_t *ts,
         uint32_t e = cand[i];
         if (e == WR__KT_NONE || wr__kt_key(kt, e) != keys[i]) {
             e = wr__kt_find(kt, keys[i], hs[i]);
-            if (e == WR__KT_NONE) e = wr__kt_insert(kt, keys[i], hs[i], w->lay.empty);
+            if (e == WR__KT_NONE) e = wr__kt_insert(kt, keys[i], hs[i], r->init);
         }
-        rc = wr__acc_add(&w->lay, wr__kt_entry(kt, e) + 8, ts[i], cols, i, w->sk);
+        uint8_t *ent = wr__kt_entry(kt, e) + 8;
+        rc = wr__acc_add(&w->lay, ent, ts[i], cols, i, w->sk);
+        ent[w->lay.size] = 1; /* dirty */
         added += !rc;
     }
     w->records += added;
@@ -334,7 +339,7 @@ static s_item_t *s_radix(s_item_t *a, s_item_t *b, size_t n)
     return a;
 }
 
-int wr__rocks_sort_pane(wr_window_t *w, wr__ropen_t *o, wr__rrun_t *run)
+int wr__rocks_sort_pane(wr_window_t *w, wr__ropen_t *o, wr__rrun_t *run, bool dirty_only)
 {
     wr__keytable_t *kt = o->kt;
     size_t n = kt->count, asz = w->lay.size;
@@ -342,14 +347,18 @@ int wr__rocks_sort_pane(wr_window_t *w, wr__ropen_t *o, wr__rrun_t *run)
     s_item_t *a = malloc((n ? n : 1) * sizeof *a), *b = malloc((n ? n : 1) * sizeof *b), *s;
     memset(run, 0, sizeof *run);
     run->pane = o->pane;
-    run->n = n;
     if (!a || !b || !(run->kg = malloc((n ? n : 1) * 2)) || !(run->key = malloc((n ? n : 1) * 8)) ||
         !(run->acc = malloc((n ? n : 1) * asz)))
         goto out;
+    size_t m = 0;
     for (uint32_t e = 0; e < n; e++) {
+        uint8_t *dirty = wr__kt_entry(kt, e) + 8 + asz;
+        if (dirty_only && !*dirty) continue;
+        *dirty = 0;
         uint64_t key = wr__kt_key(kt, e);
-        a[e] = (s_item_t){.key = key, .e = e, .kg = wr__rocks_kg(w, key)};
+        a[m++] = (s_item_t){.key = key, .e = e, .kg = wr__rocks_kg(w, key)};
     }
+    run->n = n = m;
     if (!(s = s_radix(a, b, n))) goto out;
     for (size_t i = 0; i < n; i++) {
         if (i + 8 < n) __builtin_prefetch(wr__kt_entry(kt, s[i + 8].e) + 8);
@@ -357,7 +366,7 @@ int wr__rocks_sort_pane(wr_window_t *w, wr__ropen_t *o, wr__rrun_t *run)
         run->key[i] = s[i].key;
         memcpy(run->acc + i * asz, wr__kt_entry(kt, s[i].e) + 8, asz);
     }
-    wr__kt_destroy(&o->kt);
+    if (!dirty_only) wr__kt_destroy(&o->kt);
     rc = 0;
 out:
     free(a);

@@ -41,8 +41,11 @@
 
 /* Writes a checkpoint of w (rocksdb backend, not paused) into dir, which must not exist (the same
  * filesystem as spec.state_dir: SST files are hard links): dir/db/ the store's checkpoint (SST
- * files, immutable: once uploaded they never need to be again), dir/open.wro the open panes
- * (small: the keys of the panes still open). Lists every file (names relative to dir) into *out,
+ * files, immutable: once uploaded they never need to be again), dir/open.wro a few bytes naming
+ * the open panes' delta runs. The open panes' entries changed since the previous checkpoint are
+ * first written to the store as one delta run per open pane (an SST file), so a checkpoint after
+ * 1% of the keys changed uploads about 1% of one pane; a pane's deltas are dropped when it closes.
+ * Lists every file (names relative to dir) into *out,
  * released by the caller with wr_panestore_files_release; zeroed on failure. is_new marks what this
  * checkpoint must upload: SST files not listed by an earlier checkpoint of this store, and the
  * small files. Returns 0, WR_EINVAL (not rocksdb, paused, NULL), WR_EEXIST (dir exists), WR_EIO,

@@ -1,8 +1,11 @@
 /* The rocksdb window backend: checkpoints (the store's, plus a file of the open panes) and
- * restores. The open-panes file: a header of 8-byte little-endian fields (magic, version,
- * accumulator size, pane length, panes per window and per slide, lateness, watermark, lo, closed,
- * stored pane range, open panes), then per open pane its number, its entry count and the entries
- * (key, accumulator), then an FNV-1a 64 of everything before. */
+ * restores. The open panes go into the store too, as delta runs (their entries changed since the
+ * previous checkpoint, at pane numbers from WR__ROCKS_DELTA_BASE on): so a checkpoint only adds
+ * small SST files. The open-panes file says how to read them back: a header of 8-byte
+ * little-endian fields (magic, version, accumulator size, pane length, panes per window and per
+ * slide, lateness, watermark, lo, closed, stored pane range, deltas), then per delta its run's
+ * pane number and the open pane it belongs to (oldest first: later ones win), then an FNV-1a 64 of
+ * everything before. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -17,7 +20,7 @@
 #include "bus/error.h"
 
 #define S_MAGIC   0x314b434f52525757ULL /* "WWRROCK1" */
-#define S_VERSION 1
+#define S_VERSION 2
 #define S_NHDR    13
 
 typedef struct {
@@ -44,6 +47,32 @@ static void s_put64(s_out_t *o, uint64_t v)
     s_put(o, &v, 8); /* little-endian host (panestore_int.h checks) */
 }
 
+/* Writes each open pane's entries changed since the last checkpoint as a delta run. */
+static int s_put_deltas(wr_window_t *w)
+{
+    wr__rocks_t *r = w->rocks;
+    int rc = 0;
+    for (size_t i = 0; i < r->nopen && !rc; i++) {
+        wr__rrun_t u;
+        if ((rc = wr__rocks_sort_pane(w, &r->open[i], &u, true))) break;
+        if (u.n && r->ndeltas == r->deltas_cap) {
+            size_t cap = r->deltas_cap ? 2 * r->deltas_cap : 16;
+            int64_t(*d)[2] = realloc(r->deltas, cap * sizeof *d);
+            if (d) r->deltas = d, r->deltas_cap = cap;
+            else rc = WR_ENOMEM;
+        }
+        int64_t id = WR__ROCKS_DELTA_BASE + r->delta_next;
+        if (!rc && u.n) rc = wr_panestore_put_run(r->ps, id, u.kg, u.key, u.acc, u.n);
+        if (!rc && u.n) {
+            r->deltas[r->ndeltas][0] = id;
+            r->deltas[r->ndeltas++][1] = r->open[i].pane;
+            r->delta_next++;
+        }
+        wr__rocks_run_free(&u);
+    }
+    return rc;
+}
+
 static int s_write_open(wr_window_t *w, const char *path)
 {
     wr__rocks_t *r = w->rocks;
@@ -53,15 +82,12 @@ static int s_write_open(wr_window_t *w, const char *path)
                             (uint64_t)w->P,  (uint64_t)w->K,    (uint64_t)w->g,
                             (uint64_t)w->spec.lateness_ms,      (uint64_t)w->wm,
                             (uint64_t)w->lo, (uint64_t)r->closed, (uint64_t)r->st_lo,
-                            (uint64_t)r->st_hi, r->nopen};
+                            (uint64_t)r->st_hi, r->ndeltas};
     for (int i = 0; i < S_NHDR; i++)
         s_put64(&o, hdr[i]);
-    for (size_t i = 0; i < r->nopen; i++) {
-        const wr__keytable_t *kt = r->open[i].kt;
-        s_put64(&o, (uint64_t)r->open[i].pane);
-        s_put64(&o, kt->count);
-        for (uint32_t e = 0; e < kt->count; e++)
-            s_put(&o, wr__kt_entry(kt, e), 8 + (size_t)w->lay.size);
+    for (size_t i = 0; i < r->ndeltas; i++) {
+        s_put64(&o, (uint64_t)r->deltas[i][0]);
+        s_put64(&o, (uint64_t)r->deltas[i][1]);
     }
     uint64_t h = o.h;
     s_put64(&o, h);
@@ -78,7 +104,8 @@ int wr_window_rocks_checkpoint(wr_window_t *w, const char *dir, wr_panestore_fil
     if (mkdir(dir, 0755)) return errno == EEXIST ? WR_EEXIST : WR_EIO;
     char path[4096];
     if ((size_t)snprintf(path, sizeof path, "%s/db", dir) >= sizeof path) return WR_ETOOBIG;
-    int rc = wr_panestore_checkpoint(w->rocks->ps, path, out);
+    int rc = s_put_deltas(w);
+    if (!rc) rc = wr_panestore_checkpoint(w->rocks->ps, path, out);
     if (rc) return rc;
     wr_panestore_file_t *v = realloc(out->v, (out->n + 1) * sizeof *v);
     if (!v) {
@@ -197,42 +224,39 @@ static int s_load_open(wr_window_t *w, const uint8_t *p, size_t len, uint32_t kg
     r->st_hi = (int64_t)hdr[11];
     r->kg_lo = kg_lo;
     r->kg_hi = kg_hi;
-    uint64_t nopen = hdr[12];
-    const size_t esz = 8 + (size_t)w->lay.size;
-    int64_t last = INT64_MIN;
-    for (uint64_t i = 0; i < nopen; i++) {
-        int64_t pane;
-        uint64_t n;
-        if (!s_get(&in, &pane, 8) || !s_get(&in, &n, 8) || pane < closed || pane <= last ||
-            n > (in.n - in.off) / esz)
+    uint64_t nd = hdr[12];
+    if (nd > (in.n - in.off) / 16) return WR_EPROTO;
+    if (nd && !(r->deltas = malloc(nd * sizeof *r->deltas))) return WR_ENOMEM;
+    r->deltas_cap = nd;
+    for (uint64_t i = 0; i < nd; i++) {
+        int64_t id = 0, pane = 0;
+        s_get(&in, &id, 8);
+        s_get(&in, &pane, 8);
+        if (id < WR__ROCKS_DELTA_BASE || id == INT64_MAX || pane < closed ||
+            pane >= WR__ROCKS_DELTA_BASE || (i && id <= r->deltas[i - 1][0]))
             return WR_EPROTO;
-        last = pane;
-        wr__keytable_t *kt = wr__kt_new(n, w->lay.size, false);
-        if (!kt) return WR_ENOMEM;
-        if (r->nopen == r->open_cap) {
-            size_t cap = r->open_cap ? 2 * r->open_cap : 4;
-            wr__ropen_t *o = realloc(r->open, cap * sizeof *o);
-            if (!o) {
-                wr__kt_destroy(&kt);
-                return WR_ENOMEM;
+        r->deltas[i][0] = id;
+        r->deltas[i][1] = pane;
+        r->ndeltas++;
+        r->delta_next = id - WR__ROCKS_DELTA_BASE + 1;
+        long oi = wr__rocks_open_get(w, pane);
+        if (oi < 0) return WR_ENOMEM;
+        int rc = 0;
+        wr_panestore_cursor_t *c = wr_panestore_cursor_new(r->ps, id, id + 1, kg_lo, kg_hi, &rc);
+        if (!c) return rc;
+        wr_panestore_row_t row;
+        wr__keytable_t *kt = r->open[oi].kt;
+        while ((rc = wr_panestore_cursor_next(c, &row)) == 1) {
+            uint64_t hk = wr__kt_hash(row.key);
+            uint32_t e = wr__kt_find(kt, row.key, hk);
+            if (e == WR__KT_NONE) {
+                if ((rc = wr__kt_reserve(kt, 1))) break;
+                e = wr__kt_insert(kt, row.key, hk, r->init);
             }
-            r->open = o;
-            r->open_cap = cap;
+            memcpy(wr__kt_entry(kt, e) + 8, row.acc[0], w->lay.size);
         }
-        r->open[r->nopen++] = (wr__ropen_t){.pane = pane, .kt = kt};
-        int rc = wr__kt_reserve(kt, n);
+        wr_panestore_cursor_destroy(&c);
         if (rc) return rc;
-        for (uint64_t j = 0; j < n; j++) {
-            const uint8_t *e = in.p + in.off + j * esz;
-            uint64_t key, hk;
-            memcpy(&key, e, 8);
-            uint16_t kg = wr__rocks_kg(w, key);
-            if (kg < kg_lo || kg >= kg_hi) continue;
-            hk = wr__kt_hash(key);
-            if (wr__kt_find(kt, key, hk) != WR__KT_NONE) return WR_EPROTO;
-            wr__kt_insert(kt, key, hk, e + 8);
-        }
-        in.off += n * esz;
     }
     return in.off == in.n ? 0 : WR_EPROTO;
 }

@@ -170,7 +170,17 @@ static int s_close_panes(wr_window_t *w, int64_t closed_new, int64_t lo_new)
     int rc = 0;
     for (size_t i = 0; i < k && !rc; i++) {
         wr__rrun_t *u = &r->runs[r->nruns];
-        if ((rc = wr__rocks_sort_pane(w, &r->open[i], u))) break;
+        if ((rc = wr__rocks_sort_pane(w, &r->open[i], u, false))) break;
+        for (size_t d = 0; d < r->ndeltas && !rc;) { /* its checkpoint deltas are obsolete */
+            if (r->deltas[d][1] != r->open[i].pane) {
+                d++;
+                continue;
+            }
+            rc = wr_panestore_drop_pane(r->ps, r->deltas[d][0]);
+            memmove(r->deltas[d], r->deltas[d + 1], (r->ndeltas - d - 1) * sizeof *r->deltas);
+            r->ndeltas--;
+        }
+        if (rc) break;
         if (!u->n) continue;
         r->nruns++;
         if (u->pane < lo_new) continue;

@@ -7,7 +7,12 @@
 #include "actors/dataflow/window_internal.h"
 #include "state/panestore.h"
 
-/* An open pane: key -> accumulator, in memory until the watermark passes its end. */
+/* Checkpoints store the open panes' entries changed since the previous checkpoint as delta runs
+ * in the store, at pane numbers from here on (far above any real pane). */
+#define WR__ROCKS_DELTA_BASE ((int64_t)1 << 61)
+
+/* An open pane: key -> accumulator and a dirty byte (changed since the last checkpoint), in
+ * memory until the watermark passes its end. */
 typedef struct {
     int64_t pane;
     wr__keytable_t *kt; /* entries: key u64, accumulator */
@@ -52,12 +57,20 @@ typedef struct wr__rocks {
     size_t kp_cap;
     uint8_t *one; /* scratch accumulator */
     uint64_t late_updates; /* records written into closed panes */
+    uint8_t *init;         /* a new open entry's payload: empty accumulator, not dirty */
+    /* delta runs of open panes in the store (see WR__ROCKS_DELTA_BASE): id, pane */
+    int64_t (*deltas)[2];
+    size_t ndeltas, deltas_cap;
+    int64_t delta_next;
 } wr__rocks_t;
 
 /* The key group of key. */
 uint16_t wr__rocks_kg(const wr_window_t *w, uint64_t key);
-/* Sorts open pane o by (kg, key) into run r (o's table is freed). 0 or WR_ENOMEM. */
-int wr__rocks_sort_pane(wr_window_t *w, wr__ropen_t *o, wr__rrun_t *r);
+/* Sorts open pane o by (kg, key) into run r: all of it (o's table is freed), or with dirty_only
+ * its dirty entries (made clean). 0 or WR_ENOMEM. */
+int wr__rocks_sort_pane(wr_window_t *w, wr__ropen_t *o, wr__rrun_t *r, bool dirty_only);
+/* The index of open pane p, created if absent (-1 on OOM). */
+long wr__rocks_open_get(wr_window_t *w, int64_t p);
 void wr__rocks_run_free(wr__rrun_t *r);
 /* Fires the windows a in [a_lo, a_hi] of key, whose non-empty panes are kp[0..n) (ascending). */
 int wr__rocks_fire_key(wr_window_t *w, const wr_window_sink_t *sink, uint64_t key, size_t n,
