@@ -18,6 +18,7 @@
  * tables for --keys before the clock starts (setup, printed apart: first touch of memory is slow
  * and erratic on this VM). weir and bare take the best of --rounds. --state fills exactly keys x
  * (size/slide) panes of count/sum/min/max and reports the engine's RSS against the 1.5 GB goal. */
+#include <ftw.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,7 @@
 
 #include "actors/dataflow/keytable.h"
 #include "actors/dataflow/window.h"
+#include "actors/dataflow/window_rocks.h"
 #include "bus/clock.h"
 #include "bus/error.h"
 #include "bus/units.h"
@@ -39,12 +41,14 @@ typedef struct {
     uint64_t keys, events, seed;
     int64_t size, slide, span, ooo, lateness;
     uint32_t batch, rounds;
-    bool json, state;
-    bool run[3];
+    bool json, state, checkpoint;
+    bool run[4];
+    const char *state_dir; /* rocksdb: where its temporary store goes */
+    uint64_t cache;        /* rocksdb: block cache bytes */
 } s_opts_t;
 
-enum { S_WEIR, S_FLINK, S_BARE };
-static const char *const s_names[] = {"weir", "flink-style", "bare"};
+enum { S_WEIR, S_FLINK, S_BARE, S_ROCKS };
+static const char *const s_names[] = {"weir", "flink-style", "bare", "weir-rocksdb"};
 
 /* What a child reports. */
 typedef struct {
@@ -57,6 +61,10 @@ typedef struct {
     uint64_t state_bytes; /* accounted by the implementation */
     long hwm_kb, rss_kb;
     long thp_kb; /* of it in huge pages at the end of the run */
+    /* rocksdb --checkpoint: a full checkpoint (time, bytes), then one after 1% of the keys
+     * changed (time, bytes to upload) */
+    double ck_full_secs, ck_incr_secs;
+    uint64_t ck_full_bytes, ck_incr_new_bytes, ck_incr_total_bytes;
     int ok;
 } s_result_t;
 
@@ -176,9 +184,59 @@ static void s_weir_emit(void *ctx, const wr_window_results_t *r)
         res->counted += r->count[i];
 }
 
-static int s_weir_run(const s_opts_t *o, s_result_t *res)
+static int s_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+/* rocksdb --checkpoint: a checkpoint now (the state after the stream), then records for 1% of the
+ * keys in the open pane and another one: what it has to upload. */
+static int s_ckpt_run(const s_opts_t *o, wr_window_t *w, const char *dir, s_stream_t *s,
+                      s_result_t *res)
+{
+    char path[4200];
+    wr_panestore_files_t f;
+    snprintf(path, sizeof path, "%s/ck1", dir);
+    int64_t t = wr_now_ns();
+    int rc = wr_window_rocks_checkpoint(w, path, &f);
+    res->ck_full_secs = (double)(wr_now_ns() - t) / 1e9;
+    res->ck_full_bytes = f.total_bytes;
+    wr_panestore_files_release(&f);
+    uint64_t n = o->keys / 100 ? o->keys / 100 : 1;
+    for (uint64_t k = 0; k < n && !rc; k += o->batch) {
+        size_t m = n - k < o->batch ? n - k : o->batch;
+        for (size_t i = 0; i < m; i++) {
+            s->keys[i] = s_key_id((k + i) * 100);
+            s->ts[i] = s->max_ts;
+            s->val[i] = 1;
+        }
+        const double *cols[] = {s->val};
+        rc = wr_window_add(w, s->keys, s->ts, cols, m, NULL);
+    }
+    snprintf(path, sizeof path, "%s/ck2", dir);
+    t = wr_now_ns();
+    if (!rc) rc = wr_window_rocks_checkpoint(w, path, &f);
+    res->ck_incr_secs = (double)(wr_now_ns() - t) / 1e9;
+    res->ck_incr_new_bytes = f.new_bytes;
+    res->ck_incr_total_bytes = f.total_bytes;
+    wr_panestore_files_release(&f);
+    return rc;
+}
+
+static int s_weir_run(const s_opts_t *o, bool rocks, s_result_t *res)
+{
+    char dir[4096] = "";
+    if (rocks) {
+        snprintf(dir, sizeof dir, "%s/weir-bench-window.XXXXXX", o->state_dir);
+        if (!mkdtemp(dir)) return WR_EIO;
+    }
+    char db[4200];
+    snprintf(db, sizeof db, "%s/db", dir);
     wr_window_spec_t spec = {
+        .backend = rocks ? WR_WINDOW_BACKEND_ROCKSDB : WR_WINDOW_BACKEND_MEMORY,
+        .state_dir = db,
+        .cache_bytes = o->cache,
         .kind = WR_WINDOW_SLIDING,
         .size_ms = o->size,
         .slide_ms = o->slide,
@@ -195,6 +253,7 @@ static int s_weir_run(const s_opts_t *o, s_result_t *res)
     s_stream_t s;
     if (!w || s_stream_init(&s, o)) {
         wr_window_destroy(&w);
+        if (rocks) nftw(dir, s_rm, 16, FTW_DEPTH | FTW_PHYS);
         return err ? err : WR_ENOMEM;
     }
     wr_window_sink_t sink = {.emit = s_weir_emit, .ctx = res};
@@ -215,8 +274,11 @@ static int s_weir_run(const s_opts_t *o, s_result_t *res)
     res->secs = (double)ns / 1e9;
     res->dropped = st.dropped_late;
     res->state_bytes = st.memory_bytes;
+    if (!rc && rocks && o->checkpoint) rc = s_ckpt_run(o, w, dir, &s, res);
+    s_vm(&res->hwm_kb, &res->rss_kb);
     s_stream_free(&s);
     wr_window_destroy(&w);
+    if (rocks) nftw(dir, s_rm, 16, FTW_DEPTH | FTW_PHYS);
     return rc;
 }
 
@@ -535,7 +597,8 @@ static int s_child(int which, const s_opts_t *o, s_result_t *out)
     if (pid == 0) {
         close(fds[0]);
         s_result_t r = {0};
-        int rc = which == S_WEIR    ? s_weir_run(o, &r)
+        int rc = which == S_WEIR    ? s_weir_run(o, false, &r)
+                 : which == S_ROCKS ? s_weir_run(o, true, &r)
                  : which == S_FLINK ? s_flink_run(o, &r)
                  : which == S_BARE  ? s_bare_run(o, &r)
                                     : s_state_run(o, &r);
@@ -559,6 +622,8 @@ static const char s_usage[] =
     "usage: weir bench window [--keys N] [--events N] [--size DUR] [--slide DUR] [--span DUR]\n"
     "                         [--ooo DUR] [--lateness DUR] [--batch N] [--seed N]\n"
     "                         [--only weir,flink,bare] [--rounds N] [--json]\n"
+    "                         [--backend memory|rocksdb [--state-dir DIR] [--cache BYTES]\n"
+    "                          [--checkpoint]]\n"
     "       weir bench window --state [--keys N] [--size DUR] [--slide DUR] [--json]\n"
     "\n"
     "The sliding-window operator alone: weir's engine, a Flink-style implementation (a window\n"
@@ -580,7 +645,14 @@ static const char s_usage[] =
     "  --lateness DUR allowed lateness (default 0)\n"
     "  --batch N      records per batch (default 1000)\n"
     "  --rounds N     weir and bare run N times, the best counts (default 3; noise here only\n"
-    "                 ever slows a run down); flink-style runs once\n";
+    "                 ever slows a run down); flink-style runs once\n"
+    "  --backend rocksdb  also run weir with the rocksdb state backend (window_rocks.h) and\n"
+    "                 print its ratio to the memory backend (goal >= 0.50); without --only,\n"
+    "                 only the two weir runs\n"
+    "  --state-dir DIR  rocksdb: a temporary store goes under DIR, removed after (default .)\n"
+    "  --cache BYTES  rocksdb: block cache (default 64 MiB)\n"
+    "  --checkpoint   rocksdb: after the stream, a full checkpoint and one after 1% of the keys\n"
+    "                 changed: times and bytes (goals: < 10 s; < 10% of the full state)\n";
 
 /* A duration ("500ms", "30s", "10min", "2h"; a plain number is ms), at least 0. */
 static bool s_dur(const char *arg, int64_t *out)
@@ -639,6 +711,10 @@ int wr_bench_window(int argc, char **argv)
                                          {"state", no_argument, NULL, 's'},
                                          {"json", no_argument, NULL, 'J'},
                                          {"rounds", required_argument, NULL, 'r'},
+                                         {"backend", required_argument, NULL, 'B'},
+                                         {"state-dir", required_argument, NULL, 'D'},
+                                         {"cache", required_argument, NULL, 'C'},
+                                         {"checkpoint", no_argument, NULL, 'K'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     s_opts_t o = {.keys = 5000000,
@@ -650,7 +726,9 @@ int wr_bench_window(int argc, char **argv)
                   .ooo = 2000,
                   .batch = 1000,
                   .rounds = 3,
-                  .run = {true, true, true}};
+                  .state_dir = ".",
+                  .run = {true, true, true, false}};
+    bool only = false;
     uint64_t v;
     int c;
     optind = 1;
@@ -691,6 +769,20 @@ int wr_bench_window(int argc, char **argv)
             for (int i = 0; i < 3; i++)
                 o.run[i] = strstr(optarg, i == 1 ? "flink" : s_names[i]);
             ok = o.run[0] || o.run[1] || o.run[2];
+            only = true;
+            break;
+        case 'B':
+            ok = !strcmp(optarg, "memory") || !strcmp(optarg, "rocksdb");
+            o.run[S_ROCKS] = !strcmp(optarg, "rocksdb");
+            break;
+        case 'D':
+            o.state_dir = optarg;
+            break;
+        case 'C':
+            ok = wr_cli_count(optarg, 1 << 20, (uint64_t)1 << 40, &o.cache);
+            break;
+        case 'K':
+            o.checkpoint = true;
             break;
         case 's':
             o.state = true;
@@ -721,6 +813,8 @@ int wr_bench_window(int argc, char **argv)
                              : "the slide must not be longer than the size");
         return WR_EXIT_USAGE;
     }
+    if (o.run[S_ROCKS] && !only) o.run[S_FLINK] = o.run[S_BARE] = false;
+    if (o.run[S_ROCKS]) o.run[S_WEIR] = true; /* the yardstick */
     if (o.state) {
         s_result_t r;
         if (s_child(3, &o, &r)) {
@@ -730,7 +824,7 @@ int wr_bench_window(int argc, char **argv)
         s_print_state(&o, &r);
         return WR_EXIT_OK;
     }
-    s_result_t r[3] = {{0}};
+    s_result_t r[4] = {{0}};
     if (!o.json)
         printf("window bench: %llu keys, %llu events over %.1f min of event time, %lld/%lld min "
                "sliding, ooo %lld ms, batches of %u\n",
@@ -741,11 +835,12 @@ int wr_bench_window(int argc, char **argv)
      * take the best of --rounds runs. The Flink-style run (the slow one, ~40 s) runs once, and
      * last: after its ~5 GB the kernel may have fewer huge pages at hand for the next process,
      * which would slow that one down (the "huge" column shows what each got). */
-    static const int order[] = {S_WEIR, S_BARE, S_FLINK};
-    for (int oi = 0; oi < 3; oi++) {
+    static const int order[] = {S_WEIR, S_ROCKS, S_BARE, S_FLINK};
+    for (int oi = 0; oi < 4; oi++) {
         int i = order[oi];
         if (!o.run[i]) continue;
-        for (uint32_t k = 0; k < (i == S_FLINK ? 1 : o.rounds); k++) {
+        for (uint32_t k = 0; k < (i == S_FLINK || (i == S_ROCKS && o.checkpoint) ? 1 : o.rounds);
+             k++) {
             s_result_t x = {0};
             if (s_child(i, &o, &x)) {
                 wr_cli_error("bench window", NULL, "the %s run failed (out of memory?)",
@@ -767,20 +862,33 @@ int wr_bench_window(int argc, char **argv)
     bool agree =
         !o.run[0] || !o.run[1] ||
         (r[0].fired == r[1].fired && r[0].counted == r[1].counted && r[0].dropped == r[1].dropped);
+    double vs_mem = r[0].secs > 0 && r[3].secs > 0 ? s_rate(&r[3]) / s_rate(&r[0]) : 0;
+    bool agree_rocks = !o.run[S_ROCKS] || (r[0].fired == r[3].fired &&
+                                           r[0].counted == r[3].counted && r[0].dropped == r[3].dropped);
+    agree = agree && agree_rocks;
     if (o.json) {
         printf("{\"bench\":\"window\",\"keys\":%llu,\"events\":%llu,\"size_ms\":%lld,"
                "\"slide_ms\":%lld,\"span_ms\":%lld,\"ooo_ms\":%lld,\"batch\":%u,\"rounds\":%u",
                (unsigned long long)o.keys, (unsigned long long)o.events, (long long)o.size,
                (long long)o.slide, (long long)o.span, (long long)o.ooo, o.batch, o.rounds);
-        for (int i = 0; i < 3; i++)
+        for (int i = 0; i < 4; i++)
             if (o.run[i])
                 printf(
                     ",\"%s\":{\"events_per_s\":%.0f,\"peak_rss_bytes\":%ld,\"huge_page_bytes\":%ld,"
                     "\"state_bytes\":%llu,"
                     "\"windows_fired\":%llu,\"seconds\":%.3f,\"setup_seconds\":%.3f}",
-                    i == 1 ? "flink_style" : s_names[i], s_rate(&r[i]), r[i].hwm_kb * 1024,
+                    i == 1 ? "flink_style" : i == 3 ? "weir_rocksdb" : s_names[i], s_rate(&r[i]), r[i].hwm_kb * 1024,
                     r[i].thp_kb * 1024, (unsigned long long)r[i].state_bytes,
                     (unsigned long long)r[i].fired, r[i].secs, r[i].setup_secs);
+        if (o.run[S_ROCKS])
+            printf(",\"ratio_rocksdb_memory\":%.3f,\"goal_ratio_rocksdb_memory\":0.5", vs_mem);
+        if (o.run[S_ROCKS] && o.checkpoint)
+            printf(",\"checkpoint\":{\"full_seconds\":%.3f,\"full_bytes\":%llu,"
+                   "\"incremental_seconds\":%.3f,\"incremental_new_bytes\":%llu,"
+                   "\"incremental_total_bytes\":%llu}",
+                   r[3].ck_full_secs, (unsigned long long)r[3].ck_full_bytes, r[3].ck_incr_secs,
+                   (unsigned long long)r[3].ck_incr_new_bytes,
+                   (unsigned long long)r[3].ck_incr_total_bytes);
         printf(",\"ratio_weir_flink\":%.3f,\"ratio_weir_bare\":%.3f,\"goal_ratio_flink\":5,"
                "\"goal_ratio_bare\":0.5,\"results_agree\":%s}\n",
                vs_flink, vs_bare, agree ? "true" : "false");
@@ -791,6 +899,17 @@ int wr_bench_window(int argc, char **argv)
                    vs_flink, agree ? "agree" : "DIFFER", (unsigned long long)r[0].fired,
                    (unsigned long long)r[0].counted);
         if (o.run[0] && o.run[2]) printf("weir / bare:        %.2f (goal >= 0.50)\n", vs_bare);
+        if (o.run[S_ROCKS])
+            printf("rocksdb / memory:   %.2f (goal >= 0.50); results %s\n", vs_mem,
+                   agree_rocks ? "agree" : "DIFFER");
+        if (o.run[S_ROCKS] && o.checkpoint)
+            printf("checkpoint: full %.2f s, %.3f GB (goal < 10 s); after 1%% of the keys changed "
+                   "%.2f s, uploads %.1f MB = %.2f%% of %.3f GB (goal < 10%%)\n",
+                   r[3].ck_full_secs, (double)r[3].ck_full_bytes / 1e9, r[3].ck_incr_secs,
+                   (double)r[3].ck_incr_new_bytes / 1e6,
+                   100.0 * (double)r[3].ck_incr_new_bytes /
+                       (double)(r[3].ck_incr_total_bytes ? r[3].ck_incr_total_bytes : 1),
+                   (double)r[3].ck_incr_total_bytes / 1e9);
     }
     return agree ? WR_EXIT_OK : WR_EXIT_FAIL;
 }

@@ -249,12 +249,11 @@ int wr_panestore_put_run(wr_panestore_t *s, int64_t pane, const uint16_t *kg, co
     return e ? e : ce;
 }
 
-int wr_panestore_drop_panes_below(wr_panestore_t *s, int64_t pane)
+/* Drops panes [p0, pane). */
+static int s_drop(wr_panestore_t *s, int64_t p0, int64_t pane)
 {
-    if (!s) return WR_EINVAL;
-    if (pane == INT64_MIN) return 0;
     uint8_t lo[WR__PS_KEYLEN], last[WR__PS_KEYLEN], hi[WR__PS_KEYLEN];
-    wr__ps_key(lo, INT64_MIN, 0, 0);
+    wr__ps_key(lo, p0, 0, 0);
     wr__ps_key(last, pane - 1, UINT16_MAX, UINT64_MAX); /* DeleteFilesInRange includes its end */
     wr__ps_key(hi, pane, 0, 0);
     char *rerr = NULL;
@@ -268,4 +267,16 @@ int wr_panestore_drop_panes_below(wr_panestore_t *s, int64_t pane)
     rocksdb_write(s->db, s->wopts, wb, &rerr);
     rocksdb_writebatch_destroy(wb);
     return rerr ? wr__panestore_fail(s, rerr) : 0;
+}
+
+int wr_panestore_drop_panes_below(wr_panestore_t *s, int64_t pane)
+{
+    if (!s) return WR_EINVAL;
+    return pane == INT64_MIN ? 0 : s_drop(s, INT64_MIN, pane);
+}
+
+int wr_panestore_drop_pane(wr_panestore_t *s, int64_t pane)
+{
+    if (!s || pane == INT64_MAX) return WR_EINVAL;
+    return s_drop(s, pane, pane + 1);
 }

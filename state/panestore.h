@@ -86,6 +86,9 @@ int wr_panestore_get_one(wr_panestore_t *s, int64_t pane, uint16_t kg, uint64_t 
  * tombstone. */
 int wr_panestore_drop_panes_below(wr_panestore_t *s, int64_t pane);
 
+/* Drops pane `pane` alone (whole files at once, the rest under a range tombstone). */
+int wr_panestore_drop_pane(wr_panestore_t *s, int64_t pane);
+
 /* ---- the merge cursor ---- */
 
 /* What a cursor yields per key: the accumulators the key has in the cursor's panes (n of them,

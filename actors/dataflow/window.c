@@ -12,6 +12,9 @@ static int s_check(const wr_window_spec_t *s)
     if (s->lateness_ms < 0 || s->lateness_ms > S_MAX_SPAN) return WR_EINVAL;
     if (s->sketch_alpha != 0 && !(s->sketch_alpha > 0 && s->sketch_alpha < 1)) return WR_EINVAL;
     if (s->expected_keys > WR__KT_MAX_KEYS) return WR_EINVAL;
+    if (s->backend != WR_WINDOW_BACKEND_MEMORY &&
+        (s->backend != WR_WINDOW_BACKEND_ROCKSDB || s->kind == WR_WINDOW_SESSION || !s->state_dir))
+        return WR_EINVAL;
     switch (s->kind) {
     case WR_WINDOW_TUMBLING:
         return s->size_ms > 0 && s->size_ms <= S_MAX_SPAN ? 0 : WR_EINVAL;
@@ -42,7 +45,10 @@ wr_window_t *wr_window_new(const wr_window_spec_t *spec, int *err)
     for (uint32_t a = 0; a < spec->naggs; a++)
         if (!(w->out_val[a] = malloc(WR__OUT_CAP * sizeof(double)))) goto fail;
     w->wm = WR_WINDOW_TS_MIN - 1;
-    rc = spec->kind == WR_WINDOW_SESSION ? wr__session_init(w) : wr__slice_init(w);
+    if (spec->backend == WR_WINDOW_BACKEND_ROCKSDB)
+        rc = wr__rocks_init(w);
+    else
+        rc = spec->kind == WR_WINDOW_SESSION ? wr__session_init(w) : wr__slice_init(w);
     if (rc) goto fail;
     return w;
 fail:
@@ -55,7 +61,9 @@ void wr_window_destroy(wr_window_t **wp)
 {
     if (!wp || !*wp) return;
     wr_window_t *w = *wp;
-    if (w->spec.kind == WR_WINDOW_SESSION)
+    if (w->spec.backend == WR_WINDOW_BACKEND_ROCKSDB)
+        wr__rocks_release(w);
+    else if (w->spec.kind == WR_WINDOW_SESSION)
         wr__session_release(w);
     else
         wr__slice_release(w);
@@ -157,8 +165,11 @@ int wr_window_add(wr_window_t *w, const uint64_t *keys, const int64_t *ts,
     int rc = wr__batch_scratch(w, n);
     if (rc) return rc;
     w->n_late = 0;
-    rc = w->spec.kind == WR_WINDOW_SESSION ? wr__session_add(w, keys, ts, cols, n, sink)
-                                           : wr__slice_add(w, keys, ts, cols, n, sink);
+    if (w->rocks)
+        rc = wr__rocks_add(w, keys, ts, cols, n, sink);
+    else
+        rc = w->spec.kind == WR_WINDOW_SESSION ? wr__session_add(w, keys, ts, cols, n, sink)
+                                               : wr__slice_add(w, keys, ts, cols, n, sink);
     wr__flush(w, sink);
     if (w->n_late) {
         w->dropped += w->n_late;
@@ -175,8 +186,9 @@ int wr_window_advance(wr_window_t *w, int64_t watermark, const wr_window_sink_t 
     const int64_t wm_max = WR_WINDOW_TS_MAX + 4 * S_MAX_SPAN;
     if (watermark > wm_max) watermark = wm_max;
     if (watermark <= w->wm) return 0;
-    int rc = w->spec.kind == WR_WINDOW_SESSION ? wr__session_advance(w, watermark, sink)
-                                               : wr__slice_advance(w, watermark, sink);
+    int rc = w->rocks                             ? wr__rocks_advance(w, watermark, sink)
+             : w->spec.kind == WR_WINDOW_SESSION ? wr__session_advance(w, watermark, sink)
+                                                 : wr__slice_advance(w, watermark, sink);
     wr__flush(w, sink);
     return rc;
 }
@@ -185,8 +197,9 @@ int wr_window_resume(wr_window_t *w, const wr_window_sink_t *sink)
 {
     if (!w) return WR_EINVAL;
     if (!w->paused) return 0;
-    int rc = w->spec.kind == WR_WINDOW_SESSION ? wr__session_advance(w, w->pause_wm, sink)
-                                               : wr__slice_resume(w, sink);
+    int rc = w->rocks                             ? wr__rocks_resume(w, sink)
+             : w->spec.kind == WR_WINDOW_SESSION ? wr__session_advance(w, w->pause_wm, sink)
+                                                 : wr__slice_resume(w, sink);
     wr__flush(w, sink);
     return rc;
 }
@@ -203,6 +216,10 @@ int64_t wr_window_watermark(const wr_window_t *w)
 
 void wr_window_stats(const wr_window_t *w, wr_window_stats_t *out)
 {
+    if (w->rocks) {
+        wr__rocks_stats(w, out);
+        return;
+    }
     bool session = w->spec.kind == WR_WINDOW_SESSION;
     *out = (wr_window_stats_t){
         .keys_live = w->kt->count,

@@ -65,6 +65,7 @@
 typedef struct wr_window wr_window_t;
 
 typedef enum { WR_WINDOW_TUMBLING = 1, WR_WINDOW_SLIDING, WR_WINDOW_SESSION } wr_window_kind_t;
+typedef enum { WR_WINDOW_BACKEND_MEMORY = 0, WR_WINDOW_BACKEND_ROCKSDB } wr_window_backend_t;
 
 #define WR_WINDOW_TS_MIN        (-((int64_t)1 << 60)) /* valid event times, ms */
 #define WR_WINDOW_TS_MAX        ((int64_t)1 << 60)
@@ -86,6 +87,20 @@ typedef struct {
                                More costs memory per key and spares the spill table when data
                                runs further ahead of the watermark than a pane */
     double sketch_alpha;    /* quantiles' relative accuracy; 0 = WR_WINDOW_DEFAULT_ALPHA */
+
+    /* State backend (see window_rocks.h). memory (0): everything above. rocksdb: tumbling and
+     * sliding only, no quantiles, at most 64 panes per window (size / gcd(size, slide); else
+     * WR_EINVAL); only the open panes stay in memory, closed ones go to a RocksDB pane store in
+     * state_dir (created; must not hold another engine's store). ring_panes, prefault and
+     * sketch_alpha are ignored; expected_keys pre-sizes the open panes. */
+    wr_window_backend_t backend;
+    const char *state_dir;    /* rocksdb: the store's directory (copied by wr_window_new) */
+    uint32_t max_parallelism; /* rocksdb: key groups of the stored keys (0: 128) */
+    /* rocksdb: the key group of a key id (< max_parallelism); NULL: wr_key_group of
+     * wr_hash_u64(key) (keygroup.h) */
+    uint32_t (*key_group)(void *ctx, uint64_t key);
+    void *key_group_ctx;
+    uint64_t cache_bytes; /* rocksdb: the store's block cache (0: 64 MiB) */
 } wr_window_spec_t;
 
 /* A batch of results, as columns of n rows. Row i: window [start[i], end[i]) of key[i], with
@@ -131,7 +146,8 @@ typedef struct {
 } wr_window_stats_t;
 
 /* An engine for spec. NULL on error with *err (if err) set: WR_EINVAL for a bad spec (kind,
- * sizes, aggregates, columns, ring too small or too large), WR_ENOMEM. */
+ * sizes, aggregates, columns, ring too small or too large; see backend), WR_ENOMEM, WR_EIO (the
+ * rocksdb backend's store). Every function below works for both backends. */
 wr_window_t *wr_window_new(const wr_window_spec_t *spec, int *err);
 /* Frees all state. NULL-safe; nulls *w. */
 void wr_window_destroy(wr_window_t **w);
@@ -150,8 +166,8 @@ int wr_window_add(wr_window_t *w, const uint64_t *keys, const int64_t *ts,
  * at the end of a stream) are fine. Returns 0; WR_EAGAIN when sink->full paused the firing part
  * way (results stand; the engine is at the old watermark until the firing completes: call
  * wr_window_resume, and nothing else that changes the engine, until it returns 0); or WR_ENOMEM
- * (sketch or sweep scratch): the results emitted so far stand, but treat the engine as failed.
- * WR_EINVAL while a firing is paused. */
+ * (sketch or sweep scratch; rocksdb: also WR_EIO, WR_EPROTO from the store): the results emitted so
+ * far stand, but treat the engine as failed. WR_EINVAL while a firing is paused. */
 int wr_window_advance(wr_window_t *w, int64_t watermark, const wr_window_sink_t *sink);
 /* Goes on with a paused firing: 0 once it completed (also when none was paused), WR_EAGAIN when it
  * paused again, or an error as wr_window_advance. */

@@ -93,6 +93,8 @@ struct wr_window {
     double *out_val[WR_AGG_MAX_AGGS];
 
     uint64_t panes_live, spill_panes, records, fired, refires, dropped;
+
+    struct wr__rocks *rocks; /* the rocksdb backend's state (window_rocks*.c); NULL: memory */
 };
 
 static inline int64_t wr__floor_div(int64_t a, int64_t b)
@@ -104,6 +106,17 @@ static inline int64_t wr__floor_div(int64_t a, int64_t b)
 static inline int64_t wr__floor_mod(int64_t a, int64_t b)
 {
     return a - wr__floor_div(a, b) * b;
+}
+
+/* Sliced kinds: the window starts (multiples of g, in panes) at or above / at or below m. */
+static inline int64_t wr__ceil_g(const wr_window_t *w, int64_t m)
+{
+    return -wr__floor_div(-m, w->g) * w->g;
+}
+
+static inline int64_t wr__floor_g(const wr_window_t *w, int64_t m)
+{
+    return wr__floor_div(m, w->g) * w->g;
 }
 
 /* Emits the window in w->merge (a result row); flushes to the sink when the buffer is full. 0 or
@@ -134,6 +147,17 @@ int wr__session_add(wr_window_t *w, const uint64_t *keys, const int64_t *ts,
                     const double *const *cols, size_t n, const wr_window_sink_t *sink);
 int wr__session_advance(wr_window_t *w, int64_t wm, const wr_window_sink_t *sink);
 size_t wr__session_bytes(const wr_window_t *w);
+
+/* The rocksdb backend (window_rocks.c, window_rocks_fire.c): wr_window_new, _destroy, _add,
+ * _advance and _resume hand over to these when w->rocks is set (init sets it up from w->spec and
+ * w->lay; stats fills what differs). */
+int wr__rocks_init(wr_window_t *w);
+void wr__rocks_release(wr_window_t *w);
+int wr__rocks_add(wr_window_t *w, const uint64_t *keys, const int64_t *ts,
+                  const double *const *cols, size_t n, const wr_window_sink_t *sink);
+int wr__rocks_advance(wr_window_t *w, int64_t wm, const wr_window_sink_t *sink);
+int wr__rocks_resume(wr_window_t *w, const wr_window_sink_t *sink);
+void wr__rocks_stats(const wr_window_t *w, wr_window_stats_t *out);
 
 /* Snapshot support (window_snap.c). Slices: lo(wm); room for `more` keys (0, WR_ENOMEM,
  * WR_ETOOBIG); the accumulator of pane p >= lo of entry e, its ring slot or a spill node made

@@ -1,0 +1,420 @@
+/* The rocksdb window backend (window_rocks.h), judged against the memory engine: the same random
+ * out-of-order stream (late and too-late records, batches of random size, a watermark after each)
+ * goes through both, with sinks that pause every other firing step, and the results must be equal
+ * record for record, doubles bit for bit. Then checkpoints: restore into a fresh engine (all key
+ * groups, or split in two by key group) and go on; still the same results. Each test works in its
+ * own mkdtemp directory, removed by the teardown (which cmocka runs after a failed test too). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <ftw.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "actors/dataflow/keygroup.h"
+#include "actors/dataflow/window.h"
+#include "actors/dataflow/window_rocks.h"
+#include "bus/error.h"
+
+#define NCOL 2
+#define MAXP 128
+
+/* ---- fixture: a temporary directory ---- */
+
+typedef struct {
+    char dir[64];
+    wr_window_t *mem, *rk[2];
+} fx_t;
+
+static int s_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+static int setup(void **state)
+{
+    fx_t *f = calloc(1, sizeof *f);
+    if (!f) return -1;
+    snprintf(f->dir, sizeof f->dir, "/tmp/test_window_rocks.XXXXXX");
+    if (!mkdtemp(f->dir)) {
+        free(f);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx_t *f = *state;
+    wr_window_destroy(&f->mem);
+    wr_window_destroy(&f->rk[0]);
+    wr_window_destroy(&f->rk[1]);
+    nftw(f->dir, s_rm, 16, FTW_DEPTH | FTW_PHYS);
+    free(f);
+    return 0;
+}
+
+static const char *s_path(const fx_t *f, const char *name)
+{
+    static char buf[4][128];
+    static int i;
+    char *p = buf[i++ % 4];
+    snprintf(p, sizeof buf[0], "%s/%s", f->dir, name);
+    return p;
+}
+
+/* ---- results ---- */
+
+typedef struct {
+    uint64_t key;
+    int64_t start, end;
+    uint64_t count;
+    uint8_t late;
+    size_t seq;
+    double v[WR_AGG_MAX_AGGS];
+} res_t;
+
+typedef struct {
+    res_t *r;
+    size_t n, cap;
+    uint64_t nlate; /* too-late rows */
+    uint32_t naggs;
+    bool pausing;
+    uint64_t asked, pauses;
+} out_t;
+
+static void s_emit(void *ctx, const wr_window_results_t *r)
+{
+    out_t *o = ctx;
+    for (size_t i = 0; i < r->n; i++) {
+        if (o->n == o->cap) {
+            o->cap = o->cap ? 2 * o->cap : 1024;
+            o->r = realloc(o->r, o->cap * sizeof *o->r);
+            assert_non_null(o->r);
+        }
+        res_t *x = &o->r[o->n];
+        *x = (res_t){.key = r->key[i], .start = r->start[i], .end = r->end[i],
+                     .count = r->count[i], .late = r->late[i], .seq = o->n};
+        for (uint32_t a = 0; a < o->naggs; a++)
+            x->v[a] = r->val[a][i];
+        o->n++;
+    }
+}
+
+static void s_late(void *ctx, const uint32_t *rows, size_t n)
+{
+    (void)rows;
+    ((out_t *)ctx)->nlate += n;
+}
+
+static bool s_full(void *ctx)
+{
+    out_t *o = ctx;
+    return o->pausing && o->asked++ % 2 == 0;
+}
+
+static int s_advance(wr_window_t *w, int64_t wm, const wr_window_sink_t *sink)
+{
+    int rc = wr_window_advance(w, wm, sink);
+    while (rc == WR_EAGAIN) {
+        ((out_t *)sink->ctx)->pauses++;
+        assert_true(wr_window_paused(w));
+        assert_int_equal(wr_window_advance(w, INT64_MAX, sink), WR_EINVAL);
+        rc = wr_window_resume(w, sink);
+    }
+    assert_false(wr_window_paused(w));
+    return rc;
+}
+
+static int res_cmp(const void *x, const void *y)
+{
+    const res_t *a = x, *b = y;
+    if (a->key != b->key) return a->key < b->key ? -1 : 1;
+    if (a->start != b->start) return a->start < b->start ? -1 : 1;
+    if (a->end != b->end) return a->end < b->end ? -1 : 1;
+    return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+/* got (possibly from several engines, seq in emission order within each) equals want. */
+static void s_same(out_t *got, out_t *want)
+{
+    qsort(got->r, got->n, sizeof *got->r, res_cmp);
+    qsort(want->r, want->n, sizeof *want->r, res_cmp);
+    assert_int_equal(got->n, want->n);
+    assert_int_equal(got->nlate, want->nlate);
+    for (size_t i = 0; i < got->n; i++) {
+        const res_t *a = &got->r[i], *b = &want->r[i];
+        if (a->key != b->key || a->start != b->start || a->end != b->end || a->count != b->count ||
+            a->late != b->late || memcmp(a->v, b->v, sizeof a->v))
+            fail_msg("result %zu differs: key %llu [%lld, %lld) count %llu/%llu late %u/%u "
+                     "v0 %.17g/%.17g",
+                     i, (unsigned long long)a->key, (long long)a->start, (long long)a->end,
+                     (unsigned long long)a->count, (unsigned long long)b->count, a->late, b->late,
+                     a->v[0], b->v[0]);
+    }
+}
+
+/* ---- the stream ---- */
+
+typedef struct {
+    uint64_t rng;
+    int64_t t, max_ts, ooo, late_by;
+    uint32_t nkeys;
+} gen_t;
+
+static uint64_t s_rand(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+/* A batch of n records: times advancing ~7 ms a record with out-of-orderness ooo, 3% late by up
+ * to late_by, values with fractions (sums are order-sensitive). Returns the watermark after it. */
+static int64_t s_batch(gen_t *g, size_t n, uint64_t *keys, int64_t *ts, double *c0, double *c1)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint64_t r = s_rand(&g->rng);
+        keys[i] = 1000 + r % g->nkeys * 7919;
+        g->t += (int64_t)(r >> 20) % 15;
+        int64_t t = g->t - (int64_t)((r >> 30) % (uint64_t)g->ooo);
+        if ((r >> 50) % 100 < 3) t = g->t - g->ooo - (int64_t)((r >> 8) % (uint64_t)g->late_by);
+        ts[i] = t;
+        if (t > g->max_ts) g->max_ts = t;
+        c0[i] = (double)((r >> 12) % 100000) / 7.0;
+        c1[i] = -(double)((r >> 24) % 1000) / 3.0;
+    }
+    return g->max_ts - g->ooo;
+}
+
+static wr_window_spec_t s_spec(wr_window_kind_t kind, int64_t size, int64_t slide, int64_t late)
+{
+    wr_window_spec_t s = {.kind = kind, .size_ms = size, .slide_ms = slide, .lateness_ms = late,
+                          .ncols = NCOL, .naggs = 8, .max_parallelism = MAXP};
+    wr_agg_t aggs[8] = {{WR_AGG_COUNT, 0, 0}, {WR_AGG_SUM, 0, 0},   {WR_AGG_MIN, 0, 0},
+                        {WR_AGG_MAX, 1, 0},   {WR_AGG_AVG, 1, 0},   {WR_AGG_FIRST, 0, 0},
+                        {WR_AGG_LAST, 1, 0},  {WR_AGG_STDDEV, 0, 0}};
+    memcpy(s.aggs, aggs, sizeof aggs);
+    return s;
+}
+
+static wr_window_spec_t s_rocks(wr_window_spec_t s, const char *dir)
+{
+    s.backend = WR_WINDOW_BACKEND_ROCKSDB;
+    s.state_dir = dir;
+    return s;
+}
+
+static uint32_t s_kg(uint64_t key)
+{
+    return wr_key_group(wr_hash_u64(key), MAXP);
+}
+
+/* Feeds rows [0, n) with key group in [kg_lo, kg_hi) to w. */
+static void s_add(wr_window_t *w, const uint64_t *keys, const int64_t *ts, const double *c0,
+                  const double *c1, size_t n, uint32_t kg_lo, uint32_t kg_hi,
+                  const wr_window_sink_t *sink)
+{
+    uint64_t k[512];
+    int64_t t[512];
+    double a[512], b[512];
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t kg = s_kg(keys[i]);
+        if (kg < kg_lo || kg >= kg_hi) continue;
+        k[m] = keys[i], t[m] = ts[i], a[m] = c0[i], b[m] = c1[i];
+        m++;
+    }
+    const double *cols[NCOL] = {a, b};
+    assert_int_equal(wr_window_add(w, k, t, cols, m, sink), 0);
+}
+
+/* Runs `batches` batches through the memory engine and through f->rk (one engine, or two split at
+ * key group MAXP / 2 after a checkpoint at batch ckpt_at: restored with `split`). */
+static void s_compare_run(fx_t *f, wr_window_spec_t spec, gen_t g, int batches, int ckpt_at,
+                          bool split)
+{
+    out_t want = {.naggs = spec.naggs}, got = {.naggs = spec.naggs, .pausing = true};
+    wr_window_sink_t ms = {.emit = s_emit, .late = s_late, .full = s_full, .ctx = &want};
+    wr_window_sink_t rs = {.emit = s_emit, .late = s_late, .full = s_full, .ctx = &got};
+    int err = 0;
+    assert_non_null(f->mem = wr_window_new(&spec, &err));
+    wr_window_spec_t rspec = s_rocks(spec, s_path(f, "db0"));
+    assert_non_null(f->rk[0] = wr_window_new(&rspec, &err));
+    uint32_t ranges[2][2] = {{0, MAXP}, {0, 0}};
+    uint64_t keys[512];
+    int64_t ts[512];
+    double c0[512], c1[512];
+    for (int b = 0; b < batches; b++) {
+        if (b == ckpt_at) {
+            wr_panestore_files_t files;
+            assert_int_equal(wr_window_rocks_checkpoint(f->rk[0], s_path(f, "ck"), &files), 0);
+            assert_true(files.n >= 2 && files.new_bytes <= files.total_bytes);
+            wr_panestore_files_release(&files);
+            wr_window_destroy(&f->rk[0]);
+            if (split) {
+                ranges[0][1] = ranges[1][0] = MAXP / 2;
+                ranges[1][1] = MAXP;
+            }
+            for (int e = 0; e < (split ? 2 : 1); e++) {
+                wr_window_spec_t s2 = s_rocks(spec, s_path(f, e ? "db2" : "db1"));
+                f->rk[e] = wr_window_rocks_restore(&s2, s_path(f, "ck"), ranges[e][0],
+                                                   ranges[e][1], &err);
+                assert_non_null(f->rk[e]);
+            }
+        }
+        size_t n = 1 + s_rand(&g.rng) % 400;
+        int64_t wm = s_batch(&g, n, keys, ts, c0, c1);
+        const double *cols[NCOL] = {c0, c1};
+        assert_int_equal(wr_window_add(f->mem, keys, ts, cols, n, &ms), 0);
+        for (int e = 0; e < 2 && f->rk[e]; e++)
+            s_add(f->rk[e], keys, ts, c0, c1, n, ranges[e][0], ranges[e][1], &rs);
+        assert_int_equal(s_advance(f->mem, wm, &ms), 0);
+        for (int e = 0; e < 2 && f->rk[e]; e++)
+            assert_int_equal(s_advance(f->rk[e], wm, &rs), 0);
+    }
+    assert_int_equal(s_advance(f->mem, INT64_MAX, &ms), 0);
+    for (int e = 0; e < 2 && f->rk[e]; e++)
+        assert_int_equal(s_advance(f->rk[e], INT64_MAX, &rs), 0);
+    assert_true(want.n > 1000);
+    assert_true(got.pauses > 0);
+    s_same(&got, &want);
+    wr_window_stats_t st;
+    wr_window_stats(f->rk[0], &st);
+    assert_true(st.spill_panes > 0); /* late records went into closed panes */
+    free(got.r);
+    free(want.r);
+}
+
+/* ---- tests ---- */
+
+static void test_tumbling_matches_memory(void **state)
+{
+    gen_t g = {.rng = 1, .t = 100000, .ooo = 300, .late_by = 3000, .nkeys = 60};
+    s_compare_run(*state, s_spec(WR_WINDOW_TUMBLING, 1000, 0, 1500), g, 300, -1, false);
+}
+
+static void test_sliding_matches_memory(void **state)
+{
+    gen_t g = {.rng = 2, .t = -50000, .ooo = 400, .late_by = 4000, .nkeys = 80};
+    s_compare_run(*state, s_spec(WR_WINDOW_SLIDING, 2000, 500, 1200), g, 300, -1, false);
+}
+
+static void test_sliding_uneven_panes(void **state)
+{
+    /* panes of gcd(1500, 600) = 300 ms: 5 per window, 2 per slide; no lateness */
+    gen_t g = {.rng = 3, .t = 7, .ooo = 250, .late_by = 2000, .nkeys = 40};
+    s_compare_run(*state, s_spec(WR_WINDOW_SLIDING, 1500, 600, 0), g, 250, -1, false);
+}
+
+static void test_checkpoint_restore_continues(void **state)
+{
+    gen_t g = {.rng = 4, .t = 100000, .ooo = 400, .late_by = 4000, .nkeys = 70};
+    s_compare_run(*state, s_spec(WR_WINDOW_SLIDING, 2000, 500, 1200), g, 300, 150, false);
+}
+
+static void test_restore_split_by_key_group(void **state)
+{
+    gen_t g = {.rng = 5, .t = 100000, .ooo = 400, .late_by = 4000, .nkeys = 70};
+    s_compare_run(*state, s_spec(WR_WINDOW_SLIDING, 2000, 1000, 1000), g, 300, 120, true);
+}
+
+static void test_checkpoint_is_incremental(void **state)
+{
+    fx_t *f = *state;
+    wr_window_spec_t spec = s_rocks(s_spec(WR_WINDOW_TUMBLING, 1000, 0, 0), s_path(f, "db"));
+    int err = 0;
+    assert_non_null(f->rk[0] = wr_window_new(&spec, &err));
+    uint64_t keys[500];
+    int64_t ts[500];
+    double v[500];
+    const double *cols[NCOL] = {v, v};
+    for (int64_t p = 0; p < 5; p++) { /* 5 panes of 500 keys, closed */
+        for (int i = 0; i < 500; i++)
+            keys[i] = (uint64_t)i, ts[i] = p * 1000 + i, v[i] = i;
+        assert_int_equal(wr_window_add(f->rk[0], keys, ts, cols, 500, NULL), 0);
+        assert_int_equal(wr_window_advance(f->rk[0], p * 1000 + 999, NULL), 0);
+    }
+    wr_panestore_files_t a, b;
+    assert_int_equal(wr_window_rocks_checkpoint(f->rk[0], s_path(f, "ck1"), &a), 0);
+    assert_int_equal(a.new_bytes, a.total_bytes);
+    for (int i = 0; i < 5; i++) /* 1% of the keys change: the open pane only */
+        keys[i] = (uint64_t)i, ts[i] = 5000 + i, v[i] = i;
+    assert_int_equal(wr_window_add(f->rk[0], keys, ts, cols, 5, NULL), 0);
+    assert_int_equal(wr_window_rocks_checkpoint(f->rk[0], s_path(f, "ck1"), &b), WR_EEXIST);
+    assert_int_equal(wr_window_rocks_checkpoint(f->rk[0], s_path(f, "ck2"), &b), 0);
+    assert_true(b.total_bytes >= a.total_bytes);
+    /* the one new SST file is the open pane's delta: the 5 changed keys */
+    uint64_t min_run = UINT64_MAX, new_sst = 0, nnew = 0;
+    for (size_t i = 0; i < a.n; i++)
+        if (strstr(a.v[i].name, ".sst") && a.v[i].bytes < min_run) min_run = a.v[i].bytes;
+    for (size_t i = 0; i < b.n; i++)
+        if (strstr(b.v[i].name, ".sst") && b.v[i].is_new) new_sst += b.v[i].bytes, nnew++;
+    assert_int_equal(nnew, 1);
+    assert_true(new_sst < min_run);
+    wr_panestore_files_release(&a);
+    wr_panestore_files_release(&b);
+    /* the chain of deltas restores the open pane: the same results as the original */
+    for (int i = 0; i < 5; i++)
+        keys[i] = (uint64_t)(100 + i), ts[i] = 5100 + i, v[i] = 0.5 * i;
+    assert_int_equal(wr_window_add(f->rk[0], keys, ts, cols, 5, NULL), 0);
+    assert_int_equal(wr_window_rocks_checkpoint(f->rk[0], s_path(f, "ck3"), &b), 0);
+    wr_panestore_files_release(&b);
+    wr_window_spec_t s2 = spec;
+    s2.state_dir = s_path(f, "db2");
+    assert_non_null(f->rk[1] = wr_window_rocks_restore(&s2, s_path(f, "ck3"), 0, MAXP, &err));
+    out_t x = {.naggs = spec.naggs}, y = {.naggs = spec.naggs};
+    wr_window_sink_t sx = {.emit = s_emit, .ctx = &x}, sy = {.emit = s_emit, .ctx = &y};
+    assert_int_equal(wr_window_advance(f->rk[0], INT64_MAX, &sx), 0);
+    assert_int_equal(wr_window_advance(f->rk[1], INT64_MAX, &sy), 0);
+    assert_int_equal(x.n, 10);
+    s_same(&y, &x);
+    free(x.r);
+    free(y.r);
+}
+
+static void test_rejects_what_it_does_not_support(void **state)
+{
+    fx_t *f = *state;
+    int err = 0;
+    wr_window_spec_t s = s_rocks(s_spec(WR_WINDOW_SESSION, 0, 0, 0), s_path(f, "x"));
+    s.gap_ms = 1000;
+    assert_null(wr_window_new(&s, &err));
+    assert_int_equal(err, WR_EINVAL);
+    s = s_rocks(s_spec(WR_WINDOW_TUMBLING, 1000, 0, 0), s_path(f, "x"));
+    s.aggs[1] = (wr_agg_t){WR_AGG_QUANTILE, 0, 0.5};
+    assert_null(wr_window_new(&s, &err));
+    assert_int_equal(err, WR_EINVAL);
+    s = s_rocks(s_spec(WR_WINDOW_SLIDING, 65000, 1000, 0), s_path(f, "x")); /* 65 panes */
+    assert_null(wr_window_new(&s, &err));
+    assert_int_equal(err, WR_EINVAL);
+    s = s_rocks(s_spec(WR_WINDOW_TUMBLING, 1000, 0, 0), NULL);
+    assert_null(wr_window_new(&s, &err));
+    assert_int_equal(err, WR_EINVAL);
+    s = s_rocks(s_spec(WR_WINDOW_TUMBLING, 1000, 0, 0), s_path(f, "y"));
+    assert_null(wr_window_rocks_restore(&s, s_path(f, "no-such-checkpoint"), 0, MAXP, &err));
+    assert_int_equal(err, WR_EPROTO);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_tumbling_matches_memory, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sliding_matches_memory, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sliding_uneven_panes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_checkpoint_restore_continues, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_restore_split_by_key_group, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_checkpoint_is_incremental, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rejects_what_it_does_not_support, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
