@@ -303,9 +303,12 @@ static void s_complete_final(wr_actor_t *self, wr__jm_t *jm, wr__job_t *j)
     s_tell(self, j, WR_MSG_CKPT_COMPLETE, WR_CKPT_FINAL, NULL, false);
 }
 
+#define S_MAX_BLOBS (64 + WR_TOPO_MAX_SINKS) /* source, window or store files, keys, sinks */
+#define S_FILE_MAX  160
+
 /* Reads the blobs of an ack into t (pointing into the message). */
 static int s_read_blobs(wr_mp_reader_t *r, wr_ckpt_task_t *t, wr_ckpt_blob_t *blobs, char names[][64],
-                        char files[][64], uint32_t max)
+                        char files[][S_FILE_MAX], uint32_t max)
 {
     uint32_t n = 0;
     if (wr_mp_read_array(r, &n) || n > max) return WR_EPROTO;
@@ -324,18 +327,31 @@ static int s_read_blobs(wr_mp_reader_t *r, wr_ckpt_task_t *t, wr_ckpt_blob_t *bl
             blobs[b].data = (uint8_t *)data;
             blobs[b].len = len;
         } else {
-            wr_mp_read_str_copy(r, files[b], 64);
-            blobs[b].kind = WR_CKPT_BLOB_EXCLUSIVE;
+            wr_mp_read_str_copy(r, files[b], S_FILE_MAX);
+            blobs[b].kind = kind == WR_CKPT_BLOB_SHARED ? WR_CKPT_BLOB_SHARED : WR_CKPT_BLOB_EXCLUSIVE;
             blobs[b].file = files[b];
         }
-        if (r->err || three != 3 || kind > WR_CKPT_BLOB_EXCLUSIVE) return WR_EPROTO;
+        if (r->err || three != 3 || kind > WR_CKPT_BLOB_SHARED) return WR_EPROTO;
     }
     t->blobs = blobs;
     t->nblobs = n;
     return 0;
 }
 
-#define S_MAX_BLOBS (4 + WR_TOPO_MAX_SINKS)
+/* The shared files a subtask put into DIR/JOB/shared (the rocksdb backend's SST files) become
+ * this checkpoint's references (retention keeps them while it is retained). */
+static int s_add_shared(wr__coord_t *c, const wr_ckpt_task_t *t)
+{
+    for (uint32_t b = 0; b < t->nblobs; b++) {
+        if (t->blobs[b].kind != WR_CKPT_BLOB_SHARED) continue;
+        char path[WR_TASK_RESTORE_MAX + S_FILE_MAX + 16];
+        snprintf(path, sizeof path, "%s/%s/%s", wr_ckpt_store_dir(c->store), WR_CKPT_SHARED_DIR,
+                 t->blobs[b].file);
+        int rc = wr_ckpt_add_shared(c->pending, path, t->blobs[b].file);
+        if (rc) return rc;
+    }
+    return 0;
+}
 
 int wr__ckpt_on_ack(wr_actor_t *self, wr__jm_t *jm, const wr_msg_t *m)
 {
@@ -369,7 +385,7 @@ int wr__ckpt_on_ack(wr_actor_t *self, wr__jm_t *jm, const wr_msg_t *m)
         if (t.kg_lo > t.kg_hi) t.kg_lo = t.kg_hi;
     }
     wr_ckpt_blob_t blobs[S_MAX_BLOBS];
-    char names[S_MAX_BLOBS][64], files[S_MAX_BLOBS][64];
+    char names[S_MAX_BLOBS][64], files[S_MAX_BLOBS][S_FILE_MAX];
     int rc = s_read_blobs(&r, &t, blobs, names, files, S_MAX_BLOBS);
     if (!rc && (wr_mp_read_int(&r, &align_ms) || wr_mp_remaining(&r))) rc = WR_EPROTO;
     if (rc) {
@@ -394,7 +410,7 @@ int wr__ckpt_on_ack(wr_actor_t *self, wr__jm_t *jm, const wr_msg_t *m)
     }
     uint32_t flat = wr_plan_index(&j->plan, (uint32_t)vertex, (uint32_t)subtask);
     if (!c->pending || id != c->pending_id || c->acked[flat]) return 0; /* late, or seen */
-    if ((rc = wr_ckpt_add_task_state(c->pending, &t))) {
+    if ((rc = s_add_shared(c, &t)) || (rc = wr_ckpt_add_task_state(c->pending, &t))) {
         char text[160];
         snprintf(text, sizeof text, "the state of subtask %llu.%llu: %s", (unsigned long long)vertex,
                  (unsigned long long)subtask, wr_strerror(rc));

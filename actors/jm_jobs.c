@@ -148,7 +148,7 @@ int wr__jm_deploy(wr_actor_t *self, wr__job_t *j)
             msgpack_sbuffer_init(&sb);
             msgpack_packer pk;
             msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-            msgpack_pack_array(&pk, 10);
+            msgpack_pack_array(&pk, 13);
             wr_pack_str(&pk, j->id);
             msgpack_pack_uint32(&pk, j->attempt);
             msgpack_pack_uint32(&pk, v);
@@ -165,6 +165,10 @@ int wr__jm_deploy(wr_actor_t *self, wr__job_t *j)
             if (j->coord.enabled) msgpack_pack_true(&pk);
             else msgpack_pack_false(&pk);
             wr_pack_str(&pk, j->restore);
+            if (j->rocksdb) msgpack_pack_true(&pk);
+            else msgpack_pack_false(&pk);
+            wr_pack_str(&pk, j->rocksdb_dir ? j->rocksdb_dir : "");
+            msgpack_pack_uint64(&pk, j->rocksdb_cache);
             char to[WR_ADDR_MAX];
             uint32_t flat = wr_plan_index(&j->plan, v, i);
             snprintf(to, sizeof to, "%s/%s", j->sub[flat].node, WR_TASKMANAGER_PATH);
@@ -251,6 +255,9 @@ int wr__jm_on_submit(wr_actor_t *self, wr__jm_t *jm, const wr_msg_t *m)
     }
     j->topo = topo;
     snprintf(j->restore, sizeof j->restore, "%s", restore);
+    j->rocksdb = jm->o.rocksdb;
+    j->rocksdb_dir = jm->o.rocksdb_dir;
+    j->rocksdb_cache = jm->o.rocksdb_cache;
     msgpack_sbuffer_init(&j->packed);
     wr_strbuf_t err;
     wr_strbuf_init(&err);
@@ -277,7 +284,8 @@ int wr__jm_on_submit(wr_actor_t *self, wr__jm_t *jm, const wr_msg_t *m)
         return WR_ENOMEM;
     }
     /* checkpoint storage, and what a savepoint's exactly-once sinks left pending */
-    if ((rc = wr__ckpt_job_init(jm, j, &err)) || (rc = wr__jm_recover_sinks(j, &err))) {
+    if ((rc = wr__jm_check_restore(j, &err)) || (rc = wr__ckpt_job_init(jm, j, &err)) ||
+        (rc = wr__jm_recover_sinks(j, &err))) {
         snprintf(text, sizeof text, "cannot start the job: %s", err.len ? err.buf : wr_strerror(rc));
         wr_strbuf_release(&err);
         s_job_free(&j);

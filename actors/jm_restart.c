@@ -109,6 +109,38 @@ void wr__jm_restart_tick(wr_actor_t *self, wr__jm_t *jm)
     }
 }
 
+int wr__jm_check_restore(const wr__job_t *j, wr_strbuf_t *err)
+{
+    if (!j->restore[0]) return 0;
+    int rc = 0;
+    wr_ckpt_meta_t *meta = wr_ckpt_load(j->restore, &rc);
+    if (!meta) {
+        wr_strbuf_addf(err, "cannot read the savepoint or checkpoint %s: %s", j->restore, wr_strerror(rc));
+        return rc == WR_ENOMEM ? rc : WR_EINVAL;
+    }
+    for (uint32_t k = 0; k < meta->ntasks && !rc; k++) {
+        const wr_ckpt_task_t *ts = &meta->tasks[k];
+        if (ts->vertex >= j->plan.n || !j->plan.v[ts->vertex].window) continue;
+        bool mem = false, rocks = false;
+        for (uint32_t b = 0; b < ts->nblobs; b++) {
+            mem |= !strcmp(ts->blobs[b].name, "window");
+            rocks |= !strncmp(ts->blobs[b].name, "rocks/", 6);
+        }
+        if ((mem && j->rocksdb) || (rocks && !j->rocksdb)) {
+            wr_strbuf_addf(err, "%s holds %s window state; restore it with state.backend: %s (the two do "
+                           "not convert)", j->restore, mem ? "memory-backend" : "rocksdb", mem ? "memory" : "rocksdb");
+            rc = WR_EINVAL;
+        } else if (rocks && j->plan.v[ts->vertex].parallelism < ts->parallelism) {
+            wr_strbuf_addf(err, "%s holds rocksdb window state of %u subtasks: it restores at %u or more "
+                           "(one store per subtask; scaling in needs state.backend: memory)", j->restore,
+                           ts->parallelism, ts->parallelism);
+            rc = WR_EINVAL;
+        }
+    }
+    wr_ckpt_meta_destroy(&meta);
+    return rc;
+}
+
 /* The exactly-once sinks' states ("sink-I") in meta, of the vertex that holds the sinks. */
 static int s_recover_sink(const wr__job_t *j, const wr_ckpt_meta_t *meta, uint32_t i, wr_strbuf_t *err)
 {

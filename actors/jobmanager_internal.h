@@ -111,6 +111,9 @@ typedef struct {
     size_t collected_len;
     /* fault tolerance */
     uint32_t attempt;         /* 0, then +1 per restart */
+    bool rocksdb;             /* its windows' state backend */
+    const char *rocksdb_dir;  /* borrowed from the JobManager's options */
+    uint64_t rocksdb_cache;
     char restore[WR_TASK_RESTORE_MAX]; /* what the next deployment restores ("": fresh) */
     wr__coord_t coord;
     uint32_t restarts;
@@ -165,6 +168,9 @@ void wr__jm_restart_tick(wr_actor_t *self, wr__jm_t *jm);
 /* Commits what the exactly-once sinks of j had pending in the checkpoint j->restore (or nothing
  * when fresh) and deletes the leftovers of earlier attempts: before j's new attempt starts. */
 int wr__jm_recover_sinks(wr__job_t *j, wr_strbuf_t *err);
+/* Whether j can restore j->restore: the window state's backend is j's, and rocksdb state is not
+ * scaled in (one store per new subtask). WR_EINVAL with a reason in err. */
+int wr__jm_check_restore(const wr__job_t *j, wr_strbuf_t *err);
 
 /* jm_ckpt.c: the checkpoint coordinator. */
 /* Opens j's checkpoint storage (when checkpoints are on). */

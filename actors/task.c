@@ -245,7 +245,7 @@ static int s_on_start(wr_actor_t *self, void *state)
     }
     if (!rc) rc = s_out_init(t, self);
     if (!rc) {
-        rc = wr__chain_init(&t->chain, t->topo, t->v, t->out, t->o.attempt, t->o.subtask, &err);
+        rc = wr__chain_init(&t->chain, t->topo, t->v, t->out, &t->o, &err);
         t->chain_ready = true;
     }
     if (!rc && t->o.restore[0]) rc = wr__task_restore(t, &err);

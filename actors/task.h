@@ -37,6 +37,10 @@ typedef struct {
      * JobManager completes before the subtask finishes), and where to restore from ("": fresh) */
     bool checkpointing;
     char restore[WR_TASK_RESTORE_MAX];
+    /* the window's state backend: memory, or rocksdb with its stores under rocksdb_dir */
+    bool rocksdb;
+    char rocksdb_dir[WR_TASK_RESTORE_MAX];
+    uint64_t rocksdb_cache; /* block cache per store, bytes (0: the default) */
 } wr_task_opts_t;
 
 /* The actor path of a subtask of an attempt: "job-<id>-<attempt>/v<vertex>.<subtask>" (a

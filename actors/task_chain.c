@@ -10,6 +10,7 @@
 #include "bus/clock.h"
 #include "bus/error.h"
 #include "bus/log.h"
+#include "state/ckpt_fs.h"
 
 /* ---- string keys ---- */
 
@@ -159,6 +160,14 @@ static wr_agg_kind_t s_agg_kind(enum wr_topo_agg_fn fn)
     return WR_AGG_COUNT;
 }
 
+uint32_t wr__chain_key_group(void *chain, uint64_t key)
+{
+    const wr__chain_t *c = chain;
+    const wr__keys_t *ids = &c->win->ids;
+    uint64_t h = ids->strings ? wr_hash_bytes(ids->str[key], ids->len[key]) : wr_hash_u64(key);
+    return wr_key_group(h, c->topo->max_parallelism);
+}
+
 /* Results of the engine -> rows of the result batch -> onwards. */
 static void s_on_results(void *ctx, const wr_window_results_t *r)
 {
@@ -293,6 +302,23 @@ static int s_window_init(wr__chain_t *c, wr_strbuf_t *err)
     for (uint32_t s = 0; s < t->n_sources; s++)
         if (t->sources[s].kind == WR_TOPO_SOURCE_GENERATOR)
             spec.expected_keys += t->sources[s].generator.devices / t->window.parallelism + 1;
+    if (c->o->rocksdb) { /* a store of its own, gone with the subtask: checkpoints keep state */
+        snprintf(w->state_dir, sizeof w->state_dir, "%s/%s-%u-v%u-s%u", c->o->rocksdb_dir, c->o->job_id,
+                 c->o->attempt, c->o->vertex, c->o->subtask);
+        wr__ckpt_fs_rmtree(w->state_dir); /* a leftover of a crashed process */
+        int mk = wr__ckpt_fs_mkdirs(c->o->rocksdb_dir);
+        if (mk) {
+            wr_strbuf_addf(err, "state.backend.rocksdb.localdir %s: %s", c->o->rocksdb_dir, wr_strerror(mk));
+            return mk;
+        }
+        spec.backend = WR_WINDOW_BACKEND_ROCKSDB;
+        spec.state_dir = w->state_dir;
+        spec.max_parallelism = t->max_parallelism;
+        spec.key_group = wr__chain_key_group;
+        spec.key_group_ctx = c;
+        spec.cache_bytes = c->o->rocksdb_cache;
+    }
+    w->spec = spec;
     int rc = 0;
     w->engine = wr_window_new(&spec, &rc);
     w->result = wr_batch_new(&t->result, 1024);
@@ -307,6 +333,7 @@ static void s_window_release(wr__window_t *w)
 {
     if (!w) return;
     wr_window_destroy(&w->engine);
+    if (w->state_dir[0]) wr__ckpt_fs_rmtree(w->state_dir);
     wr_batch_destroy(&w->result);
     free(w->keys);
     free(w->ts);
@@ -326,7 +353,7 @@ static wr_sink_t *s_sink_new(const wr__chain_t *c, const wr_topo_sink_t *s, cons
     case WR_TOPO_SINK_STDOUT: k = wr_sink_stdout_new(schema, stdout); break;
     case WR_TOPO_SINK_COLLECT: k = wr_sink_collect_new(schema); break;
     case WR_TOPO_SINK_FILE:
-        k = s->exactly_once ? wr_sink_file_2pc_new(schema, s->path, c->attempt, c->subtask, &rc)
+        k = s->exactly_once ? wr_sink_file_2pc_new(schema, s->path, c->o->attempt, c->o->subtask, &rc)
                             : wr_sink_file_new(schema, s->path, &rc);
         if (!k) wr_strbuf_addf(err, "sink %s: cannot open %s: %m", s->name, s->path);
         else wr_sink_set_delay(k, s->delay_ms);
@@ -337,14 +364,13 @@ static wr_sink_t *s_sink_new(const wr__chain_t *c, const wr_topo_sink_t *s, cons
 }
 
 int wr__chain_init(wr__chain_t *c, const wr_topology_t *t, const wr_plan_vertex_t *v,
-                   wr_gate_out_t *out, uint32_t attempt, uint32_t subtask, wr_strbuf_t *err)
+                   wr_gate_out_t *out, const wr_task_opts_t *o, wr_strbuf_t *err)
 {
     memset(c, 0, sizeof *c);
     c->topo = t;
     c->v = v;
     c->out = out;
-    c->attempt = attempt;
-    c->subtask = subtask;
+    c->o = o;
     wr_strbuf_init(&c->collected);
     for (uint32_t i = v->op_first; i < v->op_end; i++) {
         const wr_topo_op_t *top = &t->ops[i];

@@ -50,6 +50,8 @@ typedef struct {
     double *cols[WR_AGG_MAX_AGGS];
     uint32_t cap;
     wr__keys_t ids;
+    wr_window_spec_t spec;  /* as the engine was made (a rocksdb restore makes it again) */
+    char state_dir[WR_TASK_RESTORE_MAX + 64]; /* rocksdb: the engine's store ("" memory) */
     wr_batch_t *result;     /* results being gathered */
     const wr_batch_t *input; /* the batch being added (for late rows) */
     int err;                 /* first error inside a callback */
@@ -66,7 +68,7 @@ typedef struct wr__chain {
     wr_sink_t *sinks[WR_TOPO_MAX_SINKS];
     bool sink_2pc[WR_TOPO_MAX_SINKS]; /* exactly-once file sinks: commit with checkpoints */
     uint32_t nsinks;             /* 0 unless the vertex holds the sinks */
-    uint32_t attempt, subtask;
+    const wr_task_opts_t *o;     /* the subtask's (attempt, subtask, state backend) */
     wr_sink_t *late_sink;
     wr_gate_out_t *out;          /* NULL when the vertex holds the sinks */
     wr_actor_t *self;            /* during a call: for the output gate */
@@ -100,7 +102,9 @@ void wr__msgq_release(wr__msgq_t *q);
 
 /* Builds the chain of vertex v of topo. err gets a reason on failure. */
 int wr__chain_init(wr__chain_t *c, const wr_topology_t *topo, const wr_plan_vertex_t *v,
-                   wr_gate_out_t *out, uint32_t attempt, uint32_t subtask, wr_strbuf_t *err);
+                   wr_gate_out_t *out, const wr_task_opts_t *o, wr_strbuf_t *err);
+/* The key group of a window key id (its int value, or its interned string). */
+uint32_t wr__chain_key_group(void *chain, uint64_t key);
 void wr__chain_release(wr__chain_t *c);
 /* Runs a batch through the chain: operators, then the window, the output gate or the sinks. */
 int wr__chain_batch(wr__chain_t *c, wr_actor_t *self, const wr_batch_t *b);

@@ -38,7 +38,8 @@ static void s_free_state(void *state)
 }
 
 /* TASK_DEPLOY [job id, attempt, vertex, subtask, topology, [[node, endpoint]...], credits,
- * batch records, checkpointing, restore path]: start the subtask. A failure is reported to the JobManager as the subtask's. */
+ * batch records, checkpointing, restore path, rocksdb, rocksdb dir, rocksdb cache]: start the
+ * subtask. A failure is reported to the JobManager as the subtask's. */
 static int s_on_deploy(wr_actor_t *self, s_tm_t *tm, const wr_msg_t *m)
 {
     wr_mp_reader_t r;
@@ -52,7 +53,7 @@ static int s_on_deploy(wr_actor_t *self, s_tm_t *tm, const wr_msg_t *m)
     wr_mp_read_uint(&r, &attempt);
     wr_mp_read_uint(&r, &vertex);
     wr_mp_read_uint(&r, &subtask);
-    int rc = r.err || n != 10 ? WR_EPROTO : wr_topology_unpack(&r, &topo);
+    int rc = r.err || n != 13 ? WR_EPROTO : wr_topology_unpack(&r, &topo);
     if (!rc && (rc = wr_mp_read_array(&r, &np)) == 0 && np > 0) {
         o.place_node = calloc(np, sizeof *o.place_node);
         o.place_endpoint = calloc(np, sizeof *o.place_endpoint);
@@ -70,6 +71,9 @@ static int s_on_deploy(wr_actor_t *self, s_tm_t *tm, const wr_msg_t *m)
         wr_mp_read_uint(&r, &batch);
         wr_mp_read_bool(&r, &o.checkpointing);
         wr_mp_read_str_copy(&r, o.restore, sizeof o.restore);
+        wr_mp_read_bool(&r, &o.rocksdb);
+        wr_mp_read_str_copy(&r, o.rocksdb_dir, sizeof o.rocksdb_dir);
+        wr_mp_read_uint(&r, &o.rocksdb_cache);
         if (r.err || wr_mp_remaining(&r) || !credits || credits > 65536 || !batch || batch > 1 << 20 ||
             vertex > UINT32_MAX || subtask > UINT32_MAX || attempt > UINT32_MAX)
             rc = WR_EPROTO;

@@ -94,6 +94,11 @@ fail:
 int wr_cli_jm_opts(const wr_config_t *cfg, const char *cmd, wr_jobmanager_opts_t *out)
 {
     static const char *const kinds[] = {"", "none", "fixed-delay", "exponential-delay", "failure-rate"};
+    const char *backend = wr_config_str(cfg, "state.backend");
+    if (strcmp(backend, "memory") && strcmp(backend, "rocksdb")) {
+        wr_cli_error(cmd, "state.backend: memory or rocksdb", "unknown state.backend '%s'", backend);
+        return WR_ECONFIG;
+    }
     const char *rs = wr_config_str(cfg, "restart-strategy");
     int kind = -1;
     for (int k = 0; k < 5; k++)
@@ -111,6 +116,9 @@ int wr_cli_jm_opts(const wr_config_t *cfg, const char *cmd, wr_jobmanager_opts_t
         .min_pause_ms = wr_config_int(cfg, "execution.checkpointing.min-pause"),
         .tolerable_failures = (uint32_t)wr_config_int(cfg, "execution.checkpointing.tolerable-failed-checkpoints"),
         .num_retained = (uint32_t)wr_config_int(cfg, "state.checkpoints.num-retained"),
+        .rocksdb = !strcmp(backend, "rocksdb"),
+        .rocksdb_dir = wr_config_str(cfg, "state.backend.rocksdb.localdir"),
+        .rocksdb_cache = (uint64_t)wr_config_int(cfg, "state.backend.rocksdb.block-cache-size"),
         .restart = {
             .kind = (wr_restart_kind_t)kind,
             .attempts = (uint32_t)wr_config_int(cfg, "restart-strategy.fixed-delay.attempts"),

@@ -57,6 +57,14 @@ enum wr_config_type {
       "process sees, on a shared filesystem).")                                                 \
     X("state.savepoints.dir", WR_CFG_STRING, "/tmp/weir/savepoints", 0, 0,                       \
       "Default folder of `weir savepoint` and `weir stop --savepoint`.")                        \
+    X("state.backend", WR_CFG_STRING, "memory", 0, 0,                                           \
+      "Where windows keep their state: memory (hash tables) or rocksdb (closed panes in a "     \
+      "RocksDB store per subtask; tumbling and sliding windows without quantiles).")          \
+    X("state.backend.rocksdb.localdir", WR_CFG_STRING, "/tmp/weir/rocksdb", 0, 0,               \
+      "Where subtasks keep their RocksDB stores (on the same filesystem as the checkpoints, "   \
+      "so checkpoints hard-link their files).")                                                 \
+    X("state.backend.rocksdb.block-cache-size", WR_CFG_SIZE, "64mb", 1048576, 1099511627776,    \
+      "Block cache of each subtask's RocksDB store.")                                           \
     X("state.checkpoints.num-retained", WR_CFG_INT, "1", 1, 1000,                               \
       "Completed checkpoints kept per job; older ones are deleted.")                            \
     X("execution.checkpointing.interval", WR_CFG_DURATION, "0", 0, 86400000,                    \
