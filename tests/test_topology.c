@@ -17,6 +17,7 @@
 #include "bus/strbuf.h"
 
 static const char *const s_examples[] = {"examples/iot.yaml", "examples/tumbling.yaml",
+                                         "examples/iot-exactly-once.yaml",
                                          "examples/session.yaml"};
 
 /* A path in the source tree (WEIR_SRC when the tests run from elsewhere). */
