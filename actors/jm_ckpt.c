@@ -505,5 +505,5 @@ int wr__ckpt_on_savepoint(wr_actor_t *self, wr__jm_t *jm, const wr_msg_t *m)
     c->sp_corr = m->corr;
     snprintf(c->sp_dir, sizeof c->sp_dir, "%s", dir);
     if (!c->pending) s_trigger(self, jm, j, wr_wall_ms()); /* else: the one under way serves */
-    return 0;
+    return wr__jm_tick_start(self, jm); /* its timeout */
 }

@@ -325,6 +325,7 @@ int wr__jm_on_submit(wr_actor_t *self, wr__jm_t *jm, const wr_msg_t *m)
         snprintf(text, sizeof text, "deployment failed: %s", wr_strerror(rc));
         wr__jm_job_failed(self, jm, j, text);
     }
+    if (j->coord.enabled && (rc = wr__jm_tick_start(self, jm))) return rc;
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
     s_pack_id(&sb, j->id);

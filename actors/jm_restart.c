@@ -73,6 +73,8 @@ void wr__jm_job_failed(wr_actor_t *self, wr__jm_t *jm, wr__job_t *j, const char 
     j->recovered_ms = 0;
     j->restarts++;
     snprintf(j->error, sizeof j->error, "restarting after: %s", why);
+    int rc = wr__jm_tick_start(self, jm);
+    if (rc) wr_warn("jobmanager: cannot start its timer: %s", wr_strerror(rc));
 }
 
 void wr__jm_restart_tick(wr_actor_t *self, wr__jm_t *jm)

@@ -329,6 +329,26 @@ static void s_on_answer(wr_actor_t *self, wr__jm_t *jm, wr_msg_t *m)
 
 /* ---- the actor ---- */
 
+int wr__jm_tick_start(wr_actor_t *self, wr__jm_t *jm)
+{
+    return jm->tick ? 0 : wr_timer_every(self, S_TICK_MS, S_TICK, &jm->tick);
+}
+
+/* Checkpoints and restarts that are due; the tick stops once no job needs it (an idle
+ * JobManager's mailbox shows what it was asked, not its timer). */
+static void s_on_tick(wr_actor_t *self, wr__jm_t *jm)
+{
+    wr__jm_restart_tick(self, jm);
+    wr__ckpt_tick(self, jm);
+    for (size_t i = 0; i < jm->njobs; i++) {
+        const wr__job_t *j = jm->jobs[i];
+        if (j->state == WR__JOB_RESTARTING || (j->state == WR__JOB_RUNNING && (j->coord.enabled || j->coord.savepoint)))
+            return;
+    }
+    wr_timer_cancel(self, jm->tick);
+    jm->tick = 0;
+}
+
 static int s_on_message(wr_actor_t *self, void *state, wr_msg_t **msgp)
 {
     wr__jm_t *jm = state;
@@ -345,10 +365,7 @@ static int s_on_message(wr_actor_t *self, void *state, wr_msg_t **msgp)
     case WR_MSG_CKPT_ACK: return wr__ckpt_on_ack(self, jm, m);
     case WR_MSG_CKPT_LIST_REQ: return wr__ckpt_on_list(self, jm, m);
     case WR_MSG_SAVEPOINT_REQ: return wr__ckpt_on_savepoint(self, jm, m);
-    case S_TICK:
-        wr__jm_restart_tick(self, jm);
-        wr__ckpt_tick(self, jm);
-        return 0;
+    case S_TICK: s_on_tick(self, jm); return 0;
     case WR_MSG_PEER_UP: s_on_peer(self, jm, m, true); return 0;
     case WR_MSG_ACTORS_REQ: return s_on_actors_req(self, jm, m);
     case WR_MSG_MAILBOX_REQ: return s_on_mailbox_req(self, jm, m);
@@ -363,14 +380,7 @@ static int s_on_message(wr_actor_t *self, void *state, wr_msg_t **msgp)
     }
 }
 
-static int s_on_start(wr_actor_t *self, void *state)
-{
-    (void)state;
-    return wr_timer_every(self, S_TICK_MS, S_TICK, NULL);
-}
-
-static const wr_behaviour_t s_behaviour = {
-    .on_start = s_on_start, .on_message = s_on_message, .free_state = s_free_state};
+static const wr_behaviour_t s_behaviour = {.on_message = s_on_message, .free_state = s_free_state};
 
 int wr_jobmanager_spawn(wr_node_t *node, const wr_jobmanager_opts_t *opts)
 {

@@ -134,7 +134,11 @@ typedef struct {
     wr__job_t **jobs;
     size_t njobs, jobs_cap;
     uint64_t next_job;
+    uint64_t tick; /* the timer of checkpoints and restarts, while a job needs it (0: none) */
 } wr__jm_t;
+
+/* Starts the JobManager's tick (checkpoints due, restarts due) unless it runs. */
+int wr__jm_tick_start(wr_actor_t *self, wr__jm_t *jm);
 
 wr__tm_t *wr__jm_tm_find(wr__jm_t *jm, const char *id);
 
