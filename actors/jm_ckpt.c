@@ -64,7 +64,7 @@ static int s_open_store(wr__jm_t *jm, wr__job_t *j, wr_strbuf_t *err)
 int wr__ckpt_job_init(wr__jm_t *jm, wr__job_t *j, wr_strbuf_t *err)
 {
     wr__coord_t *c = &j->coord;
-    c->next_id = 1;
+    if (!c->next_id) c->next_id = 1;
     c->last_end_ms = c->trigger_ms = wr_wall_ms();
     if (!(c->acked = calloc(j->nsub, sizeof *c->acked))) return WR_ENOMEM;
     c->enabled = jm->o.interval_ms > 0;

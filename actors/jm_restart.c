@@ -111,7 +111,7 @@ void wr__jm_restart_tick(wr_actor_t *self, wr__jm_t *jm)
     }
 }
 
-int wr__jm_check_restore(const wr__job_t *j, wr_strbuf_t *err)
+int wr__jm_check_restore(wr__job_t *j, wr_strbuf_t *err)
 {
     if (!j->restore[0]) return 0;
     int rc = 0;
@@ -120,6 +120,7 @@ int wr__jm_check_restore(const wr__job_t *j, wr_strbuf_t *err)
         wr_strbuf_addf(err, "cannot read the savepoint or checkpoint %s: %s", j->restore, wr_strerror(rc));
         return rc == WR_ENOMEM ? rc : WR_EINVAL;
     }
+    j->coord.next_id = meta->id + 1; /* one numbering along a savepoint's lineage */
     for (uint32_t k = 0; k < meta->ntasks && !rc; k++) {
         const wr_ckpt_task_t *ts = &meta->tasks[k];
         if (ts->vertex >= j->plan.n || !j->plan.v[ts->vertex].window) continue;

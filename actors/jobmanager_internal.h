@@ -173,8 +173,9 @@ void wr__jm_restart_tick(wr_actor_t *self, wr__jm_t *jm);
  * when fresh) and deletes the leftovers of earlier attempts: before j's new attempt starts. */
 int wr__jm_recover_sinks(wr__job_t *j, wr_strbuf_t *err);
 /* Whether j can restore j->restore: the window state's backend is j's, and rocksdb state is not
- * scaled in (one store per new subtask). WR_EINVAL with a reason in err. */
-int wr__jm_check_restore(const wr__job_t *j, wr_strbuf_t *err);
+ * scaled in (one store per new subtask). WR_EINVAL with a reason in err. Its checkpoints are then
+ * numbered on from the restored one's id. */
+int wr__jm_check_restore(wr__job_t *j, wr_strbuf_t *err);
 
 /* jm_ckpt.c: the checkpoint coordinator. */
 /* Opens j's checkpoint storage (when checkpoints are on). */

@@ -454,7 +454,6 @@ int wr__task_restore(wr__task_t *t, wr_strbuf_t *err)
     }
     if (t->source) rc = s_restore_source(t, meta, err);
     if (!rc && t->chain.win) rc = s_restore_window(t, meta, err);
-    if (!rc) t->last_checkpoint = meta->id;
     wr_ckpt_meta_destroy(&meta);
     return rc;
 }

@@ -93,6 +93,7 @@ static int s_generator_next(wr__source_t *s, uint32_t max, uint64_t elapsed_ns, 
         return 0;
     }
     uint64_t due = wr_generator_due(s->gen, elapsed_ns);
+    if (due != UINT64_MAX) due = due > UINT64_MAX - s->pace_base ? UINT64_MAX : due + s->pace_base;
     uint64_t limit = due < s->total ? due : s->total;
     wr__stream_t *st = &s->streams[k];
     /* in step with the others: at most a batch ahead of the next one behind it */
@@ -270,6 +271,10 @@ int wr__source_restore(wr__source_t *s, const uint8_t *const *states, const size
         while (!rc && s->nstreams && s->nstreams < parallelism) {
             if (!(rc = s_streams_reserve(s, s->nstreams + 1))) rc = s_split(s);
         }
+        s->pace_base = UINT64_MAX; /* the offset every stream reached: made before the restore */
+        for (uint32_t i = 0; i < s->nstreams; i++)
+            if (s->streams[i].next < s->pace_base) s->pace_base = s->streams[i].next;
+        if (!s->nstreams) s->pace_base = 0;
         uint32_t mine = 0;
         for (uint32_t i = subtask; !rc && i < s->nstreams; i += parallelism)
             s->streams[mine++] = s->streams[i];

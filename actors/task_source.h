@@ -40,6 +40,7 @@ typedef struct {
     uint64_t total; /* UINT64_MAX: unbounded */
     wr__stream_t *streams;
     uint32_t nstreams;
+    uint64_t pace_base; /* a restored run: records made before it (pacing goes on from there) */
     uint32_t parallelism;
     /* file */
     int fd;

@@ -162,6 +162,7 @@ int wr_cli_run_job(wr_node_t *via, const char *jm, const wr_config_t *cfg, const
     int64_t t0 = wr_now_ns(), last_ns = t0;
     uint64_t last_in = 0;
     bool canceled = false;
+    int silent = 0;
     for (;;) {
         if (wr_cli_wait_signal(500) && !canceled) {
             canceled = true;
@@ -177,7 +178,13 @@ int wr_cli_run_job(wr_node_t *via, const char *jm, const wr_config_t *cfg, const
             msgpack_sbuffer_destroy(&sb);
         }
         reply = s_job_req(via, jm, cfg, id);
+        if (!reply && ++silent >= 3) { /* three client.timeouts without an answer */
+            if (status_line) fputc('\n', stderr);
+            wr_cli_error(cmd, "is the JobManager still running?", "lost the JobManager: no answer about job %s", id);
+            return WR_EXIT_FAIL;
+        }
         if (!reply) continue;
+        silent = 0;
         s_job_status(reply, &st);
         wr_msg_destroy(&reply);
         int64_t now = wr_now_ns();
