@@ -72,21 +72,21 @@ static struct {
     size_t narena, arena_cap;
 } ps_h;
 
-static void ps_dump_logs(void);
+static inline void ps_dump_logs(void);
 
-static void ps_sleep_ms(int ms)
+static inline void ps_sleep_ms(int ms)
 {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
     nanosleep(&ts, NULL);
 }
 
-static int64_t ps_now_ms(void)
+static inline int64_t ps_now_ms(void)
 {
     return wr_now_ns() / 1000000;
 }
 
 /* Takes ownership of malloc'd p until the test ends. */
-static void *ps_keep(void *p)
+static inline void *ps_keep(void *p)
 {
     if (!p) fail_msg("out of memory");
     if (ps_h.narena == ps_h.arena_cap) {
@@ -103,12 +103,12 @@ static void *ps_keep(void *p)
     return p;
 }
 
-static void *ps_alloc(size_t n)
+static inline void *ps_alloc(size_t n)
 {
     return ps_keep(calloc(n ? n : 1, 1));
 }
 
-static void ps_arena_release(void)
+static inline void ps_arena_release(void)
 {
     for (size_t i = 0; i < ps_h.narena; i++)
         free(ps_h.arena[i]);
@@ -118,7 +118,7 @@ static void ps_arena_release(void)
 }
 
 /* printf into a string kept until the test ends. */
-__attribute__((format(printf, 1, 2))) static const char *ps_fmt(const char *fmt, ...)
+__attribute__((format(printf, 1, 2))) static inline const char *ps_fmt(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -129,13 +129,13 @@ __attribute__((format(printf, 1, 2))) static const char *ps_fmt(const char *fmt,
 }
 
 /* A path in the test's directory (kept until the test ends). */
-static const char *ps_path(const char *name)
+static inline const char *ps_path(const char *name)
 {
     return ps_fmt("%s/%s", ps_h.dir, name);
 }
 
 /* The file's contents ("" when it does not exist); the caller frees them. */
-static char *ps_slurp(const char *path)
+static inline char *ps_slurp(const char *path)
 {
     wr_strbuf_t sb;
     wr_strbuf_init(&sb);
@@ -151,12 +151,12 @@ static char *ps_slurp(const char *path)
 }
 
 /* The file's contents, kept until the test ends. */
-static char *ps_read_file(const char *path)
+static inline char *ps_read_file(const char *path)
 {
     return ps_keep(ps_slurp(path));
 }
 
-static void ps_write_file(const char *path, const char *text)
+static inline void ps_write_file(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");
     assert_non_null(f);
@@ -164,7 +164,7 @@ static void ps_write_file(const char *path, const char *text)
     assert_int_equal(fclose(f), 0);
 }
 
-static size_t ps_count(const char *text, const char *needle)
+static inline size_t ps_count(const char *text, const char *needle)
 {
     size_t n = 0;
     for (const char *p = text; p && (p = strstr(p, needle)); p += strlen(needle))
@@ -173,7 +173,7 @@ static size_t ps_count(const char *text, const char *needle)
 }
 
 /* A loopback TCP port that was free a moment ago. */
-static int ps_free_port(void)
+static inline int ps_free_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     assert_true(fd >= 0);
@@ -187,7 +187,8 @@ static int ps_free_port(void)
 }
 
 /* In the child, between fork and exec: async-signal-safe calls only. */
-static void ps_child(const ps_proc_t *p, char *const argv[], char *const envp[], pid_t parent)
+static inline void ps_child(const ps_proc_t *p, char *const argv[], char *const envp[],
+                            pid_t parent)
 {
     prctl(PR_SET_PDEATHSIG, SIGKILL); /* dies with this test binary, whatever kills it */
     if (getppid() != parent) _exit(127);
@@ -209,7 +210,7 @@ static void ps_child(const ps_proc_t *p, char *const argv[], char *const envp[],
 
 /* Starts `weir ARGS` in a free slot, stdout and stderr in NAME.out and NAME.err of the test's
  * directory; envp NULL: this process's environment. */
-static ps_proc_t *ps_start(const char *name, const char *const args[], char **envp)
+static inline ps_proc_t *ps_start(const char *name, const char *const args[], char **envp)
 {
     extern char **environ;
     ps_proc_t *p = NULL;
@@ -236,19 +237,19 @@ static ps_proc_t *ps_start(const char *name, const char *const args[], char **en
 }
 
 /* True while p runs; reaps it once it has exited. */
-static bool ps_running(ps_proc_t *p)
+static inline bool ps_running(ps_proc_t *p)
 {
     if (!p || !p->pid || p->exited) return false;
     if (waitpid(p->pid, &p->status, WNOHANG) == p->pid) p->exited = true;
     return !p->exited;
 }
 
-static int ps_exit_code(const ps_proc_t *p)
+static inline int ps_exit_code(const ps_proc_t *p)
 {
     return WIFEXITED(p->status) ? WEXITSTATUS(p->status) : 128 + WTERMSIG(p->status);
 }
 
-static bool ps_wait_exit(ps_proc_t *p, int timeout_ms)
+static inline bool ps_wait_exit(ps_proc_t *p, int timeout_ms)
 {
     int64_t deadline = ps_now_ms() + timeout_ms;
     while (ps_running(p)) {
@@ -258,20 +259,20 @@ static bool ps_wait_exit(ps_proc_t *p, int timeout_ms)
     return true;
 }
 
-static void ps_kill9(ps_proc_t *p)
+static inline void ps_kill9(ps_proc_t *p)
 {
     if (ps_running(p)) kill(p->pid, SIGKILL);
     if (p->pid) ps_wait_exit(p, 10000);
 }
 
 /* Frees p's slot; p has exited. Its log files stay, but PS_FAIL no longer prints them. */
-static void ps_release(ps_proc_t *p)
+static inline void ps_release(ps_proc_t *p)
 {
     assert_false(ps_running(p));
     p->used = false;
 }
 
-static void ps_kill_all(void)
+static inline void ps_kill_all(void)
 {
     for (size_t i = 0; i < PS_MAX_PROCS; i++) {
         if (ps_h.procs[i].used) ps_kill9(&ps_h.procs[i]);
@@ -280,13 +281,13 @@ static void ps_kill_all(void)
 }
 
 /* True when text holds an ASan/UBSan/LSan report (an ASan build exits 1 on one, like a failure). */
-static bool ps_sanitizer_report(const char *text)
+static inline bool ps_sanitizer_report(const char *text)
 {
     return strstr(text, "Sanitizer") || strstr(text, "runtime error:");
 }
 
 /* Prints the last lines of a log, indented. */
-static void ps_print_tail(const char *label, const char *path)
+static inline void ps_print_tail(const char *label, const char *path)
 {
     const char *text = ps_read_file(path);
     const char *start = text + strlen(text);
@@ -295,7 +296,7 @@ static void ps_print_tail(const char *label, const char *path)
     print_message("  --- %s (%s)\n%s%s", label, path, start, *text ? "\n" : "");
 }
 
-static void ps_dump_logs(void)
+static inline void ps_dump_logs(void)
 {
     for (size_t i = 0; i < PS_MAX_PROCS; i++) {
         ps_proc_t *p = &ps_h.procs[i];
@@ -310,8 +311,8 @@ static void ps_dump_logs(void)
 
 /* Waits until needle occurs nth times in the file (p's stdout or stderr). Returns the ms it took,
  * or -1 at the deadline or when p exits first. */
-static int64_t ps_wait_text(ps_proc_t *p, const char *path, const char *needle, size_t nth,
-                            int timeout_ms)
+static inline int64_t ps_wait_text(ps_proc_t *p, const char *path, const char *needle, size_t nth,
+                                   int timeout_ms)
 {
     int64_t t0 = ps_now_ms();
     for (;;) {
@@ -324,9 +325,20 @@ static int64_t ps_wait_text(ps_proc_t *p, const char *path, const char *needle, 
     }
 }
 
+/* Appends more to argv, which holds n arguments, and NULL-terminates it; returns the new count. */
+static inline size_t ps_append(const char **argv, size_t n, const char *const more[])
+{
+    for (size_t i = 0; more[i]; i++) {
+        assert_true(n < PS_MAX_ARGS);
+        argv[n++] = more[i];
+    }
+    argv[n] = NULL;
+    return n;
+}
+
 /* Runs `weir ARGS` to completion (killed and failing the test after timeout_ms) and frees its
  * slot. A sanitizer report fails the test. */
-static ps_result_t ps_run(const char *name, const char *const args[], int timeout_ms)
+static inline ps_result_t ps_run(const char *name, const char *const args[], int timeout_ms)
 {
     int64_t t0 = ps_now_ms();
     ps_proc_t *p = ps_start(name, args, NULL);
@@ -342,7 +354,7 @@ static ps_result_t ps_run(const char *name, const char *const args[], int timeou
 
 /* ---- setup and teardown ---- */
 
-static int ps_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+static inline int ps_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
     (void)st;
     (void)flag;
@@ -351,14 +363,14 @@ static int ps_rm(const char *path, const struct stat *st, int flag, struct FTW *
     return 0;
 }
 
-static void ps_rm_tree(char *dir)
+static inline void ps_rm_tree(char *dir)
 {
     if (dir[0]) nftw(dir, ps_rm, 16, FTW_DEPTH | FTW_PHYS);
     dir[0] = '\0';
 }
 
 /* Whatever ends the binary: no process and no directory outlives it. */
-static void ps_at_exit(void)
+static inline void ps_at_exit(void)
 {
     ps_kill_all();
     ps_rm_tree(ps_h.root);
@@ -366,7 +378,7 @@ static void ps_at_exit(void)
 
 /* The group setup of a test binary called name: reads WEIR_BIN (and WEIR_SRC when need_src),
  * makes the run's directory and the daemons' environment. Returns -1 (saying why) if it cannot. */
-static int ps_group_setup(const char *name, bool need_src)
+static inline int ps_group_setup(const char *name, bool need_src)
 {
     extern char **environ;
     ps_h.weir = getenv("WEIR_BIN");
@@ -405,7 +417,7 @@ static int ps_group_setup(const char *name, bool need_src)
     return 0;
 }
 
-static int ps_group_teardown(void)
+static inline int ps_group_teardown(void)
 {
     ps_at_exit();
     free(ps_h.daemon_env);
@@ -416,14 +428,14 @@ static int ps_group_teardown(void)
 }
 
 /* A fresh directory for the next test. */
-static int ps_setup(void)
+static inline int ps_setup(void)
 {
     snprintf(ps_h.dir, sizeof ps_h.dir, "%s/test-%02d", ps_h.root, ++ps_h.ntests);
     return mkdir(ps_h.dir, 0755);
 }
 
 /* After a test, passed or failed: its processes killed, its memory and directory gone. */
-static int ps_teardown(void)
+static inline int ps_teardown(void)
 {
     ps_kill_all();
     ps_arena_release();

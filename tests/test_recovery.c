@@ -174,17 +174,6 @@ typedef struct {
 
 static const char *const S_TM_IDS[] = {"tm-a", "tm-b"};
 
-/* Appends more to the NULL-terminated argv of n items; returns the new count. */
-static size_t s_append(const char **argv, size_t n, const char *const more[])
-{
-    for (size_t i = 0; more[i]; i++) {
-        assert_true(n < PS_MAX_ARGS);
-        argv[n++] = more[i];
-    }
-    argv[n] = NULL;
-    return n;
-}
-
 /* Starts TaskManager i (again) and waits until the JobManager registered it. */
 static void s_tm_start(s_cluster_t *c, int i)
 {
@@ -206,10 +195,10 @@ static void s_cluster_start(s_cluster_t *c, const char *const settings[])
         snprintf(c->endpoint, sizeof c->endpoint, "tcp://127.0.0.1:%d", ps_free_port());
         const char *argv[PS_MAX_ARGS + 1];
         size_t n =
-            s_append(argv, 0,
-                     PS_ARGV("jobmanager", "--bind", c->endpoint, "--set", "heartbeat.timeout=2s",
-                             "--set", ps_fmt("state.checkpoints.dir=%s", ps_path(S_CKPT_DIR))));
-        s_append(argv, n, settings);
+            ps_append(argv, 0,
+                      PS_ARGV("jobmanager", "--bind", c->endpoint, "--set", "heartbeat.timeout=2s",
+                              "--set", ps_fmt("state.checkpoints.dir=%s", ps_path(S_CKPT_DIR))));
+        ps_append(argv, n, settings);
         c->jm = ps_start("jm", argv, ps_h.daemon_env);
         if (ps_wait_text(c->jm, c->jm->out, "listening on", 1, S_START_MS) >= 0) break;
         if (attempt < 3 && !ps_running(c->jm)) { /* the port was taken in between */
@@ -244,8 +233,8 @@ static void s_cluster_stop(s_cluster_t *c)
 static ps_result_t s_cli(const s_cluster_t *c, const char *const args[])
 {
     const char *argv[PS_MAX_ARGS + 1];
-    size_t n = s_append(argv, 0, args);
-    s_append(argv, n, PS_ARGV("--jobmanager", c->endpoint, "--set", "client.timeout=2s"));
+    size_t n = ps_append(argv, 0, args);
+    ps_append(argv, n, PS_ARGV("--jobmanager", c->endpoint, "--set", "client.timeout=2s"));
     return ps_run("cli", argv, S_CLI_MS);
 }
 
@@ -254,8 +243,8 @@ static ps_result_t s_cli(const s_cluster_t *c, const char *const args[])
 static ps_result_t s_cli_long(s_cluster_t *c, const char *name, const char *const args[])
 {
     const char *argv[PS_MAX_ARGS + 1];
-    size_t n = s_append(argv, 0, args);
-    s_append(argv, n, PS_ARGV("--jobmanager", c->endpoint));
+    size_t n = ps_append(argv, 0, args);
+    ps_append(argv, n, PS_ARGV("--jobmanager", c->endpoint));
     int64_t t0 = ps_now_ms();
     ps_proc_t *p = ps_start(name, argv, NULL);
     while (ps_running(p)) {
