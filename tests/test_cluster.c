@@ -15,28 +15,15 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <arpa/inet.h>
 #include <czmq.h>
-#include <fcntl.h>
-#include <ftw.h>
 #include <math.h>
 #include <msgpack.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "bus/clock.h"
 #include "bus/envelope.h"
 #include "bus/msgtypes.h"
 #include "bus/strbuf.h"
+#include "tests/process_support.h"
 
 #define S_DEFAULT_TIMEOUT_MS 3000  /* heartbeat.timeout when not set */
 #define S_FAST_TIMEOUT_MS    1000  /* heartbeat.timeout of S_FAST */
@@ -46,320 +33,64 @@
 #define S_REJOIN_MS          7000  /* a TaskManager that was away is up again (slot report: 5 s) */
 #define S_CLI_MS             15000 /* one CLI command runs to completion */
 #define S_STOP_MS            10000 /* a daemon exits after SIGTERM */
-#define S_MAX_PROCS          16
-#define S_MAX_ARGS           32
 
 /* Heartbeat settings for every daemon of a cluster. */
 static const char *const S_FAST[] = {"--set", "heartbeat.interval=100ms", "--set",
                                      "heartbeat.timeout=1s", NULL};
 static const char *const S_DEFAULTS[] = {NULL};
 
-/* A NULL-terminated argument list in place: S_ARGV("actors", "--json"). */
-#define S_ARGV(...) ((const char *const[]){__VA_ARGS__, NULL})
-
-/* Prints every process's logs, then fails the test with the message. */
-#define S_FAIL(...)                                                                                \
-    do {                                                                                           \
-        s_dump_logs();                                                                             \
-        fail_msg(__VA_ARGS__);                                                                     \
-    } while (0)
-
 /* assert_string_equal that fails, rather than crashes, when actual is NULL (a missing key). */
 #define S_ASSERT_STR(actual, expected)                                                             \
     assert_string_equal((actual) ? (actual) : "(missing)", expected)
 
-/* ---- the harness: processes, files, ports ---- */
+/* ---- the harness (tests/process_support.h) and what only this file needs ---- */
 
-typedef struct {
-    char name[32];
-    pid_t pid;
-    bool exited;
-    int status; /* wait status once exited */
-    char out[320], err[320];
-} s_proc_t;
-
-typedef struct {
-    int code; /* exit code; 128 + signal when killed */
-    const char *out, *err;
-    int64_t ms;
-} s_result_t;
-
-/* The harness is file-level state so that an atexit handler, a teardown after a failed assertion
- * and the log dump can all reach every process the tests started. */
+/* Per test: the test's own ZeroMQ peer and listening socket, closed in its teardown. */
 static struct {
-    const char *weir;
-    char root[200]; /* mkdtemp: the whole run */
-    char dir[240];  /* the running test's directory inside root */
-    int ntests;
-    char **daemon_env; /* environ plus WEIR_LOG=info unless set */
-    s_proc_t daemons[S_MAX_PROCS];
-    size_t ndaemons;
-    s_proc_t cli; /* the CLI command running now */
-    void **arena; /* freed in teardown: nothing leaks when an assertion jumps out */
-    size_t narena, arena_cap;
+    size_t ndaemons; /* daemons started, for unique log names */
     zsock_t *dealer;
     int listen_fd;
-} s_h = {.listen_fd = -1};
+} s_t = {.listen_fd = -1};
 
-static void s_dump_logs(void);
-
-static void s_sleep_ms(int ms)
+static void s_signal(ps_proc_t *p, int sig)
 {
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
-    nanosleep(&ts, NULL);
-}
-
-static int64_t s_now_ms(void)
-{
-    return wr_now_ns() / 1000000;
-}
-
-/* Takes ownership of malloc'd p until the test ends. */
-static void *s_keep(void *p)
-{
-    if (!p) fail_msg("out of memory");
-    if (s_h.narena == s_h.arena_cap) {
-        size_t ncap = s_h.arena_cap ? s_h.arena_cap * 2 : 64;
-        void **a = realloc(s_h.arena, ncap * sizeof *a);
-        if (!a) {
-            free(p);
-            fail_msg("out of memory");
-        }
-        s_h.arena = a;
-        s_h.arena_cap = ncap;
-    }
-    s_h.arena[s_h.narena++] = p;
-    return p;
-}
-
-static void s_arena_release(void)
-{
-    for (size_t i = 0; i < s_h.narena; i++)
-        free(s_h.arena[i]);
-    free(s_h.arena);
-    s_h.arena = NULL;
-    s_h.narena = s_h.arena_cap = 0;
-}
-
-/* The file's contents ("" when it does not exist); the caller frees them. */
-static char *s_slurp(const char *path)
-{
-    wr_strbuf_t sb;
-    wr_strbuf_init(&sb);
-    FILE *f = fopen(path, "r");
-    if (f) {
-        char buf[4096];
-        size_t n;
-        while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-            wr_strbuf_add(&sb, buf, n);
-        fclose(f);
-    }
-    return wr_strbuf_detach(&sb, NULL);
-}
-
-/* The file's contents, kept until the test ends. */
-static const char *s_read_file(const char *path)
-{
-    return s_keep(s_slurp(path));
-}
-
-static size_t s_count(const char *text, const char *needle)
-{
-    size_t n = 0;
-    for (const char *p = text; p && (p = strstr(p, needle)); p += strlen(needle))
-        n++;
-    return n;
-}
-
-/* A loopback TCP port that was free a moment ago. */
-static int s_free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    int rc = bind(fd, (struct sockaddr *)&a, sizeof a);
-    if (!rc) rc = getsockname(fd, (struct sockaddr *)&a, &len);
-    close(fd);
-    assert_int_equal(rc, 0);
-    return ntohs(a.sin_port);
-}
-
-/* In the child, between fork and exec: async-signal-safe calls only. */
-static void s_child(const s_proc_t *p, char *const argv[], char *const envp[], pid_t parent)
-{
-    prctl(PR_SET_PDEATHSIG, SIGKILL); /* dies with this test binary, whatever kills it */
-    if (getppid() != parent) _exit(127);
-    int in = open("/dev/null", O_RDONLY);
-    int out = open(p->out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int err = open(p->err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (in < 0 || out < 0 || err < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
-        _exit(127);
-    for (int fd = 3; fd < 1024; fd++)
-        close(fd);
-    signal(SIGINT, SIG_DFL);
-    signal(SIGTERM, SIG_DFL);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    execve(argv[0], argv, envp);
-    _exit(127);
-}
-
-/* Starts `weir ARGS` into p with stdout and stderr in the test's directory. */
-static void s_start(s_proc_t *p, const char *name, const char *const args[], char **envp)
-{
-    char *argv[S_MAX_ARGS + 2] = {(char *)s_h.weir};
-    size_t n = 1;
-    for (size_t i = 0; args[i]; i++) {
-        assert_true(n < S_MAX_ARGS);
-        argv[n++] = (char *)args[i];
-    }
-    memset(p, 0, sizeof *p);
-    snprintf(p->name, sizeof p->name, "%s", name);
-    snprintf(p->out, sizeof p->out, "%s/%s.out", s_h.dir, name);
-    snprintf(p->err, sizeof p->err, "%s/%s.err", s_h.dir, name);
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) s_child(p, argv, envp, parent);
-    p->pid = pid;
-}
-
-/* True while p runs; reaps it once it has exited. */
-static bool s_running(s_proc_t *p)
-{
-    if (!p->pid || p->exited) return false;
-    if (waitpid(p->pid, &p->status, WNOHANG) == p->pid) p->exited = true;
-    return !p->exited;
-}
-
-static int s_exit_code(const s_proc_t *p)
-{
-    return WIFEXITED(p->status) ? WEXITSTATUS(p->status) : 128 + WTERMSIG(p->status);
-}
-
-static bool s_wait_exit(s_proc_t *p, int timeout_ms)
-{
-    int64_t deadline = s_now_ms() + timeout_ms;
-    while (s_running(p)) {
-        if (s_now_ms() > deadline) return false;
-        s_sleep_ms(2);
-    }
-    return true;
-}
-
-static void s_kill9(s_proc_t *p)
-{
-    if (s_running(p)) kill(p->pid, SIGKILL);
-    if (p->pid) s_wait_exit(p, S_STOP_MS);
-}
-
-static void s_signal(s_proc_t *p, int sig)
-{
-    assert_true(s_running(p));
+    assert_true(ps_running(p));
     assert_int_equal(kill(p->pid, sig), 0);
 }
 
 /* Stops a daemon as an operator would (SIGTERM; SIGCONT first in case it is paused) and returns
  * its exit code. A daemon that does not exit in time is killed and the test fails. */
-static int s_stop(s_proc_t *p)
+static int s_stop(ps_proc_t *p)
 {
-    if (s_running(p)) {
+    if (ps_running(p)) {
         kill(p->pid, SIGCONT);
         kill(p->pid, SIGTERM);
     }
-    if (!s_wait_exit(p, S_STOP_MS)) {
-        s_kill9(p);
-        S_FAIL("%s (pid %d) did not exit within %d ms of SIGTERM", p->name, (int)p->pid, S_STOP_MS);
+    if (!ps_wait_exit(p, S_STOP_MS)) {
+        ps_kill9(p);
+        PS_FAIL("%s (pid %d) did not exit within %d ms of SIGTERM", p->name, (int)p->pid,
+                S_STOP_MS);
     }
-    return s_exit_code(p);
-}
-
-static void s_kill_all(void)
-{
-    for (size_t i = 0; i < s_h.ndaemons; i++)
-        s_kill9(&s_h.daemons[i]);
-    s_kill9(&s_h.cli);
-    s_h.ndaemons = 0;
-    memset(&s_h.cli, 0, sizeof s_h.cli);
-}
-
-/* Prints the last lines of a log, indented. */
-static void s_print_tail(const char *label, const char *path)
-{
-    const char *text = s_read_file(path);
-    const char *start = text + strlen(text);
-    for (int lines = 0; start > text && lines <= 20; start--)
-        if (start[-1] == '\n') lines++;
-    print_message("  --- %s (%s)\n%s%s", label, path, start, *text ? "\n" : "");
-}
-
-static void s_dump_logs(void)
-{
-    for (size_t i = 0; i < s_h.ndaemons; i++) {
-        s_proc_t *p = &s_h.daemons[i];
-        bool running = s_running(p);
-        print_message("  %s (pid %d): %s, exit %d\n", p->name, (int)p->pid,
-                      running ? "running" : "exited", running ? -1 : s_exit_code(p));
-        s_print_tail("stdout", p->out);
-        s_print_tail("stderr", p->err);
-    }
+    return ps_exit_code(p);
 }
 
 /* Starts a long-running weir command (jobmanager, taskmanager) with WEIR_LOG=info. */
-static s_proc_t *s_daemon(const char *name, const char *const args[])
+static ps_proc_t *s_daemon(const char *name, const char *const args[])
 {
-    assert_true(s_h.ndaemons < S_MAX_PROCS);
     char unique[32];
-    snprintf(unique, sizeof unique, "%zu-%s", s_h.ndaemons, name);
-    s_proc_t *p = &s_h.daemons[s_h.ndaemons++];
-    s_start(p, unique, args, s_h.daemon_env);
-    return p;
+    snprintf(unique, sizeof unique, "%zu-%s", s_t.ndaemons++, name);
+    return ps_start(unique, args, ps_h.daemon_env);
 }
 
-/* Waits until needle occurs nth times in the file (p's stdout or stderr). Returns the ms it
- * took, or -1 at the deadline or when p exits first. */
-static int64_t s_wait_text(s_proc_t *p, const char *path, const char *needle, size_t nth,
-                           int timeout_ms)
+static int64_t s_wait_log(ps_proc_t *p, const char *needle, size_t nth, int timeout_ms)
 {
-    int64_t t0 = s_now_ms();
-    for (;;) {
-        char *text = s_slurp(path);
-        size_t n = s_count(text, needle);
-        free(text);
-        if (n >= nth) return s_now_ms() - t0;
-        if (!s_running(p) || s_now_ms() - t0 > timeout_ms) return -1;
-        s_sleep_ms(10);
-    }
-}
-
-static int64_t s_wait_log(s_proc_t *p, const char *needle, size_t nth, int timeout_ms)
-{
-    return s_wait_text(p, p->err, needle, nth, timeout_ms);
-}
-
-/* True when text holds an ASan/UBSan/LSan report (an ASan build exits 1 on one, like a failure). */
-static bool s_sanitizer_report(const char *text)
-{
-    return strstr(text, "Sanitizer") || strstr(text, "runtime error:");
+    return ps_wait_text(p, p->err, needle, nth, timeout_ms);
 }
 
 /* Runs `weir ARGS` to completion. */
-static s_result_t s_weir(const char *const args[])
+static ps_result_t s_weir(const char *const args[])
 {
-    extern char **environ;
-    s_proc_t *p = &s_h.cli;
-    int64_t t0 = s_now_ms();
-    s_start(p, "cli", args, environ);
-    if (!s_wait_exit(p, S_CLI_MS)) {
-        s_kill9(p);
-        S_FAIL("`weir %s ...` did not finish within %d ms", args[0], S_CLI_MS);
-    }
-    s_result_t r = {s_exit_code(p), s_read_file(p->out), s_read_file(p->err), s_now_ms() - t0};
-    memset(p, 0, sizeof *p);
-    if (s_sanitizer_report(r.err)) fail_msg("`weir %s ...` (exit %d):\n%s", args[0], r.code, r.err);
-    return r;
+    return ps_run("cli", args, S_CLI_MS);
 }
 
 /* ---- JSON, as `weir actors --json` and `weir mailbox --json` print it ---- */
@@ -387,7 +118,7 @@ static const char *s_jstring(const char **p)
     wr_strbuf_init(&sb);
     for (;;) {
         char c = *(*p)++;
-        if (c == '"') return s_keep(wr_strbuf_detach(&sb, NULL));
+        if (c == '"') return ps_keep(wr_strbuf_detach(&sb, NULL));
         if (c == '\0' || (unsigned char)c < 0x20) break;
         if (c != '\\') {
             wr_strbuf_addc(&sb, c);
@@ -415,7 +146,7 @@ static s_json_t *s_jvalue(const char **p, int depth);
 /* An array or object at *p (after its bracket); NULL if malformed. */
 static s_json_t *s_jcontainer(const char **p, int depth, bool object)
 {
-    s_json_t *v = s_keep(calloc(1, sizeof *v));
+    s_json_t *v = ps_keep(calloc(1, sizeof *v));
     v->type = object ? S_JOBJ : S_JARR;
     char end = object ? '}' : ']';
     size_t cap = 0;
@@ -427,8 +158,8 @@ static s_json_t *s_jcontainer(const char **p, int depth, bool object)
     for (;;) {
         if (v->n == cap) { /* grow; the old arrays stay in the arena until the test ends */
             cap = cap ? cap * 2 : 8;
-            s_json_t **items = s_keep(calloc(cap, sizeof *items));
-            const char **keys = s_keep(calloc(cap, sizeof *keys));
+            s_json_t **items = ps_keep(calloc(cap, sizeof *items));
+            const char **keys = ps_keep(calloc(cap, sizeof *keys));
             if (v->n) {
                 memcpy(items, v->items, v->n * sizeof *items);
                 memcpy(keys, v->keys, v->n * sizeof *keys);
@@ -460,7 +191,7 @@ static s_json_t *s_jvalue(const char **p, int depth)
         (*p)++;
         return s_jcontainer(p, depth, c == '{');
     }
-    v = s_keep(calloc(1, sizeof *v));
+    v = ps_keep(calloc(1, sizeof *v));
     if (c == '"') {
         (*p)++;
         v->type = S_JSTR;
@@ -523,68 +254,60 @@ typedef struct {
     char endpoint[64];
     const char *const *settings;    /* extra flags for every daemon */
     const char *const *tm_settings; /* for the TaskManagers instead, when not NULL */
-    s_proc_t *jm;
-    s_proc_t *tm[2]; /* tm-a, tm-b */
+    ps_proc_t *jm;
+    ps_proc_t *tm[2]; /* tm-a, tm-b */
 } s_cluster_t;
-
-static size_t s_append(const char **argv, size_t n, const char *const more[])
-{
-    for (size_t i = 0; more[i]; i++) {
-        assert_true(n < S_MAX_ARGS);
-        argv[n++] = more[i];
-    }
-    argv[n] = NULL;
-    return n;
-}
 
 /* Starts the JobManager on c->port (a free one when 0) and waits until it listens. */
 static void s_jm_start(s_cluster_t *c)
 {
     for (int attempt = 0;; attempt++) {
         bool picked = c->port == 0;
-        if (picked) c->port = s_free_port();
+        if (picked) c->port = ps_free_port();
         snprintf(c->endpoint, sizeof c->endpoint, "tcp://127.0.0.1:%d", c->port);
-        const char *argv[S_MAX_ARGS + 1];
-        size_t n = s_append(argv, 0, S_ARGV("jobmanager", "--bind", c->endpoint));
-        s_append(argv, n, c->settings);
+        const char *argv[PS_MAX_ARGS + 1];
+        size_t n = ps_append(argv, 0, PS_ARGV("jobmanager", "--bind", c->endpoint));
+        ps_append(argv, n, c->settings);
         c->jm = s_daemon("jm", argv);
-        if (s_wait_text(c->jm, c->jm->out, "weir jobmanager jm-1 listening on", 1, S_START_MS) >= 0)
+        if (ps_wait_text(c->jm, c->jm->out, "weir jobmanager jm-1 listening on", 1, S_START_MS) >=
+            0)
             return;
-        if (picked && attempt < 3 && !s_running(c->jm)) {
+        if (picked && attempt < 3 && !ps_running(c->jm)) {
             c->port = 0; /* someone took the port in between: pick another */
             continue;
         }
-        S_FAIL("the JobManager did not start on %s", c->endpoint);
+        PS_FAIL("the JobManager did not start on %s", c->endpoint);
     }
 }
 
-static s_proc_t *s_tm_start(s_cluster_t *c, const char *id)
+static ps_proc_t *s_tm_start(s_cluster_t *c, const char *id)
 {
-    const char *argv[S_MAX_ARGS + 1];
-    size_t n = s_append(argv, 0, S_ARGV("taskmanager", "--jobmanager", c->endpoint, "--id", id));
-    s_append(argv, n, c->tm_settings ? c->tm_settings : c->settings);
-    s_proc_t *p = s_daemon(id, argv);
-    if (s_wait_text(p, p->out, "weir taskmanager", 1, S_START_MS) < 0)
-        S_FAIL("TaskManager %s did not start", id);
+    const char *argv[PS_MAX_ARGS + 1];
+    size_t n = ps_append(argv, 0, PS_ARGV("taskmanager", "--jobmanager", c->endpoint, "--id", id));
+    ps_append(argv, n, c->tm_settings ? c->tm_settings : c->settings);
+    ps_proc_t *p = s_daemon(id, argv);
+    if (ps_wait_text(p, p->out, "weir taskmanager", 1, S_START_MS) < 0)
+        PS_FAIL("TaskManager %s did not start", id);
     return p;
 }
 
 /* Runs `weir ARGS --jobmanager <c's endpoint> --set client.timeout=2s`. */
-static s_result_t s_cli(const s_cluster_t *c, const char *const args[])
+static ps_result_t s_cli(const s_cluster_t *c, const char *const args[])
 {
-    const char *argv[S_MAX_ARGS + 1];
-    size_t n = s_append(argv, 0, args);
-    s_append(argv, n, S_ARGV("--jobmanager", c->endpoint, "--set", "client.timeout=2s"));
+    const char *argv[PS_MAX_ARGS + 1];
+    size_t n = ps_append(argv, 0, args);
+    ps_append(argv, n, PS_ARGV("--jobmanager", c->endpoint, "--set", "client.timeout=2s"));
     return s_weir(argv);
 }
 
 /* `weir actors --json`, which must answer. */
 static const s_json_t *s_actors(const s_cluster_t *c)
 {
-    s_result_t r = s_cli(c, S_ARGV("actors", "--json"));
-    if (r.code != 0) S_FAIL("weir actors --json exited %d:\n%s", r.code, r.err);
+    ps_result_t r = s_cli(c, PS_ARGV("actors", "--json"));
+    if (r.code != 0) PS_FAIL("weir actors --json exited %d:\n%s", r.code, r.err);
     const s_json_t *doc = s_json_parse(r.out);
-    if (!doc || doc->type != S_JARR) S_FAIL("weir actors --json printed no JSON array:\n%s", r.out);
+    if (!doc || doc->type != S_JARR)
+        PS_FAIL("weir actors --json printed no JSON array:\n%s", r.out);
     return doc;
 }
 
@@ -618,7 +341,7 @@ static const char *s_actor_list(const s_json_t *row)
         const char *addr = s_get_str(actors->items[i], "addr");
         wr_strbuf_addf(&sb, "%s%s", i ? " " : "", addr ? addr : "?");
     }
-    return s_keep(wr_strbuf_detach(&sb, NULL));
+    return ps_keep(wr_strbuf_detach(&sb, NULL));
 }
 
 /* True when every "node=status" in want holds. */
@@ -638,22 +361,22 @@ static bool s_statuses_are(const s_json_t *doc, const char *const want[])
  * at the deadline, or at once if the JobManager exits. */
 static const s_json_t *s_wait_statuses(s_cluster_t *c, const char *const want[], int timeout_ms)
 {
-    int64_t t0 = s_now_ms();
+    int64_t t0 = ps_now_ms();
     for (;;) {
-        if (!s_running(c->jm)) S_FAIL("the JobManager exited (%d)", s_exit_code(c->jm));
-        s_result_t r = s_cli(c, S_ARGV("actors", "--json"));
+        if (!ps_running(c->jm)) PS_FAIL("the JobManager exited (%d)", ps_exit_code(c->jm));
+        ps_result_t r = s_cli(c, PS_ARGV("actors", "--json"));
         const s_json_t *doc = r.code == 0 ? s_json_parse(r.out) : NULL;
         if (doc && doc->type == S_JARR && s_statuses_are(doc, want)) return doc;
-        if (s_now_ms() - t0 > timeout_ms) {
+        if (ps_now_ms() - t0 > timeout_ms) {
             wr_strbuf_t sb;
             wr_strbuf_init(&sb);
             for (size_t i = 0; want[i]; i++)
                 wr_strbuf_addf(&sb, " %s", want[i]);
-            const char *wanted = s_keep(wr_strbuf_detach(&sb, NULL));
-            S_FAIL("after %d ms `weir actors` does not show%s; it said (exit %d):\n%s%s",
-                   timeout_ms, wanted, r.code, r.out, r.err);
+            const char *wanted = ps_keep(wr_strbuf_detach(&sb, NULL));
+            PS_FAIL("after %d ms `weir actors` does not show%s; it said (exit %d):\n%s%s",
+                    timeout_ms, wanted, r.code, r.out, r.err);
         }
-        s_sleep_ms(50);
+        ps_sleep_ms(50);
     }
 }
 
@@ -667,13 +390,13 @@ static void s_cluster_start(s_cluster_t *c, int ntms)
     static const char *const ids[] = {"tm-a", "tm-b"};
     for (int i = 0; i < ntms; i++)
         c->tm[i] = s_tm_start(c, ids[i]);
-    s_wait_statuses(c, ntms == 2 ? S_ALL_UP : S_ARGV("jm-1=up", "tm-a=up"), S_UP_MS);
+    s_wait_statuses(c, ntms == 2 ? S_ALL_UP : PS_ARGV("jm-1=up", "tm-a=up"), S_UP_MS);
     /* the JobManager watches a TaskManager's heartbeats only once it heard the first one (see
      * test_taskmanager_killed_before_its_first_heartbeat_is_declared_dead) */
     for (int i = 0; i < ntms; i++) {
         char line[64];
         snprintf(line, sizeof line, "jm-1: peer %s up", ids[i]);
-        if (s_wait_log(c->jm, line, 1, S_UP_MS) < 0) S_FAIL("no heartbeat from %s", ids[i]);
+        if (s_wait_log(c->jm, line, 1, S_UP_MS) < 0) PS_FAIL("no heartbeat from %s", ids[i]);
     }
 }
 
@@ -681,95 +404,46 @@ static void s_cluster_start(s_cluster_t *c, int ntms)
  * includes no leak and no sanitizer report). */
 static void s_cluster_stop(s_cluster_t *c)
 {
-    s_proc_t *all[] = {c->tm[0], c->tm[1], c->jm};
+    ps_proc_t *all[] = {c->tm[0], c->tm[1], c->jm};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
-        if (!all[i] || !s_running(all[i])) continue;
+        if (!all[i] || !ps_running(all[i])) continue;
         int code = s_stop(all[i]);
-        if (code != 0 || s_sanitizer_report(s_read_file(all[i]->err)))
-            S_FAIL("%s exited %d after SIGTERM", all[i]->name, code);
+        if (code != 0 || ps_sanitizer_report(ps_read_file(all[i]->err)))
+            PS_FAIL("%s exited %d after SIGTERM", all[i]->name, code);
     }
 }
 
 /* ---- setup and teardown ---- */
 
-static int s_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    remove(path);
-    return 0;
-}
-
-static void s_rm_tree(char *dir)
-{
-    if (dir[0]) nftw(dir, s_rm, 16, FTW_DEPTH | FTW_PHYS);
-    dir[0] = '\0';
-}
-
-/* Whatever ends this binary: no process and no directory outlives it. */
-static void s_at_exit(void)
-{
-    s_kill_all();
-    s_rm_tree(s_h.root);
-}
-
 static int s_group_setup(void **state)
 {
     (void)state;
-    extern char **environ;
-    s_h.weir = getenv("WEIR_BIN");
-    if (!s_h.weir || access(s_h.weir, X_OK)) {
-        fprintf(stderr, "test_cluster: set WEIR_BIN to the weir binary to test "
-                        "(`scons test --tests=test_cluster` does)\n");
-        return -1;
-    }
-    const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-    if (snprintf(s_h.root, sizeof s_h.root, "%s/weir-cluster-XXXXXX", tmp) >=
-            (int)sizeof s_h.root ||
-        !mkdtemp(s_h.root)) {
-        perror("test_cluster: mkdtemp");
-        s_h.root[0] = '\0';
-        return -1;
-    }
-    size_t n = 0;
-    while (environ[n])
-        n++;
-    s_h.daemon_env = calloc(n + 2, sizeof *s_h.daemon_env);
-    if (!s_h.daemon_env) return -1;
-    memcpy(s_h.daemon_env, environ, n * sizeof *environ);
-    if (!getenv("WEIR_LOG")) s_h.daemon_env[n] = "WEIR_LOG=info"; /* WEIR_LOG=debug: more */
+    int rc = ps_group_setup("test_cluster", false);
     zsys_handler_set(NULL); /* the test's signals stay the test's */
-    atexit(s_at_exit);
-    return 0;
+    return rc;
 }
 
 static int s_group_teardown(void **state)
 {
     (void)state;
-    s_at_exit();
-    free(s_h.daemon_env);
-    s_h.daemon_env = NULL;
-    return 0;
+    return ps_group_teardown();
 }
 
 static int s_setup(void **state)
 {
     (void)state;
-    snprintf(s_h.dir, sizeof s_h.dir, "%s/test-%02d", s_h.root, ++s_h.ntests);
-    return mkdir(s_h.dir, 0755);
+    return ps_setup();
 }
 
 static int s_teardown(void **state)
 {
     (void)state;
-    s_kill_all();
-    zsock_destroy(&s_h.dealer);
-    if (s_h.listen_fd >= 0) close(s_h.listen_fd);
-    s_h.listen_fd = -1;
-    s_arena_release();
-    s_rm_tree(s_h.dir);
-    return 0;
+    ps_kill_all();
+    zsock_destroy(&s_t.dealer);
+    if (s_t.listen_fd >= 0) close(s_t.listen_fd);
+    s_t.listen_fd = -1;
+    s_t.ndaemons = 0;
+    return ps_teardown();
 }
 
 /* ---- the tests ---- */
@@ -796,7 +470,7 @@ static void test_three_processes_list_every_actor(void **state)
     S_ASSERT_STR(s_get_str(s_node_row(doc, "jm-1", NULL), "endpoint"), c.endpoint);
 
     /* the table: one line per actor, "ADDR STATUS ...", and one "node ID STATUS" line per node */
-    s_result_t table = s_cli(&c, S_ARGV("actors"));
+    ps_result_t table = s_cli(&c, PS_ARGV("actors"));
     assert_int_equal(table.code, 0);
     for (size_t i = 0; i < 3; i++) {
         char addrs[64], line[128];
@@ -818,26 +492,26 @@ static void test_killed_taskmanager_is_dead_within_heartbeat_timeout(void **stat
     s_cluster_t c = {.settings = S_DEFAULTS};
     s_cluster_start(&c, 2); /* heartbeat.timeout 3s */
 
-    int64_t killed = s_now_ms();
-    s_kill9(c.tm[0]);
+    int64_t killed = ps_now_ms();
+    ps_kill9(c.tm[0]);
     int64_t ms = s_wait_log(c.jm, "jobmanager: taskmanager tm-a is dead", 1,
                             S_DEFAULT_TIMEOUT_MS + S_SLACK_MS);
     if (ms < 0)
-        S_FAIL("the JobManager did not say tm-a is dead within %d ms", S_DEFAULT_TIMEOUT_MS);
+        PS_FAIL("the JobManager did not say tm-a is dead within %d ms", S_DEFAULT_TIMEOUT_MS);
     print_message("  JobManager log: tm-a dead %lld ms after kill -9\n", (long long)ms);
 
-    const s_json_t *doc = s_wait_statuses(&c, S_ARGV("jm-1=up", "tm-a=dead", "tm-b=up"), 0);
+    const s_json_t *doc = s_wait_statuses(&c, PS_ARGV("jm-1=up", "tm-a=dead", "tm-b=up"), 0);
     /* a dead row's last_heard_ms is the time since it was declared dead */
     double declared =
-        (double)(s_now_ms() - killed) - s_get_num(s_node_row(doc, "tm-a", NULL), "last_heard_ms");
+        (double)(ps_now_ms() - killed) - s_get_num(s_node_row(doc, "tm-a", NULL), "last_heard_ms");
     assert_true(declared <= S_DEFAULT_TIMEOUT_MS + S_SLACK_MS);
     assert_string_equal(s_actor_list(s_node_row(doc, "tm-a", NULL)), "");
     assert_string_equal(s_actor_list(s_node_row(doc, "tm-b", NULL)), "tm-b/node tm-b/taskmanager");
 
-    s_result_t r = s_cli(&c, S_ARGV("mailbox", "tm-a/taskmanager"));
+    ps_result_t r = s_cli(&c, PS_ARGV("mailbox", "tm-a/taskmanager"));
     assert_int_equal(r.code, 1);
     assert_non_null(strstr(r.err, "node 'tm-a' is dead"));
-    assert_int_equal(s_cli(&c, S_ARGV("mailbox", "tm-b/taskmanager")).code, 0);
+    assert_int_equal(s_cli(&c, PS_ARGV("mailbox", "tm-b/taskmanager")).code, 0);
     s_cluster_stop(&c);
 }
 
@@ -851,23 +525,23 @@ static void test_paused_taskmanager_is_dead_after_timeout_and_back_on_resume(voi
     int64_t ms = s_wait_log(c.jm, "taskmanager tm-b is dead: heartbeat timeout", 1,
                             S_FAST_TIMEOUT_MS + 2 * S_SLACK_MS);
     if (ms < 0)
-        S_FAIL("tm-b not declared dead (heartbeat timeout) within %d ms", S_FAST_TIMEOUT_MS);
+        PS_FAIL("tm-b not declared dead (heartbeat timeout) within %d ms", S_FAST_TIMEOUT_MS);
     print_message("  JobManager log: paused tm-b dead after %lld ms\n", (long long)ms);
     /* it was heard at most one interval (100 ms) before the pause */
     assert_true(ms >= S_FAST_TIMEOUT_MS - 100 - S_SLACK_MS);
-    s_wait_statuses(&c, S_ARGV("jm-1=up", "tm-a=up", "tm-b=dead"), 0);
+    s_wait_statuses(&c, PS_ARGV("jm-1=up", "tm-a=up", "tm-b=dead"), 0);
 
     /* the JobManager takes it back as soon as it hears the same process again (same incarnation),
      * or it registers again itself (if it noticed the JobManager's silence, or with its next slot
      * report every 5 s): S_REJOIN_MS */
-    int64_t resumed = s_now_ms();
+    int64_t resumed = ps_now_ms();
     s_signal(c.tm[1], SIGCONT);
     const s_json_t *doc = s_wait_statuses(&c, S_ALL_UP, S_REJOIN_MS);
-    print_message("  tm-b up again %lld ms after SIGCONT\n", (long long)(s_now_ms() - resumed));
+    print_message("  tm-b up again %lld ms after SIGCONT\n", (long long)(ps_now_ms() - resumed));
     assert_string_equal(s_actor_list(s_node_row(doc, "tm-b", NULL)), "tm-b/node tm-b/taskmanager");
-    const char *jm_log = s_read_file(c.jm->err);
-    assert_true(s_count(jm_log, "taskmanager tm-b registered") == 2 ||
-                s_count(jm_log, "taskmanager tm-b is back") == 1);
+    const char *jm_log = ps_read_file(c.jm->err);
+    assert_true(ps_count(jm_log, "taskmanager tm-b registered") == 2 ||
+                ps_count(jm_log, "taskmanager tm-b is back") == 1);
     s_cluster_stop(&c);
 }
 
@@ -878,22 +552,22 @@ static void test_taskmanagers_reregister_with_restarted_jobmanager(void **state)
     s_cluster_start(&c, 2);
     double incarnation = s_get_num(s_node_row(s_actors(&c), "jm-1", NULL), "incarnation");
 
-    s_kill9(c.jm);
-    int64_t restarted = s_now_ms();
+    ps_kill9(c.jm);
+    int64_t restarted = ps_now_ms();
     s_jm_start(&c); /* same port */
     const s_json_t *doc = s_wait_statuses(&c, S_ALL_UP, 5000);
     print_message("  both TaskManagers up %lld ms after the restart\n",
-                  (long long)(s_now_ms() - restarted));
+                  (long long)(ps_now_ms() - restarted));
 
     assert_true(s_get_num(s_node_row(doc, "jm-1", NULL), "incarnation") != incarnation);
     assert_string_equal(s_actor_list(s_node_row(doc, "tm-a", NULL)), "tm-a/node tm-a/taskmanager");
     assert_string_equal(s_actor_list(s_node_row(doc, "tm-b", NULL)), "tm-b/node tm-b/taskmanager");
-    const char *log = s_read_file(c.jm->err);
+    const char *log = ps_read_file(c.jm->err);
     assert_non_null(strstr(log, "taskmanager tm-a registered"));
     assert_non_null(strstr(log, "taskmanager tm-b registered"));
     for (int i = 0; i < 2; i++)
         assert_non_null(
-            strstr(s_read_file(c.tm[i]->err), "lost the jobmanager jm-1; registering again"));
+            strstr(ps_read_file(c.tm[i]->err), "lost the jobmanager jm-1; registering again"));
     s_cluster_stop(&c);
 }
 
@@ -912,7 +586,7 @@ static const s_json_t *s_recent(const s_json_t *mailbox, const char *type)
 static void s_expect_mailbox_error(const s_cluster_t *c, const char *addr, int code,
                                    const char *text)
 {
-    s_result_t r = s_cli(c, S_ARGV("mailbox", addr));
+    ps_result_t r = s_cli(c, PS_ARGV("mailbox", addr));
     if (r.code != code || !strstr(r.err, text))
         fail_msg("`weir mailbox %s` exited %d (expected %d) saying:\n%s(expected: %s)", addr,
                  r.code, code, r.err, text);
@@ -924,7 +598,7 @@ static void test_mailbox_shows_decoded_messages_local_and_relayed(void **state)
     s_cluster_t c = {.settings = S_FAST};
     s_cluster_start(&c, 2);
 
-    s_result_t r = s_cli(&c, S_ARGV("mailbox", "jm-1/jobmanager", "--peek", "3", "--json"));
+    ps_result_t r = s_cli(&c, PS_ARGV("mailbox", "jm-1/jobmanager", "--peek", "3", "--json"));
     assert_int_equal(r.code, 0);
     const s_json_t *mb = s_json_parse(r.out);
     assert_non_null(mb);
@@ -953,13 +627,13 @@ static void test_mailbox_shows_decoded_messages_local_and_relayed(void **state)
     assert_true(req->items[1]->num == 3);
 
     /* a TaskManager's actor: the JobManager relays the question to tm-a */
-    r = s_cli(&c, S_ARGV("mailbox", "tm-a/taskmanager", "--json"));
+    r = s_cli(&c, PS_ARGV("mailbox", "tm-a/taskmanager", "--json"));
     assert_int_equal(r.code, 0);
     mb = s_json_parse(r.out);
     assert_non_null(mb);
     S_ASSERT_STR(s_get_str(mb, "addr"), "tm-a/taskmanager");
     assert_true(s_get_num(s_get(mb, "types"), "tm-registered") >= 1);
-    r = s_cli(&c, S_ARGV("mailbox", "tm-a/taskmanager"));
+    r = s_cli(&c, PS_ARGV("mailbox", "tm-a/taskmanager"));
     assert_int_equal(r.code, 0);
     assert_non_null(strstr(r.out, "tm-a/taskmanager"));
     assert_non_null(strstr(r.out, "recent messages (newest first):"));
@@ -1011,19 +685,19 @@ static void s_pack_envelope(msgpack_sbuffer *sb, uint64_t version, uint64_t type
 /* The test's DEALER: a ZeroMQ peer connected to the JobManager that says it is node garbage-1. */
 static void s_dealer_connect(const s_cluster_t *c)
 {
-    s_h.dealer = zsock_new(ZMQ_DEALER);
-    assert_non_null(s_h.dealer);
-    zsock_set_identity(s_h.dealer, "garbage-1");
-    zsock_set_linger(s_h.dealer, 0);
-    zsock_set_sndtimeo(s_h.dealer, 2000);
-    zsock_set_rcvtimeo(s_h.dealer, 5000);
-    assert_int_equal(zsock_connect(s_h.dealer, "%s", c->endpoint), 0);
+    s_t.dealer = zsock_new(ZMQ_DEALER);
+    assert_non_null(s_t.dealer);
+    zsock_set_identity(s_t.dealer, "garbage-1");
+    zsock_set_linger(s_t.dealer, 0);
+    zsock_set_sndtimeo(s_t.dealer, 2000);
+    zsock_set_rcvtimeo(s_t.dealer, 5000);
+    assert_int_equal(zsock_connect(s_t.dealer, "%s", c->endpoint), 0);
 }
 
 /* Sends one frame (more: another follows) on the test's DEALER. */
 static void s_dealer_send(const void *data, size_t len, bool more)
 {
-    int rc = zmq_send(zsock_resolve(s_h.dealer), data, len, more ? ZMQ_SNDMORE : 0);
+    int rc = zmq_send(zsock_resolve(s_t.dealer), data, len, more ? ZMQ_SNDMORE : 0);
     assert_int_equal(rc, (int)len);
 }
 
@@ -1120,8 +794,8 @@ static void test_garbage_on_the_jobmanager_port_is_counted_and_dropped(void **st
     /* then a good ping on the same connection: its pong proves the garbage before it was read,
      * dropped, and did not break the connection */
     s_dealer_send_envelope(&ping, 0);
-    zframe_t *frame = zframe_recv(s_h.dealer);
-    if (!frame) S_FAIL("no pong from the JobManager after the garbage");
+    zframe_t *frame = zframe_recv(s_t.dealer);
+    if (!frame) PS_FAIL("no pong from the JobManager after the garbage");
     wr_envelope_t pong;
     int rc =
         wr_envelope_decode(zframe_data(frame), zframe_size(frame), WR_PAYLOAD_DEFAULT_MAX, &pong);
@@ -1131,7 +805,7 @@ static void test_garbage_on_the_jobmanager_port_is_counted_and_dropped(void **st
     assert_int_equal(pong.corr, 42);
     assert_string_equal(pong.to, "garbage-1/probe");
 
-    assert_true(s_running(c.jm));
+    assert_true(ps_running(c.jm));
     s_counters_t after = s_jm_counters(&c);
     assert_true(after.malformed - before.malformed == 7);
     assert_true(after.bad_envelope - before.bad_envelope == 2); /* (a), (d) */
@@ -1140,7 +814,7 @@ static void test_garbage_on_the_jobmanager_port_is_counted_and_dropped(void **st
     assert_true(after.bad_frames - before.bad_frames == 1);     /* (e) */
     assert_true(after.spoofed - before.spoofed == 1);           /* (f) */
     assert_true(after.oversized - before.oversized == 1);       /* (g) */
-    assert_non_null(strstr(s_read_file(c.jm->err), "dropped malformed frame from 'garbage-1'"));
+    assert_non_null(strstr(ps_read_file(c.jm->err), "dropped malformed frame from 'garbage-1'"));
 
     /* raw TCP, no ZeroMQ handshake: random bytes, then a ZMTP 3 greeting and random bytes.
      * ZeroMQ may read some of them as ZMTP/1.0 frames, which weir then counts as well. */
@@ -1155,12 +829,12 @@ static void test_garbage_on_the_jobmanager_port_is_counted_and_dropped(void **st
     s_raw_tcp(c.port, junk, sizeof junk);
     memcpy(junk, "\xff\0\0\0\0\0\0\0\x01\x7f\x03\x00NULL", 16);
     s_raw_tcp(c.port, junk, sizeof junk);
-    assert_true(s_running(c.jm));
+    assert_true(ps_running(c.jm));
     s_counters_t raw = s_jm_counters(&c);
     assert_true(raw.malformed >= after.malformed);
 
     /* the cluster carries on, and the spoofed registration registered nothing */
-    const s_json_t *doc = s_wait_statuses(&c, S_ARGV("jm-1=up", "tm-a=up"), 0);
+    const s_json_t *doc = s_wait_statuses(&c, PS_ARGV("jm-1=up", "tm-a=up"), 0);
     assert_null(s_node_row(doc, "tm-evil", NULL));
     assert_int_equal(doc->n, 2);
     s_cluster_stop(&c);
@@ -1169,24 +843,24 @@ static void test_garbage_on_the_jobmanager_port_is_counted_and_dropped(void **st
 static void test_usage_errors_exit_2_and_failures_exit_1(void **state)
 {
     (void)state;
-    s_result_t r = s_weir(S_ARGV("frobnicate"));
+    ps_result_t r = s_weir(PS_ARGV("frobnicate"));
     assert_int_equal(r.code, 2);
     assert_non_null(strstr(r.err, "unknown command 'frobnicate'"));
     assert_non_null(strstr(r.err, "weir --help"));
 
-    r = s_weir(S_ARGV("taskmanager", "--slots", "0"));
+    r = s_weir(PS_ARGV("taskmanager", "--slots", "0"));
     assert_int_equal(r.code, 2);
     assert_non_null(strstr(r.err, "taskmanager.numberOfTaskSlots"));
     assert_non_null(strstr(r.err, "out of range"));
 
-    r = s_weir(S_ARGV("jobmanager", "--config", "/nonexistent.yaml"));
+    r = s_weir(PS_ARGV("jobmanager", "--config", "/nonexistent.yaml"));
     assert_int_equal(r.code, 1);
     assert_non_null(strstr(r.err, "/nonexistent.yaml"));
 
     /* no JobManager on that port: fail after client.timeout, and say what to check */
     char ep[64];
-    snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", s_free_port());
-    r = s_weir(S_ARGV("actors", "--jobmanager", ep, "--set", "client.timeout=1s"));
+    snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", ps_free_port());
+    r = s_weir(PS_ARGV("actors", "--jobmanager", ep, "--set", "client.timeout=1s"));
     assert_int_equal(r.code, 1);
     assert_non_null(strstr(r.err, "JobManager"));
     assert_non_null(strstr(r.err, ep));
@@ -1194,15 +868,15 @@ static void test_usage_errors_exit_2_and_failures_exit_1(void **state)
     assert_in_range(r.ms, 1000, 5000);
 
     /* a port somebody else listens on */
-    int port = s_free_port();
-    s_h.listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int port = ps_free_port();
+    s_t.listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct sockaddr_in a = {.sin_family = AF_INET,
                             .sin_port = htons((uint16_t)port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    assert_int_equal(bind(s_h.listen_fd, (struct sockaddr *)&a, sizeof a), 0);
-    assert_int_equal(listen(s_h.listen_fd, 1), 0);
+    assert_int_equal(bind(s_t.listen_fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(s_t.listen_fd, 1), 0);
     snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", port);
-    r = s_weir(S_ARGV("jobmanager", "--bind", ep));
+    r = s_weir(PS_ARGV("jobmanager", "--bind", ep));
     assert_int_equal(r.code, 1);
     assert_non_null(strstr(r.err, ep));
     assert_non_null(strstr(r.err, "another JobManager"));
@@ -1210,8 +884,8 @@ static void test_usage_errors_exit_2_and_failures_exit_1(void **state)
 
 /* ---- regressions: each of these failed on a bug, now fixed (the comment says what it was) ---- */
 
-/* Was a bug: a TaskManager that stops answering while `weir actors` waits for it, and is declared dead
- * before that wait ends, is listed twice: once "unresponsive" (no answer) and once "dead". */
+/* Was a bug: a TaskManager that stops answering while `weir actors` waits for it, and is declared
+ * dead before that wait ends, is listed twice: once "unresponsive" (no answer) and once "dead". */
 static void test_node_listed_once_when_declared_dead_during_a_query(void **state)
 {
     (void)state;
@@ -1228,14 +902,14 @@ static void test_node_listed_once_when_declared_dead_during_a_query(void **state
         for (size_t i = 0; i < doc->n; i++)
             wr_strbuf_addf(&sb, " %s=%s", s_get_str(doc->items[i], "node"),
                            s_get_str(doc->items[i], "status"));
-        const char *seen = s_keep(wr_strbuf_detach(&sb, NULL));
+        const char *seen = ps_keep(wr_strbuf_detach(&sb, NULL));
         fail_msg("tm-b is listed %zu times by one `weir actors`:%s", rows, seen);
     }
     s_cluster_stop(&c);
 }
 
-/* Was a bug: a TaskManager restarted at once under the same id (before the JobManager noticed it was
- * gone) registers and shows up; its first heartbeat, of a new incarnation, then makes the
+/* Was a bug: a TaskManager restarted at once under the same id (before the JobManager noticed it
+ * was gone) registers and shows up; its first heartbeat, of a new incarnation, then makes the
  * JobManager's transport report the peer down ("restarted (new incarnation)"), so the JobManager
  * declares the freshly registered TaskManager dead and lists it dead until its next slot report
  * ~5 s later. The JobManager's slow heartbeat makes "before it noticed" certain. */
@@ -1249,15 +923,15 @@ static void test_taskmanager_restarted_at_once_stays_up(void **state)
     s_cluster_t c = {.settings = jm, .tm_settings = tms};
     s_cluster_start(&c, 1);
 
-    s_kill9(c.tm[0]);
+    ps_kill9(c.tm[0]);
     c.tm[0] = s_tm_start(&c, "tm-a");
     if (s_wait_log(c.jm, "taskmanager tm-a registered", 2, S_START_MS) < 0)
-        S_FAIL("the restarted tm-a did not register");
-    s_sleep_ms(1000); /* five of its heartbeats */
+        PS_FAIL("the restarted tm-a did not register");
+    ps_sleep_ms(1000); /* five of its heartbeats */
     const char *status = s_status(s_actors(&c), "tm-a");
     if (!status || strcmp(status, "up"))
-        S_FAIL("the restarted tm-a registered 1 s ago but `weir actors` shows it %s",
-               status ? status : "missing");
+        PS_FAIL("the restarted tm-a registered 1 s ago but `weir actors` shows it %s",
+                status ? status : "missing");
     s_cluster_stop(&c);
 }
 
@@ -1269,8 +943,8 @@ static void s_kill_taskmanager_before_first_heartbeat(s_cluster_t *c)
     s_jm_start(c);
     c->tm[0] = s_tm_start(c, "tm-a");
     if (s_wait_log(c->jm, "taskmanager tm-a registered", 1, S_START_MS) < 0)
-        S_FAIL("tm-a did not register");
-    s_kill9(c->tm[0]);
+        PS_FAIL("tm-a did not register");
+    ps_kill9(c->tm[0]);
 }
 
 /* Was a bug: a TaskManager killed after it registered but before its first heartbeat reached the
@@ -1284,25 +958,25 @@ static void test_taskmanager_killed_before_its_first_heartbeat_is_declared_dead(
     s_kill_taskmanager_before_first_heartbeat(&c);
     if (s_wait_log(c.jm, "taskmanager tm-a is dead", 1, S_DEFAULT_TIMEOUT_MS + S_SLACK_MS) < 0) {
         const char *status = s_status(s_actors(&c), "tm-a");
-        S_FAIL("tm-a, killed right after it registered, is not declared dead within the "
-               "heartbeat timeout (3 s); `weir actors` shows it %s",
-               status ? status : "missing");
+        PS_FAIL("tm-a, killed right after it registered, is not declared dead within the "
+                "heartbeat timeout (3 s); `weir actors` shows it %s",
+                status ? status : "missing");
     }
     s_cluster_stop(&c);
 }
 
-/* Was a bug: when the JobManager cannot reach the TaskManager that hosts an actor, `weir mailbox` says
- * it cannot reach the JobManager ("is `weir jobmanager` running there?"), though the JobManager
- * answered. Set up as in the test above: tm-a gone but not declared dead. */
+/* Was a bug: when the JobManager cannot reach the TaskManager that hosts an actor, `weir mailbox`
+ * says it cannot reach the JobManager ("is `weir jobmanager` running there?"), though the
+ * JobManager answered. Set up as in the test above: tm-a gone but not declared dead. */
 static void test_mailbox_of_unreachable_taskmanager_blames_the_jobmanager(void **state)
 {
     (void)state;
     s_cluster_t c = {0};
     s_kill_taskmanager_before_first_heartbeat(&c);
-    s_sleep_ms(100); /* the JobManager's ZeroMQ sees the connection close */
-    s_result_t r = s_cli(&c, S_ARGV("mailbox", "tm-a/taskmanager"));
+    ps_sleep_ms(100); /* the JobManager's ZeroMQ sees the connection close */
+    ps_result_t r = s_cli(&c, PS_ARGV("mailbox", "tm-a/taskmanager"));
     assert_int_equal(r.code, 1);
-    assert_true(s_running(c.jm));
+    assert_true(ps_running(c.jm));
     if (strstr(r.err, "cannot reach the JobManager") || !strstr(r.err, "tm-a"))
         fail_msg("the JobManager is running and answered, yet `weir mailbox "
                  "tm-a/taskmanager` says:\n%s",
@@ -1310,8 +984,8 @@ static void test_mailbox_of_unreachable_taskmanager_blames_the_jobmanager(void *
     s_cluster_stop(&c);
 }
 
-/* Was a bug: deploy/weir.yaml says frames over bus.max-message-size "are counted and dropped", but one
- * more than 1 KiB over it was refused by ZeroMQ itself (ZMQ_MAXMSGSIZE): the connection was
+/* Was a bug: deploy/weir.yaml says frames over bus.max-message-size "are counted and dropped", but
+ * one more than 1 KiB over it was refused by ZeroMQ itself (ZMQ_MAXMSGSIZE): the connection was
  * closed and no counter or log line said why. Now frames up to 1 MiB over the limit are read,
  * counted and dropped; only past that does ZeroMQ cut the connection (memory protection). */
 static void test_frame_far_over_max_message_size_is_counted(void **state)
@@ -1332,10 +1006,10 @@ static void test_frame_far_over_max_message_size_is_counted(void **state)
                          .payload_len = sizeof big};
     s_dealer_send_envelope(&env, 0);
 
-    int64_t deadline = s_now_ms() + 2000;
+    int64_t deadline = ps_now_ms() + 2000;
     s_counters_t after = before;
-    while (after.oversized == before.oversized && s_now_ms() < deadline) {
-        s_sleep_ms(100);
+    while (after.oversized == before.oversized && ps_now_ms() < deadline) {
+        ps_sleep_ms(100);
         after = s_jm_counters(&c);
     }
     if (after.oversized != before.oversized + 1)

@@ -24,286 +24,35 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <ftw.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
-
 #include "actors/dataflow/generator.h"
 #include "actors/dataflow/keygroup.h"
 #include "bus/clock.h"
 #include "tests/pipeline_oracle.h"
+#include "tests/process_support.h"
 
 #define S_JOB_MS     120000 /* one job runs to completion (ASan builds are slow) */
 #define S_START_MS   15000  /* a daemon prints its first line; a cluster has its TaskManagers */
 #define S_CLI_MS     20000  /* a short CLI command */
-#define S_MAX_PROCS  8
-#define S_MAX_ARGS   24
 #define S_START_TIME INT64_C(1704067200000) /* 2024-01-01T00:00:00Z */
 #define S_SEC        INT64_C(1000)
 #define S_MIN        (60 * S_SEC)
 
-#define S_ARGV(...) ((const char *const[]){__VA_ARGS__, NULL})
-
-/* Prints every process's logs, then fails the test. */
-#define S_FAIL(...)                                                                                \
-    do {                                                                                           \
-        s_dump_logs();                                                                             \
-        fail_msg(__VA_ARGS__);                                                                     \
-    } while (0)
-
-/* ---- the harness: processes, files, ports ---- */
-
-typedef struct {
-    char name[32];
-    pid_t pid;
-    bool exited;
-    int status;
-    char out[320], err[320];
-} s_proc_t;
-
-/* File-level so that an atexit handler and a teardown after a failed assertion reach everything
- * the tests started. */
-static struct {
-    const char *weir, *src;
-    bool asan;
-    char root[200]; /* mkdtemp: the whole run */
-    char dir[240];  /* the running test's directory inside root */
-    int ntests;
-    char **daemon_env;  /* environ plus WEIR_LOG=info unless set */
-    char **measure_env; /* environ with ASan's quarantine of freed memory kept small */
-    char *asan_options;
-    s_proc_t procs[S_MAX_PROCS];
-    size_t nprocs;
-    void **arena; /* freed in teardown: nothing leaks when an assertion jumps out */
-    size_t narena, arena_cap;
-} s_h;
-
-static void s_sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
-    nanosleep(&ts, NULL);
-}
-
-static int64_t s_now_ms(void)
-{
-    return wr_now_ns() / 1000000;
-}
-
-/* Takes ownership of malloc'd p until the test ends. */
-static void *s_keep(void *p)
-{
-    if (!p) fail_msg("out of memory");
-    if (s_h.narena == s_h.arena_cap) {
-        size_t ncap = s_h.arena_cap ? s_h.arena_cap * 2 : 64;
-        void **a = realloc(s_h.arena, ncap * sizeof *a);
-        if (!a) {
-            free(p);
-            fail_msg("out of memory");
-        }
-        s_h.arena = a;
-        s_h.arena_cap = ncap;
-    }
-    s_h.arena[s_h.narena++] = p;
-    return p;
-}
-
-static void *s_alloc(size_t n)
-{
-    return s_keep(calloc(n ? n : 1, 1));
-}
-
-static void s_arena_release(void)
-{
-    for (size_t i = 0; i < s_h.narena; i++)
-        free(s_h.arena[i]);
-    free(s_h.arena);
-    s_h.arena = NULL;
-    s_h.narena = s_h.arena_cap = 0;
-}
-
-/* A path in the test's directory (kept until the test ends). */
-static const char *s_path(const char *name)
-{
-    char *p = s_alloc(strlen(s_h.dir) + strlen(name) + 2);
-    sprintf(p, "%s/%s", s_h.dir, name);
-    return p;
-}
-
-/* The file's contents ("" when it does not exist), kept until the test ends. */
-static char *s_read_file(const char *path)
-{
-    wr_strbuf_t sb;
-    wr_strbuf_init(&sb);
-    FILE *f = fopen(path, "r");
-    if (f) {
-        char buf[1 << 16];
-        size_t n;
-        while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-            wr_strbuf_add(&sb, buf, n);
-        fclose(f);
-    }
-    return s_keep(wr_strbuf_detach(&sb, NULL));
-}
-
-static void s_write_file(const char *path, const char *text, size_t len)
-{
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    assert_int_equal(fwrite(text, 1, len, f), len);
-    assert_int_equal(fclose(f), 0);
-}
-
-/* A loopback TCP port that was free a moment ago. */
-static int s_free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    int rc = bind(fd, (struct sockaddr *)&a, sizeof a);
-    if (!rc) rc = getsockname(fd, (struct sockaddr *)&a, &len);
-    close(fd);
-    assert_int_equal(rc, 0);
-    return ntohs(a.sin_port);
-}
-
-/* In the child, between fork and exec: async-signal-safe calls only. */
-static void s_child(const s_proc_t *p, char *const argv[], char *const envp[], pid_t parent)
-{
-    prctl(PR_SET_PDEATHSIG, SIGKILL); /* dies with this test binary, whatever kills it */
-    if (getppid() != parent) _exit(127);
-    int in = open("/dev/null", O_RDONLY);
-    int out = open(p->out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int err = open(p->err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (in < 0 || out < 0 || err < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
-        _exit(127);
-    for (int fd = 3; fd < 1024; fd++)
-        close(fd);
-    signal(SIGINT, SIG_DFL);
-    signal(SIGTERM, SIG_DFL);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    execve(argv[0], argv, envp);
-    _exit(127);
-}
-
-/* Starts `weir ARGS` with stdout and stderr in NAME.out and NAME.err of the test's directory. */
-static s_proc_t *s_start(const char *name, const char *const args[], char **envp)
-{
-    extern char **environ;
-    assert_true(s_h.nprocs < S_MAX_PROCS);
-    s_proc_t *p = &s_h.procs[s_h.nprocs++];
-    char *argv[S_MAX_ARGS + 2] = {(char *)s_h.weir};
-    size_t n = 1;
-    for (size_t i = 0; args[i]; i++) {
-        assert_true(n < S_MAX_ARGS);
-        argv[n++] = (char *)args[i];
-    }
-    memset(p, 0, sizeof *p);
-    snprintf(p->name, sizeof p->name, "%s", name);
-    snprintf(p->out, sizeof p->out, "%s/%s.out", s_h.dir, name);
-    snprintf(p->err, sizeof p->err, "%s/%s.err", s_h.dir, name);
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) s_child(p, argv, envp ? envp : environ, parent);
-    p->pid = pid;
-    return p;
-}
-
-/* True while p runs; reaps it once it has exited. */
-static bool s_running(s_proc_t *p)
-{
-    if (!p->pid || p->exited) return false;
-    if (waitpid(p->pid, &p->status, WNOHANG) == p->pid) p->exited = true;
-    return !p->exited;
-}
-
-static int s_exit_code(const s_proc_t *p)
-{
-    return WIFEXITED(p->status) ? WEXITSTATUS(p->status) : 128 + WTERMSIG(p->status);
-}
-
-static bool s_wait_exit(s_proc_t *p, int timeout_ms)
-{
-    int64_t deadline = s_now_ms() + timeout_ms;
-    while (s_running(p)) {
-        if (s_now_ms() > deadline) return false;
-        s_sleep_ms(2);
-    }
-    return true;
-}
-
-static void s_kill_all(void)
-{
-    for (size_t i = 0; i < s_h.nprocs; i++) {
-        s_proc_t *p = &s_h.procs[i];
-        if (s_running(p)) kill(p->pid, SIGKILL);
-        if (p->pid) s_wait_exit(p, 10000);
-    }
-    s_h.nprocs = 0;
-}
-
-/* Prints the last lines of a log, indented. */
-static void s_print_tail(const char *label, const char *path)
-{
-    const char *text = s_read_file(path);
-    const char *start = text + strlen(text);
-    for (int lines = 0; start > text && lines <= 25; start--)
-        if (start[-1] == '\n') lines++;
-    print_message("  --- %s (%s)\n%s%s", label, path, start, *text ? "\n" : "");
-}
-
-static void s_dump_logs(void)
-{
-    for (size_t i = 0; i < s_h.nprocs; i++) {
-        s_proc_t *p = &s_h.procs[i];
-        bool running = s_running(p);
-        print_message("  %s (pid %d): %s, exit %d\n", p->name, (int)p->pid,
-                      running ? "running" : "exited", running ? -1 : s_exit_code(p));
-        s_print_tail("stdout", p->out);
-        s_print_tail("stderr", p->err);
-    }
-}
-
-/* Waits until needle occurs nth times in the file; false at the deadline or when p exits first. */
-static bool s_wait_text(s_proc_t *p, const char *path, const char *needle, size_t nth,
-                        int timeout_ms)
-{
-    int64_t t0 = s_now_ms();
-    for (;;) {
-        const char *text = s_read_file(path);
-        size_t n = 0;
-        for (const char *q = text; (q = strstr(q, needle)); q += strlen(needle))
-            n++;
-        if (n >= nth) return true;
-        if (!s_running(p) || s_now_ms() - t0 > timeout_ms) return false;
-        s_sleep_ms(20);
-    }
-}
+/* ---- running weir ---- */
 
 /* Waits for p to finish and fails unless it exits 0 without a sanitizer report. */
-static void s_expect_success(s_proc_t *p, int timeout_ms)
+static void s_expect_success(ps_proc_t *p, int timeout_ms)
 {
-    if (!s_wait_exit(p, timeout_ms)) S_FAIL("%s did not finish within %d ms", p->name, timeout_ms);
-    const char *err = s_read_file(p->err);
-    if (s_exit_code(p) != 0 || strstr(err, "Sanitizer") || strstr(err, "runtime error:"))
-        S_FAIL("%s exited %d", p->name, s_exit_code(p));
+    if (!ps_wait_exit(p, timeout_ms))
+        PS_FAIL("%s did not finish within %d ms", p->name, timeout_ms);
+    const char *err = ps_read_file(p->err);
+    if (ps_exit_code(p) != 0 || ps_sanitizer_report(err))
+        PS_FAIL("%s exited %d", p->name, ps_exit_code(p));
 }
 
 /* Runs `weir ARGS` to completion; it must succeed. */
-static s_proc_t *s_weir(const char *name, const char *const args[], int timeout_ms)
+static ps_proc_t *s_weir(const char *name, const char *const args[], int timeout_ms)
 {
-    s_proc_t *p = s_start(name, args, NULL);
+    ps_proc_t *p = ps_start(name, args, NULL);
     s_expect_success(p, timeout_ms);
     return p;
 }
@@ -381,15 +130,15 @@ static int s_jfind(const s_jobj_t *o, const char *key)
 /* The lines of a JSON lines file, NUL-terminated in place; *n gets their count. */
 static char **s_lines(const char *path, size_t *n)
 {
-    char *text = s_read_file(path);
+    char *text = ps_read_file(path);
     size_t cap = 1;
     for (const char *q = text; *q; q++)
         cap += *q == '\n';
-    char **lines = s_alloc(cap * sizeof *lines);
+    char **lines = ps_alloc(cap * sizeof *lines);
     *n = 0;
     for (char *q = text; *q;) {
         char *nl = strchr(q, '\n');
-        if (!nl) S_FAIL("%s: the last line has no newline (a torn write?)", path);
+        if (!nl) PS_FAIL("%s: the last line has no newline (a torn write?)", path);
         *nl = '\0';
         lines[(*n)++] = q;
         q = nl + 1;
@@ -418,18 +167,18 @@ static bool s_jkey(const s_jobj_t *o, const char *field, int64_t *key)
 static po_result_t *s_read_results(const char *path, const char *key_field, size_t *n)
 {
     char **lines = s_lines(path, n);
-    po_result_t *res = s_alloc(*n * sizeof *res);
+    po_result_t *res = ps_alloc(*n * sizeof *res);
     for (size_t l = 0; l < *n; l++) {
         s_jobj_t o;
         int s = 0, e = 0;
         if (!s_jparse(lines[l], &o) || o.n != 3 + PO_NAGG || !s_jkey(&o, key_field, &res[l].key) ||
             (s = s_jfind(&o, "window_start")) < 0 || (e = s_jfind(&o, "window_end")) < 0)
-            S_FAIL("%s:%zu: not a result line of this job", path, l + 1);
+            PS_FAIL("%s:%zu: not a result line of this job", path, l + 1);
         res[l].start = (int64_t)o.num[s];
         res[l].end = (int64_t)o.num[e];
         for (int a = 0; a < PO_NAGG; a++) {
             int i = s_jfind(&o, po_agg_name[a]);
-            if (i < 0 || o.str[i]) S_FAIL("%s:%zu: no number %s", path, l + 1, po_agg_name[a]);
+            if (i < 0 || o.str[i]) PS_FAIL("%s:%zu: no number %s", path, l + 1, po_agg_name[a]);
             res[l].v[a] = o.num[i];
         }
     }
@@ -441,14 +190,14 @@ static po_late_t *s_read_late(const char *path, const char *key_field, const cha
                               const char *tie_field, size_t *n)
 {
     char **lines = s_lines(path, n);
-    po_late_t *late = s_alloc(*n * sizeof *late);
+    po_late_t *late = ps_alloc(*n * sizeof *late);
     for (size_t l = 0; l < *n; l++) {
         s_jobj_t o;
         int t = 0, v = 0, w = 0;
         if (!s_jparse(lines[l], &o) || !s_jkey(&o, key_field, &late[l].key) ||
             (t = s_jfind(&o, "ts")) < 0 || (v = s_jfind(&o, val_field)) < 0 ||
             (w = s_jfind(&o, tie_field)) < 0)
-            S_FAIL("%s:%zu: not a record of this job", path, l + 1);
+            PS_FAIL("%s:%zu: not a record of this job", path, l + 1);
         late[l].ts = (int64_t)o.num[t];
         late[l].val = o.num[v];
         late[l].tie = o.num[w];
@@ -478,11 +227,11 @@ static s_files_t s_files(const char *tag)
     char name[64];
     s_files_t f;
     snprintf(name, sizeof name, "%s.yaml", tag);
-    f.topology = s_path(name);
+    f.topology = ps_path(name);
     snprintf(name, sizeof name, "%s-results.jsonl", tag);
-    f.results = s_path(name);
+    f.results = ps_path(name);
     snprintf(name, sizeof name, "%s-late.jsonl", tag);
-    f.late = s_path(name);
+    f.late = ps_path(name);
     return f;
 }
 
@@ -549,7 +298,7 @@ static void s_write_topology(const s_job_t *j, const s_files_t *f)
     wr_strbuf_addf(&sb, "key_by: %s\n", s_key_field(j));
     s_window_yaml(&sb, &j->win, 0, j->ooo, "v", "humidity", f->late);
     wr_strbuf_addf(&sb, "sinks:\n  - type: file\n    path: %s\n", f->results);
-    s_write_file(f->topology, sb.buf, sb.len);
+    ps_write_file(f->topology, sb.buf);
     wr_strbuf_release(&sb);
 }
 
@@ -566,7 +315,7 @@ static po_input_t s_generated(const s_job_t *j)
     wr_generator_t *g = wr_generator_new(&j->gen);
     assert_non_null(g);
     po_input_t in = {.n = j->gen.total, .nsrc = j->par, .nchan = j->par * j->par};
-    in.r = s_alloc(in.n * sizeof *in.r);
+    in.r = ps_alloc(in.n * sizeof *in.r);
     /* arrival order per key is known when one channel carries all of a key's records */
     in.ordered = j->par == 1 || (!j->by_region && j->gen.devices % j->par == 0);
     for (uint64_t o = 0; o < in.n; o++) {
@@ -615,15 +364,15 @@ static po_stats_t s_check(const po_input_t *in, const po_window_t *w, const s_fi
     size_t nres, nlate;
     po_result_t *res = s_read_results(f->results, key_field, &nres);
     po_late_t *late = s_read_late(f->late, key_field, val_field, tie_field, &nlate);
-    bool *in_sink = s_alloc(in->n * sizeof *in_sink);
+    bool *in_sink = ps_alloc(in->n * sizeof *in_sink);
     po_stats_t st = {0};
     wr_strbuf_t why;
     wr_strbuf_init(&why);
     bool ok = po_match_late(in, late, nlate, in_sink, &why) &&
               (w->kind == PO_SESSION ? po_check_sessions(in, w, res, nres, in_sink, &st, &why)
                                      : po_check_sliced(in, w, res, nres, in_sink, &st, &why));
-    char *msg = s_keep(wr_strbuf_detach(&why, NULL));
-    if (!ok) S_FAIL("%s: %s", f->results, msg);
+    char *msg = ps_keep(wr_strbuf_detach(&why, NULL));
+    if (!ok) PS_FAIL("%s: %s", f->results, msg);
     assert_int_equal(st.results, nres);
     print_message("  %s: %" PRIu64 " windows, %" PRIu64 " results (%" PRIu64 " late re-fires), "
                   "late records: %" PRIu64 " too late, %" PRIu64 " taken by every window, %" PRIu64
@@ -642,7 +391,7 @@ static po_stats_t s_run_local(s_job_t job)
     const s_job_t *j = &job;
     s_files_t f = s_files(j->name);
     s_write_topology(j, &f);
-    s_weir(j->name, S_ARGV("local", f.topology), S_JOB_MS);
+    s_weir(j->name, PS_ARGV("local", f.topology), S_JOB_MS);
     po_input_t in = s_generated(j);
     if (!in.ordered) s_assert_never_too_late(&in, &j->win);
     return s_check(&in, &j->win, &f, s_key_field(j), "v", "humidity");
@@ -660,7 +409,7 @@ static wr_generator_config_t s_gen(uint64_t devices, int64_t interval, uint64_t 
     wr_generator_config_default(&g);
     g.devices = devices;
     g.interval_ms = interval;
-    g.total = s_h.asan ? total / 2 : total;
+    g.total = ps_h.asan ? total / 2 : total;
     g.start_ms = S_START_TIME;
     g.jitter_ms = 2000;
     g.late_fraction = 0.03;
@@ -864,7 +613,7 @@ static void test_file_source_through_filter_and_map_into_a_tumbling_window(void 
     wr_generator_config_t g;
     wr_generator_config_default(&g);
     g.devices = 200;
-    g.total = s_h.asan ? 20000 : 40000;
+    g.total = ps_h.asan ? 20000 : 40000;
     g.start_ms = S_START_TIME;
     g.jitter_ms = 3000;
     g.late_fraction = 0.05;
@@ -873,7 +622,7 @@ static void test_file_source_through_filter_and_map_into_a_tumbling_window(void 
     wr_generator_t *gen = wr_generator_new(&g);
     assert_non_null(gen);
     po_input_t in = {.nsrc = 1, .nchan = 2, .ordered = true};
-    in.r = s_alloc((g.total + g.total / 5 + 1) * sizeof *in.r);
+    in.r = ps_alloc((g.total + g.total / 5 + 1) * sizeof *in.r);
     wr_strbuf_t text;
     wr_strbuf_init(&text);
     for (uint64_t o = 0; o < g.total; o++) {
@@ -899,7 +648,7 @@ static void test_file_source_through_filter_and_map_into_a_tumbling_window(void 
     }
     wr_generator_destroy(&gen);
     po_input_bounds(&in, 3 * S_SEC);
-    s_write_file(s_path("readings.jsonl"), text.buf, text.len);
+    ps_write_file(ps_path("readings.jsonl"), text.buf);
     wr_strbuf_release(&text);
 
     po_window_t w = {
@@ -917,9 +666,9 @@ static void test_file_source_through_filter_and_map_into_a_tumbling_window(void 
                    "key_by: device\n");
     s_window_yaml(&sb, &w, 2, 3 * S_SEC, "temp_f", "humidity", f.late);
     wr_strbuf_addf(&sb, "sinks:\n  - type: file\n    path: %s\n", f.results);
-    s_write_file(f.topology, sb.buf, sb.len);
+    ps_write_file(f.topology, sb.buf);
     wr_strbuf_release(&sb);
-    s_weir("file-source", S_ARGV("local", f.topology), S_JOB_MS);
+    s_weir("file-source", PS_ARGV("local", f.topology), S_JOB_MS);
     po_stats_t st = s_check(&in, &w, &f, "device", "temp_f", "humidity");
     assert_true(st.windows > 0);
     assert_true(st.refires > 0);
@@ -929,7 +678,7 @@ static void test_file_source_through_filter_and_map_into_a_tumbling_window(void 
 
 typedef struct {
     char endpoint[64];
-    s_proc_t *jm, *tm[2];
+    ps_proc_t *jm, *tm[2];
 } s_cluster_t;
 
 /* A JobManager on a free port and TaskManagers tm-a and tm-b with 2 slots each, up and
@@ -937,41 +686,41 @@ typedef struct {
 static void s_cluster_start(s_cluster_t *c)
 {
     for (int attempt = 0;; attempt++) {
-        snprintf(c->endpoint, sizeof c->endpoint, "tcp://127.0.0.1:%d", s_free_port());
-        c->jm = s_start("jm", S_ARGV("jobmanager", "--bind", c->endpoint), s_h.daemon_env);
-        if (s_wait_text(c->jm, c->jm->out, "listening on", 1, S_START_MS)) break;
-        if (attempt < 3 && !s_running(c->jm)) continue; /* the port was taken in between */
-        S_FAIL("the JobManager did not start on %s", c->endpoint);
+        snprintf(c->endpoint, sizeof c->endpoint, "tcp://127.0.0.1:%d", ps_free_port());
+        c->jm = ps_start("jm", PS_ARGV("jobmanager", "--bind", c->endpoint), ps_h.daemon_env);
+        if (ps_wait_text(c->jm, c->jm->out, "listening on", 1, S_START_MS) >= 0) break;
+        if (attempt < 3 && !ps_running(c->jm)) continue; /* the port was taken in between */
+        PS_FAIL("the JobManager did not start on %s", c->endpoint);
     }
     static const char *const ids[] = {"tm-a", "tm-b"};
     for (int i = 0; i < 2; i++)
-        c->tm[i] = s_start(
+        c->tm[i] = ps_start(
             ids[i],
-            S_ARGV("taskmanager", "--jobmanager", c->endpoint, "--id", ids[i], "--slots", "2"),
-            s_h.daemon_env);
+            PS_ARGV("taskmanager", "--jobmanager", c->endpoint, "--id", ids[i], "--slots", "2"),
+            ps_h.daemon_env);
     for (int i = 0; i < 2; i++) {
         char reg[64], up[64];
         snprintf(reg, sizeof reg, "taskmanager %s registered", ids[i]);
         snprintf(up, sizeof up, "peer %s up", ids[i]);
-        if (!s_wait_text(c->jm, c->jm->err, reg, 1, S_START_MS) ||
-            !s_wait_text(c->jm, c->jm->err, up, 1, S_START_MS))
-            S_FAIL("TaskManager %s did not join the JobManager", ids[i]);
+        if (ps_wait_text(c->jm, c->jm->err, reg, 1, S_START_MS) < 0 ||
+            ps_wait_text(c->jm, c->jm->err, up, 1, S_START_MS) < 0)
+            PS_FAIL("TaskManager %s did not join the JobManager", ids[i]);
     }
 }
 
 /* SIGTERM to every daemon: each must exit 0 (under ASan: no leak, no report). */
 static void s_cluster_stop(s_cluster_t *c)
 {
-    s_proc_t *all[] = {c->tm[0], c->tm[1], c->jm};
+    ps_proc_t *all[] = {c->tm[0], c->tm[1], c->jm};
     for (size_t i = 0; i < 3; i++)
-        if (s_running(all[i])) kill(all[i]->pid, SIGTERM);
+        if (ps_running(all[i])) kill(all[i]->pid, SIGTERM);
     for (size_t i = 0; i < 3; i++)
         s_expect_success(all[i], S_CLI_MS);
 }
 
 static void s_submit(const s_cluster_t *c, const char *name, const char *topology)
 {
-    s_weir(name, S_ARGV("submit", topology, "--wait", "--jobmanager", c->endpoint), S_JOB_MS);
+    s_weir(name, PS_ARGV("submit", topology, "--wait", "--jobmanager", c->endpoint), S_JOB_MS);
 }
 
 static int s_cmp_result(const void *a, const void *b)
@@ -1004,7 +753,7 @@ static void test_cluster_runs_a_job_to_the_same_results_as_weir_local(void **sta
     s_files_t local = s_files("local"), cluster = s_files("cluster");
     s_write_topology(&j, &local);
     s_write_topology(&j, &cluster);
-    s_weir("local", S_ARGV("local", local.topology), S_JOB_MS);
+    s_weir("local", PS_ARGV("local", local.topology), S_JOB_MS);
 
     s_cluster_t c = {0};
     s_cluster_start(&c);
@@ -1021,11 +770,11 @@ static void test_cluster_runs_a_job_to_the_same_results_as_weir_local(void **sta
     assert_int_equal(na, nb);
     for (size_t i = 0; i < na; i++)
         if (s_cmp_result(&ra[i], &rb[i]))
-            S_FAIL("result %zu of %zu differs: device %" PRId64 " [%" PRId64
-                   ", ...) n=%.0f locally, "
-                   "device %" PRId64 " [%" PRId64 ", ...) n=%.0f on the cluster",
-                   i, na, ra[i].key, ra[i].start, ra[i].v[PO_N], rb[i].key, rb[i].start,
-                   rb[i].v[PO_N]);
+            PS_FAIL("result %zu of %zu differs: device %" PRId64 " [%" PRId64
+                    ", ...) n=%.0f locally, "
+                    "device %" PRId64 " [%" PRId64 ", ...) n=%.0f on the cluster",
+                    i, na, ra[i].key, ra[i].start, ra[i].v[PO_N], rb[i].key, rb[i].start,
+                    rb[i].v[PO_N]);
 }
 
 static int s_cmp_str(const void *a, const void *b)
@@ -1043,7 +792,7 @@ static const char *s_sorted_lines(const char *const *paths, const char *prefix, 
         each[p] = s_lines(paths[p], &counts[p]);
         total += counts[p];
     }
-    char **lines = s_alloc(total * sizeof *lines);
+    char **lines = ps_alloc(total * sizeof *lines);
     *n = 0;
     for (size_t p = 0; paths[p]; p++)
         for (size_t i = 0; i < counts[p]; i++)
@@ -1053,7 +802,7 @@ static const char *s_sorted_lines(const char *const *paths, const char *prefix, 
     wr_strbuf_init(&sb);
     for (size_t i = 0; i < *n; i++)
         wr_strbuf_addf(&sb, "%s\n", lines[i]);
-    return s_keep(wr_strbuf_detach(&sb, NULL));
+    return ps_keep(wr_strbuf_detach(&sb, NULL));
 }
 
 /* README's quick start, examples/iot-demo.yaml as it is (results on stdout): the same lines from
@@ -1062,15 +811,15 @@ static void test_readme_iot_example_gives_the_same_results_on_a_cluster(void **s
 {
     (void)state;
     char example[512];
-    snprintf(example, sizeof example, "%s/examples/iot-demo.yaml", s_h.src);
-    s_proc_t *local = s_weir("local-iot", S_ARGV("local", example), S_JOB_MS);
+    snprintf(example, sizeof example, "%s/examples/iot-demo.yaml", ps_h.src);
+    ps_proc_t *local = s_weir("local-iot", PS_ARGV("local", example), S_JOB_MS);
     s_cluster_t c = {0};
     s_cluster_start(&c);
     s_submit(&c, "submit-iot", example);
     s_cluster_stop(&c);
     size_t nl, nc;
-    const char *want = s_sorted_lines(S_ARGV(local->out), "device=", &nl);
-    const char *got = s_sorted_lines(S_ARGV(c.tm[0]->out, c.tm[1]->out), "device=", &nc);
+    const char *want = s_sorted_lines(PS_ARGV(local->out), "device=", &nl);
+    const char *got = s_sorted_lines(PS_ARGV(c.tm[0]->out, c.tm[1]->out), "device=", &nc);
     assert_true(nl >= 20 * 12); /* 20 devices, 12 minutes and more of 10-minute windows */
     assert_int_equal(nc, nl);
     assert_string_equal(got, want);
@@ -1079,19 +828,11 @@ static void test_readme_iot_example_gives_the_same_results_on_a_cluster(void **s
 /* ---- backpressure ---- */
 
 /* The generator's backpressure in the `weir job ID --json` that p printed (-1 if it did not). */
-static int64_t s_source_backpressure(s_proc_t *p)
+static int64_t s_source_backpressure(ps_proc_t *p)
 {
-    const char *out = s_read_file(p->out), *gen = strstr(out, "\"name\":\"generator\"");
+    const char *out = ps_read_file(p->out), *gen = strstr(out, "\"name\":\"generator\"");
     const char *bp = gen ? strstr(gen, "\"backpressure\":") : NULL;
-    return s_exit_code(p) == 0 && bp ? strtoll(bp + strlen("\"backpressure\":"), NULL, 10) : -1;
-}
-
-/* Forgets the last process started, which has exited (its slot is free again). */
-static void s_forget(s_proc_t *p)
-{
-    assert_ptr_equal(p, &s_h.procs[s_h.nprocs - 1]);
-    assert_false(s_running(p));
-    s_h.nprocs--;
+    return ps_exit_code(p) == 0 && bp ? strtoll(bp + strlen("\"backpressure\":"), NULL, 10) : -1;
 }
 
 /* The peak resident set of a process so far (VmHWM), in kB; 0 once it is gone. */
@@ -1119,9 +860,9 @@ static s_run_t s_slow_sink_job(const char *tag, uint64_t total)
 {
     char name[64], ep[64];
     snprintf(name, sizeof name, "%s.yaml", tag);
-    const char *topology = s_path(name);
+    const char *topology = ps_path(name);
     snprintf(name, sizeof name, "%s.jsonl", tag);
-    const char *out = s_path(name);
+    const char *out = ps_path(name);
     wr_strbuf_t sb;
     wr_strbuf_init(&sb);
     wr_strbuf_addf(
@@ -1130,51 +871,51 @@ static s_run_t s_slow_sink_job(const char *tag, uint64_t total)
         "parallelism: 2}\noperators:\n  - {map: {device: device, ts: ts}, parallelism: 1}\n"
         "sinks:\n  - {type: file, path: %s, delay: 1ms}\n",
         tag, (unsigned long long)total, out);
-    s_write_file(topology, sb.buf, sb.len);
+    ps_write_file(topology, sb.buf);
     wr_strbuf_release(&sb);
 
     s_run_t run = {.backpressure = -1};
-    s_proc_t *p = NULL;
+    ps_proc_t *p = NULL;
     for (int attempt = 0;; attempt++) {
-        snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", s_free_port());
-        p = s_start(tag, S_ARGV("local", topology, "--bind", ep), s_h.measure_env);
-        if (s_wait_text(p, p->err, "submitted", 1, S_START_MS)) break;
-        bool taken = strstr(s_read_file(p->err), "cannot start the JobManager");
-        if (attempt < 3 && !s_running(p) && taken) { /* the port was taken in between */
-            s_forget(p);
+        snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", ps_free_port());
+        p = ps_start(tag, PS_ARGV("local", topology, "--bind", ep), ps_h.daemon_env);
+        if (ps_wait_text(p, p->err, "submitted", 1, S_START_MS) >= 0) break;
+        bool taken = strstr(ps_read_file(p->err), "cannot start the JobManager");
+        if (attempt < 3 && !ps_running(p) && taken) { /* the port was taken in between */
+            ps_release(p);
             continue;
         }
-        S_FAIL("weir local did not submit its job");
+        PS_FAIL("weir local did not submit its job");
     }
-    int64_t t0 = s_now_ms();
-    const char *sub = strstr(s_read_file(p->err), "weir: job ");
+    int64_t t0 = ps_now_ms();
+    const char *sub = strstr(ps_read_file(p->err), "weir: job ");
     char id[32] = "";
     if (!sub || sscanf(sub, "weir: job %31s submitted", id) != 1)
-        S_FAIL("no job id from weir local");
+        PS_FAIL("no job id from weir local");
     /* ask `weir job` about the source every 300 ms or so (subtasks report every second) */
-    s_proc_t *ask = NULL;
+    ps_proc_t *ask = NULL;
     int64_t next_ask = 0;
-    while (s_running(p)) {
+    while (ps_running(p)) {
         int64_t kb = s_peak_rss_kb(p->pid);
         if (kb > run.peak_rss_kb) run.peak_rss_kb = kb;
-        if (ask && !s_running(ask)) {
+        if (ask && !ps_running(ask)) {
             int64_t bp = s_source_backpressure(ask);
             if (bp > run.backpressure) run.backpressure = bp;
-            s_forget(ask);
+            ps_release(ask);
             ask = NULL;
-            next_ask = s_now_ms() + 300;
+            next_ask = ps_now_ms() + 300;
         }
-        if (!ask && s_now_ms() >= next_ask)
-            ask = s_start(
+        if (!ask && ps_now_ms() >= next_ask)
+            ask = ps_start(
                 "job",
-                S_ARGV("job", id, "--json", "--jobmanager", ep, "--set", "client.timeout=1s"),
+                PS_ARGV("job", id, "--json", "--jobmanager", ep, "--set", "client.timeout=1s"),
                 NULL);
-        if (s_now_ms() - t0 > S_JOB_MS) S_FAIL("the job did not finish within %d ms", S_JOB_MS);
-        s_sleep_ms(5);
+        if (ps_now_ms() - t0 > S_JOB_MS) PS_FAIL("the job did not finish within %d ms", S_JOB_MS);
+        ps_sleep_ms(5);
     }
-    run.ms = s_now_ms() - t0; /* from its submission to its end, give or take 5 ms */
+    run.ms = ps_now_ms() - t0; /* from its submission to its end, give or take 5 ms */
     s_expect_success(p, S_CLI_MS);
-    if (ask && s_wait_exit(ask, S_CLI_MS)) { /* an answer from before the end still counts */
+    if (ask && ps_wait_exit(ask, S_CLI_MS)) { /* an answer from before the end still counts */
         int64_t bp = s_source_backpressure(ask);
         if (bp > run.backpressure) run.backpressure = bp;
     }
@@ -1201,7 +942,7 @@ static s_run_t s_slow_sink_job(const char *tag, uint64_t total)
         long long dev, ts;
         if (sscanf(line, "{\"device\":%lld,\"ts\":%lld}", &dev, &ts) != 2) {
             fclose(f);
-            S_FAIL("%s:%llu: unexpected line %s", out, (unsigned long long)lines + 1, line);
+            PS_FAIL("%s:%llu: unexpected line %s", out, (unsigned long long)lines + 1, line);
         }
         got += po_map_hash(dev, ts, (size_t)1 << 63);
         lines++;
@@ -1224,7 +965,7 @@ static s_run_t s_slow_sink_job(const char *tag, uint64_t total)
 static void test_backpressure_a_slow_sink_slows_the_source_and_memory_stays_bounded(void **state)
 {
     (void)state;
-    uint64_t big = s_h.asan ? 1000000 : 4000000;
+    uint64_t big = ps_h.asan ? 1000000 : 4000000;
     s_run_t small = s_slow_sink_job("slow-small", big / 20);
     s_run_t large = s_slow_sink_job("slow-large", big);
     assert_true(large.backpressure > 0);
@@ -1241,32 +982,33 @@ static int64_t s_big_firing_job(const char *tag, uint64_t devices)
 {
     char name[64];
     snprintf(name, sizeof name, "%s.yaml", tag);
-    const char *topology = s_path(name);
+    const char *topology = ps_path(name);
     wr_strbuf_t sb;
     wr_strbuf_init(&sb);
-    wr_strbuf_addf(&sb,
-                   "name: %s\nparallelism: 2\nsources:\n  - {type: generator, devices: %llu, "
-                   "total: %llu, jitter: 0s, late_fraction: 0, seed: 5}\nkey_by: device\n"
-                   "event_time: {field: ts}\nwindow: {type: sliding, size: 60min, slide: 1min}\n"
-                   "aggregates:\n  n: count()\nsinks:\n  - {type: file, path: /dev/null, delay: 1ms, "
-                   "parallelism: 1}\n",
-                   tag, (unsigned long long)devices, (unsigned long long)devices);
-    s_write_file(topology, sb.buf, sb.len);
+    wr_strbuf_addf(
+        &sb,
+        "name: %s\nparallelism: 2\nsources:\n  - {type: generator, devices: %llu, "
+        "total: %llu, jitter: 0s, late_fraction: 0, seed: 5}\nkey_by: device\n"
+        "event_time: {field: ts}\nwindow: {type: sliding, size: 60min, slide: 1min}\n"
+        "aggregates:\n  n: count()\nsinks:\n  - {type: file, path: /dev/null, delay: 1ms, "
+        "parallelism: 1}\n",
+        tag, (unsigned long long)devices, (unsigned long long)devices);
+    ps_write_file(topology, sb.buf);
     wr_strbuf_release(&sb);
-    s_proc_t *p = s_start(tag, S_ARGV("local", topology), s_h.measure_env);
-    int64_t t0 = s_now_ms(), peak = 0;
-    while (s_running(p)) {
+    ps_proc_t *p = ps_start(tag, PS_ARGV("local", topology), ps_h.daemon_env);
+    int64_t t0 = ps_now_ms(), peak = 0;
+    while (ps_running(p)) {
         int64_t kb = s_peak_rss_kb(p->pid);
         if (kb > peak) peak = kb;
-        if (s_now_ms() - t0 > S_JOB_MS) S_FAIL("the job did not finish within %d ms", S_JOB_MS);
-        s_sleep_ms(5);
+        if (ps_now_ms() - t0 > S_JOB_MS) PS_FAIL("the job did not finish within %d ms", S_JOB_MS);
+        ps_sleep_ms(5);
     }
     s_expect_success(p, S_CLI_MS);
-    const char *fin = strstr(s_read_file(p->err), "FINISHED after ");
+    const char *fin = strstr(ps_read_file(p->err), "FINISHED after ");
     unsigned long long in = 0, out = 0, fired = 0;
     if (!fin || sscanf(fin, "FINISHED after %*f s: %llu records in, %llu out, %llu windows fired",
                        &in, &out, &fired) != 3)
-        S_FAIL("%s: no summary from weir local: %s", tag, s_read_file(p->err));
+        PS_FAIL("%s: no summary from weir local: %s", tag, ps_read_file(p->err));
     assert_int_equal(in, devices);
     assert_int_equal(fired, devices * 60);
     assert_int_equal(out, devices * 60);
@@ -1287,99 +1029,28 @@ static void test_backpressure_a_large_firing_waits_for_a_slow_sink(void **state)
 
 /* ---- setup and teardown ---- */
 
-static int s_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    remove(path);
-    return 0;
-}
-
-static void s_rm_tree(char *dir)
-{
-    if (dir[0]) nftw(dir, s_rm, 16, FTW_DEPTH | FTW_PHYS);
-    dir[0] = '\0';
-}
-
-/* Whatever ends this binary: no process and no directory outlives it. */
-static void s_at_exit(void)
-{
-    s_kill_all();
-    s_rm_tree(s_h.root);
-}
-
 static int s_group_setup(void **state)
 {
     (void)state;
-    extern char **environ;
-    s_h.weir = getenv("WEIR_BIN");
-    s_h.src = getenv("WEIR_SRC");
-    if (!s_h.weir || access(s_h.weir, X_OK) || !s_h.src) {
-        fprintf(stderr,
-                "test_pipeline: set WEIR_BIN to the weir binary to test and WEIR_SRC to the "
-                "repository (`scons test --tests=test_pipeline` does)\n");
-        return -1;
-    }
-    s_h.asan = strstr(s_h.weir, "asan") != NULL;
-    const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-    if (snprintf(s_h.root, sizeof s_h.root, "%s/weir-pipeline-XXXXXX", tmp) >=
-            (int)sizeof s_h.root ||
-        !mkdtemp(s_h.root)) {
-        perror("test_pipeline: mkdtemp");
-        s_h.root[0] = '\0';
-        return -1;
-    }
-    size_t n = 0;
-    while (environ[n])
-        n++;
-    s_h.daemon_env = calloc(n + 2, sizeof *s_h.daemon_env);
-    if (!s_h.daemon_env) return -1;
-    memcpy(s_h.daemon_env, environ, n * sizeof *environ);
-    if (!getenv("WEIR_LOG")) s_h.daemon_env[n] = "WEIR_LOG=info"; /* the JobManager's joins */
-    /* ASan holds up to 256 MB of freed memory back by default: that is not what the memory of the
-     * backpressure test is about */
-    s_h.measure_env = calloc(n + 2, sizeof *s_h.measure_env);
-    const char *opts = getenv("ASAN_OPTIONS");
-    if (!s_h.measure_env ||
-        asprintf(&s_h.asan_options,
-                 "ASAN_OPTIONS=%s%squarantine_size_mb=8:thread_local_quarantine_size_kb=256",
-                 opts ? opts : "", opts && *opts ? ":" : "") < 0)
-        return -1;
-    size_t m = 0;
-    for (size_t i = 0; i < n; i++)
-        if (strncmp(environ[i], "ASAN_OPTIONS=", 13)) s_h.measure_env[m++] = environ[i];
-    s_h.measure_env[m] = s_h.asan_options;
-    atexit(s_at_exit);
-    return 0;
+    return ps_group_setup("test_pipeline", true);
 }
 
 static int s_group_teardown(void **state)
 {
     (void)state;
-    s_at_exit();
-    free(s_h.daemon_env);
-    free(s_h.measure_env);
-    free(s_h.asan_options);
-    s_h.daemon_env = s_h.measure_env = NULL;
-    s_h.asan_options = NULL;
-    return 0;
+    return ps_group_teardown();
 }
 
 static int s_setup(void **state)
 {
     (void)state;
-    snprintf(s_h.dir, sizeof s_h.dir, "%s/test-%02d", s_h.root, ++s_h.ntests);
-    return mkdir(s_h.dir, 0755);
+    return ps_setup();
 }
 
 static int s_teardown(void **state)
 {
     (void)state;
-    s_kill_all();
-    s_arena_release();
-    s_rm_tree(s_h.dir);
-    return 0;
+    return ps_teardown();
 }
 
 #define S_TEST(f) cmocka_unit_test_setup_teardown(f, s_setup, s_teardown)
