@@ -76,41 +76,63 @@ static uint64_t s_left(const wr__stream_t *st, uint64_t limit)
     return st->next >= limit ? 0 : (limit - st->next - 1) / st->stride + 1;
 }
 
-static int s_generator_next(wr__source_t *s, uint32_t max, uint64_t elapsed_ns, bool *done, bool *wait)
+/* Two streams that interleave exactly, (x, 2d) and (x + d, 2d), are one: (x, d). */
+static void s_merge_streams(wr__source_t *s)
 {
-    uint32_t k = 0; /* the stream furthest behind */
-    uint64_t second = UINT64_MAX;
-    for (uint32_t i = 1; i < s->nstreams; i++) {
-        if (s->streams[i].next < s->streams[k].next) {
-            second = s->streams[k].next;
-            k = i;
-        } else if (s->streams[i].next < second) {
-            second = s->streams[i].next;
+    for (bool merged = true; merged;) {
+        merged = false;
+        for (uint32_t i = 0; i < s->nstreams && !merged; i++) {
+            for (uint32_t j = 0; j < s->nstreams && !merged; j++) {
+                wr__stream_t *a = &s->streams[i], *b = &s->streams[j];
+                if (i == j || a->stride != b->stride || a->stride % 2 || b->next != a->next + a->stride / 2)
+                    continue;
+                a->stride /= 2;
+                s->streams[j] = s->streams[--s->nstreams];
+                merged = true;
+            }
         }
     }
+}
+
+/* Fills the batch with the streams' next records in offset order (event time then stays in
+ * order as in one stream): runs of the stream furthest behind up to the next one's offset. */
+static int s_generator_next(wr__source_t *s, uint32_t max, uint64_t elapsed_ns, bool *done, bool *wait)
+{
     if (!s->nstreams) {
         *done = true;
         return 0;
     }
+    if (s->nstreams > 1) s_merge_streams(s);
     uint64_t due = wr_generator_due(s->gen, elapsed_ns);
     if (due != UINT64_MAX) due = due > UINT64_MAX - s->pace_base ? UINT64_MAX : due + s->pace_base;
     uint64_t limit = due < s->total ? due : s->total;
-    wr__stream_t *st = &s->streams[k];
-    /* in step with the others: at most a batch ahead of the next one behind it */
-    if (second != UINT64_MAX && second / st->stride < (UINT64_MAX - limit) / st->stride - max) {
-        uint64_t cap = second + (uint64_t)max * st->stride;
-        if (cap < limit) limit = cap;
+    uint32_t filled = 0;
+    while (filled < max && s->nstreams) {
+        uint32_t k = 0; /* the stream furthest behind, and where the next one stands */
+        uint64_t second = limit;
+        for (uint32_t i = 1; i < s->nstreams; i++) {
+            if (s->streams[i].next < s->streams[k].next) {
+                if (s->streams[k].next < second) second = s->streams[k].next;
+                k = i;
+            } else if (s->streams[i].next < second) {
+                second = s->streams[i].next;
+            }
+        }
+        wr__stream_t *st = &s->streams[k];
+        uint64_t n = s_left(st, second);
+        if (!n) break; /* paced: nothing more due yet */
+        if (n > max - filled) n = max - filled;
+        int rc = wr_generator_fill_strided(s->gen, st->next, st->stride, (uint32_t)n, s->batch);
+        if (rc) return rc;
+        st->next += n * st->stride;
+        filled += (uint32_t)n;
+        if (st->next >= s->total) s->streams[k] = s->streams[--s->nstreams]; /* exhausted */
+        if (s->nstreams > 1) s_merge_streams(s);
     }
-    uint64_t n = s_left(st, limit);
-    if (!n) {
-        *wait = true; /* paced: nothing due yet */
-        return 0;
+    if (!filled) {
+        if (s->nstreams) *wait = true;
+        else *done = true;
     }
-    if (n > max) n = max;
-    int rc = wr_generator_fill_strided(s->gen, st->next, st->stride, (uint32_t)n, s->batch);
-    if (rc) return rc;
-    st->next += n * st->stride;
-    if (st->next >= s->total) s->streams[k] = s->streams[--s->nstreams]; /* exhausted */
     return 0;
 }
 

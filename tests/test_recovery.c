@@ -360,12 +360,14 @@ static uint64_t s_rand(uint64_t *x)
 
 /* ---- the tests ---- */
 
-static void test_exactly_once_under_taskmanager_kills(void **state)
+/* TaskManagers killed at random moments while the job runs with state backend `backend`. */
+static void s_kills(const char *backend)
 {
-    (void)state;
     s_output_t want = s_reference();
     s_cluster_t c = {0};
-    s_cluster_start(&c, PS_ARGV("--set", "execution.checkpointing.interval=1s"));
+    s_cluster_start(&c, PS_ARGV("--set", "execution.checkpointing.interval=1s", "--set",
+                                ps_fmt("state.backend=%s", backend), "--set",
+                                ps_fmt("state.backend.rocksdb.localdir=%s", ps_path("rocksdb"))));
     const char *out = ps_path("out");
     const char *id = s_submit(&c, s_topology("ft", out, s_size().rate));
 
@@ -408,6 +410,19 @@ static void test_exactly_once_under_taskmanager_kills(void **state)
                   completed);
     s_expect_same("after the kills", &got, &want);
     s_cluster_stop(&c);
+}
+
+static void test_exactly_once_under_taskmanager_kills(void **state)
+{
+    (void)state;
+    s_kills("memory");
+}
+
+/* The same with the windows' state in RocksDB stores (incremental checkpoints of SST files). */
+static void test_exactly_once_under_taskmanager_kills_rocksdb(void **state)
+{
+    (void)state;
+    s_kills("rocksdb");
 }
 
 /* Copies the regular files of folder from (hidden ones too) into a new folder to. */
@@ -557,6 +572,7 @@ int main(void)
 #define S_TEST(f) cmocka_unit_test_setup_teardown(f, s_setup, s_teardown)
     const struct CMUnitTest tests[] = {
         S_TEST(test_exactly_once_under_taskmanager_kills),
+        S_TEST(test_exactly_once_under_taskmanager_kills_rocksdb),
         S_TEST(test_savepoint_restores_at_parallelism_1_and_4),
         S_TEST(test_no_checkpoints_fails_fast),
         S_TEST(test_bad_savepoint_path),
