@@ -211,7 +211,7 @@ bool wr__jm_place(wr__jm_t *jm, wr__job_t *j)
             snprintf(j->sub[flat].node, WR_NODE_MAX, "%s", tm->id);
             snprintf(j->place_endpoint[flat], 128, "%s", tm->endpoint);
             snprintf(j->sub[flat].state, sizeof j->sub[flat].state, "deploying");
-            j->sub[flat].delay_p50_ms = j->sub[flat].delay_p99_ms = -1;
+            j->sub[flat].delay_p50_ms = j->sub[flat].delay_p99_ms = j->sub[flat].delay_last_p99_ms = -1;
         }
     }
     return true;
@@ -390,6 +390,7 @@ int wr__jm_on_task_state(wr_actor_t *self, wr__jm_t *jm, const wr_msg_t *m)
         else if (S_KEY("late_dropped")) s->late_dropped = (uint64_t)v;
         else if (S_KEY("emit_delay_p50_ms")) s->delay_p50_ms = v;
         else if (S_KEY("emit_delay_p99_ms")) s->delay_p99_ms = v;
+        else if (S_KEY("emit_delay_last_p99_ms")) s->delay_last_p99_ms = v;
         else if (S_KEY("attempt")) attempt = v;
 #undef S_KEY
     }
@@ -493,7 +494,7 @@ int wr__jm_on_job(wr_actor_t *self, wr__jm_t *jm, const wr_msg_t *m)
     for (uint32_t v = 0; v < j->plan.n; v++) {
         const wr_plan_vertex_t *pv = &j->plan.v[v];
         uint64_t in = 0, out = 0, bp = 0, fired = 0, late = 0;
-        int64_t wm = INT64_MAX, p50 = -1, p99 = -1; /* delays: the worst subtask's */
+        int64_t wm = INT64_MAX, p50 = -1, p99 = -1, last = -1; /* delays: the worst subtask's */
         for (uint32_t i = 0; i < pv->parallelism; i++) {
             const wr__subtask_t *s = &j->sub[wr_plan_index(&j->plan, v, i)];
             in += s->records_in;
@@ -504,10 +505,12 @@ int wr__jm_on_job(wr_actor_t *self, wr__jm_t *jm, const wr_msg_t *m)
             if (s->watermark < wm) wm = s->watermark;
             if (s->delay_p50_ms > p50) p50 = s->delay_p50_ms;
             if (s->delay_p99_ms > p99) p99 = s->delay_p99_ms;
+            if (s->delay_last_p99_ms > last) last = s->delay_last_p99_ms;
         }
-        msgpack_pack_map(&pk, 11);
+        msgpack_pack_map(&pk, 12);
         s_kv_i64(&pk, "emit_delay_p50_ms", p50);
         s_kv_i64(&pk, "emit_delay_p99_ms", p99);
+        s_kv_i64(&pk, "emit_delay_last_p99_ms", last);
         s_kv_str(&pk, "name", pv->name);
         s_kv_i64(&pk, "parallelism", pv->parallelism);
         s_kv_i64(&pk, "records_in", (int64_t)in);

@@ -91,7 +91,8 @@ typedef struct {
     char state[16]; /* deploying, running, finished, failed, canceled */
     uint64_t records_in, records_out, backpressure, windows_fired, late_dropped;
     int64_t watermark;
-    int64_t delay_p50_ms, delay_p99_ms; /* watermark -> results out; -1: none yet */
+    int64_t delay_p50_ms, delay_p99_ms; /* watermark -> results out (per result); -1: none yet */
+    int64_t delay_last_p99_ms;          /* the same per firing, until its last result */
 } wr__subtask_t;
 
 typedef struct {

@@ -58,11 +58,13 @@ static void s_report(wr_actor_t *self, wr__task_t *t, const char *state)
     msgpack_pack_uint32(&pk, t->o.subtask);
     wr_pack_str(&pk, state);
     wr_pack_str(&pk, t->error);
-    msgpack_pack_map(&pk, 9 + collected);
+    msgpack_pack_map(&pk, 10 + collected);
     wr_pack_str(&pk, "emit_delay_p50_ms");
-    msgpack_pack_int64(&pk, wr__chain_delay_quantile(&t->chain, 0.5));
+    msgpack_pack_int64(&pk, wr__delay_quantile(t->chain.delay_hist, 0.5));
     wr_pack_str(&pk, "emit_delay_p99_ms");
-    msgpack_pack_int64(&pk, wr__chain_delay_quantile(&t->chain, 0.99));
+    msgpack_pack_int64(&pk, wr__delay_quantile(t->chain.delay_hist, 0.99));
+    wr_pack_str(&pk, "emit_delay_last_p99_ms");
+    msgpack_pack_int64(&pk, wr__delay_quantile(t->chain.last_hist, 0.99));
     wr_pack_str(&pk, "attempt");
     msgpack_pack_uint32(&pk, t->o.attempt);
     wr_pack_str(&pk, "records_in");

@@ -1,6 +1,7 @@
 /* A subtask's operator chain: filters and maps over whole batches, the keyed window, and where
  * the records go next (the output gate or the sinks). No allocation per record: every buffer is
  * owned by the chain and reused from batch to batch. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,6 +169,18 @@ uint32_t wr__chain_key_group(void *chain, uint64_t key)
     return wr_key_group(h, c->topo->max_parallelism);
 }
 
+static int64_t s_delay_bound(int b)
+{
+    return b < 40 ? (int64_t)(b + 1) * 50 : (int64_t)2000 << (b - 39);
+}
+
+static void s_delay_add(uint64_t *hist, int64_t ms, uint64_t n)
+{
+    int b = ms < 2000 ? (int)(ms < 0 ? 0 : ms / 50) : 40;
+    while (b < WR__DELAY_BUCKETS - 1 && ms >= s_delay_bound(b)) b++;
+    hist[b] += n;
+}
+
 /* Results of the engine -> rows of the result batch -> onwards. */
 static void s_on_results(void *ctx, const wr_window_results_t *r)
 {
@@ -195,6 +208,8 @@ static void s_on_results(void *ctx, const wr_window_results_t *r)
     }
     c->windows_fired += r->n;
     if (!rc) rc = s_emit(c, out);
+    if (!rc && c->in_fire && c->fire_origin > 0 && c->fire_wm != INT64_MAX) /* these results are out */
+        s_delay_add(c->delay_hist, wr_wall_ms() - c->fire_origin, r->n);
     if (rc) w->err = rc;
 }
 
@@ -438,18 +453,6 @@ static bool s_out_full(void *ctx)
     return c->out && wr_gate_out_blocked(c->out);
 }
 
-static int64_t s_delay_bound(int b)
-{
-    return b < 40 ? (int64_t)(b + 1) * 50 : (int64_t)2000 << (b - 39);
-}
-
-static void s_delay_add(wr__chain_t *c, int64_t ms)
-{
-    int b = ms < 2000 ? (int)(ms < 0 ? 0 : ms / 50) : 40;
-    while (b < WR__DELAY_BUCKETS - 1 && ms >= s_delay_bound(b)) b++;
-    c->delay_hist[b]++;
-}
-
 /* Ends the chain: sinks flushed, collected lines kept, the output ended. */
 static int s_end(wr__chain_t *c, wr_actor_t *self)
 {
@@ -469,11 +472,12 @@ static int s_end(wr__chain_t *c, wr_actor_t *self)
 static int s_fired(wr__chain_t *c, wr_actor_t *self, int rc)
 {
     int err = c->win ? c->win->err : 0;
+    c->in_fire = false;
     c->firing = rc == WR_EAGAIN;
     if (c->firing) return err;
     if (rc || (rc = err)) return rc;
     if (c->windows_fired > c->fire_base && c->fire_origin > 0 && c->fire_wm != INT64_MAX)
-        s_delay_add(c, wr_wall_ms() - c->fire_origin);
+        s_delay_add(c->last_hist, wr_wall_ms() - c->fire_origin, 1);
     if (c->out && (rc = wr_gate_out_watermark(c->out, self, c->fire_wm, c->fire_origin))) return rc;
     return c->fire_end ? s_end(c, self) : 0;
 }
@@ -485,6 +489,7 @@ int wr__chain_watermark(wr__chain_t *c, wr_actor_t *self, int64_t wm, int64_t or
     c->fire_origin = origin_ms;
     if (!c->win) return s_fired(c, self, 0);
     c->fire_base = c->windows_fired;
+    c->in_fire = true;
     wr_window_sink_t sink = {.emit = s_on_results, .late = s_on_late, .full = s_out_full, .ctx = c};
     return s_fired(c, self, wr_window_advance(c->win->engine, wm > WR_WINDOW_TS_MAX ? WR_WINDOW_TS_MAX : wm, &sink));
 }
@@ -498,19 +503,21 @@ int wr__chain_resume(wr__chain_t *c, wr_actor_t *self)
 {
     if (!c->firing) return 0;
     c->self = self;
+    c->in_fire = true;
     wr_window_sink_t sink = {.emit = s_on_results, .late = s_on_late, .full = s_out_full, .ctx = c};
     return s_fired(c, self, wr_window_resume(c->win->engine, &sink));
 }
 
-int64_t wr__chain_delay_quantile(const wr__chain_t *c, double q)
+int64_t wr__delay_quantile(const uint64_t hist[WR__DELAY_BUCKETS], double q)
 {
     uint64_t total = 0;
-    for (int b = 0; b < WR__DELAY_BUCKETS; b++) total += c->delay_hist[b];
+    for (int b = 0; b < WR__DELAY_BUCKETS; b++) total += hist[b];
     if (!total) return -1;
-    uint64_t rank = (uint64_t)(q * (double)(total - 1)), seen = 0;
+    uint64_t rank = (uint64_t)ceil(q * (double)total), seen = 0; /* nearest rank, 1-based */
+    if (rank < 1) rank = 1;
     for (int b = 0; b < WR__DELAY_BUCKETS; b++) {
-        seen += c->delay_hist[b];
-        if (seen > rank) return s_delay_bound(b);
+        seen += hist[b];
+        if (seen >= rank) return s_delay_bound(b);
     }
     return s_delay_bound(WR__DELAY_BUCKETS - 1);
 }

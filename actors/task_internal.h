@@ -76,12 +76,13 @@ typedef struct wr__chain {
     /* A window firing paused because the output gate is full (see wr__chain_resume): the
      * watermark it goes to, when the source made it, results before it, and whether it is the
      * end of input's firing (the chain ends when it completes). */
-    bool firing, fire_end;
+    bool firing, fire_end, in_fire; /* in_fire: inside wr_window_advance/resume */
     int64_t fire_wm, fire_origin;
     uint64_t fire_base;
     /* emission delay: from the source making a watermark to the results it fired being out, per
-     * firing: 50 ms buckets up to 2 s, then doubling (wr__chain_delay_quantile) */
-    uint64_t delay_hist[WR__DELAY_BUCKETS];
+     * result (delay_hist) and per firing until its last result (last_hist): 50 ms buckets up to
+     * 2 s, then doubling (wr__delay_quantile) */
+    uint64_t delay_hist[WR__DELAY_BUCKETS], last_hist[WR__DELAY_BUCKETS];
     wr_strbuf_t collected;       /* collect sinks' JSON lines, reported at the end */
 } wr__chain_t;
 
@@ -116,8 +117,9 @@ bool wr__chain_busy(const wr__chain_t *c);
 /* Goes on with a paused firing (call when the output gate has room again); 0 when it completed or
  * paused again (see wr__chain_busy). */
 int wr__chain_resume(wr__chain_t *c, wr_actor_t *self);
-/* The q-quantile (0..1) of the emission delays, in ms (upper bound of its bucket); -1 if none. */
-int64_t wr__chain_delay_quantile(const wr__chain_t *c, double q);
+/* The q-quantile (0..1, nearest rank) of a delay histogram, in ms (the upper bound of its
+ * bucket); -1 if it is empty. */
+int64_t wr__delay_quantile(const uint64_t hist[WR__DELAY_BUCKETS], double q);
 /* Every input ended: fire what is left, flush the sinks, end the output. */
 int wr__chain_end(wr__chain_t *c, wr_actor_t *self);
 
