@@ -89,6 +89,7 @@ void wr__rocks_release(wr_window_t *w)
         wr__kt_destroy(&r->open[i].kt);
     for (size_t i = 0; i < r->nruns; i++)
         wr__rocks_run_free(&r->runs[i]);
+    wr__rocks_run_free(&r->keep);
     wr_panestore_close(&r->ps);
     free(r->open);
     free(r->runs);
@@ -203,6 +204,7 @@ static int s_add_late(wr_window_t *w, const wr_window_sink_t *sink, uint64_t key
     memcpy(one, w->lay.empty, w->lay.size);
     int rc = wr__acc_add(&w->lay, one, ts, cols, row, w->sk);
     s_late_t l = {.w = w, .ts = ts, .cols = cols, .row = row};
+    if (r->keep.n && r->keep.pane == p) wr__rocks_run_free(&r->keep); /* stale from now on */
     if (!rc) rc = wr_panestore_update_one(r->ps, p, kg, key, one, s_late_merge, &l);
     if (rc) return rc;
     if (p < r->st_lo) r->st_lo = p;

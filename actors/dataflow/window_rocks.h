@@ -21,9 +21,10 @@
  * dropped by range after each firing.
  *
  * Memory: the open panes (about keys x (8 + accumulator) x 1.3 bytes each, usually one or two of
- * them), during a firing the sorted runs just closed (keys x (10 + accumulator)) plus the sort's
- * scratch (32 bytes a key), and the store's block cache (spec.cache_bytes) and write buffers.
- * Nothing grows with the number of panes per window.
+ * them), the sorted runs just closed (keys x (10 + accumulator)), of which the newest stays in
+ * memory until the next firing (that firing would otherwise read it cold: the SST writer drops
+ * the pages of the file it writes), the sort's scratch (32 bytes a key), and the store's block
+ * cache (spec.cache_bytes) and write buffers. Nothing grows with the number of panes per window.
  *
  * Stats (wr_window_stats): keys_live is the largest open pane's keys, panes_live the open panes'
  * entries, spill_panes the late records written into closed panes; memory_bytes counts the open

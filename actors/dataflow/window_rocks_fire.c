@@ -49,6 +49,13 @@ static int s_chunk_open(wr_window_t *w)
     f->chunk = true;
     for (size_t i = 0; i < r->nruns; i++)
         r->runs[i].pos = 0;
+    /* runs[0] may be the kept run (see wr__rocks_t): read from memory when it is the last
+     * stored pane of the cursor's range, else from the store like the others */
+    if (f->kept) {
+        wr__rrun_t *k = &r->runs[0];
+        if (p0 < p1 && k->pane == p1 - 1) p1--;
+        else k->pos = k->n; /* not in this chunk from memory */
+    }
     int rc = 0;
     if (p0 < p1) f->cur = wr_panestore_cursor_new(r->ps, p0, p1, r->kg_lo, r->kg_hi, &rc);
     return rc;
@@ -127,8 +134,16 @@ static int s_finish(wr_window_t *w)
     wr__rocks_t *r = w->rocks;
     wr__rfire_t *f = &r->f;
     wr_panestore_cursor_destroy(&f->cur);
-    for (size_t i = 0; i < r->nruns; i++)
-        wr__rocks_run_free(&r->runs[i]);
+    size_t keep = r->nruns; /* the newest run that stays stored */
+    for (size_t i = r->nruns; i-- > 0;)
+        if (r->runs[i].n && r->runs[i].pane >= f->lo_new && r->runs[i].pane <= r->st_hi) {
+            keep = i;
+            break;
+        }
+    for (size_t i = 0; i < r->nruns; i++) {
+        if (i == keep) r->keep = r->runs[i];
+        else wr__rocks_run_free(&r->runs[i]);
+    }
     free(r->runs);
     r->runs = NULL;
     r->nruns = 0;
@@ -165,8 +180,15 @@ static int s_close_panes(wr_window_t *w, int64_t closed_new, int64_t lo_new)
     size_t k = 0;
     while (k < r->nopen && r->open[k].pane < closed_new)
         k++;
-    if (!k) return 0;
-    if (!(r->runs = calloc(k, sizeof *r->runs))) return WR_ENOMEM;
+    bool kept = r->keep.n > 0 && r->keep.pane >= lo_new;
+    if (!kept) wr__rocks_run_free(&r->keep);
+    if (!k && !kept) return 0;
+    if (!(r->runs = calloc(k + 1, sizeof *r->runs))) return WR_ENOMEM;
+    if (kept) { /* below every pane closing now: runs stay ascending */
+        r->runs[r->nruns++] = r->keep;
+        memset(&r->keep, 0, sizeof r->keep);
+        r->f.kept = true;
+    }
     int rc = 0;
     for (size_t i = 0; i < k && !rc; i++) {
         wr__rrun_t *u = &r->runs[r->nruns];

@@ -32,6 +32,7 @@ typedef struct {
  * chunks of panes one cursor can merge; the chunk under way is windows [c_lo, c_hi]. */
 typedef struct {
     bool active, chunk; /* chunk: [c_lo, c_hi] is under way */
+    bool kept;          /* runs[0] is the kept run, stored already */
     int64_t wm, lo_new, closed_new;
     int64_t a_lo, a_hi, c_lo, c_hi;
     wr_panestore_cursor_t *cur; /* NULL: no stored panes in the chunk */
@@ -50,6 +51,10 @@ typedef struct wr__rocks {
     size_t nopen, open_cap;
     wr__rrun_t *runs; /* panes closed by the firing under way, ascending */
     size_t nruns;
+    /* the newest stored run, kept in memory for one more firing: the next one reads it from here,
+     * not cold from the file just ingested (the SST writer drops its pages from the page cache).
+     * Dropped when a late record changes its pane. n == 0: none. */
+    wr__rrun_t keep;
     wr__rfire_t f;
     /* a key's panes while its windows fire */
     int64_t *kp_pane;
