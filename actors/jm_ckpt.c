@@ -374,16 +374,8 @@ int wr__ckpt_on_ack(wr_actor_t *self, wr__jm_t *jm, const wr_msg_t *m)
     wr__coord_t *c = &j->coord;
     const wr_plan_vertex_t *pv = &j->plan.v[vertex];
     wr_ckpt_task_t t = {.vertex = (uint32_t)vertex, .subtask = (uint32_t)subtask, .parallelism = pv->parallelism};
-    if (pv->window) { /* keyed state: the key groups this subtask owns */
-        uint32_t maxp = j->topo->max_parallelism;
-        t.kg_lo = maxp;
-        for (uint32_t kg = 0; kg < maxp; kg++) {
-            if (wr_key_group_owner(kg, maxp, pv->parallelism) != subtask) continue;
-            if (kg < t.kg_lo) t.kg_lo = kg;
-            t.kg_hi = kg + 1;
-        }
-        if (t.kg_lo > t.kg_hi) t.kg_lo = t.kg_hi;
-    }
+    if (pv->window) /* keyed state: the key groups this subtask owns */
+        wr_key_group_range(j->topo->max_parallelism, (uint32_t)subtask, pv->parallelism, &t.kg_lo, &t.kg_hi);
     wr_ckpt_blob_t blobs[S_MAX_BLOBS];
     char names[S_MAX_BLOBS][64], files[S_MAX_BLOBS][S_FILE_MAX];
     int rc = s_read_blobs(&r, &t, blobs, names, files, S_MAX_BLOBS);
@@ -426,13 +418,7 @@ int wr__ckpt_on_ack(wr_actor_t *self, wr__jm_t *jm, const wr_msg_t *m)
 
 int wr__ckpt_on_list(wr_actor_t *self, wr__jm_t *jm, const wr_msg_t *m)
 {
-    wr_mp_reader_t r;
-    wr_mp_reader_init(&r, m->data, m->len);
-    uint32_t n = 0;
-    char id[WR_JOB_ID_MAX];
-    wr_mp_read_array(&r, &n);
-    wr_mp_read_str_copy(&r, id, sizeof id);
-    wr__job_t *j = r.err || n != 1 ? NULL : wr__jm_job_find(jm, id);
+    wr__job_t *j = wr__jm_job_arg(jm, m);
     if (!j) return wr_reply_error(self, m, WR_ENOTFOUND, "no such job (see `weir jobs`)");
     const wr__coord_t *c = &j->coord;
     msgpack_sbuffer sb;

@@ -54,8 +54,7 @@ wr__job_t *wr__jm_job_find(wr__jm_t *jm, const char *id)
     return NULL;
 }
 
-/* Reads a payload [job id]. */
-static wr__job_t *s_job_arg(wr__jm_t *jm, const wr_msg_t *m)
+wr__job_t *wr__jm_job_arg(wr__jm_t *jm, const wr_msg_t *m)
 {
     wr_mp_reader_t r;
     wr_mp_reader_init(&r, m->data, m->len);
@@ -418,7 +417,7 @@ int wr__jm_on_task_state(wr_actor_t *self, wr__jm_t *jm, const wr_msg_t *m)
 
 int wr__jm_on_cancel(wr_actor_t *self, wr__jm_t *jm, const wr_msg_t *m)
 {
-    wr__job_t *j = s_job_arg(jm, m);
+    wr__job_t *j = wr__jm_job_arg(jm, m);
     if (!j) return wr_reply_error(self, m, WR_ENOTFOUND, "no such job (see `weir jobs`)");
     if (j->state != WR__JOB_RUNNING && j->state != WR__JOB_RESTARTING) {
         char text[96];
@@ -478,7 +477,7 @@ int wr__jm_on_jobs(wr_actor_t *self, wr__jm_t *jm, const wr_msg_t *m)
 
 int wr__jm_on_job(wr_actor_t *self, wr__jm_t *jm, const wr_msg_t *m)
 {
-    wr__job_t *j = s_job_arg(jm, m);
+    wr__job_t *j = wr__jm_job_arg(jm, m);
     if (!j) return wr_reply_error(self, m, WR_ENOTFOUND, "no such job (see `weir jobs`)");
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);

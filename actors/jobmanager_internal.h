@@ -153,6 +153,8 @@ int wr__jm_on_task_state(wr_actor_t *self, wr__jm_t *jm, const wr_msg_t *m);
 void wr__jm_tm_lost(wr_actor_t *self, wr__jm_t *jm, const char *tm, const char *reason);
 void wr__jm_jobs_release(wr__jm_t *jm);
 wr__job_t *wr__jm_job_find(wr__jm_t *jm, const char *id);
+/* The job named by a payload [job id] (JOB_REQ, JOB_CANCEL, CKPT_LIST_REQ), or NULL. */
+wr__job_t *wr__jm_job_arg(wr__jm_t *jm, const wr_msg_t *m);
 /* Puts every slot group of j on a live TaskManager with a free slot. false (nothing taken) when
  * the cluster has too few free slots. */
 bool wr__jm_place(wr__jm_t *jm, wr__job_t *j);

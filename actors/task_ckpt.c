@@ -45,8 +45,6 @@ static int s_create(const char *dir, const char *name, int *fd)
 
 static int s_write_keys(const wr__keys_t *ids, int fd)
 {
-    wr_snap_writer_t *w = wr_snap_writer_new_fd(fd);
-    if (!w) return WR_ENOMEM;
     wr_strbuf_t b;
     wr_strbuf_init(&b);
     int rc = 0;
@@ -62,7 +60,6 @@ static int s_write_keys(const wr__keys_t *ids, int fd)
         }
     }
     wr_strbuf_release(&b);
-    wr_snap_writer_destroy(&w);
     return rc;
 }
 
@@ -249,19 +246,6 @@ static const wr_ckpt_blob_t *s_blob(const wr_ckpt_task_t *ts, const char *name)
     return NULL;
 }
 
-/* The key groups subtask i of p owns: [lo, hi). */
-static void s_key_groups(uint32_t maxp, uint32_t i, uint32_t p, uint32_t *lo, uint32_t *hi)
-{
-    *lo = maxp;
-    *hi = 0;
-    for (uint32_t kg = 0; kg < maxp; kg++) {
-        if (wr_key_group_owner(kg, maxp, p) != i) continue;
-        if (kg < *lo) *lo = kg;
-        *hi = kg + 1;
-    }
-    if (*lo > *hi) *lo = *hi;
-}
-
 typedef struct {
     uint64_t *ids; /* old id -> new id */
     uint64_t n;
@@ -350,7 +334,7 @@ static int s_restore_window(wr__task_t *t, const wr_ckpt_meta_t *meta, wr_strbuf
 {
     wr__chain_t *c = &t->chain;
     uint32_t maxp = t->topo->max_parallelism, lo, hi;
-    s_key_groups(maxp, t->o.subtask, t->v->parallelism, &lo, &hi);
+    wr_key_group_range(maxp, t->o.subtask, t->v->parallelism, &lo, &hi);
     bool rocks = c->win->state_dir[0] != '\0';
     for (uint32_t k = 0; k < meta->ntasks; k++) {
         const wr_ckpt_task_t *ts = &meta->tasks[k];

@@ -9,7 +9,6 @@
  * Peak RSS is taken before the baseline allocates its arrays. */
 #include "cli/bench_panestore.h"
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +17,7 @@
 #include "bus/clock.h"
 #include "bus/error.h"
 #include "cli/cli.h"
+#include "state/ckpt_fs.h"
 #include "state/panestore.h"
 
 #define S_ACC   28 /* count u32, sum, min, max doubles */
@@ -169,12 +169,6 @@ static long s_peak_rss_kb(void)
         if (!strncmp(line, "VmHWM:", 6)) kb = atol(line + 6);
     if (f) fclose(f);
     return kb;
-}
-
-static int s_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(path);
 }
 
 /* ---- the run ---- */
@@ -456,7 +450,7 @@ int wr_bench_panestore(int argc, char **argv)
     s_run_t run = {0};
     int e = s_run_keys(&run, o.keys);
     if (!e) e = s_store_phase(&o, dir, &run, &r);
-    nftw(dir, s_rm, 16, FTW_DEPTH | FTW_PHYS);
+    wr__ckpt_fs_rmtree(dir);
     if (!e) e = s_memory_phase(&run, &r);
     s_run_free(&run);
     if (e) {

@@ -20,12 +20,10 @@
  * passes their end (the steady state of an unbounded job); when it ends, the final watermark
  * fires every window still open: size/slide windows of every key at once, a burst no unbounded
  * job ever sees. Both are in the end-to-end figure; the source phase is printed on its own. */
-#include <ftw.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "actors/cluster.h"
@@ -37,6 +35,7 @@
 #include "bus/mp.h"
 #include "bus/msgtypes.h"
 #include "cli/cli.h"
+#include "state/ckpt_fs.h"
 
 #define S_TMS          2
 #define S_INTERVAL_MS  10000 /* a device reports every 10 s of event time */
@@ -372,19 +371,6 @@ static int s_follow(wr_node_t *jm, const char *id, int64_t t0, uint32_t window_v
 
 /* ---- the local cluster ---- */
 
-static int s_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-static void s_rmtree(const char *dir)
-{
-    nftw(dir, s_rm, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 static long s_hwm_kb(void)
 {
     FILE *f = fopen("/proc/self/status", "r");
@@ -470,7 +456,7 @@ out:
     for (int i = S_TMS; i >= 0; i--)
         wr_node_destroy(&nodes[i]);
     wr_config_destroy(&cfg);
-    if (ckpt_dir[0]) s_rmtree(ckpt_dir);
+    if (ckpt_dir[0]) wr__ckpt_fs_rmtree(ckpt_dir);
     return rc;
 }
 

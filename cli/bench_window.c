@@ -18,7 +18,6 @@
  * tables for --keys before the clock starts (setup, printed apart: first touch of memory is slow
  * and erratic on this VM). weir and bare take the best of --rounds. --state fills exactly keys x
  * (size/slide) panes of count/sum/min/max and reports the engine's RSS against the 1.5 GB goal. */
-#include <ftw.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +33,7 @@
 #include "bus/error.h"
 #include "bus/units.h"
 #include "cli/cli.h"
+#include "state/ckpt_fs.h"
 
 #define S_MIN 60000LL
 
@@ -184,12 +184,6 @@ static void s_weir_emit(void *ctx, const wr_window_results_t *r)
         res->counted += r->count[i];
 }
 
-static int s_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(path);
-}
-
 /* rocksdb --checkpoint: a checkpoint now (the state after the stream), then records for 1% of the
  * keys in the open pane and another one: what it has to upload. */
 static int s_ckpt_run(const s_opts_t *o, wr_window_t *w, const char *dir, s_stream_t *s,
@@ -253,7 +247,7 @@ static int s_weir_run(const s_opts_t *o, bool rocks, s_result_t *res)
     s_stream_t s;
     if (!w || s_stream_init(&s, o)) {
         wr_window_destroy(&w);
-        if (rocks) nftw(dir, s_rm, 16, FTW_DEPTH | FTW_PHYS);
+        if (rocks) wr__ckpt_fs_rmtree(dir);
         return err ? err : WR_ENOMEM;
     }
     wr_window_sink_t sink = {.emit = s_weir_emit, .ctx = res};
@@ -278,7 +272,7 @@ static int s_weir_run(const s_opts_t *o, bool rocks, s_result_t *res)
     s_vm(&res->hwm_kb, &res->rss_kb);
     s_stream_free(&s);
     wr_window_destroy(&w);
-    if (rocks) nftw(dir, s_rm, 16, FTW_DEPTH | FTW_PHYS);
+    if (rocks) wr__ckpt_fs_rmtree(dir);
     return rc;
 }
 

@@ -417,8 +417,10 @@ static inline int ps_group_setup(const char *name, bool need_src)
     return 0;
 }
 
-static inline int ps_group_teardown(void)
+/* cmocka fixtures (state unused): the group's end, each test's start and end. */
+static inline int ps_group_teardown(void **state)
 {
+    (void)state;
     ps_at_exit();
     free(ps_h.daemon_env);
     free(ps_h.asan_options);
@@ -428,15 +430,17 @@ static inline int ps_group_teardown(void)
 }
 
 /* A fresh directory for the next test. */
-static inline int ps_setup(void)
+static inline int ps_setup(void **state)
 {
+    (void)state;
     snprintf(ps_h.dir, sizeof ps_h.dir, "%s/test-%02d", ps_h.root, ++ps_h.ntests);
     return mkdir(ps_h.dir, 0755);
 }
 
 /* After a test, passed or failed: its processes killed, its memory and directory gone. */
-static inline int ps_teardown(void)
+static inline int ps_teardown(void **state)
 {
+    (void)state;
     ps_kill_all();
     ps_arena_release();
     ps_rm_tree(ps_h.dir);

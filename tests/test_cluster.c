@@ -423,18 +423,6 @@ static int s_group_setup(void **state)
     return rc;
 }
 
-static int s_group_teardown(void **state)
-{
-    (void)state;
-    return ps_group_teardown();
-}
-
-static int s_setup(void **state)
-{
-    (void)state;
-    return ps_setup();
-}
-
 static int s_teardown(void **state)
 {
     (void)state;
@@ -443,7 +431,7 @@ static int s_teardown(void **state)
     if (s_t.listen_fd >= 0) close(s_t.listen_fd);
     s_t.listen_fd = -1;
     s_t.ndaemons = 0;
-    return ps_teardown();
+    return ps_teardown(state);
 }
 
 /* ---- the tests ---- */
@@ -1021,7 +1009,7 @@ static void test_frame_far_over_max_message_size_is_counted(void **state)
 
 int main(void)
 {
-#define S_TEST(f) cmocka_unit_test_setup_teardown(f, s_setup, s_teardown)
+#define S_TEST(f) cmocka_unit_test_setup_teardown(f, ps_setup, s_teardown)
     const struct CMUnitTest tests[] = {
         S_TEST(test_three_processes_list_every_actor),
         S_TEST(test_killed_taskmanager_is_dead_within_heartbeat_timeout),
@@ -1039,5 +1027,5 @@ int main(void)
 #undef S_TEST
     if (getenv("WEIR_TEST_FILTER")) cmocka_set_test_filter(getenv("WEIR_TEST_FILTER"));
     return cmocka_run_group_tests_name("weir cluster: processes on loopback", tests, s_group_setup,
-                                       s_group_teardown);
+                                       ps_group_teardown);
 }

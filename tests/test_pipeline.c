@@ -1035,25 +1035,7 @@ static int s_group_setup(void **state)
     return ps_group_setup("test_pipeline", true);
 }
 
-static int s_group_teardown(void **state)
-{
-    (void)state;
-    return ps_group_teardown();
-}
-
-static int s_setup(void **state)
-{
-    (void)state;
-    return ps_setup();
-}
-
-static int s_teardown(void **state)
-{
-    (void)state;
-    return ps_teardown();
-}
-
-#define S_TEST(f) cmocka_unit_test_setup_teardown(f, s_setup, s_teardown)
+#define S_TEST(f) cmocka_unit_test_setup_teardown(f, ps_setup, ps_teardown)
 
 int main(void)
 {
@@ -1078,5 +1060,5 @@ int main(void)
     };
     if (getenv("WEIR_TEST_FILTER")) cmocka_set_test_filter(getenv("WEIR_TEST_FILTER"));
     return cmocka_run_group_tests_name("weir pipeline: jobs against an oracle", tests,
-                                       s_group_setup, s_group_teardown);
+                                       s_group_setup, ps_group_teardown);
 }

@@ -549,27 +549,9 @@ static int s_group_setup(void **state)
     return ps_group_setup("test_recovery", false);
 }
 
-static int s_group_teardown(void **state)
-{
-    (void)state;
-    return ps_group_teardown();
-}
-
-static int s_setup(void **state)
-{
-    (void)state;
-    return ps_setup();
-}
-
-static int s_teardown(void **state)
-{
-    (void)state;
-    return ps_teardown();
-}
-
 int main(void)
 {
-#define S_TEST(f) cmocka_unit_test_setup_teardown(f, s_setup, s_teardown)
+#define S_TEST(f) cmocka_unit_test_setup_teardown(f, ps_setup, ps_teardown)
     const struct CMUnitTest tests[] = {
         S_TEST(test_exactly_once_under_taskmanager_kills),
         S_TEST(test_exactly_once_under_taskmanager_kills_rocksdb),
@@ -580,5 +562,5 @@ int main(void)
 #undef S_TEST
     if (getenv("WEIR_TEST_FILTER")) cmocka_set_test_filter(getenv("WEIR_TEST_FILTER"));
     return cmocka_run_group_tests_name("weir recovery: failures on loopback", tests, s_group_setup,
-                                       s_group_teardown);
+                                       ps_group_teardown);
 }

@@ -38,4 +38,18 @@ static inline uint32_t wr_key_group_owner(uint32_t kg, uint32_t max_parallelism,
     return (uint32_t)((uint64_t)kg * p / max_parallelism);
 }
 
+/* The key groups subtask i of p owns: [*lo, *hi) (contiguous; empty when it owns none). */
+static inline void wr_key_group_range(uint32_t max_parallelism, uint32_t i, uint32_t p, uint32_t *lo,
+                                      uint32_t *hi)
+{
+    *lo = max_parallelism;
+    *hi = 0;
+    for (uint32_t kg = 0; kg < max_parallelism; kg++) {
+        if (wr_key_group_owner(kg, max_parallelism, p) != i) continue;
+        if (kg < *lo) *lo = kg;
+        *hi = kg + 1;
+    }
+    if (*lo > *hi) *lo = *hi;
+}
+
 #endif

@@ -97,6 +97,17 @@ struct wr_window {
     struct wr__rocks *rocks; /* the rocksdb backend's state (window_rocks*.c); NULL: memory */
 };
 
+/* The pane length of a sliced window: gcd(size, slide). */
+static inline int64_t wr__gcd(int64_t a, int64_t b)
+{
+    while (b) {
+        int64_t t = a % b;
+        a = b;
+        b = t;
+    }
+    return a;
+}
+
 static inline int64_t wr__floor_div(int64_t a, int64_t b)
 {
     int64_t q = a / b;

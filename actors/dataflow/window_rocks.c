@@ -9,16 +9,6 @@
 
 #define S_PF 16 /* prefetch distance of index slots, in records */
 
-static int64_t s_gcd(int64_t a, int64_t b)
-{
-    while (b) {
-        int64_t t = a % b;
-        a = b;
-        b = t;
-    }
-    return a;
-}
-
 uint16_t wr__rocks_kg(const wr_window_t *w, uint64_t key)
 {
     const wr_window_spec_t *s = &w->spec;
@@ -44,7 +34,7 @@ int wr__rocks_init(wr_window_t *w)
 {
     const wr_window_spec_t *s = &w->spec;
     int64_t slide = s->kind == WR_WINDOW_SLIDING ? s->slide_ms : s->size_ms;
-    w->P = s_gcd(s->size_ms, slide);
+    w->P = wr__gcd(s->size_ms, slide);
     w->K = s->size_ms / w->P;
     w->g = slide / w->P;
     uint32_t maxp = s->max_parallelism ? s->max_parallelism : 128;

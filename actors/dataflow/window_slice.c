@@ -17,16 +17,6 @@
 
 #define S_IDX_PF 16 /* prefetch distance of index slots, in records */
 
-static int64_t s_gcd(int64_t a, int64_t b)
-{
-    while (b) {
-        int64_t t = a % b;
-        a = b;
-        b = t;
-    }
-    return a;
-}
-
 static int64_t s_ceil_g(const wr_window_t *w, int64_t m)
 {
     return -wr__floor_div(-m, w->g) * w->g;
@@ -190,7 +180,7 @@ int wr__slice_init(wr_window_t *w)
 {
     const wr_window_spec_t *s = &w->spec;
     int64_t size = s->size_ms, slide = s->kind == WR_WINDOW_SLIDING ? s->slide_ms : s->size_ms;
-    w->P = s_gcd(size, slide);
+    w->P = wr__gcd(size, slide);
     w->K = size / w->P;
     w->g = slide / w->P;
     if (w->K > WR_WINDOW_MAX_RING) return WR_EINVAL;
