@@ -314,9 +314,17 @@ static int s_window_init(wr__chain_t *c, wr_strbuf_t *err)
     spec.ncols = w->ncols;
     /* pre-size the key index from what the generator sources say (keys spread over the
      * subtasks): growing a table of millions of keys while records stream in costs rehashes */
-    for (uint32_t s = 0; s < t->n_sources; s++)
-        if (t->sources[s].kind == WR_TOPO_SOURCE_GENERATOR)
-            spec.expected_keys += t->sources[s].generator.devices / t->window.parallelism + 1;
+    bool generated = true;
+    for (uint32_t s = 0; s < t->n_sources; s++) {
+        generated &= t->sources[s].kind == WR_TOPO_SOURCE_GENERATOR;
+        if (t->sources[s].kind != WR_TOPO_SOURCE_GENERATOR) continue;
+        const wr_generator_config_t *g = &t->sources[s].generator;
+        spec.expected_keys += g->devices / t->window.parallelism + 1;
+        if (!spec.key_interval_ms || g->interval_ms < spec.key_interval_ms)
+            spec.key_interval_ms = g->interval_ms; /* a device reports every interval */
+    }
+    if (!generated || strcmp(t->key_by, "device")) spec.key_interval_ms = 0; /* not known */
+    spec.ahead_ms = t->event_time.max_out_of_orderness_ms;
     if (c->o->rocksdb) { /* a store of its own, gone with the subtask: checkpoints keep state */
         snprintf(w->state_dir, sizeof w->state_dir, "%s/%s-%u-v%u-s%u", c->o->rocksdb_dir, c->o->job_id,
                  c->o->attempt, c->o->vertex, c->o->subtask);

@@ -218,6 +218,12 @@ static int s_ckpt_run(const s_opts_t *o, wr_window_t *w, const char *dir, s_stre
     return rc;
 }
 
+/* Event time between two records of one key, on average: uniform keys over an even stream. */
+static int64_t s_key_interval(const s_opts_t *o)
+{
+    return o->events ? (int64_t)((double)o->span * (double)o->keys / (double)o->events) : 0;
+}
+
 static int s_weir_run(const s_opts_t *o, bool rocks, s_result_t *res)
 {
     char dir[4096] = "";
@@ -235,6 +241,8 @@ static int s_weir_run(const s_opts_t *o, bool rocks, s_result_t *res)
         .size_ms = o->size,
         .slide_ms = o->slide,
         .lateness_ms = o->lateness,
+        .ahead_ms = o->ooo, /* as a topology with this out-of-orderness, keys and rate would */
+        .key_interval_ms = s_key_interval(o),
         .ncols = 1,
         .naggs = 4,
         .aggs = {{WR_AGG_COUNT, 0, 0}, {WR_AGG_SUM, 0, 0}, {WR_AGG_MIN, 0, 0}, {WR_AGG_MAX, 0, 0}},

@@ -587,6 +587,7 @@ typedef struct {
     int64_t late_span; /* how far behind */
     bool dyadic;       /* values k/8: sums exact in any order (sessions) */
     bool pause;        /* the sink keeps pausing firings */
+    bool steady_wm;    /* every batch moves the watermark to max_ts - jitter - 1 */
 } run_t;
 
 typedef struct {
@@ -640,7 +641,7 @@ static run_stats_t s_run(const run_t *rp)
         s_compare(&r.spec, &got, &want, what);
 
         int64_t wm;
-        unsigned pick = (unsigned)(rnd(&g) % 50);
+        unsigned pick = r.steady_wm ? 49 : (unsigned)(rnd(&g) % 50);
         if (pick < 8)
             wm = wr_window_watermark(w); /* not advancing */
         else if (pick == 8)
@@ -826,6 +827,59 @@ static void test_sliding_headline_shape(void **state)
         assert_true(st.fired > 0);
         if (r.pause) assert_true(st.pauses > 0);
         assert_true(st.spill_max > 0);
+    }
+}
+
+/* The same shape told how far records run ahead of the watermark (jitter + 1 and a batch's span
+ * here): the ring has room for those panes, so such traffic never spills (seed 21, the watermark
+ * following every batch), and results stay exact with late data and a wandering watermark. */
+static void test_sliding_ahead_of_watermark(void **state)
+{
+    (void)state;
+    for (uint64_t seed = 21; seed <= 23; seed++) {
+        run_t r = {.spec = {.kind = WR_WINDOW_SLIDING,
+                            .size_ms = 600000,
+                            .slide_ms = 60000,
+                            .lateness_ms = seed == 22 ? 30000 : 0,
+                            .ahead_ms = 20001 + 200 * 300,
+                            .expected_keys = 1000},
+                   .seed = seed,
+                   .nkeys = seed == 23 ? 2000 : 50,
+                   .batches = 250,
+                   .max_batch = 200,
+                   .t0 = 1700000000000LL,
+                   .step = 300,
+                   .jitter = 20000,
+                   .late_frac = seed == 21 ? 0 : 0.01,
+                   .late_span = 100000,
+                   .pause = seed == 23,
+                   .steady_wm = seed == 21};
+        s_basic_aggs(&r.spec);
+        run_stats_t st = s_run(&r);
+        assert_true(st.fired > 0);
+        if (seed == 21) assert_int_equal(st.spill_max, 0);
+    }
+    int err = 0;
+    wr_window_spec_t spec = {.kind = WR_WINDOW_SLIDING, .size_ms = 600000, .slide_ms = 60000,
+                             .lateness_ms = 30000, .ahead_ms = 5000};
+    s_basic_aggs(&spec);
+    /* 10 panes, one for lateness, the ahead ones (at most 10), and those only when a quarter of
+     * the keys or more would have such records at each slide */
+    const struct {
+        int64_t ahead, interval;
+        uint32_t ring;
+    } want[] = {{0, 0, 11},         {1, 0, 12},          {60000, 0, 12},    {60001, 0, 13},
+                {3600000, 0, 21},   {5000, 20000, 12},   {5000, 20004, 11}, {5000, 600000, 11},
+                {60001, 240004, 13}, {60001, 240008, 11}};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        spec.ahead_ms = want[i].ahead;
+        spec.key_interval_ms = want[i].interval;
+        wr_window_t *w = wr_window_new(&spec, &err);
+        assert_non_null(w);
+        wr_window_stats_t ws;
+        wr_window_stats(w, &ws);
+        assert_int_equal(ws.ring_panes, want[i].ring);
+        wr_window_destroy(&w);
     }
 }
 
@@ -1105,8 +1159,8 @@ static void test_bad_specs(void **state)
     wr_window_t *w = wr_window_new(&ok, &err);
     assert_non_null(w);
     wr_window_destroy(&w);
-    wr_window_spec_t bad[10];
-    for (int i = 0; i < 10; i++)
+    wr_window_spec_t bad[12];
+    for (int i = 0; i < 12; i++)
         bad[i] = ok;
     bad[0].kind = 0;
     bad[1].slide_ms = 2000; /* slide > size */
@@ -1119,7 +1173,9 @@ static void test_bad_specs(void **state)
     bad[7].size_ms = 100003;         /* ...but 100003 is over WR_WINDOW_MAX_RING */
     bad[8].kind = WR_WINDOW_SESSION; /* gap 0 */
     bad[9].sketch_alpha = 1.5;
-    for (int i = 0; i < 10; i++) {
+    bad[10].ahead_ms = -1;
+    bad[11].key_interval_ms = -1;
+    for (int i = 0; i < 12; i++) {
         err = 0;
         assert_null(wr_window_new(&bad[i], &err));
         assert_int_equal(err, WR_EINVAL);
@@ -1163,6 +1219,7 @@ int main(void)
         cmocka_unit_test(test_sliding_happy_path),
         cmocka_unit_test(test_sliding_oracle),
         cmocka_unit_test(test_sliding_headline_shape),
+        cmocka_unit_test(test_sliding_ahead_of_watermark),
         cmocka_unit_test(test_sliding_spill_all_aggs),
         cmocka_unit_test(test_tumbling_oracle),
         cmocka_unit_test(test_session_oracle),

@@ -10,6 +10,8 @@
 static int s_check(const wr_window_spec_t *s)
 {
     if (s->lateness_ms < 0 || s->lateness_ms > S_MAX_SPAN) return WR_EINVAL;
+    if (s->ahead_ms < 0 || s->ahead_ms > S_MAX_SPAN) return WR_EINVAL;
+    if (s->key_interval_ms < 0 || s->key_interval_ms > S_MAX_SPAN) return WR_EINVAL;
     if (s->sketch_alpha != 0 && !(s->sketch_alpha > 0 && s->sketch_alpha < 1)) return WR_EINVAL;
     if (s->expected_keys > WR__KT_MAX_KEYS) return WR_EINVAL;
     if (s->backend != WR_WINDOW_BACKEND_MEMORY &&

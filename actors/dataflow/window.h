@@ -27,11 +27,14 @@
  * merge of its size/pane panes when it fires. Per key the engine keeps one dense entry: the key and
  * a ring of R pane accumulators packed back to back (28 bytes for count/sum/min/max: no padding,
  * no per-pane header), where R = the most panes that can be live at once up to the watermark
- * (size/pane plus allowed lateness in panes: 10 for 10 min / 1 min). All keys share one time axis,
+ * (size/pane plus allowed lateness in panes: 10 for 10 min / 1 min; plus the panes records ahead of
+ * the watermark open, when the spec says how far ahead they run and many keys do: ahead_ms,
+ * key_interval_ms). All keys share one time axis,
  * so ring slot j of every key holds the one live pane p with p mod R = j: no per-key bookkeeping.
  * Live panes the ring does not reach (ahead of the watermark: the few seconds of out-of-orderness
- * in which a key needs an 11th pane; or late data older than where a fresh engine started its
- * ring) go to a small spill table per key, and move into the ring once a sweep frees their slot.
+ * in which a key needs an 11th pane, if the ring has no room for it; or late data older than where
+ * a fresh engine started its ring) go to a small spill table per key, and move into the ring once
+ * a sweep frees their slot.
  * A u32 hash index maps key ids to entries (keytable.h). A batch is added in three passes: classify
  * and hash; look up and prefetch every record's entry; update. Firing is one sequential sweep over
  * the live entries when the watermark crosses a window end or a cleanup time (no timers, no
@@ -83,9 +86,21 @@ typedef struct {
     wr_agg_t aggs[WR_AGG_MAX_AGGS];
     uint64_t expected_keys; /* pre-sizes the index and reserves entry memory (0: small) */
     bool prefault;          /* touch the memory of expected_keys keys now (see below) */
-    uint32_t ring_panes;    /* sliced kinds: ring slots per key; 0 = the minimum (see above).
-                               More costs memory per key and spares the spill table when data
-                               runs further ahead of the watermark than a pane */
+    int64_t ahead_ms;       /* sliced kinds: how far records may run ahead of the watermark
+                               (its bounded out-of-orderness; >= 0). The ring gets room for the
+                               panes they open before the watermark frees older ones, so they
+                               need not spill: one slot per key more for ahead_ms <= a pane,
+                               at most size/pane more. Memory backend only. Worth it when many
+                               keys have such records at each slide: see key_interval_ms */
+    int64_t key_interval_ms; /* the usual event time between two records of one key (0: not
+                               known). The ring makes room for ahead_ms only when that is at
+                               most 4 x ahead_ms (or not known): a quarter of the keys or more
+                               would spill at every slide (a hash look-up per record and a slow
+                               sweep of the key). With fewer, the spill is the cheaper way: a
+                               slot more is memory and sweep bandwidth for every key */
+    uint32_t ring_panes;    /* sliced kinds: ring slots per key; 0 = the minimum (see above, with
+                               ahead_ms). More costs memory per key and spares the spill table
+                               when data runs further ahead of the watermark */
     double sketch_alpha;    /* quantiles' relative accuracy; 0 = WR_WINDOW_DEFAULT_ALPHA */
 
     /* State backend (see window_rocks.h). memory (0): everything above. rocksdb: tumbling and

@@ -193,6 +193,13 @@ int wr__slice_init(wr_window_t *w)
         if (b > r) r = b;
         if (r > WR_WINDOW_MAX_RING) return WR_EINVAL;
     }
+    /* a record up to ahead_ms past the watermark lies at most ceil(ahead_ms / P) panes further;
+     * room for at most K of them (memory at most doubles: data further ahead spills) */
+    bool dense = !s->key_interval_ms || s->key_interval_ms / 4 <= s->ahead_ms;
+    int64_t ahead = dense ? s->ahead_ms / w->P + (s->ahead_ms % w->P != 0) : 0;
+    if (ahead > w->K) ahead = w->K;
+    if (ahead > WR_WINDOW_MAX_RING - r) ahead = WR_WINDOW_MAX_RING - r;
+    r += ahead;
     if (s->ring_panes) {
         if (s->ring_panes < r || s->ring_panes > WR_WINDOW_MAX_RING) return WR_EINVAL;
         r = s->ring_panes;
