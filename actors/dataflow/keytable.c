@@ -2,6 +2,7 @@
 #include "actors/dataflow/keytable.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 
 #include "bus/error.h"
@@ -167,6 +168,12 @@ uint32_t wr__kt_remove(wr__keytable_t *t, uint32_t e)
     t->slots[s_slot_of(t, last, h)] = wr__kt_tag(h) | (e + 1);
     memcpy(wr__kt_entry(t, e), wr__kt_entry(t, last), t->stride);
     return last;
+}
+
+void wr__kt_clear(wr__keytable_t *t)
+{
+    memset(t->slots, 0, (size_t)t->nslots * sizeof *t->slots);
+    t->count = 0;
 }
 
 void wr__kt_trim(wr__keytable_t *t)

@@ -117,6 +117,8 @@ uint32_t wr__kt_insert(wr__keytable_t *t, uint64_t key, uint64_t h, const void *
 /* Removes entry e: the last entry moves into e. Returns the old index of the entry that moved
  * (now at e), or WR__KT_NONE when e was the last. */
 uint32_t wr__kt_remove(wr__keytable_t *t, uint32_t e);
+/* Empties the table and keeps its memory: refilling it pays no page faults. */
+void wr__kt_clear(wr__keytable_t *t);
 /* Gives memory of entries beyond count back to the kernel when a lot of it is unused. */
 void wr__kt_trim(wr__keytable_t *t);
 /* Bytes in use: the index, plus the entries touched since the last trim. */

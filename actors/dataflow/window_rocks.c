@@ -9,6 +9,14 @@
 
 #define S_PF 16 /* prefetch distance of index slots, in records */
 
+/* What the sort of a closing pane orders: (kg, key), and the entry. */
+typedef struct {
+    uint64_t key;
+    uint32_t e;
+    uint16_t kg;
+    uint16_t pad;
+} s_item_t;
+
 uint16_t wr__rocks_kg(const wr_window_t *w, uint64_t key)
 {
     const wr_window_spec_t *s = &w->spec;
@@ -70,6 +78,27 @@ void wr__rocks_run_free(wr__rrun_t *r)
     memset(r, 0, sizeof *r);
 }
 
+void wr__rocks_run_recycle(wr__rocks_t *r, wr__rrun_t *u)
+{
+    if (u->cap > r->spare_run.cap) {
+        wr__rrun_t t = r->spare_run;
+        r->spare_run = *u;
+        r->spare_run.n = r->spare_run.pos = 0;
+        *u = t;
+    }
+    wr__rocks_run_free(u);
+}
+
+void wr__rocks_kt_recycle(wr__rocks_t *r, wr__keytable_t **kt)
+{
+    if (*kt && !r->spare_kt) {
+        wr__kt_clear(*kt);
+        r->spare_kt = *kt;
+        *kt = NULL;
+    }
+    wr__kt_destroy(kt);
+}
+
 void wr__rocks_release(wr_window_t *w)
 {
     wr__rocks_t *r = w->rocks;
@@ -80,6 +109,10 @@ void wr__rocks_release(wr_window_t *w)
     for (size_t i = 0; i < r->nruns; i++)
         wr__rocks_run_free(&r->runs[i]);
     wr__rocks_run_free(&r->keep);
+    wr__rocks_run_free(&r->spare_run);
+    wr__kt_destroy(&r->spare_kt);
+    free(r->sort_a);
+    free(r->sort_b);
     wr_panestore_close(&r->ps);
     free(r->open);
     free(r->runs);
@@ -105,7 +138,9 @@ void wr__rocks_stats(const wr_window_t *w, wr_window_stats_t *out)
         bytes += wr__kt_bytes(r->open[i].kt);
     }
     for (size_t i = 0; i < r->nruns; i++)
-        bytes += r->runs[i].n * (10 + (size_t)w->lay.size);
+        bytes += r->runs[i].cap * (10 + (size_t)w->lay.size);
+    bytes += (r->keep.cap + r->spare_run.cap) * (10 + (size_t)w->lay.size) +
+             2 * r->sort_cap * sizeof(s_item_t) + (r->spare_kt ? wr__kt_bytes(r->spare_kt) : 0);
     *out = (wr_window_stats_t){
         .keys_live = keys,
         .panes_live = entries,
@@ -136,8 +171,9 @@ long wr__rocks_open_get(wr_window_t *w, int64_t p)
         r->open = o;
         r->open_cap = cap;
     }
-    wr__keytable_t *kt = wr__kt_new(w->spec.expected_keys, w->lay.size + 1, false);
+    wr__keytable_t *kt = r->spare_kt ? r->spare_kt : wr__kt_new(w->spec.expected_keys, w->lay.size + 1, false);
     if (!kt) return -1;
+    r->spare_kt = NULL;
     memmove(r->open + i + 1, r->open + i, (r->nopen - i) * sizeof *r->open);
     r->open[i] = (wr__ropen_t){.pane = p, .kt = kt};
     r->nopen++;
@@ -194,7 +230,7 @@ static int s_add_late(wr_window_t *w, const wr_window_sink_t *sink, uint64_t key
     memcpy(one, w->lay.empty, w->lay.size);
     int rc = wr__acc_add(&w->lay, one, ts, cols, row, w->sk);
     s_late_t l = {.w = w, .ts = ts, .cols = cols, .row = row};
-    if (r->keep.n && r->keep.pane == p) wr__rocks_run_free(&r->keep); /* stale from now on */
+    if (r->keep.n && r->keep.pane == p) wr__rocks_run_recycle(r, &r->keep); /* stale from now on */
     if (!rc) rc = wr_panestore_update_one(r->ps, p, kg, key, one, s_late_merge, &l);
     if (rc) return rc;
     if (p < r->st_lo) r->st_lo = p;
@@ -291,12 +327,6 @@ int wr__rocks_add(wr_window_t *w, const uint64_t *keys, const int64_t *ts,
 
 /* ---- closing a pane: sort by (kg, key) ---- */
 
-typedef struct {
-    uint64_t key;
-    uint32_t e;
-    uint16_t kg;
-    uint16_t pad;
-} s_item_t;
 
 static inline uint8_t s_digit(const s_item_t *x, int d)
 {
@@ -331,17 +361,47 @@ static s_item_t *s_radix(s_item_t *a, s_item_t *b, size_t n)
     return a;
 }
 
+/* Room for n entries in run u (empty): the spare run's arrays when they are large enough. */
+static int s_run_reserve(wr__rocks_t *r, wr__rrun_t *u, size_t n, size_t asz)
+{
+    if (n < 1) n = 1;
+    if (r->spare_run.cap >= n) {
+        int64_t pane = u->pane;
+        *u = r->spare_run;
+        u->pane = pane;
+        memset(&r->spare_run, 0, sizeof r->spare_run);
+        return 0;
+    }
+    if (!(u->kg = malloc(n * 2)) || !(u->key = malloc(n * 8)) || !(u->acc = malloc(n * asz)))
+        return WR_ENOMEM;
+    u->cap = n;
+    return 0;
+}
+
+static int s_sort_reserve(wr__rocks_t *r, size_t n)
+{
+    if (n <= r->sort_cap) return 0;
+    free(r->sort_a);
+    free(r->sort_b);
+    r->sort_a = malloc(n * sizeof(s_item_t));
+    r->sort_b = malloc(n * sizeof(s_item_t));
+    r->sort_cap = r->sort_a && r->sort_b ? n : 0;
+    return r->sort_cap ? 0 : WR_ENOMEM;
+}
+
 int wr__rocks_sort_pane(wr_window_t *w, wr__ropen_t *o, wr__rrun_t *run, bool dirty_only)
 {
+    wr__rocks_t *r = w->rocks;
     wr__keytable_t *kt = o->kt;
     size_t n = kt->count, asz = w->lay.size;
-    int rc = WR_ENOMEM;
-    s_item_t *a = malloc((n ? n : 1) * sizeof *a), *b = malloc((n ? n : 1) * sizeof *b), *s;
     memset(run, 0, sizeof *run);
     run->pane = o->pane;
-    if (!a || !b || !(run->kg = malloc((n ? n : 1) * 2)) || !(run->key = malloc((n ? n : 1) * 8)) ||
-        !(run->acc = malloc((n ? n : 1) * asz)))
-        goto out;
+    int rc = s_sort_reserve(r, n ? n : 1);
+    if (rc || (rc = s_run_reserve(r, run, n, asz))) {
+        wr__rocks_run_free(run);
+        return rc;
+    }
+    s_item_t *a = r->sort_a, *s;
     size_t m = 0;
     for (uint32_t e = 0; e < n; e++) {
         uint8_t *dirty = wr__kt_entry(kt, e) + 8 + asz;
@@ -351,18 +411,16 @@ int wr__rocks_sort_pane(wr_window_t *w, wr__ropen_t *o, wr__rrun_t *run, bool di
         a[m++] = (s_item_t){.key = key, .e = e, .kg = wr__rocks_kg(w, key)};
     }
     run->n = n = m;
-    if (!(s = s_radix(a, b, n))) goto out;
+    if (!(s = s_radix(a, r->sort_b, n))) {
+        wr__rocks_run_free(run);
+        return WR_ENOMEM;
+    }
     for (size_t i = 0; i < n; i++) {
         if (i + 8 < n) __builtin_prefetch(wr__kt_entry(kt, s[i + 8].e) + 8);
         run->kg[i] = s[i].kg;
         run->key[i] = s[i].key;
         memcpy(run->acc + i * asz, wr__kt_entry(kt, s[i].e) + 8, asz);
     }
-    if (!dirty_only) wr__kt_destroy(&o->kt);
-    rc = 0;
-out:
-    free(a);
-    free(b);
-    if (rc) wr__rocks_run_free(run);
-    return rc;
+    if (!dirty_only) wr__rocks_kt_recycle(r, &o->kt);
+    return 0;
 }

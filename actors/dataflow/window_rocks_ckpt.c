@@ -68,7 +68,7 @@ static int s_put_deltas(wr_window_t *w)
             r->deltas[r->ndeltas++][1] = r->open[i].pane;
             r->delta_next++;
         }
-        wr__rocks_run_free(&u);
+        wr__rocks_run_recycle(r, &u);
     }
     return rc;
 }

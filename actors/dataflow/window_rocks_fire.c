@@ -142,7 +142,7 @@ static int s_finish(wr_window_t *w)
         }
     for (size_t i = 0; i < r->nruns; i++) {
         if (i == keep) r->keep = r->runs[i];
-        else wr__rocks_run_free(&r->runs[i]);
+        else wr__rocks_run_recycle(r, &r->runs[i]);
     }
     free(r->runs);
     r->runs = NULL;
@@ -181,7 +181,7 @@ static int s_close_panes(wr_window_t *w, int64_t closed_new, int64_t lo_new)
     while (k < r->nopen && r->open[k].pane < closed_new)
         k++;
     bool kept = r->keep.n > 0 && r->keep.pane >= lo_new;
-    if (!kept) wr__rocks_run_free(&r->keep);
+    if (!kept) wr__rocks_run_recycle(r, &r->keep);
     if (!k && !kept) return 0;
     if (!(r->runs = calloc(k + 1, sizeof *r->runs))) return WR_ENOMEM;
     if (kept) { /* below every pane closing now: runs stay ascending */
@@ -211,7 +211,7 @@ static int s_close_panes(wr_window_t *w, int64_t closed_new, int64_t lo_new)
         if (u->pane > r->st_hi) r->st_hi = u->pane;
     }
     for (size_t i = 0; i < k; i++)
-        wr__kt_destroy(&r->open[i].kt);
+        wr__rocks_kt_recycle(r, &r->open[i].kt);
     memmove(r->open, r->open + k, (r->nopen - k) * sizeof *r->open);
     r->nopen -= k;
     return rc;

@@ -23,6 +23,7 @@ typedef struct {
 typedef struct {
     int64_t pane;
     size_t n, pos; /* entries; the merge's position */
+    size_t cap;    /* entries the arrays hold */
     uint16_t *kg;
     uint64_t *key;
     uint8_t *acc;
@@ -55,6 +56,13 @@ typedef struct wr__rocks {
      * not cold from the file just ingested (the SST writer drops its pages from the page cache).
      * Dropped when a late record changes its pane. n == 0: none. */
     wr__rrun_t keep;
+    /* Memory kept for the next pane rather than given back: a table, a run's arrays and the
+     * sort's scratch, hundreds of MB each for millions of keys, whose fresh pages would cost a
+     * fault and a zeroing each (~1 ms per 2 MiB) at every pane. */
+    wr__keytable_t *spare_kt; /* empty */
+    wr__rrun_t spare_run;     /* n == 0 */
+    void *sort_a, *sort_b;
+    size_t sort_cap;
     wr__rfire_t f;
     /* a key's panes while its windows fire */
     int64_t *kp_pane;
@@ -77,6 +85,10 @@ int wr__rocks_sort_pane(wr_window_t *w, wr__ropen_t *o, wr__rrun_t *r, bool dirt
 /* The index of open pane p, created if absent (-1 on OOM). */
 long wr__rocks_open_get(wr_window_t *w, int64_t p);
 void wr__rocks_run_free(wr__rrun_t *r);
+/* Done with run u (zeroed): its arrays become the spare run if they are the larger, else go. */
+void wr__rocks_run_recycle(wr__rocks_t *r, wr__rrun_t *u);
+/* Done with an open pane's table (*kt nulled): emptied, it becomes the spare, or goes. */
+void wr__rocks_kt_recycle(wr__rocks_t *r, wr__keytable_t **kt);
 /* Fires the windows a in [a_lo, a_hi] of key, whose non-empty panes are kp[0..n) (ascending). */
 int wr__rocks_fire_key(wr_window_t *w, const wr_window_sink_t *sink, uint64_t key, size_t n,
                        int64_t a_lo, int64_t a_hi, uint8_t late);
