@@ -108,20 +108,25 @@ void wr__ckpt_job_release(wr__job_t *j)
     j->coord.acked = NULL;
 }
 
-/* Sends [job id, attempt, id (, dir)] of type to every subtask (or the sources only). */
-static void s_tell(wr_actor_t *self, wr__job_t *j, uint16_t type, uint64_t id, const char *dir, bool sources_only)
+/* Sends [job id, attempt, id] of type to every subtask, or a trigger [job id, attempt, id, dir,
+ * drain] to the sources. */
+static void s_tell(wr_actor_t *self, wr__job_t *j, uint16_t type, uint64_t id, const char *dir, bool drain)
 {
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, dir ? 4 : 3);
+    msgpack_pack_array(&pk, dir ? 5 : 3);
     wr_pack_str(&pk, j->id);
     msgpack_pack_uint32(&pk, j->attempt);
     msgpack_pack_uint64(&pk, id);
-    if (dir) wr_pack_str(&pk, dir);
+    if (dir) {
+        wr_pack_str(&pk, dir);
+        if (drain) msgpack_pack_true(&pk);
+        else msgpack_pack_false(&pk);
+    }
     for (uint32_t v = 0; v < j->plan.n; v++) {
-        if (sources_only && j->plan.v[v].source < 0) continue;
+        if (dir && j->plan.v[v].source < 0) continue; /* triggers go to the sources */
         for (uint32_t i = 0; i < j->plan.v[v].parallelism; i++) {
             char path[WR_PATH_MAX], to[WR_ADDR_MAX];
             wr_task_path(path, j->id, j->attempt, v, i);
@@ -146,7 +151,16 @@ static void s_failed(wr_actor_t *self, wr__jm_t *jm, wr__job_t *j, const char *w
         wr_msg_destroy(&e);
         c->savepoint = c->stop_after = false;
     }
+    bool drained = c->drain && c->drain_id == c->pending_id && c->pending;
+    c->drain = false;
+    c->drain_id = 0;
     s_abort_pending(j, why);
+    if (drained) { /* the sources ended event time and stopped: only a restart goes on */
+        char text[200];
+        snprintf(text, sizeof text, "stop --drain failed: %s", why);
+        wr__jm_job_failed(self, jm, j, text);
+        return;
+    }
     if (!savepoint && ++c->failures_in_row > jm->o.tolerable_failures) {
         char text[200];
         snprintf(text, sizeof text, "checkpoint failed %u times in a row: %s", c->failures_in_row, why);
@@ -179,7 +193,9 @@ static void s_trigger(wr_actor_t *self, wr__jm_t *jm, wr__job_t *j, int64_t now)
     memset(c->acked, 0, j->nsub * sizeof *c->acked);
     c->acks = 0;
     c->trigger_ms = now;
-    s_tell(self, j, WR_MSG_CKPT_TRIGGER, id, wr_ckpt_pending_dir(c->pending), true);
+    bool drain = c->savepoint && c->drain;
+    if (drain) c->drain_id = id;
+    s_tell(self, j, WR_MSG_CKPT_TRIGGER, id, wr_ckpt_pending_dir(c->pending), drain);
 }
 
 void wr__ckpt_tick(wr_actor_t *self, wr__jm_t *jm)
@@ -218,6 +234,11 @@ static void s_savepoint_done(wr_actor_t *self, wr__jm_t *jm, wr__job_t *j, const
         if (e && wr_send_msg(self, c->sp_client, &e)) wr_warn("jobmanager: cannot answer %s", c->sp_client);
         wr_msg_destroy(&e);
         c->stop_after = false;
+        if (c->drain) { /* drained and committed, but no savepoint: the job cannot go on */
+            c->drain = false;
+            c->drain_id = 0;
+            wr__jm_end(self, jm, j, WR__JOB_FAILED, text);
+        }
         return;
     }
     wr_info("jobmanager: job %s savepoint at %s", j->id, target);
@@ -232,9 +253,13 @@ static void s_savepoint_done(wr_actor_t *self, wr__jm_t *jm, wr__job_t *j, const
     if (m) m->corr = c->sp_corr;
     if (!m || wr_send_msg(self, c->sp_client, &m)) wr_warn("jobmanager: cannot answer %s", c->sp_client);
     wr_msg_destroy(&m);
+    bool drained = c->drain;
+    c->drain = false;
+    c->drain_id = 0;
     if (c->stop_after) {
         c->stop_after = false;
-        wr__jm_end(self, jm, j, WR__JOB_FINISHED, "stopped with a savepoint");
+        wr__jm_end(self, jm, j, WR__JOB_FINISHED,
+                   drained ? "stopped with a savepoint, drained" : "stopped with a savepoint");
     }
 }
 
@@ -268,7 +293,8 @@ static void s_complete(wr_actor_t *self, wr__jm_t *jm, wr__job_t *j, int64_t ali
     wr_debug("jobmanager: job %s checkpoint %llu complete in %lld ms", j->id, (unsigned long long)id,
              (long long)(now - c->trigger_ms));
     s_tell(self, j, WR_MSG_CKPT_COMPLETE, id, NULL, false);
-    if (c->savepoint && latest) s_savepoint_done(self, jm, j, latest);
+    /* (a drain needs its own checkpoint: the tick triggers it when this one was not) */
+    if (c->savepoint && latest && (!c->drain || c->drain_id == id)) s_savepoint_done(self, jm, j, latest);
 }
 
 /* The final checkpoint: every subtask's state at its end is in. */
@@ -464,19 +490,22 @@ int wr__ckpt_on_list(wr_actor_t *self, wr__jm_t *jm, const wr_msg_t *m)
     return 0;
 }
 
-/* SAVEPOINT_REQ [job id, dir ("": state.savepoints.dir), stop]: answered when it is written. */
+/* SAVEPOINT_REQ [job id, dir ("": state.savepoints.dir), stop, drain]: answered when it is
+ * written. */
 int wr__ckpt_on_savepoint(wr_actor_t *self, wr__jm_t *jm, const wr_msg_t *m)
 {
     wr_mp_reader_t r;
     wr_mp_reader_init(&r, m->data, m->len);
     uint32_t n = 0;
-    bool stop = false;
+    bool stop = false, drain = false;
     char id[WR_JOB_ID_MAX], dir[WR_TASK_RESTORE_MAX];
     wr_mp_read_array(&r, &n);
     wr_mp_read_str_copy(&r, id, sizeof id);
     wr_mp_read_str_copy(&r, dir, sizeof dir);
     wr_mp_read_bool(&r, &stop);
-    if (r.err || n != 3) return wr_reply_error(self, m, WR_EPROTO, "bad savepoint request");
+    wr_mp_read_bool(&r, &drain);
+    if (r.err || n != 4) return wr_reply_error(self, m, WR_EPROTO, "bad savepoint request");
+    if (drain && !stop) return wr_reply_error(self, m, WR_EINVAL, "drain is for stopping a job");
     wr__job_t *j = wr__jm_job_find(jm, id);
     if (!j) return wr_reply_error(self, m, WR_ENOTFOUND, "no such job (see `weir jobs`)");
     wr__coord_t *c = &j->coord;
@@ -487,9 +516,12 @@ int wr__ckpt_on_savepoint(wr_actor_t *self, wr__jm_t *jm, const wr_msg_t *m)
     if (!dir[0]) return wr_reply_error(self, m, WR_ECONFIG, "no folder: give one, or set state.savepoints.dir");
     c->savepoint = true;
     c->stop_after = stop;
+    c->drain = drain;
+    c->drain_id = 0;
     snprintf(c->sp_client, sizeof c->sp_client, "%s", m->from);
     c->sp_corr = m->corr;
     snprintf(c->sp_dir, sizeof c->sp_dir, "%s", dir);
-    if (!c->pending) s_trigger(self, jm, j, wr_wall_ms()); /* else: the one under way serves */
+    if (!c->pending) s_trigger(self, jm, j, wr_wall_ms()); /* else: the one under way serves, or
+                                                               (drain) the next */
     return wr__jm_tick_start(self, jm); /* its timeout */
 }

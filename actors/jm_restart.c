@@ -123,7 +123,14 @@ int wr__jm_check_restore(wr__job_t *j, wr_strbuf_t *err)
     j->coord.next_id = meta->id + 1; /* one numbering along a savepoint's lineage */
     for (uint32_t k = 0; k < meta->ntasks && !rc; k++) {
         const wr_ckpt_task_t *ts = &meta->tasks[k];
-        if (ts->vertex >= j->plan.n || !j->plan.v[ts->vertex].window) continue;
+        for (uint32_t b = 0; b < ts->nblobs && !rc; b++) {
+            if (strcmp(ts->blobs[b].name, "drained")) continue;
+            wr_strbuf_addf(err, "%s was taken by `weir stop --drain`: every window fired at the end of "
+                           "event time, so any record after it would be too late; restore a savepoint "
+                           "taken without --drain", j->restore);
+            rc = WR_EINVAL;
+        }
+        if (rc || ts->vertex >= j->plan.n || !j->plan.v[ts->vertex].window) continue;
         bool mem = false, rocks = false;
         for (uint32_t b = 0; b < ts->nblobs; b++) {
             mem |= !strcmp(ts->blobs[b].name, "window");

@@ -70,8 +70,10 @@ typedef struct {
     uint32_t acks;
     int64_t trigger_ms, last_end_ms; /* of the pending one; when the last one ended */
     uint32_t failures_in_row;
-    /* a savepoint asked for: who to answer, where to copy the checkpoint, then maybe stop */
-    bool savepoint, stop_after;
+    /* a savepoint asked for: who to answer, where to copy the checkpoint, then maybe stop; with
+     * drain, the sources end event time first (Flink's --drain), in checkpoint drain_id */
+    bool savepoint, stop_after, drain;
+    uint64_t drain_id;
     char sp_client[WR_ADDR_MAX];
     uint64_t sp_corr;
     char sp_dir[WR_TASK_RESTORE_MAX];

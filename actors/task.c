@@ -125,7 +125,7 @@ static void s_maybe_finished(wr_actor_t *self, wr__task_t *t)
 
 static int s_watermark(wr_actor_t *self, wr__task_t *t, bool force)
 {
-    if (!t->source || t->src.ts_field < 0 || t->src.max_ts == INT64_MIN) return 0;
+    if (!t->source || t->drained || t->src.ts_field < 0 || t->src.max_ts == INT64_MIN) return 0;
     int64_t now = wr_now_ns();
     if (!force && now < t->next_wm_ns) return 0;
     t->next_wm_ns = now + t->topo->event_time.watermark_interval_ms * 1000000;
@@ -144,7 +144,7 @@ static int s_queue_pump(wr_actor_t *self, wr__task_t *t)
 static int s_pump(wr_actor_t *self, wr__task_t *t)
 {
     t->pump_queued = false;
-    if (t->ended || wr__chain_busy(&t->chain) || (t->out && !wr_gate_out_is_open(t->out))) return 0;
+    if (t->ended || t->drained || wr__chain_busy(&t->chain) || (t->out && !wr_gate_out_is_open(t->out))) return 0;
     for (int k = 0; k < S_PUMP_BATCHES; k++) {
         if (t->out && wr_gate_out_blocked(t->out)) return 0; /* the next credit resumes */
         bool done, wait;
@@ -266,6 +266,7 @@ static int s_on_start(wr_actor_t *self, void *state)
 /* ---- messages ---- */
 
 static int s_go_on(wr_actor_t *self, wr__task_t *t);
+static int s_drain_checkpoint(wr_actor_t *self, wr__task_t *t);
 
 /* Every input delivered barrier `id`: snapshot, pass it on, then the input held behind it. */
 static int s_aligned(wr_actor_t *self, wr__task_t *t)
@@ -318,6 +319,7 @@ static int s_go_on(wr_actor_t *self, wr__task_t *t)
     if (wr__chain_busy(&t->chain) && !(t->out && wr_gate_out_blocked(t->out)) &&
         (rc = wr__chain_resume(&t->chain, self)))
         return s_fail(self, t, rc, "window firing");
+    if (t->drain_id && (rc = s_drain_checkpoint(self, t))) return rc;
     while (!wr__msgq_empty(&t->stash) && !wr__chain_busy(&t->chain) && !t->reported) {
         wr_msg_t *m = wr__msgq_pop(&t->stash);
         rc = s_on_input(self, t, &m);
@@ -366,18 +368,39 @@ static int s_ckpt_header(const wr__task_t *t, wr_mp_reader_t *r, uint32_t want, 
     return strcmp(job, t->o.job_id) || attempt != t->o.attempt ? WR_ENOTFOUND : 0;
 }
 
-/* CKPT_TRIGGER [job id, attempt, checkpoint id, dir]: a source snapshots and sends the barrier. */
+/* A drained source's checkpoint, once the end of event time it sent has fired through its chain. */
+static int s_drain_checkpoint(wr_actor_t *self, wr__task_t *t)
+{
+    if (!t->drain_id || wr__chain_busy(&t->chain)) return 0;
+    uint64_t id = t->drain_id;
+    t->drain_id = 0;
+    int rc = wr__task_checkpoint(t, self, id, t->drain_dir);
+    return rc ? s_fail(self, t, rc, "checkpoint") : 0;
+}
+
+/* CKPT_TRIGGER [job id, attempt, checkpoint id, dir, drain]: a source snapshots and sends the
+ * barrier; with drain it first ends event time (the watermark fires every window downstream) and
+ * then produces nothing more: the JobManager stops the job once the savepoint is written. */
 static int s_on_trigger(wr_actor_t *self, wr__task_t *t, const wr_msg_t *m)
 {
     wr_mp_reader_t r;
     wr_mp_reader_init(&r, m->data, m->len);
     uint64_t id = 0;
+    bool drain = false;
     char dir[WR_TASK_RESTORE_MAX];
-    int rc = s_ckpt_header(t, &r, 4, &id);
-    if (!rc && wr_mp_read_str_copy(&r, dir, sizeof dir)) rc = WR_EPROTO;
-    if (rc || !t->source) {
+    int rc = s_ckpt_header(t, &r, 5, &id);
+    if (!rc && (wr_mp_read_str_copy(&r, dir, sizeof dir) || wr_mp_read_bool(&r, &drain))) rc = WR_EPROTO;
+    if (rc || !t->source || t->drained) {
         wr_debug("%s: ignoring a checkpoint trigger from %s", wr_actor_addr(self), m->from);
         return 0;
+    }
+    if (drain && !t->ended) {
+        t->drained = true;
+        if ((rc = wr__chain_watermark(&t->chain, self, INT64_MAX, wr_wall_ms())))
+            return s_fail(self, t, rc, "watermark");
+        t->drain_id = id;
+        snprintf(t->drain_dir, sizeof t->drain_dir, "%s", dir);
+        return s_drain_checkpoint(self, t); /* or once its firing completes (s_go_on) */
     }
     if ((rc = wr__task_checkpoint(t, self, id, dir))) return s_fail(self, t, rc, "checkpoint");
     return 0;

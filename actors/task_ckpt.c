@@ -12,6 +12,8 @@
  *             checkpoint adds only the ones that are new: incremental), the others exclusive
  *   "sink-I"  inline: exactly-once sink I's pending files (sink.h); committed by the
  *             JobManager before a restore, so a restore never reads them here
+ *   "drained" inline, empty: a source's mark in the checkpoint of `weir stop --drain`, after
+ *             which every window has fired (the JobManager refuses to restore it)
  * The final checkpoint (WR_CKPT_FINAL, at the end of input) has inline blobs only: the window is
  * empty by then. */
 #include <errno.h>
@@ -158,6 +160,10 @@ static int s_snapshot(wr__task_t *t, uint64_t id, const char *dir, msgpack_packe
     int rc = t->source ? wr__source_snapshot(&t->src, &b) : 0;
     if (!rc && t->source) {
         s_blob_inline(pk, "source", b.buf, b.len);
+        ++*n;
+    }
+    if (!rc && t->drained) { /* a mark: the JobManager refuses to restore it */
+        s_blob_inline(pk, "drained", "", 0);
         ++*n;
     }
     char file[64];

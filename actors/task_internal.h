@@ -146,6 +146,12 @@ typedef struct {
     wr__msgq_t held;
 
     bool ended;    /* the chain has ended (output ended or sinks flushed) */
+    /* a source told to drain (weir stop --drain) made its last watermark, the end of event
+     * time, and produces nothing more; its checkpoint waits while that watermark's firing is
+     * paused (drain_id, drain_dir) */
+    bool drained;
+    uint64_t drain_id;
+    char drain_dir[WR_TASK_RESTORE_MAX];
     bool final_acked; /* the end's state went to the JobManager (the final checkpoint) */
     bool reported; /* the final state went to the JobManager */
     unsigned ticks;

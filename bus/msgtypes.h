@@ -43,13 +43,13 @@
     X(61, TASK_DEPLOYED, "task-deployed", "[job id, vertex, subtask]")                          \
     X(62, TASK_CANCEL, "task-cancel", "[job id]: stop every subtask of the job on this node")   \
     X(63, TASK_STATE, "task-state", "[job id, vertex, subtask, state, error, stats]")            \
-    X(64, CKPT_TRIGGER, "ckpt-trigger", "[job id, attempt, checkpoint id]: to sources")    \
+    X(64, CKPT_TRIGGER, "ckpt-trigger", "[job id, attempt, id, dir, drain]: to sources")   \
     X(65, CKPT_ACK, "ckpt-ack", "[job, attempt, vertex, subtask, id, [blob...], align ms]")     \
     X(66, CKPT_DECLINE, "ckpt-decline", "[job id, attempt, vertex, subtask, id, reason]")       \
     X(67, CKPT_COMPLETE, "ckpt-complete", "[job id, attempt, checkpoint id]: commit")           \
     X(68, CKPT_LIST_REQ, "ckpt-list-req", "[job id]: a job's checkpoints (weir checkpoints)")   \
     X(69, CKPT_LIST_REPLY, "ckpt-list-reply", "{job, state, latest, checkpoints: [...]}")      \
-    X(70, SAVEPOINT_REQ, "savepoint-req", "[job id, dir, stop bool]: weir savepoint / stop")   \
+    X(70, SAVEPOINT_REQ, "savepoint-req", "[job id, dir, stop, drain]: weir savepoint / stop")\
     X(71, SAVEPOINT_DONE, "savepoint-done", "[path]: where the savepoint is")
 
 enum wr_msg_type {

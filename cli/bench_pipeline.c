@@ -514,6 +514,8 @@ static void s_print_ckpt(const s_opts_t *o, const s_result_t *with, const s_resu
            "the largest %.2f GB\n",
            (long long)o->ckpt_ms, a / 1e6, with->ckpts, (long long)with->ckpt_max_ms,
            (double)with->ckpt_max_bytes / 1e9);
+    printf("    emission delay while checkpointing: p50 <= %lld ms, p99 <= %lld ms per result\n",
+           (long long)with->p50, (long long)with->p99);
     printf("  ratio:             %6.3f of the run without checkpoints (goal >= 0.70: %s)\n", a / b,
            ratio_ok ? "met" : "NOT met");
     printf("  goal checkpoint of the window state within 10 s: %s\n", time_ok ? "met" : "NOT met");

@@ -16,18 +16,21 @@
 static const char s_usage[] =
     "usage: weir checkpoints JOB [--json] [--jobmanager ENDPOINT]\n"
     "       weir savepoint JOB [DIR] [--jobmanager ENDPOINT]\n"
-    "       weir stop JOB --savepoint [DIR] [--jobmanager ENDPOINT]\n"
+    "       weir stop JOB --savepoint [DIR] [--drain] [--jobmanager ENDPOINT]\n"
     "\n"
     "checkpoints: the job's recent checkpoints: id, status, trigger time, duration, full and\n"
     "             incremental size, the longest barrier alignment; and the latest completed one\n"
     "savepoint:   takes a checkpoint now and copies it, self-contained, into DIR (default\n"
     "             state.savepoints.dir); prints its path (weir submit --from-savepoint PATH)\n"
-    "stop:        a savepoint, then the job ends (FINISHED); --savepoint is required\n"
-    "             (--drain, Flink's end-of-time watermark before the savepoint, is not supported)\n";
+    "stop:        a savepoint, then the job ends (FINISHED); --savepoint is required.\n"
+    "             --drain: the sources stop and end event time first (Flink's --drain), so\n"
+    "             every window fires and its results are committed before the job ends; such\n"
+    "             a savepoint ends a job for good (restoring it is refused: its windows are\n"
+    "             all fired, so every later record would be too late)\n";
 
 typedef struct {
     wr_cli_cfg_t cc;
-    bool json, savepoint;
+    bool json, savepoint, drain;
 } s_opts_t;
 
 static int s_parse(int argc, char **argv, const char *cmd, s_opts_t *o)
@@ -46,10 +49,7 @@ static int s_parse(int argc, char **argv, const char *cmd, s_opts_t *o)
         case 'j': if ((rc = wr_cli_cfg_override(&o->cc, cmd, "jobmanager.address", optarg))) return rc; break;
         case 'J': o->json = true; break;
         case 'p': o->savepoint = true; break;
-        case 'd':
-            wr_cli_error(cmd, "stop without --drain: the windows' state goes into the savepoint",
-                         "--drain is not supported yet");
-            return WR_EXIT_USAGE;
+        case 'd': o->drain = true; break;
         case 'h': fputs(s_usage, stdout); return -1;
         default: fputs(s_usage, stderr); return WR_EXIT_USAGE;
         }
@@ -131,7 +131,7 @@ static int s_render(const uint8_t *buf, size_t len)
     return r.err ? WR_EPROTO : 0;
 }
 
-/* Sends type with payload [job] or [job, dir, stop] and handles the answer. */
+/* Sends type with payload [job] or [job, dir, stop, drain] and handles the answer. */
 static int s_run(int argc, char **argv, const char *cmd, uint16_t type)
 {
     s_opts_t o = {0};
@@ -139,9 +139,13 @@ static int s_run(int argc, char **argv, const char *cmd, uint16_t type)
     if (rc) return rc < 0 ? WR_EXIT_OK : rc;
     int nargs = argc - optind;
     bool stop = !strcmp(cmd, "stop");
-    if (nargs < 1 || nargs > (type == WR_MSG_SAVEPOINT_REQ ? 2 : 1) || (stop && !o.savepoint)) {
+    if (nargs < 1 || nargs > (type == WR_MSG_SAVEPOINT_REQ ? 2 : 1) || (stop && !o.savepoint) ||
+        (o.drain && !stop) || (o.savepoint && !stop)) {
         wr_cli_error(cmd, "see weir checkpoints --help",
-                     stop && !o.savepoint ? "stop needs --savepoint" : "expected a job id%s",
+                     stop && !o.savepoint ? "stop needs --savepoint"
+                     : o.drain && !stop   ? "--drain is for weir stop"
+                     : o.savepoint && !stop ? "--savepoint is for weir stop"
+                                            : "expected a job id%s",
                      type == WR_MSG_SAVEPOINT_REQ ? " (and a folder)" : "");
         return WR_EXIT_USAGE;
     }
@@ -153,11 +157,13 @@ static int s_run(int argc, char **argv, const char *cmd, uint16_t type)
     msgpack_sbuffer_init(&sb);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, type == WR_MSG_SAVEPOINT_REQ ? 3 : 1);
+    msgpack_pack_array(&pk, type == WR_MSG_SAVEPOINT_REQ ? 4 : 1);
     wr_pack_str(&pk, argv[optind]);
     if (type == WR_MSG_SAVEPOINT_REQ) {
         wr_pack_str(&pk, dir);
         if (stop) msgpack_pack_true(&pk);
+        else msgpack_pack_false(&pk);
+        if (o.drain) msgpack_pack_true(&pk);
         else msgpack_pack_false(&pk);
     }
     rc = WR_EXIT_FAIL;

@@ -5,6 +5,8 @@
  *   - TaskManagers killed -9 at seeded random moments and restarted under the same id: the job
  *     restarts from its latest checkpoint each time, finishes, and its committed output is, record
  *     for record, that of an uninterrupted `weir local` run (prints each recovery time)
+ *   - `weir stop --savepoint --drain`: every window fires and is committed, exactly as a run cut to
+ *     the records the source made until then; such a savepoint is refused as a starting point
  *   - `weir stop --savepoint`, then the savepoint restored at parallelism 1 and, moved elsewhere,
  *     at parallelism 4: each time the output before the savepoint and after it together are the
  *     uninterrupted run's
@@ -26,6 +28,9 @@
 #include <dirent.h>
 #include <errno.h>
 
+#include "bus/error.h"
+#include "bus/mp.h"
+#include "state/ckpt_store.h"
 #include "tests/process_support.h"
 
 #define S_START_MS 15000  /* a daemon prints its first line; a TaskManager joins */
@@ -46,23 +51,30 @@ static s_size_t s_size(void)
     return ps_h.asan ? S_ASAN : S_RELEASE;
 }
 
-/* Writes the topology, its exactly-once file sink into the folder out; rate 0: unpaced. Returns
- * its path. */
-static const char *s_topology(const char *name, const char *out, unsigned rate)
+/* Writes the topology of total records (a source of source_par subtasks, the rest at 2), its
+ * exactly-once file sink into the folder out; rate 0: unpaced. Returns its path. */
+static const char *s_topology_of(const char *name, const char *out, unsigned rate, uint64_t total,
+                                 unsigned source_par)
 {
     s_size_t z = s_size();
     char rate_field[32] = "";
     if (rate) snprintf(rate_field, sizeof rate_field, ", rate: %u", rate);
     const char *path = ps_path(ps_fmt("%s.yaml", name));
     ps_write_file(path, ps_fmt("name: %s\nparallelism: 2\nsources:\n"
-                               "  - {type: generator, devices: %u, total: %u, jitter: 1s, "
-                               "late_fraction: 0, seed: 7%s}\n"
+                               "  - {type: generator, parallelism: %u, devices: %u, total: %llu, "
+                               "jitter: 1s, late_fraction: 0, seed: 7%s}\n"
                                "key_by: device\nevent_time: {field: ts, max_out_of_orderness: 2s}\n"
                                "window: {type: sliding, size: 2min, slide: 30s}\n"
                                "aggregates:\n  n: count()\n  s: sum(temperature)\n"
                                "sinks:\n  - {type: file, path: %s, exactly_once: true}\n",
-                               name, z.devices, z.total, rate_field, out));
+                               name, source_par, z.devices, (unsigned long long)total, rate_field, out));
     return path;
+}
+
+/* The job of every test but the drain's. */
+static const char *s_topology(const char *name, const char *out, unsigned rate)
+{
+    return s_topology_of(name, out, rate, s_size().total, 2);
 }
 
 /* ---- committed output ---- */
@@ -122,19 +134,24 @@ static s_output_t s_committed(const char *folder)
 
 /* The uninterrupted run's output: `weir local` with checkpoints on, unpaced (the rate changes
  * only the pacing), once per test that needs it. */
-static s_output_t s_reference(void)
+/* The committed output of `weir local` running topology (writing into out). */
+static s_output_t s_local(const char *name, const char *topology, const char *out)
 {
-    const char *out = ps_path("reference");
-    const char *topology = s_topology("reference", out, 0);
     ps_result_t r =
-        ps_run("local",
+        ps_run(name,
                PS_ARGV("local", topology, "--set", "execution.checkpointing.interval=1s", "--set",
-                       ps_fmt("state.checkpoints.dir=%s", ps_path("ref-ck"))),
+                       ps_fmt("state.checkpoints.dir=%s", ps_path(ps_fmt("%s-ck", name)))),
                S_JOB_MS);
     if (r.code != 0) PS_FAIL("weir local exited %d:\n%s", r.code, r.err);
     s_output_t o = s_committed(out);
     if (o.n < 1000) PS_FAIL("the uninterrupted run wrote %zu results", o.n);
     return o;
+}
+
+static s_output_t s_reference(void)
+{
+    const char *out = ps_path("reference");
+    return s_local("local", s_topology("reference", out, 0), out);
 }
 
 /* Fails unless got holds exactly want's lines, naming what is missing and what is extra. */
@@ -501,6 +518,73 @@ static void test_savepoint_restores_at_parallelism_1_and_4(void **state)
     s_cluster_stop(&c);
 }
 
+/* The records a savepoint's one generator subtask had made: offsets 0 .. N-1. */
+static uint64_t s_source_made(const char *savepoint)
+{
+    int rc = 0;
+    wr_ckpt_meta_t *m = wr_ckpt_load(savepoint, &rc);
+    if (!m) PS_FAIL("cannot read %s: %s", savepoint, wr_strerror(rc));
+    uint64_t next = 0, stride = 0;
+    bool drained = false;
+    uint32_t sources = 0, nstreams = 0, n = 0;
+    for (uint32_t k = 0; k < m->ntasks; k++)
+        for (uint32_t b = 0; b < m->tasks[k].nblobs; b++) {
+            const wr_ckpt_blob_t *bl = &m->tasks[k].blobs[b];
+            drained |= !strcmp(bl->name, "drained");
+            if (strcmp(bl->name, "source")) continue;
+            sources++;
+            wr_mp_reader_t r; /* [kind, max_ts, [[next, stride]]] (task_source.c) */
+            wr_mp_reader_init(&r, bl->data, bl->len);
+            wr_mp_read_array(&r, &n);
+            wr_mp_skip(&r);
+            wr_mp_skip(&r);
+            wr_mp_read_array(&r, &nstreams);
+            wr_mp_read_array(&r, &n);
+            wr_mp_read_uint(&r, &next);
+            wr_mp_read_uint(&r, &stride);
+            if (r.err || nstreams != 1 || stride != 1) PS_FAIL("%s: not one source stream", savepoint);
+        }
+    wr_ckpt_meta_destroy(&m);
+    if (sources != 1 || !drained) PS_FAIL("%s: %u source states, drained %d", savepoint, sources, drained);
+    return next;
+}
+
+/* `weir stop --savepoint --drain`: the source ends event time and stops, every window fires and
+ * is committed, the job finishes. The committed output is exactly that of an uninterrupted run of
+ * the records the source had made (`weir local` of the job cut to that many; one source subtask,
+ * so they are offsets 0 .. N-1), and the savepoint is refused as a starting point. */
+static void test_stop_with_drain(void **state)
+{
+    (void)state;
+    s_cluster_t c = {0};
+    s_cluster_start(&c, PS_ARGV("--set", "execution.checkpointing.interval=1s"));
+    const char *out = ps_path("out");
+    const char *topology = s_topology_of("drain", out, s_size().rate, s_size().total, 1);
+    const char *id = s_submit(&c, topology);
+    int64_t t0 = ps_now_ms();
+    while (s_jnum(s_job(&c, id), "latest_checkpoint") < 2 || s_committed(out).n == 0) {
+        if (ps_now_ms() - t0 > S_JOB_MS) PS_FAIL("no checkpoint and no output after %d ms", S_JOB_MS);
+        ps_sleep_ms(100);
+    }
+    ps_result_t r = s_cli_long(&c, "stop", PS_ARGV("stop", id, "--savepoint", ps_path("sp"), "--drain"));
+    char savepoint[512];
+    if (sscanf(r.out, "%511s", savepoint) != 1) PS_FAIL("weir stop printed no path:\n%s", r.out);
+    const char *job = s_wait_job(&c, id, "FINISHED", 0, S_CLI_MS);
+    uint64_t made = s_source_made(savepoint);
+    s_output_t got = s_committed(out);
+    print_message("  drained after %llu of %u records: %zu results committed (%s)\n",
+                  (unsigned long long)made, s_size().total, got.n, s_jstr(job, "error"));
+    if (made == 0 || made >= s_size().total) PS_FAIL("not stopped in the middle: %llu records", (unsigned long long)made);
+    const char *ref = ps_path("ref-drain");
+    s_output_t want = s_local("local-cut", s_topology_of("cut", ref, 0, made, 1), ref);
+    s_expect_same("drained", &got, &want);
+
+    r = s_cli(&c, PS_ARGV("submit", topology, "--from-savepoint", savepoint, "--wait"));
+    if (r.code == 0 || !strstr(r.err, "--drain"))
+        PS_FAIL("restoring a drained savepoint: exit %d, saying:\n%s", r.code, r.err);
+    s_cluster_stop(&c);
+}
+
 static void test_no_checkpoints_fails_fast(void **state)
 {
     (void)state;
@@ -556,6 +640,7 @@ int main(void)
         S_TEST(test_exactly_once_under_taskmanager_kills),
         S_TEST(test_exactly_once_under_taskmanager_kills_rocksdb),
         S_TEST(test_savepoint_restores_at_parallelism_1_and_4),
+        S_TEST(test_stop_with_drain),
         S_TEST(test_no_checkpoints_fails_fast),
         S_TEST(test_bad_savepoint_path),
     };
