@@ -503,10 +503,12 @@ static void s_print_ckpt(const s_opts_t *o, const s_result_t *with, const s_resu
         printf("{\"bench\":\"pipeline-checkpoints\",\"interval_ms\":%lld,\"events_per_s\":%.0f,"
                "\"baseline_no_checkpoints_events_per_s\":%.0f,\"ratio\":%.4f,\"checkpoints\":%u,"
                "\"checkpoint_max_ms\":%lld,\"checkpoint_max_bytes\":%llu,\"peak_rss_bytes\":%lld,"
+               "\"emit_delay_p50_ms\":%lld,\"emit_delay_p99_ms\":%lld,"
                "\"goal_ratio\":0.7,\"goal_ratio_met\":%s,\"goal_checkpoint_ms\":10000,"
                "\"goal_checkpoint_met\":%s}\n",
                (long long)o->ckpt_ms, a, b, a / b, with->ckpts, (long long)with->ckpt_max_ms,
                (unsigned long long)with->ckpt_max_bytes, (long long)with->hwm_kb * 1024,
+               (long long)with->p50, (long long)with->p99,
                ratio_ok ? "true" : "false", time_ok ? "true" : "false");
         return;
     }
