@@ -879,7 +879,8 @@ static s_run_t s_slow_sink_job(const char *tag, uint64_t total)
     for (int attempt = 0;; attempt++) {
         snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", ps_free_port());
         p = ps_start(tag, PS_ARGV("local", topology, "--bind", ep), ps_h.daemon_env);
-        if (ps_wait_text(p, p->err, "submitted", 1, S_START_MS) >= 0) break;
+        /* the CLI's own line ("weir: job ID submitted"), not the JobManager's log line before it */
+        if (ps_wait_text(p, p->err, " submitted\n", 1, S_START_MS) >= 0) break;
         bool taken = strstr(ps_read_file(p->err), "cannot start the JobManager");
         if (attempt < 3 && !ps_running(p) && taken) { /* the port was taken in between */
             ps_release(p);
