@@ -434,7 +434,9 @@ static int64_t s_combined(const wr_gate_in_t *g)
     return any ? wm : g->wm; /* all remaining inputs idle: hold */
 }
 
-static wr_in_event_t s_advance(wr_gate_in_t *g, int64_t *wm)
+/* The combined watermark, re-evaluated after cause's watermark arrived (NULL: after an end or an
+ * idle input). */
+static wr_in_event_t s_advance(wr_gate_in_t *g, int64_t *wm, const s_in_t *cause)
 {
     int64_t w = s_combined(g);
     if (g->nended == g->o.nchannels) {
@@ -445,7 +447,12 @@ static wr_in_event_t s_advance(wr_gate_in_t *g, int64_t *wm)
     if (w <= g->wm) return WR_IN_NOTHING;
     g->wm = w;
     *wm = w;
-    /* the origin of the channel that held the minimum back: the latest to arrive */
+    /* when the watermark that let it pass was made: the one that just arrived (the channel with
+     * the minimum may have made its watermark long before, then waited for the others) */
+    if (cause) {
+        g->origin_ms = cause->origin_ms;
+        return WR_IN_WATERMARK;
+    }
     for (uint32_t i = 0; i < g->nopen; i++)
         if (g->ch[i].wm == w) g->origin_ms = g->ch[i].origin_ms;
     return WR_IN_WATERMARK;
@@ -550,7 +557,7 @@ int wr_gate_in_handle(wr_gate_in_t *g, wr_actor_t *self, const wr_msg_t *m, wr_i
             c->wm = w;
             c->origin_ms = origin;
         }
-        *ev = s_advance(g, wm);
+        *ev = s_advance(g, wm, c);
         return 0;
     }
     case WR_MSG_CHANNEL_END: {
@@ -563,7 +570,7 @@ int wr_gate_in_handle(wr_gate_in_t *g, wr_actor_t *self, const wr_msg_t *m, wr_i
             *ev = WR_IN_BARRIER;
             return 0;
         }
-        *ev = s_advance(g, wm);
+        *ev = s_advance(g, wm, NULL);
         return 0;
     }
     default: return WR_EPROTO;
@@ -615,7 +622,7 @@ wr_in_event_t wr_gate_in_tick(wr_gate_in_t *g, int64_t *wm)
         s_in_t *c = &g->ch[i];
         if (!c->ended && now - c->active_ns > g->o.idle_timeout_ms * 1000000) c->idle = true;
     }
-    return s_advance(g, wm);
+    return s_advance(g, wm, NULL);
 }
 
 int64_t wr_gate_in_watermark(const wr_gate_in_t *g)

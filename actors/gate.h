@@ -108,7 +108,9 @@ int wr_gate_in_release(wr_gate_in_t *g, wr_actor_t *self);
 /* Re-evaluates idleness (call on a timer). WR_IN_WATERMARK when an idle input let it advance. */
 wr_in_event_t wr_gate_in_tick(wr_gate_in_t *g, int64_t *wm);
 int64_t wr_gate_in_watermark(const wr_gate_in_t *g);
-/* When the source made the watermark last reported (wall ms; 0 if unknown). */
+/* When the source made the watermark whose arrival let the combined watermark pass to where it
+ * was last reported (wall ms; 0 if unknown): an input that was ahead waits for the others, and
+ * that wait belongs to the watermarks' cadence, not to what happens after they passed. */
 int64_t wr_gate_in_watermark_origin(const wr_gate_in_t *g);
 uint64_t wr_gate_in_records(const wr_gate_in_t *g);
 /* The checkpoint of the last barrier seen (0: none yet), and its state folder. */

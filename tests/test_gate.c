@@ -1,0 +1,153 @@
+/* The input gate's combined watermark (actors/gate.h): the minimum over its inputs, and the
+ * origin it reports with it, which the emission-delay figures count from: the making of the
+ * watermark whose arrival let it pass, not the older one of the input that was ahead. The gate
+ * runs inside an actor (it answers channel opens with credit), which plays a script of input
+ * messages in on_start and records what the gate made of each. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <msgpack.h>
+#include <stdatomic.h>
+
+#include "actors/gate.h"
+#include "actors/node.h"
+#include "bus/error.h"
+#include "bus/msgtypes.h"
+#include "tests/actor_support.h"
+
+/* One input message: a watermark (wm, origin) on channel ch, or its end (end). */
+typedef struct {
+    uint64_t ch;
+    int64_t wm, origin;
+    bool end;
+} s_step_t;
+
+/* What the gate made of it. */
+typedef struct {
+    int rc;
+    wr_in_event_t ev;
+    int64_t wm, origin;
+} s_seen_t;
+
+#define S_STEPS 8
+
+typedef struct {
+    const s_step_t *steps;
+    size_t n;
+    s_seen_t seen[S_STEPS];
+    atomic_int done;
+} s_script_t;
+
+static wr_msg_t *s_msg(uint16_t type, const char *from, uint64_t ch, const int64_t *wm_origin)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    if (type == WR_MSG_CHANNEL_END) { /* [channel, the sequence number after the last batch] */
+        msgpack_pack_array(&pk, 2);
+        msgpack_pack_uint64(&pk, ch);
+        msgpack_pack_uint64(&pk, 0);
+    } else {
+        msgpack_pack_array(&pk, wm_origin ? 3 : 1);
+        msgpack_pack_uint64(&pk, ch);
+        if (wm_origin) {
+            msgpack_pack_int64(&pk, wm_origin[0]);
+            msgpack_pack_int64(&pk, wm_origin[1]);
+        }
+    }
+    wr_msg_t *m = wr_msg_new(type, from, NULL, sb.data, sb.size);
+    msgpack_sbuffer_destroy(&sb);
+    return m;
+}
+
+/* Plays the script against a gate of two inputs (channels 1 and 2, opened by this actor itself, so
+ * their credit comes back here and is ignored). */
+static int s_play(wr_actor_t *self, void *state)
+{
+    s_script_t *s = state;
+    wr_schema_t schema;
+    wr_schema_init(&schema);
+    wr_schema_add(&schema, "v", WR_T_INT);
+    wr_gate_in_opts_t o = {.schema = &schema, .nchannels = 2, .window = 4};
+    wr_gate_in_t *g = wr_gate_in_new(&o);
+    int rc = g ? 0 : WR_ENOMEM;
+    for (uint64_t ch = 1; ch <= 2 && !rc; ch++) {
+        wr_msg_t *m = s_msg(WR_MSG_CHANNEL_OPEN, wr_actor_addr(self), ch, NULL);
+        wr_in_event_t ev;
+        int64_t wm = 0;
+        rc = m ? wr_gate_in_handle(g, self, m, &ev, &wm) : WR_ENOMEM;
+        wr_msg_destroy(&m);
+    }
+    for (size_t i = 0; i < s->n && !rc; i++) {
+        const s_step_t *st = &s->steps[i];
+        int64_t wo[2] = {st->wm, st->origin};
+        wr_msg_t *m = s_msg(st->end ? WR_MSG_CHANNEL_END : WR_MSG_WATERMARK, wr_actor_addr(self),
+                            st->ch, st->end ? NULL : wo);
+        s_seen_t *seen = &s->seen[i];
+        seen->rc = m ? wr_gate_in_handle(g, self, m, &seen->ev, &seen->wm) : WR_ENOMEM;
+        seen->origin = wr_gate_in_watermark_origin(g);
+        wr_msg_destroy(&m);
+    }
+    wr_gate_in_destroy(&g);
+    atomic_store(&s->done, 1);
+    return rc;
+}
+
+static int s_ignore(wr_actor_t *self, void *state, wr_msg_t **msgp)
+{
+    (void)self, (void)state, (void)msgp;
+    return 0; /* the credit the gate sent */
+}
+
+static void s_run(s_script_t *s)
+{
+    wr_node_opts_t no = {.id = "n1", .threads = 1};
+    int err = 0;
+    wr_node_t *n = wr_node_new(&no, &err);
+    assert_non_null(n);
+    const wr_behaviour_t b = {.on_start = s_play, .on_message = s_ignore};
+    wr_spawn_opts_t so = {.path = "gate", .behaviour = &b, .state = s};
+    assert_int_equal(wr_actor_spawn(n, &so, NULL), 0);
+    assert_true(wr_test_wait_count(&s->done, 1, WR_TEST_WAIT_MS));
+    wr_node_destroy(&n);
+}
+
+static void test_origin_is_the_watermark_that_let_it_pass(void **state)
+{
+    (void)state;
+    const s_step_t steps[] = {
+        {1, 1000, 111, false}, /* input 2 has said nothing: no watermark yet */
+        {2, 2000, 222, false}, /* min(1000, 2000): passes to 1000 once 2's arrives, made at 222 */
+        {1, 3000, 333, false}, /* min(3000, 2000) = input 2's value, passed by 1's: 333 */
+        {2, 2500, 444, false}, /* 2500, by 2's */
+        {1, 2800, 555, false}, /* not newer than 1's 3000: ignored, nothing moves */
+        {2, 0, 0, true},       /* 2 ended: 1's 3000 alone, made at 333 */
+    };
+    s_script_t s = {.steps = steps, .n = sizeof steps / sizeof steps[0]};
+    s_run(&s);
+    const s_seen_t want[] = {
+        {0, WR_IN_NOTHING, 0, 0},      {0, WR_IN_WATERMARK, 1000, 222},
+        {0, WR_IN_WATERMARK, 2000, 333}, {0, WR_IN_WATERMARK, 2500, 444},
+        {0, WR_IN_NOTHING, 0, 444},    {0, WR_IN_WATERMARK, 3000, 333},
+    };
+    for (size_t i = 0; i < s.n; i++) {
+        assert_int_equal(s.seen[i].rc, 0);
+        assert_int_equal(s.seen[i].ev, want[i].ev);
+        if (want[i].ev != WR_IN_WATERMARK) continue;
+        assert_int_equal(s.seen[i].wm, want[i].wm);
+        assert_int_equal(s.seen[i].origin, want[i].origin);
+    }
+    assert_int_equal(s.seen[4].origin, 444); /* unchanged while nothing moved */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_origin_is_the_watermark_that_let_it_pass),
+    };
+    return cmocka_run_group_tests_name("input gate: watermarks", tests, NULL, NULL);
+}
