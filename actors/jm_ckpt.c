@@ -151,7 +151,7 @@ static void s_failed(wr_actor_t *self, wr__jm_t *jm, wr__job_t *j, const char *w
         wr_msg_destroy(&e);
         c->savepoint = c->stop_after = false;
     }
-    bool drained = c->drain && c->drain_id == c->pending_id && c->pending;
+    bool drained = c->drain_id != 0; /* the sources got the drain: this is its checkpoint */
     c->drain = false;
     c->drain_id = 0;
     s_abort_pending(j, why);
