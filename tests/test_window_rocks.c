@@ -21,6 +21,7 @@
 #include "actors/dataflow/window.h"
 #include "actors/dataflow/window_rocks.h"
 #include "bus/error.h"
+#include "tests/window_support.h"
 
 #define NCOL 2
 #define MAXP 128
@@ -71,77 +72,7 @@ static const char *s_path(const fx_t *f, const char *name)
     return p;
 }
 
-/* ---- results ---- */
-
-typedef struct {
-    uint64_t key;
-    int64_t start, end;
-    uint64_t count;
-    uint8_t late;
-    size_t seq;
-    double v[WR_AGG_MAX_AGGS];
-} res_t;
-
-typedef struct {
-    res_t *r;
-    size_t n, cap;
-    uint64_t nlate; /* too-late rows */
-    uint32_t naggs;
-    bool pausing;
-    uint64_t asked, pauses;
-} out_t;
-
-static void s_emit(void *ctx, const wr_window_results_t *r)
-{
-    out_t *o = ctx;
-    for (size_t i = 0; i < r->n; i++) {
-        if (o->n == o->cap) {
-            o->cap = o->cap ? 2 * o->cap : 1024;
-            o->r = realloc(o->r, o->cap * sizeof *o->r);
-            assert_non_null(o->r);
-        }
-        res_t *x = &o->r[o->n];
-        *x = (res_t){.key = r->key[i], .start = r->start[i], .end = r->end[i],
-                     .count = r->count[i], .late = r->late[i], .seq = o->n};
-        for (uint32_t a = 0; a < o->naggs; a++)
-            x->v[a] = r->val[a][i];
-        o->n++;
-    }
-}
-
-static void s_late(void *ctx, const uint32_t *rows, size_t n)
-{
-    (void)rows;
-    ((out_t *)ctx)->nlate += n;
-}
-
-static bool s_full(void *ctx)
-{
-    out_t *o = ctx;
-    return o->pausing && o->asked++ % 2 == 0;
-}
-
-static int s_advance(wr_window_t *w, int64_t wm, const wr_window_sink_t *sink)
-{
-    int rc = wr_window_advance(w, wm, sink);
-    while (rc == WR_EAGAIN) {
-        ((out_t *)sink->ctx)->pauses++;
-        assert_true(wr_window_paused(w));
-        assert_int_equal(wr_window_advance(w, INT64_MAX, sink), WR_EINVAL);
-        rc = wr_window_resume(w, sink);
-    }
-    assert_false(wr_window_paused(w));
-    return rc;
-}
-
-static int res_cmp(const void *x, const void *y)
-{
-    const res_t *a = x, *b = y;
-    if (a->key != b->key) return a->key < b->key ? -1 : 1;
-    if (a->start != b->start) return a->start < b->start ? -1 : 1;
-    if (a->end != b->end) return a->end < b->end ? -1 : 1;
-    return a->seq < b->seq ? -1 : a->seq > b->seq;
-}
+/* ---- results (collected by tests/window_support.h) ---- */
 
 /* got (possibly from several engines, seq in emission order within each) equals want. */
 static void s_same(out_t *got, out_t *want)
@@ -291,8 +222,8 @@ static void s_compare_run(fx_t *f, wr_window_spec_t spec, gen_t g, int batches, 
     wr_window_stats_t st;
     wr_window_stats(f->rk[0], &st);
     assert_true(st.spill_panes > 0); /* late records went into closed panes */
-    free(got.r);
-    free(want.r);
+    out_free(&got);
+    out_free(&want);
 }
 
 /* ---- tests ---- */
@@ -378,8 +309,8 @@ static void test_checkpoint_is_incremental(void **state)
     assert_int_equal(wr_window_advance(f->rk[1], INT64_MAX, &sy), 0);
     assert_int_equal(x.n, 10);
     s_same(&y, &x);
-    free(x.r);
-    free(y.r);
+    out_free(&x);
+    out_free(&y);
 }
 
 static void test_rejects_what_it_does_not_support(void **state)

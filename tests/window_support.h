@@ -1,0 +1,122 @@
+/* Window engine tests' results (test_window.c, test_window_rocks.c): a sink that collects what
+ * an engine emits (results in order, too-late rows), pauses every other time it is asked when
+ * told to, and a watermark advance that resumes paused firings while checking that a paused engine
+ * refuses records and watermarks. Header-only: every test binary is one .c file. */
+#ifndef WR_TEST_WINDOW_SUPPORT_H
+#define WR_TEST_WINDOW_SUPPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "actors/dataflow/window.h"
+#include "bus/error.h"
+
+typedef struct {
+    uint64_t key;
+    int64_t start, end;
+    uint64_t count;
+    uint8_t late;
+    size_t seq; /* order within one call */
+    double v[WR_AGG_MAX_AGGS];
+} res_t;
+
+typedef struct {
+    res_t *r;
+    size_t n, cap;
+    uint32_t *late_rows;
+    size_t nlate, late_cap;
+    uint32_t naggs;
+    bool pausing;      /* full() says yes every other time it is asked */
+    uint64_t asked, pauses;
+} out_t;
+
+static inline void out_push(out_t *o, const res_t *r)
+{
+    if (o->n == o->cap) {
+        o->cap = o->cap ? o->cap * 2 : 256;
+        o->r = realloc(o->r, o->cap * sizeof *o->r);
+        assert_non_null(o->r);
+    }
+    o->r[o->n] = *r;
+    o->r[o->n].seq = o->n;
+    o->n++;
+}
+
+static inline void s_emit(void *ctx, const wr_window_results_t *r)
+{
+    out_t *o = ctx;
+    assert_true(r->n > 0 && r->n <= 512);
+    for (size_t i = 0; i < r->n; i++) {
+        res_t x = {.key = r->key[i],
+                   .start = r->start[i],
+                   .end = r->end[i],
+                   .count = r->count[i],
+                   .late = r->late[i]};
+        for (uint32_t a = 0; a < o->naggs; a++)
+            x.v[a] = r->val[a][i];
+        out_push(o, &x);
+    }
+}
+
+static inline void s_late(void *ctx, const uint32_t *rows, size_t n)
+{
+    out_t *o = ctx;
+    for (size_t i = 0; i < n; i++) {
+        if (o->nlate == o->late_cap) {
+            o->late_cap = o->late_cap ? o->late_cap * 2 : 64;
+            o->late_rows = realloc(o->late_rows, o->late_cap * sizeof *o->late_rows);
+            assert_non_null(o->late_rows);
+        }
+        o->late_rows[o->nlate++] = rows[i];
+    }
+}
+
+static inline bool s_full(void *ctx)
+{
+    out_t *o = ctx;
+    return o->pausing && o->asked++ % 2 == 0;
+}
+
+/* Advances; a paused firing is resumed until done, and while it is paused the engine refuses
+ * records and watermarks. */
+static inline int s_advance(wr_window_t *w, int64_t wm, const wr_window_sink_t *sink)
+{
+    int rc = wr_window_advance(w, wm, sink);
+    while (rc == WR_EAGAIN) {
+        out_t *o = sink->ctx;
+        o->pauses++;
+        assert_true(wr_window_paused(w));
+        uint64_t k = 1;
+        int64_t t = wr_window_watermark(w) + 1;
+        const double *none[WR_AGG_MAX_AGGS] = {0}; /* not read: a paused engine refuses first */
+        assert_int_equal(wr_window_add(w, &k, &t, none, 1, sink), WR_EINVAL);
+        assert_int_equal(wr_window_advance(w, INT64_MAX, sink), WR_EINVAL);
+        rc = wr_window_resume(w, sink);
+    }
+    assert_false(wr_window_paused(w));
+    return rc;
+}
+
+static inline void out_clear(out_t *o)
+{
+    o->n = 0;
+    o->nlate = 0;
+}
+
+static inline void out_free(out_t *o)
+{
+    free(o->r);
+    free(o->late_rows);
+}
+
+static inline int res_cmp(const void *x, const void *y)
+{
+    const res_t *a = x, *b = y;
+    if (a->key != b->key) return a->key < b->key ? -1 : 1;
+    if (a->start != b->start) return a->start < b->start ? -1 : 1;
+    if (a->end != b->end) return a->end < b->end ? -1 : 1;
+    return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+#endif
