@@ -319,7 +319,7 @@ static int s_go_on(wr_actor_t *self, wr__task_t *t)
     if (wr__chain_busy(&t->chain) && !(t->out && wr_gate_out_blocked(t->out)) &&
         (rc = wr__chain_resume(&t->chain, self)))
         return s_fail(self, t, rc, "window firing");
-    if (t->drain_id && (rc = s_drain_checkpoint(self, t))) return rc;
+    if ((rc = s_drain_checkpoint(self, t))) return rc; /* a drained source's, once its firing ended */
     while (!wr__msgq_empty(&t->stash) && !wr__chain_busy(&t->chain) && !t->reported) {
         wr_msg_t *m = wr__msgq_pop(&t->stash);
         rc = s_on_input(self, t, &m);
