@@ -2,8 +2,8 @@
 
 #include <string.h>
 
-#include "bus/error.h"
-#include "bus/mp.h"
+#include "bus/base/error.h"
+#include "bus/base/mp.h"
 #include "bus/msgtypes.h"
 
 static void s_packer(msgpack_packer *pk, msgpack_sbuffer *out)

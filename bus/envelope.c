@@ -2,8 +2,8 @@
 
 #include <string.h>
 
-#include "bus/error.h"
-#include "bus/mp.h"
+#include "bus/base/error.h"
+#include "bus/base/mp.h"
 #include "bus/msgtypes.h"
 
 #define S_ENVELOPE_FIELDS 7

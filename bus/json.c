@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bus/error.h"
-#include "bus/mp.h"
+#include "bus/base/error.h"
+#include "bus/base/mp.h"
 
 /* One rendering into one buffer. Non-string map keys are rendered into a buffer of their own
  * first, so there may be a few of these on the stack at once. */

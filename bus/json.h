@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "bus/strbuf.h"
+#include "bus/base/strbuf.h"
 
 /* Appends the JSON text of the msgpack objects in buf (one object -> its JSON; several -> a JSON
  * array of them; none -> null) to out. Map keys that are not strings are rendered as JSON

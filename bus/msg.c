@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bus/error.h"
-#include "bus/mp.h"
+#include "bus/base/error.h"
+#include "bus/base/mp.h"
 #include "bus/msgtypes.h"
 
 wr_msg_t *wr_msg_alloc(uint16_t type, size_t len)

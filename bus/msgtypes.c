@@ -3,7 +3,7 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "bus/error.h"
+#include "bus/base/error.h"
 
 static const struct {
     int type;

@@ -10,11 +10,11 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "bus/clock.h"
+#include "bus/base/clock.h"
 #include "bus/envelope.h"
-#include "bus/error.h"
-#include "bus/log.h"
-#include "bus/mp.h"
+#include "bus/base/error.h"
+#include "bus/base/log.h"
+#include "bus/base/mp.h"
 #include "bus/msgtypes.h"
 
 #define S_QUEUE_DEFAULT 65536

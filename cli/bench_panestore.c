@@ -14,10 +14,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bus/clock.h"
-#include "bus/error.h"
+#include "bus/base/clock.h"
+#include "bus/base/error.h"
 #include "cli/cli.h"
-#include "state/ckpt_fs.h"
+#include "bus/base/fs.h"
 #include "state/panestore.h"
 
 #define S_ACC   28 /* count u32, sum, min, max doubles */
@@ -450,7 +450,7 @@ int wr_bench_panestore(int argc, char **argv)
     s_run_t run = {0};
     int e = s_run_keys(&run, o.keys);
     if (!e) e = s_store_phase(&o, dir, &run, &r);
-    wr__ckpt_fs_rmtree(dir);
+    wr_fs_rmtree(dir);
     if (!e) e = s_memory_phase(&run, &r);
     s_run_free(&run);
     if (e) {

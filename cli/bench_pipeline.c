@@ -26,16 +26,17 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "actors/cluster.h"
-#include "actors/dataflow/generator.h"
-#include "actors/dataflow/plan.h"
-#include "actors/dataflow/topology.h"
-#include "bus/clock.h"
-#include "bus/error.h"
-#include "bus/mp.h"
+#include "actors/jobmanager/jobmanager.h"
+#include "actors/taskmanager/taskmanager.h"
+#include "actors/dataflow/io/generator.h"
+#include "actors/dataflow/job/plan.h"
+#include "actors/dataflow/job/topology.h"
+#include "bus/base/clock.h"
+#include "bus/base/error.h"
+#include "bus/base/mp.h"
 #include "bus/msgtypes.h"
 #include "cli/cli.h"
-#include "state/ckpt_fs.h"
+#include "bus/base/fs.h"
 
 #define S_TMS          2
 #define S_INTERVAL_MS  10000 /* a device reports every 10 s of event time */
@@ -456,7 +457,7 @@ out:
     for (int i = S_TMS; i >= 0; i--)
         wr_node_destroy(&nodes[i]);
     wr_config_destroy(&cfg);
-    if (ckpt_dir[0]) wr__ckpt_fs_rmtree(ckpt_dir);
+    if (ckpt_dir[0]) wr_fs_rmtree(ckpt_dir);
     return rc;
 }
 

@@ -1,5 +1,5 @@
 /* weir bench sink: how fast the sinks format results, against the printf formatting they used
- * before (actors/dataflow/rowfmt_ref.h), in the same run.
+ * before (actors/dataflow/record/rowfmt_ref.h), in the same run.
  *
  * Rows shaped like the IoT job's window results: device int, window_start and window_end times,
  * count int, sum/min/max/avg doubles. As in a firing, runs of rows (one per device) share their
@@ -17,10 +17,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "actors/dataflow/rowfmt_ref.h"
-#include "actors/dataflow/sink.h"
-#include "bus/error.h"
-#include "bus/splitmix.h"
+#include "actors/dataflow/record/rowfmt_ref.h"
+#include "actors/dataflow/io/sink.h"
+#include "bus/base/error.h"
+#include "bus/base/splitmix.h"
 #include "cli/bench_sink.h"
 #include "cli/cli.h"
 

@@ -1,6 +1,6 @@
 /* weir bench window: the sliding-window operator alone, against the two yardsticks of issue 3.
  *
- *   weir        the window engine (actors/dataflow/window.h): sliced panes, one ring per key.
+ *   weir        the window engine (actors/dataflow/window/window.h): sliced panes, one ring per key.
  *   flink-style Flink's algorithm written here in C: each record goes into each of its
  *               size/slide windows, one accumulator per key AND window in a hash map, one timer
  *               per key and window in a timer heap, fire + delete when the watermark passes the
@@ -26,14 +26,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "actors/dataflow/keytable.h"
-#include "actors/dataflow/window.h"
-#include "actors/dataflow/window_rocks.h"
-#include "bus/clock.h"
-#include "bus/error.h"
-#include "bus/units.h"
+#include "actors/dataflow/window/keytable.h"
+#include "actors/dataflow/window/window.h"
+#include "actors/dataflow/window/window_rocks.h"
+#include "bus/base/clock.h"
+#include "bus/base/error.h"
+#include "bus/base/units.h"
 #include "cli/cli.h"
-#include "state/ckpt_fs.h"
+#include "bus/base/fs.h"
 
 #define S_MIN 60000LL
 
@@ -255,7 +255,7 @@ static int s_weir_run(const s_opts_t *o, bool rocks, s_result_t *res)
     s_stream_t s;
     if (!w || s_stream_init(&s, o)) {
         wr_window_destroy(&w);
-        if (rocks) wr__ckpt_fs_rmtree(dir);
+        if (rocks) wr_fs_rmtree(dir);
         return err ? err : WR_ENOMEM;
     }
     wr_window_sink_t sink = {.emit = s_weir_emit, .ctx = res};
@@ -280,7 +280,7 @@ static int s_weir_run(const s_opts_t *o, bool rocks, s_result_t *res)
     s_vm(&res->hwm_kb, &res->rss_kb);
     s_stream_free(&s);
     wr_window_destroy(&w);
-    if (rocks) wr__ckpt_fs_rmtree(dir);
+    if (rocks) wr_fs_rmtree(dir);
     return rc;
 }
 

@@ -8,8 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bus/error.h"
-#include "bus/mp.h"
+#include "bus/base/error.h"
+#include "bus/base/mp.h"
 #include "bus/msgtypes.h"
 
 void wr_cli_error(const char *cmd, const char *hint, const char *fmt, ...)

@@ -7,8 +7,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "actors/cluster.h"
-#include "actors/node.h"
+#include "actors/jobmanager/jobmanager.h"
+#include "actors/taskmanager/taskmanager.h"
+#include "actors/runtime/node.h"
 #include "cli/config.h"
 
 enum { WR_EXIT_OK = 0, WR_EXIT_FAIL = 1, WR_EXIT_USAGE = 2 };

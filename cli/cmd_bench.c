@@ -8,10 +8,10 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#include "actors/mailbox.h"
-#include "actors/synthetic.h"
-#include "bus/clock.h"
-#include "bus/error.h"
+#include "actors/runtime/mailbox.h"
+#include "actors/runtime/synthetic.h"
+#include "bus/base/clock.h"
+#include "bus/base/error.h"
 #include "bus/msgtypes.h"
 #include "cli/bench_panestore.h"
 #include "cli/bench_sink.h"

@@ -7,9 +7,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "bus/error.h"
+#include "bus/base/error.h"
 #include "bus/json.h"
-#include "bus/mp.h"
+#include "bus/base/mp.h"
 #include "bus/msgtypes.h"
 #include "cli/cli.h"
 

@@ -4,10 +4,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "actors/cluster.h"
-#include "actors/dataflow/plan.h"
-#include "bus/error.h"
-#include "bus/mp.h"
+#include "actors/jobmanager/jobmanager.h"
+#include "actors/taskmanager/taskmanager.h"
+#include "actors/dataflow/job/plan.h"
+#include "bus/base/error.h"
+#include "bus/base/mp.h"
 #include "bus/msgtypes.h"
 #include "cli/cli.h"
 #include "cli/render.h"
@@ -269,7 +270,7 @@ int wr_cmd_local(int argc, char **argv)
         if (!rc) rc = wr_plan_build(t, &plan, &err);
         wr_topology_destroy(&t);
         if (rc) {
-            wr_cli_error("local", "the topology format is described in actors/dataflow/topology.h and examples/",
+            wr_cli_error("local", "the topology format is described in actors/dataflow/job/topology.h and examples/",
                          "%s", err.buf);
             wr_strbuf_release(&err);
             wr_config_destroy(&cfg);

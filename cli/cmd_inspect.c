@@ -4,9 +4,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bus/error.h"
+#include "bus/base/error.h"
 #include "bus/json.h"
-#include "bus/mp.h"
+#include "bus/base/mp.h"
 #include "bus/msgtypes.h"
 #include "cli/cli.h"
 #include "cli/render.h"

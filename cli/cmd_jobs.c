@@ -5,11 +5,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "actors/dataflow/topology.h"
-#include "bus/clock.h"
-#include "bus/error.h"
+#include "actors/dataflow/job/topology.h"
+#include "bus/base/clock.h"
+#include "bus/base/error.h"
 #include "bus/json.h"
-#include "bus/mp.h"
+#include "bus/base/mp.h"
 #include "bus/msgtypes.h"
 #include "cli/cli.h"
 #include "cli/render.h"
@@ -108,7 +108,7 @@ int wr_cli_run_job(wr_node_t *via, const char *jm, const wr_config_t *cfg, const
     wr_topology_t *topo = NULL;
     int rc = wr_topology_load_file(topology_path, &topo, &err);
     if (rc) {
-        wr_cli_error(cmd, "the topology format is described in actors/dataflow/topology.h and examples/",
+        wr_cli_error(cmd, "the topology format is described in actors/dataflow/job/topology.h and examples/",
                      "%s", err.buf);
         wr_strbuf_release(&err);
         return rc == WR_ENOMEM ? WR_EXIT_FAIL : WR_EXIT_USAGE;

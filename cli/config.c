@@ -12,8 +12,8 @@
 #include <strings.h>
 #include <yaml.h>
 
-#include "bus/error.h"
-#include "bus/units.h"
+#include "bus/base/error.h"
+#include "bus/base/units.h"
 
 #define S_ROW(k, t, d, lo, hi, doc) {k, t, d, lo, hi, doc},
 #define S_ONE(k, t, d, lo, hi, doc) +1

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "bus/strbuf.h"
+#include "bus/base/strbuf.h"
 
 enum wr_config_type {
     WR_CFG_STRING,

@@ -5,10 +5,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "bus/error.h"
+#include "bus/base/error.h"
 #include "bus/json.h"
-#include "bus/mp.h"
-#include "bus/strbuf.h"
+#include "bus/base/mp.h"
+#include "bus/base/strbuf.h"
 
 /* A map entry's value as text or number, for the fields we show. */
 typedef struct {

@@ -1,4 +1,4 @@
-/* Human-readable rendering of the inspection replies (see actors/inspect.h for their shape).
+/* Human-readable rendering of the inspection replies (see actors/runtime/inspect.h for their shape).
  * Input comes from the network: malformed input is reported, never trusted. */
 #ifndef WR_RENDER_H
 #define WR_RENDER_H

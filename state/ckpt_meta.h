@@ -20,7 +20,7 @@
  *     blob       [name, 0, bin]            inline
  *                [name, 1 | 2, file, size] exclusive | shared
  * The decoder treats the bytes as untrusted: it checks the header, the length and the CRC, reads
- * the payload with the strict reader (bus/mp.h) and validates every value (see below). */
+ * the payload with the strict reader (bus/base/mp.h) and validates every value (see below). */
 #ifndef WR_CKPT_META_H
 #define WR_CKPT_META_H
 
@@ -28,7 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "bus/strbuf.h"
+#include "bus/base/strbuf.h"
 
 #define WR_CKPT_META_VERSION  1u
 #define WR_CKPT_META_HDR      16u

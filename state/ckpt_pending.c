@@ -7,8 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "bus/error.h"
-#include "state/ckpt_fs.h"
+#include "bus/base/error.h"
+#include "bus/base/fs.h"
 #include "state/ckpt_store.h"
 #include "state/ckpt_store_int.h"
 
@@ -52,7 +52,7 @@ wr_ckpt_pending_t *wr_ckpt_begin(wr_ckpt_store_t *s, uint64_t id, int64_t trigge
             rc = WR_ENOMEM;
         }
     }
-    if (!rc && !mkdtemp(p->tmpdir)) rc = wr__ckpt_fs_errno(errno);
+    if (!rc && !mkdtemp(p->tmpdir)) rc = wr_fs_errno(errno);
     if (rc) {
         if (p) s_pending_free(p);
         *err = rc;
@@ -83,11 +83,11 @@ int wr_ckpt_create_file(wr_ckpt_pending_t *p, const char *file, int *fd)
     char **files = realloc(p->files, (p->nfiles + 1) * sizeof *files);
     if (!files) return WR_ENOMEM;
     p->files = files;
-    char *path = wr__ckpt_fs_join(p->tmpdir, file);
+    char *path = wr_fs_join(p->tmpdir, file);
     char *name = strdup(file);
     int rc = path && name ? 0 : WR_ENOMEM;
     if (!rc && (*fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) < 0)
-        rc = wr__ckpt_fs_errno(errno);
+        rc = wr_fs_errno(errno);
     if (!rc)
         p->files[p->nfiles++] = name;
     else
@@ -112,15 +112,15 @@ int wr_ckpt_add_shared(wr_ckpt_pending_t *p, const char *local_path, const char 
     p->shared = refs;
     wr__ckpt_shared_ref_t *ref = &p->shared[p->nshared];
     *ref = (wr__ckpt_shared_ref_t){.file = strdup(file)};
-    char *dst = wr__ckpt_fs_join(p->store->shared, file);
+    char *dst = wr_fs_join(p->store->shared, file);
     int rc = ref->file && dst ? 0 : WR_ENOMEM;
     struct stat st;
     if (!rc && lstat(dst, &st) != 0) { /* new: link or copy it in */
-        rc = wr__ckpt_fs_link_or_copy(local_path, dst);
+        rc = wr_fs_link_or_copy(local_path, dst);
         ref->fresh = rc == 0;
         if (rc == WR_EEXIST) rc = 0;
     }
-    if (!rc) rc = wr__ckpt_fs_size(dst, &ref->size);
+    if (!rc) rc = wr_fs_size(dst, &ref->size);
     if (!rc) {
         p->nshared++;
     } else {
@@ -147,9 +147,9 @@ int wr_ckpt_add_task_state(wr_ckpt_pending_t *p, const wr_ckpt_task_t *t)
             if (ref) b->size = ref->size;
             rc = ref ? 0 : WR_EINVAL;
         } else if (b->kind == WR_CKPT_BLOB_EXCLUSIVE) {
-            char *path = s_exclusive_name_ok(b->file) ? wr__ckpt_fs_join(p->tmpdir, b->file) : NULL;
+            char *path = s_exclusive_name_ok(b->file) ? wr_fs_join(p->tmpdir, b->file) : NULL;
             rc = !s_exclusive_name_ok(b->file) ? WR_EINVAL : !path ? WR_ENOMEM : 0;
-            if (!rc && wr__ckpt_fs_size(path, &b->size)) rc = WR_EINVAL;
+            if (!rc && wr_fs_size(path, &b->size)) rc = WR_EINVAL;
             free(path);
         }
     }
@@ -182,12 +182,12 @@ static int s_sync_files(const wr_ckpt_pending_t *p)
         bool excl = i < p->nfiles;
         if (!excl && !p->shared[i - p->nfiles].fresh) continue;
         any_fresh |= !excl;
-        char *path = excl ? wr__ckpt_fs_join(p->tmpdir, p->files[i])
-                          : wr__ckpt_fs_join(p->store->shared, p->shared[i - p->nfiles].file);
-        rc = path ? wr__ckpt_fs_fsync(path) : WR_ENOMEM;
+        char *path = excl ? wr_fs_join(p->tmpdir, p->files[i])
+                          : wr_fs_join(p->store->shared, p->shared[i - p->nfiles].file);
+        rc = path ? wr_fs_fsync(path) : WR_ENOMEM;
         free(path);
     }
-    if (!rc && any_fresh) rc = wr__ckpt_fs_fsync(p->store->shared);
+    if (!rc && any_fresh) rc = wr_fs_fsync(p->store->shared);
     return rc;
 }
 
@@ -203,13 +203,13 @@ static int s_publish(wr_ckpt_pending_t *p, int64_t complete_ms, char **chk)
     wr_strbuf_init(&sb);
     int rc = s_sync_files(p);
     if (!rc) rc = wr_ckpt_meta_encode(p->meta, &sb);
-    if (!rc) rc = wr__ckpt_fs_write_atomic(p->tmpdir, WR_CKPT_METADATA_FILE, sb.buf, sb.len);
+    if (!rc) rc = wr_fs_write_atomic(p->tmpdir, WR_CKPT_METADATA_FILE, sb.buf, sb.len);
     wr_strbuf_release(&sb);
     if (!rc && !(*chk = wr_ckpt_store_path(s, p->meta->id))) rc = WR_ENOMEM;
     /* everything that can fail for want of memory, before the point of no return */
     if (!rc) rc = wr__ckpt_resolve(p->meta, *chk);
     if (!rc) rc = wr__ckpt_store_reserve(s);
-    if (!rc && rename(p->tmpdir, *chk) != 0) rc = wr__ckpt_fs_errno(errno);
+    if (!rc && rename(p->tmpdir, *chk) != 0) rc = wr_fs_errno(errno);
     return rc;
 }
 
@@ -222,11 +222,11 @@ int wr_ckpt_complete(wr_ckpt_pending_t **pp, int64_t complete_ms)
     int rc = s_publish(p, complete_ms, &chk);
     s_detach(p);
     if (rc) {
-        wr__ckpt_fs_rmtree(p->tmpdir);
+        wr_fs_rmtree(p->tmpdir);
         wr__ckpt_store_gc(s); /* the shared files only this checkpoint added */
     } else {
         /* Complete from here on: a failure below only delays the cleanup. */
-        wr__ckpt_fs_fsync(s->dir);
+        wr_fs_fsync(s->dir);
         wr__ckpt_store_commit(s, p->meta);
         p->meta = NULL;
     }
@@ -241,7 +241,7 @@ void wr_ckpt_abort(wr_ckpt_pending_t **pp)
     wr_ckpt_pending_t *p = *pp;
     *pp = NULL;
     s_detach(p);
-    wr__ckpt_fs_rmtree(p->tmpdir);
+    wr_fs_rmtree(p->tmpdir);
     wr__ckpt_store_gc(p->store);
     s_pending_free(p);
 }

@@ -9,8 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bus/error.h"
-#include "state/ckpt_fs.h"
+#include "bus/base/error.h"
+#include "bus/base/fs.h"
 #include "state/ckpt_store_int.h"
 
 void wr__ckpt_dir_name(char out[32], uint64_t id)
@@ -42,7 +42,7 @@ static int s_resolve(wr_ckpt_meta_t *m, const char *dir, const char *shared)
             wr_ckpt_blob_t *b = &m->tasks[i].blobs[j];
             if (b->kind == WR_CKPT_BLOB_INLINE) continue;
             free(b->path);
-            b->path = wr__ckpt_fs_join(b->kind == WR_CKPT_BLOB_SHARED ? shared : dir, b->file);
+            b->path = wr_fs_join(b->kind == WR_CKPT_BLOB_SHARED ? shared : dir, b->file);
             if (!b->path) return WR_ENOMEM;
         }
     return 0;
@@ -50,12 +50,12 @@ static int s_resolve(wr_ckpt_meta_t *m, const char *dir, const char *shared)
 
 static char *s_shared_dir_of(const char *abs, wr_ckpt_kind_t kind)
 {
-    if (kind == WR_CKPT_SAVEPOINT) return wr__ckpt_fs_join(abs, WR_CKPT_SHARED_DIR);
+    if (kind == WR_CKPT_SAVEPOINT) return wr_fs_join(abs, WR_CKPT_SHARED_DIR);
     char *parent = strdup(abs);
     if (!parent) return NULL;
     char *slash = strrchr(parent, '/');
     if (slash) *slash = '\0'; /* realpath is absolute: "/x/chk-1" -> "/x", "/chk-1" -> "" */
-    char *shared = wr__ckpt_fs_join(parent, WR_CKPT_SHARED_DIR);
+    char *shared = wr_fs_join(parent, WR_CKPT_SHARED_DIR);
     free(parent);
     return shared;
 }
@@ -74,9 +74,9 @@ wr_ckpt_meta_t *wr_ckpt_load(const char *dir, int *err)
     wr_strbuf_t sb;
     wr_strbuf_init(&sb);
     char *mpath = NULL, *abs = realpath(dir, NULL);
-    int rc = abs ? 0 : wr__ckpt_fs_errno(errno);
-    if (!rc && !(mpath = wr__ckpt_fs_join(abs, WR_CKPT_METADATA_FILE))) rc = WR_ENOMEM;
-    if (!rc) rc = wr__ckpt_fs_read(mpath, WR_CKPT_META_MAX, &sb);
+    int rc = abs ? 0 : wr_fs_errno(errno);
+    if (!rc && !(mpath = wr_fs_join(abs, WR_CKPT_METADATA_FILE))) rc = WR_ENOMEM;
+    if (!rc) rc = wr_fs_read(mpath, WR_CKPT_META_MAX, &sb);
     if (!rc) rc = wr_ckpt_meta_decode(sb.buf, sb.len, &m);
     if (!rc) rc = wr__ckpt_resolve(m, abs);
     if (rc) wr_ckpt_meta_destroy(&m);
@@ -111,7 +111,7 @@ char *wr_ckpt_store_path(const wr_ckpt_store_t *s, uint64_t id)
 {
     char name[32];
     wr__ckpt_dir_name(name, id);
-    return wr__ckpt_fs_join(s->dir, name);
+    return wr_fs_join(s->dir, name);
 }
 
 static int s_cmp_str(const void *a, const void *b)
@@ -149,13 +149,13 @@ int wr__ckpt_store_gc(wr_ckpt_store_t *s)
     size_t n = 0;
     const char **refs = s_shared_refs(s, &n);
     DIR *d = refs ? opendir(s->shared) : NULL;
-    int rc = !refs ? WR_ENOMEM : !d ? wr__ckpt_fs_errno(errno) : 0;
+    int rc = !refs ? WR_ENOMEM : !d ? wr_fs_errno(errno) : 0;
     for (struct dirent *e; d && (e = readdir(d));) {
         const char *name = e->d_name;
         if (!strcmp(name, ".") || !strcmp(name, "..")) continue;
         if (bsearch(&name, refs, n, sizeof *refs, s_cmp_str)) continue;
-        char *path = wr__ckpt_fs_join(s->shared, name);
-        int one = path ? wr__ckpt_fs_rmtree(path) : WR_ENOMEM; /* a stray folder goes too */
+        char *path = wr_fs_join(s->shared, name);
+        int one = path ? wr_fs_rmtree(path) : WR_ENOMEM; /* a stray folder goes too */
         if (one) rc = one;
         free(path);
     }
@@ -171,16 +171,16 @@ static int s_retain(wr_ckpt_store_t *s)
     int rc = 0;
     while (s->count > s->num_retained && !rc) {
         char *path = wr_ckpt_store_path(s, s->history[0]->id);
-        char *meta = path ? wr__ckpt_fs_join(path, WR_CKPT_METADATA_FILE) : NULL;
+        char *meta = path ? wr_fs_join(path, WR_CKPT_METADATA_FILE) : NULL;
         if (!meta)
             rc = WR_ENOMEM;
         else if (unlink(meta) != 0 && errno != ENOENT)
-            rc = wr__ckpt_fs_errno(errno);
-        if (!rc) rc = wr__ckpt_fs_fsync(path);
+            rc = wr_fs_errno(errno);
+        if (!rc) rc = wr_fs_fsync(path);
         if (!rc) {
             wr_ckpt_meta_destroy(&s->history[0]);
             memmove(s->history, s->history + 1, --s->count * sizeof *s->history);
-            rc = wr__ckpt_fs_rmtree(path);
+            rc = wr_fs_rmtree(path);
         }
         free(meta);
         free(path);
@@ -222,12 +222,12 @@ static int s_recover_entry(wr_ckpt_store_t *s, const char *name)
     if (!s_parse_chk(name, &id, &rest)) return 0;
     bool done = *rest == '\0';
     if (!done && strncmp(rest, ".tmp-", 5) != 0) return 0; /* not ours: leave it */
-    char *path = wr__ckpt_fs_join(s->dir, name);
+    char *path = wr_fs_join(s->dir, name);
     if (!path) return WR_ENOMEM;
     int rc = 0;
     wr_ckpt_meta_t *m = done ? wr_ckpt_load(path, &rc) : NULL;
     if (!done || rc == WR_ENOTFOUND) {
-        rc = wr__ckpt_fs_rmtree(path);
+        rc = wr_fs_rmtree(path);
     } else if (!rc) {
         if (m->id != id || strcmp(m->job, s->job) != 0 || m->kind != WR_CKPT_CHECKPOINT)
             rc = WR_EPROTO;
@@ -247,7 +247,7 @@ static int s_recover_entry(wr_ckpt_store_t *s, const char *name)
 static int s_list_dir(const char *dir, char ***names, size_t *n)
 {
     DIR *d = opendir(dir);
-    if (!d) return wr__ckpt_fs_errno(errno);
+    if (!d) return wr_fs_errno(errno);
     int rc = 0;
     *names = NULL;
     *n = 0;
@@ -277,7 +277,7 @@ static int s_recover(wr_ckpt_store_t *s)
     if (!rc && s->count > 1) qsort(s->history, s->count, sizeof *s->history, s_cmp_meta);
     if (!rc) rc = s_retain(s);
     if (!rc) rc = wr__ckpt_store_gc(s);
-    if (!rc) rc = wr__ckpt_fs_fsync(s->dir);
+    if (!rc) rc = wr_fs_fsync(s->dir);
     return rc;
 }
 
@@ -285,7 +285,7 @@ static int s_recover(wr_ckpt_store_t *s)
 static int s_absolute(char **path)
 {
     char *abs = realpath(*path, NULL);
-    if (!abs) return wr__ckpt_fs_errno(errno);
+    if (!abs) return wr_fs_errno(errno);
     free(*path);
     *path = abs;
     return 0;
@@ -303,11 +303,11 @@ wr_ckpt_store_t *wr_ckpt_store_open(const char *dir, const char *job, uint32_t n
     if (!rc) {
         s->num_retained = num_retained;
         s->job = strdup(job);
-        s->dir = wr__ckpt_fs_join(dir, job);
-        s->shared = s->dir ? wr__ckpt_fs_join(s->dir, WR_CKPT_SHARED_DIR) : NULL;
+        s->dir = wr_fs_join(dir, job);
+        s->shared = s->dir ? wr_fs_join(s->dir, WR_CKPT_SHARED_DIR) : NULL;
         if (!s->job || !s->shared) rc = WR_ENOMEM;
     }
-    if (!rc) rc = wr__ckpt_fs_mkdirs(s->shared);
+    if (!rc) rc = wr_fs_mkdirs(s->shared);
     if (!rc) rc = s_absolute(&s->dir);
     if (!rc) rc = s_absolute(&s->shared);
     if (!rc) rc = s_recover(s);

@@ -36,7 +36,7 @@ typedef struct wr_ckpt_pending wr_ckpt_pending_t;
  * history (the oldest beyond num_retained are deleted), temp folders and chk-N folders without
  * _metadata are deleted, and so are shared files no retained checkpoint references. On failure
  * returns NULL with *err: WR_EINVAL (a bad job name, num_retained 0), the I/O codes of
- * state/ckpt_fs.h, or a decode error of a chk-N/_metadata (WR_EPROTO also when its id or job does
+ * bus/base/fs.h, or a decode error of a chk-N/_metadata (WR_EPROTO also when its id or job does
  * not match its folder): a corrupt completed checkpoint stops the open rather than being deleted.
  */
 wr_ckpt_store_t *wr_ckpt_store_open(const char *dir, const char *job, uint32_t num_retained,

@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "bus/error.h"
+#include "bus/base/error.h"
 #include "state/panestore_int.h"
 
 int wr__panestore_known_add(wr_panestore_t *s, uint64_t num); /* panestore_checkpoint.c */

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
-#include "bus/error.h"
+#include "bus/base/error.h"
 #include "state/panestore_int.h"
 
 static size_t s_known_pos(const wr_panestore_t *s, uint64_t num)

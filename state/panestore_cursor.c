@@ -2,7 +2,7 @@
  * reading whole blocks and handing out pointers into them (no copies). */
 #include <stdlib.h>
 
-#include "bus/error.h"
+#include "bus/base/error.h"
 #include "state/panestore_int.h"
 
 /* One pane's position: its iterator and the entry it is at in the current block. */

@@ -1,7 +1,7 @@
 /* Pane store late updates: one block read-modify-write per record (rare records only). */
 #include <stdlib.h>
 
-#include "bus/error.h"
+#include "bus/base/error.h"
 #include "state/panestore_int.h"
 
 /* A block of one (pane, kg), decoded for editing; room for one more entry. */

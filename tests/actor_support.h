@@ -8,8 +8,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "actors/actor.h"
-#include "bus/clock.h"
+#include "actors/runtime/actor.h"
+#include "bus/base/clock.h"
 #include "bus/msgtypes.h"
 
 #define WR_TEST_WAIT_MS 3000 /* generous upper bound for anything that should happen "soon" */

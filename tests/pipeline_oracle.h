@@ -1,5 +1,5 @@
 /* The brute-force oracle of test_pipeline: what a windowed job must output for an input the test
- * knows record by record, recomputed from the semantics in actors/dataflow/window.h and agg.h,
+ * knows record by record, recomputed from the semantics in actors/dataflow/window/window.h and agg.h,
  * and the checks of a job's output against it. Pure (no processes, no files), header-only (every
  * test binary is one .c file); po_ is for "pipeline oracle".
  *
@@ -46,7 +46,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bus/strbuf.h"
+#include "bus/base/strbuf.h"
 
 /* The aggregates every test job computes, in result order (see s_write_topology). */
 enum { PO_N, PO_SUM, PO_MIN, PO_MAX, PO_AVG, PO_SD, PO_FIRST, PO_LAST, PO_Q, PO_NAGG };

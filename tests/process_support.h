@@ -27,8 +27,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bus/clock.h"
-#include "bus/strbuf.h"
+#include "bus/base/clock.h"
+#include "bus/base/strbuf.h"
 
 #define PS_MAX_PROCS 16
 #define PS_MAX_ARGS  32

@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "actors/dataflow/batch.h"
-#include "actors/dataflow/schema.h"
-#include "bus/error.h"
+#include "actors/dataflow/record/batch.h"
+#include "actors/dataflow/record/schema.h"
+#include "bus/base/error.h"
 
 /* device:string ts:time temp:double ok:bool seq:int note:string */
 static wr_schema_t s_schema(void)

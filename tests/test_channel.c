@@ -9,10 +9,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "actors/synthetic.h"
+#include "actors/runtime/synthetic.h"
 #include "bus/channel.h"
-#include "bus/clock.h"
-#include "bus/error.h"
+#include "bus/base/clock.h"
+#include "bus/base/error.h"
 
 static void test_credits_gate_the_sender(void **state)
 {

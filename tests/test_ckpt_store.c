@@ -16,8 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "bus/error.h"
-#include "bus/mp.h"
+#include "bus/base/error.h"
+#include "bus/base/mp.h"
 #include "state/ckpt_meta.h"
 #include "state/ckpt_store.h"
 #include "state/savepoint.h"

@@ -19,10 +19,10 @@
 #include <math.h>
 #include <msgpack.h>
 
-#include "bus/clock.h"
+#include "bus/base/clock.h"
 #include "bus/envelope.h"
 #include "bus/msgtypes.h"
-#include "bus/strbuf.h"
+#include "bus/base/strbuf.h"
 #include "tests/process_support.h"
 
 #define S_DEFAULT_TIMEOUT_MS 3000  /* heartbeat.timeout when not set */

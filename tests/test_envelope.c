@@ -9,8 +9,8 @@
 #include <string.h>
 
 #include "bus/envelope.h"
-#include "bus/error.h"
-#include "bus/mp.h"
+#include "bus/base/error.h"
+#include "bus/base/mp.h"
 #include "bus/msg.h"
 #include "bus/msgtypes.h"
 

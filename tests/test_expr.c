@@ -14,10 +14,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "actors/dataflow/batch.h"
-#include "actors/dataflow/expr.h"
-#include "actors/dataflow/keygroup.h"
-#include "bus/error.h"
+#include "actors/dataflow/record/batch.h"
+#include "actors/dataflow/expr/expr.h"
+#include "actors/dataflow/record/keygroup.h"
+#include "bus/base/error.h"
 
 enum { F_DEVICE, F_TS, F_TEMP, F_OK, F_SEQ, F_NOTE, F_HUM, F_NN /* "n" */, F_COUNT };
 

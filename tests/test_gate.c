@@ -1,4 +1,4 @@
-/* The input gate's combined watermark (actors/gate.h): the minimum over its inputs, and the
+/* The input gate's combined watermark (actors/taskmanager/gate.h): the minimum over its inputs, and the
  * origin it reports with it, which the emission-delay figures count from: the making of the
  * watermark whose arrival let it pass, not the older one of the input that was ahead. The gate
  * runs inside an actor (it answers channel opens with credit), which plays a script of input
@@ -12,9 +12,9 @@
 #include <msgpack.h>
 #include <stdatomic.h>
 
-#include "actors/gate.h"
-#include "actors/node.h"
-#include "bus/error.h"
+#include "actors/taskmanager/gate.h"
+#include "actors/runtime/node.h"
+#include "bus/base/error.h"
 #include "bus/msgtypes.h"
 #include "tests/actor_support.h"
 

@@ -14,9 +14,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "actors/dataflow/batch.h"
-#include "actors/dataflow/generator.h"
-#include "bus/error.h"
+#include "actors/dataflow/record/batch.h"
+#include "actors/dataflow/io/generator.h"
+#include "bus/base/error.h"
 
 static wr_batch_t *new_batch(uint32_t cap)
 {

@@ -8,9 +8,9 @@
 #include <math.h>
 #include <string.h>
 
-#include "bus/error.h"
+#include "bus/base/error.h"
 #include "bus/json.h"
-#include "bus/mp.h"
+#include "bus/base/mp.h"
 
 #define S_NO_LIMIT SIZE_MAX
 

@@ -11,8 +11,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "actors/mailbox.h"
-#include "bus/error.h"
+#include "actors/runtime/mailbox.h"
+#include "bus/base/error.h"
 #include "bus/msgtypes.h"
 #include "tests/actor_support.h"
 

@@ -8,8 +8,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "bus/error.h"
-#include "bus/mp.h"
+#include "bus/base/error.h"
+#include "bus/base/mp.h"
 
 /* A reader over a byte-string literal (without its NUL). */
 #define S_READER(r, lit) wr_mp_reader_init((r), (lit), sizeof(lit) - 1)

@@ -14,11 +14,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "actors/node.h"
-#include "bus/clock.h"
-#include "bus/error.h"
+#include "actors/runtime/node.h"
+#include "bus/base/clock.h"
+#include "bus/base/error.h"
 #include "bus/json.h"
-#include "bus/mp.h"
+#include "bus/base/mp.h"
 #include "bus/msgtypes.h"
 #include "tests/actor_support.h"
 

@@ -13,8 +13,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "bus/numfmt.h"
-#include "bus/splitmix.h"
+#include "bus/base/numfmt.h"
+#include "bus/base/splitmix.h"
 
 #ifdef __SANITIZE_ADDRESS__
 #define S_SCALE 4 /* sanitizers make printf slow: fewer random values, same kinds */

@@ -20,7 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "bus/error.h"
+#include "bus/base/error.h"
 #include "state/panestore.h"
 
 #define NK  4000 /* the key universe */

@@ -24,9 +24,9 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "actors/dataflow/generator.h"
-#include "actors/dataflow/keygroup.h"
-#include "bus/clock.h"
+#include "actors/dataflow/io/generator.h"
+#include "actors/dataflow/record/keygroup.h"
+#include "bus/base/clock.h"
 #include "tests/pipeline_oracle.h"
 #include "tests/process_support.h"
 

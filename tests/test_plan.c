@@ -7,8 +7,8 @@
 
 #include <string.h>
 
-#include "actors/dataflow/plan.h"
-#include "bus/error.h"
+#include "actors/dataflow/job/plan.h"
+#include "bus/base/error.h"
 
 static wr_topology_t *s_parse(const char *yaml)
 {

@@ -28,8 +28,8 @@
 #include <dirent.h>
 #include <errno.h>
 
-#include "bus/error.h"
-#include "bus/mp.h"
+#include "bus/base/error.h"
+#include "bus/base/mp.h"
 #include "state/ckpt_store.h"
 #include "tests/process_support.h"
 

@@ -1,6 +1,6 @@
 /* Sinks: records through wr_sink_write, the text (stdout) and JSON (collect, file) lines compared
  * byte for byte with the printf-based formatting the sinks used before bus/numfmt
- * (actors/dataflow/rowfmt_ref.h, the oracle). */
+ * (actors/dataflow/record/rowfmt_ref.h, the oracle). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -13,10 +13,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "actors/dataflow/rowfmt_ref.h"
-#include "actors/dataflow/sink.h"
-#include "bus/error.h"
-#include "bus/splitmix.h"
+#include "actors/dataflow/record/rowfmt_ref.h"
+#include "actors/dataflow/io/sink.h"
+#include "bus/base/error.h"
+#include "bus/base/splitmix.h"
 
 /* Lines of the records of b picked by sel (all when NULL), the old way. */
 static void s_old_lines(const wr_batch_t *b, const uint32_t *sel, uint32_t nsel, bool json,

@@ -19,10 +19,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "actors/dataflow/sink.h"
-#include "actors/dataflow/sink_2pc.h"
-#include "bus/error.h"
-#include "bus/mp.h"
+#include "actors/dataflow/io/sink.h"
+#include "actors/dataflow/io/sink_2pc.h"
+#include "bus/base/error.h"
+#include "bus/base/mp.h"
 
 #define MAX_ID 4096
 

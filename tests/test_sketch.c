@@ -1,4 +1,4 @@
-/* Quantile sketches (actors/dataflow/sketch.h): the documented error bound, exact merges. */
+/* Quantile sketches (actors/dataflow/window/sketch.h): the documented error bound, exact merges. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "actors/dataflow/sketch.h"
-#include "bus/error.h"
+#include "actors/dataflow/window/sketch.h"
+#include "bus/base/error.h"
 
 static int d_cmp(const void *x, const void *y)
 {

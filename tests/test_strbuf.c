@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bus/strbuf.h"
+#include "bus/base/strbuf.h"
 
 static void test_build_and_detach(void **state)
 {

@@ -14,11 +14,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "actors/dataflow/batch.h"
-#include "actors/dataflow/generator.h"
-#include "actors/dataflow/textin.h"
-#include "bus/error.h"
-#include "bus/strbuf.h"
+#include "actors/dataflow/record/batch.h"
+#include "actors/dataflow/io/generator.h"
+#include "actors/dataflow/io/textin.h"
+#include "bus/base/error.h"
+#include "bus/base/strbuf.h"
 
 enum { F_ID, F_TEMP, F_OK, F_TS, F_NAME };
 

@@ -12,9 +12,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "actors/dataflow/topology.h"
-#include "bus/error.h"
-#include "bus/strbuf.h"
+#include "actors/dataflow/job/topology.h"
+#include "bus/base/error.h"
+#include "bus/base/strbuf.h"
 
 static const char *const s_examples[] = {"examples/iot.yaml", "examples/tumbling.yaml",
                                          "examples/iot-exactly-once.yaml",

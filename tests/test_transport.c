@@ -15,10 +15,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "actors/node.h"
-#include "bus/clock.h"
-#include "bus/error.h"
-#include "bus/mp.h"
+#include "actors/runtime/node.h"
+#include "bus/base/clock.h"
+#include "bus/base/error.h"
+#include "bus/base/mp.h"
 #include "bus/msgtypes.h"
 #include "tests/actor_support.h"
 

@@ -18,8 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "actors/dataflow/window.h"
-#include "bus/error.h"
+#include "actors/dataflow/window/window.h"
+#include "bus/base/error.h"
 #include "tests/window_support.h"
 
 #define NCOL 2

@@ -17,10 +17,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "actors/dataflow/keygroup.h"
-#include "actors/dataflow/window.h"
-#include "actors/dataflow/window_rocks.h"
-#include "bus/error.h"
+#include "actors/dataflow/record/keygroup.h"
+#include "actors/dataflow/window/window.h"
+#include "actors/dataflow/window/window_rocks.h"
+#include "bus/base/error.h"
 #include "tests/window_support.h"
 
 #define NCOL 2

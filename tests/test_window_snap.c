@@ -19,9 +19,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "actors/dataflow/keygroup.h"
-#include "actors/dataflow/window_snap.h"
-#include "bus/error.h"
+#include "actors/dataflow/record/keygroup.h"
+#include "actors/dataflow/window/window_snap.h"
+#include "bus/base/error.h"
 
 #define MAXP   16
 #define NAGGS  7

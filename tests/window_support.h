@@ -9,8 +9,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "actors/dataflow/window.h"
-#include "bus/error.h"
+#include "actors/dataflow/window/window.h"
+#include "bus/base/error.h"
 
 typedef struct {
     uint64_t key;

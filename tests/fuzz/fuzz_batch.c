@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "actors/dataflow/batch.h"
-#include "bus/error.h"
+#include "actors/dataflow/record/batch.h"
+#include "bus/base/error.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

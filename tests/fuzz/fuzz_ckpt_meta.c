@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bus/error.h"
+#include "bus/base/error.h"
 #include "state/ckpt_meta.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "bus/envelope.h"
-#include "bus/error.h"
+#include "bus/base/error.h"
 #include "bus/json.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

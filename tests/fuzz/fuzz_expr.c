@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "actors/dataflow/expr.h"
-#include "bus/error.h"
+#include "actors/dataflow/expr/expr.h"
+#include "bus/base/error.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "actors/dataflow/batch.h"
-#include "actors/dataflow/textin.h"
-#include "bus/error.h"
+#include "actors/dataflow/record/batch.h"
+#include "actors/dataflow/io/textin.h"
+#include "bus/base/error.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "actors/dataflow/topology.h"
-#include "bus/mp.h"
+#include "actors/dataflow/job/topology.h"
+#include "bus/base/mp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "actors/dataflow/window_snap.h"
-#include "bus/error.h"
+#include "actors/dataflow/window/window_snap.h"
+#include "bus/base/error.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

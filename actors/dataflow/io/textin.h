@@ -1,0 +1,100 @@
+/* Text input for the file source: JSON lines or CSV into record batches of a schema.
+ *
+ * The caller reads the file in chunks and hands them over in order; the parser takes whole
+ * lines, one record per line, and tells how many bytes it used. Every record comes with the
+ * byte offset where its line starts, so a source can be rewound to any record (wr_textin_seek).
+ * There is no allocation per record: values go straight into the batch's columns.
+ *
+ * JSON lines: one object per line. Keys name schema fields (unknown keys are skipped, whatever
+ * their value); every schema field must appear exactly once; null is not a value.
+ *   int     an integer: -12, 0, 9223372036854775807 (no fraction or exponent)
+ *   double  any JSON number (integers too)
+ *   bool    true or false
+ *   time    an integer (epoch milliseconds) or an ISO-8601 string, see wr_textin_parse_time
+ *   string  a JSON string; every escape (\" \\ \/ \b \f \n \r \t \uXXXX, surrogate pairs) is
+ *           decoded to UTF-8; other bytes are taken as they are
+ * CSV (RFC 4180): fields separated by commas; a field in double quotes may hold commas,
+ * newlines and "" for a quote. With `header`, the first line names the columns (matched to
+ * schema fields by name, unknown columns skipped, every field required); without, the columns
+ * are the schema's fields in order. Values are written as in JSON without quotes: 42, -1.5e3,
+ * true/false (or 1/0), 1717000000000 or 2024-05-29T16:26:40Z, any text.
+ * Both: blank lines are skipped; "\r\n" ends a line too; a UTF-8 byte order mark at offset 0 is
+ * skipped.
+ *
+ * Bad lines are never lost silently: under WR_TEXTIN_FAIL parsing stops at the first one with
+ * WR_EPROTO; under WR_TEXTIN_SKIP it is counted (wr_textin_stats) and skipped. Either way
+ * wr_textin_error describes the last one as "NAME:LINE: FIELD: what is wrong". A bad CSV header
+ * always fails. */
+#ifndef WR_TEXTIN_H
+#define WR_TEXTIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "actors/dataflow/record/batch.h"
+#include "actors/dataflow/record/schema.h"
+
+enum wr_textin_format { WR_TEXTIN_JSONL, WR_TEXTIN_CSV };
+enum wr_textin_on_error { WR_TEXTIN_FAIL, WR_TEXTIN_SKIP };
+
+#define WR_TEXTIN_DEFAULT_MAX_LINE (1u << 20)
+
+typedef struct {
+    enum wr_textin_format format;
+    bool header;                      /* CSV: the first line names the columns */
+    enum wr_textin_on_error on_error; /* what a bad line does */
+    uint32_t max_line; /* longest line accepted, bytes; 0 = WR_TEXTIN_DEFAULT_MAX_LINE */
+    const char *name;  /* for messages (the file's path); copied; NULL = "input" */
+} wr_textin_options_t;
+
+typedef struct {
+    uint64_t offset;  /* byte offset of the next unconsumed byte */
+    uint64_t lines;   /* lines consumed (header, blank and bad lines included) */
+    uint64_t records; /* records produced */
+    uint64_t bad;     /* bad lines skipped */
+} wr_textin_stats_t;
+
+typedef struct wr_textin wr_textin_t;
+
+/* A parser for records of schema (copied). NULL when out of memory, or when opt is invalid. */
+wr_textin_t *wr_textin_new(const wr_schema_t *schema, const wr_textin_options_t *opt);
+void wr_textin_destroy(wr_textin_t **t);
+
+/* Parses whole lines from buf[0, len), the input from the current position (stats.offset) on,
+ * appending one record per good line to b (of the parser's schema) until b is full or no
+ * complete line is left. A last line without a newline is parsed only when eof is set.
+ * *consumed gets the bytes used up (whole lines): the caller keeps the rest and passes it again,
+ * followed by more input. If offsets is not NULL (room for b->cap values), offsets[k] gets the
+ * byte offset where record k's line starts, for every record k appended.
+ * Returns 0 (also when nothing was complete: read more); WR_EPROTO for a bad line under
+ * WR_TEXTIN_FAIL or a bad CSV header (records before it are in b; *consumed and the position
+ * stop at its start, so the same call fails again); WR_ETOOBIG for a line longer than max_line
+ * under WR_TEXTIN_FAIL (under WR_TEXTIN_SKIP it is skipped and counted); WR_EINVAL if b's schema
+ * is not the parser's; WR_ENOMEM (b's last record may then be incomplete: clear b). */
+int wr_textin_parse(wr_textin_t *t, const char *buf, size_t len, bool eof, wr_batch_t *b,
+                    uint64_t *offsets, size_t *consumed);
+
+/* The last bad line's message, "NAME:LINE: FIELD: what is wrong", or "" if none yet. Borrowed,
+ * valid until the next call on t. */
+const char *wr_textin_error(const wr_textin_t *t);
+const wr_textin_stats_t *wr_textin_stats(const wr_textin_t *t);
+
+/* Continues at byte offset `offset`, the start of line number line + 1 (a record's offset from
+ * wr_textin_parse, and the lines before it). A CSV header already read is kept; rewinding to
+ * offset 0 reads it again. A new parser resuming a CSV file with a header mid-file must read the
+ * header first: parse the bytes before the first record's offset (they hold no record), then
+ * seek. The counters other than offset and lines are kept. */
+void wr_textin_seek(wr_textin_t *t, uint64_t offset, uint64_t lines);
+
+/* Value parsers, shared with the topology file. Each takes exactly s[0, len) and returns 0 or
+ * WR_EINVAL (bad syntax) / WR_ETOOBIG (out of range), leaving *out untouched on failure.
+ * Time: epoch milliseconds as an integer, or ISO-8601 in UTC: 2024-05-29, 2024-05-29T16:26:40,
+ * with a fraction of a second (.5 to .123456789, truncated to ms), then Z, +hh:mm, +hhmm, or
+ * nothing (UTC); a space may stand for the T. Years 0000-9999. */
+int wr_textin_parse_time(const char *s, size_t len, int64_t *out);
+int wr_textin_parse_int(const char *s, size_t len, int64_t *out);
+/* A decimal number as JSON writes it (also with leading zeros); correctly rounded. */
+int wr_textin_parse_double(const char *s, size_t len, double *out);
+
+#endif

@@ -1,0 +1,466 @@
+/* Window aggregates: names, accumulator layout, merging and final values (see agg.h). */
+#include "actors/dataflow/window/agg.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "bus/base/error.h"
+
+static const struct {
+    const char *name;
+    wr_agg_kind_t kind;
+} s_names[] = {
+    {"count", WR_AGG_COUNT},   {"sum", WR_AGG_SUM},           {"min", WR_AGG_MIN},
+    {"max", WR_AGG_MAX},       {"avg", WR_AGG_AVG},           {"mean", WR_AGG_AVG},
+    {"stddev", WR_AGG_STDDEV}, {"stddev_pop", WR_AGG_STDDEV}, {"stddev_samp", WR_AGG_STDDEV_SAMP},
+    {"first", WR_AGG_FIRST},   {"last", WR_AGG_LAST},         {"quantile", WR_AGG_QUANTILE},
+};
+
+int wr_agg_parse(const char *name, wr_agg_t *out)
+{
+    if (!name || !out) return WR_EINVAL;
+    for (size_t i = 0; i < sizeof s_names / sizeof s_names[0]; i++)
+        if (!strcmp(name, s_names[i].name) && s_names[i].kind != WR_AGG_QUANTILE) {
+            out->kind = s_names[i].kind;
+            out->q = 0;
+            return 0;
+        }
+    double q;
+    char *end;
+    if (!strcmp(name, "median")) {
+        q = 0.5;
+    } else if (name[0] == 'p' && name[1] >= '0' && name[1] <= '9') {
+        q = strtod(name + 1, &end) / 100;
+        if (*end) return WR_EINVAL;
+    } else if (!strncmp(name, "quantile(", 9)) {
+        q = strtod(name + 9, &end);
+        if (end == name + 9 || strcmp(end, ")")) return WR_EINVAL;
+    } else {
+        return WR_EINVAL;
+    }
+    if (!(q >= 0 && q <= 1)) return WR_EINVAL;
+    out->kind = WR_AGG_QUANTILE;
+    out->q = q;
+    return 0;
+}
+
+const char *wr_agg_name(wr_agg_kind_t kind)
+{
+    for (size_t i = 0; i < sizeof s_names / sizeof s_names[0]; i++)
+        if (s_names[i].kind == kind) return s_names[i].name;
+    return "?";
+}
+
+static int s_field_kind(wr_agg_kind_t k)
+{
+    switch (k) {
+    case WR_AGG_SUM:
+    case WR_AGG_AVG:
+        return WR__F_SUM;
+    case WR_AGG_MIN:
+        return WR__F_MIN;
+    case WR_AGG_MAX:
+        return WR__F_MAX;
+    case WR_AGG_STDDEV:
+    case WR_AGG_STDDEV_SAMP:
+        return WR__F_MOM;
+    case WR_AGG_FIRST:
+        return WR__F_FIRST;
+    case WR_AGG_LAST:
+        return WR__F_LAST;
+    case WR_AGG_QUANTILE:
+        return WR__F_SKETCH;
+    default:
+        return -1;
+    }
+}
+
+static uint32_t s_field_size(int kind)
+{
+    switch (kind) {
+    case WR__F_MOM:
+    case WR__F_FIRST:
+    case WR__F_LAST:
+        return 16;
+    case WR__F_SKETCH:
+        return 4;
+    default:
+        return 8;
+    }
+}
+
+static void s_field_empty(uint8_t *p, int kind)
+{
+    int64_t t;
+    switch (kind) {
+    case WR__F_MIN:
+        wr__st(p, INFINITY);
+        break;
+    case WR__F_MAX:
+        wr__st(p, -INFINITY);
+        break;
+    case WR__F_FIRST:
+    case WR__F_LAST:
+        t = kind == WR__F_FIRST ? INT64_MAX : INT64_MIN;
+        memcpy(p, &t, 8);
+        wr__st(p + 8, NAN);
+        break;
+    default:
+        memset(p, 0, s_field_size(kind));
+    }
+}
+
+int wr__agg_layout(wr__agg_layout_t *l, const wr_agg_t *aggs, uint32_t n, uint32_t ncols)
+{
+    memset(l, 0, sizeof *l);
+    if (!aggs || n == 0 || n > WR_AGG_MAX_AGGS) return WR_EINVAL;
+    l->size = 4;
+    l->naggs = n;
+    for (uint32_t a = 0; a < n; a++) {
+        l->aggs[a] = aggs[a];
+        if (aggs[a].kind == WR_AGG_COUNT) continue;
+        int fk = s_field_kind(aggs[a].kind);
+        if (fk < 0 || aggs[a].col >= ncols) return WR_EINVAL;
+        if (fk == WR__F_SKETCH && !(aggs[a].q >= 0 && aggs[a].q <= 1)) return WR_EINVAL;
+        uint32_t f = 0;
+        while (f < l->nfields && !(l->f[f].kind == fk && l->f[f].col == aggs[a].col))
+            f++;
+        if (f == l->nfields) {
+            l->f[f] = (wr__field_t){.kind = (uint8_t)fk, .col = aggs[a].col, .off = l->size};
+            s_field_empty(l->empty + l->size, fk);
+            l->size += s_field_size(fk);
+            l->nsketch += fk == WR__F_SKETCH;
+            l->nfields++;
+        }
+        l->agg_field[a] = f;
+    }
+    return 0;
+}
+
+int wr__merge_init(wr__merge_t *m, const wr__agg_layout_t *l, uint32_t max_panes)
+{
+    memset(m, 0, sizeof *m);
+    m->cap = max_panes;
+    for (uint32_t f = 0; f < l->nfields; f++)
+        if (l->f[f].kind == WR__F_SKETCH && !(m->sk[f] = calloc(max_panes, sizeof(uint32_t)))) {
+            wr__merge_release(m);
+            return WR_ENOMEM;
+        }
+    return 0;
+}
+
+void wr__merge_release(wr__merge_t *m)
+{
+    for (uint32_t f = 0; f < WR_AGG_MAX_AGGS; f++)
+        free(m->sk[f]);
+    memset(m, 0, sizeof *m);
+}
+
+/* Chan et al.: the mean and M2 of two disjoint groups of na and nb values. */
+static void s_moments_merge(uint8_t *dst, uint64_t na, const uint8_t *src, uint64_t nb)
+{
+    if (na == 0) {
+        memcpy(dst, src, 16);
+        return;
+    }
+    double ma = wr__ld(dst), mb = wr__ld(src), n = (double)(na + nb), d = mb - ma;
+    wr__st(dst, ma + d * ((double)nb / n));
+    wr__st(dst + 8, wr__ld(dst + 8) + wr__ld(src + 8) + d * d * ((double)na * (double)nb / n));
+}
+
+/* Merges the non-sketch fields of src (nb records) into dst (na records before). */
+static void s_fields_merge(const wr__agg_layout_t *l, uint8_t *dst, uint64_t na, const uint8_t *src,
+                           uint64_t nb)
+{
+    for (uint32_t i = 0; i < l->nfields; i++) {
+        uint8_t *d = dst + l->f[i].off;
+        const uint8_t *s = src + l->f[i].off;
+        int64_t td, ts;
+        switch (l->f[i].kind) {
+        case WR__F_SUM:
+            wr__st(d, wr__ld(d) + wr__ld(s));
+            break;
+        case WR__F_MIN:
+            if (wr__ld(s) < wr__ld(d)) wr__st(d, wr__ld(s));
+            break;
+        case WR__F_MAX:
+            if (wr__ld(s) > wr__ld(d)) wr__st(d, wr__ld(s));
+            break;
+        case WR__F_MOM:
+            s_moments_merge(d, na, s, nb);
+            break;
+        case WR__F_FIRST: /* src is later in time: it wins only with a strictly earlier time */
+            memcpy(&td, d, 8);
+            memcpy(&ts, s, 8);
+            if (ts < td) memcpy(d, s, 16);
+            break;
+        case WR__F_LAST:
+            memcpy(&td, d, 8);
+            memcpy(&ts, s, 8);
+            if (ts >= td) memcpy(d, s, 16);
+            break;
+        default:
+            break; /* sketches: by the caller */
+        }
+    }
+}
+
+void wr__merge_panes(wr__merge_t *m, const wr__agg_layout_t *l, uint8_t *const *accs, size_t n)
+{
+    uint64_t count = 0;
+    for (size_t j = 0; j < n; j++)
+        count += wr__acc_count(accs[j]);
+    m->count = count;
+    /* Field by field, each a tight loop; the same results as merging pane after pane into the
+     * empty accumulator (sums: 0.0 + s0 + s1 + ...). */
+    for (uint32_t i = 0; i < l->nfields; i++) {
+        uint32_t off = l->f[i].off;
+        uint8_t *d = m->acc + off;
+        double v;
+        switch (l->f[i].kind) {
+        case WR__F_SUM:
+            v = 0;
+            for (size_t j = 0; j < n; j++)
+                v += wr__ld(accs[j] + off);
+            wr__st(d, v);
+            break;
+        case WR__F_MIN:
+            v = INFINITY;
+            for (size_t j = 0; j < n; j++) {
+                double x = wr__ld(accs[j] + off);
+                v = x < v ? x : v;
+            }
+            wr__st(d, v);
+            break;
+        case WR__F_MAX:
+            v = -INFINITY;
+            for (size_t j = 0; j < n; j++) {
+                double x = wr__ld(accs[j] + off);
+                v = x > v ? x : v;
+            }
+            wr__st(d, v);
+            break;
+        case WR__F_MOM: {
+            uint64_t na = 0;
+            memcpy(d, l->empty + off, 16);
+            for (size_t j = 0; j < n; j++) {
+                uint64_t nb = wr__acc_count(accs[j]);
+                s_moments_merge(d, na, accs[j] + off, nb);
+                na += nb;
+            }
+            break;
+        }
+        case WR__F_FIRST:
+        case WR__F_LAST:
+            memcpy(d, l->empty + off, 16);
+            for (size_t j = 0; j < n; j++) {
+                int64_t td, ts;
+                memcpy(&td, d, 8);
+                memcpy(&ts, accs[j] + off, 8);
+                if (l->f[i].kind == WR__F_FIRST ? ts < td : ts >= td) memcpy(d, accs[j] + off, 16);
+            }
+            break;
+        default: /* sketches: read at wr__merge_finish */
+            m->nsk[i] = 0;
+            for (size_t j = 0; j < n && j < m->cap; j++)
+                memcpy(&m->sk[i][m->nsk[i]++], accs[j] + off, 4);
+        }
+    }
+}
+
+int wr__merge_finish(wr__merge_t *m, const wr__agg_layout_t *l, wr__sketch_pool_t *sk, double *out)
+{
+    double n = (double)m->count;
+    for (uint32_t a = 0; a < l->naggs; a++) {
+        const uint8_t *p = m->acc + l->f[l->agg_field[a]].off;
+        double m2;
+        switch (l->aggs[a].kind) {
+        case WR_AGG_COUNT:
+            out[a] = n;
+            break;
+        case WR_AGG_SUM:
+        case WR_AGG_MIN:
+        case WR_AGG_MAX:
+            out[a] = wr__ld(p);
+            break;
+        case WR_AGG_AVG:
+            out[a] = wr__ld(p) / n;
+            break;
+        case WR_AGG_STDDEV:
+        case WR_AGG_STDDEV_SAMP:
+            m2 = wr__ld(p + 8);
+            if (m2 < 0) m2 = 0;
+            out[a] = l->aggs[a].kind == WR_AGG_STDDEV ? sqrt(m2 / n)
+                     : m->count > 1                   ? sqrt(m2 / (n - 1))
+                                                      : NAN;
+            break;
+        case WR_AGG_FIRST:
+        case WR_AGG_LAST:
+            out[a] = wr__ld(p + 8);
+            break;
+        default: { /* quantile */
+            uint32_t f = l->agg_field[a];
+            int rc = wr__sketch_quantiles(sk, m->sk[f], m->nsk[f], &l->aggs[a].q, 1, &out[a]);
+            if (rc) return rc;
+        }
+        }
+    }
+    return 0;
+}
+
+int wr__acc_merge_into(const wr__agg_layout_t *l, uint8_t *dst, uint8_t *src, wr__sketch_pool_t *sk)
+{
+    uint32_t na = wr__acc_count(dst), nb = wr__acc_count(src);
+    if (l->nsketch)
+        for (uint32_t i = 0; i < l->nfields; i++)
+            if (l->f[i].kind == WR__F_SKETCH) {
+                uint32_t hd, hs;
+                memcpy(&hd, dst + l->f[i].off, 4);
+                memcpy(&hs, src + l->f[i].off, 4);
+                int rc = wr__sketch_merge(sk, &hd, hs);
+                if (rc) return rc;
+                memcpy(dst + l->f[i].off, &hd, 4);
+            }
+    s_fields_merge(l, dst, na, src, nb);
+    uint32_t n = na + nb;
+    memcpy(dst, &n, 4);
+    wr__acc_clear(l, src, sk);
+    return 0;
+}
+
+void wr__acc_clear(const wr__agg_layout_t *l, uint8_t *acc, wr__sketch_pool_t *sk)
+{
+    if (l->nsketch)
+        for (uint32_t i = 0; i < l->nfields; i++)
+            if (l->f[i].kind == WR__F_SKETCH) {
+                uint32_t h;
+                memcpy(&h, acc + l->f[i].off, 4);
+                wr__sketch_free(sk, &h);
+            }
+    memcpy(acc, l->empty, l->size);
+}
+
+void wr__merge_block(const wr__agg_layout_t *l, uint8_t *const *ents, size_t nk,
+                     const uint32_t *offs, size_t ns, wr__block_t *b)
+{
+    for (size_t k = 0; k < nk; k++) {
+        uint64_t c = 0;
+        for (size_t j = 0; j < ns; j++)
+            c += wr__acc_count(ents[k] + offs[j]);
+        b->count[k] = c;
+    }
+    for (uint32_t i = 0; i < l->nfields; i++) {
+        const uint32_t off = l->f[i].off;
+        double *fa = b->fa[i], *fb = b->fb[i];
+        switch (l->f[i].kind) {
+        case WR__F_SUM:
+            for (size_t k = 0; k < nk; k++) {
+                double v = 0; /* + 0.0 from an empty pane is exact: v is never -0.0 */
+                for (size_t j = 0; j < ns; j++)
+                    v += wr__ld(ents[k] + offs[j] + off);
+                fa[k] = v;
+            }
+            break;
+        case WR__F_MIN:
+            for (size_t k = 0; k < nk; k++) {
+                double v = INFINITY;
+                for (size_t j = 0; j < ns; j++) {
+                    double x = wr__ld(ents[k] + offs[j] + off);
+                    v = x < v ? x : v;
+                }
+                fa[k] = v;
+            }
+            break;
+        case WR__F_MAX:
+            for (size_t k = 0; k < nk; k++) {
+                double v = -INFINITY;
+                for (size_t j = 0; j < ns; j++) {
+                    double x = wr__ld(ents[k] + offs[j] + off);
+                    v = x > v ? x : v;
+                }
+                fa[k] = v;
+            }
+            break;
+        case WR__F_MOM:
+            for (size_t k = 0; k < nk; k++) {
+                uint8_t m[16];
+                uint64_t na = 0;
+                memcpy(m, l->empty + off, 16);
+                for (size_t j = 0; j < ns; j++) {
+                    uint64_t nb = wr__acc_count(ents[k] + offs[j]);
+                    if (!nb) continue;
+                    s_moments_merge(m, na, ents[k] + offs[j] + off, nb);
+                    na += nb;
+                }
+                fa[k] = wr__ld(m);
+                fb[k] = wr__ld(m + 8);
+            }
+            break;
+        case WR__F_FIRST:
+        case WR__F_LAST: {
+            bool first = l->f[i].kind == WR__F_FIRST;
+            for (size_t k = 0; k < nk; k++) {
+                int64_t tb = first ? INT64_MAX : INT64_MIN;
+                double v = NAN;
+                for (size_t j = 0; j < ns; j++) {
+                    const uint8_t *p = ents[k] + offs[j] + off;
+                    int64_t t;
+                    memcpy(&t, p, 8);
+                    if (first ? t < tb : t >= tb) {
+                        tb = t;
+                        v = wr__ld(p + 8);
+                    }
+                }
+                fa[k] = v;
+            }
+            break;
+        }
+        default:
+            break; /* sketches: at finish */
+        }
+    }
+}
+
+int wr__finish_block(const wr__agg_layout_t *l, uint8_t *const *ents, size_t nk,
+                     const uint32_t *offs, size_t ns, wr__sketch_pool_t *sk, wr__block_t *b)
+{
+    for (uint32_t a = 0; a < l->naggs; a++) {
+        uint32_t f = l->agg_field[a];
+        const double *fa = b->fa[f], *fb = b->fb[f];
+        double *out = b->val[a];
+        switch (l->aggs[a].kind) {
+        case WR_AGG_COUNT:
+            for (size_t k = 0; k < nk; k++)
+                out[k] = (double)b->count[k];
+            break;
+        case WR_AGG_AVG:
+            for (size_t k = 0; k < nk; k++)
+                out[k] = fa[k] / (double)b->count[k];
+            break;
+        case WR_AGG_STDDEV:
+        case WR_AGG_STDDEV_SAMP:
+            for (size_t k = 0; k < nk; k++) {
+                double n = (double)b->count[k], m2 = fb[k] < 0 ? 0 : fb[k];
+                out[k] = l->aggs[a].kind == WR_AGG_STDDEV ? sqrt(m2 / n)
+                         : b->count[k] > 1                ? sqrt(m2 / (n - 1))
+                                                          : NAN;
+            }
+            break;
+        case WR_AGG_QUANTILE:
+            for (size_t k = 0; k < nk; k++) {
+                if (!b->count[k]) continue;
+                uint32_t *hs = b->sk + k * b->sk_cap, nh = 0;
+                for (size_t j = 0; j < ns && nh < b->sk_cap; j++) {
+                    memcpy(&hs[nh], ents[k] + offs[j] + l->f[f].off, 4);
+                    nh += hs[nh] != 0;
+                }
+                int rc = wr__sketch_quantiles(sk, hs, nh, &l->aggs[a].q, 1, &out[k]);
+                if (rc) return rc;
+            }
+            break;
+        default: /* sum, min, max, first, last */
+            memcpy(out, fa, nk * sizeof *out);
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,398 @@
+/* Quantile sketches: sparse relative-error histograms in size-class blocks (see sketch.h). */
+#include "actors/dataflow/window/sketch.h"
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus/base/error.h"
+
+#define S_IDX_MAX      ((1 << 18) - 1) /* bucket index magnitude clamp */
+#define S_KEY_BIAS     (1u << 19)      /* entry key = signed key + bias, in [1, 2^20 - 1] */
+#define S_CNT_BITS     12
+#define S_CNT_MAX      ((1u << S_CNT_BITS) - 1)
+#define S_CLASSES      22 /* class c blocks hold 2^(c+1) words: up to 4M entries */
+#define S_HANDLE_SHIFT 27
+#define S_DENSE_MIN    4096 /* a union whose key range is at most this is counted densely */
+
+typedef struct {
+    uint32_t *mem;    /* cap blocks of 2^(c+1) words; block 0 is never handed out */
+    uint32_t nblocks; /* blocks ever handed out, plus the reserved block 0 */
+    uint32_t cap;
+    uint32_t free_head; /* a free block's word 0 links to the next free one; 0 ends the list */
+} s_class_t;
+
+struct wr__sketch_pool {
+    double alpha, gamma, inv_ln_gamma, ln_gamma, mid; /* mid = 2 / (gamma + 1) */
+    s_class_t cls[S_CLASSES];
+    uint64_t live;
+    uint32_t *scratch; /* merge output and sort space */
+    size_t scratch_cap;
+    uint64_t *dense; /* dense counts for quantiles */
+    size_t dense_cap;
+};
+
+static inline size_t s_words(unsigned c)
+{
+    return (size_t)2 << c;
+}
+
+static inline uint32_t *s_block(const wr__sketch_pool_t *p, uint32_t h)
+{
+    unsigned c = h >> S_HANDLE_SHIFT;
+    return p->cls[c].mem + (size_t)(h & ((1u << S_HANDLE_SHIFT) - 1)) * s_words(c);
+}
+
+/* The smallest class whose blocks hold n entries, or -1. */
+static int s_class_for(size_t n)
+{
+    for (unsigned c = 0; c < S_CLASSES; c++)
+        if (s_words(c) - 1 >= n) return (int)c;
+    return -1;
+}
+
+/* A free block of class c: its handle, or 0 on OOM. Reallocates the class's memory, so block
+ * pointers of class c taken before the call are stale after it. */
+static uint32_t s_alloc(wr__sketch_pool_t *p, unsigned c)
+{
+    s_class_t *k = &p->cls[c];
+    uint32_t idx;
+    if (k->free_head) {
+        idx = k->free_head;
+        k->free_head = k->mem[(size_t)idx * s_words(c)];
+    } else {
+        if (k->nblocks == 0) k->nblocks = 1;
+        if (k->nblocks >= k->cap) {
+            uint32_t ncap = k->cap ? k->cap * 2 : 16;
+            if (ncap >= (1u << S_HANDLE_SHIFT)) return 0;
+            uint32_t *m = realloc(k->mem, (size_t)ncap * s_words(c) * sizeof *m);
+            if (!m) return 0;
+            k->mem = m;
+            k->cap = ncap;
+        }
+        idx = k->nblocks++;
+    }
+    k->mem[(size_t)idx * s_words(c)] = 0;
+    return ((uint32_t)c << S_HANDLE_SHIFT) | idx;
+}
+
+static void s_release(wr__sketch_pool_t *p, uint32_t h)
+{
+    unsigned c = h >> S_HANDLE_SHIFT;
+    uint32_t idx = h & ((1u << S_HANDLE_SHIFT) - 1);
+    p->cls[c].mem[(size_t)idx * s_words(c)] = p->cls[c].free_head;
+    p->cls[c].free_head = idx;
+}
+
+static int s_scratch(wr__sketch_pool_t *p, size_t n)
+{
+    if (n <= p->scratch_cap) return 0;
+    size_t cap = p->scratch_cap ? p->scratch_cap : 256;
+    while (cap < n)
+        cap *= 2;
+    uint32_t *s = realloc(p->scratch, cap * sizeof *s);
+    if (!s) return WR_ENOMEM;
+    p->scratch = s;
+    p->scratch_cap = cap;
+    return 0;
+}
+
+wr__sketch_pool_t *wr__sketch_pool_new(double alpha)
+{
+    if (!(alpha > 0 && alpha < 1)) return NULL;
+    wr__sketch_pool_t *p = calloc(1, sizeof *p);
+    if (!p) return NULL;
+    p->alpha = alpha;
+    p->gamma = (1 + alpha) / (1 - alpha);
+    p->ln_gamma = log(p->gamma);
+    p->inv_ln_gamma = 1 / p->ln_gamma;
+    p->mid = 2 / (p->gamma + 1);
+    return p;
+}
+
+void wr__sketch_pool_destroy(wr__sketch_pool_t **pp)
+{
+    if (!pp || !*pp) return;
+    wr__sketch_pool_t *p = *pp;
+    for (unsigned c = 0; c < S_CLASSES; c++)
+        free(p->cls[c].mem);
+    free(p->scratch);
+    free(p->dense);
+    free(p);
+    *pp = NULL;
+}
+
+/* The biased bucket key of x (not NaN). */
+static uint32_t s_key(const wr__sketch_pool_t *p, double x)
+{
+    if (x == 0) return S_KEY_BIAS;
+    double a = fabs(x);
+    double li = ceil(log(a) * p->inv_ln_gamma); /* log(inf) = inf: clamped below */
+    int32_t idx = li > S_IDX_MAX ? S_IDX_MAX : li < -S_IDX_MAX ? -S_IDX_MAX : (int32_t)li;
+    int32_t key = (1 << 18) + idx;
+    return (uint32_t)((int32_t)S_KEY_BIAS + (x < 0 ? -key : key));
+}
+
+static double s_value(const wr__sketch_pool_t *p, uint32_t biased)
+{
+    int32_t key = (int32_t)biased - (int32_t)S_KEY_BIAS;
+    if (key == 0) return 0;
+    int32_t idx = (key < 0 ? -key : key) - (1 << 18);
+    double v = exp(idx * p->ln_gamma) * p->mid;
+    return key < 0 ? -v : v;
+}
+
+int wr__sketch_add(wr__sketch_pool_t *p, uint32_t *h, double x)
+{
+    if (isnan(x)) return 0;
+    uint32_t bk = s_key(p, x);
+    if (!*h) {
+        uint32_t nh = s_alloc(p, 0);
+        if (!nh) return WR_ENOMEM;
+        uint32_t *b = s_block(p, nh);
+        b[0] = 1;
+        b[1] = bk << S_CNT_BITS | 1;
+        *h = nh;
+        p->live++;
+        return 0;
+    }
+    uint32_t *b = s_block(p, *h);
+    uint32_t n = b[0], *e = b + 1;
+    uint32_t lo = 0, hi = n; /* first entry with a greater key */
+    while (lo < hi) {
+        uint32_t mid = (lo + hi) / 2;
+        if (e[mid] >> S_CNT_BITS <= bk)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo > 0 && e[lo - 1] >> S_CNT_BITS == bk && (e[lo - 1] & S_CNT_MAX) < S_CNT_MAX) {
+        e[lo - 1]++;
+        return 0;
+    }
+    unsigned c = *h >> S_HANDLE_SHIFT;
+    if (n < s_words(c) - 1) {
+        memmove(e + lo + 1, e + lo, (size_t)(n - lo) * sizeof *e);
+        e[lo] = bk << S_CNT_BITS | 1;
+        b[0] = n + 1;
+        return 0;
+    }
+    if (c + 1 >= S_CLASSES) return WR_ENOMEM;
+    uint32_t nh = s_alloc(p, c + 1); /* another class: b stays valid */
+    if (!nh) return WR_ENOMEM;
+    uint32_t *nb = s_block(p, nh), *ne = nb + 1;
+    memcpy(ne, e, (size_t)lo * sizeof *e);
+    ne[lo] = bk << S_CNT_BITS | 1;
+    memcpy(ne + lo + 1, e + lo, (size_t)(n - lo) * sizeof *e);
+    nb[0] = n + 1;
+    s_release(p, *h);
+    *h = nh;
+    return 0;
+}
+
+void wr__sketch_free(wr__sketch_pool_t *p, uint32_t *h)
+{
+    if (!*h) return;
+    s_release(p, *h);
+    p->live--;
+    *h = 0;
+}
+
+uint64_t wr__sketch_count(const wr__sketch_pool_t *p, uint32_t h)
+{
+    if (!h) return 0;
+    const uint32_t *b = s_block(p, h);
+    uint64_t n = 0;
+    for (uint32_t i = 1; i <= b[0]; i++)
+        n += b[i] & S_CNT_MAX;
+    return n;
+}
+
+const uint32_t *wr__sketch_entries(const wr__sketch_pool_t *p, uint32_t h, uint32_t *n)
+{
+    if (!h) {
+        *n = 0;
+        return NULL;
+    }
+    const uint32_t *b = s_block(p, h);
+    *n = b[0];
+    return b + 1;
+}
+
+int wr__sketch_load(wr__sketch_pool_t *p, uint32_t *h, const void *e, uint32_t n)
+{
+    *h = 0;
+    if (!n) return 0;
+    int c = s_class_for(n);
+    if (c < 0) return WR_EPROTO;
+    uint32_t nh = s_alloc(p, (unsigned)c);
+    if (!nh) return WR_ENOMEM;
+    uint32_t *b = s_block(p, nh); /* copied first: e may be unaligned */
+    b[0] = n;
+    memcpy(b + 1, e, (size_t)n * sizeof *b);
+    for (uint32_t i = 1; i <= n; i++) { /* keys in [1, 2^20 - 1], ascending; counts >= 1 */
+        uint32_t key = b[i] >> S_CNT_BITS;
+        if (!key || !(b[i] & S_CNT_MAX) || (i > 1 && key < b[i - 1] >> S_CNT_BITS)) {
+            s_release(p, nh);
+            return WR_EPROTO;
+        }
+    }
+    *h = nh;
+    p->live++;
+    return 0;
+}
+
+/* Appends (key, count) to out as entries of at most S_CNT_MAX each; returns the new length. */
+static size_t s_emit(uint32_t *out, size_t m, uint32_t key, uint64_t cnt)
+{
+    while (cnt > 0) {
+        uint32_t c = cnt > S_CNT_MAX ? S_CNT_MAX : (uint32_t)cnt;
+        out[m++] = key << S_CNT_BITS | c;
+        cnt -= c;
+    }
+    return m;
+}
+
+int wr__sketch_merge(wr__sketch_pool_t *p, uint32_t *dst, uint32_t src)
+{
+    if (!src) return 0;
+    uint32_t ns = s_block(p, src)[0];
+    if (!*dst) {
+        int c = s_class_for(ns);
+        uint32_t nh = c < 0 ? 0 : s_alloc(p, (unsigned)c);
+        if (!nh) return WR_ENOMEM;
+        const uint32_t *sb = s_block(p, src); /* after the alloc: it may have moved */
+        memcpy(s_block(p, nh), sb, (size_t)(ns + 1) * sizeof *sb);
+        *dst = nh;
+        p->live++;
+        return 0;
+    }
+    uint32_t nd = s_block(p, *dst)[0];
+    if (s_scratch(p, (size_t)nd + ns)) return WR_ENOMEM;
+    const uint32_t *a = s_block(p, *dst) + 1, *b = s_block(p, src) + 1;
+    /* Equal keys are combined; a combined count above S_CNT_MAX splits again, so the output has at
+     * most nd + ns entries. */
+    size_t i = 0, j = 0, m = 0;
+    uint32_t cur = 0;
+    uint64_t cnt = 0;
+    while (i < nd || j < ns) {
+        uint32_t x = (j >= ns || (i < nd && a[i] <= b[j])) ? a[i++] : b[j++];
+        if (x >> S_CNT_BITS != cur) {
+            m = s_emit(p->scratch, m, cur, cnt);
+            cur = x >> S_CNT_BITS;
+            cnt = 0;
+        }
+        cnt += x & S_CNT_MAX;
+    }
+    m = s_emit(p->scratch, m, cur, cnt);
+    int c = s_class_for(m);
+    uint32_t nh = c < 0 ? 0 : s_alloc(p, (unsigned)c);
+    if (!nh) return WR_ENOMEM;
+    uint32_t *nb = s_block(p, nh);
+    nb[0] = (uint32_t)m;
+    memcpy(nb + 1, p->scratch, m * sizeof *nb);
+    s_release(p, *dst);
+    *dst = nh;
+    return 0;
+}
+
+static int s_cmp_u32(const void *x, const void *y)
+{
+    uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+    return a < b ? -1 : a > b;
+}
+
+/* The 0-based rank of the q-quantile of n values (q clamped to [0, 1]); false for a NaN q. */
+static bool s_rank(double q, uint64_t n, uint64_t *rank)
+{
+    if (isnan(q)) return false;
+    q = q < 0 ? 0 : q > 1 ? 1 : q;
+    *rank = (uint64_t)floor(q * (double)(n - 1));
+    return true;
+}
+
+int wr__sketch_quantiles(wr__sketch_pool_t *p, const uint32_t *hs, size_t nh, const double *qs,
+                         size_t nq, double *out)
+{
+    size_t t = 0;
+    uint64_t n = 0;
+    uint32_t kmin = UINT32_MAX, kmax = 0;
+    for (size_t s = 0; s < nh; s++) {
+        if (!hs[s]) continue;
+        const uint32_t *b = s_block(p, hs[s]);
+        if (!b[0]) continue;
+        t += b[0];
+        if (b[1] >> S_CNT_BITS < kmin) kmin = b[1] >> S_CNT_BITS;
+        if (b[b[0]] >> S_CNT_BITS > kmax) kmax = b[b[0]] >> S_CNT_BITS;
+        for (uint32_t i = 1; i <= b[0]; i++)
+            n += b[i] & S_CNT_MAX;
+    }
+    if (n == 0) {
+        for (size_t k = 0; k < nq; k++)
+            out[k] = NAN;
+        return 0;
+    }
+    size_t range = (size_t)(kmax - kmin) + 1;
+    if (range <= S_DENSE_MIN || range <= 4 * t) {
+        if (range > p->dense_cap) {
+            uint64_t *d = realloc(p->dense, range * sizeof *d);
+            if (!d) return WR_ENOMEM;
+            p->dense = d;
+            p->dense_cap = range;
+        }
+        memset(p->dense, 0, range * sizeof *p->dense);
+        for (size_t s = 0; s < nh; s++) {
+            if (!hs[s]) continue;
+            const uint32_t *b = s_block(p, hs[s]);
+            for (uint32_t i = 1; i <= b[0]; i++)
+                p->dense[(b[i] >> S_CNT_BITS) - kmin] += b[i] & S_CNT_MAX;
+        }
+        for (size_t k = 0; k < nq; k++) {
+            uint64_t rank, cum = 0;
+            size_t i = 0;
+            if (!s_rank(qs[k], n, &rank)) {
+                out[k] = NAN;
+                continue;
+            }
+            while ((cum += p->dense[i]) <= rank)
+                i++;
+            out[k] = s_value(p, kmin + (uint32_t)i);
+        }
+        return 0;
+    }
+    if (s_scratch(p, t)) return WR_ENOMEM;
+    size_t m = 0;
+    for (size_t s = 0; s < nh; s++) {
+        if (!hs[s]) continue;
+        const uint32_t *b = s_block(p, hs[s]);
+        memcpy(p->scratch + m, b + 1, (size_t)b[0] * sizeof *b);
+        m += b[0];
+    }
+    qsort(p->scratch, m, sizeof *p->scratch, s_cmp_u32);
+    for (size_t k = 0; k < nq; k++) {
+        uint64_t rank, cum = 0;
+        size_t i = 0;
+        if (!s_rank(qs[k], n, &rank)) {
+            out[k] = NAN;
+            continue;
+        }
+        while ((cum += p->scratch[i] & S_CNT_MAX) <= rank)
+            i++;
+        out[k] = s_value(p, p->scratch[i] >> S_CNT_BITS);
+    }
+    return 0;
+}
+
+size_t wr__sketch_pool_bytes(const wr__sketch_pool_t *p)
+{
+    size_t b = sizeof *p + p->scratch_cap * sizeof *p->scratch + p->dense_cap * sizeof *p->dense;
+    for (unsigned c = 0; c < S_CLASSES; c++)
+        b += (size_t)p->cls[c].cap * s_words(c) * 4;
+    return b;
+}
+
+uint64_t wr__sketch_pool_live(const wr__sketch_pool_t *p)
+{
+    return p->live;
+}

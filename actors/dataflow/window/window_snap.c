@@ -1,0 +1,314 @@
+/* Window snapshots: the header, writing a snapshot, resealing (see window_snap.h). Restoring is in
+ * window_snap_restore.c. */
+#include <stdlib.h>
+
+#include "actors/dataflow/window/window_snap_internal.h"
+#include "bus/base/error.h"
+
+#define S_HEAD_FIXED  120 /* header bytes before the aggregates */
+#define S_HEAD_AGG    16
+#define S_FIELD(p, v) (memcpy((p), &(v), sizeof(v)), (p) += sizeof(v))
+
+/* ---- the header ---- */
+
+void wr__snap_head_of(const wr_window_t *w, wr__snap_head_t *h)
+{
+    const wr_window_spec_t *s = &w->spec;
+    bool session = s->kind == WR_WINDOW_SESSION;
+    *h = (wr__snap_head_t){
+        .version = WR_WINDOW_SNAP_VERSION,
+        .header_bytes = S_HEAD_FIXED + S_HEAD_AGG * s->naggs + 8,
+        .kind = (uint32_t)s->kind,
+        .ncols = s->ncols,
+        .naggs = s->naggs,
+        .acc_size = w->lay.size,
+        .ring = session ? 0 : (uint32_t)w->R,
+        .size = session ? 0 : s->size_ms,
+        .slide = s->kind == WR_WINDOW_SLIDING ? s->slide_ms
+                 : session                    ? 0
+                                              : s->size_ms,
+        .gap = session ? s->gap_ms : 0,
+        .lateness = s->lateness_ms,
+        .pane = session ? 0 : w->P,
+        .wm = w->wm,
+        .lo = session ? 0 : w->lo,
+        .base = session ? 0 : w->base,
+        .alpha = s->sketch_alpha,
+    };
+    for (uint32_t a = 0; a < s->naggs; a++) {
+        wr_agg_kind_t k = s->aggs[a].kind;
+        h->aggs[a] = (wr_agg_t){.kind = k,
+                                .col = k == WR_AGG_COUNT ? 0 : s->aggs[a].col,
+                                .q = k == WR_AGG_QUANTILE ? s->aggs[a].q : 0};
+    }
+}
+
+int wr__snap_head_write(wr_snap_writer_t *out, wr__snap_head_t *h)
+{
+    uint8_t b[S_HEAD_FIXED + S_HEAD_AGG * WR_AGG_MAX_AGGS + 8], *p = b;
+    memcpy(p, WR__SNAP_MAGIC, 8);
+    p += 8;
+    S_FIELD(p, h->version);
+    S_FIELD(p, h->header_bytes);
+    S_FIELD(p, h->kind);
+    S_FIELD(p, h->ncols);
+    S_FIELD(p, h->naggs);
+    S_FIELD(p, h->acc_size);
+    S_FIELD(p, h->ring);
+    S_FIELD(p, h->maxp);
+    S_FIELD(p, h->size);
+    S_FIELD(p, h->slide);
+    S_FIELD(p, h->gap);
+    S_FIELD(p, h->lateness);
+    S_FIELD(p, h->pane);
+    S_FIELD(p, h->wm);
+    S_FIELD(p, h->lo);
+    S_FIELD(p, h->base);
+    S_FIELD(p, h->alpha);
+    S_FIELD(p, h->keys);
+    for (uint32_t a = 0; a < h->naggs; a++) {
+        uint32_t kind = (uint32_t)h->aggs[a].kind;
+        S_FIELD(p, kind);
+        S_FIELD(p, h->aggs[a].col);
+        S_FIELD(p, h->aggs[a].q);
+    }
+    uint64_t sum = wr__sum(b, (size_t)(p - b));
+    S_FIELD(p, sum);
+    return wr__snapw_put(out, b, (size_t)(p - b));
+}
+
+#define S_TAKE(p, v) (memcpy(&(v), (p), sizeof(v)), (p) += sizeof(v))
+
+int wr__snap_head_read(const uint8_t *b, size_t len, wr__snap_head_t *h)
+{
+    if (len < S_HEAD_FIXED + 8 || memcmp(b, WR__SNAP_MAGIC, 8)) return WR_EPROTO;
+    const uint8_t *p = b + 8;
+    S_TAKE(p, h->version);
+    if (h->version != WR_WINDOW_SNAP_VERSION) return WR_EVERSION;
+    S_TAKE(p, h->header_bytes);
+    S_TAKE(p, h->kind);
+    S_TAKE(p, h->ncols);
+    S_TAKE(p, h->naggs);
+    if (h->naggs < 1 || h->naggs > WR_AGG_MAX_AGGS ||
+        h->header_bytes != S_HEAD_FIXED + S_HEAD_AGG * h->naggs + 8 || h->header_bytes > len)
+        return WR_EPROTO;
+    uint64_t sum;
+    memcpy(&sum, b + h->header_bytes - 8, 8);
+    if (sum != wr__sum(b, h->header_bytes - 8)) return WR_EPROTO;
+    S_TAKE(p, h->acc_size);
+    S_TAKE(p, h->ring);
+    S_TAKE(p, h->maxp);
+    S_TAKE(p, h->size);
+    S_TAKE(p, h->slide);
+    S_TAKE(p, h->gap);
+    S_TAKE(p, h->lateness);
+    S_TAKE(p, h->pane);
+    S_TAKE(p, h->wm);
+    S_TAKE(p, h->lo);
+    S_TAKE(p, h->base);
+    S_TAKE(p, h->alpha);
+    S_TAKE(p, h->keys);
+    for (uint32_t a = 0; a < h->naggs; a++) {
+        uint32_t kind;
+        S_TAKE(p, kind);
+        h->aggs[a].kind = (wr_agg_kind_t)kind;
+        S_TAKE(p, h->aggs[a].col);
+        S_TAKE(p, h->aggs[a].q);
+    }
+    return 0;
+}
+
+int wr__snap_head_fits(const wr_window_t *w, const wr__snap_head_t *h)
+{
+    wr__snap_head_t m;
+    wr__snap_head_of(w, &m);
+    bool same = m.kind == h->kind && m.ncols == h->ncols && m.naggs == h->naggs &&
+                m.acc_size == h->acc_size && m.size == h->size && m.slide == h->slide &&
+                m.gap == h->gap && m.lateness == h->lateness && m.pane == h->pane &&
+                m.alpha == h->alpha;
+    for (uint32_t a = 0; same && a < m.naggs; a++)
+        same = m.aggs[a].kind == h->aggs[a].kind && m.aggs[a].col == h->aggs[a].col &&
+               (m.aggs[a].q == h->aggs[a].q);
+    return same ? 0 : WR_EINVAL;
+}
+
+/* ---- writing ---- */
+
+/* Appends accumulator acc, each sketch handle replaced by its entry count, then the entries. */
+static int s_put_acc(const wr_window_t *w, wr_snap_writer_t *out, const uint8_t *acc)
+{
+    const wr__agg_layout_t *l = &w->lay;
+    uint8_t *p = wr__snapw_room(out, l->size);
+    if (!p) return out->err;
+    memcpy(p, acc, l->size);
+    wr__snapw_commit(out, l->size);
+    if (!l->nsketch) return 0;
+    for (uint32_t i = 0; i < l->nfields; i++) {
+        if (l->f[i].kind != WR__F_SKETCH) continue;
+        uint32_t h, n;
+        memcpy(&h, acc + l->f[i].off, 4);
+        const uint32_t *e = wr__sketch_entries(w->sk, h, &n);
+        memcpy(p + l->f[i].off, &n, 4);
+        if (n && wr__snapw_put(out, e, (size_t)n * 4)) return out->err;
+    }
+    return 0;
+}
+
+/* Key record of a sliced kind: key u64, ring panes u16, spill panes u32, then each ring pane as
+ * its offset from the base (u16) and accumulator, each spill pane as its number (i64) and
+ * accumulator, ascending. */
+static int s_put_slices(const wr_window_t *w, wr_snap_writer_t *out, uint32_t e)
+{
+    const uint8_t *ent = wr__kt_entry(w->kt, e);
+    const size_t asz = w->lay.size;
+    uint16_t nring = 0;
+    uint32_t nspill = 0;
+    for (int64_t o = 0; o < w->R; o++)
+        nring += wr__acc_count(ent + 8 + wr__floor_mod(w->base + o, w->R) * asz) != 0;
+    uint32_t first = wr__slice_spill_first(w, e);
+    for (uint32_t nd = first; nd; nspill++)
+        memcpy(&nd, w->sp_nodes + (size_t)nd * w->sp_stride + 16, 4);
+    uint8_t *p = wr__snapw_room(out, 14);
+    if (!p) return out->err;
+    memcpy(p, ent, 8);
+    memcpy(p + 8, &nring, 2);
+    memcpy(p + 10, &nspill, 4);
+    wr__snapw_commit(out, 14);
+    for (int64_t o = 0; o < w->R; o++) {
+        const uint8_t *acc = ent + 8 + wr__floor_mod(w->base + o, w->R) * asz;
+        if (!wr__acc_count(acc)) continue;
+        uint16_t off = (uint16_t)o;
+        if (wr__snapw_put(out, &off, 2) || s_put_acc(w, out, acc)) return out->err;
+    }
+    for (uint32_t nd = first; nd;) {
+        const uint8_t *node = w->sp_nodes + (size_t)nd * w->sp_stride;
+        if (wr__snapw_put(out, node + 8, 8) || s_put_acc(w, out, node + 20)) return out->err;
+        memcpy(&nd, node + 16, 4);
+    }
+    return 0;
+}
+
+/* Key record of a session: key u64, sessions u32, then each as start i64, end i64, accumulator,
+ * in order. */
+static int s_put_sessions(const wr_window_t *w, wr_snap_writer_t *out, uint32_t e)
+{
+    uint64_t key = wr__kt_key(w->kt, e);
+    uint32_t n = 0, first = wr__session_first(w, e);
+    int64_t start, end;
+    const uint8_t *acc;
+    for (uint32_t s = first; s; n++)
+        s = wr__session_get(w, s, &start, &end, &acc);
+    if (wr__snapw_put(out, &key, 8) || wr__snapw_put(out, &n, 4)) return out->err;
+    for (uint32_t s = first; s;) {
+        s = wr__session_get(w, s, &start, &end, &acc);
+        if (wr__snapw_put(out, &start, 8) || wr__snapw_put(out, &end, 8) || s_put_acc(w, out, acc))
+            return out->err;
+    }
+    return 0;
+}
+
+/* order[0..count): the entries sorted by key group (a counting sort, stable); first[g] is where
+ * group g starts, first[maxp] = count. */
+static int s_sort(const wr_window_t *w, uint32_t maxp, uint32_t (*key_group)(void *, uint64_t),
+                  void *ctx, uint32_t *order, uint64_t *first)
+{
+    uint32_t n = w->kt->count;
+    uint16_t *kg = malloc((n ? n : 1) * sizeof *kg);
+    if (!kg) return WR_ENOMEM;
+    memset(first, 0, (maxp + 1) * sizeof *first);
+    for (uint32_t e = 0; e < n; e++) {
+        uint32_t g = key_group(ctx, wr__kt_key(w->kt, e));
+        if (g >= maxp) {
+            free(kg);
+            return WR_EINVAL;
+        }
+        kg[e] = (uint16_t)g;
+        first[g + 1]++;
+    }
+    for (uint32_t g = 0; g < maxp; g++)
+        first[g + 1] += first[g];
+    for (uint32_t e = 0; e < n; e++) /* first[g] walks to first[g + 1] ... */
+        order[first[kg[e]]++] = e;
+    for (uint32_t g = maxp; g > 0; g--) /* ... and is put back */
+        first[g] = first[g - 1];
+    first[0] = 0;
+    free(kg);
+    return 0;
+}
+
+int wr_window_snapshot(const wr_window_t *w, uint32_t maxp,
+                       uint32_t (*key_group)(void *ctx, uint64_t key), void *ctx,
+                       wr_snap_writer_t *out)
+{
+    if (!w || !key_group || !out || maxp < 1 || maxp > WR_WINDOW_SNAP_MAX_GROUPS) return WR_EINVAL;
+    const bool session = w->spec.kind == WR_WINDOW_SESSION;
+    uint32_t *order = malloc(((size_t)w->kt->count + 1) * sizeof *order);
+    uint64_t *first = malloc(((size_t)maxp + 1) * sizeof *first);
+    uint8_t *index = malloc((size_t)maxp * WR__SNAP_INDEX_ENT);
+    int rc = WR_ENOMEM;
+    if (!order || !first || !index || (rc = s_sort(w, maxp, key_group, ctx, order, first)))
+        goto done;
+    wr__snap_head_t h;
+    wr__snap_head_of(w, &h);
+    h.maxp = maxp;
+    h.keys = w->kt->count;
+    uint64_t start = wr__snapw_off(out);
+    if ((rc = wr__snap_head_write(out, &h))) goto done;
+    for (uint32_t g = 0; g < maxp; g++) {
+        uint64_t ent[4] = {wr__snapw_off(out) - start, 0, first[g + 1] - first[g], 0};
+        wr__snapw_sum_begin(out);
+        for (uint64_t i = first[g]; i < first[g + 1] && !rc; i++)
+            rc = session ? s_put_sessions(w, out, order[i]) : s_put_slices(w, out, order[i]);
+        ent[3] = wr__snapw_sum_end(out);
+        if (rc) goto done;
+        ent[1] = wr__snapw_off(out) - start - ent[0];
+        memcpy(index + (size_t)g * WR__SNAP_INDEX_ENT, ent, sizeof ent);
+    }
+    uint64_t index_off = wr__snapw_off(out) - start;
+    uint32_t version = WR_WINDOW_SNAP_VERSION;
+    wr__snapw_sum_begin(out);
+    if (!wr__snapw_put(out, index, (size_t)maxp * WR__SNAP_INDEX_ENT) &&
+        !wr__snapw_put(out, &index_off, 8) && !wr__snapw_put(out, &maxp, 4))
+        wr__snapw_put(out, &version, 4);
+    uint64_t sum = wr__snapw_sum_end(out);
+    if (!wr__snapw_put(out, &sum, 8)) wr__snapw_put(out, WR__SNAP_END_MAGIC, 8);
+    rc = wr_snap_writer_flush(out);
+done:
+    free(order);
+    free(first);
+    free(index);
+    return rc;
+}
+
+/* ---- resealing (tests, fuzzing) ---- */
+
+void wr__window_snap_reseal(uint8_t *b, size_t len)
+{
+    if (len < 16) return;
+    uint32_t hb;
+    memcpy(&hb, b + 12, 4);
+    if (hb >= 8 && hb <= len) {
+        uint64_t sum = wr__sum(b, hb - 8);
+        memcpy(b + hb - 8, &sum, 8);
+    }
+    if (len < WR__SNAP_TRAILER) return;
+    uint8_t *t = b + len - WR__SNAP_TRAILER;
+    uint64_t io;
+    uint32_t maxp;
+    memcpy(&io, t, 8);
+    memcpy(&maxp, t + 8, 4);
+    size_t tpos = len - WR__SNAP_TRAILER;
+    if (io > tpos || (tpos - io) / WR__SNAP_INDEX_ENT != maxp || (tpos - io) % WR__SNAP_INDEX_ENT)
+        return;
+    for (uint32_t g = 0; g < maxp; g++) {
+        uint8_t *ent = b + io + (size_t)g * WR__SNAP_INDEX_ENT;
+        uint64_t off, n;
+        memcpy(&off, ent, 8);
+        memcpy(&n, ent + 8, 8);
+        if (off > io || n > io - off) continue;
+        uint64_t sum = wr__sum(b + off, n);
+        memcpy(ent + 24, &sum, 8);
+    }
+    uint64_t sum = wr__sum(b + io, tpos + 16 - io);
+    memcpy(t + 16, &sum, 8);
+}

@@ -1,0 +1,100 @@
+/* Snapshots of a window engine's state, for checkpoints and rescaling (Flink's keyed state by key
+ * groups, see keygroup.h).
+ *
+ * A snapshot is one byte stream, written once front to back (the state is big: 5M keys x 10
+ * panes is 1.5 GB, so it is never built in memory a second time) and read back through a mapping:
+ *
+ *   header    magic, version, the spec's shape (kind, size, slide, gap, lateness, pane length,
+ *             aggregates, sketch accuracy), the watermark and the time axis (lo, ring base),
+ *             max_parallelism, a checksum
+ *   sections  one per key group 0..max_parallelism-1, in order, each the keys of that group:
+ *             sliced kinds: key, non-empty panes (ring panes by offset from the base, spilled panes
+ *             by number), each an accumulator with its sketches' entries inline; sessions: key,
+ *             sessions (start, end, accumulator)
+ *   index     per key group: offset, length, keys, checksum
+ *   trailer   index offset, max_parallelism, version, checksum of index and trailer, end magic
+ *
+ * Numbers are little-endian, unaligned. Checksums are XXH64 (seed 0).
+ *
+ * Restoring at another parallelism: each new subtask restores the key groups it owns from every
+ * old subtask's snapshot (several snapshots merge into one engine; one snapshot splits over
+ * several engines). Watermarks: the engine keeps the minimum of the snapshots' watermarks. With
+ * aligned barriers all window subtasks snapshot at the same watermark; if they differ, windows of
+ * the keys from the snapshot that was ahead whose end lies between the two watermarks fire again
+ * (sliced kinds; sessions from the snapshot that was ahead keep their fired state if it was
+ * restored first, and fire again if it was restored after the one that is behind). */
+#ifndef WR_WINDOW_SNAP_H
+#define WR_WINDOW_SNAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "actors/dataflow/window/window.h"
+
+#define WR_WINDOW_SNAP_VERSION    1
+#define WR_WINDOW_SNAP_MAX_GROUPS 65536 /* max_parallelism limit (Flink's is 32768) */
+
+/* ---- writing ---- */
+
+/* Where a snapshot goes: buffered writes to a file descriptor, or a growing memory buffer. */
+typedef struct wr_snap_writer wr_snap_writer_t;
+
+/* A writer appending to fd (borrowed: not closed; written from its current position) through a
+ * 1 MiB buffer. NULL on OOM. */
+wr_snap_writer_t *wr_snap_writer_new_fd(int fd);
+/* A writer into memory (see wr_snap_writer_mem). NULL on OOM. */
+wr_snap_writer_t *wr_snap_writer_new_mem(void);
+/* Writes out buffered bytes (fd writers; fsync is the caller's). 0, or the first error the writer
+ * met: WR_EIO (errno says more) or WR_ENOMEM. */
+int wr_snap_writer_flush(wr_snap_writer_t *w);
+/* Bytes written so far (buffered ones too). */
+uint64_t wr_snap_writer_bytes(const wr_snap_writer_t *w);
+/* A memory writer's bytes (*len of them), borrowed until the next write or destroy; NULL for an fd
+ * writer. */
+const uint8_t *wr_snap_writer_mem(const wr_snap_writer_t *w, size_t *len);
+/* Frees the writer (without flushing). NULL-safe; nulls *w. */
+void wr_snap_writer_destroy(wr_snap_writer_t **w);
+
+/* Writes a snapshot of w to out, its keys grouped by key_group(ctx, key), which must return a
+ * group below max_parallelism (1..WR_WINDOW_SNAP_MAX_GROUPS), and flushes out. w is not changed.
+ * Returns 0, WR_EINVAL (bad arguments, or a key group out of range), WR_ENOMEM, or the writer's
+ * error (WR_EIO); the bytes written after an error are garbage. Extra memory: 6 bytes a key and
+ * the writer's buffer. */
+int wr_window_snapshot(const wr_window_t *w, uint32_t max_parallelism,
+                       uint32_t (*key_group)(void *ctx, uint64_t key), void *ctx,
+                       wr_snap_writer_t *out);
+
+/* ---- reading ---- */
+
+/* Maps the whole file fd read-only into *data, *len (the fd may be closed afterwards). 0,
+ * WR_EPROTO for an empty file, WR_EIO. */
+int wr_snap_map(int fd, const uint8_t **data, size_t *len);
+/* Unmaps what wr_snap_map mapped. NULL-safe. */
+void wr_snap_unmap(const uint8_t *data, size_t len);
+
+/* Adds the keys of key groups [kg_lo, kg_hi) of the snapshot snap[0..len) to w, an engine made
+ * with the same spec (the ring size may differ) that holds none of those keys yet: fresh, or
+ * restored from other snapshots or other key groups. With map_key, a key k is stored as
+ * map_key(ctx, k) (the operator's new id for it). The watermark becomes the minimum of w's and the
+ * snapshot's (w's own when fresh: never advanced and empty); see above.
+ *
+ * The bytes are untrusted: every length, offset and value is checked. Header, index and the
+ * sections of [kg_lo, kg_hi) are checksummed before w is touched, so damage leaves w as it was.
+ * Returns 0, or
+ *   WR_EPROTO    not a snapshot, truncated, checksum mismatch, inconsistent contents
+ *   WR_EVERSION  another format version
+ *   WR_EINVAL    bad arguments, kg_hi above the snapshot's max_parallelism, or w's spec is not
+ *                the snapshot's (kind, sizes, lateness, aggregates, sketch accuracy)
+ *   WR_EEXIST    a key (after map_key) is already in w
+ *   WR_ETOOBIG   too many keys; WR_ENOMEM
+ * Bytes whose checksums hold but whose contents do not (made, not damaged) can fail part way:
+ * after WR_EEXIST, WR_ETOOBIG, WR_ENOMEM or a WR_EPROTO from a section's contents, w holds part
+ * of the snapshot (and maybe the snapshot's watermark): destroy it. */
+int wr_window_restore(wr_window_t *w, const uint8_t *snap, size_t len, uint32_t kg_lo,
+                      uint32_t kg_hi, uint64_t (*map_key)(void *ctx, uint64_t key), void *ctx);
+
+/* Internal, for tests and fuzzing: recomputes every checksum of snap[0..len) that its structure
+ * lets it find, so that damage inside passes the checksums and reaches the decoder. */
+void wr__window_snap_reseal(uint8_t *snap, size_t len);
+
+#endif

@@ -1,0 +1,98 @@
+/* Window snapshots' byte plumbing (internal to window_snap*.c): XXH64 checksums and the writer's
+ * hot path. */
+#ifndef WR_WINDOW_SNAP_INTERNAL_H
+#define WR_WINDOW_SNAP_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "actors/dataflow/window/window_internal.h"
+#include "actors/dataflow/window/window_snap.h"
+
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "window snapshots are written in host order, which must be little-endian"
+#endif
+
+/* ---- the format (see window_snap.h) ---- */
+
+#define WR__SNAP_MAGIC     "WEIRWSN1"
+#define WR__SNAP_END_MAGIC "WEIRWEND"
+#define WR__SNAP_INDEX_ENT 32 /* offset, length, keys, checksum: u64 each */
+#define WR__SNAP_TRAILER                                                                           \
+    32 /* index offset u64, max_parallelism u32, version u32, checksum of                          \
+          index and the trailer's first 16 bytes u64, end magic */
+
+/* The header's contents. */
+typedef struct {
+    uint32_t version, header_bytes, kind, ncols, naggs, acc_size, ring, maxp;
+    int64_t size, slide, gap, lateness, pane, wm, lo, base;
+    double alpha;
+    uint64_t keys;
+    wr_agg_t aggs[WR_AGG_MAX_AGGS];
+} wr__snap_head_t;
+
+/* The header of engine w: its shape and time axis (keys and maxp are the caller's). */
+void wr__snap_head_of(const wr_window_t *w, wr__snap_head_t *h);
+/* Appends h, then its checksum. 0 or the writer's error. */
+int wr__snap_head_write(wr_snap_writer_t *out, wr__snap_head_t *h);
+/* Reads and checks the header at the start of b[0..len): 0, WR_EPROTO or WR_EVERSION. */
+int wr__snap_head_read(const uint8_t *b, size_t len, wr__snap_head_t *h);
+/* 0 when engine w can take the keys of a snapshot with header h, else WR_EINVAL. */
+int wr__snap_head_fits(const wr_window_t *w, const wr__snap_head_t *h);
+
+/* XXH64 with seed 0, over data given in pieces of any size. */
+typedef struct {
+    uint64_t v[4];
+    uint8_t tail[32];
+    size_t nt;
+    uint64_t len;
+} wr__sum_t;
+
+void wr__sum_init(wr__sum_t *s);
+void wr__sum_update(wr__sum_t *s, const void *p, size_t n);
+uint64_t wr__sum_final(const wr__sum_t *s);
+/* XXH64 of p[0..n). */
+uint64_t wr__sum(const void *p, size_t n);
+
+struct wr_snap_writer {
+    int fd; /* -1: memory */
+    uint8_t *buf;
+    size_t cap, pos;
+    uint64_t base; /* stream offset of buf[0] */
+    size_t hashed; /* while summing: buf[0..hashed) is in sum */
+    bool summing;
+    wr__sum_t sum;
+    int err; /* sticky */
+};
+
+/* Makes room for n more bytes (fd writers flush; memory writers grow). 0 or the sticky error. */
+int wr__snapw_make_room(wr_snap_writer_t *w, size_t n);
+
+/* n contiguous bytes to fill at the writer's position (n at most 64 KiB), or NULL after an
+ * error; wr__snapw_commit(w, n) then adds them. */
+static inline uint8_t *wr__snapw_room(wr_snap_writer_t *w, size_t n)
+{
+    if (w->cap - w->pos < n && wr__snapw_make_room(w, n)) return NULL;
+    return w->buf + w->pos;
+}
+
+static inline void wr__snapw_commit(wr_snap_writer_t *w, size_t n)
+{
+    w->pos += n;
+}
+
+/* Appends p[0..n) (any size). 0 or the sticky error. */
+int wr__snapw_put(wr_snap_writer_t *w, const void *p, size_t n);
+
+static inline uint64_t wr__snapw_off(const wr_snap_writer_t *w)
+{
+    return w->base + w->pos;
+}
+
+/* A checksum over the bytes written between begin and end (one at a time). */
+void wr__snapw_sum_begin(wr_snap_writer_t *w);
+uint64_t wr__snapw_sum_end(wr_snap_writer_t *w);
+
+#endif

@@ -1,0 +1,235 @@
+/* Window snapshots: restoring key groups of a snapshot into an engine (see window_snap.h). The
+ * bytes are untrusted: everything is read through a bounds-checked cursor, and the checksums of
+ * everything read are verified before the engine is touched. */
+#include <stdlib.h>
+
+#include "actors/dataflow/window/window_snap_internal.h"
+#include "bus/base/error.h"
+
+/* The last valid watermark: window.c clamps later ones to TS_MAX + 4 x 2^50. */
+#define S_WM_MAX (WR_WINDOW_TS_MAX + ((int64_t)4 << 50))
+
+typedef struct {
+    const uint8_t *p, *end;
+} s_cur_t;
+
+static inline bool s_take(s_cur_t *c, void *out, size_t n)
+{
+    if ((size_t)(c->end - c->p) < n) return false;
+    memcpy(out, c->p, n);
+    c->p += n;
+    return true;
+}
+
+typedef struct {
+    wr_window_t *w;
+    const wr__snap_head_t *h;
+    uint64_t (*map_key)(void *ctx, uint64_t key);
+    void *ctx;
+    int64_t pane_max; /* sliced kinds: the last pane of a valid event time */
+} s_restore_t;
+
+/* ---- framing: trailer, index, checksums ---- */
+
+/* Checks the trailer and index of b[0..len) against header h and the checksums of the index and
+ * of sections [lo, hi); sets *index and *keys (keys in those sections). */
+static int s_frame(const uint8_t *b, size_t len, const wr__snap_head_t *h, uint32_t lo, uint32_t hi,
+                   const uint8_t **index, uint64_t *keys)
+{
+    if (len < (size_t)h->header_bytes + WR__SNAP_TRAILER) return WR_EPROTO;
+    const uint8_t *t = b + len - WR__SNAP_TRAILER;
+    uint64_t io, sum;
+    uint32_t maxp, version;
+    memcpy(&io, t, 8);
+    memcpy(&maxp, t + 8, 4);
+    memcpy(&version, t + 12, 4);
+    memcpy(&sum, t + 16, 8);
+    size_t tpos = len - WR__SNAP_TRAILER;
+    if (memcmp(t + 24, WR__SNAP_END_MAGIC, 8) || version != h->version || maxp != h->maxp ||
+        maxp < 1 || maxp > WR_WINDOW_SNAP_MAX_GROUPS || io < h->header_bytes || io > tpos ||
+        tpos - io != (uint64_t)maxp * WR__SNAP_INDEX_ENT || sum != wr__sum(b + io, tpos + 16 - io))
+        return WR_EPROTO;
+    /* Sections are back to back from the header to the index: none overlaps another. */
+    uint64_t at = h->header_bytes, total = 0;
+    for (uint32_t g = 0; g < maxp; g++) {
+        uint64_t ent[4];
+        memcpy(ent, b + io + (size_t)g * WR__SNAP_INDEX_ENT, sizeof ent);
+        if (ent[0] != at || ent[1] > io - at || ent[2] > ent[1] / 12) return WR_EPROTO;
+        at += ent[1];
+        if (g >= lo && g < hi) {
+            if (wr__sum(b + ent[0], ent[1]) != ent[3]) return WR_EPROTO;
+            total += ent[2];
+        }
+    }
+    if (at != io) return WR_EPROTO;
+    *index = b + io;
+    *keys = total;
+    return 0;
+}
+
+/* ---- the time axis ---- */
+
+/* Checks the snapshot's watermark and ring position. */
+static int s_time_check(const s_restore_t *r)
+{
+    const wr__snap_head_t *h = r->h;
+    if (h->wm < WR_WINDOW_TS_MIN - 1 || h->wm > S_WM_MAX) return WR_EPROTO;
+    if (h->kind == WR_WINDOW_SESSION) return 0;
+    if (h->ring < 1 || h->ring > WR_WINDOW_MAX_RING || h->lo != wr__slice_lo(r->w, h->wm) ||
+        h->base < h->lo || h->base > r->pane_max)
+        return WR_EPROTO;
+    return 0;
+}
+
+/* Moves w's watermark to the minimum of its and the snapshot's (the snapshot's when w is
+ * fresh), and its ring base where the snapshot's was when w holds no keys. */
+static void s_time_apply(const s_restore_t *r)
+{
+    wr_window_t *w = r->w;
+    const wr__snap_head_t *h = r->h;
+    bool fresh = w->wm == WR_WINDOW_TS_MIN - 1 && w->kt->count == 0;
+    if (fresh || h->wm < w->wm) w->wm = h->wm;
+    if (w->spec.kind == WR_WINDOW_SESSION) return;
+    w->lo = wr__slice_lo(w, w->wm);
+    if (w->kt->count == 0) w->base = h->base > w->lo ? h->base : w->lo;
+    w->base_slot = wr__floor_mod(w->base, w->R);
+}
+
+/* ---- key records ---- */
+
+/* Reads an accumulator (with its sketches' entries) into acc, its sketches new in w's pool. */
+static int s_get_acc(s_restore_t *r, s_cur_t *c, uint8_t *acc)
+{
+    const wr__agg_layout_t *l = &r->w->lay;
+    if (!s_take(c, acc, l->size) || !wr__acc_count(acc)) return WR_EPROTO;
+    if (!l->nsketch) return 0;
+    uint32_t n[WR_AGG_MAX_AGGS], zero = 0;
+    for (uint32_t i = 0; i < l->nfields; i++)
+        if (l->f[i].kind == WR__F_SKETCH) {
+            memcpy(&n[i], acc + l->f[i].off, 4);
+            memcpy(acc + l->f[i].off, &zero, 4);
+        }
+    for (uint32_t i = 0; i < l->nfields; i++) {
+        if (l->f[i].kind != WR__F_SKETCH) continue;
+        uint32_t sk;
+        int rc = (size_t)(c->end - c->p) / 4 < n[i] ? WR_EPROTO
+                                                    : wr__sketch_load(r->w->sk, &sk, c->p, n[i]);
+        if (rc) {
+            wr__acc_clear(l, acc, r->w->sk);
+            return rc;
+        }
+        memcpy(acc + l->f[i].off, &sk, 4);
+        c->p += (size_t)n[i] * 4;
+    }
+    return 0;
+}
+
+/* The entry for the snapshot's key k: new, with payload init. */
+static int s_new_key(s_restore_t *r, uint64_t k, const void *init, uint32_t *e)
+{
+    wr__keytable_t *kt = r->w->kt;
+    if (r->map_key) k = r->map_key(r->ctx, k);
+    uint64_t hash = wr__kt_hash(k);
+    if (wr__kt_find(kt, k, hash) != WR__KT_NONE) return WR_EEXIST;
+    *e = wr__kt_insert(kt, k, hash, init);
+    return 0;
+}
+
+/* One pane p (checked by the caller) of entry e. */
+static int s_get_pane(s_restore_t *r, s_cur_t *c, uint32_t e, int64_t p)
+{
+    uint8_t acc[sizeof r->w->lay.empty];
+    int rc = s_get_acc(r, c, acc);
+    if (rc) return rc;
+    uint8_t *dst = wr__slice_acc(r->w, e, p);
+    if (!dst) {
+        wr__acc_clear(&r->w->lay, acc, r->w->sk);
+        return WR_ENOMEM;
+    }
+    memcpy(dst, acc, r->w->lay.size);
+    return 0;
+}
+
+static int s_get_slices(s_restore_t *r, s_cur_t *c)
+{
+    const wr__snap_head_t *h = r->h;
+    uint64_t key;
+    uint16_t nring;
+    uint32_t nspill, e;
+    if (!s_take(c, &key, 8) || !s_take(c, &nring, 2) || !s_take(c, &nspill, 4) ||
+        nring + (uint64_t)nspill == 0 || nring > h->ring)
+        return WR_EPROTO;
+    int rc = s_new_key(r, key, r->w->ring_init, &e);
+    int64_t prev = -1;
+    for (uint32_t i = 0; i < nring && !rc; i++) {
+        uint16_t off;
+        if (!s_take(c, &off, 2) || off <= prev || off >= h->ring || h->base + off > r->pane_max)
+            return WR_EPROTO;
+        prev = off;
+        rc = s_get_pane(r, c, e, h->base + off);
+    }
+    prev = INT64_MIN;
+    for (uint32_t i = 0; i < nspill && !rc; i++) {
+        int64_t p;
+        if (!s_take(c, &p, 8) || p <= prev || p < h->lo || p > r->pane_max ||
+            (p >= h->base && p - h->base < h->ring))
+            return WR_EPROTO;
+        prev = p;
+        rc = s_get_pane(r, c, e, p);
+    }
+    return rc;
+}
+
+static int s_get_sessions(s_restore_t *r, s_cur_t *c)
+{
+    const wr__snap_head_t *h = r->h;
+    uint64_t key;
+    uint32_t n, e, tail = 0, zero = 0;
+    if (!s_take(c, &key, 8) || !s_take(c, &n, 4) || n == 0) return WR_EPROTO;
+    int rc = s_new_key(r, key, &zero, &e);
+    int64_t prev_end = INT64_MIN;
+    for (uint32_t i = 0; i < n && !rc; i++) {
+        int64_t start, end;
+        uint8_t acc[sizeof r->w->lay.empty];
+        /* Sessions of a key neither overlap nor touch, and none is cleaned up yet. */
+        if (!s_take(c, &start, 8) || !s_take(c, &end, 8) || start < WR_WINDOW_TS_MIN ||
+            start >= end || end > WR_WINDOW_TS_MAX + h->gap || start <= prev_end ||
+            end - 1 + h->lateness <= h->wm)
+            return WR_EPROTO;
+        prev_end = end;
+        if (!(rc = s_get_acc(r, c, acc))) rc = wr__session_append(r->w, e, &tail, start, end, acc);
+    }
+    return rc;
+}
+
+/* ---- restore ---- */
+
+int wr_window_restore(wr_window_t *w, const uint8_t *snap, size_t len, uint32_t kg_lo,
+                      uint32_t kg_hi, uint64_t (*map_key)(void *ctx, uint64_t key), void *ctx)
+{
+    if (!w || (!snap && len) || kg_lo > kg_hi) return WR_EINVAL;
+    wr__snap_head_t h;
+    int rc = wr__snap_head_read(snap, len, &h);
+    if (rc) return rc;
+    if ((rc = wr__snap_head_fits(w, &h))) return rc;
+    if (kg_hi > h.maxp) return WR_EINVAL;
+    const uint8_t *index;
+    uint64_t keys;
+    s_restore_t r = {.w = w, .h = &h, .map_key = map_key, .ctx = ctx};
+    if (h.kind != WR_WINDOW_SESSION) r.pane_max = wr__floor_div(WR_WINDOW_TS_MAX, w->P);
+    if ((rc = s_frame(snap, len, &h, kg_lo, kg_hi, &index, &keys)) || (rc = s_time_check(&r)))
+        return rc;
+    if (keys > WR__KT_MAX_KEYS) return WR_ETOOBIG;
+    rc = h.kind == WR_WINDOW_SESSION ? wr__kt_reserve(w->kt, keys) : wr__slice_reserve(w, keys);
+    if (rc) return rc;
+    s_time_apply(&r);
+    for (uint32_t g = kg_lo; g < kg_hi && !rc; g++) {
+        uint64_t ent[4];
+        memcpy(ent, index + (size_t)g * WR__SNAP_INDEX_ENT, sizeof ent);
+        s_cur_t c = {snap + ent[0], snap + ent[0] + ent[1]};
+        for (uint64_t k = 0; k < ent[2] && !rc; k++)
+            rc = h.kind == WR_WINDOW_SESSION ? s_get_sessions(&r, &c) : s_get_slices(&r, &c);
+        if (!rc && c.p != c.end) rc = WR_EPROTO;
+    }
+    return rc;
+}

@@ -1,0 +1,52 @@
+/* The JobManager actor ("<jm>/jobmanager"): registers TaskManagers and their slots, watches them
+ * through peer heartbeats and marks a silent one dead within the heartbeat timeout, runs jobs
+ * (plan, placement, deployment, checkpoints, failover, savepoints), and serves the CLI: ACTORS_REQ
+ * gathers every node's actors (asking each live TaskManager's system actor), and MAILBOX_REQ is
+ * answered locally or relayed to the node that hosts the actor. */
+#ifndef WR_JOBMANAGER_H
+#define WR_JOBMANAGER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "actors/cluster/cluster.h"
+#include "actors/runtime/node.h"
+
+typedef enum {
+    WR_RESTART_AUTO,        /* fixed-delay when checkpoints are on, else none (Flink's default) */
+    WR_RESTART_NONE,
+    WR_RESTART_FIXED_DELAY, /* up to `attempts` restarts, `delay` apart */
+    WR_RESTART_EXPONENTIAL, /* delays from initial_backoff, times multiplier, up to max_backoff;
+                               back to initial after reset_threshold without a failure */
+    WR_RESTART_FAILURE_RATE /* fail for good after max_failures within failure_interval */
+} wr_restart_kind_t;
+
+typedef struct {
+    wr_restart_kind_t kind;
+    uint32_t attempts;
+    int64_t delay_ms;
+    int64_t initial_backoff_ms, max_backoff_ms, reset_threshold_ms;
+    uint32_t multiplier;
+    uint32_t max_failures;
+    int64_t failure_interval_ms;
+} wr_restart_opts_t;
+
+/* The JobManager's fault-tolerance settings (config keys state.*, execution.checkpointing.*,
+ * restart-strategy.*; deploy/weir.yaml documents them). */
+typedef struct {
+    const char *checkpoints_dir; /* DIR: DIR/JOB/chk-N (a shared filesystem in a cluster) */
+    const char *savepoints_dir;  /* default target of savepoints */
+    int64_t interval_ms;         /* 0: no checkpoints */
+    int64_t timeout_ms, min_pause_ms;
+    uint32_t tolerable_failures; /* checkpoint failures in a row a job survives */
+    uint32_t num_retained;
+    wr_restart_opts_t restart;
+    bool rocksdb;                /* state.backend: rocksdb (else memory) */
+    const char *rocksdb_dir;     /* state.backend.rocksdb.localdir */
+    uint64_t rocksdb_cache;      /* state.backend.rocksdb.block-cache-size */
+} wr_jobmanager_opts_t;
+
+/* Starts the JobManager actor on node (o is copied; its strings must outlive the actor). */
+int wr_jobmanager_spawn(wr_node_t *node, const wr_jobmanager_opts_t *o);
+
+#endif

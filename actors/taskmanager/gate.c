@@ -1,0 +1,656 @@
+#include "actors/taskmanager/gate.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "actors/dataflow/record/keygroup.h"
+#include "bus/channel.h"
+#include "bus/base/clock.h"
+#include "bus/base/error.h"
+#include "bus/base/log.h"
+#include "bus/base/mp.h"
+#include "bus/msgtypes.h"
+
+#define S_BACKLOG_LIMIT 2 /* sealed batches a channel may queue before the producer must wait */
+
+/* ---- output ---- */
+
+typedef struct {
+    wr_msg_t *msg;
+    uint32_t count; /* DATA_BATCH: records, sealed when it leaves (sealing spends the credit) */
+    size_t len;
+    bool sealed;
+} s_pending_t;
+
+typedef struct {
+    char target[WR_ADDR_MAX];
+    wr_chan_tx_t tx;
+    bool opened; /* first credit arrived */
+    wr_batch_t *building;
+    s_pending_t *queue;
+    size_t qhead, qlen, qcap;
+    uint32_t queued_batches; /* DATA_BATCH messages in the queue */
+    uint32_t unsealed;       /* of which not sealed yet */
+    int64_t wm_sent;
+    bool ended;
+} s_out_t;
+
+struct wr_gate_out {
+    wr_gate_out_opts_t o;
+    wr_schema_t schema;
+    s_out_t *ch;
+    uint32_t rr; /* rebalance cursor */
+    uint64_t records, blocked;
+};
+
+static int s_queue_push(s_out_t *c, wr_msg_t *m, uint32_t count, size_t len)
+{
+    if (c->qlen == c->qcap) {
+        size_t ncap = c->qcap ? c->qcap * 2 : 8;
+        s_pending_t *n = malloc(ncap * sizeof *n);
+        if (!n) return WR_ENOMEM;
+        for (size_t i = 0; i < c->qlen; i++) n[i] = c->queue[(c->qhead + i) % c->qcap];
+        free(c->queue);
+        c->queue = n;
+        c->qhead = 0;
+        c->qcap = ncap;
+    }
+    c->queue[(c->qhead + c->qlen++) % c->qcap] = (s_pending_t){.msg = m, .count = count, .len = len};
+    if (m->type == WR_MSG_DATA_BATCH) {
+        c->queued_batches++;
+        c->unsealed++;
+    }
+    return 0;
+}
+
+/* Sends queued messages in order while credit lasts (batches) and once the channel is open (all of
+ * them). A full mailbox or bus (WR_EAGAIN) leaves the rest queued: the task retries on its timer. */
+static int s_flush(s_out_t *c, wr_actor_t *self)
+{
+    if (!c->opened) return 0; /* nothing overtakes the channel's opening: its first credit */
+    while (c->qlen) {
+        s_pending_t *p = &c->queue[c->qhead];
+        bool batch = p->msg->type == WR_MSG_DATA_BATCH;
+        if (batch && !c->tx.credits) return 0;
+        if (batch && !p->sealed) {
+            int rc = wr_chan_tx_seal(&c->tx, p->msg, p->count, p->len);
+            if (rc) return rc;
+            p->sealed = true;
+            c->unsealed--;
+        }
+        int rc = wr_send_msg(self, c->target, &p->msg);
+        if (rc == WR_EAGAIN) return 0;
+        if (rc) return rc;
+        c->qhead = (c->qhead + 1) % c->qcap;
+        c->qlen--;
+        if (batch) c->queued_batches--;
+    }
+    return 0;
+}
+
+/* Encodes the channel's partial batch into a message and queues it. */
+static int s_seal(s_out_t *c, wr_actor_t *self)
+{
+    wr_batch_t *b = c->building;
+    if (!b->count) return 0;
+    size_t len = wr_batch_encoded_size(b);
+    wr_msg_t *m = wr_chan_batch_alloc(len);
+    if (!m) return WR_ENOMEM;
+    wr_batch_encode(b, wr_chan_batch_records(m));
+    int rc = s_queue_push(c, m, b->count, len);
+    if (rc) {
+        wr_msg_destroy(&m);
+        return rc;
+    }
+    wr_batch_clear(b);
+    return s_flush(c, self);
+}
+
+/* Queues control message m (taken in every case) behind what the channel holds, and sends. */
+static int s_control(s_out_t *c, wr_actor_t *self, wr_msg_t *m)
+{
+    int rc = m ? s_queue_push(c, m, 0, 0) : WR_ENOMEM;
+    if (rc) {
+        wr_msg_destroy(&m);
+        return rc;
+    }
+    return s_flush(c, self);
+}
+
+static wr_msg_t *s_watermark_msg(uint64_t channel, int64_t wm, int64_t origin_ms)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk, 3);
+    msgpack_pack_uint64(&pk, channel);
+    msgpack_pack_int64(&pk, wm);
+    msgpack_pack_int64(&pk, origin_ms);
+    wr_msg_t *m = wr_msg_new(WR_MSG_WATERMARK, NULL, NULL, sb.data, sb.size);
+    msgpack_sbuffer_destroy(&sb);
+    return m;
+}
+
+wr_gate_out_t *wr_gate_out_new(const wr_gate_out_opts_t *o)
+{
+    if (!o->nchannels || !o->batch_records || !o->schema ||
+        (o->partition == WR_PART_HASH && (o->key_field < 0 || (uint32_t)o->key_field >= o->schema->n ||
+                                          !o->max_parallelism)))
+        return NULL;
+    wr_gate_out_t *g = calloc(1, sizeof *g);
+    if (!g) return NULL;
+    g->o = *o;
+    g->schema = *o->schema;
+    g->o.schema = &g->schema;
+    g->o.targets = NULL;
+    g->o.channel_ids = NULL;
+    g->ch = calloc(o->nchannels, sizeof *g->ch);
+    if (!g->ch) goto fail;
+    for (uint32_t i = 0; i < o->nchannels; i++) {
+        s_out_t *c = &g->ch[i];
+        if (!wr_addr_valid(o->targets[i])) goto fail;
+        snprintf(c->target, sizeof c->target, "%s", o->targets[i]);
+        wr_chan_tx_init(&c->tx, o->channel_ids[i]);
+        c->wm_sent = INT64_MIN;
+        c->building = wr_batch_new(&g->schema, o->batch_records);
+        if (!c->building) goto fail;
+    }
+    return g;
+fail:
+    wr_gate_out_destroy(&g);
+    return NULL;
+}
+
+void wr_gate_out_destroy(wr_gate_out_t **gp)
+{
+    if (!gp || !*gp) return;
+    wr_gate_out_t *g = *gp;
+    for (uint32_t i = 0; g->ch && i < g->o.nchannels; i++) {
+        s_out_t *c = &g->ch[i];
+        for (size_t k = 0; k < c->qlen; k++) wr_msg_destroy(&c->queue[(c->qhead + k) % c->qcap].msg);
+        free(c->queue);
+        wr_batch_destroy(&c->building);
+    }
+    free(g->ch);
+    free(g);
+    *gp = NULL;
+}
+
+int wr_gate_out_open(wr_gate_out_t *g, wr_actor_t *self)
+{
+    for (uint32_t i = 0; i < g->o.nchannels; i++) {
+        s_out_t *c = &g->ch[i];
+        if (c->opened) continue;
+        msgpack_sbuffer sb;
+        msgpack_sbuffer_init(&sb);
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        msgpack_pack_array(&pk, 1);
+        msgpack_pack_uint64(&pk, c->tx.channel);
+        int rc = wr_send(self, c->target, WR_MSG_CHANNEL_OPEN, sb.data, sb.size);
+        msgpack_sbuffer_destroy(&sb);
+        /* a downstream subtask not deployed yet is normal at start: the caller retries */
+        if (rc && rc != WR_ENOACTOR && rc != WR_EAGAIN) return rc;
+    }
+    return 0;
+}
+
+bool wr_gate_out_is_open(const wr_gate_out_t *g)
+{
+    for (uint32_t i = 0; i < g->o.nchannels; i++)
+        if (!g->ch[i].opened) return false;
+    return true;
+}
+
+/* Appends record i of b to channel c's building batch, sealing it when full. */
+static int s_append(wr_gate_out_t *g, s_out_t *c, wr_actor_t *self, const wr_batch_t *b, uint32_t i)
+{
+    int rc = wr_batch_append_row(c->building, b, i);
+    if (rc) return rc;
+    if (c->building->count >= g->o.batch_records) return s_seal(c, self);
+    return 0;
+}
+
+static uint32_t s_route(wr_gate_out_t *g, const wr_batch_t *b, uint32_t i)
+{
+    uint32_t n = g->o.nchannels;
+    if (n == 1) return 0;
+    if (g->o.partition == WR_PART_REBALANCE) return g->rr++ % n;
+    if (g->o.partition == WR_PART_FORWARD) return 0;
+    int f = g->o.key_field;
+    uint64_t h;
+    if (g->schema.f[f].type == WR_T_STRING) {
+        uint32_t len;
+        const char *s = wr_batch_str(b, f, i, &len);
+        h = wr_hash_bytes(s, len);
+    } else {
+        h = wr_hash_u64((uint64_t)((const int64_t *)b->col[f])[i]);
+    }
+    return wr_key_group_owner(wr_key_group(h, g->o.max_parallelism), g->o.max_parallelism, n);
+}
+
+int wr_gate_out_push(wr_gate_out_t *g, wr_actor_t *self, const wr_batch_t *b, const uint32_t *sel,
+                     uint32_t nsel)
+{
+    uint32_t n = sel ? nsel : b->count;
+    for (uint32_t k = 0; k < n; k++) {
+        uint32_t i = sel ? sel[k] : k;
+        int rc = s_append(g, &g->ch[s_route(g, b, i)], self, b, i);
+        if (rc) return rc;
+    }
+    g->records += n;
+    return 0;
+}
+
+int wr_gate_out_watermark(wr_gate_out_t *g, wr_actor_t *self, int64_t wm, int64_t origin_ms)
+{
+    for (uint32_t i = 0; i < g->o.nchannels; i++) {
+        s_out_t *c = &g->ch[i];
+        if (wm <= c->wm_sent || c->ended) continue;
+        int rc = s_seal(c, self);
+        if (rc) return rc;
+        if ((rc = s_control(c, self, s_watermark_msg(c->tx.channel, wm, origin_ms)))) return rc;
+        c->wm_sent = wm;
+    }
+    return 0;
+}
+
+int wr_gate_out_barrier(wr_gate_out_t *g, wr_actor_t *self, uint64_t checkpoint, const char *dir)
+{
+    for (uint32_t i = 0; i < g->o.nchannels; i++) {
+        s_out_t *c = &g->ch[i];
+        if (c->ended) continue;
+        int rc = s_seal(c, self);
+        if (rc) return rc;
+        msgpack_sbuffer sb;
+        msgpack_sbuffer_init(&sb);
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        msgpack_pack_array(&pk, 3);
+        msgpack_pack_uint64(&pk, c->tx.channel);
+        msgpack_pack_uint64(&pk, checkpoint);
+        wr_pack_str(&pk, dir);
+        wr_msg_t *m = wr_msg_new(WR_MSG_BARRIER, NULL, NULL, sb.data, sb.size);
+        msgpack_sbuffer_destroy(&sb);
+        if ((rc = s_control(c, self, m))) return rc;
+    }
+    return 0;
+}
+
+int wr_gate_out_end(wr_gate_out_t *g, wr_actor_t *self)
+{
+    for (uint32_t i = 0; i < g->o.nchannels; i++) {
+        s_out_t *c = &g->ch[i];
+        if (c->ended) continue;
+        int rc = s_seal(c, self);
+        if (rc) return rc;
+        msgpack_sbuffer sb;
+        msgpack_sbuffer_init(&sb);
+        wr_msg_t *m = NULL;
+        /* the end names the sequence number after the last batch: count the unsealed ones too */
+        wr_chan_tx_t after = c->tx;
+        after.next_seq += c->unsealed;
+        if (!wr_chan_tx_end(&after, &sb)) m = wr_msg_new(WR_MSG_CHANNEL_END, NULL, NULL, sb.data, sb.size);
+        msgpack_sbuffer_destroy(&sb);
+        c->ended = true;
+        if ((rc = s_control(c, self, m))) return rc;
+    }
+    return 0;
+}
+
+int wr_gate_out_credit(wr_gate_out_t *g, wr_actor_t *self, const wr_msg_t *m)
+{
+    uint64_t id;
+    if (wr_chan_peek_id(m->data, m->len, &id)) return WR_EPROTO;
+    for (uint32_t i = 0; i < g->o.nchannels; i++) {
+        s_out_t *c = &g->ch[i];
+        if (c->tx.channel != id) continue;
+        int rc = wr_chan_tx_on_credit(&c->tx, m->data, m->len);
+        if (rc) return rc;
+        c->opened = true;
+        return s_flush(c, self);
+    }
+    return WR_EPROTO;
+}
+
+int wr_gate_out_retry(wr_gate_out_t *g, wr_actor_t *self)
+{
+    for (uint32_t i = 0; i < g->o.nchannels; i++) {
+        int rc = s_flush(&g->ch[i], self);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+bool wr_gate_out_blocked(const wr_gate_out_t *g)
+{
+    for (uint32_t i = 0; i < g->o.nchannels; i++) {
+        if (g->ch[i].queued_batches >= S_BACKLOG_LIMIT) {
+            ((wr_gate_out_t *)g)->blocked++;
+            return true;
+        }
+    }
+    return false;
+}
+
+bool wr_gate_out_drained(const wr_gate_out_t *g)
+{
+    for (uint32_t i = 0; i < g->o.nchannels; i++)
+        if (g->ch[i].qlen || !g->ch[i].ended) return false;
+    return true;
+}
+
+uint64_t wr_gate_out_records(const wr_gate_out_t *g)
+{
+    return g->records;
+}
+
+uint64_t wr_gate_out_blocked_count(const wr_gate_out_t *g)
+{
+    return g->blocked;
+}
+
+/* ---- input ---- */
+
+typedef struct {
+    uint64_t id;
+    char from[WR_ADDR_MAX];
+    wr_chan_rx_t rx;
+    int64_t wm;
+    int64_t active_ns;
+    int64_t origin_ms; /* of its last watermark */
+    uint32_t held; /* consumed batches whose credit is held back */
+    bool ended, idle;
+    bool blocked; /* delivered the barrier being aligned: the rest waits */
+} s_in_t;
+
+struct wr_gate_in {
+    wr_gate_in_opts_t o;
+    wr_schema_t schema;
+    s_in_t *ch;
+    uint32_t nopen, nended;
+    int64_t wm; /* combined, last reported */
+    int64_t origin_ms;
+    s_in_t *last; /* channel of the last batch */
+    wr_batch_t *batch;
+    msgpack_sbuffer out;
+    uint64_t records;
+    uint64_t barrier;         /* being aligned (0: none) */
+    char barrier_dir[WR_GATE_DIR_MAX];
+    uint32_t nblocked;        /* channels that delivered it */
+    int64_t align_start_ns;   /* when its first copy arrived */
+    int64_t align_ns;         /* how long the last alignment took */
+};
+
+wr_gate_in_t *wr_gate_in_new(const wr_gate_in_opts_t *o)
+{
+    if (!o->nchannels || !o->schema) return NULL;
+    wr_gate_in_t *g = calloc(1, sizeof *g);
+    if (!g) return NULL;
+    g->o = *o;
+    g->schema = *o->schema;
+    g->o.schema = &g->schema;
+    g->wm = INT64_MIN;
+    msgpack_sbuffer_init(&g->out);
+    g->ch = calloc(o->nchannels, sizeof *g->ch);
+    g->batch = wr_batch_new(&g->schema, 1024);
+    if (!g->ch || !g->batch) wr_gate_in_destroy(&g);
+    return g;
+}
+
+void wr_gate_in_destroy(wr_gate_in_t **gp)
+{
+    if (!gp || !*gp) return;
+    wr_gate_in_t *g = *gp;
+    free(g->ch);
+    wr_batch_destroy(&g->batch);
+    msgpack_sbuffer_destroy(&g->out);
+    free(g);
+    *gp = NULL;
+}
+
+static s_in_t *s_in_find(wr_gate_in_t *g, uint64_t id)
+{
+    for (uint32_t i = 0; i < g->nopen; i++)
+        if (g->ch[i].id == id) return &g->ch[i];
+    return NULL;
+}
+
+/* The combined watermark: INT64_MIN until every input opened; the minimum over inputs that have
+ * neither ended nor gone idle; INT64_MAX once all ended. */
+static int64_t s_combined(const wr_gate_in_t *g)
+{
+    if (g->nopen < g->o.nchannels) return INT64_MIN;
+    if (g->nended == g->o.nchannels) return INT64_MAX;
+    int64_t wm = INT64_MAX;
+    bool any = false;
+    for (uint32_t i = 0; i < g->nopen; i++) {
+        const s_in_t *c = &g->ch[i];
+        if (c->ended || c->idle) continue;
+        any = true;
+        if (c->wm < wm) wm = c->wm;
+    }
+    return any ? wm : g->wm; /* all remaining inputs idle: hold */
+}
+
+/* The combined watermark, re-evaluated after cause's watermark arrived (NULL: after an end or an
+ * idle input). */
+static wr_in_event_t s_advance(wr_gate_in_t *g, int64_t *wm, const s_in_t *cause)
+{
+    int64_t w = s_combined(g);
+    if (g->nended == g->o.nchannels) {
+        g->wm = INT64_MAX;
+        *wm = INT64_MAX;
+        return WR_IN_END;
+    }
+    if (w <= g->wm) return WR_IN_NOTHING;
+    g->wm = w;
+    *wm = w;
+    /* when the watermark that let it pass was made: the one that just arrived (the channel with
+     * the minimum may have made its watermark long before, then waited for the others) */
+    if (cause) {
+        g->origin_ms = cause->origin_ms;
+        return WR_IN_WATERMARK;
+    }
+    for (uint32_t i = 0; i < g->nopen; i++)
+        if (g->ch[i].wm == w) g->origin_ms = g->ch[i].origin_ms;
+    return WR_IN_WATERMARK;
+}
+
+/* Every input delivered the barrier being aligned, or ended. */
+static bool s_aligned(const wr_gate_in_t *g)
+{
+    return g->nopen == g->o.nchannels && g->nblocked + g->nended == g->o.nchannels;
+}
+
+static void s_unblock(wr_gate_in_t *g)
+{
+    for (uint32_t i = 0; i < g->nopen; i++) g->ch[i].blocked = false;
+    g->nblocked = 0;
+    g->align_ns = wr_now_ns() - g->align_start_ns;
+}
+
+/* A barrier on channel c: c waits from now on; once every input delivered it, WR_IN_BARRIER. */
+static int s_on_barrier(wr_gate_in_t *g, s_in_t *c, const wr_msg_t *m, wr_in_event_t *ev)
+{
+    wr_mp_reader_t r;
+    wr_mp_reader_init(&r, m->data, m->len);
+    uint32_t n = 0;
+    uint64_t ch = 0, id = 0;
+    char dir[WR_GATE_DIR_MAX];
+    wr_mp_read_array(&r, &n);
+    wr_mp_read_uint(&r, &ch);
+    wr_mp_read_uint(&r, &id);
+    wr_mp_read_str_copy(&r, dir, sizeof dir);
+    if (r.err || n != 3 || !id) return WR_EPROTO;
+    if (!g->nblocked) {
+        g->barrier = id;
+        memcpy(g->barrier_dir, dir, sizeof dir);
+        g->align_start_ns = wr_now_ns();
+    } else if (id != g->barrier) {
+        return WR_EPROTO; /* barriers overtake nothing: a channel's next one waits behind this */
+    }
+    c->blocked = true;
+    g->nblocked++;
+    if (s_aligned(g)) {
+        s_unblock(g);
+        *ev = WR_IN_BARRIER;
+    }
+    return 0;
+}
+
+int wr_gate_in_handle(wr_gate_in_t *g, wr_actor_t *self, const wr_msg_t *m, wr_in_event_t *ev,
+                      int64_t *wm)
+{
+    *ev = WR_IN_NOTHING;
+    uint64_t id;
+    if (wr_chan_peek_id(m->data, m->len, &id)) return WR_EPROTO;
+    s_in_t *c = s_in_find(g, id);
+    if (m->type == WR_MSG_CHANNEL_OPEN) {
+        if (!c) {
+            if (g->nopen == g->o.nchannels) return WR_EPROTO; /* more upstreams than planned */
+            c = &g->ch[g->nopen++];
+            c->id = id;
+            c->wm = INT64_MIN;
+            wr_chan_rx_init(&c->rx, id, g->o.window);
+            memcpy(c->from, m->from, sizeof c->from);
+            c->active_ns = wr_now_ns();
+            g->out.size = 0;
+            int rc = wr_chan_rx_open(&c->rx, &g->out);
+            if (!rc) rc = wr_send(self, c->from, WR_MSG_CREDIT, g->out.data, g->out.size);
+            return rc;
+        }
+        return 0; /* a repeated open (the sender retries until credit arrives): answered already */
+    }
+    if (!c) return WR_EPROTO;
+    if (c->blocked) { /* behind a barrier: waits until every input delivered it */
+        *ev = WR_IN_HOLD;
+        return 0;
+    }
+    c->active_ns = wr_now_ns();
+    c->idle = false;
+    switch (m->type) {
+    case WR_MSG_BARRIER: return s_on_barrier(g, c, m, ev);
+    case WR_MSG_DATA_BATCH: {
+        wr_chan_batch_t b;
+        int rc = wr_chan_rx_on_batch(&c->rx, m->data, m->len, &b);
+        if (!rc) rc = wr_batch_decode(g->batch, b.records, b.len, b.count);
+        if (rc) return rc;
+        g->last = c;
+        g->records += b.count;
+        *ev = WR_IN_BATCH;
+        return 0;
+    }
+    case WR_MSG_WATERMARK: {
+        wr_mp_reader_t r;
+        wr_mp_reader_init(&r, m->data, m->len);
+        uint32_t n = 0;
+        uint64_t ch;
+        int64_t w = 0, origin = 0;
+        wr_mp_read_array(&r, &n);
+        wr_mp_read_uint(&r, &ch);
+        wr_mp_read_int(&r, &w);
+        wr_mp_read_int(&r, &origin);
+        if (r.err || n != 3) return WR_EPROTO;
+        if (w > c->wm) {
+            c->wm = w;
+            c->origin_ms = origin;
+        }
+        *ev = s_advance(g, wm, c);
+        return 0;
+    }
+    case WR_MSG_CHANNEL_END: {
+        int rc = wr_chan_rx_on_end(&c->rx, m->data, m->len);
+        if (rc) return rc;
+        if (!c->ended) g->nended++;
+        c->ended = true;
+        if (g->nblocked && s_aligned(g)) { /* the end stands for every barrier still to come */
+            s_unblock(g);
+            *ev = WR_IN_BARRIER;
+            return 0;
+        }
+        *ev = s_advance(g, wm, NULL);
+        return 0;
+    }
+    default: return WR_EPROTO;
+    }
+}
+
+wr_batch_t *wr_gate_in_batch(wr_gate_in_t *g)
+{
+    return g->batch;
+}
+
+static int s_consumed(wr_gate_in_t *g, s_in_t *c, wr_actor_t *self)
+{
+    g->out.size = 0;
+    int rc = wr_chan_rx_consumed(&c->rx, &g->out);
+    if (rc == 1) rc = wr_send(self, c->from, WR_MSG_CREDIT, g->out.data, g->out.size);
+    return rc < 0 ? rc : 0;
+}
+
+int wr_gate_in_done(wr_gate_in_t *g, wr_actor_t *self, bool hold)
+{
+    s_in_t *c = g->last;
+    if (!c) return 0;
+    g->last = NULL;
+    if (hold) {
+        c->held++;
+        return 0;
+    }
+    return s_consumed(g, c, self);
+}
+
+int wr_gate_in_release(wr_gate_in_t *g, wr_actor_t *self)
+{
+    for (uint32_t i = 0; i < g->nopen; i++) {
+        s_in_t *c = &g->ch[i];
+        for (; c->held; c->held--) {
+            int rc = s_consumed(g, c, self);
+            if (rc) return rc;
+        }
+    }
+    return 0;
+}
+
+wr_in_event_t wr_gate_in_tick(wr_gate_in_t *g, int64_t *wm)
+{
+    if (!g->o.idle_timeout_ms) return WR_IN_NOTHING;
+    int64_t now = wr_now_ns();
+    for (uint32_t i = 0; i < g->nopen; i++) {
+        s_in_t *c = &g->ch[i];
+        if (!c->ended && now - c->active_ns > g->o.idle_timeout_ms * 1000000) c->idle = true;
+    }
+    return s_advance(g, wm, NULL);
+}
+
+int64_t wr_gate_in_watermark(const wr_gate_in_t *g)
+{
+    return g->wm;
+}
+
+int64_t wr_gate_in_watermark_origin(const wr_gate_in_t *g)
+{
+    return g->origin_ms;
+}
+
+uint64_t wr_gate_in_records(const wr_gate_in_t *g)
+{
+    return g->records;
+}
+
+uint64_t wr_gate_in_barrier(const wr_gate_in_t *g)
+{
+    return g->barrier;
+}
+
+const char *wr_gate_in_barrier_dir(const wr_gate_in_t *g)
+{
+    return g->barrier_dir;
+}
+
+int64_t wr_gate_in_alignment_ns(const wr_gate_in_t *g)
+{
+    return g->align_ns;
+}

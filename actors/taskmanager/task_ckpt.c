@@ -1,0 +1,449 @@
+/* A subtask's checkpoints: its snapshot (the source's position, the window's state, the
+ * exactly-once sinks' pending files), the barrier it passes on, its ack to the JobManager, the
+ * commit when the checkpoint completes; and its restore (task.h, task_internal.h).
+ *
+ * State blobs (state/ckpt_meta.h) of one subtask:
+ *   "source"  inline: the source's position (task_source.h)
+ *   "window"  an exclusive file v<V>-s<S>-window: the window engine's snapshot (window_snap.h)
+ *   "keys"    an exclusive file v<V>-s<S>-keys, string keys only: the key strings in id order,
+ *             each a u32 length (little-endian) and its bytes; the snapshot holds their ids
+ *   "rocks/F" the rocksdb backend's store checkpoint (window_rocks.h), file F of it: its SST
+ *             files shared (DIR/JOB/shared/<job>-<attempt>-v<V>-s<S>-<sst>: immutable, so a
+ *             checkpoint adds only the ones that are new: incremental), the others exclusive
+ *   "sink-I"  inline: exactly-once sink I's pending files (sink.h); committed by the
+ *             JobManager before a restore, so a restore never reads them here
+ *   "drained" inline, empty: a source's mark in the checkpoint of `weir stop --drain`, after
+ *             which every window has fired (the JobManager refuses to restore it)
+ * The final checkpoint (WR_CKPT_FINAL, at the end of input) has inline blobs only: the window is
+ * empty by then. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "actors/dataflow/record/keygroup.h"
+#include "actors/dataflow/window/window_snap.h"
+#include "actors/taskmanager/task_internal.h"
+#include "bus/base/error.h"
+#include "bus/base/log.h"
+#include "bus/base/mp.h"
+#include "bus/msgtypes.h"
+#include "actors/dataflow/window/window_rocks.h"
+#include "bus/base/fs.h"
+#include "state/ckpt_store.h"
+
+/* ---- snapshot ---- */
+
+/* Creates dir/name for writing. */
+static int s_create(const char *dir, const char *name, int *fd)
+{
+    char path[WR_TASK_RESTORE_MAX + 64];
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) >= sizeof path) return WR_ETOOBIG;
+    *fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    return *fd < 0 ? WR_EIO : 0;
+}
+
+static int s_write_keys(const wr__keys_t *ids, int fd)
+{
+    wr_strbuf_t b;
+    wr_strbuf_init(&b);
+    int rc = 0;
+    for (uint64_t i = 0; i < ids->n && !rc; i++) {
+        uint8_t len[4] = {(uint8_t)ids->len[i], (uint8_t)(ids->len[i] >> 8), (uint8_t)(ids->len[i] >> 16),
+                          (uint8_t)(ids->len[i] >> 24)};
+        wr_strbuf_add(&b, (const char *)len, 4);
+        wr_strbuf_add(&b, ids->str[i], ids->len[i]);
+        if (b.len >= (1 << 20) || i + 1 == ids->n) {
+            if (b.failed) rc = WR_ENOMEM;
+            else if (write(fd, b.buf, b.len) != (ssize_t)b.len) rc = WR_EIO;
+            wr_strbuf_reset(&b);
+        }
+    }
+    wr_strbuf_release(&b);
+    return rc;
+}
+
+/* The memory backend's window snapshot into dir/v<V>-s<S>-window. */
+static int s_snapshot_window(wr__task_t *t, const char *dir, char *file)
+{
+    wr__chain_t *c = &t->chain;
+    snprintf(file, 64, "v%u-s%u-window", t->o.vertex, t->o.subtask);
+    int fd = -1, rc = s_create(dir, file, &fd);
+    if (rc) return rc;
+    wr_snap_writer_t *w = wr_snap_writer_new_fd(fd);
+    rc = w ? wr_window_snapshot(c->win->engine, t->topo->max_parallelism, wr__chain_key_group, c, w) : WR_ENOMEM;
+    wr_snap_writer_destroy(&w);
+    if (close(fd) && !rc) rc = WR_EIO;
+    return rc;
+}
+
+/* String keys: the window's key strings in id order into dir/v<V>-s<S>-keys. */
+static int s_snapshot_keys(wr__task_t *t, const char *dir, char *file)
+{
+    snprintf(file, 64, "v%u-s%u-keys", t->o.vertex, t->o.subtask);
+    int fd = -1, rc = s_create(dir, file, &fd);
+    if (rc) return rc;
+    rc = s_write_keys(&t->chain.win->ids, fd);
+    if (close(fd) && !rc) rc = WR_EIO;
+    return rc;
+}
+
+static void s_blob_inline(msgpack_packer *pk, const char *name, const void *data, size_t len)
+{
+    msgpack_pack_array(pk, 3);
+    wr_pack_str(pk, name);
+    msgpack_pack_uint8(pk, 0);
+    msgpack_pack_bin(pk, len);
+    msgpack_pack_bin_body(pk, data, len);
+}
+
+static void s_blob_file(msgpack_packer *pk, const char *name, wr_ckpt_blob_kind_t kind, const char *file)
+{
+    msgpack_pack_array(pk, 3);
+    wr_pack_str(pk, name);
+    msgpack_pack_uint8(pk, (uint8_t)kind);
+    wr_pack_str(pk, file);
+}
+
+static bool s_ends_with(const char *s, const char *tail)
+{
+    size_t n = strlen(s), m = strlen(tail);
+    return n >= m && !strcmp(s + n - m, tail);
+}
+
+/* The rocksdb backend: the store's checkpoint, its SST files linked into DIR/JOB/shared (once:
+ * a name there always means the same bytes), the rest copied into the checkpoint's folder; blobs
+ * into pk, counted in *nblobs. */
+static int s_snapshot_rocks(wr__task_t *t, uint64_t id, const char *dir, msgpack_packer *pk, uint32_t *nblobs)
+{
+    wr__window_t *w = t->chain.win;
+    char local[sizeof w->state_dir + 32], shared[WR_TASK_RESTORE_MAX + 16];
+    snprintf(local, sizeof local, "%s-ckpt-%llu", w->state_dir, (unsigned long long)id);
+    snprintf(shared, sizeof shared, "%s", dir);
+    char *slash = strrchr(shared, '/');
+    if (!slash) return WR_EINVAL;
+    snprintf(slash, sizeof shared - (size_t)(slash - shared), "/%s", WR_CKPT_SHARED_DIR);
+    wr_fs_rmtree(local);
+    wr_panestore_files_t files = {0};
+    int rc = wr_window_rocks_checkpoint(w->engine, local, &files);
+    if (!rc) rc = wr_fs_mkdirs(shared);
+    for (size_t i = 0; !rc && i < files.n; i++) {
+        const char *f = files.v[i].name, *base = strrchr(f, '/') ? strrchr(f, '/') + 1 : f;
+        char src[sizeof local + 80], dst[sizeof shared + 192], stored[160], name[80];
+        snprintf(src, sizeof src, "%s/%s", local, f);
+        snprintf(name, sizeof name, "rocks/%s", f);
+        bool sst = s_ends_with(f, ".sst");
+        if (sst)
+            snprintf(stored, sizeof stored, "%s-%u-v%u-s%u-%s", t->o.job_id, t->o.attempt, t->o.vertex,
+                     t->o.subtask, base);
+        else
+            snprintf(stored, sizeof stored, "v%u-s%u-rocks-%s", t->o.vertex, t->o.subtask, base);
+        snprintf(dst, sizeof dst, "%s/%s", sst ? shared : dir, stored);
+        rc = sst ? wr_fs_link_or_copy(src, dst) : wr_fs_copy(src, dst);
+        if (rc == WR_EEXIST && sst) rc = 0; /* taken by an earlier checkpoint: nothing to add */
+        if (!rc) s_blob_file(pk, name, sst ? WR_CKPT_BLOB_SHARED : WR_CKPT_BLOB_EXCLUSIVE, stored);
+        if (!rc) ++*nblobs;
+    }
+    wr_panestore_files_release(&files);
+    wr_fs_rmtree(local);
+    return rc;
+}
+
+/* The state's blobs into pk (counted in *n): source position, window, exactly-once sinks. */
+static int s_snapshot(wr__task_t *t, uint64_t id, const char *dir, msgpack_packer *pk, uint32_t *n)
+{
+    wr__chain_t *c = &t->chain;
+    wr_strbuf_t b;
+    wr_strbuf_init(&b);
+    int rc = t->source ? wr__source_snapshot(&t->src, &b) : 0;
+    if (!rc && t->source) {
+        s_blob_inline(pk, "source", b.buf, b.len);
+        ++*n;
+    }
+    if (!rc && t->drained) { /* a mark: the JobManager refuses to restore it */
+        s_blob_inline(pk, "drained", "", 0);
+        ++*n;
+    }
+    char file[64];
+    if (!rc && c->win && dir) { /* (the final checkpoint's windows are empty) */
+        if (c->win->state_dir[0]) {
+            rc = s_snapshot_rocks(t, id, dir, pk, n);
+        } else if (!(rc = s_snapshot_window(t, dir, file))) {
+            s_blob_file(pk, "window", WR_CKPT_BLOB_EXCLUSIVE, file);
+            ++*n;
+        }
+        if (!rc && c->win->ids.strings && !(rc = s_snapshot_keys(t, dir, file))) {
+            s_blob_file(pk, "keys", WR_CKPT_BLOB_EXCLUSIVE, file);
+            ++*n;
+        }
+    }
+    for (uint32_t i = 0; !rc && i < c->nsinks; i++) {
+        if (!c->sink_2pc[i]) continue;
+        wr_strbuf_reset(&b);
+        if ((rc = wr_sink_precommit(c->sinks[i], id, &b))) break;
+        char name[16];
+        snprintf(name, sizeof name, "sink-%u", i);
+        s_blob_inline(pk, name, b.buf, b.len);
+        ++*n;
+    }
+    if (!rc && b.failed) rc = WR_ENOMEM;
+    wr_strbuf_release(&b);
+    return rc;
+}
+
+int wr__task_checkpoint(wr__task_t *t, wr_actor_t *self, uint64_t id, const char *dir)
+{
+    if (id != WR_CKPT_FINAL && id <= t->last_checkpoint) return 0; /* seen already */
+    if (id != WR_CKPT_FINAL) t->last_checkpoint = id;
+    msgpack_sbuffer blobs, sb;
+    msgpack_sbuffer_init(&blobs);
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &blobs, msgpack_sbuffer_write);
+    uint32_t n = 0;
+    int rc = s_snapshot(t, id, dir, &pk, &n);
+    /* the barrier follows everything the snapshot covers */
+    if (!rc && t->out && !t->ended && id != WR_CKPT_FINAL) rc = wr_gate_out_barrier(t->out, self, id, dir);
+    if (!rc) {
+        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        msgpack_pack_array(&pk, 7);
+        wr_pack_str(&pk, t->o.job_id);
+        msgpack_pack_uint32(&pk, t->o.attempt);
+        msgpack_pack_uint32(&pk, t->o.vertex);
+        msgpack_pack_uint32(&pk, t->o.subtask);
+        msgpack_pack_uint64(&pk, id);
+        msgpack_pack_array(&pk, n);
+        msgpack_sbuffer_write(&sb, blobs.data, blobs.size);
+        msgpack_pack_int64(&pk, t->in ? wr_gate_in_alignment_ns(t->in) / 1000000 : 0);
+        rc = wr_send(self, t->o.jm_addr, WR_MSG_CKPT_ACK, sb.data, sb.size);
+    }
+    msgpack_sbuffer_destroy(&blobs);
+    msgpack_sbuffer_destroy(&sb);
+    return rc;
+}
+
+int wr__task_checkpoint_complete(wr__task_t *t, wr_actor_t *self, uint64_t id)
+{
+    (void)self;
+    wr__chain_t *c = &t->chain;
+    for (uint32_t i = 0; i < c->nsinks; i++) {
+        if (!c->sink_2pc[i]) continue;
+        if (id == WR_CKPT_FINAL && !t->o.checkpointing) { /* no checkpoints: the end commits */
+            wr_strbuf_t st;
+            wr_strbuf_init(&st);
+            int rc = wr_sink_precommit(c->sinks[i], id, &st);
+            wr_strbuf_release(&st);
+            if (rc) return rc;
+        }
+        int rc = wr_sink_commit(c->sinks[i], id);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+/* ---- restore ---- */
+
+static const wr_ckpt_blob_t *s_blob(const wr_ckpt_task_t *ts, const char *name)
+{
+    for (uint32_t b = 0; b < ts->nblobs; b++)
+        if (!strcmp(ts->blobs[b].name, name)) return &ts->blobs[b];
+    return NULL;
+}
+
+typedef struct {
+    uint64_t *ids; /* old id -> new id */
+    uint64_t n;
+} s_keymap_t;
+
+static uint64_t s_map_key(void *ctx, uint64_t key)
+{
+    const s_keymap_t *m = ctx;
+    return key < m->n ? m->ids[key] : UINT64_MAX; /* out of range: the restore rejects it */
+}
+
+/* Interns the strings of a keys file; m maps its ids to ours. */
+static int s_read_keys(wr__keys_t *ids, const char *path, s_keymap_t *m)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return WR_EIO;
+    const uint8_t *data = NULL;
+    size_t len = 0;
+    int rc = wr_snap_map(fd, &data, &len);
+    close(fd);
+    if (rc == WR_EPROTO) return 0; /* empty: no keys */
+    if (rc) return rc;
+    for (size_t at = 0; !rc && at < len;) {
+        if (len - at < 4) {
+            rc = WR_EPROTO;
+            break;
+        }
+        uint32_t n = (uint32_t)data[at] | (uint32_t)data[at + 1] << 8 | (uint32_t)data[at + 2] << 16 |
+                     (uint32_t)data[at + 3] << 24;
+        at += 4;
+        if (n > len - at) {
+            rc = WR_EPROTO;
+            break;
+        }
+        if ((m->n & (m->n + 1)) == 0 || !m->ids) { /* grow at powers of two */
+            uint64_t *g = realloc(m->ids, (m->n + 1) * 2 * sizeof *g);
+            if (!g) {
+                rc = WR_ENOMEM;
+                break;
+            }
+            m->ids = g;
+        }
+        rc = wr__keys_id(ids, (const char *)data + at, n, &m->ids[m->n]);
+        m->n++;
+        at += n;
+    }
+    wr_snap_unmap(data, len);
+    return rc;
+}
+
+/* The rocksdb backend: the one old subtask's store checkpoint that holds our key groups, laid
+ * out again as window_rocks.h wants it (links), restored into a new engine. */
+static int s_restore_rocks(wr__task_t *t, const wr_ckpt_task_t *ts, uint32_t lo, uint32_t hi, wr_strbuf_t *err)
+{
+    wr__window_t *w = t->chain.win;
+    char tmp[sizeof w->state_dir + 16];
+    snprintf(tmp, sizeof tmp, "%s-restore", w->state_dir);
+    wr_fs_rmtree(tmp);
+    int rc = 0;
+    for (uint32_t b = 0; !rc && b < ts->nblobs; b++) {
+        const wr_ckpt_blob_t *blob = &ts->blobs[b];
+        if (strncmp(blob->name, "rocks/", 6)) continue;
+        char dst[sizeof tmp + 256];
+        if (!blob->path || strstr(blob->name, "..") ||
+            (size_t)snprintf(dst, sizeof dst, "%s/%s", tmp, blob->name + 6) >= sizeof dst) {
+            rc = WR_EPROTO;
+            break;
+        }
+        char *slash = strrchr(dst, '/');
+        *slash = '\0';
+        rc = wr_fs_mkdirs(dst);
+        *slash = '/';
+        if (!rc) rc = wr_fs_link_or_copy(blob->path, dst);
+    }
+    if (!rc) { /* the fresh engine made at start gives way to the restored one */
+        wr_window_destroy(&w->engine);
+        wr_fs_rmtree(w->state_dir);
+        w->engine = wr_window_rocks_restore(&w->spec, tmp, lo, hi, &rc);
+    }
+    wr_fs_rmtree(tmp);
+    if (rc) wr_strbuf_addf(err, "rocksdb state of subtask %u: %s", ts->subtask, wr_strerror(rc));
+    return rc;
+}
+
+static int s_restore_window(wr__task_t *t, const wr_ckpt_meta_t *meta, wr_strbuf_t *err)
+{
+    wr__chain_t *c = &t->chain;
+    uint32_t maxp = t->topo->max_parallelism, lo, hi;
+    wr_key_group_range(maxp, t->o.subtask, t->v->parallelism, &lo, &hi);
+    bool rocks = c->win->state_dir[0] != '\0';
+    for (uint32_t k = 0; k < meta->ntasks; k++) {
+        const wr_ckpt_task_t *ts = &meta->tasks[k];
+        if (ts->vertex != t->o.vertex || ts->kg_lo >= hi || ts->kg_hi <= lo) continue;
+        bool mem = s_blob(ts, "window") != NULL, has_rocks = false;
+        for (uint32_t b = 0; b < ts->nblobs; b++) has_rocks |= !strncmp(ts->blobs[b].name, "rocks/", 6);
+        if ((rocks && mem) || (!rocks && has_rocks)) {
+            wr_strbuf_addf(err, "checkpoint %llu holds %s window state; restore it with state.backend: %s "
+                           "(the two do not convert)", (unsigned long long)meta->id,
+                           mem ? "memory-backend" : "rocksdb", mem ? "memory" : "rocksdb");
+            return WR_EINVAL;
+        }
+        if (!rocks || !has_rocks) continue;
+        if (ts->kg_lo > lo || ts->kg_hi < hi) {
+            wr_strbuf_addf(err, "checkpoint %llu: rocksdb window state cannot merge several subtasks' "
+                           "stores (scaling in from %u subtasks): restore at %u subtasks or more, or use "
+                           "state.backend: memory", (unsigned long long)meta->id, ts->parallelism, ts->parallelism);
+            return WR_EINVAL;
+        }
+        int rc = 0;
+        const wr_ckpt_blob_t *keys = s_blob(ts, "keys");
+        s_keymap_t map = {0};
+        if (c->win->ids.strings && (!keys || !keys->path || (rc = s_read_keys(&c->win->ids, keys->path, &map))))
+            rc = rc ? rc : WR_EPROTO; /* a fresh table interns them under their old ids */
+        free(map.ids);
+        if (!rc) rc = s_restore_rocks(t, ts, lo, hi, err);
+        return rc;
+    }
+    if (rocks) return 0;
+    for (uint32_t k = 0; k < meta->ntasks; k++) {
+        const wr_ckpt_task_t *ts = &meta->tasks[k];
+        const wr_ckpt_blob_t *win = ts->vertex == t->o.vertex ? s_blob(ts, "window") : NULL;
+        uint32_t a = ts->kg_lo > lo ? ts->kg_lo : lo, b = ts->kg_hi < hi ? ts->kg_hi : hi;
+        if (!win || a >= b) continue;
+        if (!win->path) {
+            wr_strbuf_addf(err, "checkpoint %llu: window state of subtask %u is not a file",
+                           (unsigned long long)meta->id, ts->subtask);
+            return WR_EPROTO;
+        }
+        s_keymap_t map = {0};
+        const wr_ckpt_blob_t *keys = s_blob(ts, "keys");
+        int rc = 0;
+        if (c->win->ids.strings != (keys != NULL)) rc = WR_EPROTO;
+        else if (keys && (!keys->path || (rc = s_read_keys(&c->win->ids, keys->path, &map)))) rc = rc ? rc : WR_EPROTO;
+        int fd = rc ? -1 : open(win->path, O_RDONLY | O_CLOEXEC);
+        const uint8_t *data = NULL;
+        size_t len = 0;
+        if (!rc && fd < 0) rc = WR_EIO;
+        if (!rc) rc = wr_snap_map(fd, &data, &len);
+        if (fd >= 0) close(fd);
+        if (!rc) rc = wr_window_restore(c->win->engine, data, len, a, b, keys ? s_map_key : NULL, &map);
+        if (data) wr_snap_unmap(data, len);
+        free(map.ids);
+        if (rc) {
+            wr_strbuf_addf(err, "checkpoint %llu: window state of subtask %u (%s): %s",
+                           (unsigned long long)meta->id, ts->subtask, win->path, wr_strerror(rc));
+            return rc;
+        }
+    }
+    return 0;
+}
+
+static int s_restore_source(wr__task_t *t, const wr_ckpt_meta_t *meta, wr_strbuf_t *err)
+{
+    const uint8_t **states = calloc(meta->ntasks + 1, sizeof *states);
+    size_t *lens = calloc(meta->ntasks + 1, sizeof *lens);
+    uint32_t n = 0;
+    int rc = states && lens ? 0 : WR_ENOMEM;
+    /* old subtasks in order (the metadata may list them in any order) */
+    for (uint32_t sub = 0; !rc && n < meta->ntasks; sub++) {
+        const wr_ckpt_task_t *ts = wr_ckpt_meta_task(meta, t->o.vertex, sub);
+        if (!ts) break;
+        const wr_ckpt_blob_t *b = s_blob(ts, "source");
+        if (!b || b->kind != WR_CKPT_BLOB_INLINE) {
+            wr_strbuf_addf(err, "checkpoint %llu: no source position for subtask %u of vertex %u",
+                           (unsigned long long)meta->id, sub, t->o.vertex);
+            rc = WR_EPROTO;
+            break;
+        }
+        states[n] = b->data;
+        lens[n++] = b->len;
+    }
+    if (!rc && !n) {
+        wr_strbuf_addf(err, "checkpoint %llu holds no state of vertex %u (a source): another job?",
+                       (unsigned long long)meta->id, t->o.vertex);
+        rc = WR_EPROTO;
+    }
+    if (!rc) rc = wr__source_restore(&t->src, states, lens, n, t->o.subtask, t->v->parallelism, err);
+    free(states);
+    free(lens);
+    return rc;
+}
+
+int wr__task_restore(wr__task_t *t, wr_strbuf_t *err)
+{
+    int rc = 0;
+    wr_ckpt_meta_t *meta = wr_ckpt_load(t->o.restore, &rc);
+    if (!meta) {
+        wr_strbuf_addf(err, "cannot read checkpoint %s: %s", t->o.restore, wr_strerror(rc));
+        return rc;
+    }
+    if (t->source) rc = s_restore_source(t, meta, err);
+    if (!rc && t->chain.win) rc = s_restore_window(t, meta, err);
+    wr_ckpt_meta_destroy(&meta);
+    return rc;
+}
