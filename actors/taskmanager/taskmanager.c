@@ -269,11 +269,10 @@ static bool s_live_store(const s_tm_t *tm, const char *entry)
 {
     for (size_t i = 0; i < tm->ntasks; i++) {
         const s_task_t *t = &tm->tasks[i];
-        char name[WR_JOB_ID_MAX + 48];
-        int len =
-            snprintf(name, sizeof name, "%s-%u-v%u-s%u", t->job, t->attempt, t->vertex, t->subtask);
-        if (!strncmp(entry, name, (size_t)len) && (entry[len] == '\0' || entry[len] == '-'))
-            return true;
+        char name[WR_TASK_STORE_MAX];
+        wr_task_store_name(name, t->job, t->attempt, t->vertex, t->subtask);
+        size_t len = strlen(name);
+        if (!strncmp(entry, name, len) && (entry[len] == '\0' || entry[len] == '-')) return true;
     }
     return false;
 }
