@@ -89,8 +89,8 @@ static bool s_peer_reachable(wr_actor_t *self, const char *id)
 }
 
 /* TM_REGISTERED [jm incarnation, heartbeat timeout ms, epoch, [[job id, attempt]...] owned on
- * TaskManager tm, rocksdb localdir] to `to` (an answer when corr is not 0), in an envelope with
- * the epoch. */
+ * TaskManager tm, rocksdb localdir ("" with the memory backend)] to `to` (an answer when corr is
+ * not 0), in an envelope with the epoch. */
 static void s_send_registered(wr_actor_t *self, s_jm_t *jm, const char *to, uint64_t corr,
                               const char *tm)
 {
@@ -104,7 +104,7 @@ static void s_send_registered(wr_actor_t *self, s_jm_t *jm, const char *to, uint
     msgpack_pack_int64(&pk, wr_node_heartbeat_timeout_ms(wr_actor_node(self)));
     msgpack_pack_uint64(&pk, epoch);
     int rc = wr__jobs_pack_owned(jm->jobs, tm, &pk) ? WR_ENOMEM : 0;
-    wr_pack_str(&pk, jm->o.rocksdb_dir ? jm->o.rocksdb_dir : "");
+    wr_pack_str(&pk, jm->o.rocksdb && jm->o.rocksdb_dir ? jm->o.rocksdb_dir : "");
     if (!rc) rc = wr__jm_send(self, to, WR_MSG_TM_REGISTERED, corr, epoch, sb.data, sb.size);
     msgpack_sbuffer_destroy(&sb);
     if (rc) wr_warn("jobmanager: cannot answer %s: %s", to, wr_strerror(rc));
