@@ -19,8 +19,8 @@
     X(10, HEARTBEAT, "heartbeat", "[node id, incarnation u64, seq u64, endpoint str]")           \
     X(11, PEER_DOWN, "peer-down", "[node id, reason, incarnation]: to its watchers")         \
     X(12, PEER_UP, "peer-up", "[node id, incarnation]: heard from again, to its watchers")     \
-    X(20, TM_REGISTER, "tm-register", "[node id, endpoint, slots u32, incarnation u64]")         \
-    X(21, TM_REGISTERED, "tm-registered", "[jm incarnation u64, heartbeat timeout ms]")           \
+    X(20, TM_REGISTER, "tm-register", "[node id, endpoint, slots u32, incarnation u64, slots in use u32]") \
+    X(21, TM_REGISTERED, "tm-registered", "[jm incarnation u64, heartbeat timeout ms, epoch u64, [[job id, attempt u32]...] owned there, rocksdb localdir]; envelope epoch = epoch") \
     X(30, ACTORS_REQ, "actors-req", "nil: list actors (to a node's `node` actor, or the JM)")    \
     X(31, ACTORS_REPLY, "actors-reply", "[[node, status, [actor stats map...]]...]")            \
     X(32, MAILBOX_REQ, "mailbox-req", "[actor addr, peek n u32]")                                \
@@ -39,9 +39,9 @@
     X(55, JOB_REPLY, "job-reply", "{id, name, state, operators: [...]}")                        \
     X(56, JOB_CANCEL, "job-cancel", "[job id str]")                                             \
     X(57, JOB_CANCELED, "job-canceled", "[job id str]")                                         \
-    X(60, TASK_DEPLOY, "task-deploy", "[job id, attempt, vertex, subtask, plan]")               \
+    X(60, TASK_DEPLOY, "task-deploy", "[job id, attempt, vertex, subtask, plan]; envelope epoch = the leader's") \
     X(61, TASK_DEPLOYED, "task-deployed", "[job id, vertex, subtask]")                          \
-    X(62, TASK_CANCEL, "task-cancel", "[job id]: stop every subtask of the job on this node")   \
+    X(62, TASK_CANCEL, "task-cancel", "[job id]: stop every subtask of the job on this node; envelope epoch = the leader's") \
     X(63, TASK_STATE, "task-state", "[job id, vertex, subtask, state, error, stats]")            \
     X(64, CKPT_TRIGGER, "ckpt-trigger", "[job id, attempt, id, dir, drain]: to sources")   \
     X(65, CKPT_ACK, "ckpt-ack", "[job, attempt, vertex, subtask, id, [blob...], align ms]")     \

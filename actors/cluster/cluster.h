@@ -24,4 +24,14 @@ static inline void wr_task_path(char out[WR_PATH_MAX], const char *job_id, uint3
     snprintf(out, WR_PATH_MAX, "job-%s-%u/v%u.%u", job_id, attempt, vertex, subtask);
 }
 
+/* The name of a subtask's RocksDB store in its TaskManager's folder of the localdir:
+ * "<job id>-<attempt>-v<vertex>-s<subtask>"; its checkpoint and restore folders are that name
+ * with a "-..." suffix. */
+#define WR_TASK_STORE_MAX (WR_JOB_ID_MAX + 40)
+static inline void wr_task_store_name(char out[WR_TASK_STORE_MAX], const char *job_id,
+                                      uint32_t attempt, uint32_t vertex, uint32_t subtask)
+{
+    snprintf(out, WR_TASK_STORE_MAX, "%s-%u-v%u-s%u", job_id, attempt, vertex, subtask);
+}
+
 #endif

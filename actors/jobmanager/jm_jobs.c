@@ -1,26 +1,24 @@
-/* The JobManager's jobs: submission (topology -> plan -> slots -> deployment), the state of every
- * subtask as they report it, cancellation, failure when a subtask fails or its TaskManager is
- * lost, and the answers to `weir jobs` and `weir job`. */
+/* The JobManager's job registry and scheduling (jm_jobs.h): submission, placement, deployment,
+ * subtask reports, failover, cancellation and the end of a job. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 
-#include "actors/jobmanager/jobmanager.h"
-#include "actors/jobmanager/jobmanager_internal.h"
+#include "actors/jobmanager/jm_jobs_int.h"
 #include "bus/base/clock.h"
 #include "bus/base/error.h"
 #include "bus/base/log.h"
 #include "bus/base/mp.h"
 #include "bus/msgtypes.h"
 
-#define S_CREDITS 32
+#define S_CREDITS       32
 #define S_BATCH_RECORDS 1024
 
-static const char *const s_state_names[] = {"CREATED", "RUNNING",  "FINISHED",
-                                            "CANCELED", "FAILED", "RESTARTING"};
+static const char *const s_state_names[] = {"CREATED",  "RUNNING", "FINISHED",
+                                            "CANCELED", "FAILED",  "RESTARTING"};
 
-const char *wr__jm_state_name(enum wr__job_state s)
+const char *wr__job_state_name(enum wr__job_state s)
 {
     return s_state_names[s];
 }
@@ -29,11 +27,12 @@ static void s_job_free(wr__job_t **jp)
 {
     wr__job_t *j = *jp;
     if (!j) return;
-    wr__ckpt_job_release(j);
-    free(j->failure_times);
+    wr__coord_destroy(&j->coord);
+    wr__restart_destroy(&j->restart);
     wr_topology_destroy(&j->topo);
     msgpack_sbuffer_destroy(&j->packed);
     free(j->sub);
+    free(j->node);
     free(j->place_endpoint);
     free(j->group_node);
     free(j->collected);
@@ -41,106 +40,243 @@ static void s_job_free(wr__job_t **jp)
     *jp = NULL;
 }
 
-void wr__jm_jobs_release(wr__jm_t *jm)
+wr__jobs_t *wr__jobs_new(const wr_jobmanager_opts_t *o, wr__tms_t *tms, wr__leader_t *leader)
 {
-    for (size_t i = 0; i < jm->njobs; i++) s_job_free(&jm->jobs[i]);
-    free(jm->jobs);
+    wr__jobs_t *js = calloc(1, sizeof *js);
+    if (!js) return NULL;
+    js->o = o;
+    js->tms = tms;
+    js->leader = leader;
+    return js;
 }
 
-wr__job_t *wr__jm_job_find(wr__jm_t *jm, const char *id)
+void wr__jobs_forget(wr__jobs_t *js)
 {
-    for (size_t i = 0; i < jm->njobs; i++)
-        if (!strcmp(jm->jobs[i]->id, id)) return jm->jobs[i];
+    for (size_t i = 0; i < js->n; i++)
+        s_job_free(&js->v[i]);
+    js->n = 0;
+}
+
+void wr__jobs_destroy(wr__jobs_t **jsp)
+{
+    wr__jobs_t *js = *jsp;
+    if (!js) return;
+    wr__jobs_forget(js);
+    free(js->v);
+    free(js);
+    *jsp = NULL;
+}
+
+wr__job_t *wr__jobs_find(const wr__jobs_t *js, const char *id)
+{
+    for (size_t i = 0; i < js->n; i++)
+        if (!strcmp(js->v[i]->id, id)) return js->v[i];
     return NULL;
 }
 
-wr__job_t *wr__jm_job_arg(wr__jm_t *jm, const wr_msg_t *m)
+wr__job_t *wr__jobs_arg(const wr__jobs_t *js, const wr_msg_t *m)
 {
-    wr_mp_reader_t r;
-    wr_mp_reader_init(&r, m->data, m->len);
-    uint32_t n = 0;
     char id[WR_JOB_ID_MAX];
-    wr_mp_read_array(&r, &n);
-    wr_mp_read_str_copy(&r, id, sizeof id);
-    return r.err || n != 1 ? NULL : wr__jm_job_find(jm, id);
+    uint32_t n = 0;
+    return wr__jm_payload_job(m, id, &n) || n != 1 ? NULL : wr__jobs_find(js, id);
 }
 
-/* The payload [job id] (of TASK_CANCEL, JOB_SUBMITTED, JOB_CANCELED) into an initialised sb. */
-static void s_pack_id(msgpack_sbuffer *sb, const char *id)
+static bool s_all_running(const wr__job_t *j)
 {
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, 1);
-    wr_pack_str(&pk, id);
+    for (uint32_t k = 0; k < j->nsub; k++)
+        if (strcmp(j->sub[k].state, "running")) return false;
+    return true;
 }
 
-/* ---- ending a job ---- */
+wr__job_ref_t wr__job_ref(const wr__jobs_t *js, const wr__job_t *j)
+{
+    bool running = j->state == WR__JOB_RUNNING;
+    return (wr__job_ref_t){.id = j->id,
+                           .state = s_state_names[j->state],
+                           .attempt = j->attempt,
+                           .epoch = wr__leader_epoch(js->leader),
+                           .plan = &j->plan,
+                           .max_parallelism = j->topo->max_parallelism,
+                           .nsub = j->nsub,
+                           .nodes = (const char(*)[WR_NODE_MAX])j->node,
+                           .running = running,
+                           .all_running = running && s_all_running(j)};
+}
 
-void wr__jm_release(wr_actor_t *self, wr__jm_t *jm, wr__job_t *j)
+/* ---- the record a successor reads (jm_leader.h) ---- */
+
+/* The job's pointer: the attempt deployed and the checkpoint a restart restores. */
+static void s_record_pointer(wr__jobs_t *js, const wr__job_t *j)
+{
+    const char *latest = wr__coord_latest_path(j->coord);
+    int rc = wr__leader_put_pointer(js->leader, j->id, j->attempt, latest[0] ? latest : j->restore);
+    if (rc) wr_warn("jobmanager: cannot record job %s for a successor: %s", j->id, wr_strerror(rc));
+}
+
+/* ---- stopping a job's subtasks ---- */
+
+/* Sets the state of every subtask of j that is not over yet (deploying, running) to state. */
+static void s_mark_open(wr__job_t *j, const char *state)
+{
+    for (uint32_t k = 0; k < j->nsub; k++) {
+        const char *now = j->sub[k].state;
+        if (!strcmp(now, "deploying") || !strcmp(now, "running"))
+            snprintf(j->sub[k].state, sizeof j->sub[k].state, "%s", state);
+    }
+}
+
+/* Frees the slots j holds (a second call frees nothing). */
+static void s_give_slots(wr__jobs_t *js, wr__job_t *j)
+{
+    for (uint32_t g = 0; g < j->plan.slots; g++) {
+        if (j->group_node[g][0]) wr__tms_give_slot(js->tms, j->group_node[g]);
+        j->group_node[g][0] = '\0';
+    }
+}
+
+/* Stops j's subtasks on the live TaskManagers that hold them (one cancel each) and frees its
+ * slots. A second release frees nothing. */
+static void s_release(wr__jobs_t *js, wr_actor_t *self, wr__job_t *j)
 {
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
-    s_pack_id(&sb, j->id);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk, 1);
+    wr_pack_str(&pk, j->id);
+    uint64_t epoch = wr__leader_epoch(js->leader);
     for (uint32_t g = 0; g < j->plan.slots; g++) {
-        wr__tm_t *tm = wr__jm_tm_find(jm, j->group_node[g]);
-        if (!tm) continue;
-        if (tm->used) tm->used--;
-        j->group_node[g][0] = '\0'; /* released: a second release frees nothing */
-        bool first = true; /* one cancel per TaskManager */
-        for (uint32_t h = 0; h < g && first; h++) first = strcmp(j->group_node[h], tm->id) != 0;
-        if (!first || tm->status != WR__TM_ALIVE) continue;
+        const char *tm = j->group_node[g];
+        bool first = tm[0] != '\0';
+        for (uint32_t h = 0; h < g && first; h++)
+            first = strcmp(j->group_node[h], tm) != 0;
+        if (!first || !wr__tms_alive(js->tms, tm)) continue;
         char to[WR_ADDR_MAX];
-        snprintf(to, sizeof to, "%s/%s", tm->id, WR_TASKMANAGER_PATH);
-        int rc = wr_send(self, to, WR_MSG_TASK_CANCEL, sb.data, sb.size);
-        if (rc) wr_warn("jobmanager: cannot stop job %s on %s: %s", j->id, tm->id, wr_strerror(rc));
+        snprintf(to, sizeof to, "%s/%s", tm, WR_TASKMANAGER_PATH);
+        int rc = wr__jm_send(self, to, WR_MSG_TASK_CANCEL, 0, epoch, sb.data, sb.size);
+        if (rc) wr_warn("jobmanager: cannot stop job %s on %s: %s", j->id, tm, wr_strerror(rc));
     }
     msgpack_sbuffer_destroy(&sb);
+    s_give_slots(js, j);
 }
 
-void wr__jm_end(wr_actor_t *self, wr__jm_t *jm, wr__job_t *j, enum wr__job_state state, const char *why)
+/* Ends j in state (FINISHED, CANCELED, FAILED), with a reason. */
+static void s_end(wr__jobs_t *js, wr_actor_t *self, wr__job_t *j, enum wr__job_state state,
+                  const char *why)
 {
-    if (j->state != WR__JOB_RUNNING && j->state != WR__JOB_CREATED && j->state != WR__JOB_RESTARTING)
+    if (j->state != WR__JOB_RUNNING && j->state != WR__JOB_CREATED &&
+        j->state != WR__JOB_RESTARTING)
         return;
-    wr__ckpt_abort(j, "the job ended");
+    wr__coord_abort(j->coord, "the job ended");
     j->state = state;
     j->ended_ms = wr_wall_ms();
     if (why) snprintf(j->error, sizeof j->error, "%s", why);
-    if (state == WR__JOB_FAILED) wr_warn("jobmanager: job %s failed: %s", j->id, j->error);
-    else wr_info("jobmanager: job %s %s", j->id, s_state_names[state]);
-    wr__jm_release(self, jm, j);
+    if (state == WR__JOB_FAILED)
+        wr_warn("jobmanager: job %s failed: %s", j->id, j->error);
+    else
+        wr_info("jobmanager: job %s %s", j->id, s_state_names[state]);
+    s_mark_open(j, state == WR__JOB_FINISHED ? "finished" : "canceled");
+    s_release(js, self, j);
+    wr__jm_drop_lost_attempts(j);
+    int rc = wr__leader_remove_job(js->leader, j->id);
+    if (rc) wr_warn("jobmanager: cannot remove job %s's record: %s", j->id, wr_strerror(rc));
 }
 
-void wr__jm_tm_lost(wr_actor_t *self, wr__jm_t *jm, const char *tm, const char *reason)
+/* j failed (a subtask failed, a TaskManager was lost, a checkpoint failed too often): restart it
+ * from its latest checkpoint as its restart strategy allows, else end it FAILED. */
+static void s_failed(wr__jobs_t *js, wr_actor_t *self, wr__job_t *j, const char *why)
 {
-    for (size_t i = 0; i < jm->njobs; i++) {
-        wr__job_t *j = jm->jobs[i];
+    if (j->state != WR__JOB_RUNNING) return;
+    int64_t delay = 0;
+    if (!wr__restart_on_failure(j->restart, &js->o->restart, wr__coord_enabled(j->coord),
+                                wr_wall_ms(), &delay)) {
+        char text[400];
+        snprintf(text, sizeof text, "%s%s", why,
+                 wr__restart_count(j->restart) ? " (no restarts left)" : "");
+        s_end(js, self, j, WR__JOB_FAILED, text);
+        return;
+    }
+    const char *latest = wr__coord_latest_path(j->coord);
+    wr_warn("jobmanager: job %s failed over (restart %u in %lld ms, from %s): %s", j->id,
+            wr__restart_count(j->restart), (long long)delay,
+            latest[0]       ? latest
+            : j->restore[0] ? j->restore
+                            : "the start",
+            why);
+    wr__coord_abort(j->coord, "the job failed over");
+    s_mark_open(j, "canceled");
+    s_release(js, self, j);
+    j->state = WR__JOB_RESTARTING;
+    snprintf(j->error, sizeof j->error, "restarting after: %s", why);
+}
+
+/* What a service's verdict asks of j. */
+static void s_apply(wr__jobs_t *js, wr_actor_t *self, wr__job_t *j, const wr__verdict_t *v)
+{
+    switch (v->kind) {
+    case WR__VERDICT_NONE:
+        break;
+    case WR__VERDICT_FAIL_OVER:
+        s_failed(js, self, j, v->why);
+        break;
+    case WR__VERDICT_FINISH:
+        s_end(js, self, j, WR__JOB_FINISHED, v->why);
+        break;
+    case WR__VERDICT_FAIL:
+        s_end(js, self, j, WR__JOB_FAILED, v->why);
+        break;
+    }
+}
+
+void wr__jobs_tm_lost(wr__jobs_t *js, wr_actor_t *self, const char *tm, const char *reason)
+{
+    for (size_t i = 0; i < js->n; i++) {
+        wr__job_t *j = js->v[i];
         if (j->state != WR__JOB_RUNNING) continue;
+        bool hosted = false;
         for (uint32_t k = 0; k < j->nsub; k++) {
-            if (strcmp(j->sub[k].node, tm)) continue;
-            char why[256];
-            snprintf(why, sizeof why, "taskmanager %s lost: %s", tm, reason);
-            wr__jm_job_failed(self, jm, j, why);
-            break;
+            if (strcmp(j->node[k], tm)) continue;
+            hosted = true;
+            snprintf(j->sub[k].state, sizeof j->sub[k].state, "failed");
+        }
+        if (!hosted) continue;
+        char why[256];
+        snprintf(why, sizeof why, "taskmanager %s lost: %s", tm, reason);
+        s_failed(js, self, j, why);
+    }
+}
+
+/* ---- placement and deployment ---- */
+
+/* Puts every slot group of j on a live TaskManager with a free slot. false (nothing taken) when
+ * the cluster has too few free slots. */
+static bool s_place(wr__jobs_t *js, wr__job_t *j)
+{
+    if (wr__tms_free_slots(js->tms, true, NULL) < j->plan.slots) return false;
+    /* slot sharing (Flink's default): subtask g of every vertex shares slot group g */
+    for (uint32_t g = 0; g < j->plan.slots; g++) {
+        char endpoint[128];
+        if (wr__tms_take_slot(js->tms, j->group_node[g], endpoint)) { /* cannot be: counted above */
+            s_give_slots(js, j);
+            return false;
+        }
+        for (uint32_t v = 0; v < j->plan.n; v++) {
+            if (g >= j->plan.v[v].parallelism) continue;
+            uint32_t flat = wr_plan_index(&j->plan, v, g);
+            snprintf(j->node[flat], WR_NODE_MAX, "%s", j->group_node[g]);
+            snprintf(j->place_endpoint[flat], 128, "%s", endpoint);
+            snprintf(j->sub[flat].state, sizeof j->sub[flat].state, "deploying");
+            j->sub[flat].delay_p50_ms = j->sub[flat].delay_p99_ms = j->sub[flat].delay_last_p99_ms =
+                -1;
         }
     }
+    return true;
 }
 
-/* ---- submission ---- */
-
-/* Where the next slot group of a job goes: the live TaskManager with the most free slots. */
-static wr__tm_t *s_pick(wr__jm_t *jm)
+/* Sends every subtask of j's current attempt to its TaskManager, with the leader's epoch. */
+static int s_deploy(wr__jobs_t *js, wr_actor_t *self, wr__job_t *j)
 {
-    wr__tm_t *best = NULL;
-    for (size_t t = 0; t < jm->ntms; t++) {
-        wr__tm_t *tm = &jm->tms[t];
-        if (tm->status != WR__TM_ALIVE || !tm->reachable || tm->used >= tm->slots) continue;
-        if (!best || tm->slots - tm->used > best->slots - best->used) best = tm;
-    }
-    return best;
-}
-
-int wr__jm_deploy(wr_actor_t *self, wr__job_t *j)
-{
+    uint64_t epoch = wr__leader_epoch(js->leader);
     for (uint32_t v = 0; v < j->plan.n; v++) {
         for (uint32_t i = 0; i < j->plan.v[v].parallelism; i++) {
             msgpack_sbuffer sb;
@@ -156,22 +292,26 @@ int wr__jm_deploy(wr_actor_t *self, wr__job_t *j)
             msgpack_pack_array(&pk, j->nsub);
             for (uint32_t k = 0; k < j->nsub; k++) {
                 msgpack_pack_array(&pk, 2);
-                wr_pack_str(&pk, j->sub[k].node);
+                wr_pack_str(&pk, j->node[k]);
                 wr_pack_str(&pk, j->place_endpoint[k]);
             }
             msgpack_pack_uint32(&pk, S_CREDITS);
             msgpack_pack_uint32(&pk, S_BATCH_RECORDS);
-            if (j->coord.enabled) msgpack_pack_true(&pk);
-            else msgpack_pack_false(&pk);
+            if (wr__coord_enabled(j->coord))
+                msgpack_pack_true(&pk);
+            else
+                msgpack_pack_false(&pk);
             wr_pack_str(&pk, j->restore);
-            if (j->rocksdb) msgpack_pack_true(&pk);
-            else msgpack_pack_false(&pk);
+            if (j->rocksdb)
+                msgpack_pack_true(&pk);
+            else
+                msgpack_pack_false(&pk);
             wr_pack_str(&pk, j->rocksdb_dir ? j->rocksdb_dir : "");
             msgpack_pack_uint64(&pk, j->rocksdb_cache);
             char to[WR_ADDR_MAX];
-            uint32_t flat = wr_plan_index(&j->plan, v, i);
-            snprintf(to, sizeof to, "%s/%s", j->sub[flat].node, WR_TASKMANAGER_PATH);
-            int rc = wr_send(self, to, WR_MSG_TASK_DEPLOY, sb.data, sb.size);
+            snprintf(to, sizeof to, "%s/%s", j->node[wr_plan_index(&j->plan, v, i)],
+                     WR_TASKMANAGER_PATH);
+            int rc = wr__jm_send(self, to, WR_MSG_TASK_DEPLOY, 0, epoch, sb.data, sb.size);
             msgpack_sbuffer_destroy(&sb);
             if (rc) return rc;
         }
@@ -179,42 +319,20 @@ int wr__jm_deploy(wr_actor_t *self, wr__job_t *j)
     return 0;
 }
 
-static bool s_add_job(wr__jm_t *jm, wr__job_t *j)
+/* Deploys j's placed attempt (recorded for a successor first); a failed deployment fails it
+ * over. */
+static void s_start_attempt(wr__jobs_t *js, wr_actor_t *self, wr__job_t *j)
 {
-    if (jm->njobs == jm->jobs_cap) {
-        size_t ncap = jm->jobs_cap ? jm->jobs_cap * 2 : 8;
-        wr__job_t **n = realloc(jm->jobs, ncap * sizeof *n);
-        if (!n) return false;
-        jm->jobs = n;
-        jm->jobs_cap = ncap;
+    s_record_pointer(js, j);
+    int rc = s_deploy(js, self, j);
+    if (rc) {
+        char text[96];
+        snprintf(text, sizeof text, "deployment failed: %s", wr_strerror(rc));
+        s_failed(js, self, j, text);
     }
-    jm->jobs[jm->njobs++] = j;
-    return true;
 }
 
-bool wr__jm_place(wr__jm_t *jm, wr__job_t *j)
-{
-    uint32_t free_slots = 0;
-    for (size_t t = 0; t < jm->ntms; t++)
-        if (jm->tms[t].status == WR__TM_ALIVE && jm->tms[t].reachable)
-            free_slots += jm->tms[t].slots - jm->tms[t].used;
-    if (free_slots < j->plan.slots) return false;
-    /* slot sharing (Flink's default): subtask g of every vertex shares slot group g */
-    for (uint32_t g = 0; g < j->plan.slots; g++) {
-        wr__tm_t *tm = s_pick(jm);
-        tm->used++;
-        snprintf(j->group_node[g], WR_NODE_MAX, "%s", tm->id);
-        for (uint32_t v = 0; v < j->plan.n; v++) {
-            if (g >= j->plan.v[v].parallelism) continue;
-            uint32_t flat = wr_plan_index(&j->plan, v, g);
-            snprintf(j->sub[flat].node, WR_NODE_MAX, "%s", tm->id);
-            snprintf(j->place_endpoint[flat], 128, "%s", tm->endpoint);
-            snprintf(j->sub[flat].state, sizeof j->sub[flat].state, "deploying");
-            j->sub[flat].delay_p50_ms = j->sub[flat].delay_p99_ms = j->sub[flat].delay_last_p99_ms = -1;
-        }
-    }
-    return true;
-}
+/* ---- submission ---- */
 
 /* --parallelism N of a restore: every operator at N but those that must stay at 1 (file sources,
  * single-file sinks). */
@@ -231,74 +349,124 @@ static void s_set_parallelism(wr_topology_t *t, uint32_t n)
     }
 }
 
-/* JOB_SUBMIT [topology] or [topology, restore path, parallelism (0: as the topology says)]. */
-int wr__jm_on_submit(wr_actor_t *self, wr__jm_t *jm, const wr_msg_t *m)
+/* A job from a JOB_SUBMIT payload [topology] or [topology, restore path, parallelism (0: as the
+ * topology says)]: planned, its topology packed, its restore checked and its coordinator made.
+ * id NULL: a new id; restore non-empty: restore that instead of the payload's. NULL with *code
+ * (WR_EPROTO, WR_EINVAL, WR_ECONFIG..., WR_ENOMEM) and a reason in text. */
+static wr__job_t *s_build(wr__jobs_t *js, const uint8_t *data, size_t len, const char *id,
+                          const char *restore, int *code, char *text, size_t cap)
 {
     wr_mp_reader_t r;
-    wr_mp_reader_init(&r, m->data, m->len);
+    wr_mp_reader_init(&r, data, len);
     uint32_t n = 0;
     uint64_t parallelism = 0;
-    char restore[WR_TASK_RESTORE_MAX] = "";
-    wr_topology_t *topo = NULL;
-    if (wr_mp_read_array(&r, &n) || (n != 1 && n != 3) || wr_topology_unpack(&r, &topo) ||
-        (n == 3 && (wr_mp_read_str_copy(&r, restore, sizeof restore) ||
-                    wr_mp_read_uint(&r, &parallelism) || parallelism > WR_TOPO_MAX_PARALLELISM))) {
-        wr_topology_destroy(&topo);
-        return wr_reply_error(self, m, WR_EPROTO, "the topology does not decode or is invalid");
-    }
-    if (parallelism) s_set_parallelism(topo, (uint32_t)parallelism);
     wr__job_t *j = calloc(1, sizeof *j);
-    if (!j) {
-        wr_topology_destroy(&topo);
-        return WR_ENOMEM;
-    }
-    j->topo = topo;
-    snprintf(j->restore, sizeof j->restore, "%s", restore);
-    j->rocksdb = jm->o.rocksdb;
-    j->rocksdb_dir = jm->o.rocksdb_dir;
-    j->rocksdb_cache = jm->o.rocksdb_cache;
-    msgpack_sbuffer_init(&j->packed);
     wr_strbuf_t err;
     wr_strbuf_init(&err);
-    char text[640];
-    int rc = wr_plan_build(topo, &j->plan, &err);
-    if (rc) {
-        snprintf(text, sizeof text, "cannot plan the job: %s", err.buf);
-        wr_strbuf_release(&err);
-        s_job_free(&j);
-        return wr_reply_error(self, m, WR_EINVAL, text);
+    *code = WR_ENOMEM;
+    snprintf(text, cap, "out of memory");
+    if (!j) goto fail;
+    msgpack_sbuffer_init(&j->packed);
+    if (wr_mp_read_array(&r, &n) || (n != 1 && n != 3) || wr_topology_unpack(&r, &j->topo) ||
+        (n == 3 && (wr_mp_read_str_copy(&r, j->restore, sizeof j->restore) ||
+                    wr_mp_read_uint(&r, &parallelism) || parallelism > WR_TOPO_MAX_PARALLELISM))) {
+        *code = WR_EPROTO;
+        snprintf(text, cap, "the topology does not decode or is invalid");
+        goto fail;
     }
-    uint64_t rnd = 0;
-    if (getrandom(&rnd, sizeof rnd, 0) != sizeof rnd) rnd = (uint64_t)wr_now_ns();
-    snprintf(j->id, sizeof j->id, "%08llx", (unsigned long long)((rnd ^ ++jm->next_job) & 0xffffffffull));
+    if (parallelism) s_set_parallelism(j->topo, (uint32_t)parallelism);
+    if (restore && restore[0]) snprintf(j->restore, sizeof j->restore, "%s", restore);
+    j->rocksdb = js->o->rocksdb;
+    j->rocksdb_dir = js->o->rocksdb_dir;
+    j->rocksdb_cache = js->o->rocksdb_cache;
+    if ((*code = wr_plan_build(j->topo, &j->plan, &err))) {
+        *code = WR_EINVAL;
+        snprintf(text, cap, "cannot plan the job: %s", err.buf);
+        goto fail;
+    }
+    if (id) {
+        snprintf(j->id, sizeof j->id, "%s", id);
+    } else {
+        uint64_t rnd = 0;
+        if (getrandom(&rnd, sizeof rnd, 0) != sizeof rnd) rnd = (uint64_t)wr_now_ns();
+        snprintf(j->id, sizeof j->id, "%08llx",
+                 (unsigned long long)((rnd ^ ++js->next_job) & 0xffffffffull));
+    }
     j->nsub = wr_plan_subtasks(&j->plan);
     j->sub = calloc(j->nsub, sizeof *j->sub);
+    j->node = calloc(j->nsub, sizeof *j->node);
     j->place_endpoint = calloc(j->nsub, sizeof *j->place_endpoint);
     j->group_node = calloc(j->plan.slots, sizeof *j->group_node);
+    j->restart = wr__restart_new();
     msgpack_packer pk;
     msgpack_packer_init(&pk, &j->packed, msgpack_sbuffer_write);
-    if (!j->sub || !j->place_endpoint || !j->group_node || wr_topology_pack(topo, &pk)) {
-        wr_strbuf_release(&err);
-        s_job_free(&j);
-        return WR_ENOMEM;
+    *code = WR_ENOMEM;
+    snprintf(text, cap, "out of memory");
+    if (!j->sub || !j->node || !j->place_endpoint || !j->group_node || !j->restart ||
+        wr_topology_pack(j->topo, &pk))
+        goto fail;
+    /* checkpoint storage, and whether the savepoint or checkpoint can be restored */
+    uint64_t restored_id = 0;
+    if ((*code = wr__jm_check_restore(j, &restored_id, &err)) ||
+        !(j->coord = wr__coord_new(js->o, j->id, j->nsub, restored_id, &err, code))) {
+        snprintf(text, cap, "cannot start the job: %s", err.len ? err.buf : wr_strerror(*code));
+        if (*code != WR_ENOMEM) *code = WR_EINVAL;
+        goto fail;
     }
-    /* checkpoint storage, and what a savepoint's exactly-once sinks left pending */
-    if ((rc = wr__jm_check_restore(j, &err)) || (rc = wr__ckpt_job_init(jm, j, &err)) ||
-        (rc = wr__jm_recover_sinks(j, &err))) {
-        snprintf(text, sizeof text, "cannot start the job: %s", err.len ? err.buf : wr_strerror(rc));
+    wr_strbuf_release(&err);
+    return j;
+fail:
+    wr_strbuf_release(&err);
+    s_job_free(&j);
+    return NULL;
+}
+
+static bool s_add(wr__jobs_t *js, wr__job_t *j)
+{
+    if (js->n == js->cap) {
+        size_t ncap = js->cap ? js->cap * 2 : 8;
+        wr__job_t **grown = realloc(js->v, ncap * sizeof *grown);
+        if (!grown) return false;
+        js->v = grown;
+        js->cap = ncap;
+    }
+    js->v[js->n++] = j;
+    return true;
+}
+
+/* The payload [job id] (of JOB_SUBMITTED, JOB_CANCELED), answering m. */
+static void s_reply_id(wr_actor_t *self, const wr_msg_t *m, uint16_t type, const char *id)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk, 1);
+    wr_pack_str(&pk, id);
+    int rc = wr_reply(self, m, type, sb.data, sb.size);
+    msgpack_sbuffer_destroy(&sb);
+    if (rc) wr_warn("jobmanager: cannot answer %s: %s", m->from, wr_strerror(rc));
+}
+
+int wr__jobs_on_submit(wr__jobs_t *js, wr_actor_t *self, const wr_msg_t *m)
+{
+    int code = 0;
+    char text[640];
+    wr__job_t *j = s_build(js, m->data, m->len, NULL, NULL, &code, text, sizeof text);
+    if (!j) return code == WR_ENOMEM ? code : wr_reply_error(self, m, code, text);
+    wr_strbuf_t err;
+    wr_strbuf_init(&err);
+    int rc = wr__jm_recover_sinks(j, &err); /* what a savepoint's exactly-once sinks left pending */
+    if (rc) {
+        snprintf(text, sizeof text, "cannot start the job: %s",
+                 err.len ? err.buf : wr_strerror(rc));
         wr_strbuf_release(&err);
         s_job_free(&j);
         return wr_reply_error(self, m, rc == WR_ENOMEM ? WR_ENOMEM : WR_EINVAL, text);
     }
     wr_strbuf_release(&err);
-    if (!wr__jm_place(jm, j)) {
-        uint32_t free_slots = 0, alive = 0;
-        for (size_t t = 0; t < jm->ntms; t++) {
-            wr__tm_t *tm = &jm->tms[t];
-            if (tm->status != WR__TM_ALIVE) continue;
-            alive++;
-            free_slots += tm->slots - tm->used;
-        }
+    if (!s_place(js, j)) {
+        uint32_t alive = 0, free_slots = wr__tms_free_slots(js->tms, false, &alive);
         snprintf(text, sizeof text,
                  "not enough slots: the job needs %u (its largest parallelism), the cluster has %u "
                  "free on %u live TaskManagers; start more TaskManagers or lower the parallelism",
@@ -306,37 +474,60 @@ int wr__jm_on_submit(wr_actor_t *self, wr__jm_t *jm, const wr_msg_t *m)
         s_job_free(&j);
         return wr_reply_error(self, m, WR_EAGAIN, text);
     }
-    if (!s_add_job(jm, j)) {
-        for (uint32_t g = 0; g < j->plan.slots; g++) {
-            wr__tm_t *tm = wr__jm_tm_find(jm, j->group_node[g]);
-            if (tm && tm->used) tm->used--;
-        }
+    if ((rc = wr__leader_put_job(js->leader, j->id, m->data, m->len))) /* it runs all the same */
+        wr_warn("jobmanager: cannot record job %s for a successor: %s", j->id, wr_strerror(rc));
+    if (!s_add(js, j)) {
+        s_give_slots(js, j);
+        wr__leader_remove_job(js->leader, j->id);
         s_job_free(&j);
         return WR_ENOMEM;
     }
     j->state = WR__JOB_RUNNING;
     j->submitted_ms = wr_wall_ms();
     wr_info("jobmanager: job %s (%s) submitted: %u vertices, %u subtasks, %u slots%s%s", j->id,
-            topo->name, j->plan.n, j->nsub, j->plan.slots, j->restore[0] ? ", restoring " : "",
+            j->topo->name, j->plan.n, j->nsub, j->plan.slots, j->restore[0] ? ", restoring " : "",
             j->restore);
-    rc = wr__jm_deploy(self, j);
-    if (rc) {
-        snprintf(text, sizeof text, "deployment failed: %s", wr_strerror(rc));
-        wr__jm_job_failed(self, jm, j, text);
-    }
-    if (j->coord.enabled && (rc = wr__jm_tick_start(self, jm))) return rc;
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    s_pack_id(&sb, j->id);
-    rc = wr_reply(self, m, WR_MSG_JOB_SUBMITTED, sb.data, sb.size);
-    msgpack_sbuffer_destroy(&sb);
-    if (rc) wr_warn("jobmanager: cannot answer %s: %s", m->from, wr_strerror(rc));
+    s_start_attempt(js, self, j);
+    s_reply_id(self, m, WR_MSG_JOB_SUBMITTED, j->id);
     return 0;
+}
+
+/* One record of the old leader's: the job restarts from its checkpoint in an attempt past the
+ * recorded one, once slots allow. */
+static int s_take_over(void *ctx, const wr__leader_job_t *rec)
+{
+    wr__jobs_t *js = ctx;
+    int code = 0;
+    char text[640];
+    if (wr__jobs_find(js, rec->job_id)) return 0;
+    wr__job_t *j = s_build(js, rec->graph, rec->graph_len, rec->job_id, rec->checkpoint, &code,
+                           text, sizeof text);
+    if (!j) {
+        wr_warn("jobmanager: cannot take job %s over: %s", rec->job_id, text);
+        return code == WR_ENOMEM ? code : 0;
+    }
+    if (!s_add(js, j)) {
+        s_job_free(&j);
+        return WR_ENOMEM;
+    }
+    j->attempt = rec->attempt; /* the restart deploys the next one */
+    j->state = WR__JOB_RESTARTING;
+    j->submitted_ms = wr_wall_ms();
+    snprintf(j->error, sizeof j->error, "taken over by a new leader");
+    wr__restart_schedule(j->restart, j->submitted_ms);
+    wr_info("jobmanager: job %s taken over from attempt %u%s%s", j->id, rec->attempt,
+            j->restore[0] ? ", restoring " : "", j->restore);
+    return 0;
+}
+
+int wr__jobs_take_over(wr__jobs_t *js)
+{
+    return wr__leader_jobs(js->leader, s_take_over, js);
 }
 
 /* ---- subtask reports ---- */
 
-int wr__jm_on_task_state(wr_actor_t *self, wr__jm_t *jm, const wr_msg_t *m)
+int wr__jobs_on_task_state(wr__jobs_t *js, wr_actor_t *self, const wr_msg_t *m)
 {
     wr_mp_reader_t r;
     wr_mp_reader_init(&r, m->data, m->len);
@@ -350,12 +541,13 @@ int wr__jm_on_task_state(wr_actor_t *self, wr__jm_t *jm, const wr_msg_t *m)
     wr_mp_read_str_copy(&r, state, sizeof state);
     wr_mp_read_str_copy(&r, error, sizeof error);
     wr_mp_read_map(&r, &nkeys);
-    wr__job_t *j = r.err || n != 6 ? NULL : wr__jm_job_find(jm, id);
+    wr__job_t *j = r.err || n != 6 ? NULL : wr__jobs_find(js, id);
     if (!j || vertex >= j->plan.n || subtask >= j->plan.v[vertex].parallelism) {
         wr_debug("jobmanager: ignoring a task report from %s", m->from);
         return 0;
     }
-    wr__subtask_t now = j->sub[wr_plan_index(&j->plan, (uint32_t)vertex, (uint32_t)subtask)], *s = &now;
+    wr__subtask_t now = j->sub[wr_plan_index(&j->plan, (uint32_t)vertex, (uint32_t)subtask)],
+                  *s = &now;
     int64_t attempt = -1;
     for (uint32_t k = 0; k < nkeys && !r.err; k++) {
         const char *key;
@@ -363,12 +555,12 @@ int wr__jm_on_task_state(wr_actor_t *self, wr__jm_t *jm, const wr_msg_t *m)
         wr_mp_read_str(&r, &key, &klen);
         if (r.err) break;
         if (klen == 9 && !memcmp(key, "collected", 9)) {
-            const char *text;
+            const char *body;
             uint32_t tlen;
-            if (wr_mp_read_str(&r, &text, &tlen)) break;
+            if (wr_mp_read_str(&r, &body, &tlen)) break;
             char *grown = realloc(j->collected, j->collected_len + tlen);
             if (grown) {
-                memcpy(grown + j->collected_len, text, tlen);
+                memcpy(grown + j->collected_len, body, tlen);
                 j->collected = grown;
                 j->collected_len += tlen;
             }
@@ -381,156 +573,197 @@ int wr__jm_on_task_state(wr_actor_t *self, wr__jm_t *jm, const wr_msg_t *m)
         }
         wr_mp_read_int(&r, &v);
 #define S_KEY(name) (klen == sizeof(name) - 1 && !memcmp(key, name, klen))
-        if (S_KEY("records_in")) s->records_in = (uint64_t)v;
-        else if (S_KEY("records_out")) s->records_out = (uint64_t)v;
-        else if (S_KEY("watermark")) s->watermark = v;
-        else if (S_KEY("backpressure")) s->backpressure = (uint64_t)v;
-        else if (S_KEY("windows_fired")) s->windows_fired = (uint64_t)v;
-        else if (S_KEY("late_dropped")) s->late_dropped = (uint64_t)v;
-        else if (S_KEY("emit_delay_p50_ms")) s->delay_p50_ms = v;
-        else if (S_KEY("emit_delay_p99_ms")) s->delay_p99_ms = v;
-        else if (S_KEY("emit_delay_last_p99_ms")) s->delay_last_p99_ms = v;
-        else if (S_KEY("attempt")) attempt = v;
+        if (S_KEY("records_in"))
+            s->records_in = (uint64_t)v;
+        else if (S_KEY("records_out"))
+            s->records_out = (uint64_t)v;
+        else if (S_KEY("watermark"))
+            s->watermark = v;
+        else if (S_KEY("backpressure"))
+            s->backpressure = (uint64_t)v;
+        else if (S_KEY("windows_fired"))
+            s->windows_fired = (uint64_t)v;
+        else if (S_KEY("late_dropped"))
+            s->late_dropped = (uint64_t)v;
+        else if (S_KEY("emit_delay_p50_ms"))
+            s->delay_p50_ms = v;
+        else if (S_KEY("emit_delay_p99_ms"))
+            s->delay_p99_ms = v;
+        else if (S_KEY("emit_delay_last_p99_ms"))
+            s->delay_last_p99_ms = v;
+        else if (S_KEY("attempt"))
+            attempt = v;
 #undef S_KEY
     }
-    if (attempt != (int64_t)j->attempt || j->state != WR__JOB_RUNNING) return 0; /* an old attempt's */
+    if (attempt != (int64_t)j->attempt || j->state != WR__JOB_RUNNING)
+        return 0; /* an old attempt's */
     s = &j->sub[wr_plan_index(&j->plan, (uint32_t)vertex, (uint32_t)subtask)];
     bool was_finished = !strcmp(s->state, "finished");
     *s = now;
     snprintf(s->state, sizeof s->state, "%s", state);
-    if (!strcmp(state, "running") && j->failed_at_ms && !j->recovered_ms) {
+    if (!strcmp(state, "running") && wr__restart_recovering(j->restart)) {
         bool all = true; /* recovered: every subtask of the new attempt runs again */
-        for (uint32_t k = 0; k < j->nsub && all; k++) all = strcmp(j->sub[k].state, "deploying") != 0;
-        if (all) j->recovered_ms = wr_wall_ms() - j->failed_at_ms;
+        for (uint32_t k = 0; k < j->nsub && all; k++)
+            all = strcmp(j->sub[k].state, "deploying") != 0;
+        if (all) wr__restart_recovered(j->restart, wr_wall_ms());
     }
     if (!strcmp(state, "failed")) {
         char why[400];
         snprintf(why, sizeof why, "subtask %s failed: %s", m->from, error);
-        wr__jm_job_failed(self, jm, j, why);
+        s_failed(js, self, j, why);
     } else if (!strcmp(state, "finished") && !was_finished && ++j->finished == j->nsub) {
-        wr__jm_end(self, jm, j, WR__JOB_FINISHED, NULL);
+        s_end(js, self, j, WR__JOB_FINISHED, NULL);
     }
     return 0;
 }
 
-/* ---- cancel, list, describe ---- */
-
-int wr__jm_on_cancel(wr_actor_t *self, wr__jm_t *jm, const wr_msg_t *m)
+int wr__jobs_on_cancel(wr__jobs_t *js, wr_actor_t *self, const wr_msg_t *m)
 {
-    wr__job_t *j = wr__jm_job_arg(jm, m);
+    wr__job_t *j = wr__jobs_arg(js, m);
     if (!j) return wr_reply_error(self, m, WR_ENOTFOUND, "no such job (see `weir jobs`)");
     if (j->state != WR__JOB_RUNNING && j->state != WR__JOB_RESTARTING) {
         char text[96];
         snprintf(text, sizeof text, "job %s is already %s", j->id, s_state_names[j->state]);
         return wr_reply_error(self, m, WR_EINVAL, text);
     }
-    wr__jm_end(self, jm, j, WR__JOB_CANCELED, "canceled by a client");
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    s_pack_id(&sb, j->id);
-    wr_reply(self, m, WR_MSG_JOB_CANCELED, sb.data, sb.size);
-    msgpack_sbuffer_destroy(&sb);
+    s_end(js, self, j, WR__JOB_CANCELED, "canceled by a client");
+    s_reply_id(self, m, WR_MSG_JOB_CANCELED, j->id);
     return 0;
 }
 
-static void s_kv_str(msgpack_packer *pk, const char *k, const char *v)
+/* ---- the checkpoint coordinator's part ---- */
+
+/* Acts on what the coordinator said, and records a checkpoint it completed for a successor. */
+static void s_after_coord(wr__jobs_t *js, wr_actor_t *self, wr__job_t *j, uint64_t latest_before,
+                          const wr__verdict_t *v)
 {
-    wr_pack_str(pk, k);
-    wr_pack_str(pk, v);
+    if (wr__coord_latest_id(j->coord) != latest_before && j->state == WR__JOB_RUNNING)
+        s_record_pointer(js, j);
+    s_apply(js, self, j, v);
 }
 
-static void s_kv_i64(msgpack_packer *pk, const char *k, int64_t v)
+/* A message for j's coordinator (CKPT_ACK, SAVEPOINT_REQ), through call. */
+static int s_to_coord(wr__jobs_t *js, wr_actor_t *self, wr__job_t *j, const wr_msg_t *m,
+                      int (*call)(wr__coord_t *, wr_actor_t *, const wr__job_ref_t *,
+                                  const wr_msg_t *, wr__verdict_t *))
 {
-    wr_pack_str(pk, k);
-    msgpack_pack_int64(pk, v);
+    wr__job_ref_t ref = wr__job_ref(js, j);
+    wr__verdict_t v = {WR__VERDICT_NONE, ""};
+    uint64_t before = wr__coord_latest_id(j->coord);
+    int rc = call(j->coord, self, &ref, m, &v);
+    s_after_coord(js, self, j, before, &v);
+    return rc;
 }
 
-static int64_t s_duration(const wr__job_t *j)
+int wr__jobs_on_ckpt_ack(wr__jobs_t *js, wr_actor_t *self, const wr_msg_t *m)
 {
-    return (j->ended_ms ? j->ended_ms : wr_wall_ms()) - j->submitted_ms;
+    char id[WR_JOB_ID_MAX];
+    uint32_t n = 0;
+    wr__job_t *j = wr__jm_payload_job(m, id, &n) ? NULL : wr__jobs_find(js, id);
+    return j ? s_to_coord(js, self, j, m, wr__coord_on_ack) : 0; /* (a job gone) */
 }
 
-static void s_pack_summary(msgpack_packer *pk, const wr__job_t *j, uint32_t extra)
+int wr__jobs_on_checkpoints(wr__jobs_t *js, wr_actor_t *self, const wr_msg_t *m)
 {
-    msgpack_pack_map(pk, 7 + extra);
-    s_kv_str(pk, "id", j->id);
-    s_kv_str(pk, "name", j->topo->name);
-    s_kv_str(pk, "state", s_state_names[j->state]);
-    s_kv_i64(pk, "submitted_ms", j->submitted_ms);
-    s_kv_i64(pk, "duration_ms", s_duration(j));
-    s_kv_i64(pk, "slots", j->plan.slots);
-    s_kv_str(pk, "error", j->error);
-}
-
-int wr__jm_on_jobs(wr_actor_t *self, wr__jm_t *jm, const wr_msg_t *m)
-{
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, (uint32_t)jm->njobs);
-    for (size_t i = 0; i < jm->njobs; i++) s_pack_summary(&pk, jm->jobs[i], 0);
-    wr_reply(self, m, WR_MSG_JOBS_REPLY, sb.data, sb.size);
-    msgpack_sbuffer_destroy(&sb);
-    return 0;
-}
-
-int wr__jm_on_job(wr_actor_t *self, wr__jm_t *jm, const wr_msg_t *m)
-{
-    wr__job_t *j = wr__jm_job_arg(jm, m);
+    wr__job_t *j = wr__jobs_arg(js, m);
     if (!j) return wr_reply_error(self, m, WR_ENOTFOUND, "no such job (see `weir jobs`)");
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    s_pack_summary(&pk, j, 6);
-    s_kv_i64(&pk, "attempt", j->attempt);
-    s_kv_i64(&pk, "restarts", j->restarts);
-    s_kv_i64(&pk, "latest_checkpoint", (int64_t)j->coord.latest_id);
-    s_kv_i64(&pk, "recovery_ms", j->recovered_ms);
-    wr_pack_str(&pk, "operators");
-    msgpack_pack_array(&pk, j->plan.n);
-    for (uint32_t v = 0; v < j->plan.n; v++) {
-        const wr_plan_vertex_t *pv = &j->plan.v[v];
-        uint64_t in = 0, out = 0, bp = 0, fired = 0, late = 0;
-        int64_t wm = INT64_MAX, p50 = -1, p99 = -1, last = -1; /* delays: the worst subtask's */
-        for (uint32_t i = 0; i < pv->parallelism; i++) {
-            const wr__subtask_t *s = &j->sub[wr_plan_index(&j->plan, v, i)];
-            in += s->records_in;
-            out += s->records_out;
-            bp += s->backpressure;
-            fired += s->windows_fired;
-            late += s->late_dropped;
-            if (s->watermark < wm) wm = s->watermark;
-            if (s->delay_p50_ms > p50) p50 = s->delay_p50_ms;
-            if (s->delay_p99_ms > p99) p99 = s->delay_p99_ms;
-            if (s->delay_last_p99_ms > last) last = s->delay_last_p99_ms;
-        }
-        msgpack_pack_map(&pk, 12);
-        s_kv_i64(&pk, "emit_delay_p50_ms", p50);
-        s_kv_i64(&pk, "emit_delay_p99_ms", p99);
-        s_kv_i64(&pk, "emit_delay_last_p99_ms", last);
-        s_kv_str(&pk, "name", pv->name);
-        s_kv_i64(&pk, "parallelism", pv->parallelism);
-        s_kv_i64(&pk, "records_in", (int64_t)in);
-        s_kv_i64(&pk, "records_out", (int64_t)out);
-        s_kv_i64(&pk, "backpressure", (int64_t)bp);
-        s_kv_i64(&pk, "watermark", wm);
-        s_kv_i64(&pk, "windows_fired", (int64_t)fired);
-        s_kv_i64(&pk, "late_dropped", (int64_t)late);
-        wr_pack_str(&pk, "subtasks");
-        msgpack_pack_array(&pk, pv->parallelism);
-        for (uint32_t i = 0; i < pv->parallelism; i++) {
-            const wr__subtask_t *s = &j->sub[wr_plan_index(&j->plan, v, i)];
-            msgpack_pack_map(&pk, 2);
-            s_kv_str(&pk, "node", s->node);
-            s_kv_str(&pk, "state", s->state);
-        }
+    wr__job_ref_t ref = wr__job_ref(js, j);
+    return wr__coord_on_list(j->coord, self, &ref, m);
+}
+
+int wr__jobs_on_savepoint(wr__jobs_t *js, wr_actor_t *self, const wr_msg_t *m)
+{
+    char id[WR_JOB_ID_MAX];
+    uint32_t n = 0;
+    if (wr__jm_payload_job(m, id, &n))
+        return wr_reply_error(self, m, WR_EPROTO, "bad savepoint request");
+    wr__job_t *j = wr__jobs_find(js, id);
+    if (!j) return wr_reply_error(self, m, WR_ENOTFOUND, "no such job (see `weir jobs`)");
+    return s_to_coord(js, self, j, m, wr__coord_on_savepoint);
+}
+
+/* ---- the tick ---- */
+
+bool wr__jobs_want_tick(const wr__jobs_t *js)
+{
+    for (size_t i = 0; i < js->n; i++) {
+        const wr__job_t *j = js->v[i];
+        if (j->state == WR__JOB_RESTARTING ||
+            (j->state == WR__JOB_RUNNING && wr__coord_wants_tick(j->coord)))
+            return true;
     }
-    wr_pack_str(&pk, "collected");
-    msgpack_pack_str(&pk, (uint32_t)j->collected_len);
-    msgpack_pack_str_body(&pk, j->collected, j->collected_len);
-    wr_reply(self, m, WR_MSG_JOB_REPLY, sb.data, sb.size);
-    msgpack_sbuffer_destroy(&sb);
-    return 0;
+    return false;
+}
+
+/* A restarting job whose delay is over: placed again (once slots allow), its sinks recovered,
+ * its next attempt deployed from the latest checkpoint. */
+static void s_restart(wr__jobs_t *js, wr_actor_t *self, wr__job_t *j)
+{
+    if (!s_place(js, j)) return; /* too few slots: a lost TaskManager may come back */
+    j->attempt++;
+    const char *latest = wr__coord_latest_path(j->coord);
+    if (latest[0]) snprintf(j->restore, sizeof j->restore, "%s", latest);
+    wr_strbuf_t err;
+    wr_strbuf_init(&err);
+    int rc = wr__jm_recover_sinks(j, &err);
+    if (rc) {
+        char text[400];
+        snprintf(text, sizeof text, "cannot recover the sinks: %s",
+                 err.len ? err.buf : wr_strerror(rc));
+        wr_strbuf_release(&err);
+        j->state = WR__JOB_RUNNING; /* so that it can end */
+        s_end(js, self, j, WR__JOB_FAILED, text);
+        return;
+    }
+    wr_strbuf_release(&err);
+    j->finished = 0;
+    j->error[0] = '\0';
+    j->state = WR__JOB_RUNNING;
+    wr_info("jobmanager: job %s attempt %u deploying%s%s", j->id, j->attempt,
+            j->restore[0] ? " from " : "", j->restore);
+    s_start_attempt(js, self, j);
+}
+
+void wr__jobs_tick(wr__jobs_t *js, wr_actor_t *self)
+{
+    int64_t now = wr_wall_ms();
+    for (size_t i = 0; i < js->n; i++) {
+        wr__job_t *j = js->v[i];
+        if (j->state == WR__JOB_RESTARTING && wr__restart_due(j->restart, now))
+            s_restart(js, self, j);
+    }
+    for (size_t i = 0; i < js->n; i++) {
+        wr__job_t *j = js->v[i];
+        if (j->state != WR__JOB_RUNNING) continue;
+        wr__job_ref_t ref = wr__job_ref(js, j);
+        wr__verdict_t v = {WR__VERDICT_NONE, ""};
+        uint64_t before = wr__coord_latest_id(j->coord);
+        wr__coord_tick(j->coord, self, &ref, now, &v);
+        s_after_coord(js, self, j, before, &v);
+    }
+}
+
+/* ---- what a TaskManager may run ---- */
+
+/* Whether j's current attempt has a subtask on TaskManager tm. */
+static bool s_owns_on(const wr__job_t *j, const char *tm)
+{
+    if (j->state != WR__JOB_RUNNING) return false;
+    for (uint32_t k = 0; k < j->nsub; k++)
+        if (!strcmp(j->node[k], tm)) return true;
+    return false;
+}
+
+int wr__jobs_pack_owned(const wr__jobs_t *js, const char *tm, msgpack_packer *pk)
+{
+    uint32_t n = 0;
+    for (size_t i = 0; i < js->n; i++)
+        n += s_owns_on(js->v[i], tm);
+    int rc = msgpack_pack_array(pk, n);
+    for (size_t i = 0; i < js->n && !rc; i++) {
+        if (!s_owns_on(js->v[i], tm)) continue;
+        rc = msgpack_pack_array(pk, 2) || wr_pack_str(pk, js->v[i]->id) ||
+             msgpack_pack_uint32(pk, js->v[i]->attempt);
+    }
+    return rc ? -1 : 0;
 }

@@ -1,222 +1,108 @@
-/* The JobManager's failover (Flink's restart strategies): when a subtask fails or a TaskManager
- * is lost, every subtask of the job is stopped and its slots freed; after the strategy's delay the
- * job is placed again on the live TaskManagers (waiting for slots while a lost TaskManager comes
- * back), the exactly-once sinks' pending files of the latest completed checkpoint are committed
- * and those of failed attempts deleted, and a new attempt is deployed that restores every subtask
- * from that checkpoint and rewinds the sources to it. */
-#include <dirent.h>
-#include <stdio.h>
+/* The JobManager's restart strategies and each job's failover record (jm_restart.h). */
 #include <stdlib.h>
-#include <string.h>
 
-#include "actors/dataflow/io/sink.h"
-#include "actors/dataflow/io/sink_2pc.h"
-#include "actors/jobmanager/jobmanager_internal.h"
-#include "bus/base/clock.h"
-#include "bus/base/error.h"
-#include "bus/base/log.h"
+#include "actors/jobmanager/jm_restart.h"
 
-/* May j restart now, and after how long? */
-static bool s_allowed(const wr__jm_t *jm, wr__job_t *j, int64_t now, int64_t *delay)
+struct wr__restart {
+    uint32_t restarts;
+    int64_t restart_at_ms;  /* the next attempt is due from then on (once slots allow) */
+    int64_t failed_at_ms;   /* the last failure (for the recovery time) */
+    int64_t *failure_times; /* failure-rate strategy: recent failures, ms */
+    uint32_t nfailure_times;
+    int64_t backoff_ms;   /* exponential-delay: the next delay */
+    int64_t recovered_ms; /* how long the last recovery took: failure -> running again */
+};
+
+wr__restart_t *wr__restart_new(void)
 {
-    const wr_restart_opts_t *o = &jm->o.restart;
+    return calloc(1, sizeof(wr__restart_t));
+}
+
+void wr__restart_destroy(wr__restart_t **rp)
+{
+    wr__restart_t *r = *rp;
+    if (!r) return;
+    free(r->failure_times);
+    free(r);
+    *rp = NULL;
+}
+
+/* May the job restart now, and after how long? */
+static bool s_allowed(const wr_restart_opts_t *o, bool checkpointing, wr__restart_t *r, int64_t now,
+                      int64_t *delay)
+{
     wr_restart_kind_t kind = o->kind;
-    if (kind == WR_RESTART_AUTO) kind = j->coord.enabled ? WR_RESTART_FIXED_DELAY : WR_RESTART_NONE;
+    if (kind == WR_RESTART_AUTO) kind = checkpointing ? WR_RESTART_FIXED_DELAY : WR_RESTART_NONE;
     switch (kind) {
     case WR_RESTART_FIXED_DELAY:
         *delay = o->delay_ms;
-        return j->restarts < o->attempts;
+        return r->restarts < o->attempts;
     case WR_RESTART_EXPONENTIAL:
-        if (!j->backoff_ms || (j->failed_at_ms && now - j->failed_at_ms > o->reset_threshold_ms))
-            j->backoff_ms = o->initial_backoff_ms;
-        *delay = j->backoff_ms;
-        j->backoff_ms = j->backoff_ms > o->max_backoff_ms / (o->multiplier ? o->multiplier : 1)
+        if (!r->backoff_ms || (r->failed_at_ms && now - r->failed_at_ms > o->reset_threshold_ms))
+            r->backoff_ms = o->initial_backoff_ms;
+        *delay = r->backoff_ms;
+        r->backoff_ms = r->backoff_ms > o->max_backoff_ms / (o->multiplier ? o->multiplier : 1)
                             ? o->max_backoff_ms
-                            : j->backoff_ms * o->multiplier;
+                            : r->backoff_ms * o->multiplier;
         return true;
     case WR_RESTART_FAILURE_RATE: {
         uint32_t kept = 0;
-        for (uint32_t i = 0; i < j->nfailure_times; i++)
-            if (now - j->failure_times[i] < o->failure_interval_ms) j->failure_times[kept++] = j->failure_times[i];
-        int64_t *grown = realloc(j->failure_times, (kept + 1) * sizeof *grown);
+        for (uint32_t i = 0; i < r->nfailure_times; i++)
+            if (now - r->failure_times[i] < o->failure_interval_ms)
+                r->failure_times[kept++] = r->failure_times[i];
+        int64_t *grown = realloc(r->failure_times, (kept + 1) * sizeof *grown);
         if (!grown) return false;
-        j->failure_times = grown;
-        j->failure_times[kept++] = now;
-        j->nfailure_times = kept;
+        r->failure_times = grown;
+        r->failure_times[kept++] = now;
+        r->nfailure_times = kept;
         *delay = o->delay_ms;
         return kept <= o->max_failures;
     }
     case WR_RESTART_AUTO:
-    case WR_RESTART_NONE: break;
+    case WR_RESTART_NONE:
+        break;
     }
     return false;
 }
 
-void wr__jm_job_failed(wr_actor_t *self, wr__jm_t *jm, wr__job_t *j, const char *why)
+bool wr__restart_on_failure(wr__restart_t *r, const wr_restart_opts_t *o, bool checkpointing,
+                            int64_t now, int64_t *delay)
 {
-    if (j->state != WR__JOB_RUNNING) return;
-    int64_t now = wr_wall_ms(), delay = 0;
-    if (!s_allowed(jm, j, now, &delay)) {
-        char text[400];
-        snprintf(text, sizeof text, "%s%s", why, j->restarts ? " (no restarts left)" : "");
-        wr__jm_end(self, jm, j, WR__JOB_FAILED, text);
-        return;
-    }
-    wr_warn("jobmanager: job %s failed over (restart %u in %lld ms, from %s): %s", j->id, j->restarts + 1,
-            (long long)delay, j->coord.latest_path[0] ? j->coord.latest_path : j->restore[0] ? j->restore : "the start",
-            why);
-    wr__ckpt_abort(j, "the job failed over");
-    wr__jm_release(self, jm, j);
-    j->state = WR__JOB_RESTARTING;
-    j->restart_at_ms = now + delay;
-    j->failed_at_ms = now;
-    j->recovered_ms = 0;
-    j->restarts++;
-    snprintf(j->error, sizeof j->error, "restarting after: %s", why);
-    int rc = wr__jm_tick_start(self, jm);
-    if (rc) wr_warn("jobmanager: cannot start its timer: %s", wr_strerror(rc));
+    *delay = 0;
+    if (!s_allowed(o, checkpointing, r, now, delay)) return false;
+    r->restart_at_ms = now + *delay;
+    r->failed_at_ms = now;
+    r->recovered_ms = 0;
+    r->restarts++;
+    return true;
 }
 
-void wr__jm_restart_tick(wr_actor_t *self, wr__jm_t *jm)
+void wr__restart_schedule(wr__restart_t *r, int64_t at)
 {
-    int64_t now = wr_wall_ms();
-    for (size_t i = 0; i < jm->njobs; i++) {
-        wr__job_t *j = jm->jobs[i];
-        if (j->state != WR__JOB_RESTARTING || now < j->restart_at_ms) continue;
-        if (!wr__jm_place(jm, j)) continue; /* too few slots: a lost TaskManager may come back */
-        j->attempt++;
-        if (j->coord.latest_path[0]) snprintf(j->restore, sizeof j->restore, "%s", j->coord.latest_path);
-        wr_strbuf_t err;
-        wr_strbuf_init(&err);
-        int rc = wr__jm_recover_sinks(j, &err);
-        if (rc) {
-            char text[400];
-            snprintf(text, sizeof text, "cannot recover the sinks: %s", err.len ? err.buf : wr_strerror(rc));
-            wr_strbuf_release(&err);
-            j->state = WR__JOB_RUNNING; /* so that it can end */
-            wr__jm_end(self, jm, j, WR__JOB_FAILED, text);
-            continue;
-        }
-        wr_strbuf_release(&err);
-        j->finished = 0;
-        j->error[0] = '\0';
-        j->state = WR__JOB_RUNNING;
-        wr_info("jobmanager: job %s attempt %u deploying%s%s", j->id, j->attempt,
-                j->restore[0] ? " from " : "", j->restore);
-        if ((rc = wr__jm_deploy(self, j))) {
-            char text[96];
-            snprintf(text, sizeof text, "deployment failed: %s", wr_strerror(rc));
-            wr__jm_job_failed(self, jm, j, text);
-        }
-    }
+    r->restart_at_ms = at;
 }
 
-int wr__jm_check_restore(wr__job_t *j, wr_strbuf_t *err)
+bool wr__restart_due(const wr__restart_t *r, int64_t now)
 {
-    if (!j->restore[0]) return 0;
-    int rc = 0;
-    wr_ckpt_meta_t *meta = wr_ckpt_load(j->restore, &rc);
-    if (!meta) {
-        wr_strbuf_addf(err, "cannot read the savepoint or checkpoint %s: %s", j->restore, wr_strerror(rc));
-        return rc == WR_ENOMEM ? rc : WR_EINVAL;
-    }
-    j->coord.next_id = meta->id + 1; /* one numbering along a savepoint's lineage */
-    for (uint32_t k = 0; k < meta->ntasks && !rc; k++) {
-        const wr_ckpt_task_t *ts = &meta->tasks[k];
-        for (uint32_t b = 0; b < ts->nblobs && !rc; b++) {
-            if (strcmp(ts->blobs[b].name, "drained")) continue;
-            wr_strbuf_addf(err, "%s was taken by `weir stop --drain`: every window fired at the end of "
-                           "event time, so any record after it would be too late; restore a savepoint "
-                           "taken without --drain", j->restore);
-            rc = WR_EINVAL;
-        }
-        if (rc || ts->vertex >= j->plan.n || !j->plan.v[ts->vertex].window) continue;
-        bool mem = false, rocks = false;
-        for (uint32_t b = 0; b < ts->nblobs; b++) {
-            mem |= !strcmp(ts->blobs[b].name, "window");
-            rocks |= !strncmp(ts->blobs[b].name, "rocks/", 6);
-        }
-        if ((mem && j->rocksdb) || (rocks && !j->rocksdb)) {
-            wr_strbuf_addf(err, "%s holds %s window state; restore it with state.backend: %s (the two do "
-                           "not convert)", j->restore, mem ? "memory-backend" : "rocksdb", mem ? "memory" : "rocksdb");
-            rc = WR_EINVAL;
-        } else if (rocks && j->plan.v[ts->vertex].parallelism < ts->parallelism) {
-            wr_strbuf_addf(err, "%s holds rocksdb window state of %u subtasks: it restores at %u or more "
-                           "(one store per subtask; scaling in needs state.backend: memory)", j->restore,
-                           ts->parallelism, ts->parallelism);
-            rc = WR_EINVAL;
-        }
-    }
-    wr_ckpt_meta_destroy(&meta);
-    return rc;
+    return now >= r->restart_at_ms;
 }
 
-/* The exactly-once sinks' states ("sink-I") in meta, of the vertex that holds the sinks. */
-static int s_recover_sink(const wr__job_t *j, const wr_ckpt_meta_t *meta, uint32_t i, wr_strbuf_t *err)
+bool wr__restart_recovering(const wr__restart_t *r)
 {
-    char name[16];
-    snprintf(name, sizeof name, "sink-%u", i);
-    const uint8_t **states = calloc(meta->ntasks + 1, sizeof *states);
-    size_t *lens = calloc(meta->ntasks + 1, sizeof *lens);
-    uint32_t n = 0;
-    int rc = states && lens ? 0 : WR_ENOMEM;
-    for (uint32_t k = 0; !rc && k < meta->ntasks; k++) {
-        const wr_ckpt_task_t *ts = &meta->tasks[k];
-        if (ts->vertex >= j->plan.n || !j->plan.v[ts->vertex].sinks) continue;
-        for (uint32_t b = 0; b < ts->nblobs; b++) {
-            if (strcmp(ts->blobs[b].name, name) || ts->blobs[b].kind != WR_CKPT_BLOB_INLINE) continue;
-            states[n] = ts->blobs[b].data;
-            lens[n++] = ts->blobs[b].len;
-        }
-    }
-    if (!rc) rc = wr_sink_2pc_recover(j->topo->sinks[i].path, states, lens, n, j->attempt, err);
-    free(states);
-    free(lens);
-    return rc;
+    return r->failed_at_ms && !r->recovered_ms;
 }
 
-/* Part files are named by attempt: a new job in a folder that holds another job's files starts
- * past every attempt number there, so that it never writes over them. */
-static uint32_t s_first_attempt(const wr_topology_t *t)
+void wr__restart_recovered(wr__restart_t *r, int64_t now)
 {
-    uint32_t first = 0;
-    for (uint32_t i = 0; i < t->n_sinks; i++) {
-        if (t->sinks[i].kind != WR_TOPO_SINK_FILE || !t->sinks[i].exactly_once) continue;
-        DIR *d = opendir(t->sinks[i].path);
-        struct dirent *e;
-        while (d && (e = readdir(d))) {
-            wr_sink_2pc_part_t p;
-            enum wr_sink_2pc_name kind;
-            unsigned sub = 0, attempt = 0;
-            unsigned long long seq = 0;
-            int end = 0;
-            if (!wr_sink_2pc_parse_hidden(e->d_name, strlen(e->d_name), &kind, &p)) attempt = p.attempt;
-            else if (sscanf(e->d_name, "part-%u-%u-%llu.jsonl%n", &sub, &attempt, &seq, &end) != 3 ||
-                     e->d_name[end])
-                continue;
-            if (attempt >= first && attempt < UINT32_MAX / 2) first = attempt + 1;
-        }
-        if (d) closedir(d);
-    }
-    return first;
+    if (wr__restart_recovering(r)) r->recovered_ms = now - r->failed_at_ms;
 }
 
-int wr__jm_recover_sinks(wr__job_t *j, wr_strbuf_t *err)
+uint32_t wr__restart_count(const wr__restart_t *r)
 {
-    if (j->state == WR__JOB_CREATED) j->attempt = s_first_attempt(j->topo); /* a new job */
-    const wr_topology_t *t = j->topo;
-    wr_ckpt_meta_t *meta = NULL;
-    int rc = 0;
-    for (uint32_t i = 0; i < t->n_sinks && !rc; i++) {
-        if (t->sinks[i].kind != WR_TOPO_SINK_FILE || !t->sinks[i].exactly_once) continue;
-        if (j->restore[0] && !meta && !(meta = wr_ckpt_load(j->restore, &rc))) {
-            wr_strbuf_addf(err, "cannot read checkpoint %s: %s", j->restore, wr_strerror(rc));
-            break;
-        }
-        if (meta) rc = s_recover_sink(j, meta, i, err);
-        if (!rc) rc = wr_sink_2pc_abort_stale(t->sinks[i].path, j->attempt);
-        if (rc && !err->len) wr_strbuf_addf(err, "sink %s (%s): %s", t->sinks[i].name, t->sinks[i].path, wr_strerror(rc));
-    }
-    wr_ckpt_meta_destroy(&meta);
-    return rc;
+    return r->restarts;
+}
+
+int64_t wr__restart_recovery_ms(const wr__restart_t *r)
+{
+    return r->recovered_ms;
 }

@@ -2,7 +2,15 @@
  * through peer heartbeats and marks a silent one dead within the heartbeat timeout, runs jobs
  * (plan, placement, deployment, checkpoints, failover, savepoints), and serves the CLI: ACTORS_REQ
  * gathers every node's actors (asking each live TaskManager's system actor), and MAILBOX_REQ is
- * answered locally or relayed to the node that hosts the actor. */
+ * answered locally or relayed to the node that hosts the actor.
+ *
+ * It leads the cluster through its leadership service (actors/jobmanager/jm_leader.h; standalone
+ * here: it leads from its start, with the wall clock at its start as its epoch). Every message it
+ * sends TaskManagers and subtasks carries that epoch, and its answer to a registration names the
+ * attempts it owns on that TaskManager: a TaskManager stops every other subtask, so no subtask of
+ * an earlier JobManager, of an attempt that failed over while its TaskManager was cut off, or of a
+ * job canceled meanwhile, outlives it (actors/taskmanager/taskmanager.h). A standalone
+ * JobManager's jobs end with its process: a restarted one starts without them. */
 #ifndef WR_JOBMANAGER_H
 #define WR_JOBMANAGER_H
 

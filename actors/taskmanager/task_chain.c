@@ -326,8 +326,9 @@ static int s_window_init(wr__chain_t *c, wr_strbuf_t *err)
     if (!generated || strcmp(t->key_by, "device")) spec.key_interval_ms = 0; /* not known */
     spec.ahead_ms = t->event_time.max_out_of_orderness_ms;
     if (c->o->rocksdb) { /* a store of its own, gone with the subtask: checkpoints keep state */
-        snprintf(w->state_dir, sizeof w->state_dir, "%s/%s-%u-v%u-s%u", c->o->rocksdb_dir, c->o->job_id,
-                 c->o->attempt, c->o->vertex, c->o->subtask);
+        char store[WR_TASK_STORE_MAX];
+        wr_task_store_name(store, c->o->job_id, c->o->attempt, c->o->vertex, c->o->subtask);
+        snprintf(w->state_dir, sizeof w->state_dir, "%s/%s", c->o->rocksdb_dir, store);
         wr_fs_rmtree(w->state_dir); /* a leftover of a crashed process */
         int mk = wr_fs_mkdirs(c->o->rocksdb_dir);
         if (mk) {

@@ -1,16 +1,34 @@
+/* The TaskManager actor (taskmanager.h): registration and slot reports, the subtasks it runs,
+ * fencing by the leader's epoch, and its RocksDB stores' folder. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include "actors/taskmanager/taskmanager.h"
 #include "actors/taskmanager/task.h"
 #include "bus/base/error.h"
+#include "bus/base/fs.h"
 #include "bus/base/log.h"
 #include "bus/base/mp.h"
 #include "bus/msgtypes.h"
 
-#define S_TICK (WR_MSG_LOCAL_FIRST + 1)
-#define S_REPORT_EVERY 10 /* registered: re-send the registration as a slot report every N ticks */
+#define S_TICK         (WR_MSG_LOCAL_FIRST + 1)
+#define S_REPORT_EVERY 10 /* registered: re-send the registration as a slot report every N ticks   \
+                           */
+
+/* A subtask started here. */
+typedef struct {
+    char job[WR_JOB_ID_MAX];
+    uint32_t attempt, vertex, subtask;
+    uint64_t epoch;    /* of the JobManager that deployed it */
+    bool stopping;     /* told to stop: gone at its CHILD_STOPPED */
+    wr_actor_t *actor; /* counted */
+} s_task_t;
 
 typedef struct {
     char jm_id[WR_NODE_MAX];
@@ -20,21 +38,82 @@ typedef struct {
     int64_t retry_ms;
     bool registered;
     uint64_t jm_incarnation;
-    uint64_t ask; /* outstanding registration ask, 0 when none */
+    uint64_t epoch; /* the leader's, from its TM_REGISTERED (0: none yet) */
+    uint64_t ask;   /* outstanding registration ask, 0 when none */
     unsigned ticks;
-    struct {
-        char job[WR_JOB_ID_MAX];
-        wr_actor_t *actor; /* counted */
-    } *tasks;
+    uint32_t reported;                   /* slots in use at the last report */
+    char store_dir[WR_TASK_RESTORE_MAX]; /* <rocksdb localdir>/<node id>, once cleaned ("" none) */
+    int lock_fd;                         /* holds store_dir's .lock (-1: none) */
+    s_task_t *tasks;
     size_t ntasks, tasks_cap;
 } s_tm_t;
 
 static void s_free_state(void *state)
 {
     s_tm_t *tm = state;
-    for (size_t i = 0; i < tm->ntasks; i++) wr_actor_unref(&tm->tasks[i].actor);
+    for (size_t i = 0; i < tm->ntasks; i++)
+        wr_actor_unref(&tm->tasks[i].actor);
     free(tm->tasks);
+    if (tm->lock_fd >= 0) close(tm->lock_fd);
     free(tm);
+}
+
+/* Slots its subtasks hold: one per (job, attempt, subtask index), every vertex's subtask i
+ * sharing slot i; a stopping subtask holds its slot until it is gone. */
+static uint32_t s_slots_in_use(const s_tm_t *tm)
+{
+    uint32_t n = 0;
+    for (size_t i = 0; i < tm->ntasks; i++) {
+        const s_task_t *t = &tm->tasks[i];
+        bool first = true;
+        for (size_t k = 0; k < i && first; k++)
+            first = tm->tasks[k].attempt != t->attempt || tm->tasks[k].subtask != t->subtask ||
+                    strcmp(tm->tasks[k].job, t->job);
+        n += first;
+    }
+    return n;
+}
+
+/* Stops task t (once). */
+static void s_stop(s_task_t *t)
+{
+    if (t->stopping) return;
+    t->stopping = true;
+    int rc = wr_actor_stop(t->actor);
+    if (rc) wr_warn("taskmanager: cannot stop %s: %s", wr_actor_addr(t->actor), wr_strerror(rc));
+}
+
+/* The leader's epoch is `epoch` from now on: every subtask of another epoch stops (that leader
+ * owns none of them). Returns how many were told to stop. */
+static unsigned s_adopt_epoch(s_tm_t *tm, uint64_t epoch)
+{
+    unsigned stopped = 0;
+    tm->epoch = epoch;
+    for (size_t i = 0; i < tm->ntasks; i++) {
+        if (tm->tasks[i].epoch == epoch || tm->tasks[i].stopping) continue;
+        s_stop(&tm->tasks[i]);
+        stopped++;
+    }
+    return stopped;
+}
+
+/* Fencing: a deployment or cancel of an epoch older than the leader's this TaskManager knows is
+ * refused. One of a newer epoch comes from a new leader (its TM_REGISTERED may still be on its
+ * way, or lost with a connection that was replaced): it is obeyed, and the subtasks of older
+ * epochs stop. */
+static bool s_fence(s_tm_t *tm, const wr_msg_t *m)
+{
+    if (m->epoch && m->epoch >= tm->epoch) {
+        unsigned stopped = m->epoch > tm->epoch ? s_adopt_epoch(tm, m->epoch) : 0;
+        if (stopped)
+            wr_info("taskmanager: a new leader (epoch %llu): stopping %u subtasks of earlier ones",
+                    (unsigned long long)m->epoch, stopped);
+        return true;
+    }
+    wr_warn("taskmanager: refusing %s of epoch %llu from %s (the leader's is %llu)",
+            wr_msg_type_label(m->type), (unsigned long long)m->epoch, m->from,
+            (unsigned long long)tm->epoch);
+    return false;
 }
 
 /* TASK_DEPLOY [job id, attempt, vertex, subtask, topology, [[node, endpoint]...], credits,
@@ -42,6 +121,7 @@ static void s_free_state(void *state)
  * subtask. A failure is reported to the JobManager as the subtask's. */
 static int s_on_deploy(wr_actor_t *self, s_tm_t *tm, const wr_msg_t *m)
 {
+    if (!s_fence(tm, m)) return 0;
     wr_mp_reader_t r;
     wr_mp_reader_init(&r, m->data, m->len);
     uint32_t n = 0, np = 0;
@@ -66,22 +146,29 @@ static int s_on_deploy(wr_actor_t *self, s_tm_t *tm, const wr_msg_t *m)
             if (r.err || two != 2 || !wr_node_id_valid(o.place_node[i])) rc = WR_EPROTO;
         }
     }
+    char dir[WR_TASK_RESTORE_MAX] = "";
     if (!rc) {
         wr_mp_read_uint(&r, &credits);
         wr_mp_read_uint(&r, &batch);
         wr_mp_read_bool(&r, &o.checkpointing);
         wr_mp_read_str_copy(&r, o.restore, sizeof o.restore);
         wr_mp_read_bool(&r, &o.rocksdb);
-        wr_mp_read_str_copy(&r, o.rocksdb_dir, sizeof o.rocksdb_dir);
+        wr_mp_read_str_copy(&r, dir, sizeof dir);
         wr_mp_read_uint(&r, &o.rocksdb_cache);
-        if (r.err || wr_mp_remaining(&r) || !credits || credits > 65536 || !batch || batch > 1 << 20 ||
-            vertex > UINT32_MAX || subtask > UINT32_MAX || attempt > UINT32_MAX)
+        if (r.err || wr_mp_remaining(&r) || !credits || credits > 65536 || !batch ||
+            batch > 1 << 20 || vertex > UINT32_MAX || subtask > UINT32_MAX || attempt > UINT32_MAX)
             rc = WR_EPROTO;
     }
+    /* the stores go into this TaskManager's own folder of the localdir (cleaned at its start) */
+    if (!rc && dir[0] &&
+        (size_t)snprintf(o.rocksdb_dir, sizeof o.rocksdb_dir, "%s/%s", dir,
+                         wr_node_id(wr_actor_node(self))) >= sizeof o.rocksdb_dir)
+        rc = WR_EPROTO;
     if (!rc && tm->ntasks == tm->tasks_cap) {
         size_t ncap = tm->tasks_cap ? tm->tasks_cap * 2 : 8;
         void *grown = realloc(tm->tasks, ncap * sizeof *tm->tasks);
-        if (!grown) rc = WR_ENOMEM;
+        if (!grown)
+            rc = WR_ENOMEM;
         else {
             tm->tasks = grown;
             tm->tasks_cap = ncap;
@@ -102,20 +189,21 @@ static int s_on_deploy(wr_actor_t *self, s_tm_t *tm, const wr_msg_t *m)
     o.nplaces = np;
     snprintf(o.jm_addr, sizeof o.jm_addr, "%s", tm->jm_addr);
     wr_actor_t *task = NULL;
-    char job[WR_JOB_ID_MAX];
-    memcpy(job, o.job_id, sizeof job);
+    s_task_t t = {
+        .attempt = o.attempt, .vertex = o.vertex, .subtask = o.subtask, .epoch = m->epoch};
+    memcpy(t.job, o.job_id, sizeof t.job);
     rc = wr_task_spawn(wr_actor_node(self), self, &topo, &o);
     if (rc == 0) {
         char path[WR_PATH_MAX];
-        wr_task_path(path, job, (uint32_t)attempt, (uint32_t)vertex, (uint32_t)subtask);
+        wr_task_path(path, t.job, t.attempt, t.vertex, t.subtask);
         task = wr_node_lookup(wr_actor_node(self), path);
     }
     if (task) {
-        memcpy(tm->tasks[tm->ntasks].job, job, sizeof job);
-        tm->tasks[tm->ntasks++].actor = task;
+        t.actor = task;
+        tm->tasks[tm->ntasks++] = t;
     } else {
-        wr_warn("taskmanager: cannot start subtask %llu.%llu of job %s: %s",
-                (unsigned long long)vertex, (unsigned long long)subtask, job, wr_strerror(rc));
+        wr_warn("taskmanager: cannot start subtask %u.%u of job %s: %s", t.vertex, t.subtask, t.job,
+                wr_strerror(rc));
     }
     return 0;
 }
@@ -123,6 +211,7 @@ static int s_on_deploy(wr_actor_t *self, s_tm_t *tm, const wr_msg_t *m)
 /* TASK_CANCEL [job id]: stop every subtask of the job here. */
 static void s_on_cancel(s_tm_t *tm, const wr_msg_t *m)
 {
+    if (!s_fence(tm, m)) return;
     wr_mp_reader_t r;
     wr_mp_reader_init(&r, m->data, m->len);
     uint32_t n = 0;
@@ -130,39 +219,162 @@ static void s_on_cancel(s_tm_t *tm, const wr_msg_t *m)
     wr_mp_read_array(&r, &n);
     wr_mp_read_str_copy(&r, job, sizeof job);
     if (r.err || n != 1) return;
-    size_t k = 0;
-    for (size_t i = 0; i < tm->ntasks; i++) {
-        if (strcmp(tm->tasks[i].job, job)) {
-            tm->tasks[k++] = tm->tasks[i];
-            continue;
-        }
-        wr_actor_stop(tm->tasks[i].actor);
-        wr_actor_unref(&tm->tasks[i].actor);
-    }
-    tm->ntasks = k;
+    for (size_t i = 0; i < tm->ntasks; i++)
+        if (!strcmp(tm->tasks[i].job, job)) s_stop(&tm->tasks[i]);
 }
 
+/* CHILD_STOPPED [addr]: a subtask is gone (canceled, failed, or its node is stopping). */
+static void s_on_child_stopped(s_tm_t *tm, const wr_msg_t *m)
+{
+    for (size_t i = 0; i < tm->ntasks; i++) {
+        if (strcmp(wr_actor_addr(tm->tasks[i].actor), m->from)) continue;
+        wr_actor_unref(&tm->tasks[i].actor);
+        tm->tasks[i] = tm->tasks[--tm->ntasks];
+        return;
+    }
+}
+
+/* TM_REGISTER [node id, endpoint, slots, incarnation, slots in use]: a registration, or a slot
+ * report once registered (its answer is TM_REGISTERED all the same). */
 static int s_register(wr_actor_t *self, s_tm_t *tm)
 {
     if (tm->ask) return 0; /* one at a time */
     wr_node_t *node = wr_actor_node(self);
+    uint32_t in_use = s_slots_in_use(tm);
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, 4);
+    msgpack_pack_array(&pk, 5);
     wr_pack_str(&pk, wr_node_id(node));
     wr_pack_str(&pk, wr_node_endpoint(node));
     msgpack_pack_uint32(&pk, tm->slots);
     msgpack_pack_uint64(&pk, wr_node_incarnation(node));
-    int rc = wr_ask(self, tm->jm_addr, WR_MSG_TM_REGISTER, sb.data, sb.size, tm->retry_ms * 2,
-                    &tm->ask);
+    msgpack_pack_uint32(&pk, in_use);
+    int rc =
+        wr_ask(self, tm->jm_addr, WR_MSG_TM_REGISTER, sb.data, sb.size, tm->retry_ms * 2, &tm->ask);
     msgpack_sbuffer_destroy(&sb);
     if (rc) {
         tm->ask = 0;
         wr_debug("taskmanager: registration not sent: %s", wr_strerror(rc));
+    } else {
+        tm->reported = in_use;
     }
     return 0; /* retried at the next tick */
+}
+
+/* Whether entry (a name in the stores' folder) is the store of a subtask here, or one of its
+ * checkpoint or restore folders ("<store>-..."). */
+static bool s_live_store(const s_tm_t *tm, const char *entry)
+{
+    for (size_t i = 0; i < tm->ntasks; i++) {
+        const s_task_t *t = &tm->tasks[i];
+        char name[WR_TASK_STORE_MAX];
+        wr_task_store_name(name, t->job, t->attempt, t->vertex, t->subtask);
+        size_t len = strlen(name);
+        if (!strncmp(entry, name, len) && (entry[len] == '\0' || entry[len] == '-')) return true;
+    }
+    return false;
+}
+
+/* The RocksDB localdir the leader's subtasks use: this TaskManager's stores go into its own
+ * folder of it (s_on_deploy), and whatever an earlier process under this id left there (a store
+ * of a subtask that was killed with it) is removed, once per localdir. A lock file keeps a
+ * second live process of the same id (another cluster on this host sharing the localdir) from
+ * removing the stores of the first: it leaves them. */
+static void s_clean_stores(const wr_actor_t *self, s_tm_t *tm, const char *localdir)
+{
+    char dir[WR_TASK_RESTORE_MAX], lock[WR_TASK_RESTORE_MAX + 8];
+    if (!localdir[0] ||
+        (size_t)snprintf(dir, sizeof dir, "%s/%s", localdir, wr_node_id(wr_actor_node(self))) >=
+            sizeof dir ||
+        !strcmp(dir, tm->store_dir))
+        return;
+    snprintf(tm->store_dir, sizeof tm->store_dir, "%s", dir);
+    if (tm->lock_fd >= 0) close(tm->lock_fd);
+    snprintf(lock, sizeof lock, "%s/.lock", dir);
+    int rc = wr_fs_mkdirs(dir);
+    tm->lock_fd = rc ? -1 : open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (tm->lock_fd < 0 || flock(tm->lock_fd, LOCK_EX | LOCK_NB)) {
+        wr_warn("taskmanager: %s is in use by another process (or cannot be locked: %s): its "
+                "stores stay",
+                dir, rc ? wr_strerror(rc) : strerror(errno));
+        if (tm->lock_fd >= 0) close(tm->lock_fd);
+        tm->lock_fd = -1;
+        return;
+    }
+    DIR *d = opendir(dir);
+    unsigned removed = 0;
+    for (struct dirent *e; d && (e = readdir(d));) {
+        if (e->d_name[0] == '.' || s_live_store(tm, e->d_name)) continue;
+        char path[sizeof dir + 256];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if ((rc = wr_fs_rmtree(path)))
+            wr_warn("taskmanager: cannot remove %s: %s", path, wr_strerror(rc));
+        else
+            removed++;
+    }
+    if (d) closedir(d);
+    if (removed)
+        wr_info("taskmanager: removed %u stores an earlier process left in %s", removed, dir);
+}
+
+/* TM_REGISTERED [jm incarnation, heartbeat timeout ms, epoch, [[job id, attempt]...], rocksdb
+ * localdir]: registered with the leader of that epoch, which owns those attempts here. Every
+ * other subtask stops: one of another epoch (an earlier leader's), or an attempt the leader no
+ * longer owns (it failed over while this TaskManager was cut off, or its cancel never came). */
+static void s_on_registered(const wr_actor_t *self, s_tm_t *tm, const wr_msg_t *m)
+{
+    wr_mp_reader_t r;
+    wr_mp_reader_init(&r, m->data, m->len);
+    uint32_t n = 0, nowned = 0;
+    uint64_t inc = 0, epoch = 0;
+    int64_t timeout = 0;
+    char localdir[WR_TASK_RESTORE_MAX] = "";
+    wr_mp_read_array(&r, &n);
+    wr_mp_read_uint(&r, &inc);
+    wr_mp_read_int(&r, &timeout);
+    wr_mp_read_uint(&r, &epoch);
+    wr_mp_read_array(&r, &nowned);
+    const uint8_t *owned = r.p; /* read again per subtask below */
+    for (uint32_t i = 0; i < nowned && !r.err; i++)
+        wr_mp_skip(&r);
+    size_t owned_len = (size_t)(r.p - owned);
+    wr_mp_read_str_copy(&r, localdir, sizeof localdir);
+    if (r.err || n != 5 || wr_mp_remaining(&r) || !epoch || m->epoch != epoch) {
+        wr_warn("taskmanager: malformed registration answer from %s", m->from);
+        return;
+    }
+    if (!tm->registered || tm->jm_incarnation != inc || tm->epoch != epoch)
+        wr_info("taskmanager: registered with %s (%u slots), epoch %llu", tm->jm_addr, tm->slots,
+                (unsigned long long)epoch);
+    tm->registered = true;
+    tm->jm_incarnation = inc;
+    tm->epoch = epoch;
+    unsigned stopped = 0;
+    for (size_t i = 0; i < tm->ntasks; i++) {
+        s_task_t *t = &tm->tasks[i];
+        bool keep = t->epoch == epoch;
+        wr_mp_reader_t o;
+        wr_mp_reader_init(&o, owned, owned_len);
+        bool found = false;
+        for (uint32_t k = 0; keep && k < nowned && !found && !o.err; k++) {
+            uint32_t two = 0;
+            uint64_t attempt = 0;
+            char job[WR_JOB_ID_MAX];
+            wr_mp_read_array(&o, &two);
+            wr_mp_read_str_copy(&o, job, sizeof job);
+            wr_mp_read_uint(&o, &attempt);
+            found = !o.err && two == 2 && attempt == t->attempt && !strcmp(job, t->job);
+        }
+        if ((keep && found) || t->stopping) continue;
+        s_stop(t);
+        stopped++;
+    }
+    if (stopped)
+        wr_info("taskmanager: stopping %u subtasks the jobmanager (epoch %llu) does not own",
+                stopped, (unsigned long long)epoch);
+    s_clean_stores(self, tm, localdir);
 }
 
 static int s_on_start(wr_actor_t *self, void *state)
@@ -178,26 +390,6 @@ static int s_on_start(wr_actor_t *self, void *state)
     return rc;
 }
 
-static void s_on_registered(s_tm_t *tm, const wr_msg_t *m)
-{
-    wr_mp_reader_t r;
-    wr_mp_reader_init(&r, m->data, m->len);
-    uint32_t n = 0;
-    uint64_t inc = 0;
-    int64_t timeout = 0;
-    wr_mp_read_array(&r, &n);
-    wr_mp_read_uint(&r, &inc);
-    wr_mp_read_int(&r, &timeout);
-    if (r.err || n != 2) {
-        wr_warn("taskmanager: malformed registration answer from %s", m->from);
-        return;
-    }
-    if (!tm->registered || tm->jm_incarnation != inc)
-        wr_info("taskmanager: registered with %s (%u slots)", tm->jm_addr, tm->slots);
-    tm->registered = true;
-    tm->jm_incarnation = inc;
-}
-
 static int s_on_message(wr_actor_t *self, void *state, wr_msg_t **msgp)
 {
     s_tm_t *tm = state;
@@ -206,26 +398,40 @@ static int s_on_message(wr_actor_t *self, void *state, wr_msg_t **msgp)
         (m->type == WR_MSG_TM_REGISTERED || m->type == WR_MSG_TIMEOUT || m->type == WR_MSG_ERROR))
         tm->ask = 0;
     switch (m->type) {
-    case WR_MSG_TM_REGISTERED: s_on_registered(tm, m); break;
+    case WR_MSG_TM_REGISTERED:
+        s_on_registered(self, tm, m);
+        break;
     case WR_MSG_TIMEOUT:
     case WR_MSG_ERROR:
         if (!tm->registered) wr_debug("taskmanager: %s not answering yet", tm->jm_addr);
         break;
-    case S_TICK:
-        if (!tm->registered || ++tm->ticks % S_REPORT_EVERY == 0) s_register(self, tm);
+    case S_TICK: /* registering until registered; then a slot report now and then, or when the
+                    slots in use changed */
+        if (!tm->registered || ++tm->ticks % S_REPORT_EVERY == 0 ||
+            s_slots_in_use(tm) != tm->reported)
+            s_register(self, tm);
         break;
     case WR_MSG_PEER_DOWN:
-        if (tm->registered) wr_warn("taskmanager: lost the jobmanager %s; registering again", tm->jm_id);
+        if (tm->registered)
+            wr_warn("taskmanager: lost the jobmanager %s; registering again", tm->jm_id);
         tm->registered = false;
         break;
     case WR_MSG_PEER_UP:
         if (!tm->registered) s_register(self, tm);
         break;
-    case WR_MSG_PING: wr_reply(self, m, WR_MSG_PONG, m->data, m->len); break;
-    case WR_MSG_TASK_DEPLOY: return s_on_deploy(self, tm, m);
-    case WR_MSG_TASK_CANCEL: s_on_cancel(tm, m); break;
-    case WR_MSG_CHILD_FAILED: /* the subtask reported its failure to the JobManager itself */
-    case WR_MSG_CHILD_STOPPED: break;
+    case WR_MSG_PING:
+        wr_reply(self, m, WR_MSG_PONG, m->data, m->len);
+        break;
+    case WR_MSG_TASK_DEPLOY:
+        return s_on_deploy(self, tm, m);
+    case WR_MSG_TASK_CANCEL:
+        s_on_cancel(tm, m);
+        break;
+    case WR_MSG_CHILD_STOPPED:
+        s_on_child_stopped(tm, m);
+        break;
+    case WR_MSG_CHILD_FAILED:
+        break; /* the subtask reported its failure to the JobManager itself */
     default:
         wr_debug("taskmanager: ignoring %s from %s", wr_msg_type_label(m->type), m->from);
         break;
@@ -243,6 +449,7 @@ int wr_taskmanager_spawn(wr_node_t *node, const wr_taskmanager_opts_t *o)
         return WR_EINVAL;
     s_tm_t *tm = calloc(1, sizeof *tm);
     if (!tm) return WR_ENOMEM;
+    tm->lock_fd = -1;
     snprintf(tm->jm_id, sizeof tm->jm_id, "%s", o->jm_node_id);
     snprintf(tm->jm_endpoint, sizeof tm->jm_endpoint, "%s", o->jm_endpoint);
     snprintf(tm->jm_addr, sizeof tm->jm_addr, "%s/%s", o->jm_node_id, WR_JOBMANAGER_PATH);

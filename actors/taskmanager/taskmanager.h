@@ -1,7 +1,21 @@
 /* The TaskManager actor ("<tm>/taskmanager"): connects to the JobManager, registers its slots,
  * retries until it is registered, and registers again whenever the JobManager is lost or restarts
  * (a new incarnation). It starts the subtasks the JobManager deploys (task.h) and stops them when
- * told. */
+ * told. Registered, it sends its registration again every few seconds, and at its next tick once
+ * the slots its subtasks hold changed: its slot report.
+ *
+ * No zombie subtasks. The leader's answer to every registration or slot report (TM_REGISTERED)
+ * carries its epoch and the attempts [job, attempt] it owns on this TaskManager; the leader also
+ * sends it unasked when this TaskManager comes back after it was declared dead. Every subtask that
+ * was not deployed under that epoch or whose attempt is not owned is stopped then: after a
+ * JobManager restart (a new epoch), after this TaskManager was cut off while its job failed over
+ * elsewhere, after a cancel that did not arrive. Deployments and cancels of an older epoch than
+ * the leader's are refused; one of a newer epoch is obeyed and stops the subtasks of older ones.
+ *
+ * RocksDB stores go into this TaskManager's own folder of the localdir the leader names
+ * (<localdir>/<node id>/<store>, cluster.h); a subtask removes its store when it stops, and what an
+ * earlier process under this node id left there (its subtasks killed with it) is removed at the
+ * first registration, unless another live process holds that folder's lock. */
 #ifndef WR_TASKMANAGER_H
 #define WR_TASKMANAGER_H
 

@@ -1,0 +1,238 @@
+/* The JobManager's leadership service (actors/jobmanager/jm_leader.h) in its standalone form, and
+ * what a JobManager that is granted the leadership does with the job records it finds
+ * (actors/jobmanager/jm_jobs.h): the standalone service leads from its start with an epoch that
+ * grows from one JobManager to the next, publishes its address, keeps job records while it
+ * leads; a new leader takes every recorded job over and deploys it in an attempt past the
+ * recorded one. The etcd implementation (the HA issue) is to pass the same record tests. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "actors/dataflow/job/topology.h"
+#include "actors/jobmanager/jm_jobs.h"
+#include "actors/jobmanager/jm_leader.h"
+#include "actors/jobmanager/jm_tms.h"
+#include "actors/runtime/node.h"
+#include "bus/base/error.h"
+#include "bus/base/mp.h"
+#include "bus/json.h"
+#include "bus/msgtypes.h"
+#include "tests/actor_support.h"
+
+#define T_TICK (WR_MSG_LOCAL_FIRST + 900) /* the test actor: run the registry's tick */
+
+static void s_granted(void *ctx, wr_actor_t *self, uint64_t epoch)
+{
+    (void)self;
+    *(uint64_t *)ctx = epoch;
+}
+
+static wr__leader_t *s_started(uint64_t *epoch)
+{
+    wr__leader_t *l = wr__leader_standalone_new();
+    assert_non_null(l);
+    wr__leader_events_t ev = {.granted = s_granted, .ctx = epoch};
+    assert_int_equal(wr__leader_start(l, NULL, "jm-1", "tcp://127.0.0.1:6123", &ev), 0);
+    return l;
+}
+
+static void test_standalone_leads_from_its_start_with_a_growing_epoch(void **state)
+{
+    (void)state;
+    wr__leader_t *l = wr__leader_standalone_new();
+    assert_non_null(l);
+    assert_false(wr__leader_is_leader(l));
+    assert_true(wr__leader_epoch(l) == 0);
+    assert_int_equal(wr__leader_put_job(l, "00000001", "x", 1), WR_EINVAL); /* not leading */
+    wr__leader_destroy(&l);
+    assert_null(l);
+
+    uint64_t first = 0, second = 0;
+    l = s_started(&first);
+    assert_true(wr__leader_is_leader(l));
+    assert_true(first > 0 && wr__leader_epoch(l) == first);
+    assert_string_equal(wr__leader_kind(l), "standalone");
+    const char *node = NULL, *endpoint = NULL;
+    wr__leader_address(l, &node, &endpoint);
+    assert_string_equal(node, "jm-1");
+    assert_string_equal(endpoint, "tcp://127.0.0.1:6123");
+
+    wr_test_sleep_ms(2); /* a JobManager started after it fences its subtasks */
+    wr__leader_t *next = s_started(&second);
+    assert_true(second > first);
+    wr__leader_destroy(&next);
+    wr__leader_destroy(&l);
+}
+
+/* Collects the records of wr__leader_jobs: "id attempt checkpoint graph-bytes;" each. */
+static int s_collect(void *ctx, const wr__leader_job_t *job)
+{
+    wr_strbuf_addf(ctx, "%s %u %s %.*s;", job->job_id, job->attempt, job->checkpoint,
+                   (int)job->graph_len, (const char *)job->graph);
+    return 0;
+}
+
+static const char *s_records(wr__leader_t *l, wr_strbuf_t *sb)
+{
+    wr_strbuf_reset(sb);
+    assert_int_equal(wr__leader_jobs(l, s_collect, sb), 0);
+    return sb->buf;
+}
+
+static void test_standalone_keeps_job_records_while_it_leads(void **state)
+{
+    (void)state;
+    uint64_t epoch = 0;
+    wr__leader_t *l = s_started(&epoch);
+    wr_strbuf_t sb;
+    wr_strbuf_init(&sb);
+    assert_string_equal(s_records(l, &sb), "");
+
+    assert_int_equal(wr__leader_put_pointer(l, "0000000a", 1, ""), WR_ENOTFOUND); /* no graph */
+    assert_int_equal(wr__leader_put_job(l, "0000000a", "graph-a", 7), 0);
+    assert_int_equal(wr__leader_put_job(l, "0000000b", "graph-b", 7), 0);
+    assert_string_equal(s_records(l, &sb), "0000000a 0  graph-a;0000000b 0  graph-b;");
+    assert_int_equal(wr__leader_put_pointer(l, "0000000a", 3, "/ck/0000000a/chk-5"), 0);
+    assert_int_equal(wr__leader_put_job(l, "0000000b", "graph-B", 7), 0); /* replaced */
+    assert_string_equal(s_records(l, &sb),
+                        "0000000a 3 /ck/0000000a/chk-5 graph-a;0000000b 0  graph-B;");
+
+    assert_int_equal(wr__leader_remove_job(l, "0000000a"), 0);
+    assert_int_equal(wr__leader_remove_job(l, "0000000a"), 0); /* gone already: fine */
+    assert_string_equal(s_records(l, &sb), "0000000b 0  graph-B;");
+    assert_int_equal(wr__leader_put_job(l, "an-id-far-too-long-for-a-job", "g", 1), WR_EINVAL);
+    wr_strbuf_release(&sb);
+    wr__leader_destroy(&l);
+}
+
+/* ---- a new leader takes the recorded jobs over ---- */
+
+/* The test's stand-in for the JobManager actor: the job registry's answers and its tick. */
+static int s_registry_message(wr_actor_t *self, void *state, wr_msg_t **msg)
+{
+    wr__jobs_t *js = state;
+    const wr_msg_t *m = *msg;
+    if (m->type == WR_MSG_JOB_REQ) return wr__jobs_on_describe(js, self, m);
+    if (m->type == T_TICK) wr__jobs_tick(js, self);
+    return wr_reply(self, m, WR_MSG_PONG, NULL, 0);
+}
+
+static const wr_behaviour_t s_registry = {.on_message = s_registry_message};
+
+/* `weir job ID` of the registry on node n, as JSON ("" when it answers an error). */
+static char *s_describe(wr_node_t *n, const char *id)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk, 1);
+    wr_pack_str(&pk, id);
+    wr_msg_t *reply = NULL;
+    assert_int_equal(wr_node_request(n, "n/jm", WR_MSG_JOB_REQ, sb.data, sb.size, 2000, &reply), 0);
+    msgpack_sbuffer_destroy(&sb);
+    wr_strbuf_t json;
+    wr_strbuf_init(&json);
+    if (reply->type == WR_MSG_JOB_REPLY)
+        assert_int_equal(wr_mp_to_json(reply->data, reply->len, SIZE_MAX, &json), 0);
+    wr_msg_destroy(&reply);
+    return wr_strbuf_detach(&json, NULL);
+}
+
+static void test_new_leader_takes_recorded_jobs_over_past_their_attempt(void **state)
+{
+    (void)state;
+    uint64_t epoch = 0;
+    wr__leader_t *l = s_started(&epoch);
+    /* the graph: a JOB_SUBMIT payload [topology] */
+    static const char yaml[] = "name: taken\nparallelism: 1\nsources:\n"
+                               "  - {type: generator, devices: 10, total: 1000}\n"
+                               "sinks:\n  - {type: collect}\n";
+    wr_strbuf_t err;
+    wr_strbuf_init(&err);
+    wr_topology_t *topo = NULL;
+    assert_int_equal(wr_topology_parse(yaml, sizeof yaml - 1, "test", &topo, &err), 0);
+    wr_strbuf_release(&err);
+    msgpack_sbuffer graph;
+    msgpack_sbuffer_init(&graph);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &graph, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk, 1);
+    assert_int_equal(wr_topology_pack(topo, &pk), 0);
+    wr_topology_destroy(&topo);
+    assert_int_equal(wr__leader_put_job(l, "0000beef", graph.data, graph.size), 0);
+    assert_int_equal(wr__leader_put_pointer(l, "0000beef", 4, ""), 0);
+    assert_int_equal(wr__leader_put_job(l, "0000dead", "\xc1", 1), 0); /* does not decode */
+    msgpack_sbuffer_destroy(&graph);
+
+    wr_jobmanager_opts_t o = {.restart = {.kind = WR_RESTART_NONE}};
+    wr__tms_t *tms = wr__tms_new();
+    wr__jobs_t *js = wr__jobs_new(&o, tms, l);
+    assert_non_null(tms);
+    assert_non_null(js);
+    assert_false(wr__jobs_want_tick(js));
+    assert_int_equal(wr__jobs_take_over(js), 0);
+    assert_true(wr__jobs_want_tick(js)); /* restarting */
+
+    wr_node_opts_t no = {.id = "n", .threads = 1};
+    int rc = 0;
+    wr_node_t *n = wr_node_new(&no, &rc);
+    assert_non_null(n);
+    wr_spawn_opts_t so = {.path = "jm", .behaviour = &s_registry, .state = js};
+    assert_int_equal(wr_actor_spawn(n, &so, NULL), 0);
+
+    char *job = s_describe(n, "0000beef");
+    assert_non_null(strstr(job, "\"state\":\"RESTARTING\""));
+    assert_non_null(strstr(job, "\"error\":\"taken over by a new leader\""));
+    assert_non_null(strstr(job, "\"attempt\":4,"));
+    free(job);
+    job = s_describe(n, "0000dead"); /* skipped, with a warning */
+    assert_string_equal(job, "");
+    free(job);
+
+    /* a TaskManager with a slot: the tick deploys attempt 5 there (a node this test does not run:
+     * the deployments are dropped) */
+    wr__tm_reg_t reg = {.id = "tm-x", .endpoint = "inproc://tm-x", .slots = 1, .incarnation = 7};
+    enum wr__tm_change change;
+    assert_int_equal(wr__tms_register(tms, &reg, true, &change), 0);
+    assert_int_equal(change, WR__TM_NEW);
+    wr_msg_t *reply = NULL;
+    assert_int_equal(wr_node_request(n, "n/jm", T_TICK, NULL, 0, 2000, &reply), 0);
+    wr_msg_destroy(&reply);
+    job = s_describe(n, "0000beef");
+    assert_non_null(strstr(job, "\"attempt\":5,"));
+    assert_non_null(strstr(job, "\"state\":\"RUNNING\""));
+    assert_non_null(strstr(job, "{\"node\":\"tm-x\",\"state\":\"deploying\"}"));
+    free(job);
+    wr_strbuf_t sb;
+    wr_strbuf_init(&sb);
+    assert_non_null(strstr(s_records(l, &sb), "0000beef 5 ")); /* recorded for a successor */
+    msgpack_sbuffer owned;
+    msgpack_sbuffer_init(&owned);
+    msgpack_packer_init(&pk, &owned, msgpack_sbuffer_write);
+    assert_int_equal(wr__jobs_pack_owned(js, "tm-x", &pk), 0); /* what tm-x may run */
+    wr_strbuf_reset(&sb);
+    assert_int_equal(wr_mp_to_json((const uint8_t *)owned.data, owned.size, SIZE_MAX, &sb), 0);
+    assert_string_equal(sb.buf, "[[\"0000beef\",5]]");
+    msgpack_sbuffer_destroy(&owned);
+    wr_strbuf_release(&sb);
+
+    wr_node_destroy(&n);
+    wr__jobs_destroy(&js);
+    wr__tms_destroy(&tms);
+    wr__leader_destroy(&l);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_standalone_leads_from_its_start_with_a_growing_epoch),
+        cmocka_unit_test(test_standalone_keeps_job_records_while_it_leads),
+        cmocka_unit_test(test_new_leader_takes_recorded_jobs_over_past_their_attempt),
+    };
+    return cmocka_run_group_tests_name("the JobManager's leadership service", tests, NULL, NULL);
+}
