@@ -55,7 +55,7 @@ static void s_report(wr_actor_t *self, wr__task_t *t, const char *state)
                   .late_dropped = t->chain.late_dropped}};
     memcpy(r.job, t->o.job_id, sizeof r.job);
     snprintf(r.state, sizeof r.state, "%s", state);
-    memcpy(r.error, t->error, sizeof r.error);
+    snprintf(r.error, sizeof r.error, "%s", t->error);
     if (final && t->chain.collected.len)
         r.stats.collected = (wr_strv_t){t->chain.collected.buf, t->chain.collected.len};
     msgpack_sbuffer sb;
