@@ -63,12 +63,14 @@ int wr_chan_tx_batch(wr_chan_tx_t *tx, const void *records, size_t len, uint32_t
 
 wr_msg_t *wr_chan_tx_end(const wr_chan_tx_t *tx)
 {
-    return wr_msg_channel_end_new(WR_MSG_CHANNEL_END, NULL, NULL, &(wr_msg_channel_end_t){tx->channel, tx->next_seq});
+    return wr_msg_channel_end_new(WR_MSG_CHANNEL_END, NULL, NULL,
+                                  &(wr_msg_channel_end_t){tx->channel, tx->next_seq});
 }
 
 int wr_chan_tx_on_credit(wr_chan_tx_t *tx, const wr_msg_credit_t *credit)
 {
-    if (credit->channel != tx->channel || credit->credits > UINT32_MAX - tx->credits) return WR_EPROTO;
+    if (credit->channel != tx->channel || credit->credits > UINT32_MAX - tx->credits)
+        return WR_EPROTO;
     tx->credits += credit->credits;
     return 0;
 }
@@ -77,12 +79,24 @@ int wr_chan_unpack(const wr_msg_t *m, wr_chan_payload_t *p, uint64_t *channel)
 {
     int rc = WR_ETYPE;
     switch (m->type) {
-    case WR_MSG_DATA_BATCH: rc = wr_msg_data_batch_unpack(m, &p->batch); break;
-    case WR_MSG_CREDIT: rc = wr_msg_credit_unpack(m, &p->credit); break;
-    case WR_MSG_CHANNEL_END: rc = wr_msg_channel_end_unpack(m, &p->end); break;
-    case WR_MSG_CHANNEL_OPEN: rc = wr_msg_channel_open_unpack(m, &p->open); break;
-    case WR_MSG_WATERMARK: rc = wr_msg_watermark_unpack(m, &p->watermark); break;
-    case WR_MSG_BARRIER: rc = wr_msg_barrier_unpack(m, &p->barrier); break;
+    case WR_MSG_DATA_BATCH:
+        rc = wr_msg_data_batch_unpack(m, &p->batch);
+        break;
+    case WR_MSG_CREDIT:
+        rc = wr_msg_credit_unpack(m, &p->credit);
+        break;
+    case WR_MSG_CHANNEL_END:
+        rc = wr_msg_channel_end_unpack(m, &p->end);
+        break;
+    case WR_MSG_CHANNEL_OPEN:
+        rc = wr_msg_channel_open_unpack(m, &p->open);
+        break;
+    case WR_MSG_WATERMARK:
+        rc = wr_msg_watermark_unpack(m, &p->watermark);
+        break;
+    case WR_MSG_BARRIER:
+        rc = wr_msg_barrier_unpack(m, &p->barrier);
+        break;
     }
     *channel = rc ? 0 : p->open.channel; /* the first member of every one of them */
     return rc;
@@ -105,7 +119,7 @@ int wr_chan_rx_open(wr_chan_rx_t *rx, msgpack_sbuffer *out)
 int wr_chan_rx_on_batch(wr_chan_rx_t *rx, const wr_msg_data_batch_t *batch, wr_chan_batch_t *b)
 {
     if (batch->channel != rx->channel || rx->ended) return WR_EPROTO;
-    if (batch->seq != rx->next_seq) return WR_EPROTO; /* lost, duplicated or reordered */
+    if (batch->seq != rx->next_seq) return WR_EPROTO;   /* lost, duplicated or reordered */
     if (rx->received >= rx->granted) return WR_ETOOBIG; /* the sender ignored its credit */
     b->seq = batch->seq;
     b->count = batch->count;

@@ -17,7 +17,7 @@ static const struct {
 const char *wr_msg_type_name(int type)
 {
     switch (type) {
-#define WR__MSG_CASE(num, name, wire, decl, doc)                                                      \
+#define WR__MSG_CASE(num, name, wire, decl, doc)                                                   \
     case num:                                                                                      \
         return wire;
         WR_MSG_TYPES(WR__MSG_CASE)

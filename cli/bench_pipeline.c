@@ -156,9 +156,10 @@ static void s_job_read(const wr_msg_job_reply_t *r, s_job_t *j)
     snprintf(j->error, sizeof j->error, "%.*s", (int)r->error.len, r->error.s);
     for (uint32_t v = 0; v < r->operators.n && j->n < WR_PLAN_MAX_VERTICES; v++) {
         const wr_msg_operator_stats_t *o = &r->operators.v[v];
-        j->v[j->n++] = (s_vertex_t){(int64_t)o->records_in, (int64_t)o->records_out,
+        j->v[j->n++] = (s_vertex_t){(int64_t)o->records_in,    (int64_t)o->records_out,
                                     (int64_t)o->windows_fired, (int64_t)o->late_dropped,
-                                    o->emit_delay_p50_ms, o->emit_delay_p99_ms, o->emit_delay_last_p99_ms};
+                                    o->emit_delay_p50_ms,      o->emit_delay_p99_ms,
+                                    o->emit_delay_last_p99_ms};
     }
 }
 
@@ -197,7 +198,8 @@ static void s_ckpt_read(wr_node_t *jm, const char *id, s_result_t *res)
     snprintf(req.job, sizeof req.job, "%s", id);
     wr_msg_ckpt_list_reply_t list;
     wr_msg_t *reply = NULL;
-    if (wr_cli_request(jm, to, 10000, WR_MSG_CKPT_LIST_REQ, &req, WR_MSG_CKPT_LIST_REPLY, &list, &reply)) {
+    if (wr_cli_request(jm, to, 10000, WR_MSG_CKPT_LIST_REQ, &req, WR_MSG_CKPT_LIST_REPLY, &list,
+                       &reply)) {
         wr_msg_destroy(&reply);
         return;
     }
@@ -238,7 +240,8 @@ static int s_follow(wr_node_t *jm, const char *id, int64_t t0, uint32_t window_v
         if (now > deadline) {
             wr_msg_job_ref_t req, ack;
             snprintf(req.job, sizeof req.job, "%s", id);
-            wr_cli_request(jm, to, 10000, WR_MSG_JOB_CANCEL, &req, WR_MSG_JOB_CANCELED, &ack, &reply);
+            wr_cli_request(jm, to, 10000, WR_MSG_JOB_CANCEL, &req, WR_MSG_JOB_CANCELED, &ack,
+                           &reply);
             wr_msg_destroy(&reply);
             wr_cli_error("bench pipeline", "try fewer --events", "no end after %d s: canceled",
                          S_TIMEOUT_S);

@@ -179,8 +179,8 @@ wr_node_t *wr_cli_client(const wr_config_t *cfg, const char *cmd, const char *jm
     return n;
 }
 
-int wr_cli_request(wr_node_t *via, const char *to, int64_t timeout_ms, uint16_t type, const void *req,
-                   uint16_t reply_type, void *reply, wr_msg_t **answer)
+int wr_cli_request(wr_node_t *via, const char *to, int64_t timeout_ms, uint16_t type,
+                   const void *req, uint16_t reply_type, void *reply, wr_msg_t **answer)
 {
     const wr_proto_struct_t *d = wr_msg_decl(type), *rd = wr_msg_decl(reply_type);
     wr_msg_none_t none;
@@ -195,7 +195,8 @@ int wr_cli_request(wr_node_t *via, const char *to, int64_t timeout_ms, uint16_t 
         wr_msg_error_t e;
         return wr_msg_error_unpack(*answer, &e) || e.code >= 0 ? WR_EPROTO : e.code;
     }
-    if ((*answer)->type != reply_type || wr_proto_decode(rd, (*answer)->data, (*answer)->len, reply)) {
+    if ((*answer)->type != reply_type ||
+        wr_proto_decode(rd, (*answer)->data, (*answer)->len, reply)) {
         wr_msg_destroy(answer);
         return WR_EPROTO;
     }
@@ -227,7 +228,8 @@ wr_msg_t *wr_cli_ask_jm(wr_node_t *client, const wr_config_t *cfg, const char *c
         /* our own node answered: the JobManager itself is out of reach */
         wr_cli_error(cmd, "is `weir jobmanager` running there? (see --jobmanager)",
                      "cannot reach the JobManager %s at %s within client.timeout",
-                     wr_config_str(cfg, "jobmanager.node-id"), wr_config_str(cfg, "jobmanager.address"));
+                     wr_config_str(cfg, "jobmanager.node-id"),
+                     wr_config_str(cfg, "jobmanager.address"));
     } else {
         wr_cli_error(cmd, NULL, "%.*s", (int)e.text.len, e.text.s);
     }
@@ -236,7 +238,8 @@ wr_msg_t *wr_cli_ask_jm(wr_node_t *client, const wr_config_t *cfg, const char *c
 }
 
 int wr_cli_submit(wr_node_t *via, const char *jm, int64_t timeout_ms, const wr_topology_t *t,
-                  const char *restore, uint32_t parallelism, char id[WR_JOB_ID_MAX], wr_strbuf_t *why)
+                  const char *restore, uint32_t parallelism, char id[WR_JOB_ID_MAX],
+                  wr_strbuf_t *why)
 {
     msgpack_sbuffer topo;
     msgpack_sbuffer_init(&topo);
@@ -245,11 +248,14 @@ int wr_cli_submit(wr_node_t *via, const char *jm, int64_t timeout_ms, const wr_t
     wr_msg_job_submit_t req = {.parallelism = parallelism};
     int rc = wr_topology_pack(t, &pk) ? WR_ENOMEM : 0;
     req.topology = (wr_bytes_t){(const uint8_t *)topo.data, topo.size};
-    if (!rc && (size_t)snprintf(req.restore, sizeof req.restore, "%s", restore ? restore : "") >= sizeof req.restore)
+    if (!rc && (size_t)snprintf(req.restore, sizeof req.restore, "%s", restore ? restore : "") >=
+                   sizeof req.restore)
         rc = WR_ETOOBIG;
     wr_msg_job_ref_t reply;
     wr_msg_t *answer = NULL;
-    if (!rc) rc = wr_cli_request(via, jm, timeout_ms, WR_MSG_JOB_SUBMIT, &req, WR_MSG_JOB_SUBMITTED, &reply, &answer);
+    if (!rc)
+        rc = wr_cli_request(via, jm, timeout_ms, WR_MSG_JOB_SUBMIT, &req, WR_MSG_JOB_SUBMITTED,
+                            &reply, &answer);
     wr_msg_error_t e;
     if (!rc)
         memcpy(id, reply.job, WR_JOB_ID_MAX);

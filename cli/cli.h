@@ -101,8 +101,8 @@ wr_node_t *wr_cli_client(const wr_config_t *cfg, const char *cmd, const char *jm
  * ERROR, returns its code with *answer that message (wr_msg_error_unpack reads it); otherwise
  * *answer is NULL and the failure is the request's (it does not encode, WR_ETIMEDOUT, ...) or
  * WR_EPROTO for an answer of another type or malformed. Prints nothing. */
-int wr_cli_request(wr_node_t *via, const char *to, int64_t timeout_ms, uint16_t type, const void *req,
-                   uint16_t reply_type, void *reply, wr_msg_t **answer);
+int wr_cli_request(wr_node_t *via, const char *to, int64_t timeout_ms, uint16_t type,
+                   const void *req, uint16_t reply_type, void *reply, wr_msg_t **answer);
 /* wr_cli_request to the JobManager (timeout: client.timeout) that prints why it failed. Returns
  * the answer (the caller destroys it after *reply), or NULL after printing why: the request does
  * not encode, no answer, an ERROR answer, or one of another type or malformed. */
@@ -112,7 +112,8 @@ wr_msg_t *wr_cli_ask_jm(wr_node_t *client, const wr_config_t *cfg, const char *c
  * to the JobManager at address jm. 0 with the new job's id; else as wr_cli_request (a refusal:
  * its code), with a sentence saying why appended to *why ("the job was refused: ..."). */
 int wr_cli_submit(wr_node_t *via, const char *jm, int64_t timeout_ms, const wr_topology_t *t,
-                  const char *restore, uint32_t parallelism, char id[WR_JOB_ID_MAX], wr_strbuf_t *why);
+                  const char *restore, uint32_t parallelism, char id[WR_JOB_ID_MAX],
+                  wr_strbuf_t *why);
 /* One job's JOB_REPLY into *j (release it with wr_msg_job_reply_release): its answer, which the
  * views of *j point into, or NULL (no answer, an ERROR, malformed). Prints nothing. */
 wr_msg_t *wr_cli_job(wr_node_t *via, const char *jm, int64_t timeout_ms, const char *id,

@@ -99,14 +99,18 @@ static int s_run(int argc, char **argv, const char *cmd, uint16_t type)
     uint16_t reply_type = savepoint ? WR_MSG_SAVEPOINT_DONE : WR_MSG_CKPT_LIST_REPLY;
     rc = WR_EXIT_FAIL;
     wr_node_t *client = wr_cli_client(cfg, cmd, wr_config_str(cfg, "jobmanager.address"));
-    wr_msg_t *answer = client ? wr_cli_ask_jm(client, cfg, cmd, type, savepoint ? (const void *)&sp : &ref,
-                                              reply_type, &reply)
-                              : NULL;
+    wr_msg_t *answer = client
+                           ? wr_cli_ask_jm(client, cfg, cmd, type,
+                                           savepoint ? (const void *)&sp : &ref, reply_type, &reply)
+                           : NULL;
     if (answer) {
         rc = WR_EXIT_OK;
-        if (savepoint) printf("%.*s\n", (int)reply.done.path.len, reply.done.path.s);
-        else if (o.json) rc = wr_render_json(answer, stdout) ? WR_EXIT_FAIL : WR_EXIT_OK;
-        else wr_render_checkpoints(&reply.list, stdout);
+        if (savepoint)
+            printf("%.*s\n", (int)reply.done.path.len, reply.done.path.s);
+        else if (o.json)
+            rc = wr_render_json(answer, stdout) ? WR_EXIT_FAIL : WR_EXIT_OK;
+        else
+            wr_render_checkpoints(&reply.list, stdout);
         wr_proto_release(wr_msg_decl(reply_type), &reply);
     }
     wr_msg_destroy(&answer);

@@ -182,8 +182,8 @@ static int s_local_table(wr_node_t *jm, const wr_config_t *cfg, long tms, wr_msg
     char to[WR_ADDR_MAX];
     snprintf(to, sizeof to, "%s/jobmanager", wr_node_id(jm));
     for (int attempt = 0; attempt < 100; attempt++) {
-        int rc = wr_cli_request(jm, to, wr_config_int(cfg, "client.timeout"), WR_MSG_ACTORS_REQ, NULL,
-                                WR_MSG_ACTORS_REPLY, actors, table);
+        int rc = wr_cli_request(jm, to, wr_config_int(cfg, "client.timeout"), WR_MSG_ACTORS_REQ,
+                                NULL, WR_MSG_ACTORS_REPLY, actors, table);
         if (rc == 0 && actors->nodes.n == (uint32_t)tms + 1) return 0;
         if (rc == 0) wr_msg_actors_reply_release(actors);
         wr_msg_destroy(table);

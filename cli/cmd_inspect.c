@@ -57,8 +57,9 @@ int wr_cmd_actors(int argc, char **argv)
     rc = WR_EXIT_FAIL;
     wr_node_t *client = wr_cli_client(cfg, "actors", wr_config_str(cfg, "jobmanager.address"));
     wr_msg_actors_reply_t actors;
-    wr_msg_t *reply =
-        client ? wr_cli_ask_jm(client, cfg, "actors", WR_MSG_ACTORS_REQ, NULL, WR_MSG_ACTORS_REPLY, &actors) : NULL;
+    wr_msg_t *reply = client ? wr_cli_ask_jm(client, cfg, "actors", WR_MSG_ACTORS_REQ, NULL,
+                                             WR_MSG_ACTORS_REPLY, &actors)
+                             : NULL;
     if (reply) {
         if (!json) wr_render_actors(&actors, stdout);
         rc = s_print(reply, json, 0, "actors");
@@ -136,8 +137,8 @@ int wr_cmd_mailbox(int argc, char **argv)
     bool tty = isatty(STDOUT_FILENO);
     while (client) {
         wr_msg_mailbox_reply_t mb;
-        wr_msg_t *reply =
-            wr_cli_ask_jm(client, cfg, "mailbox", WR_MSG_MAILBOX_REQ, &req, WR_MSG_MAILBOX_REPLY, &mb);
+        wr_msg_t *reply = wr_cli_ask_jm(client, cfg, "mailbox", WR_MSG_MAILBOX_REQ, &req,
+                                        WR_MSG_MAILBOX_REPLY, &mb);
         if (!reply) break;
         if (watch && tty && !json) printf("\033[H\033[2J");
         rc = s_print(reply, json, json ? 0 : wr_render_mailbox(&mb, stdout), "mailbox");

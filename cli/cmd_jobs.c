@@ -85,7 +85,8 @@ int wr_cli_run_job(wr_node_t *via, const char *jm, const wr_config_t *cfg, const
             wr_msg_job_ref_t req, ack;
             memcpy(req.job, id, sizeof req.job);
             wr_msg_t *answer = NULL;
-            wr_cli_request(via, jm, timeout, WR_MSG_JOB_CANCEL, &req, WR_MSG_JOB_CANCELED, &ack, &answer);
+            wr_cli_request(via, jm, timeout, WR_MSG_JOB_CANCEL, &req, WR_MSG_JOB_CANCELED, &ack,
+                           &answer);
             wr_msg_destroy(&answer);
         }
         wr_msg_job_reply_t j;
@@ -238,13 +239,19 @@ static int s_simple(int argc, char **argv, const char *cmd, uint16_t type, int n
         wr_msg_job_ref_t canceled;
     } reply;
     wr_node_t *client = wr_cli_client(cfg, cmd, wr_config_str(cfg, "jobmanager.address"));
-    wr_msg_t *answer = client ? wr_cli_ask_jm(client, cfg, cmd, type, nargs ? &req : NULL, reply_type, &reply) : NULL;
+    wr_msg_t *answer =
+        client ? wr_cli_ask_jm(client, cfg, cmd, type, nargs ? &req : NULL, reply_type, &reply)
+               : NULL;
     if (answer) {
         rc = WR_EXIT_OK;
-        if (type == WR_MSG_JOB_CANCEL) printf("job %s canceled\n", reply.canceled.job);
-        else if (o.json) rc = wr_render_json(answer, stdout) ? WR_EXIT_FAIL : WR_EXIT_OK;
-        else if (type == WR_MSG_JOBS_REQ) wr_render_jobs(&reply.jobs, stdout);
-        else wr_render_job(&reply.job, stdout);
+        if (type == WR_MSG_JOB_CANCEL)
+            printf("job %s canceled\n", reply.canceled.job);
+        else if (o.json)
+            rc = wr_render_json(answer, stdout) ? WR_EXIT_FAIL : WR_EXIT_OK;
+        else if (type == WR_MSG_JOBS_REQ)
+            wr_render_jobs(&reply.jobs, stdout);
+        else
+            wr_render_job(&reply.job, stdout);
         wr_proto_release(wr_msg_decl(reply_type), &reply);
     }
     wr_msg_destroy(&answer);

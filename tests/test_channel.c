@@ -173,7 +173,8 @@ static void test_sealed_batch_is_the_packed_batch(void **state)
         wr_chan_payload_t p;
         uint64_t channel;
         assert_int_equal(wr_chan_unpack(m, &p, &channel), 0);
-        assert_true(channel == channels[i] && p.batch.seq == (channels[i] ^ 5) && p.batch.count == 3);
+        assert_true(channel == channels[i] && p.batch.seq == (channels[i] ^ 5) &&
+                    p.batch.count == 3);
         assert_memory_equal(p.batch.records.p, "0123456789", 10);
         /* not enough credit, or more bytes than the message holds: nothing changes */
         a.credits = 0;

@@ -46,7 +46,8 @@ static wr_msg_t *s_msg(uint16_t type, const char *from, uint64_t ch, const int64
     if (type == WR_MSG_CHANNEL_END) /* the sequence number after the last batch: none came */
         return wr_msg_channel_end_new(type, from, NULL, &(wr_msg_channel_end_t){ch, 0});
     if (type == WR_MSG_WATERMARK)
-        return wr_msg_watermark_new(type, from, NULL, &(wr_msg_watermark_t){ch, wm_origin[0], wm_origin[1]});
+        return wr_msg_watermark_new(type, from, NULL,
+                                    &(wr_msg_watermark_t){ch, wm_origin[0], wm_origin[1]});
     return wr_msg_channel_open_new(type, from, NULL, &(wr_msg_channel_open_t){ch});
 }
 

@@ -1003,7 +1003,8 @@ static void test_actors_request_lists_every_actor(void **state)
     assert_true(wr_strv_eq(row->node, "n1"));
     assert_int_equal(row->actors.n, 4);
     const char *want[] = {"n1/node", "n1/echo", "n1/jobs/sup", "n1/jobs/sup/kid"}; /* spawn order */
-    for (uint32_t i = 0; i < row->actors.n; i++) assert_true(wr_strv_eq(row->actors.v[i].addr, want[i]));
+    for (uint32_t i = 0; i < row->actors.n; i++)
+        assert_true(wr_strv_eq(row->actors.v[i].addr, want[i]));
     wr_msg_actors_reply_release(&actors);
     char *json = s_to_json(reply);
     assert_non_null(strstr(json, "\"addr\":\"n1/jobs/sup/kid\",\"supervisor\":\"n1/jobs/sup\""));

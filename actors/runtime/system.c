@@ -20,12 +20,20 @@ static wr_msg_node_row_t s_row(const char *node_id, const char *status, const ch
                                uint64_t incarnation, int64_t last_heard_ms,
                                const wr_transport_stats_t *s, wr_msg_actor_row_list_t actors)
 {
-    return (wr_msg_node_row_t){
-        .node = wr_strv(node_id), .status = wr_strv(status), .endpoint = wr_strv(endpoint),
-        .incarnation = incarnation, .last_heard_ms = last_heard_ms, .frames_in = s->frames_in,
-        .malformed = s->malformed, .bad_frames = s->bad_frames, .bad_envelope = s->bad_envelope,
-        .bad_version = s->bad_version, .bad_type = s->bad_type, .oversized = s->oversized,
-        .spoofed = s->spoofed, .actors = actors};
+    return (wr_msg_node_row_t){.node = wr_strv(node_id),
+                               .status = wr_strv(status),
+                               .endpoint = wr_strv(endpoint),
+                               .incarnation = incarnation,
+                               .last_heard_ms = last_heard_ms,
+                               .frames_in = s->frames_in,
+                               .malformed = s->malformed,
+                               .bad_frames = s->bad_frames,
+                               .bad_envelope = s->bad_envelope,
+                               .bad_version = s->bad_version,
+                               .bad_type = s->bad_type,
+                               .oversized = s->oversized,
+                               .spoofed = s->spoofed,
+                               .actors = actors};
 }
 
 /* This node's row with status "up" into *row, its actors in *rows (views into *info); the caller
@@ -41,11 +49,17 @@ static int s_node_row(wr_node_t *n, wr_msg_node_row_t *row, wr_actor_info_t **in
     if (k > cap) k = cap;
     for (size_t i = 0; i < k; i++) {
         const wr_actor_info_t *r = &(*info)[i];
-        (*rows)[i] = (wr_msg_actor_row_t){
-            .addr = wr_strv(r->addr), .supervisor = wr_strv(r->supervisor), .depth = r->depth,
-            .capacity = r->capacity, .high_water = r->high_water, .enqueued = r->enqueued,
-            .dequeued = r->dequeued, .rejected = r->rejected, .restarts = r->restarts,
-            .rate = r->rate, .oldest_age_ms = r->oldest_age_ns / 1000000};
+        (*rows)[i] = (wr_msg_actor_row_t){.addr = wr_strv(r->addr),
+                                          .supervisor = wr_strv(r->supervisor),
+                                          .depth = r->depth,
+                                          .capacity = r->capacity,
+                                          .high_water = r->high_water,
+                                          .enqueued = r->enqueued,
+                                          .dequeued = r->dequeued,
+                                          .rejected = r->rejected,
+                                          .restarts = r->restarts,
+                                          .rate = r->rate,
+                                          .oldest_age_ms = r->oldest_age_ns / 1000000};
     }
     wr_transport_stats_t ts;
     wr_node_transport_stats(n, &ts);
@@ -83,8 +97,8 @@ int wr_inspect_pack_remote(msgpack_packer *pk, const char *node_id, const char *
                            const char *endpoint, int64_t last_heard_ms)
 {
     wr_transport_stats_t none = {0};
-    wr_msg_node_row_t row =
-        s_row(node_id, status, endpoint, 0, last_heard_ms, &none, (wr_msg_actor_row_list_t){NULL, 0});
+    wr_msg_node_row_t row = s_row(node_id, status, endpoint, 0, last_heard_ms, &none,
+                                  (wr_msg_actor_row_list_t){NULL, 0});
     return wr_proto_encode(&wr_msg_node_row_decl, &row, pk);
 }
 
@@ -107,8 +121,10 @@ static wr_msg_recent_msg_t s_recent(const wr_mailbox_recent_t *r, int64_t now)
 {
     static const uint8_t nil = 0xc0;
     const char *name = wr_msg_type_name(r->type);
-    wr_msg_recent_msg_t m = {.type = wr_strv(name ? name : "unknown"), .from = wr_strv(r->from),
-                             .size = r->size, .age_ms = (now - r->deq_ns) / 1000000,
+    wr_msg_recent_msg_t m = {.type = wr_strv(name ? name : "unknown"),
+                             .from = wr_strv(r->from),
+                             .size = r->size,
+                             .age_ms = (now - r->deq_ns) / 1000000,
                              .waited_ms = (r->deq_ns - r->enq_ns) / 1000000};
     bool whole = r->sample_len == r->size;
     if (!r->sampled)
@@ -146,15 +162,23 @@ int wr_inspect_pack_mailbox(wr_node_t *n, const char *path, uint32_t peek, msgpa
     for (int i = 0; i < WR_MAILBOX_HIST_BUCKETS; i++)
         if (st.hist[i]) hist[nb++] = (wr_msg_hist_bucket_t){2ull << i, st.hist[i]};
     wr_msg_recent_msg_t rows[WR_MAILBOX_RECENT];
-    for (size_t i = 0; i < nrecent; i++) rows[i] = s_recent(&recent[i], now);
+    for (size_t i = 0; i < nrecent; i++)
+        rows[i] = s_recent(&recent[i], now);
 
-    wr_msg_mailbox_reply_t reply = {
-        .addr = wr_strv(a->addr), .capacity = st.capacity, .depth = st.depth,
-        .high_water = st.high_water, .enqueued = st.enqueued, .dequeued = st.dequeued,
-        .rejected = st.rejected, .restarts = atomic_load(&a->restarts),
-        .rate = (double)atomic_load(&a->rate_milli) / 1000.0,
-        .oldest_age_ms = st.oldest_age_ns / 1000000, .processing_ms = (double)st.processed_ns / 1e6,
-        .types = {types, ntypes}, .processing_us = {hist, nb}, .recent = {rows, (uint32_t)nrecent}};
+    wr_msg_mailbox_reply_t reply = {.addr = wr_strv(a->addr),
+                                    .capacity = st.capacity,
+                                    .depth = st.depth,
+                                    .high_water = st.high_water,
+                                    .enqueued = st.enqueued,
+                                    .dequeued = st.dequeued,
+                                    .rejected = st.rejected,
+                                    .restarts = atomic_load(&a->restarts),
+                                    .rate = (double)atomic_load(&a->rate_milli) / 1000.0,
+                                    .oldest_age_ms = st.oldest_age_ns / 1000000,
+                                    .processing_ms = (double)st.processed_ns / 1e6,
+                                    .types = {types, ntypes},
+                                    .processing_us = {hist, nb},
+                                    .recent = {rows, (uint32_t)nrecent}};
     int rc = wr_proto_encode(&wr_msg_mailbox_reply_decl, &reply, pk);
     free(recent);
     wr_actor_unref(&a);
@@ -212,15 +236,18 @@ static int s_on_message(wr_actor_t *self, void *state, wr_msg_t **msgp)
         break;
     case WR_MSG_ACTORS_REQ: {
         wr_msg_none_t none;
-        if (wr_msg_none_unpack(m, &none)) wr__reply_error(n, m, WR_EINVAL, "actors request: expected no payload");
-        else if (s_pack_actors(n, &sb) == 0) s_reply_packed(self, m, WR_MSG_ACTORS_REPLY, &sb);
+        if (wr_msg_none_unpack(m, &none))
+            wr__reply_error(n, m, WR_EINVAL, "actors request: expected no payload");
+        else if (s_pack_actors(n, &sb) == 0)
+            s_reply_packed(self, m, WR_MSG_ACTORS_REPLY, &sb);
         else wr__reply_error(n, m, WR_ENOMEM, "out of memory");
         break;
     }
     case WR_MSG_MAILBOX_REQ: {
         wr_msg_mailbox_req_t req;
         char node[WR_NODE_MAX];
-        const char *path = wr_msg_mailbox_req_unpack(m, &req) ? NULL : wr_addr_split(req.addr, node);
+        const char *path =
+            wr_msg_mailbox_req_unpack(m, &req) ? NULL : wr_addr_split(req.addr, node);
         if (!path) {
             wr__reply_error(n, m, WR_EINVAL, "mailbox request: expected [\"node/path\", peek]");
             break;

@@ -120,7 +120,8 @@ static int s_control(s_out_t *c, wr_actor_t *self, wr_msg_t *m)
 
 static wr_msg_t *s_watermark_msg(uint64_t channel, int64_t wm, int64_t origin_ms)
 {
-    return wr_msg_watermark_new(WR_MSG_WATERMARK, NULL, NULL, &(wr_msg_watermark_t){channel, wm, origin_ms});
+    return wr_msg_watermark_new(WR_MSG_WATERMARK, NULL, NULL,
+                                &(wr_msg_watermark_t){channel, wm, origin_ms});
 }
 
 wr_gate_out_t *wr_gate_out_new(const wr_gate_out_opts_t *o)
@@ -246,14 +247,16 @@ int wr_gate_out_watermark(wr_gate_out_t *g, wr_actor_t *self, int64_t wm, int64_
 int wr_gate_out_barrier(wr_gate_out_t *g, wr_actor_t *self, uint64_t checkpoint, const char *dir)
 {
     wr_msg_barrier_t b = {.checkpoint = checkpoint};
-    if ((size_t)snprintf(b.dir, sizeof b.dir, "%s", dir ? dir : "") >= sizeof b.dir) return WR_ETOOBIG;
+    if ((size_t)snprintf(b.dir, sizeof b.dir, "%s", dir ? dir : "") >= sizeof b.dir)
+        return WR_ETOOBIG;
     for (uint32_t i = 0; i < g->o.nchannels; i++) {
         s_out_t *c = &g->ch[i];
         if (c->ended) continue;
         int rc = s_seal(c, self);
         if (rc) return rc;
         b.channel = c->tx.channel;
-        if ((rc = s_control(c, self, wr_msg_barrier_new(WR_MSG_BARRIER, NULL, NULL, &b)))) return rc;
+        if ((rc = s_control(c, self, wr_msg_barrier_new(WR_MSG_BARRIER, NULL, NULL, &b))))
+            return rc;
     }
     return 0;
 }
@@ -500,7 +503,8 @@ int wr_gate_in_handle(wr_gate_in_t *g, wr_actor_t *self, const wr_msg_t *m, wr_i
     c->active_ns = wr_now_ns();
     c->idle = false;
     switch (m->type) {
-    case WR_MSG_BARRIER: return s_on_barrier(g, c, &p.barrier, ev);
+    case WR_MSG_BARRIER:
+        return s_on_barrier(g, c, &p.barrier, ev);
     case WR_MSG_DATA_BATCH: {
         wr_chan_batch_t b;
         int rc = wr_chan_rx_on_batch(&c->rx, &p.batch, &b);

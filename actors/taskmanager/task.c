@@ -368,7 +368,8 @@ static int s_on_trigger(wr_actor_t *self, wr__task_t *t, const wr_msg_t *m)
         snprintf(t->drain_dir, sizeof t->drain_dir, "%s", tr.dir);
         return s_drain_checkpoint(self, t); /* or once its firing completes (s_go_on) */
     }
-    if ((rc = wr__task_checkpoint(t, self, tr.checkpoint, tr.dir))) return s_fail(self, t, rc, "checkpoint");
+    if ((rc = wr__task_checkpoint(t, self, tr.checkpoint, tr.dir)))
+        return s_fail(self, t, rc, "checkpoint");
     return 0;
 }
 
@@ -376,7 +377,8 @@ static int s_on_trigger(wr_actor_t *self, wr__task_t *t, const wr_msg_t *m)
 static int s_on_complete(wr_actor_t *self, wr__task_t *t, const wr_msg_t *m)
 {
     wr_msg_ckpt_complete_t c;
-    if (wr_msg_ckpt_complete_unpack(m, &c) || s_ckpt_for_us(t, c.job, c.attempt, c.checkpoint)) return 0;
+    if (wr_msg_ckpt_complete_unpack(m, &c) || s_ckpt_for_us(t, c.job, c.attempt, c.checkpoint))
+        return 0;
     uint64_t id = c.checkpoint;
     int rc = wr__task_checkpoint_complete(t, self, id);
     if (rc) return s_fail(self, t, rc, "commit");

@@ -106,7 +106,8 @@ static void s_blobs_release(s_blobs_t *b)
     wr_strbuf_release(&b->data);
 }
 
-static void s_blob_add(s_blobs_t *b, const char *name, wr_ckpt_blob_kind_t kind, const void *data, size_t len)
+static void s_blob_add(s_blobs_t *b, const char *name, wr_ckpt_blob_kind_t kind, const void *data,
+                       size_t len)
 {
     if (!b->err && b->n == b->cap) {
         uint32_t ncap = b->cap ? b->cap * 2 : 8;
@@ -114,12 +115,15 @@ static void s_blob_add(s_blobs_t *b, const char *name, wr_ckpt_blob_kind_t kind,
         if (v) b->v = v;
         size_t *off = v ? realloc(b->off, ncap * sizeof *off) : NULL;
         if (off) b->off = off;
-        if (off) b->cap = ncap;
-        else b->err = WR_ENOMEM;
+        if (off)
+            b->cap = ncap;
+        else
+            b->err = WR_ENOMEM;
     }
     if (b->err) return;
     wr_msg_ckpt_blob_t *x = &b->v[b->n];
-    *x = (wr_msg_ckpt_blob_t){.kind = kind, .data = {.len = len, .str = kind != WR_CKPT_BLOB_INLINE}};
+    *x = (wr_msg_ckpt_blob_t){.kind = kind,
+                              .data = {.len = len, .str = kind != WR_CKPT_BLOB_INLINE}};
     if ((size_t)snprintf(x->name, sizeof x->name, "%s", name) >= sizeof x->name) {
         b->err = WR_ETOOBIG; /* longer than the ack allows */
         return;
@@ -142,7 +146,8 @@ static void s_blob_file(s_blobs_t *b, const char *name, wr_ckpt_blob_kind_t kind
 static int s_blobs_seal(s_blobs_t *b)
 {
     if (!b->err && b->data.failed) b->err = WR_ENOMEM;
-    for (uint32_t i = 0; !b->err && i < b->n; i++) b->v[i].data.p = (const uint8_t *)b->data.buf + b->off[i];
+    for (uint32_t i = 0; !b->err && i < b->n; i++)
+        b->v[i].data.p = (const uint8_t *)b->data.buf + b->off[i];
     return b->err;
 }
 
@@ -197,7 +202,8 @@ static int s_snapshot(wr__task_t *t, uint64_t id, const char *dir, s_blobs_t *bl
     wr_strbuf_init(&b);
     int rc = t->source ? wr__source_snapshot(&t->src, &b) : 0;
     if (!rc && t->source) s_blob_inline(bl, "source", b.buf, b.len);
-    if (!rc && t->drained) s_blob_inline(bl, "drained", "", 0); /* a mark: the JobManager refuses to restore it */
+    if (!rc && t->drained)
+        s_blob_inline(bl, "drained", "", 0); /* a mark: the JobManager refuses to restore it */
     char file[64];
     if (!rc && c->win && dir) { /* (the final checkpoint's windows are empty) */
         if (c->win->state_dir[0]) {
@@ -237,7 +243,8 @@ int wr__task_checkpoint(wr__task_t *t, wr_actor_t *self, uint64_t id, const char
                                  .subtask = t->o.subtask,
                                  .checkpoint = id,
                                  .blobs = {bl.v, bl.n},
-                                 .alignment_ms = t->in ? wr_gate_in_alignment_ns(t->in) / 1000000 : 0};
+                                 .alignment_ms =
+                                     t->in ? wr_gate_in_alignment_ns(t->in) / 1000000 : 0};
         memcpy(ack.job, t->o.job_id, sizeof ack.job);
         msgpack_sbuffer sb;
         msgpack_sbuffer_init(&sb);
