@@ -187,7 +187,13 @@ int wr_cli_request(wr_node_t *via, const char *to, int64_t timeout_ms, uint16_t 
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
     *answer = NULL;
-    int rc = d && rd ? wr_proto_pack(d, req ? req : &none, &sb) : WR_ETYPE;
+    int rc;
+    if (!d || !rd)
+        rc = WR_ETYPE;
+    else if (!req && d != &wr_msg_none_decl)
+        rc = WR_EINVAL; /* the type has a payload */
+    else
+        rc = wr_proto_pack(d, req ? req : &none, &sb);
     if (!rc) rc = wr_node_request(via, to, type, sb.data, sb.size, timeout_ms, answer);
     msgpack_sbuffer_destroy(&sb);
     if (rc) return rc;
