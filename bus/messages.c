@@ -234,7 +234,8 @@ int wr_msg_payload_json(int type, const uint8_t *buf, size_t len, size_t max_out
         wr_proto_release(d, p);
     }
     if (rc == 0)
-        rc = wr_mp_to_json((const uint8_t *)named.data, named.size, max_out, out);
+        rc = wr_mp_to_json(named.size ? (const uint8_t *)named.data : (const uint8_t *)"",
+                           named.size, max_out, out);
     else
         rc = wr_mp_to_json(buf, len, max_out, out);
     msgpack_sbuffer_destroy(&named);

@@ -5,8 +5,8 @@
  *   wr_msg_<decl>_t        the payload as a C struct
  *   wr_msg_<decl>_pack     appends its encoding to an sbuffer (wr_proto_pack)
  *   wr_msg_<decl>_new      a new message of a type with that payload, as wr_msg_new (from/to
- *                          may be NULL); NULL when out of memory, an address does not fit or
- *                          the struct breaks its declaration
+ *                          may be NULL); NULL when out of memory, an address does not fit,
+ *                          the struct breaks its declaration or the type has another one
  *   wr_msg_<decl>_unpack   decodes a message's payload (WR_ETYPE when the message's type has
  *                          another declaration; else as wr_proto_decode)
  *   wr_msg_<decl>_decode   decodes payload bytes (wr_proto_decode)
@@ -455,7 +455,7 @@ const wr_proto_struct_t *wr_msg_decl(int type);
 /* Decodes m's payload with declaration d: WR_ETYPE when m's type has another one. */
 int wr__msg_unpack(const wr_msg_t *m, const wr_proto_struct_t *d, void *p);
 /* wr_msg_new of a payload that encodes *p with declaration d; NULL when out of memory, an address
- * does not fit or *p breaks d. */
+ * does not fit, *p breaks d or d is not type's declaration (a bug of the caller). */
 wr_msg_t *wr__msg_new(uint16_t type, const char *from, const char *to, const wr_proto_struct_t *d,
                       const void *p);
 /* Appends JSON of a payload of type, its fields named by its declaration (MAP and ARRAY structs

@@ -132,9 +132,10 @@ static int s_enc_bin(const s_enc_t *e, const wr_proto_field_t *f, const uint8_t 
 
 bool wr_proto_one_object(const uint8_t *p, size_t len)
 {
+    if (!len || !p) return false;
     wr_mp_reader_t r;
     wr_mp_reader_init(&r, p, len);
-    return len && wr_mp_skip(&r) == 0 && wr_mp_remaining(&r) == 0;
+    return wr_mp_skip(&r) == 0 && wr_mp_remaining(&r) == 0;
 }
 
 static int s_enc_list(const s_enc_t *e, const wr_proto_field_t *f, const char *at)
@@ -498,9 +499,11 @@ static int s_dec_struct(wr_mp_reader_t *r, const wr_proto_struct_t *d, char *bas
 
 int wr_proto_decode(const wr_proto_struct_t *d, const void *buf, size_t len, void *p)
 {
+    static const uint8_t empty;
     memset(p, 0, d->size);
+    if (!buf && len) return WR_EINVAL;
     wr_mp_reader_t r;
-    wr_mp_reader_init(&r, buf, len);
+    wr_mp_reader_init(&r, buf ? buf : &empty, len); /* (an empty sbuffer's data is NULL) */
     int rc = s_dec_struct(&r, d, p);
     if (!rc && wr_mp_remaining(&r)) rc = WR_EPROTO; /* trailing bytes */
     if (rc) {

@@ -78,7 +78,8 @@
  *           On failure the struct holds nothing (zeroed; nothing to release).
  *   encode  WR_EINVAL  the struct breaks its declaration: a STR without a NUL within its
  *                      capacity, a NUL inside a STRV or BINSTR string, a RAW that is not one
- *                      msgpack object, a list with elements but no array
+ *                      msgpack object, a list with elements but no array, a DICT with a key
+ *                      twice
  *           WR_ETOOBIG a LIST or DICT over its most, a string or bytes over 2^32-1
  *           WR_ENOMEM  the output could not grow
  *           wr_proto_pack leaves its buffer as it was on failure.
@@ -182,8 +183,8 @@ int wr_proto_encode(const wr_proto_struct_t *d, const void *p, msgpack_packer *p
  * WR_ETOOBIG when it does not fit in cap, WR_EINVAL when d does not end with a BIN. */
 int wr_proto_encode_head(const wr_proto_struct_t *d, const void *p, uint8_t *buf, size_t cap,
                          size_t *len);
-/* Decodes len bytes at buf, a whole payload of declaration d, into *p (sizeof: d->size). 0 or a
- * failure above (*p then zeroed). Views in *p point into buf. */
+/* Decodes len bytes at buf (NULL when len is 0), a whole payload of declaration d, into *p
+ * (sizeof: d->size). 0 or a failure above (*p then zeroed). Views in *p point into buf. */
 int wr_proto_decode(const wr_proto_struct_t *d, const void *buf, size_t len, void *p);
 /* Frees the lists a decode allocated in *p, at every level, and zeroes them. NULL-safe. */
 void wr_proto_release(const wr_proto_struct_t *d, void *p);
