@@ -4,8 +4,9 @@
  * queued at the receiver. Credits also acknowledge delivery: a credit comes back only for a batch
  * that arrived and was consumed, and sequence numbers expose any batch the network lost.
  *
- * These are plain state machines over msgpack payloads (DATA_BATCH, CREDIT, CHANNEL_END in
- * bus/msgtypes.h); the actors that own a channel send the payloads. One sender, one receiver. */
+ * These are plain state machines over the channel messages (DATA_BATCH, CREDIT, CHANNEL_END,
+ * CHANNEL_OPEN, WATERMARK, BARRIER: bus/messages.h); the actors that own a channel send them. One
+ * sender, one receiver. */
 #ifndef WR_CHANNEL_H
 #define WR_CHANNEL_H
 
@@ -14,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "bus/msg.h"
+#include "bus/messages.h"
 
 typedef struct {
     uint64_t channel;
@@ -45,8 +46,8 @@ typedef struct {
 void wr_chan_tx_init(wr_chan_tx_t *tx, uint64_t channel);
 
 /* Zero-copy batches: a producer writes its records straight into the message that crosses the
- * bus. The payload starts with a fixed-width header of WR_CHAN_BATCH_HEADER bytes (valid
- * msgpack: non-shortest integer encodings), then the records. */
+ * bus. The payload starts with the header of DATA_BATCH (wr_msg_data_batch_t: its FIX_ fields
+ * make it WR_CHAN_BATCH_HEADER bytes whatever the values), then the records, its bin's bytes. */
 #define WR_CHAN_BATCH_HEADER 29
 /* A DATA_BATCH message with room for cap bytes of records; NULL when out of memory. */
 wr_msg_t *wr_chan_batch_alloc(size_t cap);
@@ -60,25 +61,36 @@ int wr_chan_tx_seal(wr_chan_tx_t *tx, wr_msg_t *m, uint32_t count, size_t len);
 /* The same batch packed into out, copying the records (for small or occasional senders). */
 int wr_chan_tx_batch(wr_chan_tx_t *tx, const void *records, size_t len, uint32_t count,
                      msgpack_sbuffer *out);
-/* Packs the CHANNEL_END payload (needs no credit). */
-int wr_chan_tx_end(wr_chan_tx_t *tx, msgpack_sbuffer *out);
-/* Applies a CREDIT payload. WR_EPROTO if malformed or for another channel. */
-int wr_chan_tx_on_credit(wr_chan_tx_t *tx, const uint8_t *payload, size_t len);
+/* A CHANNEL_END message after the batches tx sent (needs no credit); NULL when out of memory. */
+wr_msg_t *wr_chan_tx_end(const wr_chan_tx_t *tx);
+/* Applies a CREDIT. WR_EPROTO if it is for another channel or overflows the credits. */
+int wr_chan_tx_on_credit(wr_chan_tx_t *tx, const wr_msg_credit_t *credit);
 
-/* The channel id of a DATA_BATCH, CREDIT, WATERMARK, CHANNEL_OPEN or CHANNEL_END payload (each
- * starts [channel, ...]): lets a receiver with several channels pick the right state.
- * WR_EPROTO if the payload does not start that way. */
-int wr_chan_peek_id(const uint8_t *payload, size_t len, uint64_t *channel);
+/* Any channel message, decoded (every one of them starts with its channel id). */
+typedef union {
+    wr_msg_data_batch_t batch;
+    wr_msg_credit_t credit;
+    wr_msg_channel_end_t end;
+    wr_msg_channel_open_t open;
+    wr_msg_watermark_t watermark;
+    wr_msg_barrier_t barrier;
+} wr_chan_payload_t;
+
+/* Decodes m, one of the channel messages, into the member of *p its type names (views into m),
+ * and gives its channel id: what lets an actor with several channels pick the right state.
+ * WR_ETYPE for another type; else as wr_proto_decode (WR_EPROTO for a malformed one). */
+int wr_chan_unpack(const wr_msg_t *m, wr_chan_payload_t *p, uint64_t *channel);
 
 /* window: how many batches the receiver accepts in flight (bus.channel-credits). */
 void wr_chan_rx_init(wr_chan_rx_t *rx, uint64_t channel, uint32_t window);
 /* Packs the opening CREDIT payload that grants the whole window. */
 int wr_chan_rx_open(wr_chan_rx_t *rx, msgpack_sbuffer *out);
-/* Decodes a DATA_BATCH payload. WR_EPROTO if malformed, for another channel, or out of sequence
- * (a lost or duplicated batch); WR_ETOOBIG if the sender exceeded its credit. */
-int wr_chan_rx_on_batch(wr_chan_rx_t *rx, const uint8_t *payload, size_t len, wr_chan_batch_t *b);
-/* Decodes CHANNEL_END: WR_EPROTO unless every batch up to the announced last one arrived. */
-int wr_chan_rx_on_end(wr_chan_rx_t *rx, const uint8_t *payload, size_t len);
+/* Takes a decoded DATA_BATCH. WR_EPROTO if it is for another channel, after the end, or out of
+ * sequence (a lost or duplicated batch); WR_ETOOBIG if the sender exceeded its credit. */
+int wr_chan_rx_on_batch(wr_chan_rx_t *rx, const wr_msg_data_batch_t *batch, wr_chan_batch_t *b);
+/* Takes CHANNEL_END: WR_EPROTO unless it is for this channel and every batch up to the announced
+ * last one arrived. */
+int wr_chan_rx_on_end(wr_chan_rx_t *rx, const wr_msg_channel_end_t *end);
 /* Records that one received batch was consumed. When enough credit is owed (half the window, so
  * credits travel in batches too) packs a CREDIT payload into out and returns 1; otherwise 0. */
 int wr_chan_rx_consumed(wr_chan_rx_t *rx, msgpack_sbuffer *out);

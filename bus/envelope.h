@@ -1,9 +1,10 @@
 /* The bus envelope: one msgpack array per message,
  *   [version u8, type u16, from str, to str, corr u64, epoch u64, payload bin]
  * `from` and `to` are actor addresses "node/path" (node: 1..31 chars of [A-Za-z0-9_.-];
- * path: 1..63 chars of [A-Za-z0-9_.:/-]). The payload is the msgpack body whose schema the type
- * names (bus/msgtypes.h). The decoder is strict: it is the first code that touches bytes from the
- * network, and is fuzzed (tests/fuzz/fuzz_envelope.c). */
+ * path: 1..63 chars of [A-Za-z0-9_.:/-]). The payload is the msgpack body that the type's
+ * declaration describes (bus/msgtypes.h names it, bus/messages.h holds it). The decoder is strict:
+ * it is the first code that touches bytes from the network, and is fuzzed
+ * (tests/fuzz/fuzz_envelope.c). */
 #ifndef WR_ENVELOPE_H
 #define WR_ENVELOPE_H
 

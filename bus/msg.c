@@ -4,8 +4,7 @@
 #include <string.h>
 
 #include "bus/base/error.h"
-#include "bus/base/mp.h"
-#include "bus/msgtypes.h"
+#include "bus/messages.h"
 
 wr_msg_t *wr_msg_alloc(uint16_t type, size_t len)
 {
@@ -88,31 +87,9 @@ void wr_msg_envelope(const wr_msg_t *m, wr_envelope_t *env)
 
 wr_msg_t *wr_msg_error(const char *from, const char *to, uint64_t corr, int code, const char *text)
 {
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    wr_msg_t *m = NULL;
-    if (!msgpack_pack_array(&pk, 2) && !msgpack_pack_int64(&pk, code) && !wr_pack_str(&pk, text))
-        m = wr_msg_new(WR_MSG_ERROR, from, to, sb.data, sb.size);
-    msgpack_sbuffer_destroy(&sb);
+    wr_msg_t *m = wr_msg_error_new(WR_MSG_ERROR, from, to, &(wr_msg_error_t){code, wr_strv(text)});
     if (m) m->corr = corr;
     return m;
-}
-
-int wr_msg_error_decode(const wr_msg_t *m, int *code, const char **text, uint32_t *len)
-{
-    if (m->type != WR_MSG_ERROR) return WR_EPROTO;
-    wr_mp_reader_t r;
-    wr_mp_reader_init(&r, m->data, m->len);
-    uint32_t n = 0;
-    int64_t c = 0;
-    wr_mp_read_array(&r, &n);
-    wr_mp_read_int(&r, &c);
-    wr_mp_read_str(&r, text, len);
-    if (r.err || n != 2 || c < INT32_MIN || c > INT32_MAX || wr_mp_remaining(&r)) return WR_EPROTO;
-    *code = (int)c;
-    return 0;
 }
 
 void wr_msg_destroy(wr_msg_t **m)

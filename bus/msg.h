@@ -38,12 +38,10 @@ wr_msg_t *wr_msg_from_envelope(const wr_envelope_t *env);
 wr_msg_t *wr_msg_wrap_envelope(const wr_envelope_t *env, void (*release)(void *owner), void *owner);
 /* Envelope view of m: its payload points into m. */
 void wr_msg_envelope(const wr_msg_t *m, wr_envelope_t *env);
-/* A WR_MSG_ERROR message [code, text] answering the request with correlation id corr. NULL when
- * out of memory or an address does not fit. */
+/* A WR_MSG_ERROR message (bus/messages.h: wr_msg_error_t, read with wr_msg_error_unpack)
+ * answering the request with correlation id corr. NULL when out of memory or an address does not
+ * fit. */
 wr_msg_t *wr_msg_error(const char *from, const char *to, uint64_t corr, int code, const char *text);
-/* Reads an ERROR payload: *code and a borrowed, not NUL-terminated *text of *len bytes.
- * WR_EPROTO when m is not a well-formed ERROR message. */
-int wr_msg_error_decode(const wr_msg_t *m, int *code, const char **text, uint32_t *len);
 /* Frees *m (NULL-safe) and sets *m to NULL. */
 void wr_msg_destroy(wr_msg_t **m);
 

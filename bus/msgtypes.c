@@ -9,7 +9,7 @@ static const struct {
     int type;
     const char *name;
 } s_types[] = {
-#define WR__MSG_ROW(num, name, wire, schema) {num, wire},
+#define WR__MSG_ROW(num, name, wire, decl, doc) {num, wire},
     WR_MSG_TYPES(WR__MSG_ROW)
 #undef WR__MSG_ROW
 };
@@ -17,7 +17,7 @@ static const struct {
 const char *wr_msg_type_name(int type)
 {
     switch (type) {
-#define WR__MSG_CASE(num, name, wire, schema)                                                      \
+#define WR__MSG_CASE(num, name, wire, decl, doc)                                                   \
     case num:                                                                                      \
         return wire;
         WR_MSG_TYPES(WR__MSG_CASE)
@@ -30,7 +30,7 @@ const char *wr_msg_type_name(int type)
 bool wr_msg_type_is_wire(int type)
 {
     switch (type) {
-#define WR__MSG_CASE(num, name, wire, schema) case num:
+#define WR__MSG_CASE(num, name, wire, decl, doc) case num:
         WR_MSG_TYPES(WR__MSG_CASE)
 #undef WR__MSG_CASE
         return true;

@@ -1,5 +1,6 @@
 /* The one table of message types. Every message on the bus (and in every mailbox) carries one of
- * these. Payloads are msgpack; the payload column is the schema (arrays, positional).
+ * these. Payloads are msgpack; each type names the one declaration of its payload, in
+ * bus/messages.h, from which the codec (bus/proto.h) packs and unpacks it at both ends.
  * Numbers are part of the wire protocol: never reuse or renumber one, only append.
  * Types 1000 and above are private to one process (timers, tests) and never cross the bus. */
 #ifndef WR_MSGTYPES_H
@@ -7,56 +8,56 @@
 
 #include <stdbool.h>
 
-/*  X(number, NAME, "wire name", "payload schema") */
-#define WR_MSG_TYPES(X)                                                                          \
-    X(1, STOP, "stop", "nil: stop the receiving actor ($TERM)")                                 \
-    X(2, CHILD_FAILED, "child-failed", "[child addr, error code, reason str, restarted bool]")  \
-    X(3, CHILD_STOPPED, "child-stopped", "[child addr]")                                        \
-    X(4, TIMEOUT, "timeout", "nil: an ask timed out; corr = the ask's correlation id")          \
-    X(5, ERROR, "error", "[error code, message str]: negative reply to an ask")                 \
-    X(6, PING, "ping", "any")                                                                   \
-    X(7, PONG, "pong", "any: the ping's payload echoed")                                        \
-    X(10, HEARTBEAT, "heartbeat", "[node id, incarnation u64, seq u64, endpoint str]")           \
-    X(11, PEER_DOWN, "peer-down", "[node id, reason, incarnation]: to its watchers")         \
-    X(12, PEER_UP, "peer-up", "[node id, incarnation]: heard from again, to its watchers")     \
-    X(20, TM_REGISTER, "tm-register", "[node id, endpoint, slots u32, incarnation u64, slots in use u32]") \
-    X(21, TM_REGISTERED, "tm-registered", "[jm incarnation u64, heartbeat timeout ms, epoch u64, [[job id, attempt u32]...] owned there, rocksdb localdir]; envelope epoch = epoch") \
-    X(30, ACTORS_REQ, "actors-req", "nil: list actors (to a node's `node` actor, or the JM)")    \
-    X(31, ACTORS_REPLY, "actors-reply", "[[node, status, [actor stats map...]]...]")            \
-    X(32, MAILBOX_REQ, "mailbox-req", "[actor addr, peek n u32]")                                \
-    X(33, MAILBOX_REPLY, "mailbox-reply", "map: one actor's mailbox statistics and peek")        \
-    X(40, DATA_BATCH, "data-batch", "[channel u64, seq u64, count u32, records bin]")            \
-    X(41, CREDIT, "credit", "[channel u64, credits u32]")                                        \
-    X(42, CHANNEL_END, "channel-end", "[channel u64, last seq u64]: no more batches")         \
-    X(43, CHANNEL_OPEN, "channel-open", "[channel u64]: a sender asks for its first credit")   \
-    X(44, WATERMARK, "watermark", "[channel u64, watermark i64 ms]: in band, after batches")  \
-    X(45, BARRIER, "barrier", "[channel u64, checkpoint id u64]: in band: state before it")    \
-    X(50, JOB_SUBMIT, "job-submit", "[topology]: run a job (CLI -> JobManager)")              \
-    X(51, JOB_SUBMITTED, "job-submitted", "[job id str]")                                       \
-    X(52, JOBS_REQ, "jobs-req", "nil: list jobs")                                               \
-    X(53, JOBS_REPLY, "jobs-reply", "[{id, name, state, ...}...]")                              \
-    X(54, JOB_REQ, "job-req", "[job id str]: one job's details")                                \
-    X(55, JOB_REPLY, "job-reply", "{id, name, state, operators: [...]}")                        \
-    X(56, JOB_CANCEL, "job-cancel", "[job id str]")                                             \
-    X(57, JOB_CANCELED, "job-canceled", "[job id str]")                                         \
-    X(60, TASK_DEPLOY, "task-deploy", "[job id, attempt, vertex, subtask, plan]; envelope epoch = the leader's") \
-    X(61, TASK_DEPLOYED, "task-deployed", "[job id, vertex, subtask]")                          \
-    X(62, TASK_CANCEL, "task-cancel", "[job id]: stop every subtask of the job on this node; envelope epoch = the leader's") \
-    X(63, TASK_STATE, "task-state", "[job id, vertex, subtask, state, error, stats]")            \
-    X(64, CKPT_TRIGGER, "ckpt-trigger", "[job id, attempt, id, dir, drain]: to sources")   \
-    X(65, CKPT_ACK, "ckpt-ack", "[job, attempt, vertex, subtask, id, [blob...], align ms]")     \
-    X(66, CKPT_DECLINE, "ckpt-decline", "[job id, attempt, vertex, subtask, id, reason]")       \
-    X(67, CKPT_COMPLETE, "ckpt-complete", "[job id, attempt, checkpoint id]: commit")           \
-    X(68, CKPT_LIST_REQ, "ckpt-list-req", "[job id]: a job's checkpoints (weir checkpoints)")   \
-    X(69, CKPT_LIST_REPLY, "ckpt-list-reply", "{job, state, latest, checkpoints: [...]}")      \
-    X(70, SAVEPOINT_REQ, "savepoint-req", "[job id, dir, stop, drain]: weir savepoint / stop")\
-    X(71, SAVEPOINT_DONE, "savepoint-done", "[path]: where the savepoint is")
+/*  X(number, NAME, "wire name", payload declaration (bus/messages.h), "what it is for") */
+#define WR_MSG_TYPES(X)                                                                            \
+    X(1, STOP, "stop", none, "stop the receiving actor ($TERM)")                                   \
+    X(2, CHILD_FAILED, "child-failed", child_failed, "a child failed: to its supervisor")          \
+    X(3, CHILD_STOPPED, "child-stopped", child_stopped, "a child stopped: to its supervisor")      \
+    X(4, TIMEOUT, "timeout", none, "an ask timed out; corr = the ask's correlation id")            \
+    X(5, ERROR, "error", error, "negative reply to an ask")                                        \
+    X(6, PING, "ping", opaque, "any bytes")                                                        \
+    X(7, PONG, "pong", opaque, "the ping's payload echoed")                                        \
+    X(10, HEARTBEAT, "heartbeat", heartbeat, "node to node, every heartbeat.interval")             \
+    X(11, PEER_DOWN, "peer-down", peer_down, "a watched node went down: to its watchers")          \
+    X(12, PEER_UP, "peer-up", peer_up, "a watched node is heard from again: to its watchers")      \
+    X(20, TM_REGISTER, "tm-register", tm_register, "a TaskManager offers its slots")               \
+    X(21, TM_REGISTERED, "tm-registered", tm_registered, "the JobManager's answer")                \
+    X(30, ACTORS_REQ, "actors-req", none, "list actors (to a node's `node` actor, or the JM)")     \
+    X(31, ACTORS_REPLY, "actors-reply", actors_reply, "node rows with their actors")               \
+    X(32, MAILBOX_REQ, "mailbox-req", mailbox_req, "one actor's mailbox")                          \
+    X(33, MAILBOX_REPLY, "mailbox-reply", mailbox_reply, "its statistics and a peek")              \
+    X(40, DATA_BATCH, "data-batch", data_batch, "records of a channel (bus/channel.h)")            \
+    X(41, CREDIT, "credit", credit, "a receiver grants batches")                                   \
+    X(42, CHANNEL_END, "channel-end", channel_end, "no more batches")                              \
+    X(43, CHANNEL_OPEN, "channel-open", channel_open, "a sender asks for its first credit")        \
+    X(44, WATERMARK, "watermark", watermark, "in band, after batches")                             \
+    X(45, BARRIER, "barrier", barrier, "in band: the state before it is the checkpoint's")         \
+    X(50, JOB_SUBMIT, "job-submit", job_submit, "run a job (CLI -> JobManager)")                   \
+    X(51, JOB_SUBMITTED, "job-submitted", job_ref, "the new job's id")                             \
+    X(52, JOBS_REQ, "jobs-req", none, "list jobs")                                                 \
+    X(53, JOBS_REPLY, "jobs-reply", jobs_reply, "a summary per job")                               \
+    X(54, JOB_REQ, "job-req", job_ref, "one job's details")                                        \
+    X(55, JOB_REPLY, "job-reply", job_reply, "the job, its operators, collected results")          \
+    X(56, JOB_CANCEL, "job-cancel", job_ref, "cancel a job")                                       \
+    X(57, JOB_CANCELED, "job-canceled", job_ref, "it is canceled")                                 \
+    X(60, TASK_DEPLOY, "task-deploy", task_deploy, "start a subtask (JM -> TaskManager)")          \
+    X(61, TASK_DEPLOYED, "task-deployed", task_deployed, "it started")                             \
+    X(62, TASK_CANCEL, "task-cancel", job_ref, "stop every subtask of the job on this node")       \
+    X(63, TASK_STATE, "task-state", task_state, "a subtask's state and counters, to the JM")       \
+    X(64, CKPT_TRIGGER, "ckpt-trigger", ckpt_trigger, "take checkpoint N: to the sources")         \
+    X(65, CKPT_ACK, "ckpt-ack", ckpt_ack, "a subtask's state of checkpoint N, to the JM")          \
+    X(66, CKPT_DECLINE, "ckpt-decline", ckpt_decline, "a subtask cannot take checkpoint N")        \
+    X(67, CKPT_COMPLETE, "ckpt-complete", ckpt_complete, "checkpoint N is complete: commit")       \
+    X(68, CKPT_LIST_REQ, "ckpt-list-req", job_ref, "a job's checkpoints (weir checkpoints)")       \
+    X(69, CKPT_LIST_REPLY, "ckpt-list-reply", ckpt_list_reply, "its recent checkpoints")           \
+    X(70, SAVEPOINT_REQ, "savepoint-req", savepoint_req, "weir savepoint / weir stop")             \
+    X(71, SAVEPOINT_DONE, "savepoint-done", savepoint_done, "where the savepoint is")
 
 enum wr_msg_type {
-#define WR__MSG_ENUM(num, name, wire, schema) WR_MSG_##name = num,
+#define WR__MSG_ENUM(num, name, wire, decl, doc) WR_MSG_##name = num,
     WR_MSG_TYPES(WR__MSG_ENUM)
 #undef WR__MSG_ENUM
-    WR_MSG_LOCAL_FIRST = 1000, /* process-private types start here (timers, tests) */
+        WR_MSG_LOCAL_FIRST = 1000, /* process-private types start here (timers, tests) */
     WR_MSG_LOCAL_LAST = 65535
 };
 

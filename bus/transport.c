@@ -14,8 +14,7 @@
 #include "bus/envelope.h"
 #include "bus/base/error.h"
 #include "bus/base/log.h"
-#include "bus/base/mp.h"
-#include "bus/msgtypes.h"
+#include "bus/messages.h"
 
 #define S_QUEUE_DEFAULT 65536
 #define S_BORROW_MIN 4096 /* inbound payloads this big are not copied out of their frame */
@@ -342,20 +341,13 @@ static void s_send_heartbeats(wr_transport_t *t)
     for (size_t i = 0; i < t->npeers; i++) {
         s_peer_t *p = &t->peers[i];
         if (!p->heartbeats || p->waiting.len) continue;
-        msgpack_sbuffer body;
-        msgpack_sbuffer_init(&body);
-        msgpack_packer pk;
-        msgpack_packer_init(&pk, &body, msgpack_sbuffer_write);
-        msgpack_pack_array(&pk, 4);
-        wr_pack_str(&pk, t->node_id);
-        msgpack_pack_uint64(&pk, t->o.incarnation);
-        msgpack_pack_uint64(&pk, t->hb_seq);
-        wr_pack_str(&pk, t->endpoint);
+        wr_msg_heartbeat_t hb = {.incarnation = t->o.incarnation, .seq = t->hb_seq};
+        snprintf(hb.node, sizeof hb.node, "%s", t->node_id);
+        snprintf(hb.endpoint, sizeof hb.endpoint, "%s", t->endpoint);
         char from[WR_ADDR_MAX], to[WR_ADDR_MAX];
         snprintf(from, sizeof from, "%s/node", t->node_id);
         snprintf(to, sizeof to, "%s/node", p->id);
-        wr_msg_t *m = wr_msg_new(WR_MSG_HEARTBEAT, from, to, body.data, body.size);
-        msgpack_sbuffer_destroy(&body);
+        wr_msg_t *m = wr_msg_heartbeat_new(WR_MSG_HEARTBEAT, from, to, &hb);
         if (!m) continue;
         int rc = s_send_now(t, p->id, m);
         if (rc == 0) STAT_ADD(t, heartbeats_out, 1);
@@ -388,18 +380,8 @@ static int64_t s_check_liveness(wr_transport_t *t, int64_t now)
 static void s_on_heartbeat(wr_transport_t *t, const char *peer_id, const wr_envelope_t *env,
                            int64_t now)
 {
-    wr_mp_reader_t r;
-    wr_mp_reader_init(&r, env->payload, env->payload_len);
-    uint32_t n = 0;
-    char node[WR_NODE_MAX], endpoint[128];
-    uint64_t inc = 0, seq = 0;
-    wr_mp_read_array(&r, &n);
-    if (n != 4) r.err = r.err ? r.err : WR_EPROTO;
-    wr_mp_read_str_copy(&r, node, sizeof node);
-    wr_mp_read_uint(&r, &inc);
-    wr_mp_read_uint(&r, &seq);
-    wr_mp_read_str_copy(&r, endpoint, sizeof endpoint);
-    if (r.err || strcmp(node, peer_id) || wr_mp_remaining(&r)) {
+    wr_msg_heartbeat_t hb;
+    if (wr_msg_heartbeat_decode(env->payload, env->payload_len, &hb) || strcmp(hb.node, peer_id)) {
         STAT_ADD(t, bad_envelope, 1);
         STAT_ADD(t, malformed, 1);
         return;
@@ -408,10 +390,10 @@ static void s_on_heartbeat(wr_transport_t *t, const char *peer_id, const wr_enve
     s_peer_t *p = s_peer_add(t, peer_id);
     if (!p) return;
     p->heartbeats = t->o.heartbeat_interval_ms > 0;
-    if (!p->endpoint[0]) snprintf(p->endpoint, sizeof p->endpoint, "%s", endpoint);
-    if (p->incarnation && p->incarnation != inc)
+    if (!p->endpoint[0]) snprintf(p->endpoint, sizeof p->endpoint, "%s", hb.endpoint);
+    if (p->incarnation && p->incarnation != hb.incarnation)
         s_peer_set_state(t, p, WR_PEER_DOWN, "restarted (new incarnation)"); /* the old one */
-    p->incarnation = inc;
+    p->incarnation = hb.incarnation;
     p->last_heard_ns = now;
     s_peer_set_state(t, p, WR_PEER_UP, "heartbeat");
 }

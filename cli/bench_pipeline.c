@@ -33,8 +33,7 @@
 #include "actors/dataflow/job/topology.h"
 #include "bus/base/clock.h"
 #include "bus/base/error.h"
-#include "bus/base/mp.h"
-#include "bus/msgtypes.h"
+#include "bus/messages.h"
 #include "cli/cli.h"
 #include "bus/base/fs.h"
 
@@ -149,174 +148,69 @@ out:
 
 /* ---- talking to the JobManager ---- */
 
-static bool s_is(const char *s, uint32_t n, const char *want)
-{
-    return strlen(want) == n && !memcmp(s, want, n);
-}
-
-/* Copies a string (truncated to cap - 1 bytes) from the reader. */
-static void s_str(wr_mp_reader_t *r, char *dst, size_t cap)
-{
-    const char *s = "";
-    uint32_t n = 0;
-    wr_mp_read_str(r, &s, &n);
-    snprintf(dst, cap, "%.*s", (int)n, s);
-}
-
-/* Reads one operator's map of a JOB_REPLY into x (NULL: skip it). */
-static void s_vertex_read(wr_mp_reader_t *r, s_vertex_t *x)
-{
-    static const struct {
-        const char *name;
-        size_t off;
-    } fields[] = {
-        {"records_in", offsetof(s_vertex_t, records_in)},
-        {"records_out", offsetof(s_vertex_t, records_out)},
-        {"windows_fired", offsetof(s_vertex_t, windows_fired)},
-        {"late_dropped", offsetof(s_vertex_t, late_dropped)},
-        {"emit_delay_p50_ms", offsetof(s_vertex_t, p50)},
-        {"emit_delay_p99_ms", offsetof(s_vertex_t, p99)},
-        {"emit_delay_last_p99_ms", offsetof(s_vertex_t, last_p99)},
-    };
-    const size_t nfields = sizeof fields / sizeof fields[0];
-    uint32_t n = 0;
-    wr_mp_read_map(r, &n);
-    for (uint32_t f = 0; f < n && !r->err; f++) {
-        const char *name = "";
-        uint32_t len = 0;
-        wr_mp_read_str(r, &name, &len);
-        size_t i = 0;
-        while (i < nfields && !s_is(name, len, fields[i].name))
-            i++;
-        if (!x || i == nfields)
-            wr_mp_skip(r);
-        else
-            wr_mp_read_int(r, (int64_t *)(void *)((char *)x + fields[i].off));
-    }
-}
-
-/* Reads a JOB_REPLY: state, error, and per operator the counters this bench needs. */
-static int s_job_read(const wr_msg_t *m, s_job_t *j)
+/* A JOB_REPLY's state, error, and per operator the counters this bench needs, into j. */
+static void s_job_read(const wr_msg_job_reply_t *r, s_job_t *j)
 {
     memset(j, 0, sizeof *j);
-    wr_mp_reader_t r;
-    wr_mp_reader_init(&r, m->data, m->len);
-    uint32_t nkeys = 0;
-    wr_mp_read_map(&r, &nkeys);
-    for (uint32_t k = 0; k < nkeys && !r.err; k++) {
-        const char *key = "";
-        uint32_t klen = 0;
-        wr_mp_read_str(&r, &key, &klen);
-        if (s_is(key, klen, "state")) {
-            s_str(&r, j->state, sizeof j->state);
-        } else if (s_is(key, klen, "error")) {
-            s_str(&r, j->error, sizeof j->error);
-        } else if (s_is(key, klen, "operators")) {
-            uint32_t nv = 0;
-            wr_mp_read_array(&r, &nv);
-            for (uint32_t v = 0; v < nv && !r.err; v++)
-                s_vertex_read(&r, v < WR_PLAN_MAX_VERTICES ? &j->v[j->n++] : NULL);
-        } else {
-            wr_mp_skip(&r);
-        }
+    snprintf(j->state, sizeof j->state, "%.*s", (int)r->state.len, r->state.s);
+    snprintf(j->error, sizeof j->error, "%.*s", (int)r->error.len, r->error.s);
+    for (uint32_t v = 0; v < r->operators.n && j->n < WR_PLAN_MAX_VERTICES; v++) {
+        const wr_msg_operator_stats_t *o = &r->operators.v[v];
+        j->v[j->n++] = (s_vertex_t){(int64_t)o->records_in,    (int64_t)o->records_out,
+                                    (int64_t)o->windows_fired, (int64_t)o->late_dropped,
+                                    o->emit_delay_p50_ms,      o->emit_delay_p99_ms,
+                                    o->emit_delay_last_p99_ms};
     }
-    return r.err ? WR_EPROTO : 0;
 }
 
-/* Asks the JobManager: [t] (a submission) when t is set, else [id]. The reply, or NULL. */
-static wr_msg_t *s_ask(wr_node_t *jm, uint16_t type, const wr_topology_t *t, const char *id)
+static void s_jm_addr(wr_node_t *jm, char to[WR_ADDR_MAX])
 {
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, 1);
-    if (t)
-        wr_topology_pack(t, &pk);
-    else
-        wr_pack_str(&pk, id);
-    char to[WR_ADDR_MAX];
-    snprintf(to, sizeof to, "%s/%s", wr_node_id(jm), WR_JOBMANAGER_PATH);
-    wr_msg_t *reply = NULL;
-    if (wr_node_request(jm, to, type, sb.data, sb.size, 10000, &reply)) reply = NULL;
-    msgpack_sbuffer_destroy(&sb);
-    return reply;
+    snprintf(to, WR_ADDR_MAX, "%s/%s", wr_node_id(jm), WR_JOBMANAGER_PATH);
 }
 
 /* Submits t; the TaskManagers may still be registering, so "not enough slots" is retried for a
  * while. On success id holds the job id and *t0 the submission time. */
-static int s_submit(wr_node_t *jm, const wr_topology_t *t, char id[32], int64_t *t0)
+static int s_submit(wr_node_t *jm, const wr_topology_t *t, char id[WR_JOB_ID_MAX], int64_t *t0)
 {
+    char to[WR_ADDR_MAX];
+    s_jm_addr(jm, to);
+    wr_strbuf_t why;
+    wr_strbuf_init(&why);
+    int rc = WR_ETIMEDOUT;
     for (int attempt = 0; attempt < 100; attempt++) {
         *t0 = wr_now_ns();
-        wr_msg_t *reply = s_ask(jm, WR_MSG_JOB_SUBMIT, t, NULL);
-        if (!reply) return WR_ETIMEDOUT;
-        int code = 0;
-        const char *text = "";
-        uint32_t tlen = 0;
-        if (!wr_msg_error_decode(reply, &code, &text, &tlen)) {
-            bool slots = tlen >= 16 && !memcmp(text, "not enough slots", 16);
-            if (!slots || attempt == 99)
-                wr_cli_error("bench pipeline", NULL, "the job was refused: %.*s", (int)tlen, text);
-            wr_msg_destroy(&reply);
-            if (!slots) return WR_EINVAL;
-            usleep(100000);
-            continue;
-        }
-        wr_mp_reader_t r;
-        uint32_t n = 0;
-        wr_mp_reader_init(&r, reply->data, reply->len);
-        wr_mp_read_array(&r, &n);
-        wr_mp_read_str_copy(&r, id, 32);
-        wr_msg_destroy(&reply);
-        return r.err || n != 1 ? WR_EPROTO : 0;
+        wr_strbuf_reset(&why);
+        rc = wr_cli_submit(jm, to, 10000, t, NULL, 0, id, &why);
+        if (rc != WR_EAGAIN || !strstr(why.buf, "not enough slots")) break;
+        usleep(100000);
     }
-    return WR_ETIMEDOUT;
+    if (rc) wr_cli_error("bench pipeline", NULL, "%s", why.buf);
+    wr_strbuf_release(&why);
+    return rc;
 }
 
-/* Follows job id until it ends: the phase times and the final figures. */
 /* The job's checkpoint history (CKPT_LIST_REPLY) into res: completed periodic checkpoints. */
 static void s_ckpt_read(wr_node_t *jm, const char *id, s_result_t *res)
 {
-    wr_msg_t *reply = s_ask(jm, WR_MSG_CKPT_LIST_REQ, NULL, id);
-    if (!reply || reply->type != WR_MSG_CKPT_LIST_REPLY) {
+    char to[WR_ADDR_MAX];
+    s_jm_addr(jm, to);
+    wr_msg_job_ref_t req;
+    snprintf(req.job, sizeof req.job, "%s", id);
+    wr_msg_ckpt_list_reply_t list;
+    wr_msg_t *reply = NULL;
+    if (wr_cli_request(jm, to, 10000, WR_MSG_CKPT_LIST_REQ, &req, WR_MSG_CKPT_LIST_REPLY, &list,
+                       &reply)) {
         wr_msg_destroy(&reply);
         return;
     }
-    wr_mp_reader_t r;
-    wr_mp_reader_init(&r, reply->data, reply->len);
-    uint32_t nk = 0;
-    wr_mp_read_map(&r, &nk);
-    for (uint32_t k = 0; k < nk && !r.err; k++) {
-        const char *key;
-        uint32_t klen;
-        wr_mp_read_str(&r, &key, &klen);
-        if (!s_is(key, klen, "checkpoints")) {
-            wr_mp_skip(&r);
-            continue;
-        }
-        uint32_t n = 0;
-        wr_mp_read_array(&r, &n);
-        for (uint32_t i = 0; i < n && !r.err; i++) {
-            uint32_t m = 0;
-            char status[16] = "", kind[16] = "";
-            int64_t dur = 0;
-            uint64_t full = 0;
-            wr_mp_read_map(&r, &m);
-            for (uint32_t f = 0; f < m && !r.err; f++) {
-                wr_mp_read_str(&r, &key, &klen);
-                if (s_is(key, klen, "status")) s_str(&r, status, sizeof status);
-                else if (s_is(key, klen, "kind")) s_str(&r, kind, sizeof kind);
-                else if (s_is(key, klen, "duration_ms")) wr_mp_read_int(&r, &dur);
-                else if (s_is(key, klen, "full_size")) wr_mp_read_uint(&r, &full);
-                else wr_mp_skip(&r);
-            }
-            if (strcmp(status, "COMPLETED") || strcmp(kind, "checkpoint")) continue;
-            res->ckpts++;
-            if (dur > res->ckpt_max_ms) res->ckpt_max_ms = dur;
-            if (full > res->ckpt_max_bytes) res->ckpt_max_bytes = full;
-        }
+    for (uint32_t i = 0; i < list.checkpoints.n; i++) {
+        const wr_msg_ckpt_stat_t *c = &list.checkpoints.v[i];
+        if (!wr_strv_eq(c->status, "COMPLETED") || !wr_strv_eq(c->kind, "checkpoint")) continue;
+        res->ckpts++;
+        if (c->duration_ms > res->ckpt_max_ms) res->ckpt_max_ms = c->duration_ms;
+        if (c->full_size > res->ckpt_max_bytes) res->ckpt_max_bytes = c->full_size;
     }
+    wr_msg_ckpt_list_reply_release(&list);
     wr_msg_destroy(&reply);
 }
 
@@ -327,11 +221,15 @@ static int s_follow(wr_node_t *jm, const char *id, int64_t t0, uint32_t window_v
     int64_t deadline = t0 + (int64_t)S_TIMEOUT_S * 1000000000;
     for (;;) {
         usleep(S_POLL_MS * 1000);
-        wr_msg_t *reply = s_ask(jm, WR_MSG_JOB_REQ, NULL, id);
+        char to[WR_ADDR_MAX];
+        s_jm_addr(jm, to);
+        wr_msg_job_reply_t r;
+        wr_msg_t *reply = wr_cli_job(jm, to, 10000, id, &r);
         int64_t now = wr_now_ns();
-        int rc = reply ? s_job_read(reply, &j) : WR_ETIMEDOUT;
+        if (!reply) continue;
+        s_job_read(&r, &j);
+        wr_msg_job_reply_release(&r);
         wr_msg_destroy(&reply);
-        if (rc) continue;
         if (!res->source_s && (uint64_t)j.v[0].records_in >= res->events)
             res->source_s = (double)(now - t0) / 1e9;
         if (strcmp(j.state, "RUNNING") && strcmp(j.state, "CREATED")) {
@@ -340,7 +238,10 @@ static int s_follow(wr_node_t *jm, const char *id, int64_t t0, uint32_t window_v
             break;
         }
         if (now > deadline) {
-            reply = s_ask(jm, WR_MSG_JOB_CANCEL, NULL, id);
+            wr_msg_job_ref_t req, ack;
+            snprintf(req.job, sizeof req.job, "%s", id);
+            wr_cli_request(jm, to, 10000, WR_MSG_JOB_CANCEL, &req, WR_MSG_JOB_CANCELED, &ack,
+                           &reply);
             wr_msg_destroy(&reply);
             wr_cli_error("bench pipeline", "try fewer --events", "no end after %d s: canceled",
                          S_TIMEOUT_S);
@@ -443,7 +344,7 @@ static int s_pipeline(const s_opts_t *o, const wr_topology_t *t, int64_t ckpt_ms
         rc = WR_EIO;
         goto restore;
     }
-    char id[32];
+    char id[WR_JOB_ID_MAX];
     int64_t t0;
     res->events = o->events;
     if (!(rc = s_submit(nodes[0], t, id, &t0))) rc = s_follow(nodes[0], id, t0, window_vertex, res);

@@ -9,8 +9,7 @@
 #include <unistd.h>
 
 #include "bus/base/error.h"
-#include "bus/base/mp.h"
-#include "bus/msgtypes.h"
+#include "bus/messages.h"
 
 void wr_cli_error(const char *cmd, const char *hint, const char *fmt, ...)
 {
@@ -180,42 +179,114 @@ wr_node_t *wr_cli_client(const wr_config_t *cfg, const char *cmd, const char *jm
     return n;
 }
 
+int wr_cli_request(wr_node_t *via, const char *to, int64_t timeout_ms, uint16_t type,
+                   const void *req, uint16_t reply_type, void *reply, wr_msg_t **answer)
+{
+    const wr_proto_struct_t *d = wr_msg_decl(type), *rd = wr_msg_decl(reply_type);
+    wr_msg_none_t none;
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    *answer = NULL;
+    int rc;
+    if (!d || !rd)
+        rc = WR_ETYPE;
+    else if (!req && d != &wr_msg_none_decl)
+        rc = WR_EINVAL; /* the type has a payload */
+    else
+        rc = wr_proto_pack(d, req ? req : &none, &sb);
+    if (!rc) rc = wr_node_request(via, to, type, sb.data, sb.size, timeout_ms, answer);
+    msgpack_sbuffer_destroy(&sb);
+    if (rc) return rc;
+    if ((*answer)->type == WR_MSG_ERROR) {
+        wr_msg_error_t e;
+        return wr_msg_error_unpack(*answer, &e) || e.code >= 0 ? WR_EPROTO : e.code;
+    }
+    if ((*answer)->type != reply_type ||
+        wr_proto_decode(rd, (*answer)->data, (*answer)->len, reply)) {
+        wr_msg_destroy(answer);
+        return WR_EPROTO;
+    }
+    return 0;
+}
+
 wr_msg_t *wr_cli_ask_jm(wr_node_t *client, const wr_config_t *cfg, const char *cmd, uint16_t type,
-                        const void *payload, size_t len)
+                        const void *req, uint16_t reply_type, void *reply)
 {
     char to[WR_ADDR_MAX];
     snprintf(to, sizeof to, "%s/jobmanager", wr_config_str(cfg, "jobmanager.node-id"));
-    wr_msg_t *reply = NULL;
     /* the transport reports an unreachable peer after client.timeout; wait a little longer */
     int64_t timeout = wr_config_int(cfg, "client.timeout") + 1000;
-    int rc = wr_node_request(client, to, type, payload, len, timeout, &reply);
-    if (rc) {
+    wr_msg_t *answer = NULL;
+    int rc = wr_cli_request(client, to, timeout, type, req, reply_type, reply, &answer);
+    if (rc == 0) return answer;
+    wr_msg_error_t e;
+    char origin[WR_NODE_MAX];
+    if (!answer && rc == WR_EPROTO) {
+        wr_cli_error(cmd, NULL, "the JobManager's answer is malformed (expected a %s)",
+                     wr_msg_type_label(reply_type));
+    } else if (!answer) {
         wr_cli_error(cmd, "is `weir jobmanager` (or `weir local --bind ...`) running there?",
                      "no answer from the JobManager %s: %s", to, wr_strerror(rc));
-        return NULL;
+    } else if (wr_msg_error_unpack(answer, &e)) {
+        wr_cli_error(cmd, NULL, "the JobManager answered with a malformed error");
+    } else if (e.code == WR_EUNREACH && wr_addr_split(answer->from, origin) &&
+               !strcmp(origin, wr_node_id(client))) {
+        /* our own node answered: the JobManager itself is out of reach */
+        wr_cli_error(cmd, "is `weir jobmanager` running there? (see --jobmanager)",
+                     "cannot reach the JobManager %s at %s within client.timeout",
+                     wr_config_str(cfg, "jobmanager.node-id"),
+                     wr_config_str(cfg, "jobmanager.address"));
+    } else {
+        wr_cli_error(cmd, NULL, "%.*s", (int)e.text.len, e.text.s);
     }
-    if (reply->type == WR_MSG_ERROR) {
-        int code = 0;
-        char origin[WR_NODE_MAX];
-        const char *text = "";
-        uint32_t tlen = 0;
-        const char *hint = NULL;
-        if (wr_msg_error_decode(reply, &code, &text, &tlen)) {
-            wr_cli_error(cmd, hint, "the JobManager answered with a malformed error");
-        } else if (code == WR_EUNREACH && wr_addr_split(reply->from, origin) &&
-                   !strcmp(origin, wr_node_id(client))) {
-            /* our own node answered: the JobManager itself is out of reach */
-            wr_cli_error(cmd, "is `weir jobmanager` running there? (see --jobmanager)",
-                         "cannot reach the JobManager %s at %s within client.timeout",
-                         wr_config_str(cfg, "jobmanager.node-id"),
-                         wr_config_str(cfg, "jobmanager.address"));
-        } else {
-            wr_cli_error(cmd, hint, "%.*s", (int)tlen, text);
-        }
-        wr_msg_destroy(&reply);
-        return NULL;
-    }
-    return reply;
+    wr_msg_destroy(&answer);
+    return NULL;
+}
+
+int wr_cli_submit(wr_node_t *via, const char *jm, int64_t timeout_ms, const wr_topology_t *t,
+                  const char *restore, uint32_t parallelism, char id[WR_JOB_ID_MAX],
+                  wr_strbuf_t *why)
+{
+    msgpack_sbuffer topo;
+    msgpack_sbuffer_init(&topo);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &topo, msgpack_sbuffer_write);
+    wr_msg_job_submit_t req = {.parallelism = parallelism};
+    int rc = wr_topology_pack(t, &pk) ? WR_ENOMEM : 0;
+    req.topology = (wr_bytes_t){(const uint8_t *)topo.data, topo.size};
+    if (!rc && (size_t)snprintf(req.restore, sizeof req.restore, "%s", restore ? restore : "") >=
+                   sizeof req.restore)
+        rc = WR_ETOOBIG;
+    wr_msg_job_ref_t reply;
+    wr_msg_t *answer = NULL;
+    if (!rc)
+        rc = wr_cli_request(via, jm, timeout_ms, WR_MSG_JOB_SUBMIT, &req, WR_MSG_JOB_SUBMITTED,
+                            &reply, &answer);
+    wr_msg_error_t e;
+    if (!rc)
+        memcpy(id, reply.job, WR_JOB_ID_MAX);
+    else if (answer && !wr_msg_error_unpack(answer, &e))
+        wr_strbuf_addf(why, "the job was refused: %.*s", (int)e.text.len, e.text.s);
+    else if (answer || rc == WR_EPROTO)
+        wr_strbuf_adds(why, "the JobManager's answer is malformed");
+    else if (rc == WR_ETOOBIG)
+        wr_strbuf_addf(why, "the restore path is longer than %d bytes", WR_MSG_PATH_MAX - 1);
+    else
+        wr_strbuf_addf(why, "no answer from the JobManager: %s", wr_strerror(rc));
+    wr_msg_destroy(&answer);
+    msgpack_sbuffer_destroy(&topo);
+    return rc;
+}
+
+wr_msg_t *wr_cli_job(wr_node_t *via, const char *jm, int64_t timeout_ms, const char *id,
+                     wr_msg_job_reply_t *j)
+{
+    wr_msg_job_ref_t req = {""};
+    wr_msg_t *answer = NULL;
+    if ((size_t)snprintf(req.job, sizeof req.job, "%s", id) >= sizeof req.job ||
+        wr_cli_request(via, jm, timeout_ms, WR_MSG_JOB_REQ, &req, WR_MSG_JOB_REPLY, j, &answer))
+        wr_msg_destroy(&answer);
+    return answer;
 }
 
 void wr_cli_block_signals(void)

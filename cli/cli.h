@@ -9,7 +9,10 @@
 
 #include "actors/jobmanager/jobmanager.h"
 #include "actors/taskmanager/taskmanager.h"
+#include "actors/dataflow/job/topology.h"
 #include "actors/runtime/node.h"
+#include "bus/base/strbuf.h"
+#include "bus/messages.h"
 #include "cli/config.h"
 
 enum { WR_EXIT_OK = 0, WR_EXIT_FAIL = 1, WR_EXIT_USAGE = 2 };
@@ -90,10 +93,31 @@ wr_node_opts_t wr_cli_node_opts(const wr_config_t *cfg, const char *id, const ch
 /* A transient client node ("cli-<pid>") connected to the JobManager at endpoint. NULL after
  * printing why. */
 wr_node_t *wr_cli_client(const wr_config_t *cfg, const char *cmd, const char *jm_endpoint);
-/* Sends a request to the JobManager and waits for the answer (timeout: client.timeout). On an
- * ERROR answer or no answer prints why and returns NULL. The caller owns the reply. */
+/* A request and its answer: sends `to` (an actor address) a request of type whose payload encodes
+ * *req (the struct of the type's declaration, bus/messages.h; NULL for a type without payload)
+ * and waits up to timeout_ms. Returns 0 with the answer in *answer, of reply_type and decoded into
+ * *reply (the struct of its declaration, whose views point into *answer: release *reply with
+ * wr_proto_release(wr_msg_decl(reply_type), reply), then destroy *answer). When the answer is an
+ * ERROR, returns its code with *answer that message (wr_msg_error_unpack reads it); otherwise
+ * *answer is NULL and the failure is the request's (it does not encode, WR_ETIMEDOUT, ...) or
+ * WR_EPROTO for an answer of another type or malformed. Prints nothing. */
+int wr_cli_request(wr_node_t *via, const char *to, int64_t timeout_ms, uint16_t type,
+                   const void *req, uint16_t reply_type, void *reply, wr_msg_t **answer);
+/* wr_cli_request to the JobManager (timeout: client.timeout) that prints why it failed. Returns
+ * the answer (the caller destroys it after *reply), or NULL after printing why: the request does
+ * not encode, no answer, an ERROR answer, or one of another type or malformed. */
 wr_msg_t *wr_cli_ask_jm(wr_node_t *client, const wr_config_t *cfg, const char *cmd, uint16_t type,
-                        const void *payload, size_t len);
+                        const void *req, uint16_t reply_type, void *reply);
+/* Submits topology t, restoring restore ("" or NULL: nothing) at parallelism (0: the topology's),
+ * to the JobManager at address jm. 0 with the new job's id; else as wr_cli_request (a refusal:
+ * its code), with a sentence saying why appended to *why ("the job was refused: ..."). */
+int wr_cli_submit(wr_node_t *via, const char *jm, int64_t timeout_ms, const wr_topology_t *t,
+                  const char *restore, uint32_t parallelism, char id[WR_JOB_ID_MAX],
+                  wr_strbuf_t *why);
+/* One job's JOB_REPLY into *j (release it with wr_msg_job_reply_release): its answer, which the
+ * views of *j point into, or NULL (no answer, an ERROR, malformed). Prints nothing. */
+wr_msg_t *wr_cli_job(wr_node_t *via, const char *jm, int64_t timeout_ms, const char *id,
+                     wr_msg_job_reply_t *j);
 
 /* Blocks SIGINT/SIGTERM in the calling thread (call before starting any thread, so every thread
  * inherits the mask), and waits for one of them for up to ms (-1: forever). Returns the signal,

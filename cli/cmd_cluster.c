@@ -8,8 +8,7 @@
 #include "actors/taskmanager/taskmanager.h"
 #include "actors/dataflow/job/plan.h"
 #include "bus/base/error.h"
-#include "bus/base/mp.h"
-#include "bus/msgtypes.h"
+#include "bus/messages.h"
 #include "cli/cli.h"
 #include "cli/render.h"
 
@@ -175,45 +174,32 @@ static const char s_local_usage[] =
     "  --duration S      stop after S seconds instead of waiting for Ctrl-C\n"
     "  --bind ENDPOINT   also reachable from other processes (e.g. `weir actors`) on a tcp endpoint\n";
 
-/* Asks the JobManager for the actor table until every TaskManager is up; the reply is the
- * caller's (*table), or NULL with an error. */
-static int s_local_table(wr_node_t *jm, const wr_config_t *cfg, long tms, wr_msg_t **table)
+/* Asks the JobManager for the actor table until every TaskManager is up: the answer is the
+ * caller's (*table, decoded into *actors: release both), or an error. */
+static int s_local_table(wr_node_t *jm, const wr_config_t *cfg, long tms, wr_msg_t **table,
+                         wr_msg_actors_reply_t *actors)
 {
     char to[WR_ADDR_MAX];
     snprintf(to, sizeof to, "%s/jobmanager", wr_node_id(jm));
     for (int attempt = 0; attempt < 100; attempt++) {
-        wr_msg_t *reply = NULL;
-        int rc = wr_node_request(jm, to, WR_MSG_ACTORS_REQ, NULL, 0,
-                                 wr_config_int(cfg, "client.timeout"), &reply);
-        if (rc == 0 && reply->type == WR_MSG_ACTORS_REPLY) {
-            wr_mp_reader_t r;
-            uint32_t n = 0;
-            wr_mp_reader_init(&r, reply->data, reply->len);
-            wr_mp_read_array(&r, &n);
-            if (n == (uint32_t)tms + 1) {
-                *table = reply;
-                return 0;
-            }
-        }
-        wr_msg_destroy(&reply);
+        int rc = wr_cli_request(jm, to, wr_config_int(cfg, "client.timeout"), WR_MSG_ACTORS_REQ,
+                                NULL, WR_MSG_ACTORS_REPLY, actors, table);
+        if (rc == 0 && actors->nodes.n == (uint32_t)tms + 1) return 0;
+        if (rc == 0) wr_msg_actors_reply_release(actors);
+        wr_msg_destroy(table);
         usleep(100000);
     }
     return WR_ETIMEDOUT;
 }
 
-static int s_local_wait(wr_node_t *jm, const wr_config_t *cfg, long tms)
+/* Waits until every TaskManager is up; shows the actor table then when show. */
+static int s_local_wait(wr_node_t *jm, const wr_config_t *cfg, long tms, bool show)
 {
     wr_msg_t *table = NULL;
-    int rc = s_local_table(jm, cfg, tms, &table);
-    wr_msg_destroy(&table);
-    return rc;
-}
-
-static int s_local_show(wr_node_t *jm, const wr_config_t *cfg, long tms)
-{
-    wr_msg_t *table = NULL;
-    int rc = s_local_table(jm, cfg, tms, &table);
-    if (!rc) wr_render_actors(table->data, table->len, stdout);
+    wr_msg_actors_reply_t actors;
+    int rc = s_local_table(jm, cfg, tms, &table, &actors);
+    if (!rc && show) wr_render_actors(&actors, stdout);
+    if (!rc) wr_msg_actors_reply_release(&actors);
     wr_msg_destroy(&table);
     return rc;
 }
@@ -321,7 +307,7 @@ int wr_cmd_local(int argc, char **argv)
             "weir local: JobManager %s and %ld TaskManagers (%ld slots each) in one process%s%s\n%s", jm_id,
             ntm, slots, bind ? ", reachable on " : "", bind ? jm_ep : "", topology ? "" : "\n");
     if (topology) {
-        if (s_local_wait(nodes[0], cfg, ntm)) {
+        if (s_local_wait(nodes[0], cfg, ntm, false)) {
             wr_cli_error("local", "run with WEIR_LOG=info to see the registrations",
                          "the TaskManagers did not all register in time");
             goto out;
@@ -332,7 +318,7 @@ int wr_cmd_local(int argc, char **argv)
         rc = wr_cli_run_job(nodes[0], jm, cfg, "local", topology, &ro);
         goto out;
     }
-    if (s_local_show(nodes[0], cfg, ntm)) {
+    if (s_local_wait(nodes[0], cfg, ntm, true)) {
         wr_cli_error("local", "run with WEIR_LOG=info to see the registrations",
                      "the TaskManagers did not all register in time");
         goto out;

@@ -5,28 +5,16 @@
 #include <unistd.h>
 
 #include "bus/base/error.h"
-#include "bus/json.h"
-#include "bus/base/mp.h"
-#include "bus/msgtypes.h"
+#include "bus/messages.h"
 #include "cli/cli.h"
 #include "cli/render.h"
 
-/* Prints the payload as JSON (one line) or through render. */
-static int s_print(const wr_msg_t *reply, bool json, int (*render)(const uint8_t *, size_t, FILE *),
-                   const char *cmd)
+/* Prints a reply as JSON (one line) or through render; an exit code. */
+static int s_print(const wr_msg_t *reply, bool json, int rendered, const char *cmd)
 {
-    int rc;
-    if (json) {
-        wr_strbuf_t sb;
-        wr_strbuf_init(&sb);
-        rc = wr_mp_to_json(reply->data, reply->len, SIZE_MAX, &sb);
-        if (!rc) printf("%s\n", sb.buf);
-        wr_strbuf_release(&sb);
-    } else {
-        rc = render(reply->data, reply->len, stdout);
-    }
+    int rc = json ? wr_render_json(reply, stdout) : rendered;
     fflush(stdout);
-    if (rc) wr_cli_error(cmd, NULL, "the JobManager's answer is malformed: %s", wr_strerror(rc));
+    if (rc) wr_cli_error(cmd, NULL, "cannot show the JobManager's answer: %s", wr_strerror(rc));
     return rc ? WR_EXIT_FAIL : WR_EXIT_OK;
 }
 
@@ -68,8 +56,15 @@ int wr_cmd_actors(int argc, char **argv)
     if (!cfg) return rc;
     rc = WR_EXIT_FAIL;
     wr_node_t *client = wr_cli_client(cfg, "actors", wr_config_str(cfg, "jobmanager.address"));
-    wr_msg_t *reply = client ? wr_cli_ask_jm(client, cfg, "actors", WR_MSG_ACTORS_REQ, NULL, 0) : NULL;
-    if (reply) rc = s_print(reply, json, wr_render_actors, "actors");
+    wr_msg_actors_reply_t actors;
+    wr_msg_t *reply = client ? wr_cli_ask_jm(client, cfg, "actors", WR_MSG_ACTORS_REQ, NULL,
+                                             WR_MSG_ACTORS_REPLY, &actors)
+                             : NULL;
+    if (reply) {
+        if (!json) wr_render_actors(&actors, stdout);
+        rc = s_print(reply, json, 0, "actors");
+        wr_msg_actors_reply_release(&actors);
+    }
     wr_msg_destroy(&reply);
     wr_node_destroy(&client);
     wr_config_destroy(&cfg);
@@ -83,7 +78,8 @@ static const char s_mailbox_usage[] =
     "\n"
     "One actor's mailbox: depth, capacity, high-water mark, enqueued/dequeued/rejected counts,\n"
     "rate, oldest message age, counts per message type, processing-time histogram, and its most\n"
-    "recent messages with their payloads decoded from msgpack to JSON.\n"
+    "recent messages with their payloads decoded to JSON, fields named by their declarations\n"
+    "(bus/messages.h).\n"
     "  NODE/PATH         actor address as `weir actors` shows it, e.g. jm-1/jobmanager\n"
     "  --peek N          how many recent messages to show (default 5, at most 16)\n"
     "  --watch           refresh every second until Ctrl-C\n"
@@ -136,23 +132,20 @@ int wr_cmd_mailbox(int argc, char **argv)
     if (watch) wr_cli_block_signals();
     rc = WR_EXIT_FAIL;
     wr_node_t *client = wr_cli_client(cfg, "mailbox", wr_config_str(cfg, "jobmanager.address"));
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, 2);
-    wr_pack_str(&pk, addr);
-    msgpack_pack_uint32(&pk, (uint32_t)peek);
+    wr_msg_mailbox_req_t req = {.peek = (uint32_t)peek};
+    snprintf(req.addr, sizeof req.addr, "%s", addr); /* a valid address fits */
     bool tty = isatty(STDOUT_FILENO);
     while (client) {
-        wr_msg_t *reply = wr_cli_ask_jm(client, cfg, "mailbox", WR_MSG_MAILBOX_REQ, sb.data, sb.size);
+        wr_msg_mailbox_reply_t mb;
+        wr_msg_t *reply = wr_cli_ask_jm(client, cfg, "mailbox", WR_MSG_MAILBOX_REQ, &req,
+                                        WR_MSG_MAILBOX_REPLY, &mb);
         if (!reply) break;
         if (watch && tty && !json) printf("\033[H\033[2J");
-        rc = s_print(reply, json, wr_render_mailbox, "mailbox");
+        rc = s_print(reply, json, json ? 0 : wr_render_mailbox(&mb, stdout), "mailbox");
+        wr_msg_mailbox_reply_release(&mb);
         wr_msg_destroy(&reply);
         if (!watch || rc || wr_cli_wait_signal(1000)) break;
     }
-    msgpack_sbuffer_destroy(&sb);
     wr_node_destroy(&client);
     wr_config_destroy(&cfg);
     return rc;

@@ -8,13 +8,11 @@
 #include "actors/dataflow/job/topology.h"
 #include "bus/base/clock.h"
 #include "bus/base/error.h"
-#include "bus/json.h"
-#include "bus/base/mp.h"
-#include "bus/msgtypes.h"
+#include "bus/messages.h"
 #include "cli/cli.h"
 #include "cli/render.h"
 
-/* ---- reading job replies ---- */
+/* ---- following a job ---- */
 
 typedef struct {
     char state[16];
@@ -23,81 +21,29 @@ typedef struct {
     int64_t watermark;
 } s_job_status_t;
 
-static void s_copy_str(wr_mp_reader_t *r, char *dst, size_t cap)
+static void s_copy(char *dst, size_t cap, wr_strv_t v)
 {
-    const char *s;
-    uint32_t n;
-    if (wr_mp_read_str(r, &s, &n)) return;
-    if (n >= cap) n = (uint32_t)cap - 1;
-    memcpy(dst, s, n);
-    dst[n] = '\0';
+    snprintf(dst, cap, "%.*s", (int)v.len, v.s);
 }
 
 /* Sums a JOB_REPLY into a status: state, and records in at the sources, out of the last
  * vertex, windows fired, late records, backpressure, the lowest watermark. */
-static int s_job_status(const wr_msg_t *reply, s_job_status_t *st)
+static void s_job_status(const wr_msg_job_reply_t *j, s_job_status_t *st)
 {
     memset(st, 0, sizeof *st);
     st->watermark = INT64_MAX;
-    wr_mp_reader_t r;
-    wr_mp_reader_init(&r, reply->data, reply->len);
-    uint32_t nkeys = 0;
-    wr_mp_read_map(&r, &nkeys);
-    for (uint32_t k = 0; k < nkeys && !r.err; k++) {
-        char key[32] = "";
-        s_copy_str(&r, key, sizeof key);
-        if (!strcmp(key, "state")) s_copy_str(&r, st->state, sizeof st->state);
-        else if (!strcmp(key, "error")) s_copy_str(&r, st->error, sizeof st->error);
-        else if (!strcmp(key, "operators")) {
-            uint32_t nv = 0;
-            wr_mp_read_array(&r, &nv);
-            for (uint32_t v = 0; v < nv && !r.err; v++) {
-                uint32_t nf = 0;
-                uint64_t in = 0, out = 0;
-                wr_mp_read_map(&r, &nf);
-                for (uint32_t f = 0; f < nf && !r.err; f++) {
-                    char name[32] = "";
-                    s_copy_str(&r, name, sizeof name);
-                    int64_t val = 0;
-                    if (wr_mp_peek(&r) != WR_MP_UINT && wr_mp_peek(&r) != WR_MP_INT) {
-                        wr_mp_skip(&r);
-                        continue;
-                    }
-                    wr_mp_read_int(&r, &val);
-                    if (!strcmp(name, "records_in")) in = (uint64_t)val;
-                    else if (!strcmp(name, "records_out")) out = (uint64_t)val;
-                    else if (!strcmp(name, "windows_fired")) st->fired += (uint64_t)val;
-                    else if (!strcmp(name, "late_dropped")) st->late += (uint64_t)val;
-                    else if (!strcmp(name, "backpressure")) st->backpressure += (uint64_t)val;
-                    else if (!strcmp(name, "watermark") && val < st->watermark) st->watermark = val;
-                }
-                if (v == 0) st->in = in;
-                st->out = out;
-            }
-        } else {
-            wr_mp_skip(&r);
-        }
+    s_copy(st->state, sizeof st->state, j->state);
+    s_copy(st->error, sizeof st->error, j->error);
+    for (uint32_t v = 0; v < j->operators.n; v++) {
+        const wr_msg_operator_stats_t *o = &j->operators.v[v];
+        st->fired += o->windows_fired;
+        st->late += o->late_dropped;
+        st->backpressure += o->backpressure;
+        if (o->watermark < st->watermark) st->watermark = o->watermark;
+        if (v == 0) st->in = o->records_in;
+        st->out = o->records_out;
     }
-    return r.err;
 }
-
-static wr_msg_t *s_job_req(wr_node_t *via, const char *jm, const wr_config_t *cfg, const char *id)
-{
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, 1);
-    wr_pack_str(&pk, id);
-    wr_msg_t *reply = NULL;
-    int rc = wr_node_request(via, jm, WR_MSG_JOB_REQ, sb.data, sb.size,
-                             wr_config_int(cfg, "client.timeout"), &reply);
-    msgpack_sbuffer_destroy(&sb);
-    if (rc || reply->type != WR_MSG_JOB_REPLY) wr_msg_destroy(&reply);
-    return reply;
-}
-
-/* ---- submitting and following a job ---- */
 
 int wr_cli_run_job(wr_node_t *via, const char *jm, const wr_config_t *cfg, const char *cmd,
                    const char *topology_path, const wr_cli_run_opts_t *o)
@@ -113,45 +59,14 @@ int wr_cli_run_job(wr_node_t *via, const char *jm, const wr_config_t *cfg, const
         wr_strbuf_release(&err);
         return rc == WR_ENOMEM ? WR_EXIT_FAIL : WR_EXIT_USAGE;
     }
-    wr_strbuf_release(&err);
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, o->from_savepoint || o->parallelism ? 3 : 1);
-    wr_topology_pack(topo, &pk);
-    if (o->from_savepoint || o->parallelism) {
-        wr_pack_str(&pk, o->from_savepoint ? o->from_savepoint : "");
-        msgpack_pack_uint32(&pk, o->parallelism);
-    }
+    wr_strbuf_reset(&err);
+    int64_t timeout = wr_config_int(cfg, "client.timeout");
+    char id[WR_JOB_ID_MAX] = "";
+    rc = wr_cli_submit(via, jm, timeout, topo, o->from_savepoint, o->parallelism, id, &err);
     wr_topology_destroy(&topo);
-    wr_msg_t *reply = NULL;
-    rc = wr_node_request(via, jm, WR_MSG_JOB_SUBMIT, sb.data, sb.size,
-                         wr_config_int(cfg, "client.timeout"), &reply);
-    msgpack_sbuffer_destroy(&sb);
-    int code = 0;
-    const char *text = "";
-    uint32_t tlen = 0;
-    if (rc) {
-        wr_cli_error(cmd, NULL, "no answer from the JobManager: %s", wr_strerror(rc));
-        return WR_EXIT_FAIL;
-    }
-    if (!wr_msg_error_decode(reply, &code, &text, &tlen)) {
-        wr_cli_error(cmd, NULL, "the job was refused: %.*s", (int)tlen, text);
-        wr_msg_destroy(&reply);
-        return WR_EXIT_FAIL;
-    }
-    char id[32] = "";
-    wr_mp_reader_t r;
-    wr_mp_reader_init(&r, reply->data, reply->len);
-    uint32_t n = 0;
-    wr_mp_read_array(&r, &n);
-    wr_mp_read_str_copy(&r, id, sizeof id);
-    wr_msg_destroy(&reply);
-    if (r.err || n != 1) {
-        wr_cli_error(cmd, NULL, "the JobManager's answer is malformed");
-        return WR_EXIT_FAIL;
-    }
+    if (rc) wr_cli_error(cmd, NULL, "%s", err.buf);
+    wr_strbuf_release(&err);
+    if (rc) return WR_EXIT_FAIL;
     fprintf(stderr, "weir: job %s submitted\n", id);
     if (!follow) {
         printf("%s\n", id);
@@ -167,17 +82,15 @@ int wr_cli_run_job(wr_node_t *via, const char *jm, const wr_config_t *cfg, const
         if (wr_cli_wait_signal(500) && !canceled) {
             canceled = true;
             fprintf(stderr, "\nweir: canceling job %s\n", id);
-            msgpack_sbuffer_init(&sb);
-            msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-            msgpack_pack_array(&pk, 1);
-            wr_pack_str(&pk, id);
-            wr_msg_t *ack = NULL;
-            wr_node_request(via, jm, WR_MSG_JOB_CANCEL, sb.data, sb.size,
-                            wr_config_int(cfg, "client.timeout"), &ack);
-            wr_msg_destroy(&ack);
-            msgpack_sbuffer_destroy(&sb);
+            wr_msg_job_ref_t req, ack;
+            memcpy(req.job, id, sizeof req.job);
+            wr_msg_t *answer = NULL;
+            wr_cli_request(via, jm, timeout, WR_MSG_JOB_CANCEL, &req, WR_MSG_JOB_CANCELED, &ack,
+                           &answer);
+            wr_msg_destroy(&answer);
         }
-        reply = s_job_req(via, jm, cfg, id);
+        wr_msg_job_reply_t j;
+        wr_msg_t *reply = wr_cli_job(via, jm, timeout, id, &j);
         if (!reply && ++silent >= 3) { /* three client.timeouts without an answer */
             if (status_line) fputc('\n', stderr);
             wr_cli_error(cmd, "is the JobManager still running?", "lost the JobManager: no answer about job %s", id);
@@ -185,7 +98,8 @@ int wr_cli_run_job(wr_node_t *via, const char *jm, const wr_config_t *cfg, const
         }
         if (!reply) continue;
         silent = 0;
-        s_job_status(reply, &st);
+        s_job_status(&j, &st);
+        wr_msg_job_reply_release(&j);
         wr_msg_destroy(&reply);
         int64_t now = wr_now_ns();
         if (status_line) {
@@ -308,39 +222,39 @@ static int s_simple(int argc, char **argv, const char *cmd, uint16_t type, int n
     s_opts_t o = {0};
     int rc = s_parse(argc, argv, cmd, s_jobs_usage, &o, nargs);
     if (rc) return rc < 0 ? WR_EXIT_OK : rc;
+    wr_msg_job_ref_t req = {""};
+    if (nargs && (size_t)snprintf(req.job, sizeof req.job, "%s", argv[optind]) >= sizeof req.job) {
+        wr_cli_error(cmd, "see `weir jobs`", "no such job: '%s' is not a job id", argv[optind]);
+        return WR_EXIT_FAIL;
+    }
     wr_config_t *cfg = wr_cli_cfg_build(&o.cc, cmd, &rc);
     if (!cfg) return rc;
     rc = WR_EXIT_FAIL;
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    if (nargs) {
-        msgpack_pack_array(&pk, 1);
-        wr_pack_str(&pk, argv[optind]);
-    }
+    uint16_t reply_type = type == WR_MSG_JOBS_REQ  ? WR_MSG_JOBS_REPLY
+                          : type == WR_MSG_JOB_REQ ? WR_MSG_JOB_REPLY
+                                                   : WR_MSG_JOB_CANCELED;
+    union {
+        wr_msg_jobs_reply_t jobs;
+        wr_msg_job_reply_t job;
+        wr_msg_job_ref_t canceled;
+    } reply;
     wr_node_t *client = wr_cli_client(cfg, cmd, wr_config_str(cfg, "jobmanager.address"));
-    wr_msg_t *reply = client ? wr_cli_ask_jm(client, cfg, cmd, type, sb.data, sb.size) : NULL;
-    if (reply) {
-        wr_strbuf_t out;
-        wr_strbuf_init(&out);
-        if (type == WR_MSG_JOB_CANCEL) {
-            printf("job %s canceled\n", argv[optind]);
-            rc = WR_EXIT_OK;
-        } else if (o.json) {
-            if (!wr_mp_to_json(reply->data, reply->len, SIZE_MAX, &out)) {
-                printf("%s\n", out.buf);
-                rc = WR_EXIT_OK;
-            }
-        } else if (type == WR_MSG_JOBS_REQ) {
-            rc = wr_render_jobs(reply->data, reply->len, stdout) ? WR_EXIT_FAIL : WR_EXIT_OK;
-        } else {
-            rc = wr_render_job(reply->data, reply->len, stdout) ? WR_EXIT_FAIL : WR_EXIT_OK;
-        }
-        wr_strbuf_release(&out);
+    wr_msg_t *answer =
+        client ? wr_cli_ask_jm(client, cfg, cmd, type, nargs ? &req : NULL, reply_type, &reply)
+               : NULL;
+    if (answer) {
+        rc = WR_EXIT_OK;
+        if (type == WR_MSG_JOB_CANCEL)
+            printf("job %s canceled\n", reply.canceled.job);
+        else if (o.json)
+            rc = wr_render_json(answer, stdout) ? WR_EXIT_FAIL : WR_EXIT_OK;
+        else if (type == WR_MSG_JOBS_REQ)
+            wr_render_jobs(&reply.jobs, stdout);
+        else
+            wr_render_job(&reply.job, stdout);
+        wr_proto_release(wr_msg_decl(reply_type), &reply);
     }
-    wr_msg_destroy(&reply);
-    msgpack_sbuffer_destroy(&sb);
+    wr_msg_destroy(&answer);
     wr_node_destroy(&client);
     wr_config_destroy(&cfg);
     return rc;

@@ -6,333 +6,160 @@
 #include <time.h>
 
 #include "bus/base/error.h"
-#include "bus/json.h"
-#include "bus/base/mp.h"
 #include "bus/base/strbuf.h"
+#include "bus/json.h"
 
-/* A map entry's value as text or number, for the fields we show. */
-typedef struct {
-    char text[128];
-    double num;
-    bool is_num;
-} s_val_t;
-
-/* Copies src into dst, truncating to fit. */
-static void s_copy(char *dst, size_t cap, const char *src)
+/* v as a C string in buf (cap bytes), cut to fit. */
+static const char *s_cstr(char *buf, size_t cap, wr_strv_t v)
 {
-    size_t n = strnlen(src, cap - 1);
-    memcpy(dst, src, n);
-    dst[n] = '\0';
-}
-
-/* Reads the next key of a map into key (truncated); 0 or error. */
-static int s_key(wr_mp_reader_t *r, char *key, size_t cap)
-{
-    const char *s;
-    uint32_t n;
-    int rc = wr_mp_read_str(r, &s, &n);
-    if (rc) return rc;
-    snprintf(key, cap, "%.*s", (int)n, s);
-    return 0;
-}
-
-/* Reads a scalar value (number or string); skips anything else. */
-static int s_scalar(wr_mp_reader_t *r, s_val_t *v)
-{
-    memset(v, 0, sizeof *v);
-    switch (wr_mp_peek(r)) {
-    case WR_MP_STR: {
-        const char *s;
-        uint32_t n;
-        int rc = wr_mp_read_str(r, &s, &n);
-        snprintf(v->text, sizeof v->text, "%.*s", (int)n, s);
-        return rc;
-    }
-    case WR_MP_UINT:
-    case WR_MP_INT:
-    case WR_MP_FLOAT: {
-        int rc = wr_mp_read_double(r, &v->num);
-        v->is_num = true;
-        snprintf(v->text, sizeof v->text, "%g", v->num);
-        return rc;
-    }
-    default: return wr_mp_skip(r);
-    }
+    size_t n = v.len < cap - 1 ? v.len : cap - 1;
+    if (n) memcpy(buf, v.s, n);
+    buf[n] = '\0';
+    return buf;
 }
 
 static void s_age(char *buf, size_t cap, double ms)
 {
-    if (ms < 1000) snprintf(buf, cap, "%.0fms", ms);
-    else if (ms < 120000) snprintf(buf, cap, "%.1fs", ms / 1000);
-    else snprintf(buf, cap, "%.0fmin", ms / 60000);
+    if (ms < 1000)
+        snprintf(buf, cap, "%.0fms", ms);
+    else if (ms < 120000)
+        snprintf(buf, cap, "%.1fs", ms / 1000);
+    else
+        snprintf(buf, cap, "%.0fmin", ms / 60000);
 }
 
-typedef struct {
-    char addr[96];
-    double depth, capacity, high_water, dequeued, rejected, restarts, rate, oldest;
-} s_actor_row_t;
+/* ---- actors ---- */
 
-static int s_actor_row(wr_mp_reader_t *r, s_actor_row_t *row)
+static void s_print_actor(FILE *out, const char *status, const wr_msg_actor_row_t *a)
 {
-    uint32_t n;
-    memset(row, 0, sizeof *row);
-    int rc = wr_mp_read_map(r, &n);
-    for (uint32_t i = 0; !rc && i < n; i++) {
-        char key[32];
-        s_val_t v;
-        if ((rc = s_key(r, key, sizeof key)) || (rc = s_scalar(r, &v))) break;
-        if (!strcmp(key, "addr")) s_copy(row->addr, sizeof row->addr, v.text);
-        else if (!strcmp(key, "depth")) row->depth = v.num;
-        else if (!strcmp(key, "capacity")) row->capacity = v.num;
-        else if (!strcmp(key, "high_water")) row->high_water = v.num;
-        else if (!strcmp(key, "dequeued")) row->dequeued = v.num;
-        else if (!strcmp(key, "rejected")) row->rejected = v.num;
-        else if (!strcmp(key, "restarts")) row->restarts = v.num;
-        else if (!strcmp(key, "rate")) row->rate = v.num;
-        else if (!strcmp(key, "oldest_age_ms")) row->oldest = v.num;
-    }
-    return rc;
+    char addr[96], mbox[32], oldest[16];
+    snprintf(mbox, sizeof mbox, "%.0f/%.0f", (double)a->depth, (double)a->capacity);
+    s_age(oldest, sizeof oldest, (double)a->oldest_age_ms);
+    fprintf(out, "%-36s %-7s %-11s %6.0f %9.1f %7s %10.0f %8.0f %8.0f\n",
+            s_cstr(addr, sizeof addr, a->addr), status, mbox, (double)a->high_water, a->rate,
+            a->depth ? oldest : "-", (double)a->dequeued, (double)a->rejected, (double)a->restarts);
 }
 
-static void s_print_actor(FILE *out, const char *status, const s_actor_row_t *a)
+void wr_render_actors(const wr_msg_actors_reply_t *r, FILE *out)
 {
-    char mbox[32], oldest[16];
-    snprintf(mbox, sizeof mbox, "%.0f/%.0f", a->depth, a->capacity);
-    s_age(oldest, sizeof oldest, a->oldest);
-    fprintf(out, "%-36s %-7s %-11s %6.0f %9.1f %7s %10.0f %8.0f %8.0f\n", a->addr, status, mbox,
-            a->high_water, a->rate, a->depth ? oldest : "-", a->dequeued, a->rejected, a->restarts);
-}
-
-int wr_render_actors(const uint8_t *buf, size_t len, FILE *out)
-{
-    wr_mp_reader_t r;
-    wr_mp_reader_init(&r, buf, len);
-    uint32_t nodes = 0;
-    int rc = wr_mp_read_array(&r, &nodes);
-    fprintf(out, "%-36s %-7s %-11s %6s %9s %7s %10s %8s %8s\n", "ACTOR", "STATUS", "MAILBOX", "HIGH",
-            "RATE/s", "OLDEST", "HANDLED", "REJECTED", "RESTARTS");
+    fprintf(out, "%-36s %-7s %-11s %6s %9s %7s %10s %8s %8s\n", "ACTOR", "STATUS", "MAILBOX",
+            "HIGH", "RATE/s", "OLDEST", "HANDLED", "REJECTED", "RESTARTS");
     wr_strbuf_t notes;
     wr_strbuf_init(&notes);
-    for (uint32_t ni = 0; !rc && ni < nodes; ni++) {
-        uint32_t nkeys = 0;
-        char node[64] = "?", status[32] = "?", endpoint[128] = "";
-        double last_heard = -1, malformed = 0;
-        if ((rc = wr_mp_read_map(&r, &nkeys))) break;
-        for (uint32_t k = 0; !rc && k < nkeys; k++) {
-            char key[32];
-            if ((rc = s_key(&r, key, sizeof key))) break;
-            if (!strcmp(key, "actors")) {
-                uint32_t na = 0;
-                if ((rc = wr_mp_read_array(&r, &na))) break;
-                for (uint32_t a = 0; !rc && a < na; a++) {
-                    s_actor_row_t row;
-                    if (!(rc = s_actor_row(&r, &row))) s_print_actor(out, status, &row);
-                }
-                continue;
-            }
-            s_val_t v;
-            if ((rc = s_scalar(&r, &v))) break;
-            if (!strcmp(key, "node")) s_copy(node, sizeof node, v.text);
-            else if (!strcmp(key, "status")) s_copy(status, sizeof status, v.text);
-            else if (!strcmp(key, "endpoint")) s_copy(endpoint, sizeof endpoint, v.text);
-            else if (!strcmp(key, "last_heard_ms")) last_heard = v.num;
-            else if (!strcmp(key, "malformed")) malformed = v.num;
-        }
-        if (rc) break;
+    for (uint32_t i = 0; i < r->nodes.n; i++) {
+        const wr_msg_node_row_t *row = &r->nodes.v[i];
+        char node[64], status[32], endpoint[128];
+        s_cstr(node, sizeof node, row->node);
+        s_cstr(status, sizeof status, row->status);
+        s_cstr(endpoint, sizeof endpoint, row->endpoint);
+        for (uint32_t a = 0; a < row->actors.n; a++)
+            s_print_actor(out, status, &row->actors.v[a]);
         if (strcmp(status, "up")) {
             char ago[16] = "";
-            if (last_heard >= 0) s_age(ago, sizeof ago, last_heard);
-            fprintf(out, "%-36s %-7s %s%s%s%s\n", node, status, endpoint,
-                    last_heard >= 0 ? " (since " : "", ago, last_heard >= 0 ? " ago)" : "");
+            bool heard = row->last_heard_ms >= 0;
+            if (heard) s_age(ago, sizeof ago, (double)row->last_heard_ms);
+            fprintf(out, "%-36s %-7s %s%s%s%s\n", node, status, endpoint, heard ? " (since " : "",
+                    ago, heard ? " ago)" : "");
         }
         wr_strbuf_addf(&notes, "node %-12s %-12s %-28s malformed frames dropped: %.0f\n", node,
-                       status, endpoint, malformed);
+                       status, endpoint, (double)row->malformed);
     }
-    if (!rc) fprintf(out, "\n%s", notes.buf);
+    fprintf(out, "\n%s", notes.buf);
     wr_strbuf_release(&notes);
-    return rc ? WR_EPROTO : 0;
 }
 
-int wr_render_mailbox(const uint8_t *buf, size_t len, FILE *out)
+/* ---- mailbox ---- */
+
+int wr_render_mailbox(const wr_msg_mailbox_reply_t *r, FILE *out)
 {
-    wr_mp_reader_t r;
-    wr_mp_reader_init(&r, buf, len);
-    uint32_t nkeys = 0;
-    int rc = wr_mp_read_map(&r, &nkeys);
+    char addr[WR_ADDR_MAX];
+    fprintf(out, "%-16s %s\n", "addr", s_cstr(addr, sizeof addr, r->addr));
+    const struct {
+        const char *name;
+        double v;
+    } nums[] = {{"capacity", (double)r->capacity},           {"depth", (double)r->depth},
+                {"high_water", (double)r->high_water},       {"enqueued", (double)r->enqueued},
+                {"dequeued", (double)r->dequeued},           {"rejected", (double)r->rejected},
+                {"restarts", (double)r->restarts},           {"rate", r->rate},
+                {"oldest_age_ms", (double)r->oldest_age_ms}, {"processing_ms", r->processing_ms}};
+    for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++)
+        fprintf(out, "%-16s %g\n", nums[i].name, nums[i].v);
     wr_strbuf_t json;
     wr_strbuf_init(&json);
-    for (uint32_t k = 0; !rc && k < nkeys; k++) {
-        char key[32];
-        if ((rc = s_key(&r, key, sizeof key))) break;
-        if (!strcmp(key, "types") || !strcmp(key, "processing_us")) {
-            const uint8_t *start = r.p;
-            if ((rc = wr_mp_skip(&r))) break;
-            wr_strbuf_reset(&json);
-            wr_mp_to_json(start, (size_t)(r.p - start), 4096, &json);
-            fprintf(out, "%-16s %s\n", !strcmp(key, "types") ? "types" : "processing (us)", json.buf);
-            continue;
-        }
-        if (!strcmp(key, "recent")) {
-            uint32_t n = 0;
-            if ((rc = wr_mp_read_array(&r, &n))) break;
-            fprintf(out, "recent messages (newest first): %u\n", n);
-            for (uint32_t i = 0; !rc && i < n; i++) {
-                uint32_t m = 0;
-                char type[32] = "", from[96] = "";
-                double size = 0, age = 0, waited = 0;
-                if ((rc = wr_mp_read_map(&r, &m))) break;
-                wr_strbuf_reset(&json);
-                for (uint32_t j = 0; !rc && j < m; j++) {
-                    char f[32];
-                    if ((rc = s_key(&r, f, sizeof f))) break;
-                    if (!strcmp(f, "payload")) {
-                        const uint8_t *start = r.p;
-                        if ((rc = wr_mp_skip(&r))) break;
-                        wr_mp_to_json(start, (size_t)(r.p - start), 400, &json);
-                        continue;
-                    }
-                    if (!strcmp(f, "payload_not_sampled")) {
-                        if ((rc = wr_mp_skip(&r))) break;
-                        wr_strbuf_adds(&json, "(payload not sampled: a busy mailbox keeps 1 in 8)");
-                        continue;
-                    }
-                    if (!strcmp(f, "payload_truncated")) {
-                        /* the first bytes of a longer payload: show as much as decodes */
-                        const uint8_t *p;
-                        uint32_t plen;
-                        if ((rc = wr_mp_read_bin(&r, &p, &plen))) break;
-                        wr_mp_to_json(p, plen, 400, &json);
-                        wr_strbuf_adds(&json, " ... (truncated)");
-                        continue;
-                    }
-                    s_val_t v;
-                    if ((rc = s_scalar(&r, &v))) break;
-                    if (!strcmp(f, "type")) s_copy(type, sizeof type, v.text);
-                    else if (!strcmp(f, "from")) s_copy(from, sizeof from, v.text);
-                    else if (!strcmp(f, "size")) size = v.num;
-                    else if (!strcmp(f, "age_ms")) age = v.num;
-                    else if (!strcmp(f, "waited_ms")) waited = v.num;
-                }
-                char ago[16];
-                s_age(ago, sizeof ago, age);
-                fprintf(out, "  %-14s from %-32s %6.0f B  %s ago, waited %.0fms\n    %s\n", type,
-                        from, size, ago, waited, json.buf);
-            }
-            continue;
-        }
-        s_val_t v;
-        if ((rc = s_scalar(&r, &v))) break;
-        fprintf(out, "%-16s %s\n", key, v.text);
+    wr_strbuf_addc(&json, '{');
+    for (uint32_t i = 0; i < r->types.n; i++) {
+        if (i) wr_strbuf_addc(&json, ',');
+        wr_strbuf_add_json_str(&json, r->types.v[i].type.s, r->types.v[i].type.len);
+        wr_strbuf_addf(&json, ":%" PRIu64, r->types.v[i].count);
     }
+    wr_strbuf_addc(&json, '}');
+    fprintf(out, "%-16s %s\n", "types", json.buf);
+    wr_strbuf_reset(&json);
+    wr_strbuf_addc(&json, '[');
+    for (uint32_t i = 0; i < r->processing_us.n; i++)
+        wr_strbuf_addf(&json, "%s[%" PRIu64 ",%" PRIu64 "]", i ? "," : "",
+                       r->processing_us.v[i].upper_us, r->processing_us.v[i].count);
+    wr_strbuf_addc(&json, ']');
+    fprintf(out, "%-16s %s\n", "processing (us)", json.buf);
+    fprintf(out, "recent messages (newest first): %u\n", r->recent.n);
+    for (uint32_t i = 0; i < r->recent.n; i++) {
+        const wr_msg_recent_msg_t *m = &r->recent.v[i];
+        char type[32], from[96], ago[16];
+        s_cstr(type, sizeof type, m->type);
+        wr_strbuf_reset(&json);
+        if (m->payload.p) { /* decoded, its fields named by its declaration */
+            wr_msg_payload_json(wr_msg_type_from_name(type), m->payload.p, m->payload.len, 400,
+                                &json);
+        } else if (m->payload_truncated
+                       .p) { /* the first bytes of a longer one: as much as decodes */
+            wr_mp_to_json(m->payload_truncated.p, m->payload_truncated.len, 400, &json);
+            wr_strbuf_adds(&json, " ... (truncated)");
+        } else {
+            wr_strbuf_adds(&json, "(payload not sampled: a busy mailbox keeps 1 in 8)");
+        }
+        s_age(ago, sizeof ago, (double)m->age_ms);
+        fprintf(out, "  %-14s from %-32s %6.0f B  %s ago, waited %.0fms\n    %s\n", type,
+                s_cstr(from, sizeof from, m->from), (double)m->size, ago, (double)m->waited_ms,
+                json.buf);
+    }
+    int rc = json.failed ? WR_ENOMEM : 0;
     wr_strbuf_release(&json);
-    return rc ? WR_EPROTO : 0;
+    return rc;
 }
 
 /* ---- jobs ---- */
 
-typedef struct {
-    char id[32], name[64], state[16], error[256];
-    double duration_ms, slots;
-    double restarts, checkpoint, recovery_ms; /* `weir job` only */
-} s_job_row_t;
-
-/* Reads the summary fields of a job map; other keys are handed to `other` (or skipped). */
-static int s_job_row(wr_mp_reader_t *r, s_job_row_t *j, int (*other)(wr_mp_reader_t *, const char *, FILE *),
-                     FILE *out)
+void wr_render_jobs(const wr_msg_jobs_reply_t *r, FILE *out)
 {
-    uint32_t n;
-    memset(j, 0, sizeof *j);
-    int rc = wr_mp_read_map(r, &n);
-    for (uint32_t i = 0; !rc && i < n; i++) {
-        char key[32];
-        if ((rc = s_key(r, key, sizeof key))) break;
-        if (other && (!strcmp(key, "operators") || !strcmp(key, "collected"))) {
-            rc = other(r, key, out);
-            continue;
-        }
-        s_val_t v;
-        if ((rc = s_scalar(r, &v))) break;
-        if (!strcmp(key, "id")) s_copy(j->id, sizeof j->id, v.text);
-        else if (!strcmp(key, "name")) s_copy(j->name, sizeof j->name, v.text);
-        else if (!strcmp(key, "state")) s_copy(j->state, sizeof j->state, v.text);
-        else if (!strcmp(key, "error")) s_copy(j->error, sizeof j->error, v.text);
-        else if (!strcmp(key, "duration_ms")) j->duration_ms = v.num;
-        else if (!strcmp(key, "slots")) j->slots = v.num;
-        else if (!strcmp(key, "restarts")) j->restarts = v.num;
-        else if (!strcmp(key, "latest_checkpoint")) j->checkpoint = v.num;
-        else if (!strcmp(key, "recovery_ms")) j->recovery_ms = v.num;
+    fprintf(out, "%-10s %-24s %-9s %5s %9s  %s\n", "JOB", "NAME", "STATE", "SLOTS", "DURATION",
+            "ERROR");
+    for (uint32_t i = 0; i < r->jobs.n; i++) {
+        const wr_msg_job_summary_t *j = &r->jobs.v[i];
+        char id[32], name[64], state[16], error[256], dur[16];
+        s_age(dur, sizeof dur, (double)j->duration_ms);
+        fprintf(out, "%-10s %-24s %-9s %5.0f %9s  %s\n", s_cstr(id, sizeof id, j->id),
+                s_cstr(name, sizeof name, j->name), s_cstr(state, sizeof state, j->state),
+                (double)j->slots, dur, s_cstr(error, sizeof error, j->error));
     }
-    return rc;
 }
 
-int wr_render_jobs(const uint8_t *buf, size_t len, FILE *out)
+/* A job's operators, as a table. */
+static void s_job_operators(const wr_msg_job_reply_t *r, FILE *out)
 {
-    wr_mp_reader_t r;
-    wr_mp_reader_init(&r, buf, len);
-    uint32_t n = 0;
-    int rc = wr_mp_read_array(&r, &n);
-    fprintf(out, "%-10s %-24s %-9s %5s %9s  %s\n", "JOB", "NAME", "STATE", "SLOTS", "DURATION", "ERROR");
-    for (uint32_t i = 0; !rc && i < n; i++) {
-        s_job_row_t j;
-        if ((rc = s_job_row(&r, &j, NULL, out))) break;
-        char dur[16];
-        s_age(dur, sizeof dur, j.duration_ms);
-        fprintf(out, "%-10s %-24s %-9s %5.0f %9s  %s\n", j.id, j.name, j.state, j.slots, dur, j.error);
-    }
-    return rc ? WR_EPROTO : 0;
-}
-
-/* The operators array of a JOB_REPLY, as a table. */
-static int s_job_operators(wr_mp_reader_t *r, const char *key, FILE *out)
-{
-    if (strcmp(key, "operators")) return wr_mp_skip(r); /* collected results: `--json` shows them */
-    uint32_t n = 0;
-    int rc = wr_mp_read_array(r, &n);
     fprintf(out, "%-40s %4s %12s %12s %10s %10s %6s %12s  %s\n", "OPERATOR", "PAR", "RECORDS IN",
             "RECORDS OUT", "WINDOWS", "LATE", "BACKPR", "WATERMARK", "SUBTASKS");
-    for (uint32_t vi = 0; !rc && vi < n; vi++) {
-        uint32_t nk = 0;
-        char name[96] = "", places[256] = "";
-        double par = 0, in = 0, outn = 0, fired = 0, late = 0, bp = 0;
-        int64_t wm = INT64_MIN;
-        if ((rc = wr_mp_read_map(r, &nk))) break;
-        for (uint32_t k = 0; !rc && k < nk; k++) {
-            char f[32];
-            if ((rc = s_key(r, f, sizeof f))) break;
-            if (!strcmp(f, "subtasks")) {
-                uint32_t ns = 0;
-                if ((rc = wr_mp_read_array(r, &ns))) break;
-                for (uint32_t s = 0; !rc && s < ns; s++) {
-                    uint32_t m = 0;
-                    char node[32] = "", state[16] = "";
-                    if ((rc = wr_mp_read_map(r, &m))) break;
-                    for (uint32_t q = 0; !rc && q < m; q++) {
-                        char g[16];
-                        s_val_t v;
-                        if ((rc = s_key(r, g, sizeof g)) || (rc = s_scalar(r, &v))) break;
-                        if (!strcmp(g, "node")) s_copy(node, sizeof node, v.text);
-                        else if (!strcmp(g, "state")) s_copy(state, sizeof state, v.text);
-                    }
-                    size_t used = strlen(places);
-                    snprintf(places + used, sizeof places - used, "%s%s:%s", s ? " " : "", node, state);
-                }
-                continue;
-            }
-            if (!strcmp(f, "watermark")) {
-                if ((rc = wr_mp_read_int(r, &wm))) break;
-                continue;
-            }
-            s_val_t v;
-            if ((rc = s_scalar(r, &v))) break;
-            if (!strcmp(f, "name")) s_copy(name, sizeof name, v.text);
-            else if (!strcmp(f, "parallelism")) par = v.num;
-            else if (!strcmp(f, "records_in")) in = v.num;
-            else if (!strcmp(f, "records_out")) outn = v.num;
-            else if (!strcmp(f, "windows_fired")) fired = v.num;
-            else if (!strcmp(f, "late_dropped")) late = v.num;
-            else if (!strcmp(f, "backpressure")) bp = v.num;
+    for (uint32_t vi = 0; vi < r->operators.n; vi++) {
+        const wr_msg_operator_stats_t *v = &r->operators.v[vi];
+        char name[96], places[256] = "";
+        for (uint32_t s = 0; s < v->subtasks.n; s++) {
+            char node[32], state[16];
+            size_t used = strlen(places);
+            snprintf(places + used, sizeof places - used, "%s%s:%s", s ? " " : "",
+                     s_cstr(node, sizeof node, v->subtasks.v[s].node),
+                     s_cstr(state, sizeof state, v->subtasks.v[s].state));
         }
         char wmtext[32] = "-";
+        int64_t wm = v->watermark;
         if (wm > INT64_MIN && wm < INT64_MAX) {
             time_t secs = (time_t)(wm / 1000);
             struct tm tm;
@@ -341,29 +168,82 @@ static int s_job_operators(wr_mp_reader_t *r, const char *key, FILE *out)
         } else if (wm == INT64_MAX) {
             snprintf(wmtext, sizeof wmtext, "end");
         }
-        fprintf(out, "%-40s %4.0f %12.0f %12.0f %10.0f %10.0f %6.0f %12s  %s\n", name, par, in, outn,
-                fired, late, bp, wmtext, places);
+        fprintf(out, "%-40s %4.0f %12.0f %12.0f %10.0f %10.0f %6.0f %12s  %s\n",
+                s_cstr(name, sizeof name, v->name), (double)v->parallelism, (double)v->records_in,
+                (double)v->records_out, (double)v->windows_fired, (double)v->late_dropped,
+                (double)v->backpressure, wmtext, places);
     }
-    return rc;
 }
 
-int wr_render_job(const uint8_t *buf, size_t len, FILE *out)
+void wr_render_job(const wr_msg_job_reply_t *r, FILE *out)
 {
-    wr_mp_reader_t r;
-    wr_mp_reader_init(&r, buf, len);
-    s_job_row_t j;
-    /* operators come after the summary fields: print the summary when the table starts */
-    int rc = s_job_row(&r, &j, s_job_operators, out);
-    if (!rc) {
-        char dur[16];
-        s_age(dur, sizeof dur, j.duration_ms);
-        fprintf(out, "\njob %s (%s): %s after %s, %.0f slots%s%s\n", j.id, j.name, j.state, dur, j.slots,
-                j.error[0] ? ": " : "", j.error);
-        if (j.checkpoint || j.restarts)
-            fprintf(out, "latest checkpoint %.0f (weir checkpoints %s); %.0f restarts%s", j.checkpoint, j.id,
-                    j.restarts, j.recovery_ms > 0 ? "" : "\n");
-        if ((j.checkpoint || j.restarts) && j.recovery_ms > 0)
-            fprintf(out, ", the last recovery took %.0f ms\n", j.recovery_ms);
+    s_job_operators(r, out);
+    char id[32], name[64], state[16], error[256], dur[16];
+    s_cstr(id, sizeof id, r->id);
+    s_age(dur, sizeof dur, (double)r->duration_ms);
+    fprintf(out, "\njob %s (%s): %s after %s, %.0f slots%s%s\n", id,
+            s_cstr(name, sizeof name, r->name), s_cstr(state, sizeof state, r->state), dur,
+            (double)r->slots, r->error.len ? ": " : "", s_cstr(error, sizeof error, r->error));
+    double checkpoint = (double)r->latest_checkpoint, restarts = (double)r->restarts;
+    if (checkpoint || restarts)
+        fprintf(out, "latest checkpoint %.0f (weir checkpoints %s); %.0f restarts%s", checkpoint,
+                id, restarts, r->recovery_ms > 0 ? "" : "\n");
+    if ((checkpoint || restarts) && r->recovery_ms > 0)
+        fprintf(out, ", the last recovery took %.0f ms\n", (double)r->recovery_ms);
+}
+
+/* ---- checkpoints ---- */
+
+static void s_time(int64_t ms, char *out, size_t cap)
+{
+    time_t secs = (time_t)(ms / 1000);
+    struct tm tm;
+    localtime_r(&secs, &tm);
+    strftime(out, cap, "%H:%M:%S", &tm);
+}
+
+static void s_size(uint64_t b, char *out, size_t cap)
+{
+    if (b >= (1ull << 30))
+        snprintf(out, cap, "%.2f GB", (double)b / (1ull << 30));
+    else if (b >= (1ull << 20))
+        snprintf(out, cap, "%.1f MB", (double)b / (1ull << 20));
+    else if (b >= 1024)
+        snprintf(out, cap, "%.1f kB", (double)b / 1024);
+    else
+        snprintf(out, cap, "%llu B", (unsigned long long)b);
+}
+
+void wr_render_checkpoints(const wr_msg_ckpt_list_reply_t *r, FILE *out)
+{
+    char job[32], state[16], latest[WR_MSG_PATH_MAX];
+    fprintf(out, "job %s %s, checkpoints every %lld ms%s\n", s_cstr(job, sizeof job, r->job),
+            s_cstr(state, sizeof state, r->state), (long long)r->interval_ms,
+            r->interval_ms ? "" : " (periodic checkpoints off)");
+    fprintf(out, "%6s  %-11s  %-10s  %8s  %9s  %10s  %10s  %9s  %s\n", "id", "status", "kind",
+            "trigger", "duration", "full", "incremental", "alignment", "");
+    for (uint32_t i = 0; i < r->checkpoints.n; i++) {
+        const wr_msg_ckpt_stat_t *c = &r->checkpoints.v[i];
+        char status[16], kind[16], reason[128], t[16], fs[24], is[24];
+        s_cstr(status, sizeof status, c->status);
+        s_time(c->trigger_ms, t, sizeof t);
+        s_size(c->full_size, fs, sizeof fs);
+        s_size(c->incremental_size, is, sizeof is);
+        fprintf(out, "%6llu  %-11s  %-10s  %8s  %7lld ms  %10s  %10s  %6lld ms  %s\n",
+                (unsigned long long)c->id, status, s_cstr(kind, sizeof kind, c->kind), t,
+                (long long)c->duration_ms, fs, is, (long long)c->alignment_ms,
+                strcmp(status, "FAILED") ? "" : s_cstr(reason, sizeof reason, c->reason));
     }
-    return rc ? WR_EPROTO : 0;
+    fprintf(out, "latest completed: %s\n",
+            r->latest.len ? s_cstr(latest, sizeof latest, r->latest) : "none");
+}
+
+int wr_render_json(const wr_msg_t *reply, FILE *out)
+{
+    wr_strbuf_t sb;
+    wr_strbuf_init(&sb);
+    int rc = wr_mp_to_json(reply->data, reply->len, SIZE_MAX, &sb);
+    if (!rc) fprintf(out, "%s\n", sb.buf);
+    wr_strbuf_release(&sb);
+    return rc;
 }

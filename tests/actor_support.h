@@ -10,7 +10,7 @@
 
 #include "actors/runtime/actor.h"
 #include "bus/base/clock.h"
-#include "bus/msgtypes.h"
+#include "bus/messages.h"
 
 #define WR_TEST_WAIT_MS 3000 /* generous upper bound for anything that should happen "soon" */
 
@@ -55,16 +55,14 @@ static const wr_behaviour_t wr_test_echo = {.on_message = wr_test_echo_message};
  * which no WR_E* code is, when m is not a well-formed ERROR message. */
 static inline int wr_test_error_code(const wr_msg_t *m, char *text, size_t cap)
 {
-    int code = 0;
-    const char *t;
-    uint32_t len;
-    if (wr_msg_error_decode(m, &code, &t, &len)) return 1;
+    wr_msg_error_t e;
+    if (wr_msg_error_unpack(m, &e)) return 1;
     if (text && cap) {
-        size_t n = len < cap ? len : cap - 1;
-        memcpy(text, t, n);
+        size_t n = e.text.len < cap ? e.text.len : cap - 1;
+        memcpy(text, e.text.s, n);
         text[n] = '\0';
     }
-    return code;
+    return e.code;
 }
 
 #endif

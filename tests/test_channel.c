@@ -14,6 +14,34 @@
 #include "bus/base/clock.h"
 #include "bus/base/error.h"
 
+/* The receiving ends of the payloads, decoded as the actors decode them. */
+static int s_credit(wr_chan_tx_t *tx, const msgpack_sbuffer *sb)
+{
+    wr_msg_credit_t c;
+    int rc = wr_msg_credit_decode(sb->data, sb->size, &c);
+    return rc ? rc : wr_chan_tx_on_credit(tx, &c);
+}
+
+static int s_batch(wr_chan_rx_t *rx, const void *payload, size_t len, wr_chan_batch_t *b)
+{
+    wr_msg_data_batch_t m;
+    int rc = wr_msg_data_batch_decode(payload, len, &m);
+    return rc ? rc : wr_chan_rx_on_batch(rx, &m, b);
+}
+
+static int s_end(wr_chan_rx_t *rx, const wr_chan_tx_t *tx)
+{
+    wr_msg_t *m = wr_chan_tx_end(tx);
+    assert_non_null(m);
+    wr_chan_payload_t p;
+    uint64_t channel = 0;
+    int rc = wr_chan_unpack(m, &p, &channel);
+    assert_int_equal(channel, rc ? 0 : tx->channel);
+    if (!rc) rc = wr_chan_rx_on_end(rx, &p.end);
+    wr_msg_destroy(&m);
+    return rc;
+}
+
 static void test_credits_gate_the_sender(void **state)
 {
     (void)state;
@@ -31,7 +59,7 @@ static void test_credits_gate_the_sender(void **state)
 
     /* the receiver opens with its whole window */
     assert_int_equal(wr_chan_rx_open(&rx, &sb), 0);
-    assert_int_equal(wr_chan_tx_on_credit(&tx, (uint8_t *)sb.data, sb.size), 0);
+    assert_int_equal(s_credit(&tx, &sb), 0);
     assert_int_equal(tx.credits, 4);
 
     /* four batches go, the fifth waits */
@@ -40,7 +68,7 @@ static void test_credits_gate_the_sender(void **state)
         sb.size = 0;
         assert_int_equal(wr_chan_tx_batch(&tx, rec, sizeof rec, 1, &sb), 0);
         wr_chan_batch_t b;
-        assert_int_equal(wr_chan_rx_on_batch(&rx, (uint8_t *)sb.data, sb.size, &b), 0);
+        assert_int_equal(s_batch(&rx, (uint8_t *)sb.data, sb.size, &b), 0);
         assert_int_equal(b.seq, (uint64_t)i);
         assert_int_equal(b.count, 1);
         assert_memory_equal(b.records, rec, sizeof rec);
@@ -55,15 +83,13 @@ static void test_credits_gate_the_sender(void **state)
         assert_true(rc == 0 || rc == 1);
         if (rc == 1) {
             credits_returned++;
-            assert_int_equal(wr_chan_tx_on_credit(&tx, (uint8_t *)sb.data, sb.size), 0);
+            assert_int_equal(s_credit(&tx, &sb), 0);
         }
     }
     assert_int_equal(credits_returned, 2);
     assert_int_equal(tx.credits, 4);
 
-    sb.size = 0;
-    assert_int_equal(wr_chan_tx_end(&tx, &sb), 0);
-    assert_int_equal(wr_chan_rx_on_end(&rx, (uint8_t *)sb.data, sb.size), 0);
+    assert_int_equal(s_end(&rx, &tx), 0);
     assert_true(rx.ended);
     assert_int_equal(rx.records, 4);
     msgpack_sbuffer_destroy(&sb);
@@ -81,47 +107,83 @@ static void test_receiver_catches_loss_and_abuse(void **state)
     wr_chan_tx_init(&tx, 1);
     wr_chan_rx_init(&rx, 1, 2);
     assert_int_equal(wr_chan_rx_open(&rx, &sb), 0);
-    assert_int_equal(wr_chan_tx_on_credit(&tx, (uint8_t *)sb.data, sb.size), 0);
+    assert_int_equal(s_credit(&tx, &sb), 0);
     assert_int_equal(wr_chan_tx_batch(&tx, "aaaaaaaa", 8, 1, &b0), 0);
     assert_int_equal(wr_chan_tx_batch(&tx, "bbbbbbbb", 8, 1, &b1), 0);
     wr_chan_batch_t b;
 
     /* batch 0 lost on the way: batch 1 is out of sequence */
-    assert_int_equal(wr_chan_rx_on_batch(&rx, (uint8_t *)b1.data, b1.size, &b), WR_EPROTO);
+    assert_int_equal(s_batch(&rx, (uint8_t *)b1.data, b1.size, &b), WR_EPROTO);
     /* every truncation of a valid batch is rejected */
     for (size_t n = 0; n < b0.size; n++)
-        assert_int_equal(wr_chan_rx_on_batch(&rx, (uint8_t *)b0.data, n, &b), WR_EPROTO);
-    assert_int_equal(wr_chan_rx_on_batch(&rx, (uint8_t *)b0.data, b0.size, &b), 0);
+        assert_int_equal(s_batch(&rx, (uint8_t *)b0.data, n, &b), WR_EPROTO);
+    assert_int_equal(s_batch(&rx, (uint8_t *)b0.data, b0.size, &b), 0);
     /* a duplicate is out of sequence too */
-    assert_int_equal(wr_chan_rx_on_batch(&rx, (uint8_t *)b0.data, b0.size, &b), WR_EPROTO);
-    assert_int_equal(wr_chan_rx_on_batch(&rx, (uint8_t *)b1.data, b1.size, &b), 0);
+    assert_int_equal(s_batch(&rx, (uint8_t *)b0.data, b0.size, &b), WR_EPROTO);
+    assert_int_equal(s_batch(&rx, (uint8_t *)b1.data, b1.size, &b), 0);
 
     /* a sender that ignores its credit: a third batch with no credit granted */
     wr_chan_tx_t rogue = tx;
     rogue.credits = 1;
     sb.size = 0;
     assert_int_equal(wr_chan_tx_batch(&rogue, "cccccccc", 8, 1, &sb), 0);
-    assert_int_equal(wr_chan_rx_on_batch(&rx, (uint8_t *)sb.data, sb.size, &b), WR_ETOOBIG);
+    assert_int_equal(s_batch(&rx, (uint8_t *)sb.data, sb.size, &b), WR_ETOOBIG);
 
     /* another channel's batch or credit is refused */
     wr_chan_rx_t other;
     wr_chan_rx_init(&other, 2, 2);
-    assert_int_equal(wr_chan_rx_on_batch(&other, (uint8_t *)b0.data, b0.size, &b), WR_EPROTO);
+    assert_int_equal(s_batch(&other, (uint8_t *)b0.data, b0.size, &b), WR_EPROTO);
     sb.size = 0;
     assert_int_equal(wr_chan_rx_open(&other, &sb), 0);
-    assert_int_equal(wr_chan_tx_on_credit(&tx, (uint8_t *)sb.data, sb.size), WR_EPROTO);
+    assert_int_equal(s_credit(&tx, &sb), WR_EPROTO);
 
     /* an end that announces more batches than arrived exposes the gap */
     wr_chan_rx_t short_rx;
     wr_chan_rx_init(&short_rx, 1, 2);
-    sb.size = 0;
-    assert_int_equal(wr_chan_tx_end(&tx, &sb), 0);
-    assert_int_equal(wr_chan_rx_on_end(&short_rx, (uint8_t *)sb.data, sb.size), WR_EPROTO);
+    assert_int_equal(s_end(&short_rx, &tx), WR_EPROTO);
     assert_false(short_rx.ended);
 
     msgpack_sbuffer_destroy(&sb);
     msgpack_sbuffer_destroy(&b0);
     msgpack_sbuffer_destroy(&b1);
+}
+
+/* A batch written in place (wr_chan_tx_seal: the records first, the header last) is the very
+ * batch wr_chan_tx_batch packs, and its header is WR_CHAN_BATCH_HEADER bytes for any values. */
+static void test_sealed_batch_is_the_packed_batch(void **state)
+{
+    (void)state;
+    const uint64_t channels[] = {0, 1, 300, UINT64_MAX};
+    for (size_t i = 0; i < sizeof channels / sizeof channels[0]; i++) {
+        wr_chan_tx_t a, b;
+        wr_chan_tx_init(&a, channels[i]);
+        wr_chan_tx_init(&b, channels[i]);
+        a.credits = b.credits = 2;
+        a.next_seq = b.next_seq = channels[i] ^ 5;
+        wr_msg_t *m = wr_chan_batch_alloc(64);
+        assert_non_null(m);
+        memcpy(wr_chan_batch_records(m), "0123456789", 10);
+        assert_int_equal(wr_chan_tx_seal(&a, m, 3, 10), 0);
+        msgpack_sbuffer sb;
+        msgpack_sbuffer_init(&sb);
+        assert_int_equal(wr_chan_tx_batch(&b, "0123456789", 10, 3, &sb), 0);
+        assert_int_equal(m->len, WR_CHAN_BATCH_HEADER + 10);
+        assert_int_equal(sb.size, m->len);
+        assert_memory_equal(sb.data, m->data, m->len);
+        wr_chan_payload_t p;
+        uint64_t channel;
+        assert_int_equal(wr_chan_unpack(m, &p, &channel), 0);
+        assert_true(channel == channels[i] && p.batch.seq == (channels[i] ^ 5) &&
+                    p.batch.count == 3);
+        assert_memory_equal(p.batch.records.p, "0123456789", 10);
+        /* not enough credit, or more bytes than the message holds: nothing changes */
+        a.credits = 0;
+        assert_int_equal(wr_chan_tx_seal(&a, m, 3, 10), WR_EAGAIN);
+        a.credits = 1;
+        assert_int_equal(wr_chan_tx_seal(&a, m, 3, 65), WR_EINVAL);
+        msgpack_sbuffer_destroy(&sb);
+        wr_msg_destroy(&m);
+    }
 }
 
 /* Waits until *flag or an error is set, or the deadline passes. */
@@ -185,6 +247,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_credits_gate_the_sender),
         cmocka_unit_test(test_receiver_catches_loss_and_abuse),
+        cmocka_unit_test(test_sealed_batch_is_the_packed_batch),
         cmocka_unit_test(test_slow_consumer_pushes_back_on_the_source),
         cmocka_unit_test(test_fast_consumer_moves_everything),
     };

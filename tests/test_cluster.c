@@ -21,7 +21,7 @@
 
 #include "bus/base/clock.h"
 #include "bus/envelope.h"
-#include "bus/msgtypes.h"
+#include "bus/messages.h"
 #include "bus/base/strbuf.h"
 #include "tests/process_support.h"
 
@@ -757,13 +757,8 @@ static void test_garbage_on_the_jobmanager_port_is_counted_and_dropped(void **st
     s_dealer_send("", 0, false);
     /* (f) a registration that claims to come from another node than the connection's */
     msgpack_sbuffer_init(&sb);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, 4);
-    msgpack_pack_str_with_body(&pk, "tm-evil", 7);
-    msgpack_pack_str_with_body(&pk, "tcp://127.0.0.1:1", 17);
-    msgpack_pack_uint32(&pk, 4);
-    msgpack_pack_uint64(&pk, 7);
+    wr_msg_tm_register_t evil = {"tm-evil", "tcp://127.0.0.1:1", 4, 7};
+    assert_int_equal(wr_msg_tm_register_pack(&evil, &sb), 0);
     wr_envelope_t spoof = {.type = WR_MSG_TM_REGISTER,
                            .corr = 7,
                            .from = "tm-evil/taskmanager",

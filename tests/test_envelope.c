@@ -402,7 +402,7 @@ static void test_msg_types(void **state)
     assert_false(wr_msg_type_is_local(WR_MSG_PING));
 
     /* every row of the table: names are unique and lead back to their number */
-#define S_CHECK_ROW(num, name, wire, schema)                                                       \
+#define S_CHECK_ROW(num, name, wire, decl, doc)                                                    \
     assert_true(wr_msg_type_is_wire(num));                                                         \
     assert_false(wr_msg_type_is_local(num));                                                       \
     assert_string_equal(wr_msg_type_name(num), wire);                                              \

@@ -15,7 +15,7 @@
 #include "actors/taskmanager/gate.h"
 #include "actors/runtime/node.h"
 #include "bus/base/error.h"
-#include "bus/msgtypes.h"
+#include "bus/messages.h"
 #include "tests/actor_support.h"
 
 /* One input message: a watermark (wm, origin) on channel ch, or its end (end). */
@@ -43,25 +43,12 @@ typedef struct {
 
 static wr_msg_t *s_msg(uint16_t type, const char *from, uint64_t ch, const int64_t *wm_origin)
 {
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    if (type == WR_MSG_CHANNEL_END) { /* [channel, the sequence number after the last batch] */
-        msgpack_pack_array(&pk, 2);
-        msgpack_pack_uint64(&pk, ch);
-        msgpack_pack_uint64(&pk, 0);
-    } else {
-        msgpack_pack_array(&pk, wm_origin ? 3 : 1);
-        msgpack_pack_uint64(&pk, ch);
-        if (wm_origin) {
-            msgpack_pack_int64(&pk, wm_origin[0]);
-            msgpack_pack_int64(&pk, wm_origin[1]);
-        }
-    }
-    wr_msg_t *m = wr_msg_new(type, from, NULL, sb.data, sb.size);
-    msgpack_sbuffer_destroy(&sb);
-    return m;
+    if (type == WR_MSG_CHANNEL_END) /* the sequence number after the last batch: none came */
+        return wr_msg_channel_end_new(type, from, NULL, &(wr_msg_channel_end_t){ch, 0});
+    if (type == WR_MSG_WATERMARK)
+        return wr_msg_watermark_new(type, from, NULL,
+                                    &(wr_msg_watermark_t){ch, wm_origin[0], wm_origin[1]});
+    return wr_msg_channel_open_new(type, from, NULL, &(wr_msg_channel_open_t){ch});
 }
 
 /* Plays the script against a gate of two inputs (channels 1 and 2, opened by this actor itself, so

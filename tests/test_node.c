@@ -19,7 +19,7 @@
 #include "bus/base/error.h"
 #include "bus/json.h"
 #include "bus/base/mp.h"
-#include "bus/msgtypes.h"
+#include "bus/messages.h"
 #include "tests/actor_support.h"
 
 /* Process-private message types that script the probe actor below. */
@@ -210,21 +210,6 @@ static wr_actor_t *s_spawn_probe(wr_node_t *n, const char *path, s_probe_t *p, w
     assert_int_equal(wr_actor_spawn(n, &o, &ref), 0);
     assert_non_null(ref);
     return ref;
-}
-
-/* Reads the msgpack map at r up to key and leaves r on its value; false if it is not there. */
-static bool s_map_find(wr_mp_reader_t *r, const char *key)
-{
-    uint32_t n = 0;
-    if (wr_mp_read_map(r, &n)) return false;
-    for (uint32_t i = 0; i < n; i++) {
-        const char *k;
-        uint32_t klen;
-        if (wr_mp_read_str(r, &k, &klen)) return false;
-        if (klen == strlen(key) && !memcmp(k, key, klen)) return true;
-        if (wr_mp_skip(r)) return false;
-    }
-    return false;
 }
 
 static char *s_to_json(const wr_msg_t *m)
@@ -676,17 +661,11 @@ typedef struct {
 static s_failure_t s_decode_failure(const wr_msg_t *m)
 {
     s_failure_t f = {0};
-    wr_mp_reader_t r;
-    wr_mp_reader_init(&r, m->data, m->len);
-    uint32_t n = 0;
-    char reason[64];
-    wr_mp_read_array(&r, &n);
-    wr_mp_read_str_copy(&r, f.child, sizeof f.child);
-    wr_mp_read_int(&r, &f.code);
-    wr_mp_read_str_copy(&r, reason, sizeof reason);
-    wr_mp_read_bool(&r, &f.restarted);
-    assert_int_equal(r.err, 0);
-    assert_int_equal(n, 4);
+    wr_msg_child_failed_t p;
+    assert_int_equal(wr_msg_child_failed_unpack(m, &p), 0);
+    memcpy(f.child, p.child, sizeof f.child);
+    f.code = p.code;
+    f.restarted = p.restarted;
     return f;
 }
 
@@ -1017,30 +996,16 @@ static void test_actors_request_lists_every_actor(void **state)
     assert_int_equal(wr_node_request(n, "n1/node", WR_MSG_ACTORS_REQ, &nil, 1, 2000, &reply), 0);
     assert_int_equal(reply->type, WR_MSG_ACTORS_REPLY);
 
-    wr_mp_reader_t r;
-    wr_mp_reader_init(&r, reply->data, reply->len);
-    uint32_t nnodes = 0;
-    assert_int_equal(wr_mp_read_array(&r, &nnodes), 0);
-    assert_int_equal(nnodes, 1);
-    wr_mp_reader_t row = r;
-    char node_id[WR_NODE_MAX];
-    assert_true(s_map_find(&row, "node"));
-    assert_int_equal(wr_mp_read_str_copy(&row, node_id, sizeof node_id), 0);
-    assert_string_equal(node_id, "n1");
-    row = r;
-    assert_true(s_map_find(&row, "actors"));
-    uint32_t nactors = 0;
-    assert_int_equal(wr_mp_read_array(&row, &nactors), 0);
-    assert_int_equal(nactors, 4);
+    wr_msg_actors_reply_t actors;
+    assert_int_equal(wr_msg_actors_reply_unpack(reply, &actors), 0);
+    assert_int_equal(actors.nodes.n, 1);
+    const wr_msg_node_row_t *row = &actors.nodes.v[0];
+    assert_true(wr_strv_eq(row->node, "n1"));
+    assert_int_equal(row->actors.n, 4);
     const char *want[] = {"n1/node", "n1/echo", "n1/jobs/sup", "n1/jobs/sup/kid"}; /* spawn order */
-    for (uint32_t i = 0; i < nactors; i++) {
-        wr_mp_reader_t actor = row;
-        char addr[WR_ADDR_MAX];
-        assert_true(s_map_find(&actor, "addr"));
-        assert_int_equal(wr_mp_read_str_copy(&actor, addr, sizeof addr), 0);
-        assert_string_equal(addr, want[i]);
-        assert_int_equal(wr_mp_skip(&row), 0);
-    }
+    for (uint32_t i = 0; i < row->actors.n; i++)
+        assert_true(wr_strv_eq(row->actors.v[i].addr, want[i]));
+    wr_msg_actors_reply_release(&actors);
     char *json = s_to_json(reply);
     assert_non_null(strstr(json, "\"addr\":\"n1/jobs/sup/kid\",\"supervisor\":\"n1/jobs/sup\""));
     assert_non_null(strstr(json, "\"status\":\"up\""));
@@ -1054,15 +1019,13 @@ static void test_actors_request_lists_every_actor(void **state)
     s_probe_release(&kid);
 }
 
-/* A MAILBOX_REQ payload: ["node/path", peek]. */
+/* A MAILBOX_REQ payload. */
 static void s_pack_mailbox_req(msgpack_sbuffer *sb, const char *addr, uint32_t peek)
 {
     msgpack_sbuffer_init(sb);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, 2);
-    wr_pack_str(&pk, addr);
-    msgpack_pack_uint32(&pk, peek);
+    wr_msg_mailbox_req_t req = {.peek = peek};
+    snprintf(req.addr, sizeof req.addr, "%s", addr);
+    assert_int_equal(wr_msg_mailbox_req_pack(&req, sb), 0);
 }
 
 /* Waits until the runtime has accounted for n handled messages (just after each handler). */
@@ -1124,12 +1087,10 @@ static void test_mailbox_request_peeks_recent_messages(void **state)
     assert_null(strstr(json, "\"n\":40"));
     assert_non_null(strstr(json, "\"from\":\"n1/test\""));
     free(json);
-    wr_mp_reader_t r;
-    wr_mp_reader_init(&r, reply->data, reply->len);
-    assert_true(s_map_find(&r, "recent"));
-    uint32_t nrecent = 0;
-    assert_int_equal(wr_mp_read_array(&r, &nrecent), 0);
-    assert_int_equal(nrecent, 2);
+    wr_msg_mailbox_reply_t mb;
+    assert_int_equal(wr_msg_mailbox_reply_unpack(reply, &mb), 0);
+    assert_int_equal(mb.recent.n, 2);
+    wr_msg_mailbox_reply_release(&mb);
     wr_msg_destroy(&reply);
 
     /* errors come back as ERROR replies */

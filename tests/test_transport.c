@@ -19,7 +19,7 @@
 #include "bus/base/clock.h"
 #include "bus/base/error.h"
 #include "bus/base/mp.h"
-#include "bus/msgtypes.h"
+#include "bus/messages.h"
 #include "tests/actor_support.h"
 
 #define HB_INTERVAL_MS 50
@@ -82,18 +82,14 @@ static int s_watcher_message(wr_actor_t *self, void *state, wr_msg_t **msg)
     (void)self;
     s_watcher_t *w = state;
     const wr_msg_t *m = *msg;
-    wr_mp_reader_t r;
-    wr_mp_reader_init(&r, m->data, m->len);
-    uint32_t n = 0;
-    char node[WR_NODE_MAX] = "";
-    wr_mp_read_array(&r, &n);
-    wr_mp_read_str_copy(&r, node, sizeof node);
-    if (r.err || strcmp(node, w->peer)) return 0; /* not ours: the assertions see the counts */
-    if (m->type == WR_MSG_PEER_UP) {
+    wr_msg_peer_up_t up;
+    wr_msg_peer_down_t down;
+    /* not ours: the assertions see the counts */
+    if (!wr_msg_peer_up_unpack(m, &up) && !strcmp(up.node, w->peer)) {
         atomic_fetch_add(&w->ups, 1);
-    } else if (m->type == WR_MSG_PEER_DOWN && n == 3) { /* [node, reason, incarnation] */
+    } else if (!wr_msg_peer_down_unpack(m, &down) && !strcmp(down.node, w->peer)) {
         w->down_ns = wr_now_ns();
-        wr_mp_read_str_copy(&r, w->reason, sizeof w->reason);
+        snprintf(w->reason, sizeof w->reason, "%s", down.reason);
         atomic_fetch_add(&w->downs, 1);
     }
     return 0;
@@ -374,13 +370,9 @@ static void s_send_heartbeat(zsock_t *d, const char *id, const char *to, uint64_
 {
     msgpack_sbuffer body;
     msgpack_sbuffer_init(&body);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &body, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, 4);
-    wr_pack_str(&pk, id);
-    msgpack_pack_uint64(&pk, incarnation);
-    msgpack_pack_uint64(&pk, 0);
-    wr_pack_str(&pk, "");
+    wr_msg_heartbeat_t hb = {.incarnation = incarnation};
+    snprintf(hb.node, sizeof hb.node, "%s", id);
+    assert_int_equal(wr_msg_heartbeat_pack(&hb, &body), 0);
     char from[WR_ADDR_MAX], to_addr[WR_ADDR_MAX];
     snprintf(from, sizeof from, "%s/node", id);
     snprintf(to_addr, sizeof to_addr, "%s/node", to);

@@ -8,12 +8,13 @@
 #include <stdio.h>
 
 #include "bus/envelope.h"
+#include "bus/messages.h"
 
 #define WR_JOBMANAGER_PATH  "jobmanager"  /* "<jm node>/jobmanager" */
 #define WR_TASKMANAGER_PATH "taskmanager" /* "<tm node>/taskmanager" */
 
-#define WR_JOB_ID_MAX       24            /* a job id, NUL included (8 hex digits today) */
-#define WR_TASK_RESTORE_MAX 512           /* a checkpoint, savepoint or state folder path */
+#define WR_JOB_ID_MAX       WR_MSG_JOB_ID_MAX /* a job id, NUL included (8 hex digits today) */
+#define WR_TASK_RESTORE_MAX WR_MSG_PATH_MAX   /* a checkpoint, savepoint or state folder path */
 #define WR_CKPT_FINAL       UINT64_MAX    /* the checkpoint id of a subtask's state at its end */
 
 /* The actor path of a subtask of an attempt: "job-<id>-<attempt>/v<vertex>.<subtask>" (a

@@ -7,8 +7,7 @@
 #include "bus/base/clock.h"
 #include "bus/base/error.h"
 #include "bus/base/log.h"
-#include "bus/base/mp.h"
-#include "bus/msgtypes.h"
+#include "bus/messages.h"
 
 static bool s_path_valid(const char *p)
 {
@@ -256,22 +255,16 @@ static void s_tell_supervisor(wr_actor_t *a, uint16_t type, int err, const char 
                      restarted ? "; restarted" : "; stopped");
         return;
     }
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    wr_msg_t *m;
     if (type == WR_MSG_CHILD_FAILED) {
-        msgpack_pack_array(&pk, 4);
-        wr_pack_str(&pk, a->addr);
-        msgpack_pack_int64(&pk, err);
-        wr_pack_str(&pk, reason);
-        restarted ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
+        wr_msg_child_failed_t f = {.code = err, .reason = wr_strv(reason), .restarted = restarted};
+        memcpy(f.child, a->addr, sizeof f.child);
+        m = wr_msg_child_failed_new(type, a->addr, a->supervisor->addr, &f);
     } else {
-        msgpack_pack_array(&pk, 1);
-        wr_pack_str(&pk, a->addr);
+        wr_msg_child_stopped_t f;
+        memcpy(f.child, a->addr, sizeof f.child);
+        m = wr_msg_child_stopped_new(type, a->addr, a->supervisor->addr, &f);
     }
-    wr_msg_t *m = wr_msg_new(type, a->addr, a->supervisor->addr, sb.data, sb.size);
-    msgpack_sbuffer_destroy(&sb);
     if (!m) return;
     int rc;
     /* supervision messages must arrive; a supervisor's full mailbox only delays them (and on a

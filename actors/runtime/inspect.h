@@ -1,17 +1,14 @@
-/* Inspection: what `weir actors` and `weir mailbox` show, packed as msgpack maps with string keys
- * (so the CLI's --json is a direct msgpack -> JSON rendering).
- *
- * Node row (one element of WR_MSG_ACTORS_REPLY's array):
- *   {node, status: "up"|"dead"|..., endpoint, incarnation, last_heard_ms, frames_in, malformed,
- *    bad_frames, bad_envelope, bad_version, bad_type, oversized, spoofed,
- *    actors: [{addr, supervisor, depth, capacity, high_water, enqueued, dequeued, rejected,
- *              restarts, rate, oldest_age_ms}...]}
- * Mailbox reply (WR_MSG_MAILBOX_REPLY):
- *   {addr, capacity, depth, high_water, enqueued, dequeued, rejected, restarts, rate,
- *    oldest_age_ms, processing_ms, types: {name: count}, processing_us: [[upper_us, count]...],
- *    recent: [{type, from, size, age_ms, waited_ms,
- *              payload | payload_truncated (bin: its first bytes) | payload_not_sampled}...]}
- * Payloads are sampled: every message of a quiet mailbox, one in eight of a busy one. */
+/* Inspection: what `weir actors` and `weir mailbox` show. Their shapes are declared once in
+ * bus/messages.h, as MAPs whose keys the CLI's --json prints (a direct msgpack -> JSON rendering):
+ *   node_row      one element of ACTORS_REPLY: {node, status: "up"|"dead"|"unresponsive",
+ *                 endpoint, incarnation, last_heard_ms, the transport's counters of rejected
+ *                 frames, actors: [actor_row...]}
+ *   mailbox_reply MAILBOX_REPLY: counters, types: {name: count}, processing_us: [[upper_us,
+ *                 count]...], recent: [recent_msg...], each with its payload as itself, its
+ *                 first bytes (payload_truncated) or payload_not_sampled
+ * Payloads are sampled: every message of a quiet mailbox, one in eight of a busy one. These pack
+ * through the codec (bus/proto.h) into a packer, so that the JobManager can put the rows of several
+ * nodes into one answer. */
 #ifndef WR_INSPECT_H
 #define WR_INSPECT_H
 
@@ -20,9 +17,9 @@
 
 #include "actors/runtime/node.h"
 
-/* Packs this node's row, with status "up" and last_heard_ms 0. */
+/* Packs this node's row, with status "up" and last_heard_ms 0. 0 or WR_ENOMEM. */
 int wr_inspect_pack_node(wr_node_t *node, msgpack_packer *pk);
-/* Packs a row for a node known only by hearsay (a dead TaskManager): no actors. */
+/* Packs a row for a node known only by hearsay (a dead TaskManager): no actors. 0 or WR_ENOMEM. */
 int wr_inspect_pack_remote(msgpack_packer *pk, const char *node_id, const char *status,
                            const char *endpoint, int64_t last_heard_ms);
 /* Packs the mailbox reply for the local actor at path with up to peek recent messages.

@@ -9,8 +9,7 @@
 #include "bus/base/clock.h"
 #include "bus/base/error.h"
 #include "bus/base/log.h"
-#include "bus/base/mp.h"
-#include "bus/msgtypes.h"
+#include "bus/messages.h"
 
 #define S_STOP_WAIT_MS 5000  /* node destroy waits this long for actors to stop */
 #define S_REQ_PREFIX "req/" /* wr_node_request's temporary reply addresses */
@@ -312,23 +311,18 @@ static void s_on_peer_event(void *ctx, const char *peer, bool up, const char *re
     wr_node_t *n = ctx;
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    if (up) {
-        msgpack_pack_array(&pk, 2);
-        wr_pack_str(&pk, peer);
-        msgpack_pack_uint64(&pk, incarnation);
-    } else {
-        msgpack_pack_array(&pk, 3);
-        wr_pack_str(&pk, peer);
-        wr_pack_str(&pk, reason);
-        msgpack_pack_uint64(&pk, incarnation);
-    }
+    wr_msg_peer_up_t u = {.incarnation = incarnation};
+    wr_msg_peer_down_t d = {.incarnation = incarnation};
+    snprintf(u.node, sizeof u.node, "%s", peer);
+    snprintf(d.node, sizeof d.node, "%s", peer);
+    snprintf(d.reason, sizeof d.reason, "%s", reason ? reason : "");
+    int packed = up ? wr_msg_peer_up_pack(&u, &sb) : wr_msg_peer_down_pack(&d, &sb);
     pthread_mutex_lock(&n->watch_lock);
     for (size_t i = 0; i < n->nwatches; i++) {
         if (strcmp(n->watches[i].peer, peer)) continue;
-        wr_msg_t *m = wr_msg_new(up ? WR_MSG_PEER_UP : WR_MSG_PEER_DOWN, "", n->watches[i].actor->addr,
-                                 sb.data, sb.size);
+        wr_msg_t *m = packed ? NULL
+                             : wr_msg_new(up ? WR_MSG_PEER_UP : WR_MSG_PEER_DOWN, "",
+                                          n->watches[i].actor->addr, sb.data, sb.size);
         if (!m) continue;
         snprintf(m->from, sizeof m->from, "%s/node", n->id);
         /* control messages must not be lost to a full mailbox: retry briefly */

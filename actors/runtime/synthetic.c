@@ -50,14 +50,9 @@ static void s_fill(const s_source_t *s, uint8_t *records, uint64_t first)
 static int s_source_next(s_source_t *s)
 {
     if (s->tx.sent == s->o.batches) {
-        msgpack_sbuffer sb;
-        msgpack_sbuffer_init(&sb);
-        int rc = wr_chan_tx_end(&s->tx, &sb);
-        if (!rc && !(s->out = wr_msg_new(WR_MSG_CHANNEL_END, NULL, NULL, sb.data, sb.size)))
-            rc = WR_ENOMEM;
-        msgpack_sbuffer_destroy(&sb);
+        s->out = wr_chan_tx_end(&s->tx);
         s->ended = true;
-        return rc;
+        return s->out ? 0 : WR_ENOMEM;
     }
     if (!s->tx.credits) return WR_EAGAIN;
     size_t len = (size_t)s->o.batch_records * s->o.record_size;
@@ -100,14 +95,10 @@ static int s_source_start(wr_actor_t *self, void *state)
 {
     s_source_t *s = state;
     atomic_store(&s->o.result->start_ns, wr_now_ns());
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, 1);
-    msgpack_pack_uint64(&pk, s->o.channel);
-    int rc = wr_send(self, s->sink, WR_MSG_CHANNEL_OPEN, sb.data, sb.size);
-    msgpack_sbuffer_destroy(&sb);
+    wr_msg_t *m = wr_msg_channel_open_new(WR_MSG_CHANNEL_OPEN, NULL, NULL,
+                                          &(wr_msg_channel_open_t){s->o.channel});
+    int rc = m ? wr_send_msg(self, s->sink, &m) : WR_ENOMEM;
+    wr_msg_destroy(&m);
     return rc;
 }
 
@@ -118,7 +109,9 @@ static int s_source_message(wr_actor_t *self, void *state, wr_msg_t **msgp)
     int rc = 0;
     if (m->type == WR_MSG_CREDIT) {
         uint32_t before = s->tx.credits;
-        rc = wr_chan_tx_on_credit(&s->tx, m->data, m->len);
+        wr_msg_credit_t credit;
+        rc = wr_msg_credit_unpack(m, &credit);
+        if (!rc) rc = wr_chan_tx_on_credit(&s->tx, &credit);
         if (!rc && s->tx.sent) s->credited += s->tx.credits - before;
         if (!rc) rc = s_source_pump(self, s);
     } else if (m->type == S_RETRY) {
@@ -192,7 +185,11 @@ static int s_sink_message(wr_actor_t *self, void *state, wr_msg_t **msgp)
     s->out.size = 0;
     uint32_t depth = wr_mailbox_depth(wr_actor_mailbox(self)) + 1;
     if (depth > atomic_load(&s->o.result->max_depth)) atomic_store(&s->o.result->max_depth, depth);
-    switch (m->type) {
+    wr_chan_payload_t p;
+    uint64_t channel;
+    rc = wr_chan_unpack(m, &p, &channel);
+    if (rc == WR_ETYPE) return 0; /* not a channel's */
+    switch (rc ? 0 : m->type) {
     case WR_MSG_CHANNEL_OPEN:
         memcpy(s->source, m->from, sizeof s->source);
         rc = wr_chan_rx_open(&s->rx, &s->out);
@@ -200,7 +197,7 @@ static int s_sink_message(wr_actor_t *self, void *state, wr_msg_t **msgp)
         break;
     case WR_MSG_DATA_BATCH: {
         wr_chan_batch_t b;
-        rc = wr_chan_rx_on_batch(&s->rx, m->data, m->len, &b);
+        rc = wr_chan_rx_on_batch(&s->rx, &p.batch, &b);
         if (rc) break;
         s_check(s, &b);
         atomic_store(&s->o.result->batches, s->rx.received);
@@ -214,7 +211,7 @@ static int s_sink_message(wr_actor_t *self, void *state, wr_msg_t **msgp)
         break;
     }
     case WR_MSG_CHANNEL_END:
-        rc = wr_chan_rx_on_end(&s->rx, m->data, m->len);
+        rc = wr_chan_rx_on_end(&s->rx, &p.end);
         if (!rc) {
             atomic_store(&s->o.result->end_ns, wr_now_ns());
             atomic_store(&s->o.result->done, 1);

@@ -10,100 +10,132 @@
 #include "bus/base/clock.h"
 #include "bus/base/error.h"
 #include "bus/base/log.h"
-#include "bus/base/mp.h"
-#include "bus/msgtypes.h"
+#include "bus/messages.h"
 
 #define S_TICK (WR_MSG_LOCAL_FIRST + 1)
 #define S_RATE_MS 1000
 
-static void s_kv_str(msgpack_packer *pk, const char *k, const char *v)
+/* A node row: the transport's counters of rejected frames, and its actors. */
+static wr_msg_node_row_t s_row(const char *node_id, const char *status, const char *endpoint,
+                               uint64_t incarnation, int64_t last_heard_ms,
+                               const wr_transport_stats_t *s, wr_msg_actor_row_list_t actors)
 {
-    wr_pack_str(pk, k);
-    wr_pack_str(pk, v);
+    return (wr_msg_node_row_t){.node = wr_strv(node_id),
+                               .status = wr_strv(status),
+                               .endpoint = wr_strv(endpoint),
+                               .incarnation = incarnation,
+                               .last_heard_ms = last_heard_ms,
+                               .frames_in = s->frames_in,
+                               .malformed = s->malformed,
+                               .bad_frames = s->bad_frames,
+                               .bad_envelope = s->bad_envelope,
+                               .bad_version = s->bad_version,
+                               .bad_type = s->bad_type,
+                               .oversized = s->oversized,
+                               .spoofed = s->spoofed,
+                               .actors = actors};
 }
 
-static void s_kv_u64(msgpack_packer *pk, const char *k, uint64_t v)
+/* This node's row with status "up" into *row, its actors in *rows (views into *info); the caller
+ * frees *info and *rows, also when this fails (WR_ENOMEM). */
+static int s_node_row(wr_node_t *n, wr_msg_node_row_t *row, wr_actor_info_t **info,
+                      wr_msg_actor_row_t **rows)
 {
-    wr_pack_str(pk, k);
-    msgpack_pack_uint64(pk, v);
+    size_t cap = wr_node_actor_count(n) + 16;
+    *info = malloc(cap * sizeof **info);
+    *rows = malloc(cap * sizeof **rows);
+    if (!*info || !*rows) return WR_ENOMEM;
+    size_t k = wr_node_actors(n, *info, cap);
+    if (k > cap) k = cap;
+    for (size_t i = 0; i < k; i++) {
+        const wr_actor_info_t *r = &(*info)[i];
+        (*rows)[i] = (wr_msg_actor_row_t){.addr = wr_strv(r->addr),
+                                          .supervisor = wr_strv(r->supervisor),
+                                          .depth = r->depth,
+                                          .capacity = r->capacity,
+                                          .high_water = r->high_water,
+                                          .enqueued = r->enqueued,
+                                          .dequeued = r->dequeued,
+                                          .rejected = r->rejected,
+                                          .restarts = r->restarts,
+                                          .rate = r->rate,
+                                          .oldest_age_ms = r->oldest_age_ns / 1000000};
+    }
+    wr_transport_stats_t ts;
+    wr_node_transport_stats(n, &ts);
+    *row = s_row(wr_node_id(n), "up", wr_node_endpoint(n), wr_node_incarnation(n), 0, &ts,
+                 (wr_msg_actor_row_list_t){*rows, (uint32_t)k});
+    return 0;
 }
-
-static void s_kv_i64(msgpack_packer *pk, const char *k, int64_t v)
-{
-    wr_pack_str(pk, k);
-    msgpack_pack_int64(pk, v);
-}
-
-static void s_kv_f64(msgpack_packer *pk, const char *k, double v)
-{
-    wr_pack_str(pk, k);
-    msgpack_pack_double(pk, v);
-}
-
-static void s_pack_transport(msgpack_packer *pk, const wr_transport_stats_t *s)
-{
-    s_kv_u64(pk, "frames_in", s->frames_in);
-    s_kv_u64(pk, "malformed", s->malformed);
-    s_kv_u64(pk, "bad_frames", s->bad_frames);
-    s_kv_u64(pk, "bad_envelope", s->bad_envelope);
-    s_kv_u64(pk, "bad_version", s->bad_version);
-    s_kv_u64(pk, "bad_type", s->bad_type);
-    s_kv_u64(pk, "oversized", s->oversized);
-    s_kv_u64(pk, "spoofed", s->spoofed);
-}
-#define S_TRANSPORT_KEYS 8
 
 int wr_inspect_pack_node(wr_node_t *n, msgpack_packer *pk)
 {
-    size_t cap = wr_node_actor_count(n) + 16;
-    wr_actor_info_t *rows = malloc(cap * sizeof *rows);
-    if (!rows) return WR_ENOMEM;
-    size_t k = wr_node_actors(n, rows, cap);
-    if (k > cap) k = cap;
-    wr_transport_stats_t ts;
-    wr_node_transport_stats(n, &ts);
-    msgpack_pack_map(pk, 6 + S_TRANSPORT_KEYS);
-    s_kv_str(pk, "node", wr_node_id(n));
-    s_kv_str(pk, "status", "up");
-    s_kv_str(pk, "endpoint", wr_node_endpoint(n));
-    s_kv_u64(pk, "incarnation", wr_node_incarnation(n));
-    s_kv_i64(pk, "last_heard_ms", 0);
-    s_pack_transport(pk, &ts);
-    wr_pack_str(pk, "actors");
-    msgpack_pack_array(pk, (uint32_t)k);
-    for (size_t i = 0; i < k; i++) {
-        wr_actor_info_t *r = &rows[i];
-        msgpack_pack_map(pk, 11);
-        s_kv_str(pk, "addr", r->addr);
-        s_kv_str(pk, "supervisor", r->supervisor);
-        s_kv_u64(pk, "depth", r->depth);
-        s_kv_u64(pk, "capacity", r->capacity);
-        s_kv_u64(pk, "high_water", r->high_water);
-        s_kv_u64(pk, "enqueued", r->enqueued);
-        s_kv_u64(pk, "dequeued", r->dequeued);
-        s_kv_u64(pk, "rejected", r->rejected);
-        s_kv_u64(pk, "restarts", r->restarts);
-        s_kv_f64(pk, "rate", r->rate);
-        s_kv_i64(pk, "oldest_age_ms", r->oldest_age_ns / 1000000);
-    }
+    wr_actor_info_t *info = NULL;
+    wr_msg_actor_row_t *rows = NULL;
+    wr_msg_node_row_t row;
+    int rc = s_node_row(n, &row, &info, &rows);
+    if (!rc) rc = wr_proto_encode(&wr_msg_node_row_decl, &row, pk);
+    free(info);
     free(rows);
-    return 0;
+    return rc;
+}
+
+/* ACTORS_REPLY of this node alone. */
+static int s_pack_actors(wr_node_t *n, msgpack_sbuffer *sb)
+{
+    wr_actor_info_t *info = NULL;
+    wr_msg_actor_row_t *rows = NULL;
+    wr_msg_node_row_t row;
+    int rc = s_node_row(n, &row, &info, &rows);
+    if (!rc) rc = wr_msg_actors_reply_pack(&(wr_msg_actors_reply_t){{&row, 1}}, sb);
+    free(info);
+    free(rows);
+    return rc;
 }
 
 int wr_inspect_pack_remote(msgpack_packer *pk, const char *node_id, const char *status,
                            const char *endpoint, int64_t last_heard_ms)
 {
     wr_transport_stats_t none = {0};
-    msgpack_pack_map(pk, 6 + S_TRANSPORT_KEYS);
-    s_kv_str(pk, "node", node_id);
-    s_kv_str(pk, "status", status);
-    s_kv_str(pk, "endpoint", endpoint);
-    s_kv_u64(pk, "incarnation", 0);
-    s_kv_i64(pk, "last_heard_ms", last_heard_ms);
-    s_pack_transport(pk, &none);
-    wr_pack_str(pk, "actors");
-    msgpack_pack_array(pk, 0);
-    return 0;
+    wr_msg_node_row_t row = s_row(node_id, status, endpoint, 0, last_heard_ms, &none,
+                                  (wr_msg_actor_row_list_t){NULL, 0});
+    return wr_proto_encode(&wr_msg_node_row_decl, &row, pk);
+}
+
+/* The names of message types, for a mailbox's counts: the table's, or "type-N". */
+typedef struct {
+    char buf[WR_MAILBOX_TYPE_SLOTS][16];
+} s_type_names_t;
+
+static const char *s_type_name(s_type_names_t *names, int slot, uint16_t type)
+{
+    const char *name = wr_msg_type_name(type);
+    if (name) return name;
+    snprintf(names->buf[slot], sizeof names->buf[slot], "type-%u", type);
+    return names->buf[slot];
+}
+
+/* One recent message: a whole, valid sample is embedded as itself; anything else as its first
+ * bytes (or not at all). */
+static wr_msg_recent_msg_t s_recent(const wr_mailbox_recent_t *r, int64_t now)
+{
+    static const uint8_t nil = 0xc0;
+    const char *name = wr_msg_type_name(r->type);
+    wr_msg_recent_msg_t m = {.type = wr_strv(name ? name : "unknown"),
+                             .from = wr_strv(r->from),
+                             .size = r->size,
+                             .age_ms = (now - r->deq_ns) / 1000000,
+                             .waited_ms = (r->deq_ns - r->enq_ns) / 1000000};
+    bool whole = r->sample_len == r->size;
+    if (!r->sampled)
+        m.payload_not_sampled = true;
+    else if (whole && r->size == 0)
+        m.payload = (wr_bytes_t){&nil, 1};
+    else if (whole && wr_proto_one_object(r->sample, r->sample_len))
+        m.payload = (wr_bytes_t){r->sample, r->sample_len};
+    else
+        m.payload_truncated = (wr_bytes_t){r->sample, r->sample_len};
+    return m;
 }
 
 int wr_inspect_pack_mailbox(wr_node_t *n, const char *path, uint32_t peek, msgpack_packer *pk)
@@ -117,78 +149,40 @@ int wr_inspect_pack_mailbox(wr_node_t *n, const char *path, uint32_t peek, msgpa
     size_t nrecent = recent ? wr_mailbox_recent(a->mailbox, recent, peek) : 0;
     int64_t now = wr_coarse_ns();
 
-    msgpack_pack_map(pk, 14);
-    s_kv_str(pk, "addr", a->addr);
-    s_kv_u64(pk, "capacity", st.capacity);
-    s_kv_u64(pk, "depth", st.depth);
-    s_kv_u64(pk, "high_water", st.high_water);
-    s_kv_u64(pk, "enqueued", st.enqueued);
-    s_kv_u64(pk, "dequeued", st.dequeued);
-    s_kv_u64(pk, "rejected", st.rejected);
-    s_kv_u64(pk, "restarts", atomic_load(&a->restarts));
-    s_kv_f64(pk, "rate", (double)atomic_load(&a->rate_milli) / 1000.0);
-    s_kv_i64(pk, "oldest_age_ms", st.oldest_age_ns / 1000000);
-    s_kv_f64(pk, "processing_ms", (double)st.processed_ns / 1e6);
-
+    wr_msg_type_count_t types[WR_MAILBOX_TYPE_SLOTS + 1];
+    s_type_names_t names;
     uint32_t ntypes = 0;
-    for (int i = 0; i < WR_MAILBOX_TYPE_SLOTS; i++) ntypes += st.types[i].count > 0;
-    wr_pack_str(pk, "types");
-    msgpack_pack_map(pk, ntypes + (st.other_types > 0));
-    for (int i = 0; i < WR_MAILBOX_TYPE_SLOTS; i++) {
-        if (!st.types[i].count) continue;
-        const char *name = wr_msg_type_name(st.types[i].type);
-        char buf[32];
-        if (!name) {
-            snprintf(buf, sizeof buf, "type-%u", st.types[i].type);
-            name = buf;
-        }
-        s_kv_u64(pk, name, st.types[i].count);
-    }
-    if (st.other_types) s_kv_u64(pk, "other", st.other_types);
-
-    wr_pack_str(pk, "processing_us"); /* [upper bound in us, count] per non-empty bucket */
+    for (int i = 0; i < WR_MAILBOX_TYPE_SLOTS; i++)
+        if (st.types[i].count)
+            types[ntypes++] = (wr_msg_type_count_t){
+                wr_strv(s_type_name(&names, i, st.types[i].type)), st.types[i].count};
+    if (st.other_types) types[ntypes++] = (wr_msg_type_count_t){wr_strv("other"), st.other_types};
+    wr_msg_hist_bucket_t hist[WR_MAILBOX_HIST_BUCKETS]; /* [upper bound in us, count] */
     uint32_t nb = 0;
-    for (int i = 0; i < WR_MAILBOX_HIST_BUCKETS; i++) nb += st.hist[i] > 0;
-    msgpack_pack_array(pk, nb);
-    for (int i = 0; i < WR_MAILBOX_HIST_BUCKETS; i++) {
-        if (!st.hist[i]) continue;
-        msgpack_pack_array(pk, 2);
-        msgpack_pack_uint64(pk, 2ull << i);
-        msgpack_pack_uint64(pk, st.hist[i]);
-    }
+    for (int i = 0; i < WR_MAILBOX_HIST_BUCKETS; i++)
+        if (st.hist[i]) hist[nb++] = (wr_msg_hist_bucket_t){2ull << i, st.hist[i]};
+    wr_msg_recent_msg_t rows[WR_MAILBOX_RECENT];
+    for (size_t i = 0; i < nrecent; i++)
+        rows[i] = s_recent(&recent[i], now);
 
-    wr_pack_str(pk, "recent");
-    msgpack_pack_array(pk, (uint32_t)nrecent);
-    for (size_t i = 0; i < nrecent; i++) {
-        wr_mailbox_recent_t *r = &recent[i];
-        const char *name = wr_msg_type_name(r->type);
-        msgpack_pack_map(pk, 6);
-        s_kv_str(pk, "type", name ? name : "unknown");
-        s_kv_str(pk, "from", r->from);
-        s_kv_u64(pk, "size", r->size);
-        s_kv_i64(pk, "age_ms", (now - r->deq_ns) / 1000000);
-        s_kv_i64(pk, "waited_ms", (r->deq_ns - r->enq_ns) / 1000000);
-        /* a whole, valid sample is embedded as itself; anything else as truncated bytes */
-        wr_mp_reader_t rd;
-        wr_mp_reader_init(&rd, r->sample, r->sample_len);
-        bool whole = r->sample_len == r->size;
-        if (!r->sampled) {
-            wr_pack_str(pk, "payload_not_sampled");
-            msgpack_pack_true(pk);
-        } else if (whole && r->size == 0) {
-            wr_pack_str(pk, "payload");
-            msgpack_pack_nil(pk);
-        } else if (whole && wr_mp_skip(&rd) == 0 && wr_mp_remaining(&rd) == 0) {
-            wr_pack_str(pk, "payload");
-            msgpack_sbuffer_write(pk->data, (const char *)r->sample, r->sample_len);
-        } else {
-            wr_pack_str(pk, "payload_truncated");
-            wr_pack_bin(pk, r->sample, r->sample_len);
-        }
-    }
+    wr_msg_mailbox_reply_t reply = {.addr = wr_strv(a->addr),
+                                    .capacity = st.capacity,
+                                    .depth = st.depth,
+                                    .high_water = st.high_water,
+                                    .enqueued = st.enqueued,
+                                    .dequeued = st.dequeued,
+                                    .rejected = st.rejected,
+                                    .restarts = atomic_load(&a->restarts),
+                                    .rate = (double)atomic_load(&a->rate_milli) / 1000.0,
+                                    .oldest_age_ms = st.oldest_age_ns / 1000000,
+                                    .processing_ms = (double)st.processed_ns / 1e6,
+                                    .types = {types, ntypes},
+                                    .processing_us = {hist, nb},
+                                    .recent = {rows, (uint32_t)nrecent}};
+    int rc = wr_proto_encode(&wr_msg_mailbox_reply_decl, &reply, pk);
     free(recent);
     wr_actor_unref(&a);
-    return 0;
+    return rc;
 }
 
 /* ---- the actor ---- */
@@ -240,33 +234,32 @@ static int s_on_message(wr_actor_t *self, void *state, wr_msg_t **msgp)
     case S_TICK:
         s_update_rates(n);
         break;
-    case WR_MSG_ACTORS_REQ:
-        msgpack_pack_array(&pk, 1);
-        if (wr_inspect_pack_node(n, &pk) == 0) s_reply_packed(self, m, WR_MSG_ACTORS_REPLY, &sb);
+    case WR_MSG_ACTORS_REQ: {
+        wr_msg_none_t none;
+        if (wr_msg_none_unpack(m, &none))
+            wr__reply_error(n, m, WR_EINVAL, "actors request: expected no payload");
+        else if (s_pack_actors(n, &sb) == 0)
+            s_reply_packed(self, m, WR_MSG_ACTORS_REPLY, &sb);
         else wr__reply_error(n, m, WR_ENOMEM, "out of memory");
         break;
+    }
     case WR_MSG_MAILBOX_REQ: {
-        wr_mp_reader_t r;
-        wr_mp_reader_init(&r, m->data, m->len);
-        uint32_t cnt = 0, peek = 0;
-        uint64_t p64 = 0;
-        char addr[WR_ADDR_MAX], node[WR_NODE_MAX];
-        wr_mp_read_array(&r, &cnt);
-        wr_mp_read_str_copy(&r, addr, sizeof addr);
-        wr_mp_read_uint(&r, &p64);
-        const char *path = r.err ? NULL : wr_addr_split(addr, node);
-        if (cnt != 2 || !path) {
+        wr_msg_mailbox_req_t req;
+        char node[WR_NODE_MAX];
+        const char *path =
+            wr_msg_mailbox_req_unpack(m, &req) ? NULL : wr_addr_split(req.addr, node);
+        if (!path) {
             wr__reply_error(n, m, WR_EINVAL, "mailbox request: expected [\"node/path\", peek]");
             break;
         }
-        peek = p64 > WR_MAILBOX_RECENT ? WR_MAILBOX_RECENT : (uint32_t)p64;
+        uint32_t peek = req.peek > WR_MAILBOX_RECENT ? WR_MAILBOX_RECENT : req.peek;
         if (strcmp(node, wr_node_id(n))) {
             wr__reply_error(n, m, WR_ENOACTOR, "that actor is on another node");
         } else if (wr_inspect_pack_mailbox(n, path, peek, &pk) == 0) {
             s_reply_packed(self, m, WR_MSG_MAILBOX_REPLY, &sb);
         } else {
             char text[WR_ADDR_MAX + 32];
-            snprintf(text, sizeof text, "no actor at %s", addr);
+            snprintf(text, sizeof text, "no actor at %s", req.addr);
             wr__reply_error(n, m, WR_ENOACTOR, text);
         }
         break;

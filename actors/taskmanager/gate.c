@@ -8,8 +8,9 @@
 #include "bus/base/clock.h"
 #include "bus/base/error.h"
 #include "bus/base/log.h"
-#include "bus/base/mp.h"
 #include "bus/msgtypes.h"
+
+_Static_assert(WR_GATE_DIR_MAX == WR_MSG_PATH_MAX, "a barrier's folder is a path of the wire");
 
 #define S_BACKLOG_LIMIT 2 /* sealed batches a channel may queue before the producer must wait */
 
@@ -119,17 +120,8 @@ static int s_control(s_out_t *c, wr_actor_t *self, wr_msg_t *m)
 
 static wr_msg_t *s_watermark_msg(uint64_t channel, int64_t wm, int64_t origin_ms)
 {
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, 3);
-    msgpack_pack_uint64(&pk, channel);
-    msgpack_pack_int64(&pk, wm);
-    msgpack_pack_int64(&pk, origin_ms);
-    wr_msg_t *m = wr_msg_new(WR_MSG_WATERMARK, NULL, NULL, sb.data, sb.size);
-    msgpack_sbuffer_destroy(&sb);
-    return m;
+    return wr_msg_watermark_new(WR_MSG_WATERMARK, NULL, NULL,
+                                &(wr_msg_watermark_t){channel, wm, origin_ms});
 }
 
 wr_gate_out_t *wr_gate_out_new(const wr_gate_out_opts_t *o)
@@ -182,14 +174,10 @@ int wr_gate_out_open(wr_gate_out_t *g, wr_actor_t *self)
     for (uint32_t i = 0; i < g->o.nchannels; i++) {
         s_out_t *c = &g->ch[i];
         if (c->opened) continue;
-        msgpack_sbuffer sb;
-        msgpack_sbuffer_init(&sb);
-        msgpack_packer pk;
-        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-        msgpack_pack_array(&pk, 1);
-        msgpack_pack_uint64(&pk, c->tx.channel);
-        int rc = wr_send(self, c->target, WR_MSG_CHANNEL_OPEN, sb.data, sb.size);
-        msgpack_sbuffer_destroy(&sb);
+        wr_msg_t *m = wr_msg_channel_open_new(WR_MSG_CHANNEL_OPEN, NULL, NULL,
+                                              &(wr_msg_channel_open_t){c->tx.channel});
+        int rc = m ? wr_send_msg(self, c->target, &m) : WR_ENOMEM;
+        wr_msg_destroy(&m);
         /* a downstream subtask not deployed yet is normal at start: the caller retries */
         if (rc && rc != WR_ENOACTOR && rc != WR_EAGAIN) return rc;
     }
@@ -258,22 +246,17 @@ int wr_gate_out_watermark(wr_gate_out_t *g, wr_actor_t *self, int64_t wm, int64_
 
 int wr_gate_out_barrier(wr_gate_out_t *g, wr_actor_t *self, uint64_t checkpoint, const char *dir)
 {
+    wr_msg_barrier_t b = {.checkpoint = checkpoint};
+    if ((size_t)snprintf(b.dir, sizeof b.dir, "%s", dir ? dir : "") >= sizeof b.dir)
+        return WR_ETOOBIG;
     for (uint32_t i = 0; i < g->o.nchannels; i++) {
         s_out_t *c = &g->ch[i];
         if (c->ended) continue;
         int rc = s_seal(c, self);
         if (rc) return rc;
-        msgpack_sbuffer sb;
-        msgpack_sbuffer_init(&sb);
-        msgpack_packer pk;
-        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-        msgpack_pack_array(&pk, 3);
-        msgpack_pack_uint64(&pk, c->tx.channel);
-        msgpack_pack_uint64(&pk, checkpoint);
-        wr_pack_str(&pk, dir);
-        wr_msg_t *m = wr_msg_new(WR_MSG_BARRIER, NULL, NULL, sb.data, sb.size);
-        msgpack_sbuffer_destroy(&sb);
-        if ((rc = s_control(c, self, m))) return rc;
+        b.channel = c->tx.channel;
+        if ((rc = s_control(c, self, wr_msg_barrier_new(WR_MSG_BARRIER, NULL, NULL, &b))))
+            return rc;
     }
     return 0;
 }
@@ -285,14 +268,10 @@ int wr_gate_out_end(wr_gate_out_t *g, wr_actor_t *self)
         if (c->ended) continue;
         int rc = s_seal(c, self);
         if (rc) return rc;
-        msgpack_sbuffer sb;
-        msgpack_sbuffer_init(&sb);
-        wr_msg_t *m = NULL;
         /* the end names the sequence number after the last batch: count the unsealed ones too */
         wr_chan_tx_t after = c->tx;
         after.next_seq += c->unsealed;
-        if (!wr_chan_tx_end(&after, &sb)) m = wr_msg_new(WR_MSG_CHANNEL_END, NULL, NULL, sb.data, sb.size);
-        msgpack_sbuffer_destroy(&sb);
+        wr_msg_t *m = wr_chan_tx_end(&after);
         c->ended = true;
         if ((rc = s_control(c, self, m))) return rc;
     }
@@ -301,12 +280,12 @@ int wr_gate_out_end(wr_gate_out_t *g, wr_actor_t *self)
 
 int wr_gate_out_credit(wr_gate_out_t *g, wr_actor_t *self, const wr_msg_t *m)
 {
-    uint64_t id;
-    if (wr_chan_peek_id(m->data, m->len, &id)) return WR_EPROTO;
+    wr_msg_credit_t credit;
+    if (wr_msg_credit_unpack(m, &credit)) return WR_EPROTO;
     for (uint32_t i = 0; i < g->o.nchannels; i++) {
         s_out_t *c = &g->ch[i];
-        if (c->tx.channel != id) continue;
-        int rc = wr_chan_tx_on_credit(&c->tx, m->data, m->len);
+        if (c->tx.channel != credit.channel) continue;
+        int rc = wr_chan_tx_on_credit(&c->tx, &credit);
         if (rc) return rc;
         c->opened = true;
         return s_flush(c, self);
@@ -472,21 +451,13 @@ static void s_unblock(wr_gate_in_t *g)
 }
 
 /* A barrier on channel c: c waits from now on; once every input delivered it, WR_IN_BARRIER. */
-static int s_on_barrier(wr_gate_in_t *g, s_in_t *c, const wr_msg_t *m, wr_in_event_t *ev)
+static int s_on_barrier(wr_gate_in_t *g, s_in_t *c, const wr_msg_barrier_t *b, wr_in_event_t *ev)
 {
-    wr_mp_reader_t r;
-    wr_mp_reader_init(&r, m->data, m->len);
-    uint32_t n = 0;
-    uint64_t ch = 0, id = 0;
-    char dir[WR_GATE_DIR_MAX];
-    wr_mp_read_array(&r, &n);
-    wr_mp_read_uint(&r, &ch);
-    wr_mp_read_uint(&r, &id);
-    wr_mp_read_str_copy(&r, dir, sizeof dir);
-    if (r.err || n != 3 || !id) return WR_EPROTO;
+    uint64_t id = b->checkpoint;
+    if (!id) return WR_EPROTO;
     if (!g->nblocked) {
         g->barrier = id;
-        memcpy(g->barrier_dir, dir, sizeof dir);
+        memcpy(g->barrier_dir, b->dir, sizeof g->barrier_dir);
         g->align_start_ns = wr_now_ns();
     } else if (id != g->barrier) {
         return WR_EPROTO; /* barriers overtake nothing: a channel's next one waits behind this */
@@ -504,8 +475,9 @@ int wr_gate_in_handle(wr_gate_in_t *g, wr_actor_t *self, const wr_msg_t *m, wr_i
                       int64_t *wm)
 {
     *ev = WR_IN_NOTHING;
+    wr_chan_payload_t p;
     uint64_t id;
-    if (wr_chan_peek_id(m->data, m->len, &id)) return WR_EPROTO;
+    if (wr_chan_unpack(m, &p, &id)) return WR_EPROTO;
     s_in_t *c = s_in_find(g, id);
     if (m->type == WR_MSG_CHANNEL_OPEN) {
         if (!c) {
@@ -531,10 +503,11 @@ int wr_gate_in_handle(wr_gate_in_t *g, wr_actor_t *self, const wr_msg_t *m, wr_i
     c->active_ns = wr_now_ns();
     c->idle = false;
     switch (m->type) {
-    case WR_MSG_BARRIER: return s_on_barrier(g, c, m, ev);
+    case WR_MSG_BARRIER:
+        return s_on_barrier(g, c, &p.barrier, ev);
     case WR_MSG_DATA_BATCH: {
         wr_chan_batch_t b;
-        int rc = wr_chan_rx_on_batch(&c->rx, m->data, m->len, &b);
+        int rc = wr_chan_rx_on_batch(&c->rx, &p.batch, &b);
         if (!rc) rc = wr_batch_decode(g->batch, b.records, b.len, b.count);
         if (rc) return rc;
         g->last = c;
@@ -543,25 +516,15 @@ int wr_gate_in_handle(wr_gate_in_t *g, wr_actor_t *self, const wr_msg_t *m, wr_i
         return 0;
     }
     case WR_MSG_WATERMARK: {
-        wr_mp_reader_t r;
-        wr_mp_reader_init(&r, m->data, m->len);
-        uint32_t n = 0;
-        uint64_t ch;
-        int64_t w = 0, origin = 0;
-        wr_mp_read_array(&r, &n);
-        wr_mp_read_uint(&r, &ch);
-        wr_mp_read_int(&r, &w);
-        wr_mp_read_int(&r, &origin);
-        if (r.err || n != 3) return WR_EPROTO;
-        if (w > c->wm) {
-            c->wm = w;
-            c->origin_ms = origin;
+        if (p.watermark.watermark > c->wm) {
+            c->wm = p.watermark.watermark;
+            c->origin_ms = p.watermark.origin_ms;
         }
         *ev = s_advance(g, wm, c);
         return 0;
     }
     case WR_MSG_CHANNEL_END: {
-        int rc = wr_chan_rx_on_end(&c->rx, m->data, m->len);
+        int rc = wr_chan_rx_on_end(&c->rx, &p.end);
         if (rc) return rc;
         if (!c->ended) g->nended++;
         c->ended = true;

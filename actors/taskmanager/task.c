@@ -10,8 +10,7 @@
 #include "bus/base/clock.h"
 #include "bus/base/error.h"
 #include "bus/base/log.h"
-#include "bus/base/mp.h"
-#include "bus/msgtypes.h"
+#include "bus/messages.h"
 
 #define S_PUMP (WR_MSG_LOCAL_FIRST + 10)
 #define S_TICK (WR_MSG_LOCAL_FIRST + 11)
@@ -40,45 +39,29 @@ static void s_free(void *state)
 
 static void s_report(wr_actor_t *self, wr__task_t *t, const char *state)
 {
+    bool final = strcmp(state, "running") != 0;
+    wr_msg_task_state_t r = {
+        .vertex = t->o.vertex,
+        .subtask = t->o.subtask,
+        .stats = {.emit_delay_p50_ms = wr__delay_quantile(t->chain.delay_hist, 0.5),
+                  .emit_delay_p99_ms = wr__delay_quantile(t->chain.delay_hist, 0.99),
+                  .emit_delay_last_p99_ms = wr__delay_quantile(t->chain.last_hist, 0.99),
+                  .attempt = t->o.attempt,
+                  .records_in = t->records_in,
+                  .records_out = t->chain.records_out,
+                  .watermark = t->in ? wr_gate_in_watermark(t->in) : t->src.max_ts,
+                  .backpressure = t->out ? wr_gate_out_blocked_count(t->out) : 0,
+                  .windows_fired = t->chain.windows_fired,
+                  .late_dropped = t->chain.late_dropped}};
+    memcpy(r.job, t->o.job_id, sizeof r.job);
+    snprintf(r.state, sizeof r.state, "%s", state);
+    snprintf(r.error, sizeof r.error, "%s", t->error);
+    if (final && t->chain.collected.len)
+        r.stats.collected = (wr_strv_t){t->chain.collected.buf, t->chain.collected.len};
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    bool final = strcmp(state, "running") != 0;
-    bool collected = final && t->chain.collected.len;
-    msgpack_pack_array(&pk, 6);
-    wr_pack_str(&pk, t->o.job_id);
-    msgpack_pack_uint32(&pk, t->o.vertex);
-    msgpack_pack_uint32(&pk, t->o.subtask);
-    wr_pack_str(&pk, state);
-    wr_pack_str(&pk, t->error);
-    msgpack_pack_map(&pk, 10 + collected);
-    wr_pack_str(&pk, "emit_delay_p50_ms");
-    msgpack_pack_int64(&pk, wr__delay_quantile(t->chain.delay_hist, 0.5));
-    wr_pack_str(&pk, "emit_delay_p99_ms");
-    msgpack_pack_int64(&pk, wr__delay_quantile(t->chain.delay_hist, 0.99));
-    wr_pack_str(&pk, "emit_delay_last_p99_ms");
-    msgpack_pack_int64(&pk, wr__delay_quantile(t->chain.last_hist, 0.99));
-    wr_pack_str(&pk, "attempt");
-    msgpack_pack_uint32(&pk, t->o.attempt);
-    wr_pack_str(&pk, "records_in");
-    msgpack_pack_uint64(&pk, t->records_in);
-    wr_pack_str(&pk, "records_out");
-    msgpack_pack_uint64(&pk, t->chain.records_out);
-    wr_pack_str(&pk, "watermark");
-    msgpack_pack_int64(&pk, t->in ? wr_gate_in_watermark(t->in) : t->src.max_ts);
-    wr_pack_str(&pk, "backpressure");
-    msgpack_pack_uint64(&pk, t->out ? wr_gate_out_blocked_count(t->out) : 0);
-    wr_pack_str(&pk, "windows_fired");
-    msgpack_pack_uint64(&pk, t->chain.windows_fired);
-    wr_pack_str(&pk, "late_dropped");
-    msgpack_pack_uint64(&pk, t->chain.late_dropped);
-    if (collected) {
-        wr_pack_str(&pk, "collected");
-        msgpack_pack_str(&pk, t->chain.collected.len);
-        msgpack_pack_str_body(&pk, t->chain.collected.buf, t->chain.collected.len);
-    }
-    int rc = wr_send(self, t->o.jm_addr, WR_MSG_TASK_STATE, sb.data, sb.size);
+    int rc = wr_msg_task_state_pack(&r, &sb);
+    if (!rc) rc = wr_send(self, t->o.jm_addr, WR_MSG_TASK_STATE, sb.data, sb.size);
     msgpack_sbuffer_destroy(&sb);
     if (rc) wr_warn("%s: cannot report to %s: %s", wr_actor_addr(self), t->o.jm_addr, wr_strerror(rc));
 }
@@ -348,17 +331,10 @@ static int s_on_tick(wr_actor_t *self, wr__task_t *t)
     return 0;
 }
 
-/* Reads [job id, attempt, checkpoint id, ...]: 0 when it is for this attempt of this job. */
-static int s_ckpt_header(const wr__task_t *t, wr_mp_reader_t *r, uint32_t want, uint64_t *id)
+/* 0 when a checkpoint message (job, attempt, checkpoint id) is for this attempt of this job. */
+static int s_ckpt_for_us(const wr__task_t *t, const char *job, uint32_t attempt, uint64_t id)
 {
-    uint32_t n = 0;
-    uint64_t attempt = 0;
-    char job[WR_JOB_ID_MAX];
-    wr_mp_read_array(r, &n);
-    wr_mp_read_str_copy(r, job, sizeof job);
-    wr_mp_read_uint(r, &attempt);
-    wr_mp_read_uint(r, id);
-    if (r->err || n != want || !*id) return WR_EPROTO;
+    if (!id) return WR_EPROTO;
     return strcmp(job, t->o.job_id) || attempt != t->o.attempt ? WR_ENOTFOUND : 0;
 }
 
@@ -377,36 +353,33 @@ static int s_drain_checkpoint(wr_actor_t *self, wr__task_t *t)
  * then produces nothing more: the JobManager stops the job once the savepoint is written. */
 static int s_on_trigger(wr_actor_t *self, wr__task_t *t, const wr_msg_t *m)
 {
-    wr_mp_reader_t r;
-    wr_mp_reader_init(&r, m->data, m->len);
-    uint64_t id = 0;
-    bool drain = false;
-    char dir[WR_TASK_RESTORE_MAX];
-    int rc = s_ckpt_header(t, &r, 5, &id);
-    if (!rc && (wr_mp_read_str_copy(&r, dir, sizeof dir) || wr_mp_read_bool(&r, &drain))) rc = WR_EPROTO;
+    wr_msg_ckpt_trigger_t tr;
+    int rc = wr_msg_ckpt_trigger_unpack(m, &tr);
+    if (!rc) rc = s_ckpt_for_us(t, tr.job, tr.attempt, tr.checkpoint);
     if (rc || !t->source || t->drained) {
         wr_debug("%s: ignoring a checkpoint trigger from %s", wr_actor_addr(self), m->from);
         return 0;
     }
-    if (drain && !t->ended) {
+    if (tr.drain && !t->ended) {
         t->drained = true;
         if ((rc = wr__chain_watermark(&t->chain, self, INT64_MAX, wr_wall_ms())))
             return s_fail(self, t, rc, "watermark");
-        t->drain_id = id;
-        snprintf(t->drain_dir, sizeof t->drain_dir, "%s", dir);
+        t->drain_id = tr.checkpoint;
+        snprintf(t->drain_dir, sizeof t->drain_dir, "%s", tr.dir);
         return s_drain_checkpoint(self, t); /* or once its firing completes (s_go_on) */
     }
-    if ((rc = wr__task_checkpoint(t, self, id, dir))) return s_fail(self, t, rc, "checkpoint");
+    if ((rc = wr__task_checkpoint(t, self, tr.checkpoint, tr.dir)))
+        return s_fail(self, t, rc, "checkpoint");
     return 0;
 }
 
 /* CKPT_COMPLETE [job id, attempt, checkpoint id]: commit; the final one finishes the subtask. */
 static int s_on_complete(wr_actor_t *self, wr__task_t *t, const wr_msg_t *m)
 {
-    wr_mp_reader_t r;
-    wr_mp_reader_init(&r, m->data, m->len);
-    uint64_t id = 0;
-    if (s_ckpt_header(t, &r, 3, &id)) return 0;
+    wr_msg_ckpt_complete_t c;
+    if (wr_msg_ckpt_complete_unpack(m, &c) || s_ckpt_for_us(t, c.job, c.attempt, c.checkpoint))
+        return 0;
+    uint64_t id = c.checkpoint;
     int rc = wr__task_checkpoint_complete(t, self, id);
     if (rc) return s_fail(self, t, rc, "commit");
     if (id == WR_CKPT_FINAL && t->final_acked && !t->reported) {

@@ -28,8 +28,7 @@
 #include "actors/taskmanager/task_internal.h"
 #include "bus/base/error.h"
 #include "bus/base/log.h"
-#include "bus/base/mp.h"
-#include "bus/msgtypes.h"
+#include "bus/messages.h"
 #include "actors/dataflow/window/window_rocks.h"
 #include "bus/base/fs.h"
 #include "state/ckpt_store.h"
@@ -90,21 +89,66 @@ static int s_snapshot_keys(wr__task_t *t, const char *dir, char *file)
     return rc;
 }
 
-static void s_blob_inline(msgpack_packer *pk, const char *name, const void *data, size_t len)
+/* The state blobs of a snapshot, for the ack (CKPT_ACK's wr_msg_ckpt_blob_t): inline data and file
+ * names are copied into data, and the views point into it once it stops growing (s_blobs_seal). */
+typedef struct {
+    wr_msg_ckpt_blob_t *v;
+    size_t *off; /* where each blob's bytes start in data */
+    uint32_t n, cap;
+    wr_strbuf_t data;
+    int err;
+} s_blobs_t;
+
+static void s_blobs_release(s_blobs_t *b)
 {
-    msgpack_pack_array(pk, 3);
-    wr_pack_str(pk, name);
-    msgpack_pack_uint8(pk, 0);
-    msgpack_pack_bin(pk, len);
-    msgpack_pack_bin_body(pk, data, len);
+    free(b->v);
+    free(b->off);
+    wr_strbuf_release(&b->data);
 }
 
-static void s_blob_file(msgpack_packer *pk, const char *name, wr_ckpt_blob_kind_t kind, const char *file)
+static void s_blob_add(s_blobs_t *b, const char *name, wr_ckpt_blob_kind_t kind, const void *data,
+                       size_t len)
 {
-    msgpack_pack_array(pk, 3);
-    wr_pack_str(pk, name);
-    msgpack_pack_uint8(pk, (uint8_t)kind);
-    wr_pack_str(pk, file);
+    if (!b->err && b->n == b->cap) {
+        uint32_t ncap = b->cap ? b->cap * 2 : 8;
+        wr_msg_ckpt_blob_t *v = realloc(b->v, ncap * sizeof *v);
+        if (v) b->v = v;
+        size_t *off = v ? realloc(b->off, ncap * sizeof *off) : NULL;
+        if (off) b->off = off;
+        if (off)
+            b->cap = ncap;
+        else
+            b->err = WR_ENOMEM;
+    }
+    if (b->err) return;
+    wr_msg_ckpt_blob_t *x = &b->v[b->n];
+    *x = (wr_msg_ckpt_blob_t){.kind = kind,
+                              .data = {.len = len, .str = kind != WR_CKPT_BLOB_INLINE}};
+    if ((size_t)snprintf(x->name, sizeof x->name, "%s", name) >= sizeof x->name) {
+        b->err = WR_ETOOBIG; /* longer than the ack allows */
+        return;
+    }
+    b->off[b->n++] = b->data.len;
+    wr_strbuf_add(&b->data, data, len);
+}
+
+static void s_blob_inline(s_blobs_t *b, const char *name, const void *data, size_t len)
+{
+    s_blob_add(b, name, WR_CKPT_BLOB_INLINE, data, len);
+}
+
+static void s_blob_file(s_blobs_t *b, const char *name, wr_ckpt_blob_kind_t kind, const char *file)
+{
+    s_blob_add(b, name, kind, file, strlen(file));
+}
+
+/* Points the blobs' views into their data; 0 or the first failure of collecting them. */
+static int s_blobs_seal(s_blobs_t *b)
+{
+    if (!b->err && b->data.failed) b->err = WR_ENOMEM;
+    for (uint32_t i = 0; !b->err && i < b->n; i++)
+        b->v[i].data.p = (const uint8_t *)b->data.buf + b->off[i];
+    return b->err;
 }
 
 static bool s_ends_with(const char *s, const char *tail)
@@ -115,8 +159,8 @@ static bool s_ends_with(const char *s, const char *tail)
 
 /* The rocksdb backend: the store's checkpoint, its SST files linked into DIR/JOB/shared (once:
  * a name there always means the same bytes), the rest copied into the checkpoint's folder; blobs
- * into pk, counted in *nblobs. */
-static int s_snapshot_rocks(wr__task_t *t, uint64_t id, const char *dir, msgpack_packer *pk, uint32_t *nblobs)
+ * into bl. */
+static int s_snapshot_rocks(wr__task_t *t, uint64_t id, const char *dir, s_blobs_t *bl)
 {
     wr__window_t *w = t->chain.win;
     char local[sizeof w->state_dir + 32], shared[WR_TASK_RESTORE_MAX + 16];
@@ -143,41 +187,32 @@ static int s_snapshot_rocks(wr__task_t *t, uint64_t id, const char *dir, msgpack
         snprintf(dst, sizeof dst, "%s/%s", sst ? shared : dir, stored);
         rc = sst ? wr_fs_link_or_copy(src, dst) : wr_fs_copy(src, dst);
         if (rc == WR_EEXIST && sst) rc = 0; /* taken by an earlier checkpoint: nothing to add */
-        if (!rc) s_blob_file(pk, name, sst ? WR_CKPT_BLOB_SHARED : WR_CKPT_BLOB_EXCLUSIVE, stored);
-        if (!rc) ++*nblobs;
+        if (!rc) s_blob_file(bl, name, sst ? WR_CKPT_BLOB_SHARED : WR_CKPT_BLOB_EXCLUSIVE, stored);
     }
     wr_panestore_files_release(&files);
     wr_fs_rmtree(local);
     return rc;
 }
 
-/* The state's blobs into pk (counted in *n): source position, window, exactly-once sinks. */
-static int s_snapshot(wr__task_t *t, uint64_t id, const char *dir, msgpack_packer *pk, uint32_t *n)
+/* The state's blobs into bl: source position, window, exactly-once sinks. */
+static int s_snapshot(wr__task_t *t, uint64_t id, const char *dir, s_blobs_t *bl)
 {
     wr__chain_t *c = &t->chain;
     wr_strbuf_t b;
     wr_strbuf_init(&b);
     int rc = t->source ? wr__source_snapshot(&t->src, &b) : 0;
-    if (!rc && t->source) {
-        s_blob_inline(pk, "source", b.buf, b.len);
-        ++*n;
-    }
-    if (!rc && t->drained) { /* a mark: the JobManager refuses to restore it */
-        s_blob_inline(pk, "drained", "", 0);
-        ++*n;
-    }
+    if (!rc && t->source) s_blob_inline(bl, "source", b.buf, b.len);
+    if (!rc && t->drained)
+        s_blob_inline(bl, "drained", "", 0); /* a mark: the JobManager refuses to restore it */
     char file[64];
     if (!rc && c->win && dir) { /* (the final checkpoint's windows are empty) */
         if (c->win->state_dir[0]) {
-            rc = s_snapshot_rocks(t, id, dir, pk, n);
+            rc = s_snapshot_rocks(t, id, dir, bl);
         } else if (!(rc = s_snapshot_window(t, dir, file))) {
-            s_blob_file(pk, "window", WR_CKPT_BLOB_EXCLUSIVE, file);
-            ++*n;
+            s_blob_file(bl, "window", WR_CKPT_BLOB_EXCLUSIVE, file);
         }
-        if (!rc && c->win->ids.strings && !(rc = s_snapshot_keys(t, dir, file))) {
-            s_blob_file(pk, "keys", WR_CKPT_BLOB_EXCLUSIVE, file);
-            ++*n;
-        }
+        if (!rc && c->win->ids.strings && !(rc = s_snapshot_keys(t, dir, file)))
+            s_blob_file(bl, "keys", WR_CKPT_BLOB_EXCLUSIVE, file);
     }
     for (uint32_t i = 0; !rc && i < c->nsinks; i++) {
         if (!c->sink_2pc[i]) continue;
@@ -185,8 +220,7 @@ static int s_snapshot(wr__task_t *t, uint64_t id, const char *dir, msgpack_packe
         if ((rc = wr_sink_precommit(c->sinks[i], id, &b))) break;
         char name[16];
         snprintf(name, sizeof name, "sink-%u", i);
-        s_blob_inline(pk, name, b.buf, b.len);
-        ++*n;
+        s_blob_inline(bl, name, b.buf, b.len);
     }
     if (!rc && b.failed) rc = WR_ENOMEM;
     wr_strbuf_release(&b);
@@ -197,30 +231,28 @@ int wr__task_checkpoint(wr__task_t *t, wr_actor_t *self, uint64_t id, const char
 {
     if (id != WR_CKPT_FINAL && id <= t->last_checkpoint) return 0; /* seen already */
     if (id != WR_CKPT_FINAL) t->last_checkpoint = id;
-    msgpack_sbuffer blobs, sb;
-    msgpack_sbuffer_init(&blobs);
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &blobs, msgpack_sbuffer_write);
-    uint32_t n = 0;
-    int rc = s_snapshot(t, id, dir, &pk, &n);
+    s_blobs_t bl = {0};
+    wr_strbuf_init(&bl.data);
+    int rc = s_snapshot(t, id, dir, &bl);
     /* the barrier follows everything the snapshot covers */
     if (!rc && t->out && !t->ended && id != WR_CKPT_FINAL) rc = wr_gate_out_barrier(t->out, self, id, dir);
+    if (!rc) rc = s_blobs_seal(&bl);
     if (!rc) {
-        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-        msgpack_pack_array(&pk, 7);
-        wr_pack_str(&pk, t->o.job_id);
-        msgpack_pack_uint32(&pk, t->o.attempt);
-        msgpack_pack_uint32(&pk, t->o.vertex);
-        msgpack_pack_uint32(&pk, t->o.subtask);
-        msgpack_pack_uint64(&pk, id);
-        msgpack_pack_array(&pk, n);
-        msgpack_sbuffer_write(&sb, blobs.data, blobs.size);
-        msgpack_pack_int64(&pk, t->in ? wr_gate_in_alignment_ns(t->in) / 1000000 : 0);
-        rc = wr_send(self, t->o.jm_addr, WR_MSG_CKPT_ACK, sb.data, sb.size);
+        wr_msg_ckpt_ack_t ack = {.attempt = t->o.attempt,
+                                 .vertex = t->o.vertex,
+                                 .subtask = t->o.subtask,
+                                 .checkpoint = id,
+                                 .blobs = {bl.v, bl.n},
+                                 .alignment_ms =
+                                     t->in ? wr_gate_in_alignment_ns(t->in) / 1000000 : 0};
+        memcpy(ack.job, t->o.job_id, sizeof ack.job);
+        msgpack_sbuffer sb;
+        msgpack_sbuffer_init(&sb);
+        rc = wr_msg_ckpt_ack_pack(&ack, &sb);
+        if (!rc) rc = wr_send(self, t->o.jm_addr, WR_MSG_CKPT_ACK, sb.data, sb.size);
+        msgpack_sbuffer_destroy(&sb);
     }
-    msgpack_sbuffer_destroy(&blobs);
-    msgpack_sbuffer_destroy(&sb);
+    s_blobs_release(&bl);
     return rc;
 }
 
