@@ -23,7 +23,7 @@
 #include "bus/envelope.h"
 #include "bus/msgtypes.h"
 #include "bus/base/strbuf.h"
-#include "tests/process_support.h"
+#include "tests/support/process.h"
 
 #define S_DEFAULT_TIMEOUT_MS 3000  /* heartbeat.timeout when not set */
 #define S_FAST_TIMEOUT_MS    1000  /* heartbeat.timeout of S_FAST */

@@ -24,11 +24,18 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <inttypes.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "actors/dataflow/io/generator.h"
 #include "actors/dataflow/record/keygroup.h"
 #include "bus/base/clock.h"
-#include "tests/pipeline_oracle.h"
-#include "tests/process_support.h"
+#include "tests/support/pipeline_oracle.h"
+#include "tests/support/process.h"
 
 #define S_JOB_MS     120000 /* one job runs to completion (ASan builds are slow) */
 #define S_START_MS   15000  /* a daemon prints its first line; a cluster has its TaskManagers */
