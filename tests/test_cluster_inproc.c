@@ -299,6 +299,7 @@ static void test_lost_taskmanager_is_dead_and_rejoins(void **state)
 
     tc_tm_start(c, 1); /* a new process under the same id */
     assert_true(tc_wait_node_status(c, "tm-2", "up", TC_WAIT_MS));
+    assert_true(tc_wait_tm_ready(c, 1, TC_WAIT_MS)); /* its heartbeat heard: it takes work */
     /* and it takes work again: a job that needs both TaskManagers' slots runs */
     char yaml[1024], id[TC_JOB_ID_MAX];
     assert_int_equal(tc_submit(c, s_job(yaml, sizeof yaml, "again", 4, 4000, 0), id, NULL, 0), 0);

@@ -69,13 +69,36 @@ void tc_tm_stop(tc_cluster_t *c, uint32_t i)
     wr_node_destroy(&c->tm[i]);
 }
 
-static bool s_all_up(void *ctx)
+bool tc_tm_ready(tc_cluster_t *c, uint32_t i)
 {
-    tc_cluster_t *c = ctx;
+    assert_true(i < c->o.taskmanagers);
     char status[16];
-    for (uint32_t i = 0; i < c->o.taskmanagers; i++)
-        if (strcmp(tc_node_status(c, c->tm_id[i], status, sizeof status), "up")) return false;
-    return true;
+    if (!c->tm[i] || strcmp(tc_node_status(c, c->tm_id[i], status, sizeof status), "up"))
+        return false;
+    wr_peer_info_t peers[TC_MAX_TMS + 2];
+    size_t n = wr_node_peers(c->jm, peers, TC_MAX_TMS + 2);
+    for (size_t p = 0; p < n && p < TC_MAX_TMS + 2; p++)
+        if (!strcmp(peers[p].id, c->tm_id[i]))
+            return peers[p].state == WR_PEER_UP &&
+                   peers[p].incarnation == wr_node_incarnation(c->tm[i]);
+    return false;
+}
+
+typedef struct {
+    tc_cluster_t *c;
+    uint32_t i;
+} s_tm_wait_t;
+
+static bool s_tm_ready(void *ctx)
+{
+    s_tm_wait_t *w = ctx;
+    return tc_tm_ready(w->c, w->i);
+}
+
+bool tc_wait_tm_ready(tc_cluster_t *c, uint32_t i, int timeout_ms)
+{
+    s_tm_wait_t w = {c, i};
+    return wr_test_wait_until(s_tm_ready, &w, timeout_ms, S_POLL_MS);
 }
 
 tc_cluster_t *tc_start(const tc_opts_t *o)
@@ -103,8 +126,9 @@ tc_cluster_t *tc_start(const tc_opts_t *o)
     c->client = s_node(c, "client", NULL);
     rc = wr_node_connect(c->client, "jm-1", wr_node_endpoint(c->jm));
     if (rc) fail_msg("the client cannot connect to the JobManager: %s", wr_strerror(rc));
-    if (!wr_test_wait_until(s_all_up, c, TC_WAIT_MS, S_POLL_MS))
-        fail_msg("the TaskManagers did not all register within %d ms", TC_WAIT_MS);
+    for (uint32_t i = 0; i < c->o.taskmanagers; i++)
+        if (!tc_wait_tm_ready(c, i, TC_WAIT_MS))
+            fail_msg("the TaskManager %s was not ready within %d ms", c->tm_id[i], TC_WAIT_MS);
     return c;
 }
 

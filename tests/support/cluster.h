@@ -50,7 +50,7 @@ typedef struct tc_cluster tc_cluster_t;
 /* ---- lifecycle ---- */
 
 /* Starts the JobManager ("jm-1"), the TaskManagers ("tm-1", "tm-2", ...) and the client, and
- * waits until the JobManager lists every TaskManager up. NULL o: the defaults. */
+ * waits until every TaskManager is ready (tc_tm_ready). NULL o: the defaults. */
 tc_cluster_t *tc_start(const tc_opts_t *o);
 /* Stops every node (TaskManagers first); NULL-safe, nulls *c. */
 void tc_stop(tc_cluster_t **c);
@@ -70,6 +70,11 @@ void tc_tm_stop(tc_cluster_t *c, uint32_t i);
 /* Starts TaskManager i again: a new node (a new incarnation) with the same id, on a new endpoint.
  * Does not wait for it to register. */
 void tc_tm_start(tc_cluster_t *c, uint32_t i);
+/* TaskManager i can take work: the JobManager lists it up and has heard this incarnation's
+ * heartbeat (before that it places nothing on it: deployments would not get through). */
+bool tc_tm_ready(tc_cluster_t *c, uint32_t i);
+/* Waits until TaskManager i is ready; false at the deadline. */
+bool tc_wait_tm_ready(tc_cluster_t *c, uint32_t i, int timeout_ms);
 
 /* ---- asking the JobManager (through the client node) ---- */
 
