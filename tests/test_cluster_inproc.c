@@ -143,7 +143,7 @@ static bool s_no_subtasks(void *c)
 
 static void test_taskmanagers_register_and_are_listed(void **state)
 {
-    tc_cluster_t *c = *state = tc_start(&(tc_opts_t){.taskmanagers = 3});
+    tc_cluster_t *c = tc_start((tc_cluster_t **)state, &(tc_opts_t){.taskmanagers = 3});
     wr_msg_t *actors = tc_actors(c);
     assert_int_equal(tc_mp_len(actors, "."), 4); /* the JobManager's node and three TaskManagers */
     char s[32];
@@ -163,7 +163,7 @@ static void test_taskmanagers_register_and_are_listed(void **state)
 
 static void test_job_runs_to_its_end_and_counts_every_record_once(void **state)
 {
-    tc_cluster_t *c = *state = tc_start(NULL);
+    tc_cluster_t *c = tc_start((tc_cluster_t **)state, NULL);
     char yaml[1024], id[TC_JOB_ID_MAX];
     assert_int_equal(tc_submit(c, s_job(yaml, sizeof yaml, "count", 2, 20000, 0), id, NULL, 0), 0);
     assert_true(tc_wait_state(c, id, "FINISHED", TC_WAIT_MS));
@@ -191,7 +191,7 @@ static void test_job_runs_to_its_end_and_counts_every_record_once(void **state)
  * parallelism 4 on two TaskManagers of two slots takes them all, two on each. */
 static void test_slots_are_taken_refused_and_given_back(void **state)
 {
-    tc_cluster_t *c = *state = tc_start(&(tc_opts_t){.taskmanagers = 2, .slots = 2});
+    tc_cluster_t *c = tc_start((tc_cluster_t **)state, &(tc_opts_t){.taskmanagers = 2, .slots = 2});
     char yaml[1024], id[TC_JOB_ID_MAX], other[TC_JOB_ID_MAX], why[256];
     assert_int_equal(tc_submit(c, s_job(yaml, sizeof yaml, "wide", 4, 0, 2000), id, NULL, 0), 0);
     assert_true(tc_wait_state(c, id, "RUNNING", TC_WAIT_MS));
@@ -225,7 +225,7 @@ static void test_slots_are_taken_refused_and_given_back(void **state)
 
 static void test_cancel_stops_every_subtask(void **state)
 {
-    tc_cluster_t *c = *state = tc_start(NULL);
+    tc_cluster_t *c = tc_start((tc_cluster_t **)state, NULL);
     char yaml[1024], id[TC_JOB_ID_MAX];
     assert_int_equal(tc_submit(c, s_job(yaml, sizeof yaml, "endless", 2, 0, 5000), id, NULL, 0), 0);
     assert_true(tc_wait_state(c, id, "RUNNING", TC_WAIT_MS));
@@ -243,7 +243,7 @@ static void test_cancel_stops_every_subtask(void **state)
  * actors and relays to the TaskManager that hosts the actor. */
 static void test_actors_and_mailboxes_are_inspected(void **state)
 {
-    tc_cluster_t *c = *state = tc_start(NULL);
+    tc_cluster_t *c = tc_start((tc_cluster_t **)state, NULL);
     char yaml[1024], id[TC_JOB_ID_MAX], s[WR_ADDR_MAX];
     assert_int_equal(tc_submit(c, s_job(yaml, sizeof yaml, "seen", 2, 0, 5000), id, NULL, 0), 0);
     assert_true(tc_wait_state(c, id, "RUNNING", TC_WAIT_MS));
@@ -284,7 +284,7 @@ static void test_actors_and_mailboxes_are_inspected(void **state)
 
 static void test_lost_taskmanager_is_dead_and_rejoins(void **state)
 {
-    tc_cluster_t *c = *state = tc_start(NULL);
+    tc_cluster_t *c = tc_start((tc_cluster_t **)state, NULL);
     tc_tm_stop(c, 1);
     assert_null(tc_tm_node(c, 1));
     assert_true(tc_wait_node_status(c, "tm-2", "dead", TC_WAIT_MS));

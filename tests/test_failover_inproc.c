@@ -148,7 +148,7 @@ static void test_lost_taskmanager_fails_over_to_the_one_left(void **state)
 {
     s_fx_t *f = *state;
     tc_opts_t o = {.jm.restart = {.kind = WR_RESTART_FIXED_DELAY, .attempts = 3, .delay_ms = 100}};
-    tc_cluster_t *c = f->c = tc_start(&o);
+    tc_cluster_t *c = tc_start(&f->c, &o);
     char *want = s_uninterrupted(c, NULL), id[TC_JOB_ID_MAX];
     s_run_and_lose(c, 1, NULL, 0, id);
     assert_true(tc_wait_state(c, id, "FINISHED", TC_WAIT_MS));
@@ -167,7 +167,7 @@ static void test_job_waits_for_slots_until_the_taskmanager_is_back(void **state)
     s_fx_t *f = *state;
     tc_opts_t o = {.slots = 1,
                    .jm.restart = {.kind = WR_RESTART_FIXED_DELAY, .attempts = 3, .delay_ms = 100}};
-    tc_cluster_t *c = f->c = tc_start(&o);
+    tc_cluster_t *c = tc_start(&f->c, &o);
     char *want = s_uninterrupted(c, NULL), id[TC_JOB_ID_MAX], s[32];
     s_run_and_lose(c, 1, NULL, 0, id);
     assert_true(tc_wait_state(c, id, "RESTARTING", TC_WAIT_MS));
@@ -197,7 +197,7 @@ static void test_restore_from_a_checkpoint_into_an_exactly_once_sink(void **stat
                .timeout_ms = 60000,
                .num_retained = 2,
                .restart = {.kind = WR_RESTART_FIXED_DELAY, .attempts = 3, .delay_ms = 100}}};
-    tc_cluster_t *c = f->c = tc_start(&o);
+    tc_cluster_t *c = tc_start(&f->c, &o);
     char *want = s_uninterrupted(c, calm), id[TC_JOB_ID_MAX];
     s_run_and_lose(c, 1, bumpy, 2, id);
     assert_true(tc_wait_state(c, id, "FINISHED", TC_WAIT_MS));
@@ -212,7 +212,7 @@ static void test_restore_from_a_checkpoint_into_an_exactly_once_sink(void **stat
 static void test_without_restarts_a_lost_taskmanager_fails_the_job(void **state)
 {
     s_fx_t *f = *state;
-    tc_cluster_t *c = f->c = tc_start(NULL);
+    tc_cluster_t *c = tc_start(&f->c, NULL);
     char id[TC_JOB_ID_MAX], error[256];
     s_run_and_lose(c, 0, NULL, 0, id);
     assert_true(tc_wait_state(c, id, "FAILED", TC_WAIT_MS));

@@ -101,9 +101,9 @@ bool tc_wait_tm_ready(tc_cluster_t *c, uint32_t i, int timeout_ms)
     return wr_test_wait_until(s_tm_ready, &w, timeout_ms, S_POLL_MS);
 }
 
-tc_cluster_t *tc_start(const tc_opts_t *o)
+tc_cluster_t *tc_start(tc_cluster_t **slot, const tc_opts_t *o)
 {
-    tc_cluster_t *c = calloc(1, sizeof *c);
+    tc_cluster_t *c = *slot = calloc(1, sizeof *c);
     assert_non_null(c);
     if (o) c->o = *o;
     if (!c->o.taskmanagers) c->o.taskmanagers = 2;

@@ -4,17 +4,19 @@
  * runs, without a process boundary: protocol tests run in milliseconds instead of seconds, and the
  * ThreadSanitizer sees every thread of every node. tc_ is for "test cluster".
  *
- *     tc_cluster_t *c = tc_start(&(tc_opts_t){.taskmanagers = 2, .slots = 2});
+ *     tc_cluster_t *c = NULL;
+ *     tc_start(&c, &(tc_opts_t){.taskmanagers = 2, .slots = 2});
  *     char id[TC_JOB_ID_MAX];
  *     assert_int_equal(tc_submit(c, yaml, id, NULL, 0), 0);
  *     assert_true(tc_wait_state(c, id, "FINISHED", TC_WAIT_MS));
  *     char *lines = tc_collected(c, id);             // what its collect sinks got
  *     tc_tm_stop(c, 1);                              // tm-2 gone, as if its process crashed
  *     tc_tm_start(c, 1);                             // and back, a new incarnation
- *     tc_stop(&c);
+ *     tc_stop(&c);                                   // or tc_teardown as a cmocka fixture
  *
  * The harness uses only the JobManager's and TaskManager's spawn functions and the bus messages
- * (msgtypes.h), as a CLI would. Everything waits by polling a condition, never by a fixed sleep.
+ * (msgtypes.h), as a CLI would, and the JobManager node's peer table (node.h) to know it heard a
+ * TaskManager. Everything waits by polling a condition, never by a fixed sleep.
  * Setting things up is not what a test checks: a cluster that cannot start, or a reply that does
  * not come, fails the test (cmocka) with what went wrong; what a test checks is returned. */
 #ifndef WR_TEST_CLUSTER_H
@@ -50,12 +52,15 @@ typedef struct tc_cluster tc_cluster_t;
 /* ---- lifecycle ---- */
 
 /* Starts the JobManager ("jm-1"), the TaskManagers ("tm-1", "tm-2", ...) and the client, and
- * waits until every TaskManager is ready (tc_tm_ready). NULL o: the defaults. */
-tc_cluster_t *tc_start(const tc_opts_t *o);
-/* Stops every node (TaskManagers first); NULL-safe, nulls *c. */
+ * waits until every TaskManager is ready (tc_tm_ready). NULL o: the defaults. The cluster goes
+ * into *slot as soon as it exists, so that a teardown stops it whatever fails afterwards, its own
+ * start included; returns it too. */
+tc_cluster_t *tc_start(tc_cluster_t **slot, const tc_opts_t *o);
+/* Stops every node (TaskManagers first), also of a cluster whose start failed midway; NULL-safe,
+ * nulls *c. */
 void tc_stop(tc_cluster_t **c);
 /* A cmocka teardown: tc_stop of the cluster in *state, so that a test that fails midway leaves
- * no cluster running behind it (a test starts with `tc_cluster_t *c = *state = tc_start(...)`). */
+ * no cluster running behind it (such a test starts with `tc_start((tc_cluster_t **)state, o)`). */
 int tc_teardown(void **state);
 
 /* Node ids; i counts TaskManagers from 0 ("tm-1" is 0). */
