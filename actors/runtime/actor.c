@@ -304,6 +304,10 @@ static void s_finish_stop(wr_actor_t *a)
     wr_msg_t *m;
     while ((m = wr_mailbox_pop(a->mailbox))) wr_msg_destroy(&m);
     s_tell_supervisor(a, WR_MSG_CHILD_STOPPED, 0, "", false);
+    /* gone for good: its state goes now, with the references it holds (a state holding its
+     * children's, which hold their supervisor, would otherwise keep them all alive) */
+    if (a->behaviour->free_state && a->state) a->behaviour->free_state(a->state);
+    a->state = NULL;
 }
 
 /* Stops the children first; the actor finishes stopping when the last one reports. */

@@ -28,7 +28,8 @@ typedef struct {
     int (*on_message)(wr_actor_t *self, void *state, wr_msg_t **msg);
     /* Called when the actor stops or before a restart. */
     void (*on_stop)(wr_actor_t *self, void *state);
-    /* Frees the state once the actor is gone for good; NULL when the state needs no freeing. */
+    /* Frees the state once the actor is gone for good (it stopped, after on_stop; or it never
+     * started); NULL when the state needs no freeing. */
     void (*free_state)(void *state);
 } wr_behaviour_t;
 
