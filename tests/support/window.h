@@ -52,7 +52,7 @@ void ws_emit(void *ctx, const wr_window_results_t *r);
 void ws_late(void *ctx, const uint32_t *rows, size_t n);
 bool ws_full(void *ctx);
 
-/* wr_window_advance; a paused firing is resumed until done (counted in the sink's out_t pauses),
+/* wr_window_advance; a paused firing is resumed until done (counted in the sink's ws_out_t pauses),
  * and while it is paused the engine must refuse records and watermarks. Returns the advance's
  * final code. */
 int ws_advance(wr_window_t *w, int64_t wm, const wr_window_sink_t *sink);
