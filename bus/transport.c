@@ -16,6 +16,20 @@
 #include "bus/base/log.h"
 #include "bus/messages.h"
 
+/* libzmq is not built with ThreadSanitizer, which therefore cannot see ZeroMQ hand a frame from
+ * the thread that filled it to the one that receives it (an inproc pipe passes the buffer
+ * itself). Under TSan, say so: what was written into a frame before it was sent happens before
+ * its receiver reads it. Nothing in other builds. */
+#if defined(__SANITIZE_THREAD__)
+void __tsan_acquire(void *addr);
+void __tsan_release(void *addr);
+#define S_FRAME_SENT(p)     __tsan_release(p)
+#define S_FRAME_RECEIVED(p) __tsan_acquire(p)
+#else
+#define S_FRAME_SENT(p)     ((void)(p))
+#define S_FRAME_RECEIVED(p) ((void)(p))
+#endif
+
 #define S_QUEUE_DEFAULT 65536
 #define S_BORROW_MIN 4096 /* inbound payloads this big are not copied out of their frame */
 #define S_OVERSIZE_MARGIN (1u << 20) /* see zsock_set_maxmsgsize below */
@@ -33,6 +47,7 @@ typedef struct {
     enum wr_peer_state state;
     bool heartbeats;       /* we send heartbeats to it (it heartbeats, or we connected) */
     bool connected;        /* we made an outgoing connection to endpoint */
+    bool heard;            /* DOWN, yet a message came from it since: its connection is back */
     int64_t since_ns;      /* when the current state began */
     int64_t last_heard_ns; /* 0: never */
     uint64_t incarnation;
@@ -153,6 +168,7 @@ static void s_peer_set_state(wr_transport_t *t, s_peer_t *p, enum wr_peer_state 
     if (p->state == st) return;
     enum wr_peer_state old = p->state;
     p->state = st;
+    p->heard = false;
     p->since_ns = wr_now_ns();
     s_publish_peers(t); /* before the event: a watcher told PEER_DOWN must not read "up" */
     if (st == WR_PEER_DOWN && t->o.handler.peer_event) {
@@ -214,6 +230,7 @@ static int s_send_now(wr_transport_t *t, const char *peer, const wr_msg_t *m)
     memcpy(zmq_msg_data(&frame), t->sbuf.data, t->sbuf.size);
     if (m->len) memcpy((char *)zmq_msg_data(&frame) + t->sbuf.size, m->data, m->len);
     size_t bytes = zmq_msg_size(&frame);
+    S_FRAME_SENT(zmq_msg_data(&frame));
     void *sock = zsock_resolve(t->router);
     if (zmq_send(sock, peer, strlen(peer), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
         zmq_msg_close(&frame);
@@ -247,8 +264,10 @@ static void s_flush_peer(wr_transport_t *t, s_peer_t *p, int64_t now)
     wr_msg_t *m;
     while ((m = s_fifo_peek(&p->waiting))) {
         /* a peer declared down is unreachable until heard from again; ZeroMQ would otherwise
-         * queue for it (the connect-side pipe outlives the connection) and an ask would hang */
-        int rc = p->state == WR_PEER_DOWN ? WR_EUNREACH : s_send_now(t, p->id, m);
+         * queue for it (the connect-side pipe outlives the connection) and an ask would hang.
+         * A restarted peer's first request may come before its first heartbeat: the answer goes
+         * back over the connection that request came in on. */
+        int rc = p->state == WR_PEER_DOWN && !p->heard ? WR_EUNREACH : s_send_now(t, p->id, m);
         if (rc == WR_EAGAIN) return;
         if (rc == WR_EUNREACH) {
             /* a connection we made, or one that was up, gets a grace period to come (back) */
@@ -465,6 +484,7 @@ static bool s_receive_one(wr_transport_t *t, int64_t now)
         more = zmq_msg_more(dst);
         if (dst == &junk) zmq_msg_close(&junk);
     }
+    S_FRAME_RECEIVED(zmq_msg_data(&body));
     pthread_mutex_lock(&t->stats_lock);
     t->stats.frames_in++;
     t->stats.bytes_in += zmq_msg_size(&body);
@@ -494,6 +514,7 @@ static bool s_receive_one(wr_transport_t *t, int64_t now)
     /* Any message shows an up peer alive; only a heartbeat brings a peer up, since only a
      * heartbeat says which incarnation it is (a restart is told apart from a comeback by it). */
     if (p && p->state == WR_PEER_UP) p->last_heard_ns = now;
+    if (p && p->state == WR_PEER_DOWN) p->heard = true;
     wr_msg_t *m;
     if (env.payload_len >= S_BORROW_MIN) {
         /* big payloads stay in the frame ZeroMQ received them in: the message owns the frame */

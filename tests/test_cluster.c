@@ -23,7 +23,7 @@
 #include "bus/envelope.h"
 #include "bus/messages.h"
 #include "bus/base/strbuf.h"
-#include "tests/process_support.h"
+#include "tests/support/process.h"
 
 #define S_DEFAULT_TIMEOUT_MS 3000  /* heartbeat.timeout when not set */
 #define S_FAST_TIMEOUT_MS    1000  /* heartbeat.timeout of S_FAST */
@@ -43,7 +43,7 @@ static const char *const S_DEFAULTS[] = {NULL};
 #define S_ASSERT_STR(actual, expected)                                                             \
     assert_string_equal((actual) ? (actual) : "(missing)", expected)
 
-/* ---- the harness (tests/process_support.h) and what only this file needs ---- */
+/* ---- the harness (tests/support/process.h) and what only this file needs ---- */
 
 /* Per test: the test's own ZeroMQ peer and listening socket, closed in its teardown. */
 static struct {

@@ -16,7 +16,7 @@
 #include "actors/runtime/node.h"
 #include "bus/base/error.h"
 #include "bus/messages.h"
-#include "tests/actor_support.h"
+#include "tests/support/actor.h"
 
 /* One input message: a watermark (wm, origin) on channel ch, or its end (end). */
 typedef struct {

@@ -21,7 +21,7 @@
 #include "bus/base/mp.h"
 #include "bus/json.h"
 #include "bus/msgtypes.h"
-#include "tests/actor_support.h"
+#include "tests/support/actor.h"
 
 #define T_TICK (WR_MSG_LOCAL_FIRST + 900) /* the test actor: run the registry's tick */
 

@@ -14,7 +14,7 @@
 #include "actors/runtime/mailbox.h"
 #include "bus/base/error.h"
 #include "bus/msgtypes.h"
-#include "tests/actor_support.h"
+#include "tests/support/actor.h"
 
 #define T_DATA (WR_MSG_LOCAL_FIRST + 7) /* a process-private test type */
 

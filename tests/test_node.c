@@ -20,7 +20,7 @@
 #include "bus/json.h"
 #include "bus/base/mp.h"
 #include "bus/messages.h"
-#include "tests/actor_support.h"
+#include "tests/support/actor.h"
 
 /* Process-private message types that script the probe actor below. */
 enum {

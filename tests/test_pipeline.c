@@ -1,5 +1,5 @@
 /* Jobs end to end, through the real weir binary: their results checked record by record against a
- * brute-force oracle (tests/pipeline_oracle.h says how it copes with what timing decides).
+ * brute-force oracle (tests/support/pipeline_oracle.h says how it copes with what timing decides).
  *
  *   - sliding (10 min every 1 min; 5 min every 2 min), tumbling and session windows over the
  *     generator's out-of-order input with late records, some within the allowed lateness (they
@@ -24,11 +24,18 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <inttypes.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "actors/dataflow/io/generator.h"
 #include "actors/dataflow/record/keygroup.h"
 #include "bus/base/clock.h"
-#include "tests/pipeline_oracle.h"
-#include "tests/process_support.h"
+#include "tests/support/pipeline_oracle.h"
+#include "tests/support/process.h"
 
 #define S_JOB_MS     120000 /* one job runs to completion (ASan builds are slow) */
 #define S_START_MS   15000  /* a daemon prints its first line; a cluster has its TaskManagers */

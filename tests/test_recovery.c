@@ -17,7 +17,7 @@
  * max_out_of_orderness and nothing is late, so every window fires once with all its records.
  * Its `rate` paces the generator so that the job lasts long enough to be killed in the middle.
  * WEIR_TEST_SEED=N changes the kill schedule (printed); an ASan build runs smaller jobs.
- * tests/process_support.h is the harness (cleanup, logs on failure). WEIR_TEST_FILTER=PATTERN
+ * tests/support/process.h is the harness (cleanup, logs on failure). WEIR_TEST_FILTER=PATTERN
  * runs only the matching tests. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -27,11 +27,16 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 
 #include "bus/base/error.h"
 #include "bus/base/mp.h"
 #include "state/ckpt_store.h"
-#include "tests/process_support.h"
+#include "tests/support/process.h"
 
 #define S_START_MS 15000  /* a daemon prints its first line; a TaskManager joins */
 #define S_CLI_MS   20000  /* a short CLI command (ASan builds start slowly) */

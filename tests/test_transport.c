@@ -20,7 +20,7 @@
 #include "bus/base/error.h"
 #include "bus/base/mp.h"
 #include "bus/messages.h"
-#include "tests/actor_support.h"
+#include "tests/support/actor.h"
 
 #define HB_INTERVAL_MS 50
 #define HB_TIMEOUT_MS  300

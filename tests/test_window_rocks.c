@@ -21,7 +21,8 @@
 #include "actors/dataflow/window/window.h"
 #include "actors/dataflow/window/window_rocks.h"
 #include "bus/base/error.h"
-#include "tests/window_support.h"
+#include "bus/base/splitmix.h"
+#include "tests/support/window.h"
 
 #define NCOL 2
 #define MAXP 128
@@ -72,17 +73,17 @@ static const char *s_path(const fx_t *f, const char *name)
     return p;
 }
 
-/* ---- results (collected by tests/window_support.h) ---- */
+/* ---- results (collected by tests/support/window.h) ---- */
 
 /* got (possibly from several engines, seq in emission order within each) equals want. */
-static void s_same(out_t *got, out_t *want)
+static void s_same(ws_out_t *got, ws_out_t *want)
 {
-    qsort(got->r, got->n, sizeof *got->r, res_cmp);
-    qsort(want->r, want->n, sizeof *want->r, res_cmp);
+    qsort(got->r, got->n, sizeof *got->r, ws_res_cmp);
+    qsort(want->r, want->n, sizeof *want->r, ws_res_cmp);
     assert_int_equal(got->n, want->n);
     assert_int_equal(got->nlate, want->nlate);
     for (size_t i = 0; i < got->n; i++) {
-        const res_t *a = &got->r[i], *b = &want->r[i];
+        const ws_res_t *a = &got->r[i], *b = &want->r[i];
         if (a->key != b->key || a->start != b->start || a->end != b->end || a->count != b->count ||
             a->late != b->late || memcmp(a->v, b->v, sizeof a->v))
             fail_msg("result %zu differs: key %llu [%lld, %lld) count %llu/%llu late %u/%u "
@@ -101,20 +102,12 @@ typedef struct {
     uint32_t nkeys;
 } gen_t;
 
-static uint64_t s_rand(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
 /* A batch of n records: times advancing ~7 ms a record with out-of-orderness ooo, 3% late by up
  * to late_by, values with fractions (sums are order-sensitive). Returns the watermark after it. */
 static int64_t s_batch(gen_t *g, size_t n, uint64_t *keys, int64_t *ts, double *c0, double *c1)
 {
     for (size_t i = 0; i < n; i++) {
-        uint64_t r = s_rand(&g->rng);
+        uint64_t r = wr_splitmix64(&g->rng);
         keys[i] = 1000 + r % g->nkeys * 7919;
         g->t += (int64_t)(r >> 20) % 15;
         int64_t t = g->t - (int64_t)((r >> 30) % (uint64_t)g->ooo);
@@ -174,9 +167,9 @@ static void s_add(wr_window_t *w, const uint64_t *keys, const int64_t *ts, const
 static void s_compare_run(fx_t *f, wr_window_spec_t spec, gen_t g, int batches, int ckpt_at,
                           bool split)
 {
-    out_t want = {.naggs = spec.naggs}, got = {.naggs = spec.naggs, .pausing = true};
-    wr_window_sink_t ms = {.emit = s_emit, .late = s_late, .full = s_full, .ctx = &want};
-    wr_window_sink_t rs = {.emit = s_emit, .late = s_late, .full = s_full, .ctx = &got};
+    ws_out_t want = {.naggs = spec.naggs}, got = {.naggs = spec.naggs, .pausing = true};
+    wr_window_sink_t ms = {.emit = ws_emit, .late = ws_late, .full = ws_full, .ctx = &want};
+    wr_window_sink_t rs = {.emit = ws_emit, .late = ws_late, .full = ws_full, .ctx = &got};
     int err = 0;
     assert_non_null(f->mem = wr_window_new(&spec, &err));
     wr_window_spec_t rspec = s_rocks(spec, s_path(f, "db0"));
@@ -203,27 +196,27 @@ static void s_compare_run(fx_t *f, wr_window_spec_t spec, gen_t g, int batches, 
                 assert_non_null(f->rk[e]);
             }
         }
-        size_t n = 1 + s_rand(&g.rng) % 400;
+        size_t n = 1 + wr_splitmix64(&g.rng) % 400;
         int64_t wm = s_batch(&g, n, keys, ts, c0, c1);
         const double *cols[NCOL] = {c0, c1};
         assert_int_equal(wr_window_add(f->mem, keys, ts, cols, n, &ms), 0);
         for (int e = 0; e < 2 && f->rk[e]; e++)
             s_add(f->rk[e], keys, ts, c0, c1, n, ranges[e][0], ranges[e][1], &rs);
-        assert_int_equal(s_advance(f->mem, wm, &ms), 0);
+        assert_int_equal(ws_advance(f->mem, wm, &ms), 0);
         for (int e = 0; e < 2 && f->rk[e]; e++)
-            assert_int_equal(s_advance(f->rk[e], wm, &rs), 0);
+            assert_int_equal(ws_advance(f->rk[e], wm, &rs), 0);
     }
-    assert_int_equal(s_advance(f->mem, INT64_MAX, &ms), 0);
+    assert_int_equal(ws_advance(f->mem, INT64_MAX, &ms), 0);
     for (int e = 0; e < 2 && f->rk[e]; e++)
-        assert_int_equal(s_advance(f->rk[e], INT64_MAX, &rs), 0);
+        assert_int_equal(ws_advance(f->rk[e], INT64_MAX, &rs), 0);
     assert_true(want.n > 1000);
     assert_true(got.pauses > 0);
     s_same(&got, &want);
     wr_window_stats_t st;
     wr_window_stats(f->rk[0], &st);
     assert_true(st.spill_panes > 0); /* late records went into closed panes */
-    out_free(&got);
-    out_free(&want);
+    ws_out_free(&got);
+    ws_out_free(&want);
 }
 
 /* ---- tests ---- */
@@ -303,14 +296,14 @@ static void test_checkpoint_is_incremental(void **state)
     wr_window_spec_t s2 = spec;
     s2.state_dir = s_path(f, "db2");
     assert_non_null(f->rk[1] = wr_window_rocks_restore(&s2, s_path(f, "ck3"), 0, MAXP, &err));
-    out_t x = {.naggs = spec.naggs}, y = {.naggs = spec.naggs};
-    wr_window_sink_t sx = {.emit = s_emit, .ctx = &x}, sy = {.emit = s_emit, .ctx = &y};
+    ws_out_t x = {.naggs = spec.naggs}, y = {.naggs = spec.naggs};
+    wr_window_sink_t sx = {.emit = ws_emit, .ctx = &x}, sy = {.emit = ws_emit, .ctx = &y};
     assert_int_equal(wr_window_advance(f->rk[0], INT64_MAX, &sx), 0);
     assert_int_equal(wr_window_advance(f->rk[1], INT64_MAX, &sy), 0);
     assert_int_equal(x.n, 10);
     s_same(&y, &x);
-    out_free(&x);
-    out_free(&y);
+    ws_out_free(&x);
+    ws_out_free(&y);
 }
 
 static void test_rejects_what_it_does_not_support(void **state)

@@ -18,7 +18,7 @@
  * The job: a paced generator keyed by device into a tumbling window counting records, into an
  * exactly-once file sink. With jitter within max_out_of_orderness nothing is late, so the sum of
  * the counts over the committed output is the number of records, and each (device, window) is
- * there once: the oracle of exactly-once. tests/process_support.h is the harness (cleanup, logs
+ * there once: the oracle of exactly-once. tests/support/process.h is the harness (cleanup, logs
  * on failure); an ASan build runs smaller jobs. WEIR_TEST_FILTER=PATTERN runs only the matching
  * tests. */
 #include <stdarg.h>
@@ -29,8 +29,15 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-#include "tests/process_support.h"
+#include "bus/base/strbuf.h"
+#include "tests/support/process.h"
 
 #define S_START_MS 15000  /* a daemon starts; a TaskManager registers */
 #define S_CLI_MS   20000  /* one CLI command (ASan builds start slowly) */

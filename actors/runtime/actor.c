@@ -207,6 +207,8 @@ int wr_timer_every(wr_actor_t *self, int64_t ms, uint16_t type, uint64_t *id)
 void wr_timer_cancel(wr_actor_t *self, uint64_t id)
 {
     wr__timers_cancel(self->node->timers, id);
+    /* a tick the timer thread queued before the cancel is dropped when it comes up */
+    if (id) self->cancelled[self->cancelled_next++ % WR__CANCELLED_RING] = id;
 }
 
 int wr_actor_stop(wr_actor_t *a)
@@ -295,6 +297,10 @@ static void s_finish_stop(wr_actor_t *a)
     wr_msg_t *m;
     while ((m = wr_mailbox_pop(a->mailbox))) wr_msg_destroy(&m);
     s_tell_supervisor(a, WR_MSG_CHILD_STOPPED, 0, "", false);
+    /* gone for good: its state goes now, with the references it holds (a state holding its
+     * children's, which hold their supervisor, would otherwise keep them all alive) */
+    if (a->behaviour->free_state && a->state) a->behaviour->free_state(a->state);
+    a->state = NULL;
 }
 
 /* Stops the children first; the actor finishes stopping when the last one reports. */
@@ -346,11 +352,14 @@ static void s_fail(wr_actor_t *a, int err, const char *reason)
     s_begin_stop(a);
 }
 
-/* Ask bookkeeping: returns false when the message must be dropped (a late reply or a timeout for
- * an ask already answered). */
+/* Ask and timer bookkeeping: returns false when the message must be dropped (a late reply, a
+ * timeout for an ask already answered, or a tick of a timer cancelled since it was queued). */
 static bool s_filter_ask(wr_actor_t *a, const wr_msg_t *m)
 {
     if (!m->corr) return true;
+    if (m->type != WR_MSG_TIMEOUT && !strcmp(m->from, a->addr))
+        for (size_t i = 0; i < WR__CANCELLED_RING; i++)
+            if (a->cancelled[i] == m->corr) return false;
     for (size_t i = 0; i < a->nasks; i++) {
         if (a->asks[i].corr != m->corr) continue;
         if (m->type == WR_MSG_TIMEOUT) a->timed_out[a->timed_out_next++ % WR__TIMED_OUT_RING] = m->corr;
@@ -394,7 +403,10 @@ void wr__actor_run_turn(wr_actor_t *a)
         wr_msg_destroy(&m);
         wr_mailbox_account(a->mailbox, type, wr_now_ns() - t0);
     }
+    /* the status is read before the actor is released: once `scheduled` is false another worker
+     * may start its next turn and change it */
+    enum wr__actor_status status = a->status;
     atomic_store(&a->scheduled, false);
-    if (a->status == WR__STOPPED) return;
-    if (a->status == WR__STARTING || wr_mailbox_depth(a->mailbox) > 0) wr__actor_schedule(a);
+    if (status == WR__STOPPED) return;
+    if (status == WR__STARTING || wr_mailbox_depth(a->mailbox) > 0) wr__actor_schedule(a);
 }

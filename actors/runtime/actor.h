@@ -28,7 +28,8 @@ typedef struct {
     int (*on_message)(wr_actor_t *self, void *state, wr_msg_t **msg);
     /* Called when the actor stops or before a restart. */
     void (*on_stop)(wr_actor_t *self, void *state);
-    /* Frees the state once the actor is gone for good; NULL when the state needs no freeing. */
+    /* Frees the state once the actor is gone for good (it stopped, after on_stop; or it never
+     * started); NULL when the state needs no freeing. */
     void (*free_state)(void *state);
 } wr_behaviour_t;
 
@@ -91,9 +92,10 @@ int wr_reply_error(wr_actor_t *self, const wr_msg_t *request, int code, const ch
 int wr_ask(wr_actor_t *self, const char *to, uint16_t type, const void *payload, size_t len,
            int64_t timeout_ms, uint64_t *corr);
 
-/* Timers: deliver a message of `type` (empty payload) to self after ms, or every ms. The id
- * cancels it. A tick that finds the mailbox full is counted as rejected and skipped (periodic)
- * or retried shortly (one-shot). Timers die with their actor. */
+/* Timers: deliver a message of `type` (empty payload, the timer's id in corr) to self after ms,
+ * or every ms. The id cancels it, from self's handlers: no tick of it is handled after the
+ * cancel, not even one already queued. A tick that finds the mailbox full is counted as rejected
+ * and skipped (periodic) or retried shortly (one-shot). Timers die with their actor. */
 int wr_timer_after(wr_actor_t *self, int64_t ms, uint16_t type, uint64_t *id);
 int wr_timer_every(wr_actor_t *self, int64_t ms, uint16_t type, uint64_t *id);
 void wr_timer_cancel(wr_actor_t *self, uint64_t id);

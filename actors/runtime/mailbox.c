@@ -20,9 +20,21 @@ typedef struct {
     _Atomic int64_t enq_ns;
 } s_slot_t;
 
+/* One recent header under a seqlock: seq is odd while the consumer writes the entry. Readers on
+ * other threads copy it while it may change, so every field is an atomic word: the writer stores
+ * them with release (nothing it wrote before, the odd seq included, can be seen after them) and
+ * readers load them with acquire (their second load of seq cannot come before them). A copy that
+ * raced a write sees an odd or a changed seq and is tried again. Plain moves on x86; no fences
+ * (which ThreadSanitizer cannot follow). */
+#define S_WORDS(bytes) (((bytes) + 7) / 8)
+
 typedef struct {
-    _Atomic uint32_t seq; /* seqlock: odd while the consumer writes the entry */
-    wr_mailbox_recent_t r;
+    _Atomic uint32_t seq;
+    _Atomic uint64_t head; /* type | sampled << 16 | size << 32 */
+    _Atomic int64_t enq_ns, deq_ns;
+    _Atomic uint32_t sample_len;
+    _Atomic uint64_t from[S_WORDS(WR_ADDR_MAX)];
+    _Atomic uint64_t sample[S_WORDS(WR_MAILBOX_SAMPLE_MAX)];
 } s_recent_t;
 
 struct wr_mailbox {
@@ -101,30 +113,66 @@ int wr_mailbox_push(wr_mailbox_t *mb, wr_msg_t **msg)
     return 0;
 }
 
+/* n bytes of src into atomic words (release; the last word padded with zeros). */
+static void s_store_words(_Atomic uint64_t *dst, const void *src, size_t n)
+{
+    for (size_t i = 0; i < n; i += 8) {
+        uint64_t w = 0;
+        memcpy(&w, (const uint8_t *)src + i, n - i < 8 ? n - i : 8);
+        atomic_store_explicit(&dst[i / 8], w, memory_order_release);
+    }
+}
+
+/* n bytes out of atomic words (acquire). */
+static void s_load_words(void *dst, const _Atomic uint64_t *src, size_t n)
+{
+    for (size_t i = 0; i < n; i += 8) {
+        uint64_t w = atomic_load_explicit(&src[i / 8], memory_order_acquire);
+        memcpy((uint8_t *)dst + i, &w, n - i < 8 ? n - i : 8);
+    }
+}
+
 /* Entry pos % WR_MAILBOX_RECENT describes the message dequeued at position pos. */
 static void s_note_recent(wr_mailbox_t *mb, size_t pos, const wr_msg_t *m, int64_t now)
 {
     s_recent_t *e = &mb->recent[pos % WR_MAILBOX_RECENT];
     uint32_t seq = LOAD(e->seq);
-    STORE(e->seq, seq + 1);
-    atomic_thread_fence(memory_order_release);
-    e->r.type = m->type;
-    e->r.size = (uint32_t)m->len;
-    e->r.enq_ns = m->enq_ns;
-    e->r.deq_ns = now;
-    size_t flen = strnlen(m->from, WR_ADDR_MAX - 1);
-    memcpy(e->r.from, m->from, flen);
-    e->r.from[flen] = '\0';
-    /* payloads are sampled: every message of a quiet mailbox, one in S_SAMPLE_EVERY of a busy one */
+    STORE(e->seq, seq + 1); /* ordered before the release stores below */
+    /* payloads are sampled: every message of a quiet mailbox, one in S_SAMPLE_EVERY of a busy
+     * one */
     bool sample = pos % S_SAMPLE_EVERY == 0 || now - mb->last_sample_ns > S_SAMPLE_QUIET_NS;
-    e->r.sample_len = 0;
+    uint32_t sample_len = 0;
     if (sample) {
         mb->last_sample_ns = now;
-        e->r.sample_len = m->len < WR_MAILBOX_SAMPLE_MAX ? (uint32_t)m->len : WR_MAILBOX_SAMPLE_MAX;
-        memcpy(e->r.sample, m->data, e->r.sample_len);
+        sample_len = m->len < WR_MAILBOX_SAMPLE_MAX ? (uint32_t)m->len : WR_MAILBOX_SAMPLE_MAX;
+        s_store_words(e->sample, m->data, sample_len);
     }
-    e->r.sampled = sample;
+    uint64_t head = m->type | (uint64_t)sample << 16 | (uint64_t)(uint32_t)m->len << 32;
+    atomic_store_explicit(&e->head, head, memory_order_release);
+    atomic_store_explicit(&e->enq_ns, m->enq_ns, memory_order_release);
+    atomic_store_explicit(&e->deq_ns, now, memory_order_release);
+    atomic_store_explicit(&e->sample_len, sample_len, memory_order_release);
+    s_store_words(e->from, m->from, strnlen(m->from, WR_ADDR_MAX - 1) + 1); /* with its NUL */
     atomic_store_explicit(&e->seq, seq + 2, memory_order_release);
+}
+
+/* Copies entry e; false when it was being written (or rewritten) meanwhile. */
+static bool s_read_recent(const s_recent_t *e, wr_mailbox_recent_t *r)
+{
+    uint32_t s1 = atomic_load_explicit(&e->seq, memory_order_acquire);
+    if (s1 & 1 || !s1) return false;
+    uint64_t head = atomic_load_explicit(&e->head, memory_order_acquire);
+    r->type = (uint16_t)head;
+    r->sampled = (head >> 16) & 1;
+    r->size = (uint32_t)(head >> 32);
+    r->enq_ns = atomic_load_explicit(&e->enq_ns, memory_order_acquire);
+    r->deq_ns = atomic_load_explicit(&e->deq_ns, memory_order_acquire);
+    r->sample_len = atomic_load_explicit(&e->sample_len, memory_order_acquire);
+    if (r->sample_len > WR_MAILBOX_SAMPLE_MAX) return false;
+    s_load_words(r->sample, e->sample, r->sample_len);
+    s_load_words(r->from, e->from, WR_ADDR_MAX);
+    r->from[WR_ADDR_MAX - 1] = '\0';
+    return atomic_load_explicit(&e->seq, memory_order_relaxed) == s1;
 }
 
 wr_msg_t *wr_mailbox_pop(wr_mailbox_t *mb)
@@ -217,17 +265,12 @@ size_t wr_mailbox_recent(const wr_mailbox_t *cmb, wr_mailbox_recent_t *out, size
     size_t total = LOAD(mb->dequeue_pos);
     size_t avail = total < WR_MAILBOX_RECENT ? total : WR_MAILBOX_RECENT;
     for (size_t i = 0; i < avail && got < n; i++) {
-        s_recent_t *e = &mb->recent[(total - 1 - i) % WR_MAILBOX_RECENT];
-        for (int tries = 0; tries < 100; tries++) {
-            uint32_t s1 = atomic_load_explicit(&e->seq, memory_order_acquire);
-            if (s1 & 1) continue;
-            out[got] = e->r;
-            atomic_thread_fence(memory_order_acquire);
-            if (LOAD(e->seq) == s1) {
-                if (s1) got++;
+        const s_recent_t *e = &mb->recent[(total - 1 - i) % WR_MAILBOX_RECENT];
+        for (int tries = 0; tries < 100; tries++)
+            if (s_read_recent(e, &out[got])) {
+                got++;
                 break;
             }
-        }
     }
     return got;
 }

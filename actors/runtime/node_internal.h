@@ -16,6 +16,7 @@ typedef struct {
 } wr__pending_ask_t;
 
 #define WR__TIMED_OUT_RING 32
+#define WR__CANCELLED_RING 16 /* timers cancelled lately, whose queued ticks are dropped */
 
 struct wr_actor {
     wr_node_t *node;
@@ -43,6 +44,8 @@ struct wr_actor {
     size_t nasks, asks_cap;
     uint64_t timed_out[WR__TIMED_OUT_RING];
     size_t timed_out_next;
+    uint64_t cancelled[WR__CANCELLED_RING]; /* timer ids */
+    size_t cancelled_next;
 
     pthread_mutex_t children_lock;
     wr_actor_t **children; /* counted references */

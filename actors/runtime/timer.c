@@ -183,6 +183,7 @@ uint64_t wr__timers_add(wr__timers_t *t, wr_actor_t *actor, int64_t delay_ms, in
                     .actor = wr_actor_ref(actor)};
     pthread_mutex_lock(&t->lock);
     tm.id = ++t->next_id;
+    if (!tm.corr) tm.corr = tm.id;
     bool first = !t->n || tm.due_ns < t->heap[0].due_ns;
     if (s_push(t, &tm)) {
         pthread_mutex_unlock(&t->lock);

@@ -16,8 +16,10 @@ typedef int (*wr__timer_fire_fn)(void *ctx, wr_actor_t *actor, uint16_t type, ui
 wr__timers_t *wr__timers_new(wr__timer_fire_fn fire, void *ctx);
 /* Stops the thread and releases every pending timer. NULL-safe; nulls *tp. */
 void wr__timers_destroy(wr__timers_t **tp);
-/* Adds a timer for actor (a reference is taken). period_ms 0 = one-shot. Returns its id (> 0)
- * or 0 when out of memory. */
+/* Adds a timer for actor (a reference is taken). period_ms 0 = one-shot. Its messages carry corr
+ * (an ask's correlation id, for its TIMEOUT), or with corr 0 the timer's id, so that a tick
+ * already queued when the timer is cancelled can be told apart. Returns its id (> 0) or 0 when
+ * out of memory. */
 uint64_t wr__timers_add(wr__timers_t *t, wr_actor_t *actor, int64_t delay_ms, int64_t period_ms,
                         uint16_t type, uint64_t corr);
 /* Cancels a timer; harmless when it already fired or never existed. */

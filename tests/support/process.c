@@ -1,16 +1,4 @@
-/* The harness of the tests that run real `weir` processes on loopback: starting them with their
- * stdout and stderr in files of the test's directory, waiting for what they print, killing them,
- * and cleaning up. Header-only (every test binary is one .c file); ps_ is for "process support".
- *
- * The state is file-level (ps_h) so that an atexit handler, a teardown after a failed assertion
- * and the log dump reach every process a test started: every process is killed in the teardown,
- * at exit, and by the kernel should the test binary die (PR_SET_PDEATHSIG); every file lives in
- * one mkdtemp directory, removed at the end; PS_FAIL prints the logs of the processes still
- * tracked before it fails the test. Daemons run with WEIR_LOG=info unless WEIR_LOG is set, and
- * under ASan with a small quarantine of freed memory (ASan keeps 256 MB by default). Needs
- * WEIR_BIN (the weir binary of the same build mode; `scons test` sets it). */
-#ifndef WR_TEST_PROCESS_SUPPORT_H
-#define WR_TEST_PROCESS_SUPPORT_H
+#include "tests/support/process.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -24,69 +12,26 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "bus/base/clock.h"
 #include "bus/base/strbuf.h"
+#include "tests/support/wait.h"
 
-#define PS_MAX_PROCS 16
-#define PS_MAX_ARGS  32
+ps_harness_t ps_h;
 
-/* A NULL-terminated argument list in place: PS_ARGV("jobs", "--json"). */
-#define PS_ARGV(...) ((const char *const[]){__VA_ARGS__, NULL})
-
-/* Prints every tracked process's logs, then fails the test with the message. */
-#define PS_FAIL(...)                                                                               \
-    do {                                                                                           \
-        ps_dump_logs();                                                                            \
-        fail_msg(__VA_ARGS__);                                                                     \
-    } while (0)
-
-typedef struct {
-    char name[32];
-    pid_t pid;
-    bool used; /* the slot is taken (until ps_release) */
-    bool exited;
-    int status; /* wait status once exited */
-    char out[320], err[320];
-} ps_proc_t;
-
-/* What a command that ran to completion left. */
-typedef struct {
-    int code; /* exit code; 128 + signal when killed */
-    const char *out, *err;
-    int64_t ms;
-} ps_result_t;
-
-static struct {
-    const char *weir, *src;
-    bool asan;
-    char root[200]; /* mkdtemp: the whole run */
-    char dir[240];  /* the running test's directory inside root */
-    int ntests;
-    char **daemon_env; /* environ, WEIR_LOG=info unless set, a small ASan quarantine */
-    char *asan_options;
-    ps_proc_t procs[PS_MAX_PROCS];
-    void **arena; /* freed in teardown: nothing leaks when an assertion jumps out */
-    size_t narena, arena_cap;
-} ps_h;
-
-static inline void ps_dump_logs(void);
-
-static inline void ps_sleep_ms(int ms)
+void ps_sleep_ms(int ms)
 {
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
-    nanosleep(&ts, NULL);
+    wr_test_sleep_ms(ms);
 }
 
-static inline int64_t ps_now_ms(void)
+int64_t ps_now_ms(void)
 {
-    return wr_now_ns() / 1000000;
+    return wr_test_now_ms();
 }
 
-/* Takes ownership of malloc'd p until the test ends. */
-static inline void *ps_keep(void *p)
+/* ---- memory and files ---- */
+
+void *ps_keep(void *p)
 {
     if (!p) fail_msg("out of memory");
     if (ps_h.narena == ps_h.arena_cap) {
@@ -103,12 +48,12 @@ static inline void *ps_keep(void *p)
     return p;
 }
 
-static inline void *ps_alloc(size_t n)
+void *ps_alloc(size_t n)
 {
     return ps_keep(calloc(n ? n : 1, 1));
 }
 
-static inline void ps_arena_release(void)
+static void s_arena_release(void)
 {
     for (size_t i = 0; i < ps_h.narena; i++)
         free(ps_h.arena[i]);
@@ -117,8 +62,7 @@ static inline void ps_arena_release(void)
     ps_h.narena = ps_h.arena_cap = 0;
 }
 
-/* printf into a string kept until the test ends. */
-__attribute__((format(printf, 1, 2))) static inline const char *ps_fmt(const char *fmt, ...)
+const char *ps_fmt(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -128,14 +72,12 @@ __attribute__((format(printf, 1, 2))) static inline const char *ps_fmt(const cha
     return ps_keep(n < 0 ? NULL : s);
 }
 
-/* A path in the test's directory (kept until the test ends). */
-static inline const char *ps_path(const char *name)
+const char *ps_path(const char *name)
 {
     return ps_fmt("%s/%s", ps_h.dir, name);
 }
 
-/* The file's contents ("" when it does not exist); the caller frees them. */
-static inline char *ps_slurp(const char *path)
+char *ps_slurp(const char *path)
 {
     wr_strbuf_t sb;
     wr_strbuf_init(&sb);
@@ -150,13 +92,12 @@ static inline char *ps_slurp(const char *path)
     return wr_strbuf_detach(&sb, NULL);
 }
 
-/* The file's contents, kept until the test ends. */
-static inline char *ps_read_file(const char *path)
+char *ps_read_file(const char *path)
 {
     return ps_keep(ps_slurp(path));
 }
 
-static inline void ps_write_file(const char *path, const char *text)
+void ps_write_file(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");
     assert_non_null(f);
@@ -164,7 +105,7 @@ static inline void ps_write_file(const char *path, const char *text)
     assert_int_equal(fclose(f), 0);
 }
 
-static inline size_t ps_count(const char *text, const char *needle)
+size_t ps_count(const char *text, const char *needle)
 {
     size_t n = 0;
     for (const char *p = text; p && (p = strstr(p, needle)); p += strlen(needle))
@@ -172,8 +113,7 @@ static inline size_t ps_count(const char *text, const char *needle)
     return n;
 }
 
-/* A loopback TCP port that was free a moment ago. */
-static inline int ps_free_port(void)
+int ps_free_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     assert_true(fd >= 0);
@@ -186,9 +126,10 @@ static inline int ps_free_port(void)
     return ntohs(a.sin_port);
 }
 
+/* ---- processes ---- */
+
 /* In the child, between fork and exec: async-signal-safe calls only. */
-static inline void ps_child(const ps_proc_t *p, char *const argv[], char *const envp[],
-                            pid_t parent)
+static void s_child(const ps_proc_t *p, char *const argv[], char *const envp[], pid_t parent)
 {
     prctl(PR_SET_PDEATHSIG, SIGKILL); /* dies with this test binary, whatever kills it */
     if (getppid() != parent) _exit(127);
@@ -208,9 +149,7 @@ static inline void ps_child(const ps_proc_t *p, char *const argv[], char *const 
     _exit(127);
 }
 
-/* Starts `weir ARGS` in a free slot, stdout and stderr in NAME.out and NAME.err of the test's
- * directory; envp NULL: this process's environment. */
-static inline ps_proc_t *ps_start(const char *name, const char *const args[], char **envp)
+ps_proc_t *ps_start(const char *name, const char *const args[], char **envp)
 {
     extern char **environ;
     ps_proc_t *p = NULL;
@@ -231,25 +170,24 @@ static inline ps_proc_t *ps_start(const char *name, const char *const args[], ch
     pid_t parent = getpid();
     pid_t pid = fork();
     assert_true(pid >= 0);
-    if (pid == 0) ps_child(p, argv, envp ? envp : environ, parent);
+    if (pid == 0) s_child(p, argv, envp ? envp : environ, parent);
     p->pid = pid;
     return p;
 }
 
-/* True while p runs; reaps it once it has exited. */
-static inline bool ps_running(ps_proc_t *p)
+bool ps_running(ps_proc_t *p)
 {
     if (!p || !p->pid || p->exited) return false;
     if (waitpid(p->pid, &p->status, WNOHANG) == p->pid) p->exited = true;
     return !p->exited;
 }
 
-static inline int ps_exit_code(const ps_proc_t *p)
+int ps_exit_code(const ps_proc_t *p)
 {
     return WIFEXITED(p->status) ? WEXITSTATUS(p->status) : 128 + WTERMSIG(p->status);
 }
 
-static inline bool ps_wait_exit(ps_proc_t *p, int timeout_ms)
+bool ps_wait_exit(ps_proc_t *p, int timeout_ms)
 {
     int64_t deadline = ps_now_ms() + timeout_ms;
     while (ps_running(p)) {
@@ -259,20 +197,19 @@ static inline bool ps_wait_exit(ps_proc_t *p, int timeout_ms)
     return true;
 }
 
-static inline void ps_kill9(ps_proc_t *p)
+void ps_kill9(ps_proc_t *p)
 {
     if (ps_running(p)) kill(p->pid, SIGKILL);
     if (p->pid) ps_wait_exit(p, 10000);
 }
 
-/* Frees p's slot; p has exited. Its log files stay, but PS_FAIL no longer prints them. */
-static inline void ps_release(ps_proc_t *p)
+void ps_release(ps_proc_t *p)
 {
     assert_false(ps_running(p));
     p->used = false;
 }
 
-static inline void ps_kill_all(void)
+void ps_kill_all(void)
 {
     for (size_t i = 0; i < PS_MAX_PROCS; i++) {
         if (ps_h.procs[i].used) ps_kill9(&ps_h.procs[i]);
@@ -280,14 +217,13 @@ static inline void ps_kill_all(void)
     }
 }
 
-/* True when text holds an ASan/UBSan/LSan report (an ASan build exits 1 on one, like a failure). */
-static inline bool ps_sanitizer_report(const char *text)
+bool ps_sanitizer_report(const char *text)
 {
     return strstr(text, "Sanitizer") || strstr(text, "runtime error:");
 }
 
 /* Prints the last lines of a log, indented. */
-static inline void ps_print_tail(const char *label, const char *path)
+static void s_print_tail(const char *label, const char *path)
 {
     const char *text = ps_read_file(path);
     const char *start = text + strlen(text);
@@ -296,7 +232,7 @@ static inline void ps_print_tail(const char *label, const char *path)
     print_message("  --- %s (%s)\n%s%s", label, path, start, *text ? "\n" : "");
 }
 
-static inline void ps_dump_logs(void)
+void ps_dump_logs(void)
 {
     for (size_t i = 0; i < PS_MAX_PROCS; i++) {
         ps_proc_t *p = &ps_h.procs[i];
@@ -304,15 +240,12 @@ static inline void ps_dump_logs(void)
         bool running = ps_running(p);
         print_message("  %s (pid %d): %s, exit %d\n", p->name, (int)p->pid,
                       running ? "running" : "exited", running ? -1 : ps_exit_code(p));
-        ps_print_tail("stdout", p->out);
-        ps_print_tail("stderr", p->err);
+        s_print_tail("stdout", p->out);
+        s_print_tail("stderr", p->err);
     }
 }
 
-/* Waits until needle occurs nth times in the file (p's stdout or stderr). Returns the ms it took,
- * or -1 at the deadline or when p exits first. */
-static inline int64_t ps_wait_text(ps_proc_t *p, const char *path, const char *needle, size_t nth,
-                                   int timeout_ms)
+int64_t ps_wait_text(ps_proc_t *p, const char *path, const char *needle, size_t nth, int timeout_ms)
 {
     int64_t t0 = ps_now_ms();
     for (;;) {
@@ -325,8 +258,7 @@ static inline int64_t ps_wait_text(ps_proc_t *p, const char *path, const char *n
     }
 }
 
-/* Appends more to argv, which holds n arguments, and NULL-terminates it; returns the new count. */
-static inline size_t ps_append(const char **argv, size_t n, const char *const more[])
+size_t ps_append(const char **argv, size_t n, const char *const more[])
 {
     for (size_t i = 0; more[i]; i++) {
         assert_true(n < PS_MAX_ARGS);
@@ -336,9 +268,7 @@ static inline size_t ps_append(const char **argv, size_t n, const char *const mo
     return n;
 }
 
-/* Runs `weir ARGS` to completion (killed and failing the test after timeout_ms) and frees its
- * slot. A sanitizer report fails the test. */
-static inline ps_result_t ps_run(const char *name, const char *const args[], int timeout_ms)
+ps_result_t ps_run(const char *name, const char *const args[], int timeout_ms)
 {
     int64_t t0 = ps_now_ms();
     ps_proc_t *p = ps_start(name, args, NULL);
@@ -354,7 +284,7 @@ static inline ps_result_t ps_run(const char *name, const char *const args[], int
 
 /* ---- setup and teardown ---- */
 
-static inline int ps_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+static int s_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
     (void)st;
     (void)flag;
@@ -363,22 +293,20 @@ static inline int ps_rm(const char *path, const struct stat *st, int flag, struc
     return 0;
 }
 
-static inline void ps_rm_tree(char *dir)
+static void s_rm_tree(char *dir)
 {
-    if (dir[0]) nftw(dir, ps_rm, 16, FTW_DEPTH | FTW_PHYS);
+    if (dir[0]) nftw(dir, s_rm, 16, FTW_DEPTH | FTW_PHYS);
     dir[0] = '\0';
 }
 
 /* Whatever ends the binary: no process and no directory outlives it. */
-static inline void ps_at_exit(void)
+static void s_at_exit(void)
 {
     ps_kill_all();
-    ps_rm_tree(ps_h.root);
+    s_rm_tree(ps_h.root);
 }
 
-/* The group setup of a test binary called name: reads WEIR_BIN (and WEIR_SRC when need_src),
- * makes the run's directory and the daemons' environment. Returns -1 (saying why) if it cannot. */
-static inline int ps_group_setup(const char *name, bool need_src)
+int ps_group_setup(const char *name, bool need_src)
 {
     extern char **environ;
     ps_h.weir = getenv("WEIR_BIN");
@@ -413,15 +341,14 @@ static inline int ps_group_setup(const char *name, bool need_src)
         if (strncmp(environ[i], "ASAN_OPTIONS=", 13)) ps_h.daemon_env[m++] = environ[i];
     ps_h.daemon_env[m++] = ps_h.asan_options;
     if (!getenv("WEIR_LOG")) ps_h.daemon_env[m++] = "WEIR_LOG=info"; /* WEIR_LOG=debug: more */
-    atexit(ps_at_exit);
+    atexit(s_at_exit);
     return 0;
 }
 
-/* cmocka fixtures (state unused): the group's end, each test's start and end. */
-static inline int ps_group_teardown(void **state)
+int ps_group_teardown(void **state)
 {
     (void)state;
-    ps_at_exit();
+    s_at_exit();
     free(ps_h.daemon_env);
     free(ps_h.asan_options);
     ps_h.daemon_env = NULL;
@@ -429,22 +356,18 @@ static inline int ps_group_teardown(void **state)
     return 0;
 }
 
-/* A fresh directory for the next test. */
-static inline int ps_setup(void **state)
+int ps_setup(void **state)
 {
     (void)state;
     snprintf(ps_h.dir, sizeof ps_h.dir, "%s/test-%02d", ps_h.root, ++ps_h.ntests);
     return mkdir(ps_h.dir, 0755);
 }
 
-/* After a test, passed or failed: its processes killed, its memory and directory gone. */
-static inline int ps_teardown(void **state)
+int ps_teardown(void **state)
 {
     (void)state;
     ps_kill_all();
-    ps_arena_release();
-    ps_rm_tree(ps_h.dir);
+    s_arena_release();
+    s_rm_tree(ps_h.dir);
     return 0;
 }
-
-#endif

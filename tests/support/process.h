@@ -1,0 +1,147 @@
+/* The harness of the tests that run real `weir` processes on loopback: starting them with their
+ * stdout and stderr in files of the test's directory, waiting for what they print, killing them,
+ * and cleaning up. ps_ is for "process support".
+ *
+ * Use it as cmocka fixtures: ps_group_setup(name, need_src) in main before the group (it reads
+ * WEIR_BIN, the weir binary of the same build mode, and WEIR_SRC; `scons test` sets both), the
+ * group teardown ps_group_teardown, and ps_setup / ps_teardown around every test:
+ *
+ *     ps_proc_t *jm = ps_start("jm", PS_ARGV("jobmanager", "--bind", ep), ps_h.daemon_env);
+ *     if (ps_wait_text(jm, jm->err, "listening", 1, 10000) < 0) PS_FAIL("no JobManager");
+ *     ps_result_t r = ps_run("cli", PS_ARGV("jobs", "--jobmanager", ep), 15000);
+ *
+ * The state is the test binary's (ps_h), so that an atexit handler, a teardown after a failed
+ * assertion and the log dump reach every process a test started: every process is killed in the
+ * teardown, at exit, and by the kernel should the test binary die (PR_SET_PDEATHSIG); every file
+ * lives in one mkdtemp directory, removed at the end; PS_FAIL prints the logs of the processes
+ * still tracked before it fails the test. Daemons run with WEIR_LOG=info unless WEIR_LOG is set,
+ * and under ASan with a small quarantine of freed memory (ASan keeps 256 MB by default). Memory a
+ * test gets from ps_keep, ps_alloc, ps_fmt, ps_path and ps_read_file is freed in the teardown, so
+ * nothing leaks when an assertion jumps out of the test. */
+#ifndef WR_TEST_PROCESS_H
+#define WR_TEST_PROCESS_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <cmocka.h>
+
+#define PS_MAX_PROCS 16
+#define PS_MAX_ARGS  32
+
+/* A NULL-terminated argument list in place: PS_ARGV("jobs", "--json"). */
+#define PS_ARGV(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+/* Prints every tracked process's logs, then fails the test with the message. */
+#define PS_FAIL(...)                                                                               \
+    do {                                                                                           \
+        ps_dump_logs();                                                                            \
+        fail_msg(__VA_ARGS__);                                                                     \
+    } while (0)
+
+typedef struct {
+    char name[32];
+    pid_t pid;
+    bool used; /* the slot is taken (until ps_release) */
+    bool exited;
+    int status; /* wait status once exited */
+    char out[320], err[320];
+} ps_proc_t;
+
+/* What a command that ran to completion left. */
+typedef struct {
+    int code; /* exit code; 128 + signal when killed */
+    const char *out, *err;
+    int64_t ms;
+} ps_result_t;
+
+typedef struct {
+    const char *weir, *src; /* WEIR_BIN, WEIR_SRC */
+    bool asan;              /* WEIR_BIN is an ASan build (slower: tests run smaller jobs) */
+    char root[200];         /* mkdtemp: the whole run */
+    char dir[240];          /* the running test's directory inside root */
+    int ntests;
+    char **daemon_env; /* environ, WEIR_LOG=info unless set, a small ASan quarantine */
+    char *asan_options;
+    ps_proc_t procs[PS_MAX_PROCS];
+    void **arena; /* freed in teardown: nothing leaks when an assertion jumps out */
+    size_t narena, arena_cap;
+} ps_harness_t;
+
+/* The harness of this test binary (one per process: see the top of this file). */
+extern ps_harness_t ps_h;
+
+/* ---- time ---- */
+
+void ps_sleep_ms(int ms);
+int64_t ps_now_ms(void);
+
+/* ---- memory and files kept until the test ends ---- */
+
+/* Takes ownership of malloc'd p until the test ends; fails the test when p is NULL. */
+void *ps_keep(void *p);
+/* Zeroed memory kept until the test ends. */
+void *ps_alloc(size_t n);
+/* printf into a string kept until the test ends. */
+const char *ps_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A path in the test's directory (kept until the test ends). */
+const char *ps_path(const char *name);
+/* The file's contents ("" when it does not exist); the caller frees them. */
+char *ps_slurp(const char *path);
+/* The file's contents, kept until the test ends. */
+char *ps_read_file(const char *path);
+/* Writes text to path; fails the test when it cannot. */
+void ps_write_file(const char *path, const char *text);
+/* How many times needle occurs in text (NULL text: 0). */
+size_t ps_count(const char *text, const char *needle);
+/* A loopback TCP port that was free a moment ago. */
+int ps_free_port(void);
+
+/* ---- processes ---- */
+
+/* Starts `weir ARGS` in a free slot, stdout and stderr in NAME.out and NAME.err of the test's
+ * directory; envp NULL: this process's environment. Fails the test when every slot is taken. */
+ps_proc_t *ps_start(const char *name, const char *const args[], char **envp);
+/* True while p runs; reaps it once it has exited. */
+bool ps_running(ps_proc_t *p);
+/* p's exit code, 128 + signal when a signal ended it. */
+int ps_exit_code(const ps_proc_t *p);
+/* Waits up to timeout_ms for p to exit; true if it did. */
+bool ps_wait_exit(ps_proc_t *p, int timeout_ms);
+/* SIGKILL, then waits for it. */
+void ps_kill9(ps_proc_t *p);
+/* Frees p's slot; p has exited. Its log files stay, but PS_FAIL no longer prints them. */
+void ps_release(ps_proc_t *p);
+/* Kills every tracked process and frees their slots. */
+void ps_kill_all(void);
+/* True when text holds an ASan/UBSan/LSan/TSan report (a sanitizer build exits non-zero on one,
+ * like a failure). */
+bool ps_sanitizer_report(const char *text);
+/* Prints the last lines of every tracked process's stdout and stderr. */
+void ps_dump_logs(void);
+/* Waits until needle occurs nth times in the file (p's stdout or stderr). Returns the ms it took,
+ * or -1 at the deadline or when p exits first. */
+int64_t ps_wait_text(ps_proc_t *p, const char *path, const char *needle, size_t nth,
+                     int timeout_ms);
+/* Appends more to argv, which holds n arguments, and NULL-terminates it; returns the new count. */
+size_t ps_append(const char **argv, size_t n, const char *const more[]);
+/* Runs `weir ARGS` to completion (killed and failing the test after timeout_ms) and frees its
+ * slot. A sanitizer report fails the test. */
+ps_result_t ps_run(const char *name, const char *const args[], int timeout_ms);
+
+/* ---- fixtures ---- */
+
+/* The group setup of a test binary called name: reads WEIR_BIN (and WEIR_SRC when need_src),
+ * makes the run's directory and the daemons' environment. Returns -1 (saying why) if it cannot. */
+int ps_group_setup(const char *name, bool need_src);
+/* cmocka fixtures (state unused): the group's end (every process killed, the run's directory
+ * removed), each test's start (a fresh directory) and end (its processes killed, its memory
+ * freed, its directory removed; after a failed test too). */
+int ps_group_teardown(void **state);
+int ps_setup(void **state);
+int ps_teardown(void **state);
+
+#endif

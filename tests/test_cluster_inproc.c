@@ -1,0 +1,321 @@
+/* The cluster protocol in one process (tests/support/cluster.h): a JobManager and TaskManagers as
+ * nodes over inproc://, asked what `weir` asks. TaskManagers register and are listed; a job is
+ * placed in slots, runs and finishes with every record counted once; slots are refused when too
+ * few are free and given back when a job ends; a job is canceled; actors and mailboxes are
+ * inspected, locally and relayed; a lost TaskManager is declared dead and rejoins. Failover:
+ * test_failover_inproc.c. What needs a real process boundary (kill -9, SIGSTOP, exit codes,
+ * garbage on a port) stays in test_cluster.c. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "actors/dataflow/io/generator.h"
+#include "bus/base/error.h"
+#include "bus/base/strbuf.h"
+#include "bus/msgtypes.h"
+#include "tests/support/actor.h"
+#include "tests/support/cluster.h"
+
+/* A job counting readings per device in 1-minute tumbling windows, results collected: devices
+ * report every 10 s of event time, jitter within the watermark's out-of-orderness, none late, so
+ * every reading is counted exactly once. total 0: unbounded; rate 0: as fast as it can. */
+static const char *s_job(char *buf, size_t cap, const char *name, uint32_t parallelism,
+                         uint64_t total, uint64_t rate)
+{
+    snprintf(buf, cap,
+             "name: %s\nparallelism: %u\n"
+             "sources:\n  - {type: generator, devices: 100, total: %llu, rate: %llu, jitter: 1s,"
+             " late_fraction: 0, seed: 7}\n"
+             "key_by: device\n"
+             "event_time: {field: ts, max_out_of_orderness: 2s}\n"
+             "window: {type: tumbling, size: 1min}\n"
+             "aggregates: {n: count(), t: sum(temperature)}\n"
+             "sinks: [{type: collect}]\n",
+             name, parallelism, (unsigned long long)total, (unsigned long long)rate);
+    return buf;
+}
+
+/* Result lines reduced to "device window_start n", sorted: what the oracle below can say. */
+static char *s_counts(const char *collected)
+{
+    wr_strbuf_t sb;
+    wr_strbuf_init(&sb);
+    for (const char *p = collected; *p; p = strchr(p, '\n') + 1) {
+        const char *d = strstr(p, "{\"device\":"), *w = strstr(p, "\"window_start\":"),
+                   *n = strstr(p, "\"n\":");
+        assert_true(d == p && w && n && n < strchr(p, '\n'));
+        wr_strbuf_addf(&sb, "%lld %lld %lld\n", strtoll(d + 10, NULL, 10),
+                       strtoll(w + 15, NULL, 10), strtoll(n + 4, NULL, 10));
+    }
+    char *text = wr_strbuf_detach(&sb, NULL);
+    char *sorted = tc_sort_lines(text);
+    free(text);
+    return sorted;
+}
+
+/* The oracle of s_job's results: each of its total readings (the generator's, offset by offset)
+ * counted in its device's one-minute window, as "device window_start n" lines, sorted. */
+static char *s_expected_counts(uint64_t total)
+{
+    wr_generator_config_t cfg;
+    wr_generator_config_default(&cfg);
+    cfg.devices = 100;
+    cfg.total = total;
+    cfg.jitter_ms = 1000;
+    cfg.seed = 7;
+    wr_generator_t *g = wr_generator_new(&cfg);
+    assert_non_null(g);
+    wr_strbuf_t sb;
+    wr_strbuf_init(&sb);
+    for (uint64_t o = 0; o < total; o++) {
+        wr_generator_record_t r;
+        wr_generator_record(g, o, &r);
+        int64_t start = r.ts - ((r.ts % 60000) + 60000) % 60000;
+        wr_strbuf_addf(&sb, "%lld %lld\n", (long long)r.device, (long long)start);
+    }
+    /* equal lines are adjacent once sorted: count them */
+    char *each = wr_strbuf_detach(&sb, NULL), *sorted = tc_sort_lines(each);
+    free(each);
+    wr_strbuf_init(&sb);
+    for (char *p = sorted, *run = sorted; *p;) {
+        char *nl = strchr(p, '\n');
+        size_t len = (size_t)(nl - p);
+        long long n = 0;
+        for (run = p; *p && !strncmp(p, run, len + 1); p += len + 1)
+            n++;
+        wr_strbuf_add(&sb, run, len);
+        wr_strbuf_addf(&sb, " %lld\n", n);
+    }
+    free(sorted);
+    wr_generator_destroy(&g);
+    char *text = wr_strbuf_detach(&sb, NULL);
+    sorted = tc_sort_lines(text);
+    free(text);
+    return sorted;
+}
+
+/* How many actors of a node row of ACTORS_REPLY have a path starting with prefix. */
+static uint32_t s_actors_named(const wr_msg_t *actors, uint32_t row, const char *prefix)
+{
+    uint32_t n = 0;
+    char addr[WR_ADDR_MAX];
+    for (uint32_t a = 0, na = tc_mp_len(actors, "%u.actors", row); a < na; a++) {
+        tc_mp_str(actors, addr, sizeof addr, "%u.actors.%u.addr", row, a);
+        const char *path = strchr(addr, '/');
+        n += path && !strncmp(path + 1, prefix, strlen(prefix));
+    }
+    return n;
+}
+
+/* The row of node id in ACTORS_REPLY. */
+static uint32_t s_row(const wr_msg_t *actors, const char *id)
+{
+    char node[WR_NODE_MAX];
+    for (uint32_t i = 0, n = tc_mp_len(actors, "."); i < n; i++)
+        if (!strcmp(tc_mp_str(actors, node, sizeof node, "%u.node", i), id)) return i;
+    fail_msg("`actors` does not list %s", id);
+    return 0;
+}
+
+/* The job actors on the TaskManagers. */
+static uint32_t s_subtasks(tc_cluster_t *c)
+{
+    wr_msg_t *actors = tc_actors(c);
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < 2; i++)
+        n += s_actors_named(actors, s_row(actors, tc_tm_id(c, i)), "job-");
+    wr_msg_destroy(&actors);
+    return n;
+}
+
+static bool s_no_subtasks(void *c)
+{
+    return s_subtasks(c) == 0;
+}
+
+/* ---- the happy path ---- */
+
+static void test_taskmanagers_register_and_are_listed(void **state)
+{
+    tc_cluster_t *c = tc_start((tc_cluster_t **)state, &(tc_opts_t){.taskmanagers = 3});
+    wr_msg_t *actors = tc_actors(c);
+    assert_int_equal(tc_mp_len(actors, "."), 4); /* the JobManager's node and three TaskManagers */
+    char s[32];
+    assert_string_equal(tc_mp_str(actors, s, sizeof s, "0.node"), "jm-1");
+    assert_int_equal(s_actors_named(actors, 0, "jobmanager"), 1);
+    for (uint32_t i = 0; i < 3; i++) {
+        uint32_t row = s_row(actors, tc_tm_id(c, i));
+        assert_string_equal(tc_mp_str(actors, s, sizeof s, "%u.status", row), "up");
+        assert_int_equal(s_actors_named(actors, row, "taskmanager"), 1);
+        assert_int_equal(s_actors_named(actors, row, "node"), 1);
+    }
+    wr_msg_destroy(&actors);
+    tc_stop((tc_cluster_t **)state);
+    assert_null(*state);
+    tc_stop((tc_cluster_t **)state); /* NULL-safe */
+}
+
+static void test_job_runs_to_its_end_and_counts_every_record_once(void **state)
+{
+    tc_cluster_t *c = tc_start((tc_cluster_t **)state, NULL);
+    char yaml[1024], id[TC_JOB_ID_MAX];
+    assert_int_equal(tc_submit(c, s_job(yaml, sizeof yaml, "count", 2, 20000, 0), id, NULL, 0), 0);
+    assert_true(tc_wait_state(c, id, "FINISHED", TC_WAIT_MS));
+
+    wr_msg_t *jobs = tc_jobs(c);
+    char s[32];
+    assert_int_equal(tc_mp_len(jobs, "."), 1);
+    assert_string_equal(tc_mp_str(jobs, s, sizeof s, "0.id"), id);
+    assert_string_equal(tc_mp_str(jobs, s, sizeof s, "0.name"), "count");
+    assert_string_equal(tc_mp_str(jobs, s, sizeof s, "0.state"), "FINISHED");
+    wr_msg_destroy(&jobs);
+    wr_msg_t *job = tc_job(c, id);
+    assert_int_equal(tc_mp_int(job, "operators.0.records_in"), 20000);
+    assert_int_equal(tc_mp_int(job, "restarts"), 0);
+    wr_msg_destroy(&job);
+    /* every reading counted once, in its device's window */
+    char *lines = tc_collected(c, id), *got = s_counts(lines), *want = s_expected_counts(20000);
+    assert_string_equal(got, want);
+    free(lines);
+    free(got);
+    free(want);
+}
+
+/* Subtask i of every operator shares slot i, placed on the TaskManager with the most free slots:
+ * parallelism 4 on two TaskManagers of two slots takes them all, two on each. */
+static void test_slots_are_taken_refused_and_given_back(void **state)
+{
+    tc_cluster_t *c = tc_start((tc_cluster_t **)state, &(tc_opts_t){.taskmanagers = 2, .slots = 2});
+    char yaml[1024], id[TC_JOB_ID_MAX], other[TC_JOB_ID_MAX], why[256];
+    assert_int_equal(tc_submit(c, s_job(yaml, sizeof yaml, "wide", 4, 0, 2000), id, NULL, 0), 0);
+    assert_true(tc_wait_state(c, id, "RUNNING", TC_WAIT_MS));
+    wr_msg_t *job = tc_job(c, id);
+    uint32_t on[2] = {0, 0};
+    char node[WR_NODE_MAX];
+    for (uint32_t i = 0; i < 4; i++) {
+        tc_mp_str(job, node, sizeof node, "operators.0.subtasks.%u.node", i);
+        on[0] += !strcmp(node, tc_tm_id(c, 0));
+        on[1] += !strcmp(node, tc_tm_id(c, 1));
+    }
+    wr_msg_destroy(&job);
+    assert_int_equal(on[0], 2);
+    assert_int_equal(on[1], 2);
+
+    /* every slot is taken: the next job is refused, and told why */
+    assert_int_equal(
+        tc_submit(c, s_job(yaml, sizeof yaml, "more", 1, 100, 0), other, why, sizeof why),
+        WR_EAGAIN);
+    assert_non_null(strstr(why, "not enough slots: the job needs 1"));
+    /* a job bigger than the cluster is refused however free it is */
+    assert_int_equal(tc_cancel(c, id), 0);
+    assert_int_equal(
+        tc_submit(c, s_job(yaml, sizeof yaml, "huge", 5, 100, 0), other, why, sizeof why),
+        WR_EAGAIN);
+    assert_non_null(strstr(why, "the job needs 5"));
+    /* the canceled job gave its slots back */
+    assert_int_equal(tc_submit(c, s_job(yaml, sizeof yaml, "more", 4, 4000, 0), other, NULL, 0), 0);
+    assert_true(tc_wait_state(c, other, "FINISHED", TC_WAIT_MS));
+}
+
+static void test_cancel_stops_every_subtask(void **state)
+{
+    tc_cluster_t *c = tc_start((tc_cluster_t **)state, NULL);
+    char yaml[1024], id[TC_JOB_ID_MAX];
+    assert_int_equal(tc_submit(c, s_job(yaml, sizeof yaml, "endless", 2, 0, 5000), id, NULL, 0), 0);
+    assert_true(tc_wait_state(c, id, "RUNNING", TC_WAIT_MS));
+    assert_int_equal(tc_cancel(c, id), 0);
+    char s[32];
+    assert_string_equal(tc_job_state(c, id, s, sizeof s), "CANCELED");
+    /* its subtask actors are gone from both TaskManagers */
+    assert_true(wr_test_wait_until(s_no_subtasks, c, TC_WAIT_MS, 10));
+    /* twice, or a job that does not exist: refused */
+    assert_int_equal(tc_cancel(c, id), WR_EINVAL);
+    assert_int_equal(tc_cancel(c, "ffffffff"), WR_ENOTFOUND);
+}
+
+/* `weir actors` lists a running job's subtasks; `weir mailbox` answers for the JobManager's own
+ * actors and relays to the TaskManager that hosts the actor. */
+static void test_actors_and_mailboxes_are_inspected(void **state)
+{
+    tc_cluster_t *c = tc_start((tc_cluster_t **)state, NULL);
+    char yaml[1024], id[TC_JOB_ID_MAX], s[WR_ADDR_MAX];
+    assert_int_equal(tc_submit(c, s_job(yaml, sizeof yaml, "seen", 2, 0, 5000), id, NULL, 0), 0);
+    assert_true(tc_wait_state(c, id, "RUNNING", TC_WAIT_MS));
+    assert_int_equal(s_subtasks(c), 4); /* source and window, two subtasks each */
+
+    wr_msg_t *mb = tc_mailbox(c, "jm-1/jobmanager", 4);
+    assert_int_equal(mb->type, WR_MSG_MAILBOX_REPLY);
+    assert_string_equal(tc_mp_str(mb, s, sizeof s, "addr"), "jm-1/jobmanager");
+    assert_true(tc_mp_int(mb, "capacity") > 0);
+    assert_true(tc_mp_int(mb, "dequeued") > 0);
+    assert_true(tc_mp_int(mb, "types.tm-register") >= 2);
+    assert_true(tc_mp_len(mb, "recent") > 0);
+    wr_msg_destroy(&mb);
+
+    mb = tc_mailbox(c, "tm-2/taskmanager", 16); /* relayed to tm-2's system actor */
+    assert_int_equal(mb->type, WR_MSG_MAILBOX_REPLY);
+    assert_string_equal(tc_mp_str(mb, s, sizeof s, "addr"), "tm-2/taskmanager");
+    assert_true(tc_mp_int(mb, "types.task-deploy") >= 1);
+    bool deploy_seen = false;
+    for (uint32_t i = 0, n = tc_mp_len(mb, "recent"); i < n; i++)
+        deploy_seen |= !strcmp(tc_mp_str(mb, s, sizeof s, "recent.%u.type", i), "task-deploy");
+    assert_true(deploy_seen || tc_mp_int(mb, "dequeued") > 16);
+    wr_msg_destroy(&mb);
+
+    /* no such actor, no such node */
+    mb = tc_mailbox(c, "tm-1/nobody", 0);
+    assert_int_equal(wr_test_error_code(mb, NULL, 0), WR_ENOACTOR);
+    wr_msg_destroy(&mb);
+    mb = tc_mailbox(c, "tm-9/taskmanager", 0);
+    char text[128];
+    assert_int_equal(wr_test_error_code(mb, text, sizeof text), WR_ENOACTOR);
+    assert_non_null(strstr(text, "not in this cluster"));
+    wr_msg_destroy(&mb);
+    assert_int_equal(tc_cancel(c, id), 0);
+}
+
+/* ---- TaskManagers coming and going ---- */
+
+static void test_lost_taskmanager_is_dead_and_rejoins(void **state)
+{
+    tc_cluster_t *c = tc_start((tc_cluster_t **)state, NULL);
+    tc_tm_stop(c, 1);
+    assert_null(tc_tm_node(c, 1));
+    assert_true(tc_wait_node_status(c, "tm-2", "dead", TC_WAIT_MS));
+    char s[16];
+    assert_string_equal(tc_node_status(c, "tm-1", s, sizeof s), "up");
+    /* its mailbox cannot be asked for while it is dead */
+    wr_msg_t *mb = tc_mailbox(c, "tm-2/taskmanager", 0);
+    char text[128];
+    assert_int_equal(wr_test_error_code(mb, text, sizeof text), WR_ENOACTOR);
+    assert_non_null(strstr(text, "dead"));
+    wr_msg_destroy(&mb);
+
+    tc_tm_start(c, 1); /* a new process under the same id */
+    assert_true(tc_wait_node_status(c, "tm-2", "up", TC_WAIT_MS));
+    assert_true(tc_wait_tm_ready(c, 1, TC_WAIT_MS)); /* its heartbeat heard: it takes work */
+    /* and it takes work again: a job that needs both TaskManagers' slots runs */
+    char yaml[1024], id[TC_JOB_ID_MAX];
+    assert_int_equal(tc_submit(c, s_job(yaml, sizeof yaml, "again", 4, 4000, 0), id, NULL, 0), 0);
+    assert_true(tc_wait_state(c, id, "FINISHED", TC_WAIT_MS));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_taskmanagers_register_and_are_listed, tc_teardown),
+        cmocka_unit_test_teardown(test_job_runs_to_its_end_and_counts_every_record_once,
+                                  tc_teardown),
+        cmocka_unit_test_teardown(test_slots_are_taken_refused_and_given_back, tc_teardown),
+        cmocka_unit_test_teardown(test_cancel_stops_every_subtask, tc_teardown),
+        cmocka_unit_test_teardown(test_actors_and_mailboxes_are_inspected, tc_teardown),
+        cmocka_unit_test_teardown(test_lost_taskmanager_is_dead_and_rejoins, tc_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

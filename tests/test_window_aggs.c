@@ -1,0 +1,134 @@
+/* wr_window's aggregates and specs: aggregate names parsed (avg, p95, median, quantile(q), ...),
+ * first/last at tied times and the two standard deviations computed by hand, and every invalid
+ * spec refused with WR_EINVAL. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "actors/dataflow/window/window.h"
+#include "bus/base/error.h"
+#include "tests/support/window.h"
+#include "tests/support/window_oracle.h"
+
+static void test_agg_parse(void **state)
+{
+    (void)state;
+    wr_agg_t a = {.col = 3};
+    assert_int_equal(wr_agg_parse("avg", &a), 0);
+    assert_true(a.kind == WR_AGG_AVG && a.col == 3);
+    assert_int_equal(wr_agg_parse("p95", &a), 0);
+    assert_true(a.kind == WR_AGG_QUANTILE && fabs(a.q - 0.95) < 1e-12);
+    assert_int_equal(wr_agg_parse("p99.9", &a), 0);
+    assert_true(fabs(a.q - 0.999) < 1e-12);
+    assert_int_equal(wr_agg_parse("median", &a), 0);
+    assert_true(a.q == 0.5);
+    assert_int_equal(wr_agg_parse("quantile(0.25)", &a), 0);
+    assert_true(a.q == 0.25);
+    assert_int_equal(wr_agg_parse("stddev_samp", &a), 0);
+    assert_int_equal(a.kind, WR_AGG_STDDEV_SAMP);
+    assert_int_equal(wr_agg_parse("p101", &a), WR_EINVAL);
+    assert_int_equal(wr_agg_parse("quantile(x)", &a), WR_EINVAL);
+    assert_int_equal(wr_agg_parse("quantile", &a), WR_EINVAL);
+    assert_int_equal(wr_agg_parse("avgx", &a), WR_EINVAL);
+    assert_string_equal(wr_agg_name(WR_AGG_STDDEV), "stddev");
+}
+
+static void test_first_last_ties_and_stddev(void **state)
+{
+    (void)state;
+    wr_window_spec_t spec = {.kind = WR_WINDOW_SLIDING, .size_ms = 2000, .slide_ms = 1000};
+    const wr_agg_t aggs[] = {{WR_AGG_FIRST, 0, 0},  {WR_AGG_LAST, 0, 0},
+                             {WR_AGG_STDDEV, 0, 0}, {WR_AGG_STDDEV_SAMP, 0, 0},
+                             {WR_AGG_AVG, 0, 0},    {WR_AGG_QUANTILE, 0, 0.5},
+                             {WR_AGG_COUNT, 0, 0}};
+    spec.ncols = 1;
+    spec.naggs = 7;
+    memcpy(spec.aggs, aggs, sizeof aggs);
+    wr_window_t *w = wr_window_new(&spec, NULL);
+    assert_non_null(w);
+    ws_out_t got = {.naggs = 7};
+    wr_window_sink_t sink = {.emit = ws_emit, .ctx = &got};
+    /* ts 1200 twice (first wins: 10), 1700 twice (last wins: 40), one earlier record at 100 */
+    uint64_t k[] = {3, 3, 3, 3, 3};
+    int64_t ts[] = {1200, 1700, 1200, 1700, 100};
+    double v[] = {10, 30, 20, 40, 2};
+    const double *cols[] = {v};
+    assert_int_equal(wr_window_add(w, k, ts, cols, 5, &sink), 0);
+    assert_int_equal(wr_window_advance(w, 1999, &sink), 0); /* [0,2000) */
+    assert_int_equal(got.n, 2);
+    qsort(got.r, got.n, sizeof *got.r, ws_res_cmp);
+    const ws_res_t *a = &got.r[0], *b = &got.r[1]; /* [-1000,1000) then [0,2000) */
+    assert_true(a->count == 1 && a->v[0] == 2 && a->v[1] == 2 && a->v[2] == 0 && isnan(a->v[3]));
+    assert_true(b->start == 0 && b->count == 5);
+    assert_true(b->v[0] == 2 && b->v[1] == 40);
+    double mean = (10 + 30 + 20 + 40 + 2) / 5.0, m2 = 0;
+    for (int i = 0; i < 5; i++)
+        m2 += (v[i] - mean) * (v[i] - mean);
+    assert_true(fabs(b->v[2] - sqrt(m2 / 5)) < 1e-12 * sqrt(m2));
+    assert_true(fabs(b->v[3] - sqrt(m2 / 4)) < 1e-12 * sqrt(m2));
+    assert_true(b->v[4] == 102 / 5.0);
+    assert_true(fabs(b->v[5] - 20) <= 0.01 * 20); /* median of 2 10 20 30 40 */
+    ws_out_clear(&got);
+    /* [1000, 3000) holds the four records at 1200/1700: first 10 (earliest arrival at 1200) */
+    assert_int_equal(wr_window_advance(w, 2999, &sink), 0);
+    assert_int_equal(got.n, 1);
+    assert_true(got.r[0].v[0] == 10 && got.r[0].v[1] == 40 && got.r[0].count == 4);
+    ws_out_free(&got);
+    wr_window_destroy(&w);
+}
+
+static void test_bad_specs(void **state)
+{
+    (void)state;
+    int err = 0;
+    wr_window_spec_t ok = {.kind = WR_WINDOW_SLIDING, .size_ms = 1000, .slide_ms = 100};
+    wo_basic_aggs(&ok);
+    wr_window_t *w = wr_window_new(&ok, &err);
+    assert_non_null(w);
+    wr_window_destroy(&w);
+    wr_window_spec_t bad[12];
+    for (int i = 0; i < 12; i++)
+        bad[i] = ok;
+    bad[0].kind = 0;
+    bad[1].slide_ms = 2000; /* slide > size */
+    bad[2].size_ms = 0;
+    bad[3].lateness_ms = -1;
+    bad[4].naggs = 0;
+    bad[5].aggs[1].col = WO_NCOL;    /* no such column */
+    bad[6].ring_panes = 5;           /* fewer than a window's 10 panes */
+    bad[7].slide_ms = 7;             /* gcd 1 ms: 1000 panes per window is fine... */
+    bad[7].size_ms = 100003;         /* ...but 100003 is over WR_WINDOW_MAX_RING */
+    bad[8].kind = WR_WINDOW_SESSION; /* gap 0 */
+    bad[9].sketch_alpha = 1.5;
+    bad[10].ahead_ms = -1;
+    bad[11].key_interval_ms = -1;
+    for (int i = 0; i < 12; i++) {
+        err = 0;
+        assert_null(wr_window_new(&bad[i], &err));
+        assert_int_equal(err, WR_EINVAL);
+    }
+    assert_null(wr_window_new(NULL, &err));
+    wr_window_spec_t roomy = ok;
+    roomy.ring_panes = 12;
+    assert_non_null(w = wr_window_new(&roomy, &err));
+    wr_window_stats_t st;
+    wr_window_stats(w, &st);
+    assert_int_equal(st.ring_panes, 12);
+    wr_window_destroy(&w);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_agg_parse),
+        cmocka_unit_test(test_first_last_ties_and_stddev),
+        cmocka_unit_test(test_bad_specs),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
