@@ -24,7 +24,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "actors/dataflow/io/generator.h"
+#include "actors/connectors/generator/generator.h"
 #include "actors/dataflow/record/keygroup.h"
 #include "bus/base/clock.h"
 #include "tests/pipeline_oracle.h"

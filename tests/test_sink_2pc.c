@@ -19,10 +19,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "actors/dataflow/io/sink.h"
-#include "actors/dataflow/io/sink_2pc.h"
+#include "actors/connectors/collect/collect_sink.h"
+#include "actors/connectors/file/file.h"
+#include "actors/connectors/file/sink_2pc.h"
 #include "bus/base/error.h"
 #include "bus/base/mp.h"
+#include "tests/connector_support.h"
 
 #define MAX_ID 4096
 
@@ -30,6 +32,7 @@ typedef struct {
     char dir[64];
     char out[96]; /* the sink's directory, below dir (created by the sink) */
     wr_schema_t schema;
+    wr_file_sink_config_t cfg; /* an exactly-once file sink into out */
 } fx_t;
 
 static int s_setup(void **state)
@@ -42,6 +45,7 @@ static int s_setup(void **state)
         return -1;
     }
     snprintf(fx->out, sizeof fx->out, "%s/out/a", fx->dir);
+    fx->cfg = (wr_file_sink_config_t){.path = fx->out, .exactly_once = true};
     wr_schema_init(&fx->schema);
     wr_schema_add(&fx->schema, "id", WR_T_INT);
     *state = fx;
@@ -64,12 +68,18 @@ static int s_teardown(void **state)
 
 /* ---- writing ---- */
 
-static wr_sink_t *s_sink(const fx_t *fx, uint32_t attempt, uint32_t subtask)
+static wr_sink_t *s_sink_of(const fx_t *fx, const wr_file_sink_config_t *cfg, uint32_t attempt,
+                            uint32_t subtask)
 {
     int err = 0;
-    wr_sink_t *s = wr_sink_file_2pc_new(&fx->schema, fx->out, attempt, subtask, &err);
+    wr_sink_t *s = cs_sink_open(&wr_file_connector, cfg, &fx->schema, attempt, subtask, &err);
     assert_non_null(s);
     return s;
+}
+
+static wr_sink_t *s_sink(const fx_t *fx, uint32_t attempt, uint32_t subtask)
+{
+    return s_sink_of(fx, &fx->cfg, attempt, subtask);
 }
 
 /* Writes records lo..hi-1 as one batch; returns wr_sink_write's result. */
@@ -497,7 +507,9 @@ static void test_recover_missing(void **state)
 static void test_kinds_and_delay(void **state)
 {
     fx_t *fx = *state;
-    wr_sink_t *c = wr_sink_collect_new(&fx->schema);
+    wr_collect_sink_config_t cc = {0};
+    int rc = 0;
+    wr_sink_t *c = cs_sink_open(&wr_collect_connector, &cc, &fx->schema, 0, 0, &rc);
     wr_strbuf_t st;
     wr_strbuf_init(&st);
     assert_int_equal(wr_sink_precommit(c, 1, &st), WR_EINVAL);
@@ -505,8 +517,9 @@ static void test_kinds_and_delay(void **state)
     assert_int_equal(st.len, 0);
     wr_sink_destroy(&c);
 
-    wr_sink_t *s = s_sink(fx, 0, 0);
-    wr_sink_set_delay(s, 40);
+    wr_file_sink_config_t slow = fx->cfg;
+    slow.delay_ms = 40;
+    wr_sink_t *s = s_sink_of(fx, &slow, 0, 0);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     s_write(s, 0, 5);
@@ -523,7 +536,8 @@ static void test_kinds_and_delay(void **state)
     int err = 0; /* a directory that cannot be made */
     char bad[128];
     snprintf(bad, sizeof bad, "%s/out/a/part-0-0-0.jsonl/x", fx->dir);
-    assert_null(wr_sink_file_2pc_new(&fx->schema, bad, 0, 0, &err));
+    wr_file_sink_config_t worse = {.path = bad, .exactly_once = true};
+    assert_null(cs_sink_open(&wr_file_connector, &worse, &fx->schema, 0, 0, &err));
     assert_int_equal(err, WR_EIO);
 }
 

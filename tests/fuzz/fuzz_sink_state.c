@@ -1,4 +1,4 @@
-/* libFuzzer target: the 2PC file sink's state decoder (actors/dataflow/io/sink_2pc.h), whose bytes
+/* libFuzzer target: the 2PC file sink's state decoder (actors/connectors/file/sink_2pc.h), whose bytes
  * come from a checkpoint and name the files recovery renames. Checks that failures use the
  * documented codes and leave no result; that whatever decodes names only well-formed part files
  * (pending and final names that parse back to the same part, no '/'); and that it re-encodes to a
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "actors/dataflow/io/sink_2pc.h"
+#include "actors/connectors/file/sink_2pc.h"
 #include "bus/base/error.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
