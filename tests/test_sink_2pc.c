@@ -562,6 +562,59 @@ static void test_failed_write(void **state)
     wr_strbuf_release(&st);
 }
 
+/* The committer's entry points, as the JobManager calls them through the connector: a new job
+ * starts past every attempt it finds in the folder (hidden or committed names alike); a restart
+ * commits the restored checkpoint's committables and drops what later attempts left. */
+static void test_committer_entry_points(void **state)
+{
+    fx_t *fx = *state;
+    const wr_sink_class_t *cls = wr_file_connector.sink;
+    assert_int_equal(cls->first_attempt(&fx->cfg), 0); /* no folder yet */
+    wr_sink_t *s = s_sink(fx, 3, 0);
+    wr_strbuf_t st1, st2;
+    s_write(s, 0, 50);
+    assert_int_equal(s_precommit(s, 1, &st1), 1);
+    assert_int_equal(wr_sink_commit(s, 1), 0);
+    s_write(s, 50, 80);
+    assert_int_equal(s_precommit(s, 2, &st2), 1); /* pending: its checkpoint completes */
+    s_write(s, 80, 90);                           /* in progress: it never does */
+    wr_sink_destroy(&s);
+    assert_int_equal(cls->first_attempt(&fx->cfg), 4);
+    wr_file_sink_config_t plain = {.path = fx->out}; /* one file: no attempts */
+    assert_int_equal(cls->first_attempt(&plain), 0);
+
+    const uint8_t *states[] = {(const uint8_t *)st2.buf};
+    size_t lens[] = {st2.len};
+    wr_sink_recover_t r = {.states = states, .lens = lens, .n = 1, .attempt = 4};
+    wr_strbuf_t err;
+    wr_strbuf_init(&err);
+    assert_int_equal(cls->recover(&fx->cfg, &r, &err), 0);
+    assert_int_equal(err.len, 0);
+    s_expect(fx, (int64_t[]){0, 80}, 1);
+    assert_int_equal(s_count(fx, ".part-"), 0);
+    /* a committed folder alone still counts: part-<subtask>-<attempt>-<seq>.jsonl */
+    assert_int_equal(cls->first_attempt(&fx->cfg), 4);
+    r.n = 0; /* without a checkpoint: only the abort */
+    assert_int_equal(cls->recover(&fx->cfg, &r, &err), 0);
+    s_expect(fx, (int64_t[]){0, 80}, 1);
+    /* a malformed committable: refused, saying why, nothing touched */
+    states[0] = (const uint8_t *)"\x92\x01";
+    lens[0] = 2;
+    r.n = 1;
+    assert_int_equal(cls->recover(&fx->cfg, &r, &err), WR_EPROTO);
+    assert_true(err.len > 0);
+    s_expect(fx, (int64_t[]){0, 80}, 1);
+    enum wr_sink_2pc_name kind;
+    wr_sink_2pc_part_t p;
+    assert_int_equal(wr_sink_2pc_parse_name("part-0-3-1.jsonl", 16, &kind, &p), 0);
+    assert_true(kind == WR_SINK_2PC_FINAL && p.attempt == 3 && p.subtask == 0 && p.seq == 1);
+    assert_int_equal(wr_sink_2pc_parse_name("part-0-03-1.jsonl", 17, NULL, &p), WR_EPROTO);
+    assert_int_equal(wr_sink_2pc_parse_name("part-0-3-1.json", 15, NULL, &p), WR_EPROTO);
+    wr_strbuf_release(&err);
+    wr_strbuf_release(&st1);
+    wr_strbuf_release(&st2);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, s_setup, s_teardown)
 
 int main(void)
@@ -570,6 +623,7 @@ int main(void)
         cmocka_unit_test(test_names), T(test_commit_crash_recover), T(test_two_subtasks),
         T(test_empty_precommit),      T(test_final_checkpoint),     T(test_malformed_states),
         T(test_recover_missing),      T(test_kinds_and_delay),      T(test_failed_write),
+        T(test_committer_entry_points),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -102,6 +102,7 @@ int wr_split_position_read(const wr_split_t *s, uint64_t *v, uint32_t n)
 {
     wr_mp_reader_t r;
     uint32_t count = 0;
+    if (!s->pos_len) return WR_EPROTO; /* not even an array */
     wr_mp_reader_init(&r, s->pos, s->pos_len);
     wr_mp_read_array(&r, &count);
     if (!r.err && count != n) return WR_EPROTO;
@@ -130,9 +131,10 @@ int wr_splits_encode(const wr_splits_t *s, wr_strbuf_t *out)
 int wr_splits_decode(const uint8_t *data, size_t len, wr_splits_t *out)
 {
     wr_mp_reader_t r;
-    wr_mp_reader_init(&r, data, len);
     uint32_t top = 0, count = 0, before = out->n;
     uint64_t version = 0;
+    if (!len) return WR_EPROTO; /* (and data may be NULL) */
+    wr_mp_reader_init(&r, data, len);
     wr_mp_read_array(&r, &top);
     if (!r.err && top != 2) return WR_EPROTO;
     wr_mp_read_uint(&r, &version);

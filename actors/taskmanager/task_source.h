@@ -34,8 +34,8 @@ int wr__source_restore(wr__source_t *s, const uint8_t *const *states, const size
 /* Starts reading: from the restored splits if any were given, else from the start. */
 int wr__source_start(wr__source_t *s, wr_strbuf_t *err);
 
-/* Reads the next records (at most `max`; wr__source_batch). The generator makes only records
- * due after elapsed_ns (all of them when unpaced). *wait: nothing for now; *done: nothing left.
+/* Reads the next records (at most `max`; wr__source_batch). A paced source (the generator's
+ * rate) makes only what is due after elapsed_ns. *wait: nothing for now; *done: nothing left.
  * On failure err says why. */
 int wr__source_next(wr__source_t *s, uint32_t max, uint64_t elapsed_ns, bool *done, bool *wait,
                     wr_strbuf_t *err);

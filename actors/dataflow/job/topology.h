@@ -8,8 +8,8 @@
  *   max_parallelism: 128         # key groups: the most a keyed operator may be rescaled to
  *   schema:                      # the records the sources produce, in column order; types
  *     device: int                #   int, double, bool, time, string. Required for file sources;
- *     ts: time                   #   a generator's is fixed (see generator.h) and, if given, must
- *     temperature: double        #   be exactly that one
+ *     ts: time                   #   a generator's is fixed (connectors/generator/generator.h) and,
+ *     temperature: double        #   if given, must be exactly that one
  *   sources:                     # 1 to 8, all producing `schema`; each a connector (below)
  *     - type: generator          # the IoT simulator (connectors/generator/generator.h: devices,
  *       devices: 5000000         #   total, rate, speedup, start, interval, jitter,
@@ -39,7 +39,8 @@
  *     slide: 1min
  *     allowed_lateness: 1min     # late records re-fire their window until then (default 0)
  *     quantile_accuracy: 0.01    # relative error of quantiles (default 0.01)
- *     late_sink: {type: file, path: late.jsonl}   # records later than that (default: counted)
+ *     late_sink: {type: file, path: late.jsonl}   # records later than that (default: counted);
+ *                                #   an at-least-once sink: they are written as they come
  *   aggregates:                  # output field -> function(input field); 1 to 16
  *     readings: count()          #   count, sum, min, max, avg, stddev, stddev_samp, first,
  *     avg_temp: avg(temperature) #   last, median, pNN (p95, p99.9), quantile(field, q)
