@@ -20,7 +20,8 @@
  * and nothing else (WR_EPROTO).
  *
  * Strings (STRING, PATH) are owned by the struct: wr_params_release frees them; CHARS are arrays
- * inside it. Enums are stored as int. */
+ * inside it. Enums are stored as int. A STRING or PATH parameter is required or has a default
+ * (the bus form has no "none" for it; tests/test_connectors.c checks every connector's). */
 #ifndef WR_PARAMS_H
 #define WR_PARAMS_H
 

@@ -141,7 +141,7 @@ static int s_io_unknown(void *arg, wr_yaml_t *y, uint32_t line, const char *key,
 
 /* The `type` of mapping n: its value node, or an error naming the connectors there are. */
 static int s_io_type(s_read_t *r, const wr_yaml_node_t *n, const char *path, bool sink,
-                     const char **type, size_t *len, uint32_t *line)
+                     const char **type, size_t *len)
 {
     const wr_yaml_node_t *v = NULL;
     for (uint32_t i = 0; i < n->n && !v; i++)
@@ -159,14 +159,13 @@ static int s_io_type(s_read_t *r, const wr_yaml_node_t *n, const char *path, boo
             s_add_types(&sb, sink, "type: ", ", ", ", or ");
         rc = wr_yaml_fail(r->doc, n->line, path, "no type (%s)", sb.buf);
     } else if (!(rc = s_text(r, v, key, type, len)) &&
-               !(sink ? (void *)wr_connectors_sink(*type, *len)
-                      : (void *)wr_connectors_source(*type, *len))) {
+               !(sink ? wr_connectors_sink(*type, *len) != NULL
+                      : wr_connectors_source(*type, *len) != NULL)) {
         wr_yaml_echo(&sb, *type, *len);
         wr_strbuf_adds(&sb, " is not one of ");
         s_add_types(&sb, sink, "", ", ", ", ");
         rc = wr_yaml_fail(r->doc, v->line, key, "%s", sb.buf);
     }
-    if (!rc) *line = v->line;
     if (sb.failed) rc = WR_ENOMEM;
     wr_strbuf_release(&sb);
     return rc;
@@ -210,9 +209,8 @@ static int s_source(s_read_t *r, const wr_yaml_node_t *n, uint32_t i, wr_topolog
     wr_topo_source_t *s = &t->sources[i];
     const char *type;
     size_t len;
-    uint32_t line;
     int rc = wr_yaml_expect(r->doc, n, WR_YAML_MAP, path, "- {type: generator, devices: 1000}");
-    if (!rc) rc = s_io_type(r, n, path, false, &type, &len, &line);
+    if (!rc) rc = s_io_type(r, n, path, false, &type, &len);
     if (!rc) rc = wr__topo_source_set(s, wr_connectors_source(type, len));
     if (rc) return rc;
     s->parallelism = s_default_par(s->cls->parallelism, s->config, t->parallelism);
@@ -228,9 +226,8 @@ static int s_sink(s_read_t *r, const wr_yaml_node_t *n, const char *path, const 
 {
     const char *type;
     size_t len;
-    uint32_t line;
     int rc = wr_yaml_expect(r->doc, n, WR_YAML_MAP, path, "{type: stdout}");
-    if (!rc) rc = s_io_type(r, n, path, true, &type, &len, &line);
+    if (!rc) rc = s_io_type(r, n, path, true, &type, &len);
     if (!rc) rc = wr__topo_sink_set(s, wr_connectors_sink(type, len));
     if (rc) return rc;
     s_io_t io = {.sink = true};
