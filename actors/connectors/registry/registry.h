@@ -1,6 +1,7 @@
 /* The connectors weir knows: one table (registry.c), one line per connector. Adding one is its
- * folder under actors/connectors/ (its own layer, with only its packages), its line in the table,
- * its layer among this folder's SConscript dependencies, and its tests.
+ * folder under actors/connectors/ (its own layer 'conn_<folder>', with only its packages: this
+ * folder's SConscript depends on every such layer by itself), its line in the table, and its
+ * tests (tests/test_connectors.c checks its keys as soon as it is in the table).
  *
  * The topology loader finds a source's or a sink's class here by its `type:`; nothing else looks
  * connectors up by name. */
