@@ -17,6 +17,7 @@
 #include "actors/connectors/source.h"
 #include "actors/dataflow/job/topology.h"
 #include "bus/base/error.h"
+#include "tests/connector_support.h"
 
 /* ---- parameters through the topology loader ---- */
 
@@ -415,11 +416,8 @@ static void test_event_time_is_the_least_of_the_splits(void **state)
     assert_false(wr_source_event_time(src, &t));
 
     /* a snapshot keeps each split's event time; a restore resumes from them */
-    wr_strbuf_t st;
-    wr_strbuf_init(&st);
-    assert_int_equal(wr_source_snapshot(src, &st), 0);
     wr_splits_t back = {0};
-    assert_int_equal(wr_splits_decode((const uint8_t *)st.buf, st.len, &back), 0);
+    assert_int_equal(cs_snapshot(src, &back), 0);
     assert_int_equal(back.n, 2);
     assert_int_equal(back.v[0].event_time, 130);
     assert_int_equal(back.v[1].event_time, 70);
@@ -432,7 +430,6 @@ static void test_event_time_is_the_least_of_the_splits(void **state)
     assert_int_equal(t, 70); /* before reading anything */
     wr_source_destroy(&src);
     wr_splits_release(&back);
-    wr_strbuf_release(&st);
     wr_strbuf_release(&err);
 }
 

@@ -16,6 +16,7 @@
 #include "actors/connectors/file/file.h"
 #include "actors/connectors/source.h"
 #include "bus/base/error.h"
+#include "tests/connector_support.h"
 
 enum { F_ID, F_TS, F_NAME };
 
@@ -104,11 +105,7 @@ static wr_source_status_t s_take(fx_t *fx, wr_source_t *src, uint32_t n, int *rc
 
 static void s_snapshot(wr_source_t **src, wr_splits_t *splits)
 {
-    wr_strbuf_t st;
-    wr_strbuf_init(&st);
-    assert_int_equal(wr_source_snapshot(*src, &st), 0);
-    assert_int_equal(wr_splits_decode((const uint8_t *)st.buf, st.len, splits), 0);
-    wr_strbuf_release(&st);
+    assert_int_equal(cs_snapshot(*src, splits), 0);
     wr_source_destroy(src);
 }
 

@@ -18,6 +18,7 @@
 #include "actors/connectors/generator/generator.h"
 #include "actors/connectors/source.h"
 #include "bus/base/error.h"
+#include "tests/connector_support.h"
 
 static wr_batch_t *new_batch(uint32_t cap)
 {
@@ -559,11 +560,7 @@ static wr_source_status_t s_take(s_run_t *r, wr_source_t *src, uint32_t n, uint6
 static void s_snapshot_all(wr_source_t **srcs, uint32_t n, wr_splits_t *all)
 {
     for (uint32_t i = 0; i < n; i++) {
-        wr_strbuf_t st;
-        wr_strbuf_init(&st);
-        assert_int_equal(wr_source_snapshot(srcs[i], &st), 0);
-        assert_int_equal(wr_splits_decode((const uint8_t *)st.buf, st.len, all), 0);
-        wr_strbuf_release(&st);
+        assert_int_equal(cs_snapshot(srcs[i], all), 0);
         wr_source_destroy(&srcs[i]);
     }
 }
@@ -623,11 +620,8 @@ static void test_source_rescales_its_streams(void **state)
     memcpy(r.seen, before, S_TOTAL);
     wr_source_t *one = s_source(&r, 0, 1, &copy);
     assert_int_equal(s_take(&r, one, 2000, 0, &got), WR_SOURCE_MORE);
-    wr_strbuf_t st;
-    wr_strbuf_init(&st);
-    assert_int_equal(wr_source_snapshot(one, &st), 0);
     wr_splits_t joined = {0};
-    assert_int_equal(wr_splits_decode((const uint8_t *)st.buf, st.len, &joined), 0);
+    assert_int_equal(cs_snapshot(one, &joined), 0);
     assert_int_equal(joined.n, 1);
     assert_int_equal(wr_generator_split_position(&joined.v[0], &next, &stride), 0);
     assert_int_equal(stride, 1);
@@ -635,7 +629,6 @@ static void test_source_rescales_its_streams(void **state)
     s_expect_each_once(&r);
     wr_source_destroy(&one);
     wr_splits_release(&joined);
-    wr_strbuf_release(&st);
     wr_splits_release(&copy);
     wr_splits_release(&splits);
     free(before);
