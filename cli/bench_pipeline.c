@@ -28,7 +28,7 @@
 
 #include "actors/jobmanager/jobmanager.h"
 #include "actors/taskmanager/taskmanager.h"
-#include "actors/dataflow/io/generator.h"
+#include "actors/connectors/generator/generator.h"
 #include "actors/dataflow/job/plan.h"
 #include "actors/dataflow/job/topology.h"
 #include "bus/base/clock.h"
@@ -125,7 +125,7 @@ static int s_topology(const s_opts_t *o, wr_topology_t **out)
 /* Records/s of one core filling the job's records into source batches; negative on error. */
 static double s_source_alone(const wr_topology_t *t, uint64_t events)
 {
-    wr_generator_t *g = wr_generator_new(&t->sources[0].generator);
+    wr_generator_t *g = wr_generator_new(t->sources[0].config); /* the job's one generator */
     wr_batch_t *b = wr_batch_new(&t->schema, S_SOURCE_BATCH);
     double rate = WR_ENOMEM;
     if (!g || !b) goto out;

@@ -1,19 +1,17 @@
-/* weir's configuration: the key table, a libyaml event-driven loader, overrides, getters.
- * A load parses into a pending set of values and commits only when the whole file is valid,
- * so a failed load leaves the configuration as it was. */
+/* weir's configuration: the key table, loading a file (its YAML tree, bus/base/yaml/ytree.h),
+ * overrides, getters. A load reads into a pending set of values and commits only when the whole
+ * file is valid, so a failed load leaves the configuration as it was. */
 #include "cli/config.h"
 
 #include <assert.h>
 #include <ctype.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <yaml.h>
 
 #include "bus/base/error.h"
 #include "bus/base/units.h"
+#include "bus/base/yaml/ytree.h"
 
 #define S_ROW(k, t, d, lo, hi, doc) {k, t, d, lo, hi, doc},
 #define S_ONE(k, t, d, lo, hi, doc) +1
@@ -21,7 +19,13 @@
 static const wr_config_key_t s_keys[] = {WR_CONFIG_KEYS(S_ROW)};
 enum { S_NKEYS = 0 WR_CONFIG_KEYS(S_ONE) };
 
-enum { S_MAX_FILE = 1 << 20, S_ECHO_MAX = 60 };
+enum { S_MAX_FILE = 1 << 20 };
+
+static const wr_yaml_opts_t s_yaml_opts = {
+    .what = "the configuration file",
+    .max_bytes = S_MAX_FILE,
+    .one_document = "keep all keys in one mapping; remove the '---'",
+};
 
 /* A string owns s; every other type (bools as 0/1) lives in i. */
 typedef union {
@@ -33,22 +37,6 @@ struct wr_config {
     s_value_t v[S_NKEYS];
 };
 
-/* Where a value came from: a file line, or a command-line flag when file is NULL. */
-typedef struct {
-    const char *file;
-    size_t line;
-} s_origin_t;
-
-typedef struct {
-    const char *name; /* lower case; matched case-insensitively */
-    int64_t mul;
-} s_unit_t;
-
-#define S_KIB (INT64_C(1) << 10)
-#define S_MIB (INT64_C(1) << 20)
-#define S_GIB (INT64_C(1) << 30)
-
-
 static int s_find(const char *key)
 {
     for (int i = 0; i < S_NKEYS; i++)
@@ -56,77 +44,32 @@ static int s_find(const char *key)
     return -1;
 }
 
-/* Parses a value of a key's type (not strings): 0, WR_EINVAL (malformed) or WR_ETOOBIG. */
-static int s_parse(enum wr_config_type type, const char *text, int64_t *out)
+/* How the YAML layer reads a key's values (not strings), with the messages the tests know. */
+static wr_yaml_spec_t s_spec(const wr_config_key_t *k)
 {
-    switch (type) {
-    case WR_CFG_INT: return wr_parse_value(WR_UNIT_INT, text, out);
-    case WR_CFG_DURATION: return wr_parse_value(WR_UNIT_DURATION, text, out);
-    case WR_CFG_SIZE: return wr_parse_value(WR_UNIT_SIZE, text, out);
-    case WR_CFG_BOOL: return wr_parse_value(WR_UNIT_BOOL, text, out);
-    case WR_CFG_STRING: break;
-    }
-    assert(!"strings are not parsed");
-    return WR_EINVAL;
+    static const wr_yaml_type_t types[] = {[WR_CFG_INT] = WR_YAML_INT,
+                                           [WR_CFG_DURATION] = WR_YAML_DURATION,
+                                           [WR_CFG_SIZE] = WR_YAML_SIZE,
+                                           [WR_CFG_BOOL] = WR_YAML_BOOL};
+    assert(k->type != WR_CFG_STRING && "strings are not parsed");
+    return (wr_yaml_spec_t){.type = types[k->type],
+                            .lo = k->min,
+                            .hi = k->max,
+                            .dflt = k->default_text,
+                            .allowed = true};
 }
 
 int wr_config_parse_value(enum wr_config_type type, const char *text, int64_t *out)
 {
+    static const enum wr_unit_kind units[] = {[WR_CFG_INT] = WR_UNIT_INT,
+                                              [WR_CFG_DURATION] = WR_UNIT_DURATION,
+                                              [WR_CFG_SIZE] = WR_UNIT_SIZE,
+                                              [WR_CFG_BOOL] = WR_UNIT_BOOL};
+    assert(type != WR_CFG_STRING && "strings are not parsed");
     int64_t v;
-    if (s_parse(type, text, &v)) return WR_ECONFIG;
+    if (wr_parse_value(units[type], text, &v)) return WR_ECONFIG;
     *out = v;
     return 0;
-}
-
-/* A value in the unit a user would write: the largest unit that divides it exactly. */
-static void s_add_value(wr_strbuf_t *sb, enum wr_config_type type, int64_t v)
-{
-    static const s_unit_t duration_out[] = {
-        {"h", 3600000}, {"min", 60000}, {"s", 1000}, {"ms", 1}, {NULL, 0}};
-    static const s_unit_t size_out[] = {
-        {"gb", S_GIB}, {"mb", S_MIB}, {"kb", S_KIB}, {"", 1}, {NULL, 0}};
-    const s_unit_t *u = type == WR_CFG_DURATION ? duration_out
-                        : type == WR_CFG_SIZE   ? size_out
-                                                : NULL;
-    if (!u) {
-        wr_strbuf_addf(sb, "%lld", (long long)v);
-        return;
-    }
-    while (v != 0 && u[1].name && v % u->mul)
-        u++;
-    if (v == 0)
-        while (u[1].name)
-            u++;
-    wr_strbuf_addf(sb, "%lld%s", (long long)(v / u->mul), u->name);
-}
-
-/* User text in quotes, shortened and with control bytes shown as '?', so a message stays one
- * readable line whatever the file held. */
-static void s_add_echo(wr_strbuf_t *sb, const char *text, size_t len)
-{
-    wr_strbuf_addc(sb, '\'');
-    for (size_t i = 0; i < len && i < S_ECHO_MAX; i++)
-        wr_strbuf_addc(sb, (unsigned char)text[i] < 0x20 || text[i] == 0x7f ? '?' : text[i]);
-    wr_strbuf_adds(sb, len > S_ECHO_MAX ? "...'" : "'");
-}
-
-/* Each error is one line; a newline separates it from what err already holds. */
-static void s_new_line(wr_strbuf_t *err)
-{
-    if (err->len > 0 && err->buf[err->len - 1] != '\n') wr_strbuf_addc(err, '\n');
-}
-
-/* Starts one error line in err: "FILE:LINE: " or "--KEY: "; subject is the key that a value
- * error is about (NULL for errors about the file's shape). */
-static void s_begin(wr_strbuf_t *err, s_origin_t at, const char *subject)
-{
-    s_new_line(err);
-    if (!at.file) {
-        wr_strbuf_addf(err, "--%s: ", subject ? subject : "");
-        return;
-    }
-    wr_strbuf_addf(err, "%s:%zu: ", at.file, at.line);
-    if (subject) wr_strbuf_addf(err, "%s: ", subject);
 }
 
 /* Levenshtein distance ignoring case; SIZE_MAX when the lengths alone differ by more than 2. */
@@ -152,11 +95,11 @@ static size_t s_edit_distance(const char *a, const char *b)
     return row[lb];
 }
 
-static void s_unknown_key(wr_strbuf_t *err, s_origin_t at, const char *key)
+/* "unknown key 'KEY' (did you mean ...? keys are documented in deploy/weir.yaml)". */
+static void s_add_unknown(wr_strbuf_t *sb, const char *key)
 {
-    s_begin(err, at, at.file ? NULL : key);
-    wr_strbuf_adds(err, "unknown key ");
-    s_add_echo(err, key, strlen(key));
+    wr_strbuf_adds(sb, "unknown key ");
+    wr_yaml_echo(sb, key, strlen(key));
     const char *near = NULL;
     size_t best = 3; /* suggest only keys within two edits, case aside */
     for (int i = 0; i < S_NKEYS; i++) {
@@ -164,54 +107,25 @@ static void s_unknown_key(wr_strbuf_t *err, s_origin_t at, const char *key)
         if (d < best) best = d, near = s_keys[i].key;
     }
     if (near)
-        wr_strbuf_addf(err, " (did you mean '%s'? keys are documented in deploy/weir.yaml)", near);
+        wr_strbuf_addf(sb, " (did you mean '%s'? keys are documented in deploy/weir.yaml)", near);
     else
-        wr_strbuf_adds(err, " (keys are documented in deploy/weir.yaml)");
+        wr_strbuf_adds(sb, " (keys are documented in deploy/weir.yaml)");
 }
 
-/* Validates text (len bytes, possibly with NULs from a YAML escape) as key i's value. On
- * success fills *out (a string is a new copy) and returns 0. */
-static int s_convert(int i, const char *text, size_t len, s_origin_t at, s_value_t *out,
-                     wr_strbuf_t *err)
+/* Validates text (len bytes, no NUL inside) as key i's value. On success fills *out (a string is
+ * a new copy) and returns 0; otherwise appends what is wrong to msg and returns WR_ECONFIG. */
+static int s_convert(int i, const char *text, size_t len, s_value_t *out, wr_strbuf_t *msg)
 {
     const wr_config_key_t *k = &s_keys[i];
-    if (memchr(text, '\0', len)) {
-        s_begin(err, at, k->key);
-        wr_strbuf_adds(err, "the value contains a NUL byte (remove the \\0 escape)");
-        return WR_ECONFIG;
-    }
     if (k->type == WR_CFG_STRING) {
         out->s = strndup(text, len);
         return out->s ? 0 : WR_ENOMEM;
     }
-    static const char *const hints[] = {
-        [WR_CFG_INT] = "is not an integer",
-        [WR_CFG_DURATION] = "is not a duration (use e.g. 500ms, 3s, 2min)",
-        [WR_CFG_SIZE] = "is not a size (use e.g. 512, 64kb, 64mb, 1gb)",
-        [WR_CFG_BOOL] = "is not a boolean (use true or false)",
-    };
-    int64_t v = 0;
-    int r = s_parse(k->type, text, &v);
-    if (r == 0 && (k->type == WR_CFG_BOOL || (v >= k->min && v <= k->max))) {
-        out->i = v;
-        return 0;
-    }
-    s_begin(err, at, k->key);
-    if (len == 0) {
-        wr_strbuf_addf(err, "no value (the default is %s)", k->default_text);
-        return WR_ECONFIG;
-    }
-    s_add_echo(err, text, len);
-    if (r == WR_EINVAL) {
-        wr_strbuf_addf(err, " %s", hints[k->type]);
-        return WR_ECONFIG;
-    }
-    wr_strbuf_adds(err, " is out of range (allowed ");
-    s_add_value(err, k->type, k->min);
-    wr_strbuf_adds(err, " to ");
-    s_add_value(err, k->type, k->max);
-    wr_strbuf_adds(err, ")");
-    return WR_ECONFIG;
+    wr_yaml_spec_t spec = s_spec(k);
+    wr_yaml_value_t v;
+    int rc = wr_yaml_parse_value(&spec, text, len, &v, msg);
+    if (!rc) out->i = v.i;
+    return rc;
 }
 
 static void s_value_release(int i, s_value_t *v)
@@ -226,15 +140,15 @@ wr_config_t *wr_config_new(void)
 {
     wr_config_t *cfg = calloc(1, sizeof *cfg);
     if (!cfg) return NULL;
-    wr_strbuf_t err;
-    wr_strbuf_init(&err);
+    wr_strbuf_t msg;
+    wr_strbuf_init(&msg);
     int rc = 0;
     for (int i = 0; i < S_NKEYS && rc == 0; i++) {
         const char *text = s_keys[i].default_text;
-        rc = s_convert(i, text, strlen(text), (s_origin_t){"WR_CONFIG_KEYS", 0}, &cfg->v[i], &err);
+        rc = s_convert(i, text, strlen(text), &cfg->v[i], &msg);
     }
     assert(rc != WR_ECONFIG && "a WR_CONFIG_KEYS default fails its own type or range");
-    wr_strbuf_release(&err);
+    wr_strbuf_release(&msg);
     if (rc) wr_config_destroy(&cfg);
     return cfg;
 }
@@ -251,42 +165,11 @@ void wr_config_destroy(wr_config_t **cfg)
 /* ---- loading a file ---- */
 
 typedef struct {
-    const char *path;
-    const char *text; /* the whole file, for reader-error line numbers */
-    size_t text_len;
-    yaml_parser_t parser;
+    wr_yaml_t *doc;
     wr_strbuf_t key; /* dotted path of the mapping being read, then of the key */
     s_value_t pending[S_NKEYS];
-    size_t set_line[S_NKEYS]; /* 0: this file does not set the key */
-    wr_strbuf_t *err;
+    uint32_t set_line[S_NKEYS]; /* 0: this file does not set the key */
 } s_load_t;
-
-static s_origin_t s_at(const s_load_t *ld, const yaml_event_t *ev)
-{
-    return (s_origin_t){ld->path, ev->start_mark.line + 1};
-}
-
-static int s_syntax_error(s_load_t *ld)
-{
-    const yaml_parser_t *p = &ld->parser;
-    if (p->error == YAML_MEMORY_ERROR) return WR_ENOMEM;
-    size_t line = p->problem_mark.line + 1;
-    if (p->error == YAML_READER_ERROR) {
-        line = 1;
-        for (size_t i = 0; i < p->problem_offset && i < ld->text_len; i++)
-            line += ld->text[i] == '\n';
-    }
-    s_begin(ld->err, (s_origin_t){ld->path, line}, NULL);
-    wr_strbuf_addf(ld->err, "invalid YAML: %s", p->problem ? p->problem : "syntax error");
-    if (p->context)
-        wr_strbuf_addf(ld->err, " (%s at line %zu)", p->context, p->context_mark.line + 1);
-    return WR_ECONFIG;
-}
-
-static int s_next(s_load_t *ld, yaml_event_t *ev)
-{
-    return yaml_parser_parse(&ld->parser, ev) ? 0 : s_syntax_error(ld);
-}
 
 static bool s_is_group(const char *prefix, size_t len)
 {
@@ -295,214 +178,123 @@ static bool s_is_group(const char *prefix, size_t len)
     return false;
 }
 
-/* A value event that is not a scalar: a list, a nested mapping that names no group of keys,
- * or an alias. Returns the error for it, reported at the key's line (at). */
-static int s_not_a_value(s_load_t *ld, s_origin_t at, const yaml_event_t *ev)
+/* The scalar value of the key in ld->key, from its pair at line. */
+static int s_assign(s_load_t *ld, uint32_t line, const wr_yaml_node_t *value)
 {
-    const char *key = ld->key.buf;
-    int i = s_find(key);
-    if (ev->type == YAML_ALIAS_EVENT) {
-        s_begin(ld->err, at, key);
-        wr_strbuf_addf(ld->err, "aliases (*%s) are not supported (write the value itself)",
-                       (const char *)ev->data.alias.anchor);
-    } else if (i < 0) {
-        s_unknown_key(ld->err, at, key);
-    } else {
-        s_begin(ld->err, at, key);
-        wr_strbuf_addf(ld->err, "expected a single value, not a %s (e.g. %s: %s)",
-                       ev->type == YAML_SEQUENCE_START_EVENT ? "list" : "mapping", key,
-                       s_keys[i].default_text);
-    }
-    return WR_ECONFIG;
-}
-
-static int s_assign(s_load_t *ld, s_origin_t at, const yaml_event_t *ev)
-{
-    const char *key = ld->key.buf;
+    const char *key = ld->key.buf, *text;
+    size_t len;
     int i = s_find(key);
     if (i < 0) {
-        s_unknown_key(ld->err, at, key);
-        return WR_ECONFIG;
+        wr_strbuf_t msg;
+        wr_strbuf_init(&msg);
+        s_add_unknown(&msg, key);
+        int rc = msg.failed ? WR_ENOMEM : wr_yaml_fail(ld->doc, line, NULL, "%s", msg.buf);
+        wr_strbuf_release(&msg);
+        return rc;
     }
-    if (ld->set_line[i]) {
-        s_begin(ld->err, at, NULL);
-        wr_strbuf_addf(ld->err, "duplicate key '%s' (first set on line %zu; keep one)", key,
-                       ld->set_line[i]);
-        return WR_ECONFIG;
-    }
-    int rc = s_convert(i, (const char *)ev->data.scalar.value, ev->data.scalar.length, at,
-                       &ld->pending[i], ld->err);
-    if (rc == 0) ld->set_line[i] = at.line;
+    if (ld->set_line[i])
+        return wr_yaml_fail(ld->doc, line, NULL,
+                            "duplicate key '%s' (first set on line %u; keep one)", key,
+                            ld->set_line[i]);
+    int rc = wr_yaml_scalar(ld->doc, value, key, NULL, &text, &len);
+    if (rc) return rc;
+    wr_strbuf_t msg;
+    wr_strbuf_init(&msg);
+    rc = s_convert(i, text, len, &ld->pending[i], &msg);
+    if (rc == WR_ECONFIG)
+        rc = msg.failed ? WR_ENOMEM : wr_yaml_fail(ld->doc, line, key, "%s", msg.buf);
+    wr_strbuf_release(&msg);
+    if (rc == 0) ld->set_line[i] = line;
     return rc;
 }
 
-static int s_read_mapping(s_load_t *ld);
+static int s_read_mapping(s_load_t *ld, const wr_yaml_node_t *map);
 
-/* One key (its event given) and its value: a scalar to assign, or a nested mapping of a
- * group of keys (`heartbeat:` holding `timeout: 3s`), read with the key as prefix. */
-static int s_read_pair(s_load_t *ld, const yaml_event_t *key)
+/* One key and its value: a scalar to assign, or a nested mapping of a group of keys
+ * (`heartbeat:` holding `timeout: 3s`), read with the key as prefix. Errors are at the key's
+ * line. */
+static int s_read_pair(s_load_t *ld, const wr_yaml_pair_t *pair)
 {
-    s_origin_t at = s_at(ld, key);
-    if (key->type != YAML_SCALAR_EVENT) {
-        s_begin(ld->err, at, NULL);
-        wr_strbuf_adds(ld->err, "a key must be a name such as heartbeat.timeout, not a list, "
-                                "mapping or alias");
-        return WR_ECONFIG;
-    }
+    const wr_yaml_node_t *k = pair->key, *v = pair->value;
+    if (k->kind != WR_YAML_SCALAR || k->alias)
+        return wr_yaml_fail(ld->doc, k->line, NULL,
+                            "a key must be a name such as heartbeat.timeout, not a list, "
+                            "mapping or alias");
     size_t outer = ld->key.len;
     if (outer) wr_strbuf_addc(&ld->key, '.');
-    wr_strbuf_add(&ld->key, key->data.scalar.value, key->data.scalar.length);
+    wr_strbuf_add(&ld->key, k->text, k->len);
     if (ld->key.failed) return WR_ENOMEM;
-    yaml_event_t value;
-    int rc = s_next(ld, &value);
-    if (rc) return rc;
-    if (value.type == YAML_SCALAR_EVENT)
-        rc = s_assign(ld, at, &value);
-    else if (value.type == YAML_MAPPING_START_EVENT && s_is_group(ld->key.buf, ld->key.len))
-        rc = s_read_mapping(ld);
+    const char *key = ld->key.buf;
+    int rc, i = s_find(key);
+    if (v->alias)
+        rc = wr_yaml_fail(ld->doc, k->line, key,
+                          "aliases (*%s) are not supported (write the value itself)", v->alias);
+    else if (v->kind == WR_YAML_SCALAR)
+        rc = s_assign(ld, k->line, v);
+    else if (v->kind == WR_YAML_MAP && s_is_group(key, ld->key.len))
+        rc = s_read_mapping(ld, v);
+    else if (i < 0)
+        rc = s_assign(ld, k->line, v); /* says it is unknown */
     else
-        rc = s_not_a_value(ld, at, &value);
-    yaml_event_delete(&value);
+        rc = wr_yaml_fail(ld->doc, k->line, key, "expected a single value, not %s (e.g. %s: %s)",
+                          wr_yaml_kind_name(v), key, s_keys[i].default_text);
     wr_strbuf_truncate(&ld->key, outer);
     return rc;
 }
 
-/* Reads the pairs of a mapping whose MAPPING-START was consumed, up to its MAPPING-END. */
-static int s_read_mapping(s_load_t *ld)
+static int s_read_mapping(s_load_t *ld, const wr_yaml_node_t *map)
 {
-    int rc;
-    for (;;) {
-        yaml_event_t key;
-        if ((rc = s_next(ld, &key))) break;
-        bool end = key.type == YAML_MAPPING_END_EVENT;
-        if (!end) rc = s_read_pair(ld, &key);
-        yaml_event_delete(&key);
-        if (end || rc) break;
-    }
+    int rc = 0;
+    for (uint32_t i = 0; i < map->n && !rc; i++)
+        rc = s_read_pair(ld, &map->pairs[i]);
     return rc;
 }
 
-/* The document: nothing (empty or comments only), an empty value (`---` alone), or one
- * mapping of keys. */
-static int s_read_stream(s_load_t *ld)
+/* The document: nothing (empty or comments only), an empty value (`---` alone), or one mapping
+ * of keys. */
+static int s_read_root(s_load_t *ld)
 {
-    yaml_event_t ev;
-    int rc = 0, documents = 0;
-    bool done = false;
-    while (!done && (rc = s_next(ld, &ev)) == 0) {
-        switch (ev.type) {
-        case YAML_STREAM_END_EVENT:
-            done = true;
-            break;
-        case YAML_DOCUMENT_START_EVENT:
-            if (++documents > 1) {
-                s_begin(ld->err, s_at(ld, &ev), NULL);
-                wr_strbuf_adds(ld->err, "a second YAML document (keep all keys in one "
-                                        "mapping; remove the '---')");
-                rc = WR_ECONFIG;
-            }
-            break;
-        case YAML_MAPPING_START_EVENT:
-            rc = s_read_mapping(ld);
-            break;
-        case YAML_SCALAR_EVENT:
-            if (ev.data.scalar.length == 0 && ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE)
-                break;
-            /* fall through */
-        case YAML_SEQUENCE_START_EVENT:
-        case YAML_ALIAS_EVENT:
-            s_begin(ld->err, s_at(ld, &ev), NULL);
-            wr_strbuf_adds(ld->err, "expected a mapping of keys to values "
-                                    "(e.g. heartbeat.timeout: 3s)");
-            rc = WR_ECONFIG;
-            break;
-        default:
-            break;
-        }
-        yaml_event_delete(&ev);
-        if (rc) break;
-    }
-    return rc;
-}
-
-/* Reads the whole file into sb. */
-static int s_read_file(const char *path, wr_strbuf_t *sb, wr_strbuf_t *err)
-{
-    enum { CHUNK = 4096 };
-    FILE *f = fopen(path, "rb");
-    int rc = 0, e = f ? 0 : errno;
-    while (f && rc == 0) {
-        if (!wr_strbuf_grow(sb, CHUNK)) {
-            rc = WR_ENOMEM;
-            break;
-        }
-        size_t n = fread(sb->buf + sb->len, 1, CHUNK, f);
-        sb->len += n;
-        sb->buf[sb->len] = '\0';
-        if (sb->len > S_MAX_FILE) {
-            s_begin(err, (s_origin_t){path, 1}, NULL);
-            wr_strbuf_addf(err, "larger than %d bytes (is this the configuration file?)",
-                           S_MAX_FILE);
-            rc = WR_ECONFIG;
-        } else if (n < CHUNK) {
-            e = ferror(f) ? errno : 0;
-            break;
-        }
-    }
-    if (f) fclose(f);
-    if (e) {
-        s_new_line(err);
-        wr_strbuf_addf(err, "%s: cannot read the configuration file: %s", path, strerror(e));
-        rc = e == ENOENT ? WR_ENOTFOUND : WR_EIO;
-    }
-    return rc;
+    const wr_yaml_node_t *root = wr_yaml_root(ld->doc);
+    if (!root || (root->kind == WR_YAML_SCALAR && root->len == 0 && root->plain)) return 0;
+    if (root->kind != WR_YAML_MAP || root->alias)
+        return wr_yaml_fail(ld->doc, root->line, NULL,
+                            "expected a mapping of keys to values (e.g. heartbeat.timeout: 3s)");
+    return s_read_mapping(ld, root);
 }
 
 int wr_config_load_file(wr_config_t *cfg, const char *path, wr_strbuf_t *err)
 {
-    s_load_t ld = {.path = path, .err = err};
-    wr_strbuf_t text;
-    wr_strbuf_init(&text);
+    s_load_t ld = {0};
     wr_strbuf_init(&ld.key);
-    bool parser_ready = false;
-    int rc = s_read_file(path, &text, err);
-    if (rc) goto out;
-    if (!yaml_parser_initialize(&ld.parser)) {
-        rc = WR_ENOMEM;
-        goto out;
-    }
-    parser_ready = true;
-    ld.text = text.buf;
-    ld.text_len = text.len;
-    yaml_parser_set_input_string(&ld.parser, (const unsigned char *)text.buf, text.len);
-    rc = s_read_stream(&ld);
-    if (rc) goto out;
+    int rc = wr_yaml_load_file(path, &s_yaml_opts, &ld.doc, err);
+    if (!rc) rc = s_read_root(&ld);
     for (int i = 0; i < S_NKEYS; i++) {
         if (!ld.set_line[i]) continue;
-        s_value_release(i, &cfg->v[i]);
-        cfg->v[i] = ld.pending[i];
-        ld.set_line[i] = 0;
+        s_value_release(i, rc ? &ld.pending[i] : &cfg->v[i]);
+        if (!rc) cfg->v[i] = ld.pending[i];
     }
-out:
-    for (int i = 0; i < S_NKEYS; i++)
-        if (ld.set_line[i]) s_value_release(i, &ld.pending[i]);
-    if (parser_ready) yaml_parser_delete(&ld.parser);
+    wr_yaml_destroy(&ld.doc);
     wr_strbuf_release(&ld.key);
-    wr_strbuf_release(&text);
     if (rc == WR_ENOMEM && err->len == 0) wr_strbuf_addf(err, "%s: out of memory", path);
     return rc;
 }
 
 int wr_config_set(wr_config_t *cfg, const char *key, const char *value, wr_strbuf_t *err)
 {
-    s_origin_t at = {NULL, 0};
-    int i = s_find(key);
-    if (i < 0) {
-        s_unknown_key(err, at, key);
-        return WR_ECONFIG;
-    }
+    wr_strbuf_t msg;
+    wr_strbuf_init(&msg);
+    int i = s_find(key), rc = WR_ECONFIG;
     s_value_t v;
-    int rc = s_convert(i, value, strlen(value), at, &v, err);
+    if (i < 0)
+        s_add_unknown(&msg, key);
+    else
+        rc = s_convert(i, value, strlen(value), &v, &msg);
+    if (rc == WR_ECONFIG) {
+        wr_yaml_new_line(err);
+        wr_strbuf_addf(err, "--%s: %s", key, msg.buf);
+        if (msg.failed) rc = WR_ENOMEM;
+    }
+    wr_strbuf_release(&msg);
     if (rc) return rc;
     s_value_release(i, &cfg->v[i]);
     cfg->v[i] = v;
@@ -560,10 +352,9 @@ void wr_config_write_defaults(wr_strbuf_t *out)
         if (new_group) wr_strbuf_addf(out, "%s# %.*s\n%s\n", rule, (int)group, k->key, rule);
         wr_strbuf_addf(out, "# %s\n", k->doc);
         if (k->type != WR_CFG_STRING && k->type != WR_CFG_BOOL) {
+            wr_yaml_spec_t spec = s_spec(k);
             wr_strbuf_adds(out, "# Range: ");
-            s_add_value(out, k->type, k->min);
-            wr_strbuf_adds(out, " to ");
-            s_add_value(out, k->type, k->max);
+            wr_yaml_add_range(out, &spec);
             wr_strbuf_adds(out, ".\n");
         }
         wr_strbuf_addf(out, "%s: ", k->key);

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "actors/dataflow/io/generator.h"
+#include "actors/connectors/generator/generator.h"
 #include "bus/base/error.h"
 #include "bus/base/strbuf.h"
 #include "bus/msgtypes.h"

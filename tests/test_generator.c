@@ -15,8 +15,10 @@
 #include <time.h>
 
 #include "actors/dataflow/record/batch.h"
-#include "actors/dataflow/io/generator.h"
+#include "actors/connectors/generator/generator.h"
+#include "actors/connectors/source.h"
 #include "bus/base/error.h"
+#include "tests/support/connector.h"
 
 static wr_batch_t *new_batch(uint32_t cap)
 {
@@ -467,6 +469,217 @@ static void test_throughput(void **state)
     wr_generator_destroy(&g);
 }
 
+/* ---- the generator as a source connector (generator_source.c) ---- */
+
+enum { S_DEVICES = 101, S_TOTAL = 20000 };
+
+/* A bounded run without jitter or late records: a record's (event-time round, device) names its
+ * offset. */
+static void s_config(wr_generator_config_t *cfg, uint64_t rate)
+{
+    wr_generator_config_default(cfg);
+    cfg->devices = S_DEVICES;
+    cfg->total = S_TOTAL;
+    cfg->jitter_ms = 0;
+    cfg->rate = rate;
+}
+
+typedef struct {
+    wr_generator_config_t cfg;
+    uint32_t *offset_of; /* round * devices + device -> offset */
+    uint8_t *seen;       /* per offset: how many times a source made it */
+} s_run_t;
+
+static void s_run_init(s_run_t *r, uint64_t rate)
+{
+    s_config(&r->cfg, rate);
+    r->offset_of = calloc(S_TOTAL + S_DEVICES, sizeof *r->offset_of);
+    r->seen = calloc(S_TOTAL, 1);
+    assert_non_null(r->offset_of);
+    assert_non_null(r->seen);
+    wr_generator_t *g = wr_generator_new(&r->cfg);
+    for (uint32_t o = 0; o < S_TOTAL; o++) {
+        wr_generator_record_t rec;
+        wr_generator_record(g, o, &rec);
+        uint64_t round = (uint64_t)(rec.ts - r->cfg.start_ms) / (uint64_t)r->cfg.interval_ms;
+        r->offset_of[round * S_DEVICES + (uint64_t)rec.device] = o;
+    }
+    wr_generator_destroy(&g);
+}
+
+static void s_run_release(s_run_t *r)
+{
+    free(r->offset_of);
+    free(r->seen);
+}
+
+static wr_source_t *s_source(s_run_t *r, uint32_t subtask, uint32_t p, wr_splits_t *restored)
+{
+    wr_schema_t schema;
+    wr_generator_schema(&schema);
+    wr_source_opts_t o = {.schema = &schema,
+                          .ts_field = WR_GEN_TS,
+                          .subtask = subtask,
+                          .parallelism = p,
+                          .batch_records = 512};
+    wr_strbuf_t err;
+    wr_strbuf_init(&err);
+    int rc = 0;
+    wr_source_t *src = wr_source_new(wr_generator_connector.source, &r->cfg, &o, &rc, &err);
+    assert_non_null(src);
+    assert_int_equal(wr_source_start(src, restored, &err), 0);
+    wr_strbuf_release(&err);
+    return src;
+}
+
+/* Reads up to n records (all when n is 0) at elapsed_ns, counting the offsets made. */
+static wr_source_status_t s_take(s_run_t *r, wr_source_t *src, uint32_t n, uint64_t elapsed_ns,
+                                 uint32_t *got)
+{
+    wr_source_status_t st = WR_SOURCE_MORE;
+    wr_strbuf_t err;
+    wr_strbuf_init(&err);
+    *got = 0;
+    while ((n == 0 || *got < n) && st == WR_SOURCE_MORE) {
+        uint32_t max = n && n - *got < 512 ? n - *got : 512;
+        assert_int_equal(wr_source_next(src, max, elapsed_ns, &st, &err), 0);
+        const wr_batch_t *b = wr_source_batch(src);
+        for (uint32_t i = 0; i < b->count; i++) {
+            int64_t ts = wr_batch_i64((wr_batch_t *)b, WR_GEN_TS)[i];
+            uint64_t round = (uint64_t)(ts - r->cfg.start_ms) / (uint64_t)r->cfg.interval_ms;
+            int64_t dev = wr_batch_i64((wr_batch_t *)b, WR_GEN_DEVICE)[i];
+            r->seen[r->offset_of[round * S_DEVICES + (uint64_t)dev]]++;
+        }
+        *got += b->count;
+    }
+    wr_strbuf_release(&err);
+    return st;
+}
+
+/* Snapshots each source into one list of the old subtasks' splits, and destroys them. */
+static void s_snapshot_all(wr_source_t **srcs, uint32_t n, wr_splits_t *all)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        assert_int_equal(cs_snapshot(srcs[i], all), 0);
+        wr_source_destroy(&srcs[i]);
+    }
+}
+
+static void s_expect_each_once(const s_run_t *r)
+{
+    for (uint32_t o = 0; o < S_TOTAL; o++)
+        if (r->seen[o] != 1) fail_msg("offset %u made %u times", o, r->seen[o]);
+}
+
+/* Fresh at parallelism 2: subtask i reads offsets i, i+2, ...; stopped unevenly and restored at
+ * 3 (the streams split) and, again, at 1 (they join up): every offset made exactly once. */
+static void test_source_rescales_its_streams(void **state)
+{
+    (void)state;
+    s_run_t r;
+    s_run_init(&r, 0);
+    wr_source_t *two[2] = {s_source(&r, 0, 2, NULL), s_source(&r, 1, 2, NULL)};
+    uint32_t got;
+    assert_int_equal(s_take(&r, two[0], 3000, 0, &got), WR_SOURCE_MORE);
+    assert_int_equal(got, 3000);
+    assert_int_equal(s_take(&r, two[1], 1000, 0, &got), WR_SOURCE_MORE);
+    for (uint32_t o = 0; o < 6000; o += 2) assert_int_equal(r.seen[o], 1); /* strided */
+    wr_splits_t splits = {0};
+    s_snapshot_all(two, 2, &splits);
+    assert_int_equal(splits.n, 2);
+    assert_string_equal(splits.v[0].id, "0/2");
+    uint64_t next, stride;
+    assert_int_equal(wr_generator_split_position(&splits.v[1], &next, &stride), 0);
+    assert_int_equal(next, 2001);
+    assert_int_equal(stride, 2);
+
+    /* at 3: a third stream is cut out of the one with the most left */
+    wr_splits_t copy = {0};
+    for (uint32_t i = 0; i < splits.n; i++)
+        wr_splits_add(&copy, splits.v[i].id, splits.v[i].pos, splits.v[i].pos_len,
+                      splits.v[i].event_time);
+    wr_source_t *three[3];
+    for (uint32_t i = 0; i < 3; i++) {
+        wr_splits_t mine = {0};
+        for (uint32_t k = 0; k < copy.n; k++)
+            wr_splits_add(&mine, copy.v[k].id, copy.v[k].pos, copy.v[k].pos_len,
+                          copy.v[k].event_time);
+        three[i] = s_source(&r, i, 3, &mine);
+        wr_splits_release(&mine);
+    }
+    uint8_t *before = malloc(S_TOTAL);
+    memcpy(before, r.seen, S_TOTAL);
+    for (uint32_t i = 0; i < 3; i++) {
+        assert_int_equal(s_take(&r, three[i], 0, 0, &got), WR_SOURCE_END);
+        assert_true(got > 0); /* each has a stream */
+        wr_source_destroy(&three[i]);
+    }
+    s_expect_each_once(&r);
+
+    /* at 1, from the same checkpoint: the two streams join into one once they meet */
+    memcpy(r.seen, before, S_TOTAL);
+    wr_source_t *one = s_source(&r, 0, 1, &copy);
+    assert_int_equal(s_take(&r, one, 2000, 0, &got), WR_SOURCE_MORE);
+    wr_splits_t joined = {0};
+    assert_int_equal(cs_snapshot(one, &joined), 0);
+    assert_int_equal(joined.n, 1);
+    assert_int_equal(wr_generator_split_position(&joined.v[0], &next, &stride), 0);
+    assert_int_equal(stride, 1);
+    assert_int_equal(s_take(&r, one, 0, 0, &got), WR_SOURCE_END);
+    s_expect_each_once(&r);
+    wr_source_destroy(&one);
+    wr_splits_release(&joined);
+    wr_splits_release(&copy);
+    wr_splits_release(&splits);
+    free(before);
+    s_run_release(&r);
+}
+
+/* A paced run restored from a checkpoint goes on at its pace from where it was, not from the
+ * start (which would wait as long again), and its event time resumes at once. */
+static void test_source_restored_pace_and_event_time(void **state)
+{
+    (void)state;
+    s_run_t r;
+    s_run_init(&r, 1000); /* records per second */
+    wr_source_t *src = s_source(&r, 0, 1, NULL);
+    uint32_t got;
+    assert_int_equal(s_take(&r, src, 0, 2000000000, &got), WR_SOURCE_WAIT); /* 2 s */
+    assert_int_equal(got, 2000);
+    int64_t et_before, et;
+    assert_true(wr_source_event_time(src, &et_before));
+    wr_splits_t splits = {0};
+    s_snapshot_all(&src, 1, &splits);
+    src = s_source(&r, 0, 1, &splits);
+    assert_true(wr_source_event_time(src, &et));
+    assert_int_equal(et, et_before);
+    assert_int_equal(s_take(&r, src, 0, 0, &got), WR_SOURCE_WAIT); /* nothing due at once */
+    assert_int_equal(got, 0);
+    assert_int_equal(s_take(&r, src, 0, 10000000, &got), WR_SOURCE_WAIT); /* 10 ms later */
+    assert_int_equal(got, 10);
+    for (uint32_t o = 0; o < 2010; o++) assert_int_equal(r.seen[o], 1);
+    wr_source_destroy(&src);
+    wr_splits_release(&splits);
+    s_run_release(&r);
+}
+
+/* The connector's declared defaults are the documented ones. */
+static void test_source_defaults(void **state)
+{
+    (void)state;
+    wr_generator_config_t d;
+    wr_generator_config_default(&d);
+    assert_int_equal(d.devices, 5000000);
+    assert_int_equal(d.start_ms, WR_GEN_DEFAULT_START);
+    assert_int_equal(d.interval_ms, 10000);
+    assert_int_equal(d.jitter_ms, 2000);
+    assert_int_equal(d.late_ms, 60000);
+    assert_int_equal(d.seed, 42);
+    assert_int_equal(d.total, 0);
+    assert_int_equal(d.rate, 0);
+    assert_true(d.speedup == 0 && d.late_fraction == 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -479,6 +692,9 @@ int main(void)
         cmocka_unit_test(test_pacing),
         cmocka_unit_test(test_invalid),
         cmocka_unit_test(test_throughput),
+        cmocka_unit_test(test_source_rescales_its_streams),
+        cmocka_unit_test(test_source_restored_pace_and_event_time),
+        cmocka_unit_test(test_source_defaults),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -31,7 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "actors/dataflow/io/generator.h"
+#include "actors/connectors/generator/generator.h"
 #include "actors/dataflow/record/keygroup.h"
 #include "bus/base/clock.h"
 #include "tests/support/pipeline_oracle.h"

@@ -33,6 +33,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "actors/connectors/generator/generator.h"
 #include "bus/base/error.h"
 #include "bus/base/mp.h"
 #include "state/ckpt_store.h"
@@ -531,23 +532,19 @@ static uint64_t s_source_made(const char *savepoint)
     if (!m) PS_FAIL("cannot read %s: %s", savepoint, wr_strerror(rc));
     uint64_t next = 0, stride = 0;
     bool drained = false;
-    uint32_t sources = 0, nstreams = 0, n = 0;
+    uint32_t sources = 0, nstreams = 0;
     for (uint32_t k = 0; k < m->ntasks; k++)
         for (uint32_t b = 0; b < m->tasks[k].nblobs; b++) {
             const wr_ckpt_blob_t *bl = &m->tasks[k].blobs[b];
             drained |= !strcmp(bl->name, "drained");
             if (strcmp(bl->name, "source")) continue;
             sources++;
-            wr_mp_reader_t r; /* [kind, max_ts, [[next, stride]]] (task_source.c) */
-            wr_mp_reader_init(&r, bl->data, bl->len);
-            wr_mp_read_array(&r, &n);
-            wr_mp_skip(&r);
-            wr_mp_skip(&r);
-            wr_mp_read_array(&r, &nstreams);
-            wr_mp_read_array(&r, &n);
-            wr_mp_read_uint(&r, &next);
-            wr_mp_read_uint(&r, &stride);
-            if (r.err || nstreams != 1 || stride != 1) PS_FAIL("%s: not one source stream", savepoint);
+            wr_splits_t splits = {0}; /* the generator's streams (connectors/split.h) */
+            int bad = wr_splits_decode(bl->data, bl->len, &splits);
+            nstreams = splits.n;
+            if (!bad && nstreams == 1) bad = wr_generator_split_position(&splits.v[0], &next, &stride);
+            wr_splits_release(&splits);
+            if (bad || nstreams != 1 || stride != 1) PS_FAIL("%s: not one source stream", savepoint);
         }
     wr_ckpt_meta_destroy(&m);
     if (sources != 1 || !drained) PS_FAIL("%s: %u source states, drained %d", savepoint, sources, drained);

@@ -13,10 +13,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "actors/dataflow/record/rowfmt.h"
 #include "actors/dataflow/record/rowfmt_ref.h"
-#include "actors/dataflow/io/sink.h"
+#include "actors/connectors/collect/collect_sink.h"
+#include "actors/connectors/file/file.h"
+#include "actors/connectors/stdout/stdout_sink.h"
 #include "bus/base/error.h"
 #include "bus/base/splitmix.h"
+#include "tests/support/connector.h"
 
 /* Lines of the records of b picked by sel (all when NULL), the old way. */
 static void s_old_lines(const wr_batch_t *b, const uint32_t *sel, uint32_t nsel, bool json,
@@ -119,7 +123,9 @@ static void s_text_sink(const wr_batch_t *b, const uint32_t *sel, uint32_t nsel,
     size_t len = 0;
     FILE *f = open_memstream(&mem, &len);
     assert_non_null(f);
-    wr_sink_t *s = wr_sink_stdout_new(&b->schema, f);
+    wr_stdout_sink_config_t cfg = {.out = f};
+    int rc = 0;
+    wr_sink_t *s = cs_sink_open(&wr_stdout_connector, &cfg, &b->schema, 0, 0, &rc);
     assert_non_null(s);
     assert_int_equal(wr_sink_write(s, b, sel, nsel), 0);
     assert_int_equal(wr_sink_write(s, b, sel, nsel), 0); /* again: the time caches are warm */
@@ -151,7 +157,9 @@ static void s_check(const char *types, uint32_t n, uint64_t seed)
 
         wr_strbuf_reset(&want);
         s_old_lines(b, sp, ns, true, &want);
-        wr_sink_t *c = wr_sink_collect_new(&schema);
+        wr_collect_sink_config_t cc = {0};
+        int rc = 0;
+        wr_sink_t *c = cs_sink_open(&wr_collect_connector, &cc, &schema, 0, 0, &rc);
         assert_non_null(c);
         assert_int_equal(wr_sink_write(c, b, sp, ns), 0);
         assert_string_equal(wr_sink_collected(c)->buf, want.buf);
@@ -159,7 +167,7 @@ static void s_check(const char *types, uint32_t n, uint64_t seed)
 
         wr_strbuf_reset(&got);
         uint32_t one = sp ? sp[0] : 0;
-        wr_record_json(b, one, &got);
+        wr_rowfmt_json_object(b, one, &got);
         wr_strbuf_reset(&want);
         wr__rowfmt_ref_json(b, one, &want);
         assert_string_equal(got.buf, want.buf);
@@ -209,7 +217,9 @@ static void test_no_fields(void **state)
     wr_strbuf_init(&got);
     s_text_sink(b, NULL, 0, &got);
     assert_string_equal(got.buf, "\n\n\n\n");
-    wr_sink_t *c = wr_sink_collect_new(&schema);
+    wr_collect_sink_config_t cc = {0};
+    int rc = 0;
+    wr_sink_t *c = cs_sink_open(&wr_collect_connector, &cc, &schema, 0, 0, &rc);
     assert_int_equal(wr_sink_write(c, b, NULL, 0), 0);
     assert_string_equal(wr_sink_collected(c)->buf, "{}\n{}\n");
     wr_sink_destroy(&c);
@@ -233,7 +243,8 @@ static void test_file_sink(void **state)
     s_old_lines(b, NULL, 0, true, &want);
     s_old_lines(b, NULL, 0, true, &want);
     int err = 0;
-    wr_sink_t *s = wr_sink_file_new(&schema, path, &err);
+    wr_file_sink_config_t cfg = {.path = path};
+    wr_sink_t *s = cs_sink_open(&wr_file_connector, &cfg, &schema, 0, 0, &err);
     bool ok = s && wr_sink_write(s, b, NULL, 0) == 0 && wr_sink_write(s, b, NULL, 0) == 0 &&
               wr_sink_flush(s) == 0;
     wr_sink_destroy(&s);

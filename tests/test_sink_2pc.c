@@ -19,10 +19,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "actors/dataflow/io/sink.h"
-#include "actors/dataflow/io/sink_2pc.h"
+#include "actors/connectors/collect/collect_sink.h"
+#include "actors/connectors/file/file.h"
+#include "actors/connectors/file/sink_2pc.h"
 #include "bus/base/error.h"
 #include "bus/base/mp.h"
+#include "tests/support/connector.h"
 
 #define MAX_ID 4096
 
@@ -30,6 +32,7 @@ typedef struct {
     char dir[64];
     char out[96]; /* the sink's directory, below dir (created by the sink) */
     wr_schema_t schema;
+    wr_file_sink_config_t cfg; /* an exactly-once file sink into out */
 } fx_t;
 
 static int s_setup(void **state)
@@ -42,6 +45,7 @@ static int s_setup(void **state)
         return -1;
     }
     snprintf(fx->out, sizeof fx->out, "%s/out/a", fx->dir);
+    fx->cfg = (wr_file_sink_config_t){.path = fx->out, .exactly_once = true};
     wr_schema_init(&fx->schema);
     wr_schema_add(&fx->schema, "id", WR_T_INT);
     *state = fx;
@@ -64,12 +68,18 @@ static int s_teardown(void **state)
 
 /* ---- writing ---- */
 
-static wr_sink_t *s_sink(const fx_t *fx, uint32_t attempt, uint32_t subtask)
+static wr_sink_t *s_sink_of(const fx_t *fx, const wr_file_sink_config_t *cfg, uint32_t attempt,
+                            uint32_t subtask)
 {
     int err = 0;
-    wr_sink_t *s = wr_sink_file_2pc_new(&fx->schema, fx->out, attempt, subtask, &err);
+    wr_sink_t *s = cs_sink_open(&wr_file_connector, cfg, &fx->schema, attempt, subtask, &err);
     assert_non_null(s);
     return s;
+}
+
+static wr_sink_t *s_sink(const fx_t *fx, uint32_t attempt, uint32_t subtask)
+{
+    return s_sink_of(fx, &fx->cfg, attempt, subtask);
 }
 
 /* Writes records lo..hi-1 as one batch; returns wr_sink_write's result. */
@@ -497,7 +507,9 @@ static void test_recover_missing(void **state)
 static void test_kinds_and_delay(void **state)
 {
     fx_t *fx = *state;
-    wr_sink_t *c = wr_sink_collect_new(&fx->schema);
+    wr_collect_sink_config_t cc = {0};
+    int rc = 0;
+    wr_sink_t *c = cs_sink_open(&wr_collect_connector, &cc, &fx->schema, 0, 0, &rc);
     wr_strbuf_t st;
     wr_strbuf_init(&st);
     assert_int_equal(wr_sink_precommit(c, 1, &st), WR_EINVAL);
@@ -505,8 +517,9 @@ static void test_kinds_and_delay(void **state)
     assert_int_equal(st.len, 0);
     wr_sink_destroy(&c);
 
-    wr_sink_t *s = s_sink(fx, 0, 0);
-    wr_sink_set_delay(s, 40);
+    wr_file_sink_config_t slow = fx->cfg;
+    slow.delay_ms = 40;
+    wr_sink_t *s = s_sink_of(fx, &slow, 0, 0);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     s_write(s, 0, 5);
@@ -523,7 +536,8 @@ static void test_kinds_and_delay(void **state)
     int err = 0; /* a directory that cannot be made */
     char bad[128];
     snprintf(bad, sizeof bad, "%s/out/a/part-0-0-0.jsonl/x", fx->dir);
-    assert_null(wr_sink_file_2pc_new(&fx->schema, bad, 0, 0, &err));
+    wr_file_sink_config_t worse = {.path = bad, .exactly_once = true};
+    assert_null(cs_sink_open(&wr_file_connector, &worse, &fx->schema, 0, 0, &err));
     assert_int_equal(err, WR_EIO);
 }
 
@@ -548,6 +562,59 @@ static void test_failed_write(void **state)
     wr_strbuf_release(&st);
 }
 
+/* The committer's entry points, as the JobManager calls them through the connector: a new job
+ * starts past every attempt it finds in the folder (hidden or committed names alike); a restart
+ * commits the restored checkpoint's committables and drops what later attempts left. */
+static void test_committer_entry_points(void **state)
+{
+    fx_t *fx = *state;
+    const wr_sink_class_t *cls = wr_file_connector.sink;
+    assert_int_equal(cls->first_attempt(&fx->cfg), 0); /* no folder yet */
+    wr_sink_t *s = s_sink(fx, 3, 0);
+    wr_strbuf_t st1, st2;
+    s_write(s, 0, 50);
+    assert_int_equal(s_precommit(s, 1, &st1), 1);
+    assert_int_equal(wr_sink_commit(s, 1), 0);
+    s_write(s, 50, 80);
+    assert_int_equal(s_precommit(s, 2, &st2), 1); /* pending: its checkpoint completes */
+    s_write(s, 80, 90);                           /* in progress: it never does */
+    wr_sink_destroy(&s);
+    assert_int_equal(cls->first_attempt(&fx->cfg), 4);
+    wr_file_sink_config_t plain = {.path = fx->out}; /* one file: no attempts */
+    assert_int_equal(cls->first_attempt(&plain), 0);
+
+    const uint8_t *states[] = {(const uint8_t *)st2.buf};
+    size_t lens[] = {st2.len};
+    wr_sink_recover_t r = {.states = states, .lens = lens, .n = 1, .attempt = 4};
+    wr_strbuf_t err;
+    wr_strbuf_init(&err);
+    assert_int_equal(cls->recover(&fx->cfg, &r, &err), 0);
+    assert_int_equal(err.len, 0);
+    s_expect(fx, (int64_t[]){0, 80}, 1);
+    assert_int_equal(s_count(fx, ".part-"), 0);
+    /* a committed folder alone still counts: part-<subtask>-<attempt>-<seq>.jsonl */
+    assert_int_equal(cls->first_attempt(&fx->cfg), 4);
+    r.n = 0; /* without a checkpoint: only the abort */
+    assert_int_equal(cls->recover(&fx->cfg, &r, &err), 0);
+    s_expect(fx, (int64_t[]){0, 80}, 1);
+    /* a malformed committable: refused, saying why, nothing touched */
+    states[0] = (const uint8_t *)"\x92\x01";
+    lens[0] = 2;
+    r.n = 1;
+    assert_int_equal(cls->recover(&fx->cfg, &r, &err), WR_EPROTO);
+    assert_true(err.len > 0);
+    s_expect(fx, (int64_t[]){0, 80}, 1);
+    enum wr_sink_2pc_name kind;
+    wr_sink_2pc_part_t p;
+    assert_int_equal(wr_sink_2pc_parse_name("part-0-3-1.jsonl", 16, &kind, &p), 0);
+    assert_true(kind == WR_SINK_2PC_FINAL && p.attempt == 3 && p.subtask == 0 && p.seq == 1);
+    assert_int_equal(wr_sink_2pc_parse_name("part-0-03-1.jsonl", 17, NULL, &p), WR_EPROTO);
+    assert_int_equal(wr_sink_2pc_parse_name("part-0-3-1.json", 15, NULL, &p), WR_EPROTO);
+    wr_strbuf_release(&err);
+    wr_strbuf_release(&st1);
+    wr_strbuf_release(&st2);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, s_setup, s_teardown)
 
 int main(void)
@@ -556,6 +623,7 @@ int main(void)
         cmocka_unit_test(test_names), T(test_commit_crash_recover), T(test_two_subtasks),
         T(test_empty_precommit),      T(test_final_checkpoint),     T(test_malformed_states),
         T(test_recover_missing),      T(test_kinds_and_delay),      T(test_failed_write),
+        T(test_committer_entry_points),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

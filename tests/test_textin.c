@@ -15,9 +15,10 @@
 #include <time.h>
 
 #include "actors/dataflow/record/batch.h"
-#include "actors/dataflow/io/generator.h"
-#include "actors/dataflow/io/textin.h"
+#include "actors/connectors/generator/generator.h"
+#include "actors/connectors/file/textin.h"
 #include "bus/base/error.h"
+#include "bus/base/numparse.h"
 #include "bus/base/strbuf.h"
 
 enum { F_ID, F_TEMP, F_OK, F_TS, F_NAME };
@@ -498,7 +499,7 @@ static void test_parse_time(void **state)
     };
     for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
         int64_t ms = 42;
-        int rc = wr_textin_parse_time(good[i].text, strlen(good[i].text), &ms);
+        int rc = wr_parse_time(good[i].text, strlen(good[i].text), &ms);
         if (rc || ms != good[i].ms)
             fail_msg("'%s': rc %d, %lld, expected %lld", good[i].text, rc, (long long)ms,
                      (long long)good[i].ms);
@@ -528,7 +529,7 @@ static void test_parse_time(void **state)
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         int64_t ms = 42;
-        int rc = wr_textin_parse_time(bad[i], strlen(bad[i]), &ms);
+        int rc = wr_parse_time(bad[i], strlen(bad[i]), &ms);
         /* "2024" alone is epoch ms 2024: the integer form wins */
         if (!strcmp(bad[i], "2024")) {
             assert_int_equal(rc, 0);
@@ -543,17 +544,17 @@ static void test_parse_numbers(void **state)
 {
     (void)state;
     int64_t i;
-    assert_int_equal(wr_textin_parse_int("9223372036854775807", 19, &i), 0);
+    assert_int_equal(wr_parse_int("9223372036854775807", 19, &i), 0);
     assert_int_equal(i, INT64_MAX);
-    assert_int_equal(wr_textin_parse_int("-9223372036854775808", 20, &i), 0);
+    assert_int_equal(wr_parse_int("-9223372036854775808", 20, &i), 0);
     assert_int_equal(i, INT64_MIN);
-    assert_int_equal(wr_textin_parse_int("9223372036854775808", 19, &i), WR_ETOOBIG);
-    assert_int_equal(wr_textin_parse_int("-9223372036854775809", 20, &i), WR_ETOOBIG);
-    assert_int_equal(wr_textin_parse_int("18446744073709551616", 20, &i), WR_ETOOBIG);
-    assert_int_equal(wr_textin_parse_int("-", 1, &i), WR_EINVAL);
-    assert_int_equal(wr_textin_parse_int("", 0, &i), WR_EINVAL);
-    assert_int_equal(wr_textin_parse_int("+1", 2, &i), WR_EINVAL);
-    assert_int_equal(wr_textin_parse_int("12a", 3, &i), WR_EINVAL);
+    assert_int_equal(wr_parse_int("9223372036854775808", 19, &i), WR_ETOOBIG);
+    assert_int_equal(wr_parse_int("-9223372036854775809", 20, &i), WR_ETOOBIG);
+    assert_int_equal(wr_parse_int("18446744073709551616", 20, &i), WR_ETOOBIG);
+    assert_int_equal(wr_parse_int("-", 1, &i), WR_EINVAL);
+    assert_int_equal(wr_parse_int("", 0, &i), WR_EINVAL);
+    assert_int_equal(wr_parse_int("+1", 2, &i), WR_EINVAL);
+    assert_int_equal(wr_parse_int("12a", 3, &i), WR_EINVAL);
 
     static const char *const exact[] = {"0",
                                         "-0",
@@ -578,7 +579,7 @@ static void test_parse_numbers(void **state)
                                         "10000000000000000000000"};
     for (size_t k = 0; k < sizeof exact / sizeof *exact; k++) {
         double d = -42;
-        assert_int_equal(wr_textin_parse_double(exact[k], strlen(exact[k]), &d), 0);
+        assert_int_equal(wr_parse_double(exact[k], strlen(exact[k]), &d), 0);
         double want = strtod(exact[k], NULL);
         if (memcmp(&d, &want, sizeof d)) fail_msg("'%s': %.17g, expected %.17g", exact[k], d, want);
     }
@@ -600,21 +601,21 @@ static void test_parse_numbers(void **state)
         }
         if (k % 3) n += snprintf(buf + n, sizeof buf - (size_t)n, "e%d", e);
         double d, want = strtod(buf, NULL);
-        assert_int_equal(wr_textin_parse_double(buf, (size_t)n, &d), 0);
+        assert_int_equal(wr_parse_double(buf, (size_t)n, &d), 0);
         if (memcmp(&d, &want, sizeof d)) fail_msg("'%s': %.17g, expected %.17g", buf, d, want);
     }
     static const char *const bad[] = {"",   "-",   ".5",  "5.",   "1e",    "1e+", "--1", "+1",
                                       "1x", "inf", "nan", "0x10", "1.2.3", " 1",  "1 "};
     for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
         double d = 42;
-        if (wr_textin_parse_double(bad[k], strlen(bad[k]), &d) != WR_EINVAL)
+        if (wr_parse_double(bad[k], strlen(bad[k]), &d) != WR_EINVAL)
             fail_msg("'%s' parsed", bad[k]);
         assert_true(d == 42);
     }
     double d;
-    assert_int_equal(wr_textin_parse_double("1e400", 5, &d), WR_ETOOBIG);
-    assert_int_equal(wr_textin_parse_double("-1e400", 6, &d), WR_ETOOBIG);
-    assert_int_equal(wr_textin_parse_double("-0", 2, &d), 0);
+    assert_int_equal(wr_parse_double("1e400", 5, &d), WR_ETOOBIG);
+    assert_int_equal(wr_parse_double("-1e400", 6, &d), WR_ETOOBIG);
+    assert_int_equal(wr_parse_double("-0", 2, &d), 0);
     assert_true(d == 0 && signbit(d));
 }
 

@@ -12,6 +12,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "actors/connectors/collect/collect_sink.h"
+#include "actors/connectors/file/file.h"
+#include "actors/connectors/generator/generator.h"
+#include "actors/connectors/registry/registry.h"
+#include "actors/connectors/stdout/stdout_sink.h"
 #include "actors/dataflow/job/topology.h"
 #include "bus/base/error.h"
 #include "bus/base/strbuf.h"
@@ -25,6 +30,25 @@ static void src_path(char *out, size_t cap, const char *rel)
 {
     const char *root = getenv("WEIR_SRC");
     snprintf(out, cap, "%s/%s", root ? root : ".", rel);
+}
+
+/* The configs of sources and sinks of a known connector. */
+static const wr_generator_config_t *gen_of(const wr_topo_source_t *s)
+{
+    assert_ptr_equal(s->cls, wr_generator_connector.source);
+    return s->config;
+}
+
+static const wr_file_source_config_t *file_of(const wr_topo_source_t *s)
+{
+    assert_ptr_equal(s->cls, wr_file_connector.source);
+    return s->config;
+}
+
+static const wr_file_sink_config_t *file_sink_of(const wr_topo_sink_t *s)
+{
+    assert_ptr_equal(s->cls, wr_file_connector.sink);
+    return s->config;
 }
 
 static wr_topology_t *load_example(const char *rel)
@@ -70,14 +94,14 @@ static void test_iot_example(void **state)
     assert_int_equal(t->max_parallelism, 128);
     assert_int_equal(t->n_sources, 1);
     const wr_topo_source_t *s = &t->sources[0];
-    assert_int_equal(s->kind, WR_TOPO_SOURCE_GENERATOR);
+    assert_ptr_equal(s->cls, wr_generator_connector.source);
     assert_string_equal(s->name, "source-1");
     assert_int_equal(s->parallelism, 2);
-    assert_int_equal(s->generator.devices, 5000000);
-    assert_int_equal(s->generator.interval_ms, 10000);
-    assert_int_equal(s->generator.start_ms, WR_GEN_DEFAULT_START);
-    assert_int_equal(s->generator.late_ms, 180000);
-    assert_true(s->generator.late_fraction == 0.0001);
+    assert_int_equal(gen_of(s)->devices, 5000000);
+    assert_int_equal(gen_of(s)->interval_ms, 10000);
+    assert_int_equal(gen_of(s)->start_ms, WR_GEN_DEFAULT_START);
+    assert_int_equal(gen_of(s)->late_ms, 180000);
+    assert_true(gen_of(s)->late_fraction == 0.0001);
     assert_int_equal(t->n_ops, 1);
     assert_int_equal(t->ops[0].kind, WR_TOPO_OP_FILTER);
     assert_string_equal(t->ops[0].name, "filter-1");
@@ -110,7 +134,7 @@ static void test_iot_example(void **state)
     assert_true(wr_schema_equal(&t->schema, &gen));
     assert_true(wr_schema_equal(&t->input, &gen));
     assert_int_equal(t->n_sinks, 1);
-    assert_int_equal(t->sinks[0].kind, WR_TOPO_SINK_STDOUT);
+    assert_ptr_equal(t->sinks[0].cls, wr_stdout_connector.sink);
     assert_string_equal(t->sinks[0].name, "sink-1");
     wr_topology_destroy(&t);
     assert_null(t);
@@ -132,10 +156,10 @@ static void test_tumbling_and_session_examples(void **state)
     assert_fields(&t->ops[0].output, mapped, mtypes, 4);
     assert_true(wr_schema_equal(&t->input, &t->ops[0].output));
     assert_int_equal(t->result.f[0].type, WR_T_STRING);
-    assert_int_equal(t->sources[0].generator.total, 360000);
-    assert_int_equal(t->sinks[1].kind, WR_TOPO_SINK_FILE);
+    assert_int_equal(gen_of(&t->sources[0])->total, 360000);
+    assert_ptr_equal(t->sinks[1].cls, wr_file_connector.sink);
     assert_int_equal(t->sinks[1].parallelism, 1);
-    assert_string_equal(t->sinks[1].path, "tumbling-results.jsonl");
+    assert_string_equal(file_sink_of(&t->sinks[1])->path, "tumbling-results.jsonl");
     wr_topology_destroy(&t);
 
     t = load_example("examples/session.yaml");
@@ -144,19 +168,20 @@ static void test_tumbling_and_session_examples(void **state)
     assert_int_equal(t->window.kind, WR_TOPO_WINDOW_SESSION);
     assert_int_equal(t->window.gap_ms, 300000);
     assert_true(t->window.has_late_sink);
-    assert_int_equal(t->window.late_sink.kind, WR_TOPO_SINK_FILE);
+    assert_ptr_equal(t->window.late_sink.cls, wr_file_connector.sink);
     assert_string_equal(t->window.late_sink.name, "late-1");
     const wr_topo_source_t *s = &t->sources[0];
-    assert_int_equal(s->kind, WR_TOPO_SOURCE_FILE);
-    assert_int_equal(s->format, WR_TEXTIN_JSONL);
-    assert_int_equal(s->on_error, WR_TEXTIN_SKIP);
-    assert_false(s->header);
+    assert_ptr_equal(s->cls, wr_file_connector.source);
+    assert_int_equal(file_of(s)->format, WR_TEXTIN_JSONL);
+    assert_int_equal(file_of(s)->on_error, WR_TEXTIN_SKIP);
+    assert_false(file_of(s)->header);
     assert_int_equal(s->parallelism, 1);
     /* relative to the topology file's folder, made absolute */
-    assert_true(s->path[0] == '/');
+    const char *path = file_of(s)->path;
+    assert_true(path[0] == '/');
     const char *tail = "examples/data/readings.jsonl";
-    assert_string_equal(s->path + strlen(s->path) - strlen(tail), tail);
-    assert_int_equal(access(s->path, R_OK), 0);
+    assert_string_equal(path + strlen(path) - strlen(tail), tail);
+    assert_int_equal(access(path, R_OK), 0);
     assert_int_equal(t->aggs[4].fn, WR_TOPO_AGG_QUANTILE);
     assert_true(t->aggs[4].q == 0.5);
     wr_topology_destroy(&t);
@@ -175,9 +200,9 @@ static void test_defaults_and_derived(void **state)
     assert_true(wr_schema_equal(&t->result, &t->schema));
     wr_generator_config_t d;
     wr_generator_config_default(&d);
-    assert_int_equal(t->sources[0].generator.devices, d.devices);
-    assert_int_equal(t->sources[0].generator.jitter_ms, d.jitter_ms);
-    assert_int_equal(t->sources[0].generator.seed, d.seed);
+    assert_int_equal(gen_of(&t->sources[0])->devices, d.devices);
+    assert_int_equal(gen_of(&t->sources[0])->jitter_ms, d.jitter_ms);
+    assert_int_equal(gen_of(&t->sources[0])->seed, d.seed);
     assert_string_equal(t->event_time.field, "");
     wr_topology_destroy(&t);
 
@@ -198,8 +223,8 @@ static void test_defaults_and_derived(void **state)
         " hi: p99.9(v2)}\n"
         "sinks: [{type: stdout, parallelism: 2}, {type: file, path: /tmp/x.jsonl, delay: 5ms}]\n");
     assert_int_equal(t->sources[0].parallelism, 1);    /* a file: one reader */
-    assert_true(t->sources[0].header);                 /* csv: a header by default */
-    assert_string_equal(t->sources[0].path, "in.csv"); /* parsed text: kept as it is */
+    assert_true(file_of(&t->sources[0])->header);                 /* csv: a header by default */
+    assert_string_equal(file_of(&t->sources[0])->path, "in.csv"); /* parsed text: kept as it is */
     assert_string_equal(t->sources[0].name, "reader");
     assert_int_equal(t->ops[0].parallelism, 5);
     assert_int_equal(t->ops[1].parallelism, 3);
@@ -209,8 +234,7 @@ static void test_defaults_and_derived(void **state)
     assert_true(t->window.quantile_accuracy == 0.005);
     assert_int_equal(t->sinks[0].parallelism, 2);
     assert_int_equal(t->sinks[1].parallelism, 1);
-    assert_int_equal(t->sinks[0].delay_ms, 0);
-    assert_int_equal(t->sinks[1].delay_ms, 5); /* a slow consumer on purpose */
+    assert_int_equal(file_sink_of(&t->sinks[1])->delay_ms, 5); /* a slow consumer on purpose */
     assert_int_equal(t->schema.f[0].type, WR_T_INT);
     assert_int_equal(t->key_index, 3);
     assert_int_equal(t->aggs[1].input, 0);
@@ -229,8 +253,8 @@ static void test_defaults_and_derived(void **state)
                  " region: string}\n"
                  "sources: [{type: generator, rate: 1_000_000, start: 0}]\n"
                  "sinks: [{type: stdout}]\n");
-    assert_int_equal(t->sources[0].generator.rate, 1000000);
-    assert_int_equal(t->sources[0].generator.start_ms, 0);
+    assert_int_equal(gen_of(&t->sources[0])->rate, 1000000);
+    assert_int_equal(gen_of(&t->sources[0])->start_ms, 0);
     wr_topology_destroy(&t);
 }
 
@@ -619,8 +643,10 @@ static void test_names(void **state)
     assert_string_equal(wr_topo_window_kind_name(WR_TOPO_WINDOW_NONE), "none");
     assert_string_equal(wr_topo_agg_fn_name(WR_TOPO_AGG_QUANTILE), "quantile");
     assert_string_equal(wr_topo_agg_fn_name(WR_TOPO_AGG_STDDEV_SAMP), "stddev_samp");
-    assert_string_equal(wr_topo_sink_kind_name(WR_TOPO_SINK_COLLECT), "collect");
-    assert_string_equal(wr_topo_source_kind_name(WR_TOPO_SOURCE_FILE), "file");
+    assert_ptr_equal(wr_connectors_sink("collect", 7), wr_collect_connector.sink);
+    assert_ptr_equal(wr_connectors_source("file", 4), wr_file_connector.source);
+    assert_ptr_equal(wr_connectors_sink("file", 4), wr_file_connector.sink);
+    assert_null(wr_connectors_source("stdout", 6)); /* a sink only */
     assert_string_equal(wr_topo_agg_fn_name((enum wr_topo_agg_fn)99), "?");
 }
 

@@ -338,15 +338,7 @@ static void s_start_attempt(wr__jobs_t *js, wr_actor_t *self, wr__job_t *j)
  * single-file sinks). */
 static void s_set_parallelism(wr_topology_t *t, uint32_t n)
 {
-    t->parallelism = n;
-    for (uint32_t i = 0; i < t->n_sources; i++)
-        if (t->sources[i].kind != WR_TOPO_SOURCE_FILE) t->sources[i].parallelism = n;
-    for (uint32_t i = 0; i < t->n_ops; i++) t->ops[i].parallelism = n;
-    if (t->window.kind != WR_TOPO_WINDOW_NONE) t->window.parallelism = n;
-    for (uint32_t i = 0; i < t->n_sinks; i++) {
-        wr_topo_sink_t *k = &t->sinks[i];
-        if (k->kind != WR_TOPO_SINK_FILE || k->exactly_once) k->parallelism = n;
-    }
+    wr_topology_set_parallelism(t, n);
 }
 
 /* A job from a JOB_SUBMIT payload [topology] or [topology, restore path, parallelism (0: as the

@@ -37,6 +37,14 @@ static void s_free(void *state)
 
 /* ---- reporting ---- */
 
+/* A source subtask's event time (the least of its live splits'), INT64_MIN for none yet. */
+static int64_t s_event_time(wr__task_t *t)
+{
+    int64_t event_time = INT64_MIN;
+    if (t->source) wr__source_event_time(&t->src, &event_time);
+    return event_time;
+}
+
 static void s_report(wr_actor_t *self, wr__task_t *t, const char *state)
 {
     bool final = strcmp(state, "running") != 0;
@@ -49,7 +57,7 @@ static void s_report(wr_actor_t *self, wr__task_t *t, const char *state)
                   .attempt = t->o.attempt,
                   .records_in = t->records_in,
                   .records_out = t->chain.records_out,
-                  .watermark = t->in ? wr_gate_in_watermark(t->in) : t->src.max_ts,
+                  .watermark = t->in ? wr_gate_in_watermark(t->in) : s_event_time(t),
                   .backpressure = t->out ? wr_gate_out_blocked_count(t->out) : 0,
                   .windows_fired = t->chain.windows_fired,
                   .late_dropped = t->chain.late_dropped}};
@@ -102,11 +110,12 @@ static void s_maybe_finished(wr_actor_t *self, wr__task_t *t)
 
 static int s_watermark(wr_actor_t *self, wr__task_t *t, bool force)
 {
-    if (!t->source || t->drained || t->src.ts_field < 0 || t->src.max_ts == INT64_MIN) return 0;
+    int64_t event_time;
+    if (!t->source || t->drained || !wr__source_event_time(&t->src, &event_time)) return 0;
     int64_t now = wr_now_ns();
     if (!force && now < t->next_wm_ns) return 0;
     t->next_wm_ns = now + t->topo->event_time.watermark_interval_ms * 1000000;
-    int64_t wm = t->src.max_ts - t->topo->event_time.max_out_of_orderness_ms - 1;
+    int64_t wm = event_time - t->topo->event_time.max_out_of_orderness_ms - 1;
     return wr__chain_watermark(&t->chain, self, wm, wr_wall_ms());
 }
 
@@ -125,12 +134,13 @@ static int s_pump(wr_actor_t *self, wr__task_t *t)
     for (int k = 0; k < S_PUMP_BATCHES; k++) {
         if (t->out && wr_gate_out_blocked(t->out)) return 0; /* the next credit resumes */
         bool done, wait;
-        int rc = wr__source_next(&t->src, S_SOURCE_BATCH, (uint64_t)(wr_now_ns() - t->start_ns), &done, &wait);
-        if (rc) {
-            if (t->src.text && wr_textin_error(t->src.text)[0])
-                snprintf(t->error, sizeof t->error, "%s", wr_textin_error(t->src.text));
-            return s_fail(self, t, rc, "source");
-        }
+        wr_strbuf_t err;
+        wr_strbuf_init(&err);
+        int rc = wr__source_next(&t->src, S_SOURCE_BATCH, (uint64_t)(wr_now_ns() - t->start_ns), &done, &wait,
+                                 &err);
+        if (rc && err.len) snprintf(t->error, sizeof t->error, "%s", err.buf);
+        wr_strbuf_release(&err);
+        if (rc) return s_fail(self, t, rc, "source");
         if (wait) return 0; /* the tick pumps again */
         if (done) {
             if ((rc = wr__chain_end(&t->chain, self))) return s_fail(self, t, rc, "end of input");
@@ -138,8 +148,9 @@ static int s_pump(wr_actor_t *self, wr__task_t *t)
             s_maybe_finished(self, t);
             return 0;
         }
-        t->records_in += t->src.batch->count;
-        if ((rc = wr__chain_batch(&t->chain, self, t->src.batch)) || (rc = s_watermark(self, t, false)))
+        const wr_batch_t *batch = wr__source_batch(&t->src);
+        t->records_in += batch->count;
+        if ((rc = wr__chain_batch(&t->chain, self, batch)) || (rc = s_watermark(self, t, false)))
             return s_fail(self, t, rc, "processing");
     }
     return s_queue_pump(self, t);
@@ -228,6 +239,7 @@ static int s_on_start(wr_actor_t *self, void *state)
         t->chain_ready = true;
     }
     if (!rc && t->o.restore[0]) rc = wr__task_restore(t, &err);
+    if (!rc && t->source) rc = wr__source_start(&t->src, &err); /* fresh, or from what was restored */
     if (!rc) rc = wr_timer_every(self, S_TICK_MS, S_TICK, NULL);
     t->start_ns = t->next_wm_ns = wr_now_ns();
     if (rc) {
@@ -447,7 +459,6 @@ int wr_task_spawn(wr_node_t *node, wr_actor_t *supervisor, wr_topology_t **topol
         return rc;
     }
     t->o = *o;
-    t->src.fd = -1;
     t->topo = *topology;
     *topology = NULL;
     o->place_node = NULL;

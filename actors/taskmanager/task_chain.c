@@ -312,18 +312,20 @@ static int s_window_init(wr__chain_t *c, wr_strbuf_t *err)
         spec.aggs[a].col = col;
     }
     spec.ncols = w->ncols;
-    /* pre-size the key index from what the generator sources say (keys spread over the
+    /* pre-size the key index from what the sources say of their keys (spread over the
      * subtasks): growing a table of millions of keys while records stream in costs rehashes */
-    bool generated = true;
-    for (uint32_t s = 0; s < t->n_sources; s++) {
-        generated &= t->sources[s].kind == WR_TOPO_SOURCE_GENERATOR;
-        if (t->sources[s].kind != WR_TOPO_SOURCE_GENERATOR) continue;
-        const wr_generator_config_t *g = &t->sources[s].generator;
-        spec.expected_keys += g->devices / t->window.parallelism + 1;
-        if (!spec.key_interval_ms || g->interval_ms < spec.key_interval_ms)
-            spec.key_interval_ms = g->interval_ms; /* a device reports every interval */
+    bool known = true;
+    for (uint32_t s = 0; s < t->n_sources && known; s++) {
+        const wr_topo_source_t *src = &t->sources[s];
+        uint64_t keys = 0;
+        int64_t interval = 0;
+        known = src->cls->key_hint && src->cls->key_hint(src->config, t->key_by, &keys, &interval);
+        if (!known) break;
+        spec.expected_keys += keys / t->window.parallelism + 1;
+        if (!spec.key_interval_ms || interval < spec.key_interval_ms)
+            spec.key_interval_ms = interval; /* a key is seen every interval */
     }
-    if (!generated || strcmp(t->key_by, "device")) spec.key_interval_ms = 0; /* not known */
+    if (!known) spec.key_interval_ms = 0; /* not known */
     spec.ahead_ms = t->event_time.max_out_of_orderness_ms;
     if (c->o->rocksdb) { /* a store of its own, gone with the subtask: checkpoints keep state */
         char store[WR_TASK_STORE_MAX];
@@ -368,22 +370,19 @@ static void s_window_release(wr__window_t *w)
 
 /* ---- the chain ---- */
 
+/* Opens sink s's writer for records of schema, as subtask o->subtask of parallelism. */
 static wr_sink_t *s_sink_new(const wr__chain_t *c, const wr_topo_sink_t *s, const wr_schema_t *schema,
-                             wr_strbuf_t *err)
+                             uint32_t parallelism, wr_strbuf_t *err)
 {
-    int rc = WR_ENOMEM;
-    wr_sink_t *k = NULL;
-    switch (s->kind) {
-    case WR_TOPO_SINK_STDOUT: k = wr_sink_stdout_new(schema, stdout); break;
-    case WR_TOPO_SINK_COLLECT: k = wr_sink_collect_new(schema); break;
-    case WR_TOPO_SINK_FILE:
-        k = s->exactly_once ? wr_sink_file_2pc_new(schema, s->path, c->o->attempt, c->o->subtask, &rc)
-                            : wr_sink_file_new(schema, s->path, &rc);
-        if (!k) wr_strbuf_addf(err, "sink %s: cannot open %s: %m", s->name, s->path);
-        else wr_sink_set_delay(k, s->delay_ms);
-        return k;
-    }
-    if (!k) wr_strbuf_addf(err, "sink %s: %s", s->name, wr_strerror(rc));
+    wr_sink_open_t o = {
+        .schema = schema, .attempt = c->o->attempt, .subtask = c->o->subtask, .parallelism = parallelism};
+    size_t start = err->len;
+    wr_strbuf_addf(err, "sink %s: ", s->name);
+    size_t said = err->len;
+    int rc = 0;
+    wr_sink_t *k = wr_sink_open(s->cls, s->config, &o, &rc, err);
+    if (k) wr_strbuf_truncate(err, start);
+    else if (err->len == said) wr_strbuf_adds(err, wr_strerror(rc));
     return k;
 }
 
@@ -416,13 +415,11 @@ int wr__chain_init(wr__chain_t *c, const wr_topology_t *t, const wr_plan_vertex_
     int rc;
     if (v->window && (rc = s_window_init(c, err))) return rc;
     if (v->sinks) {
-        for (uint32_t i = 0; i < t->n_sinks; i++) {
-            if (!(c->sinks[c->nsinks] = s_sink_new(c, &t->sinks[i], &v->out_schema, err))) return WR_EIO;
-            c->sink_2pc[c->nsinks++] = t->sinks[i].kind == WR_TOPO_SINK_FILE && t->sinks[i].exactly_once;
-        }
+        for (uint32_t i = 0; i < t->n_sinks; i++, c->nsinks++)
+            if (!(c->sinks[i] = s_sink_new(c, &t->sinks[i], &v->out_schema, v->parallelism, err))) return WR_EIO;
     }
     if (v->window && t->window.has_late_sink &&
-        !(c->late_sink = s_sink_new(c, &t->window.late_sink, &t->input, err)))
+        !(c->late_sink = s_sink_new(c, &t->window.late_sink, &t->input, v->parallelism, err)))
         return WR_EIO;
     return 0;
 }

@@ -3,15 +3,16 @@
  * commit when the checkpoint completes; and its restore (task.h, task_internal.h).
  *
  * State blobs (state/ckpt_meta.h) of one subtask:
- *   "source"  inline: the source's position (task_source.h)
+ *   "source"  inline: the source's splits and their positions (actors/connectors/split.h)
  *   "window"  an exclusive file v<V>-s<S>-window: the window engine's snapshot (window_snap.h)
  *   "keys"    an exclusive file v<V>-s<S>-keys, string keys only: the key strings in id order,
  *             each a u32 length (little-endian) and its bytes; the snapshot holds their ids
  *   "rocks/F" the rocksdb backend's store checkpoint (window_rocks.h), file F of it: its SST
  *             files shared (DIR/JOB/shared/<job>-<attempt>-v<V>-s<S>-<sst>: immutable, so a
  *             checkpoint adds only the ones that are new: incremental), the others exclusive
- *   "sink-I"  inline: exactly-once sink I's pending files (sink.h); committed by the
- *             JobManager before a restore, so a restore never reads them here
+ *   "sink-I"  inline: exactly-once sink I's committable (its precommit, connector.h); its
+ *             committer commits it from the JobManager before a restore
+ *             (actors/dataflow/job/job_connectors.h), so a restore never reads it here
  *   "drained" inline, empty: a source's mark in the checkpoint of `weir stop --drain`, after
  *             which every window has fired (the JobManager refuses to restore it)
  * The final checkpoint (WR_CKPT_FINAL, at the end of input) has inline blobs only: the window is
@@ -23,6 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "actors/dataflow/job/job_connectors.h"
 #include "actors/dataflow/record/keygroup.h"
 #include "actors/dataflow/window/window_snap.h"
 #include "actors/taskmanager/task_internal.h"
@@ -201,7 +203,7 @@ static int s_snapshot(wr__task_t *t, uint64_t id, const char *dir, s_blobs_t *bl
     wr_strbuf_t b;
     wr_strbuf_init(&b);
     int rc = t->source ? wr__source_snapshot(&t->src, &b) : 0;
-    if (!rc && t->source) s_blob_inline(bl, "source", b.buf, b.len);
+    if (!rc && t->source) s_blob_inline(bl, WR_JOB_SOURCE_STATE, b.buf, b.len);
     if (!rc && t->drained)
         s_blob_inline(bl, "drained", "", 0); /* a mark: the JobManager refuses to restore it */
     char file[64];
@@ -215,11 +217,11 @@ static int s_snapshot(wr__task_t *t, uint64_t id, const char *dir, s_blobs_t *bl
             s_blob_file(bl, "keys", WR_CKPT_BLOB_EXCLUSIVE, file);
     }
     for (uint32_t i = 0; !rc && i < c->nsinks; i++) {
-        if (!c->sink_2pc[i]) continue;
+        if (!wr_sink_exactly_once(c->sinks[i])) continue;
         wr_strbuf_reset(&b);
         if ((rc = wr_sink_precommit(c->sinks[i], id, &b))) break;
         char name[16];
-        snprintf(name, sizeof name, "sink-%u", i);
+        wr_job_sink_state_name(i, name);
         s_blob_inline(bl, name, b.buf, b.len);
     }
     if (!rc && b.failed) rc = WR_ENOMEM;
@@ -261,7 +263,7 @@ int wr__task_checkpoint_complete(wr__task_t *t, wr_actor_t *self, uint64_t id)
     (void)self;
     wr__chain_t *c = &t->chain;
     for (uint32_t i = 0; i < c->nsinks; i++) {
-        if (!c->sink_2pc[i]) continue;
+        if (!wr_sink_exactly_once(c->sinks[i])) continue;
         if (id == WR_CKPT_FINAL && !t->o.checkpointing) { /* no checkpoints: the end commits */
             wr_strbuf_t st;
             wr_strbuf_init(&st);
@@ -445,7 +447,7 @@ static int s_restore_source(wr__task_t *t, const wr_ckpt_meta_t *meta, wr_strbuf
     for (uint32_t sub = 0; !rc && n < meta->ntasks; sub++) {
         const wr_ckpt_task_t *ts = wr_ckpt_meta_task(meta, t->o.vertex, sub);
         if (!ts) break;
-        const wr_ckpt_blob_t *b = s_blob(ts, "source");
+        const wr_ckpt_blob_t *b = s_blob(ts, WR_JOB_SOURCE_STATE);
         if (!b || b->kind != WR_CKPT_BLOB_INLINE) {
             wr_strbuf_addf(err, "checkpoint %llu: no source position for subtask %u of vertex %u",
                            (unsigned long long)meta->id, sub, t->o.vertex);
@@ -460,7 +462,7 @@ static int s_restore_source(wr__task_t *t, const wr_ckpt_meta_t *meta, wr_strbuf
                        (unsigned long long)meta->id, t->o.vertex);
         rc = WR_EPROTO;
     }
-    if (!rc) rc = wr__source_restore(&t->src, states, lens, n, t->o.subtask, t->v->parallelism, err);
+    if (!rc) rc = wr__source_restore(&t->src, states, lens, n, err);
     free(states);
     free(lens);
     return rc;

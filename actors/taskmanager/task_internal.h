@@ -7,7 +7,7 @@
 
 #include "actors/dataflow/record/batch.h"
 #include "actors/dataflow/expr/expr.h"
-#include "actors/dataflow/io/sink.h"
+#include "actors/connectors/sink.h"
 #include "actors/dataflow/window/window.h"
 #include "actors/taskmanager/gate.h"
 #include "actors/taskmanager/task.h"
@@ -66,7 +66,6 @@ typedef struct wr__chain {
     uint32_t nops;
     wr__window_t *win;           /* NULL unless the vertex holds the window */
     wr_sink_t *sinks[WR_TOPO_MAX_SINKS];
-    bool sink_2pc[WR_TOPO_MAX_SINKS]; /* exactly-once file sinks: commit with checkpoints */
     uint32_t nsinks;             /* 0 unless the vertex holds the sinks */
     const wr_task_opts_t *o;     /* the subtask's (attempt, subtask, state backend) */
     wr_sink_t *late_sink;

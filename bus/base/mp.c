@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "bus/base/error.h"
+#include "bus/base/strbuf.h"
 
 static inline uint16_t s_be16(const uint8_t *p)
 {
@@ -332,4 +333,11 @@ int wr_pack_bin(msgpack_packer *pk, const void *p, size_t len)
     int rc = msgpack_pack_bin(pk, len);
     if (rc == 0 && len > 0) rc = msgpack_pack_bin_body(pk, p, len);
     return rc;
+}
+
+int wr_pack_strbuf_write(void *data, const char *buf, size_t len)
+{
+    wr_strbuf_t *sb = data;
+    wr_strbuf_add(sb, buf, len);
+    return sb->failed ? -1 : 0;
 }

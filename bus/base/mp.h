@@ -82,5 +82,8 @@ int wr_mp_read_obj(wr_mp_reader_t *r, wr_mp_obj_t *o);
  * len is 0. */
 int wr_pack_str(msgpack_packer *pk, const char *s);
 int wr_pack_bin(msgpack_packer *pk, const void *p, size_t len);
+/* A msgpack-c writer that appends to the wr_strbuf_t at data: msgpack_packer_init(&pk, &sb,
+ * wr_pack_strbuf_write). It fails (-1) once the buffer has (sb.failed). */
+int wr_pack_strbuf_write(void *data, const char *buf, size_t len);
 
 #endif

@@ -1,13 +1,14 @@
-/* libFuzzer target: the 2PC file sink's state decoder (actors/dataflow/io/sink_2pc.h), whose bytes
+/* libFuzzer target: the 2PC file sink's state decoder (actors/connectors/file/sink_2pc.h), whose bytes
  * come from a checkpoint and name the files recovery renames. Checks that failures use the
  * documented codes and leave no result; that whatever decodes names only well-formed part files
  * (pending and final names that parse back to the same part, no '/'); and that it re-encodes to a
- * canonical image that decodes again to the same parts. The input is also tried as a file name. */
+ * canonical image that decodes again to the same parts. The input is also tried as a file name
+ * (the names a new job's first attempt reads from the sink's folder). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "actors/dataflow/io/sink_2pc.h"
+#include "actors/connectors/file/sink_2pc.h"
 #include "bus/base/error.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -57,10 +58,16 @@ static void s_check_name(const uint8_t *data, size_t size)
 {
     enum wr_sink_2pc_name kind;
     wr_sink_2pc_part_t p = {0};
-    if (wr_sink_2pc_parse_hidden((const char *)data, size, &kind, &p)) return;
     char name[WR_SINK_2PC_NAME_MAX];
+    /* any of the three names (what a new job's first attempt reads from the folder) */
+    if (wr_sink_2pc_parse_name((const char *)data, size, &kind, &p) == 0) {
+        wr_sink_2pc_name(&p, kind, name);
+        if (strlen(name) != size || memcmp(name, data, size)) abort(); /* one spelling only */
+    }
+    if (wr_sink_2pc_parse_hidden((const char *)data, size, &kind, &p)) return;
+    if (kind == WR_SINK_2PC_FINAL) abort();
     wr_sink_2pc_name(&p, kind, name);
-    if (strlen(name) != size || memcmp(name, data, size)) abort(); /* one spelling only */
+    if (strlen(name) != size || memcmp(name, data, size)) abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

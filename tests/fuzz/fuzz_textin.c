@@ -8,8 +8,9 @@
 #include <string.h>
 
 #include "actors/dataflow/record/batch.h"
-#include "actors/dataflow/io/textin.h"
+#include "actors/connectors/file/textin.h"
 #include "bus/base/error.h"
+#include "bus/base/numparse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -101,13 +102,13 @@ static void s_numbers(const uint8_t *data, size_t size)
     memcpy(buf, data, n);
     buf[n] = '\0';
     double d;
-    if (wr_textin_parse_double(buf, n, &d) == 0) {
+    if (wr_parse_double(buf, n, &d) == 0) {
         double want = strtod(buf, NULL);
         if (memcmp(&d, &want, sizeof d)) abort();
     }
     int64_t v;
-    wr_textin_parse_int(buf, n, &v);
-    wr_textin_parse_time(buf, n, &v);
+    wr_parse_int(buf, n, &v);
+    wr_parse_time(buf, n, &v);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -43,7 +43,7 @@ int wr_plan_build(const wr_topology_t *t, wr_plan_t *p, wr_strbuf_t *err)
     for (uint32_t s = 0; s < t->n_sources; s++) {
         wr_plan_vertex_t *v = s_add(p, t->sources[s].parallelism, &t->schema);
         v->source = (int)s;
-        s_name_add(v, wr_topo_source_kind_name(t->sources[s].kind));
+        s_name_add(v, t->sources[s].cls->type);
     }
     uint32_t op = 0;
     if (t->n_sources == 1) {
@@ -108,7 +108,7 @@ int wr_plan_build(const wr_topology_t *t, wr_plan_t *p, wr_strbuf_t *err)
         tail = si;
     }
     p->v[tail].sinks = true;
-    s_name_add(&p->v[tail], t->n_sinks == 1 ? wr_topo_sink_kind_name(t->sinks[0].kind) : "sinks");
+    s_name_add(&p->v[tail], t->n_sinks == 1 ? t->sinks[0].cls->type : "sinks");
     return 0;
 }
 

@@ -8,18 +8,17 @@
  *   max_parallelism: 128         # key groups: the most a keyed operator may be rescaled to
  *   schema:                      # the records the sources produce, in column order; types
  *     device: int                #   int, double, bool, time, string. Required for file sources;
- *     ts: time                   #   a generator's is fixed (see generator.h) and, if given, must
- *     temperature: double        #   be exactly that one
- *   sources:                     # 1 to 8, all producing `schema`
- *     - type: generator          # the IoT simulator; keys as in wr_generator_config_t:
- *       devices: 5000000         #   devices, total (0 = unbounded), rate (records/s, 0 = as fast
- *       interval: 10s            #   as possible), speedup, start (ISO-8601 or epoch ms),
- *       jitter: 2s               #   interval, jitter, late_fraction, late_by, seed
- *     - type: file               # JSON lines or CSV (textin.h), one reader: parallelism 1
- *       path: data/readings.jsonl  # relative to the topology file's folder
- *       format: jsonl            #   jsonl (default) or csv
- *       header: true             #   csv: the first line names the columns (default true)
- *       on_error: fail           #   a bad line: fail (default) or skip (counted)
+ *     ts: time                   #   a generator's is fixed (connectors/generator/generator.h) and,
+ *     temperature: double        #   if given, must be exactly that one
+ *   sources:                     # 1 to 8, all producing `schema`; each a connector (below)
+ *     - type: generator          # the IoT simulator (connectors/generator/generator.h: devices,
+ *       devices: 5000000         #   total, rate, speedup, start, interval, jitter,
+ *       interval: 10s            #   late_fraction, late_by, seed)
+ *       jitter: 2s
+ *     - type: file               # JSON lines or CSV (connectors/file/file.h: path, relative to
+ *       path: data/readings.jsonl  #   the topology file's folder, format, header, on_error;
+ *       format: jsonl            #   parallelism 1)
+ *       name: readings           # every source: name (default source-N) and parallelism
  *   operators:                   # a chain, in order; each with optional name and parallelism
  *     - filter: temperature > -40 && temperature < 125     # a bool expression (expr.h)
  *     - map:                     # the new record: output field -> expression; a bare field
@@ -40,23 +39,27 @@
  *     slide: 1min
  *     allowed_lateness: 1min     # late records re-fire their window until then (default 0)
  *     quantile_accuracy: 0.01    # relative error of quantiles (default 0.01)
- *     late_sink: {type: file, path: late.jsonl}   # records later than that (default: counted)
+ *     late_sink: {type: file, path: late.jsonl}   # records later than that (default: counted);
+ *                                #   an at-least-once sink: they are written as they come
  *   aggregates:                  # output field -> function(input field); 1 to 16
  *     readings: count()          #   count, sum, min, max, avg, stddev, stddev_samp, first,
  *     avg_temp: avg(temperature) #   last, median, pNN (p95, p99.9), quantile(field, q)
  *     p95_temp: p95(temperature) #   (inside {...} flow style, quote 'quantile(v, 0.9)': YAML
  *                                #   splits flow mappings at commas)
- *   sinks:                       # 1 to 8
- *     - type: stdout             # stdout (human-readable), file (JSON lines; path relative to
- *     - type: file               #   the working directory; parallelism 1), collect (tests)
- *       path: results.jsonl
- *       delay: 2ms               # file sinks: pause this long after every batch written, a
- *                                #   consumer slow on purpose (backpressure tests; default 0)
- *       exactly_once: true       # file sinks: path is a folder of part files written in two
- *                                #   phases: visible once the checkpoint after them completes
- *                                #   (or at the end without checkpoints); any parallelism.
- *                                #   Default false: one file, appended at once (at-least-once
- *                                #   under recovery, like stdout)
+ *   sinks:                       # 1 to 8; each a connector (below)
+ *     - type: stdout             # human-readable lines (connectors/stdout/stdout_sink.h)
+ *     - type: file               # JSON lines (connectors/file/file.h: path, relative to the
+ *       path: results.jsonl      #   working directory; exactly_once: a folder of part files
+ *       exactly_once: true       #   committed by checkpoints, any parallelism; delay)
+ *     - type: collect            # kept in memory for the job's report (tests, weir local)
+ *                                # every sink: name (default sink-N) and parallelism
+ *
+ * Connectors (actors/connectors/connector.h; their table is connectors/registry/registry.c):
+ * a source's or sink's `type` names one, and the other keys of its entry are the connector's own
+ * parameters, declared, documented and validated by it (its header lists them). A connector
+ * says which parallelism it takes (a file source reads one file: 1), whether it makes records of
+ * its own schema (the generator), and what it guarantees (an exactly-once sink commits with the
+ * checkpoints).
  *
  * A window needs key_by, event_time and aggregates, and they need a window. Its results are
  * records of `result`: the key field, window_start (time), window_end (time), then the aggregates
@@ -75,9 +78,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "actors/dataflow/io/generator.h"
+#include "actors/connectors/connector.h"
 #include "actors/dataflow/record/schema.h"
-#include "actors/dataflow/io/textin.h"
 #include "bus/base/mp.h"
 #include "bus/base/strbuf.h"
 
@@ -90,7 +92,6 @@
 #define WR_TOPO_MAX_PARALLELISM 32768
 #define WR_TOPO_MAX_PANES       4096 /* sliding windows: size / gcd(size, slide) */
 
-enum wr_topo_source_kind { WR_TOPO_SOURCE_GENERATOR, WR_TOPO_SOURCE_FILE };
 enum wr_topo_op_kind { WR_TOPO_OP_FILTER, WR_TOPO_OP_MAP };
 enum wr_topo_window_kind {
     WR_TOPO_WINDOW_NONE,
@@ -110,17 +111,11 @@ enum wr_topo_agg_fn {
     WR_TOPO_AGG_LAST,
     WR_TOPO_AGG_QUANTILE
 };
-enum wr_topo_sink_kind { WR_TOPO_SINK_STDOUT, WR_TOPO_SINK_FILE, WR_TOPO_SINK_COLLECT };
-
 typedef struct {
     char name[WR_TOPO_NAME_MAX];
-    enum wr_topo_source_kind kind;
     uint32_t parallelism;
-    wr_generator_config_t generator;  /* GENERATOR */
-    char *path;                       /* FILE: owned */
-    enum wr_textin_format format;     /* FILE */
-    bool header;                      /* FILE, csv */
-    enum wr_textin_on_error on_error; /* FILE */
+    const wr_source_class_t *cls; /* the connector (the registry's) */
+    void *config;                 /* its parameters: a cls->config_size struct, owned */
 } wr_topo_source_t;
 
 typedef struct {
@@ -140,11 +135,9 @@ typedef struct {
 
 typedef struct {
     char name[WR_TOPO_NAME_MAX];
-    enum wr_topo_sink_kind kind;
     uint32_t parallelism;
-    char *path;       /* FILE: owned */
-    int64_t delay_ms; /* FILE: pause after each batch written (0..60 s; 0 = none) */
-    bool exactly_once; /* FILE: path is a folder of part files, committed by checkpoints */
+    const wr_sink_class_t *cls; /* the connector (the registry's) */
+    void *config;               /* its parameters: a cls->config_size struct, owned */
 } wr_topo_sink_t;
 
 typedef struct {
@@ -208,9 +201,14 @@ int wr_topology_parse(const char *text, size_t len, const char *origin, wr_topol
 /* Frees the topology and its strings, sets *t to NULL; NULL-safe. */
 void wr_topology_destroy(wr_topology_t **t);
 
-/* msgpack form: a map of the keys above (operators, sources, ... as arrays of maps), resolved
- * values only (defaults applied, derived fields left out), under a format version. Returns 0 or
- * -1 (msgpack-c's out of memory). */
+/* Runs every operator at parallelism n (a restore with --parallelism): sources and sinks as far
+ * as their connectors take it (a file source stays at 1). */
+void wr_topology_set_parallelism(wr_topology_t *t, uint32_t n);
+
+/* msgpack form: a map of the keys above (operators, sources, ... as arrays of maps; a source or
+ * sink as its type, name, parallelism and its connector's parameters), resolved values only
+ * (defaults applied, derived fields left out), under a format version. Returns 0 or -1
+ * (msgpack-c's out of memory). */
 int wr_topology_pack(const wr_topology_t *t, msgpack_packer *pk);
 /* Reads one packed topology and validates all of it as the file parser does (expressions
  * compiled, fields and types checked, derived fields rebuilt): it comes off the bus. WR_EPROTO on
@@ -221,10 +219,8 @@ int wr_topology_unpack(wr_mp_reader_t *r, wr_topology_t **out);
 /* Deep equality of two topologies (every field, strings by content). */
 bool wr_topology_equal(const wr_topology_t *a, const wr_topology_t *b);
 
-/* Names as the file writes them ("sliding", "quantile", "file", ...). */
+/* Names as the file writes them ("sliding", "quantile", ...). */
 const char *wr_topo_window_kind_name(enum wr_topo_window_kind k);
 const char *wr_topo_agg_fn_name(enum wr_topo_agg_fn fn);
-const char *wr_topo_sink_kind_name(enum wr_topo_sink_kind k);
-const char *wr_topo_source_kind_name(enum wr_topo_source_kind k);
 
 #endif

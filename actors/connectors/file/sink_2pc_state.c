@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "actors/dataflow/io/sink_2pc.h"
+#include "actors/connectors/file/sink_2pc.h"
 #include "bus/base/error.h"
 #include "bus/base/mp.h"
 
@@ -52,28 +52,43 @@ static bool s_dash(const char **pp, const char *end)
     return true;
 }
 
+/* Reads "<prefix><a>-<b>-<seq>" at the start of name (a and b u32, seq u64); *rest gets what
+ * follows. The caller checks the spelling is the one we write (no leading zeros) by making the
+ * name again. */
+static bool s_numbers(const char *name, size_t len, const char *prefix, uint64_t *a, uint64_t *b,
+                      uint64_t *seq, const char **rest)
+{
+    size_t plen = strlen(prefix);
+    if (len >= WR_SINK_2PC_NAME_MAX || len <= plen || memcmp(name, prefix, plen) != 0) return false;
+    const char *q = name + plen, *end = name + len;
+    if (!s_num(&q, end, UINT32_MAX, a) || !s_dash(&q, end) || !s_num(&q, end, UINT32_MAX, b) ||
+        !s_dash(&q, end) || !s_num(&q, end, UINT64_MAX, seq))
+        return false;
+    *rest = q;
+    return true;
+}
+
+/* Is name[0, len) exactly part p's name of this kind? */
+static bool s_canonical(const wr_sink_2pc_part_t *p, enum wr_sink_2pc_name kind, const char *name,
+                        size_t len)
+{
+    char canon[WR_SINK_2PC_NAME_MAX];
+    wr_sink_2pc_name(p, kind, canon);
+    return strlen(canon) == len && memcmp(canon, name, len) == 0;
+}
+
 int wr_sink_2pc_parse_hidden(const char *name, size_t len, enum wr_sink_2pc_name *kind,
                              wr_sink_2pc_part_t *p)
 {
-    static const char prefix[] = ".part-";
-    if (len >= WR_SINK_2PC_NAME_MAX || len < sizeof prefix ||
-        memcmp(name, prefix, sizeof prefix - 1) != 0)
-        return WR_EPROTO;
-    const char *q = name + sizeof prefix - 1, *end = name + len;
     uint64_t a = 0, s = 0, seq = 0;
-    if (!s_num(&q, end, UINT32_MAX, &a) || !s_dash(&q, end) || !s_num(&q, end, UINT32_MAX, &s) ||
-        !s_dash(&q, end) || !s_num(&q, end, UINT64_MAX, &seq))
-        return WR_EPROTO;
-    size_t rest = (size_t)(end - q);
+    const char *rest;
+    if (!s_numbers(name, len, ".part-", &a, &s, &seq, &rest)) return WR_EPROTO;
+    size_t n = (size_t)(name + len - rest);
     enum wr_sink_2pc_name k = WR_SINK_2PC_INPROGRESS;
-    if (rest == strlen(s_suffix[WR_SINK_2PC_PENDING]) &&
-        memcmp(q, s_suffix[WR_SINK_2PC_PENDING], rest) == 0)
+    if (n == strlen(s_suffix[WR_SINK_2PC_PENDING]) && memcmp(rest, s_suffix[WR_SINK_2PC_PENDING], n) == 0)
         k = WR_SINK_2PC_PENDING;
     wr_sink_2pc_part_t got = {.attempt = (uint32_t)a, .subtask = (uint32_t)s, .seq = seq};
-    /* the one spelling we write: no leading zeros, nothing after the suffix */
-    char canon[WR_SINK_2PC_NAME_MAX];
-    wr_sink_2pc_name(&got, k, canon);
-    if (strlen(canon) != len || memcmp(canon, name, len) != 0) return WR_EPROTO;
+    if (!s_canonical(&got, k, name, len)) return WR_EPROTO;
     *kind = k;
     p->attempt = got.attempt;
     p->subtask = got.subtask;
@@ -81,18 +96,31 @@ int wr_sink_2pc_parse_hidden(const char *name, size_t len, enum wr_sink_2pc_name
     return 0;
 }
 
-static int s_sb_write(void *data, const char *buf, size_t len)
+int wr_sink_2pc_parse_name(const char *name, size_t len, enum wr_sink_2pc_name *kind,
+                           wr_sink_2pc_part_t *p)
 {
-    wr_strbuf_t *sb = data;
-    wr_strbuf_add(sb, buf, len);
-    return sb->failed ? -1 : 0;
+    enum wr_sink_2pc_name k = WR_SINK_2PC_FINAL;
+    uint64_t a = 0, s = 0, seq = 0;
+    const char *rest;
+    if (wr_sink_2pc_parse_hidden(name, len, &k, p) == 0) {
+        if (kind) *kind = k;
+        return 0;
+    }
+    if (!s_numbers(name, len, "part-", &s, &a, &seq, &rest)) return WR_EPROTO;
+    wr_sink_2pc_part_t got = {.attempt = (uint32_t)a, .subtask = (uint32_t)s, .seq = seq};
+    if (!s_canonical(&got, WR_SINK_2PC_FINAL, name, len)) return WR_EPROTO;
+    if (kind) *kind = k;
+    p->attempt = got.attempt;
+    p->subtask = got.subtask;
+    p->seq = got.seq;
+    return 0;
 }
 
 int wr_sink_2pc_state_encode(const wr_sink_2pc_part_t *parts, uint32_t n, wr_strbuf_t *out)
 {
     size_t start = out->len;
     msgpack_packer pk;
-    msgpack_packer_init(&pk, out, s_sb_write);
+    msgpack_packer_init(&pk, out, wr_pack_strbuf_write);
     int rc = msgpack_pack_array(&pk, 2) || msgpack_pack_uint32(&pk, WR_SINK_2PC_STATE_VERSION) ||
              msgpack_pack_array(&pk, n);
     for (uint32_t i = 0; i < n && !rc; i++) {

@@ -10,7 +10,7 @@
  *   int     an integer: -12, 0, 9223372036854775807 (no fraction or exponent)
  *   double  any JSON number (integers too)
  *   bool    true or false
- *   time    an integer (epoch milliseconds) or an ISO-8601 string, see wr_textin_parse_time
+ *   time    an integer (epoch milliseconds) or an ISO-8601 string, see wr_parse_time (bus/base/numparse.h)
  *   string  a JSON string; every escape (\" \\ \/ \b \f \n \r \t \uXXXX, surrogate pairs) is
  *           decoded to UTF-8; other bytes are taken as they are
  * CSV (RFC 4180): fields separated by commas; a field in double quotes may hold commas,
@@ -80,21 +80,20 @@ int wr_textin_parse(wr_textin_t *t, const char *buf, size_t len, bool eof, wr_ba
 const char *wr_textin_error(const wr_textin_t *t);
 const wr_textin_stats_t *wr_textin_stats(const wr_textin_t *t);
 
+/* A CSV file with a header, resumed mid-file: reads the header out of buf, the file's bytes from
+ * offset 0 on (a byte order mark, blank lines, the header line), and nothing after it. *done
+ * tells whether the header is read (then wr_textin_seek to where the records resume); if not,
+ * pass the unconsumed rest again with more bytes. A parser of another format or without a
+ * header is done at once. 0, or WR_EPROTO for a bad header or none (wr_textin_error says why),
+ * WR_ETOOBIG for an overlong line. */
+int wr_textin_read_header(wr_textin_t *t, const char *buf, size_t len, bool eof, size_t *consumed,
+                          bool *done);
+
 /* Continues at byte offset `offset`, the start of line number line + 1 (a record's offset from
  * wr_textin_parse, and the lines before it). A CSV header already read is kept; rewinding to
- * offset 0 reads it again. A new parser resuming a CSV file with a header mid-file must read the
- * header first: parse the bytes before the first record's offset (they hold no record), then
- * seek. The counters other than offset and lines are kept. */
+ * offset 0 reads it again. A new parser resuming a CSV file with a header mid-file reads the
+ * header first (wr_textin_read_header), then seeks. The counters other than offset and lines are
+ * kept. */
 void wr_textin_seek(wr_textin_t *t, uint64_t offset, uint64_t lines);
-
-/* Value parsers, shared with the topology file. Each takes exactly s[0, len) and returns 0 or
- * WR_EINVAL (bad syntax) / WR_ETOOBIG (out of range), leaving *out untouched on failure.
- * Time: epoch milliseconds as an integer, or ISO-8601 in UTC: 2024-05-29, 2024-05-29T16:26:40,
- * with a fraction of a second (.5 to .123456789, truncated to ms), then Z, +hh:mm, +hhmm, or
- * nothing (UTC); a space may stand for the T. Years 0000-9999. */
-int wr_textin_parse_time(const char *s, size_t len, int64_t *out);
-int wr_textin_parse_int(const char *s, size_t len, int64_t *out);
-/* A decimal number as JSON writes it (also with leading zeros); correctly rounded. */
-int wr_textin_parse_double(const char *s, size_t len, double *out);
 
 #endif

@@ -1,6 +1,6 @@
 /* The IoT device simulator: a counter-based random function of (seed, offset), so any offset is
  * generated directly and a batch is a tight loop with no allocation and no division. */
-#include "actors/dataflow/io/generator.h"
+#include "actors/connectors/generator/generator.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -50,18 +50,6 @@ static uint64_t s_gcd(uint64_t a, uint64_t b)
         b = t;
     }
     return a;
-}
-
-void wr_generator_config_default(wr_generator_config_t *cfg)
-{
-    *cfg = (wr_generator_config_t){
-        .devices = 5000000,
-        .start_ms = WR_GEN_DEFAULT_START,
-        .interval_ms = 10000,
-        .jitter_ms = 2000,
-        .late_ms = 60000,
-        .seed = 42,
-    };
 }
 
 void wr_generator_schema(wr_schema_t *schema)

@@ -1,8 +1,7 @@
 /* JSON lines and CSV into record batches. One pass per line: find its end, parse it into a
  * per-field scratch (so a bad line leaves the batch untouched), then commit the scratch to the
- * batch's columns. Numbers are parsed by hand (exact fast path, strtod only for the rare
- * number that needs it). */
-#include "actors/dataflow/io/textin.h"
+ * batch's columns. Numbers are parsed by hand (bus/base/numparse.h). */
+#include "actors/connectors/file/textin.h"
 
 #include <errno.h>
 #include <math.h>
@@ -12,6 +11,7 @@
 #include <strings.h>
 
 #include "bus/base/error.h"
+#include "bus/base/numparse.h"
 #include "bus/base/strbuf.h"
 
 enum { S_MAX_DEPTH = 64, S_ECHO_MAX = 40, S_MAX_COLUMNS = 4096 };
@@ -44,191 +44,9 @@ struct wr_textin {
     int err_rc; /* WR_ENOMEM from the scratch, reported over WR_EPROTO */
 };
 
-static const double s_pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                 1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-                                 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
-
 static inline bool s_digit(char c)
 {
     return (unsigned)(c - '0') < 10;
-}
-
-/* ---- value parsers ---- */
-
-int wr_textin_parse_int(const char *s, size_t len, int64_t *out)
-{
-    size_t i = len > 0 && s[0] == '-';
-    if (i == len) return WR_EINVAL;
-    uint64_t v = 0;
-    bool overflow = false;
-    for (; i < len; i++) {
-        unsigned d = (unsigned)(s[i] - '0');
-        if (d > 9) return WR_EINVAL;
-        if (v > (UINT64_MAX - d) / 10)
-            overflow = true;
-        else
-            v = v * 10 + d;
-    }
-    bool neg = s[0] == '-';
-    if (overflow || v > (neg ? (UINT64_C(1) << 63) : (uint64_t)INT64_MAX)) return WR_ETOOBIG;
-    *out = neg ? (int64_t)(0 - v) : (int64_t)v;
-    return 0;
-}
-
-/* strtod on a NUL-terminated copy: only for numbers the exact fast path cannot take. */
-static int s_slow_double(const char *s, size_t len, double *out)
-{
-    char small[128];
-    char *copy = len < sizeof small ? small : malloc(len + 1);
-    if (!copy) return WR_ENOMEM;
-    memcpy(copy, s, len);
-    copy[len] = '\0';
-    errno = 0;
-    double v = strtod(copy, NULL);
-    if (copy != small) free(copy);
-    if (isinf(v)) return WR_ETOOBIG;
-    *out = v;
-    return 0;
-}
-
-int wr_textin_parse_double(const char *s, size_t len, double *out)
-{
-    const char *p = s, *e = s + len;
-    bool neg = p < e && *p == '-';
-    p += neg;
-    if (p == e || !s_digit(*p)) return WR_EINVAL;
-    uint64_t m = 0;
-    int nd = 0, exp10 = 0;
-    bool dropped = false; /* a nonzero digit beyond the 19 kept */
-    for (; p < e && s_digit(*p); p++) {
-        int d = *p - '0';
-        if (m == 0 && d == 0) continue;
-        if (nd < 19) {
-            m = m * 10 + (uint64_t)d;
-            nd++;
-        } else {
-            exp10++;
-            dropped |= d != 0;
-        }
-    }
-    if (p < e && *p == '.') {
-        p++;
-        if (p == e || !s_digit(*p)) return WR_EINVAL;
-        for (; p < e && s_digit(*p); p++) {
-            int d = *p - '0';
-            if (m == 0 && d == 0) {
-                exp10--;
-            } else if (nd < 19) {
-                m = m * 10 + (uint64_t)d;
-                nd++;
-                exp10--;
-            } else {
-                dropped |= d != 0;
-            }
-        }
-    }
-    if (p < e && (*p == 'e' || *p == 'E')) {
-        p++;
-        bool eneg = p < e && *p == '-';
-        if (p < e && (*p == '-' || *p == '+')) p++;
-        if (p == e || !s_digit(*p)) return WR_EINVAL;
-        int x = 0;
-        for (; p < e && s_digit(*p); p++)
-            if (x < 100000) x = x * 10 + (*p - '0');
-        exp10 += eneg ? -x : x;
-    }
-    if (p != e) return WR_EINVAL;
-    double v;
-    if (m == 0) {
-        v = 0.0;
-    } else if (!dropped && m <= (UINT64_C(1) << 53) && exp10 >= -22 && exp10 <= 22) {
-        /* both operands exact, so one IEEE operation rounds correctly (Clinger) */
-        v = exp10 < 0 ? (double)m / s_pow10[-exp10] : (double)m * s_pow10[exp10];
-    } else {
-        return s_slow_double(s, len, out);
-    }
-    *out = neg ? -v : v;
-    return 0;
-}
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil). */
-static int64_t s_days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
-/* n digits at s as a number, or -1. */
-static int s_digits(const char *s, const char *e, int n)
-{
-    if (e - s < n) return -1;
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        if (!s_digit(s[i])) return -1;
-        v = v * 10 + (s[i] - '0');
-    }
-    return v;
-}
-
-int wr_textin_parse_time(const char *s, size_t len, int64_t *out)
-{
-    const char *p = s, *e = s + len;
-    size_t i = len > 0 && s[0] == '-';
-    while (i < len && s_digit(s[i]))
-        i++;
-    if (i == len) return wr_textin_parse_int(s, len, out);
-
-    static const unsigned mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    int y = s_digits(p, e, 4), mo = s_digits(p + 5, e, 2), d = s_digits(p + 8, e, 2);
-    if (y < 0 || mo < 0 || d < 0 || p[4] != '-' || p[7] != '-') return WR_EINVAL;
-    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (mo < 1 || mo > 12 || d < 1 || (unsigned)d > mdays[mo - 1] || (mo == 2 && d == 29 && !leap))
-        return WR_EINVAL;
-    p += 10;
-    int hh = 0, mm = 0, ss = 0, ms = 0, zone_min = 0;
-    if (p < e) {
-        if (*p != 'T' && *p != 't' && *p != ' ') return WR_EINVAL;
-        hh = s_digits(p + 1, e, 2);
-        if (hh < 0 || p + 3 >= e || p[3] != ':') return WR_EINVAL;
-        mm = s_digits(p + 4, e, 2);
-        if (mm < 0) return WR_EINVAL;
-        p += 6;
-        if (p < e && *p == ':') {
-            ss = s_digits(p + 1, e, 2);
-            if (ss < 0) return WR_EINVAL;
-            p += 3;
-            if (p < e && (*p == '.' || *p == ',')) {
-                p++;
-                int nf = 0;
-                for (; p < e && s_digit(*p); p++, nf++)
-                    if (nf < 3) ms = ms * 10 + (*p - '0');
-                if (nf == 0 || nf > 9) return WR_EINVAL;
-                for (; nf < 3; nf++)
-                    ms *= 10;
-            }
-        }
-        if (hh > 23 || mm > 59 || ss > 59) return WR_EINVAL;
-        if (p < e && (*p == 'Z' || *p == 'z')) {
-            p++;
-        } else if (p < e && (*p == '+' || *p == '-')) {
-            int sign = *p == '-' ? -1 : 1, zh = s_digits(p + 1, e, 2), zm;
-            p += 3;
-            if (p < e && *p == ':') p++;
-            zm = s_digits(p, e, 2);
-            p += 2;
-            if (zh < 0 || zm < 0 || zh > 23 || zm > 59) return WR_EINVAL;
-            zone_min = sign * (zh * 60 + zm);
-        }
-        if (p != e) return WR_EINVAL;
-    }
-    int64_t days = s_days_from_civil(y, (unsigned)mo, (unsigned)d);
-    int64_t secs = ((days * 24 + hh) * 60 + mm - zone_min) * 60 + ss;
-    *out = secs * 1000 + ms;
-    return 0;
 }
 
 /* ---- lifecycle ---- */
@@ -551,7 +369,7 @@ static const char *s_json_skip(wr_textin_t *t, const char *p, const char *e, int
         double v;
         while (q < e && s_number_char(*q))
             q++;
-        return q > p && wr_textin_parse_double(p, (size_t)(q - p), &v) != WR_EINVAL ? q : NULL;
+        return q > p && wr_parse_double(p, (size_t)(q - p), &v) != WR_EINVAL ? q : NULL;
     }
     }
 }
@@ -615,7 +433,7 @@ static const char *s_json_value(wr_textin_t *t, int f, const char *p, const char
         const char *q = s_json_string(t, f, p, e, &s, &off, &len);
         if (!q) return NULL;
         if (!s) s = t->scratch + off;
-        rc = wr_textin_parse_time(s, len, &t->val[f].i);
+        rc = wr_parse_time(s, len, &t->val[f].i);
         t->scratch_len = mark;
         if (rc) {
             s_bad_value(t, f, s, len, rc);
@@ -634,9 +452,9 @@ static const char *s_json_value(wr_textin_t *t, int f, const char *p, const char
     }
     len = (uint32_t)(q - p);
     if (type == WR_T_DOUBLE)
-        rc = wr_textin_parse_double(p, len, &t->val[f].d);
+        rc = wr_parse_double(p, len, &t->val[f].d);
     else
-        rc = wr_textin_parse_int(p, len, &t->val[f].i);
+        rc = wr_parse_int(p, len, &t->val[f].i);
     if (rc == WR_ENOMEM) t->err_rc = rc;
     if (rc) {
         s_bad_value(t, f, p, len, rc);
@@ -795,16 +613,16 @@ static int s_csv_value(wr_textin_t *t, int f, const char *v, uint32_t off, uint3
     int rc;
     switch (type) {
     case WR_T_INT:
-        rc = wr_textin_parse_int(v, len, &t->val[f].i);
+        rc = wr_parse_int(v, len, &t->val[f].i);
         break;
     case WR_T_DOUBLE:
-        rc = wr_textin_parse_double(v, len, &t->val[f].d);
+        rc = wr_parse_double(v, len, &t->val[f].d);
         break;
     case WR_T_BOOL:
         rc = s_bool_text(v, len, &t->val[f].i);
         break;
     default:
-        rc = wr_textin_parse_time(v, len, &t->val[f].i);
+        rc = wr_parse_time(v, len, &t->val[f].i);
         break;
     }
     if (rc == WR_ENOMEM) t->err_rc = rc;
@@ -978,14 +796,14 @@ static int s_line(wr_textin_t *t, const char *p, const char *e, wr_batch_t *b, u
     return rc;
 }
 
-int wr_textin_parse(wr_textin_t *t, const char *buf, size_t len, bool eof, wr_batch_t *b,
-                    uint64_t *offsets, size_t *consumed)
+/* wr_textin_parse; with header_only (and no batch), up to the end of a CSV header. */
+static int s_parse(wr_textin_t *t, const char *buf, size_t len, bool eof, wr_batch_t *b,
+                   uint64_t *offsets, size_t *consumed, bool header_only)
 {
     static const char bom[] = "\xef\xbb\xbf";
     size_t pos = 0;
     int rc = 0;
     *consumed = 0;
-    if (!wr_schema_equal(&b->schema, &t->schema)) return WR_EINVAL;
     if (t->st.offset == 0 && len > 0 && !memcmp(buf, bom, len < 3 ? len : 3)) {
         if (len >= 3) {
             pos = 3;
@@ -994,7 +812,7 @@ int wr_textin_parse(wr_textin_t *t, const char *buf, size_t len, bool eof, wr_ba
             return 0; /* perhaps a byte order mark: wait for the rest */
         }
     }
-    while (pos < len && b->count < b->cap) {
+    while (pos < len && (header_only ? !t->header_done : b->count < b->cap)) {
         const char *p = buf + pos;
         size_t avail = len - pos;
         if (t->skipping) {
@@ -1043,5 +861,29 @@ int wr_textin_parse(wr_textin_t *t, const char *buf, size_t len, bool eof, wr_ba
         t->st.lines += 1 + inner;
     }
     *consumed = pos;
+    return rc;
+}
+
+int wr_textin_parse(wr_textin_t *t, const char *buf, size_t len, bool eof, wr_batch_t *b,
+                    uint64_t *offsets, size_t *consumed)
+{
+    *consumed = 0;
+    if (!wr_schema_equal(&b->schema, &t->schema)) return WR_EINVAL;
+    return s_parse(t, buf, len, eof, b, offsets, consumed, false);
+}
+
+int wr_textin_read_header(wr_textin_t *t, const char *buf, size_t len, bool eof, size_t *consumed,
+                          bool *done)
+{
+    *consumed = 0;
+    *done = true;
+    if (t->opt.format != WR_TEXTIN_CSV || !t->opt.header || t->header_done) return 0;
+    int rc = s_parse(t, buf, len, eof, NULL, NULL, consumed, true);
+    *done = t->header_done;
+    if (!rc && !*done && eof && *consumed == len) {
+        t->line = buf + len;
+        s_bad(t, -1, NULL, "no header line (the file ends before it)");
+        rc = WR_EPROTO;
+    }
     return rc;
 }

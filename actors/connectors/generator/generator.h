@@ -2,6 +2,33 @@
  * to a device reading. The same configuration and the same offset always give the same record,
  * so a source subtask restarted from a checkpoint simply resumes at its offset.
  *
+ * Keys (wr_generator_config_t; every one optional):
+ *   sources:
+ *     - type: generator
+ *       devices: 5000000          # device ids 0 .. devices-1 (1 to 2^32)
+ *       total: 0                  # records in all; 0: unbounded
+ *       rate: 0                   # records per second over all subtasks; 0: not paced by rate
+ *       speedup: 0                # event time runs this many times faster than the wall clock;
+ *                                 #   0: not paced by speedup (give rate or speedup, not both;
+ *                                 #   neither: as fast as possible)
+ *       start: 2024-01-01T00:00:00Z   # event time of offset 0 (ISO-8601 or epoch ms)
+ *       interval: 10s             # event time between two readings of one device
+ *       jitter: 2s                # how far a reading's time falls behind its nominal time
+ *       late_fraction: 0          # the fraction of readings made late (0 to 1)
+ *       late_by: 1min             # how late those are
+ *       seed: 42
+ * Its records are its own schema (below): a topology's `schema`, if given, must be exactly that.
+ * Any parallelism.
+ *
+ * Splits (the connector's, see actors/connectors/connector.h): offset streams. A stream is the
+ * offsets next, next + stride, next + 2 stride, ... (its id "r/s": the offsets r mod s); at the
+ * start subtask i of p reads the one stream (i, p). Restored at another parallelism, the streams
+ * of every old subtask are dealt out again, split in two (even and odd steps) while there are
+ * fewer than subtasks; a subtask reads its streams in offset order (a run of the stream furthest
+ * behind up to the next one's offset), and two of its streams that interleave exactly, (x, 2d)
+ * and (x + d, 2d), join into (x, d). A restored run is paced on from the offset every stream had
+ * reached. A stream's position: msgpack [next, stride, pace base].
+ *
  * Records (wr_generator_schema):
  *   device       int     device id in [0, devices)
  *   ts           time    event time, epoch milliseconds
@@ -35,6 +62,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "actors/connectors/connector.h"
 #include "actors/dataflow/record/batch.h"
 #include "actors/dataflow/record/schema.h"
 
@@ -87,8 +115,13 @@ typedef struct {
 
 typedef struct wr_generator wr_generator_t;
 
-/* The defaults listed above. */
+/* The connector (its source). */
+extern const wr_connector_t wr_generator_connector;
+
+/* The defaults listed above (the connector's declared ones). */
 void wr_generator_config_default(wr_generator_config_t *cfg);
+/* A generator split's position: its next offset and stride. WR_EPROTO when it is not one. */
+int wr_generator_split_position(const wr_split_t *s, uint64_t *next, uint64_t *stride);
 /* The schema of the generated records (see the top of this file). */
 void wr_generator_schema(wr_schema_t *schema);
 /* The name of region i (0 <= i < WR_GEN_REGIONS); a static string. */

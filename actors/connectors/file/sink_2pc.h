@@ -1,6 +1,6 @@
 /* The exactly-once file sink's part files and their checkpoint state (Flink's FileSink with
- * two-phase commit). The sink itself is a wr_sink_t (sink.h: wr_sink_file_2pc_new,
- * wr_sink_precommit, wr_sink_commit); this header is what recovery and the checkpoint state need.
+ * two-phase commit). The sink itself is the file connector's (file.h, `exactly_once: true`);
+ * this header is what its writer, its committer and the checkpoint state need.
  *
  * A part file lives in the sink's directory under three names, one after the other:
  *
@@ -48,6 +48,9 @@ void wr_sink_2pc_name(const wr_sink_2pc_part_t *p, enum wr_sink_2pc_name kind, c
  * subtask and seq set, or WR_EPROTO for any other name (final names included). */
 int wr_sink_2pc_parse_hidden(const char *name, size_t len, enum wr_sink_2pc_name *kind,
                              wr_sink_2pc_part_t *p);
+/* Parses any of the three names, as exactly as wr_sink_2pc_parse_hidden; kind may be NULL. */
+int wr_sink_2pc_parse_name(const char *name, size_t len, enum wr_sink_2pc_name *kind,
+                           wr_sink_2pc_part_t *p);
 
 /* ---- state (no I/O) ----
  * A state is msgpack: [version, [[pending name, final name, checkpoint id], ...]]. */
@@ -77,7 +80,7 @@ int wr_sink_2pc_recover(const char *dir, const uint8_t *const *states, const siz
  * above). A missing dir is success. WR_EIO (errno says more). */
 int wr_sink_2pc_abort_stale(const char *dir, uint32_t attempt_now);
 
-/* ---- internal to sink.c: one sink's part files ---- */
+/* ---- internal to the file sink's writer (file_sink.c): one writer's part files ---- */
 
 typedef struct wr__sink_2pc wr__sink_2pc_t;
 

@@ -1,7 +1,7 @@
 /* The 2PC file sink's part files on disk: one sink's in-progress and pending files, commit by
  * rename, and the recovery of a restored job (see sink_2pc.h). Every rename is made durable with
  * an fsync of the directory, which is kept open as a descriptor. */
-#include "actors/dataflow/io/sink_2pc.h"
+#include "actors/connectors/file/sink_2pc.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "bus/base/error.h"
+#include "bus/base/fs.h"
 
 struct wr__sink_2pc {
     int dfd;                /* the directory */
@@ -25,11 +26,6 @@ struct wr__sink_2pc {
     bool precommitted;
 };
 
-static int s_err(int e)
-{
-    return e == ENOENT ? WR_ENOTFOUND : e == EEXIST ? WR_EEXIST : e == ENOMEM ? WR_ENOMEM : WR_EIO;
-}
-
 static int s_fsync(int fd)
 {
     int rc;
@@ -39,35 +35,17 @@ static int s_fsync(int fd)
     return rc ? WR_EIO : 0;
 }
 
-/* mkdir -p dir, 0755. */
-static int s_mkdirs(const char *dir)
-{
-    if (!*dir) return WR_EINVAL;
-    char *p = strdup(dir);
-    if (!p) return WR_ENOMEM;
-    int rc = 0;
-    for (char *q = p + 1; !rc; q++) {
-        bool last = *q == '\0';
-        if (*q != '/' && !last) continue;
-        *q = '\0';
-        if (mkdir(p, 0755) && errno != EEXIST) rc = s_err(errno);
-        if (last) break;
-        *q = '/';
-    }
-    free(p);
-    return rc;
-}
-
 static int s_open_dir(const char *dir, int *dfd)
 {
     *dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    return *dfd < 0 ? s_err(errno) : 0;
+    return *dfd < 0 ? wr_fs_errno(errno) : 0;
 }
 
 wr__sink_2pc_t *wr__sink_2pc_new(const char *dir, uint32_t attempt, uint32_t subtask, int *err)
 {
     wr__sink_2pc_t *t = calloc(1, sizeof *t);
-    int rc = t ? s_mkdirs(dir) : WR_ENOMEM;
+    int rc = t ? wr_fs_mkdirs(dir) : WR_ENOMEM;
+    if (rc == WR_EEXIST) rc = WR_EIO; /* a file where a folder should be */
     if (t) {
         t->fd = t->dfd = -1;
         t->cur = (wr_sink_2pc_part_t){.attempt = attempt, .subtask = subtask};
@@ -97,7 +75,7 @@ int wr__sink_2pc_fd(wr__sink_2pc_t *t, int *fd)
         char name[WR_SINK_2PC_NAME_MAX];
         wr_sink_2pc_name(&t->cur, WR_SINK_2PC_INPROGRESS, name);
         t->fd = openat(t->dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-        if (t->fd < 0) return s_err(errno);
+        if (t->fd < 0) return wr_fs_errno(errno);
     }
     *fd = t->fd;
     return 0;
@@ -124,7 +102,7 @@ static int s_close_part(wr__sink_2pc_t *t, uint64_t checkpoint_id)
     wr_sink_2pc_name(&t->cur, WR_SINK_2PC_INPROGRESS, from);
     wr_sink_2pc_name(&t->cur, WR_SINK_2PC_PENDING, to);
     int rc = s_fsync(t->fd);
-    if (!rc && renameat(t->dfd, from, t->dfd, to)) rc = s_err(errno);
+    if (!rc && renameat(t->dfd, from, t->dfd, to)) rc = wr_fs_errno(errno);
     if (rc) return rc;
     close(t->fd); /* after fsync: nothing is left for close to report */
     t->fd = -1;
