@@ -227,12 +227,30 @@ static void test_accessors(void **state)
     wr_strbuf_release(&err);
 }
 
+/* An error stays one line even when the key it names holds a line break (a plain scalar that
+ * spans lines in a flow mapping; found by fuzz_yaml). */
+static void test_errors_are_one_line(void **state)
+{
+    (void)state;
+    wr_strbuf_t err;
+    wr_strbuf_init(&err);
+    wr_yaml_t *y = s_load("s: [{p: 1, q:x\n\n  r}]\n", &err);
+    const wr_yaml_node_t *m = wr_yaml_root(y)->pairs[0].value->items[0];
+    const char *key = m->pairs[1].key->text;
+    assert_non_null(strchr(key, '\n')); /* the key itself spans lines */
+    assert_int_equal(wr_yaml_fail(y, 1, key, "unknown key"), WR_ECONFIG);
+    assert_null(strchr(err.buf, '\n'));
+    assert_string_equal(err.buf, "t.yaml:1: q:x?r: unknown key");
+    wr_yaml_destroy(&y);
+    wr_strbuf_release(&err);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tree_and_lines), cmocka_unit_test(test_aliases),
         cmocka_unit_test(test_file_errors),    cmocka_unit_test(test_values),
-        cmocka_unit_test(test_accessors),
+        cmocka_unit_test(test_accessors),      cmocka_unit_test(test_errors_are_one_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

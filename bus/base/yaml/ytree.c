@@ -81,9 +81,12 @@ int wr_yaml_vfail(wr_yaml_t *y, uint32_t line, const char *key, const char *fmt,
     wr_strbuf_t *err = y->err;
     wr_yaml_new_line(err);
     wr_strbuf_addf(err, "%s:%u: ", y->origin, line);
-    if (key && *key) wr_strbuf_addf(err, "%s: ", key);
     char msg[1024];
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    int n = snprintf(msg, sizeof msg, "%s%s", key && *key ? key : "", key && *key ? ": " : "");
+    if (n >= 0 && (size_t)n < sizeof msg) vsnprintf(msg + n, sizeof msg - (size_t)n, fmt, ap);
+    /* one line whatever the file holds: a key or value quoted from it may hold a line break */
+    for (char *c = msg; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f) *c = '?';
     wr_strbuf_adds(err, msg);
     return WR_ECONFIG;
 }
