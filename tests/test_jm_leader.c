@@ -23,6 +23,7 @@
 #include "bus/json.h"
 #include "bus/msgtypes.h"
 #include "tests/support/actor.h"
+#include "tests/support/cluster.h"
 
 #define T_TICK (WR_MSG_LOCAL_FIRST + 900) /* the test actor: run the registry's tick */
 
@@ -153,18 +154,9 @@ static void test_new_leader_takes_recorded_jobs_over_past_their_attempt(void **s
     static const char yaml[] = "name: taken\nparallelism: 1\nsources:\n"
                                "  - {type: generator, devices: 10, total: 1000}\n"
                                "sinks:\n  - {type: collect}\n";
-    wr_strbuf_t err;
-    wr_strbuf_init(&err);
-    wr_topology_t *topo = NULL;
-    assert_int_equal(wr_topology_parse(yaml, sizeof yaml - 1, "test", &topo, &err), 0);
-    wr_strbuf_release(&err);
     msgpack_sbuffer graph;
     msgpack_sbuffer_init(&graph);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &graph, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, 1);
-    assert_int_equal(wr_topology_pack(topo, &pk), 0);
-    wr_topology_destroy(&topo);
+    tc_submit_payload(yaml, &graph);
     assert_int_equal(wr__leader_put_job(l, "0000beef", graph.data, graph.size), 0);
     assert_int_equal(wr__leader_put_pointer(l, "0000beef", 4, ""), 0);
     assert_int_equal(wr__leader_put_job(l, "0000dead", "\xc1", 1), 0); /* does not decode */

@@ -511,91 +511,50 @@ int wr__jobs_take_over(wr__jobs_t *js)
 
 /* ---- subtask reports ---- */
 
+/* Keeps the lines a collect sink reported. */
+static void s_collect(wr__job_t *j, wr_strv_t lines)
+{
+    char *grown = lines.len ? realloc(j->collected, j->collected_len + lines.len) : NULL;
+    if (!grown) {
+        if (lines.len) wr_warn("jobmanager: job %s: no memory for collected lines", j->id);
+        return;
+    }
+    memcpy(grown + j->collected_len, lines.s, lines.len);
+    j->collected = grown;
+    j->collected_len += lines.len;
+}
+
 int wr__jobs_on_task_state(wr__jobs_t *js, wr_actor_t *self, const wr_msg_t *m)
 {
-    wr_mp_reader_t r;
-    wr_mp_reader_init(&r, m->data, m->len);
-    uint32_t n = 0, nkeys = 0;
-    uint64_t vertex = 0, subtask = 0;
-    char id[WR_JOB_ID_MAX], state[16], error[256];
-    wr_mp_read_array(&r, &n);
-    wr_mp_read_str_copy(&r, id, sizeof id);
-    wr_mp_read_uint(&r, &vertex);
-    wr_mp_read_uint(&r, &subtask);
-    wr_mp_read_str_copy(&r, state, sizeof state);
-    wr_mp_read_str_copy(&r, error, sizeof error);
-    wr_mp_read_map(&r, &nkeys);
-    wr__job_t *j = r.err || n != 6 ? NULL : wr__jobs_find(js, id);
-    if (!j || vertex >= j->plan.n || subtask >= j->plan.v[vertex].parallelism) {
+    wr_msg_task_state_t r;
+    if (wr_msg_task_state_unpack(m, &r)) {
+        wr_warn("jobmanager: dropping a malformed task report from %s", m->from);
+        return 0;
+    }
+    wr__job_t *j = wr__jobs_find(js, r.job);
+    if (!j || r.vertex >= j->plan.n || r.subtask >= j->plan.v[r.vertex].parallelism) {
         wr_debug("jobmanager: ignoring a task report from %s", m->from);
         return 0;
     }
-    wr__subtask_t now = j->sub[wr_plan_index(&j->plan, (uint32_t)vertex, (uint32_t)subtask)],
-                  *s = &now;
-    int64_t attempt = -1;
-    for (uint32_t k = 0; k < nkeys && !r.err; k++) {
-        const char *key;
-        uint32_t klen;
-        wr_mp_read_str(&r, &key, &klen);
-        if (r.err) break;
-        if (klen == 9 && !memcmp(key, "collected", 9)) {
-            const char *body;
-            uint32_t tlen;
-            if (wr_mp_read_str(&r, &body, &tlen)) break;
-            char *grown = realloc(j->collected, j->collected_len + tlen);
-            if (grown) {
-                memcpy(grown + j->collected_len, body, tlen);
-                j->collected = grown;
-                j->collected_len += tlen;
-            }
-            continue;
-        }
-        int64_t v = 0;
-        if (wr_mp_peek(&r) != WR_MP_UINT && wr_mp_peek(&r) != WR_MP_INT) {
-            wr_mp_skip(&r);
-            continue;
-        }
-        wr_mp_read_int(&r, &v);
-#define S_KEY(name) (klen == sizeof(name) - 1 && !memcmp(key, name, klen))
-        if (S_KEY("records_in"))
-            s->stats.records_in = (uint64_t)v;
-        else if (S_KEY("records_out"))
-            s->stats.records_out = (uint64_t)v;
-        else if (S_KEY("watermark"))
-            s->stats.watermark = v;
-        else if (S_KEY("backpressure"))
-            s->stats.backpressure = (uint64_t)v;
-        else if (S_KEY("windows_fired"))
-            s->stats.windows_fired = (uint64_t)v;
-        else if (S_KEY("late_dropped"))
-            s->stats.late_dropped = (uint64_t)v;
-        else if (S_KEY("emit_delay_p50_ms"))
-            s->stats.emit_delay_p50_ms = v;
-        else if (S_KEY("emit_delay_p99_ms"))
-            s->stats.emit_delay_p99_ms = v;
-        else if (S_KEY("emit_delay_last_p99_ms"))
-            s->stats.emit_delay_last_p99_ms = v;
-        else if (S_KEY("attempt"))
-            attempt = v;
-#undef S_KEY
-    }
-    if (attempt != (int64_t)j->attempt || j->state != WR__JOB_RUNNING)
+    s_collect(j, r.stats.collected);
+    if (r.stats.attempt != j->attempt || j->state != WR__JOB_RUNNING)
         return 0; /* an old attempt's */
-    s = &j->sub[wr_plan_index(&j->plan, (uint32_t)vertex, (uint32_t)subtask)];
+    wr__subtask_t *s = &j->sub[wr_plan_index(&j->plan, r.vertex, r.subtask)];
     bool was_finished = !strcmp(s->state, "finished");
-    *s = now;
-    snprintf(s->state, sizeof s->state, "%s", state);
-    if (!strcmp(state, "running") && wr__restart_recovering(j->restart)) {
+    s->stats = r.stats;
+    s->stats.collected = (wr_strv_t){NULL, 0}; /* (a view into m) */
+    memcpy(s->state, r.state, sizeof s->state);
+    if (!strcmp(r.state, "running") && wr__restart_recovering(j->restart)) {
         bool all = true; /* recovered: every subtask of the new attempt runs again */
         for (uint32_t k = 0; k < j->nsub && all; k++)
             all = strcmp(j->sub[k].state, "deploying") != 0;
         if (all) wr__restart_recovered(j->restart, wr_wall_ms());
     }
-    if (!strcmp(state, "failed")) {
+    if (!strcmp(r.state, "failed")) {
         char why[400];
-        snprintf(why, sizeof why, "subtask %s failed: %s", m->from, error);
+        snprintf(why, sizeof why, "subtask %s failed: %s", m->from, r.error);
         s_failed(js, self, j, why);
-    } else if (!strcmp(state, "finished") && !was_finished && ++j->finished == j->nsub) {
+    } else if (!strcmp(r.state, "finished") && !was_finished && ++j->finished == j->nsub) {
         s_end(js, self, j, WR__JOB_FINISHED, NULL);
     }
     return 0;
