@@ -1,7 +1,9 @@
 /* The JobManager's job registry (actors/jobmanager/jm_jobs.h) and the reports of a job's subtasks
  * (TASK_STATE), driven by hand: a registry on a test node with a TaskManager registered that runs
  * nothing (its deployments go nowhere), a job of two subtasks (a generator chained into a collect
- * sink), and the reports its subtasks would send. A report is read by its declaration alone. */
+ * sink), and the reports its subtasks would send, made by the codec from their declaration. A
+ * report is read by its declaration alone; the lines a collect sink reports count once, whatever
+ * attempt reported them and whatever the job did in between. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -160,6 +162,31 @@ static void s_send_report(s_fx_t *f, const void *data, size_t len)
     wr_msg_destroy(&reply);
 }
 
+/* The report of subtask `subtask` of the job's attempt: its state, and a collect sink's lines
+ * (NULL: none). */
+static void s_report(s_fx_t *f, uint32_t attempt, uint32_t subtask, const char *state,
+                     const char *lines)
+{
+    wr_msg_task_state_t r = {.subtask = subtask,
+                             .stats = {.attempt = attempt, .records_in = 500, .records_out = 500}};
+    memcpy(r.job, f->job, sizeof r.job);
+    snprintf(r.state, sizeof r.state, "%s", state);
+    if (!strcmp(state, "failed")) snprintf(r.error, sizeof r.error, "it broke");
+    if (lines) r.stats.collected = wr_strv(lines);
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    assert_int_equal(wr_msg_task_state_pack(&r, &sb), 0);
+    s_send_report(f, sb.data, sb.size);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+/* The registry's tick: a failed job restarts (its restart delay is 0). */
+static void s_tick(s_fx_t *f)
+{
+    wr_msg_t *reply = s_ask(f, T_TICK, NULL, 0);
+    wr_msg_destroy(&reply);
+}
+
 /* A report as the subtask of attempt 0 sends it, but for its counters: stats holds the keys
  * given (name, then an int or, for a name starting with '$', a str) after the declaration's. */
 static void s_report_with_stats(s_fx_t *f, const char *state, const char *extra_key)
@@ -212,10 +239,50 @@ static void test_a_report_is_read_by_its_declaration_alone(void **state)
     assert_true(s_job_has(f, "\"records_in\":42,"));
 }
 
+/* Subtask 0 fails: the job fails over. Subtask 1, a sink that finished meanwhile, reports its
+ * lines for the failed attempt after that, while the job waits to restart and again once the next
+ * attempt runs: they are the failed attempt's, which the next one makes again, so they do not
+ * count. */
+static void test_lines_an_old_attempt_reports_late_do_not_count(void **state)
+{
+    s_fx_t *f = *state;
+    s_report(f, 0, 0, "failed", NULL);
+    assert_true(s_job_has(f, "\"state\":\"RESTARTING\""));
+    s_report(f, 0, 1, "finished", "{\"late\":1}\n");
+    s_tick(f);
+    assert_true(s_job_has(f, "\"state\":\"RUNNING\""));
+    assert_true(s_job_has(f, "\"attempt\":1,"));
+    s_report(f, 0, 1, "finished", "{\"later\":1}\n");
+    s_report(f, 1, 0, "finished", "{\"a\":1}\n");
+    s_report(f, 1, 1, "finished", "{\"b\":1}\n");
+    assert_true(s_job_has(f, "\"state\":\"FINISHED\""));
+    assert_true(s_job_has(f, "\"collected\":\"{\\\"a\\\":1}\\n{\\\"b\\\":1}\\n\"}"));
+}
+
+/* Subtask 1, a sink, finishes and reports its lines; then subtask 0 fails. Without a checkpoint
+ * the next attempt starts over and its sinks report every line again: the failed attempt's lines
+ * go, and each line counts once. */
+static void test_lines_of_a_failed_attempt_count_once(void **state)
+{
+    s_fx_t *f = *state;
+    s_report(f, 0, 1, "finished", "{\"b\":1}\n");
+    s_report(f, 0, 0, "failed", NULL);
+    s_tick(f);
+    assert_true(s_job_has(f, "\"attempt\":1,"));
+    s_report(f, 1, 0, "finished", "{\"a\":1}\n");
+    s_report(f, 1, 1, "finished", "{\"b\":1}\n");
+    assert_true(s_job_has(f, "\"state\":\"FINISHED\""));
+    assert_true(s_job_has(f, "\"collected\":\"{\\\"a\\\":1}\\n{\\\"b\\\":1}\\n\"}"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_a_report_is_read_by_its_declaration_alone, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_lines_an_old_attempt_reports_late_do_not_count,
+                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_lines_of_a_failed_attempt_count_once, s_setup,
                                         s_teardown),
     };
     return cmocka_run_group_tests_name("the job registry and its subtasks' reports", tests, NULL,

@@ -511,7 +511,7 @@ int wr__jobs_take_over(wr__jobs_t *js)
 
 /* ---- subtask reports ---- */
 
-/* Keeps the lines a collect sink reported. */
+/* Keeps the lines a collect sink of j's current attempt reported. */
 static void s_collect(wr__job_t *j, wr_strv_t lines)
 {
     char *grown = lines.len ? realloc(j->collected, j->collected_len + lines.len) : NULL;
@@ -536,11 +536,12 @@ int wr__jobs_on_task_state(wr__jobs_t *js, wr_actor_t *self, const wr_msg_t *m)
         wr_debug("jobmanager: ignoring a task report from %s", m->from);
         return 0;
     }
-    s_collect(j, r.stats.collected);
-    if (r.stats.attempt != j->attempt || j->state != WR__JOB_RUNNING)
-        return 0; /* an old attempt's */
+    /* an old attempt's, lines and all: the attempt that replaced it makes them again */
+    if (r.stats.attempt != j->attempt || j->state != WR__JOB_RUNNING) return 0;
     wr__subtask_t *s = &j->sub[wr_plan_index(&j->plan, r.vertex, r.subtask)];
+    bool was_over = !strcmp(s->state, "finished") || !strcmp(s->state, "failed");
     bool was_finished = !strcmp(s->state, "finished");
+    if (!was_over) s_collect(j, r.stats.collected); /* a final report's (once) */
     s->stats = r.stats;
     s->stats.collected = (wr_strv_t){NULL, 0}; /* (a view into m) */
     memcpy(s->state, r.state, sizeof s->state);
@@ -659,6 +660,10 @@ static void s_restart(wr__jobs_t *js, wr_actor_t *self, wr__job_t *j)
     if (!s_place(js, j)) return; /* too few slots: a lost TaskManager may come back */
     j->attempt++;
     const char *latest = wr__coord_latest_path(j->coord);
+    /* restoring what the failed attempt restored (no checkpoint completed since), the new one
+     * makes again what that one's collect sinks reported: those lines go */
+    if (!latest[0] || !strcmp(latest, j->restore)) j->collected_len = j->collected_from;
+    j->collected_from = j->collected_len;
     if (latest[0]) snprintf(j->restore, sizeof j->restore, "%s", latest);
     wr_strbuf_t err;
     wr_strbuf_init(&err);

@@ -14,7 +14,11 @@
  *
  * A job's subtasks show their true state: deploying, running, finished, failed (it failed, or
  * its TaskManager was lost) or canceled (stopped by the JobManager); a job that ends FINISHED
- * (its end, or stopped with a savepoint) shows every subtask finished.
+ * (its end, or stopped with a savepoint) shows every subtask finished. A subtask's report
+ * (TASK_STATE) is read by its declaration alone (a malformed one is logged and dropped), and only
+ * the current attempt's count. The lines collect sinks report with their final report (`weir
+ * job`'s collected) count once: a new attempt that restores what the failed one restored (no
+ * checkpoint completed in between) makes them again, so the failed attempt's lines go.
  *
  * Job records for a successor (jm_leader.h): the submission is put when a job is accepted, its
  * pointer (attempt, checkpoint to restore) at every deployment and completed checkpoint, and the

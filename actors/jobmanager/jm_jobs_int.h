@@ -46,6 +46,7 @@ typedef struct {
     char error[256];
     char *collected; /* collect sinks' JSON lines */
     size_t collected_len;
+    size_t collected_from; /* where the current attempt's lines start in collected */
     /* fault tolerance */
     uint32_t attempt;        /* the first (past any other job's in its sinks' folders), +1 per
                                 restart */
