@@ -408,11 +408,13 @@ static void test_map_fields_and_options(void **state)
     wr_strbuf_t js;
     wr_strbuf_init(&js);
     assert_string_equal(
-        s_as_json(&wr_msg_task_stats_decl, &st, &sb, &js), "{\"emit_delay_p50_ms\":0,\"emit_delay_p99_ms\":0,\"emit_delay_last_p99_ms\":0,"
-                "\"attempt\":2,\"records_in\":0,\"records_out\":0,\"watermark\":-1,"
-                "\"backpressure\":0,\"windows_fired\":0,\"late_dropped\":0}");
+        s_as_json(&wr_msg_task_stats_decl, &st, &sb, &js),
+        "{\"emit_delay_p50_ms\":0,\"emit_delay_p99_ms\":0,\"emit_delay_last_p99_ms\":0,"
+        "\"attempt\":2,\"records_in\":0,\"records_out\":0,\"watermark\":-1,"
+        "\"backpressure\":0,\"windows_fired\":0,\"late_dropped\":0}");
     st.collected = wr_strv("{\"n\":1}\n");
-    assert_non_null(strstr(s_as_json(&wr_msg_task_stats_decl, &st, &sb, &js), ",\"late_dropped\":0,\"collected\":\"{\\\"n\\\":1}\\n\"}"));
+    assert_non_null(strstr(s_as_json(&wr_msg_task_stats_decl, &st, &sb, &js),
+                           ",\"late_dropped\":0,\"collected\":\"{\\\"n\\\":1}\\n\"}"));
 
     /* keys in any order read the same */
     msgpack_packer pk;
@@ -460,10 +462,9 @@ static void test_map_fields_and_options(void **state)
 /* A node row's map header for its 14 fields and `extra` more, and the 14 (no actors). */
 static void s_pack_node_row(msgpack_packer *pk, uint32_t extra)
 {
-    static const char *const counters[] = {"incarnation", "last_heard_ms", "frames_in",
-                                           "malformed",   "bad_frames",    "bad_envelope",
-                                           "bad_version", "bad_type",      "oversized",
-                                           "spoofed"};
+    static const char *const counters[] = {
+        "incarnation",  "last_heard_ms", "frames_in", "malformed", "bad_frames",
+        "bad_envelope", "bad_version",   "bad_type",  "oversized", "spoofed"};
     msgpack_pack_map(pk, 14 + extra);
     wr_pack_str(pk, "node");
     wr_pack_str(pk, "tm-a");
@@ -578,7 +579,8 @@ static void test_malformed_input_is_refused(void **state)
     S_REJECT(node_row, WR_EPROTO, s_pack_node_row(&pk, 1); wr_pack_str(&pk, "slots_free");
              msgpack_pack_uint8(&pk, 0));
     S_REJECT(node_row, WR_EPROTO, s_pack_node_row(&pk, 2); wr_pack_str(&pk, "slots");
-             msgpack_pack_uint8(&pk, 0); wr_pack_str(&pk, "slots_free"); msgpack_pack_uint8(&pk, 1));
+             msgpack_pack_uint8(&pk, 0); wr_pack_str(&pk, "slots_free");
+             msgpack_pack_uint8(&pk, 1));
     /* an optional tail is all or nothing */
     S_REJECT(job_submit, 0, msgpack_pack_array(&pk, 1); msgpack_pack_nil(&pk));
     S_REJECT(job_submit, WR_EPROTO, msgpack_pack_array(&pk, 2); msgpack_pack_nil(&pk);

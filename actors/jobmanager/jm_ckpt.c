@@ -182,10 +182,10 @@ static void s_tell(wr_actor_t *self, const wr__job_ref_t *j, uint16_t type, uint
             char path[WR_PATH_MAX], to[WR_ADDR_MAX];
             wr_task_path(path, j->id, j->attempt, v, i);
             snprintf(to, sizeof to, "%s/%s", j->nodes[wr_plan_index(j->plan, v, i)], path);
-            int rc = dir ? wr__jm_send(self, to, type, 0, j->epoch, &wr_msg_ckpt_trigger_decl,
-                                       &trigger)
-                         : wr__jm_send(self, to, type, 0, j->epoch, &wr_msg_ckpt_complete_decl,
-                                       &complete);
+            int rc =
+                dir ? wr__jm_send(self, to, type, 0, j->epoch, &wr_msg_ckpt_trigger_decl, &trigger)
+                    : wr__jm_send(self, to, type, 0, j->epoch, &wr_msg_ckpt_complete_decl,
+                                  &complete);
             if (rc)
                 wr_warn("jobmanager: cannot send %s to %s: %s", wr_msg_type_label(type), to,
                         wr_strerror(rc));
@@ -403,8 +403,8 @@ static int s_read_blobs(const wr_msg_ckpt_ack_t *ack, wr_ckpt_task_t *t, wr_ckpt
                 return WR_EPROTO;
             memcpy(files[b], in->data.p, in->data.len);
             files[b][in->data.len] = '\0';
-            blobs[b].kind = in->kind == WR_CKPT_BLOB_SHARED ? WR_CKPT_BLOB_SHARED
-                                                              : WR_CKPT_BLOB_EXCLUSIVE;
+            blobs[b].kind =
+                in->kind == WR_CKPT_BLOB_SHARED ? WR_CKPT_BLOB_SHARED : WR_CKPT_BLOB_EXCLUSIVE;
             blobs[b].file = files[b];
         }
     }

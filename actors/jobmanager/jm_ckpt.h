@@ -68,7 +68,6 @@ int wr__coord_on_list(const wr__coord_t *c, wr_actor_t *self, const wr__job_ref_
 /* SAVEPOINT_REQ m of the job, its payload decoded (dir "": state.savepoints.dir): answered once
  * written, or at once with an error. */
 int wr__coord_on_savepoint(wr__coord_t *c, wr_actor_t *self, const wr__job_ref_t *job,
-                           const wr_msg_t *m, const wr_msg_savepoint_req_t *req,
-                           wr__verdict_t *v);
+                           const wr_msg_t *m, const wr_msg_savepoint_req_t *req, wr__verdict_t *v);
 
 #endif

@@ -276,15 +276,14 @@ static int s_deploy(wr__jobs_t *js, wr_actor_t *self, wr__job_t *j)
         memcpy(places[k].node, j->node[k], sizeof places[k].node);
         memcpy(places[k].endpoint, j->place_endpoint[k], sizeof places[k].endpoint);
     }
-    wr_msg_task_deploy_t d = {
-        .attempt = j->attempt,
-        .topology = {(const uint8_t *)j->packed.data, j->packed.size},
-        .places = {places, j->nsub},
-        .credits = S_CREDITS,
-        .batch_records = S_BATCH_RECORDS,
-        .checkpointing = wr__coord_enabled(j->coord),
-        .rocksdb = j->rocksdb,
-        .rocksdb_cache = j->rocksdb_cache};
+    wr_msg_task_deploy_t d = {.attempt = j->attempt,
+                              .topology = {(const uint8_t *)j->packed.data, j->packed.size},
+                              .places = {places, j->nsub},
+                              .credits = S_CREDITS,
+                              .batch_records = S_BATCH_RECORDS,
+                              .checkpointing = wr__coord_enabled(j->coord),
+                              .rocksdb = j->rocksdb,
+                              .rocksdb_cache = j->rocksdb_cache};
     memcpy(d.job, j->id, sizeof d.job);
     memcpy(d.restore, j->restore, sizeof d.restore);
     int rc = (size_t)snprintf(d.rocksdb_dir, sizeof d.rocksdb_dir, "%s",
