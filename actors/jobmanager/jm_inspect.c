@@ -117,8 +117,10 @@ static wr_msg_node_row_t s_remote_row(const char *id, const char *status, const 
                                .last_heard_ms = last_heard_ms};
 }
 
-/* The rows of an ACTORS_REPLY: ours, then each TaskManager asked (with its slots, as the registry
- * knows them), then the dead ones not asked. Views into own and g's rows; 0 or WR_ENOMEM. */
+/* The rows of an ACTORS_REPLY into rows (*n of them): ours (packed into own and read back),
+ * then each TaskManager asked (with its slots, as the registry knows them), then the dead ones
+ * not asked. Views into own and g's rows; the caller releases them (also on failure). 0 or
+ * WR_ENOMEM. */
 static int s_actors_rows(wr_actor_t *self, const wr__tms_t *tms, const s_gather_t *g,
                          msgpack_sbuffer *own, wr_msg_node_row_t *rows, uint32_t *n)
 {
@@ -126,7 +128,7 @@ static int s_actors_rows(wr_actor_t *self, const wr__tms_t *tms, const s_gather_
     msgpack_packer_init(&pk, own, msgpack_sbuffer_write);
     int rc = wr_inspect_pack_node(wr_actor_node(self), &pk);
     if (!rc) rc = wr_proto_decode(&wr_msg_node_row_decl, own->data, own->size, &rows[0]);
-    if (rc) return rc == WR_ENOMEM ? rc : WR_ENOMEM; /* (our own row reads back) */
+    if (rc) return rc;
     uint32_t k = 1;
     int64_t now = wr_now_ns();
     wr__tm_info_t tm;
