@@ -32,6 +32,10 @@ WR_PROTO_DESCRIBE(actor_row, MAP)
 WR_PROTO_DESCRIBE(node_row, MAP)
 #undef WR_PROTO_T
 
+#define WR_PROTO_T wr_msg_job_attempt_t
+WR_PROTO_DESCRIBE(job_attempt, ARRAY)
+#undef WR_PROTO_T
+
 #define WR_PROTO_T wr_msg_type_count_t
 WR_PROTO_DESCRIBE(type_count, ARRAY)
 #undef WR_PROTO_T

@@ -107,7 +107,9 @@
     WR_MSG_MAILBOX_COUNTS(F)
 
 /* One node in `weir actors`: status "up", "dead" or "unresponsive"; the transport's counters of
- * rejected frames; its actors. MAP. */
+ * rejected frames; its actors; a TaskManager's row in the JobManager's answer also the slots it
+ * offers and, of those, how many its subtasks do not hold as it last reported (slots_free: there
+ * whenever slots is, 0 included). MAP. */
 #define WR_MSG_FIELDS_node_row(F)                                                                  \
     F(STRV, node, , )                                                                              \
     F(STRV, status, , )                                                                            \
@@ -122,7 +124,14 @@
     F(U64, bad_type, , )                                                                           \
     F(U64, oversized, , )                                                                          \
     F(U64, spoofed, , )                                                                            \
-    F(LIST, actors, actor_row, WR_MSG_ACTORS_MAX)
+    F(LIST, actors, actor_row, WR_MSG_ACTORS_MAX)                                                  \
+    F(OPT_U32, slots, , )                                                                          \
+    F(WITH_U32, slots_free, , )
+
+/* An attempt of a job (TM_REGISTERED: the attempts the leader owns on a TaskManager). ARRAY. */
+#define WR_MSG_FIELDS_job_attempt(F)                                                               \
+    F(STR, job, WR_MSG_JOB_ID_MAX, )                                                               \
+    F(U32, attempt, , )
 
 /* Messages of one type a mailbox handled (an entry of MAILBOX_REPLY's `types` DICT). */
 #define WR_MSG_FIELDS_type_count(F)                                                                \
@@ -237,17 +246,26 @@ extern const wr_proto_struct_t wr_msg_none_decl;
     F(STR, node, WR_NODE_MAX, )                                                                    \
     F(U64, incarnation, , )
 
-/* TM_REGISTER: node must be the sender's node. ARRAY. */
+/* TM_REGISTER: a registration, and once registered the TaskManager's slot report (sent again
+ * every few seconds); node must be the sender's node; slots_in_use: the slots its subtasks hold.
+ * ARRAY. */
 #define WR_MSG_FIELDS_tm_register(F)                                                               \
     F(STR, node, WR_NODE_MAX, )                                                                    \
     F(STR, endpoint, WR_MSG_ENDPOINT_MAX, )                                                        \
     F(U32, slots, , )                                                                              \
-    F(U64, incarnation, , )
+    F(U64, incarnation, , )                                                                        \
+    F(U32, slots_in_use, , )
 
-/* TM_REGISTERED. ARRAY. */
+/* TM_REGISTERED: the leader's answer to every TM_REGISTER (and sent unasked to a TaskManager
+ * back from the dead): epoch, the leader's (also in the envelope); owned, the attempts it owns on
+ * that TaskManager (every other subtask there stops); rocksdb_dir, the RocksDB localdir ("" with
+ * the memory backend). ARRAY. */
 #define WR_MSG_FIELDS_tm_registered(F)                                                             \
     F(U64, jm_incarnation, , )                                                                     \
-    F(I64, heartbeat_timeout_ms, , )
+    F(I64, heartbeat_timeout_ms, , )                                                               \
+    F(U64, epoch, , )                                                                              \
+    F(LIST, owned, job_attempt, WR_MSG_JOBS_MAX)                                                   \
+    F(STR, rocksdb_dir, WR_MSG_PATH_MAX, )
 
 /* ACTORS_REPLY: a node's own row, or the JobManager's answer with a row per node. BARE. */
 #define WR_MSG_FIELDS_actors_reply(F) F(LIST, nodes, node_row, WR_MSG_NODES_MAX)
@@ -408,6 +426,7 @@ extern const wr_proto_struct_t wr_msg_none_decl;
     D(task_stats, MAP)                                                                             \
     D(actor_row, MAP)                                                                              \
     D(node_row, MAP)                                                                               \
+    D(job_attempt, ARRAY)                                                                          \
     D(type_count, ARRAY)                                                                           \
     D(hist_bucket, ARRAY)                                                                          \
     D(recent_msg, MAP)                                                                             \

@@ -101,10 +101,24 @@ static bool s_zero(const wr_proto_field_t *f, const char *base)
     }
 }
 
-/* Whether field f of a struct at base is written. */
-static bool s_present(const wr_proto_field_t *f, const char *base)
+/* Whether field i of a struct of d at base is written: an OPT_ one when it is not zero, a WITH_
+ * one when the field it goes with is written. */
+static bool s_present(const wr_proto_struct_t *d, uint32_t i, const char *base)
 {
+    while (i > 0 && (d->fields[i].flags & WR_PF_WITH))
+        i--;
+    const wr_proto_field_t *f = &d->fields[i];
     return !(f->flags & WR_PF_OPT) || !s_zero(f, base);
+}
+
+/* Whether no WITH_ field of a struct of d at base holds a value that would not be written. */
+static bool s_with_ok(const wr_proto_struct_t *d, const char *base)
+{
+    for (uint32_t i = 0; i < d->nfields; i++)
+        if ((d->fields[i].flags & WR_PF_WITH) && !s_present(d, i, base) &&
+            !s_zero(&d->fields[i], base))
+            return false;
+    return true;
 }
 
 static int s_enc_str(const s_enc_t *e, const void *s, size_t len)
@@ -239,20 +253,21 @@ static int s_enc_value(const s_enc_t *e, const wr_proto_field_t *f, const char *
 static int s_enc_struct(const s_enc_t *e, const wr_proto_struct_t *d, const char *base)
 {
     if (d->enc == WR_PROTO_BARE) return d->nfields ? s_enc_value(e, &d->fields[0], base) : 0;
+    if (!s_with_ok(d, base)) return WR_EINVAL;
     bool map = d->enc == WR_PROTO_MAP || e->named;
     uint32_t n = 0, upto = d->nfields;
     if (map) {
         for (uint32_t i = 0; i < d->nfields; i++)
-            n += s_present(&d->fields[i], base);
+            n += s_present(d, i, base);
     } else { /* the optional tail: all of it when any of it is set, else none */
         n = upto = s_required(d);
         for (uint32_t i = upto; i < d->nfields; i++)
-            if (s_present(&d->fields[i], base)) n = upto = d->nfields;
+            if (s_present(d, i, base)) n = upto = d->nfields;
     }
     int rc = s_pk(map ? msgpack_pack_map(e->pk, n) : msgpack_pack_array(e->pk, n));
     for (uint32_t i = 0; !rc && i < upto; i++) {
         const wr_proto_field_t *f = &d->fields[i];
-        if (map && !s_present(f, base)) continue;
+        if (map && !s_present(d, i, base)) continue;
         if (map) rc = s_enc_str(e, f->name, strlen(f->name));
         if (!rc) rc = s_enc_value(e, f, base);
     }
@@ -477,9 +492,12 @@ static int s_dec_map(wr_mp_reader_t *r, const wr_proto_struct_t *d, char *base)
         if (!rc) rc = s_dec_value(r, &d->fields[i], base);
         if (!rc) seen |= 1ull << i;
     }
-    for (uint32_t i = 0; !rc && i < d->nfields; i++)
+    for (uint32_t i = 0; !rc && i < d->nfields; i++) {
         if (!(seen >> i & 1) && !(d->fields[i].flags & WR_PF_OPT)) rc = WR_EPROTO;
-    return rc;
+        if (i && (d->fields[i].flags & WR_PF_WITH) && (seen >> i & 1) != (seen >> (i - 1) & 1))
+            rc = WR_EPROTO; /* a WITH_ field without the one it goes with, or the reverse */
+    }
+    return rc || s_with_ok(d, base) ? rc : WR_EPROTO;
 }
 
 static int s_dec_struct(wr_mp_reader_t *r, const wr_proto_struct_t *d, char *base)
@@ -494,7 +512,7 @@ static int s_dec_struct(wr_mp_reader_t *r, const wr_proto_struct_t *d, char *bas
     int rc = 0;
     for (uint32_t i = 0; !rc && i < n; i++)
         rc = s_dec_value(r, &d->fields[i], base);
-    return rc;
+    return rc || s_with_ok(d, base) ? rc : WR_EPROTO;
 }
 
 int wr_proto_decode(const wr_proto_struct_t *d, const void *buf, size_t len, void *p)

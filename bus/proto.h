@@ -39,6 +39,10 @@
  *                                                  second the value (`types: {name: count}`)
  *   OPT_<kind>             as <kind>             may be left out: see below (BOOL, U32, STR, STRV,
  *                                                  BIN, RAW)
+ *   WITH_<kind>            as <kind>             goes with the field before it (an OPT_ or WITH_
+ *                                                  one): written exactly when that one is, even
+ *                                                  when it holds zero itself (U32); `weir actors`'
+ *                                                  slots_free of a TaskManager's row
  *   FIX_<kind>             as <kind>             written in fixed width (U32: uint32 0xce, U64:
  *                                                  uint64 0xcf, BIN: bin32), read as <kind>: for
  *                                                  headers written before their values are known
@@ -57,7 +61,9 @@
  * pointer is NULL) is left out, and an absent one reads as zero. In an ARRAY, the fields from the
  * first OPT_ one on are an optional tail: written all together when any of them is not zero, left
  * out together otherwise, and read as all or none (JOB_SUBMIT: [topology] or [topology, restore,
- * parallelism]).
+ * parallelism]). A WITH_ field is there exactly when the field before it is: a MAP without one
+ * but with the other is malformed, and so is one that holds a value while the field it goes with
+ * holds zero (the encoder refuses that struct: it would not read back).
  *
  * Ownership
  *   Decoding fills the caller's struct (which it zeroes first). STR fields are copies. STRV, BIN,
@@ -72,14 +78,17 @@
  * Failures (decoding input from the network never asserts and never reads outside the buffer)
  *   decode  WR_EPROTO  malformed: truncated; a wrong type; a number out of its kind's range; a
  *                      field missing, extra, unknown or twice; bytes after the payload; a NUL
- *                      in a string; a RAW that is not one well-formed object
+ *                      in a string; a RAW that is not one well-formed object; a WITH_ field
+ *                      without the field it goes with, or the reverse, or with a value while
+ *                      that field holds zero
  *           WR_ETOOBIG a STR that does not fit its capacity; a LIST or DICT over its most
  *           WR_ENOMEM  a list's elements could not be allocated
  *           On failure the struct holds nothing (zeroed; nothing to release).
  *   encode  WR_EINVAL  the struct breaks its declaration: a STR without a NUL within its
  *                      capacity, a NUL inside a STRV or BINSTR string, a RAW that is not one
  *                      msgpack object, a list with elements but no array, a DICT with a key
- *                      twice
+ *                      twice, a WITH_ field that holds a value while the field it goes with
+ *                      is left out
  *           WR_ETOOBIG a LIST or DICT over its most, a string or bytes over 2^32-1
  *           WR_ENOMEM  the output could not grow
  *           wr_proto_pack leaves its buffer as it was on failure.
@@ -147,6 +156,7 @@ enum wr_proto_kind {
 
 #define WR_PF_OPT 1u /* OPT_: may be left out */
 #define WR_PF_FIX 2u /* FIX_: written in fixed width */
+#define WR_PF_WITH 4u /* WITH_: present exactly when the field before it is (with WR_PF_OPT) */
 
 enum wr_proto_enc { WR_PROTO_ARRAY, WR_PROTO_MAP, WR_PROTO_BARE };
 
@@ -204,6 +214,7 @@ int wr_proto_pack_named(const wr_proto_struct_t *d, const void *p, msgpack_sbuff
 #define WR__PM_U32(n, a)                  uint32_t n;
 #define WR__PM_OPT_U32(n, a)              uint32_t n;
 #define WR__PM_FIX_U32(n, a)              uint32_t n;
+#define WR__PM_WITH_U32(n, a)             uint32_t n;
 #define WR__PM_U64(n, a)                  uint64_t n;
 #define WR__PM_FIX_U64(n, a)              uint64_t n;
 #define WR__PM_I32(n, a)                  int32_t n;
@@ -244,6 +255,7 @@ int wr_proto_pack_named(const wr_proto_struct_t *d, const void *p, msgpack_sbuff
 #define WR__PR_U32(n, a, b)      WR__PR(n, U32, 0, 0, NULL)
 #define WR__PR_OPT_U32(n, a, b)  WR__PR(n, U32, WR_PF_OPT, 0, NULL)
 #define WR__PR_FIX_U32(n, a, b)  WR__PR(n, U32, WR_PF_FIX, 0, NULL)
+#define WR__PR_WITH_U32(n, a, b) WR__PR(n, U32, WR_PF_OPT | WR_PF_WITH, 0, NULL)
 #define WR__PR_U64(n, a, b)      WR__PR(n, U64, 0, 0, NULL)
 #define WR__PR_FIX_U64(n, a, b)  WR__PR(n, U64, WR_PF_FIX, 0, NULL)
 #define WR__PR_I32(n, a, b)      WR__PR(n, I32, 0, 0, NULL)

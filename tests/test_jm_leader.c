@@ -10,6 +10,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "actors/dataflow/job/topology.h"
@@ -22,6 +23,7 @@
 #include "bus/json.h"
 #include "bus/msgtypes.h"
 #include "tests/support/actor.h"
+#include "tests/support/cluster.h"
 
 #define T_TICK (WR_MSG_LOCAL_FIRST + 900) /* the test actor: run the registry's tick */
 
@@ -152,18 +154,9 @@ static void test_new_leader_takes_recorded_jobs_over_past_their_attempt(void **s
     static const char yaml[] = "name: taken\nparallelism: 1\nsources:\n"
                                "  - {type: generator, devices: 10, total: 1000}\n"
                                "sinks:\n  - {type: collect}\n";
-    wr_strbuf_t err;
-    wr_strbuf_init(&err);
-    wr_topology_t *topo = NULL;
-    assert_int_equal(wr_topology_parse(yaml, sizeof yaml - 1, "test", &topo, &err), 0);
-    wr_strbuf_release(&err);
     msgpack_sbuffer graph;
     msgpack_sbuffer_init(&graph);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &graph, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, 1);
-    assert_int_equal(wr_topology_pack(topo, &pk), 0);
-    wr_topology_destroy(&topo);
+    tc_submit_payload(yaml, &graph);
     assert_int_equal(wr__leader_put_job(l, "0000beef", graph.data, graph.size), 0);
     assert_int_equal(wr__leader_put_pointer(l, "0000beef", 4, ""), 0);
     assert_int_equal(wr__leader_put_job(l, "0000dead", "\xc1", 1), 0); /* does not decode */
@@ -211,14 +204,14 @@ static void test_new_leader_takes_recorded_jobs_over_past_their_attempt(void **s
     wr_strbuf_t sb;
     wr_strbuf_init(&sb);
     assert_non_null(strstr(s_records(l, &sb), "0000beef 5 ")); /* recorded for a successor */
-    msgpack_sbuffer owned;
-    msgpack_sbuffer_init(&owned);
-    msgpack_packer_init(&pk, &owned, msgpack_sbuffer_write);
-    assert_int_equal(wr__jobs_pack_owned(js, "tm-x", &pk), 0); /* what tm-x may run */
-    wr_strbuf_reset(&sb);
-    assert_int_equal(wr_mp_to_json((const uint8_t *)owned.data, owned.size, SIZE_MAX, &sb), 0);
-    assert_string_equal(sb.buf, "[[\"0000beef\",5]]");
-    msgpack_sbuffer_destroy(&owned);
+    wr_msg_job_attempt_list_t owned;
+    assert_int_equal(wr__jobs_owned(js, "tm-x", &owned), 0); /* what tm-x may run */
+    assert_int_equal(owned.n, 1);
+    assert_string_equal(owned.v[0].job, "0000beef");
+    assert_int_equal(owned.v[0].attempt, 5);
+    free(owned.v);
+    assert_int_equal(wr__jobs_owned(js, "tm-y", &owned), 0);
+    assert_true(owned.n == 0 && owned.v == NULL);
     wr_strbuf_release(&sb);
 
     wr_node_destroy(&n);

@@ -1,5 +1,5 @@
 /* The payload codec (bus/proto.h) and the declarations of every message (bus/messages.h): each
- * type's payload round-trips, the wire is what the unconverted ends expect, and every kind of
+ * type's payload round-trips, the wire is pinned by golden bytes, and every kind of
  * malformed input is refused. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -235,6 +235,8 @@ static void s_check_decl(const wr_proto_struct_t *d, int depth)
         }
         if (f->kind == WR_PK_STRUCT || f->kind == WR_PK_LIST || f->kind == WR_PK_DICT)
             s_check_decl(f->sub, depth + 1);
+        /* a WITH_ field goes with an optional field before it */
+        if (f->flags & WR_PF_WITH) assert_true(i > 0 && (d->fields[i - 1].flags & WR_PF_OPT));
         /* an ARRAY's optional fields are its tail */
         if (d->enc == WR_PROTO_ARRAY && i && (d->fields[i - 1].flags & WR_PF_OPT))
             assert_true(f->flags & WR_PF_OPT);
@@ -335,7 +337,7 @@ static void test_unpack_checks_the_type(void **state)
     wr_msg_destroy(&m);
 }
 
-/* ---- the wire: what the unconverted ends (actors/jobmanager/) pack and read ---- */
+/* ---- the wire: golden bytes of what the ends write (a change here changes the protocol) ---- */
 
 static void s_expect(const msgpack_sbuffer *sb, const char *hex)
 {
@@ -363,7 +365,16 @@ static void test_the_wire_is_the_old_wire(void **state)
     S_EXPECT(watermark, "9301ffcf0000018bcfe56800", 1, -1, 1700000000000);
     S_EXPECT(error, "92faa3626164", WR_EPROTO, wr_strv("bad"));
     S_EXPECT(job_ref, "91a86162636430313233", "abcd0123");
-    S_EXPECT(tm_registered, "92cd01f4cd0bb8", 500, 3000);
+    /* a TaskManager's registration and slot report: [node, endpoint, slots, incarnation, in use] */
+    S_EXPECT(tm_register, "95a4746d2d61ad696e70726f633a2f2f746d2d61020701", "tm-a", "inproc://tm-a",
+             2, 7, 1);
+    /* the leader's answer: [jm incarnation, heartbeat timeout, epoch, [[job, attempt]...] owned,
+     * rocksdb localdir] */
+    wr_msg_job_attempt_t owned = {"0000beef", 5};
+    S_EXPECT(tm_registered,
+             "95cd01f4cd0bb8cf0000018bcfe568009192a8303030306265656605aa2f7661722f726f636b73", 500,
+             3000, 1700000000000, {&owned, 1}, "/var/rocks");
+    S_EXPECT(tm_registered, "95cd01f4cd0bb80190a0", 500, 3000, 1, {NULL, 0}, "");
     /* DATA_BATCH: fixed widths, the record bytes last */
     S_EXPECT(data_batch, "94cf0000000000000001cf0000000000000002ce00000003c6000000026162", 1, 2, 3,
              {(const uint8_t *)"ab", 2});
@@ -376,6 +387,17 @@ static void test_the_wire_is_the_old_wire(void **state)
              wr_strv("running"));
 }
 
+/* *p of declaration d as JSON: packed into sb, rendered into js (both emptied first). */
+static const char *s_as_json(const wr_proto_struct_t *d, const void *p, msgpack_sbuffer *sb,
+                             wr_strbuf_t *js)
+{
+    sb->size = 0;
+    wr_strbuf_reset(js);
+    assert_int_equal(wr_proto_pack(d, p, sb), 0);
+    assert_int_equal(wr_mp_to_json((const uint8_t *)sb->data, sb->size, SIZE_MAX, js), 0);
+    return js->buf;
+}
+
 static void test_map_fields_and_options(void **state)
 {
     (void)state;
@@ -383,20 +405,16 @@ static void test_map_fields_and_options(void **state)
     wr_msg_task_stats_t st = {.attempt = 2, .watermark = -1};
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
-    assert_int_equal(wr_msg_task_stats_pack(&st, &sb), 0);
     wr_strbuf_t js;
     wr_strbuf_init(&js);
-    assert_int_equal(wr_mp_to_json((const uint8_t *)sb.data, sb.size, SIZE_MAX, &js), 0);
     assert_string_equal(
-        js.buf, "{\"emit_delay_p50_ms\":0,\"emit_delay_p99_ms\":0,\"emit_delay_last_p99_ms\":0,"
-                "\"attempt\":2,\"records_in\":0,\"records_out\":0,\"watermark\":-1,"
-                "\"backpressure\":0,\"windows_fired\":0,\"late_dropped\":0}");
+        s_as_json(&wr_msg_task_stats_decl, &st, &sb, &js),
+        "{\"emit_delay_p50_ms\":0,\"emit_delay_p99_ms\":0,\"emit_delay_last_p99_ms\":0,"
+        "\"attempt\":2,\"records_in\":0,\"records_out\":0,\"watermark\":-1,"
+        "\"backpressure\":0,\"windows_fired\":0,\"late_dropped\":0}");
     st.collected = wr_strv("{\"n\":1}\n");
-    sb.size = 0;
-    wr_strbuf_reset(&js);
-    assert_int_equal(wr_msg_task_stats_pack(&st, &sb), 0);
-    assert_int_equal(wr_mp_to_json((const uint8_t *)sb.data, sb.size, SIZE_MAX, &js), 0);
-    assert_non_null(strstr(js.buf, ",\"late_dropped\":0,\"collected\":\"{\\\"n\\\":1}\\n\"}"));
+    assert_non_null(strstr(s_as_json(&wr_msg_task_stats_decl, &st, &sb, &js),
+                           ",\"late_dropped\":0,\"collected\":\"{\\\"n\\\":1}\\n\"}"));
 
     /* keys in any order read the same */
     msgpack_packer pk;
@@ -419,11 +437,48 @@ static void test_map_fields_and_options(void **state)
     wr_msg_recent_msg_t back;
     assert_int_equal(wr_msg_recent_msg_decode(sb.data, sb.size, &back), 0);
     assert_true(back.payload_not_sampled && !back.payload.p && !back.payload_truncated.p);
+
+    /* a TaskManager's row in `weir actors`: slots_free goes with slots, 0 included */
+    wr_msg_node_row_t row = {
+        .node = wr_strv("tm-a"), .status = wr_strv("up"), .endpoint = wr_strv(""), .slots = 2};
+    assert_non_null(strstr(s_as_json(&wr_msg_node_row_decl, &row, &sb, &js),
+                           ",\"actors\":[],\"slots\":2,\"slots_free\":0}"));
+    wr_msg_node_row_t row_back;
+    assert_int_equal(wr_msg_node_row_decode(sb.data, sb.size, &row_back), 0);
+    assert_true(row_back.slots == 2 && row_back.slots_free == 0);
+    wr_msg_node_row_release(&row_back);
+    /* any other node's row: neither */
+    row.slots = 0;
+    assert_non_null(strstr(s_as_json(&wr_msg_node_row_decl, &row, &sb, &js), ",\"actors\":[]}"));
+    /* slots_free without slots would not read back */
+    row.slots_free = 1;
+    assert_int_equal(wr_msg_node_row_pack(&row, &sb), WR_EINVAL);
     wr_strbuf_release(&js);
     msgpack_sbuffer_destroy(&sb);
 }
 
 /* ---- malformed input ---- */
+
+/* A node row's map header for its 14 fields and `extra` more, and the 14 (no actors). */
+static void s_pack_node_row(msgpack_packer *pk, uint32_t extra)
+{
+    static const char *const counters[] = {
+        "incarnation",  "last_heard_ms", "frames_in", "malformed", "bad_frames",
+        "bad_envelope", "bad_version",   "bad_type",  "oversized", "spoofed"};
+    msgpack_pack_map(pk, 14 + extra);
+    wr_pack_str(pk, "node");
+    wr_pack_str(pk, "tm-a");
+    wr_pack_str(pk, "status");
+    wr_pack_str(pk, "up");
+    wr_pack_str(pk, "endpoint");
+    wr_pack_str(pk, "");
+    for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++) {
+        wr_pack_str(pk, counters[i]);
+        msgpack_pack_uint8(pk, 0);
+    }
+    wr_pack_str(pk, "actors");
+    msgpack_pack_array(pk, 0);
+}
 
 /* The payload made by the packing statements that follow, decoded as decl; expects rc. */
 #define S_REJECT(decl, rc, ...)                                                                    \
@@ -515,6 +570,17 @@ static void test_malformed_input_is_refused(void **state)
     S_REJECT(mailbox_reply, WR_EPROTO, msgpack_pack_map(&pk, 1); wr_pack_str(&pk, "types");
              msgpack_pack_map(&pk, 2); wr_pack_str(&pk, "ping"); msgpack_pack_uint8(&pk, 1);
              wr_pack_str(&pk, "ping"); msgpack_pack_uint8(&pk, 2));
+    /* a WITH_ field goes with the one before it: both or neither, and no value without it */
+    S_REJECT(node_row, 0, s_pack_node_row(&pk, 0));
+    S_REJECT(node_row, 0, s_pack_node_row(&pk, 2); wr_pack_str(&pk, "slots_free");
+             msgpack_pack_uint8(&pk, 0); wr_pack_str(&pk, "slots"); msgpack_pack_uint8(&pk, 2));
+    S_REJECT(node_row, WR_EPROTO, s_pack_node_row(&pk, 1); wr_pack_str(&pk, "slots");
+             msgpack_pack_uint8(&pk, 2));
+    S_REJECT(node_row, WR_EPROTO, s_pack_node_row(&pk, 1); wr_pack_str(&pk, "slots_free");
+             msgpack_pack_uint8(&pk, 0));
+    S_REJECT(node_row, WR_EPROTO, s_pack_node_row(&pk, 2); wr_pack_str(&pk, "slots");
+             msgpack_pack_uint8(&pk, 0); wr_pack_str(&pk, "slots_free");
+             msgpack_pack_uint8(&pk, 1));
     /* an optional tail is all or nothing */
     S_REJECT(job_submit, 0, msgpack_pack_array(&pk, 1); msgpack_pack_nil(&pk));
     S_REJECT(job_submit, WR_EPROTO, msgpack_pack_array(&pk, 2); msgpack_pack_nil(&pk);
@@ -651,10 +717,9 @@ static void test_payloads_as_json_with_field_names(void **state)
     msgpack_sbuffer_destroy(&sb);
 }
 
-/* The seeds of fuzz_messages are payloads captured from the suite's own traffic, the JobManager's
- * and taskmanager.c's hand-packed ones included (TASK_DEPLOY, TM_REGISTER, TM_REGISTERED,
- * JOB_REPLY, ...): each decodes with its type's declaration and encodes back to the same bytes,
- * so the declarations are the wire those ends write. */
+/* The seeds of fuzz_messages are payloads captured from the suite's own traffic (those of
+ * TM_REGISTER, TM_REGISTERED and ACTORS_REPLY again since their forms changed): each decodes with
+ * its type's declaration and encodes back to the same bytes. */
 static void test_captured_payloads_decode(void **state)
 {
     (void)state;

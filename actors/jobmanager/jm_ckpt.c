@@ -8,8 +8,6 @@
 #include "bus/base/clock.h"
 #include "bus/base/error.h"
 #include "bus/base/log.h"
-#include "bus/base/mp.h"
-#include "bus/msgtypes.h"
 #include "state/ckpt_store.h"
 #include "state/savepoint.h"
 
@@ -168,39 +166,31 @@ void wr__coord_destroy(wr__coord_t **cp)
     *cp = NULL;
 }
 
-/* Sends [job id, attempt, id] of type to every subtask, or a trigger [job id, attempt, id, dir,
- * drain] to the sources. */
+/* Sends checkpoint id's CKPT_COMPLETE to every subtask, or (dir not NULL) its CKPT_TRIGGER, to
+ * take it into dir, to the sources. */
 static void s_tell(wr_actor_t *self, const wr__job_ref_t *j, uint16_t type, uint64_t id,
                    const char *dir, bool drain)
 {
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, dir ? 5 : 3);
-    wr_pack_str(&pk, j->id);
-    msgpack_pack_uint32(&pk, j->attempt);
-    msgpack_pack_uint64(&pk, id);
-    if (dir) {
-        wr_pack_str(&pk, dir);
-        if (drain)
-            msgpack_pack_true(&pk);
-        else
-            msgpack_pack_false(&pk);
-    }
+    wr_msg_ckpt_trigger_t trigger = {.attempt = j->attempt, .checkpoint = id, .drain = drain};
+    wr_msg_ckpt_complete_t complete = {.attempt = j->attempt, .checkpoint = id};
+    snprintf(trigger.job, sizeof trigger.job, "%s", j->id);
+    snprintf(complete.job, sizeof complete.job, "%s", j->id);
+    if (dir) snprintf(trigger.dir, sizeof trigger.dir, "%s", dir);
     for (uint32_t v = 0; v < j->plan->n; v++) {
         if (dir && j->plan->v[v].source < 0) continue; /* triggers go to the sources */
         for (uint32_t i = 0; i < j->plan->v[v].parallelism; i++) {
             char path[WR_PATH_MAX], to[WR_ADDR_MAX];
             wr_task_path(path, j->id, j->attempt, v, i);
             snprintf(to, sizeof to, "%s/%s", j->nodes[wr_plan_index(j->plan, v, i)], path);
-            int rc = wr__jm_send(self, to, type, 0, j->epoch, sb.data, sb.size);
+            int rc =
+                dir ? wr__jm_send(self, to, type, 0, j->epoch, &wr_msg_ckpt_trigger_decl, &trigger)
+                    : wr__jm_send(self, to, type, 0, j->epoch, &wr_msg_ckpt_complete_decl,
+                                  &complete);
             if (rc)
                 wr_warn("jobmanager: cannot send %s to %s: %s", wr_msg_type_label(type), to,
                         wr_strerror(rc));
         }
     }
-    msgpack_sbuffer_destroy(&sb);
 }
 
 /* Answers the savepoint's client with an error. */
@@ -307,14 +297,9 @@ static void s_savepoint_done(wr_actor_t *self, wr__coord_t *c, const wr_ckpt_met
         return;
     }
     wr_info("jobmanager: job %s savepoint at %s", c->job, target);
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, 1);
-    wr_pack_str(&pk, target);
-    rc = wr_send_corr(self, c->sp_client, WR_MSG_SAVEPOINT_DONE, c->sp_corr, sb.data, sb.size);
-    msgpack_sbuffer_destroy(&sb);
+    wr_msg_savepoint_done_t done = {wr_strv(target)};
+    rc = wr__jm_send(self, c->sp_client, WR_MSG_SAVEPOINT_DONE, c->sp_corr, 0,
+                     &wr_msg_savepoint_done_decl, &done);
     if (rc) wr_warn("jobmanager: cannot answer %s", c->sp_client);
     bool drained = c->drain;
     c->drain = false;
@@ -397,36 +382,34 @@ static void s_complete_final(wr__coord_t *c, wr_actor_t *self, const wr__job_ref
 #define S_MAX_BLOBS (64 + WR_TOPO_MAX_SINKS) /* source, window or store files, keys, sinks */
 #define S_FILE_MAX  160
 
-/* Reads the blobs of an ack into t (pointing into the message). */
-static int s_read_blobs(wr_mp_reader_t *r, wr_ckpt_task_t *t, wr_ckpt_blob_t *blobs,
-                        char names[][64], char files[][S_FILE_MAX], uint32_t max)
+/* The blobs of an ack into t: inline ones point into the ack, files are named in files. WR_EPROTO
+ * for too many, a kind that is none of the three, inline data that is not a bin, a file name
+ * that is not a str or is too long. */
+static int s_read_blobs(const wr_msg_ckpt_ack_t *ack, wr_ckpt_task_t *t, wr_ckpt_blob_t *blobs,
+                        char files[][S_FILE_MAX], uint32_t max)
 {
-    uint32_t n = 0;
-    if (wr_mp_read_array(r, &n) || n > max) return WR_EPROTO;
-    for (uint32_t b = 0; b < n; b++) {
-        uint32_t three = 0;
-        uint64_t kind = 0;
-        wr_mp_read_array(r, &three);
-        wr_mp_read_str_copy(r, names[b], 64);
-        wr_mp_read_uint(r, &kind);
-        blobs[b] = (wr_ckpt_blob_t){.name = names[b]};
-        if (kind == WR_CKPT_BLOB_INLINE) {
-            const uint8_t *data = NULL;
-            uint32_t len = 0;
-            wr_mp_read_bin(r, &data, &len);
+    if (ack->blobs.n > max) return WR_EPROTO;
+    for (uint32_t b = 0; b < ack->blobs.n; b++) {
+        const wr_msg_ckpt_blob_t *in = &ack->blobs.v[b];
+        blobs[b] = (wr_ckpt_blob_t){.name = (char *)in->name}; /* (borrowed: copied when kept) */
+        if (in->kind == WR_CKPT_BLOB_INLINE) {
+            if (in->data.str) return WR_EPROTO;
             blobs[b].kind = WR_CKPT_BLOB_INLINE;
-            blobs[b].data = (uint8_t *)data;
-            blobs[b].len = len;
+            blobs[b].data = (uint8_t *)in->data.p;
+            blobs[b].len = in->data.len;
         } else {
-            wr_mp_read_str_copy(r, files[b], S_FILE_MAX);
+            if (!in->data.str || in->data.len >= S_FILE_MAX ||
+                (in->kind != WR_CKPT_BLOB_EXCLUSIVE && in->kind != WR_CKPT_BLOB_SHARED))
+                return WR_EPROTO;
+            memcpy(files[b], in->data.p, in->data.len);
+            files[b][in->data.len] = '\0';
             blobs[b].kind =
-                kind == WR_CKPT_BLOB_SHARED ? WR_CKPT_BLOB_SHARED : WR_CKPT_BLOB_EXCLUSIVE;
+                in->kind == WR_CKPT_BLOB_SHARED ? WR_CKPT_BLOB_SHARED : WR_CKPT_BLOB_EXCLUSIVE;
             blobs[b].file = files[b];
         }
-        if (r->err || three != 3 || kind > WR_CKPT_BLOB_SHARED) return WR_EPROTO;
     }
     t->blobs = blobs;
-    t->nblobs = n;
+    t->nblobs = ack->blobs.n;
     return 0;
 }
 
@@ -445,38 +428,26 @@ static int s_add_shared(wr__coord_t *c, const wr_ckpt_task_t *t)
     return 0;
 }
 
-int wr__coord_on_ack(wr__coord_t *c, wr_actor_t *self, const wr__job_ref_t *j, const wr_msg_t *m,
-                     wr__verdict_t *v)
+int wr__coord_on_ack(wr__coord_t *c, wr_actor_t *self, const wr__job_ref_t *j,
+                     const wr_msg_ckpt_ack_t *ack, const char *from, wr__verdict_t *v)
 {
-    wr_mp_reader_t r;
-    wr_mp_reader_init(&r, m->data, m->len);
-    uint32_t n = 0;
-    uint64_t attempt = 0, vertex = 0, subtask = 0, id = 0;
-    int64_t align_ms = 0;
-    char job[WR_JOB_ID_MAX];
-    wr_mp_read_array(&r, &n);
-    wr_mp_read_str_copy(&r, job, sizeof job);
-    wr_mp_read_uint(&r, &attempt);
-    wr_mp_read_uint(&r, &vertex);
-    wr_mp_read_uint(&r, &subtask);
-    wr_mp_read_uint(&r, &id);
-    if (r.err || n != 7 || strcmp(job, j->id) || attempt != j->attempt || !j->running ||
+    uint32_t vertex = ack->vertex, subtask = ack->subtask;
+    uint64_t id = ack->checkpoint;
+    if (strcmp(ack->job, j->id) || ack->attempt != j->attempt || !j->running ||
         vertex >= j->plan->n || subtask >= j->plan->v[vertex].parallelism)
         return 0; /* an old attempt's, or a job gone */
     const wr_plan_vertex_t *pv = &j->plan->v[vertex];
-    wr_ckpt_task_t t = {
-        .vertex = (uint32_t)vertex, .subtask = (uint32_t)subtask, .parallelism = pv->parallelism};
+    wr_ckpt_task_t t = {.vertex = vertex, .subtask = subtask, .parallelism = pv->parallelism};
     if (pv->window) /* keyed state: the key groups this subtask owns */
-        wr_key_group_range(j->max_parallelism, (uint32_t)subtask, pv->parallelism, &t.kg_lo,
-                           &t.kg_hi);
+        wr_key_group_range(j->max_parallelism, subtask, pv->parallelism, &t.kg_lo, &t.kg_hi);
     wr_ckpt_blob_t blobs[S_MAX_BLOBS];
-    char names[S_MAX_BLOBS][64], files[S_MAX_BLOBS][S_FILE_MAX];
-    int rc = s_read_blobs(&r, &t, blobs, names, files, S_MAX_BLOBS);
-    if (!rc && (wr_mp_read_int(&r, &align_ms) || wr_mp_remaining(&r))) rc = WR_EPROTO;
+    char files[S_MAX_BLOBS][S_FILE_MAX];
+    int rc = s_read_blobs(ack, &t, blobs, files, S_MAX_BLOBS);
     if (rc) {
-        wr_warn("jobmanager: a bad checkpoint ack from %s", m->from);
+        wr_warn("jobmanager: a bad checkpoint ack from %s", from);
         return 0;
     }
+    int64_t align_ms = ack->alignment_ms;
     if (id == WR_CKPT_FINAL) {
         if (!c->final && !(c->final = wr_ckpt_meta_new(c->job, 0, WR_CKPT_CHECKPOINT)))
             return WR_ENOMEM;
@@ -513,65 +484,38 @@ int wr__coord_on_ack(wr__coord_t *c, wr_actor_t *self, const wr__job_ref_t *j, c
 int wr__coord_on_list(const wr__coord_t *c, wr_actor_t *self, const wr__job_ref_t *j,
                       const wr_msg_t *m)
 {
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 5);
-    wr_pack_str(&pk, "job");
-    wr_pack_str(&pk, j->id);
-    wr_pack_str(&pk, "state");
-    wr_pack_str(&pk, j->state);
-    wr_pack_str(&pk, "latest");
-    wr_pack_str(&pk, c->latest_path);
-    wr_pack_str(&pk, "interval_ms");
-    msgpack_pack_int64(&pk, c->enabled ? c->o->interval_ms : 0);
-    wr_pack_str(&pk, "checkpoints");
+    wr_msg_ckpt_stat_t stats[S_HISTORY];
     uint32_t count = c->nhistory < S_HISTORY ? c->nhistory : S_HISTORY;
-    msgpack_pack_array(&pk, count);
     for (uint32_t k = 0; k < count; k++) { /* oldest first */
         const s_stat_t *st = &c->history[(c->nhistory - count + k) % S_HISTORY];
-        msgpack_pack_map(&pk, 9);
-        wr_pack_str(&pk, "id");
-        msgpack_pack_uint64(&pk, st->id);
-        wr_pack_str(&pk, "status");
-        wr_pack_str(&pk, st->status);
-        wr_pack_str(&pk, "kind");
-        wr_pack_str(&pk, st->savepoint                                   ? "savepoint"
-                         : st->reason[0] && !strcmp(st->reason, "final") ? "final"
-                                                                         : "checkpoint");
-        wr_pack_str(&pk, "trigger_ms");
-        msgpack_pack_int64(&pk, st->trigger_ms);
-        wr_pack_str(&pk, "duration_ms");
-        msgpack_pack_int64(&pk, st->duration_ms);
-        wr_pack_str(&pk, "full_size");
-        msgpack_pack_uint64(&pk, st->full_size);
-        wr_pack_str(&pk, "incremental_size");
-        msgpack_pack_uint64(&pk, st->incremental_size);
-        wr_pack_str(&pk, "alignment_ms");
-        msgpack_pack_int64(&pk, st->alignment_ms);
-        wr_pack_str(&pk, "reason");
-        wr_pack_str(&pk, st->reason);
+        const char *kind = st->savepoint                                   ? "savepoint"
+                           : st->reason[0] && !strcmp(st->reason, "final") ? "final"
+                                                                           : "checkpoint";
+        stats[k] = (wr_msg_ckpt_stat_t){.id = st->id,
+                                        .status = wr_strv(st->status),
+                                        .kind = wr_strv(kind),
+                                        .trigger_ms = st->trigger_ms,
+                                        .duration_ms = st->duration_ms,
+                                        .full_size = st->full_size,
+                                        .incremental_size = st->incremental_size,
+                                        .alignment_ms = st->alignment_ms,
+                                        .reason = wr_strv(st->reason)};
     }
-    wr_reply(self, m, WR_MSG_CKPT_LIST_REPLY, sb.data, sb.size);
-    msgpack_sbuffer_destroy(&sb);
+    wr_msg_ckpt_list_reply_t reply = {.job = wr_strv(j->id),
+                                      .state = wr_strv(j->state),
+                                      .latest = wr_strv(c->latest_path),
+                                      .interval_ms = c->enabled ? c->o->interval_ms : 0,
+                                      .checkpoints = {stats, count}};
+    wr__jm_reply(self, m, WR_MSG_CKPT_LIST_REPLY, &wr_msg_ckpt_list_reply_decl, &reply);
     return 0;
 }
 
 int wr__coord_on_savepoint(wr__coord_t *c, wr_actor_t *self, const wr__job_ref_t *j,
-                           const wr_msg_t *m, wr__verdict_t *v)
+                           const wr_msg_t *m, const wr_msg_savepoint_req_t *req, wr__verdict_t *v)
 {
-    wr_mp_reader_t r;
-    wr_mp_reader_init(&r, m->data, m->len);
-    uint32_t n = 0;
-    bool stop = false, drain = false;
-    char id[WR_JOB_ID_MAX], dir[WR_TASK_RESTORE_MAX];
-    wr_mp_read_array(&r, &n);
-    wr_mp_read_str_copy(&r, id, sizeof id);
-    wr_mp_read_str_copy(&r, dir, sizeof dir);
-    wr_mp_read_bool(&r, &stop);
-    wr_mp_read_bool(&r, &drain);
-    if (r.err || n != 4) return wr_reply_error(self, m, WR_EPROTO, "bad savepoint request");
+    bool stop = req->stop, drain = req->drain;
+    char dir[WR_TASK_RESTORE_MAX];
+    memcpy(dir, req->dir, sizeof dir);
     if (drain && !stop) return wr_reply_error(self, m, WR_EINVAL, "drain is for stopping a job");
     if (!j->running || c->final_acks)
         return wr_reply_error(self, m, WR_EINVAL, "the job is not running (or is at its end)");

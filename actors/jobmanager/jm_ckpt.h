@@ -56,16 +56,18 @@ void wr__coord_abort(wr__coord_t *c, const char *why);
 /* On the JobManager's tick, for a RUNNING job: triggers a due checkpoint, fails an overdue one. */
 void wr__coord_tick(wr__coord_t *c, wr_actor_t *self, const wr__job_ref_t *job, int64_t now,
                     wr__verdict_t *v);
-/* CKPT_ACK [job, attempt, vertex, subtask, id, [blob...], align ms] of the job: an old attempt's
- * or a late one is ignored; a malformed one is logged and dropped. 0 or WR_ENOMEM. */
-int wr__coord_on_ack(wr__coord_t *c, wr_actor_t *self, const wr__job_ref_t *job, const wr_msg_t *m,
-                     wr__verdict_t *v);
+/* A CKPT_ACK of the job from subtask `from` (its payload decoded, borrowed for the call): an old
+ * attempt's or a late one is ignored; one with blobs the checkpoint cannot take (too many, of an
+ * unknown kind, inline data that is not a bin, a file name that is not a str or too long) is
+ * logged and dropped. 0 or WR_ENOMEM. */
+int wr__coord_on_ack(wr__coord_t *c, wr_actor_t *self, const wr__job_ref_t *job,
+                     const wr_msg_ckpt_ack_t *ack, const char *from, wr__verdict_t *v);
 /* CKPT_LIST_REQ: `weir checkpoints JOB`, answered. */
 int wr__coord_on_list(const wr__coord_t *c, wr_actor_t *self, const wr__job_ref_t *job,
                       const wr_msg_t *m);
-/* SAVEPOINT_REQ [job id, dir ("": state.savepoints.dir), stop, drain]: answered once written, or
- * at once with an error. */
+/* SAVEPOINT_REQ m of the job, its payload decoded (dir "": state.savepoints.dir): answered once
+ * written, or at once with an error. */
 int wr__coord_on_savepoint(wr__coord_t *c, wr_actor_t *self, const wr__job_ref_t *job,
-                           const wr_msg_t *m, wr__verdict_t *v);
+                           const wr_msg_t *m, const wr_msg_savepoint_req_t *req, wr__verdict_t *v);
 
 #endif

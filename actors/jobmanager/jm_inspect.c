@@ -6,13 +6,13 @@
 #include <string.h>
 
 #include "actors/jobmanager/jm_inspect.h"
+#include "actors/jobmanager/jm_job_ref.h"
 #include "actors/runtime/inspect.h"
 #include "actors/runtime/node.h"
 #include "bus/base/clock.h"
 #include "bus/base/error.h"
 #include "bus/base/log.h"
-#include "bus/base/mp.h"
-#include "bus/msgtypes.h"
+#include "bus/messages.h"
 
 #define S_INSPECT_TIMEOUT_MS 1500 /* how long ACTORS_REQ waits for each TaskManager */
 
@@ -107,58 +107,78 @@ static bool s_gather_asked(const s_gather_t *g, const char *node)
     return false;
 }
 
-/* A TaskManager's row (a map) with its slots added: "slots" and "slots_free". */
-static void s_pack_tm_row(msgpack_packer *pk, msgpack_sbuffer *sb, const msgpack_sbuffer *row,
-                          const wr__tm_info_t *tm)
+/* The row of a node known only by hearsay (a dead TaskManager, or one that did not answer). */
+static wr_msg_node_row_t s_remote_row(const char *id, const char *status, const char *endpoint,
+                                      int64_t last_heard_ms)
 {
-    wr_mp_reader_t r;
-    wr_mp_reader_init(&r, (const uint8_t *)row->data, row->size);
-    uint32_t n = 0;
-    if (!tm || wr_mp_read_map(&r, &n) || n > UINT32_MAX - 2) {
-        msgpack_sbuffer_write(sb, row->data, row->size);
-        return;
+    return (wr_msg_node_row_t){.node = wr_strv(id),
+                               .status = wr_strv(status),
+                               .endpoint = wr_strv(endpoint),
+                               .last_heard_ms = last_heard_ms};
+}
+
+/* The rows of an ACTORS_REPLY into rows (*n of them): ours (packed into own and read back),
+ * then each TaskManager asked (with its slots, as the registry knows them), then the dead ones
+ * not asked. Views into own and g's rows; the caller releases them (also on failure). 0 or
+ * WR_ENOMEM. */
+static int s_actors_rows(wr_actor_t *self, const wr__tms_t *tms, const s_gather_t *g,
+                         msgpack_sbuffer *own, wr_msg_node_row_t *rows, uint32_t *n)
+{
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, own, msgpack_sbuffer_write);
+    int rc = wr_inspect_pack_node(wr_actor_node(self), &pk);
+    if (!rc) rc = wr_proto_decode(&wr_msg_node_row_decl, own->data, own->size, &rows[0]);
+    if (rc) return rc;
+    uint32_t k = 1;
+    int64_t now = wr_now_ns();
+    wr__tm_info_t tm;
+    for (size_t i = 0; i < g->expected; i++, k++) {
+        bool known = wr__tms_find(tms, g->nodes[i], &tm);
+        if (g->rows[i].size && (rc = wr_proto_decode(&wr_msg_node_row_decl, g->rows[i].data,
+                                                     g->rows[i].size, &rows[k])) == 0) {
+            if (known) {
+                rows[k].slots = tm.slots;
+                rows[k].slots_free = tm.in_use < tm.slots ? tm.slots - tm.in_use : 0;
+            }
+        } else if (rc == WR_ENOMEM) {
+            break;
+        } else if (known && !tm.alive) { /* died while we asked: listed once, as dead */
+            rows[k] = s_remote_row(tm.id, "dead", tm.endpoint, (now - tm.since_ns) / 1000000);
+        } else {
+            rows[k] = s_remote_row(g->nodes[i], "unresponsive", known ? tm.endpoint : "", -1);
+        }
+        rc = 0;
     }
-    msgpack_pack_map(pk, n + 2);
-    msgpack_sbuffer_write(sb, (const char *)r.p, wr_mp_remaining(&r));
-    wr_pack_str(pk, "slots");
-    msgpack_pack_uint32(pk, tm->slots);
-    wr_pack_str(pk, "slots_free");
-    msgpack_pack_uint32(pk, tm->in_use < tm->slots ? tm->slots - tm->in_use : 0);
+    for (size_t i = 0, ntms = wr__tms_count(tms); !rc && i < ntms; i++) {
+        wr__tms_info(tms, i, &tm);
+        if (tm.alive || s_gather_asked(g, tm.id)) continue;
+        rows[k++] = s_remote_row(tm.id, "dead", tm.endpoint, (now - tm.since_ns) / 1000000);
+    }
+    *n = k;
+    return rc;
 }
 
 /* Answers an ACTORS_REQ once every TaskManager answered or timed out. */
 static void s_actors_finish(wr__inspect_t *in, wr_actor_t *self, const wr__tms_t *tms,
                             s_gather_t *g)
 {
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
     size_t dead = 0, ntms = wr__tms_count(tms);
     wr__tm_info_t tm;
     for (size_t i = 0; i < ntms; i++) {
         wr__tms_info(tms, i, &tm);
         dead += !tm.alive && !s_gather_asked(g, tm.id);
     }
-    msgpack_pack_array(&pk, (uint32_t)(1 + g->expected + dead));
-    wr_inspect_pack_node(wr_actor_node(self), &pk);
-    int64_t now = wr_now_ns();
-    for (size_t i = 0; i < g->expected; i++) {
-        bool known = wr__tms_find(tms, g->nodes[i], &tm);
-        if (g->rows[i].size)
-            s_pack_tm_row(&pk, &sb, &g->rows[i], known ? &tm : NULL);
-        else if (known && !tm.alive) /* died while we asked: listed once, as dead */
-            wr_inspect_pack_remote(&pk, tm.id, "dead", tm.endpoint, (now - tm.since_ns) / 1000000);
-        else
-            wr_inspect_pack_remote(&pk, g->nodes[i], "unresponsive", known ? tm.endpoint : "", -1);
-    }
-    for (size_t i = 0; i < ntms; i++) {
-        wr__tms_info(tms, i, &tm);
-        if (tm.alive || s_gather_asked(g, tm.id)) continue;
-        wr_inspect_pack_remote(&pk, tm.id, "dead", tm.endpoint, (now - tm.since_ns) / 1000000);
-    }
-    s_send_to_client(self, g, WR_MSG_ACTORS_REPLY, sb.data, sb.size);
-    msgpack_sbuffer_destroy(&sb);
+    msgpack_sbuffer own;
+    msgpack_sbuffer_init(&own);
+    wr_msg_actors_reply_t reply = {{calloc(1 + g->expected + dead, sizeof *reply.nodes.v), 0}};
+    int rc = reply.nodes.v ? s_actors_rows(self, tms, g, &own, reply.nodes.v, &reply.nodes.n)
+                           : WR_ENOMEM;
+    if (!rc)
+        rc = wr__jm_send(self, g->client, WR_MSG_ACTORS_REPLY, g->client_corr, 0,
+                         &wr_msg_actors_reply_decl, &reply);
+    if (rc) wr_warn("jobmanager: cannot answer %s: %s", g->client, wr_strerror(rc));
+    wr_msg_actors_reply_release(&reply); /* (the rows we made hold no lists) */
+    msgpack_sbuffer_destroy(&own);
     s_gather_remove(in, g);
 }
 
@@ -191,15 +211,9 @@ int wr__inspect_on_mailbox(wr__inspect_t *in, wr_actor_t *self, const wr__tms_t 
                            const wr_msg_t *m)
 {
     wr_node_t *node = wr_actor_node(self);
-    wr_mp_reader_t r;
-    wr_mp_reader_init(&r, m->data, m->len);
-    uint32_t n = 0;
-    uint64_t peek = 0;
-    char addr[WR_ADDR_MAX], target[WR_NODE_MAX];
-    wr_mp_read_array(&r, &n);
-    wr_mp_read_str_copy(&r, addr, sizeof addr);
-    wr_mp_read_uint(&r, &peek);
-    if (r.err || n != 2 || !wr_addr_split(addr, target)) {
+    wr_msg_mailbox_req_t req;
+    char target[WR_NODE_MAX];
+    if (wr_msg_mailbox_req_unpack(m, &req) || !wr_addr_split(req.addr, target)) {
         wr_reply_error(self, m, WR_EINVAL, "expected an actor address node/path");
         return 0;
     }
@@ -252,16 +266,13 @@ bool wr__inspect_on_answer(wr__inspect_t *in, wr_actor_t *self, const wr__tms_t 
                 s_gather_remove(in, g);
                 return true;
             }
-            /* ACTORS_REPLY from a TaskManager: an array holding its one node row */
-            if (m->type == WR_MSG_ACTORS_REPLY) {
-                wr_mp_reader_t r;
-                wr_mp_reader_init(&r, m->data, m->len);
-                uint32_t n = 0;
-                if (wr_mp_read_array(&r, &n) == 0 && n == 1) {
-                    const uint8_t *row = r.p;
-                    if (wr_mp_skip(&r) == 0 && wr_mp_remaining(&r) == 0)
-                        msgpack_sbuffer_write(&g->rows[i], (const char *)row, (size_t)(r.p - row));
-                }
+            /* ACTORS_REPLY from a TaskManager: its one node row, kept until every node answered
+             * (one that does not fit shows the node as unresponsive) */
+            wr_msg_actors_reply_t reply;
+            if (m->type == WR_MSG_ACTORS_REPLY && wr_msg_actors_reply_unpack(m, &reply) == 0) {
+                if (reply.nodes.n == 1)
+                    wr_proto_pack(&wr_msg_node_row_decl, &reply.nodes.v[0], &g->rows[i]);
+                wr_msg_actors_reply_release(&reply);
             }
             if (g->got == g->expected) s_actors_finish(in, self, tms, g);
             return true;

@@ -1,10 +1,10 @@
 /* The JobManager's answers to the CLI's inspection requests, gathered from the nodes:
  *
- *   ACTORS_REQ   every node's row (actors/runtime/inspect.h): the JobManager's own, each live
- *                TaskManager's as its system actor answers within S_INSPECT_TIMEOUT_MS (with two
- *                keys added: "slots", offered, and "slots_free", of those what its subtasks do not
- *                hold as it last reported), "unresponsive" for one that did not answer, "dead" for
- *                each dead one
+ *   ACTORS_REQ   every node's row (node_row, bus/messages.h): the JobManager's own, each live
+ *                TaskManager's as its system actor answers within S_INSPECT_TIMEOUT_MS (with its
+ *                "slots", offered, and "slots_free", of those what its subtasks do not hold as it
+ *                last reported), "unresponsive" for one that did not answer, "dead" for each dead
+ *                one
  *   MAILBOX_REQ  one actor's mailbox: asked of the node that hosts it (the JobManager's too) and
  *                relayed, or an error naming what is wrong
  *

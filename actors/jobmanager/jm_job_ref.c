@@ -3,7 +3,7 @@
 
 #include "actors/jobmanager/jm_job_ref.h"
 #include "bus/base/error.h"
-#include "bus/base/mp.h"
+#include "bus/base/log.h"
 
 void wr__verdict_set(wr__verdict_t *v, enum wr__verdict_kind kind, const char *why)
 {
@@ -12,9 +12,9 @@ void wr__verdict_set(wr__verdict_t *v, enum wr__verdict_kind kind, const char *w
 }
 
 int wr__jm_send(wr_actor_t *self, const char *to, uint16_t type, uint64_t corr, uint64_t epoch,
-                const void *data, size_t len)
+                const wr_proto_struct_t *d, const void *p)
 {
-    wr_msg_t *m = wr_msg_new(type, NULL, NULL, data, len);
+    wr_msg_t *m = wr__msg_new(type, NULL, NULL, d, p);
     if (!m) return WR_ENOMEM;
     m->corr = corr;
     m->epoch = epoch;
@@ -23,12 +23,11 @@ int wr__jm_send(wr_actor_t *self, const char *to, uint16_t type, uint64_t corr, 
     return rc;
 }
 
-int wr__jm_payload_job(const wr_msg_t *m, char id[WR_JOB_ID_MAX], uint32_t *n)
+void wr__jm_reply(wr_actor_t *self, const wr_msg_t *m, uint16_t type, const wr_proto_struct_t *d,
+                  const void *p)
 {
-    wr_mp_reader_t r;
-    wr_mp_reader_init(&r, m->data, m->len);
-    *n = 0;
-    if (wr_mp_read_array(&r, n) || *n == 0 || wr_mp_read_str_copy(&r, id, WR_JOB_ID_MAX))
-        return WR_EPROTO;
-    return 0;
+    int rc = wr__jm_send(self, m->from, type, m->corr, 0, d, p);
+    if (rc)
+        wr_warn("jobmanager: cannot answer %s with %s: %s", m->from, wr_msg_type_label(type),
+                wr_strerror(rc));
 }

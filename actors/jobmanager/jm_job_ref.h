@@ -1,8 +1,8 @@
 /* What the JobManager's services share about a job without reaching into the job registry's
  * struct (jm_jobs.h): a plain view of the job's current attempt that the registry fills for a
  * call (wr__job_ref_t), what a service asks of the registry in return (wr__verdict_t), and the
- * two bus helpers every service uses: sending with the leader's epoch in the envelope, and
- * reading the job id that leads a request's payload. */
+ * two bus helpers every service uses: sending a payload through its declaration's codec with the
+ * leader's epoch in the envelope, and answering a request so. */
 #ifndef WR__JM_JOB_REF_H
 #define WR__JM_JOB_REF_H
 
@@ -12,6 +12,7 @@
 #include "actors/cluster/cluster.h"
 #include "actors/dataflow/job/plan.h"
 #include "actors/runtime/actor.h"
+#include "bus/messages.h"
 
 /* A job as another service sees it during one call: every pointer is borrowed for that call. */
 typedef struct {
@@ -43,13 +44,14 @@ typedef struct {
 /* Sets *v to kind with the reason why (NULL: none). */
 void wr__verdict_set(wr__verdict_t *v, enum wr__verdict_kind kind, const char *why);
 
-/* Sends type with a copy of data from self to `to`, with correlation id corr and the leader's
- * epoch in the envelope. Errors as wr_send. */
+/* Sends type from self to `to`, its payload *p encoded with d (the type's declaration,
+ * bus/messages.h), with correlation id corr and the leader's epoch in the envelope (0: none).
+ * Errors as wr_send_msg; WR_ENOMEM also when *p breaks d or d is not the type's (our bug). */
 int wr__jm_send(wr_actor_t *self, const char *to, uint16_t type, uint64_t corr, uint64_t epoch,
-                const void *data, size_t len);
-
-/* Reads the job id that leads an array payload [job id, ...] into id, and the array's length into
- * *n. WR_EPROTO when the payload does not start so (or the id does not fit). */
-int wr__jm_payload_job(const wr_msg_t *m, char id[WR_JOB_ID_MAX], uint32_t *n);
+                const wr_proto_struct_t *d, const void *p);
+/* Answers request m with type, its payload *p encoded with d (errors as wr__jm_send); a failure
+ * is logged (the asker's problem, not the JobManager's). */
+void wr__jm_reply(wr_actor_t *self, const wr_msg_t *m, uint16_t type, const wr_proto_struct_t *d,
+                  const void *p);
 
 #endif

@@ -10,7 +10,6 @@
 #include "bus/base/error.h"
 #include "bus/base/log.h"
 #include "bus/base/mp.h"
-#include "bus/msgtypes.h"
 
 #define S_CREDITS       32
 #define S_BATCH_RECORDS 1024
@@ -76,9 +75,8 @@ wr__job_t *wr__jobs_find(const wr__jobs_t *js, const char *id)
 
 wr__job_t *wr__jobs_arg(const wr__jobs_t *js, const wr_msg_t *m)
 {
-    char id[WR_JOB_ID_MAX];
-    uint32_t n = 0;
-    return wr__jm_payload_job(m, id, &n) || n != 1 ? NULL : wr__jobs_find(js, id);
+    wr_msg_job_ref_t ref;
+    return wr_msg_job_ref_unpack(m, &ref) ? NULL : wr__jobs_find(js, ref.job);
 }
 
 static bool s_all_running(const wr__job_t *j)
@@ -138,12 +136,8 @@ static void s_give_slots(wr__jobs_t *js, wr__job_t *j)
  * slots. A second release frees nothing. */
 static void s_release(wr__jobs_t *js, wr_actor_t *self, wr__job_t *j)
 {
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, 1);
-    wr_pack_str(&pk, j->id);
+    wr_msg_job_ref_t cancel;
+    memcpy(cancel.job, j->id, sizeof cancel.job);
     uint64_t epoch = wr__leader_epoch(js->leader);
     for (uint32_t g = 0; g < j->plan.slots; g++) {
         const char *tm = j->group_node[g];
@@ -153,10 +147,9 @@ static void s_release(wr__jobs_t *js, wr_actor_t *self, wr__job_t *j)
         if (!first || !wr__tms_alive(js->tms, tm)) continue;
         char to[WR_ADDR_MAX];
         snprintf(to, sizeof to, "%s/%s", tm, WR_TASKMANAGER_PATH);
-        int rc = wr__jm_send(self, to, WR_MSG_TASK_CANCEL, 0, epoch, sb.data, sb.size);
+        int rc = wr__jm_send(self, to, WR_MSG_TASK_CANCEL, 0, epoch, &wr_msg_job_ref_decl, &cancel);
         if (rc) wr_warn("jobmanager: cannot stop job %s on %s: %s", j->id, tm, wr_strerror(rc));
     }
-    msgpack_sbuffer_destroy(&sb);
     s_give_slots(js, j);
 }
 
@@ -265,9 +258,10 @@ static bool s_place(wr__jobs_t *js, wr__job_t *j)
             uint32_t flat = wr_plan_index(&j->plan, v, g);
             snprintf(j->node[flat], WR_NODE_MAX, "%s", j->group_node[g]);
             snprintf(j->place_endpoint[flat], 128, "%s", endpoint);
-            snprintf(j->sub[flat].state, sizeof j->sub[flat].state, "deploying");
-            j->sub[flat].delay_p50_ms = j->sub[flat].delay_p99_ms = j->sub[flat].delay_last_p99_ms =
-                -1;
+            wr__subtask_t *s = &j->sub[flat];
+            snprintf(s->state, sizeof s->state, "deploying");
+            s->stats.emit_delay_p50_ms = s->stats.emit_delay_p99_ms =
+                s->stats.emit_delay_last_p99_ms = -1;
         }
     }
     return true;
@@ -276,47 +270,39 @@ static bool s_place(wr__jobs_t *js, wr__job_t *j)
 /* Sends every subtask of j's current attempt to its TaskManager, with the leader's epoch. */
 static int s_deploy(wr__jobs_t *js, wr_actor_t *self, wr__job_t *j)
 {
+    wr_msg_place_t *places = calloc(j->nsub, sizeof *places);
+    if (!places) return WR_ENOMEM;
+    for (uint32_t k = 0; k < j->nsub; k++) {
+        memcpy(places[k].node, j->node[k], sizeof places[k].node);
+        memcpy(places[k].endpoint, j->place_endpoint[k], sizeof places[k].endpoint);
+    }
+    wr_msg_task_deploy_t d = {.attempt = j->attempt,
+                              .topology = {(const uint8_t *)j->packed.data, j->packed.size},
+                              .places = {places, j->nsub},
+                              .credits = S_CREDITS,
+                              .batch_records = S_BATCH_RECORDS,
+                              .checkpointing = wr__coord_enabled(j->coord),
+                              .rocksdb = j->rocksdb,
+                              .rocksdb_cache = j->rocksdb_cache};
+    memcpy(d.job, j->id, sizeof d.job);
+    memcpy(d.restore, j->restore, sizeof d.restore);
+    int rc = (size_t)snprintf(d.rocksdb_dir, sizeof d.rocksdb_dir, "%s",
+                              j->rocksdb_dir ? j->rocksdb_dir : "") < sizeof d.rocksdb_dir
+                 ? 0
+                 : WR_ETOOBIG;
     uint64_t epoch = wr__leader_epoch(js->leader);
-    for (uint32_t v = 0; v < j->plan.n; v++) {
-        for (uint32_t i = 0; i < j->plan.v[v].parallelism; i++) {
-            msgpack_sbuffer sb;
-            msgpack_sbuffer_init(&sb);
-            msgpack_packer pk;
-            msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-            msgpack_pack_array(&pk, 13);
-            wr_pack_str(&pk, j->id);
-            msgpack_pack_uint32(&pk, j->attempt);
-            msgpack_pack_uint32(&pk, v);
-            msgpack_pack_uint32(&pk, i);
-            msgpack_sbuffer_write(&sb, j->packed.data, j->packed.size);
-            msgpack_pack_array(&pk, j->nsub);
-            for (uint32_t k = 0; k < j->nsub; k++) {
-                msgpack_pack_array(&pk, 2);
-                wr_pack_str(&pk, j->node[k]);
-                wr_pack_str(&pk, j->place_endpoint[k]);
-            }
-            msgpack_pack_uint32(&pk, S_CREDITS);
-            msgpack_pack_uint32(&pk, S_BATCH_RECORDS);
-            if (wr__coord_enabled(j->coord))
-                msgpack_pack_true(&pk);
-            else
-                msgpack_pack_false(&pk);
-            wr_pack_str(&pk, j->restore);
-            if (j->rocksdb)
-                msgpack_pack_true(&pk);
-            else
-                msgpack_pack_false(&pk);
-            wr_pack_str(&pk, j->rocksdb_dir ? j->rocksdb_dir : "");
-            msgpack_pack_uint64(&pk, j->rocksdb_cache);
+    for (uint32_t v = 0; !rc && v < j->plan.n; v++) {
+        for (uint32_t i = 0; !rc && i < j->plan.v[v].parallelism; i++) {
             char to[WR_ADDR_MAX];
             snprintf(to, sizeof to, "%s/%s", j->node[wr_plan_index(&j->plan, v, i)],
                      WR_TASKMANAGER_PATH);
-            int rc = wr__jm_send(self, to, WR_MSG_TASK_DEPLOY, 0, epoch, sb.data, sb.size);
-            msgpack_sbuffer_destroy(&sb);
-            if (rc) return rc;
+            d.vertex = v;
+            d.subtask = i;
+            rc = wr__jm_send(self, to, WR_MSG_TASK_DEPLOY, 0, epoch, &wr_msg_task_deploy_decl, &d);
         }
     }
-    return 0;
+    free(places);
+    return rc;
 }
 
 /* Deploys j's placed attempt (recorded for a successor first); a failed deployment fails it
@@ -341,17 +327,15 @@ static void s_set_parallelism(wr_topology_t *t, uint32_t n)
     wr_topology_set_parallelism(t, n);
 }
 
-/* A job from a JOB_SUBMIT payload [topology] or [topology, restore path, parallelism (0: as the
- * topology says)]: planned, its topology packed, its restore checked and its coordinator made.
+/* A job from a JOB_SUBMIT payload (a topology, and maybe a restore path and a parallelism: 0, as
+ * the topology says): planned, its topology packed, its restore checked and its coordinator made.
  * id NULL: a new id; restore non-empty: restore that instead of the payload's. NULL with *code
  * (WR_EPROTO, WR_EINVAL, WR_ECONFIG..., WR_ENOMEM) and a reason in text. */
 static wr__job_t *s_build(wr__jobs_t *js, const uint8_t *data, size_t len, const char *id,
                           const char *restore, int *code, char *text, size_t cap)
 {
+    wr_msg_job_submit_t sub;
     wr_mp_reader_t r;
-    wr_mp_reader_init(&r, data, len);
-    uint32_t n = 0;
-    uint64_t parallelism = 0;
     wr__job_t *j = calloc(1, sizeof *j);
     wr_strbuf_t err;
     wr_strbuf_init(&err);
@@ -359,14 +343,19 @@ static wr__job_t *s_build(wr__jobs_t *js, const uint8_t *data, size_t len, const
     snprintf(text, cap, "out of memory");
     if (!j) goto fail;
     msgpack_sbuffer_init(&j->packed);
-    if (wr_mp_read_array(&r, &n) || (n != 1 && n != 3) || wr_topology_unpack(&r, &j->topo) ||
-        (n == 3 && (wr_mp_read_str_copy(&r, j->restore, sizeof j->restore) ||
-                    wr_mp_read_uint(&r, &parallelism) || parallelism > WR_TOPO_MAX_PARALLELISM))) {
+    int rc = wr_msg_job_submit_decode(data, len, &sub);
+    if (!rc) {
+        wr_mp_reader_init(&r, sub.topology.p, sub.topology.len);
+        rc = wr_topology_unpack(&r, &j->topo);
+    }
+    if (rc == WR_ENOMEM) goto fail;
+    if (rc || sub.parallelism > WR_TOPO_MAX_PARALLELISM) {
         *code = WR_EPROTO;
         snprintf(text, cap, "the topology does not decode or is invalid");
         goto fail;
     }
-    if (parallelism) s_set_parallelism(j->topo, (uint32_t)parallelism);
+    memcpy(j->restore, sub.restore, sizeof j->restore);
+    if (sub.parallelism) s_set_parallelism(j->topo, sub.parallelism);
     if (restore && restore[0]) snprintf(j->restore, sizeof j->restore, "%s", restore);
     j->rocksdb = js->o->rocksdb;
     j->rocksdb_dir = js->o->rocksdb_dir;
@@ -426,18 +415,12 @@ static bool s_add(wr__jobs_t *js, wr__job_t *j)
     return true;
 }
 
-/* The payload [job id] (of JOB_SUBMITTED, JOB_CANCELED), answering m. */
+/* The job's id (JOB_SUBMITTED, JOB_CANCELED), answering m. */
 static void s_reply_id(wr_actor_t *self, const wr_msg_t *m, uint16_t type, const char *id)
 {
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, 1);
-    wr_pack_str(&pk, id);
-    int rc = wr_reply(self, m, type, sb.data, sb.size);
-    msgpack_sbuffer_destroy(&sb);
-    if (rc) wr_warn("jobmanager: cannot answer %s: %s", m->from, wr_strerror(rc));
+    wr_msg_job_ref_t ref;
+    snprintf(ref.job, sizeof ref.job, "%s", id);
+    wr__jm_reply(self, m, type, &wr_msg_job_ref_decl, &ref);
 }
 
 int wr__jobs_on_submit(wr__jobs_t *js, wr_actor_t *self, const wr_msg_t *m)
@@ -519,91 +502,51 @@ int wr__jobs_take_over(wr__jobs_t *js)
 
 /* ---- subtask reports ---- */
 
+/* Keeps the lines a collect sink of j's current attempt reported. */
+static void s_collect(wr__job_t *j, wr_strv_t lines)
+{
+    char *grown = lines.len ? realloc(j->collected, j->collected_len + lines.len) : NULL;
+    if (!grown) {
+        if (lines.len) wr_warn("jobmanager: job %s: no memory for collected lines", j->id);
+        return;
+    }
+    memcpy(grown + j->collected_len, lines.s, lines.len);
+    j->collected = grown;
+    j->collected_len += lines.len;
+}
+
 int wr__jobs_on_task_state(wr__jobs_t *js, wr_actor_t *self, const wr_msg_t *m)
 {
-    wr_mp_reader_t r;
-    wr_mp_reader_init(&r, m->data, m->len);
-    uint32_t n = 0, nkeys = 0;
-    uint64_t vertex = 0, subtask = 0;
-    char id[WR_JOB_ID_MAX], state[16], error[256];
-    wr_mp_read_array(&r, &n);
-    wr_mp_read_str_copy(&r, id, sizeof id);
-    wr_mp_read_uint(&r, &vertex);
-    wr_mp_read_uint(&r, &subtask);
-    wr_mp_read_str_copy(&r, state, sizeof state);
-    wr_mp_read_str_copy(&r, error, sizeof error);
-    wr_mp_read_map(&r, &nkeys);
-    wr__job_t *j = r.err || n != 6 ? NULL : wr__jobs_find(js, id);
-    if (!j || vertex >= j->plan.n || subtask >= j->plan.v[vertex].parallelism) {
+    wr_msg_task_state_t r;
+    if (wr_msg_task_state_unpack(m, &r)) {
+        wr_warn("jobmanager: dropping a malformed task report from %s", m->from);
+        return 0;
+    }
+    wr__job_t *j = wr__jobs_find(js, r.job);
+    if (!j || r.vertex >= j->plan.n || r.subtask >= j->plan.v[r.vertex].parallelism) {
         wr_debug("jobmanager: ignoring a task report from %s", m->from);
         return 0;
     }
-    wr__subtask_t now = j->sub[wr_plan_index(&j->plan, (uint32_t)vertex, (uint32_t)subtask)],
-                  *s = &now;
-    int64_t attempt = -1;
-    for (uint32_t k = 0; k < nkeys && !r.err; k++) {
-        const char *key;
-        uint32_t klen;
-        wr_mp_read_str(&r, &key, &klen);
-        if (r.err) break;
-        if (klen == 9 && !memcmp(key, "collected", 9)) {
-            const char *body;
-            uint32_t tlen;
-            if (wr_mp_read_str(&r, &body, &tlen)) break;
-            char *grown = realloc(j->collected, j->collected_len + tlen);
-            if (grown) {
-                memcpy(grown + j->collected_len, body, tlen);
-                j->collected = grown;
-                j->collected_len += tlen;
-            }
-            continue;
-        }
-        int64_t v = 0;
-        if (wr_mp_peek(&r) != WR_MP_UINT && wr_mp_peek(&r) != WR_MP_INT) {
-            wr_mp_skip(&r);
-            continue;
-        }
-        wr_mp_read_int(&r, &v);
-#define S_KEY(name) (klen == sizeof(name) - 1 && !memcmp(key, name, klen))
-        if (S_KEY("records_in"))
-            s->records_in = (uint64_t)v;
-        else if (S_KEY("records_out"))
-            s->records_out = (uint64_t)v;
-        else if (S_KEY("watermark"))
-            s->watermark = v;
-        else if (S_KEY("backpressure"))
-            s->backpressure = (uint64_t)v;
-        else if (S_KEY("windows_fired"))
-            s->windows_fired = (uint64_t)v;
-        else if (S_KEY("late_dropped"))
-            s->late_dropped = (uint64_t)v;
-        else if (S_KEY("emit_delay_p50_ms"))
-            s->delay_p50_ms = v;
-        else if (S_KEY("emit_delay_p99_ms"))
-            s->delay_p99_ms = v;
-        else if (S_KEY("emit_delay_last_p99_ms"))
-            s->delay_last_p99_ms = v;
-        else if (S_KEY("attempt"))
-            attempt = v;
-#undef S_KEY
-    }
-    if (attempt != (int64_t)j->attempt || j->state != WR__JOB_RUNNING)
-        return 0; /* an old attempt's */
-    s = &j->sub[wr_plan_index(&j->plan, (uint32_t)vertex, (uint32_t)subtask)];
+    /* an old attempt's, lines and all: the attempt that replaced it makes them again */
+    if (r.stats.attempt != j->attempt || j->state != WR__JOB_RUNNING) return 0;
+    wr__subtask_t *s = &j->sub[wr_plan_index(&j->plan, r.vertex, r.subtask)];
+    bool was_over = !strcmp(s->state, "finished") || !strcmp(s->state, "failed");
     bool was_finished = !strcmp(s->state, "finished");
-    *s = now;
-    snprintf(s->state, sizeof s->state, "%s", state);
-    if (!strcmp(state, "running") && wr__restart_recovering(j->restart)) {
+    if (!was_over) s_collect(j, r.stats.collected); /* a final report's (once) */
+    s->stats = r.stats;
+    s->stats.collected = (wr_strv_t){NULL, 0}; /* (a view into m) */
+    memcpy(s->state, r.state, sizeof s->state);
+    if (!strcmp(r.state, "running") && wr__restart_recovering(j->restart)) {
         bool all = true; /* recovered: every subtask of the new attempt runs again */
         for (uint32_t k = 0; k < j->nsub && all; k++)
             all = strcmp(j->sub[k].state, "deploying") != 0;
         if (all) wr__restart_recovered(j->restart, wr_wall_ms());
     }
-    if (!strcmp(state, "failed")) {
+    if (!strcmp(r.state, "failed")) {
         char why[400];
-        snprintf(why, sizeof why, "subtask %s failed: %s", m->from, error);
+        snprintf(why, sizeof why, "subtask %s failed: %s", m->from, r.error);
         s_failed(js, self, j, why);
-    } else if (!strcmp(state, "finished") && !was_finished && ++j->finished == j->nsub) {
+    } else if (!strcmp(r.state, "finished") && !was_finished && ++j->finished == j->nsub) {
         s_end(js, self, j, WR__JOB_FINISHED, NULL);
     }
     return 0;
@@ -625,34 +568,45 @@ int wr__jobs_on_cancel(wr__jobs_t *js, wr_actor_t *self, const wr_msg_t *m)
 
 /* ---- the checkpoint coordinator's part ---- */
 
-/* Acts on what the coordinator said, and records a checkpoint it completed for a successor. */
-static void s_after_coord(wr__jobs_t *js, wr_actor_t *self, wr__job_t *j, uint64_t latest_before,
-                          const wr__verdict_t *v)
+/* A call of j's coordinator: the job as it sees it, and what it asks of the registry. */
+typedef struct {
+    wr__job_ref_t ref;
+    wr__verdict_t v;
+    uint64_t latest_before; /* the newest completed checkpoint before the call */
+} s_coord_call_t;
+
+static void s_coord_begin(const wr__jobs_t *js, const wr__job_t *j, s_coord_call_t *cc)
 {
-    if (wr__coord_latest_id(j->coord) != latest_before && j->state == WR__JOB_RUNNING)
-        s_record_pointer(js, j);
-    s_apply(js, self, j, v);
+    cc->ref = wr__job_ref(js, j);
+    cc->v = (wr__verdict_t){WR__VERDICT_NONE, ""};
+    cc->latest_before = wr__coord_latest_id(j->coord);
 }
 
-/* A message for j's coordinator (CKPT_ACK, SAVEPOINT_REQ), through call. */
-static int s_to_coord(wr__jobs_t *js, wr_actor_t *self, wr__job_t *j, const wr_msg_t *m,
-                      int (*call)(wr__coord_t *, wr_actor_t *, const wr__job_ref_t *,
-                                  const wr_msg_t *, wr__verdict_t *))
+/* Acts on what the coordinator said, and records a checkpoint it completed for a successor. */
+static void s_coord_end(wr__jobs_t *js, wr_actor_t *self, wr__job_t *j, const s_coord_call_t *cc)
 {
-    wr__job_ref_t ref = wr__job_ref(js, j);
-    wr__verdict_t v = {WR__VERDICT_NONE, ""};
-    uint64_t before = wr__coord_latest_id(j->coord);
-    int rc = call(j->coord, self, &ref, m, &v);
-    s_after_coord(js, self, j, before, &v);
-    return rc;
+    if (wr__coord_latest_id(j->coord) != cc->latest_before && j->state == WR__JOB_RUNNING)
+        s_record_pointer(js, j);
+    s_apply(js, self, j, &cc->v);
 }
 
 int wr__jobs_on_ckpt_ack(wr__jobs_t *js, wr_actor_t *self, const wr_msg_t *m)
 {
-    char id[WR_JOB_ID_MAX];
-    uint32_t n = 0;
-    wr__job_t *j = wr__jm_payload_job(m, id, &n) ? NULL : wr__jobs_find(js, id);
-    return j ? s_to_coord(js, self, j, m, wr__coord_on_ack) : 0; /* (a job gone) */
+    wr_msg_ckpt_ack_t ack;
+    int rc = wr_msg_ckpt_ack_unpack(m, &ack);
+    if (rc) {
+        wr_warn("jobmanager: a bad checkpoint ack from %s: %s", m->from, wr_strerror(rc));
+        return 0;
+    }
+    wr__job_t *j = wr__jobs_find(js, ack.job);
+    if (j) { /* (else a job gone) */
+        s_coord_call_t cc;
+        s_coord_begin(js, j, &cc);
+        rc = wr__coord_on_ack(j->coord, self, &cc.ref, &ack, m->from, &cc.v);
+        s_coord_end(js, self, j, &cc);
+    }
+    wr_msg_ckpt_ack_release(&ack);
+    return rc;
 }
 
 int wr__jobs_on_checkpoints(wr__jobs_t *js, wr_actor_t *self, const wr_msg_t *m)
@@ -665,13 +619,16 @@ int wr__jobs_on_checkpoints(wr__jobs_t *js, wr_actor_t *self, const wr_msg_t *m)
 
 int wr__jobs_on_savepoint(wr__jobs_t *js, wr_actor_t *self, const wr_msg_t *m)
 {
-    char id[WR_JOB_ID_MAX];
-    uint32_t n = 0;
-    if (wr__jm_payload_job(m, id, &n))
+    wr_msg_savepoint_req_t req;
+    if (wr_msg_savepoint_req_unpack(m, &req))
         return wr_reply_error(self, m, WR_EPROTO, "bad savepoint request");
-    wr__job_t *j = wr__jobs_find(js, id);
+    wr__job_t *j = wr__jobs_find(js, req.job);
     if (!j) return wr_reply_error(self, m, WR_ENOTFOUND, "no such job (see `weir jobs`)");
-    return s_to_coord(js, self, j, m, wr__coord_on_savepoint);
+    s_coord_call_t cc;
+    s_coord_begin(js, j, &cc);
+    int rc = wr__coord_on_savepoint(j->coord, self, &cc.ref, m, &req, &cc.v);
+    s_coord_end(js, self, j, &cc);
+    return rc;
 }
 
 /* ---- the tick ---- */
@@ -694,6 +651,10 @@ static void s_restart(wr__jobs_t *js, wr_actor_t *self, wr__job_t *j)
     if (!s_place(js, j)) return; /* too few slots: a lost TaskManager may come back */
     j->attempt++;
     const char *latest = wr__coord_latest_path(j->coord);
+    /* restoring what the failed attempt restored (no checkpoint completed since), the new one
+     * makes again what that one's collect sinks reported: those lines go */
+    if (!latest[0] || !strcmp(latest, j->restore)) j->collected_len = j->collected_from;
+    j->collected_from = j->collected_len;
     if (latest[0]) snprintf(j->restore, sizeof j->restore, "%s", latest);
     wr_strbuf_t err;
     wr_strbuf_init(&err);
@@ -727,11 +688,10 @@ void wr__jobs_tick(wr__jobs_t *js, wr_actor_t *self)
     for (size_t i = 0; i < js->n; i++) {
         wr__job_t *j = js->v[i];
         if (j->state != WR__JOB_RUNNING) continue;
-        wr__job_ref_t ref = wr__job_ref(js, j);
-        wr__verdict_t v = {WR__VERDICT_NONE, ""};
-        uint64_t before = wr__coord_latest_id(j->coord);
-        wr__coord_tick(j->coord, self, &ref, now, &v);
-        s_after_coord(js, self, j, before, &v);
+        s_coord_call_t cc;
+        s_coord_begin(js, j, &cc);
+        wr__coord_tick(j->coord, self, &cc.ref, now, &cc.v);
+        s_coord_end(js, self, j, &cc);
     }
 }
 
@@ -746,16 +706,18 @@ static bool s_owns_on(const wr__job_t *j, const char *tm)
     return false;
 }
 
-int wr__jobs_pack_owned(const wr__jobs_t *js, const char *tm, msgpack_packer *pk)
+int wr__jobs_owned(const wr__jobs_t *js, const char *tm, wr_msg_job_attempt_list_t *out)
 {
     uint32_t n = 0;
     for (size_t i = 0; i < js->n; i++)
         n += s_owns_on(js->v[i], tm);
-    int rc = msgpack_pack_array(pk, n);
-    for (size_t i = 0; i < js->n && !rc; i++) {
+    *out = (wr_msg_job_attempt_list_t){n ? calloc(n, sizeof *out->v) : NULL, 0};
+    if (n && !out->v) return WR_ENOMEM;
+    for (size_t i = 0; i < js->n; i++) {
         if (!s_owns_on(js->v[i], tm)) continue;
-        rc = msgpack_pack_array(pk, 2) || wr_pack_str(pk, js->v[i]->id) ||
-             msgpack_pack_uint32(pk, js->v[i]->attempt);
+        wr_msg_job_attempt_t *a = &out->v[out->n++];
+        memcpy(a->job, js->v[i]->id, sizeof a->job);
+        a->attempt = js->v[i]->attempt;
     }
-    return rc ? -1 : 0;
+    return 0;
 }

@@ -8,13 +8,17 @@
  * every vertex shares slot group g (Flink's slot sharing), placed on the live TaskManager with
  * the most free slots (jm_tms.h). A deployment (TASK_DEPLOY) names the job and its attempt and
  * goes in an envelope that carries the leader's epoch (jm_leader.h); a TaskManager runs only the
- * attempts the leader owns on it (wr__jobs_pack_owned). When a job stops (failover, cancel, end)
+ * attempts the leader owns on it (wr__jobs_owned). When a job stops (failover, cancel, end)
  * its subtasks are canceled on every live TaskManager that holds them and their slots freed;
  * those on a TaskManager that is dead then stop when it registers again.
  *
  * A job's subtasks show their true state: deploying, running, finished, failed (it failed, or
  * its TaskManager was lost) or canceled (stopped by the JobManager); a job that ends FINISHED
- * (its end, or stopped with a savepoint) shows every subtask finished.
+ * (its end, or stopped with a savepoint) shows every subtask finished. A subtask's report
+ * (TASK_STATE) is read by its declaration alone (a malformed one is logged and dropped), and only
+ * the current attempt's count. The lines collect sinks report with their final report (`weir
+ * job`'s collected) count once: a new attempt that restores what the failed one restored (no
+ * checkpoint completed in between) makes them again, so the failed attempt's lines go.
  *
  * Job records for a successor (jm_leader.h): the submission is put when a job is accepted, its
  * pointer (attempt, checkpoint to restore) at every deployment and completed checkpoint, and the
@@ -22,12 +26,12 @@
 #ifndef WR__JM_JOBS_H
 #define WR__JM_JOBS_H
 
-#include <msgpack.h>
 #include <stdbool.h>
 
 #include "actors/jobmanager/jm_leader.h"
 #include "actors/jobmanager/jm_tms.h"
 #include "actors/jobmanager/jobmanager.h"
+#include "bus/messages.h"
 
 typedef struct wr__jobs wr__jobs_t;
 
@@ -71,8 +75,9 @@ void wr__jobs_tick(wr__jobs_t *js, wr_actor_t *self);
 /* TaskManager tm is gone (dead, or restarted): every job with a subtask on it fails over, those
  * subtasks failed. */
 void wr__jobs_tm_lost(wr__jobs_t *js, wr_actor_t *self, const char *tm, const char *reason);
-/* Packs the attempts the JobManager owns on TaskManager tm: [[job id, attempt]...], one per
- * running job with a subtask placed there. -1 (msgpack-c's failure) when packing failed. */
-int wr__jobs_pack_owned(const wr__jobs_t *js, const char *tm, msgpack_packer *pk);
+/* The attempts the JobManager owns on TaskManager tm (TM_REGISTERED's owned): one per running
+ * job with a subtask placed there, into *out, whose array (NULL for none) the caller frees.
+ * 0 or WR_ENOMEM (*out empty then). */
+int wr__jobs_owned(const wr__jobs_t *js, const char *tm, wr_msg_job_attempt_list_t *out);
 
 #endif

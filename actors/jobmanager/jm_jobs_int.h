@@ -11,6 +11,7 @@
 #include "actors/jobmanager/jm_jobs.h"
 #include "actors/jobmanager/jm_restart.h"
 #include "bus/base/strbuf.h"
+#include "bus/messages.h"
 
 enum wr__job_state {
     WR__JOB_CREATED,
@@ -23,11 +24,10 @@ enum wr__job_state {
 
 /* What the JobManager knows of one subtask of the current attempt. */
 typedef struct {
-    char state[16]; /* deploying, running, finished, failed, canceled */
-    uint64_t records_in, records_out, backpressure, windows_fired, late_dropped;
-    int64_t watermark;
-    int64_t delay_p50_ms, delay_p99_ms; /* watermark -> results out (per result); -1: none yet */
-    int64_t delay_last_p99_ms;          /* the same per firing, until its last result */
+    char state[WR_MSG_STATE_MAX]; /* deploying, running, finished, failed, canceled */
+    /* its counters as it last reported them (TASK_STATE, bus/messages.h; collected left out: the
+     * job keeps those lines); emit delays -1 until it reports some */
+    wr_msg_task_stats_t stats;
 } wr__subtask_t;
 
 typedef struct {
@@ -46,6 +46,7 @@ typedef struct {
     char error[256];
     char *collected; /* collect sinks' JSON lines */
     size_t collected_len;
+    size_t collected_from; /* where the current attempt's lines start in collected */
     /* fault tolerance */
     uint32_t attempt;        /* the first (past any other job's in its sinks' folders), +1 per
                                 restart */

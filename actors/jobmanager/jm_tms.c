@@ -8,7 +8,7 @@
 #include "bus/base/clock.h"
 #include "bus/base/error.h"
 #include "bus/base/log.h"
-#include "bus/base/mp.h"
+#include "bus/messages.h"
 
 typedef struct {
     char id[WR_NODE_MAX];
@@ -20,7 +20,7 @@ typedef struct {
     bool alive;
     bool reachable;   /* the bus has heard this incarnation's heartbeat: deployments get through */
     int64_t since_ns; /* when it registered, or when it was declared dead */
-    char reason[64];  /* why it is dead */
+    char reason[WR_MSG_REASON_MAX]; /* why it is dead */
 } s_tm_t;
 
 struct wr__tms {
@@ -51,23 +51,17 @@ static s_tm_t *s_find(const wr__tms_t *t, const char *id)
 
 int wr__tms_parse_register(const wr_msg_t *m, wr__tm_reg_t *out)
 {
-    wr_mp_reader_t r;
-    wr_mp_reader_init(&r, m->data, m->len);
-    uint32_t n = 0;
-    uint64_t slots = 0, in_use = 0;
+    wr_msg_tm_register_t r;
     char from_node[WR_NODE_MAX];
     memset(out, 0, sizeof *out);
-    wr_mp_read_array(&r, &n);
-    wr_mp_read_str_copy(&r, out->id, sizeof out->id);
-    wr_mp_read_str_copy(&r, out->endpoint, sizeof out->endpoint);
-    wr_mp_read_uint(&r, &slots);
-    wr_mp_read_uint(&r, &out->incarnation);
-    wr_mp_read_uint(&r, &in_use);
-    if (r.err || n != 5 || wr_mp_remaining(&r) || slots == 0 || slots > 65536 ||
-        in_use > UINT32_MAX || !wr_addr_split(m->from, from_node) || strcmp(from_node, out->id))
+    if (wr_msg_tm_register_unpack(m, &r) || r.slots == 0 || r.slots > 65536 ||
+        !wr_addr_split(m->from, from_node) || strcmp(from_node, r.node))
         return WR_EPROTO;
-    out->slots = (uint32_t)slots;
-    out->in_use = (uint32_t)in_use;
+    memcpy(out->id, r.node, sizeof out->id);
+    memcpy(out->endpoint, r.endpoint, sizeof out->endpoint);
+    out->slots = r.slots;
+    out->incarnation = r.incarnation;
+    out->in_use = r.slots_in_use;
     return 0;
 }
 
@@ -106,19 +100,17 @@ int wr__tms_register(wr__tms_t *t, const wr__tm_reg_t *reg, bool reachable,
 }
 
 void wr__tms_on_peer(wr__tms_t *t, const wr_msg_t *m, bool up, enum wr__tm_change *change,
-                     char id[WR_NODE_MAX], char reason[64])
+                     char id[WR_NODE_MAX], char reason[WR_MSG_REASON_MAX])
 {
-    wr_mp_reader_t r;
-    wr_mp_reader_init(&r, m->data, m->len);
-    uint32_t n = 0;
-    uint64_t inc = 0;
+    wr_msg_peer_up_t pu;
+    wr_msg_peer_down_t pd;
     *change = WR__TM_SAME;
-    reason[0] = '\0';
-    wr_mp_read_array(&r, &n);
-    wr_mp_read_str_copy(&r, id, WR_NODE_MAX);
-    if (!up) wr_mp_read_str_copy(&r, reason, 64);
-    wr_mp_read_uint(&r, &inc);
-    s_tm_t *tm = r.err ? NULL : s_find(t, id);
+    id[0] = reason[0] = '\0';
+    if (up ? wr_msg_peer_up_unpack(m, &pu) : wr_msg_peer_down_unpack(m, &pd)) return;
+    memcpy(id, up ? pu.node : pd.node, WR_NODE_MAX);
+    if (!up) memcpy(reason, pd.reason, WR_MSG_REASON_MAX);
+    uint64_t inc = up ? pu.incarnation : pd.incarnation;
+    s_tm_t *tm = s_find(t, id);
     if (!tm) return;
     /* the process that went down or came up; 0 when the transport had not heard it yet */
     bool same = !inc || inc == tm->incarnation;

@@ -14,14 +14,14 @@
 #include <stdint.h>
 
 #include "actors/cluster/cluster.h"
-#include "bus/msg.h"
+#include "bus/messages.h"
 
 typedef struct wr__tms wr__tms_t;
 
-/* TM_REGISTER [node id, endpoint, slots u32, incarnation u64, slots in use u32] as read. */
+/* TM_REGISTER (bus/messages.h) as read. */
 typedef struct {
     char id[WR_NODE_MAX];
-    char endpoint[128];
+    char endpoint[WR_MSG_ENDPOINT_MAX];
     uint32_t slots;
     uint64_t incarnation;
     uint32_t in_use; /* slots its subtasks hold, as the TaskManager counts them */
@@ -48,19 +48,19 @@ typedef struct {
 wr__tms_t *wr__tms_new(void);
 void wr__tms_destroy(wr__tms_t **tms);
 
-/* Reads a TM_REGISTER sent by m->from: WR_EPROTO for a malformed one or a sender that is not
- * the node it registers. */
+/* Reads a TM_REGISTER sent by m->from: WR_EPROTO for a malformed one, one of no slots or more
+ * than 65536, or a sender that is not the node it registers. */
 int wr__tms_parse_register(const wr_msg_t *m, wr__tm_reg_t *out);
 /* Records a registration; reachable: whether the bus gets messages through to it already (a
  * restarted TaskManager's first heartbeat may not have come yet: PEER_UP will say). A restarted
  * one holds no slots any more. 0 or WR_ENOMEM. */
 int wr__tms_register(wr__tms_t *tms, const wr__tm_reg_t *reg, bool reachable,
                      enum wr__tm_change *change);
-/* Records PEER_UP (up) or PEER_DOWN [node id, (reason,) incarnation]; *change says what it
- * changed for a registered TaskManager (WR__TM_SAME otherwise), with its id and, when it died,
- * the reason. */
+/* Records PEER_UP (up) or PEER_DOWN; *change says what it changed for a registered TaskManager
+ * (WR__TM_SAME otherwise, a malformed one included), with its id and, when it died, the
+ * reason. */
 void wr__tms_on_peer(wr__tms_t *tms, const wr_msg_t *m, bool up, enum wr__tm_change *change,
-                     char id[WR_NODE_MAX], char reason[64]);
+                     char id[WR_NODE_MAX], char reason[WR_MSG_REASON_MAX]);
 
 bool wr__tms_alive(const wr__tms_t *tms, const char *id);
 /* Free slots of the live TaskManagers (reachable ones only when reachable_only), and how many

@@ -88,25 +88,24 @@ static bool s_peer_reachable(wr_actor_t *self, const char *id)
     return true;
 }
 
-/* TM_REGISTERED [jm incarnation, heartbeat timeout ms, epoch, [[job id, attempt]...] owned on
- * TaskManager tm, rocksdb localdir ("" with the memory backend)] to `to` (an answer when corr is
- * not 0), in an envelope with the epoch. */
+/* TM_REGISTERED to `to` (an answer when corr is not 0), in an envelope with the epoch: the
+ * attempts the JobManager owns on TaskManager tm, and the RocksDB localdir with that backend. */
 static void s_send_registered(wr_actor_t *self, s_jm_t *jm, const char *to, uint64_t corr,
                               const char *tm)
 {
-    uint64_t epoch = wr__leader_epoch(jm->leader);
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, 5);
-    msgpack_pack_uint64(&pk, wr_node_incarnation(wr_actor_node(self)));
-    msgpack_pack_int64(&pk, wr_node_heartbeat_timeout_ms(wr_actor_node(self)));
-    msgpack_pack_uint64(&pk, epoch);
-    int rc = wr__jobs_pack_owned(jm->jobs, tm, &pk) ? WR_ENOMEM : 0;
-    wr_pack_str(&pk, jm->o.rocksdb && jm->o.rocksdb_dir ? jm->o.rocksdb_dir : "");
-    if (!rc) rc = wr__jm_send(self, to, WR_MSG_TM_REGISTERED, corr, epoch, sb.data, sb.size);
-    msgpack_sbuffer_destroy(&sb);
+    wr_node_t *node = wr_actor_node(self);
+    wr_msg_tm_registered_t r = {.jm_incarnation = wr_node_incarnation(node),
+                                .heartbeat_timeout_ms = wr_node_heartbeat_timeout_ms(node),
+                                .epoch = wr__leader_epoch(jm->leader)};
+    int rc = wr__jobs_owned(jm->jobs, tm, &r.owned);
+    if (!rc && jm->o.rocksdb && jm->o.rocksdb_dir &&
+        (size_t)snprintf(r.rocksdb_dir, sizeof r.rocksdb_dir, "%s", jm->o.rocksdb_dir) >=
+            sizeof r.rocksdb_dir)
+        rc = WR_ETOOBIG;
+    if (!rc)
+        rc = wr__jm_send(self, to, WR_MSG_TM_REGISTERED, corr, r.epoch, &wr_msg_tm_registered_decl,
+                         &r);
+    free(r.owned.v);
     if (rc) wr_warn("jobmanager: cannot answer %s: %s", to, wr_strerror(rc));
 }
 
@@ -130,7 +129,7 @@ static int s_on_register(wr_actor_t *self, s_jm_t *jm, const wr_msg_t *m)
 static void s_on_peer(wr_actor_t *self, s_jm_t *jm, const wr_msg_t *m, bool up)
 {
     enum wr__tm_change change;
-    char id[WR_NODE_MAX], reason[64];
+    char id[WR_NODE_MAX], reason[WR_MSG_REASON_MAX];
     wr__tms_on_peer(jm->tms, m, up, &change, id, reason);
     if (change == WR__TM_DIED) {
         wr__jobs_tm_lost(jm->jobs, self, id, reason);

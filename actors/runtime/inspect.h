@@ -7,8 +7,8 @@
  *                 count]...], recent: [recent_msg...], each with its payload as itself, its
  *                 first bytes (payload_truncated) or payload_not_sampled
  * Payloads are sampled: every message of a quiet mailbox, one in eight of a busy one. These pack
- * through the codec (bus/proto.h) into a packer, so that the JobManager can put the rows of several
- * nodes into one answer. */
+ * through the codec (bus/proto.h) into a packer; the JobManager reads its own row back to answer
+ * with the rows of every node. */
 #ifndef WR_INSPECT_H
 #define WR_INSPECT_H
 
@@ -19,9 +19,6 @@
 
 /* Packs this node's row, with status "up" and last_heard_ms 0. 0 or WR_ENOMEM. */
 int wr_inspect_pack_node(wr_node_t *node, msgpack_packer *pk);
-/* Packs a row for a node known only by hearsay (a dead TaskManager): no actors. 0 or WR_ENOMEM. */
-int wr_inspect_pack_remote(msgpack_packer *pk, const char *node_id, const char *status,
-                           const char *endpoint, int64_t last_heard_ms);
 /* Packs the mailbox reply for the local actor at path with up to peek recent messages.
  * WR_ENOACTOR when there is none (nothing is packed then). */
 int wr_inspect_pack_mailbox(wr_node_t *node, const char *path, uint32_t peek, msgpack_packer *pk);

@@ -93,15 +93,6 @@ static int s_pack_actors(wr_node_t *n, msgpack_sbuffer *sb)
     return rc;
 }
 
-int wr_inspect_pack_remote(msgpack_packer *pk, const char *node_id, const char *status,
-                           const char *endpoint, int64_t last_heard_ms)
-{
-    wr_transport_stats_t none = {0};
-    wr_msg_node_row_t row = s_row(node_id, status, endpoint, 0, last_heard_ms, &none,
-                                  (wr_msg_actor_row_list_t){NULL, 0});
-    return wr_proto_encode(&wr_msg_node_row_decl, &row, pk);
-}
-
 /* The names of message types, for a mailbox's counts: the table's, or "type-N". */
 typedef struct {
     char buf[WR_MAILBOX_TYPE_SLOTS][16];

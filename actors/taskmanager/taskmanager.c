@@ -15,7 +15,7 @@
 #include "bus/base/fs.h"
 #include "bus/base/log.h"
 #include "bus/base/mp.h"
-#include "bus/msgtypes.h"
+#include "bus/messages.h"
 
 #define S_TICK         (WR_MSG_LOCAL_FIRST + 1)
 #define S_REPORT_EVERY 10 /* registered: re-send the registration as a slot report every N ticks   \
@@ -116,52 +116,34 @@ static bool s_fence(s_tm_t *tm, const wr_msg_t *m)
     return false;
 }
 
-/* TASK_DEPLOY [job id, attempt, vertex, subtask, topology, [[node, endpoint]...], credits,
- * batch records, checkpointing, restore path, rocksdb, rocksdb dir, rocksdb cache]: start the
- * subtask. A failure is reported to the JobManager as the subtask's. */
+/* TASK_DEPLOY: start the subtask. A failure is reported to the JobManager as the subtask's. */
 static int s_on_deploy(wr_actor_t *self, s_tm_t *tm, const wr_msg_t *m)
 {
     if (!s_fence(tm, m)) return 0;
-    wr_mp_reader_t r;
-    wr_mp_reader_init(&r, m->data, m->len);
-    uint32_t n = 0, np = 0;
-    uint64_t attempt = 0, vertex = 0, subtask = 0, credits = 0, batch = 0;
+    wr_msg_task_deploy_t d;
     wr_task_opts_t o = {0};
     wr_topology_t *topo = NULL;
-    wr_mp_read_array(&r, &n);
-    wr_mp_read_str_copy(&r, o.job_id, sizeof o.job_id);
-    wr_mp_read_uint(&r, &attempt);
-    wr_mp_read_uint(&r, &vertex);
-    wr_mp_read_uint(&r, &subtask);
-    int rc = r.err || n != 13 ? WR_EPROTO : wr_topology_unpack(&r, &topo);
-    if (!rc && (rc = wr_mp_read_array(&r, &np)) == 0 && np > 0) {
-        o.place_node = calloc(np, sizeof *o.place_node);
-        o.place_endpoint = calloc(np, sizeof *o.place_endpoint);
+    int rc = wr_msg_task_deploy_unpack(m, &d);
+    if (!rc && (!d.credits || d.credits > 65536 || !d.batch_records || d.batch_records > 1 << 20))
+        rc = WR_EPROTO;
+    if (!rc) {
+        wr_mp_reader_t r;
+        wr_mp_reader_init(&r, d.topology.p, d.topology.len);
+        rc = wr_topology_unpack(&r, &topo);
+    }
+    if (!rc && d.places.n) {
+        o.place_node = calloc(d.places.n, sizeof *o.place_node);
+        o.place_endpoint = calloc(d.places.n, sizeof *o.place_endpoint);
         if (!o.place_node || !o.place_endpoint) rc = WR_ENOMEM;
-        for (uint32_t i = 0; !rc && i < np; i++) {
-            uint32_t two = 0;
-            wr_mp_read_array(&r, &two);
-            wr_mp_read_str_copy(&r, o.place_node[i], WR_NODE_MAX);
-            wr_mp_read_str_copy(&r, o.place_endpoint[i], 128);
-            if (r.err || two != 2 || !wr_node_id_valid(o.place_node[i])) rc = WR_EPROTO;
+        for (uint32_t i = 0; !rc && i < d.places.n; i++) {
+            if (!wr_node_id_valid(d.places.v[i].node)) rc = WR_EPROTO;
+            memcpy(o.place_node[i], d.places.v[i].node, sizeof o.place_node[i]);
+            memcpy(o.place_endpoint[i], d.places.v[i].endpoint, sizeof o.place_endpoint[i]);
         }
     }
-    char dir[WR_TASK_RESTORE_MAX] = "";
-    if (!rc) {
-        wr_mp_read_uint(&r, &credits);
-        wr_mp_read_uint(&r, &batch);
-        wr_mp_read_bool(&r, &o.checkpointing);
-        wr_mp_read_str_copy(&r, o.restore, sizeof o.restore);
-        wr_mp_read_bool(&r, &o.rocksdb);
-        wr_mp_read_str_copy(&r, dir, sizeof dir);
-        wr_mp_read_uint(&r, &o.rocksdb_cache);
-        if (r.err || wr_mp_remaining(&r) || !credits || credits > 65536 || !batch ||
-            batch > 1 << 20 || vertex > UINT32_MAX || subtask > UINT32_MAX || attempt > UINT32_MAX)
-            rc = WR_EPROTO;
-    }
     /* the stores go into this TaskManager's own folder of the localdir (cleaned at its start) */
-    if (!rc && dir[0] &&
-        (size_t)snprintf(o.rocksdb_dir, sizeof o.rocksdb_dir, "%s/%s", dir,
+    if (!rc && d.rocksdb_dir[0] &&
+        (size_t)snprintf(o.rocksdb_dir, sizeof o.rocksdb_dir, "%s/%s", d.rocksdb_dir,
                          wr_node_id(wr_actor_node(self))) >= sizeof o.rocksdb_dir)
         rc = WR_EPROTO;
     if (!rc && tm->ntasks == tm->tasks_cap) {
@@ -176,17 +158,24 @@ static int s_on_deploy(wr_actor_t *self, s_tm_t *tm, const wr_msg_t *m)
     }
     if (rc) {
         wr_warn("taskmanager: bad deployment from %s: %s", m->from, wr_strerror(rc));
+        wr_msg_task_deploy_release(&d);
         wr_topology_destroy(&topo);
         free(o.place_node);
         free(o.place_endpoint);
         return wr_reply_error(self, m, rc, "bad task-deploy");
     }
-    o.attempt = (uint32_t)attempt;
-    o.vertex = (uint32_t)vertex;
-    o.subtask = (uint32_t)subtask;
-    o.credits = (uint32_t)credits;
-    o.batch_records = (uint32_t)batch;
-    o.nplaces = np;
+    memcpy(o.job_id, d.job, sizeof o.job_id);
+    o.attempt = d.attempt;
+    o.vertex = d.vertex;
+    o.subtask = d.subtask;
+    o.credits = d.credits;
+    o.batch_records = d.batch_records;
+    o.nplaces = d.places.n;
+    o.checkpointing = d.checkpointing;
+    memcpy(o.restore, d.restore, sizeof o.restore);
+    o.rocksdb = d.rocksdb;
+    o.rocksdb_cache = d.rocksdb_cache;
+    wr_msg_task_deploy_release(&d);
     snprintf(o.jm_addr, sizeof o.jm_addr, "%s", tm->jm_addr);
     wr_actor_t *task = NULL;
     s_task_t t = {
@@ -208,19 +197,13 @@ static int s_on_deploy(wr_actor_t *self, s_tm_t *tm, const wr_msg_t *m)
     return 0;
 }
 
-/* TASK_CANCEL [job id]: stop every subtask of the job here. */
+/* TASK_CANCEL: stop every subtask of the job here. */
 static void s_on_cancel(s_tm_t *tm, const wr_msg_t *m)
 {
-    if (!s_fence(tm, m)) return;
-    wr_mp_reader_t r;
-    wr_mp_reader_init(&r, m->data, m->len);
-    uint32_t n = 0;
-    char job[WR_JOB_ID_MAX];
-    wr_mp_read_array(&r, &n);
-    wr_mp_read_str_copy(&r, job, sizeof job);
-    if (r.err || n != 1) return;
+    wr_msg_job_ref_t cancel;
+    if (!s_fence(tm, m) || wr_msg_job_ref_unpack(m, &cancel)) return;
     for (size_t i = 0; i < tm->ntasks; i++)
-        if (!strcmp(tm->tasks[i].job, job)) s_stop(&tm->tasks[i]);
+        if (!strcmp(tm->tasks[i].job, cancel.job)) s_stop(&tm->tasks[i]);
 }
 
 /* CHILD_STOPPED [addr]: a subtask is gone (canceled, failed, or its node is stopping). */
@@ -234,31 +217,29 @@ static void s_on_child_stopped(s_tm_t *tm, const wr_msg_t *m)
     }
 }
 
-/* TM_REGISTER [node id, endpoint, slots, incarnation, slots in use]: a registration, or a slot
- * report once registered (its answer is TM_REGISTERED all the same). */
+/* TM_REGISTER: a registration, or a slot report once registered (its answer is TM_REGISTERED
+ * all the same). */
 static int s_register(wr_actor_t *self, s_tm_t *tm)
 {
     if (tm->ask) return 0; /* one at a time */
     wr_node_t *node = wr_actor_node(self);
-    uint32_t in_use = s_slots_in_use(tm);
+    wr_msg_tm_register_t reg = {.slots = tm->slots,
+                                .incarnation = wr_node_incarnation(node),
+                                .slots_in_use = s_slots_in_use(tm)};
+    snprintf(reg.node, sizeof reg.node, "%s", wr_node_id(node));
+    snprintf(reg.endpoint, sizeof reg.endpoint, "%s", wr_node_endpoint(node));
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, 5);
-    wr_pack_str(&pk, wr_node_id(node));
-    wr_pack_str(&pk, wr_node_endpoint(node));
-    msgpack_pack_uint32(&pk, tm->slots);
-    msgpack_pack_uint64(&pk, wr_node_incarnation(node));
-    msgpack_pack_uint32(&pk, in_use);
-    int rc =
-        wr_ask(self, tm->jm_addr, WR_MSG_TM_REGISTER, sb.data, sb.size, tm->retry_ms * 2, &tm->ask);
+    int rc = wr_msg_tm_register_pack(&reg, &sb);
+    if (!rc)
+        rc = wr_ask(self, tm->jm_addr, WR_MSG_TM_REGISTER, sb.data, sb.size, tm->retry_ms * 2,
+                    &tm->ask);
     msgpack_sbuffer_destroy(&sb);
     if (rc) {
         tm->ask = 0;
         wr_debug("taskmanager: registration not sent: %s", wr_strerror(rc));
     } else {
-        tm->reported = in_use;
+        tm->reported = reg.slots_in_use;
     }
     return 0; /* retried at the next tick */
 }
@@ -319,62 +300,43 @@ static void s_clean_stores(const wr_actor_t *self, s_tm_t *tm, const char *local
         wr_info("taskmanager: removed %u stores an earlier process left in %s", removed, dir);
 }
 
-/* TM_REGISTERED [jm incarnation, heartbeat timeout ms, epoch, [[job id, attempt]...], rocksdb
- * localdir]: registered with the leader of that epoch, which owns those attempts here. Every
- * other subtask stops: one of another epoch (an earlier leader's), or an attempt the leader no
- * longer owns (it failed over while this TaskManager was cut off, or its cancel never came). */
+/* Whether the leader owns task t's attempt. */
+static bool s_owned(const wr_msg_job_attempt_list_t *owned, const s_task_t *t)
+{
+    for (uint32_t k = 0; k < owned->n; k++)
+        if (owned->v[k].attempt == t->attempt && !strcmp(owned->v[k].job, t->job)) return true;
+    return false;
+}
+
+/* TM_REGISTERED: registered with the leader of its epoch, which owns the attempts it names here.
+ * Every other subtask stops: one of another epoch (an earlier leader's), or an attempt the leader
+ * no longer owns (it failed over while this TaskManager was cut off, or its cancel never came). */
 static void s_on_registered(const wr_actor_t *self, s_tm_t *tm, const wr_msg_t *m)
 {
-    wr_mp_reader_t r;
-    wr_mp_reader_init(&r, m->data, m->len);
-    uint32_t n = 0, nowned = 0;
-    uint64_t inc = 0, epoch = 0;
-    int64_t timeout = 0;
-    char localdir[WR_TASK_RESTORE_MAX] = "";
-    wr_mp_read_array(&r, &n);
-    wr_mp_read_uint(&r, &inc);
-    wr_mp_read_int(&r, &timeout);
-    wr_mp_read_uint(&r, &epoch);
-    wr_mp_read_array(&r, &nowned);
-    const uint8_t *owned = r.p; /* read again per subtask below */
-    for (uint32_t i = 0; i < nowned && !r.err; i++)
-        wr_mp_skip(&r);
-    size_t owned_len = (size_t)(r.p - owned);
-    wr_mp_read_str_copy(&r, localdir, sizeof localdir);
-    if (r.err || n != 5 || wr_mp_remaining(&r) || !epoch || m->epoch != epoch) {
+    wr_msg_tm_registered_t r;
+    if (wr_msg_tm_registered_unpack(m, &r) || !r.epoch || m->epoch != r.epoch) {
+        wr_msg_tm_registered_release(&r);
         wr_warn("taskmanager: malformed registration answer from %s", m->from);
         return;
     }
-    if (!tm->registered || tm->jm_incarnation != inc || tm->epoch != epoch)
+    if (!tm->registered || tm->jm_incarnation != r.jm_incarnation || tm->epoch != r.epoch)
         wr_info("taskmanager: registered with %s (%u slots), epoch %llu", tm->jm_addr, tm->slots,
-                (unsigned long long)epoch);
+                (unsigned long long)r.epoch);
     tm->registered = true;
-    tm->jm_incarnation = inc;
-    tm->epoch = epoch;
+    tm->jm_incarnation = r.jm_incarnation;
+    tm->epoch = r.epoch;
     unsigned stopped = 0;
     for (size_t i = 0; i < tm->ntasks; i++) {
         s_task_t *t = &tm->tasks[i];
-        bool keep = t->epoch == epoch;
-        wr_mp_reader_t o;
-        wr_mp_reader_init(&o, owned, owned_len);
-        bool found = false;
-        for (uint32_t k = 0; keep && k < nowned && !found && !o.err; k++) {
-            uint32_t two = 0;
-            uint64_t attempt = 0;
-            char job[WR_JOB_ID_MAX];
-            wr_mp_read_array(&o, &two);
-            wr_mp_read_str_copy(&o, job, sizeof job);
-            wr_mp_read_uint(&o, &attempt);
-            found = !o.err && two == 2 && attempt == t->attempt && !strcmp(job, t->job);
-        }
-        if ((keep && found) || t->stopping) continue;
+        if ((t->epoch == r.epoch && s_owned(&r.owned, t)) || t->stopping) continue;
         s_stop(t);
         stopped++;
     }
     if (stopped)
         wr_info("taskmanager: stopping %u subtasks the jobmanager (epoch %llu) does not own",
-                stopped, (unsigned long long)epoch);
-    s_clean_stores(self, tm, localdir);
+                stopped, (unsigned long long)r.epoch);
+    s_clean_stores(self, tm, r.rocksdb_dir);
+    wr_msg_tm_registered_release(&r);
 }
 
 static int s_on_start(wr_actor_t *self, void *state)

@@ -253,22 +253,30 @@ static int s_outcome(wr_msg_t *reply, uint16_t ok, char *why, size_t cap)
     return e.code;
 }
 
-int tc_submit(tc_cluster_t *c, const char *yaml, char id[TC_JOB_ID_MAX], char *why, size_t cap)
+void tc_submit_payload(const char *yaml, msgpack_sbuffer *out)
 {
     wr_strbuf_t err;
     wr_strbuf_init(&err);
     wr_topology_t *t = NULL;
-    if (wr_topology_parse(yaml, strlen(yaml), "test", &t, &err)) {
+    if (wr_topology_parse(yaml, strlen(yaml), "test", &t, &err))
         fail_msg("the test's topology does not parse: %s", err.buf);
-    }
     wr_strbuf_release(&err);
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
+    msgpack_sbuffer topo;
+    msgpack_sbuffer_init(&topo);
     msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, 1);
+    msgpack_packer_init(&pk, &topo, msgpack_sbuffer_write);
     assert_int_equal(wr_topology_pack(t, &pk), 0);
     wr_topology_destroy(&t);
+    wr_msg_job_submit_t submit = {.topology = {(const uint8_t *)topo.data, topo.size}};
+    assert_int_equal(wr_msg_job_submit_pack(&submit, out), 0);
+    msgpack_sbuffer_destroy(&topo);
+}
+
+int tc_submit(tc_cluster_t *c, const char *yaml, char id[TC_JOB_ID_MAX], char *why, size_t cap)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    tc_submit_payload(yaml, &sb);
     wr_msg_t *reply = tc_ask(c, WR_MSG_JOB_SUBMIT, sb.data, sb.size);
     msgpack_sbuffer_destroy(&sb);
     int rc = s_outcome(reply, WR_MSG_JOB_SUBMITTED, why, cap);

@@ -95,6 +95,9 @@ wr_msg_t *tc_job(tc_cluster_t *c, const char *id);
  * test when none came. */
 wr_msg_t *tc_mailbox(tc_cluster_t *c, const char *addr, uint32_t peek);
 
+/* Appends the JOB_SUBMIT payload of the topology (YAML text, topology.h; a text that does not
+ * parse fails the test) to out: for tests that drive a JobManager's parts by hand. */
+void tc_submit_payload(const char *yaml, msgpack_sbuffer *out);
 /* Submits the topology (YAML text, topology.h; a text that does not parse fails the test). 0 with
  * the job's id in id; or the code of the JobManager's refusal, its text in why (cap bytes, may be
  * NULL), or WR_ETIMEDOUT. */
