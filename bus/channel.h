@@ -26,19 +26,19 @@ typedef struct {
 
 typedef struct {
     uint64_t channel;
-    uint32_t window;    /* credits granted in total (the most batches in flight) */
-    uint32_t owed;      /* consumed batches whose credit has not been returned yet */
-    uint64_t granted;   /* credits granted since the channel opened */
-    uint64_t next_seq;  /* sequence number expected next */
-    uint64_t received;  /* batches received */
-    uint64_t records;   /* records received */
-    bool ended;         /* CHANNEL_END seen */
+    uint32_t window;   /* credits granted in total (the most batches in flight) */
+    uint32_t owed;     /* consumed batches whose credit has not been returned yet */
+    uint64_t granted;  /* credits granted since the channel opened */
+    uint64_t next_seq; /* sequence number expected next */
+    uint64_t received; /* batches received */
+    uint64_t records;  /* records received */
+    bool ended;        /* CHANNEL_END seen */
 } wr_chan_rx_t;
 
 /* A received batch: a borrowed view into the DATA_BATCH payload. */
 typedef struct {
     uint64_t seq;
-    uint32_t count;        /* records in the batch */
+    uint32_t count;         /* records in the batch */
     const uint8_t *records; /* count records, encoded by the sender's convention */
     size_t len;
 } wr_chan_batch_t;

@@ -13,10 +13,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define WR_PROTOCOL_VERSION 1
-#define WR_NODE_MAX 32  /* node id, NUL included */
-#define WR_PATH_MAX 64  /* actor path within a node, NUL included */
-#define WR_ADDR_MAX 96  /* "node/path", NUL included */
+#define WR_PROTOCOL_VERSION    1
+#define WR_NODE_MAX            32          /* node id, NUL included */
+#define WR_PATH_MAX            64          /* actor path within a node, NUL included */
+#define WR_ADDR_MAX            96          /* "node/path", NUL included */
 #define WR_PAYLOAD_DEFAULT_MAX (64u << 20) /* bus.max-message-size default */
 
 typedef struct {

@@ -154,8 +154,8 @@ enum wr_proto_kind {
     WR_PK_DICT
 };
 
-#define WR_PF_OPT 1u /* OPT_: may be left out */
-#define WR_PF_FIX 2u /* FIX_: written in fixed width */
+#define WR_PF_OPT  1u /* OPT_: may be left out */
+#define WR_PF_FIX  2u /* FIX_: written in fixed width */
 #define WR_PF_WITH 4u /* WITH_: present exactly when the field before it is (with WR_PF_OPT) */
 
 enum wr_proto_enc { WR_PROTO_ARRAY, WR_PROTO_MAP, WR_PROTO_BARE };

@@ -30,10 +30,10 @@ void __tsan_release(void *addr);
 #define S_FRAME_RECEIVED(p) ((void)(p))
 #endif
 
-#define S_QUEUE_DEFAULT 65536
-#define S_BORROW_MIN 4096 /* inbound payloads this big are not copied out of their frame */
+#define S_QUEUE_DEFAULT   65536
+#define S_BORROW_MIN      4096 /* inbound payloads this big are not copied out of their frame */
 #define S_OVERSIZE_MARGIN (1u << 20) /* see zsock_set_maxmsgsize below */
-#define S_RETRY_MS 2 /* poll period while messages wait for a connection or a full mailbox */
+#define S_RETRY_MS        2 /* poll period while messages wait for a connection or a full mailbox */
 
 /* A FIFO of owned messages. */
 typedef struct {
@@ -100,7 +100,8 @@ static int s_fifo_push(s_fifo_t *f, wr_msg_t *m)
         size_t ncap = f->cap ? f->cap * 2 : 16;
         wr_msg_t **n = malloc(ncap * sizeof *n);
         if (!n) return WR_ENOMEM;
-        for (size_t i = 0; i < f->len; i++) n[i] = f->items[(f->head + i) % f->cap];
+        for (size_t i = 0; i < f->len; i++)
+            n[i] = f->items[(f->head + i) % f->cap];
         free(f->items);
         f->items = n;
         f->head = 0;
@@ -206,11 +207,11 @@ static void s_publish_peers(wr_transport_t *t)
     pthread_mutex_unlock(&t->stats_lock);
 }
 
-#define STAT_ADD(t, field, n)                                                                    \
-    do {                                                                                         \
-        pthread_mutex_lock(&(t)->stats_lock);                                                    \
-        (t)->stats.field += (n);                                                                 \
-        pthread_mutex_unlock(&(t)->stats_lock);                                                  \
+#define STAT_ADD(t, field, n)                                                                      \
+    do {                                                                                           \
+        pthread_mutex_lock(&(t)->stats_lock);                                                      \
+        (t)->stats.field += (n);                                                                   \
+        pthread_mutex_unlock(&(t)->stats_lock);                                                    \
     } while (0)
 
 /* ---- sending (I/O thread) ---- */
@@ -253,8 +254,7 @@ static int s_send_now(wr_transport_t *t, const char *peer, const wr_msg_t *m)
 static void s_give_back(wr_transport_t *t, wr_msg_t **m, int err)
 {
     STAT_ADD(t, undeliverable_out, 1);
-    if (t->o.handler.undeliverable)
-        t->o.handler.undeliverable(t->o.handler.ctx, m, err);
+    if (t->o.handler.undeliverable) t->o.handler.undeliverable(t->o.handler.ctx, m, err);
     wr_msg_destroy(m);
 }
 
@@ -275,8 +275,10 @@ static void s_flush_peer(wr_transport_t *t, s_peer_t *p, int64_t now)
                 return;
         }
         s_fifo_drop_head(&p->waiting);
-        if (rc) s_give_back(t, &m, rc);
-        else wr_msg_destroy(&m);
+        if (rc)
+            s_give_back(t, &m, rc);
+        else
+            wr_msg_destroy(&m);
     }
 }
 
@@ -289,8 +291,10 @@ static void s_route_out(wr_transport_t *t, wr_msg_t *m, int64_t now)
     }
     s_peer_t *p = s_peer_find(t, peer);
     if (p) {
-        if (s_fifo_push(&p->waiting, m)) s_give_back(t, &m, WR_ENOMEM);
-        else s_flush_peer(t, p, now);
+        if (s_fifo_push(&p->waiting, m))
+            s_give_back(t, &m, WR_ENOMEM);
+        else
+            s_flush_peer(t, p, now);
         return;
     }
     int rc = s_send_now(t, peer, m);
@@ -300,8 +304,10 @@ static void s_route_out(wr_transport_t *t, wr_msg_t *m, int64_t now)
         if (p && !s_fifo_push(&p->waiting, m)) return;
         rc = WR_ENOMEM;
     }
-    if (rc) s_give_back(t, &m, rc);
-    else wr_msg_destroy(&m);
+    if (rc)
+        s_give_back(t, &m, rc);
+    else
+        wr_msg_destroy(&m);
 }
 
 /* Drains the command queue. Returns how many commands it took. */
@@ -344,7 +350,8 @@ static size_t s_drain_commands(wr_transport_t *t, int64_t now)
         if (p->state == WR_PEER_DOWN) p->state = WR_PEER_CONNECTING;
         if (!c.passive) {
             zsock_set_connect_rid(t->router, c.peer);
-            if (zsock_connect(t->router, "%s", c.endpoint) == 0) p->connected = true;
+            if (zsock_connect(t->router, "%s", c.endpoint) == 0)
+                p->connected = true;
             else
                 wr_warn("%s: cannot connect to %s at %s: %s", t->node_id, c.peer, c.endpoint,
                         zmq_strerror(zmq_errno()));
@@ -431,12 +438,24 @@ static void s_count_reject(wr_transport_t *t, int why, const char *peer)
     pthread_mutex_lock(&t->stats_lock);
     t->stats.malformed++;
     switch (why) {
-    case S_REJECT_FRAMES: t->stats.bad_frames++; break;
-    case S_REJECT_SPOOFED: t->stats.spoofed++; break;
-    case WR_EVERSION: t->stats.bad_version++; break;
-    case WR_ETYPE: t->stats.bad_type++; break;
-    case WR_ETOOBIG: t->stats.oversized++; break;
-    default: t->stats.bad_envelope++; break;
+    case S_REJECT_FRAMES:
+        t->stats.bad_frames++;
+        break;
+    case S_REJECT_SPOOFED:
+        t->stats.spoofed++;
+        break;
+    case WR_EVERSION:
+        t->stats.bad_version++;
+        break;
+    case WR_ETYPE:
+        t->stats.bad_type++;
+        break;
+    case WR_ETOOBIG:
+        t->stats.oversized++;
+        break;
+    default:
+        t->stats.bad_envelope++;
+        break;
     }
     uint64_t total = t->stats.malformed;
     pthread_mutex_unlock(&t->stats_lock);
@@ -750,7 +769,8 @@ size_t wr_transport_peers(wr_transport_t *t, wr_peer_info_t *out, size_t n)
 {
     pthread_mutex_lock(&t->stats_lock);
     size_t total = t->npeer_snap;
-    for (size_t i = 0; i < total && i < n; i++) out[i] = t->peer_snap[i];
+    for (size_t i = 0; i < total && i < n; i++)
+        out[i] = t->peer_snap[i];
     pthread_mutex_unlock(&t->stats_lock);
     return total;
 }
@@ -768,7 +788,8 @@ void wr_transport_destroy(wr_transport_t **tp, int64_t linger_ms)
         s_cmd_t *c = &t->queue[(t->qhead + i) % t->qcap];
         wr_msg_destroy(&c->msg);
     }
-    for (size_t i = 0; i < t->npeers; i++) s_fifo_release(&t->peers[i].waiting);
+    for (size_t i = 0; i < t->npeers; i++)
+        s_fifo_release(&t->peers[i].waiting);
     wr_msg_destroy(&t->held_in);
     free(t->peers);
     free(t->peer_snap);

@@ -410,8 +410,8 @@ static void s_print_ckpt(const s_opts_t *o, const s_result_t *with, const s_resu
                "\"goal_checkpoint_met\":%s}\n",
                (long long)o->ckpt_ms, a, b, a / b, with->ckpts, (long long)with->ckpt_max_ms,
                (unsigned long long)with->ckpt_max_bytes, (long long)with->hwm_kb * 1024,
-               (long long)with->p50, (long long)with->p99,
-               ratio_ok ? "true" : "false", time_ok ? "true" : "false");
+               (long long)with->p50, (long long)with->p99, ratio_ok ? "true" : "false",
+               time_ok ? "true" : "false");
         return;
     }
     printf("  with checkpoints every %lld ms: %.3f M events/s, %u completed, the longest %lld ms, "
@@ -440,7 +440,8 @@ static void s_print(const s_opts_t *o, const s_result_t *r, double base)
                "\"wall_s\":%.3f,\"events_per_s\":%.0f,\"source_phase_s\":%.3f,"
                "\"source_phase_events_per_s\":%.0f,\"final_firing_s\":%.3f,"
                "\"baseline_source_alone_events_per_s\":%.0f,\"ratio\":%.4f,"
-               "\"emit_delay_p50_ms\":%s,\"emit_delay_p99_ms\":%s,\"emit_delay_last_result_p99_ms\":%lld,"
+               "\"emit_delay_p50_ms\":%s,\"emit_delay_p99_ms\":%s,\"emit_delay_last_result_p99_"
+               "ms\":%lld,"
                "\"windows_fired\":%llu,"
                "\"late_dropped\":%llu,\"peak_rss_bytes\":%lld,"
                "\"goal_events_per_s\":1000000,\"goal_events_met\":%s,\"goal_p99_ms\":1000,"
@@ -462,7 +463,8 @@ static void s_print(const s_opts_t *o, const s_result_t *r, double base)
     if (r->p99 < 0)
         printf("  emission delay:    none measured (no window fired before the end of input)\n");
     else
-        printf("  emission delay:    p50 <= %lld ms, p99 <= %lld ms per result; p99 <= %lld ms until a "
+        printf("  emission delay:    p50 <= %lld ms, p99 <= %lld ms per result; p99 <= %lld ms "
+               "until a "
                "firing's last result (upper bounds of 50 ms buckets)\n",
                (long long)r->p50, (long long)r->p99, (long long)r->last_p99);
     printf("  windows fired:     %llu results (key x window), %llu records too late\n",
@@ -492,7 +494,8 @@ int wr_bench_pipeline(int argc, char **argv)
         const char *bad = NULL; /* what the option wanted, when its value is wrong */
         switch (c) {
         case 'd':
-            if (!wr_cli_count(optarg, 1, (int64_t)WR_GEN_MAX_DEVICES, &o.devices)) bad = "1 to 2^32";
+            if (!wr_cli_count(optarg, 1, (int64_t)WR_GEN_MAX_DEVICES, &o.devices))
+                bad = "1 to 2^32";
             break;
         case 'e':
             if (!wr_cli_count(optarg, 1, (int64_t)1 << 40, &o.events)) bad = "1 to 2^40";

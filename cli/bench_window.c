@@ -1,7 +1,7 @@
 /* weir bench window: the sliding-window operator alone, against the two yardsticks of issue 3.
  *
- *   weir        the window engine (actors/dataflow/window/window.h): sliced panes, one ring per key.
- *   flink-style Flink's algorithm written here in C: each record goes into each of its
+ *   weir        the window engine (actors/dataflow/window/window.h): sliced panes, one ring per
+ * key. flink-style Flink's algorithm written here in C: each record goes into each of its
  *               size/slide windows, one accumulator per key AND window in a hash map, one timer
  *               per key and window in a timer heap, fire + delete when the watermark passes the
  *               window's end. Generous to Flink: no JVM, no serialization, and the timer
@@ -865,8 +865,9 @@ int wr_bench_window(int argc, char **argv)
         !o.run[0] || !o.run[1] ||
         (r[0].fired == r[1].fired && r[0].counted == r[1].counted && r[0].dropped == r[1].dropped);
     double vs_mem = r[0].secs > 0 && r[3].secs > 0 ? s_rate(&r[3]) / s_rate(&r[0]) : 0;
-    bool agree_rocks = !o.run[S_ROCKS] || (r[0].fired == r[3].fired &&
-                                           r[0].counted == r[3].counted && r[0].dropped == r[3].dropped);
+    bool agree_rocks =
+        !o.run[S_ROCKS] ||
+        (r[0].fired == r[3].fired && r[0].counted == r[3].counted && r[0].dropped == r[3].dropped);
     agree = agree && agree_rocks;
     if (o.json) {
         printf("{\"bench\":\"window\",\"keys\":%llu,\"events\":%llu,\"size_ms\":%lld,"
@@ -879,9 +880,12 @@ int wr_bench_window(int argc, char **argv)
                     ",\"%s\":{\"events_per_s\":%.0f,\"peak_rss_bytes\":%ld,\"huge_page_bytes\":%ld,"
                     "\"state_bytes\":%llu,"
                     "\"windows_fired\":%llu,\"seconds\":%.3f,\"setup_seconds\":%.3f}",
-                    i == 1 ? "flink_style" : i == 3 ? "weir_rocksdb" : s_names[i], s_rate(&r[i]), r[i].hwm_kb * 1024,
-                    r[i].thp_kb * 1024, (unsigned long long)r[i].state_bytes,
-                    (unsigned long long)r[i].fired, r[i].secs, r[i].setup_secs);
+                    i == 1   ? "flink_style"
+                    : i == 3 ? "weir_rocksdb"
+                             : s_names[i],
+                    s_rate(&r[i]), r[i].hwm_kb * 1024, r[i].thp_kb * 1024,
+                    (unsigned long long)r[i].state_bytes, (unsigned long long)r[i].fired, r[i].secs,
+                    r[i].setup_secs);
         if (o.run[S_ROCKS])
             printf(",\"ratio_rocksdb_memory\":%.3f,\"goal_ratio_rocksdb_memory\":0.5", vs_mem);
         if (o.run[S_ROCKS] && o.checkpoint)

@@ -92,10 +92,12 @@ fail:
 
 int wr_cli_jm_opts(const wr_config_t *cfg, const char *cmd, wr_jobmanager_opts_t *out)
 {
-    static const char *const kinds[] = {"", "none", "fixed-delay", "exponential-delay", "failure-rate"};
+    static const char *const kinds[] = {"", "none", "fixed-delay", "exponential-delay",
+                                        "failure-rate"};
     const char *backend = wr_config_str(cfg, "state.backend");
     if (strcmp(backend, "memory") && strcmp(backend, "rocksdb")) {
-        wr_cli_error(cmd, "state.backend: memory or rocksdb", "unknown state.backend '%s'", backend);
+        wr_cli_error(cmd, "state.backend: memory or rocksdb", "unknown state.backend '%s'",
+                     backend);
         return WR_ECONFIG;
     }
     const char *rs = wr_config_str(cfg, "restart-strategy");
@@ -113,23 +115,32 @@ int wr_cli_jm_opts(const wr_config_t *cfg, const char *cmd, wr_jobmanager_opts_t
         .interval_ms = wr_config_int(cfg, "execution.checkpointing.interval"),
         .timeout_ms = wr_config_int(cfg, "execution.checkpointing.timeout"),
         .min_pause_ms = wr_config_int(cfg, "execution.checkpointing.min-pause"),
-        .tolerable_failures = (uint32_t)wr_config_int(cfg, "execution.checkpointing.tolerable-failed-checkpoints"),
+        .tolerable_failures =
+            (uint32_t)wr_config_int(cfg, "execution.checkpointing.tolerable-failed-checkpoints"),
         .num_retained = (uint32_t)wr_config_int(cfg, "state.checkpoints.num-retained"),
         .rocksdb = !strcmp(backend, "rocksdb"),
         .rocksdb_dir = wr_config_str(cfg, "state.backend.rocksdb.localdir"),
         .rocksdb_cache = (uint64_t)wr_config_int(cfg, "state.backend.rocksdb.block-cache-size"),
-        .restart = {
-            .kind = (wr_restart_kind_t)kind,
-            .attempts = (uint32_t)wr_config_int(cfg, "restart-strategy.fixed-delay.attempts"),
-            .delay_ms = kind == WR_RESTART_FAILURE_RATE ? wr_config_int(cfg, "restart-strategy.failure-rate.delay")
-                                                        : wr_config_int(cfg, "restart-strategy.fixed-delay.delay"),
-            .initial_backoff_ms = wr_config_int(cfg, "restart-strategy.exponential-delay.initial-backoff"),
-            .max_backoff_ms = wr_config_int(cfg, "restart-strategy.exponential-delay.max-backoff"),
-            .reset_threshold_ms = wr_config_int(cfg, "restart-strategy.exponential-delay.reset-backoff-threshold"),
-            .multiplier = (uint32_t)wr_config_int(cfg, "restart-strategy.exponential-delay.backoff-multiplier"),
-            .max_failures = (uint32_t)wr_config_int(cfg, "restart-strategy.failure-rate.max-failures-per-interval"),
-            .failure_interval_ms = wr_config_int(cfg, "restart-strategy.failure-rate.failure-rate-interval"),
-        },
+        .restart =
+            {
+                .kind = (wr_restart_kind_t)kind,
+                .attempts = (uint32_t)wr_config_int(cfg, "restart-strategy.fixed-delay.attempts"),
+                .delay_ms = kind == WR_RESTART_FAILURE_RATE
+                                ? wr_config_int(cfg, "restart-strategy.failure-rate.delay")
+                                : wr_config_int(cfg, "restart-strategy.fixed-delay.delay"),
+                .initial_backoff_ms =
+                    wr_config_int(cfg, "restart-strategy.exponential-delay.initial-backoff"),
+                .max_backoff_ms =
+                    wr_config_int(cfg, "restart-strategy.exponential-delay.max-backoff"),
+                .reset_threshold_ms = wr_config_int(
+                    cfg, "restart-strategy.exponential-delay.reset-backoff-threshold"),
+                .multiplier = (uint32_t)wr_config_int(
+                    cfg, "restart-strategy.exponential-delay.backoff-multiplier"),
+                .max_failures = (uint32_t)wr_config_int(
+                    cfg, "restart-strategy.failure-rate.max-failures-per-interval"),
+                .failure_interval_ms =
+                    wr_config_int(cfg, "restart-strategy.failure-rate.failure-rate-interval"),
+            },
     };
     return 0;
 }

@@ -56,9 +56,11 @@ int wr_bench_window(int argc, char **argv);
 int wr_bench_pipeline(int argc, char **argv);
 
 /* Options every subcommand that reads configuration accepts. */
-#define WR_CLI_CONFIG_OPTIONS                                                                    \
-    {"config", required_argument, NULL, 'c'}, {"set", required_argument, NULL, 'S'},           \
-        {"help", no_argument, NULL, 'h'}
+#define WR_CLI_CONFIG_OPTIONS                                                                      \
+    {"config", required_argument, NULL, 'c'}, {"set", required_argument, NULL, 'S'},               \
+    {                                                                                              \
+        "help", no_argument, NULL, 'h'                                                             \
+    }
 
 /* Holds the configuration being assembled from --config FILE and flag overrides. Flags may come
  * before or after --config: the file is loaded first, then the overrides, in order. */

@@ -69,7 +69,8 @@ static void s_raw_rx(FILE *out, const s_bus_opts_t *o)
     void *pull = zmq_socket(ctx, ZMQ_PULL);
     char ep[128];
     size_t eplen = sizeof ep;
-    if (zmq_bind(pull, "tcp://127.0.0.1:*") || zmq_getsockopt(pull, ZMQ_LAST_ENDPOINT, ep, &eplen)) {
+    if (zmq_bind(pull, "tcp://127.0.0.1:*") ||
+        zmq_getsockopt(pull, ZMQ_LAST_ENDPOINT, ep, &eplen)) {
         fprintf(out, "error\n");
         return;
     }
@@ -104,7 +105,8 @@ static double s_raw_run(const s_bus_opts_t *o)
     size_t len = (size_t)o->batch_records * o->record_size;
     uint8_t *batch = calloc(1, len);
     int64_t start = wr_now_ns();
-    for (uint64_t i = 0; batch && i < o->batches; i++) zmq_send(push, batch, len, 0);
+    for (uint64_t i = 0; batch && i < o->batches; i++)
+        zmq_send(push, batch, len, 0);
     long long end = 0;
     unsigned long long records = 0, bad = 0;
     if (fscanf(c.from_child, "done %lld %llu %llu", &end, &records, &bad) == 3 &&
@@ -130,8 +132,11 @@ static void s_weir_rx(FILE *out, const s_bus_opts_t *o)
 {
     wr_node_t *n = s_bench_node("bench-rx", "tcp://127.0.0.1:*");
     wr_synth_sink_result_t res = {0};
-    wr_synth_sink_opts_t so = {.path = "sink", .channel = 1, .window = o->credits,
-                               .record_size = o->record_size, .result = &res};
+    wr_synth_sink_opts_t so = {.path = "sink",
+                               .channel = 1,
+                               .window = o->credits,
+                               .record_size = o->record_size,
+                               .result = &res};
     if (!n || wr_synth_sink_spawn(n, &so)) {
         fprintf(out, "error\n");
         wr_node_destroy(&n);
@@ -160,9 +165,13 @@ static double s_weir_run(const s_bus_opts_t *o)
     ep[strcspn(ep, "\n")] = '\0';
     n = s_bench_node("bench-tx", NULL);
     wr_synth_source_result_t res = {0};
-    wr_synth_source_opts_t so = {.path = "source", .sink = "bench-rx/sink", .channel = 1,
-                                 .batches = o->batches, .batch_records = o->batch_records,
-                                 .record_size = o->record_size, .result = &res};
+    wr_synth_source_opts_t so = {.path = "source",
+                                 .sink = "bench-rx/sink",
+                                 .channel = 1,
+                                 .batches = o->batches,
+                                 .batch_records = o->batch_records,
+                                 .record_size = o->record_size,
+                                 .result = &res};
     if (!n || wr_node_connect(n, "bench-rx", ep) || wr_synth_source_spawn(n, &so)) goto out;
     long long end = 0;
     unsigned long long records = 0, bad = 0;
@@ -194,14 +203,16 @@ static double s_mailbox_run(void)
                 wr_msg_t *m = msgs[i];
                 if (wr_mailbox_push(mb, &m)) goto out;
             }
-            for (int i = 0; i < N; i++) msgs[i] = wr_mailbox_pop(mb);
+            for (int i = 0; i < N; i++)
+                msgs[i] = wr_mailbox_pop(mb);
             ops += N;
         }
         end = wr_now_ns();
     } while (end - start < 1000000000);
     rate = (double)ops / ((double)(end - start) / 1e9);
 out:
-    for (int i = 0; msgs && i < N; i++) wr_msg_destroy(&msgs[i]);
+    for (int i = 0; msgs && i < N; i++)
+        wr_msg_destroy(&msgs[i]);
     free(msgs);
     wr_mailbox_destroy(&mb);
     return rate;
@@ -246,7 +257,8 @@ static double s_locked_ring_run(void)
     } while (end - start < 1000000000);
     rate = (double)ops / ((double)(end - start) / 1e9);
 out:
-    for (int i = 0; msgs && i < N; i++) wr_msg_destroy(&msgs[i]);
+    for (int i = 0; msgs && i < N; i++)
+        wr_msg_destroy(&msgs[i]);
     free(msgs);
     free(q.ring);
     pthread_mutex_destroy(&q.lock);
@@ -286,32 +298,50 @@ int wr_cmd_bench(int argc, char **argv)
     if (argc > 1 && !strcmp(argv[1], "pipeline")) return wr_bench_pipeline(argc - 1, argv + 1);
     if (argc > 1 && !strcmp(argv[1], "sink")) return wr_bench_sink(argc - 1, argv + 1);
     if (argc > 1 && !strcmp(argv[1], "panestore")) return wr_bench_panestore(argc - 1, argv + 1);
-    s_bus_opts_t o = {.batches = 20000, .batch_records = 1000, .record_size = 40, .credits = 32,
-                      .rounds = 3};
+    s_bus_opts_t o = {
+        .batches = 20000, .batch_records = 1000, .record_size = 40, .credits = 32, .rounds = 3};
     int c;
     uint64_t v;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         bool ok = true;
         switch (c) {
-        case 'n': ok = wr_cli_count(optarg, 1, 100000000, &o.batches); break;
-        case 'b': ok = wr_cli_count(optarg, 1, 1000000, &v) && (o.batch_records = (uint32_t)v); break;
-        case 's': ok = wr_cli_count(optarg, 8, 65536, &v) && (o.record_size = (uint32_t)v); break;
-        case 'k': ok = wr_cli_count(optarg, 1, 65536, &v) && (o.credits = (uint32_t)v); break;
-        case 'r': ok = wr_cli_count(optarg, 1, 100, &v) && (o.rounds = (int)v); break;
-        case 'J': o.json = true; break;
-        case 'h': fputs(s_usage, stdout); return WR_EXIT_OK;
-        default: fputs(s_usage, stderr); return WR_EXIT_USAGE;
+        case 'n':
+            ok = wr_cli_count(optarg, 1, 100000000, &o.batches);
+            break;
+        case 'b':
+            ok = wr_cli_count(optarg, 1, 1000000, &v) && (o.batch_records = (uint32_t)v);
+            break;
+        case 's':
+            ok = wr_cli_count(optarg, 8, 65536, &v) && (o.record_size = (uint32_t)v);
+            break;
+        case 'k':
+            ok = wr_cli_count(optarg, 1, 65536, &v) && (o.credits = (uint32_t)v);
+            break;
+        case 'r':
+            ok = wr_cli_count(optarg, 1, 100, &v) && (o.rounds = (int)v);
+            break;
+        case 'J':
+            o.json = true;
+            break;
+        case 'h':
+            fputs(s_usage, stdout);
+            return WR_EXIT_OK;
+        default:
+            fputs(s_usage, stderr);
+            return WR_EXIT_USAGE;
         }
         if (!ok) {
-            wr_cli_error("bench", "see weir bench --help", "bad value '%s' (out of range or not a number)",
-                         optarg);
+            wr_cli_error("bench", "see weir bench --help",
+                         "bad value '%s' (out of range or not a number)", optarg);
             return WR_EXIT_USAGE;
         }
     }
     const char *which = optind < argc ? argv[optind] : NULL;
     if (!which || optind + 1 != argc || (strcmp(which, "bus") && strcmp(which, "mailbox"))) {
-        wr_cli_error("bench", "benchmarks: bus, mailbox, window, pipeline, sink, panestore (see weir bench --help)",
-                     which ? "unknown benchmark '%s'" : "which benchmark?%s", which ? which : "");
+        wr_cli_error(
+            "bench",
+            "benchmarks: bus, mailbox, window, pipeline, sink, panestore (see weir bench --help)",
+            which ? "unknown benchmark '%s'" : "which benchmark?%s", which ? which : "");
         return WR_EXIT_USAGE;
     }
     if (!strcmp(which, "mailbox")) {
@@ -328,9 +358,10 @@ int wr_cmd_bench(int argc, char **argv)
                    "\"ratio_to_goal\":%.3f}\n",
                    rate, base, rate / base, rate / 1e7);
         else
-            printf("mailbox push+pop, one thread: %.1f M messages/s; a ring under a mutex: %.1f M/s "
-                   "(ratio %.2f); goal >= 10 M/s (%.2fx)\n",
-                   rate / 1e6, base / 1e6, rate / base, rate / 1e7);
+            printf(
+                "mailbox push+pop, one thread: %.1f M messages/s; a ring under a mutex: %.1f M/s "
+                "(ratio %.2f); goal >= 10 M/s (%.2fx)\n",
+                rate / 1e6, base / 1e6, rate / base, rate / 1e7);
         return WR_EXIT_OK;
     }
     double best_weir = 0, best_raw = 0;
@@ -343,8 +374,8 @@ int wr_cmd_bench(int argc, char **argv)
             return WR_EXIT_FAIL;
         }
         if (!o.json)
-            printf("round %d: weir bus %.2f M records/s, raw ZeroMQ %.2f M records/s (%.2f)\n", r + 1,
-                   weir / 1e6, raw / 1e6, weir / raw);
+            printf("round %d: weir bus %.2f M records/s, raw ZeroMQ %.2f M records/s (%.2f)\n",
+                   r + 1, weir / 1e6, raw / 1e6, weir / raw);
         if (weir > best_weir) best_weir = weir;
         if (raw > best_raw) best_raw = raw;
     }
@@ -357,6 +388,7 @@ int wr_cmd_bench(int argc, char **argv)
                best_weir, best_raw, ratio);
     else
         printf("best: weir bus %.2f M records/s, raw ZeroMQ PUSH/PULL %.2f M records/s, "
-               "ratio %.2f (goal >= 0.70)\n", best_weir / 1e6, best_raw / 1e6, ratio);
+               "ratio %.2f (goal >= 0.70)\n",
+               best_weir / 1e6, best_raw / 1e6, ratio);
     return WR_EXIT_OK;
 }

@@ -43,14 +43,30 @@ static int s_parse(int argc, char **argv, const char *cmd, s_opts_t *o)
     int c, rc;
     while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
         switch (c) {
-        case 'c': o->cc.file = optarg; break;
-        case 'S': if ((rc = wr_cli_cfg_set_arg(&o->cc, cmd, optarg))) return rc; break;
-        case 'j': if ((rc = wr_cli_cfg_override(&o->cc, cmd, "jobmanager.address", optarg))) return rc; break;
-        case 'J': o->json = true; break;
-        case 'p': o->savepoint = true; break;
-        case 'd': o->drain = true; break;
-        case 'h': fputs(s_usage, stdout); return -1;
-        default: fputs(s_usage, stderr); return WR_EXIT_USAGE;
+        case 'c':
+            o->cc.file = optarg;
+            break;
+        case 'S':
+            if ((rc = wr_cli_cfg_set_arg(&o->cc, cmd, optarg))) return rc;
+            break;
+        case 'j':
+            if ((rc = wr_cli_cfg_override(&o->cc, cmd, "jobmanager.address", optarg))) return rc;
+            break;
+        case 'J':
+            o->json = true;
+            break;
+        case 'p':
+            o->savepoint = true;
+            break;
+        case 'd':
+            o->drain = true;
+            break;
+        case 'h':
+            fputs(s_usage, stdout);
+            return -1;
+        default:
+            fputs(s_usage, stderr);
+            return WR_EXIT_USAGE;
         }
     }
     return WR_EXIT_OK;
@@ -67,8 +83,8 @@ static int s_run(int argc, char **argv, const char *cmd, uint16_t type)
     if (nargs < 1 || nargs > (type == WR_MSG_SAVEPOINT_REQ ? 2 : 1) || (stop && !o.savepoint) ||
         (o.drain && !stop) || (o.savepoint && !stop)) {
         wr_cli_error(cmd, "see weir checkpoints --help",
-                     stop && !o.savepoint ? "stop needs --savepoint"
-                     : o.drain && !stop   ? "--drain is for weir stop"
+                     stop && !o.savepoint   ? "stop needs --savepoint"
+                     : o.drain && !stop     ? "--drain is for weir stop"
                      : o.savepoint && !stop ? "--savepoint is for weir stop"
                                             : "expected a job id%s",
                      type == WR_MSG_SAVEPOINT_REQ ? " (and a folder)" : "");
@@ -77,7 +93,8 @@ static int s_run(int argc, char **argv, const char *cmd, uint16_t type)
     wr_config_t *cfg = wr_cli_cfg_build(&o.cc, cmd, &rc);
     if (!cfg) return rc;
     char dir[PATH_MAX] = "";
-    if (nargs == 2 && !realpath(argv[optind + 1], dir)) snprintf(dir, sizeof dir, "%s", argv[optind + 1]);
+    if (nargs == 2 && !realpath(argv[optind + 1], dir))
+        snprintf(dir, sizeof dir, "%s", argv[optind + 1]);
     wr_msg_savepoint_req_t sp = {.stop = stop, .drain = o.drain};
     wr_msg_job_ref_t ref;
     if ((size_t)snprintf(ref.job, sizeof ref.job, "%s", argv[optind]) >= sizeof ref.job) {

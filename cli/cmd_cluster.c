@@ -15,7 +15,8 @@
 static int s_run_until_signal(int64_t duration_ms)
 {
     int sig = wr_cli_wait_signal(duration_ms > 0 ? duration_ms : -1);
-    if (sig) fprintf(stderr, "weir: %s received, shutting down\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    if (sig)
+        fprintf(stderr, "weir: %s received, shutting down\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
     return WR_EXIT_OK;
 }
 
@@ -41,16 +42,30 @@ int wr_cmd_jobmanager(int argc, char **argv)
     int c, rc;
     while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
         switch (c) {
-        case 'c': cc.file = optarg; break;
-        case 'S': if ((rc = wr_cli_cfg_set_arg(&cc, "jobmanager", optarg))) return rc; break;
-        case 'b': if ((rc = wr_cli_cfg_override(&cc, "jobmanager", "jobmanager.bind", optarg))) return rc; break;
-        case 'i': if ((rc = wr_cli_cfg_override(&cc, "jobmanager", "jobmanager.node-id", optarg))) return rc; break;
-        case 'h': fputs(s_jm_usage, stdout); return WR_EXIT_OK;
-        default: fputs(s_jm_usage, stderr); return WR_EXIT_USAGE;
+        case 'c':
+            cc.file = optarg;
+            break;
+        case 'S':
+            if ((rc = wr_cli_cfg_set_arg(&cc, "jobmanager", optarg))) return rc;
+            break;
+        case 'b':
+            if ((rc = wr_cli_cfg_override(&cc, "jobmanager", "jobmanager.bind", optarg))) return rc;
+            break;
+        case 'i':
+            if ((rc = wr_cli_cfg_override(&cc, "jobmanager", "jobmanager.node-id", optarg)))
+                return rc;
+            break;
+        case 'h':
+            fputs(s_jm_usage, stdout);
+            return WR_EXIT_OK;
+        default:
+            fputs(s_jm_usage, stderr);
+            return WR_EXIT_USAGE;
         }
     }
     if (optind < argc) {
-        wr_cli_error("jobmanager", "see weir jobmanager --help", "unexpected argument '%s'", argv[optind]);
+        wr_cli_error("jobmanager", "see weir jobmanager --help", "unexpected argument '%s'",
+                     argv[optind]);
         return WR_EXIT_USAGE;
     }
     wr_config_t *cfg = wr_cli_cfg_build(&cc, "jobmanager", &rc);
@@ -61,7 +76,8 @@ int wr_cmd_jobmanager(int argc, char **argv)
     int err = 0;
     wr_node_t *node = wr_node_new(&no, &err);
     if (!node) {
-        wr_cli_error("jobmanager", "is another JobManager using that port? try --bind tcp://127.0.0.1:PORT",
+        wr_cli_error("jobmanager",
+                     "is another JobManager using that port? try --bind tcp://127.0.0.1:PORT",
                      "cannot start node %s on %s: %s", no.id, bind, wr_strerror(err));
         wr_config_destroy(&cfg);
         return WR_EXIT_FAIL;
@@ -109,19 +125,36 @@ int wr_cmd_taskmanager(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
         const char *key = NULL;
         switch (c) {
-        case 'c': cc.file = optarg; break;
-        case 'S': if ((rc = wr_cli_cfg_set_arg(&cc, "taskmanager", optarg))) return rc; break;
-        case 'j': key = "jobmanager.address"; break;
-        case 's': key = "taskmanager.numberOfTaskSlots"; break;
-        case 'i': key = "taskmanager.node-id"; break;
-        case 'b': key = "taskmanager.bind"; break;
-        case 'h': fputs(s_tm_usage, stdout); return WR_EXIT_OK;
-        default: fputs(s_tm_usage, stderr); return WR_EXIT_USAGE;
+        case 'c':
+            cc.file = optarg;
+            break;
+        case 'S':
+            if ((rc = wr_cli_cfg_set_arg(&cc, "taskmanager", optarg))) return rc;
+            break;
+        case 'j':
+            key = "jobmanager.address";
+            break;
+        case 's':
+            key = "taskmanager.numberOfTaskSlots";
+            break;
+        case 'i':
+            key = "taskmanager.node-id";
+            break;
+        case 'b':
+            key = "taskmanager.bind";
+            break;
+        case 'h':
+            fputs(s_tm_usage, stdout);
+            return WR_EXIT_OK;
+        default:
+            fputs(s_tm_usage, stderr);
+            return WR_EXIT_USAGE;
         }
         if (key && (rc = wr_cli_cfg_override(&cc, "taskmanager", key, optarg))) return rc;
     }
     if (optind < argc) {
-        wr_cli_error("taskmanager", "see weir taskmanager --help", "unexpected argument '%s'", argv[optind]);
+        wr_cli_error("taskmanager", "see weir taskmanager --help", "unexpected argument '%s'",
+                     argv[optind]);
         return WR_EXIT_USAGE;
     }
     wr_config_t *cfg = wr_cli_cfg_build(&cc, "taskmanager", &rc);
@@ -166,13 +199,15 @@ static const char s_local_usage[] =
     "                  [--bind ENDPOINT] [--config FILE] [--set KEY=VALUE]...\n"
     "\n"
     "Runs a JobManager and N TaskManagers in this one process (inproc transport). With a topology\n"
-    "file, runs that job on them until it ends (bounded sources) or Ctrl-C cancels it, with a live\n"
+    "file, runs that job on them until it ends (bounded sources) or Ctrl-C cancels it, with a "
+    "live\n"
     "status line on a terminal; exit 0 when it finished. Without one, shows the cluster's actors\n"
     "and runs until Ctrl-C.\n"
     "  --taskmanagers N  TaskManagers to start (local.taskmanagers, default 2)\n"
     "  --slots N         slots per TaskManager (taskmanager.numberOfTaskSlots)\n"
     "  --duration S      stop after S seconds instead of waiting for Ctrl-C\n"
-    "  --bind ENDPOINT   also reachable from other processes (e.g. `weir actors`) on a tcp endpoint\n";
+    "  --bind ENDPOINT   also reachable from other processes (e.g. `weir actors`) on a tcp "
+    "endpoint\n";
 
 /* Asks the JobManager for the actor table until every TaskManager is up: the answer is the
  * caller's (*table, decoded into *actors: release both), or an error. */
@@ -219,27 +254,43 @@ int wr_cmd_local(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
         const char *key = NULL;
         switch (c) {
-        case 'c': cc.file = optarg; break;
-        case 'S': if ((rc = wr_cli_cfg_set_arg(&cc, "local", optarg))) return rc; break;
-        case 't': key = "local.taskmanagers"; break;
-        case 's': key = "taskmanager.numberOfTaskSlots"; break;
-        case 'b': bind = optarg; break;
+        case 'c':
+            cc.file = optarg;
+            break;
+        case 'S':
+            if ((rc = wr_cli_cfg_set_arg(&cc, "local", optarg))) return rc;
+            break;
+        case 't':
+            key = "local.taskmanagers";
+            break;
+        case 's':
+            key = "taskmanager.numberOfTaskSlots";
+            break;
+        case 'b':
+            bind = optarg;
+            break;
         case 'd': {
             char *end;
             duration = strtod(optarg, &end);
             if (*end || duration <= 0) {
-                wr_cli_error("local", "example: --duration 10", "--duration needs a positive number of seconds, got '%s'", optarg);
+                wr_cli_error("local", "example: --duration 10",
+                             "--duration needs a positive number of seconds, got '%s'", optarg);
                 return WR_EXIT_USAGE;
             }
             break;
         }
-        case 'h': fputs(s_local_usage, stdout); return WR_EXIT_OK;
-        default: fputs(s_local_usage, stderr); return WR_EXIT_USAGE;
+        case 'h':
+            fputs(s_local_usage, stdout);
+            return WR_EXIT_OK;
+        default:
+            fputs(s_local_usage, stderr);
+            return WR_EXIT_USAGE;
         }
         if (key && (rc = wr_cli_cfg_override(&cc, "local", key, optarg))) return rc;
     }
     if (optind + 1 < argc) {
-        wr_cli_error("local", "see weir local --help", "unexpected argument '%s'", argv[optind + 1]);
+        wr_cli_error("local", "see weir local --help", "unexpected argument '%s'",
+                     argv[optind + 1]);
         return WR_EXIT_USAGE;
     }
     const char *topology = optind < argc ? argv[optind] : NULL;
@@ -256,8 +307,10 @@ int wr_cmd_local(int argc, char **argv)
         if (!rc) rc = wr_plan_build(t, &plan, &err);
         wr_topology_destroy(&t);
         if (rc) {
-            wr_cli_error("local", "the topology format is described in actors/dataflow/job/topology.h and examples/",
-                         "%s", err.buf);
+            wr_cli_error(
+                "local",
+                "the topology format is described in actors/dataflow/job/topology.h and examples/",
+                "%s", err.buf);
             wr_strbuf_release(&err);
             wr_config_destroy(&cfg);
             return rc == WR_ENOMEM ? WR_EXIT_FAIL : WR_EXIT_USAGE;
@@ -280,16 +333,18 @@ int wr_cmd_local(int argc, char **argv)
     wr_jobmanager_opts_t jo;
     if ((err = wr_cli_jm_opts(cfg, "local", &jo))) goto out;
     if (!nodes[0] || (err = wr_jobmanager_spawn(nodes[0], &jo))) {
-        wr_cli_error("local", bind ? "try another --bind port" : NULL, "cannot start the JobManager: %s",
-                     wr_strerror(err));
+        wr_cli_error("local", bind ? "try another --bind port" : NULL,
+                     "cannot start the JobManager: %s", wr_strerror(err));
         goto out;
     }
     snprintf(jm_ep, sizeof jm_ep, "%s", wr_node_endpoint(nodes[0]));
     for (long i = 1; i <= ntm; i++) {
         char id[WR_NODE_MAX], tm_bind[128];
         snprintf(id, sizeof id, "tm-%ld", i);
-        if (bind) snprintf(tm_bind, sizeof tm_bind, "tcp://127.0.0.1:*");
-        else snprintf(tm_bind, sizeof tm_bind, "inproc://weir-%ld-%s", (long)getpid(), id);
+        if (bind)
+            snprintf(tm_bind, sizeof tm_bind, "tcp://127.0.0.1:*");
+        else
+            snprintf(tm_bind, sizeof tm_bind, "inproc://weir-%ld-%s", (long)getpid(), id);
         wr_node_opts_t to_opts = wr_cli_node_opts(cfg, id, tm_bind);
         if (!to_opts.threads) to_opts.threads = 1;
         nodes[i] = wr_node_new(&to_opts, &err);
@@ -303,9 +358,10 @@ int wr_cmd_local(int argc, char **argv)
             goto out;
         }
     }
-    fprintf(topology ? stderr : stdout,
-            "weir local: JobManager %s and %ld TaskManagers (%ld slots each) in one process%s%s\n%s", jm_id,
-            ntm, slots, bind ? ", reachable on " : "", bind ? jm_ep : "", topology ? "" : "\n");
+    fprintf(
+        topology ? stderr : stdout,
+        "weir local: JobManager %s and %ld TaskManagers (%ld slots each) in one process%s%s\n%s",
+        jm_id, ntm, slots, bind ? ", reachable on " : "", bind ? jm_ep : "", topology ? "" : "\n");
     if (topology) {
         if (s_local_wait(nodes[0], cfg, ntm, false)) {
             wr_cli_error("local", "run with WEIR_LOG=info to see the registrations",
@@ -323,11 +379,13 @@ int wr_cmd_local(int argc, char **argv)
                      "the TaskManagers did not all register in time");
         goto out;
     }
-    printf("\nweir local: running; %s\n", duration > 0 ? "stopping after --duration" : "Ctrl-C stops it");
+    printf("\nweir local: running; %s\n",
+           duration > 0 ? "stopping after --duration" : "Ctrl-C stops it");
     fflush(stdout);
     rc = s_run_until_signal(duration > 0 ? (int64_t)(duration * 1000) : -1);
 out:
-    for (long i = ntm; nodes && i >= 0; i--) wr_node_destroy(&nodes[i]);
+    for (long i = ntm; nodes && i >= 0; i--)
+        wr_node_destroy(&nodes[i]);
     free(nodes);
     wr_config_destroy(&cfg);
     return rc;

@@ -40,12 +40,24 @@ int wr_cmd_actors(int argc, char **argv)
     int c, rc;
     while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
         switch (c) {
-        case 'c': cc.file = optarg; break;
-        case 'S': if ((rc = wr_cli_cfg_set_arg(&cc, "actors", optarg))) return rc; break;
-        case 'j': if ((rc = wr_cli_cfg_override(&cc, "actors", "jobmanager.address", optarg))) return rc; break;
-        case 'J': json = true; break;
-        case 'h': fputs(s_actors_usage, stdout); return WR_EXIT_OK;
-        default: fputs(s_actors_usage, stderr); return WR_EXIT_USAGE;
+        case 'c':
+            cc.file = optarg;
+            break;
+        case 'S':
+            if ((rc = wr_cli_cfg_set_arg(&cc, "actors", optarg))) return rc;
+            break;
+        case 'j':
+            if ((rc = wr_cli_cfg_override(&cc, "actors", "jobmanager.address", optarg))) return rc;
+            break;
+        case 'J':
+            json = true;
+            break;
+        case 'h':
+            fputs(s_actors_usage, stdout);
+            return WR_EXIT_OK;
+        default:
+            fputs(s_actors_usage, stderr);
+            return WR_EXIT_USAGE;
         }
     }
     if (optind < argc) {
@@ -99,31 +111,48 @@ int wr_cmd_mailbox(int argc, char **argv)
     int c, rc;
     while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
         switch (c) {
-        case 'c': cc.file = optarg; break;
-        case 'S': if ((rc = wr_cli_cfg_set_arg(&cc, "mailbox", optarg))) return rc; break;
-        case 'j': if ((rc = wr_cli_cfg_override(&cc, "mailbox", "jobmanager.address", optarg))) return rc; break;
-        case 'J': json = true; break;
-        case 'w': watch = true; break;
+        case 'c':
+            cc.file = optarg;
+            break;
+        case 'S':
+            if ((rc = wr_cli_cfg_set_arg(&cc, "mailbox", optarg))) return rc;
+            break;
+        case 'j':
+            if ((rc = wr_cli_cfg_override(&cc, "mailbox", "jobmanager.address", optarg))) return rc;
+            break;
+        case 'J':
+            json = true;
+            break;
+        case 'w':
+            watch = true;
+            break;
         case 'p': {
             char *end;
             peek = strtol(optarg, &end, 10);
             if (*end || peek < 0 || peek > 16) {
-                wr_cli_error("mailbox", "example: --peek 5", "--peek takes 0 to 16, got '%s'", optarg);
+                wr_cli_error("mailbox", "example: --peek 5", "--peek takes 0 to 16, got '%s'",
+                             optarg);
                 return WR_EXIT_USAGE;
             }
             break;
         }
-        case 'h': fputs(s_mailbox_usage, stdout); return WR_EXIT_OK;
-        default: fputs(s_mailbox_usage, stderr); return WR_EXIT_USAGE;
+        case 'h':
+            fputs(s_mailbox_usage, stdout);
+            return WR_EXIT_OK;
+        default:
+            fputs(s_mailbox_usage, stderr);
+            return WR_EXIT_USAGE;
         }
     }
     if (optind + 1 != argc) {
-        wr_cli_error("mailbox", "example: weir mailbox jm-1/jobmanager", "expected one actor address");
+        wr_cli_error("mailbox", "example: weir mailbox jm-1/jobmanager",
+                     "expected one actor address");
         return WR_EXIT_USAGE;
     }
     const char *addr = argv[optind];
     if (!wr_addr_valid(addr)) {
-        wr_cli_error("mailbox", "addresses look like NODE/PATH, e.g. tm-1/taskmanager (see weir actors)",
+        wr_cli_error("mailbox",
+                     "addresses look like NODE/PATH, e.g. tm-1/taskmanager (see weir actors)",
                      "'%s' is not an actor address", addr);
         return WR_EXIT_USAGE;
     }

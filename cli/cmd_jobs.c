@@ -1,4 +1,5 @@
-/* weir submit | jobs | job | cancel, and running a topology on a cluster (also for `weir local`). */
+/* weir submit | jobs | job | cancel, and running a topology on a cluster (also for `weir local`).
+ */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,8 +55,9 @@ int wr_cli_run_job(wr_node_t *via, const char *jm, const wr_config_t *cfg, const
     wr_topology_t *topo = NULL;
     int rc = wr_topology_load_file(topology_path, &topo, &err);
     if (rc) {
-        wr_cli_error(cmd, "the topology format is described in actors/dataflow/job/topology.h and examples/",
-                     "%s", err.buf);
+        wr_cli_error(
+            cmd, "the topology format is described in actors/dataflow/job/topology.h and examples/",
+            "%s", err.buf);
         wr_strbuf_release(&err);
         return rc == WR_ENOMEM ? WR_EXIT_FAIL : WR_EXIT_USAGE;
     }
@@ -93,7 +95,8 @@ int wr_cli_run_job(wr_node_t *via, const char *jm, const wr_config_t *cfg, const
         wr_msg_t *reply = wr_cli_job(via, jm, timeout, id, &j);
         if (!reply && ++silent >= 3) { /* three client.timeouts without an answer */
             if (status_line) fputc('\n', stderr);
-            wr_cli_error(cmd, "is the JobManager still running?", "lost the JobManager: no answer about job %s", id);
+            wr_cli_error(cmd, "is the JobManager still running?",
+                         "lost the JobManager: no answer about job %s", id);
             return WR_EXIT_FAIL;
         }
         if (!reply) continue;
@@ -108,21 +111,29 @@ int wr_cli_run_job(wr_node_t *via, const char *jm, const wr_config_t *cfg, const
             char wm[32] = "-";
             if (st.watermark > INT64_MIN && st.watermark < INT64_MAX)
                 snprintf(wm, sizeof wm, "%lld", (long long)st.watermark);
-            fprintf(stderr, "\r%s  in %llu (%.0f/s)  out %llu  windows %llu  late %llu  watermark %s  backpressure %llu   ",
+            fprintf(stderr,
+                    "\r%s  in %llu (%.0f/s)  out %llu  windows %llu  late %llu  watermark %s  "
+                    "backpressure %llu   ",
                     st.state, (unsigned long long)st.in, rate, (unsigned long long)st.out,
                     (unsigned long long)st.fired, (unsigned long long)st.late, wm,
                     (unsigned long long)st.backpressure);
             last_ns = now;
             last_in = st.in;
         }
-        if (strcmp(st.state, "RUNNING") && strcmp(st.state, "CREATED") && strcmp(st.state, "RESTARTING")) break;
+        if (strcmp(st.state, "RUNNING") && strcmp(st.state, "CREATED") &&
+            strcmp(st.state, "RESTARTING"))
+            break;
     }
     if (status_line) fputc('\n', stderr);
     double secs = (double)(wr_now_ns() - t0) / 1e9;
-    fprintf(stderr, "weir: job %s %s after %.1f s: %llu records in, %llu out, %llu windows fired, %llu too late%s%s\n",
+    fprintf(stderr,
+            "weir: job %s %s after %.1f s: %llu records in, %llu out, %llu windows fired, %llu too "
+            "late%s%s\n",
             id, st.state, secs, (unsigned long long)st.in, (unsigned long long)st.out,
-            (unsigned long long)st.fired, (unsigned long long)st.late, st.error[0] ? ": " : "", st.error);
-    if (!strcmp(st.state, "FINISHED") || (canceled && !strcmp(st.state, "CANCELED"))) return WR_EXIT_OK;
+            (unsigned long long)st.fired, (unsigned long long)st.late, st.error[0] ? ": " : "",
+            st.error);
+    if (!strcmp(st.state, "FINISHED") || (canceled && !strcmp(st.state, "CANCELED")))
+        return WR_EXIT_OK;
     return WR_EXIT_FAIL;
 }
 
@@ -133,7 +144,8 @@ static const char s_submit_usage[] =
     "                   [--jobmanager ENDPOINT] [--config FILE] [--set KEY=VALUE]...\n"
     "\n"
     "Validates the topology file, submits it to the JobManager and prints the job id.\n"
-    "  --wait                 follow the job until it ends (Ctrl-C cancels it); exit 0 if it finished\n"
+    "  --wait                 follow the job until it ends (Ctrl-C cancels it); exit 0 if it "
+    "finished\n"
     "  --from-savepoint PATH  start from a savepoint (or a checkpoint folder chk-N): the sources\n"
     "                         where it left them, the windows' state, its sinks' pending output\n"
     "  --parallelism N        run every operator at N (key groups are dealt out again)\n";
@@ -156,7 +168,8 @@ typedef struct {
     uint64_t parallelism;
 } s_opts_t;
 
-static int s_parse(int argc, char **argv, const char *cmd, const char *usage, s_opts_t *o, int nargs)
+static int s_parse(int argc, char **argv, const char *cmd, const char *usage, s_opts_t *o,
+                   int nargs)
 {
     static const struct option opts[] = {WR_CLI_CONFIG_OPTIONS,
                                          {"jobmanager", required_argument, NULL, 'j'},
@@ -168,27 +181,45 @@ static int s_parse(int argc, char **argv, const char *cmd, const char *usage, s_
     int c, rc;
     while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
         switch (c) {
-        case 'c': o->cc.file = optarg; break;
-        case 'S': if ((rc = wr_cli_cfg_set_arg(&o->cc, cmd, optarg))) return rc; break;
-        case 'j': if ((rc = wr_cli_cfg_override(&o->cc, cmd, "jobmanager.address", optarg))) return rc; break;
-        case 'J': o->json = true; break;
-        case 'w': o->wait = true; break;
-        case 'F': o->from_savepoint = optarg; break;
+        case 'c':
+            o->cc.file = optarg;
+            break;
+        case 'S':
+            if ((rc = wr_cli_cfg_set_arg(&o->cc, cmd, optarg))) return rc;
+            break;
+        case 'j':
+            if ((rc = wr_cli_cfg_override(&o->cc, cmd, "jobmanager.address", optarg))) return rc;
+            break;
+        case 'J':
+            o->json = true;
+            break;
+        case 'w':
+            o->wait = true;
+            break;
+        case 'F':
+            o->from_savepoint = optarg;
+            break;
         case 'P':
             if (!wr_cli_count(optarg, 1, WR_TOPO_MAX_PARALLELISM, &o->parallelism)) {
                 wr_cli_error(cmd, "--parallelism N: 1 to 32768", "bad --parallelism '%s'", optarg);
                 return WR_EXIT_USAGE;
             }
             break;
-        case 'h': fputs(usage, stdout); return -1;
-        default: fputs(usage, stderr); return WR_EXIT_USAGE;
+        case 'h':
+            fputs(usage, stdout);
+            return -1;
+        default:
+            fputs(usage, stderr);
+            return WR_EXIT_USAGE;
         }
     }
     if (argc - optind != nargs) {
         char hint[64];
         snprintf(hint, sizeof hint, "see weir %s --help", cmd);
-        if (nargs) wr_cli_error(cmd, hint, "expected %d argument%s", nargs, nargs > 1 ? "s" : "");
-        else wr_cli_error(cmd, hint, "unexpected argument '%s'", argv[optind]);
+        if (nargs)
+            wr_cli_error(cmd, hint, "expected %d argument%s", nargs, nargs > 1 ? "s" : "");
+        else
+            wr_cli_error(cmd, hint, "unexpected argument '%s'", argv[optind]);
         return WR_EXIT_USAGE;
     }
     return WR_EXIT_OK;
@@ -207,9 +238,12 @@ int wr_cmd_submit(int argc, char **argv)
         char jm[WR_ADDR_MAX];
         snprintf(jm, sizeof jm, "%s/jobmanager", wr_config_str(cfg, "jobmanager.node-id"));
         char abs[PATH_MAX];
-        const char *from = o.from_savepoint && realpath(o.from_savepoint, abs) ? abs : o.from_savepoint;
-        wr_cli_run_opts_t ro = {.follow = o.wait, .status_line = o.wait && isatty(2),
-                                .from_savepoint = from, .parallelism = (uint32_t)o.parallelism};
+        const char *from =
+            o.from_savepoint && realpath(o.from_savepoint, abs) ? abs : o.from_savepoint;
+        wr_cli_run_opts_t ro = {.follow = o.wait,
+                                .status_line = o.wait && isatty(2),
+                                .from_savepoint = from,
+                                .parallelism = (uint32_t)o.parallelism};
         rc = wr_cli_run_job(client, jm, cfg, "submit", argv[optind], &ro);
     }
     wr_node_destroy(&client);

@@ -20,82 +20,82 @@ enum wr_config_type {
 };
 
 /*  X(key, type, default text, min, max, documentation) */
-#define WR_CONFIG_KEYS(X)                                                                       \
-    X("jobmanager.address", WR_CFG_STRING, "tcp://127.0.0.1:6123", 0, 0,                       \
-      "Bus endpoint where TaskManagers and the CLI reach the JobManager.")                      \
-    X("jobmanager.bind", WR_CFG_STRING, "", 0, 0,                                               \
-      "Endpoint the JobManager binds; empty means jobmanager.address.")                          \
-    X("jobmanager.node-id", WR_CFG_STRING, "jm-1", 0, 0,                                        \
-      "Node id of the JobManager process (the first part of its actors' addresses).")            \
-    X("taskmanager.node-id", WR_CFG_STRING, "", 0, 0,                                           \
-      "Node id of a TaskManager; empty means tm-<pid>. Keep it fixed to rejoin under one id.")  \
-    X("taskmanager.bind", WR_CFG_STRING, "tcp://127.0.0.1:*", 0, 0,                             \
-      "Endpoint a TaskManager binds; port * picks a free port.")                                 \
-    X("taskmanager.numberOfTaskSlots", WR_CFG_INT, "2", 1, 1024,                                \
-      "Slots one TaskManager offers (one subtask pipeline each).")                               \
-    X("runtime.threads", WR_CFG_INT, "0", 0, 256,                                               \
-      "Worker threads per node; 0 means one per core.")                                          \
-    X("runtime.mailbox-capacity", WR_CFG_INT, "1024", 2, 1048576,                               \
-      "Messages an actor's mailbox holds before senders are pushed back.")                      \
-    X("runtime.turn-budget", WR_CFG_INT, "64", 1, 65536,                                        \
-      "Messages an actor handles per turn before its worker moves on to another actor.")        \
-    X("heartbeat.interval", WR_CFG_DURATION, "500ms", 10, 3600000,                              \
-      "How often a node sends a heartbeat to each peer it is connected to.")                    \
-    X("heartbeat.timeout", WR_CFG_DURATION, "3s", 50, 3600000,                                  \
-      "A peer silent for this long is declared dead and its watchers are told.")                \
-    X("bus.max-message-size", WR_CFG_SIZE, "64mb", 1024, 1073741824,                            \
-      "Largest envelope payload a node accepts; larger frames are counted and dropped (one " \
-      "more than 1mb over it makes ZeroMQ close that connection instead).")                   \
-    X("bus.channel-credits", WR_CFG_INT, "32", 1, 65536,                                        \
+#define WR_CONFIG_KEYS(X)                                                                          \
+    X("jobmanager.address", WR_CFG_STRING, "tcp://127.0.0.1:6123", 0, 0,                           \
+      "Bus endpoint where TaskManagers and the CLI reach the JobManager.")                         \
+    X("jobmanager.bind", WR_CFG_STRING, "", 0, 0,                                                  \
+      "Endpoint the JobManager binds; empty means jobmanager.address.")                            \
+    X("jobmanager.node-id", WR_CFG_STRING, "jm-1", 0, 0,                                           \
+      "Node id of the JobManager process (the first part of its actors' addresses).")              \
+    X("taskmanager.node-id", WR_CFG_STRING, "", 0, 0,                                              \
+      "Node id of a TaskManager; empty means tm-<pid>. Keep it fixed to rejoin under one id.")     \
+    X("taskmanager.bind", WR_CFG_STRING, "tcp://127.0.0.1:*", 0, 0,                                \
+      "Endpoint a TaskManager binds; port * picks a free port.")                                   \
+    X("taskmanager.numberOfTaskSlots", WR_CFG_INT, "2", 1, 1024,                                   \
+      "Slots one TaskManager offers (one subtask pipeline each).")                                 \
+    X("runtime.threads", WR_CFG_INT, "0", 0, 256,                                                  \
+      "Worker threads per node; 0 means one per core.")                                            \
+    X("runtime.mailbox-capacity", WR_CFG_INT, "1024", 2, 1048576,                                  \
+      "Messages an actor's mailbox holds before senders are pushed back.")                         \
+    X("runtime.turn-budget", WR_CFG_INT, "64", 1, 65536,                                           \
+      "Messages an actor handles per turn before its worker moves on to another actor.")           \
+    X("heartbeat.interval", WR_CFG_DURATION, "500ms", 10, 3600000,                                 \
+      "How often a node sends a heartbeat to each peer it is connected to.")                       \
+    X("heartbeat.timeout", WR_CFG_DURATION, "3s", 50, 3600000,                                     \
+      "A peer silent for this long is declared dead and its watchers are told.")                   \
+    X("bus.max-message-size", WR_CFG_SIZE, "64mb", 1024, 1073741824,                               \
+      "Largest envelope payload a node accepts; larger frames are counted and dropped (one "       \
+      "more than 1mb over it makes ZeroMQ close that connection instead).")                        \
+    X("bus.channel-credits", WR_CFG_INT, "32", 1, 65536,                                           \
       "Batches a data-channel receiver lets a sender have in flight (credit-based flow control).") \
-    X("local.taskmanagers", WR_CFG_INT, "2", 1, 64,                                             \
-      "TaskManagers that `weir local` starts inside its one process.")                          \
-    X("client.timeout", WR_CFG_DURATION, "5s", 10, 3600000,                                     \
-      "How long CLI commands wait for the JobManager to answer.")                               \
-    X("state.checkpoints.dir", WR_CFG_STRING, "/tmp/weir/checkpoints", 0, 0,                     \
-      "Where checkpoints go: DIR/JOB/chk-N and DIR/JOB/shared (in a cluster: a path every "     \
-      "process sees, on a shared filesystem).")                                                 \
-    X("state.savepoints.dir", WR_CFG_STRING, "/tmp/weir/savepoints", 0, 0,                       \
-      "Default folder of `weir savepoint` and `weir stop --savepoint`.")                        \
-    X("state.backend", WR_CFG_STRING, "memory", 0, 0,                                           \
-      "Where windows keep their state: memory (hash tables) or rocksdb (closed panes in a "     \
-      "RocksDB store per subtask; tumbling and sliding windows without quantiles).")          \
-    X("state.backend.rocksdb.localdir", WR_CFG_STRING, "/tmp/weir/rocksdb", 0, 0,               \
-      "Where subtasks keep their RocksDB stores (on the same filesystem as the checkpoints, "   \
-      "so checkpoints hard-link their files).")                                                 \
-    X("state.backend.rocksdb.block-cache-size", WR_CFG_SIZE, "64mb", 1048576, 1099511627776,    \
-      "Block cache of each subtask's RocksDB store.")                                           \
-    X("state.checkpoints.num-retained", WR_CFG_INT, "1", 1, 1000,                               \
-      "Completed checkpoints kept per job; older ones are deleted.")                            \
-    X("execution.checkpointing.interval", WR_CFG_DURATION, "0", 0, 86400000,                    \
-      "Time between checkpoints; 0 turns checkpoints off (no recovery beyond a restart from "   \
-      "the start, like Flink's default).")                                                      \
-    X("execution.checkpointing.timeout", WR_CFG_DURATION, "10min", 10, 86400000,                \
-      "A checkpoint not complete by then fails.")                                               \
-    X("execution.checkpointing.min-pause", WR_CFG_DURATION, "0", 0, 86400000,                   \
-      "Least time from the end of one checkpoint to the start of the next.")                    \
-    X("execution.checkpointing.tolerable-failed-checkpoints", WR_CFG_INT, "0", 0, 1000000,      \
-      "Checkpoint failures in a row a job survives; one more fails it over.")                   \
-    X("restart-strategy", WR_CFG_STRING, "", 0, 0,                                              \
-      "none, fixed-delay, exponential-delay or failure-rate; empty: fixed-delay when "          \
-      "checkpoints are on, else none.")                                                         \
-    X("restart-strategy.fixed-delay.attempts", WR_CFG_INT, "2147483647", 0, 2147483647,         \
-      "fixed-delay: restarts before the job fails for good.")                                   \
-    X("restart-strategy.fixed-delay.delay", WR_CFG_DURATION, "1s", 0, 86400000,                 \
-      "fixed-delay: wait between a failure and the restart.")                                   \
-    X("restart-strategy.exponential-delay.initial-backoff", WR_CFG_DURATION, "1s", 0, 86400000, \
-      "exponential-delay: the first delay.")                                                    \
-    X("restart-strategy.exponential-delay.max-backoff", WR_CFG_DURATION, "1min", 0, 86400000,   \
-      "exponential-delay: the longest delay.")                                                  \
-    X("restart-strategy.exponential-delay.backoff-multiplier", WR_CFG_INT, "2", 1, 1000,        \
-      "exponential-delay: each delay is the previous one times this.")                          \
-    X("restart-strategy.exponential-delay.reset-backoff-threshold", WR_CFG_DURATION, "1h", 0,   \
-      86400000, "exponential-delay: this long without a failure starts over at the first delay.") \
-    X("restart-strategy.failure-rate.max-failures-per-interval", WR_CFG_INT, "1", 1, 1000000,   \
-      "failure-rate: more failures than this within the interval fail the job for good.")      \
-    X("restart-strategy.failure-rate.failure-rate-interval", WR_CFG_DURATION, "1min", 1,        \
-      86400000, "failure-rate: the window failures are counted in.")                            \
-    X("restart-strategy.failure-rate.delay", WR_CFG_DURATION, "1s", 0, 86400000,                \
+    X("local.taskmanagers", WR_CFG_INT, "2", 1, 64,                                                \
+      "TaskManagers that `weir local` starts inside its one process.")                             \
+    X("client.timeout", WR_CFG_DURATION, "5s", 10, 3600000,                                        \
+      "How long CLI commands wait for the JobManager to answer.")                                  \
+    X("state.checkpoints.dir", WR_CFG_STRING, "/tmp/weir/checkpoints", 0, 0,                       \
+      "Where checkpoints go: DIR/JOB/chk-N and DIR/JOB/shared (in a cluster: a path every "        \
+      "process sees, on a shared filesystem).")                                                    \
+    X("state.savepoints.dir", WR_CFG_STRING, "/tmp/weir/savepoints", 0, 0,                         \
+      "Default folder of `weir savepoint` and `weir stop --savepoint`.")                           \
+    X("state.backend", WR_CFG_STRING, "memory", 0, 0,                                              \
+      "Where windows keep their state: memory (hash tables) or rocksdb (closed panes in a "        \
+      "RocksDB store per subtask; tumbling and sliding windows without quantiles).")               \
+    X("state.backend.rocksdb.localdir", WR_CFG_STRING, "/tmp/weir/rocksdb", 0, 0,                  \
+      "Where subtasks keep their RocksDB stores (on the same filesystem as the checkpoints, "      \
+      "so checkpoints hard-link their files).")                                                    \
+    X("state.backend.rocksdb.block-cache-size", WR_CFG_SIZE, "64mb", 1048576, 1099511627776,       \
+      "Block cache of each subtask's RocksDB store.")                                              \
+    X("state.checkpoints.num-retained", WR_CFG_INT, "1", 1, 1000,                                  \
+      "Completed checkpoints kept per job; older ones are deleted.")                               \
+    X("execution.checkpointing.interval", WR_CFG_DURATION, "0", 0, 86400000,                       \
+      "Time between checkpoints; 0 turns checkpoints off (no recovery beyond a restart from "      \
+      "the start, like Flink's default).")                                                         \
+    X("execution.checkpointing.timeout", WR_CFG_DURATION, "10min", 10, 86400000,                   \
+      "A checkpoint not complete by then fails.")                                                  \
+    X("execution.checkpointing.min-pause", WR_CFG_DURATION, "0", 0, 86400000,                      \
+      "Least time from the end of one checkpoint to the start of the next.")                       \
+    X("execution.checkpointing.tolerable-failed-checkpoints", WR_CFG_INT, "0", 0, 1000000,         \
+      "Checkpoint failures in a row a job survives; one more fails it over.")                      \
+    X("restart-strategy", WR_CFG_STRING, "", 0, 0,                                                 \
+      "none, fixed-delay, exponential-delay or failure-rate; empty: fixed-delay when "             \
+      "checkpoints are on, else none.")                                                            \
+    X("restart-strategy.fixed-delay.attempts", WR_CFG_INT, "2147483647", 0, 2147483647,            \
+      "fixed-delay: restarts before the job fails for good.")                                      \
+    X("restart-strategy.fixed-delay.delay", WR_CFG_DURATION, "1s", 0, 86400000,                    \
+      "fixed-delay: wait between a failure and the restart.")                                      \
+    X("restart-strategy.exponential-delay.initial-backoff", WR_CFG_DURATION, "1s", 0, 86400000,    \
+      "exponential-delay: the first delay.")                                                       \
+    X("restart-strategy.exponential-delay.max-backoff", WR_CFG_DURATION, "1min", 0, 86400000,      \
+      "exponential-delay: the longest delay.")                                                     \
+    X("restart-strategy.exponential-delay.backoff-multiplier", WR_CFG_INT, "2", 1, 1000,           \
+      "exponential-delay: each delay is the previous one times this.")                             \
+    X("restart-strategy.exponential-delay.reset-backoff-threshold", WR_CFG_DURATION, "1h", 0,      \
+      86400000, "exponential-delay: this long without a failure starts over at the first delay.")  \
+    X("restart-strategy.failure-rate.max-failures-per-interval", WR_CFG_INT, "1", 1, 1000000,      \
+      "failure-rate: more failures than this within the interval fail the job for good.")          \
+    X("restart-strategy.failure-rate.failure-rate-interval", WR_CFG_DURATION, "1min", 1, 86400000, \
+      "failure-rate: the window failures are counted in.")                                         \
+    X("restart-strategy.failure-rate.delay", WR_CFG_DURATION, "1s", 0, 86400000,                   \
       "failure-rate: wait between a failure and the restart.")
 
 typedef struct wr_config wr_config_t;

@@ -35,8 +35,9 @@ static void s_usage(FILE *out)
                  "commands:\n");
     for (size_t i = 0; i < sizeof s_cmds / sizeof s_cmds[0]; i++)
         fprintf(out, "  %-12s %s\n", s_cmds[i].name, s_cmds[i].summary);
-    fprintf(out, "\n`weir COMMAND --help` describes a command's options. Configuration keys and their\n"
-                 "defaults are documented in deploy/weir.yaml.\n");
+    fprintf(out,
+            "\n`weir COMMAND --help` describes a command's options. Configuration keys and their\n"
+            "defaults are documented in deploy/weir.yaml.\n");
 }
 
 int main(int argc, char **argv)

@@ -5,7 +5,7 @@
 set -eu
 
 PACKAGES="
-gcc libc6-dev pkg-config scons
+gcc libc6-dev pkg-config scons clang-format
 clang libclang-rt-14-dev
 libczmq-dev libzmq3-dev libmsgpack-dev librdkafka-dev librocksdb-dev
 libcurl4-openssl-dev libyaml-dev libcmocka-dev

@@ -1,5 +1,6 @@
 /* The pane store: a RocksDB-backed store of sorted pane runs, the `rocksdb` state backend of the
- * sliced window operator (actors/dataflow/window/window.h). A library: no actors, no threads of its own.
+ * sliced window operator (actors/dataflow/window/window.h). A library: no actors, no threads of its
+ * own.
  *
  * Why runs and not per-record state. A RocksDB get+put of one small value costs ~20 us here (50
  * K/s), a sorted bulk load ~1 us per key. So the operator keeps aggregating its open panes in

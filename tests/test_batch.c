@@ -380,7 +380,8 @@ static void test_bool_values_checked(void **state)
     assert_int_equal(wr_batch_decode(c, buf, len, 5), 0);
     /* ok is field 3: after device (6 x 4 bytes of offsets + its bytes), ts and temp. */
     size_t at = 6 * 4 + ((uint32_t *)b->col[0])[5] + 5 * 8 * 2;
-    for (int i = 0; i < 5; i++) assert_int_equal(buf[at + 8 * i], wr_batch_i64(b, 3)[i]);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(buf[at + 8 * i], wr_batch_i64(b, 3)[i]);
     buf[at + 8 * 2] = 2;
     assert_int_equal(wr_batch_decode(c, buf, len, 5), WR_EPROTO);
     s_assert_empty(c);

@@ -190,7 +190,8 @@ static void test_sealed_batch_is_the_packed_batch(void **state)
 static bool s_wait(_Atomic int *flag, _Atomic int *err, int64_t ms)
 {
     int64_t deadline = wr_now_ns() + ms * 1000000;
-    while (!atomic_load(flag) && !atomic_load(err) && wr_now_ns() < deadline) usleep(1000);
+    while (!atomic_load(flag) && !atomic_load(err) && wr_now_ns() < deadline)
+        usleep(1000);
     return atomic_load(flag) && !atomic_load(err);
 }
 
@@ -206,10 +207,18 @@ static void s_run_pair(uint32_t window, int64_t delay_us, uint64_t batches, bool
 
     wr_synth_sink_result_t sink = {0};
     wr_synth_source_result_t source = {0};
-    wr_synth_sink_opts_t so = {.path = "sink", .channel = 9, .window = window, .record_size = 40,
-                               .delay_us = delay_us, .result = &sink};
-    wr_synth_source_opts_t po = {.path = "source", .sink = "rx/sink", .channel = 9,
-                                 .batches = batches, .batch_records = 1000, .record_size = 40,
+    wr_synth_sink_opts_t so = {.path = "sink",
+                               .channel = 9,
+                               .window = window,
+                               .record_size = 40,
+                               .delay_us = delay_us,
+                               .result = &sink};
+    wr_synth_source_opts_t po = {.path = "source",
+                                 .sink = "rx/sink",
+                                 .channel = 9,
+                                 .batches = batches,
+                                 .batch_records = 1000,
+                                 .record_size = 40,
                                  .result = &source};
     assert_int_equal(wr_synth_sink_spawn(rx, &so), 0);
     assert_int_equal(wr_synth_source_spawn(tx, &po), 0);

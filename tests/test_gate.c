@@ -1,5 +1,5 @@
-/* The input gate's combined watermark (actors/taskmanager/gate.h): the minimum over its inputs, and the
- * origin it reports with it, which the emission-delay figures count from: the making of the
+/* The input gate's combined watermark (actors/taskmanager/gate.h): the minimum over its inputs, and
+ * the origin it reports with it, which the emission-delay figures count from: the making of the
  * watermark whose arrival let it pass, not the older one of the input that was ahead. The gate
  * runs inside an actor (it answers channel opens with credit), which plays a script of input
  * messages in on_start and records what the gate made of each. */
@@ -117,9 +117,9 @@ static void test_origin_is_the_watermark_that_let_it_pass(void **state)
     s_script_t s = {.steps = steps, .n = sizeof steps / sizeof steps[0]};
     s_run(&s);
     const s_seen_t want[] = {
-        {0, WR_IN_NOTHING, 0, 0},      {0, WR_IN_WATERMARK, 1000, 222},
+        {0, WR_IN_NOTHING, 0, 0},        {0, WR_IN_WATERMARK, 1000, 222},
         {0, WR_IN_WATERMARK, 2000, 333}, {0, WR_IN_WATERMARK, 2500, 444},
-        {0, WR_IN_NOTHING, 0, 444},    {0, WR_IN_WATERMARK, 3000, 333},
+        {0, WR_IN_NOTHING, 0, 444},      {0, WR_IN_WATERMARK, 3000, 333},
     };
     for (size_t i = 0; i < s.n; i++) {
         assert_int_equal(s.seen[i].rc, 0);

@@ -583,7 +583,8 @@ static void test_source_rescales_its_streams(void **state)
     assert_int_equal(s_take(&r, two[0], 3000, 0, &got), WR_SOURCE_MORE);
     assert_int_equal(got, 3000);
     assert_int_equal(s_take(&r, two[1], 1000, 0, &got), WR_SOURCE_MORE);
-    for (uint32_t o = 0; o < 6000; o += 2) assert_int_equal(r.seen[o], 1); /* strided */
+    for (uint32_t o = 0; o < 6000; o += 2)
+        assert_int_equal(r.seen[o], 1); /* strided */
     wr_splits_t splits = {0};
     s_snapshot_all(two, 2, &splits);
     assert_int_equal(splits.n, 2);
@@ -657,7 +658,8 @@ static void test_source_restored_pace_and_event_time(void **state)
     assert_int_equal(got, 0);
     assert_int_equal(s_take(&r, src, 0, 10000000, &got), WR_SOURCE_WAIT); /* 10 ms later */
     assert_int_equal(got, 10);
-    for (uint32_t o = 0; o < 2010; o++) assert_int_equal(r.seen[o], 1);
+    for (uint32_t o = 0; o < 2010; o++)
+        assert_int_equal(r.seen[o], 1);
     wr_source_destroy(&src);
     wr_splits_release(&splits);
     s_run_release(&r);

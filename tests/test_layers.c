@@ -25,7 +25,8 @@ static int s_run(const char *cmd, wr_strbuf_t *out)
     assert_non_null(p);
     char buf[4096];
     size_t n;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0) wr_strbuf_add(out, buf, n);
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0)
+        wr_strbuf_add(out, buf, n);
     int status = pclose(p);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }
@@ -41,7 +42,8 @@ static int s_setup(void **state)
     snprintf(t->dir, sizeof t->dir, "/tmp/weir-layers-XXXXXX");
     if (!mkdtemp(t->dir)) return -1;
     char cmd[1024];
-    snprintf(cmd, sizeof cmd, "cd '%s' && cp -r SConstruct bus state actors cli '%s'/", src, t->dir);
+    snprintf(cmd, sizeof cmd, "cd '%s' && cp -r SConstruct bus state actors cli '%s'/", src,
+             t->dir);
     if (system(cmd) != 0) return -1;
     *state = t;
     return 0;
@@ -103,8 +105,9 @@ static void test_zeromq_from_state_fails(void **state)
     s_remove(t, "state/layer_probe.c");
     fprintf(stderr, "%s", out.buf);
     assert_int_equal(rc, 1);
-    assert_non_null(strstr(out.buf, "state/layer_probe.c:2: includes <zmq.h> of package czmq, which "
-                                    "layer state does not use"));
+    assert_non_null(strstr(out.buf,
+                           "state/layer_probe.c:2: includes <zmq.h> of package czmq, which "
+                           "layer state does not use"));
     assert_null(strstr(out.buf, "gcc ")); /* nothing was compiled */
     wr_strbuf_release(&out);
 }
@@ -119,8 +122,9 @@ static void test_jobmanager_from_bus_fails(void **state)
     s_remove(t, "bus/layer_probe.h");
     fprintf(stderr, "%s", out.buf);
     assert_int_equal(rc, 1);
-    assert_non_null(strstr(out.buf, "bus/layer_probe.h:1: includes \"actors/jobmanager/jobmanager.h\" of "
-                                    "layer jobmanager, but layer bus may use only base, bus"));
+    assert_non_null(strstr(out.buf,
+                           "bus/layer_probe.h:1: includes \"actors/jobmanager/jobmanager.h\" of "
+                           "layer jobmanager, but layer bus may use only base, bus"));
     wr_strbuf_release(&out);
 }
 
@@ -134,9 +138,10 @@ static void test_private_header_of_another_folder_fails(void **state)
     int rc = s_build(t, "--check-layers", &out);
     s_remove(t, "cli/layer_probe.c");
     assert_int_equal(rc, 1);
-    assert_non_null(strstr(out.buf, "cli/layer_probe.c:1: includes "
-                                    "\"actors/jobmanager/jobmanager_internal.h\", a header private to "
-                                    "actors/jobmanager/"));
+    assert_non_null(strstr(out.buf,
+                           "cli/layer_probe.c:1: includes "
+                           "\"actors/jobmanager/jobmanager_internal.h\", a header private to "
+                           "actors/jobmanager/"));
     wr_strbuf_release(&out);
 }
 

@@ -21,19 +21,19 @@ static wr_topology_t *s_parse(const char *yaml)
     return t;
 }
 
-#define S_WINDOW                                                                                  \
-    "key_by: device\n"                                                                            \
-    "event_time: {field: ts}\n"                                                                   \
-    "window: {type: tumbling, size: 1min}\n"                                                      \
+#define S_WINDOW                                                                                   \
+    "key_by: device\n"                                                                             \
+    "event_time: {field: ts}\n"                                                                    \
+    "window: {type: tumbling, size: 1min}\n"                                                       \
     "aggregates: {n: count()}\n"
 
 static void test_iot_job_is_two_vertices_joined_by_key(void **state)
 {
     (void)state;
-    wr_topology_t *t = s_parse("parallelism: 2\n"
-                               "sources: [{type: generator, devices: 10, total: 100}]\n"
-                               "operators: [{filter: temperature > 0}]\n" S_WINDOW
-                               "sinks: [{type: stdout}]\n");
+    wr_topology_t *t =
+        s_parse("parallelism: 2\n"
+                "sources: [{type: generator, devices: 10, total: 100}]\n"
+                "operators: [{filter: temperature > 0}]\n" S_WINDOW "sinks: [{type: stdout}]\n");
     wr_plan_t p;
     wr_strbuf_t err;
     wr_strbuf_init(&err);

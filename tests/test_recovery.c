@@ -66,14 +66,15 @@ static const char *s_topology_of(const char *name, const char *out, unsigned rat
     char rate_field[32] = "";
     if (rate) snprintf(rate_field, sizeof rate_field, ", rate: %u", rate);
     const char *path = ps_path(ps_fmt("%s.yaml", name));
-    ps_write_file(path, ps_fmt("name: %s\nparallelism: 2\nsources:\n"
-                               "  - {type: generator, parallelism: %u, devices: %u, total: %llu, "
-                               "jitter: 1s, late_fraction: 0, seed: 7%s}\n"
-                               "key_by: device\nevent_time: {field: ts, max_out_of_orderness: 2s}\n"
-                               "window: {type: sliding, size: 2min, slide: 30s}\n"
-                               "aggregates:\n  n: count()\n  s: sum(temperature)\n"
-                               "sinks:\n  - {type: file, path: %s, exactly_once: true}\n",
-                               name, source_par, z.devices, (unsigned long long)total, rate_field, out));
+    ps_write_file(path,
+                  ps_fmt("name: %s\nparallelism: 2\nsources:\n"
+                         "  - {type: generator, parallelism: %u, devices: %u, total: %llu, "
+                         "jitter: 1s, late_fraction: 0, seed: 7%s}\n"
+                         "key_by: device\nevent_time: {field: ts, max_out_of_orderness: 2s}\n"
+                         "window: {type: sliding, size: 2min, slide: 30s}\n"
+                         "aggregates:\n  n: count()\n  s: sum(temperature)\n"
+                         "sinks:\n  - {type: file, path: %s, exactly_once: true}\n",
+                         name, source_par, z.devices, (unsigned long long)total, rate_field, out));
     return path;
 }
 
@@ -542,12 +543,15 @@ static uint64_t s_source_made(const char *savepoint)
             wr_splits_t splits = {0}; /* the generator's streams (connectors/split.h) */
             int bad = wr_splits_decode(bl->data, bl->len, &splits);
             nstreams = splits.n;
-            if (!bad && nstreams == 1) bad = wr_generator_split_position(&splits.v[0], &next, &stride);
+            if (!bad && nstreams == 1)
+                bad = wr_generator_split_position(&splits.v[0], &next, &stride);
             wr_splits_release(&splits);
-            if (bad || nstreams != 1 || stride != 1) PS_FAIL("%s: not one source stream", savepoint);
+            if (bad || nstreams != 1 || stride != 1)
+                PS_FAIL("%s: not one source stream", savepoint);
         }
     wr_ckpt_meta_destroy(&m);
-    if (sources != 1 || !drained) PS_FAIL("%s: %u source states, drained %d", savepoint, sources, drained);
+    if (sources != 1 || !drained)
+        PS_FAIL("%s: %u source states, drained %d", savepoint, sources, drained);
     return next;
 }
 
@@ -565,10 +569,12 @@ static void test_stop_with_drain(void **state)
     const char *id = s_submit(&c, topology);
     int64_t t0 = ps_now_ms();
     while (s_jnum(s_job(&c, id), "latest_checkpoint") < 2 || s_committed(out).n == 0) {
-        if (ps_now_ms() - t0 > S_JOB_MS) PS_FAIL("no checkpoint and no output after %d ms", S_JOB_MS);
+        if (ps_now_ms() - t0 > S_JOB_MS)
+            PS_FAIL("no checkpoint and no output after %d ms", S_JOB_MS);
         ps_sleep_ms(100);
     }
-    ps_result_t r = s_cli_long(&c, "stop", PS_ARGV("stop", id, "--savepoint", ps_path("sp"), "--drain"));
+    ps_result_t r =
+        s_cli_long(&c, "stop", PS_ARGV("stop", id, "--savepoint", ps_path("sp"), "--drain"));
     char savepoint[512];
     if (sscanf(r.out, "%511s", savepoint) != 1) PS_FAIL("weir stop printed no path:\n%s", r.out);
     const char *job = s_wait_job(&c, id, "FINISHED", 0, S_CLI_MS);
@@ -576,7 +582,8 @@ static void test_stop_with_drain(void **state)
     s_output_t got = s_committed(out);
     print_message("  drained after %llu of %u records: %zu results committed (%s)\n",
                   (unsigned long long)made, s_size().total, got.n, s_jstr(job, "error"));
-    if (made == 0 || made >= s_size().total) PS_FAIL("not stopped in the middle: %llu records", (unsigned long long)made);
+    if (made == 0 || made >= s_size().total)
+        PS_FAIL("not stopped in the middle: %llu records", (unsigned long long)made);
     const char *ref = ps_path("ref-drain");
     s_output_t want = s_local("local-cut", s_topology_of("cut", ref, 0, made, 1), ref);
     s_expect_same("drained", &got, &want);

@@ -620,9 +620,9 @@ static void test_committer_entry_points(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_names), T(test_commit_crash_recover), T(test_two_subtasks),
-        T(test_empty_precommit),      T(test_final_checkpoint),     T(test_malformed_states),
-        T(test_recover_missing),      T(test_kinds_and_delay),      T(test_failed_write),
+        cmocka_unit_test(test_names),   T(test_commit_crash_recover), T(test_two_subtasks),
+        T(test_empty_precommit),        T(test_final_checkpoint),     T(test_malformed_states),
+        T(test_recover_missing),        T(test_kinds_and_delay),      T(test_failed_write),
         T(test_committer_entry_points),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

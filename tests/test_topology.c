@@ -22,8 +22,7 @@
 #include "bus/base/strbuf.h"
 
 static const char *const s_examples[] = {"examples/iot.yaml", "examples/tumbling.yaml",
-                                         "examples/iot-exactly-once.yaml",
-                                         "examples/session.yaml"};
+                                         "examples/iot-exactly-once.yaml", "examples/session.yaml"};
 
 /* A path in the source tree (WEIR_SRC when the tests run from elsewhere). */
 static void src_path(char *out, size_t cap, const char *rel)
@@ -222,7 +221,7 @@ static void test_defaults_and_derived(void **state)
         "aggregates: {n: count(), s: sum(id), sd: stddev_samp(v2), q: 'quantile(v2, 0.25)',"
         " hi: p99.9(v2)}\n"
         "sinks: [{type: stdout, parallelism: 2}, {type: file, path: /tmp/x.jsonl, delay: 5ms}]\n");
-    assert_int_equal(t->sources[0].parallelism, 1);    /* a file: one reader */
+    assert_int_equal(t->sources[0].parallelism, 1);               /* a file: one reader */
     assert_true(file_of(&t->sources[0])->header);                 /* csv: a header by default */
     assert_string_equal(file_of(&t->sources[0])->path, "in.csv"); /* parsed text: kept as it is */
     assert_string_equal(t->sources[0].name, "reader");

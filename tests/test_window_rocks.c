@@ -122,8 +122,13 @@ static int64_t s_batch(gen_t *g, size_t n, uint64_t *keys, int64_t *ts, double *
 
 static wr_window_spec_t s_spec(wr_window_kind_t kind, int64_t size, int64_t slide, int64_t late)
 {
-    wr_window_spec_t s = {.kind = kind, .size_ms = size, .slide_ms = slide, .lateness_ms = late,
-                          .ncols = NCOL, .naggs = 8, .max_parallelism = MAXP};
+    wr_window_spec_t s = {.kind = kind,
+                          .size_ms = size,
+                          .slide_ms = slide,
+                          .lateness_ms = late,
+                          .ncols = NCOL,
+                          .naggs = 8,
+                          .max_parallelism = MAXP};
     wr_agg_t aggs[8] = {{WR_AGG_COUNT, 0, 0}, {WR_AGG_SUM, 0, 0},   {WR_AGG_MIN, 0, 0},
                         {WR_AGG_MAX, 1, 0},   {WR_AGG_AVG, 1, 0},   {WR_AGG_FIRST, 0, 0},
                         {WR_AGG_LAST, 1, 0},  {WR_AGG_STDDEV, 0, 0}};
@@ -191,8 +196,8 @@ static void s_compare_run(fx_t *f, wr_window_spec_t spec, gen_t g, int batches, 
             }
             for (int e = 0; e < (split ? 2 : 1); e++) {
                 wr_window_spec_t s2 = s_rocks(spec, s_path(f, e ? "db2" : "db1"));
-                f->rk[e] = wr_window_rocks_restore(&s2, s_path(f, "ck"), ranges[e][0],
-                                                   ranges[e][1], &err);
+                f->rk[e] =
+                    wr_window_rocks_restore(&s2, s_path(f, "ck"), ranges[e][0], ranges[e][1], &err);
                 assert_non_null(f->rk[e]);
             }
         }

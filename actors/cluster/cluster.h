@@ -15,7 +15,7 @@
 
 #define WR_JOB_ID_MAX       WR_MSG_JOB_ID_MAX /* a job id, NUL included (8 hex digits today) */
 #define WR_TASK_RESTORE_MAX WR_MSG_PATH_MAX   /* a checkpoint, savepoint or state folder path */
-#define WR_CKPT_FINAL       UINT64_MAX    /* the checkpoint id of a subtask's state at its end */
+#define WR_CKPT_FINAL       UINT64_MAX /* the checkpoint id of a subtask's state at its end */
 
 /* The actor path of a subtask of an attempt: "job-<id>-<attempt>/v<vertex>.<subtask>" (a
  * restarted job's subtasks never meet the old attempt's messages). */

@@ -18,7 +18,8 @@ int wr__jm_check_restore(wr__job_t *j, uint64_t *restored_id, wr_strbuf_t *err)
     int rc = 0;
     wr_ckpt_meta_t *meta = wr_ckpt_load(j->restore, &rc);
     if (!meta) {
-        wr_strbuf_addf(err, "cannot read the savepoint or checkpoint %s: %s", j->restore, wr_strerror(rc));
+        wr_strbuf_addf(err, "cannot read the savepoint or checkpoint %s: %s", j->restore,
+                       wr_strerror(rc));
         return rc == WR_ENOMEM ? rc : WR_EINVAL;
     }
     *restored_id = meta->id; /* one numbering along a savepoint's lineage */
@@ -26,9 +27,12 @@ int wr__jm_check_restore(wr__job_t *j, uint64_t *restored_id, wr_strbuf_t *err)
         const wr_ckpt_task_t *ts = &meta->tasks[k];
         for (uint32_t b = 0; b < ts->nblobs && !rc; b++) {
             if (strcmp(ts->blobs[b].name, "drained")) continue;
-            wr_strbuf_addf(err, "%s was taken by `weir stop --drain`: every window fired at the end of "
-                           "event time, so any record after it would be too late; restore a savepoint "
-                           "taken without --drain", j->restore);
+            wr_strbuf_addf(
+                err,
+                "%s was taken by `weir stop --drain`: every window fired at the end of "
+                "event time, so any record after it would be too late; restore a savepoint "
+                "taken without --drain",
+                j->restore);
             rc = WR_EINVAL;
         }
         if (rc || ts->vertex >= j->plan.n || !j->plan.v[ts->vertex].window) continue;
@@ -38,13 +42,18 @@ int wr__jm_check_restore(wr__job_t *j, uint64_t *restored_id, wr_strbuf_t *err)
             rocks |= !strncmp(ts->blobs[b].name, "rocks/", 6);
         }
         if ((mem && j->rocksdb) || (rocks && !j->rocksdb)) {
-            wr_strbuf_addf(err, "%s holds %s window state; restore it with state.backend: %s (the two do "
-                           "not convert)", j->restore, mem ? "memory-backend" : "rocksdb", mem ? "memory" : "rocksdb");
+            wr_strbuf_addf(
+                err,
+                "%s holds %s window state; restore it with state.backend: %s (the two do "
+                "not convert)",
+                j->restore, mem ? "memory-backend" : "rocksdb", mem ? "memory" : "rocksdb");
             rc = WR_EINVAL;
         } else if (rocks && j->plan.v[ts->vertex].parallelism < ts->parallelism) {
-            wr_strbuf_addf(err, "%s holds rocksdb window state of %u subtasks: it restores at %u or more "
-                           "(one store per subtask; scaling in needs state.backend: memory)", j->restore,
-                           ts->parallelism, ts->parallelism);
+            wr_strbuf_addf(
+                err,
+                "%s holds rocksdb window state of %u subtasks: it restores at %u or more "
+                "(one store per subtask; scaling in needs state.backend: memory)",
+                j->restore, ts->parallelism, ts->parallelism);
             rc = WR_EINVAL;
         }
     }

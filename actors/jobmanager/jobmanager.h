@@ -21,7 +21,7 @@
 #include "actors/runtime/node.h"
 
 typedef enum {
-    WR_RESTART_AUTO,        /* fixed-delay when checkpoints are on, else none (Flink's default) */
+    WR_RESTART_AUTO, /* fixed-delay when checkpoints are on, else none (Flink's default) */
     WR_RESTART_NONE,
     WR_RESTART_FIXED_DELAY, /* up to `attempts` restarts, `delay` apart */
     WR_RESTART_EXPONENTIAL, /* delays from initial_backoff, times multiplier, up to max_backoff;
@@ -49,9 +49,9 @@ typedef struct {
     uint32_t tolerable_failures; /* checkpoint failures in a row a job survives */
     uint32_t num_retained;
     wr_restart_opts_t restart;
-    bool rocksdb;                /* state.backend: rocksdb (else memory) */
-    const char *rocksdb_dir;     /* state.backend.rocksdb.localdir */
-    uint64_t rocksdb_cache;      /* state.backend.rocksdb.block-cache-size */
+    bool rocksdb;            /* state.backend: rocksdb (else memory) */
+    const char *rocksdb_dir; /* state.backend.rocksdb.localdir */
+    uint64_t rocksdb_cache;  /* state.backend.rocksdb.block-cache-size */
 } wr_jobmanager_opts_t;
 
 /* Starts the JobManager actor on node (o is copied; its strings must outlive the actor). */

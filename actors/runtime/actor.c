@@ -27,7 +27,8 @@ static void s_free(wr_actor_t *a)
     if (a->behaviour && a->behaviour->free_state && a->state) a->behaviour->free_state(a->state);
     wr_mailbox_destroy(&a->mailbox);
     wr_actor_unref(&a->supervisor);
-    for (size_t i = 0; i < a->nchildren; i++) wr_actor_unref(&a->children[i]);
+    for (size_t i = 0; i < a->nchildren; i++)
+        wr_actor_unref(&a->children[i]);
     free(a->children);
     free(a->asks);
     free(a->restart_times_ns);
@@ -56,7 +57,8 @@ static int s_children_add(wr_actor_t *parent, wr_actor_t *child)
     if (parent->nchildren == parent->children_cap) {
         size_t ncap = parent->children_cap ? parent->children_cap * 2 : 4;
         wr_actor_t **c = realloc(parent->children, ncap * sizeof *c);
-        if (!c) rc = WR_ENOMEM;
+        if (!c)
+            rc = WR_ENOMEM;
         else {
             parent->children = c;
             parent->children_cap = ncap;
@@ -90,7 +92,8 @@ int wr_actor_spawn(wr_node_t *node, const wr_spawn_opts_t *o, wr_actor_t **ref)
     if (ref) *ref = NULL;
     wr_actor_t *a = calloc(1, sizeof *a);
     if (!a) {
-        if (o->behaviour && o->behaviour->free_state && o->state) o->behaviour->free_state(o->state);
+        if (o->behaviour && o->behaviour->free_state && o->state)
+            o->behaviour->free_state(o->state);
         return WR_ENOMEM;
     }
     pthread_mutex_init(&a->children_lock, NULL);
@@ -106,7 +109,8 @@ int wr_actor_spawn(wr_node_t *node, const wr_spawn_opts_t *o, wr_actor_t **ref)
     a->max_restarts = o->max_restarts ? o->max_restarts : 3;
     a->restart_window_ms = o->restart_window_ms ? o->restart_window_ms : 60000;
     rc = WR_ENOMEM;
-    a->mailbox = wr_mailbox_new(o->mailbox_capacity ? o->mailbox_capacity : node->o.mailbox_capacity);
+    a->mailbox =
+        wr_mailbox_new(o->mailbox_capacity ? o->mailbox_capacity : node->o.mailbox_capacity);
     a->restart_times_ns = calloc(a->max_restarts, sizeof *a->restart_times_ns);
     if (!a->mailbox || !a->restart_times_ns) goto fail;
     a->supervisor = wr_actor_ref(o->supervisor);
@@ -217,7 +221,8 @@ int wr_actor_stop(wr_actor_t *a)
     if (!m) return WR_ENOMEM;
     int rc;
     /* a stop must get through: wait for room rather than fail */
-    for (int tries = 0; (rc = wr_mailbox_push(a->mailbox, &m)) == WR_EAGAIN && tries < 5000; tries++) {
+    for (int tries = 0; (rc = wr_mailbox_push(a->mailbox, &m)) == WR_EAGAIN && tries < 5000;
+         tries++) {
         struct timespec ts = {0, 1000000};
         if (!wr__node_help(a->node)) nanosleep(&ts, NULL);
     }
@@ -295,7 +300,8 @@ static void s_finish_stop(wr_actor_t *a)
     wr__node_unwatch_all(a->node, a);
     wr__node_unregister(a->node, a);
     wr_msg_t *m;
-    while ((m = wr_mailbox_pop(a->mailbox))) wr_msg_destroy(&m);
+    while ((m = wr_mailbox_pop(a->mailbox)))
+        wr_msg_destroy(&m);
     s_tell_supervisor(a, WR_MSG_CHILD_STOPPED, 0, "", false);
     /* gone for good: its state goes now, with the references it holds (a state holding its
      * children's, which hold their supervisor, would otherwise keep them all alive) */
@@ -310,7 +316,8 @@ static void s_begin_stop(wr_actor_t *a)
     pthread_mutex_lock(&a->children_lock);
     size_t n = a->nchildren;
     wr_actor_t **kids = n ? malloc(n * sizeof *kids) : NULL;
-    for (size_t i = 0; kids && i < n; i++) kids[i] = wr_actor_ref(a->children[i]);
+    for (size_t i = 0; kids && i < n; i++)
+        kids[i] = wr_actor_ref(a->children[i]);
     pthread_mutex_unlock(&a->children_lock);
     if (n == 0) {
         s_finish_stop(a);
@@ -332,7 +339,8 @@ static void s_fail(wr_actor_t *a, int err, const char *reason)
     if (a->restart == WR_RESTART_TRANSIENT) {
         uint32_t recent = 0, oldest = 0;
         for (uint32_t i = 0; i < a->max_restarts; i++) {
-            if (a->restart_times_ns[i] && now - a->restart_times_ns[i] < a->restart_window_ms * 1000000)
+            if (a->restart_times_ns[i] &&
+                now - a->restart_times_ns[i] < a->restart_window_ms * 1000000)
                 recent++;
             if (a->restart_times_ns[i] < a->restart_times_ns[oldest]) oldest = i;
         }
@@ -362,8 +370,10 @@ static bool s_filter_ask(wr_actor_t *a, const wr_msg_t *m)
             if (a->cancelled[i] == m->corr) return false;
     for (size_t i = 0; i < a->nasks; i++) {
         if (a->asks[i].corr != m->corr) continue;
-        if (m->type == WR_MSG_TIMEOUT) a->timed_out[a->timed_out_next++ % WR__TIMED_OUT_RING] = m->corr;
-        else wr__timers_cancel(a->node->timers, a->asks[i].timer_id);
+        if (m->type == WR_MSG_TIMEOUT)
+            a->timed_out[a->timed_out_next++ % WR__TIMED_OUT_RING] = m->corr;
+        else
+            wr__timers_cancel(a->node->timers, a->asks[i].timer_id);
         a->asks[i] = a->asks[--a->nasks];
         return true;
     }
@@ -378,11 +388,14 @@ void wr__actor_run_turn(wr_actor_t *a)
     if (a->status == WR__STARTING) {
         a->status = WR__RUNNING;
         int rc = a->behaviour->on_start ? a->behaviour->on_start(a, a->state) : 0;
-        if (rc < 0) s_fail(a, rc, "on_start failed"); /* on_stop is not owed: it never started */
-        else a->started = true;
+        if (rc < 0)
+            s_fail(a, rc, "on_start failed"); /* on_stop is not owed: it never started */
+        else
+            a->started = true;
     }
     uint32_t budget = a->node->o.turn_budget;
-    for (uint32_t i = 0; i < budget && (a->status == WR__RUNNING || a->status == WR__STOPPING); i++) {
+    for (uint32_t i = 0; i < budget && (a->status == WR__RUNNING || a->status == WR__STOPPING);
+         i++) {
         wr_msg_t *m = wr_mailbox_pop(a->mailbox);
         if (!m) break;
         int64_t t0 = wr_now_ns();

@@ -45,8 +45,8 @@ typedef struct {
     wr_actor_t *supervisor;          /* NULL: the node itself (failures are logged) */
     uint32_t mailbox_capacity;       /* 0: the node's default */
     enum wr_restart_policy restart;
-    uint32_t max_restarts;      /* default 3 */
-    int64_t restart_window_ms;  /* default 60000 */
+    uint32_t max_restarts;     /* default 3 */
+    int64_t restart_window_ms; /* default 60000 */
 } wr_spawn_opts_t;
 
 /* Starts an actor on node. On success returns 0 and, when ref is non-NULL, a counted reference

@@ -7,11 +7,11 @@
 #include "bus/base/clock.h"
 #include "bus/base/error.h"
 
-#define S_SAMPLE_EVERY 8
+#define S_SAMPLE_EVERY    8
 #define S_SAMPLE_QUIET_NS 1000000 /* a message within 1 ms of the last sample is not sampled */
 
 /* Relaxed single-writer counters: the consumer stores, any thread loads. */
-#define LOAD(x) atomic_load_explicit(&(x), memory_order_relaxed)
+#define LOAD(x)     atomic_load_explicit(&(x), memory_order_relaxed)
 #define STORE(x, v) atomic_store_explicit(&(x), (v), memory_order_relaxed)
 
 typedef struct {
@@ -59,7 +59,8 @@ struct wr_mailbox {
 wr_mailbox_t *wr_mailbox_new(uint32_t capacity)
 {
     size_t n = 2;
-    while (n < capacity) n <<= 1;
+    while (n < capacity)
+        n <<= 1;
     wr_mailbox_t *mb = aligned_alloc(64, (sizeof *mb + 63) / 64 * 64);
     if (!mb) return NULL;
     memset(mb, 0, sizeof *mb);
@@ -68,7 +69,8 @@ wr_mailbox_t *wr_mailbox_new(uint32_t capacity)
         free(mb);
         return NULL;
     }
-    for (size_t i = 0; i < n; i++) atomic_init(&mb->slots[i].seq, i);
+    for (size_t i = 0; i < n; i++)
+        atomic_init(&mb->slots[i].seq, i);
     mb->mask = n - 1;
     return mb;
 }
@@ -78,7 +80,8 @@ void wr_mailbox_destroy(wr_mailbox_t **mbp)
     if (!mbp || !*mbp) return;
     wr_mailbox_t *mb = *mbp;
     wr_msg_t *m;
-    while ((m = wr_mailbox_pop(mb))) wr_msg_destroy(&m);
+    while ((m = wr_mailbox_pop(mb)))
+        wr_msg_destroy(&m);
     free(mb->slots);
     free(mb);
     *mbp = NULL;
@@ -250,7 +253,8 @@ void wr_mailbox_stats(const wr_mailbox_t *cmb, wr_mailbox_stats_t *out)
         }
     }
     out->processed_ns = LOAD(mb->processed_ns);
-    for (int i = 0; i < WR_MAILBOX_HIST_BUCKETS; i++) out->hist[i] = LOAD(mb->hist[i]);
+    for (int i = 0; i < WR_MAILBOX_HIST_BUCKETS; i++)
+        out->hist[i] = LOAD(mb->hist[i]);
     for (int i = 0; i < WR_MAILBOX_TYPE_SLOTS; i++) {
         out->types[i].type = LOAD(mb->types[i].type);
         out->types[i].count = LOAD(mb->types[i].count);

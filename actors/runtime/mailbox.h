@@ -15,10 +15,11 @@
 
 typedef struct wr_mailbox wr_mailbox_t;
 
-#define WR_MAILBOX_HIST_BUCKETS 16 /* processing time: bucket i holds [2^i, 2^(i+1)) us; 0 is <2us */
-#define WR_MAILBOX_TYPE_SLOTS 32   /* distinct message types counted; the rest go to `other` */
-#define WR_MAILBOX_RECENT 16       /* headers of the most recently dequeued messages */
-#define WR_MAILBOX_SAMPLE_MAX 512  /* bytes of payload kept per sampled recent message */
+#define WR_MAILBOX_HIST_BUCKETS                                                                    \
+    16                            /* processing time: bucket i holds [2^i, 2^(i+1)) us; 0 is <2us */
+#define WR_MAILBOX_TYPE_SLOTS 32  /* distinct message types counted; the rest go to `other` */
+#define WR_MAILBOX_RECENT     16  /* headers of the most recently dequeued messages */
+#define WR_MAILBOX_SAMPLE_MAX 512 /* bytes of payload kept per sampled recent message */
 
 typedef struct {
     uint32_t capacity;
@@ -43,8 +44,9 @@ typedef struct {
     int64_t enq_ns; /* monotonic (coarse) */
     int64_t deq_ns;
     char from[WR_ADDR_MAX];
-    bool sampled;        /* payload sampled: every message of a quiet mailbox, 1 in 8 of a busy one */
-    uint32_t sample_len; /* bytes of payload in sample (the first ones when the payload is longer) */
+    bool sampled; /* payload sampled: every message of a quiet mailbox, 1 in 8 of a busy one */
+    uint32_t
+        sample_len; /* bytes of payload in sample (the first ones when the payload is longer) */
     uint8_t sample[WR_MAILBOX_SAMPLE_MAX];
 } wr_mailbox_recent_t;
 

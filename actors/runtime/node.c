@@ -11,22 +11,24 @@
 #include "bus/base/log.h"
 #include "bus/messages.h"
 
-#define S_STOP_WAIT_MS 5000  /* node destroy waits this long for actors to stop */
-#define S_REQ_PREFIX "req/" /* wr_node_request's temporary reply addresses */
+#define S_STOP_WAIT_MS 5000   /* node destroy waits this long for actors to stop */
+#define S_REQ_PREFIX   "req/" /* wr_node_request's temporary reply addresses */
 
 /* ---- registry: open addressing on the path, tombstone-free (backward-shift delete) ---- */
 
 static size_t s_hash(const char *s)
 {
     size_t h = 1469598103934665603ull;
-    while (*s) h = (h ^ (unsigned char)*s++) * 1099511628211ull;
+    while (*s)
+        h = (h ^ (unsigned char)*s++) * 1099511628211ull;
     return h;
 }
 
 static size_t s_reg_slot(const wr_node_t *n, const char *path)
 {
     size_t i = s_hash(path) & (n->reg_cap - 1);
-    while (n->reg[i] && strcmp(n->reg[i]->path, path)) i = (i + 1) & (n->reg_cap - 1);
+    while (n->reg[i] && strcmp(n->reg[i]->path, path))
+        i = (i + 1) & (n->reg_cap - 1);
     return i;
 }
 
@@ -134,7 +136,8 @@ size_t wr_node_actors(wr_node_t *n, wr_actor_info_t *out, size_t cap)
             wr_mailbox_stats_t st;
             wr_mailbox_stats(a->mailbox, &st);
             snprintf(r->addr, sizeof r->addr, "%s", a->addr);
-            if (a->supervisor) snprintf(r->supervisor, sizeof r->supervisor, "%s", a->supervisor->addr);
+            if (a->supervisor)
+                snprintf(r->supervisor, sizeof r->supervisor, "%s", a->supervisor->addr);
             r->depth = st.depth;
             r->capacity = st.capacity;
             r->high_water = st.high_water;
@@ -162,8 +165,10 @@ void wr__actor_schedule(wr_actor_t *a)
     wr_actor_ref(a); /* the run queue holds a reference */
     pthread_mutex_lock(&n->rq_lock);
     a->rq_next = NULL;
-    if (n->rq_tail) n->rq_tail->rq_next = a;
-    else n->rq_head = a;
+    if (n->rq_tail)
+        n->rq_tail->rq_next = a;
+    else
+        n->rq_head = a;
     n->rq_tail = a;
     n->rq_len++;
     /* A worker enqueuing onto an empty queue picks the actor up itself after its turn: waking a
@@ -267,7 +272,8 @@ int wr_node_send(wr_node_t *n, wr_msg_t **msg)
     wr_msg_t *m = *msg;
     if (!strchr(m->to, '/')) { /* a bare path: this node */
         char full[WR_ADDR_MAX];
-        if (snprintf(full, sizeof full, "%s/%s", n->id, m->to) >= (int)sizeof full) return WR_EINVAL;
+        if (snprintf(full, sizeof full, "%s/%s", n->id, m->to) >= (int)sizeof full)
+            return WR_EINVAL;
         memcpy(m->to, full, sizeof full);
     }
     if (!wr_addr_split(m->to, node)) return WR_EINVAL;
@@ -327,11 +333,12 @@ static void s_on_peer_event(void *ctx, const char *peer, bool up, const char *re
         snprintf(m->from, sizeof m->from, "%s/node", n->id);
         /* control messages must not be lost to a full mailbox: retry briefly */
         int rc;
-        for (int tries = 0; (rc = wr_mailbox_push(n->watches[i].actor->mailbox, &m)) == WR_EAGAIN &&
-                            tries < 1000;
+        for (int tries = 0;
+             (rc = wr_mailbox_push(n->watches[i].actor->mailbox, &m)) == WR_EAGAIN && tries < 1000;
              tries++)
             usleep(1000);
-        if (rc == 0) wr__actor_schedule(n->watches[i].actor);
+        if (rc == 0)
+            wr__actor_schedule(n->watches[i].actor);
         else {
             wr_warn("%s: could not tell %s that %s is %s", n->id, n->watches[i].actor->addr, peer,
                     up ? "up" : "down");
@@ -378,12 +385,15 @@ static void s_unwatch(wr_node_t *n, wr_actor_t *a, const char *peer)
     size_t ndrop = 0;
     for (size_t i = 0; i < n->nwatches; i++) {
         bool match = n->watches[i].actor == a && (!peer || !strcmp(n->watches[i].peer, peer));
-        if (match && drop) drop[ndrop++] = n->watches[i].actor;
-        else if (!match || !drop) n->watches[k++] = n->watches[i];
+        if (match && drop)
+            drop[ndrop++] = n->watches[i].actor;
+        else if (!match || !drop)
+            n->watches[k++] = n->watches[i];
     }
     n->nwatches = k;
     pthread_mutex_unlock(&n->watch_lock);
-    for (size_t i = 0; i < ndrop; i++) wr_actor_unref(&drop[i]);
+    for (size_t i = 0; i < ndrop; i++)
+        wr_actor_unref(&drop[i]);
     free(drop);
 }
 
@@ -408,8 +418,10 @@ static int s_fire_timer(void *ctx, wr_actor_t *a, uint16_t type, uint64_t corr)
     memcpy(m->from, a->addr, sizeof m->from);
     memcpy(m->to, a->addr, sizeof m->to);
     int rc = wr_mailbox_push(a->mailbox, &m);
-    if (rc == 0) wr__actor_schedule(a);
-    else wr_msg_destroy(&m);
+    if (rc == 0)
+        wr__actor_schedule(a);
+    else
+        wr_msg_destroy(&m);
     return rc;
 }
 
@@ -436,7 +448,8 @@ wr_node_t *wr_node_new(const wr_node_opts_t *opts, int *err)
     if (!n->o.heartbeat_timeout_ms) n->o.heartbeat_timeout_ms = 3000;
     if (!n->o.max_message_size) n->o.max_message_size = WR_PAYLOAD_DEFAULT_MAX;
     uint64_t rnd = 0;
-    if (getrandom(&rnd, sizeof rnd, 0) != sizeof rnd) rnd = (uint64_t)wr_now_ns() ^ (uint64_t)getpid();
+    if (getrandom(&rnd, sizeof rnd, 0) != sizeof rnd)
+        rnd = (uint64_t)wr_now_ns() ^ (uint64_t)getpid();
     n->incarnation = rnd | 1;
     atomic_init(&n->next_corr, (rnd >> 16) | 1);
     pthread_rwlock_init(&n->reg_lock, NULL);
@@ -505,9 +518,11 @@ void wr_node_destroy(wr_node_t **np)
     n->rq_stop = true;
     pthread_cond_broadcast(&n->rq_cond);
     pthread_mutex_unlock(&n->rq_lock);
-    for (unsigned i = 0; i < n->nworkers; i++) pthread_join(n->workers[i], NULL);
+    for (unsigned i = 0; i < n->nworkers; i++)
+        pthread_join(n->workers[i], NULL);
     wr_actor_t *a;
-    while ((a = s_rq_pop_locked(n))) wr_actor_unref(&a);
+    while ((a = s_rq_pop_locked(n)))
+        wr_actor_unref(&a);
     /* whatever did not stop in time is released here */
     for (size_t i = 0; n->reg && i < n->reg_cap; i++) {
         if (!n->reg[i]) continue;
@@ -515,7 +530,8 @@ void wr_node_destroy(wr_node_t **np)
         n->reg[i] = NULL;
         wr_actor_unref(&left);
     }
-    for (size_t i = 0; i < n->nwatches; i++) wr_actor_unref(&n->watches[i].actor);
+    for (size_t i = 0; i < n->nwatches; i++)
+        wr_actor_unref(&n->watches[i].actor);
     free(n->watches);
     free(n->reg);
     free(n->workers);

@@ -15,15 +15,15 @@
 #include "bus/transport.h"
 
 typedef struct {
-    const char *id;             /* node id: [A-Za-z0-9_.-], 1..31 chars */
-    const char *bind;           /* "tcp://host:port" (port * = any), "inproc://name", or NULL:
-                                   no endpoint (a client that only connects out) */
-    unsigned threads;           /* workers; 0 = one per core */
-    uint32_t mailbox_capacity;  /* default per actor; 0 = 1024 */
-    uint32_t turn_budget;       /* messages per actor turn; 0 = 64 */
+    const char *id;                /* node id: [A-Za-z0-9_.-], 1..31 chars */
+    const char *bind;              /* "tcp://host:port" (port * = any), "inproc://name", or NULL:
+                                      no endpoint (a client that only connects out) */
+    unsigned threads;              /* workers; 0 = one per core */
+    uint32_t mailbox_capacity;     /* default per actor; 0 = 1024 */
+    uint32_t turn_budget;          /* messages per actor turn; 0 = 64 */
     int64_t heartbeat_interval_ms; /* 0 = no heartbeats (transient clients) */
     int64_t heartbeat_timeout_ms;
-    size_t max_message_size;    /* 0 = WR_PAYLOAD_DEFAULT_MAX */
+    size_t max_message_size; /* 0 = WR_PAYLOAD_DEFAULT_MAX */
 } wr_node_opts_t;
 
 /* Starts a node: binds its endpoint, starts its workers, timer and bus threads and its system
@@ -54,8 +54,8 @@ int wr_node_send(wr_node_t *node, wr_msg_t **msg);
  * to `to` from a temporary address on this node and waits up to timeout_ms for the reply, which
  * the caller then owns (*reply). Returns WR_ETIMEDOUT, or a transport/mailbox error. A reply of
  * type WR_MSG_ERROR is returned as a reply, not as an error. */
-int wr_node_request(wr_node_t *node, const char *to, uint16_t type, const void *payload,
-                    size_t len, int64_t timeout_ms, wr_msg_t **reply);
+int wr_node_request(wr_node_t *node, const char *to, uint16_t type, const void *payload, size_t len,
+                    int64_t timeout_ms, wr_msg_t **reply);
 
 /* Counted reference to the local actor at path, or NULL. Release with wr_actor_unref. */
 wr_actor_t *wr_node_lookup(wr_node_t *node, const char *path);

@@ -217,7 +217,8 @@ static int s_sink_message(wr_actor_t *self, void *state, wr_msg_t **msgp)
             atomic_store(&s->o.result->done, 1);
         }
         break;
-    default: break;
+    default:
+        break;
     }
     if (rc) {
         wr_warn("%s: channel %llu: %s", wr_actor_addr(self), (unsigned long long)s->o.channel,

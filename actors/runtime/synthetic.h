@@ -15,7 +15,7 @@
 
 typedef struct {
     _Atomic uint64_t batches_sent;
-    _Atomic uint64_t credit_waits; /* times the source had to stop for lack of credit */
+    _Atomic uint64_t credit_waits;  /* times the source had to stop for lack of credit */
     _Atomic uint64_t max_in_flight; /* most batches sent but not yet credited back */
     _Atomic int64_t start_ns, end_ns;
     _Atomic int error;
@@ -32,8 +32,8 @@ typedef struct {
 } wr_synth_sink_result_t;
 
 typedef struct {
-    const char *path;    /* actor path on node */
-    const char *sink;    /* the sink's address node/path */
+    const char *path; /* actor path on node */
+    const char *sink; /* the sink's address node/path */
     uint64_t channel;
     uint64_t batches;
     uint32_t batch_records;
@@ -44,9 +44,9 @@ typedef struct {
 typedef struct {
     const char *path;
     uint64_t channel;
-    uint32_t window;       /* credits: batches in flight at most */
+    uint32_t window; /* credits: batches in flight at most */
     uint32_t record_size;
-    int64_t delay_us;      /* per batch: a slow consumer */
+    int64_t delay_us; /* per batch: a slow consumer */
     wr_synth_sink_result_t *result;
 } wr_synth_sink_opts_t;
 

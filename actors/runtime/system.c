@@ -12,7 +12,7 @@
 #include "bus/base/log.h"
 #include "bus/messages.h"
 
-#define S_TICK (WR_MSG_LOCAL_FIRST + 1)
+#define S_TICK    (WR_MSG_LOCAL_FIRST + 1)
 #define S_RATE_MS 1000
 
 /* A node row: the transport's counters of rejected frames, and its actors. */
@@ -198,8 +198,7 @@ static void s_update_rates(wr_node_t *n)
     pthread_rwlock_unlock(&n->reg_lock);
 }
 
-static int s_reply_packed(wr_actor_t *self, const wr_msg_t *req, uint16_t type,
-                          msgpack_sbuffer *sb)
+static int s_reply_packed(wr_actor_t *self, const wr_msg_t *req, uint16_t type, msgpack_sbuffer *sb)
 {
     int rc = wr_reply(self, req, type, sb->data, sb->size);
     if (rc) wr_warn("%s: reply to %s failed: %s", wr_actor_addr(self), req->from, wr_strerror(rc));
@@ -231,7 +230,8 @@ static int s_on_message(wr_actor_t *self, void *state, wr_msg_t **msgp)
             wr__reply_error(n, m, WR_EINVAL, "actors request: expected no payload");
         else if (s_pack_actors(n, &sb) == 0)
             s_reply_packed(self, m, WR_MSG_ACTORS_REPLY, &sb);
-        else wr__reply_error(n, m, WR_ENOMEM, "out of memory");
+        else
+            wr__reply_error(n, m, WR_ENOMEM, "out of memory");
         break;
     }
     case WR_MSG_MAILBOX_REQ: {

@@ -165,7 +165,8 @@ void wr__timers_destroy(wr__timers_t **tp)
     pthread_cond_signal(&t->cond);
     pthread_mutex_unlock(&t->lock);
     pthread_join(t->thread, NULL);
-    for (size_t i = 0; i < t->n; i++) wr_actor_unref(&t->heap[i].actor);
+    for (size_t i = 0; i < t->n; i++)
+        wr_actor_unref(&t->heap[i].actor);
     free(t->heap);
     pthread_cond_destroy(&t->cond);
     pthread_mutex_destroy(&t->lock);

@@ -50,13 +50,15 @@ static int s_queue_push(s_out_t *c, wr_msg_t *m, uint32_t count, size_t len)
         size_t ncap = c->qcap ? c->qcap * 2 : 8;
         s_pending_t *n = malloc(ncap * sizeof *n);
         if (!n) return WR_ENOMEM;
-        for (size_t i = 0; i < c->qlen; i++) n[i] = c->queue[(c->qhead + i) % c->qcap];
+        for (size_t i = 0; i < c->qlen; i++)
+            n[i] = c->queue[(c->qhead + i) % c->qcap];
         free(c->queue);
         c->queue = n;
         c->qhead = 0;
         c->qcap = ncap;
     }
-    c->queue[(c->qhead + c->qlen++) % c->qcap] = (s_pending_t){.msg = m, .count = count, .len = len};
+    c->queue[(c->qhead + c->qlen++) % c->qcap] =
+        (s_pending_t){.msg = m, .count = count, .len = len};
     if (m->type == WR_MSG_DATA_BATCH) {
         c->queued_batches++;
         c->unsealed++;
@@ -65,7 +67,8 @@ static int s_queue_push(s_out_t *c, wr_msg_t *m, uint32_t count, size_t len)
 }
 
 /* Sends queued messages in order while credit lasts (batches) and once the channel is open (all of
- * them). A full mailbox or bus (WR_EAGAIN) leaves the rest queued: the task retries on its timer. */
+ * them). A full mailbox or bus (WR_EAGAIN) leaves the rest queued: the task retries on its timer.
+ */
 static int s_flush(s_out_t *c, wr_actor_t *self)
 {
     if (!c->opened) return 0; /* nothing overtakes the channel's opening: its first credit */
@@ -127,8 +130,8 @@ static wr_msg_t *s_watermark_msg(uint64_t channel, int64_t wm, int64_t origin_ms
 wr_gate_out_t *wr_gate_out_new(const wr_gate_out_opts_t *o)
 {
     if (!o->nchannels || !o->batch_records || !o->schema ||
-        (o->partition == WR_PART_HASH && (o->key_field < 0 || (uint32_t)o->key_field >= o->schema->n ||
-                                          !o->max_parallelism)))
+        (o->partition == WR_PART_HASH &&
+         (o->key_field < 0 || (uint32_t)o->key_field >= o->schema->n || !o->max_parallelism)))
         return NULL;
     wr_gate_out_t *g = calloc(1, sizeof *g);
     if (!g) return NULL;
@@ -160,7 +163,8 @@ void wr_gate_out_destroy(wr_gate_out_t **gp)
     wr_gate_out_t *g = *gp;
     for (uint32_t i = 0; g->ch && i < g->o.nchannels; i++) {
         s_out_t *c = &g->ch[i];
-        for (size_t k = 0; k < c->qlen; k++) wr_msg_destroy(&c->queue[(c->qhead + k) % c->qcap].msg);
+        for (size_t k = 0; k < c->qlen; k++)
+            wr_msg_destroy(&c->queue[(c->qhead + k) % c->qcap].msg);
         free(c->queue);
         wr_batch_destroy(&c->building);
     }
@@ -339,7 +343,7 @@ typedef struct {
     int64_t wm;
     int64_t active_ns;
     int64_t origin_ms; /* of its last watermark */
-    uint32_t held; /* consumed batches whose credit is held back */
+    uint32_t held;     /* consumed batches whose credit is held back */
     bool ended, idle;
     bool blocked; /* delivered the barrier being aligned: the rest waits */
 } s_in_t;
@@ -355,11 +359,11 @@ struct wr_gate_in {
     wr_batch_t *batch;
     msgpack_sbuffer out;
     uint64_t records;
-    uint64_t barrier;         /* being aligned (0: none) */
+    uint64_t barrier; /* being aligned (0: none) */
     char barrier_dir[WR_GATE_DIR_MAX];
-    uint32_t nblocked;        /* channels that delivered it */
-    int64_t align_start_ns;   /* when its first copy arrived */
-    int64_t align_ns;         /* how long the last alignment took */
+    uint32_t nblocked;      /* channels that delivered it */
+    int64_t align_start_ns; /* when its first copy arrived */
+    int64_t align_ns;       /* how long the last alignment took */
 };
 
 wr_gate_in_t *wr_gate_in_new(const wr_gate_in_opts_t *o)
@@ -445,7 +449,8 @@ static bool s_aligned(const wr_gate_in_t *g)
 
 static void s_unblock(wr_gate_in_t *g)
 {
-    for (uint32_t i = 0; i < g->nopen; i++) g->ch[i].blocked = false;
+    for (uint32_t i = 0; i < g->nopen; i++)
+        g->ch[i].blocked = false;
     g->nblocked = 0;
     g->align_ns = wr_now_ns() - g->align_start_ns;
 }
@@ -536,7 +541,8 @@ int wr_gate_in_handle(wr_gate_in_t *g, wr_actor_t *self, const wr_msg_t *m, wr_i
         *ev = s_advance(g, wm, NULL);
         return 0;
     }
-    default: return WR_EPROTO;
+    default:
+        return WR_EPROTO;
     }
 }
 

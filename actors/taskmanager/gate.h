@@ -31,11 +31,11 @@ typedef struct wr_gate_out wr_gate_out_t;
 typedef struct wr_gate_in wr_gate_in_t;
 
 typedef struct {
-    const wr_schema_t *schema;  /* of the records going out */
+    const wr_schema_t *schema; /* of the records going out */
     enum wr_partition partition;
-    int key_field;              /* WR_PART_HASH: the field to hash */
-    uint32_t max_parallelism;   /* key groups */
-    uint32_t batch_records;     /* records per sealed batch */
+    int key_field;            /* WR_PART_HASH: the field to hash */
+    uint32_t max_parallelism; /* key groups */
+    uint32_t batch_records;   /* records per sealed batch */
     uint32_t nchannels;
     const char *const *targets; /* nchannels downstream actor addresses */
     const uint64_t *channel_ids;
@@ -73,10 +73,10 @@ uint64_t wr_gate_out_records(const wr_gate_out_t *g);
 uint64_t wr_gate_out_blocked_count(const wr_gate_out_t *g);
 
 typedef struct {
-    const wr_schema_t *schema;  /* of the records coming in */
-    uint32_t nchannels;         /* upstream subtasks expected */
-    uint32_t window;            /* credits per channel */
-    int64_t idle_timeout_ms;    /* 0: inputs never count as idle */
+    const wr_schema_t *schema; /* of the records coming in */
+    uint32_t nchannels;        /* upstream subtasks expected */
+    uint32_t window;           /* credits per channel */
+    int64_t idle_timeout_ms;   /* 0: inputs never count as idle */
 } wr_gate_in_opts_t;
 
 /* What an input message meant. */

@@ -12,13 +12,12 @@
 #include "bus/base/log.h"
 #include "bus/messages.h"
 
-#define S_PUMP (WR_MSG_LOCAL_FIRST + 10)
-#define S_TICK (WR_MSG_LOCAL_FIRST + 11)
-#define S_TICK_MS 100
-#define S_REPORT_TICKS 10     /* a running report every second */
-#define S_PUMP_BATCHES 8      /* source batches per turn before yielding to other actors */
-#define S_SOURCE_BATCH 4096   /* records per source batch */
-
+#define S_PUMP         (WR_MSG_LOCAL_FIRST + 10)
+#define S_TICK         (WR_MSG_LOCAL_FIRST + 11)
+#define S_TICK_MS      100
+#define S_REPORT_TICKS 10   /* a running report every second */
+#define S_PUMP_BATCHES 8    /* source batches per turn before yielding to other actors */
+#define S_SOURCE_BATCH 4096 /* records per source batch */
 
 static void s_free(void *state)
 {
@@ -71,7 +70,8 @@ static void s_report(wr_actor_t *self, wr__task_t *t, const char *state)
     int rc = wr_msg_task_state_pack(&r, &sb);
     if (!rc) rc = wr_send(self, t->o.jm_addr, WR_MSG_TASK_STATE, sb.data, sb.size);
     msgpack_sbuffer_destroy(&sb);
-    if (rc) wr_warn("%s: cannot report to %s: %s", wr_actor_addr(self), t->o.jm_addr, wr_strerror(rc));
+    if (rc)
+        wr_warn("%s: cannot report to %s: %s", wr_actor_addr(self), t->o.jm_addr, wr_strerror(rc));
 }
 
 /* Fails the subtask: says why to the JobManager, then returns rc for the runtime. */
@@ -130,14 +130,16 @@ static int s_queue_pump(wr_actor_t *self, wr__task_t *t)
 static int s_pump(wr_actor_t *self, wr__task_t *t)
 {
     t->pump_queued = false;
-    if (t->ended || t->drained || wr__chain_busy(&t->chain) || (t->out && !wr_gate_out_is_open(t->out))) return 0;
+    if (t->ended || t->drained || wr__chain_busy(&t->chain) ||
+        (t->out && !wr_gate_out_is_open(t->out)))
+        return 0;
     for (int k = 0; k < S_PUMP_BATCHES; k++) {
         if (t->out && wr_gate_out_blocked(t->out)) return 0; /* the next credit resumes */
         bool done, wait;
         wr_strbuf_t err;
         wr_strbuf_init(&err);
-        int rc = wr__source_next(&t->src, S_SOURCE_BATCH, (uint64_t)(wr_now_ns() - t->start_ns), &done, &wait,
-                                 &err);
+        int rc = wr__source_next(&t->src, S_SOURCE_BATCH, (uint64_t)(wr_now_ns() - t->start_ns),
+                                 &done, &wait, &err);
         if (rc && err.len) snprintf(t->error, sizeof t->error, "%s", err.buf);
         wr_strbuf_release(&err);
         if (rc) return s_fail(self, t, rc, "source");
@@ -166,7 +168,7 @@ static int s_out_init(wr__task_t *t, wr_actor_t *self)
     const wr_plan_vertex_t *d = &t->plan.v[v->output];
     const char **targets = calloc(d->parallelism, sizeof *targets);
     uint64_t *ids = calloc(d->parallelism, sizeof *ids);
-    char (*addrs)[WR_ADDR_MAX] = calloc(d->parallelism, sizeof *addrs);
+    char(*addrs)[WR_ADDR_MAX] = calloc(d->parallelism, sizeof *addrs);
     int rc = WR_ENOMEM;
     if (!targets || !ids || !addrs) goto out;
     for (uint32_t j = 0; j < d->parallelism; j++) {
@@ -181,8 +183,9 @@ static int s_out_init(wr__task_t *t, wr_actor_t *self)
     }
     wr_gate_out_opts_t go = {
         .schema = &v->out_schema,
-        .partition = v->edge == WR_EDGE_HASH ? WR_PART_HASH : v->edge == WR_EDGE_FORWARD ? WR_PART_FORWARD
-                                                                                        : WR_PART_REBALANCE,
+        .partition = v->edge == WR_EDGE_HASH      ? WR_PART_HASH
+                     : v->edge == WR_EDGE_FORWARD ? WR_PART_FORWARD
+                                                  : WR_PART_REBALANCE,
         .key_field = v->edge == WR_EDGE_HASH ? t->topo->key_index : -1,
         .max_parallelism = t->topo->max_parallelism,
         .batch_records = t->o.batch_records,
@@ -239,7 +242,8 @@ static int s_on_start(wr_actor_t *self, void *state)
         t->chain_ready = true;
     }
     if (!rc && t->o.restore[0]) rc = wr__task_restore(t, &err);
-    if (!rc && t->source) rc = wr__source_start(&t->src, &err); /* fresh, or from what was restored */
+    if (!rc && t->source)
+        rc = wr__source_start(&t->src, &err); /* fresh, or from what was restored */
     if (!rc) rc = wr_timer_every(self, S_TICK_MS, S_TICK, NULL);
     t->start_ns = t->next_wm_ns = wr_now_ns();
     if (rc) {
@@ -278,7 +282,8 @@ static int s_on_input(wr_actor_t *self, wr__task_t *t, wr_msg_t **msgp)
     case WR_IN_HOLD:
         if ((rc = wr__msgq_push(&t->held, msgp))) return s_fail(self, t, rc, "barrier alignment");
         return 0;
-    case WR_IN_BARRIER: return s_aligned(self, t);
+    case WR_IN_BARRIER:
+        return s_aligned(self, t);
     case WR_IN_BATCH: {
         wr_batch_t *b = wr_gate_in_batch(t->in);
         t->records_in += b->count;
@@ -296,7 +301,8 @@ static int s_on_input(wr_actor_t *self, wr__task_t *t, wr_msg_t **msgp)
         t->ended = true;
         s_maybe_finished(self, t);
         return 0;
-    case WR_IN_NOTHING: return 0;
+    case WR_IN_NOTHING:
+        return 0;
     }
     return 0;
 }
@@ -308,7 +314,8 @@ static int s_go_on(wr_actor_t *self, wr__task_t *t)
     if (wr__chain_busy(&t->chain) && !(t->out && wr_gate_out_blocked(t->out)) &&
         (rc = wr__chain_resume(&t->chain, self)))
         return s_fail(self, t, rc, "window firing");
-    if ((rc = s_drain_checkpoint(self, t))) return rc; /* a drained source's, once its firing ended */
+    if ((rc = s_drain_checkpoint(self, t)))
+        return rc; /* a drained source's, once its firing ended */
     while (!wr__msgq_empty(&t->stash) && !wr__chain_busy(&t->chain) && !t->reported) {
         wr_msg_t *m = wr__msgq_pop(&t->stash);
         rc = s_on_input(self, t, &m);
@@ -410,8 +417,10 @@ static int s_on_message(wr_actor_t *self, void *state, wr_msg_t **msgp)
         m->type != WR_MSG_CREDIT)
         return 0; /* ended: only the final checkpoint's completion matters now */
     switch (m->type) {
-    case S_PUMP: return s_pump(self, t);
-    case S_TICK: return s_on_tick(self, t);
+    case S_PUMP:
+        return s_pump(self, t);
+    case S_TICK:
+        return s_on_tick(self, t);
     case WR_MSG_CREDIT: {
         if (!t->out) return s_fail(self, t, WR_EPROTO, "credit for a subtask without output");
         int rc = wr_gate_out_credit(t->out, self, m);
@@ -435,12 +444,16 @@ static int s_on_message(wr_actor_t *self, void *state, wr_msg_t **msgp)
         int rc = s_on_input(self, t, msgp);
         return rc ? rc : s_go_on(self, t); /* what an alignment released */
     }
-    case WR_MSG_CKPT_TRIGGER: return s_on_trigger(self, t, m);
-    case WR_MSG_CKPT_COMPLETE: return s_on_complete(self, t, m);
+    case WR_MSG_CKPT_TRIGGER:
+        return s_on_trigger(self, t, m);
+    case WR_MSG_CKPT_COMPLETE:
+        return s_on_complete(self, t, m);
     case WR_MSG_ERROR:
-    case WR_MSG_TIMEOUT: return 0; /* a channel open that met no subtask yet: the tick retries */
+    case WR_MSG_TIMEOUT:
+        return 0; /* a channel open that met no subtask yet: the tick retries */
     default:
-        wr_debug("%s: ignoring %s from %s", wr_actor_addr(self), wr_msg_type_label(m->type), m->from);
+        wr_debug("%s: ignoring %s from %s", wr_actor_addr(self), wr_msg_type_label(m->type),
+                 m->from);
         return 0;
     }
 }
@@ -448,7 +461,8 @@ static int s_on_message(wr_actor_t *self, void *state, wr_msg_t **msgp)
 static const wr_behaviour_t s_behaviour = {
     .on_start = s_on_start, .on_message = s_on_message, .free_state = s_free};
 
-int wr_task_spawn(wr_node_t *node, wr_actor_t *supervisor, wr_topology_t **topology, wr_task_opts_t *o)
+int wr_task_spawn(wr_node_t *node, wr_actor_t *supervisor, wr_topology_t **topology,
+                  wr_task_opts_t *o)
 {
     wr__task_t *t = calloc(1, sizeof *t);
     int rc = WR_ENOMEM;

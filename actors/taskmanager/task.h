@@ -23,9 +23,9 @@ typedef struct {
     char job_id[WR_JOB_ID_MAX];
     uint32_t attempt;
     uint32_t vertex, subtask;
-    char jm_addr[WR_ADDR_MAX];  /* where to report: "<jm>/jobmanager" */
-    uint32_t credits;           /* per input channel */
-    uint32_t batch_records;     /* records per outgoing batch */
+    char jm_addr[WR_ADDR_MAX]; /* where to report: "<jm>/jobmanager" */
+    uint32_t credits;          /* per input channel */
+    uint32_t batch_records;    /* records per outgoing batch */
     /* where every subtask runs: node id and endpoint per wr_plan_index (vertex, subtask) */
     uint32_t nplaces;
     char (*place_node)[WR_NODE_MAX];

@@ -30,7 +30,8 @@ static int s_keys_grow(wr__keys_t *k)
     if (!slots) return WR_ENOMEM;
     for (uint64_t id = 0; id < k->n; id++) {
         uint64_t h = wr_hash_bytes(k->str[id], k->len[id]) & (nslots - 1);
-        while (slots[h]) h = (h + 1) & (nslots - 1);
+        while (slots[h])
+            h = (h + 1) & (nslots - 1);
         slots[h] = id + 1;
     }
     free(k->slots);
@@ -67,7 +68,8 @@ int wr__keys_id(wr__keys_t *k, const char *s, uint32_t len, uint64_t *id)
 
 static void s_keys_release(wr__keys_t *k)
 {
-    for (uint64_t i = 0; i < k->n; i++) free(k->str[i]);
+    for (uint64_t i = 0; i < k->n; i++)
+        free(k->str[i]);
     free(k->str);
     free(k->len);
     free(k->slots);
@@ -122,8 +124,10 @@ static int s_map(wr__op_t *op, const wr_batch_t *in, const wr_batch_t **out)
             continue;
         }
         int src = wr_expr_field(op->exprs[f]);
-        if (src >= 0) memcpy(o->col[f], in->col[src], (size_t)in->count * 8);
-        else if ((rc = wr_expr_eval(op->exprs[f], in, o->col[f]))) return rc;
+        if (src >= 0)
+            memcpy(o->col[f], in->col[src], (size_t)in->count * 8);
+        else if ((rc = wr_expr_eval(op->exprs[f], in, o->col[f])))
+            return rc;
     }
     if (strings) { /* string outputs are passed-through fields, copied record by record */
         for (uint32_t i = 0; i < in->count; i++) {
@@ -147,16 +151,26 @@ static int s_map(wr__op_t *op, const wr_batch_t *in, const wr_batch_t **out)
 static wr_agg_kind_t s_agg_kind(enum wr_topo_agg_fn fn)
 {
     switch (fn) {
-    case WR_TOPO_AGG_COUNT: return WR_AGG_COUNT;
-    case WR_TOPO_AGG_SUM: return WR_AGG_SUM;
-    case WR_TOPO_AGG_MIN: return WR_AGG_MIN;
-    case WR_TOPO_AGG_MAX: return WR_AGG_MAX;
-    case WR_TOPO_AGG_AVG: return WR_AGG_AVG;
-    case WR_TOPO_AGG_STDDEV: return WR_AGG_STDDEV;
-    case WR_TOPO_AGG_STDDEV_SAMP: return WR_AGG_STDDEV_SAMP;
-    case WR_TOPO_AGG_FIRST: return WR_AGG_FIRST;
-    case WR_TOPO_AGG_LAST: return WR_AGG_LAST;
-    case WR_TOPO_AGG_QUANTILE: return WR_AGG_QUANTILE;
+    case WR_TOPO_AGG_COUNT:
+        return WR_AGG_COUNT;
+    case WR_TOPO_AGG_SUM:
+        return WR_AGG_SUM;
+    case WR_TOPO_AGG_MIN:
+        return WR_AGG_MIN;
+    case WR_TOPO_AGG_MAX:
+        return WR_AGG_MAX;
+    case WR_TOPO_AGG_AVG:
+        return WR_AGG_AVG;
+    case WR_TOPO_AGG_STDDEV:
+        return WR_AGG_STDDEV;
+    case WR_TOPO_AGG_STDDEV_SAMP:
+        return WR_AGG_STDDEV_SAMP;
+    case WR_TOPO_AGG_FIRST:
+        return WR_AGG_FIRST;
+    case WR_TOPO_AGG_LAST:
+        return WR_AGG_LAST;
+    case WR_TOPO_AGG_QUANTILE:
+        return WR_AGG_QUANTILE;
     }
     return WR_AGG_COUNT;
 }
@@ -177,7 +191,8 @@ static int64_t s_delay_bound(int b)
 static void s_delay_add(uint64_t *hist, int64_t ms, uint64_t n)
 {
     int b = ms < 2000 ? (int)(ms < 0 ? 0 : ms / 50) : 40;
-    while (b < WR__DELAY_BUCKETS - 1 && ms >= s_delay_bound(b)) b++;
+    while (b < WR__DELAY_BUCKETS - 1 && ms >= s_delay_bound(b))
+        b++;
     hist[b] += n;
 }
 
@@ -201,14 +216,17 @@ static void s_on_results(void *ctx, const wr_window_results_t *r)
         ((int64_t *)out->col[1])[row] = r->start[i];
         ((int64_t *)out->col[2])[row] = r->end[i];
         for (uint32_t a = 0; a < t->n_aggs; a++) {
-            if (t->aggs[a].fn == WR_TOPO_AGG_COUNT) ((int64_t *)out->col[3 + a])[row] = (int64_t)r->count[i];
-            else ((double *)out->col[3 + a])[row] = r->val[a][i];
+            if (t->aggs[a].fn == WR_TOPO_AGG_COUNT)
+                ((int64_t *)out->col[3 + a])[row] = (int64_t)r->count[i];
+            else
+                ((double *)out->col[3 + a])[row] = r->val[a][i];
         }
         out->count++;
     }
     c->windows_fired += r->n;
     if (!rc) rc = s_emit(c, out);
-    if (!rc && c->in_fire && c->fire_origin > 0 && c->fire_wm != INT64_MAX) /* these results are out */
+    if (!rc && c->in_fire && c->fire_origin > 0 &&
+        c->fire_wm != INT64_MAX) /* these results are out */
         s_delay_add(c->delay_hist, wr_wall_ms() - c->fire_origin, r->n);
     if (rc) w->err = rc;
 }
@@ -263,7 +281,8 @@ static int s_window_add(wr__chain_t *c, const wr_batch_t *b)
             memcpy(w->cols[k], b->col[f], (size_t)n * 8);
         } else {
             const int64_t *src = b->col[f];
-            for (uint32_t i = 0; i < n; i++) w->cols[k][i] = (double)src[i];
+            for (uint32_t i = 0; i < n; i++)
+                w->cols[k][i] = (double)src[i];
         }
     }
     w->input = b;
@@ -307,7 +326,8 @@ static int s_window_init(wr__chain_t *c, wr_strbuf_t *err)
         spec.aggs[a].q = t->aggs[a].q;
         if (t->aggs[a].fn == WR_TOPO_AGG_COUNT) continue;
         uint32_t col = 0;
-        while (col < w->ncols && w->col_field[col] != t->aggs[a].input) col++;
+        while (col < w->ncols && w->col_field[col] != t->aggs[a].input)
+            col++;
         if (col == w->ncols) w->col_field[w->ncols++] = t->aggs[a].input;
         spec.aggs[a].col = col;
     }
@@ -334,7 +354,8 @@ static int s_window_init(wr__chain_t *c, wr_strbuf_t *err)
         wr_fs_rmtree(w->state_dir); /* a leftover of a crashed process */
         int mk = wr_fs_mkdirs(c->o->rocksdb_dir);
         if (mk) {
-            wr_strbuf_addf(err, "state.backend.rocksdb.localdir %s: %s", c->o->rocksdb_dir, wr_strerror(mk));
+            wr_strbuf_addf(err, "state.backend.rocksdb.localdir %s: %s", c->o->rocksdb_dir,
+                           wr_strerror(mk));
             return mk;
         }
         spec.backend = WR_WINDOW_BACKEND_ROCKSDB;
@@ -363,7 +384,8 @@ static void s_window_release(wr__window_t *w)
     wr_batch_destroy(&w->result);
     free(w->keys);
     free(w->ts);
-    for (uint32_t i = 0; i < w->ncols; i++) free(w->cols[i]);
+    for (uint32_t i = 0; i < w->ncols; i++)
+        free(w->cols[i]);
     s_keys_release(&w->ids);
     free(w);
 }
@@ -371,18 +393,22 @@ static void s_window_release(wr__window_t *w)
 /* ---- the chain ---- */
 
 /* Opens sink s's writer for records of schema, as subtask o->subtask of parallelism. */
-static wr_sink_t *s_sink_new(const wr__chain_t *c, const wr_topo_sink_t *s, const wr_schema_t *schema,
-                             uint32_t parallelism, wr_strbuf_t *err)
+static wr_sink_t *s_sink_new(const wr__chain_t *c, const wr_topo_sink_t *s,
+                             const wr_schema_t *schema, uint32_t parallelism, wr_strbuf_t *err)
 {
-    wr_sink_open_t o = {
-        .schema = schema, .attempt = c->o->attempt, .subtask = c->o->subtask, .parallelism = parallelism};
+    wr_sink_open_t o = {.schema = schema,
+                        .attempt = c->o->attempt,
+                        .subtask = c->o->subtask,
+                        .parallelism = parallelism};
     size_t start = err->len;
     wr_strbuf_addf(err, "sink %s: ", s->name);
     size_t said = err->len;
     int rc = 0;
     wr_sink_t *k = wr_sink_open(s->cls, s->config, &o, &rc, err);
-    if (k) wr_strbuf_truncate(err, start);
-    else if (err->len == said) wr_strbuf_adds(err, wr_strerror(rc));
+    if (k)
+        wr_strbuf_truncate(err, start);
+    else if (err->len == said)
+        wr_strbuf_adds(err, wr_strerror(rc));
     return k;
 }
 
@@ -416,7 +442,8 @@ int wr__chain_init(wr__chain_t *c, const wr_topology_t *t, const wr_plan_vertex_
     if (v->window && (rc = s_window_init(c, err))) return rc;
     if (v->sinks) {
         for (uint32_t i = 0; i < t->n_sinks; i++, c->nsinks++)
-            if (!(c->sinks[i] = s_sink_new(c, &t->sinks[i], &v->out_schema, v->parallelism, err))) return WR_EIO;
+            if (!(c->sinks[i] = s_sink_new(c, &t->sinks[i], &v->out_schema, v->parallelism, err)))
+                return WR_EIO;
     }
     if (v->window && t->window.has_late_sink &&
         !(c->late_sink = s_sink_new(c, &t->window.late_sink, &t->input, v->parallelism, err)))
@@ -429,13 +456,15 @@ void wr__chain_release(wr__chain_t *c)
     for (uint32_t i = 0; i < c->nops; i++) {
         wr__op_t *op = &c->ops[i];
         wr_expr_destroy(&op->filter);
-        for (uint32_t k = 0; op->exprs && k < op->n; k++) wr_expr_destroy(&op->exprs[k]);
+        for (uint32_t k = 0; op->exprs && k < op->n; k++)
+            wr_expr_destroy(&op->exprs[k]);
         free(op->exprs);
         free(op->sel);
         wr_batch_destroy(&op->out);
     }
     s_window_release(c->win);
-    for (uint32_t i = 0; i < c->nsinks; i++) wr_sink_destroy(&c->sinks[i]);
+    for (uint32_t i = 0; i < c->nsinks; i++)
+        wr_sink_destroy(&c->sinks[i]);
     wr_sink_destroy(&c->late_sink);
     wr_strbuf_release(&c->collected);
     memset(c, 0, sizeof *c);
@@ -497,7 +526,9 @@ int wr__chain_watermark(wr__chain_t *c, wr_actor_t *self, int64_t wm, int64_t or
     c->fire_base = c->windows_fired;
     c->in_fire = true;
     wr_window_sink_t sink = {.emit = s_on_results, .late = s_on_late, .full = s_out_full, .ctx = c};
-    return s_fired(c, self, wr_window_advance(c->win->engine, wm > WR_WINDOW_TS_MAX ? WR_WINDOW_TS_MAX : wm, &sink));
+    return s_fired(
+        c, self,
+        wr_window_advance(c->win->engine, wm > WR_WINDOW_TS_MAX ? WR_WINDOW_TS_MAX : wm, &sink));
 }
 
 bool wr__chain_busy(const wr__chain_t *c)
@@ -517,7 +548,8 @@ int wr__chain_resume(wr__chain_t *c, wr_actor_t *self)
 int64_t wr__delay_quantile(const uint64_t hist[WR__DELAY_BUCKETS], double q)
 {
     uint64_t total = 0;
-    for (int b = 0; b < WR__DELAY_BUCKETS; b++) total += hist[b];
+    for (int b = 0; b < WR__DELAY_BUCKETS; b++)
+        total += hist[b];
     if (!total) return -1;
     uint64_t rank = (uint64_t)ceil(q * (double)total), seen = 0; /* nearest rank, 1-based */
     if (rank < 1) rank = 1;

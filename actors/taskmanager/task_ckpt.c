@@ -52,13 +52,15 @@ static int s_write_keys(const wr__keys_t *ids, int fd)
     wr_strbuf_init(&b);
     int rc = 0;
     for (uint64_t i = 0; i < ids->n && !rc; i++) {
-        uint8_t len[4] = {(uint8_t)ids->len[i], (uint8_t)(ids->len[i] >> 8), (uint8_t)(ids->len[i] >> 16),
-                          (uint8_t)(ids->len[i] >> 24)};
+        uint8_t len[4] = {(uint8_t)ids->len[i], (uint8_t)(ids->len[i] >> 8),
+                          (uint8_t)(ids->len[i] >> 16), (uint8_t)(ids->len[i] >> 24)};
         wr_strbuf_add(&b, (const char *)len, 4);
         wr_strbuf_add(&b, ids->str[i], ids->len[i]);
         if (b.len >= (1 << 20) || i + 1 == ids->n) {
-            if (b.failed) rc = WR_ENOMEM;
-            else if (write(fd, b.buf, b.len) != (ssize_t)b.len) rc = WR_EIO;
+            if (b.failed)
+                rc = WR_ENOMEM;
+            else if (write(fd, b.buf, b.len) != (ssize_t)b.len)
+                rc = WR_EIO;
             wr_strbuf_reset(&b);
         }
     }
@@ -74,7 +76,8 @@ static int s_snapshot_window(wr__task_t *t, const char *dir, char *file)
     int fd = -1, rc = s_create(dir, file, &fd);
     if (rc) return rc;
     wr_snap_writer_t *w = wr_snap_writer_new_fd(fd);
-    rc = w ? wr_window_snapshot(c->win->engine, t->topo->max_parallelism, wr__chain_key_group, c, w) : WR_ENOMEM;
+    rc = w ? wr_window_snapshot(c->win->engine, t->topo->max_parallelism, wr__chain_key_group, c, w)
+           : WR_ENOMEM;
     wr_snap_writer_destroy(&w);
     if (close(fd) && !rc) rc = WR_EIO;
     return rc;
@@ -182,8 +185,8 @@ static int s_snapshot_rocks(wr__task_t *t, uint64_t id, const char *dir, s_blobs
         snprintf(name, sizeof name, "rocks/%s", f);
         bool sst = s_ends_with(f, ".sst");
         if (sst)
-            snprintf(stored, sizeof stored, "%s-%u-v%u-s%u-%s", t->o.job_id, t->o.attempt, t->o.vertex,
-                     t->o.subtask, base);
+            snprintf(stored, sizeof stored, "%s-%u-v%u-s%u-%s", t->o.job_id, t->o.attempt,
+                     t->o.vertex, t->o.subtask, base);
         else
             snprintf(stored, sizeof stored, "v%u-s%u-rocks-%s", t->o.vertex, t->o.subtask, base);
         snprintf(dst, sizeof dst, "%s/%s", sst ? shared : dir, stored);
@@ -237,7 +240,8 @@ int wr__task_checkpoint(wr__task_t *t, wr_actor_t *self, uint64_t id, const char
     wr_strbuf_init(&bl.data);
     int rc = s_snapshot(t, id, dir, &bl);
     /* the barrier follows everything the snapshot covers */
-    if (!rc && t->out && !t->ended && id != WR_CKPT_FINAL) rc = wr_gate_out_barrier(t->out, self, id, dir);
+    if (!rc && t->out && !t->ended && id != WR_CKPT_FINAL)
+        rc = wr_gate_out_barrier(t->out, self, id, dir);
     if (!rc) rc = s_blobs_seal(&bl);
     if (!rc) {
         wr_msg_ckpt_ack_t ack = {.attempt = t->o.attempt,
@@ -313,8 +317,8 @@ static int s_read_keys(wr__keys_t *ids, const char *path, s_keymap_t *m)
             rc = WR_EPROTO;
             break;
         }
-        uint32_t n = (uint32_t)data[at] | (uint32_t)data[at + 1] << 8 | (uint32_t)data[at + 2] << 16 |
-                     (uint32_t)data[at + 3] << 24;
+        uint32_t n = (uint32_t)data[at] | (uint32_t)data[at + 1] << 8 |
+                     (uint32_t)data[at + 2] << 16 | (uint32_t)data[at + 3] << 24;
         at += 4;
         if (n > len - at) {
             rc = WR_EPROTO;
@@ -338,7 +342,8 @@ static int s_read_keys(wr__keys_t *ids, const char *path, s_keymap_t *m)
 
 /* The rocksdb backend: the one old subtask's store checkpoint that holds our key groups, laid
  * out again as window_rocks.h wants it (links), restored into a new engine. */
-static int s_restore_rocks(wr__task_t *t, const wr_ckpt_task_t *ts, uint32_t lo, uint32_t hi, wr_strbuf_t *err)
+static int s_restore_rocks(wr__task_t *t, const wr_ckpt_task_t *ts, uint32_t lo, uint32_t hi,
+                           wr_strbuf_t *err)
 {
     wr__window_t *w = t->chain.win;
     char tmp[sizeof w->state_dir + 16];
@@ -380,24 +385,32 @@ static int s_restore_window(wr__task_t *t, const wr_ckpt_meta_t *meta, wr_strbuf
         const wr_ckpt_task_t *ts = &meta->tasks[k];
         if (ts->vertex != t->o.vertex || ts->kg_lo >= hi || ts->kg_hi <= lo) continue;
         bool mem = s_blob(ts, "window") != NULL, has_rocks = false;
-        for (uint32_t b = 0; b < ts->nblobs; b++) has_rocks |= !strncmp(ts->blobs[b].name, "rocks/", 6);
+        for (uint32_t b = 0; b < ts->nblobs; b++)
+            has_rocks |= !strncmp(ts->blobs[b].name, "rocks/", 6);
         if ((rocks && mem) || (!rocks && has_rocks)) {
-            wr_strbuf_addf(err, "checkpoint %llu holds %s window state; restore it with state.backend: %s "
-                           "(the two do not convert)", (unsigned long long)meta->id,
-                           mem ? "memory-backend" : "rocksdb", mem ? "memory" : "rocksdb");
+            wr_strbuf_addf(
+                err,
+                "checkpoint %llu holds %s window state; restore it with state.backend: %s "
+                "(the two do not convert)",
+                (unsigned long long)meta->id, mem ? "memory-backend" : "rocksdb",
+                mem ? "memory" : "rocksdb");
             return WR_EINVAL;
         }
         if (!rocks || !has_rocks) continue;
         if (ts->kg_lo > lo || ts->kg_hi < hi) {
-            wr_strbuf_addf(err, "checkpoint %llu: rocksdb window state cannot merge several subtasks' "
-                           "stores (scaling in from %u subtasks): restore at %u subtasks or more, or use "
-                           "state.backend: memory", (unsigned long long)meta->id, ts->parallelism, ts->parallelism);
+            wr_strbuf_addf(
+                err,
+                "checkpoint %llu: rocksdb window state cannot merge several subtasks' "
+                "stores (scaling in from %u subtasks): restore at %u subtasks or more, or use "
+                "state.backend: memory",
+                (unsigned long long)meta->id, ts->parallelism, ts->parallelism);
             return WR_EINVAL;
         }
         int rc = 0;
         const wr_ckpt_blob_t *keys = s_blob(ts, "keys");
         s_keymap_t map = {0};
-        if (c->win->ids.strings && (!keys || !keys->path || (rc = s_read_keys(&c->win->ids, keys->path, &map))))
+        if (c->win->ids.strings &&
+            (!keys || !keys->path || (rc = s_read_keys(&c->win->ids, keys->path, &map))))
             rc = rc ? rc : WR_EPROTO; /* a fresh table interns them under their old ids */
         free(map.ids);
         if (!rc) rc = s_restore_rocks(t, ts, lo, hi, err);
@@ -417,15 +430,18 @@ static int s_restore_window(wr__task_t *t, const wr_ckpt_meta_t *meta, wr_strbuf
         s_keymap_t map = {0};
         const wr_ckpt_blob_t *keys = s_blob(ts, "keys");
         int rc = 0;
-        if (c->win->ids.strings != (keys != NULL)) rc = WR_EPROTO;
-        else if (keys && (!keys->path || (rc = s_read_keys(&c->win->ids, keys->path, &map)))) rc = rc ? rc : WR_EPROTO;
+        if (c->win->ids.strings != (keys != NULL))
+            rc = WR_EPROTO;
+        else if (keys && (!keys->path || (rc = s_read_keys(&c->win->ids, keys->path, &map))))
+            rc = rc ? rc : WR_EPROTO;
         int fd = rc ? -1 : open(win->path, O_RDONLY | O_CLOEXEC);
         const uint8_t *data = NULL;
         size_t len = 0;
         if (!rc && fd < 0) rc = WR_EIO;
         if (!rc) rc = wr_snap_map(fd, &data, &len);
         if (fd >= 0) close(fd);
-        if (!rc) rc = wr_window_restore(c->win->engine, data, len, a, b, keys ? s_map_key : NULL, &map);
+        if (!rc)
+            rc = wr_window_restore(c->win->engine, data, len, a, b, keys ? s_map_key : NULL, &map);
         if (data) wr_snap_unmap(data, len);
         free(map.ids);
         if (rc) {

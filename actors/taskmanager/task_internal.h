@@ -19,10 +19,10 @@
 typedef struct {
     bool map;
     wr_expr_t *filter;
-    uint32_t n;            /* map outputs */
-    wr_expr_t **exprs;     /* one per output */
-    wr_batch_t *out;       /* this operator's output batch (reused) */
-    uint32_t *sel;         /* filter: selected rows */
+    uint32_t n;        /* map outputs */
+    wr_expr_t **exprs; /* one per output */
+    wr_batch_t *out;   /* this operator's output batch (reused) */
+    uint32_t *sel;     /* filter: selected rows */
     uint32_t sel_cap;
 } wr__op_t;
 
@@ -50,11 +50,11 @@ typedef struct {
     double *cols[WR_AGG_MAX_AGGS];
     uint32_t cap;
     wr__keys_t ids;
-    wr_window_spec_t spec;  /* as the engine was made (a rocksdb restore makes it again) */
+    wr_window_spec_t spec; /* as the engine was made (a rocksdb restore makes it again) */
     char state_dir[WR_TASK_RESTORE_MAX + 64]; /* rocksdb: the engine's store ("" memory) */
-    wr_batch_t *result;     /* results being gathered */
-    const wr_batch_t *input; /* the batch being added (for late rows) */
-    int err;                 /* first error inside a callback */
+    wr_batch_t *result;                       /* results being gathered */
+    const wr_batch_t *input;                  /* the batch being added (for late rows) */
+    int err;                                  /* first error inside a callback */
 } wr__window_t;
 
 #define WR__DELAY_BUCKETS 64
@@ -64,13 +64,13 @@ typedef struct wr__chain {
     const wr_plan_vertex_t *v;
     wr__op_t ops[WR_TOPO_MAX_OPS];
     uint32_t nops;
-    wr__window_t *win;           /* NULL unless the vertex holds the window */
+    wr__window_t *win; /* NULL unless the vertex holds the window */
     wr_sink_t *sinks[WR_TOPO_MAX_SINKS];
-    uint32_t nsinks;             /* 0 unless the vertex holds the sinks */
-    const wr_task_opts_t *o;     /* the subtask's (attempt, subtask, state backend) */
+    uint32_t nsinks;         /* 0 unless the vertex holds the sinks */
+    const wr_task_opts_t *o; /* the subtask's (attempt, subtask, state backend) */
     wr_sink_t *late_sink;
-    wr_gate_out_t *out;          /* NULL when the vertex holds the sinks */
-    wr_actor_t *self;            /* during a call: for the output gate */
+    wr_gate_out_t *out; /* NULL when the vertex holds the sinks */
+    wr_actor_t *self;   /* during a call: for the output gate */
     uint64_t records_out, late_dropped, windows_fired;
     /* A window firing paused because the output gate is full (see wr__chain_resume): the
      * watermark it goes to, when the source made it, results before it, and whether it is the
@@ -82,7 +82,7 @@ typedef struct wr__chain {
      * result (delay_hist) and per firing until its last result (last_hist): 50 ms buckets up to
      * 2 s, then doubling (wr__delay_quantile) */
     uint64_t delay_hist[WR__DELAY_BUCKETS], last_hist[WR__DELAY_BUCKETS];
-    wr_strbuf_t collected;       /* collect sinks' JSON lines, reported at the end */
+    wr_strbuf_t collected; /* collect sinks' JSON lines, reported at the end */
 } wr__chain_t;
 
 /* A FIFO of messages kept for later (ownership moves in and out). */
@@ -144,7 +144,7 @@ typedef struct {
     /* input behind a checkpoint barrier, held until every input delivered it */
     wr__msgq_t held;
 
-    bool ended;    /* the chain has ended (output ended or sinks flushed) */
+    bool ended; /* the chain has ended (output ended or sinks flushed) */
     /* a source told to drain (weir stop --drain) made its last watermark, the end of event
      * time, and produces nothing more; its checkpoint waits while that watermark's firing is
      * paused (drain_id, drain_dir) */
@@ -152,7 +152,7 @@ typedef struct {
     uint64_t drain_id;
     char drain_dir[WR_TASK_RESTORE_MAX];
     bool final_acked; /* the end's state went to the JobManager (the final checkpoint) */
-    bool reported; /* the final state went to the JobManager */
+    bool reported;    /* the final state went to the JobManager */
     unsigned ticks;
     uint64_t records_in;
     uint64_t last_checkpoint; /* the latest this subtask took part in */

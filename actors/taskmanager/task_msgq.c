@@ -14,7 +14,8 @@ static int s_room(wr__msgq_t *q, size_t more)
     }
     if (q->n + more <= q->cap) return 0;
     size_t cap = q->cap ? q->cap : 64;
-    while (cap < q->n + more) cap *= 2;
+    while (cap < q->n + more)
+        cap *= 2;
     wr_msg_t **p = realloc(q->m, cap * sizeof *p);
     if (!p) return WR_ENOMEM;
     q->m = p;
@@ -60,7 +61,8 @@ int wr__msgq_prepend(wr__msgq_t *q, wr__msgq_t *front)
 
 void wr__msgq_release(wr__msgq_t *q)
 {
-    for (size_t i = q->head; i < q->n; i++) wr_msg_destroy(&q->m[i]);
+    for (size_t i = q->head; i < q->n; i++)
+        wr_msg_destroy(&q->m[i]);
     free(q->m);
     memset(q, 0, sizeof *q);
 }

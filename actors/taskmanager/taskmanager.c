@@ -17,9 +17,10 @@
 #include "bus/base/mp.h"
 #include "bus/messages.h"
 
-#define S_TICK         (WR_MSG_LOCAL_FIRST + 1)
-#define S_REPORT_EVERY 10 /* registered: re-send the registration as a slot report every N ticks   \
-                           */
+#define S_TICK (WR_MSG_LOCAL_FIRST + 1)
+#define S_REPORT_EVERY                                                                             \
+    10 /* registered: re-send the registration as a slot report every N ticks                      \
+        */
 
 /* A subtask started here. */
 typedef struct {

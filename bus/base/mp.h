@@ -13,8 +13,17 @@
 #include <stdint.h>
 
 enum wr_mp_kind {
-    WR_MP_NIL, WR_MP_BOOL, WR_MP_UINT, WR_MP_INT, WR_MP_FLOAT, WR_MP_STR, WR_MP_BIN,
-    WR_MP_ARRAY, WR_MP_MAP, WR_MP_EXT, WR_MP_INVALID
+    WR_MP_NIL,
+    WR_MP_BOOL,
+    WR_MP_UINT,
+    WR_MP_INT,
+    WR_MP_FLOAT,
+    WR_MP_STR,
+    WR_MP_BIN,
+    WR_MP_ARRAY,
+    WR_MP_MAP,
+    WR_MP_EXT,
+    WR_MP_INVALID
 };
 
 typedef struct {

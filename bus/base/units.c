@@ -64,10 +64,14 @@ static int s_bool(const char *t, int64_t *out)
 int wr_parse_value(enum wr_unit_kind kind, const char *text, int64_t *out)
 {
     switch (kind) {
-    case WR_UNIT_INT: return s_number(text, s_no_unit, true, out);
-    case WR_UNIT_DURATION: return s_number(text, s_duration_units, false, out);
-    case WR_UNIT_SIZE: return s_number(text, s_size_units, false, out);
-    case WR_UNIT_BOOL: return s_bool(text, out);
+    case WR_UNIT_INT:
+        return s_number(text, s_no_unit, true, out);
+    case WR_UNIT_DURATION:
+        return s_number(text, s_duration_units, false, out);
+    case WR_UNIT_SIZE:
+        return s_number(text, s_size_units, false, out);
+    case WR_UNIT_BOOL:
+        return s_bool(text, out);
     }
     return WR_EINVAL;
 }

@@ -1,5 +1,5 @@
-/* libFuzzer target: the 2PC file sink's state decoder (actors/connectors/file/sink_2pc.h), whose bytes
- * come from a checkpoint and name the files recovery renames. Checks that failures use the
+/* libFuzzer target: the 2PC file sink's state decoder (actors/connectors/file/sink_2pc.h), whose
+ * bytes come from a checkpoint and name the files recovery renames. Checks that failures use the
  * documented codes and leave no result; that whatever decodes names only well-formed part files
  * (pending and final names that parse back to the same part, no '/'); and that it re-encodes to a
  * canonical image that decodes again to the same parts. The input is also tried as a file name

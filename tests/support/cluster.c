@@ -192,7 +192,8 @@ static wr_msg_t *s_ask_for(tc_cluster_t *c, uint16_t type, const void *payload, 
         char text[256] = "";
         wr_msg_error_t e;
         if (!wr_msg_error_unpack(reply, &e))
-            snprintf(text, sizeof text, ": %s (%.*s)", wr_strerror(e.code), (int)e.text.len, e.text.s);
+            snprintf(text, sizeof text, ": %s (%.*s)", wr_strerror(e.code), (int)e.text.len,
+                     e.text.s);
         uint16_t got = reply->type;
         wr_msg_destroy(&reply);
         fail_msg("%s answered with %s%s", wr_msg_type_label(type), wr_msg_type_label(got), text);

@@ -85,7 +85,8 @@ int wr_sink_2pc_parse_hidden(const char *name, size_t len, enum wr_sink_2pc_name
     if (!s_numbers(name, len, ".part-", &a, &s, &seq, &rest)) return WR_EPROTO;
     size_t n = (size_t)(name + len - rest);
     enum wr_sink_2pc_name k = WR_SINK_2PC_INPROGRESS;
-    if (n == strlen(s_suffix[WR_SINK_2PC_PENDING]) && memcmp(rest, s_suffix[WR_SINK_2PC_PENDING], n) == 0)
+    if (n == strlen(s_suffix[WR_SINK_2PC_PENDING]) &&
+        memcmp(rest, s_suffix[WR_SINK_2PC_PENDING], n) == 0)
         k = WR_SINK_2PC_PENDING;
     wr_sink_2pc_part_t got = {.attempt = (uint32_t)a, .subtask = (uint32_t)s, .seq = seq};
     if (!s_canonical(&got, k, name, len)) return WR_EPROTO;

@@ -10,16 +10,15 @@
  *   int     an integer: -12, 0, 9223372036854775807 (no fraction or exponent)
  *   double  any JSON number (integers too)
  *   bool    true or false
- *   time    an integer (epoch milliseconds) or an ISO-8601 string, see wr_parse_time (bus/base/numparse.h)
- *   string  a JSON string; every escape (\" \\ \/ \b \f \n \r \t \uXXXX, surrogate pairs) is
- *           decoded to UTF-8; other bytes are taken as they are
- * CSV (RFC 4180): fields separated by commas; a field in double quotes may hold commas,
- * newlines and "" for a quote. With `header`, the first line names the columns (matched to
- * schema fields by name, unknown columns skipped, every field required); without, the columns
- * are the schema's fields in order. Values are written as in JSON without quotes: 42, -1.5e3,
- * true/false (or 1/0), 1717000000000 or 2024-05-29T16:26:40Z, any text.
- * Both: blank lines are skipped; "\r\n" ends a line too; a UTF-8 byte order mark at offset 0 is
- * skipped.
+ *   time    an integer (epoch milliseconds) or an ISO-8601 string, see wr_parse_time
+ * (bus/base/numparse.h) string  a JSON string; every escape (\" \\ \/ \b \f \n \r \t \uXXXX,
+ * surrogate pairs) is decoded to UTF-8; other bytes are taken as they are CSV (RFC 4180): fields
+ * separated by commas; a field in double quotes may hold commas, newlines and "" for a quote. With
+ * `header`, the first line names the columns (matched to schema fields by name, unknown columns
+ * skipped, every field required); without, the columns are the schema's fields in order. Values are
+ * written as in JSON without quotes: 42, -1.5e3, true/false (or 1/0), 1717000000000 or
+ * 2024-05-29T16:26:40Z, any text. Both: blank lines are skipped; "\r\n" ends a line too; a UTF-8
+ * byte order mark at offset 0 is skipped.
  *
  * Bad lines are never lost silently: under WR_TEXTIN_FAIL parsing stops at the first one with
  * WR_EPROTO; under WR_TEXTIN_SKIP it is counted (wr_textin_stats) and skipped. Either way

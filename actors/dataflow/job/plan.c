@@ -71,7 +71,8 @@ int wr_plan_build(const wr_topology_t *t, wr_plan_t *p, wr_strbuf_t *err)
         }
         v->op_end = op;
         if (tail_is_sources) {
-            for (uint32_t s = first_src; s < tail_first; s++) s_connect(p, s, vi, WR_EDGE_REBALANCE);
+            for (uint32_t s = first_src; s < tail_first; s++)
+                s_connect(p, s, vi, WR_EDGE_REBALANCE);
         } else {
             s_connect(p, tail, vi, WR_EDGE_REBALANCE);
         }
@@ -86,9 +87,11 @@ int wr_plan_build(const wr_topology_t *t, wr_plan_t *p, wr_strbuf_t *err)
         wr_plan_vertex_t *w = s_add(p, t->window.parallelism, &t->input);
         w->window = true;
         w->out_schema = t->result;
-        s_name_add(w, t->window.name[0] ? t->window.name : wr_topo_window_kind_name(t->window.kind));
+        s_name_add(w,
+                   t->window.name[0] ? t->window.name : wr_topo_window_kind_name(t->window.kind));
         if (tail_is_sources) {
-            for (uint32_t s = first_src; s < tail_first; s++) s_connect(p, s, wi, WR_EDGE_HASH);
+            for (uint32_t s = first_src; s < tail_first; s++)
+                s_connect(p, s, wi, WR_EDGE_HASH);
         } else {
             s_connect(p, tail, wi, WR_EDGE_HASH);
         }
@@ -99,7 +102,8 @@ int wr_plan_build(const wr_topology_t *t, wr_plan_t *p, wr_strbuf_t *err)
     if (tail_is_sources && tail_first - first_src > 1) {
         uint32_t si = p->n;
         s_add(p, sink_par, &t->result);
-        for (uint32_t s = first_src; s < tail_first; s++) s_connect(p, s, si, WR_EDGE_REBALANCE);
+        for (uint32_t s = first_src; s < tail_first; s++)
+            s_connect(p, s, si, WR_EDGE_REBALANCE);
         tail = si;
     } else if (p->v[tail].parallelism != sink_par) {
         uint32_t si = p->n;
@@ -115,13 +119,15 @@ int wr_plan_build(const wr_topology_t *t, wr_plan_t *p, wr_strbuf_t *err)
 uint32_t wr_plan_subtasks(const wr_plan_t *p)
 {
     uint32_t n = 0;
-    for (uint32_t v = 0; v < p->n; v++) n += p->v[v].parallelism;
+    for (uint32_t v = 0; v < p->n; v++)
+        n += p->v[v].parallelism;
     return n;
 }
 
 uint32_t wr_plan_index(const wr_plan_t *p, uint32_t vertex, uint32_t subtask)
 {
     uint32_t n = 0;
-    for (uint32_t v = 0; v < vertex; v++) n += p->v[v].parallelism;
+    for (uint32_t v = 0; v < vertex; v++)
+        n += p->v[v].parallelism;
     return n + subtask;
 }

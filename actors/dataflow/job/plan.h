@@ -24,11 +24,11 @@ enum wr_plan_edge { WR_EDGE_NONE, WR_EDGE_FORWARD, WR_EDGE_REBALANCE, WR_EDGE_HA
 
 typedef struct {
     uint32_t parallelism;
-    int source;             /* index into topology->sources, or -1 */
+    int source;                /* index into topology->sources, or -1 */
     uint32_t op_first, op_end; /* topology->ops[op_first, op_end) chained here */
-    bool window;            /* the keyed window runs here */
-    bool sinks;             /* every sink runs here */
-    uint32_t n_inputs;      /* upstream vertices feeding this one */
+    bool window;               /* the keyed window runs here */
+    bool sinks;                /* every sink runs here */
+    uint32_t n_inputs;         /* upstream vertices feeding this one */
     uint32_t inputs[WR_TOPO_MAX_SOURCES];
     int output;             /* downstream vertex, or -1 (a vertex with sinks, or the last) */
     enum wr_plan_edge edge; /* to output */

@@ -30,9 +30,9 @@
 
 typedef struct {
     wr_schema_t schema;
-    uint32_t count; /* records held */
-    uint32_t cap;   /* records the columns have room for */
-    void *col[WR_SCHEMA_MAX_FIELDS]; /* int64_t* / double* / uint32_t* (string offsets) */
+    uint32_t count;                   /* records held */
+    uint32_t cap;                     /* records the columns have room for */
+    void *col[WR_SCHEMA_MAX_FIELDS];  /* int64_t* / double* / uint32_t* (string offsets) */
     char *heap[WR_SCHEMA_MAX_FIELDS]; /* string fields: their bytes */
     size_t heap_len[WR_SCHEMA_MAX_FIELDS], heap_cap[WR_SCHEMA_MAX_FIELDS];
 } wr_batch_t;

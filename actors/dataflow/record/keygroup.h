@@ -23,7 +23,8 @@ static inline uint64_t wr_hash_bytes(const void *p, size_t n)
 {
     const unsigned char *s = p;
     uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++) h = (h ^ s[i]) * 1099511628211ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ s[i]) * 1099511628211ull;
     return wr_hash_u64(h);
 }
 
@@ -39,8 +40,8 @@ static inline uint32_t wr_key_group_owner(uint32_t kg, uint32_t max_parallelism,
 }
 
 /* The key groups subtask i of p owns: [*lo, *hi) (contiguous; empty when it owns none). */
-static inline void wr_key_group_range(uint32_t max_parallelism, uint32_t i, uint32_t p, uint32_t *lo,
-                                      uint32_t *hi)
+static inline void wr_key_group_range(uint32_t max_parallelism, uint32_t i, uint32_t p,
+                                      uint32_t *lo, uint32_t *hi)
 {
     *lo = max_parallelism;
     *hi = 0;

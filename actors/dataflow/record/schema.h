@@ -18,7 +18,7 @@
 #include "bus/base/mp.h"
 
 #define WR_SCHEMA_MAX_FIELDS 64
-#define WR_FIELD_NAME_MAX 32 /* NUL included: [A-Za-z_][A-Za-z0-9_]*, at most 31 chars */
+#define WR_FIELD_NAME_MAX    32 /* NUL included: [A-Za-z_][A-Za-z0-9_]*, at most 31 chars */
 
 enum wr_type { WR_T_INT, WR_T_DOUBLE, WR_T_BOOL, WR_T_TIME, WR_T_STRING };
 

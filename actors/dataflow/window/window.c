@@ -188,7 +188,7 @@ int wr_window_advance(wr_window_t *w, int64_t watermark, const wr_window_sink_t 
     const int64_t wm_max = WR_WINDOW_TS_MAX + 4 * S_MAX_SPAN;
     if (watermark > wm_max) watermark = wm_max;
     if (watermark <= w->wm) return 0;
-    int rc = w->rocks                             ? wr__rocks_advance(w, watermark, sink)
+    int rc = w->rocks                            ? wr__rocks_advance(w, watermark, sink)
              : w->spec.kind == WR_WINDOW_SESSION ? wr__session_advance(w, watermark, sink)
                                                  : wr__slice_advance(w, watermark, sink);
     wr__flush(w, sink);
@@ -199,7 +199,7 @@ int wr_window_resume(wr_window_t *w, const wr_window_sink_t *sink)
 {
     if (!w) return WR_EINVAL;
     if (!w->paused) return 0;
-    int rc = w->rocks                             ? wr__rocks_resume(w, sink)
+    int rc = w->rocks                            ? wr__rocks_resume(w, sink)
              : w->spec.kind == WR_WINDOW_SESSION ? wr__session_advance(w, w->pause_wm, sink)
                                                  : wr__slice_resume(w, sink);
     wr__flush(w, sink);

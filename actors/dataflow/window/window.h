@@ -84,24 +84,24 @@ typedef struct {
     uint32_t ncols;      /* double input columns per record */
     uint32_t naggs;      /* 1..WR_AGG_MAX_AGGS */
     wr_agg_t aggs[WR_AGG_MAX_AGGS];
-    uint64_t expected_keys; /* pre-sizes the index and reserves entry memory (0: small) */
-    bool prefault;          /* touch the memory of expected_keys keys now (see below) */
-    int64_t ahead_ms;       /* sliced kinds: how far records may run ahead of the watermark
-                               (its bounded out-of-orderness; >= 0). The ring gets room for the
-                               panes they open before the watermark frees older ones, so they
-                               need not spill: one slot per key more for ahead_ms <= a pane,
-                               at most size/pane more. Memory backend only. Worth it when many
-                               keys have such records at each slide: see key_interval_ms */
+    uint64_t expected_keys;  /* pre-sizes the index and reserves entry memory (0: small) */
+    bool prefault;           /* touch the memory of expected_keys keys now (see below) */
+    int64_t ahead_ms;        /* sliced kinds: how far records may run ahead of the watermark
+                                (its bounded out-of-orderness; >= 0). The ring gets room for the
+                                panes they open before the watermark frees older ones, so they
+                                need not spill: one slot per key more for ahead_ms <= a pane,
+                                at most size/pane more. Memory backend only. Worth it when many
+                                keys have such records at each slide: see key_interval_ms */
     int64_t key_interval_ms; /* the usual event time between two records of one key (0: not
                                known). The ring makes room for ahead_ms only when that is at
                                most 4 x ahead_ms (or not known): a quarter of the keys or more
                                would spill at every slide (a hash look-up per record and a slow
                                sweep of the key). With fewer, the spill is the cheaper way: a
                                slot more is memory and sweep bandwidth for every key */
-    uint32_t ring_panes;    /* sliced kinds: ring slots per key; 0 = the minimum (see above, with
-                               ahead_ms). More costs memory per key and spares the spill table
-                               when data runs further ahead of the watermark */
-    double sketch_alpha;    /* quantiles' relative accuracy; 0 = WR_WINDOW_DEFAULT_ALPHA */
+    uint32_t ring_panes;     /* sliced kinds: ring slots per key; 0 = the minimum (see above, with
+                                ahead_ms). More costs memory per key and spares the spill table
+                                when data runs further ahead of the watermark */
+    double sketch_alpha;     /* quantiles' relative accuracy; 0 = WR_WINDOW_DEFAULT_ALPHA */
 
     /* State backend (see window_rocks.h). memory (0): everything above. rocksdb: tumbling and
      * sliding only, no quantiles, at most 64 panes per window (size / gcd(size, slide); else

@@ -171,7 +171,8 @@ long wr__rocks_open_get(wr_window_t *w, int64_t p)
         r->open = o;
         r->open_cap = cap;
     }
-    wr__keytable_t *kt = r->spare_kt ? r->spare_kt : wr__kt_new(w->spec.expected_keys, w->lay.size + 1, false);
+    wr__keytable_t *kt =
+        r->spare_kt ? r->spare_kt : wr__kt_new(w->spec.expected_keys, w->lay.size + 1, false);
     if (!kt) return -1;
     r->spare_kt = NULL;
     memmove(r->open + i + 1, r->open + i, (r->nopen - i) * sizeof *r->open);
@@ -298,8 +299,7 @@ int wr__rocks_add(wr_window_t *w, const uint64_t *keys, const int64_t *ts,
     uint64_t added = 0;
     int rc = 0;
     for (size_t i = 0; i < n; i++) {
-        if (i < S_PF && cls[i] == WR__REC_RING)
-            wr__kt_prefetch_slot(r->open[slot[i]].kt, hs[i]);
+        if (i < S_PF && cls[i] == WR__REC_RING) wr__kt_prefetch_slot(r->open[slot[i]].kt, hs[i]);
         if (i < S_PF / 2) s_locate(w, i, n); /* the first ones get no head start */
     }
     for (size_t i = 0; i < n && !rc; i++) {
@@ -327,7 +327,6 @@ int wr__rocks_add(wr_window_t *w, const uint64_t *keys, const int64_t *ts,
 
 /* ---- closing a pane: sort by (kg, key) ---- */
 
-
 static inline uint8_t s_digit(const s_item_t *x, int d)
 {
     return d < 8 ? (uint8_t)(x->key >> (8 * d)) : (uint8_t)(x->kg >> (8 * (d - 8)));
@@ -338,7 +337,7 @@ static inline uint8_t s_digit(const s_item_t *x, int d)
 static s_item_t *s_radix(s_item_t *a, s_item_t *b, size_t n)
 {
     static const int nd = 10;
-    size_t (*hist)[256] = calloc((size_t)nd, sizeof *hist);
+    size_t(*hist)[256] = calloc((size_t)nd, sizeof *hist);
     if (!hist) return NULL;
     for (size_t i = 0; i < n; i++)
         for (int d = 0; d < nd; d++)

@@ -58,8 +58,10 @@ static int s_put_deltas(wr_window_t *w)
         if (u.n && r->ndeltas == r->deltas_cap) {
             size_t cap = r->deltas_cap ? 2 * r->deltas_cap : 16;
             int64_t(*d)[2] = realloc(r->deltas, cap * sizeof *d);
-            if (d) r->deltas = d, r->deltas_cap = cap;
-            else rc = WR_ENOMEM;
+            if (d)
+                r->deltas = d, r->deltas_cap = cap;
+            else
+                rc = WR_ENOMEM;
         }
         int64_t id = WR__ROCKS_DELTA_BASE + r->delta_next;
         if (!rc && u.n) rc = wr_panestore_put_run(r->ps, id, u.kg, u.key, u.acc, u.n);
@@ -78,11 +80,19 @@ static int s_write_open(wr_window_t *w, const char *path)
     wr__rocks_t *r = w->rocks;
     s_out_t o = {.f = fopen(path, "wb"), .h = 1469598103934665603ULL};
     if (!o.f) return WR_EIO;
-    uint64_t hdr[S_NHDR] = {S_MAGIC,         S_VERSION,         w->lay.size,
-                            (uint64_t)w->P,  (uint64_t)w->K,    (uint64_t)w->g,
-                            (uint64_t)w->spec.lateness_ms,      (uint64_t)w->wm,
-                            (uint64_t)w->lo, (uint64_t)r->closed, (uint64_t)r->st_lo,
-                            (uint64_t)r->st_hi, r->ndeltas};
+    uint64_t hdr[S_NHDR] = {S_MAGIC,
+                            S_VERSION,
+                            w->lay.size,
+                            (uint64_t)w->P,
+                            (uint64_t)w->K,
+                            (uint64_t)w->g,
+                            (uint64_t)w->spec.lateness_ms,
+                            (uint64_t)w->wm,
+                            (uint64_t)w->lo,
+                            (uint64_t)r->closed,
+                            (uint64_t)r->st_lo,
+                            (uint64_t)r->st_hi,
+                            r->ndeltas};
     for (int i = 0; i < S_NHDR; i++)
         s_put64(&o, hdr[i]);
     for (size_t i = 0; i < r->ndeltas; i++) {

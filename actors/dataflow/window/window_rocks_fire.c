@@ -53,8 +53,10 @@ static int s_chunk_open(wr_window_t *w)
      * stored pane of the cursor's range, else from the store like the others */
     if (f->kept) {
         wr__rrun_t *k = &r->runs[0];
-        if (p0 < p1 && k->pane == p1 - 1) p1--;
-        else k->pos = k->n; /* not in this chunk from memory */
+        if (p0 < p1 && k->pane == p1 - 1)
+            p1--;
+        else
+            k->pos = k->n; /* not in this chunk from memory */
     }
     int rc = 0;
     if (p0 < p1) f->cur = wr_panestore_cursor_new(r->ps, p0, p1, r->kg_lo, r->kg_hi, &rc);
@@ -141,8 +143,10 @@ static int s_finish(wr_window_t *w)
             break;
         }
     for (size_t i = 0; i < r->nruns; i++) {
-        if (i == keep) r->keep = r->runs[i];
-        else wr__rocks_run_recycle(r, &r->runs[i]);
+        if (i == keep)
+            r->keep = r->runs[i];
+        else
+            wr__rocks_run_recycle(r, &r->runs[i]);
     }
     free(r->runs);
     r->runs = NULL;

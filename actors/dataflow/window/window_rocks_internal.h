@@ -68,7 +68,7 @@ typedef struct wr__rocks {
     int64_t *kp_pane;
     const uint8_t **kp_acc;
     size_t kp_cap;
-    uint8_t *one; /* scratch accumulator */
+    uint8_t *one;          /* scratch accumulator */
     uint64_t late_updates; /* records written into closed panes */
     uint8_t *init;         /* a new open entry's payload: empty accumulator, not dirty */
     /* delta runs of open panes in the store (see WR__ROCKS_DELTA_BASE): id, pane */

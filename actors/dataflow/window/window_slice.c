@@ -542,8 +542,8 @@ int wr__slice_add(wr_window_t *w, const uint64_t *keys, const int64_t *ts,
 
 /* Fires the key's windows due in this sweep, frees its expired panes, moves spilled panes into
  * freed ring slots. *empty: the key holds nothing any more. */
-static int s_sweep_key(wr_window_t *w, const wr_window_sink_t *sink, uint32_t e, const wr__sweep_t *s,
-                       bool *empty)
+static int s_sweep_key(wr_window_t *w, const wr_window_sink_t *sink, uint32_t e,
+                       const wr__sweep_t *s, bool *empty)
 {
     uint8_t *ent = wr__kt_entry(w->kt, e), *ring = ent + 8;
     uint64_t key;
@@ -660,7 +660,8 @@ static int s_sweep_begin(wr_window_t *w, int64_t wm)
     if (words) memset(w->dead, 0, words * sizeof *w->dead);
     if (s->blocks) {
         const size_t R = (size_t)w->R;
-        uint32_t *offs = w->sw_offs, *exp_offs = offs + WR__SWEEP_WINDOWS * R, *keep_offs = exp_offs + R;
+        uint32_t *offs = w->sw_offs, *exp_offs = offs + WR__SWEEP_WINDOWS * R,
+                 *keep_offs = exp_offs + R;
         for (uint64_t i = 0; i < s->nwin; i++) {
             int64_t a = s->a_lo + (int64_t)i * w->g;
             s->nofs[i] = s_offsets(w, a, a + w->K, offs + i * R);
@@ -671,14 +672,15 @@ static int s_sweep_begin(wr_window_t *w, int64_t wm)
     return 0;
 }
 
-/* Block-merges keys idx[0..nk) (entries ents, none with spilled panes): fires the due windows, frees
- * the expired panes, marks the keys left empty. */
+/* Block-merges keys idx[0..nk) (entries ents, none with spilled panes): fires the due windows,
+ * frees the expired panes, marks the keys left empty. */
 static int s_sweep_block(wr_window_t *w, const wr_window_sink_t *sink, uint8_t *const *ents,
                          const uint32_t *idx, size_t nk)
 {
     const wr__sweep_t *s = &w->sw;
     const size_t R = (size_t)w->R, asz = w->lay.size;
-    const uint32_t *offs = w->sw_offs, *exp_offs = offs + WR__SWEEP_WINDOWS * R, *keep_offs = exp_offs + R;
+    const uint32_t *offs = w->sw_offs, *exp_offs = offs + WR__SWEEP_WINDOWS * R,
+                   *keep_offs = exp_offs + R;
     int rc = 0;
     for (uint64_t i = 0; i < s->nwin && !rc; i++) {
         if (!s->nofs[i]) continue;
