@@ -16,6 +16,7 @@
 
 #include "bus/base/clock.h"
 #include "bus/base/error.h"
+#include "cli/bench_machine.h"
 #include "cli/cli.h"
 #include "bus/base/fs.h"
 #include "state/panestore.h"
@@ -300,36 +301,39 @@ static void s_print(const s_opts_t *o, const s_res_t *r, bool agree)
     double ratio = r->merge.secs > 0 ? r->base.secs / r->merge.secs : 0;
     double incr = r->chk2_total ? (double)r->chk2_new / (double)r->chk2_total : 0;
     if (o->json) {
-        printf("{\"bench\":\"panestore\",\"keys\":%llu,\"acc_bytes\":%d,\"block_entries\":%llu,"
-               "\"write_batch\":%s,\"lz4\":%s,\"mmap\":%s,"
-               "\"put\":{\"panes\":%d,\"entries\":%llu,\"seconds\":%.3f,\"entries_per_s\":%.0f,"
-               "\"mb_per_s\":%.1f},"
-               "\"merge\":{\"panes\":%d,\"keys\":%llu,\"entries\":%llu,\"seconds\":%.3f,"
-               "\"entries_per_s\":%.0f,\"keys_per_s\":%.0f},"
-               "\"merge_again\":{\"seconds\":%.3f,\"entries_per_s\":%.0f},"
-               "\"merge_memory_baseline\":{\"seconds\":%.3f,\"entries_per_s\":%.0f},"
-               "\"ratio_merge_store_memory\":%.3f,"
-               "\"checkpoint\":{\"seconds\":%.3f,\"bytes\":%llu,\"files\":%zu},"
-               "\"incremental\":{\"small_pane_entries\":%llu,\"put_seconds\":%.4f,"
-               "\"seconds\":%.3f,\"new_bytes\":%llu,\"total_bytes\":%llu,\"new_files\":%zu,"
-               "\"ratio\":%.4f,\"goal_ratio\":0.1},"
-               "\"drop_below_seconds\":%.4f,\"peak_rss_bytes\":%ld,\"cache_bytes\":%llu,"
-               "\"write_buffer_bytes\":%llu,\"results_agree\":%s}\n",
-               (unsigned long long)o->keys, S_ACC, (unsigned long long)o->block,
-               o->write_batch ? "true" : "false", o->lz4 ? "true" : "false",
-               o->mmap ? "true" : "false", S_PANES, (unsigned long long)r->put_entries, r->put_secs,
-               s_per_s(r->put_entries, r->put_secs), r->put_secs > 0 ? mb / r->put_secs : 0,
-               S_PANES - 1, (unsigned long long)r->merge.keys, (unsigned long long)r->merge.entries,
-               r->merge.secs, s_per_s(r->merge.entries, r->merge.secs),
-               s_per_s(r->merge.keys, r->merge.secs), r->again.secs,
-               s_per_s(r->again.entries, r->again.secs), r->base.secs,
-               s_per_s(r->base.entries, r->base.secs), ratio, r->chk1_secs,
-               (unsigned long long)r->chk1_bytes, r->chk1_files,
-               (unsigned long long)r->small_entries, r->small_put_secs, r->chk2_secs,
-               (unsigned long long)r->chk2_new, (unsigned long long)r->chk2_total,
-               r->chk2_new_files, incr, r->drop_secs, r->rss_kb * 1024,
-               (unsigned long long)o->cache_mb << 20, (unsigned long long)o->wbuf_mb << 20,
-               agree ? "true" : "false");
+        wr_strbuf_t mj;
+        wr_strbuf_init(&mj);
+        printf(
+            "{\"bench\":\"panestore\",%s\"keys\":%llu,\"acc_bytes\":%d,\"block_entries\":%llu,"
+            "\"write_batch\":%s,\"lz4\":%s,\"mmap\":%s,"
+            "\"put\":{\"panes\":%d,\"entries\":%llu,\"seconds\":%.3f,\"entries_per_s\":%.0f,"
+            "\"mb_per_s\":%.1f},"
+            "\"merge\":{\"panes\":%d,\"keys\":%llu,\"entries\":%llu,\"seconds\":%.3f,"
+            "\"entries_per_s\":%.0f,\"keys_per_s\":%.0f},"
+            "\"merge_again\":{\"seconds\":%.3f,\"entries_per_s\":%.0f},"
+            "\"merge_memory_baseline\":{\"seconds\":%.3f,\"entries_per_s\":%.0f},"
+            "\"ratio_merge_store_memory\":%.3f,"
+            "\"checkpoint\":{\"seconds\":%.3f,\"bytes\":%llu,\"files\":%zu},"
+            "\"incremental\":{\"small_pane_entries\":%llu,\"put_seconds\":%.4f,"
+            "\"seconds\":%.3f,\"new_bytes\":%llu,\"total_bytes\":%llu,\"new_files\":%zu,"
+            "\"ratio\":%.4f,\"goal_ratio\":0.1},"
+            "\"drop_below_seconds\":%.4f,\"peak_rss_bytes\":%ld,\"cache_bytes\":%llu,"
+            "\"write_buffer_bytes\":%llu,\"results_agree\":%s}\n",
+            wr_bench_machine_member(&mj), (unsigned long long)o->keys, S_ACC,
+            (unsigned long long)o->block, o->write_batch ? "true" : "false",
+            o->lz4 ? "true" : "false", o->mmap ? "true" : "false", S_PANES,
+            (unsigned long long)r->put_entries, r->put_secs, s_per_s(r->put_entries, r->put_secs),
+            r->put_secs > 0 ? mb / r->put_secs : 0, S_PANES - 1, (unsigned long long)r->merge.keys,
+            (unsigned long long)r->merge.entries, r->merge.secs,
+            s_per_s(r->merge.entries, r->merge.secs), s_per_s(r->merge.keys, r->merge.secs),
+            r->again.secs, s_per_s(r->again.entries, r->again.secs), r->base.secs,
+            s_per_s(r->base.entries, r->base.secs), ratio, r->chk1_secs,
+            (unsigned long long)r->chk1_bytes, r->chk1_files, (unsigned long long)r->small_entries,
+            r->small_put_secs, r->chk2_secs, (unsigned long long)r->chk2_new,
+            (unsigned long long)r->chk2_total, r->chk2_new_files, incr, r->drop_secs,
+            r->rss_kb * 1024, (unsigned long long)o->cache_mb << 20,
+            (unsigned long long)o->wbuf_mb << 20, agree ? "true" : "false");
+        wr_strbuf_release(&mj);
         return;
     }
     printf("panestore bench: %llu keys, %d-byte accumulators, blocks of %llu, %s%s\n",
@@ -439,6 +443,7 @@ int wr_bench_panestore(int argc, char **argv)
                      "unexpected argument '%s'", argv[optind]);
         return WR_EXIT_USAGE;
     }
+    if (!o.json) wr_bench_machine_print(stdout);
     char dir[1024];
     if (strlen(o.dir) > 900 ||
         (snprintf(dir, sizeof dir, "%s/weir-bench-panestore-XXXXXX", o.dir), !mkdtemp(dir))) {

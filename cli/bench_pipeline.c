@@ -34,6 +34,7 @@
 #include "bus/base/clock.h"
 #include "bus/base/error.h"
 #include "bus/messages.h"
+#include "cli/bench_machine.h"
 #include "cli/cli.h"
 #include "bus/base/fs.h"
 
@@ -402,16 +403,19 @@ static void s_print_ckpt(const s_opts_t *o, const s_result_t *with, const s_resu
     double a = (double)with->events / with->wall_s, b = (double)without->events / without->wall_s;
     bool ratio_ok = a >= 0.7 * b, time_ok = with->ckpts && with->ckpt_max_ms <= 10000;
     if (o->json) {
-        printf("{\"bench\":\"pipeline-checkpoints\",\"interval_ms\":%lld,\"events_per_s\":%.0f,"
+        wr_strbuf_t mj;
+        wr_strbuf_init(&mj);
+        printf("{\"bench\":\"pipeline-checkpoints\",%s\"interval_ms\":%lld,\"events_per_s\":%.0f,"
                "\"baseline_no_checkpoints_events_per_s\":%.0f,\"ratio\":%.4f,\"checkpoints\":%u,"
                "\"checkpoint_max_ms\":%lld,\"checkpoint_max_bytes\":%llu,\"peak_rss_bytes\":%lld,"
                "\"emit_delay_p50_ms\":%lld,\"emit_delay_p99_ms\":%lld,"
                "\"goal_ratio\":0.7,\"goal_ratio_met\":%s,\"goal_checkpoint_ms\":10000,"
                "\"goal_checkpoint_met\":%s}\n",
-               (long long)o->ckpt_ms, a, b, a / b, with->ckpts, (long long)with->ckpt_max_ms,
-               (unsigned long long)with->ckpt_max_bytes, (long long)with->hwm_kb * 1024,
-               (long long)with->p50, (long long)with->p99, ratio_ok ? "true" : "false",
-               time_ok ? "true" : "false");
+               wr_bench_machine_member(&mj), (long long)o->ckpt_ms, a, b, a / b, with->ckpts,
+               (long long)with->ckpt_max_ms, (unsigned long long)with->ckpt_max_bytes,
+               (long long)with->hwm_kb * 1024, (long long)with->p50, (long long)with->p99,
+               ratio_ok ? "true" : "false", time_ok ? "true" : "false");
+        wr_strbuf_release(&mj);
         return;
     }
     printf("  with checkpoints every %lld ms: %.3f M events/s, %u completed, the longest %lld ms, "
@@ -435,7 +439,9 @@ static void s_print(const s_opts_t *o, const s_result_t *r, double base)
         char p50[24] = "null", p99[24] = "null"; /* none measured */
         if (r->p50 >= 0) snprintf(p50, sizeof p50, "%lld", (long long)r->p50);
         if (r->p99 >= 0) snprintf(p99, sizeof p99, "%lld", (long long)r->p99);
-        printf("{\"bench\":\"pipeline\",\"devices\":%llu,\"events\":%llu,\"parallelism\":%u,"
+        wr_strbuf_t mj;
+        wr_strbuf_init(&mj);
+        printf("{\"bench\":\"pipeline\",%s\"devices\":%llu,\"events\":%llu,\"parallelism\":%u,"
                "\"taskmanagers\":%d,\"sink\":\"%s\",\"aggregates\":\"%s\",\"event_time_s\":%.1f,"
                "\"wall_s\":%.3f,\"events_per_s\":%.0f,\"source_phase_s\":%.3f,"
                "\"source_phase_events_per_s\":%.0f,\"final_firing_s\":%.3f,"
@@ -446,11 +452,13 @@ static void s_print(const s_opts_t *o, const s_result_t *r, double base)
                "\"late_dropped\":%llu,\"peak_rss_bytes\":%lld,"
                "\"goal_events_per_s\":1000000,\"goal_events_met\":%s,\"goal_p99_ms\":1000,"
                "\"goal_p99_met\":%s}\n",
-               (unsigned long long)o->devices, (unsigned long long)o->events, o->parallelism, S_TMS,
-               o->sink, aggs, span_s, r->wall_s, rate, r->source_s, steady, r->wall_s - r->source_s,
-               base, rate / base, p50, p99, (long long)r->last_p99, (unsigned long long)r->fired,
+               wr_bench_machine_member(&mj), (unsigned long long)o->devices,
+               (unsigned long long)o->events, o->parallelism, S_TMS, o->sink, aggs, span_s,
+               r->wall_s, rate, r->source_s, steady, r->wall_s - r->source_s, base, rate / base,
+               p50, p99, (long long)r->last_p99, (unsigned long long)r->fired,
                (unsigned long long)r->late, (long long)r->hwm_kb * 1024, rate_ok ? "true" : "false",
                s_delay_verdict(r->p99, true));
+        wr_strbuf_release(&mj);
         return;
     }
     printf("  end to end:        %6.3f M events/s (%.1f s from submission to FINISHED)\n",
@@ -538,6 +546,7 @@ int wr_bench_pipeline(int argc, char **argv)
     }
     wr_topology_t *t = NULL;
     if (s_topology(&o, &t)) return WR_EXIT_USAGE;
+    if (!o.json) wr_bench_machine_print(stdout);
     int rc = WR_EXIT_FAIL;
     if (!o.json)
         printf("pipeline bench: %llu devices, %llu events (%.0f s of event time), generator -> key "

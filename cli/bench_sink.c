@@ -25,6 +25,7 @@
 #include "bus/base/error.h"
 #include "bus/base/splitmix.h"
 #include "cli/bench_sink.h"
+#include "cli/bench_machine.h"
 #include "cli/cli.h"
 
 enum { S_BATCH = 1024, S_POOL = 256, S_DEVICES = 10000 };
@@ -244,6 +245,7 @@ int wr_bench_sink(int argc, char **argv)
         fputs(s_usage, stderr);
         return WR_EXIT_USAGE;
     }
+    if (!o.json) wr_bench_machine_print(stdout);
     o.rows = (o.rows + S_BATCH - 1) / S_BATCH * S_BATCH;
     wr_schema_t schema;
     wr_batch_t **pool = s_schema(&schema) ? NULL : s_pool_new(&schema);
@@ -273,15 +275,19 @@ int wr_bench_sink(int argc, char **argv)
         rate[k] = (double)o.rows / best[k];
     }
     if (o.json) {
-        printf("{\"bench\":\"sink\",\"rows\":%llu,\"rounds\":%u,\"identical_output\":%s,"
+        wr_strbuf_t mj;
+        wr_strbuf_init(&mj);
+        printf("{\"bench\":\"sink\",%s\"rows\":%llu,\"rounds\":%u,\"identical_output\":%s,"
                "\"text_ns_per_row\":%.1f,\"text_rows_per_s\":%.0f,"
                "\"text_baseline_ns_per_row\":%.1f,\"text_baseline_rows_per_s\":%.0f,"
                "\"text_speedup\":%.2f,"
                "\"json_ns_per_row\":%.1f,\"json_rows_per_s\":%.0f,"
                "\"json_baseline_ns_per_row\":%.1f,\"json_baseline_rows_per_s\":%.0f,"
                "\"json_speedup\":%.2f,\"goal_ns_per_row\":250}\n",
-               (unsigned long long)o.rows, o.rounds, same ? "true" : "false", ns[0], rate[0], ns[2],
-               rate[2], best[2] / best[0], ns[1], rate[1], ns[3], rate[3], best[3] / best[1]);
+               wr_bench_machine_member(&mj), (unsigned long long)o.rows, o.rounds,
+               same ? "true" : "false", ns[0], rate[0], ns[2], rate[2], best[2] / best[0], ns[1],
+               rate[1], ns[3], rate[3], best[3] / best[1]);
+        wr_strbuf_release(&mj);
     } else {
         printf("%llu IoT result rows, best of %u; output identical to the printf formatting: %s\n",
                (unsigned long long)o.rows, o.rounds, same ? "yes" : "NO");

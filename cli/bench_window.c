@@ -32,6 +32,7 @@
 #include "bus/base/clock.h"
 #include "bus/base/error.h"
 #include "bus/base/units.h"
+#include "cli/bench_machine.h"
 #include "cli/cli.h"
 #include "bus/base/fs.h"
 
@@ -675,16 +676,19 @@ static void s_print_state(const s_opts_t *o, const s_result_t *r)
     const double goal = 1.5e9;
     double rss = (double)r->rss_kb * 1024, hwm = (double)r->hwm_kb * 1024;
     if (o->json) {
-        printf("{\"bench\":\"window-state\",\"keys\":%llu,\"panes_per_key\":%lld,"
+        wr_strbuf_t mj;
+        wr_strbuf_init(&mj);
+        printf("{\"bench\":\"window-state\",%s\"keys\":%llu,\"panes_per_key\":%lld,"
                "\"keys_live\":%llu,\"panes_live\":%llu,\"spill_panes\":%llu,"
                "\"rss_bytes\":%.0f,\"peak_rss_bytes\":%.0f,\"accounted_bytes\":%llu,"
                "\"bytes_per_pane\":%.1f,\"goal_bytes\":%.0f,\"within_goal\":%s,"
                "\"fill_events_per_s\":%.0f}\n",
-               (unsigned long long)o->keys, (long long)(o->size / o->slide),
-               (unsigned long long)r->counted, (unsigned long long)r->fired,
-               (unsigned long long)r->dropped, rss, hwm, (unsigned long long)r->state_bytes,
-               hwm / (double)(r->fired ? r->fired : 1), goal, hwm <= goal ? "true" : "false",
-               s_rate(r));
+               wr_bench_machine_member(&mj), (unsigned long long)o->keys,
+               (long long)(o->size / o->slide), (unsigned long long)r->counted,
+               (unsigned long long)r->fired, (unsigned long long)r->dropped, rss, hwm,
+               (unsigned long long)r->state_bytes, hwm / (double)(r->fired ? r->fired : 1), goal,
+               hwm <= goal ? "true" : "false", s_rate(r));
+        wr_strbuf_release(&mj);
         return;
     }
     printf("window state: %llu keys x %lld panes of count/sum/min/max (%llu panes live, %llu "
@@ -815,6 +819,7 @@ int wr_bench_window(int argc, char **argv)
                              : "the slide must not be longer than the size");
         return WR_EXIT_USAGE;
     }
+    if (!o.json) wr_bench_machine_print(stdout);
     if (o.run[S_ROCKS] && !only) o.run[S_FLINK] = o.run[S_BARE] = false;
     if (o.run[S_ROCKS]) o.run[S_WEIR] = true; /* the yardstick */
     if (o.state) {
@@ -870,10 +875,14 @@ int wr_bench_window(int argc, char **argv)
         (r[0].fired == r[3].fired && r[0].counted == r[3].counted && r[0].dropped == r[3].dropped);
     agree = agree && agree_rocks;
     if (o.json) {
-        printf("{\"bench\":\"window\",\"keys\":%llu,\"events\":%llu,\"size_ms\":%lld,"
+        wr_strbuf_t mj;
+        wr_strbuf_init(&mj);
+        printf("{\"bench\":\"window\",%s\"keys\":%llu,\"events\":%llu,\"size_ms\":%lld,"
                "\"slide_ms\":%lld,\"span_ms\":%lld,\"ooo_ms\":%lld,\"batch\":%u,\"rounds\":%u",
-               (unsigned long long)o.keys, (unsigned long long)o.events, (long long)o.size,
-               (long long)o.slide, (long long)o.span, (long long)o.ooo, o.batch, o.rounds);
+               wr_bench_machine_member(&mj), (unsigned long long)o.keys,
+               (unsigned long long)o.events, (long long)o.size, (long long)o.slide,
+               (long long)o.span, (long long)o.ooo, o.batch, o.rounds);
+        wr_strbuf_release(&mj);
         for (int i = 0; i < 4; i++)
             if (o.run[i])
                 printf(

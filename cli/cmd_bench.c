@@ -15,6 +15,7 @@
 #include "bus/msgtypes.h"
 #include "cli/bench_panestore.h"
 #include "cli/bench_sink.h"
+#include "cli/bench_machine.h"
 #include "cli/cli.h"
 
 typedef struct {
@@ -344,6 +345,7 @@ int wr_cmd_bench(int argc, char **argv)
             which ? "unknown benchmark '%s'" : "which benchmark?%s", which ? which : "");
         return WR_EXIT_USAGE;
     }
+    if (!o.json) wr_bench_machine_print(stdout);
     if (!strcmp(which, "mailbox")) {
         double rate = s_mailbox_run();
         double base = s_locked_ring_run();
@@ -352,16 +354,19 @@ int wr_cmd_bench(int argc, char **argv)
                          wr_strerror((int)(rate < 0 ? rate : base)));
             return WR_EXIT_FAIL;
         }
+        wr_strbuf_t mj;
+        wr_strbuf_init(&mj);
         if (o.json)
-            printf("{\"bench\":\"mailbox\",\"push_pop_per_s\":%.0f,"
+            printf("{\"bench\":\"mailbox\",%s\"push_pop_per_s\":%.0f,"
                    "\"locked_ring_push_pop_per_s\":%.0f,\"ratio\":%.3f,\"goal_per_s\":10000000,"
                    "\"ratio_to_goal\":%.3f}\n",
-                   rate, base, rate / base, rate / 1e7);
+                   wr_bench_machine_member(&mj), rate, base, rate / base, rate / 1e7);
         else
             printf(
                 "mailbox push+pop, one thread: %.1f M messages/s; a ring under a mutex: %.1f M/s "
                 "(ratio %.2f); goal >= 10 M/s (%.2fx)\n",
                 rate / 1e6, base / 1e6, rate / base, rate / 1e7);
+        wr_strbuf_release(&mj);
         return WR_EXIT_OK;
     }
     double best_weir = 0, best_raw = 0;
@@ -380,15 +385,18 @@ int wr_cmd_bench(int argc, char **argv)
         if (raw > best_raw) best_raw = raw;
     }
     double ratio = best_weir / best_raw;
+    wr_strbuf_t mj;
+    wr_strbuf_init(&mj);
     if (o.json)
-        printf("{\"bench\":\"bus\",\"batches\":%llu,\"batch_records\":%u,\"record_size\":%u,"
+        printf("{\"bench\":\"bus\",%s\"batches\":%llu,\"batch_records\":%u,\"record_size\":%u,"
                "\"credits\":%u,\"rounds\":%d,\"weir_records_per_s\":%.0f,"
                "\"raw_zmq_records_per_s\":%.0f,\"ratio\":%.3f,\"goal_ratio\":0.7}\n",
-               (unsigned long long)o.batches, o.batch_records, o.record_size, o.credits, o.rounds,
-               best_weir, best_raw, ratio);
+               wr_bench_machine_member(&mj), (unsigned long long)o.batches, o.batch_records,
+               o.record_size, o.credits, o.rounds, best_weir, best_raw, ratio);
     else
         printf("best: weir bus %.2f M records/s, raw ZeroMQ PUSH/PULL %.2f M records/s, "
                "ratio %.2f (goal >= 0.70)\n",
                best_weir / 1e6, best_raw / 1e6, ratio);
+    wr_strbuf_release(&mj);
     return WR_EXIT_OK;
 }
