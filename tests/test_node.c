@@ -19,17 +19,10 @@
 #include "bus/base/clock.h"
 #include "bus/base/error.h"
 #include "bus/base/mp.h"
+#include "bus/base/strbuf.h"
 #include "bus/json.h"
 #include "bus/messages.h"
 #include "tests/support/probe.h"
-
-static char *s_to_json(const wr_msg_t *m)
-{
-    wr_strbuf_t sb;
-    wr_strbuf_init(&sb);
-    assert_int_equal(wr_mp_to_json(m->data, m->len, 1 << 20, &sb), 0);
-    return wr_strbuf_detach(&sb, NULL);
-}
 
 /* ---- spawning, messages, requests and asks ---- */
 
@@ -327,6 +320,15 @@ static void test_many_actors_come_and_go(void **state)
 }
 
 /* ---- the system actor ---- */
+
+/* The payload of m as JSON; the caller frees it. */
+static char *s_to_json(const wr_msg_t *m)
+{
+    wr_strbuf_t sb;
+    wr_strbuf_init(&sb);
+    assert_int_equal(wr_mp_to_json(m->data, m->len, 1 << 20, &sb), 0);
+    return wr_strbuf_detach(&sb, NULL);
+}
 
 static void test_actors_request_lists_every_actor(void **state)
 {
