@@ -4,7 +4,7 @@
  * few are free and given back when a job ends; a job is canceled; actors and mailboxes are
  * inspected, locally and relayed; a lost TaskManager is declared dead and rejoins. Failover:
  * test_failover_inproc.c. What needs a real process boundary (kill -9, SIGSTOP, exit codes,
- * garbage on a port) stays in test_cluster.c. */
+ * garbage on a port) stays in test_cluster.c and test_cluster_bad_input.c. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>

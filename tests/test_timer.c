@@ -1,7 +1,8 @@
 /* Actor timers (actor.h): a periodic timer ticks until its actor cancels it, and once cancelled
  * not one more tick is handled, not even those the timer thread queued while the handler that
  * cancels was still running (the ticks carry their timer's id; the actor drops a cancelled one's).
- * More timer cases (one-shots, asks timing out, cancel racing the timer thread): test_node.c. */
+ * More timer cases (one-shots, cancel racing the timer thread): test_node_scheduling.c; asks timing
+ * out: test_node.c. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>

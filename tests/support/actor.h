@@ -1,6 +1,6 @@
-/* Helpers of the actor-runtime tests (test_mailbox, test_node, test_transport, test_gate, the
- * in-process cluster tests): waiting for what other threads do, an echo actor, and reading an
- * ERROR reply. */
+/* Helpers of the actor-runtime tests (test_mailbox, the test_node family, test_transport,
+ * test_gate, the in-process cluster tests): waiting for what other threads do, an echo actor, and
+ * reading an ERROR reply. The node tests' probe actor is tests/support/probe.h. */
 #ifndef WR_TEST_ACTOR_H
 #define WR_TEST_ACTOR_H
 

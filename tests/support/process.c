@@ -113,6 +113,34 @@ size_t ps_count(const char *text, const char *needle)
     return n;
 }
 
+char **ps_lines(const char *path, size_t *n)
+{
+    char *text = ps_read_file(path);
+    size_t cap = 1;
+    for (const char *q = text; *q; q++)
+        cap += *q == '\n';
+    char **lines = ps_alloc(cap * sizeof *lines);
+    *n = 0;
+    for (char *q = text; *q;) {
+        char *nl = strchr(q, '\n');
+        if (!nl) PS_FAIL("%s: the last line has no newline (a torn write?)", path);
+        *nl = '\0';
+        lines[(*n)++] = q;
+        q = nl + 1;
+    }
+    return lines;
+}
+
+static int s_cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void ps_sort_strings(char **v, size_t n)
+{
+    if (n) qsort(v, n, sizeof *v, s_cmp_str);
+}
+
 int ps_free_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -195,6 +223,15 @@ bool ps_wait_exit(ps_proc_t *p, int timeout_ms)
         ps_sleep_ms(2);
     }
     return true;
+}
+
+void ps_expect_success(ps_proc_t *p, int timeout_ms)
+{
+    if (!ps_wait_exit(p, timeout_ms))
+        PS_FAIL("%s did not finish within %d ms", p->name, timeout_ms);
+    const char *err = ps_read_file(p->err);
+    if (ps_exit_code(p) != 0 || ps_sanitizer_report(err))
+        PS_FAIL("%s exited %d", p->name, ps_exit_code(p));
 }
 
 void ps_kill9(ps_proc_t *p)

@@ -16,8 +16,9 @@
  * lives in one mkdtemp directory, removed at the end; PS_FAIL prints the logs of the processes
  * still tracked before it fails the test. Daemons run with WEIR_LOG=info unless WEIR_LOG is set,
  * and under ASan with a small quarantine of freed memory (ASan keeps 256 MB by default). Memory a
- * test gets from ps_keep, ps_alloc, ps_fmt, ps_path and ps_read_file is freed in the teardown, so
- * nothing leaks when an assertion jumps out of the test. */
+ * test gets from ps_keep, ps_alloc, ps_fmt, ps_path, ps_read_file and ps_lines is freed in the
+ * teardown, so nothing leaks when an assertion jumps out of the test. Built on it:
+ * proc_cluster.h (a cluster of weir processes) and jobs.h (jobs on it). */
 #ifndef WR_TEST_PROCESS_H
 #define WR_TEST_PROCESS_H
 
@@ -95,10 +96,19 @@ char *ps_slurp(const char *path);
 char *ps_read_file(const char *path);
 /* Writes text to path; fails the test when it cannot. */
 void ps_write_file(const char *path, const char *text);
-/* How many times needle occurs in text (NULL text: 0). */
-size_t ps_count(const char *text, const char *needle);
 /* A loopback TCP port that was free a moment ago. */
 int ps_free_port(void);
+
+/* ---- text ---- */
+
+/* How many times needle occurs in text (NULL text: 0). */
+size_t ps_count(const char *text, const char *needle);
+/* The lines of a text file (none when it does not exist), NUL-terminated in place and kept until
+ * the test ends; *n gets their count. Fails the test when the last line has no newline (a torn
+ * write). */
+char **ps_lines(const char *path, size_t *n);
+/* Sorts n strings in strcmp order. */
+void ps_sort_strings(char **v, size_t n);
 
 /* ---- processes ---- */
 
@@ -111,6 +121,9 @@ bool ps_running(ps_proc_t *p);
 int ps_exit_code(const ps_proc_t *p);
 /* Waits up to timeout_ms for p to exit; true if it did. */
 bool ps_wait_exit(ps_proc_t *p, int timeout_ms);
+/* Waits up to timeout_ms for p to exit; fails the test (PS_FAIL) unless it exited 0 without a
+ * sanitizer report. */
+void ps_expect_success(ps_proc_t *p, int timeout_ms);
 /* SIGKILL, then waits for it. */
 void ps_kill9(ps_proc_t *p);
 /* Frees p's slot; p has exited. Its log files stay, but PS_FAIL no longer prints them. */

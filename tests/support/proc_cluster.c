@@ -1,0 +1,187 @@
+#include "tests/support/proc_cluster.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "bus/base/strbuf.h"
+#include "bus/envelope.h"
+
+const char *const pc_tm_ids[PC_MAX_TMS] = {"tm-a", "tm-b"};
+
+static int s_ntms(const pc_cluster_t *c)
+{
+    return c->ntms > 0 && c->ntms < PC_MAX_TMS ? c->ntms : PC_MAX_TMS;
+}
+
+/* argv: args, then each list of more (NULL lists passed over); kept until the test ends. */
+static const char *const *s_argv(const char *const args[], const char *const *more1,
+                                 const char *const *more2)
+{
+    const char **argv = ps_alloc((PS_MAX_ARGS + 1) * sizeof *argv);
+    size_t n = ps_append(argv, 0, args);
+    if (more1) n = ps_append(argv, n, more1);
+    if (more2) ps_append(argv, n, more2);
+    return argv;
+}
+
+void pc_jm_start(pc_cluster_t *c)
+{
+    for (int attempt = 0;; attempt++) {
+        bool fresh = !c->endpoint[0];
+        if (fresh) {
+            c->port = ps_free_port();
+            snprintf(c->endpoint, sizeof c->endpoint, "tcp://127.0.0.1:%d", c->port);
+        }
+        const char *const *argv =
+            s_argv(PS_ARGV("jobmanager", "--bind", c->endpoint), c->settings, c->jm_settings);
+        c->jm = ps_start(ps_fmt("jm.%d", ++c->jm_starts), argv, ps_h.daemon_env);
+        if (ps_wait_text(c->jm, c->jm->out, "listening on", 1, PC_START_MS) >= 0) return;
+        if (fresh && attempt < 3 && !ps_running(c->jm)) { /* the port was taken in between */
+            ps_release(c->jm);
+            c->endpoint[0] = '\0';
+            continue;
+        }
+        PS_FAIL("the JobManager did not start on %s", c->endpoint);
+    }
+}
+
+void pc_tm_start(pc_cluster_t *c, int i)
+{
+    const char *id = pc_tm_ids[i];
+    const char *const *argv =
+        s_argv(PS_ARGV("taskmanager", "--jobmanager", c->endpoint, "--id", id),
+               c->tm_settings ? c->tm_settings : c->settings, NULL);
+    c->tm[i] = ps_start(ps_fmt("%s.%d", id, ++c->tm_starts[i]), argv, ps_h.daemon_env);
+    if (ps_wait_text(c->tm[i], c->tm[i]->out, "weir taskmanager", 1, PC_START_MS) < 0)
+        PS_FAIL("TaskManager %s did not start", id);
+}
+
+void pc_wait_joined(pc_cluster_t *c, int i, size_t nth)
+{
+    const char *id = pc_tm_ids[i];
+    if (ps_wait_text(c->jm, c->jm->err, ps_fmt("taskmanager %s registered", id), nth, PC_START_MS) <
+        0)
+        PS_FAIL("TaskManager %s did not register with the JobManager", id);
+    if (ps_wait_text(c->jm, c->jm->err, ps_fmt("peer %s up", id), 1, PC_START_MS) < 0)
+        PS_FAIL("the JobManager heard no heartbeat from %s", id);
+}
+
+void pc_cluster_start(pc_cluster_t *c)
+{
+    pc_jm_start(c);
+    for (int i = 0; i < s_ntms(c); i++)
+        pc_tm_start(c, i);
+    for (int i = 0; i < s_ntms(c); i++)
+        pc_wait_joined(c, i, 1);
+}
+
+void pc_cluster_stop(pc_cluster_t *c)
+{
+    ps_proc_t *all[PC_MAX_TMS + 1];
+    size_t n = 0;
+    for (int i = 0; i < PC_MAX_TMS; i++)
+        all[n++] = c->tm[i];
+    all[n++] = c->jm;
+    for (size_t i = 0; i < n; i++)
+        if (all[i] && all[i]->used && ps_running(all[i])) {
+            kill(all[i]->pid, SIGCONT);
+            kill(all[i]->pid, SIGTERM);
+        }
+    for (size_t i = 0; i < n; i++) {
+        ps_proc_t *p = all[i];
+        if (!p || !p->used) continue;
+        if (!ps_wait_exit(p, PC_STOP_MS)) {
+            ps_kill9(p);
+            PS_FAIL("%s (pid %d) did not exit within %d ms of SIGTERM", p->name, (int)p->pid,
+                    PC_STOP_MS);
+        }
+        if (ps_exit_code(p) != 0 || ps_sanitizer_report(ps_read_file(p->err)))
+            PS_FAIL("%s exited %d after SIGTERM", p->name, ps_exit_code(p));
+    }
+}
+
+ps_result_t pc_cli(const pc_cluster_t *c, const char *const args[])
+{
+    return ps_run(
+        "cli",
+        s_argv(args, PS_ARGV("--jobmanager", c->endpoint, "--set", "client.timeout=2s"), NULL),
+        PC_CLI_MS);
+}
+
+/* ---- `weir actors --json` ---- */
+
+const tj_value_t *pc_actors(const pc_cluster_t *c)
+{
+    ps_result_t r = pc_cli(c, PS_ARGV("actors", "--json"));
+    if (r.code != 0) PS_FAIL("weir actors --json exited %d:\n%s", r.code, r.err);
+    const tj_value_t *doc = tj_parse(r.out);
+    if (!doc || doc->type != TJ_ARR)
+        PS_FAIL("weir actors --json printed no JSON array:\n%s", r.out);
+    return doc;
+}
+
+const tj_value_t *pc_node_row(const tj_value_t *doc, const char *node, size_t *rows)
+{
+    const tj_value_t *first = NULL;
+    size_t n = 0;
+    for (size_t i = 0; i < doc->n; i++) {
+        const char *name = tj_str(doc->items[i], "node");
+        if (!name || strcmp(name, node)) continue;
+        if (!first) first = doc->items[i];
+        n++;
+    }
+    if (rows) *rows = n;
+    return first;
+}
+
+const char *pc_status(const tj_value_t *doc, const char *node)
+{
+    return tj_str(pc_node_row(doc, node, NULL), "status");
+}
+
+const char *pc_actor_list(const tj_value_t *row)
+{
+    const tj_value_t *actors = tj_get(row, "actors");
+    wr_strbuf_t sb;
+    wr_strbuf_init(&sb);
+    for (size_t i = 0; actors && actors->type == TJ_ARR && i < actors->n; i++) {
+        const char *addr = tj_str(actors->items[i], "addr");
+        wr_strbuf_addf(&sb, "%s%s", i ? " " : "", addr ? addr : "?");
+    }
+    return ps_keep(wr_strbuf_detach(&sb, NULL));
+}
+
+/* True when every "node=status" in want holds. */
+static bool s_statuses_are(const tj_value_t *doc, const char *const want[])
+{
+    for (size_t i = 0; want[i]; i++) {
+        const char *eq = strchr(want[i], '=');
+        char node[WR_NODE_MAX];
+        snprintf(node, sizeof node, "%.*s", (int)(eq - want[i]), want[i]);
+        const char *status = pc_status(doc, node);
+        if (!status || strcmp(status, eq + 1)) return false;
+    }
+    return true;
+}
+
+const tj_value_t *pc_wait_statuses(pc_cluster_t *c, const char *const want[], int timeout_ms)
+{
+    int64_t t0 = ps_now_ms();
+    for (;;) {
+        if (!ps_running(c->jm)) PS_FAIL("the JobManager exited (%d)", ps_exit_code(c->jm));
+        ps_result_t r = pc_cli(c, PS_ARGV("actors", "--json"));
+        const tj_value_t *doc = r.code == 0 ? tj_parse(r.out) : NULL;
+        if (doc && doc->type == TJ_ARR && s_statuses_are(doc, want)) return doc;
+        if (ps_now_ms() - t0 > timeout_ms) {
+            wr_strbuf_t sb;
+            wr_strbuf_init(&sb);
+            for (size_t i = 0; want[i]; i++)
+                wr_strbuf_addf(&sb, " %s", want[i]);
+            const char *wanted = ps_keep(wr_strbuf_detach(&sb, NULL));
+            PS_FAIL("after %d ms `weir actors` does not show%s; it said (exit %d):\n%s%s",
+                    timeout_ms, wanted, r.code, r.out, r.err);
+        }
+        ps_sleep_ms(50);
+    }
+}

@@ -1,0 +1,90 @@
+/* A cluster of real `weir` processes on loopback (tests/support/process.h runs them and cleans up):
+ * a JobManager (jm-1) on a free port and TaskManagers tm-a and tm-b, each restarted at will (the
+ * JobManager on the same port, a TaskManager under the same id), the CLI pointed at it, and what
+ * `weir actors --json` says about it. The in-process cluster is tests/support/cluster.h; this one
+ * is for what needs the process boundary. pc_ is for "process cluster".
+ *
+ *     pc_cluster_t c = {.settings = PS_ARGV("--set", "heartbeat.timeout=1s")};
+ *     pc_cluster_start(&c);                    // every TaskManager registered, its heartbeat heard
+ *     ps_result_t r = pc_cli(&c, PS_ARGV("jobs", "--json"));
+ *     ps_kill9(c.tm[0]);
+ *     pc_tm_start(&c, 0);                      // a new process under the same id
+ *     pc_wait_joined(&c, 0, 2);                // registered a second time
+ *     pc_cluster_stop(&c);                     // SIGTERM: every daemon must exit 0
+ *
+ * Setting up is not what a test checks: a daemon that does not start, a TaskManager that does not
+ * join, a CLI command that hangs fail the test (PS_FAIL, with the logs). A daemon a test killed on
+ * purpose and did not start again, it sets to NULL (or releases): pc_cluster_stop checks the rest.
+ */
+#ifndef WR_TEST_PROC_CLUSTER_H
+#define WR_TEST_PROC_CLUSTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "tests/support/json.h"
+#include "tests/support/process.h"
+
+#define PC_MAX_TMS  2
+#define PC_START_MS 15000 /* a daemon prints its first line, a TaskManager joins (ASan: slow) */
+#define PC_CLI_MS   20000 /* one CLI command runs to completion */
+#define PC_STOP_MS  10000 /* a daemon exits after SIGTERM */
+
+typedef struct {
+    /* set before pc_cluster_start, all optional */
+    int ntms;                       /* TaskManagers tm-a, tm-b (0: PC_MAX_TMS) */
+    const char *const *settings;    /* flags for every daemon ("--set", "KEY=VALUE", ...) */
+    const char *const *jm_settings; /* more flags for the JobManager */
+    const char *const *tm_settings; /* flags for the TaskManagers instead of settings */
+    /* the cluster */
+    int port;
+    char endpoint[64]; /* the JobManager's; a restarted one binds it again */
+    ps_proc_t *jm, *tm[PC_MAX_TMS];
+    int jm_starts, tm_starts[PC_MAX_TMS]; /* processes started so far (their logs' names) */
+} pc_cluster_t;
+
+/* The TaskManagers' ids: "tm-a", "tm-b". */
+extern const char *const pc_tm_ids[PC_MAX_TMS];
+
+/* ---- lifecycle ---- */
+
+/* Starts the JobManager and TaskManagers and waits until each joined (pc_wait_joined). */
+void pc_cluster_start(pc_cluster_t *c);
+/* SIGCONT and SIGTERM to every daemon of c (a paused one too), TaskManagers first; each must exit
+ * 0 within PC_STOP_MS with no sanitizer report (killed -9 and failing the test otherwise). A NULL
+ * or released daemon is passed over. */
+void pc_cluster_stop(pc_cluster_t *c);
+
+/* Starts the JobManager, on c's endpoint once it has one (a restart), on a free port otherwise
+ * (another when that one is taken meanwhile), and waits until it listens. */
+void pc_jm_start(pc_cluster_t *c);
+/* Starts TaskManager i, a new process under its id, and waits until it prints its first line; not
+ * until it registers. */
+void pc_tm_start(pc_cluster_t *c, int i);
+/* Waits until the current JobManager's log says TaskManager i registered nth times (counted since
+ * that JobManager started) and that it heard its heartbeat: from then on the JobManager watches it
+ * and places work on it. */
+void pc_wait_joined(pc_cluster_t *c, int i, size_t nth);
+
+/* ---- the CLI ---- */
+
+/* Runs `weir ARGS --jobmanager <c's endpoint> --set client.timeout=2s` to completion (at most
+ * PC_CLI_MS; a sanitizer report fails the test). */
+ps_result_t pc_cli(const pc_cluster_t *c, const char *const args[]);
+
+/* ---- `weir actors --json` ---- */
+
+/* The answer, a JSON array of node rows; a failed command or another document fails the test. */
+const tj_value_t *pc_actors(const pc_cluster_t *c);
+/* The first row of node in an actors document, NULL when none; *rows (when not NULL) counts
+ * them. */
+const tj_value_t *pc_node_row(const tj_value_t *doc, const char *node, size_t *rows);
+/* The status of node's first row ("up", "dead", "unresponsive"); NULL when it is not listed. */
+const char *pc_status(const tj_value_t *doc, const char *node);
+/* The actor addresses of a node row, space-separated ("tm-a/node tm-a/taskmanager"). */
+const char *pc_actor_list(const tj_value_t *row);
+/* Asks `weir actors --json` every 50 ms until every "node=status" in want (NULL-terminated)
+ * holds; returns that answer. Fails at the deadline, or at once when the JobManager exits. */
+const tj_value_t *pc_wait_statuses(pc_cluster_t *c, const char *const want[], int timeout_ms);
+
+#endif
