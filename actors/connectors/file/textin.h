@@ -21,9 +21,11 @@
  * byte order mark at offset 0 is skipped.
  *
  * Bad lines are never lost silently: under WR_TEXTIN_FAIL parsing stops at the first one with
- * WR_EPROTO; under WR_TEXTIN_SKIP it is counted (wr_textin_stats) and skipped. Either way
- * wr_textin_error describes the last one as "NAME:LINE: FIELD: what is wrong". A bad CSV header
- * always fails. */
+ * WR_EPROTO; under WR_TEXTIN_SKIP it is counted (wr_textin_stats), told to on_bad and skipped.
+ * Either way wr_textin_error describes the last one as "NAME:LINE: FIELD: what is wrong", and what
+ * was found instead of what was expected is named as a JSON kind ("a string", "null") when it is
+ * one, else quoted ("found 'this is not json...'"). A line longer than max_line is a bad line too
+ * ("line longer than N bytes"), whatever it holds. A bad CSV header always fails. */
 #ifndef WR_TEXTIN_H
 #define WR_TEXTIN_H
 
@@ -45,6 +47,10 @@ typedef struct {
     enum wr_textin_on_error on_error; /* what a bad line does */
     uint32_t max_line; /* longest line accepted, bytes; 0 = WR_TEXTIN_DEFAULT_MAX_LINE */
     const char *name;  /* for messages (the file's path); copied; NULL = "input" */
+    /* Optional: called with each bad line's message (as wr_textin_error) as it is skipped under
+     * WR_TEXTIN_SKIP, from inside wr_textin_parse; msg is borrowed for the call. */
+    void (*on_bad)(void *ctx, const char *msg);
+    void *ctx;
 } wr_textin_options_t;
 
 typedef struct {
