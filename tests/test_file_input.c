@@ -90,26 +90,45 @@ static const char *s_job_error(const char *id)
     return error;
 }
 
+/* A file of n lines in the test's directory: line i is record i + 1 with a string of lens[i]
+ * bytes, or, for a negative length, a line that is not JSON. Returns its path. */
+static const char *s_lines_file(const char *name, const long *lens, int n)
+{
+    wr_strbuf_t sb;
+    wr_strbuf_init(&sb);
+    for (int i = 0; i < n; i++) {
+        if (lens[i] < 0)
+            wr_strbuf_adds(&sb, "this is not json at all\n");
+        else
+            s_good(&sb, i + 1, (char)('a' + i), (size_t)lens[i]);
+    }
+    return s_file(name, &sb);
+}
+
+/* The collect sink got record i + 1 with a string of want[i] bytes (-1: not at all). */
+static void s_assert_collected(const char *id, const long *want, int n)
+{
+    char *collected = tc_collected(s_tc, id);
+    for (int i = 0; i < n; i++) {
+        long got = s_collected_len(collected, i + 1);
+        if (got != want[i]) {
+            free(collected);
+            fail_msg("record %d: a string of %ld bytes, expected %ld", i + 1, got, want[i]);
+        }
+    }
+    free(collected);
+}
+
 /* Was a bug: the file source read into a 128 KiB buffer, so any longer line failed the job with
  * `source: message too large`, whatever max_line said. Lines of 200 KB and of about 1 MB (under
  * the 1 MiB default) are read, and their fields reach the sink across the bus. */
 static void test_long_lines_reach_the_sink(void **state)
 {
     (void)state;
-    wr_strbuf_t sb;
-    wr_strbuf_init(&sb);
-    s_good(&sb, 1, 'a', 200000);
-    s_good(&sb, 2, 'b', 1000000);
-    s_good(&sb, 3, 'c', 10);
-    const char *path = s_file("long.jsonl", &sb);
+    static const long lens[] = {200000, 1000000, 10};
+    const char *path = s_lines_file("long.jsonl", lens, 3);
     const char *id = s_run_inproc(s_topology("long", path, "fail", NULL), "FINISHED");
-    char *collected = tc_collected(s_tc, id);
-    long a = s_collected_len(collected, 1), b = s_collected_len(collected, 2),
-         c = s_collected_len(collected, 3);
-    free(collected);
-    assert_int_equal(a, 200000);
-    assert_int_equal(b, 1000000);
-    assert_int_equal(c, 10);
+    s_assert_collected(id, lens, 3);
 }
 
 /* A line over max_line (2 MB against 1 MiB): under on_error: fail the job fails naming the file,
@@ -117,12 +136,8 @@ static void test_long_lines_reach_the_sink(void **state)
 static void test_overlong_line_fails_naming_file_and_line(void **state)
 {
     (void)state;
-    wr_strbuf_t sb;
-    wr_strbuf_init(&sb);
-    s_good(&sb, 1, 'a', 10);
-    s_good(&sb, 2, 'b', 2000000);
-    s_good(&sb, 3, 'c', 10);
-    const char *path = s_file("overlong.jsonl", &sb);
+    static const long lens[] = {10, 2000000, 10};
+    const char *path = s_lines_file("overlong.jsonl", lens, 3);
     const char *id = s_run_inproc(s_topology("overlong", path, "fail", NULL), "FAILED");
     const char *error = s_job_error(id);
     const char *want = ps_fmt("%s:2: line longer than 1048576 bytes", path);
@@ -135,23 +150,11 @@ static void test_overlong_line_fails_naming_file_and_line(void **state)
 static void test_overlong_and_bad_lines_skipped_and_counted(void **state)
 {
     (void)state;
-    wr_strbuf_t sb;
-    wr_strbuf_init(&sb);
-    s_good(&sb, 1, 'a', 10);
-    s_good(&sb, 2, 'b', 2000000);
-    s_good(&sb, 3, 'c', 10);
-    wr_strbuf_adds(&sb, "this is not json at all\n");
-    s_good(&sb, 4, 'd', 300000);
-    const char *path = s_file("skip.jsonl", &sb);
+    static const long lens[] = {10, 2000000, 10, -1, 300000};
+    static const long want[] = {10, -1, 10, -1, 300000};
+    const char *path = s_lines_file("skip.jsonl", lens, 5);
     const char *id = s_run_inproc(s_topology("skip", path, "skip", NULL), "FINISHED");
-    char *collected = tc_collected(s_tc, id);
-    long a = s_collected_len(collected, 1), b = s_collected_len(collected, 2),
-         c = s_collected_len(collected, 3), d = s_collected_len(collected, 4);
-    free(collected);
-    assert_int_equal(a, 10);
-    assert_int_equal(b, -1);
-    assert_int_equal(c, 10);
-    assert_int_equal(d, 300000);
+    s_assert_collected(id, want, 5);
     wr_msg_t *job = tc_job(s_tc, id);
     int64_t skipped = tc_mp_int(job, "operators.0.skipped"),
             records = tc_mp_int(job, "operators.0.records_in");
