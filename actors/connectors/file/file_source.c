@@ -304,10 +304,11 @@ static int s_snapshot(void *rp, wr_source_snap_t *snap)
     if (r->fd < 0 || r->done) return 0;
     /* the parser's position is the first line not turned into records: what is buffered after
      * it is read again */
-    const wr_textin_stats_t *st = wr_textin_stats(r->text);
+    uint64_t offset, lines;
+    wr_textin_resume_point(r->text, &offset, &lines);
     wr_strbuf_t pos;
     wr_strbuf_init(&pos);
-    int rc = s_position(st->offset, st->lines, &pos);
+    int rc = s_position(offset, lines, &pos);
     if (!rc) rc = wr_source_snap_split(snap, r->slot, S_SPLIT_ID, pos.buf, pos.len);
     wr_strbuf_release(&pos);
     return rc;

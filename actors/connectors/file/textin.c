@@ -28,9 +28,10 @@ struct wr_textin {
     uint8_t name_len[WR_SCHEMA_MAX_FIELDS];
     uint64_t all_fields; /* bit i for field i */
     wr_textin_stats_t st;
-    bool skipping;    /* inside an overlong line being skipped */
-    bool header_done; /* CSV with header: the header was read */
-    int *col_map;     /* CSV with header: field of each column, -1 to skip it */
+    bool skipping;                    /* inside an overlong line being skipped */
+    uint64_t skip_offset, skip_lines; /* where that line starts, and the lines before it */
+    bool header_done;                 /* CSV with header: the header was read */
+    int *col_map;                     /* CSV with header: field of each column, -1 to skip it */
     uint32_t ncols;
     uint32_t guess; /* JSON: the field the next key most likely names */
     /* the record being parsed */
@@ -96,6 +97,12 @@ const char *wr_textin_error(const wr_textin_t *t)
 const wr_textin_stats_t *wr_textin_stats(const wr_textin_t *t)
 {
     return &t->st;
+}
+
+void wr_textin_resume_point(const wr_textin_t *t, uint64_t *offset, uint64_t *lines)
+{
+    *offset = t->skipping ? t->skip_offset : t->st.offset;
+    *lines = t->skipping ? t->skip_lines : t->st.lines;
 }
 
 void wr_textin_seek(wr_textin_t *t, uint64_t offset, uint64_t lines)
@@ -875,7 +882,8 @@ static int s_parse(wr_textin_t *t, const char *buf, size_t len, bool eof, wr_bat
                 break;
             }
             s_skipped(t);
-            t->st.lines++;
+            t->skip_offset = t->st.offset;
+            t->skip_lines = t->st.lines++;
             t->skipping = true;
             continue;
         } else if (eof) {

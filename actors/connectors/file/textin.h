@@ -94,6 +94,12 @@ const wr_textin_stats_t *wr_textin_stats(const wr_textin_t *t);
 int wr_textin_read_header(wr_textin_t *t, const char *buf, size_t len, bool eof, size_t *consumed,
                           bool *done);
 
+/* Where a reader resumes so that every line is read once (a checkpoint's position, for
+ * wr_textin_seek): stats' offset and lines, but inside an overlong line being skipped (its start
+ * is consumed, its end not yet) the start of that line and the lines before it: it is skipped
+ * again, rather than its tail read as a line of its own. */
+void wr_textin_resume_point(const wr_textin_t *t, uint64_t *offset, uint64_t *lines);
+
 /* Continues at byte offset `offset`, the start of line number line + 1 (a record's offset from
  * wr_textin_parse, and the lines before it). A CSV header already read is kept; rewinding to
  * offset 0 reads it again. A new parser resuming a CSV file with a header mid-file reads the
