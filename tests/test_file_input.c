@@ -193,6 +193,16 @@ static void test_skipped_lines_show_in_weir_job_and_the_summary(void **state)
     if (sscanf(r.err, "weir: job %31s submitted", jid) != 1) PS_FAIL("no job id in:\n%s", r.err);
     const char *job = pj_job(&c, jid);
     if (pj_jnum(job, "skipped") != 12) PS_FAIL("weir job --json does not count 12: %s", job);
+    /* and as text: the SKIPPED column of the source's row (the first), after PAR, RECORDS IN and
+     * OUT, WINDOWS and LATE */
+    ps_result_t table = pc_cli(&c, PS_ARGV("job", jid));
+    const char *row = strchr(table.out, '\n');
+    double col[6] = {0};
+    if (table.code || !strstr(table.out, " SKIPPED ") || !row ||
+        sscanf(row + 1 + 40, "%lf %lf %lf %lf %lf %lf", &col[0], &col[1], &col[2], &col[3], &col[4],
+               &col[5]) != 6 ||
+        col[5] != 12)
+        PS_FAIL("weir job does not show 12 in SKIPPED:\n%s", table.out);
     /* the TaskManager that ran the source logged the first 10 and then summed up the rest */
     char *log = NULL;
     for (int i = 0; i < 2 && !log; i++) {
