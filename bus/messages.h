@@ -83,8 +83,9 @@
     F(U32, kind, , )                                                                               \
     F(BINSTR, data, , )
 
-/* A subtask's counters (TASK_STATE); collected: the results of a `collect` sink, in its final
- * report. MAP. */
+/* A subtask's counters (TASK_STATE), each of this attempt (a restarted subtask counts from 0, as
+ * Flink's numRecordsIn); skipped: bad input its source skipped (a file source's lines under
+ * on_error: skip); collected: the results of a `collect` sink, in its final report. MAP. */
 #define WR_MSG_FIELDS_task_stats(F)                                                                \
     F(I64, emit_delay_p50_ms, , )                                                                  \
     F(I64, emit_delay_p99_ms, , )                                                                  \
@@ -96,6 +97,7 @@
     F(U64, backpressure, , )                                                                       \
     F(U64, windows_fired, , )                                                                      \
     F(U64, late_dropped, , )                                                                       \
+    F(U64, skipped, , )                                                                            \
     F(OPT_STRV, collected, , )
 
 /* One actor in `weir actors` (actors/runtime/inspect.h). MAP. */
@@ -185,6 +187,7 @@
     F(I64, watermark, , )                                                                          \
     F(U64, windows_fired, , )                                                                      \
     F(U64, late_dropped, , )                                                                       \
+    F(U64, skipped, , )                                                                            \
     F(LIST, subtasks, subtask_place, WR_MSG_SUBTASKS_MAX)
 
 /* A checkpoint in `weir checkpoints`: status IN_PROGRESS, COMPLETED or FAILED; kind checkpoint,

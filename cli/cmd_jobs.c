@@ -18,7 +18,7 @@
 typedef struct {
     char state[16];
     char error[256];
-    uint64_t in, out, fired, late, backpressure;
+    uint64_t in, out, fired, late, backpressure, skipped;
     int64_t watermark;
 } s_job_status_t;
 
@@ -28,7 +28,7 @@ static void s_copy(char *dst, size_t cap, wr_strv_t v)
 }
 
 /* Sums a JOB_REPLY into a status: state, and records in at the sources, out of the last
- * vertex, windows fired, late records, backpressure, the lowest watermark. */
+ * vertex, windows fired, late records, bad input skipped, backpressure, the lowest watermark. */
 static void s_job_status(const wr_msg_job_reply_t *j, s_job_status_t *st)
 {
     memset(st, 0, sizeof *st);
@@ -39,11 +39,27 @@ static void s_job_status(const wr_msg_job_reply_t *j, s_job_status_t *st)
         const wr_msg_operator_stats_t *o = &j->operators.v[v];
         st->fired += o->windows_fired;
         st->late += o->late_dropped;
+        st->skipped += o->skipped;
         st->backpressure += o->backpressure;
         if (o->watermark < st->watermark) st->watermark = o->watermark;
         if (v == 0) st->in = o->records_in;
         st->out = o->records_out;
     }
+}
+
+/* The end-of-job line on stderr: its state, counters and error. */
+static void s_print_summary(const char *id, const s_job_status_t *st, double secs)
+{
+    char skipped[64] = "";
+    if (st->skipped)
+        snprintf(skipped, sizeof skipped, ", %llu bad input lines skipped (see the log)",
+                 (unsigned long long)st->skipped);
+    fprintf(stderr,
+            "weir: job %s %s after %.1f s: %llu records in, %llu out, %llu windows fired, %llu too "
+            "late%s%s%s\n",
+            id, st->state, secs, (unsigned long long)st->in, (unsigned long long)st->out,
+            (unsigned long long)st->fired, (unsigned long long)st->late, skipped,
+            st->error[0] ? ": " : "", st->error);
 }
 
 int wr_cli_run_job(wr_node_t *via, const char *jm, const wr_config_t *cfg, const char *cmd,
@@ -125,13 +141,7 @@ int wr_cli_run_job(wr_node_t *via, const char *jm, const wr_config_t *cfg, const
             break;
     }
     if (status_line) fputc('\n', stderr);
-    double secs = (double)(wr_now_ns() - t0) / 1e9;
-    fprintf(stderr,
-            "weir: job %s %s after %.1f s: %llu records in, %llu out, %llu windows fired, %llu too "
-            "late%s%s\n",
-            id, st.state, secs, (unsigned long long)st.in, (unsigned long long)st.out,
-            (unsigned long long)st.fired, (unsigned long long)st.late, st.error[0] ? ": " : "",
-            st.error);
+    s_print_summary(id, &st, (double)(wr_now_ns() - t0) / 1e9);
     if (!strcmp(st.state, "FINISHED") || (canceled && !strcmp(st.state, "CANCELED")))
         return WR_EXIT_OK;
     return WR_EXIT_FAIL;
@@ -157,7 +167,8 @@ static const char s_jobs_usage[] =
     "\n"
     "jobs:   every job the JobManager knows, with its state\n"
     "job:    one job: state and, per operator, parallelism, records in and out, backpressure,\n"
-    "        watermark, windows fired, late records, and where its subtasks run\n"
+    "        watermark, windows fired, late records, bad input lines skipped, and where its\n"
+    "        subtasks run\n"
     "cancel: stops every subtask of a running job and frees its slots\n";
 
 /* Options shared by the job commands. */

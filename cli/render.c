@@ -146,8 +146,9 @@ void wr_render_jobs(const wr_msg_jobs_reply_t *r, FILE *out)
 /* A job's operators, as a table. */
 static void s_job_operators(const wr_msg_job_reply_t *r, FILE *out)
 {
-    fprintf(out, "%-40s %4s %12s %12s %10s %10s %6s %12s  %s\n", "OPERATOR", "PAR", "RECORDS IN",
-            "RECORDS OUT", "WINDOWS", "LATE", "BACKPR", "WATERMARK", "SUBTASKS");
+    fprintf(out, "%-40s %4s %12s %12s %10s %10s %8s %6s %12s  %s\n", "OPERATOR", "PAR",
+            "RECORDS IN", "RECORDS OUT", "WINDOWS", "LATE", "SKIPPED", "BACKPR", "WATERMARK",
+            "SUBTASKS");
     for (uint32_t vi = 0; vi < r->operators.n; vi++) {
         const wr_msg_operator_stats_t *v = &r->operators.v[vi];
         char name[96], places[256] = "";
@@ -168,10 +169,10 @@ static void s_job_operators(const wr_msg_job_reply_t *r, FILE *out)
         } else if (wm == INT64_MAX) {
             snprintf(wmtext, sizeof wmtext, "end");
         }
-        fprintf(out, "%-40s %4.0f %12.0f %12.0f %10.0f %10.0f %6.0f %12s  %s\n",
+        fprintf(out, "%-40s %4.0f %12.0f %12.0f %10.0f %10.0f %8.0f %6.0f %12s  %s\n",
                 s_cstr(name, sizeof name, v->name), (double)v->parallelism, (double)v->records_in,
                 (double)v->records_out, (double)v->windows_fired, (double)v->late_dropped,
-                (double)v->backpressure, wmtext, places);
+                (double)v->skipped, (double)v->backpressure, wmtext, places);
     }
 }
 

@@ -210,6 +210,48 @@ static void test_bad_line_names_file_and_line(void **state)
     wr_source_destroy(&src);
 }
 
+/* Was a bug: a checkpoint taken while an overlong line was being skipped (its start read, its end
+ * not yet) resumed in the middle of that line, and read its tail as a line of its own: here a
+ * record that is not in the file. It resumes at the line's start and skips it again. */
+static void test_restore_inside_a_skipped_overlong_line(void **state)
+{
+    fx_t *fx = *state;
+    wr_strbuf_t text;
+    wr_strbuf_init(&text);
+    wr_strbuf_adds(&text, "{\"id\": 0, \"ts\": 1, \"name\": \"n0\"}\n");
+    /* an overlong line whose tail, from where the source's first read of 128 KiB ends, is spaces
+     * and a record, shorter than max_line */
+    for (int i = 0; i < 2000; i++)
+        wr_strbuf_addc(&text, 'z');
+    while (text.len < (128 << 10) + 500)
+        wr_strbuf_addc(&text, ' ');
+    wr_strbuf_adds(&text, "{\"id\": 5, \"ts\": 6, \"name\": \"n5\"}\n"
+                          "{\"id\": 1, \"ts\": 2, \"name\": \"n1\"}\n");
+    s_write(fx, text.buf);
+    wr_strbuf_release(&text);
+    fx->cfg.on_error = WR_TEXTIN_SKIP;
+    fx->cfg.max_line = 1024;
+    int rc = 0;
+    wr_source_t *src = s_source(fx, NULL, &rc);
+    assert_int_equal(rc, 0);
+    /* one read: the first record, and the overlong line's start (a buffer's worth) skipped */
+    wr_source_status_t st;
+    assert_int_equal(wr_source_next(src, 2, 0, &st, &fx->err), 0);
+    assert_int_equal(wr_source_batch(src)->count, 1);
+    fx->seen[0]++;
+    assert_int_equal(wr_source_skipped(src), 1);
+    wr_splits_t splits = {0};
+    s_snapshot(&src, &splits);
+    src = s_source(fx, &splits, &rc);
+    assert_int_equal(rc, 0);
+    assert_int_equal(s_take(fx, src, 0, &rc), WR_SOURCE_END);
+    assert_int_equal(rc, 0);
+    s_expect_ids(fx, 2);
+    assert_int_equal(wr_source_skipped(src), 1); /* this attempt's: the line skipped again */
+    wr_source_destroy(&src);
+    wr_splits_release(&splits);
+}
+
 static void test_missing_file_and_foreign_positions(void **state)
 {
     fx_t *fx = *state;
@@ -234,9 +276,8 @@ static void test_missing_file_and_foreign_positions(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        T(test_every_line_once_across_a_restore),
-        T(test_csv_with_header_resumed_mid_file),
-        T(test_bad_line_names_file_and_line),
+        T(test_every_line_once_across_a_restore),   T(test_csv_with_header_resumed_mid_file),
+        T(test_bad_line_names_file_and_line),       T(test_restore_inside_a_skipped_overlong_line),
         T(test_missing_file_and_foreign_positions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,8 +1,9 @@
-/* The input gate's combined watermark (actors/taskmanager/gate.h): the minimum over its inputs, and
- * the origin it reports with it, which the emission-delay figures count from: the making of the
- * watermark whose arrival let it pass, not the older one of the input that was ahead. The gate
- * runs inside an actor (it answers channel opens with credit), which plays a script of input
- * messages in on_start and records what the gate made of each. */
+/* The gates (actors/taskmanager/gate.h). The input gate's combined watermark: the minimum over its
+ * inputs, and the origin it reports with it, which the emission-delay figures count from: the
+ * making of the watermark whose arrival let it pass, not the older one of the input that was
+ * ahead. The gate runs inside an actor (it answers channel opens with credit), which plays a
+ * script of input messages in on_start and records what the gate made of each. And the output
+ * gate's batches, sent to an input gate in the same actor: cut by records and by bytes. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -11,6 +12,8 @@
 
 #include <msgpack.h>
 #include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "actors/taskmanager/gate.h"
 #include "actors/runtime/node.h"
@@ -131,10 +134,125 @@ static void test_origin_is_the_watermark_that_let_it_pass(void **state)
     assert_int_equal(s.seen[4].origin, 444); /* unchanged while nothing moved */
 }
 
+/* ---- an output gate into an input gate, in one actor ---- */
+
+#define S_LONG        600000 /* bytes of each record's string */
+#define S_LONG_N      5
+#define S_BATCHES_MAX 8
+
+/* A loop: the actor's output gate sends to itself (channel 1), its input gate receives; the
+ * records go out once the first credit came, then the end. What arrived: records per batch. */
+typedef struct {
+    wr_schema_t schema;
+    wr_gate_out_t *out;
+    wr_gate_in_t *in;
+    bool pushed;
+    uint32_t batches[S_BATCHES_MAX], nbatches;
+    int rc;
+    atomic_int done;
+} s_loop_t;
+
+static int s_loop_start(wr_actor_t *self, void *state)
+{
+    s_loop_t *l = state;
+    wr_schema_init(&l->schema);
+    wr_schema_add(&l->schema, "s", WR_T_STRING);
+    const char *targets[] = {wr_actor_addr(self)};
+    const uint64_t ids[] = {1};
+    wr_gate_out_opts_t go = {.schema = &l->schema,
+                             .partition = WR_PART_FORWARD,
+                             .batch_records = 1024,
+                             .batch_bytes = 1 << 20,
+                             .nchannels = 1,
+                             .targets = targets,
+                             .channel_ids = ids};
+    wr_gate_in_opts_t gi = {.schema = &l->schema, .nchannels = 1, .window = 8};
+    l->out = wr_gate_out_new(&go);
+    l->in = wr_gate_in_new(&gi);
+    if (!l->out || !l->in) return WR_ENOMEM;
+    return wr_gate_out_open(l->out, self);
+}
+
+/* S_LONG_N records of S_LONG bytes each, through the output gate, then its end. */
+static int s_loop_push(wr_actor_t *self, s_loop_t *l)
+{
+    wr_batch_t *b = wr_batch_new(&l->schema, S_LONG_N);
+    char *text = malloc(S_LONG);
+    int rc = b && text ? 0 : WR_ENOMEM;
+    if (text) memset(text, 'x', S_LONG);
+    for (uint32_t i = 0; i < S_LONG_N && !rc; i++)
+        if (!(rc = wr_batch_push_str(b, 0, text, S_LONG))) b->count++;
+    if (!rc) rc = wr_gate_out_push(l->out, self, b, NULL, 0);
+    if (!rc) rc = wr_gate_out_end(l->out, self);
+    wr_batch_destroy(&b);
+    free(text);
+    return rc;
+}
+
+static int s_loop_message(wr_actor_t *self, void *state, wr_msg_t **msgp)
+{
+    s_loop_t *l = state;
+    int rc = 0;
+    if ((*msgp)->type == WR_MSG_CREDIT) {
+        rc = wr_gate_out_credit(l->out, self, *msgp);
+        if (!rc && !l->pushed) {
+            l->pushed = true;
+            rc = s_loop_push(self, l);
+        }
+    } else {
+        wr_in_event_t ev;
+        int64_t wm;
+        rc = wr_gate_in_handle(l->in, self, *msgp, &ev, &wm);
+        if (!rc && ev == WR_IN_BATCH && l->nbatches < S_BATCHES_MAX)
+            l->batches[l->nbatches++] = wr_gate_in_batch(l->in)->count;
+        if (!rc && ev == WR_IN_BATCH) rc = wr_gate_in_done(l->in, self, false);
+        if (!rc && ev == WR_IN_END) atomic_store(&l->done, 1);
+    }
+    if (rc) {
+        l->rc = rc;
+        atomic_store(&l->done, 1);
+    }
+    return 0;
+}
+
+static void s_loop_stop(wr_actor_t *self, void *state)
+{
+    (void)self;
+    s_loop_t *l = state;
+    wr_gate_out_destroy(&l->out);
+    wr_gate_in_destroy(&l->in);
+}
+
+/* Was a bug: a batch was sealed only at batch_records records, so 1024 long lines made one message
+ * far over bus.max-message-size. Records of 600 KB with batch_bytes 1 MiB: sealed every second
+ * record (at 1.2 MB), the last one alone at the end. */
+static void test_output_batches_are_cut_by_bytes(void **state)
+{
+    (void)state;
+    s_loop_t l = {0};
+    wr_node_opts_t no = {.id = "n1", .threads = 1};
+    int err = 0;
+    wr_node_t *n = wr_node_new(&no, &err);
+    assert_non_null(n);
+    const wr_behaviour_t b = {
+        .on_start = s_loop_start, .on_message = s_loop_message, .on_stop = s_loop_stop};
+    wr_spawn_opts_t so = {.path = "loop", .behaviour = &b, .state = &l};
+    assert_int_equal(wr_actor_spawn(n, &so, NULL), 0);
+    bool done = wr_test_wait_count(&l.done, 1, WR_TEST_WAIT_MS);
+    wr_node_destroy(&n);
+    assert_true(done);
+    assert_int_equal(l.rc, 0);
+    assert_int_equal(l.nbatches, 3);
+    assert_int_equal(l.batches[0], 2);
+    assert_int_equal(l.batches[1], 2);
+    assert_int_equal(l.batches[2], 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_origin_is_the_watermark_that_let_it_pass),
+        cmocka_unit_test(test_output_batches_are_cut_by_bytes),
     };
-    return cmocka_run_group_tests_name("input gate: watermarks", tests, NULL, NULL);
+    return cmocka_run_group_tests_name("gates: watermarks, batches", tests, NULL, NULL);
 }

@@ -191,11 +191,17 @@ static void s_tick(s_fx_t *f)
  * given (name, then an int or, for a name starting with '$', a str) after the declaration's. */
 static void s_report_with_stats(s_fx_t *f, const char *state, const char *extra_key)
 {
-    static const char *const keys[] = {
-        "emit_delay_p50_ms", "emit_delay_p99_ms", "emit_delay_last_p99_ms",
-        "attempt",           "records_in",        "records_out",
-        "watermark",         "backpressure",      "windows_fired",
-        "late_dropped"};
+    static const char *const keys[] = {"emit_delay_p50_ms",
+                                       "emit_delay_p99_ms",
+                                       "emit_delay_last_p99_ms",
+                                       "attempt",
+                                       "records_in",
+                                       "records_out",
+                                       "watermark",
+                                       "backpressure",
+                                       "windows_fired",
+                                       "late_dropped",
+                                       "skipped"};
     const size_t nkeys = sizeof keys / sizeof keys[0];
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);

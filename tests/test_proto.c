@@ -411,10 +411,10 @@ static void test_map_fields_and_options(void **state)
         s_as_json(&wr_msg_task_stats_decl, &st, &sb, &js),
         "{\"emit_delay_p50_ms\":0,\"emit_delay_p99_ms\":0,\"emit_delay_last_p99_ms\":0,"
         "\"attempt\":2,\"records_in\":0,\"records_out\":0,\"watermark\":-1,"
-        "\"backpressure\":0,\"windows_fired\":0,\"late_dropped\":0}");
+        "\"backpressure\":0,\"windows_fired\":0,\"late_dropped\":0,\"skipped\":0}");
     st.collected = wr_strv("{\"n\":1}\n");
     assert_non_null(strstr(s_as_json(&wr_msg_task_stats_decl, &st, &sb, &js),
-                           ",\"late_dropped\":0,\"collected\":\"{\\\"n\\\":1}\\n\"}"));
+                           ",\"skipped\":0,\"collected\":\"{\\\"n\\\":1}\\n\"}"));
 
     /* keys in any order read the same */
     msgpack_packer pk;

@@ -189,12 +189,31 @@ static void test_jsonl_bad_lines_fail(void **state)
          "temp: '1e999' is out of range"},
         {"{\"id\": 1, \"temp\": 1.2.3, \"ok\": true, \"ts\": 0, \"name\": \"\"}",
          "temp: '1.2.3' is not a number"},
+        /* "found X" says what was found: a JSON kind only when it is one, else the text */
+        {"this is not json at all",
+         "column 1: expected a JSON object ('{'), found 'this is not json at all'"},
+        {"true", "column 1: expected a JSON object ('{'), found a boolean"},
+        {"nothing here, really, nothing at all, nothing, nothing but words",
+         "found 'nothing here, really, nothing at all, no...'"},
+        {"{\"id\": nope, \"temp\": 1, \"ok\": true, \"ts\": 0, \"name\": \"\"}",
+         "id: column 8: expected an integer, found 'nope'"},
+        {"{\"id\": 1, \"temp\": 1, \"ok\": truth, \"ts\": 0, \"name\": \"\"}",
+         "ok: column 28: expected true or false, found 'truth'"},
+        {"{\"id\": 1, \"temp\": 1, \"ok\": null, \"ts\": 0, \"name\": \"\"}",
+         "ok: column 28: expected true or false, found null"},
+        {"{\"id\": 1, \"temp\": 1, \"ok\": true, \"ts\": 0, \"name\": fancy}",
+         "name: column 51: expected a string, found 'fancy'"},
+        {"{\"id\": 1, \"temp\": 1, \"ok\": true, \"ts\": 0, \"name\": -}",
+         "name: column 51: expected a string, found '-'"},
+        {"{\"id\": 1, \"temp\": 1, \"ok\": true, \"ts\": 0, \"name\": [1]}",
+         "name: column 51: expected a string, found an array"},
     };
     const char *good = "{\"id\": 7, \"temp\": 1, \"ok\": true, \"ts\": 0, \"name\": \"g\"}\n";
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         fx_t *fx = fx_new(WR_TEXTIN_JSONL, false, WR_TEXTIN_FAIL);
         char text[512];
         snprintf(text, sizeof text, "%s%s\n%s", good, cases[i].line, good);
+        assert_true(strlen(text) < sizeof text - 1);
         size_t used;
         int rc = parse_all(fx, text, &used);
         if (rc != WR_EPROTO || !strstr(wr_textin_error(fx->t), cases[i].msg))
@@ -235,6 +254,51 @@ static void test_bad_lines_skipped_and_counted(void **state)
     assert_int_equal(st->lines, 5);
     assert_true(strstr(wr_textin_error(fx->t), "in.txt:4: id: "));
     fx_destroy(&fx);
+}
+
+static void s_collect_bad(void *ctx, const char *msg)
+{
+    wr_strbuf_addf(ctx, "%s\n", msg);
+}
+
+/* on_bad hears of every skipped line as it is skipped, with its message: the file source logs
+ * them. */
+static void test_skipped_lines_are_told(void **state)
+{
+    (void)state;
+    wr_schema_t schema;
+    every_type(&schema);
+    wr_strbuf_t told;
+    wr_strbuf_init(&told);
+    wr_textin_options_t opt = {.format = WR_TEXTIN_JSONL,
+                               .on_error = WR_TEXTIN_SKIP,
+                               .max_line = 1024,
+                               .name = "in.txt",
+                               .on_bad = s_collect_bad,
+                               .ctx = &told};
+    wr_textin_t *t = wr_textin_new(&schema, &opt);
+    wr_batch_t *b = wr_batch_new(&schema, 16);
+    assert_non_null(t);
+    assert_non_null(b);
+    wr_strbuf_t text;
+    wr_strbuf_init(&text);
+    wr_strbuf_adds(&text, "{\"id\": 1, \"temp\": 1, \"ok\": true, \"ts\": 0, \"name\": \"a\"}\n"
+                          "this is not json at all\n");
+    for (int i = 0; i < 2000; i++)
+        wr_strbuf_addc(&text, 'x');
+    wr_strbuf_adds(&text, "\n{\"id\": 2, \"temp\": 2, \"ok\": true, \"ts\": 0, \"name\": \"b\"}\n");
+    size_t used;
+    assert_int_equal(wr_textin_parse(t, text.buf, text.len, true, b, NULL, &used), 0);
+    assert_int_equal(b->count, 2);
+    assert_int_equal(wr_textin_stats(t)->bad, 2);
+    assert_string_equal(told.buf,
+                        "in.txt:2: column 1: expected a JSON object ('{'), found 'this is not "
+                        "json at all'\n"
+                        "in.txt:3: line longer than 1024 bytes\n");
+    wr_strbuf_release(&text);
+    wr_strbuf_release(&told);
+    wr_batch_destroy(&b);
+    wr_textin_destroy(&t);
 }
 
 /* The same input in chunks of every size from 1 byte up parses to the same records, offsets
@@ -710,6 +774,7 @@ int main(void)
         cmocka_unit_test(test_jsonl_escapes_and_unknown_keys),
         cmocka_unit_test(test_jsonl_bad_lines_fail),
         cmocka_unit_test(test_bad_lines_skipped_and_counted),
+        cmocka_unit_test(test_skipped_lines_are_told),
         cmocka_unit_test(test_chunked_input),
         cmocka_unit_test(test_full_batch_and_seek),
         cmocka_unit_test(test_csv),

@@ -101,6 +101,9 @@ void wr_source_read_rows(wr_source_read_t *rd, uint32_t slot);
 void wr_source_read_idle(wr_source_read_t *rd, uint32_t slot);
 void wr_source_read_done(wr_source_read_t *rd, uint32_t slot);
 void wr_source_read_merged(wr_source_read_t *rd, uint32_t slot, uint32_t into);
+/* The reader has skipped `total` bad pieces of input (lines, messages) since it was opened, all
+ * splits together (wr_source_skipped; `weir job` shows them). */
+void wr_source_read_skipped(wr_source_read_t *rd, uint64_t total);
 /* A split the reader found itself (discovery): *slot gets its number. WR_ENOMEM. */
 int wr_source_read_found(wr_source_read_t *rd, uint32_t *slot);
 

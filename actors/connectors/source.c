@@ -24,7 +24,8 @@ struct wr_source {
     wr_batch_t *batch;
     s_slot_t *slots;
     uint32_t nslots, cap;
-    int64_t floor; /* the event time reported last: it never goes back (INT64_MIN: none) */
+    int64_t floor;    /* the event time reported last: it never goes back (INT64_MIN: none) */
+    uint64_t skipped; /* wr_source_read_skipped */
 };
 
 struct wr_source_read {
@@ -119,6 +120,16 @@ uint32_t wr_source_read_room(const wr_source_read_t *rd)
 uint64_t wr_source_read_elapsed_ns(const wr_source_read_t *rd)
 {
     return rd->elapsed_ns;
+}
+
+void wr_source_read_skipped(wr_source_read_t *rd, uint64_t total)
+{
+    rd->src->skipped = total;
+}
+
+uint64_t wr_source_skipped(const wr_source_t *s)
+{
+    return s->skipped;
 }
 
 void wr_source_read_rows(wr_source_read_t *rd, uint32_t slot)

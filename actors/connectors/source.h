@@ -45,6 +45,9 @@ int wr_source_next(wr_source_t *s, uint32_t max, uint64_t elapsed_ns, wr_source_
                    wr_strbuf_t *err);
 /* The records of the last wr_source_next (borrowed, until the next call). */
 const wr_batch_t *wr_source_batch(const wr_source_t *s);
+/* Input the reader skipped as bad (a file source's lines under on_error: skip) since it was
+ * opened: this attempt's, as records in are. 0 for a connector that skips nothing. */
+uint64_t wr_source_skipped(const wr_source_t *s);
 /* The source's event time (see above) into *t: false while it is unknown. */
 bool wr_source_event_time(wr_source_t *s, int64_t *t);
 

@@ -53,6 +53,7 @@ static wr_msg_operator_stats_t s_vertex(const wr__job_t *j, uint32_t v,
         o.backpressure += s->backpressure;
         o.windows_fired += s->windows_fired;
         o.late_dropped += s->late_dropped;
+        o.skipped += s->skipped;
         if (s->watermark < o.watermark) o.watermark = s->watermark;
         if (s->emit_delay_p50_ms > o.emit_delay_p50_ms) o.emit_delay_p50_ms = s->emit_delay_p50_ms;
         if (s->emit_delay_p99_ms > o.emit_delay_p99_ms) o.emit_delay_p99_ms = s->emit_delay_p99_ms;

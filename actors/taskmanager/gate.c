@@ -39,6 +39,8 @@ typedef struct {
 struct wr_gate_out {
     wr_gate_out_opts_t o;
     wr_schema_t schema;
+    uint32_t nstr,
+        str[WR_SCHEMA_MAX_FIELDS]; /* the string fields, whose bytes batch_bytes counts */
     s_out_t *ch;
     uint32_t rr; /* rebalance cursor */
     uint64_t records, blocked;
@@ -140,6 +142,9 @@ wr_gate_out_t *wr_gate_out_new(const wr_gate_out_opts_t *o)
     g->o.schema = &g->schema;
     g->o.targets = NULL;
     g->o.channel_ids = NULL;
+    if (!g->o.batch_bytes) g->o.batch_bytes = WR_GATE_BATCH_BYTES;
+    for (uint32_t f = 0; f < g->schema.n; f++)
+        if (g->schema.f[f].type == WR_T_STRING) g->str[g->nstr++] = f;
     g->ch = calloc(o->nchannels, sizeof *g->ch);
     if (!g->ch) goto fail;
     for (uint32_t i = 0; i < o->nchannels; i++) {
@@ -195,13 +200,18 @@ bool wr_gate_out_is_open(const wr_gate_out_t *g)
     return true;
 }
 
-/* Appends record i of b to channel c's building batch, sealing it when full. */
+/* Appends record i of b to channel c's building batch, sealing it when full: of records, or of
+ * string bytes. */
 static int s_append(wr_gate_out_t *g, s_out_t *c, wr_actor_t *self, const wr_batch_t *b, uint32_t i)
 {
-    int rc = wr_batch_append_row(c->building, b, i);
+    wr_batch_t *to = c->building;
+    int rc = wr_batch_append_row(to, b, i);
     if (rc) return rc;
-    if (c->building->count >= g->o.batch_records) return s_seal(c, self);
-    return 0;
+    if (to->count >= g->o.batch_records) return s_seal(c, self);
+    size_t bytes = 0;
+    for (uint32_t k = 0; k < g->nstr; k++)
+        bytes += to->heap_len[g->str[k]];
+    return bytes >= g->o.batch_bytes ? s_seal(c, self) : 0;
 }
 
 static uint32_t s_route(wr_gate_out_t *g, const wr_batch_t *b, uint32_t i)
@@ -345,6 +355,7 @@ typedef struct {
     int64_t origin_ms; /* of its last watermark */
     uint32_t held;     /* consumed batches whose credit is held back */
     bool ended, idle;
+    bool gone;    /* its producer has stopped: no credit goes to it any more */
     bool blocked; /* delivered the barrier being aligned: the rest waits */
 } s_in_t;
 
@@ -359,7 +370,8 @@ struct wr_gate_in {
     wr_batch_t *batch;
     msgpack_sbuffer out;
     uint64_t records;
-    uint64_t barrier; /* being aligned (0: none) */
+    uint64_t credits_undelivered; /* credit for a producer that had stopped */
+    uint64_t barrier;             /* being aligned (0: none) */
     char barrier_dir[WR_GATE_DIR_MAX];
     uint32_t nblocked;      /* channels that delivered it */
     int64_t align_start_ns; /* when its first copy arrived */
@@ -551,11 +563,22 @@ wr_batch_t *wr_gate_in_batch(wr_gate_in_t *g)
     return g->batch;
 }
 
+/* Returns credit for a consumed batch when enough is owed. A producer that has stopped (it ended,
+ * failed or was canceled: its job is ending or failing over, which the JobManager handles) gets
+ * none: the credit is counted and dropped, quietly, not a failure of this subtask. */
 static int s_consumed(wr_gate_in_t *g, s_in_t *c, wr_actor_t *self)
 {
     g->out.size = 0;
     int rc = wr_chan_rx_consumed(&c->rx, &g->out);
+    if (rc == 1 && c->gone) return 0;
     if (rc == 1) rc = wr_send(self, c->from, WR_MSG_CREDIT, g->out.data, g->out.size);
+    if (rc == WR_ENOACTOR) {
+        c->gone = true;
+        g->credits_undelivered++;
+        wr_debug("%s: credit for channel %llu not sent: %s has stopped", wr_actor_addr(self),
+                 (unsigned long long)c->id, c->from);
+        return 0;
+    }
     return rc < 0 ? rc : 0;
 }
 
@@ -602,6 +625,11 @@ int64_t wr_gate_in_watermark(const wr_gate_in_t *g)
 int64_t wr_gate_in_watermark_origin(const wr_gate_in_t *g)
 {
     return g->origin_ms;
+}
+
+uint64_t wr_gate_in_credits_undelivered(const wr_gate_in_t *g)
+{
+    return g->credits_undelivered;
 }
 
 uint64_t wr_gate_in_records(const wr_gate_in_t *g)

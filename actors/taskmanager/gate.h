@@ -25,7 +25,8 @@
 
 enum wr_partition { WR_PART_FORWARD, WR_PART_REBALANCE, WR_PART_HASH };
 
-#define WR_GATE_DIR_MAX 512
+#define WR_GATE_DIR_MAX     512
+#define WR_GATE_BATCH_BYTES (4u << 20)
 
 typedef struct wr_gate_out wr_gate_out_t;
 typedef struct wr_gate_in wr_gate_in_t;
@@ -35,7 +36,10 @@ typedef struct {
     enum wr_partition partition;
     int key_field;            /* WR_PART_HASH: the field to hash */
     uint32_t max_parallelism; /* key groups */
-    uint32_t batch_records;   /* records per sealed batch */
+    uint32_t batch_records;   /* records per sealed batch, at most */
+    uint32_t batch_bytes;     /* string bytes per sealed batch: it is sealed once its strings
+                                 reach this (a batch of long lines stays far below
+                                 bus.max-message-size); 0: WR_GATE_BATCH_BYTES */
     uint32_t nchannels;
     const char *const *targets; /* nchannels downstream actor addresses */
     const uint64_t *channel_ids;
@@ -101,7 +105,9 @@ int wr_gate_in_handle(wr_gate_in_t *g, wr_actor_t *self, const wr_msg_t *m, wr_i
 wr_batch_t *wr_gate_in_batch(wr_gate_in_t *g);
 /* The last batch is consumed: returns credit when enough is owed. With hold, the credit is kept
  * back instead (the subtask's own output is blocked: its inputs must wait too) until
- * wr_gate_in_release. */
+ * wr_gate_in_release. Credit for a producer that has stopped (no such actor: it ended, failed or
+ * was canceled, the job is ending or failing over) is dropped and counted
+ * (wr_gate_in_credits_undelivered), not an error; other send failures are returned. */
 int wr_gate_in_done(wr_gate_in_t *g, wr_actor_t *self, bool hold);
 /* Returns every credit held back. */
 int wr_gate_in_release(wr_gate_in_t *g, wr_actor_t *self);
@@ -113,6 +119,8 @@ int64_t wr_gate_in_watermark(const wr_gate_in_t *g);
  * that wait belongs to the watermarks' cadence, not to what happens after they passed. */
 int64_t wr_gate_in_watermark_origin(const wr_gate_in_t *g);
 uint64_t wr_gate_in_records(const wr_gate_in_t *g);
+/* Credits not sent because their producer had stopped (wr_gate_in_done). */
+uint64_t wr_gate_in_credits_undelivered(const wr_gate_in_t *g);
 /* The checkpoint of the last barrier seen (0: none yet), and its state folder. */
 uint64_t wr_gate_in_barrier(const wr_gate_in_t *g);
 const char *wr_gate_in_barrier_dir(const wr_gate_in_t *g);

@@ -59,7 +59,8 @@ static void s_report(wr_actor_t *self, wr__task_t *t, const char *state)
                   .watermark = t->in ? wr_gate_in_watermark(t->in) : s_event_time(t),
                   .backpressure = t->out ? wr_gate_out_blocked_count(t->out) : 0,
                   .windows_fired = t->chain.windows_fired,
-                  .late_dropped = t->chain.late_dropped}};
+                  .late_dropped = t->chain.late_dropped,
+                  .skipped = t->source ? wr__source_skipped(&t->src) : 0}};
     memcpy(r.job, t->o.job_id, sizeof r.job);
     snprintf(r.state, sizeof r.state, "%s", state);
     snprintf(r.error, sizeof r.error, "%s", t->error);

@@ -66,6 +66,11 @@ const wr_batch_t *wr__source_batch(const wr__source_t *s)
     return wr_source_batch(s->src);
 }
 
+uint64_t wr__source_skipped(const wr__source_t *s)
+{
+    return s->src ? wr_source_skipped(s->src) : 0;
+}
+
 bool wr__source_event_time(wr__source_t *s, int64_t *t)
 {
     return s->src && wr_source_event_time(s->src, t);

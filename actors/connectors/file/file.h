@@ -10,7 +10,13 @@
  *       header: true               # csv: the first line names the columns (default: true for
  *                                  #   csv; only for csv)
  *       on_error: fail             # a bad line: fail (default: the job fails, naming the line)
- *                                  #   or skip (counted, and skipped)
+ *                                  #   or skip (counted in `weir job`'s SKIPPED, the first ones
+ *                                  #   logged with file:line and why, and skipped)
+ *       max_line: 1048576          # the longest line, bytes (default 1 MiB, 1 KiB to 16 MiB): a
+ *                                  #   longer one is a bad line (on_error). Any line up to it
+ *                                  #   reaches the next operator: batches are cut by bytes too
+ *                                  #   (gate.h), so one record travels well below
+ *                                  #   bus.max-message-size (64 MiB by default)
  * The records are the topology's `schema`, which a file source requires. One file is one split
  * (position: the byte offset of the first line not read yet, and the line number there), read by
  * one subtask: parallelism 1.
@@ -43,7 +49,8 @@ typedef struct {
     char *path;
     int format; /* enum wr_textin_format */
     bool header;
-    int on_error; /* enum wr_textin_on_error */
+    int on_error;      /* enum wr_textin_on_error */
+    uint32_t max_line; /* bytes */
 } wr_file_source_config_t;
 
 typedef struct {

@@ -9,10 +9,15 @@
 
 #include "actors/connectors/file/file.h"
 #include "actors/connectors/file/file_internal.h"
+#include "bus/base/clock.h"
 #include "bus/base/error.h"
+#include "bus/base/log.h"
 
-#define S_READ_CHUNK (1 << 16)
-#define S_SPLIT_ID   "0" /* the source's one file */
+#define S_READ_CHUNK    (1 << 16)
+#define S_SPLIT_ID      "0"        /* the source's one file */
+#define S_MAX_LINE_MOST (16 << 20) /* far below bus.max-message-size: a record is a message */
+#define S_LOG_FIRST     10         /* skipped lines logged one by one */
+#define S_LOG_EVERY_NS  (10 * INT64_C(1000000000)) /* then one summary line at most this often */
 
 static const char *const s_formats[] = {"jsonl", "csv", NULL};
 static const char *const s_on_error[] = {"fail", "skip", NULL};
@@ -41,6 +46,13 @@ static const wr_param_t s_params[] = {
      .words = s_on_error,
      .dflt = "fail",
      .doc = "a bad line: fail (the job fails) or skip (counted)"},
+    {.key = "max_line",
+     .type = WR_PARAM_INT,
+     WR_PARAM_AT(wr_file_source_config_t, max_line),
+     .lo = 1024,
+     .hi = S_MAX_LINE_MOST,
+     .dflt = "1048576",
+     .doc = "the longest line, bytes: a longer one is a bad line (on_error)"},
 };
 
 static int s_check(void *config, const wr_param_check_t *ck)
@@ -108,14 +120,42 @@ typedef struct {
     uint32_t slot;
     bool done;
     char *buf; /* read but not parsed yet: buf[0, len) */
-    size_t len;
+    size_t len, cap;
+    size_t most; /* cap grows up to this: a little over the longest line */
     bool eof;
+    /* skipped lines (on_error: skip): the first S_LOG_FIRST logged, then a summary at most
+     * every S_LOG_EVERY_NS */
+    uint64_t bad_seen, bad_logged;
+    int64_t next_log_ns;
 } s_reader_t;
+
+/* A summary of the skipped lines not logged one by one yet (at the interval, or at the end). */
+static void s_log_summary(s_reader_t *r)
+{
+    uint64_t unlogged = r->bad_seen - r->bad_logged;
+    if (!unlogged) return;
+    wr_warn("file source %s: %llu more bad lines skipped (%llu in all)", r->c->path,
+            (unsigned long long)unlogged, (unsigned long long)r->bad_seen);
+    r->bad_logged = r->bad_seen;
+    r->next_log_ns = wr_now_ns() + S_LOG_EVERY_NS;
+}
+
+/* textin's on_bad: one skipped line, msg "NAME:LINE: what is wrong". */
+static void s_on_bad(void *ctx, const char *msg)
+{
+    s_reader_t *r = ctx;
+    if (++r->bad_seen > S_LOG_FIRST) return; /* s_read sums them up */
+    wr_warn("file source: skipped %s%s", msg,
+            r->bad_seen == S_LOG_FIRST ? " (more are counted, and summed up in the log)" : "");
+    r->bad_logged = r->bad_seen;
+    r->next_log_ns = wr_now_ns() + S_LOG_EVERY_NS;
+}
 
 static void s_close(void **rp)
 {
     s_reader_t *r = *rp;
     if (!r) return;
+    s_log_summary(r);
     wr_textin_destroy(&r->text);
     if (r->fd >= 0) close(r->fd);
     free(r->buf);
@@ -133,10 +173,18 @@ static int s_open(const void *config, const wr_source_open_t *o, void **rp, wr_s
     r->c = c;
     r->fd = -1;
     r->schema = *o->schema;
-    wr_textin_options_t to = {
-        .format = c->format, .header = c->header, .on_error = c->on_error, .name = c->path};
+    uint32_t max_line = c->max_line ? c->max_line : WR_TEXTIN_DEFAULT_MAX_LINE;
+    wr_textin_options_t to = {.format = c->format,
+                              .header = c->header,
+                              .on_error = c->on_error,
+                              .max_line = max_line,
+                              .name = c->path,
+                              .on_bad = s_on_bad,
+                              .ctx = r};
     r->text = wr_textin_new(&r->schema, &to);
-    r->buf = malloc(S_READ_CHUNK * 2);
+    r->cap = S_READ_CHUNK * 2;
+    r->most = (size_t)max_line + S_READ_CHUNK;
+    r->buf = malloc(r->cap);
     if (!r->text || !r->buf) {
         s_close(rp);
         return WR_ENOMEM;
@@ -144,13 +192,22 @@ static int s_open(const void *config, const wr_source_open_t *o, void **rp, wr_s
     return 0;
 }
 
-/* More bytes after buf[0, len): *got 0 at the end of the file. */
+/* More bytes after buf[0, len): *got 0 at the end of the file. A full buffer holds part of one
+ * line: it grows, up to more than the longest line, so that the parser sees every line up to
+ * max_line whole and tells a longer one by its first max_line + 1 bytes. */
 static int s_fill(s_reader_t *r, size_t *got)
 {
     *got = 0;
-    if (r->len == S_READ_CHUNK * 2) return WR_ETOOBIG; /* one line longer than the buffer */
+    if (r->len == r->cap) {
+        if (r->cap >= r->most) return WR_ETOOBIG; /* the parser ended such a line before */
+        size_t cap = r->cap * 2 < r->most ? r->cap * 2 : r->most;
+        char *buf = realloc(r->buf, cap);
+        if (!buf) return WR_ENOMEM;
+        r->buf = buf;
+        r->cap = cap;
+    }
     for (;;) {
-        ssize_t n = read(r->fd, r->buf + r->len, S_READ_CHUNK * 2 - r->len);
+        ssize_t n = read(r->fd, r->buf + r->len, r->cap - r->len);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) return WR_EIO;
         r->len += (size_t)n;
@@ -233,7 +290,11 @@ static int s_read(void *rp, wr_source_read_t *rd, wr_source_status_t *st, wr_str
         if ((rc = s_fill(r, &got))) break;
     }
     b->cap = cap;
+    if (r->bad_seen > r->bad_logged && wr_now_ns() >= r->next_log_ns) s_log_summary(r);
+    wr_source_read_skipped(rd, wr_textin_stats(r->text)->bad);
     if (rc) wr_strbuf_adds(err, wr_textin_error(r->text)[0] ? wr_textin_error(r->text) : "");
+    if (rc == WR_ETOOBIG)
+        wr_strbuf_adds(err, " (the source's max_line sets the limit; on_error: skip skips it)");
     return rc;
 }
 
@@ -243,10 +304,11 @@ static int s_snapshot(void *rp, wr_source_snap_t *snap)
     if (r->fd < 0 || r->done) return 0;
     /* the parser's position is the first line not turned into records: what is buffered after
      * it is read again */
-    const wr_textin_stats_t *st = wr_textin_stats(r->text);
+    uint64_t offset, lines;
+    wr_textin_resume_point(r->text, &offset, &lines);
     wr_strbuf_t pos;
     wr_strbuf_init(&pos);
-    int rc = s_position(st->offset, st->lines, &pos);
+    int rc = s_position(offset, lines, &pos);
     if (!rc) rc = wr_source_snap_split(snap, r->slot, S_SPLIT_ID, pos.buf, pos.len);
     wr_strbuf_release(&pos);
     return rc;

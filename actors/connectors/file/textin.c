@@ -28,9 +28,10 @@ struct wr_textin {
     uint8_t name_len[WR_SCHEMA_MAX_FIELDS];
     uint64_t all_fields; /* bit i for field i */
     wr_textin_stats_t st;
-    bool skipping;    /* inside an overlong line being skipped */
-    bool header_done; /* CSV with header: the header was read */
-    int *col_map;     /* CSV with header: field of each column, -1 to skip it */
+    bool skipping;                    /* inside an overlong line being skipped */
+    uint64_t skip_offset, skip_lines; /* where that line starts, and the lines before it */
+    bool header_done;                 /* CSV with header: the header was read */
+    int *col_map;                     /* CSV with header: field of each column, -1 to skip it */
     uint32_t ncols;
     uint32_t guess; /* JSON: the field the next key most likely names */
     /* the record being parsed */
@@ -96,6 +97,12 @@ const char *wr_textin_error(const wr_textin_t *t)
 const wr_textin_stats_t *wr_textin_stats(const wr_textin_t *t)
 {
     return &t->st;
+}
+
+void wr_textin_resume_point(const wr_textin_t *t, uint64_t *offset, uint64_t *lines)
+{
+    *offset = t->skipping ? t->skip_offset : t->st.offset;
+    *lines = t->skipping ? t->skip_lines : t->st.lines;
 }
 
 void wr_textin_seek(wr_textin_t *t, uint64_t offset, uint64_t lines)
@@ -385,37 +392,64 @@ static int s_field_of(wr_textin_t *t, const char *k, size_t len)
     return -1;
 }
 
-/* A short description of the value at p, for "expected X, found Y". */
-static const char *s_found(const char *p, const char *e)
+/* Ends a bare JSON token (a number or a literal). */
+static inline bool s_token_end(const char *p, const char *e)
 {
-    if (p >= e) return "the end of the line";
-    switch (*p) {
-    case '"':
-        return "a string";
-    case '{':
-        return "an object";
-    case '[':
-        return "an array";
-    case 'n':
-        return "null";
-    case 't':
-    case 'f':
-        return "a boolean";
-    default:
-        return s_number_char(*p) ? "a number" : "something else";
+    return p >= e || *p == ' ' || *p == '\t' || *p == ',' || *p == '}' || *p == ']' || *p == ':';
+}
+
+/* What is at p, for "expected X, found Y", into buf (S_FOUND_MAX bytes): the kind of a JSON value
+ * that is one ("a string", "a number", "null", ...), otherwise the text itself in quotes, up to
+ * the end of its token, or of the line when whole. Returns buf. */
+#define S_FOUND_MAX (S_ECHO_MAX + 8)
+static const char *s_found(const char *p, const char *e, bool whole, char *buf)
+{
+    static const struct {
+        const char *word, *kind;
+    } literals[] = {{"true", "a boolean"}, {"false", "a boolean"}, {"null", "null"}};
+    const char *kind = NULL, *q = p;
+    if (p >= e)
+        kind = "the end of the line";
+    else if (*p == '"')
+        kind = "a string";
+    else if (*p == '{')
+        kind = "an object";
+    else if (*p == '[')
+        kind = "an array";
+    for (size_t i = 0; !kind && i < sizeof literals / sizeof *literals; i++) {
+        size_t n = strlen(literals[i].word);
+        if ((q = s_literal(p, e, literals[i].word, n)) && s_token_end(q, e))
+            kind = literals[i].kind;
     }
+    if (!kind) {
+        double v;
+        for (q = p; q < e && s_number_char(*q); q++)
+            ;
+        if (q > p && s_token_end(q, e) && wr_parse_double(p, (size_t)(q - p), &v) != WR_EINVAL)
+            kind = "a number";
+    }
+    if (kind) return strcpy(buf, kind);
+    for (q = p; q < e && (whole || !s_token_end(q, e)); q++)
+        ;
+    size_t n = 0, len = (size_t)(q - p);
+    buf[n++] = '\'';
+    for (size_t i = 0; i < len && i < S_ECHO_MAX; i++)
+        buf[n++] = (unsigned char)p[i] < 0x20 || p[i] == 0x7f ? '?' : p[i];
+    strcpy(buf + n, len > S_ECHO_MAX ? "...'" : "'");
+    return buf;
 }
 
 /* The value of field f at p (after the colon and spaces). */
 static const char *s_json_value(wr_textin_t *t, int f, const char *p, const char *e)
 {
     enum wr_type type = t->schema.f[f].type;
+    char found[S_FOUND_MAX];
     const char *s;
     uint32_t off, len;
     int rc;
     if (type == WR_T_STRING) {
         if (p >= e || *p != '"')
-            return s_bad(t, f, p, "expected a string, found %s", s_found(p, e));
+            return s_bad(t, f, p, "expected a string, found %s", s_found(p, e, false, found));
         return s_json_string(t, f, p, e, &t->str[f], &t->str_off[f], &t->str_len[f]);
     }
     if (type == WR_T_BOOL) {
@@ -425,7 +459,7 @@ static const char *s_json_value(wr_textin_t *t, int f, const char *p, const char
         else if ((q = s_literal(p, e, "false", 5)))
             t->val[f].i = 0;
         else
-            return s_bad(t, f, p, "expected true or false, found %s", s_found(p, e));
+            return s_bad(t, f, p, "expected true or false, found %s", s_found(p, e, false, found));
         return q;
     }
     if (type == WR_T_TIME && p < e && *p == '"') {
@@ -448,7 +482,7 @@ static const char *s_json_value(wr_textin_t *t, int f, const char *p, const char
         const char *want = type == WR_T_TIME  ? "a time"
                            : type == WR_T_INT ? "an integer"
                                               : "a number";
-        return s_bad(t, f, p, "expected %s, found %s", want, s_found(p, e));
+        return s_bad(t, f, p, "expected %s, found %s", want, s_found(p, e, false, found));
     }
     len = (uint32_t)(q - p);
     if (type == WR_T_DOUBLE)
@@ -477,10 +511,13 @@ static int s_missing(wr_textin_t *t, uint64_t seen)
 
 static int s_json_line(wr_textin_t *t, const char *p, const char *e)
 {
+    char found[S_FOUND_MAX];
     uint64_t seen = 0;
     p = s_ws(p, e);
     if (p >= e || *p != '{')
-        return s_bad(t, -1, p, "expected a JSON object ('{'), found %s", s_found(p, e)), WR_EPROTO;
+        return s_bad(t, -1, p, "expected a JSON object ('{'), found %s",
+                     s_found(p, e, true, found)),
+               WR_EPROTO;
     p = s_ws(p + 1, e);
     if (p < e && *p == '}') {
         p++;
@@ -796,6 +833,13 @@ static int s_line(wr_textin_t *t, const char *p, const char *e, wr_batch_t *b, u
     return rc;
 }
 
+/* A bad line skipped (WR_TEXTIN_SKIP): counted, and told to on_bad. */
+static void s_skipped(wr_textin_t *t)
+{
+    t->st.bad++;
+    if (t->opt.on_bad) t->opt.on_bad(t->opt.ctx, t->err.buf);
+}
+
 /* wr_textin_parse; with header_only (and no batch), up to the end of a CSV header. */
 static int s_parse(wr_textin_t *t, const char *buf, size_t len, bool eof, wr_batch_t *b,
                    uint64_t *offsets, size_t *consumed, bool header_only)
@@ -837,8 +881,9 @@ static int s_parse(wr_textin_t *t, const char *buf, size_t len, bool eof, wr_bat
                 rc = WR_ETOOBIG;
                 break;
             }
-            t->st.bad++;
-            t->st.lines++;
+            s_skipped(t);
+            t->skip_offset = t->st.offset;
+            t->skip_lines = t->st.lines++;
             t->skipping = true;
             continue;
         } else if (eof) {
@@ -852,7 +897,7 @@ static int s_parse(wr_textin_t *t, const char *buf, size_t len, bool eof, wr_bat
         rc = s_line(t, p, p + line_len, b, offsets);
         if (rc == WR_EPROTO && t->opt.on_error == WR_TEXTIN_SKIP &&
             !(t->opt.format == WR_TEXTIN_CSV && t->opt.header && !t->header_done)) {
-            t->st.bad++;
+            s_skipped(t);
             rc = 0;
         }
         if (rc) break;

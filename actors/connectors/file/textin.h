@@ -21,9 +21,11 @@
  * byte order mark at offset 0 is skipped.
  *
  * Bad lines are never lost silently: under WR_TEXTIN_FAIL parsing stops at the first one with
- * WR_EPROTO; under WR_TEXTIN_SKIP it is counted (wr_textin_stats) and skipped. Either way
- * wr_textin_error describes the last one as "NAME:LINE: FIELD: what is wrong". A bad CSV header
- * always fails. */
+ * WR_EPROTO; under WR_TEXTIN_SKIP it is counted (wr_textin_stats), told to on_bad and skipped.
+ * Either way wr_textin_error describes the last one as "NAME:LINE: FIELD: what is wrong", and what
+ * was found instead of what was expected is named as a JSON kind ("a string", "null") when it is
+ * one, else quoted ("found 'this is not json...'"). A line longer than max_line is a bad line too
+ * ("line longer than N bytes"), whatever it holds. A bad CSV header always fails. */
 #ifndef WR_TEXTIN_H
 #define WR_TEXTIN_H
 
@@ -45,6 +47,10 @@ typedef struct {
     enum wr_textin_on_error on_error; /* what a bad line does */
     uint32_t max_line; /* longest line accepted, bytes; 0 = WR_TEXTIN_DEFAULT_MAX_LINE */
     const char *name;  /* for messages (the file's path); copied; NULL = "input" */
+    /* Optional: called with each bad line's message (as wr_textin_error) as it is skipped under
+     * WR_TEXTIN_SKIP, from inside wr_textin_parse; msg is borrowed for the call. */
+    void (*on_bad)(void *ctx, const char *msg);
+    void *ctx;
 } wr_textin_options_t;
 
 typedef struct {
@@ -87,6 +93,12 @@ const wr_textin_stats_t *wr_textin_stats(const wr_textin_t *t);
  * WR_ETOOBIG for an overlong line. */
 int wr_textin_read_header(wr_textin_t *t, const char *buf, size_t len, bool eof, size_t *consumed,
                           bool *done);
+
+/* Where a reader resumes so that every line is read once (a checkpoint's position, for
+ * wr_textin_seek): stats' offset and lines, but inside an overlong line being skipped (its start
+ * is consumed, its end not yet) the start of that line and the lines before it: it is skipped
+ * again, rather than its tail read as a line of its own. */
+void wr_textin_resume_point(const wr_textin_t *t, uint64_t *offset, uint64_t *lines);
 
 /* Continues at byte offset `offset`, the start of line number line + 1 (a record's offset from
  * wr_textin_parse, and the lines before it). A CSV header already read is kept; rewinding to

@@ -16,8 +16,8 @@
  *       interval: 10s            #   late_fraction, late_by, seed)
  *       jitter: 2s
  *     - type: file               # JSON lines or CSV (connectors/file/file.h: path, relative to
- *       path: data/readings.jsonl  #   the topology file's folder, format, header, on_error;
- *       format: jsonl            #   parallelism 1)
+ *       path: data/readings.jsonl  #   the topology file's folder, format, header, on_error,
+ *       format: jsonl            #   max_line; parallelism 1)
  *       name: readings           # every source: name (default source-N) and parallelism
  *   operators:                   # a chain, in order; each with optional name and parallelism
  *     - filter: temperature > -40 && temperature < 125     # a bool expression (expr.h)
