@@ -279,7 +279,8 @@ int wr_config_load_file(wr_config_t *cfg, const char *path, wr_strbuf_t *err)
     return rc;
 }
 
-int wr_config_set(wr_config_t *cfg, const char *key, const char *value, wr_strbuf_t *err)
+int wr_config_set(wr_config_t *cfg, const char *origin, const char *key, const char *value,
+                  wr_strbuf_t *err)
 {
     wr_strbuf_t msg;
     wr_strbuf_init(&msg);
@@ -291,7 +292,7 @@ int wr_config_set(wr_config_t *cfg, const char *key, const char *value, wr_strbu
         rc = s_convert(i, value, strlen(value), &v, &msg);
     if (rc == WR_ECONFIG) {
         wr_yaml_new_line(err);
-        wr_strbuf_addf(err, "--%s: %s", key, msg.buf);
+        wr_strbuf_addf(err, "%s: %s", origin ? origin : key, msg.buf);
         if (msg.failed) rc = WR_ENOMEM;
     }
     wr_strbuf_release(&msg);
@@ -299,6 +300,56 @@ int wr_config_set(wr_config_t *cfg, const char *key, const char *value, wr_strbu
     s_value_release(i, &cfg->v[i]);
     cfg->v[i] = v;
     return 0;
+}
+
+/* ---- keys that bound each other ---- */
+
+/* A duration as the shortest exact text the files take: "500ms", "3s", "2min", "1h". */
+static void s_add_duration(wr_strbuf_t *sb, int64_t ms)
+{
+    static const struct {
+        int64_t ms;
+        const char *unit;
+    } units[] = {{3600000, "h"}, {60000, "min"}, {1000, "s"}};
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+        if (ms && ms % units[i].ms == 0) {
+            wr_strbuf_addf(sb, "%lld%s", (long long)(ms / units[i].ms), units[i].unit);
+            return;
+        }
+    }
+    wr_strbuf_addf(sb, "%lldms", (long long)ms);
+}
+
+/* Pairs of durations where the first must stay below the second (strict) or not above it. */
+static const struct {
+    const char *lower, *upper;
+    bool strict;
+    const char *why;
+} s_bounds[] = {
+    {"heartbeat.interval", "heartbeat.timeout", true,
+     "a peer would be declared dead between two of its heartbeats"},
+    {"restart-strategy.exponential-delay.initial-backoff",
+     "restart-strategy.exponential-delay.max-backoff", false,
+     "the first delay would already exceed the longest"},
+};
+
+int wr_config_check(const wr_config_t *cfg, wr_strbuf_t *err)
+{
+    int rc = 0;
+    for (size_t i = 0; i < sizeof s_bounds / sizeof s_bounds[0]; i++) {
+        int64_t lo = wr_config_int(cfg, s_bounds[i].lower);
+        int64_t hi = wr_config_int(cfg, s_bounds[i].upper);
+        if (s_bounds[i].strict ? lo < hi : lo <= hi) continue;
+        wr_yaml_new_line(err);
+        wr_strbuf_addf(err, "%s (", s_bounds[i].lower);
+        s_add_duration(err, lo);
+        wr_strbuf_addf(err, ") must be %s %s (", s_bounds[i].strict ? "less than" : "at most",
+                       s_bounds[i].upper);
+        s_add_duration(err, hi);
+        wr_strbuf_addf(err, "): %s", s_bounds[i].why);
+        rc = err->failed ? WR_ENOMEM : WR_ECONFIG;
+    }
+    return rc;
 }
 
 /* ---- getters and the table ---- */

@@ -110,8 +110,15 @@ void wr_config_destroy(wr_config_t **cfg);
  * be read, WR_ENOMEM), appends one line "FILE:LINE: what is wrong (what to do)" to err (no
  * trailing newline; a newline first if err already holds text), and leaves cfg unchanged. */
 int wr_config_load_file(wr_config_t *cfg, const char *path, wr_strbuf_t *err);
-/* Sets one key from text (a command-line override). Errors as above, with "--KEY" as origin. */
-int wr_config_set(wr_config_t *cfg, const char *key, const char *value, wr_strbuf_t *err);
+/* Sets one key from text (a command-line override). Errors as above, with origin (what the user
+ * typed, e.g. "--set heartbeat.timeout"; NULL: the key) in place of "FILE:LINE". */
+int wr_config_set(wr_config_t *cfg, const char *origin, const char *key, const char *value,
+                  wr_strbuf_t *err);
+/* Checks the keys that bound each other, once every source is applied: heartbeat.interval must be
+ * less than heartbeat.timeout, restart-strategy.exponential-delay.initial-backoff at most its
+ * max-backoff. Returns 0, or WR_ECONFIG with one line per violated pair appended to err (as
+ * wr_config_load_file), naming both keys and their values. */
+int wr_config_check(const wr_config_t *cfg, wr_strbuf_t *err);
 
 /* Typed getters. The key must be in WR_CONFIG_KEYS with that type: anything else is our bug
  * and asserts. Durations are milliseconds, sizes bytes. The string is borrowed from cfg. */
