@@ -35,7 +35,19 @@ typedef union {
 
 struct wr_config {
     s_value_t v[S_NKEYS];
+    char *origin[S_NKEYS]; /* where the value was set ("FILE:LINE", "--set KEY"); NULL: default */
 };
+
+/* Records where key i was set (text, or "the command line" for NULL). False when out of memory
+ * (the old origin stays). */
+static bool s_set_origin(wr_config_t *cfg, int i, const char *text)
+{
+    char *o = strdup(text ? text : "the command line");
+    if (!o) return false;
+    free(cfg->origin[i]);
+    cfg->origin[i] = o;
+    return true;
+}
 
 static int s_find(const char *key)
 {
@@ -158,6 +170,8 @@ void wr_config_destroy(wr_config_t **cfg)
     if (!cfg || !*cfg) return;
     for (int i = 0; i < S_NKEYS; i++)
         s_value_release(i, &(*cfg)->v[i]);
+    for (int i = 0; i < S_NKEYS; i++)
+        free((*cfg)->origin[i]);
     free(*cfg);
     *cfg = NULL;
 }
@@ -268,10 +282,24 @@ int wr_config_load_file(wr_config_t *cfg, const char *path, wr_strbuf_t *err)
     wr_strbuf_init(&ld.key);
     int rc = wr_yaml_load_file(path, &s_yaml_opts, &ld.doc, err);
     if (!rc) rc = s_read_root(&ld);
+    char *origins[S_NKEYS] = {0}; /* made before anything is committed: all or nothing */
+    for (int i = 0; i < S_NKEYS && !rc; i++) {
+        if (!ld.set_line[i]) continue;
+        size_t size = strlen(path) + 16;
+        origins[i] = malloc(size);
+        if (origins[i])
+            snprintf(origins[i], size, "%s:%u", path, ld.set_line[i]);
+        else
+            rc = WR_ENOMEM;
+    }
     for (int i = 0; i < S_NKEYS; i++) {
         if (!ld.set_line[i]) continue;
         s_value_release(i, rc ? &ld.pending[i] : &cfg->v[i]);
         if (!rc) cfg->v[i] = ld.pending[i];
+        if (!rc)
+            free(cfg->origin[i]), cfg->origin[i] = origins[i];
+        else
+            free(origins[i]);
     }
     wr_yaml_destroy(&ld.doc);
     wr_strbuf_release(&ld.key);
@@ -296,6 +324,11 @@ int wr_config_set(wr_config_t *cfg, const char *origin, const char *key, const c
         if (msg.failed) rc = WR_ENOMEM;
     }
     wr_strbuf_release(&msg);
+    if (!rc && !s_set_origin(cfg, i, origin)) {
+        s_value_t copy = v;
+        s_value_release(i, &copy);
+        rc = WR_ENOMEM;
+    }
     if (rc) return rc;
     s_value_release(i, &cfg->v[i]);
     cfg->v[i] = v;
@@ -320,6 +353,11 @@ static void s_add_duration(wr_strbuf_t *sb, int64_t ms)
     wr_strbuf_addf(sb, "%lldms", (long long)ms);
 }
 
+static const char *s_origin(const wr_config_t *cfg, int i)
+{
+    return cfg->origin[i] ? cfg->origin[i] : "the default";
+}
+
 /* Pairs of durations where the first must stay below the second (strict) or not above it. */
 static const struct {
     const char *lower, *upper;
@@ -340,13 +378,14 @@ int wr_config_check(const wr_config_t *cfg, wr_strbuf_t *err)
         int64_t lo = wr_config_int(cfg, s_bounds[i].lower);
         int64_t hi = wr_config_int(cfg, s_bounds[i].upper);
         if (s_bounds[i].strict ? lo < hi : lo <= hi) continue;
+        int li = s_find(s_bounds[i].lower), hi_i = s_find(s_bounds[i].upper);
         wr_yaml_new_line(err);
         wr_strbuf_addf(err, "%s (", s_bounds[i].lower);
         s_add_duration(err, lo);
-        wr_strbuf_addf(err, ") must be %s %s (", s_bounds[i].strict ? "less than" : "at most",
-                       s_bounds[i].upper);
+        wr_strbuf_addf(err, ", %s) must be %s %s (", s_origin(cfg, li),
+                       s_bounds[i].strict ? "less than" : "at most", s_bounds[i].upper);
         s_add_duration(err, hi);
-        wr_strbuf_addf(err, "): %s", s_bounds[i].why);
+        wr_strbuf_addf(err, ", %s): %s", s_origin(cfg, hi_i), s_bounds[i].why);
         rc = err->failed ? WR_ENOMEM : WR_ECONFIG;
     }
     return rc;

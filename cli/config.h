@@ -117,7 +117,8 @@ int wr_config_set(wr_config_t *cfg, const char *origin, const char *key, const c
 /* Checks the keys that bound each other, once every source is applied: heartbeat.interval must be
  * less than heartbeat.timeout, restart-strategy.exponential-delay.initial-backoff at most its
  * max-backoff. Returns 0, or WR_ECONFIG with one line per violated pair appended to err (as
- * wr_config_load_file), naming both keys and their values. */
+ * wr_config_load_file), naming both keys, their values and where each was set ("FILE:LINE",
+ * the origin given to wr_config_set, or "the default"). */
 int wr_config_check(const wr_config_t *cfg, wr_strbuf_t *err);
 
 /* Typed getters. The key must be in WR_CONFIG_KEYS with that type: anything else is our bug

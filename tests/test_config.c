@@ -574,15 +574,23 @@ static void test_check_heartbeat_interval_below_timeout(void **state)
     fixture_t *fx = *state;
     assert_int_equal(load(fx, "heartbeat:\n  interval: 5s\n  timeout: 3s\n"), 0);
     assert_int_equal(wr_config_check(fx->cfg, &fx->err), WR_ECONFIG);
-    assert_string_equal(fx->err.buf, "heartbeat.interval (5s) must be less than heartbeat.timeout "
-                                     "(3s): a peer would be declared dead between two of its "
-                                     "heartbeats");
+    char want[512];
+    snprintf(want, sizeof want,
+             "heartbeat.interval (5s, %s:2) must be less than heartbeat.timeout (3s, %s:3): a peer "
+             "would be declared dead between two of its heartbeats",
+             fx->path, fx->path);
+    assert_string_equal(fx->err.buf, want);
     /* equal is refused too */
     wr_strbuf_reset(&fx->err);
-    assert_int_equal(wr_config_set(fx->cfg, NULL, "heartbeat.interval", "3000", &fx->err), 0);
+    assert_int_equal(
+        wr_config_set(fx->cfg, "--set heartbeat.interval", "heartbeat.interval", "3000", &fx->err),
+        0);
     assert_int_equal(wr_config_check(fx->cfg, &fx->err), WR_ECONFIG);
-    assert_contains(fx->err.buf,
-                    "heartbeat.interval (3s) must be less than heartbeat.timeout (3s)");
+    snprintf(want, sizeof want,
+             "heartbeat.interval (3s, --set heartbeat.interval) must be less than "
+             "heartbeat.timeout (3s, %s:3)",
+             fx->path);
+    assert_contains(fx->err.buf, want);
 }
 
 static void test_check_backoff_pair_and_every_violation_named(void **state)
@@ -593,12 +601,12 @@ static void test_check_backoff_pair_and_every_violation_named(void **state)
                               "heartbeat.interval: 1h\n"),
                      0);
     assert_int_equal(wr_config_check(fx->cfg, &fx->err), WR_ECONFIG);
-    assert_contains(fx->err.buf,
-                    "heartbeat.interval (1h) must be less than heartbeat.timeout (3s)");
+    assert_contains(fx->err.buf, ":3) must be less than heartbeat.timeout (3s, the default)");
     const char *nl = strchr(fx->err.buf, '\n');
     assert_non_null(nl);
-    assert_contains(nl + 1, "restart-strategy.exponential-delay.initial-backoff (90s) must be at "
-                            "most restart-strategy.exponential-delay.max-backoff (1min)");
+    assert_contains(nl + 1, "restart-strategy.exponential-delay.initial-backoff (90s, ");
+    assert_contains(nl + 1, ":1) must be at most restart-strategy.exponential-delay.max-backoff "
+                            "(1min, ");
 }
 
 /* ---- deploy/weir.yaml documents exactly the table ---- */
