@@ -188,18 +188,24 @@ int wr_cli_endpoint_check(const char *ep, wr_strbuf_t *why)
     return WR_EINVAL;
 }
 
+int wr_cli_jm_endpoint_check(const wr_config_t *cfg, const char *cmd)
+{
+    wr_strbuf_t why;
+    wr_strbuf_init(&why);
+    int bad = wr_cli_endpoint_check(wr_config_str(cfg, "jobmanager.address"), &why);
+    if (bad)
+        wr_cli_error(cmd, "set it with --jobmanager or jobmanager.address",
+                     "bad JobManager endpoint: %s", why.failed ? "out of memory" : why.buf);
+    wr_strbuf_release(&why);
+    return bad ? WR_EXIT_USAGE : WR_EXIT_OK;
+}
+
 wr_node_t *wr_cli_client(const wr_config_t *cfg, const char *cmd, int *exit_code)
 {
     const char *jm_endpoint = wr_config_str(cfg, "jobmanager.address");
-    wr_strbuf_t why;
-    wr_strbuf_init(&why);
-    int bad = wr_cli_endpoint_check(jm_endpoint, &why);
-    if (bad)
-        wr_cli_error(cmd, "set it with --jobmanager or jobmanager.address",
-                     "bad JobManager endpoint: %s", why.buf);
-    wr_strbuf_release(&why);
-    *exit_code = bad ? WR_EXIT_USAGE : WR_EXIT_FAIL;
-    if (bad) return NULL;
+    *exit_code = wr_cli_jm_endpoint_check(cfg, cmd);
+    if (*exit_code) return NULL;
+    *exit_code = WR_EXIT_FAIL;
     char id[WR_NODE_MAX];
     snprintf(id, sizeof id, "cli-%ld", (long)getpid());
     wr_node_opts_t o = wr_cli_node_opts(cfg, id, NULL);

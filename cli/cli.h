@@ -118,6 +118,9 @@ wr_node_opts_t wr_cli_node_opts(const wr_config_t *cfg, const char *id, const ch
 /* Checks a JobManager endpoint a client connects to: tcp://HOST:PORT (HOST not empty nor '*',
  * PORT 1..65535) or ipc://PATH. Returns 0, or WR_EINVAL with what is wrong appended to why. */
 int wr_cli_endpoint_check(const char *endpoint, wr_strbuf_t *why);
+/* wr_cli_endpoint_check of jobmanager.address for command cmd: WR_EXIT_OK, or WR_EXIT_USAGE after
+ * printing what is wrong. */
+int wr_cli_jm_endpoint_check(const wr_config_t *cfg, const char *cmd);
 /* A transient client node ("cli-<pid>") connected to the JobManager at jobmanager.address as
  * jobmanager.node-id. NULL after printing why, with *exit_code WR_EXIT_USAGE for an invalid
  * endpoint (wr_cli_endpoint_check: at once, without waiting for anything), else WR_EXIT_FAIL. */

@@ -26,7 +26,9 @@ enum wr_config_type {
     X("jobmanager.bind", WR_CFG_STRING, "", 0, 0,                                                  \
       "Endpoint the JobManager binds; empty means jobmanager.address.")                            \
     X("jobmanager.node-id", WR_CFG_STRING, "jm-1", 0, 0,                                           \
-      "Node id of the JobManager process (the first part of its actors' addresses).")              \
+      "Node id of the JobManager process (the first part of its actors' addresses). A "            \
+      "TaskManager that finds another id at jobmanager.address registers with that one; a CLI "    \
+      "command stops and names both.")                                                             \
     X("taskmanager.node-id", WR_CFG_STRING, "", 0, 0,                                              \
       "Node id of a TaskManager; empty means tm-<pid>. Keep it fixed to rejoin under one id.")     \
     X("taskmanager.bind", WR_CFG_STRING, "tcp://127.0.0.1:*", 0, 0,                                \
@@ -40,7 +42,8 @@ enum wr_config_type {
     X("runtime.turn-budget", WR_CFG_INT, "64", 1, 65536,                                           \
       "Messages an actor handles per turn before its worker moves on to another actor.")           \
     X("heartbeat.interval", WR_CFG_DURATION, "500ms", 10, 3600000,                                 \
-      "How often a node sends a heartbeat to each peer it is connected to.")                       \
+      "How often a node sends a heartbeat to each peer it is connected to; less than "             \
+      "heartbeat.timeout.")                                                                        \
     X("heartbeat.timeout", WR_CFG_DURATION, "3s", 50, 3600000,                                     \
       "A peer silent for this long is declared dead and its watchers are told.")                   \
     X("bus.max-message-size", WR_CFG_SIZE, "64mb", 1024, 1073741824,                               \
@@ -84,7 +87,7 @@ enum wr_config_type {
     X("restart-strategy.fixed-delay.delay", WR_CFG_DURATION, "1s", 0, 86400000,                    \
       "fixed-delay: wait between a failure and the restart.")                                      \
     X("restart-strategy.exponential-delay.initial-backoff", WR_CFG_DURATION, "1s", 0, 86400000,    \
-      "exponential-delay: the first delay.")                                                       \
+      "exponential-delay: the first delay; at most max-backoff.")                                  \
     X("restart-strategy.exponential-delay.max-backoff", WR_CFG_DURATION, "1min", 0, 86400000,      \
       "exponential-delay: the longest delay.")                                                     \
     X("restart-strategy.exponential-delay.backoff-multiplier", WR_CFG_INT, "2", 1, 1000,           \
