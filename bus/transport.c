@@ -538,13 +538,14 @@ static void s_on_wrong_node(wr_transport_t *t, s_peer_t *p, const wr_envelope_t 
     zsock_disconnect(t->router, "%s", p->endpoint);
     p->connected = false;
     p->heartbeats = false;
+    s_peer_set_state(t, p, WR_PEER_DOWN, reason);
+    s_publish_peers(t); /* actual, also were the peer down already */
+    /* after publishing: whoever gets its message back can read who is there */
     wr_msg_t *m;
     while ((m = s_fifo_peek(&p->waiting))) {
         s_fifo_drop_head(&p->waiting);
         s_give_back(t, &m, WR_EWRONGNODE);
     }
-    s_peer_set_state(t, p, WR_PEER_DOWN, reason);
-    s_publish_peers(t); /* actual, also were the peer down already */
 }
 
 /* Probes peers this node dialed that have not come up: ZeroMQ names the connection after the id
