@@ -92,6 +92,10 @@ WR_PROTO_DESCRIBE(peer_down, ARRAY)
 WR_PROTO_DESCRIBE(peer_up, ARRAY)
 #undef WR_PROTO_T
 
+#define WR_PROTO_T wr_msg_wrong_node_t
+WR_PROTO_DESCRIBE(wrong_node, ARRAY)
+#undef WR_PROTO_T
+
 #define WR_PROTO_T wr_msg_tm_register_t
 WR_PROTO_DESCRIBE(tm_register, ARRAY)
 #undef WR_PROTO_T

@@ -244,6 +244,14 @@ extern const wr_proto_struct_t wr_msg_none_decl;
     F(STR, reason, WR_MSG_REASON_MAX, )                                                            \
     F(U64, incarnation, , )
 
+/* WRONG_NODE: a node's answer to a message that came over a connection to it but was addressed to
+ * another node id (the sender knows this node under a wrong id). node: the answering node's own
+ * id; to: the address the message was sent to. The envelope goes to the message's sender with its
+ * correlation id. Rate-limited per sender; the transport handles it (bus/transport.h). ARRAY. */
+#define WR_MSG_FIELDS_wrong_node(F)                                                                \
+    F(STR, node, WR_NODE_MAX, )                                                                    \
+    F(STR, to, WR_ADDR_MAX, )
+
 /* PEER_UP: the incarnation heard. ARRAY. */
 #define WR_MSG_FIELDS_peer_up(F)                                                                   \
     F(STR, node, WR_NODE_MAX, )                                                                    \
@@ -444,6 +452,7 @@ extern const wr_proto_struct_t wr_msg_none_decl;
     D(heartbeat, ARRAY)                                                                            \
     D(peer_down, ARRAY)                                                                            \
     D(peer_up, ARRAY)                                                                              \
+    D(wrong_node, ARRAY)                                                                           \
     D(tm_register, ARRAY)                                                                          \
     D(tm_registered, ARRAY)                                                                        \
     D(actors_reply, BARE)                                                                          \

@@ -20,6 +20,7 @@
     X(10, HEARTBEAT, "heartbeat", heartbeat, "node to node, every heartbeat.interval")             \
     X(11, PEER_DOWN, "peer-down", peer_down, "a watched node went down: to its watchers")          \
     X(12, PEER_UP, "peer-up", peer_up, "a watched node is heard from again: to its watchers")      \
+    X(13, WRONG_NODE, "wrong-node", wrong_node, "answer to a message for another node id")         \
     X(20, TM_REGISTER, "tm-register", tm_register, "a TaskManager offers its slots")               \
     X(21, TM_REGISTERED, "tm-registered", tm_registered, "the JobManager's answer")                \
     X(30, ACTORS_REQ, "actors-req", none, "list actors (to a node's `node` actor, or the JM)")     \

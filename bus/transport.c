@@ -34,6 +34,10 @@ void __tsan_release(void *addr);
 #define S_BORROW_MIN      4096 /* inbound payloads this big are not copied out of their frame */
 #define S_OVERSIZE_MARGIN (1u << 20) /* see zsock_set_maxmsgsize below */
 #define S_RETRY_MS        2 /* poll period while messages wait for a connection or a full mailbox */
+#define S_WRONG_SENDERS   16         /* senders a WRONG_NODE answer is remembered for */
+#define S_WRONG_EVERY_NS  1000000000 /* at most one WRONG_NODE answer per sender per second */
+#define S_PROBE_AFTER_NS  200000000  /* a dialed peer not up by then is asked who it is */
+#define S_PROBE_POLL_MS   20         /* how often an open probe is read */
 
 /* A FIFO of owned messages. */
 typedef struct {
@@ -51,7 +55,10 @@ typedef struct {
     int64_t since_ns;      /* when the current state began */
     int64_t last_heard_ns; /* 0: never */
     uint64_t incarnation;
-    s_fifo_t waiting; /* outbound messages waiting for the connection, in order */
+    char actual[WR_NODE_MAX]; /* the id the node at endpoint gave (WRONG_NODE); "" normally */
+    zsock_t *probe;           /* asks the node at endpoint who it is (s_probe_peers) */
+    int64_t probe_ns;         /* when the last probe left */
+    s_fifo_t waiting;         /* outbound messages waiting for the connection, in order */
 } s_peer_t;
 
 typedef struct {
@@ -85,6 +92,11 @@ struct wr_transport {
     msgpack_sbuffer sbuf;
     uint64_t hb_seq;
     int64_t next_hb_ns;
+    struct {
+        char peer[WR_NODE_MAX];
+        int64_t last_ns;
+    } answered[S_WRONG_SENDERS]; /* recent WRONG_NODE answers, to rate-limit them and log once */
+    unsigned answered_next;
 
     pthread_mutex_t stats_lock; /* guards stats and the peer snapshot below */
     wr_transport_stats_t stats;
@@ -199,6 +211,7 @@ static void s_publish_peers(wr_transport_t *t)
         wr_peer_info_t *s = &t->peer_snap[i];
         memcpy(s->id, p->id, sizeof s->id);
         memcpy(s->endpoint, p->endpoint, sizeof s->endpoint);
+        memcpy(s->actual, p->actual, sizeof s->actual);
         s->state = p->state;
         s->incarnation = p->incarnation;
         s->last_heard_ms_ago = p->last_heard_ns ? (now - p->last_heard_ns) / 1000000 : -1;
@@ -345,6 +358,7 @@ static size_t s_drain_commands(wr_transport_t *t, int64_t now)
         if (p->connected) zsock_disconnect(t->router, "%s", p->endpoint);
         p->connected = false;
         snprintf(p->endpoint, sizeof p->endpoint, "%s", c.endpoint);
+        p->actual[0] = '\0';
         p->heartbeats = t->o.heartbeat_interval_ms > 0;
         p->since_ns = now;
         if (p->state == WR_PEER_DOWN) p->state = WR_PEER_CONNECTING;
@@ -465,6 +479,135 @@ static void s_count_reject(wr_transport_t *t, int why, const char *peer)
                 text, (unsigned long long)total);
 }
 
+/* ---- node ids (see the top of transport.h) ---- */
+
+/* A message from peer (its own node, as the connection says) addressed to another node id: count
+ * it, log it once per sender, and answer WRONG_NODE at most once a second per sender. */
+static void s_answer_wrong_node(wr_transport_t *t, const char *peer, const wr_envelope_t *env,
+                                int64_t now)
+{
+    STAT_ADD(t, misaddressed, 1);
+    unsigned slot = S_WRONG_SENDERS;
+    for (unsigned i = 0; i < S_WRONG_SENDERS; i++)
+        if (!strcmp(t->answered[i].peer, peer)) slot = i;
+    if (slot < S_WRONG_SENDERS && now - t->answered[slot].last_ns < S_WRONG_EVERY_NS) return;
+    if (slot == S_WRONG_SENDERS) {
+        slot = t->answered_next++ % S_WRONG_SENDERS;
+        snprintf(t->answered[slot].peer, sizeof t->answered[slot].peer, "%s", peer);
+        wr_warn("%s: node '%s' sends to '%s', but this node is '%s': told it so (it has this "
+                "node's id wrong in its configuration)",
+                t->node_id, peer, env->to, t->node_id);
+    }
+    t->answered[slot].last_ns = now;
+    wr_msg_wrong_node_t w;
+    snprintf(w.node, sizeof w.node, "%s", t->node_id);
+    snprintf(w.to, sizeof w.to, "%s", env->to);
+    char from[WR_ADDR_MAX];
+    snprintf(from, sizeof from, "%s/node", t->node_id);
+    wr_msg_t *m = wr_msg_wrong_node_new(WR_MSG_WRONG_NODE, from, env->from, &w);
+    if (!m) return;
+    m->corr = env->corr;
+    s_send_now(t, peer, m); /* over the connection the message came in on; best effort */
+    wr_msg_destroy(&m);
+}
+
+/* An answer that came over a connection this node dialed as peer p (a probe's, below, or p's own
+ * where the connection took p's id): a WRONG_NODE is believed only when it is about p (the id
+ * addressed) from a node naming itself consistently, and no other peer has that id; p is then
+ * down, its connection closed, what waits for it handed back, and p->actual says who is there. */
+static void s_on_wrong_node(wr_transport_t *t, s_peer_t *p, const wr_envelope_t *env)
+{
+    wr_msg_wrong_node_t w;
+    char from_node[WR_NODE_MAX], to_node[WR_NODE_MAX];
+    if (env->type != WR_MSG_WRONG_NODE) return; /* a PONG: the node there is p after all */
+    s_peer_t *other;
+    if (wr_msg_wrong_node_decode(env->payload, env->payload_len, &w) ||
+        !wr_addr_split(env->from, from_node) || strcmp(w.node, from_node) ||
+        !wr_node_id_valid(from_node) || !strcmp(from_node, p->id) ||
+        !wr_addr_split(w.to, to_node) || strcmp(to_node, p->id) ||
+        ((other = s_peer_find(t, from_node)) && strcmp(other->endpoint, p->endpoint))) {
+        STAT_ADD(t, spoofed, 1);
+        STAT_ADD(t, malformed, 1);
+        return;
+    }
+    char reason[WR_NODE_MAX * 2 + sizeof p->endpoint + 32];
+    snprintf(reason, sizeof reason, "the node at %s is '%s', not '%s'", p->endpoint, from_node,
+             p->id);
+    wr_info("%s: %s", t->node_id, reason); /* the user of the peer says what to do about it */
+    snprintf(p->actual, sizeof p->actual, "%s", from_node);
+    zsock_disconnect(t->router, "%s", p->endpoint);
+    p->connected = false;
+    p->heartbeats = false;
+    s_peer_set_state(t, p, WR_PEER_DOWN, reason);
+    s_publish_peers(t); /* actual, also were the peer down already */
+    /* after publishing: whoever gets its message back can read who is there */
+    wr_msg_t *m;
+    while ((m = s_fifo_peek(&p->waiting))) {
+        s_fifo_drop_head(&p->waiting);
+        s_give_back(t, &m, WR_EWRONGNODE);
+    }
+}
+
+/* Probes peers this node dialed that have not come up: ZeroMQ names the connection after the id
+ * the node at the endpoint gives in its handshake, so a peer dialed under a wrong id never comes
+ * up and nothing sent to it leaves. A probe is a DEALER of its own id ("<node>.probe") on the
+ * same endpoint that sends a PING to "<peer>/node": the node there answers with a PONG if it is
+ * that peer, or with WRONG_NODE naming its id. At most one probe a second per peer; the probe is
+ * closed once the peer is up, down or known to be another node. Returns whether a probe is open
+ * (the I/O thread then polls). */
+static bool s_probe_peers(wr_transport_t *t, int64_t now)
+{
+    bool open = false;
+    for (size_t i = 0; i < t->npeers; i++) {
+        s_peer_t *p = &t->peers[i];
+        bool wanted = p->connected && p->state == WR_PEER_CONNECTING && !p->actual[0] &&
+                      (p->heartbeats || p->waiting.len);
+        if (!wanted) {
+            zsock_destroy(&p->probe);
+            continue;
+        }
+        if (now - p->since_ns < S_PROBE_AFTER_NS) continue;
+        if (!p->probe) {
+            char id[WR_NODE_MAX];
+            snprintf(id, sizeof id, "%.24s.probe", t->node_id);
+            p->probe = zsock_new(ZMQ_DEALER);
+            if (!p->probe) continue;
+            zsock_set_identity(p->probe, id);
+            zsock_set_immediate(p->probe, 1);
+            zsock_set_linger(p->probe, 0);
+            zsock_set_maxmsgsize(p->probe, 65536);
+            if (zsock_connect(p->probe, "%s", p->endpoint)) {
+                zsock_destroy(&p->probe);
+                continue;
+            }
+            p->probe_ns = 0;
+        }
+        open = true;
+        while (zsock_events(p->probe) & ZMQ_POLLIN) {
+            zframe_t *f = zframe_recv(p->probe);
+            wr_envelope_t env;
+            if (f && !zframe_more(f) &&
+                !wr_envelope_decode(zframe_data(f), zframe_size(f), t->o.max_payload, &env))
+                s_on_wrong_node(t, p, &env);
+            zframe_destroy(&f);
+            if (p->actual[0]) break;
+        }
+        if (p->actual[0] || now - p->probe_ns < S_WRONG_EVERY_NS) continue;
+        char from[WR_ADDR_MAX], to[WR_ADDR_MAX];
+        snprintf(from, sizeof from, "%.24s.probe/node", t->node_id);
+        snprintf(to, sizeof to, "%s/node", p->id);
+        wr_msg_t *m = wr_msg_new(WR_MSG_PING, from, to, "\xc0", 1);
+        wr_envelope_t env;
+        t->sbuf.size = 0;
+        if (m) wr_msg_envelope(m, &env);
+        if (m && !wr_envelope_encode(&env, &t->sbuf) &&
+            zmq_send(zsock_resolve(p->probe), t->sbuf.data, t->sbuf.size, ZMQ_DONTWAIT) >= 0)
+            p->probe_ns = now;
+        wr_msg_destroy(&m);
+    }
+    return open;
+}
+
 static void s_frame_release(void *frame)
 {
     zmq_msg_close(frame);
@@ -519,12 +662,20 @@ static bool s_receive_one(wr_transport_t *t, int64_t now)
         goto out;
     }
     char from_node[WR_NODE_MAX], to_node[WR_NODE_MAX];
+    s_peer_t *p = s_peer_find(t, peer);
+    if (env.type == WR_MSG_WRONG_NODE && p && p->connected && !p->actual[0]) {
+        s_on_wrong_node(t, p, &env); /* from another id than the connection's, by nature */
+        goto out;
+    }
     if (!wr_addr_split(env.from, from_node) || strcmp(from_node, peer) ||
-        !wr_addr_split(env.to, to_node) || strcmp(to_node, t->node_id)) {
+        !wr_addr_split(env.to, to_node)) {
         s_count_reject(t, S_REJECT_SPOOFED, peer);
         goto out;
     }
-    s_peer_t *p = s_peer_find(t, peer);
+    if (strcmp(to_node, t->node_id)) {
+        s_answer_wrong_node(t, peer, &env, now);
+        goto out;
+    }
     if (env.type == WR_MSG_HEARTBEAT) {
         s_on_heartbeat(t, peer, &env, now);
         s_publish_peers(t);
@@ -576,6 +727,7 @@ static void *s_io_main(void *arg)
             if (t->peers[i].waiting.len) s_flush_peer(t, &t->peers[i], now);
             waiting |= t->peers[i].waiting.len > 0;
         }
+        bool probing = s_probe_peers(t, now);
         if (t->held_in) {
             int rc = t->o.handler.deliver(t->o.handler.ctx, &t->held_in);
             if (rc && rc != WR_EAGAIN) {
@@ -608,6 +760,7 @@ static void *s_io_main(void *arg)
             int64_t until = t->next_hb_ns < next_timeout ? t->next_hb_ns : next_timeout;
             wait_ms = (until - wr_now_ns()) / 1000000 + 1;
         }
+        if (probing && wait_ms > S_PROBE_POLL_MS) wait_ms = S_PROBE_POLL_MS;
         if (waiting || t->held_in) wait_ms = S_RETRY_MS;
         if (have_cmds || (zsock_events(t->router) & ZMQ_POLLIN && !t->held_in)) wait_ms = 0;
         zmq_pollitem_t items[2] = {
@@ -788,8 +941,10 @@ void wr_transport_destroy(wr_transport_t **tp, int64_t linger_ms)
         s_cmd_t *c = &t->queue[(t->qhead + i) % t->qcap];
         wr_msg_destroy(&c->msg);
     }
-    for (size_t i = 0; i < t->npeers; i++)
+    for (size_t i = 0; i < t->npeers; i++) {
         s_fifo_release(&t->peers[i].waiting);
+        zsock_destroy(&t->peers[i].probe);
+    }
     wr_msg_destroy(&t->held_in);
     free(t->peers);
     free(t->peer_snap);

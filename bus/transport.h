@@ -6,6 +6,19 @@
  * - ROUTER_HANDOVER: a restarted peer reconnects under its old id and takes its place.
  * - Every frame is an envelope (bus/envelope.h); a malformed one is counted by reason, logged and
  *   dropped. A frame whose envelope claims another node than the connection's id is malformed.
+ * - Node ids are decided here, and only here. ZeroMQ names a connection after the id the node at
+ *   the endpoint gives in its handshake, so a peer dialed under a wrong id (a TaskManager or CLI
+ *   left at the default jobmanager.node-id) never comes up and nothing sent to it leaves. So a
+ *   dialed peer not up after 200 ms is probed: a DEALER of this node's "<id>.probe" on the same
+ *   endpoint sends "<peer>/node" a PING, once a second until the peer is up or down. A node that
+ *   gets a message from a connection's own node but addressed to another id counts it as
+ *   misaddressed (not malformed), logs it once per sender and answers WR_MSG_WRONG_NODE ("I am
+ *   X"), at most once a second per sender. The answer is believed only about the endpoint it
+ *   came from, only when it is about the id this node dialed there, and only when no other peer
+ *   has the id it names (else it counts as spoofed): the peer is then declared down (the reason
+ *   names both ids), its connection closed, what waits for it handed back undeliverable with
+ *   WR_EWRONGNODE, and wr_peer_info_t.actual holds the id. The claim never renames a peer or
+ *   routes anything: the peer's user decides (connect again under that id, or fail naming both).
  * - Heartbeats: every heartbeat_interval the transport sends WR_MSG_HEARTBEAT to each peer that
  *   heartbeats to it or that it connected to; a peer silent for heartbeat_timeout, or one that
  *   comes back with a new incarnation, is reported down. Peers that never heartbeat (CLI clients)
@@ -54,13 +67,14 @@ typedef struct {
 
 typedef struct {
     uint64_t frames_in, frames_out, bytes_in, bytes_out;
-    uint64_t malformed;         /* all rejected inbound frames; the fields below split them */
-    uint64_t bad_frames;        /* wrong frame count */
-    uint64_t bad_envelope;      /* WR_EPROTO */
-    uint64_t bad_version;       /* WR_EVERSION */
-    uint64_t bad_type;          /* WR_ETYPE */
-    uint64_t oversized;         /* WR_ETOOBIG */
-    uint64_t spoofed;           /* envelope's node is not the connection's */
+    uint64_t malformed;    /* all rejected inbound frames; the fields below split them */
+    uint64_t bad_frames;   /* wrong frame count */
+    uint64_t bad_envelope; /* WR_EPROTO */
+    uint64_t bad_version;  /* WR_EVERSION */
+    uint64_t bad_type;     /* WR_ETYPE */
+    uint64_t oversized;    /* WR_ETOOBIG */
+    uint64_t spoofed;      /* envelope's node is not the connection's */
+    uint64_t misaddressed; /* from the connection's node, for another node id (not in malformed) */
     uint64_t undeliverable_in;  /* no local actor for an inbound message */
     uint64_t undeliverable_out; /* unreachable peer */
     uint64_t heartbeats_in, heartbeats_out;
@@ -74,6 +88,8 @@ typedef struct {
     enum wr_peer_state state;
     int64_t last_heard_ms_ago; /* -1: never */
     uint64_t incarnation;
+    char actual[WR_NODE_MAX]; /* "": normal; else the id the node at endpoint answered with when
+                                 it turned out not to be `id` (see the top of this file) */
 } wr_peer_info_t;
 
 /* Binds and starts the I/O thread. NULL on failure with *err (WR_EIO when the bind fails). */

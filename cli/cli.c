@@ -42,6 +42,7 @@ int wr_cli_cfg_override(wr_cli_cfg_t *c, const char *cmd, const char *key, const
         return WR_EXIT_USAGE;
     }
     c->keys[c->n] = key;
+    c->by_set[c->n] = false;
     c->values[c->n++] = value;
     return WR_EXIT_OK;
 }
@@ -55,37 +56,39 @@ int wr_cli_cfg_set_arg(wr_cli_cfg_t *c, const char *cmd, char *kv)
         return WR_EXIT_USAGE;
     }
     *eq = '\0';
-    return wr_cli_cfg_override(c, cmd, kv, eq + 1);
+    int rc = wr_cli_cfg_override(c, cmd, kv, eq + 1);
+    if (!rc) c->by_set[c->n - 1] = true;
+    return rc;
 }
 
 wr_config_t *wr_cli_cfg_build(const wr_cli_cfg_t *c, const char *cmd, int *exit_code)
 {
     wr_config_t *cfg = wr_config_new();
-    wr_strbuf_t err;
+    wr_strbuf_t err, origin;
     wr_strbuf_init(&err);
+    wr_strbuf_init(&origin);
     *exit_code = WR_EXIT_FAIL;
-    if (!cfg) {
-        wr_cli_error(cmd, NULL, "out of memory");
-        goto fail;
+    int rc = cfg ? 0 : WR_ENOMEM;
+    if (!rc && c->file) rc = wr_config_load_file(cfg, c->file, &err);
+    for (int i = 0; i < c->n && !rc; i++) {
+        wr_strbuf_reset(&origin);
+        if (c->by_set[i]) wr_strbuf_addf(&origin, "--set %s", c->keys[i]);
+        rc = origin.failed ? WR_ENOMEM
+                           : wr_config_set(cfg, c->by_set[i] ? origin.buf : NULL, c->keys[i],
+                                           c->values[i], &err);
     }
-    if (c->file && wr_config_load_file(cfg, c->file, &err)) {
+    if (!rc) rc = wr_config_check(cfg, &err);
+    if (rc == WR_ECONFIG) *exit_code = WR_EXIT_USAGE; /* the file is there: its text is wrong */
+    if (rc == WR_ENOMEM && !err.len) wr_strbuf_adds(&err, "out of memory");
+    if (rc)
         wr_cli_error(cmd, "every key and its default is documented in deploy/weir.yaml", "%s",
-                     err.buf);
-        goto fail;
-    }
-    for (int i = 0; i < c->n; i++) {
-        if (wr_config_set(cfg, c->keys[i], c->values[i], &err)) {
-            wr_cli_error(cmd, "every key and its default is documented in deploy/weir.yaml", "%s",
-                         err.buf);
-            *exit_code = WR_EXIT_USAGE;
-            goto fail;
-        }
-    }
+                     err.failed ? "out of memory" : err.buf);
     wr_strbuf_release(&err);
-    *exit_code = WR_EXIT_OK;
-    return cfg;
-fail:
-    wr_strbuf_release(&err);
+    wr_strbuf_release(&origin);
+    if (!rc) {
+        *exit_code = WR_EXIT_OK;
+        return cfg;
+    }
     wr_config_destroy(&cfg);
     return NULL;
 }
@@ -159,8 +162,50 @@ wr_node_opts_t wr_cli_node_opts(const wr_config_t *cfg, const char *id, const ch
     };
 }
 
-wr_node_t *wr_cli_client(const wr_config_t *cfg, const char *cmd, const char *jm_endpoint)
+int wr_cli_endpoint_check(const char *ep, wr_strbuf_t *why)
 {
+    if (!strncmp(ep, "ipc://", 6)) {
+        if (ep[6]) return 0;
+        wr_strbuf_adds(why, "an ipc:// endpoint needs a path");
+        return WR_EINVAL;
+    }
+    if (strncmp(ep, "tcp://", 6)) {
+        wr_strbuf_addf(why, "unknown scheme in '%s' (use tcp://HOST:PORT or ipc://PATH)", ep);
+        return WR_EINVAL;
+    }
+    const char *host = ep + 6, *colon = strrchr(host, ':');
+    uint64_t port;
+    if (!colon) {
+        wr_strbuf_addf(why, "'%s' has no port (use tcp://HOST:PORT)", ep);
+    } else if (colon == host || (colon - host == 1 && *host == '*')) {
+        wr_strbuf_addf(why, "'%s' names no host to connect to (use tcp://HOST:PORT)", ep);
+    } else if (!wr_cli_count(colon + 1, 1, 65535, &port)) {
+        wr_strbuf_addf(why, "'%s': the port must be a number from 1 to 65535, not '%s'", ep,
+                       colon + 1);
+    } else {
+        return 0;
+    }
+    return WR_EINVAL;
+}
+
+int wr_cli_jm_endpoint_check(const wr_config_t *cfg, const char *cmd)
+{
+    wr_strbuf_t why;
+    wr_strbuf_init(&why);
+    int bad = wr_cli_endpoint_check(wr_config_str(cfg, "jobmanager.address"), &why);
+    if (bad)
+        wr_cli_error(cmd, "set it with --jobmanager or jobmanager.address",
+                     "bad JobManager endpoint: %s", why.failed ? "out of memory" : why.buf);
+    wr_strbuf_release(&why);
+    return bad ? WR_EXIT_USAGE : WR_EXIT_OK;
+}
+
+wr_node_t *wr_cli_client(const wr_config_t *cfg, const char *cmd, int *exit_code)
+{
+    const char *jm_endpoint = wr_config_str(cfg, "jobmanager.address");
+    *exit_code = wr_cli_jm_endpoint_check(cfg, cmd);
+    if (*exit_code) return NULL;
+    *exit_code = WR_EXIT_FAIL;
     char id[WR_NODE_MAX];
     snprintf(id, sizeof id, "cli-%ld", (long)getpid());
     wr_node_opts_t o = wr_cli_node_opts(cfg, id, NULL);
@@ -175,12 +220,6 @@ wr_node_t *wr_cli_client(const wr_config_t *cfg, const char *cmd, const char *jm
         return NULL;
     }
     const char *jm_id = wr_config_str(cfg, "jobmanager.node-id");
-    if (strncmp(jm_endpoint, "tcp://", 6) && strncmp(jm_endpoint, "ipc://", 6)) {
-        wr_cli_error(cmd, "use --jobmanager tcp://HOST:PORT", "'%s' is not a JobManager endpoint",
-                     jm_endpoint);
-        wr_node_destroy(&n);
-        return NULL;
-    }
     err = wr_node_connect(n, jm_id, jm_endpoint);
     if (err) {
         wr_cli_error(cmd, "use --jobmanager tcp://HOST:PORT", "bad JobManager endpoint '%s': %s",
@@ -188,6 +227,42 @@ wr_node_t *wr_cli_client(const wr_config_t *cfg, const char *cmd, const char *jm
         wr_node_destroy(&n);
     }
     return n;
+}
+
+/* Why the JobManager at address jm (on a peer of via) gave no answer: "no JobManager answers at
+ * ENDPOINT", or, when the node at that endpoint turned out to have another id (bus/transport.h),
+ * both ids and the --set that fixes it. A second line holds the hint. */
+static void s_why_no_jm(wr_node_t *via, const char *jm, wr_strbuf_t *why)
+{
+    char node[WR_NODE_MAX] = "";
+    wr_addr_split(jm, node);
+    wr_peer_info_t peers[8], *p = NULL;
+    size_t n = wr_node_peers(via, peers, sizeof peers / sizeof peers[0]);
+    for (size_t i = 0; i < n && i < sizeof peers / sizeof peers[0]; i++)
+        if (!strcmp(peers[i].id, node)) p = &peers[i];
+    if (p && p->actual[0])
+        wr_strbuf_addf(why,
+                       "the JobManager at %s is node '%s', not '%s' (jobmanager.node-id)\n"
+                       "  use --set jobmanager.node-id=%s",
+                       p->endpoint, p->actual, node, p->actual);
+    else if (p && p->endpoint[0])
+        wr_strbuf_addf(why,
+                       "no JobManager answers at %s (as node '%s')\n"
+                       "  is `weir jobmanager` (or `weir local --bind ...`) running there? (see "
+                       "--jobmanager)",
+                       p->endpoint, node);
+    else
+        wr_strbuf_addf(why, "no JobManager answers as node '%s'", node);
+}
+
+/* True when the request's failure is the JobManager's silence: no answer, or an ERROR from via's
+ * own node that it cannot be reached. */
+static bool s_jm_silent(wr_node_t *via, int rc, const wr_msg_t *answer)
+{
+    char origin[WR_NODE_MAX];
+    if (!answer) return rc == WR_ETIMEDOUT || rc == WR_EUNREACH || rc == WR_EWRONGNODE;
+    return (rc == WR_EUNREACH || rc == WR_EWRONGNODE) && wr_addr_split(answer->from, origin) &&
+           !strcmp(origin, wr_node_id(via));
 }
 
 int wr_cli_request(wr_node_t *via, const char *to, int64_t timeout_ms, uint16_t type,
@@ -231,22 +306,19 @@ wr_msg_t *wr_cli_ask_jm(wr_node_t *client, const wr_config_t *cfg, const char *c
     int rc = wr_cli_request(client, to, timeout, type, req, reply_type, reply, &answer);
     if (rc == 0) return answer;
     wr_msg_error_t e;
-    char origin[WR_NODE_MAX];
-    if (!answer && rc == WR_EPROTO) {
+    if (s_jm_silent(client, rc, answer)) {
+        wr_strbuf_t why;
+        wr_strbuf_init(&why);
+        s_why_no_jm(client, to, &why);
+        wr_cli_error(cmd, NULL, "%s", why.buf);
+        wr_strbuf_release(&why);
+    } else if (!answer && rc == WR_EPROTO) {
         wr_cli_error(cmd, NULL, "the JobManager's answer is malformed (expected a %s)",
                      wr_msg_type_label(reply_type));
     } else if (!answer) {
-        wr_cli_error(cmd, "is `weir jobmanager` (or `weir local --bind ...`) running there?",
-                     "no answer from the JobManager %s: %s", to, wr_strerror(rc));
+        wr_cli_error(cmd, NULL, "no answer from the JobManager %s: %s", to, wr_strerror(rc));
     } else if (wr_msg_error_unpack(answer, &e)) {
         wr_cli_error(cmd, NULL, "the JobManager answered with a malformed error");
-    } else if (e.code == WR_EUNREACH && wr_addr_split(answer->from, origin) &&
-               !strcmp(origin, wr_node_id(client))) {
-        /* our own node answered: the JobManager itself is out of reach */
-        wr_cli_error(cmd, "is `weir jobmanager` running there? (see --jobmanager)",
-                     "cannot reach the JobManager %s at %s within client.timeout",
-                     wr_config_str(cfg, "jobmanager.node-id"),
-                     wr_config_str(cfg, "jobmanager.address"));
     } else {
         wr_cli_error(cmd, NULL, "%.*s", (int)e.text.len, e.text.s);
     }
@@ -276,6 +348,8 @@ int wr_cli_submit(wr_node_t *via, const char *jm, int64_t timeout_ms, const wr_t
     wr_msg_error_t e;
     if (!rc)
         memcpy(id, reply.job, WR_JOB_ID_MAX);
+    else if (s_jm_silent(via, rc, answer))
+        s_why_no_jm(via, jm, why);
     else if (answer && !wr_msg_error_unpack(answer, &e))
         wr_strbuf_addf(why, "the job was refused: %.*s", (int)e.text.len, e.text.s);
     else if (answer || rc == WR_EPROTO)

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "actors/jobmanager/jobmanager.h"
 #include "actors/taskmanager/taskmanager.h"
@@ -19,6 +20,24 @@ enum { WR_EXIT_OK = 0, WR_EXIT_FAIL = 1, WR_EXIT_USAGE = 2 };
 
 /* A subcommand: argv[0] is its name. Returns an exit code. */
 typedef int (*wr_cmd_fn)(int argc, char **argv);
+
+/* A row of a table of subcommands. */
+typedef struct {
+    const char *name;
+    wr_cmd_fn fn;
+    const char *summary;
+} wr_cli_cmd_t;
+
+/* The one table of `weir` commands (cli/commands.c), and of `weir bench` benchmarks
+ * (cli/cmd_bench.c): *n rows, static. main dispatches from the first, `weir --help` lists both. */
+const wr_cli_cmd_t *wr_cli_commands(size_t *n);
+const wr_cli_cmd_t *wr_bench_commands(size_t *n);
+/* The row named name of a table, or NULL. */
+const wr_cli_cmd_t *wr_cli_command(const wr_cli_cmd_t *table, size_t n, const char *name);
+/* Writes the names of a table's rows, comma-separated ("bus, mailbox, window"). */
+void wr_cli_join_names(const wr_cli_cmd_t *table, size_t n, FILE *out);
+/* `weir --help`: every command with its summary, the benchmarks on bench's line. */
+void wr_cli_usage(FILE *out);
 
 int wr_cmd_local(int argc, char **argv);
 int wr_cmd_jobmanager(int argc, char **argv);
@@ -68,6 +87,7 @@ typedef struct {
     const char *file;
     const char *keys[64];
     const char *values[64];
+    bool by_set[64]; /* given as --set KEY=VALUE (errors name "--set KEY"; else the key) */
     int n;
 } wr_cli_cfg_t;
 
@@ -75,7 +95,10 @@ typedef struct {
  * (after printing why) when there are too many or --set lacks '='. */
 int wr_cli_cfg_override(wr_cli_cfg_t *c, const char *cmd, const char *key, const char *value);
 int wr_cli_cfg_set_arg(wr_cli_cfg_t *c, const char *cmd, char *key_eq_value);
-/* Builds the configuration. On failure prints the error and returns NULL (*exit_code set). */
+/* Builds the configuration: the file, the overrides, then the keys that bound each other
+ * (wr_config_check). On failure prints the error and returns NULL with *exit_code set:
+ * WR_EXIT_USAGE for a mistake in the file's contents or an override (an unknown key, a bad value,
+ * invalid YAML, a pair of keys out of order), WR_EXIT_FAIL for a file that cannot be read. */
 wr_config_t *wr_cli_cfg_build(const wr_cli_cfg_t *c, const char *cmd, int *exit_code);
 
 /* A command-line count: decimal digits only, a value in [min, max]. False otherwise. */
@@ -92,9 +115,16 @@ int wr_cli_jm_opts(const wr_config_t *cfg, const char *cmd, wr_jobmanager_opts_t
 /* Node options from configuration (threads, mailbox, heartbeats, message size). */
 wr_node_opts_t wr_cli_node_opts(const wr_config_t *cfg, const char *id, const char *bind);
 
-/* A transient client node ("cli-<pid>") connected to the JobManager at endpoint. NULL after
- * printing why. */
-wr_node_t *wr_cli_client(const wr_config_t *cfg, const char *cmd, const char *jm_endpoint);
+/* Checks a JobManager endpoint a client connects to: tcp://HOST:PORT (HOST not empty nor '*',
+ * PORT 1..65535) or ipc://PATH. Returns 0, or WR_EINVAL with what is wrong appended to why. */
+int wr_cli_endpoint_check(const char *endpoint, wr_strbuf_t *why);
+/* wr_cli_endpoint_check of jobmanager.address for command cmd: WR_EXIT_OK, or WR_EXIT_USAGE after
+ * printing what is wrong. */
+int wr_cli_jm_endpoint_check(const wr_config_t *cfg, const char *cmd);
+/* A transient client node ("cli-<pid>") connected to the JobManager at jobmanager.address as
+ * jobmanager.node-id. NULL after printing why, with *exit_code WR_EXIT_USAGE for an invalid
+ * endpoint (wr_cli_endpoint_check: at once, without waiting for anything), else WR_EXIT_FAIL. */
+wr_node_t *wr_cli_client(const wr_config_t *cfg, const char *cmd, int *exit_code);
 /* A request and its answer: sends `to` (an actor address) a request of type whose payload encodes
  * *req (the struct of the type's declaration, bus/messages.h; NULL for a type without payload)
  * and waits up to timeout_ms. Returns 0 with the answer in *answer, of reply_type and decoded into
@@ -107,12 +137,14 @@ int wr_cli_request(wr_node_t *via, const char *to, int64_t timeout_ms, uint16_t 
                    const void *req, uint16_t reply_type, void *reply, wr_msg_t **answer);
 /* wr_cli_request to the JobManager (timeout: client.timeout) that prints why it failed. Returns
  * the answer (the caller destroys it after *reply), or NULL after printing why: the request does
- * not encode, no answer, an ERROR answer, or one of another type or malformed. */
+ * not encode, no answer ("no JobManager answers at ENDPOINT", or that the node there has another
+ * id, naming both and the --set to use), an ERROR answer, or one of another type or malformed. */
 wr_msg_t *wr_cli_ask_jm(wr_node_t *client, const wr_config_t *cfg, const char *cmd, uint16_t type,
                         const void *req, uint16_t reply_type, void *reply);
 /* Submits topology t, restoring restore ("" or NULL: nothing) at parallelism (0: the topology's),
  * to the JobManager at address jm. 0 with the new job's id; else as wr_cli_request (a refusal:
- * its code), with a sentence saying why appended to *why ("the job was refused: ..."). */
+ * its code), with a sentence saying why appended to *why ("the job was refused: ...", or as
+ * wr_cli_ask_jm when no JobManager answers, then with the hint on a second line). */
 int wr_cli_submit(wr_node_t *via, const char *jm, int64_t timeout_ms, const wr_topology_t *t,
                   const char *restore, uint32_t parallelism, char id[WR_JOB_ID_MAX],
                   wr_strbuf_t *why);

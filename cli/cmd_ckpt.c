@@ -115,7 +115,7 @@ static int s_run(int argc, char **argv, const char *cmd, uint16_t type)
     } reply;
     uint16_t reply_type = savepoint ? WR_MSG_SAVEPOINT_DONE : WR_MSG_CKPT_LIST_REPLY;
     rc = WR_EXIT_FAIL;
-    wr_node_t *client = wr_cli_client(cfg, cmd, wr_config_str(cfg, "jobmanager.address"));
+    wr_node_t *client = wr_cli_client(cfg, cmd, &rc);
     wr_msg_t *answer = client
                            ? wr_cli_ask_jm(client, cfg, cmd, type,
                                            savepoint ? (const void *)&sp : &ref, reply_type, &reply)

@@ -159,6 +159,10 @@ int wr_cmd_taskmanager(int argc, char **argv)
     }
     wr_config_t *cfg = wr_cli_cfg_build(&cc, "taskmanager", &rc);
     if (!cfg) return rc;
+    if ((rc = wr_cli_jm_endpoint_check(cfg, "taskmanager"))) {
+        wr_config_destroy(&cfg);
+        return rc;
+    }
     char id[WR_NODE_MAX];
     snprintf(id, sizeof id, "%s", wr_config_str(cfg, "taskmanager.node-id"));
     if (!id[0]) snprintf(id, sizeof id, "tm-%ld", (long)getpid());

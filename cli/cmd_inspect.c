@@ -67,7 +67,7 @@ int wr_cmd_actors(int argc, char **argv)
     wr_config_t *cfg = wr_cli_cfg_build(&cc, "actors", &rc);
     if (!cfg) return rc;
     rc = WR_EXIT_FAIL;
-    wr_node_t *client = wr_cli_client(cfg, "actors", wr_config_str(cfg, "jobmanager.address"));
+    wr_node_t *client = wr_cli_client(cfg, "actors", &rc);
     wr_msg_actors_reply_t actors;
     wr_msg_t *reply = client ? wr_cli_ask_jm(client, cfg, "actors", WR_MSG_ACTORS_REQ, NULL,
                                              WR_MSG_ACTORS_REPLY, &actors)
@@ -160,7 +160,7 @@ int wr_cmd_mailbox(int argc, char **argv)
     if (!cfg) return rc;
     if (watch) wr_cli_block_signals();
     rc = WR_EXIT_FAIL;
-    wr_node_t *client = wr_cli_client(cfg, "mailbox", wr_config_str(cfg, "jobmanager.address"));
+    wr_node_t *client = wr_cli_client(cfg, "mailbox", &rc);
     wr_msg_mailbox_req_t req = {.peek = (uint32_t)peek};
     snprintf(req.addr, sizeof req.addr, "%s", addr); /* a valid address fits */
     bool tty = isatty(STDOUT_FILENO);

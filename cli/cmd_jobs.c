@@ -244,7 +244,7 @@ int wr_cmd_submit(int argc, char **argv)
     wr_config_t *cfg = wr_cli_cfg_build(&o.cc, "submit", &rc);
     if (!cfg) return rc;
     rc = WR_EXIT_FAIL;
-    wr_node_t *client = wr_cli_client(cfg, "submit", wr_config_str(cfg, "jobmanager.address"));
+    wr_node_t *client = wr_cli_client(cfg, "submit", &rc);
     if (client) {
         char jm[WR_ADDR_MAX];
         snprintf(jm, sizeof jm, "%s/jobmanager", wr_config_str(cfg, "jobmanager.node-id"));
@@ -283,7 +283,7 @@ static int s_simple(int argc, char **argv, const char *cmd, uint16_t type, int n
         wr_msg_job_reply_t job;
         wr_msg_job_ref_t canceled;
     } reply;
-    wr_node_t *client = wr_cli_client(cfg, cmd, wr_config_str(cfg, "jobmanager.address"));
+    wr_node_t *client = wr_cli_client(cfg, cmd, &rc);
     wr_msg_t *answer =
         client ? wr_cli_ask_jm(client, cfg, cmd, type, nargs ? &req : NULL, reply_type, &reply)
                : NULL;

@@ -35,7 +35,19 @@ typedef union {
 
 struct wr_config {
     s_value_t v[S_NKEYS];
+    char *origin[S_NKEYS]; /* where the value was set ("FILE:LINE", "--set KEY"); NULL: default */
 };
+
+/* Records where key i was set (text, or "the command line" for NULL). False when out of memory
+ * (the old origin stays). */
+static bool s_set_origin(wr_config_t *cfg, int i, const char *text)
+{
+    char *o = strdup(text ? text : "the command line");
+    if (!o) return false;
+    free(cfg->origin[i]);
+    cfg->origin[i] = o;
+    return true;
+}
 
 static int s_find(const char *key)
 {
@@ -158,6 +170,8 @@ void wr_config_destroy(wr_config_t **cfg)
     if (!cfg || !*cfg) return;
     for (int i = 0; i < S_NKEYS; i++)
         s_value_release(i, &(*cfg)->v[i]);
+    for (int i = 0; i < S_NKEYS; i++)
+        free((*cfg)->origin[i]);
     free(*cfg);
     *cfg = NULL;
 }
@@ -268,10 +282,24 @@ int wr_config_load_file(wr_config_t *cfg, const char *path, wr_strbuf_t *err)
     wr_strbuf_init(&ld.key);
     int rc = wr_yaml_load_file(path, &s_yaml_opts, &ld.doc, err);
     if (!rc) rc = s_read_root(&ld);
+    char *origins[S_NKEYS] = {0}; /* made before anything is committed: all or nothing */
+    for (int i = 0; i < S_NKEYS && !rc; i++) {
+        if (!ld.set_line[i]) continue;
+        size_t size = strlen(path) + 16;
+        origins[i] = malloc(size);
+        if (origins[i])
+            snprintf(origins[i], size, "%s:%u", path, ld.set_line[i]);
+        else
+            rc = WR_ENOMEM;
+    }
     for (int i = 0; i < S_NKEYS; i++) {
         if (!ld.set_line[i]) continue;
         s_value_release(i, rc ? &ld.pending[i] : &cfg->v[i]);
         if (!rc) cfg->v[i] = ld.pending[i];
+        if (!rc)
+            free(cfg->origin[i]), cfg->origin[i] = origins[i];
+        else
+            free(origins[i]);
     }
     wr_yaml_destroy(&ld.doc);
     wr_strbuf_release(&ld.key);
@@ -279,7 +307,8 @@ int wr_config_load_file(wr_config_t *cfg, const char *path, wr_strbuf_t *err)
     return rc;
 }
 
-int wr_config_set(wr_config_t *cfg, const char *key, const char *value, wr_strbuf_t *err)
+int wr_config_set(wr_config_t *cfg, const char *origin, const char *key, const char *value,
+                  wr_strbuf_t *err)
 {
     wr_strbuf_t msg;
     wr_strbuf_init(&msg);
@@ -291,14 +320,75 @@ int wr_config_set(wr_config_t *cfg, const char *key, const char *value, wr_strbu
         rc = s_convert(i, value, strlen(value), &v, &msg);
     if (rc == WR_ECONFIG) {
         wr_yaml_new_line(err);
-        wr_strbuf_addf(err, "--%s: %s", key, msg.buf);
+        wr_strbuf_addf(err, "%s: %s", origin ? origin : key, msg.buf);
         if (msg.failed) rc = WR_ENOMEM;
     }
     wr_strbuf_release(&msg);
+    if (!rc && !s_set_origin(cfg, i, origin)) {
+        s_value_t copy = v;
+        s_value_release(i, &copy);
+        rc = WR_ENOMEM;
+    }
     if (rc) return rc;
     s_value_release(i, &cfg->v[i]);
     cfg->v[i] = v;
     return 0;
+}
+
+/* ---- keys that bound each other ---- */
+
+/* A duration as the shortest exact text the files take: "500ms", "3s", "2min", "1h". */
+static void s_add_duration(wr_strbuf_t *sb, int64_t ms)
+{
+    static const struct {
+        int64_t ms;
+        const char *unit;
+    } units[] = {{3600000, "h"}, {60000, "min"}, {1000, "s"}};
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+        if (ms && ms % units[i].ms == 0) {
+            wr_strbuf_addf(sb, "%lld%s", (long long)(ms / units[i].ms), units[i].unit);
+            return;
+        }
+    }
+    wr_strbuf_addf(sb, "%lldms", (long long)ms);
+}
+
+static const char *s_origin(const wr_config_t *cfg, int i)
+{
+    return cfg->origin[i] ? cfg->origin[i] : "the default";
+}
+
+/* Pairs of durations where the first must stay below the second (strict) or not above it. */
+static const struct {
+    const char *lower, *upper;
+    bool strict;
+    const char *why;
+} s_bounds[] = {
+    {"heartbeat.interval", "heartbeat.timeout", true,
+     "a peer would be declared dead between two of its heartbeats"},
+    {"restart-strategy.exponential-delay.initial-backoff",
+     "restart-strategy.exponential-delay.max-backoff", false,
+     "the first delay would already exceed the longest"},
+};
+
+int wr_config_check(const wr_config_t *cfg, wr_strbuf_t *err)
+{
+    int rc = 0;
+    for (size_t i = 0; i < sizeof s_bounds / sizeof s_bounds[0]; i++) {
+        int64_t lo = wr_config_int(cfg, s_bounds[i].lower);
+        int64_t hi = wr_config_int(cfg, s_bounds[i].upper);
+        if (s_bounds[i].strict ? lo < hi : lo <= hi) continue;
+        int li = s_find(s_bounds[i].lower), hi_i = s_find(s_bounds[i].upper);
+        wr_yaml_new_line(err);
+        wr_strbuf_addf(err, "%s (", s_bounds[i].lower);
+        s_add_duration(err, lo);
+        wr_strbuf_addf(err, ", %s) must be %s %s (", s_origin(cfg, li),
+                       s_bounds[i].strict ? "less than" : "at most", s_bounds[i].upper);
+        s_add_duration(err, hi);
+        wr_strbuf_addf(err, ", %s): %s", s_origin(cfg, hi_i), s_bounds[i].why);
+        rc = err->failed ? WR_ENOMEM : WR_ECONFIG;
+    }
+    return rc;
 }
 
 /* ---- getters and the table ---- */

@@ -26,7 +26,9 @@ enum wr_config_type {
     X("jobmanager.bind", WR_CFG_STRING, "", 0, 0,                                                  \
       "Endpoint the JobManager binds; empty means jobmanager.address.")                            \
     X("jobmanager.node-id", WR_CFG_STRING, "jm-1", 0, 0,                                           \
-      "Node id of the JobManager process (the first part of its actors' addresses).")              \
+      "Node id of the JobManager process (the first part of its actors' addresses). A "            \
+      "TaskManager that finds another id at jobmanager.address registers with that one; a CLI "    \
+      "command stops and names both.")                                                             \
     X("taskmanager.node-id", WR_CFG_STRING, "", 0, 0,                                              \
       "Node id of a TaskManager; empty means tm-<pid>. Keep it fixed to rejoin under one id.")     \
     X("taskmanager.bind", WR_CFG_STRING, "tcp://127.0.0.1:*", 0, 0,                                \
@@ -40,7 +42,8 @@ enum wr_config_type {
     X("runtime.turn-budget", WR_CFG_INT, "64", 1, 65536,                                           \
       "Messages an actor handles per turn before its worker moves on to another actor.")           \
     X("heartbeat.interval", WR_CFG_DURATION, "500ms", 10, 3600000,                                 \
-      "How often a node sends a heartbeat to each peer it is connected to.")                       \
+      "How often a node sends a heartbeat to each peer it is connected to; less than "             \
+      "heartbeat.timeout.")                                                                        \
     X("heartbeat.timeout", WR_CFG_DURATION, "3s", 50, 3600000,                                     \
       "A peer silent for this long is declared dead and its watchers are told.")                   \
     X("bus.max-message-size", WR_CFG_SIZE, "64mb", 1024, 1073741824,                               \
@@ -84,7 +87,7 @@ enum wr_config_type {
     X("restart-strategy.fixed-delay.delay", WR_CFG_DURATION, "1s", 0, 86400000,                    \
       "fixed-delay: wait between a failure and the restart.")                                      \
     X("restart-strategy.exponential-delay.initial-backoff", WR_CFG_DURATION, "1s", 0, 86400000,    \
-      "exponential-delay: the first delay.")                                                       \
+      "exponential-delay: the first delay; at most max-backoff.")                                  \
     X("restart-strategy.exponential-delay.max-backoff", WR_CFG_DURATION, "1min", 0, 86400000,      \
       "exponential-delay: the longest delay.")                                                     \
     X("restart-strategy.exponential-delay.backoff-multiplier", WR_CFG_INT, "2", 1, 1000,           \
@@ -110,8 +113,16 @@ void wr_config_destroy(wr_config_t **cfg);
  * be read, WR_ENOMEM), appends one line "FILE:LINE: what is wrong (what to do)" to err (no
  * trailing newline; a newline first if err already holds text), and leaves cfg unchanged. */
 int wr_config_load_file(wr_config_t *cfg, const char *path, wr_strbuf_t *err);
-/* Sets one key from text (a command-line override). Errors as above, with "--KEY" as origin. */
-int wr_config_set(wr_config_t *cfg, const char *key, const char *value, wr_strbuf_t *err);
+/* Sets one key from text (a command-line override). Errors as above, with origin (what the user
+ * typed, e.g. "--set heartbeat.timeout"; NULL: the key) in place of "FILE:LINE". */
+int wr_config_set(wr_config_t *cfg, const char *origin, const char *key, const char *value,
+                  wr_strbuf_t *err);
+/* Checks the keys that bound each other, once every source is applied: heartbeat.interval must be
+ * less than heartbeat.timeout, restart-strategy.exponential-delay.initial-backoff at most its
+ * max-backoff. Returns 0, or WR_ECONFIG with one line per violated pair appended to err (as
+ * wr_config_load_file), naming both keys, their values and where each was set ("FILE:LINE",
+ * the origin given to wr_config_set, or "the default"). */
+int wr_config_check(const wr_config_t *cfg, wr_strbuf_t *err);
 
 /* Typed getters. The key must be in WR_CONFIG_KEYS with that type: anything else is our bug
  * and asserts. Durations are milliseconds, sizes bytes. The string is borrowed from cfg. */

@@ -378,6 +378,43 @@ static void test_mailbox_of_unreachable_taskmanager_blames_the_jobmanager(void *
     pc_cluster_stop(&c);
 }
 
+/* A JobManager started with --id jm-x, TaskManagers and a CLI left at the default
+ * jobmanager.node-id (jm-1): the TaskManagers learn the id from the node at the endpoint and
+ * register with it, both sides saying so in their logs; the CLI fails at once naming both ids and
+ * the --set that fixes it; with that set, a job runs. */
+static void test_jobmanager_id_mismatch_is_learned_or_named(void **state)
+{
+    (void)state;
+    pc_cluster_t c = {.jm_settings = PS_ARGV("--id", "jm-x")};
+    pc_cluster_start(&c); /* both TaskManagers registered */
+    for (int i = 0; i < 2; i++)
+        if (s_wait_log(c.tm[i], "the JobManager at", 1, S_SLACK_MS) < 0 ||
+            s_wait_log(c.tm[i], "is node 'jm-x', not 'jm-1'", 1, S_SLACK_MS) < 0 ||
+            s_wait_log(c.tm[i], "registered with jm-x/jobmanager", 1, S_SLACK_MS) < 0)
+            PS_FAIL("TaskManager %s did not say it learned jm-x", pc_tm_ids[i]);
+    if (s_wait_log(c.jm, "but this node is 'jm-x'", 1, S_SLACK_MS) < 0)
+        PS_FAIL("the JobManager did not log the mismatch");
+
+    const char *topo = ps_path("job.yaml");
+    ps_write_file(topo, ps_fmt("name: learned\nparallelism: 2\nsources:\n"
+                               "  - {type: generator, devices: 8, total: 4000, seed: 3}\n"
+                               "key_by: device\nevent_time: {field: ts}\n"
+                               "window: {type: tumbling, size: 1min}\naggregates:\n  n: count()\n"
+                               "sinks:\n  - {type: file, path: %s}\n",
+                               ps_path("out")));
+    ps_result_t r = pc_cli(&c, PS_ARGV("submit", topo));
+    assert_int_equal(r.code, 1);
+    if (!strstr(r.err, ps_fmt("the JobManager at %s is node 'jm-x', not 'jm-1'", c.endpoint)) ||
+        !strstr(r.err, "--set jobmanager.node-id=jm-x"))
+        PS_FAIL("weir submit does not name both ids:\n%s", r.err);
+    assert_true(r.ms < 2000); /* told, not left to client.timeout (2s) */
+
+    r = pc_cli(&c, PS_ARGV("submit", "--wait", topo, "--set", "jobmanager.node-id=jm-x"));
+    if (r.code != 0) PS_FAIL("with the right id the job did not run: exit %d\n%s", r.code, r.err);
+    assert_non_null(strstr(r.err, "FINISHED"));
+    pc_cluster_stop(&c);
+}
+
 int main(void)
 {
 #define S_TEST(f) cmocka_unit_test_setup_teardown(f, ps_setup, ps_teardown)
@@ -391,6 +428,7 @@ int main(void)
         S_TEST(test_taskmanager_restarted_at_once_stays_up),
         S_TEST(test_taskmanager_killed_before_its_first_heartbeat_is_declared_dead),
         S_TEST(test_mailbox_of_unreachable_taskmanager_blames_the_jobmanager),
+        S_TEST(test_jobmanager_id_mismatch_is_learned_or_named),
     };
 #undef S_TEST
     if (getenv("WEIR_TEST_FILTER")) cmocka_set_test_filter(getenv("WEIR_TEST_FILTER"));

@@ -20,6 +20,7 @@
 
 #include "bus/envelope.h"
 #include "bus/messages.h"
+#include "cli/cli.h"
 #include "tests/support/proc_cluster.h"
 
 #define S_UP_MS 10000 /* a fresh cluster shows every node up */
@@ -306,6 +307,7 @@ static void test_usage_errors_exit_2_and_failures_exit_1(void **state)
     assert_int_equal(r.code, 1);
     assert_non_null(strstr(r.err, "JobManager"));
     assert_non_null(strstr(r.err, ep));
+    assert_non_null(strstr(r.err, "no JobManager answers at"));
     assert_non_null(strstr(r.err, "is `weir jobmanager`"));
     assert_in_range(r.ms, 1000, 5000);
 
@@ -324,6 +326,171 @@ static void test_usage_errors_exit_2_and_failures_exit_1(void **state)
     assert_non_null(strstr(r.err, "another JobManager"));
 }
 
+/* Every client command, with the arguments it needs to get as far as asking the JobManager. */
+static const char *const *s_client_commands(size_t *n)
+{
+    static const char *const cmds[][5] = {
+        {"submit", "topology.yaml", NULL},
+        {"submit", "--wait", "topology.yaml", NULL},
+        {"jobs", NULL},
+        {"job", "0123456789abcdef", NULL},
+        {"cancel", "0123456789abcdef", NULL},
+        {"checkpoints", "0123456789abcdef", NULL},
+        {"savepoint", "0123456789abcdef", NULL},
+        {"stop", "0123456789abcdef", "--savepoint", NULL},
+        {"actors", NULL},
+        {"mailbox", "jm-1/jobmanager", NULL},
+        {"taskmanager", NULL}, /* not a client, but it connects to the JobManager too */
+    };
+    *n = sizeof cmds / sizeof cmds[0];
+    return &cmds[0][0];
+}
+
+/* `weir CMD... --jobmanager EP MORE...` (MORE: NULL-terminated, or NULL). */
+static ps_result_t s_client(const char *const cmd[], const char *ep, const char *const more[])
+{
+    const char *args[16];
+    size_t n = 0;
+    for (size_t i = 0; cmd[i]; i++) /* the topology in the test's directory */
+        args[n++] = strcmp(cmd[i], "topology.yaml") ? cmd[i] : ps_path(cmd[i]);
+    args[n++] = "--jobmanager";
+    args[n++] = ep;
+    for (size_t i = 0; more && more[i]; i++)
+        args[n++] = more[i];
+    args[n] = NULL;
+    assert_true(n < sizeof args / sizeof args[0]);
+    return s_weir(args);
+}
+
+static void test_invalid_endpoints_exit_2_at_once(void **state)
+{
+    (void)state;
+    ps_write_file(ps_path("topology.yaml"), "name: t\nsources: []\n");
+    static const struct {
+        const char *ep, *says;
+    } bad[] = {
+        {"tcp://127.0.0.1:abc", "the port must be a number from 1 to 65535, not 'abc'"},
+        {"tcp://127.0.0.1:0", "not '0'"},
+        {"tcp://127.0.0.1:65536", "not '65536'"},
+        {"tcp://:6123", "names no host"},
+        {"tcp://127.0.0.1", "has no port"},
+        {"udp://127.0.0.1:6123", "unknown scheme"},
+    };
+    size_t ncmds;
+    const char *const *cmds = s_client_commands(&ncmds);
+    for (size_t i = 0; i < ncmds; i++) {
+        const char *const *cmd = cmds + i * 5;
+        for (size_t b = 0; b < sizeof bad / sizeof bad[0]; b++) {
+            ps_result_t r = s_client(cmd, bad[b].ep, NULL);
+            if (r.code != 2 || !strstr(r.err, "bad JobManager endpoint") ||
+                !strstr(r.err, bad[b].says) || r.ms > 1000)
+                fail_msg("weir %s --jobmanager %s: exit %d after %lld ms:\n%s", cmd[0], bad[b].ep,
+                         r.code, (long long)r.ms, r.err);
+        }
+    }
+}
+
+static void test_no_jobmanager_is_named_by_its_endpoint(void **state)
+{
+    (void)state;
+    ps_write_file(ps_path("topology.yaml"),
+                  "name: t\nsources:\n  - {type: generator, devices: 2, total: 10}\n"
+                  "key_by: device\nevent_time: {field: ts}\nwindow: {type: tumbling, size: 1s}\n"
+                  "aggregates:\n  n: count()\nsinks:\n  - {type: stdout}\n");
+    char ep[64];
+    snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", ps_free_port());
+    const char *says = ps_fmt("no JobManager answers at %s", ep);
+    size_t ncmds;
+    const char *const *cmds = s_client_commands(&ncmds);
+    for (size_t i = 0; i < ncmds; i++) {
+        const char *const *cmd = cmds + i * 5;
+        if (!strcmp(cmd[0], "taskmanager")) continue; /* it waits for one: a daemon */
+        ps_result_t r = s_client(cmd, ep, PS_ARGV("--set", "client.timeout=500ms"));
+        if (r.code != 1 || !strstr(r.err, says) || strstr(r.err, "refused"))
+            fail_msg("weir %s: exit %d:\n%s", cmd[0], r.code, r.err);
+    }
+}
+
+static void test_config_mistakes_exit_2_either_way(void **state)
+{
+    (void)state;
+    const char *yaml = ps_path("weir.yaml");
+    const struct {
+        const char *file;           /* the config file's text, or NULL: no --config */
+        const char *const *set;     /* --set arguments */
+        const char *says, *not_say; /* in stderr; not in stderr (NULL: nothing) */
+    } cases[] = {
+        {"heartbeat.timeout: 3s\nfoo.bar: 1\n", NULL, ":2: unknown key 'foo.bar'", NULL},
+        {NULL, PS_ARGV("--set", "foo.bar=1"), "--set foo.bar: unknown key 'foo.bar'", "--foo.bar"},
+        {"heartbeat.timeout: soon\n", NULL, ":1: heartbeat.timeout: 'soon' is not a duration",
+         NULL},
+        {NULL, PS_ARGV("--set", "heartbeat.timeout=soon"),
+         "--set heartbeat.timeout: 'soon' is not a duration", NULL},
+        {"a: [\n", NULL, "invalid YAML", "unknown key"},
+        {"heartbeat.interval: 5s\n", NULL,
+         ":1) must be less than heartbeat.timeout (3s, the default)", NULL},
+        {NULL, PS_ARGV("--set", "heartbeat.interval=3s"),
+         "heartbeat.interval (3s, --set heartbeat.interval) must be less than heartbeat.timeout "
+         "(3s, the default)",
+         NULL},
+        {"heartbeat.interval: 1s\n", PS_ARGV("--set", "heartbeat.timeout=1s"),
+         ":1) must be less than heartbeat.timeout (1s, --set heartbeat.timeout)", NULL},
+    };
+    static const char *const cmds[][2] = {{"jobs", NULL}, {"taskmanager", NULL}, {"local", NULL}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        for (size_t k = 0; k < sizeof cmds / sizeof cmds[0]; k++) {
+            const char *args[12];
+            size_t n = 0;
+            args[n++] = cmds[k][0];
+            if (cases[i].file) {
+                ps_write_file(yaml, cases[i].file);
+                args[n++] = "--config";
+                args[n++] = yaml;
+            }
+            for (size_t a = 0; cases[i].set && cases[i].set[a]; a++)
+                args[n++] = cases[i].set[a];
+            args[n] = NULL;
+            ps_result_t r = s_weir(args);
+            if (r.code != 2 || !strstr(r.err, cases[i].says) ||
+                (cases[i].not_say && strstr(r.err, cases[i].not_say)))
+                fail_msg("case %zu, weir %s: exit %d, wanted 2 and '%s':\n%s", i, cmds[k][0],
+                         r.code, cases[i].says, r.err);
+            if (cases[i].file && !strstr(r.err, yaml))
+                fail_msg("case %zu: the file is not named:\n%s", i, r.err);
+        }
+    }
+}
+
+/* The overview lists every command and benchmark of the tables main and `weir bench` dispatch
+ * from, and each one's --help exits 0. */
+static void test_help_lists_every_command(void **state)
+{
+    (void)state;
+    ps_result_t help = s_weir(PS_ARGV("--help"));
+    assert_int_equal(help.code, 0);
+    size_t n, nb;
+    const wr_cli_cmd_t *cmds = wr_cli_commands(&n), *benches = wr_bench_commands(&nb);
+    assert_true(n >= 13 && nb >= 6);
+    for (size_t i = 0; i < n; i++) {
+        if (!strstr(help.out, ps_fmt("\n  %-12s %s", cmds[i].name, cmds[i].summary)))
+            fail_msg("weir --help does not list %s:\n%s", cmds[i].name, help.out);
+        ps_result_t r = s_weir(PS_ARGV(cmds[i].name, "--help"));
+        if (r.code != 0 || !strstr(r.out, "usage: weir"))
+            fail_msg("weir %s --help: exit %d:\n%s%s", cmds[i].name, r.code, r.out, r.err);
+    }
+    const char *bench_line = strstr(help.out, "\n  bench ");
+    assert_non_null(bench_line);
+    const char *eol = strchr(bench_line + 1, '\n');
+    for (size_t i = 0; i < nb; i++) {
+        const char *at = strstr(bench_line, ps_fmt(" %s", benches[i].name));
+        if (!at || at > eol)
+            fail_msg("bench line does not list %s:\n%s", benches[i].name, help.out);
+        ps_result_t r = s_weir(PS_ARGV("bench", benches[i].name, "--help"));
+        if (r.code != 0 || !strstr(r.out, "usage: weir bench"))
+            fail_msg("weir bench %s --help: exit %d:\n%s%s", benches[i].name, r.code, r.out, r.err);
+    }
+}
+
 int main(void)
 {
 #define S_TEST(f) cmocka_unit_test_setup_teardown(f, ps_setup, s_teardown)
@@ -331,6 +498,10 @@ int main(void)
         S_TEST(test_garbage_on_the_jobmanager_port_is_counted_and_dropped),
         S_TEST(test_frame_far_over_max_message_size_is_counted),
         S_TEST(test_usage_errors_exit_2_and_failures_exit_1),
+        S_TEST(test_invalid_endpoints_exit_2_at_once),
+        S_TEST(test_no_jobmanager_is_named_by_its_endpoint),
+        S_TEST(test_config_mistakes_exit_2_either_way),
+        S_TEST(test_help_lists_every_command),
     };
 #undef S_TEST
     if (getenv("WEIR_TEST_FILTER")) cmocka_set_test_filter(getenv("WEIR_TEST_FILTER"));

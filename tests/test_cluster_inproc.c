@@ -306,6 +306,30 @@ static void test_lost_taskmanager_is_dead_and_rejoins(void **state)
     assert_true(tc_wait_state(c, id, "FINISHED", TC_WAIT_MS));
 }
 
+/* TaskManagers told a wrong JobManager id learn the real one from the node at its endpoint
+ * (bus/transport.h), register with it and run a job. */
+static void test_taskmanagers_told_a_wrong_jobmanager_id_learn_it(void **state)
+{
+    tc_cluster_t *c =
+        tc_start((tc_cluster_t **)state, &(tc_opts_t){.taskmanagers = 2, .tm_jm_id = "jm-wrong"});
+    /* tc_start waited until both were registered with jm-1; their peer tables say why */
+    for (uint32_t i = 0; i < 2; i++) {
+        wr_peer_info_t peers[4];
+        size_t n = wr_node_peers(tc_tm_node(c, i), peers, 4);
+        bool wrong = false;
+        for (size_t p = 0; p < n && p < 4; p++)
+            if (!strcmp(peers[p].id, "jm-wrong")) {
+                wrong = true;
+                assert_string_equal(peers[p].actual, "jm-1");
+                assert_int_equal(peers[p].state, WR_PEER_DOWN);
+            }
+        assert_true(wrong);
+    }
+    char yaml[1024], id[TC_JOB_ID_MAX];
+    assert_int_equal(tc_submit(c, s_job(yaml, sizeof yaml, "learned", 4, 4000, 0), id, NULL, 0), 0);
+    assert_true(tc_wait_state(c, id, "FINISHED", TC_WAIT_MS));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -316,6 +340,8 @@ int main(void)
         cmocka_unit_test_teardown(test_cancel_stops_every_subtask, tc_teardown),
         cmocka_unit_test_teardown(test_actors_and_mailboxes_are_inspected, tc_teardown),
         cmocka_unit_test_teardown(test_lost_taskmanager_is_dead_and_rejoins, tc_teardown),
+        cmocka_unit_test_teardown(test_taskmanagers_told_a_wrong_jobmanager_id_learn_it,
+                                  tc_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

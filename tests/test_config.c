@@ -121,8 +121,8 @@ static void expect_load_errors(fixture_t *fx, const error_case_t *cases, size_t 
 /* Sets key on both cfg and expect, so that a failed load must keep this value. */
 static void set_both(fixture_t *fx, const char *key, const char *value)
 {
-    assert_int_equal(wr_config_set(fx->cfg, key, value, &fx->err), 0);
-    assert_int_equal(wr_config_set(fx->expect, key, value, &fx->err), 0);
+    assert_int_equal(wr_config_set(fx->cfg, NULL, key, value, &fx->err), 0);
+    assert_int_equal(wr_config_set(fx->expect, NULL, key, value, &fx->err), 0);
 }
 
 /* ---- happy paths ---- */
@@ -241,14 +241,14 @@ static void check_cases(fixture_t *fx, const char *key, const case_t *cases, siz
     for (size_t i = 0; i < n; i++) {
         int64_t before = wr_config_int(fx->cfg, key);
         wr_strbuf_reset(&fx->err);
-        int rc = wr_config_set(fx->cfg, key, cases[i].text, &fx->err);
+        int rc = wr_config_set(fx->cfg, NULL, key, cases[i].text, &fx->err);
         if (cases[i].value >= 0) {
             if (rc) fail_msg("%s: '%s' rejected: %s", key, cases[i].text, fx->err.buf);
             assert_int_equal(wr_config_int(fx->cfg, key), cases[i].value);
         } else {
             if (rc != WR_ECONFIG) fail_msg("%s: '%s' accepted", key, cases[i].text);
             char origin[64];
-            snprintf(origin, sizeof origin, "--%s: ", key);
+            snprintf(origin, sizeof origin, "%s: ", key);
             assert_true(!strncmp(fx->err.buf, origin, strlen(origin)));
             assert_int_equal(wr_config_int(fx->cfg, key), before);
         }
@@ -371,10 +371,10 @@ static void test_strings(void **state)
 {
     fixture_t *fx = *state;
     char text[] = "tcp://10.0.0.1:7000";
-    assert_int_equal(wr_config_set(fx->cfg, "jobmanager.address", text, &fx->err), 0);
+    assert_int_equal(wr_config_set(fx->cfg, NULL, "jobmanager.address", text, &fx->err), 0);
     text[0] = 'X'; /* cfg holds its own copy */
     assert_string_equal(wr_config_str(fx->cfg, "jobmanager.address"), "tcp://10.0.0.1:7000");
-    assert_int_equal(wr_config_set(fx->cfg, "jobmanager.address", "", &fx->err), 0);
+    assert_int_equal(wr_config_set(fx->cfg, NULL, "jobmanager.address", "", &fx->err), 0);
     assert_string_equal(wr_config_str(fx->cfg, "jobmanager.address"), "");
 
     assert_int_equal(load(fx, "jobmanager.node-id: \"jm\\t1\"\n"
@@ -490,7 +490,10 @@ static void test_error_yaml_syntax(void **state)
         {"runtime.threads: 1\n\theartbeat.timeout: 3s\n",
          2,
          {"invalid YAML: found a tab character"}},
-        {"runtime.threads: 1\n# caf\xff\n", 2, {"invalid YAML: invalid leading UTF-8 octet"}});
+        {"runtime.threads: 1\n# caf\xff\n", 2, {"invalid YAML: invalid leading UTF-8 octet"}},
+        /* an unclosed flow list under an unknown key: the syntax is what is wrong */
+        {"a: [\n", 2, {"invalid YAML: did not find expected node content"}},
+        {"a: [1, 2\nb: 1\n", 2, {"invalid YAML: did not find expected ',' or ']'"}});
 }
 
 static void test_error_files(void **state)
@@ -521,28 +524,89 @@ static void test_set_overrides(void **state)
 {
     fixture_t *fx = *state;
     assert_int_equal(load(fx, "heartbeat.timeout: 4s\n"), 0);
-    assert_int_equal(wr_config_set(fx->cfg, "heartbeat.timeout", "7s", &fx->err), 0);
+    assert_int_equal(wr_config_set(fx->cfg, NULL, "heartbeat.timeout", "7s", &fx->err), 0);
     assert_int_equal(wr_config_int(fx->cfg, "heartbeat.timeout"), 7000);
-    assert_int_equal(wr_config_set(fx->cfg, "taskmanager.node-id", "tm-7", &fx->err), 0);
+    assert_int_equal(wr_config_set(fx->cfg, NULL, "taskmanager.node-id", "tm-7", &fx->err), 0);
     assert_string_equal(wr_config_str(fx->cfg, "taskmanager.node-id"), "tm-7");
     assert_int_equal(fx->err.len, 0);
 
-    assert_int_equal(wr_config_set(fx->cfg, "heartbeat.timeout", "3x", &fx->err), WR_ECONFIG);
-    assert_string_equal(fx->err.buf, "--heartbeat.timeout: '3x' is not a duration "
+    /* errors name what the user typed: the origin given, else the key */
+    assert_int_equal(
+        wr_config_set(fx->cfg, "--set heartbeat.timeout", "heartbeat.timeout", "3x", &fx->err),
+        WR_ECONFIG);
+    assert_string_equal(fx->err.buf, "--set heartbeat.timeout: '3x' is not a duration "
                                      "(use e.g. 500ms, 3s, 2min)");
     assert_int_equal(wr_config_int(fx->cfg, "heartbeat.timeout"), 7000);
 
     wr_strbuf_reset(&fx->err);
-    assert_int_equal(wr_config_set(fx->cfg, "heartbeat.timout", "3s", &fx->err), WR_ECONFIG);
-    assert_string_equal(fx->err.buf, "--heartbeat.timout: unknown key 'heartbeat.timout' (did "
+    assert_int_equal(wr_config_set(fx->cfg, "--set foo.bar", "foo.bar", "1", &fx->err), WR_ECONFIG);
+    assert_string_equal(fx->err.buf, "--set foo.bar: unknown key 'foo.bar' (keys are documented "
+                                     "in deploy/weir.yaml)");
+
+    wr_strbuf_reset(&fx->err);
+    assert_int_equal(wr_config_set(fx->cfg, NULL, "heartbeat.timout", "3s", &fx->err), WR_ECONFIG);
+    assert_string_equal(fx->err.buf, "heartbeat.timout: unknown key 'heartbeat.timout' (did "
                                      "you mean 'heartbeat.timeout'? keys are documented in "
                                      "deploy/weir.yaml)");
 
     wr_strbuf_reset(&fx->err);
-    assert_int_equal(wr_config_set(fx->cfg, "local.taskmanagers", "65", &fx->err), WR_ECONFIG);
-    assert_string_equal(fx->err.buf,
-                        "--local.taskmanagers: '65' is out of range (allowed 1 to 64)");
+    assert_int_equal(wr_config_set(fx->cfg, NULL, "local.taskmanagers", "65", &fx->err),
+                     WR_ECONFIG);
+    assert_string_equal(fx->err.buf, "local.taskmanagers: '65' is out of range (allowed 1 to 64)");
     assert_int_equal(wr_config_int(fx->cfg, "local.taskmanagers"), 2);
+}
+
+/* ---- keys that bound each other ---- */
+
+static void test_check_defaults_pass(void **state)
+{
+    fixture_t *fx = *state;
+    assert_int_equal(wr_config_check(fx->cfg, &fx->err), 0);
+    assert_int_equal(fx->err.len, 0);
+    /* just inside each bound */
+    set_both(fx, "heartbeat.interval", "2999ms");
+    set_both(fx, "restart-strategy.exponential-delay.initial-backoff", "1min");
+    assert_int_equal(wr_config_check(fx->cfg, &fx->err), 0);
+}
+
+static void test_check_heartbeat_interval_below_timeout(void **state)
+{
+    fixture_t *fx = *state;
+    assert_int_equal(load(fx, "heartbeat:\n  interval: 5s\n  timeout: 3s\n"), 0);
+    assert_int_equal(wr_config_check(fx->cfg, &fx->err), WR_ECONFIG);
+    char want[512];
+    snprintf(want, sizeof want,
+             "heartbeat.interval (5s, %s:2) must be less than heartbeat.timeout (3s, %s:3): a peer "
+             "would be declared dead between two of its heartbeats",
+             fx->path, fx->path);
+    assert_string_equal(fx->err.buf, want);
+    /* equal is refused too */
+    wr_strbuf_reset(&fx->err);
+    assert_int_equal(
+        wr_config_set(fx->cfg, "--set heartbeat.interval", "heartbeat.interval", "3000", &fx->err),
+        0);
+    assert_int_equal(wr_config_check(fx->cfg, &fx->err), WR_ECONFIG);
+    snprintf(want, sizeof want,
+             "heartbeat.interval (3s, --set heartbeat.interval) must be less than "
+             "heartbeat.timeout (3s, %s:3)",
+             fx->path);
+    assert_contains(fx->err.buf, want);
+}
+
+static void test_check_backoff_pair_and_every_violation_named(void **state)
+{
+    fixture_t *fx = *state;
+    assert_int_equal(load(fx, "restart-strategy.exponential-delay.initial-backoff: 90s\n"
+                              "restart-strategy.exponential-delay.max-backoff: 1min\n"
+                              "heartbeat.interval: 1h\n"),
+                     0);
+    assert_int_equal(wr_config_check(fx->cfg, &fx->err), WR_ECONFIG);
+    assert_contains(fx->err.buf, ":3) must be less than heartbeat.timeout (3s, the default)");
+    const char *nl = strchr(fx->err.buf, '\n');
+    assert_non_null(nl);
+    assert_contains(nl + 1, "restart-strategy.exponential-delay.initial-backoff (90s, ");
+    assert_contains(nl + 1, ":1) must be at most restart-strategy.exponential-delay.max-backoff "
+                            "(1min, ");
 }
 
 /* ---- deploy/weir.yaml documents exactly the table ---- */
@@ -588,7 +652,7 @@ static void test_weir_yaml_loads_every_default(void **state)
         const wr_config_key_t *k = wr_config_key_at(i);
         char value[128];
         other_value(k, value, sizeof value);
-        assert_int_equal(wr_config_set(fx->cfg, k->key, value, &fx->err), 0);
+        assert_int_equal(wr_config_set(fx->cfg, NULL, k->key, value, &fx->err), 0);
     }
     int rc = wr_config_load_file(fx->cfg, path, &fx->err);
     if (rc) fail_msg("%s: %s", path, fx->err.buf);
@@ -669,6 +733,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_error_yaml_syntax, setup, teardown),
         cmocka_unit_test_setup_teardown(test_error_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_set_overrides, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_check_defaults_pass, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_check_heartbeat_interval_below_timeout, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_check_backoff_pair_and_every_violation_named, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_weir_yaml_loads_every_default, setup, teardown),
         cmocka_unit_test_setup_teardown(test_weir_yaml_names_each_key_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_weir_yaml_is_generated_from_the_table, setup,

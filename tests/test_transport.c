@@ -438,16 +438,30 @@ static void test_malformed_frames_are_counted_and_dropped(void **state)
     s_send_raw(d, 1, WR_MSG_LOCAL_FIRST, "rogue/cli", "B/node", NULL, 0, 0);  /* bad_type */
     s_send_raw(d, 1, WR_MSG_PING, "rogue/cli", "B/node", big, sizeof big, 0); /* oversized */
     s_send_raw(d, 1, WR_MSG_PING, "A/cli", "B/node", NULL, 0, 0);             /* spoofed from */
-    s_send_raw(d, 1, WR_MSG_PING, "rogue/cli", "C/node", NULL, 0, 0);         /* not for B */
+    s_send_raw(d, 1, WR_MSG_PING, "rogue/cli", "C/node", NULL, 0, 0);         /* misaddressed */
     assert_int_equal(zsock_send(d, "sss", "multi", "frame", "junk"), 0);      /* bad_frames */
     zsock_t *nameless = s_raw_peer("not a node id!", wr_node_endpoint(b));
     s_send_raw(nameless, 1, WR_MSG_PING, "rogue/cli", "B/node", NULL, 0, 0); /* bad_frames */
 
-    /* the node is still up: a well-formed request from the same raw peer gets its answer */
-    s_send_raw(d, 1, WR_MSG_PING, "rogue/cli", "B/node", "\xc0", 1, 0);
+    /* the misaddressed ping was answered: this node is B, not C */
     zframe_t *f = zframe_recv(d);
     assert_non_null(f);
     wr_envelope_t env;
+    assert_int_equal(wr_envelope_decode(zframe_data(f), zframe_size(f), 1 << 20, &env), 0);
+    assert_int_equal(env.type, WR_MSG_WRONG_NODE);
+    assert_string_equal(env.from, "B/node");
+    assert_string_equal(env.to, "rogue/cli");
+    assert_int_equal(env.corr, 7);
+    wr_msg_wrong_node_t w;
+    assert_int_equal(wr_msg_wrong_node_decode(env.payload, env.payload_len, &w), 0);
+    assert_string_equal(w.node, "B");
+    assert_string_equal(w.to, "C/node");
+    zframe_destroy(&f);
+
+    /* the node is still up: a well-formed request from the same raw peer gets its answer */
+    s_send_raw(d, 1, WR_MSG_PING, "rogue/cli", "B/node", "\xc0", 1, 0);
+    f = zframe_recv(d);
+    assert_non_null(f);
     assert_int_equal(wr_envelope_decode(zframe_data(f), zframe_size(f), 1 << 20, &env), 0);
     assert_int_equal(env.type, WR_MSG_PONG);
     assert_string_equal(env.from, "B/node");
@@ -460,14 +474,15 @@ static void test_malformed_frames_are_counted_and_dropped(void **state)
     do { /* the nameless peer's frame travels on its own connection */
         wr_test_sleep_ms(1);
         wr_node_transport_stats(b, &st);
-    } while (st.malformed < 10 && wr_now_ns() < deadline);
+    } while (st.malformed < 9 && wr_now_ns() < deadline);
     assert_int_equal(st.bad_envelope, 2);
     assert_int_equal(st.bad_version, 1);
     assert_int_equal(st.bad_type, 2);
     assert_int_equal(st.oversized, 1);
-    assert_int_equal(st.spoofed, 2);
+    assert_int_equal(st.spoofed, 1);
     assert_int_equal(st.bad_frames, 2);
-    assert_int_equal(st.malformed, 10);
+    assert_int_equal(st.malformed, 9);
+    assert_int_equal(st.misaddressed, 1); /* not malformed: the sender has B's id wrong */
 
     /* and a real node can still talk to it */
     wr_node_t *a = s_node("A");
@@ -481,6 +496,81 @@ static void test_malformed_frames_are_counted_and_dropped(void **state)
 }
 
 /* ---- flow ---- */
+
+/* The peer at B's endpoint as this client dials it. */
+static const wr_peer_info_t *s_peer_info(wr_node_t *n, const char *id, wr_peer_info_t *buf)
+{
+    wr_peer_info_t peers[8];
+    size_t np = wr_node_peers(n, peers, 8);
+    for (size_t i = 0; i < np && i < 8; i++)
+        if (!strcmp(peers[i].id, id)) {
+            *buf = peers[i];
+            return buf;
+        }
+    return NULL;
+}
+
+static void test_peer_dialed_under_a_wrong_id_is_told_who_is_there(void **state)
+{
+    (void)state;
+    wr_node_t *b = s_node("B");
+    /* a client as the CLI makes it: no endpoint, no heartbeats, a long grace to connect */
+    wr_node_opts_t o = {.id = "cli", .threads = 1, .heartbeat_timeout_ms = 5000};
+    int err = 0;
+    wr_node_t *cli = wr_node_new(&o, &err);
+    assert_non_null(cli);
+    assert_int_equal(wr_node_connect(cli, "C", wr_node_endpoint(b)), 0);
+
+    wr_msg_t *reply = NULL;
+    int64_t t0 = wr_now_ns();
+    assert_int_equal(wr_node_request(cli, "C/node", WR_MSG_PING, NULL, 0, 5000, &reply), 0);
+    assert_true(s_ms_since(t0) < 2000); /* told, not left to time out */
+    char text[96];
+    assert_int_equal(wr_test_error_code(reply, text, sizeof text), WR_EWRONGNODE);
+    assert_string_equal(reply->from, "cli/node");
+    wr_msg_destroy(&reply);
+    wr_peer_info_t info;
+    assert_non_null(s_peer_info(cli, "C", &info));
+    assert_string_equal(info.actual, "B");
+    assert_int_equal(info.state, WR_PEER_DOWN);
+    wr_transport_stats_t st;
+    wr_node_transport_stats(b, &st);
+    assert_true(st.misaddressed >= 1);
+    assert_int_equal(st.malformed, 0);
+
+    /* connected again under the id it gave, it answers */
+    assert_int_equal(wr_node_connect(cli, "B", wr_node_endpoint(b)), 0);
+    s_ping(cli, "B/node");
+    wr_node_destroy(&cli);
+    wr_node_destroy(&b);
+}
+
+static void test_wrong_node_claiming_another_peers_id_is_not_believed(void **state)
+{
+    (void)state;
+    wr_node_t *b1 = s_node("B"), *b2 = s_node("B"); /* two nodes that both say they are B */
+    wr_node_t *a = s_node("A");
+    assert_int_equal(wr_node_connect(a, "B", wr_node_endpoint(b1)), 0);
+    s_ping(a, "B/node");
+    assert_int_equal(wr_node_connect(a, "C", wr_node_endpoint(b2)), 0);
+
+    /* b2's "I am B" would make it B's impostor: C stays unreachable, nothing learned */
+    wr_msg_t *reply = NULL;
+    assert_int_equal(wr_node_request(a, "C/node", WR_MSG_PING, NULL, 0, 5000, &reply), 0);
+    char text[96];
+    assert_int_equal(wr_test_error_code(reply, text, sizeof text), WR_EUNREACH);
+    wr_msg_destroy(&reply);
+    wr_peer_info_t info;
+    assert_non_null(s_peer_info(a, "C", &info));
+    assert_string_equal(info.actual, "");
+    wr_transport_stats_t st;
+    wr_node_transport_stats(a, &st);
+    assert_true(st.spoofed >= 1);
+    s_ping(a, "B/node"); /* and B is still the one at b1's endpoint */
+    wr_node_destroy(&a);
+    wr_node_destroy(&b1);
+    wr_node_destroy(&b2);
+}
 
 static void test_many_messages_arrive_in_order(void **state)
 {
@@ -531,6 +621,8 @@ int main(void)
         cmocka_unit_test(test_silent_peer_is_declared_down_after_timeout),
         cmocka_unit_test(test_restarted_client_takes_over_its_id),
         cmocka_unit_test(test_malformed_frames_are_counted_and_dropped),
+        cmocka_unit_test(test_peer_dialed_under_a_wrong_id_is_told_who_is_there),
+        cmocka_unit_test(test_wrong_node_claiming_another_peers_id_is_not_believed),
         cmocka_unit_test(test_many_messages_arrive_in_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -340,6 +340,34 @@ static void s_on_registered(const wr_actor_t *self, s_tm_t *tm, const wr_msg_t *
     wr_msg_tm_registered_release(&r);
 }
 
+/* The JobManager was declared down. If that is because the node at its endpoint answered under
+ * another id (bus/transport.h: WRONG_NODE; the transport vouches that this is the node at the
+ * endpoint this TaskManager dialed), register with that id instead: like Flink's TaskManagers,
+ * which learn the leader rather than trust their configuration. The epoch fencing is unchanged:
+ * the new JobManager's TM_REGISTERED decides which subtasks live. */
+static void s_learn_jm_id(wr_actor_t *self, s_tm_t *tm)
+{
+    wr_node_t *node = wr_actor_node(self);
+    wr_peer_info_t peers[32];
+    size_t n = wr_node_peers(node, peers, sizeof peers / sizeof peers[0]);
+    for (size_t i = 0; i < n && i < sizeof peers / sizeof peers[0]; i++) {
+        const wr_peer_info_t *p = &peers[i];
+        if (strcmp(p->id, tm->jm_id) || !p->actual[0] || strcmp(p->endpoint, tm->jm_endpoint))
+            continue;
+        wr_warn("taskmanager: the JobManager at %s is node '%s', not '%s' (jobmanager.node-id); "
+                "registering with '%s' (say so with --set jobmanager.node-id=%s)",
+                tm->jm_endpoint, p->actual, tm->jm_id, p->actual, p->actual);
+        snprintf(tm->jm_id, sizeof tm->jm_id, "%s", p->actual);
+        snprintf(tm->jm_addr, sizeof tm->jm_addr, "%s/%s", tm->jm_id, WR_JOBMANAGER_PATH);
+        tm->ask = 0; /* one to the old id gets no answer */
+        int rc = wr_node_connect(node, tm->jm_id, tm->jm_endpoint);
+        if (!rc) rc = wr_watch_peer(self, tm->jm_id);
+        if (!rc) rc = s_register(self, tm);
+        if (rc) wr_warn("taskmanager: cannot register with %s: %s", tm->jm_addr, wr_strerror(rc));
+        return;
+    }
+}
+
 static int s_on_start(wr_actor_t *self, void *state)
 {
     s_tm_t *tm = state;
@@ -378,6 +406,7 @@ static int s_on_message(wr_actor_t *self, void *state, wr_msg_t **msgp)
         if (tm->registered)
             wr_warn("taskmanager: lost the jobmanager %s; registering again", tm->jm_id);
         tm->registered = false;
+        s_learn_jm_id(self, tm);
         break;
     case WR_MSG_PEER_UP:
         if (!tm->registered) s_register(self, tm);

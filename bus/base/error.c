@@ -35,6 +35,8 @@ const char *wr_strerror(int err)
         return "already exists";
     case WR_ENOTFOUND:
         return "not found";
+    case WR_EWRONGNODE:
+        return "the node at that endpoint has another id";
     default:
         return "unknown error";
     }

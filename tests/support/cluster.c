@@ -54,7 +54,7 @@ void tc_tm_start(tc_cluster_t *c, uint32_t i)
     snprintf(ep, sizeof ep, "inproc://%s-%s-%u", c->tag, c->tm_id[i], c->tm_starts[i]++);
     c->tm[i] = s_node(c, c->tm_id[i], ep);
     wr_taskmanager_opts_t to = {
-        .jm_node_id = wr_node_id(c->jm),
+        .jm_node_id = c->o.tm_jm_id ? c->o.tm_jm_id : wr_node_id(c->jm),
         .jm_endpoint = wr_node_endpoint(c->jm),
         .slots = c->o.slots,
         .register_retry_ms = 100,

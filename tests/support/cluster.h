@@ -45,6 +45,8 @@ typedef struct {
     int64_t heartbeat_timeout_ms;  /* 0: 2000 */
     wr_jobmanager_opts_t jm;       /* checkpoints and restarts (zero: none); its strings must
                                       outlive the cluster */
+    const char *tm_jm_id; /* the JobManager's id as the TaskManagers are told it (NULL: its own,
+                             "jm-1"): another makes a misconfigured cluster */
 } tc_opts_t;
 
 typedef struct tc_cluster tc_cluster_t;
