@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,6 +179,53 @@ static int s_recover(const void *config, const wr_sink_recover_t *r, wr_strbuf_t
     return rc;
 }
 
+/* ---- what it writes (the JobManager, at submit) ---- */
+
+/* path made absolute, its longest existing ancestor resolved (symlinks, "..") and the rest
+ * appended as written: the same name whichever way a topology spells it. */
+static void s_canonical(const char *path, wr_strbuf_t *out)
+{
+    size_t n = strlen(path);
+    while (n > 1 && path[n - 1] == '/')
+        n--; /* "out/" is the folder "out" */
+    char *p = strndup(path, n), real[PATH_MAX];
+    if (!p) {
+        out->failed = true;
+        return;
+    }
+    size_t cut = n; /* p[0, cut) is resolved, p[cut, n) appended */
+    for (;;) {
+        char keep = p[cut];
+        p[cut] = '\0';
+        bool ok = realpath(cut ? p : p[0] == '/' ? "/" : ".", real) != NULL;
+        p[cut] = keep;
+        if (ok) break;
+        if (!cut) { /* not even the working directory resolves: the path as given */
+            real[0] = '\0';
+            break;
+        }
+        const char *slash = memrchr(p, '/', cut);
+        cut = slash ? (size_t)(slash - p) : 0;
+    }
+    const char *rest = p + cut;
+    size_t rlen = strlen(real);
+    wr_strbuf_adds(out, real);
+    if (*rest == '/' && rlen && real[rlen - 1] == '/') rest++;
+    if (*rest && *rest != '/' && rlen && real[rlen - 1] != '/') wr_strbuf_addc(out, '/');
+    wr_strbuf_adds(out, rest);
+    free(p);
+}
+
+/* The file, or the exactly-once sink's folder: "file:/abs/results.jsonl", "file:/abs/out/". */
+static void s_resources(const void *config, wr_strbuf_t *out)
+{
+    const wr_file_sink_config_t *c = config;
+    wr_strbuf_adds(out, "file:");
+    s_canonical(c->path, out);
+    if (c->exactly_once && out->len && out->buf[out->len - 1] != '/') wr_strbuf_addc(out, '/');
+    wr_strbuf_addc(out, '\n');
+}
+
 const wr_sink_class_t wr__file_sink = {
     .type = "file",
     .noun = "a file sink",
@@ -192,6 +240,7 @@ const wr_sink_class_t wr__file_sink = {
     .flush = s_flush,
     .precommit = s_precommit,
     .commit = s_commit,
+    .resources = s_resources,
     .first_attempt = s_first_attempt,
     .recover = s_recover,
 };
