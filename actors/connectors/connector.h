@@ -203,6 +203,9 @@ typedef struct wr_sink_class {
     /* Exactly-once: checkpoint checkpoint_id completed: make visible what it covers. Calling
      * it again is harmless. */
     int (*commit)(void *writer, uint64_t checkpoint_id);
+    /* What the last failed write, flush, precommit or commit failed on, for the subtask's error
+     * ("out/part-0-1-0.inprogress"), borrowed; NULL (hook or result): its code says it all. */
+    const char *(*failed_on)(void *writer);
     /* What the writer hands to whoever runs the job at its end (collect sinks: `weir local`
      * prints it); NULL (hook or result): nothing. Borrowed. */
     const wr_strbuf_t *(*collected)(void *writer);

@@ -22,6 +22,8 @@ typedef struct {
     wr__sink_2pc_t *tpc; /* exactly once: the part files */
     int write_err;       /* exactly once: the in-progress file may hold a torn batch since */
     int64_t delay_ms;
+    char *path;                                      /* the config's, for failed_on */
+    char failed_on[PATH_MAX + WR_SINK_2PC_NAME_MAX]; /* "" until a write fails */
 } s_writer_t;
 
 static const wr_param_t s_params[] = {
@@ -70,6 +72,7 @@ static void s_close(void **wp)
     if (w->fd >= 0) close(w->fd);
     wr__sink_2pc_destroy(&w->tpc);
     wr_lines_release(&w->lines);
+    free(w->path);
     free(w);
     *wp = NULL;
 }
@@ -82,7 +85,7 @@ static int s_open(const void *config, const wr_sink_open_t *o, void **wp, wr_str
     w->fd = -1;
     w->delay_ms = c->delay_ms;
     *wp = w;
-    int rc = wr_lines_init(&w->lines, o->schema, true);
+    int rc = (w->path = strdup(c->path)) ? wr_lines_init(&w->lines, o->schema, true) : WR_ENOMEM;
     if (rc) {
         s_close(wp);
         return rc;
@@ -98,6 +101,24 @@ static int s_open(const void *config, const wr_sink_open_t *o, void **wp, wr_str
         s_close(wp);
     }
     return rc;
+}
+
+/* The file a failed call was about: the in-progress part file, or the plain sink's file. */
+static void s_failed_on(s_writer_t *w)
+{
+    char name[WR_SINK_2PC_NAME_MAX];
+    if (!w->tpc) {
+        snprintf(w->failed_on, sizeof w->failed_on, "%s", w->path);
+        return;
+    }
+    wr__sink_2pc_inprogress_name(w->tpc, name);
+    snprintf(w->failed_on, sizeof w->failed_on, "%s/%s", w->path, name);
+}
+
+static const char *s_failed_on_text(void *wp)
+{
+    s_writer_t *w = wp;
+    return w->failed_on[0] ? w->failed_on : NULL;
 }
 
 static int s_write_all(int fd, const char *p, size_t n)
@@ -120,6 +141,7 @@ static int s_write(void *wp, const wr_batch_t *b, const uint32_t *sel, uint32_t 
     const wr_strbuf_t *buf = &w->lines.buf;
     if (w->tpc && buf->len) rc = wr__sink_2pc_fd(w->tpc, &fd);
     if (!rc && buf->len) rc = s_write_all(fd, buf->buf, buf->len);
+    if (rc) s_failed_on(w);
     if (rc && w->tpc && !w->write_err) w->write_err = rc;
     if (w->delay_ms) {
         struct timespec ts = {w->delay_ms / 1000, w->delay_ms % 1000 * 1000000};
@@ -240,6 +262,7 @@ const wr_sink_class_t wr__file_sink = {
     .flush = s_flush,
     .precommit = s_precommit,
     .commit = s_commit,
+    .failed_on = s_failed_on_text,
     .resources = s_resources,
     .first_attempt = s_first_attempt,
     .recover = s_recover,
