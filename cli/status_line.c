@@ -105,7 +105,12 @@ size_t wr_status_format(const wr_status_t *s, int64_t now_ms, unsigned cols, cha
     wr_status_count(x->backpressure, bp);
     s_rate_text(wr_status_rate_in(s), rin, sizeof rin);
     s_rate_text(wr_status_rate_out(s), rout, sizeof rout);
-    wr_status_duration((x->at_ms - s->started_ms) / 1000 * 1000, up, sizeof up);
+    int64_t up_s =
+        (x->at_ms - s->started_ms) / 1000; /* whole seconds: "0 s", "9 s", "3 min 04 s" */
+    if (up_s < 60)
+        snprintf(up, sizeof up, "%lld s", (long long)up_s);
+    else
+        wr_status_duration(up_s * 1000, up, sizeof up);
     if (x->watermark != INT64_MIN && x->watermark != INT64_MAX) {
         wr_numfmt_time_t cache = {0};
         char iso[WR_NUMFMT_TIME_MAX + 1], lag[32];

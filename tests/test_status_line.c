@@ -75,6 +75,7 @@ static void test_rates_are_over_the_last_two_seconds(void **state)
     char line[512];
     wr_status_format(&s, S_WM, 0, line, sizeof line);
     assert_non_null(strstr(line, "in 0  out 0  ")); /* and none shown */
+    assert_non_null(strstr(line, "RUNNING 0 s  "));
     s_add(&s, 500, 0, 0);
     s_add(&s, 1000, 10000, 100);
     s_add(&s, 1500, 10000, 100); /* no report since the last poll */
