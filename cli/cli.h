@@ -50,19 +50,28 @@ int wr_cmd_jobs(int argc, char **argv);
 int wr_cmd_job(int argc, char **argv);
 int wr_cmd_cancel(int argc, char **argv);
 
-/* How a job is run: follow it until it ends (a status line on stderr when status_line;
- * SIGINT/SIGTERM cancel it), and restore it from a savepoint or checkpoint folder (NULL: fresh)
- * at another parallelism (0: the topology's). */
+/* How a job is run: follow it until it ends, with a status line on stderr when status_line
+ * (cli/status_line.h), and restore it from a savepoint or checkpoint folder (NULL: fresh) at
+ * another parallelism (0: the topology's). While followed, SIGINT/SIGTERM cancel the job, or
+ * with detach_on_signal only stop following it (`weir submit --wait`, as Flink's CLI detaches);
+ * duration_ms > 0 cancels it after that long (`weir local --duration`). relay_stdout: this
+ * process's own sinks write results to stdout, the terminal of the status line (status_tty.h
+ * keeps them apart). stop, when set, is called once the job has ended, before the summary line:
+ * `weir local` stops its TaskManagers there, so that no sink writes after the summary. */
 typedef struct {
-    bool follow, status_line;
+    bool follow, status_line, detach_on_signal, relay_stdout;
     const char *from_savepoint;
     uint32_t parallelism;
+    int64_t duration_ms;
+    void (*stop)(void *ctx);
+    void *stop_ctx;
 } wr_cli_run_opts_t;
 
 /* Loads the topology file (usage errors for an invalid one) and submits it through node `via` to
- * the JobManager at address jm. Returns an exit code: 0 when it finished (or was canceled from
- * here, or was submitted when not followed), 1 when it failed or was refused, 2 for a bad
- * topology. */
+ * the JobManager at address jm. Returns an exit code: 0 when it finished (or was stopped after
+ * duration_ms, or was submitted when not followed), 128 + the signal (130 for Ctrl-C) when a
+ * signal canceled it or stopped following it, 1 when it failed, was canceled by another client
+ * or was refused, 2 for a bad topology. */
 int wr_cli_run_job(wr_node_t *via, const char *jm, const wr_config_t *cfg, const char *cmd,
                    const char *topology_path, const wr_cli_run_opts_t *o);
 /* `weir checkpoints JOB`, `weir savepoint JOB [DIR]`, `weir stop JOB --savepoint [DIR]`. */

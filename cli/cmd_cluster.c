@@ -11,6 +11,7 @@
 #include "bus/messages.h"
 #include "cli/cli.h"
 #include "cli/render.h"
+#include "cli/status_tty.h"
 
 static int s_run_until_signal(int64_t duration_ms)
 {
@@ -203,13 +204,13 @@ static const char s_local_usage[] =
     "                  [--bind ENDPOINT] [--config FILE] [--set KEY=VALUE]...\n"
     "\n"
     "Runs a JobManager and N TaskManagers in this one process (inproc transport). With a topology\n"
-    "file, runs that job on them until it ends (bounded sources) or Ctrl-C cancels it, with a "
-    "live\n"
-    "status line on a terminal; exit 0 when it finished. Without one, shows the cluster's actors\n"
-    "and runs until Ctrl-C.\n"
+    "file, runs that job on them until it ends (bounded sources), --duration is over or Ctrl-C\n"
+    "cancels it, with a live status line on a terminal (stderr); exit 0 when it finished or was\n"
+    "stopped after --duration, 130 when Ctrl-C canceled it (143: SIGTERM), 1 when it failed.\n"
+    "Without one, shows the cluster's actors and runs until Ctrl-C or --duration.\n"
     "  --taskmanagers N  TaskManagers to start (local.taskmanagers, default 2)\n"
     "  --slots N         slots per TaskManager (taskmanager.numberOfTaskSlots)\n"
-    "  --duration S      stop after S seconds instead of waiting for Ctrl-C\n"
+    "  --duration S      stop after S seconds (a job: cancel it) instead of waiting for Ctrl-C\n"
     "  --bind ENDPOINT   also reachable from other processes (e.g. `weir actors`) on a tcp "
     "endpoint\n";
 
@@ -241,6 +242,20 @@ static int s_local_wait(wr_node_t *jm, const wr_config_t *cfg, long tms, bool sh
     if (!rc) wr_msg_actors_reply_release(&actors);
     wr_msg_destroy(&table);
     return rc;
+}
+
+/* The TaskManagers of `weir local` (nodes[1..n]), for s_local_stop_tms. */
+typedef struct {
+    wr_node_t **nodes;
+    long n;
+} s_local_tms_t;
+
+/* The job ended: its sinks stop here, before the summary line, so that nothing comes after it. */
+static void s_local_stop_tms(void *ctx)
+{
+    s_local_tms_t *tms = ctx;
+    for (long i = tms->n; i >= 1; i--)
+        wr_node_destroy(&tms->nodes[i]);
 }
 
 int wr_cmd_local(int argc, char **argv)
@@ -374,7 +389,14 @@ int wr_cmd_local(int argc, char **argv)
         }
         char jm[WR_ADDR_MAX];
         snprintf(jm, sizeof jm, "%s/jobmanager", jm_id);
-        wr_cli_run_opts_t ro = {.follow = true, .status_line = isatty(STDERR_FILENO)};
+        s_local_tms_t tms = {nodes, ntm};
+        bool status_line = isatty(STDERR_FILENO);
+        wr_cli_run_opts_t ro = {.follow = true,
+                                .status_line = status_line,
+                                .relay_stdout = status_line && wr_status_tty_shared(),
+                                .duration_ms = (int64_t)(duration * 1000),
+                                .stop = s_local_stop_tms,
+                                .stop_ctx = &tms};
         rc = wr_cli_run_job(nodes[0], jm, cfg, "local", topology, &ro);
         goto out;
     }

@@ -12,6 +12,8 @@
 #include "bus/messages.h"
 #include "cli/cli.h"
 #include "cli/render.h"
+#include "cli/status_line.h"
+#include "cli/status_tty.h"
 
 /* ---- following a job ---- */
 
@@ -47,25 +49,126 @@ static void s_job_status(const wr_msg_job_reply_t *j, s_job_status_t *st)
     }
 }
 
-/* The end-of-job line on stderr: its state, counters and error. */
-static void s_print_summary(const char *id, const s_job_status_t *st, double secs)
+/* The end-of-job line on stderr: its state and note (e.g. " (stopped after --duration 3 s)", or
+ * ""), counters and error. */
+static void s_print_summary(const char *id, const s_job_status_t *st, const char *note, double secs)
 {
     char skipped[64] = "";
     if (st->skipped)
         snprintf(skipped, sizeof skipped, ", %llu bad input lines skipped (see the log)",
                  (unsigned long long)st->skipped);
     fprintf(stderr,
-            "weir: job %s %s after %.1f s: %llu records in, %llu out, %llu windows fired, %llu too "
-            "late%s%s%s\n",
-            id, st->state, secs, (unsigned long long)st->in, (unsigned long long)st->out,
+            "weir: job %s %s%s after %.1f s: %llu records in, %llu out, %llu windows fired, %llu "
+            "too late%s%s%s\n",
+            id, st->state, note, secs, (unsigned long long)st->in, (unsigned long long)st->out,
             (unsigned long long)st->fired, (unsigned long long)st->late, skipped,
             st->error[0] ? ": " : "", st->error);
+}
+
+/* Asks the JobManager to cancel job id; says so on stderr. */
+static void s_cancel(wr_node_t *via, const char *jm, int64_t timeout, const char *id,
+                     const char *why)
+{
+    fprintf(stderr, "weir: %s: canceling job %s\n", why, id);
+    wr_msg_job_ref_t req, ack;
+    memcpy(req.job, id, sizeof req.job);
+    wr_msg_t *answer = NULL;
+    wr_cli_request(via, jm, timeout, WR_MSG_JOB_CANCEL, &req, WR_MSG_JOB_CANCELED, &ack, &answer);
+    wr_msg_destroy(&answer);
+}
+
+/* Waits up to ms for SIGINT or SIGTERM (its number, or 0), relaying results meanwhile. */
+static int s_wait(wr_status_tty_t *tty, int64_t ms)
+{
+    int64_t end = wr_now_ns() + ms * 1000000;
+    for (;;) {
+        int sig = wr_cli_wait_signal(tty ? 50 : ms);
+        if (tty) wr_status_tty_pump(tty);
+        if (sig || wr_now_ns() >= end) return sig;
+    }
+}
+
+/* Follows job id until it ends (see wr_cli_run_opts_t); the exit code. */
+static int s_follow(wr_node_t *via, const char *jm, int64_t timeout, const char *cmd,
+                    const char *id, const wr_cli_run_opts_t *o)
+{
+    wr_status_tty_t *tty = o->status_line ? wr_status_tty_new(o->relay_stdout) : NULL;
+    wr_status_t samples = {0};
+    s_job_status_t st = {0};
+    int64_t t0 = wr_now_ns();
+    int sig = 0, silent = 0, rc = WR_EXIT_FAIL;
+    bool by_duration = false, canceling = false;
+    for (;;) {
+        int got = s_wait(tty, 500);
+        if (got && !sig) sig = got;
+        if (sig && o->detach_on_signal) break;
+        if (!canceling &&
+            (sig || (o->duration_ms > 0 && wr_now_ns() - t0 >= o->duration_ms * 1000000))) {
+            canceling = true;
+            by_duration = !sig;
+            if (tty) wr_status_tty_draw(tty, "");
+            s_cancel(via, jm, timeout, id,
+                     sig ? (sig == SIGINT ? "SIGINT" : "SIGTERM") : "--duration is over");
+        }
+        wr_msg_job_reply_t j;
+        wr_msg_t *reply = wr_cli_job(via, jm, timeout, id, &j);
+        if (!reply && ++silent >= 3) { /* three client.timeouts without an answer */
+            wr_status_tty_destroy(&tty);
+            wr_cli_error(cmd, "is the JobManager still running?",
+                         "lost the JobManager: no answer about job %s", id);
+            return WR_EXIT_FAIL;
+        }
+        if (!reply) continue;
+        silent = 0;
+        s_job_status(&j, &st);
+        wr_msg_job_reply_release(&j);
+        wr_msg_destroy(&reply);
+        if (tty) {
+            wr_status_sample_t x = {.at_ms = wr_wall_ms(),
+                                    .in = st.in,
+                                    .out = st.out,
+                                    .fired = st.fired,
+                                    .late = st.late,
+                                    .backpressure = st.backpressure,
+                                    .watermark = st.watermark};
+            snprintf(x.state, sizeof x.state, "%s", st.state);
+            wr_status_add(&samples, &x);
+            char line[1024];
+            wr_status_format(&samples, x.at_ms, wr_status_tty_cols(), line, sizeof line);
+            wr_status_tty_draw(tty, line);
+        }
+        if (strcmp(st.state, "RUNNING") && strcmp(st.state, "CREATED") &&
+            strcmp(st.state, "RESTARTING"))
+            break;
+    }
+    /* the terminal first (a sink blocked on a full relay pipe could not stop), then the sinks:
+     * nothing of theirs comes after the summary */
+    wr_status_tty_destroy(&tty);
+    if (o->stop) o->stop(o->stop_ctx);
+    double secs = (double)(wr_now_ns() - t0) / 1e9;
+    if (sig && o->detach_on_signal) {
+        fprintf(stderr,
+                "weir: %s: stopped following job %s after %.1f s; it runs on (weir job %s; "
+                "weir cancel %s stops it)\n",
+                sig == SIGINT ? "SIGINT" : "SIGTERM", id, secs, id, id);
+        return 128 + sig;
+    }
+    char stopped[64] = "";
+    if (by_duration && !strcmp(st.state, "CANCELED"))
+        snprintf(stopped, sizeof stopped, " (stopped after --duration %.3g s)",
+                 (double)o->duration_ms / 1000);
+    s_print_summary(id, &st, stopped, secs);
+    if (!strcmp(st.state, "FINISHED") || stopped[0])
+        rc = WR_EXIT_OK;
+    else if (sig && !strcmp(st.state, "CANCELED"))
+        rc = 128 + sig;
+    return rc;
 }
 
 int wr_cli_run_job(wr_node_t *via, const char *jm, const wr_config_t *cfg, const char *cmd,
                    const char *topology_path, const wr_cli_run_opts_t *o)
 {
-    bool follow = o->follow, status_line = o->status_line;
+    bool follow = o->follow;
     wr_strbuf_t err;
     wr_strbuf_init(&err);
     wr_topology_t *topo = NULL;
@@ -90,61 +193,7 @@ int wr_cli_run_job(wr_node_t *via, const char *jm, const wr_config_t *cfg, const
         printf("%s\n", id);
         return WR_EXIT_OK;
     }
-    /* follow it: a one-line status on a terminal, until it ends or Ctrl-C cancels it */
-    s_job_status_t st = {0};
-    int64_t t0 = wr_now_ns(), last_ns = t0;
-    uint64_t last_in = 0;
-    bool canceled = false;
-    int silent = 0;
-    for (;;) {
-        if (wr_cli_wait_signal(500) && !canceled) {
-            canceled = true;
-            fprintf(stderr, "\nweir: canceling job %s\n", id);
-            wr_msg_job_ref_t req, ack;
-            memcpy(req.job, id, sizeof req.job);
-            wr_msg_t *answer = NULL;
-            wr_cli_request(via, jm, timeout, WR_MSG_JOB_CANCEL, &req, WR_MSG_JOB_CANCELED, &ack,
-                           &answer);
-            wr_msg_destroy(&answer);
-        }
-        wr_msg_job_reply_t j;
-        wr_msg_t *reply = wr_cli_job(via, jm, timeout, id, &j);
-        if (!reply && ++silent >= 3) { /* three client.timeouts without an answer */
-            if (status_line) fputc('\n', stderr);
-            wr_cli_error(cmd, "is the JobManager still running?",
-                         "lost the JobManager: no answer about job %s", id);
-            return WR_EXIT_FAIL;
-        }
-        if (!reply) continue;
-        silent = 0;
-        s_job_status(&j, &st);
-        wr_msg_job_reply_release(&j);
-        wr_msg_destroy(&reply);
-        int64_t now = wr_now_ns();
-        if (status_line) {
-            double secs = (double)(now - last_ns) / 1e9;
-            double rate = secs > 0 ? (double)(st.in - last_in) / secs : 0;
-            char wm[32] = "-";
-            if (st.watermark > INT64_MIN && st.watermark < INT64_MAX)
-                snprintf(wm, sizeof wm, "%lld", (long long)st.watermark);
-            fprintf(stderr,
-                    "\r%s  in %llu (%.0f/s)  out %llu  windows %llu  late %llu  watermark %s  "
-                    "backpressure %llu   ",
-                    st.state, (unsigned long long)st.in, rate, (unsigned long long)st.out,
-                    (unsigned long long)st.fired, (unsigned long long)st.late, wm,
-                    (unsigned long long)st.backpressure);
-            last_ns = now;
-            last_in = st.in;
-        }
-        if (strcmp(st.state, "RUNNING") && strcmp(st.state, "CREATED") &&
-            strcmp(st.state, "RESTARTING"))
-            break;
-    }
-    if (status_line) fputc('\n', stderr);
-    s_print_summary(id, &st, (double)(wr_now_ns() - t0) / 1e9);
-    if (!strcmp(st.state, "FINISHED") || (canceled && !strcmp(st.state, "CANCELED")))
-        return WR_EXIT_OK;
-    return WR_EXIT_FAIL;
+    return s_follow(via, jm, timeout, cmd, id, o);
 }
 
 /* ---- the commands ---- */
@@ -154,8 +203,10 @@ static const char s_submit_usage[] =
     "                   [--jobmanager ENDPOINT] [--config FILE] [--set KEY=VALUE]...\n"
     "\n"
     "Validates the topology file, submits it to the JobManager and prints the job id.\n"
-    "  --wait                 follow the job until it ends (Ctrl-C cancels it); exit 0 if it "
-    "finished\n"
+    "  --wait                 follow the job until it ends, with a live status line on a\n"
+    "                         terminal; exit 0 if it finished, 1 if it failed or was canceled.\n"
+    "                         Ctrl-C only stops following (exit 130): the job runs on, and\n"
+    "                         `weir cancel ID` stops it\n"
     "  --from-savepoint PATH  start from a savepoint (or a checkpoint folder chk-N): the sources\n"
     "                         where it left them, the windows' state, its sinks' pending output\n"
     "  --parallelism N        run every operator at N (key groups are dealt out again)\n";
@@ -252,7 +303,8 @@ int wr_cmd_submit(int argc, char **argv)
         const char *from =
             o.from_savepoint && realpath(o.from_savepoint, abs) ? abs : o.from_savepoint;
         wr_cli_run_opts_t ro = {.follow = o.wait,
-                                .status_line = o.wait && isatty(2),
+                                .status_line = o.wait && isatty(STDERR_FILENO),
+                                .detach_on_signal = true,
                                 .from_savepoint = from,
                                 .parallelism = (uint32_t)o.parallelism};
         rc = wr_cli_run_job(client, jm, cfg, "submit", argv[optind], &ro);

@@ -17,40 +17,12 @@
 #include <string.h>
 
 #include "bus/base/error.h"
-#include "bus/base/fs.h"
 #include "bus/base/strbuf.h"
 #include "tests/support/cluster.h"
 #include "tests/support/wait.h"
 
 #define S_TOTAL 60000 /* readings of a job */
 #define S_RATE  20000 /* per second when paced: a job of 3 s, long enough to lose a TaskManager */
-
-typedef struct {
-    tc_cluster_t *c;
-    char dir[64]; /* checkpoints and sink output; removed in the teardown */
-} s_fx_t;
-
-static int s_setup(void **state)
-{
-    s_fx_t *f = calloc(1, sizeof *f);
-    if (!f) return -1;
-    snprintf(f->dir, sizeof f->dir, "/tmp/weir-failover-XXXXXX");
-    if (!mkdtemp(f->dir)) {
-        free(f);
-        return -1;
-    }
-    *state = f;
-    return 0;
-}
-
-static int s_teardown(void **state)
-{
-    s_fx_t *f = *state;
-    tc_stop(&f->c);
-    wr_fs_rmtree(f->dir);
-    free(f);
-    return 0;
-}
 
 /* The job: readings of 100 devices summed per device in 1-minute tumbling windows, at
  * parallelism 2, into a collect sink, or an exactly-once file sink writing into folder out. */
@@ -146,7 +118,7 @@ static int64_t s_job_int(tc_cluster_t *c, const char *id, const char *key)
  * attempt starts over, and its collect sinks get everything again. */
 static void test_lost_taskmanager_fails_over_to_the_one_left(void **state)
 {
-    s_fx_t *f = *state;
+    tc_fx_t *f = *state;
     tc_opts_t o = {.jm.restart = {.kind = WR_RESTART_FIXED_DELAY, .attempts = 3, .delay_ms = 100}};
     tc_cluster_t *c = tc_start(&f->c, &o);
     char *want = s_uninterrupted(c, NULL), id[TC_JOB_ID_MAX];
@@ -164,7 +136,7 @@ static void test_lost_taskmanager_fails_over_to_the_one_left(void **state)
  * again once the lost one is back. */
 static void test_job_waits_for_slots_until_the_taskmanager_is_back(void **state)
 {
-    s_fx_t *f = *state;
+    tc_fx_t *f = *state;
     tc_opts_t o = {.slots = 1,
                    .jm.restart = {.kind = WR_RESTART_FIXED_DELAY, .attempts = 3, .delay_ms = 100}};
     tc_cluster_t *c = tc_start(&f->c, &o);
@@ -186,7 +158,7 @@ static void test_job_waits_for_slots_until_the_taskmanager_is_back(void **state)
  * lost attempt wrote after it, so the committed output is the uninterrupted run's. */
 static void test_restore_from_a_checkpoint_into_an_exactly_once_sink(void **state)
 {
-    s_fx_t *f = *state;
+    tc_fx_t *f = *state;
     char ckpt[128], calm[128], bumpy[128];
     snprintf(ckpt, sizeof ckpt, "%s/checkpoints", f->dir);
     snprintf(calm, sizeof calm, "%s/calm", f->dir);
@@ -211,7 +183,7 @@ static void test_restore_from_a_checkpoint_into_an_exactly_once_sink(void **stat
 /* Without checkpoints the default strategy is none (as in Flink): the job fails, and says why. */
 static void test_without_restarts_a_lost_taskmanager_fails_the_job(void **state)
 {
-    s_fx_t *f = *state;
+    tc_fx_t *f = *state;
     tc_cluster_t *c = tc_start(&f->c, NULL);
     char id[TC_JOB_ID_MAX], error[256];
     s_run_and_lose(c, 0, NULL, 0, id);
@@ -226,14 +198,14 @@ static void test_without_restarts_a_lost_taskmanager_fails_the_job(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_lost_taskmanager_fails_over_to_the_one_left, s_setup,
-                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_lost_taskmanager_fails_over_to_the_one_left,
+                                        tc_dir_setup, tc_dir_teardown),
         cmocka_unit_test_setup_teardown(test_job_waits_for_slots_until_the_taskmanager_is_back,
-                                        s_setup, s_teardown),
+                                        tc_dir_setup, tc_dir_teardown),
         cmocka_unit_test_setup_teardown(test_restore_from_a_checkpoint_into_an_exactly_once_sink,
-                                        s_setup, s_teardown),
+                                        tc_dir_setup, tc_dir_teardown),
         cmocka_unit_test_setup_teardown(test_without_restarts_a_lost_taskmanager_fails_the_job,
-                                        s_setup, s_teardown),
+                                        tc_dir_setup, tc_dir_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

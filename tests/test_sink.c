@@ -17,8 +17,10 @@
 #include "actors/dataflow/record/rowfmt_ref.h"
 #include "actors/connectors/collect/collect_sink.h"
 #include "actors/connectors/file/file.h"
+#include "actors/connectors/file/sink_2pc.h"
 #include "actors/connectors/stdout/stdout_sink.h"
 #include "bus/base/error.h"
+#include "bus/base/fs.h"
 #include "bus/base/splitmix.h"
 #include "tests/support/connector.h"
 
@@ -267,12 +269,48 @@ static void test_file_sink(void **state)
     wr_batch_destroy(&b);
 }
 
+/* Two exactly-once writers of one attempt and subtask in one folder (two jobs there at once):
+ * the second cannot create its in-progress part file, and says which file. */
+static void test_a_taken_part_file_is_named(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/test_sink.XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    wr_schema_t schema;
+    s_schema(&schema, "nttndddd");
+    wr_batch_t *b = s_batch(&schema, 10, 6);
+    int err = 0, rc1 = -1, rc2 = -1;
+    wr_file_sink_config_t cfg = {.path = dir, .exactly_once = true};
+    wr_sink_t *one = cs_sink_open(&wr_file_connector, &cfg, &schema, 3, 1, &err);
+    wr_sink_t *two = cs_sink_open(&wr_file_connector, &cfg, &schema, 3, 1, &err);
+    if (one && two) {
+        rc1 = wr_sink_write(one, b, NULL, 0);
+        rc2 = wr_sink_write(two, b, NULL, 0);
+    }
+    char on[256] = "";
+    const char *failed_on = two ? wr_sink_failed_on(two) : NULL;
+    snprintf(on, sizeof on, "%s", failed_on ? failed_on : "");
+    bool one_clean = one && !wr_sink_failed_on(one);
+    wr_sink_destroy(&one);
+    wr_sink_destroy(&two);
+    wr_batch_destroy(&b);
+    wr_fs_rmtree(dir);
+    assert_int_equal(rc1, 0);
+    assert_true(one_clean);
+    assert_int_equal(rc2, WR_EEXIST);
+    char name[WR_SINK_2PC_NAME_MAX], want[128];
+    wr_sink_2pc_name(&(wr_sink_2pc_part_t){.attempt = 3, .subtask = 1}, WR_SINK_2PC_INPROGRESS,
+                     name);
+    snprintf(want, sizeof want, "%s/%s", dir, name);
+    assert_string_equal(on, want);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_iot_results), cmocka_unit_test(test_every_type),
         cmocka_unit_test(test_wide_rows),   cmocka_unit_test(test_no_fields),
-        cmocka_unit_test(test_file_sink),
+        cmocka_unit_test(test_file_sink),   cmocka_unit_test(test_a_taken_part_file_is_named),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

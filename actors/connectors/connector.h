@@ -206,9 +206,21 @@ typedef struct wr_sink_class {
     /* Exactly-once: checkpoint checkpoint_id completed: make visible what it covers. Calling
      * it again is harmless. */
     int (*commit)(void *writer, uint64_t checkpoint_id);
+    /* What the last failed write, flush, precommit or commit failed on, for the subtask's error
+     * ("out/part-0-1-0.inprogress"), borrowed; NULL (hook or result): its code says it all. */
+    const char *(*failed_on)(void *writer);
     /* What the writer hands to whoever runs the job at its end (collect sinks: `weir local`
      * prints it); NULL (hook or result): nothing. Borrowed. */
     const wr_strbuf_t *(*collected)(void *writer);
+
+    /* ---- the JobManager, at submit (optional) ---- */
+    /* The resources its writers write that no two running jobs of a cluster may share, appended
+     * to out as canonical strings, each followed by a '\n': the kind, a colon and a canonical
+     * name ("file:/abs/results.jsonl"; a name ending in '/' is a folder and holds every name
+     * under it: "file:/abs/out/"). Relative paths resolve against the working directory, as the
+     * writers' do. NULL: it writes nothing exclusive (stdout, collect). Appends nothing it cannot
+     * name; out->failed when out of memory. */
+    void (*resources)(const void *config, wr_strbuf_t *out);
 
     /* ---- the committer (the JobManager, before an attempt starts) ---- */
     /* The lowest attempt number a new job may use here, past every attempt an earlier job

@@ -65,6 +65,11 @@ const wr_strbuf_t *wr_sink_collected(const wr_sink_t *s)
     return s->cls->collected ? s->cls->collected(s->writer) : NULL;
 }
 
+const char *wr_sink_failed_on(const wr_sink_t *s)
+{
+    return s->cls->failed_on ? s->cls->failed_on(s->writer) : NULL;
+}
+
 uint64_t wr_sink_records(const wr_sink_t *s)
 {
     return s->records;

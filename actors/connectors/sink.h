@@ -30,5 +30,7 @@ int wr_sink_commit(wr_sink_t *s, uint64_t checkpoint_id);
 /* What the writer hands to the job's report (collect sinks), or NULL. Borrowed. */
 const wr_strbuf_t *wr_sink_collected(const wr_sink_t *s);
 uint64_t wr_sink_records(const wr_sink_t *s);
+/* What its last failure failed on (connector.h's failed_on: a file), or NULL. Borrowed. */
+const char *wr_sink_failed_on(const wr_sink_t *s);
 
 #endif

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "actors/dataflow/job/job_connectors.h"
 #include "actors/jobmanager/jm_jobs_int.h"
 #include "bus/base/clock.h"
 #include "bus/base/error.h"
@@ -35,6 +36,7 @@ static void s_job_free(wr__job_t **jp)
     free(j->place_endpoint);
     free(j->group_node);
     free(j->collected);
+    wr_strbuf_release(&j->resources);
     free(j);
     *jp = NULL;
 }
@@ -343,6 +345,7 @@ static wr__job_t *s_build(wr__jobs_t *js, const uint8_t *data, size_t len, const
     snprintf(text, cap, "out of memory");
     if (!j) goto fail;
     msgpack_sbuffer_init(&j->packed);
+    wr_strbuf_init(&j->resources);
     int rc = wr_msg_job_submit_decode(data, len, &sub);
     if (!rc) {
         wr_mp_reader_init(&r, sub.topology.p, sub.topology.len);
@@ -381,10 +384,11 @@ static wr__job_t *s_build(wr__jobs_t *js, const uint8_t *data, size_t len, const
     j->restart = wr__restart_new();
     msgpack_packer pk;
     msgpack_packer_init(&pk, &j->packed, msgpack_sbuffer_write);
+    wr_job_resources(j->topo, &j->resources);
     *code = WR_ENOMEM;
     snprintf(text, cap, "out of memory");
     if (!j->sub || !j->node || !j->place_endpoint || !j->group_node || !j->restart ||
-        wr_topology_pack(j->topo, &pk))
+        j->resources.failed || wr_topology_pack(j->topo, &pk))
         goto fail;
     /* checkpoint storage, and whether the savepoint or checkpoint can be restored */
     uint64_t restored_id = 0;
@@ -423,12 +427,39 @@ static void s_reply_id(wr_actor_t *self, const wr_msg_t *m, uint16_t type, const
     wr__jm_reply(self, m, type, &wr_msg_job_ref_decl, &ref);
 }
 
+/* Whether a job that has not ended writes what j would (its sinks' file or folder): then text
+ * names that job and the resource. Checked before j's sinks recover, which would delete that
+ * job's files in progress. */
+static bool s_shares_resource(const wr__jobs_t *js, const wr__job_t *j, char *text, size_t cap)
+{
+    for (size_t i = 0; i < js->n; i++) {
+        const wr__job_t *o = js->v[i];
+        size_t len = 0;
+        const char *r = NULL;
+        if (o->state == WR__JOB_RUNNING || o->state == WR__JOB_CREATED ||
+            o->state == WR__JOB_RESTARTING)
+            r = wr_job_resources_shared(j->resources.buf, o->resources.buf, &len);
+        if (!r) continue;
+        snprintf(text, cap,
+                 "job %s (%s) is %s and writes to %.*s: two jobs must not write into one sink "
+                 "path; cancel it (weir cancel %s) or give this job's sink another path",
+                 o->id, o->topo->name, o->state == WR__JOB_RESTARTING ? "restarting" : "running",
+                 (int)len, r, o->id);
+        return true;
+    }
+    return false;
+}
+
 int wr__jobs_on_submit(wr__jobs_t *js, wr_actor_t *self, const wr_msg_t *m)
 {
     int code = 0;
     char text[640];
     wr__job_t *j = s_build(js, m->data, m->len, NULL, NULL, &code, text, sizeof text);
     if (!j) return code == WR_ENOMEM ? code : wr_reply_error(self, m, code, text);
+    if (s_shares_resource(js, j, text, sizeof text)) {
+        s_job_free(&j);
+        return wr_reply_error(self, m, WR_EEXIST, text);
+    }
     wr_strbuf_t err;
     wr_strbuf_init(&err);
     int rc = wr__jm_recover_sinks(j, &err); /* what a savepoint's exactly-once sinks left pending */

@@ -47,6 +47,8 @@ typedef struct {
     char *collected; /* collect sinks' JSON lines */
     size_t collected_len;
     size_t collected_from; /* where the current attempt's lines start in collected */
+    /* what its sinks write that no other running job may (job_connectors.h's resources) */
+    wr_strbuf_t resources;
     /* fault tolerance */
     uint32_t attempt;        /* the first (past any other job's in its sinks' folders), +1 per
                                 restart */

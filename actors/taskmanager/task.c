@@ -78,7 +78,10 @@ static void s_report(wr_actor_t *self, wr__task_t *t, const char *state)
 /* Fails the subtask: says why to the JobManager, then returns rc for the runtime. */
 static int s_fail(wr_actor_t *self, wr__task_t *t, int rc, const char *what)
 {
-    if (!t->error[0]) snprintf(t->error, sizeof t->error, "%s: %s", what, wr_strerror(rc));
+    const char *on = wr__chain_failed_on(&t->chain); /* a sink's file */
+    if (!t->error[0])
+        snprintf(t->error, sizeof t->error, "%s: %s%s%s", what, on ? on : "", on ? ": " : "",
+                 wr_strerror(rc));
     wr_error("%s: %s", wr_actor_addr(self), t->error);
     if (!t->reported) s_report(self, t, "failed");
     t->reported = true;

@@ -565,3 +565,11 @@ int wr__chain_end(wr__chain_t *c, wr_actor_t *self)
     c->fire_end = true;
     return wr__chain_watermark(c, self, INT64_MAX, 0);
 }
+
+const char *wr__chain_failed_on(const wr__chain_t *c)
+{
+    const char *on = c->late_sink ? wr_sink_failed_on(c->late_sink) : NULL;
+    for (uint32_t i = 0; i < c->nsinks && !on; i++)
+        on = wr_sink_failed_on(c->sinks[i]);
+    return on;
+}

@@ -119,6 +119,8 @@ int wr__chain_resume(wr__chain_t *c, wr_actor_t *self);
 /* The q-quantile (0..1, nearest rank) of a delay histogram, in ms (the upper bound of its
  * bucket); -1 if it is empty. */
 int64_t wr__delay_quantile(const uint64_t hist[WR__DELAY_BUCKETS], double q);
+/* What the chain's sink that failed last failed on (wr_sink_failed_on), or NULL. Borrowed. */
+const char *wr__chain_failed_on(const wr__chain_t *c);
 /* Every input ended: fire what is left, flush the sinks, end the output. */
 int wr__chain_end(wr__chain_t *c, wr_actor_t *self);
 

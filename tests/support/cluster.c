@@ -14,6 +14,7 @@
 #include "actors/taskmanager/taskmanager.h"
 #include "bus/base/clock.h"
 #include "bus/base/error.h"
+#include "bus/base/fs.h"
 #include "bus/base/strbuf.h"
 #include "bus/msgtypes.h"
 #include "tests/support/wait.h"
@@ -147,6 +148,28 @@ void tc_stop(tc_cluster_t **cp)
 int tc_teardown(void **state)
 {
     tc_stop((tc_cluster_t **)state);
+    return 0;
+}
+
+int tc_dir_setup(void **state)
+{
+    tc_fx_t *f = calloc(1, sizeof *f);
+    if (!f) return -1;
+    snprintf(f->dir, sizeof f->dir, "/tmp/weir-test-XXXXXX");
+    if (!mkdtemp(f->dir)) {
+        free(f);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+int tc_dir_teardown(void **state)
+{
+    tc_fx_t *f = *state;
+    tc_stop(&f->c);
+    wr_fs_rmtree(f->dir);
+    free(f);
     return 0;
 }
 

@@ -65,6 +65,16 @@ void tc_stop(tc_cluster_t **c);
  * no cluster running behind it (such a test starts with `tc_start((tc_cluster_t **)state, o)`). */
 int tc_teardown(void **state);
 
+/* A cluster and a scratch folder for what it writes (checkpoints, sinks' output), as cmocka
+ * fixtures: tc_dir_setup puts a tc_fx_t with a new folder /tmp/weir-test-XXXXXX into *state (the
+ * test starts the cluster with tc_start(&f->c, o)); tc_dir_teardown stops the cluster, removes the
+ * folder and frees the fixture, after a failed test too. */
+typedef struct {
+    tc_cluster_t *c;
+    char dir[64];
+} tc_fx_t;
+int tc_dir_setup(void **state);
+int tc_dir_teardown(void **state);
 /* Node ids; i counts TaskManagers from 0 ("tm-1" is 0). */
 const char *tc_jm_id(const tc_cluster_t *c);
 const char *tc_tm_id(const tc_cluster_t *c, uint32_t i);

@@ -35,7 +35,10 @@
  *                                  #   on purpose, for backpressure tests (0 to 1min; default 0)
  * Lines are JSON objects, one per record (actors/dataflow/record/rowfmt.h). The exactly-once
  * sink's committer (recover) renames the part files a restored checkpoint lists and deletes what
- * later attempts left; a new job in a folder starts past every attempt number it finds there. */
+ * later attempts left; a new job in a folder starts past every attempt number it finds there.
+ * Two jobs of a cluster never write at once into one file or folder: the sink declares its path
+ * (resources: "file:/abs/results.jsonl", "file:/abs/out/" for a folder, canonical) and the
+ * JobManager refuses a job that would share it with one not ended yet. */
 #ifndef WR_FILE_H
 #define WR_FILE_H
 

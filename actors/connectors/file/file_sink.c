@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,8 @@ typedef struct {
     wr__sink_2pc_t *tpc; /* exactly once: the part files */
     int write_err;       /* exactly once: the in-progress file may hold a torn batch since */
     int64_t delay_ms;
+    char *path;                                      /* the config's, for failed_on */
+    char failed_on[PATH_MAX + WR_SINK_2PC_NAME_MAX]; /* "" until a write fails */
 } s_writer_t;
 
 static const wr_param_t s_params[] = {
@@ -69,6 +72,7 @@ static void s_close(void **wp)
     if (w->fd >= 0) close(w->fd);
     wr__sink_2pc_destroy(&w->tpc);
     wr_lines_release(&w->lines);
+    free(w->path);
     free(w);
     *wp = NULL;
 }
@@ -81,7 +85,7 @@ static int s_open(const void *config, const wr_sink_open_t *o, void **wp, wr_str
     w->fd = -1;
     w->delay_ms = c->delay_ms;
     *wp = w;
-    int rc = wr_lines_init(&w->lines, o->schema, true);
+    int rc = (w->path = strdup(c->path)) ? wr_lines_init(&w->lines, o->schema, true) : WR_ENOMEM;
     if (rc) {
         s_close(wp);
         return rc;
@@ -97,6 +101,24 @@ static int s_open(const void *config, const wr_sink_open_t *o, void **wp, wr_str
         s_close(wp);
     }
     return rc;
+}
+
+/* The file a failed call was about: the in-progress part file, or the plain sink's file. */
+static void s_failed_on(s_writer_t *w)
+{
+    char name[WR_SINK_2PC_NAME_MAX];
+    if (!w->tpc) {
+        snprintf(w->failed_on, sizeof w->failed_on, "%s", w->path);
+        return;
+    }
+    wr__sink_2pc_inprogress_name(w->tpc, name);
+    snprintf(w->failed_on, sizeof w->failed_on, "%s/%s", w->path, name);
+}
+
+static const char *s_failed_on_text(void *wp)
+{
+    s_writer_t *w = wp;
+    return w->failed_on[0] ? w->failed_on : NULL;
 }
 
 static int s_write_all(int fd, const char *p, size_t n)
@@ -119,6 +141,7 @@ static int s_write(void *wp, const wr_batch_t *b, const uint32_t *sel, uint32_t 
     const wr_strbuf_t *buf = &w->lines.buf;
     if (w->tpc && buf->len) rc = wr__sink_2pc_fd(w->tpc, &fd);
     if (!rc && buf->len) rc = s_write_all(fd, buf->buf, buf->len);
+    if (rc) s_failed_on(w);
     if (rc && w->tpc && !w->write_err) w->write_err = rc;
     if (w->delay_ms) {
         struct timespec ts = {w->delay_ms / 1000, w->delay_ms % 1000 * 1000000};
@@ -178,6 +201,53 @@ static int s_recover(const void *config, const wr_sink_recover_t *r, wr_strbuf_t
     return rc;
 }
 
+/* ---- what it writes (the JobManager, at submit) ---- */
+
+/* path made absolute, its longest existing ancestor resolved (symlinks, "..") and the rest
+ * appended as written: the same name whichever way a topology spells it. */
+static void s_canonical(const char *path, wr_strbuf_t *out)
+{
+    size_t n = strlen(path);
+    while (n > 1 && path[n - 1] == '/')
+        n--; /* "out/" is the folder "out" */
+    char *p = strndup(path, n), real[PATH_MAX];
+    if (!p) {
+        out->failed = true;
+        return;
+    }
+    size_t cut = n; /* p[0, cut) is resolved, p[cut, n) appended */
+    for (;;) {
+        char keep = p[cut];
+        p[cut] = '\0';
+        bool ok = realpath(cut ? p : p[0] == '/' ? "/" : ".", real) != NULL;
+        p[cut] = keep;
+        if (ok) break;
+        if (!cut) { /* not even the working directory resolves: the path as given */
+            real[0] = '\0';
+            break;
+        }
+        const char *slash = memrchr(p, '/', cut);
+        cut = slash ? (size_t)(slash - p) : 0;
+    }
+    const char *rest = p + cut;
+    size_t rlen = strlen(real);
+    wr_strbuf_adds(out, real);
+    if (*rest == '/' && rlen && real[rlen - 1] == '/') rest++;
+    if (*rest && *rest != '/' && rlen && real[rlen - 1] != '/') wr_strbuf_addc(out, '/');
+    wr_strbuf_adds(out, rest);
+    free(p);
+}
+
+/* The file, or the exactly-once sink's folder: "file:/abs/results.jsonl", "file:/abs/out/". */
+static void s_resources(const void *config, wr_strbuf_t *out)
+{
+    const wr_file_sink_config_t *c = config;
+    wr_strbuf_adds(out, "file:");
+    s_canonical(c->path, out);
+    if (c->exactly_once && out->len && out->buf[out->len - 1] != '/') wr_strbuf_addc(out, '/');
+    wr_strbuf_addc(out, '\n');
+}
+
 const wr_sink_class_t wr__file_sink = {
     .type = "file",
     .noun = "a file sink",
@@ -192,6 +262,8 @@ const wr_sink_class_t wr__file_sink = {
     .flush = s_flush,
     .precommit = s_precommit,
     .commit = s_commit,
+    .failed_on = s_failed_on_text,
+    .resources = s_resources,
     .first_attempt = s_first_attempt,
     .recover = s_recover,
 };

@@ -69,11 +69,16 @@ void wr__sink_2pc_destroy(wr__sink_2pc_t **tp)
     *tp = NULL;
 }
 
+void wr__sink_2pc_inprogress_name(const wr__sink_2pc_t *t, char out[WR_SINK_2PC_NAME_MAX])
+{
+    wr_sink_2pc_name(&t->cur, WR_SINK_2PC_INPROGRESS, out);
+}
+
 int wr__sink_2pc_fd(wr__sink_2pc_t *t, int *fd)
 {
     if (t->fd < 0) {
         char name[WR_SINK_2PC_NAME_MAX];
-        wr_sink_2pc_name(&t->cur, WR_SINK_2PC_INPROGRESS, name);
+        wr__sink_2pc_inprogress_name(t, name);
         t->fd = openat(t->dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
         if (t->fd < 0) return wr_fs_errno(errno);
     }

@@ -92,6 +92,8 @@ void wr__sink_2pc_destroy(wr__sink_2pc_t **t);
 /* The in-progress file's descriptor (borrowed), opened on first use. WR_EEXIST if the name is
  * taken (another sink with this attempt and subtask), WR_EIO. */
 int wr__sink_2pc_fd(wr__sink_2pc_t *t, int *fd);
+/* The in-progress file's name (the one wr__sink_2pc_fd opens), into out. */
+void wr__sink_2pc_inprogress_name(const wr__sink_2pc_t *t, char out[WR_SINK_2PC_NAME_MAX]);
 /* fsyncs the in-progress file, if any. WR_EIO. */
 int wr__sink_2pc_flush(wr__sink_2pc_t *t);
 int wr__sink_2pc_precommit(wr__sink_2pc_t *t, uint64_t checkpoint_id, wr_strbuf_t *state);

@@ -75,3 +75,38 @@ int wr_job_recover_sinks(const wr_topology_t *t, const wr_plan_t *plan, const ch
     wr_ckpt_meta_destroy(&meta);
     return rc;
 }
+
+static void s_resources(const wr_topo_sink_t *s, wr_strbuf_t *out)
+{
+    if (s->cls->resources) s->cls->resources(s->config, out);
+}
+
+void wr_job_resources(const wr_topology_t *t, wr_strbuf_t *out)
+{
+    for (uint32_t i = 0; i < t->n_sinks; i++)
+        s_resources(&t->sinks[i], out);
+    if (t->window.has_late_sink) s_resources(&t->window.late_sink, out);
+}
+
+/* Whether resource x (xn bytes) is resource y or holds it: a folder ("...x/") holds what starts
+ * with it. */
+static bool s_holds(const char *x, size_t xn, const char *y, size_t yn)
+{
+    if (xn == yn) return !memcmp(x, y, xn);
+    return xn < yn && xn && x[xn - 1] == '/' && !memcmp(x, y, xn);
+}
+
+const char *wr_job_resources_shared(const char *a, const char *b, size_t *len)
+{
+    for (const char *x = a, *xe; (xe = strchr(x, '\n')); x = xe + 1) {
+        size_t xn = (size_t)(xe - x);
+        for (const char *y = b, *ye; (ye = strchr(y, '\n')); y = ye + 1) {
+            size_t yn = (size_t)(ye - y);
+            if (s_holds(x, xn, y, yn) || s_holds(y, yn, x, xn)) {
+                *len = xn;
+                return x;
+            }
+        }
+    }
+    return NULL;
+}

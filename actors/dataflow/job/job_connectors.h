@@ -31,4 +31,13 @@ uint32_t wr_job_first_attempt(const wr_topology_t *t);
 int wr_job_recover_sinks(const wr_topology_t *t, const wr_plan_t *plan, const char *restore,
                          uint32_t attempt, wr_strbuf_t *err);
 
+/* The resources t's sinks (the late records' sink too) write that no other running job may
+ * write (connector.h's resources), each followed by a '\n'. out->failed when out of memory. */
+void wr_job_resources(const wr_topology_t *t, wr_strbuf_t *out);
+
+/* The first resource of list a that is one of list b's, holds one (a folder "file:/x/" holds
+ * "file:/x/y") or is held by one; lists as wr_job_resources makes them. NULL when they share
+ * none; else a pointer into a and *len its length (without the '\n'). */
+const char *wr_job_resources_shared(const char *a, const char *b, size_t *len);
+
 #endif
