@@ -70,6 +70,23 @@ static void test_text_output_names_the_phases(void **state)
     assert_int_equal(ps_count(r.out, "for 500 windows"), 1);
 }
 
+static void test_bare_stride_spreads_the_table(void **state)
+{
+    (void)state;
+    ps_result_t r = ps_run("bare",
+                           PS_ARGV("bench", "window", "--keys", "50", "--events", "20000", "--only",
+                                   "bare", "--rounds", "1", "--bare-stride", "220", "--json"),
+                           120000);
+    if (r.code != 0) PS_FAIL("bench window exited %d:\n%s%s", r.code, r.out, r.err);
+    const tj_value_t *doc = tj_parse(r.out);
+    if (!doc || doc->type != TJ_OBJ) PS_FAIL("no JSON object:\n%s", r.out);
+    /* 50 keys: 50 + 50/3 + 1024 slots, 220 bytes apart */
+    assert_true(tj_num(tj_get(doc, "bare"), "state_bytes") == 1090.0 * 220);
+    r = ps_run("bad", PS_ARGV("bench", "window", "--only", "bare", "--bare-stride", "35"), 10000);
+    assert_int_equal(r.code, 2);
+    assert_int_equal(ps_count(r.err, "bad value '35'"), 1);
+}
+
 static int s_group_setup(void **state)
 {
     (void)state;
@@ -82,6 +99,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         S_TEST(test_phases_add_up_and_end_firing_emits_every_open_window),
         S_TEST(test_text_output_names_the_phases),
+        S_TEST(test_bare_stride_spreads_the_table),
     };
 #undef S_TEST
     if (getenv("WEIR_TEST_FILTER")) cmocka_set_test_filter(getenv("WEIR_TEST_FILTER"));
