@@ -17,7 +17,12 @@
  * the implementation's calls are timed, not the stream generation; each creates and prefaults its
  * tables for --keys before the clock starts (setup, printed apart: first touch of memory is slow
  * and erratic on this VM). weir and bare take the best of --rounds. --state fills exactly keys x
- * (size/slide) panes of count/sum/min/max and reports the engine's RSS against the 1.5 GB goal. */
+ * (size/slide) panes of count/sum/min/max and reports the engine's RSS against the 1.5 GB goal.
+ * weir's time is also given by phase: ingest (wr_window_add) and the firing sweeps during the
+ * stream (wr_window_advance), and after the stream, timed apart and not in the rate (so that the
+ * rate compares with the yardsticks, which stop there too), the end-of-input firing of every
+ * window left. --bare-stride spreads bare's entries out, to tell the footprint's cost (TLB, page
+ * walks) from weir's code (docs/performance.md). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -654,7 +659,8 @@ static const char s_usage[] =
     "The sliding-window operator alone: weir's engine, a Flink-style implementation (a window\n"
     "and a timer per key and window) and a bare hash-table baseline (one entry per key, no\n"
     "windows), each in its own process over the same stream of uniformly random keys; prints\n"
-    "events/s, peak RSS, windows fired and the ratios weir/flink-style and weir/bare.\n"
+    "events/s, peak RSS, windows fired and the ratios weir/flink-style and weir/bare; weir's\n"
+    "time split into ingest and firing sweeps, and its end-of-input firing (not in the rate).\n"
     "--state fills exactly keys x size/slide panes of count/sum/min/max and prints the RSS.\n"
     "weir/bare depends on records per key and slide: every slide a window operator emits a\n"
     "result per live key (and weir reads all its state once), which bare never does.\n"
