@@ -54,7 +54,7 @@ typedef struct {
     uint64_t bare_stride;  /* bare: bytes per entry (0: packed) */
 } s_opts_t;
 
-enum { S_WEIR, S_FLINK, S_BARE, S_ROCKS };
+enum { S_WEIR, S_FLINK, S_BARE, S_ROCKS, S_STATE }; /* S_STATE: --state, apart */
 static const char *const s_names[] = {"weir", "flink-style", "bare", "weir-rocksdb"};
 
 /* What a child reports. */
@@ -858,7 +858,7 @@ int wr_bench_window(int argc, char **argv)
     if (o.run[S_ROCKS]) o.run[S_WEIR] = true; /* the yardstick */
     if (o.state) {
         s_result_t r;
-        if (s_child(3, &o, &r)) {
+        if (s_child(S_STATE, &o, &r)) {
             wr_cli_error("bench window", NULL, "the state run failed (out of memory?)");
             return WR_EXIT_FAIL;
         }

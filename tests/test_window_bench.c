@@ -87,6 +87,22 @@ static void test_bare_stride_spreads_the_table(void **state)
     assert_int_equal(ps_count(r.err, "bad value '35'"), 1);
 }
 
+/* --state fills exactly keys x size/slide panes with the memory engine. */
+static void test_state_fills_every_pane(void **state)
+{
+    (void)state;
+    ps_result_t r = ps_run(
+        "state",
+        PS_ARGV("bench", "window", "--state", "--keys", "1000", "--events", "1000", "--json"),
+        120000);
+    if (r.code != 0) PS_FAIL("bench window --state exited %d:\n%s%s", r.code, r.out, r.err);
+    const tj_value_t *doc = tj_parse(r.out);
+    if (!doc || doc->type != TJ_OBJ) PS_FAIL("no JSON object:\n%s", r.out);
+    assert_true(tj_num(doc, "keys_live") == 1000);
+    assert_true(tj_num(doc, "panes_live") == 10000);
+    assert_true(tj_num(doc, "spill_panes") == 0);
+}
+
 static int s_group_setup(void **state)
 {
     (void)state;
@@ -100,6 +116,7 @@ int main(void)
         S_TEST(test_phases_add_up_and_end_firing_emits_every_open_window),
         S_TEST(test_text_output_names_the_phases),
         S_TEST(test_bare_stride_spreads_the_table),
+        S_TEST(test_state_fills_every_pane),
     };
 #undef S_TEST
     if (getenv("WEIR_TEST_FILTER")) cmocka_set_test_filter(getenv("WEIR_TEST_FILTER"));
