@@ -17,7 +17,12 @@
  * the implementation's calls are timed, not the stream generation; each creates and prefaults its
  * tables for --keys before the clock starts (setup, printed apart: first touch of memory is slow
  * and erratic on this VM). weir and bare take the best of --rounds. --state fills exactly keys x
- * (size/slide) panes of count/sum/min/max and reports the engine's RSS against the 1.5 GB goal. */
+ * (size/slide) panes of count/sum/min/max and reports the engine's RSS against the 1.5 GB goal.
+ * weir's time is also given by phase: ingest (wr_window_add) and the firing sweeps during the
+ * stream (wr_window_advance), and after the stream, timed apart and not in the rate (so that the
+ * rate compares with the yardsticks, which stop there too), the end-of-input firing of every
+ * window left. --bare-stride spreads bare's entries out, to tell the footprint's cost (TLB, page
+ * walks) from weir's code (docs/performance.md). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +51,7 @@ typedef struct {
     bool run[4];
     const char *state_dir; /* rocksdb: where its temporary store goes */
     uint64_t cache;        /* rocksdb: block cache bytes */
+    uint64_t bare_stride;  /* bare: bytes per entry (0: packed) */
 } s_opts_t;
 
 enum { S_WEIR, S_FLINK, S_BARE, S_ROCKS, S_STATE }; /* S_STATE: --state, a run of its own */
@@ -54,6 +60,9 @@ static const char *const s_names[] = {"weir", "flink-style", "bare", "weir-rocks
 /* What a child reports. */
 typedef struct {
     double secs;          /* in the implementation's calls */
+    double add_secs;      /* weir: of secs, in wr_window_add (ingest); the rest is firing sweeps */
+    double end_secs;      /* weir: the end-of-input firing after the stream (not in secs) */
+    uint64_t end_fired;   /* weir: its results (not in fired) */
     double setup_secs;    /* creating and prefaulting its tables (not in secs) */
     uint64_t events;      /* records processed */
     uint64_t fired;       /* window results */
@@ -260,23 +269,35 @@ static int s_weir_run(const s_opts_t *o, bool rocks, s_result_t *res)
         return err ? err : WR_ENOMEM;
     }
     wr_window_sink_t sink = {.emit = s_weir_emit, .ctx = res};
-    int64_t wm, ns = 0;
+    int64_t wm, ns = 0, ns_add = 0;
     size_t n;
     int rc = 0;
     while (!rc && (n = s_next(&s, &wm))) {
         const double *cols[] = {s.val};
         int64_t t = wr_now_ns();
         rc = wr_window_add(w, s.keys, s.ts, cols, n, &sink);
+        int64_t t1 = wr_now_ns();
         if (!rc) rc = wr_window_advance(w, wm, &sink);
         ns += wr_now_ns() - t;
+        ns_add += t1 - t;
         res->events += n;
     }
     wr_window_stats_t st;
     wr_window_stats(w, &st);
     res->thp_kb = s_thp_kb();
     res->secs = (double)ns / 1e9;
+    res->add_secs = (double)ns_add / 1e9;
     res->dropped = st.dropped_late;
     res->state_bytes = st.memory_bytes;
+    if (!rc && !rocks) { /* the end of input: every window left fires (timed apart) */
+        uint64_t fired = res->fired, counted = res->counted;
+        int64_t t = wr_now_ns();
+        rc = wr_window_advance(w, INT64_MAX, &sink);
+        res->end_secs = (double)(wr_now_ns() - t) / 1e9;
+        res->end_fired = res->fired - fired;
+        res->fired = fired;
+        res->counted = counted;
+    }
     if (!rc && rocks && o->checkpoint) rc = s_ckpt_run(o, w, dir, &s, res);
     s_vm(&res->hwm_kb, &res->rss_kb);
     s_stream_free(&s);
@@ -295,9 +316,12 @@ typedef struct __attribute__((packed)) {
 
 static int s_bare_run(const s_opts_t *o, s_result_t *res)
 {
-    size_t nslots = o->keys + o->keys / 3 + 1024;
+    /* --bare-stride spaces the entries out (the rest of each stride unused): the same work over
+     * a bigger footprint, e.g. weir's 316-byte entries */
+    const size_t stride = o->bare_stride ? o->bare_stride : sizeof(s_bare_t);
+    size_t nslots = o->keys + o->keys / 3 + 1024, bytes = nslots * stride;
     int64_t t_setup = wr_now_ns();
-    s_bare_t *t = s_map(nslots * sizeof *t, true);
+    uint8_t *t = s_map(bytes, true);
     res->setup_secs = (double)(wr_now_ns() - t_setup) / 1e9;
     uint64_t *h = malloc(o->batch * sizeof *h);
     s_stream_t s;
@@ -312,15 +336,17 @@ static int s_bare_run(const s_opts_t *o, s_result_t *res)
         int64_t t0 = wr_now_ns();
         for (size_t i = 0; i < n; i++) {
             h[i] = ((s_hash(s.keys[i]) & 0xffffffffu) * nslots) >> 32;
-            if (i < D) __builtin_prefetch(&t[h[i]], 1);
+            if (i < D) __builtin_prefetch(t + h[i] * stride, 1);
         }
         for (size_t i = 0; i < n; i++) {
-            if (i + D < n) __builtin_prefetch(&t[h[i + D]], 1);
+            if (i + D < n) __builtin_prefetch(t + h[i + D] * stride, 1);
             size_t j = h[i];
             uint64_t k = s.keys[i];
-            while (t[j].key && t[j].key != k)
+            s_bare_t *e = (s_bare_t *)(t + j * stride);
+            while (e->key && e->key != k) {
                 if (++j == nslots) j = 0;
-            s_bare_t *e = &t[j];
+                e = (s_bare_t *)(t + j * stride);
+            }
             double v = s.val[i];
             if (!e->key) {
                 e->key = k;
@@ -337,10 +363,10 @@ static int s_bare_run(const s_opts_t *o, s_result_t *res)
     }
     res->thp_kb = s_thp_kb();
     res->secs = (double)ns / 1e9;
-    res->state_bytes = nslots * sizeof *t;
+    res->state_bytes = bytes;
     s_stream_free(&s);
     free(h);
-    munmap(t, nslots * sizeof *t);
+    munmap(t, bytes);
     return 0;
 }
 
@@ -624,7 +650,8 @@ static int s_child(int which, const s_opts_t *o, s_result_t *out)
 static const char s_usage[] =
     "usage: weir bench window [--keys N] [--events N] [--size DUR] [--slide DUR] [--span DUR]\n"
     "                         [--ooo DUR] [--lateness DUR] [--batch N] [--seed N]\n"
-    "                         [--only weir,flink,bare] [--rounds N] [--json]\n"
+    "                         [--only weir,flink,bare] [--rounds N] [--json] [--bare-stride "
+    "BYTES]\n"
     "                         [--backend memory|rocksdb [--state-dir DIR] [--cache BYTES]\n"
     "                          [--checkpoint]]\n"
     "       weir bench window --state [--keys N] [--size DUR] [--slide DUR] [--json]\n"
@@ -632,7 +659,8 @@ static const char s_usage[] =
     "The sliding-window operator alone: weir's engine, a Flink-style implementation (a window\n"
     "and a timer per key and window) and a bare hash-table baseline (one entry per key, no\n"
     "windows), each in its own process over the same stream of uniformly random keys; prints\n"
-    "events/s, peak RSS, windows fired and the ratios weir/flink-style and weir/bare.\n"
+    "events/s, peak RSS, windows fired and the ratios weir/flink-style and weir/bare; weir's\n"
+    "time split into ingest and firing sweeps, and its end-of-input firing (not in the rate).\n"
     "--state fills exactly keys x size/slide panes of count/sum/min/max and prints the RSS.\n"
     "weir/bare depends on records per key and slide: every slide a window operator emits a\n"
     "result per live key (and weir reads all its state once), which bare never does.\n"
@@ -655,7 +683,9 @@ static const char s_usage[] =
     "  --state-dir DIR  rocksdb: a temporary store goes under DIR, removed after (default .)\n"
     "  --cache BYTES  rocksdb: block cache (default 64 MiB)\n"
     "  --checkpoint   rocksdb: after the stream, a full checkpoint and one after 1% of the keys\n"
-    "                 changed: times and bytes (goals: < 10 s; < 10% of the full state)\n";
+    "                 changed: times and bytes (goals: < 10 s; < 10% of the full state)\n"
+    "  --bare-stride BYTES  bare: entries this far apart (default 36, packed): the same work over\n"
+    "                 a bigger footprint; 220 spreads the default 5M keys over 1.47 GB, weir's\n";
 
 /* A duration ("500ms", "30s", "10min", "2h"; a plain number is ms), at least 0. */
 static bool s_dur(const char *arg, int64_t *out)
@@ -721,6 +751,7 @@ int wr_bench_window(int argc, char **argv)
                                          {"state-dir", required_argument, NULL, 'D'},
                                          {"cache", required_argument, NULL, 'C'},
                                          {"checkpoint", no_argument, NULL, 'K'},
+                                         {"bare-stride", required_argument, NULL, 'T'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     s_opts_t o = {.keys = 5000000,
@@ -789,6 +820,9 @@ int wr_bench_window(int argc, char **argv)
             break;
         case 'K':
             o.checkpoint = true;
+            break;
+        case 'T':
+            ok = wr_cli_count(optarg, sizeof(s_bare_t), 4096, &o.bare_stride);
             break;
         case 's':
             o.state = true;
@@ -860,6 +894,11 @@ int wr_bench_window(int argc, char **argv)
                        s_names[i], s_rate(&x) / 1e6, (double)x.hwm_kb * 1024 / 1e9,
                        x.hwm_kb ? 100.0 * (double)x.thp_kb / (double)x.hwm_kb : 0,
                        (unsigned long long)x.fired, x.secs, x.setup_secs);
+            if (!o.json && i == S_WEIR)
+                printf("    phases: ingest %.2f s (%.1f ns/event), firing sweeps %.2f s; "
+                       "end-of-input firing %.2f s for %llu windows (not in the rate)\n",
+                       x.add_secs, x.events ? x.add_secs * 1e9 / (double)x.events : 0,
+                       x.secs - x.add_secs, x.end_secs, (unsigned long long)x.end_fired);
             fflush(stdout);
             if (k == 0 || s_rate(&x) > s_rate(&r[i])) r[i] = x;
         }
@@ -883,18 +922,24 @@ int wr_bench_window(int argc, char **argv)
                (unsigned long long)o.events, (long long)o.size, (long long)o.slide,
                (long long)o.span, (long long)o.ooo, o.batch, o.rounds);
         wr_strbuf_release(&mj);
-        for (int i = 0; i < 4; i++)
-            if (o.run[i])
-                printf(
-                    ",\"%s\":{\"events_per_s\":%.0f,\"peak_rss_bytes\":%ld,\"huge_page_bytes\":%ld,"
-                    "\"state_bytes\":%llu,"
-                    "\"windows_fired\":%llu,\"seconds\":%.3f,\"setup_seconds\":%.3f}",
-                    i == 1   ? "flink_style"
-                    : i == 3 ? "weir_rocksdb"
-                             : s_names[i],
-                    s_rate(&r[i]), r[i].hwm_kb * 1024, r[i].thp_kb * 1024,
-                    (unsigned long long)r[i].state_bytes, (unsigned long long)r[i].fired, r[i].secs,
-                    r[i].setup_secs);
+        for (int i = 0; i < 4; i++) {
+            if (!o.run[i]) continue;
+            printf(",\"%s\":{\"events_per_s\":%.0f,\"peak_rss_bytes\":%ld,\"huge_page_bytes\":%ld,"
+                   "\"state_bytes\":%llu,"
+                   "\"windows_fired\":%llu,\"seconds\":%.3f,\"setup_seconds\":%.3f",
+                   i == 1   ? "flink_style"
+                   : i == 3 ? "weir_rocksdb"
+                            : s_names[i],
+                   s_rate(&r[i]), r[i].hwm_kb * 1024, r[i].thp_kb * 1024,
+                   (unsigned long long)r[i].state_bytes, (unsigned long long)r[i].fired, r[i].secs,
+                   r[i].setup_secs);
+            if (i == S_WEIR)
+                printf(",\"ingest_seconds\":%.6f,\"sweep_seconds\":%.6f,"
+                       "\"end_firing_seconds\":%.6f,\"end_windows_fired\":%llu",
+                       r[i].add_secs, r[i].secs - r[i].add_secs, r[i].end_secs,
+                       (unsigned long long)r[i].end_fired);
+            printf("}");
+        }
         if (o.run[S_ROCKS])
             printf(",\"ratio_rocksdb_memory\":%.3f,\"goal_ratio_rocksdb_memory\":0.5", vs_mem);
         if (o.run[S_ROCKS] && o.checkpoint)
