@@ -340,8 +340,8 @@ void wr__acc_clear(const wr__agg_layout_t *l, uint8_t *acc, wr__sketch_pool_t *s
     memcpy(acc, l->empty, l->size);
 }
 
-void wr__merge_block(const wr__agg_layout_t *l, uint8_t *const *ents, size_t nk, const size_t *offs,
-                     size_t ns, wr__block_t *b)
+void wr__merge_block(const wr__agg_layout_t *l, uint8_t *const *ents, size_t nk,
+                     const uint32_t *offs, size_t ns, wr__block_t *b)
 {
     for (size_t k = 0; k < nk; k++) {
         uint64_t c = 0;
@@ -421,8 +421,8 @@ void wr__merge_block(const wr__agg_layout_t *l, uint8_t *const *ents, size_t nk,
     }
 }
 
-int wr__finish_block(const wr__agg_layout_t *l, uint8_t *const *ents, size_t nk, const size_t *offs,
-                     size_t ns, wr__sketch_pool_t *sk, wr__block_t *b)
+int wr__finish_block(const wr__agg_layout_t *l, uint8_t *const *ents, size_t nk,
+                     const uint32_t *offs, size_t ns, wr__sketch_pool_t *sk, wr__block_t *b)
 {
     for (uint32_t a = 0; a < l->naggs; a++) {
         uint32_t f = l->agg_field[a];

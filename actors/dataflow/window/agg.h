@@ -203,11 +203,11 @@ typedef struct {
 } wr__block_t;
 
 /* Counts and merged fields of the window for keys 0..nk into b. */
-void wr__merge_block(const wr__agg_layout_t *l, uint8_t *const *ents, size_t nk, const size_t *offs,
-                     size_t ns, wr__block_t *b);
+void wr__merge_block(const wr__agg_layout_t *l, uint8_t *const *ents, size_t nk,
+                     const uint32_t *offs, size_t ns, wr__block_t *b);
 /* The aggregate values of the keys whose count is not 0 into b->val. 0 or WR_ENOMEM. */
-int wr__finish_block(const wr__agg_layout_t *l, uint8_t *const *ents, size_t nk, const size_t *offs,
-                     size_t ns, wr__sketch_pool_t *sk, wr__block_t *b);
+int wr__finish_block(const wr__agg_layout_t *l, uint8_t *const *ents, size_t nk,
+                     const uint32_t *offs, size_t ns, wr__sketch_pool_t *sk, wr__block_t *b);
 
 /* dst += src for two accumulators of one layout (sessions: src is later in time). src's sketches
  * are merged into dst's and freed. 0 or WR_ENOMEM. */

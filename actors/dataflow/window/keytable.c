@@ -30,12 +30,6 @@ static void *s_map(size_t bytes)
     return p;
 }
 
-void *wr__kt_map(size_t *bytes)
-{
-    *bytes = s_round(*bytes ? *bytes : 1, S_HUGE);
-    return s_map(*bytes);
-}
-
 static int s_index(wr__keytable_t *t, uint32_t nslots)
 {
     size_t bytes = s_round((size_t)nslots * 4, S_HUGE);

@@ -102,11 +102,6 @@ static inline uint32_t wr__kt_find(const wr__keytable_t *t, uint64_t key, uint64
     }
 }
 
-/* An anonymous mapping of at least *bytes (rounded up to a multiple of 2 MiB, *bytes updated:
- * munmap that), 2 MiB aligned and advised for transparent huge pages; reads as zeros. NULL on
- * failure. For the caller's own arrays indexed by entry (window_slice.c's pane slots). */
-void *wr__kt_map(size_t *bytes);
-
 /* Creates a table for about expected_keys keys with `payload` bytes after each key; with
  * prefault, the memory for that many keys is touched now rather than on the data path. NULL on
  * OOM or more than WR__KT_MAX_KEYS expected. */

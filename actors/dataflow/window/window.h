@@ -24,13 +24,9 @@
  *
  * How (sliced windows). Tumbling and sliding windows are cut into panes of length
  * gcd(size, slide); a record updates exactly one pane of its key, and a window's result is the
- * merge of its size/pane panes when it fires. Keys are numbered densely (entries 0..keys-1); per
- * key the engine keeps its id and a ring of R pane accumulators (28 bytes for count/sum/min/max: no
- * padding, no per-pane header), stored slot-major: ring slot j of every key in one array, the
- * entry's accumulator at entry x 28 bytes into it. The records of one pane then touch one such
- * array (140 MB for 5M keys) rather than every key's whole ring (1.47 GB): on a machine whose TLB
- * reach is small next to that, ingest is ~1.4x faster (docs/performance.md). R = the most panes
- * that can be live at once up to the watermark
+ * merge of its size/pane panes when it fires. Per key the engine keeps one dense entry: the key and
+ * a ring of R pane accumulators packed back to back (28 bytes for count/sum/min/max: no padding,
+ * no per-pane header), where R = the most panes that can be live at once up to the watermark
  * (size/pane plus allowed lateness in panes: 10 for 10 min / 1 min; plus the panes records ahead of
  * the watermark open, when the spec says how far ahead they run and many keys do: ahead_ms,
  * key_interval_ms). All keys share one time axis,
@@ -48,8 +44,7 @@
  * 10 panes of count/sum/min/max = 1.47 GB (29.4 bytes per pane; `weir bench window --state`).
  *
  * Costs: a record costs about three cache-line fetches (index, key, pane), prefetched a batch at a
- * time; a sweep reads every live key's ring once, the R slot arrays side by side (memory bound:
- * ~0.1-0.5 s for 5M keys, depending on the machine), so a stream
+ * time; a sweep reads every live entry once (memory bound: ~0.1 s for 5M keys here), so a stream
  * with fewer records per key and slide than windows to emit spends most of its time emitting.
  *
  * First touch of fresh memory is expensive here (a fault and a zeroing: ~1 ms per 2 MiB page, the
@@ -59,8 +54,8 @@
  * Limits: at most 2^26 - 2 live keys and 2^32 - 1 records per pane or session per key; size, slide,
  * gap and allowed lateness at most 2^50 ms; R at most WR_WINDOW_MAX_RING panes.
  *
- * Not thread-safe: one thread drives an engine. State is in a few flat arrays (key ids, ring
- * slots, index, spill, sketch blocks, session nodes) so a snapshot can serialize it later. */
+ * Not thread-safe: one thread drives an engine. State is in a few flat arrays (entries, index,
+ * spill, sketch blocks, session nodes) so a snapshot can serialize it later. */
 #ifndef WR_WINDOW_H
 #define WR_WINDOW_H
 

@@ -52,14 +52,7 @@ struct wr_window {
      * below lo are gone (too late); the ring holds panes [base, base + R), base >= lo, pane p in
      * slot p mod R (base_slot = base mod R). */
     int64_t P, K, g, R, lo, base, base_slot;
-    /* the rings, slot-major: slot j of entry e at panes + (j pcap + e) asz (see window.h), for
-     * entries < pcap; entries >= the key count hold garbage until a key is inserted there */
-    uint8_t *panes;
-    size_t panes_bytes;   /* mapped */
-    uint32_t pcap;        /* entries each slot's array holds */
-    uint32_t ptouched;    /* entries ever used since the last trim: memory in use */
-    uint32_t pkeep;       /* entries prefaulted: never trimmed */
-    uint8_t *ring_init;   /* R empty accumulators (snapshots' new keys; the rings are apart) */
+    uint8_t *ring_init;   /* R empty accumulators: a new key's payload */
     uint64_t *spill_bits; /* per entry: the key has spill nodes */
     size_t spill_words;
     /* spill nodes: key u64 @0, pane i64 @8, next u32 @16, accumulator @20; node 0 unused */
@@ -78,9 +71,9 @@ struct wr_window {
 
     /* scratch */
     wr__merge_t merge;
-    wr__block_t *blk; /* block sweep: results of WR__BLOCK keys */
-    size_t *sw_offs;  /* block sweep: ring slot offsets, (WR__SWEEP_WINDOWS + 2) x R */
-    uint64_t *dead;   /* sweep: entries to remove afterwards */
+    wr__block_t *blk;  /* block sweep: results of WR__BLOCK keys */
+    uint32_t *sw_offs; /* block sweep: ring slot offsets, (WR__SWEEP_WINDOWS + 2) x R */
+    uint64_t *dead;    /* sweep: entries to remove afterwards */
     size_t dead_words;
     int64_t *kp_pane; /* a key's non-empty panes during a sweep */
     uint8_t **kp_acc;
@@ -103,12 +96,6 @@ struct wr_window {
 
     struct wr__rocks *rocks; /* the rocksdb backend's state (window_rocks*.c); NULL: memory */
 };
-
-/* Sliced kinds: the accumulator in ring slot `slot` (< R) of entry e. */
-static inline uint8_t *wr__ring_acc(const wr_window_t *w, uint32_t e, int64_t slot)
-{
-    return w->panes + ((size_t)slot * w->pcap + e) * w->lay.size;
-}
 
 /* The pane length of a sliced window: gcd(size, slide). */
 static inline int64_t wr__gcd(int64_t a, int64_t b)
@@ -184,15 +171,14 @@ int wr__rocks_resume(wr_window_t *w, const wr_window_sink_t *sink);
 void wr__rocks_stats(const wr_window_t *w, wr_window_stats_t *out);
 
 /* Snapshot support (window_snap.c). Slices: lo(wm); room for `more` keys (0, WR_ENOMEM,
- * WR_ETOOBIG); empty ring slots for entry e, just inserted (after a reserve); the accumulator of
- * pane p >= lo of entry e, its ring slot or a spill node made empty (NULL on OOM; counted live: the
- * caller fills it); the first spill node of entry e (0: none). Sessions: entry e's first session
- * (0: none); session n's window and accumulator, and the next one; a new last session of entry e
- * after *tail (0: none yet), its accumulator moved from acc (whose sketches it takes, or frees on
- * failure), fired when end - 1 <= the watermark (0 or WR_ENOMEM). */
+ * WR_ETOOBIG); the accumulator of pane p >= lo of entry e, its ring slot or a spill node made
+ * empty (NULL on OOM; counted live: the caller fills it); the first spill node of entry e (0:
+ * none). Sessions: entry e's first session (0: none); session n's window and accumulator, and
+ * the next one; a new last session of entry e after *tail (0: none yet), its accumulator moved
+ * from acc (whose sketches it takes, or frees on failure), fired when end - 1 <= the watermark (0
+ * or WR_ENOMEM). */
 int64_t wr__slice_lo(const wr_window_t *w, int64_t wm);
 int wr__slice_reserve(wr_window_t *w, size_t more);
-void wr__slice_fresh(wr_window_t *w, uint32_t e);
 uint8_t *wr__slice_acc(wr_window_t *w, uint32_t e, int64_t p);
 uint32_t wr__slice_spill_first(const wr_window_t *w, uint32_t e);
 uint32_t wr__session_first(const wr_window_t *w, uint32_t e);

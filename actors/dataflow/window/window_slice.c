@@ -3,17 +3,14 @@
  * Geometry: pane length P = gcd(size, slide); K = size / P panes per window; g = slide / P panes
  * per slide; window a (a multiple of g, in panes) is [a P, (a + K) P). lo(W) is the oldest pane
  * that a window not yet cleaned up at watermark W contains; records of panes < lo are too late.
- * Each key has a ring of R accumulators, kept slot-major outside the keytable (slot j of every
- * entry in one array: wr__ring_acc; entries added, moved and removed with the keytable's). All
- * keys share one ring base (base = lo, except that an empty engine starts its ring at its first
- * batch's data rather than at a watermark that may not have come yet), and a non-empty slot j
- * holds the pane p in [base, base + R) with p mod R = j. Other live panes (>= base + R: ahead of
- * the watermark; in [lo, base): rare late data below a fresh engine's base) go to the spill table
- * (a chain of nodes per key, sorted by pane); a sweep moves them into the ring once the base covers
- * them. */
+ * Each key's entry holds a ring of R accumulators; all keys share one ring base (base = lo, except
+ * that an empty engine starts its ring at its first batch's data rather than at a watermark that
+ * may not have come yet), and a non-empty slot j holds the pane p in [base, base + R) with
+ * p mod R = j. Other live panes (>= base + R: ahead of the watermark; in [lo, base): rare late
+ * data below a fresh engine's base) go to the spill table (a chain of nodes per key, sorted by
+ * pane); a sweep moves them into the ring once the base covers them. */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "actors/dataflow/window/window_internal.h"
 #include "bus/base/error.h"
@@ -177,62 +174,6 @@ static int s_bits_reserve(wr_window_t *w, size_t entries)
     return 0;
 }
 
-/* ---- the rings: one array per slot ---- */
-
-#define S_TRIM_MIN ((size_t)64 << 20) /* unused ring memory worth giving back */
-
-/* Makes each slot's array hold `entries` entries, moving the live ones when it grows (slot by
- * slot, each old one given back once moved: the peak is one slot's more, not twice the state).
- * 0 or WR_ENOMEM. */
-static int s_panes_reserve(wr_window_t *w, size_t entries)
-{
-    if (entries <= w->pcap) return 0;
-    size_t cap = (size_t)w->pcap * 2, asz = w->lay.size;
-    if (cap < entries) cap = entries;
-    if (cap < 1024) cap = 1024;
-    size_t bytes = cap * (size_t)w->R * asz;
-    uint8_t *p = wr__kt_map(&bytes);
-    if (!p) return WR_ENOMEM;
-    if (w->panes) {
-        for (int64_t j = 0; j < w->R; j++) {
-            size_t n = (size_t)w->kt->count * asz;
-            uint8_t *old = wr__ring_acc(w, 0, j);
-            uintptr_t a = ((uintptr_t)old + 4095) & ~(uintptr_t)4095,
-                      b = ((uintptr_t)old + n) & ~(uintptr_t)4095;
-            memcpy(p + (size_t)j * cap * asz, old, n);
-            if (b > a) madvise((void *)a, b - a, MADV_DONTNEED);
-        }
-        munmap(w->panes, w->panes_bytes);
-    }
-    w->panes = p;
-    w->panes_bytes = bytes;
-    w->pcap = (uint32_t)cap;
-    w->ptouched = w->kt->count;
-    return 0;
-}
-
-void wr__slice_fresh(wr_window_t *w, uint32_t e)
-{
-    for (int64_t j = 0; j < w->R; j++)
-        memcpy(wr__ring_acc(w, e, j), w->lay.empty, w->lay.size);
-    if (e >= w->ptouched) w->ptouched = e + 1;
-}
-
-/* Gives the ring memory of entries beyond the key count back when a lot of it is unused. */
-static void s_panes_trim(wr_window_t *w)
-{
-    uint32_t n = w->kt->count, used = n > w->pkeep ? n : w->pkeep;
-    if (w->ptouched <= used || n >= w->ptouched / 2 ||
-        (size_t)(w->ptouched - used) * (size_t)w->R * w->lay.size <= S_TRIM_MIN)
-        return;
-    for (int64_t j = 0; j < w->R; j++) {
-        uintptr_t a = ((uintptr_t)wr__ring_acc(w, used, j) + 4095) & ~(uintptr_t)4095,
-                  b = (uintptr_t)wr__ring_acc(w, w->ptouched, j) & ~(uintptr_t)4095;
-        if (b > a) madvise((void *)a, b - a, MADV_DONTNEED);
-    }
-    w->ptouched = used;
-}
-
 /* ---- life cycle ---- */
 
 int wr__slice_init(wr_window_t *w)
@@ -283,19 +224,16 @@ int wr__slice_init(wr_window_t *w)
         wr__merge_init(&w->merge, &w->lay, (uint32_t)w->K) ||
         !(w->blk = calloc(1, sizeof *w->blk)) ||
         !(w->blk->sk = malloc((size_t)w->K * WR__BLOCK * sizeof(uint32_t))) ||
-        !(w->sw_offs = malloc((size_t)(WR__SWEEP_WINDOWS + 2) * w->R * sizeof *w->sw_offs)) ||
-        !(w->kt = wr__kt_new(s->expected_keys, 0, s->prefault)) || s_bits_reserve(w, w->kt->cap) ||
-        s_panes_reserve(w, s->expected_keys))
+        !(w->sw_offs = malloc((size_t)(WR__SWEEP_WINDOWS + 2) * w->R * sizeof(uint32_t))) ||
+        !(w->kt = wr__kt_new(s->expected_keys, (size_t)w->R * a, s->prefault)) ||
+        s_bits_reserve(w, w->kt->cap))
         return WR_ENOMEM;
-    if (s->prefault && s->expected_keys && !madvise(w->panes, w->panes_bytes, MADV_POPULATE_WRITE))
-        w->pkeep = w->pcap; /* as the keytable's prefault (keytable.c) */
     w->blk->sk_cap = (uint32_t)w->K;
     return 0;
 }
 
 void wr__slice_release(wr_window_t *w)
 {
-    if (w->panes) munmap(w->panes, w->panes_bytes);
     free(w->ring_init);
     free(w->spill_bits);
     free(w->sp_nodes);
@@ -307,10 +245,8 @@ void wr__slice_release(wr_window_t *w)
 
 size_t wr__slice_bytes(const wr_window_t *w)
 {
-    size_t rings =
-        (size_t)(w->ptouched > w->pkeep ? w->ptouched : w->pkeep) * (size_t)w->R * w->lay.size;
-    return (size_t)w->R * w->lay.size + (rings + 4095) / 4096 * 4096 + w->spill_words * 8 +
-           (size_t)w->sp_cap * w->sp_stride + (size_t)w->sp_hcap * sizeof *w->sp_heads;
+    return (size_t)w->R * w->lay.size + w->spill_words * 8 + (size_t)w->sp_cap * w->sp_stride +
+           (size_t)w->sp_hcap * sizeof *w->sp_heads;
 }
 
 /* Gives a large, empty spill table's memory back (after a burst of out-of-order data). */
@@ -344,14 +280,13 @@ int64_t wr__slice_lo(const wr_window_t *w, int64_t wm)
 int wr__slice_reserve(wr_window_t *w, size_t more)
 {
     int rc = wr__kt_reserve(w->kt, more);
-    if (!rc) rc = s_bits_reserve(w, w->kt->cap);
-    return rc ? rc : s_panes_reserve(w, (size_t)w->kt->count + more);
+    return rc ? rc : s_bits_reserve(w, w->kt->cap);
 }
 
 uint8_t *wr__slice_acc(wr_window_t *w, uint32_t e, int64_t p)
 {
     if (p >= w->base && p < w->base + w->R) {
-        uint8_t *acc = wr__ring_acc(w, e, wr__floor_mod(p, w->R));
+        uint8_t *acc = wr__kt_entry(w->kt, e) + 8 + wr__floor_mod(p, w->R) * (int64_t)w->lay.size;
         w->panes_live += wr__acc_count(acc) == 0;
         return acc;
     }
@@ -441,6 +376,8 @@ static int s_fire(wr_window_t *w, const wr_window_sink_t *sink, uint64_t key, si
 static int s_gather(wr_window_t *w, uint32_t e, int64_t q_lo, int64_t q_hi, size_t *n,
                     uint32_t *hslot)
 {
+    uint8_t *ent = wr__kt_entry(w->kt, e);
+    const size_t asz = w->lay.size;
     size_t m = 0;
     uint32_t nd = 0;
     bool spilled = s_bit(w, e);
@@ -458,13 +395,14 @@ static int s_gather(wr_window_t *w, uint32_t e, int64_t q_lo, int64_t q_hi, size
         if (s_kp_reserve(w, m + (size_t)(q1 - q0 + 1))) return WR_ENOMEM;
         int64_t slot = q0 - w->base + w->base_slot;
         if (slot >= w->R) slot -= w->R;
+        uint8_t *acc = ent + 8 + slot * asz, *wrap = ent + 8 + w->R * asz;
         for (int64_t q = q0; q <= q1; q++) { /* branch-free: slots are empty or not at random */
-            uint8_t *acc = wr__ring_acc(w, e, slot);
             w->kp_pane[m] = q;
             w->kp_acc[m] = acc;
             w->kp_node[m] = 0;
             m += wr__acc_count(acc) != 0;
-            if (++slot == w->R) slot = 0;
+            acc += asz;
+            if (acc == wrap) acc = ent + 8;
         }
     }
     if (spilled)
@@ -510,9 +448,10 @@ static void s_locate(wr_window_t *w, size_t n)
         w->b_cand[i] = WR__KT_NONE;
         if (cls[i] == WR__REC_DROP || (w->b_cand[i] = wr__kt_candidate(kt, hs[i])) == WR__KT_NONE)
             continue;
-        __builtin_prefetch(wr__kt_entry(kt, w->b_cand[i])); /* the key */
-        if (cls[i] == WR__REC_RING) {                       /* a pane may straddle two lines */
-            const uint8_t *acc = wr__ring_acc(w, w->b_cand[i], w->b_slot[i]);
+        const uint8_t *ent = wr__kt_entry(kt, w->b_cand[i]);
+        __builtin_prefetch(ent);
+        if (cls[i] == WR__REC_RING) { /* a pane may straddle two lines */
+            const uint8_t *acc = ent + 8 + w->b_slot[i] * asz;
             __builtin_prefetch(acc, 1);
             __builtin_prefetch(acc + asz - 1, 1);
         }
@@ -539,6 +478,7 @@ int wr__slice_add(wr_window_t *w, const uint64_t *keys, const int64_t *ts,
         }
     }
     const int64_t P = w->P, lo = w->lo, R = w->R, base = w->base, bslot = w->base_slot, wm = w->wm;
+    const size_t asz = w->lay.size;
     uint64_t *hs = w->b_hash;
     uint32_t *cand = w->b_cand, *slot = w->b_slot;
     uint8_t *cls = w->b_cls;
@@ -576,15 +516,11 @@ int wr__slice_add(wr_window_t *w, const uint64_t *keys, const int64_t *ts,
         uint32_t e = cand[i];
         if (e == WR__KT_NONE || wr__kt_key(kt, e) != key) {
             e = wr__kt_find(kt, key, hs[i]);
-            if (e == WR__KT_NONE) { /* the rings grow when a key needs it, not for a batch */
-                if ((rc = s_panes_reserve(w, (size_t)kt->count + 1))) break;
-                e = wr__kt_insert(kt, key, hs[i], w->ring_init); /* the key only */
-                wr__slice_fresh(w, e);
-            }
+            if (e == WR__KT_NONE) e = wr__kt_insert(kt, key, hs[i], w->ring_init);
         }
         uint8_t *acc;
         if (cls[i] == WR__REC_RING) {
-            acc = wr__ring_acc(w, e, slot[i]);
+            acc = wr__kt_entry(kt, e) + 8 + slot[i] * asz;
             panes_new += wr__acc_count(acc) == 0;
         } else {
             if (!(acc = s_spill_acc(w, key, w->b_pane[i]))) {
@@ -609,7 +545,9 @@ int wr__slice_add(wr_window_t *w, const uint64_t *keys, const int64_t *ts,
 static int s_sweep_key(wr_window_t *w, const wr_window_sink_t *sink, uint32_t e,
                        const wr__sweep_t *s, bool *empty)
 {
-    uint64_t key = wr__kt_key(w->kt, e);
+    uint8_t *ent = wr__kt_entry(w->kt, e), *ring = ent + 8;
+    uint64_t key;
+    memcpy(&key, ent, 8);
     const size_t asz = w->lay.size;
     size_t n = 0;
     bool spilled = s_bit(w, e);
@@ -636,7 +574,7 @@ static int s_sweep_key(wr_window_t *w, const wr_window_sink_t *sink, uint32_t e,
         kept++;
         if (!nd) continue;
         if (p >= s->base_new && p < s->base_new + w->R) { /* its slot's older pane is gone */
-            memcpy(wr__ring_acc(w, e, wr__floor_mod(p, w->R)), w->kp_acc[i], asz);
+            memcpy(ring + wr__floor_mod(p, w->R) * asz, w->kp_acc[i], asz);
             s_node_free(w, nd);
             w->spill_panes--;
             continue;
@@ -661,7 +599,7 @@ static int s_sweep_key(wr_window_t *w, const wr_window_sink_t *sink, uint32_t e,
 }
 
 /* Appends the block's non-empty results for window a to the output. */
-static void s_emit_block(wr_window_t *w, const wr_window_sink_t *sink, const uint32_t *idx,
+static void s_emit_block(wr_window_t *w, const wr_window_sink_t *sink, uint8_t *const *ents,
                          size_t nk, int64_t a)
 {
     const wr__block_t *b = w->blk;
@@ -669,7 +607,7 @@ static void s_emit_block(wr_window_t *w, const wr_window_sink_t *sink, const uin
     for (size_t k = 0; k < nk; k++) {
         if (!b->count[k]) continue;
         size_t i = w->out_n++;
-        w->out_key[i] = wr__kt_key(w->kt, idx[k]);
+        memcpy(&w->out_key[i], ents[k], 8);
         w->out_start[i] = start;
         w->out_end[i] = end;
         w->out_count[i] = b->count[k];
@@ -681,15 +619,14 @@ static void s_emit_block(wr_window_t *w, const wr_window_sink_t *sink, const uin
     }
 }
 
-/* Ring slot offsets of panes [p0, p1) clipped to the ring, in pane order: from an entry's
- * accumulator in slot 0 (wr__ring_acc(w, e, 0)) to its accumulator of the pane. */
-static size_t s_offsets(const wr_window_t *w, int64_t p0, int64_t p1, size_t *out)
+/* Ring slot offsets (in an entry) of panes [p0, p1) clipped to the ring, in pane order. */
+static size_t s_offsets(const wr_window_t *w, int64_t p0, int64_t p1, uint32_t *out)
 {
     if (p0 < w->base) p0 = w->base;
     if (p1 > w->base + w->R) p1 = w->base + w->R;
     size_t n = 0;
     for (int64_t p = p0; p < p1; p++)
-        out[n++] = (size_t)wr__floor_mod(p, w->R) * w->pcap * w->lay.size;
+        out[n++] = (uint32_t)(8 + wr__floor_mod(p, w->R) * (int64_t)w->lay.size);
     return n;
 }
 
@@ -723,8 +660,8 @@ static int s_sweep_begin(wr_window_t *w, int64_t wm)
     if (words) memset(w->dead, 0, words * sizeof *w->dead);
     if (s->blocks) {
         const size_t R = (size_t)w->R;
-        size_t *offs = w->sw_offs, *exp_offs = offs + WR__SWEEP_WINDOWS * R,
-               *keep_offs = exp_offs + R;
+        uint32_t *offs = w->sw_offs, *exp_offs = offs + WR__SWEEP_WINDOWS * R,
+                 *keep_offs = exp_offs + R;
         for (uint64_t i = 0; i < s->nwin; i++) {
             int64_t a = s->a_lo + (int64_t)i * w->g;
             s->nofs[i] = s_offsets(w, a, a + w->K, offs + i * R);
@@ -742,14 +679,14 @@ static int s_sweep_block(wr_window_t *w, const wr_window_sink_t *sink, uint8_t *
 {
     const wr__sweep_t *s = &w->sw;
     const size_t R = (size_t)w->R, asz = w->lay.size;
-    const size_t *offs = w->sw_offs, *exp_offs = offs + WR__SWEEP_WINDOWS * R,
-                 *keep_offs = exp_offs + R;
+    const uint32_t *offs = w->sw_offs, *exp_offs = offs + WR__SWEEP_WINDOWS * R,
+                   *keep_offs = exp_offs + R;
     int rc = 0;
     for (uint64_t i = 0; i < s->nwin && !rc; i++) {
         if (!s->nofs[i]) continue;
         wr__merge_block(&w->lay, ents, nk, offs + i * R, s->nofs[i], w->blk);
         rc = wr__finish_block(&w->lay, ents, nk, offs + i * R, s->nofs[i], w->sk, w->blk);
-        if (!rc) s_emit_block(w, sink, idx, nk, s->a_lo + (int64_t)i * w->g);
+        if (!rc) s_emit_block(w, sink, ents, nk, s->a_lo + (int64_t)i * w->g);
     }
     if (rc) return rc;
     /* When the one window fired covers the whole ring (the usual sweep), its count minus the
@@ -779,12 +716,6 @@ static int s_sweep_block(wr_window_t *w, const wr_window_sink_t *sink, uint8_t *
     return 0;
 }
 
-static void s_prefetch_range(const uint8_t *p, const uint8_t *q)
-{
-    for (p = (const uint8_t *)((uintptr_t)p & ~(uintptr_t)63); p < q; p += 64)
-        __builtin_prefetch(p, 1);
-}
-
 /* Sweeps live keys from w->sw.next on, WR__BLOCK at a time: keys without spilled panes through the
  * block merge when few windows are due (the usual case: one per slide), the others one by one.
  * Stops early with WR_EAGAIN when the sink fills up (w->sw.next says where to go on). */
@@ -799,16 +730,17 @@ static int s_sweep_run(wr_window_t *w, const wr_window_sink_t *sink)
         uint32_t e0 = s->next, e1 = kt->count - e0 < WR__BLOCK ? kt->count : e0 + WR__BLOCK;
         size_t nk = 0;
         if (e1 < kt->count) { /* the next block streams in while this one is merged */
-            uint32_t e2 = kt->count - e1 < WR__BLOCK ? kt->count : e1 + WR__BLOCK;
-            s_prefetch_range(wr__kt_entry(kt, e1), wr__kt_entry(kt, e2));
-            for (int64_t j = 0; j < w->R; j++)
-                s_prefetch_range(wr__ring_acc(w, e1, j), wr__ring_acc(w, e2, j));
+            const uint8_t *p = wr__kt_entry(kt, e1),
+                          *q = wr__kt_entry(kt, kt->count - e1 < WR__BLOCK ? kt->count
+                                                                           : e1 + WR__BLOCK);
+            for (; p < q; p += 64)
+                __builtin_prefetch(p, 1);
         }
         int rc = 0;
         for (uint32_t e = e0; e < e1 && !rc; e++) {
             if (s->blocks && !s_bit(w, e)) {
                 idx[nk] = e;
-                ents[nk++] = wr__ring_acc(w, e, 0);
+                ents[nk++] = wr__kt_entry(kt, e);
                 continue;
             }
             bool empty = false;
@@ -837,13 +769,10 @@ static void s_sweep_finish(wr_window_t *w)
             if (moved != WR__KT_NONE) {
                 s_bit_set(w, e, s_bit(w, moved));
                 s_bit_set(w, moved, false);
-                for (int64_t j = 0; j < w->R; j++)
-                    memcpy(wr__ring_acc(w, e, j), wr__ring_acc(w, moved, j), w->lay.size);
             }
         }
     }
     wr__kt_trim(kt);
-    s_panes_trim(w);
     s_spill_shrink(w);
 }
 

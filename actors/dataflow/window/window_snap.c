@@ -159,22 +159,23 @@ static int s_put_acc(const wr_window_t *w, wr_snap_writer_t *out, const uint8_t 
  * accumulator, ascending. */
 static int s_put_slices(const wr_window_t *w, wr_snap_writer_t *out, uint32_t e)
 {
-    uint64_t key = wr__kt_key(w->kt, e);
+    const uint8_t *ent = wr__kt_entry(w->kt, e);
+    const size_t asz = w->lay.size;
     uint16_t nring = 0;
     uint32_t nspill = 0;
     for (int64_t o = 0; o < w->R; o++)
-        nring += wr__acc_count(wr__ring_acc(w, e, wr__floor_mod(w->base + o, w->R))) != 0;
+        nring += wr__acc_count(ent + 8 + wr__floor_mod(w->base + o, w->R) * asz) != 0;
     uint32_t first = wr__slice_spill_first(w, e);
     for (uint32_t nd = first; nd; nspill++)
         memcpy(&nd, w->sp_nodes + (size_t)nd * w->sp_stride + 16, 4);
     uint8_t *p = wr__snapw_room(out, 14);
     if (!p) return out->err;
-    memcpy(p, &key, 8);
+    memcpy(p, ent, 8);
     memcpy(p + 8, &nring, 2);
     memcpy(p + 10, &nspill, 4);
     wr__snapw_commit(out, 14);
     for (int64_t o = 0; o < w->R; o++) {
-        const uint8_t *acc = wr__ring_acc(w, e, wr__floor_mod(w->base + o, w->R));
+        const uint8_t *acc = ent + 8 + wr__floor_mod(w->base + o, w->R) * asz;
         if (!wr__acc_count(acc)) continue;
         uint16_t off = (uint16_t)o;
         if (wr__snapw_put(out, &off, 2) || s_put_acc(w, out, acc)) return out->err;

@@ -160,7 +160,6 @@ static int s_get_slices(s_restore_t *r, s_cur_t *c)
         nring + (uint64_t)nspill == 0 || nring > h->ring)
         return WR_EPROTO;
     int rc = s_new_key(r, key, r->w->ring_init, &e);
-    if (!rc) wr__slice_fresh(r->w, e);
     int64_t prev = -1;
     for (uint32_t i = 0; i < nring && !rc; i++) {
         uint16_t off;
