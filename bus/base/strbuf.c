@@ -112,9 +112,7 @@ void wr_strbuf_addf(wr_strbuf_t *sb, const char *fmt, ...)
     sb->len += (size_t)n;
 }
 
-/* Length of the well-formed UTF-8 sequence at s (RFC 3629: no overlongs, no surrogates, nothing
- * above U+10FFFF), or 0 if the bytes there are not one. */
-static size_t s_utf8_len(const uint8_t *s, size_t avail)
+size_t wr__utf8_len(const unsigned char *s, size_t avail)
 {
     uint8_t c = s[0];
     size_t n;
@@ -161,7 +159,7 @@ void wr_strbuf_add_json_str(wr_strbuf_t *sb, const char *s, size_t len)
             continue;
         }
         if (c >= 0x80) {
-            n = s_utf8_len(p + i, len - i);
+            n = wr__utf8_len(p + i, len - i);
             if (n) {
                 i += n;
                 continue;

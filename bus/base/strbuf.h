@@ -35,4 +35,9 @@ void wr_strbuf_addf(wr_strbuf_t *sb, const char *fmt, ...) __attribute__((format
 /* Appends s as a JSON string literal, quotes included; invalid UTF-8 bytes become U+FFFD. */
 void wr_strbuf_add_json_str(wr_strbuf_t *sb, const char *s, size_t len);
 
+/* Internal (shared with jsonr.c): length of the well-formed UTF-8 sequence at s, avail > 0 bytes
+ * (RFC 3629: no overlongs, no surrogates, nothing above U+10FFFF), or 0 if the bytes there are
+ * not one. */
+size_t wr__utf8_len(const unsigned char *s, size_t avail);
+
 #endif

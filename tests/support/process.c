@@ -179,12 +179,18 @@ static void s_child(const ps_proc_t *p, char *const argv[], char *const envp[], 
 
 ps_proc_t *ps_start(const char *name, const char *const args[], char **envp)
 {
+    return ps_start_program(name, ps_h.weir, args, envp);
+}
+
+ps_proc_t *ps_start_program(const char *name, const char *path, const char *const args[],
+                            char **envp)
+{
     extern char **environ;
     ps_proc_t *p = NULL;
     for (size_t i = 0; !p && i < PS_MAX_PROCS; i++)
         if (!ps_h.procs[i].used) p = &ps_h.procs[i];
     if (!p) PS_FAIL("more than %d processes at once", PS_MAX_PROCS);
-    char *argv[PS_MAX_ARGS + 2] = {(char *)ps_h.weir};
+    char *argv[PS_MAX_ARGS + 2] = {(char *)path};
     size_t n = 1;
     for (size_t i = 0; args[i]; i++) {
         assert_true(n < PS_MAX_ARGS);

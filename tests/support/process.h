@@ -115,6 +115,9 @@ void ps_sort_strings(char **v, size_t n);
 /* Starts `weir ARGS` in a free slot, stdout and stderr in NAME.out and NAME.err of the test's
  * directory; envp NULL: this process's environment. Fails the test when every slot is taken. */
 ps_proc_t *ps_start(const char *name, const char *const args[], char **envp);
+/* The same for another program than weir: path (absolute) with ARGS, tracked and killed alike. */
+ps_proc_t *ps_start_program(const char *name, const char *path, const char *const args[],
+                            char **envp);
 /* True while p runs; reaps it once it has exited. */
 bool ps_running(ps_proc_t *p);
 /* p's exit code, 128 + signal when a signal ended it. */
