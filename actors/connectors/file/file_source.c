@@ -123,20 +123,20 @@ typedef struct {
     size_t len, cap;
     size_t most; /* cap grows up to this: a little over the longest line */
     bool eof;
-    /* skipped lines (on_error: skip): the first S_LOG_FIRST logged, then a summary at most
-     * every S_LOG_EVERY_NS */
-    uint64_t bad_seen, bad_logged;
+    /* skipped lines (on_error: skip; textin counts them): the first S_LOG_FIRST logged, then a
+     * summary at most every S_LOG_EVERY_NS */
+    uint64_t bad_logged;
     int64_t next_log_ns;
 } s_reader_t;
 
 /* A summary of the skipped lines not logged one by one yet (at the interval, or at the end). */
 static void s_log_summary(s_reader_t *r)
 {
-    uint64_t unlogged = r->bad_seen - r->bad_logged;
+    uint64_t bad = wr_textin_stats(r->text)->bad, unlogged = bad - r->bad_logged;
     if (!unlogged) return;
     wr_warn("file source %s: %llu more bad lines skipped (%llu in all)", r->c->path,
-            (unsigned long long)unlogged, (unsigned long long)r->bad_seen);
-    r->bad_logged = r->bad_seen;
+            (unsigned long long)unlogged, (unsigned long long)bad);
+    r->bad_logged = bad;
     r->next_log_ns = wr_now_ns() + S_LOG_EVERY_NS;
 }
 
@@ -144,10 +144,11 @@ static void s_log_summary(s_reader_t *r)
 static void s_on_bad(void *ctx, const char *msg)
 {
     s_reader_t *r = ctx;
-    if (++r->bad_seen > S_LOG_FIRST) return; /* s_read sums them up */
+    uint64_t bad = wr_textin_stats(r->text)->bad; /* this one included */
+    if (bad > S_LOG_FIRST) return;                /* s_read sums them up */
     wr_warn("file source: skipped %s%s", msg,
-            r->bad_seen == S_LOG_FIRST ? " (more are counted, and summed up in the log)" : "");
-    r->bad_logged = r->bad_seen;
+            bad == S_LOG_FIRST ? " (more are counted, and summed up in the log)" : "");
+    r->bad_logged = bad;
     r->next_log_ns = wr_now_ns() + S_LOG_EVERY_NS;
 }
 
@@ -155,7 +156,7 @@ static void s_close(void **rp)
 {
     s_reader_t *r = *rp;
     if (!r) return;
-    s_log_summary(r);
+    if (r->text) s_log_summary(r); /* none when opening failed */
     wr_textin_destroy(&r->text);
     if (r->fd >= 0) close(r->fd);
     free(r->buf);
@@ -290,8 +291,9 @@ static int s_read(void *rp, wr_source_read_t *rd, wr_source_status_t *st, wr_str
         if ((rc = s_fill(r, &got))) break;
     }
     b->cap = cap;
-    if (r->bad_seen > r->bad_logged && wr_now_ns() >= r->next_log_ns) s_log_summary(r);
-    wr_source_read_skipped(rd, wr_textin_stats(r->text)->bad);
+    uint64_t bad = wr_textin_stats(r->text)->bad;
+    if (bad > r->bad_logged && wr_now_ns() >= r->next_log_ns) s_log_summary(r);
+    wr_source_read_skipped(rd, bad);
     if (rc) wr_strbuf_adds(err, wr_textin_error(r->text)[0] ? wr_textin_error(r->text) : "");
     if (rc == WR_ETOOBIG)
         wr_strbuf_adds(err, " (the source's max_line sets the limit; on_error: skip skips it)");
