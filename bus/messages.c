@@ -52,6 +52,10 @@ WR_PROTO_DESCRIBE(recent_msg, MAP)
 WR_PROTO_DESCRIBE(job_summary, MAP)
 #undef WR_PROTO_T
 
+#define WR_PROTO_T wr_msg_jm_addr_t
+WR_PROTO_DESCRIBE(jm_addr, MAP)
+#undef WR_PROTO_T
+
 #define WR_PROTO_T wr_msg_subtask_place_t
 WR_PROTO_DESCRIBE(subtask_place, MAP)
 #undef WR_PROTO_T
@@ -149,7 +153,7 @@ WR_PROTO_DESCRIBE(job_ref, ARRAY)
 #undef WR_PROTO_T
 
 #define WR_PROTO_T wr_msg_jobs_reply_t
-WR_PROTO_DESCRIBE(jobs_reply, BARE)
+WR_PROTO_DESCRIBE(jobs_reply, MAP)
 #undef WR_PROTO_T
 
 #define WR_PROTO_T wr_msg_job_reply_t

@@ -27,6 +27,7 @@
 #define WR_MSG_JOB_ID_MAX      24  /* a job id, NUL included (8 hex digits today) */
 #define WR_MSG_PATH_MAX        512 /* a checkpoint, savepoint or state folder path, NUL included */
 #define WR_MSG_ENDPOINT_MAX    128 /* a bus endpoint "tcp://host:port", NUL included */
+#define WR_MSG_CLUSTER_MAX     64  /* a cluster id (high-availability.cluster-id), NUL included */
 #define WR_MSG_REASON_MAX      64  /* why a peer is down, NUL included */
 #define WR_MSG_STATE_MAX       16  /* a subtask's state name, NUL included */
 #define WR_MSG_ERROR_MAX       256 /* a subtask's error, NUL included */
@@ -36,6 +37,7 @@
 #define WR_MSG_NODES_MAX       4096       /* nodes in `weir actors` */
 #define WR_MSG_ACTORS_MAX      (1u << 20) /* actors of one node */
 #define WR_MSG_JOBS_MAX        (1u << 16) /* jobs a JobManager lists */
+#define WR_MSG_JMS_MAX         16         /* JobManagers a cluster lists (leader and standbys) */
 #define WR_MSG_OPERATORS_MAX   4096       /* vertices of a job */
 #define WR_MSG_SUBTASKS_MAX    (1u << 16) /* subtasks of one vertex */
 #define WR_MSG_CKPTS_MAX       1024       /* checkpoints a job lists */
@@ -258,9 +260,12 @@ extern const wr_proto_struct_t wr_msg_none_decl;
     F(U64, incarnation, , )
 
 /* TM_REGISTER: a registration, and once registered the TaskManager's slot report (sent again
- * every few seconds); node must be the sender's node; slots_in_use: the slots its subtasks hold.
+ * every few seconds); cluster, its cluster id (high-availability.cluster-id: a JobManager refuses
+ * another cluster's TaskManager); node must be the sender's node; slots_in_use: the slots its
+ * subtasks hold.
  * ARRAY. */
 #define WR_MSG_FIELDS_tm_register(F)                                                               \
+    F(STR, cluster, WR_MSG_CLUSTER_MAX, )                                                          \
     F(STR, node, WR_NODE_MAX, )                                                                    \
     F(STR, endpoint, WR_MSG_ENDPOINT_MAX, )                                                        \
     F(U32, slots, , )                                                                              \
@@ -342,8 +347,21 @@ extern const wr_proto_struct_t wr_msg_none_decl;
 /* JOB_SUBMITTED, JOB_REQ, JOB_CANCEL, JOB_CANCELED, TASK_CANCEL, CKPT_LIST_REQ: a job. ARRAY. */
 #define WR_MSG_FIELDS_job_ref(F) F(STR, job, WR_MSG_JOB_ID_MAX, )
 
-/* JOBS_REPLY. BARE. */
-#define WR_MSG_FIELDS_jobs_reply(F) F(LIST, jobs, job_summary, WR_MSG_JOBS_MAX)
+/* A JobManager of the cluster (JOBS_REPLY's standbys, NOT_LEADER's leader): its node id, bus
+ * endpoint and, for a leader, its epoch (a standby's candidacy revision otherwise). MAP. */
+#define WR_MSG_FIELDS_jm_addr(F)                                                                   \
+    F(STR, node, WR_NODE_MAX, )                                                                    \
+    F(STR, endpoint, WR_MSG_ENDPOINT_MAX, )                                                        \
+    F(U64, epoch, , )
+
+/* JOBS_REPLY: a summary per job, and who answers: ha, the leadership ("standalone", "etcd"); the
+ * leader's node and epoch; the standby JobManagers (etcd). MAP. */
+#define WR_MSG_FIELDS_jobs_reply(F)                                                                \
+    F(LIST, jobs, job_summary, WR_MSG_JOBS_MAX)                                                    \
+    F(STRV, ha, , )                                                                                \
+    F(STRV, leader, , )                                                                            \
+    F(U64, epoch, , )                                                                              \
+    F(LIST, standbys, jm_addr, WR_MSG_JMS_MAX)
 
 /* JOB_REPLY: collected, every `collect` sink's results (JSON lines). MAP. */
 #define WR_MSG_FIELDS_job_reply(F)                                                                 \
@@ -442,6 +460,7 @@ extern const wr_proto_struct_t wr_msg_none_decl;
     D(hist_bucket, ARRAY)                                                                          \
     D(recent_msg, MAP)                                                                             \
     D(job_summary, MAP)                                                                            \
+    D(jm_addr, MAP)                                                                                \
     D(subtask_place, MAP)                                                                          \
     D(operator_stats, MAP)                                                                         \
     D(ckpt_stat, MAP)                                                                              \
@@ -466,7 +485,7 @@ extern const wr_proto_struct_t wr_msg_none_decl;
     D(barrier, ARRAY)                                                                              \
     D(job_submit, ARRAY)                                                                           \
     D(job_ref, ARRAY)                                                                              \
-    D(jobs_reply, BARE)                                                                            \
+    D(jobs_reply, MAP)                                                                             \
     D(job_reply, MAP)                                                                              \
     D(task_deploy, ARRAY)                                                                          \
     D(task_deployed, ARRAY)                                                                        \

@@ -41,6 +41,7 @@
     X(55, JOB_REPLY, "job-reply", job_reply, "the job, its operators, collected results")          \
     X(56, JOB_CANCEL, "job-cancel", job_ref, "cancel a job")                                       \
     X(57, JOB_CANCELED, "job-canceled", job_ref, "it is canceled")                                 \
+    X(58, NOT_LEADER, "not-leader", jm_addr, "a standby's answer: where the leader is")            \
     X(60, TASK_DEPLOY, "task-deploy", task_deploy, "start a subtask (JM -> TaskManager)")          \
     X(61, TASK_DEPLOYED, "task-deployed", task_deployed, "it started")                             \
     X(62, TASK_CANCEL, "task-cancel", job_ref, "stop every subtask of the job on this node")       \

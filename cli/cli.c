@@ -10,6 +10,7 @@
 
 #include "bus/base/error.h"
 #include "bus/messages.h"
+#include "state/etcd/ha.h"
 
 void wr_cli_error(const char *cmd, const char *hint, const char *fmt, ...)
 {
@@ -59,6 +60,46 @@ int wr_cli_cfg_set_arg(wr_cli_cfg_t *c, const char *cmd, char *kv)
     int rc = wr_cli_cfg_override(c, cmd, kv, eq + 1);
     if (!rc) c->by_set[c->n - 1] = true;
     return rc;
+}
+
+int wr_cli_cfg_etcd(wr_cli_cfg_t *c, const char *cmd, const char *urls)
+{
+    int rc = wr_cli_cfg_override(c, cmd, "high-availability", "etcd");
+    return rc ? rc : wr_cli_cfg_override(c, cmd, "high-availability.etcd.endpoints", urls);
+}
+
+static const char *s_or_null(const char *s)
+{
+    return s[0] ? s : NULL;
+}
+
+int wr_cli_ha_opts(const wr_config_t *cfg, const char *cmd, bool *on, wr_ha_opts_t *out)
+{
+    const char *mode = wr_config_str(cfg, "high-availability");
+    *on = !strcmp(mode, "etcd");
+    if (!*on && strcmp(mode, "none")) {
+        wr_cli_error(cmd, "high-availability: none or etcd", "unknown high-availability '%s'",
+                     mode);
+        return WR_EXIT_USAGE;
+    }
+    *out = (wr_ha_opts_t){
+        .endpoints = wr_config_str(cfg, "high-availability.etcd.endpoints"),
+        .cluster_id = wr_config_str(cfg, "high-availability.cluster-id"),
+        .lease_ttl_ms = wr_config_int(cfg, "high-availability.etcd.lease-ttl"),
+        .renew_ms = wr_config_int(cfg, "high-availability.etcd.renew-interval"),
+        .etcd = {.user = s_or_null(wr_config_str(cfg, "high-availability.etcd.user")),
+                 .password = wr_config_str(cfg, "high-availability.etcd.password"),
+                 .ca_file = s_or_null(wr_config_str(cfg, "high-availability.etcd.ca-file")),
+                 .cert_file = s_or_null(wr_config_str(cfg, "high-availability.etcd.cert-file")),
+                 .key_file = s_or_null(wr_config_str(cfg, "high-availability.etcd.key-file"))}};
+    wr_strbuf_t why;
+    wr_strbuf_init(&why);
+    int bad = *on || !wr_ha_cluster_id_valid(out->cluster_id) ? wr_ha_opts_check(out, &why) : 0;
+    if (bad)
+        wr_cli_error(cmd, "see the high-availability keys in deploy/weir.yaml", "%s",
+                     why.failed ? "out of memory" : why.buf);
+    wr_strbuf_release(&why);
+    return bad ? WR_EXIT_USAGE : WR_EXIT_OK;
 }
 
 wr_config_t *wr_cli_cfg_build(const wr_cli_cfg_t *c, const char *cmd, int *exit_code)
@@ -113,6 +154,7 @@ int wr_cli_jm_opts(const wr_config_t *cfg, const char *cmd, wr_jobmanager_opts_t
         return WR_ECONFIG;
     }
     *out = (wr_jobmanager_opts_t){
+        .cluster_id = wr_config_str(cfg, "high-availability.cluster-id"),
         .checkpoints_dir = wr_config_str(cfg, "state.checkpoints.dir"),
         .savepoints_dir = wr_config_str(cfg, "state.savepoints.dir"),
         .interval_ms = wr_config_int(cfg, "execution.checkpointing.interval"),
@@ -200,8 +242,38 @@ int wr_cli_jm_endpoint_check(const wr_config_t *cfg, const char *cmd)
     return bad ? WR_EXIT_USAGE : WR_EXIT_OK;
 }
 
-wr_node_t *wr_cli_client(const wr_config_t *cfg, const char *cmd, int *exit_code)
+/* With high-availability: etcd, the leader etcd names becomes jobmanager.node-id and
+ * jobmanager.address in cfg. WR_EXIT_OK, or an exit code after printing why. */
+static int s_find_leader(wr_config_t *cfg, const char *cmd)
 {
+    bool on = false;
+    wr_ha_opts_t ha;
+    int rc = wr_cli_ha_opts(cfg, cmd, &on, &ha);
+    if (rc || !on) return rc;
+    wr_strbuf_t err;
+    wr_strbuf_init(&err);
+    ha.etcd.request_timeout_ms = (int)wr_config_int(cfg, "client.timeout");
+    wr_etcd_t *e = wr_etcd_new(ha.endpoints, &ha.etcd, &err);
+    wr_ha_candidate_t leader;
+    rc = e ? wr_ha_leader(e, ha.cluster_id, &leader, &err) : WR_EINVAL;
+    wr_etcd_destroy(&e);
+    if (rc == WR_ENOTFOUND)
+        wr_cli_error(cmd, "is a `weir jobmanager` of that cluster id running with --etcd?",
+                     "etcd (%s) names no JobManager of cluster '%s'", ha.endpoints, ha.cluster_id);
+    else if (rc)
+        wr_cli_error(cmd, "check --etcd (high-availability.etcd.endpoints)",
+                     "cannot ask etcd who leads: %s", err.len ? err.buf : wr_strerror(rc));
+    if (!rc &&
+        ((rc = wr_config_set(cfg, "etcd", "jobmanager.node-id", leader.addr.node, &err)) ||
+         (rc = wr_config_set(cfg, "etcd", "jobmanager.address", leader.addr.endpoint, &err))))
+        wr_cli_error(cmd, NULL, "etcd names a leader that cannot be one: %s", err.buf);
+    wr_strbuf_release(&err);
+    return rc ? WR_EXIT_FAIL : WR_EXIT_OK;
+}
+
+wr_node_t *wr_cli_client(wr_config_t *cfg, const char *cmd, int *exit_code)
+{
+    if ((*exit_code = s_find_leader(cfg, cmd))) return NULL;
     const char *jm_endpoint = wr_config_str(cfg, "jobmanager.address");
     *exit_code = wr_cli_jm_endpoint_check(cfg, cmd);
     if (*exit_code) return NULL;
@@ -265,6 +337,18 @@ static bool s_jm_silent(wr_node_t *via, int rc, const wr_msg_t *answer)
            !strcmp(origin, wr_node_id(via));
 }
 
+/* A NOT_LEADER answer that names the leader: via connects to it and *to becomes its JobManager.
+ * False when it names none (or not one that can be). */
+static bool s_redirect(wr_node_t *via, const wr_msg_t *answer, char to[WR_ADDR_MAX])
+{
+    wr_msg_jm_addr_t a;
+    if (wr_proto_decode(&wr_msg_jm_addr_decl, answer->data, answer->len, &a) || !a.node[0] ||
+        !wr_node_id_valid(a.node) || wr_node_connect(via, a.node, a.endpoint))
+        return false;
+    snprintf(to, WR_ADDR_MAX, "%s/%s", a.node, WR_JOBMANAGER_PATH);
+    return true;
+}
+
 int wr_cli_request(wr_node_t *via, const char *to, int64_t timeout_ms, uint16_t type,
                    const void *req, uint16_t reply_type, void *reply, wr_msg_t **answer)
 {
@@ -281,8 +365,14 @@ int wr_cli_request(wr_node_t *via, const char *to, int64_t timeout_ms, uint16_t 
     else
         rc = wr_proto_pack(d, req ? req : &none, &sb);
     if (!rc) rc = wr_node_request(via, to, type, sb.data, sb.size, timeout_ms, answer);
+    char leader[WR_ADDR_MAX];
+    if (!rc && (*answer)->type == WR_MSG_NOT_LEADER && s_redirect(via, *answer, leader)) {
+        wr_msg_destroy(answer); /* a standby: once more, to the leader it names */
+        rc = wr_node_request(via, leader, type, sb.data, sb.size, timeout_ms, answer);
+    }
     msgpack_sbuffer_destroy(&sb);
     if (rc) return rc;
+    if ((*answer)->type == WR_MSG_NOT_LEADER) return WR_EAGAIN;
     if ((*answer)->type == WR_MSG_ERROR) {
         wr_msg_error_t e;
         return wr_msg_error_unpack(*answer, &e) || e.code >= 0 ? WR_EPROTO : e.code;
@@ -312,6 +402,9 @@ wr_msg_t *wr_cli_ask_jm(wr_node_t *client, const wr_config_t *cfg, const char *c
         s_why_no_jm(client, to, &why);
         wr_cli_error(cmd, NULL, "%s", why.buf);
         wr_strbuf_release(&why);
+    } else if (answer && answer->type == WR_MSG_NOT_LEADER) {
+        wr_cli_error(cmd, "a standby takes over within high-availability.etcd.lease-ttl",
+                     "%s: no JobManager leads the cluster yet", answer->from);
     } else if (!answer && rc == WR_EPROTO) {
         wr_cli_error(cmd, NULL, "the JobManager's answer is malformed (expected a %s)",
                      wr_msg_type_label(reply_type));
@@ -350,6 +443,8 @@ int wr_cli_submit(wr_node_t *via, const char *jm, int64_t timeout_ms, const wr_t
         memcpy(id, reply.job, WR_JOB_ID_MAX);
     else if (s_jm_silent(via, rc, answer))
         s_why_no_jm(via, jm, why);
+    else if (answer && answer->type == WR_MSG_NOT_LEADER)
+        wr_strbuf_addf(why, "%s: no JobManager leads the cluster yet", answer->from);
     else if (answer && !wr_msg_error_unpack(answer, &e))
         wr_strbuf_addf(why, "the job was refused: %.*s", (int)e.text.len, e.text.s);
     else if (answer || rc == WR_EPROTO)

@@ -83,9 +83,11 @@ int wr_bench_window(int argc, char **argv);
 /* `weir bench pipeline ...` (argv[0] = "pipeline"): the IoT job end to end on a local cluster. */
 int wr_bench_pipeline(int argc, char **argv);
 
-/* Options every subcommand that reads configuration accepts. */
+/* Options every subcommand that reads configuration accepts (--etcd URLS: an HA cluster,
+ * wr_cli_cfg_etcd). */
 #define WR_CLI_CONFIG_OPTIONS                                                                      \
     {"config", required_argument, NULL, 'c'}, {"set", required_argument, NULL, 'S'},               \
+        {"etcd", required_argument, NULL, 'E'},                                                    \
     {                                                                                              \
         "help", no_argument, NULL, 'h'                                                             \
     }
@@ -104,6 +106,8 @@ typedef struct {
  * (after printing why) when there are too many or --set lacks '='. */
 int wr_cli_cfg_override(wr_cli_cfg_t *c, const char *cmd, const char *key, const char *value);
 int wr_cli_cfg_set_arg(wr_cli_cfg_t *c, const char *cmd, char *key_eq_value);
+/* --etcd URLS: high-availability=etcd with those endpoints. Errors as wr_cli_cfg_override. */
+int wr_cli_cfg_etcd(wr_cli_cfg_t *c, const char *cmd, const char *urls);
 /* Builds the configuration: the file, the overrides, then the keys that bound each other
  * (wr_config_check). On failure prints the error and returns NULL with *exit_code set:
  * WR_EXIT_USAGE for a mistake in the file's contents or an override (an unknown key, a bad value,
@@ -121,6 +125,11 @@ void wr_cli_error(const char *cmd, const char *hint, const char *fmt, ...)
  * cfg). WR_ECONFIG (after printing why) for an unknown restart-strategy. */
 int wr_cli_jm_opts(const wr_config_t *cfg, const char *cmd, wr_jobmanager_opts_t *out);
 
+/* The high-availability settings: WR_EXIT_OK with *on false (high-availability: none), or true
+ * and *out filled (strings borrowed from cfg); WR_EXIT_USAGE after printing why for an unknown
+ * mode or settings that cannot work (wr_ha_opts_check). */
+int wr_cli_ha_opts(const wr_config_t *cfg, const char *cmd, bool *on, wr_ha_opts_t *out);
+
 /* Node options from configuration (threads, mailbox, heartbeats, message size). */
 wr_node_opts_t wr_cli_node_opts(const wr_config_t *cfg, const char *id, const char *bind);
 
@@ -131,9 +140,11 @@ int wr_cli_endpoint_check(const char *endpoint, wr_strbuf_t *why);
  * printing what is wrong. */
 int wr_cli_jm_endpoint_check(const wr_config_t *cfg, const char *cmd);
 /* A transient client node ("cli-<pid>") connected to the JobManager at jobmanager.address as
- * jobmanager.node-id. NULL after printing why, with *exit_code WR_EXIT_USAGE for an invalid
- * endpoint (wr_cli_endpoint_check: at once, without waiting for anything), else WR_EXIT_FAIL. */
-wr_node_t *wr_cli_client(const wr_config_t *cfg, const char *cmd, int *exit_code);
+ * jobmanager.node-id; with high-availability: etcd, to the leader etcd names, which then replaces
+ * those two keys in cfg. NULL after printing why, with *exit_code WR_EXIT_USAGE for an invalid
+ * endpoint (wr_cli_endpoint_check: at once, without waiting for anything) or HA settings, else
+ * WR_EXIT_FAIL (etcd unreachable or naming no leader, ...). */
+wr_node_t *wr_cli_client(wr_config_t *cfg, const char *cmd, int *exit_code);
 /* A request and its answer: sends `to` (an actor address) a request of type whose payload encodes
  * *req (the struct of the type's declaration, bus/messages.h; NULL for a type without payload)
  * and waits up to timeout_ms. Returns 0 with the answer in *answer, of reply_type and decoded into
@@ -141,7 +152,10 @@ wr_node_t *wr_cli_client(const wr_config_t *cfg, const char *cmd, int *exit_code
  * wr_proto_release(wr_msg_decl(reply_type), reply), then destroy *answer). When the answer is an
  * ERROR, returns its code with *answer that message (wr_msg_error_unpack reads it); otherwise
  * *answer is NULL and the failure is the request's (it does not encode, WR_ETIMEDOUT, ...) or
- * WR_EPROTO for an answer of another type or malformed. Prints nothing. */
+ * WR_EPROTO for an answer of another type or malformed. A standby JobManager's NOT_LEADER that
+ * names the leader is followed once: via connects to it and the request goes there (its answer
+ * is returned); one that names none returns WR_EAGAIN with *answer that message. Prints
+ * nothing. */
 int wr_cli_request(wr_node_t *via, const char *to, int64_t timeout_ms, uint16_t type,
                    const void *req, uint16_t reply_type, void *reply, wr_msg_t **answer);
 /* wr_cli_request to the JobManager (timeout: client.timeout) that prints why it failed. Returns

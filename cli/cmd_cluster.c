@@ -24,12 +24,15 @@ static int s_run_until_signal(int64_t duration_ms)
 /* ---- weir jobmanager ---- */
 
 static const char s_jm_usage[] =
-    "usage: weir jobmanager [--config FILE] [--bind ENDPOINT] [--id NODE] [--set KEY=VALUE]...\n"
+    "usage: weir jobmanager [--config FILE] [--bind ENDPOINT] [--id NODE] [--etcd URLS]\n"
+    "                       [--set KEY=VALUE]...\n"
     "\n"
     "Runs the JobManager: TaskManagers register with it, `weir actors` and `weir mailbox` ask it.\n"
     "  --config FILE     configuration file (see deploy/weir.yaml)\n"
     "  --bind ENDPOINT   endpoint to bind (jobmanager.bind; default jobmanager.address)\n"
     "  --id NODE         node id (jobmanager.node-id, default jm-1)\n"
+    "  --etcd URLS       high availability: campaign for the leadership through etcd, and stand\n"
+    "                    by until won (high-availability: etcd, high-availability.etcd.endpoints)\n"
     "  --set KEY=VALUE   override any configuration key\n"
     "Runs until SIGINT or SIGTERM.\n";
 
@@ -48,6 +51,9 @@ int wr_cmd_jobmanager(int argc, char **argv)
             break;
         case 'S':
             if ((rc = wr_cli_cfg_set_arg(&cc, "jobmanager", optarg))) return rc;
+            break;
+        case 'E':
+            if ((rc = wr_cli_cfg_etcd(&cc, "jobmanager", optarg))) return rc;
             break;
         case 'b':
             if ((rc = wr_cli_cfg_override(&cc, "jobmanager", "jobmanager.bind", optarg))) return rc;
@@ -84,13 +90,18 @@ int wr_cmd_jobmanager(int argc, char **argv)
         return WR_EXIT_FAIL;
     }
     wr_jobmanager_opts_t jo;
+    wr_ha_opts_t ha;
+    bool ha_on = false;
     err = wr_cli_jm_opts(cfg, "jobmanager", &jo);
+    if (!err && wr_cli_ha_opts(cfg, "jobmanager", &ha_on, &ha)) err = WR_ECONFIG;
+    if (ha_on) jo.ha = &ha;
     if (!err) err = wr_jobmanager_spawn(node, &jo);
     if (err) {
         wr_cli_error("jobmanager", NULL, "cannot start the JobManager actor: %s", wr_strerror(err));
         rc = WR_EXIT_FAIL;
     } else {
-        printf("weir jobmanager %s listening on %s\n", wr_node_id(node), wr_node_endpoint(node));
+        printf("weir jobmanager %s listening on %s%s%s\n", wr_node_id(node), wr_node_endpoint(node),
+               ha_on ? ", campaigning through etcd at " : "", ha_on ? ha.endpoints : "");
         fflush(stdout);
         rc = s_run_until_signal(-1);
     }
@@ -108,6 +119,8 @@ static const char s_tm_usage[] =
     "Runs a TaskManager that registers its slots with the JobManager and re-registers whenever\n"
     "the JobManager is lost or restarts.\n"
     "  --jobmanager EP   the JobManager's endpoint (jobmanager.address)\n"
+    "  --etcd URLS       instead: register with the leader etcd names, following it as it\n"
+    "                    changes (high-availability: etcd, high-availability.etcd.endpoints)\n"
     "  --slots N         slots offered (taskmanager.numberOfTaskSlots)\n"
     "  --id NODE         node id (taskmanager.node-id; default tm-<pid>)\n"
     "  --bind ENDPOINT   endpoint to bind (taskmanager.bind; port * picks a free one)\n"
@@ -131,6 +144,9 @@ int wr_cmd_taskmanager(int argc, char **argv)
             break;
         case 'S':
             if ((rc = wr_cli_cfg_set_arg(&cc, "taskmanager", optarg))) return rc;
+            break;
+        case 'E':
+            if ((rc = wr_cli_cfg_etcd(&cc, "taskmanager", optarg))) return rc;
             break;
         case 'j':
             key = "jobmanager.address";
@@ -160,7 +176,10 @@ int wr_cmd_taskmanager(int argc, char **argv)
     }
     wr_config_t *cfg = wr_cli_cfg_build(&cc, "taskmanager", &rc);
     if (!cfg) return rc;
-    if ((rc = wr_cli_jm_endpoint_check(cfg, "taskmanager"))) {
+    wr_ha_opts_t ha;
+    bool ha_on = false;
+    if ((rc = wr_cli_ha_opts(cfg, "taskmanager", &ha_on, &ha)) ||
+        (!ha_on && (rc = wr_cli_jm_endpoint_check(cfg, "taskmanager")))) {
         wr_config_destroy(&cfg);
         return rc;
     }
@@ -177,6 +196,8 @@ int wr_cmd_taskmanager(int argc, char **argv)
         return WR_EXIT_FAIL;
     }
     wr_taskmanager_opts_t to = {
+        .cluster_id = wr_config_str(cfg, "high-availability.cluster-id"),
+        .ha = ha_on ? &ha : NULL,
         .jm_node_id = wr_config_str(cfg, "jobmanager.node-id"),
         .jm_endpoint = wr_config_str(cfg, "jobmanager.address"),
         .slots = (uint32_t)wr_config_int(cfg, "taskmanager.numberOfTaskSlots"),
@@ -187,8 +208,13 @@ int wr_cmd_taskmanager(int argc, char **argv)
                      wr_strerror(err));
         rc = WR_EXIT_FAIL;
     } else {
-        printf("weir taskmanager %s on %s, %u slots, JobManager %s at %s\n", id,
-               wr_node_endpoint(node), to.slots, to.jm_node_id, to.jm_endpoint);
+        if (ha_on)
+            printf("weir taskmanager %s on %s, %u slots, the leader of cluster %s as etcd at %s "
+                   "names it\n",
+                   id, wr_node_endpoint(node), to.slots, ha.cluster_id, ha.endpoints);
+        else
+            printf("weir taskmanager %s on %s, %u slots, JobManager %s at %s\n", id,
+                   wr_node_endpoint(node), to.slots, to.jm_node_id, to.jm_endpoint);
         fflush(stdout);
         rc = s_run_until_signal(-1);
     }
@@ -279,6 +305,10 @@ int wr_cmd_local(int argc, char **argv)
         case 'S':
             if ((rc = wr_cli_cfg_set_arg(&cc, "local", optarg))) return rc;
             break;
+        case 'E':
+            wr_cli_error("local", "run `weir jobmanager --etcd` and `weir taskmanager --etcd`",
+                         "weir local runs one JobManager: --etcd does not apply");
+            return WR_EXIT_USAGE;
         case 't':
             key = "local.taskmanagers";
             break;
@@ -368,6 +398,7 @@ int wr_cmd_local(int argc, char **argv)
         if (!to_opts.threads) to_opts.threads = 1;
         nodes[i] = wr_node_new(&to_opts, &err);
         wr_taskmanager_opts_t tmo = {
+            .cluster_id = jo.cluster_id,
             .jm_node_id = jm_id,
             .jm_endpoint = jm_ep,
             .slots = (uint32_t)slots,

@@ -46,6 +46,9 @@ int wr_cmd_actors(int argc, char **argv)
         case 'S':
             if ((rc = wr_cli_cfg_set_arg(&cc, "actors", optarg))) return rc;
             break;
+        case 'E':
+            if ((rc = wr_cli_cfg_etcd(&cc, "actors", optarg))) return rc;
+            break;
         case 'j':
             if ((rc = wr_cli_cfg_override(&cc, "actors", "jobmanager.address", optarg))) return rc;
             break;
@@ -116,6 +119,9 @@ int wr_cmd_mailbox(int argc, char **argv)
             break;
         case 'S':
             if ((rc = wr_cli_cfg_set_arg(&cc, "mailbox", optarg))) return rc;
+            break;
+        case 'E':
+            if ((rc = wr_cli_cfg_etcd(&cc, "mailbox", optarg))) return rc;
             break;
         case 'j':
             if ((rc = wr_cli_cfg_override(&cc, "mailbox", "jobmanager.address", optarg))) return rc;

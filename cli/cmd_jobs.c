@@ -249,6 +249,9 @@ static int s_parse(int argc, char **argv, const char *cmd, const char *usage, s_
         case 'S':
             if ((rc = wr_cli_cfg_set_arg(&o->cc, cmd, optarg))) return rc;
             break;
+        case 'E':
+            if ((rc = wr_cli_cfg_etcd(&o->cc, cmd, optarg))) return rc;
+            break;
         case 'j':
             if ((rc = wr_cli_cfg_override(&o->cc, cmd, "jobmanager.address", optarg))) return rc;
             break;

@@ -358,17 +358,23 @@ static const char *s_origin(const wr_config_t *cfg, int i)
     return cfg->origin[i] ? cfg->origin[i] : "the default";
 }
 
-/* Pairs of durations where the first must stay below the second (strict) or not above it. */
+/* Pairs of durations where the first (times `times`, when not 0) must stay below the second
+ * (strict) or not above it. */
 static const struct {
     const char *lower, *upper;
     bool strict;
     const char *why;
+    int times;
 } s_bounds[] = {
     {"heartbeat.interval", "heartbeat.timeout", true,
-     "a peer would be declared dead between two of its heartbeats"},
+     "a peer would be declared dead between two of its heartbeats", 0},
     {"restart-strategy.exponential-delay.initial-backoff",
      "restart-strategy.exponential-delay.max-backoff", false,
-     "the first delay would already exceed the longest"},
+     "the first delay would already exceed the longest", 0},
+    {"high-availability.etcd.renew-interval", "high-availability.etcd.lease-ttl", false,
+     "a leader steps down one renew interval before its lease ends, and must have renewed it "
+     "twice before",
+     3},
 };
 
 int wr_config_check(const wr_config_t *cfg, wr_strbuf_t *err)
@@ -377,13 +383,18 @@ int wr_config_check(const wr_config_t *cfg, wr_strbuf_t *err)
     for (size_t i = 0; i < sizeof s_bounds / sizeof s_bounds[0]; i++) {
         int64_t lo = wr_config_int(cfg, s_bounds[i].lower);
         int64_t hi = wr_config_int(cfg, s_bounds[i].upper);
-        if (s_bounds[i].strict ? lo < hi : lo <= hi) continue;
+        int64_t times = s_bounds[i].times ? s_bounds[i].times : 1;
+        if (s_bounds[i].strict ? lo * times < hi : lo * times <= hi) continue;
         int li = s_find(s_bounds[i].lower), hi_i = s_find(s_bounds[i].upper);
         wr_yaml_new_line(err);
         wr_strbuf_addf(err, "%s (", s_bounds[i].lower);
         s_add_duration(err, lo);
-        wr_strbuf_addf(err, ", %s) must be %s %s (", s_origin(cfg, li),
-                       s_bounds[i].strict ? "less than" : "at most", s_bounds[i].upper);
+        wr_strbuf_addf(err, ", %s) must be %s %s%s (", s_origin(cfg, li),
+                       s_bounds[i].strict ? "less than" : "at most",
+                       times == 3  ? "a third of "
+                       : times > 1 ? "a fraction of "
+                                   : "",
+                       s_bounds[i].upper);
         s_add_duration(err, hi);
         wr_strbuf_addf(err, ", %s): %s", s_origin(cfg, hi_i), s_bounds[i].why);
         rc = err->failed ? WR_ENOMEM : WR_ECONFIG;
@@ -437,7 +448,8 @@ void wr_config_write_defaults(wr_strbuf_t *out)
     for (int i = 0; i < S_NKEYS; i++) {
         const wr_config_key_t *k = &s_keys[i];
         size_t group = strcspn(k->key, ".");
-        bool new_group = i == 0 || strncmp(k->key, s_keys[i - 1].key, group + 1);
+        bool new_group = i == 0 || strcspn(s_keys[i - 1].key, ".") != group ||
+                         strncmp(k->key, s_keys[i - 1].key, group);
         if (i > 0) wr_strbuf_addc(out, '\n');
         if (new_group) wr_strbuf_addf(out, "%s# %.*s\n%s\n", rule, (int)group, k->key, rule);
         wr_strbuf_addf(out, "# %s\n", k->doc);

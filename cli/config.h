@@ -29,6 +29,32 @@ enum wr_config_type {
       "Node id of the JobManager process (the first part of its actors' addresses). A "            \
       "TaskManager that finds another id at jobmanager.address registers with that one; a CLI "    \
       "command stops and names both.")                                                             \
+    X("high-availability", WR_CFG_STRING, "none", 0, 0,                                            \
+      "none: one JobManager leads from its start, and its jobs end with it; etcd: every "          \
+      "JobManager campaigns through etcd, one leads, the others stand by and take the jobs over "  \
+      "from their latest checkpoints when it is lost; TaskManagers and the CLI find the leader "   \
+      "there (--etcd URLS sets this and the endpoints).")                                          \
+    X("high-availability.cluster-id", WR_CFG_STRING, "default", 0, 0,                              \
+      "The cluster's name: its records in etcd live under /weir/<cluster-id>/, and a JobManager "  \
+      "refuses TaskManagers of another cluster id.")                                               \
+    X("high-availability.etcd.endpoints", WR_CFG_STRING, "http://127.0.0.1:2379", 0, 0,            \
+      "etcd's client URLs, comma-separated (http:// or https://); a call fails over to the next "  \
+      "when one cannot be reached.")                                                               \
+    X("high-availability.etcd.lease-ttl", WR_CFG_DURATION, "3s", 2000, 3600000,                    \
+      "A JobManager's lease in etcd, whole seconds: a lost leader is replaced this long after "    \
+      "its last renewal (Flink: 15s Kubernetes lease, 60s ZooKeeper session).")                    \
+    X("high-availability.etcd.renew-interval", WR_CFG_DURATION, "500ms", 10, 1200000,              \
+      "How often a JobManager renews its lease and every node asks etcd who leads; at most a "     \
+      "third of the lease. A leader that could not renew for lease-ttl minus this steps down.")    \
+    X("high-availability.etcd.user", WR_CFG_STRING, "", 0, 0,                                      \
+      "etcd user (with etcd authentication on); empty: none.")                                     \
+    X("high-availability.etcd.password", WR_CFG_STRING, "", 0, 0, "That user's password.")         \
+    X("high-availability.etcd.ca-file", WR_CFG_STRING, "", 0, 0,                                   \
+      "CA certificate that signs etcd's (https:// endpoints); empty: the system's.")               \
+    X("high-availability.etcd.cert-file", WR_CFG_STRING, "", 0, 0,                                 \
+      "Client certificate for etcd's TLS client authentication; empty: none.")                     \
+    X("high-availability.etcd.key-file", WR_CFG_STRING, "", 0, 0,                                  \
+      "The client certificate's private key.")                                                     \
     X("taskmanager.node-id", WR_CFG_STRING, "", 0, 0,                                              \
       "Node id of a TaskManager; empty means tm-<pid>. Keep it fixed to rejoin under one id.")     \
     X("taskmanager.bind", WR_CFG_STRING, "tcp://127.0.0.1:*", 0, 0,                                \
@@ -119,9 +145,10 @@ int wr_config_set(wr_config_t *cfg, const char *origin, const char *key, const c
                   wr_strbuf_t *err);
 /* Checks the keys that bound each other, once every source is applied: heartbeat.interval must be
  * less than heartbeat.timeout, restart-strategy.exponential-delay.initial-backoff at most its
- * max-backoff. Returns 0, or WR_ECONFIG with one line per violated pair appended to err (as
- * wr_config_load_file), naming both keys, their values and where each was set ("FILE:LINE",
- * the origin given to wr_config_set, or "the default"). */
+ * max-backoff, high-availability.etcd.renew-interval at most a third of its lease-ttl. Returns 0,
+ * or WR_ECONFIG with one line per violated pair appended to err (as wr_config_load_file), naming
+ * both keys, their values and where each was set ("FILE:LINE", the origin given to wr_config_set,
+ * or "the default"). */
 int wr_config_check(const wr_config_t *cfg, wr_strbuf_t *err);
 
 /* Typed getters. The key must be in WR_CONFIG_KEYS with that type: anything else is our bug

@@ -131,6 +131,16 @@ int wr_render_mailbox(const wr_msg_mailbox_reply_t *r, FILE *out)
 
 void wr_render_jobs(const wr_msg_jobs_reply_t *r, FILE *out)
 {
+    char mode[16];
+    if (strcmp(s_cstr(mode, sizeof mode, r->ha), "standalone")) { /* who answers, in HA */
+        char leader[32];
+        fprintf(out,
+                "leader %s (%s, epoch %llu); standbys:", s_cstr(leader, sizeof leader, r->leader),
+                mode, (unsigned long long)r->epoch);
+        for (uint32_t i = 0; i < r->standbys.n; i++)
+            fprintf(out, " %s (%s)", r->standbys.v[i].node, r->standbys.v[i].endpoint);
+        fprintf(out, "%s\n\n", r->standbys.n ? "" : " none");
+    }
     fprintf(out, "%-10s %-24s %-9s %5s %9s  %s\n", "JOB", "NAME", "STATE", "SLOTS", "DURATION",
             "ERROR");
     for (uint32_t i = 0; i < r->jobs.n; i++) {

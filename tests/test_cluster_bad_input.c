@@ -180,7 +180,7 @@ static void test_garbage_on_the_jobmanager_port_is_counted_and_dropped(void **st
     s_dealer_send("", 0, false);
     /* (f) a registration that claims to come from another node than the connection's */
     msgpack_sbuffer_init(&sb);
-    wr_msg_tm_register_t evil = {"tm-evil", "tcp://127.0.0.1:1", 4, 7, 0};
+    wr_msg_tm_register_t evil = {"", "tm-evil", "tcp://127.0.0.1:1", 4, 7, 0};
     assert_int_equal(wr_msg_tm_register_pack(&evil, &sb), 0);
     wr_envelope_t spoof = {.type = WR_MSG_TM_REGISTER,
                            .corr = 7,

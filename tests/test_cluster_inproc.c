@@ -170,10 +170,14 @@ static void test_job_runs_to_its_end_and_counts_every_record_once(void **state)
 
     wr_msg_t *jobs = tc_jobs(c);
     char s[32];
-    assert_int_equal(tc_mp_len(jobs, "."), 1);
-    assert_string_equal(tc_mp_str(jobs, s, sizeof s, "0.id"), id);
-    assert_string_equal(tc_mp_str(jobs, s, sizeof s, "0.name"), "count");
-    assert_string_equal(tc_mp_str(jobs, s, sizeof s, "0.state"), "FINISHED");
+    assert_int_equal(tc_mp_len(jobs, "jobs"), 1);
+    assert_string_equal(tc_mp_str(jobs, s, sizeof s, "jobs.0.id"), id);
+    assert_string_equal(tc_mp_str(jobs, s, sizeof s, "jobs.0.name"), "count");
+    assert_string_equal(tc_mp_str(jobs, s, sizeof s, "jobs.0.state"), "FINISHED");
+    assert_string_equal(tc_mp_str(jobs, s, sizeof s, "ha"), "standalone"); /* who answers */
+    assert_string_equal(tc_mp_str(jobs, s, sizeof s, "leader"), "jm-1");
+    assert_true(tc_mp_int(jobs, "epoch") > 0);
+    assert_int_equal(tc_mp_len(jobs, "standbys"), 0);
     wr_msg_destroy(&jobs);
     wr_msg_t *job = tc_job(c, id);
     assert_int_equal(tc_mp_int(job, "operators.0.records_in"), 20000);

@@ -49,7 +49,7 @@ static void test_standalone_leads_from_its_start_with_a_growing_epoch(void **sta
     assert_non_null(l);
     assert_false(wr__leader_is_leader(l));
     assert_true(wr__leader_epoch(l) == 0);
-    assert_int_equal(wr__leader_put_job(l, "00000001", "x", 1), WR_EINVAL); /* not leading */
+    assert_int_equal(wr__leader_put_job(l, NULL, "00000001", "x", 1), WR_ESTALE); /* not leading */
     wr__leader_destroy(&l);
     assert_null(l);
 
@@ -94,19 +94,21 @@ static void test_standalone_keeps_job_records_while_it_leads(void **state)
     wr_strbuf_init(&sb);
     assert_string_equal(s_records(l, &sb), "");
 
-    assert_int_equal(wr__leader_put_pointer(l, "0000000a", 1, ""), WR_ENOTFOUND); /* no graph */
-    assert_int_equal(wr__leader_put_job(l, "0000000a", "graph-a", 7), 0);
-    assert_int_equal(wr__leader_put_job(l, "0000000b", "graph-b", 7), 0);
+    assert_int_equal(wr__leader_put_pointer(l, NULL, "0000000a", 1, ""),
+                     WR_ENOTFOUND); /* no graph */
+    assert_int_equal(wr__leader_put_job(l, NULL, "0000000a", "graph-a", 7), 0);
+    assert_int_equal(wr__leader_put_job(l, NULL, "0000000b", "graph-b", 7), 0);
     assert_string_equal(s_records(l, &sb), "0000000a 0  graph-a;0000000b 0  graph-b;");
-    assert_int_equal(wr__leader_put_pointer(l, "0000000a", 3, "/ck/0000000a/chk-5"), 0);
-    assert_int_equal(wr__leader_put_job(l, "0000000b", "graph-B", 7), 0); /* replaced */
+    assert_int_equal(wr__leader_put_pointer(l, NULL, "0000000a", 3, "/ck/0000000a/chk-5"), 0);
+    assert_int_equal(wr__leader_put_job(l, NULL, "0000000b", "graph-B", 7), 0); /* replaced */
     assert_string_equal(s_records(l, &sb),
                         "0000000a 3 /ck/0000000a/chk-5 graph-a;0000000b 0  graph-B;");
 
-    assert_int_equal(wr__leader_remove_job(l, "0000000a"), 0);
-    assert_int_equal(wr__leader_remove_job(l, "0000000a"), 0); /* gone already: fine */
+    assert_int_equal(wr__leader_remove_job(l, NULL, "0000000a"), 0);
+    assert_int_equal(wr__leader_remove_job(l, NULL, "0000000a"), 0); /* gone already: fine */
     assert_string_equal(s_records(l, &sb), "0000000b 0  graph-B;");
-    assert_int_equal(wr__leader_put_job(l, "an-id-far-too-long-for-a-job", "g", 1), WR_EINVAL);
+    assert_int_equal(wr__leader_put_job(l, NULL, "an-id-far-too-long-for-a-job", "g", 1),
+                     WR_EINVAL);
     wr_strbuf_release(&sb);
     wr__leader_destroy(&l);
 }
@@ -157,9 +159,9 @@ static void test_new_leader_takes_recorded_jobs_over_past_their_attempt(void **s
     msgpack_sbuffer graph;
     msgpack_sbuffer_init(&graph);
     tc_submit_payload(yaml, &graph);
-    assert_int_equal(wr__leader_put_job(l, "0000beef", graph.data, graph.size), 0);
-    assert_int_equal(wr__leader_put_pointer(l, "0000beef", 4, ""), 0);
-    assert_int_equal(wr__leader_put_job(l, "0000dead", "\xc1", 1), 0); /* does not decode */
+    assert_int_equal(wr__leader_put_job(l, NULL, "0000beef", graph.data, graph.size), 0);
+    assert_int_equal(wr__leader_put_pointer(l, NULL, "0000beef", 4, ""), 0);
+    assert_int_equal(wr__leader_put_job(l, NULL, "0000dead", "\xc1", 1), 0); /* does not decode */
     msgpack_sbuffer_destroy(&graph);
 
     wr_jobmanager_opts_t o = {.restart = {.kind = WR_RESTART_NONE}};

@@ -365,9 +365,10 @@ static void test_the_wire_is_the_old_wire(void **state)
     S_EXPECT(watermark, "9301ffcf0000018bcfe56800", 1, -1, 1700000000000);
     S_EXPECT(error, "92faa3626164", WR_EPROTO, wr_strv("bad"));
     S_EXPECT(job_ref, "91a86162636430313233", "abcd0123");
-    /* a TaskManager's registration and slot report: [node, endpoint, slots, incarnation, in use] */
-    S_EXPECT(tm_register, "95a4746d2d61ad696e70726f633a2f2f746d2d61020701", "tm-a", "inproc://tm-a",
-             2, 7, 1);
+    /* a TaskManager's registration and slot report: [cluster, node, endpoint, slots, incarnation,
+     * in use] */
+    S_EXPECT(tm_register, "96a26331a4746d2d61ad696e70726f633a2f2f746d2d61020701", "c1", "tm-a",
+             "inproc://tm-a", 2, 7, 1);
     /* the leader's answer: [jm incarnation, heartbeat timeout, epoch, [[job, attempt]...] owned,
      * rocksdb localdir] */
     wr_msg_job_attempt_t owned = {"0000beef", 5};

@@ -5,6 +5,7 @@
 
 #include "actors/dataflow/record/keygroup.h"
 #include "actors/jobmanager/jm_ckpt.h"
+#include "actors/jobmanager/jm_leader.h"
 #include "bus/base/clock.h"
 #include "bus/base/error.h"
 #include "bus/base/log.h"
@@ -311,22 +312,44 @@ static void s_savepoint_done(wr_actor_t *self, wr__coord_t *c, const wr_ckpt_met
     }
 }
 
+/* Records checkpoint id (at path) as the job's latest with the leadership service, before it is
+ * completed on disk (whose retention may delete the one recorded before): a leader that cannot
+ * record it (deposed, etcd unreachable) completes nothing and tells no sink to commit. */
+static int s_record(wr_actor_t *self, const wr__job_ref_t *j, const char *path, char *why,
+                    size_t cap)
+{
+    int rc = wr__leader_put_pointer(j->leader, self, j->id, j->attempt, path);
+    if (rc)
+        snprintf(why, cap, "not recorded for a successor (%s)",
+                 rc == WR_ESTALE ? "this JobManager no longer leads" : wr_strerror(rc));
+    return rc;
+}
+
 /* Completes the pending checkpoint (every ack is in). */
 static void s_complete(wr__coord_t *c, wr_actor_t *self, const wr__job_ref_t *j, int64_t align_ms,
                        wr__verdict_t *v)
 {
     int64_t now = wr_wall_ms();
     uint64_t id = c->pending_id;
-    int rc = wr_ckpt_complete(&c->pending, now);
     s_stat_t *st = s_stat(c, id);
+    char *path = wr_ckpt_store_path(c->store, id);
+    char why[160] = "";
+    int rc = path ? s_record(self, j, path, why, sizeof why) : WR_ENOMEM;
     if (rc) {
+        wr_ckpt_abort(&c->pending);
+    } else if ((rc = wr_ckpt_complete(&c->pending, now))) {
+        /* the record names a folder that is not there: back to the one that is */
+        wr__leader_put_pointer(j->leader, self, j->id, j->attempt, c->latest_path);
+    }
+    if (rc) {
+        free(path);
         if (st) snprintf(st->status, sizeof st->status, "FAILED");
-        s_failed(self, c, wr_strerror(rc), v);
+        if (st && why[0]) snprintf(st->reason, sizeof st->reason, "%s", why);
+        s_failed(self, c, why[0] ? why : wr_strerror(rc), v);
         return;
     }
     const wr_ckpt_meta_t *latest = wr_ckpt_latest(c->store);
-    char *path = wr_ckpt_store_path(c->store, id);
-    snprintf(c->latest_path, sizeof c->latest_path, "%s", path ? path : "");
+    snprintf(c->latest_path, sizeof c->latest_path, "%s", path);
     free(path);
     c->latest_id = id;
     c->failures_in_row = 0;
@@ -356,20 +379,24 @@ static void s_complete_final(wr__coord_t *c, wr_actor_t *self, const wr__job_ref
     if (latest && latest->id >= c->next_id) c->next_id = latest->id + 1;
     uint64_t id = c->next_id++;
     int rc = 0;
+    char why[160] = "";
     wr_ckpt_pending_t *p = wr_ckpt_begin(c->store, id, now, &rc);
     for (uint32_t k = 0; p && !rc && k < c->final->ntasks; k++)
         rc = wr_ckpt_add_task_state(p, &c->final->tasks[k]);
+    char *path = p && !rc ? wr_ckpt_store_path(c->store, id) : NULL;
+    if (p && !rc) rc = path ? s_record(self, j, path, why, sizeof why) : WR_ENOMEM;
     if (p && rc) wr_ckpt_abort(&p);
-    if (p) rc = wr_ckpt_complete(&p, now);
+    if (p && (rc = wr_ckpt_complete(&p, now)))
+        wr__leader_put_pointer(j->leader, self, j->id, j->attempt, c->latest_path);
     if (rc) {
-        char text[96];
-        snprintf(text, sizeof text, "final checkpoint: %s", wr_strerror(rc));
+        char text[200];
+        snprintf(text, sizeof text, "final checkpoint: %s", why[0] ? why : wr_strerror(rc));
+        free(path);
         s_final_reset(c);
         wr__verdict_set(v, WR__VERDICT_FAIL_OVER, text);
         return;
     }
-    char *path = wr_ckpt_store_path(c->store, id);
-    snprintf(c->latest_path, sizeof c->latest_path, "%s", path ? path : "");
+    snprintf(c->latest_path, sizeof c->latest_path, "%s", path);
     free(path);
     c->latest_id = id;
     s_stat_t *st = s_stat_new(c, id, now, false);

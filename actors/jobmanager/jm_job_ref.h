@@ -26,6 +26,9 @@ typedef struct {
     const char (*nodes)[WR_NODE_MAX]; /* each subtask's TaskManager */
     bool running;                     /* RUNNING: its attempt is deployed */
     bool all_running;                 /* and every subtask reported "running" */
+    /* the leadership service (jm_leader.h): a checkpoint is recorded there for a successor
+     * before any subtask hears that it completed */
+    struct wr__leader *leader;
 } wr__job_ref_t;
 
 /* What a service asks the job registry to do with a job after an event. */

@@ -100,17 +100,21 @@ wr__job_ref_t wr__job_ref(const wr__jobs_t *js, const wr__job_t *j)
                            .nsub = j->nsub,
                            .nodes = (const char(*)[WR_NODE_MAX])j->node,
                            .running = running,
-                           .all_running = running && s_all_running(j)};
+                           .all_running = running && s_all_running(j),
+                           .leader = js->leader};
 }
 
 /* ---- the record a successor reads (jm_leader.h) ---- */
 
-/* The job's pointer: the attempt deployed and the checkpoint a restart restores. */
-static void s_record_pointer(wr__jobs_t *js, const wr__job_t *j)
+/* The job's pointer: the attempt deployed and the checkpoint a restart restores (the
+ * coordinator records each checkpoint it completes itself, before announcing it). */
+static int s_record_pointer(wr__jobs_t *js, wr_actor_t *self, const wr__job_t *j)
 {
     const char *latest = wr__coord_latest_path(j->coord);
-    int rc = wr__leader_put_pointer(js->leader, j->id, j->attempt, latest[0] ? latest : j->restore);
+    int rc = wr__leader_put_pointer(js->leader, self, j->id, j->attempt,
+                                    latest[0] ? latest : j->restore);
     if (rc) wr_warn("jobmanager: cannot record job %s for a successor: %s", j->id, wr_strerror(rc));
+    return rc;
 }
 
 /* ---- stopping a job's subtasks ---- */
@@ -172,8 +176,9 @@ static void s_end(wr__jobs_t *js, wr_actor_t *self, wr__job_t *j, enum wr__job_s
         wr_info("jobmanager: job %s %s", j->id, s_state_names[state]);
     s_mark_open(j, state == WR__JOB_FINISHED ? "finished" : "canceled");
     s_release(js, self, j);
+    if (wr__leader_fence(js->leader, self)) return; /* a successor ends it or takes it over */
     wr__jm_drop_lost_attempts(j);
-    int rc = wr__leader_remove_job(js->leader, j->id);
+    int rc = wr__leader_remove_job(js->leader, self, j->id);
     if (rc) wr_warn("jobmanager: cannot remove job %s's record: %s", j->id, wr_strerror(rc));
 }
 
@@ -311,7 +316,7 @@ static int s_deploy(wr__jobs_t *js, wr_actor_t *self, wr__job_t *j)
  * over. */
 static void s_start_attempt(wr__jobs_t *js, wr_actor_t *self, wr__job_t *j)
 {
-    s_record_pointer(js, j);
+    if (s_record_pointer(js, self, j) == WR_ESTALE) return; /* deposed: deploys nothing */
     int rc = s_deploy(js, self, j);
     if (rc) {
         char text[96];
@@ -480,11 +485,17 @@ int wr__jobs_on_submit(wr__jobs_t *js, wr_actor_t *self, const wr_msg_t *m)
         s_job_free(&j);
         return wr_reply_error(self, m, WR_EAGAIN, text);
     }
-    if ((rc = wr__leader_put_job(js->leader, j->id, m->data, m->len))) /* it runs all the same */
-        wr_warn("jobmanager: cannot record job %s for a successor: %s", j->id, wr_strerror(rc));
+    if ((rc = wr__leader_put_job(js->leader, self, j->id, m->data, m->len))) {
+        /* a job a successor would not know is not accepted (Flink's JobGraphStore) */
+        snprintf(text, sizeof text, "cannot record the job for a standby JobManager: %s",
+                 rc == WR_ESTALE ? "this JobManager no longer leads the cluster" : wr_strerror(rc));
+        s_give_slots(js, j);
+        s_job_free(&j);
+        return rc == WR_ENOMEM ? rc : wr_reply_error(self, m, rc, text);
+    }
     if (!s_add(js, j)) {
         s_give_slots(js, j);
-        wr__leader_remove_job(js->leader, j->id);
+        wr__leader_remove_job(js->leader, self, j->id);
         s_job_free(&j);
         return WR_ENOMEM;
     }
@@ -603,21 +614,17 @@ int wr__jobs_on_cancel(wr__jobs_t *js, wr_actor_t *self, const wr_msg_t *m)
 typedef struct {
     wr__job_ref_t ref;
     wr__verdict_t v;
-    uint64_t latest_before; /* the newest completed checkpoint before the call */
 } s_coord_call_t;
 
 static void s_coord_begin(const wr__jobs_t *js, const wr__job_t *j, s_coord_call_t *cc)
 {
     cc->ref = wr__job_ref(js, j);
     cc->v = (wr__verdict_t){WR__VERDICT_NONE, ""};
-    cc->latest_before = wr__coord_latest_id(j->coord);
 }
 
-/* Acts on what the coordinator said, and records a checkpoint it completed for a successor. */
+/* Acts on what the coordinator said. */
 static void s_coord_end(wr__jobs_t *js, wr_actor_t *self, wr__job_t *j, const s_coord_call_t *cc)
 {
-    if (wr__coord_latest_id(j->coord) != cc->latest_before && j->state == WR__JOB_RUNNING)
-        s_record_pointer(js, j);
     s_apply(js, self, j, &cc->v);
 }
 
@@ -680,6 +687,11 @@ bool wr__jobs_want_tick(const wr__jobs_t *js)
 static void s_restart(wr__jobs_t *js, wr_actor_t *self, wr__job_t *j)
 {
     if (!s_place(js, j)) return; /* too few slots: a lost TaskManager may come back */
+    /* the sinks' recovery commits and deletes files: only while this one leads in etcd */
+    if (wr__leader_fence(js->leader, self)) {
+        s_give_slots(js, j);
+        return;
+    }
     j->attempt++;
     const char *latest = wr__coord_latest_path(j->coord);
     /* restoring what the failed attempt restored (no checkpoint completed since), the new one

@@ -23,10 +23,27 @@ static int64_t s_duration(const wr__job_t *j)
 
 int wr__jobs_on_list(wr__jobs_t *js, wr_actor_t *self, const wr_msg_t *m)
 {
-    wr_msg_jobs_reply_t reply = {{js->n ? calloc(js->n, sizeof *reply.jobs.v) : NULL, 0}};
+    wr_msg_jobs_reply_t reply = {.jobs = {js->n ? calloc(js->n, sizeof *reply.jobs.v) : NULL, 0}};
     if (js->n && !reply.jobs.v) return WR_ENOMEM;
     for (size_t i = 0; i < js->n; i++)
         reply.jobs.v[reply.jobs.n++] = (wr_msg_job_summary_t){S_SUMMARY(js->v[i])};
+    /* who answers: this leader, and the standbys as the leadership last read them */
+    wr_ha_candidate_t c[WR_MSG_JMS_MAX];
+    wr_msg_jm_addr_t standbys[WR_MSG_JMS_MAX];
+    size_t n = wr__leader_candidates(js->leader, c, WR_MSG_JMS_MAX);
+    reply.ha = wr_strv(wr__leader_kind(js->leader));
+    reply.leader = wr_strv(wr_node_id(wr_actor_node(self)));
+    reply.epoch = wr__leader_epoch(js->leader);
+    reply.standbys.v = standbys;
+    for (size_t i = 0; i < n; i++) {
+        if (!strcmp(c[i].addr.node, wr_node_id(wr_actor_node(self)))) continue;
+        wr_msg_jm_addr_t *a = &standbys[reply.standbys.n++];
+        _Static_assert(sizeof a->node == sizeof c[i].addr.node, "node ids agree");
+        _Static_assert(sizeof a->endpoint == sizeof c[i].addr.endpoint, "endpoints agree");
+        memcpy(a->node, c[i].addr.node, sizeof a->node);
+        memcpy(a->endpoint, c[i].addr.endpoint, sizeof a->endpoint);
+        a->epoch = (uint64_t)c[i].epoch;
+    }
     wr__jm_reply(self, m, WR_MSG_JOBS_REPLY, &wr_msg_jobs_reply_decl, &reply);
     free(reply.jobs.v);
     return 0;

@@ -7,9 +7,9 @@
  *               starts and never revoked; the epoch is the wall clock in milliseconds at the
  *               grant, so a restarted JobManager has a higher one; the address and the job
  *               records live in memory (and die with the process: its jobs are lost with it).
- *   etcd        (the HA issue) campaigns through an election: the epoch is the election's
- *               revision, the address and the records live under the cluster's prefix, and a
- *               standby that wins reads them back.
+ *   etcd        (jm_leader_etcd.c) campaigns through etcd: the epoch is the create revision of
+ *               its candidacy key, the address and the records live under the cluster's prefix
+ *               (state/etcd/ha.h), and a standby that wins reads them back.
  *
  * Events. Leadership is granted (with its epoch) and revoked (with a reason) by calling the
  * events' callbacks on the JobManager actor's thread: standalone calls granted from
@@ -18,6 +18,12 @@
  * WR__LEADER_MSG_LAST], which the actor hands to wr__leader_on_message, which calls the events.
  * After revoked, the JobManager forgets its jobs without touching the TaskManagers (the next
  * leader's reconciliation stops their subtasks) and answers requests with "not the leader".
+ *
+ * Stepping down. A leadership can lapse before the implementation says so: holds() (etcd: the
+ * lease was renewed recently enough) is asked by wr__leader_is_leader, which the JobManager asks
+ * before every act of a leader. A fenced write that finds a newer leader (WR_ESTALE) deposes this
+ * one at once: is_leader is false from then on, and revoked is called from the actor's next
+ * message (never inside the caller's call, which may hold a job).
  *
  * Fencing. The epoch grows with every new leader. The JobManager puts it into the envelope of
  * every message it sends TaskManagers and subtasks, and into TM_REGISTERED; a TaskManager obeys
@@ -39,7 +45,9 @@
 #include <stdint.h>
 
 #include "actors/runtime/actor.h"
+#include "bus/base/strbuf.h"
 #include "bus/msgtypes.h"
+#include "state/etcd/ha.h"
 
 /* Local message types an implementation may use to reach its JobManager actor (never on the
  * bus; the JobManager's own local types start at WR_MSG_LOCAL_FIRST + 20). */
@@ -75,6 +83,11 @@ typedef struct {
     /* A local message of the implementation's (see above); may call ev's callbacks. */
     int (*on_message)(void *impl, wr_actor_t *self, const wr_msg_t *m,
                       const wr__leader_events_t *ev);
+    /* Optional (NULL: always): whether a granted leadership still holds right now. */
+    bool (*holds)(void *impl);
+    /* Optional (NULL: 0): 0 when the leadership is still this one's in the records' store,
+     * WR_ESTALE when a newer leader's, or the store's error. */
+    int (*fence)(void *impl);
     int (*put_job)(void *impl, const char *job_id, const void *graph, size_t len);
     int (*put_pointer)(void *impl, const char *job_id, uint32_t attempt, const char *checkpoint);
     int (*remove_job)(void *impl, const char *job_id);
@@ -83,6 +96,8 @@ typedef struct {
     int (*jobs)(void *impl, int (*each)(void *ctx, const wr__leader_job_t *job), void *ctx);
     /* The published leader's address, "" when unknown. Borrowed until the next call. */
     void (*address)(void *impl, const char **node_id, const char **endpoint);
+    /* Optional (NULL: none): the candidates as last read, the leader first; up to cap. */
+    size_t (*candidates)(void *impl, wr_ha_candidate_t *out, size_t cap);
     void (*destroy)(void *impl);
 } wr__leader_ops_t;
 
@@ -93,6 +108,9 @@ typedef struct {
 wr__leader_t *wr__leader_new(const wr__leader_ops_t *ops, void *impl);
 /* The standalone implementation. NULL when out of memory. */
 wr__leader_t *wr__leader_standalone_new(void);
+/* The etcd implementation (jm_leader_etcd.c) after o (copied). NULL when o does not check
+ * (wr_ha_opts_check: the reason in err) or out of memory. Nothing is contacted before start. */
+wr__leader_t *wr__leader_etcd_new(const wr_ha_opts_t *o, wr_strbuf_t *err);
 /* NULL-safe; nulls *l. */
 void wr__leader_destroy(wr__leader_t **l);
 
@@ -103,25 +121,34 @@ int wr__leader_start(wr__leader_t *l, wr_actor_t *self, const char *node_id, con
                      const wr__leader_events_t *ev);
 /* Hands the implementation one of its local messages. */
 int wr__leader_on_message(wr__leader_t *l, wr_actor_t *self, const wr_msg_t *m);
+/* Granted, not revoked, not deposed, and holding (ops->holds) right now. */
 bool wr__leader_is_leader(const wr__leader_t *l);
+/* Before an act whose effect outlives this leader's leadership (committing or deleting sink
+ * files): 0 when it still leads in the store, else an error (WR_ESTALE: deposed, see above). */
+int wr__leader_fence(wr__leader_t *l, wr_actor_t *self);
+/* The candidates for the leadership (the leader first), up to cap; 0 when standalone. */
+size_t wr__leader_candidates(const wr__leader_t *l, wr_ha_candidate_t *out, size_t cap);
 /* The epoch of the current leadership; 0 while this JobManager does not lead. */
 uint64_t wr__leader_epoch(const wr__leader_t *l);
 /* The published leader's node id and endpoint ("" when unknown); borrowed until the next call. */
 void wr__leader_address(const wr__leader_t *l, const char **node_id, const char **endpoint);
 const char *wr__leader_kind(const wr__leader_t *l);
 
-/* ---- job records (only while leading: WR_EINVAL otherwise) ---- */
+/* ---- job records (only while leading: WR_ESTALE otherwise, and see Stepping down) ---- */
 
 /* The job's graph as accepted (copied). */
-int wr__leader_put_job(wr__leader_t *l, const char *job_id, const void *graph, size_t len);
+int wr__leader_put_job(wr__leader_t *l, wr_actor_t *self, const char *job_id, const void *graph,
+                       size_t len);
 /* The job's attempt and the checkpoint a restart restores ("": from its start). WR_ENOTFOUND for
  * a job without a graph. */
-int wr__leader_put_pointer(wr__leader_t *l, const char *job_id, uint32_t attempt,
+int wr__leader_put_pointer(wr__leader_t *l, wr_actor_t *self, const char *job_id, uint32_t attempt,
                            const char *checkpoint);
 /* Removes the job's record (none: success). */
-int wr__leader_remove_job(wr__leader_t *l, const char *job_id);
+int wr__leader_remove_job(wr__leader_t *l, wr_actor_t *self, const char *job_id);
 /* Reads every job record back (see ops->jobs). */
 int wr__leader_jobs(wr__leader_t *l, int (*each)(void *ctx, const wr__leader_job_t *job),
                     void *ctx);
+/* The writes above take self too: a WR_ESTALE from the store deposes this leader (see Stepping
+ * down). */
 
 #endif

@@ -58,6 +58,7 @@ int wr__tms_parse_register(const wr_msg_t *m, wr__tm_reg_t *out)
         !wr_addr_split(m->from, from_node) || strcmp(from_node, r.node))
         return WR_EPROTO;
     memcpy(out->id, r.node, sizeof out->id);
+    memcpy(out->cluster, r.cluster, sizeof out->cluster);
     memcpy(out->endpoint, r.endpoint, sizeof out->endpoint);
     out->slots = r.slots;
     out->incarnation = r.incarnation;

@@ -24,7 +24,8 @@ typedef struct {
     char endpoint[WR_MSG_ENDPOINT_MAX];
     uint32_t slots;
     uint64_t incarnation;
-    uint32_t in_use; /* slots its subtasks hold, as the TaskManager counts them */
+    uint32_t in_use;                  /* slots its subtasks hold, as the TaskManager counts them */
+    char cluster[WR_MSG_CLUSTER_MAX]; /* the cluster it belongs to */
 } wr__tm_reg_t;
 
 /* What a registration or a peer event changed. */

@@ -117,6 +117,17 @@ static int s_on_register(wr_actor_t *self, s_jm_t *jm, const wr_msg_t *m)
         wr_reply_error(self, m, WR_EINVAL, "bad tm-register payload");
         return 0;
     }
+    const char *mine = jm->o.cluster_id ? jm->o.cluster_id : "";
+    if (strcmp(reg.cluster, mine)) {
+        char text[256];
+        snprintf(text, sizeof text,
+                 "TaskManager %s belongs to cluster '%s', this JobManager to '%s' "
+                 "(high-availability.cluster-id)",
+                 reg.id, reg.cluster, mine);
+        wr_warn("jobmanager: refusing a registration: %s", text);
+        wr_reply_error(self, m, WR_EINVAL, text);
+        return 0;
+    }
     enum wr__tm_change change;
     int rc = wr__tms_register(jm->tms, &reg, s_peer_reachable(self, reg.id), &change);
     if (rc) return rc;
@@ -131,6 +142,7 @@ static void s_on_peer(wr_actor_t *self, s_jm_t *jm, const wr_msg_t *m, bool up)
     enum wr__tm_change change;
     char id[WR_NODE_MAX], reason[WR_MSG_REASON_MAX];
     wr__tms_on_peer(jm->tms, m, up, &change, id, reason);
+    if (!wr__leader_is_leader(jm->leader)) return; /* (its successor decides) */
     if (change == WR__TM_DIED) {
         wr__jobs_tm_lost(jm->jobs, self, id, reason);
     } else if (change == WR__TM_BACK) {
@@ -158,6 +170,21 @@ static int s_tick_update(wr_actor_t *self, s_jm_t *jm)
 
 /* ---- the actor ---- */
 
+/* A standby's (or a deposed leader's) answer to a request: NOT_LEADER with the leader's address
+ * as etcd names it ("" while none), so that a client or TaskManager can go there. */
+static void s_not_leader(wr_actor_t *self, s_jm_t *jm, const wr_msg_t *m)
+{
+    const char *node = "", *endpoint = "";
+    wr__leader_address(jm->leader, &node, &endpoint);
+    wr_ha_candidate_t c[1];
+    wr_msg_jm_addr_t a = {.epoch =
+                              wr__leader_candidates(jm->leader, c, 1) ? (uint64_t)c[0].epoch : 0};
+    snprintf(a.node, sizeof a.node, "%s",
+             strcmp(node, wr_node_id(wr_actor_node(self))) ? node : "");
+    snprintf(a.endpoint, sizeof a.endpoint, "%s", a.node[0] ? endpoint : "");
+    wr__jm_reply(self, m, WR_MSG_NOT_LEADER, &wr_msg_jm_addr_decl, &a);
+}
+
 /* A message for a service; what only the leader handles (a client's requests, the subtasks'
  * reports, the registrations) waits for the leadership: a request is answered with an error. */
 static int s_dispatch(wr_actor_t *self, s_jm_t *jm, const wr_msg_t *m)
@@ -171,10 +198,6 @@ static int s_dispatch(wr_actor_t *self, s_jm_t *jm, const wr_msg_t *m)
     case WR_MSG_PEER_UP:
         s_on_peer(self, jm, m, true);
         return 0;
-    case WR_MSG_ACTORS_REQ:
-        return wr__inspect_on_actors(jm->inspect, self, jm->tms, m);
-    case WR_MSG_MAILBOX_REQ:
-        return wr__inspect_on_mailbox(jm->inspect, self, jm->tms, m);
     case WR_MSG_ACTORS_REPLY:
     case WR_MSG_MAILBOX_REPLY:
     case WR_MSG_ERROR:
@@ -188,11 +211,14 @@ static int s_dispatch(wr_actor_t *self, s_jm_t *jm, const wr_msg_t *m)
         break;
     }
     if (!wr__leader_is_leader(jm->leader)) {
-        if (m->corr)
-            wr_reply_error(self, m, WR_EAGAIN, "this JobManager does not lead the cluster");
+        if (m->corr) s_not_leader(self, jm, m);
         return 0;
     }
     switch (m->type) {
+    case WR_MSG_ACTORS_REQ:
+        return wr__inspect_on_actors(jm->inspect, self, jm->tms, m);
+    case WR_MSG_MAILBOX_REQ:
+        return wr__inspect_on_mailbox(jm->inspect, self, jm->tms, m);
     case WR_MSG_TM_REGISTER:
         return s_on_register(self, jm, m);
     case WR_MSG_JOB_SUBMIT:
@@ -235,7 +261,21 @@ int wr_jobmanager_spawn(wr_node_t *node, const wr_jobmanager_opts_t *opts)
     s_jm_t *jm = calloc(1, sizeof *jm);
     if (!jm) return WR_ENOMEM;
     if (opts) jm->o = *opts;
-    jm->leader = wr__leader_standalone_new();
+    if (jm->o.ha) {
+        wr_strbuf_t err;
+        wr_strbuf_init(&err);
+        jm->leader = wr__leader_etcd_new(jm->o.ha, &err);
+        if (!jm->leader && err.len) {
+            wr_error("jobmanager: %s", err.buf);
+            wr_strbuf_release(&err);
+            s_free_state(jm);
+            return WR_ECONFIG;
+        }
+        wr_strbuf_release(&err);
+        jm->o.ha = NULL; /* (borrowed for the call) */
+    } else {
+        jm->leader = wr__leader_standalone_new();
+    }
     jm->tms = wr__tms_new();
     jm->inspect = wr__inspect_new();
     jm->jobs = jm->leader && jm->tms ? wr__jobs_new(&jm->o, jm->tms, jm->leader) : NULL;

@@ -4,13 +4,16 @@
  * gathers every node's actors (asking each live TaskManager's system actor), and MAILBOX_REQ is
  * answered locally or relayed to the node that hosts the actor.
  *
- * It leads the cluster through its leadership service (actors/jobmanager/jm_leader.h; standalone
- * here: it leads from its start, with the wall clock at its start as its epoch). Every message it
- * sends TaskManagers and subtasks carries that epoch, and its answer to a registration names the
- * attempts it owns on that TaskManager: a TaskManager stops every other subtask, so no subtask of
- * an earlier JobManager, of an attempt that failed over while its TaskManager was cut off, or of a
- * job canceled meanwhile, outlives it (actors/taskmanager/taskmanager.h). A standalone
- * JobManager's jobs end with its process: a restarted one starts without them. */
+ * It leads the cluster through its leadership service (actors/jobmanager/jm_leader.h): standalone,
+ * it leads from its start, with the wall clock at its start as its epoch; with etcd, every
+ * JobManager of the cluster campaigns, one leads and the others stand by, answering every request
+ * with NOT_LEADER and the leader's address, until they win and take the jobs over from etcd. Every
+ * message it sends TaskManagers and subtasks carries that epoch, and its answer to a registration
+ * names the attempts it owns on that TaskManager: a TaskManager stops every other subtask, so no
+ * subtask of an earlier JobManager, of an attempt that failed over while its TaskManager was cut
+ * off, or of a job canceled meanwhile, outlives it (actors/taskmanager/taskmanager.h). A standalone
+ * JobManager's jobs end with its process: a restarted one starts without them. A registration of
+ * a TaskManager of another cluster id is refused. */
 #ifndef WR_JOBMANAGER_H
 #define WR_JOBMANAGER_H
 
@@ -19,6 +22,7 @@
 
 #include "actors/cluster/cluster.h"
 #include "actors/runtime/node.h"
+#include "state/etcd/ha.h"
 
 typedef enum {
     WR_RESTART_AUTO, /* fixed-delay when checkpoints are on, else none (Flink's default) */
@@ -52,6 +56,8 @@ typedef struct {
     bool rocksdb;            /* state.backend: rocksdb (else memory) */
     const char *rocksdb_dir; /* state.backend.rocksdb.localdir */
     uint64_t rocksdb_cache;  /* state.backend.rocksdb.block-cache-size */
+    const char *cluster_id;  /* high-availability.cluster-id: TaskManagers of another are refused */
+    const wr_ha_opts_t *ha;  /* high-availability: etcd (NULL: standalone); read at the spawn */
 } wr_jobmanager_opts_t;
 
 /* Starts the JobManager actor on node (o is copied; its strings must outlive the actor). */

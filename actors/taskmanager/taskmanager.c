@@ -11,13 +11,15 @@
 
 #include "actors/taskmanager/taskmanager.h"
 #include "actors/taskmanager/task.h"
+#include "actors/taskmanager/tm_discovery.h"
 #include "bus/base/error.h"
 #include "bus/base/fs.h"
 #include "bus/base/log.h"
 #include "bus/base/mp.h"
 #include "bus/messages.h"
 
-#define S_TICK (WR_MSG_LOCAL_FIRST + 1)
+#define S_TICK   (WR_MSG_LOCAL_FIRST + 1)
+#define S_LEADER (WR_MSG_LOCAL_FIRST + 2) /* tm_discovery.h: who leads now */
 #define S_REPORT_EVERY                                                                             \
     10 /* registered: re-send the registration as a slot report every N ticks                      \
         */
@@ -32,6 +34,11 @@ typedef struct {
 } s_task_t;
 
 typedef struct {
+    char cluster[WR_MSG_CLUSTER_MAX];
+    wr_ha_opts_t ha;            /* (ha.endpoints NULL: the JobManager is configured) */
+    wr__discovery_t *discovery; /* with ha: asks etcd who leads */
+    uint64_t stale;             /* messages refused for an epoch older than the leader's */
+    char refused[256];          /* the last refusal of a registration, said once */
     char jm_id[WR_NODE_MAX];
     char jm_endpoint[128];
     char jm_addr[WR_ADDR_MAX];
@@ -52,6 +59,7 @@ typedef struct {
 static void s_free_state(void *state)
 {
     s_tm_t *tm = state;
+    wr__discovery_stop(&tm->discovery);
     for (size_t i = 0; i < tm->ntasks; i++)
         wr_actor_unref(&tm->tasks[i].actor);
     free(tm->tasks);
@@ -98,6 +106,16 @@ static unsigned s_adopt_epoch(s_tm_t *tm, uint64_t epoch)
     return stopped;
 }
 
+/* Counts and logs a message of a stale epoch (a deposed leader's): it is dropped. */
+static void s_refuse(s_tm_t *tm, const wr_msg_t *m, uint64_t epoch)
+{
+    tm->stale++;
+    wr_warn("taskmanager: refusing %s of epoch %llu from %s (the leader's is %llu; %llu refused "
+            "so far)",
+            wr_msg_type_label(m->type), (unsigned long long)epoch, m->from,
+            (unsigned long long)tm->epoch, (unsigned long long)tm->stale);
+}
+
 /* Fencing: a deployment or cancel of an epoch older than the leader's this TaskManager knows is
  * refused. One of a newer epoch comes from a new leader (its TM_REGISTERED may still be on its
  * way, or lost with a connection that was replaced): it is obeyed, and the subtasks of older
@@ -111,9 +129,7 @@ static bool s_fence(s_tm_t *tm, const wr_msg_t *m)
                     (unsigned long long)m->epoch, stopped);
         return true;
     }
-    wr_warn("taskmanager: refusing %s of epoch %llu from %s (the leader's is %llu)",
-            wr_msg_type_label(m->type), (unsigned long long)m->epoch, m->from,
-            (unsigned long long)tm->epoch);
+    s_refuse(tm, m, m->epoch);
     return false;
 }
 
@@ -224,9 +240,11 @@ static int s_register(wr_actor_t *self, s_tm_t *tm)
 {
     if (tm->ask) return 0; /* one at a time */
     wr_node_t *node = wr_actor_node(self);
+    if (!tm->jm_id[0]) return 0; /* no leader known yet (discovery) */
     wr_msg_tm_register_t reg = {.slots = tm->slots,
                                 .incarnation = wr_node_incarnation(node),
                                 .slots_in_use = s_slots_in_use(tm)};
+    snprintf(reg.cluster, sizeof reg.cluster, "%s", tm->cluster);
     snprintf(reg.node, sizeof reg.node, "%s", wr_node_id(node));
     snprintf(reg.endpoint, sizeof reg.endpoint, "%s", wr_node_endpoint(node));
     msgpack_sbuffer sb;
@@ -320,6 +338,11 @@ static void s_on_registered(const wr_actor_t *self, s_tm_t *tm, const wr_msg_t *
         wr_warn("taskmanager: malformed registration answer from %s", m->from);
         return;
     }
+    if (r.epoch < tm->epoch) { /* a deposed leader's (it would stop the new leader's subtasks) */
+        wr_msg_tm_registered_release(&r);
+        s_refuse(tm, m, m->epoch);
+        return;
+    }
     if (!tm->registered || tm->jm_incarnation != r.jm_incarnation || tm->epoch != r.epoch)
         wr_info("taskmanager: registered with %s (%u slots), epoch %llu", tm->jm_addr, tm->slots,
                 (unsigned long long)r.epoch);
@@ -340,6 +363,41 @@ static void s_on_registered(const wr_actor_t *self, s_tm_t *tm, const wr_msg_t *
     wr_msg_tm_registered_release(&r);
 }
 
+/* The JobManager at id/endpoint is the one to register with from now on. */
+static int s_follow(wr_actor_t *self, s_tm_t *tm, const char *id, const char *endpoint)
+{
+    wr_node_t *node = wr_actor_node(self);
+    char new_id[sizeof tm->jm_id], new_ep[sizeof tm->jm_endpoint]; /* (may be tm's own) */
+    snprintf(new_id, sizeof new_id, "%s", id);
+    snprintf(new_ep, sizeof new_ep, "%s", endpoint);
+    if (tm->jm_id[0] && strcmp(tm->jm_id, new_id)) wr_unwatch_peer(self, tm->jm_id);
+    memcpy(tm->jm_id, new_id, sizeof new_id);
+    memcpy(tm->jm_endpoint, new_ep, sizeof new_ep);
+    snprintf(tm->jm_addr, sizeof tm->jm_addr, "%s/%s", new_id, WR_JOBMANAGER_PATH);
+    tm->registered = false;
+    tm->ask = 0; /* an answer to the old one's ask is not this one's */
+    int rc = wr_node_connect(node, tm->jm_id, tm->jm_endpoint);
+    if (!rc) rc = wr_watch_peer(self, tm->jm_id);
+    if (!rc) rc = s_register(self, tm);
+    return rc;
+}
+
+/* An ERROR answer (a refused registration: another cluster id, ...): said once per reason. */
+static void s_on_refused(s_tm_t *tm, const wr_msg_t *m)
+{
+    wr_msg_error_t e;
+    char text[sizeof tm->refused];
+    if (wr_msg_error_unpack(m, &e)) return;
+    if (strcmp(m->from, tm->jm_addr)) { /* (this node's: the JobManager is unreachable) */
+        if (!tm->registered) wr_debug("taskmanager: %s not answering yet", tm->jm_addr);
+        return;
+    }
+    snprintf(text, sizeof text, "%.*s", (int)e.text.len, e.text.s);
+    if (!strcmp(text, tm->refused)) return;
+    memcpy(tm->refused, text, sizeof text);
+    wr_warn("taskmanager: %s refuses the registration: %s", m->from, text);
+}
+
 /* The JobManager was declared down. If that is because the node at its endpoint answered under
  * another id (bus/transport.h: WRONG_NODE; the transport vouches that this is the node at the
  * endpoint this TaskManager dialed), register with that id instead: like Flink's TaskManagers,
@@ -357,28 +415,46 @@ static void s_learn_jm_id(wr_actor_t *self, s_tm_t *tm)
         wr_warn("taskmanager: the JobManager at %s is node '%s', not '%s' (jobmanager.node-id); "
                 "registering with '%s' (say so with --set jobmanager.node-id=%s)",
                 tm->jm_endpoint, p->actual, tm->jm_id, p->actual, p->actual);
-        snprintf(tm->jm_id, sizeof tm->jm_id, "%s", p->actual);
-        snprintf(tm->jm_addr, sizeof tm->jm_addr, "%s/%s", tm->jm_id, WR_JOBMANAGER_PATH);
-        tm->ask = 0; /* one to the old id gets no answer */
-        int rc = wr_node_connect(node, tm->jm_id, tm->jm_endpoint);
-        if (!rc) rc = wr_watch_peer(self, tm->jm_id);
-        if (!rc) rc = s_register(self, tm);
+        int rc = s_follow(self, tm, p->actual, tm->jm_endpoint);
         if (rc) wr_warn("taskmanager: cannot register with %s: %s", tm->jm_addr, wr_strerror(rc));
         return;
     }
 }
 
+/* S_LEADER: etcd names the leader (tm_discovery.h). */
+static void s_on_leader(wr_actor_t *self, s_tm_t *tm, const wr_msg_t *m)
+{
+    wr_ha_candidate_t c;
+    if (m->len != sizeof c) return;
+    memcpy(&c, m->data, sizeof c);
+    if (!strcmp(c.addr.node, tm->jm_id) && !strcmp(c.addr.endpoint, tm->jm_endpoint)) return;
+    if (!wr_node_id_valid(c.addr.node) || strlen(c.addr.endpoint) >= sizeof tm->jm_endpoint) {
+        wr_warn("taskmanager: etcd names a leader '%s' at '%s' that cannot be one", c.addr.node,
+                c.addr.endpoint);
+        return;
+    }
+    wr_info("taskmanager: etcd names %s at %s the leader (candidacy revision %lld)", c.addr.node,
+            c.addr.endpoint, (long long)c.epoch);
+    int rc = s_follow(self, tm, c.addr.node, c.addr.endpoint);
+    if (rc) wr_warn("taskmanager: cannot register with %s: %s", tm->jm_addr, wr_strerror(rc));
+}
+
 static int s_on_start(wr_actor_t *self, void *state)
 {
     s_tm_t *tm = state;
-    wr_node_t *node = wr_actor_node(self);
     tm->registered = false;
     tm->ask = 0;
-    int rc = wr_node_connect(node, tm->jm_id, tm->jm_endpoint);
-    if (!rc) rc = wr_watch_peer(self, tm->jm_id);
-    if (!rc) rc = wr_timer_every(self, tm->retry_ms, S_TICK, NULL);
-    if (!rc) rc = s_register(self, tm);
-    return rc;
+    int rc = wr_timer_every(self, tm->retry_ms, S_TICK, NULL);
+    if (rc) return rc;
+    if (!tm->ha.endpoints) return s_follow(self, tm, tm->jm_id, tm->jm_endpoint);
+    wr_strbuf_t err;
+    wr_strbuf_init(&err);
+    tm->discovery =
+        wr__discovery_start(&tm->ha, wr_actor_node(self), wr_actor_addr(self), S_LEADER, &err);
+    if (!tm->discovery)
+        wr_error("taskmanager: cannot ask etcd who leads: %s", err.len ? err.buf : "no memory");
+    wr_strbuf_release(&err);
+    return tm->discovery ? 0 : WR_EINVAL;
 }
 
 static int s_on_message(wr_actor_t *self, void *state, wr_msg_t **msgp)
@@ -386,15 +462,18 @@ static int s_on_message(wr_actor_t *self, void *state, wr_msg_t **msgp)
     s_tm_t *tm = state;
     wr_msg_t *m = *msgp;
     if (m->corr && m->corr == tm->ask &&
-        (m->type == WR_MSG_TM_REGISTERED || m->type == WR_MSG_TIMEOUT || m->type == WR_MSG_ERROR))
+        (m->type == WR_MSG_TM_REGISTERED || m->type == WR_MSG_TIMEOUT || m->type == WR_MSG_ERROR ||
+         m->type == WR_MSG_NOT_LEADER))
         tm->ask = 0;
     switch (m->type) {
     case WR_MSG_TM_REGISTERED:
         s_on_registered(self, tm, m);
         break;
     case WR_MSG_TIMEOUT:
-    case WR_MSG_ERROR:
         if (!tm->registered) wr_debug("taskmanager: %s not answering yet", tm->jm_addr);
+        break;
+    case WR_MSG_ERROR:
+        s_on_refused(tm, m);
         break;
     case S_TICK: /* registering until registered; then a slot report now and then, or when the
                     slots in use changed */
@@ -406,10 +485,16 @@ static int s_on_message(wr_actor_t *self, void *state, wr_msg_t **msgp)
         if (tm->registered)
             wr_warn("taskmanager: lost the jobmanager %s; registering again", tm->jm_id);
         tm->registered = false;
-        s_learn_jm_id(self, tm);
+        if (!tm->ha.endpoints) s_learn_jm_id(self, tm); /* (with etcd: etcd says who leads) */
         break;
     case WR_MSG_PEER_UP:
         if (!tm->registered) s_register(self, tm);
+        break;
+    case S_LEADER:
+        s_on_leader(self, tm, m);
+        break;
+    case WR_MSG_NOT_LEADER: /* a standby: registering again at the next tick */
+        wr_debug("taskmanager: %s does not lead (yet)", m->from);
         break;
     case WR_MSG_PING:
         wr_reply(self, m, WR_MSG_PONG, m->data, m->len);
@@ -436,15 +521,20 @@ static const wr_behaviour_t s_behaviour = {
 
 int wr_taskmanager_spawn(wr_node_t *node, const wr_taskmanager_opts_t *o)
 {
-    if (!o->jm_node_id || !wr_node_id_valid(o->jm_node_id) || !o->jm_endpoint ||
-        strlen(o->jm_endpoint) >= 128 || o->slots == 0)
+    bool ha = o->ha && o->ha->endpoints;
+    if ((!ha && (!o->jm_node_id || !wr_node_id_valid(o->jm_node_id) || !o->jm_endpoint ||
+                 strlen(o->jm_endpoint) >= 128)) ||
+        o->slots == 0 || (o->cluster_id && strlen(o->cluster_id) >= WR_MSG_CLUSTER_MAX))
         return WR_EINVAL;
     s_tm_t *tm = calloc(1, sizeof *tm);
     if (!tm) return WR_ENOMEM;
     tm->lock_fd = -1;
-    snprintf(tm->jm_id, sizeof tm->jm_id, "%s", o->jm_node_id);
-    snprintf(tm->jm_endpoint, sizeof tm->jm_endpoint, "%s", o->jm_endpoint);
-    snprintf(tm->jm_addr, sizeof tm->jm_addr, "%s/%s", o->jm_node_id, WR_JOBMANAGER_PATH);
+    snprintf(tm->cluster, sizeof tm->cluster, "%s", o->cluster_id ? o->cluster_id : "");
+    if (ha) tm->ha = *o->ha;
+    if (!ha) {
+        snprintf(tm->jm_id, sizeof tm->jm_id, "%s", o->jm_node_id);
+        snprintf(tm->jm_endpoint, sizeof tm->jm_endpoint, "%s", o->jm_endpoint);
+    }
     tm->slots = o->slots;
     tm->retry_ms = o->register_retry_ms ? o->register_retry_ms : 500;
     wr_spawn_opts_t so = {.path = WR_TASKMANAGER_PATH,

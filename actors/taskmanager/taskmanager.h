@@ -1,4 +1,5 @@
-/* The TaskManager actor ("<tm>/taskmanager"): connects to the JobManager, registers its slots,
+/* The TaskManager actor ("<tm>/taskmanager"): connects to the JobManager (the configured one, or
+ * in an HA cluster the leader etcd names, followed as it changes), registers its slots,
  * retries until it is registered, and registers again whenever the JobManager is lost or restarts
  * (a new incarnation). It starts the subtasks the JobManager deploys (task.h) and stops them when
  * told. Registered, it sends its registration again every few seconds, and at its next tick once
@@ -9,8 +10,9 @@
  * sends it unasked when this TaskManager comes back after it was declared dead. Every subtask that
  * was not deployed under that epoch or whose attempt is not owned is stopped then: after a
  * JobManager restart (a new epoch), after this TaskManager was cut off while its job failed over
- * elsewhere, after a cancel that did not arrive. Deployments and cancels of an older epoch than
- * the leader's are refused; one of a newer epoch is obeyed and stops the subtasks of older ones.
+ * elsewhere, after a cancel that did not arrive. Deployments, cancels and registration answers of
+ * an older epoch than the leader's are refused and counted (a deposed leader's); one of a newer
+ * epoch is obeyed and stops the subtasks of older ones.
  *
  * RocksDB stores go into this TaskManager's own folder of the localdir the leader names
  * (<localdir>/<node id>/<store>, cluster.h); a subtask removes its store when it stops, and what an
@@ -23,8 +25,13 @@
 
 #include "actors/cluster/cluster.h"
 #include "actors/runtime/node.h"
+#include "state/etcd/ha.h"
 
 typedef struct {
+    const char *cluster_id;  /* its cluster (high-availability.cluster-id): a JobManager of
+                                another cluster refuses it; NULL: "" */
+    const wr_ha_opts_t *ha;  /* not NULL: the leader is found through etcd (tm_discovery.h) and
+                                jm_node_id/jm_endpoint are not used; copied, its strings borrowed */
     const char *jm_node_id;  /* e.g. "jm-1" */
     const char *jm_endpoint; /* e.g. "tcp://127.0.0.1:6123" or "inproc://jm-1" */
     uint32_t slots;

@@ -37,6 +37,8 @@ const char *wr_strerror(int err)
         return "not found";
     case WR_EWRONGNODE:
         return "the node at that endpoint has another id";
+    case WR_ESTALE:
+        return "deposed: a newer leader leads the cluster";
     default:
         return "unknown error";
     }
