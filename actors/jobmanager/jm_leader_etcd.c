@@ -206,8 +206,7 @@ static void s_round(s_etcd_t *s, wr_etcd_t *e, s_candidacy_t *c, bool *leading, 
         }
     }
     if (rc && rc != *last_rc)
-        wr_warn("jobmanager: etcd (%s): %s", wr_etcd_endpoint(e),
-                err.len ? err.buf : wr_strerror(rc));
+        wr_warn("jobmanager: %s", err.len ? err.buf : wr_strerror(rc)); /* (names etcd) */
     else if (!rc && *last_rc)
         wr_info("jobmanager: etcd answers again (%s)", wr_etcd_endpoint(e));
     *last_rc = rc;
@@ -289,8 +288,7 @@ static int s_fenced(s_etcd_t *s, const wr_etcd_op_t *ops, size_t n)
     int rc = wr_etcd_txn(s->etcd, &cmp, 1, ops, n, NULL, 0, &r, &err);
     if (!rc && !r.succeeded) rc = WR_ESTALE;
     if (rc && rc != WR_ESTALE)
-        wr_warn("jobmanager: etcd (%s): %s", wr_etcd_endpoint(s->etcd),
-                err.len ? err.buf : wr_strerror(rc));
+        wr_warn("jobmanager: cannot write to etcd: %s", err.len ? err.buf : wr_strerror(rc));
     wr_etcd_txn_release(&r);
     wr_strbuf_release(&err);
     return rc;
