@@ -5,9 +5,10 @@
  * belongs to its actor). Checked: of two candidates exactly one leads, under its candidacy key's
  * create revision; the job records keep the standalone service's contract
  * (tests/support/leader.h); a standby takes over with a higher epoch and reads the records back
- * once the leader is gone; a leader whose key vanished is deposed by its next fenced write and
- * campaigns again; and a leader cut off from etcd stops leading by its own clock, before anything
- * tells it so. Short timings (a lease of 2 s renewed every 250 ms) keep the binary fast. */
+ * once the leader is gone; a leader whose key was deleted or whose lease was revoked is deposed
+ * by its next fenced write and campaigns again; and a leader cut off from etcd stops leading by its
+ * own clock, before anything tells it so. Short timings (a lease of 2 s renewed every 250 ms) keep
+ * the binary fast. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -396,12 +397,12 @@ static void test_standby_takes_over_and_reads_the_records(void **state)
     assert_true(RUN("jm-b", .op = OP_PUT_POINTER, .id = "0000000b", .attempt = 1, .text = "") == 0);
 }
 
-/* The leader's candidacy key deleted behind its back (as an operator might): its next fenced
- * write fails with WR_ESTALE, which deposes it at once and revokes it from its next message; it
- * then campaigns again. A renew interval of 1 s keeps the elector from noticing first. */
-static void test_leader_whose_key_vanished_is_deposed_by_its_next_write(void **state)
+/* The leader's candidacy taken away behind its back by the test's client: its next fenced write
+ * fails with WR_ESTALE, which deposes it at once and revokes it from its next message; it then
+ * campaigns again under a new key. A renew interval of 1 s keeps the elector from noticing
+ * first. */
+static void s_deposed_by(void (*take_away)(const s_key_t *key))
 {
-    (void)state;
     s_start();
     s_jm_t *a = s_leader("jm-a", 3000, 1000);
     uint64_t first = atomic_load(&a->epoch);
@@ -409,10 +410,8 @@ static void test_leader_whose_key_vanished_is_deposed_by_its_next_write(void **s
 
     s_key_t keys[4];
     assert_int_equal(s_keys(keys, 4), 1);
-    int64_t deleted = 0;
-    TE_CHECK(
-        wr_etcd_delete(te_fx.c, keys[0].key, strlen(keys[0].key), false, &deleted, &te_fx.err));
-    assert_int_equal(deleted, 1);
+    take_away(&keys[0]);
+    assert_int_equal(s_keys(keys, 4), 0);
     assert_true(RUN("jm-a", .op = OP_PUT_POINTER, .id = "0000000a", .attempt = 1,
                     .text = "/ck/0000000a/chk-1") == WR_ESTALE);
     assert_true(RUN("jm-a", .op = OP_IS_LEADER) == 0); /* at once */
@@ -432,6 +431,31 @@ static void test_leader_whose_key_vanished_is_deposed_by_its_next_write(void **s
     assert_true((uint64_t)keys[0].create == atomic_load(&a->epoch));
     assert_true(RUN("jm-a", .op = OP_PUT_POINTER, .id = "0000000a", .attempt = 1,
                     .text = "/ck/0000000a/chk-1") == 0);
+}
+
+static void s_delete_key(const s_key_t *key)
+{
+    int64_t deleted = 0;
+    TE_CHECK(wr_etcd_delete(te_fx.c, key->key, strlen(key->key), false, &deleted, &te_fx.err));
+    assert_int_equal(deleted, 1);
+}
+
+static void s_revoke_lease(const s_key_t *key)
+{
+    TE_CHECK(wr_etcd_lease_revoke(te_fx.c, key->lease, &te_fx.err));
+}
+
+/* as an operator's `etcdctl del` would: the lease lives on */
+static void test_leader_whose_key_was_deleted_is_deposed_by_its_next_write(void **state)
+{
+    (void)state;
+    s_deposed_by(s_delete_key);
+}
+
+static void test_leader_whose_lease_was_revoked_is_deposed_by_its_next_write(void **state)
+{
+    (void)state;
+    s_deposed_by(s_revoke_lease);
 }
 
 /* etcd stopped (SIGSTOP): the leader stops leading by its own clock, within the lease less one
@@ -481,8 +505,10 @@ int main(void)
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_standby_takes_over_and_reads_the_records, s_setup,
                                         s_teardown),
-        cmocka_unit_test_setup_teardown(test_leader_whose_key_vanished_is_deposed_by_its_next_write,
-                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_leader_whose_key_was_deleted_is_deposed_by_its_next_write, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_leader_whose_lease_was_revoked_is_deposed_by_its_next_write, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_leader_cut_off_from_etcd_stops_leading_by_itself,
                                         s_setup, s_teardown),
     };
