@@ -10,6 +10,9 @@
 #ifndef WR_TEST_ETCD_H
 #define WR_TEST_ETCD_H
 
+#include "bus/base/error.h"
+#include "bus/base/strbuf.h"
+#include "state/etcd/etcd.h"
 #include "tests/support/process.h"
 
 #define TE_ETCD_BIN "/usr/bin/etcd"
@@ -25,5 +28,34 @@ bool te_available(void);
 /* Starts a one-member etcd named name and waits until it serves clients (up to 30 s); fails the
  * test (with its logs) when it does not. The result is kept until the test ends. */
 te_etcd_t *te_start(const char *name);
+
+/* The running test's etcd client and error text (the test sets c), released by te_teardown also
+ * when the test fails. */
+typedef struct {
+    wr_etcd_t *c;
+    wr_strbuf_t err;
+} te_fixture_t;
+extern te_fixture_t te_fx;
+
+/* The test's client of endpoints (NULL: a new etcd's, te_start("etcd")) with a 5 s request
+ * timeout, kept in te_fx.c; fails the test when it cannot be made. */
+wr_etcd_t *te_client(const char *endpoints);
+
+/* Runs an etcd call that reports into te_fx.err, failing the test (with the processes' logs) when
+ * it does not return 0. */
+#define TE_CHECK(call)                                                                             \
+    do {                                                                                           \
+        wr_strbuf_reset(&te_fx.err);                                                               \
+        int rc_ = (call);                                                                          \
+        if (rc_ != 0) PS_FAIL("%s: %s: %s", #call, wr_strerror(rc_), te_fx.err.buf);               \
+    } while (0)
+
+/* The group setup of a test binary called name that needs etcd: ps_group_setup, and -1 (saying
+ * why) when TE_ETCD_BIN cannot run here. */
+int te_group_setup(const char *name);
+
+/* cmocka fixtures around ps_setup / ps_teardown: te_fx empty at the start, released at the end. */
+int te_setup(void **state);
+int te_teardown(void **state);
 
 #endif
