@@ -55,7 +55,7 @@
 #define S_TMS         2
 #define S_MAX_SETS    16
 #define S_POLL_MS     50
-#define S_ASK_MS      1000  /* one JOB_REQ to a live JobManager */
+#define S_ASK_MS      3000  /* one JOB_REQ to a live JobManager (a busy one may be slow) */
 #define S_START_MS    30000 /* a daemon says it started; the job first runs */
 #define S_RECOVER_MS  60000 /* the job runs again after a kill */
 #define S_CKPT_MS     30000 /* a checkpoint completes after a recovery */
@@ -112,8 +112,9 @@ typedef struct {
     s_proc_t etcd, jm[S_MAX_JMS], tm[S_TMS];
     wr_node_t *client;
     char job[WR_JOB_ID_MAX];
-    int leader; /* the JobManager that last answered for the job */
-    int signal; /* SIGINT/SIGTERM received: stop */
+    int leader;            /* the JobManager that last answered for the job */
+    int ask_rc[S_MAX_JMS]; /* s_ask's last result for each JobManager (WR_EAGAIN: a standby) */
+    int signal;            /* SIGINT/SIGTERM received: stop */
     s_sample_t *leader_samples, *tm_samples;
     uint32_t n_leader, n_tm;
 } s_bench_t;
@@ -372,7 +373,7 @@ static int s_poll(s_bench_t *b, s_view_t *v)
 {
     for (uint32_t k = 0; k < b->o->jms; k++) {
         int i = (b->leader + (int)k) % (int)b->o->jms;
-        if (b->jm[i].pid > 0 && !s_ask(b, i, v)) return b->leader = i;
+        if (b->jm[i].pid > 0 && !(b->ask_rc[i] = s_ask(b, i, v))) return b->leader = i;
     }
     return -1;
 }
@@ -401,7 +402,7 @@ static int s_wait_running(s_bench_t *b, uint32_t min_attempt, int64_t timeout_ms
 /* Waits for a checkpoint after `after`, then for the steady state (plus a jitter under 1 s). */
 static int s_steady(s_bench_t *b, int64_t after)
 {
-    s_view_t v;
+    s_view_t v = {0};
     for (int64_t t0 = s_ms(); s_poll(b, &v) < 0 || v.ckpt <= after;) {
         if (s_ms() - t0 > S_CKPT_MS) {
             wr_cli_error(S_CMD, NULL, "no checkpoint of job %s completed within %d s", b->job,
@@ -444,10 +445,18 @@ static int64_t s_log_at(const char *path, int64_t kill_ms, const char *needle, c
  * other) and measures until the job runs again. */
 static int s_kill_one(s_bench_t *b, int tm, s_sample_t *out)
 {
-    s_view_t v;
-    if (s_poll(b, &v) < 0 || !v.hosts) {
-        wr_cli_error(S_CMD, NULL, "no JobManager answers for job %s", b->job);
-        return WR_EIO;
+    s_view_t v = {0};
+    int64_t at;
+    int rc = s_wait_running(b, 0, S_START_MS, &v, &at); /* it ran a moment ago */
+    if (rc) {
+        if (rc != S_STOPPED)
+            wr_cli_error(S_CMD, NULL,
+                         "before a kill, job %s is not running: %s (%s; the last answers: %s, "
+                         "%s%s%s)",
+                         b->job, wr_strerror(rc), v.state, wr_strerror(b->ask_rc[0]),
+                         wr_strerror(b->ask_rc[1]), b->o->jms > 2 ? ", " : "",
+                         b->o->jms > 2 ? wr_strerror(b->ask_rc[2]) : "");
+        return rc;
     }
     if (tm >= 0 && !(v.hosts & 1u << tm)) tm = (tm + 1) % S_TMS; /* slot sharing: maybe on one */
     int killed = b->leader;
@@ -455,7 +464,7 @@ static int s_kill_one(s_bench_t *b, int tm, s_sample_t *out)
     snprintf(out->from, sizeof out->from, "%s", victim->name);
     int64_t kill_wall = s_wall_ms_of_day(), t_kill = s_ms();
     s_kill(victim);
-    int rc = tm >= 0 ? s_start_tm(b, tm) : 0; /* back at once, as an orchestrator would do */
+    rc = tm >= 0 ? s_start_tm(b, tm) : 0; /* back at once, as an orchestrator would do */
     int64_t t_run = 0;
     if (!rc) rc = s_wait_running(b, v.attempt + 1, S_RECOVER_MS, &v, &t_run);
     if (rc) {
@@ -577,7 +586,8 @@ static int s_run(s_bench_t *b)
     for (int i = 0; i < S_TMS && !rc; i++)
         rc = s_start_wait(b, &b->tm[i], s_start_tm, i, "registered with");
     if (rc) return rc;
-    wr_node_opts_t no = {.id = "bench-failover", .threads = 1, .heartbeat_timeout_ms = S_ASK_MS};
+    /* as the CLI's client node: not tracked by the cluster, waits client.timeout for a peer */
+    wr_node_opts_t no = {.id = "bench-failover", .threads = 1, .heartbeat_timeout_ms = 5000};
     if (!(b->client = wr_node_new(&no, &rc))) return rc ? rc : WR_ENOMEM;
     for (uint32_t i = 0; i < o->jms && !rc; i++) {
         char ep[64];
@@ -585,7 +595,7 @@ static int s_run(s_bench_t *b)
         rc = wr_node_connect(b->client, b->jm[i].name, ep);
     }
     if (rc || (rc = s_submit(b))) return rc;
-    s_view_t v;
+    s_view_t v = {0};
     int64_t at;
     rc = s_wait_running(b, 0, S_START_MS, &v, &at);
     if (rc && rc != S_STOPPED)
