@@ -307,7 +307,10 @@ static int s_start_etcd(s_bench_t *b)
     int client = s_free_port(), peer = s_free_port();
     while (peer == client && client > 0)
         peer = s_free_port();
-    if (client < 0 || peer < 0) return WR_EIO;
+    if (client < 0 || peer < 0) {
+        wr_cli_error(S_CMD, NULL, "no free port on 127.0.0.1: %s", strerror(errno));
+        return WR_EIO;
+    }
     char data[PATH_MAX], peer_url[64], cluster[96];
     snprintf(b->etcd_url, sizeof b->etcd_url, "http://127.0.0.1:%d", client);
     snprintf(peer_url, sizeof peer_url, "http://127.0.0.1:%d", peer);
@@ -565,7 +568,10 @@ static int s_run(s_bench_t *b)
 {
     const s_opts_t *o = b->o;
     ssize_t len = readlink("/proc/self/exe", b->exe, sizeof b->exe - 1);
-    if (len <= 0) return WR_EIO;
+    if (len <= 0) {
+        wr_cli_error(S_CMD, NULL, "cannot read /proc/self/exe: %s", strerror(errno));
+        return WR_EIO;
+    }
     b->exe[len] = '\0';
     snprintf(b->ck_set, sizeof b->ck_set, "state.checkpoints.dir=%s/ck", b->dir);
     snprintf(b->rocks_set, sizeof b->rocks_set, "state.backend.rocksdb.localdir=%s/rocksdb",
@@ -573,11 +579,17 @@ static int s_run(s_bench_t *b)
     snprintf(b->etcd.name, sizeof b->etcd.name, "etcd");
     for (uint32_t i = 0; i < o->jms; i++) {
         snprintf(b->jm[i].name, sizeof b->jm[i].name, "jm-%c", 'a' + i);
-        if ((b->jm[i].port = s_free_port()) < 0) return WR_EIO;
+        if ((b->jm[i].port = s_free_port()) < 0) {
+            wr_cli_error(S_CMD, NULL, "no free port on 127.0.0.1: %s", strerror(errno));
+            return WR_EIO;
+        }
     }
     for (int i = 0; i < S_TMS; i++)
         snprintf(b->tm[i].name, sizeof b->tm[i].name, "tm-%d", i + 1);
-    if (!(b->envp = s_env())) return WR_ENOMEM;
+    if (!(b->envp = s_env())) {
+        wr_cli_error(S_CMD, NULL, "out of memory");
+        return WR_ENOMEM;
+    }
     int rc = s_start_etcd(b);
     /* jm-a first, so that it leads; then the standbys */
     for (uint32_t i = 0; i < o->jms && !rc; i++)
@@ -588,13 +600,17 @@ static int s_run(s_bench_t *b)
     if (rc) return rc;
     /* as the CLI's client node: not tracked by the cluster, waits client.timeout for a peer */
     wr_node_opts_t no = {.id = "bench-failover", .threads = 1, .heartbeat_timeout_ms = 5000};
-    if (!(b->client = wr_node_new(&no, &rc))) return rc ? rc : WR_ENOMEM;
+    if (!(b->client = wr_node_new(&no, &rc)) && !rc) rc = WR_ENOMEM;
     for (uint32_t i = 0; i < o->jms && !rc; i++) {
         char ep[64];
         snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", b->jm[i].port);
         rc = wr_node_connect(b->client, b->jm[i].name, ep);
     }
-    if (rc || (rc = s_submit(b))) return rc;
+    if (rc) {
+        wr_cli_error(S_CMD, NULL, "cannot start a client node: %s", wr_strerror(rc));
+        return rc;
+    }
+    if ((rc = s_submit(b))) return rc;
     s_view_t v = {0};
     int64_t at;
     rc = s_wait_running(b, 0, S_START_MS, &v, &at);
