@@ -78,7 +78,7 @@ typedef struct {
 
 /* A child process, started again under the same name after a kill. */
 typedef struct {
-    char name[8];
+    char name[WR_NODE_MAX];
     pid_t pid; /* 0: not running */
     int starts;
     int port;           /* JobManagers: the one they bind, again after a restart */
@@ -91,7 +91,7 @@ typedef struct {
     int64_t granted;    /* leader: the new leader leads; TaskManager: the leader fails the job */
     int64_t registered; /* the first (leader kill) or the killed TaskManager registered */
     int64_t deploying;
-    char from[8], to[8]; /* the killed daemon and the leader after */
+    char from[WR_NODE_MAX], to[WR_NODE_MAX]; /* the killed daemon and the leader after */
 } s_sample_t;
 
 /* What a JobManager says of the job. */
