@@ -71,7 +71,7 @@ extern char **environ;
 typedef struct {
     uint32_t jms, kills, tm_kills, rate;
     int64_t steady_ms;
-    const char *sets[S_MAX_SETS]; /* KEY=VALUE of --set, in order */
+    char sets[S_MAX_SETS][512]; /* KEY=VALUE of --set, in order */
     int nsets;
     bool json, keep;
 } s_opts_t;
@@ -264,7 +264,7 @@ static int s_spawn_weir(s_bench_t *b, s_proc_t *p, char *argv[S_MAX_ARGV], int n
 {
     for (int k = 0; k < b->o->nsets; k++) {
         argv[n++] = "--set";
-        argv[n++] = (char *)b->o->sets[k];
+        argv[n++] = (char *)b->o->sets[k]; /* execve does not write to it */
     }
     argv[n] = NULL;
     return s_spawn(b, p, b->exe, argv);
@@ -786,13 +786,16 @@ int wr_bench_failover(int argc, char **argv)
             if (!wr_cli_count(optarg, 1, 10000000, &v)) bad = "1 to 10000000";
             o.rate = (uint32_t)v;
             break;
-        case 'S':
+        case 'S': /* a copy for the daemons: wr_cli_cfg_set_arg cuts optarg at its '=' */
             if (o.nsets == S_MAX_SETS)
                 bad = "one of at most 16 --set";
+            else if ((size_t)snprintf(o.sets[o.nsets], sizeof o.sets[0], "%s", optarg) >=
+                     sizeof o.sets[0])
+                bad = "KEY=VALUE of at most 511 bytes";
             else if (wr_cli_cfg_set_arg(&cc, S_CMD, optarg))
                 return WR_EXIT_USAGE;
             else
-                o.sets[o.nsets++] = optarg;
+                o.nsets++;
             break;
         case 'J':
             o.json = true;

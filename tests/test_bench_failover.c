@@ -4,8 +4,9 @@
  *   - `--kills 1 --tm-kills 1 --json` prints one JSON object whose figures are plausible: one
  *     sample each, p50 = max = that sample, the new leader leading no sooner than the old one's
  *     lease can have expired (lease-ttl - renew-interval after the kill) and the job running after
- *     that, a TaskManager loss of at least the restart delay, the default HA settings; and once it
- *     exited, no process it started is left and its temp folder is gone
+ *     that, a TaskManager loss of at least the restart delay, the default lease-ttl and the
+ *     renew-interval given with --set (which every daemon gets); and once it exited, no process it
+ *     started is left and its temp folder is gone
  *   - SIGTERM in the middle of a run: it exits 128 + 15 with no process left and no folder
  *   - bad options are usage errors that start nothing
  *
@@ -94,10 +95,11 @@ static const tj_value_t *s_one_sample(const tj_value_t *doc, const char *name, d
 static void test_one_kill_of_each_json(void **state)
 {
     (void)state;
-    ps_result_t r = ps_run(
-        "bench",
-        PS_ARGV("bench", "failover", "--kills", "1", "--tm-kills", "1", "--steady", "0s", "--json"),
-        S_RUN_MS);
+    ps_result_t r =
+        ps_run("bench",
+               PS_ARGV("bench", "failover", "--kills", "1", "--tm-kills", "1", "--steady", "0s",
+                       "--set", "high-availability.etcd.renew-interval=400ms", "--json"),
+               S_RUN_MS);
     if (r.code != 0) PS_FAIL("weir bench failover exited %d:\n%s%s", r.code, r.out, r.err);
     const tj_value_t *doc = tj_parse(r.out);
     if (!doc || doc->type != TJ_OBJ) PS_FAIL("not one JSON object:\n%s", r.out);
@@ -108,9 +110,9 @@ static void test_one_kill_of_each_json(void **state)
     assert_string_equal(tj_str(doc, "bench"), "failover");
     assert_non_null(tj_str(tj_get(doc, "machine"), "cpu"));
     assert_true(tj_num(doc, "jobmanagers") == 2 && tj_num(doc, "taskmanagers") == 2);
-    /* the defaults, untouched */
+    /* the default lease, the renewals of the --set */
     double ttl = tj_num(doc, "lease_ttl_ms"), renew = tj_num(doc, "renew_interval_ms");
-    assert_true(ttl == 3000 && renew == 500);
+    assert_true(ttl == 3000 && renew == 400);
     assert_true(tj_num(doc, "restart_delay_ms") == 1000);
 
     /* the standby cannot lead before the dead leader's lease can have expired */
