@@ -58,8 +58,9 @@ void pc_cluster_stop(pc_cluster_t *c);
 /* Starts the JobManager, on c's endpoint once it has one (a restart), on a free port otherwise
  * (another when that one is taken meanwhile), and waits until it listens. */
 void pc_jm_start(pc_cluster_t *c);
-/* Starts TaskManager i, a new process under its id, and waits until it prints its first line; not
- * until it registers. */
+/* Starts TaskManager i, a new process under its id on a port of its own (ps_free_port, another
+ * each start: never the port of a TaskManager killed before, which its peers still reconnect to),
+ * and waits until it prints its first line; not until it registers. */
 void pc_tm_start(pc_cluster_t *c, int i);
 /* Waits until the current JobManager's log says TaskManager i registered nth times (counted since
  * that JobManager started) and that it heard its heartbeat: from then on the JobManager watches it
