@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "actors/cluster/cluster.h"
 #include "actors/jobmanager/jm_leader.h"
@@ -228,7 +229,9 @@ static void *s_elector(void *arg)
     s_etcd_t *s = arg;
     wr_strbuf_t err;
     wr_strbuf_init(&err);
-    wr_etcd_opts_t eo = s_client_opts(s, s->renew_ms < 1000 ? 1000 : s->renew_ms);
+    /* a failed round costs at most this plus a renew interval: two fit before the deadline */
+    int64_t timeout = (s->ttl_ms - s->renew_ms) / 2;
+    wr_etcd_opts_t eo = s_client_opts(s, timeout < 1000 ? 1000 : timeout);
     wr_etcd_t *e = wr_etcd_new(s->endpoints, &eo, &err);
     wr_strbuf_release(&err);
     s_candidacy_t c = {0};
@@ -283,6 +286,12 @@ static bool s_holds(void *impl)
     return wr_now_ns() < atomic_load(&s->holds_until_ns);
 }
 
+/* A failure of the request, not an answer: another try may get through. */
+static bool s_transient(int rc)
+{
+    return rc == WR_ETIMEDOUT || rc == WR_EUNREACH || rc == WR_EIO;
+}
+
 /* A txn of ops fenced on the candidacy key: WR_ESTALE when it is no longer this leader's. With
  * graph (a job's graph key), also on that graph being there: WR_ENOTFOUND when it is not (and the
  * fence held), as a pointer without its graph would never be read back. */
@@ -304,7 +313,17 @@ static int s_fenced(s_etcd_t *s, const char *graph, const wr_etcd_op_t *ops, siz
     wr_etcd_txn_result_t r = {0};
     wr_strbuf_t err;
     wr_strbuf_init(&err);
-    int rc = wr_etcd_txn(s->etcd, cmp, graph ? 2 : 1, ops, n, &fence, graph ? 1 : 0, &r, &err);
+    int rc;
+    /* etcd without a leader of its own (a member lost, an election under way) answers late or
+     * with an error: retried while this leadership holds (a put or delete applied twice is the
+     * same) */
+    while (
+        (rc = wr_etcd_txn(s->etcd, cmp, graph ? 2 : 1, ops, n, &fence, graph ? 1 : 0, &r, &err)) &&
+        s_transient(rc) && s_holds(s)) {
+        wr_strbuf_reset(&err);
+        struct timespec pause = {0, 100 * 1000000};
+        nanosleep(&pause, NULL);
+    }
     if (!rc && !r.succeeded)
         rc = graph && r.n == 1 && r.responses[0].n == 1 &&
                      r.responses[0].kvs[0].create_revision == s->epoch
@@ -501,9 +520,10 @@ wr__leader_t *wr__leader_etcd_new(const wr_ha_opts_t *o, wr_strbuf_t *err)
               s_copy(&s->ca, o->etcd.ca_file) && s_copy(&s->cert, o->etcd.cert_file) &&
               s_copy(&s->keyf, o->etcd.key_file);
     if (ok) {
-        /* the actor's writes wait at most a renew interval (1 s at least): a leader blocked on
-         * etcd longer is about to step down anyway */
-        wr_etcd_opts_t eo = s_client_opts(s, s->renew_ms < 1000 ? 1000 : s->renew_ms);
+        /* the actor's writes wait up to the leadership's own deadline (lease-ttl - renew-interval):
+         * an etcd that elects a new leader among its members (a second or two) delays a
+         * checkpoint's record rather than failing it; past that this leader steps down anyway */
+        wr_etcd_opts_t eo = s_client_opts(s, s->ttl_ms - s->renew_ms);
         s->etcd = wr_etcd_new(s->endpoints, &eo, err);
     }
     if (!ok || !s->etcd) {
