@@ -251,12 +251,7 @@ static void test_no_etcd_answers(void **state)
 
 int main(void)
 {
-    if (ps_group_setup("test_etcd", false)) return 1;
-    if (!te_available()) {
-        fprintf(stderr, "test_etcd: %s is missing (Debian's etcd-server; deploy/install-deps.sh)\n",
-                TE_ETCD_BIN);
-        return 1;
-    }
+    if (te_group_setup("test_etcd")) return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_put_get_prefix_delete, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_txn_fenced_on_create_revision, s_setup, s_teardown),

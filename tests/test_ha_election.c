@@ -254,12 +254,7 @@ static void test_taskmanager_of_another_cluster_refused(void **state)
 static int s_group_setup(void **state)
 {
     (void)state;
-    if (!te_available()) {
-        fprintf(stderr, "test_ha_election: %s is missing (apt-get install etcd-server)\n",
-                TE_ETCD_BIN);
-        return -1;
-    }
-    return ps_group_setup("test_ha_election", false);
+    return te_group_setup("test_ha_election");
 }
 
 int main(void)

@@ -13,6 +13,16 @@ bool te_available(void)
     return access(TE_ETCD_BIN, X_OK) == 0;
 }
 
+int te_group_setup(const char *name)
+{
+    if (!te_available()) {
+        fprintf(stderr, "%s: %s is missing (Debian's etcd-server; deploy/install-deps.sh)\n", name,
+                TE_ETCD_BIN);
+        return -1;
+    }
+    return ps_group_setup(name, false);
+}
+
 /* A client and a peer port, free a moment ago, not one of the n taken. */
 static int s_port(const int *taken, size_t n)
 {

@@ -38,6 +38,9 @@ typedef struct {
 
 /* True when TE_ETCD_BIN can run here. */
 bool te_available(void);
+/* ps_group_setup(name, false) of a test binary that needs etcd; -1 (saying why) when etcd is
+ * missing or the setup fails. */
+int te_group_setup(const char *name);
 /* Starts a one-member etcd named name and waits until it serves clients (up to 30 s); fails the
  * test (with its logs) when it does not. The result is kept until the test ends. */
 te_etcd_t *te_start(const char *name);

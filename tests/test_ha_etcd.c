@@ -1,0 +1,135 @@
+/* JobManager high availability when etcd itself fails: a 3-member etcd (tests/support/etcd.h), 2
+ * JobManagers and 2 TaskManagers as real `weir` processes on loopback (ha_cluster.h), running an
+ * exactly-once job (a windowed job into a file sink with exactly_once: true, checkpoints every
+ * second), with a 2 s lease renewed every 300 ms:
+ *
+ *   - one member killed -9 (the one every client tries first): the job is unaffected: the leader
+ *     stays, checkpoints go on past a lease, no restart, nothing taken over
+ *   - then every member killed for longer than the lease: the leader steps down (its log says so),
+ *     nothing is committed meanwhile (the committed part files do not change), and once etcd is
+ *     back a leader takes the job over from its latest checkpoint; it finishes with the output of
+ *     an uninterrupted `weir local` run, line for line
+ *
+ * WEIR_TEST_FILTER=PATTERN runs only the matching tests; an ASan build runs a smaller job. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/support/etcd.h"
+#include "tests/support/ha_cluster.h"
+#include "tests/support/jobs.h"
+
+#define S_JOB_MS   180000 /* a job runs to its end, etcd's outage included */
+#define S_LEASE_MS 2000
+#define S_DOWN_MS  (2 * S_LEASE_MS) /* how long etcd stays down once the leader stepped down */
+
+/* How many of the JobManagers' logs contain text. */
+static size_t s_jm_logs_say(const hc_cluster_t *c, const char *text)
+{
+    size_t n = 0;
+    for (int i = 0; i < c->njms; i++)
+        n += c->jm[i] && strstr(ps_read_file(c->jm[i]->err), text);
+    return n;
+}
+
+static void test_etcd_member_lost_then_all(void **state)
+{
+    (void)state;
+    unsigned rate = ps_h.asan ? 15000 : 40000;
+    pj_size_t z = {.devices = 200, .source_par = 2, .total = rate * 40ULL};
+    const char *ref = ps_path("reference"), *out = ps_path("out");
+    pj_output_t want = pj_local("local", pj_topology("reference", ref, &z), ref, S_JOB_MS);
+    z.rate = rate;
+
+    te_cluster_t *etcd = te_cluster_start("etcd");
+    hc_cluster_t c = {.njms = 2,
+                      .etcd = etcd->endpoints,
+                      .settings = PS_ARGV("--set", "high-availability.etcd.lease-ttl=2s", "--set",
+                                          "high-availability.etcd.renew-interval=300ms", "--set",
+                                          "heartbeat.timeout=2s"),
+                      .jm_settings =
+                          PS_ARGV("--set", "execution.checkpointing.interval=1s", "--set",
+                                  ps_fmt("state.checkpoints.dir=%s", ps_path("ck")))};
+    hc_start(&c);
+    const char *id = pj_submit(&c.pc, pj_topology("etcd-faults", out, &z));
+    pj_wait_job(&c.pc, id, "ALL-RUNNING", 0, PC_START_MS);
+    pj_wait_checkpoint(&c.pc, id, 2, S_JOB_MS);
+    int leader = hc_leader(&c);
+    if (leader < 0) PS_FAIL("etcd names no leader");
+
+    /* one member of three lost: a quorum is left */
+    long long before = pj_jnum(pj_job(&c.pc, id), "latest_checkpoint");
+    te_member_kill9(etcd, 0);
+    int64_t t0 = ps_now_ms();
+    pj_wait_checkpoint(&c.pc, id, before + 4, S_JOB_MS); /* past a lease */
+    const char *job = pj_job(&c.pc, id);
+    print_message("  etcd1 killed: checkpoints %lld to %lld completed in the %lld ms after, "
+                  "attempt %lld, %lld restarts\n",
+                  before, pj_jnum(job, "latest_checkpoint"), (long long)(ps_now_ms() - t0),
+                  pj_jnum(job, "attempt"), pj_jnum(job, "restarts"));
+    if (!pj_all_running(job) || pj_jnum(job, "attempt") != 0 || pj_jnum(job, "restarts") != 0)
+        PS_FAIL("the job was affected by the loss of one etcd member: %s", job);
+    if (hc_leader(&c) != leader || s_jm_logs_say(&c, "no longer leading") ||
+        s_jm_logs_say(&c, "taken over"))
+        PS_FAIL("the leadership changed with the loss of one etcd member");
+
+    /* every member lost for longer than the lease: the leader steps down, nothing commits */
+    te_cluster_kill9(etcd);
+    t0 = ps_now_ms();
+    if (ps_wait_text(c.jm[leader], c.jm[leader]->err, "no longer leading the cluster", 1,
+                     S_LEASE_MS + 10000) < 0)
+        PS_FAIL("%s does not step down without etcd", hc_jm_ids[leader]);
+    int64_t stepped = ps_now_ms() - t0;
+    ps_sleep_ms(200); /* a commit under way when it stepped down ends */
+    pj_output_t down = pj_committed(out);
+    ps_sleep_ms(S_DOWN_MS);
+    pj_output_t later = pj_committed(out);
+    print_message("  etcd down: %s stepped down after %lld ms: %s", hc_jm_ids[leader],
+                  (long long)stepped, strstr(ps_read_file(c.jm[leader]->err), "no longer leading"));
+    print_message("  %zu results in %zu part files committed when it did, %zu in %zu %d ms "
+                  "later\n",
+                  down.n, down.parts, later.n, later.parts, S_DOWN_MS);
+    if (later.n != down.n || later.parts != down.parts)
+        PS_FAIL("committed while etcd was down: %zu results in %zu part files, then %zu in %zu",
+                down.n, down.parts, later.n, later.parts);
+    if (s_jm_logs_say(&c, "leading the cluster (etcd), epoch") != 1 || hc_log_leads(&c, 0) ||
+        hc_log_leads(&c, 1))
+        PS_FAIL("a JobManager leads without etcd");
+
+    /* etcd back: a leader takes the job over and it finishes exactly once */
+    te_cluster_restart(etcd);
+    t0 = ps_now_ms();
+    int next = hc_wait_leader(&c, -1, HC_TAKEOVER_MS);
+    job = pj_wait_job(&c.pc, id, "ALL-RUNNING", 1, S_JOB_MS);
+    print_message("  etcd back: %s leads, the job runs again %lld ms later (attempt %lld)\n",
+                  hc_jm_ids[next], (long long)(ps_now_ms() - t0), pj_jnum(job, "attempt"));
+    pj_wait_job(&c.pc, id, "FINISHED", 0, S_JOB_MS);
+    pj_output_t got = pj_committed(out);
+    print_message("  %zu results in %zu part files\n", got.n, got.parts);
+    pj_expect_same("after etcd's outage", &got, &want);
+    hc_stop(&c);
+}
+
+static int s_group_setup(void **state)
+{
+    (void)state;
+    return te_group_setup("test_ha_etcd");
+}
+
+int main(void)
+{
+#define S_TEST(f) cmocka_unit_test_setup_teardown(f, ps_setup, ps_teardown)
+    const struct CMUnitTest tests[] = {
+        S_TEST(test_etcd_member_lost_then_all),
+    };
+#undef S_TEST
+    if (getenv("WEIR_TEST_FILTER")) cmocka_set_test_filter(getenv("WEIR_TEST_FILTER"));
+    return cmocka_run_group_tests_name("weir HA: etcd's faults", tests, s_group_setup,
+                                       ps_group_teardown);
+}
