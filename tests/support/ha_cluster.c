@@ -2,7 +2,9 @@
 #include "tests/support/ha_cluster.h"
 
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 const char *const hc_jm_ids[HC_MAX_JMS] = {"jm-a", "jm-b", "jm-c"};
 
@@ -72,15 +74,20 @@ void hc_resume(hc_cluster_t *c, int i)
 
 /* ---- who leads ---- */
 
-int hc_leader_doc(hc_cluster_t *c, const tj_value_t **doc)
+/* The JobManager r (of `weir jobs --json`) names the leader, as hc_leader_doc. */
+static int s_leader_of(const hc_cluster_t *c, ps_result_t r, const tj_value_t **doc)
 {
-    ps_result_t r = hc_cli(c, PS_ARGV("jobs", "--json"));
     const tj_value_t *d = r.code == 0 ? tj_parse(r.out) : NULL;
     if (doc) *doc = d;
     const char *leader = d ? tj_str(d, "leader") : NULL;
     for (int i = 0; leader && i < s_njms(c); i++)
         if (!strcmp(leader, hc_jm_ids[i])) return i;
     return -1;
+}
+
+int hc_leader_doc(hc_cluster_t *c, const tj_value_t **doc)
+{
+    return s_leader_of(c, hc_cli(c, PS_ARGV("jobs", "--json")), doc);
 }
 
 int hc_leader(hc_cluster_t *c)
@@ -99,14 +106,36 @@ int hc_wait_leader(hc_cluster_t *c, int other, int timeout_ms)
 {
     int64_t t0 = ps_now_ms();
     for (;;) {
-        int leader = hc_leader(c);
+        ps_result_t r = hc_cli(c, PS_ARGV("jobs", "--json"));
+        int leader = s_leader_of(c, r, NULL);
         if (leader >= 0 && leader != other && hc_log_leads(c, leader)) return leader;
         if (ps_now_ms() - t0 > timeout_ms)
-            PS_FAIL("after %d ms no JobManager but %s leads (etcd names %s)", timeout_ms,
-                    other >= 0 ? hc_jm_ids[other] : "none",
-                    leader >= 0 ? hc_jm_ids[leader] : "none");
+            PS_FAIL("after %d ms no JobManager but %s leads (etcd names %s); `weir jobs --json "
+                    "--etcd` exited %d:\n%s%s",
+                    timeout_ms, other >= 0 ? hc_jm_ids[other] : "none",
+                    leader >= 0 ? hc_jm_ids[leader] : "none", r.code, r.out, r.err);
         ps_sleep_ms(100);
     }
+}
+
+int64_t hc_log_time(const hc_cluster_t *c, int i, const char *text)
+{
+    if (!c->jm[i]) return -1;
+    const char *log = ps_read_file(c->jm[i]->err), *last = NULL;
+    for (const char *p = log; (p = strstr(p, text)); p++)
+        last = p;
+    while (last && last > log && last[-1] != '\n')
+        last--;
+    int h, m, s, ms;
+    if (!last || sscanf(last, "%2d:%2d:%2d.%3d", &h, &m, &s, &ms) != 4) return -1;
+    return ((h * 60LL + m) * 60 + s) * 1000 + ms;
+}
+
+int64_t hc_day_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)(ts.tv_sec % 86400) * 1000 + ts.tv_nsec / 1000000;
 }
 
 void hc_wait_joined(hc_cluster_t *c, int leader, int tm, size_t nth)

@@ -22,6 +22,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "tests/support/proc_cluster.h"
 
@@ -67,15 +68,21 @@ void hc_resume(hc_cluster_t *c, int i);
 /* ---- who leads ---- */
 
 /* The index of the JobManager `weir jobs --json --etcd` names the leader; -1 when the command
- * fails or names none of c's. *doc (when not NULL) gets its answer (NULL when it failed). */
+ * fails (a CLI call can time out while etcd still names a dead leader) or names none of c's.
+ * *doc (when not NULL) gets its answer (NULL when it failed). */
 int hc_leader_doc(hc_cluster_t *c, const tj_value_t **doc);
 int hc_leader(hc_cluster_t *c);
 /* True when JobManager i's current log says it leads: more "leading the cluster (etcd)" than "no
  * longer leading". */
 bool hc_log_leads(const hc_cluster_t *c, int i);
 /* Waits until etcd names a leader other than JobManager `other` (-1: any) whose log says it
- * leads; returns its index. Fails the test at the deadline. */
+ * leads; returns its index. Fails the test at the deadline, saying what the CLI said last. */
 int hc_wait_leader(hc_cluster_t *c, int other, int timeout_ms);
+/* The time of day (UTC, ms) the last line of JobManager i's current log that contains text was
+ * logged at (its "HH:MM:SS.mmm" stamp); -1 when there is none. */
+int64_t hc_log_time(const hc_cluster_t *c, int i, const char *text);
+/* The time of day now (UTC, ms), as the logs stamp it. */
+int64_t hc_day_ms(void);
 /* Waits until JobManager leader's current log says TaskManager tm registered nth times and that it
  * heard its heartbeat (pc_wait_joined). */
 void hc_wait_joined(hc_cluster_t *c, int leader, int tm, size_t nth);
