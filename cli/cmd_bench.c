@@ -13,6 +13,7 @@
 #include "bus/base/clock.h"
 #include "bus/base/error.h"
 #include "bus/msgtypes.h"
+#include "cli/bench_failover.h"
 #include "cli/bench_panestore.h"
 #include "cli/bench_sink.h"
 #include "cli/bench_machine.h"
@@ -276,6 +277,7 @@ static const wr_cli_cmd_t s_benches[] = {
     {"pipeline", wr_bench_pipeline, "the IoT job end to end on a local cluster"},
     {"sink", wr_bench_sink, "sink formatting against printf"},
     {"panestore", wr_bench_panestore, "the RocksDB pane store"},
+    {"failover", wr_bench_failover, "JobManager leader loss against TaskManager loss, with etcd"},
 };
 
 const wr_cli_cmd_t *wr_bench_commands(size_t *n)
@@ -292,6 +294,7 @@ static const char s_usage[] =
     "       weir bench pipeline [OPTIONS]  (see weir bench pipeline --help)\n"
     "       weir bench sink [--rows N] [--rounds N] [--json]  (sink formatting vs printf)\n"
     "       weir bench panestore [OPTIONS]  (see weir bench panestore --help)\n"
+    "       weir bench failover [OPTIONS]  (see weir bench failover --help)\n"
     "\n"
     "bus:     records/s between two processes over tcp loopback, through the weir bus (envelope,\n"
     "         msgpack, credit-based flow control, actors on both ends) and through raw ZeroMQ\n"
@@ -299,6 +302,8 @@ static const char s_usage[] =
     "mailbox: mailbox push+pop messages/s on one thread, against a ring under a mutex.\n"
     "window:  the sliding-window operator alone against a Flink-style one and a bare hash table.\n"
     "pipeline: the IoT job end to end on a local cluster against the source stage alone.\n"
+    "failover: kill -9 of the leading JobManager (etcd HA) until the job runs again, against the\n"
+    "         same for a TaskManager.\n"
     "Defaults: 20000 batches of 1000 records of 40 bytes, 32 credits, 3 rounds.\n";
 
 int wr_cmd_bench(int argc, char **argv)

@@ -54,7 +54,7 @@ void wr_render_actors(const wr_msg_actors_reply_t *r, FILE *out)
         s_cstr(endpoint, sizeof endpoint, row->endpoint);
         for (uint32_t a = 0; a < row->actors.n; a++)
             s_print_actor(out, status, &row->actors.v[a]);
-        if (strcmp(status, "up")) {
+        if (strcmp(status, "up") && strcmp(status, "leader")) { /* dead, unresponsive, standby */
             char ago[16] = "";
             bool heard = row->last_heard_ms >= 0;
             if (heard) s_age(ago, sizeof ago, (double)row->last_heard_ms);

@@ -13,55 +13,19 @@
 #include "tests/support/etcd.h"
 #include "tests/support/process.h"
 
-/* The running test's client and error text, released by s_teardown also when the test fails. */
-static struct {
-    wr_etcd_t *c;
-    wr_strbuf_t err;
-} s_fx;
-
-static int s_setup(void **state)
-{
-    wr_strbuf_init(&s_fx.err);
-    return ps_setup(state);
-}
-
-static int s_teardown(void **state)
-{
-    wr_etcd_destroy(&s_fx.c);
-    wr_strbuf_release(&s_fx.err);
-    return ps_teardown(state);
-}
-
-/* The test's client of endpoints (NULL: a new etcd's). */
-static wr_etcd_t *s_client(const char *endpoints)
-{
-    wr_etcd_opts_t o = {.request_timeout_ms = 5000};
-    if (!endpoints) endpoints = te_start("etcd")->endpoint;
-    s_fx.c = wr_etcd_new(endpoints, &o, &s_fx.err);
-    if (!s_fx.c) fail_msg("wr_etcd_new: %s", s_fx.err.buf);
-    return s_fx.c;
-}
-
-#define CHECK(call)                                                                                \
-    do {                                                                                           \
-        wr_strbuf_reset(err);                                                                      \
-        int rc_ = (call);                                                                          \
-        if (rc_ != 0) PS_FAIL("%s: %s: %s", #call, wr_strerror(rc_), err->buf);                    \
-    } while (0)
-
 static void test_put_get_prefix_delete(void **state)
 {
     (void)state;
-    wr_etcd_t *c = s_client(NULL);
-    wr_strbuf_t *err = &s_fx.err;
+    wr_etcd_t *c = te_client(NULL);
+    wr_strbuf_t *err = &te_fx.err;
     int64_t rev1 = 0, rev2 = 0, deleted = 0;
-    CHECK(wr_etcd_put(c, "/weir/a", 7, "one", 3, 0, &rev1, err));
-    CHECK(wr_etcd_put(c, "/weir/b", 7, "t\0o", 3, 0, &rev2, err)); /* bytes, NUL included */
-    CHECK(wr_etcd_put(c, "/weis", 5, "other", 5, 0, NULL, err));
+    TE_CHECK(wr_etcd_put(c, "/weir/a", 7, "one", 3, 0, &rev1, err));
+    TE_CHECK(wr_etcd_put(c, "/weir/b", 7, "t\0o", 3, 0, &rev2, err)); /* bytes, NUL included */
+    TE_CHECK(wr_etcd_put(c, "/weis", 5, "other", 5, 0, NULL, err));
     assert_true(rev2 > rev1 && rev1 > 0);
 
     wr_etcd_range_t r;
-    CHECK(wr_etcd_get(c, "/weir/a", 7, false, &r, err));
+    TE_CHECK(wr_etcd_get(c, "/weir/a", 7, false, &r, err));
     assert_int_equal(r.n, 1);
     assert_string_equal(r.kvs[0].key, "/weir/a");
     assert_string_equal(r.kvs[0].value, "one");
@@ -69,7 +33,7 @@ static void test_put_get_prefix_delete(void **state)
     assert_int_equal(r.kvs[0].version, 1);
     wr_etcd_range_release(&r);
 
-    CHECK(wr_etcd_get(c, "/weir/", 6, true, &r, err));
+    TE_CHECK(wr_etcd_get(c, "/weir/", 6, true, &r, err));
     assert_int_equal(r.n, 2); /* not /weis */
     assert_int_equal(r.count, 2);
     assert_string_equal(r.kvs[1].key, "/weir/b");
@@ -77,21 +41,21 @@ static void test_put_get_prefix_delete(void **state)
     assert_memory_equal(r.kvs[1].value, "t\0o", 3);
     wr_etcd_range_release(&r);
 
-    CHECK(wr_etcd_get(c, "/none", 5, false, &r, err)); /* missing: no kvs, no error */
+    TE_CHECK(wr_etcd_get(c, "/none", 5, false, &r, err)); /* missing: no kvs, no error */
     assert_int_equal(r.n, 0);
     assert_true(r.revision >= rev2);
     wr_etcd_range_release(&r);
 
-    CHECK(wr_etcd_delete(c, "/weir/", 6, true, &deleted, err));
+    TE_CHECK(wr_etcd_delete(c, "/weir/", 6, true, &deleted, err));
     assert_int_equal(deleted, 2);
-    CHECK(wr_etcd_get(c, "/wei", 4, true, &r, err));
+    TE_CHECK(wr_etcd_get(c, "/wei", 4, true, &r, err));
     assert_int_equal(r.n, 1);
     assert_string_equal(r.kvs[0].key, "/weis");
     wr_etcd_range_release(&r);
-    CHECK(wr_etcd_delete(c, "/weir/a", 7, false, &deleted, err));
+    TE_CHECK(wr_etcd_delete(c, "/weir/a", 7, false, &deleted, err));
     assert_int_equal(deleted, 0);
-    wr_etcd_destroy(&s_fx.c);
-    assert_null(s_fx.c);
+    wr_etcd_destroy(&te_fx.c);
+    assert_null(te_fx.c);
 }
 
 /* The leader's fencing: a txn that writes only while the leader key has the create_revision the
@@ -99,10 +63,10 @@ static void test_put_get_prefix_delete(void **state)
 static void test_txn_fenced_on_create_revision(void **state)
 {
     (void)state;
-    wr_etcd_t *c = s_client(NULL);
-    wr_strbuf_t *err = &s_fx.err;
+    wr_etcd_t *c = te_client(NULL);
+    wr_strbuf_t *err = &te_fx.err;
     int64_t created = 0;
-    CHECK(wr_etcd_put(c, "leader", 6, "jm-1", 4, 0, &created, err));
+    TE_CHECK(wr_etcd_put(c, "leader", 6, "jm-1", 4, 0, &created, err));
     wr_etcd_cmp_t fence = {.key = "leader",
                            .key_len = 6,
                            .target = WR_ETCD_CREATE,
@@ -112,7 +76,7 @@ static void test_txn_fenced_on_create_revision(void **state)
         .kind = WR_ETCD_OP_PUT, .key = "ckpt", .key_len = 4, .value = "7", .value_len = 1};
     wr_etcd_op_t read = {.kind = WR_ETCD_OP_RANGE, .key = "leader", .key_len = 6};
     wr_etcd_txn_result_t t;
-    CHECK(wr_etcd_txn(c, &fence, 1, &commit, 1, &read, 1, &t, err));
+    TE_CHECK(wr_etcd_txn(c, &fence, 1, &commit, 1, &read, 1, &t, err));
     assert_true(t.succeeded);
     assert_int_equal(t.n, 1);
     assert_true(t.revision > created);
@@ -120,10 +84,10 @@ static void test_txn_fenced_on_create_revision(void **state)
 
     /* another leader: the key deleted and made again */
     int64_t deleted = 0;
-    CHECK(wr_etcd_delete(c, "leader", 6, false, &deleted, err));
-    CHECK(wr_etcd_put(c, "leader", 6, "jm-2", 4, 0, NULL, err));
+    TE_CHECK(wr_etcd_delete(c, "leader", 6, false, &deleted, err));
+    TE_CHECK(wr_etcd_put(c, "leader", 6, "jm-2", 4, 0, NULL, err));
     commit.value = "8";
-    CHECK(wr_etcd_txn(c, &fence, 1, &commit, 1, &read, 1, &t, err));
+    TE_CHECK(wr_etcd_txn(c, &fence, 1, &commit, 1, &read, 1, &t, err));
     assert_false(t.succeeded);
     assert_int_equal(t.n, 1); /* the failure branch's range: who leads now */
     assert_int_equal(t.responses[0].n, 1);
@@ -131,7 +95,7 @@ static void test_txn_fenced_on_create_revision(void **state)
     assert_true(t.responses[0].kvs[0].create_revision > created);
     wr_etcd_txn_release(&t);
     wr_etcd_range_t r;
-    CHECK(wr_etcd_get(c, "ckpt", 4, false, &r, err));
+    TE_CHECK(wr_etcd_get(c, "ckpt", 4, false, &r, err));
     assert_int_equal(r.n, 1);
     assert_string_equal(r.kvs[0].value, "7"); /* the fenced write did not happen */
     wr_etcd_range_release(&r);
@@ -147,7 +111,7 @@ static void test_txn_fenced_on_create_revision(void **state)
         {.key = "ckpt", .key_len = 4, .target = WR_ETCD_VERSION, .op = WR_ETCD_EQUAL, .number = 1},
     };
     wr_etcd_op_t del = {.kind = WR_ETCD_OP_DELETE, .key = "ckpt", .key_len = 4};
-    CHECK(wr_etcd_txn(c, both, 2, &del, 1, NULL, 0, &t, err));
+    TE_CHECK(wr_etcd_txn(c, both, 2, &del, 1, NULL, 0, &t, err));
     assert_true(t.succeeded);
     assert_int_equal(t.responses[0].count, 1);
     wr_etcd_txn_release(&t);
@@ -157,15 +121,15 @@ static void test_txn_fenced_on_create_revision(void **state)
 static void test_lease_expires(void **state)
 {
     (void)state;
-    wr_etcd_t *c = s_client(NULL);
-    wr_strbuf_t *err = &s_fx.err;
+    wr_etcd_t *c = te_client(NULL);
+    wr_strbuf_t *err = &te_fx.err;
     int64_t lease = 0, ttl = 0;
-    CHECK(wr_etcd_lease_grant(c, 2, &lease, &ttl, err));
+    TE_CHECK(wr_etcd_lease_grant(c, 2, &lease, &ttl, err));
     assert_true(lease != 0);
     assert_int_equal(ttl, 2);
-    CHECK(wr_etcd_put(c, "alive", 5, "x", 1, lease, NULL, err));
+    TE_CHECK(wr_etcd_put(c, "alive", 5, "x", 1, lease, NULL, err));
     wr_etcd_range_t r;
-    CHECK(wr_etcd_get(c, "alive", 5, false, &r, err));
+    TE_CHECK(wr_etcd_get(c, "alive", 5, false, &r, err));
     assert_int_equal(r.n, 1);
     assert_true(r.kvs[0].lease == lease);
     wr_etcd_range_release(&r);
@@ -174,7 +138,7 @@ static void test_lease_expires(void **state)
     size_t n = 1;
     while (n > 0 && ps_now_ms() < deadline) {
         ps_sleep_ms(200);
-        CHECK(wr_etcd_get(c, "alive", 5, false, &r, err));
+        TE_CHECK(wr_etcd_get(c, "alive", 5, false, &r, err));
         n = r.n;
         wr_etcd_range_release(&r);
     }
@@ -191,23 +155,23 @@ static void test_lease_expires(void **state)
 static void test_lease_kept_alive(void **state)
 {
     (void)state;
-    wr_etcd_t *c = s_client(NULL);
-    wr_strbuf_t *err = &s_fx.err;
+    wr_etcd_t *c = te_client(NULL);
+    wr_strbuf_t *err = &te_fx.err;
     int64_t lease = 0, ttl = 0;
-    CHECK(wr_etcd_lease_grant(c, 2, &lease, NULL, err));
-    CHECK(wr_etcd_put(c, "kept", 4, "x", 1, lease, NULL, err));
+    TE_CHECK(wr_etcd_lease_grant(c, 2, &lease, NULL, err));
+    TE_CHECK(wr_etcd_put(c, "kept", 4, "x", 1, lease, NULL, err));
     int64_t until = ps_now_ms() + 5000; /* 2.5 TTLs */
     while (ps_now_ms() < until) {
-        CHECK(wr_etcd_lease_keepalive(c, lease, &ttl, err));
+        TE_CHECK(wr_etcd_lease_keepalive(c, lease, &ttl, err));
         assert_int_equal(ttl, 2);
         ps_sleep_ms(500);
     }
     wr_etcd_range_t r;
-    CHECK(wr_etcd_get(c, "kept", 4, false, &r, err));
+    TE_CHECK(wr_etcd_get(c, "kept", 4, false, &r, err));
     assert_int_equal(r.n, 1);
     wr_etcd_range_release(&r);
-    CHECK(wr_etcd_lease_revoke(c, lease, err));
-    CHECK(wr_etcd_get(c, "kept", 4, false, &r, err));
+    TE_CHECK(wr_etcd_lease_revoke(c, lease, err));
+    TE_CHECK(wr_etcd_get(c, "kept", 4, false, &r, err));
     assert_int_equal(r.n, 0);
     wr_etcd_range_release(&r);
 }
@@ -219,9 +183,9 @@ static void test_fails_over_to_next_endpoint(void **state)
     te_etcd_t *etcd = te_start("etcd");
     int dead = ps_free_port();
     const char *eps = ps_fmt("http://127.0.0.1:%d,%s", dead, etcd->endpoint);
-    wr_etcd_t *c = s_client(eps);
-    wr_strbuf_t *err = &s_fx.err;
-    CHECK(wr_etcd_put(c, "k", 1, "v", 1, 0, NULL, err));
+    wr_etcd_t *c = te_client(eps);
+    wr_strbuf_t *err = &te_fx.err;
+    TE_CHECK(wr_etcd_put(c, "k", 1, "v", 1, 0, NULL, err));
     assert_string_equal(wr_etcd_endpoint(c), etcd->endpoint);
 }
 
@@ -231,8 +195,8 @@ static void test_no_etcd_answers(void **state)
     (void)state;
     int a = ps_free_port(), b = ps_free_port();
     const char *eps = ps_fmt("http://127.0.0.1:%d,http://127.0.0.1:%d", a, b);
-    wr_etcd_t *c = s_client(eps);
-    wr_strbuf_t *err = &s_fx.err;
+    wr_etcd_t *c = te_client(eps);
+    wr_strbuf_t *err = &te_fx.err;
     int64_t t0 = ps_now_ms();
     wr_etcd_range_t r;
     assert_int_equal(wr_etcd_get(c, "k", 1, false, &r, err), WR_EUNREACH);
@@ -253,12 +217,12 @@ int main(void)
 {
     if (te_group_setup("test_etcd")) return 1;
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_put_get_prefix_delete, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_txn_fenced_on_create_revision, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_lease_expires, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_lease_kept_alive, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_fails_over_to_next_endpoint, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_no_etcd_answers, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_put_get_prefix_delete, te_setup, te_teardown),
+        cmocka_unit_test_setup_teardown(test_txn_fenced_on_create_revision, te_setup, te_teardown),
+        cmocka_unit_test_setup_teardown(test_lease_expires, te_setup, te_teardown),
+        cmocka_unit_test_setup_teardown(test_lease_kept_alive, te_setup, te_teardown),
+        cmocka_unit_test_setup_teardown(test_fails_over_to_next_endpoint, te_setup, te_teardown),
+        cmocka_unit_test_setup_teardown(test_no_etcd_answers, te_setup, te_teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, ps_group_teardown);
     return rc;

@@ -3,7 +3,7 @@
  * (actors/jobmanager/jm_jobs.h): the standalone service leads from its start with an epoch that
  * grows from one JobManager to the next, publishes its address, keeps job records while it
  * leads; a new leader takes every recorded job over and deploys it in an attempt past the
- * recorded one. The etcd implementation (the HA issue) is to pass the same record tests. */
+ * recorded one. The etcd implementation passes the same record tests (test_jm_leader_etcd). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -24,6 +24,7 @@
 #include "bus/msgtypes.h"
 #include "tests/support/actor.h"
 #include "tests/support/cluster.h"
+#include "tests/support/leader.h"
 
 #define T_TICK (WR_MSG_LOCAL_FIRST + 900) /* the test actor: run the registry's tick */
 
@@ -70,46 +71,24 @@ static void test_standalone_leads_from_its_start_with_a_growing_epoch(void **sta
     wr__leader_destroy(&l);
 }
 
-/* Collects the records of wr__leader_jobs: "id attempt checkpoint graph-bytes;" each. */
-static int s_collect(void *ctx, const wr__leader_job_t *job)
-{
-    wr_strbuf_addf(ctx, "%s %u %s %.*s;", job->job_id, job->attempt, job->checkpoint,
-                   (int)job->graph_len, (const char *)job->graph);
-    return 0;
-}
-
 static const char *s_records(wr__leader_t *l, wr_strbuf_t *sb)
 {
     wr_strbuf_reset(sb);
-    assert_int_equal(wr__leader_jobs(l, s_collect, sb), 0);
+    assert_int_equal(tl_records(l, sb), 0);
     return sb->buf;
 }
 
+/* The records' contract (tests/support/leader.h), which the etcd implementation keeps too
+ * (test_jm_leader_etcd). */
 static void test_standalone_keeps_job_records_while_it_leads(void **state)
 {
     (void)state;
     uint64_t epoch = 0;
     wr__leader_t *l = s_started(&epoch);
-    wr_strbuf_t sb;
-    wr_strbuf_init(&sb);
-    assert_string_equal(s_records(l, &sb), "");
-
-    assert_int_equal(wr__leader_put_pointer(l, NULL, "0000000a", 1, ""),
-                     WR_ENOTFOUND); /* no graph */
-    assert_int_equal(wr__leader_put_job(l, NULL, "0000000a", "graph-a", 7), 0);
-    assert_int_equal(wr__leader_put_job(l, NULL, "0000000b", "graph-b", 7), 0);
-    assert_string_equal(s_records(l, &sb), "0000000a 0  graph-a;0000000b 0  graph-b;");
-    assert_int_equal(wr__leader_put_pointer(l, NULL, "0000000a", 3, "/ck/0000000a/chk-5"), 0);
-    assert_int_equal(wr__leader_put_job(l, NULL, "0000000b", "graph-B", 7), 0); /* replaced */
-    assert_string_equal(s_records(l, &sb),
-                        "0000000a 3 /ck/0000000a/chk-5 graph-a;0000000b 0  graph-B;");
-
-    assert_int_equal(wr__leader_remove_job(l, NULL, "0000000a"), 0);
-    assert_int_equal(wr__leader_remove_job(l, NULL, "0000000a"), 0); /* gone already: fine */
-    assert_string_equal(s_records(l, &sb), "0000000b 0  graph-B;");
-    assert_int_equal(wr__leader_put_job(l, NULL, "an-id-far-too-long-for-a-job", "g", 1),
-                     WR_EINVAL);
-    wr_strbuf_release(&sb);
+    wr_strbuf_t why;
+    wr_strbuf_init(&why);
+    if (tl_check_records(l, NULL, &why)) fail_msg("%s", why.buf);
+    wr_strbuf_release(&why);
     wr__leader_destroy(&l);
 }
 

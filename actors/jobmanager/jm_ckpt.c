@@ -344,7 +344,7 @@ static void s_complete(wr__coord_t *c, wr_actor_t *self, const wr__job_ref_t *j,
     if (rc) {
         free(path);
         if (st) snprintf(st->status, sizeof st->status, "FAILED");
-        if (st && why[0]) /* cut to the column: the whole reason goes to s_failed */
+        if (st && why[0]) /* cut to fit (gcc -O1 proves the cut possible: -Wformat-truncation) */
             snprintf(st->reason, sizeof st->reason, "%.*s", (int)sizeof st->reason - 1, why);
         s_failed(self, c, why[0] ? why : wr_strerror(rc), v);
         return;

@@ -25,6 +25,9 @@ typedef struct {
     uint64_t *corrs; /* our asks, one per node */
     char (*nodes)[WR_NODE_MAX];
     msgpack_sbuffer *rows; /* a packed row per node (empty: no answer yet) */
+    bool ha;               /* ACTORS_REQ in an HA cluster: rows for the leader and standbys */
+    wr_ha_addr_t *standbys;
+    size_t nstandbys;
 } s_gather_t;
 
 struct wr__inspect {
@@ -39,6 +42,7 @@ static void s_gather_release(s_gather_t *g)
     free(g->rows);
     free(g->corrs);
     free(g->nodes);
+    free(g->standbys);
 }
 
 wr__inspect_t *wr__inspect_new(void)
@@ -154,6 +158,9 @@ static int s_actors_rows(wr_actor_t *self, const wr__tms_t *tms, const s_gather_
         if (tm.alive || s_gather_asked(g, tm.id)) continue;
         rows[k++] = s_remote_row(tm.id, "dead", tm.endpoint, (now - tm.since_ns) / 1000000);
     }
+    if (g->ha) rows[0].status = wr_strv("leader");
+    for (size_t i = 0; !rc && i < g->nstandbys; i++)
+        rows[k++] = s_remote_row(g->standbys[i].node, "standby", g->standbys[i].endpoint, -1);
     *n = k;
     return rc;
 }
@@ -170,7 +177,8 @@ static void s_actors_finish(wr__inspect_t *in, wr_actor_t *self, const wr__tms_t
     }
     msgpack_sbuffer own;
     msgpack_sbuffer_init(&own);
-    wr_msg_actors_reply_t reply = {{calloc(1 + g->expected + dead, sizeof *reply.nodes.v), 0}};
+    wr_msg_actors_reply_t reply = {
+        {calloc(1 + g->expected + dead + g->nstandbys, sizeof *reply.nodes.v), 0}};
     int rc = reply.nodes.v ? s_actors_rows(self, tms, g, &own, reply.nodes.v, &reply.nodes.n)
                            : WR_ENOMEM;
     if (!rc)
@@ -183,7 +191,7 @@ static void s_actors_finish(wr__inspect_t *in, wr_actor_t *self, const wr__tms_t
 }
 
 int wr__inspect_on_actors(wr__inspect_t *in, wr_actor_t *self, const wr__tms_t *tms,
-                          const wr_msg_t *m)
+                          const wr_msg_t *m, const wr_ha_addr_t *standbys, size_t nstandbys)
 {
     size_t alive = 0, ntms = wr__tms_count(tms);
     wr__tm_info_t tm;
@@ -193,6 +201,11 @@ int wr__inspect_on_actors(wr__inspect_t *in, wr_actor_t *self, const wr__tms_t *
     }
     s_gather_t *g = s_gather_new(in, m, alive);
     if (!g) return WR_ENOMEM;
+    g->ha = standbys != NULL;
+    if (nstandbys && (g->standbys = malloc(nstandbys * sizeof *g->standbys))) {
+        memcpy(g->standbys, standbys, nstandbys * sizeof *g->standbys);
+        g->nstandbys = nstandbys;
+    }
     for (size_t i = 0, k = 0; i < ntms; i++) {
         wr__tms_info(tms, i, &tm);
         if (!tm.alive) continue;

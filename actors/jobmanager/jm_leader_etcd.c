@@ -9,7 +9,8 @@
  *                 candidates, and when its key is the oldest confirms it with a txn on the key's
  *                 create revision (a campaign's success can outlive its lease, etcd-io/etcd#11051)
  *                 before it tells the actor "granted". It tells the actor "revoked" when the lease
- *                 is gone, when another candidate is older, or when it could not renew for
+ *                 is gone, when its key is gone (deleted under a live lease: the lease is then
+ *                 revoked), when another candidate is older, or when it could not renew for
  *                 lease-ttl minus one renew interval; it then campaigns again under a new lease.
  *                 It reaches the actor through local messages (S_GRANTED, S_REVOKED), retried
  *                 while the mailbox is full: an event is never lost.
@@ -192,7 +193,16 @@ static void s_round(s_etcd_t *s, wr_etcd_t *e, s_candidacy_t *c, bool *leading, 
         s->ncand = n;
         pthread_mutex_unlock(&s->mu);
         bool first = c->lease && n && cands[0].lease == c->lease && cands[0].epoch == c->rev;
-        if (first && !*leading) {
+        bool listed = false;
+        for (size_t i = 0; i < n; i++)
+            listed = listed || (cands[i].lease == c->lease && cands[i].epoch == c->rev);
+        if (c->lease && !listed && n < WR_HA_CANDIDATES) {
+            /* its key was deleted under a live lease: never again a candidate unless it makes
+             * a new one (next round) */
+            s_revoke(s, leading, "its candidacy key is gone from etcd");
+            wr_etcd_lease_revoke(e, c->lease, NULL);
+            c->lease = 0;
+        } else if (first && !*leading) {
             rc = s_confirm(e, c->key, c->rev, &err);
             if (!rc) {
                 *leading = true;
@@ -206,8 +216,7 @@ static void s_round(s_etcd_t *s, wr_etcd_t *e, s_candidacy_t *c, bool *leading, 
         }
     }
     if (rc && rc != *last_rc)
-        wr_warn("jobmanager: etcd (%s): %s", wr_etcd_endpoint(e),
-                err.len ? err.buf : wr_strerror(rc));
+        wr_warn("jobmanager: %s", err.len ? err.buf : wr_strerror(rc)); /* (names etcd) */
     else if (!rc && *last_rc)
         wr_info("jobmanager: etcd answers again (%s)", wr_etcd_endpoint(e));
     *last_rc = rc;
@@ -274,23 +283,35 @@ static bool s_holds(void *impl)
     return wr_now_ns() < atomic_load(&s->holds_until_ns);
 }
 
-/* A txn of ops fenced on the candidacy key: WR_ESTALE when it is no longer this leader's. */
-static int s_fenced(s_etcd_t *s, const wr_etcd_op_t *ops, size_t n)
+/* A txn of ops fenced on the candidacy key: WR_ESTALE when it is no longer this leader's. With
+ * graph (a job's graph key), also on that graph being there: WR_ENOTFOUND when it is not (and the
+ * fence held), as a pointer without its graph would never be read back. */
+static int s_fenced(s_etcd_t *s, const char *graph, const wr_etcd_op_t *ops, size_t n)
 {
     if (!s->epoch) return WR_ESTALE;
-    wr_etcd_cmp_t cmp = {.key = s->key,
-                         .key_len = strlen(s->key),
-                         .target = WR_ETCD_CREATE,
-                         .op = WR_ETCD_EQUAL,
-                         .number = s->epoch};
+    wr_etcd_cmp_t cmp[2] = {{.key = s->key,
+                             .key_len = strlen(s->key),
+                             .target = WR_ETCD_CREATE,
+                             .op = WR_ETCD_EQUAL,
+                             .number = s->epoch},
+                            {.key = graph,
+                             .key_len = graph ? strlen(graph) : 0,
+                             .target = WR_ETCD_VERSION,
+                             .op = WR_ETCD_GREATER,
+                             .number = 0}};
+    /* when a compare fails: whether the fence held */
+    wr_etcd_op_t fence = {.kind = WR_ETCD_OP_RANGE, .key = s->key, .key_len = strlen(s->key)};
     wr_etcd_txn_result_t r = {0};
     wr_strbuf_t err;
     wr_strbuf_init(&err);
-    int rc = wr_etcd_txn(s->etcd, &cmp, 1, ops, n, NULL, 0, &r, &err);
-    if (!rc && !r.succeeded) rc = WR_ESTALE;
-    if (rc && rc != WR_ESTALE)
-        wr_warn("jobmanager: etcd (%s): %s", wr_etcd_endpoint(s->etcd),
-                err.len ? err.buf : wr_strerror(rc));
+    int rc = wr_etcd_txn(s->etcd, cmp, graph ? 2 : 1, ops, n, &fence, graph ? 1 : 0, &r, &err);
+    if (!rc && !r.succeeded)
+        rc = graph && r.n == 1 && r.responses[0].n == 1 &&
+                     r.responses[0].kvs[0].create_revision == s->epoch
+                 ? WR_ENOTFOUND
+                 : WR_ESTALE;
+    if (rc && rc != WR_ESTALE && rc != WR_ENOTFOUND)
+        wr_warn("jobmanager: cannot write to etcd: %s", err.len ? err.buf : wr_strerror(rc));
     wr_etcd_txn_release(&r);
     wr_strbuf_release(&err);
     return rc;
@@ -298,13 +319,14 @@ static int s_fenced(s_etcd_t *s, const wr_etcd_op_t *ops, size_t n)
 
 static int s_fence(void *impl)
 {
-    return s_fenced(impl, NULL, 0);
+    return s_fenced(impl, NULL, NULL, 0);
 }
 
 static int s_put_job(void *impl, const char *job_id, const void *graph, size_t len)
 {
     s_etcd_t *s = impl;
     char key[WR_HA_KEY_MAX];
+    if (strlen(job_id) >= WR_JOB_ID_MAX) return WR_EINVAL; /* s_jobs would not read it back */
     int rc = wr_ha_key(s->cluster, "jobs", job_id, key);
     if (rc) return rc;
     wr_etcd_op_t op = {.kind = WR_ETCD_OP_PUT,
@@ -312,23 +334,26 @@ static int s_put_job(void *impl, const char *job_id, const void *graph, size_t l
                        .key_len = strlen(key),
                        .value = graph,
                        .value_len = len};
-    return s_fenced(s, &op, 1);
+    return s_fenced(s, NULL, &op, 1);
 }
 
 static int s_put_pointer(void *impl, const char *job_id, uint32_t attempt, const char *checkpoint)
 {
     s_etcd_t *s = impl;
-    char key[WR_HA_KEY_MAX];
+    char key[WR_HA_KEY_MAX], graph[WR_HA_KEY_MAX];
+    /* what s_jobs would not read back (its path[WR_TASK_RESTORE_MAX]) */
+    if (strlen(checkpoint) >= WR_TASK_RESTORE_MAX) return WR_EINVAL;
     wr_strbuf_t v;
     wr_strbuf_init(&v);
     int rc = wr_ha_key(s->cluster, "pointers", job_id, key);
+    if (!rc) rc = wr_ha_key(s->cluster, "jobs", job_id, graph);
     if (!rc) rc = wr_ha_pointer_encode(attempt, checkpoint, &v);
     wr_etcd_op_t op = {.kind = WR_ETCD_OP_PUT,
                        .key = key,
                        .key_len = strlen(key),
                        .value = v.buf,
                        .value_len = v.len};
-    if (!rc) rc = s_fenced(s, &op, 1);
+    if (!rc) rc = s_fenced(s, graph, &op, 1);
     wr_strbuf_release(&v);
     return rc;
 }
@@ -342,7 +367,7 @@ static int s_remove_job(void *impl, const char *job_id)
     if (rc) return rc;
     wr_etcd_op_t ops[2] = {{.kind = WR_ETCD_OP_DELETE, .key = job, .key_len = strlen(job)},
                            {.kind = WR_ETCD_OP_DELETE, .key = ptr, .key_len = strlen(ptr)}};
-    return s_fenced(s, ops, 2);
+    return s_fenced(s, NULL, ops, 2);
 }
 
 /* The record of the job whose graph is kv, with its pointer from ptrs (none: attempt 0, from its

@@ -170,6 +170,18 @@ static int s_tick_update(wr_actor_t *self, s_jm_t *jm)
 
 /* ---- the actor ---- */
 
+/* `weir actors`: the nodes, and in an HA cluster the standby JobManagers beside this leader. */
+static int s_on_actors(wr_actor_t *self, s_jm_t *jm, const wr_msg_t *m)
+{
+    wr_ha_candidate_t c[WR_HA_CANDIDATES];
+    wr_ha_addr_t standbys[WR_HA_CANDIDATES];
+    size_t n = wr__leader_candidates(jm->leader, c, WR_HA_CANDIDATES), k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(c[i].addr.node, wr_node_id(wr_actor_node(self)))) standbys[k++] = c[i].addr;
+    bool ha = strcmp(wr__leader_kind(jm->leader), "standalone") != 0;
+    return wr__inspect_on_actors(jm->inspect, self, jm->tms, m, ha ? standbys : NULL, k);
+}
+
 /* A standby's (or a deposed leader's) answer to a request: NOT_LEADER with the leader's address
  * as etcd names it ("" while none), so that a client or TaskManager can go there. */
 static void s_not_leader(wr_actor_t *self, s_jm_t *jm, const wr_msg_t *m)
@@ -216,7 +228,7 @@ static int s_dispatch(wr_actor_t *self, s_jm_t *jm, const wr_msg_t *m)
     }
     switch (m->type) {
     case WR_MSG_ACTORS_REQ:
-        return wr__inspect_on_actors(jm->inspect, self, jm->tms, m);
+        return s_on_actors(self, jm, m);
     case WR_MSG_MAILBOX_REQ:
         return wr__inspect_on_mailbox(jm->inspect, self, jm->tms, m);
     case WR_MSG_TM_REGISTER:

@@ -412,6 +412,19 @@ static int s_on_complete(wr_actor_t *self, wr__task_t *t, const wr_msg_t *m)
     return 0;
 }
 
+/* Whether a checkpoint message comes from the leader that deployed this subtask (its epoch): one
+ * of another epoch is a deposed leader's (or a newer one's, which never addresses this attempt)
+ * and is dropped, counted and logged. */
+static bool s_from_leader(const wr_actor_t *self, wr__task_t *t, const wr_msg_t *m)
+{
+    if (!t->o.epoch || m->epoch == t->o.epoch) return true;
+    t->stale++;
+    wr_warn("%s: dropping %s of epoch %llu from %s (deployed under %llu; %llu dropped so far)",
+            wr_actor_addr(self), wr_msg_type_label(m->type), (unsigned long long)m->epoch, m->from,
+            (unsigned long long)t->o.epoch, (unsigned long long)t->stale);
+    return false;
+}
+
 static int s_on_message(wr_actor_t *self, void *state, wr_msg_t **msgp)
 {
     wr__task_t *t = state;
@@ -449,9 +462,9 @@ static int s_on_message(wr_actor_t *self, void *state, wr_msg_t **msgp)
         return rc ? rc : s_go_on(self, t); /* what an alignment released */
     }
     case WR_MSG_CKPT_TRIGGER:
-        return s_on_trigger(self, t, m);
+        return s_from_leader(self, t, m) ? s_on_trigger(self, t, m) : 0;
     case WR_MSG_CKPT_COMPLETE:
-        return s_on_complete(self, t, m);
+        return s_from_leader(self, t, m) ? s_on_complete(self, t, m) : 0;
     case WR_MSG_ERROR:
     case WR_MSG_TIMEOUT:
         return 0; /* a channel open that met no subtask yet: the tick retries */

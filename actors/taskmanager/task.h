@@ -24,6 +24,8 @@ typedef struct {
     uint32_t attempt;
     uint32_t vertex, subtask;
     char jm_addr[WR_ADDR_MAX]; /* where to report: "<jm>/jobmanager" */
+    uint64_t epoch;            /* of the leader that deployed it: checkpoint messages of another
+                                  epoch (a deposed leader's) are dropped, counted and logged */
     uint32_t credits;          /* per input channel */
     uint32_t batch_records;    /* records per outgoing batch */
     /* where every subtask runs: node id and endpoint per wr_plan_index (vertex, subtask) */

@@ -158,6 +158,7 @@ typedef struct {
     unsigned ticks;
     uint64_t records_in;
     uint64_t last_checkpoint; /* the latest this subtask took part in */
+    uint64_t stale;           /* checkpoint messages dropped: another leader's epoch */
     char error[256];
 } wr__task_t;
 

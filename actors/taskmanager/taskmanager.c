@@ -194,6 +194,7 @@ static int s_on_deploy(wr_actor_t *self, s_tm_t *tm, const wr_msg_t *m)
     o.rocksdb_cache = d.rocksdb_cache;
     wr_msg_task_deploy_release(&d);
     snprintf(o.jm_addr, sizeof o.jm_addr, "%s", tm->jm_addr);
+    o.epoch = m->epoch;
     wr_actor_t *task = NULL;
     s_task_t t = {
         .attempt = o.attempt, .vertex = o.vertex, .subtask = o.subtask, .epoch = m->epoch};

@@ -15,7 +15,7 @@
  * next leader's key was created after the last leader's.
  *
  * Everything read back came over the network: the decoders are strict (exact field count, node
- * ids of [A-Za-z0-9_.-], no control bytes, bounded lengths) and fuzzed (tests/fuzz/fuzz_etcd.c).
+ * ids of [A-Za-z0-9_.-], no control bytes, bounded lengths) and fuzzed (tests/fuzz/fuzz_ha.c).
  * A value that does not decode is skipped by the lookups, never trusted. */
 #ifndef WR_ETCD_HA_H
 #define WR_ETCD_HA_H
