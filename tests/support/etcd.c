@@ -2,6 +2,8 @@
 #include "tests/support/etcd.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "bus/base/strbuf.h"
@@ -122,6 +124,25 @@ te_cluster_t *te_cluster_start(const char *name)
     c->token = ps_fmt("%s-%d", name, c->member[0].client_port);
     te_cluster_restart(c);
     return c;
+}
+
+int te_cluster_leader(const te_cluster_t *c)
+{
+    int leader = -1;
+    long long term = -1;
+    for (int i = 0; i < TE_MEMBERS; i++) {
+        const te_etcd_t *e = &c->member[i];
+        if (!e->proc) continue;
+        const char *log = ps_read_file(e->proc->err), *at = NULL;
+        for (const char *p = log; (p = strstr(p, "became leader at term ")); p++)
+            at = p;
+        long long t = at ? strtoll(at + strlen("became leader at term "), NULL, 10) : -1;
+        if (at && t > term) {
+            term = t;
+            leader = i;
+        }
+    }
+    return leader;
 }
 
 void te_member_kill9(te_cluster_t *c, int i)

@@ -10,7 +10,7 @@
  *
  *     te_cluster_t *three = te_cluster_start("etcd");   // members etcd1..etcd3
  *     ... --etcd three->endpoints ...
- *     te_member_kill9(three, 0);                         // a quorum is left
+ *     te_member_kill9(three, te_cluster_leader(three));  // a quorum is left, electing anew
  *     te_cluster_kill9(three);                           // etcd is gone
  *     te_cluster_restart(three);                         // on the same ports, with the same data
  *
@@ -49,6 +49,9 @@ te_etcd_t *te_start(const char *name);
 /* Starts TE_MEMBERS members NAME1.. as one cluster and waits until each serves clients (up to 30
  * s); fails the test when one does not. The result is kept until the test ends. */
 te_cluster_t *te_cluster_start(const char *name);
+/* The index of the member that leads the etcd cluster (raft): the last of those running whose
+ * log says it "became leader"; -1 when none does. */
+int te_cluster_leader(const te_cluster_t *c);
 /* kill -9 of member i (0-based; nothing when it is down). */
 void te_member_kill9(te_cluster_t *c, int i);
 /* kill -9 of every member. */
