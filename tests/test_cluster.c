@@ -415,6 +415,35 @@ static void test_jobmanager_id_mismatch_is_learned_or_named(void **state)
     pc_cluster_stop(&c);
 }
 
+/* The endpoint a TaskManager printed on its first line ("weir taskmanager ID on ENDPOINT, ..."). */
+static const char *s_tm_endpoint(ps_proc_t *tm)
+{
+    const char *line = strstr(ps_read_file(tm->out), " on tcp://");
+    char ep[64];
+    if (!line || sscanf(line, " on %63[^,]", ep) != 1) PS_FAIL("%s printed no endpoint", tm->name);
+    return ps_fmt("%s", ep);
+}
+
+/* A TaskManager killed -9 leaves its port free, and its JobManager keeps reconnecting to it. The
+ * next TaskManager started must not get that port: it may be one of another test's cluster (`scons
+ * test` runs two test binaries at a time), with the same id (tm-a in every test's cluster), and
+ * would be taken for the one that died. czmq's `tcp://127.0.0.1:*`, the default bind, gives every
+ * TaskManager the first free port from 49152: the dead one's. Here the next one started is tm-a
+ * again. */
+static void test_killed_taskmanagers_port_goes_to_no_other_taskmanager(void **state)
+{
+    (void)state;
+    pc_cluster_t c = {.ntms = 1, .settings = S_FAST};
+    pc_cluster_start(&c);
+    const char *dead = s_tm_endpoint(c.tm[0]);
+    ps_kill9(c.tm[0]);
+    pc_tm_start(&c, 0);
+    pc_wait_joined(&c, 0, 2);
+    const char *next = s_tm_endpoint(c.tm[0]);
+    if (!strcmp(next, dead)) PS_FAIL("the next TaskManager got the dead one's %s", dead);
+    pc_cluster_stop(&c);
+}
+
 int main(void)
 {
 #define S_TEST(f) cmocka_unit_test_setup_teardown(f, ps_setup, ps_teardown)
@@ -429,6 +458,7 @@ int main(void)
         S_TEST(test_taskmanager_killed_before_its_first_heartbeat_is_declared_dead),
         S_TEST(test_mailbox_of_unreachable_taskmanager_blames_the_jobmanager),
         S_TEST(test_jobmanager_id_mismatch_is_learned_or_named),
+        S_TEST(test_killed_taskmanagers_port_goes_to_no_other_taskmanager),
     };
 #undef S_TEST
     if (getenv("WEIR_TEST_FILTER")) cmocka_set_test_filter(getenv("WEIR_TEST_FILTER"));

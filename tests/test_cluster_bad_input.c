@@ -312,13 +312,9 @@ static void test_usage_errors_exit_2_and_failures_exit_1(void **state)
     assert_in_range(r.ms, 1000, 5000);
 
     /* a port somebody else listens on */
-    int port = ps_free_port();
-    s_t.listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_port = htons((uint16_t)port),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    assert_int_equal(bind(s_t.listen_fd, (struct sockaddr *)&a, sizeof a), 0);
-    assert_int_equal(listen(s_t.listen_fd, 1), 0);
+    int port = 0;
+    s_t.listen_fd = ps_listen(&port);
+    assert_true(s_t.listen_fd >= 0);
     snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", port);
     r = s_weir(PS_ARGV("jobmanager", "--bind", ep));
     assert_int_equal(r.code, 1);

@@ -230,12 +230,13 @@ static void test_taskmanager_of_another_cluster_refused(void **state)
     hc_start(&c);
     int leader = hc_leader(&c);
     /* tm-b of cluster "other", pointed at the leader directly (etcd names no leader of "other") */
-    ps_proc_t *tm =
-        ps_start("tm-b-other",
-                 PS_ARGV("taskmanager", "--id", "tm-b", "--jobmanager", c.endpoint[leader], "--set",
-                         ps_fmt("jobmanager.node-id=%s", hc_jm_ids[leader]), "--set",
-                         "high-availability.cluster-id=other", "--set", "heartbeat.timeout=2s"),
-                 ps_h.daemon_env);
+    ps_proc_t *tm = ps_start(
+        "tm-b-other",
+        PS_ARGV("taskmanager", "--id", "tm-b", "--bind",
+                ps_fmt("tcp://127.0.0.1:%d", ps_free_port()), "--jobmanager", c.endpoint[leader],
+                "--set", ps_fmt("jobmanager.node-id=%s", hc_jm_ids[leader]), "--set",
+                "high-availability.cluster-id=other", "--set", "heartbeat.timeout=2s"),
+        ps_h.daemon_env);
     const char *said = "TaskManager tm-b belongs to cluster 'other', this JobManager to 'default'";
     if (ps_wait_text(tm, tm->err, said, 1, PC_START_MS) < 0)
         PS_FAIL("tm-b does not log the refusal \"%s\"", said);

@@ -60,11 +60,25 @@ static const char *const *s_target(const pc_cluster_t *c)
 void pc_tm_start(pc_cluster_t *c, int i)
 {
     const char *id = pc_tm_ids[i];
-    const char *const *argv = s_argv(PS_ARGV("taskmanager", "--id", id), s_target(c),
-                                     c->tm_settings ? c->tm_settings : c->settings);
-    c->tm[i] = ps_start(ps_fmt("%s.%d", id, ++c->tm_starts[i]), argv, ps_h.daemon_env);
-    if (ps_wait_text(c->tm[i], c->tm[i]->out, "weir taskmanager", 1, PC_START_MS) < 0)
+    for (int attempt = 0;; attempt++) {
+        /* A port of its own (ps_free_port), not czmq's first free one from 49152 that `*` binds:
+         * that is the port of the TaskManager killed last, in this test's cluster or in the one
+         * of the test running beside it, whose JobManager and TaskManagers still reconnect to it
+         * and would find a stranger under the same id. */
+        const char *bind = ps_fmt("tcp://127.0.0.1:%d", ps_free_port());
+        const char *const *argv =
+            s_argv(PS_ARGV("taskmanager", "--id", id, "--bind", bind), s_target(c),
+                   c->tm_settings ? c->tm_settings : c->settings);
+        c->tm[i] = ps_start(ps_fmt("%s.%d", id, ++c->tm_starts[i]), argv, ps_h.daemon_env);
+        if (ps_wait_text(c->tm[i], c->tm[i]->out, "weir taskmanager", 1, PC_START_MS) >= 0) return;
+        if (attempt < 3 && !ps_running(c->tm[i]) &&
+            strstr(ps_read_file(c->tm[i]->err), "Address already in use")) {
+            ps_release(c->tm[i]); /* the port was taken in between: the start does not count */
+            c->tm_starts[i]--;
+            continue;
+        }
         PS_FAIL("TaskManager %s did not start", id);
+    }
 }
 
 void pc_wait_joined(pc_cluster_t *c, int i, size_t nth)

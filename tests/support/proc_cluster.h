@@ -68,8 +68,9 @@ void pc_jm_start(pc_cluster_t *c);
  * not listen within PC_START_MS. */
 ps_proc_t *pc_jm_start_at(const char *name, char *endpoint, int *port, int *starts,
                           const char *const *more1, const char *const *more2);
-/* Starts TaskManager i, a new process under its id, and waits until it prints its first line; not
- * until it registers. */
+/* Starts TaskManager i, a new process under its id on a port of its own (ps_free_port, another
+ * each start: never the port of a TaskManager killed before, which its peers still reconnect to),
+ * and waits until it prints its first line; not until it registers. */
 void pc_tm_start(pc_cluster_t *c, int i);
 /* Waits until the current JobManager's log says TaskManager i registered nth times (counted since
  * that JobManager started) and that it heard its heartbeat: from then on the JobManager watches it

@@ -96,8 +96,16 @@ char *ps_slurp(const char *path);
 char *ps_read_file(const char *path);
 /* Writes text to path; fails the test when it cannot. */
 void ps_write_file(const char *path, const char *text);
-/* A loopback TCP port that was free a moment ago. */
+/* A loopback TCP port that was free a moment ago, drawn at random outside the kernel's ephemeral
+ * range (net.ipv4.ip_local_port_range, where bind to port 0 and connect take their ports). Between
+ * the pick and a daemon's bind (or while a test restarts a daemon on its port) the port is free
+ * for anyone: drawn from there it competes only with the picks of the test binaries running beside
+ * this one (`scons test` runs two at a time), not with every socket on the machine. Taken by
+ * another test, it would put this test's TaskManagers into that test's cluster (same node ids). */
 int ps_free_port(void);
+/* Listens on 127.0.0.1:*port (0: a port the kernel picks, stored in *port); returns the socket,
+ * which the caller closes, or -1 when the port is taken. */
+int ps_listen(int *port);
 
 /* ---- text ---- */
 
