@@ -53,25 +53,14 @@ static s_size_t s_size(void)
     return ps_h.asan ? S_ASAN : S_RELEASE;
 }
 
-/* Writes the topology of total records (a source of source_par subtasks, the rest at 2), its
+/* The topology of total records (a source of source_par subtasks, the rest at 2), its
  * exactly-once file sink into the folder out; rate 0: unpaced. Returns its path. */
 static const char *s_topology_of(const char *name, const char *out, unsigned rate, uint64_t total,
                                  unsigned source_par)
 {
-    s_size_t z = s_size();
-    char rate_field[32] = "";
-    if (rate) snprintf(rate_field, sizeof rate_field, ", rate: %u", rate);
-    const char *path = ps_path(ps_fmt("%s.yaml", name));
-    ps_write_file(path,
-                  ps_fmt("name: %s\nparallelism: 2\nsources:\n"
-                         "  - {type: generator, parallelism: %u, devices: %u, total: %llu, "
-                         "jitter: 1s, late_fraction: 0, seed: 7%s}\n"
-                         "key_by: device\nevent_time: {field: ts, max_out_of_orderness: 2s}\n"
-                         "window: {type: sliding, size: 2min, slide: 30s}\n"
-                         "aggregates:\n  n: count()\n  s: sum(temperature)\n"
-                         "sinks:\n  - {type: file, path: %s, exactly_once: true}\n",
-                         name, source_par, z.devices, (unsigned long long)total, rate_field, out));
-    return path;
+    pj_size_t z = {
+        .devices = s_size().devices, .rate = rate, .source_par = source_par, .total = total};
+    return pj_topology(name, out, &z);
 }
 
 /* The job of every test but the drain's. */
@@ -85,15 +74,7 @@ static const char *s_topology(const char *name, const char *out, unsigned rate)
 /* The committed output of `weir local` running topology (writing into out). */
 static pj_output_t s_local(const char *name, const char *topology, const char *out)
 {
-    ps_result_t r =
-        ps_run(name,
-               PS_ARGV("local", topology, "--set", "execution.checkpointing.interval=1s", "--set",
-                       ps_fmt("state.checkpoints.dir=%s", ps_path(ps_fmt("%s-ck", name)))),
-               S_JOB_MS);
-    if (r.code != 0) PS_FAIL("weir local exited %d:\n%s", r.code, r.err);
-    pj_output_t o = pj_committed(out);
-    if (o.n < 1000) PS_FAIL("the uninterrupted run wrote %zu results", o.n);
-    return o;
+    return pj_local(name, topology, out, S_JOB_MS);
 }
 
 /* The uninterrupted run's output: `weir local` with checkpoints on, unpaced (the rate changes
@@ -102,32 +83,6 @@ static pj_output_t s_reference(void)
 {
     const char *out = ps_path("reference");
     return s_local("local", s_topology("reference", out, 0), out);
-}
-
-/* Fails unless got holds exactly want's lines, naming what is missing and what is extra. */
-static void s_expect_same(const char *what, const pj_output_t *got, const pj_output_t *want)
-{
-    if (*got->hidden) PS_FAIL("%s: uncommitted files left at the end:%s", what, got->hidden);
-    size_t missing = 0, extra = 0, i = 0, j = 0;
-    const char *first_missing = NULL, *first_extra = NULL;
-    while (i < got->n || j < want->n) {
-        int c = i == got->n ? 1 : j == want->n ? -1 : strcmp(got->lines[i], want->lines[j]);
-        if (c == 0) {
-            i++;
-            j++;
-        } else if (c < 0) {
-            if (!extra++) first_extra = got->lines[i];
-            i++;
-        } else {
-            if (!missing++) first_missing = want->lines[j];
-            j++;
-        }
-    }
-    if (missing || extra)
-        PS_FAIL("%s: %zu results in %zu part files, the uninterrupted run %zu: %zu missing "
-                "(first: %s), %zu extra or duplicated (first: %s)",
-                what, got->n, got->parts, want->n, missing, first_missing ? first_missing : "-",
-                extra, first_extra ? first_extra : "-");
 }
 
 /* ---- the cluster (tests/support/jobs.h) ---- */
@@ -239,7 +194,7 @@ static void s_kills(const char *backend)
     pj_output_t got = pj_committed(out);
     print_message("  %zu results in %zu part files, %zu checkpoints completed\n", got.n, got.parts,
                   completed);
-    s_expect_same("after the kills", &got, &want);
+    pj_expect_same("after the kills", &got, &want);
     pc_cluster_stop(&c);
 }
 
@@ -301,7 +256,7 @@ static void s_restore(pc_cluster_t *c, const char *topology, const char *out, co
     print_message("  restored at parallelism %d: finished in %lld ms\n", parallelism,
                   (long long)r.ms);
     pj_output_t got = pj_committed(out);
-    s_expect_same(ps_fmt("restored at parallelism %d", parallelism), &got, want);
+    pj_expect_same(ps_fmt("restored at parallelism %d", parallelism), &got, want);
 }
 
 static void test_savepoint_restores_at_parallelism_1_and_4(void **state)
@@ -393,7 +348,7 @@ static void test_stop_with_drain(void **state)
         PS_FAIL("not stopped in the middle: %llu records", (unsigned long long)made);
     const char *ref = ps_path("ref-drain");
     pj_output_t want = s_local("local-cut", s_topology_of("cut", ref, 0, made, 1), ref);
-    s_expect_same("drained", &got, &want);
+    pj_expect_same("drained", &got, &want);
 
     r = pc_cli(&c, PS_ARGV("submit", topology, "--from-savepoint", savepoint, "--wait"));
     if (r.code == 0 || !strstr(r.err, "--drain"))

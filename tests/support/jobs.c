@@ -78,7 +78,8 @@ const char *pj_wait_job(pc_cluster_t *c, const char *id, const char *state, long
     int64_t t0 = ps_now_ms();
     bool all = !strcmp(state, "ALL-RUNNING");
     for (;;) {
-        if (!ps_running(c->jm)) PS_FAIL("the JobManager died (exit %d)", ps_exit_code(c->jm));
+        if (c->jm && !ps_running(c->jm))
+            PS_FAIL("the JobManager died (exit %d)", ps_exit_code(c->jm));
         const char *job = pj_job(c, id), *now = pj_jstr(job, "state");
         if (all ? pj_all_running(job) && pj_jnum(job, "attempt") >= min_attempt
                 : !strcmp(now, state))
@@ -141,5 +142,61 @@ pj_output_t pj_committed(const char *folder)
         o.n += n;
     }
     ps_sort_strings(o.lines, o.n);
+    return o;
+}
+
+void pj_expect_same(const char *what, const pj_output_t *got, const pj_output_t *want)
+{
+    if (*got->hidden) PS_FAIL("%s: uncommitted files left at the end:%s", what, got->hidden);
+    size_t missing = 0, extra = 0, i = 0, j = 0;
+    const char *first_missing = NULL, *first_extra = NULL;
+    while (i < got->n || j < want->n) {
+        int c = i == got->n ? 1 : j == want->n ? -1 : strcmp(got->lines[i], want->lines[j]);
+        if (c == 0) {
+            i++;
+            j++;
+        } else if (c < 0) {
+            if (!extra++) first_extra = got->lines[i];
+            i++;
+        } else {
+            if (!missing++) first_missing = want->lines[j];
+            j++;
+        }
+    }
+    if (missing || extra)
+        PS_FAIL("%s: %zu results in %zu part files, the uninterrupted run %zu: %zu missing "
+                "(first: %s), %zu extra or duplicated (first: %s)",
+                what, got->n, got->parts, want->n, missing, first_missing ? first_missing : "-",
+                extra, first_extra ? first_extra : "-");
+}
+
+/* ---- the windowed job of the failure tests ---- */
+
+const char *pj_topology(const char *name, const char *out, const pj_size_t *z)
+{
+    char rate_field[32] = "";
+    if (z->rate) snprintf(rate_field, sizeof rate_field, ", rate: %u", z->rate);
+    const char *path = ps_path(ps_fmt("%s.yaml", name));
+    ps_write_file(path, ps_fmt("name: %s\nparallelism: 2\nsources:\n"
+                               "  - {type: generator, parallelism: %u, devices: %u, total: %llu, "
+                               "jitter: 1s, late_fraction: 0, seed: 7%s}\n"
+                               "key_by: device\nevent_time: {field: ts, max_out_of_orderness: 2s}\n"
+                               "window: {type: sliding, size: 2min, slide: 30s}\n"
+                               "aggregates:\n  n: count()\n  s: sum(temperature)\n"
+                               "sinks:\n  - {type: file, path: %s, exactly_once: true}\n",
+                               name, z->source_par, z->devices, z->total, rate_field, out));
+    return path;
+}
+
+pj_output_t pj_local(const char *name, const char *topology, const char *out, int timeout_ms)
+{
+    ps_result_t r =
+        ps_run(name,
+               PS_ARGV("local", topology, "--set", "execution.checkpointing.interval=1s", "--set",
+                       ps_fmt("state.checkpoints.dir=%s", ps_path(ps_fmt("%s-ck", name)))),
+               timeout_ms);
+    if (r.code != 0) PS_FAIL("weir local exited %d:\n%s", r.code, r.err);
+    pj_output_t o = pj_committed(out);
+    if (o.n < 1000) PS_FAIL("the uninterrupted run wrote %zu results", o.n);
     return o;
 }

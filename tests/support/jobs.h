@@ -1,7 +1,8 @@
 /* Jobs on a cluster of `weir` processes (tests/support/proc_cluster.h), as the CLI shows them: a
  * cluster set up for jobs, submitting one, reading `weir job ID --json` for a few fields, waiting
  * for a state, and the committed output of an exactly-once file sink. For the tests of failures
- * and recovery (test_recovery, test_zombies). pj_ is for "process jobs".
+ * and recovery (test_recovery, test_zombies, the test_ha_* of ha_cluster.h). pj_ is for "process
+ * jobs".
  *
  *     pc_cluster_t c = {0};
  *     pj_cluster_start(&c, PS_ARGV("--set", "execution.checkpointing.interval=1s"));
@@ -49,7 +50,7 @@ bool pj_hosts(const char *job, const char *node);
 /* Asks `weir job` every 50 ms until the job is in state, or with state "ALL-RUNNING" until
  * pj_all_running holds in attempt min_attempt or a later one; returns that answer. Fails at the
  * deadline, when the job ends in another state (FINISHED, FAILED, CANCELED), or when the
- * JobManager dies. */
+ * JobManager c->jm dies (when c has one: with etcd it is the cluster that answers). */
 const char *pj_wait_job(pc_cluster_t *c, const char *id, const char *state, long long min_attempt,
                         int timeout_ms);
 
@@ -69,5 +70,29 @@ typedef struct {
 /* What the sink committed into folder. Fails the test when the folder cannot be read or a part
  * file's last line has no newline (a torn write). */
 pj_output_t pj_committed(const char *folder);
+
+/* Fails (PS_FAIL) unless got holds exactly want's lines and no uncommitted file, naming what is
+ * missing and what is extra; what says which run got is. */
+void pj_expect_same(const char *what, const pj_output_t *got, const pj_output_t *want);
+
+/* ---- the windowed job of the failure tests ---- */
+
+/* Its size: devices, records in all (total), records per second (rate; 0: unpaced) and source
+ * subtasks (the rest run at parallelism 2). */
+typedef struct {
+    unsigned devices, rate, source_par;
+    unsigned long long total;
+} pj_size_t;
+
+/* Writes the topology NAME.yaml into the test's directory and returns its path: a generator of
+ * z's size whose jitter stays within the watermark's max_out_of_orderness (nothing is late: the
+ * results do not depend on timing), keyed sliding windows of 2 min every 30 s, and an
+ * exactly-once file sink into the folder out. */
+const char *pj_topology(const char *name, const char *out, const pj_size_t *z);
+
+/* The committed output of `weir local TOPOLOGY` (checkpoints every second, its own checkpoint
+ * folder NAME-ck) writing into out: the uninterrupted run. Fails the test when it does not exit 0
+ * within timeout_ms or commits fewer than 1000 results. */
+pj_output_t pj_local(const char *name, const char *topology, const char *out, int timeout_ms);
 
 #endif

@@ -25,25 +25,36 @@ static const char *const *s_argv(const char *const args[], const char *const *mo
     return argv;
 }
 
-void pc_jm_start(pc_cluster_t *c)
+ps_proc_t *pc_jm_start_at(const char *name, char *endpoint, int *port, int *starts,
+                          const char *const *more1, const char *const *more2)
 {
     for (int attempt = 0;; attempt++) {
-        bool fresh = !c->endpoint[0];
+        bool fresh = !endpoint[0];
         if (fresh) {
-            c->port = ps_free_port();
-            snprintf(c->endpoint, sizeof c->endpoint, "tcp://127.0.0.1:%d", c->port);
+            *port = ps_free_port();
+            snprintf(endpoint, 64, "tcp://127.0.0.1:%d", *port);
         }
-        const char *const *argv =
-            s_argv(PS_ARGV("jobmanager", "--bind", c->endpoint), c->settings, c->jm_settings);
-        c->jm = ps_start(ps_fmt("jm.%d", ++c->jm_starts), argv, ps_h.daemon_env);
-        if (ps_wait_text(c->jm, c->jm->out, "listening on", 1, PC_START_MS) >= 0) return;
-        if (fresh && attempt < 3 && !ps_running(c->jm)) { /* the port was taken in between */
-            ps_release(c->jm);
-            c->endpoint[0] = '\0';
+        const char *const *argv = s_argv(PS_ARGV("jobmanager", "--bind", endpoint), more1, more2);
+        ps_proc_t *jm = ps_start(ps_fmt("%s.%d", name, ++*starts), argv, ps_h.daemon_env);
+        if (ps_wait_text(jm, jm->out, "listening on", 1, PC_START_MS) >= 0) return jm;
+        if (fresh && attempt < 3 && !ps_running(jm)) { /* the port was taken in between */
+            ps_release(jm);
+            endpoint[0] = '\0';
             continue;
         }
-        PS_FAIL("the JobManager did not start on %s", c->endpoint);
+        PS_FAIL("the JobManager %s did not start on %s", name, endpoint);
     }
+}
+
+void pc_jm_start(pc_cluster_t *c)
+{
+    c->jm = pc_jm_start_at("jm", c->endpoint, &c->port, &c->jm_starts, c->settings, c->jm_settings);
+}
+
+/* How TaskManagers and the CLI reach c's JobManager. */
+static const char *const *s_target(const pc_cluster_t *c)
+{
+    return c->jm_target ? c->jm_target : s_argv(PS_ARGV("--jobmanager", c->endpoint), NULL, NULL);
 }
 
 void pc_tm_start(pc_cluster_t *c, int i)
@@ -56,8 +67,8 @@ void pc_tm_start(pc_cluster_t *c, int i)
          * and would find a stranger under the same id. */
         const char *bind = ps_fmt("tcp://127.0.0.1:%d", ps_free_port());
         const char *const *argv =
-            s_argv(PS_ARGV("taskmanager", "--jobmanager", c->endpoint, "--id", id, "--bind", bind),
-                   c->tm_settings ? c->tm_settings : c->settings, NULL);
+            s_argv(PS_ARGV("taskmanager", "--id", id, "--bind", bind), s_target(c),
+                   c->tm_settings ? c->tm_settings : c->settings);
         c->tm[i] = ps_start(ps_fmt("%s.%d", id, ++c->tm_starts[i]), argv, ps_h.daemon_env);
         if (ps_wait_text(c->tm[i], c->tm[i]->out, "weir taskmanager", 1, PC_START_MS) >= 0) return;
         if (attempt < 3 && !ps_running(c->tm[i]) &&
@@ -96,6 +107,11 @@ void pc_cluster_stop(pc_cluster_t *c)
     for (int i = 0; i < PC_MAX_TMS; i++)
         all[n++] = c->tm[i];
     all[n++] = c->jm;
+    pc_stop_daemons(all, n);
+}
+
+void pc_stop_daemons(ps_proc_t *const all[], size_t n)
+{
     for (size_t i = 0; i < n; i++)
         if (all[i] && all[i]->used && ps_running(all[i])) {
             kill(all[i]->pid, SIGCONT);
@@ -116,10 +132,8 @@ void pc_cluster_stop(pc_cluster_t *c)
 
 ps_result_t pc_cli(const pc_cluster_t *c, const char *const args[])
 {
-    return ps_run(
-        "cli",
-        s_argv(args, PS_ARGV("--jobmanager", c->endpoint, "--set", "client.timeout=2s"), NULL),
-        PC_CLI_MS);
+    return ps_run("cli", s_argv(args, s_target(c), PS_ARGV("--set", "client.timeout=2s")),
+                  PC_CLI_MS);
 }
 
 /* ---- `weir actors --json` ---- */

@@ -36,6 +36,8 @@ typedef struct {
     const char *const *settings;    /* flags for every daemon ("--set", "KEY=VALUE", ...) */
     const char *const *jm_settings; /* more flags for the JobManager */
     const char *const *tm_settings; /* flags for the TaskManagers instead of settings */
+    const char *const *jm_target;   /* how TaskManagers and the CLI find the JobManager instead of
+                                       "--jobmanager", endpoint: "--etcd", URLS (ha_cluster.h) */
     /* the cluster */
     int port;
     char endpoint[64]; /* the JobManager's; a restarted one binds it again */
@@ -54,10 +56,18 @@ void pc_cluster_start(pc_cluster_t *c);
  * 0 within PC_STOP_MS with no sanitizer report (killed -9 and failing the test otherwise). A NULL
  * or released daemon is passed over. */
 void pc_cluster_stop(pc_cluster_t *c);
+/* The same for the n daemons of all, in that order. */
+void pc_stop_daemons(ps_proc_t *const all[], size_t n);
 
 /* Starts the JobManager, on c's endpoint once it has one (a restart), on a free port otherwise
  * (another when that one is taken meanwhile), and waits until it listens. */
 void pc_jm_start(pc_cluster_t *c);
+/* The same for any JobManager: `weir jobmanager --bind ENDPOINT MORE1 MORE2` (NULL lists passed
+ * over) logging into NAME.<++*starts>, on endpoint (char[64]) once it is not "", on a free port
+ * otherwise (written into endpoint and *port). Returns the process; fails the test when it does
+ * not listen within PC_START_MS. */
+ps_proc_t *pc_jm_start_at(const char *name, char *endpoint, int *port, int *starts,
+                          const char *const *more1, const char *const *more2);
 /* Starts TaskManager i, a new process under its id on a port of its own (ps_free_port, another
  * each start: never the port of a TaskManager killed before, which its peers still reconnect to),
  * and waits until it prints its first line; not until it registers. */
@@ -69,8 +79,9 @@ void pc_wait_joined(pc_cluster_t *c, int i, size_t nth);
 
 /* ---- the CLI ---- */
 
-/* Runs `weir ARGS --jobmanager <c's endpoint> --set client.timeout=2s` to completion (at most
- * PC_CLI_MS; a sanitizer report fails the test). */
+/* Runs `weir ARGS --jobmanager <c's endpoint> --set client.timeout=2s` (c's jm_target instead of
+ * --jobmanager when it has one) to completion (at most PC_CLI_MS; a sanitizer report fails the
+ * test). */
 ps_result_t pc_cli(const pc_cluster_t *c, const char *const args[]);
 
 /* ---- `weir actors --json` ---- */
