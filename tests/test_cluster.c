@@ -430,17 +430,25 @@ static const char *s_tm_endpoint(ps_proc_t *tm)
  * would be taken for the one that died. czmq's `tcp://127.0.0.1:*`, the default bind, gives every
  * TaskManager the first free port from 49152: the dead one's. Here the next one started is tm-a
  * again. */
-static void test_killed_taskmanagers_port_goes_to_no_other_taskmanager(void **state)
+/* The harness's TaskManagers bind a port of their own (ps_free_port, outside the kernel's ephemeral
+ * range), not czmq's first free one from 49152, which is the port of whichever TaskManager was
+ * killed last (in this test's cluster or in the one beside it) and would put a stranger under the
+ * same id there; a restarted TaskManager binds its own port again, as one with a fixed
+ * taskmanager.bind does. */
+static void test_taskmanager_keeps_its_own_port_across_restarts(void **state)
 {
     (void)state;
     pc_cluster_t c = {.ntms = 1, .settings = S_FAST};
     pc_cluster_start(&c);
-    const char *dead = s_tm_endpoint(c.tm[0]);
+    const char *first = s_tm_endpoint(c.tm[0]);
+    if (strcmp(first, ps_fmt("tcp://127.0.0.1:%d", c.tm_port[0])))
+        PS_FAIL("the TaskManager listens on %s, not on its own port %d", first, c.tm_port[0]);
+    if (c.tm_port[0] >= 49152) PS_FAIL("port %d is in czmq's range of `*` binds", c.tm_port[0]);
     ps_kill9(c.tm[0]);
     pc_tm_start(&c, 0);
     pc_wait_joined(&c, 0, 2);
-    const char *next = s_tm_endpoint(c.tm[0]);
-    if (!strcmp(next, dead)) PS_FAIL("the next TaskManager got the dead one's %s", dead);
+    const char *again = s_tm_endpoint(c.tm[0]);
+    if (strcmp(again, first)) PS_FAIL("restarted on %s, not on its port %s again", again, first);
     pc_cluster_stop(&c);
 }
 
@@ -458,7 +466,7 @@ int main(void)
         S_TEST(test_taskmanager_killed_before_its_first_heartbeat_is_declared_dead),
         S_TEST(test_mailbox_of_unreachable_taskmanager_blames_the_jobmanager),
         S_TEST(test_jobmanager_id_mismatch_is_learned_or_named),
-        S_TEST(test_killed_taskmanagers_port_goes_to_no_other_taskmanager),
+        S_TEST(test_taskmanager_keeps_its_own_port_across_restarts),
     };
 #undef S_TEST
     if (getenv("WEIR_TEST_FILTER")) cmocka_set_test_filter(getenv("WEIR_TEST_FILTER"));

@@ -64,8 +64,10 @@ void pc_tm_start(pc_cluster_t *c, int i)
         /* A port of its own (ps_free_port), not czmq's first free one from 49152 that `*` binds:
          * that is the port of the TaskManager killed last, in this test's cluster or in the one
          * of the test running beside it, whose JobManager and TaskManagers still reconnect to it
-         * and would find a stranger under the same id. */
-        const char *bind = ps_fmt("tcp://127.0.0.1:%d", ps_free_port());
+         * and would find a stranger under the same id. A restart binds the same port again, as
+         * a TaskManager with a fixed taskmanager.bind does (another when it was taken). */
+        if (!c->tm_port[i] || attempt > 0) c->tm_port[i] = ps_free_port();
+        const char *bind = ps_fmt("tcp://127.0.0.1:%d", c->tm_port[i]);
         const char *const *argv =
             s_argv(PS_ARGV("taskmanager", "--id", id, "--bind", bind), s_target(c),
                    c->tm_settings ? c->tm_settings : c->settings);

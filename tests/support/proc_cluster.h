@@ -43,6 +43,7 @@ typedef struct {
     char endpoint[64]; /* the JobManager's; a restarted one binds it again */
     ps_proc_t *jm, *tm[PC_MAX_TMS];
     int jm_starts, tm_starts[PC_MAX_TMS]; /* processes started so far (their logs' names) */
+    int tm_port[PC_MAX_TMS];              /* each TaskManager's port, bound again on a restart */
 } pc_cluster_t;
 
 /* The TaskManagers' ids: "tm-a", "tm-b". */
