@@ -204,7 +204,11 @@ static void s_savepoint_error(wr_actor_t *self, wr__coord_t *c, int code, const 
 }
 
 /* A checkpoint failed: counted, and the job fails over past the tolerated number. */
-static void s_failed(wr_actor_t *self, wr__coord_t *c, const char *why, wr__verdict_t *v)
+/* The pending checkpoint (or savepoint) failed. counted: it counts towards
+ * tolerable-failed-checkpoints (not when only its record for a successor could not be written:
+ * etcd unreachable for a while is no fault of the job, and a leader that lost etcd steps down). */
+static void s_failed(wr_actor_t *self, wr__coord_t *c, const char *why, bool counted,
+                     wr__verdict_t *v)
 {
     bool savepoint = c->savepoint;
     if (savepoint) {
@@ -223,7 +227,7 @@ static void s_failed(wr_actor_t *self, wr__coord_t *c, const char *why, wr__verd
         wr__verdict_set(v, WR__VERDICT_FAIL_OVER, text);
         return;
     }
-    if (!savepoint && ++c->failures_in_row > c->o->tolerable_failures) {
+    if (!savepoint && counted && ++c->failures_in_row > c->o->tolerable_failures) {
         snprintf(text, sizeof text, "checkpoint failed %u times in a row: %s", c->failures_in_row,
                  why);
         c->failures_in_row = 0;
@@ -238,7 +242,7 @@ static void s_trigger(wr__coord_t *c, wr_actor_t *self, const wr__job_ref_t *j, 
     wr_strbuf_t err;
     wr_strbuf_init(&err);
     if ((rc = s_open_store(c, &err))) {
-        s_failed(self, c, err.buf, v);
+        s_failed(self, c, err.buf, true, v);
         wr_strbuf_release(&err);
         return;
     }
@@ -249,7 +253,7 @@ static void s_trigger(wr__coord_t *c, wr_actor_t *self, const wr__job_ref_t *j, 
     s_stat_new(c, id, now, c->savepoint);
     c->pending_id = id;
     if (!(c->pending = wr_ckpt_begin(c->store, id, now, &rc))) {
-        s_failed(self, c, wr_strerror(rc), v);
+        s_failed(self, c, wr_strerror(rc), true, v);
         return;
     }
     memset(c->acked, 0, c->nsub * sizeof *c->acked);
@@ -265,7 +269,7 @@ void wr__coord_tick(wr__coord_t *c, wr_actor_t *self, const wr__job_ref_t *j, in
 {
     if (!j->running) return;
     if (c->pending && now - c->trigger_ms > c->o->timeout_ms) {
-        s_failed(self, c, "timed out", v);
+        s_failed(self, c, "timed out", true, v);
         return;
     }
     if (c->pending || c->final_acks || (!c->enabled && !c->savepoint)) return;
@@ -346,7 +350,7 @@ static void s_complete(wr__coord_t *c, wr_actor_t *self, const wr__job_ref_t *j,
         if (st) snprintf(st->status, sizeof st->status, "FAILED");
         if (st && why[0]) /* cut to fit (gcc -O1 proves the cut possible: -Wformat-truncation) */
             snprintf(st->reason, sizeof st->reason, "%.*s", (int)sizeof st->reason - 1, why);
-        s_failed(self, c, why[0] ? why : wr_strerror(rc), v);
+        s_failed(self, c, why[0] ? why : wr_strerror(rc), !why[0], v);
         return;
     }
     const wr_ckpt_meta_t *latest = wr_ckpt_latest(c->store);
@@ -499,7 +503,7 @@ int wr__coord_on_ack(wr__coord_t *c, wr_actor_t *self, const wr__job_ref_t *j,
         char text[160];
         snprintf(text, sizeof text, "the state of subtask %llu.%llu: %s",
                  (unsigned long long)vertex, (unsigned long long)subtask, wr_strerror(rc));
-        s_failed(self, c, text, v);
+        s_failed(self, c, text, true, v);
         return 0;
     }
     c->acked[flat] = true;

@@ -7,7 +7,10 @@
  * into the folder, and acks with its state's blobs. With every subtask's ack in, the checkpoint
  * is completed (metadata written, the folder renamed: atomic), older ones beyond num-retained are
  * deleted, and every subtask hears CKPT_COMPLETE (exactly-once sinks commit). A checkpoint not
- * complete within `timeout` fails; more than `tolerable` failures in a row fail the job over.
+ * complete within `timeout` fails; more than `tolerable` failures in a row fail the job over. A
+ * checkpoint is recorded with the leadership service (jm_leader.h: in etcd) before it completes:
+ * one that cannot be recorded fails without counting (etcd unreachable for a while is no fault of
+ * the job; a leader that lost etcd steps down), and the next one's commit covers its data.
  * Checkpoints start only while every subtask runs.
  *
  * The end of input is the final checkpoint: each subtask acks its state at its end (inline only:
