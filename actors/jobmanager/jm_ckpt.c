@@ -339,6 +339,10 @@ static void s_complete(wr__coord_t *c, wr_actor_t *self, const wr__job_ref_t *j,
     char *path = wr_ckpt_store_path(c->store, id);
     char why[160] = "";
     int rc = path ? s_record(self, j, path, why, sizeof why) : WR_ENOMEM;
+    if (!rc && !wr__leader_is_leader(j->leader)) { /* lapsed since (paused right here?) */
+        snprintf(why, sizeof why, "recorded, but this JobManager's leadership lapsed");
+        rc = WR_ESTALE;
+    }
     if (rc) {
         wr_ckpt_abort(&c->pending);
     } else if ((rc = wr_ckpt_complete(&c->pending, now))) {

@@ -517,8 +517,14 @@ static int s_take_over(void *ctx, const wr__leader_job_t *rec)
     int code = 0;
     char text[640];
     if (wr__jobs_find(js, rec->job_id)) return 0;
-    wr__job_t *j = s_build(js, rec->graph, rec->graph_len, rec->job_id, rec->checkpoint, &code,
-                           text, sizeof text);
+    char restore[WR_TASK_RESTORE_MAX];
+    if (wr__jm_pointer_checkpoint(rec->checkpoint, restore, sizeof restore)) {
+        wr_warn("jobmanager: cannot take job %s over: its checkpoint path is too long",
+                rec->job_id);
+        return 0;
+    }
+    wr__job_t *j =
+        s_build(js, rec->graph, rec->graph_len, rec->job_id, restore, &code, text, sizeof text);
     if (!j) {
         wr_warn("jobmanager: cannot take job %s over: %s", rec->job_id, text);
         return code == WR_ENOMEM ? code : 0;

@@ -89,5 +89,11 @@ int wr__jm_recover_sinks(wr__job_t *j, wr_strbuf_t *err);
  * folders (a subtask of a lost attempt may have written after j's last restore). The current
  * attempt's pending files stay: a savepoint may list them. Errors are logged. */
 void wr__jm_drop_lost_attempts(const wr__job_t *j);
+/* What a successor restores for a job whose record points at checkpoint `pointer`: that one when
+ * it is complete (or "" / not a store's chk-N folder: as is), else the newest completed one
+ * before it in the same folder (a leader records a checkpoint before completing it, and may be
+ * lost in between; retention keeps the one before until a newer one completed), else "". Into
+ * out[cap]; WR_ETOOBIG when it does not fit. */
+int wr__jm_pointer_checkpoint(const char *pointer, char *out, size_t cap);
 
 #endif

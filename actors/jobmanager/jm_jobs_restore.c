@@ -1,9 +1,11 @@
 /* Restoring a job from a checkpoint or a savepoint (jm_jobs_int.h): whether it can, and what its
  * exactly-once sinks had pending there, committed before the new attempt starts, while what
  * earlier attempts left uncommitted is deleted. */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "actors/dataflow/job/job_connectors.h"
 #include "actors/jobmanager/jm_jobs_int.h"
@@ -83,4 +85,35 @@ void wr__jm_drop_lost_attempts(const wr__job_t *j)
         wr_warn("jobmanager: job %s: cannot delete what its lost attempts left: %s", j->id,
                 err.len ? err.buf : wr_strerror(rc));
     wr_strbuf_release(&err);
+}
+
+int wr__jm_pointer_checkpoint(const char *pointer, char *out, size_t cap)
+{
+    if ((size_t)snprintf(out, cap, "%s", pointer) >= cap) return WR_ETOOBIG;
+    char meta[WR_TASK_RESTORE_MAX + 16 + 256]; /* (a folder name, or a checkpoint name in it) */
+    snprintf(meta, sizeof meta, "%s/_metadata", pointer);
+    const char *slash = strrchr(pointer, '/');
+    if (!pointer[0] || access(meta, F_OK) == 0 || !slash || strncmp(slash + 1, "chk-", 4))
+        return 0; /* nothing to restore, there, or not a checkpoint of a store: as recorded */
+    /* recorded, then not completed (its leader lost before the rename): the newest completed
+     * one before it is still there, as retention runs only once a newer one completed */
+    unsigned long long want = strtoull(slash + 4, NULL, 10), best = 0;
+    char dir[WR_TASK_RESTORE_MAX];
+    snprintf(dir, sizeof dir, "%.*s", (int)(slash - pointer), pointer);
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        char *end = NULL;
+        if (strncmp(e->d_name, "chk-", 4)) continue;
+        unsigned long long id = strtoull(e->d_name + 4, &end, 10);
+        if (*end || id >= want || id <= best) continue;
+        snprintf(meta, sizeof meta, "%s/%s/_metadata", dir, e->d_name);
+        if (access(meta, F_OK) == 0) best = id;
+    }
+    closedir(d);
+    if (best && (size_t)snprintf(out, cap, "%s/chk-%llu", dir, best) >= cap) return WR_ETOOBIG;
+    if (!best) out[0] = '\0'; /* none completed: from the start */
+    wr_warn("jobmanager: %s was recorded but never completed; restoring %s", pointer,
+            best ? out : "from the start");
+    return 0;
 }
