@@ -14,10 +14,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "actors/connectors/generator/generator.h"
 #include "bus/base/error.h"
 #include "bus/base/strbuf.h"
+#include "bus/messages.h"
 #include "bus/msgtypes.h"
 #include "tests/support/actor.h"
 #include "tests/support/cluster.h"
@@ -334,6 +336,59 @@ static void test_taskmanagers_told_a_wrong_jobmanager_id_learn_it(void **state)
     assert_true(tc_wait_state(c, id, "FINISHED", TC_WAIT_MS));
 }
 
+/* Sends TASK_CANCEL of job id to every TaskManager of c, from the JobManager's node, under epoch.
+ */
+static void s_cancel_under(tc_cluster_t *c, const char *id, uint64_t epoch)
+{
+    wr_msg_job_ref_t ref;
+    snprintf(ref.job, sizeof ref.job, "%s", id);
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    assert_int_equal(wr_msg_job_ref_pack(&ref, &sb), 0);
+    for (uint32_t i = 0; i < 2; i++) {
+        char to[WR_ADDR_MAX];
+        snprintf(to, sizeof to, "%s/%s", tc_tm_id(c, i), WR_TASKMANAGER_PATH);
+        wr_msg_t *m = wr_msg_new(WR_MSG_TASK_CANCEL, "jm-1/jobmanager", to, sb.data, sb.size);
+        assert_non_null(m);
+        m->epoch = epoch;
+        assert_int_equal(wr_node_send(tc_jm_node(c), &m), 0);
+    }
+    msgpack_sbuffer_destroy(&sb);
+}
+
+/* The actors the TaskManagers run (each one's taskmanager and system actor, and the subtasks). */
+static size_t s_tm_actors(tc_cluster_t *c)
+{
+    return wr_node_actor_count(tc_tm_node(c, 0)) + wr_node_actor_count(tc_tm_node(c, 1));
+}
+
+/* Fencing on the TaskManagers' side: a cancel under an epoch older than the leader's (a deposed
+ * leader's) is refused and the job runs on; the same cancel under the leader's epoch stops it. */
+static void test_cancel_of_a_stale_epoch_is_refused(void **state)
+{
+    tc_cluster_t *c = tc_start((tc_cluster_t **)state, NULL);
+    char yaml[1024], id[TC_JOB_ID_MAX];
+    assert_int_equal(tc_submit(c, s_job(yaml, sizeof yaml, "fenced", 2, 0, 2000), id, NULL, 0), 0);
+    assert_true(tc_wait_state(c, id, "RUNNING", TC_WAIT_MS));
+    size_t idle = 4, running = 0; /* 2 TaskManagers: a taskmanager and a system actor each */
+    for (int i = 0; i < 500 && (running = s_tm_actors(c)) < idle + 2; i++)
+        usleep(10 * 1000);
+    assert_true(running >= idle + 2); /* its subtasks (parallelism 2) are there */
+    wr_msg_t *jobs = tc_jobs(c);
+    uint64_t epoch = (uint64_t)tc_mp_int(jobs, "epoch");
+    wr_msg_destroy(&jobs);
+    assert_true(epoch > 1);
+
+    s_cancel_under(c, id, epoch - 1);
+    usleep(500 * 1000); /* a cancel obeyed stops the subtasks within milliseconds */
+    assert_int_equal(s_tm_actors(c), running);
+
+    s_cancel_under(c, id, epoch); /* the control: the leader's own epoch is obeyed */
+    for (int i = 0; i < 500 && s_tm_actors(c) > idle; i++)
+        usleep(10 * 1000);
+    assert_int_equal(s_tm_actors(c), idle);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -342,6 +397,7 @@ int main(void)
                                   tc_teardown),
         cmocka_unit_test_teardown(test_slots_are_taken_refused_and_given_back, tc_teardown),
         cmocka_unit_test_teardown(test_cancel_stops_every_subtask, tc_teardown),
+        cmocka_unit_test_teardown(test_cancel_of_a_stale_epoch_is_refused, tc_teardown),
         cmocka_unit_test_teardown(test_actors_and_mailboxes_are_inspected, tc_teardown),
         cmocka_unit_test_teardown(test_lost_taskmanager_is_dead_and_rejoins, tc_teardown),
         cmocka_unit_test_teardown(test_taskmanagers_told_a_wrong_jobmanager_id_learn_it,
