@@ -356,6 +356,21 @@ static void s_cancel_under(tc_cluster_t *c, const char *id, uint64_t epoch)
     msgpack_sbuffer_destroy(&sb);
 }
 
+/* Whether every subtask of job id reported that it runs. */
+static bool s_all_running(tc_cluster_t *c, const char *id)
+{
+    wr_msg_t *job = tc_job(c, id);
+    bool all = true;
+    char state[16];
+    for (uint32_t v = 0, nv = tc_mp_len(job, "operators"); v < nv; v++)
+        for (uint32_t k = 0, n = tc_mp_len(job, "operators.%u.subtasks", v); k < n; k++)
+            all &=
+                !strcmp(tc_mp_str(job, state, sizeof state, "operators.%u.subtasks.%u.state", v, k),
+                        "running");
+    wr_msg_destroy(&job);
+    return all;
+}
+
 /* The actors the TaskManagers run (each one's taskmanager and system actor, and the subtasks). */
 static size_t s_tm_actors(tc_cluster_t *c)
 {
@@ -370,9 +385,11 @@ static void test_cancel_of_a_stale_epoch_is_refused(void **state)
     char yaml[1024], id[TC_JOB_ID_MAX];
     assert_int_equal(tc_submit(c, s_job(yaml, sizeof yaml, "fenced", 2, 0, 2000), id, NULL, 0), 0);
     assert_true(tc_wait_state(c, id, "RUNNING", TC_WAIT_MS));
-    size_t idle = 4, running = 0; /* 2 TaskManagers: a taskmanager and a system actor each */
-    for (int i = 0; i < 500 && (running = s_tm_actors(c)) < idle + 2; i++)
+    size_t idle = 4; /* 2 TaskManagers: a taskmanager and a system actor each */
+    for (int i = 0; i < 1000 && !s_all_running(c, id); i++) /* every subtask deployed and started */
         usleep(10 * 1000);
+    assert_true(s_all_running(c, id));
+    size_t running = s_tm_actors(c);
     assert_true(running >= idle + 2); /* its subtasks (parallelism 2) are there */
     wr_msg_t *jobs = tc_jobs(c);
     uint64_t epoch = (uint64_t)tc_mp_int(jobs, "epoch");
