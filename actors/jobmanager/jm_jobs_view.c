@@ -30,13 +30,12 @@ int wr__jobs_on_list(wr__jobs_t *js, wr_actor_t *self, const wr_msg_t *m)
     /* who answers: this leader, and the standbys as the leadership last read them */
     wr_ha_candidate_t c[WR_MSG_JMS_MAX];
     wr_msg_jm_addr_t standbys[WR_MSG_JMS_MAX];
-    size_t n = wr__leader_candidates(js->leader, c, WR_MSG_JMS_MAX);
+    size_t n = wr__leader_standbys(js->leader, wr_node_id(wr_actor_node(self)), c, WR_MSG_JMS_MAX);
     reply.ha = wr_strv(wr__leader_kind(js->leader));
     reply.leader = wr_strv(wr_node_id(wr_actor_node(self)));
     reply.epoch = wr__leader_epoch(js->leader);
     reply.standbys.v = standbys;
     for (size_t i = 0; i < n; i++) {
-        if (!strcmp(c[i].addr.node, wr_node_id(wr_actor_node(self)))) continue;
         wr_msg_jm_addr_t *a = &standbys[reply.standbys.n++];
         _Static_assert(sizeof a->node == sizeof c[i].addr.node, "node ids agree");
         _Static_assert(sizeof a->endpoint == sizeof c[i].addr.endpoint, "endpoints agree");

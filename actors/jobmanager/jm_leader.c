@@ -2,6 +2,7 @@
  * leads and under which epoch, by standing between the implementation's events and the
  * JobManager's. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "actors/jobmanager/jm_leader.h"
 #include "actors/runtime/node.h"
@@ -112,6 +113,16 @@ int wr__leader_fence(wr__leader_t *l, wr_actor_t *self)
 size_t wr__leader_candidates(const wr__leader_t *l, wr_ha_candidate_t *out, size_t cap)
 {
     return l->ops->candidates ? l->ops->candidates(l->impl, out, cap) : 0;
+}
+
+size_t wr__leader_standbys(const wr__leader_t *l, const char *node_id, wr_ha_candidate_t *out,
+                           size_t cap)
+{
+    wr_ha_candidate_t c[WR_HA_CANDIDATES];
+    size_t n = wr__leader_candidates(l, c, WR_HA_CANDIDATES), k = 0;
+    for (size_t i = 0; i < n && k < cap; i++)
+        if (strcmp(c[i].addr.node, node_id)) out[k++] = c[i];
+    return k;
 }
 
 uint64_t wr__leader_epoch(const wr__leader_t *l)

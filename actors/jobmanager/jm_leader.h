@@ -128,6 +128,10 @@ bool wr__leader_is_leader(const wr__leader_t *l);
 int wr__leader_fence(wr__leader_t *l, wr_actor_t *self);
 /* The candidates for the leadership (the leader first), up to cap; 0 when standalone. */
 size_t wr__leader_candidates(const wr__leader_t *l, wr_ha_candidate_t *out, size_t cap);
+/* The candidates other than node_id (this JobManager): its standbys when it leads, in the
+ * leadership's order; up to cap; 0 when standalone. */
+size_t wr__leader_standbys(const wr__leader_t *l, const char *node_id, wr_ha_candidate_t *out,
+                           size_t cap);
 /* The epoch of the current leadership; 0 while this JobManager does not lead. */
 uint64_t wr__leader_epoch(const wr__leader_t *l);
 /* The published leader's node id and endpoint ("" when unknown); borrowed until the next call. */

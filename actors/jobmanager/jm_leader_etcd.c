@@ -72,13 +72,12 @@ typedef struct {
 
 static wr_etcd_opts_t s_client_opts(const s_etcd_t *s, int64_t timeout_ms)
 {
-    return (wr_etcd_opts_t){.request_timeout_ms = (int)timeout_ms,
-                            .connect_timeout_ms = (int)(timeout_ms < 500 ? timeout_ms : 500),
-                            .user = s->user,
-                            .password = s->password,
-                            .ca_file = s->ca,
-                            .cert_file = s->cert,
-                            .key_file = s->keyf};
+    wr_etcd_opts_t base = {.user = s->user,
+                           .password = s->password,
+                           .ca_file = s->ca,
+                           .cert_file = s->cert,
+                           .key_file = s->keyf};
+    return wr_ha_client_opts(&base, timeout_ms);
 }
 
 /* ---- the elector ---- */

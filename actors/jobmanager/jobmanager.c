@@ -175,9 +175,10 @@ static int s_on_actors(wr_actor_t *self, s_jm_t *jm, const wr_msg_t *m)
 {
     wr_ha_candidate_t c[WR_HA_CANDIDATES];
     wr_ha_addr_t standbys[WR_HA_CANDIDATES];
-    size_t n = wr__leader_candidates(jm->leader, c, WR_HA_CANDIDATES), k = 0;
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(c[i].addr.node, wr_node_id(wr_actor_node(self)))) standbys[k++] = c[i].addr;
+    size_t k =
+        wr__leader_standbys(jm->leader, wr_node_id(wr_actor_node(self)), c, WR_HA_CANDIDATES);
+    for (size_t i = 0; i < k; i++)
+        standbys[i] = c[i].addr;
     bool ha = strcmp(wr__leader_kind(jm->leader), "standalone") != 0;
     return wr__inspect_on_actors(jm->inspect, self, jm->tms, m, ha ? standbys : NULL, k);
 }

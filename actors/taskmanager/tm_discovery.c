@@ -69,9 +69,7 @@ wr__discovery_t *wr__discovery_start(const wr_ha_opts_t *o, wr_node_t *node, con
     d->node = node;
     d->type = type;
     snprintf(d->to, sizeof d->to, "%s", to);
-    wr_etcd_opts_t eo = o->etcd;
-    eo.request_timeout_ms = (int)(o->renew_ms < 1000 ? 1000 : o->renew_ms);
-    eo.connect_timeout_ms = 500;
+    wr_etcd_opts_t eo = wr_ha_client_opts(&o->etcd, o->renew_ms < 1000 ? 1000 : o->renew_ms);
     d->cluster = strdup(o->cluster_id);
     if (d->cluster) d->etcd = wr_etcd_new(o->endpoints, &eo, err);
     if (!d->etcd || pthread_create(&d->thread, NULL, s_run, d)) {

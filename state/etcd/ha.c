@@ -36,6 +36,14 @@ bool wr_ha_cluster_id_valid(const char *id)
     return id && s_id_valid(id, strlen(id), WR_HA_CLUSTER_MAX);
 }
 
+wr_etcd_opts_t wr_ha_client_opts(const wr_etcd_opts_t *base, int64_t timeout_ms)
+{
+    wr_etcd_opts_t o = *base;
+    o.request_timeout_ms = (int)timeout_ms;
+    o.connect_timeout_ms = (int)(timeout_ms < 500 ? timeout_ms : 500);
+    return o;
+}
+
 int wr_ha_opts_check(const wr_ha_opts_t *o, wr_strbuf_t *err)
 {
     if (!o->endpoints || !o->endpoints[0]) {

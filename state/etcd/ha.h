@@ -44,6 +44,10 @@ typedef struct {
     wr_etcd_opts_t etcd;    /* user, password, TLS (its timeouts are set by each user) */
 } wr_ha_opts_t;
 
+/* base (user, password, TLS; borrowed) with a node's timeouts: requests time out after
+ * timeout_ms, connects after at most 500 ms (a dead endpoint is left for the next soon). */
+wr_etcd_opts_t wr_ha_client_opts(const wr_etcd_opts_t *base, int64_t timeout_ms);
+
 /* WR_EINVAL with the reason in err when the options cannot work (see the fields). */
 int wr_ha_opts_check(const wr_ha_opts_t *o, wr_strbuf_t *err);
 
