@@ -27,16 +27,11 @@
 #include "cli/bench_failover.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -47,10 +42,10 @@
 #include "bus/messages.h"
 #include "bus/proto.h"
 #include "cli/bench_machine.h"
+#include "cli/bench_procs.h"
 #include "cli/cli.h"
 
 #define S_CMD         "bench failover"
-#define S_ETCD_BIN    "/usr/bin/etcd"
 #define S_MAX_JMS     3
 #define S_TMS         2
 #define S_MAX_SETS    16
@@ -63,10 +58,6 @@
 #define S_GOAL_MAX_MS 8000
 #define S_GOAL_TM_MS  2000
 #define S_MAX_ARGV    (16 + 2 * S_MAX_SETS)
-/* what the waits return once SIGINT/SIGTERM came (b->signal says which): the run is shut down */
-#define S_STOPPED WR_ECLOSED
-
-extern char **environ;
 
 typedef struct {
     uint32_t jms, kills, tm_kills, rate;
@@ -75,15 +66,6 @@ typedef struct {
     int nsets;
     bool json, keep;
 } s_opts_t;
-
-/* A child process, started again under the same name after a kill. */
-typedef struct {
-    char name[WR_NODE_MAX];
-    pid_t pid; /* 0: not running */
-    int starts;
-    int port;           /* JobManagers: the one they bind, again after a restart */
-    char log[PATH_MAX]; /* stderr of the current process */
-} s_proc_t;
 
 /* Where the time of one recovery went, in ms after the kill (-1: not in the logs). */
 typedef struct {
@@ -104,27 +86,19 @@ typedef struct {
 
 typedef struct {
     const s_opts_t *o;
-    char dir[64];
-    char exe[PATH_MAX];
+    wr_bench_procs_t ps;
     char etcd_url[64];
     char ck_set[PATH_MAX + 32], rocks_set[PATH_MAX + 48];
-    char **envp;
-    s_proc_t etcd, jm[S_MAX_JMS], tm[S_TMS];
+    wr_bench_proc_t etcd, jm[S_MAX_JMS], tm[S_TMS];
     wr_node_t *client;
     char job[WR_JOB_ID_MAX];
     int leader;            /* the JobManager that last answered for the job */
     int ask_rc[S_MAX_JMS]; /* s_ask's last result for each JobManager (WR_EAGAIN: a standby) */
-    int signal;            /* SIGINT/SIGTERM received: stop */
     s_sample_t *leader_samples, *tm_samples;
     uint32_t n_leader, n_tm;
 } s_bench_t;
 
 /* ---- time ---- */
-
-static int64_t s_ms(void)
-{
-    return wr_now_ns() / 1000000;
-}
 
 /* Wall-clock milliseconds of the day (UTC), as the daemons' log lines start. */
 static int64_t s_wall_ms_of_day(void)
@@ -134,148 +108,25 @@ static int64_t s_wall_ms_of_day(void)
     return (int64_t)(ts.tv_sec % 86400) * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Sleeps ms unless SIGINT/SIGTERM comes first (then false, b->signal set). */
-static bool s_nap(s_bench_t *b, int64_t ms)
-{
-    int sig = wr_cli_wait_signal(ms);
-    if (sig) b->signal = sig;
-    return !sig;
-}
-
-/* ---- child processes ---- */
-
-static int s_free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port = -1;
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    if (fd >= 0 && !bind(fd, (struct sockaddr *)&a, sizeof a) &&
-        !getsockname(fd, (struct sockaddr *)&a, &len))
-        port = ntohs(a.sin_port);
-    if (fd >= 0) close(fd);
-    return port;
-}
-
-/* Starts path with argv (argv[0] included) as p's next process: stdout and stderr in
- * <dir>/<name>.<start>.out and .log, stdin /dev/null. Only async-signal-safe calls after fork:
- * this process has threads. */
-static int s_spawn(s_bench_t *b, s_proc_t *p, const char *path, char *const argv[])
-{
-    char out[PATH_MAX];
-    p->starts++;
-    snprintf(out, sizeof out, "%s/%s.%d.out", b->dir, p->name, p->starts);
-    snprintf(p->log, sizeof p->log, "%s/%s.%d.log", b->dir, p->name, p->starts);
-    int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    int fo = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    int fe = open(p->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    int rc = WR_EIO;
-    pid_t parent = getpid();
-    if (in < 0 || fo < 0 || fe < 0) goto out;
-    pid_t pid = fork();
-    if (pid == 0) {
-        sigset_t none;
-        sigemptyset(&none);
-        setpgid(0, 0); /* a Ctrl-C at the terminal reaches this command only */
-        if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent) _exit(127);
-        sigprocmask(SIG_SETMASK, &none, NULL); /* the blocked SIGINT/SIGTERM would carry over */
-        if (dup2(in, 0) < 0 || dup2(fo, 1) < 0 || dup2(fe, 2) < 0) _exit(127);
-        execve(path, argv, b->envp);
-        _exit(127);
-    }
-    if (pid > 0) {
-        p->pid = pid;
-        rc = 0;
-    }
-out:
-    if (in >= 0) close(in);
-    if (fo >= 0) close(fo);
-    if (fe >= 0) close(fe);
-    return rc;
-}
-
-/* SIGKILL and reap; nothing when p is not running. */
-static void s_kill(s_proc_t *p)
-{
-    if (p->pid <= 0) return;
-    kill(p->pid, SIGKILL);
-    while (waitpid(p->pid, NULL, 0) < 0 && errno == EINTR) {
-    }
-    p->pid = 0;
-}
-
-/* False when p has exited (reaped then). */
-static bool s_alive(s_proc_t *p)
-{
-    if (p->pid <= 0) return false;
-    if (waitpid(p->pid, NULL, WNOHANG) == 0) return true;
-    p->pid = 0;
-    return false;
-}
-
-/* A log's contents (NUL-terminated; the caller frees), NULL when it cannot be read. */
-static char *s_slurp(const char *path)
-{
-    wr_strbuf_t sb;
-    wr_strbuf_init(&sb);
-    if (!wr_fs_read(path, (size_t)1 << 30, &sb)) return wr_strbuf_detach(&sb, NULL);
-    wr_strbuf_release(&sb);
-    return NULL;
-}
-
-/* Waits until p's log holds needle: 0, WR_EIO when p exits first, WR_ETIMEDOUT, S_STOPPED on a
- * signal. */
-static int s_wait_log(s_bench_t *b, s_proc_t *p, const char *needle, int64_t timeout_ms)
-{
-    for (int64_t t0 = s_ms();;) {
-        char *text = s_slurp(p->log);
-        bool found = text && strstr(text, needle);
-        free(text);
-        if (found) return 0;
-        if (!s_alive(p)) return WR_EIO;
-        if (s_ms() - t0 > timeout_ms) return WR_ETIMEDOUT;
-        if (!s_nap(b, S_POLL_MS)) return S_STOPPED;
-    }
-}
-
-/* Prints the last lines of every current process's log to stderr (after a failure). */
-static void s_dump_logs(const s_bench_t *b)
-{
-    const s_proc_t *all[1 + S_MAX_JMS + S_TMS] = {&b->etcd};
-    size_t n = 1;
-    for (uint32_t i = 0; i < b->o->jms; i++)
-        all[n++] = &b->jm[i];
-    for (int i = 0; i < S_TMS; i++)
-        all[n++] = &b->tm[i];
-    for (size_t i = 0; i < n; i++) {
-        char *text = all[i]->starts ? s_slurp(all[i]->log) : NULL;
-        if (!text) continue;
-        const char *tail = text + strlen(text);
-        for (int lines = 0; tail > text && lines <= 8; tail--)
-            lines += tail[-1] == '\n';
-        fprintf(stderr, "--- %s (%s), its last lines:\n%s", all[i]->name, all[i]->log, tail);
-        free(text);
-    }
-}
-
 /* ---- the daemons ---- */
 
 /* s_spawn of this binary with argv's n arguments, then every --set of the command line. */
-static int s_spawn_weir(s_bench_t *b, s_proc_t *p, char *argv[S_MAX_ARGV], int n)
+static int s_spawn_weir(s_bench_t *b, wr_bench_proc_t *p, char *argv[S_MAX_ARGV], int n)
 {
     for (int k = 0; k < b->o->nsets; k++) {
         argv[n++] = "--set";
         argv[n++] = (char *)b->o->sets[k]; /* execve does not write to it */
     }
     argv[n] = NULL;
-    return s_spawn(b, p, b->exe, argv);
+    return wr_bench_spawn(&b->ps, p, b->ps.exe, argv);
 }
 
 static int s_start_jm(s_bench_t *b, int i)
 {
-    s_proc_t *p = &b->jm[i];
+    wr_bench_proc_t *p = &b->jm[i];
     char bind[64];
     snprintf(bind, sizeof bind, "tcp://127.0.0.1:%d", p->port);
-    char *argv[S_MAX_ARGV] = {b->exe,    "jobmanager", "--id",
+    char *argv[S_MAX_ARGV] = {b->ps.exe, "jobmanager", "--id",
                               p->name,   "--bind",     bind,
                               "--etcd",  b->etcd_url,  "--set",
                               b->ck_set, "--set",      "execution.checkpointing.interval=1s"};
@@ -284,53 +135,21 @@ static int s_start_jm(s_bench_t *b, int i)
 
 static int s_start_tm(s_bench_t *b, int i)
 {
-    s_proc_t *p = &b->tm[i];
-    char *argv[S_MAX_ARGV] = {b->exe,   "taskmanager", "--id",  p->name,
-                              "--etcd", b->etcd_url,   "--set", b->rocks_set};
+    wr_bench_proc_t *p = &b->tm[i];
+    char *argv[S_MAX_ARGV] = {b->ps.exe, "taskmanager", "--id",  p->name,
+                              "--etcd",  b->etcd_url,   "--set", b->rocks_set};
     return s_spawn_weir(b, p, argv, 8);
 }
 
 /* Starts a daemon and waits for its line: 0, or the failure (said on stderr). */
-static int s_start_wait(s_bench_t *b, s_proc_t *p, int (*start)(s_bench_t *, int), int i,
+static int s_start_wait(s_bench_t *b, wr_bench_proc_t *p, int (*start)(s_bench_t *, int), int i,
                         const char *needle)
 {
     int rc = start(b, i);
-    if (!rc) rc = s_wait_log(b, p, needle, S_START_MS);
-    if (rc && rc != S_STOPPED)
+    if (!rc) rc = wr_bench_wait_log(&b->ps, p, needle, S_START_MS);
+    if (rc && rc != WR_BENCH_STOPPED)
         wr_cli_error(S_CMD, NULL, "%s did not start (\"%s\" not in %s): %s", p->name, needle,
                      p->log, wr_strerror(rc));
-    return rc;
-}
-
-static int s_start_etcd(s_bench_t *b)
-{
-    int client = s_free_port(), peer = s_free_port();
-    while (peer == client && client > 0)
-        peer = s_free_port();
-    if (client < 0 || peer < 0) {
-        wr_cli_error(S_CMD, NULL, "no free port on 127.0.0.1: %s", strerror(errno));
-        return WR_EIO;
-    }
-    char data[PATH_MAX], peer_url[64], cluster[96];
-    snprintf(b->etcd_url, sizeof b->etcd_url, "http://127.0.0.1:%d", client);
-    snprintf(peer_url, sizeof peer_url, "http://127.0.0.1:%d", peer);
-    snprintf(cluster, sizeof cluster, "bench=%s", peer_url);
-    snprintf(data, sizeof data, "%s/etcd.data", b->dir);
-    char *argv[] = {S_ETCD_BIN,  "--name",
-                    "bench",     "--data-dir",
-                    data,        "--listen-client-urls",
-                    b->etcd_url, "--advertise-client-urls",
-                    b->etcd_url, "--listen-peer-urls",
-                    peer_url,    "--initial-advertise-peer-urls",
-                    peer_url,    "--initial-cluster",
-                    cluster,     "--logger",
-                    "zap",       "--log-outputs",
-                    "stderr",    NULL};
-    int rc = s_spawn(b, &b->etcd, S_ETCD_BIN, argv);
-    if (!rc) rc = s_wait_log(b, &b->etcd, "serving client traffic", S_START_MS);
-    if (rc && rc != S_STOPPED)
-        wr_cli_error(S_CMD, NULL, "etcd did not start on %s (%s): %s", b->etcd_url, b->etcd.log,
-                     wr_strerror(rc));
     return rc;
 }
 
@@ -383,13 +202,13 @@ static int s_poll(s_bench_t *b, s_view_t *v)
 
 /* Polls every S_POLL_MS until the job is RUNNING in attempt min_attempt or later with every
  * subtask running: 0 with *v and *at (ms, wr_now_ns's clock, when that answer came). WR_EIO when
- * the job ended, WR_ETIMEDOUT, S_STOPPED on a signal. */
+ * the job ended, WR_ETIMEDOUT, WR_BENCH_STOPPED on a signal. */
 static int s_wait_running(s_bench_t *b, uint32_t min_attempt, int64_t timeout_ms, s_view_t *v,
                           int64_t *at)
 {
-    for (int64_t t0 = s_ms();;) {
+    for (int64_t t0 = wr_bench_ms();;) {
         if (s_poll(b, v) >= 0) {
-            *at = s_ms();
+            *at = wr_bench_ms();
             if (!strcmp(v->state, "RUNNING") && v->attempt >= min_attempt && v->subtasks &&
                 v->running == v->subtasks)
                 return 0;
@@ -397,8 +216,8 @@ static int s_wait_running(s_bench_t *b, uint32_t min_attempt, int64_t timeout_ms
                 !strcmp(v->state, "FINISHED"))
                 return WR_EIO;
         }
-        if (s_ms() - t0 > timeout_ms) return WR_ETIMEDOUT;
-        if (!s_nap(b, S_POLL_MS)) return S_STOPPED;
+        if (wr_bench_ms() - t0 > timeout_ms) return WR_ETIMEDOUT;
+        if (!wr_bench_nap(&b->ps, S_POLL_MS)) return WR_BENCH_STOPPED;
     }
 }
 
@@ -406,15 +225,17 @@ static int s_wait_running(s_bench_t *b, uint32_t min_attempt, int64_t timeout_ms
 static int s_steady(s_bench_t *b, int64_t after)
 {
     s_view_t v = {0};
-    for (int64_t t0 = s_ms(); s_poll(b, &v) < 0 || v.ckpt <= after;) {
-        if (s_ms() - t0 > S_CKPT_MS) {
+    for (int64_t t0 = wr_bench_ms(); s_poll(b, &v) < 0 || v.ckpt <= after;) {
+        if (wr_bench_ms() - t0 > S_CKPT_MS) {
             wr_cli_error(S_CMD, NULL, "no checkpoint of job %s completed within %d s", b->job,
                          S_CKPT_MS / 1000);
             return WR_ETIMEDOUT;
         }
-        if (!s_nap(b, 100)) return S_STOPPED;
+        if (!wr_bench_nap(&b->ps, 100)) return WR_BENCH_STOPPED;
     }
-    return s_nap(b, b->o->steady_ms + wr_now_ns() % 1000000000 / 1000000) ? 0 : S_STOPPED;
+    return wr_bench_nap(&b->ps, b->o->steady_ms + wr_now_ns() % 1000000000 / 1000000)
+               ? 0
+               : WR_BENCH_STOPPED;
 }
 
 /* ---- the logs ---- */
@@ -424,7 +245,7 @@ static int s_steady(s_bench_t *b, int64_t after)
 static int64_t s_log_at(const char *path, int64_t kill_ms, const char *needle, const char *needle2,
                         int nth)
 {
-    char *text = s_slurp(path);
+    char *text = wr_bench_slurp(path);
     int64_t found = -1;
     int seen = 0;
     for (char *line = text, *next; line && *line && found < 0; line = next) {
@@ -452,7 +273,7 @@ static int s_kill_one(s_bench_t *b, int tm, s_sample_t *out)
     int64_t at;
     int rc = s_wait_running(b, 0, S_START_MS, &v, &at); /* it ran a moment ago */
     if (rc) {
-        if (rc != S_STOPPED)
+        if (rc != WR_BENCH_STOPPED)
             wr_cli_error(S_CMD, NULL,
                          "before a kill, job %s is not running: %s (%s; the last answers: %s, "
                          "%s%s%s)",
@@ -463,15 +284,15 @@ static int s_kill_one(s_bench_t *b, int tm, s_sample_t *out)
     }
     if (tm >= 0 && !(v.hosts & 1u << tm)) tm = (tm + 1) % S_TMS; /* slot sharing: maybe on one */
     int killed = b->leader;
-    s_proc_t *victim = tm >= 0 ? &b->tm[tm] : &b->jm[killed];
+    wr_bench_proc_t *victim = tm >= 0 ? &b->tm[tm] : &b->jm[killed];
     snprintf(out->from, sizeof out->from, "%s", victim->name);
-    int64_t kill_wall = s_wall_ms_of_day(), t_kill = s_ms();
-    s_kill(victim);
+    int64_t kill_wall = s_wall_ms_of_day(), t_kill = wr_bench_ms();
+    wr_bench_kill(victim);
     rc = tm >= 0 ? s_start_tm(b, tm) : 0; /* back at once, as an orchestrator would do */
     int64_t t_run = 0;
     if (!rc) rc = s_wait_running(b, v.attempt + 1, S_RECOVER_MS, &v, &t_run);
     if (rc) {
-        if (rc != S_STOPPED)
+        if (rc != WR_BENCH_STOPPED)
             wr_cli_error(S_CMD, NULL, "job %s did not run again within %d s of killing %s: %s",
                          b->job, S_RECOVER_MS / 1000, out->from, wr_strerror(rc));
         return rc;
@@ -531,66 +352,42 @@ static int s_submit(s_bench_t *b)
     wr_strbuf_t text, why;
     wr_strbuf_init(&text);
     wr_strbuf_init(&why);
-    wr_strbuf_addf(&text, s_topology, b->o->rate, b->dir);
+    wr_strbuf_addf(&text, s_topology, b->o->rate, b->ps.dir);
     wr_topology_t *t = NULL;
     char to[WR_ADDR_MAX];
     snprintf(to, sizeof to, "%s/%s", b->jm[0].name, WR_JOBMANAGER_PATH);
     int rc = wr_topology_parse(text.buf, text.len, "the bench's job", &t, &why);
-    for (int64_t t0 = s_ms(); !rc;) {
+    for (int64_t t0 = wr_bench_ms(); !rc;) {
         wr_strbuf_reset(&why);
         rc = wr_cli_submit(b->client, to, S_START_MS, t, NULL, 0, b->job, &why);
-        if (rc != WR_EAGAIN || s_ms() - t0 > S_START_MS) break; /* not enough slots yet */
-        rc = s_nap(b, 200) ? 0 : S_STOPPED;
+        if (rc != WR_EAGAIN || wr_bench_ms() - t0 > S_START_MS) break; /* not enough slots yet */
+        rc = wr_bench_nap(&b->ps, 200) ? 0 : WR_BENCH_STOPPED;
     }
-    if (rc && rc != S_STOPPED) wr_cli_error(S_CMD, NULL, "cannot submit the job: %s", why.buf);
+    if (rc && rc != WR_BENCH_STOPPED)
+        wr_cli_error(S_CMD, NULL, "cannot submit the job: %s", why.buf);
     wr_topology_destroy(&t);
     wr_strbuf_release(&text);
     wr_strbuf_release(&why);
     return rc;
 }
 
-/* The environment of the children: this one's, with WEIR_LOG=info (the breakdown reads it). */
-static char **s_env(void)
-{
-    size_t n = 0;
-    while (environ[n])
-        n++;
-    char **env = calloc(n + 2, sizeof *env);
-    if (!env) return NULL;
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++)
-        if (strncmp(environ[i], "WEIR_LOG=", 9)) env[k++] = environ[i];
-    env[k] = "WEIR_LOG=info";
-    return env;
-}
-
 static int s_run(s_bench_t *b)
 {
     const s_opts_t *o = b->o;
-    ssize_t len = readlink("/proc/self/exe", b->exe, sizeof b->exe - 1);
-    if (len <= 0) {
-        wr_cli_error(S_CMD, NULL, "cannot read /proc/self/exe: %s", strerror(errno));
-        return WR_EIO;
-    }
-    b->exe[len] = '\0';
-    snprintf(b->ck_set, sizeof b->ck_set, "state.checkpoints.dir=%s/ck", b->dir);
+    snprintf(b->ck_set, sizeof b->ck_set, "state.checkpoints.dir=%s/ck", b->ps.dir);
     snprintf(b->rocks_set, sizeof b->rocks_set, "state.backend.rocksdb.localdir=%s/rocksdb",
-             b->dir);
+             b->ps.dir);
     snprintf(b->etcd.name, sizeof b->etcd.name, "etcd");
     for (uint32_t i = 0; i < o->jms; i++) {
         snprintf(b->jm[i].name, sizeof b->jm[i].name, "jm-%c", 'a' + i);
-        if ((b->jm[i].port = s_free_port()) < 0) {
+        if ((b->jm[i].port = wr_bench_free_port()) < 0) {
             wr_cli_error(S_CMD, NULL, "no free port on 127.0.0.1: %s", strerror(errno));
             return WR_EIO;
         }
     }
     for (int i = 0; i < S_TMS; i++)
         snprintf(b->tm[i].name, sizeof b->tm[i].name, "tm-%d", i + 1);
-    if (!(b->envp = s_env())) {
-        wr_cli_error(S_CMD, NULL, "out of memory");
-        return WR_ENOMEM;
-    }
-    int rc = s_start_etcd(b);
+    int rc = wr_bench_start_etcd(&b->ps, &b->etcd, b->etcd_url);
     /* jm-a first, so that it leads; then the standbys */
     for (uint32_t i = 0; i < o->jms && !rc; i++)
         rc = s_start_wait(b, &b->jm[i], s_start_jm, (int)i,
@@ -614,7 +411,7 @@ static int s_run(s_bench_t *b)
     s_view_t v = {0};
     int64_t at;
     rc = s_wait_running(b, 0, S_START_MS, &v, &at);
-    if (rc && rc != S_STOPPED)
+    if (rc && rc != WR_BENCH_STOPPED)
         wr_cli_error(S_CMD, NULL, "job %s does not run: %s (%s)", b->job, wr_strerror(rc), v.state);
     if (!rc) rc = s_steady(b, 0); /* checkpoint ids start at 1 */
     if (!rc) rc = s_measure(b, false, o->kills, b->leader_samples, &b->n_leader);
@@ -626,14 +423,12 @@ static int s_run(s_bench_t *b)
 static void s_cleanup(s_bench_t *b)
 {
     for (int i = 0; i < S_TMS; i++)
-        s_kill(&b->tm[i]);
+        wr_bench_kill(&b->tm[i]);
     for (int i = 0; i < S_MAX_JMS; i++)
-        s_kill(&b->jm[i]);
-    s_kill(&b->etcd);
+        wr_bench_kill(&b->jm[i]);
+    wr_bench_kill(&b->etcd);
     wr_node_destroy(&b->client);
-    if (b->dir[0] && !b->o->keep) wr_fs_rmtree(b->dir);
-    free(b->envp);
-    b->envp = NULL;
+    wr_bench_procs_release(&b->ps, b->o->keep);
 }
 
 /* ---- the figures ---- */
@@ -699,7 +494,7 @@ static void s_print(const s_bench_t *b, const wr_config_t *cfg)
                        "\"lease_ttl_ms\":%lld,\"renew_interval_ms\":%lld,"
                        "\"heartbeat_timeout_ms\":%lld,\"restart_delay_ms\":%lld,\"dir\":\"%s\",",
                        wr_bench_machine_member(&mj), o->jms, S_TMS, o->rate,
-                       (long long)o->steady_ms, ttl, renew, hb, delay, b->dir);
+                       (long long)o->steady_ms, ttl, renew, hb, delay, b->ps.dir);
         s_json_samples(&j, "leader_loss", b->leader_samples, b->n_leader, l);
         s_json_samples(&j, "taskmanager_loss", b->tm_samples, b->n_tm, t);
         wr_strbuf_addf(&j,
@@ -731,7 +526,8 @@ static const char s_usage[] =
     "usage: weir bench failover [--jms N] [--kills N] [--tm-kills N] [--steady DURATION]\n"
     "                           [--rate N] [--set KEY=VALUE]... [--json] [--keep]\n"
     "\n"
-    "Starts a one-member etcd (" S_ETCD_BIN "), N JobManagers and 2 TaskManagers as processes of\n"
+    "Starts a one-member etcd (" WR_BENCH_ETCD_BIN
+    "), N JobManagers and 2 TaskManagers as processes of\n"
     "this binary on free 127.0.0.1 ports, in a temp folder removed at the end, and runs a job\n"
     "(generator -> key by -> sliding window -> exactly-once file sink, checkpoints every second).\n"
     "Then kills the leading JobManager with SIGKILL --kills times (starting it again once the job\n"
@@ -825,8 +621,8 @@ int wr_bench_failover(int argc, char **argv)
         wr_cli_error(S_CMD, NULL, "nothing to measure: --kills and --tm-kills are both 0");
         return WR_EXIT_USAGE;
     }
-    if (access(S_ETCD_BIN, X_OK)) {
-        wr_cli_error(S_CMD, "install etcd (Debian: etcd-server)", "%s: %s", S_ETCD_BIN,
+    if (access(WR_BENCH_ETCD_BIN, X_OK)) {
+        wr_cli_error(S_CMD, "install etcd (Debian: etcd-server)", "%s: %s", WR_BENCH_ETCD_BIN,
                      strerror(errno));
         return WR_EXIT_FAIL;
     }
@@ -837,12 +633,10 @@ int wr_bench_failover(int argc, char **argv)
     s_bench_t b = {.o = &o, .leader = 0};
     b.leader_samples = calloc(o.kills + 1, sizeof *b.leader_samples);
     b.tm_samples = calloc(o.tm_kills + 1, sizeof *b.tm_samples);
-    snprintf(b.dir, sizeof b.dir, "/tmp/weir-bench-failover-XXXXXX");
     int rc = WR_ENOMEM;
-    if (!b.leader_samples || !b.tm_samples || !mkdtemp(b.dir)) {
-        b.dir[0] = '\0';
-        wr_cli_error(S_CMD, NULL, "cannot make a temp folder in /tmp: %s", strerror(errno));
-    } else {
+    if (!b.leader_samples || !b.tm_samples)
+        wr_cli_error(S_CMD, NULL, "out of memory");
+    else if (!(rc = wr_bench_procs_init(&b.ps, S_CMD, "failover"))) {
         if (!o.json) {
             wr_bench_machine_print(stdout);
             printf("failover bench: etcd + %u JobManagers + %d TaskManagers on 127.0.0.1 (%s); "
@@ -850,7 +644,7 @@ int wr_bench_failover(int argc, char **argv)
                    "exactly-once file sink, checkpoints every 1 s; lease-ttl %lld ms, "
                    "renew-interval %lld ms, heartbeat.timeout %lld ms, restart delay %lld ms; "
                    "%u leader kills, %u TaskManager kills, %lld ms of steady state between\n",
-                   o.jms, S_TMS, b.dir, o.rate,
+                   o.jms, S_TMS, b.ps.dir, o.rate,
                    (long long)wr_config_int(cfg, "high-availability.etcd.lease-ttl"),
                    (long long)wr_config_int(cfg, "high-availability.etcd.renew-interval"),
                    (long long)wr_config_int(cfg, "heartbeat.timeout"),
@@ -859,20 +653,28 @@ int wr_bench_failover(int argc, char **argv)
             fflush(stdout);
         }
         rc = s_run(&b);
-        if (rc && !b.signal) s_dump_logs(&b);
+        if (rc && !b.ps.signal) {
+            const wr_bench_proc_t *all[1 + S_MAX_JMS + S_TMS] = {&b.etcd};
+            size_t n = 1;
+            for (uint32_t i = 0; i < o.jms; i++)
+                all[n++] = &b.jm[i];
+            for (int i = 0; i < S_TMS; i++)
+                all[n++] = &b.tm[i];
+            wr_bench_dump_logs(all, n);
+        }
     }
     s_cleanup(&b);
-    if (b.signal) {
+    if (b.ps.signal) {
         fprintf(stderr, "weir %s: %s received: every process stopped\n", S_CMD,
-                b.signal == SIGINT ? "SIGINT" : "SIGTERM");
+                b.ps.signal == SIGINT ? "SIGINT" : "SIGTERM");
         free(b.leader_samples);
         free(b.tm_samples);
         wr_config_destroy(&cfg);
-        return 128 + b.signal;
+        return 128 + b.ps.signal;
     }
     if (!rc) s_print(&b, cfg);
     fflush(stdout);
-    if (o.keep) fprintf(stderr, "weir %s: the logs are kept in %s\n", S_CMD, b.dir);
+    if (o.keep) fprintf(stderr, "weir %s: the logs are kept in %s\n", S_CMD, b.ps.dir);
     free(b.leader_samples);
     free(b.tm_samples);
     wr_config_destroy(&cfg);

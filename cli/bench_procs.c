@@ -1,0 +1,236 @@
+#include "cli/bench_procs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bus/base/clock.h"
+#include "bus/base/error.h"
+#include "bus/base/fs.h"
+#include "bus/base/strbuf.h"
+#include "cli/cli.h"
+
+#define S_POLL_MS  50
+#define S_START_MS 30000
+
+extern char **environ;
+
+int64_t wr_bench_ms(void)
+{
+    return wr_now_ns() / 1000000;
+}
+
+bool wr_bench_nap(wr_bench_procs_t *ps, int64_t ms)
+{
+    int sig = wr_cli_wait_signal(ms);
+    if (sig) ps->signal = sig;
+    return !sig;
+}
+
+int wr_bench_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port = -1;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    if (fd >= 0 && !bind(fd, (struct sockaddr *)&a, sizeof a) &&
+        !getsockname(fd, (struct sockaddr *)&a, &len))
+        port = ntohs(a.sin_port);
+    if (fd >= 0) close(fd);
+    return port;
+}
+
+/* The environment of the children: this one's, with WEIR_LOG=info (benchmarks read the logs). */
+static char **s_env(void)
+{
+    size_t n = 0;
+    while (environ[n])
+        n++;
+    char **env = calloc(n + 2, sizeof *env);
+    if (!env) return NULL;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(environ[i], "WEIR_LOG=", 9)) env[k++] = environ[i];
+    env[k] = "WEIR_LOG=info";
+    return env;
+}
+
+int wr_bench_procs_init(wr_bench_procs_t *ps, const char *cmd, const char *name)
+{
+    *ps = (wr_bench_procs_t){.cmd = cmd};
+    ssize_t len = readlink("/proc/self/exe", ps->exe, sizeof ps->exe - 1);
+    if (len <= 0) {
+        wr_cli_error(cmd, NULL, "cannot read /proc/self/exe: %s", strerror(errno));
+        return WR_EIO;
+    }
+    ps->exe[len] = '\0';
+    if (!(ps->envp = s_env())) {
+        wr_cli_error(cmd, NULL, "out of memory");
+        return WR_ENOMEM;
+    }
+    snprintf(ps->dir, sizeof ps->dir, "/tmp/weir-bench-%s-XXXXXX", name);
+    if (!mkdtemp(ps->dir)) {
+        ps->dir[0] = '\0';
+        wr_cli_error(cmd, NULL, "cannot make a temp folder in /tmp: %s", strerror(errno));
+        return WR_EIO;
+    }
+    return 0;
+}
+
+void wr_bench_procs_release(wr_bench_procs_t *ps, bool keep)
+{
+    if (ps->dir[0] && !keep) wr_fs_rmtree(ps->dir);
+    free(ps->envp);
+    ps->envp = NULL;
+}
+
+/* Only async-signal-safe calls after fork: this process has threads. */
+int wr_bench_spawn(wr_bench_procs_t *ps, wr_bench_proc_t *p, const char *path, char *const argv[])
+{
+    char out[PATH_MAX];
+    p->starts++;
+    snprintf(out, sizeof out, "%s/%s.%d.out", ps->dir, p->name, p->starts);
+    snprintf(p->log, sizeof p->log, "%s/%s.%d.log", ps->dir, p->name, p->starts);
+    int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    int fo = p->quiet ? open("/dev/null", O_WRONLY | O_CLOEXEC)
+                      : open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int fe = open(p->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int rc = WR_EIO;
+    pid_t parent = getpid();
+    if (in < 0 || fo < 0 || fe < 0) goto out;
+    pid_t pid = fork();
+    if (pid == 0) {
+        sigset_t none;
+        sigemptyset(&none);
+        setpgid(0, 0); /* a Ctrl-C at the terminal reaches the benchmark only */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent) _exit(127);
+        sigprocmask(SIG_SETMASK, &none, NULL); /* the blocked SIGINT/SIGTERM would carry over */
+        if (dup2(in, 0) < 0 || dup2(fo, 1) < 0 || dup2(fe, 2) < 0) _exit(127);
+        execve(path, argv, ps->envp);
+        _exit(127);
+    }
+    if (pid > 0) {
+        p->pid = pid;
+        rc = 0;
+    }
+out:
+    if (in >= 0) close(in);
+    if (fo >= 0) close(fo);
+    if (fe >= 0) close(fe);
+    return rc;
+}
+
+void wr_bench_kill(wr_bench_proc_t *p)
+{
+    if (p->pid <= 0) return;
+    kill(p->pid, SIGKILL);
+    while (waitpid(p->pid, NULL, 0) < 0 && errno == EINTR) {
+    }
+    p->pid = 0;
+}
+
+bool wr_bench_alive(wr_bench_proc_t *p)
+{
+    if (p->pid <= 0) return false;
+    if (waitpid(p->pid, NULL, WNOHANG) == 0) return true;
+    p->pid = 0;
+    return false;
+}
+
+char *wr_bench_slurp(const char *path)
+{
+    wr_strbuf_t sb;
+    wr_strbuf_init(&sb);
+    if (!wr_fs_read(path, (size_t)1 << 30, &sb)) return wr_strbuf_detach(&sb, NULL);
+    wr_strbuf_release(&sb);
+    return NULL;
+}
+
+int wr_bench_wait_log(wr_bench_procs_t *ps, wr_bench_proc_t *p, const char *needle,
+                      int64_t timeout_ms)
+{
+    for (int64_t t0 = wr_bench_ms();;) {
+        char *text = wr_bench_slurp(p->log);
+        bool found = text && strstr(text, needle);
+        free(text);
+        if (found) return 0;
+        if (!wr_bench_alive(p)) return WR_EIO;
+        if (wr_bench_ms() - t0 > timeout_ms) return WR_ETIMEDOUT;
+        if (!wr_bench_nap(ps, S_POLL_MS)) return WR_BENCH_STOPPED;
+    }
+}
+
+void wr_bench_dump_logs(const wr_bench_proc_t *const all[], size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char *text = all[i]->starts ? wr_bench_slurp(all[i]->log) : NULL;
+        if (!text) continue;
+        const char *tail = text + strlen(text);
+        for (int lines = 0; tail > text && lines <= 8; tail--)
+            lines += tail[-1] == '\n';
+        fprintf(stderr, "--- %s (%s), its last lines:\n%s", all[i]->name, all[i]->log, tail);
+        free(text);
+    }
+}
+
+uint64_t wr_bench_peak_rss(const wr_bench_proc_t *p)
+{
+    if (p->pid <= 0) return 0;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)p->pid);
+    char *text = wr_bench_slurp(path);
+    const char *at = text ? strstr(text, "\nVmHWM:") : NULL;
+    unsigned long long kb = 0;
+    if (at && sscanf(at + 7, "%llu", &kb) != 1) kb = 0;
+    free(text);
+    return (uint64_t)kb * 1024;
+}
+
+int wr_bench_start_etcd(wr_bench_procs_t *ps, wr_bench_proc_t *p, char url[64])
+{
+    int client = wr_bench_free_port(), peer = wr_bench_free_port();
+    while (peer == client && client > 0)
+        peer = wr_bench_free_port();
+    if (client < 0 || peer < 0) {
+        wr_cli_error(ps->cmd, NULL, "no free port on 127.0.0.1: %s", strerror(errno));
+        return WR_EIO;
+    }
+    char data[PATH_MAX], peer_url[64], cluster[96];
+    snprintf(url, 64, "http://127.0.0.1:%d", client);
+    snprintf(peer_url, sizeof peer_url, "http://127.0.0.1:%d", peer);
+    snprintf(cluster, sizeof cluster, "bench=%s", peer_url);
+    snprintf(data, sizeof data, "%s/etcd.data", ps->dir);
+    char *argv[] = {WR_BENCH_ETCD_BIN,
+                    "--name",
+                    "bench",
+                    "--data-dir",
+                    data,
+                    "--listen-client-urls",
+                    url,
+                    "--advertise-client-urls",
+                    url,
+                    "--listen-peer-urls",
+                    peer_url,
+                    "--initial-advertise-peer-urls",
+                    peer_url,
+                    "--initial-cluster",
+                    cluster,
+                    "--logger",
+                    "zap",
+                    "--log-outputs",
+                    "stderr",
+                    NULL};
+    int rc = wr_bench_spawn(ps, p, WR_BENCH_ETCD_BIN, argv);
+    if (!rc) rc = wr_bench_wait_log(ps, p, "serving client traffic", S_START_MS);
+    if (rc && rc != WR_BENCH_STOPPED)
+        wr_cli_error(ps->cmd, NULL, "etcd did not start on %s (%s): %s", url, p->log,
+                     wr_strerror(rc));
+    return rc;
+}

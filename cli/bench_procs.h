@@ -1,0 +1,82 @@
+/* The child processes of a benchmark that runs a cluster of real processes (weir bench failover,
+ * weir bench iot): daemons started from this binary (or etcd) in a temp folder of the run, their
+ * output in files there, killed on every exit path.
+ *
+ * - A child runs in its own process group (a Ctrl-C at the terminal reaches only the benchmark,
+ *   which then kills it) and dies with the benchmark (PR_SET_PDEATHSIG) should that be killed.
+ * - Waits sleep through wr_cli_wait_signal: SIGINT/SIGTERM (blocked by the caller before any
+ *   thread, wr_cli_block_signals) end them early with WR_BENCH_STOPPED, the signal kept in
+ *   wr_bench_procs_t.signal.
+ * - Not thread-safe: one benchmark thread drives its children. */
+#ifndef WR_BENCH_PROCS_H
+#define WR_BENCH_PROCS_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "bus/msg.h"
+
+/* What a wait returns once SIGINT/SIGTERM came: the run is to be shut down. */
+#define WR_BENCH_STOPPED WR_ECLOSED
+
+/* A child, started again under the same name after a kill. */
+typedef struct {
+    char name[WR_NODE_MAX];
+    pid_t pid; /* 0: not running */
+    int starts;
+    int port;           /* the port it binds (kept across restarts), 0 when none */
+    bool quiet;         /* its stdout goes to /dev/null (a job's stdout sink), not to a file */
+    char log[PATH_MAX]; /* stderr of the current process: <dir>/<name>.<start>.log */
+} wr_bench_proc_t;
+
+typedef struct {
+    const char *cmd;    /* "bench failover": errors say it */
+    char dir[64];       /* the temp folder; "" until made */
+    char exe[PATH_MAX]; /* this binary */
+    char **envp;        /* the children's environment: this one's with WEIR_LOG=info */
+    int signal;         /* SIGINT/SIGTERM received: stop */
+} wr_bench_procs_t;
+
+/* Makes /tmp/weir-bench-<name>-XXXXXX, finds this binary and the children's environment. 0, or
+ * the failure said on stderr (what was made is released by wr_bench_procs_release). */
+int wr_bench_procs_init(wr_bench_procs_t *ps, const char *cmd, const char *name);
+/* Frees the environment and removes the folder unless keep. Kill the children first. */
+void wr_bench_procs_release(wr_bench_procs_t *ps, bool keep);
+
+/* A free TCP port on 127.0.0.1 (bound and released: another process may take it meanwhile), -1
+ * when none. */
+int wr_bench_free_port(void);
+/* Milliseconds of a monotonic clock. */
+int64_t wr_bench_ms(void);
+/* Sleeps ms unless SIGINT/SIGTERM comes first (then false, ps->signal set). */
+bool wr_bench_nap(wr_bench_procs_t *ps, int64_t ms);
+
+/* Starts path with argv (argv[0] included, NULL-terminated) as p's next process: stdout in
+ * <dir>/<name>.<start>.out (or /dev/null when p->quiet), stderr in p->log, stdin /dev/null.
+ * 0 or WR_EIO. */
+int wr_bench_spawn(wr_bench_procs_t *ps, wr_bench_proc_t *p, const char *path, char *const argv[]);
+/* SIGKILL and reap; nothing when p is not running. */
+void wr_bench_kill(wr_bench_proc_t *p);
+/* False when p has exited (reaped then). */
+bool wr_bench_alive(wr_bench_proc_t *p);
+/* A file's contents (NUL-terminated; the caller frees), NULL when it cannot be read. */
+char *wr_bench_slurp(const char *path);
+/* Waits until p's log holds needle: 0, WR_EIO when p exits first, WR_ETIMEDOUT,
+ * WR_BENCH_STOPPED on a signal. */
+int wr_bench_wait_log(wr_bench_procs_t *ps, wr_bench_proc_t *p, const char *needle,
+                      int64_t timeout_ms);
+/* Prints the last lines of the log of each of the n children that ever started to stderr (after
+ * a failure). */
+void wr_bench_dump_logs(const wr_bench_proc_t *const all[], size_t n);
+/* The peak resident set of a running child in bytes (VmHWM of /proc/PID/status), 0 when not
+ * known. */
+uint64_t wr_bench_peak_rss(const wr_bench_proc_t *p);
+
+/* Starts a one-member etcd (/usr/bin/etcd) as p on two free ports, data in <dir>/etcd.data,
+ * and waits until it serves: 0 with its client URL in url, or the failure said on stderr. */
+int wr_bench_start_etcd(wr_bench_procs_t *ps, wr_bench_proc_t *p, char url[64]);
+#define WR_BENCH_ETCD_BIN "/usr/bin/etcd"
+
+#endif
