@@ -110,17 +110,6 @@ static int64_t s_wall_ms_of_day(void)
 
 /* ---- the daemons ---- */
 
-/* s_spawn of this binary with argv's n arguments, then every --set of the command line. */
-static int s_spawn_weir(s_bench_t *b, wr_bench_proc_t *p, char *argv[S_MAX_ARGV], int n)
-{
-    for (int k = 0; k < b->o->nsets; k++) {
-        argv[n++] = "--set";
-        argv[n++] = (char *)b->o->sets[k]; /* execve does not write to it */
-    }
-    argv[n] = NULL;
-    return wr_bench_spawn(&b->ps, p, b->ps.exe, argv);
-}
-
 static int s_start_jm(s_bench_t *b, int i)
 {
     wr_bench_proc_t *p = &b->jm[i];
@@ -130,7 +119,7 @@ static int s_start_jm(s_bench_t *b, int i)
                               p->name,   "--bind",     bind,
                               "--etcd",  b->etcd_url,  "--set",
                               b->ck_set, "--set",      "execution.checkpointing.interval=1s"};
-    return s_spawn_weir(b, p, argv, 12);
+    return wr_bench_spawn_weir(&b->ps, p, argv, 12, b->o->sets, b->o->nsets);
 }
 
 static int s_start_tm(s_bench_t *b, int i)
@@ -138,7 +127,7 @@ static int s_start_tm(s_bench_t *b, int i)
     wr_bench_proc_t *p = &b->tm[i];
     char *argv[S_MAX_ARGV] = {b->ps.exe, "taskmanager", "--id",  p->name,
                               "--etcd",  b->etcd_url,   "--set", b->rocks_set};
-    return s_spawn_weir(b, p, argv, 8);
+    return wr_bench_spawn_weir(&b->ps, p, argv, 8, b->o->sets, b->o->nsets);
 }
 
 /* Starts a daemon and waits for its line: 0, or the failure (said on stderr). */
@@ -349,25 +338,13 @@ static const char s_topology[] =
 
 static int s_submit(s_bench_t *b)
 {
-    wr_strbuf_t text, why;
+    wr_strbuf_t text;
     wr_strbuf_init(&text);
-    wr_strbuf_init(&why);
     wr_strbuf_addf(&text, s_topology, b->o->rate, b->ps.dir);
-    wr_topology_t *t = NULL;
     char to[WR_ADDR_MAX];
     snprintf(to, sizeof to, "%s/%s", b->jm[0].name, WR_JOBMANAGER_PATH);
-    int rc = wr_topology_parse(text.buf, text.len, "the bench's job", &t, &why);
-    for (int64_t t0 = wr_bench_ms(); !rc;) {
-        wr_strbuf_reset(&why);
-        rc = wr_cli_submit(b->client, to, S_START_MS, t, NULL, 0, b->job, &why);
-        if (rc != WR_EAGAIN || wr_bench_ms() - t0 > S_START_MS) break; /* not enough slots yet */
-        rc = wr_bench_nap(&b->ps, 200) ? 0 : WR_BENCH_STOPPED;
-    }
-    if (rc && rc != WR_BENCH_STOPPED)
-        wr_cli_error(S_CMD, NULL, "cannot submit the job: %s", why.buf);
-    wr_topology_destroy(&t);
+    int rc = wr_bench_submit(&b->ps, b->client, to, text.buf, b->job);
     wr_strbuf_release(&text);
-    wr_strbuf_release(&why);
     return rc;
 }
 

@@ -16,6 +16,7 @@
 #include "bus/base/error.h"
 #include "bus/base/fs.h"
 #include "bus/base/strbuf.h"
+#include "actors/dataflow/job/topology.h"
 #include "cli/cli.h"
 
 #define S_POLL_MS  50
@@ -127,6 +128,17 @@ out:
     return rc;
 }
 
+int wr_bench_spawn_weir(wr_bench_procs_t *ps, wr_bench_proc_t *p, char *argv[], int n,
+                        const char (*sets)[512], int nsets)
+{
+    for (int k = 0; k < nsets; k++) {
+        argv[n++] = "--set";
+        argv[n++] = (char *)sets[k]; /* execve does not write to it */
+    }
+    argv[n] = NULL;
+    return wr_bench_spawn(ps, p, ps->exe, argv);
+}
+
 void wr_bench_kill(wr_bench_proc_t *p)
 {
     if (p->pid <= 0) return;
@@ -191,6 +203,26 @@ uint64_t wr_bench_peak_rss(const wr_bench_proc_t *p)
     if (at && sscanf(at + 7, "%llu", &kb) != 1) kb = 0;
     free(text);
     return (uint64_t)kb * 1024;
+}
+
+int wr_bench_submit(wr_bench_procs_t *ps, wr_node_t *client, const char *jm, const char *yaml,
+                    char id[WR_JOB_ID_MAX])
+{
+    wr_strbuf_t why;
+    wr_strbuf_init(&why);
+    wr_topology_t *t = NULL;
+    int rc = wr_topology_parse(yaml, strlen(yaml), "the bench's job", &t, &why);
+    for (int64_t t0 = wr_bench_ms(); !rc;) {
+        wr_strbuf_reset(&why);
+        rc = wr_cli_submit(client, jm, S_START_MS, t, NULL, 0, id, &why);
+        if (rc != WR_EAGAIN || wr_bench_ms() - t0 > S_START_MS) break; /* not enough slots yet */
+        rc = wr_bench_nap(ps, 200) ? 0 : WR_BENCH_STOPPED;
+    }
+    if (rc && rc != WR_BENCH_STOPPED)
+        wr_cli_error(ps->cmd, NULL, "cannot submit the job: %s", why.buf);
+    wr_topology_destroy(&t);
+    wr_strbuf_release(&why);
+    return rc;
 }
 
 int wr_bench_start_etcd(wr_bench_procs_t *ps, wr_bench_proc_t *p, char url[64])

@@ -16,6 +16,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "actors/cluster/cluster.h"
+#include "actors/runtime/node.h"
 #include "bus/msg.h"
 
 /* What a wait returns once SIGINT/SIGTERM came: the run is to be shut down. */
@@ -57,6 +59,10 @@ bool wr_bench_nap(wr_bench_procs_t *ps, int64_t ms);
  * <dir>/<name>.<start>.out (or /dev/null when p->quiet), stderr in p->log, stdin /dev/null.
  * 0 or WR_EIO. */
 int wr_bench_spawn(wr_bench_procs_t *ps, wr_bench_proc_t *p, const char *path, char *const argv[]);
+/* wr_bench_spawn of this binary with argv's n arguments (room for 2 * nsets more and the NULL),
+ * then "--set" and each of sets (KEY=VALUE: the benchmark's own --set, for every daemon). */
+int wr_bench_spawn_weir(wr_bench_procs_t *ps, wr_bench_proc_t *p, char *argv[], int n,
+                        const char (*sets)[512], int nsets);
 /* SIGKILL and reap; nothing when p is not running. */
 void wr_bench_kill(wr_bench_proc_t *p);
 /* False when p has exited (reaped then). */
@@ -73,6 +79,12 @@ void wr_bench_dump_logs(const wr_bench_proc_t *const all[], size_t n);
 /* The peak resident set of a running child in bytes (VmHWM of /proc/PID/status), 0 when not
  * known. */
 uint64_t wr_bench_peak_rss(const wr_bench_proc_t *p);
+
+/* Parses the topology yaml and submits it through client to the JobManager at address jm (its
+ * actor), asking again while the cluster has too few slots, for up to 30 s: 0 with the job's id,
+ * or the failure said on stderr (WR_BENCH_STOPPED on a signal). */
+int wr_bench_submit(wr_bench_procs_t *ps, wr_node_t *client, const char *jm, const char *yaml,
+                    char id[WR_JOB_ID_MAX]);
 
 /* Starts a one-member etcd (/usr/bin/etcd) as p on two free ports, data in <dir>/etcd.data,
  * and waits until it serves: 0 with its client URL in url, or the failure said on stderr. */

@@ -14,6 +14,7 @@
 #include "bus/base/error.h"
 #include "bus/msgtypes.h"
 #include "cli/bench_failover.h"
+#include "cli/bench_iot.h"
 #include "cli/bench_panestore.h"
 #include "cli/bench_sink.h"
 #include "cli/bench_machine.h"
@@ -278,6 +279,7 @@ static const wr_cli_cmd_t s_benches[] = {
     {"sink", wr_bench_sink, "sink formatting against printf"},
     {"panestore", wr_bench_panestore, "the RocksDB pane store"},
     {"failover", wr_bench_failover, "JobManager leader loss against TaskManager loss, with etcd"},
+    {"iot", wr_bench_iot, "the seed's job at its scale on a JobManager and two TaskManagers"},
 };
 
 const wr_cli_cmd_t *wr_bench_commands(size_t *n)
@@ -295,6 +297,7 @@ static const char s_usage[] =
     "       weir bench sink [--rows N] [--rounds N] [--json]  (sink formatting vs printf)\n"
     "       weir bench panestore [OPTIONS]  (see weir bench panestore --help)\n"
     "       weir bench failover [OPTIONS]  (see weir bench failover --help)\n"
+    "       weir bench iot [OPTIONS]  (see weir bench iot --help)\n"
     "\n"
     "bus:     records/s between two processes over tcp loopback, through the weir bus (envelope,\n"
     "         msgpack, credit-based flow control, actors on both ends) and through raw ZeroMQ\n"
@@ -304,6 +307,8 @@ static const char s_usage[] =
     "pipeline: the IoT job end to end on a local cluster against the source stage alone.\n"
     "failover: kill -9 of the leading JobManager (etcd HA) until the job runs again, against the\n"
     "         same for a TaskManager.\n"
+    "iot:     the seed's job (examples/iot.yaml) at 5M devices on three processes: memory and\n"
+    "         rocksdb, with and without p95, checkpoints off and on, optionally a kill.\n"
     "Defaults: 20000 batches of 1000 records of 40 bytes, 32 credits, 3 rounds.\n";
 
 int wr_cmd_bench(int argc, char **argv)

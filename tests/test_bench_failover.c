@@ -21,7 +21,6 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -35,40 +34,6 @@
 
 /* the whole small run: well under a minute in release (the goal), daemons under ASan are slower */
 #define S_RUN_MS (ps_h.asan ? 120000 : 60000)
-
-/* How many processes (this one aside) have dir on their command line. */
-static int s_processes_naming(const char *dir)
-{
-    DIR *d = opendir("/proc");
-    if (!d) PS_FAIL("cannot list /proc");
-    int n = 0;
-    for (struct dirent *e; (e = readdir(d));) {
-        char *end;
-        long pid = strtol(e->d_name, &end, 10);
-        if (*end || pid <= 0 || pid == (long)getpid()) continue;
-        FILE *f = fopen(ps_fmt("/proc/%ld/cmdline", pid), "r");
-        if (!f) continue; /* gone meanwhile */
-        char buf[8192];
-        size_t len = fread(buf, 1, sizeof buf - 1, f);
-        fclose(f);
-        for (size_t i = 0; i < len; i++)
-            if (!buf[i]) buf[i] = ' ';
-        buf[len] = '\0';
-        n += strstr(buf, dir) != NULL;
-    }
-    closedir(d);
-    return n;
-}
-
-/* Fails unless nothing of the run in dir is left: no process, no folder. */
-static void s_expect_gone(const char *dir)
-{
-    if (strncmp(dir, "/tmp/weir-bench-failover-", 25)) PS_FAIL("not the bench's folder: '%s'", dir);
-    int left = s_processes_naming(dir);
-    if (left)
-        PS_FAIL("%d processes of the bench are left (their command lines name %s)", left, dir);
-    if (access(dir, F_OK) == 0) PS_FAIL("the bench left its folder %s", dir);
-}
 
 /* The loss object name of doc: count 1, one sample whose ms is p50 and max, within bounds. */
 static const tj_value_t *s_one_sample(const tj_value_t *doc, const char *name, double min_ms)
@@ -105,7 +70,7 @@ static void test_one_kill_of_each_json(void **state)
     if (!doc || doc->type != TJ_OBJ) PS_FAIL("not one JSON object:\n%s", r.out);
     const char *dir = tj_str(doc, "dir");
     if (!dir) PS_FAIL("no dir in:\n%s", r.out);
-    s_expect_gone(dir);
+    ps_expect_bench_gone(dir, "/tmp/weir-bench-failover-");
 
     assert_string_equal(tj_str(doc, "bench"), "failover");
     assert_non_null(tj_str(tj_get(doc, "machine"), "cpu"));
@@ -137,20 +102,8 @@ static void test_one_kill_of_each_json(void **state)
 static void test_sigterm_stops_every_process(void **state)
 {
     (void)state;
-    ps_proc_t *b = ps_start("bench", PS_ARGV("bench", "failover", "--kills", "3"), NULL);
-    if (ps_wait_text(b, b->out, "failover bench:", 1, 10000) < 0)
-        PS_FAIL("the bench printed no header");
-    const char *out = ps_read_file(b->out), *at = strstr(out, "(/tmp/weir-bench-failover-");
-    if (!at) PS_FAIL("no temp folder in the header:\n%s", out);
-    const char *dir = ps_fmt("%.*s", (int)strcspn(at + 1, ")"), at + 1);
-    /* in the middle: etcd and the daemons started */
-    for (int64_t t0 = ps_now_ms(); s_processes_naming(dir) < 3; ps_sleep_ms(50))
-        if (ps_now_ms() - t0 > 20000) PS_FAIL("the bench started no daemons in %s", dir);
-    kill(b->pid, SIGTERM);
-    if (!ps_wait_exit(b, 15000)) PS_FAIL("the bench did not exit after SIGTERM");
-    assert_int_equal(ps_exit_code(b), 128 + SIGTERM);
-    if (!strstr(ps_read_file(b->err), "SIGTERM received")) PS_FAIL("it did not say why it ended");
-    s_expect_gone(dir);
+    ps_expect_bench_sigterm(PS_ARGV("bench", "failover", "--kills", "3"),
+                            "failover bench:", "/tmp/weir-bench-failover-", 3);
 }
 
 static void test_bad_options(void **state)

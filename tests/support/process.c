@@ -1,6 +1,7 @@
 #include "tests/support/process.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <netinet/in.h>
@@ -459,4 +460,54 @@ int ps_teardown(void **state)
     s_arena_release();
     s_rm_tree(ps_h.dir);
     return 0;
+}
+
+int ps_processes_naming(const char *text)
+{
+    DIR *d = opendir("/proc");
+    if (!d) PS_FAIL("cannot list /proc");
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        char *end;
+        long pid = strtol(e->d_name, &end, 10);
+        if (*end || pid <= 0 || pid == (long)getpid()) continue;
+        FILE *f = fopen(ps_fmt("/proc/%ld/cmdline", pid), "r");
+        if (!f) continue; /* gone meanwhile */
+        char buf[8192];
+        size_t len = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        for (size_t i = 0; i < len; i++)
+            if (!buf[i]) buf[i] = ' ';
+        buf[len] = '\0';
+        n += strstr(buf, text) != NULL;
+    }
+    closedir(d);
+    return n;
+}
+
+void ps_expect_bench_gone(const char *dir, const char *prefix)
+{
+    if (strncmp(dir, prefix, strlen(prefix))) PS_FAIL("not the bench's folder: '%s'", dir);
+    int left = ps_processes_naming(dir);
+    if (left)
+        PS_FAIL("%d processes of the bench are left (their command lines name %s)", left, dir);
+    if (access(dir, F_OK) == 0) PS_FAIL("the bench left its folder %s", dir);
+}
+
+void ps_expect_bench_sigterm(const char *const args[], const char *header, const char *prefix,
+                             int daemons)
+{
+    ps_proc_t *b = ps_start("bench", args, NULL);
+    if (ps_wait_text(b, b->out, header, 1, 10000) < 0) PS_FAIL("the bench printed no header");
+    const char *out = ps_read_file(b->out), *at = strstr(out, ps_fmt("(%s", prefix));
+    if (!at) PS_FAIL("no temp folder in the header:\n%s", out);
+    const char *dir = ps_fmt("%.*s", (int)strcspn(at + 1, ")"), at + 1);
+    /* in the middle: the daemons started */
+    for (int64_t t0 = ps_now_ms(); ps_processes_naming(dir) < daemons; ps_sleep_ms(50))
+        if (ps_now_ms() - t0 > 20000) PS_FAIL("the bench started no daemons in %s", dir);
+    kill(b->pid, SIGTERM);
+    if (!ps_wait_exit(b, 15000)) PS_FAIL("the bench did not exit after SIGTERM");
+    if (ps_exit_code(b) != 128 + SIGTERM) PS_FAIL("it exited %d after SIGTERM", ps_exit_code(b));
+    if (!strstr(ps_read_file(b->err), "SIGTERM received")) PS_FAIL("it did not say why it ended");
+    ps_expect_bench_gone(dir, prefix);
 }

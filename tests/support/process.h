@@ -146,6 +146,17 @@ void ps_kill_all(void);
 bool ps_sanitizer_report(const char *text);
 /* Prints the last lines of every tracked process's stdout and stderr. */
 void ps_dump_logs(void);
+/* How many processes (this one aside) have text on their command line (a benchmark's children
+ * all name its temp folder). */
+int ps_processes_naming(const char *text);
+/* Fails unless nothing of a benchmark's run in dir is left: no process naming dir, no folder (dir
+ * must start with prefix, the benchmark's temp folder prefix). */
+void ps_expect_bench_gone(const char *dir, const char *prefix);
+/* Starts `weir ARGS`, a benchmark whose header line says header and its temp folder as
+ * "(<prefix>...)", waits until daemons of its children name that folder, and sends it SIGTERM:
+ * fails unless it exits 128 + 15 saying "SIGTERM received" and leaves nothing behind. */
+void ps_expect_bench_sigterm(const char *const args[], const char *header, const char *prefix,
+                             int daemons);
 /* Waits until needle occurs nth times in the file (p's stdout or stderr). Returns the ms it took,
  * or -1 at the deadline or when p exits first. */
 int64_t ps_wait_text(ps_proc_t *p, const char *path, const char *needle, size_t nth,
