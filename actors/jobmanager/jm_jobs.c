@@ -7,6 +7,7 @@
 
 #include "actors/dataflow/job/job_connectors.h"
 #include "actors/jobmanager/jm_jobs_int.h"
+#include "actors/jobmanager/jm_paths.h"
 #include "bus/base/clock.h"
 #include "bus/base/error.h"
 #include "bus/base/log.h"
@@ -46,6 +47,7 @@ wr__jobs_t *wr__jobs_new(const wr_jobmanager_opts_t *o, wr__tms_t *tms, wr__lead
     wr__jobs_t *js = calloc(1, sizeof *js);
     if (!js) return NULL;
     js->o = o;
+    wr_logrl_init(&js->log, 0);
     js->tms = tms;
     js->leader = leader;
     return js;
@@ -455,11 +457,27 @@ static bool s_shares_resource(const wr__jobs_t *js, const wr__job_t *j, char *te
     return false;
 }
 
+/* Whether the JobManager's caps and confined paths admit a submitted job j: 0, or WR_EINVAL
+ * with why in text (WR_ENOMEM). */
+static int s_admit(const wr__jobs_t *js, const wr__job_t *j, char *text, size_t cap)
+{
+    uint32_t most = js->o->max_subtasks_per_job;
+    if (most && j->nsub > most) {
+        snprintf(text, cap,
+                 "the job has %u subtasks, more than jobmanager.max-subtasks-per-job (%u): lower "
+                 "its parallelism, or raise that key in the JobManager's configuration",
+                 j->nsub, most);
+        return WR_EINVAL;
+    }
+    return wr__jm_paths_check_job(js->o, j->topo, j->restore, text, cap);
+}
+
 int wr__jobs_on_submit(wr__jobs_t *js, wr_actor_t *self, const wr_msg_t *m)
 {
     int code = 0;
     char text[640];
     wr__job_t *j = s_build(js, m->data, m->len, NULL, NULL, &code, text, sizeof text);
+    if (j && (code = s_admit(js, j, text, sizeof text))) s_job_free(&j);
     if (!j) return code == WR_ENOMEM ? code : wr_reply_error(self, m, code, text);
     if (s_shares_resource(js, j, text, sizeof text)) {
         s_job_free(&j);
@@ -567,7 +585,7 @@ int wr__jobs_on_task_state(wr__jobs_t *js, wr_actor_t *self, const wr_msg_t *m)
 {
     wr_msg_task_state_t r;
     if (wr_msg_task_state_unpack(m, &r)) {
-        wr_warn("jobmanager: dropping a malformed task report from %s", m->from);
+        wr_warn_limited(&js->log, "jobmanager: dropping a malformed task report from %s", m->from);
         return 0;
     }
     wr__job_t *j = wr__jobs_find(js, r.job);
@@ -639,7 +657,8 @@ int wr__jobs_on_ckpt_ack(wr__jobs_t *js, wr_actor_t *self, const wr_msg_t *m)
     wr_msg_ckpt_ack_t ack;
     int rc = wr_msg_ckpt_ack_unpack(m, &ack);
     if (rc) {
-        wr_warn("jobmanager: a bad checkpoint ack from %s: %s", m->from, wr_strerror(rc));
+        wr_warn_limited(&js->log, "jobmanager: a bad checkpoint ack from %s: %s", m->from,
+                        wr_strerror(rc));
         return 0;
     }
     wr__job_t *j = wr__jobs_find(js, ack.job);
@@ -668,9 +687,12 @@ int wr__jobs_on_savepoint(wr__jobs_t *js, wr_actor_t *self, const wr_msg_t *m)
         return wr_reply_error(self, m, WR_EPROTO, "bad savepoint request");
     wr__job_t *j = wr__jobs_find(js, req.job);
     if (!j) return wr_reply_error(self, m, WR_ENOTFOUND, "no such job (see `weir jobs`)");
+    char text[640];
+    int rc = wr__jm_paths_check_savepoint(js->o, req.dir, text, sizeof text);
+    if (rc) return rc == WR_ENOMEM ? rc : wr_reply_error(self, m, rc, text);
     s_coord_call_t cc;
     s_coord_begin(js, j, &cc);
-    int rc = wr__coord_on_savepoint(j->coord, self, &cc.ref, m, &req, &cc.v);
+    rc = wr__coord_on_savepoint(j->coord, self, &cc.ref, m, &req, &cc.v);
     s_coord_end(js, self, j, &cc);
     return rc;
 }
