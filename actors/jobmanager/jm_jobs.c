@@ -336,10 +336,26 @@ static void s_set_parallelism(wr_topology_t *t, uint32_t n)
     wr_topology_set_parallelism(t, n);
 }
 
+/* Whether the JobManager's caps and confined paths admit a submitted job j: 0, or WR_EINVAL
+ * with why in text (WR_ENOMEM). */
+static int s_admit(const wr__jobs_t *js, const wr__job_t *j, char *text, size_t cap)
+{
+    uint32_t most = js->o->max_subtasks_per_job;
+    if (most && j->nsub > most) {
+        snprintf(text, cap,
+                 "the job has %u subtasks, more than jobmanager.max-subtasks-per-job (%u): lower "
+                 "its parallelism, or raise that key in the JobManager's configuration",
+                 j->nsub, most);
+        return WR_EINVAL;
+    }
+    return wr__jm_paths_check_job(js->o, j->topo, j->restore, text, cap);
+}
+
 /* A job from a JOB_SUBMIT payload (a topology, and maybe a restore path and a parallelism: 0, as
  * the topology says): planned, its topology packed, its restore checked and its coordinator made.
- * id NULL: a new id; restore non-empty: restore that instead of the payload's. NULL with *code
- * (WR_EPROTO, WR_EINVAL, WR_ECONFIG..., WR_ENOMEM) and a reason in text. */
+ * id NULL: a new job (admitted by s_admit) with a new id; restore non-empty: restore that instead
+ * of the payload's. NULL with *code (WR_EPROTO, WR_EINVAL, WR_ECONFIG..., WR_ENOMEM) and a reason
+ * in text. */
 static wr__job_t *s_build(wr__jobs_t *js, const uint8_t *data, size_t len, const char *id,
                           const char *restore, int *code, char *text, size_t cap)
 {
@@ -384,6 +400,9 @@ static wr__job_t *s_build(wr__jobs_t *js, const uint8_t *data, size_t len, const
                  (unsigned long long)((rnd ^ ++js->next_job) & 0xffffffffull));
     }
     j->nsub = wr_plan_subtasks(&j->plan);
+    /* a new job: within the caps and the confined paths, before anything is allocated for its
+     * subtasks or read from its restore path (one taken over was admitted by its first leader) */
+    if (!id && (*code = s_admit(js, j, text, cap))) goto fail;
     j->sub = calloc(j->nsub, sizeof *j->sub);
     j->node = calloc(j->nsub, sizeof *j->node);
     j->place_endpoint = calloc(j->nsub, sizeof *j->place_endpoint);
@@ -457,27 +476,11 @@ static bool s_shares_resource(const wr__jobs_t *js, const wr__job_t *j, char *te
     return false;
 }
 
-/* Whether the JobManager's caps and confined paths admit a submitted job j: 0, or WR_EINVAL
- * with why in text (WR_ENOMEM). */
-static int s_admit(const wr__jobs_t *js, const wr__job_t *j, char *text, size_t cap)
-{
-    uint32_t most = js->o->max_subtasks_per_job;
-    if (most && j->nsub > most) {
-        snprintf(text, cap,
-                 "the job has %u subtasks, more than jobmanager.max-subtasks-per-job (%u): lower "
-                 "its parallelism, or raise that key in the JobManager's configuration",
-                 j->nsub, most);
-        return WR_EINVAL;
-    }
-    return wr__jm_paths_check_job(js->o, j->topo, j->restore, text, cap);
-}
-
 int wr__jobs_on_submit(wr__jobs_t *js, wr_actor_t *self, const wr_msg_t *m)
 {
     int code = 0;
     char text[640];
     wr__job_t *j = s_build(js, m->data, m->len, NULL, NULL, &code, text, sizeof text);
-    if (j && (code = s_admit(js, j, text, sizeof text))) s_job_free(&j);
     if (!j) return code == WR_ENOMEM ? code : wr_reply_error(self, m, code, text);
     if (s_shares_resource(js, j, text, sizeof text)) {
         s_job_free(&j);
