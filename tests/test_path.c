@@ -122,7 +122,7 @@ static size_t s_logged(size_t n, size_t m, char **text)
     close(fd);
     wr_strbuf_t sb;
     wr_strbuf_init(&sb);
-    assert_int_equal(wr_fs_read(path, 1 << 20, &sb), 0);
+    assert_int_equal(wr_fs_read(path, 64 << 20, &sb), 0);
     unlink(path);
     size_t lines = 0;
     for (size_t i = 0; i < sb.len; i++)
