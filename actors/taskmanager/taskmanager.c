@@ -213,8 +213,8 @@ static int s_on_deploy(wr_actor_t *self, s_tm_t *tm, const wr_msg_t *m)
         t.actor = task;
         tm->tasks[tm->ntasks++] = t;
     } else {
-        wr_warn("taskmanager: cannot start subtask %u.%u of job %s: %s", t.vertex, t.subtask, t.job,
-                wr_strerror(rc));
+        wr_warn_limited(&tm->log, "taskmanager: cannot start subtask %u.%u of job %s: %s", t.vertex,
+                        t.subtask, t.job, wr_strerror(rc));
     }
     return 0;
 }
