@@ -108,6 +108,7 @@ typedef struct {
     char exe[PATH_MAX];
     char etcd_url[64];
     char ck_set[PATH_MAX + 32], rocks_set[PATH_MAX + 48];
+    char sinks_set[PATH_MAX + 32]; /* the job's sink writes into the run's folder */
     char **envp;
     s_proc_t etcd, jm[S_MAX_JMS], tm[S_TMS];
     wr_node_t *client;
@@ -275,11 +276,11 @@ static int s_start_jm(s_bench_t *b, int i)
     s_proc_t *p = &b->jm[i];
     char bind[64];
     snprintf(bind, sizeof bind, "tcp://127.0.0.1:%d", p->port);
-    char *argv[S_MAX_ARGV] = {b->exe,    "jobmanager", "--id",
-                              p->name,   "--bind",     bind,
-                              "--etcd",  b->etcd_url,  "--set",
-                              b->ck_set, "--set",      "execution.checkpointing.interval=1s"};
-    return s_spawn_weir(b, p, argv, 12);
+    char *argv[S_MAX_ARGV] = {
+        b->exe,   "jobmanager", "--id",  p->name,   "--bind", bind,
+        "--etcd", b->etcd_url,  "--set", b->ck_set, "--set",  "execution.checkpointing.interval=1s",
+        "--set",  b->sinks_set};
+    return s_spawn_weir(b, p, argv, 14);
 }
 
 static int s_start_tm(s_bench_t *b, int i)
@@ -574,6 +575,7 @@ static int s_run(s_bench_t *b)
     }
     b->exe[len] = '\0';
     snprintf(b->ck_set, sizeof b->ck_set, "state.checkpoints.dir=%s/ck", b->dir);
+    snprintf(b->sinks_set, sizeof b->sinks_set, "security.paths.sinks=%s", b->dir);
     snprintf(b->rocks_set, sizeof b->rocks_set, "state.backend.rocksdb.localdir=%s/rocksdb",
              b->dir);
     snprintf(b->etcd.name, sizeof b->etcd.name, "etcd");

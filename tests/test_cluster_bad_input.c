@@ -427,6 +427,16 @@ static void test_paths_outside_the_roots_are_refused(void **state)
     r = pc_cli(&c, PS_ARGV("submit", copy));
     if (r.code != 1 || !strstr(r.err, "/etc/passwd") || !strstr(r.err, "security.paths.sources"))
         PS_FAIL("a source outside the roots: exit %d\n%s", r.code, r.err);
+    /* a relative sink path is the CLI's (its working directory), outside the roots here */
+    ps_write_file(copy, "name: rel\nsources:\n  - {type: generator, devices: 4, total: 10}\n"
+                        "sinks:\n  - {type: file, path: weir-test-rel.jsonl}\n");
+    r = pc_cli(&c, PS_ARGV("submit", copy));
+    if (r.code != 1 || !strstr(r.err, ps_fmt("%s/weir-test-rel.jsonl", cwd)) ||
+        !strstr(r.err, "security.paths.sinks")) {
+        ps_sleep_ms(1000); /* a job let through writes it: not in the test's working directory */
+        unlink(ps_fmt("%s/weir-test-rel.jsonl", cwd));
+        PS_FAIL("a relative sink outside the roots: exit %d\n%s", r.code, r.err);
+    }
     r = pc_cli(&c, PS_ARGV("cancel", id));
     assert_int_equal(r.code, 0);
     pc_cluster_stop(&c);

@@ -104,6 +104,11 @@ static void test_files_outside_the_roots_are_refused_at_submit(void **state)
         if (!strstr(why, stolen) || !strstr(why, "security.paths.sinks"))
             fail_msg("sink %s: the refusal does not name the file and the key: %s", path, why);
     }
+    /* a relative sink (only a hand-made payload has one: the CLI makes them absolute) would be
+     * taken from each TaskManager's working directory */
+    assert_int_equal(s_submit_files(f, data, "r.jsonl", why, sizeof why), WR_EINVAL);
+    if (!strstr(why, "r.jsonl is relative") || !strstr(why, "security.paths.sinks"))
+        fail_msg("a relative sink: %s", why);
     s_assert_no_job(f->c);
     assert_int_equal(access(stolen, F_OK), -1);
 

@@ -158,8 +158,9 @@ typedef struct wr_source_class {
     /* ---- the JobManager, at submit (optional) ---- */
     /* The files and folders its readers read, appended to out as canonical paths
      * (bus/base/path.h), each followed by a '\n': the JobManager refuses a job that reads outside
-     * security.paths.sources. NULL: it reads no files (the generator). out->failed when out of
-     * memory. */
+     * security.paths.sources. A relative path is appended as given (each subtask would resolve
+     * it against its own working directory): the JobManager refuses it when it confines paths.
+     * NULL: it reads no files (the generator). out->failed when out of memory. */
     void (*paths)(const void *config, wr_strbuf_t *out);
 } wr_source_class_t;
 

@@ -27,6 +27,13 @@ static int s_check_lines(const char *paths, const char *roots, const char *what,
         size_t n = (size_t)(end - p);
         snprintf(one, sizeof one, "%.*s", (int)n, p);
         if (n < sizeof one && wr_path_under(one, roots)) continue;
+        if (p[0] != '/') {
+            snprintf(text, cap,
+                     "%s %.*s is relative: give an absolute path under %s (%s), since every "
+                     "TaskManager would take it from its own working directory",
+                     what, (int)n, p, key, roots[0] ? roots : "none");
+            return WR_EINVAL;
+        }
         snprintf(text, cap,
                  "%s %.*s is outside the folders allowed (%s: %s): use a path under one of them, "
                  "or add its folder to %s in the JobManager's configuration",

@@ -29,7 +29,8 @@ typedef struct {
 
 static const wr_param_t s_params[] = {
     {.key = "path",
-     .type = WR_PARAM_STRING,
+     .type = WR_PARAM_PATH,
+     .from_cwd = true,
      WR_PARAM_AT(wr_file_sink_config_t, path),
      .required = true,
      .example = "results.jsonl",
@@ -207,19 +208,31 @@ static int s_recover(const void *config, const wr_sink_recover_t *r, wr_strbuf_t
 /* The file, or the exactly-once sink's folder (ending in '/'), canonical (bus/base/path.h): the
  * same name whichever way a topology spells it. A path that cannot be made canonical (no working
  * directory) is written as given, which no root holds. */
-static void s_paths(const void *config, wr_strbuf_t *out)
+static void s_canonical(const wr_file_sink_config_t *c, wr_strbuf_t *out)
 {
-    const wr_file_sink_config_t *c = config;
     if (wr_path_canonical(c->path, out) == WR_EIO) wr_strbuf_adds(out, c->path);
     if (c->exactly_once && out->len && out->buf[out->len - 1] != '/') wr_strbuf_addc(out, '/');
-    wr_strbuf_addc(out, '\n');
 }
 
 /* "file:" and the path: "file:/abs/results.jsonl", "file:/abs/out/". */
 static void s_resources(const void *config, wr_strbuf_t *out)
 {
     wr_strbuf_adds(out, "file:");
-    s_paths(config, out);
+    s_canonical(config, out);
+    wr_strbuf_addc(out, '\n');
+}
+
+/* The path canonical; a relative one as given: each writer would take it from its own working
+ * directory, which the JobManager does not know (a topology read from a file has none: the CLI
+ * made it absolute). */
+static void s_paths(const void *config, wr_strbuf_t *out)
+{
+    const wr_file_sink_config_t *c = config;
+    if (c->path[0] == '/')
+        s_canonical(c, out);
+    else
+        wr_strbuf_adds(out, c->path);
+    wr_strbuf_addc(out, '\n');
 }
 
 const wr_sink_class_t wr__file_sink = {

@@ -317,11 +317,13 @@ static int s_snapshot(void *rp, wr_source_snap_t *snap)
     return rc;
 }
 
-/* The file it reads, canonical (bus/base/path.h; as given when it cannot be made so). */
+/* The file it reads, canonical (bus/base/path.h); a relative one as given (a topology read from a
+ * file has none: its reader made them absolute), which no root holds. */
 static void s_paths(const void *config, wr_strbuf_t *out)
 {
     const wr_file_source_config_t *c = config;
-    if (wr_path_canonical(c->path, out) == WR_EIO) wr_strbuf_adds(out, c->path);
+    if (c->path[0] != '/' || wr_path_canonical(c->path, out) == WR_EIO)
+        wr_strbuf_adds(out, c->path);
     wr_strbuf_addc(out, '\n');
 }
 
