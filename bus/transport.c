@@ -15,6 +15,7 @@
 #include "bus/base/error.h"
 #include "bus/base/log.h"
 #include "bus/messages.h"
+#include "bus/outq.h"
 
 /* libzmq is not built with ThreadSanitizer, which therefore cannot see ZeroMQ hand a frame from
  * the thread that filled it to the one that receives it (an inproc pipe passes the buffer
@@ -34,10 +35,12 @@ void __tsan_release(void *addr);
 #define S_BORROW_MIN      4096 /* inbound payloads this big are not copied out of their frame */
 #define S_OVERSIZE_MARGIN (1u << 20) /* see zsock_set_maxmsgsize below */
 #define S_RETRY_MS        2 /* poll period while messages wait for a connection or a full mailbox */
-#define S_WRONG_SENDERS   16         /* senders a WRONG_NODE answer is remembered for */
-#define S_WRONG_EVERY_NS  1000000000 /* at most one WRONG_NODE answer per sender per second */
-#define S_PROBE_AFTER_NS  200000000  /* a dialed peer not up by then is asked who it is */
-#define S_PROBE_POLL_MS   20         /* how often an open probe is read */
+#define S_WRONG_SENDERS   16          /* senders a WRONG_NODE answer is remembered for */
+#define S_WRONG_EVERY_NS  1000000000  /* at most one WRONG_NODE answer per sender per second */
+#define S_PROBE_AFTER_NS  200000000   /* a dialed peer not up by then is asked who it is */
+#define S_PROBE_POLL_MS   20          /* how often an open probe is read */
+#define S_QUEUED_DEFAULT  4           /* max_queued_bytes: this many max_payload by default */
+#define S_ACCT_IDLE_NS    10000000000 /* an empty account of a peer not heard for 10 s goes */
 
 /* A FIFO of owned messages. */
 typedef struct {
@@ -59,6 +62,7 @@ typedef struct {
     zsock_t *probe;           /* asks the node at endpoint who it is (s_probe_peers) */
     int64_t probe_ns;         /* when the last probe left */
     s_fifo_t waiting;         /* outbound messages waiting for the connection, in order */
+    uint64_t waiting_bytes;   /* their payloads */
 } s_peer_t;
 
 typedef struct {
@@ -97,6 +101,8 @@ struct wr_transport {
         int64_t last_ns;
     } answered[S_WRONG_SENDERS]; /* recent WRONG_NODE answers, to rate-limit them and log once */
     unsigned answered_next;
+    wr_logrl_t log;   /* what peers send that is dropped (bus/base/log.h) */
+    wr__outq_t *outq; /* each peer's bytes inside ZeroMQ, and its connection (bus/outq.h) */
 
     pthread_mutex_t stats_lock; /* guards stats and the peer snapshot below */
     wr_transport_stats_t stats;
@@ -143,6 +149,20 @@ static void s_fifo_release(s_fifo_t *f)
     }
     free(f->items);
     memset(f, 0, sizeof *f);
+}
+
+/* What waits for peer p, with its bytes counted (the bound of transport.h). */
+static int s_wait_push(s_peer_t *p, wr_msg_t *m)
+{
+    int rc = s_fifo_push(&p->waiting, m);
+    if (!rc) p->waiting_bytes += m->len;
+    return rc;
+}
+
+static void s_wait_drop_head(s_peer_t *p)
+{
+    p->waiting_bytes -= s_fifo_peek(&p->waiting)->len;
+    s_fifo_drop_head(&p->waiting);
 }
 
 /* ---- peers ---- */
@@ -238,11 +258,12 @@ static int s_send_now(wr_transport_t *t, const char *peer, const wr_msg_t *m)
     t->sbuf.size = 0;
     int rc = wr_envelope_encode_header(&env, &t->sbuf);
     if (rc) return rc;
-    /* one copy of the payload, straight into the frame ZeroMQ sends */
+    /* one copy of the payload, straight into the frame ZeroMQ sends, counted into the peer's
+     * account until ZeroMQ is done with it */
+    wr__outq_acct_t *acct = wr__outq_get(t->outq, peer);
     zmq_msg_t frame;
-    if (zmq_msg_init_size(&frame, t->sbuf.size + m->len)) return WR_ENOMEM;
-    memcpy(zmq_msg_data(&frame), t->sbuf.data, t->sbuf.size);
-    if (m->len) memcpy((char *)zmq_msg_data(&frame) + t->sbuf.size, m->data, m->len);
+    if (!acct || wr__outq_frame(acct, &frame, t->sbuf.data, t->sbuf.size, m->data, m->len))
+        return WR_ENOMEM;
     size_t bytes = zmq_msg_size(&frame);
     S_FRAME_SENT(zmq_msg_data(&frame));
     void *sock = zsock_resolve(t->router);
@@ -287,12 +308,40 @@ static void s_flush_peer(wr_transport_t *t, s_peer_t *p, int64_t now)
             if (now - p->since_ns < t->o.heartbeat_timeout_ms * 1000000 && p->state != WR_PEER_DOWN)
                 return;
         }
-        s_fifo_drop_head(&p->waiting);
+        s_wait_drop_head(p);
         if (rc)
             s_give_back(t, &m, rc);
         else
             wr_msg_destroy(&m);
     }
+}
+
+/* Peer `peer` (p: its entry, when it has one) holds more than max_queued_bytes here, inside
+ * ZeroMQ and waiting: it does not read. What waits is handed back, and its connection is shut
+ * down, which drops what ZeroMQ holds for it (counted and logged once per cut). */
+static void s_overflow(wr_transport_t *t, const char *peer, s_peer_t *p, uint64_t bytes)
+{
+    wr_msg_t *m;
+    while (p && (m = s_fifo_peek(&p->waiting))) {
+        s_wait_drop_head(p);
+        s_give_back(t, &m, WR_ETOOBIG);
+    }
+    wr__outq_acct_t *acct = wr__outq_get(t->outq, peer);
+    if (!acct || wr__outq_cut(acct)) return; /* cut already, or no connection of its own */
+    STAT_ADD(t, overflowed, 1);
+    wr_warn_limited(&t->log,
+                    "%s: peer '%.31s' does not read what is sent to it: %llu bytes queued, over "
+                    "the bound of %llu; closed its connection",
+                    t->node_id, peer, (unsigned long long)bytes,
+                    (unsigned long long)t->o.max_queued_bytes);
+}
+
+/* Whether peer holds more than its bound here (then s_overflow). */
+static void s_check_bound(wr_transport_t *t, const char *peer, s_peer_t *p)
+{
+    wr__outq_acct_t *acct = wr__outq_get(t->outq, peer);
+    uint64_t bytes = (acct ? wr__outq_bytes(acct) : 0) + (p ? p->waiting_bytes : 0);
+    if (bytes > t->o.max_queued_bytes) s_overflow(t, peer, p, bytes);
 }
 
 static void s_route_out(wr_transport_t *t, wr_msg_t *m, int64_t now)
@@ -304,23 +353,28 @@ static void s_route_out(wr_transport_t *t, wr_msg_t *m, int64_t now)
     }
     s_peer_t *p = s_peer_find(t, peer);
     if (p) {
-        if (s_fifo_push(&p->waiting, m))
+        if (s_wait_push(p, m))
             s_give_back(t, &m, WR_ENOMEM);
         else
             s_flush_peer(t, p, now);
+        s_check_bound(t, peer, p);
         return;
     }
     int rc = s_send_now(t, peer, m);
     if (rc == WR_EAGAIN) {
         /* an untracked peer (a CLI client) with a full pipe: track it so order is kept */
         p = s_peer_add(t, peer);
-        if (p && !s_fifo_push(&p->waiting, m)) return;
+        if (p && !s_wait_push(p, m)) {
+            s_check_bound(t, peer, p);
+            return;
+        }
         rc = WR_ENOMEM;
     }
     if (rc)
         s_give_back(t, &m, rc);
     else
         wr_msg_destroy(&m);
+    s_check_bound(t, peer, NULL);
 }
 
 /* Drains the command queue. Returns how many commands it took. */
@@ -473,10 +527,8 @@ static void s_count_reject(wr_transport_t *t, int why, const char *peer)
     }
     uint64_t total = t->stats.malformed;
     pthread_mutex_unlock(&t->stats_lock);
-    /* log the first few and then every 1000th, so garbage cannot flood the log */
-    if (total <= 5 || total % 1000 == 0)
-        wr_warn("%s: dropped malformed frame from '%.31s': %s (%llu so far)", t->node_id, peer,
-                text, (unsigned long long)total);
+    wr_warn_limited(&t->log, "%s: dropped malformed frame from '%.31s': %s (%llu so far)",
+                    t->node_id, peer, text, (unsigned long long)total);
 }
 
 /* ---- node ids (see the top of transport.h) ---- */
@@ -494,9 +546,10 @@ static void s_answer_wrong_node(wr_transport_t *t, const char *peer, const wr_en
     if (slot == S_WRONG_SENDERS) {
         slot = t->answered_next++ % S_WRONG_SENDERS;
         snprintf(t->answered[slot].peer, sizeof t->answered[slot].peer, "%s", peer);
-        wr_warn("%s: node '%s' sends to '%s', but this node is '%s': told it so (it has this "
-                "node's id wrong in its configuration)",
-                t->node_id, peer, env->to, t->node_id);
+        wr_warn_limited(&t->log,
+                        "%s: node '%s' sends to '%s', but this node is '%s': told it so (it has "
+                        "this node's id wrong in its configuration)",
+                        t->node_id, peer, env->to, t->node_id);
     }
     t->answered[slot].last_ns = now;
     wr_msg_wrong_node_t w;
@@ -543,7 +596,7 @@ static void s_on_wrong_node(wr_transport_t *t, s_peer_t *p, const wr_envelope_t 
     /* after publishing: whoever gets its message back can read who is there */
     wr_msg_t *m;
     while ((m = s_fifo_peek(&p->waiting))) {
-        s_fifo_drop_head(&p->waiting);
+        s_wait_drop_head(p);
         s_give_back(t, &m, WR_EWRONGNODE);
     }
 }
@@ -655,6 +708,8 @@ static bool s_receive_one(wr_transport_t *t, int64_t now)
         s_count_reject(t, S_REJECT_FRAMES, id_ok ? peer : "?");
         goto out;
     }
+    wr__outq_acct_t *acct = wr__outq_get(t->outq, peer);
+    if (acct) wr__outq_heard(acct, &body, now);
     wr_envelope_t env;
     int rc = wr_envelope_decode(zmq_msg_data(&body), zmq_msg_size(&body), t->o.max_payload, &env);
     if (rc) {
@@ -744,6 +799,7 @@ static void *s_io_main(void *arg)
         int64_t next_timeout = INT64_MAX;
         if (hb_ns > 0) {
             if (now >= t->next_hb_ns) {
+                wr__outq_sweep(t->outq, now, S_ACCT_IDLE_NS);
                 s_send_heartbeats(t);
                 s_publish_peers(t);
                 t->next_hb_ns = now + hb_ns;
@@ -796,12 +852,17 @@ wr_transport_t *wr_transport_new(const wr_transport_opts_t *opts, int *err)
 {
     int rc = WR_ENOMEM;
     wr_transport_t *t = calloc(1, sizeof *t);
+    if (t) wr_logrl_init(&t->log, 0);
     if (!t) goto fail;
     t->o = *opts;
     t->wake_fd = -1;
     if (!t->o.max_payload) t->o.max_payload = WR_PAYLOAD_DEFAULT_MAX;
     if (!t->o.outbound_capacity) t->o.outbound_capacity = S_QUEUE_DEFAULT;
     if (!t->o.heartbeat_timeout_ms) t->o.heartbeat_timeout_ms = 3000;
+    if (!t->o.max_queued_bytes) t->o.max_queued_bytes = S_QUEUED_DEFAULT * t->o.max_payload;
+    /* a bound below one message would cut every peer a big answer goes to */
+    if (t->o.max_queued_bytes < t->o.max_payload + S_OVERSIZE_MARGIN)
+        t->o.max_queued_bytes = t->o.max_payload + S_OVERSIZE_MARGIN;
     rc = WR_EINVAL;
     if (!opts->node_id || !wr_node_id_valid(opts->node_id) || !opts->handler.deliver) goto fail;
     snprintf(t->node_id, sizeof t->node_id, "%s", opts->node_id);
@@ -810,6 +871,8 @@ wr_transport_t *wr_transport_new(const wr_transport_opts_t *opts, int *err)
     pthread_mutex_init(&t->stats_lock, NULL);
     msgpack_sbuffer_init(&t->sbuf);
     rc = WR_ENOMEM;
+    t->outq = wr__outq_new();
+    if (!t->outq) goto fail;
     t->qcap = t->o.outbound_capacity;
     t->queue = malloc(t->qcap * sizeof *t->queue);
     if (!t->queue) goto fail;
@@ -849,6 +912,7 @@ fail:
         if (t->wake_fd >= 0) close(t->wake_fd);
         free(t->queue);
         msgpack_sbuffer_destroy(&t->sbuf);
+        wr__outq_destroy(&t->outq);
         free(t);
     }
     if (err) *err = rc;
@@ -950,6 +1014,7 @@ void wr_transport_destroy(wr_transport_t **tp, int64_t linger_ms)
     free(t->peer_snap);
     free(t->queue);
     zsock_destroy(&t->router);
+    wr__outq_destroy(&t->outq); /* after the socket: frames it still held are freed by now */
     close(t->wake_fd);
     msgpack_sbuffer_destroy(&t->sbuf);
     pthread_mutex_destroy(&t->lock);

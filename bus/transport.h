@@ -26,6 +26,16 @@
  * - Back-pressure: inbound messages go to the deliver callback; when it answers WR_EAGAIN the
  *   transport holds the message and stops reading the socket until it is taken (ZeroMQ and TCP
  *   then push back on the sender). Outbound, a full queue answers WR_EAGAIN.
+ * - A peer's outgoing queue is bounded in bytes: what this node holds for one peer, in frames
+ *   ZeroMQ has not written to the socket yet and in the per-peer queue waiting for ZeroMQ, may not
+ *   exceed max_queued_bytes (4 * max_payload by default). ZeroMQ's high-water mark counts
+ *   messages, so each frame handed to ZeroMQ is counted into its peer's account until ZeroMQ frees
+ *   it (bus/outq.h). A peer over the bound does not read (a client that never takes its
+ *   answers): what waits for it is handed back undeliverable (WR_ETOOBIG), its TCP connection is
+ *   shut down, which makes ZeroMQ drop what it holds for it, and that is counted (overflowed) and
+ *   logged. The peer may connect again. A connection this node dialed is cut the same way (ZeroMQ
+ *   reconnects it).
+ * - Logs about what peers send are rate-limited (bus/base/log.h).
  * Senders never wake the I/O thread per message: it is woken only when it sleeps. */
 #ifndef WR_TRANSPORT_H
 #define WR_TRANSPORT_H
@@ -62,6 +72,8 @@ typedef struct {
     int64_t heartbeat_interval_ms; /* 0: never heartbeat */
     int64_t heartbeat_timeout_ms;
     uint32_t outbound_capacity; /* messages queued for the I/O thread; 0 = 65536 */
+    uint64_t max_queued_bytes;  /* per peer, inside ZeroMQ and waiting (see the top of this
+                                   file); 0 = 4 * max_payload; at least max_payload + 1 MiB */
     wr_transport_handler_t handler;
 } wr_transport_opts_t;
 
@@ -78,6 +90,7 @@ typedef struct {
     uint64_t undeliverable_in;  /* no local actor for an inbound message */
     uint64_t undeliverable_out; /* unreachable peer */
     uint64_t heartbeats_in, heartbeats_out;
+    uint64_t overflowed; /* peers cut off for not reading: over max_queued_bytes */
 } wr_transport_stats_t;
 
 enum wr_peer_state { WR_PEER_CONNECTING, WR_PEER_UP, WR_PEER_DOWN };

@@ -89,6 +89,7 @@ typedef struct {
     wr_bench_procs_t ps;
     char etcd_url[64];
     char ck_set[PATH_MAX + 32], rocks_set[PATH_MAX + 48];
+    char sinks_set[PATH_MAX + 32]; /* the job's sink writes into the run's folder */
     wr_bench_proc_t etcd, jm[S_MAX_JMS], tm[S_TMS];
     wr_node_t *client;
     char job[WR_JOB_ID_MAX];
@@ -118,8 +119,9 @@ static int s_start_jm(s_bench_t *b, int i)
     char *argv[S_MAX_ARGV] = {b->ps.exe, "jobmanager", "--id",
                               p->name,   "--bind",     bind,
                               "--etcd",  b->etcd_url,  "--set",
-                              b->ck_set, "--set",      "execution.checkpointing.interval=1s"};
-    return wr_bench_spawn_weir(&b->ps, p, argv, 12, b->o->sets, b->o->nsets);
+                              b->ck_set, "--set",      "execution.checkpointing.interval=1s",
+                              "--set",   b->sinks_set};
+    return wr_bench_spawn_weir(&b->ps, p, argv, 14, b->o->sets, b->o->nsets);
 }
 
 static int s_start_tm(s_bench_t *b, int i)
@@ -352,6 +354,7 @@ static int s_run(s_bench_t *b)
 {
     const s_opts_t *o = b->o;
     snprintf(b->ck_set, sizeof b->ck_set, "state.checkpoints.dir=%s/ck", b->ps.dir);
+    snprintf(b->sinks_set, sizeof b->sinks_set, "security.paths.sinks=%s", b->ps.dir);
     snprintf(b->rocks_set, sizeof b->rocks_set, "state.backend.rocksdb.localdir=%s/rocksdb",
              b->ps.dir);
     snprintf(b->etcd.name, sizeof b->etcd.name, "etcd");

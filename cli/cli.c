@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "bus/base/error.h"
+#include "bus/base/path.h"
 #include "bus/messages.h"
 #include "state/etcd/ha.h"
 
@@ -134,6 +135,18 @@ wr_config_t *wr_cli_cfg_build(const wr_cli_cfg_t *c, const char *cmd, int *exit_
     return NULL;
 }
 
+const char *wr_cli_abs_path(const char *path, char *out, size_t cap)
+{
+    wr_strbuf_t abs;
+    wr_strbuf_init(&abs);
+    if (wr_path_canonical(path, &abs) || abs.len >= cap)
+        snprintf(out, cap, "%s", path);
+    else
+        memcpy(out, abs.buf, abs.len + 1);
+    wr_strbuf_release(&abs);
+    return out;
+}
+
 int wr_cli_jm_opts(const wr_config_t *cfg, const char *cmd, wr_jobmanager_opts_t *out)
 {
     static const char *const kinds[] = {"", "none", "fixed-delay", "exponential-delay",
@@ -157,6 +170,11 @@ int wr_cli_jm_opts(const wr_config_t *cfg, const char *cmd, wr_jobmanager_opts_t
         .cluster_id = wr_config_str(cfg, "high-availability.cluster-id"),
         .checkpoints_dir = wr_config_str(cfg, "state.checkpoints.dir"),
         .savepoints_dir = wr_config_str(cfg, "state.savepoints.dir"),
+        .savepoints_roots = wr_config_str(cfg, "security.paths.savepoints"),
+        .sources_roots = wr_config_str(cfg, "security.paths.sources"),
+        .sinks_roots = wr_config_str(cfg, "security.paths.sinks"),
+        .max_slots_per_tm = (uint32_t)wr_config_int(cfg, "slotmanager.max-slots-per-taskmanager"),
+        .max_subtasks_per_job = (uint32_t)wr_config_int(cfg, "jobmanager.max-subtasks-per-job"),
         .interval_ms = wr_config_int(cfg, "execution.checkpointing.interval"),
         .timeout_ms = wr_config_int(cfg, "execution.checkpointing.timeout"),
         .min_pause_ms = wr_config_int(cfg, "execution.checkpointing.min-pause"),

@@ -124,6 +124,10 @@ void wr_cli_error(const char *cmd, const char *hint, const char *fmt, ...)
 /* The JobManager's checkpoint and restart settings from configuration (strings borrowed from
  * cfg). WR_ECONFIG (after printing why) for an unknown restart-strategy. */
 int wr_cli_jm_opts(const wr_config_t *cfg, const char *cmd, wr_jobmanager_opts_t *out);
+/* path made absolute against this process's working directory, canonical (bus/base/path.h: it
+ * need not exist yet), into out (cap bytes); path as given when that fails or does not fit.
+ * Returns out. What the CLI sends the JobManager, which resolves no relative path. */
+const char *wr_cli_abs_path(const char *path, char *out, size_t cap);
 
 /* The high-availability settings: WR_EXIT_OK with *on false (high-availability: none), or true
  * and *out filled (strings borrowed from cfg); WR_EXIT_USAGE after printing why for an unknown

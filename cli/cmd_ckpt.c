@@ -95,9 +95,10 @@ static int s_run(int argc, char **argv, const char *cmd, uint16_t type)
     }
     wr_config_t *cfg = wr_cli_cfg_build(&o.cc, cmd, &rc);
     if (!cfg) return rc;
+    /* the folder as this command's working directory names it: the JobManager takes only
+     * absolute ones (it never resolves a path against its own working directory) */
     char dir[PATH_MAX] = "";
-    if (nargs == 2 && !realpath(argv[optind + 1], dir))
-        snprintf(dir, sizeof dir, "%s", argv[optind + 1]);
+    if (nargs == 2) wr_cli_abs_path(argv[optind + 1], dir, sizeof dir);
     wr_msg_savepoint_req_t sp = {.stop = stop, .drain = o.drain};
     wr_msg_job_ref_t ref;
     if ((size_t)snprintf(ref.job, sizeof ref.job, "%s", argv[optind]) >= sizeof ref.job) {

@@ -381,6 +381,8 @@ int wr_cmd_local(int argc, char **argv)
     nodes[0] = wr_node_new(&no, &err);
     wr_jobmanager_opts_t jo;
     if ((err = wr_cli_jm_opts(cfg, "local", &jo))) goto out;
+    /* the user's own files, read and written as the user: security.paths.* confine a cluster */
+    jo.savepoints_roots = jo.sources_roots = jo.sinks_roots = NULL;
     if (!nodes[0] || (err = wr_jobmanager_spawn(nodes[0], &jo))) {
         wr_cli_error("local", bind ? "try another --bind port" : NULL,
                      "cannot start the JobManager: %s", wr_strerror(err));

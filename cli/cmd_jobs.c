@@ -304,7 +304,7 @@ int wr_cmd_submit(int argc, char **argv)
         snprintf(jm, sizeof jm, "%s/jobmanager", wr_config_str(cfg, "jobmanager.node-id"));
         char abs[PATH_MAX];
         const char *from =
-            o.from_savepoint && realpath(o.from_savepoint, abs) ? abs : o.from_savepoint;
+            o.from_savepoint ? wr_cli_abs_path(o.from_savepoint, abs, sizeof abs) : NULL;
         wr_cli_run_opts_t ro = {.follow = o.wait,
                                 .status_line = o.wait && isatty(STDERR_FILENO),
                                 .detach_on_signal = true,

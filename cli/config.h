@@ -86,6 +86,24 @@ enum wr_config_type {
       "process sees, on a shared filesystem).")                                                    \
     X("state.savepoints.dir", WR_CFG_STRING, "/tmp/weir/savepoints", 0, 0,                         \
       "Default folder of `weir savepoint` and `weir stop --savepoint`.")                           \
+    X("security.paths.savepoints", WR_CFG_STRING, "", 0, 0,                                        \
+      "Folders (comma-separated) savepoints may be written to and restored from besides "          \
+      "state.savepoints.dir and state.checkpoints.dir, which always may; the JobManager refuses "  \
+      "any other folder (\"..\" and symlinks resolved) at the trigger or submit, naming it. "      \
+      "`weir local` confines no path.")                                                            \
+    X("security.paths.sources", WR_CFG_STRING, "/tmp/weir/data", 0, 0,                             \
+      "Folders (comma-separated) file sources may read; a job reading a file elsewhere (\"..\" "   \
+      "and symlinks resolved) is refused at submit, naming it. `weir local` confines no path.")    \
+    X("security.paths.sinks", WR_CFG_STRING, "/tmp/weir/data", 0, 0,                               \
+      "Folders (comma-separated) file sinks may write; a job writing elsewhere is refused at "     \
+      "submit, naming the path. Relative sink paths are taken from the JobManager's working "      \
+      "directory, as the TaskManagers' writers take them from theirs: start both in one.")         \
+    X("slotmanager.max-slots-per-taskmanager", WR_CFG_INT, "1024", 1, 65536,                       \
+      "The most slots the JobManager accepts from one TaskManager; a registration offering more "  \
+      "is refused, naming both numbers.")                                                          \
+    X("jobmanager.max-subtasks-per-job", WR_CFG_INT, "4096", 1, 1048576,                           \
+      "The most subtasks (operators' parallelism summed over chains) one job may have; a larger "  \
+      "one is refused at submit, before anything is deployed.")                                    \
     X("state.backend", WR_CFG_STRING, "memory", 0, 0,                                              \
       "Where windows keep their state: memory (hash tables) or rocksdb (closed panes in a "        \
       "RocksDB store per subtask; tumbling and sliding windows without quantiles).")               \

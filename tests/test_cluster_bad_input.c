@@ -18,6 +18,8 @@
 #include <math.h>
 #include <msgpack.h>
 
+#include "bus/base/fs.h"
+#include "bus/base/log.h"
 #include "bus/envelope.h"
 #include "bus/messages.h"
 #include "cli/cli.h"
@@ -92,16 +94,26 @@ static void s_pack_envelope(msgpack_sbuffer *sb, uint64_t version, uint64_t type
     msgpack_pack_bin_with_body(&pk, "\xc0", 1);
 }
 
-/* The test's DEALER: a ZeroMQ peer connected to the JobManager that says it is node garbage-1. */
-static void s_dealer_connect(const pc_cluster_t *c)
+/* The test's DEALER: a ZeroMQ peer connected to the JobManager that says it is node id; lazy: it
+ * takes one message off its connection and then reads no more (a client that never reads). */
+static void s_dealer_connect_as(const pc_cluster_t *c, const char *id, bool lazy)
 {
     s_t.dealer = zsock_new(ZMQ_DEALER);
     assert_non_null(s_t.dealer);
-    zsock_set_identity(s_t.dealer, "garbage-1");
+    zsock_set_identity(s_t.dealer, id);
     zsock_set_linger(s_t.dealer, 0);
+    if (lazy) {
+        zsock_set_rcvhwm(s_t.dealer, 1);
+        zsock_set_rcvbuf(s_t.dealer, 65536);
+    }
     zsock_set_sndtimeo(s_t.dealer, 2000);
     zsock_set_rcvtimeo(s_t.dealer, 5000);
     assert_int_equal(zsock_connect(s_t.dealer, "%s", c->endpoint), 0);
+}
+
+static void s_dealer_connect(const pc_cluster_t *c)
+{
+    s_dealer_connect_as(c, "garbage-1", false);
 }
 
 /* Sends one frame (more: another follows) on the test's DEALER. */
@@ -278,6 +290,155 @@ static void test_frame_far_over_max_message_size_is_counted(void **state)
         fail_msg("a 64 KiB frame to a JobManager with bus.max-message-size=4kb was not "
                  "counted (oversized %.0f -> %.0f, malformed %.0f -> %.0f)",
                  before.oversized, after.oversized, before.malformed, after.malformed);
+    pc_cluster_stop(&c);
+}
+
+/* The JobManager process's resident memory, bytes (/proc/PID/status VmRSS). */
+static int64_t s_rss(const ps_proc_t *p)
+{
+    const char *status = ps_read_file(ps_fmt("/proc/%d/status", (int)p->pid));
+    const char *at = status ? strstr(status, "VmRSS:") : NULL;
+    if (!at) fail_msg("no VmRSS for process %d", (int)p->pid);
+    return strtoll(at + 6, NULL, 10) * 1024;
+}
+
+/* Was a bug: a client that sent big pings and never read the pongs grew the JobManager without
+ * bound (40 pings of 60 MB: 2.5 GB): ZeroMQ's high-water mark counts messages, not bytes, and
+ * beyond it the transport queued on. Now what a node holds for one peer is bounded in bytes
+ * (4 * bus.max-message-size, 8 MiB here): over it the peer's connection is closed, counted and
+ * logged, and the JobManager's memory stays put while the client sends 400 MB of pings. */
+static void test_client_that_does_not_read_loses_its_connection(void **state)
+{
+    (void)state;
+    static const char *const settings[] = {"--set", "bus.max-message-size=2mb", NULL};
+    pc_cluster_t c = {.ntms = 1, .settings = settings};
+    pc_cluster_start(&c);
+    int64_t before = s_rss(c.jm);
+
+    s_dealer_connect_as(&c, "lazy-1", true);
+    static uint8_t big[2000000];
+    memset(big, 'x', sizeof big);
+    wr_envelope_t ping = {.type = WR_MSG_PING,
+                          .corr = 1,
+                          .from = "lazy-1/probe",
+                          .to = "jm-1/node",
+                          .payload = big,
+                          .payload_len = sizeof big};
+    int64_t peak = before;
+    for (int i = 0; i < 200; i++) {
+        s_dealer_send_envelope(&ping, 0);
+        if (i % 20 == 19) {
+            ps_sleep_ms(50);
+            int64_t rss = s_rss(c.jm);
+            if (rss > peak) peak = rss;
+        }
+    }
+    const char *says = "peer 'lazy-1' does not read what is sent to it";
+    if (ps_wait_text(c.jm, c.jm->err, says, 1, 10000) < 0)
+        fail_msg("the JobManager did not cut the client that does not read off; its RSS went "
+                 "from %lld to %lld MB",
+                 (long long)(before >> 20), (long long)(s_rss(c.jm) >> 20));
+    ps_sleep_ms(500);
+    int64_t after = s_rss(c.jm);
+    if (after > peak) peak = after;
+    if (peak - before > (96 << 20))
+        fail_msg("the JobManager grew from %lld to %lld MB for a client that does not read",
+                 (long long)(before >> 20), (long long)(peak >> 20));
+    /* the cluster carries on */
+    assert_true(ps_running(c.jm));
+    pc_wait_statuses(&c, PS_ARGV("jm-1=up", "tm-a=up"), S_UP_MS);
+    pc_cluster_stop(&c);
+}
+
+/* Was a bug: a flood of bad tm-register messages wrote a log line each (829,000 lines, 55 MB in
+ * 10 s). Now the JobManager's refusals are rate-limited (bus/base/log.h): a few lines a second
+ * and a count of what was suppressed. */
+static void test_flood_of_bad_registrations_logs_a_few_lines(void **state)
+{
+    (void)state;
+    pc_cluster_t c = {.ntms = 1};
+    pc_cluster_start(&c);
+    s_dealer_connect_as(&c, "tm-flood", false);
+    wr_envelope_t reg = {.type = WR_MSG_TM_REGISTER,
+                         .from = "tm-flood/taskmanager",
+                         .to = "jm-1/jobmanager",
+                         .payload = (const uint8_t *)"\x93\x01\x02\x03", /* not a tm-register */
+                         .payload_len = 4};
+    int64_t start = ps_now_ms();
+    enum { S_FLOOD = 5000 };
+    for (int i = 0; i < S_FLOOD; i++) {
+        reg.corr = (uint64_t)i + 1;
+        s_dealer_send_envelope(&reg, 0);
+        zframe_t *answer = zframe_recv(s_t.dealer); /* its refusal: all were read */
+        if (!answer) PS_FAIL("no answer to bad registration %d", i);
+        zframe_destroy(&answer);
+    }
+    int64_t seconds = (ps_now_ms() - start) / 1000 + 1;
+    pc_wait_statuses(&c, PS_ARGV("jm-1=up", "tm-a=up"), S_UP_MS);
+    const char *log = ps_read_file(c.jm->err);
+    size_t lines = ps_count(log, "bad registration from tm-flood");
+    if (lines == 0 || lines > (size_t)(seconds + 1) * WR_LOGRL_PER_SECOND)
+        fail_msg("%d bad registrations in %lld s logged %zu lines", S_FLOOD, (long long)seconds,
+                 lines);
+    pc_cluster_stop(&c);
+}
+
+/* Was a bug: `weir savepoint ID /etc/weir-test` made the JobManager write a savepoint into /etc,
+ * and a topology could read any file the JobManager's user reads. Now savepoint folders and the
+ * file connectors' paths must lie under security.paths.* (the harness sets them to the run's
+ * folder): anything else is refused naming the path and the key, and a relative savepoint folder
+ * is the CLI's (resolved against its working directory), never the JobManager's. */
+static void test_paths_outside_the_roots_are_refused(void **state)
+{
+    (void)state;
+    pc_cluster_t c = {.ntms = 1};
+    pc_cluster_start(&c);
+    const char *topo = ps_path("endless.yaml");
+    ps_write_file(topo, "name: endless\nparallelism: 1\n"
+                        "sources:\n  - {type: generator, devices: 4, total: 0, rate: 1000}\n"
+                        "sinks:\n  - {type: stdout}\n");
+    ps_result_t r = pc_cli(&c, PS_ARGV("submit", topo));
+    if (r.code != 0) PS_FAIL("submit: exit %d\n%s", r.code, r.err);
+    char id[32];
+    snprintf(id, sizeof id, "%.*s", (int)strcspn(r.out, "\n"), r.out);
+
+    /* a relative folder: the CLI's working directory names it, outside the roots */
+    char cwd[4096];
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    const char *outside = ps_fmt("%s/weir-test-sp-outside", cwd);
+    r = pc_cli(&c, PS_ARGV("savepoint", id, "weir-test-sp-outside"));
+    bool written = access(outside, F_OK) == 0;
+    wr_fs_rmtree(outside); /* (only there when the refusal failed) */
+    if (r.code != 1 || written || !strstr(r.err, outside) ||
+        !strstr(r.err, "security.paths.savepoints"))
+        PS_FAIL("savepoint into a relative folder outside the roots: exit %d%s\n%s", r.code,
+                written ? ", written" : "", r.err);
+    /* under the root it is written */
+    r = pc_cli(&c, PS_ARGV("savepoint", id, ps_path("sp")));
+    if (r.code != 0 || !strstr(r.out, ps_path("sp")))
+        PS_FAIL("savepoint under the root: exit %d\n%s%s", r.code, r.out, r.err);
+
+    /* a file source outside the roots is refused at submit */
+    const char *copy = ps_path("copy.yaml");
+    ps_write_file(copy,
+                  "name: copy\nschema: {line: string}\n"
+                  "sources:\n  - {type: file, path: /etc/passwd, format: csv, header: false}\n"
+                  "sinks:\n  - {type: stdout}\n");
+    r = pc_cli(&c, PS_ARGV("submit", copy));
+    if (r.code != 1 || !strstr(r.err, "/etc/passwd") || !strstr(r.err, "security.paths.sources"))
+        PS_FAIL("a source outside the roots: exit %d\n%s", r.code, r.err);
+    /* a relative sink path is the CLI's (its working directory), outside the roots here */
+    ps_write_file(copy, "name: rel\nsources:\n  - {type: generator, devices: 4, total: 10}\n"
+                        "sinks:\n  - {type: file, path: weir-test-rel.jsonl}\n");
+    r = pc_cli(&c, PS_ARGV("submit", copy));
+    if (r.code != 1 || !strstr(r.err, ps_fmt("%s/weir-test-rel.jsonl", cwd)) ||
+        !strstr(r.err, "security.paths.sinks")) {
+        ps_sleep_ms(1000); /* a job let through writes it: not in the test's working directory */
+        unlink(ps_fmt("%s/weir-test-rel.jsonl", cwd));
+        PS_FAIL("a relative sink outside the roots: exit %d\n%s", r.code, r.err);
+    }
+    r = pc_cli(&c, PS_ARGV("cancel", id));
+    assert_int_equal(r.code, 0);
     pc_cluster_stop(&c);
 }
 
@@ -493,6 +654,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         S_TEST(test_garbage_on_the_jobmanager_port_is_counted_and_dropped),
         S_TEST(test_frame_far_over_max_message_size_is_counted),
+        S_TEST(test_client_that_does_not_read_loses_its_connection),
+        S_TEST(test_flood_of_bad_registrations_logs_a_few_lines),
+        S_TEST(test_paths_outside_the_roots_are_refused),
         S_TEST(test_usage_errors_exit_2_and_failures_exit_1),
         S_TEST(test_invalid_endpoints_exit_2_at_once),
         S_TEST(test_no_jobmanager_is_named_by_its_endpoint),

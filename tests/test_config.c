@@ -144,7 +144,13 @@ static void test_defaults(void **state)
     assert_int_equal(wr_config_int(fx->cfg, "restart-strategy.fixed-delay.delay"), 1000);
     assert_string_equal(wr_config_str(fx->cfg, "restart-strategy"), "");
 
-    assert_int_equal(wr_config_key_count(), 45);
+    assert_string_equal(wr_config_str(fx->cfg, "security.paths.savepoints"), "");
+    assert_string_equal(wr_config_str(fx->cfg, "security.paths.sources"), "/tmp/weir/data");
+    assert_string_equal(wr_config_str(fx->cfg, "security.paths.sinks"), "/tmp/weir/data");
+    assert_int_equal(wr_config_int(fx->cfg, "slotmanager.max-slots-per-taskmanager"), 1024);
+    assert_int_equal(wr_config_int(fx->cfg, "jobmanager.max-subtasks-per-job"), 4096);
+
+    assert_int_equal(wr_config_key_count(), 50);
     assert_null(wr_config_key_at(wr_config_key_count()));
     for (size_t i = 0; i < wr_config_key_count(); i++) {
         const wr_config_key_t *k = wr_config_key_at(i);

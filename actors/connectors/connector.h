@@ -154,6 +154,14 @@ typedef struct wr_source_class {
     int (*read)(void *reader, wr_source_read_t *rd, wr_source_status_t *st, wr_strbuf_t *err);
     /* Lists every split it holds (not the done ones) at its position. */
     int (*snapshot)(void *reader, wr_source_snap_t *snap);
+
+    /* ---- the JobManager, at submit (optional) ---- */
+    /* The files and folders its readers read, appended to out as canonical paths
+     * (bus/base/path.h), each followed by a '\n': the JobManager refuses a job that reads outside
+     * security.paths.sources. A relative path is appended as given (each subtask would resolve
+     * it against its own working directory): the JobManager refuses it when it confines paths.
+     * NULL: it reads no files (the generator). out->failed when out of memory. */
+    void (*paths)(const void *config, wr_strbuf_t *out);
 } wr_source_class_t;
 
 /* ---- sinks ---- */
@@ -221,6 +229,10 @@ typedef struct wr_sink_class {
      * writers' do. NULL: it writes nothing exclusive (stdout, collect). Appends nothing it cannot
      * name; out->failed when out of memory. */
     void (*resources)(const void *config, wr_strbuf_t *out);
+    /* The files and folders its writers write, as the source's paths hook: the JobManager
+     * refuses a job that writes outside security.paths.sinks. NULL: it writes no files (stdout,
+     * collect). */
+    void (*paths)(const void *config, wr_strbuf_t *out);
 
     /* ---- the committer (the JobManager, before an attempt starts) ---- */
     /* The lowest attempt number a new job may use here, past every attempt an earlier job

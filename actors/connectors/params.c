@@ -2,10 +2,12 @@
 #include "actors/connectors/params.h"
 
 #include <assert.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bus/base/error.h"
 
@@ -274,7 +276,12 @@ static int s_read_value(wr_yaml_t *y, const wr_yaml_node_t *v, const char *key, 
         rc = msg.failed ? WR_ENOMEM : wr_yaml_fail(y, v->line, key, "%s", msg.buf);
         wr_strbuf_release(&msg);
     }
-    if (!rc && p->type == WR_PARAM_PATH) rc = s_resolve(dir, (char **)((char *)base + p->off));
+    if (!rc && p->type == WR_PARAM_PATH) {
+        char cwd[PATH_MAX];
+        const char *from = dir;
+        if (dir && p->from_cwd) from = getcwd(cwd, sizeof cwd); /* NULL: left relative */
+        rc = s_resolve(from, (char **)((char *)base + p->off));
+    }
     return rc;
 }
 

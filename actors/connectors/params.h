@@ -57,6 +57,9 @@ typedef struct {
     wr_param_type_t type;
     size_t off, size;         /* the value's place in the struct (WR_PARAM_AT) */
     const char *dflt;         /* the default as a file writes it; NULL: zero (or none) */
+    bool from_cwd;            /* PATH: a relative path read from a file is taken from the working
+                                 directory of the reader (the CLI, `weir local`), not the file's
+                                 folder */
     bool required;            /* a file must give it: "no KEY (KEY: EXAMPLE)" */
     bool bus_only;            /* never in a file (the bus form carries it) */
     int64_t lo, hi;           /* INT, DURATION, TIME */

@@ -27,6 +27,7 @@ typedef struct {
 
 struct wr__coord {
     const wr_jobmanager_opts_t *o;
+    wr_logrl_t log; /* bad acks (bus/base/log.h) */
     char job[WR_JOB_ID_MAX];
     uint32_t nsub;
     bool enabled;               /* periodic checkpoints (execution.checkpointing.interval) */
@@ -98,6 +99,7 @@ wr__coord_t *wr__coord_new(const wr_jobmanager_opts_t *o, const char *job_id, ui
         return NULL;
     }
     c->o = o;
+    wr_logrl_init(&c->log, 0);
     snprintf(c->job, sizeof c->job, "%s", job_id);
     c->nsub = nsub;
     c->next_id = restored_id + 1; /* one numbering along a savepoint's lineage */
@@ -480,7 +482,7 @@ int wr__coord_on_ack(wr__coord_t *c, wr_actor_t *self, const wr__job_ref_t *j,
     char files[S_MAX_BLOBS][S_FILE_MAX];
     int rc = s_read_blobs(ack, &t, blobs, files, S_MAX_BLOBS);
     if (rc) {
-        wr_warn("jobmanager: a bad checkpoint ack from %s", from);
+        wr_warn_limited(&c->log, "jobmanager: a bad checkpoint ack from %s", from);
         return 0;
     }
     int64_t align_ms = ack->alignment_ms;

@@ -33,6 +33,7 @@ typedef struct {
 struct wr__inspect {
     s_gather_t *v;
     size_t n, cap;
+    wr_logrl_t log; /* answers that cannot be sent (a client that does not read: bus/base/log.h) */
 };
 
 static void s_gather_release(s_gather_t *g)
@@ -47,7 +48,9 @@ static void s_gather_release(s_gather_t *g)
 
 wr__inspect_t *wr__inspect_new(void)
 {
-    return calloc(1, sizeof(wr__inspect_t));
+    wr__inspect_t *in = calloc(1, sizeof *in);
+    if (in) wr_logrl_init(&in->log, 0);
+    return in;
 }
 
 void wr__inspect_destroy(wr__inspect_t **inp)
@@ -97,11 +100,12 @@ static void s_gather_remove(wr__inspect_t *in, s_gather_t *g)
     *g = in->v[--in->n];
 }
 
-static void s_send_to_client(wr_actor_t *self, const s_gather_t *g, uint16_t type, const void *data,
-                             size_t len)
+static void s_send_to_client(wr__inspect_t *in, wr_actor_t *self, const s_gather_t *g,
+                             uint16_t type, const void *data, size_t len)
 {
     int rc = wr_send_corr(self, g->client, type, g->client_corr, data, len);
-    if (rc) wr_warn("jobmanager: cannot answer %s: %s", g->client, wr_strerror(rc));
+    if (rc)
+        wr_warn_limited(&in->log, "jobmanager: cannot answer %s: %s", g->client, wr_strerror(rc));
 }
 
 static bool s_gather_asked(const s_gather_t *g, const char *node)
@@ -184,7 +188,8 @@ static void s_actors_finish(wr__inspect_t *in, wr_actor_t *self, const wr__tms_t
     if (!rc)
         rc = wr__jm_send(self, g->client, WR_MSG_ACTORS_REPLY, g->client_corr, 0,
                          &wr_msg_actors_reply_decl, &reply);
-    if (rc) wr_warn("jobmanager: cannot answer %s: %s", g->client, wr_strerror(rc));
+    if (rc)
+        wr_warn_limited(&in->log, "jobmanager: cannot answer %s: %s", g->client, wr_strerror(rc));
     wr_msg_actors_reply_release(&reply); /* (the rows we made hold no lists) */
     msgpack_sbuffer_destroy(&own);
     s_gather_remove(in, g);
@@ -271,10 +276,10 @@ bool wr__inspect_on_answer(wr__inspect_t *in, wr_actor_t *self, const wr__tms_t 
                              S_INSPECT_TIMEOUT_MS);
                     wr_msg_t *e = wr_msg_error(NULL, NULL, g->client_corr, WR_ETIMEDOUT, text);
                     if (e && wr_send_msg(self, g->client, &e))
-                        wr_warn("jobmanager: cannot answer %s", g->client);
+                        wr_warn_limited(&in->log, "jobmanager: cannot answer %s", g->client);
                     wr_msg_destroy(&e);
                 } else {
-                    s_send_to_client(self, g, m->type, m->data, m->len);
+                    s_send_to_client(in, self, g, m->type, m->data, m->len);
                 }
                 s_gather_remove(in, g);
                 return true;

@@ -7,6 +7,7 @@
 
 #include "actors/dataflow/job/job_connectors.h"
 #include "actors/jobmanager/jm_jobs_int.h"
+#include "actors/jobmanager/jm_paths.h"
 #include "bus/base/clock.h"
 #include "bus/base/error.h"
 #include "bus/base/log.h"
@@ -46,6 +47,7 @@ wr__jobs_t *wr__jobs_new(const wr_jobmanager_opts_t *o, wr__tms_t *tms, wr__lead
     wr__jobs_t *js = calloc(1, sizeof *js);
     if (!js) return NULL;
     js->o = o;
+    wr_logrl_init(&js->log, 0);
     js->tms = tms;
     js->leader = leader;
     return js;
@@ -334,10 +336,26 @@ static void s_set_parallelism(wr_topology_t *t, uint32_t n)
     wr_topology_set_parallelism(t, n);
 }
 
+/* Whether the JobManager's caps and confined paths admit a submitted job j: 0, or WR_EINVAL
+ * with why in text (WR_ENOMEM). */
+static int s_admit(const wr__jobs_t *js, const wr__job_t *j, char *text, size_t cap)
+{
+    uint32_t most = js->o->max_subtasks_per_job;
+    if (most && j->nsub > most) {
+        snprintf(text, cap,
+                 "the job has %u subtasks, more than jobmanager.max-subtasks-per-job (%u): lower "
+                 "its parallelism, or raise that key in the JobManager's configuration",
+                 j->nsub, most);
+        return WR_EINVAL;
+    }
+    return wr__jm_paths_check_job(js->o, j->topo, j->restore, text, cap);
+}
+
 /* A job from a JOB_SUBMIT payload (a topology, and maybe a restore path and a parallelism: 0, as
  * the topology says): planned, its topology packed, its restore checked and its coordinator made.
- * id NULL: a new id; restore non-empty: restore that instead of the payload's. NULL with *code
- * (WR_EPROTO, WR_EINVAL, WR_ECONFIG..., WR_ENOMEM) and a reason in text. */
+ * id NULL: a new job (admitted by s_admit) with a new id; restore non-empty: restore that instead
+ * of the payload's. NULL with *code (WR_EPROTO, WR_EINVAL, WR_ECONFIG..., WR_ENOMEM) and a reason
+ * in text. */
 static wr__job_t *s_build(wr__jobs_t *js, const uint8_t *data, size_t len, const char *id,
                           const char *restore, int *code, char *text, size_t cap)
 {
@@ -382,6 +400,9 @@ static wr__job_t *s_build(wr__jobs_t *js, const uint8_t *data, size_t len, const
                  (unsigned long long)((rnd ^ ++js->next_job) & 0xffffffffull));
     }
     j->nsub = wr_plan_subtasks(&j->plan);
+    /* a new job: within the caps and the confined paths, before anything is allocated for its
+     * subtasks or read from its restore path (one taken over was admitted by its first leader) */
+    if (!id && (*code = s_admit(js, j, text, cap))) goto fail;
     j->sub = calloc(j->nsub, sizeof *j->sub);
     j->node = calloc(j->nsub, sizeof *j->node);
     j->place_endpoint = calloc(j->nsub, sizeof *j->place_endpoint);
@@ -567,7 +588,7 @@ int wr__jobs_on_task_state(wr__jobs_t *js, wr_actor_t *self, const wr_msg_t *m)
 {
     wr_msg_task_state_t r;
     if (wr_msg_task_state_unpack(m, &r)) {
-        wr_warn("jobmanager: dropping a malformed task report from %s", m->from);
+        wr_warn_limited(&js->log, "jobmanager: dropping a malformed task report from %s", m->from);
         return 0;
     }
     wr__job_t *j = wr__jobs_find(js, r.job);
@@ -639,7 +660,8 @@ int wr__jobs_on_ckpt_ack(wr__jobs_t *js, wr_actor_t *self, const wr_msg_t *m)
     wr_msg_ckpt_ack_t ack;
     int rc = wr_msg_ckpt_ack_unpack(m, &ack);
     if (rc) {
-        wr_warn("jobmanager: a bad checkpoint ack from %s: %s", m->from, wr_strerror(rc));
+        wr_warn_limited(&js->log, "jobmanager: a bad checkpoint ack from %s: %s", m->from,
+                        wr_strerror(rc));
         return 0;
     }
     wr__job_t *j = wr__jobs_find(js, ack.job);
@@ -668,9 +690,12 @@ int wr__jobs_on_savepoint(wr__jobs_t *js, wr_actor_t *self, const wr_msg_t *m)
         return wr_reply_error(self, m, WR_EPROTO, "bad savepoint request");
     wr__job_t *j = wr__jobs_find(js, req.job);
     if (!j) return wr_reply_error(self, m, WR_ENOTFOUND, "no such job (see `weir jobs`)");
+    char text[640];
+    int rc = wr__jm_paths_check_savepoint(js->o, req.dir, text, sizeof text);
+    if (rc) return rc == WR_ENOMEM ? rc : wr_reply_error(self, m, rc, text);
     s_coord_call_t cc;
     s_coord_begin(js, j, &cc);
-    int rc = wr__coord_on_savepoint(j->coord, self, &cc.ref, m, &req, &cc.v);
+    rc = wr__coord_on_savepoint(j->coord, self, &cc.ref, m, &req, &cc.v);
     s_coord_end(js, self, j, &cc);
     return rc;
 }

@@ -10,6 +10,7 @@
 #include "actors/jobmanager/jm_ckpt.h"
 #include "actors/jobmanager/jm_jobs.h"
 #include "actors/jobmanager/jm_restart.h"
+#include "bus/base/log.h"
 #include "bus/base/strbuf.h"
 #include "bus/messages.h"
 
@@ -62,6 +63,7 @@ typedef struct {
 
 struct wr__jobs {
     const wr_jobmanager_opts_t *o;
+    wr_logrl_t log; /* bad reports and acks (bus/base/log.h) */
     wr__tms_t *tms;
     wr__leader_t *leader;
     wr__job_t **v;

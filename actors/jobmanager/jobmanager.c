@@ -34,7 +34,8 @@ typedef struct {
     wr__tms_t *tms;
     wr__jobs_t *jobs;
     wr__inspect_t *inspect;
-    uint64_t tick; /* the timer of checkpoints and restarts, while a job needs it (0: none) */
+    uint64_t tick;  /* the timer of checkpoints and restarts, while a job needs it (0: none) */
+    wr_logrl_t log; /* refusals of what peers send (bus/base/log.h) */
 } s_jm_t;
 
 static void s_free_state(void *state)
@@ -106,25 +107,32 @@ static void s_send_registered(wr_actor_t *self, s_jm_t *jm, const char *to, uint
         rc = wr__jm_send(self, to, WR_MSG_TM_REGISTERED, corr, r.epoch, &wr_msg_tm_registered_decl,
                          &r);
     free(r.owned.v);
-    if (rc) wr_warn("jobmanager: cannot answer %s: %s", to, wr_strerror(rc));
+    if (rc) wr_warn_limited(&jm->log, "jobmanager: cannot answer %s: %s", to, wr_strerror(rc));
 }
 
 static int s_on_register(wr_actor_t *self, s_jm_t *jm, const wr_msg_t *m)
 {
     wr__tm_reg_t reg;
     if (wr__tms_parse_register(m, &reg)) {
-        wr_warn("jobmanager: bad registration from %s", m->from);
+        wr_warn_limited(&jm->log, "jobmanager: bad registration from %s", m->from);
         wr_reply_error(self, m, WR_EINVAL, "bad tm-register payload");
         return 0;
     }
     const char *mine = jm->o.cluster_id ? jm->o.cluster_id : "";
-    if (strcmp(reg.cluster, mine)) {
-        char text[256];
+    char text[256] = "";
+    if (strcmp(reg.cluster, mine))
         snprintf(text, sizeof text,
                  "TaskManager %s belongs to cluster '%s', this JobManager to '%s' "
                  "(high-availability.cluster-id)",
                  reg.id, reg.cluster, mine);
-        wr_warn("jobmanager: refusing a registration: %s", text);
+    else if (jm->o.max_slots_per_tm && reg.slots > jm->o.max_slots_per_tm)
+        snprintf(text, sizeof text,
+                 "TaskManager %s offers %u slots, more than slotmanager.max-slots-per-taskmanager "
+                 "(%u): lower its taskmanager.numberOfTaskSlots, or raise that key in the "
+                 "JobManager's configuration",
+                 reg.id, reg.slots, jm->o.max_slots_per_tm);
+    if (text[0]) {
+        wr_warn_limited(&jm->log, "jobmanager: refusing a registration: %s", text);
         wr_reply_error(self, m, WR_EINVAL, text);
         return 0;
     }
@@ -274,6 +282,7 @@ int wr_jobmanager_spawn(wr_node_t *node, const wr_jobmanager_opts_t *opts)
     s_jm_t *jm = calloc(1, sizeof *jm);
     if (!jm) return WR_ENOMEM;
     if (opts) jm->o = *opts;
+    wr_logrl_init(&jm->log, 0);
     if (jm->o.ha) {
         wr_strbuf_t err;
         wr_strbuf_init(&err);

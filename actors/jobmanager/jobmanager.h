@@ -58,6 +58,17 @@ typedef struct {
     uint64_t rocksdb_cache;  /* state.backend.rocksdb.block-cache-size */
     const char *cluster_id;  /* high-availability.cluster-id: TaskManagers of another are refused */
     const wr_ha_opts_t *ha;  /* high-availability: etcd (NULL: standalone); read at the spawn */
+    /* Confined paths (security.paths.*, comma-separated folders; actors/jobmanager/jm_paths.h):
+     * a savepoint folder (trigger, stop, restore) must lie under savepoints_roots,
+     * savepoints_dir or checkpoints_dir, a file source's path under sources_roots, a file sink's
+     * under sinks_roots. NULL: that kind is not confined (`weir local`, in-process tests). */
+    const char *savepoints_roots, *sources_roots, *sinks_roots;
+    /* Caps against a peer that asks for too much (0: none): a TaskManager registering more slots
+     * than max_slots_per_tm is refused (slotmanager.max-slots-per-taskmanager), a job of more
+     * subtasks than max_subtasks_per_job is refused at submit, before any deploy
+     * (jobmanager.max-subtasks-per-job). */
+    uint32_t max_slots_per_tm;
+    uint32_t max_subtasks_per_job;
 } wr_jobmanager_opts_t;
 
 /* Starts the JobManager actor on node (o is copied; its strings must outlive the actor). */

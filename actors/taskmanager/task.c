@@ -419,9 +419,10 @@ static bool s_from_leader(const wr_actor_t *self, wr__task_t *t, const wr_msg_t 
 {
     if (!t->o.epoch || m->epoch == t->o.epoch) return true;
     t->stale++;
-    wr_warn("%s: dropping %s of epoch %llu from %s (deployed under %llu; %llu dropped so far)",
-            wr_actor_addr(self), wr_msg_type_label(m->type), (unsigned long long)m->epoch, m->from,
-            (unsigned long long)t->o.epoch, (unsigned long long)t->stale);
+    wr_warn_limited(
+        &t->log, "%s: dropping %s of epoch %llu from %s (deployed under %llu; %llu dropped so far)",
+        wr_actor_addr(self), wr_msg_type_label(m->type), (unsigned long long)m->epoch, m->from,
+        (unsigned long long)t->o.epoch, (unsigned long long)t->stale);
     return false;
 }
 
@@ -490,6 +491,7 @@ int wr_task_spawn(wr_node_t *node, wr_actor_t *supervisor, wr_topology_t **topol
         return rc;
     }
     t->o = *o;
+    wr_logrl_init(&t->log, 0);
     t->topo = *topology;
     *topology = NULL;
     o->place_node = NULL;

@@ -13,6 +13,7 @@
 #include "actors/taskmanager/task.h"
 #include "actors/taskmanager/task_source.h"
 #include "bus/msg.h"
+#include "bus/base/log.h"
 #include "bus/base/strbuf.h"
 
 /* One filter or map of the chain. */
@@ -159,6 +160,7 @@ typedef struct {
     uint64_t records_in;
     uint64_t last_checkpoint; /* the latest this subtask took part in */
     uint64_t stale;           /* checkpoint messages dropped: another leader's epoch */
+    wr_logrl_t log;           /* refusals of what peers send (bus/base/log.h) */
     char error[256];
 } wr__task_t;
 

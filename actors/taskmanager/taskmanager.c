@@ -38,6 +38,7 @@ typedef struct {
     wr_ha_opts_t ha;            /* (ha.endpoints NULL: the JobManager is configured) */
     wr__discovery_t *discovery; /* with ha: asks etcd who leads */
     uint64_t stale;             /* messages refused for an epoch older than the leader's */
+    wr_logrl_t log;             /* refusals of what peers send (bus/base/log.h) */
     char refused[256];          /* the last refusal of a registration, said once */
     char jm_id[WR_NODE_MAX];
     char jm_endpoint[128];
@@ -110,10 +111,12 @@ static unsigned s_adopt_epoch(s_tm_t *tm, uint64_t epoch)
 static void s_refuse(s_tm_t *tm, const wr_msg_t *m, uint64_t epoch)
 {
     tm->stale++;
-    wr_warn("taskmanager: refusing %s of epoch %llu from %s (the leader's is %llu; %llu refused "
-            "so far)",
-            wr_msg_type_label(m->type), (unsigned long long)epoch, m->from,
-            (unsigned long long)tm->epoch, (unsigned long long)tm->stale);
+    wr_warn_limited(
+        &tm->log,
+        "taskmanager: refusing %s of epoch %llu from %s (the leader's is %llu; %llu refused "
+        "so far)",
+        wr_msg_type_label(m->type), (unsigned long long)epoch, m->from,
+        (unsigned long long)tm->epoch, (unsigned long long)tm->stale);
 }
 
 /* Fencing: a deployment or cancel of an epoch older than the leader's this TaskManager knows is
@@ -174,7 +177,8 @@ static int s_on_deploy(wr_actor_t *self, s_tm_t *tm, const wr_msg_t *m)
         }
     }
     if (rc) {
-        wr_warn("taskmanager: bad deployment from %s: %s", m->from, wr_strerror(rc));
+        wr_warn_limited(&tm->log, "taskmanager: bad deployment from %s: %s", m->from,
+                        wr_strerror(rc));
         wr_msg_task_deploy_release(&d);
         wr_topology_destroy(&topo);
         free(o.place_node);
@@ -209,8 +213,8 @@ static int s_on_deploy(wr_actor_t *self, s_tm_t *tm, const wr_msg_t *m)
         t.actor = task;
         tm->tasks[tm->ntasks++] = t;
     } else {
-        wr_warn("taskmanager: cannot start subtask %u.%u of job %s: %s", t.vertex, t.subtask, t.job,
-                wr_strerror(rc));
+        wr_warn_limited(&tm->log, "taskmanager: cannot start subtask %u.%u of job %s: %s", t.vertex,
+                        t.subtask, t.job, wr_strerror(rc));
     }
     return 0;
 }
@@ -302,6 +306,7 @@ static void s_clean_stores(const wr_actor_t *self, s_tm_t *tm, const char *local
                 dir, rc ? wr_strerror(rc) : strerror(errno));
         if (tm->lock_fd >= 0) close(tm->lock_fd);
         tm->lock_fd = -1;
+        wr_logrl_init(&tm->log, 0);
         return;
     }
     DIR *d = opendir(dir);
@@ -336,7 +341,7 @@ static void s_on_registered(const wr_actor_t *self, s_tm_t *tm, const wr_msg_t *
     wr_msg_tm_registered_t r;
     if (wr_msg_tm_registered_unpack(m, &r) || !r.epoch || m->epoch != r.epoch) {
         wr_msg_tm_registered_release(&r);
-        wr_warn("taskmanager: malformed registration answer from %s", m->from);
+        wr_warn_limited(&tm->log, "taskmanager: malformed registration answer from %s", m->from);
         return;
     }
     if (r.epoch < tm->epoch) { /* a deposed leader's (it would stop the new leader's subtasks) */

@@ -34,7 +34,15 @@ ps_proc_t *pc_jm_start_at(const char *name, char *endpoint, int *port, int *star
             *port = ps_free_port();
             snprintf(endpoint, 64, "tcp://127.0.0.1:%d", *port);
         }
-        const char *const *argv = s_argv(PS_ARGV("jobmanager", "--bind", endpoint), more1, more2);
+        /* files of the tests live under the run's folder (and sources in the repository's
+         * examples): the JobManager confines paths to them (security.paths.*; more1 and more2
+         * may narrow them) */
+        const char *const *argv = s_argv(
+            PS_ARGV("jobmanager", "--bind", endpoint, "--set",
+                    ps_fmt("security.paths.sources=%s,%s", ps_h.root, ps_h.src ? ps_h.src : ""),
+                    "--set", ps_fmt("security.paths.sinks=%s", ps_h.root), "--set",
+                    ps_fmt("security.paths.savepoints=%s", ps_h.root)),
+            more1, more2);
         ps_proc_t *jm = ps_start(ps_fmt("%s.%d", name, ++*starts), argv, ps_h.daemon_env);
         if (ps_wait_text(jm, jm->out, "listening on", 1, PC_START_MS) >= 0) return jm;
         if (fresh && attempt < 3 && !ps_running(jm)) { /* the port was taken in between */

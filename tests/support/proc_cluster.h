@@ -64,9 +64,10 @@ void pc_stop_daemons(ps_proc_t *const all[], size_t n);
  * (another when that one is taken meanwhile), and waits until it listens. */
 void pc_jm_start(pc_cluster_t *c);
 /* The same for any JobManager: `weir jobmanager --bind ENDPOINT MORE1 MORE2` (NULL lists passed
- * over) logging into NAME.<++*starts>, on endpoint (char[64]) once it is not "", on a free port
- * otherwise (written into endpoint and *port). Returns the process; fails the test when it does
- * not listen within PC_START_MS. */
+ * over; security.paths.* set before them to the run's folder, ps_h.root, and sources also to the
+ * repository, WEIR_SRC) logging into NAME.<++*starts>, on endpoint (char[64]) once it is not "", on
+ * a free port otherwise (written into endpoint and *port). Returns the process; fails the test when
+ * it does not listen within PC_START_MS. */
 ps_proc_t *pc_jm_start_at(const char *name, char *endpoint, int *port, int *starts,
                           const char *const *more1, const char *const *more2);
 /* Starts TaskManager i, a new process under its id on a port of its own (ps_free_port, another

@@ -24,7 +24,9 @@
  * Sink keys:
  *   sinks:
  *     - type: file
- *       path: results.jsonl        # required; relative to the working directory
+ *       path: results.jsonl        # required; relative to the working directory (of the CLI
+ *                                  #   or `weir local` that reads the topology file: made
+ *                                  #   absolute there)
  *       exactly_once: false        # false (default): one file, appended at once; at-least-once
  *                                  #   under recovery (like stdout), parallelism 1.
  *                                  # true: path is a folder of part files written in two phases

@@ -15,6 +15,7 @@
 #include "actors/connectors/file/sink_2pc.h"
 #include "actors/connectors/lines.h"
 #include "bus/base/error.h"
+#include "bus/base/path.h"
 
 typedef struct {
     wr_lines_t lines;    /* one batch's */
@@ -28,7 +29,8 @@ typedef struct {
 
 static const wr_param_t s_params[] = {
     {.key = "path",
-     .type = WR_PARAM_STRING,
+     .type = WR_PARAM_PATH,
+     .from_cwd = true,
      WR_PARAM_AT(wr_file_sink_config_t, path),
      .required = true,
      .example = "results.jsonl",
@@ -203,48 +205,33 @@ static int s_recover(const void *config, const wr_sink_recover_t *r, wr_strbuf_t
 
 /* ---- what it writes (the JobManager, at submit) ---- */
 
-/* path made absolute, its longest existing ancestor resolved (symlinks, "..") and the rest
- * appended as written: the same name whichever way a topology spells it. */
-static void s_canonical(const char *path, wr_strbuf_t *out)
+/* The file, or the exactly-once sink's folder (ending in '/'), canonical (bus/base/path.h): the
+ * same name whichever way a topology spells it. A path that cannot be made canonical (no working
+ * directory) is written as given, which no root holds. */
+static void s_canonical(const wr_file_sink_config_t *c, wr_strbuf_t *out)
 {
-    size_t n = strlen(path);
-    while (n > 1 && path[n - 1] == '/')
-        n--; /* "out/" is the folder "out" */
-    char *p = strndup(path, n), real[PATH_MAX];
-    if (!p) {
-        out->failed = true;
-        return;
-    }
-    size_t cut = n; /* p[0, cut) is resolved, p[cut, n) appended */
-    for (;;) {
-        char keep = p[cut];
-        p[cut] = '\0';
-        bool ok = realpath(cut ? p : p[0] == '/' ? "/" : ".", real) != NULL;
-        p[cut] = keep;
-        if (ok) break;
-        if (!cut) { /* not even the working directory resolves: the path as given */
-            real[0] = '\0';
-            break;
-        }
-        const char *slash = memrchr(p, '/', cut);
-        cut = slash ? (size_t)(slash - p) : 0;
-    }
-    const char *rest = p + cut;
-    size_t rlen = strlen(real);
-    wr_strbuf_adds(out, real);
-    if (*rest == '/' && rlen && real[rlen - 1] == '/') rest++;
-    if (*rest && *rest != '/' && rlen && real[rlen - 1] != '/') wr_strbuf_addc(out, '/');
-    wr_strbuf_adds(out, rest);
-    free(p);
+    if (wr_path_canonical(c->path, out) == WR_EIO) wr_strbuf_adds(out, c->path);
+    if (c->exactly_once && out->len && out->buf[out->len - 1] != '/') wr_strbuf_addc(out, '/');
 }
 
-/* The file, or the exactly-once sink's folder: "file:/abs/results.jsonl", "file:/abs/out/". */
+/* "file:" and the path: "file:/abs/results.jsonl", "file:/abs/out/". */
 static void s_resources(const void *config, wr_strbuf_t *out)
 {
-    const wr_file_sink_config_t *c = config;
     wr_strbuf_adds(out, "file:");
-    s_canonical(c->path, out);
-    if (c->exactly_once && out->len && out->buf[out->len - 1] != '/') wr_strbuf_addc(out, '/');
+    s_canonical(config, out);
+    wr_strbuf_addc(out, '\n');
+}
+
+/* The path canonical; a relative one as given: each writer would take it from its own working
+ * directory, which the JobManager does not know (a topology read from a file has none: the CLI
+ * made it absolute). */
+static void s_paths(const void *config, wr_strbuf_t *out)
+{
+    const wr_file_sink_config_t *c = config;
+    if (c->path[0] == '/')
+        s_canonical(c, out);
+    else
+        wr_strbuf_adds(out, c->path);
     wr_strbuf_addc(out, '\n');
 }
 
@@ -264,6 +251,7 @@ const wr_sink_class_t wr__file_sink = {
     .commit = s_commit,
     .failed_on = s_failed_on_text,
     .resources = s_resources,
+    .paths = s_paths,
     .first_attempt = s_first_attempt,
     .recover = s_recover,
 };

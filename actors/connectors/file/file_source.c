@@ -12,6 +12,7 @@
 #include "bus/base/clock.h"
 #include "bus/base/error.h"
 #include "bus/base/log.h"
+#include "bus/base/path.h"
 
 #define S_READ_CHUNK    (1 << 16)
 #define S_SPLIT_ID      "0"        /* the source's one file */
@@ -316,6 +317,16 @@ static int s_snapshot(void *rp, wr_source_snap_t *snap)
     return rc;
 }
 
+/* The file it reads, canonical (bus/base/path.h); a relative one as given (a topology read from a
+ * file has none: its reader made them absolute), which no root holds. */
+static void s_paths(const void *config, wr_strbuf_t *out)
+{
+    const wr_file_source_config_t *c = config;
+    if (c->path[0] != '/' || wr_path_canonical(c->path, out) == WR_EIO)
+        wr_strbuf_adds(out, c->path);
+    wr_strbuf_addc(out, '\n');
+}
+
 static const wr_source_class_t s_source = {
     .type = "file",
     .noun = "a file source",
@@ -330,6 +341,7 @@ static const wr_source_class_t s_source = {
     .add_split = s_add_split,
     .read = s_read,
     .snapshot = s_snapshot,
+    .paths = s_paths,
 };
 
 const wr_connector_t wr_file_connector = {.source = &s_source, .sink = &wr__file_sink};

@@ -88,6 +88,20 @@ void wr_job_resources(const wr_topology_t *t, wr_strbuf_t *out)
     if (t->window.has_late_sink) s_resources(&t->window.late_sink, out);
 }
 
+static void s_sink_paths(const wr_topo_sink_t *s, wr_strbuf_t *out)
+{
+    if (s->cls->paths) s->cls->paths(s->config, out);
+}
+
+void wr_job_paths(const wr_topology_t *t, wr_strbuf_t *sources, wr_strbuf_t *sinks)
+{
+    for (uint32_t i = 0; i < t->n_sources; i++)
+        if (t->sources[i].cls->paths) t->sources[i].cls->paths(t->sources[i].config, sources);
+    for (uint32_t i = 0; i < t->n_sinks; i++)
+        s_sink_paths(&t->sinks[i], sinks);
+    if (t->window.has_late_sink) s_sink_paths(&t->window.late_sink, sinks);
+}
+
 /* Whether resource x (xn bytes) is resource y or holds it: a folder ("...x/") holds what starts
  * with it. */
 static bool s_holds(const char *x, size_t xn, const char *y, size_t yn)

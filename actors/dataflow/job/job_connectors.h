@@ -35,6 +35,11 @@ int wr_job_recover_sinks(const wr_topology_t *t, const wr_plan_t *plan, const ch
  * write (connector.h's resources), each followed by a '\n'. out->failed when out of memory. */
 void wr_job_resources(const wr_topology_t *t, wr_strbuf_t *out);
 
+/* The files and folders t's sources read (into sources) and its sinks, the late records' sink
+ * too, write (into sinks): canonical paths, each followed by a '\n' (connector.h's paths hooks).
+ * out->failed when out of memory. */
+void wr_job_paths(const wr_topology_t *t, wr_strbuf_t *sources, wr_strbuf_t *sinks);
+
 /* The first resource of list a that is one of list b's, holds one (a folder "file:/x/" holds
  * "file:/x/y") or is held by one; lists as wr_job_resources makes them. NULL when they share
  * none; else a pointer into a and *len its length (without the '\n'). */

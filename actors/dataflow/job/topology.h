@@ -189,10 +189,11 @@ typedef struct {
 } wr_topology_t;
 
 /* Reads and validates a topology file. Relative source paths are made relative to the file's
- * folder (absolute when path is). On success *out is a new topology (the caller destroys it).
- * On error: WR_ECONFIG (invalid topology), WR_ENOTFOUND (no such file), WR_EIO, WR_ENOMEM, with
- * one line "FILE:LINE: KEY: what is wrong (what to do)" appended to err (no trailing newline; a
- * newline first if err already holds text); *out is NULL. */
+ * folder (absolute when path is), relative sink paths to the working directory (params.h:
+ * from_cwd), so that the JobManager gets absolute ones. On success *out is a new topology (the
+ * caller destroys it). On error: WR_ECONFIG (invalid topology), WR_ENOTFOUND (no such file),
+ * WR_EIO, WR_ENOMEM, with one line "FILE:LINE: KEY: what is wrong (what to do)" appended to err (no
+ * trailing newline; a newline first if err already holds text); *out is NULL. */
 int wr_topology_load_file(const char *path, wr_topology_t **out, wr_strbuf_t *err);
 /* The same for text (len bytes) that came from `origin` (a name for messages); relative paths
  * are kept as they are. */

@@ -28,7 +28,7 @@ static const char *const s_io_specials[] = {"type", NULL};
 typedef struct {
     wr_yaml_t *doc;
     wr__topo_lines_t *L;
-    const char *dir; /* for relative source paths, or NULL */
+    const char *dir; /* for relative paths (params.h: PATH), or NULL */
 } s_read_t;
 
 /* A scalar with a value: its text, or an error naming key. */
@@ -189,7 +189,7 @@ static int s_io(s_read_t *r, const wr_yaml_node_t *n, const char *path, s_io_t *
     uint32_t special_line[1] = {0};
     wr_params_map_t m = {.groups = io->g,
                          .ngroups = 2,
-                         .dir = io->sink ? NULL : r->dir,
+                         .dir = r->dir, /* (a sink's path params say from_cwd) */
                          .specials = s_io_specials,
                          .special = special,
                          .special_line = special_line,
