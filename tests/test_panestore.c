@@ -208,7 +208,7 @@ static void test_runs_merge_as_the_oracle(void **state)
     s_check_merge(f, f->s, 3, 4, 0, WR_PANESTORE_KG_END);
     uint8_t got[ACC];
     for (size_t i = 0; i < NK; i += 97) {
-        int rc = wr_panestore_get_one(f->s, 5, f->u[i].kg, f->u[i].key, got);
+        int rc = wr_panestore_get_one(f->s, 5, f->u[i].kg, f->u[i].key, got, NULL, NULL);
         if (f->has[5][i]) {
             assert_int_equal(rc, 0);
             assert_memory_equal(got, f->acc[5][i], ACC);
@@ -228,22 +228,25 @@ static void test_key_group_ranges(void **state)
     s_check_merge(f, f->s, 1, 11, 50, WR_PANESTORE_KG_END);
 }
 
-/* Bytewise addition: what a late record does to a pane's accumulator, in the oracle's terms. */
-static void s_merge(void *ctx, void *dst, const void *src)
+/* Bytewise addition of ctx: what a late record does to a pane's accumulator, in the oracle's
+ * terms. */
+static int s_merge(void *ctx, void *dst, const void **tail, size_t *tail_len)
 {
-    (void)ctx;
     uint8_t *d = dst;
-    const uint8_t *s = src;
+    const uint8_t *s = ctx;
+    (void)tail, (void)tail_len;
     for (int i = 0; i < ACC; i++)
         d[i] = (uint8_t)(d[i] + s[i]);
+    return 0;
 }
 
 /* A late update of universe key i in pane p, in the store and in the oracle. */
 static void s_late(fx_t *f, int p, size_t i, const uint8_t *a, wr_panestore_merge_fn merge)
 {
-    assert_int_equal(wr_panestore_update_one(f->s, p, f->u[i].kg, f->u[i].key, a, merge, NULL), 0);
+    assert_int_equal(
+        wr_panestore_update_one(f->s, p, f->u[i].kg, f->u[i].key, a, NULL, 0, merge, (void *)a), 0);
     if (f->has[p][i] && merge)
-        merge(NULL, f->acc[p][i], a);
+        merge((void *)a, f->acc[p][i], NULL, NULL);
     else
         memcpy(f->acc[p][i], a, ACC);
     f->has[p][i] = true;
@@ -266,7 +269,7 @@ static void test_late_updates_and_inserts(void **state)
     s_check_all(f, f->s);
     /* a key group no run has (outside the oracle's universe: read back alone) */
     uint8_t a[ACC] = {1, 2, 3};
-    assert_int_equal(wr_panestore_update_one(f->s, 4, 60000, 5, a, s_merge, NULL), 0);
+    assert_int_equal(wr_panestore_update_one(f->s, 4, 60000, 5, a, NULL, 0, s_merge, a), 0);
     int err = 0;
     wr_panestore_row_t row;
     f->cur = wr_panestore_cursor_new(f->s, 0, NP, 60000, 60001, &err);
@@ -277,9 +280,9 @@ static void test_late_updates_and_inserts(void **state)
     assert_int_equal(wr_panestore_cursor_next(f->cur, &row), 0);
     wr_panestore_cursor_destroy(&f->cur);
     uint8_t got[ACC];
-    assert_int_equal(wr_panestore_get_one(f->s, 4, 60000, 5, got), 0);
+    assert_int_equal(wr_panestore_get_one(f->s, 4, 60000, 5, got, NULL, NULL), 0);
     assert_memory_equal(got, a, ACC);
-    assert_int_equal(wr_panestore_get_one(f->s, 4, 60000, 6, got), WR_ENOTFOUND);
+    assert_int_equal(wr_panestore_get_one(f->s, 4, 60000, 6, got, NULL, NULL), WR_ENOTFOUND);
 }
 
 /* Many inserts into one block: below its first key (the block is renamed) and after it (the
@@ -301,7 +304,7 @@ static void test_inserts_split_and_rename_blocks(void **state)
     for (uint64_t k = 0; k <= 10000; k++) {
         if (!want[k] || k == 500 || k == 10000) continue;
         uint8_t a[ACC] = {(uint8_t)k, (uint8_t)(k >> 8)};
-        assert_int_equal(wr_panestore_update_one(f->s, 7, 3, k, a, s_merge, NULL), 0);
+        assert_int_equal(wr_panestore_update_one(f->s, 7, 3, k, a, NULL, 0, s_merge, a), 0);
     }
     int err = 0;
     wr_panestore_row_t row;
@@ -330,7 +333,8 @@ static void test_drop_panes_below(void **state)
     f->dropped_below = 5;
     s_check_all(f, f->s);
     uint8_t got[ACC];
-    assert_int_equal(wr_panestore_get_one(f->s, 4, f->u[3].kg, f->u[3].key, got), WR_ENOTFOUND);
+    assert_int_equal(wr_panestore_get_one(f->s, 4, f->u[3].kg, f->u[3].key, got, NULL, NULL),
+                     WR_ENOTFOUND);
 }
 
 static void s_copy_file(const char *from, const char *to)
