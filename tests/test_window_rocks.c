@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "actors/dataflow/record/keygroup.h"
+#include "actors/dataflow/window/agg.h"
 #include "actors/dataflow/window/window.h"
 #include "actors/dataflow/window/window_rocks.h"
 #include "bus/base/error.h"
@@ -370,6 +371,59 @@ static void test_restore_into_other_aggregates_refused(void **state)
     assert_non_null(f->rk[1] = wr_window_rocks_restore(&other, s_path(f, "ck"), 0, MAXP, &err));
 }
 
+/* put_run_tails's encode for a damaged entry: each sketch field says 1 entry, and the tail holds
+ * zero words (bucket key 0, count 0: not a valid entry). */
+static const void *s_damaged(void *ctx, size_t i, uint8_t *acc, size_t *len)
+{
+    const wr__agg_layout_t *l = ctx;
+    static const uint8_t zeros[4 * WR__MAX_FIELDS];
+    uint32_t one = 1;
+    (void)i;
+    for (uint32_t f = 0; f < l->nfields; f++)
+        if (l->f[f].kind == WR__F_SKETCH) memcpy(acc + l->f[f].off, &one, 4);
+    *len = 4 * l->nsketch;
+    return zeros;
+}
+
+/* A stored pane whose sketches are damaged (on disk after a crash, in a checkpoint) fails the
+ * firing that reads it with WR_EPROTO: no crash, nothing read from a bad handle. */
+static void test_damaged_stored_sketches_fail_the_firing(void **state)
+{
+    fx_t *f = *state;
+    wr_window_spec_t spec = s_rocks(s_qspec(WR_WINDOW_SLIDING, 2000, 1000, 0), s_path(f, "db"));
+    int err = 0;
+    assert_non_null(f->rk[0] = wr_window_new(&spec, &err));
+    uint64_t keys[2] = {7, 7};
+    int64_t ts[2] = {3500, 4500}; /* panes 3 and 4 */
+    double v[2] = {1.5, 2.5};
+    const double *cols[NCOL] = {v, v};
+    assert_int_equal(wr_window_add(f->rk[0], keys, ts, cols, 2, NULL), 0);
+    assert_int_equal(wr_window_advance(f->rk[0], 3999, NULL), 0); /* pane 3 stored */
+    wr_panestore_files_t files;
+    assert_int_equal(wr_window_rocks_checkpoint(f->rk[0], s_path(f, "ck"), &files), 0);
+    wr_panestore_files_release(&files);
+    wr_window_destroy(&f->rk[0]);
+    /* pane 3 of the checkpoint's store is replaced by a damaged one */
+    wr__agg_layout_t l;
+    assert_int_equal(wr__agg_layout(&l, spec.aggs, spec.naggs, spec.ncols), 0);
+    wr_panestore_config_t cfg = {.acc_size = l.size, .tails = true};
+    wr_panestore_t *ps = wr_panestore_open(s_path(f, "ck/db"), &cfg, &err);
+    assert_non_null(ps);
+    uint16_t kg = (uint16_t)s_kg(7);
+    uint8_t acc[WR__MAX_ACC];
+    memcpy(acc, l.empty, l.size);
+    memcpy(acc, &(uint32_t){1}, 4);
+    int rc = wr_panestore_drop_pane(ps, 3);
+    if (!rc) rc = wr_panestore_put_run_tails(ps, 3, &kg, keys, acc, 1, s_damaged, &l);
+    wr_panestore_close(&ps);
+    assert_int_equal(rc, 0);
+    wr_window_spec_t s2 = spec;
+    s2.state_dir = s_path(f, "db2");
+    assert_non_null(f->rk[1] = wr_window_rocks_restore(&s2, s_path(f, "ck"), 0, MAXP, &err));
+    /* window [3000, 5000): pane 3 from the store, pane 4 closing now */
+    assert_int_equal(wr_window_advance(f->rk[1], 4999, NULL), WR_EPROTO);
+}
+
 static void test_checkpoint_is_incremental(void **state)
 {
     fx_t *f = *state;
@@ -459,6 +513,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_quantiles_oracle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_quantiles_within_min_max, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restore_into_other_aggregates_refused, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_damaged_stored_sketches_fail_the_firing, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_checkpoint_is_incremental, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rejects_what_it_does_not_support, setup, teardown),

@@ -69,7 +69,8 @@ int wr_window_rocks_checkpoint(wr_window_t *w, const char *dir, wr_panestore_fil
  * groups [kg_lo, kg_hi) are loaded; windows fire only for keys of those groups. The watermark is
  * the checkpoint's. One checkpoint per engine: merging several (scaling in) is not supported.
  * NULL on failure with *err: WR_EINVAL (bad arguments, or a spec that does not match the
- * checkpoint's: times, lateness, aggregates or sketch accuracy), WR_EPROTO (a damaged or foreign open.wro), WR_EEXIST, WR_EIO, WR_ENOMEM. */
+ * checkpoint's: times, lateness, aggregates or sketch accuracy), WR_EPROTO (a damaged or foreign
+ * open.wro), WR_EEXIST, WR_EIO, WR_ENOMEM. */
 wr_window_t *wr_window_rocks_restore(const wr_window_spec_t *spec, const char *ckpt_dir,
                                      uint32_t kg_lo, uint32_t kg_hi, int *err);
 

@@ -119,7 +119,7 @@ static int s_run(wr_window_t *w, const wr_window_sink_t *sink)
             f->row_live = false; /* consumed: its pointers stay valid until the next call */
         }
         /* runs hold panes closed after every stored one: they come after the row's */
-        for (size_t i = 0; i < r->nruns; i++) {
+        for (size_t i = 0; i < r->nruns && !rc; i++) {
             wr__rrun_t *u = &r->runs[i];
             if (u->pos == u->n || u->pane < q0 || u->pane >= q1 || u->kg[u->pos] != kg ||
                 u->key[u->pos] != key)
