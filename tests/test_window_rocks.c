@@ -340,13 +340,12 @@ static void test_quantiles_within_min_max(void **state)
     wo_check_clamp(&s);
 }
 
-/* A checkpoint holds sketches of one accuracy and aggregate list: another is refused. */
-static void test_restore_into_other_aggregates_refused(void **state)
+/* f->rk[0]: a window of spec with three records, two panes fired and one open, checkpointed into
+ * ck. */
+static void s_small_checkpoint(fx_t *f, const wr_window_spec_t *spec)
 {
-    fx_t *f = *state;
-    wr_window_spec_t spec = s_rocks(s_qspec(WR_WINDOW_TUMBLING, 1000, 0, 0), s_path(f, "db"));
     int err = 0;
-    assert_non_null(f->rk[0] = wr_window_new(&spec, &err));
+    assert_non_null(f->rk[0] = wr_window_new(spec, &err));
     uint64_t keys[3] = {1, 2, 3};
     int64_t ts[3] = {10, 1500, 2500};
     double v[3] = {1, 2, 3};
@@ -356,6 +355,15 @@ static void test_restore_into_other_aggregates_refused(void **state)
     wr_panestore_files_t files;
     assert_int_equal(wr_window_rocks_checkpoint(f->rk[0], s_path(f, "ck"), &files), 0);
     wr_panestore_files_release(&files);
+}
+
+/* A checkpoint holds sketches of one accuracy and aggregate list: another is refused. */
+static void test_restore_into_other_aggregates_refused(void **state)
+{
+    fx_t *f = *state;
+    wr_window_spec_t spec = s_rocks(s_qspec(WR_WINDOW_TUMBLING, 1000, 0, 0), s_path(f, "db"));
+    int err = 0;
+    s_small_checkpoint(f, &spec);
     wr_window_spec_t other = spec;
     other.state_dir = s_path(f, "db2");
     other.sketch_alpha = 0.02;
@@ -369,6 +377,50 @@ static void test_restore_into_other_aggregates_refused(void **state)
     other = spec;
     other.state_dir = s_path(f, "db4");
     assert_non_null(f->rk[1] = wr_window_rocks_restore(&other, s_path(f, "ck"), 0, MAXP, &err));
+}
+
+/* A checkpoint written before quantiles ran on rocksdb (open.wro version 2: no aggregates'
+ * fingerprint) restores into the same window; one with quantiles is refused (WR_EINVAL). */
+static void test_version_2_checkpoints_still_restore(void **state)
+{
+    fx_t *f = *state;
+    wr_window_spec_t spec = s_rocks(s_spec(WR_WINDOW_TUMBLING, 1000, 0, 0), s_path(f, "db"));
+    int err = 0;
+    s_small_checkpoint(f, &spec);
+    /* as version 2 wrote it: version 2, 13 header fields, the FNV-1a 64 of the rest at the end */
+    const char *path = s_path(f, "ck/" WR_WINDOW_ROCKS_OPEN_FILE);
+    uint8_t b[4096];
+    FILE *fp = fopen(path, "rb");
+    assert_non_null(fp);
+    size_t n = fread(b, 1, sizeof b, fp);
+    fclose(fp);
+    assert_true(n > 14 * 8 + 8 && n < sizeof b);
+    memmove(b + 13 * 8, b + 14 * 8, n - 14 * 8);
+    n -= 8;
+    b[8] = 2;
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n - 8; i++)
+        h = (h ^ b[i]) * 1099511628211ULL;
+    memcpy(b + n - 8, &h, 8);
+    assert_non_null(fp = fopen(path, "wb"));
+    assert_int_equal(fwrite(b, 1, n, fp), n);
+    assert_int_equal(fclose(fp), 0);
+    wr_window_spec_t s2 = spec;
+    s2.state_dir = s_path(f, "db2");
+    assert_non_null(f->rk[1] = wr_window_rocks_restore(&s2, s_path(f, "ck"), 0, MAXP, &err));
+    ws_out_t x = {.naggs = spec.naggs}, y = {.naggs = spec.naggs};
+    wr_window_sink_t sx = {.emit = ws_emit, .ctx = &x}, sy = {.emit = ws_emit, .ctx = &y};
+    assert_int_equal(wr_window_advance(f->rk[0], INT64_MAX, &sx), 0);
+    assert_int_equal(wr_window_advance(f->rk[1], INT64_MAX, &sy), 0);
+    assert_int_equal(x.n, 1); /* [2000, 3000): the other two fired before the checkpoint */
+    s_same(&y, &x);
+    ws_out_free(&x);
+    ws_out_free(&y);
+    wr_window_spec_t q = s_qspec(WR_WINDOW_TUMBLING, 1000, 0, 0);
+    q.naggs = 7; /* count .. p95 of column 0 */
+    q = s_rocks(q, s_path(f, "db3"));
+    assert_null(wr_window_rocks_restore(&q, s_path(f, "ck"), 0, MAXP, &err));
+    assert_int_equal(err, WR_EINVAL);
 }
 
 /* put_run_tails's encode for a damaged entry: each sketch field says 1 entry, and the tail holds
@@ -514,6 +566,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_quantiles_within_min_max, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restore_into_other_aggregates_refused, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_version_2_checkpoints_still_restore, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damaged_stored_sketches_fail_the_firing, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_checkpoint_is_incremental, setup, teardown),
