@@ -106,7 +106,7 @@ enum wr_config_type {
       "one is refused at submit, before anything is deployed.")                                    \
     X("state.backend", WR_CFG_STRING, "memory", 0, 0,                                              \
       "Where windows keep their state: memory (hash tables) or rocksdb (closed panes in a "        \
-      "RocksDB store per subtask; tumbling and sliding windows without quantiles).")               \
+      "RocksDB store per subtask; tumbling and sliding windows, every aggregate).")                \
     X("state.backend.rocksdb.localdir", WR_CFG_STRING, "/tmp/weir/rocksdb", 0, 0,                  \
       "Where subtasks keep their RocksDB stores (on the same filesystem as the checkpoints, "      \
       "so checkpoints hard-link their files).")                                                    \

@@ -108,6 +108,7 @@ wr_panestore_t *wr_panestore_open(const char *dir, const wr_panestore_config_t *
     s->acc_size = cfg->acc_size;
     s->block_entries = cfg->block_entries ? cfg->block_entries : 1024;
     s->write_batch = cfg->write_batch;
+    s->tails = cfg->tails;
     if ((e = s_options(s, cfg))) goto fail;
     if (mkdir(dir, 0755) && errno != EEXIST) {
         snprintf(s->errmsg, sizeof s->errmsg, "mkdir %s: %s", dir, strerror(errno));
@@ -219,34 +220,146 @@ static bool s_pane_used(wr_panestore_t *s, int64_t pane, int *err)
     return used;
 }
 
-int wr_panestore_put_run(wr_panestore_t *s, int64_t pane, const uint16_t *kg, const uint64_t *key,
-                         const void *acc, size_t n)
+int wr__ps_block_parse(const wr_panestore_t *s, const uint8_t *v, size_t len, wr__ps_block_t *b)
 {
-    if (!s || !kg || !key || !acc || !n || !s_sorted(kg, key, n)) return WR_EINVAL;
+    size_t as = s->acc_size;
+    memset(b, 0, sizeof *b);
+    if (!s->tails) {
+        if (!len || len % (8 + as)) return WR_EPROTO;
+        b->n = len / (8 + as);
+        b->keys = v;
+        b->accs = v + b->n * 8;
+        return 0;
+    }
+    if (len < 4) return WR_EPROTO;
+    size_t n = wr__ps_le32(v);
+    if (!n || n > WR_PANESTORE_MAX_BLOCK || (len - 4) / (12 + as) < n) return WR_EPROTO;
+    size_t fixed = 4 + n * (12 + as), prev = 0;
+    b->n = n;
+    b->keys = v + 4;
+    b->accs = b->keys + n * 8;
+    b->ends = b->accs + n * as;
+    b->tails = v + fixed;
+    for (size_t i = 0; i < n; i++) {
+        size_t e = wr__ps_le32(b->ends + i * 4);
+        if (e < prev) return WR_EPROTO;
+        prev = e;
+    }
+    return prev == len - fixed ? 0 : WR_EPROTO;
+}
+
+/* A growable byte buffer for building block values. */
+typedef struct {
+    uint8_t *p;
+    size_t len, cap;
+} s_buf_t;
+
+static int s_buf_room(s_buf_t *b, size_t n)
+{
+    if (b->cap - b->len >= n) return 0;
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap - b->len < n)
+        cap *= 2;
+    uint8_t *p = realloc(b->p, cap);
+    if (!p) return WR_ENOMEM;
+    b->p = p;
+    b->cap = cap;
+    return 0;
+}
+
+static int s_buf_put(s_buf_t *b, const void *p, size_t n)
+{
+    int e = n ? s_buf_room(b, n) : 0;
+    if (!e && n) memcpy(b->p + b->len, p, n);
+    if (!e) b->len += n;
+    return e;
+}
+
+/* The value of a block with tails: m, keys, accumulators, end offsets, tails. */
+static int s_tail_block(s_buf_t *val, size_t m, const uint64_t *keys, const uint8_t *accs,
+                        size_t as, const uint32_t *ends, const s_buf_t *tails)
+{
+    uint32_t m32 = (uint32_t)m;
+    val->len = 0;
+    int e = s_buf_room(val, 4 + m * (12 + as) + tails->len);
+    if (!e) {
+        s_buf_put(val, &m32, 4);
+        s_buf_put(val, keys, m * 8);
+        s_buf_put(val, accs, m * as);
+        s_buf_put(val, ends, m * 4);
+        s_buf_put(val, tails->p, tails->len);
+    }
+    return e;
+}
+
+/* Entries [i, i + *m) of a run with tails (m entries at most, one key group) as one block into
+ * val: fewer when the tails pass WR__PS_TAILS_CUT. */
+static int s_encode_block(wr_panestore_t *s, const uint64_t *key, const uint8_t *acc, size_t i,
+                          size_t *m, wr_panestore_encode_fn encode, void *ctx, uint8_t *accs,
+                          uint32_t *ends, s_buf_t *tails, s_buf_t *val)
+{
+    size_t as = s->acc_size, j = 0;
+    tails->len = 0;
+    int e = 0;
+    while (j < *m && !e && tails->len <= WR__PS_TAILS_CUT) {
+        size_t len = 0;
+        memcpy(accs + j * as, acc + (i + j) * as, as);
+        const void *t = encode ? encode(ctx, i + j, accs + j * as, &len) : NULL;
+        if (tails->len + len > UINT32_MAX) return WR_ETOOBIG;
+        e = s_buf_put(tails, t, len);
+        ends[j++] = (uint32_t)tails->len;
+    }
+    *m = j;
+    return e ? e : s_tail_block(val, j, key + i, accs, as, ends, tails);
+}
+
+int wr_panestore_put_run_tails(wr_panestore_t *s, int64_t pane, const uint16_t *kg,
+                               const uint64_t *key, const void *acc, size_t n,
+                               wr_panestore_encode_fn encode, void *ctx)
+{
+    if (!s || !kg || !key || !acc || !n || !s_sorted(kg, key, n) || s->tails != !!encode)
+        return WR_EINVAL;
     int e = 0;
     if (s_pane_used(s, pane, &e)) return WR_EEXIST;
     if (e) return e;
     size_t as = s->acc_size, cap = s->block_entries;
-    uint8_t *val = malloc(cap * (8 + as));
-    if (!val) return WR_ENOMEM;
+    s_buf_t val = {0}, tails = {0};
+    uint8_t *accs = NULL;
+    uint32_t *ends = NULL;
+    e = s_buf_room(&val, cap * (8 + as));
+    if (!e && s->tails && (!(accs = malloc(cap * as)) || !(ends = malloc(cap * 4)))) e = WR_ENOMEM;
     s_sink_t k;
-    e = s_sink_open(&k, s);
+    bool opened = !e;
+    if (opened) e = s_sink_open(&k, s);
     const uint8_t *a = acc;
     for (size_t i = 0; i < n && !e;) {
         size_t m = 1;
         while (m < cap && i + m < n && kg[i + m] == kg[i])
             m++;
-        /* columns: m keys, then m accumulators */
-        memcpy(val, key + i, m * 8);
-        memcpy(val + m * 8, a + i * as, m * as);
+        if (s->tails) {
+            e = s_encode_block(s, key, a, i, &m, encode, ctx, accs, ends, &tails, &val);
+        } else { /* columns: m keys, then m accumulators */
+            memcpy(val.p, key + i, m * 8);
+            memcpy(val.p + m * 8, a + i * as, m * as);
+            val.len = m * (8 + as);
+        }
         uint8_t rk[WR__PS_KEYLEN];
         wr__ps_key(rk, pane, kg[i], key[i]);
-        e = s_sink_put(&k, rk, val, m * (8 + as));
+        if (!e) e = s_sink_put(&k, rk, val.p, val.len);
         i += m;
     }
-    int ce = s_sink_close(&k, !e);
-    free(val);
+    int ce = opened ? s_sink_close(&k, !e) : 0;
+    free(val.p);
+    free(tails.p);
+    free(accs);
+    free(ends);
     return e ? e : ce;
+}
+
+int wr_panestore_put_run(wr_panestore_t *s, int64_t pane, const uint16_t *kg, const uint64_t *key,
+                         const void *acc, size_t n)
+{
+    return wr_panestore_put_run_tails(s, pane, kg, key, acc, n, NULL, NULL);
 }
 
 /* Drops panes [p0, pane). */

@@ -14,10 +14,17 @@
  * flipped, big-endian) + key group (u16 BE) + the block's first key (u64 BE); its value is a block
  * of 1..2 x block_entries entries of one key group, sorted by key, stored as columns: n keys
  * (u64, little-endian) then n accumulators of acc_size bytes. A restore of key groups [lo, hi) is
- * one key range per pane. Writes skip the WAL (checkpoints give durability); auto compaction is
- * off (runs are written once in key order and dropped by range: compaction would only rewrite
- * them); memory is bounded by the block cache and two write buffers (index blocks are in the
- * cache too).
+ * one key range per pane.
+ *
+ * Tails. A store opened with cfg.tails gives each entry a variable-length tail after its
+ * accumulator (the window engine keeps quantile sketches there; the store does not read it). Its
+ * blocks are then: n (u32), n keys, n accumulators, n tail end offsets (u32, cumulative from the
+ * first tail byte), the tails. Reading a block checks that every part fits and the offsets
+ * ascend to exactly the value's end (WR_EPROTO otherwise); a block is cut early when its tails
+ * pass 1 MiB. One DB is always opened with the same cfg.tails (not checked against the data).
+ * Writes skip the WAL (checkpoints give durability); auto compaction is off (runs are written once
+ * in key order and dropped by range: compaction would only rewrite them); memory is bounded by the
+ * block cache and two write buffers (index blocks are in the cache too).
  *
  * Not thread-safe: one thread drives a store. Every function returns 0 or a negative WR_E* code
  * (RocksDB errors become WR_EIO, with RocksDB's message in wr_panestore_last_error). */
@@ -48,6 +55,7 @@ typedef struct {
     bool mmap_reads;             /* read SST files through mmap: a re-read merge costs half, but
                                     the first read of a file pays a page fault per page and the
                                     mapped files count in the RSS (default: pread) */
+    bool tails;                  /* entries carry a tail (see "Tails" above) */
 } wr_panestore_config_t;
 
 /* Opens the DB in dir, creating dir and the DB when missing. Opening a directory restored from a
@@ -65,23 +73,41 @@ const char *wr_panestore_last_error(const wr_panestore_t *s);
 
 /* Writes closed pane `pane` as one sorted run of n entries: kg[i], key[i] and the accumulator at
  * acc + i * acc_size, strictly increasing in (kg, key). WR_EINVAL (nothing written) when they are
- * not, or n is 0; WR_EEXIST when the pane already holds data (a pane is written once: late records
- * go through update_one). */
+ * not, or n is 0, or the store has tails; WR_EEXIST when the pane already holds data (a pane is
+ * written once: late records go through update_one). */
 int wr_panestore_put_run(wr_panestore_t *s, int64_t pane, const uint16_t *kg, const uint64_t *key,
                          const void *acc, size_t n);
 
-/* Combines a late accumulator into the one stored: dst (acc_size bytes, in the store's block) is
- * updated with src. */
-typedef void (*wr_panestore_merge_fn)(void *ctx, void *dst, const void *src);
+/* The stored form of entry i of a run being written: acc is the store's copy of its accumulator
+ * (the caller's acc + i * acc_size), which it may rewrite; returns the entry's tail, *len bytes
+ * (borrowed until the next call; NULL when *len is 0). */
+typedef const void *(*wr_panestore_encode_fn)(void *ctx, size_t i, uint8_t *acc, size_t *len);
 
-/* One late update of (pane, kg, key): if the key is stored, its accumulator becomes
- * merge(stored, acc) (or acc when merge is NULL); otherwise acc is inserted (into the block that
- * covers the key, or a new block). One block read-modify-write: rare records only. */
+/* put_run for a store with tails: each entry's accumulator and tail come through encode (called
+ * once per entry, in order). WR_EINVAL as put_run, and for a store without tails. */
+int wr_panestore_put_run_tails(wr_panestore_t *s, int64_t pane, const uint16_t *kg,
+                               const uint64_t *key, const void *acc, size_t n,
+                               wr_panestore_encode_fn encode, void *ctx);
+
+/* Combines a late update into a stored entry: dst is its accumulator (acc_size bytes, the store's
+ * copy of the block), updated in place; with tails, *tail and *tail_len hold its tail on entry
+ * and the new one on return (borrowed from ctx until update_one returns). Returns 0, or a
+ * negative WR_E* code that update_one returns without writing anything. */
+typedef int (*wr_panestore_merge_fn)(void *ctx, void *dst, const void **tail, size_t *tail_len);
+
+/* One late update of (pane, kg, key): if the key is stored, merge combines it (with merge NULL,
+ * acc and tail replace it); otherwise acc and tail (tail_len bytes; ignored without tails) are
+ * inserted, into the block that covers the key or a new block. One block read-modify-write: rare
+ * records only. */
 int wr_panestore_update_one(wr_panestore_t *s, int64_t pane, uint16_t kg, uint64_t key,
-                            const void *acc, wr_panestore_merge_fn merge, void *ctx);
+                            const void *acc, const void *tail, size_t tail_len,
+                            wr_panestore_merge_fn merge, void *ctx);
 
-/* Copies the accumulator of (pane, kg, key) to acc_out. WR_ENOTFOUND when not stored. */
-int wr_panestore_get_one(wr_panestore_t *s, int64_t pane, uint16_t kg, uint64_t key, void *acc_out);
+/* Copies the accumulator of (pane, kg, key) to acc_out and, when tail is not NULL, its tail to a
+ * new buffer *tail (the caller frees it; NULL when empty) of *tail_len bytes. WR_ENOTFOUND when
+ * not stored, WR_EPROTO for a damaged block, WR_ENOMEM. */
+int wr_panestore_get_one(wr_panestore_t *s, int64_t pane, uint16_t kg, uint64_t key, void *acc_out,
+                         void **tail, size_t *tail_len);
 
 /* Drops every pane < pane: whole files go at once (DeleteFilesInRange), the rest under a range
  * tombstone. */
@@ -93,13 +119,15 @@ int wr_panestore_drop_pane(wr_panestore_t *s, int64_t pane);
 /* ---- the merge cursor ---- */
 
 /* What a cursor yields per key: the accumulators the key has in the cursor's panes (n of them,
- * 1..panes, in increasing pane order), and those panes. Pointers are borrowed and valid until the
- * next call on the cursor. */
+ * 1..panes, in increasing pane order), their tails (a store with tails; else NULL and 0) and
+ * those panes. Pointers are borrowed and valid until the next call on the cursor. */
 typedef struct {
     uint16_t kg;
     uint64_t key;
     size_t n;
     const uint8_t *acc[WR_PANESTORE_MAX_PANES];
+    const uint8_t *tail[WR_PANESTORE_MAX_PANES];
+    uint32_t tail_len[WR_PANESTORE_MAX_PANES];
     int64_t pane[WR_PANESTORE_MAX_PANES];
 } wr_panestore_row_t;
 

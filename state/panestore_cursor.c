@@ -10,7 +10,7 @@ typedef struct {
     rocksdb_iterator_t *it;
     rocksdb_readoptions_t *ro; /* holds the upper bound: lives as long as the iterator */
     uint8_t upper[WR__PS_KEYLEN];
-    const uint8_t *keys, *accs; /* the current block's columns (the iterator's memory) */
+    wr__ps_block_t b; /* the current block (the iterator's memory) */
     size_t n, pos;
     uint64_t key; /* keys[pos] */
     uint16_t kg;
@@ -51,14 +51,11 @@ static int s_load(wr_panestore_cursor_t *c, s_head_t *h)
     size_t klen, vlen;
     const uint8_t *k = (const uint8_t *)rocksdb_iter_key(h->it, &klen);
     const uint8_t *v = (const uint8_t *)rocksdb_iter_value(h->it, &vlen);
-    size_t n = wr__ps_block_n(c->s, vlen);
-    if (klen != WR__PS_KEYLEN || !n) return WR_EPROTO;
+    if (klen != WR__PS_KEYLEN || wr__ps_block_parse(c->s, v, vlen, &h->b)) return WR_EPROTO;
     h->kg = wr__ps_key_kg(k);
-    h->keys = v;
-    h->accs = v + n * 8;
-    h->n = n;
+    h->n = h->b.n;
     h->pos = 0;
-    h->key = wr__ps_le64(v);
+    h->key = wr__ps_le64(h->b.keys);
     h->live = true;
     return 0;
 }
@@ -104,7 +101,7 @@ static int s_step(wr_panestore_cursor_t *c, s_head_t *h)
 {
     h->consumed = false;
     if (++h->pos < h->n) {
-        h->key = wr__ps_le64(h->keys + h->pos * 8);
+        h->key = wr__ps_le64(h->b.keys + h->pos * 8);
         return 0;
     }
     rocksdb_iter_next(h->it);
@@ -131,7 +128,8 @@ int wr_panestore_cursor_next(wr_panestore_cursor_t *c, wr_panestore_row_t *row)
     for (size_t i = 0; i < c->npanes; i++) {
         s_head_t *h = &c->h[i];
         if (!h->live || h->key != min->key || h->kg != min->kg) continue;
-        row->acc[row->n] = h->accs + h->pos * c->s->acc_size;
+        row->acc[row->n] = h->b.accs + h->pos * c->s->acc_size;
+        row->tail[row->n] = wr__ps_block_tail(&h->b, h->pos, &row->tail_len[row->n]);
         row->pane[row->n++] = c->p0 + (int64_t)i;
         h->consumed = true;
     }

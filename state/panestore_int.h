@@ -24,7 +24,7 @@ struct wr_panestore {
     rocksdb_ingestexternalfileoptions_t *iopts;
     char *dir;
     uint32_t acc_size, block_entries;
-    bool write_batch;
+    bool write_batch, tails;
     uint64_t ingest_seq; /* names the SST files being written for ingestion */
     uint64_t *known;     /* sorted numbers of the SST files already reported */
     size_t nknown, cap_known;
@@ -74,11 +74,36 @@ static inline uint64_t wr__ps_le64(const uint8_t *p)
     return v;
 }
 
-/* Entries in a block value of len bytes: 0 when len is not a whole, non-empty block. */
-static inline size_t wr__ps_block_n(const wr_panestore_t *s, size_t len)
+#define WR__PS_TAILS_CUT (1u << 20) /* a block with tails ends once they pass this */
+
+static inline uint32_t wr__ps_le32(const uint8_t *p)
 {
-    size_t e = 8 + (size_t)s->acc_size;
-    return len && len % e == 0 ? len / e : 0;
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/* A block value, parsed: pointers into it. */
+typedef struct {
+    size_t n;
+    const uint8_t *keys, *accs;
+    const uint8_t *ends, *tails; /* stores with tails: n u32 end offsets, the tails; else NULL */
+} wr__ps_block_t;
+
+/* Parses the block value v[0..len) of store s: 0, or WR_EPROTO when it is not a whole, non-empty
+ * block (see panestore.h: the columns, and with tails the offsets ascending to the end). */
+int wr__ps_block_parse(const wr_panestore_t *s, const uint8_t *v, size_t len, wr__ps_block_t *b);
+
+/* Entry i's tail in parsed block b: a pointer, *len bytes (NULL, 0 without tails). */
+static inline const uint8_t *wr__ps_block_tail(const wr__ps_block_t *b, size_t i, uint32_t *len)
+{
+    if (!b->tails) {
+        *len = 0;
+        return NULL;
+    }
+    uint32_t lo = i ? wr__ps_le32(b->ends + (i - 1) * 4) : 0;
+    *len = wr__ps_le32(b->ends + i * 4) - lo;
+    return b->tails + lo;
 }
 
 #endif

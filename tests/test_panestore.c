@@ -208,7 +208,7 @@ static void test_runs_merge_as_the_oracle(void **state)
     s_check_merge(f, f->s, 3, 4, 0, WR_PANESTORE_KG_END);
     uint8_t got[ACC];
     for (size_t i = 0; i < NK; i += 97) {
-        int rc = wr_panestore_get_one(f->s, 5, f->u[i].kg, f->u[i].key, got);
+        int rc = wr_panestore_get_one(f->s, 5, f->u[i].kg, f->u[i].key, got, NULL, NULL);
         if (f->has[5][i]) {
             assert_int_equal(rc, 0);
             assert_memory_equal(got, f->acc[5][i], ACC);
@@ -228,22 +228,25 @@ static void test_key_group_ranges(void **state)
     s_check_merge(f, f->s, 1, 11, 50, WR_PANESTORE_KG_END);
 }
 
-/* Bytewise addition: what a late record does to a pane's accumulator, in the oracle's terms. */
-static void s_merge(void *ctx, void *dst, const void *src)
+/* Bytewise addition of ctx: what a late record does to a pane's accumulator, in the oracle's
+ * terms. */
+static int s_merge(void *ctx, void *dst, const void **tail, size_t *tail_len)
 {
-    (void)ctx;
     uint8_t *d = dst;
-    const uint8_t *s = src;
+    const uint8_t *s = ctx;
+    (void)tail, (void)tail_len;
     for (int i = 0; i < ACC; i++)
         d[i] = (uint8_t)(d[i] + s[i]);
+    return 0;
 }
 
 /* A late update of universe key i in pane p, in the store and in the oracle. */
 static void s_late(fx_t *f, int p, size_t i, const uint8_t *a, wr_panestore_merge_fn merge)
 {
-    assert_int_equal(wr_panestore_update_one(f->s, p, f->u[i].kg, f->u[i].key, a, merge, NULL), 0);
+    assert_int_equal(
+        wr_panestore_update_one(f->s, p, f->u[i].kg, f->u[i].key, a, NULL, 0, merge, (void *)a), 0);
     if (f->has[p][i] && merge)
-        merge(NULL, f->acc[p][i], a);
+        merge((void *)a, f->acc[p][i], NULL, NULL);
     else
         memcpy(f->acc[p][i], a, ACC);
     f->has[p][i] = true;
@@ -266,7 +269,7 @@ static void test_late_updates_and_inserts(void **state)
     s_check_all(f, f->s);
     /* a key group no run has (outside the oracle's universe: read back alone) */
     uint8_t a[ACC] = {1, 2, 3};
-    assert_int_equal(wr_panestore_update_one(f->s, 4, 60000, 5, a, s_merge, NULL), 0);
+    assert_int_equal(wr_panestore_update_one(f->s, 4, 60000, 5, a, NULL, 0, s_merge, a), 0);
     int err = 0;
     wr_panestore_row_t row;
     f->cur = wr_panestore_cursor_new(f->s, 0, NP, 60000, 60001, &err);
@@ -277,9 +280,9 @@ static void test_late_updates_and_inserts(void **state)
     assert_int_equal(wr_panestore_cursor_next(f->cur, &row), 0);
     wr_panestore_cursor_destroy(&f->cur);
     uint8_t got[ACC];
-    assert_int_equal(wr_panestore_get_one(f->s, 4, 60000, 5, got), 0);
+    assert_int_equal(wr_panestore_get_one(f->s, 4, 60000, 5, got, NULL, NULL), 0);
     assert_memory_equal(got, a, ACC);
-    assert_int_equal(wr_panestore_get_one(f->s, 4, 60000, 6, got), WR_ENOTFOUND);
+    assert_int_equal(wr_panestore_get_one(f->s, 4, 60000, 6, got, NULL, NULL), WR_ENOTFOUND);
 }
 
 /* Many inserts into one block: below its first key (the block is renamed) and after it (the
@@ -301,7 +304,7 @@ static void test_inserts_split_and_rename_blocks(void **state)
     for (uint64_t k = 0; k <= 10000; k++) {
         if (!want[k] || k == 500 || k == 10000) continue;
         uint8_t a[ACC] = {(uint8_t)k, (uint8_t)(k >> 8)};
-        assert_int_equal(wr_panestore_update_one(f->s, 7, 3, k, a, s_merge, NULL), 0);
+        assert_int_equal(wr_panestore_update_one(f->s, 7, 3, k, a, NULL, 0, s_merge, a), 0);
     }
     int err = 0;
     wr_panestore_row_t row;
@@ -330,7 +333,8 @@ static void test_drop_panes_below(void **state)
     f->dropped_below = 5;
     s_check_all(f, f->s);
     uint8_t got[ACC];
-    assert_int_equal(wr_panestore_get_one(f->s, 4, f->u[3].kg, f->u[3].key, got), WR_ENOTFOUND);
+    assert_int_equal(wr_panestore_get_one(f->s, 4, f->u[3].kg, f->u[3].key, got, NULL, NULL),
+                     WR_ENOTFOUND);
 }
 
 static void s_copy_file(const char *from, const char *to)
@@ -458,6 +462,127 @@ static void test_bad_input_is_refused(void **state)
     assert_int_equal(files.n, 0);
 }
 
+/* ---- tails ---- */
+
+/* Entry i's stored form: acc[0] marked, a tail of i % 300 bytes of value i (or 200 KiB for the
+ * entries of key group 9: a block is then cut early). */
+static const void *s_encode(void *ctx, size_t i, uint8_t *acc, size_t *len)
+{
+    uint8_t *buf = ctx;
+    acc[0] = 0xAA;
+    *len = acc[1] == 9 ? 200 << 10 : i % 300;
+    memset(buf, (int)(i & 0xff), *len);
+    return *len ? buf : NULL;
+}
+
+static int s_merge_tail(void *ctx, void *dst, const void **tail, size_t *tail_len)
+{
+    ((uint8_t *)dst)[2] = 7;
+    assert_int_equal(*tail_len, 5 % 300); /* the stored tail comes in */
+    *tail = ctx;
+    *tail_len = 1000;
+    return 0;
+}
+
+/* A row's tail is the one entry i was written with. */
+static void s_check_tail(const uint8_t *t, size_t len, size_t i, size_t want)
+{
+    assert_int_equal(len, want);
+    for (size_t b = 0; b < len; b++)
+        if (t[b] != (uint8_t)i) fail_msg("entry %zu: tail byte %zu is %u", i, b, t[b]);
+}
+
+static void test_tails(void **state)
+{
+    fx_t *f = *state;
+    f->cfg.tails = true;
+    s_open(f);
+    enum { N = 400 };
+    static uint16_t kg[N];
+    static uint64_t key[N];
+    static uint8_t acc[N][ACC];
+    static uint8_t buf[200 << 10];
+    for (size_t i = 0; i < N; i++) { /* key group 3, then 9 for the last ten */
+        kg[i] = i < N - 10 ? 3 : 9;
+        key[i] = 10 * i;
+        memset(acc[i], (int)i, ACC);
+        acc[i][1] = (uint8_t)kg[i];
+    }
+    assert_int_equal(wr_panestore_put_run(f->s, 0, kg, key, acc, N), WR_EINVAL); /* no tails */
+    assert_int_equal(wr_panestore_put_run_tails(f->s, 0, kg, key, acc, N, s_encode, buf), 0);
+    int err = 0;
+    assert_non_null(f->cur = wr_panestore_cursor_new(f->s, 0, 1, 0, WR_PANESTORE_KG_END, &err));
+    wr_panestore_row_t row;
+    size_t i = 0;
+    while ((err = wr_panestore_cursor_next(f->cur, &row)) == 1) {
+        assert_true(row.n == 1 && row.key == key[i] && row.acc[0][0] == 0xAA);
+        assert_memory_equal(row.acc[0] + 1, acc[i] + 1, ACC - 1);
+        s_check_tail(row.tail[0], row.tail_len[0], i, kg[i] == 9 ? 200 << 10 : i % 300);
+        i++;
+    }
+    assert_int_equal(err, 0);
+    assert_int_equal(i, N);
+    wr_panestore_cursor_destroy(&f->cur);
+    /* late: a merge that grows key 50's tail, an insert with a tail, gets */
+    static uint8_t big[1000];
+    memset(big, 5, sizeof big);
+    uint8_t a[ACC] = {1}, got[ACC];
+    assert_int_equal(wr_panestore_update_one(f->s, 0, 3, 50, a, NULL, 0, s_merge_tail, big), 0);
+    assert_int_equal(wr_panestore_update_one(f->s, 0, 3, 55, a, "\x37\x37\x37", 3, NULL, NULL), 0);
+    void *t = NULL;
+    size_t len = 0;
+    assert_int_equal(wr_panestore_get_one(f->s, 0, 3, 50, got, &t, &len), 0);
+    assert_true(got[0] == 0xAA && got[2] == 7);
+    s_check_tail(t, len, 5, 1000);
+    free(t);
+    assert_int_equal(wr_panestore_get_one(f->s, 0, 3, 55, got, &t, &len), 0);
+    assert_true(got[0] == 1);
+    s_check_tail(t, len, 0x37, 3);
+    free(t);
+    assert_int_equal(wr_panestore_get_one(f->s, 0, 3, 60, got, &t, &len), 0);
+    s_check_tail(t, len, 6, 6);
+    free(t);
+    assert_int_equal(wr_panestore_get_one(f->s, 0, 3, 0, got, &t, &len), 0);
+    assert_true(t == NULL && len == 0);
+    assert_int_equal(wr_panestore_get_one(f->s, 0, 3, 51, got, &t, &len), WR_ENOTFOUND);
+}
+
+/* Blocks with tails are read strictly: a value whose parts do not fit, or whose end offsets do
+ * not reach its end, is WR_EPROTO, never a read past it. The bad values are written by a store
+ * without tails over the same DB (acc_size 12: 20-byte values; read as acc_size 4 with tails). */
+static void test_damaged_tails_are_refused(void **state)
+{
+    fx_t *f = *state;
+    f->cfg.acc_size = 12;
+    s_open(f);
+    uint16_t kg[1] = {0};
+    uint64_t key[1] = {1}; /* read as n = 1 */
+    uint8_t acc[3][12] = {{0}};
+    acc[1][8] = 5; /* the end offset: 5 bytes of tail, but there are none */
+    acc[2][8] = 0; /* 0: a valid block */
+    assert_int_equal(wr_panestore_put_run(f->s, 0, kg, key, acc[1], 1), 0);
+    assert_int_equal(wr_panestore_put_run(f->s, 1, kg, key, acc[2], 1), 0);
+    key[0] = (uint64_t)1 << 32 | 7; /* n = 7: the parts do not fit */
+    assert_int_equal(wr_panestore_put_run(f->s, 2, kg, key, acc[0], 1), 0);
+    wr_panestore_close(&f->s);
+    f->cfg.acc_size = 4;
+    f->cfg.tails = true;
+    s_open(f);
+    wr_panestore_row_t row;
+    int err = 0, want[3] = {WR_EPROTO, 1, WR_EPROTO};
+    for (int64_t p = 0; p < 3; p++) {
+        f->cur = wr_panestore_cursor_new(f->s, p, p + 1, 0, WR_PANESTORE_KG_END, &err);
+        if (f->cur) err = wr_panestore_cursor_next(f->cur, &row);
+        assert_int_equal(err, want[p]);
+        wr_panestore_cursor_destroy(&f->cur);
+    }
+    uint8_t got[4];
+    void *t = NULL;
+    size_t len;
+    assert_int_equal(wr_panestore_get_one(f->s, 0, 0, 1 << 0, got, &t, &len), WR_EPROTO);
+    assert_null(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -474,6 +599,9 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_incremental_checkpoint, setup_ingest, teardown),
         cmocka_unit_test_setup_teardown(test_bad_input_is_refused, setup_ingest, teardown),
+        cmocka_unit_test_setup_teardown(test_tails, setup_ingest, teardown),
+        cmocka_unit_test_setup_teardown(test_tails, setup_batch, teardown),
+        cmocka_unit_test_setup_teardown(test_damaged_tails_are_refused, setup_ingest, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

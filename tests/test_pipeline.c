@@ -10,6 +10,7 @@
  *   - a job through `weir submit` on a JobManager and two TaskManagers (three processes on
  *     loopback, tests/support/proc_cluster.h) gives the same results as through `weir local`,
  *     README's IoT example too
+ *   - README's IoT example (p95 included) on the rocksdb state backend, the same as on memory
  *
  * Backpressure (a slow sink) is test_pipeline_backpressure.c. Needs WEIR_BIN (the weir binary of
  * the same build mode) and WEIR_SRC (the repository, for examples/); `scons test` sets both. An
@@ -752,6 +753,28 @@ static void test_readme_iot_example_gives_the_same_results_on_a_cluster(void **s
     assert_string_equal(got, want);
 }
 
+/* The seed's job shape (examples/iot-demo.yaml: count, avg, min, max and p95 of a sliding window)
+ * on `state.backend: rocksdb`: the same lines as on the memory backend (quantiles included: both
+ * read the same sketches). */
+static void test_iot_example_with_p95_on_rocksdb_equals_memory(void **state)
+{
+    (void)state;
+    char example[512];
+    snprintf(example, sizeof example, "%s/examples/iot-demo.yaml", ps_h.src);
+    ps_proc_t *mem = s_weir("local-iot-memory", PS_ARGV("local", example), S_JOB_MS);
+    const char *dir = ps_fmt("state.backend.rocksdb.localdir=%s", ps_path("rocksdb"));
+    ps_proc_t *rocks =
+        s_weir("local-iot-rocksdb",
+               PS_ARGV("local", example, "--set", "state.backend=rocksdb", "--set", dir), S_JOB_MS);
+    size_t nm, nr;
+    const char *want = s_sorted_lines(PS_ARGV(mem->out), "device=", &nm);
+    const char *got = s_sorted_lines(PS_ARGV(rocks->out), "device=", &nr);
+    assert_true(nm >= 20 * 12);
+    assert_non_null(strstr(want, "p95_temp="));
+    assert_int_equal(nr, nm);
+    assert_string_equal(got, want);
+}
+
 /* ---- setup and teardown ---- */
 
 static int s_group_setup(void **state)
@@ -780,6 +803,7 @@ int main(void)
         S_TEST(test_file_source_through_filter_and_map_into_a_tumbling_window),
         S_TEST(test_cluster_runs_a_job_to_the_same_results_as_weir_local),
         S_TEST(test_readme_iot_example_gives_the_same_results_on_a_cluster),
+        S_TEST(test_iot_example_with_p95_on_rocksdb_equals_memory),
     };
     if (getenv("WEIR_TEST_FILTER")) cmocka_set_test_filter(getenv("WEIR_TEST_FILTER"));
     return cmocka_run_group_tests_name("weir pipeline: jobs against an oracle", tests,

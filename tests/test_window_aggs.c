@@ -83,6 +83,17 @@ static void test_first_last_ties_and_stddev(void **state)
     wr_window_destroy(&w);
 }
 
+static void test_quantiles_stay_within_min_max(void **state)
+{
+    (void)state;
+    wr_window_spec_t s = {.kind = WR_WINDOW_TUMBLING, .size_ms = 1000};
+    wo_check_clamp(&s); /* one window per key: the per-window finish */
+    s = (wr_window_spec_t){.kind = WR_WINDOW_SLIDING, .size_ms = 2000, .slide_ms = 500};
+    wo_check_clamp(&s); /* a sweep over the ring: the block finish */
+    s = (wr_window_spec_t){.kind = WR_WINDOW_SESSION, .gap_ms = 100};
+    wo_check_clamp(&s);
+}
+
 static void test_bad_specs(void **state)
 {
     (void)state;
@@ -128,6 +139,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_agg_parse),
         cmocka_unit_test(test_first_last_ties_and_stddev),
+        cmocka_unit_test(test_quantiles_stay_within_min_max),
         cmocka_unit_test(test_bad_specs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

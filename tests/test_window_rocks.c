@@ -18,11 +18,13 @@
 #include <unistd.h>
 
 #include "actors/dataflow/record/keygroup.h"
+#include "actors/dataflow/window/agg.h"
 #include "actors/dataflow/window/window.h"
 #include "actors/dataflow/window/window_rocks.h"
 #include "bus/base/error.h"
 #include "bus/base/splitmix.h"
 #include "tests/support/window.h"
+#include "tests/support/window_oracle.h"
 
 #define NCOL 2
 #define MAXP 128
@@ -136,6 +138,21 @@ static wr_window_spec_t s_spec(wr_window_kind_t kind, int64_t size, int64_t slid
     return s;
 }
 
+/* The seed's aggregates and then some: every kind with quantiles p50, p95, p99 of column 0 (with
+ * its min and max) and p95 of column 1 (whose min and max only the clamp reads). */
+static wr_window_spec_t s_qspec(wr_window_kind_t kind, int64_t size, int64_t slide, int64_t late)
+{
+    wr_window_spec_t s = s_spec(kind, size, slide, late);
+    const wr_agg_t aggs[] = {
+        {WR_AGG_COUNT, 0, 0},       {WR_AGG_SUM, 0, 0},         {WR_AGG_AVG, 0, 0},
+        {WR_AGG_MIN, 0, 0},         {WR_AGG_MAX, 0, 0},         {WR_AGG_QUANTILE, 0, 0.5},
+        {WR_AGG_QUANTILE, 0, 0.95}, {WR_AGG_QUANTILE, 0, 0.99}, {WR_AGG_QUANTILE, 1, 0.95},
+        {WR_AGG_STDDEV, 1, 0},      {WR_AGG_LAST, 1, 0}};
+    s.naggs = sizeof aggs / sizeof aggs[0];
+    memcpy(s.aggs, aggs, sizeof aggs);
+    return s;
+}
+
 static wr_window_spec_t s_rocks(wr_window_spec_t s, const char *dir)
 {
     s.backend = WR_WINDOW_BACKEND_ROCKSDB;
@@ -219,7 +236,11 @@ static void s_compare_run(fx_t *f, wr_window_spec_t spec, gen_t g, int batches, 
     s_same(&got, &want);
     wr_window_stats_t st;
     wr_window_stats(f->rk[0], &st);
-    assert_true(st.spill_panes > 0); /* late records went into closed panes */
+    assert_true(st.spill_panes > 0);          /* late records went into closed panes */
+    for (int e = 0; e < 2 && f->rk[e]; e++) { /* every sketch was freed */
+        wr_window_stats(f->rk[e], &st);
+        assert_int_equal(st.sketches, 0);
+    }
     ws_out_free(&got);
     ws_out_free(&want);
 }
@@ -255,6 +276,204 @@ static void test_restore_split_by_key_group(void **state)
 {
     gen_t g = {.rng = 5, .t = 100000, .ooo = 400, .late_by = 4000, .nkeys = 70};
     s_compare_run(*state, s_spec(WR_WINDOW_SLIDING, 2000, 1000, 1000), g, 300, 120, true);
+}
+
+/* ---- quantiles: sketches stored in the pane runs ---- */
+
+static void test_quantiles_tumbling_match_memory(void **state)
+{
+    gen_t g = {.rng = 11, .t = 100000, .ooo = 300, .late_by = 3000, .nkeys = 60};
+    s_compare_run(*state, s_qspec(WR_WINDOW_TUMBLING, 1000, 0, 1500), g, 200, -1, false);
+}
+
+static void test_quantiles_sliding_match_memory(void **state)
+{
+    gen_t g = {.rng = 12, .t = -50000, .ooo = 400, .late_by = 4000, .nkeys = 80};
+    s_compare_run(*state, s_qspec(WR_WINDOW_SLIDING, 2000, 500, 1200), g, 200, -1, false);
+}
+
+static void test_quantiles_checkpoint_restore_continues(void **state)
+{
+    gen_t g = {.rng = 13, .t = 100000, .ooo = 400, .late_by = 4000, .nkeys = 70};
+    s_compare_run(*state, s_qspec(WR_WINDOW_SLIDING, 2000, 500, 1200), g, 200, 100, false);
+}
+
+static void test_quantiles_restore_split_by_key_group(void **state)
+{
+    gen_t g = {.rng = 14, .t = 100000, .ooo = 400, .late_by = 4000, .nkeys = 70};
+    s_compare_run(*state, s_qspec(WR_WINDOW_TUMBLING, 1000, 0, 1000), g, 200, 90, true);
+}
+
+/* Against the brute-force oracle (exact quantiles, within the sketch's bound), every aggregate. */
+static void test_quantiles_oracle(void **state)
+{
+    fx_t *f = *state;
+    wo_run_t r = {.spec = {.kind = WR_WINDOW_SLIDING, .size_ms = 4000, .slide_ms = 1000},
+                  .seed = 21,
+                  .nkeys = 7,
+                  .batches = 120,
+                  .max_batch = 90,
+                  .step = 40,
+                  .jitter = 1500,
+                  .late_frac = 0.05,
+                  .late_span = 3000,
+                  .pause = true};
+    wo_all_aggs(&r.spec);
+    r.spec.lateness_ms = 2000;
+    r.spec = s_rocks(r.spec, s_path(f, "oracle1"));
+    wo_stats_t st = wo_run(&r);
+    assert_true(st.fired > 100 && st.refires > 0);
+    r.spec.kind = WR_WINDOW_TUMBLING;
+    r.spec.size_ms = 3000;
+    r.spec.state_dir = s_path(f, "oracle2");
+    r.seed = 22;
+    st = wo_run(&r);
+    assert_true(st.fired > 50 && st.refires > 0);
+}
+
+static void test_quantiles_within_min_max(void **state)
+{
+    fx_t *f = *state;
+    wr_window_spec_t s = s_rocks(s_spec(WR_WINDOW_TUMBLING, 1000, 0, 0), s_path(f, "c1"));
+    wo_check_clamp(&s);
+    s = s_rocks(s_spec(WR_WINDOW_SLIDING, 2000, 500, 0), s_path(f, "c2"));
+    wo_check_clamp(&s);
+}
+
+/* f->rk[0]: a window of spec with three records, two panes fired and one open, checkpointed into
+ * ck. */
+static void s_small_checkpoint(fx_t *f, const wr_window_spec_t *spec)
+{
+    int err = 0;
+    assert_non_null(f->rk[0] = wr_window_new(spec, &err));
+    uint64_t keys[3] = {1, 2, 3};
+    int64_t ts[3] = {10, 1500, 2500};
+    double v[3] = {1, 2, 3};
+    const double *cols[NCOL] = {v, v};
+    assert_int_equal(wr_window_add(f->rk[0], keys, ts, cols, 3, NULL), 0);
+    assert_int_equal(wr_window_advance(f->rk[0], 1999, NULL), 0);
+    wr_panestore_files_t files;
+    assert_int_equal(wr_window_rocks_checkpoint(f->rk[0], s_path(f, "ck"), &files), 0);
+    wr_panestore_files_release(&files);
+}
+
+/* A checkpoint holds sketches of one accuracy and aggregate list: another is refused. */
+static void test_restore_into_other_aggregates_refused(void **state)
+{
+    fx_t *f = *state;
+    wr_window_spec_t spec = s_rocks(s_qspec(WR_WINDOW_TUMBLING, 1000, 0, 0), s_path(f, "db"));
+    int err = 0;
+    s_small_checkpoint(f, &spec);
+    wr_window_spec_t other = spec;
+    other.state_dir = s_path(f, "db2");
+    other.sketch_alpha = 0.02;
+    assert_null(wr_window_rocks_restore(&other, s_path(f, "ck"), 0, MAXP, &err));
+    assert_int_equal(err, WR_EINVAL);
+    other = spec;
+    other.state_dir = s_path(f, "db3");
+    other.aggs[6].q = 0.9;
+    assert_null(wr_window_rocks_restore(&other, s_path(f, "ck"), 0, MAXP, &err));
+    assert_int_equal(err, WR_EINVAL);
+    other = spec;
+    other.state_dir = s_path(f, "db4");
+    assert_non_null(f->rk[1] = wr_window_rocks_restore(&other, s_path(f, "ck"), 0, MAXP, &err));
+}
+
+/* A checkpoint written before quantiles ran on rocksdb (open.wro version 2: no aggregates'
+ * fingerprint) restores into the same window; one with quantiles is refused (WR_EINVAL). */
+static void test_version_2_checkpoints_still_restore(void **state)
+{
+    fx_t *f = *state;
+    wr_window_spec_t spec = s_rocks(s_spec(WR_WINDOW_TUMBLING, 1000, 0, 0), s_path(f, "db"));
+    int err = 0;
+    s_small_checkpoint(f, &spec);
+    /* as version 2 wrote it: version 2, 13 header fields, the FNV-1a 64 of the rest at the end */
+    const char *path = s_path(f, "ck/" WR_WINDOW_ROCKS_OPEN_FILE);
+    uint8_t b[4096];
+    FILE *fp = fopen(path, "rb");
+    assert_non_null(fp);
+    size_t n = fread(b, 1, sizeof b, fp);
+    fclose(fp);
+    assert_true(n > 14 * 8 + 8 && n < sizeof b);
+    memmove(b + 13 * 8, b + 14 * 8, n - 14 * 8);
+    n -= 8;
+    b[8] = 2;
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n - 8; i++)
+        h = (h ^ b[i]) * 1099511628211ULL;
+    memcpy(b + n - 8, &h, 8);
+    assert_non_null(fp = fopen(path, "wb"));
+    assert_int_equal(fwrite(b, 1, n, fp), n);
+    assert_int_equal(fclose(fp), 0);
+    wr_window_spec_t s2 = spec;
+    s2.state_dir = s_path(f, "db2");
+    assert_non_null(f->rk[1] = wr_window_rocks_restore(&s2, s_path(f, "ck"), 0, MAXP, &err));
+    ws_out_t x = {.naggs = spec.naggs}, y = {.naggs = spec.naggs};
+    wr_window_sink_t sx = {.emit = ws_emit, .ctx = &x}, sy = {.emit = ws_emit, .ctx = &y};
+    assert_int_equal(wr_window_advance(f->rk[0], INT64_MAX, &sx), 0);
+    assert_int_equal(wr_window_advance(f->rk[1], INT64_MAX, &sy), 0);
+    assert_int_equal(x.n, 1); /* [2000, 3000): the other two fired before the checkpoint */
+    s_same(&y, &x);
+    ws_out_free(&x);
+    ws_out_free(&y);
+    wr_window_spec_t q = s_qspec(WR_WINDOW_TUMBLING, 1000, 0, 0);
+    q.naggs = 7; /* count .. p95 of column 0 */
+    q = s_rocks(q, s_path(f, "db3"));
+    assert_null(wr_window_rocks_restore(&q, s_path(f, "ck"), 0, MAXP, &err));
+    assert_int_equal(err, WR_EINVAL);
+}
+
+/* put_run_tails's encode for a damaged entry: each sketch field says 1 entry, and the tail holds
+ * zero words (bucket key 0, count 0: not a valid entry). */
+static const void *s_damaged(void *ctx, size_t i, uint8_t *acc, size_t *len)
+{
+    const wr__agg_layout_t *l = ctx;
+    static const uint8_t zeros[4 * WR__MAX_FIELDS];
+    uint32_t one = 1;
+    (void)i;
+    for (uint32_t f = 0; f < l->nfields; f++)
+        if (l->f[f].kind == WR__F_SKETCH) memcpy(acc + l->f[f].off, &one, 4);
+    *len = 4 * l->nsketch;
+    return zeros;
+}
+
+/* A stored pane whose sketches are damaged (on disk after a crash, in a checkpoint) fails the
+ * firing that reads it with WR_EPROTO: no crash, nothing read from a bad handle. */
+static void test_damaged_stored_sketches_fail_the_firing(void **state)
+{
+    fx_t *f = *state;
+    wr_window_spec_t spec = s_rocks(s_qspec(WR_WINDOW_SLIDING, 2000, 1000, 0), s_path(f, "db"));
+    int err = 0;
+    assert_non_null(f->rk[0] = wr_window_new(&spec, &err));
+    uint64_t keys[2] = {7, 7};
+    int64_t ts[2] = {3500, 4500}; /* panes 3 and 4 */
+    double v[2] = {1.5, 2.5};
+    const double *cols[NCOL] = {v, v};
+    assert_int_equal(wr_window_add(f->rk[0], keys, ts, cols, 2, NULL), 0);
+    assert_int_equal(wr_window_advance(f->rk[0], 3999, NULL), 0); /* pane 3 stored */
+    wr_panestore_files_t files;
+    assert_int_equal(wr_window_rocks_checkpoint(f->rk[0], s_path(f, "ck"), &files), 0);
+    wr_panestore_files_release(&files);
+    wr_window_destroy(&f->rk[0]);
+    /* pane 3 of the checkpoint's store is replaced by a damaged one */
+    wr__agg_layout_t l;
+    assert_int_equal(wr__agg_layout(&l, spec.aggs, spec.naggs, spec.ncols), 0);
+    wr_panestore_config_t cfg = {.acc_size = l.size, .tails = true};
+    wr_panestore_t *ps = wr_panestore_open(s_path(f, "ck/db"), &cfg, &err);
+    assert_non_null(ps);
+    uint16_t kg = (uint16_t)s_kg(7);
+    uint8_t acc[WR__MAX_ACC];
+    memcpy(acc, l.empty, l.size);
+    memcpy(acc, &(uint32_t){1}, 4);
+    int rc = wr_panestore_drop_pane(ps, 3);
+    if (!rc) rc = wr_panestore_put_run_tails(ps, 3, &kg, keys, acc, 1, s_damaged, &l);
+    wr_panestore_close(&ps);
+    assert_int_equal(rc, 0);
+    wr_window_spec_t s2 = spec;
+    s2.state_dir = s_path(f, "db2");
+    assert_non_null(f->rk[1] = wr_window_rocks_restore(&s2, s_path(f, "ck"), 0, MAXP, &err));
+    /* window [3000, 5000): pane 3 from the store, pane 4 closing now */
+    assert_int_equal(wr_window_advance(f->rk[1], 4999, NULL), WR_EPROTO);
 }
 
 static void test_checkpoint_is_incremental(void **state)
@@ -319,10 +538,6 @@ static void test_rejects_what_it_does_not_support(void **state)
     s.gap_ms = 1000;
     assert_null(wr_window_new(&s, &err));
     assert_int_equal(err, WR_EINVAL);
-    s = s_rocks(s_spec(WR_WINDOW_TUMBLING, 1000, 0, 0), s_path(f, "x"));
-    s.aggs[1] = (wr_agg_t){WR_AGG_QUANTILE, 0, 0.5};
-    assert_null(wr_window_new(&s, &err));
-    assert_int_equal(err, WR_EINVAL);
     s = s_rocks(s_spec(WR_WINDOW_SLIDING, 65000, 1000, 0), s_path(f, "x")); /* 65 panes */
     assert_null(wr_window_new(&s, &err));
     assert_int_equal(err, WR_EINVAL);
@@ -342,6 +557,18 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sliding_uneven_panes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkpoint_restore_continues, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restore_split_by_key_group, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_quantiles_tumbling_match_memory, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_quantiles_sliding_match_memory, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_quantiles_checkpoint_restore_continues, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_quantiles_restore_split_by_key_group, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_quantiles_oracle, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_quantiles_within_min_max, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_restore_into_other_aggregates_refused, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_version_2_checkpoints_still_restore, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_damaged_stored_sketches_fail_the_firing, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_checkpoint_is_incremental, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rejects_what_it_does_not_support, setup, teardown),
     };

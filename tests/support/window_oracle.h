@@ -56,4 +56,12 @@ void wo_all_aggs(wr_window_spec_t *s);
 /* count, sum, min and max of column 0. */
 void wo_basic_aggs(wr_window_spec_t *s);
 
+/* Quantiles never leave the window's [min, max] (agg.h): with spec's kind, times and backend
+ * (its aggregates are replaced), a key whose values all sit just above a sketch bucket's lower
+ * end (the bucket reads back above them) and one whose values sit just below its upper end get
+ * p95 and p0 equal to their value, on a column with min and max asked for and on one without.
+ * Every window must hold all of the records, at times 10 to 49 (tumbling of 1000 ms, sliding ones
+ * of at least that, sessions). */
+void wo_check_clamp(const wr_window_spec_t *spec);
+
 #endif

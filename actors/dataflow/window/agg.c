@@ -110,6 +110,22 @@ static void s_field_empty(uint8_t *p, int kind)
     }
 }
 
+/* The field of kind fk on column col, added when missing. */
+static uint32_t s_field(wr__agg_layout_t *l, int fk, uint32_t col)
+{
+    uint32_t f = 0;
+    while (f < l->nfields && !(l->f[f].kind == fk && l->f[f].col == col))
+        f++;
+    if (f == l->nfields) {
+        l->f[f] = (wr__field_t){.kind = (uint8_t)fk, .col = col, .off = l->size};
+        s_field_empty(l->empty + l->size, fk);
+        l->size += s_field_size(fk);
+        l->nsketch += fk == WR__F_SKETCH;
+        l->nfields++;
+    }
+    return f;
+}
+
 int wr__agg_layout(wr__agg_layout_t *l, const wr_agg_t *aggs, uint32_t n, uint32_t ncols)
 {
     memset(l, 0, sizeof *l);
@@ -122,19 +138,21 @@ int wr__agg_layout(wr__agg_layout_t *l, const wr_agg_t *aggs, uint32_t n, uint32
         int fk = s_field_kind(aggs[a].kind);
         if (fk < 0 || aggs[a].col >= ncols) return WR_EINVAL;
         if (fk == WR__F_SKETCH && !(aggs[a].q >= 0 && aggs[a].q <= 1)) return WR_EINVAL;
-        uint32_t f = 0;
-        while (f < l->nfields && !(l->f[f].kind == fk && l->f[f].col == aggs[a].col))
-            f++;
-        if (f == l->nfields) {
-            l->f[f] = (wr__field_t){.kind = (uint8_t)fk, .col = aggs[a].col, .off = l->size};
-            s_field_empty(l->empty + l->size, fk);
-            l->size += s_field_size(fk);
-            l->nsketch += fk == WR__F_SKETCH;
-            l->nfields++;
-        }
-        l->agg_field[a] = f;
+        l->agg_field[a] = s_field(l, fk, aggs[a].col);
     }
+    /* after the aggregates' own fields: a layout without quantiles is what it always was */
+    for (uint32_t f = 0, nf = l->nfields; f < nf; f++)
+        if (l->f[f].kind == WR__F_SKETCH) {
+            l->clamp[f][0] = s_field(l, WR__F_MIN, l->f[f].col);
+            l->clamp[f][1] = s_field(l, WR__F_MAX, l->f[f].col);
+        }
     return 0;
+}
+
+/* A quantile v of a window whose values lie in [lo, hi] (NaN stays NaN). */
+static inline double s_clamp(double v, double lo, double hi)
+{
+    return v < lo ? lo : v > hi ? hi : v;
 }
 
 int wr__merge_init(wr__merge_t *m, const wr__agg_layout_t *l, uint32_t max_panes)
@@ -151,7 +169,7 @@ int wr__merge_init(wr__merge_t *m, const wr__agg_layout_t *l, uint32_t max_panes
 
 void wr__merge_release(wr__merge_t *m)
 {
-    for (uint32_t f = 0; f < WR_AGG_MAX_AGGS; f++)
+    for (uint32_t f = 0; f < WR__MAX_FIELDS; f++)
         free(m->sk[f]);
     memset(m, 0, sizeof *m);
 }
@@ -302,6 +320,8 @@ int wr__merge_finish(wr__merge_t *m, const wr__agg_layout_t *l, wr__sketch_pool_
             uint32_t f = l->agg_field[a];
             int rc = wr__sketch_quantiles(sk, m->sk[f], m->nsk[f], &l->aggs[a].q, 1, &out[a]);
             if (rc) return rc;
+            out[a] = s_clamp(out[a], wr__ld(m->acc + l->f[l->clamp[f][0]].off),
+                             wr__ld(m->acc + l->f[l->clamp[f][1]].off));
         }
         }
     }
@@ -456,11 +476,67 @@ int wr__finish_block(const wr__agg_layout_t *l, uint8_t *const *ents, size_t nk,
                 }
                 int rc = wr__sketch_quantiles(sk, hs, nh, &l->aggs[a].q, 1, &out[k]);
                 if (rc) return rc;
+                out[k] = s_clamp(out[k], b->fa[l->clamp[f][0]][k], b->fa[l->clamp[f][1]][k]);
             }
             break;
         default: /* sum, min, max, first, last */
             memcpy(out, fa, nk * sizeof *out);
         }
     }
+    return 0;
+}
+
+size_t wr__acc_store(const wr__agg_layout_t *l, uint8_t *acc, const wr__sketch_pool_t *sk,
+                     const uint32_t **e, uint32_t *n)
+{
+    size_t bytes = 0, k = 0;
+    for (uint32_t i = 0; i < l->nfields && k < l->nsketch; i++) {
+        if (l->f[i].kind != WR__F_SKETCH) continue;
+        uint32_t h;
+        memcpy(&h, acc + l->f[i].off, 4);
+        e[k] = wr__sketch_entries(sk, h, &n[k]);
+        memcpy(acc + l->f[i].off, &n[k], 4);
+        bytes += (size_t)n[k++] * 4;
+    }
+    return bytes;
+}
+
+void wr__acc_free_sketches(const wr__agg_layout_t *l, uint8_t *acc, wr__sketch_pool_t *sk)
+{
+    for (uint32_t i = 0; i < l->nfields && l->nsketch; i++)
+        if (l->f[i].kind == WR__F_SKETCH) {
+            uint32_t h;
+            memcpy(&h, acc + l->f[i].off, 4);
+            wr__sketch_free(sk, &h);
+            memcpy(acc + l->f[i].off, &h, 4);
+        }
+}
+
+int wr__acc_load(const wr__agg_layout_t *l, uint8_t *acc, const void *p, size_t len, size_t *used,
+                 wr__sketch_pool_t *sk)
+{
+    const uint8_t *b = p;
+    uint32_t n[WR__MAX_FIELDS], zero = 0;
+    *used = 0;
+    if (!l->nsketch) return 0;
+    for (uint32_t i = 0; i < l->nfields; i++) /* counts out first: a failure frees handles only */
+        if (l->f[i].kind == WR__F_SKETCH) {
+            memcpy(&n[i], acc + l->f[i].off, 4);
+            memcpy(acc + l->f[i].off, &zero, 4);
+        }
+    size_t off = 0;
+    int rc = 0;
+    for (uint32_t i = 0; i < l->nfields && !rc; i++) {
+        if (l->f[i].kind != WR__F_SKETCH) continue;
+        uint32_t h = 0;
+        rc = (len - off) / 4 < n[i] ? WR_EPROTO : wr__sketch_load(sk, &h, b + off, n[i]);
+        memcpy(acc + l->f[i].off, &h, 4);
+        off += (size_t)n[i] * 4;
+    }
+    if (rc) {
+        wr__acc_free_sketches(l, acc, sk);
+        return rc;
+    }
+    *used = off;
     return 0;
 }

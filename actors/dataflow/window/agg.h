@@ -10,7 +10,11 @@
  *   first, last    the value with the smallest / largest event time; ties go to the earliest /
  *                  latest arrival
  *   quantile(q)    the q-quantile through a mergeable sketch, within relative error alpha of the
- *                  exact value of rank floor(q (n - 1)) (see sketch.h; alpha is a window option)
+ *                  exact value of rank floor(q (n - 1)) (see sketch.h; alpha is a window option),
+ *                  then clamped to the window's [min, max] of that column: a sketch reads a
+ *                  bucket back as its midpoint, which may lie past the largest (or below the
+ *                  smallest) value; clamping keeps the bound (the exact quantile is in [min, max])
+ *                  and never shows a p95 above the max
  *
  * Exactness: sums are accumulated in a fixed order, which the tests' oracle reproduces: within a
  * pane (or session) 0.0 + v1 + v2 + ... in arrival order; a window adds its non-empty panes' sums
@@ -21,7 +25,9 @@
  * one field per distinct (statistic, column) the aggregates need, without padding: sum 8 bytes,
  * min 8, max 8, Welford mean+M2 16, first/last (time, value) 16 each, sketch handle 4. avg shares
  * the sum field, the stddevs share one mean+M2, quantiles of one column share one sketch. So
- * count/sum/min/max of one column is 28 bytes. An empty accumulator holds identity values (count
+ * count/sum/min/max of one column is 28 bytes. A column with quantiles also has a min and a max
+ * field, added when no aggregate asked for them (hidden: they only clamp the quantiles). An empty
+ * accumulator holds identity values (count
  * 0, sum 0, min +inf, max -inf, ...), so the per-record update has no "first value" branch. */
 #ifndef WR_AGG_H
 #define WR_AGG_H
@@ -66,6 +72,11 @@ const char *wr_agg_name(wr_agg_kind_t kind);
 
 enum { WR__F_SUM, WR__F_MIN, WR__F_MAX, WR__F_MOM, WR__F_FIRST, WR__F_LAST, WR__F_SKETCH };
 
+/* Fields and accumulator bytes at most: each aggregate adds one field of up to 16 bytes, a
+ * quantile's column at most a hidden min and max (4 + 16 bytes with its sketch). */
+#define WR__MAX_FIELDS (3 * WR_AGG_MAX_AGGS)
+#define WR__MAX_ACC    (4 + 20 * WR_AGG_MAX_AGGS)
+
 typedef struct {
     uint8_t kind;
     uint32_t col;
@@ -74,13 +85,14 @@ typedef struct {
 
 typedef struct {
     uint32_t nfields;
-    wr__field_t f[WR_AGG_MAX_AGGS];
+    wr__field_t f[WR__MAX_FIELDS];
     uint32_t size; /* accumulator bytes */
     uint32_t naggs;
     wr_agg_t aggs[WR_AGG_MAX_AGGS];
-    uint32_t agg_field[WR_AGG_MAX_AGGS];     /* field index per aggregate (count: unused) */
-    uint32_t nsketch;                        /* sketch fields */
-    uint8_t empty[4 + 16 * WR_AGG_MAX_AGGS]; /* the identity accumulator */
+    uint32_t agg_field[WR_AGG_MAX_AGGS]; /* field index per aggregate (count: unused) */
+    uint32_t nsketch;                    /* sketch fields */
+    uint32_t clamp[WR__MAX_FIELDS][2];   /* per sketch field: its column's min and max fields */
+    uint8_t empty[WR__MAX_ACC];          /* the identity accumulator */
 } wr__agg_layout_t;
 
 /* Lays out the accumulator for aggs[0..n) over ncols input columns. WR_EINVAL for a bad kind,
@@ -171,9 +183,9 @@ static inline int wr__acc_add(const wr__agg_layout_t *l, uint8_t *acc, int64_t t
  * each sketch field the list of pane sketches to read at the end (sketches are not merged). */
 typedef struct {
     uint64_t count;
-    uint8_t acc[4 + 16 * WR_AGG_MAX_AGGS];
-    uint32_t *sk[WR_AGG_MAX_AGGS]; /* per sketch field: handles, room for cap */
-    uint32_t nsk[WR_AGG_MAX_AGGS];
+    uint8_t acc[WR__MAX_ACC];
+    uint32_t *sk[WR__MAX_FIELDS]; /* per sketch field: handles, room for cap */
+    uint32_t nsk[WR__MAX_FIELDS];
     uint32_t cap;
 } wr__merge_t;
 
@@ -196,8 +208,8 @@ int wr__merge_finish(wr__merge_t *m, const wr__agg_layout_t *l, wr__sketch_pool_
 typedef struct {
     uint64_t count[WR__BLOCK];
     double val[WR_AGG_MAX_AGGS][WR__BLOCK]; /* per aggregate: the results */
-    double fa[WR_AGG_MAX_AGGS][WR__BLOCK];  /* per field: sum, min, max, mean, first/last value */
-    double fb[WR_AGG_MAX_AGGS][WR__BLOCK];  /* per field: M2 */
+    double fa[WR__MAX_FIELDS][WR__BLOCK];   /* per field: sum, min, max, mean, first/last value */
+    double fb[WR__MAX_FIELDS][WR__BLOCK];   /* per field: M2 */
     uint32_t *sk;                           /* sketch handles: WR__BLOCK x max panes */
     uint32_t sk_cap;                        /* max panes */
 } wr__block_t;
@@ -215,5 +227,25 @@ int wr__acc_merge_into(const wr__agg_layout_t *l, uint8_t *dst, uint8_t *src,
                        wr__sketch_pool_t *sk);
 /* Frees acc's sketches and resets it to the identity accumulator. */
 void wr__acc_clear(const wr__agg_layout_t *l, uint8_t *acc, wr__sketch_pool_t *sk);
+
+/* ---- the stored form of an accumulator (memory snapshots, the rocksdb backend) ----
+ *
+ * An accumulator whose sketch fields hold entry counts instead of handles, followed by the
+ * entries of its sketches (u32 words as wr__sketch_entries gives them, little-endian, sketch
+ * fields in layout order). Without quantiles the stored form is the accumulator itself. */
+
+/* Turns acc (a copy: the sketches stay acc's owner's) into its stored form: each sketch handle
+ * becomes its entry count; e[k], n[k] (k < l->nsketch) get the k-th sketch's entries (borrowed
+ * until the pool next changes). Returns the entries' bytes. */
+size_t wr__acc_store(const wr__agg_layout_t *l, uint8_t *acc, const wr__sketch_pool_t *sk,
+                     const uint32_t **e, uint32_t *n);
+/* The reverse: acc holds a stored form whose entries start at p (len bytes available, no
+ * alignment needed); each sketch is validated and loaded into sk, its handle put in acc, and
+ * *used set to the bytes taken. WR_EPROTO when the counts overrun len or an entry is invalid,
+ * WR_ENOMEM; either way acc's sketch fields are then 0 and nothing stays allocated. */
+int wr__acc_load(const wr__agg_layout_t *l, uint8_t *acc, const void *p, size_t len, size_t *used,
+                 wr__sketch_pool_t *sk);
+/* Frees acc's sketches and zeroes its sketch fields (the other fields stay). */
+void wr__acc_free_sketches(const wr__agg_layout_t *l, uint8_t *acc, wr__sketch_pool_t *sk);
 
 #endif

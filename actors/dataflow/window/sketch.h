@@ -12,6 +12,12 @@
  * are not counted (a quantile of nothing is NaN). Merging is exact: the merge of two sketches
  * equals the sketch of the union, so a window's quantile is as good as a pane's.
  *
+ * Within [min, max]. A bucket reads back as its midpoint, which can lie above every value in it
+ * (or below): a p95 of values that all share the max's bucket could read above the max (within
+ * the bound, but it reads as a bug). The window engine clamps each quantile to the window's exact
+ * min and max of that column (agg.h), which keeps the bound since x_q is in [min, max]. The
+ * sketch alone does not clamp: it does not know the values' extremes.
+ *
  * Layout. A sketch is a sorted array of u32 entries, one per non-empty bucket: the upper 20 bits
  * hold the signed bucket key (biased), the lower 12 bits a count (a bucket whose count passes 4095
  * takes another entry with the same key). Sketches live in size-class blocks (2^(c+1) words: one
@@ -49,8 +55,9 @@ uint64_t wr__sketch_count(const wr__sketch_pool_t *p, uint32_t h);
 int wr__sketch_quantiles(wr__sketch_pool_t *p, const uint32_t *hs, size_t nh, const double *qs,
                          size_t nq, double *out);
 
-/* Snapshot support (window_snap.c). The entries of sketch h (0: none) as stored: *n u32 words,
- * borrowed until the pool next changes. */
+/* Snapshot support (memory snapshots, the rocksdb backend's stored runs; agg.h's stored form).
+ * The entries of sketch h (0: none) as stored: *n u32 words, borrowed until the pool next
+ * changes. */
 const uint32_t *wr__sketch_entries(const wr__sketch_pool_t *p, uint32_t h, uint32_t *n);
 /* A new sketch holding the n stored entries at e (as wr__sketch_entries gave them; e need not be
  * aligned) into *h (0 for n = 0). Validates them: WR_EPROTO for a bad key or count, keys out of

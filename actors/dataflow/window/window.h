@@ -104,10 +104,10 @@ typedef struct {
     double sketch_alpha;     /* quantiles' relative accuracy; 0 = WR_WINDOW_DEFAULT_ALPHA */
 
     /* State backend (see window_rocks.h). memory (0): everything above. rocksdb: tumbling and
-     * sliding only, no quantiles, at most 64 panes per window (size / gcd(size, slide); else
-     * WR_EINVAL); only the open panes stay in memory, closed ones go to a RocksDB pane store in
-     * state_dir (created; must not hold another engine's store). ring_panes, prefault and
-     * sketch_alpha are ignored; expected_keys pre-sizes the open panes. */
+     * sliding only (every aggregate, quantiles included), at most 64 panes per window (size /
+     * gcd(size, slide); else WR_EINVAL); only the open panes stay in memory, closed ones go to a
+     * RocksDB pane store in state_dir (created; must not hold another engine's store).
+     * ring_panes and prefault are ignored; expected_keys pre-sizes the open panes. */
     wr_window_backend_t backend;
     const char *state_dir;    /* rocksdb: the store's directory (copied by wr_window_new) */
     uint32_t max_parallelism; /* rocksdb: key groups of the stored keys (0: 128) */

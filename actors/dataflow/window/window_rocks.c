@@ -46,8 +46,7 @@ int wr__rocks_init(wr_window_t *w)
     w->K = s->size_ms / w->P;
     w->g = slide / w->P;
     uint32_t maxp = s->max_parallelism ? s->max_parallelism : 128;
-    if (w->lay.nsketch || w->K > WR_PANESTORE_MAX_PANES || maxp > WR_PANESTORE_KG_END)
-        return WR_EINVAL;
+    if (w->K > WR_PANESTORE_MAX_PANES || maxp > WR_PANESTORE_KG_END) return WR_EINVAL;
     wr__rocks_t *r = calloc(1, sizeof *r);
     if (!r) return WR_ENOMEM;
     w->rocks = r;
@@ -59,12 +58,14 @@ int wr__rocks_init(wr_window_t *w)
     r->st_hi = INT64_MIN;
     /* room for the panes of a late record's windows: K + K - 1 */
     if (!(r->dir = strdup(s->state_dir)) || !(r->one = malloc((size_t)w->lay.size * 2 * w->K)) ||
+        !(r->ld = malloc((size_t)w->lay.size * WR_PANESTORE_MAX_PANES)) ||
         !(r->init = calloc(1, (size_t)w->lay.size + 1)) ||
         wr__rocks_kp_reserve(r, (size_t)w->K + 64) ||
         wr__merge_init(&w->merge, &w->lay, (uint32_t)w->K))
         return WR_ENOMEM;
     memcpy(r->init, w->lay.empty, w->lay.size);
-    wr_panestore_config_t cfg = {.acc_size = w->lay.size, .cache_bytes = s->cache_bytes};
+    wr_panestore_config_t cfg = {
+        .acc_size = w->lay.size, .cache_bytes = s->cache_bytes, .tails = w->lay.nsketch > 0};
     int rc = WR_EIO;
     if (!(r->ps = wr_panestore_open(r->dir, &cfg, &rc))) return rc;
     return 0;
@@ -87,6 +88,76 @@ void wr__rocks_run_recycle(wr__rocks_t *r, wr__rrun_t *u)
         *u = t;
     }
     wr__rocks_run_free(u);
+}
+
+void wr__rocks_run_done(wr_window_t *w, wr__rrun_t *u)
+{
+    for (size_t i = 0; i < u->n && w->lay.nsketch; i++)
+        wr__acc_free_sketches(&w->lay, u->acc + i * w->lay.size, w->sk);
+    wr__rocks_run_recycle(w->rocks, u);
+}
+
+int wr__rocks_encode(wr_window_t *w, uint8_t *acc, const void **tail, size_t *len)
+{
+    wr__rocks_t *r = w->rocks;
+    const uint32_t *e[WR__MAX_FIELDS];
+    uint32_t n[WR__MAX_FIELDS];
+    size_t bytes = wr__acc_store(&w->lay, acc, w->sk, e, n);
+    if (bytes > r->tbuf_cap) {
+        size_t cap = r->tbuf_cap ? r->tbuf_cap : 256;
+        while (cap < bytes)
+            cap *= 2;
+        uint8_t *t = realloc(r->tbuf, cap);
+        if (!t) return WR_ENOMEM;
+        r->tbuf = t;
+        r->tbuf_cap = cap;
+    }
+    size_t off = 0; /* a copy: the caller may free the sketches before the tail is written */
+    for (uint32_t k = 0; k < w->lay.nsketch; k++) {
+        if (n[k]) memcpy(r->tbuf + off, e[k], (size_t)n[k] * 4);
+        off += (size_t)n[k] * 4;
+    }
+    *tail = r->tbuf;
+    *len = bytes;
+    return 0;
+}
+
+int wr__rocks_load(wr_window_t *w, uint8_t *dst, const uint8_t *acc, const void *tail, size_t len)
+{
+    size_t used;
+    memcpy(dst, acc, w->lay.size);
+    int rc = wr__acc_load(&w->lay, dst, tail, len, &used, w->sk);
+    if (!rc && used != len) { /* trailing bytes: a damaged value */
+        wr__acc_free_sketches(&w->lay, dst, w->sk);
+        rc = WR_EPROTO;
+    }
+    return rc;
+}
+
+typedef struct {
+    wr_window_t *w;
+    const wr__rrun_t *u;
+    int rc;
+} s_enc_t;
+
+/* put_run_tails's encode: entry i's sketches into its tail. */
+static const void *s_encode(void *ctx, size_t i, uint8_t *acc, size_t *len)
+{
+    s_enc_t *x = ctx;
+    const void *tail = NULL;
+    (void)i;
+    *len = 0;
+    if (!x->rc) x->rc = wr__rocks_encode(x->w, acc, &tail, len);
+    return x->rc ? NULL : tail;
+}
+
+int wr__rocks_put_run(wr_window_t *w, int64_t pane, const wr__rrun_t *u)
+{
+    wr__rocks_t *r = w->rocks;
+    if (!w->lay.nsketch) return wr_panestore_put_run(r->ps, pane, u->kg, u->key, u->acc, u->n);
+    s_enc_t x = {.w = w, .u = u};
+    int rc = wr_panestore_put_run_tails(r->ps, pane, u->kg, u->key, u->acc, u->n, s_encode, &x);
+    return x.rc ? x.rc : rc;
 }
 
 void wr__rocks_kt_recycle(wr__rocks_t *r, wr__keytable_t **kt)
@@ -119,6 +190,8 @@ void wr__rocks_release(wr_window_t *w)
     free(r->kp_pane);
     free(r->kp_acc);
     free(r->one);
+    free(r->ld);
+    free(r->tbuf);
     free(r->init);
     free(r->deltas);
     free(r->dir);
@@ -141,8 +214,10 @@ void wr__rocks_stats(const wr_window_t *w, wr_window_stats_t *out)
         bytes += r->runs[i].cap * (10 + (size_t)w->lay.size);
     bytes += (r->keep.cap + r->spare_run.cap) * (10 + (size_t)w->lay.size) +
              2 * r->sort_cap * sizeof(s_item_t) + (r->spare_kt ? wr__kt_bytes(r->spare_kt) : 0);
+    bytes += wr__sketch_pool_bytes(w->sk) + r->tbuf_cap;
     *out = (wr_window_stats_t){
         .keys_live = keys,
+        .sketches = wr__sketch_pool_live(w->sk),
         .panes_live = entries,
         .spill_panes = r->late_updates,
         .memory_bytes = bytes,
@@ -182,19 +257,29 @@ long wr__rocks_open_get(wr_window_t *w, int64_t p)
 }
 
 typedef struct {
-    const wr_window_t *w;
+    wr_window_t *w;
     int64_t ts;
     const double *const *cols;
     size_t row;
 } s_late_t;
 
 /* update_one's merge: the record itself goes into the stored accumulator, as the memory engine
- * adds it to its pane (same order of additions: exact sums). */
-static void s_late_merge(void *ctx, void *dst, const void *src)
+ * adds it to its pane (same order of additions: exact sums); with quantiles through its sketches,
+ * loaded from the stored tail and stored again. */
+static int s_late_merge(void *ctx, void *dst, const void **tail, size_t *tail_len)
 {
-    (void)src;
     const s_late_t *l = ctx;
-    wr__acc_add(&l->w->lay, dst, l->ts, l->cols, l->row, l->w->sk);
+    wr_window_t *w = l->w;
+    if (!w->lay.nsketch) return wr__acc_add(&w->lay, dst, l->ts, l->cols, l->row, w->sk);
+    uint8_t acc[WR__MAX_ACC], owned[WR__MAX_ACC];
+    int rc = wr__rocks_load(w, acc, dst, *tail, *tail_len);
+    if (rc) return rc;
+    rc = wr__acc_add(&w->lay, acc, l->ts, l->cols, l->row, w->sk);
+    memcpy(owned, acc, w->lay.size);
+    if (!rc) rc = wr__rocks_encode(w, acc, tail, tail_len);
+    if (!rc) memcpy(dst, acc, w->lay.size);
+    wr__acc_free_sketches(&w->lay, owned, w->sk);
+    return rc;
 }
 
 /* Re-fires the windows of closed pane p of key that fired already and are not cleaned up, from
@@ -209,15 +294,27 @@ static int s_refire(wr_window_t *w, const wr_window_sink_t *sink, uint64_t key, 
     if (a2 > fired_max) a2 = fired_max;
     if (a1 > a2) return 0;
     size_t n = 0, asz = w->lay.size;
-    for (int64_t q = a1; q <= a2 + w->K - 1; q++) {
+    int rc = 0;
+    for (int64_t q = a1; q <= a2 + w->K - 1 && !rc; q++) {
         uint8_t *buf = r->one + (size_t)(q - a1) * asz;
-        int rc = wr_panestore_get_one(r->ps, q, kg, key, buf);
-        if (rc == WR_ENOTFOUND) continue;
-        if (rc) return rc;
+        void *tail = NULL;
+        size_t len = 0;
+        rc = wr_panestore_get_one(r->ps, q, kg, key, w->lay.nsketch ? r->ld : buf,
+                                  w->lay.nsketch ? &tail : NULL, &len);
+        if (rc == WR_ENOTFOUND) {
+            rc = 0;
+            continue;
+        }
+        if (!rc && w->lay.nsketch) rc = wr__rocks_load(w, buf, r->ld, tail, len);
+        free(tail);
+        if (rc) break;
         r->kp_pane[n] = q;
         r->kp_acc[n++] = buf;
     }
-    return wr__rocks_fire_key(w, sink, key, n, a1, a2, 1);
+    if (!rc) rc = wr__rocks_fire_key(w, sink, key, n, a1, a2, 1);
+    for (size_t i = 0; i < n && w->lay.nsketch; i++)
+        wr__acc_free_sketches(&w->lay, (uint8_t *)r->kp_acc[i], w->sk);
+    return rc;
 }
 
 /* A record of closed pane p (>= lo): read-modify-write of the stored accumulator, then the
@@ -228,11 +325,17 @@ static int s_add_late(wr_window_t *w, const wr_window_sink_t *sink, uint64_t key
     wr__rocks_t *r = w->rocks;
     uint16_t kg = wr__rocks_kg(w, key);
     uint8_t *one = r->one; /* an accumulator of the record alone: stored when the key is not */
+    uint8_t stored[WR__MAX_ACC];
+    const void *tail = NULL;
+    size_t len = 0;
     memcpy(one, w->lay.empty, w->lay.size);
     int rc = wr__acc_add(&w->lay, one, ts, cols, row, w->sk);
+    memcpy(stored, one, w->lay.size);
+    if (!rc && w->lay.nsketch) rc = wr__rocks_encode(w, stored, &tail, &len);
     s_late_t l = {.w = w, .ts = ts, .cols = cols, .row = row};
-    if (r->keep.n && r->keep.pane == p) wr__rocks_run_recycle(r, &r->keep); /* stale from now on */
-    if (!rc) rc = wr_panestore_update_one(r->ps, p, kg, key, one, s_late_merge, &l);
+    if (r->keep.n && r->keep.pane == p) wr__rocks_run_done(w, &r->keep); /* stale from now on */
+    if (!rc) rc = wr_panestore_update_one(r->ps, p, kg, key, stored, tail, len, s_late_merge, &l);
+    wr__acc_free_sketches(&w->lay, one, w->sk);
     if (rc) return rc;
     if (p < r->st_lo) r->st_lo = p;
     if (p > r->st_hi) r->st_hi = p;

@@ -3,8 +3,8 @@
  *
  * Use: wr_window_new with spec.backend = WR_WINDOW_BACKEND_ROCKSDB and spec.state_dir; then the
  * whole wr_window_* API works as with the memory backend, with the same results record for record
- * (same sums in the same order: exact), pausing sinks included. Sessions and quantiles are not
- * supported (WR_EINVAL).
+ * (same sums in the same order: exact; quantiles read the same sketches, so they are equal too),
+ * pausing sinks included. Sessions are not supported (WR_EINVAL).
  *
  * How. Panes that can still receive on-time records (>= the pane of the watermark, and any ahead
  * of it) are open: one in-memory table per pane, key -> accumulator (keytable.h). When the
@@ -20,6 +20,15 @@
  * fired windows fire again from the store, marked late. Panes below the lowest live pane are
  * dropped by range after each firing.
  *
+ * Quantiles. An accumulator holds a handle per quantile column into the engine's sketch pool
+ * (sketch.h), which the pane store cannot keep: stored entries carry their sketches in the
+ * store's tails (panestore.h) in agg.h's stored form (each handle replaced by its entry count,
+ * the entries after the accumulator). An open pane's and a just-closed run's sketches stay in the
+ * pool, as in the memory engine (the closed run frees them when it goes); stored ones are loaded
+ * into the pool per key while its windows fire (validated: a damaged tail is WR_EPROTO, never a
+ * crash) and freed right after; a late record loads, updates and stores its entry's sketches
+ * again in the read-modify-write.
+ *
  * Memory: the open panes (about keys x (8 + accumulator) x 1.3 bytes each, usually one or two of
  * them), the sorted runs just closed (keys x (10 + accumulator)), of which the newest stays in
  * memory until the next firing (that firing would otherwise read it cold: the SST writer drops
@@ -27,8 +36,9 @@
  * cache (spec.cache_bytes) and write buffers. Nothing grows with the number of panes per window.
  *
  * Stats (wr_window_stats): keys_live is the largest open pane's keys, panes_live the open panes'
- * entries, spill_panes the late records written into closed panes; memory_bytes counts the open
- * panes and the firing's runs (not RocksDB's cache).
+ * entries, spill_panes the late records written into closed panes, sketches the live sketches;
+ * memory_bytes counts the open panes, the firing's runs and the sketch pool (not RocksDB's
+ * cache).
  *
  * Key groups: stored keys are prefixed with their key group (spec.key_group, or the default
  * hash), so a restore can take a key-group range of a checkpoint. */
@@ -59,7 +69,8 @@ int wr_window_rocks_checkpoint(wr_window_t *w, const char *dir, wr_panestore_fil
  * groups [kg_lo, kg_hi) are loaded; windows fire only for keys of those groups. The watermark is
  * the checkpoint's. One checkpoint per engine: merging several (scaling in) is not supported.
  * NULL on failure with *err: WR_EINVAL (bad arguments, or a spec that does not match the
- * checkpoint's), WR_EPROTO (a damaged or foreign open.wro), WR_EEXIST, WR_EIO, WR_ENOMEM. */
+ * checkpoint's: times, lateness, aggregates or sketch accuracy), WR_EPROTO (a damaged or foreign
+ * open.wro), WR_EEXIST, WR_EIO, WR_ENOMEM. */
 wr_window_t *wr_window_rocks_restore(const wr_window_spec_t *spec, const char *ckpt_dir,
                                      uint32_t kg_lo, uint32_t kg_hi, int *err);
 

@@ -5,7 +5,10 @@
  * little-endian fields (magic, version, accumulator size, pane length, panes per window and per
  * slide, lateness, watermark, lo, closed, stored pane range, deltas), then per delta its run's
  * pane number and the open pane it belongs to (oldest first: later ones win), then an FNV-1a 64 of
- * everything before. */
+ * everything before. Version 3 adds a 14th header field, an FNV-1a 64 of the aggregates (kind,
+ * column, q) and the sketch accuracy: a restore into other aggregates is refused rather than
+ * misread (the stored sketches' buckets depend on alpha). Version 2 files (no quantiles then)
+ * still restore into windows without quantiles. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -20,8 +23,8 @@
 #include "bus/base/error.h"
 
 #define S_MAGIC   0x314b434f52525757ULL /* "WWRROCK1" */
-#define S_VERSION 2
-#define S_NHDR    13
+#define S_VERSION 3
+#define S_NHDR    14 /* version 2: 13, no aggregates' fingerprint */
 
 typedef struct {
     FILE *f;
@@ -64,15 +67,29 @@ static int s_put_deltas(wr_window_t *w)
                 rc = WR_ENOMEM;
         }
         int64_t id = WR__ROCKS_DELTA_BASE + r->delta_next;
-        if (!rc && u.n) rc = wr_panestore_put_run(r->ps, id, u.kg, u.key, u.acc, u.n);
+        if (!rc && u.n) rc = wr__rocks_put_run(w, id, &u);
         if (!rc && u.n) {
             r->deltas[r->ndeltas][0] = id;
             r->deltas[r->ndeltas++][1] = r->open[i].pane;
             r->delta_next++;
         }
-        wr__rocks_run_recycle(r, &u);
+        wr__rocks_run_recycle(r, &u); /* its sketches are the open pane's */
     }
     return rc;
+}
+
+/* The fingerprint of w's aggregates and sketch accuracy. */
+static uint64_t s_aggs_hash(const wr_window_t *w)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (uint32_t a = 0; a < w->lay.naggs; a++) {
+        const wr_agg_t *g = &w->lay.aggs[a];
+        uint32_t kc[2] = {(uint32_t)g->kind, g->col};
+        s_hash(&h, kc, sizeof kc);
+        s_hash(&h, &g->q, sizeof g->q);
+    }
+    s_hash(&h, &w->spec.sketch_alpha, sizeof w->spec.sketch_alpha);
+    return h;
 }
 
 static int s_write_open(wr_window_t *w, const char *path)
@@ -92,7 +109,8 @@ static int s_write_open(wr_window_t *w, const char *path)
                             (uint64_t)r->closed,
                             (uint64_t)r->st_lo,
                             (uint64_t)r->st_hi,
-                            r->ndeltas};
+                            r->ndeltas,
+                            s_aggs_hash(w)};
     for (int i = 0; i < S_NHDR; i++)
         s_put64(&o, hdr[i]);
     for (size_t i = 0; i < r->ndeltas; i++) {
@@ -213,14 +231,20 @@ static int s_load_open(wr_window_t *w, const uint8_t *p, size_t len, uint32_t kg
 {
     wr__rocks_t *r = w->rocks;
     uint64_t h = 1469598103934665603ULL, sum, hdr[S_NHDR];
-    if (len < 8 * (S_NHDR + 1)) return WR_EPROTO;
+    if (len < 8 * S_NHDR) return WR_EPROTO;
     s_hash(&h, p, len - 8);
     memcpy(&sum, p + len - 8, 8);
     s_in_t in = {.p = p, .n = len - 8};
-    for (int i = 0; i < S_NHDR; i++)
+    for (int i = 0; i < S_NHDR - 1; i++)
         s_get(&in, &hdr[i], 8);
     if (hdr[0] != S_MAGIC || sum != h) return WR_EPROTO;
-    if (hdr[1] != S_VERSION) return WR_EVERSION;
+    if (hdr[1] != S_VERSION && hdr[1] != 2) return WR_EVERSION;
+    if (hdr[1] == S_VERSION) {
+        if (!s_get(&in, &hdr[S_NHDR - 1], 8)) return WR_EPROTO;
+        if (hdr[S_NHDR - 1] != s_aggs_hash(w)) return WR_EINVAL;
+    } else if (w->lay.nsketch) {
+        return WR_EINVAL;
+    }
     if (hdr[2] != w->lay.size || (int64_t)hdr[3] != w->P || (int64_t)hdr[4] != w->K ||
         (int64_t)hdr[5] != w->g || (int64_t)hdr[6] != w->spec.lateness_ms)
         return WR_EINVAL;
@@ -263,7 +287,12 @@ static int s_load_open(wr_window_t *w, const uint8_t *p, size_t len, uint32_t kg
                 if ((rc = wr__kt_reserve(kt, 1))) break;
                 e = wr__kt_insert(kt, row.key, hk, r->init);
             }
-            memcpy(wr__kt_entry(kt, e) + 8, row.acc[0], w->lay.size);
+            uint8_t *acc = wr__kt_entry(kt, e) + 8; /* a later delta replaces an earlier one */
+            wr__acc_free_sketches(&w->lay, acc, w->sk);
+            if (!w->lay.nsketch)
+                memcpy(acc, row.acc[0], w->lay.size);
+            else if ((rc = wr__rocks_load(w, acc, row.acc[0], row.tail[0], row.tail_len[0])))
+                break;
         }
         wr_panestore_cursor_destroy(&c);
         if (rc) return rc;

@@ -25,7 +25,7 @@ int wr__rocks_fire_key(wr_window_t *w, const wr_window_sink_t *sink, uint64_t ke
         if (i1 < i0) i1 = i0;
         while (i1 < n && pane[i1] < a + K)
             i1++;
-        /* merge_panes only reads the accumulators (no sketches in this backend) */
+        /* merge_panes only reads the accumulators (and lists their sketches) */
         wr__merge_panes(&w->merge, &w->lay, (uint8_t *const *)(r->kp_acc + i0), i1 - i0);
         int rc = wr__emit(w, sink, key, a * w->P, (a + K) * w->P, late);
         if (rc) return rc;
@@ -105,16 +105,21 @@ static int s_run(wr_window_t *w, const wr_window_sink_t *sink)
             f->c_lo = f->c_hi + w->g;
             continue;
         }
-        size_t n = 0;
+        size_t n = 0, nld = 0;
         if (f->row_live && f->row.kg == kg && f->row.key == key) {
-            for (size_t j = 0; j < f->row.n; j++) {
+            for (size_t j = 0; j < f->row.n && !rc; j++) {
                 r->kp_pane[n] = f->row.pane[j];
                 r->kp_acc[n++] = f->row.acc[j];
+                if (!w->lay.nsketch) continue;
+                /* stored sketches: loaded into the pool for this key's windows */
+                uint8_t *ld = r->ld + nld * w->lay.size;
+                rc = wr__rocks_load(w, ld, f->row.acc[j], f->row.tail[j], f->row.tail_len[j]);
+                if (!rc) r->kp_acc[n - 1] = ld, nld++;
             }
             f->row_live = false; /* consumed: its pointers stay valid until the next call */
         }
         /* runs hold panes closed after every stored one: they come after the row's */
-        for (size_t i = 0; i < r->nruns; i++) {
+        for (size_t i = 0; i < r->nruns && !rc; i++) {
             wr__rrun_t *u = &r->runs[i];
             if (u->pos == u->n || u->pane < q0 || u->pane >= q1 || u->kg[u->pos] != kg ||
                 u->key[u->pos] != key)
@@ -125,6 +130,8 @@ static int s_run(wr_window_t *w, const wr_window_sink_t *sink)
             u->pos++;
         }
         if (!rc) rc = wr__rocks_fire_key(w, sink, key, n, f->c_lo, f->c_hi, 0);
+        for (size_t j = 0; j < nld; j++)
+            wr__acc_free_sketches(&w->lay, r->ld + j * w->lay.size, w->sk);
         if (!rc && wr__sink_full(w, sink, &seen)) return WR_EAGAIN;
     }
     return rc;
@@ -146,7 +153,7 @@ static int s_finish(wr_window_t *w)
         if (i == keep)
             r->keep = r->runs[i];
         else
-            wr__rocks_run_recycle(r, &r->runs[i]);
+            wr__rocks_run_done(w, &r->runs[i]);
     }
     free(r->runs);
     r->runs = NULL;
@@ -185,7 +192,7 @@ static int s_close_panes(wr_window_t *w, int64_t closed_new, int64_t lo_new)
     while (k < r->nopen && r->open[k].pane < closed_new)
         k++;
     bool kept = r->keep.n > 0 && r->keep.pane >= lo_new;
-    if (!kept) wr__rocks_run_recycle(r, &r->keep);
+    if (!kept) wr__rocks_run_done(w, &r->keep);
     if (!k && !kept) return 0;
     if (!(r->runs = calloc(k + 1, sizeof *r->runs))) return WR_ENOMEM;
     if (kept) { /* below every pane closing now: runs stay ascending */
@@ -210,7 +217,7 @@ static int s_close_panes(wr_window_t *w, int64_t closed_new, int64_t lo_new)
         if (!u->n) continue;
         r->nruns++;
         if (u->pane < lo_new) continue;
-        rc = wr_panestore_put_run(r->ps, u->pane, u->kg, u->key, u->acc, u->n);
+        rc = wr__rocks_put_run(w, u->pane, u);
         if (u->pane < r->st_lo) r->st_lo = u->pane;
         if (u->pane > r->st_hi) r->st_hi = u->pane;
     }

@@ -19,7 +19,9 @@ typedef struct {
 } wr__ropen_t;
 
 /* A pane closed by the firing under way, sorted by (kg, key) and kept in memory until the firing
- * completes (its run was just written, and reading it back would cost a cold read). */
+ * completes (its run was just written, and reading it back would cost a cold read). Its
+ * accumulators hold sketch handles: a closed pane's run owns its sketches (wr__rocks_run_done
+ * frees them), a checkpoint's delta run borrows its open pane's. */
 typedef struct {
     int64_t pane;
     size_t n, pos; /* entries; the merge's position */
@@ -68,7 +70,10 @@ typedef struct wr__rocks {
     int64_t *kp_pane;
     const uint8_t **kp_acc;
     size_t kp_cap;
-    uint8_t *one;          /* scratch accumulator */
+    uint8_t *one;  /* scratch accumulators: 2 K */
+    uint8_t *ld;   /* stored accumulators loaded with their sketches: one per pane */
+    uint8_t *tbuf; /* an entry's tail (its sketches' entries) being written */
+    size_t tbuf_cap;
     uint64_t late_updates; /* records written into closed panes */
     uint8_t *init;         /* a new open entry's payload: empty accumulator, not dirty */
     /* delta runs of open panes in the store (see WR__ROCKS_DELTA_BASE): id, pane */
@@ -85,6 +90,17 @@ int wr__rocks_sort_pane(wr_window_t *w, wr__ropen_t *o, wr__rrun_t *r, bool dirt
 /* The index of open pane p, created if absent (-1 on OOM). */
 long wr__rocks_open_get(wr_window_t *w, int64_t p);
 void wr__rocks_run_free(wr__rrun_t *r);
+/* Done with run u of a closed pane: frees its sketches, then as wr__rocks_run_recycle. */
+void wr__rocks_run_done(wr_window_t *w, wr__rrun_t *u);
+/* Writes run u as pane `pane` of the store: with quantiles, each entry's sketches go into its
+ * tail (the stored form of agg.h). */
+int wr__rocks_put_run(wr_window_t *w, int64_t pane, const wr__rrun_t *u);
+/* The stored form of acc (a copy, rewritten in place; the sketches stay its owner's): its tail
+ * into *tail (r->tbuf), *len bytes. 0 or WR_ENOMEM. */
+int wr__rocks_encode(wr_window_t *w, uint8_t *acc, const void **tail, size_t *len);
+/* A stored accumulator (acc_size bytes at acc, tail of len bytes) into dst with its sketches
+ * loaded into w's pool. WR_EPROTO for a damaged tail (dst holds no sketch then), WR_ENOMEM. */
+int wr__rocks_load(wr_window_t *w, uint8_t *dst, const uint8_t *acc, const void *tail, size_t len);
 /* Done with run u (zeroed): its arrays become the spare run if they are the larger, else go. */
 void wr__rocks_run_recycle(wr__rocks_t *r, wr__rrun_t *u);
 /* Done with an open pane's table (*kt nulled): emptied, it becomes the spare, or goes. */

@@ -143,14 +143,11 @@ static int s_put_acc(const wr_window_t *w, wr_snap_writer_t *out, const uint8_t 
     memcpy(p, acc, l->size);
     wr__snapw_commit(out, l->size);
     if (!l->nsketch) return 0;
-    for (uint32_t i = 0; i < l->nfields; i++) {
-        if (l->f[i].kind != WR__F_SKETCH) continue;
-        uint32_t h, n;
-        memcpy(&h, acc + l->f[i].off, 4);
-        const uint32_t *e = wr__sketch_entries(w->sk, h, &n);
-        memcpy(p + l->f[i].off, &n, 4);
-        if (n && wr__snapw_put(out, e, (size_t)n * 4)) return out->err;
-    }
+    const uint32_t *e[WR__MAX_FIELDS];
+    uint32_t n[WR__MAX_FIELDS];
+    wr__acc_store(l, p, w->sk, e, n);
+    for (uint32_t k = 0; k < l->nsketch; k++)
+        if (n[k] && wr__snapw_put(out, e[k], (size_t)n[k] * 4)) return out->err;
     return 0;
 }
 

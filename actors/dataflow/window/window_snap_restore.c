@@ -102,26 +102,10 @@ static int s_get_acc(s_restore_t *r, s_cur_t *c, uint8_t *acc)
 {
     const wr__agg_layout_t *l = &r->w->lay;
     if (!s_take(c, acc, l->size) || !wr__acc_count(acc)) return WR_EPROTO;
-    if (!l->nsketch) return 0;
-    uint32_t n[WR_AGG_MAX_AGGS], zero = 0;
-    for (uint32_t i = 0; i < l->nfields; i++)
-        if (l->f[i].kind == WR__F_SKETCH) {
-            memcpy(&n[i], acc + l->f[i].off, 4);
-            memcpy(acc + l->f[i].off, &zero, 4);
-        }
-    for (uint32_t i = 0; i < l->nfields; i++) {
-        if (l->f[i].kind != WR__F_SKETCH) continue;
-        uint32_t sk;
-        int rc = (size_t)(c->end - c->p) / 4 < n[i] ? WR_EPROTO
-                                                    : wr__sketch_load(r->w->sk, &sk, c->p, n[i]);
-        if (rc) {
-            wr__acc_clear(l, acc, r->w->sk);
-            return rc;
-        }
-        memcpy(acc + l->f[i].off, &sk, 4);
-        c->p += (size_t)n[i] * 4;
-    }
-    return 0;
+    size_t used;
+    int rc = wr__acc_load(l, acc, c->p, (size_t)(c->end - c->p), &used, r->w->sk);
+    if (!rc) c->p += used;
+    return rc;
 }
 
 /* The entry for the snapshot's key k: new, with payload init. */

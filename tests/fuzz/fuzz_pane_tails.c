@@ -1,0 +1,69 @@
+/* libFuzzer target: what the rocksdb window backend reads back from its pane store after a crash
+ * or a restore, a block value with tails (state/panestore.h) whose entries' accumulators carry
+ * quantile sketches in their stored form (agg.h). Input: one byte choosing the aggregates (bit 0:
+ * one sketch column with min and max asked for, or two sketch columns with hidden min and max),
+ * then the block value. The block parser must accept or refuse it (WR_EPROTO) without reading past
+ * it; every entry of an accepted block is loaded as window_rocks.c loads it (sketches validated,
+ * the tail used exactly), its quantiles read, its sketches freed. No crash, no leak. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "actors/dataflow/window/agg.h"
+#include "bus/base/error.h"
+#include "state/panestore_int.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* The aggregates the corpus was made with (tests/fuzz/corpus/pane_tails). */
+static int s_layout(uint8_t which, wr__agg_layout_t *l)
+{
+    const wr_agg_t one[] = {
+        {WR_AGG_COUNT, 0, 0}, {WR_AGG_QUANTILE, 0, 0.95}, {WR_AGG_MIN, 0, 0}, {WR_AGG_MAX, 0, 0}};
+    const wr_agg_t two[] = {{WR_AGG_COUNT, 0, 0},
+                            {WR_AGG_QUANTILE, 0, 0.5},
+                            {WR_AGG_QUANTILE, 1, 0.95},
+                            {WR_AGG_SUM, 1, 0}};
+    return which & 1 ? wr__agg_layout(l, two, 4, 2) : wr__agg_layout(l, one, 4, 1);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 1) return 0;
+    wr__agg_layout_t l;
+    if (s_layout(data[0], &l)) abort();
+    struct wr_panestore s = {.acc_size = l.size, .tails = true};
+    wr__ps_block_t b;
+    if (wr__ps_block_parse(&s, data + 1, size - 1, &b)) return 0;
+    wr__sketch_pool_t *sk = wr__sketch_pool_new(0.01);
+    if (!sk) return 0;
+    const double qs[3] = {0, 0.5, 1};
+    for (size_t i = 0; i < b.n; i++) {
+        uint8_t acc[WR__MAX_ACC];
+        uint32_t len;
+        size_t used;
+        const uint8_t *tail = wr__ps_block_tail(&b, i, &len);
+        memcpy(acc, b.accs + i * l.size, l.size);
+        int rc = wr__acc_load(&l, acc, tail, len, &used, sk);
+        if (rc == WR_ENOMEM) break;
+        if (rc) {
+            if (rc != WR_EPROTO) abort();
+            continue;
+        }
+        if (used != len) { /* trailing bytes: window_rocks.c refuses the entry */
+            wr__acc_free_sketches(&l, acc, sk);
+            continue;
+        }
+        for (uint32_t f = 0; f < l.nfields; f++) {
+            if (l.f[f].kind != WR__F_SKETCH) continue;
+            uint32_t h;
+            double out[3];
+            memcpy(&h, acc + l.f[f].off, 4);
+            if (wr__sketch_quantiles(sk, &h, 1, qs, 3, out) == 0 && out[0] > out[2]) abort();
+        }
+        wr__acc_free_sketches(&l, acc, sk);
+    }
+    if (wr__sketch_pool_live(sk) != 0) abort();
+    wr__sketch_pool_destroy(&sk);
+    return 0;
+}
