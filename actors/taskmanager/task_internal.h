@@ -160,6 +160,7 @@ typedef struct {
     uint64_t last_checkpoint; /* the latest this subtask took part in */
     uint64_t stale;           /* checkpoint messages dropped: another leader's epoch */
     char error[256];
+    bool deterministic; /* it failed at its start with an error a restart meets again */
 } wr__task_t;
 
 /* task_ckpt.c */

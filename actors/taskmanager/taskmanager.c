@@ -133,6 +133,30 @@ static bool s_fence(s_tm_t *tm, const wr_msg_t *m)
     return false;
 }
 
+/* A subtask that could not even be spawned: reported "failed" to the JobManager in its stead
+ * (deterministic for a deployment that names no subtask of its plan: its restart would too), so
+ * that the job does not wait for it. A report that cannot be sent is logged. */
+static void s_report_unstarted(wr_actor_t *self, const s_tm_t *tm, const s_task_t *t, int rc)
+{
+    wr_msg_task_state_t r = {.vertex = t->vertex,
+                             .subtask = t->subtask,
+                             .stats = {.attempt = t->attempt,
+                                       .emit_delay_p50_ms = -1,
+                                       .emit_delay_p99_ms = -1,
+                                       .emit_delay_last_p99_ms = -1},
+                             .deterministic = rc == WR_EINVAL};
+    memcpy(r.job, t->job, sizeof r.job);
+    snprintf(r.state, sizeof r.state, "failed");
+    snprintf(r.error, sizeof r.error, "cannot start the subtask on %s: %s",
+             wr_node_id(wr_actor_node(self)), wr_strerror(rc));
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    int sent = wr_msg_task_state_pack(&r, &sb);
+    if (!sent) sent = wr_send(self, tm->jm_addr, WR_MSG_TASK_STATE, sb.data, sb.size);
+    msgpack_sbuffer_destroy(&sb);
+    if (sent) wr_warn("taskmanager: cannot report it to %s: %s", tm->jm_addr, wr_strerror(sent));
+}
+
 /* TASK_DEPLOY: start the subtask. A failure is reported to the JobManager as the subtask's. */
 static int s_on_deploy(wr_actor_t *self, s_tm_t *tm, const wr_msg_t *m)
 {
@@ -195,23 +219,19 @@ static int s_on_deploy(wr_actor_t *self, s_tm_t *tm, const wr_msg_t *m)
     wr_msg_task_deploy_release(&d);
     snprintf(o.jm_addr, sizeof o.jm_addr, "%s", tm->jm_addr);
     o.epoch = m->epoch;
-    wr_actor_t *task = NULL;
     s_task_t t = {
         .attempt = o.attempt, .vertex = o.vertex, .subtask = o.subtask, .epoch = m->epoch};
     memcpy(t.job, o.job_id, sizeof t.job);
-    rc = wr_task_spawn(wr_actor_node(self), self, &topo, &o);
-    if (rc == 0) {
-        char path[WR_PATH_MAX];
-        wr_task_path(path, t.job, t.attempt, t.vertex, t.subtask);
-        task = wr_node_lookup(wr_actor_node(self), path);
-    }
-    if (task) {
-        t.actor = task;
+    /* (the actor's reference, not a look-up of its path: a subtask whose start fails at once is
+     * gone before a look-up, and reports that failure itself) */
+    rc = wr_task_spawn(wr_actor_node(self), self, &topo, &o, &t.actor);
+    if (!rc) {
         tm->tasks[tm->ntasks++] = t;
-    } else {
-        wr_warn("taskmanager: cannot start subtask %u.%u of job %s: %s", t.vertex, t.subtask, t.job,
-                wr_strerror(rc));
+        return 0;
     }
+    wr_warn("taskmanager: cannot start subtask %u.%u of job %s: %s", t.vertex, t.subtask, t.job,
+            wr_strerror(rc));
+    s_report_unstarted(self, tm, &t, rc);
     return 0;
 }
 
