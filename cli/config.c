@@ -339,9 +339,14 @@ int wr_config_set(wr_config_t *cfg, const char *origin, const char *key, const c
 
 /* ---- keys with no effect ---- */
 
-/* "the JobManager (weir jobmanager) and the client commands" for processes procs, into out. */
+/* "the JobManager (weir jobmanager) and the client commands" for processes procs, into out
+ * ("every process" for all of them). */
 static void s_add_readers(wr_strbuf_t *out, unsigned procs)
 {
+    if ((procs & WR_CFG_ALL) == WR_CFG_ALL) {
+        wr_strbuf_adds(out, "every process");
+        return;
+    }
     static const struct {
         unsigned proc;
         const char *name;
@@ -488,7 +493,9 @@ void wr_config_write_defaults(wr_strbuf_t *out)
                          strncmp(k->key, s_keys[i - 1].key, group);
         if (i > 0) wr_strbuf_addc(out, '\n');
         if (new_group) wr_strbuf_addf(out, "%s# %.*s\n%s\n", rule, (int)group, k->key, rule);
-        wr_strbuf_addf(out, "# %s\n", k->doc);
+        wr_strbuf_addf(out, "# %s\n# Read by ", k->doc);
+        s_add_readers(out, k->procs);
+        wr_strbuf_adds(out, ".\n");
         if (k->type != WR_CFG_STRING && k->type != WR_CFG_BOOL) {
             wr_yaml_spec_t spec = s_spec(k);
             wr_strbuf_adds(out, "# Range: ");
