@@ -133,9 +133,9 @@ static bool s_fence(s_tm_t *tm, const wr_msg_t *m)
     return false;
 }
 
-/* A subtask that could not even be spawned: reported "failed" to the JobManager in its stead
- * (deterministic for a deployment that names no subtask of its plan: its restart would too), so
- * that the job does not wait for it. A report that cannot be sent is logged. */
+/* A subtask that could not even be spawned (its deployment refused, rc): reported "failed" to the
+ * JobManager in its stead (deterministic but for WR_ENOMEM: its restart would deploy the same),
+ * so that the job does not wait for it. A report that cannot be sent is logged. */
 static void s_report_unstarted(wr_actor_t *self, const s_tm_t *tm, const s_task_t *t, int rc)
 {
     wr_msg_task_state_t r = {.vertex = t->vertex,
@@ -144,7 +144,7 @@ static void s_report_unstarted(wr_actor_t *self, const s_tm_t *tm, const s_task_
                                        .emit_delay_p50_ms = -1,
                                        .emit_delay_p99_ms = -1,
                                        .emit_delay_last_p99_ms = -1},
-                             .deterministic = rc == WR_EINVAL};
+                             .deterministic = rc != WR_ENOMEM};
     memcpy(r.job, t->job, sizeof r.job);
     snprintf(r.state, sizeof r.state, "failed");
     snprintf(r.error, sizeof r.error, "cannot start the subtask on %s: %s",
@@ -165,6 +165,7 @@ static int s_on_deploy(wr_actor_t *self, s_tm_t *tm, const wr_msg_t *m)
     wr_task_opts_t o = {0};
     wr_topology_t *topo = NULL;
     int rc = wr_msg_task_deploy_unpack(m, &d);
+    bool decoded = rc == 0; /* (then its subtask is known, and told of a refusal) */
     if (!rc && (!d.credits || d.credits > 65536 || !d.batch_records || d.batch_records > 1 << 20))
         rc = WR_EPROTO;
     if (!rc) {
@@ -199,6 +200,11 @@ static int s_on_deploy(wr_actor_t *self, s_tm_t *tm, const wr_msg_t *m)
     }
     if (rc) {
         wr_warn("taskmanager: bad deployment from %s: %s", m->from, wr_strerror(rc));
+        if (decoded) {
+            s_task_t t = {.attempt = d.attempt, .vertex = d.vertex, .subtask = d.subtask};
+            memcpy(t.job, d.job, sizeof t.job);
+            s_report_unstarted(self, tm, &t, rc);
+        }
         wr_msg_task_deploy_release(&d);
         wr_topology_destroy(&topo);
         free(o.place_node);
@@ -231,7 +237,8 @@ static int s_on_deploy(wr_actor_t *self, s_tm_t *tm, const wr_msg_t *m)
     }
     wr_warn("taskmanager: cannot start subtask %u.%u of job %s: %s", t.vertex, t.subtask, t.job,
             wr_strerror(rc));
-    s_report_unstarted(self, tm, &t, rc);
+    /* (WR_EEXIST: that very subtask runs here already; WR_ECLOSED: this node is stopping) */
+    if (rc != WR_EEXIST && rc != WR_ECLOSED) s_report_unstarted(self, tm, &t, rc);
     return 0;
 }
 
