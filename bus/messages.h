@@ -395,14 +395,20 @@ extern const wr_proto_struct_t wr_msg_none_decl;
     F(U32, vertex, , )                                                                             \
     F(U32, subtask, , )
 
-/* TASK_STATE: state "running" (every second), "finished" or "failed" (with error). ARRAY. */
+/* TASK_STATE: state "running" (every second), "finished" or "failed" (with error).
+ * deterministic (failed only): the subtask failed at its start with an error that every restart
+ * would meet again (a configuration or validation error: an operator its backend cannot build,
+ * a state that does not fit the job), as opposed to a lost TaskManager or an I/O error; the
+ * JobManager then fails the job instead of restarting it (Flink's SuppressRestartsException).
+ * ARRAY; deterministic an optional tail. */
 #define WR_MSG_FIELDS_task_state(F)                                                                \
     F(STR, job, WR_MSG_JOB_ID_MAX, )                                                               \
     F(U32, vertex, , )                                                                             \
     F(U32, subtask, , )                                                                            \
     F(STR, state, WR_MSG_STATE_MAX, )                                                              \
     F(STR, error, WR_MSG_ERROR_MAX, )                                                              \
-    F(STRUCT, stats, task_stats, )
+    F(STRUCT, stats, task_stats, )                                                                 \
+    F(OPT_BOOL, deterministic, , )
 
 /* CKPT_TRIGGER: take checkpoint `checkpoint` into dir; drain: end event time first (weir stop
  * --drain). ARRAY. */

@@ -57,7 +57,7 @@
 #define S_GOAL_P50_MS 5000
 #define S_GOAL_MAX_MS 8000
 #define S_GOAL_TM_MS  2000
-#define S_MAX_ARGV    (16 + 2 * S_MAX_SETS)
+#define S_MAX_ARGV    (20 + 2 * S_MAX_SETS)
 
 typedef struct {
     uint32_t jms, kills, tm_kills, rate;
@@ -116,20 +116,19 @@ static int s_start_jm(s_bench_t *b, int i)
     wr_bench_proc_t *p = &b->jm[i];
     char bind[64];
     snprintf(bind, sizeof bind, "tcp://127.0.0.1:%d", p->port);
-    char *argv[S_MAX_ARGV] = {b->ps.exe, "jobmanager", "--id",
-                              p->name,   "--bind",     bind,
-                              "--etcd",  b->etcd_url,  "--set",
-                              b->ck_set, "--set",      "execution.checkpointing.interval=1s",
-                              "--set",   b->sinks_set};
-    return wr_bench_spawn_weir(&b->ps, p, argv, 14, b->o->sets, b->o->nsets);
+    char *argv[S_MAX_ARGV] = {
+        b->ps.exe, "jobmanager", "--id",   p->name,
+        "--bind",  bind,         "--etcd", b->etcd_url,
+        "--set",   b->ck_set,    "--set",  "execution.checkpointing.interval=1s",
+        "--set",   b->sinks_set, "--set",  b->rocks_set};
+    return wr_bench_spawn_weir(&b->ps, p, argv, 16, b->o->sets, b->o->nsets);
 }
 
 static int s_start_tm(s_bench_t *b, int i)
 {
     wr_bench_proc_t *p = &b->tm[i];
-    char *argv[S_MAX_ARGV] = {b->ps.exe, "taskmanager", "--id",  p->name,
-                              "--etcd",  b->etcd_url,   "--set", b->rocks_set};
-    return wr_bench_spawn_weir(&b->ps, p, argv, 8, b->o->sets, b->o->nsets);
+    char *argv[S_MAX_ARGV] = {b->ps.exe, "taskmanager", "--id", p->name, "--etcd", b->etcd_url};
+    return wr_bench_spawn_weir(&b->ps, p, argv, 6, b->o->sets, b->o->nsets);
 }
 
 /* Starts a daemon and waits for its line: 0, or the failure (said on stderr). */

@@ -113,13 +113,10 @@ static uint64_t s_events(const s_opts_t *o)
 
 static int s_start_tm(s_bench_t *b, int i)
 {
-    char rocks[PATH_MAX + 48];
-    snprintf(rocks, sizeof rocks, "state.backend.rocksdb.localdir=%s/rocksdb", b->run_dir);
     char *argv[S_MAX_ARGV] = {
         b->ps.exe,      "taskmanager", "--id",  b->tm[i].name,
-        "--jobmanager", b->jm_ep,      "--set", "taskmanager.numberOfTaskSlots=1",
-        "--set",        rocks};
-    int rc = wr_bench_spawn_weir(&b->ps, &b->tm[i], argv, 10, b->o->sets, b->o->nsets);
+        "--jobmanager", b->jm_ep,      "--set", "taskmanager.numberOfTaskSlots=1"};
+    int rc = wr_bench_spawn_weir(&b->ps, &b->tm[i], argv, 8, b->o->sets, b->o->nsets);
     if (!rc) rc = wr_bench_wait_log(&b->ps, &b->tm[i], "registered with", S_START_MS);
     if (rc && rc != WR_BENCH_STOPPED)
         wr_cli_error(S_CMD, NULL, "%s did not register (%s): %s", b->tm[i].name, b->tm[i].log,
@@ -139,16 +136,19 @@ static int s_start_cluster(s_bench_t *b, const s_config_t *c)
         wr_cli_error(S_CMD, NULL, "no free port on 127.0.0.1");
         return WR_EIO;
     }
-    char bind[64], backend[64], interval[64], ck[PATH_MAX + 32];
+    char bind[64], backend[64], interval[64], ck[PATH_MAX + 32], rocks[PATH_MAX + 48];
     snprintf(bind, sizeof bind, "tcp://127.0.0.1:%d", b->jm.port);
     snprintf(b->jm_ep, sizeof b->jm_ep, "%s", bind);
     snprintf(backend, sizeof backend, "state.backend=%s", s_backends[c->backend]);
     snprintf(interval, sizeof interval, "execution.checkpointing.interval=%lldms",
              (long long)c->ckpt_ms);
     snprintf(ck, sizeof ck, "state.checkpoints.dir=%s/ck", b->run_dir);
-    char *argv[S_MAX_ARGV] = {b->ps.exe, "jobmanager", "--id",  "jm-1",   "--bind", bind,
-                              "--set",   backend,      "--set", interval, "--set",  ck};
-    rc = wr_bench_spawn_weir(&b->ps, &b->jm, argv, 12, b->o->sets, b->o->nsets);
+    /* (the JobManager's key: it tells each subtask where its store goes) */
+    snprintf(rocks, sizeof rocks, "state.backend.rocksdb.localdir=%s/rocksdb", b->run_dir);
+    char *argv[S_MAX_ARGV] = {b->ps.exe, "jobmanager", "--id",  "jm-1",  "--bind",
+                              bind,      "--set",      backend, "--set", interval,
+                              "--set",   ck,           "--set", rocks};
+    rc = wr_bench_spawn_weir(&b->ps, &b->jm, argv, 14, b->o->sets, b->o->nsets);
     if (!rc) rc = wr_bench_wait_log(&b->ps, &b->jm, "leading the cluster", S_START_MS);
     if (rc && rc != WR_BENCH_STOPPED)
         wr_cli_error(S_CMD, NULL, "the JobManager did not start (%s): %s", b->jm.log,

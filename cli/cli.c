@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "bus/base/error.h"
+#include "bus/base/log.h"
 #include "bus/base/path.h"
 #include "bus/messages.h"
 #include "state/etcd/ha.h"
@@ -103,6 +104,17 @@ int wr_cli_ha_opts(const wr_config_t *cfg, const char *cmd, bool *on, wr_ha_opts
     return bad ? WR_EXIT_USAGE : WR_EXIT_OK;
 }
 
+/* Which process command cmd is, as the key table tells the processes that read a key
+ * (config.h): the daemons, weir local and the benchmarks (which run every process), or a
+ * client command. */
+static unsigned s_cfg_process(const char *cmd)
+{
+    if (!strcmp(cmd, "jobmanager")) return WR_CFG_JM;
+    if (!strcmp(cmd, "taskmanager")) return WR_CFG_TM;
+    if (!strcmp(cmd, "local") || !strncmp(cmd, "bench", 5)) return WR_CFG_LOCAL;
+    return WR_CFG_CLIENT;
+}
+
 wr_config_t *wr_cli_cfg_build(const wr_cli_cfg_t *c, const char *cmd, int *exit_code)
 {
     wr_config_t *cfg = wr_config_new();
@@ -125,6 +137,11 @@ wr_config_t *wr_cli_cfg_build(const wr_cli_cfg_t *c, const char *cmd, int *exit_
     if (rc)
         wr_cli_error(cmd, "every key and its default is documented in deploy/weir.yaml", "%s",
                      err.failed ? "out of memory" : err.buf);
+    if (!rc && wr_config_unused(cfg, s_cfg_process(cmd), &err)) /* one warning per key */
+        for (char *line = err.failed ? NULL : err.buf, *end; line; line = end ? end + 1 : NULL) {
+            if ((end = strchr(line, '\n'))) *end = '\0';
+            wr_warn("weir %s: %s", cmd, line);
+        }
     wr_strbuf_release(&err);
     wr_strbuf_release(&origin);
     if (!rc) {

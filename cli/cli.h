@@ -109,7 +109,9 @@ int wr_cli_cfg_set_arg(wr_cli_cfg_t *c, const char *cmd, char *key_eq_value);
 /* --etcd URLS: high-availability=etcd with those endpoints. Errors as wr_cli_cfg_override. */
 int wr_cli_cfg_etcd(wr_cli_cfg_t *c, const char *cmd, const char *urls);
 /* Builds the configuration: the file, the overrides, then the keys that bound each other
- * (wr_config_check). On failure prints the error and returns NULL with *exit_code set:
+ * (wr_config_check). Warns (log.h) about each override that command cmd's process does not read
+ * (wr_config_unused: jobmanager, taskmanager, or a client command; local and bench read every
+ * key). On failure prints the error and returns NULL with *exit_code set:
  * WR_EXIT_USAGE for a mistake in the file's contents or an override (an unknown key, a bad value,
  * invalid YAML, a pair of keys out of order), WR_EXIT_FAIL for a file that cannot be read. */
 wr_config_t *wr_cli_cfg_build(const wr_cli_cfg_t *c, const char *cmd, int *exit_code);

@@ -13,8 +13,8 @@
 #include "bus/base/units.h"
 #include "bus/base/yaml/ytree.h"
 
-#define S_ROW(k, t, d, lo, hi, doc) {k, t, d, lo, hi, doc},
-#define S_ONE(k, t, d, lo, hi, doc) +1
+#define S_ROW(k, p, t, d, lo, hi, doc) {k, p, t, d, lo, hi, doc},
+#define S_ONE(k, p, t, d, lo, hi, doc) +1
 
 static const wr_config_key_t s_keys[] = {WR_CONFIG_KEYS(S_ROW)};
 enum { S_NKEYS = 0 WR_CONFIG_KEYS(S_ONE) };
@@ -36,6 +36,7 @@ typedef union {
 struct wr_config {
     s_value_t v[S_NKEYS];
     char *origin[S_NKEYS]; /* where the value was set ("FILE:LINE", "--set KEY"); NULL: default */
+    bool on_cli[S_NKEYS];  /* the value was set on the command line (wr_config_set) */
 };
 
 /* Records where key i was set (text, or "the command line" for NULL). False when out of memory
@@ -295,7 +296,7 @@ int wr_config_load_file(wr_config_t *cfg, const char *path, wr_strbuf_t *err)
     for (int i = 0; i < S_NKEYS; i++) {
         if (!ld.set_line[i]) continue;
         s_value_release(i, rc ? &ld.pending[i] : &cfg->v[i]);
-        if (!rc) cfg->v[i] = ld.pending[i];
+        if (!rc) cfg->v[i] = ld.pending[i], cfg->on_cli[i] = false;
         if (!rc)
             free(cfg->origin[i]), cfg->origin[i] = origins[i];
         else
@@ -332,7 +333,56 @@ int wr_config_set(wr_config_t *cfg, const char *origin, const char *key, const c
     if (rc) return rc;
     s_value_release(i, &cfg->v[i]);
     cfg->v[i] = v;
+    cfg->on_cli[i] = true;
     return 0;
+}
+
+/* ---- keys with no effect ---- */
+
+/* "the JobManager (weir jobmanager) and the client commands" for processes procs, into out
+ * ("every process" for all of them). */
+static void s_add_readers(wr_strbuf_t *out, unsigned procs)
+{
+    if ((procs & WR_CFG_ALL) == WR_CFG_ALL) {
+        wr_strbuf_adds(out, "every process");
+        return;
+    }
+    static const struct {
+        unsigned proc;
+        const char *name;
+    } names[] = {{WR_CFG_JM, "the JobManager (weir jobmanager)"},
+                 {WR_CFG_TM, "the TaskManagers (weir taskmanager)"},
+                 {WR_CFG_CLIENT, "the client commands (weir submit, jobs, ...)"},
+                 {WR_CFG_LOCAL, "weir local"}};
+    size_t n = sizeof names / sizeof names[0], said = 0, total = 0;
+    for (size_t k = 0; k < n; k++)
+        total += (procs & names[k].proc) != 0;
+    for (size_t k = 0; k < n; k++) {
+        if (!(procs & names[k].proc)) continue;
+        if (said) wr_strbuf_adds(out, said + 1 == total ? " and " : ", ");
+        wr_strbuf_adds(out, names[k].name);
+        said++;
+    }
+}
+
+size_t wr_config_unused(const wr_config_t *cfg, unsigned proc, wr_strbuf_t *out)
+{
+    static const char *const process[] = {[WR_CFG_JM] = "the JobManager",
+                                          [WR_CFG_TM] = "a TaskManager",
+                                          [WR_CFG_CLIENT] = "a client command"};
+    if (proc & WR_CFG_LOCAL) return 0; /* it runs every process */
+    size_t n = 0;
+    for (int i = 0; i < S_NKEYS; i++) {
+        if (!cfg->on_cli[i] || (s_keys[i].procs & proc)) continue;
+        wr_yaml_new_line(out);
+        wr_strbuf_addf(out, "%s (%s) has no effect on %s: it is read by ", s_keys[i].key,
+                       cfg->origin[i] ? cfg->origin[i] : "the command line",
+                       proc < sizeof process / sizeof process[0] && process[proc] ? process[proc]
+                                                                                  : "this process");
+        s_add_readers(out, s_keys[i].procs);
+        n++;
+    }
+    return n;
 }
 
 /* ---- keys that bound each other ---- */
@@ -340,17 +390,8 @@ int wr_config_set(wr_config_t *cfg, const char *origin, const char *key, const c
 /* A duration as the shortest exact text the files take: "500ms", "3s", "2min", "1h". */
 static void s_add_duration(wr_strbuf_t *sb, int64_t ms)
 {
-    static const struct {
-        int64_t ms;
-        const char *unit;
-    } units[] = {{3600000, "h"}, {60000, "min"}, {1000, "s"}};
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
-        if (ms && ms % units[i].ms == 0) {
-            wr_strbuf_addf(sb, "%lld%s", (long long)(ms / units[i].ms), units[i].unit);
-            return;
-        }
-    }
-    wr_strbuf_addf(sb, "%lldms", (long long)ms);
+    char text[WR_DURATION_TEXT_MAX];
+    wr_strbuf_adds(sb, wr_duration_text(ms, text));
 }
 
 static const char *s_origin(const wr_config_t *cfg, int i)
@@ -452,7 +493,9 @@ void wr_config_write_defaults(wr_strbuf_t *out)
                          strncmp(k->key, s_keys[i - 1].key, group);
         if (i > 0) wr_strbuf_addc(out, '\n');
         if (new_group) wr_strbuf_addf(out, "%s# %.*s\n%s\n", rule, (int)group, k->key, rule);
-        wr_strbuf_addf(out, "# %s\n", k->doc);
+        wr_strbuf_addf(out, "# %s\n# Read by ", k->doc);
+        s_add_readers(out, k->procs);
+        wr_strbuf_adds(out, ".\n");
         if (k->type != WR_CFG_STRING && k->type != WR_CFG_BOOL) {
             wr_yaml_spec_t spec = s_spec(k);
             wr_strbuf_adds(out, "# Range: ");

@@ -618,6 +618,58 @@ static void test_config_mistakes_exit_2_either_way(void **state)
     }
 }
 
+/* ---- what the cluster cannot run ---- */
+
+/* 65-minute windows sliding by 1 minute: 65 panes per window, one more than the rocksdb backend
+ * merges (the memory backend takes up to 4096). */
+static const char S_LONG_SLIDE[] =
+    "name: long-slide\nparallelism: 1\n"
+    "sources:\n  - {type: generator, devices: 10, total: 1000, seed: 1}\n"
+    "key_by: device\n"
+    "event_time: {field: ts, max_out_of_orderness: 1s}\n"
+    "window: {name: hourly, type: sliding, size: 65min, slide: 1min}\n"
+    "aggregates: {n: count(), t: avg(temperature)}\n"
+    "sinks: [{type: stdout}]\n";
+
+/* A JobManager refuses at submit a job its state backend cannot run, naming the operator, the
+ * backend and why, and `weir submit` exits 1: nothing is deployed, no job is listed. Each daemon
+ * warns at its start about a key given to it that only the other reads: state.backend on a
+ * TaskManager (it is the JobManager's), taskmanager.numberOfTaskSlots on the JobManager. */
+static void test_what_the_backend_cannot_run_is_refused_at_submit(void **state)
+{
+    (void)state;
+    const char *topology = ps_path("long-slide.yaml");
+    ps_write_file(topology, S_LONG_SLIDE);
+    pc_cluster_t c = {.ntms = 1,
+                      .jm_settings =
+                          PS_ARGV("--set", "state.backend=rocksdb", "--set",
+                                  ps_fmt("state.backend.rocksdb.localdir=%s", ps_path("rocksdb")),
+                                  "--set", "taskmanager.numberOfTaskSlots=4"),
+                      .tm_settings = PS_ARGV("--set", "state.backend=rocksdb")};
+    pc_cluster_start(&c);
+    if (ps_wait_text(c.tm[0], c.tm[0]->err,
+                     "state.backend (--set state.backend) has no effect on a TaskManager: it is "
+                     "read by the JobManager (weir jobmanager)",
+                     1, PC_START_MS) < 0)
+        PS_FAIL("the TaskManager did not warn about state.backend");
+    if (ps_wait_text(c.jm, c.jm->err,
+                     "taskmanager.numberOfTaskSlots (--set taskmanager.numberOfTaskSlots) has no "
+                     "effect on the JobManager: it is read by the TaskManagers (weir taskmanager)",
+                     1, PC_START_MS) < 0)
+        PS_FAIL("the JobManager did not warn about taskmanager.numberOfTaskSlots");
+
+    ps_result_t r = pc_cli(&c, PS_ARGV("submit", topology));
+    if (r.code != 1 ||
+        !strstr(r.err, "window hourly (sliding 65min every 1min), state backend rocksdb: the "
+                       "rocksdb backend merges at most 64 panes per window") ||
+        !strstr(r.err, "state.backend: memory runs it"))
+        PS_FAIL("weir submit: exit %d, wanted 1 and the reason:\n%s", r.code, r.err);
+    r = pc_cli(&c, PS_ARGV("jobs", "--json"));
+    assert_int_equal(r.code, 0);
+    if (strstr(r.out, "long-slide")) PS_FAIL("the refused job is listed:\n%s", r.out);
+    pc_cluster_stop(&c);
+}
+
 /* The overview lists every command and benchmark of the tables main and `weir bench` dispatch
  * from, and each one's --help exits 0. */
 static void test_help_lists_every_command(void **state)
@@ -662,6 +714,7 @@ int main(void)
         S_TEST(test_no_jobmanager_is_named_by_its_endpoint),
         S_TEST(test_config_mistakes_exit_2_either_way),
         S_TEST(test_help_lists_every_command),
+        S_TEST(test_what_the_backend_cannot_run_is_refused_at_submit),
     };
 #undef S_TEST
     if (getenv("WEIR_TEST_FILTER")) cmocka_set_test_filter(getenv("WEIR_TEST_FILTER"));

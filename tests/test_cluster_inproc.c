@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "actors/connectors/generator/generator.h"
+#include "actors/dataflow/job/topology.h"
 #include "bus/base/error.h"
 #include "bus/base/strbuf.h"
 #include "bus/messages.h"
@@ -406,6 +407,70 @@ static void test_cancel_of_a_stale_epoch_is_refused(void **state)
     assert_int_equal(s_tm_actors(c), idle);
 }
 
+/* Submits a job (parallelism 2, unbounded) and, once it runs, deploys its subtask 0.0 of its
+ * attempt to tm-1 again as its leader would, but with `credits` and only one place (its plan has
+ * more subtasks); then waits until it fails and returns its error (into error, cap bytes). */
+static const char *s_bad_deployment(tc_cluster_t *c, uint32_t credits, char *error, size_t cap)
+{
+    char yaml[1024], id[TC_JOB_ID_MAX];
+    s_job(yaml, sizeof yaml, "misdeployed", 2, 0, 2000);
+    assert_int_equal(tc_submit(c, yaml, id, NULL, 0), 0);
+    assert_true(tc_wait_state(c, id, "RUNNING", TC_WAIT_MS));
+    wr_msg_t *job = tc_job(c, id), *jobs = tc_jobs(c);
+    wr_msg_task_deploy_t d = {
+        .attempt = (uint32_t)tc_mp_int(job, "attempt"), .credits = credits, .batch_records = 1024};
+    uint64_t epoch = (uint64_t)tc_mp_int(jobs, "epoch");
+    wr_msg_destroy(&job);
+    wr_msg_destroy(&jobs);
+    snprintf(d.job, sizeof d.job, "%s", id);
+    wr_topology_t *t = NULL;
+    wr_strbuf_t err;
+    wr_strbuf_init(&err);
+    assert_int_equal(wr_topology_parse(yaml, strlen(yaml), "test", &t, &err), 0);
+    wr_strbuf_release(&err);
+    msgpack_sbuffer topo, sb;
+    msgpack_sbuffer_init(&topo);
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &topo, msgpack_sbuffer_write);
+    assert_int_equal(wr_topology_pack(t, &pk), 0);
+    wr_topology_destroy(&t);
+    wr_msg_place_t place = {.node = "tm-1"};
+    d.topology = (wr_bytes_t){(const uint8_t *)topo.data, topo.size};
+    d.places = (wr_msg_place_list_t){&place, 1};
+    assert_int_equal(wr_msg_task_deploy_pack(&d, &sb), 0);
+    char to[WR_ADDR_MAX];
+    snprintf(to, sizeof to, "%s/%s", tc_tm_id(c, 0), WR_TASKMANAGER_PATH);
+    wr_msg_t *m = wr_msg_new(WR_MSG_TASK_DEPLOY, "jm-1/jobmanager", to, sb.data, sb.size);
+    assert_non_null(m);
+    m->epoch = epoch;
+    assert_int_equal(wr_node_send(tc_jm_node(c), &m), 0);
+    msgpack_sbuffer_destroy(&topo);
+    msgpack_sbuffer_destroy(&sb);
+    assert_true(tc_wait_state(c, id, "FAILED", 10000));
+    job = tc_job(c, id);
+    tc_mp_str(job, error, cap, "error");
+    wr_msg_destroy(&job);
+    return error;
+}
+
+/* A deployment the TaskManager cannot start a subtask for (one it refuses outright, here with no
+ * credits; or one it cannot spawn, here with places that do not cover the plan) is reported failed
+ * in the subtask's stead: the job does not wait for that subtask, it ends FAILED and says why (a
+ * restart would deploy the same). Was: the JobManager heard nothing and the subtask stayed
+ * "deploying"; and "cannot start subtask ...: success" in the TaskManager's log. */
+static void test_a_subtask_that_cannot_be_spawned_is_reported_failed(void **state)
+{
+    tc_cluster_t *c = tc_start((tc_cluster_t **)state, NULL);
+    char error[256];
+    if (!strstr(s_bad_deployment(c, 32, error, sizeof error),
+                "cannot start the subtask on tm-1: invalid argument"))
+        fail_msg("the job's error does not say which subtask could not start: %s", error);
+    if (!strstr(s_bad_deployment(c, 0, error, sizeof error),
+                "cannot start the subtask on tm-1: malformed message"))
+        fail_msg("the job's error does not say which subtask was refused: %s", error);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -415,6 +480,8 @@ int main(void)
         cmocka_unit_test_teardown(test_slots_are_taken_refused_and_given_back, tc_teardown),
         cmocka_unit_test_teardown(test_cancel_stops_every_subtask, tc_teardown),
         cmocka_unit_test_teardown(test_cancel_of_a_stale_epoch_is_refused, tc_teardown),
+        cmocka_unit_test_teardown(test_a_subtask_that_cannot_be_spawned_is_reported_failed,
+                                  tc_teardown),
         cmocka_unit_test_teardown(test_actors_and_mailboxes_are_inspected, tc_teardown),
         cmocka_unit_test_teardown(test_lost_taskmanager_is_dead_and_rejoins, tc_teardown),
         cmocka_unit_test_teardown(test_taskmanagers_told_a_wrong_jobmanager_id_learn_it,

@@ -18,6 +18,7 @@
 
 #include "bus/base/error.h"
 #include "bus/base/strbuf.h"
+#include "bus/messages.h"
 #include "tests/support/cluster.h"
 #include "tests/support/wait.h"
 
@@ -195,6 +196,69 @@ static void test_without_restarts_a_lost_taskmanager_fails_the_job(void **state)
     assert_int_equal(s_job_int(c, id, "restarts"), 0);
 }
 
+/* Stops job id with a savepoint into dir (not drained: its windows are still open in it); the
+ * savepoint's folder into path. */
+static void s_stop_with_savepoint(tc_cluster_t *c, const char *id, const char *dir, char *path,
+                                  size_t cap)
+{
+    wr_msg_savepoint_req_t req = {.stop = true};
+    snprintf(req.job, sizeof req.job, "%s", id);
+    snprintf(req.dir, sizeof req.dir, "%s", dir);
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    assert_int_equal(wr_msg_savepoint_req_pack(&req, &sb), 0);
+    wr_msg_t *reply = tc_ask(c, WR_MSG_SAVEPOINT_REQ, sb.data, sb.size);
+    msgpack_sbuffer_destroy(&sb);
+    assert_non_null(reply);
+    wr_msg_savepoint_done_t done;
+    if (wr_msg_savepoint_done_unpack(reply, &done))
+        fail_msg("no savepoint: %.*s", (int)reply->len, (const char *)reply->data);
+    assert_true(done.path.len < cap);
+    snprintf(path, cap, "%.*s", (int)done.path.len, done.path.s);
+    wr_msg_destroy(&reply);
+    assert_true(tc_wait_state(c, id, "FINISHED", TC_WAIT_MS));
+}
+
+/* A failure at the start of a subtask that no restart can mend ends the job FAILED at once, with
+ * its reason, whatever the restart strategy allows (Flink's SuppressRestartsException): here a
+ * savepoint of 1-minute windows restored into a job of 2-minute windows, which the JobManager
+ * cannot tell at submit (the checkpoint's window state is the subtasks' to read) and each window
+ * subtask refuses when it restores. Without it the job would restart from the same savepoint,
+ * and fail again, until its strategy gave up (forever with the default one). A lost TaskManager
+ * still restarts the job (test_lost_taskmanager_fails_over_to_the_one_left). */
+static void test_deterministic_start_failure_fails_the_job_without_restarts(void **state)
+{
+    tc_fx_t *f = *state;
+    char ckpt[128], sp_dir[128], savepoint[512];
+    snprintf(ckpt, sizeof ckpt, "%s/checkpoints", f->dir);
+    snprintf(sp_dir, sizeof sp_dir, "%s/savepoints", f->dir);
+    tc_opts_t o = {
+        .jm = {.checkpoints_dir = ckpt,
+               .interval_ms = 60000, /* none before the savepoint */
+               .timeout_ms = 60000,
+               .num_retained = 1,
+               .restart = {.kind = WR_RESTART_FIXED_DELAY, .attempts = 5, .delay_ms = 50}}};
+    tc_cluster_t *c = tc_start(&f->c, &o);
+    char yaml[1024], id[TC_JOB_ID_MAX], error[256];
+    assert_int_equal(tc_submit(c, s_job(yaml, sizeof yaml, "before", S_RATE, NULL), id, NULL, 0),
+                     0);
+    s_progress_t p = {c, id, S_RATE / 2, 0};
+    assert_true(wr_test_wait_until(s_progressed, &p, TC_WAIT_MS, 10));
+    s_stop_with_savepoint(c, id, sp_dir, savepoint, sizeof savepoint);
+
+    char *size = strstr(s_job(yaml, sizeof yaml, "after", S_RATE, NULL), "size: 1min");
+    assert_non_null(size);
+    size[6] = '2'; /* 2-minute windows */
+    assert_int_equal(tc_submit_restore(c, yaml, savepoint, id, NULL, 0), 0);
+    assert_true(tc_wait_state(c, id, "FAILED", TC_WAIT_MS));
+    wr_msg_t *job = tc_job(c, id);
+    tc_mp_str(job, error, sizeof error, "error");
+    wr_msg_destroy(&job);
+    if (!strstr(error, "cannot start, and no restart would") || !strstr(error, "window state"))
+        fail_msg("the job's error does not say why it was not restarted: %s", error);
+    assert_int_equal(s_job_int(c, id, "restarts"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -206,6 +270,9 @@ int main(void)
                                         tc_dir_setup, tc_dir_teardown),
         cmocka_unit_test_setup_teardown(test_without_restarts_a_lost_taskmanager_fails_the_job,
                                         tc_dir_setup, tc_dir_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_deterministic_start_failure_fails_the_job_without_restarts, tc_dir_setup,
+            tc_dir_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -282,6 +282,65 @@ static void test_lines_of_a_failed_attempt_count_once(void **state)
     assert_true(s_job_has(f, "\"collected\":\"{\\\"a\\\":1}\\n{\\\"b\\\":1}\\n\"}"));
 }
 
+/* A deterministic failure (the subtask's start met an error every restart would meet) ends the
+ * job FAILED with its reason at once, though its strategy has 3 restarts left; any other failed
+ * report fails it over (test_lines_an_old_attempt_reports_late_do_not_count). */
+static void test_a_deterministic_failure_fails_the_job_without_restarts(void **state)
+{
+    s_fx_t *f = *state;
+    wr_msg_task_state_t r = {.subtask = 1, .deterministic = true, .error = "no such thing"};
+    memcpy(r.job, f->job, sizeof r.job);
+    snprintf(r.state, sizeof r.state, "failed");
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    assert_int_equal(wr_msg_task_state_pack(&r, &sb), 0);
+    s_send_report(f, sb.data, sb.size);
+    msgpack_sbuffer_destroy(&sb);
+    s_tick(f); /* (a restart would be due now) */
+    assert_true(s_job_has(f, "\"state\":\"FAILED\""));
+    assert_true(s_job_has(f, "cannot start, and no restart would: no such thing"));
+    assert_true(s_job_has(f, "\"restarts\":0,"));
+    assert_true(s_job_has(f, "\"attempt\":0,"));
+}
+
+/* Admission: a job the JobManager's state backend cannot run is refused at submit with the
+ * window, the backend and why (rocksdb merges at most 64 panes per window: 65min / 1min has 65);
+ * the same job with the memory backend is admitted. */
+static void test_what_the_backend_cannot_run_is_refused(void **state)
+{
+    s_fx_t *f = *state;
+    static const char yaml[] = "name: long\nparallelism: 1\nsources:\n"
+                               "  - {type: generator, devices: 10, total: 1000}\n"
+                               "key_by: device\nevent_time: {field: ts}\n"
+                               "window: {type: sliding, size: 65min, slide: 1min}\n"
+                               "aggregates: {n: count()}\nsinks:\n  - {type: collect}\n";
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    tc_submit_payload(yaml, &sb);
+    f->o.rocksdb = true;
+    f->o.rocksdb_dir = "/nonexistent/rocksdb"; /* nothing is made there at submit */
+    wr_msg_t *reply = s_ask(f, WR_MSG_JOB_SUBMIT, sb.data, sb.size);
+    wr_msg_error_t e;
+    assert_int_equal(wr_msg_error_unpack(reply, &e), 0);
+    assert_int_equal(e.code, WR_EINVAL);
+    char text[640];
+    snprintf(text, sizeof text, "%.*s", (int)e.text.len, e.text.s);
+    if (!strstr(text, "window window-1 (sliding 65min every 1min), state backend rocksdb: the "
+                      "rocksdb backend merges at most 64 panes per window") ||
+        !strstr(text, "state.backend: memory runs it"))
+        fail_msg("the refusal does not say why: %s", text);
+    wr_msg_destroy(&reply);
+    /* memory: admitted, on to placement, which finds no slot (the fixture's job holds both) */
+    f->o.rocksdb = false;
+    reply = s_ask(f, WR_MSG_JOB_SUBMIT, sb.data, sb.size);
+    assert_int_equal(wr_msg_error_unpack(reply, &e), 0);
+    snprintf(text, sizeof text, "%.*s", (int)e.text.len, e.text.s);
+    if (e.code != WR_EAGAIN || !strstr(text, "not enough slots"))
+        fail_msg("the memory backend's job was not admitted: %s", text);
+    wr_msg_destroy(&reply);
+    msgpack_sbuffer_destroy(&sb);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -289,6 +348,10 @@ int main(void)
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_lines_an_old_attempt_reports_late_do_not_count,
                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_a_deterministic_failure_fails_the_job_without_restarts,
+                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_what_the_backend_cannot_run_is_refused, s_setup,
+                                        s_teardown),
         cmocka_unit_test_setup_teardown(test_lines_of_a_failed_attempt_count_once, s_setup,
                                         s_teardown),
     };

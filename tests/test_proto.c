@@ -718,6 +718,31 @@ static void test_payloads_as_json_with_field_names(void **state)
     msgpack_sbuffer_destroy(&sb);
 }
 
+/* TASK_STATE's deterministic is an optional tail: a report without it is the report it was before
+ * the field, byte for byte (an array of 6), so either end may be the older one; a deterministic
+ * failure's has a 7th element, true, that decodes back. */
+static void test_task_state_deterministic_is_an_optional_tail(void **state)
+{
+    (void)state;
+    wr_msg_task_state_t r = {.job = "j1", .vertex = 1, .state = "failed", .error = "no"}, back;
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    assert_int_equal(wr_msg_task_state_pack(&r, &sb), 0);
+    assert_int_equal((uint8_t)sb.data[0], 0x96);
+    assert_int_equal(wr_msg_task_state_decode(sb.data, sb.size, &back), 0);
+    assert_false(back.deterministic);
+    sb.size = 0;
+    r.deterministic = true;
+    assert_int_equal(wr_msg_task_state_pack(&r, &sb), 0);
+    assert_int_equal((uint8_t)sb.data[0], 0x97);
+    assert_int_equal((uint8_t)sb.data[sb.size - 1], 0xc3);
+    assert_int_equal(wr_msg_task_state_decode(sb.data, sb.size, &back), 0);
+    assert_true(back.deterministic);
+    assert_string_equal(back.error, "no");
+    wr_msg_task_state_release(&back);
+    msgpack_sbuffer_destroy(&sb);
+}
+
 /* The seeds of fuzz_messages are payloads captured from the suite's own traffic (those of
  * TM_REGISTER, TM_REGISTERED and ACTORS_REPLY again since their forms changed): each decodes with
  * its type's declaration and encodes back to the same bytes. */
@@ -775,6 +800,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_type_has_one_declaration),
         cmocka_unit_test(test_every_type_round_trips),
+        cmocka_unit_test(test_task_state_deterministic_is_an_optional_tail),
         cmocka_unit_test(test_unpack_checks_the_type),
         cmocka_unit_test(test_the_wire_is_the_old_wire),
         cmocka_unit_test(test_map_fields_and_options),

@@ -6,6 +6,7 @@
 #include <sys/random.h>
 
 #include "actors/dataflow/job/job_connectors.h"
+#include "actors/jobmanager/jm_admit.h"
 #include "actors/jobmanager/jm_jobs_int.h"
 #include "actors/jobmanager/jm_paths.h"
 #include "bus/base/clock.h"
@@ -482,6 +483,10 @@ int wr__jobs_on_submit(wr__jobs_t *js, wr_actor_t *self, const wr_msg_t *m)
     char text[640];
     wr__job_t *j = s_build(js, m->data, m->len, NULL, NULL, &code, text, sizeof text);
     if (!j) return code == WR_ENOMEM ? code : wr_reply_error(self, m, code, text);
+    if ((code = wr__jm_admit(j->topo, js->o, text, sizeof text))) { /* what cannot run */
+        s_job_free(&j);
+        return wr_reply_error(self, m, code, text);
+    }
     if (s_shares_resource(js, j, text, sizeof text)) {
         s_job_free(&j);
         return wr_reply_error(self, m, WR_EEXIST, text);
@@ -611,7 +616,12 @@ int wr__jobs_on_task_state(wr__jobs_t *js, wr_actor_t *self, const wr_msg_t *m)
             all = strcmp(j->sub[k].state, "deploying") != 0;
         if (all) wr__restart_recovered(j->restart, wr_wall_ms());
     }
-    if (!strcmp(r.state, "failed")) {
+    if (!strcmp(r.state, "failed") && r.deterministic) {
+        char why[512]; /* a restart would fail the same way: the job ends, whatever its strategy */
+        snprintf(why, sizeof why, "subtask %s cannot start, and no restart would: %s", m->from,
+                 r.error);
+        s_end(js, self, j, WR__JOB_FAILED, why);
+    } else if (!strcmp(r.state, "failed")) {
         char why[400];
         snprintf(why, sizeof why, "subtask %s failed: %s", m->from, r.error);
         s_failed(js, self, j, why);

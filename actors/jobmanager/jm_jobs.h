@@ -20,6 +20,11 @@
  * job`'s collected) count once: a new attempt that restores what the failed one restored (no
  * checkpoint completed in between) makes them again, so the failed attempt's lines go.
  *
+ * Submission refuses what the cluster cannot run (jm_admit.h) before anything is placed. A subtask
+ * that reports a deterministic failure (TASK_STATE's deterministic: its start failed with an error
+ * every restart would meet) ends its job FAILED with that reason instead of failing it over; any
+ * other failure fails the job over as its restart strategy allows.
+ *
  * Job records for a successor (jm_leader.h): the submission is put when a job is accepted, its
  * pointer (attempt, checkpoint to restore) at every deployment and completed checkpoint, and the
  * record removed when the job ends. */

@@ -64,6 +64,7 @@ static void s_report(wr_actor_t *self, wr__task_t *t, const char *state)
     memcpy(r.job, t->o.job_id, sizeof r.job);
     snprintf(r.state, sizeof r.state, "%s", state);
     snprintf(r.error, sizeof r.error, "%s", t->error);
+    r.deterministic = t->deterministic && !strcmp(state, "failed");
     if (final && t->chain.collected.len)
         r.stats.collected = (wr_strv_t){t->chain.collected.buf, t->chain.collected.len};
     msgpack_sbuffer sb;
@@ -228,6 +229,14 @@ static int s_in_init(wr__task_t *t, wr_actor_t *self)
     return t->in ? 0 : WR_ENOMEM;
 }
 
+/* Whether a start that failed with rc fails again at every restart: what the job asks does not
+ * fit (an operator its backend refuses, a configuration, a state that is not the job's: WR_EINVAL,
+ * WR_ECONFIG), as opposed to what a restart may find otherwise (memory, files, the network). */
+static bool s_deterministic(int rc)
+{
+    return rc == WR_EINVAL || rc == WR_ECONFIG;
+}
+
 static int s_on_start(wr_actor_t *self, void *state)
 {
     wr__task_t *t = state;
@@ -252,6 +261,7 @@ static int s_on_start(wr_actor_t *self, void *state)
     t->start_ns = t->next_wm_ns = wr_now_ns();
     if (rc) {
         snprintf(t->error, sizeof t->error, "%s", err.len ? err.buf : wr_strerror(rc));
+        t->deterministic = s_deterministic(rc);
         wr_strbuf_release(&err);
         return s_fail(self, t, rc, "start");
     }
@@ -480,10 +490,11 @@ static const wr_behaviour_t s_behaviour = {
     .on_start = s_on_start, .on_message = s_on_message, .free_state = s_free};
 
 int wr_task_spawn(wr_node_t *node, wr_actor_t *supervisor, wr_topology_t **topology,
-                  wr_task_opts_t *o)
+                  wr_task_opts_t *o, wr_actor_t **ref)
 {
     wr__task_t *t = calloc(1, sizeof *t);
     int rc = WR_ENOMEM;
+    *ref = NULL;
     if (!t) {
         wr_topology_destroy(topology);
         free(o->place_node);
@@ -514,5 +525,5 @@ int wr_task_spawn(wr_node_t *node, wr_actor_t *supervisor, wr_topology_t **topol
                           .supervisor = supervisor,
                           .mailbox_capacity = 4096,
                           .restart = WR_RESTART_NEVER};
-    return wr_actor_spawn(node, &so, NULL);
+    return wr_actor_spawn(node, &so, ref);
 }

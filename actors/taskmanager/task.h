@@ -43,8 +43,12 @@ typedef struct {
 } wr_task_opts_t;
 
 /* Starts the subtask actor for opts on node, supervised by supervisor. Takes *topology (and the
- * place arrays in opts: freed with the actor) in every case. */
+ * place arrays in opts: freed with the actor) in every case. 0 with a counted reference to the
+ * actor in *ref (the caller unrefs it; it holds even when the actor's start fails at once and it
+ * stops: the subtask reports that itself); else WR_ENOMEM, WR_EINVAL when opts does not name a
+ * subtask of the topology's plan, WR_EEXIST when that subtask's actor exists already, WR_ECLOSED
+ * when the node is stopping (*ref NULL; nothing was reported). */
 int wr_task_spawn(wr_node_t *node, wr_actor_t *supervisor, wr_topology_t **topology,
-                  wr_task_opts_t *opts);
+                  wr_task_opts_t *opts, wr_actor_t **ref);
 
 #endif

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "actors/dataflow/job/job_window.h"
 #include "actors/dataflow/record/keygroup.h"
 #include "actors/taskmanager/task_internal.h"
 #include "bus/base/clock.h"
@@ -148,33 +149,6 @@ static int s_map(wr__op_t *op, const wr_batch_t *in, const wr_batch_t **out)
 
 /* ---- the window ---- */
 
-static wr_agg_kind_t s_agg_kind(enum wr_topo_agg_fn fn)
-{
-    switch (fn) {
-    case WR_TOPO_AGG_COUNT:
-        return WR_AGG_COUNT;
-    case WR_TOPO_AGG_SUM:
-        return WR_AGG_SUM;
-    case WR_TOPO_AGG_MIN:
-        return WR_AGG_MIN;
-    case WR_TOPO_AGG_MAX:
-        return WR_AGG_MAX;
-    case WR_TOPO_AGG_AVG:
-        return WR_AGG_AVG;
-    case WR_TOPO_AGG_STDDEV:
-        return WR_AGG_STDDEV;
-    case WR_TOPO_AGG_STDDEV_SAMP:
-        return WR_AGG_STDDEV_SAMP;
-    case WR_TOPO_AGG_FIRST:
-        return WR_AGG_FIRST;
-    case WR_TOPO_AGG_LAST:
-        return WR_AGG_LAST;
-    case WR_TOPO_AGG_QUANTILE:
-        return WR_AGG_QUANTILE;
-    }
-    return WR_AGG_COUNT;
-}
-
 uint32_t wr__chain_key_group(void *chain, uint64_t key)
 {
     const wr__chain_t *c = chain;
@@ -301,52 +275,9 @@ static int s_window_init(wr__chain_t *c, wr_strbuf_t *err)
     w->key_field = t->key_index;
     w->ts_field = wr_schema_find(&t->input, t->event_time.field);
     w->ids.strings = t->input.f[w->key_field].type == WR_T_STRING;
-    wr_window_spec_t spec = {
-        .lateness_ms = t->window.allowed_lateness_ms,
-        .naggs = t->n_aggs,
-        .sketch_alpha = t->window.quantile_accuracy,
-    };
-    switch (t->window.kind) {
-    case WR_TOPO_WINDOW_SLIDING:
-        spec.kind = WR_WINDOW_SLIDING;
-        spec.size_ms = t->window.size_ms;
-        spec.slide_ms = t->window.slide_ms;
-        break;
-    case WR_TOPO_WINDOW_TUMBLING:
-        spec.kind = WR_WINDOW_TUMBLING;
-        spec.size_ms = t->window.size_ms;
-        break;
-    default:
-        spec.kind = WR_WINDOW_SESSION;
-        spec.gap_ms = t->window.gap_ms;
-        break;
-    }
-    for (uint32_t a = 0; a < t->n_aggs; a++) {
-        spec.aggs[a].kind = s_agg_kind(t->aggs[a].fn);
-        spec.aggs[a].q = t->aggs[a].q;
-        if (t->aggs[a].fn == WR_TOPO_AGG_COUNT) continue;
-        uint32_t col = 0;
-        while (col < w->ncols && w->col_field[col] != t->aggs[a].input)
-            col++;
-        if (col == w->ncols) w->col_field[w->ncols++] = t->aggs[a].input;
-        spec.aggs[a].col = col;
-    }
-    spec.ncols = w->ncols;
-    /* pre-size the key index from what the sources say of their keys (spread over the
-     * subtasks): growing a table of millions of keys while records stream in costs rehashes */
-    bool known = true;
-    for (uint32_t s = 0; s < t->n_sources && known; s++) {
-        const wr_topo_source_t *src = &t->sources[s];
-        uint64_t keys = 0;
-        int64_t interval = 0;
-        known = src->cls->key_hint && src->cls->key_hint(src->config, t->key_by, &keys, &interval);
-        if (!known) break;
-        spec.expected_keys += keys / t->window.parallelism + 1;
-        if (!spec.key_interval_ms || interval < spec.key_interval_ms)
-            spec.key_interval_ms = interval; /* a key is seen every interval */
-    }
-    if (!known) spec.key_interval_ms = 0; /* not known */
-    spec.ahead_ms = t->event_time.max_out_of_orderness_ms;
+    wr_window_spec_t spec; /* as the JobManager checked it at submit (jm_admit.c) */
+    wr_job_window_spec(t, c->o->rocksdb, &spec, w->col_field);
+    w->ncols = spec.ncols;
     if (c->o->rocksdb) { /* a store of its own, gone with the subtask: checkpoints keep state */
         char store[WR_TASK_STORE_MAX];
         wr_task_store_name(store, c->o->job_id, c->o->attempt, c->o->vertex, c->o->subtask);
@@ -358,9 +289,7 @@ static int s_window_init(wr__chain_t *c, wr_strbuf_t *err)
                            wr_strerror(mk));
             return mk;
         }
-        spec.backend = WR_WINDOW_BACKEND_ROCKSDB;
         spec.state_dir = w->state_dir;
-        spec.max_parallelism = t->max_parallelism;
         spec.key_group = wr__chain_key_group;
         spec.key_group_ctx = c;
         spec.cache_bytes = c->o->rocksdb_cache;

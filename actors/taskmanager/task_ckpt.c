@@ -446,7 +446,10 @@ static int s_restore_window(wr__task_t *t, const wr_ckpt_meta_t *meta, wr_strbuf
         free(map.ids);
         if (rc) {
             wr_strbuf_addf(err, "checkpoint %llu: window state of subtask %u (%s): %s",
-                           (unsigned long long)meta->id, ts->subtask, win->path, wr_strerror(rc));
+                           (unsigned long long)meta->id, ts->subtask, win->path,
+                           rc == WR_EINVAL ? "not this job's window (its kind, size, slide, "
+                                             "lateness, aggregates or max parallelism differ)"
+                                           : wr_strerror(rc));
             return rc;
         }
     }

@@ -162,6 +162,7 @@ typedef struct {
     uint64_t stale;           /* checkpoint messages dropped: another leader's epoch */
     wr_logrl_t log;           /* refusals of what peers send (bus/base/log.h) */
     char error[256];
+    bool deterministic; /* it failed at its start with an error a restart meets again */
 } wr__task_t;
 
 /* task_ckpt.c */

@@ -136,6 +136,30 @@ static bool s_fence(s_tm_t *tm, const wr_msg_t *m)
     return false;
 }
 
+/* A subtask that could not even be spawned (its deployment refused, rc): reported "failed" to the
+ * JobManager in its stead (deterministic but for WR_ENOMEM: its restart would deploy the same),
+ * so that the job does not wait for it. A report that cannot be sent is logged. */
+static void s_report_unstarted(wr_actor_t *self, const s_tm_t *tm, const s_task_t *t, int rc)
+{
+    wr_msg_task_state_t r = {.vertex = t->vertex,
+                             .subtask = t->subtask,
+                             .stats = {.attempt = t->attempt,
+                                       .emit_delay_p50_ms = -1,
+                                       .emit_delay_p99_ms = -1,
+                                       .emit_delay_last_p99_ms = -1},
+                             .deterministic = rc != WR_ENOMEM};
+    memcpy(r.job, t->job, sizeof r.job);
+    snprintf(r.state, sizeof r.state, "failed");
+    snprintf(r.error, sizeof r.error, "cannot start the subtask on %s: %s",
+             wr_node_id(wr_actor_node(self)), wr_strerror(rc));
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    int sent = wr_msg_task_state_pack(&r, &sb);
+    if (!sent) sent = wr_send(self, tm->jm_addr, WR_MSG_TASK_STATE, sb.data, sb.size);
+    msgpack_sbuffer_destroy(&sb);
+    if (sent) wr_warn("taskmanager: cannot report it to %s: %s", tm->jm_addr, wr_strerror(sent));
+}
+
 /* TASK_DEPLOY: start the subtask. A failure is reported to the JobManager as the subtask's. */
 static int s_on_deploy(wr_actor_t *self, s_tm_t *tm, const wr_msg_t *m)
 {
@@ -144,6 +168,7 @@ static int s_on_deploy(wr_actor_t *self, s_tm_t *tm, const wr_msg_t *m)
     wr_task_opts_t o = {0};
     wr_topology_t *topo = NULL;
     int rc = wr_msg_task_deploy_unpack(m, &d);
+    bool decoded = rc == 0; /* (then its subtask is known, and told of a refusal) */
     if (!rc && (!d.credits || d.credits > 65536 || !d.batch_records || d.batch_records > 1 << 20))
         rc = WR_EPROTO;
     if (!rc) {
@@ -179,6 +204,11 @@ static int s_on_deploy(wr_actor_t *self, s_tm_t *tm, const wr_msg_t *m)
     if (rc) {
         wr_warn_limited(&tm->log, "taskmanager: bad deployment from %s: %s", m->from,
                         wr_strerror(rc));
+        if (decoded) {
+            s_task_t t = {.attempt = d.attempt, .vertex = d.vertex, .subtask = d.subtask};
+            memcpy(t.job, d.job, sizeof t.job);
+            s_report_unstarted(self, tm, &t, rc);
+        }
         wr_msg_task_deploy_release(&d);
         wr_topology_destroy(&topo);
         free(o.place_node);
@@ -199,23 +229,20 @@ static int s_on_deploy(wr_actor_t *self, s_tm_t *tm, const wr_msg_t *m)
     wr_msg_task_deploy_release(&d);
     snprintf(o.jm_addr, sizeof o.jm_addr, "%s", tm->jm_addr);
     o.epoch = m->epoch;
-    wr_actor_t *task = NULL;
     s_task_t t = {
         .attempt = o.attempt, .vertex = o.vertex, .subtask = o.subtask, .epoch = m->epoch};
     memcpy(t.job, o.job_id, sizeof t.job);
-    rc = wr_task_spawn(wr_actor_node(self), self, &topo, &o);
-    if (rc == 0) {
-        char path[WR_PATH_MAX];
-        wr_task_path(path, t.job, t.attempt, t.vertex, t.subtask);
-        task = wr_node_lookup(wr_actor_node(self), path);
-    }
-    if (task) {
-        t.actor = task;
+    /* (the actor's reference, not a look-up of its path: a subtask whose start fails at once is
+     * gone before a look-up, and reports that failure itself) */
+    rc = wr_task_spawn(wr_actor_node(self), self, &topo, &o, &t.actor);
+    if (!rc) {
         tm->tasks[tm->ntasks++] = t;
-    } else {
-        wr_warn_limited(&tm->log, "taskmanager: cannot start subtask %u.%u of job %s: %s", t.vertex,
-                        t.subtask, t.job, wr_strerror(rc));
+        return 0;
     }
+    wr_warn_limited(&tm->log, "taskmanager: cannot start subtask %u.%u of job %s: %s", t.vertex,
+                    t.subtask, t.job, wr_strerror(rc));
+    /* (WR_EEXIST: that very subtask runs here already; WR_ECLOSED: this node is stopping) */
+    if (rc != WR_EEXIST && rc != WR_ECLOSED) s_report_unstarted(self, tm, &t, rc);
     return 0;
 }
 

@@ -2,6 +2,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <strings.h>
 
 #include "bus/base/error.h"
@@ -74,4 +75,18 @@ int wr_parse_value(enum wr_unit_kind kind, const char *text, int64_t *out)
         return s_bool(text, out);
     }
     return WR_EINVAL;
+}
+
+char *wr_duration_text(int64_t ms, char out[WR_DURATION_TEXT_MAX])
+{
+    static const s_unit_t units[] = {{"h", 3600000}, {"min", 60000}, {"s", 1000}};
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+        if (ms && ms % units[i].mul == 0) {
+            snprintf(out, WR_DURATION_TEXT_MAX, "%lld%s", (long long)(ms / units[i].mul),
+                     units[i].name);
+            return out;
+        }
+    }
+    snprintf(out, WR_DURATION_TEXT_MAX, "%lldms", (long long)ms);
+    return out;
 }

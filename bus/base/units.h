@@ -15,4 +15,9 @@ enum wr_unit_kind { WR_UNIT_INT, WR_UNIT_DURATION, WR_UNIT_SIZE, WR_UNIT_BOOL };
  * or WR_ETOOBIG when it does not fit an int64_t; *out is untouched on failure. */
 int wr_parse_value(enum wr_unit_kind kind, const char *text, int64_t *out);
 
+/* ms as the shortest exact duration text that parses back to it ("500ms", "3s", "2min", "1h"),
+ * NUL-terminated into out; returns out. */
+#define WR_DURATION_TEXT_MAX 24
+char *wr_duration_text(int64_t ms, char out[WR_DURATION_TEXT_MAX]);
+
 #endif

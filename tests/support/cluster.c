@@ -279,6 +279,11 @@ static int s_outcome(wr_msg_t *reply, uint16_t ok, char *why, size_t cap)
 
 void tc_submit_payload(const char *yaml, msgpack_sbuffer *out)
 {
+    tc_submit_restore_payload(yaml, NULL, out);
+}
+
+void tc_submit_restore_payload(const char *yaml, const char *restore, msgpack_sbuffer *out)
+{
     wr_strbuf_t err;
     wr_strbuf_init(&err);
     wr_topology_t *t = NULL;
@@ -292,15 +297,25 @@ void tc_submit_payload(const char *yaml, msgpack_sbuffer *out)
     assert_int_equal(wr_topology_pack(t, &pk), 0);
     wr_topology_destroy(&t);
     wr_msg_job_submit_t submit = {.topology = {(const uint8_t *)topo.data, topo.size}};
+    if (restore) {
+        assert_true(strlen(restore) < sizeof submit.restore);
+        snprintf(submit.restore, sizeof submit.restore, "%s", restore);
+    }
     assert_int_equal(wr_msg_job_submit_pack(&submit, out), 0);
     msgpack_sbuffer_destroy(&topo);
 }
 
 int tc_submit(tc_cluster_t *c, const char *yaml, char id[TC_JOB_ID_MAX], char *why, size_t cap)
 {
+    return tc_submit_restore(c, yaml, NULL, id, why, cap);
+}
+
+int tc_submit_restore(tc_cluster_t *c, const char *yaml, const char *restore,
+                      char id[TC_JOB_ID_MAX], char *why, size_t cap)
+{
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
-    tc_submit_payload(yaml, &sb);
+    tc_submit_restore_payload(yaml, restore, &sb);
     wr_msg_t *reply = tc_ask(c, WR_MSG_JOB_SUBMIT, sb.data, sb.size);
     msgpack_sbuffer_destroy(&sb);
     int rc = s_outcome(reply, WR_MSG_JOB_SUBMITTED, why, cap);

@@ -110,10 +110,16 @@ wr_msg_t *tc_mailbox(tc_cluster_t *c, const char *addr, uint32_t peek);
 /* Appends the JOB_SUBMIT payload of the topology (YAML text, topology.h; a text that does not
  * parse fails the test) to out: for tests that drive a JobManager's parts by hand. */
 void tc_submit_payload(const char *yaml, msgpack_sbuffer *out);
+/* The same, restoring the checkpoint or savepoint folder restore (NULL: none). */
+void tc_submit_restore_payload(const char *yaml, const char *restore, msgpack_sbuffer *out);
 /* Submits the topology (YAML text, topology.h; a text that does not parse fails the test). 0 with
  * the job's id in id; or the code of the JobManager's refusal, its text in why (cap bytes, may be
  * NULL), or WR_ETIMEDOUT. */
 int tc_submit(tc_cluster_t *c, const char *yaml, char id[TC_JOB_ID_MAX], char *why, size_t cap);
+/* tc_submit of a job that restores the checkpoint or savepoint folder restore (`weir submit
+ * --from-savepoint`). */
+int tc_submit_restore(tc_cluster_t *c, const char *yaml, const char *restore,
+                      char id[TC_JOB_ID_MAX], char *why, size_t cap);
 /* JOB_CANCEL: 0, or the code of the JobManager's refusal (WR_ENOTFOUND, WR_EINVAL). */
 int tc_cancel(tc_cluster_t *c, const char *id);
 

@@ -7,36 +7,66 @@
 
 #define S_MAX_SPAN ((int64_t)1 << 50)
 
-static int s_check(const wr_window_spec_t *s)
+/* rc with why (the aggregate agg's, -1: none) into *out, if out. */
+static int s_refuse(wr_window_refusal_t *out, const char *why, int agg)
 {
-    if (s->lateness_ms < 0 || s->lateness_ms > S_MAX_SPAN) return WR_EINVAL;
-    if (s->ahead_ms < 0 || s->ahead_ms > S_MAX_SPAN) return WR_EINVAL;
-    if (s->key_interval_ms < 0 || s->key_interval_ms > S_MAX_SPAN) return WR_EINVAL;
-    if (s->sketch_alpha != 0 && !(s->sketch_alpha > 0 && s->sketch_alpha < 1)) return WR_EINVAL;
-    if (s->expected_keys > WR__KT_MAX_KEYS) return WR_EINVAL;
+    if (out) *out = (wr_window_refusal_t){why, agg};
+    return WR_EINVAL;
+}
+
+static int s_check_sizes(const wr_window_spec_t *s, wr_window_refusal_t *out)
+{
+    if (s->lateness_ms < 0 || s->lateness_ms > S_MAX_SPAN)
+        return s_refuse(out, "allowed lateness out of range", -1);
+    if (s->ahead_ms < 0 || s->ahead_ms > S_MAX_SPAN || s->key_interval_ms < 0 ||
+        s->key_interval_ms > S_MAX_SPAN)
+        return s_refuse(out, "out-of-orderness or key interval out of range", -1);
+    if (s->sketch_alpha != 0 && !(s->sketch_alpha > 0 && s->sketch_alpha < 1))
+        return s_refuse(out, "quantile accuracy not in (0, 1)", -1);
+    if (s->expected_keys > WR__KT_MAX_KEYS)
+        return s_refuse(out, "more keys per subtask than a window holds (2^26 - 2)", -1);
     if (s->backend != WR_WINDOW_BACKEND_MEMORY &&
         (s->backend != WR_WINDOW_BACKEND_ROCKSDB || s->kind == WR_WINDOW_SESSION || !s->state_dir))
-        return WR_EINVAL;
+        return s_refuse(out,
+                        s->kind == WR_WINDOW_SESSION
+                            ? "the rocksdb backend keeps no session windows"
+                            : "no such state backend, or no directory for its store",
+                        -1);
+    bool ok = false;
     switch (s->kind) {
     case WR_WINDOW_TUMBLING:
-        return s->size_ms > 0 && s->size_ms <= S_MAX_SPAN ? 0 : WR_EINVAL;
+        ok = s->size_ms > 0 && s->size_ms <= S_MAX_SPAN;
+        break;
     case WR_WINDOW_SLIDING:
-        return s->size_ms > 0 && s->size_ms <= S_MAX_SPAN && s->slide_ms > 0 &&
-                       s->slide_ms <= s->size_ms
-                   ? 0
-                   : WR_EINVAL;
+        ok = s->size_ms > 0 && s->size_ms <= S_MAX_SPAN && s->slide_ms > 0 &&
+             s->slide_ms <= s->size_ms;
+        break;
     case WR_WINDOW_SESSION:
-        return s->gap_ms > 0 && s->gap_ms <= S_MAX_SPAN ? 0 : WR_EINVAL;
+        ok = s->gap_ms > 0 && s->gap_ms <= S_MAX_SPAN;
+        break;
     default:
-        return WR_EINVAL;
+        break;
     }
+    return ok ? 0
+              : s_refuse(out, "no such window kind, or its size, slide or gap out of range", -1);
+}
+
+int wr_window_check(const wr_window_spec_t *spec, wr_window_refusal_t *out)
+{
+    if (!spec) return s_refuse(out, "no spec", -1);
+    int rc = s_check_sizes(spec, out);
+    wr__agg_layout_t lay;
+    if (!rc && wr__agg_layout(&lay, spec->aggs, spec->naggs, spec->ncols))
+        rc = s_refuse(out, "an aggregate of no known kind, column or quantile", -1);
+    if (!rc && spec->backend == WR_WINDOW_BACKEND_ROCKSDB) rc = wr__rocks_check(spec, out);
+    return rc;
 }
 
 wr_window_t *wr_window_new(const wr_window_spec_t *spec, int *err)
 {
     int rc = WR_EINVAL;
     wr_window_t *w = NULL;
-    if (!spec || (rc = s_check(spec))) goto fail;
+    if (!spec || (rc = s_check_sizes(spec, NULL))) goto fail;
     rc = WR_ENOMEM;
     if (!(w = calloc(1, sizeof *w))) goto fail;
     w->spec = *spec;

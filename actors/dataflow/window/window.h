@@ -160,9 +160,24 @@ typedef struct {
     int64_t pane_ms;     /* pane length (sliced kinds) */
 } wr_window_stats_t;
 
+/* Why a spec is refused (wr_window_check): what (a phrase, static), and the aggregate it is about
+ * (its index in spec->aggs; -1 for none in particular). */
+typedef struct {
+    const char *why;
+    int agg;
+} wr_window_refusal_t;
+
+/* Whether wr_window_new accepts spec, as far as the spec tells: the checks wr_window_new runs
+ * itself (kind, sizes, aggregates and columns, what the backend supports), without allocating
+ * or opening anything. Not checked: the memory backend's ring size (at most WR_WINDOW_MAX_RING
+ * panes: the topology's own limit, topology.h, keeps within it) and the store's directory. 0, or
+ * WR_EINVAL with *out (if out) saying why. */
+int wr_window_check(const wr_window_spec_t *spec, wr_window_refusal_t *out);
+
 /* An engine for spec. NULL on error with *err (if err) set: WR_EINVAL for a bad spec (kind,
- * sizes, aggregates, columns, ring too small or too large; see backend), WR_ENOMEM, WR_EIO (the
- * rocksdb backend's store). Every function below works for both backends. */
+ * sizes, aggregates, columns, ring too small or too large; see backend and wr_window_check),
+ * WR_ENOMEM, WR_EIO (the rocksdb backend's store). Every function below works for both
+ * backends. */
 wr_window_t *wr_window_new(const wr_window_spec_t *spec, int *err);
 /* Frees all state. NULL-safe; nulls *w. */
 void wr_window_destroy(wr_window_t **w);

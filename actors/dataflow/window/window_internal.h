@@ -163,6 +163,9 @@ size_t wr__session_bytes(const wr_window_t *w);
  * _advance and _resume hand over to these when w->rocks is set (init sets it up from w->spec and
  * w->lay; stats fills what differs). */
 int wr__rocks_init(wr_window_t *w);
+/* What the rocksdb backend refuses of spec s (wr_window_check; init runs it too): 0, or
+ * WR_EINVAL with *out (if out) saying why. */
+int wr__rocks_check(const wr_window_spec_t *s, wr_window_refusal_t *out);
 void wr__rocks_release(wr_window_t *w);
 int wr__rocks_add(wr_window_t *w, const uint64_t *keys, const int64_t *ts,
                   const double *const *cols, size_t n, const wr_window_sink_t *sink);

@@ -38,6 +38,19 @@ int wr__rocks_kp_reserve(wr__rocks_t *r, size_t n)
     return 0;
 }
 
+int wr__rocks_check(const wr_window_spec_t *s, wr_window_refusal_t *out)
+{
+    int64_t slide = s->kind == WR_WINDOW_SLIDING ? s->slide_ms : s->size_ms;
+    const char *why = NULL;
+    if (s->size_ms / wr__gcd(s->size_ms, slide) > WR_PANESTORE_MAX_PANES) {
+        why = "the rocksdb backend merges at most 64 panes per window (size / gcd(size, slide))";
+    } else if (s->max_parallelism > WR_PANESTORE_KG_END) {
+        why = "the rocksdb backend stores at most 65536 key groups (max parallelism)";
+    }
+    if (why && out) *out = (wr_window_refusal_t){why, -1};
+    return why ? WR_EINVAL : 0;
+}
+
 int wr__rocks_init(wr_window_t *w)
 {
     const wr_window_spec_t *s = &w->spec;
@@ -46,7 +59,7 @@ int wr__rocks_init(wr_window_t *w)
     w->K = s->size_ms / w->P;
     w->g = slide / w->P;
     uint32_t maxp = s->max_parallelism ? s->max_parallelism : 128;
-    if (w->K > WR_PANESTORE_MAX_PANES || maxp > WR_PANESTORE_KG_END) return WR_EINVAL;
+    if (wr__rocks_check(s, NULL)) return WR_EINVAL;
     wr__rocks_t *r = calloc(1, sizeof *r);
     if (!r) return WR_ENOMEM;
     w->rocks = r;
