@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "bus/base/clock.h"
+#include "bus/curve.h"
 #include "bus/envelope.h"
 #include "bus/base/error.h"
 #include "bus/base/log.h"
@@ -58,7 +59,10 @@ typedef struct {
     char actual[WR_NODE_MAX]; /* the id the node at endpoint gave (WRONG_NODE); "" normally */
     zsock_t *probe;           /* asks the node at endpoint who it is (s_probe_peers) */
     int64_t probe_ns;         /* when the last probe left */
-    s_fifo_t waiting;         /* outbound messages waiting for the connection, in order */
+    int64_t probe_made_ns;    /* when the probe connected */
+    unsigned probe_try; /* with CURVE: which node's key the probe tries (wr__curve_candidate) */
+    char probe_cert[WR_KEYS_NAME_MAX]; /* with CURVE: the node whose key the probe uses */
+    s_fifo_t waiting;                  /* outbound messages waiting for the connection, in order */
 } s_peer_t;
 
 typedef struct {
@@ -75,6 +79,7 @@ struct wr_transport {
     char node_id[WR_NODE_MAX];
     char endpoint[128];
     zsock_t *router;
+    wr__curve_t *curve; /* NULL: security off */
     int wake_fd;
     pthread_t thread;
     _Atomic bool stop;
@@ -363,10 +368,12 @@ static size_t s_drain_commands(wr_transport_t *t, int64_t now)
         p->since_ns = now;
         if (p->state == WR_PEER_DOWN) p->state = WR_PEER_CONNECTING;
         if (!c.passive) {
+            /* with CURVE, no connection to a peer without a public certificate */
+            int keyless = t->curve ? wr__curve_client(t->curve, t->router, c.peer) : 0;
             zsock_set_connect_rid(t->router, c.peer);
-            if (zsock_connect(t->router, "%s", c.endpoint) == 0)
+            if (!keyless && zsock_connect(t->router, "%s", c.endpoint) == 0)
                 p->connected = true;
-            else
+            else if (!keyless)
                 wr_warn("%s: cannot connect to %s at %s: %s", t->node_id, c.peer, c.endpoint,
                         zmq_strerror(zmq_errno()));
         }
@@ -567,6 +574,11 @@ static bool s_probe_peers(wr_transport_t *t, int64_t now)
             continue;
         }
         if (now - p->since_ns < S_PROBE_AFTER_NS) continue;
+        /* with CURVE the probe must know the key of the node there: each second another */
+        if (p->probe && t->curve && now - p->probe_made_ns >= S_WRONG_EVERY_NS) {
+            zsock_destroy(&p->probe);
+            p->probe_try++;
+        }
         if (!p->probe) {
             char id[WR_NODE_MAX];
             snprintf(id, sizeof id, "%.24s.probe", t->node_id);
@@ -576,18 +588,25 @@ static bool s_probe_peers(wr_transport_t *t, int64_t now)
             zsock_set_immediate(p->probe, 1);
             zsock_set_linger(p->probe, 0);
             zsock_set_maxmsgsize(p->probe, 65536);
-            if (zsock_connect(p->probe, "%s", p->endpoint)) {
+            bool keyless =
+                t->curve && (!wr__curve_candidate(t->curve, p->id, p->probe_try, p->probe_cert) ||
+                             wr__curve_client(t->curve, p->probe, p->probe_cert));
+            if (keyless || zsock_connect(p->probe, "%s", p->endpoint)) {
                 zsock_destroy(&p->probe);
                 continue;
             }
             p->probe_ns = 0;
+            p->probe_made_ns = now;
         }
         open = true;
         while (zsock_events(p->probe) & ZMQ_POLLIN) {
             zframe_t *f = zframe_recv(p->probe);
             wr_envelope_t env;
+            char said[WR_NODE_MAX];
+            /* with CURVE, an answer names the node whose key the probe used, or is ignored */
             if (f && !zframe_more(f) &&
-                !wr_envelope_decode(zframe_data(f), zframe_size(f), t->o.max_payload, &env))
+                !wr_envelope_decode(zframe_data(f), zframe_size(f), t->o.max_payload, &env) &&
+                (!t->curve || (wr_addr_split(env.from, said) && !strcmp(said, p->probe_cert))))
                 s_on_wrong_node(t, p, &env);
             zframe_destroy(&f);
             if (p->actual[0]) break;
@@ -661,6 +680,9 @@ static bool s_receive_one(wr_transport_t *t, int64_t now)
         s_count_reject(t, rc, peer);
         goto out;
     }
+    /* who sent it: the key it came with (before anything else is believed) */
+    const wr_key_t *key = NULL;
+    if (t->curve && wr__curve_identify(t->curve, peer, &body, &key)) goto out;
     char from_node[WR_NODE_MAX], to_node[WR_NODE_MAX];
     s_peer_t *p = s_peer_find(t, peer);
     if (env.type == WR_MSG_WRONG_NODE && p && p->connected && !p->actual[0]) {
@@ -697,6 +719,8 @@ static bool s_receive_one(wr_transport_t *t, int64_t now)
         m = wr_msg_from_envelope(&env);
     }
     if (!m) goto out;
+    m->role = key ? key->role : WR_ROLE_OPEN;
+    if (key) snprintf(m->cert, sizeof m->cert, "%s", key->name);
     rc = t->o.handler.deliver(t->o.handler.ctx, &m);
     if (rc == WR_EAGAIN) {
         t->held_in = m;
@@ -721,6 +745,7 @@ static void *s_io_main(void *arg)
     t->next_hb_ns = wr_now_ns();
     while (!atomic_load(&t->stop)) {
         int64_t now = wr_now_ns();
+        if (t->curve) wr__curve_serve(t->curve, now);
         s_drain_commands(t, now);
         bool waiting = false;
         for (size_t i = 0; i < t->npeers; i++) {
@@ -763,12 +788,15 @@ static void *s_io_main(void *arg)
         if (probing && wait_ms > S_PROBE_POLL_MS) wait_ms = S_PROBE_POLL_MS;
         if (waiting || t->held_in) wait_ms = S_RETRY_MS;
         if (have_cmds || (zsock_events(t->router) & ZMQ_POLLIN && !t->held_in)) wait_ms = 0;
-        zmq_pollitem_t items[2] = {
+        zmq_pollitem_t items[4] = {
             {.socket = t->held_in ? NULL : sock, .fd = -1, .events = ZMQ_POLLIN},
             {.socket = NULL, .fd = t->wake_fd, .events = ZMQ_POLLIN},
         };
+        int nitems = t->held_in ? 1 : 2;
         if (t->held_in) items[0] = items[1];
-        if (wait_ms > 0) zmq_poll(items, t->held_in ? 1 : 2, wait_ms);
+        /* ZAP requests are answered also while a held message blocks the reading */
+        if (t->curve) nitems += wr__curve_poll_items(t->curve, items + nitems);
+        if (wait_ms > 0) zmq_poll(items, nitems, wait_ms);
         atomic_store(&t->sleeping, false);
         uint64_t v;
         if (read(t->wake_fd, &v, sizeof v) < 0 && errno != EAGAIN)
@@ -832,6 +860,19 @@ wr_transport_t *wr_transport_new(const wr_transport_opts_t *opts, int *err)
      * never make us buffer an unbounded amount of memory */
     size_t hard = t->o.max_payload + S_OVERSIZE_MARGIN;
     zsock_set_maxmsgsize(t->router, (int)(hard > INT32_MAX ? INT32_MAX : hard));
+    if (opts->keys_dir && opts->keys_dir[0]) {
+        bool server = opts->bind && opts->bind[0];
+        wr_strbuf_t why;
+        wr_strbuf_init(&why);
+        t->curve = wr__curve_new(t->node_id, opts->keys_dir, opts->cert ? opts->cert : t->node_id,
+                                 server, &why, &rc);
+        if (!t->curve) wr_error("%s: %s", t->node_id, why.failed ? "out of memory" : why.buf);
+        wr_strbuf_release(&why);
+        if (!t->curve) goto fail;
+        rc = WR_EIO; /* the server options before the bind: the listener keeps them */
+        if (server && wr__curve_server(t->curve, t->router)) goto fail;
+    }
+    t->o.keys_dir = t->o.cert = NULL;
     if (opts->bind && opts->bind[0]) {
         if (zsock_bind(t->router, "%s", opts->bind) < 0) {
             wr_error("%s: cannot bind %s: %s", t->node_id, opts->bind, zmq_strerror(zmq_errno()));
@@ -846,6 +887,7 @@ wr_transport_t *wr_transport_new(const wr_transport_opts_t *opts, int *err)
 fail:
     if (t) {
         zsock_destroy(&t->router);
+        wr__curve_destroy(&t->curve);
         if (t->wake_fd >= 0) close(t->wake_fd);
         free(t->queue);
         msgpack_sbuffer_destroy(&t->sbuf);
@@ -916,6 +958,7 @@ void wr_transport_stats(wr_transport_t *t, wr_transport_stats_t *out)
     pthread_mutex_lock(&t->stats_lock);
     *out = t->stats;
     pthread_mutex_unlock(&t->stats_lock);
+    if (t->curve) wr__curve_counts(t->curve, &out->refused, &out->unknown_key, &out->impostors);
 }
 
 size_t wr_transport_peers(wr_transport_t *t, wr_peer_info_t *out, size_t n)
@@ -950,6 +993,7 @@ void wr_transport_destroy(wr_transport_t **tp, int64_t linger_ms)
     free(t->peer_snap);
     free(t->queue);
     zsock_destroy(&t->router);
+    wr__curve_destroy(&t->curve);
     close(t->wake_fd);
     msgpack_sbuffer_destroy(&t->sbuf);
     pthread_mutex_destroy(&t->lock);

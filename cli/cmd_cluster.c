@@ -80,6 +80,11 @@ int wr_cmd_jobmanager(int argc, char **argv)
     const char *bind = wr_config_str(cfg, "jobmanager.bind");
     if (!bind[0]) bind = wr_config_str(cfg, "jobmanager.address");
     wr_node_opts_t no = wr_cli_node_opts(cfg, wr_config_str(cfg, "jobmanager.node-id"), bind);
+    char keys[512];
+    if ((rc = wr_cli_secure(cfg, "jobmanager", no.id, &no, keys, sizeof keys))) {
+        wr_config_destroy(&cfg);
+        return rc;
+    }
     int err = 0;
     wr_node_t *node = wr_node_new(&no, &err);
     if (!node) {
@@ -187,6 +192,11 @@ int wr_cmd_taskmanager(int argc, char **argv)
     snprintf(id, sizeof id, "%s", wr_config_str(cfg, "taskmanager.node-id"));
     if (!id[0]) snprintf(id, sizeof id, "tm-%ld", (long)getpid());
     wr_node_opts_t no = wr_cli_node_opts(cfg, id, wr_config_str(cfg, "taskmanager.bind"));
+    char keys[512];
+    if ((rc = wr_cli_secure(cfg, "taskmanager", id, &no, keys, sizeof keys))) {
+        wr_config_destroy(&cfg);
+        return rc;
+    }
     int err = 0;
     wr_node_t *node = wr_node_new(&no, &err);
     if (!node) {

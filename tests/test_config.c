@@ -144,7 +144,11 @@ static void test_defaults(void **state)
     assert_int_equal(wr_config_int(fx->cfg, "restart-strategy.fixed-delay.delay"), 1000);
     assert_string_equal(wr_config_str(fx->cfg, "restart-strategy"), "");
 
-    assert_int_equal(wr_config_key_count(), 45);
+    assert_true(wr_config_bool(fx->cfg, "security.curve"));
+    assert_string_equal(wr_config_str(fx->cfg, "security.keys-dir"), "");
+    assert_string_equal(wr_config_str(fx->cfg, "security.client"), "admin");
+
+    assert_int_equal(wr_config_key_count(), 48);
     assert_null(wr_config_key_at(wr_config_key_count()));
     for (size_t i = 0; i < wr_config_key_count(); i++) {
         const wr_config_key_t *k = wr_config_key_at(i);
