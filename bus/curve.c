@@ -136,7 +136,7 @@ static bool s_is_node(wr_role_t r)
     return r == WR_ROLE_JOBMANAGER || r == WR_ROLE_TASKMANAGER;
 }
 
-bool wr__curve_candidate(wr__curve_t *c, const char *first, unsigned i, char *name)
+unsigned wr__curve_candidate(wr__curve_t *c, const char *first, unsigned i, char *name)
 {
     const wr_key_t *all[S_MAX_NODES], *cand[S_MAX_NODES];
     size_t n = wr_keys_list(c->keys, all, S_MAX_NODES), k = 0;
@@ -147,9 +147,8 @@ bool wr__curve_candidate(wr__curve_t *c, const char *first, unsigned i, char *na
         if (s_is_node(all[j]->role) && all[j] != f &&
             strcmp(all[j]->name, wr_keys_self(c->keys)->name))
             cand[k++] = all[j];
-    if (!k) return false;
-    snprintf(name, WR_KEYS_NAME_MAX, "%s", cand[i % k]->name);
-    return true;
+    if (k) snprintf(name, WR_KEYS_NAME_MAX, "%s", cand[i % k]->name);
+    return (unsigned)k;
 }
 
 int wr__curve_poll_items(wr__curve_t *c, zmq_pollitem_t *items)

@@ -43,9 +43,9 @@ int wr__curve_server(wr__curve_t *c, zsock_t *sock);
  * rate-limited). */
 int wr__curve_client(wr__curve_t *c, zsock_t *sock, const char *peer);
 /* The node certificates a probe may try at an endpoint (bus/transport.h), `first` first and this
- * node's own never: fills name (WR_KEYS_NAME_MAX) with the i-th (modulo how many there are).
- * False when there is none. */
-bool wr__curve_candidate(wr__curve_t *c, const char *first, unsigned i, char *name);
+ * node's own never: fills name (WR_KEYS_NAME_MAX) with the i-th (modulo how many there are) and
+ * returns how many there are (0: none, name untouched). */
+unsigned wr__curve_candidate(wr__curve_t *c, const char *first, unsigned i, char *name);
 
 /* The sockets the I/O thread polls for this (ZAP requests, monitor events): up to 2 into items;
  * returns how many. */

@@ -39,6 +39,7 @@ void __tsan_release(void *addr);
 #define S_WRONG_EVERY_NS  1000000000 /* at most one WRONG_NODE answer per sender per second */
 #define S_PROBE_AFTER_NS  200000000  /* a dialed peer not up by then is asked who it is */
 #define S_PROBE_POLL_MS   20         /* how often an open probe is read */
+#define S_PROBES          8          /* probes open at once per peer (with CURVE: keys tried) */
 
 /* A FIFO of owned messages. */
 typedef struct {
@@ -56,13 +57,13 @@ typedef struct {
     int64_t since_ns;      /* when the current state began */
     int64_t last_heard_ns; /* 0: never */
     uint64_t incarnation;
-    char actual[WR_NODE_MAX]; /* the id the node at endpoint gave (WRONG_NODE); "" normally */
-    zsock_t *probe;           /* asks the node at endpoint who it is (s_probe_peers) */
-    int64_t probe_ns;         /* when the last probe left */
-    int64_t probe_made_ns;    /* when the probe connected */
-    unsigned probe_try; /* with CURVE: which node's key the probe tries (wr__curve_candidate) */
-    char probe_cert[WR_KEYS_NAME_MAX]; /* with CURVE: the node whose key the probe uses */
-    s_fifo_t waiting;                  /* outbound messages waiting for the connection, in order */
+    char actual[WR_NODE_MAX];   /* the id the node at endpoint gave (WRONG_NODE); "" normally */
+    zsock_t *probe[S_PROBES];   /* ask the node at endpoint who it is (s_probe_peers) */
+    int64_t probe_ns[S_PROBES]; /* when each last sent a PING */
+    char probe_cert[S_PROBES][WR_KEYS_NAME_MAX]; /* with CURVE: the node whose key each uses */
+    int64_t probe_made_ns;                       /* when the probes were opened (0: none open) */
+    unsigned probe_try; /* with CURVE: which group of node keys the probes try */
+    s_fifo_t waiting;   /* outbound messages waiting for the connection, in order */
 } s_peer_t;
 
 typedef struct {
@@ -555,13 +556,78 @@ static void s_on_wrong_node(wr_transport_t *t, s_peer_t *p, const wr_envelope_t 
     }
 }
 
+/* Opens probe slot i of p (see s_probe_peers); with CURVE, for the key of the i-th node of the
+ * current group of candidates. False when there is nothing to open in that slot. */
+static bool s_probe_open(wr_transport_t *t, s_peer_t *p, unsigned i)
+{
+    char id[WR_NODE_MAX];
+    snprintf(id, sizeof id, "%.24s.probe", t->node_id);
+    if (t->curve) {
+        unsigned k =
+            wr__curve_candidate(t->curve, p->id, p->probe_try * S_PROBES + i, p->probe_cert[i]);
+        if (i >= k) return false; /* fewer candidates than slots */
+    }
+    p->probe[i] = zsock_new(ZMQ_DEALER);
+    if (!p->probe[i]) return false;
+    zsock_set_identity(p->probe[i], id);
+    zsock_set_immediate(p->probe[i], 1);
+    zsock_set_linger(p->probe[i], 0);
+    zsock_set_maxmsgsize(p->probe[i], 65536);
+    if ((t->curve && wr__curve_client(t->curve, p->probe[i], p->probe_cert[i])) ||
+        zsock_connect(p->probe[i], "%s", p->endpoint)) {
+        zsock_destroy(&p->probe[i]);
+        return false;
+    }
+    p->probe_ns[i] = 0;
+    return true;
+}
+
+/* Reads probe slot i's answers, and sends it a PING once a second. */
+static void s_probe_one(wr_transport_t *t, s_peer_t *p, unsigned i, int64_t now)
+{
+    zsock_t *probe = p->probe[i];
+    while (zsock_events(probe) & ZMQ_POLLIN) {
+        zframe_t *f = zframe_recv(probe);
+        wr_envelope_t env;
+        char said[WR_NODE_MAX];
+        /* with CURVE, an answer names the node whose key the probe used, or is ignored */
+        if (f && !zframe_more(f) &&
+            !wr_envelope_decode(zframe_data(f), zframe_size(f), t->o.max_payload, &env) &&
+            (!t->curve || (wr_addr_split(env.from, said) && !strcmp(said, p->probe_cert[i]))))
+            s_on_wrong_node(t, p, &env);
+        zframe_destroy(&f);
+        if (p->actual[0]) return;
+    }
+    if (now - p->probe_ns[i] < S_WRONG_EVERY_NS) return;
+    char from[WR_ADDR_MAX], to[WR_ADDR_MAX];
+    snprintf(from, sizeof from, "%.24s.probe/node", t->node_id);
+    snprintf(to, sizeof to, "%s/node", p->id);
+    wr_msg_t *m = wr_msg_new(WR_MSG_PING, from, to, "\xc0", 1);
+    wr_envelope_t env;
+    t->sbuf.size = 0;
+    if (m) wr_msg_envelope(m, &env);
+    if (m && !wr_envelope_encode(&env, &t->sbuf) &&
+        zmq_send(zsock_resolve(probe), t->sbuf.data, t->sbuf.size, ZMQ_DONTWAIT) >= 0)
+        p->probe_ns[i] = now;
+    wr_msg_destroy(&m);
+}
+
+static void s_probe_close(s_peer_t *p)
+{
+    for (unsigned i = 0; i < S_PROBES; i++)
+        zsock_destroy(&p->probe[i]);
+    p->probe_made_ns = 0;
+}
+
 /* Probes peers this node dialed that have not come up: ZeroMQ names the connection after the id
  * the node at the endpoint gives in its handshake, so a peer dialed under a wrong id never comes
  * up and nothing sent to it leaves. A probe is a DEALER of its own id ("<node>.probe") on the
  * same endpoint that sends a PING to "<peer>/node": the node there answers with a PONG if it is
- * that peer, or with WRONG_NODE naming its id. At most one probe a second per peer; the probe is
- * closed once the peer is up, down or known to be another node. Returns whether a probe is open
- * (the I/O thread then polls). */
+ * that peer, or with WRONG_NODE naming its id. At most one PING a second per probe; the probes
+ * are closed once the peer is up, down or known to be another node. With CURVE a probe must know
+ * the key of the node there, and only that node's answer is believed: one probe per node key of
+ * the cluster (the dialed id's first), up to S_PROBES at once, the next ones a second later.
+ * Returns whether a probe is open (the I/O thread then polls). */
 static bool s_probe_peers(wr_transport_t *t, int64_t now)
 {
     bool open = false;
@@ -570,59 +636,27 @@ static bool s_probe_peers(wr_transport_t *t, int64_t now)
         bool wanted = p->connected && p->state == WR_PEER_CONNECTING && !p->actual[0] &&
                       (p->heartbeats || p->waiting.len);
         if (!wanted) {
-            zsock_destroy(&p->probe);
+            s_probe_close(p);
             continue;
         }
         if (now - p->since_ns < S_PROBE_AFTER_NS) continue;
-        /* with CURVE the probe must know the key of the node there: each second another */
-        if (p->probe && t->curve && now - p->probe_made_ns >= S_WRONG_EVERY_NS) {
-            zsock_destroy(&p->probe);
+        char name[WR_KEYS_NAME_MAX];
+        if (p->probe_made_ns && t->curve && now - p->probe_made_ns >= S_WRONG_EVERY_NS &&
+            wr__curve_candidate(t->curve, p->id, 0, name) > S_PROBES) {
+            s_probe_close(p);
             p->probe_try++;
         }
-        if (!p->probe) {
-            char id[WR_NODE_MAX];
-            snprintf(id, sizeof id, "%.24s.probe", t->node_id);
-            p->probe = zsock_new(ZMQ_DEALER);
-            if (!p->probe) continue;
-            zsock_set_identity(p->probe, id);
-            zsock_set_immediate(p->probe, 1);
-            zsock_set_linger(p->probe, 0);
-            zsock_set_maxmsgsize(p->probe, 65536);
-            bool keyless =
-                t->curve && (!wr__curve_candidate(t->curve, p->id, p->probe_try, p->probe_cert) ||
-                             wr__curve_client(t->curve, p->probe, p->probe_cert));
-            if (keyless || zsock_connect(p->probe, "%s", p->endpoint)) {
-                zsock_destroy(&p->probe);
-                continue;
-            }
-            p->probe_ns = 0;
+        unsigned n = t->curve ? S_PROBES : 1;
+        if (!p->probe_made_ns) {
             p->probe_made_ns = now;
+            for (unsigned k = 0; k < n; k++)
+                s_probe_open(t, p, k);
         }
-        open = true;
-        while (zsock_events(p->probe) & ZMQ_POLLIN) {
-            zframe_t *f = zframe_recv(p->probe);
-            wr_envelope_t env;
-            char said[WR_NODE_MAX];
-            /* with CURVE, an answer names the node whose key the probe used, or is ignored */
-            if (f && !zframe_more(f) &&
-                !wr_envelope_decode(zframe_data(f), zframe_size(f), t->o.max_payload, &env) &&
-                (!t->curve || (wr_addr_split(env.from, said) && !strcmp(said, p->probe_cert))))
-                s_on_wrong_node(t, p, &env);
-            zframe_destroy(&f);
-            if (p->actual[0]) break;
-        }
-        if (p->actual[0] || now - p->probe_ns < S_WRONG_EVERY_NS) continue;
-        char from[WR_ADDR_MAX], to[WR_ADDR_MAX];
-        snprintf(from, sizeof from, "%.24s.probe/node", t->node_id);
-        snprintf(to, sizeof to, "%s/node", p->id);
-        wr_msg_t *m = wr_msg_new(WR_MSG_PING, from, to, "\xc0", 1);
-        wr_envelope_t env;
-        t->sbuf.size = 0;
-        if (m) wr_msg_envelope(m, &env);
-        if (m && !wr_envelope_encode(&env, &t->sbuf) &&
-            zmq_send(zsock_resolve(p->probe), t->sbuf.data, t->sbuf.size, ZMQ_DONTWAIT) >= 0)
-            p->probe_ns = now;
-        wr_msg_destroy(&m);
+        for (unsigned k = 0; k < n && !p->actual[0]; k++)
+            if (p->probe[k]) {
+                open = true;
+                s_probe_one(t, p, k, now);
+            }
     }
     return open;
 }
@@ -986,7 +1020,7 @@ void wr_transport_destroy(wr_transport_t **tp, int64_t linger_ms)
     }
     for (size_t i = 0; i < t->npeers; i++) {
         s_fifo_release(&t->peers[i].waiting);
-        zsock_destroy(&t->peers[i].probe);
+        s_probe_close(&t->peers[i]);
     }
     wr_msg_destroy(&t->held_in);
     free(t->peers);
