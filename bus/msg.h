@@ -37,6 +37,13 @@ typedef struct wr_msg {
     uint8_t storage[];
 } wr_msg_t;
 
+/* Whether m may act as role: its key has that role, or it was built in this process, or the bus
+ * does not authenticate (security.curve off: every peer may do everything). */
+static inline bool wr_msg_role_is(const wr_msg_t *m, wr_role_t role)
+{
+    return m->role == role || m->role == WR_ROLE_LOCAL || m->role == WR_ROLE_OPEN;
+}
+
 /* New message with an uninitialised payload of len bytes to fill in; addresses empty, corr and
  * epoch 0. Returns NULL when out of memory. The caller owns it until it hands it on. */
 wr_msg_t *wr_msg_alloc(uint16_t type, size_t len);
