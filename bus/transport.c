@@ -40,6 +40,7 @@ void __tsan_release(void *addr);
 #define S_PROBE_AFTER_NS  200000000  /* a dialed peer not up by then is asked who it is */
 #define S_PROBE_POLL_MS   20         /* how often an open probe is read */
 #define S_PROBES          8          /* probes open at once per peer (with CURVE: keys tried) */
+#define S_PROBE_OTHERS_NS 300000000  /* with CURVE, the other nodes' keys are tried after this */
 
 /* A FIFO of owned messages. */
 typedef struct {
@@ -649,9 +650,13 @@ static bool s_probe_peers(wr_transport_t *t, int64_t now)
         unsigned n = t->curve ? S_PROBES : 1;
         if (!p->probe_made_ns) {
             p->probe_made_ns = now;
-            for (unsigned k = 0; k < n; k++)
-                s_probe_open(t, p, k);
+            s_probe_open(t, p, 0);
         }
+        /* the other nodes' keys only when the dialed one's is slow: every wrong one is a
+         * refused handshake the node there counts and logs */
+        if (now - p->probe_made_ns >= S_PROBE_OTHERS_NS)
+            for (unsigned k = 1; k < n; k++)
+                if (!p->probe[k]) s_probe_open(t, p, k);
         for (unsigned k = 0; k < n && !p->actual[0]; k++)
             if (p->probe[k]) {
                 open = true;
@@ -906,6 +911,10 @@ wr_transport_t *wr_transport_new(const wr_transport_opts_t *opts, int *err)
         rc = WR_EIO; /* the server options before the bind: the listener keeps them */
         if (server && wr__curve_server(t->curve, t->router)) goto fail;
     }
+    /* with keys, a connection never takes over the routing id of another (ROUTER_HANDOVER):
+     * libzmq hands the id over before a message says which key came, so a valid key of another
+     * node could take a peer's place; a restarted peer's old connection closes with its process */
+    if (t->curve) zsock_set_router_handover(t->router, 0);
     t->o.keys_dir = t->o.cert = NULL;
     if (opts->bind && opts->bind[0]) {
         if (zsock_bind(t->router, "%s", opts->bind) < 0) {

@@ -44,6 +44,7 @@
 #include "bus/base/clock.h"
 #include "bus/base/error.h"
 #include "bus/base/fs.h"
+#include "bus/keys.h"
 #include "bus/messages.h"
 #include "bus/proto.h"
 #include "cli/bench_machine.h"
@@ -108,6 +109,7 @@ typedef struct {
     char exe[PATH_MAX];
     char etcd_url[64];
     char ck_set[PATH_MAX + 32], rocks_set[PATH_MAX + 48];
+    char keys[96], keys_set[128]; /* the cluster's keys (bus/keys.h), in dir */
     char **envp;
     s_proc_t etcd, jm[S_MAX_JMS], tm[S_TMS];
     wr_node_t *client;
@@ -262,6 +264,8 @@ static void s_dump_logs(const s_bench_t *b)
 /* s_spawn of this binary with argv's n arguments, then every --set of the command line. */
 static int s_spawn_weir(s_bench_t *b, s_proc_t *p, char *argv[S_MAX_ARGV], int n)
 {
+    argv[n++] = "--set";
+    argv[n++] = b->keys_set;
     for (int k = 0; k < b->o->nsets; k++) {
         argv[n++] = "--set";
         argv[n++] = (char *)b->o->sets[k]; /* execve does not write to it */
@@ -564,6 +568,37 @@ static char **s_env(void)
     return env;
 }
 
+/* Whether the command line turned security.curve off (the daemons then run without keys). */
+static bool s_curve_off(const s_opts_t *o)
+{
+    bool off = false;
+    for (int k = 0; k < o->nsets; k++)
+        if (!strncmp(o->sets[k], "security.curve=", 15)) {
+            int64_t v = 1;
+            off = !wr_config_parse_value(WR_CFG_BOOL, o->sets[k] + 15, &v) && !v;
+        }
+    return off;
+}
+
+/* The cluster's keys in dir/keys: every JobManager's, TaskManager's, and the bench's own (its
+ * client node is "bench.failover"). */
+static int s_keygen(s_bench_t *b)
+{
+    snprintf(b->keys, sizeof b->keys, "%s/keys", b->dir);
+    snprintf(b->keys_set, sizeof b->keys_set, "security.keys-dir=%s", b->keys);
+    wr_strbuf_t err;
+    wr_strbuf_init(&err);
+    bool made;
+    int rc = wr_keys_generate(b->keys, "bench", WR_ROLE_ADMIN, &made, &err);
+    for (uint32_t i = 0; i < b->o->jms && !rc; i++)
+        rc = wr_keys_generate(b->keys, b->jm[i].name, WR_ROLE_JOBMANAGER, &made, &err);
+    for (int i = 0; i < S_TMS && !rc; i++)
+        rc = wr_keys_generate(b->keys, b->tm[i].name, WR_ROLE_TASKMANAGER, &made, &err);
+    if (rc) wr_cli_error(S_CMD, NULL, "cannot make the cluster's keys: %s", err.buf);
+    wr_strbuf_release(&err);
+    return rc;
+}
+
 static int s_run(s_bench_t *b)
 {
     const s_opts_t *o = b->o;
@@ -590,7 +625,8 @@ static int s_run(s_bench_t *b)
         wr_cli_error(S_CMD, NULL, "out of memory");
         return WR_ENOMEM;
     }
-    int rc = s_start_etcd(b);
+    int rc = s_keygen(b);
+    if (!rc) rc = s_start_etcd(b);
     /* jm-a first, so that it leads; then the standbys */
     for (uint32_t i = 0; i < o->jms && !rc; i++)
         rc = s_start_wait(b, &b->jm[i], s_start_jm, (int)i,
@@ -599,7 +635,11 @@ static int s_run(s_bench_t *b)
         rc = s_start_wait(b, &b->tm[i], s_start_tm, i, "registered with");
     if (rc) return rc;
     /* as the CLI's client node: not tracked by the cluster, waits client.timeout for a peer */
-    wr_node_opts_t no = {.id = "bench-failover", .threads = 1, .heartbeat_timeout_ms = 5000};
+    wr_node_opts_t no = {.id = "bench.failover",
+                         .threads = 1,
+                         .heartbeat_timeout_ms = 5000,
+                         .keys_dir = s_curve_off(o) ? NULL : b->keys,
+                         .cert = "bench"};
     if (!(b->client = wr_node_new(&no, &rc)) && !rc) rc = WR_ENOMEM;
     for (uint32_t i = 0; i < o->jms && !rc; i++) {
         char ep[64];

@@ -98,6 +98,7 @@ static void s_dealer_connect(const pc_cluster_t *c)
     s_t.dealer = zsock_new(ZMQ_DEALER);
     assert_non_null(s_t.dealer);
     zsock_set_identity(s_t.dealer, "garbage-1");
+    pc_curve_client(s_t.dealer, NULL, "garbage-1", "jm-1"); /* past the handshake: a key of ours */
     zsock_set_linger(s_t.dealer, 0);
     zsock_set_sndtimeo(s_t.dealer, 2000);
     zsock_set_rcvtimeo(s_t.dealer, 5000);

@@ -36,7 +36,8 @@
 #define PS_KEYGEN_ARGS                                                                             \
     "keygen", "--jobmanager", "jm-1", "--jobmanager", "jm-x", "--jobmanager", "jm-a",              \
         "--jobmanager", "jm-b", "--jobmanager", "jm-c", "--taskmanager", "tm-a", "--taskmanager",  \
-        "tm-b", "--taskmanager", "tm-c", "--admin", "admin", "--viewer", "viewer"
+        "tm-b", "--taskmanager", "tm-c", "--taskmanager", "garbage-1", "--admin", "admin",         \
+        "--viewer", "viewer"
 
 #define PS_MAX_PROCS 16
 #define PS_MAX_ARGS  32
