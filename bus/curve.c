@@ -124,7 +124,8 @@ int wr__curve_client(wr__curve_t *c, zsock_t *sock, const char *peer)
               peer);
         return WR_ENOTFOUND;
     }
-    /* the server key first: setting it makes the socket a client for the connects to come */
+    /* a client for the connects to come (the server key makes it one, as_server off first) */
+    zsock_set_curve_server(sock, 0);
     zsock_set_curve_serverkey(sock, k->public_txt);
     zsock_set_curve_publickey(sock, wr_keys_self(c->keys)->public_txt);
     zsock_set_curve_secretkey(sock, wr_keys_self_secret(c->keys));
