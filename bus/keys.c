@@ -149,7 +149,7 @@ int wr_keys_generate(const char *dir, const char *name, wr_role_t role, bool *ma
 /* Reads public/ into keys->certs. */
 static int s_read_public(wr_keys_t *keys)
 {
-    char path[600];
+    char path[sizeof keys->dir + 8 + 256];
     snprintf(path, sizeof path, "%s/public", keys->dir);
     DIR *d = opendir(path);
     if (!d) return WR_ENOTFOUND;
