@@ -12,6 +12,8 @@ wr_msg_t *wr_msg_alloc(uint16_t type, size_t len)
     wr_msg_t *m = malloc(sizeof *m + len);
     if (!m) return NULL;
     m->type = type;
+    m->role = WR_ROLE_LOCAL;
+    m->cert[0] = '\0';
     m->corr = 0;
     m->epoch = 0;
     m->enq_ns = 0;

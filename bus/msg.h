@@ -9,8 +9,22 @@
 
 #include "bus/envelope.h"
 
+/* Who sent a message, as the bus knows it from the CURVE key it arrived with (bus/keys.h).
+ * WR_ROLE_LOCAL: built in this process (the node's own identity); WR_ROLE_OPEN: from a peer of a
+ * bus without authentication (security.curve off), trusted as before keys existed. */
+typedef enum {
+    WR_ROLE_LOCAL = 0,
+    WR_ROLE_OPEN,
+    WR_ROLE_JOBMANAGER,
+    WR_ROLE_TASKMANAGER,
+    WR_ROLE_ADMIN,
+    WR_ROLE_VIEWER,
+} wr_role_t;
+
 typedef struct wr_msg {
     uint16_t type;
+    uint8_t role;           /* wr_role_t of the sender's key; set by the transport */
+    char cert[WR_NODE_MAX]; /* the name of the sender's certificate ("": local or open) */
     uint64_t corr;
     uint64_t epoch;
     int64_t enq_ns; /* set by the mailbox on push (coarse monotonic clock) */
@@ -22,6 +36,13 @@ typedef struct wr_msg {
     void *owner;
     uint8_t storage[];
 } wr_msg_t;
+
+/* Whether m may act as role: its key has that role, or it was built in this process, or the bus
+ * does not authenticate (security.curve off: every peer may do everything). */
+static inline bool wr_msg_role_is(const wr_msg_t *m, wr_role_t role)
+{
+    return m->role == role || m->role == WR_ROLE_LOCAL || m->role == WR_ROLE_OPEN;
+}
 
 /* New message with an uninitialised payload of len bytes to fill in; addresses empty, corr and
  * epoch 0. Returns NULL when out of memory. The caller owns it until it hands it on. */

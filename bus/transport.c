@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "bus/base/clock.h"
+#include "bus/curve.h"
 #include "bus/envelope.h"
 #include "bus/base/error.h"
 #include "bus/base/log.h"
@@ -39,6 +40,8 @@ void __tsan_release(void *addr);
 #define S_WRONG_EVERY_NS  1000000000  /* at most one WRONG_NODE answer per sender per second */
 #define S_PROBE_AFTER_NS  200000000   /* a dialed peer not up by then is asked who it is */
 #define S_PROBE_POLL_MS   20          /* how often an open probe is read */
+#define S_PROBES          8           /* probes open at once per peer (with CURVE: keys tried) */
+#define S_PROBE_OTHERS_NS 300000000   /* with CURVE, the other nodes' keys are tried after this */
 #define S_QUEUED_DEFAULT  4           /* max_queued_bytes: this many max_payload by default */
 #define S_ACCT_IDLE_NS    10000000000 /* an empty account of a peer not heard for 10 s goes */
 
@@ -58,11 +61,14 @@ typedef struct {
     int64_t since_ns;      /* when the current state began */
     int64_t last_heard_ns; /* 0: never */
     uint64_t incarnation;
-    char actual[WR_NODE_MAX]; /* the id the node at endpoint gave (WRONG_NODE); "" normally */
-    zsock_t *probe;           /* asks the node at endpoint who it is (s_probe_peers) */
-    int64_t probe_ns;         /* when the last probe left */
-    s_fifo_t waiting;         /* outbound messages waiting for the connection, in order */
-    uint64_t waiting_bytes;   /* their payloads */
+    char actual[WR_NODE_MAX];   /* the id the node at endpoint gave (WRONG_NODE); "" normally */
+    zsock_t *probe[S_PROBES];   /* ask the node at endpoint who it is (s_probe_peers) */
+    int64_t probe_ns[S_PROBES]; /* when each last sent a PING */
+    char probe_cert[S_PROBES][WR_KEYS_NAME_MAX]; /* with CURVE: the node whose key each uses */
+    int64_t probe_made_ns;                       /* when the probes were opened (0: none open) */
+    unsigned probe_try;     /* with CURVE: which group of node keys the probes try */
+    s_fifo_t waiting;       /* outbound messages waiting for the connection, in order */
+    uint64_t waiting_bytes; /* their payloads */
 } s_peer_t;
 
 typedef struct {
@@ -79,6 +85,7 @@ struct wr_transport {
     char node_id[WR_NODE_MAX];
     char endpoint[128];
     zsock_t *router;
+    wr__curve_t *curve; /* NULL: security off */
     int wake_fd;
     pthread_t thread;
     _Atomic bool stop;
@@ -417,10 +424,12 @@ static size_t s_drain_commands(wr_transport_t *t, int64_t now)
         p->since_ns = now;
         if (p->state == WR_PEER_DOWN) p->state = WR_PEER_CONNECTING;
         if (!c.passive) {
+            /* with CURVE, no connection to a peer without a public certificate */
+            int keyless = t->curve ? wr__curve_client(t->curve, t->router, c.peer) : 0;
             zsock_set_connect_rid(t->router, c.peer);
-            if (zsock_connect(t->router, "%s", c.endpoint) == 0)
+            if (!keyless && zsock_connect(t->router, "%s", c.endpoint) == 0)
                 p->connected = true;
-            else
+            else if (!keyless)
                 wr_warn("%s: cannot connect to %s at %s: %s", t->node_id, c.peer, c.endpoint,
                         zmq_strerror(zmq_errno()));
         }
@@ -601,13 +610,78 @@ static void s_on_wrong_node(wr_transport_t *t, s_peer_t *p, const wr_envelope_t 
     }
 }
 
+/* Opens probe slot i of p (see s_probe_peers); with CURVE, for the key of the i-th node of the
+ * current group of candidates. False when there is nothing to open in that slot. */
+static bool s_probe_open(wr_transport_t *t, s_peer_t *p, unsigned i)
+{
+    char id[WR_NODE_MAX];
+    snprintf(id, sizeof id, "%.24s.probe", t->node_id);
+    if (t->curve) {
+        unsigned k =
+            wr__curve_candidate(t->curve, p->id, p->probe_try * S_PROBES + i, p->probe_cert[i]);
+        if (i >= k) return false; /* fewer candidates than slots */
+    }
+    p->probe[i] = zsock_new(ZMQ_DEALER);
+    if (!p->probe[i]) return false;
+    zsock_set_identity(p->probe[i], id);
+    zsock_set_immediate(p->probe[i], 1);
+    zsock_set_linger(p->probe[i], 0);
+    zsock_set_maxmsgsize(p->probe[i], 65536);
+    if ((t->curve && wr__curve_client(t->curve, p->probe[i], p->probe_cert[i])) ||
+        zsock_connect(p->probe[i], "%s", p->endpoint)) {
+        zsock_destroy(&p->probe[i]);
+        return false;
+    }
+    p->probe_ns[i] = 0;
+    return true;
+}
+
+/* Reads probe slot i's answers, and sends it a PING once a second. */
+static void s_probe_one(wr_transport_t *t, s_peer_t *p, unsigned i, int64_t now)
+{
+    zsock_t *probe = p->probe[i];
+    while (zsock_events(probe) & ZMQ_POLLIN) {
+        zframe_t *f = zframe_recv(probe);
+        wr_envelope_t env;
+        char said[WR_NODE_MAX];
+        /* with CURVE, an answer names the node whose key the probe used, or is ignored */
+        if (f && !zframe_more(f) &&
+            !wr_envelope_decode(zframe_data(f), zframe_size(f), t->o.max_payload, &env) &&
+            (!t->curve || (wr_addr_split(env.from, said) && !strcmp(said, p->probe_cert[i]))))
+            s_on_wrong_node(t, p, &env);
+        zframe_destroy(&f);
+        if (p->actual[0]) return;
+    }
+    if (now - p->probe_ns[i] < S_WRONG_EVERY_NS) return;
+    char from[WR_ADDR_MAX], to[WR_ADDR_MAX];
+    snprintf(from, sizeof from, "%.24s.probe/node", t->node_id);
+    snprintf(to, sizeof to, "%s/node", p->id);
+    wr_msg_t *m = wr_msg_new(WR_MSG_PING, from, to, "\xc0", 1);
+    wr_envelope_t env;
+    t->sbuf.size = 0;
+    if (m) wr_msg_envelope(m, &env);
+    if (m && !wr_envelope_encode(&env, &t->sbuf) &&
+        zmq_send(zsock_resolve(probe), t->sbuf.data, t->sbuf.size, ZMQ_DONTWAIT) >= 0)
+        p->probe_ns[i] = now;
+    wr_msg_destroy(&m);
+}
+
+static void s_probe_close(s_peer_t *p)
+{
+    for (unsigned i = 0; i < S_PROBES; i++)
+        zsock_destroy(&p->probe[i]);
+    p->probe_made_ns = 0;
+}
+
 /* Probes peers this node dialed that have not come up: ZeroMQ names the connection after the id
  * the node at the endpoint gives in its handshake, so a peer dialed under a wrong id never comes
  * up and nothing sent to it leaves. A probe is a DEALER of its own id ("<node>.probe") on the
  * same endpoint that sends a PING to "<peer>/node": the node there answers with a PONG if it is
- * that peer, or with WRONG_NODE naming its id. At most one probe a second per peer; the probe is
- * closed once the peer is up, down or known to be another node. Returns whether a probe is open
- * (the I/O thread then polls). */
+ * that peer, or with WRONG_NODE naming its id. At most one PING a second per probe; the probes
+ * are closed once the peer is up, down or known to be another node. With CURVE a probe must know
+ * the key of the node there, and only that node's answer is believed: one probe per node key of
+ * the cluster (the dialed id's first), up to S_PROBES at once, the next ones a second later.
+ * Returns whether a probe is open (the I/O thread then polls). */
 static bool s_probe_peers(wr_transport_t *t, int64_t now)
 {
     bool open = false;
@@ -616,47 +690,31 @@ static bool s_probe_peers(wr_transport_t *t, int64_t now)
         bool wanted = p->connected && p->state == WR_PEER_CONNECTING && !p->actual[0] &&
                       (p->heartbeats || p->waiting.len);
         if (!wanted) {
-            zsock_destroy(&p->probe);
+            s_probe_close(p);
             continue;
         }
         if (now - p->since_ns < S_PROBE_AFTER_NS) continue;
-        if (!p->probe) {
-            char id[WR_NODE_MAX];
-            snprintf(id, sizeof id, "%.24s.probe", t->node_id);
-            p->probe = zsock_new(ZMQ_DEALER);
-            if (!p->probe) continue;
-            zsock_set_identity(p->probe, id);
-            zsock_set_immediate(p->probe, 1);
-            zsock_set_linger(p->probe, 0);
-            zsock_set_maxmsgsize(p->probe, 65536);
-            if (zsock_connect(p->probe, "%s", p->endpoint)) {
-                zsock_destroy(&p->probe);
-                continue;
+        char name[WR_KEYS_NAME_MAX];
+        if (p->probe_made_ns && t->curve && now - p->probe_made_ns >= S_WRONG_EVERY_NS &&
+            wr__curve_candidate(t->curve, p->id, 0, name) > S_PROBES) {
+            s_probe_close(p);
+            p->probe_try++;
+        }
+        unsigned n = t->curve ? S_PROBES : 1;
+        if (!p->probe_made_ns) {
+            p->probe_made_ns = now;
+            s_probe_open(t, p, 0);
+        }
+        /* the other nodes' keys only when the dialed one's is slow: every wrong one is a
+         * refused handshake the node there counts and logs */
+        if (now - p->probe_made_ns >= S_PROBE_OTHERS_NS)
+            for (unsigned k = 1; k < n; k++)
+                if (!p->probe[k]) s_probe_open(t, p, k);
+        for (unsigned k = 0; k < n && !p->actual[0]; k++)
+            if (p->probe[k]) {
+                open = true;
+                s_probe_one(t, p, k, now);
             }
-            p->probe_ns = 0;
-        }
-        open = true;
-        while (zsock_events(p->probe) & ZMQ_POLLIN) {
-            zframe_t *f = zframe_recv(p->probe);
-            wr_envelope_t env;
-            if (f && !zframe_more(f) &&
-                !wr_envelope_decode(zframe_data(f), zframe_size(f), t->o.max_payload, &env))
-                s_on_wrong_node(t, p, &env);
-            zframe_destroy(&f);
-            if (p->actual[0]) break;
-        }
-        if (p->actual[0] || now - p->probe_ns < S_WRONG_EVERY_NS) continue;
-        char from[WR_ADDR_MAX], to[WR_ADDR_MAX];
-        snprintf(from, sizeof from, "%.24s.probe/node", t->node_id);
-        snprintf(to, sizeof to, "%s/node", p->id);
-        wr_msg_t *m = wr_msg_new(WR_MSG_PING, from, to, "\xc0", 1);
-        wr_envelope_t env;
-        t->sbuf.size = 0;
-        if (m) wr_msg_envelope(m, &env);
-        if (m && !wr_envelope_encode(&env, &t->sbuf) &&
-            zmq_send(zsock_resolve(p->probe), t->sbuf.data, t->sbuf.size, ZMQ_DONTWAIT) >= 0)
-            p->probe_ns = now;
-        wr_msg_destroy(&m);
     }
     return open;
 }
@@ -716,6 +774,9 @@ static bool s_receive_one(wr_transport_t *t, int64_t now)
         s_count_reject(t, rc, peer);
         goto out;
     }
+    /* who sent it: the key it came with (before anything else is believed) */
+    const wr_key_t *key = NULL;
+    if (t->curve && wr__curve_identify(t->curve, peer, &body, &key)) goto out;
     char from_node[WR_NODE_MAX], to_node[WR_NODE_MAX];
     s_peer_t *p = s_peer_find(t, peer);
     if (env.type == WR_MSG_WRONG_NODE && p && p->connected && !p->actual[0]) {
@@ -752,6 +813,8 @@ static bool s_receive_one(wr_transport_t *t, int64_t now)
         m = wr_msg_from_envelope(&env);
     }
     if (!m) goto out;
+    m->role = key ? key->role : WR_ROLE_OPEN;
+    if (key) snprintf(m->cert, sizeof m->cert, "%s", key->name);
     rc = t->o.handler.deliver(t->o.handler.ctx, &m);
     if (rc == WR_EAGAIN) {
         t->held_in = m;
@@ -776,6 +839,7 @@ static void *s_io_main(void *arg)
     t->next_hb_ns = wr_now_ns();
     while (!atomic_load(&t->stop)) {
         int64_t now = wr_now_ns();
+        if (t->curve) wr__curve_serve(t->curve, now);
         s_drain_commands(t, now);
         bool waiting = false;
         for (size_t i = 0; i < t->npeers; i++) {
@@ -819,12 +883,15 @@ static void *s_io_main(void *arg)
         if (probing && wait_ms > S_PROBE_POLL_MS) wait_ms = S_PROBE_POLL_MS;
         if (waiting || t->held_in) wait_ms = S_RETRY_MS;
         if (have_cmds || (zsock_events(t->router) & ZMQ_POLLIN && !t->held_in)) wait_ms = 0;
-        zmq_pollitem_t items[2] = {
+        zmq_pollitem_t items[4] = {
             {.socket = t->held_in ? NULL : sock, .fd = -1, .events = ZMQ_POLLIN},
             {.socket = NULL, .fd = t->wake_fd, .events = ZMQ_POLLIN},
         };
+        int nitems = t->held_in ? 1 : 2;
         if (t->held_in) items[0] = items[1];
-        if (wait_ms > 0) zmq_poll(items, t->held_in ? 1 : 2, wait_ms);
+        /* ZAP requests are answered also while a held message blocks the reading */
+        if (t->curve) nitems += wr__curve_poll_items(t->curve, items + nitems);
+        if (wait_ms > 0) zmq_poll(items, nitems, wait_ms);
         atomic_store(&t->sleeping, false);
         uint64_t v;
         if (read(t->wake_fd, &v, sizeof v) < 0 && errno != EAGAIN)
@@ -895,6 +962,23 @@ wr_transport_t *wr_transport_new(const wr_transport_opts_t *opts, int *err)
      * never make us buffer an unbounded amount of memory */
     size_t hard = t->o.max_payload + S_OVERSIZE_MARGIN;
     zsock_set_maxmsgsize(t->router, (int)(hard > INT32_MAX ? INT32_MAX : hard));
+    if (opts->keys_dir && opts->keys_dir[0]) {
+        bool server = opts->bind && opts->bind[0];
+        wr_strbuf_t why;
+        wr_strbuf_init(&why);
+        t->curve = wr__curve_new(t->node_id, opts->keys_dir, opts->cert ? opts->cert : t->node_id,
+                                 server, &why, &rc);
+        if (!t->curve) wr_error("%s: %s", t->node_id, why.failed ? "out of memory" : why.buf);
+        wr_strbuf_release(&why);
+        if (!t->curve) goto fail;
+        rc = WR_EIO; /* the server options before the bind: the listener keeps them */
+        if (server && wr__curve_server(t->curve, t->router)) goto fail;
+    }
+    /* with keys, a connection never takes over the routing id of another (ROUTER_HANDOVER):
+     * libzmq hands the id over before a message says which key came, so a valid key of another
+     * node could take a peer's place; a restarted peer's old connection closes with its process */
+    if (t->curve) zsock_set_router_handover(t->router, 0);
+    t->o.keys_dir = t->o.cert = NULL;
     if (opts->bind && opts->bind[0]) {
         if (zsock_bind(t->router, "%s", opts->bind) < 0) {
             wr_error("%s: cannot bind %s: %s", t->node_id, opts->bind, zmq_strerror(zmq_errno()));
@@ -909,6 +993,7 @@ wr_transport_t *wr_transport_new(const wr_transport_opts_t *opts, int *err)
 fail:
     if (t) {
         zsock_destroy(&t->router);
+        wr__curve_destroy(&t->curve);
         if (t->wake_fd >= 0) close(t->wake_fd);
         free(t->queue);
         msgpack_sbuffer_destroy(&t->sbuf);
@@ -980,6 +1065,7 @@ void wr_transport_stats(wr_transport_t *t, wr_transport_stats_t *out)
     pthread_mutex_lock(&t->stats_lock);
     *out = t->stats;
     pthread_mutex_unlock(&t->stats_lock);
+    if (t->curve) wr__curve_counts(t->curve, &out->refused, &out->unknown_key, &out->impostors);
 }
 
 size_t wr_transport_peers(wr_transport_t *t, wr_peer_info_t *out, size_t n)
@@ -1007,7 +1093,7 @@ void wr_transport_destroy(wr_transport_t **tp, int64_t linger_ms)
     }
     for (size_t i = 0; i < t->npeers; i++) {
         s_fifo_release(&t->peers[i].waiting);
-        zsock_destroy(&t->peers[i].probe);
+        s_probe_close(&t->peers[i]);
     }
     wr_msg_destroy(&t->held_in);
     free(t->peers);
@@ -1015,6 +1101,7 @@ void wr_transport_destroy(wr_transport_t **tp, int64_t linger_ms)
     free(t->queue);
     zsock_destroy(&t->router);
     wr__outq_destroy(&t->outq); /* after the socket: frames it still held are freed by now */
+    wr__curve_destroy(&t->curve);
     close(t->wake_fd);
     msgpack_sbuffer_destroy(&t->sbuf);
     pthread_mutex_destroy(&t->lock);

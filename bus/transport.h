@@ -36,6 +36,12 @@
  *   logged. The peer may connect again. A connection this node dialed is cut the same way (ZeroMQ
  *   reconnects it).
  * - Logs about what peers send are rate-limited (bus/base/log.h).
+ * - Security (bus/curve.h, bus/keys.h): with keys_dir set, the ROUTER is a CURVE server that
+ *   admits only keys of the cluster's public certificates (counted and logged, rate-limited,
+ *   otherwise), every connection out is a CURVE client that knows its peer's key, and a frame
+ *   whose routing id its key may not use is dropped and counted (impostors). Each delivered
+ *   message carries its sender's certificate name and role (wr_msg_t.cert, .role); without
+ *   keys_dir nothing is authenticated and every message says WR_ROLE_OPEN.
  * Senders never wake the I/O thread per message: it is woken only when it sleeps. */
 #ifndef WR_TRANSPORT_H
 #define WR_TRANSPORT_H
@@ -74,6 +80,8 @@ typedef struct {
     uint32_t outbound_capacity; /* messages queued for the I/O thread; 0 = 65536 */
     uint64_t max_queued_bytes;  /* per peer, inside ZeroMQ and waiting (see the top of this
                                    file); 0 = 4 * max_payload; at least max_payload + 1 MiB */
+    const char *keys_dir;       /* NULL or "": no CURVE, no authentication (security.curve off) */
+    const char *cert;           /* this node's certificate in keys_dir; NULL: node_id */
     wr_transport_handler_t handler;
 } wr_transport_opts_t;
 
@@ -90,7 +98,10 @@ typedef struct {
     uint64_t undeliverable_in;  /* no local actor for an inbound message */
     uint64_t undeliverable_out; /* unreachable peer */
     uint64_t heartbeats_in, heartbeats_out;
-    uint64_t overflowed; /* peers cut off for not reading: over max_queued_bytes */
+    uint64_t overflowed;  /* peers cut off for not reading: over max_queued_bytes */
+    uint64_t refused;     /* CURVE handshakes that failed on the bound socket (no or wrong key) */
+    uint64_t unknown_key; /* connections or frames with a key or id of no certificate of ours */
+    uint64_t impostors;   /* frames whose routing id is not their key's certificate's */
 } wr_transport_stats_t;
 
 enum wr_peer_state { WR_PEER_CONNECTING, WR_PEER_UP, WR_PEER_DOWN };
@@ -105,7 +116,9 @@ typedef struct {
                                  it turned out not to be `id` (see the top of this file) */
 } wr_peer_info_t;
 
-/* Binds and starts the I/O thread. NULL on failure with *err (WR_EIO when the bind fails). */
+/* Binds and starts the I/O thread. NULL on failure with *err (WR_EIO when the bind fails;
+ * with keys_dir: WR_ENOTFOUND when the keys are not there, WR_EEXIST when another node of this
+ * process is a CURVE server; each logged with what to do). */
 wr_transport_t *wr_transport_new(const wr_transport_opts_t *opts, int *err);
 /* Stops the I/O thread (queued outbound messages get up to linger_ms to leave) and frees. */
 void wr_transport_destroy(wr_transport_t **t, int64_t linger_ms);

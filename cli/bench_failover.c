@@ -57,7 +57,7 @@
 #define S_GOAL_P50_MS 5000
 #define S_GOAL_MAX_MS 8000
 #define S_GOAL_TM_MS  2000
-#define S_MAX_ARGV    (20 + 2 * S_MAX_SETS)
+#define S_MAX_ARGV    (22 + 2 * S_MAX_SETS)
 
 typedef struct {
     uint32_t jms, kills, tm_kills, rate;
@@ -366,7 +366,19 @@ static int s_run(s_bench_t *b)
     }
     for (int i = 0; i < S_TMS; i++)
         snprintf(b->tm[i].name, sizeof b->tm[i].name, "tm-%d", i + 1);
-    int rc = wr_bench_start_etcd(&b->ps, &b->etcd, b->etcd_url);
+    const char *names[S_MAX_JMS + S_TMS];
+    wr_role_t roles[S_MAX_JMS + S_TMS];
+    size_t n = 0;
+    for (uint32_t i = 0; i < o->jms; i++, n++) {
+        names[n] = b->jm[i].name;
+        roles[n] = WR_ROLE_JOBMANAGER;
+    }
+    for (int i = 0; i < S_TMS; i++, n++) {
+        names[n] = b->tm[i].name;
+        roles[n] = WR_ROLE_TASKMANAGER;
+    }
+    int rc = wr_bench_keys(&b->ps, names, roles, n, "bench", o->sets, o->nsets);
+    if (!rc) rc = wr_bench_start_etcd(&b->ps, &b->etcd, b->etcd_url);
     /* jm-a first, so that it leads; then the standbys */
     for (uint32_t i = 0; i < o->jms && !rc; i++)
         rc = s_start_wait(b, &b->jm[i], s_start_jm, (int)i,
@@ -375,7 +387,11 @@ static int s_run(s_bench_t *b)
         rc = s_start_wait(b, &b->tm[i], s_start_tm, i, "registered with");
     if (rc) return rc;
     /* as the CLI's client node: not tracked by the cluster, waits client.timeout for a peer */
-    wr_node_opts_t no = {.id = "bench-failover", .threads = 1, .heartbeat_timeout_ms = 5000};
+    wr_node_opts_t no = {.id = "bench.failover",
+                         .threads = 1,
+                         .heartbeat_timeout_ms = 5000,
+                         .keys_dir = b->ps.curve ? b->ps.keys : NULL,
+                         .cert = "bench"};
     if (!(b->client = wr_node_new(&no, &rc)) && !rc) rc = WR_ENOMEM;
     for (uint32_t i = 0; i < o->jms && !rc; i++) {
         char ep[64];

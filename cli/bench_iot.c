@@ -40,7 +40,7 @@
 #define S_CMD        "bench iot"
 #define S_TMS        2
 #define S_MAX_SETS   16
-#define S_MAX_ARGV   (24 + 2 * S_MAX_SETS)
+#define S_MAX_ARGV   (26 + 2 * S_MAX_SETS)
 #define S_MAX_RUNS   12
 #define S_MAX_CKPTS  4096
 #define S_POLL_MS    100
@@ -157,7 +157,11 @@ static int s_start_cluster(s_bench_t *b, const s_config_t *c)
         rc = s_start_tm(b, i);
     if (rc) return rc;
     /* as the CLI's client node: not tracked by the cluster */
-    wr_node_opts_t no = {.id = "bench-iot", .threads = 1, .heartbeat_timeout_ms = 5000};
+    wr_node_opts_t no = {.id = "bench.iot",
+                         .threads = 1,
+                         .heartbeat_timeout_ms = 5000,
+                         .keys_dir = b->ps.curve ? b->ps.keys : NULL,
+                         .cert = "bench"};
     if (!(b->client = wr_node_new(&no, &rc)) && !rc) rc = WR_ENOMEM;
     if (!rc) rc = wr_node_connect(b->client, "jm-1", b->jm_ep);
     if (rc) wr_cli_error(S_CMD, NULL, "cannot start a client node: %s", wr_strerror(rc));
@@ -694,6 +698,9 @@ int wr_bench_iot(int argc, char **argv)
         wr_cli_error(S_CMD, NULL, "out of memory");
     else
         rc = wr_bench_procs_init(&b.ps, S_CMD, "iot");
+    static const char *const names[] = {"jm-1", "tm-1", "tm-2"};
+    static const wr_role_t roles[] = {WR_ROLE_JOBMANAGER, WR_ROLE_TASKMANAGER, WR_ROLE_TASKMANAGER};
+    if (!rc) rc = wr_bench_keys(&b.ps, names, roles, 3, "bench", o.sets, o.nsets);
     if (!rc && !o.json) {
         wr_bench_machine_print(stdout);
         printf("iot bench: JobManager + %d TaskManagers of 1 slot on 127.0.0.1 (%s); job: "

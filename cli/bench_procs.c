@@ -12,11 +12,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "actors/dataflow/job/topology.h"
 #include "bus/base/clock.h"
 #include "bus/base/error.h"
 #include "bus/base/fs.h"
 #include "bus/base/strbuf.h"
-#include "actors/dataflow/job/topology.h"
+#include "bus/keys.h"
 #include "cli/cli.h"
 
 #define S_POLL_MS  50
@@ -128,9 +129,35 @@ out:
     return rc;
 }
 
+int wr_bench_keys(wr_bench_procs_t *ps, const char *const names[], const wr_role_t roles[],
+                  size_t n, const char *client, const char (*sets)[512], int nsets)
+{
+    ps->curve = true;
+    for (int k = 0; k < nsets; k++)
+        if (!strncmp(sets[k], "security.curve=", 15)) {
+            int64_t v = 1;
+            ps->curve = wr_config_parse_value(WR_CFG_BOOL, sets[k] + 15, &v) || v;
+        }
+    snprintf(ps->keys, sizeof ps->keys, "%s/keys", ps->dir);
+    snprintf(ps->keys_set, sizeof ps->keys_set, "security.keys-dir=%s", ps->keys);
+    wr_strbuf_t err;
+    wr_strbuf_init(&err);
+    bool made;
+    int rc = wr_keys_generate(ps->keys, client, WR_ROLE_ADMIN, &made, &err);
+    for (size_t i = 0; i < n && !rc; i++)
+        rc = wr_keys_generate(ps->keys, names[i], roles[i], &made, &err);
+    if (rc) wr_cli_error(ps->cmd, NULL, "cannot make the cluster's keys: %s", err.buf);
+    wr_strbuf_release(&err);
+    return rc;
+}
+
 int wr_bench_spawn_weir(wr_bench_procs_t *ps, wr_bench_proc_t *p, char *argv[], int n,
                         const char (*sets)[512], int nsets)
 {
+    if (ps->keys_set[0]) {
+        argv[n++] = "--set";
+        argv[n++] = ps->keys_set;
+    }
     for (int k = 0; k < nsets; k++) {
         argv[n++] = "--set";
         argv[n++] = (char *)sets[k]; /* execve does not write to it */

@@ -313,9 +313,14 @@ wr_node_t *wr_cli_client(wr_config_t *cfg, const char *cmd, int *exit_code)
     *exit_code = wr_cli_jm_endpoint_check(cfg, cmd);
     if (*exit_code) return NULL;
     *exit_code = WR_EXIT_FAIL;
-    char id[WR_NODE_MAX];
-    snprintf(id, sizeof id, "cli-%ld", (long)getpid());
+    char id[WR_NODE_MAX + 16], keys[512];
+    /* with keys, a client's id starts with its certificate's name (bus/keys.h) */
+    const char *cert = wr_config_str(cfg, "security.client");
+    bool curve = wr_config_bool(cfg, "security.curve");
+    snprintf(id, sizeof id, "%.23s%s%ld", curve ? cert : "cli", curve ? "." : "-", (long)getpid());
     wr_node_opts_t o = wr_cli_node_opts(cfg, id, NULL);
+    if ((*exit_code = wr_cli_secure(cfg, cmd, cert, &o, keys, sizeof keys))) return NULL;
+    *exit_code = WR_EXIT_FAIL;
     o.threads = 1;
     o.heartbeat_interval_ms = 0; /* a transient client: the cluster does not track it */
     /* an unreachable JobManager is reported after this grace period */

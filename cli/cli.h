@@ -49,6 +49,7 @@ int wr_cmd_submit(int argc, char **argv);
 int wr_cmd_jobs(int argc, char **argv);
 int wr_cmd_job(int argc, char **argv);
 int wr_cmd_cancel(int argc, char **argv);
+int wr_cmd_keygen(int argc, char **argv);
 
 /* How a job is run: follow it until it ends, with a status line on stderr when status_line
  * (cli/status_line.h), and restore it from a savepoint or checkpoint folder (NULL: fresh) at
@@ -138,6 +139,16 @@ int wr_cli_ha_opts(const wr_config_t *cfg, const char *cmd, bool *on, wr_ha_opts
 
 /* Node options from configuration (threads, mailbox, heartbeats, message size). */
 wr_node_opts_t wr_cli_node_opts(const wr_config_t *cfg, const char *id, const char *bind);
+
+/* The folder of the cluster's keys (security.keys-dir, or its default under $XDG_STATE_HOME or
+ * ~/.local/state) into out. 0, WR_ENOTFOUND (no $HOME), WR_ETOOBIG (n too small). */
+int wr_cli_keys_dir(const wr_config_t *cfg, char *out, size_t n);
+/* Security for a node of command cmd that is certificate `cert`: with security.curve on, checks
+ * that its keys are there and points no's keys_dir (held in keys_dir[n]) and cert at them; off,
+ * leaves them NULL and warns that nothing is authenticated. WR_EXIT_OK, or an exit code after
+ * printing why (missing keys: run `weir keygen`). cert is borrowed until the node starts. */
+int wr_cli_secure(const wr_config_t *cfg, const char *cmd, const char *cert, wr_node_opts_t *no,
+                  char *keys_dir, size_t n);
 
 /* Checks a JobManager endpoint a client connects to: tcp://HOST:PORT (HOST not empty nor '*',
  * PORT 1..65535) or ipc://PATH. Returns 0, or WR_EINVAL with what is wrong appended to why. */

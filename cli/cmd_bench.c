@@ -12,6 +12,8 @@
 #include "actors/runtime/synthetic.h"
 #include "bus/base/clock.h"
 #include "bus/base/error.h"
+#include "bus/base/fs.h"
+#include "bus/keys.h"
 #include "bus/msgtypes.h"
 #include "cli/bench_failover.h"
 #include "cli/bench_iot.h"
@@ -27,6 +29,8 @@ typedef struct {
     uint32_t credits;
     int rounds;
     bool json;
+    bool curve;           /* also through the bus with CURVE (security.curve) */
+    const char *keys_dir; /* for a run with CURVE: the keys of bench-rx and bench-tx; NULL: none */
 } s_bus_opts_t;
 
 /* ---- child-process plumbing: the receiver of each run is a forked process ---- */
@@ -125,15 +129,16 @@ out:
 
 /* ---- the weir bus: envelope, msgpack, credits, actors on both ends ---- */
 
-static wr_node_t *s_bench_node(const char *id, const char *bind)
+static wr_node_t *s_bench_node(const char *id, const char *bind, const char *keys_dir)
 {
-    wr_node_opts_t no = {.id = id, .bind = bind, .threads = 1, .heartbeat_timeout_ms = 5000};
+    wr_node_opts_t no = {
+        .id = id, .bind = bind, .threads = 1, .heartbeat_timeout_ms = 5000, .keys_dir = keys_dir};
     return wr_node_new(&no, NULL);
 }
 
 static void s_weir_rx(FILE *out, const s_bus_opts_t *o)
 {
-    wr_node_t *n = s_bench_node("bench-rx", "tcp://127.0.0.1:*");
+    wr_node_t *n = s_bench_node("bench-rx", "tcp://127.0.0.1:*", o->keys_dir);
     wr_synth_sink_result_t res = {0};
     wr_synth_sink_opts_t so = {.path = "sink",
                                .channel = 1,
@@ -166,7 +171,7 @@ static double s_weir_run(const s_bus_opts_t *o)
     wr_node_t *n = NULL;
     if (!fgets(ep, sizeof ep, c.from_child) || strncmp(ep, "tcp://", 6)) goto out;
     ep[strcspn(ep, "\n")] = '\0';
-    n = s_bench_node("bench-tx", NULL);
+    n = s_bench_node("bench-tx", NULL, o->keys_dir);
     wr_synth_source_result_t res = {0};
     wr_synth_source_opts_t so = {.path = "source",
                                  .sink = "bench-rx/sink",
@@ -268,6 +273,25 @@ out:
     return rate;
 }
 
+/* The keys of bench-rx and bench-tx in a new folder from template (mkdtemp). 0, or
+ * WR_EXIT_FAIL after saying why. */
+static int s_bench_keys(char *template)
+{
+    wr_strbuf_t err;
+    wr_strbuf_init(&err);
+    bool made;
+    int rc = mkdtemp(template) ? 0 : WR_EIO;
+    if (!rc) rc = wr_keys_generate(template, "bench-rx", WR_ROLE_TASKMANAGER, &made, &err);
+    if (!rc) rc = wr_keys_generate(template, "bench-tx", WR_ROLE_TASKMANAGER, &made, &err);
+    if (rc) {
+        wr_cli_error("bench", NULL, "cannot make the keys in %s: %s", template,
+                     err.len ? err.buf : wr_strerror(rc));
+        wr_fs_rmtree(template);
+    }
+    wr_strbuf_release(&err);
+    return rc ? WR_EXIT_FAIL : 0;
+}
+
 /* ---- the command ---- */
 
 /* bus and mailbox run here (no function of their own); the others are their own files */
@@ -290,7 +314,7 @@ const wr_cli_cmd_t *wr_bench_commands(size_t *n)
 
 static const char s_usage[] =
     "usage: weir bench bus [--batches N] [--batch-records N] [--record-size BYTES] [--credits N]\n"
-    "                      [--rounds N] [--json]\n"
+    "                      [--rounds N] [--curve] [--json]\n"
     "       weir bench mailbox [--json]\n"
     "       weir bench window [OPTIONS]  (see weir bench window --help)\n"
     "       weir bench pipeline [OPTIONS]  (see weir bench pipeline --help)\n"
@@ -301,7 +325,9 @@ static const char s_usage[] =
     "\n"
     "bus:     records/s between two processes over tcp loopback, through the weir bus (envelope,\n"
     "         msgpack, credit-based flow control, actors on both ends) and through raw ZeroMQ\n"
-    "         PUSH/PULL with the same batches; prints both and the ratio (best of --rounds).\n"
+    "         PUSH/PULL with the same batches; prints both and the ratio (best of --rounds). With\n"
+    "         --curve, also through the bus with CURVE on (keys in a temporary folder), and its\n"
+    "         ratio to the bus without (goal >= 0.7).\n"
     "mailbox: mailbox push+pop messages/s on one thread, against a ring under a mutex.\n"
     "window:  the sliding-window operator alone against a Flink-style one and a bare hash table.\n"
     "pipeline: the IoT job end to end on a local cluster against the source stage alone.\n"
@@ -319,6 +345,7 @@ int wr_cmd_bench(int argc, char **argv)
                                          {"credits", required_argument, NULL, 'k'},
                                          {"rounds", required_argument, NULL, 'r'},
                                          {"json", no_argument, NULL, 'J'},
+                                         {"curve", no_argument, NULL, 'C'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     size_t nb;
@@ -349,6 +376,9 @@ int wr_cmd_bench(int argc, char **argv)
             break;
         case 'J':
             o.json = true;
+            break;
+        case 'C':
+            o.curve = true;
             break;
         case 'h':
             fputs(s_usage, stdout);
@@ -396,34 +426,57 @@ int wr_cmd_bench(int argc, char **argv)
         wr_strbuf_release(&mj);
         return WR_EXIT_OK;
     }
-    double best_weir = 0, best_raw = 0;
-    for (int r = 0; r < o.rounds; r++) {
+    char keys[] = "/tmp/weir-bench-bus-XXXXXX";
+    if (o.curve && s_bench_keys(keys)) return WR_EXIT_FAIL;
+    double best_weir = 0, best_raw = 0, best_curve = 0;
+    int rc = WR_EXIT_OK;
+    for (int r = 0; r < o.rounds && rc == WR_EXIT_OK; r++) {
         double raw = s_raw_run(&o);
         double weir = s_weir_run(&o);
-        if (raw < 0 || weir < 0) {
+        s_bus_opts_t oc = o;
+        oc.keys_dir = keys;
+        double curve = o.curve ? s_weir_run(&oc) : 0;
+        if (raw < 0 || weir < 0 || curve < 0) {
             wr_cli_error("bench", NULL, "bus benchmark round %d failed (%s)", r + 1,
-                         raw < 0 ? "raw ZeroMQ run" : "weir run");
-            return WR_EXIT_FAIL;
+                         raw < 0    ? "raw ZeroMQ run"
+                         : weir < 0 ? "weir run"
+                                    : "CURVE run");
+            rc = WR_EXIT_FAIL;
+            break;
         }
         if (!o.json)
-            printf("round %d: weir bus %.2f M records/s, raw ZeroMQ %.2f M records/s (%.2f)\n",
-                   r + 1, weir / 1e6, raw / 1e6, weir / raw);
+            printf("round %d: weir bus %.2f M records/s, raw ZeroMQ %.2f M records/s (%.2f)", r + 1,
+                   weir / 1e6, raw / 1e6, weir / raw);
+        if (!o.json && o.curve)
+            printf("; with CURVE %.2f M records/s (%.2f of the bus)", curve / 1e6, curve / weir);
+        if (!o.json) printf("\n");
         if (weir > best_weir) best_weir = weir;
         if (raw > best_raw) best_raw = raw;
+        if (curve > best_curve) best_curve = curve;
     }
+    if (o.curve) wr_fs_rmtree(keys);
+    if (rc) return rc;
     double ratio = best_weir / best_raw;
     wr_strbuf_t mj;
     wr_strbuf_init(&mj);
+    char curve_json[160] = "";
+    if (o.curve)
+        snprintf(curve_json, sizeof curve_json,
+                 ",\"curve_records_per_s\":%.0f,\"curve_ratio\":%.3f,\"curve_goal_ratio\":0.7",
+                 best_curve, best_curve / best_weir);
     if (o.json)
         printf("{\"bench\":\"bus\",%s\"batches\":%llu,\"batch_records\":%u,\"record_size\":%u,"
                "\"credits\":%u,\"rounds\":%d,\"weir_records_per_s\":%.0f,"
-               "\"raw_zmq_records_per_s\":%.0f,\"ratio\":%.3f,\"goal_ratio\":0.7}\n",
+               "\"raw_zmq_records_per_s\":%.0f,\"ratio\":%.3f,\"goal_ratio\":0.7%s}\n",
                wr_bench_machine_member(&mj), (unsigned long long)o.batches, o.batch_records,
-               o.record_size, o.credits, o.rounds, best_weir, best_raw, ratio);
+               o.record_size, o.credits, o.rounds, best_weir, best_raw, ratio, curve_json);
     else
         printf("best: weir bus %.2f M records/s, raw ZeroMQ PUSH/PULL %.2f M records/s, "
                "ratio %.2f (goal >= 0.70)\n",
                best_weir / 1e6, best_raw / 1e6, ratio);
+    if (!o.json && o.curve)
+        printf("best with CURVE: %.2f M records/s, %.2f of the bus without (goal >= 0.70)\n",
+               best_curve / 1e6, best_curve / best_weir);
     wr_strbuf_release(&mj);
     return WR_EXIT_OK;
 }

@@ -8,6 +8,7 @@
 #include "actors/taskmanager/taskmanager.h"
 #include "actors/dataflow/job/plan.h"
 #include "bus/base/error.h"
+#include "bus/base/log.h"
 #include "bus/messages.h"
 #include "cli/cli.h"
 #include "cli/render.h"
@@ -80,6 +81,11 @@ int wr_cmd_jobmanager(int argc, char **argv)
     const char *bind = wr_config_str(cfg, "jobmanager.bind");
     if (!bind[0]) bind = wr_config_str(cfg, "jobmanager.address");
     wr_node_opts_t no = wr_cli_node_opts(cfg, wr_config_str(cfg, "jobmanager.node-id"), bind);
+    char keys[512];
+    if ((rc = wr_cli_secure(cfg, "jobmanager", no.id, &no, keys, sizeof keys))) {
+        wr_config_destroy(&cfg);
+        return rc;
+    }
     int err = 0;
     wr_node_t *node = wr_node_new(&no, &err);
     if (!node) {
@@ -187,6 +193,11 @@ int wr_cmd_taskmanager(int argc, char **argv)
     snprintf(id, sizeof id, "%s", wr_config_str(cfg, "taskmanager.node-id"));
     if (!id[0]) snprintf(id, sizeof id, "tm-%ld", (long)getpid());
     wr_node_opts_t no = wr_cli_node_opts(cfg, id, wr_config_str(cfg, "taskmanager.bind"));
+    char keys[512];
+    if ((rc = wr_cli_secure(cfg, "taskmanager", id, &no, keys, sizeof keys))) {
+        wr_config_destroy(&cfg);
+        return rc;
+    }
     int err = 0;
     wr_node_t *node = wr_node_new(&no, &err);
     if (!node) {
@@ -238,7 +249,9 @@ static const char s_local_usage[] =
     "  --slots N         slots per TaskManager (taskmanager.numberOfTaskSlots)\n"
     "  --duration S      stop after S seconds (a job: cancel it) instead of waiting for Ctrl-C\n"
     "  --bind ENDPOINT   also reachable from other processes (e.g. `weir actors`) on a tcp "
-    "endpoint\n";
+    "endpoint\n"
+    "                    WITHOUT authentication (weir local never uses keys): ask it with\n"
+    "                    --set security.curve=off\n";
 
 /* Asks the JobManager for the actor table until every TaskManager is up: the answer is the
  * caller's (*table, decoded into *actors: release both), or an error. */
@@ -376,6 +389,11 @@ int wr_cmd_local(int argc, char **argv)
     if (!nodes) goto out;
     int err = 0;
     wr_node_opts_t no = wr_cli_node_opts(cfg, jm_id, jm_ep);
+    if (bind)
+        wr_warn("weir local: %s is NOT authenticated nor encrypted (weir local never uses keys): "
+                "anyone who reaches it controls this cluster; ask it with --set "
+                "security.curve=off",
+                bind);
     /* one process, one core budget: share it between the nodes */
     if (!no.threads) no.threads = 1;
     nodes[0] = wr_node_new(&no, &err);

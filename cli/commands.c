@@ -16,6 +16,7 @@ static const wr_cli_cmd_t s_cmds[] = {
     {"checkpoints", wr_cmd_checkpoints, "a job's checkpoints: status, duration, sizes"},
     {"savepoint", wr_cmd_savepoint, "take a savepoint of a running job"},
     {"stop", wr_cmd_stop, "stop a job with a savepoint"},
+    {"keygen", wr_cmd_keygen, "make a cluster's CURVE keys (security.curve)"},
     {"bench", wr_cmd_bench, "run a benchmark:"}, /* the overview appends the benchmarks' names */
 };
 

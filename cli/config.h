@@ -88,6 +88,21 @@ enum wr_config_proc {
     X("bus.max-message-size", WR_CFG_ALL, WR_CFG_SIZE, "64mb", 1024, 1073741824,                   \
       "Largest envelope payload a node accepts; larger frames are counted and dropped (one "       \
       "more than 1mb over it makes ZeroMQ close that connection instead).")                        \
+    X("security.curve", WR_CFG_ALL, WR_CFG_BOOL, "on", 0, 1,                                       \
+      "on: every bus connection is CURVE-encrypted and authenticated, and only keys of the "       \
+      "cluster's certificates (security.keys-dir) are admitted, as what their certificates "       \
+      "name (a node id, or a client with role admin or viewer); a process without its key does "   \
+      "not start. off: no encryption and no authentication at all: anyone who reaches a port is "  \
+      "trusted with everything (for benchmarks; a warning at every start says so). `weir local` "  \
+      "runs in one process and never uses keys.")                                                  \
+    X("security.keys-dir", WR_CFG_ALL, WR_CFG_STRING, "", 0, 0,                                    \
+      "The cluster's keys, made by `weir keygen`: public/ (every node's and client's public "      \
+      "certificate; remove one to revoke it, read again within a second) and secret/ (each "       \
+      "process needs only its own). Empty: $XDG_STATE_HOME/weir/keys, or "                         \
+      "~/.local/state/weir/keys.")                                                                 \
+    X("security.client", WR_CFG_CLIENT, WR_CFG_STRING, "admin", 0, 0,                              \
+      "The client certificate CLI commands use (its role, admin or viewer, decides what they may " \
+      "do).")                                                                                      \
     X("bus.channel-credits", WR_CFG_NODES, WR_CFG_INT, "32", 1, 65536,                             \
       "Batches a data-channel receiver lets a sender have in flight (credit-based flow control).") \
     X("local.taskmanagers", WR_CFG_LOCAL, WR_CFG_INT, "2", 1, 64,                                  \

@@ -150,7 +150,11 @@ static void test_defaults(void **state)
     assert_int_equal(wr_config_int(fx->cfg, "slotmanager.max-slots-per-taskmanager"), 1024);
     assert_int_equal(wr_config_int(fx->cfg, "jobmanager.max-subtasks-per-job"), 4096);
 
-    assert_int_equal(wr_config_key_count(), 50);
+    assert_true(wr_config_bool(fx->cfg, "security.curve"));
+    assert_string_equal(wr_config_str(fx->cfg, "security.keys-dir"), "");
+    assert_string_equal(wr_config_str(fx->cfg, "security.client"), "admin");
+
+    assert_int_equal(wr_config_key_count(), 53);
     assert_null(wr_config_key_at(wr_config_key_count()));
     for (size_t i = 0; i < wr_config_key_count(); i++) {
         const wr_config_key_t *k = wr_config_key_at(i);

@@ -111,10 +111,11 @@ static s_run_t s_slow_sink_job(const char *tag, uint64_t total)
             next_ask = ps_now_ms() + 300;
         }
         if (!ask && ps_now_ms() >= next_ask)
-            ask = ps_start(
-                "job",
-                PS_ARGV("job", id, "--json", "--jobmanager", ep, "--set", "client.timeout=1s"),
-                NULL);
+            ask = ps_start("job",
+                           PS_ARGV("job", id, "--json", "--jobmanager", ep, "--set",
+                                   "client.timeout=1s", "--set",
+                                   "security.curve=off"), /* weir local --bind: no keys */
+                           NULL);
         if (ps_now_ms() - t0 > S_JOB_MS) PS_FAIL("the job did not finish within %d ms", S_JOB_MS);
         ps_sleep_ms(5);
     }

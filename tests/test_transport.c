@@ -18,6 +18,8 @@
 #include "actors/runtime/node.h"
 #include "bus/base/clock.h"
 #include "bus/base/error.h"
+#include "bus/base/fs.h"
+#include "bus/keys.h"
 #include "bus/base/mp.h"
 #include "bus/messages.h"
 #include "tests/support/actor.h"
@@ -572,6 +574,89 @@ static void test_wrong_node_claiming_another_peers_id_is_not_believed(void **sta
     wr_node_destroy(&b2);
 }
 
+/* ---- CURVE (bus/curve.h) ---- */
+
+/* Remembers the sender's certificate and role of what it is sent, and answers PONG. */
+typedef struct {
+    char cert[WR_NODE_MAX];
+    atomic_int role, seen;
+} s_who_t;
+
+static int s_who_message(wr_actor_t *self, void *state, wr_msg_t **msg)
+{
+    s_who_t *w = state;
+    snprintf(w->cert, sizeof w->cert, "%s", (*msg)->cert);
+    atomic_store(&w->role, (*msg)->role);
+    atomic_fetch_add(&w->seen, 1);
+    return wr_reply(self, *msg, WR_MSG_PONG, (*msg)->data, (*msg)->len);
+}
+
+static const wr_behaviour_t s_who = {.on_message = s_who_message};
+
+/* A node, S, is a CURVE server; a client node C (no bind) connects to it with its key: what
+ * arrives carries the key's name and role both ways; a peer without a key gets nothing and its
+ * failed handshake is counted; a second CURVE server in the process is refused (one ZAP handler
+ * per process). (A bound node that also connects out, as every TaskManager does, is
+ * test_cluster's and test_security's.) */
+static void test_curve_client_and_server(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/weir-test-transport-keys-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    wr_strbuf_t err;
+    wr_strbuf_init(&err);
+    bool made;
+    assert_int_equal(wr_keys_generate(dir, "S", WR_ROLE_JOBMANAGER, &made, &err), 0);
+    assert_int_equal(wr_keys_generate(dir, "C", WR_ROLE_TASKMANAGER, &made, &err), 0);
+    wr_strbuf_release(&err);
+
+    wr_node_opts_t so = {.id = "S",
+                         .bind = "tcp://127.0.0.1:*",
+                         .threads = 2,
+                         .heartbeat_interval_ms = HB_INTERVAL_MS,
+                         .heartbeat_timeout_ms = HB_TIMEOUT_MS,
+                         .keys_dir = dir};
+    wr_node_opts_t co = so;
+    co.id = "C";
+    co.bind = NULL;
+    int rc = 0;
+    wr_node_t *s = wr_node_new(&so, &rc), *c = NULL;
+    assert_non_null(s);
+    s_who_t who = {0};
+    s_spawn(s, "who", &s_who, &who, 0);
+
+    /* C, a client node, connects to S */
+    c = wr_node_new(&co, &rc);
+    assert_non_null(c);
+    assert_int_equal(wr_node_connect(c, "S", wr_node_endpoint(s)), 0);
+    s_ping(c, "S/who");
+    assert_string_equal(who.cert, "C");
+    assert_int_equal(atomic_load(&who.role), WR_ROLE_TASKMANAGER);
+    s_ping(s, "C/node"); /* back over C's connection */
+
+    /* no key: nothing arrives, the handshake failure is counted */
+    zsock_t *d = s_raw_peer("D", wr_node_endpoint(s));
+    s_send_raw(d, WR_PROTOCOL_VERSION, WR_MSG_PING, "D/node", "S/who", "\xc0", 1, 0);
+    wr_transport_stats_t st = {0};
+    for (int i = 0; i < 200 && !st.refused; i++) {
+        wr_node_transport_stats(s, &st);
+        zclock_sleep(10);
+    }
+    assert_true(st.refused >= 1);
+    assert_int_equal(atomic_load(&who.seen), 1);
+
+    /* a second CURVE server in this process is refused (one ZAP handler per process) */
+    wr_node_opts_t o2 = so;
+    o2.id = "C";
+    assert_null(wr_node_new(&o2, &rc));
+    assert_int_equal(rc, WR_EEXIST);
+
+    zsock_destroy(&d);
+    wr_node_destroy(&c);
+    wr_node_destroy(&s);
+    wr_fs_rmtree(dir);
+}
+
 static void test_many_messages_arrive_in_order(void **state)
 {
     (void)state;
@@ -624,6 +709,7 @@ int main(void)
         cmocka_unit_test(test_peer_dialed_under_a_wrong_id_is_told_who_is_there),
         cmocka_unit_test(test_wrong_node_claiming_another_peers_id_is_not_believed),
         cmocka_unit_test(test_many_messages_arrive_in_order),
+        cmocka_unit_test(test_curve_client_and_server),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,8 +21,10 @@
 #include "actors/jobmanager/jm_tms.h"
 #include "actors/jobmanager/jobmanager.h"
 #include "actors/runtime/node.h"
+#include "bus/base/clock.h"
 #include "bus/base/error.h"
 #include "bus/base/log.h"
+#include "bus/keys.h"
 #include "bus/msgtypes.h"
 
 #define S_TICK    (WR_MSG_LOCAL_FIRST + 20) /* checkpoints and restarts are due */
@@ -34,8 +36,9 @@ typedef struct {
     wr__tms_t *tms;
     wr__jobs_t *jobs;
     wr__inspect_t *inspect;
-    uint64_t tick;  /* the timer of checkpoints and restarts, while a job needs it (0: none) */
-    wr_logrl_t log; /* refusals of what peers send (bus/base/log.h) */
+    uint64_t tick;    /* the timer of checkpoints and restarts, while a job needs it (0: none) */
+    wr_logrl_t log;   /* refusals of what peers send (bus/base/log.h) */
+    uint64_t refused; /* requests refused for the role of the key they came with */
 } s_jm_t;
 
 static void s_free_state(void *state)
@@ -206,12 +209,67 @@ static void s_not_leader(wr_actor_t *self, s_jm_t *jm, const wr_msg_t *m)
     wr__jm_reply(self, m, WR_MSG_NOT_LEADER, &wr_msg_jm_addr_decl, &a);
 }
 
+/* The role a key needs for a request of type (bus/keys.h): a viewer looks, an admin also acts, a
+ * TaskManager registers and reports; anything else only a JobManager of the cluster may send. */
+static wr_role_t s_role_needed(uint16_t type)
+{
+    switch (type) {
+    case WR_MSG_PING:
+    case WR_MSG_ACTORS_REQ:
+    case WR_MSG_MAILBOX_REQ:
+    case WR_MSG_JOBS_REQ:
+    case WR_MSG_JOB_REQ:
+    case WR_MSG_CKPT_LIST_REQ:
+        return WR_ROLE_VIEWER;
+    case WR_MSG_JOB_SUBMIT:
+    case WR_MSG_JOB_CANCEL:
+    case WR_MSG_SAVEPOINT_REQ:
+        return WR_ROLE_ADMIN;
+    case WR_MSG_TM_REGISTER:
+    case WR_MSG_TASK_STATE:
+    case WR_MSG_CKPT_ACK:
+    case WR_MSG_ACTORS_REPLY:
+    case WR_MSG_MAILBOX_REPLY:
+    case WR_MSG_ERROR:
+    case WR_MSG_TIMEOUT:
+        return WR_ROLE_TASKMANAGER;
+    default:
+        return WR_ROLE_JOBMANAGER;
+    }
+}
+
+/* Whether m's key may send it (without keys, everyone may): an admin may all a viewer may, and a
+ * TaskManager may ask what a viewer may (for `weir` run with a node's key). A refusal is answered
+ * with an error naming the role needed, counted and logged (rate-limited). */
+static bool s_permitted(wr_actor_t *self, s_jm_t *jm, const wr_msg_t *m)
+{
+    wr_role_t need = s_role_needed(m->type);
+    if (wr_msg_role_is(m, need) || m->role == WR_ROLE_JOBMANAGER ||
+        (need == WR_ROLE_VIEWER && (m->role == WR_ROLE_ADMIN || m->role == WR_ROLE_TASKMANAGER)))
+        return true;
+    jm->refused++;
+    wr_warn_limited(&jm->log,
+                    "jobmanager: refused %s from %s: key '%s' has role %s, %s needs %s (%llu "
+                    "refused so far)",
+                    wr_msg_type_label(m->type), m->from, m->cert, wr_role_name(m->role),
+                    wr_msg_type_label(m->type), wr_role_name(need),
+                    (unsigned long long)jm->refused);
+    if (m->corr) {
+        char text[160];
+        snprintf(text, sizeof text, "not allowed: %s needs a key with role %s; '%s' has role %s",
+                 wr_msg_type_label(m->type), wr_role_name(need), m->cert, wr_role_name(m->role));
+        wr_reply_error(self, m, WR_EPERM, text);
+    }
+    return false;
+}
+
 /* A message for a service; what only the leader handles (a client's requests, the subtasks'
  * reports, the registrations) waits for the leadership: a request is answered with an error. */
 static int s_dispatch(wr_actor_t *self, s_jm_t *jm, const wr_msg_t *m)
 {
     if (m->type >= WR__LEADER_MSG_FIRST && m->type <= WR__LEADER_MSG_LAST)
         return wr__leader_on_message(jm->leader, self, m);
+    if (!s_permitted(self, jm, m)) return 0;
     switch (m->type) {
     case WR_MSG_PEER_DOWN:
         s_on_peer(self, jm, m, false);

@@ -439,6 +439,7 @@ wr_node_t *wr_node_new(const wr_node_opts_t *opts, int *err)
     snprintf(n->id, sizeof n->id, "%s", opts->id);
     n->o.id = n->id;
     n->o.bind = NULL;
+    n->o.keys_dir = n->o.cert = NULL;
     if (!n->o.threads) {
         long c = sysconf(_SC_NPROCESSORS_ONLN);
         n->o.threads = c > 0 ? (unsigned)c : 1;
@@ -477,6 +478,8 @@ wr_node_t *wr_node_new(const wr_node_opts_t *opts, int *err)
         .max_payload = n->o.max_message_size,
         .heartbeat_interval_ms = n->o.heartbeat_interval_ms,
         .heartbeat_timeout_ms = n->o.heartbeat_timeout_ms,
+        .keys_dir = opts->keys_dir,
+        .cert = opts->cert,
         .handler = {.deliver = s_on_deliver,
                     .undeliverable = s_on_undeliverable,
                     .peer_event = s_on_peer_event,

@@ -24,10 +24,13 @@ typedef struct {
     int64_t heartbeat_interval_ms; /* 0 = no heartbeats (transient clients) */
     int64_t heartbeat_timeout_ms;
     size_t max_message_size; /* 0 = WR_PAYLOAD_DEFAULT_MAX */
+    const char *keys_dir;    /* CURVE keys (bus/keys.h); NULL: the bus is not authenticated */
+    const char *cert;        /* this node's certificate there; NULL: its id */
 } wr_node_opts_t;
 
 /* Starts a node: binds its endpoint, starts its workers, timer and bus threads and its system
- * actor. Returns NULL on failure with *err set (WR_EIO for a bind failure, WR_EINVAL, ...). */
+ * actor. Returns NULL on failure with *err set (WR_EIO for a bind failure, WR_EINVAL, with
+ * keys_dir the errors of wr_transport_new, ...). */
 wr_node_t *wr_node_new(const wr_node_opts_t *opts, int *err);
 /* Stops every actor (children before supervisors), then the threads, and frees everything.
  * NULL-safe; nulls *node. Must not be called from one of the node's own workers. */

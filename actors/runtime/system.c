@@ -33,6 +33,9 @@ static wr_msg_node_row_t s_row(const char *node_id, const char *status, const ch
                                .bad_type = s->bad_type,
                                .oversized = s->oversized,
                                .spoofed = s->spoofed,
+                               .refused = s->refused,
+                               .unknown_key = s->unknown_key,
+                               .impostors = s->impostors,
                                .actors = actors};
 }
 

@@ -427,6 +427,12 @@ static int s_on_complete(wr_actor_t *self, wr__task_t *t, const wr_msg_t *m)
  * and is dropped, counted and logged. */
 static bool s_from_leader(const wr_actor_t *self, wr__task_t *t, const wr_msg_t *m)
 {
+    if (!wr_msg_role_is(m, WR_ROLE_JOBMANAGER)) { /* and only a JobManager's key */
+        if (++t->stale <= 5 || t->stale % 1000 == 0)
+            wr_warn("%s: dropping %s from %s: its key ('%s') is no JobManager's",
+                    wr_actor_addr(self), wr_msg_type_label(m->type), m->from, m->cert);
+        return false;
+    }
     if (!t->o.epoch || m->epoch == t->o.epoch) return true;
     t->stale++;
     wr_warn_limited(
@@ -441,6 +447,14 @@ static int s_on_message(wr_actor_t *self, void *state, wr_msg_t **msgp)
     wr__task_t *t = state;
     const wr_msg_t *m = *msgp;
     if (t->reported && m->type != S_TICK) return 0; /* finished or failed: drain quietly */
+    /* data comes from subtasks, orders from a JobManager (checkpoints: s_from_leader) */
+    if (m->type < WR_MSG_LOCAL_FIRST && !wr_msg_role_is(m, WR_ROLE_TASKMANAGER) &&
+        m->role != WR_ROLE_JOBMANAGER) {
+        if (++t->stale <= 5 || t->stale % 1000 == 0) /* a flood does not flood the log */
+            wr_warn("%s: dropping %s from %s: its key ('%s') is no TaskManager's",
+                    wr_actor_addr(self), wr_msg_type_label(m->type), m->from, m->cert);
+        return 0;
+    }
     if (t->final_acked && m->type != S_TICK && m->type != WR_MSG_CKPT_COMPLETE &&
         m->type != WR_MSG_CREDIT)
         return 0; /* ended: only the final checkpoint's completion matters now */

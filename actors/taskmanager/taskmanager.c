@@ -12,10 +12,12 @@
 #include "actors/taskmanager/taskmanager.h"
 #include "actors/taskmanager/task.h"
 #include "actors/taskmanager/tm_discovery.h"
+#include "bus/base/clock.h"
 #include "bus/base/error.h"
 #include "bus/base/fs.h"
 #include "bus/base/log.h"
 #include "bus/base/mp.h"
+#include "bus/keys.h"
 #include "bus/messages.h"
 
 #define S_TICK   (WR_MSG_LOCAL_FIRST + 1)
@@ -55,6 +57,8 @@ typedef struct {
     int lock_fd;                         /* holds store_dir's .lock (-1: none) */
     s_task_t *tasks;
     size_t ntasks, tasks_cap;
+    uint64_t not_jm;          /* deploys and cancels from keys that are no JobManager's */
+    int64_t not_jm_logged_ns; /* their last log line */
 } s_tm_t;
 
 static void s_free_state(void *state)
@@ -490,6 +494,24 @@ static int s_on_start(wr_actor_t *self, void *state)
     return tm->discovery ? 0 : WR_EINVAL;
 }
 
+/* Whether m comes from a JobManager's key (bus/keys.h; the epoch is checked after): anything
+ * else may not deploy or cancel, and is answered, counted and logged (at most a line a second). */
+static bool s_from_jobmanager(wr_actor_t *self, s_tm_t *tm, const wr_msg_t *m)
+{
+    if (wr_msg_role_is(m, WR_ROLE_JOBMANAGER)) return true;
+    tm->not_jm++;
+    int64_t now = wr_now_ns();
+    if (now - tm->not_jm_logged_ns >= 1000000000) {
+        tm->not_jm_logged_ns = now;
+        wr_warn("taskmanager: refused %s from %s: key '%s' has role %s, only a jobmanager may "
+                "(%llu refused so far)",
+                wr_msg_type_label(m->type), m->from, m->cert, wr_role_name(m->role),
+                (unsigned long long)tm->not_jm);
+    }
+    if (m->corr) wr_reply_error(self, m, WR_EPERM, "role jobmanager needed");
+    return false;
+}
+
 static int s_on_message(wr_actor_t *self, void *state, wr_msg_t **msgp)
 {
     s_tm_t *tm = state;
@@ -533,9 +555,9 @@ static int s_on_message(wr_actor_t *self, void *state, wr_msg_t **msgp)
         wr_reply(self, m, WR_MSG_PONG, m->data, m->len);
         break;
     case WR_MSG_TASK_DEPLOY:
-        return s_on_deploy(self, tm, m);
+        return s_from_jobmanager(self, tm, m) ? s_on_deploy(self, tm, m) : 0;
     case WR_MSG_TASK_CANCEL:
-        s_on_cancel(tm, m);
+        if (s_from_jobmanager(self, tm, m)) s_on_cancel(tm, m);
         break;
     case WR_MSG_CHILD_STOPPED:
         s_on_child_stopped(tm, m);

@@ -39,6 +39,8 @@ const char *wr_strerror(int err)
         return "the node at that endpoint has another id";
     case WR_ESTALE:
         return "deposed: a newer leader leads the cluster";
+    case WR_EPERM:
+        return "not allowed for the sender's role";
     default:
         return "unknown error";
     }

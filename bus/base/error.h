@@ -20,7 +20,8 @@ enum {
     WR_EEXIST = -14,     /* name already taken */
     WR_ENOTFOUND = -15,  /* no such file, key or entry */
     WR_EWRONGNODE = -16, /* the node at the peer's endpoint has another id than the peer's */
-    WR_ESTALE = -17      /* fenced out: a newer leader (a higher epoch) leads the cluster */
+    WR_ESTALE = -17,     /* fenced out: a newer leader (a higher epoch) leads the cluster */
+    WR_EPERM = -18       /* the sender's key (its role) may not do this */
 };
 
 /* Short human-readable text for a WR_E* code; never NULL. */

@@ -1,5 +1,6 @@
 #include "tests/support/proc_cluster.h"
 
+#include <czmq.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -99,6 +100,22 @@ void pc_wait_joined(pc_cluster_t *c, int i, size_t nth)
         PS_FAIL("TaskManager %s did not register with the JobManager", id);
     if (ps_wait_text(c->jm, c->jm->err, ps_fmt("peer %s up", id), 1, PC_START_MS) < 0)
         PS_FAIL("the JobManager heard no heartbeat from %s", id);
+}
+
+void pc_curve_client(void *sock, const char *dir, const char *me, const char *server)
+{
+    if (!dir) dir = ps_h.keys;
+    zcert_t *mine = zcert_load(ps_fmt("%s/secret/%s", dir, me));
+    zcert_t *theirs = zcert_load(ps_fmt("%s/public/%s", dir, server));
+    if (!mine || !theirs) {
+        zcert_destroy(&mine);
+        zcert_destroy(&theirs);
+        PS_FAIL("no key of '%s' or '%s' in %s", me, server, dir);
+    }
+    zsock_set_curve_serverkey(sock, zcert_public_txt(theirs));
+    zcert_apply(mine, sock);
+    zcert_destroy(&mine);
+    zcert_destroy(&theirs);
 }
 
 void pc_cluster_start(pc_cluster_t *c)

@@ -49,6 +49,14 @@ typedef struct {
 /* The TaskManagers' ids: "tm-a", "tm-b". */
 extern const char *const pc_tm_ids[PC_MAX_TMS];
 
+/* ---- keys ---- */
+
+/* Makes sock (a raw ZeroMQ socket of a test, not yet connected) a CURVE client with the key of
+ * certificate `me` of the keys ps_group_setup made (or of the keys in dir, when not NULL) for a
+ * connection to node `server` (whose public key is taken from the same folder). Fails the test
+ * when a key is missing. */
+void pc_curve_client(void *sock, const char *dir, const char *me, const char *server);
+
 /* ---- lifecycle ---- */
 
 /* Starts the JobManager and TaskManagers and waits until each joined (pc_wait_joined). */

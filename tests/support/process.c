@@ -396,6 +396,30 @@ static void s_at_exit(void)
     s_rm_tree(ps_h.root);
 }
 
+/* Runs `weir PS_KEYGEN_ARGS` to completion (its output in root/keygen.log). */
+static int s_keygen(const char *name)
+{
+    const char *const args[] = {ps_h.weir, PS_KEYGEN_ARGS, NULL};
+    char log[sizeof ps_h.root + 16];
+    snprintf(log, sizeof log, "%s/keygen.log", ps_h.root);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        execve(ps_h.weir, (char *const *)args, ps_h.daemon_env);
+        _exit(127);
+    }
+    int status = 0;
+    if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status)) {
+        fprintf(stderr, "%s: `weir keygen` failed (see %s)\n", name, log);
+        return -1;
+    }
+    return 0;
+}
+
 int ps_group_setup(const char *name, bool need_src)
 {
     extern char **environ;
@@ -416,6 +440,11 @@ int ps_group_setup(const char *name, bool need_src)
         ps_h.root[0] = '\0';
         return -1;
     }
+    /* before environ is copied: every process, daemon or CLI, finds the keys made below */
+    char state[sizeof ps_h.root + 8];
+    snprintf(state, sizeof state, "%s/state", ps_h.root);
+    snprintf(ps_h.keys, sizeof ps_h.keys, "%s/weir/keys", state);
+    if (setenv("XDG_STATE_HOME", state, 1)) return -1;
     size_t n = 0;
     while (environ[n])
         n++;
@@ -432,7 +461,7 @@ int ps_group_setup(const char *name, bool need_src)
     ps_h.daemon_env[m++] = ps_h.asan_options;
     if (!getenv("WEIR_LOG")) ps_h.daemon_env[m++] = "WEIR_LOG=info"; /* WEIR_LOG=debug: more */
     atexit(s_at_exit);
-    return 0;
+    return s_keygen(name);
 }
 
 int ps_group_teardown(void **state)

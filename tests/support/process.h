@@ -17,7 +17,9 @@
  * still tracked before it fails the test. Daemons run with WEIR_LOG=info unless WEIR_LOG is set,
  * and under ASan with a small quarantine of freed memory (ASan keeps 256 MB by default). Memory a
  * test gets from ps_keep, ps_alloc, ps_fmt, ps_path, ps_read_file and ps_lines is freed in the
- * teardown, so nothing leaks when an assertion jumps out of the test. Built on it:
+ * teardown, so nothing leaks when an assertion jumps out of the test. Every process runs with
+ * XDG_STATE_HOME in root, where ps_group_setup made the keys of every node id and client the tests
+ * use (`weir keygen`: PS_KEYGEN_ARGS), so that the bus is secured as by default. Built on it:
  * proc_cluster.h (a cluster of weir processes) and jobs.h (jobs on it). */
 #ifndef WR_TEST_PROCESS_H
 #define WR_TEST_PROCESS_H
@@ -29,6 +31,13 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include <cmocka.h>
+
+/* The keys ps_group_setup makes: the nodes and clients of the process tests. */
+#define PS_KEYGEN_ARGS                                                                             \
+    "keygen", "--jobmanager", "jm-1", "--jobmanager", "jm-x", "--jobmanager", "jm-a",              \
+        "--jobmanager", "jm-b", "--jobmanager", "jm-c", "--taskmanager", "tm-a", "--taskmanager",  \
+        "tm-b", "--taskmanager", "tm-c", "--taskmanager", "garbage-1", "--taskmanager", "lazy-1",  \
+        "--taskmanager", "tm-flood", "--admin", "admin", "--viewer", "viewer"
 
 #define PS_MAX_PROCS 16
 #define PS_MAX_ARGS  32
@@ -64,6 +73,8 @@ typedef struct {
     bool asan;              /* WEIR_BIN is an ASan build (slower: tests run smaller jobs) */
     char root[200];         /* mkdtemp: the whole run */
     char dir[240];          /* the running test's directory inside root */
+    char keys[240];         /* the cluster's CURVE keys (root/state/weir/keys: XDG_STATE_HOME is
+                               root/state for every process, so every weir finds them) */
     int ntests;
     char **daemon_env; /* environ, WEIR_LOG=info unless set, a small ASan quarantine */
     char *asan_options;
