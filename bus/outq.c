@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 
 #include "bus/base/error.h"
+#include "bus/frame_tsan.h"
 
 struct wr__outq_acct {
     _Atomic uint64_t bytes; /* in frames ZeroMQ holds */
@@ -92,6 +93,7 @@ static void s_frame_free(void *data, void *hint)
 {
     s_frame_t *f = hint;
     (void)data;
+    WR_FRAME_RECEIVED(f);
     atomic_fetch_sub(&f->acct->bytes, f->len);
     s_unref(f->acct);
     free(f);
@@ -109,6 +111,7 @@ int wr__outq_frame(wr__outq_acct_t *a, zmq_msg_t *frame, const void *head, size_
     f->len = len;
     atomic_fetch_add(&a->refs, 1);
     atomic_fetch_add(&a->bytes, len);
+    WR_FRAME_SENT(f);
     if (zmq_msg_init_data(frame, f->data, len, s_frame_free, f)) {
         s_frame_free(f->data, f);
         return WR_ENOMEM;

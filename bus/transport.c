@@ -13,24 +13,11 @@
 #include "bus/base/clock.h"
 #include "bus/curve.h"
 #include "bus/envelope.h"
+#include "bus/frame_tsan.h"
 #include "bus/base/error.h"
 #include "bus/base/log.h"
 #include "bus/messages.h"
 #include "bus/outq.h"
-
-/* libzmq is not built with ThreadSanitizer, which therefore cannot see ZeroMQ hand a frame from
- * the thread that filled it to the one that receives it (an inproc pipe passes the buffer
- * itself). Under TSan, say so: what was written into a frame before it was sent happens before
- * its receiver reads it. Nothing in other builds. */
-#if defined(__SANITIZE_THREAD__)
-void __tsan_acquire(void *addr);
-void __tsan_release(void *addr);
-#define S_FRAME_SENT(p)     __tsan_release(p)
-#define S_FRAME_RECEIVED(p) __tsan_acquire(p)
-#else
-#define S_FRAME_SENT(p)     ((void)(p))
-#define S_FRAME_RECEIVED(p) ((void)(p))
-#endif
 
 #define S_QUEUE_DEFAULT   65536
 #define S_BORROW_MIN      4096 /* inbound payloads this big are not copied out of their frame */
@@ -272,7 +259,7 @@ static int s_send_now(wr_transport_t *t, const char *peer, const wr_msg_t *m)
     if (!acct || wr__outq_frame(acct, &frame, t->sbuf.data, t->sbuf.size, m->data, m->len))
         return WR_ENOMEM;
     size_t bytes = zmq_msg_size(&frame);
-    S_FRAME_SENT(zmq_msg_data(&frame));
+    WR_FRAME_SENT(zmq_msg_data(&frame));
     void *sock = zsock_resolve(t->router);
     if (zmq_send(sock, peer, strlen(peer), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
         zmq_msg_close(&frame);
@@ -757,7 +744,7 @@ static bool s_receive_one(wr_transport_t *t, int64_t now)
         more = zmq_msg_more(dst);
         if (dst == &junk) zmq_msg_close(&junk);
     }
-    S_FRAME_RECEIVED(zmq_msg_data(&body));
+    WR_FRAME_RECEIVED(zmq_msg_data(&body));
     pthread_mutex_lock(&t->stats_lock);
     t->stats.frames_in++;
     t->stats.bytes_in += zmq_msg_size(&body);
