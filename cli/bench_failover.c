@@ -91,6 +91,7 @@ typedef struct {
     char ck_set[PATH_MAX + 32], rocks_set[PATH_MAX + 48];
     char sinks_set[PATH_MAX + 32]; /* the job's sink writes into the run's folder */
     wr_bench_proc_t etcd, jm[S_MAX_JMS], tm[S_TMS];
+    bool curve; /* security.curve of the daemons' configuration */
     wr_node_t *client;
     char job[WR_JOB_ID_MAX];
     int leader;            /* the JobManager that last answered for the job */
@@ -377,7 +378,7 @@ static int s_run(s_bench_t *b)
         names[n] = b->tm[i].name;
         roles[n] = WR_ROLE_TASKMANAGER;
     }
-    int rc = wr_bench_keys(&b->ps, names, roles, n, "bench", o->sets, o->nsets);
+    int rc = wr_bench_keys(&b->ps, names, roles, n, "bench", b->curve);
     if (!rc) rc = wr_bench_start_etcd(&b->ps, &b->etcd, b->etcd_url);
     /* jm-a first, so that it leads; then the standbys */
     for (uint32_t i = 0; i < o->jms && !rc; i++)
@@ -625,7 +626,7 @@ int wr_bench_failover(int argc, char **argv)
     wr_config_t *cfg = wr_cli_cfg_build(&cc, S_CMD, &code); /* the daemons' settings, checked */
     if (!cfg) return code;
     wr_cli_block_signals(); /* before any thread: sleeps wait for SIGINT/SIGTERM instead */
-    s_bench_t b = {.o = &o, .leader = 0};
+    s_bench_t b = {.o = &o, .leader = 0, .curve = wr_config_bool(cfg, "security.curve")};
     b.leader_samples = calloc(o.kills + 1, sizeof *b.leader_samples);
     b.tm_samples = calloc(o.tm_kills + 1, sizeof *b.tm_samples);
     int rc = WR_ENOMEM;

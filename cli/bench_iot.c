@@ -685,6 +685,7 @@ int wr_bench_iot(int argc, char **argv)
     if (code >= 0) return code;
     wr_config_t *cfg = wr_cli_cfg_build(&cc, S_CMD, &code); /* the daemons' settings, checked */
     if (!cfg) return code;
+    bool curve = wr_config_bool(cfg, "security.curve");
     wr_config_destroy(&cfg);
     wr_cli_block_signals(); /* before any thread: sleeps wait for SIGINT/SIGTERM instead */
     s_bench_t b = {.o = &o};
@@ -700,7 +701,7 @@ int wr_bench_iot(int argc, char **argv)
         rc = wr_bench_procs_init(&b.ps, S_CMD, "iot");
     static const char *const names[] = {"jm-1", "tm-1", "tm-2"};
     static const wr_role_t roles[] = {WR_ROLE_JOBMANAGER, WR_ROLE_TASKMANAGER, WR_ROLE_TASKMANAGER};
-    if (!rc) rc = wr_bench_keys(&b.ps, names, roles, 3, "bench", o.sets, o.nsets);
+    if (!rc) rc = wr_bench_keys(&b.ps, names, roles, 3, "bench", curve);
     if (!rc && !o.json) {
         wr_bench_machine_print(stdout);
         printf("iot bench: JobManager + %d TaskManagers of 1 slot on 127.0.0.1 (%s); job: "

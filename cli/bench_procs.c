@@ -130,14 +130,9 @@ out:
 }
 
 int wr_bench_keys(wr_bench_procs_t *ps, const char *const names[], const wr_role_t roles[],
-                  size_t n, const char *client, const char (*sets)[512], int nsets)
+                  size_t n, const char *client, bool curve)
 {
-    ps->curve = true;
-    for (int k = 0; k < nsets; k++)
-        if (!strncmp(sets[k], "security.curve=", 15)) {
-            int64_t v = 1;
-            ps->curve = wr_config_parse_value(WR_CFG_BOOL, sets[k] + 15, &v) || v;
-        }
+    ps->curve = curve;
     snprintf(ps->keys, sizeof ps->keys, "%s/keys", ps->dir);
     snprintf(ps->keys_set, sizeof ps->keys_set, "security.keys-dir=%s", ps->keys);
     wr_strbuf_t err;

@@ -40,7 +40,7 @@ typedef struct {
     char **envp;                  /* the children's environment: this one's with WEIR_LOG=info */
     char keys[PATH_MAX];          /* the cluster's keys (wr_bench_keys): <dir>/keys; "" before */
     char keys_set[PATH_MAX + 32]; /* security.keys-dir=<keys>, given to every daemon */
-    bool curve;                   /* security.curve is on (the default): the keys are used */
+    bool curve;                   /* security.curve (wr_bench_keys): the keys are used */
     int signal;                   /* SIGINT/SIGTERM received: stop */
 } wr_bench_procs_t;
 
@@ -64,10 +64,11 @@ bool wr_bench_nap(wr_bench_procs_t *ps, int64_t ms);
 int wr_bench_spawn(wr_bench_procs_t *ps, wr_bench_proc_t *p, const char *path, char *const argv[]);
 /* Makes the cluster's keys in <dir>/keys (bus/keys.h, as `weir keygen`): a certificate for each
  * of the n names with its role, and client (role admin) for the benchmark's own client node, whose
- * id must then be "<client>.<anything>". ps->curve says whether sets (the benchmark's --set)
- * leave security.curve on. 0, or the failure said on stderr. */
+ * id must then be "<client>.<anything>". curve (kept in ps->curve): security.curve of the
+ * daemons' configuration, whether the client node is to use its key. 0, or the failure said on
+ * stderr. */
 int wr_bench_keys(wr_bench_procs_t *ps, const char *const names[], const wr_role_t roles[],
-                  size_t n, const char *client, const char (*sets)[512], int nsets);
+                  size_t n, const char *client, bool curve);
 /* wr_bench_spawn of this binary with argv's n arguments (room for 2 * nsets + 2 more and the
  * NULL), then "--set" and the keys folder (once wr_bench_keys made it) and "--set" and each of
  * sets (KEY=VALUE: the benchmark's own --set, for every daemon). */
