@@ -51,8 +51,9 @@
 typedef struct {
     uint64_t devices;
     uint32_t minutes, parallelism;
-    bool backend[2];        /* memory, rocksdb */
-    bool p95[2];            /* without, with */
+    uint64_t rate;   /* readings per second of wall clock, all generator subtasks: 0 = unpaced */
+    bool backend[2]; /* memory, rocksdb */
+    bool p95[2];     /* without, with */
     bool ckpt_off, ckpt_on; /* checkpoints off; every ckpt_ms */
     int64_t ckpt_ms, timeout_ms;
     bool kill, json, keep;
@@ -180,7 +181,7 @@ static void s_stop_cluster(s_bench_t *b)
 
 static const char s_topology[] =
     "name: iot-bench\nparallelism: %u\nmax_parallelism: 128\n"
-    "sources:\n  - {type: generator, devices: %llu, interval: 10s, rate: 0, total: %llu, "
+    "sources:\n  - {type: generator, devices: %llu, interval: 10s, rate: %llu, total: %llu, "
     "start: 2024-01-01T00:00:00Z, jitter: 2s, late_fraction: 0.0001, late_by: 3min, seed: 42}\n"
     "operators:\n  - filter: temperature > -40 && temperature < 125\n"
     "key_by: device\n"
@@ -196,7 +197,8 @@ static int s_submit(s_bench_t *b, const s_config_t *c)
     wr_strbuf_t text;
     wr_strbuf_init(&text);
     wr_strbuf_addf(&text, s_topology, o->parallelism, (unsigned long long)o->devices,
-                   (unsigned long long)s_events(o), c->p95 ? "  p95_temp: p95(temperature)\n" : "");
+                   (unsigned long long)o->rate, (unsigned long long)s_events(o),
+                   c->p95 ? "  p95_temp: p95(temperature)\n" : "");
     int rc = wr_bench_submit(&b->ps, b->client, "jm-1/" WR_JOBMANAGER_PATH, text.buf, b->job);
     wr_strbuf_release(&text);
     return rc;
@@ -513,7 +515,7 @@ static void s_print_json(const s_bench_t *b)
 static const char s_usage[] =
     "usage: weir bench iot [--devices N] [--minutes N] [--backends LIST] [--p95 LIST]\n"
     "                      [--checkpoints LIST] [--kill] [--parallelism N] [--timeout DURATION]\n"
-    "                      [--set KEY=VALUE]... [--json] [--keep]\n"
+    "                      [--rate N] [--set KEY=VALUE]... [--json] [--keep]\n"
     "\n"
     "Runs the seed's job (examples/iot.yaml, bounded: --devices devices reporting every 10 s of\n"
     "event time for --minutes minutes, into 10-minute windows sliding by 1 minute, count/avg/\n"
@@ -535,6 +537,9 @@ static const char s_usage[] =
     "                      recovery is measured)\n"
     "  --parallelism N     of the job (default 2)\n"
     "  --timeout DURATION  a run that takes longer fails (default 30min)\n"
+    "  --rate N            readings per second of wall clock, both generator subtasks together\n"
+    "                      (default 0: as fast as they go; a paced job lasts at least\n"
+    "                      readings / N seconds, long enough for a kill on any machine)\n"
     "  --set KEY=VALUE     configuration of every daemon\n"
     "  --json              one JSON object\n"
     "  --keep              keep the temp folder (every daemon's log) and say where\n";
@@ -584,6 +589,7 @@ static int s_parse(int argc, char **argv, s_opts_t *o, wr_cli_cfg_t *cc)
                                          {"kill", no_argument, NULL, 'k'},
                                          {"parallelism", required_argument, NULL, 'P'},
                                          {"timeout", required_argument, NULL, 't'},
+                                         {"rate", required_argument, NULL, 'r'},
                                          {"set", required_argument, NULL, 'S'},
                                          {"json", no_argument, NULL, 'J'},
                                          {"keep", no_argument, NULL, 'K'},
@@ -616,6 +622,10 @@ static int s_parse(int argc, char **argv, s_opts_t *o, wr_cli_cfg_t *cc)
             break;
         case 'k':
             o->kill = true;
+            break;
+        case 'r':
+            if (!wr_cli_count(optarg, 0, 1000000000, &v)) bad = "0 to 1000000000";
+            o->rate = v;
             break;
         case 'P':
             if (!wr_cli_count(optarg, 1, 2, &v)) bad = "1 or 2 (two TaskManagers of one slot)";

@@ -1,11 +1,11 @@
 /* `weir bench iot` through the real weir binary, at a small scale:
  *
  *   - memory backend with p95, checkpoints off, every 300 ms, and every 300 ms with a kill,
- *     `--json`: three runs, each job FINISHED with plausible figures (events/s = readings /
- *     duration; the checkpointed runs completed checkpoints with sizes; the kill run restarted
- *     once and recovered no sooner than the restart delay; every process's peak RSS), the ratio
- *     to checkpoints off is the quotient of the two runs' rates; and once it exited, no process
- *     it started is left and its temp folder is gone
+ *     the generator paced so that each job lasts at least 3.6 s, `--json`: three runs, each job
+ * FINISHED with plausible figures (events/s = readings / duration; the checkpointed runs completed
+ * checkpoints with sizes; the kill run restarted once and recovered no sooner than the restart
+ * delay; every process's peak RSS), the ratio to checkpoints off is the quotient of the two runs'
+ * rates; and once it exited, no process it started is left and its temp folder is gone
  *   - SIGTERM in the middle of a run: it exits 128 + 15 with no process left and no folder
  *   - bad options are usage errors that start nothing
  *
@@ -30,7 +30,10 @@
 
 #define S_RUN_MS  (ps_h.asan ? 240000 : 120000)
 #define S_DEVICES "20000"
-#define S_MINUTES "30" /* 3.6M readings: long enough for two checkpoints before the kill */
+#define S_MINUTES "30" /* 3.6M readings ... */
+#define S_RATE                                                                                     \
+    "1000000" /* ... in at least 3.6 s on any machine: two checkpoints come before                 \
+                 the kill (unpaced, a quiet machine finished it in 1 s) */
 
 /* The run of doc with that checkpoint interval and kill; fails when there is not exactly one. */
 static const tj_value_t *s_run(const tj_value_t *doc, double interval_ms, bool kill)
@@ -51,11 +54,11 @@ static const tj_value_t *s_run(const tj_value_t *doc, double interval_ms, bool k
 static void test_three_runs_json(void **state)
 {
     (void)state;
-    ps_result_t r =
-        ps_run("bench",
-               PS_ARGV("bench", "iot", "--devices", S_DEVICES, "--minutes", S_MINUTES, "--backends",
-                       "memory", "--p95", "with", "--checkpoints", "off,300ms", "--kill", "--json"),
-               S_RUN_MS);
+    ps_result_t r = ps_run("bench",
+                           PS_ARGV("bench", "iot", "--devices", S_DEVICES, "--minutes", S_MINUTES,
+                                   "--backends", "memory", "--p95", "with", "--checkpoints",
+                                   "off,300ms", "--kill", "--rate", S_RATE, "--json"),
+                           S_RUN_MS);
     if (r.code != 0) PS_FAIL("weir bench iot exited %d:\n%s%s", r.code, r.out, r.err);
     const tj_value_t *doc = tj_parse(r.out);
     if (!doc || doc->type != TJ_OBJ) PS_FAIL("not one JSON object:\n%s", r.out);
@@ -117,6 +120,7 @@ static void test_bad_options(void **state)
         PS_ARGV("bench", "iot", "--checkpoints", "off", "--kill"),
         PS_ARGV("bench", "iot", "--devices", "0"),
         PS_ARGV("bench", "iot", "--parallelism", "3"),
+        PS_ARGV("bench", "iot", "--rate", "fast"),
         PS_ARGV("bench", "iot", "--set", "no-such.key=1"),
         PS_ARGV("bench", "iot", "extra"),
     };
