@@ -192,6 +192,7 @@ int wr_cli_jm_opts(const wr_config_t *cfg, const char *cmd, wr_jobmanager_opts_t
         .sinks_roots = wr_config_str(cfg, "security.paths.sinks"),
         .max_slots_per_tm = (uint32_t)wr_config_int(cfg, "slotmanager.max-slots-per-taskmanager"),
         .max_subtasks_per_job = (uint32_t)wr_config_int(cfg, "jobmanager.max-subtasks-per-job"),
+        .channel_credits = (uint32_t)wr_config_int(cfg, "bus.channel-credits"),
         .interval_ms = wr_config_int(cfg, "execution.checkpointing.interval"),
         .timeout_ms = wr_config_int(cfg, "execution.checkpointing.timeout"),
         .min_pause_ms = wr_config_int(cfg, "execution.checkpointing.min-pause"),

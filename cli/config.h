@@ -103,8 +103,9 @@ enum wr_config_proc {
     X("security.client", WR_CFG_CLIENT, WR_CFG_STRING, "admin", 0, 0,                              \
       "The client certificate CLI commands use (its role, admin or viewer, decides what they may " \
       "do).")                                                                                      \
-    X("bus.channel-credits", WR_CFG_NODES, WR_CFG_INT, "32", 1, 65536,                             \
-      "Batches a data-channel receiver lets a sender have in flight (credit-based flow control).") \
+    X("bus.channel-credits", WR_CFG_JM, WR_CFG_INT, "32", 1, 65536,                                \
+      "Batches a data-channel receiver lets a sender have in flight (credit-based flow control); " \
+      "the JobManager sends it to every subtask with the job's deployment.")                       \
     X("local.taskmanagers", WR_CFG_LOCAL, WR_CFG_INT, "2", 1, 64,                                  \
       "TaskManagers that `weir local` starts inside its one process.")                             \
     X("client.timeout", WR_CFG_CLIENT, WR_CFG_DURATION, "5s", 10, 3600000,                         \

@@ -471,6 +471,34 @@ static void test_a_subtask_that_cannot_be_spawned_is_reported_failed(void **stat
         fail_msg("the job's error does not say which subtask was refused: %s", error);
 }
 
+/* bus.channel-credits is the JobManager's: it travels with every deployment. A job whose channels
+ * have 1 credit still counts every record once; one configured beyond what a TaskManager takes
+ * (65536) is refused at deploy, which only happens if the JobManager sent its own value. Was: the
+ * JobManager sent 32 whatever the key said. */
+static void test_the_jobmanagers_channel_credits_reach_the_subtasks(void **state)
+{
+    tc_cluster_t *c = tc_start((tc_cluster_t **)state, &(tc_opts_t){.jm = {.channel_credits = 1}});
+    char yaml[1024], id[TC_JOB_ID_MAX];
+    assert_int_equal(tc_submit(c, s_job(yaml, sizeof yaml, "one", 2, 20000, 0), id, NULL, 0), 0);
+    assert_true(tc_wait_state(c, id, "FINISHED", TC_WAIT_MS));
+    char *lines = tc_collected(c, id), *got = s_counts(lines), *want = s_expected_counts(20000);
+    assert_string_equal(got, want);
+    free(lines);
+    free(got);
+    free(want);
+    tc_stop((tc_cluster_t **)state);
+
+    c = tc_start((tc_cluster_t **)state, &(tc_opts_t){.jm = {.channel_credits = 65537}});
+    assert_int_equal(tc_submit(c, s_job(yaml, sizeof yaml, "too-many", 2, 20000, 0), id, NULL, 0),
+                     0);
+    assert_true(tc_wait_state(c, id, "FAILED", TC_WAIT_MS));
+    wr_msg_t *job = tc_job(c, id);
+    char error[256];
+    if (!strstr(tc_mp_str(job, error, sizeof error, "error"), "malformed message"))
+        fail_msg("the deployment with 65537 credits was not refused: %s", error);
+    wr_msg_destroy(&job);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -481,6 +509,8 @@ int main(void)
         cmocka_unit_test_teardown(test_cancel_stops_every_subtask, tc_teardown),
         cmocka_unit_test_teardown(test_cancel_of_a_stale_epoch_is_refused, tc_teardown),
         cmocka_unit_test_teardown(test_a_subtask_that_cannot_be_spawned_is_reported_failed,
+                                  tc_teardown),
+        cmocka_unit_test_teardown(test_the_jobmanagers_channel_credits_reach_the_subtasks,
                                   tc_teardown),
         cmocka_unit_test_teardown(test_actors_and_mailboxes_are_inspected, tc_teardown),
         cmocka_unit_test_teardown(test_lost_taskmanager_is_dead_and_rejoins, tc_teardown),

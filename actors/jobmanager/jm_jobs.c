@@ -14,7 +14,7 @@
 #include "bus/base/log.h"
 #include "bus/base/mp.h"
 
-#define S_CREDITS       32
+#define S_CREDITS       32 /* when the options give none */
 #define S_BATCH_RECORDS 1024
 
 static const char *const s_state_names[] = {"CREATED",  "RUNNING", "FINISHED",
@@ -289,7 +289,8 @@ static int s_deploy(wr__jobs_t *js, wr_actor_t *self, wr__job_t *j)
     wr_msg_task_deploy_t d = {.attempt = j->attempt,
                               .topology = {(const uint8_t *)j->packed.data, j->packed.size},
                               .places = {places, j->nsub},
-                              .credits = S_CREDITS,
+                              .credits =
+                                  js->o->channel_credits ? js->o->channel_credits : S_CREDITS,
                               .batch_records = S_BATCH_RECORDS,
                               .checkpointing = wr__coord_enabled(j->coord),
                               .rocksdb = j->rocksdb,

@@ -69,6 +69,9 @@ typedef struct {
      * (jobmanager.max-subtasks-per-job). */
     uint32_t max_slots_per_tm;
     uint32_t max_subtasks_per_job;
+    /* Batches a data-channel receiver lets its sender have in flight, sent to every subtask with
+     * the deployment (bus.channel-credits; 1..65536, 0: 32). */
+    uint32_t channel_credits;
 } wr_jobmanager_opts_t;
 
 /* Starts the JobManager actor on node (o is copied; its strings must outlive the actor). */
