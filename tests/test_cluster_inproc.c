@@ -462,7 +462,7 @@ static const char *s_bad_deployment(tc_cluster_t *c, uint32_t credits, char *err
 static void test_a_subtask_that_cannot_be_spawned_is_reported_failed(void **state)
 {
     tc_cluster_t *c = tc_start((tc_cluster_t **)state, NULL);
-    char error[256];
+    char error[TC_JOB_ERROR_MAX];
     if (!strstr(s_bad_deployment(c, 32, error, sizeof error),
                 "cannot start the subtask on tm-1: invalid argument"))
         fail_msg("the job's error does not say which subtask could not start: %s", error);
@@ -493,9 +493,36 @@ static void test_the_jobmanagers_channel_credits_reach_the_subtasks(void **state
                      0);
     assert_true(tc_wait_state(c, id, "FAILED", TC_WAIT_MS));
     wr_msg_t *job = tc_job(c, id);
-    char error[256];
+    char error[TC_JOB_ERROR_MAX];
     if (!strstr(tc_mp_str(job, error, sizeof error, "error"), "malformed message"))
         fail_msg("the deployment with 65537 credits was not refused: %s", error);
+    wr_msg_destroy(&job);
+}
+
+/* A subtask's error reaches `weir job` whole, up to WR_MSG_ERROR_MAX: here one naming a file of a
+ * 700-byte path. Was: cut at 256 bytes, in the subtask's report and again in the job's. */
+static void test_a_long_error_reaches_the_job_whole(void **state)
+{
+    tc_cluster_t *c = tc_start((tc_cluster_t **)state, NULL);
+    char path[720] = "/nonexistent-weir-test";
+    while (strlen(path) < 700)
+        strcat(path, "/abcdefghij");
+    strcat(path, "/end.jsonl");
+    char yaml[2048], id[TC_JOB_ID_MAX];
+    snprintf(yaml, sizeof yaml,
+             "name: long-error\nschema: {device: int, ts: time, temperature: double}\n"
+             "sources: [{type: file, path: %s, format: jsonl}]\n"
+             "key_by: device\nevent_time: {field: ts, max_out_of_orderness: 2s}\n"
+             "window: {type: tumbling, size: 1min}\naggregates: {n: count()}\n"
+             "sinks: [{type: collect}]\n",
+             path);
+    assert_int_equal(tc_submit(c, yaml, id, NULL, 0), 0);
+    assert_true(tc_wait_state(c, id, "FAILED", TC_WAIT_MS));
+    wr_msg_t *job = tc_job(c, id);
+    char error[TC_JOB_ERROR_MAX];
+    if (!strstr(tc_mp_str(job, error, sizeof error, "error"), path))
+        fail_msg("the job's error (%zu bytes) does not hold the whole path: %s", strlen(error),
+                 error);
     wr_msg_destroy(&job);
 }
 
@@ -512,6 +539,7 @@ int main(void)
                                   tc_teardown),
         cmocka_unit_test_teardown(test_the_jobmanagers_channel_credits_reach_the_subtasks,
                                   tc_teardown),
+        cmocka_unit_test_teardown(test_a_long_error_reaches_the_job_whole, tc_teardown),
         cmocka_unit_test_teardown(test_actors_and_mailboxes_are_inspected, tc_teardown),
         cmocka_unit_test_teardown(test_lost_taskmanager_is_dead_and_rejoins, tc_teardown),
         cmocka_unit_test_teardown(test_taskmanagers_told_a_wrong_jobmanager_id_learn_it,

@@ -186,7 +186,7 @@ static void test_without_restarts_a_lost_taskmanager_fails_the_job(void **state)
 {
     tc_fx_t *f = *state;
     tc_cluster_t *c = tc_start(&f->c, NULL);
-    char id[TC_JOB_ID_MAX], error[256];
+    char id[TC_JOB_ID_MAX], error[TC_JOB_ERROR_MAX];
     s_run_and_lose(c, 0, NULL, 0, id);
     assert_true(tc_wait_state(c, id, "FAILED", TC_WAIT_MS));
     wr_msg_t *job = tc_job(c, id);
@@ -239,7 +239,7 @@ static void test_deterministic_start_failure_fails_the_job_without_restarts(void
                .num_retained = 1,
                .restart = {.kind = WR_RESTART_FIXED_DELAY, .attempts = 5, .delay_ms = 50}}};
     tc_cluster_t *c = tc_start(&f->c, &o);
-    char yaml[1024], id[TC_JOB_ID_MAX], error[256];
+    char yaml[1024], id[TC_JOB_ID_MAX], error[TC_JOB_ERROR_MAX];
     assert_int_equal(tc_submit(c, s_job(yaml, sizeof yaml, "before", S_RATE, NULL), id, NULL, 0),
                      0);
     s_progress_t p = {c, id, S_RATE / 2, 0};

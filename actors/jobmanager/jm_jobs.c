@@ -193,7 +193,7 @@ static void s_failed(wr__jobs_t *js, wr_actor_t *self, wr__job_t *j, const char 
     int64_t delay = 0;
     if (!wr__restart_on_failure(j->restart, &js->o->restart, wr__coord_enabled(j->coord),
                                 wr_wall_ms(), &delay)) {
-        char text[400];
+        char text[WR__JOB_ERROR_MAX];
         snprintf(text, sizeof text, "%s%s", why,
                  wr__restart_count(j->restart) ? " (no restarts left)" : "");
         s_end(js, self, j, WR__JOB_FAILED, text);
@@ -618,12 +618,13 @@ int wr__jobs_on_task_state(wr__jobs_t *js, wr_actor_t *self, const wr_msg_t *m)
         if (all) wr__restart_recovered(j->restart, wr_wall_ms());
     }
     if (!strcmp(r.state, "failed") && r.deterministic) {
-        char why[512]; /* a restart would fail the same way: the job ends, whatever its strategy */
+        char why[WR__JOB_WHY_MAX]; /* a restart would fail the same way: the job ends, whatever its
+                                      strategy */
         snprintf(why, sizeof why, "subtask %s cannot start, and no restart would: %s", m->from,
                  r.error);
         s_end(js, self, j, WR__JOB_FAILED, why);
     } else if (!strcmp(r.state, "failed")) {
-        char why[400];
+        char why[WR__JOB_WHY_MAX];
         snprintf(why, sizeof why, "subtask %s failed: %s", m->from, r.error);
         s_failed(js, self, j, why);
     } else if (!strcmp(r.state, "finished") && !was_finished && ++j->finished == j->nsub) {
@@ -745,7 +746,7 @@ static void s_restart(wr__jobs_t *js, wr_actor_t *self, wr__job_t *j)
     wr_strbuf_init(&err);
     int rc = wr__jm_recover_sinks(j, &err);
     if (rc) {
-        char text[400];
+        char text[WR__JOB_ERROR_MAX];
         snprintf(text, sizeof text, "cannot recover the sinks: %s",
                  err.len ? err.buf : wr_strerror(rc));
         wr_strbuf_release(&err);

@@ -14,6 +14,11 @@
 #include "bus/base/strbuf.h"
 #include "bus/messages.h"
 
+/* A job's error: a subtask's (WR_MSG_ERROR_MAX), the subtask's address and what the JobManager
+ * says around them. */
+#define WR__JOB_WHY_MAX   (WR_MSG_ERROR_MAX + 256)
+#define WR__JOB_ERROR_MAX (WR__JOB_WHY_MAX + 32)
+
 enum wr__job_state {
     WR__JOB_CREATED,
     WR__JOB_RUNNING,
@@ -44,7 +49,7 @@ typedef struct {
     char (*group_node)[WR_NODE_MAX]; /* slot group -> its TaskManager (plan.slots of them) */
     uint32_t finished;
     int64_t submitted_ms, ended_ms;
-    char error[256];
+    char error[WR__JOB_ERROR_MAX];
     char *collected; /* collect sinks' JSON lines */
     size_t collected_len;
     size_t collected_from; /* where the current attempt's lines start in collected */

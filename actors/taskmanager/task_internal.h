@@ -161,7 +161,7 @@ typedef struct {
     uint64_t last_checkpoint; /* the latest this subtask took part in */
     uint64_t stale;           /* checkpoint messages dropped: another leader's epoch */
     wr_logrl_t log;           /* refusals of what peers send (bus/base/log.h) */
-    char error[256];
+    char error[WR_MSG_ERROR_MAX];
     bool deterministic; /* it failed at its start with an error a restart meets again */
 } wr__task_t;
 

@@ -348,7 +348,7 @@ typedef struct {
     tc_cluster_t *c;
     const char *id, *want;
     char state[16];
-    char error[256];
+    char error[TC_JOB_ERROR_MAX];
 } s_state_wait_t;
 
 static bool s_job_settled(void *ctx)

@@ -33,6 +33,9 @@
 
 #define TC_MAX_TMS    8
 #define TC_JOB_ID_MAX WR_JOB_ID_MAX
+/* Room for a job's error as `job` answers it (a subtask's WR_MSG_ERROR_MAX and the JobManager's
+ * words around it). */
+#define TC_JOB_ERROR_MAX 2048
 /* Upper bound of a wait for something that should happen (a job finishing, a TaskManager
  * registering). Generous: sanitizer builds are slow, and a wait ends as soon as it holds. */
 #define TC_WAIT_MS 60000
