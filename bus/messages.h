@@ -24,14 +24,14 @@
 #include "bus/proto.h"
 
 /* ---- limits of the wire ---- */
-#define WR_MSG_JOB_ID_MAX      24  /* a job id, NUL included (8 hex digits today) */
-#define WR_MSG_PATH_MAX        512 /* a checkpoint, savepoint or state folder path, NUL included */
-#define WR_MSG_ENDPOINT_MAX    128 /* a bus endpoint "tcp://host:port", NUL included */
-#define WR_MSG_CLUSTER_MAX     64  /* a cluster id (high-availability.cluster-id), NUL included */
-#define WR_MSG_REASON_MAX      64  /* why a peer is down, NUL included */
-#define WR_MSG_STATE_MAX       16  /* a subtask's state name, NUL included */
+#define WR_MSG_JOB_ID_MAX      24   /* a job id, NUL included (8 hex digits today) */
+#define WR_MSG_PATH_MAX        512  /* a checkpoint, savepoint or state folder path, NUL included */
+#define WR_MSG_ENDPOINT_MAX    128  /* a bus endpoint "tcp://host:port", NUL included */
+#define WR_MSG_CLUSTER_MAX     64   /* a cluster id (high-availability.cluster-id), NUL included */
+#define WR_MSG_REASON_MAX      64   /* why a peer is down, NUL included */
+#define WR_MSG_STATE_MAX       16   /* a subtask's state name, NUL included */
 #define WR_MSG_ERROR_MAX       1024 /* a subtask's error, NUL included */
-#define WR_MSG_BLOB_NAME_MAX   64  /* a checkpoint blob's name, NUL included */
+#define WR_MSG_BLOB_NAME_MAX   64   /* a checkpoint blob's name, NUL included */
 #define WR_MSG_PLACES_MAX      (1u << 17) /* subtasks of a job */
 #define WR_MSG_BLOBS_MAX       256        /* state blobs of one subtask's checkpoint */
 #define WR_MSG_NODES_MAX       4096       /* nodes in `weir actors` */
