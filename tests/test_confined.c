@@ -126,31 +126,6 @@ static void test_files_outside_the_roots_are_refused_at_submit(void **state)
 }
 
 /* SAVEPOINT_REQ for job into dir: 0 (SAVEPOINT_DONE, its path into done) or the refusal. */
-static int s_savepoint(tc_cluster_t *c, const char *job, const char *dir, char *why, size_t cap)
-{
-    wr_msg_savepoint_req_t req = {0};
-    snprintf(req.job, sizeof req.job, "%s", job);
-    snprintf(req.dir, sizeof req.dir, "%s", dir);
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    assert_int_equal(wr_msg_savepoint_req_pack(&req, &sb), 0);
-    wr_msg_t *reply = tc_ask(c, WR_MSG_SAVEPOINT_REQ, sb.data, sb.size);
-    msgpack_sbuffer_destroy(&sb);
-    assert_non_null(reply);
-    int rc = 0;
-    why[0] = '\0';
-    if (reply->type == WR_MSG_ERROR) {
-        wr_msg_error_t e;
-        assert_int_equal(wr_msg_error_unpack(reply, &e), 0);
-        snprintf(why, cap, "%.*s", (int)e.text.len, e.text.s);
-        rc = e.code;
-    } else {
-        assert_int_equal(reply->type, WR_MSG_SAVEPOINT_DONE);
-    }
-    wr_msg_destroy(&reply);
-    return rc;
-}
-
 static void test_savepoints_outside_the_roots_are_refused(void **state)
 {
     tc_fx_t *f = *state;
@@ -172,18 +147,18 @@ static void test_savepoints_outside_the_roots_are_refused(void **state)
     const char *base[] = {etc, r.sp};
     for (size_t i = 0; i < 2; i++) {
         snprintf(dir, sizeof dir, dirs[i], base[i]);
-        assert_int_equal(s_savepoint(f->c, id, dir, why, sizeof why), WR_EINVAL);
+        assert_int_equal(tc_savepoint(f->c, id, dir, false, why, sizeof why), WR_EINVAL);
         if (!strstr(why, etc) || !strstr(why, "security.paths.savepoints"))
             fail_msg("savepoint into %s: the refusal does not name the folder and the key: %s", dir,
                      why);
     }
     /* a relative folder: the CLI makes it absolute; the JobManager resolves none */
-    assert_int_equal(s_savepoint(f->c, id, "sp", why, sizeof why), WR_EINVAL);
+    assert_int_equal(tc_savepoint(f->c, id, "sp", false, why, sizeof why), WR_EINVAL);
     assert_non_null(strstr(why, "not an absolute path"));
     assert_int_equal(access(etc, F_OK), -1);
 
     /* under the root it is taken */
-    assert_int_equal(s_savepoint(f->c, id, r.sp, why, sizeof why), 0);
+    assert_int_equal(tc_savepoint(f->c, id, r.sp, false, why, sizeof why), 0);
 
     /* a restore from outside the roots is refused at submit too */
     msgpack_sbuffer topo, sb;

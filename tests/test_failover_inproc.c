@@ -196,29 +196,6 @@ static void test_without_restarts_a_lost_taskmanager_fails_the_job(void **state)
     assert_int_equal(s_job_int(c, id, "restarts"), 0);
 }
 
-/* Stops job id with a savepoint into dir (not drained: its windows are still open in it); the
- * savepoint's folder into path. */
-static void s_stop_with_savepoint(tc_cluster_t *c, const char *id, const char *dir, char *path,
-                                  size_t cap)
-{
-    wr_msg_savepoint_req_t req = {.stop = true};
-    snprintf(req.job, sizeof req.job, "%s", id);
-    snprintf(req.dir, sizeof req.dir, "%s", dir);
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    assert_int_equal(wr_msg_savepoint_req_pack(&req, &sb), 0);
-    wr_msg_t *reply = tc_ask(c, WR_MSG_SAVEPOINT_REQ, sb.data, sb.size);
-    msgpack_sbuffer_destroy(&sb);
-    assert_non_null(reply);
-    wr_msg_savepoint_done_t done;
-    if (wr_msg_savepoint_done_unpack(reply, &done))
-        fail_msg("no savepoint: %.*s", (int)reply->len, (const char *)reply->data);
-    assert_true(done.path.len < cap);
-    snprintf(path, cap, "%.*s", (int)done.path.len, done.path.s);
-    wr_msg_destroy(&reply);
-    assert_true(tc_wait_state(c, id, "FINISHED", TC_WAIT_MS));
-}
-
 /* A failure at the start of a subtask that no restart can mend ends the job FAILED at once, with
  * its reason, whatever the restart strategy allows (Flink's SuppressRestartsException): here a
  * savepoint of 1-minute windows restored into a job of 2-minute windows, which the JobManager
@@ -244,7 +221,9 @@ static void test_deterministic_start_failure_fails_the_job_without_restarts(void
                      0);
     s_progress_t p = {c, id, S_RATE / 2, 0};
     assert_true(wr_test_wait_until(s_progressed, &p, TC_WAIT_MS, 10));
-    s_stop_with_savepoint(c, id, sp_dir, savepoint, sizeof savepoint);
+    /* not drained: its windows are still open in the savepoint */
+    assert_int_equal(tc_savepoint(c, id, sp_dir, true, savepoint, sizeof savepoint), 0);
+    assert_true(tc_wait_state(c, id, "FINISHED", TC_WAIT_MS));
 
     char *size = strstr(s_job(yaml, sizeof yaml, "after", S_RATE, NULL), "size: 1min");
     assert_non_null(size);

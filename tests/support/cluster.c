@@ -336,6 +336,28 @@ int tc_cancel(tc_cluster_t *c, const char *id)
     return rc;
 }
 
+int tc_savepoint(tc_cluster_t *c, const char *id, const char *dir, bool stop, char *path,
+                 size_t cap)
+{
+    wr_msg_savepoint_req_t req = {.stop = stop};
+    snprintf(req.job, sizeof req.job, "%s", id);
+    snprintf(req.dir, sizeof req.dir, "%s", dir);
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    assert_int_equal(wr_msg_savepoint_req_pack(&req, &sb), 0);
+    wr_msg_t *reply = tc_ask(c, WR_MSG_SAVEPOINT_REQ, sb.data, sb.size);
+    msgpack_sbuffer_destroy(&sb);
+    int rc = s_outcome(reply, WR_MSG_SAVEPOINT_DONE, path, cap);
+    wr_msg_savepoint_done_t done;
+    if (!rc && wr_msg_savepoint_done_unpack(reply, &done)) fail_msg("a malformed savepoint-done");
+    if (!rc && path && cap) {
+        assert_true(done.path.len < cap);
+        snprintf(path, cap, "%.*s", (int)done.path.len, done.path.s);
+    }
+    wr_msg_destroy(&reply);
+    return rc;
+}
+
 const char *tc_job_state(tc_cluster_t *c, const char *id, char *state, size_t cap)
 {
     wr_msg_t *job = tc_job(c, id);

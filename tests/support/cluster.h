@@ -125,6 +125,12 @@ int tc_submit_restore(tc_cluster_t *c, const char *yaml, const char *restore,
                       char id[TC_JOB_ID_MAX], char *why, size_t cap);
 /* JOB_CANCEL: 0, or the code of the JobManager's refusal (WR_ENOTFOUND, WR_EINVAL). */
 int tc_cancel(tc_cluster_t *c, const char *id);
+/* SAVEPOINT_REQ: a savepoint of job id into the folder dir (`weir savepoint`; with stop, `weir
+ * stop --savepoint`, which does not wait for the job to end). 0 with the savepoint's folder in
+ * path (cap bytes, may be NULL); or the code of the JobManager's refusal, its text in path, or
+ * WR_ETIMEDOUT. */
+int tc_savepoint(tc_cluster_t *c, const char *id, const char *dir, bool stop, char *path,
+                 size_t cap);
 
 /* The job's state ("RUNNING", "FINISHED", ...) into state (cap bytes); returns state. */
 const char *tc_job_state(tc_cluster_t *c, const char *id, char *state, size_t cap);
