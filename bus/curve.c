@@ -10,9 +10,12 @@
 #include "bus/base/log.h"
 
 #define S_ZAP_ENDPOINT "inproc://zeromq.zap.01"
-#define S_LOG_EVERY_NS 1000000000 /* at most one line a second per reason */
-#define S_RELOAD_NS    1000000000 /* public/ is looked at once a second */
-#define S_MAX_NODES    256        /* node certificates a probe may try */
+#define S_LOG_EVERY_NS 1000000000    /* at most one line a second per reason */
+#define S_RELOAD_NS    1000000000    /* public/ is looked at once a second */
+#define S_MAX_NODES    256           /* node certificates a probe may try */
+#define S_CONN_PROP    "X-Weir-Conn" /* the ZAP handler's number for a connection it admitted */
+#define S_SILENT_NS    2000000000    /* an admitted connection silent this long is parked */
+#define S_PENDING      64            /* admitted connections not yet heard, at most */
 
 /* Why something was refused: one log line a second each. */
 enum { S_WHY_HANDSHAKE, S_WHY_UNKNOWN_KEY, S_WHY_NO_CERT, S_WHY_IMPOSTOR, S_WHY_N };
@@ -28,6 +31,14 @@ struct wr__curve {
         uint64_t suppressed;
     } log[S_WHY_N];
     _Atomic uint64_t refused, unknown_key, impostors;
+    /* connections admitted and not yet heard from (wr__curve_sweep): their number and key */
+    uint64_t next_conn;
+    struct {
+        uint64_t conn;
+        int64_t admitted_ns;
+        char name[WR_KEYS_NAME_MAX];
+    } pending[S_PENDING];
+    size_t npending;
 };
 
 static void s_log(wr__curve_t *c, int why, const char *fmt, ...)
@@ -162,6 +173,65 @@ int wr__curve_poll_items(wr__curve_t *c, zmq_pollitem_t *items)
     return n;
 }
 
+/* Numbers a connection the ZAP handler admits with the key of certificate name, remembers it
+ * until it is heard from (the oldest is forgotten when S_PENDING wait), and writes the number as
+ * ZMTP metadata (RFC 23: name length, name, 4-byte value length, value) into meta; returns its
+ * length. */
+static size_t s_admitted(wr__curve_t *c, const char *name, uint8_t *meta)
+{
+    if (c->npending == S_PENDING)
+        memmove(&c->pending[0], &c->pending[1], --c->npending * sizeof c->pending[0]);
+    uint64_t conn = ++c->next_conn;
+    c->pending[c->npending].conn = conn;
+    c->pending[c->npending].admitted_ns = wr_now_ns();
+    snprintf(c->pending[c->npending].name, sizeof c->pending[0].name, "%s", name);
+    c->npending++;
+    char value[24];
+    uint32_t vlen = (uint32_t)snprintf(value, sizeof value, "%llu", (unsigned long long)conn);
+    size_t n = 0, plen = strlen(S_CONN_PROP);
+    meta[n++] = (uint8_t)plen;
+    memcpy(meta + n, S_CONN_PROP, plen);
+    n += plen;
+    meta[n++] = (uint8_t)(vlen >> 24);
+    meta[n++] = (uint8_t)(vlen >> 16);
+    meta[n++] = (uint8_t)(vlen >> 8);
+    meta[n++] = (uint8_t)vlen;
+    memcpy(meta + n, value, vlen);
+    return n + vlen;
+}
+
+/* A frame of an admitted connection arrived: that connection is not parked. */
+static void s_heard(wr__curve_t *c, zmq_msg_t *body)
+{
+    const char *v = zmq_msg_gets(body, S_CONN_PROP);
+    if (!v) return;
+    uint64_t conn = strtoull(v, NULL, 10);
+    for (size_t i = 0; i < c->npending; i++)
+        if (c->pending[i].conn == conn) {
+            c->pending[i] = c->pending[--c->npending];
+            return;
+        }
+}
+
+void wr__curve_sweep(wr__curve_t *c, int64_t now_ns, bool (*dialed)(void *ctx, const char *name),
+                     void *ctx)
+{
+    for (size_t i = 0; i < c->npending;) {
+        if (now_ns - c->pending[i].admitted_ns < S_SILENT_NS) {
+            i++;
+            continue;
+        }
+        if (!dialed(ctx, c->pending[i].name)) {
+            atomic_fetch_add(&c->impostors, 1);
+            s_log(c, S_WHY_IMPOSTOR,
+                  "a connection with the key of '%s' sent nothing that arrived in %d ms: its "
+                  "routing id is another connection's (an impostor, or '%s' connected twice)",
+                  c->pending[i].name, (int)(S_SILENT_NS / 1000000), c->pending[i].name);
+        }
+        c->pending[i] = c->pending[--c->npending];
+    }
+}
+
 /* Answers one ZAP request (RFC 27): a CURVE key among the cluster's public certificates is
  * admitted with its certificate's name as User-Id; anything else is refused. */
 static void s_zap_one(wr__curve_t *c)
@@ -185,6 +255,9 @@ static void s_zap_one(wr__curve_t *c)
               "certificates",
               address ? address : "?", key[0] ? key : "(none)");
     }
+    /* an admitted connection gets a number, as ZMTP metadata every frame of it carries */
+    uint8_t meta[1 + sizeof S_CONN_PROP + 4 + 24];
+    size_t mlen = k ? s_admitted(c, k->name, meta) : 0;
     zmsg_t *rep = zmsg_new();
     if (rep) {
         zmsg_addstr(rep, "1.0");
@@ -192,7 +265,7 @@ static void s_zap_one(wr__curve_t *c)
         zmsg_addstr(rep, k ? "200" : "400");
         zmsg_addstr(rep, k ? "OK" : "no key of this cluster");
         zmsg_addstr(rep, k ? k->name : "");
-        zmsg_addmem(rep, "", 0);
+        zmsg_addmem(rep, meta, mlen);
         zmsg_send(&rep, c->zap);
     }
     free(version);
@@ -250,22 +323,26 @@ void wr__curve_serve(wr__curve_t *c, int64_t now_ns)
 int wr__curve_identify(wr__curve_t *c, const char *peer, zmq_msg_t *body, const wr_key_t **key)
 {
     const wr_key_t *k = wr_keys_for_peer(c->keys, peer);
-    if (!k) {
+    /* set by this node's ZAP handler on connections it accepted; on one this node made, the
+     * peer proved the key of the certificate it was dialed as, so the name is the routing id's */
+    if (c->npending) s_heard(c, body);
+    const char *name = zmq_msg_gets(body, "User-Id");
+    bool other = name && (!k || strcmp(name, k->name));
+    /* a key of this cluster under a routing id it may not use; a key revoked since its
+     * connection was admitted is unknown (below) */
+    if (other && (k || wr_keys_by_name(c->keys, name))) {
+        atomic_fetch_add(&c->impostors, 1);
+        s_log(c, S_WHY_IMPOSTOR,
+              "dropped a frame from '%s' that came with the key of '%s' (an impostor)", peer, name);
+        return WR_EPERM;
+    }
+    if (!k || other) {
         atomic_fetch_add(&c->unknown_key, 1);
         s_log(c, S_WHY_UNKNOWN_KEY,
               "dropped a frame from '%s': no certificate of this cluster may use that id "
               "(revoked?)",
               peer);
         return WR_ENOTFOUND;
-    }
-    /* set by this node's ZAP handler on connections it accepted; on one this node made, the
-     * peer proved the key of the certificate it was dialed as, so the name is the routing id's */
-    const char *name = zmq_msg_gets(body, "User-Id");
-    if (name && strcmp(name, k->name)) {
-        atomic_fetch_add(&c->impostors, 1);
-        s_log(c, S_WHY_IMPOSTOR,
-              "dropped a frame from '%s' that came with the key of '%s' (an impostor)", peer, name);
-        return WR_EPERM;
     }
     *key = k;
     return 0;

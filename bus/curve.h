@@ -58,8 +58,23 @@ void wr__curve_serve(wr__curve_t *c, int64_t now_ns);
  * (bus/keys.h) and, when the connection was admitted by this node's ZAP handler, was also the key
  * it came with. Returns 0 with *key set, WR_ENOTFOUND when no certificate may use that id (never
  * had one, or revoked), WR_EPERM when the key belongs to another certificate (an impostor); each
- * refusal is counted and logged (rate-limited). */
+ * refusal is counted and logged (rate-limited).
+ * A frame under an id with no certificate that came with a key of this cluster is an impostor's
+ * too; with a key revoked since its connection was admitted it is unknown. */
 int wr__curve_identify(wr__curve_t *c, const char *peer, zmq_msg_t *body, const wr_key_t **key);
+
+/* Connections this node's ZAP handler admitted that sent nothing for 2 s. With ROUTER_HANDOVER
+ * off, libzmq parks a connection whose routing id another connection already holds, without a
+ * word, and nothing it sends ever arrives; so each admitted connection is numbered (ZAP metadata
+ * every frame of it carries) and one never heard from is parked or silent. When this node dialed
+ * the node of its key itself (dialed(ctx, name) says so), it is that node's own second
+ * connection (both ends of a link may dial); otherwise it is counted and logged as an impostor:
+ * a key claiming another's routing id (or its own, while its node's old connection still holds
+ * it: a node restarted behind a half-open connection shows here too). Our own connections all
+ * speak at once (a heartbeat, a PING, a request). At most 64 connections wait to be heard; beyond
+ * that the oldest is forgotten uncounted. I/O thread only. */
+void wr__curve_sweep(wr__curve_t *c, int64_t now_ns, bool (*dialed)(void *ctx, const char *name),
+                     void *ctx);
 
 /* Counters: handshakes that failed on the server socket; connections or frames refused for a key
  * that is no key of this cluster; frames whose routing id is not their key's. */

@@ -818,6 +818,13 @@ out:
 
 /* ---- the I/O thread ---- */
 
+/* Whether this node dialed node `name` itself (wr__curve_sweep). */
+static bool s_dialed(void *t, const char *name)
+{
+    s_peer_t *p = s_peer_find(t, name);
+    return p && p->connected;
+}
+
 static void *s_io_main(void *arg)
 {
     wr_transport_t *t = arg;
@@ -826,7 +833,10 @@ static void *s_io_main(void *arg)
     t->next_hb_ns = wr_now_ns();
     while (!atomic_load(&t->stop)) {
         int64_t now = wr_now_ns();
-        if (t->curve) wr__curve_serve(t->curve, now);
+        if (t->curve) {
+            wr__curve_serve(t->curve, now);
+            wr__curve_sweep(t->curve, now, s_dialed, t);
+        }
         s_drain_commands(t, now);
         bool waiting = false;
         for (size_t i = 0; i < t->npeers; i++) {
