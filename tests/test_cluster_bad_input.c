@@ -307,7 +307,8 @@ static int64_t s_rss(const ps_proc_t *p)
  * bound (40 pings of 60 MB: 2.5 GB): ZeroMQ's high-water mark counts messages, not bytes, and
  * beyond it the transport queued on. Now what a node holds for one peer is bounded in bytes
  * (4 * bus.max-message-size, 8 MiB here): over it the peer's connection is closed, counted and
- * logged, and the JobManager's memory stays put while the client sends 400 MB of pings. */
+ * logged (`overflowed` in `weir actors`), and the JobManager's memory stays put while the client
+ * sends 400 MB of pings. */
 static void test_client_that_does_not_read_loses_its_connection(void **state)
 {
     (void)state;
@@ -345,6 +346,12 @@ static void test_client_that_does_not_read_loses_its_connection(void **state)
     if (peak - before > (96 << 20))
         fail_msg("the JobManager grew from %lld to %lld MB for a client that does not read",
                  (long long)(before >> 20), (long long)(peak >> 20));
+    /* counted, in `weir actors --json` and in its text */
+    double cut = tj_num(pc_node_row(pc_actors(&c), "jm-1", NULL), "overflowed");
+    if (!(cut >= 1)) fail_msg("the cut is not counted: overflowed %.0f", cut);
+    ps_result_t r = pc_cli(&c, PS_ARGV("actors"));
+    if (r.code || !strstr(r.out, ps_fmt("peers cut off for not reading: %.0f", cut)))
+        fail_msg("weir actors does not show the cut:\n%s%s", r.out, r.err);
     /* the cluster carries on */
     assert_true(ps_running(c.jm));
     pc_wait_statuses(&c, PS_ARGV("jm-1=up", "tm-a=up"), S_UP_MS);

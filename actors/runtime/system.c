@@ -36,6 +36,7 @@ static wr_msg_node_row_t s_row(const char *node_id, const char *status, const ch
                                .refused = s->refused,
                                .unknown_key = s->unknown_key,
                                .impostors = s->impostors,
+                               .overflowed = s->overflowed,
                                .actors = actors};
 }
 
