@@ -31,7 +31,7 @@ struct wr__curve {
         uint64_t suppressed;
     } log[S_WHY_N];
     _Atomic uint64_t refused, unknown_key, impostors;
-    /* connections admitted and not yet heard from (wr__curve_sweep): their number and key */
+    /* connections admitted and not yet heard from (s_sweep): their number and key */
     uint64_t next_conn;
     struct {
         uint64_t conn;
@@ -115,10 +115,15 @@ int wr__curve_server(wr__curve_t *c, zsock_t *sock)
     zsock_set_curve_publickey(sock, self->public_txt);
     zsock_set_curve_secretkey(sock, wr_keys_self_secret(c->keys));
     zsock_set_zap_domain(sock, "weir");
+    return 0;
+}
+
+int wr__curve_watch(wr__curve_t *c, zsock_t *sock)
+{
     char ep[64];
     snprintf(ep, sizeof ep, "inproc://weir-curve-monitor-%p", (void *)c);
     int events = ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
-                 ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
+                 ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_SUCCEEDED;
     if (zmq_socket_monitor(zsock_resolve(sock), ep, events)) return WR_EIO;
     c->monitor = zsock_new(ZMQ_PAIR);
     if (!c->monitor || zsock_connect(c->monitor, "%s", ep)) return WR_EIO;
@@ -213,25 +218,6 @@ static void s_heard(wr__curve_t *c, zmq_msg_t *body)
         }
 }
 
-void wr__curve_sweep(wr__curve_t *c, int64_t now_ns, bool (*dialed)(void *ctx, const char *name),
-                     void *ctx)
-{
-    for (size_t i = 0; i < c->npending;) {
-        if (now_ns - c->pending[i].admitted_ns < S_SILENT_NS) {
-            i++;
-            continue;
-        }
-        if (!dialed(ctx, c->pending[i].name)) {
-            atomic_fetch_add(&c->impostors, 1);
-            s_log(c, S_WHY_IMPOSTOR,
-                  "a connection with the key of '%s' sent nothing that arrived in %d ms: its "
-                  "routing id is another connection's (an impostor, or '%s' connected twice)",
-                  c->pending[i].name, (int)(S_SILENT_NS / 1000000), c->pending[i].name);
-        }
-        c->pending[i] = c->pending[--c->npending];
-    }
-}
-
 /* Answers one ZAP request (RFC 27): a CURVE key among the cluster's public certificates is
  * admitted with its certificate's name as User-Id; anything else is refused. */
 static void s_zap_one(wr__curve_t *c)
@@ -278,8 +264,9 @@ static void s_zap_one(wr__curve_t *c)
     zmsg_destroy(&req);
 }
 
-/* Counts one monitor event (a failed handshake on the server socket). */
-static void s_monitor_one(wr__curve_t *c)
+/* One monitor event: a handshake of a connection this node made is reported to links (how it
+ * ended); a failed one of a connection made to this node is counted (refused) and logged. */
+static void s_monitor_one(wr__curve_t *c, const wr__curve_links_t *links)
 {
     zmsg_t *ev = zmsg_recv(c->monitor);
     if (!ev) return;
@@ -292,27 +279,57 @@ static void s_monitor_one(wr__curve_t *c)
         uint32_t value;
         memcpy(&event, zframe_data(head), 2);
         memcpy(&value, zframe_data(head) + 2, 4);
-        atomic_fetch_add(&c->refused, 1);
-        /* AUTH: the ZAP handler refused (logged there) */
-        if (event != ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
-            s_log(c, S_WHY_HANDSHAKE,
-                  "refused a connection on %s: %s (a peer without this cluster's CURVE keys?)",
-                  ep ? ep : "?",
-                  event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL &&
-                          value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH
-                      ? "it does not speak CURVE"
-                      : "the CURVE handshake failed");
+        int why = event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED     ? 0
+                  : event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ? WR_EPERM
+                                                             : WR_EPROTO;
+        /* (libzmq names a connection made to this node after its own bound endpoint, one this
+         * node made after the endpoint it dialed) */
+        bool ours = ep && links->handshake(links->ctx, ep, why);
+        if (!ours && why) {
+            atomic_fetch_add(&c->refused, 1);
+            /* AUTH: the ZAP handler refused (logged there) */
+            if (why != WR_EPERM)
+                s_log(c, S_WHY_HANDSHAKE,
+                      "refused a connection on %s: %s (a peer without this cluster's CURVE "
+                      "keys?)",
+                      ep ? ep : "?",
+                      event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL &&
+                              value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH
+                          ? "it does not speak CURVE"
+                          : "the CURVE handshake failed");
+        }
     }
     free(ep);
     zmsg_destroy(&ev);
 }
 
-void wr__curve_serve(wr__curve_t *c, int64_t now_ns)
+/* Connections the ZAP handler admitted that have not been heard from for S_SILENT_NS: parked,
+ * unless this node dialed their key's node (curve.h). */
+static void s_sweep(wr__curve_t *c, int64_t now_ns, const wr__curve_links_t *links)
+{
+    for (size_t i = 0; i < c->npending;) {
+        if (now_ns - c->pending[i].admitted_ns < S_SILENT_NS) {
+            i++;
+            continue;
+        }
+        if (!links->dialed(links->ctx, c->pending[i].name)) {
+            atomic_fetch_add(&c->impostors, 1);
+            s_log(c, S_WHY_IMPOSTOR,
+                  "a connection with the key of '%s' sent nothing that arrived in %d ms: its "
+                  "routing id is another connection's (an impostor, or '%s' connected twice)",
+                  c->pending[i].name, (int)(S_SILENT_NS / 1000000), c->pending[i].name);
+        }
+        c->pending[i] = c->pending[--c->npending];
+    }
+}
+
+void wr__curve_serve(wr__curve_t *c, int64_t now_ns, const wr__curve_links_t *links)
 {
     while (c->zap && (zsock_events(c->zap) & ZMQ_POLLIN))
         s_zap_one(c);
     while (c->monitor && (zsock_events(c->monitor) & ZMQ_POLLIN))
-        s_monitor_one(c);
+        s_monitor_one(c, links);
+    s_sweep(c, now_ns, links);
     if (now_ns - c->reloaded_ns >= S_RELOAD_NS) {
         c->reloaded_ns = now_ns;
         if (wr_keys_reload(c->keys))

@@ -54,6 +54,7 @@ typedef struct {
     char probe_cert[S_PROBES][WR_KEYS_NAME_MAX]; /* with CURVE: the node whose key each uses */
     int64_t probe_made_ns;                       /* when the probes were opened (0: none open) */
     unsigned probe_try;     /* with CURVE: which group of node keys the probes try */
+    int handshake;          /* with CURVE: how our connection's last handshake ended (curve.h) */
     s_fifo_t waiting;       /* outbound messages waiting for the connection, in order */
     uint64_t waiting_bytes; /* their payloads */
 } s_peer_t;
@@ -228,6 +229,7 @@ static void s_publish_peers(wr_transport_t *t)
         memcpy(s->actual, p->actual, sizeof s->actual);
         s->state = p->state;
         s->incarnation = p->incarnation;
+        s->handshake = p->handshake;
         s->last_heard_ms_ago = p->last_heard_ns ? (now - p->last_heard_ns) / 1000000 : -1;
     }
     t->npeer_snap = t->npeers;
@@ -405,6 +407,7 @@ static size_t s_drain_commands(wr_transport_t *t, int64_t now)
         if (same || (p->state == WR_PEER_UP && c.passive)) continue;
         if (p->connected) zsock_disconnect(t->router, "%s", p->endpoint);
         p->connected = false;
+        p->handshake = 0;
         snprintf(p->endpoint, sizeof p->endpoint, "%s", c.endpoint);
         p->actual[0] = '\0';
         p->heartbeats = t->o.heartbeat_interval_ms > 0;
@@ -818,11 +821,27 @@ out:
 
 /* ---- the I/O thread ---- */
 
-/* Whether this node dialed node `name` itself (wr__curve_sweep). */
+/* Whether this node dialed node `name` itself (bus/curve.h). */
 static bool s_dialed(void *t, const char *name)
 {
     s_peer_t *p = s_peer_find(t, name);
     return p && p->connected;
+}
+
+/* How the handshake of this node's connection to endpoint ended (bus/curve.h): kept in its
+ * peer's entry for wr_peer_info_t. */
+static bool s_handshake(void *tp, const char *endpoint, int why)
+{
+    wr_transport_t *t = tp;
+    bool ours = false;
+    for (size_t i = 0; i < t->npeers; i++) {
+        s_peer_t *p = &t->peers[i];
+        if (!p->connected || strcmp(p->endpoint, endpoint)) continue;
+        ours = true;
+        p->handshake = why;
+    }
+    if (ours) s_publish_peers(t);
+    return ours;
 }
 
 static void *s_io_main(void *arg)
@@ -834,8 +853,9 @@ static void *s_io_main(void *arg)
     while (!atomic_load(&t->stop)) {
         int64_t now = wr_now_ns();
         if (t->curve) {
-            wr__curve_serve(t->curve, now);
-            wr__curve_sweep(t->curve, now, s_dialed, t);
+            wr__curve_serve(
+                t->curve, now,
+                &(wr__curve_links_t){.ctx = t, .dialed = s_dialed, .handshake = s_handshake});
         }
         s_drain_commands(t, now);
         bool waiting = false;
@@ -969,7 +989,9 @@ wr_transport_t *wr_transport_new(const wr_transport_opts_t *opts, int *err)
         wr_strbuf_release(&why);
         if (!t->curve) goto fail;
         rc = WR_EIO; /* the server options before the bind: the listener keeps them */
-        if (server && wr__curve_server(t->curve, t->router)) goto fail;
+        if ((server && wr__curve_server(t->curve, t->router)) ||
+            wr__curve_watch(t->curve, t->router))
+            goto fail;
     }
     /* with keys, a connection never takes over the routing id of another (ROUTER_HANDOVER):
      * libzmq hands the id over before a message says which key came, so a valid key of another

@@ -114,6 +114,9 @@ typedef struct {
     uint64_t incarnation;
     char actual[WR_NODE_MAX]; /* "": normal; else the id the node at endpoint answered with when
                                  it turned out not to be `id` (see the top of this file) */
+    int handshake; /* with keys, how the last CURVE handshake of this node's connection to it
+                      ended: 0 (it succeeded, or none ended yet), WR_EPERM (it refused this
+                      node's key), WR_EPROTO (it failed otherwise: no CURVE there, another key) */
 } wr_peer_info_t;
 
 /* Binds and starts the I/O thread. NULL on failure with *err (WR_EIO when the bind fails;
