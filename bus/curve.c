@@ -1,9 +1,14 @@
 #include "bus/curve.h"
 
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "bus/base/clock.h"
 #include "bus/base/error.h"
@@ -16,9 +21,10 @@
 #define S_CONN_PROP    "X-Weir-Conn" /* the ZAP handler's number for a connection it admitted */
 #define S_SILENT_NS    2000000000    /* an admitted connection silent this long is parked */
 #define S_PENDING      64            /* admitted connections not yet heard, at most */
+#define S_ACCEPTED     256           /* accepted connections watched for a cut, at most */
 
 /* Why something was refused: one log line a second each. */
-enum { S_WHY_HANDSHAKE, S_WHY_UNKNOWN_KEY, S_WHY_NO_CERT, S_WHY_IMPOSTOR, S_WHY_N };
+enum { S_WHY_HANDSHAKE, S_WHY_UNKNOWN_KEY, S_WHY_NO_CERT, S_WHY_IMPOSTOR, S_WHY_CUT, S_WHY_N };
 
 struct wr__curve {
     char node_id[WR_NODE_MAX];
@@ -30,7 +36,12 @@ struct wr__curve {
         int64_t last_ns;
         uint64_t suppressed;
     } log[S_WHY_N];
-    _Atomic uint64_t refused, unknown_key, impostors;
+    _Atomic uint64_t refused, unknown_key, impostors, cut_while_sending;
+    /* connections made to this node: ZeroMQ's fd and our duplicate of it (s_watch_cut) */
+    struct {
+        int fd, dup;
+    } accepted[S_ACCEPTED];
+    size_t naccepted;
     /* connections admitted and not yet heard from (s_sweep): their number and key */
     uint64_t next_conn;
     struct {
@@ -101,6 +112,8 @@ void wr__curve_destroy(wr__curve_t **cp)
 {
     if (!cp || !*cp) return;
     wr__curve_t *c = *cp;
+    for (size_t i = 0; i < c->naccepted; i++)
+        close(c->accepted[i].dup);
     zsock_destroy(&c->monitor);
     zsock_destroy(&c->zap);
     wr_keys_destroy(&c->keys);
@@ -123,7 +136,8 @@ int wr__curve_watch(wr__curve_t *c, zsock_t *sock)
     char ep[64];
     snprintf(ep, sizeof ep, "inproc://weir-curve-monitor-%p", (void *)c);
     int events = ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
-                 ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_SUCCEEDED;
+                 ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
+                 ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED;
     if (zmq_socket_monitor(zsock_resolve(sock), ep, events)) return WR_EIO;
     c->monitor = zsock_new(ZMQ_PAIR);
     if (!c->monitor || zsock_connect(c->monitor, "%s", ep)) return WR_EIO;
@@ -264,8 +278,68 @@ static void s_zap_one(wr__curve_t *c)
     zmsg_destroy(&req);
 }
 
-/* One monitor event: a handshake of a connection this node made is reported to links (how it
- * ended); a failed one of a connection made to this node is counted (refused) and logged. */
+/* A connection made to this node, ZeroMQ's fd: a duplicate of the fd keeps its socket open after
+ * ZeroMQ closes it, so that s_check_cut can see how it ended. Not watched when S_ACCEPTED are. */
+static void s_watch_cut(wr__curve_t *c, int fd)
+{
+    if (c->naccepted == S_ACCEPTED) return;
+    int dup = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (dup < 0) return; /* closed already */
+    c->accepted[c->naccepted].fd = fd;
+    c->accepted[c->naccepted++].dup = dup;
+}
+
+/* ZeroMQ closed its fd of a watched connection: when the peer still holds the connection (TCP
+ * established: it sent no FIN) and bytes of it wait unread, ZeroMQ cut it while the peer was
+ * sending: libzmq 4.3.4 closes a connection on a frame over ZMQ_MAXMSGSIZE (and on other ZMTP or
+ * CURVE errors after the handshake) with nothing but this disconnect to show for it. A peer that
+ * left sent a FIN; one this node cut for not reading (bus/outq.h) was shut down here first. */
+static void s_check_cut(wr__curve_t *c, int fd, const char *ep)
+{
+    for (size_t i = 0; i < c->naccepted; i++) {
+        if (c->accepted[i].fd != fd) continue;
+        int dup = c->accepted[i].dup, unread = 0;
+        c->accepted[i] = c->accepted[--c->naccepted];
+        struct tcp_info ti;
+        socklen_t len = sizeof ti;
+        if (!getsockopt(dup, IPPROTO_TCP, TCP_INFO, &ti, &len) &&
+            ti.tcpi_state == TCP_ESTABLISHED && !ioctl(dup, FIONREAD, &unread) && unread > 0) {
+            atomic_fetch_add(&c->cut_while_sending, 1);
+            s_log(c, S_WHY_CUT,
+                  "ZeroMQ closed a connection on %s while its peer was sending (%d bytes unread): "
+                  "a frame over bus.max-message-size + 1 MiB, or another protocol error",
+                  ep ? ep : "?", unread);
+        }
+        close(dup);
+        return;
+    }
+}
+
+/* A handshake ended (event): one of a connection this node made is reported to links; a failed
+ * one of a connection made to this node is counted (refused) and logged. libzmq names a
+ * connection made to this node after its own bound endpoint, one this node made after the
+ * endpoint it dialed. */
+static void s_handshake_ended(wr__curve_t *c, const wr__curve_links_t *links, uint16_t event,
+                              uint32_t value, const char *ep)
+{
+    int why = event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED     ? 0
+              : event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ? WR_EPERM
+                                                         : WR_EPROTO;
+    if ((ep && links->handshake(links->ctx, ep, why)) || !why) return;
+    atomic_fetch_add(&c->refused, 1);
+    /* AUTH: the ZAP handler refused (logged there) */
+    if (why != WR_EPERM)
+        s_log(c, S_WHY_HANDSHAKE,
+              "refused a connection on %s: %s (a peer without this cluster's CURVE keys?)",
+              ep ? ep : "?",
+              event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL &&
+                      value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH
+                  ? "it does not speak CURVE"
+                  : "the CURVE handshake failed");
+}
+
+/* One monitor event: a connection made to this node (watched for a cut), its end, or how a
+ * handshake ended. */
 static void s_monitor_one(wr__curve_t *c, const wr__curve_links_t *links)
 {
     zmsg_t *ev = zmsg_recv(c->monitor);
@@ -279,25 +353,12 @@ static void s_monitor_one(wr__curve_t *c, const wr__curve_links_t *links)
         uint32_t value;
         memcpy(&event, zframe_data(head), 2);
         memcpy(&value, zframe_data(head) + 2, 4);
-        int why = event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED     ? 0
-                  : event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ? WR_EPERM
-                                                             : WR_EPROTO;
-        /* (libzmq names a connection made to this node after its own bound endpoint, one this
-         * node made after the endpoint it dialed) */
-        bool ours = ep && links->handshake(links->ctx, ep, why);
-        if (!ours && why) {
-            atomic_fetch_add(&c->refused, 1);
-            /* AUTH: the ZAP handler refused (logged there) */
-            if (why != WR_EPERM)
-                s_log(c, S_WHY_HANDSHAKE,
-                      "refused a connection on %s: %s (a peer without this cluster's CURVE "
-                      "keys?)",
-                      ep ? ep : "?",
-                      event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL &&
-                              value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH
-                          ? "it does not speak CURVE"
-                          : "the CURVE handshake failed");
-        }
+        if (event == ZMQ_EVENT_ACCEPTED)
+            s_watch_cut(c, (int)value);
+        else if (event == ZMQ_EVENT_DISCONNECTED)
+            s_check_cut(c, (int)value, ep);
+        else
+            s_handshake_ended(c, links, event, value, ep);
     }
     free(ep);
     zmsg_destroy(&ev);
@@ -365,8 +426,10 @@ int wr__curve_identify(wr__curve_t *c, const char *peer, zmq_msg_t *body, const 
     return 0;
 }
 
-void wr__curve_counts(wr__curve_t *c, uint64_t *refused, uint64_t *unknown_key, uint64_t *impostors)
+void wr__curve_counts(wr__curve_t *c, uint64_t *refused, uint64_t *unknown_key, uint64_t *impostors,
+                      uint64_t *cut_while_sending)
 {
+    *cut_while_sending = atomic_load(&c->cut_while_sending);
     *refused = atomic_load(&c->refused);
     *unknown_key = atomic_load(&c->unknown_key);
     *impostors = atomic_load(&c->impostors);

@@ -89,8 +89,17 @@ void wr__curve_serve(wr__curve_t *c, int64_t now_ns, const wr__curve_links_t *li
 int wr__curve_identify(wr__curve_t *c, const char *peer, zmq_msg_t *body, const wr_key_t **key);
 
 /* Counters: handshakes that failed on the server socket; connections or frames refused for a key
- * that is no key of this cluster; frames whose routing id is not their key's. */
-void wr__curve_counts(wr__curve_t *c, uint64_t *refused, uint64_t *unknown_key,
-                      uint64_t *impostors);
+ * that is no key of this cluster; frames whose routing id is not their key's; connections made to
+ * this node that ZeroMQ closed while their peer was still sending (see below).
+ *
+ * cut_while_sending: libzmq 4.3.4 closes a connection that sends a frame over ZMQ_MAXMSGSIZE
+ * (bus.max-message-size + 1 MiB here) and says nothing but ZMQ_EVENT_DISCONNECTED, as for a peer
+ * that left. So the fd of every connection made to this node is duplicated when ZeroMQ accepts it
+ * (up to 256 at once; the socket outlives ZeroMQ's close), and at its disconnect, one whose peer
+ * had not closed it (TCP established) and whose bytes wait unread was cut while the peer was
+ * sending: a frame over the limit, or another ZMTP or CURVE error after the handshake (libzmq does
+ * not say which). Counted and logged (rate-limited). */
+void wr__curve_counts(wr__curve_t *c, uint64_t *refused, uint64_t *unknown_key, uint64_t *impostors,
+                      uint64_t *cut_while_sending);
 
 #endif

@@ -133,6 +133,7 @@
     F(U64, unknown_key, , )                                                                        \
     F(U64, impostors, , )                                                                          \
     F(U64, overflowed, , )                                                                         \
+    F(U64, cut_while_sending, , )                                                                  \
     F(LIST, actors, actor_row, WR_MSG_ACTORS_MAX)                                                  \
     F(OPT_U32, slots, , )                                                                          \
     F(WITH_U32, slots_free, , )

@@ -1084,7 +1084,9 @@ void wr_transport_stats(wr_transport_t *t, wr_transport_stats_t *out)
     pthread_mutex_lock(&t->stats_lock);
     *out = t->stats;
     pthread_mutex_unlock(&t->stats_lock);
-    if (t->curve) wr__curve_counts(t->curve, &out->refused, &out->unknown_key, &out->impostors);
+    if (t->curve)
+        wr__curve_counts(t->curve, &out->refused, &out->unknown_key, &out->impostors,
+                         &out->cut_while_sending);
 }
 
 size_t wr_transport_peers(wr_transport_t *t, wr_peer_info_t *out, size_t n)

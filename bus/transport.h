@@ -39,7 +39,9 @@
  * - Security (bus/curve.h, bus/keys.h): with keys_dir set, the ROUTER is a CURVE server that
  *   admits only keys of the cluster's public certificates (counted and logged, rate-limited,
  *   otherwise), every connection out is a CURVE client that knows its peer's key, and a frame
- *   whose routing id its key may not use is dropped and counted (impostors). Each delivered
+ *   whose routing id its key may not use is dropped and counted (impostors), as is a connection
+ *   libzmq parks because its routing id is another's. A frame over max_payload + 1 MiB makes
+ *   ZeroMQ close its connection: with keys that is counted (cut_while_sending). Each delivered
  *   message carries its sender's certificate name and role (wr_msg_t.cert, .role); without
  *   keys_dir nothing is authenticated and every message says WR_ROLE_OPEN.
  * Senders never wake the I/O thread per message: it is woken only when it sleeps. */
@@ -102,6 +104,7 @@ typedef struct {
     uint64_t refused;     /* CURVE handshakes that failed on the bound socket (no or wrong key) */
     uint64_t unknown_key; /* connections or frames with a key or id of no certificate of ours */
     uint64_t impostors;   /* frames whose routing id is not their key's certificate's */
+    uint64_t cut_while_sending; /* connections to us ZeroMQ closed mid-send (bus/curve.h) */
 } wr_transport_stats_t;
 
 enum wr_peer_state { WR_PEER_CONNECTING, WR_PEER_UP, WR_PEER_DOWN };

@@ -356,7 +356,13 @@ static void s_why_no_jm(wr_node_t *via, const char *jm, wr_strbuf_t *why)
     /* with keys, a client's id is its certificate's name, a dot and its pid */
     const char *self = wr_node_id(via);
     int cert = (int)strcspn(self, ".");
-    if (p && p->handshake == WR_EPERM)
+    /* another node there (a probe found it) says more than the failed handshake with it */
+    if (p && p->actual[0])
+        wr_strbuf_addf(why,
+                       "the JobManager at %s is node '%s', not '%s' (jobmanager.node-id)\n"
+                       "  use --set jobmanager.node-id=%s",
+                       p->endpoint, p->actual, node, p->actual);
+    else if (p && p->handshake == WR_EPERM)
         wr_strbuf_addf(why,
                        "the JobManager at %s refused this client's key '%.*s': it is not among "
                        "the cluster's public certificates (revoked, or made for another cluster)\n"
@@ -369,11 +375,6 @@ static void s_why_no_jm(wr_node_t *via, const char *jm, wr_strbuf_t *why)
                        "security.curve, or with another key than the cluster's public certificate "
                        "'%s' in security.keys-dir",
                        p->endpoint, node);
-    else if (p && p->actual[0])
-        wr_strbuf_addf(why,
-                       "the JobManager at %s is node '%s', not '%s' (jobmanager.node-id)\n"
-                       "  use --set jobmanager.node-id=%s",
-                       p->endpoint, p->actual, node, p->actual);
     else if (p && p->endpoint[0])
         wr_strbuf_addf(why,
                        "no JobManager answers at %s (as node '%s')\n"

@@ -64,9 +64,10 @@ void wr_render_actors(const wr_msg_actors_reply_t *r, FILE *out)
         wr_strbuf_addf(&notes,
                        "node %-12s %-12s %-28s malformed frames dropped: %.0f; refused "
                        "connections: %.0f, unknown keys: %.0f, impostors: %.0f; peers cut off for "
-                       "not reading: %.0f\n",
+                       "not reading: %.0f, cut by ZeroMQ while sending: %.0f\n",
                        node, status, endpoint, (double)row->malformed, (double)row->refused,
-                       (double)row->unknown_key, (double)row->impostors, (double)row->overflowed);
+                       (double)row->unknown_key, (double)row->impostors, (double)row->overflowed,
+                       (double)row->cut_while_sending);
     }
     fprintf(out, "\n%s", notes.buf);
     wr_strbuf_release(&notes);

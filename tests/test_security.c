@@ -2,12 +2,15 @@
  * loopback with security on, as the keys ps_group_setup made (tests/support/process.h): the
  * attacker is a raw czmq DEALER of the test speaking bus/envelope.h. A peer without a key, or with
  * a key of another cluster, is refused at the handshake and counted; a valid TaskManager key
- * using the JobManager's routing id is dropped (counted as an impostor by the JobManager; by a
- * TaskManager, whose own connection holds that id, ZeroMQ never passes it on) and the TaskManagers
- * carry on, none of their traffic going to the impostor; a
- * viewer may look but not cancel (the error names the role), an admin may; a client certificate
- * removed from the public folder is refused from then on; a process without its keys does not
- * start and says to run `weir keygen`. Every test keeps a job running and checks it still is.
+ * using the JobManager's routing id is dropped and counted as an impostor, by the JobManager (its
+ * frames) and by a TaskManager (whose own connection holds that id: libzmq parks the impostor's,
+ * which stays silent), and the TaskManagers carry on, none of their traffic going to the
+ * impostor; a TaskManager key offering 65,536 slots, a job at parallelism 4096, tm-b registering
+ * with another TaskManager's key and savepoints outside the roots (/etc too) are refused, with
+ * nothing deployed or written; a viewer may look but not cancel (the error names the role), an
+ * admin may; a client certificate removed from the public folder is refused from then on, and the
+ * CLI says its key was refused; a process without its keys does not start and says to run `weir
+ * keygen`. Every test keeps a job running and checks it still is.
  *
  * Needs WEIR_BIN (`scons test` sets it); the DEALER is closed in the teardown, the processes
  * killed. WEIR_TEST_FILTER=PATTERN runs only the matching tests. */
