@@ -399,8 +399,8 @@ static void test_revoked_client_is_refused(void **state)
 
     r = pc_cli(&c, PS_ARGV("jobs", "--set", "security.client=viewer"));
     if (r.code != 1) PS_FAIL("a revoked viewer listed the jobs (exit %d): %s", r.code, r.out);
-    if (!strstr(r.err, "refused this client's key 'viewer'") ||
-        !strstr(r.err, "security.client") || !strstr(r.err, "security.keys-dir"))
+    if (!strstr(r.err, "refused this client's key 'viewer'") || !strstr(r.err, "security.client") ||
+        !strstr(r.err, "security.keys-dir"))
         PS_FAIL("the CLI does not say its key was refused: %s", r.err);
     s_wait_count(&c, "jm-1", "unknown_key", before);
     r = pc_cli(&c, PS_ARGV("jobs"));
