@@ -37,11 +37,15 @@ struct wr__curve {
         uint64_t suppressed;
     } log[S_WHY_N];
     _Atomic uint64_t refused, unknown_key, impostors, cut_while_sending;
-    /* connections made to this node: ZeroMQ's fd and our duplicate of it (s_watch_cut) */
+    /* connections made to this node: ZeroMQ's fd and our duplicate of it (s_watch_cut), in the
+     * order accepted (seq), and the number the ZAP handler gave it (s_match: 0 none or refused) */
     struct {
         int fd, dup;
+        uint64_t seq, conn;
+        bool matched;
     } accepted[S_ACCEPTED];
     size_t naccepted;
+    uint64_t accept_seq;
     /* connections admitted and not yet heard from (s_sweep): their number and key */
     uint64_t next_conn;
     struct {
@@ -232,6 +236,74 @@ static void s_heard(wr__curve_t *c, zmq_msg_t *body)
         }
 }
 
+/* Admitted connection conn (0: none) closed: it is not parked. */
+static void s_forget(wr__curve_t *c, uint64_t conn)
+{
+    for (size_t i = 0; conn && i < c->npending; i++)
+        if (c->pending[i].conn == conn) {
+            c->pending[i] = c->pending[--c->npending];
+            return;
+        }
+}
+
+/* The ZAP handler answered for a connection (conn: its number; 0: refused): it is the one
+ * accepted first of those not yet answered for. libzmq accepts a connection (the monitor event,
+ * read before ZAP requests) before its handshake asks ZAP, so the order holds but for
+ * handshakes that overtake each other; a connection whose handshake fails before ZAP leaves the
+ * order when it closes, which it does at once. */
+static void s_match(wr__curve_t *c, uint64_t conn)
+{
+    size_t first = c->naccepted;
+    for (size_t i = 0; i < c->naccepted; i++)
+        if (!c->accepted[i].matched &&
+            (first == c->naccepted || c->accepted[i].seq < c->accepted[first].seq))
+            first = i;
+    if (first == c->naccepted) return;
+    c->accepted[first].matched = true;
+    c->accepted[first].conn = conn;
+}
+
+/* A connection made to this node, ZeroMQ's fd: a duplicate of the fd keeps its socket open after
+ * ZeroMQ closes it, so that s_check_cut can see how it ended. Not watched when S_ACCEPTED are. */
+static void s_watch_cut(wr__curve_t *c, int fd)
+{
+    if (c->naccepted == S_ACCEPTED) return;
+    int dup = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (dup < 0) return; /* closed already */
+    c->accepted[c->naccepted].fd = fd;
+    c->accepted[c->naccepted].dup = dup;
+    c->accepted[c->naccepted].seq = ++c->accept_seq;
+    c->accepted[c->naccepted].conn = 0;
+    c->accepted[c->naccepted++].matched = false;
+}
+
+/* ZeroMQ closed its fd of a watched connection: when the peer still holds the connection (TCP
+ * established: it sent no FIN) and bytes of it wait unread, ZeroMQ cut it while the peer was
+ * sending: libzmq 4.3.4 closes a connection on a frame over ZMQ_MAXMSGSIZE (and on other ZMTP or
+ * CURVE errors after the handshake) with nothing but this disconnect to show for it. A peer that
+ * left sent a FIN; one this node cut for not reading (bus/outq.h) was shut down here first. */
+static void s_check_cut(wr__curve_t *c, int fd, const char *ep)
+{
+    for (size_t i = 0; i < c->naccepted; i++) {
+        if (c->accepted[i].fd != fd) continue;
+        int dup = c->accepted[i].dup, unread = 0;
+        s_forget(c, c->accepted[i].conn); /* closed: not parked */
+        c->accepted[i] = c->accepted[--c->naccepted];
+        struct tcp_info ti;
+        socklen_t len = sizeof ti;
+        if (!getsockopt(dup, IPPROTO_TCP, TCP_INFO, &ti, &len) &&
+            ti.tcpi_state == TCP_ESTABLISHED && !ioctl(dup, FIONREAD, &unread) && unread > 0) {
+            atomic_fetch_add(&c->cut_while_sending, 1);
+            s_log(c, S_WHY_CUT,
+                  "ZeroMQ closed a connection on %s while its peer was sending (%d bytes unread): "
+                  "a frame over bus.max-message-size + 1 MiB, or another protocol error",
+                  ep ? ep : "?", unread);
+        }
+        close(dup);
+        return;
+    }
+}
+
 /* Answers one ZAP request (RFC 27): a CURVE key among the cluster's public certificates is
  * admitted with its certificate's name as User-Id; anything else is refused. */
 static void s_zap_one(wr__curve_t *c)
@@ -258,6 +330,7 @@ static void s_zap_one(wr__curve_t *c)
     /* an admitted connection gets a number, as ZMTP metadata every frame of it carries */
     uint8_t meta[1 + sizeof S_CONN_PROP + 4 + 24];
     size_t mlen = k ? s_admitted(c, k->name, meta) : 0;
+    s_match(c, k ? c->next_conn : 0);
     zmsg_t *rep = zmsg_new();
     if (rep) {
         zmsg_addstr(rep, "1.0");
@@ -276,43 +349,6 @@ static void s_zap_one(wr__curve_t *c)
     free(mechanism);
     zframe_destroy(&cred);
     zmsg_destroy(&req);
-}
-
-/* A connection made to this node, ZeroMQ's fd: a duplicate of the fd keeps its socket open after
- * ZeroMQ closes it, so that s_check_cut can see how it ended. Not watched when S_ACCEPTED are. */
-static void s_watch_cut(wr__curve_t *c, int fd)
-{
-    if (c->naccepted == S_ACCEPTED) return;
-    int dup = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-    if (dup < 0) return; /* closed already */
-    c->accepted[c->naccepted].fd = fd;
-    c->accepted[c->naccepted++].dup = dup;
-}
-
-/* ZeroMQ closed its fd of a watched connection: when the peer still holds the connection (TCP
- * established: it sent no FIN) and bytes of it wait unread, ZeroMQ cut it while the peer was
- * sending: libzmq 4.3.4 closes a connection on a frame over ZMQ_MAXMSGSIZE (and on other ZMTP or
- * CURVE errors after the handshake) with nothing but this disconnect to show for it. A peer that
- * left sent a FIN; one this node cut for not reading (bus/outq.h) was shut down here first. */
-static void s_check_cut(wr__curve_t *c, int fd, const char *ep)
-{
-    for (size_t i = 0; i < c->naccepted; i++) {
-        if (c->accepted[i].fd != fd) continue;
-        int dup = c->accepted[i].dup, unread = 0;
-        c->accepted[i] = c->accepted[--c->naccepted];
-        struct tcp_info ti;
-        socklen_t len = sizeof ti;
-        if (!getsockopt(dup, IPPROTO_TCP, TCP_INFO, &ti, &len) &&
-            ti.tcpi_state == TCP_ESTABLISHED && !ioctl(dup, FIONREAD, &unread) && unread > 0) {
-            atomic_fetch_add(&c->cut_while_sending, 1);
-            s_log(c, S_WHY_CUT,
-                  "ZeroMQ closed a connection on %s while its peer was sending (%d bytes unread): "
-                  "a frame over bus.max-message-size + 1 MiB, or another protocol error",
-                  ep ? ep : "?", unread);
-        }
-        close(dup);
-        return;
-    }
 }
 
 /* A handshake ended (event): one of a connection this node made is reported to links; a failed
@@ -386,10 +422,11 @@ static void s_sweep(wr__curve_t *c, int64_t now_ns, const wr__curve_links_t *lin
 
 void wr__curve_serve(wr__curve_t *c, int64_t now_ns, const wr__curve_links_t *links)
 {
-    while (c->zap && (zsock_events(c->zap) & ZMQ_POLLIN))
-        s_zap_one(c);
+    /* the monitor first: a connection's acceptance before its ZAP request (s_match) */
     while (c->monitor && (zsock_events(c->monitor) & ZMQ_POLLIN))
         s_monitor_one(c, links);
+    while (c->zap && (zsock_events(c->zap) & ZMQ_POLLIN))
+        s_zap_one(c);
     s_sweep(c, now_ns, links);
     if (now_ns - c->reloaded_ns >= S_RELOAD_NS) {
         c->reloaded_ns = now_ns;
