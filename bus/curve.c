@@ -22,6 +22,8 @@
 #define S_SILENT_NS    2000000000    /* an admitted connection silent this long is parked */
 #define S_PENDING      64            /* admitted connections not yet heard, at most */
 #define S_ACCEPTED     256           /* accepted connections watched for a cut, at most */
+#define S_CLOSING      32            /* connections looked at again after ZeroMQ closed them */
+#define S_CUT_NS       1000000000    /* for this long (the I/O thread wakes twice a second) */
 
 /* Why something was refused: one log line a second each. */
 enum { S_WHY_HANDSHAKE, S_WHY_UNKNOWN_KEY, S_WHY_NO_CERT, S_WHY_IMPOSTOR, S_WHY_CUT, S_WHY_N };
@@ -46,6 +48,12 @@ struct wr__curve {
     } accepted[S_ACCEPTED];
     size_t naccepted;
     uint64_t accept_seq;
+    struct {
+        int dup;
+        int64_t until_ns;
+        char ep[64];
+    } closing[S_CLOSING]; /* closed by ZeroMQ, still held by the peer, nothing unread yet */
+    size_t nclosing;
     /* connections admitted and not yet heard from (s_sweep): their number and key */
     uint64_t next_conn;
     struct {
@@ -118,6 +126,8 @@ void wr__curve_destroy(wr__curve_t **cp)
     wr__curve_t *c = *cp;
     for (size_t i = 0; i < c->naccepted; i++)
         close(c->accepted[i].dup);
+    for (size_t i = 0; i < c->nclosing; i++)
+        close(c->closing[i].dup);
     zsock_destroy(&c->monitor);
     zsock_destroy(&c->zap);
     wr_keys_destroy(&c->keys);
@@ -277,30 +287,66 @@ static void s_watch_cut(wr__curve_t *c, int fd)
     c->accepted[c->naccepted++].matched = false;
 }
 
-/* ZeroMQ closed its fd of a watched connection: when the peer still holds the connection (TCP
- * established: it sent no FIN) and bytes of it wait unread, ZeroMQ cut it while the peer was
- * sending: libzmq 4.3.4 closes a connection on a frame over ZMQ_MAXMSGSIZE (and on other ZMTP or
- * CURVE errors after the handshake) with nothing but this disconnect to show for it. A peer that
- * left sent a FIN; one this node cut for not reading (bus/outq.h) was shut down here first. */
+/* How a connection whose fd ZeroMQ closed stands, by our duplicate of it: 1 its peer still holds
+ * it (TCP established: it sent no FIN, and this node did not shut it down) and bytes of it wait
+ * unread, 0 it holds it and nothing waits (yet), -1 it is over. */
+static int s_cut_state(int dup, int *unread)
+{
+    struct tcp_info ti;
+    socklen_t len = sizeof ti;
+    *unread = 0;
+    if (getsockopt(dup, IPPROTO_TCP, TCP_INFO, &ti, &len) || ti.tcpi_state != TCP_ESTABLISHED)
+        return -1;
+    return !ioctl(dup, FIONREAD, unread) && *unread > 0 ? 1 : 0;
+}
+
+static void s_count_cut(wr__curve_t *c, const char *ep, int unread)
+{
+    atomic_fetch_add(&c->cut_while_sending, 1);
+    s_log(c, S_WHY_CUT,
+          "ZeroMQ closed a connection on %s while its peer was sending (%d bytes unread): a frame "
+          "over bus.max-message-size + 1 MiB, or another protocol error",
+          ep, unread);
+}
+
+/* ZeroMQ closed its fd of a watched connection: when the peer still holds the connection and
+ * bytes of it wait unread, ZeroMQ cut it while the peer was sending: libzmq 4.3.4 closes a
+ * connection on a frame over ZMQ_MAXMSGSIZE (and on other ZMTP or CURVE errors after the
+ * handshake) with nothing but this disconnect to show for it. A peer that left sent a FIN; one
+ * this node cut for not reading (bus/outq.h) was shut down here first. The rest of a frame may
+ * still be on its way: a connection held with nothing unread is looked at again for S_CUT_NS. */
 static void s_check_cut(wr__curve_t *c, int fd, const char *ep)
 {
     for (size_t i = 0; i < c->naccepted; i++) {
         if (c->accepted[i].fd != fd) continue;
-        int dup = c->accepted[i].dup, unread = 0;
+        int dup = c->accepted[i].dup, unread;
         s_forget(c, c->accepted[i].conn); /* closed: not parked */
         c->accepted[i] = c->accepted[--c->naccepted];
-        struct tcp_info ti;
-        socklen_t len = sizeof ti;
-        if (!getsockopt(dup, IPPROTO_TCP, TCP_INFO, &ti, &len) &&
-            ti.tcpi_state == TCP_ESTABLISHED && !ioctl(dup, FIONREAD, &unread) && unread > 0) {
-            atomic_fetch_add(&c->cut_while_sending, 1);
-            s_log(c, S_WHY_CUT,
-                  "ZeroMQ closed a connection on %s while its peer was sending (%d bytes unread): "
-                  "a frame over bus.max-message-size + 1 MiB, or another protocol error",
-                  ep ? ep : "?", unread);
+        int st = s_cut_state(dup, &unread);
+        if (st == 1) s_count_cut(c, ep ? ep : "?", unread);
+        if (st == 0 && c->nclosing < S_CLOSING) {
+            c->closing[c->nclosing].dup = dup;
+            c->closing[c->nclosing].until_ns = wr_now_ns() + S_CUT_NS;
+            snprintf(c->closing[c->nclosing++].ep, sizeof c->closing[0].ep, "%s", ep ? ep : "?");
+        } else {
+            close(dup);
         }
-        close(dup);
         return;
+    }
+}
+
+/* The connections s_check_cut looks at again: counted once bytes wait, let go once over. */
+static void s_recheck_cuts(wr__curve_t *c, int64_t now_ns)
+{
+    for (size_t i = 0; i < c->nclosing;) {
+        int unread, st = s_cut_state(c->closing[i].dup, &unread);
+        if (st == 1) s_count_cut(c, c->closing[i].ep, unread);
+        if (st == 0 && now_ns < c->closing[i].until_ns) {
+            i++;
+            continue;
+        }
+        close(c->closing[i].dup);
+        c->closing[i] = c->closing[--c->nclosing];
     }
 }
 
@@ -428,6 +474,7 @@ void wr__curve_serve(wr__curve_t *c, int64_t now_ns, const wr__curve_links_t *li
     while (c->zap && (zsock_events(c->zap) & ZMQ_POLLIN))
         s_zap_one(c);
     s_sweep(c, now_ns, links);
+    s_recheck_cuts(c, now_ns);
     if (now_ns - c->reloaded_ns >= S_RELOAD_NS) {
         c->reloaded_ns = now_ns;
         if (wr_keys_reload(c->keys))

@@ -96,9 +96,10 @@ int wr__curve_identify(wr__curve_t *c, const char *peer, zmq_msg_t *body, const 
  * (bus.max-message-size + 1 MiB here) and says nothing but ZMQ_EVENT_DISCONNECTED, as for a peer
  * that left. So the fd of every connection made to this node is duplicated when ZeroMQ accepts it
  * (up to 256 at once; the socket outlives ZeroMQ's close), and at its disconnect, one whose peer
- * had not closed it (TCP established) and whose bytes wait unread was cut while the peer was
- * sending: a frame over the limit, or another ZMTP or CURVE error after the handshake (libzmq does
- * not say which). Counted and logged (rate-limited). */
+ * had not closed it (TCP established) and whose bytes wait unread (now, or within a second: the
+ * rest of a big frame may still be on its way) was cut while the peer was sending: a frame over the
+ * limit, or another ZMTP or CURVE error after the handshake (libzmq does not say which). Counted
+ * and logged (rate-limited). */
 void wr__curve_counts(wr__curve_t *c, uint64_t *refused, uint64_t *unknown_key, uint64_t *impostors,
                       uint64_t *cut_while_sending);
 
