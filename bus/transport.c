@@ -979,6 +979,14 @@ wr_transport_t *wr_transport_new(const wr_transport_opts_t *opts, int *err)
      * never make us buffer an unbounded amount of memory */
     size_t hard = t->o.max_payload + S_OVERSIZE_MARGIN;
     zsock_set_maxmsgsize(t->router, (int)(hard > INT32_MAX ? INT32_MAX : hard));
+    /* ZMTP heartbeats: ZeroMQ closes a connection whose peer stopped answering its PINGs (a
+     * partition without RST, a paused process) after the heartbeat timeout, which frees the
+     * routing id it held for the peer's next connection (no handover with keys, below) */
+    if (t->o.heartbeat_interval_ms > 0) {
+        zsock_set_heartbeat_ivl(t->router, (int)t->o.heartbeat_interval_ms);
+        zsock_set_heartbeat_timeout(t->router, (int)t->o.heartbeat_timeout_ms);
+        zsock_set_heartbeat_ttl(t->router, (int)t->o.heartbeat_timeout_ms);
+    }
     if (opts->keys_dir && opts->keys_dir[0]) {
         bool server = opts->bind && opts->bind[0];
         wr_strbuf_t why;

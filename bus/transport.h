@@ -3,7 +3,12 @@
  *
  * - ROUTER_MANDATORY: a message for a peer that is not connected is an error (reported to the
  *   sender through the undeliverable callback), never a silent drop.
- * - ROUTER_HANDOVER: a restarted peer reconnects under its old id and takes its place.
+ * - ROUTER_HANDOVER: a restarted peer reconnects under its old id and takes its place (without
+ *   keys; with keys an id never changes hands, see Security below).
+ * - ZMTP heartbeats (ZMQ_HEARTBEAT_IVL/TIMEOUT/TTL at heartbeat_interval_ms/heartbeat_timeout_ms,
+ *   when heartbeat_interval_ms is set): ZeroMQ closes a connection whose peer stopped answering
+ *   (a partition without RST, a paused process), which frees the routing id it held for the
+ *   peer's next connection.
  * - Every frame is an envelope (bus/envelope.h); a malformed one is counted by reason, logged and
  *   dropped. A frame whose envelope claims another node than the connection's id is malformed.
  * - Node ids are decided here, and only here. ZeroMQ names a connection after the id the node at
