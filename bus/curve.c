@@ -484,10 +484,10 @@ void wr__curve_serve(wr__curve_t *c, int64_t now_ns, const wr__curve_links_t *li
 
 int wr__curve_identify(wr__curve_t *c, const char *peer, zmq_msg_t *body, const wr_key_t **key)
 {
+    if (c->npending) s_heard(c, body);
     const wr_key_t *k = wr_keys_for_peer(c->keys, peer);
     /* set by this node's ZAP handler on connections it accepted; on one this node made, the
      * peer proved the key of the certificate it was dialed as, so the name is the routing id's */
-    if (c->npending) s_heard(c, body);
     const char *name = zmq_msg_gets(body, "User-Id");
     bool other = name && (!k || strcmp(name, k->name));
     /* a key of this cluster under a routing id it may not use; a key revoked since its
@@ -498,7 +498,7 @@ int wr__curve_identify(wr__curve_t *c, const char *peer, zmq_msg_t *body, const 
               "dropped a frame from '%s' that came with the key of '%s' (an impostor)", peer, name);
         return WR_EPERM;
     }
-    if (!k || other) {
+    if (!k) {
         atomic_fetch_add(&c->unknown_key, 1);
         s_log(c, S_WHY_UNKNOWN_KEY,
               "dropped a frame from '%s': no certificate of this cluster may use that id "
