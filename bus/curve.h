@@ -35,9 +35,11 @@ wr__curve_t *wr__curve_new(const char *node_id, const char *keys_dir, const char
                            wr_strbuf_t *err, int *rc);
 void wr__curve_destroy(wr__curve_t **c);
 
-/* Makes sock (not yet bound) a CURVE server with this node's keys and watches its handshake
- * failures (a socket monitor). 0 or WR_EIO. */
+/* Makes sock (not yet bound) a CURVE server with this node's keys. 0. */
 int wr__curve_server(wr__curve_t *c, zsock_t *sock);
+/* Watches how sock's handshakes end (a socket monitor, read by wr__curve_serve); before any bind
+ * or connect. 0 or WR_EIO. */
+int wr__curve_watch(wr__curve_t *c, zsock_t *sock);
 /* Sets sock's client options for a connection to the node whose certificate is `peer` (to be
  * made right after). WR_ENOTFOUND when the cluster has no public certificate of that name (logged,
  * rate-limited). */
@@ -50,20 +52,55 @@ unsigned wr__curve_candidate(wr__curve_t *c, const char *first, unsigned i, char
 /* The sockets the I/O thread polls for this (ZAP requests, monitor events): up to 2 into items;
  * returns how many. */
 int wr__curve_poll_items(wr__curve_t *c, zmq_pollitem_t *items);
-/* Answers pending ZAP requests, counts handshake failures, and reads public/ again when it
- * changed (at most once a second). Non-blocking; I/O thread only. */
-void wr__curve_serve(wr__curve_t *c, int64_t now_ns);
+/* What the transport knows about its own connections, for wr__curve_serve. */
+typedef struct {
+    void *ctx;
+    /* Whether this node dialed the node named name itself. */
+    bool (*dialed)(void *ctx, const char *name);
+    /* A handshake of a connection to endpoint ended: why 0 (it succeeded), WR_EPERM (the peer
+     * refused this node's key: ZAP), WR_EPROTO (it failed otherwise). Returns false when this node
+     * dialed nothing there (a connection made to it). */
+    bool (*handshake)(void *ctx, const char *endpoint, int why);
+} wr__curve_links_t;
+
+/* Answers pending ZAP requests; tells links how the handshakes of connections this node made
+ * ended, and counts the failed ones of connections made to it; counts parked connections (below);
+ * reads public/ again when it changed (at most once a second). Non-blocking; I/O thread only.
+ *
+ * Parked connections: with ROUTER_HANDOVER off, libzmq parks a connection whose routing id
+ * another connection already holds, without a word, and nothing it sends ever arrives. So each
+ * connection the ZAP handler admits is numbered (ZAP metadata every frame of it carries), and one
+ * not heard from within 2 s is parked (or silent). When this node dialed the node of its key
+ * itself (links->dialed), it is that node's own second connection (both ends of a link may dial);
+ * otherwise it is counted and logged as an impostor: a key claiming another's routing id (or its
+ * own while its node's old connection still holds it: a node restarted behind a half-open
+ * connection shows here too). Our own connections all speak at once (a heartbeat, a PING, a
+ * request). At most 64 connections wait to be heard; beyond that the oldest is forgotten
+ * uncounted. */
+void wr__curve_serve(wr__curve_t *c, int64_t now_ns, const wr__curve_links_t *links);
 
 /* Who sent body, which arrived from routing id peer: the certificate that may use that id
  * (bus/keys.h) and, when the connection was admitted by this node's ZAP handler, was also the key
  * it came with. Returns 0 with *key set, WR_ENOTFOUND when no certificate may use that id (never
  * had one, or revoked), WR_EPERM when the key belongs to another certificate (an impostor); each
- * refusal is counted and logged (rate-limited). */
+ * refusal is counted and logged (rate-limited).
+ * A frame under an id with no certificate that came with a key of this cluster is an impostor's
+ * too; with a key revoked since its connection was admitted it is unknown. */
 int wr__curve_identify(wr__curve_t *c, const char *peer, zmq_msg_t *body, const wr_key_t **key);
 
 /* Counters: handshakes that failed on the server socket; connections or frames refused for a key
- * that is no key of this cluster; frames whose routing id is not their key's. */
-void wr__curve_counts(wr__curve_t *c, uint64_t *refused, uint64_t *unknown_key,
-                      uint64_t *impostors);
+ * that is no key of this cluster; frames whose routing id is not their key's; connections made to
+ * this node that ZeroMQ closed while their peer was still sending (see below).
+ *
+ * cut_while_sending: libzmq 4.3.4 closes a connection that sends a frame over ZMQ_MAXMSGSIZE
+ * (bus.max-message-size + 1 MiB here) and says nothing but ZMQ_EVENT_DISCONNECTED, as for a peer
+ * that left. So the fd of every connection made to this node is duplicated when ZeroMQ accepts it
+ * (up to 256 at once; the socket outlives ZeroMQ's close), and at its disconnect, one whose peer
+ * had not closed it (TCP established) and whose bytes wait unread (now, or within a second: the
+ * rest of a big frame may still be on its way) was cut while the peer was sending: a frame over the
+ * limit, or another ZMTP or CURVE error after the handshake (libzmq does not say which). Counted
+ * and logged (rate-limited). */
+void wr__curve_counts(wr__curve_t *c, uint64_t *refused, uint64_t *unknown_key, uint64_t *impostors,
+                      uint64_t *cut_while_sending);
 
 #endif

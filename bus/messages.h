@@ -111,9 +111,10 @@
     WR_MSG_MAILBOX_COUNTS(F)
 
 /* One node in `weir actors`: status "up", "dead" or "unresponsive"; the transport's counters of
- * rejected frames and refused connections (bus/transport.h); its actors; a TaskManager's row in the
- * JobManager's answer also the slots it offers and, of those, how many its subtasks do not hold as
- * it last reported (slots_free: there whenever slots is, 0 included). MAP. */
+ * rejected frames, refused connections and peers cut off for not reading (bus/transport.h); its
+ * actors; a TaskManager's row in the JobManager's answer also the slots it offers and, of those,
+ * how many its subtasks do not hold as it last reported (slots_free: there whenever slots is, 0
+ * included). MAP. */
 #define WR_MSG_FIELDS_node_row(F)                                                                  \
     F(STRV, node, , )                                                                              \
     F(STRV, status, , )                                                                            \
@@ -131,6 +132,8 @@
     F(U64, refused, , )                                                                            \
     F(U64, unknown_key, , )                                                                        \
     F(U64, impostors, , )                                                                          \
+    F(U64, overflowed, , )                                                                         \
+    F(U64, cut_while_sending, , )                                                                  \
     F(LIST, actors, actor_row, WR_MSG_ACTORS_MAX)                                                  \
     F(OPT_U32, slots, , )                                                                          \
     F(WITH_U32, slots_free, , )

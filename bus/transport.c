@@ -18,6 +18,7 @@
 #include "bus/base/log.h"
 #include "bus/messages.h"
 #include "bus/outq.h"
+#include "bus/transport_probe.h"
 
 #define S_QUEUE_DEFAULT   65536
 #define S_BORROW_MIN      4096 /* inbound payloads this big are not copied out of their frame */
@@ -27,8 +28,6 @@
 #define S_WRONG_EVERY_NS  1000000000  /* at most one WRONG_NODE answer per sender per second */
 #define S_PROBE_AFTER_NS  200000000   /* a dialed peer not up by then is asked who it is */
 #define S_PROBE_POLL_MS   20          /* how often an open probe is read */
-#define S_PROBES          8           /* probes open at once per peer (with CURVE: keys tried) */
-#define S_PROBE_OTHERS_NS 300000000   /* with CURVE, the other nodes' keys are tried after this */
 #define S_QUEUED_DEFAULT  4           /* max_queued_bytes: this many max_payload by default */
 #define S_ACCT_IDLE_NS    10000000000 /* an empty account of a peer not heard for 10 s goes */
 
@@ -48,14 +47,11 @@ typedef struct {
     int64_t since_ns;      /* when the current state began */
     int64_t last_heard_ns; /* 0: never */
     uint64_t incarnation;
-    char actual[WR_NODE_MAX];   /* the id the node at endpoint gave (WRONG_NODE); "" normally */
-    zsock_t *probe[S_PROBES];   /* ask the node at endpoint who it is (s_probe_peers) */
-    int64_t probe_ns[S_PROBES]; /* when each last sent a PING */
-    char probe_cert[S_PROBES][WR_KEYS_NAME_MAX]; /* with CURVE: the node whose key each uses */
-    int64_t probe_made_ns;                       /* when the probes were opened (0: none open) */
-    unsigned probe_try;     /* with CURVE: which group of node keys the probes try */
-    s_fifo_t waiting;       /* outbound messages waiting for the connection, in order */
-    uint64_t waiting_bytes; /* their payloads */
+    char actual[WR_NODE_MAX]; /* the id the node at endpoint gave (WRONG_NODE); "" normally */
+    wr__probes_t probes;      /* ask the node at endpoint who it is (s_probe_peers) */
+    int handshake;            /* with CURVE: how our connection's last handshake ended (curve.h) */
+    s_fifo_t waiting;         /* outbound messages waiting for the connection, in order */
+    uint64_t waiting_bytes;   /* their payloads */
 } s_peer_t;
 
 typedef struct {
@@ -228,6 +224,7 @@ static void s_publish_peers(wr_transport_t *t)
         memcpy(s->actual, p->actual, sizeof s->actual);
         s->state = p->state;
         s->incarnation = p->incarnation;
+        s->handshake = p->handshake;
         s->last_heard_ms_ago = p->last_heard_ns ? (now - p->last_heard_ns) / 1000000 : -1;
     }
     t->npeer_snap = t->npeers;
@@ -405,6 +402,7 @@ static size_t s_drain_commands(wr_transport_t *t, int64_t now)
         if (same || (p->state == WR_PEER_UP && c.passive)) continue;
         if (p->connected) zsock_disconnect(t->router, "%s", p->endpoint);
         p->connected = false;
+        p->handshake = 0;
         snprintf(p->endpoint, sizeof p->endpoint, "%s", c.endpoint);
         p->actual[0] = '\0';
         p->heartbeats = t->o.heartbeat_interval_ms > 0;
@@ -597,111 +595,42 @@ static void s_on_wrong_node(wr_transport_t *t, s_peer_t *p, const wr_envelope_t 
     }
 }
 
-/* Opens probe slot i of p (see s_probe_peers); with CURVE, for the key of the i-th node of the
- * current group of candidates. False when there is nothing to open in that slot. */
-static bool s_probe_open(wr_transport_t *t, s_peer_t *p, unsigned i)
+/* Whose probe answered. */
+typedef struct {
+    wr_transport_t *t;
+    s_peer_t *p;
+} s_probed_t;
+
+/* A probe's answer about a peer (bus/transport_probe.h): whether it settled who is there. */
+static bool s_probe_answer(void *ctx, const wr_envelope_t *env)
 {
-    char id[WR_NODE_MAX];
-    snprintf(id, sizeof id, "%.24s.probe", t->node_id);
-    if (t->curve) {
-        unsigned k =
-            wr__curve_candidate(t->curve, p->id, p->probe_try * S_PROBES + i, p->probe_cert[i]);
-        if (i >= k) return false; /* fewer candidates than slots */
-    }
-    p->probe[i] = zsock_new(ZMQ_DEALER);
-    if (!p->probe[i]) return false;
-    zsock_set_identity(p->probe[i], id);
-    zsock_set_immediate(p->probe[i], 1);
-    zsock_set_linger(p->probe[i], 0);
-    zsock_set_maxmsgsize(p->probe[i], 65536);
-    if ((t->curve && wr__curve_client(t->curve, p->probe[i], p->probe_cert[i])) ||
-        zsock_connect(p->probe[i], "%s", p->endpoint)) {
-        zsock_destroy(&p->probe[i]);
-        return false;
-    }
-    p->probe_ns[i] = 0;
-    return true;
+    s_probed_t *w = ctx;
+    s_on_wrong_node(w->t, w->p, env);
+    return w->p->actual[0] != '\0';
 }
 
-/* Reads probe slot i's answers, and sends it a PING once a second. */
-static void s_probe_one(wr_transport_t *t, s_peer_t *p, unsigned i, int64_t now)
-{
-    zsock_t *probe = p->probe[i];
-    while (zsock_events(probe) & ZMQ_POLLIN) {
-        zframe_t *f = zframe_recv(probe);
-        wr_envelope_t env;
-        char said[WR_NODE_MAX];
-        /* with CURVE, an answer names the node whose key the probe used, or is ignored */
-        if (f && !zframe_more(f) &&
-            !wr_envelope_decode(zframe_data(f), zframe_size(f), t->o.max_payload, &env) &&
-            (!t->curve || (wr_addr_split(env.from, said) && !strcmp(said, p->probe_cert[i]))))
-            s_on_wrong_node(t, p, &env);
-        zframe_destroy(&f);
-        if (p->actual[0]) return;
-    }
-    if (now - p->probe_ns[i] < S_WRONG_EVERY_NS) return;
-    char from[WR_ADDR_MAX], to[WR_ADDR_MAX];
-    snprintf(from, sizeof from, "%.24s.probe/node", t->node_id);
-    snprintf(to, sizeof to, "%s/node", p->id);
-    wr_msg_t *m = wr_msg_new(WR_MSG_PING, from, to, "\xc0", 1);
-    wr_envelope_t env;
-    t->sbuf.size = 0;
-    if (m) wr_msg_envelope(m, &env);
-    if (m && !wr_envelope_encode(&env, &t->sbuf) &&
-        zmq_send(zsock_resolve(probe), t->sbuf.data, t->sbuf.size, ZMQ_DONTWAIT) >= 0)
-        p->probe_ns[i] = now;
-    wr_msg_destroy(&m);
-}
-
-static void s_probe_close(s_peer_t *p)
-{
-    for (unsigned i = 0; i < S_PROBES; i++)
-        zsock_destroy(&p->probe[i]);
-    p->probe_made_ns = 0;
-}
-
-/* Probes peers this node dialed that have not come up: ZeroMQ names the connection after the id
- * the node at the endpoint gives in its handshake, so a peer dialed under a wrong id never comes
- * up and nothing sent to it leaves. A probe is a DEALER of its own id ("<node>.probe") on the
- * same endpoint that sends a PING to "<peer>/node": the node there answers with a PONG if it is
- * that peer, or with WRONG_NODE naming its id. At most one PING a second per probe; the probes
- * are closed once the peer is up, down or known to be another node. With CURVE a probe must know
- * the key of the node there, and only that node's answer is believed: one probe per node key of
- * the cluster (the dialed id's first), up to S_PROBES at once, the next ones a second later.
+/* Probes peers this node dialed that have not come up (bus/transport_probe.h), from 200 ms after
+ * they were dialed; the probes are closed once the peer is up, down or known to be another node.
  * Returns whether a probe is open (the I/O thread then polls). */
 static bool s_probe_peers(wr_transport_t *t, int64_t now)
 {
+    wr__probe_env_t e = {.node_id = t->node_id,
+                         .curve = t->curve,
+                         .max_payload = t->o.max_payload,
+                         .sbuf = &t->sbuf,
+                         .answer = s_probe_answer};
     bool open = false;
     for (size_t i = 0; i < t->npeers; i++) {
         s_peer_t *p = &t->peers[i];
         bool wanted = p->connected && p->state == WR_PEER_CONNECTING && !p->actual[0] &&
                       (p->heartbeats || p->waiting.len);
         if (!wanted) {
-            s_probe_close(p);
+            wr__probes_close(&p->probes);
             continue;
         }
         if (now - p->since_ns < S_PROBE_AFTER_NS) continue;
-        char name[WR_KEYS_NAME_MAX];
-        if (p->probe_made_ns && t->curve && now - p->probe_made_ns >= S_WRONG_EVERY_NS &&
-            wr__curve_candidate(t->curve, p->id, 0, name) > S_PROBES) {
-            s_probe_close(p);
-            p->probe_try++;
-        }
-        unsigned n = t->curve ? S_PROBES : 1;
-        if (!p->probe_made_ns) {
-            p->probe_made_ns = now;
-            s_probe_open(t, p, 0);
-        }
-        /* the other nodes' keys only when the dialed one's is slow: every wrong one is a
-         * refused handshake the node there counts and logs */
-        if (now - p->probe_made_ns >= S_PROBE_OTHERS_NS)
-            for (unsigned k = 1; k < n; k++)
-                if (!p->probe[k]) s_probe_open(t, p, k);
-        for (unsigned k = 0; k < n && !p->actual[0]; k++)
-            if (p->probe[k]) {
-                open = true;
-                s_probe_one(t, p, k, now);
-            }
+        s_probed_t who = {t, p};
+        open |= wr__probes_run(&p->probes, &e, &who, p->id, p->endpoint, now);
     }
     return open;
 }
@@ -818,6 +747,29 @@ out:
 
 /* ---- the I/O thread ---- */
 
+/* Whether this node dialed node `name` itself (bus/curve.h). */
+static bool s_dialed(void *t, const char *name)
+{
+    s_peer_t *p = s_peer_find(t, name);
+    return p && p->connected;
+}
+
+/* How the handshake of this node's connection to endpoint ended (bus/curve.h): kept in its
+ * peer's entry for wr_peer_info_t. */
+static bool s_handshake(void *tp, const char *endpoint, int why)
+{
+    wr_transport_t *t = tp;
+    bool ours = false;
+    for (size_t i = 0; i < t->npeers; i++) {
+        s_peer_t *p = &t->peers[i];
+        if (!p->connected || strcmp(p->endpoint, endpoint)) continue;
+        ours = true;
+        p->handshake = why;
+    }
+    if (ours) s_publish_peers(t);
+    return ours;
+}
+
 static void *s_io_main(void *arg)
 {
     wr_transport_t *t = arg;
@@ -826,7 +778,11 @@ static void *s_io_main(void *arg)
     t->next_hb_ns = wr_now_ns();
     while (!atomic_load(&t->stop)) {
         int64_t now = wr_now_ns();
-        if (t->curve) wr__curve_serve(t->curve, now);
+        if (t->curve) {
+            wr__curve_serve(
+                t->curve, now,
+                &(wr__curve_links_t){.ctx = t, .dialed = s_dialed, .handshake = s_handshake});
+        }
         s_drain_commands(t, now);
         bool waiting = false;
         for (size_t i = 0; i < t->npeers; i++) {
@@ -949,6 +905,14 @@ wr_transport_t *wr_transport_new(const wr_transport_opts_t *opts, int *err)
      * never make us buffer an unbounded amount of memory */
     size_t hard = t->o.max_payload + S_OVERSIZE_MARGIN;
     zsock_set_maxmsgsize(t->router, (int)(hard > INT32_MAX ? INT32_MAX : hard));
+    /* ZMTP heartbeats: ZeroMQ closes a connection whose peer stopped answering its PINGs (a
+     * partition without RST, a paused process) after the heartbeat timeout, which frees the
+     * routing id it held for the peer's next connection (no handover with keys, below) */
+    if (t->o.heartbeat_interval_ms > 0) {
+        zsock_set_heartbeat_ivl(t->router, (int)t->o.heartbeat_interval_ms);
+        zsock_set_heartbeat_timeout(t->router, (int)t->o.heartbeat_timeout_ms);
+        zsock_set_heartbeat_ttl(t->router, (int)t->o.heartbeat_timeout_ms);
+    }
     if (opts->keys_dir && opts->keys_dir[0]) {
         bool server = opts->bind && opts->bind[0];
         wr_strbuf_t why;
@@ -959,7 +923,9 @@ wr_transport_t *wr_transport_new(const wr_transport_opts_t *opts, int *err)
         wr_strbuf_release(&why);
         if (!t->curve) goto fail;
         rc = WR_EIO; /* the server options before the bind: the listener keeps them */
-        if (server && wr__curve_server(t->curve, t->router)) goto fail;
+        if ((server && wr__curve_server(t->curve, t->router)) ||
+            wr__curve_watch(t->curve, t->router))
+            goto fail;
     }
     /* with keys, a connection never takes over the routing id of another (ROUTER_HANDOVER):
      * libzmq hands the id over before a message says which key came, so a valid key of another
@@ -1052,7 +1018,9 @@ void wr_transport_stats(wr_transport_t *t, wr_transport_stats_t *out)
     pthread_mutex_lock(&t->stats_lock);
     *out = t->stats;
     pthread_mutex_unlock(&t->stats_lock);
-    if (t->curve) wr__curve_counts(t->curve, &out->refused, &out->unknown_key, &out->impostors);
+    if (t->curve)
+        wr__curve_counts(t->curve, &out->refused, &out->unknown_key, &out->impostors,
+                         &out->cut_while_sending);
 }
 
 size_t wr_transport_peers(wr_transport_t *t, wr_peer_info_t *out, size_t n)
@@ -1080,7 +1048,7 @@ void wr_transport_destroy(wr_transport_t **tp, int64_t linger_ms)
     }
     for (size_t i = 0; i < t->npeers; i++) {
         s_fifo_release(&t->peers[i].waiting);
-        s_probe_close(&t->peers[i]);
+        wr__probes_close(&t->peers[i].probes);
     }
     wr_msg_destroy(&t->held_in);
     free(t->peers);

@@ -3,7 +3,12 @@
  *
  * - ROUTER_MANDATORY: a message for a peer that is not connected is an error (reported to the
  *   sender through the undeliverable callback), never a silent drop.
- * - ROUTER_HANDOVER: a restarted peer reconnects under its old id and takes its place.
+ * - ROUTER_HANDOVER: a restarted peer reconnects under its old id and takes its place (without
+ *   keys; with keys an id never changes hands, see Security below).
+ * - ZMTP heartbeats (ZMQ_HEARTBEAT_IVL/TIMEOUT/TTL at heartbeat_interval_ms/heartbeat_timeout_ms,
+ *   when heartbeat_interval_ms is set): ZeroMQ closes a connection whose peer stopped answering
+ *   (a partition without RST, a paused process), which frees the routing id it held for the
+ *   peer's next connection.
  * - Every frame is an envelope (bus/envelope.h); a malformed one is counted by reason, logged and
  *   dropped. A frame whose envelope claims another node than the connection's id is malformed.
  * - Node ids are decided here, and only here. ZeroMQ names a connection after the id the node at
@@ -39,7 +44,9 @@
  * - Security (bus/curve.h, bus/keys.h): with keys_dir set, the ROUTER is a CURVE server that
  *   admits only keys of the cluster's public certificates (counted and logged, rate-limited,
  *   otherwise), every connection out is a CURVE client that knows its peer's key, and a frame
- *   whose routing id its key may not use is dropped and counted (impostors). Each delivered
+ *   whose routing id its key may not use is dropped and counted (impostors), as is a connection
+ *   libzmq parks because its routing id is another's. A frame over max_payload + 1 MiB makes
+ *   ZeroMQ close its connection: with keys that is counted (cut_while_sending). Each delivered
  *   message carries its sender's certificate name and role (wr_msg_t.cert, .role); without
  *   keys_dir nothing is authenticated and every message says WR_ROLE_OPEN.
  * Senders never wake the I/O thread per message: it is woken only when it sleeps. */
@@ -102,6 +109,7 @@ typedef struct {
     uint64_t refused;     /* CURVE handshakes that failed on the bound socket (no or wrong key) */
     uint64_t unknown_key; /* connections or frames with a key or id of no certificate of ours */
     uint64_t impostors;   /* frames whose routing id is not their key's certificate's */
+    uint64_t cut_while_sending; /* connections to us ZeroMQ closed mid-send (bus/curve.h) */
 } wr_transport_stats_t;
 
 enum wr_peer_state { WR_PEER_CONNECTING, WR_PEER_UP, WR_PEER_DOWN };
@@ -114,6 +122,9 @@ typedef struct {
     uint64_t incarnation;
     char actual[WR_NODE_MAX]; /* "": normal; else the id the node at endpoint answered with when
                                  it turned out not to be `id` (see the top of this file) */
+    int handshake; /* with keys, how the last CURVE handshake of this node's connection to it
+                      ended: 0 (it succeeded, or none ended yet), WR_EPERM (it refused this
+                      node's key), WR_EPROTO (it failed otherwise: no CURVE there, another key) */
 } wr_peer_info_t;
 
 /* Binds and starts the I/O thread. NULL on failure with *err (WR_EIO when the bind fails;

@@ -344,7 +344,8 @@ wr_node_t *wr_cli_client(wr_config_t *cfg, const char *cmd, int *exit_code)
 
 /* Why the JobManager at address jm (on a peer of via) gave no answer: "no JobManager answers at
  * ENDPOINT", or, when the node at that endpoint turned out to have another id (bus/transport.h),
- * both ids and the --set that fixes it. A second line holds the hint. */
+ * both ids and the --set that fixes it; with keys, that it refused this client's key, or that the
+ * CURVE handshake failed. A second line holds the hint. */
 static void s_why_no_jm(wr_node_t *via, const char *jm, wr_strbuf_t *why)
 {
     char node[WR_NODE_MAX] = "";
@@ -353,11 +354,28 @@ static void s_why_no_jm(wr_node_t *via, const char *jm, wr_strbuf_t *why)
     size_t n = wr_node_peers(via, peers, sizeof peers / sizeof peers[0]);
     for (size_t i = 0; i < n && i < sizeof peers / sizeof peers[0]; i++)
         if (!strcmp(peers[i].id, node)) p = &peers[i];
+    /* with keys, a client's id is its certificate's name, a dot and its pid */
+    const char *self = wr_node_id(via);
+    int cert = (int)strcspn(self, ".");
+    /* another node there (a probe found it) says more than the failed handshake with it */
     if (p && p->actual[0])
         wr_strbuf_addf(why,
                        "the JobManager at %s is node '%s', not '%s' (jobmanager.node-id)\n"
                        "  use --set jobmanager.node-id=%s",
                        p->endpoint, p->actual, node, p->actual);
+    else if (p && p->handshake == WR_EPERM)
+        wr_strbuf_addf(why,
+                       "the JobManager at %s refused this client's key '%.*s': it is not among "
+                       "the cluster's public certificates (revoked, or made for another cluster)\n"
+                       "  use a certificate of this cluster: security.client names it, in "
+                       "security.keys-dir",
+                       p->endpoint, cert, self);
+    else if (p && p->handshake == WR_EPROTO)
+        wr_strbuf_addf(why,
+                       "the CURVE handshake with the JobManager at %s failed: it runs without "
+                       "security.curve, or with another key than the cluster's public certificate "
+                       "'%s' in security.keys-dir",
+                       p->endpoint, node);
     else if (p && p->endpoint[0])
         wr_strbuf_addf(why,
                        "no JobManager answers at %s (as node '%s')\n"

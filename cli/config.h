@@ -84,7 +84,9 @@ enum wr_config_proc {
       "How often a node sends a heartbeat to each peer it is connected to; less than "             \
       "heartbeat.timeout.")                                                                        \
     X("heartbeat.timeout", WR_CFG_NODES, WR_CFG_DURATION, "3s", 50, 3600000,                       \
-      "A peer silent for this long is declared dead and its watchers are told.")                   \
+      "A peer silent for this long is declared dead and its watchers are told; ZeroMQ closes "     \
+      "its connection too (ZMTP heartbeats), so that a peer cut off without a reset frees its "    \
+      "node id for its next process.")                                                             \
     X("bus.max-message-size", WR_CFG_ALL, WR_CFG_SIZE, "64mb", 1024, 1073741824,                   \
       "Largest envelope payload a node accepts; larger frames are counted and dropped (one "       \
       "more than 1mb over it makes ZeroMQ close that connection instead).")                        \

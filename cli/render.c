@@ -61,8 +61,13 @@ void wr_render_actors(const wr_msg_actors_reply_t *r, FILE *out)
             fprintf(out, "%-36s %-7s %s%s%s%s\n", node, status, endpoint, heard ? " (since " : "",
                     ago, heard ? " ago)" : "");
         }
-        wr_strbuf_addf(&notes, "node %-12s %-12s %-28s malformed frames dropped: %.0f\n", node,
-                       status, endpoint, (double)row->malformed);
+        wr_strbuf_addf(&notes,
+                       "node %-12s %-12s %-28s malformed frames dropped: %.0f; refused "
+                       "connections: %.0f, unknown keys: %.0f, impostors: %.0f; peers cut off for "
+                       "not reading: %.0f, cut by ZeroMQ while sending: %.0f\n",
+                       node, status, endpoint, (double)row->malformed, (double)row->refused,
+                       (double)row->unknown_key, (double)row->impostors, (double)row->overflowed,
+                       (double)row->cut_while_sending);
     }
     fprintf(out, "\n%s", notes.buf);
     wr_strbuf_release(&notes);

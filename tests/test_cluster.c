@@ -171,6 +171,30 @@ static void test_paused_taskmanager_is_dead_after_timeout_and_back_on_resume(voi
     pc_cluster_stop(&c);
 }
 
+/* With keys a connection never takes over the routing id another holds (ROUTER_HANDOVER off,
+ * bus/transport.c), so a TaskManager whose old connection stays open without an RST (a partition,
+ * here its process paused) kept its id at the JobManager: a new process under that id was parked
+ * by ZeroMQ and never registered. ZMTP heartbeats now close the silent connection after the
+ * heartbeat timeout, and the new process registers. */
+static void test_paused_taskmanagers_id_is_freed_for_its_successor(void **state)
+{
+    (void)state;
+    pc_cluster_t c = {.settings = S_FAST};
+    s_cluster_start(&c, 2); /* heartbeat.timeout 1s */
+    ps_proc_t *old = c.tm[1];
+    s_signal(old, SIGSTOP); /* its connections stay open, silent */
+    if (s_wait_log(c.jm, "taskmanager tm-b is dead", 1, S_FAST_TIMEOUT_MS + 2 * S_SLACK_MS) < 0)
+        PS_FAIL("the paused tm-b was not declared dead");
+    ps_sleep_ms(S_FAST_TIMEOUT_MS); /* ZeroMQ's own heartbeat timeout, run from its last PONG */
+
+    c.tm_port[1] = 0; /* the paused one still listens on its port */
+    pc_tm_start(&c, 1);
+    pc_wait_joined(&c, 1, 2); /* fails the test when it never registers */
+    ps_kill9(old);
+    pc_wait_statuses(&c, S_ALL_UP, S_UP_MS);
+    pc_cluster_stop(&c);
+}
+
 static void test_taskmanagers_reregister_with_restarted_jobmanager(void **state)
 {
     (void)state;
@@ -459,6 +483,7 @@ int main(void)
         S_TEST(test_three_processes_list_every_actor),
         S_TEST(test_killed_taskmanager_is_dead_within_heartbeat_timeout),
         S_TEST(test_paused_taskmanager_is_dead_after_timeout_and_back_on_resume),
+        S_TEST(test_paused_taskmanagers_id_is_freed_for_its_successor),
         S_TEST(test_taskmanagers_reregister_with_restarted_jobmanager),
         S_TEST(test_mailbox_shows_decoded_messages_local_and_relayed),
         S_TEST(test_node_listed_once_when_declared_dead_during_a_query),

@@ -262,7 +262,8 @@ static void test_garbage_on_the_jobmanager_port_is_counted_and_dropped(void **st
 /* Was a bug: deploy/weir.yaml says frames over bus.max-message-size "are counted and dropped", but
  * one more than 1 KiB over it was refused by ZeroMQ itself (ZMQ_MAXMSGSIZE): the connection was
  * closed and no counter or log line said why. Now frames up to 1 MiB over the limit are read,
- * counted and dropped; only past that does ZeroMQ cut the connection (memory protection). */
+ * counted and dropped; only past that does ZeroMQ cut the connection (memory protection), which
+ * is counted as a cut while the peer was sending (cut_while_sending). */
 static void test_frame_far_over_max_message_size_is_counted(void **state)
 {
     (void)state;
@@ -291,6 +292,27 @@ static void test_frame_far_over_max_message_size_is_counted(void **state)
         fail_msg("a 64 KiB frame to a JobManager with bus.max-message-size=4kb was not "
                  "counted (oversized %.0f -> %.0f, malformed %.0f -> %.0f)",
                  before.oversized, after.oversized, before.malformed, after.malformed);
+
+    /* past the margin ZeroMQ cuts the connection: counted as a cut while the peer was sending
+     * (bus/curve.h), the DEALER still holding its end */
+    double cuts = tj_num(pc_node_row(pc_actors(&c), "jm-1", NULL), "cut_while_sending");
+    static uint8_t huge[(1 << 20) + (256 << 10)];
+    env.payload = huge;
+    env.payload_len = sizeof huge;
+    s_dealer_send_envelope(&env, 0);
+    deadline = ps_now_ms() + 3000;
+    double now = cuts;
+    while (now == cuts && ps_now_ms() < deadline) {
+        ps_sleep_ms(100);
+        now = tj_num(pc_node_row(pc_actors(&c), "jm-1", NULL), "cut_while_sending");
+    }
+    if (now != cuts + 1 || !strstr(ps_read_file(c.jm->err), "while its peer was sending"))
+        fail_msg("a frame 1.25 MiB over bus.max-message-size=4kb: cut_while_sending %.0f -> %.0f",
+                 cuts, now);
+    if (s_jm_counters(&c).oversized != after.oversized) fail_msg("the cut frame counted oversized");
+    ps_result_t r = pc_cli(&c, PS_ARGV("actors"));
+    if (r.code || !strstr(r.out, ps_fmt("cut by ZeroMQ while sending: %.0f", now)))
+        fail_msg("weir actors does not show the cut:\n%s%s", r.out, r.err);
     pc_cluster_stop(&c);
 }
 
@@ -307,7 +329,8 @@ static int64_t s_rss(const ps_proc_t *p)
  * bound (40 pings of 60 MB: 2.5 GB): ZeroMQ's high-water mark counts messages, not bytes, and
  * beyond it the transport queued on. Now what a node holds for one peer is bounded in bytes
  * (4 * bus.max-message-size, 8 MiB here): over it the peer's connection is closed, counted and
- * logged, and the JobManager's memory stays put while the client sends 400 MB of pings. */
+ * logged (`overflowed` in `weir actors`), and the JobManager's memory stays put while the client
+ * sends 400 MB of pings. */
 static void test_client_that_does_not_read_loses_its_connection(void **state)
 {
     (void)state;
@@ -345,6 +368,15 @@ static void test_client_that_does_not_read_loses_its_connection(void **state)
     if (peak - before > (96 << 20))
         fail_msg("the JobManager grew from %lld to %lld MB for a client that does not read",
                  (long long)(before >> 20), (long long)(peak >> 20));
+    /* counted, in `weir actors --json` and in its text */
+    const tj_value_t *jm = pc_node_row(pc_actors(&c), "jm-1", NULL);
+    double cut = tj_num(jm, "overflowed");
+    if (!(cut >= 1)) fail_msg("the cut is not counted: overflowed %.0f", cut);
+    /* this node cut it, not ZeroMQ for what the client sent (bus/curve.h) */
+    if (tj_num(jm, "cut_while_sending") != 0) fail_msg("the cut is counted as ZeroMQ's");
+    ps_result_t r = pc_cli(&c, PS_ARGV("actors"));
+    if (r.code || !strstr(r.out, ps_fmt("peers cut off for not reading: %.0f", cut)))
+        fail_msg("weir actors does not show the cut:\n%s%s", r.out, r.err);
     /* the cluster carries on */
     assert_true(ps_running(c.jm));
     pc_wait_statuses(&c, PS_ARGV("jm-1=up", "tm-a=up"), S_UP_MS);

@@ -460,14 +460,14 @@ static void test_map_fields_and_options(void **state)
 
 /* ---- malformed input ---- */
 
-/* A node row's map header for its 17 fields and `extra` more, and the 17 (no actors). */
+/* A node row's map header for its 19 fields and `extra` more, and the 19 (no actors). */
 static void s_pack_node_row(msgpack_packer *pk, uint32_t extra)
 {
     static const char *const counters[] = {
-        "incarnation",  "last_heard_ms", "frames_in", "malformed", "bad_frames",
-        "bad_envelope", "bad_version",   "bad_type",  "oversized", "spoofed",
-        "refused",      "unknown_key",   "impostors"};
-    msgpack_pack_map(pk, 17 + extra);
+        "incarnation",  "last_heard_ms", "frames_in", "malformed",  "bad_frames",
+        "bad_envelope", "bad_version",   "bad_type",  "oversized",  "spoofed",
+        "refused",      "unknown_key",   "impostors", "overflowed", "cut_while_sending"};
+    msgpack_pack_map(pk, 19 + extra);
     wr_pack_str(pk, "node");
     wr_pack_str(pk, "tm-a");
     wr_pack_str(pk, "status");

@@ -36,6 +36,8 @@ static wr_msg_node_row_t s_row(const char *node_id, const char *status, const ch
                                .refused = s->refused,
                                .unknown_key = s->unknown_key,
                                .impostors = s->impostors,
+                               .overflowed = s->overflowed,
+                               .cut_while_sending = s->cut_while_sending,
                                .actors = actors};
 }
 
