@@ -576,6 +576,18 @@ static void test_wrong_node_claiming_another_peers_id_is_not_believed(void **sta
 
 /* ---- CURVE (bus/curve.h) ---- */
 
+/* Makes the keys of S (a JobManager's) and C (a TaskManager's) in a new folder from template. */
+static void s_make_keys(char *template)
+{
+    assert_non_null(mkdtemp(template));
+    wr_strbuf_t err;
+    wr_strbuf_init(&err);
+    bool made;
+    assert_int_equal(wr_keys_generate(template, "S", WR_ROLE_JOBMANAGER, &made, &err), 0);
+    assert_int_equal(wr_keys_generate(template, "C", WR_ROLE_TASKMANAGER, &made, &err), 0);
+    wr_strbuf_release(&err);
+}
+
 /* Remembers the sender's certificate and role of what it is sent, and answers PONG. */
 typedef struct {
     char cert[WR_NODE_MAX];
@@ -602,13 +614,7 @@ static void test_curve_client_and_server(void **state)
 {
     (void)state;
     char dir[] = "/tmp/weir-test-transport-keys-XXXXXX";
-    assert_non_null(mkdtemp(dir));
-    wr_strbuf_t err;
-    wr_strbuf_init(&err);
-    bool made;
-    assert_int_equal(wr_keys_generate(dir, "S", WR_ROLE_JOBMANAGER, &made, &err), 0);
-    assert_int_equal(wr_keys_generate(dir, "C", WR_ROLE_TASKMANAGER, &made, &err), 0);
-    wr_strbuf_release(&err);
+    s_make_keys(dir);
 
     wr_node_opts_t so = {.id = "S",
                          .bind = "tcp://127.0.0.1:*",
@@ -712,15 +718,8 @@ static void test_round_trips_never_wait_for_a_timer(void **state)
 {
     (void)state;
     s_round_trips(NULL);
-    char *dir = s_keys;
-    assert_non_null(mkdtemp(dir));
-    wr_strbuf_t err;
-    wr_strbuf_init(&err);
-    bool made;
-    assert_int_equal(wr_keys_generate(dir, "S", WR_ROLE_JOBMANAGER, &made, &err), 0);
-    assert_int_equal(wr_keys_generate(dir, "C", WR_ROLE_TASKMANAGER, &made, &err), 0);
-    wr_strbuf_release(&err);
-    s_round_trips(dir);
+    s_make_keys(s_keys);
+    s_round_trips(s_keys);
 }
 
 static void test_many_messages_arrive_in_order(void **state)
