@@ -716,11 +716,12 @@ static void s_frame_release(void *frame)
 }
 
 /* What s_receive_one did. */
-enum { S_RECV_NONE, S_RECV_TAKEN, S_RECV_HELD };
+enum { S_RECV_NONE, S_RECV_FAILED, S_RECV_TAKEN, S_RECV_HELD };
 
 /* Handles one inbound message (routing frame + body), if one is there: S_RECV_NONE when none
- * was, S_RECV_HELD when the deliver callback pushed back and the message is now held, else
- * S_RECV_TAKEN (delivered, or dropped and counted). */
+ * was (EAGAIN), S_RECV_FAILED when the receive failed otherwise, S_RECV_HELD when the deliver
+ * callback pushed back and the message is now held, else S_RECV_TAKEN (delivered, or dropped
+ * and counted). */
 static int s_receive_one(wr_transport_t *t, int64_t now)
 {
     void *sock = zsock_resolve(t->router);
@@ -729,7 +730,7 @@ static int s_receive_one(wr_transport_t *t, int64_t now)
     zmq_msg_init(&body);
     int result = S_RECV_TAKEN;
     if (zmq_msg_recv(&id, sock, ZMQ_DONTWAIT) < 0) {
-        result = S_RECV_NONE;
+        result = zmq_errno() == EAGAIN ? S_RECV_NONE : S_RECV_FAILED;
         goto out;
     }
     char peer[WR_NODE_MAX] = "";
