@@ -24,6 +24,7 @@
 #define S_ACCEPTED     256           /* accepted connections watched for a cut, at most */
 #define S_CLOSING      32            /* connections looked at again after ZeroMQ closed them */
 #define S_CUT_NS       1000000000    /* for this long (the I/O thread wakes twice a second) */
+#define S_SERVE_NS     1000000       /* a busy I/O thread looks at the ZAP requests this often */
 
 /* Why something was refused: one log line a second each. */
 enum { S_WHY_HANDSHAKE, S_WHY_UNKNOWN_KEY, S_WHY_NO_CERT, S_WHY_IMPOSTOR, S_WHY_CUT, S_WHY_N };
@@ -34,6 +35,7 @@ struct wr__curve {
     zsock_t *zap;     /* ZAP handler (server only) */
     zsock_t *monitor; /* the server socket's handshake failures */
     int64_t reloaded_ns;
+    int64_t served_ns; /* when wr__curve_serve last looked at the sockets */
     struct {
         int64_t last_ns;
         uint64_t suppressed;
@@ -196,13 +198,11 @@ unsigned wr__curve_candidate(wr__curve_t *c, const char *first, unsigned i, char
     return (unsigned)k;
 }
 
-int wr__curve_poll_items(wr__curve_t *c, zmq_pollitem_t *items)
+int wr__curve_pollfds(wr__curve_t *c, struct pollfd *fds)
 {
     int n = 0;
-    if (c->zap)
-        items[n++] = (zmq_pollitem_t){.socket = zsock_resolve(c->zap), .events = ZMQ_POLLIN};
-    if (c->monitor)
-        items[n++] = (zmq_pollitem_t){.socket = zsock_resolve(c->monitor), .events = ZMQ_POLLIN};
+    if (c->zap) fds[n++] = (struct pollfd){.fd = zsock_fd(c->zap), .events = POLLIN};
+    if (c->monitor) fds[n++] = (struct pollfd){.fd = zsock_fd(c->monitor), .events = POLLIN};
     return n;
 }
 
@@ -466,15 +466,19 @@ static void s_sweep(wr__curve_t *c, int64_t now_ns, const wr__curve_links_t *lin
     }
 }
 
-void wr__curve_serve(wr__curve_t *c, int64_t now_ns, const wr__curve_links_t *links)
+void wr__curve_serve(wr__curve_t *c, int64_t now_ns, bool ready, const wr__curve_links_t *links)
 {
-    /* the monitor first: a connection's acceptance before its ZAP request (s_match) */
-    while (c->monitor && (zsock_events(c->monitor) & ZMQ_POLLIN))
-        s_monitor_one(c, links);
-    while (c->zap && (zsock_events(c->zap) & ZMQ_POLLIN))
-        s_zap_one(c);
-    s_sweep(c, now_ns, links);
-    s_recheck_cuts(c, now_ns);
+    if (ready || now_ns - c->served_ns >= S_SERVE_NS) {
+        /* until no event is left: only then do the file descriptors signal the next one; the
+         * monitor first: a connection's acceptance before its ZAP request (s_match) */
+        c->served_ns = now_ns;
+        while (c->monitor && (zsock_events(c->monitor) & ZMQ_POLLIN))
+            s_monitor_one(c, links);
+        while (c->zap && (zsock_events(c->zap) & ZMQ_POLLIN))
+            s_zap_one(c);
+        s_sweep(c, now_ns, links);
+        s_recheck_cuts(c, now_ns);
+    }
     if (now_ns - c->reloaded_ns >= S_RELOAD_NS) {
         c->reloaded_ns = now_ns;
         if (wr_keys_reload(c->keys))

@@ -20,6 +20,7 @@
 #define WR_CURVE_H
 
 #include <czmq.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -49,9 +50,12 @@ int wr__curve_client(wr__curve_t *c, zsock_t *sock, const char *peer);
  * returns how many there are (0: none, name untouched). */
 unsigned wr__curve_candidate(wr__curve_t *c, const char *first, unsigned i, char *name);
 
-/* The sockets the I/O thread polls for this (ZAP requests, monitor events): up to 2 into items;
- * returns how many. */
-int wr__curve_poll_items(wr__curve_t *c, zmq_pollitem_t *items);
+/* The file descriptors (ZMQ_FD, POLLIN) the I/O thread polls for this while it sleeps: those of
+ * the ZAP handler's and the handshake monitor's sockets, up to WR__CURVE_POLLFDS into fds;
+ * returns how many. They are edge-triggered (libzmq's ZMQ_FD): readable when something arrived
+ * since wr__curve_serve last looked. */
+#define WR__CURVE_POLLFDS 2
+int wr__curve_pollfds(wr__curve_t *c, struct pollfd *fds);
 /* What the transport knows about its own connections, for wr__curve_serve. */
 typedef struct {
     void *ctx;
@@ -65,7 +69,11 @@ typedef struct {
 
 /* Answers pending ZAP requests; tells links how the handshakes of connections this node made
  * ended, and counts the failed ones of connections made to it; counts parked connections (below);
- * reads public/ again when it changed (at most once a second). Non-blocking; I/O thread only.
+ * reads public/ again when it changed (at most once a second). It looks at the sockets when
+ * `ready` (one of the file descriptors above was readable) or 1 ms after it last looked (a busy
+ * I/O thread that does not sleep still answers a handshake within a millisecond; looking costs
+ * ZeroMQ two system calls per socket, which every turn of a busy loop would pay). Non-blocking;
+ * I/O thread only.
  *
  * Parked connections: with ROUTER_HANDOVER off, libzmq parks a connection whose routing id
  * another connection already holds, without a word, and nothing it sends ever arrives. So each
@@ -77,7 +85,7 @@ typedef struct {
  * connection shows here too). Our own connections all speak at once (a heartbeat, a PING, a
  * request). At most 64 connections wait to be heard; beyond that the oldest is forgotten
  * uncounted. */
-void wr__curve_serve(wr__curve_t *c, int64_t now_ns, const wr__curve_links_t *links);
+void wr__curve_serve(wr__curve_t *c, int64_t now_ns, bool ready, const wr__curve_links_t *links);
 
 /* Who sent body, which arrived from routing id peer: the certificate that may use that id
  * (bus/keys.h) and, when the connection was admitted by this node's ZAP handler, was also the key

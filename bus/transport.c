@@ -68,6 +68,7 @@ struct wr_transport {
     char node_id[WR_NODE_MAX];
     char endpoint[128];
     zsock_t *router;
+    int router_fd;      /* its ZMQ_FD: readable when ZeroMQ has news for it (edge-triggered) */
     wr__curve_t *curve; /* NULL: security off */
     int wake_fd;
     pthread_t thread;
@@ -85,6 +86,7 @@ struct wr_transport {
     wr_msg_t *held_in; /* inbound message the deliver callback pushed back on */
     msgpack_sbuffer sbuf;
     uint64_t hb_seq;
+    uint64_t router_sends; /* zmq_send calls on the ROUTER (see the sleep in s_io_main) */
     int64_t next_hb_ns;
     struct {
         char peer[WR_NODE_MAX];
@@ -258,6 +260,7 @@ static int s_send_now(wr_transport_t *t, const char *peer, const wr_msg_t *m)
     size_t bytes = zmq_msg_size(&frame);
     WR_FRAME_SENT(zmq_msg_data(&frame));
     void *sock = zsock_resolve(t->router);
+    t->router_sends++;
     if (zmq_send(sock, peer, strlen(peer), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
         zmq_msg_close(&frame);
         return errno == EAGAIN ? WR_EAGAIN : WR_EUNREACH;
@@ -641,16 +644,24 @@ static void s_frame_release(void *frame)
     free(frame);
 }
 
-/* Handles one inbound message (routing frame + body). Returns false when the deliver callback
- * pushed back and the message is now held. */
-static bool s_receive_one(wr_transport_t *t, int64_t now)
+/* What s_receive_one did. */
+enum { S_RECV_NONE, S_RECV_FAILED, S_RECV_TAKEN, S_RECV_HELD };
+
+/* Handles one inbound message (routing frame + body), if one is there: S_RECV_NONE when none
+ * was (EAGAIN), S_RECV_FAILED when the receive failed otherwise, S_RECV_HELD when the deliver
+ * callback pushed back and the message is now held, else S_RECV_TAKEN (delivered, or dropped
+ * and counted). */
+static int s_receive_one(wr_transport_t *t, int64_t now)
 {
     void *sock = zsock_resolve(t->router);
     zmq_msg_t id, body;
     zmq_msg_init(&id);
     zmq_msg_init(&body);
-    bool ok = true;
-    if (zmq_msg_recv(&id, sock, ZMQ_DONTWAIT) < 0) goto out;
+    int result = S_RECV_TAKEN;
+    if (zmq_msg_recv(&id, sock, ZMQ_DONTWAIT) < 0) {
+        result = zmq_errno() == EAGAIN ? S_RECV_NONE : S_RECV_FAILED;
+        goto out;
+    }
     char peer[WR_NODE_MAX] = "";
     size_t idlen = zmq_msg_size(&id);
     bool id_ok = idlen > 0 && idlen < WR_NODE_MAX;
@@ -734,7 +745,7 @@ static bool s_receive_one(wr_transport_t *t, int64_t now)
     rc = t->o.handler.deliver(t->o.handler.ctx, &m);
     if (rc == WR_EAGAIN) {
         t->held_in = m;
-        ok = false;
+        result = S_RECV_HELD;
     } else if (rc) {
         STAT_ADD(t, undeliverable_in, 1);
         wr_msg_destroy(&m);
@@ -742,7 +753,7 @@ static bool s_receive_one(wr_transport_t *t, int64_t now)
 out:
     zmq_msg_close(&id);
     zmq_msg_close(&body);
-    return ok;
+    return result;
 }
 
 /* ---- the I/O thread ---- */
@@ -773,14 +784,14 @@ static bool s_handshake(void *tp, const char *endpoint, int why)
 static void *s_io_main(void *arg)
 {
     wr_transport_t *t = arg;
-    void *sock = zsock_resolve(t->router);
     int64_t hb_ns = t->o.heartbeat_interval_ms * 1000000;
     t->next_hb_ns = wr_now_ns();
+    bool curve_ready = true; /* the CURVE sockets signalled in the last sleep */
     while (!atomic_load(&t->stop)) {
         int64_t now = wr_now_ns();
         if (t->curve) {
             wr__curve_serve(
-                t->curve, now,
+                t->curve, now, curve_ready,
                 &(wr__curve_links_t){.ctx = t, .dialed = s_dialed, .handshake = s_handshake});
         }
         s_drain_commands(t, now);
@@ -797,12 +808,13 @@ static void *s_io_main(void *arg)
                 wr_msg_destroy(&t->held_in);
             }
         }
-        /* read a burst: a wake-up is expensive, so take everything that is there */
-        for (int i = 0; i < 256 && !t->held_in; i++) {
-            int events = zsock_events(t->router);
-            if (!(events & ZMQ_POLLIN)) break;
-            if (!s_receive_one(t, now)) break;
-        }
+        /* read a burst: a wake-up is expensive, so take everything that is there (a receive
+         * that finds nothing costs ZeroMQ a system call, asking ZMQ_EVENTS first costs one per
+         * message) */
+        int got = S_RECV_TAKEN;
+        for (int i = 0; i < 256 && got == S_RECV_TAKEN && !t->held_in; i++)
+            got = s_receive_one(t, now);
+        uint64_t sends_at_none = t->router_sends;
         int64_t next_timeout = INT64_MAX;
         if (hb_ns > 0) {
             if (now >= t->next_hb_ns) {
@@ -825,20 +837,35 @@ static void *s_io_main(void *arg)
         }
         if (probing && wait_ms > S_PROBE_POLL_MS) wait_ms = S_PROBE_POLL_MS;
         if (waiting || t->held_in) wait_ms = S_RETRY_MS;
-        if (have_cmds || (zsock_events(t->router) & ZMQ_POLLIN && !t->held_in)) wait_ms = 0;
-        zmq_pollitem_t items[4] = {
-            {.socket = t->held_in ? NULL : sock, .fd = -1, .events = ZMQ_POLLIN},
-            {.socket = NULL, .fd = t->wake_fd, .events = ZMQ_POLLIN},
-        };
-        int nitems = t->held_in ? 1 : 2;
-        if (t->held_in) items[0] = items[1];
-        /* ZAP requests are answered also while a held message blocks the reading */
-        if (t->curve) nitems += wr__curve_poll_items(t->curve, items + nitems);
-        if (wait_ms > 0) zmq_poll(items, nitems, wait_ms);
+        /* the last look at the ROUTER before the sleep: its ZMQ_FD signals only what happens
+         * after a look at its events (it is edge-triggered), so nothing may touch the socket
+         * between this and the poll. A receive that found nothing was such a look (it takes
+         * ZeroMQ's pending commands, as ZMQ_EVENTS does), unless a send came after it. */
+        bool looked = got == S_RECV_NONE && t->router_sends == sends_at_none;
+        if (have_cmds || (!t->held_in && !looked && zsock_events(t->router) & ZMQ_POLLIN))
+            wait_ms = 0;
+        curve_ready = false;
+        if (wait_ms > 0) {
+            /* one poll(2) on the file descriptors: zmq_poll would ask every socket's events
+             * before and after, two system calls each */
+            struct pollfd fds[2 + WR__CURVE_POLLFDS];
+            int nfds = 0;
+            if (!t->held_in) fds[nfds++] = (struct pollfd){.fd = t->router_fd, .events = POLLIN};
+            int wake = nfds++;
+            fds[wake] = (struct pollfd){.fd = t->wake_fd, .events = POLLIN};
+            /* ZAP requests are answered also while a held message blocks the reading */
+            int curve = nfds;
+            if (t->curve) nfds += wr__curve_pollfds(t->curve, fds + nfds);
+            int n = poll(fds, (nfds_t)nfds, wait_ms > INT32_MAX ? INT32_MAX : (int)wait_ms);
+            for (int i = curve; n > 0 && i < nfds; i++)
+                curve_ready |= fds[i].revents != 0;
+            /* a sender's wake-up; one that came while this thread did not sleep makes the next
+             * poll return at once and is read then */
+            uint64_t v;
+            if (n > 0 && fds[wake].revents && read(t->wake_fd, &v, sizeof v) < 0 && errno != EAGAIN)
+                wr_warn("%s: wake read: %s", t->node_id, strerror(errno));
+        }
         atomic_store(&t->sleeping, false);
-        uint64_t v;
-        if (read(t->wake_fd, &v, sizeof v) < 0 && errno != EAGAIN)
-            wr_warn("%s: wake read: %s", t->node_id, strerror(errno));
     }
     /* linger: give queued messages a moment to leave */
     int64_t deadline = wr_now_ns() + t->linger_ms * 1000000;
@@ -941,6 +968,7 @@ wr_transport_t *wr_transport_new(const wr_transport_opts_t *opts, int *err)
         snprintf(t->endpoint, sizeof t->endpoint, "%s", ep ? ep : opts->bind);
     }
     t->o.bind = NULL;
+    t->router_fd = zsock_fd(t->router);
     if (pthread_create(&t->thread, NULL, s_io_main, t)) goto fail;
     return t;
 fail:

@@ -1,9 +1,13 @@
 /* weir bench: benchmarks that print their figures and the ratio against a baseline measured in
  * the same run (this machine is shared and noisy: only same-run ratios mean much). */
+#include <linux/tcp.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -32,6 +36,42 @@ typedef struct {
     bool curve;           /* also through the bus with CURVE (security.curve) */
     const char *keys_dir; /* for a run with CURVE: the keys of bench-rx and bench-tx; NULL: none */
 } s_bus_opts_t;
+
+/* What one run through the bus measured. */
+typedef struct {
+    double rate;         /* records/s, from the source's start to the sink's end */
+    double tx_cpu_s;     /* CPU seconds (user + system) of the sending process during the run */
+    double rx_cpu_s;     /* the same of the receiving process */
+    double secs;         /* the run's wall time */
+    uint64_t wire_bytes; /* TCP payload the receiver took in: ZMTP framing, CURVE boxes and
+                            handshake, envelopes, records, credits and heartbeats */
+    uint64_t frames; /* bus frames the receiver took in (batches, channel messages, heartbeats) */
+} s_run_t;
+
+/* CPU seconds this process has used so far, all its threads. */
+static double s_cpu_s(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
+           ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) / 1e6;
+}
+
+/* Bytes this process has received on its TCP connections (the kernel's count, TCP_INFO): the
+ * receiver of a run has none but the sender's. */
+static uint64_t s_tcp_bytes_received(void)
+{
+    uint64_t total = 0;
+    for (int fd = 0; fd < 1024; fd++) {
+        struct tcp_info ti;
+        socklen_t len = sizeof ti;
+        memset(&ti, 0, sizeof ti);
+        if (!getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) &&
+            len >= offsetof(struct tcp_info, tcpi_segs_out))
+            total += ti.tcpi_bytes_received;
+    }
+    return total;
+}
 
 /* ---- child-process plumbing: the receiver of each run is a forked process ---- */
 
@@ -150,27 +190,38 @@ static void s_weir_rx(FILE *out, const s_bus_opts_t *o)
         wr_node_destroy(&n);
         return;
     }
+    double cpu = s_cpu_s();
     fprintf(out, "%s\n", wr_node_endpoint(n));
     fflush(out);
+    /* the sink stamps its own end: this loop only has to notice it, and should not take the
+     * CPU the run needs (the machine may have two cores for both processes) */
     int64_t deadline = wr_now_ns() + 600 * 1000000000ll;
     while (!atomic_load(&res.done) && !atomic_load(&res.error) && wr_now_ns() < deadline)
-        usleep(200);
-    fprintf(out, "done %lld %llu %llu\n", (long long)atomic_load(&res.end_ns),
+        usleep(2000);
+    cpu = s_cpu_s() - cpu;
+    wr_transport_stats_t ts;
+    wr_node_transport_stats(n, &ts);
+    fprintf(out, "done %lld %llu %llu %.6f %llu %llu\n", (long long)atomic_load(&res.end_ns),
             (unsigned long long)atomic_load(&res.records),
-            (unsigned long long)atomic_load(&res.bad_records) + (atomic_load(&res.error) != 0));
+            (unsigned long long)atomic_load(&res.bad_records) + (atomic_load(&res.error) != 0), cpu,
+            (unsigned long long)s_tcp_bytes_received(), (unsigned long long)ts.frames_in);
     fflush(out);
     wr_node_destroy(&n);
 }
 
-static double s_weir_run(const s_bus_opts_t *o)
+/* One run through the bus (with CURVE when o->keys_dir is set). 0, or WR_EIO when the run
+ * failed or lost or damaged a record. */
+static int s_weir_run(const s_bus_opts_t *o, s_run_t *run)
 {
     s_child_t c;
     if (s_fork(&c, s_weir_rx, o)) return WR_EIO;
     char ep[128];
-    double result = WR_EIO;
+    int rc = WR_EIO;
     wr_node_t *n = NULL;
+    memset(run, 0, sizeof *run);
     if (!fgets(ep, sizeof ep, c.from_child) || strncmp(ep, "tcp://", 6)) goto out;
     ep[strcspn(ep, "\n")] = '\0';
+    double cpu = s_cpu_s();
     n = s_bench_node("bench-tx", NULL, o->keys_dir);
     wr_synth_source_result_t res = {0};
     wr_synth_source_opts_t so = {.path = "source",
@@ -182,14 +233,23 @@ static double s_weir_run(const s_bus_opts_t *o)
                                  .result = &res};
     if (!n || wr_node_connect(n, "bench-rx", ep) || wr_synth_source_spawn(n, &so)) goto out;
     long long end = 0;
-    unsigned long long records = 0, bad = 0;
-    if (fscanf(c.from_child, "done %lld %llu %llu", &end, &records, &bad) == 3 && bad == 0 &&
-        records == o->batches * o->batch_records)
-        result = (double)records / ((double)(end - atomic_load(&res.start_ns)) / 1e9);
+    unsigned long long records = 0, bad = 0, wire = 0, frames = 0;
+    double rx_cpu = 0;
+    if (fscanf(c.from_child, "done %lld %llu %llu %lf %llu %llu", &end, &records, &bad, &rx_cpu,
+               &wire, &frames) == 6 &&
+        bad == 0 && records == o->batches * o->batch_records) {
+        run->tx_cpu_s = s_cpu_s() - cpu;
+        run->secs = (double)(end - atomic_load(&res.start_ns)) / 1e9;
+        run->rate = (double)records / run->secs;
+        run->rx_cpu_s = rx_cpu;
+        run->wire_bytes = wire;
+        run->frames = frames;
+        rc = 0;
+    }
 out:
     wr_node_destroy(&n);
     s_reap(&c);
-    return result;
+    return rc;
 }
 
 /* ---- mailbox push+pop on one thread ---- */
@@ -292,6 +352,29 @@ static int s_bench_keys(char *template)
     return rc ? WR_EXIT_FAIL : 0;
 }
 
+/* The figures of a run, as JSON members (with a leading comma) named PREFIX_... */
+static void s_run_json(wr_strbuf_t *sb, const char *prefix, const s_run_t *r, uint64_t records)
+{
+    wr_strbuf_addf(sb,
+                   ",\"%s_tx_cpu_s\":%.3f,\"%s_rx_cpu_s\":%.3f,\"%s_cpu_ns_per_record\":%.1f,"
+                   "\"%s_wire_bytes\":%llu,\"%s_wire_bytes_per_record\":%.3f,"
+                   "\"%s_frames\":%llu,\"%s_frames_per_s\":%.0f",
+                   prefix, r->tx_cpu_s, prefix, r->rx_cpu_s, prefix,
+                   (r->tx_cpu_s + r->rx_cpu_s) * 1e9 / (double)records, prefix,
+                   (unsigned long long)r->wire_bytes, prefix,
+                   (double)r->wire_bytes / (double)records, prefix, (unsigned long long)r->frames,
+                   prefix, (double)r->frames / r->secs);
+}
+
+/* The same as a line of text. */
+static void s_run_text(const char *what, const s_run_t *r, uint64_t records)
+{
+    printf("%s: %.2f bytes per record on the wire, %.0f frames/s; CPU %.2f s sending + %.2f s "
+           "receiving in %.2f s (%.1f ns per record)\n",
+           what, (double)r->wire_bytes / (double)records, (double)r->frames / r->secs, r->tx_cpu_s,
+           r->rx_cpu_s, r->secs, (r->tx_cpu_s + r->rx_cpu_s) * 1e9 / (double)records);
+}
+
 /* ---- the command ---- */
 
 /* bus and mailbox run here (no function of their own); the others are their own files */
@@ -327,7 +410,9 @@ static const char s_usage[] =
     "         msgpack, credit-based flow control, actors on both ends) and through raw ZeroMQ\n"
     "         PUSH/PULL with the same batches; prints both and the ratio (best of --rounds). With\n"
     "         --curve, also through the bus with CURVE on (keys in a temporary folder), and its\n"
-    "         ratio to the bus without (goal >= 0.7).\n"
+    "         ratio to the bus without (goal >= 0.7). For the best round of each bus run: bytes\n"
+    "         per record on the wire (the receiver's TCP count), frames/s, CPU seconds of each\n"
+    "         process, with --curve what CURVE adds per record and per byte; the load average.\n"
     "mailbox: mailbox push+pop messages/s on one thread, against a ring under a mutex.\n"
     "window:  the sliding-window operator alone against a Flink-style one and a bare hash table.\n"
     "pipeline: the IoT job end to end on a local cluster against the source stage alone.\n"
@@ -428,55 +513,82 @@ int wr_cmd_bench(int argc, char **argv)
     }
     char keys[] = "/tmp/weir-bench-bus-XXXXXX";
     if (o.curve && s_bench_keys(keys)) return WR_EXIT_FAIL;
-    double best_weir = 0, best_raw = 0, best_curve = 0;
+    double load[2][3] = {{0}};
+    getloadavg(load[0], 3);
+    double best_raw = 0;
+    s_run_t best_weir = {0}, best_curve = {0};
     int rc = WR_EXIT_OK;
     for (int r = 0; r < o.rounds && rc == WR_EXIT_OK; r++) {
         double raw = s_raw_run(&o);
-        double weir = s_weir_run(&o);
+        s_run_t weir, curve = {0};
+        int wrc = s_weir_run(&o, &weir);
         s_bus_opts_t oc = o;
         oc.keys_dir = keys;
-        double curve = o.curve ? s_weir_run(&oc) : 0;
-        if (raw < 0 || weir < 0 || curve < 0) {
+        int crc = o.curve ? s_weir_run(&oc, &curve) : 0;
+        if (raw < 0 || wrc || crc) {
             wr_cli_error("bench", NULL, "bus benchmark round %d failed (%s)", r + 1,
-                         raw < 0    ? "raw ZeroMQ run"
-                         : weir < 0 ? "weir run"
-                                    : "CURVE run");
+                         raw < 0 ? "raw ZeroMQ run"
+                         : wrc   ? "weir run"
+                                 : "CURVE run");
             rc = WR_EXIT_FAIL;
             break;
         }
         if (!o.json)
             printf("round %d: weir bus %.2f M records/s, raw ZeroMQ %.2f M records/s (%.2f)", r + 1,
-                   weir / 1e6, raw / 1e6, weir / raw);
+                   weir.rate / 1e6, raw / 1e6, weir.rate / raw);
         if (!o.json && o.curve)
-            printf("; with CURVE %.2f M records/s (%.2f of the bus)", curve / 1e6, curve / weir);
+            printf("; with CURVE %.2f M records/s (%.2f of the bus)", curve.rate / 1e6,
+                   curve.rate / weir.rate);
         if (!o.json) printf("\n");
-        if (weir > best_weir) best_weir = weir;
+        if (weir.rate > best_weir.rate) best_weir = weir;
         if (raw > best_raw) best_raw = raw;
-        if (curve > best_curve) best_curve = curve;
+        if (curve.rate > best_curve.rate) best_curve = curve;
     }
     if (o.curve) wr_fs_rmtree(keys);
     if (rc) return rc;
-    double ratio = best_weir / best_raw;
-    wr_strbuf_t mj;
+    getloadavg(load[1], 3);
+    uint64_t records = o.batches * o.batch_records;
+    double ratio = best_weir.rate / best_raw;
+    wr_strbuf_t mj, extra;
     wr_strbuf_init(&mj);
-    char curve_json[160] = "";
-    if (o.curve)
-        snprintf(curve_json, sizeof curve_json,
-                 ",\"curve_records_per_s\":%.0f,\"curve_ratio\":%.3f,\"curve_goal_ratio\":0.7",
-                 best_curve, best_curve / best_weir);
+    wr_strbuf_init(&extra);
+    s_run_json(&extra, "weir", &best_weir, records);
+    if (o.curve) {
+        wr_strbuf_addf(&extra,
+                       ",\"keys_dir\":\"%s\",\"curve_records_per_s\":%.0f,\"curve_ratio\":%.3f,"
+                       "\"curve_goal_ratio\":0.7",
+                       keys, best_curve.rate, best_curve.rate / best_weir.rate);
+        s_run_json(&extra, "curve", &best_curve, records);
+    }
     if (o.json)
         printf("{\"bench\":\"bus\",%s\"batches\":%llu,\"batch_records\":%u,\"record_size\":%u,"
-               "\"credits\":%u,\"rounds\":%d,\"weir_records_per_s\":%.0f,"
-               "\"raw_zmq_records_per_s\":%.0f,\"ratio\":%.3f,\"goal_ratio\":0.7%s}\n",
+               "\"credits\":%u,\"rounds\":%d,\"load_average\":[%.2f,%.2f],"
+               "\"weir_records_per_s\":%.0f,\"raw_zmq_records_per_s\":%.0f,\"ratio\":%.3f,"
+               "\"goal_ratio\":0.7%s}\n",
                wr_bench_machine_member(&mj), (unsigned long long)o.batches, o.batch_records,
-               o.record_size, o.credits, o.rounds, best_weir, best_raw, ratio, curve_json);
+               o.record_size, o.credits, o.rounds, load[0][0], load[1][0], best_weir.rate, best_raw,
+               ratio, extra.buf ? extra.buf : "");
     else
         printf("best: weir bus %.2f M records/s, raw ZeroMQ PUSH/PULL %.2f M records/s, "
                "ratio %.2f (goal >= 0.70)\n",
-               best_weir / 1e6, best_raw / 1e6, ratio);
+               best_weir.rate / 1e6, best_raw / 1e6, ratio);
     if (!o.json && o.curve)
         printf("best with CURVE: %.2f M records/s, %.2f of the bus without (goal >= 0.70)\n",
-               best_curve / 1e6, best_curve / best_weir);
+               best_curve.rate / 1e6, best_curve.rate / best_weir.rate);
+    if (!o.json) {
+        s_run_text("bus", &best_weir, records);
+        if (o.curve) {
+            s_run_text("with CURVE", &best_curve, records);
+            /* what CURVE adds, per byte it encrypts and decrypts */
+            double cpu =
+                best_curve.tx_cpu_s + best_curve.rx_cpu_s - best_weir.tx_cpu_s - best_weir.rx_cpu_s;
+            printf("CURVE adds %.1f ns of CPU per record, %.2f ns per byte on the wire (both "
+                   "processes)\n",
+                   cpu * 1e9 / (double)records, cpu * 1e9 / (double)best_curve.wire_bytes);
+        }
+        printf("load average %.2f at the start, %.2f at the end (1 min)\n", load[0][0], load[1][0]);
+    }
+    wr_strbuf_release(&extra);
     wr_strbuf_release(&mj);
     return WR_EXIT_OK;
 }

@@ -576,6 +576,18 @@ static void test_wrong_node_claiming_another_peers_id_is_not_believed(void **sta
 
 /* ---- CURVE (bus/curve.h) ---- */
 
+/* Makes the keys of S (a JobManager's) and C (a TaskManager's) in a new folder from template. */
+static void s_make_keys(char *template)
+{
+    assert_non_null(mkdtemp(template));
+    wr_strbuf_t err;
+    wr_strbuf_init(&err);
+    bool made;
+    assert_int_equal(wr_keys_generate(template, "S", WR_ROLE_JOBMANAGER, &made, &err), 0);
+    assert_int_equal(wr_keys_generate(template, "C", WR_ROLE_TASKMANAGER, &made, &err), 0);
+    wr_strbuf_release(&err);
+}
+
 /* Remembers the sender's certificate and role of what it is sent, and answers PONG. */
 typedef struct {
     char cert[WR_NODE_MAX];
@@ -602,13 +614,7 @@ static void test_curve_client_and_server(void **state)
 {
     (void)state;
     char dir[] = "/tmp/weir-test-transport-keys-XXXXXX";
-    assert_non_null(mkdtemp(dir));
-    wr_strbuf_t err;
-    wr_strbuf_init(&err);
-    bool made;
-    assert_int_equal(wr_keys_generate(dir, "S", WR_ROLE_JOBMANAGER, &made, &err), 0);
-    assert_int_equal(wr_keys_generate(dir, "C", WR_ROLE_TASKMANAGER, &made, &err), 0);
-    wr_strbuf_release(&err);
+    s_make_keys(dir);
 
     wr_node_opts_t so = {.id = "S",
                          .bind = "tcp://127.0.0.1:*",
@@ -658,6 +664,62 @@ static void test_curve_client_and_server(void **state)
     wr_node_destroy(&c);
     wr_node_destroy(&s);
     wr_fs_rmtree(dir);
+}
+
+/* Round trips between a client node and a server node that do not heartbeat, so that nothing
+ * but the messages themselves wakes their I/O threads (which otherwise sleep up to a second):
+ * the transport sleeps in poll(2) on ZeroMQ's edge-triggered ZMQ_FD, and a wake-up it missed
+ * would show as a round trip of about a second. Without keys, then with CURVE (the first
+ * request's connection goes through the ZAP handler). */
+static void s_round_trips(const char *keys_dir)
+{
+    wr_node_opts_t so = {.id = "S",
+                         .bind = "tcp://127.0.0.1:*",
+                         .threads = 2,
+                         .heartbeat_timeout_ms = HB_TIMEOUT_MS,
+                         .keys_dir = keys_dir};
+    wr_node_opts_t co = so;
+    co.id = "C";
+    co.bind = NULL;
+    int rc = 0;
+    wr_node_t *s = wr_node_new(&so, &rc);
+    assert_non_null(s);
+    wr_node_t *c = wr_node_new(&co, &rc);
+    assert_non_null(c);
+    s_who_t who = {0};
+    s_spawn(s, "who", &s_who, &who, 0);
+    assert_int_equal(wr_node_connect(c, "S", wr_node_endpoint(s)), 0);
+    int64_t worst_ms = 0;
+    for (int i = 0; i < 300; i++) {
+        int64_t t0 = wr_now_ns();
+        s_ping(c, "S/who");
+        int64_t ms = s_ms_since(t0);
+        if (i > 0 && ms > worst_ms) worst_ms = ms; /* the first one also connects */
+    }
+    assert_int_equal(atomic_load(&who.seen), 300);
+    if (worst_ms >= 900)
+        fail_msg("a round trip took %lld ms: a wake-up was missed", (long long)worst_ms);
+    wr_node_destroy(&c);
+    wr_node_destroy(&s);
+}
+
+/* The keys of test_round_trips_never_wait_for_a_timer, removed by its teardown also when it
+ * fails. */
+static char s_keys[] = "/tmp/weir-test-transport-keys-XXXXXX";
+
+static int s_remove_keys(void **state)
+{
+    (void)state;
+    if (!strstr(s_keys, "XXXXXX")) wr_fs_rmtree(s_keys);
+    return 0;
+}
+
+static void test_round_trips_never_wait_for_a_timer(void **state)
+{
+    (void)state;
+    s_round_trips(NULL);
+    s_make_keys(s_keys);
+    s_round_trips(s_keys);
 }
 
 static void test_many_messages_arrive_in_order(void **state)
@@ -713,6 +775,7 @@ int main(void)
         cmocka_unit_test(test_wrong_node_claiming_another_peers_id_is_not_believed),
         cmocka_unit_test(test_many_messages_arrive_in_order),
         cmocka_unit_test(test_curve_client_and_server),
+        cmocka_unit_test_teardown(test_round_trips_never_wait_for_a_timer, s_remove_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
