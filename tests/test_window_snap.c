@@ -232,42 +232,34 @@ static uint8_t *s_snap(const eng_t *e, size_t *len)
 
 enum { SPLIT_1, SPLIT_2, SPLIT_3, REMAP, MERGE, NMODES };
 
-static void s_run(wr_window_kind_t kind, int mode, uint64_t seed)
-{
-    input_t *in = malloc(sizeof *in);
-    assert_non_null(in);
-    s_input(in, seed);
-    int at = 5 + (int)(seed % (STEPS - 10));
-    wr_window_spec_t spec = s_spec(kind);
-    eng_t a, src[2], b[NPARTS];
-    s_eng_init(&a, &spec, 0, MAXP);
-    s_feed(&a, in, 0, at);
-    int nsrc = mode == MERGE ? 2 : 1, nb = mode == SPLIT_2 ? 2 : mode == SPLIT_3 ? 3 : 1;
-    wr_window_stats_t sa, sb = {0};
-    wr_window_stats(a.w, &sa);
-    if (kind != WR_WINDOW_SESSION) assert_true(sa.spill_panes > 0);
-    assert_true(sa.sketches > 0);
+/* What a restore reads of one old engine: a snapshot (full, or an incremental main) and the
+ * segments it references. */
+typedef struct {
+    const uint8_t *b;
+    size_t len;
+    const wr_snap_part_t *parts;
+    size_t nparts;
+} snapref_t;
 
-    /* the snapshots: of a, or (merge) of two engines that each own half the key groups */
-    uint8_t *snap[2];
-    size_t len[2];
-    if (mode == MERGE) {
-        for (int i = 0; i < 2; i++) {
-            s_eng_init(&src[i], &spec, i * MAXP / 2, (i + 1) * MAXP / 2);
-            s_feed(&src[i], in, 0, at);
-            snap[i] = s_snap(&src[i], &len[i]);
-        }
-    } else {
-        snap[0] = s_snap(&a, &len[0]);
-    }
+/* Restores snaps[0..nsrc) into engines of mode's key-group split (keys remapped for REMAP), which
+ * must hold what a holds; feeds a and them the rest of the input (routed by key group;
+ * everything fires by the end) and compares their results with a's. */
+static void s_restore_compare(eng_t *a, const input_t *in, const wr_window_spec_t *spec, int mode,
+                              int at, const snapref_t *snaps, int nsrc)
+{
+    int nb = mode == SPLIT_2 ? 2 : mode == SPLIT_3 ? 3 : 1;
+    eng_t b[NPARTS];
+    wr_window_stats_t sa, sb = {0};
+    wr_window_stats(a->w, &sa);
     for (int i = 0; i < nb; i++) {
         uint32_t lo = (uint32_t)(i * MAXP / nb), hi = (uint32_t)((i + 1) * MAXP / nb);
-        s_eng_init(&b[i], &spec, lo, hi);
+        s_eng_init(&b[i], spec, lo, hi);
         b[i].mapped = mode == REMAP;
         b[i].out.unmap = mode == REMAP ? s_unmap : NULL;
         for (int k = 0; k < nsrc; k++)
-            assert_int_equal(wr_window_restore(b[i].w, snap[k], len[k], lo, hi,
-                                               mode == REMAP ? s_map : NULL, NULL),
+            assert_int_equal(wr_window_restore_parts(b[i].w, snaps[k].b, snaps[k].len,
+                                                     snaps[k].parts, snaps[k].nparts, lo, hi,
+                                                     mode == REMAP ? s_map : NULL, NULL),
                              0);
         wr_window_stats_t st;
         wr_window_stats(b[i].w, &st);
@@ -280,9 +272,8 @@ static void s_run(wr_window_kind_t kind, int mode, uint64_t seed)
     assert_int_equal(sb.panes_live, sa.panes_live);
     assert_int_equal(sb.sketches, sa.sketches);
 
-    /* the rest of the input, routed by key group; everything fires by the end */
-    a.out.on = true;
-    s_feed(&a, in, at, STEPS);
+    a->out.on = true;
+    s_feed(a, in, at, STEPS);
     out_t all = {0};
     for (int i = 0; i < nb; i++) {
         b[i].out.on = true;
@@ -293,11 +284,42 @@ static void s_run(wr_window_kind_t kind, int mode, uint64_t seed)
         all.n += b[i].out.n;
         all.dropped += b[i].out.dropped;
     }
-    s_same(&a.out, &all);
-
+    s_same(&a->out, &all);
     free(all.r);
     for (int i = 0; i < nb; i++)
         s_eng_release(&b[i]);
+}
+
+static void s_run(wr_window_kind_t kind, int mode, uint64_t seed)
+{
+    input_t *in = malloc(sizeof *in);
+    assert_non_null(in);
+    s_input(in, seed);
+    int at = 5 + (int)(seed % (STEPS - 10));
+    wr_window_spec_t spec = s_spec(kind);
+    eng_t a, src[2];
+    s_eng_init(&a, &spec, 0, MAXP);
+    s_feed(&a, in, 0, at);
+    int nsrc = mode == MERGE ? 2 : 1;
+    wr_window_stats_t sa;
+    wr_window_stats(a.w, &sa);
+    if (kind != WR_WINDOW_SESSION) assert_true(sa.spill_panes > 0);
+    assert_true(sa.sketches > 0);
+
+    /* the snapshots: of a, or (merge) of two engines that each own half the key groups */
+    uint8_t *snap[2] = {NULL, NULL};
+    size_t len[2] = {0, 0};
+    if (mode == MERGE) {
+        for (int i = 0; i < 2; i++) {
+            s_eng_init(&src[i], &spec, i * MAXP / 2, (i + 1) * MAXP / 2);
+            s_feed(&src[i], in, 0, at);
+            snap[i] = s_snap(&src[i], &len[i]);
+        }
+    } else {
+        snap[0] = s_snap(&a, &len[0]);
+    }
+    snapref_t refs[2] = {{snap[0], len[0], NULL, 0}, {snap[1], len[1], NULL, 0}};
+    s_restore_compare(&a, in, &spec, mode, at, refs, nsrc);
     for (int i = 0; i < nsrc; i++)
         free(snap[i]);
     if (mode == MERGE)
@@ -483,6 +505,203 @@ static void test_damage_session(void **state)
     s_damage(WR_WINDOW_SESSION);
 }
 
+/* ---- incremental snapshots: chains of checkpoints sharing segments ---- */
+
+#define NCKPT  4
+#define MAXSEG 64
+
+/* The shared files of the chains of one test: segments by (pane, id). */
+typedef struct {
+    struct {
+        int64_t pane;
+        uint64_t id;
+        uint8_t *b;
+        size_t len;
+    } v[1024];
+    size_t n;
+} segstore_t;
+
+/* One incremental checkpoint of one engine: its main and the segments it references. */
+typedef struct {
+    uint8_t *main;
+    size_t len;
+    wr_snap_part_t parts[MAXSEG];
+    size_t nparts;
+    size_t written; /* bytes this checkpoint wrote: the main and its new segments */
+    size_t reused;  /* segments of earlier checkpoints it references */
+} ickpt_t;
+
+static uint8_t *s_mem_copy(wr_snap_writer_t *wr, size_t *len)
+{
+    const uint8_t *p = wr_snap_writer_mem(wr, len);
+    uint8_t *copy = malloc(*len);
+    assert_non_null(copy);
+    memcpy(copy, p, *len);
+    return copy;
+}
+
+/* An incremental checkpoint of e into c, its new segments into st. lose: the first sealed
+ * segment is lost (as a file the store's cleanup deleted) and is written again. */
+static void s_icheckpoint(eng_t *e, segstore_t *st, ickpt_t *c, bool lose)
+{
+    static wr_window_seg_t segs[WR_WINDOW_MAX_RING + 1];
+    int n = wr_window_segments(e->w, segs, WR_WINDOW_MAX_RING + 1);
+    assert_true(n >= 0 && n <= MAXSEG);
+    for (int i = 0; lose && i < n; i++)
+        if (!segs[i].due && segs[i].id) {
+            segs[i].due = true;
+            break;
+        }
+    memset(c, 0, sizeof *c);
+    for (int i = 0; i < n; i++) {
+        if (segs[i].due) {
+            wr_snap_writer_t *wr = wr_snap_writer_new_mem();
+            assert_non_null(wr);
+            assert_int_equal(
+                wr_window_snapshot_segment(e->w, segs[i].pane, MAXP, s_kg, NULL, wr, &segs[i].id),
+                0);
+            assert_true(segs[i].id != 0);
+            assert_true(st->n < sizeof st->v / sizeof *st->v);
+            st->v[st->n].pane = segs[i].pane;
+            st->v[st->n].id = segs[i].id;
+            st->v[st->n].b = s_mem_copy(wr, &st->v[st->n].len);
+            c->written += st->v[st->n++].len;
+            wr_snap_writer_destroy(&wr);
+        } else if (segs[i].id) {
+            c->reused++;
+        }
+        if (!segs[i].id) continue;
+        size_t k = 0;
+        while (k < st->n && (st->v[k].pane != segs[i].pane || st->v[k].id != segs[i].id))
+            k++;
+        assert_true(k < st->n);
+        c->parts[c->nparts++] = (wr_snap_part_t){st->v[k].b, st->v[k].len};
+    }
+    wr_snap_writer_t *wr = wr_snap_writer_new_mem();
+    assert_non_null(wr);
+    assert_int_equal(wr_window_snapshot_main(e->w, segs, (size_t)n, MAXP, s_kg, NULL, wr), 0);
+    c->main = s_mem_copy(wr, &c->len);
+    c->written += c->len;
+    wr_snap_writer_destroy(&wr);
+}
+
+static void s_store_release(segstore_t *st)
+{
+    for (size_t i = 0; i < st->n; i++)
+        free(st->v[i].b);
+    st->n = 0;
+}
+
+/* An engine's chain of checkpoints at steps cps[0..NCKPT), fed from step *fed on. SPLIT_1 switches
+ * the chain to an engine restored from its second checkpoint (so a restored engine's own chain
+ * is what the end restores), REMAP loses a segment at the third. Returns the last checkpoint. */
+static void s_chain(eng_t *e, const input_t *in, const wr_window_spec_t *spec, const int *cps,
+                    int mode, segstore_t *st, ickpt_t *last)
+{
+    eng_t x;
+    bool switched = false;
+    int fed = 0;
+    for (int k = 0; k < NCKPT; k++) {
+        s_feed(switched ? &x : e, in, fed, cps[k]);
+        if (switched) s_feed(e, in, fed, cps[k]); /* e keeps pace: the test's oracle */
+        fed = cps[k];
+        ickpt_t c;
+        eng_t *src = switched ? &x : e;
+        bool lose = mode == REMAP && k == 2;
+        s_icheckpoint(src, st, &c, lose);
+        /* closed panes are not written again; a restored engine writes them all once more */
+        if (switched && k == 2)
+            assert_int_equal(c.reused, 0);
+        else if (k >= 1 && !lose)
+            assert_true(c.reused > 0);
+        if (mode == SPLIT_1 && k == 1) {
+            s_eng_init(&x, spec, e->lo, e->hi);
+            assert_int_equal(wr_window_restore_parts(x.w, c.main, c.len, c.parts, c.nparts, e->lo,
+                                                     e->hi, NULL, NULL),
+                             0);
+            switched = true;
+        }
+        if (k == NCKPT - 1) {
+            *last = c;
+            if (switched) { /* the chain's last engine: e must hold what it holds */
+                wr_window_stats_t sx, se;
+                wr_window_stats(x.w, &sx);
+                wr_window_stats(e->w, &se);
+                assert_int_equal(sx.keys_live, se.keys_live);
+                assert_int_equal(sx.panes_live, se.panes_live);
+            }
+        } else {
+            free(c.main);
+        }
+    }
+    if (switched) s_eng_release(&x);
+}
+
+static void s_run_incr(wr_window_kind_t kind, int mode, uint64_t seed)
+{
+    input_t *in = malloc(sizeof *in);
+    segstore_t *st = calloc(1, sizeof *st);
+    assert_non_null(in);
+    assert_non_null(st);
+    s_input(in, seed);
+    /* 2 steps apart (10 ms): a closed pane lives 20 ms (tumbling) or 50 ms (sliding) more, so
+     * later checkpoints reference earlier ones' segments and some expire in between */
+    int c0 = 20 + (int)(seed % 9);
+    int cps[NCKPT] = {c0, c0 + 2, c0 + 4, c0 + 6};
+    const int at = cps[NCKPT - 1];
+    wr_window_spec_t spec = s_spec(kind);
+    eng_t a, src[2];
+    s_eng_init(&a, &spec, 0, MAXP);
+    int nsrc = mode == MERGE ? 2 : 1;
+    ickpt_t last[2];
+    if (mode == MERGE) {
+        s_feed(&a, in, 0, at);
+        for (int i = 0; i < 2; i++) {
+            s_eng_init(&src[i], &spec, i * MAXP / 2, (i + 1) * MAXP / 2);
+            s_chain(&src[i], in, &spec, cps, mode, st, &last[i]);
+        }
+    } else {
+        s_chain(&a, in, &spec, cps, mode, st, &last[0]);
+        /* the steady state writes less than a full snapshot */
+        size_t full_len;
+        uint8_t *full = s_snap(&a, &full_len);
+        assert_true(last[0].written < full_len);
+        free(full);
+    }
+    snapref_t refs[2];
+    for (int k = 0; k < nsrc; k++)
+        refs[k] = (snapref_t){last[k].main, last[k].len, last[k].parts, last[k].nparts};
+    s_restore_compare(&a, in, &spec, mode, at, refs, nsrc);
+    for (int i = 0; i < nsrc; i++)
+        free(last[i].main);
+    if (mode == MERGE)
+        for (int i = 0; i < 2; i++)
+            s_eng_release(&src[i]);
+    s_eng_release(&a);
+    s_store_release(st);
+    free(st);
+    free(in);
+}
+
+static void s_all_modes_incr(wr_window_kind_t kind)
+{
+    for (int mode = 0; mode < NMODES; mode++)
+        for (uint64_t seed = 1; seed <= 3; seed++)
+            s_run_incr(kind, mode, seed * 104729 + (uint64_t)mode);
+}
+
+static void test_incremental_sliding(void **state)
+{
+    (void)state;
+    s_all_modes_incr(WR_WINDOW_SLIDING);
+}
+
+static void test_incremental_tumbling(void **state)
+{
+    (void)state;
+    s_all_modes_incr(WR_WINDOW_TUMBLING);
+}
+
 /* ---- timing (WEIR_SNAP_BENCH=1) ---- */
 
 static double s_now(void)
@@ -572,6 +791,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_file, s_setup_tmp, s_teardown_tmp),
         cmocka_unit_test(test_damage_sliding),
         cmocka_unit_test(test_damage_session),
+        cmocka_unit_test(test_incremental_sliding),
+        cmocka_unit_test(test_incremental_tumbling),
         cmocka_unit_test_setup_teardown(test_bench, s_setup_tmp, s_teardown_tmp),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

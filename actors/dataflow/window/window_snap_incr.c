@@ -1,0 +1,257 @@
+/* Incremental snapshots of the sliced memory engine: which panes are sealed (in the caller's
+ * segments), the dirty set of late changes to them, writing a segment and a main part (see
+ * window_snap.h). Restoring them is in window_snap_restore.c. */
+#include <stdlib.h>
+
+#include "actors/dataflow/window/window_snap_internal.h"
+#include "bus/base/error.h"
+
+struct wr__dirty {
+    uint64_t key;
+    int64_t pane; /* INT64_MIN: a free slot */
+};
+
+typedef struct wr__dirty s_dirty_t;
+
+static uint32_t s_dslot(const s_dirty_t *t, uint32_t cap, uint64_t key, int64_t pane)
+{
+    uint32_t mask = cap - 1,
+             i = (uint32_t)wr__kt_hash(key ^ (uint64_t)pane * 0x9e3779b97f4a7c15ull) & mask;
+    while (t[i].pane != INT64_MIN && (t[i].key != key || t[i].pane != pane))
+        i = (i + 1) & mask;
+    return i;
+}
+
+/* A free table of cap slots (a power of two). */
+static s_dirty_t *s_dirty_table(uint32_t cap)
+{
+    s_dirty_t *t = malloc((size_t)cap * sizeof *t);
+    for (uint32_t i = 0; t && i < cap; i++)
+        t[i].pane = INT64_MIN;
+    return t;
+}
+
+int wr__incr_touch(wr_window_t *w, uint64_t key, int64_t p)
+{
+    if ((w->dirty_n + 1) * 2 > w->dirty_cap) {
+        uint32_t cap = w->dirty_cap ? w->dirty_cap * 2 : 64;
+        s_dirty_t *t = s_dirty_table(cap);
+        if (!t) return WR_ENOMEM;
+        for (uint32_t i = 0; i < w->dirty_cap; i++)
+            if (w->dirty[i].pane != INT64_MIN)
+                t[s_dslot(t, cap, w->dirty[i].key, w->dirty[i].pane)] = w->dirty[i];
+        free(w->dirty);
+        w->dirty = t;
+        w->dirty_cap = cap;
+    }
+    uint32_t i = s_dslot(w->dirty, w->dirty_cap, key, p);
+    if (w->dirty[i].pane == INT64_MIN) {
+        w->dirty[i] = (s_dirty_t){key, p};
+        w->dirty_n++;
+    }
+    return 0;
+}
+
+void wr__incr_release(wr_window_t *w)
+{
+    free(w->seg);
+    free(w->dirty);
+    w->seg = NULL;
+    w->dirty = NULL;
+    w->nseg = w->seg_cap = w->dirty_n = w->dirty_cap = 0;
+}
+
+bool wr_window_incremental(const wr_window_t *w)
+{
+    return w && w->spec.backend == WR_WINDOW_BACKEND_MEMORY && w->spec.kind != WR_WINDOW_SESSION;
+}
+
+/* The last closed pane: its end - 1 <= the watermark. */
+static int64_t s_closed(const wr_window_t *w)
+{
+    return wr__floor_div(w->wm + 1, w->P) - 1;
+}
+
+int wr_window_segments(const wr_window_t *w, wr_window_seg_t *out, size_t cap)
+{
+    if (!wr_window_incremental(w) || (!out && cap)) return WR_EINVAL;
+    size_t n = 0;
+    for (uint32_t i = 0; i < w->nseg; i++) {
+        if (w->seg[i].pane < w->lo) continue;
+        if (n == cap) return WR_ETOOBIG;
+        out[n] = w->seg[i];
+        out[n++].due = false;
+    }
+    int64_t from = w->sealed == INT64_MIN || w->sealed < w->lo ? w->lo : w->sealed + 1;
+    for (int64_t p = from; p <= s_closed(w); p++) {
+        if (n == cap) return WR_ETOOBIG;
+        /* below the ring only spilled panes hold data (rare late records of a fresh engine) */
+        bool empty = w->kt->count == 0 || (p < w->base && w->spill_panes == 0);
+        out[n++] = (wr_window_seg_t){.pane = p, .due = !empty};
+    }
+    return (int)n;
+}
+
+/* ---- writing a segment ---- */
+
+/* Key record of a segment: key u64, its accumulator of the pane; nothing (1) if it has none. */
+static int s_put_pane(const wr_window_t *w, wr_snap_writer_t *out, uint32_t e, void *arg)
+{
+    const uint8_t *acc = wr__slice_peek(w, e, *(const int64_t *)arg);
+    if (!acc) return 1;
+    return wr__snapw_put(out, wr__kt_entry(w->kt, e), 8) ? out->err : wr__snap_put_acc(w, out, acc);
+}
+
+static bool s_args_ok(uint32_t maxp, uint32_t (*key_group)(void *, uint64_t),
+                      const wr_snap_writer_t *out)
+{
+    return key_group && out && maxp >= 1 && maxp <= WR_WINDOW_SNAP_MAX_GROUPS;
+}
+
+int wr_window_snapshot_segment(const wr_window_t *w, int64_t pane, uint32_t maxp,
+                               uint32_t (*key_group)(void *ctx, uint64_t key), void *ctx,
+                               wr_snap_writer_t *out, uint64_t *id)
+{
+    if (!wr_window_incremental(w) || !s_args_ok(maxp, key_group, out) || !id || pane < w->lo ||
+        pane > s_closed(w))
+        return WR_EINVAL;
+    uint32_t *order = NULL;
+    uint64_t *first = NULL, sum = 0;
+    int rc = wr__snap_order(w, maxp, key_group, ctx, &order, &first);
+    if (rc) return rc;
+    wr__snap_head_t h;
+    wr__snap_head_of(w, &h);
+    h.maxp = maxp;
+    h.part = WR__SNAP_SEGMENT;
+    h.sealed = pane;
+    uint64_t start = wr__snapw_off(out);
+    if (!(rc = wr__snap_head_write(out, &h)))
+        rc = wr__snap_body(w, out, start, maxp, order, first, s_put_pane, &pane, &sum);
+    free(order);
+    free(first);
+    if (!rc) *id = sum ? sum : 1;
+    return rc;
+}
+
+/* ---- writing a main part ---- */
+
+typedef struct {
+    int64_t sealed;
+    const s_dirty_t *dirty; /* sorted by key, pane */
+    size_t ndirty;
+} s_keep_t;
+
+static int s_cmp_dirty(const void *a, const void *b)
+{
+    const s_dirty_t *x = a, *y = b;
+    if (x->key != y->key) return x->key < y->key ? -1 : 1;
+    return (x->pane > y->pane) - (x->pane < y->pane);
+}
+
+/* A main keeps the open panes and the sealed ones changed since their segment. */
+static bool s_keep(const void *arg, uint64_t key, int64_t p)
+{
+    const s_keep_t *k = arg;
+    if (p > k->sealed) return true;
+    if (!k->ndirty) return false;
+    s_dirty_t x = {key, p};
+    return bsearch(&x, k->dirty, k->ndirty, sizeof x, s_cmp_dirty) != NULL;
+}
+
+static int s_put_main(const wr_window_t *w, wr_snap_writer_t *out, uint32_t e, void *arg)
+{
+    return wr__snap_put_slices(w, out, e, s_keep, arg);
+}
+
+/* Whether segs[0..n) is what wr_window_segments gives for w, every due one written. */
+static int s_segs_ok(const wr_window_t *w, const wr_window_seg_t *segs, size_t n)
+{
+    wr_window_seg_t *cur = malloc((WR__SNAP_MAX_SEGS) * sizeof *cur);
+    if (!cur) return WR_ENOMEM;
+    int m = wr_window_segments(w, cur, WR__SNAP_MAX_SEGS), rc = 0;
+    if (m < 0 || (size_t)m != n) rc = WR_EINVAL;
+    for (size_t i = 0; i < n && !rc; i++)
+        if (segs[i].pane != cur[i].pane || (segs[i].due && !segs[i].id) ||
+            (!segs[i].due && segs[i].id != cur[i].id))
+            rc = WR_EINVAL;
+    free(cur);
+    return rc;
+}
+
+/* The dirty marks a main carries: sealed panes still live and not rewritten now, sorted. */
+static s_dirty_t *s_dirty_kept(const wr_window_t *w, const wr_window_seg_t *segs, size_t n,
+                               size_t *count)
+{
+    s_dirty_t *v = malloc((w->dirty_n ? w->dirty_n : 1) * sizeof *v);
+    if (!v) return NULL;
+    size_t k = 0;
+    for (uint32_t i = 0; i < w->dirty_cap; i++) {
+        const s_dirty_t *d = &w->dirty[i];
+        if (d->pane == INT64_MIN || d->pane < w->lo) continue;
+        bool rewritten = false;
+        for (size_t j = 0; j < n && !rewritten; j++)
+            rewritten = segs[j].due && segs[j].pane == d->pane;
+        if (!rewritten) v[k++] = *d;
+    }
+    qsort(v, k, sizeof *v, s_cmp_dirty);
+    *count = k;
+    return v;
+}
+
+int wr_window_snapshot_main(wr_window_t *w, const wr_window_seg_t *segs, size_t n, uint32_t maxp,
+                            uint32_t (*key_group)(void *ctx, uint64_t key), void *ctx,
+                            wr_snap_writer_t *out)
+{
+    if (!wr_window_incremental(w) || !s_args_ok(maxp, key_group, out) || (!segs && n) ||
+        n > WR__SNAP_MAX_SEGS)
+        return WR_EINVAL;
+    int rc = s_segs_ok(w, segs, n);
+    if (rc) return rc;
+    size_t nd = 0;
+    s_dirty_t *kept = s_dirty_kept(w, segs, n, &nd);
+    uint32_t cap = 64;
+    while (cap < nd * 2 + 2)
+        cap *= 2;
+    s_dirty_t *table = s_dirty_table(cap);
+    wr_window_seg_t *table_segs = malloc((n ? n : 1) * sizeof *table_segs);
+    uint32_t *order = NULL;
+    uint64_t *first = NULL;
+    rc = kept && table && table_segs ? 0 : WR_ENOMEM;
+    if (!rc) rc = wr__snap_order(w, maxp, key_group, ctx, &order, &first);
+    s_keep_t keep = {.sealed = s_closed(w), .dirty = kept, .ndirty = nd};
+    if (!rc) {
+        wr__snap_head_t h;
+        wr__snap_head_of(w, &h);
+        h.maxp = maxp;
+        h.keys = w->kt->count;
+        h.part = WR__SNAP_MAIN;
+        h.nsegs = (uint32_t)n;
+        h.wsegs = segs;
+        h.sealed = keep.sealed;
+        uint64_t start = wr__snapw_off(out);
+        if (!(rc = wr__snap_head_write(out, &h)))
+            rc = wr__snap_body(w, out, start, maxp, order, first, s_put_main, &keep, NULL);
+    }
+    if (!rc) { /* commit */
+        for (size_t i = 0; i < nd; i++)
+            table[s_dslot(table, cap, kept[i].key, kept[i].pane)] = kept[i];
+        free(w->dirty);
+        w->dirty = table;
+        w->dirty_cap = cap;
+        w->dirty_n = (uint32_t)nd;
+        table = NULL;
+        for (size_t i = 0; i < n; i++)
+            table_segs[i] = (wr_window_seg_t){.pane = segs[i].pane, .id = segs[i].id};
+        free(w->seg);
+        w->seg = table_segs;
+        w->nseg = w->seg_cap = (uint32_t)n;
+        table_segs = NULL;
+        w->sealed = keep.sealed;
+    }
+    free(order);
+    free(first);
+    free(kept);
+    free(table);
+    free(table_segs);
+    return rc;
+}
