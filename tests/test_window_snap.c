@@ -702,6 +702,197 @@ static void test_incremental_tumbling(void **state)
     s_all_modes_incr(WR_WINDOW_TUMBLING);
 }
 
+/* A main and its segments refused whole: a segment missing, twice, damaged (checksum), damaged
+ * and resealed (its id no longer the one the main lists), a segment as the main; the engine stays
+ * untouched. Damage resealed into the main reaches its decoder: refused or taken, never a crash. */
+static void test_damage_incremental(void **state)
+{
+    (void)state;
+    input_t *in = malloc(sizeof *in);
+    segstore_t *st = calloc(1, sizeof *st);
+    assert_non_null(in);
+    assert_non_null(st);
+    s_input(in, 11);
+    wr_window_spec_t spec = s_spec(WR_WINDOW_SLIDING);
+    eng_t a;
+    s_eng_init(&a, &spec, 0, MAXP);
+    ickpt_t c1, c2;
+    s_feed(&a, in, 0, 24);
+    s_icheckpoint(&a, st, &c1, false);
+    s_feed(&a, in, 24, 26);
+    s_icheckpoint(&a, st, &c2, false);
+    assert_true(c2.nparts >= 2);
+    wr_window_t *b = wr_window_new(&spec, NULL);
+    assert_non_null(b);
+    wr_snap_part_t parts[MAXSEG + 1];
+    memcpy(parts, c2.parts, c2.nparts * sizeof *parts);
+
+    assert_int_equal(wr_window_restore(b, c2.main, c2.len, 0, MAXP, NULL, NULL), WR_EPROTO);
+    assert_int_equal(
+        wr_window_restore_parts(b, c2.main, c2.len, parts + 1, c2.nparts - 1, 0, MAXP, NULL, NULL),
+        WR_EPROTO);
+    parts[c2.nparts] = parts[0];
+    assert_int_equal(
+        wr_window_restore_parts(b, c2.main, c2.len, parts, c2.nparts + 1, 0, MAXP, NULL, NULL),
+        WR_EPROTO);
+    assert_int_equal(wr_window_restore_parts(b, parts[0].data, parts[0].len, parts + 1,
+                                             c2.nparts - 1, 0, MAXP, NULL, NULL),
+                     WR_EPROTO);
+    s_untouched(b);
+    uint8_t *bad = malloc(parts[0].len);
+    assert_non_null(bad);
+    uint64_t seed = 5;
+    for (int i = 0; i < 100; i++) {
+        memcpy(bad, c2.parts[0].data, c2.parts[0].len);
+        bad[s_rng(&seed) % c2.parts[0].len] ^= (uint8_t)(1u << (s_rng(&seed) % 8));
+        parts[0] = (wr_snap_part_t){bad, c2.parts[0].len};
+        int rc = wr_window_restore_parts(b, c2.main, c2.len, parts, c2.nparts, 0, MAXP, NULL, NULL);
+        assert_true(rc == WR_EPROTO || rc == WR_EVERSION);
+        wr__window_snap_reseal(bad, c2.parts[0].len);
+        rc = wr_window_restore_parts(b, c2.main, c2.len, parts, c2.nparts, 0, MAXP, NULL, NULL);
+        assert_true(rc == WR_EPROTO || rc == WR_EVERSION);
+        s_untouched(b);
+    }
+    free(bad);
+    bad = malloc(c2.len);
+    assert_non_null(bad);
+    for (int i = 0; i < 200; i++) {
+        memcpy(bad, c2.main, c2.len);
+        bad[s_rng(&seed) % c2.len] ^= (uint8_t)(1u << (s_rng(&seed) % 8));
+        int rc = wr_window_restore_parts(b, bad, c2.len, c2.parts, c2.nparts, 0, MAXP, NULL, NULL);
+        assert_true(rc == WR_EPROTO || rc == WR_EVERSION);
+        s_untouched(b);
+        wr__window_snap_reseal(bad, c2.len);
+        wr_window_t *x = wr_window_new(&spec, NULL);
+        assert_non_null(x);
+        wr_window_restore_parts(x, bad, c2.len, c2.parts, c2.nparts, 0, MAXP, NULL, NULL);
+        wr_window_destroy(&x);
+    }
+    assert_int_equal(
+        wr_window_restore_parts(b, c2.main, c2.len, c2.parts, c2.nparts, 0, MAXP, NULL, NULL), 0);
+    free(bad);
+    wr_window_destroy(&b);
+    free(c1.main);
+    free(c2.main);
+    s_eng_release(&a);
+    s_store_release(st);
+    free(st);
+    free(in);
+}
+
+/* The engines of tests/fuzz/fuzz_window_snap.c (sliding, or tumbling), whose corpus the tests
+ * below read and write. */
+static wr_window_spec_t s_fuzz_spec(bool tumbling)
+{
+    return (wr_window_spec_t){.kind = tumbling ? WR_WINDOW_TUMBLING : WR_WINDOW_SLIDING,
+                              .size_ms = tumbling ? 10 : 40,
+                              .slide_ms = 10,
+                              .lateness_ms = 20,
+                              .ncols = 1,
+                              .naggs = 4,
+                              .aggs = {{.kind = WR_AGG_COUNT},
+                                       {.kind = WR_AGG_SUM},
+                                       {.kind = WR_AGG_QUANTILE, .q = 0.5},
+                                       {.kind = WR_AGG_LAST}}};
+}
+
+/* A version 1 snapshot (written before incremental checkpoints: the fuzz corpus's sliding seed)
+ * still restores; a version this build does not know is WR_EVERSION. */
+static void test_version1(void **state)
+{
+    (void)state;
+    const char *src = getenv("WEIR_SRC");
+    char path[512];
+    snprintf(path, sizeof path, "%s/tests/fuzz/corpus/window_snap/seed-0", src ? src : ".");
+    int fd = open(path, O_RDONLY);
+    assert_true(fd >= 0);
+    uint8_t buf[8192];
+    ssize_t n = read(fd, buf, sizeof buf);
+    close(fd);
+    assert_true(n > 100 && buf[0] == 0);
+    uint32_t version;
+    memcpy(&version, buf + 1 + 8, 4);
+    assert_int_equal(version, 1);
+    wr_window_spec_t spec = s_fuzz_spec(false);
+    wr_window_t *w = wr_window_new(&spec, NULL);
+    assert_non_null(w);
+    assert_int_equal(wr_window_restore(w, buf + 1, (size_t)n - 1, 0, 16, NULL, NULL), 0);
+    wr_window_stats_t st;
+    wr_window_stats(w, &st);
+    assert_true(st.keys_live > 0 && st.panes_live > 0);
+    wr_window_destroy(&w);
+    version = 3;
+    memcpy(buf + 1 + 8, &version, 4);
+    w = wr_window_new(&spec, NULL);
+    assert_int_equal(wr_window_restore(w, buf + 1, (size_t)n - 1, 0, 16, NULL, NULL), WR_EVERSION);
+    wr_window_destroy(&w);
+}
+
+/* ---- fuzz seeds (WEIR_SNAP_SEEDS=DIR: tests/fuzz/fuzz_window_snap.c's incr-* seeds) ---- */
+
+static void s_seed_write(const char *dir, const char *name, uint8_t sel, const uint8_t *main,
+                         size_t len, const wr_snap_part_t *parts, size_t nparts)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    fputc(sel, f);
+    for (size_t i = 0; i <= nparts; i++) {
+        const uint8_t *b = i ? parts[i - 1].data : main;
+        uint32_t n = (uint32_t)(i ? parts[i - 1].len : len);
+        if (sel & 0x40) fwrite(&n, 4, 1, f);
+        fwrite(b, 1, n, f);
+        if (!(sel & 0x40)) break;
+    }
+    assert_int_equal(fclose(f), 0);
+}
+
+static void test_fuzz_seeds(void **state)
+{
+    (void)state;
+    const char *dir = getenv("WEIR_SNAP_SEEDS");
+    if (!dir) skip();
+    for (uint8_t which = 0; which < 2; which++) { /* the fuzzer's sliding and tumbling engines */
+        wr_window_spec_t spec = s_fuzz_spec(which);
+        eng_t e;
+        s_eng_init(&e, &spec, 0, MAXP);
+        segstore_t *st = calloc(1, sizeof *st);
+        assert_non_null(st);
+        ickpt_t c;
+        wr_window_sink_t sink = {0};
+        for (int step = 0; step < 16; step++) { /* 6 keys, late and early records */
+            uint64_t keys[6];
+            int64_t ts[6];
+            double val[6];
+            const double *cols[1] = {val};
+            for (int k = 0; k < 6; k++) {
+                keys[k] = (uint64_t)k;
+                ts[k] = 1000 + step * 5 + (k % 3) * 12 - 18;
+                val[k] = step * 0.5 + k;
+            }
+            assert_int_equal(wr_window_add(e.w, keys, ts, cols, 6, &sink), 0);
+            assert_int_equal(wr_window_advance(e.w, 1000 + step * 5 - 10, &sink), 0);
+            if (step == 11) {
+                s_icheckpoint(&e, st, &c, false);
+                free(c.main);
+            }
+        }
+        s_icheckpoint(&e, st, &c, false);
+        assert_true(c.nparts >= 1 && c.nparts <= 8);
+        s_seed_write(dir, which ? "incr-tumbling" : "incr-sliding", (uint8_t)(0x40 | which), c.main,
+                     c.len, c.parts, c.nparts);
+        free(c.main);
+        size_t len;
+        uint8_t *full = s_snap(&e, &len);
+        s_seed_write(dir, which ? "full-tumbling" : "full-sliding", which, full, len, NULL, 0);
+        free(full);
+        s_store_release(st);
+        free(st);
+        s_eng_release(&e);
+    }
+}
+
 /* ---- timing (WEIR_SNAP_BENCH=1) ---- */
 
 static double s_now(void)
@@ -793,6 +984,9 @@ int main(void)
         cmocka_unit_test(test_damage_session),
         cmocka_unit_test(test_incremental_sliding),
         cmocka_unit_test(test_incremental_tumbling),
+        cmocka_unit_test(test_damage_incremental),
+        cmocka_unit_test(test_version1),
+        cmocka_unit_test(test_fuzz_seeds),
         cmocka_unit_test_setup_teardown(test_bench, s_setup_tmp, s_teardown_tmp),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "actors/dataflow/job/job_connectors.h"
@@ -68,18 +69,68 @@ static int s_write_keys(const wr__keys_t *ids, int fd)
     return rc;
 }
 
-/* The memory backend's window snapshot into dir/v<V>-s<S>-window. */
-static int s_snapshot_window(wr__task_t *t, const char *dir, char *file)
+/* The memory backend's window snapshot into dir/v<V>-s<S>-window: full, or the main part of an
+ * incremental one (segs[0..nsegs), see window_snap.h). */
+static int s_snapshot_window(wr__task_t *t, const char *dir, char *file,
+                             const wr_window_seg_t *segs, int nsegs)
 {
     wr__chain_t *c = &t->chain;
     snprintf(file, 64, "v%u-s%u-window", t->o.vertex, t->o.subtask);
     int fd = -1, rc = s_create(dir, file, &fd);
     if (rc) return rc;
     wr_snap_writer_t *w = wr_snap_writer_new_fd(fd);
-    rc = w ? wr_window_snapshot(c->win->engine, t->topo->max_parallelism, wr__chain_key_group, c, w)
-           : WR_ENOMEM;
+    uint32_t maxp = t->topo->max_parallelism;
+    if (!w)
+        rc = WR_ENOMEM;
+    else if (nsegs < 0)
+        rc = wr_window_snapshot(c->win->engine, maxp, wr__chain_key_group, c, w);
+    else
+        rc = wr_window_snapshot_main(c->win->engine, segs, (size_t)nsegs, maxp, wr__chain_key_group,
+                                     c, w);
     wr_snap_writer_destroy(&w);
     if (close(fd) && !rc) rc = WR_EIO;
+    return rc;
+}
+
+/* DIR/JOB/shared of a checkpoint's folder DIR/JOB/chk-N.tmp-X into out. */
+static int s_shared_dir(const char *dir, char *out, size_t cap)
+{
+    if ((size_t)snprintf(out, cap, "%s", dir) >= cap) return WR_ETOOBIG;
+    char *slash = strrchr(out, '/');
+    if (!slash || (size_t)snprintf(slash, cap - (size_t)(slash - out), "/%s", WR_CKPT_SHARED_DIR) >=
+                      cap - (size_t)(slash - out))
+        return slash ? WR_ETOOBIG : WR_EINVAL;
+    return 0;
+}
+
+/* The shared file of a window segment: names its bytes (window_snap.h: the id is a checksum). */
+static void s_seg_name(const wr__task_t *t, const wr_window_seg_t *seg, char out[160])
+{
+    snprintf(out, 160, "%s-%u-v%u-s%u-p%lld-%016llx.wseg", t->o.job_id, t->o.attempt, t->o.vertex,
+             t->o.subtask, (long long)seg->pane, (unsigned long long)seg->id);
+}
+
+/* Writes segment *seg of the engine into shared/: a temp file in the checkpoint's folder, fsynced,
+ * renamed to its name (which the id it gets decides). */
+static int s_write_segment(wr__task_t *t, const char *dir, const char *shared, wr_window_seg_t *seg)
+{
+    wr__chain_t *c = &t->chain;
+    char tmp[64], from[WR_TASK_RESTORE_MAX + 64], name[160], to[WR_TASK_RESTORE_MAX + 192];
+    snprintf(tmp, sizeof tmp, "v%u-s%u-segment.tmp", t->o.vertex, t->o.subtask);
+    int fd = -1, rc = s_create(dir, tmp, &fd);
+    if (rc) return rc;
+    wr_snap_writer_t *w = wr_snap_writer_new_fd(fd);
+    rc = w ? wr_window_snapshot_segment(c->win->engine, seg->pane, t->topo->max_parallelism,
+                                        wr__chain_key_group, c, w, &seg->id)
+           : WR_ENOMEM;
+    wr_snap_writer_destroy(&w);
+    if (!rc && fsync(fd)) rc = WR_EIO;
+    if (close(fd) && !rc) rc = WR_EIO;
+    snprintf(from, sizeof from, "%s/%s", dir, tmp);
+    s_seg_name(t, seg, name);
+    snprintf(to, sizeof to, "%s/%s", shared, name);
+    if (!rc && rename(from, to)) rc = WR_EIO;
+    if (rc) unlink(from);
     return rc;
 }
 
@@ -162,6 +213,53 @@ static bool s_ends_with(const char *s, const char *tail)
     return n >= m && !strcmp(s + n - m, tail);
 }
 
+#define S_MAX_SEGS 48 /* segments in one ack (the JobManager takes 64 blobs and the sinks') */
+
+/* An incremental snapshot of the memory backend's window: the segments of panes closed since the
+ * last one (and of any whose file is gone: the store deletes what no checkpoint references, e.g.
+ * after an aborted one) into shared/, then the main part; blobs "window" and "wseg/<pane>".
+ * More live segments than an ack can name: a full snapshot. */
+static int s_snapshot_incremental(wr__task_t *t, const char *dir, s_blobs_t *bl)
+{
+    wr_window_t *e = t->chain.win->engine;
+    wr_window_seg_t *segs = malloc((WR_WINDOW_MAX_RING + 1) * sizeof *segs);
+    char shared[WR_TASK_RESTORE_MAX + 16], file[64];
+    int n = segs ? wr_window_segments(e, segs, WR_WINDOW_MAX_RING + 1) : WR_ENOMEM, rc = 0;
+    if (n < 0 || n > S_MAX_SEGS) {
+        free(segs);
+        rc = n < 0 && n != WR_ETOOBIG ? n : s_snapshot_window(t, dir, file, NULL, -1);
+        if (!rc) s_blob_file(bl, "window", WR_CKPT_BLOB_EXCLUSIVE, file);
+        return rc;
+    }
+    if (!(rc = s_shared_dir(dir, shared, sizeof shared))) rc = wr_fs_mkdirs(shared);
+    bool wrote = false;
+    for (int i = 0; i < n && !rc; i++) {
+        char name[160], path[sizeof shared + 168];
+        struct stat st;
+        if (segs[i].id && !segs[i].due) {
+            s_seg_name(t, &segs[i], name);
+            snprintf(path, sizeof path, "%s/%s", shared, name);
+            segs[i].due = stat(path, &st) != 0; /* lost: written again */
+        }
+        if (segs[i].due) {
+            rc = s_write_segment(t, dir, shared, &segs[i]);
+            wrote = true;
+        }
+    }
+    if (!rc && wrote) rc = wr_fs_fsync(shared);
+    if (!rc) rc = s_snapshot_window(t, dir, file, segs, n);
+    if (!rc) s_blob_file(bl, "window", WR_CKPT_BLOB_EXCLUSIVE, file);
+    for (int i = 0; i < n && !rc; i++) {
+        if (!segs[i].id) continue;
+        char name[160], blob[48];
+        s_seg_name(t, &segs[i], name);
+        snprintf(blob, sizeof blob, "wseg/%lld", (long long)segs[i].pane);
+        s_blob_file(bl, blob, WR_CKPT_BLOB_SHARED, name);
+    }
+    free(segs);
+    return rc;
+}
+
 /* The rocksdb backend: the store's checkpoint, its SST files linked into DIR/JOB/shared (once:
  * a name there always means the same bytes), the rest copied into the checkpoint's folder; blobs
  * into bl. */
@@ -170,13 +268,11 @@ static int s_snapshot_rocks(wr__task_t *t, uint64_t id, const char *dir, s_blobs
     wr__window_t *w = t->chain.win;
     char local[sizeof w->state_dir + 32], shared[WR_TASK_RESTORE_MAX + 16];
     snprintf(local, sizeof local, "%s-ckpt-%llu", w->state_dir, (unsigned long long)id);
-    snprintf(shared, sizeof shared, "%s", dir);
-    char *slash = strrchr(shared, '/');
-    if (!slash) return WR_EINVAL;
-    snprintf(slash, sizeof shared - (size_t)(slash - shared), "/%s", WR_CKPT_SHARED_DIR);
+    int rc = s_shared_dir(dir, shared, sizeof shared);
+    if (rc) return rc;
     wr_fs_rmtree(local);
     wr_panestore_files_t files = {0};
-    int rc = wr_window_rocks_checkpoint(w->engine, local, &files);
+    rc = wr_window_rocks_checkpoint(w->engine, local, &files);
     if (!rc) rc = wr_fs_mkdirs(shared);
     for (size_t i = 0; !rc && i < files.n; i++) {
         const char *f = files.v[i].name, *base = strrchr(f, '/') ? strrchr(f, '/') + 1 : f;
@@ -213,7 +309,9 @@ static int s_snapshot(wr__task_t *t, uint64_t id, const char *dir, s_blobs_t *bl
     if (!rc && c->win && dir) { /* (the final checkpoint's windows are empty) */
         if (c->win->state_dir[0]) {
             rc = s_snapshot_rocks(t, id, dir, bl);
-        } else if (!(rc = s_snapshot_window(t, dir, file))) {
+        } else if (wr_window_incremental(c->win->engine)) {
+            rc = s_snapshot_incremental(t, dir, bl);
+        } else if (!(rc = s_snapshot_window(t, dir, file, NULL, -1))) {
             s_blob_file(bl, "window", WR_CKPT_BLOB_EXCLUSIVE, file);
         }
         if (!rc && c->win->ids.strings && !(rc = s_snapshot_keys(t, dir, file)))
@@ -375,6 +473,16 @@ static int s_restore_rocks(wr__task_t *t, const wr_ckpt_task_t *ts, uint32_t lo,
     return rc;
 }
 
+/* Maps the file at path read-only. */
+static int s_map_file(const char *path, const uint8_t **data, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return WR_EIO;
+    int rc = wr_snap_map(fd, data, len);
+    close(fd);
+    return rc;
+}
+
 static int s_restore_window(wr__task_t *t, const wr_ckpt_meta_t *meta, wr_strbuf_t *err)
 {
     wr__chain_t *c = &t->chain;
@@ -434,15 +542,25 @@ static int s_restore_window(wr__task_t *t, const wr_ckpt_meta_t *meta, wr_strbuf
             rc = WR_EPROTO;
         else if (keys && (!keys->path || (rc = s_read_keys(&c->win->ids, keys->path, &map))))
             rc = rc ? rc : WR_EPROTO;
-        int fd = rc ? -1 : open(win->path, O_RDONLY | O_CLOEXEC);
         const uint8_t *data = NULL;
         size_t len = 0;
-        if (!rc && fd < 0) rc = WR_EIO;
-        if (!rc) rc = wr_snap_map(fd, &data, &len);
-        if (fd >= 0) close(fd);
+        wr_snap_part_t segs[S_MAX_SEGS];
+        size_t nsegs = 0;
+        if (!rc) rc = s_map_file(win->path, &data, &len);
+        for (uint32_t i = 0; !rc && i < ts->nblobs; i++) { /* an incremental one's segments */
+            const wr_ckpt_blob_t *sb = &ts->blobs[i];
+            if (strncmp(sb->name, "wseg/", 5)) continue;
+            if (nsegs == S_MAX_SEGS || sb->kind != WR_CKPT_BLOB_SHARED || !sb->path)
+                rc = WR_EPROTO;
+            else if (!(rc = s_map_file(sb->path, &segs[nsegs].data, &segs[nsegs].len)))
+                nsegs++;
+        }
         if (!rc)
-            rc = wr_window_restore(c->win->engine, data, len, a, b, keys ? s_map_key : NULL, &map);
+            rc = wr_window_restore_parts(c->win->engine, data, len, segs, nsegs, a, b,
+                                         keys ? s_map_key : NULL, &map);
         if (data) wr_snap_unmap(data, len);
+        for (size_t i = 0; i < nsegs; i++)
+            wr_snap_unmap(segs[i].data, segs[i].len);
         free(map.ids);
         if (rc) {
             wr_strbuf_addf(err, "checkpoint %llu: window state of subtask %u (%s): %s",

@@ -89,8 +89,14 @@ int wr__snap_head_write(wr_snap_writer_t *out, wr__snap_head_t *h)
         wr__sum_update(&sum, e, sizeof e);
         rc = wr__snapw_put(out, e, sizeof e);
     }
-    uint64_t x = wr__sum_final(&sum);
-    return rc ? rc : wr__snapw_put(out, &x, 8);
+    h->sum = wr__sum_final(&sum);
+    return rc ? rc : wr__snapw_put(out, &h->sum, 8);
+}
+
+uint64_t wr__snap_seg_id(uint64_t head_sum, uint64_t trailer_sum)
+{
+    uint64_t both[2] = {head_sum, trailer_sum}, id = wr__sum(both, sizeof both);
+    return id ? id : 1;
 }
 
 #define S_TAKE(p, v) (memcpy(&(v), (p), sizeof(v)), (p) += sizeof(v))
@@ -119,9 +125,8 @@ int wr__snap_head_read(const uint8_t *b, size_t len, wr__snap_head_t *h)
             fixed + S_HEAD_AGG * h->naggs + (size_t)WR__SNAP_SEG_ENT * h->nsegs + 8 ||
         h->header_bytes > len)
         return WR_EPROTO;
-    uint64_t sum;
-    memcpy(&sum, b + h->header_bytes - 8, 8);
-    if (sum != wr__sum(b, h->header_bytes - 8)) return WR_EPROTO;
+    memcpy(&h->sum, b + h->header_bytes - 8, 8);
+    if (h->sum != wr__sum(b, h->header_bytes - 8)) return WR_EPROTO;
     S_TAKE(p, h->acc_size);
     S_TAKE(p, h->ring);
     S_TAKE(p, h->maxp);

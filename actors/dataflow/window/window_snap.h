@@ -25,8 +25,8 @@
  *   segment   (part 2) one closed pane p (the header's `sealed`): per key group, each key with
  *             data in p and its accumulator. Written once, when p has closed, and referenced by
  *             every later checkpoint until p expires (the caller keeps it as a shared file named
- *             by pane and id). Its id is the checksum of its index and trailer, which cover every
- *             section's checksum: an id names the segment's bytes
+ *             by pane and id). Its id is a checksum of its header's and its trailer's
+ *             checksums, which cover every byte: an id names the segment's bytes
  *   main      (part 1) the header with the time axis, `sealed` (every closed pane <= sealed is in
  *             a segment) and the list of the live segments it references (pane, id; id 0: the
  *             pane held no data, no file); then per key group each key's open panes (> sealed)

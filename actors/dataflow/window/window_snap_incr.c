@@ -129,7 +129,7 @@ int wr_window_snapshot_segment(const wr_window_t *w, int64_t pane, uint32_t maxp
         rc = wr__snap_body(w, out, start, maxp, order, first, s_put_pane, &pane, &sum);
     free(order);
     free(first);
-    if (!rc) *id = sum ? sum : 1;
+    if (!rc) *id = wr__snap_seg_id(h.sum, sum);
     return rc;
 }
 

@@ -42,7 +42,12 @@ typedef struct {
     wr_agg_t aggs[WR_AGG_MAX_AGGS];
     const uint8_t *segs;
     const wr_window_seg_t *wsegs;
+    uint64_t sum; /* the header's checksum (set by reading and writing) */
 } wr__snap_head_t;
+
+/* A segment's id: of its header's and its trailer's checksums (together they cover every byte),
+ * never 0. */
+uint64_t wr__snap_seg_id(uint64_t head_sum, uint64_t trailer_sum);
 
 /* The header of engine w: its shape and time axis (keys and maxp are the caller's). */
 void wr__snap_head_of(const wr_window_t *w, wr__snap_head_t *h);

@@ -223,7 +223,7 @@ static int s_seg_check(const s_restore_t *r, const wr_snap_part_t *sp, uint32_t 
         return WR_EPROTO;
     uint64_t id;
     memcpy(&id, sp->data + sp->len - WR__SNAP_TRAILER + 16, 8);
-    if (!id) id = 1;
+    id = wr__snap_seg_id(sh->sum, id);
     for (uint32_t i = 0; i < h->nsegs; i++) {
         int64_t pane;
         uint64_t want;
