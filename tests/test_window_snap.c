@@ -966,6 +966,53 @@ static void test_bench(void **state)
     printf("  write %.2f s (%.0f MB/s), + fsync %.2f s (%.0f MB/s)\n", t1 - t0, mb / (t1 - t0),
            t2 - t0, mb / (t2 - t0));
     printf("  restore (page cache warm) %.2f s (%.0f MB/s)\n", t4 - t3, mb / (t4 - t3));
+
+    /* incremental: 9 panes close (the first checkpoint writes them all), then one more pane of
+     * data and the watermark a pane further (the steady state: one segment, the open pane) */
+    for (int round = 0; round < 2; round++) {
+        if (round) {
+            for (uint32_t k0 = 0; k0 < nkeys; k0 += nb) {
+                size_t n = nkeys - k0 < nb ? nkeys - k0 : nb;
+                for (size_t i = 0; i < n; i++) {
+                    keys[i] = k0 + i;
+                    ts[i] = npanes * minute + (int64_t)(i % 1000);
+                    val[i] = (double)(i % 977);
+                }
+                assert_int_equal(wr_window_add(a, keys, ts, cols, n, NULL), 0);
+            }
+        }
+        assert_int_equal(wr_window_advance(a, (npanes - 1 + round) * minute - 1, NULL), 0);
+        wr_window_seg_t segs[WR_WINDOW_MAX_RING + 1];
+        int n = wr_window_segments(a, segs, WR_WINDOW_MAX_RING + 1), due = 0;
+        assert_true(n > 0);
+        uint64_t seg_bytes = 0;
+        double s0 = s_now();
+        for (int i = 0; i < n; i++) {
+            if (!segs[i].due) continue;
+            due++;
+            fd = open(t->path, O_CREAT | O_RDWR | O_TRUNC, 0600);
+            wr = wr_snap_writer_new_fd(fd);
+            assert_int_equal(
+                wr_window_snapshot_segment(a, segs[i].pane, 128, s_kg, NULL, wr, &segs[i].id), 0);
+            assert_int_equal(fsync(fd), 0);
+            seg_bytes += wr_snap_writer_bytes(wr);
+            wr_snap_writer_destroy(&wr);
+            close(fd);
+        }
+        double s1 = s_now();
+        fd = open(t->path, O_CREAT | O_RDWR | O_TRUNC, 0600);
+        wr = wr_snap_writer_new_fd(fd);
+        assert_int_equal(wr_window_snapshot_main(a, segs, (size_t)n, 128, s_kg, NULL, wr), 0);
+        assert_int_equal(fsync(fd), 0);
+        double s2 = s_now();
+        uint64_t main_bytes = wr_snap_writer_bytes(wr);
+        wr_snap_writer_destroy(&wr);
+        close(fd);
+        printf("incremental %s: %d segments %.0f MB in %.2f s, main %.0f MB in %.2f s (with "
+               "fsync); %.2f of the full snapshot\n",
+               round ? "(steady state)" : "(first)", due, seg_bytes / 1e6, s1 - s0,
+               main_bytes / 1e6, s2 - s1, (double)(seg_bytes + main_bytes) / (double)bytes);
+    }
     free(keys);
     free(ts);
     free(val);

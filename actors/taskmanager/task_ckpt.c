@@ -29,6 +29,7 @@
 #include "actors/dataflow/record/keygroup.h"
 #include "actors/dataflow/window/window_snap.h"
 #include "actors/taskmanager/task_internal.h"
+#include "bus/base/clock.h"
 #include "bus/base/error.h"
 #include "bus/base/log.h"
 #include "bus/messages.h"
@@ -232,7 +233,8 @@ static int s_snapshot_incremental(wr__task_t *t, const char *dir, s_blobs_t *bl)
         return rc;
     }
     if (!(rc = s_shared_dir(dir, shared, sizeof shared))) rc = wr_fs_mkdirs(shared);
-    bool wrote = false;
+    int written = 0;
+    int64_t t0 = wr_now_ns();
     for (int i = 0; i < n && !rc; i++) {
         char name[160], path[sizeof shared + 168];
         struct stat st;
@@ -243,12 +245,17 @@ static int s_snapshot_incremental(wr__task_t *t, const char *dir, s_blobs_t *bl)
         }
         if (segs[i].due) {
             rc = s_write_segment(t, dir, shared, &segs[i]);
-            wrote = true;
+            written++;
         }
     }
-    if (!rc && wrote) rc = wr_fs_fsync(shared);
+    if (!rc && written) rc = wr_fs_fsync(shared);
+    int64_t t1 = wr_now_ns();
     if (!rc) rc = s_snapshot_window(t, dir, file, segs, n);
     if (!rc) s_blob_file(bl, "window", WR_CKPT_BLOB_EXCLUSIVE, file);
+    wr_info("subtask %u.%u: window checkpoint: %d of %d segments written in %lld ms, the main in "
+            "%lld ms",
+            t->o.vertex, t->o.subtask, written, n, (long long)(t1 - t0) / 1000000,
+            (long long)(wr_now_ns() - t1) / 1000000);
     for (int i = 0; i < n && !rc; i++) {
         if (!segs[i].id) continue;
         char name[160], blob[48];

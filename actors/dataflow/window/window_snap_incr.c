@@ -72,6 +72,43 @@ static int64_t s_closed(const wr_window_t *w)
     return wr__floor_div(w->wm + 1, w->P) - 1;
 }
 
+/* The spill node pane and next link (window_slice.c's layout: pane i64 @8, next u32 @16). */
+static int64_t s_node_pane(const wr_window_t *w, uint32_t nd, uint32_t *next)
+{
+    const uint8_t *node = w->sp_nodes + (size_t)nd * w->sp_stride;
+    int64_t p;
+    memcpy(&p, node + 8, 8);
+    memcpy(next, node + 16, 4);
+    return p;
+}
+
+/* The lowest spilled pane below the ring (INT64_MAX: none). Chains are sorted by pane. */
+static int64_t s_spill_below(const wr_window_t *w)
+{
+    int64_t lowest = INT64_MAX;
+    for (uint32_t i = 0; w->spill_panes && i < w->sp_hcap; i++) {
+        uint32_t next, nd = w->sp_heads[i].head;
+        if (!nd) continue;
+        int64_t p = s_node_pane(w, nd, &next);
+        if (p < w->base && p < lowest) lowest = p;
+    }
+    return lowest;
+}
+
+/* Whether a key has pane p (below the ring) in the spill table. */
+static bool s_spilled(const wr_window_t *w, int64_t p)
+{
+    for (uint32_t i = 0; w->spill_panes && i < w->sp_hcap; i++) {
+        uint32_t next;
+        for (uint32_t nd = w->sp_heads[i].head; nd; nd = next) {
+            int64_t q = s_node_pane(w, nd, &next);
+            if (q == p) return true;
+            if (q > p) break;
+        }
+    }
+    return false;
+}
+
 int wr_window_segments(const wr_window_t *w, wr_window_seg_t *out, size_t cap)
 {
     if (!wr_window_incremental(w) || (!out && cap)) return WR_EINVAL;
@@ -83,10 +120,12 @@ int wr_window_segments(const wr_window_t *w, wr_window_seg_t *out, size_t cap)
         out[n++].due = false;
     }
     int64_t from = w->sealed == INT64_MIN || w->sealed < w->lo ? w->lo : w->sealed + 1;
+    int64_t below = s_spill_below(w); /* the lowest pane below the ring with data */
     for (int64_t p = from; p <= s_closed(w); p++) {
         if (n == cap) return WR_ETOOBIG;
-        /* below the ring only spilled panes hold data (rare late records of a fresh engine) */
-        bool empty = w->kt->count == 0 || (p < w->base && w->spill_panes == 0);
+        /* below the ring only spilled panes hold data (late records of a fresh engine) */
+        bool empty =
+            w->kt->count == 0 || (p < w->base && p < below) || (p < w->base && !s_spilled(w, p));
         out[n++] = (wr_window_seg_t){.pane = p, .due = !empty};
     }
     return (int)n;
