@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "bus/base/error.h"
+#include "bus/base/fs.h"
 #include "bus/base/strbuf.h"
 #include "bus/messages.h"
 #include "tests/support/cluster.h"
@@ -35,7 +36,7 @@
 static const char *s_job(char *buf, size_t cap, const char *name, uint64_t rate, const char *out,
                          bool sliding)
 {
-    char sink[160] = "{type: collect}";
+    char sink[256] = "{type: collect}";
     if (out) snprintf(sink, sizeof sink, "{type: file, path: %s, exactly_once: true}", out);
     snprintf(buf, cap,
              "name: %s\nparallelism: 2\n"
@@ -168,6 +169,18 @@ static void test_job_waits_for_slots_until_the_taskmanager_is_back(void **state)
 /* Checkpoints every 200 ms: the new attempt restores the latest completed one and rewinds the
  * sources to it; the exactly-once sink commits what that checkpoint covered and drops what the
  * lost attempt wrote after it, so the committed output is the uninterrupted run's. */
+/* The window segments (*.wseg) in folder dir. */
+static int s_segments(const char *dir)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int segments = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        segments += strstr(e->d_name, ".wseg") != NULL;
+    closedir(d);
+    return segments;
+}
+
 static void s_restore_exactly_once(void **state, bool sliding)
 {
     tc_fx_t *f = *state;
@@ -194,13 +207,7 @@ static void s_restore_exactly_once(void **state, bool sliding)
     /* the checkpoints were incremental: closed panes' segments in the job's shared folder */
     char shared[256];
     snprintf(shared, sizeof shared, "%s/%s/shared", ckpt, id);
-    DIR *d = opendir(shared);
-    assert_non_null(d);
-    int segments = 0;
-    for (struct dirent *e; (e = readdir(d));)
-        segments += strstr(e->d_name, ".wseg") != NULL;
-    closedir(d);
-    assert_true(segments > 0);
+    assert_true(s_segments(shared) > 0);
 }
 
 static void test_restore_from_a_checkpoint_into_an_exactly_once_sink(void **state)
@@ -251,6 +258,45 @@ static void s_stop_with_savepoint(tc_cluster_t *c, const char *id, const char *d
     snprintf(path, cap, "%.*s", (int)done.path.len, done.path.s);
     wr_msg_destroy(&reply);
     assert_true(tc_wait_state(c, id, "FINISHED", TC_WAIT_MS));
+}
+
+/* A savepoint of a job whose window state is incremental (sliding windows, memory backend) holds
+ * the segments its checkpoint referenced: with the job's checkpoint folder gone it still
+ * restores, and the job stopped with it and resumed from it commits what the uninterrupted run
+ * does. */
+static void test_savepoint_of_incremental_window_state_is_self_contained(void **state)
+{
+    tc_fx_t *f = *state;
+    char ckpt[128], calm[128], bumpy[128], sp[128], path[512], yaml[1024], job[256];
+    snprintf(ckpt, sizeof ckpt, "%s/checkpoints", f->dir);
+    snprintf(calm, sizeof calm, "%s/calm", f->dir);
+    snprintf(bumpy, sizeof bumpy, "%s/bumpy", f->dir);
+    snprintf(sp, sizeof sp, "%s/savepoints", f->dir);
+    tc_opts_t o = {.jm = {.checkpoints_dir = ckpt,
+                          .savepoints_dir = sp,
+                          .interval_ms = 200,
+                          .timeout_ms = 60000,
+                          .num_retained = 2}};
+    tc_cluster_t *c = tc_start(&f->c, &o);
+    char *want = s_uninterrupted(c, calm, true), id[TC_JOB_ID_MAX], id2[TC_JOB_ID_MAX];
+    assert_int_equal(
+        tc_submit(c, s_job(yaml, sizeof yaml, "bumpy", S_RATE, bumpy, true), id, NULL, 0), 0);
+    s_progress_t p = {c, id, S_RATE / 2, 3};
+    assert_true(wr_test_wait_until(s_progressed, &p, TC_WAIT_MS, 10));
+    s_stop_with_savepoint(c, id, sp, path, sizeof path);
+    char shared[600];
+    snprintf(shared, sizeof shared, "%s/shared", path);
+    assert_true(s_segments(shared) > 0);
+    snprintf(job, sizeof job, "%s/%s", ckpt, id);
+    assert_int_equal(wr_fs_rmtree(job), 0);
+    assert_int_equal(
+        tc_submit_restore(c, s_job(yaml, sizeof yaml, "bumpy", 0, bumpy, true), path, id2, NULL, 0),
+        0);
+    assert_true(tc_wait_state(c, id2, "FINISHED", TC_WAIT_MS));
+    char *got = s_committed(bumpy);
+    assert_string_equal(got, want);
+    free(got);
+    free(want);
 }
 
 /* A failure at the start of a subtask that no restart can mend ends the job FAILED at once, with
@@ -304,6 +350,9 @@ int main(void)
                                         tc_dir_setup, tc_dir_teardown),
         cmocka_unit_test_setup_teardown(
             test_restore_incremental_window_state_into_an_exactly_once_sink, tc_dir_setup,
+            tc_dir_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_savepoint_of_incremental_window_state_is_self_contained, tc_dir_setup,
             tc_dir_teardown),
         cmocka_unit_test_setup_teardown(test_without_restarts_a_lost_taskmanager_fails_the_job,
                                         tc_dir_setup, tc_dir_teardown),

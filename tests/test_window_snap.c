@@ -541,10 +541,12 @@ static uint8_t *s_mem_copy(wr_snap_writer_t *wr, size_t *len)
 }
 
 /* An incremental checkpoint of e into c, its new segments into st. lose: the first sealed
- * segment is lost (as a file the store's cleanup deleted) and is written again. */
-static void s_icheckpoint(eng_t *e, segstore_t *st, ickpt_t *c, bool lose)
+ * segment is lost (as a file the store's cleanup deleted) and is written again. one_pass: by
+ * wr_window_snapshot_incremental (the subtask's way), else segment by segment and the main. */
+static void s_icheckpoint(eng_t *e, segstore_t *st, ickpt_t *c, bool lose, bool one_pass)
 {
     static wr_window_seg_t segs[WR_WINDOW_MAX_RING + 1];
+    static wr_snap_writer_t *segw[WR_WINDOW_MAX_RING + 1];
     int n = wr_window_segments(e->w, segs, WR_WINDOW_MAX_RING + 1);
     assert_true(n >= 0 && n <= MAXSEG);
     for (int i = 0; lose && i < n; i++)
@@ -554,19 +556,32 @@ static void s_icheckpoint(eng_t *e, segstore_t *st, ickpt_t *c, bool lose)
         }
     memset(c, 0, sizeof *c);
     for (int i = 0; i < n; i++) {
+        segw[i] = segs[i].due ? wr_snap_writer_new_mem() : NULL;
+        assert_true(!segs[i].due || segw[i]);
+        if (segs[i].due && !one_pass)
+            assert_int_equal(wr_window_snapshot_segment(e->w, segs[i].pane, MAXP, s_kg, NULL,
+                                                        segw[i], &segs[i].id),
+                             0);
+    }
+    wr_snap_writer_t *wr = wr_snap_writer_new_mem();
+    assert_non_null(wr);
+    if (one_pass)
+        assert_int_equal(
+            wr_window_snapshot_incremental(e->w, segs, (size_t)n, MAXP, s_kg, NULL, segw, wr), 0);
+    else
+        assert_int_equal(wr_window_snapshot_main(e->w, segs, (size_t)n, MAXP, s_kg, NULL, wr), 0);
+    c->main = s_mem_copy(wr, &c->len);
+    c->written += c->len;
+    wr_snap_writer_destroy(&wr);
+    for (int i = 0; i < n; i++) {
         if (segs[i].due) {
-            wr_snap_writer_t *wr = wr_snap_writer_new_mem();
-            assert_non_null(wr);
-            assert_int_equal(
-                wr_window_snapshot_segment(e->w, segs[i].pane, MAXP, s_kg, NULL, wr, &segs[i].id),
-                0);
             assert_true(segs[i].id != 0);
             assert_true(st->n < sizeof st->v / sizeof *st->v);
             st->v[st->n].pane = segs[i].pane;
             st->v[st->n].id = segs[i].id;
-            st->v[st->n].b = s_mem_copy(wr, &st->v[st->n].len);
+            st->v[st->n].b = s_mem_copy(segw[i], &st->v[st->n].len);
             c->written += st->v[st->n++].len;
-            wr_snap_writer_destroy(&wr);
+            wr_snap_writer_destroy(&segw[i]);
         } else if (segs[i].id) {
             c->reused++;
         }
@@ -577,12 +592,6 @@ static void s_icheckpoint(eng_t *e, segstore_t *st, ickpt_t *c, bool lose)
         assert_true(k < st->n);
         c->parts[c->nparts++] = (wr_snap_part_t){st->v[k].b, st->v[k].len};
     }
-    wr_snap_writer_t *wr = wr_snap_writer_new_mem();
-    assert_non_null(wr);
-    assert_int_equal(wr_window_snapshot_main(e->w, segs, (size_t)n, MAXP, s_kg, NULL, wr), 0);
-    c->main = s_mem_copy(wr, &c->len);
-    c->written += c->len;
-    wr_snap_writer_destroy(&wr);
 }
 
 static void s_store_release(segstore_t *st)
@@ -608,7 +617,7 @@ static void s_chain(eng_t *e, const input_t *in, const wr_window_spec_t *spec, c
         ickpt_t c;
         eng_t *src = switched ? &x : e;
         bool lose = mode == REMAP && k == 2;
-        s_icheckpoint(src, st, &c, lose);
+        s_icheckpoint(src, st, &c, lose, k % 2 == 1); /* both ways of writing, one chain */
         /* closed panes are not written again; a restored engine writes them all once more */
         if (switched && k == 2)
             assert_int_equal(c.reused, 0);
@@ -718,9 +727,9 @@ static void test_damage_incremental(void **state)
     s_eng_init(&a, &spec, 0, MAXP);
     ickpt_t c1, c2;
     s_feed(&a, in, 0, 24);
-    s_icheckpoint(&a, st, &c1, false);
+    s_icheckpoint(&a, st, &c1, false, false);
     s_feed(&a, in, 24, 26);
-    s_icheckpoint(&a, st, &c2, false);
+    s_icheckpoint(&a, st, &c2, false, true);
     assert_true(c2.nparts >= 2);
     wr_window_t *b = wr_window_new(&spec, NULL);
     assert_non_null(b);
@@ -874,11 +883,11 @@ static void test_fuzz_seeds(void **state)
             assert_int_equal(wr_window_add(e.w, keys, ts, cols, 6, &sink), 0);
             assert_int_equal(wr_window_advance(e.w, 1000 + step * 5 - 10, &sink), 0);
             if (step == 11) {
-                s_icheckpoint(&e, st, &c, false);
+                s_icheckpoint(&e, st, &c, false, false);
                 free(c.main);
             }
         }
-        s_icheckpoint(&e, st, &c, false);
+        s_icheckpoint(&e, st, &c, false, true);
         assert_true(c.nparts >= 1 && c.nparts <= 8);
         s_seed_write(dir, which ? "incr-tumbling" : "incr-sliding", (uint8_t)(0x40 | which), c.main,
                      c.len, c.parts, c.nparts);
@@ -902,11 +911,34 @@ static double s_now(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* A record for each of keys 0..nkeys-1 at t0 + 0..999 ms, a batch of 64 Ki at a time. */
+static void s_bench_fill(wr_window_t *w, uint32_t nkeys, int64_t t0)
+{
+    const uint32_t nb = 1 << 16;
+    uint64_t *keys = malloc(nb * sizeof *keys);
+    int64_t *ts = malloc(nb * sizeof *ts);
+    double *val = malloc(nb * sizeof *val);
+    const double *cols[1] = {val};
+    assert_true(keys && ts && val);
+    for (uint32_t k0 = 0; k0 < nkeys; k0 += nb) {
+        size_t n = nkeys - k0 < nb ? nkeys - k0 : nb;
+        for (size_t i = 0; i < n; i++) {
+            keys[i] = k0 + i;
+            ts[i] = t0 + (int64_t)(i % 1000);
+            val[i] = (double)(i % 977);
+        }
+        assert_int_equal(wr_window_add(w, keys, ts, cols, n, NULL), 0);
+    }
+    free(keys);
+    free(ts);
+    free(val);
+}
+
 static void test_bench(void **state)
 {
     if (!getenv("WEIR_SNAP_BENCH")) skip();
     tmp_t *t = *state;
-    const uint32_t nkeys = 5000000, npanes = 10, nb = 1 << 16;
+    const uint32_t nkeys = 5000000, npanes = 10;
     const int64_t minute = 60000;
     wr_window_spec_t spec = {.kind = WR_WINDOW_SLIDING,
                              .size_ms = 10 * minute,
@@ -922,20 +954,8 @@ static void test_bench(void **state)
     wr_window_t *a = wr_window_new(&spec, NULL), *b = wr_window_new(&spec, NULL);
     assert_non_null(a);
     assert_non_null(b);
-    uint64_t *keys = malloc(nb * sizeof *keys);
-    int64_t *ts = malloc(nb * sizeof *ts);
-    double *val = malloc(nb * sizeof *val);
-    const double *cols[1] = {val};
     for (uint32_t p = 0; p < npanes; p++)
-        for (uint32_t k0 = 0; k0 < nkeys; k0 += nb) {
-            size_t n = nkeys - k0 < nb ? nkeys - k0 : nb;
-            for (size_t i = 0; i < n; i++) {
-                keys[i] = k0 + i;
-                ts[i] = p * minute + (int64_t)(i % 1000);
-                val[i] = (double)(i % 977);
-            }
-            assert_int_equal(wr_window_add(a, keys, ts, cols, n, NULL), 0);
-        }
+        s_bench_fill(a, nkeys, p * minute);
     wr_window_stats_t sa;
     wr_window_stats(a, &sa);
     int fd = open(t->path, O_CREAT | O_RDWR | O_TRUNC, 0600);
@@ -970,17 +990,7 @@ static void test_bench(void **state)
     /* incremental: 9 panes close (the first checkpoint writes them all), then one more pane of
      * data and the watermark a pane further (the steady state: one segment, the open pane) */
     for (int round = 0; round < 2; round++) {
-        if (round) {
-            for (uint32_t k0 = 0; k0 < nkeys; k0 += nb) {
-                size_t n = nkeys - k0 < nb ? nkeys - k0 : nb;
-                for (size_t i = 0; i < n; i++) {
-                    keys[i] = k0 + i;
-                    ts[i] = npanes * minute + (int64_t)(i % 1000);
-                    val[i] = (double)(i % 977);
-                }
-                assert_int_equal(wr_window_add(a, keys, ts, cols, n, NULL), 0);
-            }
-        }
+        if (round) s_bench_fill(a, nkeys, npanes * minute);
         assert_int_equal(wr_window_advance(a, (npanes - 1 + round) * minute - 1, NULL), 0);
         wr_window_seg_t segs[WR_WINDOW_MAX_RING + 1];
         int n = wr_window_segments(a, segs, WR_WINDOW_MAX_RING + 1), due = 0;
@@ -1013,9 +1023,6 @@ static void test_bench(void **state)
                round ? "(steady state)" : "(first)", due, seg_bytes / 1e6, s1 - s0,
                main_bytes / 1e6, s2 - s1, (double)(seg_bytes + main_bytes) / (double)bytes);
     }
-    free(keys);
-    free(ts);
-    free(val);
     wr_window_destroy(&a);
     wr_window_destroy(&b);
 }

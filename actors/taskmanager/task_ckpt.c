@@ -4,7 +4,12 @@
  *
  * State blobs (state/ckpt_meta.h) of one subtask:
  *   "source"  inline: the source's splits and their positions (actors/connectors/split.h)
- *   "window"  an exclusive file v<V>-s<S>-window: the window engine's snapshot (window_snap.h)
+ *   "window"  an exclusive file v<V>-s<S>-window: the window engine's snapshot (window_snap.h):
+ *             full, or (tumbling and sliding windows) the main part of an incremental one
+ *   "wseg/P"  the segment of closed pane P that main references, shared:
+ *             DIR/JOB/shared/<job>-<attempt>-v<V>-s<S>-p<P>-<id>.wseg (its id names its bytes),
+ *             written by the first checkpoint after the pane closed (or after its file was lost)
+ *             and referenced by every later one until the pane expires
  *   "keys"    an exclusive file v<V>-s<S>-keys, string keys only: the key strings in id order,
  *             each a u32 length (little-endian) and its bytes; the snapshot holds their ids
  *   "rocks/F" the rocksdb backend's store checkpoint (window_rocks.h), file F of it: its SST
@@ -70,24 +75,16 @@ static int s_write_keys(const wr__keys_t *ids, int fd)
     return rc;
 }
 
-/* The memory backend's window snapshot into dir/v<V>-s<S>-window: full, or the main part of an
- * incremental one (segs[0..nsegs), see window_snap.h). */
-static int s_snapshot_window(wr__task_t *t, const char *dir, char *file,
-                             const wr_window_seg_t *segs, int nsegs)
+/* The memory backend's full window snapshot into dir/v<V>-s<S>-window. */
+static int s_snapshot_window(wr__task_t *t, const char *dir, char *file)
 {
     wr__chain_t *c = &t->chain;
     snprintf(file, 64, "v%u-s%u-window", t->o.vertex, t->o.subtask);
     int fd = -1, rc = s_create(dir, file, &fd);
     if (rc) return rc;
     wr_snap_writer_t *w = wr_snap_writer_new_fd(fd);
-    uint32_t maxp = t->topo->max_parallelism;
-    if (!w)
-        rc = WR_ENOMEM;
-    else if (nsegs < 0)
-        rc = wr_window_snapshot(c->win->engine, maxp, wr__chain_key_group, c, w);
-    else
-        rc = wr_window_snapshot_main(c->win->engine, segs, (size_t)nsegs, maxp, wr__chain_key_group,
-                                     c, w);
+    rc = w ? wr_window_snapshot(c->win->engine, t->topo->max_parallelism, wr__chain_key_group, c, w)
+           : WR_ENOMEM;
     wr_snap_writer_destroy(&w);
     if (close(fd) && !rc) rc = WR_EIO;
     return rc;
@@ -109,30 +106,6 @@ static void s_seg_name(const wr__task_t *t, const wr_window_seg_t *seg, char out
 {
     snprintf(out, 160, "%s-%u-v%u-s%u-p%lld-%016llx.wseg", t->o.job_id, t->o.attempt, t->o.vertex,
              t->o.subtask, (long long)seg->pane, (unsigned long long)seg->id);
-}
-
-/* Writes segment *seg of the engine into shared/: a temp file in the checkpoint's folder, fsynced,
- * renamed to its name (which the id it gets decides). */
-static int s_write_segment(wr__task_t *t, const char *dir, const char *shared, wr_window_seg_t *seg)
-{
-    wr__chain_t *c = &t->chain;
-    char tmp[64], from[WR_TASK_RESTORE_MAX + 64], name[160], to[WR_TASK_RESTORE_MAX + 192];
-    snprintf(tmp, sizeof tmp, "v%u-s%u-segment.tmp", t->o.vertex, t->o.subtask);
-    int fd = -1, rc = s_create(dir, tmp, &fd);
-    if (rc) return rc;
-    wr_snap_writer_t *w = wr_snap_writer_new_fd(fd);
-    rc = w ? wr_window_snapshot_segment(c->win->engine, seg->pane, t->topo->max_parallelism,
-                                        wr__chain_key_group, c, w, &seg->id)
-           : WR_ENOMEM;
-    wr_snap_writer_destroy(&w);
-    if (!rc && fsync(fd)) rc = WR_EIO;
-    if (close(fd) && !rc) rc = WR_EIO;
-    snprintf(from, sizeof from, "%s/%s", dir, tmp);
-    s_seg_name(t, seg, name);
-    snprintf(to, sizeof to, "%s/%s", shared, name);
-    if (!rc && rename(from, to)) rc = WR_EIO;
-    if (rc) unlink(from);
-    return rc;
 }
 
 /* String keys: the window's key strings in id order into dir/v<V>-s<S>-keys. */
@@ -218,51 +191,74 @@ static bool s_ends_with(const char *s, const char *tail)
 
 /* An incremental snapshot of the memory backend's window: the segments of panes closed since the
  * last one (and of any whose file is gone: the store deletes what no checkpoint references, e.g.
- * after an aborted one) into shared/, then the main part; blobs "window" and "wseg/<pane>".
- * More live segments than an ack can name: a full snapshot. */
+ * after an aborted one) and the main part, written in one pass over the keys
+ * (wr_window_snapshot_incremental); the segments go to temp files in the checkpoint's folder and
+ * are renamed into shared/ under their names once their ids are known. Not fsynced here: the
+ * store fsyncs a shared file (and shared/) when the first checkpoint that references it
+ * completes (ckpt_store.h). Blobs "window" and "wseg/<pane>". More live segments than an ack
+ * can name: a full snapshot. */
 static int s_snapshot_incremental(wr__task_t *t, const char *dir, s_blobs_t *bl)
 {
-    wr_window_t *e = t->chain.win->engine;
+    wr__chain_t *c = &t->chain;
+    wr_window_t *e = c->win->engine;
     wr_window_seg_t *segs = malloc((WR_WINDOW_MAX_RING + 1) * sizeof *segs);
     char shared[WR_TASK_RESTORE_MAX + 16], file[64];
     int n = segs ? wr_window_segments(e, segs, WR_WINDOW_MAX_RING + 1) : WR_ENOMEM, rc = 0;
     if (n < 0 || n > S_MAX_SEGS) {
         free(segs);
-        rc = n < 0 && n != WR_ETOOBIG ? n : s_snapshot_window(t, dir, file, NULL, -1);
+        rc = n < 0 && n != WR_ETOOBIG ? n : s_snapshot_window(t, dir, file);
         if (!rc) s_blob_file(bl, "window", WR_CKPT_BLOB_EXCLUSIVE, file);
         return rc;
     }
+    wr_snap_writer_t *segw[S_MAX_SEGS] = {0}, *mw = NULL;
+    int fds[S_MAX_SEGS], mfd = -1, written = 0;
+    char tmp[S_MAX_SEGS][64], name[160], path[sizeof shared + 168];
     if (!(rc = s_shared_dir(dir, shared, sizeof shared))) rc = wr_fs_mkdirs(shared);
-    int written = 0;
-    int64_t t0 = wr_now_ns();
-    for (int i = 0; i < n && !rc; i++) {
-        char name[160], path[sizeof shared + 168];
-        struct stat st;
+    for (int i = 0; i < n; i++) {
+        fds[i] = -1;
+        if (rc) continue;
         if (segs[i].id && !segs[i].due) {
+            struct stat st;
             s_seg_name(t, &segs[i], name);
             snprintf(path, sizeof path, "%s/%s", shared, name);
             segs[i].due = stat(path, &st) != 0; /* lost: written again */
         }
-        if (segs[i].due) {
-            rc = s_write_segment(t, dir, shared, &segs[i]);
-            written++;
-        }
+        if (!segs[i].due) continue;
+        snprintf(tmp[i], sizeof tmp[i], "v%u-s%u-segment-%d.tmp", t->o.vertex, t->o.subtask, i);
+        if (!(rc = s_create(dir, tmp[i], &fds[i])) && !(segw[i] = wr_snap_writer_new_fd(fds[i])))
+            rc = WR_ENOMEM;
+        written++;
     }
-    if (!rc && written) rc = wr_fs_fsync(shared);
-    int64_t t1 = wr_now_ns();
-    if (!rc) rc = s_snapshot_window(t, dir, file, segs, n);
+    snprintf(file, sizeof file, "v%u-s%u-window", t->o.vertex, t->o.subtask);
+    if (!rc && !(rc = s_create(dir, file, &mfd)) && !(mw = wr_snap_writer_new_fd(mfd)))
+        rc = WR_ENOMEM;
+    int64_t t0 = wr_now_ns();
+    if (!rc)
+        rc = wr_window_snapshot_incremental(e, segs, (size_t)n, t->topo->max_parallelism,
+                                            wr__chain_key_group, c, segw, mw);
+    wr_snap_writer_destroy(&mw);
+    if (mfd >= 0 && close(mfd) && !rc) rc = WR_EIO;
+    for (int i = 0; i < n; i++) {
+        if (fds[i] < 0) continue;
+        wr_snap_writer_destroy(&segw[i]);
+        if (close(fds[i]) && !rc) rc = WR_EIO;
+        char from[WR_TASK_RESTORE_MAX + 64];
+        snprintf(from, sizeof from, "%s/%s", dir, tmp[i]);
+        s_seg_name(t, &segs[i], name);
+        snprintf(path, sizeof path, "%s/%s", shared, name);
+        if (!rc && rename(from, path)) rc = WR_EIO;
+        if (rc) unlink(from);
+    }
     if (!rc) s_blob_file(bl, "window", WR_CKPT_BLOB_EXCLUSIVE, file);
-    wr_info("subtask %u.%u: window checkpoint: %d of %d segments written in %lld ms, the main in "
-            "%lld ms",
-            t->o.vertex, t->o.subtask, written, n, (long long)(t1 - t0) / 1000000,
-            (long long)(wr_now_ns() - t1) / 1000000);
     for (int i = 0; i < n && !rc; i++) {
         if (!segs[i].id) continue;
-        char name[160], blob[48];
+        char blob[48];
         s_seg_name(t, &segs[i], name);
         snprintf(blob, sizeof blob, "wseg/%lld", (long long)segs[i].pane);
         s_blob_file(bl, blob, WR_CKPT_BLOB_SHARED, name);
     }
+    wr_info("subtask %u.%u: window checkpoint: %d new of %d segments and the main in %lld ms",
+            t->o.vertex, t->o.subtask, written, n, (long long)(wr_now_ns() - t0) / 1000000);
     free(segs);
     return rc;
 }
@@ -318,7 +314,7 @@ static int s_snapshot(wr__task_t *t, uint64_t id, const char *dir, s_blobs_t *bl
             rc = s_snapshot_rocks(t, id, dir, bl);
         } else if (wr_window_incremental(c->win->engine)) {
             rc = s_snapshot_incremental(t, dir, bl);
-        } else if (!(rc = s_snapshot_window(t, dir, file, NULL, -1))) {
+        } else if (!(rc = s_snapshot_window(t, dir, file))) {
             s_blob_file(bl, "window", WR_CKPT_BLOB_EXCLUSIVE, file);
         }
         if (!rc && c->win->ids.strings && !(rc = s_snapshot_keys(t, dir, file)))

@@ -45,10 +45,15 @@ void wr__snap_head_of(const wr_window_t *w, wr__snap_head_t *h)
     }
 }
 
+size_t wr__snap_head_bytes(const wr__snap_head_t *h)
+{
+    return S_HEAD_FIXED + S_HEAD_AGG * h->naggs + (size_t)WR__SNAP_SEG_ENT * h->nsegs + 8;
+}
+
 int wr__snap_head_write(wr_snap_writer_t *out, wr__snap_head_t *h)
 {
     uint8_t b[S_HEAD_FIXED + S_HEAD_AGG * WR_AGG_MAX_AGGS + 8], *p = b;
-    h->header_bytes = S_HEAD_FIXED + S_HEAD_AGG * h->naggs + WR__SNAP_SEG_ENT * h->nsegs + 8;
+    h->header_bytes = (uint32_t)wr__snap_head_bytes(h);
     memcpy(p, WR__SNAP_MAGIC, 8);
     p += 8;
     S_FIELD(p, h->version);
@@ -299,43 +304,74 @@ int wr__snap_order(const wr_window_t *w, uint32_t maxp, uint32_t (*key_group)(vo
     return rc;
 }
 
+/* The index and trailer of stream x after its sections; flushes. */
+static int s_finish(wr__snap_stream_t *x, uint32_t maxp)
+{
+    wr_snap_writer_t *out = x->out;
+    uint64_t index_off = wr__snapw_off(out) - x->start;
+    uint32_t version = WR_WINDOW_SNAP_VERSION;
+    wr__snapw_sum_begin(out);
+    if (!wr__snapw_put(out, x->index, (size_t)maxp * WR__SNAP_INDEX_ENT) &&
+        !wr__snapw_put(out, &index_off, 8) && !wr__snapw_put(out, &maxp, 4))
+        wr__snapw_put(out, &version, 4);
+    x->sum = wr__snapw_sum_end(out);
+    if (!wr__snapw_put(out, &x->sum, 8)) wr__snapw_put(out, WR__SNAP_END_MAGIC, 8);
+    return wr_snap_writer_flush(out);
+}
+
+int wr__snap_bodies(const wr_window_t *w, wr__snap_stream_t *xs, size_t nx, uint32_t maxp,
+                    const uint32_t *order, const uint64_t *first)
+{
+    int rc = 0;
+    for (size_t k = 0; k < nx; k++)
+        xs[k].index = NULL;
+    for (size_t k = 0; k < nx && !rc; k++)
+        if (!(xs[k].index = malloc((size_t)maxp * WR__SNAP_INDEX_ENT))) rc = WR_ENOMEM;
+    for (uint32_t g = 0; g < maxp && !rc; g++) {
+        for (size_t k = 0; k < nx; k++) {
+            uint64_t ent[4] = {wr__snapw_off(xs[k].out) - xs[k].start, 0, 0, 0};
+            memcpy(xs[k].index + (size_t)g * WR__SNAP_INDEX_ENT, ent, sizeof ent);
+            wr__snapw_sum_begin(xs[k].out);
+        }
+        /* one look at each key for every stream: its entry is fetched once */
+        for (uint64_t i = first[g]; i < first[g + 1] && !rc; i++)
+            for (size_t k = 0; k < nx && !rc; k++) {
+                rc = xs[k].put(w, xs[k].out, order[i], xs[k].arg);
+                if (rc == 1) {
+                    rc = 0;
+                } else if (!rc) {
+                    uint64_t keys;
+                    uint8_t *at = xs[k].index + (size_t)g * WR__SNAP_INDEX_ENT + 16;
+                    memcpy(&keys, at, 8);
+                    keys++;
+                    memcpy(at, &keys, 8);
+                }
+            }
+        for (size_t k = 0; k < nx; k++) {
+            uint64_t ent[4];
+            uint8_t *at = xs[k].index + (size_t)g * WR__SNAP_INDEX_ENT;
+            memcpy(ent, at, sizeof ent);
+            ent[3] = wr__snapw_sum_end(xs[k].out);
+            ent[1] = wr__snapw_off(xs[k].out) - xs[k].start - ent[0];
+            memcpy(at, ent, sizeof ent);
+        }
+    }
+    for (size_t k = 0; k < nx && !rc; k++)
+        rc = s_finish(&xs[k], maxp);
+    for (size_t k = 0; k < nx; k++)
+        free(xs[k].index);
+    return rc;
+}
+
 int wr__snap_body(const wr_window_t *w, wr_snap_writer_t *out, uint64_t start, uint32_t maxp,
                   const uint32_t *order, const uint64_t *first,
                   int (*put)(const wr_window_t *w, wr_snap_writer_t *out, uint32_t e, void *arg),
                   void *arg, uint64_t *sump)
 {
-    uint8_t *index = malloc((size_t)maxp * WR__SNAP_INDEX_ENT);
-    if (!index) return WR_ENOMEM;
-    int rc = 0;
-    for (uint32_t g = 0; g < maxp && !rc; g++) {
-        uint64_t ent[4] = {wr__snapw_off(out) - start, 0, 0, 0};
-        wr__snapw_sum_begin(out);
-        for (uint64_t i = first[g]; i < first[g + 1] && !rc; i++) {
-            rc = put(w, out, order[i], arg);
-            if (rc == 1)
-                rc = 0;
-            else if (!rc)
-                ent[2]++;
-        }
-        ent[3] = wr__snapw_sum_end(out);
-        ent[1] = wr__snapw_off(out) - start - ent[0];
-        memcpy(index + (size_t)g * WR__SNAP_INDEX_ENT, ent, sizeof ent);
-    }
-    if (rc) {
-        free(index);
-        return rc;
-    }
-    uint64_t index_off = wr__snapw_off(out) - start;
-    uint32_t version = WR_WINDOW_SNAP_VERSION;
-    wr__snapw_sum_begin(out);
-    if (!wr__snapw_put(out, index, (size_t)maxp * WR__SNAP_INDEX_ENT) &&
-        !wr__snapw_put(out, &index_off, 8) && !wr__snapw_put(out, &maxp, 4))
-        wr__snapw_put(out, &version, 4);
-    uint64_t sum = wr__snapw_sum_end(out);
-    if (!wr__snapw_put(out, &sum, 8)) wr__snapw_put(out, WR__SNAP_END_MAGIC, 8);
-    free(index);
-    if (sump) *sump = sum;
-    return wr_snap_writer_flush(out);
+    wr__snap_stream_t x = {.out = out, .start = start, .put = put, .arg = arg};
+    int rc = wr__snap_bodies(w, &x, 1, maxp, order, first);
+    if (!rc && sump) *sump = x.sum;
+    return rc;
 }
 
 int wr_window_snapshot(const wr_window_t *w, uint32_t maxp,

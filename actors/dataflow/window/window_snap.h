@@ -134,6 +134,17 @@ int wr_window_snapshot_main(wr_window_t *w, const wr_window_seg_t *segs, size_t 
                             uint32_t (*key_group)(void *ctx, uint64_t key), void *ctx,
                             wr_snap_writer_t *out);
 
+/* wr_window_snapshot_main and the due segments of segs (each to its seg_out[i], NULL for the
+ * others; their ids set) in one pass over the keys: the checkpoint's way (a key's entry is read
+ * once for all its panes). The main's header goes last into room kept for it: an fd writer's fd
+ * must be seekable (a file). Flushes every writer it wrote. 0, WR_EINVAL (as
+ * wr_window_snapshot_main, a due segment without a writer), WR_ENOMEM or a writer's error: then
+ * w is as before. */
+int wr_window_snapshot_incremental(wr_window_t *w, wr_window_seg_t *segs, size_t n,
+                                   uint32_t max_parallelism,
+                                   uint32_t (*key_group)(void *ctx, uint64_t key), void *ctx,
+                                   wr_snap_writer_t *const *seg_out, wr_snap_writer_t *out);
+
 /* ---- reading ---- */
 
 /* Maps the whole file fd read-only into *data, *len (the fd may be closed afterwards). 0,

@@ -202,15 +202,17 @@ static int s_put_main(const wr_window_t *w, wr_snap_writer_t *out, uint32_t e, v
     return wr__snap_put_slices(w, out, e, s_keep, arg);
 }
 
-/* Whether segs[0..n) is what wr_window_segments gives for w, every due one written. */
-static int s_segs_ok(const wr_window_t *w, const wr_window_seg_t *segs, size_t n)
+/* Whether segs[0..n) is what wr_window_segments gives for w, every due one written (or, with
+ * seg_out, to be written to its seg_out[i]). */
+static int s_segs_ok(const wr_window_t *w, const wr_window_seg_t *segs, size_t n,
+                     wr_snap_writer_t *const *seg_out)
 {
     wr_window_seg_t *cur = malloc((WR__SNAP_MAX_SEGS) * sizeof *cur);
     if (!cur) return WR_ENOMEM;
     int m = wr_window_segments(w, cur, WR__SNAP_MAX_SEGS), rc = 0;
     if (m < 0 || (size_t)m != n) rc = WR_EINVAL;
     for (size_t i = 0; i < n && !rc; i++)
-        if (segs[i].pane != cur[i].pane || (segs[i].due && !segs[i].id) ||
+        if (segs[i].pane != cur[i].pane || (segs[i].due && (seg_out ? !seg_out[i] : !segs[i].id)) ||
             (!segs[i].due && segs[i].id != cur[i].id))
             rc = WR_EINVAL;
     free(cur);
@@ -237,39 +239,75 @@ static s_dirty_t *s_dirty_kept(const wr_window_t *w, const wr_window_seg_t *segs
     return v;
 }
 
-int wr_window_snapshot_main(wr_window_t *w, const wr_window_seg_t *segs, size_t n, uint32_t maxp,
-                            uint32_t (*key_group)(void *ctx, uint64_t key), void *ctx,
-                            wr_snap_writer_t *out)
+/* wr_window_snapshot_main, and with seg_out (wr_window_snapshot_incremental) the due segments
+ * too, all in one pass over the keys: the main's header, which lists their ids, is written last
+ * over room kept for it. */
+static int s_incremental(wr_window_t *w, wr_window_seg_t *segs, size_t n, uint32_t maxp,
+                         uint32_t (*key_group)(void *ctx, uint64_t key), void *ctx,
+                         wr_snap_writer_t *const *seg_out, wr_snap_writer_t *out)
 {
     if (!wr_window_incremental(w) || !s_args_ok(maxp, key_group, out) || (!segs && n) ||
         n > WR__SNAP_MAX_SEGS)
         return WR_EINVAL;
-    int rc = s_segs_ok(w, segs, n);
+    int rc = s_segs_ok(w, segs, n, seg_out);
     if (rc) return rc;
-    size_t nd = 0;
+    size_t nd = 0, nx = 0;
     s_dirty_t *kept = s_dirty_kept(w, segs, n, &nd);
     uint32_t cap = 64;
     while (cap < nd * 2 + 2)
         cap *= 2;
     s_dirty_t *table = s_dirty_table(cap);
     wr_window_seg_t *table_segs = malloc((n ? n : 1) * sizeof *table_segs);
+    wr__snap_stream_t *xs = malloc((n + 1) * sizeof *xs);
+    uint64_t *head_sums = malloc((n + 1) * sizeof *head_sums);
     uint32_t *order = NULL;
     uint64_t *first = NULL;
-    rc = kept && table && table_segs ? 0 : WR_ENOMEM;
+    rc = kept && table && table_segs && xs && head_sums ? 0 : WR_ENOMEM;
     if (!rc) rc = wr__snap_order(w, maxp, key_group, ctx, &order, &first);
     s_keep_t keep = {.sealed = s_closed(w), .dirty = kept, .ndirty = nd};
-    if (!rc) {
-        wr__snap_head_t h;
-        wr__snap_head_of(w, &h);
-        h.maxp = maxp;
-        h.keys = w->kt->count;
-        h.part = WR__SNAP_MAIN;
-        h.nsegs = (uint32_t)n;
-        h.wsegs = segs;
-        h.sealed = keep.sealed;
-        uint64_t start = wr__snapw_off(out);
-        if (!(rc = wr__snap_head_write(out, &h)))
-            rc = wr__snap_body(w, out, start, maxp, order, first, s_put_main, &keep, NULL);
+    wr__snap_head_t h;
+    wr__snap_head_of(w, &h);
+    h.maxp = maxp;
+    for (size_t i = 0; i < n && !rc && seg_out; i++) { /* the due segments' headers */
+        if (!segs[i].due) continue;
+        wr__snap_head_t sh = h;
+        sh.part = WR__SNAP_SEGMENT;
+        sh.sealed = segs[i].pane;
+        xs[nx] = (wr__snap_stream_t){.out = seg_out[i],
+                                     .start = wr__snapw_off(seg_out[i]),
+                                     .put = s_put_pane,
+                                     .arg = &segs[i].pane};
+        rc = wr__snap_head_write(seg_out[i], &sh);
+        head_sums[nx++] = sh.sum;
+    }
+    h.keys = w->kt->count;
+    h.part = WR__SNAP_MAIN;
+    h.nsegs = (uint32_t)n;
+    h.wsegs = segs;
+    h.sealed = keep.sealed;
+    const uint64_t start = wr__snapw_off(out);
+    const size_t hb = wr__snap_head_bytes(&h);
+    static const uint8_t zero[256];
+    for (size_t left = hb; !rc && left;) { /* room for the header */
+        size_t k = left < sizeof zero ? left : sizeof zero;
+        rc = wr__snapw_put(out, zero, k);
+        left -= k;
+    }
+    xs[nx] = (wr__snap_stream_t){.out = out, .start = start, .put = s_put_main, .arg = &keep};
+    if (!rc) rc = wr__snap_bodies(w, xs, nx + 1, maxp, order, first);
+    for (size_t i = 0, k = 0; i < n && !rc && seg_out; i++)
+        if (segs[i].due) {
+            segs[i].id = wr__snap_seg_id(head_sums[k], xs[k].sum);
+            k++;
+        }
+    if (!rc) { /* the header, now that the ids are known */
+        wr_snap_writer_t *hw = wr_snap_writer_new_mem();
+        size_t len = 0;
+        rc = hw ? wr__snap_head_write(hw, &h) : WR_ENOMEM;
+        const uint8_t *b = rc ? NULL : wr_snap_writer_mem(hw, &len);
+        if (!rc) rc = len == hb ? wr__snapw_patch(out, start, b, len) : WR_EINVAL;
+        wr_snap_writer_destroy(&hw);
+        if (!rc) rc = wr_snap_writer_flush(out);
     }
     if (!rc) { /* commit */
         for (size_t i = 0; i < nd; i++)
@@ -292,5 +330,22 @@ int wr_window_snapshot_main(wr_window_t *w, const wr_window_seg_t *segs, size_t 
     free(kept);
     free(table);
     free(table_segs);
+    free(xs);
+    free(head_sums);
     return rc;
+}
+
+int wr_window_snapshot_main(wr_window_t *w, const wr_window_seg_t *segs, size_t n, uint32_t maxp,
+                            uint32_t (*key_group)(void *ctx, uint64_t key), void *ctx,
+                            wr_snap_writer_t *out)
+{
+    return s_incremental(w, (wr_window_seg_t *)segs, n, maxp, key_group, ctx, NULL, out);
+}
+
+int wr_window_snapshot_incremental(wr_window_t *w, wr_window_seg_t *segs, size_t n, uint32_t maxp,
+                                   uint32_t (*key_group)(void *ctx, uint64_t key), void *ctx,
+                                   wr_snap_writer_t *const *seg_out, wr_snap_writer_t *out)
+{
+    if (!seg_out) return WR_EINVAL;
+    return s_incremental(w, segs, n, maxp, key_group, ctx, seg_out, out);
 }

@@ -51,6 +51,8 @@ uint64_t wr__snap_seg_id(uint64_t head_sum, uint64_t trailer_sum);
 
 /* The header of engine w: its shape and time axis (keys and maxp are the caller's). */
 void wr__snap_head_of(const wr_window_t *w, wr__snap_head_t *h);
+/* The bytes wr__snap_head_write writes for h. */
+size_t wr__snap_head_bytes(const wr__snap_head_t *h);
 /* Appends h (its wsegs as the segment list), then its checksum. 0 or the writer's error. */
 int wr__snap_head_write(wr_snap_writer_t *out, wr__snap_head_t *h);
 /* Reads and checks the header at the start of b[0..len) (versions 1 and 2; a version 1 header
@@ -74,7 +76,8 @@ uint64_t wr__sum_final(const wr__sum_t *s);
 uint64_t wr__sum(const void *p, size_t n);
 
 struct wr_snap_writer {
-    int fd; /* -1: memory */
+    int fd;          /* -1: memory */
+    int64_t fd_base; /* the fd's position when the writer began (-1: not seekable) */
     uint8_t *buf;
     size_t cap, pos;
     uint64_t base; /* stream offset of buf[0] */
@@ -108,6 +111,11 @@ static inline uint64_t wr__snapw_off(const wr_snap_writer_t *w)
     return w->base + w->pos;
 }
 
+/* Overwrites the n bytes at stream offset off (written before, n at most what was written from
+ * there) with p: an fd writer flushes and writes them in place (pwrite). 0, WR_EINVAL (out of
+ * range, not seekable) or the writer's error. */
+int wr__snapw_patch(wr_snap_writer_t *w, uint64_t off, const void *p, size_t n);
+
 /* A checksum over the bytes written between begin and end (one at a time). */
 void wr__snapw_sum_begin(wr_snap_writer_t *w);
 uint64_t wr__snapw_sum_end(wr_snap_writer_t *w);
@@ -120,6 +128,22 @@ int wr__snap_body(const wr_window_t *w, wr_snap_writer_t *out, uint64_t start, u
                   const uint32_t *order, const uint64_t *first,
                   int (*put)(const wr_window_t *w, wr_snap_writer_t *out, uint32_t e, void *arg),
                   void *arg, uint64_t *sum);
+/* One stream of wr__snap_bodies: its writer, the stream offset its header started at, the key
+ * records' writer (as wr__snap_body's put) and its argument; index is scratch; sum gets the
+ * trailer's checksum. */
+typedef struct {
+    wr_snap_writer_t *out;
+    uint64_t start;
+    int (*put)(const wr_window_t *w, wr_snap_writer_t *out, uint32_t e, void *arg);
+    void *arg;
+    uint8_t *index;
+    uint64_t sum;
+} wr__snap_stream_t;
+
+/* wr__snap_body for streams xs[0..nx) at once, in one pass over the keys (each key's entry is
+ * read once for all of them). 0 or the first error. */
+int wr__snap_bodies(const wr_window_t *w, wr__snap_stream_t *xs, size_t nx, uint32_t maxp,
+                    const uint32_t *order, const uint64_t *first);
 /* order and first (see wr__snap_body) for w's keys grouped by key_group: malloc'd, the caller
  * frees both. 0, WR_EINVAL (a group >= maxp) or WR_ENOMEM. */
 int wr__snap_order(const wr_window_t *w, uint32_t maxp, uint32_t (*key_group)(void *, uint64_t),
