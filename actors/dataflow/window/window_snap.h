@@ -39,6 +39,12 @@
  * main until it expires or its segment is rewritten (the caller rewrites a segment whose file
  * is gone: its new bytes include the late changes, so the marks of that pane go).
  *
+ * A checkpoint writes its new segments and the main in one pass over the keys
+ * (wr_window_snapshot_incremental): the walk over every key in key-group order (random access to
+ * each entry) is what most of its time goes to, more than the bytes. It is synchronous: the
+ * caller's subtask stands still while it runs (a background writer would need the closed panes
+ * kept from late records and expiry while it reads them; not built).
+ *
  * The engine's bookkeeping (which panes are sealed, the segment ids, the dirty set) moves only
  * when the caller commits a main (wr_window_snapshot_main): a checkpoint that fails part way
  * leaves the engine as before, and the next one writes the same segments again. An engine
