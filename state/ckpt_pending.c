@@ -119,6 +119,8 @@ int wr_ckpt_add_shared(wr_ckpt_pending_t *p, const char *local_path, const char 
         rc = wr_fs_link_or_copy(local_path, dst);
         ref->fresh = rc == 0;
         if (rc == WR_EEXIST) rc = 0;
+    } else if (!rc) { /* its writer put it there (a subtask's SST file or window segment) */
+        ref->fresh = !wr__ckpt_store_refers(p->store, file);
     }
     if (!rc) rc = wr_fs_size(dst, &ref->size);
     if (!rc) {

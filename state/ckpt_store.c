@@ -144,6 +144,21 @@ static const char **s_shared_refs(const wr_ckpt_store_t *s, size_t *n)
     return refs;
 }
 
+bool wr__ckpt_store_refers(const wr_ckpt_store_t *s, const char *file)
+{
+    for (uint32_t h = 0; h < s->count; h++)
+        for (uint32_t i = 0; i < s->history[h]->ntasks; i++) {
+            const wr_ckpt_task_t *t = &s->history[h]->tasks[i];
+            for (uint32_t j = 0; j < t->nblobs; j++)
+                if (t->blobs[j].kind == WR_CKPT_BLOB_SHARED && !strcmp(t->blobs[j].file, file))
+                    return true;
+        }
+    for (const wr_ckpt_pending_t *p = s->pending; p; p = p->next)
+        for (uint32_t i = 0; i < p->nshared; i++)
+            if (!strcmp(p->shared[i].file, file)) return true;
+    return false;
+}
+
 int wr__ckpt_store_gc(wr_ckpt_store_t *s)
 {
     size_t n = 0;

@@ -69,8 +69,10 @@ int wr_ckpt_create_file(wr_ckpt_pending_t *p, const char *file, int *fd);
  * incremental checkpoints cheap. Either way the checkpoint may now reference it (and retention
  * will not delete it while the checkpoint is pending). Shared names must identify content: a
  * name always means the same bytes, and the local file must never be modified in place
- * afterwards (a hard link shares it; RocksDB's SST files are immutable). WR_EINVAL, WR_ENOTFOUND
- * (no local file), WR_EIO. */
+ * afterwards (a hard link shares it; RocksDB's SST files are immutable). A file already in
+ * shared/ that no retained or pending checkpoint references (its writer put it there: a subtask's
+ * SST file or window segment) counts as new: it is in this checkpoint's incremental size and is
+ * fsynced at completion. WR_EINVAL, WR_ENOTFOUND (no local file), WR_EIO. */
 int wr_ckpt_add_shared(wr_ckpt_pending_t *p, const char *local_path, const char *file);
 /* Records a task state (deep copy). Its blobs reference files by name: an exclusive one must
  * exist in the checkpoint's folder, a shared one must have been added with wr_ckpt_add_shared to

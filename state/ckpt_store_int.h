@@ -11,7 +11,8 @@
 typedef struct {
     char *file; /* name in shared/ */
     uint64_t size;
-    bool fresh; /* this checkpoint put it there (counts in incremental_size) */
+    bool fresh; /* new with this checkpoint (counts in incremental_size, fsynced at completion):
+                   put there by it, or by its writer and referenced by no other checkpoint */
 } wr__ckpt_shared_ref_t;
 
 struct wr_ckpt_pending {
@@ -41,6 +42,8 @@ int wr__ckpt_store_reserve(wr_ckpt_store_t *s);
 /* Adds the completed checkpoint m (taken; room reserved) to the history, newest, then applies
  * retention and deletes unreferenced shared files. Returns the first cleanup error. */
 int wr__ckpt_store_commit(wr_ckpt_store_t *s, wr_ckpt_meta_t *m);
+/* Whether a retained or pending checkpoint references shared file `file`. */
+bool wr__ckpt_store_refers(const wr_ckpt_store_t *s, const char *file);
 /* Deletes every shared file that no retained and no pending checkpoint references. */
 int wr__ckpt_store_gc(wr_ckpt_store_t *s);
 /* Fills every file blob's path for a checkpoint or savepoint folder at absolute path abs (see

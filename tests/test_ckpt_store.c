@@ -676,6 +676,20 @@ static void test_incremental_size(void **state)
     s = wr_ckpt_store_open(root, "job", 3, &err);
     assert_int_equal(wr_ckpt_store_at(s, 0)->incremental_size, 3050);
     assert_int_equal(wr_ckpt_store_at(s, 1)->incremental_size, 515);
+
+    /* a file its writer put into shared/ itself (a window segment, a subtask's SST link) is new
+     * in the first checkpoint that references it, and only there */
+    char *seg = s_path(root, "job/shared/seg-1");
+    s_write(seg, k3);
+    for (uint64_t id = 3; id <= 4; id++) {
+        p = wr_ckpt_begin(s, id, 0, &err);
+        assert_int_equal(wr_ckpt_add_shared(p, seg, "seg-1"), 0);
+        wr_ckpt_blob_t b3[] = {s_inline("off", "0123456789"),
+                               s_file("s", WR_CKPT_BLOB_SHARED, "seg-1")};
+        s_finish(&p, 1, 0, b3, 2, 0);
+        assert_int_equal(wr_ckpt_latest(s)->incremental_size, id == 3 ? 10 + 500 : 10);
+    }
+    free(seg);
     wr_ckpt_store_destroy(&s);
 }
 

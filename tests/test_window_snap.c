@@ -232,42 +232,34 @@ static uint8_t *s_snap(const eng_t *e, size_t *len)
 
 enum { SPLIT_1, SPLIT_2, SPLIT_3, REMAP, MERGE, NMODES };
 
-static void s_run(wr_window_kind_t kind, int mode, uint64_t seed)
-{
-    input_t *in = malloc(sizeof *in);
-    assert_non_null(in);
-    s_input(in, seed);
-    int at = 5 + (int)(seed % (STEPS - 10));
-    wr_window_spec_t spec = s_spec(kind);
-    eng_t a, src[2], b[NPARTS];
-    s_eng_init(&a, &spec, 0, MAXP);
-    s_feed(&a, in, 0, at);
-    int nsrc = mode == MERGE ? 2 : 1, nb = mode == SPLIT_2 ? 2 : mode == SPLIT_3 ? 3 : 1;
-    wr_window_stats_t sa, sb = {0};
-    wr_window_stats(a.w, &sa);
-    if (kind != WR_WINDOW_SESSION) assert_true(sa.spill_panes > 0);
-    assert_true(sa.sketches > 0);
+/* What a restore reads of one old engine: a snapshot (full, or an incremental main) and the
+ * segments it references. */
+typedef struct {
+    const uint8_t *b;
+    size_t len;
+    const wr_snap_part_t *parts;
+    size_t nparts;
+} snapref_t;
 
-    /* the snapshots: of a, or (merge) of two engines that each own half the key groups */
-    uint8_t *snap[2];
-    size_t len[2];
-    if (mode == MERGE) {
-        for (int i = 0; i < 2; i++) {
-            s_eng_init(&src[i], &spec, i * MAXP / 2, (i + 1) * MAXP / 2);
-            s_feed(&src[i], in, 0, at);
-            snap[i] = s_snap(&src[i], &len[i]);
-        }
-    } else {
-        snap[0] = s_snap(&a, &len[0]);
-    }
+/* Restores snaps[0..nsrc) into engines of mode's key-group split (keys remapped for REMAP), which
+ * must hold what a holds; feeds a and them the rest of the input (routed by key group;
+ * everything fires by the end) and compares their results with a's. */
+static void s_restore_compare(eng_t *a, const input_t *in, const wr_window_spec_t *spec, int mode,
+                              int at, const snapref_t *snaps, int nsrc)
+{
+    int nb = mode == SPLIT_2 ? 2 : mode == SPLIT_3 ? 3 : 1;
+    eng_t b[NPARTS];
+    wr_window_stats_t sa, sb = {0};
+    wr_window_stats(a->w, &sa);
     for (int i = 0; i < nb; i++) {
         uint32_t lo = (uint32_t)(i * MAXP / nb), hi = (uint32_t)((i + 1) * MAXP / nb);
-        s_eng_init(&b[i], &spec, lo, hi);
+        s_eng_init(&b[i], spec, lo, hi);
         b[i].mapped = mode == REMAP;
         b[i].out.unmap = mode == REMAP ? s_unmap : NULL;
         for (int k = 0; k < nsrc; k++)
-            assert_int_equal(wr_window_restore(b[i].w, snap[k], len[k], lo, hi,
-                                               mode == REMAP ? s_map : NULL, NULL),
+            assert_int_equal(wr_window_restore_parts(b[i].w, snaps[k].b, snaps[k].len,
+                                                     snaps[k].parts, snaps[k].nparts, lo, hi,
+                                                     mode == REMAP ? s_map : NULL, NULL),
                              0);
         wr_window_stats_t st;
         wr_window_stats(b[i].w, &st);
@@ -280,9 +272,8 @@ static void s_run(wr_window_kind_t kind, int mode, uint64_t seed)
     assert_int_equal(sb.panes_live, sa.panes_live);
     assert_int_equal(sb.sketches, sa.sketches);
 
-    /* the rest of the input, routed by key group; everything fires by the end */
-    a.out.on = true;
-    s_feed(&a, in, at, STEPS);
+    a->out.on = true;
+    s_feed(a, in, at, STEPS);
     out_t all = {0};
     for (int i = 0; i < nb; i++) {
         b[i].out.on = true;
@@ -293,11 +284,42 @@ static void s_run(wr_window_kind_t kind, int mode, uint64_t seed)
         all.n += b[i].out.n;
         all.dropped += b[i].out.dropped;
     }
-    s_same(&a.out, &all);
-
+    s_same(&a->out, &all);
     free(all.r);
     for (int i = 0; i < nb; i++)
         s_eng_release(&b[i]);
+}
+
+static void s_run(wr_window_kind_t kind, int mode, uint64_t seed)
+{
+    input_t *in = malloc(sizeof *in);
+    assert_non_null(in);
+    s_input(in, seed);
+    int at = 5 + (int)(seed % (STEPS - 10));
+    wr_window_spec_t spec = s_spec(kind);
+    eng_t a, src[2];
+    s_eng_init(&a, &spec, 0, MAXP);
+    s_feed(&a, in, 0, at);
+    int nsrc = mode == MERGE ? 2 : 1;
+    wr_window_stats_t sa;
+    wr_window_stats(a.w, &sa);
+    if (kind != WR_WINDOW_SESSION) assert_true(sa.spill_panes > 0);
+    assert_true(sa.sketches > 0);
+
+    /* the snapshots: of a, or (merge) of two engines that each own half the key groups */
+    uint8_t *snap[2] = {NULL, NULL};
+    size_t len[2] = {0, 0};
+    if (mode == MERGE) {
+        for (int i = 0; i < 2; i++) {
+            s_eng_init(&src[i], &spec, i * MAXP / 2, (i + 1) * MAXP / 2);
+            s_feed(&src[i], in, 0, at);
+            snap[i] = s_snap(&src[i], &len[i]);
+        }
+    } else {
+        snap[0] = s_snap(&a, &len[0]);
+    }
+    snapref_t refs[2] = {{snap[0], len[0], NULL, 0}, {snap[1], len[1], NULL, 0}};
+    s_restore_compare(&a, in, &spec, mode, at, refs, nsrc);
     for (int i = 0; i < nsrc; i++)
         free(snap[i]);
     if (mode == MERGE)
@@ -483,6 +505,403 @@ static void test_damage_session(void **state)
     s_damage(WR_WINDOW_SESSION);
 }
 
+/* ---- incremental snapshots: chains of checkpoints sharing segments ---- */
+
+#define NCKPT  4
+#define MAXSEG 64
+
+/* The shared files of the chains of one test: segments by (pane, id). */
+typedef struct {
+    struct {
+        int64_t pane;
+        uint64_t id;
+        uint8_t *b;
+        size_t len;
+    } v[1024];
+    size_t n;
+} segstore_t;
+
+/* One incremental checkpoint of one engine: its main and the segments it references. */
+typedef struct {
+    uint8_t *main;
+    size_t len;
+    wr_snap_part_t parts[MAXSEG];
+    size_t nparts;
+    size_t written; /* bytes this checkpoint wrote: the main and its new segments */
+    size_t reused;  /* segments of earlier checkpoints it references */
+} ickpt_t;
+
+static uint8_t *s_mem_copy(wr_snap_writer_t *wr, size_t *len)
+{
+    const uint8_t *p = wr_snap_writer_mem(wr, len);
+    uint8_t *copy = malloc(*len);
+    assert_non_null(copy);
+    memcpy(copy, p, *len);
+    return copy;
+}
+
+/* An incremental checkpoint of e into c, its new segments into st. lose: the first sealed
+ * segment is lost (as a file the store's cleanup deleted) and is written again. one_pass: by
+ * wr_window_snapshot_incremental (the subtask's way), else segment by segment and the main. */
+static void s_icheckpoint(eng_t *e, segstore_t *st, ickpt_t *c, bool lose, bool one_pass)
+{
+    static wr_window_seg_t segs[WR_WINDOW_MAX_RING + 1];
+    static wr_snap_writer_t *segw[WR_WINDOW_MAX_RING + 1];
+    int n = wr_window_segments(e->w, segs, WR_WINDOW_MAX_RING + 1);
+    assert_true(n >= 0 && n <= MAXSEG);
+    for (int i = 0; lose && i < n; i++)
+        if (!segs[i].due && segs[i].id) {
+            segs[i].due = true;
+            break;
+        }
+    memset(c, 0, sizeof *c);
+    for (int i = 0; i < n; i++) {
+        segw[i] = segs[i].due ? wr_snap_writer_new_mem() : NULL;
+        assert_true(!segs[i].due || segw[i]);
+        if (segs[i].due && !one_pass)
+            assert_int_equal(wr_window_snapshot_segment(e->w, segs[i].pane, MAXP, s_kg, NULL,
+                                                        segw[i], &segs[i].id),
+                             0);
+    }
+    wr_snap_writer_t *wr = wr_snap_writer_new_mem();
+    assert_non_null(wr);
+    if (one_pass)
+        assert_int_equal(
+            wr_window_snapshot_incremental(e->w, segs, (size_t)n, MAXP, s_kg, NULL, segw, wr), 0);
+    else
+        assert_int_equal(wr_window_snapshot_main(e->w, segs, (size_t)n, MAXP, s_kg, NULL, wr), 0);
+    c->main = s_mem_copy(wr, &c->len);
+    c->written += c->len;
+    wr_snap_writer_destroy(&wr);
+    for (int i = 0; i < n; i++) {
+        if (segs[i].due) {
+            assert_true(segs[i].id != 0);
+            assert_true(st->n < sizeof st->v / sizeof *st->v);
+            st->v[st->n].pane = segs[i].pane;
+            st->v[st->n].id = segs[i].id;
+            st->v[st->n].b = s_mem_copy(segw[i], &st->v[st->n].len);
+            c->written += st->v[st->n++].len;
+            wr_snap_writer_destroy(&segw[i]);
+        } else if (segs[i].id) {
+            c->reused++;
+        }
+        if (!segs[i].id) continue;
+        size_t k = 0;
+        while (k < st->n && (st->v[k].pane != segs[i].pane || st->v[k].id != segs[i].id))
+            k++;
+        assert_true(k < st->n);
+        c->parts[c->nparts++] = (wr_snap_part_t){st->v[k].b, st->v[k].len};
+    }
+}
+
+static void s_store_release(segstore_t *st)
+{
+    for (size_t i = 0; i < st->n; i++)
+        free(st->v[i].b);
+    st->n = 0;
+}
+
+/* An engine's chain of checkpoints at steps cps[0..NCKPT), fed from step *fed on. SPLIT_1 switches
+ * the chain to an engine restored from its second checkpoint (so a restored engine's own chain
+ * is what the end restores), REMAP loses a segment at the third. Returns the last checkpoint. */
+static void s_chain(eng_t *e, const input_t *in, const wr_window_spec_t *spec, const int *cps,
+                    int mode, segstore_t *st, ickpt_t *last)
+{
+    eng_t x;
+    bool switched = false;
+    int fed = 0;
+    for (int k = 0; k < NCKPT; k++) {
+        s_feed(switched ? &x : e, in, fed, cps[k]);
+        if (switched) s_feed(e, in, fed, cps[k]); /* e keeps pace: the test's oracle */
+        fed = cps[k];
+        ickpt_t c;
+        eng_t *src = switched ? &x : e;
+        bool lose = mode == REMAP && k == 2;
+        s_icheckpoint(src, st, &c, lose, k % 2 == 1); /* both ways of writing, one chain */
+        /* closed panes are not written again; a restored engine writes them all once more */
+        if (switched && k == 2)
+            assert_int_equal(c.reused, 0);
+        else if (k >= 1 && !lose)
+            assert_true(c.reused > 0);
+        if (mode == SPLIT_1 && k == 1) {
+            s_eng_init(&x, spec, e->lo, e->hi);
+            assert_int_equal(wr_window_restore_parts(x.w, c.main, c.len, c.parts, c.nparts, e->lo,
+                                                     e->hi, NULL, NULL),
+                             0);
+            switched = true;
+        }
+        if (k == NCKPT - 1) {
+            *last = c;
+            if (switched) { /* the chain's last engine: e must hold what it holds */
+                wr_window_stats_t sx, se;
+                wr_window_stats(x.w, &sx);
+                wr_window_stats(e->w, &se);
+                assert_int_equal(sx.keys_live, se.keys_live);
+                assert_int_equal(sx.panes_live, se.panes_live);
+            }
+        } else {
+            free(c.main);
+        }
+    }
+    if (switched) s_eng_release(&x);
+}
+
+static void s_run_incr(wr_window_kind_t kind, int mode, uint64_t seed)
+{
+    input_t *in = malloc(sizeof *in);
+    segstore_t *st = calloc(1, sizeof *st);
+    assert_non_null(in);
+    assert_non_null(st);
+    s_input(in, seed);
+    /* 2 steps apart (10 ms): a closed pane lives 20 ms (tumbling) or 50 ms (sliding) more, so
+     * later checkpoints reference earlier ones' segments and some expire in between */
+    int c0 = 20 + (int)(seed % 9);
+    int cps[NCKPT] = {c0, c0 + 2, c0 + 4, c0 + 6};
+    const int at = cps[NCKPT - 1];
+    wr_window_spec_t spec = s_spec(kind);
+    eng_t a, src[2];
+    s_eng_init(&a, &spec, 0, MAXP);
+    int nsrc = mode == MERGE ? 2 : 1;
+    ickpt_t last[2];
+    if (mode == MERGE) {
+        s_feed(&a, in, 0, at);
+        for (int i = 0; i < 2; i++) {
+            s_eng_init(&src[i], &spec, i * MAXP / 2, (i + 1) * MAXP / 2);
+            s_chain(&src[i], in, &spec, cps, mode, st, &last[i]);
+        }
+    } else {
+        s_chain(&a, in, &spec, cps, mode, st, &last[0]);
+        /* the steady state writes less than a full snapshot */
+        size_t full_len;
+        uint8_t *full = s_snap(&a, &full_len);
+        assert_true(last[0].written < full_len);
+        free(full);
+    }
+    snapref_t refs[2];
+    for (int k = 0; k < nsrc; k++)
+        refs[k] = (snapref_t){last[k].main, last[k].len, last[k].parts, last[k].nparts};
+    s_restore_compare(&a, in, &spec, mode, at, refs, nsrc);
+    for (int i = 0; i < nsrc; i++)
+        free(last[i].main);
+    if (mode == MERGE)
+        for (int i = 0; i < 2; i++)
+            s_eng_release(&src[i]);
+    s_eng_release(&a);
+    s_store_release(st);
+    free(st);
+    free(in);
+}
+
+static void s_all_modes_incr(wr_window_kind_t kind)
+{
+    for (int mode = 0; mode < NMODES; mode++)
+        for (uint64_t seed = 1; seed <= 3; seed++)
+            s_run_incr(kind, mode, seed * 104729 + (uint64_t)mode);
+}
+
+static void test_incremental_sliding(void **state)
+{
+    (void)state;
+    s_all_modes_incr(WR_WINDOW_SLIDING);
+}
+
+static void test_incremental_tumbling(void **state)
+{
+    (void)state;
+    s_all_modes_incr(WR_WINDOW_TUMBLING);
+}
+
+/* A main and its segments refused whole: a segment missing, twice, damaged (checksum), damaged
+ * and resealed (its id no longer the one the main lists), a segment as the main; the engine stays
+ * untouched. Damage resealed into the main reaches its decoder: refused or taken, never a crash. */
+static void test_damage_incremental(void **state)
+{
+    (void)state;
+    input_t *in = malloc(sizeof *in);
+    segstore_t *st = calloc(1, sizeof *st);
+    assert_non_null(in);
+    assert_non_null(st);
+    s_input(in, 11);
+    wr_window_spec_t spec = s_spec(WR_WINDOW_SLIDING);
+    eng_t a;
+    s_eng_init(&a, &spec, 0, MAXP);
+    ickpt_t c1, c2;
+    s_feed(&a, in, 0, 24);
+    s_icheckpoint(&a, st, &c1, false, false);
+    s_feed(&a, in, 24, 26);
+    s_icheckpoint(&a, st, &c2, false, true);
+    assert_true(c2.nparts >= 2);
+    wr_window_t *b = wr_window_new(&spec, NULL);
+    assert_non_null(b);
+    wr_snap_part_t parts[MAXSEG + 1];
+    memcpy(parts, c2.parts, c2.nparts * sizeof *parts);
+
+    assert_int_equal(wr_window_restore(b, c2.main, c2.len, 0, MAXP, NULL, NULL), WR_EPROTO);
+    assert_int_equal(
+        wr_window_restore_parts(b, c2.main, c2.len, parts + 1, c2.nparts - 1, 0, MAXP, NULL, NULL),
+        WR_EPROTO);
+    parts[c2.nparts] = parts[0];
+    assert_int_equal(
+        wr_window_restore_parts(b, c2.main, c2.len, parts, c2.nparts + 1, 0, MAXP, NULL, NULL),
+        WR_EPROTO);
+    assert_int_equal(wr_window_restore_parts(b, parts[0].data, parts[0].len, parts + 1,
+                                             c2.nparts - 1, 0, MAXP, NULL, NULL),
+                     WR_EPROTO);
+    s_untouched(b);
+    uint8_t *bad = malloc(parts[0].len);
+    assert_non_null(bad);
+    uint64_t seed = 5;
+    for (int i = 0; i < 100; i++) {
+        memcpy(bad, c2.parts[0].data, c2.parts[0].len);
+        bad[s_rng(&seed) % c2.parts[0].len] ^= (uint8_t)(1u << (s_rng(&seed) % 8));
+        parts[0] = (wr_snap_part_t){bad, c2.parts[0].len};
+        int rc = wr_window_restore_parts(b, c2.main, c2.len, parts, c2.nparts, 0, MAXP, NULL, NULL);
+        assert_true(rc == WR_EPROTO || rc == WR_EVERSION);
+        wr__window_snap_reseal(bad, c2.parts[0].len);
+        rc = wr_window_restore_parts(b, c2.main, c2.len, parts, c2.nparts, 0, MAXP, NULL, NULL);
+        assert_true(rc == WR_EPROTO || rc == WR_EVERSION);
+        s_untouched(b);
+    }
+    free(bad);
+    bad = malloc(c2.len);
+    assert_non_null(bad);
+    for (int i = 0; i < 200; i++) {
+        memcpy(bad, c2.main, c2.len);
+        bad[s_rng(&seed) % c2.len] ^= (uint8_t)(1u << (s_rng(&seed) % 8));
+        int rc = wr_window_restore_parts(b, bad, c2.len, c2.parts, c2.nparts, 0, MAXP, NULL, NULL);
+        assert_true(rc == WR_EPROTO || rc == WR_EVERSION);
+        s_untouched(b);
+        wr__window_snap_reseal(bad, c2.len);
+        wr_window_t *x = wr_window_new(&spec, NULL);
+        assert_non_null(x);
+        wr_window_restore_parts(x, bad, c2.len, c2.parts, c2.nparts, 0, MAXP, NULL, NULL);
+        wr_window_destroy(&x);
+    }
+    assert_int_equal(
+        wr_window_restore_parts(b, c2.main, c2.len, c2.parts, c2.nparts, 0, MAXP, NULL, NULL), 0);
+    free(bad);
+    wr_window_destroy(&b);
+    free(c1.main);
+    free(c2.main);
+    s_eng_release(&a);
+    s_store_release(st);
+    free(st);
+    free(in);
+}
+
+/* The engines of tests/fuzz/fuzz_window_snap.c (sliding, or tumbling), whose corpus the tests
+ * below read and write. */
+static wr_window_spec_t s_fuzz_spec(bool tumbling)
+{
+    return (wr_window_spec_t){.kind = tumbling ? WR_WINDOW_TUMBLING : WR_WINDOW_SLIDING,
+                              .size_ms = tumbling ? 10 : 40,
+                              .slide_ms = 10,
+                              .lateness_ms = 20,
+                              .ncols = 1,
+                              .naggs = 4,
+                              .aggs = {{.kind = WR_AGG_COUNT},
+                                       {.kind = WR_AGG_SUM},
+                                       {.kind = WR_AGG_QUANTILE, .q = 0.5},
+                                       {.kind = WR_AGG_LAST}}};
+}
+
+/* A version 1 snapshot (written before incremental checkpoints: the fuzz corpus's sliding seed)
+ * still restores; a version this build does not know is WR_EVERSION. */
+static void test_version1(void **state)
+{
+    (void)state;
+    const char *src = getenv("WEIR_SRC");
+    char path[512];
+    snprintf(path, sizeof path, "%s/tests/fuzz/corpus/window_snap/seed-0", src ? src : ".");
+    int fd = open(path, O_RDONLY);
+    assert_true(fd >= 0);
+    uint8_t buf[8192];
+    ssize_t n = read(fd, buf, sizeof buf);
+    close(fd);
+    assert_true(n > 100 && buf[0] == 0);
+    uint32_t version;
+    memcpy(&version, buf + 1 + 8, 4);
+    assert_int_equal(version, 1);
+    wr_window_spec_t spec = s_fuzz_spec(false);
+    wr_window_t *w = wr_window_new(&spec, NULL);
+    assert_non_null(w);
+    assert_int_equal(wr_window_restore(w, buf + 1, (size_t)n - 1, 0, 16, NULL, NULL), 0);
+    wr_window_stats_t st;
+    wr_window_stats(w, &st);
+    assert_true(st.keys_live > 0 && st.panes_live > 0);
+    wr_window_destroy(&w);
+    version = 3;
+    memcpy(buf + 1 + 8, &version, 4);
+    w = wr_window_new(&spec, NULL);
+    assert_int_equal(wr_window_restore(w, buf + 1, (size_t)n - 1, 0, 16, NULL, NULL), WR_EVERSION);
+    wr_window_destroy(&w);
+}
+
+/* ---- fuzz seeds (WEIR_SNAP_SEEDS=DIR: tests/fuzz/fuzz_window_snap.c's incr-* seeds) ---- */
+
+static void s_seed_write(const char *dir, const char *name, uint8_t sel, const uint8_t *main,
+                         size_t len, const wr_snap_part_t *parts, size_t nparts)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    fputc(sel, f);
+    for (size_t i = 0; i <= nparts; i++) {
+        const uint8_t *b = i ? parts[i - 1].data : main;
+        uint32_t n = (uint32_t)(i ? parts[i - 1].len : len);
+        if (sel & 0x40) fwrite(&n, 4, 1, f);
+        fwrite(b, 1, n, f);
+        if (!(sel & 0x40)) break;
+    }
+    assert_int_equal(fclose(f), 0);
+}
+
+static void test_fuzz_seeds(void **state)
+{
+    (void)state;
+    const char *dir = getenv("WEIR_SNAP_SEEDS");
+    if (!dir) skip();
+    for (uint8_t which = 0; which < 2; which++) { /* the fuzzer's sliding and tumbling engines */
+        wr_window_spec_t spec = s_fuzz_spec(which);
+        eng_t e;
+        s_eng_init(&e, &spec, 0, MAXP);
+        segstore_t *st = calloc(1, sizeof *st);
+        assert_non_null(st);
+        ickpt_t c;
+        wr_window_sink_t sink = {0};
+        for (int step = 0; step < 16; step++) { /* 6 keys, late and early records */
+            uint64_t keys[6];
+            int64_t ts[6];
+            double val[6];
+            const double *cols[1] = {val};
+            for (int k = 0; k < 6; k++) {
+                keys[k] = (uint64_t)k;
+                ts[k] = 1000 + step * 5 + (k % 3) * 12 - 18;
+                val[k] = step * 0.5 + k;
+            }
+            assert_int_equal(wr_window_add(e.w, keys, ts, cols, 6, &sink), 0);
+            assert_int_equal(wr_window_advance(e.w, 1000 + step * 5 - 10, &sink), 0);
+            if (step == 11) {
+                s_icheckpoint(&e, st, &c, false, false);
+                free(c.main);
+            }
+        }
+        s_icheckpoint(&e, st, &c, false, true);
+        assert_true(c.nparts >= 1 && c.nparts <= 8);
+        s_seed_write(dir, which ? "incr-tumbling" : "incr-sliding", (uint8_t)(0x40 | which), c.main,
+                     c.len, c.parts, c.nparts);
+        free(c.main);
+        size_t len;
+        uint8_t *full = s_snap(&e, &len);
+        s_seed_write(dir, which ? "full-tumbling" : "full-sliding", which, full, len, NULL, 0);
+        free(full);
+        s_store_release(st);
+        free(st);
+        s_eng_release(&e);
+    }
+}
+
 /* ---- timing (WEIR_SNAP_BENCH=1) ---- */
 
 static double s_now(void)
@@ -492,11 +911,34 @@ static double s_now(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* A record for each of keys 0..nkeys-1 at t0 + 0..999 ms, a batch of 64 Ki at a time. */
+static void s_bench_fill(wr_window_t *w, uint32_t nkeys, int64_t t0)
+{
+    const uint32_t nb = 1 << 16;
+    uint64_t *keys = malloc(nb * sizeof *keys);
+    int64_t *ts = malloc(nb * sizeof *ts);
+    double *val = malloc(nb * sizeof *val);
+    const double *cols[1] = {val};
+    assert_true(keys && ts && val);
+    for (uint32_t k0 = 0; k0 < nkeys; k0 += nb) {
+        size_t n = nkeys - k0 < nb ? nkeys - k0 : nb;
+        for (size_t i = 0; i < n; i++) {
+            keys[i] = k0 + i;
+            ts[i] = t0 + (int64_t)(i % 1000);
+            val[i] = (double)(i % 977);
+        }
+        assert_int_equal(wr_window_add(w, keys, ts, cols, n, NULL), 0);
+    }
+    free(keys);
+    free(ts);
+    free(val);
+}
+
 static void test_bench(void **state)
 {
     if (!getenv("WEIR_SNAP_BENCH")) skip();
     tmp_t *t = *state;
-    const uint32_t nkeys = 5000000, npanes = 10, nb = 1 << 16;
+    const uint32_t nkeys = 5000000, npanes = 10;
     const int64_t minute = 60000;
     wr_window_spec_t spec = {.kind = WR_WINDOW_SLIDING,
                              .size_ms = 10 * minute,
@@ -512,20 +954,8 @@ static void test_bench(void **state)
     wr_window_t *a = wr_window_new(&spec, NULL), *b = wr_window_new(&spec, NULL);
     assert_non_null(a);
     assert_non_null(b);
-    uint64_t *keys = malloc(nb * sizeof *keys);
-    int64_t *ts = malloc(nb * sizeof *ts);
-    double *val = malloc(nb * sizeof *val);
-    const double *cols[1] = {val};
     for (uint32_t p = 0; p < npanes; p++)
-        for (uint32_t k0 = 0; k0 < nkeys; k0 += nb) {
-            size_t n = nkeys - k0 < nb ? nkeys - k0 : nb;
-            for (size_t i = 0; i < n; i++) {
-                keys[i] = k0 + i;
-                ts[i] = p * minute + (int64_t)(i % 1000);
-                val[i] = (double)(i % 977);
-            }
-            assert_int_equal(wr_window_add(a, keys, ts, cols, n, NULL), 0);
-        }
+        s_bench_fill(a, nkeys, p * minute);
     wr_window_stats_t sa;
     wr_window_stats(a, &sa);
     int fd = open(t->path, O_CREAT | O_RDWR | O_TRUNC, 0600);
@@ -556,9 +986,43 @@ static void test_bench(void **state)
     printf("  write %.2f s (%.0f MB/s), + fsync %.2f s (%.0f MB/s)\n", t1 - t0, mb / (t1 - t0),
            t2 - t0, mb / (t2 - t0));
     printf("  restore (page cache warm) %.2f s (%.0f MB/s)\n", t4 - t3, mb / (t4 - t3));
-    free(keys);
-    free(ts);
-    free(val);
+
+    /* incremental: 9 panes close (the first checkpoint writes them all), then one more pane of
+     * data and the watermark a pane further (the steady state: one segment, the open pane) */
+    for (int round = 0; round < 2; round++) {
+        if (round) s_bench_fill(a, nkeys, npanes * minute);
+        assert_int_equal(wr_window_advance(a, (npanes - 1 + round) * minute - 1, NULL), 0);
+        wr_window_seg_t segs[WR_WINDOW_MAX_RING + 1];
+        int n = wr_window_segments(a, segs, WR_WINDOW_MAX_RING + 1), due = 0;
+        assert_true(n > 0);
+        uint64_t seg_bytes = 0;
+        double s0 = s_now();
+        for (int i = 0; i < n; i++) {
+            if (!segs[i].due) continue;
+            due++;
+            fd = open(t->path, O_CREAT | O_RDWR | O_TRUNC, 0600);
+            wr = wr_snap_writer_new_fd(fd);
+            assert_int_equal(
+                wr_window_snapshot_segment(a, segs[i].pane, 128, s_kg, NULL, wr, &segs[i].id), 0);
+            assert_int_equal(fsync(fd), 0);
+            seg_bytes += wr_snap_writer_bytes(wr);
+            wr_snap_writer_destroy(&wr);
+            close(fd);
+        }
+        double s1 = s_now();
+        fd = open(t->path, O_CREAT | O_RDWR | O_TRUNC, 0600);
+        wr = wr_snap_writer_new_fd(fd);
+        assert_int_equal(wr_window_snapshot_main(a, segs, (size_t)n, 128, s_kg, NULL, wr), 0);
+        assert_int_equal(fsync(fd), 0);
+        double s2 = s_now();
+        uint64_t main_bytes = wr_snap_writer_bytes(wr);
+        wr_snap_writer_destroy(&wr);
+        close(fd);
+        printf("incremental %s: %d segments %.0f MB in %.2f s, main %.0f MB in %.2f s (with "
+               "fsync); %.2f of the full snapshot\n",
+               round ? "(steady state)" : "(first)", due, seg_bytes / 1e6, s1 - s0,
+               main_bytes / 1e6, s2 - s1, (double)(seg_bytes + main_bytes) / (double)bytes);
+    }
     wr_window_destroy(&a);
     wr_window_destroy(&b);
 }
@@ -572,6 +1036,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_file, s_setup_tmp, s_teardown_tmp),
         cmocka_unit_test(test_damage_sliding),
         cmocka_unit_test(test_damage_session),
+        cmocka_unit_test(test_incremental_sliding),
+        cmocka_unit_test(test_incremental_tumbling),
+        cmocka_unit_test(test_damage_incremental),
+        cmocka_unit_test(test_version1),
+        cmocka_unit_test(test_fuzz_seeds),
         cmocka_unit_test_setup_teardown(test_bench, s_setup_tmp, s_teardown_tmp),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

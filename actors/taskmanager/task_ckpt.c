@@ -4,7 +4,12 @@
  *
  * State blobs (state/ckpt_meta.h) of one subtask:
  *   "source"  inline: the source's splits and their positions (actors/connectors/split.h)
- *   "window"  an exclusive file v<V>-s<S>-window: the window engine's snapshot (window_snap.h)
+ *   "window"  an exclusive file v<V>-s<S>-window: the window engine's snapshot (window_snap.h):
+ *             full, or (tumbling and sliding windows) the main part of an incremental one
+ *   "wseg/P"  the segment of closed pane P that main references, shared:
+ *             DIR/JOB/shared/<job>-<attempt>-v<V>-s<S>-p<P>-<id>.wseg (its id names its bytes),
+ *             written by the first checkpoint after the pane closed (or after its file was lost)
+ *             and referenced by every later one until the pane expires
  *   "keys"    an exclusive file v<V>-s<S>-keys, string keys only: the key strings in id order,
  *             each a u32 length (little-endian) and its bytes; the snapshot holds their ids
  *   "rocks/F" the rocksdb backend's store checkpoint (window_rocks.h), file F of it: its SST
@@ -22,12 +27,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "actors/dataflow/job/job_connectors.h"
 #include "actors/dataflow/record/keygroup.h"
 #include "actors/dataflow/window/window_snap.h"
 #include "actors/taskmanager/task_internal.h"
+#include "bus/base/clock.h"
 #include "bus/base/error.h"
 #include "bus/base/log.h"
 #include "bus/messages.h"
@@ -68,7 +75,7 @@ static int s_write_keys(const wr__keys_t *ids, int fd)
     return rc;
 }
 
-/* The memory backend's window snapshot into dir/v<V>-s<S>-window. */
+/* The memory backend's full window snapshot into dir/v<V>-s<S>-window. */
 static int s_snapshot_window(wr__task_t *t, const char *dir, char *file)
 {
     wr__chain_t *c = &t->chain;
@@ -81,6 +88,24 @@ static int s_snapshot_window(wr__task_t *t, const char *dir, char *file)
     wr_snap_writer_destroy(&w);
     if (close(fd) && !rc) rc = WR_EIO;
     return rc;
+}
+
+/* DIR/JOB/shared of a checkpoint's folder DIR/JOB/chk-N.tmp-X into out. */
+static int s_shared_dir(const char *dir, char *out, size_t cap)
+{
+    if ((size_t)snprintf(out, cap, "%s", dir) >= cap) return WR_ETOOBIG;
+    char *slash = strrchr(out, '/');
+    if (!slash || (size_t)snprintf(slash, cap - (size_t)(slash - out), "/%s", WR_CKPT_SHARED_DIR) >=
+                      cap - (size_t)(slash - out))
+        return slash ? WR_ETOOBIG : WR_EINVAL;
+    return 0;
+}
+
+/* The shared file of a window segment: names its bytes (window_snap.h: the id is a checksum). */
+static void s_seg_name(const wr__task_t *t, const wr_window_seg_t *seg, char out[160])
+{
+    snprintf(out, 160, "%s-%u-v%u-s%u-p%lld-%016llx.wseg", t->o.job_id, t->o.attempt, t->o.vertex,
+             t->o.subtask, (long long)seg->pane, (unsigned long long)seg->id);
 }
 
 /* String keys: the window's key strings in id order into dir/v<V>-s<S>-keys. */
@@ -162,6 +187,82 @@ static bool s_ends_with(const char *s, const char *tail)
     return n >= m && !strcmp(s + n - m, tail);
 }
 
+#define S_MAX_SEGS 48 /* segments in one ack (the JobManager takes 64 blobs and the sinks') */
+
+/* An incremental snapshot of the memory backend's window: the segments of panes closed since the
+ * last one (and of any whose file is gone: the store deletes what no checkpoint references, e.g.
+ * after an aborted one) and the main part, written in one pass over the keys
+ * (wr_window_snapshot_incremental); the segments go to temp files in the checkpoint's folder and
+ * are renamed into shared/ under their names once their ids are known. Not fsynced here: the
+ * store fsyncs a shared file (and shared/) when the first checkpoint that references it
+ * completes (ckpt_store.h). Blobs "window" and "wseg/<pane>". More live segments than an ack
+ * can name: a full snapshot. */
+static int s_snapshot_incremental(wr__task_t *t, const char *dir, s_blobs_t *bl)
+{
+    wr__chain_t *c = &t->chain;
+    wr_window_t *e = c->win->engine;
+    wr_window_seg_t *segs = malloc((WR_WINDOW_MAX_RING + 1) * sizeof *segs);
+    char shared[WR_TASK_RESTORE_MAX + 16], file[64];
+    int n = segs ? wr_window_segments(e, segs, WR_WINDOW_MAX_RING + 1) : WR_ENOMEM, rc = 0;
+    if (n < 0 || n > S_MAX_SEGS) {
+        free(segs);
+        rc = n < 0 && n != WR_ETOOBIG ? n : s_snapshot_window(t, dir, file);
+        if (!rc) s_blob_file(bl, "window", WR_CKPT_BLOB_EXCLUSIVE, file);
+        return rc;
+    }
+    wr_snap_writer_t *segw[S_MAX_SEGS] = {0}, *mw = NULL;
+    int fds[S_MAX_SEGS], mfd = -1, written = 0;
+    char tmp[S_MAX_SEGS][64], name[160], path[sizeof shared + 168];
+    if (!(rc = s_shared_dir(dir, shared, sizeof shared))) rc = wr_fs_mkdirs(shared);
+    for (int i = 0; i < n; i++) {
+        fds[i] = -1;
+        if (rc) continue;
+        if (segs[i].id && !segs[i].due) {
+            struct stat st;
+            s_seg_name(t, &segs[i], name);
+            snprintf(path, sizeof path, "%s/%s", shared, name);
+            segs[i].due = stat(path, &st) != 0; /* lost: written again */
+        }
+        if (!segs[i].due) continue;
+        snprintf(tmp[i], sizeof tmp[i], "v%u-s%u-segment-%d.tmp", t->o.vertex, t->o.subtask, i);
+        if (!(rc = s_create(dir, tmp[i], &fds[i])) && !(segw[i] = wr_snap_writer_new_fd(fds[i])))
+            rc = WR_ENOMEM;
+        written++;
+    }
+    snprintf(file, sizeof file, "v%u-s%u-window", t->o.vertex, t->o.subtask);
+    if (!rc && !(rc = s_create(dir, file, &mfd)) && !(mw = wr_snap_writer_new_fd(mfd)))
+        rc = WR_ENOMEM;
+    int64_t t0 = wr_now_ns();
+    if (!rc)
+        rc = wr_window_snapshot_incremental(e, segs, (size_t)n, t->topo->max_parallelism,
+                                            wr__chain_key_group, c, segw, mw);
+    wr_snap_writer_destroy(&mw);
+    if (mfd >= 0 && close(mfd) && !rc) rc = WR_EIO;
+    for (int i = 0; i < n; i++) {
+        if (fds[i] < 0) continue;
+        wr_snap_writer_destroy(&segw[i]);
+        if (close(fds[i]) && !rc) rc = WR_EIO;
+        char from[WR_TASK_RESTORE_MAX + 64];
+        snprintf(from, sizeof from, "%s/%s", dir, tmp[i]);
+        s_seg_name(t, &segs[i], name);
+        snprintf(path, sizeof path, "%s/%s", shared, name);
+        if (!rc && rename(from, path)) rc = WR_EIO;
+        if (rc) unlink(from);
+    }
+    if (!rc) s_blob_file(bl, "window", WR_CKPT_BLOB_EXCLUSIVE, file);
+    for (int i = 0; i < n && !rc; i++) {
+        if (!segs[i].id) continue;
+        char blob[48];
+        s_seg_name(t, &segs[i], name);
+        snprintf(blob, sizeof blob, "wseg/%lld", (long long)segs[i].pane);
+        s_blob_file(bl, blob, WR_CKPT_BLOB_SHARED, name);
+    }
+    wr_info("subtask %u.%u: window checkpoint: %d new of %d segments and the main in %lld ms",
+            t->o.vertex, t->o.subtask, written, n, (long long)(wr_now_ns() - t0) / 1000000);
+    free(segs);
+    return rc;
+}
+
 /* The rocksdb backend: the store's checkpoint, its SST files linked into DIR/JOB/shared (once:
  * a name there always means the same bytes), the rest copied into the checkpoint's folder; blobs
  * into bl. */
@@ -170,13 +271,11 @@ static int s_snapshot_rocks(wr__task_t *t, uint64_t id, const char *dir, s_blobs
     wr__window_t *w = t->chain.win;
     char local[sizeof w->state_dir + 32], shared[WR_TASK_RESTORE_MAX + 16];
     snprintf(local, sizeof local, "%s-ckpt-%llu", w->state_dir, (unsigned long long)id);
-    snprintf(shared, sizeof shared, "%s", dir);
-    char *slash = strrchr(shared, '/');
-    if (!slash) return WR_EINVAL;
-    snprintf(slash, sizeof shared - (size_t)(slash - shared), "/%s", WR_CKPT_SHARED_DIR);
+    int rc = s_shared_dir(dir, shared, sizeof shared);
+    if (rc) return rc;
     wr_fs_rmtree(local);
     wr_panestore_files_t files = {0};
-    int rc = wr_window_rocks_checkpoint(w->engine, local, &files);
+    rc = wr_window_rocks_checkpoint(w->engine, local, &files);
     if (!rc) rc = wr_fs_mkdirs(shared);
     for (size_t i = 0; !rc && i < files.n; i++) {
         const char *f = files.v[i].name, *base = strrchr(f, '/') ? strrchr(f, '/') + 1 : f;
@@ -213,6 +312,8 @@ static int s_snapshot(wr__task_t *t, uint64_t id, const char *dir, s_blobs_t *bl
     if (!rc && c->win && dir) { /* (the final checkpoint's windows are empty) */
         if (c->win->state_dir[0]) {
             rc = s_snapshot_rocks(t, id, dir, bl);
+        } else if (wr_window_incremental(c->win->engine)) {
+            rc = s_snapshot_incremental(t, dir, bl);
         } else if (!(rc = s_snapshot_window(t, dir, file))) {
             s_blob_file(bl, "window", WR_CKPT_BLOB_EXCLUSIVE, file);
         }
@@ -375,6 +476,16 @@ static int s_restore_rocks(wr__task_t *t, const wr_ckpt_task_t *ts, uint32_t lo,
     return rc;
 }
 
+/* Maps the file at path read-only. */
+static int s_map_file(const char *path, const uint8_t **data, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return WR_EIO;
+    int rc = wr_snap_map(fd, data, len);
+    close(fd);
+    return rc;
+}
+
 static int s_restore_window(wr__task_t *t, const wr_ckpt_meta_t *meta, wr_strbuf_t *err)
 {
     wr__chain_t *c = &t->chain;
@@ -434,15 +545,25 @@ static int s_restore_window(wr__task_t *t, const wr_ckpt_meta_t *meta, wr_strbuf
             rc = WR_EPROTO;
         else if (keys && (!keys->path || (rc = s_read_keys(&c->win->ids, keys->path, &map))))
             rc = rc ? rc : WR_EPROTO;
-        int fd = rc ? -1 : open(win->path, O_RDONLY | O_CLOEXEC);
         const uint8_t *data = NULL;
         size_t len = 0;
-        if (!rc && fd < 0) rc = WR_EIO;
-        if (!rc) rc = wr_snap_map(fd, &data, &len);
-        if (fd >= 0) close(fd);
+        wr_snap_part_t segs[S_MAX_SEGS];
+        size_t nsegs = 0;
+        if (!rc) rc = s_map_file(win->path, &data, &len);
+        for (uint32_t i = 0; !rc && i < ts->nblobs; i++) { /* an incremental one's segments */
+            const wr_ckpt_blob_t *sb = &ts->blobs[i];
+            if (strncmp(sb->name, "wseg/", 5)) continue;
+            if (nsegs == S_MAX_SEGS || sb->kind != WR_CKPT_BLOB_SHARED || !sb->path)
+                rc = WR_EPROTO;
+            else if (!(rc = s_map_file(sb->path, &segs[nsegs].data, &segs[nsegs].len)))
+                nsegs++;
+        }
         if (!rc)
-            rc = wr_window_restore(c->win->engine, data, len, a, b, keys ? s_map_key : NULL, &map);
+            rc = wr_window_restore_parts(c->win->engine, data, len, segs, nsegs, a, b,
+                                         keys ? s_map_key : NULL, &map);
         if (data) wr_snap_unmap(data, len);
+        for (size_t i = 0; i < nsegs; i++)
+            wr_snap_unmap(segs[i].data, segs[i].len);
         free(map.ids);
         if (rc) {
             wr_strbuf_addf(err, "checkpoint %llu: window state of subtask %u (%s): %s",

@@ -7,6 +7,7 @@
 #include "actors/dataflow/window/keytable.h"
 #include "actors/dataflow/window/sketch.h"
 #include "actors/dataflow/window/window.h"
+#include "actors/dataflow/window/window_snap.h"
 
 #define WR__OUT_CAP       512 /* results per emit callback */
 #define WR__SWEEP_WINDOWS 4   /* sweeps firing at most this many windows go block by block */
@@ -93,6 +94,15 @@ struct wr_window {
     double *out_val[WR_AGG_MAX_AGGS];
 
     uint64_t panes_live, spill_panes, records, fired, refires, dropped;
+
+    /* incremental snapshots (sliced kinds, window_snap_incr.c): closed panes <= sealed are in the
+     * caller's segments (seg[0..nseg): pane ascending, id 0 = the pane was empty); late records
+     * into them since are in the dirty set (key, pane; open addressing, pane INT64_MIN = free) */
+    int64_t sealed;
+    wr_window_seg_t *seg;
+    uint32_t nseg, seg_cap;
+    struct wr__dirty *dirty;
+    uint32_t dirty_n, dirty_cap;
 
     struct wr__rocks *rocks; /* the rocksdb backend's state (window_rocks*.c); NULL: memory */
 };
@@ -189,5 +199,13 @@ uint32_t wr__session_get(const wr_window_t *w, uint32_t n, int64_t *start, int64
                          const uint8_t **acc);
 int wr__session_append(wr_window_t *w, uint32_t e, uint32_t *tail, int64_t start, int64_t end,
                        uint8_t *acc);
+
+/* Incremental snapshots (window_snap_incr.c): pane p of key `key` changed; marks it dirty when
+ * it is sealed (in a segment). 0 or WR_ENOMEM. */
+int wr__incr_touch(wr_window_t *w, uint64_t key, int64_t p);
+/* Frees the incremental bookkeeping (wr_window_destroy). */
+void wr__incr_release(wr_window_t *w);
+/* The accumulator of pane p of entry e if it holds data, else NULL (sliced kinds). */
+const uint8_t *wr__slice_peek(const wr_window_t *w, uint32_t e, int64_t p);
 
 #endif

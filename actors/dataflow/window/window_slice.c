@@ -205,6 +205,7 @@ int wr__slice_init(wr_window_t *w)
         r = s->ring_panes;
     }
     w->R = r;
+    w->sealed = INT64_MIN;
     w->lo = w->base = s_lo(w, w->wm);
     w->base_slot = wr__floor_mod(w->base, w->R);
     size_t a = w->lay.size;
@@ -241,6 +242,7 @@ void wr__slice_release(wr_window_t *w)
     free(w->kp_pane);
     free(w->kp_acc);
     free(w->kp_node);
+    wr__incr_release(w);
 }
 
 size_t wr__slice_bytes(const wr_window_t *w)
@@ -298,6 +300,19 @@ uint8_t *wr__slice_acc(wr_window_t *w, uint32_t e, int64_t p)
 uint32_t wr__slice_spill_first(const wr_window_t *w, uint32_t e)
 {
     return s_bit(w, e) ? w->sp_heads[s_hslot(w, wr__kt_key(w->kt, e))].head : 0;
+}
+
+const uint8_t *wr__slice_peek(const wr_window_t *w, uint32_t e, int64_t p)
+{
+    if (p >= w->base && p < w->base + w->R) {
+        const uint8_t *acc =
+            wr__kt_entry(w->kt, e) + 8 + wr__floor_mod(p, w->R) * (int64_t)w->lay.size;
+        return wr__acc_count(acc) ? acc : NULL;
+    }
+    for (uint32_t nd = wr__slice_spill_first(w, e); nd && s_node_pane(w, nd) <= p;
+         nd = s_node_next(w, nd))
+        if (s_node_pane(w, nd) == p) return s_node(w, nd) + 20;
+    return NULL;
 }
 
 /* ---- firing ---- */
@@ -531,6 +546,7 @@ int wr__slice_add(wr_window_t *w, const uint64_t *keys, const int64_t *ts,
         }
         if ((rc = wr__acc_add(&w->lay, acc, ts[i], cols, i, w->sk))) break;
         added++;
+        if (w->b_pane[i] <= w->sealed && (rc = wr__incr_touch(w, key, w->b_pane[i]))) break;
         if (ts[i] <= wm && (rc = s_refire(w, sink, e, w->b_pane[i]))) break;
     }
     w->panes_live += panes_new;

@@ -5,7 +5,8 @@
 #include "actors/dataflow/window/window_snap_internal.h"
 #include "bus/base/error.h"
 
-#define S_HEAD_FIXED  120 /* header bytes before the aggregates */
+#define S_HEAD_FIXED1 120 /* header bytes before the aggregates: version 1 */
+#define S_HEAD_FIXED  136 /* version 2: part, nsegs, sealed */
 #define S_HEAD_AGG    16
 #define S_FIELD(p, v) (memcpy((p), &(v), sizeof(v)), (p) += sizeof(v))
 
@@ -18,6 +19,7 @@ void wr__snap_head_of(const wr_window_t *w, wr__snap_head_t *h)
     *h = (wr__snap_head_t){
         .version = WR_WINDOW_SNAP_VERSION,
         .header_bytes = S_HEAD_FIXED + S_HEAD_AGG * s->naggs + 8,
+        .sealed = session ? 0 : w->sealed,
         .kind = (uint32_t)s->kind,
         .ncols = s->ncols,
         .naggs = s->naggs,
@@ -43,9 +45,15 @@ void wr__snap_head_of(const wr_window_t *w, wr__snap_head_t *h)
     }
 }
 
+size_t wr__snap_head_bytes(const wr__snap_head_t *h)
+{
+    return S_HEAD_FIXED + S_HEAD_AGG * h->naggs + (size_t)WR__SNAP_SEG_ENT * h->nsegs + 8;
+}
+
 int wr__snap_head_write(wr_snap_writer_t *out, wr__snap_head_t *h)
 {
     uint8_t b[S_HEAD_FIXED + S_HEAD_AGG * WR_AGG_MAX_AGGS + 8], *p = b;
+    h->header_bytes = (uint32_t)wr__snap_head_bytes(h);
     memcpy(p, WR__SNAP_MAGIC, 8);
     p += 8;
     S_FIELD(p, h->version);
@@ -66,35 +74,64 @@ int wr__snap_head_write(wr_snap_writer_t *out, wr__snap_head_t *h)
     S_FIELD(p, h->base);
     S_FIELD(p, h->alpha);
     S_FIELD(p, h->keys);
+    S_FIELD(p, h->part);
+    S_FIELD(p, h->nsegs);
+    S_FIELD(p, h->sealed);
     for (uint32_t a = 0; a < h->naggs; a++) {
         uint32_t kind = (uint32_t)h->aggs[a].kind;
         S_FIELD(p, kind);
         S_FIELD(p, h->aggs[a].col);
         S_FIELD(p, h->aggs[a].q);
     }
-    uint64_t sum = wr__sum(b, (size_t)(p - b));
-    S_FIELD(p, sum);
-    return wr__snapw_put(out, b, (size_t)(p - b));
+    wr__sum_t sum;
+    wr__sum_init(&sum);
+    wr__sum_update(&sum, b, (size_t)(p - b));
+    int rc = wr__snapw_put(out, b, (size_t)(p - b));
+    for (uint32_t i = 0; i < h->nsegs && !rc; i++) {
+        uint8_t e[WR__SNAP_SEG_ENT];
+        memcpy(e, &h->wsegs[i].pane, 8);
+        memcpy(e + 8, &h->wsegs[i].id, 8);
+        wr__sum_update(&sum, e, sizeof e);
+        rc = wr__snapw_put(out, e, sizeof e);
+    }
+    h->sum = wr__sum_final(&sum);
+    return rc ? rc : wr__snapw_put(out, &h->sum, 8);
+}
+
+uint64_t wr__snap_seg_id(uint64_t head_sum, uint64_t trailer_sum)
+{
+    uint64_t both[2] = {head_sum, trailer_sum}, id = wr__sum(both, sizeof both);
+    return id ? id : 1;
 }
 
 #define S_TAKE(p, v) (memcpy(&(v), (p), sizeof(v)), (p) += sizeof(v))
 
 int wr__snap_head_read(const uint8_t *b, size_t len, wr__snap_head_t *h)
 {
-    if (len < S_HEAD_FIXED + 8 || memcmp(b, WR__SNAP_MAGIC, 8)) return WR_EPROTO;
+    if (len < S_HEAD_FIXED1 + 8 || memcmp(b, WR__SNAP_MAGIC, 8)) return WR_EPROTO;
     const uint8_t *p = b + 8;
+    memset(h, 0, sizeof *h);
     S_TAKE(p, h->version);
-    if (h->version != WR_WINDOW_SNAP_VERSION) return WR_EVERSION;
+    if (h->version != 1 && h->version != WR_WINDOW_SNAP_VERSION) return WR_EVERSION;
+    const size_t fixed = h->version == 1 ? S_HEAD_FIXED1 : S_HEAD_FIXED;
     S_TAKE(p, h->header_bytes);
     S_TAKE(p, h->kind);
     S_TAKE(p, h->ncols);
     S_TAKE(p, h->naggs);
-    if (h->naggs < 1 || h->naggs > WR_AGG_MAX_AGGS ||
-        h->header_bytes != S_HEAD_FIXED + S_HEAD_AGG * h->naggs + 8 || h->header_bytes > len)
+    if (len < fixed + 8 || h->naggs < 1 || h->naggs > WR_AGG_MAX_AGGS) return WR_EPROTO;
+    if (h->version > 1) {
+        memcpy(&h->part, b + S_HEAD_FIXED1, 4);
+        memcpy(&h->nsegs, b + S_HEAD_FIXED1 + 4, 4);
+        memcpy(&h->sealed, b + S_HEAD_FIXED1 + 8, 8);
+    }
+    if (h->part > WR__SNAP_SEGMENT || h->nsegs > WR__SNAP_MAX_SEGS ||
+        (h->part != WR__SNAP_MAIN && h->nsegs) ||
+        h->header_bytes !=
+            fixed + S_HEAD_AGG * h->naggs + (size_t)WR__SNAP_SEG_ENT * h->nsegs + 8 ||
+        h->header_bytes > len)
         return WR_EPROTO;
-    uint64_t sum;
-    memcpy(&sum, b + h->header_bytes - 8, 8);
-    if (sum != wr__sum(b, h->header_bytes - 8)) return WR_EPROTO;
+    memcpy(&h->sum, b + h->header_bytes - 8, 8);
+    if (h->sum != wr__sum(b, h->header_bytes - 8)) return WR_EPROTO;
     S_TAKE(p, h->acc_size);
     S_TAKE(p, h->ring);
     S_TAKE(p, h->maxp);
@@ -108,6 +145,7 @@ int wr__snap_head_read(const uint8_t *b, size_t len, wr__snap_head_t *h)
     S_TAKE(p, h->base);
     S_TAKE(p, h->alpha);
     S_TAKE(p, h->keys);
+    p = b + fixed;
     for (uint32_t a = 0; a < h->naggs; a++) {
         uint32_t kind;
         S_TAKE(p, kind);
@@ -115,6 +153,7 @@ int wr__snap_head_read(const uint8_t *b, size_t len, wr__snap_head_t *h)
         S_TAKE(p, h->aggs[a].col);
         S_TAKE(p, h->aggs[a].q);
     }
+    h->segs = p;
     return 0;
 }
 
@@ -135,7 +174,7 @@ int wr__snap_head_fits(const wr_window_t *w, const wr__snap_head_t *h)
 /* ---- writing ---- */
 
 /* Appends accumulator acc, each sketch handle replaced by its entry count, then the entries. */
-static int s_put_acc(const wr_window_t *w, wr_snap_writer_t *out, const uint8_t *acc)
+int wr__snap_put_acc(const wr_window_t *w, wr_snap_writer_t *out, const uint8_t *acc)
 {
     const wr__agg_layout_t *l = &w->lay;
     uint8_t *p = wr__snapw_room(out, l->size);
@@ -154,17 +193,27 @@ static int s_put_acc(const wr_window_t *w, wr_snap_writer_t *out, const uint8_t 
 /* Key record of a sliced kind: key u64, ring panes u16, spill panes u32, then each ring pane as
  * its offset from the base (u16) and accumulator, each spill pane as its number (i64) and
  * accumulator, ascending. */
-static int s_put_slices(const wr_window_t *w, wr_snap_writer_t *out, uint32_t e)
+int wr__snap_put_slices(const wr_window_t *w, wr_snap_writer_t *out, uint32_t e,
+                        bool (*keep)(const void *arg, uint64_t key, int64_t p), const void *arg)
 {
     const uint8_t *ent = wr__kt_entry(w->kt, e);
     const size_t asz = w->lay.size;
+    uint64_t key;
+    memcpy(&key, ent, 8);
     uint16_t nring = 0;
     uint32_t nspill = 0;
     for (int64_t o = 0; o < w->R; o++)
-        nring += wr__acc_count(ent + 8 + wr__floor_mod(w->base + o, w->R) * asz) != 0;
+        nring += wr__acc_count(ent + 8 + wr__floor_mod(w->base + o, w->R) * asz) != 0 &&
+                 (!keep || keep(arg, key, w->base + o));
     uint32_t first = wr__slice_spill_first(w, e);
-    for (uint32_t nd = first; nd; nspill++)
-        memcpy(&nd, w->sp_nodes + (size_t)nd * w->sp_stride + 16, 4);
+    for (uint32_t nd = first; nd;) {
+        const uint8_t *node = w->sp_nodes + (size_t)nd * w->sp_stride;
+        int64_t p;
+        memcpy(&p, node + 8, 8);
+        nspill += !keep || keep(arg, key, p);
+        memcpy(&nd, node + 16, 4);
+    }
+    if (!nring && !nspill) return 1;
     uint8_t *p = wr__snapw_room(out, 14);
     if (!p) return out->err;
     memcpy(p, ent, 8);
@@ -173,22 +222,33 @@ static int s_put_slices(const wr_window_t *w, wr_snap_writer_t *out, uint32_t e)
     wr__snapw_commit(out, 14);
     for (int64_t o = 0; o < w->R; o++) {
         const uint8_t *acc = ent + 8 + wr__floor_mod(w->base + o, w->R) * asz;
-        if (!wr__acc_count(acc)) continue;
+        if (!wr__acc_count(acc) || (keep && !keep(arg, key, w->base + o))) continue;
         uint16_t off = (uint16_t)o;
-        if (wr__snapw_put(out, &off, 2) || s_put_acc(w, out, acc)) return out->err;
+        if (wr__snapw_put(out, &off, 2) || wr__snap_put_acc(w, out, acc)) return out->err;
     }
     for (uint32_t nd = first; nd;) {
         const uint8_t *node = w->sp_nodes + (size_t)nd * w->sp_stride;
-        if (wr__snapw_put(out, node + 8, 8) || s_put_acc(w, out, node + 20)) return out->err;
+        int64_t pane;
+        memcpy(&pane, node + 8, 8);
+        if ((!keep || keep(arg, key, pane)) &&
+            (wr__snapw_put(out, node + 8, 8) || wr__snap_put_acc(w, out, node + 20)))
+            return out->err;
         memcpy(&nd, node + 16, 4);
     }
     return 0;
 }
 
+static int s_put_slices(const wr_window_t *w, wr_snap_writer_t *out, uint32_t e, void *arg)
+{
+    (void)arg;
+    return wr__snap_put_slices(w, out, e, NULL, NULL);
+}
+
 /* Key record of a session: key u64, sessions u32, then each as start i64, end i64, accumulator,
  * in order. */
-static int s_put_sessions(const wr_window_t *w, wr_snap_writer_t *out, uint32_t e)
+static int s_put_sessions(const wr_window_t *w, wr_snap_writer_t *out, uint32_t e, void *arg)
 {
+    (void)arg;
     uint64_t key = wr__kt_key(w->kt, e);
     uint32_t n = 0, first = wr__session_first(w, e);
     int64_t start, end;
@@ -198,39 +258,120 @@ static int s_put_sessions(const wr_window_t *w, wr_snap_writer_t *out, uint32_t 
     if (wr__snapw_put(out, &key, 8) || wr__snapw_put(out, &n, 4)) return out->err;
     for (uint32_t s = first; s;) {
         s = wr__session_get(w, s, &start, &end, &acc);
-        if (wr__snapw_put(out, &start, 8) || wr__snapw_put(out, &end, 8) || s_put_acc(w, out, acc))
+        if (wr__snapw_put(out, &start, 8) || wr__snapw_put(out, &end, 8) ||
+            wr__snap_put_acc(w, out, acc))
             return out->err;
     }
     return 0;
 }
 
-/* order[0..count): the entries sorted by key group (a counting sort, stable); first[g] is where
- * group g starts, first[maxp] = count. */
-static int s_sort(const wr_window_t *w, uint32_t maxp, uint32_t (*key_group)(void *, uint64_t),
-                  void *ctx, uint32_t *order, uint64_t *first)
+int wr__snap_order(const wr_window_t *w, uint32_t maxp, uint32_t (*key_group)(void *, uint64_t),
+                   void *ctx, uint32_t **orderp, uint64_t **firstp)
 {
     uint32_t n = w->kt->count;
+    uint32_t *order = malloc(((size_t)n + 1) * sizeof *order);
+    uint64_t *first = malloc(((size_t)maxp + 1) * sizeof *first);
     uint16_t *kg = malloc((n ? n : 1) * sizeof *kg);
-    if (!kg) return WR_ENOMEM;
-    memset(first, 0, (maxp + 1) * sizeof *first);
-    for (uint32_t e = 0; e < n; e++) {
+    int rc = order && first && kg ? 0 : WR_ENOMEM;
+    if (!rc) memset(first, 0, (maxp + 1) * sizeof *first);
+    for (uint32_t e = 0; e < n && !rc; e++) {
         uint32_t g = key_group(ctx, wr__kt_key(w->kt, e));
         if (g >= maxp) {
-            free(kg);
-            return WR_EINVAL;
+            rc = WR_EINVAL;
+            break;
         }
         kg[e] = (uint16_t)g;
         first[g + 1]++;
     }
-    for (uint32_t g = 0; g < maxp; g++)
-        first[g + 1] += first[g];
-    for (uint32_t e = 0; e < n; e++) /* first[g] walks to first[g + 1] ... */
-        order[first[kg[e]]++] = e;
-    for (uint32_t g = maxp; g > 0; g--) /* ... and is put back */
-        first[g] = first[g - 1];
-    first[0] = 0;
+    if (!rc) { /* a counting sort, stable */
+        for (uint32_t g = 0; g < maxp; g++)
+            first[g + 1] += first[g];
+        for (uint32_t e = 0; e < n; e++) /* first[g] walks to first[g + 1] ... */
+            order[first[kg[e]]++] = e;
+        for (uint32_t g = maxp; g > 0; g--) /* ... and is put back */
+            first[g] = first[g - 1];
+        first[0] = 0;
+    }
     free(kg);
-    return 0;
+    if (rc) {
+        free(order);
+        free(first);
+        order = NULL;
+        first = NULL;
+    }
+    *orderp = order;
+    *firstp = first;
+    return rc;
+}
+
+/* The index and trailer of stream x after its sections; flushes. */
+static int s_finish(wr__snap_stream_t *x, uint32_t maxp)
+{
+    wr_snap_writer_t *out = x->out;
+    uint64_t index_off = wr__snapw_off(out) - x->start;
+    uint32_t version = WR_WINDOW_SNAP_VERSION;
+    wr__snapw_sum_begin(out);
+    if (!wr__snapw_put(out, x->index, (size_t)maxp * WR__SNAP_INDEX_ENT) &&
+        !wr__snapw_put(out, &index_off, 8) && !wr__snapw_put(out, &maxp, 4))
+        wr__snapw_put(out, &version, 4);
+    x->sum = wr__snapw_sum_end(out);
+    if (!wr__snapw_put(out, &x->sum, 8)) wr__snapw_put(out, WR__SNAP_END_MAGIC, 8);
+    return wr_snap_writer_flush(out);
+}
+
+int wr__snap_bodies(const wr_window_t *w, wr__snap_stream_t *xs, size_t nx, uint32_t maxp,
+                    const uint32_t *order, const uint64_t *first)
+{
+    int rc = 0;
+    for (size_t k = 0; k < nx; k++)
+        xs[k].index = NULL;
+    for (size_t k = 0; k < nx && !rc; k++)
+        if (!(xs[k].index = malloc((size_t)maxp * WR__SNAP_INDEX_ENT))) rc = WR_ENOMEM;
+    for (uint32_t g = 0; g < maxp && !rc; g++) {
+        for (size_t k = 0; k < nx; k++) {
+            uint64_t ent[4] = {wr__snapw_off(xs[k].out) - xs[k].start, 0, 0, 0};
+            memcpy(xs[k].index + (size_t)g * WR__SNAP_INDEX_ENT, ent, sizeof ent);
+            wr__snapw_sum_begin(xs[k].out);
+        }
+        /* one look at each key for every stream: its entry is fetched once */
+        for (uint64_t i = first[g]; i < first[g + 1] && !rc; i++)
+            for (size_t k = 0; k < nx && !rc; k++) {
+                rc = xs[k].put(w, xs[k].out, order[i], xs[k].arg);
+                if (rc == 1) {
+                    rc = 0;
+                } else if (!rc) {
+                    uint64_t keys;
+                    uint8_t *at = xs[k].index + (size_t)g * WR__SNAP_INDEX_ENT + 16;
+                    memcpy(&keys, at, 8);
+                    keys++;
+                    memcpy(at, &keys, 8);
+                }
+            }
+        for (size_t k = 0; k < nx; k++) {
+            uint64_t ent[4];
+            uint8_t *at = xs[k].index + (size_t)g * WR__SNAP_INDEX_ENT;
+            memcpy(ent, at, sizeof ent);
+            ent[3] = wr__snapw_sum_end(xs[k].out);
+            ent[1] = wr__snapw_off(xs[k].out) - xs[k].start - ent[0];
+            memcpy(at, ent, sizeof ent);
+        }
+    }
+    for (size_t k = 0; k < nx && !rc; k++)
+        rc = s_finish(&xs[k], maxp);
+    for (size_t k = 0; k < nx; k++)
+        free(xs[k].index);
+    return rc;
+}
+
+int wr__snap_body(const wr_window_t *w, wr_snap_writer_t *out, uint64_t start, uint32_t maxp,
+                  const uint32_t *order, const uint64_t *first,
+                  int (*put)(const wr_window_t *w, wr_snap_writer_t *out, uint32_t e, void *arg),
+                  void *arg, uint64_t *sump)
+{
+    wr__snap_stream_t x = {.out = out, .start = start, .put = put, .arg = arg};
+    int rc = wr__snap_bodies(w, &x, 1, maxp, order, first);
+    if (!rc && sump) *sump = x.sum;
+    return rc;
 }
 
 int wr_window_snapshot(const wr_window_t *w, uint32_t maxp,
@@ -239,41 +380,20 @@ int wr_window_snapshot(const wr_window_t *w, uint32_t maxp,
 {
     if (!w || !key_group || !out || maxp < 1 || maxp > WR_WINDOW_SNAP_MAX_GROUPS) return WR_EINVAL;
     const bool session = w->spec.kind == WR_WINDOW_SESSION;
-    uint32_t *order = malloc(((size_t)w->kt->count + 1) * sizeof *order);
-    uint64_t *first = malloc(((size_t)maxp + 1) * sizeof *first);
-    uint8_t *index = malloc((size_t)maxp * WR__SNAP_INDEX_ENT);
-    int rc = WR_ENOMEM;
-    if (!order || !first || !index || (rc = s_sort(w, maxp, key_group, ctx, order, first)))
-        goto done;
+    uint32_t *order = NULL;
+    uint64_t *first = NULL;
+    int rc = wr__snap_order(w, maxp, key_group, ctx, &order, &first);
+    if (rc) return rc;
     wr__snap_head_t h;
     wr__snap_head_of(w, &h);
     h.maxp = maxp;
     h.keys = w->kt->count;
     uint64_t start = wr__snapw_off(out);
-    if ((rc = wr__snap_head_write(out, &h))) goto done;
-    for (uint32_t g = 0; g < maxp; g++) {
-        uint64_t ent[4] = {wr__snapw_off(out) - start, 0, first[g + 1] - first[g], 0};
-        wr__snapw_sum_begin(out);
-        for (uint64_t i = first[g]; i < first[g + 1] && !rc; i++)
-            rc = session ? s_put_sessions(w, out, order[i]) : s_put_slices(w, out, order[i]);
-        ent[3] = wr__snapw_sum_end(out);
-        if (rc) goto done;
-        ent[1] = wr__snapw_off(out) - start - ent[0];
-        memcpy(index + (size_t)g * WR__SNAP_INDEX_ENT, ent, sizeof ent);
-    }
-    uint64_t index_off = wr__snapw_off(out) - start;
-    uint32_t version = WR_WINDOW_SNAP_VERSION;
-    wr__snapw_sum_begin(out);
-    if (!wr__snapw_put(out, index, (size_t)maxp * WR__SNAP_INDEX_ENT) &&
-        !wr__snapw_put(out, &index_off, 8) && !wr__snapw_put(out, &maxp, 4))
-        wr__snapw_put(out, &version, 4);
-    uint64_t sum = wr__snapw_sum_end(out);
-    if (!wr__snapw_put(out, &sum, 8)) wr__snapw_put(out, WR__SNAP_END_MAGIC, 8);
-    rc = wr_snap_writer_flush(out);
-done:
+    if (!(rc = wr__snap_head_write(out, &h)))
+        rc = wr__snap_body(w, out, start, maxp, order, first,
+                           session ? s_put_sessions : s_put_slices, NULL, NULL);
     free(order);
     free(first);
-    free(index);
     return rc;
 }
 

@@ -16,6 +16,44 @@
  *
  * Numbers are little-endian, unaligned. Checksums are XXH64 (seed 0).
  *
+ * Incremental snapshots (version 2; tumbling and sliding windows of the memory backend). A
+ * closed pane (its end <= watermark + 1) changes only through late records, so a checkpoint need
+ * not write it again. An incremental snapshot is several streams of the layout above, told apart
+ * by the header's `part`:
+ *
+ *   full      (part 0) everything, as above: sessions, savepoint-style single files, tests
+ *   segment   (part 2) one closed pane p (the header's `sealed`): per key group, each key with
+ *             data in p and its accumulator. Written once, when p has closed, and referenced by
+ *             every later checkpoint until p expires (the caller keeps it as a shared file named
+ *             by pane and id). Its id is a checksum of its header's and its trailer's
+ *             checksums, which cover every byte: an id names the segment's bytes
+ *   main      (part 1) the header with the time axis, `sealed` (every closed pane <= sealed is in
+ *             a segment) and the list of the live segments it references (pane, id; id 0: the
+ *             pane held no data, no file); then per key group each key's open panes (> sealed)
+ *             and the sealed panes late records changed since their segment was written (their
+ *             whole current accumulator: it replaces the segment's on restore)
+ *
+ * In the steady state of a window of K panes a checkpoint writes the panes that closed since the
+ * last one (one per slide) and the open ones: about 2/K of a full snapshot. Late records mark
+ * (key, pane) dirty (a small hash set, only for sealed panes); a dirty pane is carried in every
+ * main until it expires or its segment is rewritten (the caller rewrites a segment whose file
+ * is gone: its new bytes include the late changes, so the marks of that pane go).
+ *
+ * A checkpoint writes its new segments and the main in one pass over the keys
+ * (wr_window_snapshot_incremental): the walk over every key in key-group order (random access to
+ * each entry) is what most of its time goes to, more than the bytes. It is synchronous: the
+ * caller's subtask stands still while it runs (a background writer would need the closed panes
+ * kept from late records and expiry while it reads them; not built).
+ *
+ * The engine's bookkeeping (which panes are sealed, the segment ids, the dirty set) moves only
+ * when the caller commits a main (wr_window_snapshot_main): a checkpoint that fails part way
+ * leaves the engine as before, and the next one writes the same segments again. An engine
+ * restored from anything starts with no segments: its first incremental checkpoint writes
+ * every closed pane once more (under new names: the caller names segments by attempt).
+ *
+ * Version 1 snapshots (full, written before incremental checkpoints) still restore: their header
+ * lacks the three fields of part and segments and is read as a full snapshot.
+ *
  * Restoring at another parallelism: each new subtask restores the key groups it owns from every
  * old subtask's snapshot (several snapshots merge into one engine; one snapshot splits over
  * several engines). Watermarks: the engine keeps the minimum of the snapshots' watermarks. With
@@ -26,18 +64,27 @@
 #ifndef WR_WINDOW_SNAP_H
 #define WR_WINDOW_SNAP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "actors/dataflow/window/window.h"
 
-#define WR_WINDOW_SNAP_VERSION    1
+#define WR_WINDOW_SNAP_VERSION    2     /* written; 1 is still read (full snapshots) */
 #define WR_WINDOW_SNAP_MAX_GROUPS 65536 /* max_parallelism limit (Flink's is 32768) */
 
 /* ---- writing ---- */
 
 /* Where a snapshot goes: buffered writes to a file descriptor, or a growing memory buffer. */
 typedef struct wr_snap_writer wr_snap_writer_t;
+
+/* A segment of an incremental snapshot: closed pane `pane`, its id (0: not written yet, or the
+ * pane holds no data), and whether the caller has to write it. */
+typedef struct {
+    int64_t pane;
+    uint64_t id;
+    bool due;
+} wr_window_seg_t;
 
 /* A writer appending to fd (borrowed: not closed; written from its current position) through a
  * 1 MiB buffer. NULL on OOM. */
@@ -63,6 +110,46 @@ void wr_snap_writer_destroy(wr_snap_writer_t **w);
 int wr_window_snapshot(const wr_window_t *w, uint32_t max_parallelism,
                        uint32_t (*key_group)(void *ctx, uint64_t key), void *ctx,
                        wr_snap_writer_t *out);
+
+/* ---- incremental snapshots (see above) ---- */
+
+/* Whether w takes incremental snapshots: tumbling and sliding windows of the memory backend. */
+bool wr_window_incremental(const wr_window_t *w);
+
+/* The segments a main of w references, in pane order: the engine's sealed panes that are still
+ * live, then every pane that closed since, each with due = true unless it provably holds no data
+ * (then id 0, due false). A caller may set due on a sealed pane whose file it lost: it is then
+ * written again. Returns how many were set in out (at most cap; WR_WINDOW_MAX_RING + 1 always
+ * suffices), or WR_EINVAL (not incremental). w is not changed. */
+int wr_window_segments(const wr_window_t *w, wr_window_seg_t *out, size_t cap);
+
+/* Writes the segment of closed pane `pane` of w to out (grouped as wr_window_snapshot) and sets
+ * *id (never 0). w is not changed. 0, WR_EINVAL (not incremental, pane not closed or expired, bad
+ * arguments), WR_ENOMEM or the writer's error. */
+int wr_window_snapshot_segment(const wr_window_t *w, int64_t pane, uint32_t max_parallelism,
+                               uint32_t (*key_group)(void *ctx, uint64_t key), void *ctx,
+                               wr_snap_writer_t *out, uint64_t *id);
+
+/* Writes the main part referencing segs[0..n) (from wr_window_segments, every due one written,
+ * its id set) and flushes out; on success commits: the engine's sealed panes become those of
+ * segs, and the dirty marks of expired panes and of rewritten segments go. 0, WR_EINVAL (segs
+ * not what wr_window_segments gave, a due one without id), WR_ENOMEM or the writer's error: then
+ * w is as before. */
+int wr_window_snapshot_main(wr_window_t *w, const wr_window_seg_t *segs, size_t n,
+                            uint32_t max_parallelism,
+                            uint32_t (*key_group)(void *ctx, uint64_t key), void *ctx,
+                            wr_snap_writer_t *out);
+
+/* wr_window_snapshot_main and the due segments of segs (each to its seg_out[i], NULL for the
+ * others; their ids set) in one pass over the keys: the checkpoint's way (a key's entry is read
+ * once for all its panes). The main's header goes last into room kept for it: an fd writer's fd
+ * must be seekable (a file). Flushes every writer it wrote. 0, WR_EINVAL (as
+ * wr_window_snapshot_main, a due segment without a writer), WR_ENOMEM or a writer's error: then
+ * w is as before. */
+int wr_window_snapshot_incremental(wr_window_t *w, wr_window_seg_t *segs, size_t n,
+                                   uint32_t max_parallelism,
+                                   uint32_t (*key_group)(void *ctx, uint64_t key), void *ctx,
+                                   wr_snap_writer_t *const *seg_out, wr_snap_writer_t *out);
 
 /* ---- reading ---- */
 
@@ -92,6 +179,22 @@ void wr_snap_unmap(const uint8_t *data, size_t len);
  * of the snapshot (and maybe the snapshot's watermark): destroy it. */
 int wr_window_restore(wr_window_t *w, const uint8_t *snap, size_t len, uint32_t kg_lo,
                       uint32_t kg_hi, uint64_t (*map_key)(void *ctx, uint64_t key), void *ctx);
+
+/* A stream of a snapshot: a segment handed to wr_window_restore_parts. */
+typedef struct {
+    const uint8_t *data;
+    size_t len;
+} wr_snap_part_t;
+
+/* wr_window_restore for a main part and its segments (any order; each of the main's segments with
+ * id != 0 exactly once, nothing else); with n = 0 the same as wr_window_restore (any part 0
+ * snapshot). The main's keys come first and override the segments' accumulators of the same
+ * pane. Every segment's header, trailer and sections of [kg_lo, kg_hi) are checked before w is
+ * touched; a segment not listed, listed twice or missing is WR_EPROTO. Otherwise as
+ * wr_window_restore. */
+int wr_window_restore_parts(wr_window_t *w, const uint8_t *snap, size_t len,
+                            const wr_snap_part_t *segs, size_t n, uint32_t kg_lo, uint32_t kg_hi,
+                            uint64_t (*map_key)(void *ctx, uint64_t key), void *ctx);
 
 /* Internal, for tests and fuzzing: recomputes every checksum of snap[0..len) that its structure
  * lets it find, so that damage inside passes the checksums and reaches the decoder. */

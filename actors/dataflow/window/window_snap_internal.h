@@ -24,20 +24,39 @@
     32 /* index offset u64, max_parallelism u32, version u32, checksum of                          \
           index and the trailer's first 16 bytes u64, end magic */
 
-/* The header's contents. */
+#define WR__SNAP_FULL     0u /* parts (see window_snap.h) */
+#define WR__SNAP_MAIN     1u
+#define WR__SNAP_SEGMENT  2u
+#define WR__SNAP_SEG_ENT  16 /* a main's segment: pane i64, id u64 */
+#define WR__SNAP_MAX_SEGS (WR_WINDOW_MAX_RING + 1)
+
+/* The header's contents. Version 2 adds part, nsegs, sealed (after keys) and the segment list
+ * (after the aggregates). segs: reading, the list's bytes in the header; writing, the list. */
 typedef struct {
     uint32_t version, header_bytes, kind, ncols, naggs, acc_size, ring, maxp;
     int64_t size, slide, gap, lateness, pane, wm, lo, base;
     double alpha;
     uint64_t keys;
+    uint32_t part, nsegs;
+    int64_t sealed; /* main: the last sealed pane; segment: its pane */
     wr_agg_t aggs[WR_AGG_MAX_AGGS];
+    const uint8_t *segs;
+    const wr_window_seg_t *wsegs;
+    uint64_t sum; /* the header's checksum (set by reading and writing) */
 } wr__snap_head_t;
+
+/* A segment's id: of its header's and its trailer's checksums (together they cover every byte),
+ * never 0. */
+uint64_t wr__snap_seg_id(uint64_t head_sum, uint64_t trailer_sum);
 
 /* The header of engine w: its shape and time axis (keys and maxp are the caller's). */
 void wr__snap_head_of(const wr_window_t *w, wr__snap_head_t *h);
-/* Appends h, then its checksum. 0 or the writer's error. */
+/* The bytes wr__snap_head_write writes for h. */
+size_t wr__snap_head_bytes(const wr__snap_head_t *h);
+/* Appends h (its wsegs as the segment list), then its checksum. 0 or the writer's error. */
 int wr__snap_head_write(wr_snap_writer_t *out, wr__snap_head_t *h);
-/* Reads and checks the header at the start of b[0..len): 0, WR_EPROTO or WR_EVERSION. */
+/* Reads and checks the header at the start of b[0..len) (versions 1 and 2; a version 1 header
+ * reads as part 0): 0, WR_EPROTO or WR_EVERSION. */
 int wr__snap_head_read(const uint8_t *b, size_t len, wr__snap_head_t *h);
 /* 0 when engine w can take the keys of a snapshot with header h, else WR_EINVAL. */
 int wr__snap_head_fits(const wr_window_t *w, const wr__snap_head_t *h);
@@ -57,7 +76,8 @@ uint64_t wr__sum_final(const wr__sum_t *s);
 uint64_t wr__sum(const void *p, size_t n);
 
 struct wr_snap_writer {
-    int fd; /* -1: memory */
+    int fd;          /* -1: memory */
+    int64_t fd_base; /* the fd's position when the writer began (-1: not seekable) */
     uint8_t *buf;
     size_t cap, pos;
     uint64_t base; /* stream offset of buf[0] */
@@ -91,8 +111,48 @@ static inline uint64_t wr__snapw_off(const wr_snap_writer_t *w)
     return w->base + w->pos;
 }
 
+/* Overwrites the n bytes at stream offset off (written before, n at most what was written from
+ * there) with p: an fd writer flushes and writes them in place (pwrite). 0, WR_EINVAL (out of
+ * range, not seekable) or the writer's error. */
+int wr__snapw_patch(wr_snap_writer_t *w, uint64_t off, const void *p, size_t n);
+
 /* A checksum over the bytes written between begin and end (one at a time). */
 void wr__snapw_sum_begin(wr_snap_writer_t *w);
 uint64_t wr__snapw_sum_end(wr_snap_writer_t *w);
+
+/* Writes the sections of entries order[0..count) (sorted by key group: group g is
+ * order[first[g]..first[g + 1])), each key's record by put (which may write nothing and return 1:
+ * the key is left out), the index and the trailer after a header that started at stream offset
+ * start, and flushes. *sum (if sum) gets the trailer's checksum. 0 or an error. */
+int wr__snap_body(const wr_window_t *w, wr_snap_writer_t *out, uint64_t start, uint32_t maxp,
+                  const uint32_t *order, const uint64_t *first,
+                  int (*put)(const wr_window_t *w, wr_snap_writer_t *out, uint32_t e, void *arg),
+                  void *arg, uint64_t *sum);
+/* One stream of wr__snap_bodies: its writer, the stream offset its header started at, the key
+ * records' writer (as wr__snap_body's put) and its argument; index is scratch; sum gets the
+ * trailer's checksum. */
+typedef struct {
+    wr_snap_writer_t *out;
+    uint64_t start;
+    int (*put)(const wr_window_t *w, wr_snap_writer_t *out, uint32_t e, void *arg);
+    void *arg;
+    uint8_t *index;
+    uint64_t sum;
+} wr__snap_stream_t;
+
+/* wr__snap_body for streams xs[0..nx) at once, in one pass over the keys (each key's entry is
+ * read once for all of them). 0 or the first error. */
+int wr__snap_bodies(const wr_window_t *w, wr__snap_stream_t *xs, size_t nx, uint32_t maxp,
+                    const uint32_t *order, const uint64_t *first);
+/* order and first (see wr__snap_body) for w's keys grouped by key_group: malloc'd, the caller
+ * frees both. 0, WR_EINVAL (a group >= maxp) or WR_ENOMEM. */
+int wr__snap_order(const wr_window_t *w, uint32_t maxp, uint32_t (*key_group)(void *, uint64_t),
+                   void *ctx, uint32_t **order, uint64_t **first);
+/* Appends accumulator acc in its stored form (sketch entries inline). */
+int wr__snap_put_acc(const wr_window_t *w, wr_snap_writer_t *out, const uint8_t *acc);
+/* A sliced key record of entry e with only the panes keep(arg, key, p) accepts (NULL: all);
+ * returns 1 when none is accepted (nothing written). */
+int wr__snap_put_slices(const wr_window_t *w, wr_snap_writer_t *out, uint32_t e,
+                        bool (*keep)(const void *arg, uint64_t key, int64_t p), const void *arg);
 
 #endif

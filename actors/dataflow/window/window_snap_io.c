@@ -122,6 +122,7 @@ static wr_snap_writer_t *s_writer(int fd, size_t cap)
     wr_snap_writer_t *w = calloc(1, sizeof *w);
     if (!w) return NULL;
     w->fd = fd;
+    w->fd_base = fd < 0 ? -1 : lseek(fd, 0, SEEK_CUR);
     w->cap = cap;
     if (!(w->buf = malloc(cap))) {
         free(w);
@@ -208,6 +209,27 @@ int wr__snapw_put(wr_snap_writer_t *w, const void *data, size_t n)
         n -= take;
     }
     return w->err;
+}
+
+int wr__snapw_patch(wr_snap_writer_t *w, uint64_t off, const void *p, size_t n)
+{
+    if (w->err) return w->err;
+    if (off > wr__snapw_off(w) || n > wr__snapw_off(w) - off) return WR_EINVAL;
+    if (w->fd < 0) { /* memory: everything is in buf (base 0) */
+        memcpy(w->buf + off, p, n);
+        return 0;
+    }
+    if (w->fd_base < 0) return WR_EINVAL;
+    int rc = wr_snap_writer_flush(w);
+    for (const uint8_t *q = p; !rc && n;) {
+        ssize_t k = pwrite(w->fd, q, n, (off_t)(w->fd_base + (int64_t)off));
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) return w->err = WR_EIO;
+        q += k;
+        off += (uint64_t)k;
+        n -= (size_t)k;
+    }
+    return rc;
 }
 
 void wr__snapw_sum_begin(wr_snap_writer_t *w)

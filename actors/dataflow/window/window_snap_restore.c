@@ -186,27 +186,134 @@ static int s_get_sessions(s_restore_t *r, s_cur_t *c)
     return rc;
 }
 
+/* One key record of a segment of pane p: key u64 and accumulator. A key the main (or this
+ * segment, if made so) gave pane p already keeps its accumulator: the segment's is read and
+ * dropped. Room for the key was reserved. */
+static int s_get_seg_key(s_restore_t *r, s_cur_t *c, int64_t p)
+{
+    wr_window_t *w = r->w;
+    uint64_t k;
+    if (!s_take(c, &k, 8)) return WR_EPROTO;
+    if (r->map_key) k = r->map_key(r->ctx, k);
+    uint64_t hash = wr__kt_hash(k);
+    uint32_t e = wr__kt_find(w->kt, k, hash);
+    if (e == WR__KT_NONE) {
+        e = wr__kt_insert(w->kt, k, hash, w->ring_init);
+    } else if (wr__slice_peek(w, e, p)) {
+        uint8_t acc[sizeof w->lay.empty];
+        int rc = s_get_acc(r, c, acc);
+        if (!rc) wr__acc_clear(&w->lay, acc, w->sk);
+        return rc;
+    }
+    return s_get_pane(r, c, e, p);
+}
+
+/* A segment given with a main: its header (a segment of w's shape and of the main's
+ * max_parallelism), its pane and id among the main's list (marked in used), its framing and the
+ * checksums of sections [lo, hi). */
+static int s_seg_check(const s_restore_t *r, const wr_snap_part_t *sp, uint32_t lo, uint32_t hi,
+                       bool *used, wr__snap_head_t *sh, const uint8_t **index)
+{
+    const wr__snap_head_t *h = r->h;
+    uint64_t keys;
+    int rc = wr__snap_head_read(sp->data, sp->len, sh);
+    if (rc) return rc == WR_EVERSION ? rc : WR_EPROTO;
+    if (sh->part != WR__SNAP_SEGMENT || wr__snap_head_fits(r->w, sh) || sh->maxp != h->maxp ||
+        (rc = s_frame(sp->data, sp->len, sh, lo, hi, index, &keys)))
+        return WR_EPROTO;
+    uint64_t id;
+    memcpy(&id, sp->data + sp->len - WR__SNAP_TRAILER + 16, 8);
+    id = wr__snap_seg_id(sh->sum, id);
+    for (uint32_t i = 0; i < h->nsegs; i++) {
+        int64_t pane;
+        uint64_t want;
+        memcpy(&pane, h->segs + (size_t)i * WR__SNAP_SEG_ENT, 8);
+        memcpy(&want, h->segs + (size_t)i * WR__SNAP_SEG_ENT + 8, 8);
+        if (pane != sh->sealed) continue;
+        if (want != id || used[i]) return WR_EPROTO;
+        used[i] = true;
+        return 0;
+    }
+    return WR_EPROTO;
+}
+
+/* A main's segment list: ascending panes within [lo, sealed], sealed a closed pane. */
+static int s_list_check(const s_restore_t *r)
+{
+    const wr__snap_head_t *h = r->h;
+    if (h->part != WR__SNAP_MAIN) return 0;
+    if (h->sealed > wr__floor_div(h->wm + 1, h->pane) - 1) return WR_EPROTO;
+    int64_t prev = INT64_MIN;
+    for (uint32_t i = 0; i < h->nsegs; i++) {
+        int64_t pane;
+        memcpy(&pane, h->segs + (size_t)i * WR__SNAP_SEG_ENT, 8);
+        if (pane <= prev || pane < h->lo || pane > h->sealed) return WR_EPROTO;
+        prev = pane;
+    }
+    return 0;
+}
+
+/* The keys of key groups [lo, hi) of segment b (checked) into w. */
+static int s_get_segment(s_restore_t *r, const uint8_t *b, const uint8_t *index, int64_t p,
+                         uint32_t lo, uint32_t hi)
+{
+    int rc = 0;
+    for (uint32_t g = lo; g < hi && !rc; g++) {
+        uint64_t ent[4];
+        memcpy(ent, index + (size_t)g * WR__SNAP_INDEX_ENT, sizeof ent);
+        s_cur_t c = {b + ent[0], b + ent[0] + ent[1]};
+        if ((rc = wr__slice_reserve(r->w, ent[2]))) break;
+        for (uint64_t k = 0; k < ent[2] && !rc; k++)
+            rc = s_get_seg_key(r, &c, p);
+        if (!rc && c.p != c.end) rc = WR_EPROTO;
+    }
+    return rc;
+}
+
 /* ---- restore ---- */
 
 int wr_window_restore(wr_window_t *w, const uint8_t *snap, size_t len, uint32_t kg_lo,
                       uint32_t kg_hi, uint64_t (*map_key)(void *ctx, uint64_t key), void *ctx)
 {
-    if (!w || (!snap && len) || kg_lo > kg_hi) return WR_EINVAL;
+    return wr_window_restore_parts(w, snap, len, NULL, 0, kg_lo, kg_hi, map_key, ctx);
+}
+
+int wr_window_restore_parts(wr_window_t *w, const uint8_t *snap, size_t len,
+                            const wr_snap_part_t *segs, size_t nsegs, uint32_t kg_lo,
+                            uint32_t kg_hi, uint64_t (*map_key)(void *ctx, uint64_t key), void *ctx)
+{
+    if (!w || (!snap && len) || kg_lo > kg_hi || (!segs && nsegs) || nsegs > WR__SNAP_MAX_SEGS)
+        return WR_EINVAL;
     wr__snap_head_t h;
     int rc = wr__snap_head_read(snap, len, &h);
     if (rc) return rc;
     if ((rc = wr__snap_head_fits(w, &h))) return rc;
+    if (h.part == WR__SNAP_SEGMENT || (h.part == WR__SNAP_MAIN && h.kind == WR_WINDOW_SESSION))
+        return WR_EPROTO;
     if (kg_hi > h.maxp) return WR_EINVAL;
     const uint8_t *index;
     uint64_t keys;
     s_restore_t r = {.w = w, .h = &h, .map_key = map_key, .ctx = ctx};
     if (h.kind != WR_WINDOW_SESSION) r.pane_max = wr__floor_div(WR_WINDOW_TS_MAX, w->P);
-    if ((rc = s_frame(snap, len, &h, kg_lo, kg_hi, &index, &keys)) || (rc = s_time_check(&r)))
+    if ((rc = s_frame(snap, len, &h, kg_lo, kg_hi, &index, &keys)) || (rc = s_time_check(&r)) ||
+        (rc = s_list_check(&r)))
         return rc;
-    if (keys > WR__KT_MAX_KEYS) return WR_ETOOBIG;
-    rc = h.kind == WR_WINDOW_SESSION ? wr__kt_reserve(w->kt, keys) : wr__slice_reserve(w, keys);
-    if (rc) return rc;
-    s_time_apply(&r);
+    /* every segment checked, and every one the main lists given, before w is touched */
+    bool used[WR__SNAP_MAX_SEGS] = {0};
+    wr__snap_head_t *sh = nsegs ? malloc(nsegs * sizeof *sh) : NULL;
+    const uint8_t **sidx = nsegs ? malloc(nsegs * sizeof *sidx) : NULL;
+    if (nsegs && (!sh || !sidx)) rc = WR_ENOMEM;
+    for (size_t i = 0; i < nsegs && !rc; i++)
+        rc = s_seg_check(&r, &segs[i], kg_lo, kg_hi, used, &sh[i], &sidx[i]);
+    for (uint32_t i = 0; i < h.nsegs && !rc; i++) {
+        uint64_t id;
+        memcpy(&id, h.segs + (size_t)i * WR__SNAP_SEG_ENT + 8, 8);
+        if (id && !used[i]) rc = WR_EPROTO;
+    }
+    if (!rc && keys > WR__KT_MAX_KEYS) rc = WR_ETOOBIG;
+    if (!rc)
+        rc = h.kind == WR_WINDOW_SESSION ? wr__kt_reserve(w->kt, keys) : wr__slice_reserve(w, keys);
+    if (!rc) s_time_apply(&r);
     for (uint32_t g = kg_lo; g < kg_hi && !rc; g++) {
         uint64_t ent[4];
         memcpy(ent, index + (size_t)g * WR__SNAP_INDEX_ENT, sizeof ent);
@@ -215,5 +322,9 @@ int wr_window_restore(wr_window_t *w, const uint8_t *snap, size_t len, uint32_t 
             rc = h.kind == WR_WINDOW_SESSION ? s_get_sessions(&r, &c) : s_get_slices(&r, &c);
         if (!rc && c.p != c.end) rc = WR_EPROTO;
     }
+    for (size_t i = 0; i < nsegs && !rc; i++)
+        rc = s_get_segment(&r, segs[i].data, sidx[i], sh[i].sealed, kg_lo, kg_hi);
+    free(sh);
+    free(sidx);
     return rc;
 }
