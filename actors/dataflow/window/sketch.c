@@ -16,12 +16,13 @@
 #define S_CNT_MAX      ((1u << S_CNT_BITS) - 1)
 #define S_CLASSES      22 /* class c blocks hold 2^(c+1) words: up to 4M entries */
 #define S_HANDLE_SHIFT 27
-#define S_DENSE_MIN    4096  /* a union whose key range is at most this is counted densely */
+#define S_DENSE_MIN    4096 /* a union whose key range is at most this is counted densely */
+#define S_MAP_MIN      ((size_t)64 << 10) /* a class's first mapping */
 #define S_START_EVERY  65536 /* frees between two choices of the class new sketches start in */
 
 typedef struct {
     uint32_t *mem;    /* cap blocks of 2^(c+1) words; block 0 is never handed out */
-    size_t bytes;     /* mem's mapping (wr__huge_map: sketches are reached at random) */
+    size_t bytes;     /* mem's mapping (see s_map_grow) */
     uint32_t nblocks; /* blocks ever handed out, plus the reserved block 0 */
     uint32_t cap;
     uint32_t free_head; /* a free block's word 0 links to the next free one; 0 ends the list */
@@ -61,6 +62,20 @@ static int s_class_for(size_t n)
     return -1;
 }
 
+/* A class's memory grown from old (old_bytes; NULL: none yet) to bytes (a power of two times
+ * S_MAP_MIN), its pages moved, not copied; NULL on failure (old stays). Small pools stay in
+ * small pages (a window of a few keys does not take 2 MiB per class); from 2 MiB on, huge pages
+ * (sketches are reached at random, one per pane). */
+static void *s_map_grow(void *old, size_t old_bytes, size_t bytes)
+{
+    void *m = old;
+    if (bytes >= WR__HUGE)
+        return (old ? wr__huge_grow(&m, old_bytes, bytes) : !(m = wr__huge_map(bytes))) ? NULL : m;
+    m = old ? mremap(old, old_bytes, bytes, MREMAP_MAYMOVE)
+            : mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return m == MAP_FAILED ? NULL : m;
+}
+
 /* A free block of class c: its handle, or 0 on OOM. Reallocates the class's memory, so block
  * pointers of class c taken before the call are stale after it. */
 static uint32_t s_alloc(wr__sketch_pool_t *p, unsigned c)
@@ -73,14 +88,13 @@ static uint32_t s_alloc(wr__sketch_pool_t *p, unsigned c)
     } else {
         if (k->nblocks == 0) k->nblocks = 1;
         if (k->nblocks >= k->cap) {
-            size_t block = s_words(c) * sizeof *k->mem, bytes = k->bytes ? k->bytes * 2 : WR__HUGE;
+            size_t block = s_words(c) * sizeof *k->mem, bytes = k->bytes ? k->bytes * 2 : S_MAP_MIN;
             while (bytes < 16 * block)
                 bytes *= 2;
             uint64_t ncap = bytes / block;
             if (ncap > (1u << S_HANDLE_SHIFT)) ncap = 1u << S_HANDLE_SHIFT;
-            if (ncap <= k->cap) return 0;
-            void *m = k->mem;
-            if (m ? wr__huge_grow(&m, k->bytes, bytes) : !(m = wr__huge_map(bytes))) return 0;
+            void *m = ncap > k->cap ? s_map_grow(k->mem, k->bytes, bytes) : NULL;
+            if (!m) return 0;
             k->mem = m;
             k->bytes = bytes;
             k->cap = (uint32_t)ncap;
