@@ -209,6 +209,46 @@ static void test_random_property(void **state)
     }
 }
 
+/* Sketches whose size the pool has learned do not grow block by block: after many six-bucket
+ * sketches were freed (panes expiring), a new one keeps its handle while its six buckets fill
+ * (it starts at that size); after many one-bucket sketches, new ones start small again. Either
+ * way the quantiles are those of the values. */
+static void test_new_sketches_start_at_the_typical_size(void **state)
+{
+    (void)state;
+    wr__sketch_pool_t *p = wr__sketch_pool_new(0.01);
+    enum { N = 70000 }; /* past the pool's 65,536 frees between two choices */
+    uint32_t *hs = calloc(N, sizeof *hs);
+    double six[] = {10, 11, 12.5, 14, 15.5, 17}; /* six buckets apart at alpha 0.01 */
+    for (int round = 0; round < 2; round++) {
+        size_t nv = round ? 1 : 6;
+        for (size_t i = 0; i < N; i++)
+            for (size_t j = 0; j < nv; j++)
+                assert_int_equal(wr__sketch_add(p, &hs[i], six[j]), 0);
+        for (size_t i = 0; i < N; i++)
+            wr__sketch_free(p, &hs[i]);
+        uint32_t h = 0, first = 0;
+        for (size_t j = 0; j < 6; j++) {
+            assert_int_equal(wr__sketch_add(p, &h, six[j]), 0);
+            if (j == 0) first = h;
+        }
+        if (round == 0)
+            assert_int_equal(h, first); /* learned: started with room for six */
+        else
+            assert_int_not_equal(h, first); /* learned: started with room for one, then grew */
+        double v[6];
+        memcpy(v, six, sizeof v);
+        s_check(p, &h, 1, v, 6, 0.01);
+        wr__sketch_prefetch(p, h); /* a hint: changes nothing */
+        wr__sketch_prefetch(p, 0);
+        assert_int_equal(wr__sketch_count(p, h), 6);
+        wr__sketch_free(p, &h);
+    }
+    assert_int_equal(wr__sketch_pool_live(p), 0);
+    free(hs);
+    wr__sketch_pool_destroy(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -218,6 +258,7 @@ int main(void)
         cmocka_unit_test(test_big_counts_and_growth),
         cmocka_unit_test(test_wide_ranges_and_extremes),
         cmocka_unit_test(test_random_property),
+        cmocka_unit_test(test_new_sketches_start_at_the_typical_size),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -106,6 +106,46 @@ static void test_state_fills_every_pane(void **state)
     assert_true(tj_num(doc, "spill_panes") == 0);
 }
 
+/* --p95 runs weir without and with p95 on both backends: the same windows, the four runs'
+ * figures and the ratios with p95 / without (by wall and by CPU time) in one run. */
+static void test_p95_ratios_on_both_backends(void **state)
+{
+    (void)state;
+    const char *dir = ps_path("."); /* rocksdb's temporary store: removed by the bench */
+    ps_result_t r = ps_run("p95",
+                           PS_ARGV("bench", "window", "--keys", "50", "--events", "20000", "--span",
+                                   "10min", "--rounds", "1", "--p95", "--backend", "rocksdb",
+                                   "--state-dir", dir, "--json"),
+                           120000);
+    if (r.code != 0) PS_FAIL("bench window --p95 exited %d:\n%s%s", r.code, r.out, r.err);
+    const tj_value_t *doc = tj_parse(r.out);
+    if (!doc || doc->type != TJ_OBJ) PS_FAIL("no JSON object:\n%s", r.out);
+    assert_true(tj_get(doc, "results_agree")->num == 1);
+    assert_null(tj_get(doc, "flink_style")); /* --p95 alone: weir's runs only */
+    static const char *const runs[] = {"weir", "weir_p95", "weir_rocksdb", "weir_rocksdb_p95"};
+    for (int i = 0; i < 4; i++) {
+        const tj_value_t *x = tj_get(doc, runs[i]);
+        if (!x) PS_FAIL("no %s run:\n%s", runs[i], r.out);
+        assert_true(tj_num(x, "windows_fired") == tj_num(tj_get(doc, "weir"), "windows_fired"));
+        /* the thread's CPU time in the timed calls: within their wall time (printed to the ms) */
+        double cpu = tj_num(x, "cpu_seconds");
+        if (isnan(cpu) || cpu < 0 || cpu > tj_num(x, "seconds") + 0.0015)
+            PS_FAIL("%s: cpu_seconds %f against seconds %f", runs[i], cpu, tj_num(x, "seconds"));
+    }
+    static const char *const ratios[] = {"ratio_p95_memory", "ratio_p95_memory_cpu",
+                                         "ratio_p95_rocksdb", "ratio_p95_rocksdb_cpu"};
+    for (int i = 0; i < 4; i++)
+        if (!(tj_num(doc, ratios[i]) > 0)) PS_FAIL("no %s:\n%s", ratios[i], r.out);
+    assert_true(tj_num(doc, "goal_ratio_p95") == 0.6);
+    ps_result_t t = ps_run(
+        "p95-text",
+        PS_ARGV("bench", "window", "--keys", "50", "--events", "20000", "--rounds", "1", "--p95"),
+        120000);
+    if (t.code != 0) PS_FAIL("bench window --p95 exited %d:\n%s%s", t.code, t.out, t.err);
+    assert_int_equal(ps_count(t.out, "memory  with p95 / without: "), 1);
+    assert_int_equal(ps_count(t.out, "rocksdb with p95"), 0); /* no rocksdb run asked */
+}
+
 static int s_group_setup(void **state)
 {
     (void)state;
@@ -120,6 +160,7 @@ int main(void)
         S_TEST(test_text_output_names_the_phases),
         S_TEST(test_bare_stride_spreads_the_table),
         S_TEST(test_state_fills_every_pane),
+        S_TEST(test_p95_ratios_on_both_backends),
     };
 #undef S_TEST
     if (getenv("WEIR_TEST_FILTER")) cmocka_set_test_filter(getenv("WEIR_TEST_FILTER"));

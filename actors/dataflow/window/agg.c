@@ -286,6 +286,31 @@ void wr__merge_panes(wr__merge_t *m, const wr__agg_layout_t *l, uint8_t *const *
     }
 }
 
+/* Whether aggregate a is a quantile of sketch field f. */
+static inline bool s_quantile_of(const wr__agg_layout_t *l, uint32_t a, uint32_t f)
+{
+    return l->aggs[a].kind == WR_AGG_QUANTILE && l->agg_field[a] == f;
+}
+
+/* The quantile aggregates a of sketch field f over the union of the sketches hs[0..nh), clamped
+ * to [lo, hi], into out[a]: one pass over the union for all of them (p50, p95 and p99 of one
+ * column read its sketches once). 0 or WR_ENOMEM. */
+static int s_field_quantiles(const wr__agg_layout_t *l, uint32_t f, wr__sketch_pool_t *sk,
+                             const uint32_t *hs, size_t nh, double lo, double hi, double *out)
+{
+    double qs[WR_AGG_MAX_AGGS] = {0}, v[WR_AGG_MAX_AGGS];
+    uint32_t as[WR_AGG_MAX_AGGS], nq = 0;
+    for (uint32_t a = 0; a < l->naggs; a++)
+        if (s_quantile_of(l, a, f)) {
+            as[nq] = a;
+            qs[nq++] = l->aggs[a].q;
+        }
+    int rc = wr__sketch_quantiles(sk, hs, nh, qs, nq, v);
+    for (uint32_t i = 0; i < nq && !rc; i++)
+        out[as[i]] = s_clamp(v[i], lo, hi);
+    return rc;
+}
+
 int wr__merge_finish(wr__merge_t *m, const wr__agg_layout_t *l, wr__sketch_pool_t *sk, double *out)
 {
     double n = (double)m->count;
@@ -316,14 +341,16 @@ int wr__merge_finish(wr__merge_t *m, const wr__agg_layout_t *l, wr__sketch_pool_
         case WR_AGG_LAST:
             out[a] = wr__ld(p + 8);
             break;
-        default: { /* quantile */
-            uint32_t f = l->agg_field[a];
-            int rc = wr__sketch_quantiles(sk, m->sk[f], m->nsk[f], &l->aggs[a].q, 1, &out[a]);
-            if (rc) return rc;
-            out[a] = s_clamp(out[a], wr__ld(m->acc + l->f[l->clamp[f][0]].off),
-                             wr__ld(m->acc + l->f[l->clamp[f][1]].off));
+        default: /* quantiles: below, per sketch field */
+            break;
         }
-        }
+    }
+    for (uint32_t f = 0; f < l->nfields && l->nsketch; f++) {
+        if (l->f[f].kind != WR__F_SKETCH) continue;
+        int rc = s_field_quantiles(l, f, sk, m->sk[f], m->nsk[f],
+                                   wr__ld(m->acc + l->f[l->clamp[f][0]].off),
+                                   wr__ld(m->acc + l->f[l->clamp[f][1]].off), out);
+        if (rc) return rc;
     }
     return 0;
 }
@@ -466,21 +493,35 @@ int wr__finish_block(const wr__agg_layout_t *l, uint8_t *const *ents, size_t nk,
                                                           : NAN;
             }
             break;
-        case WR_AGG_QUANTILE:
-            for (size_t k = 0; k < nk; k++) {
-                if (!b->count[k]) continue;
-                uint32_t *hs = b->sk + k * b->sk_cap, nh = 0;
-                for (size_t j = 0; j < ns && nh < b->sk_cap; j++) {
-                    memcpy(&hs[nh], ents[k] + offs[j] + l->f[f].off, 4);
-                    nh += hs[nh] != 0;
-                }
-                int rc = wr__sketch_quantiles(sk, hs, nh, &l->aggs[a].q, 1, &out[k]);
-                if (rc) return rc;
-                out[k] = s_clamp(out[k], b->fa[l->clamp[f][0]][k], b->fa[l->clamp[f][1]][k]);
-            }
+        case WR_AGG_QUANTILE: /* below, per sketch field */
             break;
         default: /* sum, min, max, first, last */
             memcpy(out, fa, nk * sizeof *out);
+        }
+    }
+    /* Quantiles: the block's sketch handles first, each block prefetched as it is listed (the
+     * sketches live apart from the panes: read key after key, each would wait for memory), then
+     * every key's quantiles from the union of its panes' sketches. */
+    for (uint32_t f = 0; f < l->nfields && l->nsketch; f++) {
+        if (l->f[f].kind != WR__F_SKETCH) continue;
+        const uint32_t off = l->f[f].off;
+        for (size_t k = 0; k < nk; k++) {
+            uint32_t *hs = b->sk + k * b->sk_cap, nh = 0;
+            for (size_t j = 0; j < ns && nh < b->sk_cap && b->count[k]; j++) {
+                memcpy(&hs[nh], ents[k] + offs[j] + off, 4);
+                wr__sketch_prefetch(sk, hs[nh]);
+                nh += hs[nh] != 0;
+            }
+            b->nsk[k] = nh;
+        }
+        for (size_t k = 0; k < nk; k++) {
+            if (!b->count[k]) continue;
+            double v[WR_AGG_MAX_AGGS];
+            int rc = s_field_quantiles(l, f, sk, b->sk + k * b->sk_cap, b->nsk[k],
+                                       b->fa[l->clamp[f][0]][k], b->fa[l->clamp[f][1]][k], v);
+            if (rc) return rc;
+            for (uint32_t a = 0; a < l->naggs; a++)
+                if (s_quantile_of(l, a, f)) b->val[a][k] = v[a];
         }
     }
     return 0;

@@ -179,6 +179,19 @@ static inline int wr__acc_add(const wr__agg_layout_t *l, uint8_t *acc, int64_t t
     return rc;
 }
 
+/* A hint that records will be added to acc soon: its sketches' blocks are prefetched (a sketch
+ * lives apart from its pane, so without it every add waits for memory twice). */
+static inline void wr__acc_prefetch(const wr__agg_layout_t *l, const uint8_t *acc,
+                                    const wr__sketch_pool_t *sk)
+{
+    for (uint32_t i = 0; i < l->nfields; i++)
+        if (l->f[i].kind == WR__F_SKETCH) {
+            uint32_t h;
+            memcpy(&h, acc + l->f[i].off, 4);
+            wr__sketch_prefetch(sk, h);
+        }
+}
+
 /* A window's running merge of pane accumulators: count as u64, the fields as in a pane, and for
  * each sketch field the list of pane sketches to read at the end (sketches are not merged). */
 typedef struct {
@@ -211,6 +224,7 @@ typedef struct {
     double fa[WR__MAX_FIELDS][WR__BLOCK];   /* per field: sum, min, max, mean, first/last value */
     double fb[WR__MAX_FIELDS][WR__BLOCK];   /* per field: M2 */
     uint32_t *sk;                           /* sketch handles: WR__BLOCK x max panes */
+    uint32_t nsk[WR__BLOCK];                /* per key: handles in sk */
     uint32_t sk_cap;                        /* max panes */
 } wr__block_t;
 

@@ -7,7 +7,7 @@
 
 #include "bus/base/error.h"
 
-#define S_HUGE     ((size_t)2 << 20)
+#define S_HUGE     WR__HUGE
 #define S_TRIM_MIN ((size_t)64 << 20) /* unused entry memory worth giving back */
 
 static size_t s_round(size_t n, size_t to)
@@ -15,9 +15,7 @@ static size_t s_round(size_t n, size_t to)
     return (n + to - 1) / to * to;
 }
 
-/* An anonymous mapping of `bytes` (a multiple of S_HUGE), 2 MiB aligned so that transparent
- * huge pages can back all of it; NULL on failure. Fresh memory reads as zeros. */
-static void *s_map(size_t bytes)
+void *wr__huge_map(size_t bytes)
 {
     uint8_t *raw = mmap(NULL, bytes + S_HUGE, PROT_READ | PROT_WRITE,
                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -30,10 +28,23 @@ static void *s_map(size_t bytes)
     return p;
 }
 
+int wr__huge_grow(void **p, size_t old, size_t bytes)
+{
+    uint8_t *dst = wr__huge_map(bytes); /* the pages move (no copy) to a fresh aligned range */
+    if (!dst) return WR_ENOMEM;
+    if (mremap(*p, old, bytes, MREMAP_MAYMOVE | MREMAP_FIXED, dst) == MAP_FAILED) {
+        munmap(dst, bytes);
+        return WR_ENOMEM;
+    }
+    madvise(dst, bytes, MADV_HUGEPAGE);
+    *p = dst;
+    return 0;
+}
+
 static int s_index(wr__keytable_t *t, uint32_t nslots)
 {
     size_t bytes = s_round((size_t)nslots * 4, S_HUGE);
-    uint32_t *s = s_map(bytes);
+    uint32_t *s = wr__huge_map(bytes);
     if (!s) return WR_ENOMEM;
     if (t->slots) munmap(t->slots, t->slots_bytes);
     t->slots = s;
@@ -65,7 +76,7 @@ wr__keytable_t *wr__kt_new(uint64_t expected_keys, size_t payload, bool prefault
     t->map_bytes = s_round(cap * t->stride, S_HUGE);
     t->cap = (uint32_t)(t->map_bytes / t->stride > WR__KT_MAX_KEYS ? WR__KT_MAX_KEYS
                                                                    : t->map_bytes / t->stride);
-    if (!(t->base = s_map(t->map_bytes)) || s_index(t, s_slots_for(cap))) {
+    if (!(t->base = wr__huge_map(t->map_bytes)) || s_index(t, s_slots_for(cap))) {
         wr__kt_destroy(&t);
         return NULL;
     }
@@ -99,16 +110,9 @@ int wr__kt_reserve(wr__keytable_t *t, size_t more)
         uint64_t cap = (uint64_t)t->cap * 2;
         if (cap < need) cap = need;
         size_t bytes = s_round(cap * t->stride, S_HUGE);
-        /* Move the pages (no copy) to a fresh aligned range twice the size. */
-        uint8_t *dst = s_map(bytes);
-        if (!dst) return WR_ENOMEM;
-        void *moved = mremap(t->base, t->map_bytes, bytes, MREMAP_MAYMOVE | MREMAP_FIXED, dst);
-        if (moved == MAP_FAILED) {
-            munmap(dst, bytes);
-            return WR_ENOMEM;
-        }
-        madvise(dst, bytes, MADV_HUGEPAGE);
-        t->base = dst;
+        void *base = t->base;
+        if (wr__huge_grow(&base, t->map_bytes, bytes)) return WR_ENOMEM;
+        t->base = base;
         t->map_bytes = bytes;
         t->cap =
             (uint32_t)(bytes / t->stride > WR__KT_MAX_KEYS ? WR__KT_MAX_KEYS : bytes / t->stride);

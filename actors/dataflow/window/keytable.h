@@ -25,6 +25,17 @@
 #define WR__KT_NONE     UINT32_MAX
 #define WR__KT_MAX_KEYS ((1u << 26) - 2)
 
+/* Memory for tables reached at random (entries, the index, sketch blocks): anonymous mappings,
+ * 2 MiB aligned, with transparent huge pages asked for (THP's "madvise" mode gives them only where
+ * asked; with 4 KiB pages nearly every random access also walks the page table). */
+#define WR__HUGE ((size_t)2 << 20)
+/* A mapping of bytes (a multiple of WR__HUGE); NULL on failure. Fresh memory reads as zeros;
+ * munmap frees it. */
+void *wr__huge_map(size_t bytes);
+/* Moves the mapping *p of old bytes to a fresh one of bytes (> old, a multiple of WR__HUGE): its
+ * pages move, nothing is copied; *p is set to it. 0, or WR_ENOMEM with *p unchanged. */
+int wr__huge_grow(void **p, size_t old, size_t bytes);
+
 typedef struct {
     uint32_t *slots;
     uint32_t nslots;

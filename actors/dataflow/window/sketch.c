@@ -5,7 +5,9 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
+#include "actors/dataflow/window/keytable.h"
 #include "bus/base/error.h"
 
 #define S_IDX_MAX      ((1 << 18) - 1) /* bucket index magnitude clamp */
@@ -15,9 +17,12 @@
 #define S_CLASSES      22 /* class c blocks hold 2^(c+1) words: up to 4M entries */
 #define S_HANDLE_SHIFT 27
 #define S_DENSE_MIN    4096 /* a union whose key range is at most this is counted densely */
+#define S_MAP_MIN      ((size_t)64 << 10) /* a class's first mapping */
+#define S_START_EVERY  65536 /* frees between two choices of the class new sketches start in */
 
 typedef struct {
     uint32_t *mem;    /* cap blocks of 2^(c+1) words; block 0 is never handed out */
+    size_t bytes;     /* mem's mapping (see s_map_grow) */
     uint32_t nblocks; /* blocks ever handed out, plus the reserved block 0 */
     uint32_t cap;
     uint32_t free_head; /* a free block's word 0 links to the next free one; 0 ends the list */
@@ -27,6 +32,11 @@ struct wr__sketch_pool {
     double alpha, gamma, inv_ln_gamma, ln_gamma, mid; /* mid = 2 / (gamma + 1) */
     s_class_t cls[S_CLASSES];
     uint64_t live;
+    /* New sketches start in the class that half the sketches freed lately needed (a typical
+     * pane's final size): no growth copies for them. freed[c] counts frees since the last
+     * choice. */
+    unsigned start;
+    uint32_t freed[S_CLASSES], nfreed;
     uint32_t *scratch; /* merge output and sort space */
     size_t scratch_cap;
     uint64_t *dense; /* dense counts for quantiles */
@@ -52,6 +62,20 @@ static int s_class_for(size_t n)
     return -1;
 }
 
+/* A class's memory grown from old (old_bytes; NULL: none yet) to bytes (a power of two times
+ * S_MAP_MIN), its pages moved, not copied; NULL on failure (old stays). Small pools stay in
+ * small pages (a window of a few keys does not take 2 MiB per class); from 2 MiB on, huge pages
+ * (sketches are reached at random, one per pane). */
+static void *s_map_grow(void *old, size_t old_bytes, size_t bytes)
+{
+    void *m = old;
+    if (bytes >= WR__HUGE)
+        return (old ? wr__huge_grow(&m, old_bytes, bytes) : !(m = wr__huge_map(bytes))) ? NULL : m;
+    m = old ? mremap(old, old_bytes, bytes, MREMAP_MAYMOVE)
+            : mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return m == MAP_FAILED ? NULL : m;
+}
+
 /* A free block of class c: its handle, or 0 on OOM. Reallocates the class's memory, so block
  * pointers of class c taken before the call are stale after it. */
 static uint32_t s_alloc(wr__sketch_pool_t *p, unsigned c)
@@ -64,12 +88,16 @@ static uint32_t s_alloc(wr__sketch_pool_t *p, unsigned c)
     } else {
         if (k->nblocks == 0) k->nblocks = 1;
         if (k->nblocks >= k->cap) {
-            uint32_t ncap = k->cap ? k->cap * 2 : 16;
-            if (ncap >= (1u << S_HANDLE_SHIFT)) return 0;
-            uint32_t *m = realloc(k->mem, (size_t)ncap * s_words(c) * sizeof *m);
+            size_t block = s_words(c) * sizeof *k->mem, bytes = k->bytes ? k->bytes * 2 : S_MAP_MIN;
+            while (bytes < 16 * block)
+                bytes *= 2;
+            uint64_t ncap = bytes / block;
+            if (ncap > (1u << S_HANDLE_SHIFT)) ncap = 1u << S_HANDLE_SHIFT;
+            void *m = ncap > k->cap ? s_map_grow(k->mem, k->bytes, bytes) : NULL;
             if (!m) return 0;
             k->mem = m;
-            k->cap = ncap;
+            k->bytes = bytes;
+            k->cap = (uint32_t)ncap;
         }
         idx = k->nblocks++;
     }
@@ -116,7 +144,7 @@ void wr__sketch_pool_destroy(wr__sketch_pool_t **pp)
     if (!pp || !*pp) return;
     wr__sketch_pool_t *p = *pp;
     for (unsigned c = 0; c < S_CLASSES; c++)
-        free(p->cls[c].mem);
+        if (p->cls[c].mem) munmap(p->cls[c].mem, p->cls[c].bytes);
     free(p->scratch);
     free(p->dense);
     free(p);
@@ -148,7 +176,7 @@ int wr__sketch_add(wr__sketch_pool_t *p, uint32_t *h, double x)
     if (isnan(x)) return 0;
     uint32_t bk = s_key(p, x);
     if (!*h) {
-        uint32_t nh = s_alloc(p, 0);
+        uint32_t nh = s_alloc(p, p->start);
         if (!nh) return WR_ENOMEM;
         uint32_t *b = s_block(p, nh);
         b[0] = 1;
@@ -191,9 +219,26 @@ int wr__sketch_add(wr__sketch_pool_t *p, uint32_t *h, double x)
     return 0;
 }
 
+/* Counts the class a freed sketch of n entries needed (not the one it had: a pool that learned
+ * to start large would never learn back); every S_START_EVERY frees, new sketches start in the
+ * smallest class that at least half of those needed. */
+static void s_note_freed(wr__sketch_pool_t *p, uint32_t n)
+{
+    p->freed[s_class_for(n)]++;
+    if (++p->nfreed < S_START_EVERY) return;
+    uint32_t cum = 0;
+    unsigned s = 0;
+    while ((cum += p->freed[s]) < p->nfreed / 2)
+        s++;
+    p->start = s;
+    memset(p->freed, 0, sizeof p->freed);
+    p->nfreed = 0;
+}
+
 void wr__sketch_free(wr__sketch_pool_t *p, uint32_t *h)
 {
     if (!*h) return;
+    s_note_freed(p, s_block(p, *h)[0]); /* the block's line: s_release writes it anyway */
     s_release(p, *h);
     p->live--;
     *h = 0;
@@ -207,6 +252,14 @@ uint64_t wr__sketch_count(const wr__sketch_pool_t *p, uint32_t h)
     for (uint32_t i = 1; i <= b[0]; i++)
         n += b[i] & S_CNT_MAX;
     return n;
+}
+
+void wr__sketch_prefetch(const wr__sketch_pool_t *p, uint32_t h)
+{
+    if (!h) return;
+    const uint32_t *b = s_block(p, h);
+    __builtin_prefetch(b, 1); /* the header, the first entries; a small block may straddle */
+    __builtin_prefetch(b + s_words(h >> S_HANDLE_SHIFT) - 1, 1); /* two lines */
 }
 
 const uint32_t *wr__sketch_entries(const wr__sketch_pool_t *p, uint32_t h, uint32_t *n)
@@ -387,8 +440,8 @@ int wr__sketch_quantiles(wr__sketch_pool_t *p, const uint32_t *hs, size_t nh, co
 size_t wr__sketch_pool_bytes(const wr__sketch_pool_t *p)
 {
     size_t b = sizeof *p + p->scratch_cap * sizeof *p->scratch + p->dense_cap * sizeof *p->dense;
-    for (unsigned c = 0; c < S_CLASSES; c++)
-        b += (size_t)p->cls[c].cap * s_words(c) * 4;
+    for (unsigned c = 0; c < S_CLASSES; c++) /* blocks ever handed out: the memory touched */
+        b += (size_t)p->cls[c].nblocks * s_words(c) * 4;
     return b;
 }
 

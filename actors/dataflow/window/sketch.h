@@ -23,7 +23,9 @@
  * takes another entry with the same key). Sketches live in size-class blocks (2^(c+1) words: one
  * header word holding the entry count, then the entries) addressed by a u32 handle; 0 is the empty
  * sketch, so a zeroed pane holds no sketch. Typical IoT panes (a dozen readings of a temperature)
- * take 16 to 64 bytes.
+ * take 16 to 64 bytes. A new sketch starts in the class that half the sketches the pool freed
+ * lately needed (their final size), so typical panes do not grow block by block. Blocks live in
+ * huge-page mappings: sketches are reached at random, one per pane.
  *
  * Not thread-safe: one pool per window engine, used by one thread. */
 #ifndef WR_SKETCH_H
@@ -46,6 +48,10 @@ int wr__sketch_add(wr__sketch_pool_t *p, uint32_t *h, double x);
 int wr__sketch_merge(wr__sketch_pool_t *p, uint32_t *dst, uint32_t src);
 /* Frees the sketch *h (0 is fine) and sets *h to 0. */
 void wr__sketch_free(wr__sketch_pool_t *p, uint32_t *h);
+/* A hint that sketch h (0 is fine) is about to be read or grown: its block is prefetched into
+ * the cache (a sketch lives apart from its pane: without it, every add and every firing waits
+ * for memory). Changes nothing. */
+void wr__sketch_prefetch(const wr__sketch_pool_t *p, uint32_t h);
 /* Values counted in sketch h. */
 uint64_t wr__sketch_count(const wr__sketch_pool_t *p, uint32_t h);
 
@@ -64,7 +70,7 @@ const uint32_t *wr__sketch_entries(const wr__sketch_pool_t *p, uint32_t h, uint3
  * order or too many entries (*h is then 0), WR_ENOMEM. */
 int wr__sketch_load(wr__sketch_pool_t *p, uint32_t *h, const void *e, uint32_t n);
 
-/* Bytes the pool holds (blocks, free or used, and scratch). */
+/* Bytes the pool holds: blocks ever handed out (free or used: the memory touched), scratch. */
 size_t wr__sketch_pool_bytes(const wr__sketch_pool_t *p);
 /* Live sketches (allocated, not freed). */
 uint64_t wr__sketch_pool_live(const wr__sketch_pool_t *p);

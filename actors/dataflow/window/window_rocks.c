@@ -422,6 +422,9 @@ int wr__rocks_add(wr_window_t *w, const uint64_t *keys, const int64_t *ts,
         if (i + S_PF < n && cls[i + S_PF] == WR__REC_RING)
             wr__kt_prefetch_slot(r->open[slot[i + S_PF]].kt, hs[i + S_PF]);
         s_locate(w, i + S_PF / 2, n);
+        size_t j = i + S_PF / 4; /* its entry is on its way: prefetch its sketches */
+        if (w->lay.nsketch && j < n && cls[j] == WR__REC_RING && cand[j] != WR__KT_NONE)
+            wr__acc_prefetch(&w->lay, wr__kt_entry(r->open[slot[j]].kt, cand[j]) + 8, w->sk);
         if (cls[i] != WR__REC_RING) continue;
         wr__keytable_t *kt = r->open[slot[i]].kt;
         uint32_t e = cand[i];
