@@ -3,6 +3,7 @@
 #include <linux/tcp.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,14 +114,15 @@ static int s_fork(s_child_t *c, void (*body)(FILE *to_parent, const s_bus_opts_t
     return c->from_child ? 0 : WR_EIO;
 }
 
-static int s_reap(s_child_t *c)
+static int s_reap(s_child_t *c, bool failed)
 {
+    /* a run that failed on this side: the receiver would wait for records until its deadline */
+    if (failed) kill(c->pid, SIGKILL);
     if (c->from_child) fclose(c->from_child);
     int status = 0;
     waitpid(c->pid, &status, 0);
     return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : WR_EIO;
 }
-
 /* ---- raw ZeroMQ PUSH/PULL baseline ---- */
 
 static void s_raw_rx(FILE *out, const s_bus_opts_t *o)
@@ -176,7 +178,7 @@ static double s_raw_run(const s_bus_opts_t *o)
     zmq_close(push);
     zmq_ctx_term(ctx);
 out:
-    s_reap(&c);
+    s_reap(&c, result < 0);
     return result;
 }
 
@@ -244,7 +246,14 @@ static int s_weir_run(const s_bus_opts_t *o, s_run_t *run)
                                  .batch_records = o->batch_records,
                                  .record_size = o->record_size,
                                  .result = &res};
-    if (!n || wr_node_connect(n, "bench-rx", ep) || wr_synth_source_spawn(n, &so)) goto out;
+    int why = !n ? WR_ENOMEM : wr_node_connect(n, "bench-rx", ep);
+    if (!why) why = wr_synth_source_spawn(n, &so);
+    if (why) {
+        wr_cli_error("bench", NULL, "the sender %s: %s",
+                     !n ? "node could not start" : "could not reach the receiver",
+                     wr_strerror(why));
+        goto out;
+    }
     long long end = 0;
     unsigned long long records = 0, bad = 0, wire = 0, frames = 0;
     double rx_cpu = 0;
@@ -261,7 +270,7 @@ static int s_weir_run(const s_bus_opts_t *o, s_run_t *run)
     }
 out:
     wr_node_destroy(&n);
-    s_reap(&c);
+    s_reap(&c, rc != 0);
     return rc;
 }
 
