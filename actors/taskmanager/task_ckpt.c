@@ -243,7 +243,7 @@ static int s_snapshot_incremental(wr__task_t *t, const char *dir, s_blobs_t *bl)
         wr_snap_writer_destroy(&segw[i]);
         if (close(fds[i]) && !rc) rc = WR_EIO;
         char from[WR_TASK_RESTORE_MAX + 64];
-        snprintf(from, sizeof from, "%s/%s", dir, tmp[i]);
+        snprintf(from, sizeof from, "%s/%.63s", dir, tmp[i]); /* tmp[i]: 63 at most */
         s_seg_name(t, &segs[i], name);
         snprintf(path, sizeof path, "%s/%s", shared, name);
         if (!rc && rename(from, path)) rc = WR_EIO;
