@@ -30,7 +30,14 @@
  * then: the connection is gone anyway).
  *
  * Threads: one I/O thread (poll(2)) started by wr_chaos_proxy_new; every function is thread-safe
- * and returns once the I/O thread applies the change (a cut holds from the moment it returns). */
+ * and returns once the change holds for every connection (the I/O thread reads and writes only
+ * under the lock the change is made under, and is woken to poll what it may read now): a cut holds
+ * from the moment it returns.
+ *
+ * Limits: 64 KiB held per direction of a connection (a delayed direction's throughput is at most
+ * 64 KiB per delay, as TCP's window bounds it); a connection costs two descriptors and ~135 KiB
+ * while it lives, and a connection stalled by a cut lives until the heal lets its EOF through. The
+ * destination sees every connection come from 127.0.0.1. */
 #ifndef WR_CHAOS_PROXY_H
 #define WR_CHAOS_PROXY_H
 
