@@ -504,6 +504,28 @@ static void test_closes_pass_through(void **state)
     assert_int_equal(s_stats(fx, "a").accepted, 2);
 }
 
+/* The client goes away while the server still sends: the proxy's writes to it fail (a reset, with
+ * no SIGPIPE to kill this process) and it closes the server's side too. */
+static void test_client_gone_while_server_sends(void **state)
+{
+    fx_t *fx = *state;
+    int c, s;
+    s_pair(fx, "a", B_IP, &c, &s);
+    s_close(fx, c);
+    static char chunk[65536];
+    bool gone = false;
+    int64_t end = s_ms() + WAIT_MS;
+    while (!gone && s_ms() < end) {
+        if (send(s, chunk, sizeof chunk, MSG_NOSIGNAL) < 0) {
+            assert_true(errno == EAGAIN || errno == EPIPE || errno == ECONNRESET);
+            gone = errno != EAGAIN;
+            if (!gone) usleep(1000);
+        }
+    }
+    assert_true(gone);
+    s_wait_open(fx, "a", 0);
+}
+
 /* A half-close passes as one: the client shuts its writing down, the server still answers. */
 static void test_half_close_keeps_the_other_direction(void **state)
 {
@@ -625,6 +647,7 @@ int main(void)
         T(test_node_named_late_is_cut),
         T(test_failed_accept_is_counted_and_survived),
         T(test_closes_pass_through),
+        T(test_client_gone_while_server_sends),
         T(test_half_close_keeps_the_other_direction),
         T(test_refused_destination_closes_the_client),
         T(test_destroy_with_open_and_cut_connections_leaves_no_fd),
