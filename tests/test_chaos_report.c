@@ -93,6 +93,16 @@ static char *s_table(const wr_chaos_result_t *r)
     return text;
 }
 
+/* Every line of the table t fits 100 columns. */
+static void s_assert_fits(const char *t)
+{
+    for (const char *line = t; *line;) {
+        size_t n = strcspn(line, "\n");
+        if (n > 99) fail_msg("a line of %zu columns: %.*s", n, (int)n, line);
+        line += n + (line[n] == '\n');
+    }
+}
+
 /* ---- JSON: a reader positioned at a path ("recovery.tm.p50_ms", "faults.2.what") ---- */
 
 static void s_at(wr_jsonr_t *j, const wr_strbuf_t *doc, const char *path)
@@ -323,12 +333,7 @@ static void test_the_table_shows_goals_and_the_verdict_last(void **state)
     assert_non_null(valid);
     assert_true(valid > strstr(t, "peak memory"));
     assert_string_equal(strchr(valid, '\n'), "\n"); /* the verdict is the last line */
-    /* fits 100 columns; the newline inside a `what` does not break a row */
-    for (const char *line = t; *line;) {
-        size_t n = strcspn(line, "\n");
-        if (n > 99) fail_msg("a line of %zu columns: %.*s", n, (int)n, line);
-        line += n + (line[n] == '\n');
-    }
+    s_assert_fits(t); /* the newline inside a `what` does not break a row either */
     /* a long `what` goes on under its column */
     assert_non_null(strstr(t, "  partition \"jm-a\" <leader> & etcd both\n"
                               "                                                              "
@@ -354,6 +359,27 @@ static void test_an_invalid_run_shows_the_first_lost_line(void **state)
     assert_null(strstr(t, "first unexpected"));
     assert_non_null(strstr(t, "TaskManager recovery: no fault disrupted the job (goal <= 2 s: "
                               "not measured)"));
+    free(t);
+}
+
+/* The longest names a result can hold. */
+static void test_the_table_fits_100_columns_with_long_names(void **state)
+{
+    (void)state;
+    wr_chaos_result_t r;
+    s_result(&r);
+    s_invalid(&r);
+    wr_chaos_fault_t f = s_faults[0];
+    memset(f.target, 't', sizeof f.target - 1);
+    memset(f.what, 'w', sizeof f.what - 1); /* one word longer than any line */
+    memset(r.cpu, 'c', sizeof r.cpu - 1);
+    memset(r.verdict.first_lost, 'l', sizeof r.verdict.first_lost - 1);
+    memset(r.procs[0].name, 'p', sizeof r.procs[0].name - 1);
+    r.faults = &f;
+    r.nfaults = 1;
+    char *t = s_table(&r);
+    s_assert_fits(t);
+    assert_non_null(strstr(t, "ttttttttttttttttttttttttttttttt")); /* the whole target */
     free(t);
 }
 
@@ -522,6 +548,7 @@ int main(void)
         cmocka_unit_test(test_strings_are_escaped_in_the_json),
         cmocka_unit_test(test_the_table_shows_goals_and_the_verdict_last),
         cmocka_unit_test(test_an_invalid_run_shows_the_first_lost_line),
+        cmocka_unit_test(test_the_table_fits_100_columns_with_long_names),
         cmocka_unit_test_setup_teardown(test_the_html_page_is_self_contained, s_html_setup,
                                         s_html_teardown),
         cmocka_unit_test_setup_teardown(test_an_html_page_that_cannot_be_written_says_why,
