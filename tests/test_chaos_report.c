@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -460,6 +461,36 @@ static void test_the_html_page_is_self_contained(void **state)
     wr_strbuf_release(&err);
 }
 
+/* Samples that are no numbers, a time before the start and no faults: a chart still, with no
+ * NaN or infinity in its coordinates. */
+static void test_the_chart_survives_odd_samples(void **state)
+{
+    s_html_fixture_t *x = *state;
+    const wr_chaos_sample_t odd[] = {{-5, NAN}, {1000, INFINITY}, {2000, 5}, {3000, -INFINITY}};
+    wr_chaos_result_t r;
+    s_result(&r);
+    r.samples = odd;
+    r.nsamples = sizeof odd / sizeof *odd;
+    r.faults = NULL;
+    r.nfaults = 0;
+    r.wall_ms = 0;
+    wr_strbuf_t err, page;
+    wr_strbuf_init(&err);
+    wr_strbuf_init(&page);
+    assert_int_equal(wr_chaos_report_html(&r, x->path, &err), 0);
+    assert_int_equal(wr_fs_read(x->path, 1 << 20, &page), 0);
+    char *svg = strstr(page.buf, "<svg"), *end = strstr(page.buf, "</svg>");
+    assert_non_null(svg);
+    assert_non_null(end);
+    *end = '\0';
+    assert_null(strstr(svg, "nan"));
+    assert_null(strstr(svg, "inf"));
+    assert_null(strstr(svg, "class=\"band\""));
+    assert_non_null(strstr(svg, "<polyline class=\"rate\""));
+    wr_strbuf_release(&page);
+    wr_strbuf_release(&err);
+}
+
 static void test_an_html_page_that_cannot_be_written_says_why(void **state)
 {
     s_html_fixture_t *x = *state;
@@ -550,6 +581,8 @@ int main(void)
         cmocka_unit_test(test_an_invalid_run_shows_the_first_lost_line),
         cmocka_unit_test(test_the_table_fits_100_columns_with_long_names),
         cmocka_unit_test_setup_teardown(test_the_html_page_is_self_contained, s_html_setup,
+                                        s_html_teardown),
+        cmocka_unit_test_setup_teardown(test_the_chart_survives_odd_samples, s_html_setup,
                                         s_html_teardown),
         cmocka_unit_test_setup_teardown(test_an_html_page_that_cannot_be_written_says_why,
                                         s_html_setup, s_html_teardown),
