@@ -260,8 +260,8 @@ static void s_tables(wr_strbuf_t *b, const wr_chaos_result_t *r)
         wr_strbuf_adds(b, " (");
         s_html(b, f->target_kind, sizeof f->target_kind);
         wr_strbuf_addf(b, ")</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>",
-                       wr__chaos_clock(f->start_ms, false, start, sizeof start),
-                       wr__chaos_clock(f->end_ms, false, end, sizeof end),
+                       wr__chaos_clock(f->start_ms, true, start, sizeof start),
+                       wr__chaos_clock(f->end_ms, true, end, sizeof end),
                        wr__chaos_dur(f->disrupted ? f->detect_ms : -1, det, sizeof det), rec);
         s_html(b, f->what, sizeof f->what);
         wr_strbuf_adds(b, "</td></tr>\n");
