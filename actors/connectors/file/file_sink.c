@@ -62,7 +62,8 @@ static int s_check(void *config, const wr_param_check_t *ck)
     const wr_file_sink_config_t *c = config;
     if (c->test_skip_commit && !c->exactly_once)
         return wr_param_fail(ck, "test_skip_commit",
-                             "only with exactly_once: true (it skips a checkpoint's commit)");
+                             "test_skip_commit is only for exactly_once: true (a test fault on "
+                             "a checkpoint's commit)");
     return 0;
 }
 
