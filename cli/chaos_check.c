@@ -85,7 +85,7 @@ int wr_chaos_job_yaml(const wr_chaos_job_t *j, const char *sink, bool exactly_on
                    (long long)j->slide_ms);
     wr_strbuf_add_json_str(out, sink, strlen(sink)); /* a YAML double-quoted scalar too */
     if (exactly_once)
-        wr_strbuf_adds(out, "\n    exactly_once: true\n");
+        wr_strbuf_addf(out, "\n    exactly_once: true\n    parallelism: %u\n", j->parallelism);
     else
         wr_strbuf_adds(out, "\n    exactly_once: false\n    parallelism: 1\n");
     if (skip_commit)
