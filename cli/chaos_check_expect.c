@@ -62,7 +62,7 @@ static int s_add(wr__chaos_expect_t *e, int64_t device, int64_t start, double t)
         if (t > s->hi) s->hi = t;
         return 0;
     }
-    if ((e->count + 1) * 2 > e->mask + 1) { /* keep the load at most a half */
+    if ((e->count + 1) * 10 > (e->mask + 1) * 7) { /* keep the load at most 70% */
         int rc = s_grow(e);
         if (rc) return rc;
         s = s_find(e, device, start);

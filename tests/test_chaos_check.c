@@ -333,6 +333,22 @@ static void test_the_job_yaml(void **state)
     bad = j;
     bad.gen.late_fraction = 0.1;
     s_refused(bad, "late_fraction");
+    bad = j;
+    bad.gen.interval_ms = 1;
+    bad.size_ms = INT64_C(1) << 27;
+    bad.slide_ms = INT64_C(1) << 15;
+    s_refused(bad, "2^26 readings");
+    bad.slide_ms = INT64_C(1) << 14;
+    s_refused(bad, "more than 4096 slides");
+    bad = j;
+    bad.slide_ms = 0;
+    s_refused(bad, "0 < slide <= size");
+    bad = j;
+    bad.parallelism = 0;
+    s_refused(bad, "parallelism is 0");
+    bad = j;
+    bad.gen.devices = 0;
+    s_refused(bad, "generator's configuration");
 }
 
 /* ---- the oracle against brute force ---- */
