@@ -105,7 +105,8 @@ typedef struct {
     const wr_chaos_job_t *j;
     wr__chaos_expect_t *e;
     wr_chaos_verdict_t *v;
-    const char *file; /* the one being read, for examples */
+    const char *file; /* the one being read, and its line, for examples */
+    uint64_t line;
     wr__chaos_row_t first_lost, first_dup;
     uint32_t first_dup_seen;
 } s_check_t;
@@ -130,7 +131,7 @@ static void s_unexpected(s_check_t *c, const char *line, size_t len, const char 
     s_printable(line, len, 160, shown);
     const char *base = strrchr(c->file, '/');
     snprintf(v->first_unexpected, sizeof v->first_unexpected, "%s (%s; %s:%llu)", shown, why,
-             base ? base + 1 : c->file, (unsigned long long)v->lines);
+             base ? base + 1 : c->file, (unsigned long long)c->line);
 }
 
 /* What differs between a line's row and the expected one, into why; false when nothing does. */
@@ -179,6 +180,7 @@ static int s_read_file(s_check_t *c, const char *path, wr_strbuf_t *err)
         return WR_EIO;
     }
     c->file = path;
+    c->line = 0;
     c->v->files++;
     char *buf = NULL;
     size_t cap = 0;
@@ -187,6 +189,7 @@ static int s_read_file(s_check_t *c, const char *path, wr_strbuf_t *err)
     errno = 0;
     while ((n = getline(&buf, &cap, f)) > 0) {
         c->v->lines++;
+        c->line++;
         if (buf[n - 1] == '\n')
             s_line(c, buf, (size_t)n - 1);
         else

@@ -235,6 +235,8 @@ static void test_a_torn_last_line_is_unexpected_and_its_result_lost(void **state
     wr_chaos_verdict_t v = s_check(&j, ps_path("copy"));
     s_expect(&v, 1, 0, 1);
     assert_non_null(strstr(v.first_unexpected, "torn"));
+    const char *base = strrchr(part, '/') + 1; /* the file and its line */
+    assert_non_null(strstr(v.first_unexpected, ps_fmt("%s:%zu)", base, ps_count(text, "\n") + 1)));
     assert_non_null(strstr(v.first_lost, key));
 }
 
