@@ -254,6 +254,11 @@ static void test_an_empty_folder_is_all_lost_and_a_missing_path_not_found(void *
     assert_int_equal(wr_chaos_check(&j, ps_path("nothing"), &v, &err), WR_ENOTFOUND);
     assert_non_null(strstr(err.buf, "nothing"));
     wr_strbuf_reset(&err);
+    /* a committed name that cannot be read: an error naming it, not a verdict */
+    assert_int_equal(mkdir(ps_path("empty/part-0-9-0.jsonl"), 0755), 0);
+    assert_int_equal(wr_chaos_check(&j, ps_path("empty"), &v, &err), WR_EIO);
+    assert_non_null(strstr(err.buf, "part-0-9-0.jsonl"));
+    wr_strbuf_reset(&err);
     j.gen.total = 0;
     assert_int_equal(wr_chaos_check(&j, ps_path("empty"), &v, &err), WR_EINVAL);
     assert_non_null(strstr(err.buf, "total"));
