@@ -18,11 +18,11 @@
  *     lost        no line for it
  *     duplicated  its line is there more than once (counted once per expected result)
  * and per line: unexpected when it is no expected result (an unknown key, wrong values, a line
- * that does not parse, a last line without its newline: torn). A line with an expected result's
- * key but other values is unexpected, and that result lost unless a right line comes too.
- * valid = lost, duplicated and unexpected all 0. Values: n, lo, hi and sum all exactly. The sum
- * is exact whatever the order of additions (the checker adds in offset order, the job pane by
- * pane in arrival order): every temperature is a multiple of 2^-21 below 32 (generator.c), so
+ * that does not parse or is longer than 64 KiB, a last line without its newline: torn). A line with
+ * an expected result's key but other values is unexpected, and that result lost unless a right line
+ * comes too. valid = lost, duplicated and unexpected all 0. Values: n, lo, hi and sum all exactly.
+ * The sum is exact whatever the order of additions (the checker adds in offset order, the job pane
+ * by pane in arrival order): every temperature is a multiple of 2^-21 below 32 (generator.c), so
  * every partial sum of fewer than 2^27 of them is a double exactly; a job whose window could hold
  * 2^26 readings of a device is refused.
  * The committed files are external input: any byte sequence gives a verdict or an error, never a

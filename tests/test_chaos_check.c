@@ -217,6 +217,16 @@ static void test_a_garbage_line_is_unexpected(void **state)
                                ps_read_file(part)));
     v = s_check(&j, ps_path("copy"));
     s_expect(&v, 0, 0, 2);
+    /* lines longer than the reader's buffer, one of them a right line after 100,000 spaces */
+    char *lines = ps_read_file(part);
+    char *pad = ps_alloc(200001);
+    memset(pad, ' ', 200000);
+    pad[200000] = '\0';
+    const char *first = ps_fmt("%.*s", (int)(strchr(lines, '\n') - lines + 1), lines);
+    ps_write_file(part, ps_fmt("%s%s\n%.100000s%s", lines + strlen(first), pad, pad, first));
+    v = s_check(&j, ps_path("copy"));
+    s_expect(&v, 1, 0, 4);
+    assert_non_null(strstr(v.first_unexpected, "garbage"));
 }
 
 static void test_a_torn_last_line_is_unexpected_and_its_result_lost(void **state)
