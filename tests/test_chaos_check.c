@@ -10,6 +10,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -201,6 +202,15 @@ static void test_a_changed_value_is_unexpected_and_its_result_lost(void **state)
     assert_non_null(strstr(v.first_unexpected, ps_fmt("n: expected %lld", count)));
     assert_non_null(strstr(v.first_unexpected, s_key_of(text)));
     assert_non_null(strstr(v.first_lost, s_key_of(text)));
+    /* a sum one ulp off, on the second line: sums are compared exactly */
+    text = ps_read_file(part);
+    char *sum = strstr(strchr(text, '\n'), "\"sum\":") + 6;
+    double x = strtod(sum, &rest);
+    ps_write_file(part, ps_fmt("%.*s%.17g%s", (int)(sum - text), text, nextafter(x, 1e9), rest));
+    v = s_check(&j, ps_path("copy"));
+    s_expect(&v, 2, 0, 2);
+    const char *lines = ps_fmt("%s", ps_read_file(part));
+    assert_non_null(strstr(lines, ps_fmt("%.17g", nextafter(x, 1e9))));
 }
 
 static void test_a_garbage_line_is_unexpected(void **state)
