@@ -103,7 +103,6 @@ int wr_chaos_job_yaml(const wr_chaos_job_t *j, const char *sink, bool exactly_on
 /* ---- the check ---- */
 
 typedef struct {
-    const wr_chaos_job_t *j;
     wr__chaos_expect_t *e;
     wr_chaos_verdict_t *v;
     const char *file; /* the one being read, and its line, for examples */
@@ -292,7 +291,7 @@ int wr_chaos_check(const wr_chaos_job_t *j, const char *path, wr_chaos_verdict_t
         return rc;
     }
     int rc = 0;
-    s_check_t c = {.j = j, .v = v, .e = wr__chaos_expect_new(j, &rc)};
+    s_check_t c = {.v = v, .e = wr__chaos_expect_new(j, &rc)};
     if (!c.e) {
         wr_strbuf_addf(err, "the expected results: %s", wr_strerror(rc));
         return rc;
