@@ -476,6 +476,44 @@ static void test_taskmanager_keeps_its_own_port_across_restarts(void **state)
     pc_cluster_stop(&c);
 }
 
+/* bus.advertised-endpoint: a TaskManager registers with the endpoint it is told to advertise (a
+ * proxy's in front of it in `weir chaos`; here another name of its own address), and the
+ * JobManager reaches it there. It dials from bus.source-address meanwhile. Bad values of either
+ * key stop a daemon at its start with exit 2, naming the key. */
+static void test_taskmanager_registers_with_its_advertised_endpoint(void **state)
+{
+    (void)state;
+    pc_cluster_t c = {.ntms = 1, .settings = S_FAST};
+    c.tm_port[0] = ps_free_port(); /* pc_tm_start binds it */
+    const char *told = ps_fmt("tcp://localhost:%d", c.tm_port[0]);
+    c.tm_settings = PS_ARGV("--set", "heartbeat.interval=100ms", "--set", "heartbeat.timeout=1s",
+                            "--set", ps_fmt("bus.advertised-endpoint=%s", told), "--set",
+                            "bus.source-address=127.0.0.5");
+    s_cluster_start(&c, 1);
+    if (c.tm_port[0] != atoi(strrchr(told, ':') + 1))
+        PS_FAIL("the port was taken meanwhile: rerun"); /* pc_tm_start moved to another */
+    const char *registered = ps_fmt("taskmanager tm-a registered with 2 slots (%s)", told);
+    if (s_wait_log(c.jm, registered, 1, 0) < 0)
+        PS_FAIL("the JobManager did not log '%s'", registered);
+    S_ASSERT_STR(tj_str(pc_node_row(pc_actors(&c), "tm-a", NULL), "endpoint"), told);
+    const char *start = ps_fmt("on tcp://127.0.0.1:%d (advertised as %s)", c.tm_port[0], told);
+    if (!strstr(ps_read_file(c.tm[0]->out), start))
+        PS_FAIL("the TaskManager did not say '%s'", start);
+    pc_cluster_stop(&c);
+
+    static const char *const bad[][3] = {
+        {"taskmanager", "bus.source-address=127.0.0.300", "bus.source-address: '127.0.0.300'"},
+        {"jobmanager", "bus.advertised-endpoint=tcp://127.0.0.1:*",
+         "bus.advertised-endpoint: 'tcp://127.0.0.1:*'"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        ps_result_t r =
+            ps_run(ps_fmt("bad.%zu", i), PS_ARGV(bad[i][0], "--set", bad[i][1]), PC_CLI_MS);
+        assert_int_equal(r.code, 2);
+        if (!strstr(r.err, bad[i][2])) PS_FAIL("'%s' not in:\n%s", bad[i][2], r.err);
+    }
+}
+
 int main(void)
 {
 #define S_TEST(f) cmocka_unit_test_setup_teardown(f, ps_setup, ps_teardown)
@@ -492,6 +530,7 @@ int main(void)
         S_TEST(test_mailbox_of_unreachable_taskmanager_blames_the_jobmanager),
         S_TEST(test_jobmanager_id_mismatch_is_learned_or_named),
         S_TEST(test_taskmanager_keeps_its_own_port_across_restarts),
+        S_TEST(test_taskmanager_registers_with_its_advertised_endpoint),
     };
 #undef S_TEST
     if (getenv("WEIR_TEST_FILTER")) cmocka_set_test_filter(getenv("WEIR_TEST_FILTER"));
