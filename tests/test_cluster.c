@@ -18,7 +18,11 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -514,6 +518,65 @@ static void test_taskmanager_registers_with_its_advertised_endpoint(void **state
     }
 }
 
+/* Accepts what connected to listener fd (non-blocking) within timeout_ms, then what else is
+ * queued: how many connections came, and whether each came from `from`. */
+static int s_accept_from(int fd, const char *from, int timeout_ms, bool *all_from)
+{
+    int n = 0;
+    for (int64_t t0 = ps_now_ms(); n == 0 && ps_now_ms() - t0 < timeout_ms;) {
+        struct sockaddr_in peer;
+        socklen_t len = sizeof peer;
+        int conn = accept(fd, (struct sockaddr *)&peer, &len);
+        if (conn < 0) {
+            usleep(20000);
+            continue;
+        }
+        for (; conn >= 0; conn = accept(fd, (struct sockaddr *)&peer, &len), len = sizeof peer) {
+            char text[INET_ADDRSTRLEN] = "";
+            inet_ntop(AF_INET, &peer.sin_addr, text, sizeof text);
+            *all_from &= !strcmp(text, from);
+            close(conn);
+            n++;
+        }
+    }
+    return n;
+}
+
+/* bus.source-address reaches the etcd client of every process: a JobManager, a TaskManager and a
+ * CLI command whose etcd is a listener of the test (that never answers) dial it from 127.0.0.6. */
+static void test_etcd_calls_come_from_the_source_address(void **state)
+{
+    (void)state;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof sa;
+    assert_true(fd >= 0);
+    bool ok = !bind(fd, (struct sockaddr *)&sa, sizeof sa) && !listen(fd, 64) &&
+              !getsockname(fd, (struct sockaddr *)&sa, &len);
+    const char *etcd = ps_fmt("http://127.0.0.1:%d", ntohs(sa.sin_port));
+    const char *const *runs[] = {
+        PS_ARGV("jobmanager", "--bind", ps_fmt("tcp://127.0.0.1:%d", ps_free_port())),
+        PS_ARGV("taskmanager", "--id", "tm-a"),
+        PS_ARGV("jobs", "--set", "client.timeout=1s"),
+    };
+    int came[3] = {0};
+    bool all_from = true;
+    for (size_t i = 0; ok && i < 3; i++) {
+        const char **argv = ps_alloc((PS_MAX_ARGS + 1) * sizeof *argv);
+        size_t n = ps_append(argv, 0, runs[i]);
+        ps_append(argv, n, PS_ARGV("--etcd", etcd, "--set", "bus.source-address=127.0.0.6"));
+        ps_proc_t *p = ps_start(ps_fmt("%s", runs[i][0]), argv, ps_h.daemon_env);
+        came[i] = s_accept_from(fd, "127.0.0.6", 10000, &all_from);
+        ps_kill9(p);
+        ps_release(p);
+    }
+    close(fd);
+    assert_true(ok);
+    for (size_t i = 0; i < 3; i++)
+        if (!came[i]) PS_FAIL("`weir %s` did not call etcd", runs[i][0]);
+    assert_true(all_from);
+}
+
 int main(void)
 {
 #define S_TEST(f) cmocka_unit_test_setup_teardown(f, ps_setup, ps_teardown)
@@ -531,6 +594,7 @@ int main(void)
         S_TEST(test_jobmanager_id_mismatch_is_learned_or_named),
         S_TEST(test_taskmanager_keeps_its_own_port_across_restarts),
         S_TEST(test_taskmanager_registers_with_its_advertised_endpoint),
+        S_TEST(test_etcd_calls_come_from_the_source_address),
     };
 #undef S_TEST
     if (getenv("WEIR_TEST_FILTER")) cmocka_set_test_filter(getenv("WEIR_TEST_FILTER"));
