@@ -28,6 +28,8 @@
 #include <string.h>
 
 #include "bus/base/strbuf.h"
+#include "state/etcd/ha.h"
+#include "tests/support/etcd.h"
 #include "tests/support/proc_cluster.h"
 
 #define S_DEFAULT_TIMEOUT_MS 3000  /* heartbeat.timeout when not set */
@@ -518,6 +520,35 @@ static void test_taskmanager_registers_with_its_advertised_endpoint(void **state
     }
 }
 
+/* bus.advertised-endpoint on a JobManager with high availability: it publishes that endpoint in
+ * etcd as the leader's address, and a TaskManager and the CLI, which find the leader there, reach
+ * it at it (another name of its own address here; a proxy's in `weir chaos`). */
+static void test_jobmanager_publishes_its_advertised_endpoint_in_etcd(void **state)
+{
+    (void)state;
+    te_etcd_t *etcd = te_start("etcd");
+    pc_cluster_t c = {.ntms = 1, .settings = S_FAST};
+    c.port = ps_free_port(); /* pc_jm_start binds it */
+    snprintf(c.endpoint, sizeof c.endpoint, "tcp://127.0.0.1:%d", c.port);
+    const char *told = ps_fmt("tcp://localhost:%d", c.port);
+    c.jm_settings =
+        PS_ARGV("--etcd", etcd->endpoint, "--set", ps_fmt("bus.advertised-endpoint=%s", told));
+    c.jm_target = PS_ARGV("--etcd", etcd->endpoint);
+    pc_cluster_start(&c);
+    const tj_value_t *doc = pc_wait_statuses(&c, PS_ARGV("jm-1=leader", "tm-a=up"), S_UP_MS);
+    S_ASSERT_STR(tj_str(pc_node_row(doc, "jm-1", NULL), "endpoint"), told);
+    wr_ha_candidate_t leader;
+    wr_etcd_t *e = te_client(etcd->endpoint);
+    TE_CHECK(wr_ha_leader(e, "default", &leader, &te_fx.err));
+    assert_string_equal(leader.addr.endpoint, told);
+    ps_result_t r = pc_cli(&c, PS_ARGV("jobs", "--json"));
+    assert_int_equal(r.code, 0);
+    if (!strstr(ps_read_file(c.jm->out),
+                ps_fmt("listening on %s (advertised as %s)", c.endpoint, told)))
+        PS_FAIL("the JobManager's start line does not name both endpoints");
+    pc_cluster_stop(&c);
+}
+
 /* Accepts what connected to listener fd (non-blocking) within timeout_ms, then what else is
  * queued: how many connections came, and whether each came from `from`. */
 static int s_accept_from(int fd, const char *from, int timeout_ms, bool *all_from)
@@ -595,6 +626,8 @@ int main(void)
         S_TEST(test_taskmanager_keeps_its_own_port_across_restarts),
         S_TEST(test_taskmanager_registers_with_its_advertised_endpoint),
         S_TEST(test_etcd_calls_come_from_the_source_address),
+        cmocka_unit_test_setup_teardown(test_jobmanager_publishes_its_advertised_endpoint_in_etcd,
+                                        te_setup, te_teardown),
     };
 #undef S_TEST
     if (getenv("WEIR_TEST_FILTER")) cmocka_set_test_filter(getenv("WEIR_TEST_FILTER"));
