@@ -128,7 +128,7 @@ static int s_recover(const fx_t *fx, const wr_strbuf_t *const *states, uint32_t 
     }
     wr_strbuf_t err;
     wr_strbuf_init(&err);
-    int rc = wr_sink_2pc_recover(fx->out, p, len, n, now, &err);
+    int rc = wr_sink_2pc_recover(fx->out, p, len, n, now, 0, &err);
     assert_true(rc == 0 ? err.len == 0 : err.len > 0); /* a failure says why */
     wr_strbuf_release(&err);
     return rc;
@@ -409,7 +409,7 @@ static void s_reject(const fx_t *fx, const wr_strbuf_t *good, const void *bad, s
 {
     const uint8_t *p[2] = {(const uint8_t *)good->buf, bad};
     size_t lens[2] = {good->len, len};
-    int rc = wr_sink_2pc_recover(fx->out, p, lens, 2, 1, NULL);
+    int rc = wr_sink_2pc_recover(fx->out, p, lens, 2, 1, 0, NULL);
     if (rc != want) fprintf(stderr, "%zu bytes: got %d, want %d\n", len, rc, want);
     assert_int_equal(rc, want);
     s_listing(fx, after);
@@ -615,6 +615,73 @@ static void test_committer_entry_points(void **state)
     wr_strbuf_release(&st2);
 }
 
+/* The test fault test_skip_commit: N (file.h): the part files closed at checkpoint N's barrier
+ * are committed empty, whichever commit covers them, and by a recovery too; every other record is
+ * there exactly once, and the job goes on. */
+static void test_skip_commit(void **state)
+{
+    fx_t *fx = *state;
+    wr_file_sink_config_t cfg = fx->cfg;
+    cfg.test_skip_commit = 2;
+    wr_sink_t *s = s_sink_of(fx, &cfg, 0, 0);
+    wr_strbuf_t st1, st2, st3, st4;
+    s_write(s, 0, 100);
+    assert_int_equal(s_precommit(s, 1, &st1), 1);
+    assert_int_equal(wr_sink_commit(s, 1), 0);
+    s_expect(fx, (int64_t[]){0, 100}, 1);
+    s_write(s, 100, 200); /* closed at checkpoint 2: the fault's */
+    assert_int_equal(s_precommit(s, 2, &st2), 1);
+    s_write(s, 200, 300);
+    assert_int_equal(s_precommit(s, 3, &st3), 2);
+    assert_int_equal(wr_sink_commit(s, 3), 0); /* 2's notification never came: 3 covers it */
+    s_expect(fx, (int64_t[]){0, 100, 200, 300}, 2);
+    assert_true(s_exists(fx, "part-0-0-1.jsonl")); /* committed, empty */
+    assert_int_equal(s_count(fx, ".part-"), 0);
+    assert_int_equal(wr_sink_commit(s, 3), 0); /* again: nothing to do */
+    s_write(s, 300, 400);
+    assert_int_equal(s_precommit(s, 4, &st4), 1);
+    assert_int_equal(wr_sink_commit(s, 4), 0); /* the job goes on */
+    s_expect(fx, (int64_t[]){0, 100, 200, 400}, 2);
+    wr_sink_destroy(&s);
+
+    /* a restore from the fault's checkpoint, before its commit: the recovery drops them too */
+    cfg.test_skip_commit = 5;
+    s = s_sink_of(fx, &cfg, 1, 0);
+    wr_strbuf_t st5;
+    s_write(s, 400, 500);
+    assert_int_equal(s_precommit(s, 5, &st5), 1);
+    wr_sink_destroy(&s); /* the crash: checkpoint 5 completed, its commit never arrived */
+    const uint8_t *states[] = {(const uint8_t *)st5.buf};
+    size_t lens[] = {st5.len};
+    wr_sink_recover_t r = {.states = states, .lens = lens, .n = 1, .attempt = 2};
+    wr_strbuf_t err;
+    wr_strbuf_init(&err);
+    assert_int_equal(wr_file_connector.sink->recover(&cfg, &r, &err), 0);
+    assert_int_equal(wr_file_connector.sink->recover(&cfg, &r, &err), 0); /* idempotent */
+    assert_int_equal(err.len, 0);
+    assert_true(s_exists(fx, "part-0-1-0.jsonl"));
+    s_expect(fx, (int64_t[]){0, 100, 200, 400}, 2);
+    /* without the fault the same recovery commits them: the fault is what lost them */
+    cfg.test_skip_commit = 0;
+    s = s_sink_of(fx, &cfg, 2, 0);
+    wr_strbuf_t st6;
+    s_write(s, 500, 600);
+    assert_int_equal(s_precommit(s, 6, &st6), 1);
+    wr_sink_destroy(&s);
+    states[0] = (const uint8_t *)st6.buf;
+    lens[0] = st6.len;
+    r.attempt = 3;
+    assert_int_equal(wr_file_connector.sink->recover(&cfg, &r, &err), 0);
+    s_expect(fx, (int64_t[]){0, 100, 200, 400, 500, 600}, 3);
+    wr_strbuf_release(&err);
+    wr_strbuf_release(&st1);
+    wr_strbuf_release(&st2);
+    wr_strbuf_release(&st3);
+    wr_strbuf_release(&st4);
+    wr_strbuf_release(&st5);
+    wr_strbuf_release(&st6);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, s_setup, s_teardown)
 
 int main(void)
@@ -623,7 +690,7 @@ int main(void)
         cmocka_unit_test(test_names),   T(test_commit_crash_recover), T(test_two_subtasks),
         T(test_empty_precommit),        T(test_final_checkpoint),     T(test_malformed_states),
         T(test_recover_missing),        T(test_kinds_and_delay),      T(test_failed_write),
-        T(test_committer_entry_points),
+        T(test_committer_entry_points), T(test_skip_commit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -35,6 +35,12 @@
  *                                  #   any parallelism (default 1)
  *       delay: 0ms                 # pause this long after every batch written: a consumer slow
  *                                  #   on purpose, for backpressure tests (0 to 1min; default 0)
+ *       test_skip_commit: 0        # TEST ONLY, a fault on purpose (exactly_once only; 0, the
+ *                                  #   default: off): the part files closed at checkpoint N's
+ *                                  #   barrier are committed empty, their records dropped (each
+ *                                  #   logged as a warning); the job goes on normally, restores
+ *                                  #   included. The negative control of `weir chaos`: its
+ *                                  #   checker must report lost results (cli/chaos_check.h)
  * Lines are JSON objects, one per record (actors/dataflow/record/rowfmt.h). The exactly-once
  * sink's committer (recover) renames the part files a restored checkpoint lists and deletes what
  * later attempts left; a new job in a folder starts past every attempt number it finds there.
@@ -61,6 +67,7 @@ typedef struct {
 typedef struct {
     char *path;
     int64_t delay_ms;
+    uint64_t test_skip_commit; /* a test fault (see above): 0 = off */
     bool exactly_once;
 } wr_file_sink_config_t;
 

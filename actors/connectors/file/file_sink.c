@@ -48,7 +48,24 @@ static const wr_param_t s_params[] = {
      WR_PARAM_AT(wr_file_sink_config_t, exactly_once),
      .dflt = "false",
      .doc = "part files in a folder, visible once their checkpoint completes"},
+    {.key = "test_skip_commit",
+     .type = WR_PARAM_INT,
+     WR_PARAM_AT(wr_file_sink_config_t, test_skip_commit),
+     .lo = 0,
+     .hi = INT64_MAX,
+     .dflt = "0",
+     .doc = "TEST ONLY: the part files of checkpoint N are committed empty (records lost)"},
 };
+
+static int s_check(void *config, const wr_param_check_t *ck)
+{
+    const wr_file_sink_config_t *c = config;
+    if (c->test_skip_commit && !c->exactly_once)
+        return wr_param_fail(ck, "test_skip_commit",
+                             "test_skip_commit is only for exactly_once: true (a test fault on "
+                             "a checkpoint's commit)");
+    return 0;
+}
 
 static void s_parallelism(const void *config, uint32_t *dflt, uint32_t *max, const char **why)
 {
@@ -94,6 +111,7 @@ static int s_open(const void *config, const wr_sink_open_t *o, void **wp, wr_str
     }
     if (c->exactly_once) {
         w->tpc = wr__sink_2pc_new(c->path, o->attempt, o->subtask, &rc);
+        if (w->tpc) wr__sink_2pc_skip_commit(w->tpc, c->test_skip_commit);
     } else if ((w->fd = open(c->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644)) < 0) {
         rc = WR_EIO;
     }
@@ -197,7 +215,8 @@ static int s_recover(const void *config, const wr_sink_recover_t *r, wr_strbuf_t
 {
     const wr_file_sink_config_t *c = config;
     if (!c->exactly_once) return 0;
-    int rc = wr_sink_2pc_recover(c->path, r->states, r->lens, r->n, r->attempt, err);
+    int rc = wr_sink_2pc_recover(c->path, r->states, r->lens, r->n, r->attempt, c->test_skip_commit,
+                                 err);
     if (!rc) rc = wr_sink_2pc_abort_stale(c->path, r->attempt);
     if (rc && !err->len) wr_strbuf_addf(err, "%s: %s", c->path, wr_strerror(rc));
     return rc;
@@ -241,6 +260,7 @@ const wr_sink_class_t wr__file_sink = {
     .params = s_params,
     .nparams = sizeof s_params / sizeof *s_params,
     .config_size = sizeof(wr_file_sink_config_t),
+    .check = s_check,
     .parallelism = s_parallelism,
     .guarantee = s_guarantee,
     .open = s_open,

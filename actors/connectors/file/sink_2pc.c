@@ -15,6 +15,7 @@
 
 #include "bus/base/error.h"
 #include "bus/base/fs.h"
+#include "bus/base/log.h"
 
 struct wr__sink_2pc {
     int dfd;                /* the directory */
@@ -23,6 +24,7 @@ struct wr__sink_2pc {
     wr_sink_2pc_part_t *pending; /* precommitted, not yet committed; by checkpoint id */
     uint32_t npending, cap;
     uint64_t last_checkpoint; /* of the last precommit, when any */
+    uint64_t skip_commit;     /* the test fault (file.h): 0, or the checkpoint whose parts drop */
     bool precommitted;
 };
 
@@ -127,17 +129,43 @@ int wr__sink_2pc_precommit(wr__sink_2pc_t *t, uint64_t checkpoint_id, wr_strbuf_
     return wr_sink_2pc_state_encode(t->pending, t->npending, state);
 }
 
-/* Renames part p's pending file in dfd to its final name; a part found under its final name
- * already is done. WR_ENOTFOUND when it is under neither. */
-static int s_commit_part(int dfd, const wr_sink_2pc_part_t *p)
+/* The test fault test_skip_commit (file.h): part p, of checkpoint skip, is emptied before it is
+ * committed, so that its records are gone from the output while the job and a restore go on as
+ * usual (the empty file is under its final name: a recovery finds it committed). 0 when p is not
+ * the fault's or it is done; WR_EIO. */
+static int s_skip(int dfd, const wr_sink_2pc_part_t *p, uint64_t skip, const char *from)
+{
+    if (!skip || p->checkpoint_id != skip) return 0;
+    int fd = openat(dfd, from, O_WRONLY | O_TRUNC | O_CLOEXEC);
+    if (fd < 0) return errno == ENOENT ? 0 : WR_EIO; /* committed already, or not there */
+    int rc = s_fsync(fd);
+    close(fd);
+    if (!rc)
+        wr_warn("file sink: test fault test_skip_commit: %s of checkpoint %llu is committed empty, "
+                "its records dropped",
+                from, (unsigned long long)skip);
+    return rc;
+}
+
+/* Renames part p's pending file in dfd to its final name (emptied first when it is the test
+ * fault's: skip); a part found under its final name already is done. WR_ENOTFOUND when it is
+ * under neither. */
+static int s_commit_part(int dfd, const wr_sink_2pc_part_t *p, uint64_t skip)
 {
     char from[WR_SINK_2PC_NAME_MAX], to[WR_SINK_2PC_NAME_MAX];
     wr_sink_2pc_name(p, WR_SINK_2PC_PENDING, from);
     wr_sink_2pc_name(p, WR_SINK_2PC_FINAL, to);
+    int rc = s_skip(dfd, p, skip, from);
+    if (rc) return rc;
     if (renameat(dfd, from, dfd, to) == 0) return 0;
     if (errno != ENOENT) return WR_EIO;
     struct stat st;
     return fstatat(dfd, to, &st, AT_SYMLINK_NOFOLLOW) == 0 ? 0 : WR_ENOTFOUND;
+}
+
+void wr__sink_2pc_skip_commit(wr__sink_2pc_t *t, uint64_t checkpoint_id)
+{
+    t->skip_commit = checkpoint_id;
 }
 
 int wr__sink_2pc_commit(wr__sink_2pc_t *t, uint64_t checkpoint_id)
@@ -150,7 +178,7 @@ int wr__sink_2pc_commit(wr__sink_2pc_t *t, uint64_t checkpoint_id)
             t->pending[kept++] = *p;
             continue;
         }
-        int one = s_commit_part(t->dfd, p);
+        int one = s_commit_part(t->dfd, p, t->skip_commit);
         if (one) t->pending[kept++] = *p; /* the next commit tries again */
         if (one && !rc) rc = one;
         done += !one;
@@ -193,7 +221,7 @@ static int s_decode_all(const uint8_t *const *states, const size_t *lens, uint32
 }
 
 int wr_sink_2pc_recover(const char *dir, const uint8_t *const *states, const size_t *lens,
-                        uint32_t n, uint32_t attempt_now, wr_strbuf_t *err)
+                        uint32_t n, uint32_t attempt_now, uint64_t skip_commit, wr_strbuf_t *err)
 {
     wr_sink_2pc_part_t *all = NULL;
     uint32_t nall = 0;
@@ -204,7 +232,7 @@ int wr_sink_2pc_recover(const char *dir, const uint8_t *const *states, const siz
     }
     int first = 0;
     for (uint32_t i = 0; dfd >= 0 && i < nall; i++) {
-        int one = s_commit_part(dfd, &all[i]);
+        int one = s_commit_part(dfd, &all[i], skip_commit);
         if (one && !first && err) {
             char name[WR_SINK_2PC_NAME_MAX];
             wr_sink_2pc_name(&all[i], WR_SINK_2PC_PENDING, name);

@@ -69,12 +69,13 @@ int wr_sink_2pc_state_decode(const uint8_t *data, size_t len, wr_sink_2pc_part_t
 /* Commits every pending file listed in states[0..n) (lens[i] bytes each; the sink states of one
  * restored checkpoint) in dir: renames it to its final name, then fsyncs dir. A file found under
  * its final name already is done (recovering twice is harmless). Every state is decoded before
- * any file is touched. Returns 0; WR_EPROTO/WR_EVERSION for a malformed state and WR_EINVAL for a
- * part of an attempt >= attempt_now (nothing touched then); WR_ENOTFOUND when a listed file is
- * under neither name (the others are still committed); WR_EIO; WR_ENOMEM. On failure a message
- * is appended to err (may be NULL). */
+ * any file is touched. skip_commit: the test fault of file.h (0: off): the files of that
+ * checkpoint are emptied before they are renamed (a warning is logged). Returns 0;
+ * WR_EPROTO/WR_EVERSION for a malformed state and WR_EINVAL for a part of an attempt >= attempt_now
+ * (nothing touched then); WR_ENOTFOUND when a listed file is under neither name (the others are
+ * still committed); WR_EIO; WR_ENOMEM. On failure a message is appended to err (may be NULL). */
 int wr_sink_2pc_recover(const char *dir, const uint8_t *const *states, const size_t *lens,
-                        uint32_t n, uint32_t attempt_now, wr_strbuf_t *err);
+                        uint32_t n, uint32_t attempt_now, uint64_t skip_commit, wr_strbuf_t *err);
 /* Deletes every in-progress and pending file in dir of an attempt below attempt_now, then fsyncs
  * dir; other files stay. Run it once, after every wr_sink_2pc_recover call of the restore (see
  * above). A missing dir is success. WR_EIO (errno says more). */
@@ -98,5 +99,9 @@ void wr__sink_2pc_inprogress_name(const wr__sink_2pc_t *t, char out[WR_SINK_2PC_
 int wr__sink_2pc_flush(wr__sink_2pc_t *t);
 int wr__sink_2pc_precommit(wr__sink_2pc_t *t, uint64_t checkpoint_id, wr_strbuf_t *state);
 int wr__sink_2pc_commit(wr__sink_2pc_t *t, uint64_t checkpoint_id);
+/* The test fault test_skip_commit (file.h): the part files closed at checkpoint checkpoint_id's
+ * barrier are emptied before their commit makes them visible (whichever commit covers them), so
+ * their records are lost; a warning is logged for each. 0 (the default): off. */
+void wr__sink_2pc_skip_commit(wr__sink_2pc_t *t, uint64_t checkpoint_id);
 
 #endif

@@ -1,0 +1,290 @@
+/* The verifiable job of `weir chaos` and its checker (chaos_check.h): the job's topology, and the
+ * verdict on its committed output against the oracle (chaos_check_expect.c), line by line
+ * (chaos_check_line.c). */
+#include "cli/chaos_check.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "actors/connectors/file/sink_2pc.h"
+#include "bus/base/error.h"
+#include "cli/chaos_check_int.h"
+
+#define S_MAX_WINDOWS 4096 /* windows a record is in (size / slide) */
+#define S_SUM_REL     1e-9
+
+void wr_chaos_job_default(wr_chaos_job_t *j)
+{
+    memset(j, 0, sizeof *j);
+    wr_generator_config_default(&j->gen);
+    j->gen.devices = 10000;
+    j->gen.interval_ms = 10000;
+    j->gen.jitter_ms = 1000;
+    j->gen.late_fraction = 0;
+    j->gen.total = 0;
+    j->gen.rate = 0;
+    j->parallelism = 3;
+    j->size_ms = 600000;
+    j->slide_ms = 60000;
+    j->ooo_ms = 2000;
+}
+
+const char *wr__chaos_job_check(const wr_chaos_job_t *j)
+{
+    if (j->gen.total == 0) return "total is 0: the job must end (a bounded generator)";
+    if (j->parallelism == 0) return "parallelism is 0";
+    if (j->slide_ms <= 0 || j->size_ms < j->slide_ms) return "the window needs 0 < slide <= size";
+    if (j->size_ms % j->slide_ms) return "the window's size is not a multiple of its slide";
+    if (j->size_ms / j->slide_ms > S_MAX_WINDOWS)
+        return "the window's size is more than 4096 slides (every record would be in more "
+               "than 4096 windows)";
+    if (j->ooo_ms < j->gen.jitter_ms)
+        return "max_out_of_orderness is below the generator's jitter: records would be late";
+    if (j->gen.late_fraction != 0)
+        return "late_fraction is not 0: late records would be dropped, not checked";
+    wr_generator_t *g = wr_generator_new(&j->gen);
+    if (!g) return "the generator's configuration is out of range (generator.h)";
+    wr_generator_destroy(&g);
+    return NULL;
+}
+
+int wr_chaos_job_yaml(const wr_chaos_job_t *j, const char *sink, bool exactly_once,
+                      uint64_t skip_commit, wr_strbuf_t *out, wr_strbuf_t *err)
+{
+    const char *why = wr__chaos_job_check(j);
+    if (!why && skip_commit && !exactly_once)
+        why = "test_skip_commit needs the exactly-once sink (its commits are what it skips)";
+    if (!why && !sink[0]) why = "no sink path";
+    if (why) {
+        wr_strbuf_addf(err, "chaos job: %s", why);
+        return WR_EINVAL;
+    }
+    const wr_generator_config_t *g = &j->gen;
+    size_t len = out->len;
+    wr_strbuf_addf(out,
+                   "name: chaos\nparallelism: %u\nsources:\n  - type: generator\n"
+                   "    devices: %llu\n    total: %llu\n",
+                   j->parallelism, (unsigned long long)g->devices, (unsigned long long)g->total);
+    if (g->rate) wr_strbuf_addf(out, "    rate: %llu\n", (unsigned long long)g->rate);
+    if (g->speedup > 0) wr_strbuf_addf(out, "    speedup: %.17g\n", g->speedup);
+    wr_strbuf_addf(out,
+                   "    start: %lld\n    interval: %lldms\n    jitter: %lldms\n"
+                   "    late_fraction: 0\n    seed: %llu\n"
+                   "key_by: device\nevent_time:\n  field: ts\n  max_out_of_orderness: %lldms\n"
+                   "window:\n  type: sliding\n  size: %lldms\n  slide: %lldms\n"
+                   "aggregates:\n  n: count()\n  lo: min(temperature)\n  hi: max(temperature)\n"
+                   "  sum: sum(temperature)\n"
+                   "sinks:\n  - type: file\n    path: ",
+                   (long long)g->start_ms, (long long)g->interval_ms, (long long)g->jitter_ms,
+                   (unsigned long long)g->seed, (long long)j->ooo_ms, (long long)j->size_ms,
+                   (long long)j->slide_ms);
+    wr_strbuf_add_json_str(out, sink, strlen(sink)); /* a YAML double-quoted scalar too */
+    if (exactly_once)
+        wr_strbuf_addf(out, "\n    exactly_once: true\n    parallelism: %u\n", j->parallelism);
+    else
+        wr_strbuf_adds(out, "\n    exactly_once: false\n    parallelism: 1\n");
+    if (skip_commit)
+        wr_strbuf_addf(out, "    test_skip_commit: %llu\n", (unsigned long long)skip_commit);
+    if (out->failed) {
+        out->len = len;
+        return WR_ENOMEM;
+    }
+    return 0;
+}
+
+/* ---- the check ---- */
+
+typedef struct {
+    const wr_chaos_job_t *j;
+    wr__chaos_expect_t *e;
+    wr_chaos_verdict_t *v;
+    const char *file; /* the one being read, for examples */
+    wr__chaos_row_t first_lost, first_dup;
+    uint32_t first_dup_seen;
+} s_check_t;
+
+/* line[0, len) with bytes a terminal should not see replaced by '?', cut to at most max bytes
+ * ("..." at the end when cut), into out (NUL-terminated; max + 4 bytes). */
+static void s_printable(const char *line, size_t len, size_t max, char *out)
+{
+    size_t n = len < max ? len : max;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)line[i];
+        out[i] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+    }
+    strcpy(out + n, len > max ? "..." : "");
+}
+
+static void s_unexpected(s_check_t *c, const char *line, size_t len, const char *why)
+{
+    wr_chaos_verdict_t *v = c->v;
+    if (v->unexpected++) return;
+    char shown[164];
+    s_printable(line, len, 160, shown);
+    const char *base = strrchr(c->file, '/');
+    snprintf(v->first_unexpected, sizeof v->first_unexpected, "%s (%s; %s:%llu)", shown, why,
+             base ? base + 1 : c->file, (unsigned long long)v->lines);
+}
+
+/* What differs between a line's row and the expected one, into why; false when nothing does. */
+static bool s_differs(const s_check_t *c, const wr__chaos_row_t *got, const wr__chaos_row_t *exp,
+                      char *why, size_t cap)
+{
+    if (got->end != exp->end)
+        snprintf(why, cap, "window_end: expected %lld", (long long)exp->end);
+    else if (got->n != exp->n)
+        snprintf(why, cap, "n: expected %lld", (long long)exp->n);
+    else if (got->lo != exp->lo)
+        snprintf(why, cap, "lo: expected %.17g", exp->lo);
+    else if (got->hi != exp->hi)
+        snprintf(why, cap, "hi: expected %.17g", exp->hi);
+    else if (!(fabs(got->sum - exp->sum) <= S_SUM_REL * fmax(fabs(got->sum), fabs(exp->sum))))
+        snprintf(why, cap, "sum: expected %.17g (within %g relative)", exp->sum, S_SUM_REL);
+    else
+        return false;
+    (void)c;
+    return true;
+}
+
+static void s_line(s_check_t *c, const char *line, size_t len)
+{
+    char why[160];
+    wr__chaos_row_t got, exp;
+    if (wr__chaos_parse_line(line, len, &got, why, sizeof why)) {
+        s_unexpected(c, line, len, why);
+        return;
+    }
+    if (!wr__chaos_expect_get(c->e, got.device, got.start, &exp)) {
+        s_unexpected(c, line, len, "no result expected for this device and window_start");
+        return;
+    }
+    if (s_differs(c, &got, &exp, why, sizeof why)) {
+        s_unexpected(c, line, len, why);
+        return;
+    }
+    wr__chaos_expect_see(c->e, got.device, got.start);
+}
+
+/* Reads one file of lines. WR_EIO, WR_ENOMEM (said in err). */
+static int s_read_file(s_check_t *c, const char *path, wr_strbuf_t *err)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        wr_strbuf_addf(err, "%s: %s", path, strerror(errno));
+        return WR_EIO;
+    }
+    c->file = path;
+    c->v->files++;
+    char *buf = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    int rc = 0;
+    errno = 0;
+    while ((n = getline(&buf, &cap, f)) > 0) {
+        c->v->lines++;
+        if (buf[n - 1] == '\n')
+            s_line(c, buf, (size_t)n - 1);
+        else
+            s_unexpected(c, buf, (size_t)n, "no newline at the end: a torn line");
+        errno = 0;
+    }
+    if (ferror(f) || (n < 0 && errno)) {
+        rc = errno == ENOMEM ? WR_ENOMEM : WR_EIO;
+        wr_strbuf_addf(err, "%s: %s", path, strerror(errno ? errno : EIO));
+    }
+    free(buf);
+    fclose(f);
+    return rc;
+}
+
+/* The committed part files of an exactly-once sink (final names only), by name. */
+static int s_committed(const struct dirent *d)
+{
+    enum wr_sink_2pc_name kind;
+    wr_sink_2pc_part_t p;
+    return wr_sink_2pc_parse_name(d->d_name, strlen(d->d_name), &kind, &p) == 0 &&
+           kind == WR_SINK_2PC_FINAL;
+}
+
+static int s_read_folder(s_check_t *c, const char *dir, wr_strbuf_t *err)
+{
+    struct dirent **names = NULL;
+    int n = scandir(dir, &names, s_committed, alphasort), rc = 0;
+    if (n < 0) {
+        wr_strbuf_addf(err, "%s: %s", dir, strerror(errno));
+        return errno == ENOMEM ? WR_ENOMEM : WR_EIO;
+    }
+    wr_strbuf_t path;
+    wr_strbuf_init(&path);
+    for (int i = 0; i < n; i++) {
+        wr_strbuf_reset(&path);
+        wr_strbuf_addf(&path, "%s/%s", dir, names[i]->d_name);
+        if (!rc) rc = path.failed ? WR_ENOMEM : s_read_file(c, path.buf, err);
+        free(names[i]);
+    }
+    free(names);
+    wr_strbuf_release(&path);
+    return rc;
+}
+
+static bool s_key_before(const wr__chaos_row_t *a, const wr__chaos_row_t *b)
+{
+    return a->device != b->device ? a->device < b->device : a->start < b->start;
+}
+
+static void s_tally(void *ctx, const wr__chaos_row_t *row, uint32_t seen)
+{
+    s_check_t *c = ctx;
+    wr_chaos_verdict_t *v = c->v;
+    if (seen == 1) {
+        v->ok++;
+    } else if (seen == 0) {
+        if (!v->lost++ || s_key_before(row, &c->first_lost)) c->first_lost = *row;
+    } else if (!v->duplicated++ || s_key_before(row, &c->first_dup)) {
+        c->first_dup = *row;
+        c->first_dup_seen = seen;
+    }
+}
+
+int wr_chaos_check(const wr_chaos_job_t *j, const char *path, wr_chaos_verdict_t *v,
+                   wr_strbuf_t *err)
+{
+    memset(v, 0, sizeof *v);
+    const char *why = wr__chaos_job_check(j);
+    if (why) {
+        wr_strbuf_addf(err, "chaos job: %s", why);
+        return WR_EINVAL;
+    }
+    struct stat st;
+    if (stat(path, &st)) {
+        int rc = errno == ENOENT ? WR_ENOTFOUND : WR_EIO;
+        wr_strbuf_addf(err, "%s: %s", path, strerror(errno));
+        return rc;
+    }
+    int rc = 0;
+    s_check_t c = {.j = j, .v = v, .e = wr__chaos_expect_new(j, &rc)};
+    if (!c.e) {
+        wr_strbuf_addf(err, "the expected results: %s", wr_strerror(rc));
+        return rc;
+    }
+    v->expected = wr__chaos_expect_count(c.e);
+    rc = S_ISDIR(st.st_mode) ? s_read_folder(&c, path, err) : s_read_file(&c, path, err);
+    if (!rc) {
+        wr__chaos_expect_each(c.e, s_tally, &c);
+        char shown[WR_CHAOS_EXAMPLE_MAX];
+        if (v->lost) wr__chaos_format_row(&c.first_lost, v->first_lost, sizeof v->first_lost);
+        if (v->duplicated) {
+            wr__chaos_format_row(&c.first_dup, shown, sizeof shown);
+            snprintf(v->first_duplicated, sizeof v->first_duplicated, "%.290s (%u times)", shown,
+                     c.first_dup_seen);
+        }
+        v->valid = !v->lost && !v->duplicated && !v->unexpected;
+    }
+    wr__chaos_expect_destroy(&c.e);
+    return rc;
+}
