@@ -15,7 +15,9 @@
  *    "processes":[{"name":"tm-1","peak_rss":..,"starts":..},...]}
  * Times of a fault are ms after the run's start (start_ms, end_ms) or after the fault's start
  * (detect_ms, recover_ms); recovery p50/max are over the faults of that target kind that
- * disrupted the job. */
+ * disrupted the job and after which it ran again (recover_ms >= 0; one that never ran again is
+ * in no figure): n of them, p50 the lower median (the ((n - 1) / 2)-th smallest recover_ms: of 4,
+ * the 2nd), max the largest, both -1 when n is 0. */
 #ifndef WR_CHAOS_REPORT_H
 #define WR_CHAOS_REPORT_H
 
@@ -98,6 +100,32 @@ int wr_chaos_report_json(const wr_chaos_result_t *r, wr_strbuf_t *out);
  * labelled with its target) and a mark where the job ran again, then the tables. Text from the
  * run is HTML-escaped. 0, or WR_EIO/WR_ENOMEM with the reason in err. */
 int wr_chaos_report_html(const wr_chaos_result_t *r, const char *path, wr_strbuf_t *err);
+
+/* Internal, shared by the table, the JSON and the HTML page (chaos_report.c, chaos_html.c). */
+#define WR__CHAOS_GOAL_TM_MS 2000 /* TaskManager recovery p50 goal */
+#define WR__CHAOS_GOAL_JM_MS 5000 /* JobManager recovery p50 goal */
+typedef struct {
+    size_t n;           /* disrupted faults of the kind that ran again */
+    size_t unrecovered; /* disrupted faults of the kind after which the job never ran again */
+    int64_t p50, max;   /* ms; -1 when n is 0 */
+} wr__chaos_recovery_t;
+/* Recovery of the faults whose target_kind is tk ("tm", "jm", "etcd"), as the JSON's. */
+wr__chaos_recovery_t wr__chaos_recovery(const wr_chaos_result_t *r, const char *tk);
+/* The goal of target kind tk in ms, 0 when it has none (etcd). */
+int64_t wr__chaos_goal_ms(const char *tk);
+/* The name of a fault's kind, "?" when out of range (the result is the caller's input). */
+const char *wr__chaos_kind(int kind);
+/* Whether x meets the goal of tk: "met", "NOT met" (p50 over it, or a disruption the job never
+ * came back from), "not measured" (nothing disrupted), NULL when tk has no goal. */
+const char *wr__chaos_goal_text(const wr__chaos_recovery_t *x, const char *tk);
+/* The verdict's counts: "299,997 ok of 300,000 expected; 2 lost, 1 duplicated, 0 unexpected"
+ * (HTML-safe: digits and words); returns out. */
+const char *wr__chaos_counts(const wr_chaos_verdict_t *v, char *out, size_t cap);
+/* ms after the run's start as "m:ss" ("m:ss.t" with tenths; "h:mm:ss" past an hour), "-" when
+ * negative (unknown); returns out. */
+const char *wr__chaos_clock(int64_t ms, bool tenths, char *out, size_t cap);
+/* A duration as wr_status_duration says it ("850 ms", "1.4 s"), "-" when negative (unknown). */
+const char *wr__chaos_dur(int64_t ms, char *out, size_t cap);
 
 /* What the live line shows. */
 typedef struct {
