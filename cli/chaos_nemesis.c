@@ -160,6 +160,9 @@ void wr_chaos_nemesis_describe(const wr_chaos_plan_t *p, const wr_chaos_cluster_
                                const char *leader, char *out, size_t n)
 {
     const char *node = p->node >= 0 ? wr_chaos_cluster_name(c, (size_t)p->node) : "";
+    char lbuf[64];
+    snprintf(lbuf, sizeof lbuf, "%s%s", leader, strcmp(leader, "the leader") ? " (leader)" : "");
+    leader = lbuf;
     double s = (double)p->hold_ms / 1000;
     switch (p->variant) {
     case WR_CHAOS_V_NODE:
@@ -169,20 +172,19 @@ void wr_chaos_nemesis_describe(const wr_chaos_plan_t *p, const wr_chaos_cluster_
             snprintf(out, n, "pause (SIGSTOP) %s for %.1f s", node, s);
         break;
     case WR_CHAOS_V_LEADER_TMS_BOTH:
-        snprintf(out, n, "partition %s (leader) | tm-1,tm-2,tm-3 both ways for %.1f s", leader, s);
+        snprintf(out, n, "partition %s | tm-1,tm-2,tm-3 both ways for %.1f s", leader, s);
         break;
     case WR_CHAOS_V_LEADER_TO_TMS:
-        snprintf(out, n, "partition %s (leader) -> tm-1,tm-2,tm-3 one way for %.1f s", leader, s);
+        snprintf(out, n, "partition %s -> tm-1,tm-2,tm-3 one way for %.1f s", leader, s);
         break;
     case WR_CHAOS_V_TMS_TO_LEADER:
-        snprintf(out, n, "partition tm-1,tm-2,tm-3 -> %s (leader) one way for %.1f s", leader, s);
+        snprintf(out, n, "partition tm-1,tm-2,tm-3 -> %s one way for %.1f s", leader, s);
         break;
     case WR_CHAOS_V_TM_TMS_BOTH:
         snprintf(out, n, "partition %s | the other TaskManagers both ways for %.1f s", node, s);
         break;
     case WR_CHAOS_V_LEADER_ETCD_BOTH:
-        snprintf(out, n, "partition %s (leader) | etcd-1,etcd-2,etcd-3 both ways for %.1f s",
-                 leader, s);
+        snprintf(out, n, "partition %s | etcd-1,etcd-2,etcd-3 both ways for %.1f s", leader, s);
         break;
     case WR_CHAOS_V_ETCD_KILL:
         snprintf(out, n, "etcd: kill -9 %s, restarted after %.1f s", node, s);
