@@ -39,17 +39,17 @@ struct wr_chaos_cluster {
     char etcd_urls[256];          /* the proxy's routes to the members, for --etcd */
     char initial_cluster[256];    /* etcd's --initial-cluster */
     char sets[16][PATH_MAX + 64]; /* our settings of every daemon */
-    int nsets;
+    int nsets, nsets_all;         /* every daemon's first, then only the JobManagers' */
 };
 
-static int s_set(wr_chaos_cluster_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int s_set(wr_chaos_cluster_t *c, const char *fmt, ...)
+static void s_set(wr_chaos_cluster_t *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void s_set(wr_chaos_cluster_t *c, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(c->sets[c->nsets++], sizeof c->sets[0], fmt, ap);
     va_end(ap);
-    return 0;
 }
 
 static int s_start_etcd(wr_chaos_cluster_t *c, s_member_t *m)
@@ -102,7 +102,7 @@ static int s_start_daemon(wr_chaos_cluster_t *c, s_member_t *m)
         argv[n++] = "--slots";
         argv[n++] = "2";
     }
-    for (int k = 0; k < c->nsets; k++) {
+    for (int k = 0; k < (jm ? c->nsets : c->nsets_all); k++) {
         argv[n++] = "--set";
         argv[n++] = c->sets[k];
     }
@@ -212,12 +212,13 @@ int wr_chaos_cluster_new(wr_bench_procs_t *ps, const wr_chaos_cluster_opts_t *o,
     if (rc) wr_cli_error(ps->cmd, NULL, "cannot start the proxy: %s", wr_strerror(rc));
     if (!rc) rc = s_plan(c);
     if (!rc) rc = s_keys(c);
+    s_set(c, "heartbeat.timeout=%lldms", (long long)o->heartbeat_ms);
+    c->nsets_all = c->nsets; /* the rest only a JobManager reads */
     s_set(c, "state.checkpoints.dir=%s/ck", ps->dir);
     s_set(c, "security.paths.sinks=%s", ps->dir);
     s_set(c, "state.backend=%s", o->backend);
     s_set(c, "state.backend.rocksdb.localdir=%s/rocksdb", ps->dir);
     s_set(c, "execution.checkpointing.interval=%lldms", (long long)o->checkpoint_ms);
-    s_set(c, "heartbeat.timeout=%lldms", (long long)o->heartbeat_ms);
     s_set(c, "restart-strategy=fixed-delay");
     s_set(c, "restart-strategy.fixed-delay.delay=%lldms", (long long)o->restart_ms);
     /* etcd's members must all start before any of them serves */

@@ -131,7 +131,8 @@ static bool s_tick(s_run_t *r, const wr_chaos_view_t **vp, int64_t at)
               r->faults[r->nfaults - 1].recover_ms);
     s_live(r, v, false);
     if (vp) *vp = v;
-    return wr_bench_nap(&r->ps, S_POLL_MS);
+    int64_t nap = at < 0 ? S_POLL_MS : at - s_now(r); /* not past the next action */
+    return wr_bench_nap(&r->ps, nap < 0 ? 0 : nap > S_POLL_MS ? S_POLL_MS : nap);
 }
 
 /* ---- the run ---- */
@@ -535,7 +536,9 @@ int wr_cmd_chaos(int argc, char **argv)
         fprintf(out,
                 "weir chaos: seed %llu, %lld s of faults (%s) every %.1f s +-30%%; job: %llu "
                 "devices, %llu records/s, %llu records, %s backend, %s sink, checkpoints every "
-                "%lld ms; heartbeat.timeout %d ms, restart fixed-delay %d ms; folder %s\n",
+                "%lld ms; heartbeat.timeout %d ms, restart fixed-delay %d ms; folder %s\n"
+                "throughput: the growth of the sources' records_out within each attempt "
+                "(a new attempt counts from 0; replayed records count)\n",
                 (unsigned long long)o.seed, (long long)o.duration_ms / 1000,
                 o.faults == (1u << WR_CHAOS_NKINDS) - 1 ? "all" : "some",
                 (double)o.interval_ms / 1000, (unsigned long long)o.devices,
