@@ -1,5 +1,6 @@
 #include "bus/transport.h"
 
+#include <arpa/inet.h>
 #include <czmq.h>
 #include <errno.h>
 #include <poll.h>
@@ -66,7 +67,9 @@ typedef struct {
 struct wr_transport {
     wr_transport_opts_t o;
     char node_id[WR_NODE_MAX];
-    char endpoint[128];
+    char endpoint[128];   /* bound, with its real port */
+    char advertised[128]; /* what peers are told (opts.advertised_endpoint); "": endpoint */
+    char source[16];      /* the IPv4 address connections come from (opts.source_address) */
     zsock_t *router;
     int router_fd;      /* its ZMQ_FD: readable when ZeroMQ has news for it (edge-triggered) */
     wr__curve_t *curve; /* NULL: security off */
@@ -403,7 +406,10 @@ static size_t s_drain_commands(wr_transport_t *t, int64_t now)
          * new process (a restarted TaskManager on the same port) to say it is there */
         bool same = p->connected && !strcmp(p->endpoint, c.endpoint) && p->state != WR_PEER_DOWN;
         if (same || (p->state == WR_PEER_UP && c.passive)) continue;
-        if (p->connected) zsock_disconnect(t->router, "%s", p->endpoint);
+        char dial[WR__DIAL_MAX];
+        if (p->connected)
+            zsock_disconnect(t->router, "%s",
+                             wr__dial_endpoint(dial, sizeof dial, p->endpoint, t->source));
         p->connected = false;
         p->handshake = 0;
         snprintf(p->endpoint, sizeof p->endpoint, "%s", c.endpoint);
@@ -415,7 +421,9 @@ static size_t s_drain_commands(wr_transport_t *t, int64_t now)
             /* with CURVE, no connection to a peer without a public certificate */
             int keyless = t->curve ? wr__curve_client(t->curve, t->router, c.peer) : 0;
             zsock_set_connect_rid(t->router, c.peer);
-            if (!keyless && zsock_connect(t->router, "%s", c.endpoint) == 0)
+            if (!keyless &&
+                zsock_connect(t->router, "%s",
+                              wr__dial_endpoint(dial, sizeof dial, c.endpoint, t->source)) == 0)
                 p->connected = true;
             else if (!keyless)
                 wr_warn("%s: cannot connect to %s at %s: %s", t->node_id, c.peer, c.endpoint,
@@ -434,7 +442,7 @@ static void s_send_heartbeats(wr_transport_t *t)
         if (!p->heartbeats || p->waiting.len) continue;
         wr_msg_heartbeat_t hb = {.incarnation = t->o.incarnation, .seq = t->hb_seq};
         snprintf(hb.node, sizeof hb.node, "%s", t->node_id);
-        snprintf(hb.endpoint, sizeof hb.endpoint, "%s", t->endpoint);
+        snprintf(hb.endpoint, sizeof hb.endpoint, "%s", wr_transport_advertised(t));
         char from[WR_ADDR_MAX], to[WR_ADDR_MAX];
         snprintf(from, sizeof from, "%s/node", t->node_id);
         snprintf(to, sizeof to, "%s/node", p->id);
@@ -585,7 +593,8 @@ static void s_on_wrong_node(wr_transport_t *t, s_peer_t *p, const wr_envelope_t 
              p->id);
     wr_info("%s: %s", t->node_id, reason); /* the user of the peer says what to do about it */
     snprintf(p->actual, sizeof p->actual, "%s", from_node);
-    zsock_disconnect(t->router, "%s", p->endpoint);
+    char dial[WR__DIAL_MAX];
+    zsock_disconnect(t->router, "%s", wr__dial_endpoint(dial, sizeof dial, p->endpoint, t->source));
     p->connected = false;
     p->heartbeats = false;
     s_peer_set_state(t, p, WR_PEER_DOWN, reason);
@@ -618,6 +627,7 @@ static bool s_probe_answer(void *ctx, const wr_envelope_t *env)
 static bool s_probe_peers(wr_transport_t *t, int64_t now)
 {
     wr__probe_env_t e = {.node_id = t->node_id,
+                         .source = t->source,
                          .curve = t->curve,
                          .max_payload = t->o.max_payload,
                          .sbuf = &t->sbuf,
@@ -904,6 +914,13 @@ wr_transport_t *wr_transport_new(const wr_transport_opts_t *opts, int *err)
     if (!opts->node_id || !wr_node_id_valid(opts->node_id) || !opts->handler.deliver) goto fail;
     snprintf(t->node_id, sizeof t->node_id, "%s", opts->node_id);
     t->o.node_id = t->node_id;
+    struct in_addr ip;
+    const char *src = opts->source_address, *adv = opts->advertised_endpoint;
+    if ((src && src[0] && inet_pton(AF_INET, src, &ip) != 1) || (adv && strlen(adv) >= 128))
+        goto fail;
+    snprintf(t->source, sizeof t->source, "%s", src ? src : "");
+    snprintf(t->advertised, sizeof t->advertised, "%s", adv ? adv : "");
+    t->o.source_address = t->o.advertised_endpoint = NULL;
     pthread_mutex_init(&t->lock, NULL);
     pthread_mutex_init(&t->stats_lock, NULL);
     msgpack_sbuffer_init(&t->sbuf);
@@ -1039,6 +1056,11 @@ int wr_transport_link(wr_transport_t *t, const char *peer_id, const char *endpoi
 const char *wr_transport_endpoint(const wr_transport_t *t)
 {
     return t->endpoint;
+}
+
+const char *wr_transport_advertised(const wr_transport_t *t)
+{
+    return t->advertised[0] && t->endpoint[0] ? t->advertised : t->endpoint;
 }
 
 void wr_transport_stats(wr_transport_t *t, wr_transport_stats_t *out)

@@ -89,6 +89,14 @@ typedef struct {
                                    file); 0 = 4 * max_payload; at least max_payload + 1 MiB */
     const char *keys_dir;       /* NULL or "": no CURVE, no authentication (security.curve off) */
     const char *cert;           /* this node's certificate in keys_dir; NULL: node_id */
+    /* The local IPv4 address (a literal) every connection this node dials comes from
+     * (bus.source-address): tcp:// connects, and their probes, dial "tcp://SRC:0;HOST:PORT";
+     * the endpoints peers are known and shown by stay the plain ones. NULL or "": any address. */
+    const char *source_address;
+    /* The endpoint peers are told to reach this node at (bus.advertised-endpoint: a proxy's or a
+     * NAT's in front of it), in place of the bound one: wr_transport_advertised, heartbeats.
+     * NULL or "": the bound endpoint with its real port. */
+    const char *advertised_endpoint;
     wr_transport_handler_t handler;
 } wr_transport_opts_t;
 
@@ -127,7 +135,9 @@ typedef struct {
                       node's key), WR_EPROTO (it failed otherwise: no CURVE there, another key) */
 } wr_peer_info_t;
 
-/* Binds and starts the I/O thread. NULL on failure with *err (WR_EIO when the bind fails;
+/* Binds and starts the I/O thread. NULL on failure with *err (WR_EINVAL for a source_address that
+ * is not an IPv4 literal or an advertised_endpoint of 128 characters or more; WR_EIO when the bind
+ * fails;
  * with keys_dir: WR_ENOTFOUND when the keys are not there, WR_EEXIST when another node of this
  * process is a CURVE server; each logged with what to do). */
 wr_transport_t *wr_transport_new(const wr_transport_opts_t *opts, int *err);
@@ -136,6 +146,10 @@ void wr_transport_destroy(wr_transport_t **t, int64_t linger_ms);
 
 /* The bound endpoint with its real port ("" when none). Borrowed. */
 const char *wr_transport_endpoint(const wr_transport_t *t);
+/* The endpoint this node tells peers (its heartbeats carry it): advertised_endpoint when set and
+ * the node is bound, else wr_transport_endpoint ("" when not bound: nothing to advertise).
+ * Borrowed. */
+const char *wr_transport_advertised(const wr_transport_t *t);
 /* Connects to a peer's endpoint under the peer's id. Asynchronous; connecting again to the same
  * endpoint does nothing, to another one moves the connection. */
 int wr_transport_connect(wr_transport_t *t, const char *peer_id, const char *endpoint);

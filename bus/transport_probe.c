@@ -9,12 +9,21 @@
 #define S_PING_EVERY_NS   1000000000 /* at most one PING a second per probe; a new group after */
 #define S_PROBE_OTHERS_NS 300000000  /* with CURVE, the other nodes' keys are tried after this */
 
+const char *wr__dial_endpoint(char *out, size_t cap, const char *endpoint, const char *source)
+{
+    if (source && source[0] && !strncmp(endpoint, "tcp://", 6))
+        snprintf(out, cap, "tcp://%s:0;%s", source, endpoint + 6);
+    else
+        snprintf(out, cap, "%s", endpoint);
+    return out;
+}
+
 /* Opens probe slot i (see wr__probes_run); with CURVE, for the key of the i-th node of the
  * current group of candidates. False when there is nothing to open in that slot. */
 static bool s_probe_open(wr__probes_t *ps, const wr__probe_env_t *e, const char *peer,
                          const char *endpoint, unsigned i)
 {
-    char id[WR_NODE_MAX];
+    char id[WR_NODE_MAX], dial[WR__DIAL_MAX];
     snprintf(id, sizeof id, "%.24s.probe", e->node_id);
     if (e->curve) {
         unsigned k = wr__curve_candidate(e->curve, peer, ps->group * WR__PROBES + i, ps->cert[i]);
@@ -27,7 +36,8 @@ static bool s_probe_open(wr__probes_t *ps, const wr__probe_env_t *e, const char 
     zsock_set_linger(ps->sock[i], 0);
     zsock_set_maxmsgsize(ps->sock[i], 65536);
     if ((e->curve && wr__curve_client(e->curve, ps->sock[i], ps->cert[i])) ||
-        zsock_connect(ps->sock[i], "%s", endpoint)) {
+        zsock_connect(ps->sock[i], "%s",
+                      wr__dial_endpoint(dial, sizeof dial, endpoint, e->source))) {
         zsock_destroy(&ps->sock[i]);
         return false;
     }

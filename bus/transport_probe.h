@@ -23,7 +23,8 @@
 #include "bus/curve.h"
 #include "bus/envelope.h"
 
-#define WR__PROBES 8 /* probes open at once per peer (with CURVE: keys tried) */
+#define WR__PROBES   8   /* probes open at once per peer (with CURVE: keys tried) */
+#define WR__DIAL_MAX 192 /* wr__dial_endpoint's text */
 
 typedef struct {
     zsock_t *sock[WR__PROBES];
@@ -36,6 +37,7 @@ typedef struct {
 /* What the probes of every peer of one transport share. */
 typedef struct {
     const char *node_id;   /* this node's */
+    const char *source;    /* the address probes dial from (wr__dial_endpoint); NULL: any */
     wr__curve_t *curve;    /* NULL: no CURVE */
     size_t max_payload;    /* an answer's, at most */
     msgpack_sbuffer *sbuf; /* scratch for a PING */
@@ -43,6 +45,15 @@ typedef struct {
      * true when the peer is settled and probing it stops for now. */
     bool (*answer)(void *ctx, const wr_envelope_t *env);
 } wr__probe_env_t;
+
+/* The text to give zsock_connect for a connection to endpoint from the local address source
+ * (bus.source-address, an IPv4 literal; NULL or "": any): "tcp://SRC:0;HOST:PORT" for a tcp://
+ * endpoint (libzmq 4.3 wants the source's port: 0 picks one; without it the connect is accepted
+ * but never dials), endpoint unchanged otherwise (ipc://, inproc://) or without a source. The
+ * endpoint a peer is known by stays the plain one: this text is only for connect and disconnect.
+ * Returns out (cap WR__DIAL_MAX holds any endpoint of up to 127 characters with any IPv4 source).
+ */
+const char *wr__dial_endpoint(char *out, size_t cap, const char *endpoint, const char *source);
 
 /* One round of peer's probes at endpoint at time now: opens them (the first at once, the others
  * after 300 ms with CURVE), moves to the next group of keys a second after opening, reads their

@@ -93,7 +93,8 @@ int wr_cli_ha_opts(const wr_config_t *cfg, const char *cmd, bool *on, wr_ha_opts
                  .password = wr_config_str(cfg, "high-availability.etcd.password"),
                  .ca_file = s_or_null(wr_config_str(cfg, "high-availability.etcd.ca-file")),
                  .cert_file = s_or_null(wr_config_str(cfg, "high-availability.etcd.cert-file")),
-                 .key_file = s_or_null(wr_config_str(cfg, "high-availability.etcd.key-file"))}};
+                 .key_file = s_or_null(wr_config_str(cfg, "high-availability.etcd.key-file")),
+                 .source_address = s_or_null(wr_config_str(cfg, "bus.source-address"))}};
     wr_strbuf_t why;
     wr_strbuf_init(&why);
     int bad = *on || !wr_ha_cluster_id_valid(out->cluster_id) ? wr_ha_opts_check(out, &why) : 0;
@@ -237,6 +238,7 @@ wr_node_opts_t wr_cli_node_opts(const wr_config_t *cfg, const char *id, const ch
         .heartbeat_interval_ms = wr_config_int(cfg, "heartbeat.interval"),
         .heartbeat_timeout_ms = wr_config_int(cfg, "heartbeat.timeout"),
         .max_message_size = (size_t)wr_config_int(cfg, "bus.max-message-size"),
+        .source_address = wr_config_str(cfg, "bus.source-address"),
     };
 }
 

@@ -139,7 +139,9 @@ const char *wr_cli_abs_path(const char *path, char *out, size_t cap);
  * mode or settings that cannot work (wr_ha_opts_check). */
 int wr_cli_ha_opts(const wr_config_t *cfg, const char *cmd, bool *on, wr_ha_opts_t *out);
 
-/* Node options from configuration (threads, mailbox, heartbeats, message size). */
+/* Node options from configuration (threads, mailbox, heartbeats, message size, the source address
+ * of its connections). Not bus.advertised-endpoint: one process's alone (weir local runs several
+ * nodes), set by the jobmanager and taskmanager commands. */
 wr_node_opts_t wr_cli_node_opts(const wr_config_t *cfg, const char *id, const char *bind);
 
 /* The folder of the cluster's keys (security.keys-dir, or its default under $XDG_STATE_HOME or

@@ -24,6 +24,18 @@ static int s_run_until_signal(int64_t duration_ms)
 
 /* ---- weir jobmanager ---- */
 
+/* Where a daemon listens, for its start line: "BOUND", or "BOUND (advertised as ADVERTISED)" with
+ * bus.advertised-endpoint (a proxy in front of it forwards to BOUND). Returns buf. */
+static const char *s_where(const wr_node_t *node, char *buf, size_t cap)
+{
+    const char *bound = wr_node_bound_endpoint(node), *told = wr_node_endpoint(node);
+    if (strcmp(bound, told))
+        snprintf(buf, cap, "%s (advertised as %s)", bound, told);
+    else
+        snprintf(buf, cap, "%s", bound);
+    return buf;
+}
+
 static const char s_jm_usage[] =
     "usage: weir jobmanager [--config FILE] [--bind ENDPOINT] [--id NODE] [--etcd URLS]\n"
     "                       [--set KEY=VALUE]...\n"
@@ -81,6 +93,7 @@ int wr_cmd_jobmanager(int argc, char **argv)
     const char *bind = wr_config_str(cfg, "jobmanager.bind");
     if (!bind[0]) bind = wr_config_str(cfg, "jobmanager.address");
     wr_node_opts_t no = wr_cli_node_opts(cfg, wr_config_str(cfg, "jobmanager.node-id"), bind);
+    no.advertised_endpoint = wr_config_str(cfg, "bus.advertised-endpoint");
     char keys[512];
     if ((rc = wr_cli_secure(cfg, "jobmanager", no.id, &no, keys, sizeof keys))) {
         wr_config_destroy(&cfg);
@@ -102,12 +115,14 @@ int wr_cmd_jobmanager(int argc, char **argv)
     if (!err && wr_cli_ha_opts(cfg, "jobmanager", &ha_on, &ha)) err = WR_ECONFIG;
     if (ha_on) jo.ha = &ha;
     if (!err) err = wr_jobmanager_spawn(node, &jo);
+    char where[300];
     if (err) {
         wr_cli_error("jobmanager", NULL, "cannot start the JobManager actor: %s", wr_strerror(err));
         rc = WR_EXIT_FAIL;
     } else {
-        printf("weir jobmanager %s listening on %s%s%s\n", wr_node_id(node), wr_node_endpoint(node),
-               ha_on ? ", campaigning through etcd at " : "", ha_on ? ha.endpoints : "");
+        printf("weir jobmanager %s listening on %s%s%s\n", wr_node_id(node),
+               s_where(node, where, sizeof where), ha_on ? ", campaigning through etcd at " : "",
+               ha_on ? ha.endpoints : "");
         fflush(stdout);
         rc = s_run_until_signal(-1);
     }
@@ -193,6 +208,7 @@ int wr_cmd_taskmanager(int argc, char **argv)
     snprintf(id, sizeof id, "%s", wr_config_str(cfg, "taskmanager.node-id"));
     if (!id[0]) snprintf(id, sizeof id, "tm-%ld", (long)getpid());
     wr_node_opts_t no = wr_cli_node_opts(cfg, id, wr_config_str(cfg, "taskmanager.bind"));
+    no.advertised_endpoint = wr_config_str(cfg, "bus.advertised-endpoint");
     char keys[512];
     if ((rc = wr_cli_secure(cfg, "taskmanager", id, &no, keys, sizeof keys))) {
         wr_config_destroy(&cfg);
@@ -214,18 +230,19 @@ int wr_cmd_taskmanager(int argc, char **argv)
         .slots = (uint32_t)wr_config_int(cfg, "taskmanager.numberOfTaskSlots"),
     };
     err = wr_taskmanager_spawn(node, &to);
+    char where[300];
     if (err) {
         wr_cli_error("taskmanager", "check --jobmanager", "cannot start the TaskManager actor: %s",
                      wr_strerror(err));
         rc = WR_EXIT_FAIL;
     } else {
         if (ha_on)
-            printf("weir taskmanager %s on %s, %u slots, the leader of cluster %s as etcd at %s "
-                   "names it\n",
-                   id, wr_node_endpoint(node), to.slots, ha.cluster_id, ha.endpoints);
+            printf("weir taskmanager %s on %s, %u slots, the leader of cluster %s as etcd at "
+                   "%s names it\n",
+                   id, s_where(node, where, sizeof where), to.slots, ha.cluster_id, ha.endpoints);
         else
             printf("weir taskmanager %s on %s, %u slots, JobManager %s at %s\n", id,
-                   wr_node_endpoint(node), to.slots, to.jm_node_id, to.jm_endpoint);
+                   s_where(node, where, sizeof where), to.slots, to.jm_node_id, to.jm_endpoint);
         fflush(stdout);
         rc = s_run_until_signal(-1);
     }

@@ -3,6 +3,7 @@
  * file is valid, so a failed load leaves the configuration as it was. */
 #include "cli/config.h"
 
+#include <arpa/inet.h>
 #include <assert.h>
 #include <ctype.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include "bus/base/error.h"
 #include "bus/base/units.h"
 #include "bus/base/yaml/ytree.h"
+#include "cli/cli.h"
 
 #define S_ROW(k, p, t, d, lo, hi, doc) {k, p, t, d, lo, hi, doc},
 #define S_ONE(k, p, t, d, lo, hi, doc) +1
@@ -125,6 +127,32 @@ static void s_add_unknown(wr_strbuf_t *sb, const char *key)
         wr_strbuf_adds(sb, " (keys are documented in deploy/weir.yaml)");
 }
 
+/* bus.source-address: empty, or an IPv4 literal (never a name: nothing is looked up). */
+static int s_check_ipv4(const char *v, wr_strbuf_t *msg)
+{
+    struct in_addr ip;
+    if (!v[0] || inet_pton(AF_INET, v, &ip) == 1) return 0;
+    wr_strbuf_addf(msg, "'%s' is not an IPv4 address (e.g. 127.0.0.2; empty: any)", v);
+    return WR_ECONFIG;
+}
+
+/* bus.advertised-endpoint: empty, or an endpoint others can dial (wr_cli_endpoint_check). */
+static int s_check_endpoint(const char *v, wr_strbuf_t *msg)
+{
+    if (!v[0] || !wr_cli_endpoint_check(v, msg)) return 0;
+    wr_strbuf_adds(msg, " (empty: the bound endpoint)");
+    return WR_ECONFIG;
+}
+
+/* String keys whose text has a form to check. */
+static const struct {
+    const char *key;
+    int (*check)(const char *value, wr_strbuf_t *msg);
+} s_string_checks[] = {
+    {"bus.source-address", s_check_ipv4},
+    {"bus.advertised-endpoint", s_check_endpoint},
+};
+
 /* Validates text (len bytes, no NUL inside) as key i's value. On success fills *out (a string is
  * a new copy) and returns 0; otherwise appends what is wrong to msg and returns WR_ECONFIG. */
 static int s_convert(int i, const char *text, size_t len, s_value_t *out, wr_strbuf_t *msg)
@@ -132,7 +160,12 @@ static int s_convert(int i, const char *text, size_t len, s_value_t *out, wr_str
     const wr_config_key_t *k = &s_keys[i];
     if (k->type == WR_CFG_STRING) {
         out->s = strndup(text, len);
-        return out->s ? 0 : WR_ENOMEM;
+        if (!out->s) return WR_ENOMEM;
+        int rc = 0;
+        for (size_t c = 0; c < sizeof s_string_checks / sizeof s_string_checks[0] && !rc; c++)
+            if (!strcmp(k->key, s_string_checks[c].key)) rc = s_string_checks[c].check(out->s, msg);
+        if (rc) free(out->s), out->s = NULL;
+        return rc;
     }
     wr_yaml_spec_t spec = s_spec(k);
     wr_yaml_value_t v;

@@ -90,6 +90,15 @@ enum wr_config_proc {
     X("bus.max-message-size", WR_CFG_ALL, WR_CFG_SIZE, "64mb", 1024, 1073741824,                   \
       "Largest envelope payload a node accepts; larger frames are counted and dropped (one "       \
       "more than 1mb over it makes ZeroMQ close that connection instead).")                        \
+    X("bus.source-address", WR_CFG_ALL, WR_CFG_STRING, "", 0, 0,                                   \
+      "The local IPv4 address (a literal, e.g. 127.0.0.2) every connection this process opens "    \
+      "comes from: its bus connections and its calls to etcd. `weir chaos` gives each of its "     \
+      "processes its own, so that its proxy knows who dialed. Empty: any (the kernel's choice).")  \
+    X("bus.advertised-endpoint", WR_CFG_NODES, WR_CFG_STRING, "", 0, 0,                            \
+      "The endpoint other processes are told to reach this one at, in place of the one it binds "  \
+      "(a proxy's or a NAT's in front of it, tcp://HOST:PORT): what a TaskManager registers "      \
+      "with, what a JobManager publishes in etcd as the leader's address, what heartbeats carry. " \
+      "Empty: the bound endpoint with its real port.")                                             \
     X("security.curve", WR_CFG_ALL, WR_CFG_BOOL, "on", 0, 1,                                       \
       "on: every bus connection is CURVE-encrypted and authenticated, and only keys of the "       \
       "cluster's certificates (security.keys-dir) are admitted, as what their certificates "       \

@@ -154,7 +154,10 @@ static void test_defaults(void **state)
     assert_string_equal(wr_config_str(fx->cfg, "security.keys-dir"), "");
     assert_string_equal(wr_config_str(fx->cfg, "security.client"), "admin");
 
-    assert_int_equal(wr_config_key_count(), 53);
+    assert_string_equal(wr_config_str(fx->cfg, "bus.source-address"), "");
+    assert_string_equal(wr_config_str(fx->cfg, "bus.advertised-endpoint"), "");
+
+    assert_int_equal(wr_config_key_count(), 55);
     assert_null(wr_config_key_at(wr_config_key_count()));
     for (size_t i = 0; i < wr_config_key_count(); i++) {
         const wr_config_key_t *k = wr_config_key_at(i);
@@ -450,6 +453,48 @@ static void test_error_bad_values(void **state)
          {"jobmanager.node-id: the value contains a NUL byte"}});
 }
 
+/* bus.source-address is an IPv4 literal and bus.advertised-endpoint an endpoint others can dial:
+ * anything else is refused naming the key (from a file: its line), and the value stays. */
+static void test_bus_addresses(void **state)
+{
+    fixture_t *fx = *state;
+    assert_int_equal(load(fx, "bus.source-address: 127.0.0.7\n"
+                              "bus.advertised-endpoint: tcp://127.0.0.1:7001\n"),
+                     0);
+    assert_string_equal(wr_config_str(fx->cfg, "bus.source-address"), "127.0.0.7");
+    assert_string_equal(wr_config_str(fx->cfg, "bus.advertised-endpoint"), "tcp://127.0.0.1:7001");
+    assert_int_equal(wr_config_set(fx->cfg, NULL, "bus.source-address", "", &fx->err), 0);
+    assert_int_equal(wr_config_set(fx->cfg, NULL, "bus.advertised-endpoint", "", &fx->err), 0);
+    assert_int_equal(fx->err.len, 0);
+
+    set_both(fx, "bus.source-address", "10.1.2.3");
+    set_both(fx, "bus.advertised-endpoint", "tcp://10.1.2.3:6000");
+    EXPECT_LOAD_ERRORS(
+        fx,
+        {"runtime.threads: 1\nbus.source-address: 127.0.0.300\n",
+         2,
+         {"bus.source-address: '127.0.0.300' is not an IPv4 address (e.g. 127.0.0.2; empty: any)"}},
+        /* a name is not looked up: it is refused */
+        {"bus:\n  source-address: localhost\n", 2, {"bus.source-address: 'localhost' is not"}},
+        {"bus.source-address: \"::1\"\n", 1, {"bus.source-address: '::1' is not an IPv4"}},
+        {"bus.source-address: 127.0.0.2:0\n", 1, {"'127.0.0.2:0' is not an IPv4 address"}},
+        {"bus.advertised-endpoint: tcp://127.0.0.1:*\n",
+         1,
+         {"bus.advertised-endpoint: 'tcp://127.0.0.1:*': the port must be a number",
+          "(empty: the bound endpoint)"}},
+        {"bus.advertised-endpoint: 127.0.0.1:6123\n",
+         1,
+         {"bus.advertised-endpoint: unknown scheme in '127.0.0.1:6123'"}});
+
+    wr_strbuf_reset(&fx->err);
+    assert_int_equal(
+        wr_config_set(fx->cfg, "--set bus.source-address", "bus.source-address", "127.1", &fx->err),
+        WR_ECONFIG);
+    assert_string_equal(fx->err.buf, "--set bus.source-address: '127.1' is not an IPv4 address "
+                                     "(e.g. 127.0.0.2; empty: any)");
+    assert_string_equal(wr_config_str(fx->cfg, "bus.source-address"), "10.1.2.3");
+}
+
 static void test_error_shape(void **state)
 {
     fixture_t *fx = *state;
@@ -641,7 +686,11 @@ static char *read_weir_yaml(char *path, size_t size)
 static void other_value(const wr_config_key_t *k, char *buf, size_t size)
 {
     int64_t def = 0;
-    if (k->type == WR_CFG_STRING) {
+    if (!strcmp(k->key, "bus.source-address")) { /* strings with a form (test_bus_addresses) */
+        snprintf(buf, size, "127.0.0.9");
+    } else if (!strcmp(k->key, "bus.advertised-endpoint")) {
+        snprintf(buf, size, "tcp://127.0.0.1:9");
+    } else if (k->type == WR_CFG_STRING) {
         snprintf(buf, size, "not-%s", k->default_text);
     } else if (k->type == WR_CFG_BOOL) {
         assert_int_equal(wr_config_parse_value(k->type, k->default_text, &def), 0);
@@ -738,6 +787,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_strings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_error_unknown_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_error_bad_values, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bus_addresses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_error_shape, setup, teardown),
         cmocka_unit_test_setup_teardown(test_error_duplicate_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_error_yaml_syntax, setup, teardown),

@@ -32,15 +32,22 @@ static int64_t s_ms_since(int64_t t0_ns)
     return (wr_now_ns() - t0_ns) / 1000000;
 }
 
+/* The options of a node with heartbeats on loopback, on any free port. */
+static wr_node_opts_t s_opts(const char *id)
+{
+    return (wr_node_opts_t){.id = id,
+                            .bind = "tcp://127.0.0.1:*",
+                            .threads = 2,
+                            .heartbeat_interval_ms = HB_INTERVAL_MS,
+                            .heartbeat_timeout_ms = HB_TIMEOUT_MS};
+}
+
 /* A node with heartbeats on loopback; bind NULL picks any free port. */
 static wr_node_t *s_node_at(const char *id, const char *bind, size_t max_message_size)
 {
-    wr_node_opts_t o = {.id = id,
-                        .bind = bind ? bind : "tcp://127.0.0.1:*",
-                        .threads = 2,
-                        .heartbeat_interval_ms = HB_INTERVAL_MS,
-                        .heartbeat_timeout_ms = HB_TIMEOUT_MS,
-                        .max_message_size = max_message_size};
+    wr_node_opts_t o = s_opts(id);
+    if (bind) o.bind = bind;
+    o.max_message_size = max_message_size;
     int err = 0;
     wr_node_t *n = wr_node_new(&o, &err);
     assert_non_null(n);
@@ -722,6 +729,130 @@ static void test_round_trips_never_wait_for_a_timer(void **state)
     s_round_trips(s_keys);
 }
 
+/* ---- bus.source-address and bus.advertised-endpoint (what `weir chaos`'s proxy needs) ---- */
+
+/* A node with source address `source` (NULL: none) dials a raw ROUTER "R" and sends it a message:
+ * every frame R gets (the message, and any PING of the node's probe) came from `expect`, as
+ * ZeroMQ's "Peer-Address" property of a received frame tells. */
+static void s_expect_dialed_from(const char *source, const char *expect)
+{
+    zsock_t *r = zsock_new(ZMQ_ROUTER);
+    assert_non_null(r);
+    zsock_set_identity(r, "R");
+    zsock_set_linger(r, 0);
+    zsock_set_rcvtimeo(r, WR_TEST_WAIT_MS);
+    assert_true(zsock_bind(r, "tcp://127.0.0.1:*") > 0);
+    wr_node_opts_t o = {.id = "A", .threads = 1, .source_address = source};
+    int err = 0;
+    wr_node_t *a = wr_node_new(&o, &err);
+    assert_non_null(a);
+    assert_int_equal(wr_node_connect(a, "R", zsock_endpoint(r)), 0);
+    wr_msg_t *m = wr_msg_new(WR_MSG_PING, "A/x", "R/node", "\xc0", 1);
+    assert_non_null(m);
+    assert_int_equal(wr_node_send(a, &m), 0);
+    bool got_message = false;
+    while (!got_message) {
+        zmq_msg_t id, body;
+        zmq_msg_init(&id);
+        zmq_msg_init(&body);
+        assert_true(zmq_msg_recv(&id, zsock_resolve(r), 0) >= 0); /* a timeout fails here */
+        assert_true(zmq_msg_recv(&body, zsock_resolve(r), 0) >= 0);
+        const char *from = zmq_msg_gets(&body, "Peer-Address");
+        assert_non_null(from);
+        assert_string_equal(from, expect);
+        got_message = zmq_msg_size(&id) == 1 && !memcmp(zmq_msg_data(&id), "A", 1);
+        zmq_msg_close(&id);
+        zmq_msg_close(&body);
+    }
+    wr_node_destroy(&a);
+    zsock_destroy(&r);
+}
+
+static void test_source_address_is_where_connections_come_from(void **state)
+{
+    (void)state;
+    s_expect_dialed_from("127.0.0.7", "127.0.0.7");
+    s_expect_dialed_from(NULL, "127.0.0.1");
+    s_expect_dialed_from("", "127.0.0.1");
+
+    /* two nodes talk both ways over a connection dialed from the source address; the peer is
+     * known and shown by the endpoint it was dialed at, without the source */
+    wr_node_opts_t o = s_opts("A");
+    o.source_address = "127.0.0.8";
+    int err = 0;
+    wr_node_t *a = wr_node_new(&o, &err);
+    assert_non_null(a);
+    wr_node_t *b = s_node("B");
+    assert_int_equal(wr_node_connect(a, "B", wr_node_endpoint(b)), 0);
+    s_ping(a, "B/node");
+    s_ping(b, "A/node");
+    wr_peer_info_t peers[4];
+    assert_int_equal(wr_node_peers(a, peers, 4), 1);
+    assert_string_equal(peers[0].endpoint, wr_node_endpoint(b));
+    wr_node_destroy(&a);
+    wr_node_destroy(&b);
+
+    /* not an IPv4 literal: refused at the start */
+    const char *bad[] = {"localhost", "127.0.0.256", "::1", "127.0.0.2:0"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        o.source_address = bad[i];
+        err = 0;
+        assert_null(wr_node_new(&o, &err));
+        assert_int_equal(err, WR_EINVAL);
+    }
+}
+
+/* A node with an advertised endpoint tells it in place of the one it bound: wr_node_endpoint, and
+ * its heartbeats, by which a peer it dialed knows where it is. */
+static void test_advertised_endpoint_is_what_peers_are_told(void **state)
+{
+    (void)state;
+    const char *told = "tcp://127.0.0.1:1"; /* a proxy's, say: nobody dials it here */
+    wr_node_opts_t o = s_opts("B");
+    o.advertised_endpoint = told;
+    int err = 0;
+    wr_node_t *b = wr_node_new(&o, &err);
+    assert_non_null(b);
+    assert_string_equal(wr_node_endpoint(b), told);
+    const char *bound = wr_node_bound_endpoint(b);
+    assert_non_null(strstr(bound, "tcp://127.0.0.1:"));
+    assert_string_not_equal(bound, told);
+    assert_null(strstr(bound, "*"));
+
+    wr_node_t *a = s_node("A");
+    assert_int_equal(wr_node_connect(b, "A", wr_node_endpoint(a)), 0);
+    s_ping(b, "A/node");
+    int64_t t0 = wr_now_ns();
+    wr_peer_info_t peers[4];
+    size_t n = 0;
+    while (s_ms_since(t0) < WR_TEST_WAIT_MS) { /* A learns B's endpoint from its heartbeats */
+        n = wr_node_peers(a, peers, 4);
+        if (n == 1 && peers[0].endpoint[0]) break;
+        wr_test_sleep_ms(10);
+    }
+    assert_int_equal(n, 1);
+    assert_string_equal(peers[0].id, "B");
+    assert_string_equal(peers[0].endpoint, told);
+
+    /* B's system actor says it too (the node row of `weir actors`) */
+    wr_msg_t *reply = NULL;
+    const uint8_t nil = 0xc0;
+    assert_int_equal(
+        wr_node_request(a, "B/node", WR_MSG_ACTORS_REQ, &nil, 1, WR_TEST_WAIT_MS, &reply), 0);
+    assert_non_null(memmem(reply->data, reply->len, told, strlen(told)));
+    assert_null(memmem(reply->data, reply->len, bound, strlen(bound)));
+    wr_msg_destroy(&reply);
+    wr_node_destroy(&a);
+    wr_node_destroy(&b);
+
+    /* a node that binds nothing has nothing to advertise */
+    o.bind = NULL;
+    wr_node_t *c = wr_node_new(&o, &err);
+    assert_non_null(c);
+    assert_string_equal(wr_node_endpoint(c), "");
+    wr_node_destroy(&c);
+}
+
 static void test_many_messages_arrive_in_order(void **state)
 {
     (void)state;
@@ -774,6 +905,8 @@ int main(void)
         cmocka_unit_test(test_peer_dialed_under_a_wrong_id_is_told_who_is_there),
         cmocka_unit_test(test_wrong_node_claiming_another_peers_id_is_not_believed),
         cmocka_unit_test(test_many_messages_arrive_in_order),
+        cmocka_unit_test(test_source_address_is_where_connections_come_from),
+        cmocka_unit_test(test_advertised_endpoint_is_what_peers_are_told),
         cmocka_unit_test(test_curve_client_and_server),
         cmocka_unit_test_teardown(test_round_trips_never_wait_for_a_timer, s_remove_keys),
     };

@@ -50,7 +50,7 @@ typedef struct {
 
 typedef struct {
     /* the options, copied */
-    char *endpoints, *cluster, *user, *password, *ca, *cert, *keyf;
+    char *endpoints, *cluster, *user, *password, *ca, *cert, *keyf, *source;
     int64_t ttl_ms, renew_ms;
     wr_ha_addr_t me;
     /* the actor's side */
@@ -76,7 +76,8 @@ static wr_etcd_opts_t s_client_opts(const s_etcd_t *s, int64_t timeout_ms)
                            .password = s->password,
                            .ca_file = s->ca,
                            .cert_file = s->cert,
-                           .key_file = s->keyf};
+                           .key_file = s->keyf,
+                           .source_address = s->source};
     return wr_ha_client_opts(&base, timeout_ms);
 }
 
@@ -481,6 +482,7 @@ static void s_destroy(void *impl)
     free(s->ca);
     free(s->cert);
     free(s->keyf);
+    free(s->source);
     free(s);
 }
 
@@ -517,7 +519,7 @@ wr__leader_t *wr__leader_etcd_new(const wr_ha_opts_t *o, wr_strbuf_t *err)
     bool ok = s_copy(&s->endpoints, o->endpoints) && s_copy(&s->cluster, o->cluster_id) &&
               s_copy(&s->user, o->etcd.user) && s_copy(&s->password, o->etcd.password) &&
               s_copy(&s->ca, o->etcd.ca_file) && s_copy(&s->cert, o->etcd.cert_file) &&
-              s_copy(&s->keyf, o->etcd.key_file);
+              s_copy(&s->keyf, o->etcd.key_file) && s_copy(&s->source, o->etcd.source_address);
     if (ok) {
         /* the actor's writes wait up to the leadership's own deadline (lease-ttl - renew-interval):
          * an etcd that elects a new leader among its members (a second or two) delays a

@@ -440,6 +440,7 @@ wr_node_t *wr_node_new(const wr_node_opts_t *opts, int *err)
     n->o.id = n->id;
     n->o.bind = NULL;
     n->o.keys_dir = n->o.cert = NULL;
+    n->o.source_address = n->o.advertised_endpoint = NULL; /* the transport keeps its copies */
     if (!n->o.threads) {
         long c = sysconf(_SC_NPROCESSORS_ONLN);
         n->o.threads = c > 0 ? (unsigned)c : 1;
@@ -480,6 +481,8 @@ wr_node_t *wr_node_new(const wr_node_opts_t *opts, int *err)
         .heartbeat_timeout_ms = n->o.heartbeat_timeout_ms,
         .keys_dir = opts->keys_dir,
         .cert = opts->cert,
+        .source_address = opts->source_address,
+        .advertised_endpoint = opts->advertised_endpoint,
         .handler = {.deliver = s_on_deliver,
                     .undeliverable = s_on_undeliverable,
                     .peer_event = s_on_peer_event,
@@ -554,6 +557,11 @@ const char *wr_node_id(const wr_node_t *n)
 }
 
 const char *wr_node_endpoint(const wr_node_t *n)
+{
+    return wr_transport_advertised(n->transport);
+}
+
+const char *wr_node_bound_endpoint(const wr_node_t *n)
 {
     return wr_transport_endpoint(n->transport);
 }

@@ -23,13 +23,18 @@ typedef struct {
     uint32_t turn_budget;          /* messages per actor turn; 0 = 64 */
     int64_t heartbeat_interval_ms; /* 0 = no heartbeats (transient clients) */
     int64_t heartbeat_timeout_ms;
-    size_t max_message_size; /* 0 = WR_PAYLOAD_DEFAULT_MAX */
-    const char *keys_dir;    /* CURVE keys (bus/keys.h); NULL: the bus is not authenticated */
-    const char *cert;        /* this node's certificate there; NULL: its id */
+    size_t max_message_size;    /* 0 = WR_PAYLOAD_DEFAULT_MAX */
+    const char *keys_dir;       /* CURVE keys (bus/keys.h); NULL: the bus is not authenticated */
+    const char *cert;           /* this node's certificate there; NULL: its id */
+    const char *source_address; /* bus.source-address: the IPv4 literal every connection
+                                   this node dials comes from; NULL or "": any */
+    const char *advertised_endpoint; /* bus.advertised-endpoint: what peers are told to reach
+                                        this node at (wr_node_endpoint); NULL or "": the bound */
 } wr_node_opts_t;
 
 /* Starts a node: binds its endpoint, starts its workers, timer and bus threads and its system
- * actor. Returns NULL on failure with *err set (WR_EIO for a bind failure, WR_EINVAL, with
+ * actor. Returns NULL on failure with *err set (WR_EIO for a bind failure, WR_EINVAL (also for a
+ * source_address that is not an IPv4 literal), with
  * keys_dir the errors of wr_transport_new, ...). */
 wr_node_t *wr_node_new(const wr_node_opts_t *opts, int *err);
 /* Stops every actor (children before supervisors), then the threads, and frees everything.
@@ -37,8 +42,13 @@ wr_node_t *wr_node_new(const wr_node_opts_t *opts, int *err);
 void wr_node_destroy(wr_node_t **node);
 
 const char *wr_node_id(const wr_node_t *node);
-/* The endpoint peers connect to (resolved port), or "" for a node without one. Borrowed. */
+/* The endpoint peers are told to connect to: advertised_endpoint when set (what its heartbeats
+ * carry, what a TaskManager registers with, what a JobManager publishes as the leader's address),
+ * else the bound one with its resolved port; "" for a node without one. Borrowed. */
 const char *wr_node_endpoint(const wr_node_t *node);
+/* The endpoint the node bound, with its resolved port ("" when none), whatever it advertises: the
+ * address a proxy in front of it forwards to. Borrowed. */
+const char *wr_node_bound_endpoint(const wr_node_t *node);
 uint64_t wr_node_incarnation(const wr_node_t *node);
 int64_t wr_node_heartbeat_timeout_ms(const wr_node_t *node);
 

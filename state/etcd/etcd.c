@@ -1,7 +1,9 @@
 /* The etcd v3 client over the JSON gateway (etcd.h): requests, transport and failover. */
 #include "state/etcd/etcd.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,7 +18,8 @@ struct wr_etcd {
     size_t cur; /* where the next call starts */
     long request_timeout_ms, connect_timeout_ms;
     char *user, *password, *ca_file, *cert_file, *key_file;
-    char *token; /* from auth/authenticate, when user is set */
+    char *token;        /* from auth/authenticate, when user is set */
+    char interface[32]; /* CURLOPT_INTERFACE: "host!" and the source address; "": none */
     wr_strbuf_t reply;
 };
 
@@ -46,6 +49,18 @@ wr_etcd_t *wr_etcd_new(const char *endpoints, const wr_etcd_opts_t *opts, wr_str
     e->key_file = s_dup(opts->key_file);
     bool ok = s_dup_ok(opts->user, e->user) && e->password && s_dup_ok(opts->ca_file, e->ca_file) &&
               s_dup_ok(opts->cert_file, e->cert_file) && s_dup_ok(opts->key_file, e->key_file);
+    const char *src = opts->source_address;
+    struct in_addr ip;
+    if (ok && src && src[0]) {
+        /* "host!" makes libcurl take it as an address, never an interface's name; a literal
+         * needs no name lookup */
+        if (inet_pton(AF_INET, src, &ip) == 1) {
+            snprintf(e->interface, sizeof e->interface, "host!%s", src);
+        } else {
+            if (err) wr_strbuf_addf(err, "etcd source address '%s' is not an IPv4 address", src);
+            ok = false;
+        }
+    }
     const char *p = endpoints ? endpoints : "";
     while (ok && *p) {
         size_t n = strcspn(p, ",");
@@ -162,6 +177,7 @@ static int s_post_raw(wr_etcd_t *e, const char *path, const wr_strbuf_t *body, w
         if (e->ca_file) curl_easy_setopt(c, CURLOPT_CAINFO, e->ca_file);
         if (e->cert_file) curl_easy_setopt(c, CURLOPT_SSLCERT, e->cert_file);
         if (e->key_file) curl_easy_setopt(c, CURLOPT_SSLKEY, e->key_file);
+        if (e->interface[0]) curl_easy_setopt(c, CURLOPT_INTERFACE, e->interface);
         cc = curl_easy_perform(c);
         if (!s_not_sent(cc)) break;
         wr_strbuf_addf(&refused, "%s%s", refused.len ? ", " : "", ep);

@@ -41,11 +41,14 @@ typedef struct {
     const char *ca_file;
     const char *cert_file;
     const char *key_file;
+    /* The local IPv4 address (a literal: no name lookup) every call's connection comes from
+     * (bus.source-address; libcurl's CURLOPT_INTERFACE). NULL or "": any. */
+    const char *source_address;
 } wr_etcd_opts_t;
 
 /* A client of the endpoints (copied; opts may be NULL for the defaults). Connects to nothing yet.
- * NULL when an endpoint is not an http:// or https:// URL, the list is empty (err says which),
- * or out of memory. */
+ * NULL when an endpoint is not an http:// or https:// URL, the list is empty, the source address
+ * is not an IPv4 literal (err says which), or out of memory. */
 wr_etcd_t *wr_etcd_new(const char *endpoints, const wr_etcd_opts_t *opts, wr_strbuf_t *err);
 /* NULL-safe; closes the connection and nulls *e. */
 void wr_etcd_destroy(wr_etcd_t **e);
