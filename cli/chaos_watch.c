@@ -175,6 +175,7 @@ static void s_ask_job(wr_chaos_watch_t *w, int64_t timeout_ms)
                 v->running += wr_strv_eq(r.operators.v[o].subtasks.v[s].state, "running");
             }
         if (r.restarts > v->restarts) v->restarts = r.restarts;
+        v->checkpoint = r.latest_checkpoint;
         s_records(w, &r);
         wr_msg_job_reply_release(&r);
         wr_msg_destroy(&answer);

@@ -37,6 +37,7 @@ typedef struct {
     uint64_t records;      /* what the sources made so far (all attempts, replays included) */
     double rate;           /* records/s of the last sample */
     uint64_t restarts;     /* the highest JOB_REPLY said */
+    int64_t checkpoint;    /* the latest completed checkpoint the last answer named, 0 none */
     int64_t first_running; /* ms after t0 of the first RUNNING, -1 */
 } wr_chaos_view_t;
 

@@ -11,9 +11,9 @@
  *             exactly-once file sink (--sink at-least-once: the one-file sink), parallelism 3,
  *             checkpoints every --checkpoint-interval.
  *   faults    a seeded schedule (cli/chaos_nemesis.h, printed first): one fault at a time, the
- *             next --interval (+-30%) after the previous one healed and, when the job was
- *             disrupted, ran again (for at most 30 s more), until --duration since the job first
- *             ran.
+ *             first once the job completed a checkpoint, each next one --interval (+-30%) after
+ *             the previous one healed and, when the job was disrupted, ran again (for at most
+ *             30 s more), until --duration since the job first ran.
  *   measures  cli/chaos_watch.h, every 100 ms: per fault the time until the cluster noticed and
  *             until the job ran again; throughput once a second; checkpoints, restarts; the peak
  *             RSS of every process (before each kill and at the end).
@@ -183,7 +183,12 @@ static bool s_until(s_run_t *r, int64_t at)
 /* The faults, one at a time, until --duration after the job first ran. */
 static int s_faults(s_run_t *r, int64_t end)
 {
+    /* the first fault once a checkpoint completed (a restore has something to start from),
+     * or after a gap */
     int64_t next = s_now(r) + r->plan[0].gap_ms;
+    for (const wr_chaos_view_t *v = NULL; s_now(r) < next && (!v || v->checkpoint <= 0);)
+        if (!s_tick(r, &v, next)) return WR_BENCH_STOPPED;
+    next = s_now(r);
     for (size_t k = 0; k < r->nplan && r->nfaults < S_MAX_FAULTS; k++) {
         if (!s_until(r, next < end ? next : end)) return WR_BENCH_STOPPED;
         /* a disrupted job runs again first (one fault at a time), for a while */
