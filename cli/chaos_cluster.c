@@ -52,38 +52,6 @@ static void s_set(wr_chaos_cluster_t *c, const char *fmt, ...)
     va_end(ap);
 }
 
-static int s_start_etcd(wr_chaos_cluster_t *c, s_member_t *m)
-{
-    char data[PATH_MAX], peer[64];
-    snprintf(data, sizeof data, "%s/%s.data", c->ps->dir, m->p.name);
-    snprintf(peer, sizeof peer, "http://127.0.0.1:%d", m->peer_port);
-    char *argv[] = {WR_BENCH_ETCD_BIN,
-                    "--name",
-                    m->p.name,
-                    "--data-dir",
-                    data,
-                    "--listen-client-urls",
-                    m->endpoint,
-                    "--advertise-client-urls",
-                    m->endpoint,
-                    "--listen-peer-urls",
-                    peer,
-                    "--initial-advertise-peer-urls",
-                    peer,
-                    "--initial-cluster",
-                    c->initial_cluster,
-                    "--initial-cluster-state",
-                    "new",
-                    "--initial-cluster-token",
-                    "weir-chaos",
-                    "--logger",
-                    "zap",
-                    "--log-outputs",
-                    "stderr",
-                    NULL};
-    return wr_bench_spawn(c->ps, &m->p, WR_BENCH_ETCD_BIN, argv);
-}
-
 static int s_start_daemon(wr_chaos_cluster_t *c, s_member_t *m)
 {
     char bind[64], src[48], adv[96];
@@ -114,7 +82,9 @@ int wr_chaos_cluster_start(wr_chaos_cluster_t *c, size_t i)
     s_member_t *m = &c->m[i];
     if (wr_bench_alive(&m->p)) return 0;
     m->paused = false;
-    return m->kind == WR_CHAOS_NODE_ETCD ? s_start_etcd(c, m) : s_start_daemon(c, m);
+    if (m->kind == WR_CHAOS_NODE_ETCD)
+        return wr_bench_spawn_etcd(c->ps, &m->p, m->p.port, m->peer_port, c->initial_cluster);
+    return s_start_daemon(c, m);
 }
 
 /* Free ports and the proxy's routes for every member; the names and addresses. */

@@ -90,19 +90,36 @@ static int s_member(const wr_chaos_cluster_t *c, int kind, uint64_t r)
     return of[r % n];
 }
 
-size_t wr_chaos_nemesis_schedule(uint64_t seed, unsigned faults, unsigned targets,
-                                 int64_t interval_ms, const wr_chaos_cluster_t *c,
-                                 wr_chaos_plan_t *out, size_t max)
+/* The kinds allowed by both masks, into kinds; how many. */
+static size_t s_kinds(unsigned faults, unsigned targets, int kinds[WR_CHAOS_NKINDS])
 {
-    int kinds[WR_CHAOS_NKINDS], node_kinds[3];
+    int node_kinds[3];
     size_t nk = 0, nn = s_node_kinds(targets, node_kinds);
     wr_chaos_variant_t vs[WR_CHAOS_NVARIANTS];
     for (int k = 0; k < WR_CHAOS_NKINDS; k++)
         if ((faults & 1u << k) && s_variants(k, targets, vs) && (k >= WR_CHAOS_PARTITION || nn))
             kinds[nk++] = k;
+    return nk;
+}
+
+bool wr_chaos_nemesis_allowed(unsigned faults, unsigned targets)
+{
+    int kinds[WR_CHAOS_NKINDS];
+    return s_kinds(faults, targets, kinds) > 0;
+}
+
+size_t wr_chaos_nemesis_schedule(uint64_t seed, unsigned faults, unsigned targets,
+                                 int64_t interval_ms, const wr_chaos_cluster_t *c,
+                                 wr_chaos_plan_t *out, size_t max)
+{
+    int kinds[WR_CHAOS_NKINDS], node_kinds[3];
+    size_t nk = s_kinds(faults, targets, kinds), nn = s_node_kinds(targets, node_kinds);
+    wr_chaos_variant_t vs[WR_CHAOS_NVARIANTS];
     if (!nk) return 0;
     uint64_t s = seed;
     unsigned hits[WR_CHAOS_NKINDS] = {0}; /* faults of each kind so far: their targets alternate */
+    /* where each kind's turn of variants and of target kinds starts */
+    uint64_t var_off = s_next(&s), kind_off = s_next(&s);
     int deck[WR_CHAOS_NKINDS];
     for (size_t i = 0; i < max; i++) {
         /* The kinds come in rounds, each allowed kind once a round in a seeded order, so that a
@@ -116,15 +133,14 @@ size_t wr_chaos_nemesis_schedule(uint64_t seed, unsigned faults, unsigned target
                 deck[x] = t;
             }
         }
-        /* six draws per fault, whatever it becomes */
-        uint64_t r_var = s_next(&s), r_kind = s_next(&s), r_node = s_next(&s), r_node2 = s_next(&s),
-                 r_hold = s_next(&s), r_gap = s_next(&s);
+        /* four draws per fault, whatever it becomes */
+        uint64_t r_node = s_next(&s), r_node2 = s_next(&s), r_hold = s_next(&s), r_gap = s_next(&s);
         wr_chaos_plan_t *p = &out[i];
         *p = (wr_chaos_plan_t){.kind = deck[i % nk], .node = -1, .node2 = -1, .leader = -1};
         size_t nv = s_variants(p->kind, targets, vs);
-        /* variants and target kinds in turn from a seeded start, as the kinds */
-        p->variant = vs[(hits[p->kind] + r_var) % nv];
-        int node_kind = node_kinds[(hits[p->kind] + r_kind) % nn];
+        /* the variants and the target kinds of a kind in turn, from a seeded start */
+        p->variant = vs[(hits[p->kind] + var_off) % nv];
+        int node_kind = node_kinds[(hits[p->kind] + kind_off) % nn];
         hits[p->kind]++;
         p->gap_ms = interval_ms * 7 / 10 + s_range(r_gap, 0, interval_ms * 6 / 10);
         switch (p->variant) {

@@ -3,13 +3,15 @@
  *
  * The schedule is a pure function of the seed, the allowed nemeses (--faults), the allowed
  * target kinds (--targets) and the interval: the same arguments give the same kinds, targets,
- * hold times and gaps. Each fault draws the same number of values from a splitmix64 stream
- * whatever it becomes, so that a change of one fault's kind does not shift the next one's draws.
- * A fault that names "the leader" is resolved when it is applied (the JobManager that answers for
- * the job then).
+ * hold times and gaps, drawn from a splitmix64 stream of the seed. The kinds come in rounds (each
+ * allowed kind once a round, in a seeded order), and each kind's variants and target kinds in
+ * turn from a seeded start, so that a short run covers them all; each fault then draws four values
+ * (members, hold, gap) whatever it becomes. A fault that names "the leader" is resolved when it is
+ * applied (the JobManager that answers for the job then).
  *
- *   kill       SIGKILL a member of an allowed kind, restarted after hold (0-3 s)
- *   pause      SIGSTOP a member of an allowed kind for hold (0.5-6 s: both shorter and longer than
+ *   kill       SIGKILL a JobManager or TaskManager (an etcd member when --targets has neither),
+ *              restarted after hold (0-3 s)
+ *   pause      SIGSTOP one the same way for hold (0.5-6 s: both shorter and longer than
  *              heartbeat.timeout and the lease), then SIGCONT
  *   partition  for hold (1-6 s), one of: the leader | every TaskManager both ways, the leader ->
  *              every TaskManager only, every TaskManager -> the leader only, one TaskManager | the
@@ -17,7 +19,8 @@
  *              when any kind it separates is allowed (leader | etcd counts as jm and etcd).
  *   etcd       (etcd targets only) kill one member and restart it after hold (1-4 s), pause one
  *              for hold (1-4 s), or kill two of the three (quorum lost) for hold (2-6 s)
- * The gap before each fault, counted from the previous one's heal, is the interval +-30%. */
+ * The gap of a fault is the interval +-30%: the time from the previous fault's start to its
+ * own (the command starts none before the previous one healed). */
 #ifndef WR_CHAOS_NEMESIS_H
 #define WR_CHAOS_NEMESIS_H
 
@@ -53,10 +56,13 @@ typedef struct {
     wr_chaos_variant_t variant;
     int node, node2; /* members drawn (node2: the second of a quorum loss); -1 none */
     int64_t hold_ms; /* restart delay, pause or partition time */
-    int64_t gap_ms;  /* before it, after the previous one healed */
+    int64_t gap_ms;  /* from the previous fault's start to its own */
     /* set by wr_chaos_nemesis_apply, for heal */
     int leader; /* the JobManager it was aimed at (-1: none) */
 } wr_chaos_plan_t;
+
+/* Whether some fault is allowed by both masks (below); false is a usage error. */
+bool wr_chaos_nemesis_allowed(unsigned faults, unsigned targets);
 
 /* The schedule: up to max faults (enough for the duration: at least duration / (0.7 interval)),
  * drawn from seed. faults and targets: bit masks (1u << WR_CHAOS_KILL ..., WR_CHAOS_TARGET(..)).

@@ -12,8 +12,9 @@
  *             checkpoints every --checkpoint-interval.
  *   faults    a seeded schedule (cli/chaos_nemesis.h, printed first): one fault at a time, the
  *             first once the job completed a checkpoint, each next one --interval (+-30%) after
- *             the previous one healed and, when the job was disrupted, ran again (for at most
- *             30 s more), until --duration since the job first ran.
+ *             the previous one started, but not before it healed (and 1 s passed) and, when the
+ *             job was disrupted, ran again (waited for up to 30 s), until --duration since the
+ *             job first ran.
  *   measures  cli/chaos_watch.h, every 100 ms: per fault the time until the cluster noticed and
  *             until the job ran again; throughput once a second; checkpoints, restarts; the peak
  *             RSS of every process (before each kill and at the end).
@@ -53,6 +54,7 @@
 #define S_HEARTBEAT_MS 2000
 #define S_RESTART_MS   500
 #define S_MAX_FAULTS   4096
+#define S_SETTLE_MS    1000 /* at least, from a heal to the next fault */
 
 typedef struct {
     int64_t duration_ms, interval_ms, checkpoint_ms;
@@ -215,7 +217,9 @@ static int s_faults(s_run_t *r, int64_t end)
         }
         f->end_ms = s_now(r);
         r->fault_now = "";
-        next = f->end_ms + (k + 1 < r->nplan ? r->plan[k + 1].gap_ms : 0);
+        /* the next one a gap after this one started, not sooner than a moment after the heal */
+        next = f->start_ms + (k + 1 < r->nplan ? r->plan[k + 1].gap_ms : 0);
+        if (next < f->end_ms + S_SETTLE_MS) next = f->end_ms + S_SETTLE_MS;
     }
     return 0;
 }
@@ -270,12 +274,16 @@ static int s_run(s_run_t *r, wr_chaos_result_t *res)
     r->nplan = wr_chaos_nemesis_schedule(o->seed, o->faults, o->targets, o->interval_ms, r->c,
                                          r->plan, max);
     FILE *out = o->json ? stderr : stdout;
-    fprintf(out, "schedule (seed %llu; \"the leader\" is the JobManager leading then):\n",
+    fprintf(out,
+            "schedule (seed %llu; +gap from the previous fault's start, or once the previous one "
+            "healed and the job runs again; the first once a checkpoint completed; \"the leader\" "
+            "is the JobManager leading then):\n",
             (unsigned long long)o->seed);
     for (size_t k = 0; k < r->nplan; k++) {
         char what[160];
         wr_chaos_nemesis_describe(&r->plan[k], r->c, "the leader", what, sizeof what);
-        fprintf(out, "  %2zu  after %4.1f s: %s\n", k + 1, (double)r->plan[k].gap_ms / 1000, what);
+        fprintf(out, "  %2zu  %s%4.1f s: %s\n", k + 1, k ? "+" : "~",
+                (double)r->plan[k].gap_ms / 1000, what);
     }
     fflush(out);
     if ((rc = wr_chaos_watch_new(&r->ps, r->c, r->t0, &r->w))) return rc;
@@ -333,7 +341,8 @@ static const char s_usage[] =
     "  --faults LIST           nemeses, of kill,pause,partition,etcd (default: all)\n"
     "  --targets LIST          node kinds hit, of jm,tm,etcd (default: all); a partition counts\n"
     "                          for every kind it separates\n"
-    "  --interval D            between a fault's heal and the next fault, +-30% (10s)\n"
+    "  --interval D            from a fault's start to the next one's, +-30% (10s); never\n"
+    "                          before the previous one healed and the job runs again\n"
     "  --backend B             state.backend: memory or rocksdb (memory)\n"
     "  --sink S                exactly-once (part files) or at-least-once (one file)\n"
     "  --devices N             devices of the generator (10000)\n"
@@ -458,6 +467,11 @@ static int s_parse(int argc, char **argv, s_opts_t *o)
     if (optind != argc) {
         wr_cli_error(S_CMD, "it takes options only (see weir chaos --help)",
                      "unexpected argument '%s'", argv[optind]);
+        return WR_EXIT_USAGE;
+    }
+    if (!wr_chaos_nemesis_allowed(o->faults, o->targets)) {
+        wr_cli_error(S_CMD, "see weir chaos --help",
+                     "no fault of --faults hits a node of --targets (etcd faults hit etcd only)");
         return WR_EXIT_USAGE;
     }
     int code;
