@@ -21,6 +21,7 @@ typedef struct {
     uint32_t attempt;    /* at its start */
     int leader;          /* at its start */
     bool left;           /* the job was seen not RUNNING (or in a later attempt, or led anew) */
+    bool ran;            /* the job ran at the start or since: a stop after that is this fault's */
 } s_follow_t;
 
 struct wr_chaos_watch {
@@ -222,7 +223,13 @@ static void s_follow(wr_chaos_watch_t *w, int64_t now)
     if (!fl->f || !v->answered) return;
     bool running = !strcmp(v->state, "RUNNING") || !strcmp(v->state, "FINISHED");
     bool anew = v->attempt > fl->attempt || v->leader != fl->leader;
-    if (fl->f->detect_ms < 0 && (!running || anew)) {
+    if (!fl->ran && running && v->running == v->subtasks) { /* down at the start: from here */
+        fl->ran = true;
+        fl->attempt = v->attempt;
+        fl->leader = v->leader;
+        return;
+    }
+    if (fl->ran && fl->f->detect_ms < 0 && (!running || anew)) {
         fl->f->detect_ms = now - fl->f->start_ms;
         fl->f->disrupted = true;
         fl->left = true;
@@ -234,7 +241,9 @@ static void s_follow(wr_chaos_watch_t *w, int64_t now)
 
 void wr_chaos_watch_fault_begin(wr_chaos_watch_t *w, wr_chaos_fault_t *f)
 {
-    w->fl = (s_follow_t){.f = f, .attempt = w->v.attempt, .leader = w->v.leader};
+    const wr_chaos_view_t *v = &w->v;
+    bool ran = v->answered && !strcmp(v->state, "RUNNING") && v->running == v->subtasks;
+    w->fl = (s_follow_t){.f = f, .attempt = v->attempt, .leader = v->leader, .ran = ran};
 }
 
 bool wr_chaos_watch_fault_open(const wr_chaos_watch_t *w)

@@ -5,7 +5,10 @@
  *   the job     JOB_REQ to the JobManager that answered last, then the other one (members paused
  *               or down are not asked: a stopped process would hold the ask until its timeout);
  *               a standby's NOT_LEADER is not followed. The one that answers JOB_REPLY leads.
- *   a fault     from wr_chaos_watch_fault_begin: detected at the first answer with the job not
+ *   a fault     from wr_chaos_watch_fault_begin (or, when the job did not run then, from its
+ *               first answer with the job running: a job down already is not this fault's doing;
+ *               it stays "not disrupted" when the job never runs again meanwhile):
+ *               detected at the first answer with the job not
  *               RUNNING, in a later attempt, or from the other JobManager; recovered at the first
  *               answer after that with the job RUNNING (or FINISHED: the job's end is no
  *               disruption), every subtask running, in a later attempt or under another leader

@@ -13,8 +13,8 @@
  *   faults    a seeded schedule (cli/chaos_nemesis.h, printed first): one fault at a time, the
  *             first once the job completed a checkpoint, each next one --interval (+-30%) after
  *             the previous one started, but not before it healed (and 1 s passed) and, when the
- *             job was disrupted, ran again (waited for up to 30 s), until --duration since the
- *             job first ran.
+ *             job was disrupted, ran again (waited for up to one more interval), until --duration
+ *             since the job first ran.
  *   measures  cli/chaos_watch.h, every 100 ms: per fault the time until the cluster noticed and
  *             until the job ran again; throughput once a second; checkpoints, restarts; the peak
  *             RSS of every process (before each kill and at the end).
@@ -50,7 +50,6 @@
 #define S_POLL_MS      100
 #define S_LIVE_MS      250
 #define S_START_MS     60000 /* the job first runs */
-#define S_RECOVER_MS   30000 /* more, after a gap, for a disrupted job to run again */
 #define S_HEARTBEAT_MS 2000
 #define S_RESTART_MS   500
 #define S_MAX_FAULTS   4096
@@ -193,9 +192,10 @@ static int s_faults(s_run_t *r, int64_t end)
     next = s_now(r);
     for (size_t k = 0; k < r->nplan && r->nfaults < S_MAX_FAULTS; k++) {
         if (!s_until(r, next < end ? next : end)) return WR_BENCH_STOPPED;
-        /* a disrupted job runs again first (one fault at a time), for a while */
+        /* a disrupted job runs again first (one fault at a time), waited for one interval more
+         * at most: a cluster that does not recover gets the next faults all the same */
         for (int64_t t = s_now(r);
-             wr_chaos_watch_fault_open(r->w) && s_now(r) - t < S_RECOVER_MS && s_now(r) < end;)
+             wr_chaos_watch_fault_open(r->w) && s_now(r) - t < r->o->interval_ms && s_now(r) < end;)
             if (!s_tick(r, NULL, -1)) return WR_BENCH_STOPPED;
         if (s_now(r) >= end) break;
         wr_chaos_plan_t *p = &r->plan[k];
@@ -282,8 +282,10 @@ static int s_run(s_run_t *r, wr_chaos_result_t *res)
     for (size_t k = 0; k < r->nplan; k++) {
         char what[160];
         wr_chaos_nemesis_describe(&r->plan[k], r->c, "the leader", what, sizeof what);
-        fprintf(out, "  %2zu  %s%4.1f s: %s\n", k + 1, k ? "+" : "~",
-                (double)r->plan[k].gap_ms / 1000, what);
+        if (k)
+            fprintf(out, "  %2zu  +%4.1f s: %s\n", k + 1, (double)r->plan[k].gap_ms / 1000, what);
+        else
+            fprintf(out, "  %2zu  first: %s\n", k + 1, what);
     }
     fflush(out);
     if ((rc = wr_chaos_watch_new(&r->ps, r->c, r->t0, &r->w))) return rc;
@@ -481,8 +483,10 @@ static int s_parse(int argc, char **argv, s_opts_t *o)
     return 0;
 }
 
-/* The report: the table (or JSON) on stdout, the HTML page. 0, or WR_EIO for the page. */
-static int s_report(const s_opts_t *o, const wr_chaos_result_t *res)
+/* The report: the table (or JSON) on stdout, the HTML page; reason: why the run is invalid
+ * besides the checker's counts ("" none), said after the table (and on stderr before). 0, or
+ * WR_EIO for the page. */
+static int s_report(const s_opts_t *o, const wr_chaos_result_t *res, const char *reason)
 {
     int rc = 0;
     if (o->json) {
@@ -490,8 +494,10 @@ static int s_report(const s_opts_t *o, const wr_chaos_result_t *res)
         wr_strbuf_init(&j);
         if (!(rc = wr_chaos_report_json(res, &j))) printf("%s\n", j.buf);
         wr_strbuf_release(&j);
-    } else
+    } else {
         wr_chaos_report_table(res, stdout);
+        if (reason[0]) printf("invalid run: %s\n", reason);
+    }
     fflush(stdout);
     if (!rc && o->report) {
         wr_strbuf_t err;
@@ -571,7 +577,7 @@ int wr_cmd_chaos(int argc, char **argv)
     }
     wr_chaos_cluster_destroy(&r.c);
     res.wall_ms = wr_bench_ms() - r.t0;
-    if (!rc && !r.ps.signal) rc = s_report(&o, &res) ? WR_EIO : 0; /* samples: r.w's */
+    if (!rc && !r.ps.signal) rc = s_report(&o, &res, r.reason) ? WR_EIO : 0; /* samples: r.w's */
     wr_chaos_watch_destroy(&r.w);
     wr_bench_procs_release(&r.ps, o.keep);
     free(r.plan);
