@@ -781,9 +781,13 @@ static bool s_handshake(void *tp, const char *endpoint, int why)
 {
     wr_transport_t *t = tp;
     bool ours = false;
+    char dial[WR__DIAL_MAX];
     for (size_t i = 0; i < t->npeers; i++) {
         s_peer_t *p = &t->peers[i];
-        if (!p->connected || strcmp(p->endpoint, endpoint)) continue;
+        /* libzmq names the connection after the text it was dialed with (the source in it) */
+        if (!p->connected ||
+            strcmp(wr__dial_endpoint(dial, sizeof dial, p->endpoint, t->source), endpoint))
+            continue;
         ours = true;
         p->handshake = why;
     }

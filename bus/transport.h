@@ -49,6 +49,10 @@
  *   ZeroMQ close its connection: with keys that is counted (cut_while_sending). Each delivered
  *   message carries its sender's certificate name and role (wr_msg_t.cert, .role); without
  *   keys_dir nothing is authenticated and every message says WR_ROLE_OPEN.
+ * - Standing behind a proxy (`weir chaos`) or a NAT: with source_address every connection this node
+ *   dials comes from that local address (so the proxy knows who dialed), and with
+ *   advertised_endpoint its heartbeats tell peers that endpoint instead of the bound one. Peers
+ *   are still known, compared and shown by the plain endpoint they were dialed at.
  * Senders never wake the I/O thread per message: it is woken only when it sleeps. */
 #ifndef WR_TRANSPORT_H
 #define WR_TRANSPORT_H
@@ -137,9 +141,8 @@ typedef struct {
 
 /* Binds and starts the I/O thread. NULL on failure with *err (WR_EINVAL for a source_address that
  * is not an IPv4 literal or an advertised_endpoint of 128 characters or more; WR_EIO when the bind
- * fails;
- * with keys_dir: WR_ENOTFOUND when the keys are not there, WR_EEXIST when another node of this
- * process is a CURVE server; each logged with what to do). */
+ * fails; with keys_dir: WR_ENOTFOUND when the keys are not there, WR_EEXIST when another node of
+ * this process is a CURVE server; each logged with what to do). */
 wr_transport_t *wr_transport_new(const wr_transport_opts_t *opts, int *err);
 /* Stops the I/O thread (queued outbound messages get up to linger_ms to leave) and frees. */
 void wr_transport_destroy(wr_transport_t **t, int64_t linger_ms);

@@ -18,12 +18,18 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bus/base/strbuf.h"
+#include "state/etcd/ha.h"
+#include "tests/support/etcd.h"
 #include "tests/support/proc_cluster.h"
 
 #define S_DEFAULT_TIMEOUT_MS 3000  /* heartbeat.timeout when not set */
@@ -476,6 +482,132 @@ static void test_taskmanager_keeps_its_own_port_across_restarts(void **state)
     pc_cluster_stop(&c);
 }
 
+/* bus.advertised-endpoint: a TaskManager registers with the endpoint it is told to advertise (a
+ * proxy's in front of it in `weir chaos`; here another name of its own address), and the
+ * JobManager reaches it there. It dials from bus.source-address meanwhile. Bad values of either
+ * key stop a daemon at its start with exit 2, naming the key. */
+static void test_taskmanager_registers_with_its_advertised_endpoint(void **state)
+{
+    (void)state;
+    pc_cluster_t c = {.ntms = 1, .settings = S_FAST};
+    c.tm_port[0] = ps_free_port(); /* pc_tm_start binds it */
+    const char *told = ps_fmt("tcp://localhost:%d", c.tm_port[0]);
+    c.tm_settings = PS_ARGV("--set", "heartbeat.interval=100ms", "--set", "heartbeat.timeout=1s",
+                            "--set", ps_fmt("bus.advertised-endpoint=%s", told), "--set",
+                            "bus.source-address=127.0.0.5");
+    s_cluster_start(&c, 1);
+    if (c.tm_port[0] != atoi(strrchr(told, ':') + 1))
+        PS_FAIL("the port was taken meanwhile: rerun"); /* pc_tm_start moved to another */
+    const char *registered = ps_fmt("taskmanager tm-a registered with 2 slots (%s)", told);
+    if (s_wait_log(c.jm, registered, 1, 0) < 0)
+        PS_FAIL("the JobManager did not log '%s'", registered);
+    S_ASSERT_STR(tj_str(pc_node_row(pc_actors(&c), "tm-a", NULL), "endpoint"), told);
+    const char *start = ps_fmt("on tcp://127.0.0.1:%d (advertised as %s)", c.tm_port[0], told);
+    if (!strstr(ps_read_file(c.tm[0]->out), start))
+        PS_FAIL("the TaskManager did not say '%s'", start);
+    pc_cluster_stop(&c);
+
+    static const char *const bad[][3] = {
+        {"taskmanager", "bus.source-address=127.0.0.300", "bus.source-address: '127.0.0.300'"},
+        {"jobmanager", "bus.advertised-endpoint=tcp://127.0.0.1:*",
+         "bus.advertised-endpoint: 'tcp://127.0.0.1:*'"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        ps_result_t r =
+            ps_run(ps_fmt("bad.%zu", i), PS_ARGV(bad[i][0], "--set", bad[i][1]), PC_CLI_MS);
+        assert_int_equal(r.code, 2);
+        if (!strstr(r.err, bad[i][2])) PS_FAIL("'%s' not in:\n%s", bad[i][2], r.err);
+    }
+}
+
+/* bus.advertised-endpoint on a JobManager with high availability: it publishes that endpoint in
+ * etcd as the leader's address, and a TaskManager and the CLI, which find the leader there, reach
+ * it at it (another name of its own address here; a proxy's in `weir chaos`). */
+static void test_jobmanager_publishes_its_advertised_endpoint_in_etcd(void **state)
+{
+    (void)state;
+    te_etcd_t *etcd = te_start("etcd");
+    pc_cluster_t c = {.ntms = 1, .settings = S_FAST};
+    c.port = ps_free_port(); /* pc_jm_start binds it */
+    snprintf(c.endpoint, sizeof c.endpoint, "tcp://127.0.0.1:%d", c.port);
+    const char *told = ps_fmt("tcp://localhost:%d", c.port);
+    c.jm_settings =
+        PS_ARGV("--etcd", etcd->endpoint, "--set", ps_fmt("bus.advertised-endpoint=%s", told));
+    c.jm_target = PS_ARGV("--etcd", etcd->endpoint);
+    pc_cluster_start(&c);
+    const tj_value_t *doc = pc_wait_statuses(&c, PS_ARGV("jm-1=leader", "tm-a=up"), S_UP_MS);
+    S_ASSERT_STR(tj_str(pc_node_row(doc, "jm-1", NULL), "endpoint"), told);
+    wr_ha_candidate_t leader;
+    wr_etcd_t *e = te_client(etcd->endpoint);
+    TE_CHECK(wr_ha_leader(e, "default", &leader, &te_fx.err));
+    assert_string_equal(leader.addr.endpoint, told);
+    ps_result_t r = pc_cli(&c, PS_ARGV("jobs", "--json"));
+    assert_int_equal(r.code, 0);
+    if (!strstr(ps_read_file(c.jm->out),
+                ps_fmt("listening on %s (advertised as %s)", c.endpoint, told)))
+        PS_FAIL("the JobManager's start line does not name both endpoints");
+    pc_cluster_stop(&c);
+}
+
+/* Accepts what connected to listener fd (non-blocking) within timeout_ms, then what else is
+ * queued: how many connections came, and whether each came from `from`. */
+static int s_accept_from(int fd, const char *from, int timeout_ms, bool *all_from)
+{
+    int n = 0;
+    for (int64_t t0 = ps_now_ms(); n == 0 && ps_now_ms() - t0 < timeout_ms;) {
+        struct sockaddr_in peer;
+        socklen_t len = sizeof peer;
+        int conn = accept(fd, (struct sockaddr *)&peer, &len);
+        if (conn < 0) {
+            usleep(20000);
+            continue;
+        }
+        for (; conn >= 0; conn = accept(fd, (struct sockaddr *)&peer, &len), len = sizeof peer) {
+            char text[INET_ADDRSTRLEN] = "";
+            inet_ntop(AF_INET, &peer.sin_addr, text, sizeof text);
+            *all_from &= !strcmp(text, from);
+            close(conn);
+            n++;
+        }
+    }
+    return n;
+}
+
+/* bus.source-address reaches the etcd client of every process: a JobManager, a TaskManager and a
+ * CLI command whose etcd is a listener of the test (that never answers) dial it from 127.0.0.6. */
+static void test_etcd_calls_come_from_the_source_address(void **state)
+{
+    (void)state;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof sa;
+    assert_true(fd >= 0);
+    bool ok = !bind(fd, (struct sockaddr *)&sa, sizeof sa) && !listen(fd, 64) &&
+              !getsockname(fd, (struct sockaddr *)&sa, &len);
+    const char *etcd = ps_fmt("http://127.0.0.1:%d", ntohs(sa.sin_port));
+    const char *const *runs[] = {
+        PS_ARGV("jobmanager", "--bind", ps_fmt("tcp://127.0.0.1:%d", ps_free_port())),
+        PS_ARGV("taskmanager", "--id", "tm-a"),
+        PS_ARGV("jobs", "--set", "client.timeout=1s"),
+    };
+    int came[3] = {0};
+    bool all_from = true;
+    for (size_t i = 0; ok && i < 3; i++) {
+        const char **argv = ps_alloc((PS_MAX_ARGS + 1) * sizeof *argv);
+        size_t n = ps_append(argv, 0, runs[i]);
+        ps_append(argv, n, PS_ARGV("--etcd", etcd, "--set", "bus.source-address=127.0.0.6"));
+        ps_proc_t *p = ps_start(ps_fmt("%s", runs[i][0]), argv, ps_h.daemon_env);
+        came[i] = s_accept_from(fd, "127.0.0.6", 10000, &all_from);
+        ps_kill9(p);
+        ps_release(p);
+    }
+    close(fd);
+    assert_true(ok);
+    for (size_t i = 0; i < 3; i++)
+        if (!came[i]) PS_FAIL("`weir %s` did not call etcd", runs[i][0]);
+    assert_true(all_from);
+}
+
 int main(void)
 {
 #define S_TEST(f) cmocka_unit_test_setup_teardown(f, ps_setup, ps_teardown)
@@ -492,6 +624,10 @@ int main(void)
         S_TEST(test_mailbox_of_unreachable_taskmanager_blames_the_jobmanager),
         S_TEST(test_jobmanager_id_mismatch_is_learned_or_named),
         S_TEST(test_taskmanager_keeps_its_own_port_across_restarts),
+        S_TEST(test_taskmanager_registers_with_its_advertised_endpoint),
+        S_TEST(test_etcd_calls_come_from_the_source_address),
+        cmocka_unit_test_setup_teardown(test_jobmanager_publishes_its_advertised_endpoint_in_etcd,
+                                        te_setup, te_teardown),
     };
 #undef S_TEST
     if (getenv("WEIR_TEST_FILTER")) cmocka_set_test_filter(getenv("WEIR_TEST_FILTER"));

@@ -5,8 +5,13 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "bus/base/error.h"
 #include "state/etcd/etcd.h"
@@ -213,6 +218,66 @@ static void test_no_etcd_answers(void **state)
     assert_non_null(strstr(err->buf, "no etcd endpoints"));
 }
 
+/* One call of a client with source address `source` (NULL: none) to a listener on 127.0.0.1
+ * that never answers (the kernel accepts the connection into its backlog; the call times out):
+ * the address the connection came from, as the listener's accept sees it, into from. */
+static void s_call_from(const char *source, char from[INET_ADDRSTRLEN])
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof sa;
+    assert_true(fd >= 0);
+    int ok = !bind(fd, (struct sockaddr *)&sa, sizeof sa) && !listen(fd, 4) &&
+             !getsockname(fd, (struct sockaddr *)&sa, &len);
+    wr_etcd_opts_t o = {.request_timeout_ms = 300, .source_address = source};
+    wr_etcd_t *c =
+        ok ? wr_etcd_new(ps_fmt("http://127.0.0.1:%d", ntohs(sa.sin_port)), &o, &te_fx.err) : NULL;
+    wr_etcd_range_t r;
+    int rc = c ? wr_etcd_get(c, "k", 1, false, &r, &te_fx.err) : WR_EINVAL;
+    wr_etcd_destroy(&c);
+    /* the connection waits in the backlog (closed by now: accept still hands it over) */
+    fcntl(fd, F_SETFL, O_NONBLOCK);
+    struct sockaddr_in peer;
+    len = sizeof peer;
+    int conn = accept(fd, (struct sockaddr *)&peer, &len);
+    from[0] = '\0';
+    if (conn >= 0) inet_ntop(AF_INET, &peer.sin_addr, from, INET_ADDRSTRLEN);
+    if (conn >= 0) close(conn);
+    close(fd);
+    assert_true(ok);
+    assert_int_equal(rc, WR_ETIMEDOUT); /* it was sent: nobody answered */
+    wr_strbuf_reset(&te_fx.err);
+}
+
+/* bus.source-address: every call's connection comes from it. */
+static void test_calls_come_from_the_source_address(void **state)
+{
+    (void)state;
+    char from[INET_ADDRSTRLEN];
+    s_call_from("127.0.0.9", from);
+    assert_string_equal(from, "127.0.0.9");
+    s_call_from(NULL, from);
+    assert_string_equal(from, "127.0.0.1");
+    s_call_from("", from);
+    assert_string_equal(from, "127.0.0.1");
+
+    /* and a real etcd serves such a client */
+    wr_etcd_opts_t o = {.request_timeout_ms = 5000, .source_address = "127.0.0.9"};
+    te_fx.c = wr_etcd_new(te_start("etcd")->endpoint, &o, &te_fx.err);
+    assert_non_null(te_fx.c);
+    TE_CHECK(wr_etcd_put(te_fx.c, "k", 1, "v", 1, 0, NULL, &te_fx.err));
+
+    /* an address, never a name or an interface */
+    const char *bad[] = {"localhost", "eth0", "127.0.0.256", "::1"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        wr_strbuf_reset(&te_fx.err);
+        o.source_address = bad[i];
+        assert_null(wr_etcd_new("http://127.0.0.1:2379", &o, &te_fx.err));
+        assert_non_null(strstr(te_fx.err.buf, bad[i]));
+        assert_non_null(strstr(te_fx.err.buf, "is not an IPv4 address"));
+    }
+}
+
 int main(void)
 {
     if (te_group_setup("test_etcd")) return 1;
@@ -223,6 +288,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_lease_kept_alive, te_setup, te_teardown),
         cmocka_unit_test_setup_teardown(test_fails_over_to_next_endpoint, te_setup, te_teardown),
         cmocka_unit_test_setup_teardown(test_no_etcd_answers, te_setup, te_teardown),
+        cmocka_unit_test_setup_teardown(test_calls_come_from_the_source_address, te_setup,
+                                        te_teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, ps_group_teardown);
     return rc;

@@ -673,6 +673,52 @@ static void test_curve_client_and_server(void **state)
     wr_fs_rmtree(dir);
 }
 
+/* A node whose key the server no longer admits (its public certificate removed there) learns that
+ * the server refused it (wr_peer_info_t.handshake), also when it dials from a source address
+ * (libzmq then names the connection after the dialed text, source and all), and the server does
+ * not take the refusal for one of a connection made to it. */
+static void s_refused_key_is_told(const char *source)
+{
+    char dir[] = "/tmp/weir-test-transport-keys-XXXXXX",
+         cdir[] = "/tmp/weir-test-transport-c-XXXXXX";
+    s_make_keys(dir);
+    assert_non_null(mkdtemp(cdir)); /* C's copy: S's public certificate and C's own */
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "cp -a %s/public %s/secret %s/ && rm %s/public/C", dir, dir, cdir,
+             dir);
+    assert_int_equal(system(cmd), 0);
+    wr_node_opts_t so = s_opts("S"), co = s_opts("C");
+    so.keys_dir = dir;
+    co.keys_dir = cdir;
+    co.bind = NULL;
+    co.source_address = source;
+    int rc = 0;
+    wr_node_t *s = wr_node_new(&so, &rc), *c = wr_node_new(&co, &rc);
+    assert_non_null(s);
+    assert_non_null(c);
+    assert_int_equal(wr_node_connect(c, "S", wr_node_endpoint(s)), 0);
+    wr_peer_info_t peer = {0};
+    for (int64_t t0 = wr_now_ns(); s_ms_since(t0) < WR_TEST_WAIT_MS && peer.handshake == 0;) {
+        wr_test_sleep_ms(10);
+        assert_int_equal(wr_node_peers(c, &peer, 1), 1);
+    }
+    wr_transport_stats_t cst;
+    wr_node_transport_stats(c, &cst);
+    wr_node_destroy(&c);
+    wr_node_destroy(&s);
+    wr_fs_rmtree(dir);
+    wr_fs_rmtree(cdir);
+    assert_int_equal(peer.handshake, WR_EPERM);
+    assert_int_equal(cst.refused, 0); /* C refused nothing: S did */
+}
+
+static void test_refused_key_is_told_with_and_without_a_source_address(void **state)
+{
+    (void)state;
+    s_refused_key_is_told(NULL);
+    s_refused_key_is_told("127.0.0.7");
+}
+
 /* Round trips between a client node and a server node that do not heartbeat, so that nothing
  * but the messages themselves wakes their I/O threads (which otherwise sleep up to a second):
  * the transport sleeps in poll(2) on ZeroMQ's edge-triggered ZMQ_FD, and a wake-up it missed
@@ -908,6 +954,7 @@ int main(void)
         cmocka_unit_test(test_source_address_is_where_connections_come_from),
         cmocka_unit_test(test_advertised_endpoint_is_what_peers_are_told),
         cmocka_unit_test(test_curve_client_and_server),
+        cmocka_unit_test(test_refused_key_is_told_with_and_without_a_source_address),
         cmocka_unit_test_teardown(test_round_trips_never_wait_for_a_timer, s_remove_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

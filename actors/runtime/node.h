@@ -33,9 +33,9 @@ typedef struct {
 } wr_node_opts_t;
 
 /* Starts a node: binds its endpoint, starts its workers, timer and bus threads and its system
- * actor. Returns NULL on failure with *err set (WR_EIO for a bind failure, WR_EINVAL (also for a
- * source_address that is not an IPv4 literal), with
- * keys_dir the errors of wr_transport_new, ...). */
+ * actor. Returns NULL on failure with *err set (WR_EIO for a bind failure, WR_EINVAL, also for a
+ * source_address that is not an IPv4 literal; with keys_dir the errors of wr_transport_new, ...).
+ */
 wr_node_t *wr_node_new(const wr_node_opts_t *opts, int *err);
 /* Stops every actor (children before supervisors), then the threads, and frees everything.
  * NULL-safe; nulls *node. Must not be called from one of the node's own workers. */
