@@ -344,7 +344,11 @@ static void *s_run(void *arg)
         int rc = poll(p->pfd, n, timeout);
         pthread_mutex_lock(&p->mu);
         if (rc < 0 && errno != EINTR) {
+            /* EINVAL when the poll set outgrows RLIMIT_NOFILE, ENOMEM: rest, then try again */
             wr_warn_limited(&p->rl, "chaos proxy: poll: %s", strerror(errno));
+            pthread_mutex_unlock(&p->mu);
+            usleep(10000);
+            pthread_mutex_lock(&p->mu);
             continue;
         }
         if (p->pfd[0].revents) {

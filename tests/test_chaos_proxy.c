@@ -17,6 +17,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -35,6 +36,7 @@ typedef struct {
     wr_chaos_proxy_t *proxy;
     int fds[S_FDS];
     int nfds;
+    struct rlimit nofile; /* restored by the teardown (a test lowers it) */
 } fx_t;
 
 static int64_t s_ms(void)
@@ -61,7 +63,7 @@ static void s_close(fx_t *fx, int fd)
 static int s_setup(void **state)
 {
     fx_t *fx = calloc(1, sizeof *fx);
-    if (!fx || wr_chaos_proxy_new(&fx->proxy)) return -1;
+    if (!fx || getrlimit(RLIMIT_NOFILE, &fx->nofile) || wr_chaos_proxy_new(&fx->proxy)) return -1;
     if (wr_chaos_proxy_node(fx->proxy, "a", A_IP) || wr_chaos_proxy_node(fx->proxy, "b", B_IP))
         return -1;
     *state = fx;
@@ -71,6 +73,7 @@ static int s_setup(void **state)
 static int s_teardown(void **state)
 {
     fx_t *fx = *state;
+    setrlimit(RLIMIT_NOFILE, &fx->nofile);
     wr_chaos_proxy_destroy(&fx->proxy);
     while (fx->nfds)
         close(fx->fds[--fx->nfds]);
@@ -91,18 +94,31 @@ static int s_listen(fx_t *fx, int *port)
     return fd;
 }
 
-/* A connection to 127.0.0.1:port from source_ip (non-blocking once connected). */
-static int s_dial(fx_t *fx, const char *source_ip, int port)
+/* A socket bound to source_ip, to connect with s_connect. */
+static int s_socket_from(fx_t *fx, const char *source_ip)
 {
     int fd = s_keep(fx, socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    struct sockaddr_in src = {.sin_family = AF_INET}, dst = {.sin_family = AF_INET};
+    struct sockaddr_in src = {.sin_family = AF_INET};
     assert_int_equal(inet_pton(AF_INET, source_ip, &src.sin_addr), 1);
     assert_int_equal(bind(fd, (struct sockaddr *)&src, sizeof src), 0);
+    return fd;
+}
+
+/* Connects fd to 127.0.0.1:port (non-blocking once connected). */
+static int s_connect(int fd, int port)
+{
+    struct sockaddr_in dst = {.sin_family = AF_INET};
     dst.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     dst.sin_port = htons((uint16_t)port);
     assert_int_equal(connect(fd, (struct sockaddr *)&dst, sizeof dst), 0);
     assert_int_equal(fcntl(fd, F_SETFL, O_NONBLOCK), 0);
     return fd;
+}
+
+/* A connection to 127.0.0.1:port from source_ip (non-blocking once connected). */
+static int s_dial(fx_t *fx, const char *source_ip, int port)
+{
+    return s_connect(s_socket_from(fx, source_ip), port);
 }
 
 /* The next connection on lfd (non-blocking), within WAIT_MS. */
@@ -401,6 +417,66 @@ static void test_delay_holds_chunks_in_order(void **state)
     assert_true(s_ms() - t2 < 200);
 }
 
+/* A cut and a delay of one pair are two rules: healing the cut leaves the delay. */
+static void test_cut_and_delay_are_separate_rules(void **state)
+{
+    fx_t *fx = *state;
+    int c, s;
+    s_pair(fx, "a", B_IP, &c, &s);
+    assert_int_equal(wr_chaos_proxy_delay(fx->proxy, "b", "a", 300), 0);
+    assert_int_equal(wr_chaos_proxy_cut(fx->proxy, "b", "a", true), 0);
+    assert_int_equal(wr_chaos_proxy_cut(fx->proxy, "b", "a", false), 0);
+    uint64_t cs = 0, sr = 0;
+    int64_t t0 = wr_now_ns();
+    s_send(c, &cs, 100, 22);
+    assert_int_equal(s_recv(s, &sr, 100, 22, WAIT_MS), 100);
+    assert_true(wr_now_ns() - t0 >= 300 * 1000000LL);
+}
+
+/* A node named after its connection was opened: the connection is its from then on. */
+static void test_node_named_late_is_cut(void **state)
+{
+    fx_t *fx = *state;
+    int c, s;
+    s_pair(fx, "a", "127.0.0.4", &c, &s);
+    assert_int_equal(wr_chaos_proxy_cut(fx->proxy, "c", "a", true), 0);
+    uint64_t cs = 0, sr = 0;
+    s_send(c, &cs, 100, 23);
+    assert_int_equal(s_recv(s, &sr, 100, 23, WAIT_MS), 100);
+    assert_int_equal(wr_chaos_proxy_node(fx->proxy, "c", "127.0.0.4"), 0);
+    s_send(c, &cs, 100, 23);
+    assert_int_equal(s_recv(s, &sr, 1, 23, QUIET_MS), 0);
+    wr_chaos_proxy_heal_all(fx->proxy);
+    assert_int_equal(s_recv(s, &sr, 100, 23, WAIT_MS), 100);
+}
+
+/* A failed accept (no descriptor left) is counted and the route goes on: the connection waiting
+ * in the backlog is accepted once descriptors are free again. */
+static void test_failed_accept_is_counted_and_survived(void **state)
+{
+    fx_t *fx = *state;
+    int srv;
+    int port = s_route(fx, "a", &srv);
+    int c = s_socket_from(fx, B_IP);
+    struct rlimit none = fx->nofile;
+    none.rlim_cur = 3; /* every new descriptor fails: EMFILE */
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &none), 0);
+    s_connect(c, port); /* the kernel completes it from the backlog */
+    int64_t end = s_ms() + WAIT_MS;
+    while (s_stats(fx, "a").accept_failed == 0 && s_ms() < end)
+        usleep(5000);
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &fx->nofile), 0);
+    wr_chaos_route_stats_t st = s_stats(fx, "a");
+    assert_true(st.accept_failed >= 1);
+    assert_int_equal(st.open, 0);
+
+    int s = s_accept(fx, srv);
+    uint64_t cs = 0, sr = 0;
+    s_send(c, &cs, 100, 24);
+    assert_int_equal(s_recv(s, &sr, 100, 24, WAIT_MS), 100);
+    assert_int_equal(s_stats(fx, "a").accepted, 1);
+}
+
 /* ---- closes ---- */
 
 static void test_closes_pass_through(void **state)
@@ -426,6 +502,28 @@ static void test_closes_pass_through(void **state)
     s_close(fx, c);
     s_wait_open(fx, "a", 0);
     assert_int_equal(s_stats(fx, "a").accepted, 2);
+}
+
+/* The client goes away while the server still sends: the proxy's writes to it fail (a reset, with
+ * no SIGPIPE to kill this process) and it closes the server's side too. */
+static void test_client_gone_while_server_sends(void **state)
+{
+    fx_t *fx = *state;
+    int c, s;
+    s_pair(fx, "a", B_IP, &c, &s);
+    s_close(fx, c);
+    static char chunk[65536];
+    bool gone = false;
+    int64_t end = s_ms() + WAIT_MS;
+    while (!gone && s_ms() < end) {
+        if (send(s, chunk, sizeof chunk, MSG_NOSIGNAL) < 0) {
+            assert_true(errno == EAGAIN || errno == EPIPE || errno == ECONNRESET);
+            gone = errno != EAGAIN;
+            if (!gone) usleep(1000);
+        }
+    }
+    assert_true(gone);
+    s_wait_open(fx, "a", 0);
 }
 
 /* A half-close passes as one: the client shuts its writing down, the server still answers. */
@@ -545,7 +643,11 @@ int main(void)
         T(test_unknown_client_is_never_cut),
         T(test_cut_applies_whichever_side_dialed),
         T(test_delay_holds_chunks_in_order),
+        T(test_cut_and_delay_are_separate_rules),
+        T(test_node_named_late_is_cut),
+        T(test_failed_accept_is_counted_and_survived),
         T(test_closes_pass_through),
+        T(test_client_gone_while_server_sends),
         T(test_half_close_keeps_the_other_direction),
         T(test_refused_destination_closes_the_client),
         T(test_destroy_with_open_and_cut_connections_leaves_no_fd),
