@@ -18,14 +18,23 @@
  *     lost        no line for it
  *     duplicated  its line is there more than once (counted once per expected result)
  * and per line: unexpected when it is no expected result (an unknown key, wrong values, a line
- * that does not parse). valid = lost, duplicated and unexpected all 0. Values: n, lo and hi
- * exactly; sum within 1e-9 relative (the checker adds in offset order, the job pane by pane).
+ * that does not parse or is longer than 64 KiB, a last line without its newline: torn). A line with
+ * an expected result's key but other values is unexpected, and that result lost unless a right line
+ * comes too. valid = lost, duplicated and unexpected all 0. Values: n, lo, hi and sum all exactly.
+ * The sum is exact whatever the order of additions (the checker adds in offset order, the job pane
+ * by pane in arrival order): every temperature is a multiple of 2^-21 below 32 (generator.c), so
+ * every partial sum of fewer than 2^27 of them is a double exactly; a job whose window could hold
+ * 2^26 readings of a device is refused.
  * The committed files are external input: any byte sequence gives a verdict or an error, never a
- * crash (tests/fuzz/fuzz_chaos_lines.c).
+ * crash (tests/fuzz/fuzz_chaos_lines.c). Lines are parsed by cli/chaos_check_int.h.
  *
- * Cost: one pass over the generator (tens of millions of records per second) and a hash table of
- * the expected results (about 48 bytes each): 10,000 devices over 20 minutes of event time in
- * 10-minute windows sliding by 1 minute is 300,000 results, about 15 MB. */
+ * Cost: one pass over the generator and, per record, one hash-table update per window holding it
+ * (size / slide: 10 for the default job), in a table of the expected results (48 bytes each, the
+ * table at most 70% full): 10,000 devices over 20 minutes of event time in 10-minute windows
+ * sliding by 1 minute is 1.2M records and 290,000 results, 2^19 slots, 25 MB, about 0.5 s here;
+ * 100,000 devices over 10 minutes (6M records, 1.9M results) about 4 s: the updates' cache
+ * misses (prefetched a batch of records at a time), not the generator, bound it. The seed's scale
+ * (millions of devices) needs gigabytes this way. */
 #ifndef WR_CHAOS_CHECK_H
 #define WR_CHAOS_CHECK_H
 
@@ -50,9 +59,12 @@ void wr_chaos_job_default(wr_chaos_job_t *j);
 /* The job's topology (YAML) writing into sink: a folder of part files when exactly_once, else one
  * file (the sink then at parallelism 1, as the file sink requires). skip_commit > 0 adds the
  * file sink's test-only fault `test_skip_commit: N` (the records of checkpoint N's commit are
- * dropped instead of committed: the negative control that must show lost results). 0, or
- * WR_EINVAL when the job is out of range (total 0, size not a multiple of slide, ooo < jitter),
- * said in err. */
+ * dropped instead of committed: the negative control that must show lost results; only with
+ * exactly_once). 0 with the text appended to out, WR_ENOMEM (out as it was), or WR_EINVAL when
+ * the job is out of range, said in err: total 0, parallelism 0, not 0 < slide <= size, size not
+ * a multiple of slide, more than 4096 windows per record, 2^26 readings of a device per window
+ * or more, ooo < jitter, late_fraction not 0, a generator configuration wr_generator_new
+ * refuses; or skip_commit without exactly_once, or an empty sink. */
 int wr_chaos_job_yaml(const wr_chaos_job_t *j, const char *sink, bool exactly_once,
                       uint64_t skip_commit, wr_strbuf_t *out, wr_strbuf_t *err);
 
