@@ -135,7 +135,7 @@ static void s_chart(wr_strbuf_t *b, const wr_chaos_result_t *r)
     double r_top = 0;
     for (size_t i = 0; i < r->nsamples; i++) {
         if (r->samples[i].t_ms > sc.t_max) sc.t_max = (double)r->samples[i].t_ms;
-        if (r->samples[i].rate > r_top) r_top = r->samples[i].rate;
+        if (isfinite(r->samples[i].rate) && r->samples[i].rate > r_top) r_top = r->samples[i].rate;
     }
     for (size_t i = 0; i < r->nfaults; i++) {
         const wr_chaos_fault_t *f = &r->faults[i];
@@ -144,7 +144,7 @@ static void s_chart(wr_strbuf_t *b, const wr_chaos_result_t *r)
         if (end > sc.t_max) sc.t_max = end;
     }
     if (sc.t_max < 1000) sc.t_max = 1000;
-    if (!isfinite(r_top) || r_top <= 0) r_top = 1;
+    if (r_top <= 0) r_top = 1;
     wr_strbuf_addf(b,
                    "<svg viewBox=\"0 0 %d %d\" role=\"img\" "
                    "aria-label=\"throughput over time with the faults\">",
@@ -260,8 +260,8 @@ static void s_tables(wr_strbuf_t *b, const wr_chaos_result_t *r)
         wr_strbuf_adds(b, " (");
         s_html(b, f->target_kind, sizeof f->target_kind);
         wr_strbuf_addf(b, ")</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>",
-                       wr__chaos_clock(f->start_ms, false, start, sizeof start),
-                       wr__chaos_clock(f->end_ms, false, end, sizeof end),
+                       wr__chaos_clock(f->start_ms, true, start, sizeof start),
+                       wr__chaos_clock(f->end_ms, true, end, sizeof end),
                        wr__chaos_dur(f->disrupted ? f->detect_ms : -1, det, sizeof det), rec);
         s_html(b, f->what, sizeof f->what);
         wr_strbuf_adds(b, "</td></tr>\n");

@@ -95,10 +95,15 @@ static size_t s_utf8_cut(const char *s, size_t len)
 }
 
 /* Prints s from column col on, wrapped at spaces (or cut where a word is longer than the room)
- * so that no line passes S_COLS - 1 columns; continuation lines start at col. */
+ * so that no line passes S_COLS - 1 columns; continuation lines start at col (at 6 on a line of
+ * their own when col leaves less than 20 columns). */
 static void s_wrap(FILE *out, const char *s, size_t col)
 {
-    size_t w = col + 20 < S_COLS ? S_COLS - 1 - col : 20, len = strlen(s);
+    if (col + 20 >= S_COLS) { /* long names before it: the text goes on the next line */
+        col = 6;
+        fprintf(out, "\n%*s", (int)col, "");
+    }
+    size_t w = S_COLS - 1 - col, len = strlen(s);
     bool first = true;
     while (len || first) {
         size_t take = len;

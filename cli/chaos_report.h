@@ -140,7 +140,9 @@ typedef struct {
     uint64_t restarts;
 } wr_chaos_live_t;
 
-/* The live line (one terminal line, at most cols columns when cols > 0) into buf. */
+/* The live line (one terminal line, at most cols - 1 columns when cols > 0: a line that fills the
+ * last column wraps on some terminals; never cut inside a UTF-8 sequence; control bytes in the
+ * strings shown as spaces) into buf (n bytes, NUL included; n 0: nothing written). */
 void wr_chaos_live_line(const wr_chaos_live_t *l, unsigned cols, char *buf, size_t n);
 
 #endif

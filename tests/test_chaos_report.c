@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,6 +92,16 @@ static char *s_table(const wr_chaos_result_t *r)
     wr_chaos_report_table(r, f);
     assert_int_equal(fclose(f), 0);
     return text;
+}
+
+/* Every line of the table t fits 100 columns. */
+static void s_assert_fits(const char *t)
+{
+    for (const char *line = t; *line;) {
+        size_t n = strcspn(line, "\n");
+        if (n > 99) fail_msg("a line of %zu columns: %.*s", n, (int)n, line);
+        line += n + (line[n] == '\n');
+    }
 }
 
 /* ---- JSON: a reader positioned at a path ("recovery.tm.p50_ms", "faults.2.what") ---- */
@@ -319,16 +330,15 @@ static void test_the_table_shows_goals_and_the_verdict_last(void **state)
     assert_non_null(strstr(t, "availability 93.0 %"));
     assert_non_null(strstr(t, "checkpoints 61 completed, 2 failed  restarts 5"));
     assert_non_null(strstr(t, "tm-2"));
-    const char *valid = strstr(t, "valid: true");
-    assert_non_null(valid);
-    assert_true(valid > strstr(t, "peak memory"));
-    assert_string_equal(strchr(valid, '\n'), "\n"); /* the verdict is the last line */
-    /* fits 100 columns; the newline inside a `what` does not break a row */
-    for (const char *line = t; *line;) {
-        size_t n = strcspn(line, "\n");
-        if (n > 99) fail_msg("a line of %zu columns: %.*s", n, (int)n, line);
-        line += n + (line[n] == '\n');
-    }
+    /* the verdict is the last line, after the measurements */
+    size_t len = strlen(t);
+    assert_true(len > 1 && t[len - 1] == '\n');
+    const char *last = t + len - 1;
+    while (last > t && last[-1] != '\n')
+        last--;
+    assert_memory_equal(last, "valid: true  (", 14);
+    assert_true(last > strstr(t, "peak memory"));
+    s_assert_fits(t); /* the newline inside a `what` does not break a row either */
     /* a long `what` goes on under its column */
     assert_non_null(strstr(t, "  partition \"jm-a\" <leader> & etcd both\n"
                               "                                                              "
@@ -354,6 +364,27 @@ static void test_an_invalid_run_shows_the_first_lost_line(void **state)
     assert_null(strstr(t, "first unexpected"));
     assert_non_null(strstr(t, "TaskManager recovery: no fault disrupted the job (goal <= 2 s: "
                               "not measured)"));
+    free(t);
+}
+
+/* The longest names a result can hold. */
+static void test_the_table_fits_100_columns_with_long_names(void **state)
+{
+    (void)state;
+    wr_chaos_result_t r;
+    s_result(&r);
+    s_invalid(&r);
+    wr_chaos_fault_t f = s_faults[0];
+    memset(f.target, 't', sizeof f.target - 1);
+    memset(f.what, 'w', sizeof f.what - 1); /* one word longer than any line */
+    memset(r.cpu, 'c', sizeof r.cpu - 1);
+    memset(r.verdict.first_lost, 'l', sizeof r.verdict.first_lost - 1);
+    memset(r.procs[0].name, 'p', sizeof r.procs[0].name - 1);
+    r.faults = &f;
+    r.nfaults = 1;
+    char *t = s_table(&r);
+    s_assert_fits(t);
+    assert_non_null(strstr(t, "ttttttttttttttttttttttttttttttt")); /* the whole target */
     free(t);
 }
 
@@ -430,6 +461,36 @@ static void test_the_html_page_is_self_contained(void **state)
         entries += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
     closedir(d);
     assert_int_equal(entries, 1);
+    wr_strbuf_release(&page);
+    wr_strbuf_release(&err);
+}
+
+/* Samples that are no numbers, a time before the start and no faults: a chart still, with no
+ * NaN or infinity in its coordinates. */
+static void test_the_chart_survives_odd_samples(void **state)
+{
+    s_html_fixture_t *x = *state;
+    const wr_chaos_sample_t odd[] = {{-5, NAN}, {1000, INFINITY}, {2000, 5}, {3000, -INFINITY}};
+    wr_chaos_result_t r;
+    s_result(&r);
+    r.samples = odd;
+    r.nsamples = sizeof odd / sizeof *odd;
+    r.faults = NULL;
+    r.nfaults = 0;
+    r.wall_ms = 0;
+    wr_strbuf_t err, page;
+    wr_strbuf_init(&err);
+    wr_strbuf_init(&page);
+    assert_int_equal(wr_chaos_report_html(&r, x->path, &err), 0);
+    assert_int_equal(wr_fs_read(x->path, 1 << 20, &page), 0);
+    char *svg = strstr(page.buf, "<svg"), *end = strstr(page.buf, "</svg>");
+    assert_non_null(svg);
+    assert_non_null(end);
+    *end = '\0';
+    assert_null(strstr(svg, "nan"));
+    assert_null(strstr(svg, "inf"));
+    assert_null(strstr(svg, "class=\"band\""));
+    assert_non_null(strstr(svg, "<polyline class=\"rate\""));
     wr_strbuf_release(&page);
     wr_strbuf_release(&err);
 }
@@ -522,7 +583,10 @@ int main(void)
         cmocka_unit_test(test_strings_are_escaped_in_the_json),
         cmocka_unit_test(test_the_table_shows_goals_and_the_verdict_last),
         cmocka_unit_test(test_an_invalid_run_shows_the_first_lost_line),
+        cmocka_unit_test(test_the_table_fits_100_columns_with_long_names),
         cmocka_unit_test_setup_teardown(test_the_html_page_is_self_contained, s_html_setup,
+                                        s_html_teardown),
+        cmocka_unit_test_setup_teardown(test_the_chart_survives_odd_samples, s_html_setup,
                                         s_html_teardown),
         cmocka_unit_test_setup_teardown(test_an_html_page_that_cannot_be_written_says_why,
                                         s_html_setup, s_html_teardown),
