@@ -15,7 +15,8 @@
  *
  * The processes (wr_bench_procs_t's): CURVE keys on, logs in the run's folder, killed with the
  * command (PR_SET_PDEATHSIG). Members are numbered 0 .. wr_chaos_cluster_size()-1: the etcd
- * members, then the JobManagers, then the TaskManagers. Not thread-safe: one thread drives it. */
+ * members (0 .. WR_CHAOS_ETCDS-1), then the JobManagers, then the TaskManagers. Not thread-safe:
+ * one thread drives it. */
 #ifndef WR_CHAOS_CLUSTER_H
 #define WR_CHAOS_CLUSTER_H
 

@@ -80,14 +80,12 @@ static size_t s_node_kinds(unsigned targets, int out[3])
     return n;
 }
 
-/* A member of kind, by draw r. */
-static int s_member(const wr_chaos_cluster_t *c, int kind, uint64_t r)
+/* A member of kind, by draw r (members are numbered as chaos_cluster.h says). */
+static int s_member(int kind, uint64_t r)
 {
-    int of[16];
-    size_t n = 0;
-    for (size_t i = 0; i < wr_chaos_cluster_size(c); i++)
-        if ((int)wr_chaos_cluster_kind(c, i) == kind) of[n++] = (int)i;
-    return of[r % n];
+    if (kind == WR_CHAOS_NODE_ETCD) return (int)(r % WR_CHAOS_ETCDS);
+    if (kind == WR_CHAOS_NODE_JM) return S_JM0 + (int)(r % WR_CHAOS_JMS);
+    return S_TM0 + (int)(r % WR_CHAOS_TMS);
 }
 
 /* The kinds allowed by both masks, into kinds; how many. */
@@ -109,8 +107,7 @@ bool wr_chaos_nemesis_allowed(unsigned faults, unsigned targets)
 }
 
 size_t wr_chaos_nemesis_schedule(uint64_t seed, unsigned faults, unsigned targets,
-                                 int64_t interval_ms, const wr_chaos_cluster_t *c,
-                                 wr_chaos_plan_t *out, size_t max)
+                                 int64_t interval_ms, wr_chaos_plan_t *out, size_t max)
 {
     int kinds[WR_CHAOS_NKINDS], node_kinds[3];
     size_t nk = s_kinds(faults, targets, kinds), nn = s_node_kinds(targets, node_kinds);
@@ -145,7 +142,7 @@ size_t wr_chaos_nemesis_schedule(uint64_t seed, unsigned faults, unsigned target
         p->gap_ms = interval_ms * 7 / 10 + s_range(r_gap, 0, interval_ms * 6 / 10);
         switch (p->variant) {
         case WR_CHAOS_V_NODE:
-            p->node = s_member(c, node_kind, r_node);
+            p->node = s_member(node_kind, r_node);
             p->hold_ms =
                 p->kind == WR_CHAOS_KILL ? s_range(r_hold, 0, 3000) : s_range(r_hold, 500, 6000);
             break;

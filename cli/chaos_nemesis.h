@@ -68,8 +68,7 @@ bool wr_chaos_nemesis_allowed(unsigned faults, unsigned targets);
  * drawn from seed. faults and targets: bit masks (1u << WR_CHAOS_KILL ..., WR_CHAOS_TARGET(..)).
  * Returns how many were drawn, 0 when no fault is allowed by both masks (a usage error). */
 size_t wr_chaos_nemesis_schedule(uint64_t seed, unsigned faults, unsigned targets,
-                                 int64_t interval_ms, const wr_chaos_cluster_t *c,
-                                 wr_chaos_plan_t *out, size_t max);
+                                 int64_t interval_ms, wr_chaos_plan_t *out, size_t max);
 
 /* One fault in words, before it is applied ("kill -9 tm-2, restart after 1.4 s"), into out. */
 void wr_chaos_nemesis_describe(const wr_chaos_plan_t *p, const wr_chaos_cluster_t *c,

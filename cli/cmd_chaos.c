@@ -271,8 +271,8 @@ static int s_run(s_run_t *r, wr_chaos_result_t *res)
         wr_cli_error(S_CMD, NULL, "out of memory");
         return WR_ENOMEM;
     }
-    r->nplan = wr_chaos_nemesis_schedule(o->seed, o->faults, o->targets, o->interval_ms, r->c,
-                                         r->plan, max);
+    r->nplan =
+        wr_chaos_nemesis_schedule(o->seed, o->faults, o->targets, o->interval_ms, r->plan, max);
     FILE *out = o->json ? stderr : stdout;
     fprintf(out,
             "schedule (seed %llu; +gap from the previous fault's start, or once the previous one "
