@@ -247,23 +247,17 @@ int wr_bench_submit(wr_bench_procs_t *ps, wr_node_t *client, const char *jm, con
     return rc;
 }
 
-int wr_bench_start_etcd(wr_bench_procs_t *ps, wr_bench_proc_t *p, char url[64])
+int wr_bench_spawn_etcd(wr_bench_procs_t *ps, wr_bench_proc_t *p, int client_port, int peer_port,
+                        const char *initial_cluster)
 {
-    int client = wr_bench_free_port(), peer = wr_bench_free_port();
-    while (peer == client && client > 0)
-        peer = wr_bench_free_port();
-    if (client < 0 || peer < 0) {
-        wr_cli_error(ps->cmd, NULL, "no free port on 127.0.0.1: %s", strerror(errno));
-        return WR_EIO;
-    }
-    char data[PATH_MAX], peer_url[64], cluster[96];
-    snprintf(url, 64, "http://127.0.0.1:%d", client);
-    snprintf(peer_url, sizeof peer_url, "http://127.0.0.1:%d", peer);
-    snprintf(cluster, sizeof cluster, "bench=%s", peer_url);
-    snprintf(data, sizeof data, "%s/etcd.data", ps->dir);
+    char data[PATH_MAX], url[64], peer_url[64], cluster[WR_NODE_MAX + 64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", client_port);
+    snprintf(peer_url, sizeof peer_url, "http://127.0.0.1:%d", peer_port);
+    snprintf(cluster, sizeof cluster, "%s=%s", p->name, peer_url);
+    snprintf(data, sizeof data, "%s/%s.data", ps->dir, p->name);
     char *argv[] = {WR_BENCH_ETCD_BIN,
                     "--name",
-                    "bench",
+                    p->name,
                     "--data-dir",
                     data,
                     "--listen-client-urls",
@@ -275,13 +269,27 @@ int wr_bench_start_etcd(wr_bench_procs_t *ps, wr_bench_proc_t *p, char url[64])
                     "--initial-advertise-peer-urls",
                     peer_url,
                     "--initial-cluster",
-                    cluster,
+                    initial_cluster ? (char *)initial_cluster : cluster, /* execve writes none */
                     "--logger",
                     "zap",
                     "--log-outputs",
                     "stderr",
                     NULL};
-    int rc = wr_bench_spawn(ps, p, WR_BENCH_ETCD_BIN, argv);
+    p->port = client_port;
+    return wr_bench_spawn(ps, p, WR_BENCH_ETCD_BIN, argv);
+}
+
+int wr_bench_start_etcd(wr_bench_procs_t *ps, wr_bench_proc_t *p, char url[64])
+{
+    int client = wr_bench_free_port(), peer = wr_bench_free_port();
+    while (peer == client && client > 0)
+        peer = wr_bench_free_port();
+    if (client < 0 || peer < 0) {
+        wr_cli_error(ps->cmd, NULL, "no free port on 127.0.0.1: %s", strerror(errno));
+        return WR_EIO;
+    }
+    snprintf(url, 64, "http://127.0.0.1:%d", client);
+    int rc = wr_bench_spawn_etcd(ps, p, client, peer, NULL);
     if (!rc) rc = wr_bench_wait_log(ps, p, "serving client traffic", S_START_MS);
     if (rc && rc != WR_BENCH_STOPPED)
         wr_cli_error(ps->cmd, NULL, "etcd did not start on %s (%s): %s", url, p->log,

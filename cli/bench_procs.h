@@ -97,7 +97,14 @@ uint64_t wr_bench_peak_rss(const wr_bench_proc_t *p);
 int wr_bench_submit(wr_bench_procs_t *ps, wr_node_t *client, const char *jm, const char *yaml,
                     char id[WR_JOB_ID_MAX]);
 
-/* Starts a one-member etcd (/usr/bin/etcd) as p on two free ports, data in <dir>/etcd.data,
+/* Starts /usr/bin/etcd as p, member p->name, serving clients on 127.0.0.1:client_port (kept in
+ * p->port) and its peers on 127.0.0.1:peer_port, data in <dir>/<name>.data, without waiting:
+ * initial_cluster is etcd's --initial-cluster ("etcd-1=http://127.0.0.1:PEER,..."; NULL: p
+ * alone). Started again with the same arguments, a member finds its data and rejoins (etcd then
+ * ignores the initial flags). 0 or WR_EIO. */
+int wr_bench_spawn_etcd(wr_bench_procs_t *ps, wr_bench_proc_t *p, int client_port, int peer_port,
+                        const char *initial_cluster);
+/* Starts a one-member etcd (/usr/bin/etcd) as p on two free ports, data in <dir>/<name>.data,
  * and waits until it serves: 0 with its client URL in url, or the failure said on stderr. */
 int wr_bench_start_etcd(wr_bench_procs_t *ps, wr_bench_proc_t *p, char url[64]);
 #define WR_BENCH_ETCD_BIN "/usr/bin/etcd"

@@ -17,6 +17,7 @@ static const wr_cli_cmd_t s_cmds[] = {
     {"savepoint", wr_cmd_savepoint, "take a savepoint of a running job"},
     {"stop", wr_cmd_stop, "stop a job with a savepoint"},
     {"keygen", wr_cmd_keygen, "make a cluster's CURVE keys (security.curve)"},
+    {"chaos", wr_cmd_chaos, "fault injection on a cluster of this machine, with a verdict"},
     {"bench", wr_cmd_bench, "run a benchmark:"}, /* the overview appends the benchmarks' names */
 };
 

@@ -1,0 +1,594 @@
+/* weir chaos: fault injection with a verdict (issue 13).
+ *
+ *   cluster   three etcd members, two JobManagers with HA through etcd (jm-a, jm-b) and three
+ *             TaskManagers with 2 slots each (tm-1..3), each a child process on this machine,
+ *             every link between them through the chaos proxy (cli/chaos_cluster.h), CURVE on,
+ *             in a temp folder removed at the end (unless --keep). Settings a user would run:
+ *             heartbeat.timeout 2 s, restart-strategy fixed-delay 500 ms, the default lease
+ *             (high-availability.etcd.lease-ttl 3 s); --set changes any of them.
+ *   job       the verifiable job (cli/chaos_check.h): generator of --devices devices at --rate
+ *             records/s, --rate x --duration records in all -> key by -> sliding window ->
+ *             exactly-once file sink (--sink at-least-once: the one-file sink), parallelism 3,
+ *             checkpoints every --checkpoint-interval.
+ *   faults    a seeded schedule (cli/chaos_nemesis.h, printed first): one fault at a time, the
+ *             first once the job completed a checkpoint, each next one --interval (+-30%) after
+ *             the previous one started, but not before it healed (and 1 s passed) and, when the
+ *             job was disrupted, ran again (waited for up to one more interval), until --duration
+ *             since the job first ran.
+ *   measures  cli/chaos_watch.h, every 100 ms: per fault the time until the cluster noticed and
+ *             until the job ran again; throughput once a second; checkpoints, restarts; the peak
+ *             RSS of every process (before each kill and at the end).
+ *   the end   everything healed and restarted, the job must FINISH (within 2 min plus a tenth of
+ *             --duration; else the run is invalid, the reason said), then the checker reads the
+ *             committed output and the report is printed: the table (or --json: one object, and
+ *             nothing else on stdout), --report FILE.html.
+ * Exit: 0 valid, 1 invalid (or the run could not be made), 2 usage, 128 + the signal after
+ * SIGINT/SIGTERM (every process stopped, the folder removed). */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "actors/cluster/cluster.h"
+#include "bus/base/error.h"
+#include "cli/bench_machine.h"
+#include "cli/bench_procs.h"
+#include "cli/chaos_check.h"
+#include "cli/chaos_cluster.h"
+#include "cli/chaos_nemesis.h"
+#include "cli/chaos_report.h"
+#include "cli/chaos_watch.h"
+#include "cli/cli.h"
+#include "cli/status_tty.h"
+
+#define S_CMD          "chaos"
+#define S_MAX_SETS     16
+#define S_POLL_MS      100
+#define S_LIVE_MS      250
+#define S_START_MS     60000 /* the job first runs */
+#define S_HEARTBEAT_MS 2000
+#define S_RESTART_MS   500
+#define S_MAX_FAULTS   4096
+#define S_SETTLE_MS    1000 /* at least, from a heal to the next fault */
+
+typedef struct {
+    int64_t duration_ms, interval_ms, checkpoint_ms;
+    uint64_t seed, devices, rate, skip_commit;
+    bool seeded, json, keep, exactly_once;
+    unsigned faults, targets;
+    const char *backend, *report;
+    char sets[S_MAX_SETS][512];
+    int nsets;
+} s_opts_t;
+
+typedef struct {
+    const s_opts_t *o;
+    wr_bench_procs_t ps;
+    wr_chaos_cluster_t *c;
+    wr_chaos_watch_t *w;
+    wr_chaos_job_t job;
+    char sink[PATH_MAX];
+    char id[WR_JOB_ID_MAX];
+    int64_t t0; /* wr_bench_ms of the start */
+    wr_chaos_plan_t *plan;
+    size_t nplan;
+    wr_chaos_fault_t *faults;
+    size_t nfaults;
+    wr_status_tty_t *tty;
+    int64_t live_at;
+    const char *fault_now; /* the fault in force, "" */
+    char reason[256];      /* why the run is invalid besides the checker, "" */
+} s_run_t;
+
+/* ---- the live view ---- */
+
+static int64_t s_now(const s_run_t *r)
+{
+    return wr_bench_ms() - r->t0;
+}
+
+static void s_live(s_run_t *r, const wr_chaos_view_t *v, bool force)
+{
+    if (!r->tty || (!force && s_now(r) - r->live_at < S_LIVE_MS)) return;
+    r->live_at = s_now(r);
+    const char *leader = v->leader >= 0 ? wr_chaos_cluster_name(r->c, (size_t)v->leader) : "";
+    int64_t t = v->first_running >= 0 ? s_now(r) - v->first_running : 0;
+    wr_chaos_live_t l = {.t_ms = t,
+                         .duration_ms = r->o->duration_ms,
+                         .fault = r->fault_now,
+                         .job_state = v->answered ? v->state : "?",
+                         .leader = v->answered ? leader : "",
+                         .rate = v->rate,
+                         .records = v->records,
+                         .total = r->job.gen.total,
+                         .faults_done = r->nfaults,
+                         .restarts = v->restarts};
+    char line[512];
+    wr_chaos_live_line(&l, wr_status_tty_cols(), line, sizeof line);
+    wr_status_tty_draw(r->tty, line);
+}
+
+/* A plain line on stderr (without a terminal): a fault injected, the job running again. */
+static void s_say(s_run_t *r, const char *fmt, const char *what, int64_t ms)
+{
+    if (r->tty) return;
+    fprintf(stderr, "weir chaos: %6.1f s  ", (double)s_now(r) / 1000);
+    fprintf(stderr, fmt, what, (double)ms / 1000);
+    fputc('\n', stderr);
+}
+
+/* One poll (its requests no longer than until the next action at `at`, ms after t0; -1: none),
+ * the live line, the "running again" line, then a nap: false on a signal. */
+static bool s_tick(s_run_t *r, const wr_chaos_view_t **vp, int64_t at)
+{
+    bool open = wr_chaos_watch_fault_open(r->w);
+    const wr_chaos_view_t *v = wr_chaos_watch_poll(r->w, at < 0 ? INT64_MAX : at - s_now(r));
+    if (open && !wr_chaos_watch_fault_open(r->w) && r->nfaults)
+        s_say(r, "the job runs again after %s (%.1f s)", r->faults[r->nfaults - 1].target,
+              r->faults[r->nfaults - 1].recover_ms);
+    s_live(r, v, false);
+    if (vp) *vp = v;
+    int64_t nap = at < 0 ? S_POLL_MS : at - s_now(r); /* not past the next action */
+    return wr_bench_nap(&r->ps, nap < 0 ? 0 : nap > S_POLL_MS ? S_POLL_MS : nap);
+}
+
+/* ---- the run ---- */
+
+static int s_submit(s_run_t *r)
+{
+    wr_strbuf_t yaml, err;
+    wr_strbuf_init(&yaml);
+    wr_strbuf_init(&err);
+    int rc =
+        wr_chaos_job_yaml(&r->job, r->sink, r->o->exactly_once, r->o->skip_commit, &yaml, &err);
+    if (rc)
+        wr_cli_error(S_CMD, NULL, "the job is out of range: %s", err.buf);
+    else {
+        char to[WR_ADDR_MAX];
+        snprintf(to, sizeof to, "jm-a/%s", WR_JOBMANAGER_PATH);
+        rc = wr_bench_submit(&r->ps, wr_chaos_watch_client(r->w), to, yaml.buf, r->id);
+    }
+    wr_strbuf_release(&yaml);
+    wr_strbuf_release(&err);
+    return rc;
+}
+
+/* Polls until the job is RUNNING with every subtask running. */
+static int s_wait_running(s_run_t *r)
+{
+    const wr_chaos_view_t *v = NULL;
+    for (int64_t t0 = wr_bench_ms();;) {
+        if (!s_tick(r, &v, -1)) return WR_BENCH_STOPPED;
+        if (v->answered && !strcmp(v->state, "RUNNING") && v->subtasks && v->running == v->subtasks)
+            return 0;
+        if (wr_bench_ms() - t0 > S_START_MS) {
+            wr_cli_error(S_CMD, NULL, "job %s does not run within %d s (%s)", r->id,
+                         S_START_MS / 1000, v->state);
+            return WR_ETIMEDOUT;
+        }
+    }
+}
+
+/* Naps while polling until at (ms after t0): false on a signal. */
+static bool s_until(s_run_t *r, int64_t at)
+{
+    while (s_now(r) < at)
+        if (!s_tick(r, NULL, at)) return false;
+    return true;
+}
+
+/* The faults, one at a time, until --duration after the job first ran. */
+static int s_faults(s_run_t *r, int64_t end)
+{
+    /* the first fault once a checkpoint completed (a restore has something to start from),
+     * or after a gap */
+    int64_t next = s_now(r) + r->plan[0].gap_ms;
+    for (const wr_chaos_view_t *v = NULL; s_now(r) < next && (!v || v->checkpoint <= 0);)
+        if (!s_tick(r, &v, next)) return WR_BENCH_STOPPED;
+    next = s_now(r);
+    for (size_t k = 0; k < r->nplan && r->nfaults < S_MAX_FAULTS; k++) {
+        if (!s_until(r, next < end ? next : end)) return WR_BENCH_STOPPED;
+        /* a disrupted job runs again first (one fault at a time), waited for one interval more
+         * at most: a cluster that does not recover gets the next faults all the same */
+        for (int64_t t = s_now(r);
+             wr_chaos_watch_fault_open(r->w) && s_now(r) - t < r->o->interval_ms && s_now(r) < end;)
+            if (!s_tick(r, NULL, -1)) return WR_BENCH_STOPPED;
+        if (s_now(r) >= end) break;
+        wr_chaos_plan_t *p = &r->plan[k];
+        wr_chaos_fault_t *f = &r->faults[r->nfaults];
+        int rc = wr_chaos_nemesis_apply(r->c, p, wr_chaos_watch_poll(r->w, INT64_MAX)->leader, f);
+        if (rc) {
+            wr_cli_error(S_CMD, NULL, "cannot apply %s: %s", f->what, wr_strerror(rc));
+            return rc;
+        }
+        f->start_ms = s_now(r);
+        r->nfaults++;
+        wr_chaos_watch_fault_begin(r->w, f);
+        r->fault_now = f->what;
+        s_say(r, "%s", f->what, 0);
+        if (!s_until(r, f->start_ms + p->hold_ms)) return WR_BENCH_STOPPED;
+        if ((rc = wr_chaos_nemesis_heal(r->c, p))) {
+            wr_cli_error(S_CMD, NULL, "cannot heal %s: %s", f->what, wr_strerror(rc));
+            return rc;
+        }
+        f->end_ms = s_now(r);
+        r->fault_now = "";
+        /* the next one a gap after this one started, not sooner than a moment after the heal */
+        next = f->start_ms + (k + 1 < r->nplan ? r->plan[k + 1].gap_ms : 0);
+        if (next < f->end_ms + S_SETTLE_MS) next = f->end_ms + S_SETTLE_MS;
+    }
+    return 0;
+}
+
+/* After the faults: everything healed, the job must finish. */
+static int s_finish(s_run_t *r)
+{
+    int rc = wr_chaos_cluster_heal(r->c);
+    if (rc) {
+        wr_cli_error(S_CMD, NULL, "cannot restart every process: %s", wr_strerror(rc));
+        return rc;
+    }
+    int64_t deadline = 120000 + r->o->duration_ms / 10;
+    const wr_chaos_view_t *v = NULL;
+    for (int64_t t0 = s_now(r);;) {
+        if (!s_tick(r, &v, -1)) return WR_BENCH_STOPPED;
+        if (v->answered && !strcmp(v->state, "FINISHED")) break;
+        if (v->answered && (!strcmp(v->state, "FAILED") || !strcmp(v->state, "CANCELED"))) {
+            snprintf(r->reason, sizeof r->reason, "the job ended %s instead of FINISHED", v->state);
+            break;
+        }
+        if (s_now(r) - t0 > deadline) {
+            snprintf(r->reason, sizeof r->reason,
+                     "the job did not finish within %lld s of the last fault (%s)",
+                     (long long)deadline / 1000, v->answered ? v->state : "no JobManager answers");
+            break;
+        }
+    }
+    wr_chaos_watch_fault_end(r->w);
+    return 0;
+}
+
+static int s_run(s_run_t *r, wr_chaos_result_t *res)
+{
+    const s_opts_t *o = r->o;
+    wr_chaos_cluster_opts_t co = {.backend = o->backend,
+                                  .checkpoint_ms = o->checkpoint_ms,
+                                  .heartbeat_ms = S_HEARTBEAT_MS,
+                                  .restart_ms = S_RESTART_MS,
+                                  .sets = o->sets,
+                                  .nsets = o->nsets};
+    int rc = wr_chaos_cluster_new(&r->ps, &co, &r->c);
+    if (rc) return rc;
+    size_t max = (size_t)(o->duration_ms / (o->interval_ms * 7 / 10)) + 2;
+    if (max > S_MAX_FAULTS) max = S_MAX_FAULTS;
+    r->plan = calloc(max, sizeof *r->plan);
+    r->faults = calloc(max, sizeof *r->faults);
+    if (!r->plan || !r->faults) {
+        wr_cli_error(S_CMD, NULL, "out of memory");
+        return WR_ENOMEM;
+    }
+    r->nplan =
+        wr_chaos_nemesis_schedule(o->seed, o->faults, o->targets, o->interval_ms, r->plan, max);
+    FILE *out = o->json ? stderr : stdout;
+    fprintf(out,
+            "schedule (seed %llu; +gap from the previous fault's start, or once the previous one "
+            "healed and the job runs again; the first once a checkpoint completed; \"the leader\" "
+            "is the JobManager leading then):\n",
+            (unsigned long long)o->seed);
+    for (size_t k = 0; k < r->nplan; k++) {
+        char what[160];
+        wr_chaos_nemesis_describe(&r->plan[k], r->c, "the leader", what, sizeof what);
+        if (k)
+            fprintf(out, "  %2zu  +%4.1f s: %s\n", k + 1, (double)r->plan[k].gap_ms / 1000, what);
+        else
+            fprintf(out, "  %2zu  first: %s\n", k + 1, what);
+    }
+    fflush(out);
+    if ((rc = wr_chaos_watch_new(&r->ps, r->c, r->t0, &r->w))) return rc;
+    if ((rc = s_submit(r))) return rc;
+    wr_chaos_watch_job(r->w, r->id);
+    if ((rc = s_wait_running(r))) return rc;
+    const wr_chaos_view_t *v = wr_chaos_watch_poll(r->w, INT64_MAX);
+    if (!(rc = s_faults(r, v->first_running + o->duration_ms))) rc = s_finish(r);
+    if (rc) return rc;
+    wr_chaos_cluster_peaks(r->c, res);
+    wr_chaos_watch_result(r->w, res);
+    res->faults = r->faults;
+    res->nfaults = r->nfaults;
+    if (r->reason[0]) {
+        wr_cli_error(S_CMD, NULL, "invalid run: %s", r->reason);
+        res->verdict.valid = false;
+        return 0;
+    }
+    wr_strbuf_t err;
+    wr_strbuf_init(&err);
+    rc = wr_chaos_check(&r->job, r->sink, &res->verdict, &err);
+    if (rc) {
+        snprintf(r->reason, sizeof r->reason, "the output cannot be checked: %s", err.buf);
+        wr_cli_error(S_CMD, NULL, "invalid run: %s", r->reason);
+        res->verdict.valid = false;
+        rc = 0;
+    }
+    wr_strbuf_release(&err);
+    return rc;
+}
+
+/* ---- the command ---- */
+
+static const char s_usage[] =
+    "usage: weir chaos [--duration 5min] [--seed N] [--faults kill,pause,partition,etcd]\n"
+    "                  [--targets jm,tm,etcd] [--interval 10s] [--backend memory|rocksdb]\n"
+    "                  [--sink exactly-once|at-least-once] [--devices N] [--rate N]\n"
+    "                  [--checkpoint-interval 2s] [--json] [--report FILE.html] [--keep]\n"
+    "                  [--set KEY=VALUE]... [--test-skip-commit N]\n"
+    "\n"
+    "Starts a cluster on this machine (3 etcd members, JobManagers jm-a and jm-b with HA, 3\n"
+    "TaskManagers with 2 slots each; every link through a proxy that can cut it), runs a job "
+    "whose\n"
+    "output can be checked (generator -> key by -> sliding window -> file sink, parallelism 3),\n"
+    "injects faults from a seeded schedule for --duration, heals everything, waits for the job to\n"
+    "finish and checks its committed output against the generator: lost, duplicated and\n"
+    "unexpected results, and the verdict. Prints the faults with the time until the cluster\n"
+    "noticed each and the job ran again, availability, throughput, checkpoints, restarts, the\n"
+    "peak memory of every process. Exit 0 when valid, 1 when not, 2 on usage errors.\n"
+    "Settings: heartbeat.timeout 2s, restart-strategy fixed-delay 500ms, the lease of\n"
+    "deploy/weir.yaml (high-availability.etcd.lease-ttl 3s); --set changes them.\n"
+    "\n"
+    "  --duration D            how long faults are injected, from the job's first RUNNING (5min)\n"
+    "  --seed N                the schedule's seed (default: from the clock; printed)\n"
+    "  --faults LIST           nemeses, of kill,pause,partition,etcd (default: all)\n"
+    "  --targets LIST          node kinds hit, of jm,tm,etcd (default: all); a partition counts\n"
+    "                          for every kind it separates\n"
+    "  --interval D            from a fault's start to the next one's, +-30% (10s); never\n"
+    "                          before the previous one healed and the job runs again\n"
+    "  --backend B             state.backend: memory or rocksdb (memory)\n"
+    "  --sink S                exactly-once (part files) or at-least-once (one file)\n"
+    "  --devices N             devices of the generator (10000)\n"
+    "  --rate N                records/s of the generator (20000); --rate x --duration records\n"
+    "  --checkpoint-interval D execution.checkpointing.interval (2s)\n"
+    "  --json                  one JSON object on stdout (the schedule goes to stderr)\n"
+    "  --report FILE.html      an HTML page: throughput over time with the faults on it\n"
+    "  --keep                  keep the run's folder (logs, output) and say where\n"
+    "  --set KEY=VALUE         configuration of every daemon (at most 16)\n"
+    "  --test-skip-commit N    test only: the sink drops checkpoint N's commit (lost results)\n";
+
+static const char *const s_target_names[3] = {"etcd", "jm", "tm"}; /* wr_chaos_node_kind_t */
+
+/* Parses the options into *o: 0, or an exit code after saying why. */
+static int s_parse(int argc, char **argv, s_opts_t *o)
+{
+    static const struct option opts[] = {{"duration", required_argument, NULL, 'd'},
+                                         {"seed", required_argument, NULL, 's'},
+                                         {"faults", required_argument, NULL, 'f'},
+                                         {"targets", required_argument, NULL, 't'},
+                                         {"interval", required_argument, NULL, 'i'},
+                                         {"backend", required_argument, NULL, 'b'},
+                                         {"sink", required_argument, NULL, 'k'},
+                                         {"devices", required_argument, NULL, 'n'},
+                                         {"rate", required_argument, NULL, 'r'},
+                                         {"checkpoint-interval", required_argument, NULL, 'c'},
+                                         {"json", no_argument, NULL, 'J'},
+                                         {"report", required_argument, NULL, 'R'},
+                                         {"keep", no_argument, NULL, 'K'},
+                                         {"set", required_argument, NULL, 'S'},
+                                         {"test-skip-commit", required_argument, NULL, 'T'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    wr_cli_cfg_t cc = {0};
+    char bad_name[64];
+    int c, li = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, &li)) != -1) {
+        const char *bad = NULL; /* what the option wanted, when its value is wrong */
+        switch (c) {
+        case 'd':
+            if (wr_config_parse_value(WR_CFG_DURATION, optarg, &o->duration_ms) ||
+                o->duration_ms < 1000 || o->duration_ms > 86400000)
+                bad = "a duration from 1s to 24h (5min)";
+            break;
+        case 'i':
+            if (wr_config_parse_value(WR_CFG_DURATION, optarg, &o->interval_ms) ||
+                o->interval_ms < 100 || o->interval_ms > 3600000)
+                bad = "a duration from 100ms to 1h (10s)";
+            break;
+        case 'c':
+            if (wr_config_parse_value(WR_CFG_DURATION, optarg, &o->checkpoint_ms) ||
+                o->checkpoint_ms < 100 || o->checkpoint_ms > 3600000)
+                bad = "a duration from 100ms to 1h (2s)";
+            break;
+        case 's':
+            if (!wr_cli_count(optarg, 0, UINT64_MAX, &o->seed)) bad = "a number";
+            o->seeded = true;
+            break;
+        case 'f':
+            if (wr_chaos_parse_list(optarg, wr_chaos_kind_name, WR_CHAOS_NKINDS, &o->faults,
+                                    bad_name, sizeof bad_name))
+                optarg = bad_name, bad = "one of kill, pause, partition, etcd";
+            break;
+        case 't':
+            if (wr_chaos_parse_list(optarg, s_target_names, 3, &o->targets, bad_name,
+                                    sizeof bad_name))
+                optarg = bad_name, bad = "one of jm, tm, etcd";
+            break;
+        case 'b':
+            if (strcmp(optarg, "memory") && strcmp(optarg, "rocksdb")) bad = "memory or rocksdb";
+            o->backend = optarg;
+            break;
+        case 'k':
+            if (strcmp(optarg, "exactly-once") && strcmp(optarg, "at-least-once"))
+                bad = "exactly-once or at-least-once";
+            o->exactly_once = !strcmp(optarg, "exactly-once");
+            break;
+        case 'n':
+            if (!wr_cli_count(optarg, 1, WR_GEN_MAX_DEVICES, &o->devices))
+                bad = "a count of devices (10000)";
+            break;
+        case 'r':
+            if (!wr_cli_count(optarg, 1, 100000000, &o->rate)) bad = "1 to 100000000";
+            break;
+        case 'J':
+            o->json = true;
+            break;
+        case 'R':
+            o->report = optarg;
+            break;
+        case 'K':
+            o->keep = true;
+            break;
+        case 'T':
+            if (!wr_cli_count(optarg, 1, UINT32_MAX, &o->skip_commit)) bad = "a checkpoint id";
+            break;
+        case 'S': /* a copy for the daemons: wr_cli_cfg_set_arg cuts optarg at its '=' */
+            if (o->nsets == S_MAX_SETS)
+                bad = "one of at most 16 --set";
+            else if ((size_t)snprintf(o->sets[o->nsets], sizeof o->sets[0], "%s", optarg) >=
+                     sizeof o->sets[0])
+                bad = "KEY=VALUE of at most 511 bytes";
+            else if (wr_cli_cfg_set_arg(&cc, S_CMD, optarg))
+                return WR_EXIT_USAGE;
+            else
+                o->nsets++;
+            break;
+        case 'h':
+            fputs(s_usage, stdout);
+            return -1;
+        default:
+            fputs(s_usage, stderr);
+            return WR_EXIT_USAGE;
+        }
+        if (bad) {
+            wr_cli_error(S_CMD, "see weir chaos --help", "--%s: '%s' is not %s", opts[li].name,
+                         optarg, bad);
+            return WR_EXIT_USAGE;
+        }
+    }
+    if (optind != argc) {
+        wr_cli_error(S_CMD, "it takes options only (see weir chaos --help)",
+                     "unexpected argument '%s'", argv[optind]);
+        return WR_EXIT_USAGE;
+    }
+    if (!wr_chaos_nemesis_allowed(o->faults, o->targets)) {
+        wr_cli_error(S_CMD, "see weir chaos --help",
+                     "no fault of --faults hits a node of --targets (etcd faults hit etcd only)");
+        return WR_EXIT_USAGE;
+    }
+    int code;
+    wr_config_t *cfg = wr_cli_cfg_build(&cc, S_CMD, &code); /* the daemons' settings, checked */
+    if (!cfg) return code;
+    wr_config_destroy(&cfg);
+    return 0;
+}
+
+/* The report: the table (or JSON) on stdout, the HTML page; reason: why the run is invalid
+ * besides the checker's counts ("" none), said after the table (and on stderr before). 0, or
+ * WR_EIO for the page. */
+static int s_report(const s_opts_t *o, const wr_chaos_result_t *res, const char *reason)
+{
+    int rc = 0;
+    if (o->json) {
+        wr_strbuf_t j;
+        wr_strbuf_init(&j);
+        if (!(rc = wr_chaos_report_json(res, &j))) printf("%s\n", j.buf);
+        wr_strbuf_release(&j);
+    } else {
+        wr_chaos_report_table(res, stdout);
+        if (reason[0]) printf("invalid run: %s\n", reason);
+    }
+    fflush(stdout);
+    if (!rc && o->report) {
+        wr_strbuf_t err;
+        wr_strbuf_init(&err);
+        if ((rc = wr_chaos_report_html(res, o->report, &err)))
+            wr_cli_error(S_CMD, NULL, "cannot write %s: %s", o->report, err.buf);
+        wr_strbuf_release(&err);
+    }
+    return rc;
+}
+
+int wr_cmd_chaos(int argc, char **argv)
+{
+    s_opts_t o = {.duration_ms = 300000,
+                  .interval_ms = 10000,
+                  .checkpoint_ms = 2000,
+                  .devices = 10000,
+                  .rate = 20000,
+                  .exactly_once = true,
+                  .faults = (1u << WR_CHAOS_NKINDS) - 1,
+                  .targets = WR_CHAOS_TARGETS_ALL,
+                  .backend = "memory"};
+    int code = s_parse(argc, argv, &o);
+    if (code) return code < 0 ? WR_EXIT_OK : code;
+    if (!o.seeded) o.seed = (uint64_t)time(NULL) ^ (uint64_t)getpid() << 32;
+    s_run_t r = {.o = &o, .fault_now = ""};
+    wr_chaos_job_default(&r.job);
+    r.job.gen.devices = o.devices;
+    r.job.gen.rate = o.rate;
+    r.job.gen.total = o.rate * (uint64_t)o.duration_ms / 1000;
+    { /* the job's range and the faults' choice are usage errors: before anything starts */
+        wr_strbuf_t yaml, err;
+        wr_strbuf_init(&yaml);
+        wr_strbuf_init(&err);
+        int rc = wr_chaos_job_yaml(&r.job, "/tmp/x", o.exactly_once, o.skip_commit, &yaml, &err);
+        if (rc) wr_cli_error(S_CMD, "see weir chaos --help", "the job: %s", err.buf);
+        wr_strbuf_release(&yaml);
+        wr_strbuf_release(&err);
+        if (rc) return WR_EXIT_USAGE;
+    }
+    if (access(WR_BENCH_ETCD_BIN, X_OK)) {
+        wr_cli_error(S_CMD, "install etcd (Debian: etcd-server)", "%s: %s", WR_BENCH_ETCD_BIN,
+                     strerror(errno));
+        return WR_EXIT_FAIL;
+    }
+    wr_cli_block_signals(); /* before any thread: sleeps wait for SIGINT/SIGTERM instead */
+    wr_chaos_result_t res = {.seed = o.seed,
+                             .duration_ms = o.duration_ms,
+                             .devices = o.devices,
+                             .records = r.job.gen.total};
+    snprintf(res.backend, sizeof res.backend, "%s", o.backend);
+    snprintf(res.sink, sizeof res.sink, "%s", o.exactly_once ? "exactly-once" : "at-least-once");
+    wr_bench_machine_t m;
+    wr_bench_machine(&m);
+    snprintf(res.cpu, sizeof res.cpu, "%s", m.cpu);
+    r.t0 = wr_bench_ms();
+    int rc = wr_bench_procs_init(&r.ps, S_CMD, "chaos");
+    if (!rc) {
+        snprintf(r.sink, sizeof r.sink, "%s/%s", r.ps.dir, o.exactly_once ? "out" : "out.jsonl");
+        FILE *out = o.json ? stderr : stdout;
+        fprintf(out,
+                "weir chaos: seed %llu, %lld s of faults (%s) every %.1f s +-30%%; job: %llu "
+                "devices, %llu records/s, %llu records, %s backend, %s sink, checkpoints every "
+                "%lld ms; heartbeat.timeout %d ms, restart fixed-delay %d ms; folder %s\n"
+                "throughput: the growth of the sources' records_out within each attempt "
+                "(a new attempt counts from 0; replayed records count)\n",
+                (unsigned long long)o.seed, (long long)o.duration_ms / 1000,
+                o.faults == (1u << WR_CHAOS_NKINDS) - 1 ? "all" : "some",
+                (double)o.interval_ms / 1000, (unsigned long long)o.devices,
+                (unsigned long long)o.rate, (unsigned long long)r.job.gen.total, o.backend,
+                res.sink, (long long)o.checkpoint_ms, S_HEARTBEAT_MS, S_RESTART_MS, r.ps.dir);
+        fflush(out);
+        if (isatty(STDERR_FILENO)) r.tty = wr_status_tty_new(false);
+        rc = s_run(&r, &res);
+        wr_status_tty_destroy(&r.tty);
+        if (rc && rc != WR_BENCH_STOPPED && r.c) wr_chaos_cluster_dump_logs(r.c);
+    }
+    wr_chaos_cluster_destroy(&r.c);
+    res.wall_ms = wr_bench_ms() - r.t0;
+    if (!rc && !r.ps.signal) rc = s_report(&o, &res, r.reason) ? WR_EIO : 0; /* samples: r.w's */
+    wr_chaos_watch_destroy(&r.w);
+    wr_bench_procs_release(&r.ps, o.keep);
+    free(r.plan);
+    free(r.faults);
+    if (o.keep && r.ps.dir[0])
+        fprintf(stderr, "weir %s: the run's folder is kept: %s\n", S_CMD, r.ps.dir);
+    if (r.ps.signal) {
+        fprintf(stderr, "weir %s: %s received: every process stopped\n", S_CMD,
+                r.ps.signal == SIGINT ? "SIGINT" : "SIGTERM");
+        return 128 + r.ps.signal;
+    }
+    if (rc) return WR_EXIT_FAIL;
+    return res.verdict.valid ? WR_EXIT_OK : WR_EXIT_FAIL;
+}
