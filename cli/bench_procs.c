@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -37,16 +38,49 @@ bool wr_bench_nap(wr_bench_procs_t *ps, int64_t ms)
     return !sig;
 }
 
-int wr_bench_free_port(void)
+/* Whether port is free on 127.0.0.1 now (bound and released), or, for port 0, the one the kernel
+ * picks; -1 when it is taken. */
+static int s_try_port(int port)
 {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port = -1;
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), got = -1;
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t len = sizeof a;
     if (fd >= 0 && !bind(fd, (struct sockaddr *)&a, sizeof a) &&
         !getsockname(fd, (struct sockaddr *)&a, &len))
-        port = ntohs(a.sin_port);
+        got = ntohs(a.sin_port);
     if (fd >= 0) close(fd);
-    return port;
+    return got;
+}
+
+/* The ports wr_bench_free_port draws from, [*lo, *hi): below the kernel's ephemeral range (or
+ * above it when there is no room below). False when neither side has room. */
+static bool s_port_range(int *lo, int *hi)
+{
+    int eph_lo = 32768, eph_hi = 60999; /* Linux's default */
+    FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+    if (f) {
+        if (fscanf(f, "%d %d", &eph_lo, &eph_hi) != 2) eph_lo = 32768, eph_hi = 60999;
+        fclose(f);
+    }
+    *lo = 10000, *hi = eph_lo;
+    if (*hi - *lo >= 5000) return true;
+    *lo = eph_hi + 1, *hi = 65536;
+    return *hi - *lo >= 2000;
+}
+
+int wr_bench_free_port(void)
+{
+    int lo, hi;
+    if (s_port_range(&lo, &hi))
+        for (int i = 0; i < 200; i++) {
+            uint32_t r;
+            if (getrandom(&r, sizeof r, 0) != sizeof r) break;
+            int port = s_try_port(lo + (int)(r % (uint32_t)(hi - lo)));
+            if (port > 0) return port;
+        }
+    return s_try_port(0);
 }
 
 /* The environment of the children: this one's, with WEIR_LOG=info (benchmarks read the logs). */

@@ -50,8 +50,12 @@ int wr_bench_procs_init(wr_bench_procs_t *ps, const char *cmd, const char *name)
 /* Frees the environment and removes the folder unless keep. Kill the children first. */
 void wr_bench_procs_release(wr_bench_procs_t *ps, bool keep);
 
-/* A free TCP port on 127.0.0.1 (bound and released: another process may take it meanwhile), -1
- * when none. */
+/* A TCP port on 127.0.0.1 that was free a moment ago (bound and released: another process may
+ * take it meanwhile), -1 when none. Drawn at random outside the kernel's ephemeral range
+ * (net.ipv4.ip_local_port_range), where connect takes its local ports: a cluster that makes and
+ * breaks many connections (weir chaos) would otherwise find a daemon's port, kept across its
+ * restarts, taken by one of its own connections. Outside the range it competes only with other
+ * picks like it (tests/support/process.h's ps_free_port is this function). */
 int wr_bench_free_port(void);
 /* Milliseconds of a monotonic clock. */
 int64_t wr_bench_ms(void);

@@ -312,6 +312,11 @@ static void s_page(wr_strbuf_t *b, const wr_chaos_result_t *r)
         s_html(b, first[i], WR_CHAOS_EXAMPLE_MAX);
         wr_strbuf_adds(b, "</code></p>\n");
     }
+    if (r->reason[0]) {
+        wr_strbuf_adds(b, "<p>invalid run: ");
+        s_html(b, r->reason, sizeof r->reason);
+        wr_strbuf_adds(b, "</p>\n");
+    }
     s_params(b, r);
     wr_strbuf_adds(b, "<h2>Throughput and faults</h2>\n");
     s_chart(b, r);

@@ -269,6 +269,8 @@ void wr_chaos_report_table(const wr_chaos_result_t *r, FILE *out)
                 r->procs[i].starts == 1 ? "" : "s");
     }
     s_table_verdict(&r->verdict, out);
+    char reason[sizeof r->reason + 1];
+    if (s_clean(r->reason, sizeof r->reason, reason)[0]) fprintf(out, "invalid run: %s\n", reason);
 }
 
 /* ---- JSON ---- */
@@ -289,9 +291,10 @@ static void s_json_double(wr_strbuf_t *j, double v)
 int wr_chaos_report_json(const wr_chaos_result_t *r, wr_strbuf_t *out)
 {
     const wr_chaos_verdict_t *v = &r->verdict;
-    wr_strbuf_addf(out, "{\"valid\":%s,\"seed\":%" PRIu64 ",\"duration_ms\":%lld,\"wall_ms\":%lld,",
-                   v->valid ? "true" : "false", r->seed, (long long)r->duration_ms,
-                   (long long)r->wall_ms);
+    wr_strbuf_addf(out, "{\"valid\":%s", v->valid ? "true" : "false");
+    s_json_str(out, ",\"reason\":", r->reason, sizeof r->reason);
+    wr_strbuf_addf(out, ",\"seed\":%" PRIu64 ",\"duration_ms\":%lld,\"wall_ms\":%lld,", r->seed,
+                   (long long)r->duration_ms, (long long)r->wall_ms);
     s_json_str(out, "\"cpu\":", r->cpu, sizeof r->cpu);
     s_json_str(out, ",\"backend\":", r->backend, sizeof r->backend);
     s_json_str(out, ",\"sink\":", r->sink, sizeof r->sink);

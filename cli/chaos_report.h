@@ -3,7 +3,7 @@
  * the terminal while it runs. Pure rendering: nothing here starts, asks or measures anything.
  *
  * The JSON object (compact, one line; every field always present, -1 where a time is unknown):
- *   {"valid":true,"seed":1,"duration_ms":...,"wall_ms":...,"cpu":"...","backend":"memory",
+ *   {"valid":true,"reason":"","seed":1,"duration_ms":...,"wall_ms":...,"cpu":"...","backend":"memory",
  *    "sink":"exactly-once","devices":...,"records":...,
  *    "verdict":{"expected":..,"ok":..,"lost":..,"duplicated":..,"unexpected":..,"lines":..,
  *               "first_lost":"..","first_duplicated":"..","first_unexpected":".."},
@@ -67,6 +67,8 @@ typedef struct {
     uint64_t devices, records;
     /* the verdict */
     wr_chaos_verdict_t verdict;
+    char reason[256]; /* why the run is invalid besides the checker's counts (the job did not
+                         finish, its output could not be read): "" when there is none */
     /* the measurements (arrays owned by the caller) */
     const wr_chaos_fault_t *faults;
     size_t nfaults;

@@ -483,10 +483,9 @@ static int s_parse(int argc, char **argv, s_opts_t *o)
     return 0;
 }
 
-/* The report: the table (or JSON) on stdout, the HTML page; reason: why the run is invalid
- * besides the checker's counts ("" none), said after the table (and on stderr before). 0, or
- * WR_EIO for the page. */
-static int s_report(const s_opts_t *o, const wr_chaos_result_t *res, const char *reason)
+/* The report: the table (or JSON) on stdout, the HTML page (each says res->reason, why the run is
+ * invalid besides the checker's counts, when there is one). 0, or WR_EIO for the page. */
+static int s_report(const s_opts_t *o, const wr_chaos_result_t *res)
 {
     int rc = 0;
     if (o->json) {
@@ -496,7 +495,6 @@ static int s_report(const s_opts_t *o, const wr_chaos_result_t *res, const char 
         wr_strbuf_release(&j);
     } else {
         wr_chaos_report_table(res, stdout);
-        if (reason[0]) printf("invalid run: %s\n", reason);
     }
     fflush(stdout);
     if (!rc && o->report) {
@@ -577,7 +575,8 @@ int wr_cmd_chaos(int argc, char **argv)
     }
     wr_chaos_cluster_destroy(&r.c);
     res.wall_ms = wr_bench_ms() - r.t0;
-    if (!rc && !r.ps.signal) rc = s_report(&o, &res, r.reason) ? WR_EIO : 0; /* samples: r.w's */
+    snprintf(res.reason, sizeof res.reason, "%s", r.reason);
+    if (!rc && !r.ps.signal) rc = s_report(&o, &res) ? WR_EIO : 0; /* samples: r.w's */
     wr_chaos_watch_destroy(&r.w);
     wr_bench_procs_release(&r.ps, o.keep);
     free(r.plan);

@@ -220,6 +220,7 @@ static void test_the_json_holds_the_run(void **state)
     assert_int_equal(s_int(&doc, "verdict.duplicated"), 0);
     assert_int_equal(s_int(&doc, "verdict.unexpected"), 0);
     assert_int_equal(s_int(&doc, "verdict.lines"), 300000);
+    s_assert_str(&doc, "reason", "");
     s_assert_str(&doc, "verdict.first_lost", "");
     s_assert_str(&doc, "verdict.first_duplicated", "");
     s_assert_str(&doc, "verdict.first_unexpected", "");
@@ -364,7 +365,20 @@ static void test_an_invalid_run_shows_the_first_lost_line(void **state)
     assert_null(strstr(t, "first unexpected"));
     assert_non_null(strstr(t, "TaskManager recovery: no fault disrupted the job (goal <= 2 s: "
                               "not measured)"));
+    assert_null(strstr(t, "invalid run:"));
     free(t);
+    /* a reason besides the counts: last in the table, in the JSON */
+    snprintf(r.reason, sizeof r.reason, "the job ended FAILED instead of FINISHED");
+    t = s_table(&r);
+    static const char last[] = "\ninvalid run: the job ended FAILED instead of FINISHED\n";
+    size_t len = strlen(t);
+    assert_true(len > sizeof last && !strcmp(t + len - (sizeof last - 1), last));
+    free(t);
+    wr_strbuf_t doc;
+    wr_strbuf_init(&doc);
+    assert_int_equal(wr_chaos_report_json(&r, &doc), 0);
+    s_assert_str(&doc, "reason", "the job ended FAILED instead of FINISHED");
+    wr_strbuf_release(&doc);
 }
 
 /* The longest names a result can hold. */

@@ -10,13 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "bus/base/strbuf.h"
+#include "cli/bench_procs.h"
 #include "tests/support/wait.h"
 
 ps_harness_t ps_h;
@@ -161,42 +161,9 @@ int ps_listen(int *port)
 }
 
 /* Returns port (0: one the kernel picks) if a socket could listen on it a moment ago, else -1. */
-static int s_try_port(int port)
-{
-    int fd = ps_listen(&port);
-    if (fd < 0) return -1;
-    close(fd);
-    return port;
-}
-
-/* The ports ps_free_port draws from, [*lo, *hi): those below the kernel's ephemeral range (or above
- * it when there is no room below). False when neither side has room. */
-static bool s_port_range(int *lo, int *hi)
-{
-    int eph_lo = 32768, eph_hi = 60999; /* Linux's default */
-    FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
-    if (f) {
-        if (fscanf(f, "%d %d", &eph_lo, &eph_hi) != 2) eph_lo = 32768, eph_hi = 60999;
-        fclose(f);
-    }
-    *lo = 10000, *hi = eph_lo;
-    if (*hi - *lo >= 5000) return true;
-    *lo = eph_hi + 1, *hi = 65536;
-    return *hi - *lo >= 2000;
-}
-
 int ps_free_port(void)
 {
-    int lo, hi;
-    if (s_port_range(&lo, &hi)) {
-        for (int i = 0; i < 200; i++) {
-            uint32_t r;
-            assert_int_equal(getrandom(&r, sizeof r, 0), sizeof r);
-            int port = s_try_port(lo + (int)(r % (uint32_t)(hi - lo)));
-            if (port > 0) return port;
-        }
-    }
-    int port = s_try_port(0);
+    int port = wr_bench_free_port();
     assert_true(port > 0);
     return port;
 }
