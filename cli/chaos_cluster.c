@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include "bus/base/error.h"
@@ -167,6 +168,18 @@ static int s_keys(wr_chaos_cluster_t *c)
     return wr_bench_keys(c->ps, names, roles, n, "chaos", true);
 }
 
+/* The soft limit of open files raised to the hard one: the proxy holds two descriptors per
+ * connection, and a cut stalls every connection dialed through it until the heal (ZeroMQ dials
+ * again each time its heartbeats give one up). */
+static void s_raise_nofile(void)
+{
+    struct rlimit rl;
+    if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        (void)setrlimit(RLIMIT_NOFILE, &rl); /* the default stays: a limit, not a failure */
+    }
+}
+
 int wr_chaos_cluster_new(wr_bench_procs_t *ps, const wr_chaos_cluster_opts_t *o,
                          wr_chaos_cluster_t **out)
 {
@@ -178,6 +191,7 @@ int wr_chaos_cluster_new(wr_bench_procs_t *ps, const wr_chaos_cluster_opts_t *o,
     }
     c->ps = ps;
     c->o = *o;
+    s_raise_nofile();
     int rc = wr_chaos_proxy_new(&c->proxy);
     if (rc) wr_cli_error(ps->cmd, NULL, "cannot start the proxy: %s", wr_strerror(rc));
     if (!rc) rc = s_plan(c);
