@@ -11,6 +11,10 @@
  *     the kill, while checkpoints are still triggered, to etcd's return), and once etcd is
  *     back a leader takes the job over from its latest checkpoint; it finishes with the output of
  *     an uninterrupted `weir local` run, line for line
+ *   - the same, with the standby killed before: the leader leads again under a new epoch once etcd
+ *     is back, with the TaskManagers it knew before, and the job (one that needs every slot) runs
+ *     again within 15 s and finishes exactly once (it stayed RESTARTING: the slots of the jobs
+ *     forgotten at the step-down were still counted as held)
  *
  * WEIR_TEST_FILTER=PATTERN runs only the matching tests; an ASan build runs a smaller job. */
 #include <stdarg.h>
@@ -31,6 +35,7 @@
 #define S_LEASE_MS  2000
 #define S_DOWN_MS   (2 * S_LEASE_MS) /* how long etcd stays down once the leader stepped down */
 #define S_SETTLE_MS 400              /* a commit under way when etcd went down ends */
+#define S_AGAIN_MS  15000 /* a leader that leads again runs the job again (restart, ASan, load) */
 
 /* How many of the JobManagers' logs contain text. */
 static size_t s_jm_logs_say(const hc_cluster_t *c, const char *text)
@@ -51,7 +56,7 @@ typedef struct {
     int leader; /* the JobManager that leads */
 } s_run_t;
 
-static void s_start(s_run_t *r, unsigned seconds)
+static void s_start(s_run_t *r, unsigned seconds, unsigned slots)
 {
     unsigned rate = ps_h.asan ? 15000 : 40000;
     pj_size_t z = {.devices = 200, .source_par = 2, .total = (unsigned long long)rate * seconds};
@@ -66,7 +71,8 @@ static void s_start(s_run_t *r, unsigned seconds)
         .etcd = r->etcd->endpoints,
         .settings =
             PS_ARGV("--set", "high-availability.etcd.lease-ttl=2s", "--set",
-                    "high-availability.etcd.renew-interval=300ms", "--set", "heartbeat.timeout=2s"),
+                    "high-availability.etcd.renew-interval=300ms", "--set", "heartbeat.timeout=2s",
+                    "--set", ps_fmt("taskmanager.numberOfTaskSlots=%u", slots)),
         .jm_settings = PS_ARGV("--set", "execution.checkpointing.interval=1s", "--set",
                                ps_fmt("state.checkpoints.dir=%s", ps_path("ck")))};
     hc_start(&r->c);
@@ -90,7 +96,7 @@ static void test_etcd_leader_member_lost(void **state)
 {
     (void)state;
     s_run_t run, *r = &run;
-    s_start(r, 20);
+    s_start(r, 20, 2);
     hc_cluster_t *c = &r->c;
     te_cluster_t *etcd = r->etcd;
     const char *id = r->id;
@@ -121,7 +127,7 @@ static void test_etcd_all_members_lost(void **state)
 {
     (void)state;
     s_run_t run, *r = &run;
-    s_start(r, 30);
+    s_start(r, 30, 2);
     hc_cluster_t *c = &r->c;
     te_cluster_t *etcd = r->etcd;
     const char *id = r->id, *out = r->out;
@@ -170,6 +176,32 @@ static void test_etcd_all_members_lost(void **state)
     s_finish(r, "after etcd's outage");
 }
 
+static void test_etcd_lost_same_leader_again(void **state)
+{
+    (void)state;
+    s_run_t run, *r = &run;
+    s_start(r, 12, 1); /* the job needs every slot: one still held in the leader's books shows */
+    hc_cluster_t *c = &r->c;
+    int leader = r->leader;
+
+    /* the standby gone, so that the leader leads again once etcd is back: under a new epoch,
+     * with the TaskManagers it had before, which must register again */
+    hc_kill9(c, 1 - leader);
+    te_cluster_kill9(r->etcd);
+    if (ps_wait_text(c->jm[leader], c->jm[leader]->err, "no longer leading the cluster", 1,
+                     S_LEASE_MS + 10000) < 0)
+        PS_FAIL("%s does not step down without etcd", hc_jm_ids[leader]);
+    te_cluster_restart(r->etcd);
+    int64_t t0 = ps_now_ms();
+    if (ps_wait_text(c->jm[leader], c->jm[leader]->err, "leading the cluster (etcd)", 2,
+                     HC_TAKEOVER_MS) < 0)
+        PS_FAIL("%s does not lead again once etcd is back", hc_jm_ids[leader]);
+    const char *job = pj_wait_job(&c->pc, r->id, "ALL-RUNNING", 1, S_AGAIN_MS);
+    print_message("  etcd back: %s leads again, the job runs again %lld ms later (attempt %lld)\n",
+                  hc_jm_ids[leader], (long long)(ps_now_ms() - t0), pj_jnum(job, "attempt"));
+    s_finish(r, "after etcd's outage under the same leader");
+}
+
 static int s_group_setup(void **state)
 {
     (void)state;
@@ -182,6 +214,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         S_TEST(test_etcd_leader_member_lost),
         S_TEST(test_etcd_all_members_lost),
+        S_TEST(test_etcd_lost_same_leader_again),
     };
 #undef S_TEST
     if (getenv("WEIR_TEST_FILTER")) cmocka_set_test_filter(getenv("WEIR_TEST_FILTER"));

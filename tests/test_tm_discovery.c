@@ -2,7 +2,10 @@
  * a real etcd on free loopback ports: the discovery thread tells a test actor, with one local
  * message, each time etcd names another leader (another candidacy, or the same one at another
  * address), and says nothing while the answer stays the same, while no JobManager campaigns, or
- * while etcd does not answer. */
+ * while etcd does not answer; and a TaskManager actor (taskmanager.h) that registered with a
+ * JobManager registers with it again at once when etcd names a new candidacy of the same
+ * JobManager (it lost the leadership and won it again under a new epoch, forgetting its
+ * TaskManagers), not only at its next slot report. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,10 +15,14 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "actors/cluster/cluster.h"
 #include "actors/runtime/node.h"
+#include "actors/taskmanager/taskmanager.h"
 #include "actors/taskmanager/tm_discovery.h"
 #include "bus/base/error.h"
+#include "bus/messages.h"
 #include "bus/msgtypes.h"
 #include "state/etcd/ha.h"
 #include "tests/support/actor.h"
@@ -52,11 +59,37 @@ static int s_tm_message(wr_actor_t *self, void *state, wr_msg_t **msg)
 
 static const wr_behaviour_t s_tm_behaviour = {.on_message = s_tm_message};
 
-/* The running test's node and discovery, released by s_teardown also when the test fails. */
+/* A JobManager's stand-in: counts the registrations and answers each under `epoch`. */
+typedef struct {
+    atomic_int registers;
+    _Atomic int64_t epoch;
+} s_jm_t;
+
+static int s_jm_message(wr_actor_t *self, void *state, wr_msg_t **msg)
+{
+    s_jm_t *jm = state;
+    const wr_msg_t *m = *msg;
+    if (m->type != WR_MSG_TM_REGISTER) return 0;
+    wr_msg_tm_registered_t r = {.jm_incarnation = 1,
+                                .heartbeat_timeout_ms = 2000,
+                                .epoch = (uint64_t)atomic_load(&jm->epoch)};
+    wr_msg_t *a = wr_msg_tm_registered_new(WR_MSG_TM_REGISTERED, NULL, NULL, &r);
+    assert_non_null(a);
+    a->corr = m->corr;
+    a->epoch = r.epoch;
+    assert_int_equal(wr_send_msg(self, m->from, &a), 0);
+    atomic_fetch_add(&jm->registers, 1);
+    return 0;
+}
+
+static const wr_behaviour_t s_jm_behaviour = {.on_message = s_jm_message};
+
+/* The running test's nodes and discovery, released by s_teardown also when the test fails. */
 static struct {
-    wr_node_t *node;
+    wr_node_t *node, *jm;
     wr__discovery_t *d;
     s_told_t told;
+    s_jm_t jm_state;
 } s_fx;
 
 static int s_setup(void **state)
@@ -69,6 +102,7 @@ static int s_teardown(void **state)
 {
     wr__discovery_stop(&s_fx.d);
     wr_node_destroy(&s_fx.node);
+    wr_node_destroy(&s_fx.jm);
     return te_teardown(state);
 }
 
@@ -168,6 +202,50 @@ static void test_tells_the_actor_each_time_the_leader_changes(void **state)
     assert_int_equal(atomic_load(&s_fx.told.malformed), 0);
 }
 
+static void test_taskmanager_registers_again_under_a_new_candidacy(void **state)
+{
+    (void)state;
+    te_etcd_t *etcd = te_start("etcd");
+    te_client(etcd->endpoint);
+    char ep[2][96];
+    for (int i = 0; i < 2; i++)
+        snprintf(ep[i], sizeof ep[i], "inproc://tmd-%ld-%d", (long)getpid(), i);
+    int rc = 0;
+    wr_node_opts_t jo = {.id = "jm-x",
+                         .bind = ep[0],
+                         .threads = 1,
+                         .heartbeat_interval_ms = 100,
+                         .heartbeat_timeout_ms = 2000};
+    s_fx.jm = wr_node_new(&jo, &rc);
+    assert_non_null(s_fx.jm);
+    wr_spawn_opts_t so = {
+        .path = WR_JOBMANAGER_PATH, .behaviour = &s_jm_behaviour, .state = &s_fx.jm_state};
+    assert_int_equal(wr_actor_spawn(s_fx.jm, &so, NULL), 0);
+    char value[160];
+    snprintf(value, sizeof value, "jm-x\n%s\n", ep[0]);
+    atomic_store(&s_fx.jm_state.epoch, s_candidacy("000000000000000a", value));
+
+    /* a TaskManager whose slot report (every 10 registration retries) comes after the test */
+    wr_node_opts_t no = jo;
+    no.id = "tm-x";
+    no.bind = ep[1];
+    s_fx.node = wr_node_new(&no, &rc);
+    assert_non_null(s_fx.node);
+    wr_ha_opts_t o = s_opts(etcd->endpoint);
+    wr_taskmanager_opts_t to = {.ha = &o, .slots = 1, .register_retry_ms = 2000};
+    int64_t t0 = ps_now_ms();
+    assert_int_equal(wr_taskmanager_spawn(s_fx.node, &to), 0);
+    if (!wr_test_wait_count(&s_fx.jm_state.registers, 1, 5000)) fail_msg("never registered");
+
+    /* jm-x lost its leadership and won it again: a new candidacy, the same node and address */
+    s_withdraw("000000000000000a");
+    atomic_store(&s_fx.jm_state.epoch, s_candidacy("000000000000000b", value));
+    if (!wr_test_wait_count(&s_fx.jm_state.registers, 2, 3000))
+        fail_msg("registered %d times: not again under the new candidacy",
+                 atomic_load(&s_fx.jm_state.registers));
+    assert_true(ps_now_ms() - t0 < 10 * 2000); /* before its first slot report could come */
+}
+
 /* Options that cannot work are refused before a thread starts, with the reason. */
 static void test_refuses_options_that_cannot_work(void **state)
 {
@@ -192,6 +270,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_tells_the_actor_each_time_the_leader_changes, s_setup,
                                         s_teardown),
+        cmocka_unit_test_setup_teardown(test_taskmanager_registers_again_under_a_new_candidacy,
+                                        s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_refuses_options_that_cannot_work, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, ps_group_teardown);

@@ -52,7 +52,8 @@ void wr__jobs_destroy(wr__jobs_t **js);
  * tick restarts it from its checkpoint once slots allow. A record that does not build is logged
  * and skipped. 0 or WR_ENOMEM. */
 int wr__jobs_take_over(wr__jobs_t *js);
-/* Leadership was revoked: forgets every job without a word to the TaskManagers. */
+/* Leadership was revoked: forgets every job without a word to the TaskManagers (the slots they
+ * held are not given back: the JobManager forgets its TaskManagers too, jm_tms.h). */
 void wr__jobs_forget(wr__jobs_t *js);
 
 /* ---- requests (each answers its client; 0, or WR_ENOMEM to fail the actor) ---- */

@@ -16,8 +16,10 @@
  * wr__leader_start; an implementation that waits on something outside the actor (an etcd watch)
  * has its machinery send the actor local messages of a type in [WR__LEADER_MSG_FIRST,
  * WR__LEADER_MSG_LAST], which the actor hands to wr__leader_on_message, which calls the events.
- * After revoked, the JobManager forgets its jobs without touching the TaskManagers (the next
- * leader's reconciliation stops their subtasks) and answers requests with "not the leader".
+ * After revoked, the JobManager forgets its jobs and its TaskManagers without touching the
+ * TaskManagers (the next leader's reconciliation stops their subtasks; if this JobManager leads
+ * again, they register with it again under its new epoch) and answers requests with "not the
+ * leader". A take-over whose read of the records fails is tried again while the leadership holds.
  *
  * Stepping down. A leadership can lapse before the implementation says so: holds() (etcd: the
  * lease was renewed recently enough) is asked by wr__leader_is_leader, which the JobManager asks

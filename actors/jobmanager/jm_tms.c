@@ -42,6 +42,11 @@ void wr__tms_destroy(wr__tms_t **tp)
     *tp = NULL;
 }
 
+void wr__tms_forget(wr__tms_t *t)
+{
+    t->n = 0;
+}
+
 static s_tm_t *s_find(const wr__tms_t *t, const char *id)
 {
     for (size_t i = 0; i < t->n; i++)

@@ -48,6 +48,10 @@ typedef struct {
 
 wr__tms_t *wr__tms_new(void);
 void wr__tms_destroy(wr__tms_t **tms);
+/* Forgets every TaskManager (a JobManager that stops leading, like Flink's ResourceManager): the
+ * slots the jobs held and who was alive were the old epoch's; under the next one each TaskManager
+ * registers again and is counted from its registration. */
+void wr__tms_forget(wr__tms_t *tms);
 
 /* Reads a TM_REGISTER sent by m->from: WR_EPROTO for a malformed one, one of no slots or more
  * than 65536, or a sender that is not the node it registers. */

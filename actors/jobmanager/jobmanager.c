@@ -27,8 +27,9 @@
 #include "bus/keys.h"
 #include "bus/msgtypes.h"
 
-#define S_TICK    (WR_MSG_LOCAL_FIRST + 20) /* checkpoints and restarts are due */
-#define S_TICK_MS 100
+#define S_TICK              (WR_MSG_LOCAL_FIRST + 20) /* checkpoints and restarts are due */
+#define S_TICK_MS           100
+#define S_TAKEOVER_RETRY_NS (500 * 1000000LL) /* a failed read of the job records, tried again */
 
 typedef struct {
     wr_jobmanager_opts_t o;
@@ -36,9 +37,12 @@ typedef struct {
     wr__tms_t *tms;
     wr__jobs_t *jobs;
     wr__inspect_t *inspect;
-    uint64_t tick;    /* the timer of checkpoints and restarts, while a job needs it (0: none) */
-    wr_logrl_t log;   /* refusals of what peers send (bus/base/log.h) */
-    uint64_t refused; /* requests refused for the role of the key they came with */
+    uint64_t tick;     /* the timer of checkpoints and restarts, while a job needs it (0: none) */
+    wr_logrl_t log;    /* refusals of what peers send (bus/base/log.h) */
+    uint64_t refused;  /* requests refused for the role of the key they came with */
+    bool takeover_due; /* leading, and the jobs' records not read yet (etcd failed) */
+    int64_t takeover_next_ns; /* when to read them again */
+    unsigned takeover_tries;  /* failed reads under this leadership */
 } s_jm_t;
 
 static void s_free_state(void *state)
@@ -53,22 +57,53 @@ static void s_free_state(void *state)
 
 /* ---- leadership ---- */
 
+/* Takes the jobs of the leader's records over, when due. A read that fails (etcd slow to answer
+ * after a quorum loss) is tried again every S_TAKEOVER_RETRY_NS on the tick for as long as this
+ * leadership holds, rather than stepping down: the leadership itself is sound (its lease renews,
+ * its writes are fenced), a standby would read the same etcd, and a leader without its jobs would
+ * never run them again. */
+static void s_take_over(s_jm_t *jm)
+{
+    int64_t now = wr_now_ns();
+    if (!jm->takeover_due || now < jm->takeover_next_ns) return;
+    int rc = wr__jobs_take_over(jm->jobs);
+    if (!rc) {
+        if (jm->takeover_tries)
+            wr_info("jobmanager: took the jobs over at try %u", jm->takeover_tries + 1);
+        jm->takeover_due = false;
+        return;
+    }
+    jm->takeover_next_ns = now + S_TAKEOVER_RETRY_NS;
+    if (!jm->takeover_tries++)
+        wr_warn("jobmanager: cannot take the jobs over: %s; trying again while leading",
+                wr_strerror(rc));
+}
+
 static void s_granted(void *ctx, wr_actor_t *self, uint64_t epoch)
 {
     s_jm_t *jm = ctx;
     (void)self;
     wr_info("jobmanager: leading the cluster (%s), epoch %llu", wr__leader_kind(jm->leader),
             (unsigned long long)epoch);
-    int rc = wr__jobs_take_over(jm->jobs);
-    if (rc) wr_warn("jobmanager: cannot take the jobs over: %s", wr_strerror(rc));
+    jm->takeover_due = true;
+    jm->takeover_next_ns = 0;
+    jm->takeover_tries = 0;
+    s_take_over(jm);
 }
 
+/* Like Flink's JobManager that loses its leader session: it forgets its jobs and its TaskManagers.
+ * Its books (slots held by jobs it no longer has, TaskManagers registered under the old epoch) are
+ * not the next epoch's: if it leads again, the TaskManagers register again under the new epoch
+ * (they follow each new candidacy, taskmanager.h) and the jobs come back from the records. */
 static void s_revoked(void *ctx, wr_actor_t *self, const char *why)
 {
     s_jm_t *jm = ctx;
     (void)self;
-    wr_warn("jobmanager: no longer leading the cluster: %s; forgetting every job", why);
+    wr_warn("jobmanager: no longer leading the cluster: %s; forgetting every job and TaskManager",
+            why);
+    jm->takeover_due = false;
     wr__jobs_forget(jm->jobs);
+    wr__tms_forget(jm->tms);
 }
 
 static int s_on_start(wr_actor_t *self, void *state)
@@ -170,7 +205,7 @@ static void s_on_peer(wr_actor_t *self, s_jm_t *jm, const wr_msg_t *m, bool up)
  * idle JobManager's mailbox shows what it was asked, not its timer. */
 static int s_tick_update(wr_actor_t *self, s_jm_t *jm)
 {
-    bool want = wr__jobs_want_tick(jm->jobs);
+    bool want = wr__jobs_want_tick(jm->jobs) || jm->takeover_due;
     if (want && !jm->tick) return wr_timer_every(self, S_TICK_MS, S_TICK, &jm->tick);
     if (!want && jm->tick) {
         wr_timer_cancel(self, jm->tick);
@@ -317,6 +352,7 @@ static int s_dispatch(wr_actor_t *self, s_jm_t *jm, const wr_msg_t *m)
     case WR_MSG_SAVEPOINT_REQ:
         return wr__jobs_on_savepoint(jm->jobs, self, m);
     case S_TICK:
+        s_take_over(jm);
         wr__jobs_tick(jm->jobs, self);
         return 0;
     default:

@@ -45,6 +45,7 @@ typedef struct {
     char jm_id[WR_NODE_MAX];
     char jm_endpoint[128];
     char jm_addr[WR_ADDR_MAX];
+    int64_t jm_candidacy; /* with ha: the revision of the leader's candidacy it follows */
     uint32_t slots;
     int64_t retry_ms;
     bool registered;
@@ -464,7 +465,12 @@ static void s_on_leader(wr_actor_t *self, s_tm_t *tm, const wr_msg_t *m)
     wr_ha_candidate_t c;
     if (m->len != sizeof c) return;
     memcpy(&c, m->data, sizeof c);
-    if (!strcmp(c.addr.node, tm->jm_id) && !strcmp(c.addr.endpoint, tm->jm_endpoint)) return;
+    /* the same JobManager under a new candidacy lost the leadership and won it again: it forgot
+     * its TaskManagers (jobmanager.c), so this one registers again, as with a new leader (Flink:
+     * a new leader session id) */
+    if (!strcmp(c.addr.node, tm->jm_id) && !strcmp(c.addr.endpoint, tm->jm_endpoint) &&
+        c.epoch == tm->jm_candidacy)
+        return;
     if (!wr_node_id_valid(c.addr.node) || strlen(c.addr.endpoint) >= sizeof tm->jm_endpoint) {
         wr_warn("taskmanager: etcd names a leader '%s' at '%s' that cannot be one", c.addr.node,
                 c.addr.endpoint);
@@ -472,6 +478,7 @@ static void s_on_leader(wr_actor_t *self, s_tm_t *tm, const wr_msg_t *m)
     }
     wr_info("taskmanager: etcd names %s at %s the leader (candidacy revision %lld)", c.addr.node,
             c.addr.endpoint, (long long)c.epoch);
+    tm->jm_candidacy = c.epoch;
     int rc = s_follow(self, tm, c.addr.node, c.addr.endpoint);
     if (rc) wr_warn("taskmanager: cannot register with %s: %s", tm->jm_addr, wr_strerror(rc));
 }

@@ -1,9 +1,11 @@
 /* The TaskManager actor ("<tm>/taskmanager"): connects to the JobManager (the configured one, or
  * in an HA cluster the leader etcd names, followed as it changes), registers its slots,
  * retries until it is registered, and registers again whenever the JobManager is lost or restarts
- * (a new incarnation). It starts the subtasks the JobManager deploys (task.h) and stops them when
- * told. Registered, it sends its registration again every few seconds, and at its next tick once
- * the slots its subtasks hold changed: its slot report.
+ * (a new incarnation), and in an HA cluster whenever etcd names a new candidacy as the leader's,
+ * the same JobManager's included (it lost the leadership and won it again, forgetting its
+ * TaskManagers: jm_leader.h). It starts the subtasks the JobManager deploys (task.h) and stops them
+ * when told. Registered, it sends its registration again every few seconds, and at its next tick
+ * once the slots its subtasks hold changed: its slot report.
  *
  * No zombie subtasks. The leader's answer to every registration or slot report (TM_REGISTERED)
  * carries its epoch and the attempts [job, attempt] it owns on this TaskManager; the leader also
