@@ -28,11 +28,26 @@ void *wr__huge_map(size_t bytes)
     return p;
 }
 
+void *wr__remap(void *old, size_t old_bytes, size_t bytes, void *dst)
+{
+#ifdef __SANITIZE_THREAD__
+    void *m =
+        dst ? dst : mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) return MAP_FAILED;
+    memcpy(m, old, old_bytes < bytes ? old_bytes : bytes);
+    munmap(old, old_bytes);
+    return m;
+#else
+    return dst ? mremap(old, old_bytes, bytes, MREMAP_MAYMOVE | MREMAP_FIXED, dst)
+               : mremap(old, old_bytes, bytes, MREMAP_MAYMOVE);
+#endif
+}
+
 int wr__huge_grow(void **p, size_t old, size_t bytes)
 {
     uint8_t *dst = wr__huge_map(bytes); /* the pages move (no copy) to a fresh aligned range */
     if (!dst) return WR_ENOMEM;
-    if (mremap(*p, old, bytes, MREMAP_MAYMOVE | MREMAP_FIXED, dst) == MAP_FAILED) {
+    if (wr__remap(*p, old, bytes, dst) == MAP_FAILED) {
         munmap(dst, bytes);
         return WR_ENOMEM;
     }

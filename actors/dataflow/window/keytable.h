@@ -35,6 +35,13 @@ void *wr__huge_map(size_t bytes);
 /* Moves the mapping *p of old bytes to a fresh one of bytes (> old, a multiple of WR__HUGE): its
  * pages move, nothing is copied; *p is set to it. 0, or WR_ENOMEM with *p unchanged. */
 int wr__huge_grow(void **p, size_t old, size_t bytes);
+/* mremap(old, old_bytes, bytes, MREMAP_MAYMOVE), or with dst (a mapping of bytes) into dst
+ * (MREMAP_FIXED): the pages move. MAP_FAILED on failure (old stays). In a ThreadSanitizer build
+ * the pages are copied instead (a fresh mapping, or dst, then munmap of old): TSan does not
+ * intercept mremap, so the shadow of the range it vacates keeps the old owner's accesses, and a
+ * later mapping of another thread at that address was reported as racing with them (a false
+ * report; google/sanitizers#1099). */
+void *wr__remap(void *old, size_t old_bytes, size_t bytes, void *dst);
 
 typedef struct {
     uint32_t *slots;

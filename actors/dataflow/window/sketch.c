@@ -71,7 +71,7 @@ static void *s_map_grow(void *old, size_t old_bytes, size_t bytes)
     void *m = old;
     if (bytes >= WR__HUGE)
         return (old ? wr__huge_grow(&m, old_bytes, bytes) : !(m = wr__huge_map(bytes))) ? NULL : m;
-    m = old ? mremap(old, old_bytes, bytes, MREMAP_MAYMOVE)
+    m = old ? wr__remap(old, old_bytes, bytes, NULL)
             : mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     return m == MAP_FAILED ? NULL : m;
 }
