@@ -15,15 +15,6 @@
 #define S_SAMPLE_MS  1000
 #define S_MAX_CKPTS  (1u << 20)
 
-/* What the fault followed has seen. */
-typedef struct {
-    wr_chaos_fault_t *f; /* NULL: none */
-    uint32_t attempt;    /* at its start */
-    int leader;          /* at its start */
-    bool left;           /* the job was seen not RUNNING (or in a later attempt, or led anew) */
-    bool ran;            /* the job ran at the start or since: a stop after that is this fault's */
-} s_follow_t;
-
 struct wr_chaos_watch {
     wr_bench_procs_t *ps;
     wr_chaos_cluster_t *c;
@@ -44,7 +35,7 @@ struct wr_chaos_watch {
     uint8_t *ckpt;
     size_t nckpt;
     int64_t ckpt_at;
-    s_follow_t fl;
+    wr_chaos_follow_t fl;
 };
 
 int wr_chaos_watch_new(wr_bench_procs_t *ps, wr_chaos_cluster_t *c, int64_t t0_ms,
@@ -216,13 +207,19 @@ static void s_ask_ckpts(wr_chaos_watch_t *w, int64_t timeout_ms)
 
 /* ---- following a fault ---- */
 
-static void s_follow(wr_chaos_watch_t *w, int64_t now)
+void wr_chaos_follow_see(wr_chaos_follow_t *fl, const wr_chaos_view_t *v, int64_t now)
 {
-    s_follow_t *fl = &w->fl;
-    const wr_chaos_view_t *v = &w->v;
-    if (!fl->f || !v->answered) return;
+    if (!fl->f) return;
+    if (!v->answered) {
+        if (fl->ran && fl->silent < 0) fl->silent = now;
+        return;
+    }
     bool running = !strcmp(v->state, "RUNNING") || !strcmp(v->state, "FINISHED");
     bool anew = v->attempt > fl->attempt || v->leader != fl->leader;
+    /* answers again: a silence that ends in the same attempt under the same leader was no
+     * disruption (a paused leader, its data flowing); one that ends anew was, from its start */
+    int64_t since = fl->silent >= 0 ? fl->silent : now;
+    if (running && !anew) fl->silent = -1;
     if (!fl->ran && running && v->running == v->subtasks) { /* down at the start: from here */
         fl->ran = true;
         fl->attempt = v->attempt;
@@ -230,25 +227,37 @@ static void s_follow(wr_chaos_watch_t *w, int64_t now)
         return;
     }
     if (fl->ran && fl->f->detect_ms < 0 && (!running || anew)) {
-        fl->f->detect_ms = now - fl->f->start_ms;
+        fl->f->detect_ms = since - fl->f->start_ms;
         fl->f->disrupted = true;
         fl->left = true;
     }
     if (fl->left && fl->f->recover_ms < 0 && running && anew &&
-        (v->running == v->subtasks || !strcmp(v->state, "FINISHED")))
+        (v->running == v->subtasks || !strcmp(v->state, "FINISHED"))) {
         fl->f->recover_ms = now - fl->f->start_ms;
+        fl->silent = -1;
+    }
+}
+
+void wr_chaos_follow_begin(wr_chaos_follow_t *fl, wr_chaos_fault_t *f, const wr_chaos_view_t *v)
+{
+    bool ran = v->answered && !strcmp(v->state, "RUNNING") && v->running == v->subtasks;
+    *fl = (wr_chaos_follow_t){
+        .f = f, .attempt = v->attempt, .leader = v->leader, .ran = ran, .silent = -1};
+}
+
+bool wr_chaos_follow_open(const wr_chaos_follow_t *fl)
+{
+    return fl->f && ((fl->left && fl->f->recover_ms < 0) || fl->silent >= 0);
 }
 
 void wr_chaos_watch_fault_begin(wr_chaos_watch_t *w, wr_chaos_fault_t *f)
 {
-    const wr_chaos_view_t *v = &w->v;
-    bool ran = v->answered && !strcmp(v->state, "RUNNING") && v->running == v->subtasks;
-    w->fl = (s_follow_t){.f = f, .attempt = v->attempt, .leader = v->leader, .ran = ran};
+    wr_chaos_follow_begin(&w->fl, f, &w->v);
 }
 
 bool wr_chaos_watch_fault_open(const wr_chaos_watch_t *w)
 {
-    return w->fl.f && w->fl.left && w->fl.f->recover_ms < 0;
+    return wr_chaos_follow_open(&w->fl);
 }
 
 void wr_chaos_watch_fault_end(wr_chaos_watch_t *w)
@@ -289,7 +298,7 @@ const wr_chaos_view_t *wr_chaos_watch_poll(wr_chaos_watch_t *w, int64_t timeout_
     if (w->v.answered && w->v.first_running < 0 && !strcmp(w->v.state, "RUNNING"))
         w->v.first_running = now;
     if (w->v.first_running >= 0) s_sample(w, now);
-    s_follow(w, now);
+    wr_chaos_follow_see(&w->fl, &w->v, now);
     if (w->v.first_running >= 0 && now - w->ckpt_at >= S_SAMPLE_MS) {
         s_ask_ckpts(w, timeout_ms);
         w->ckpt_at = now;

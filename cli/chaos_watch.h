@@ -9,7 +9,11 @@
  *               first answer with the job running: a job down already is not this fault's doing;
  *               it stays "not disrupted" when the job never runs again meanwhile):
  *               detected at the first answer with the job not
- *               RUNNING, in a later attempt, or from the other JobManager; recovered at the first
+ *               RUNNING, in a later attempt, or from the other JobManager, or, when no JobManager
+ *               answered for the job a while (its leader stepped down: an etcd quorum lost) and
+ *               the next answer is such a one, at the start of that silence (a silence that ends
+ *               in the same attempt under the same leader, a paused leader whose job ran on, is
+ *               no disruption); recovered at the first
  *               answer after that with the job RUNNING (or FINISHED: the job's end is no
  *               disruption), every subtask running, in a later attempt or under another leader
  *               than at the fault's start.
@@ -65,10 +69,31 @@ const wr_chaos_view_t *wr_chaos_watch_poll(wr_chaos_watch_t *w, int64_t timeout_
 /* Follows f from now (its start_ms already set; its detect_ms and recover_ms are written as they
  * are seen) until wr_chaos_watch_fault_end or the next begin. f must outlive the following. */
 void wr_chaos_watch_fault_begin(wr_chaos_watch_t *w, wr_chaos_fault_t *f);
-/* Whether the fault followed was detected and has not recovered yet. */
+/* Whether the fault followed was detected and has not recovered yet, or no JobManager answers
+ * for the job now (the caller waits before the next fault: what comes of the silence is this
+ * fault's). */
 bool wr_chaos_watch_fault_open(const wr_chaos_watch_t *w);
 /* Stops following it. */
 void wr_chaos_watch_fault_end(wr_chaos_watch_t *w);
+
+/* ---- following a fault: the rules above as a pure function of the answers (tested alone) ---- */
+
+typedef struct {
+    wr_chaos_fault_t *f; /* NULL: none */
+    uint32_t attempt;    /* at its start */
+    int leader;          /* at its start */
+    bool left;           /* the job was seen not RUNNING (or in a later attempt, or led anew) */
+    bool ran;            /* the job ran at the start or since: a stop after that is this fault's */
+    int64_t silent;      /* since when (ms after t0) no JobManager answered for the job, -1 while
+                            they answer */
+} wr_chaos_follow_t;
+
+/* Starts following f (start_ms set) from the view at its start. */
+void wr_chaos_follow_begin(wr_chaos_follow_t *fl, wr_chaos_fault_t *f, const wr_chaos_view_t *v);
+/* One poll's view at now (ms after t0): sets f's detect_ms, recover_ms and disrupted. */
+void wr_chaos_follow_see(wr_chaos_follow_t *fl, const wr_chaos_view_t *v, int64_t now);
+/* Detected and not recovered yet, or no JobManager answers for the job now. */
+bool wr_chaos_follow_open(const wr_chaos_follow_t *fl);
 
 /* The samples, availability and throughput from the first RUNNING until now (the job's end),
  * checkpoints and restarts into r (r->samples points into w: valid while w lives). */
