@@ -145,7 +145,7 @@ static void s_records(wr_chaos_watch_t *w, const wr_msg_job_reply_t *r)
 /* Asks the JobManagers, the last one that answered first. */
 static void s_ask_job(wr_chaos_watch_t *w, int64_t timeout_ms)
 {
-    w->v.answered = false;
+    w->v.answered = w->v.refused = false;
     int first = 0;
     for (int k = 0; k < WR_CHAOS_JMS; k++)
         if (w->jms[k] == w->v.leader) first = k;
@@ -154,7 +154,9 @@ static void s_ask_job(wr_chaos_watch_t *w, int64_t timeout_ms)
         if (!s_askable(w, m)) continue;
         wr_msg_job_reply_t r;
         wr_msg_t *answer = NULL;
-        if (s_ask(w, m, WR_MSG_JOB_REQ, WR_MSG_JOB_REPLY, &r, &answer, timeout_ms)) continue;
+        int rc = s_ask(w, m, WR_MSG_JOB_REQ, WR_MSG_JOB_REPLY, &r, &answer, timeout_ms);
+        if (rc == WR_EAGAIN && m == w->v.leader) w->v.refused = true; /* NOT_LEADER, an error */
+        if (rc) continue;
         wr_chaos_view_t *v = &w->v;
         v->answered = true;
         v->leader = m;
@@ -211,7 +213,7 @@ void wr_chaos_follow_see(wr_chaos_follow_t *fl, const wr_chaos_view_t *v, int64_
 {
     if (!fl->f) return;
     if (!v->answered) {
-        if (fl->ran && fl->silent < 0) fl->silent = now;
+        if (fl->ran && fl->silent < 0 && v->refused) fl->silent = now;
         return;
     }
     bool running = !strcmp(v->state, "RUNNING") || !strcmp(v->state, "FINISHED");

@@ -10,12 +10,11 @@
  *               it stays "not disrupted" when the job never runs again meanwhile):
  *               detected at the first answer with the job not
  *               RUNNING, in a later attempt, or from the other JobManager, or, when no JobManager
- *               answered for the job a while (its leader stepped down: an etcd quorum lost) and
- *               the next answer is such a one, at the start of that silence (a silence that ends
- *               in the same attempt under the same leader, a paused leader whose job ran on, is
- *               no disruption); recovered at the first
- *               answer after that with the job RUNNING (or FINISHED: the job's end is no
- *               disruption), every subtask running, in a later attempt or under another leader
+ *               answered for the job, the last leader saying it does not lead it (it stepped down:
+ * an etcd quorum lost), and the next answer is such a one, at the start of that silence (a silence
+ * that ends in the same attempt under the same leader, a paused leader whose job ran on, is no
+ * disruption); recovered at the first answer after that with the job RUNNING (or FINISHED: the
+ * job's end is no disruption), every subtask running, in a later attempt or under another leader
  *               than at the fault's start.
  *   throughput  the source operator's records_out, a counter of the current attempt (it starts
  *               from 0 in a new attempt): its growth within an attempt is what the sources made,
@@ -38,6 +37,8 @@ typedef struct wr_chaos_watch wr_chaos_watch_t;
 /* The last answer about the job. */
 typedef struct {
     bool answered;  /* the last poll got an answer */
+    bool refused;   /* ... or, when not, the JobManager that answered before was asked and said
+                       it does not lead the job (it stepped down) */
     char state[16]; /* "?" before any answer */
     uint32_t attempt, subtasks, running;
     int leader;            /* the member index of the JobManager that answered last, -1 */
