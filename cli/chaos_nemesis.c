@@ -115,6 +115,7 @@ size_t wr_chaos_nemesis_schedule(uint64_t seed, unsigned faults, unsigned target
     if (!nk) return 0;
     uint64_t s = seed;
     unsigned hits[WR_CHAOS_NKINDS] = {0}; /* faults of each kind so far: their targets alternate */
+    unsigned jm_hits[WR_CHAOS_NKINDS] = {0}; /* JobManager faults of each kind: leader, standby */
     /* where each kind's turn of variants and of target kinds starts */
     uint64_t var_off = s_next(&s), kind_off = s_next(&s);
     int deck[WR_CHAOS_NKINDS];
@@ -142,7 +143,10 @@ size_t wr_chaos_nemesis_schedule(uint64_t seed, unsigned faults, unsigned target
         p->gap_ms = interval_ms * 7 / 10 + s_range(r_gap, 0, interval_ms * 6 / 10);
         switch (p->variant) {
         case WR_CHAOS_V_NODE:
-            p->node = s_member(node_kind, r_node);
+            if (node_kind == WR_CHAOS_NODE_JM)
+                p->standby = jm_hits[p->kind]++ % 2 == 1; /* node: resolved when applied */
+            else
+                p->node = s_member(node_kind, r_node);
             p->hold_ms =
                 p->kind == WR_CHAOS_KILL ? s_range(r_hold, 0, 3000) : s_range(r_hold, 500, 6000);
             break;
@@ -172,9 +176,12 @@ size_t wr_chaos_nemesis_schedule(uint64_t seed, unsigned faults, unsigned target
 void wr_chaos_nemesis_describe(const wr_chaos_plan_t *p, const wr_chaos_cluster_t *c,
                                const char *leader, char *out, size_t n)
 {
-    const char *node = p->node >= 0 ? wr_chaos_cluster_name(c, (size_t)p->node) : "";
     char lbuf[64];
     snprintf(lbuf, sizeof lbuf, "%s%s", leader, strcmp(leader, "the leader") ? " (leader)" : "");
+    const char *node = p->node < 0 ? (p->standby ? "the standby JobManager" : lbuf)
+                       : strcmp(wr_chaos_cluster_name(c, (size_t)p->node), leader)
+                           ? wr_chaos_cluster_name(c, (size_t)p->node)
+                           : lbuf; /* "jm-a (leader)" */
     leader = lbuf;
     double s = (double)p->hold_ms / 1000;
     switch (p->variant) {
@@ -254,6 +261,8 @@ int wr_chaos_nemesis_apply(wr_chaos_cluster_t *c, wr_chaos_plan_t *p, int leader
     p->leader = leader >= 0 ? leader : S_JM0;
     const char *lname = wr_chaos_cluster_name(c, (size_t)p->leader);
     *f = (wr_chaos_fault_t){.kind = p->kind, .detect_ms = -1, .recover_ms = -1};
+    if (p->variant == WR_CHAOS_V_NODE && p->node < 0) /* a JobManager: the leader or not */
+        p->node = p->standby ? S_JM0 + (p->leader - S_JM0 + 1) % WR_CHAOS_JMS : p->leader;
     wr_chaos_nemesis_describe(p, c, lname, f->what, sizeof f->what);
     int target = p->node >= 0 ? p->node : p->leader;
     if (p->variant == WR_CHAOS_V_TMS_TO_LEADER) target = S_TM0;

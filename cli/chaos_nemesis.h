@@ -10,7 +10,9 @@
  * applied (the JobManager that answers for the job then).
  *
  *   kill       SIGKILL a JobManager or TaskManager (an etcd member when --targets has neither),
- *              restarted after hold (0-3 s)
+ *              restarted after hold (0-3 s). A JobManager fault (kill or pause) is aimed at the
+ *              leader or at the standby in turn, the leader first: a kill of the standby proves
+ *              little, and a seed must not decide whether the leader is ever hit.
  *   pause      SIGSTOP one the same way for hold (0.5-6 s: both shorter and longer than
  *              heartbeat.timeout and the lease), then SIGCONT
  *   partition  for hold (1-6 s), one of: the leader | every TaskManager both ways, the leader ->
@@ -54,7 +56,10 @@ typedef enum {
 typedef struct {
     int kind; /* WR_CHAOS_KILL ... */
     wr_chaos_variant_t variant;
-    int node, node2; /* members drawn (node2: the second of a quorum loss); -1 none */
+    int node, node2; /* members drawn (node2: the second of a quorum loss); -1 none, or a
+                      * JobManager fault's target until applied (see standby) */
+    bool standby;    /* a JobManager kill or pause: aimed at the JobManager that does not lead
+                      * (else at the leader); resolved, into node, when applied */
     int64_t hold_ms; /* restart delay, pause or partition time */
     int64_t gap_ms;  /* from the previous fault's start to its own */
     /* set by wr_chaos_nemesis_apply, for heal */

@@ -62,7 +62,8 @@ static void test_rounds_cover_every_kind_and_variant(void **state)
             assert_int_equal(kinds[k], 2);
         for (size_t i = 0; i < 32; i++) {
             variants[p[i].variant]++;
-            bool jm = p[i].node >= S_JM0 && p[i].node < S_TM0, tm = p[i].node >= S_TM0;
+            /* a JobManager's kill or pause is resolved (leader or standby) when applied */
+            bool jm = p[i].variant == WR_CHAOS_V_NODE && p[i].node < 0, tm = p[i].node >= S_TM0;
             kill_jm |= p[i].kind == WR_CHAOS_KILL && jm;
             kill_tm |= p[i].kind == WR_CHAOS_KILL && tm;
             pause_jm |= p[i].kind == WR_CHAOS_PAUSE && jm;
@@ -72,6 +73,26 @@ static void test_rounds_cover_every_kind_and_variant(void **state)
             assert_true(variants[v] > 0);
         assert_true(kill_jm && kill_tm && pause_jm && pause_tm);
     }
+}
+
+/* A JobManager's kills and pauses are aimed at the leader and the standby in turn, the leader
+ * first, whatever the seed: a seed must not decide whether the leader is ever hit. */
+static void test_jobmanager_faults_hit_the_leader_first(void **state)
+{
+    (void)state;
+    wr_chaos_plan_t p[S_MAX];
+    unsigned kill_only = 1u << WR_CHAOS_KILL, pause_only = 1u << WR_CHAOS_PAUSE;
+    for (uint64_t seed = 1; seed <= 20; seed++)
+        for (int k = 0; k < 2; k++) {
+            size_t n = wr_chaos_nemesis_schedule(seed, k ? pause_only : kill_only,
+                                                 WR_CHAOS_TARGET(WR_CHAOS_NODE_JM), 5000, p, 6);
+            assert_int_equal(n, 6);
+            for (size_t i = 0; i < n; i++) {
+                assert_int_equal(p[i].variant, WR_CHAOS_V_NODE);
+                assert_int_equal(p[i].node, -1);
+                assert_int_equal(p[i].standby, i % 2 == 1);
+            }
+        }
 }
 
 static void test_targets_and_faults_restrict(void **state)
@@ -123,6 +144,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_same_seed_same_schedule),
         cmocka_unit_test(test_rounds_cover_every_kind_and_variant),
+        cmocka_unit_test(test_jobmanager_faults_hit_the_leader_first),
         cmocka_unit_test(test_targets_and_faults_restrict),
         cmocka_unit_test(test_parse_list),
     };
