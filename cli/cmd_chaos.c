@@ -18,8 +18,9 @@
  *   measures  cli/chaos_watch.h, every 100 ms: per fault the time until the cluster noticed and
  *             until the job ran again; throughput once a second; checkpoints, restarts; the peak
  *             RSS of every process (before each kill and at the end).
- *   the end   everything healed and restarted, the job must FINISH (within 2 min plus a tenth of
- *             --duration; else the run is invalid, the reason said), then the checker reads the
+ *   the end   everything healed and restarted, the job must FINISH (else the run is invalid, the
+ *             reason said: 2 min without progress, or 2 min plus twice --duration after the last
+ *             fault: a restart loop), then the checker reads the
  *             committed output and the report is printed: the table (or --json: one object, and
  *             nothing else on stdout), --report FILE.html.
  * Exit: 0 valid, 1 invalid (or the run could not be made), 2 usage, 128 + the signal after
@@ -30,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -53,7 +55,8 @@
 #define S_HEARTBEAT_MS 2000
 #define S_RESTART_MS   500
 #define S_MAX_FAULTS   4096
-#define S_SETTLE_MS    1000 /* at least, from a heal to the next fault */
+#define S_SETTLE_MS    1000   /* at least, from a heal to the next fault */
+#define S_STALL_MS     120000 /* after the faults, the longest the job may make no progress */
 
 typedef struct {
     int64_t duration_ms, interval_ms, checkpoint_ms;
@@ -232,24 +235,49 @@ static int s_finish(s_run_t *r)
         wr_cli_error(S_CMD, NULL, "cannot restart every process: %s", wr_strerror(rc));
         return rc;
     }
-    int64_t deadline = 120000 + r->o->duration_ms / 10;
+    /* it may still have records to make (a source behind its rate): it fails when it makes none
+     * for S_STALL_MS, or runs on past S_STALL_MS + 2 x --duration (a restart loop replays) */
+    int64_t cap = S_STALL_MS + 2 * r->o->duration_ms;
     const wr_chaos_view_t *v = NULL;
-    for (int64_t t0 = s_now(r);;) {
+    uint64_t records = 0;
+    for (int64_t t0 = s_now(r), moved = t0;;) {
         if (!s_tick(r, &v, -1)) return WR_BENCH_STOPPED;
         if (v->answered && !strcmp(v->state, "FINISHED")) break;
         if (v->answered && (!strcmp(v->state, "FAILED") || !strcmp(v->state, "CANCELED"))) {
             snprintf(r->reason, sizeof r->reason, "the job ended %s instead of FINISHED", v->state);
             break;
         }
-        if (s_now(r) - t0 > deadline) {
+        if (v->records != records) {
+            records = v->records;
+            moved = s_now(r);
+        }
+        const char *state = v->answered ? v->state : "no JobManager answers";
+        if (s_now(r) - moved > S_STALL_MS) {
+            snprintf(r->reason, sizeof r->reason,
+                     "the job made no progress for %lld s after the last fault (%s)",
+                     (long long)S_STALL_MS / 1000, state);
+            break;
+        }
+        if (s_now(r) - t0 > cap) {
             snprintf(r->reason, sizeof r->reason,
                      "the job did not finish within %lld s of the last fault (%s)",
-                     (long long)deadline / 1000, v->answered ? v->state : "no JobManager answers");
+                     (long long)cap / 1000, state);
             break;
         }
     }
     wr_chaos_watch_fault_end(r->w);
     return 0;
+}
+
+/* This process's peak memory (the proxy, the watcher, the checker) as one more row. */
+static void s_self_peak(wr_chaos_result_t *res)
+{
+    struct rusage u;
+    if (res->nprocs >= WR_CHAOS_MAX_PROCS || getrusage(RUSAGE_SELF, &u)) return;
+    snprintf(res->procs[res->nprocs].name, sizeof res->procs[0].name, "weir chaos");
+    res->procs[res->nprocs].peak_rss = (uint64_t)u.ru_maxrss * 1024; /* KiB on Linux */
+    res->procs[res->nprocs].starts = 1;
+    res->nprocs++;
 }
 
 static int s_run(s_run_t *r, wr_chaos_result_t *res)
@@ -297,11 +325,15 @@ static int s_run(s_run_t *r, wr_chaos_result_t *res)
     if (rc) return rc;
     wr_chaos_cluster_peaks(r->c, res);
     wr_chaos_watch_result(r->w, res);
+    /* every process stopped before the check: at the seed's scale their memory is the checker's
+     * (and the checker's own peak is this process's, the proxy's too) */
+    wr_chaos_cluster_destroy(&r->c);
     res->faults = r->faults;
     res->nfaults = r->nfaults;
     if (r->reason[0]) {
         wr_cli_error(S_CMD, NULL, "invalid run: %s", r->reason);
         res->verdict.valid = false;
+        s_self_peak(res);
         return 0;
     }
     wr_strbuf_t err;
@@ -314,6 +346,7 @@ static int s_run(s_run_t *r, wr_chaos_result_t *res)
         rc = 0;
     }
     wr_strbuf_release(&err);
+    s_self_peak(res);
     return rc;
 }
 
@@ -348,7 +381,8 @@ static const char s_usage[] =
     "  --backend B             state.backend: memory or rocksdb (memory)\n"
     "  --sink S                exactly-once (part files) or at-least-once (one file)\n"
     "  --devices N             devices of the generator (10000)\n"
-    "  --rate N                records/s of the generator (20000); --rate x --duration records\n"
+    "  --rate N                records/s of the generator (20000, or --devices / 5 when more:\n"
+    "                          a reading of every device every 5 s); --rate x --duration records\n"
     "  --checkpoint-interval D execution.checkpointing.interval (2s)\n"
     "  --json                  one JSON object on stdout (the schedule goes to stderr)\n"
     "  --report FILE.html      an HTML page: throughput over time with the faults on it\n"
@@ -513,13 +547,14 @@ int wr_cmd_chaos(int argc, char **argv)
                   .interval_ms = 10000,
                   .checkpoint_ms = 2000,
                   .devices = 10000,
-                  .rate = 20000,
+                  .rate = 0, /* --devices / 5, at least 20000 */
                   .exactly_once = true,
                   .faults = (1u << WR_CHAOS_NKINDS) - 1,
                   .targets = WR_CHAOS_TARGETS_ALL,
                   .backend = "memory"};
     int code = s_parse(argc, argv, &o);
     if (code) return code < 0 ? WR_EXIT_OK : code;
+    if (!o.rate) o.rate = o.devices / 5 > 20000 ? o.devices / 5 : 20000;
     if (!o.seeded) o.seed = (uint64_t)time(NULL) ^ (uint64_t)getpid() << 32;
     s_run_t r = {.o = &o, .fault_now = ""};
     wr_chaos_job_default(&r.job);

@@ -1,7 +1,7 @@
 /* `weir chaos` through the real weir binary: the short run of CI and the two negative controls
  * that show the checker catches what it must.
  *
- *   - a short run (60 s of faults every 5 s: kill, pause and partition of TaskManagers and
+ *   - a short run (60 s of faults every 4 s: kill, pause and partition of TaskManagers and
  *     JobManagers) on the default cluster (3 etcd members, 2 JobManagers with HA, 3 TaskManagers,
  *     every link through the chaos proxy) is valid: every expected window result committed
  *     exactly once with its values, nothing lost, duplicated or unexpected; at least 8 faults,
@@ -107,7 +107,7 @@ static void test_short_run_is_valid(void **state)
     print_message("  seed %s\n", seed);
     const tj_value_t *doc =
         s_chaos(duration,
-                PS_ARGV("--seed", seed, "--interval", "5s", "--faults", "kill,pause,partition",
+                PS_ARGV("--seed", seed, "--interval", "4s", "--faults", "kill,pause,partition",
                         "--targets", "jm,tm", "--report", report),
                 0);
     s_print_verdict(doc);
@@ -162,12 +162,12 @@ static void test_at_least_once_sink_shows_duplicates(void **state)
         print_message("  (release build only: see the top of this file)\n");
         return;
     }
-    /* checkpoints every 8 s, windows firing every 3 s: a kill replays firings since the last
+    /* checkpoints every 6 s, windows firing every 3 s: a kill replays firings since the last
      * checkpoint, which the at-least-once sink wrote already */
     const tj_value_t *doc =
-        s_chaos(24,
-                PS_ARGV("--seed", "2", "--sink", "at-least-once", "--faults", "kill", "--targets",
-                        "tm", "--interval", "3s", "--checkpoint-interval", "8s"),
+        s_chaos(12,
+                PS_ARGV("--seed", "5", "--sink", "at-least-once", "--faults", "kill", "--targets",
+                        "tm", "--interval", "3s", "--checkpoint-interval", "6s"),
                 1);
     s_print_verdict(doc);
     if (tj_get(doc, "valid")->num != 0) PS_FAIL("valid");
