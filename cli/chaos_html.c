@@ -229,7 +229,7 @@ static void s_params(wr_strbuf_t *b, const wr_chaos_result_t *r)
     wr_strbuf_adds(b, "<table><tr><th>recovery</th><th>disruptions</th><th>p50</th><th>max</th>"
                       "<th>goal (p50)</th></tr>");
     for (size_t i = 0; i < 3; i++) {
-        wr__chaos_recovery_t x = wr__chaos_recovery(r, tks[i]);
+        wr__chaos_recovery_t x = wr__chaos_recovery(r, tks[i], -1);
         const char *met = wr__chaos_goal_text(&x, tks[i]);
         char p50[32], max[32], g[64] = "none";
         if (met)

@@ -264,8 +264,9 @@ int wr_chaos_nemesis_apply(wr_chaos_cluster_t *c, wr_chaos_plan_t *p, int leader
     if (p->variant == WR_CHAOS_V_NODE && p->node < 0) /* a JobManager: the leader or not */
         p->node = p->standby ? S_JM0 + (p->leader - S_JM0 + 1) % WR_CHAOS_JMS : p->leader;
     wr_chaos_nemesis_describe(p, c, lname, f->what, sizeof f->what);
+    /* the fault's target: the member hit, or the leader for every partition of the leader's
+     * links (TaskManagers -> leader too: what it cuts is what the leader hears) */
     int target = p->node >= 0 ? p->node : p->leader;
-    if (p->variant == WR_CHAOS_V_TMS_TO_LEADER) target = S_TM0;
     snprintf(f->target, sizeof f->target, "%s", wr_chaos_cluster_name(c, (size_t)target));
     snprintf(f->target_kind, sizeof f->target_kind, "%s",
              wr_chaos_node_kind_name[wr_chaos_cluster_kind(c, (size_t)target)]);

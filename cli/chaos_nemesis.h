@@ -80,7 +80,9 @@ void wr_chaos_nemesis_describe(const wr_chaos_plan_t *p, const wr_chaos_cluster_
                                const char *leader, char *out, size_t n);
 
 /* Applies p (leader: the member index of the JobManager that leads now, -1 unknown: jm-a then)
- * and fills f (kind, target, target_kind, what; the caller sets the times). 0, or a failure to
+ * and fills f (kind, target, target_kind, what; the caller sets the times). The target of a
+ * partition of the leader's links, either way, is the leader (a JobManager fault); of a
+ * TaskManager's from the others, that TaskManager. 0, or a failure to
  * act on the proxy (WR_EINVAL: a bug). */
 int wr_chaos_nemesis_apply(wr_chaos_cluster_t *c, wr_chaos_plan_t *p, int leader,
                            wr_chaos_fault_t *f);

@@ -27,20 +27,21 @@ int64_t wr__chaos_goal_ms(const char *tk)
 }
 
 /* Whether fault f counts for target kind tk (its target_kind may lack a NUL: caller's input). */
-static bool s_of_kind(const wr_chaos_fault_t *f, const char *tk)
+static bool s_of_kind(const wr_chaos_fault_t *f, const char *tk, int kind)
 {
     size_t n = strlen(tk);
-    return n < sizeof f->target_kind && strncmp(f->target_kind, tk, sizeof f->target_kind) == 0;
+    return n < sizeof f->target_kind && strncmp(f->target_kind, tk, sizeof f->target_kind) == 0 &&
+           (kind < 0 || f->kind == kind);
 }
 
 /* The lower median and the max without sorting (no allocation, nothing to fail): the k-th
  * smallest is the value with at most k smaller ones and more than k smaller or equal. */
-wr__chaos_recovery_t wr__chaos_recovery(const wr_chaos_result_t *r, const char *tk)
+wr__chaos_recovery_t wr__chaos_recovery(const wr_chaos_result_t *r, const char *tk, int kind)
 {
     wr__chaos_recovery_t x = {.p50 = -1, .max = -1};
     for (size_t i = 0; i < r->nfaults; i++) {
         const wr_chaos_fault_t *f = &r->faults[i];
-        if (!f->disrupted || !s_of_kind(f, tk)) continue;
+        if (!f->disrupted || !s_of_kind(f, tk, kind)) continue;
         if (f->recover_ms < 0) {
             x.unrecovered++;
             continue;
@@ -51,11 +52,11 @@ wr__chaos_recovery_t wr__chaos_recovery(const wr_chaos_result_t *r, const char *
     size_t k = x.n ? (x.n - 1) / 2 : 0;
     for (size_t i = 0; i < r->nfaults && x.n && x.p50 < 0; i++) {
         const wr_chaos_fault_t *f = &r->faults[i];
-        if (!f->disrupted || !s_of_kind(f, tk) || f->recover_ms < 0) continue;
+        if (!f->disrupted || !s_of_kind(f, tk, kind) || f->recover_ms < 0) continue;
         size_t less = 0, le = 0;
         for (size_t j = 0; j < r->nfaults; j++) {
             const wr_chaos_fault_t *g = &r->faults[j];
-            if (!g->disrupted || !s_of_kind(g, tk) || g->recover_ms < 0) continue;
+            if (!g->disrupted || !s_of_kind(g, tk, kind) || g->recover_ms < 0) continue;
             less += g->recover_ms < f->recover_ms;
             le += g->recover_ms <= f->recover_ms;
         }
@@ -182,7 +183,7 @@ static void s_table_faults(const wr_chaos_result_t *r, FILE *out)
 static void s_table_recovery(const wr_chaos_result_t *r, FILE *out)
 {
     for (size_t i = 0; i < sizeof s_target_kinds / sizeof *s_target_kinds; i++) {
-        wr__chaos_recovery_t x = wr__chaos_recovery(r, s_target_kinds[i]);
+        wr__chaos_recovery_t x = wr__chaos_recovery(r, s_target_kinds[i], -1);
         const char *met = wr__chaos_goal_text(&x, s_target_kinds[i]);
         char p50[32], max[32], g[48] = "";
         if (met)
@@ -197,6 +198,17 @@ static void s_table_recovery(const wr_chaos_result_t *r, FILE *out)
                 x.n ? wr__chaos_dur(x.max, max, sizeof max) : "-", x.n, x.n == 1 ? "" : "s");
         if (x.unrecovered) fprintf(out, "; %zu after which it never ran again", x.unrecovered);
         fputc('\n', out);
+        /* by kind of fault: a kill is recovered from, a pause or a partition is also waited out */
+        const char *sep = "  by fault:";
+        for (int k = 0; k < WR_CHAOS_NKINDS; k++) {
+            wr__chaos_recovery_t y = wr__chaos_recovery(r, s_target_kinds[i], k);
+            if (!y.n) continue;
+            fprintf(out, "%s %s p50 %s, max %s (%zu)", sep, wr__chaos_kind(k),
+                    wr__chaos_dur(y.p50, p50, sizeof p50), wr__chaos_dur(y.max, max, sizeof max),
+                    y.n);
+            sep = ";";
+        }
+        if (*sep == ';') fputc('\n', out);
     }
 }
 
@@ -322,9 +334,16 @@ int wr_chaos_report_json(const wr_chaos_result_t *r, wr_strbuf_t *out)
     }
     wr_strbuf_adds(out, "],\"recovery\":{");
     for (size_t i = 0; i < sizeof s_target_kinds / sizeof *s_target_kinds; i++) {
-        wr__chaos_recovery_t x = wr__chaos_recovery(r, s_target_kinds[i]);
-        wr_strbuf_addf(out, "%s\"%s\":{\"n\":%zu,\"p50_ms\":%lld,\"max_ms\":%lld}", i ? "," : "",
-                       s_target_kinds[i], x.n, (long long)x.p50, (long long)x.max);
+        wr__chaos_recovery_t x = wr__chaos_recovery(r, s_target_kinds[i], -1);
+        wr_strbuf_addf(out, "%s\"%s\":{\"n\":%zu,\"p50_ms\":%lld,\"max_ms\":%lld,\"by_fault\":{",
+                       i ? "," : "", s_target_kinds[i], x.n, (long long)x.p50, (long long)x.max);
+        for (int k = 0; k < WR_CHAOS_NKINDS; k++) {
+            wr__chaos_recovery_t y = wr__chaos_recovery(r, s_target_kinds[i], k);
+            wr_strbuf_addf(out, "%s\"%s\":{\"n\":%zu,\"p50_ms\":%lld,\"max_ms\":%lld}",
+                           k ? "," : "", wr_chaos_kind_name[k], y.n, (long long)y.p50,
+                           (long long)y.max);
+        }
+        wr_strbuf_adds(out, "}}");
     }
     wr_strbuf_adds(out, "},\"availability\":");
     s_json_double(out, r->availability);

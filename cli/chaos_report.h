@@ -9,7 +9,9 @@
  *               "first_lost":"..","first_duplicated":"..","first_unexpected":".."},
  *    "faults":[{"kind":"kill","target":"tm-2","target_kind":"tm","what":"...","start_ms":..,
  *               "end_ms":..,"detect_ms":..,"recover_ms":..,"disrupted":true},...],
- *    "recovery":{"tm":{"n":..,"p50_ms":..,"max_ms":..},"jm":{...},"etcd":{...}},
+ *    "recovery":{"tm":{"n":..,"p50_ms":..,"max_ms":..,"by_fault":{"kill":{"n":..,"p50_ms":..,
+ *                "max_ms":..},"pause":{...},"partition":{...},"etcd":{...}}},"jm":{...},
+ *                "etcd":{...}},
  *    "availability":0.93,"throughput":{"avg":..,"samples":[[t_ms,rate],...]},
  *    "checkpoints":{"completed":..,"failed":..},"restarts":..,
  *    "processes":[{"name":"tm-1","peak_rss":..,"starts":..},...]}
@@ -111,8 +113,9 @@ typedef struct {
     size_t unrecovered; /* disrupted faults of the kind after which the job never ran again */
     int64_t p50, max;   /* ms; -1 when n is 0 */
 } wr__chaos_recovery_t;
-/* Recovery of the faults whose target_kind is tk ("tm", "jm", "etcd"), as the JSON's. */
-wr__chaos_recovery_t wr__chaos_recovery(const wr_chaos_result_t *r, const char *tk);
+/* Recovery of the faults whose target_kind is tk ("tm", "jm", "etcd") and whose kind is kind
+ * (WR_CHAOS_KILL ..., -1: every kind), as the JSON's. */
+wr__chaos_recovery_t wr__chaos_recovery(const wr_chaos_result_t *r, const char *tk, int kind);
 /* The goal of target kind tk in ms, 0 when it has none (etcd). */
 int64_t wr__chaos_goal_ms(const char *tk);
 /* The name of a fault's kind, "?" when out of range (the result is the caller's input). */

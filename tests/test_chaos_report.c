@@ -244,6 +244,14 @@ static void test_the_json_holds_the_run(void **state)
     assert_int_equal(s_int(&doc, "recovery.tm.n"), 3);
     assert_int_equal(s_int(&doc, "recovery.tm.p50_ms"), 1400);
     assert_int_equal(s_int(&doc, "recovery.tm.max_ms"), 1800);
+    /* ... by fault: kills 1400, 900 (the lower median 900), a pause 1800, no partition */
+    assert_int_equal(s_int(&doc, "recovery.tm.by_fault.kill.n"), 2);
+    assert_int_equal(s_int(&doc, "recovery.tm.by_fault.kill.p50_ms"), 900);
+    assert_int_equal(s_int(&doc, "recovery.tm.by_fault.kill.max_ms"), 1400);
+    assert_int_equal(s_int(&doc, "recovery.tm.by_fault.pause.p50_ms"), 1800);
+    assert_int_equal(s_int(&doc, "recovery.tm.by_fault.partition.n"), 0);
+    assert_int_equal(s_int(&doc, "recovery.tm.by_fault.partition.p50_ms"), -1);
+    assert_int_equal(s_int(&doc, "recovery.jm.by_fault.kill.p50_ms"), 6000);
     /* JobManagers: 4100, 6000 -> the lower median of two is 4100 */
     assert_int_equal(s_int(&doc, "recovery.jm.n"), 2);
     assert_int_equal(s_int(&doc, "recovery.jm.p50_ms"), 4100);
@@ -324,6 +332,8 @@ static void test_the_table_shows_goals_and_the_verdict_last(void **state)
     s_result(&r);
     char *t = s_table(&r);
     assert_non_null(strstr(t, "TaskManager recovery p50 1.4 s (goal <= 2 s: met), max 1.8 s"));
+    assert_non_null(strstr(t, "  by fault: kill p50 900 ms, max 1.4 s (2); pause p50 1.8 s, max "
+                              "1.8 s (1)\n"));
     assert_non_null(strstr(t, "JobManager recovery p50 4.1 s (goal <= 5 s: met), max 6.0 s"));
     assert_non_null(strstr(t, "etcd recovery: no fault disrupted the job"));
     assert_non_null(strstr(t, "throughput 17,654 records/s"));
