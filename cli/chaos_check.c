@@ -173,21 +173,6 @@ static bool s_differs(const wr__chaos_row_t *got, const wr__chaos_row_t *exp, ch
     return true;
 }
 
-/* The device of a line as the sink writes it ({"device":D,... with D of at most 10 digits),
- * without parsing the rest; false for any other line. */
-static bool s_sink_device(const char *line, size_t len, int64_t *device)
-{
-    static const char prefix[] = "{\"device\":";
-    size_t at = sizeof prefix - 1, end = at;
-    if (len < at || memcmp(line, prefix, at)) return false;
-    int64_t d = 0;
-    for (; end < len && end - at < 10 && line[end] >= '0' && line[end] <= '9'; end++)
-        d = d * 10 + (line[end] - '0');
-    if (end == at || end == len || line[end] != ',') return false;
-    *device = d;
-    return true;
-}
-
 /* The pass that owns a line is its device's (any device outside [0, devices): the first). A
  * line of the sink's form is parsed only in that pass: the others read its device alone. */
 static void s_line(s_check_t *c, const char *line, size_t len)
@@ -195,7 +180,7 @@ static void s_line(s_check_t *c, const char *line, size_t len)
     char why[160];
     wr__chaos_row_t got, exp;
     bool parsed = false;
-    if (!s_sink_device(line, len, &got.device)) {
+    if (!wr__chaos_line_device(line, len, &got.device)) {
         if (wr__chaos_parse_line(line, len, &got, why, sizeof why)) {
             s_unowned(c, line, len, why);
             return;

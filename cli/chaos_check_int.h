@@ -26,6 +26,11 @@ typedef struct {
  * bytes give one of the two; nothing is allocated. */
 int wr__chaos_parse_line(const char *line, size_t len, wr__chaos_row_t *row, char *why, size_t cap);
 
+/* The device D of a line that begins as the sink writes it ({"device":D, with D of at most 10
+ * digits), read without parsing the rest: true with *device set, false for any other line. When
+ * it is true and the line parses, the parsed device is D (the checker's passes rely on it). */
+bool wr__chaos_line_device(const char *line, size_t len, int64_t *device);
+
 /* Writes row as the sink writes it (no newline) into out, cut to cap bytes with a NUL. */
 void wr__chaos_format_row(const wr__chaos_row_t *row, char *out, size_t cap);
 
