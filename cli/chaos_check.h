@@ -83,7 +83,8 @@ void wr_chaos_job_default(wr_chaos_job_t *j);
  * the job is out of range, said in err: total 0, parallelism 0, not 0 < slide <= size, size not
  * a multiple of slide, more than 4096 windows per record, 2^26 readings of a device per window
  * or more, ooo < jitter, late_fraction not 0, a generator configuration wr_generator_new
- * refuses; or skip_commit without exactly_once, or an empty sink. */
+ * refuses, event time spanning 2^32 slides or more (the checker's table counts windows in 32
+ * bits); or skip_commit without exactly_once, or an empty sink. */
 int wr_chaos_job_yaml(const wr_chaos_job_t *j, const char *sink, bool exactly_once,
                       uint64_t skip_commit, wr_strbuf_t *out, wr_strbuf_t *err);
 
