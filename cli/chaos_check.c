@@ -53,6 +53,8 @@ const char *wr__chaos_job_check(const wr_chaos_job_t *j)
     wr_generator_t *g = wr_generator_new(&j->gen);
     if (!g) return "the generator's configuration is out of range (generator.h)";
     wr_generator_destroy(&g);
+    if (!wr__chaos_windows_fit(j))
+        return "the job's event time spans 2^32 slides of its window or more";
     return NULL;
 }
 
@@ -102,11 +104,19 @@ int wr_chaos_job_yaml(const wr_chaos_job_t *j, const char *sink, bool exactly_on
 
 /* ---- the check ---- */
 
+#define S_PROGRESS_LINES (UINT64_C(1) << 22)
+
+/* One pass checks the lines of the devices [lo, hi) against their table; every line is someone's
+ * in exactly one pass (s_line), so that counts and examples come out the same in any number. */
 typedef struct {
     wr__chaos_expect_t *e;
     wr_chaos_verdict_t *v;
-    const char *file; /* the one being read, and its line, for examples */
-    uint64_t line;
+    const wr_chaos_check_opts_t *opts;
+    wr_chaos_progress_t at;
+    int64_t devices;                 /* of the job: ids [0, devices) */
+    const char *file;                /* the one being read, and its line, for examples */
+    uint64_t file_no, line;          /* in reading order (files by name) */
+    uint64_t first_file, first_line; /* where the first unexpected line found so far is */
     wr__chaos_row_t first_lost, first_dup;
     uint32_t first_dup_seen;
 } s_check_t;
@@ -123,15 +133,26 @@ static void s_printable(const char *line, size_t len, size_t max, char *out)
     strcpy(out + n, len > max ? "..." : "");
 }
 
+/* Counts an unexpected line; the example is the one first in file order over every pass. */
 static void s_unexpected(s_check_t *c, const char *line, size_t len, const char *why)
 {
     wr_chaos_verdict_t *v = c->v;
-    if (v->unexpected++) return;
+    bool earlier =
+        c->file_no < c->first_file || (c->file_no == c->first_file && c->line < c->first_line);
+    if (v->unexpected++ && !earlier) return;
+    c->first_file = c->file_no;
+    c->first_line = c->line;
     char shown[164];
     s_printable(line, len, 160, shown);
     const char *base = strrchr(c->file, '/');
     snprintf(v->first_unexpected, sizeof v->first_unexpected, "%s (%s; %s:%llu)", shown, why,
              base ? base + 1 : c->file, (unsigned long long)c->line);
+}
+
+/* A line no device owns (one that does not parse, too long, torn) is the first pass's. */
+static void s_unowned(s_check_t *c, const char *line, size_t len, const char *why)
+{
+    if (c->at.pass == 1) s_unexpected(c, line, len, why);
 }
 
 /* What differs between a line's row and the expected one, into why; false when nothing does. */
@@ -152,11 +173,24 @@ static bool s_differs(const wr__chaos_row_t *got, const wr__chaos_row_t *exp, ch
     return true;
 }
 
+/* The pass that owns a line is its device's (any device outside [0, devices): the first). A
+ * line of the sink's form is parsed only in that pass: the others read its device alone. */
 static void s_line(s_check_t *c, const char *line, size_t len)
 {
     char why[160];
     wr__chaos_row_t got, exp;
-    if (wr__chaos_parse_line(line, len, &got, why, sizeof why)) {
+    bool parsed = false;
+    if (!wr__chaos_line_device(line, len, &got.device)) {
+        if (wr__chaos_parse_line(line, len, &got, why, sizeof why)) {
+            s_unowned(c, line, len, why);
+            return;
+        }
+        parsed = true;
+    }
+    bool known = got.device >= 0 && got.device < c->devices;
+    if (known ? got.device < c->at.devices_lo || got.device >= c->at.devices_hi : c->at.pass != 1)
+        return; /* another pass's */
+    if (!parsed && wr__chaos_parse_line(line, len, &got, why, sizeof why)) {
         s_unexpected(c, line, len, why);
         return;
     }
@@ -169,6 +203,15 @@ static void s_line(s_check_t *c, const char *line, size_t len)
         return;
     }
     wr__chaos_expect_see(c->e, got.device, got.start);
+}
+
+/* A line read: counted (in the first pass), its progress said, then checked. */
+static void s_next_line(s_check_t *c)
+{
+    c->line++;
+    if (c->at.pass == 1) c->v->lines++;
+    if (++c->at.lines % S_PROGRESS_LINES == 0 && c->opts->progress)
+        c->opts->progress(c->opts->ctx, &c->at);
 }
 
 /* Reads one file of lines through a buffer of S_LINE_MAX bytes: a longer line is unexpected (the
@@ -184,8 +227,9 @@ static int s_read_file(s_check_t *c, const char *path, wr_strbuf_t *err)
         return rc;
     }
     c->file = path;
+    c->file_no++;
     c->line = 0;
-    c->v->files++;
+    if (c->at.pass == 1) c->v->files++;
     size_t have = 0, got;
     bool skipping = false; /* the rest of a line too long */
     do {
@@ -197,17 +241,15 @@ static int s_read_file(s_check_t *c, const char *path, wr_strbuf_t *err)
                 skipping = false;
                 continue;
             }
-            c->v->lines++;
-            c->line++;
+            s_next_line(c);
             s_line(c, buf + at, (size_t)(nl - buf) - at);
         }
         memmove(buf, buf + at, have - at);
         have -= at;
         if (have == S_LINE_MAX) {
             if (!skipping) {
-                c->v->lines++;
-                c->line++;
-                s_unexpected(c, buf, have, "a line longer than 64 KiB");
+                s_next_line(c);
+                s_unowned(c, buf, have, "a line longer than 64 KiB");
             }
             skipping = true;
             have = 0;
@@ -217,9 +259,8 @@ static int s_read_file(s_check_t *c, const char *path, wr_strbuf_t *err)
         rc = WR_EIO;
         wr_strbuf_addf(err, "%s: %s", path, strerror(errno ? errno : EIO));
     } else if (have && !skipping) {
-        c->v->lines++;
-        c->line++;
-        s_unexpected(c, buf, have, "no newline at the end: a torn line");
+        s_next_line(c);
+        s_unowned(c, buf, have, "no newline at the end: a torn line");
     }
     free(buf);
     fclose(f);
@@ -275,13 +316,49 @@ static void s_tally(void *ctx, const wr__chaos_row_t *row, uint32_t seen)
     }
 }
 
-int wr_chaos_check(const wr_chaos_job_t *j, const char *path, wr_chaos_verdict_t *v,
-                   wr_strbuf_t *err)
+/* One pass: the table of c->at's devices, the output read, their results tallied. */
+static int s_pass(s_check_t *c, const wr_chaos_job_t *j, const char *path, bool folder,
+                  wr_strbuf_t *err)
+{
+    int rc = 0;
+    if (!(c->e = wr__chaos_expect_new(j, c->at.devices_lo, c->at.devices_hi, &rc))) {
+        wr_strbuf_addf(err, "the expected results: %s", wr_strerror(rc));
+        return rc;
+    }
+    c->at.expected = wr__chaos_expect_count(c->e);
+    c->at.lines = 0;
+    c->at.done = false;
+    c->file_no = 0;
+    c->v->expected += c->at.expected;
+    if (c->opts->progress) c->opts->progress(c->opts->ctx, &c->at);
+    rc = folder ? s_read_folder(c, path, err) : s_read_file(c, path, err);
+    if (!rc) {
+        wr__chaos_expect_each(c->e, s_tally, c);
+        c->at.done = true;
+        if (c->opts->progress) c->opts->progress(c->opts->ctx, &c->at);
+    }
+    wr__chaos_expect_destroy(&c->e);
+    return rc;
+}
+
+int wr_chaos_check(const wr_chaos_job_t *j, const char *path, const wr_chaos_check_opts_t *opts,
+                   wr_chaos_verdict_t *v, wr_strbuf_t *err)
 {
     memset(v, 0, sizeof *v);
     const char *why = wr__chaos_job_check(j);
     if (why) {
         wr_strbuf_addf(err, "chaos job: %s", why);
+        return WR_EINVAL;
+    }
+    wr_chaos_check_opts_t o = opts ? *opts : (wr_chaos_check_opts_t){0};
+    if (!o.mem_max) o.mem_max = WR_CHAOS_MEM_DEFAULT;
+    uint64_t most = wr__chaos_expect_devices_max(j, o.mem_max);
+    if (!most) {
+        wr_strbuf_addf(err,
+                       "a memory budget of %llu bytes holds no device's expected results (one "
+                       "device's table takes %llu)",
+                       (unsigned long long)o.mem_max,
+                       (unsigned long long)wr__chaos_expect_bytes(j, 1));
         return WR_EINVAL;
     }
     struct stat st;
@@ -290,16 +367,20 @@ int wr_chaos_check(const wr_chaos_job_t *j, const char *path, wr_chaos_verdict_t
         wr_strbuf_addf(err, "%s: %s", path, strerror(errno));
         return rc;
     }
+    uint64_t devices = j->gen.devices, passes = (devices + most - 1) / most;
+    uint64_t each = (devices + passes - 1) / passes; /* as even as can be, at most `most` */
+    s_check_t c = {.v = v, .opts = &o, .devices = (int64_t)devices};
+    v->passes = (uint32_t)passes;
     int rc = 0;
-    s_check_t c = {.v = v, .e = wr__chaos_expect_new(j, &rc)};
-    if (!c.e) {
-        wr_strbuf_addf(err, "the expected results: %s", wr_strerror(rc));
-        return rc;
+    for (uint64_t k = 0; !rc && k * each < devices; k++) {
+        c.at = (wr_chaos_progress_t){.pass = (uint32_t)k + 1,
+                                     .passes = (uint32_t)passes,
+                                     .devices_lo = (int64_t)(k * each),
+                                     .devices_hi =
+                                         (int64_t)(k + 1 < passes ? (k + 1) * each : devices)};
+        rc = s_pass(&c, j, path, S_ISDIR(st.st_mode), err);
     }
-    v->expected = wr__chaos_expect_count(c.e);
-    rc = S_ISDIR(st.st_mode) ? s_read_folder(&c, path, err) : s_read_file(&c, path, err);
     if (!rc) {
-        wr__chaos_expect_each(c.e, s_tally, &c);
         char shown[WR_CHAOS_EXAMPLE_MAX];
         if (v->lost) wr__chaos_format_row(&c.first_lost, v->first_lost, sizeof v->first_lost);
         if (v->duplicated) {
@@ -309,6 +390,5 @@ int wr_chaos_check(const wr_chaos_job_t *j, const char *path, wr_chaos_verdict_t
         }
         v->valid = !v->lost && !v->duplicated && !v->unexpected;
     }
-    wr__chaos_expect_destroy(&c.e);
     return rc;
 }

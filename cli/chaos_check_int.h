@@ -26,6 +26,11 @@ typedef struct {
  * bytes give one of the two; nothing is allocated. */
 int wr__chaos_parse_line(const char *line, size_t len, wr__chaos_row_t *row, char *why, size_t cap);
 
+/* The device D of a line that begins as the sink writes it ({"device":D, with D of at most 10
+ * digits), read without parsing the rest: true with *device set, false for any other line. When
+ * it is true and the line parses, the parsed device is D (the checker's passes rely on it). */
+bool wr__chaos_line_device(const char *line, size_t len, int64_t *device);
+
 /* Writes row as the sink writes it (no newline) into out, cut to cap bytes with a NUL. */
 void wr__chaos_format_row(const wr__chaos_row_t *row, char *out, size_t cap);
 
@@ -33,16 +38,30 @@ void wr__chaos_format_row(const wr__chaos_row_t *row, char *out, size_t cap);
 
 typedef struct wr__chaos_expect wr__chaos_expect_t;
 
-/* The expected result of every (device, window start) that has records: one pass over the
- * generator's offsets [0, j->gen.total), adding each record to every sliding window holding it
- * (starts aligned to the epoch: k * slide with ts - size < start <= ts). The job must be in range
- * (wr__chaos_job_check). NULL on WR_ENOMEM, WR_EINVAL (a generator configuration it refuses) with
- * *err set (may be NULL). */
-wr__chaos_expect_t *wr__chaos_expect_new(const wr_chaos_job_t *j, int *err);
+#define WR__CHAOS_ENTRY_BYTES 32 /* of one result in the table */
+
+/* The expected result of every (device, window start) that has records, for the devices
+ * [lo, hi) only: one pass over the generator's offsets [0, j->gen.total), adding each record of
+ * those devices to every sliding window holding it (starts aligned to the epoch: k * slide with
+ * ts - size < start <= ts). The table is sized once, to wr__chaos_expect_bytes(j, hi - lo), and
+ * never grows. The job must be in range (wr__chaos_job_check). NULL on WR_ENOMEM, WR_EINVAL (a
+ * generator configuration it refuses) with *err set (may be NULL). */
+wr__chaos_expect_t *wr__chaos_expect_new(const wr_chaos_job_t *j, int64_t lo, int64_t hi, int *err);
 void wr__chaos_expect_destroy(wr__chaos_expect_t **e);
+/* The bytes of the table for any `devices` devices of job j: slots for an upper bound on their
+ * results (every reading of a device in one span of event time), at most 70% full, a power of
+ * two. */
+uint64_t wr__chaos_expect_bytes(const wr_chaos_job_t *j, uint64_t devices);
+/* The most devices whose table takes at most mem_max bytes (at most j->gen.devices; 0 when not
+ * even one device's does). */
+uint64_t wr__chaos_expect_devices_max(const wr_chaos_job_t *j, uint64_t mem_max);
+/* Whether every window of job j, counted in slides from its first, is below 2^32 (the table keys
+ * a window by that count). */
+bool wr__chaos_windows_fit(const wr_chaos_job_t *j);
 /* Results in the table. */
 uint64_t wr__chaos_expect_count(const wr__chaos_expect_t *e);
-/* The result of (device, start): true with *row (if row) filled, false when there is none. */
+/* The result of (device, start): true with *row (if row) filled, false when there is none (also
+ * for a device outside the table's range). */
 bool wr__chaos_expect_get(const wr__chaos_expect_t *e, int64_t device, int64_t start,
                           wr__chaos_row_t *row);
 /* Marks a line found for its key (device, start), whose values match: the number of lines now

@@ -80,3 +80,16 @@ void wr__chaos_format_row(const wr__chaos_row_t *row, char *out, size_t cap)
              "\"sum\":%s}",
              d[0], d[1], d[2], d[3], f[0], f[1], f[2]);
 }
+
+bool wr__chaos_line_device(const char *line, size_t len, int64_t *device)
+{
+    static const char prefix[] = "{\"device\":";
+    size_t at = sizeof prefix - 1, end = at;
+    if (len < at || memcmp(line, prefix, at)) return false;
+    int64_t d = 0;
+    for (; end < len && end - at < 10 && line[end] >= '0' && line[end] <= '9'; end++)
+        d = d * 10 + (line[end] - '0');
+    if (end == at || end == len || line[end] != ',') return false;
+    *device = d;
+    return true;
+}

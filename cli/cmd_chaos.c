@@ -280,6 +280,16 @@ static void s_self_peak(wr_chaos_result_t *res)
     res->nprocs++;
 }
 
+/* One line on stderr as each pass of the check ends. */
+static void s_check_progress(void *ctx, const wr_chaos_progress_t *p)
+{
+    (void)ctx;
+    if (p->done)
+        fprintf(stderr, "check: pass %u of %u (devices %lld to %lld): %llu results, %llu lines\n",
+                p->pass, p->passes, (long long)p->devices_lo, (long long)p->devices_hi - 1,
+                (unsigned long long)p->expected, (unsigned long long)p->lines);
+}
+
 static int s_run(s_run_t *r, wr_chaos_result_t *res)
 {
     const s_opts_t *o = r->o;
@@ -338,7 +348,8 @@ static int s_run(s_run_t *r, wr_chaos_result_t *res)
     }
     wr_strbuf_t err;
     wr_strbuf_init(&err);
-    rc = wr_chaos_check(&r->job, r->sink, &res->verdict, &err);
+    wr_chaos_check_opts_t copts = {.progress = o->json ? NULL : s_check_progress};
+    rc = wr_chaos_check(&r->job, r->sink, &copts, &res->verdict, &err);
     if (rc) {
         snprintf(r->reason, sizeof r->reason, "the output cannot be checked: %s", err.buf);
         wr_cli_error(S_CMD, NULL, "invalid run: %s", r->reason);

@@ -82,15 +82,36 @@ static const char *s_copy(void)
     return dst;
 }
 
-static wr_chaos_verdict_t s_check(const wr_chaos_job_t *j, const char *path)
+/* What the passes of a check said as they ended. */
+typedef struct {
+    wr_chaos_progress_t seen[64];
+    int n;
+} s_progress_t;
+
+static void s_record_progress(void *ctx, const wr_chaos_progress_t *p)
 {
+    s_progress_t *pr = ctx;
+    if (p->done && pr->n < 64) pr->seen[pr->n++] = *p;
+}
+
+/* The verdict on path within mem_max bytes (0: the default), the passes' ends into pr (if pr). */
+static wr_chaos_verdict_t s_check_in(const wr_chaos_job_t *j, const char *path, uint64_t mem_max,
+                                     s_progress_t *pr)
+{
+    wr_chaos_check_opts_t o = {
+        .mem_max = mem_max, .progress = pr ? s_record_progress : NULL, .ctx = pr};
     wr_chaos_verdict_t v;
     wr_strbuf_t err;
     wr_strbuf_init(&err);
-    int rc = wr_chaos_check(j, path, &v, &err);
+    int rc = wr_chaos_check(j, path, &o, &v, &err);
     if (rc) fail_msg("wr_chaos_check: %s: %s", wr_strerror(rc), err.buf ? err.buf : "");
     wr_strbuf_release(&err);
     return v;
+}
+
+static wr_chaos_verdict_t s_check(const wr_chaos_job_t *j, const char *path)
+{
+    return s_check_in(j, path, 0, NULL);
 }
 
 /* The first committed part file of dir by name that has at least 2 lines. */
@@ -272,16 +293,16 @@ static void test_an_empty_folder_is_all_lost_and_a_missing_path_not_found(void *
     assert_int_equal(v.files, 0);
     wr_strbuf_t err;
     wr_strbuf_init(&err);
-    assert_int_equal(wr_chaos_check(&j, ps_path("nothing"), &v, &err), WR_ENOTFOUND);
+    assert_int_equal(wr_chaos_check(&j, ps_path("nothing"), NULL, &v, &err), WR_ENOTFOUND);
     assert_non_null(strstr(err.buf, "nothing"));
     wr_strbuf_reset(&err);
     /* a committed name that cannot be read: an error naming it, not a verdict */
     assert_int_equal(mkdir(ps_path("empty/part-0-9-0.jsonl"), 0755), 0);
-    assert_int_equal(wr_chaos_check(&j, ps_path("empty"), &v, &err), WR_EIO);
+    assert_int_equal(wr_chaos_check(&j, ps_path("empty"), NULL, &v, &err), WR_EIO);
     assert_non_null(strstr(err.buf, "part-0-9-0.jsonl"));
     wr_strbuf_reset(&err);
     j.gen.total = 0;
-    assert_int_equal(wr_chaos_check(&j, ps_path("empty"), &v, &err), WR_EINVAL);
+    assert_int_equal(wr_chaos_check(&j, ps_path("empty"), NULL, &v, &err), WR_EINVAL);
     assert_non_null(strstr(err.buf, "total"));
     wr_strbuf_release(&err);
 }
@@ -300,6 +321,112 @@ static void test_the_skip_commit_fault_shows_lost_results(void **state)
     assert_int_equal(v.duplicated, 0);
     assert_int_equal(v.unexpected, 0);
     assert_true(v.first_lost[0]);
+}
+
+/* ---- passes over the output ---- */
+
+/* A verdict in a line and its examples. */
+static const char *s_show(const wr_chaos_verdict_t *v)
+{
+    return ps_fmt("expected %llu ok %llu lost %llu duplicated %llu unexpected %llu lines %llu "
+                  "files %llu\n  %s\n  %s\n  %s",
+                  (unsigned long long)v->expected, (unsigned long long)v->ok,
+                  (unsigned long long)v->lost, (unsigned long long)v->duplicated,
+                  (unsigned long long)v->unexpected, (unsigned long long)v->lines,
+                  (unsigned long long)v->files, v->first_lost, v->first_duplicated,
+                  v->first_unexpected);
+}
+
+/* The line of text (lines) with the greatest device, and that device. */
+static const char *s_last_device_line(const char *text, long long *device)
+{
+    const char *best = NULL;
+    *device = -1;
+    for (const char *at = text; *at; at = strchr(at, '\n') + 1) {
+        long long d = strtoll(at + strlen("{\"device\":"), NULL, 10);
+        if (d > *device) *device = d, best = at;
+    }
+    return ps_fmt("%.*s", (int)(strchr(best, '\n') - best + 1), best);
+}
+
+/* The passes see every line and count each once: the verdict, first examples included, is the
+ * one of a single pass, on an output with every kind of damage; the passes cover the devices
+ * once, in order. */
+static void test_passes_give_the_verdict_of_one(void **state)
+{
+    (void)state;
+    wr_chaos_job_t j = s_job();
+    const char *part = s_part(s_copy());
+    char *text = ps_read_file(part);
+    long long dev;
+    const char *last = s_last_device_line(text, &dev);
+    assert_true(dev >= 250); /* in neither of the first two passes of at least 3 */
+    char *n = strstr(last, "\"n\":");
+    const char *wrong = ps_fmt("%.*s\"n\":%lld%s", (int)(n - last), last,
+                               strtoll(n + 4, NULL, 10) + 1, strchr(n, ','));
+    char *second = strchr(text, '\n') + 1, *third = strchr(second, '\n') + 1;
+    const char *first = ps_fmt("%.*s", (int)(second - text), text);
+    const char *line3 = ps_fmt("%.*s", (int)(strchr(third, '\n') - third + 1), third);
+    /* first in file order: the wrong line of a device of a late pass; then the second line
+     * dropped (lost), the third twice (duplicated), the first again in another form (duplicated:
+     * only a parse finds its device), garbage, a device out of range, a torn line */
+    ps_write_file(part, ps_fmt("%s%s%s%s{ %sgarbage\n{\"device\":500,\"window_start\":0,"
+                               "\"window_end\":600000,\"n\":1,\"lo\":1.0,\"hi\":1.0,"
+                               "\"sum\":1.0}\n{\"device\":3,\"wi",
+                               wrong, first, line3, third, first + 1));
+    wr_chaos_verdict_t one = s_check(&j, ps_path("copy"));
+    s_expect(&one, 1, 2, 4);
+    assert_int_equal(one.passes, 1);
+    assert_non_null(strstr(one.first_unexpected, "n: expected"));
+    assert_non_null(strstr(one.first_unexpected, ps_fmt("\"device\":%lld,", dev)));
+
+    s_progress_t pr = {0};
+    wr_chaos_verdict_t many = s_check_in(&j, ps_path("copy"), wr__chaos_expect_bytes(&j, 60), &pr);
+    assert_true(many.passes >= 3);
+    assert_int_equal(pr.n, many.passes);
+    uint64_t expected = 0;
+    for (int k = 0; k < pr.n; k++) {
+        assert_int_equal(pr.seen[k].pass, k + 1);
+        assert_int_equal(pr.seen[k].passes, many.passes);
+        assert_int_equal(pr.seen[k].devices_lo, k ? pr.seen[k - 1].devices_hi : 0);
+        assert_int_equal(pr.seen[k].lines, one.lines);
+        expected += pr.seen[k].expected;
+    }
+    assert_int_equal(pr.seen[pr.n - 1].devices_hi, j.gen.devices);
+    assert_int_equal(expected, one.expected);
+    many.passes = 1;
+    if (memcmp(&one, &many, sizeof one))
+        fail_msg("one pass: %s\nmany: %s", s_show(&one), s_show(&many));
+}
+
+/* A budget below one device's table is refused, saying so; at exactly one device's table, a
+ * pass per device (a small job, no output: every result lost, as in one pass). */
+static void test_a_budget_below_one_device_is_refused(void **state)
+{
+    (void)state;
+    wr_chaos_job_t j = s_job();
+    j.gen.devices = 5;
+    j.gen.total = 300;
+    assert_int_equal(mkdir(ps_path("empty"), 0755), 0);
+    wr_chaos_check_opts_t o = {.mem_max = wr__chaos_expect_bytes(&j, 1) - 1};
+    wr_chaos_verdict_t v;
+    wr_strbuf_t err;
+    wr_strbuf_init(&err);
+    assert_int_equal(wr_chaos_check(&j, ps_path("empty"), &o, &v, &err), WR_EINVAL);
+    if (!strstr(err.buf, "memory budget")) fail_msg("%s", err.buf);
+    wr_strbuf_reset(&err);
+    o.mem_max = 1;
+    assert_int_equal(wr_chaos_check(&j, ps_path("empty"), &o, &v, &err), WR_EINVAL);
+    wr_strbuf_release(&err);
+    wr_chaos_verdict_t one = s_check(&j, ps_path("empty"));
+    s_progress_t pr = {0};
+    v = s_check_in(&j, ps_path("empty"), wr__chaos_expect_bytes(&j, 1), &pr);
+    assert_int_equal(v.passes, 5);
+    assert_int_equal(pr.n, 5);
+    v.passes = 1;
+    assert_memory_equal(&one, &v, sizeof v);
+    s_expect(&v, v.expected, 0, 0);
+    assert_true(v.expected >= 5 * 19); /* every device's 60 readings span 590 s */
 }
 
 /* ---- the job's topology ---- */
@@ -370,6 +497,11 @@ static void test_the_job_yaml(void **state)
     bad.slide_ms = INT64_C(1) << 14;
     s_refused(bad, "more than 4096 slides");
     bad = j;
+    bad.gen.interval_ms = INT64_C(1) << 31; /* 400 rounds of it, in slides of 1 ms */
+    bad.size_ms = 1000;
+    bad.slide_ms = 1;
+    s_refused(bad, "2^32 slides");
+    bad = j;
     bad.slide_ms = 0;
     s_refused(bad, "0 < slide <= size");
     bad = j;
@@ -418,7 +550,7 @@ static void s_brute_force(const wr_chaos_job_t *j)
     }
     wr_generator_destroy(&g);
     int err = 0;
-    wr__chaos_expect_t *e = wr__chaos_expect_new(j, &err);
+    wr__chaos_expect_t *e = wr__chaos_expect_new(j, 0, (int64_t)j->gen.devices, &err);
     assert_non_null(e);
     assert_int_equal(wr__chaos_expect_count(e), n);
     bool negative = false;
@@ -434,6 +566,18 @@ static void s_brute_force(const wr_chaos_job_t *j)
     assert_true(negative); /* windows before the epoch were in it */
     wr__chaos_expect_destroy(&e);
     assert_null(e);
+    /* the devices [2, 5) alone: theirs and no other */
+    assert_non_null(e = wr__chaos_expect_new(j, 2, 5, &err));
+    size_t in_range = 0;
+    for (size_t i = 0; i < n; i++) {
+        wr__chaos_row_t row;
+        bool mine = res[i].device >= 2 && res[i].device < 5;
+        in_range += mine;
+        assert_int_equal(wr__chaos_expect_get(e, res[i].device, res[i].start, &row), mine);
+        if (mine) assert_true(row.n == res[i].n && row.sum == res[i].sum);
+    }
+    assert_int_equal(wr__chaos_expect_count(e), in_range);
+    wr__chaos_expect_destroy(&e);
 }
 
 static void test_the_oracle_equals_brute_force(void **state)
@@ -536,6 +680,8 @@ int main(void)
         S_TEST(test_a_torn_last_line_is_unexpected_and_its_result_lost),
         S_TEST(test_an_empty_folder_is_all_lost_and_a_missing_path_not_found),
         S_TEST(test_the_skip_commit_fault_shows_lost_results),
+        S_TEST(test_passes_give_the_verdict_of_one),
+        S_TEST(test_a_budget_below_one_device_is_refused),
     };
 #undef S_TEST
     if (getenv("WEIR_TEST_FILTER")) cmocka_set_test_filter(getenv("WEIR_TEST_FILTER"));
