@@ -130,7 +130,9 @@ static bool s_tick(s_run_t *r, const wr_chaos_view_t **vp, int64_t at)
 {
     bool open = wr_chaos_watch_fault_open(r->w);
     const wr_chaos_view_t *v = wr_chaos_watch_poll(r->w, at < 0 ? INT64_MAX : at - s_now(r));
-    if (open && !wr_chaos_watch_fault_open(r->w) && r->nfaults)
+    /* (a silence that ended as it began closes a fault that disrupted nothing: no line) */
+    if (open && !wr_chaos_watch_fault_open(r->w) && r->nfaults &&
+        r->faults[r->nfaults - 1].recover_ms >= 0)
         s_say(r, "the job runs again after %s (%.1f s)", r->faults[r->nfaults - 1].target,
               r->faults[r->nfaults - 1].recover_ms);
     s_live(r, v, false);
