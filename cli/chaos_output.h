@@ -15,7 +15,7 @@
 #define WR_CHAOS_OUTPUT_LINE_MAX (1u << 20) /* bytes of a line, its newline included (1 MiB) */
 
 enum wr_chaos_output_flag {
-    WR_CHAOS_LINE_OK,      /* a whole line, without its '\n' */
+    WR_CHAOS_LINE_OK,       /* a whole line, without its '\n' */
     WR_CHAOS_LINE_TOO_LONG, /* its first WR_CHAOS_OUTPUT_LINE_MAX bytes; the rest is skipped */
     WR_CHAOS_LINE_TORN      /* the file's last bytes, with no newline after them */
 };

@@ -38,7 +38,7 @@ struct wr_chaos_ref {
     uint32_t n, cap;
     uint32_t *heads; /* nheads (a power of two) bucket heads, S_NONE when empty */
     uint32_t nheads;
-    wr_strbuf_t arena; /* the reference's lines as written */
+    wr_strbuf_t arena;   /* the reference's lines as written */
     s_form_t line, cand; /* the line looked up, a candidate of the table */
     uint64_t lines, unexpected;
     char first_unexpected[WR_CHAOS_EXAMPLE_MAX];
@@ -81,8 +81,8 @@ static int s_value(wr_jsonr_t *r, s_form_t *f)
         wr_jsonr_t after = *r;
         if (wr_jsonr_skip(&after)) return r->err = after.err;
         size_t n = (size_t)(after.p - r->p);
-        bool fraction = kind == WR_JSONR_NUM && (memchr(r->p, '.', n) || memchr(r->p, 'e', n) ||
-                                                 memchr(r->p, 'E', n));
+        bool fraction = kind == WR_JSONR_NUM &&
+                        (memchr(r->p, '.', n) || memchr(r->p, 'e', n) || memchr(r->p, 'E', n));
         double d;
         if (fraction && !wr_jsonr_read_double(r, &d)) {
             wr_strbuf_addc(&f->canon, '~');
@@ -274,8 +274,13 @@ int wr_chaos_ref_add(wr_chaos_ref_t *t, uint32_t out, const char *line, size_t l
     while (*at != S_NONE)
         at = &t->e[*at].next;
     *at = t->n;
-    t->e[t->n++] = (s_entry_t){
-        .hash = h, .off = off, .len = (uint32_t)len, .out = out, .want = 1, .seen = 0, .next = S_NONE};
+    t->e[t->n++] = (s_entry_t){.hash = h,
+                               .off = off,
+                               .len = (uint32_t)len,
+                               .out = out,
+                               .want = 1,
+                               .seen = 0,
+                               .next = S_NONE};
     return 0;
 }
 

@@ -99,13 +99,12 @@ static int s_ref_line(void *ctx, const char *line, size_t len, enum wr_chaos_out
     s_cmp_t *c = ctx;
     int rc = flag == WR_CHAOS_LINE_OK ? wr_chaos_ref_add(c->ref, c->out, line, len) : WR_EPROTO;
     if (rc)
-        wr_strbuf_addf(c->err, "the reference's %s:%llu: %s", at->file,
-                       (unsigned long long)at->line,
-                       rc == WR_EPROTO    ? flag == WR_CHAOS_LINE_TORN
-                                                ? "a last line without its newline (torn)"
-                                                : "a line longer than 1 MiB"
-                       : rc == WR_ETOOBIG ? "more distinct lines than the comparison holds"
-                                          : "out of memory");
+        wr_strbuf_addf(
+            c->err, "the reference's %s:%llu: %s", at->file, (unsigned long long)at->line,
+            rc == WR_EPROTO ? flag == WR_CHAOS_LINE_TORN ? "a last line without its newline (torn)"
+                                                         : "a line longer than 1 MiB"
+            : rc == WR_ETOOBIG ? "more distinct lines than the comparison holds"
+                               : "out of memory");
     return rc;
 }
 
@@ -144,8 +143,7 @@ int wr_chaos_topo_compare(const wr_topology_t *t, const char *ref, const char *r
     for (uint32_t pass = 0; pass < 2 && !rc; pass++)
         for (c.out = 0; c.out < t->n_sinks && !rc; c.out++) {
             if (!wr_chaos_topo_sink_path(t, c.out, pass ? run : ref, path, sizeof path)) {
-                wr_strbuf_addf(err, "%s: the sinks' paths under it are too long",
-                               pass ? run : ref);
+                wr_strbuf_addf(err, "%s: the sinks' paths under it are too long", pass ? run : ref);
                 rc = WR_EINVAL;
             } else {
                 uint64_t n = 0;

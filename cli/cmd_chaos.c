@@ -9,7 +9,11 @@
  *   job       the verifiable job (cli/chaos_check.h): generator of --devices devices at --rate
  *             records/s, --rate x --duration records in all -> key by -> sliding window ->
  *             exactly-once file sink (--sink at-least-once: the one-file sink), parallelism 3,
- *             checkpoints every --checkpoint-interval.
+ *             checkpoints every --checkpoint-interval. Or --topology FILE: the user's job
+ *             (cli/chaos_topology.h), first run to its end without faults (the reference: its
+ *             sinks in ref/), then run again (sinks in run/) with faults until it finishes
+ *             (--duration: the most each run may take); --sink, --devices, --rate and
+ *             --test-skip-commit are refused with it (they shape the built-in job only).
  *   faults    a seeded schedule (cli/chaos_nemesis.h, printed first): one fault at a time, the
  *             first once the job completed a checkpoint, each next one --interval (+-30%) after
  *             the previous one started, but not before it healed (and 1 s passed) and, when the
@@ -21,7 +25,8 @@
  *   the end   everything healed and restarted, the job must FINISH (within 2 min plus a tenth of
  *             --duration; else the run is invalid, the reason said), then the checker reads the
  *             committed output and the report is printed: the table (or --json: one object, and
- *             nothing else on stdout), --report FILE.html.
+ *             nothing else on stdout), --report FILE.html. --topology: the run's committed lines
+ *             against the reference's (cli/chaos_reference.h).
  * Exit: 0 valid, 1 invalid (or the run could not be made), 2 usage, 128 + the signal after
  * SIGINT/SIGTERM (every process stopped, the folder removed). */
 #include <errno.h>
@@ -360,7 +365,9 @@ static int s_run(s_run_t *r, wr_chaos_result_t *res)
     wr_chaos_watch_job(r->w, r->id);
     if ((rc = s_wait_running(r))) return rc;
     const wr_chaos_view_t *v = wr_chaos_watch_poll(r->w, INT64_MAX);
-    if (!(rc = s_faults(r, v->first_running + o->duration_ms))) rc = s_finish(r);
+    if (!(rc = s_faults(r, v->first_running + o->duration_ms)) && r->topo)
+        res->duration_ms = s_now(r) - v->first_running; /* the job's own length decided */
+    if (!rc) rc = s_finish(r);
     if (rc) return rc;
     wr_chaos_cluster_peaks(r->c, res);
     wr_chaos_watch_result(r->w, res);
@@ -440,6 +447,8 @@ static const char s_usage[] =
     "                  [--sink exactly-once|at-least-once] [--devices N] [--rate N]\n"
     "                  [--checkpoint-interval 2s] [--json] [--report FILE.html] [--keep]\n"
     "                  [--set KEY=VALUE]... [--test-skip-commit N]\n"
+    "       weir chaos --topology FILE [the options above but --sink, --devices, --rate and\n"
+    "                  --test-skip-commit]\n"
     "\n"
     "Starts a cluster on this machine (3 etcd members, JobManagers jm-a and jm-b with HA, 3\n"
     "TaskManagers with 2 slots each; every link through a proxy that can cut it), runs a job "
@@ -452,8 +461,14 @@ static const char s_usage[] =
     "peak memory of every process. Exit 0 when valid, 1 when not, 2 on usage errors.\n"
     "Settings: heartbeat.timeout 2s, restart-strategy fixed-delay 500ms, the lease of\n"
     "deploy/weir.yaml (high-availability.etcd.lease-ttl 3s); --set changes them.\n"
+    "With --topology, the job is the file's (as weir submit takes it): run once without faults\n"
+    "(the reference), then again with faults until it finishes, its committed lines compared\n"
+    "with the reference's (JSON objects field by field, numbers with a fraction within a\n"
+    "relative 1e-9). It must end by itself (a file source, a generator with a total) and write\n"
+    "to file sinks only, whose paths the command sets (each run in its own folder).\n"
     "\n"
-    "  --duration D            how long faults are injected, from the job's first RUNNING (5min)\n"
+    "  --duration D            how long faults are injected, from the job's first RUNNING (5min);\n"
+    "                          --topology: the most each run may take\n"
     "  --seed N                the schedule's seed (default: from the clock; printed)\n"
     "  --faults LIST           nemeses, of kill,pause,partition,etcd (default: all)\n"
     "  --targets LIST          node kinds hit, of jm,tm,etcd (default: all); a partition counts\n"
@@ -469,7 +484,8 @@ static const char s_usage[] =
     "  --report FILE.html      an HTML page: throughput over time with the faults on it\n"
     "  --keep                  keep the run's folder (logs, output) and say where\n"
     "  --set KEY=VALUE         configuration of every daemon (at most 16)\n"
-    "  --test-skip-commit N    test only: the sink drops checkpoint N's commit (lost results)\n";
+    "  --test-skip-commit N    test only: the sink drops checkpoint N's commit (lost results)\n"
+    "  --topology FILE         the user's job, checked against a run of it without faults\n";
 
 static const char *const s_target_names[3] = {"etcd", "jm", "tm"}; /* wr_chaos_node_kind_t */
 
