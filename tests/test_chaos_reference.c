@@ -111,18 +111,18 @@ static void test_non_integer_numbers_within_a_relative_1e9(void **state)
     (void)state;
     /* the same sum added in another order; a relative 5e-10 apart; the same value written
      * otherwise */
-    wr_chaos_verdict_t v = s_compare(S_LINES("{\"k\":1,\"s\":0.30000000000000004}",
-                                             "{\"k\":2,\"s\":1000.0}", "{\"k\":3,\"s\":2.5e2}"),
-                                     S_LINES("{\"k\":1,\"s\":0.3}", "{\"k\":2,\"s\":1000.0000005}",
-                                             "{\"k\":3,\"s\":250.0}"));
+    wr_chaos_verdict_t v = s_compare(
+        S_LINES("{\"k\":1,\"s\":0.30000000000000004}", "{\"k\":2,\"s\":1000.0}",
+                "{\"k\":3,\"s\":2.5e2}"),
+        S_LINES("{\"k\":1,\"s\":0.3}", "{\"k\":2,\"s\":1000.0000005}", "{\"k\":3,\"s\":250.0}"));
     s_counts(&v, 3, 3, 0, 0, 0);
     /* a relative 2e-9 apart: another value; the reference's result lost */
     v = s_compare(S_LINES("{\"k\":2,\"s\":1000.0}"), S_LINES("{\"k\":2,\"s\":1000.000002}"));
     s_counts(&v, 1, 0, 1, 0, 1);
     assert_non_null(strstr(v.first_unexpected, "number 1 of the line is 1000.000002"));
     /* negative numbers, and 0 against a tiny value (relative: no slack at 0) */
-    v = s_compare(S_LINES("{\"s\":-7.25}", "{\"z\":0.0}"), S_LINES("{\"s\":-7.2500000001}",
-                                                                  "{\"z\":1e-300}"));
+    v = s_compare(S_LINES("{\"s\":-7.25}", "{\"z\":0.0}"),
+                  S_LINES("{\"s\":-7.2500000001}", "{\"z\":1e-300}"));
     s_counts(&v, 2, 1, 1, 0, 1);
     /* two results a relative 1.5e-9 apart, and lines within 1e-9 of both: each line counts for
      * the first result not found yet */

@@ -172,8 +172,7 @@ static int s_group_setup(void **state)
     (void)state;
     if (ps_group_setup("test_chaos_topology", false)) return -1;
     if (!te_available()) {
-        fprintf(stderr, "test_chaos_topology: %s is missing (Debian's etcd-server)\n",
-                TE_ETCD_BIN);
+        fprintf(stderr, "test_chaos_topology: %s is missing (Debian's etcd-server)\n", TE_ETCD_BIN);
         return -1;
     }
     return 0;
