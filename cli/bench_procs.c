@@ -261,6 +261,27 @@ uint64_t wr_bench_peak_rss(const wr_bench_proc_t *p)
     return (uint64_t)kb * 1024;
 }
 
+int wr_bench_submit_topology(wr_bench_procs_t *ps, wr_node_t *client, const char *jm,
+                             const wr_topology_t *t, char id[WR_JOB_ID_MAX])
+{
+    wr_strbuf_t why;
+    wr_strbuf_init(&why);
+    int rc;
+    for (int64_t t0 = wr_bench_ms();;) {
+        wr_strbuf_reset(&why);
+        rc = wr_cli_submit(client, jm, S_START_MS, t, NULL, 0, id, &why);
+        if (rc != WR_EAGAIN || wr_bench_ms() - t0 > S_START_MS) break; /* not enough slots yet */
+        if (!wr_bench_nap(ps, 200)) {
+            rc = WR_BENCH_STOPPED;
+            break;
+        }
+    }
+    if (rc && rc != WR_BENCH_STOPPED)
+        wr_cli_error(ps->cmd, NULL, "cannot submit the job: %s", why.buf);
+    wr_strbuf_release(&why);
+    return rc;
+}
+
 int wr_bench_submit(wr_bench_procs_t *ps, wr_node_t *client, const char *jm, const char *yaml,
                     char id[WR_JOB_ID_MAX])
 {
@@ -268,14 +289,10 @@ int wr_bench_submit(wr_bench_procs_t *ps, wr_node_t *client, const char *jm, con
     wr_strbuf_init(&why);
     wr_topology_t *t = NULL;
     int rc = wr_topology_parse(yaml, strlen(yaml), "the bench's job", &t, &why);
-    for (int64_t t0 = wr_bench_ms(); !rc;) {
-        wr_strbuf_reset(&why);
-        rc = wr_cli_submit(client, jm, S_START_MS, t, NULL, 0, id, &why);
-        if (rc != WR_EAGAIN || wr_bench_ms() - t0 > S_START_MS) break; /* not enough slots yet */
-        rc = wr_bench_nap(ps, 200) ? 0 : WR_BENCH_STOPPED;
-    }
-    if (rc && rc != WR_BENCH_STOPPED)
+    if (rc)
         wr_cli_error(ps->cmd, NULL, "cannot submit the job: %s", why.buf);
+    else
+        rc = wr_bench_submit_topology(ps, client, jm, t, id);
     wr_topology_destroy(&t);
     wr_strbuf_release(&why);
     return rc;

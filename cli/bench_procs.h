@@ -17,6 +17,7 @@
 #include <sys/types.h>
 
 #include "actors/cluster/cluster.h"
+#include "actors/dataflow/job/topology.h"
 #include "actors/runtime/node.h"
 #include "bus/msg.h"
 
@@ -100,6 +101,9 @@ uint64_t wr_bench_peak_rss(const wr_bench_proc_t *p);
  * or the failure said on stderr (WR_BENCH_STOPPED on a signal). */
 int wr_bench_submit(wr_bench_procs_t *ps, wr_node_t *client, const char *jm, const char *yaml,
                     char id[WR_JOB_ID_MAX]);
+/* The same for a topology already read (borrowed). */
+int wr_bench_submit_topology(wr_bench_procs_t *ps, wr_node_t *client, const char *jm,
+                             const wr_topology_t *t, char id[WR_JOB_ID_MAX]);
 
 /* Starts /usr/bin/etcd as p, member p->name, serving clients on 127.0.0.1:client_port (kept in
  * p->port) and its peers on 127.0.0.1:peer_port, data in <dir>/<name>.data, without waiting:

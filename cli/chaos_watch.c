@@ -88,6 +88,18 @@ void wr_chaos_watch_destroy(wr_chaos_watch_t **p)
 void wr_chaos_watch_job(wr_chaos_watch_t *w, const char *job)
 {
     snprintf(w->job, sizeof w->job, "%s", job);
+    /* nothing learnt of a job watched before counts for this one: its view, throughput,
+     * samples, checkpoints (numbered from 1 again) and fault */
+    int leader = w->v.leader; /* asked first: it answered last */
+    w->v = (wr_chaos_view_t){.leader = leader, .first_running = -1};
+    snprintf(w->v.state, sizeof w->v.state, "?");
+    w->last_out = w->since_sample = 0;
+    w->last_attempt = 0;
+    w->have_out = false;
+    w->sample_at = w->ckpt_at = -1;
+    w->nsamples = 0;
+    if (w->ckpt) memset(w->ckpt, 0, w->nckpt);
+    w->fl = (wr_chaos_follow_t){.silent = -1};
 }
 
 wr_node_t *wr_chaos_watch_client(wr_chaos_watch_t *w)

@@ -56,7 +56,8 @@ int wr_chaos_watch_new(wr_bench_procs_t *ps, wr_chaos_cluster_t *c, int64_t t0_m
                        wr_chaos_watch_t **out);
 /* Stops the client node, frees; nulls *p. NULL-safe. */
 void wr_chaos_watch_destroy(wr_chaos_watch_t **p);
-/* The job to watch (after it was submitted). */
+/* The job to watch (after it was submitted); a job watched before is forgotten (its view,
+ * samples, checkpoints; a fault followed is no longer). */
 void wr_chaos_watch_job(wr_chaos_watch_t *w, const char *job);
 /* The client node, connected to the JobManagers (borrowed): to submit through. */
 wr_node_t *wr_chaos_watch_client(wr_chaos_watch_t *w);

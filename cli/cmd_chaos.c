@@ -9,7 +9,11 @@
  *   job       the verifiable job (cli/chaos_check.h): generator of --devices devices at --rate
  *             records/s, --rate x --duration records in all -> key by -> sliding window ->
  *             exactly-once file sink (--sink at-least-once: the one-file sink), parallelism 3,
- *             checkpoints every --checkpoint-interval.
+ *             checkpoints every --checkpoint-interval. Or --topology FILE: the user's job
+ *             (cli/chaos_topology.h), first run to its end without faults (the reference: its
+ *             sinks in ref/), then run again (sinks in run/) with faults until it finishes
+ *             (--duration: the most each run may take); --sink, --devices, --rate and
+ *             --test-skip-commit are refused with it (they shape the built-in job only).
  *   faults    a seeded schedule (cli/chaos_nemesis.h, printed first): one fault at a time, the
  *             first once the job completed a checkpoint, each next one --interval (+-30%) after
  *             the previous one started, but not before it healed (and 1 s passed) and, when the
@@ -22,7 +26,8 @@
  *             reason said: 2 min without progress, or 2 min plus twice --duration after the last
  *             fault: a restart loop), then the checker reads the
  *             committed output and the report is printed: the table (or --json: one object, and
- *             nothing else on stdout), --report FILE.html.
+ *             nothing else on stdout), --report FILE.html. --topology: the run's committed lines
+ *             against the reference's (cli/chaos_reference.h).
  * Exit: 0 valid, 1 invalid (or the run could not be made), 2 usage, 128 + the signal after
  * SIGINT/SIGTERM (every process stopped, the folder removed). */
 #include <errno.h>
@@ -32,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -43,6 +49,7 @@
 #include "cli/chaos_cluster.h"
 #include "cli/chaos_nemesis.h"
 #include "cli/chaos_report.h"
+#include "cli/chaos_topology.h"
 #include "cli/chaos_watch.h"
 #include "cli/cli.h"
 #include "cli/status_tty.h"
@@ -64,6 +71,8 @@ typedef struct {
     bool seeded, json, keep, exactly_once;
     unsigned faults, targets;
     const char *backend, *report;
+    const char *topology; /* --topology FILE, NULL: the built-in job */
+    const char *builtin;  /* the first option given that only the built-in job takes, NULL */
     char sets[S_MAX_SETS][512];
     int nsets;
 } s_opts_t;
@@ -74,7 +83,10 @@ typedef struct {
     wr_chaos_cluster_t *c;
     wr_chaos_watch_t *w;
     wr_chaos_job_t job;
-    char sink[PATH_MAX];
+    char sink[PATH_MAX]; /* the built-in job's output; --topology: the run's folder */
+    wr_topology_t *topo; /* --topology: the job, NULL: the built-in one */
+    char ref[PATH_MAX];  /* --topology: the reference run's folder */
+    bool ended;          /* --topology: the job watched ended (FINISHED, FAILED, CANCELED) */
     char id[WR_JOB_ID_MAX];
     int64_t t0; /* wr_bench_ms of the start */
     wr_chaos_plan_t *plan;
@@ -130,6 +142,10 @@ static bool s_tick(s_run_t *r, const wr_chaos_view_t **vp, int64_t at)
 {
     bool open = wr_chaos_watch_fault_open(r->w);
     const wr_chaos_view_t *v = wr_chaos_watch_poll(r->w, at < 0 ? INT64_MAX : at - s_now(r));
+    if (r->topo && v->answered &&
+        (!strcmp(v->state, "FINISHED") || !strcmp(v->state, "FAILED") ||
+         !strcmp(v->state, "CANCELED")))
+        r->ended = true; /* its own length decides: no more faults */
     /* (a silence that ended as it began closes a fault that disrupted nothing: no line) */
     if (open && !wr_chaos_watch_fault_open(r->w) && r->nfaults &&
         r->faults[r->nfaults - 1].recover_ms >= 0)
@@ -143,8 +159,26 @@ static bool s_tick(s_run_t *r, const wr_chaos_view_t **vp, int64_t at)
 
 /* ---- the run ---- */
 
+/* --topology: the job with its sinks under folder dir. */
+static int s_submit_topology(s_run_t *r, const char *dir)
+{
+    wr_strbuf_t err;
+    wr_strbuf_init(&err);
+    int rc = wr_chaos_topo_place(r->topo, dir, &err);
+    if (rc) {
+        wr_cli_error(S_CMD, NULL, "%s", err.buf);
+    } else {
+        char to[WR_ADDR_MAX];
+        snprintf(to, sizeof to, "jm-a/%s", WR_JOBMANAGER_PATH);
+        rc = wr_bench_submit_topology(&r->ps, wr_chaos_watch_client(r->w), to, r->topo, r->id);
+    }
+    wr_strbuf_release(&err);
+    return rc;
+}
+
 static int s_submit(s_run_t *r)
 {
+    if (r->topo) return s_submit_topology(r, r->sink);
     wr_strbuf_t yaml, err;
     wr_strbuf_init(&yaml);
     wr_strbuf_init(&err);
@@ -170,6 +204,7 @@ static int s_wait_running(s_run_t *r)
         if (!s_tick(r, &v, -1)) return WR_BENCH_STOPPED;
         if (v->answered && !strcmp(v->state, "RUNNING") && v->subtasks && v->running == v->subtasks)
             return 0;
+        if (r->ended) return 0; /* --topology: a job that ended first (s_finish says how) */
         if (wr_bench_ms() - t0 > S_START_MS) {
             wr_cli_error(S_CMD, NULL, "job %s does not run within %d s (%s)", r->id,
                          S_START_MS / 1000, v->state);
@@ -181,7 +216,7 @@ static int s_wait_running(s_run_t *r)
 /* Naps while polling until at (ms after t0): false on a signal. */
 static bool s_until(s_run_t *r, int64_t at)
 {
-    while (s_now(r) < at)
+    while (s_now(r) < at && !r->ended)
         if (!s_tick(r, NULL, at)) return false;
     return true;
 }
@@ -192,17 +227,18 @@ static int s_faults(s_run_t *r, int64_t end)
     /* the first fault once a checkpoint completed (a restore has something to start from),
      * or after a gap */
     int64_t next = s_now(r) + r->plan[0].gap_ms;
-    for (const wr_chaos_view_t *v = NULL; s_now(r) < next && (!v || v->checkpoint <= 0);)
+    for (const wr_chaos_view_t *v = NULL;
+         s_now(r) < next && (!v || v->checkpoint <= 0) && !r->ended;)
         if (!s_tick(r, &v, next)) return WR_BENCH_STOPPED;
     next = s_now(r);
     for (size_t k = 0; k < r->nplan && r->nfaults < S_MAX_FAULTS; k++) {
         if (!s_until(r, next < end ? next : end)) return WR_BENCH_STOPPED;
         /* a disrupted job runs again first (one fault at a time), waited for one interval more
          * at most: a cluster that does not recover gets the next faults all the same */
-        for (int64_t t = s_now(r);
-             wr_chaos_watch_fault_open(r->w) && s_now(r) - t < r->o->interval_ms && s_now(r) < end;)
+        for (int64_t t = s_now(r); wr_chaos_watch_fault_open(r->w) && !r->ended &&
+                                   s_now(r) - t < r->o->interval_ms && s_now(r) < end;)
             if (!s_tick(r, NULL, -1)) return WR_BENCH_STOPPED;
-        if (s_now(r) >= end) break;
+        if (s_now(r) >= end || r->ended) break;
         wr_chaos_plan_t *p = &r->plan[k];
         wr_chaos_fault_t *f = &r->faults[r->nfaults];
         int rc = wr_chaos_nemesis_apply(r->c, p, wr_chaos_watch_poll(r->w, INT64_MAX)->leader, f);
@@ -292,6 +328,41 @@ static void s_check_progress(void *ctx, const wr_chaos_progress_t *p)
                 (unsigned long long)p->expected, (unsigned long long)p->lines);
 }
 
+/* --topology: the reference run, on the cluster before any fault: the job with its sinks in
+ * the reference's folder, uninterrupted, to FINISHED within --duration. */
+static int s_reference(s_run_t *r)
+{
+    int rc = s_submit_topology(r, r->ref);
+    if (rc) return rc;
+    wr_chaos_watch_job(r->w, r->id);
+    const wr_chaos_view_t *v = NULL;
+    for (int64_t t0 = s_now(r);;) {
+        if (!s_tick(r, &v, -1)) return WR_BENCH_STOPPED;
+        if (r->ended && strcmp(v->state, "FINISHED")) {
+            wr_cli_error(S_CMD, NULL,
+                         "the reference run (job %s, no fault) ended %s, not FINISHED: there is "
+                         "nothing to compare with",
+                         r->id, v->state);
+            return WR_EINVAL;
+        }
+        if (r->ended) {
+            FILE *out = r->o->json ? stderr : stdout;
+            fprintf(out,
+                    "reference run: job %s FINISHED in %.1f s without faults; its output in %s\n",
+                    r->id, (double)(s_now(r) - t0) / 1000, r->ref);
+            fflush(out);
+            r->ended = false;
+            return 0;
+        }
+        if (s_now(r) - t0 > r->o->duration_ms) {
+            wr_cli_error(S_CMD, "--duration caps each run: give more, or make the job shorter",
+                         "the reference run (job %s, no fault) did not finish within %.0f s (%s)",
+                         r->id, (double)r->o->duration_ms / 1000, v->state);
+            return WR_ETIMEDOUT;
+        }
+    }
+}
+
 static int s_run(s_run_t *r, wr_chaos_result_t *res)
 {
     const s_opts_t *o = r->o;
@@ -329,11 +400,14 @@ static int s_run(s_run_t *r, wr_chaos_result_t *res)
     }
     fflush(out);
     if ((rc = wr_chaos_watch_new(&r->ps, r->c, r->t0, &r->w))) return rc;
+    if (r->topo && (rc = s_reference(r))) return rc;
     if ((rc = s_submit(r))) return rc;
     wr_chaos_watch_job(r->w, r->id);
     if ((rc = s_wait_running(r))) return rc;
     const wr_chaos_view_t *v = wr_chaos_watch_poll(r->w, INT64_MAX);
-    if (!(rc = s_faults(r, v->first_running + o->duration_ms))) rc = s_finish(r);
+    if (!(rc = s_faults(r, v->first_running + o->duration_ms)) && r->topo)
+        res->duration_ms = s_now(r) - v->first_running; /* the job's own length decided */
+    if (!rc) rc = s_finish(r);
     if (rc) return rc;
     wr_chaos_cluster_peaks(r->c, res);
     wr_chaos_watch_result(r->w, res);
@@ -350,8 +424,12 @@ static int s_run(s_run_t *r, wr_chaos_result_t *res)
     }
     wr_strbuf_t err;
     wr_strbuf_init(&err);
-    wr_chaos_check_opts_t copts = {.progress = o->json ? NULL : s_check_progress};
-    rc = wr_chaos_check(&r->job, r->sink, &copts, &res->verdict, &err);
+    if (r->topo)
+        rc = wr_chaos_topo_compare(r->topo, r->ref, r->sink, &res->verdict, &err);
+    else {
+        wr_chaos_check_opts_t copts = {.progress = o->json ? NULL : s_check_progress};
+        rc = wr_chaos_check(&r->job, r->sink, &copts, &res->verdict, &err);
+    }
     if (rc) {
         snprintf(r->reason, sizeof r->reason, "the output cannot be checked: %s", err.buf);
         wr_cli_error(S_CMD, NULL, "invalid run: %s", r->reason);
@@ -363,6 +441,51 @@ static int s_run(s_run_t *r, wr_chaos_result_t *res)
     return rc;
 }
 
+/* --topology: the reference run's folder and the fault run's, in the run's. */
+static int s_run_folders(s_run_t *r)
+{
+    snprintf(r->ref, sizeof r->ref, "%s/ref", r->ps.dir);
+    snprintf(r->sink, sizeof r->sink, "%s/run", r->ps.dir);
+    const char *dirs[] = {r->ref, r->sink};
+    for (int i = 0; i < 2; i++)
+        if (mkdir(dirs[i], 0755)) {
+            wr_cli_error(S_CMD, NULL, "cannot make %s: %s", dirs[i], strerror(errno));
+            return WR_EIO;
+        }
+    return 0;
+}
+
+/* The run's first lines: the schedule's seed, the job, the settings and the folder. */
+static void s_header(const s_run_t *r, const wr_chaos_result_t *res)
+{
+    const s_opts_t *o = r->o;
+    FILE *out = o->json ? stderr : stdout;
+    const char *faults = o->faults == (1u << WR_CHAOS_NKINDS) - 1 ? "all" : "some";
+    if (r->topo)
+        fprintf(out,
+                "weir chaos: seed %llu, faults (%s) every %.1f s +-30%% until the job finishes "
+                "(for %lld s at most); job: %s (its output compared with that of a run without "
+                "faults first), %s backend, checkpoints every %lld ms; ",
+                (unsigned long long)o->seed, faults, (double)o->interval_ms / 1000,
+                (long long)o->duration_ms / 1000, o->topology, o->backend,
+                (long long)o->checkpoint_ms);
+    else
+        fprintf(out,
+                "weir chaos: seed %llu, %lld s of faults (%s) every %.1f s +-30%%; job: %llu "
+                "devices, %llu records/s, %llu records, %s backend, %s sink, checkpoints every "
+                "%lld ms; ",
+                (unsigned long long)o->seed, (long long)o->duration_ms / 1000, faults,
+                (double)o->interval_ms / 1000, (unsigned long long)o->devices,
+                (unsigned long long)o->rate, (unsigned long long)r->job.gen.total, o->backend,
+                res->sink, (long long)o->checkpoint_ms);
+    fprintf(out,
+            "heartbeat.timeout %d ms, restart fixed-delay %d ms; folder %s\n"
+            "throughput: the growth of the sources' records_out within each attempt "
+            "(a new attempt counts from 0; replayed records count)\n",
+            S_HEARTBEAT_MS, S_RESTART_MS, r->ps.dir);
+    fflush(out);
+}
+
 /* ---- the command ---- */
 
 static const char s_usage[] =
@@ -371,6 +494,8 @@ static const char s_usage[] =
     "                  [--sink exactly-once|at-least-once] [--devices N] [--rate N]\n"
     "                  [--checkpoint-interval 2s] [--json] [--report FILE.html] [--keep]\n"
     "                  [--set KEY=VALUE]... [--test-skip-commit N]\n"
+    "       weir chaos --topology FILE [the options above but --sink, --devices, --rate and\n"
+    "                  --test-skip-commit]\n"
     "\n"
     "Starts a cluster on this machine (3 etcd members, JobManagers jm-a and jm-b with HA, 3\n"
     "TaskManagers with 2 slots each; every link through a proxy that can cut it), runs a job "
@@ -383,8 +508,14 @@ static const char s_usage[] =
     "peak memory of every process. Exit 0 when valid, 1 when not, 2 on usage errors.\n"
     "Settings: heartbeat.timeout 2s, restart-strategy fixed-delay 500ms, the lease of\n"
     "deploy/weir.yaml (high-availability.etcd.lease-ttl 3s); --set changes them.\n"
+    "With --topology, the job is the file's (as weir submit takes it): run once without faults\n"
+    "(the reference), then again with faults until it finishes, its committed lines compared\n"
+    "with the reference's (JSON objects field by field, numbers with a fraction within a\n"
+    "relative 1e-9). It must end by itself (a file source, a generator with a total) and write\n"
+    "to file sinks only, whose paths the command sets (each run in its own folder).\n"
     "\n"
-    "  --duration D            how long faults are injected, from the job's first RUNNING (5min)\n"
+    "  --duration D            how long faults are injected, from the job's first RUNNING (5min);\n"
+    "                          --topology: the most each run may take\n"
     "  --seed N                the schedule's seed (default: from the clock; printed)\n"
     "  --faults LIST           nemeses, of kill,pause,partition,etcd (default: all)\n"
     "  --targets LIST          node kinds hit, of jm,tm,etcd (default: all); a partition counts\n"
@@ -401,7 +532,8 @@ static const char s_usage[] =
     "  --report FILE.html      an HTML page: throughput over time with the faults on it\n"
     "  --keep                  keep the run's folder (logs, output) and say where\n"
     "  --set KEY=VALUE         configuration of every daemon (at most 16)\n"
-    "  --test-skip-commit N    test only: the sink drops checkpoint N's commit (lost results)\n";
+    "  --test-skip-commit N    test only: the sink drops checkpoint N's commit (lost results)\n"
+    "  --topology FILE         the user's job, checked against a run of it without faults\n";
 
 static const char *const s_target_names[3] = {"etcd", "jm", "tm"}; /* wr_chaos_node_kind_t */
 
@@ -423,6 +555,7 @@ static int s_parse(int argc, char **argv, s_opts_t *o)
                                          {"keep", no_argument, NULL, 'K'},
                                          {"set", required_argument, NULL, 'S'},
                                          {"test-skip-commit", required_argument, NULL, 'T'},
+                                         {"topology", required_argument, NULL, 'P'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     wr_cli_cfg_t cc = {0};
@@ -431,6 +564,8 @@ static int s_parse(int argc, char **argv, s_opts_t *o)
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, &li)) != -1) {
         const char *bad = NULL; /* what the option wanted, when its value is wrong */
+        if ((c == 'k' || c == 'n' || c == 'r' || c == 'T') && !o->builtin)
+            o->builtin = opts[li].name;
         switch (c) {
         case 'd':
             if (wr_config_parse_value(WR_CFG_DURATION, optarg, &o->duration_ms) ||
@@ -489,6 +624,9 @@ static int s_parse(int argc, char **argv, s_opts_t *o)
         case 'T':
             if (!wr_cli_count(optarg, 1, UINT32_MAX, &o->skip_commit)) bad = "a checkpoint id";
             break;
+        case 'P':
+            o->topology = optarg;
+            break;
         case 'S': /* a copy for the daemons: wr_cli_cfg_set_arg cuts optarg at its '=' */
             if (o->nsets == S_MAX_SETS)
                 bad = "one of at most 16 --set";
@@ -516,6 +654,12 @@ static int s_parse(int argc, char **argv, s_opts_t *o)
     if (optind != argc) {
         wr_cli_error(S_CMD, "it takes options only (see weir chaos --help)",
                      "unexpected argument '%s'", argv[optind]);
+        return WR_EXIT_USAGE;
+    }
+    if (o->topology && o->builtin) {
+        wr_cli_error(S_CMD, "see weir chaos --help",
+                     "--%s is for the built-in job: with --topology the job is the file's",
+                     o->builtin);
         return WR_EXIT_USAGE;
     }
     if (!wr_chaos_nemesis_allowed(o->faults, o->targets)) {
@@ -574,7 +718,14 @@ int wr_cmd_chaos(int argc, char **argv)
     r.job.gen.devices = o.devices;
     r.job.gen.rate = o.rate;
     r.job.gen.total = o.rate * (uint64_t)o.duration_ms / 1000;
-    { /* the job's range and the faults' choice are usage errors: before anything starts */
+    if (o.topology) { /* the user's job, checked before anything starts */
+        wr_strbuf_t err;
+        wr_strbuf_init(&err);
+        int rc = wr_chaos_topo_load(o.topology, &r.topo, &err);
+        if (rc) wr_cli_error(S_CMD, "see weir chaos --help", "--topology: %s", err.buf);
+        wr_strbuf_release(&err);
+        if (rc) return rc == WR_ENOMEM ? WR_EXIT_FAIL : WR_EXIT_USAGE;
+    } else { /* the job's range and the faults' choice are usage errors: before anything starts */
         wr_strbuf_t yaml, err;
         wr_strbuf_init(&yaml);
         wr_strbuf_init(&err);
@@ -587,35 +738,30 @@ int wr_cmd_chaos(int argc, char **argv)
     if (access(WR_BENCH_ETCD_BIN, X_OK)) {
         wr_cli_error(S_CMD, "install etcd (Debian: etcd-server)", "%s: %s", WR_BENCH_ETCD_BIN,
                      strerror(errno));
+        wr_topology_destroy(&r.topo);
         return WR_EXIT_FAIL;
     }
     wr_cli_block_signals(); /* before any thread: sleeps wait for SIGINT/SIGTERM instead */
     wr_chaos_result_t res = {.seed = o.seed,
                              .duration_ms = o.duration_ms,
-                             .devices = o.devices,
-                             .records = r.job.gen.total};
+                             .devices = r.topo ? 0 : o.devices,
+                             .records = r.topo ? 0 : r.job.gen.total};
     snprintf(res.backend, sizeof res.backend, "%s", o.backend);
-    snprintf(res.sink, sizeof res.sink, "%s", o.exactly_once ? "exactly-once" : "at-least-once");
+    snprintf(res.sink, sizeof res.sink, "%s",
+             r.topo           ? "topology"
+             : o.exactly_once ? "exactly-once"
+                              : "at-least-once");
     wr_bench_machine_t m;
     wr_bench_machine(&m);
     snprintf(res.cpu, sizeof res.cpu, "%s", m.cpu);
     r.t0 = wr_bench_ms();
     int rc = wr_bench_procs_init(&r.ps, S_CMD, "chaos");
-    if (!rc) {
+    if (!rc && r.topo)
+        rc = s_run_folders(&r);
+    else if (!rc)
         snprintf(r.sink, sizeof r.sink, "%s/%s", r.ps.dir, o.exactly_once ? "out" : "out.jsonl");
-        FILE *out = o.json ? stderr : stdout;
-        fprintf(out,
-                "weir chaos: seed %llu, %lld s of faults (%s) every %.1f s +-30%%; job: %llu "
-                "devices, %llu records/s, %llu records, %s backend, %s sink, checkpoints every "
-                "%lld ms; heartbeat.timeout %d ms, restart fixed-delay %d ms; folder %s\n"
-                "throughput: the growth of the sources' records_out within each attempt "
-                "(a new attempt counts from 0; replayed records count)\n",
-                (unsigned long long)o.seed, (long long)o.duration_ms / 1000,
-                o.faults == (1u << WR_CHAOS_NKINDS) - 1 ? "all" : "some",
-                (double)o.interval_ms / 1000, (unsigned long long)o.devices,
-                (unsigned long long)o.rate, (unsigned long long)r.job.gen.total, o.backend,
-                res.sink, (long long)o.checkpoint_ms, S_HEARTBEAT_MS, S_RESTART_MS, r.ps.dir);
-        fflush(out);
+    if (!rc) {
+        s_header(&r, &res);
         if (isatty(STDERR_FILENO)) r.tty = wr_status_tty_new(false);
         rc = s_run(&r, &res);
         wr_status_tty_destroy(&r.tty);
@@ -629,6 +775,7 @@ int wr_cmd_chaos(int argc, char **argv)
     wr_bench_procs_release(&r.ps, o.keep);
     free(r.plan);
     free(r.faults);
+    wr_topology_destroy(&r.topo);
     if (o.keep && r.ps.dir[0])
         fprintf(stderr, "weir %s: the run's folder is kept: %s\n", S_CMD, r.ps.dir);
     if (r.ps.signal) {
