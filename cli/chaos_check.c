@@ -3,19 +3,17 @@
  * (chaos_check_line.c). */
 #include "cli/chaos_check.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#include "actors/connectors/file/sink_2pc.h"
 #include "bus/base/error.h"
 #include "cli/chaos_check_int.h"
+#include "cli/chaos_output.h"
 
 #define S_MAX_WINDOWS  4096               /* windows a record is in (size / slide) */
-#define S_LINE_MAX     65536              /* bytes of a line, its newline included */
 #define S_MAX_READINGS (INT64_C(1) << 26) /* of a device in a window (size / interval) */
 
 void wr_chaos_job_default(wr_chaos_job_t *j)
@@ -205,96 +203,25 @@ static void s_line(s_check_t *c, const char *line, size_t len)
     wr__chaos_expect_see(c->e, got.device, got.start);
 }
 
-/* A line read: counted (in the first pass), its progress said, then checked. */
-static void s_next_line(s_check_t *c)
+/* One line of the output (cli/chaos_output.h): counted (in the first pass), its progress said,
+ * then checked; a line too long or torn is the first pass's unexpected one. */
+static int s_output_line(void *ctx, const char *line, size_t len, enum wr_chaos_output_flag flag,
+                         const wr_chaos_output_at_t *at)
 {
-    c->line++;
+    s_check_t *c = ctx;
+    if (at->line == 1) c->file_no++; /* files come one after the other, each from its line 1 */
+    c->file = at->file;
+    c->line = at->line;
     if (c->at.pass == 1) c->v->lines++;
     if (++c->at.lines % S_PROGRESS_LINES == 0 && c->opts->progress)
         c->opts->progress(c->opts->ctx, &c->at);
-}
-
-/* Reads one file of lines through a buffer of S_LINE_MAX bytes: a longer line is unexpected (the
- * sink's are a few hundred bytes), whatever its length. WR_EIO, WR_ENOMEM (said in err). */
-static int s_read_file(s_check_t *c, const char *path, wr_strbuf_t *err)
-{
-    FILE *f = fopen(path, "r");
-    char *buf = f ? malloc(S_LINE_MAX) : NULL;
-    int rc = !f ? WR_EIO : !buf ? WR_ENOMEM : 0;
-    if (rc) {
-        wr_strbuf_addf(err, "%s: %s", path, f ? "out of memory" : strerror(errno));
-        if (f) fclose(f);
-        return rc;
-    }
-    c->file = path;
-    c->file_no++;
-    c->line = 0;
-    if (c->at.pass == 1) c->v->files++;
-    size_t have = 0, got;
-    bool skipping = false; /* the rest of a line too long */
-    do {
-        got = fread(buf + have, 1, S_LINE_MAX - have, f);
-        have += got;
-        size_t at = 0;
-        for (char *nl; (nl = memchr(buf + at, '\n', have - at)); at = (size_t)(nl - buf) + 1) {
-            if (skipping) {
-                skipping = false;
-                continue;
-            }
-            s_next_line(c);
-            s_line(c, buf + at, (size_t)(nl - buf) - at);
-        }
-        memmove(buf, buf + at, have - at);
-        have -= at;
-        if (have == S_LINE_MAX) {
-            if (!skipping) {
-                s_next_line(c);
-                s_unowned(c, buf, have, "a line longer than 64 KiB");
-            }
-            skipping = true;
-            have = 0;
-        }
-    } while (got);
-    if (ferror(f)) {
-        rc = WR_EIO;
-        wr_strbuf_addf(err, "%s: %s", path, strerror(errno ? errno : EIO));
-    } else if (have && !skipping) {
-        s_next_line(c);
-        s_unowned(c, buf, have, "no newline at the end: a torn line");
-    }
-    free(buf);
-    fclose(f);
-    return rc;
-}
-
-/* The committed part files of an exactly-once sink (final names only), by name. */
-static int s_committed(const struct dirent *d)
-{
-    enum wr_sink_2pc_name kind;
-    wr_sink_2pc_part_t p;
-    return wr_sink_2pc_parse_name(d->d_name, strlen(d->d_name), &kind, &p) == 0 &&
-           kind == WR_SINK_2PC_FINAL;
-}
-
-static int s_read_folder(s_check_t *c, const char *dir, wr_strbuf_t *err)
-{
-    struct dirent **names = NULL;
-    int n = scandir(dir, &names, s_committed, alphasort), rc = 0;
-    if (n < 0) {
-        wr_strbuf_addf(err, "%s: %s", dir, strerror(errno));
-        return errno == ENOMEM ? WR_ENOMEM : WR_EIO;
-    }
-    wr_strbuf_t path;
-    wr_strbuf_init(&path);
-    for (int i = 0; i < n; i++) {
-        wr_strbuf_reset(&path);
-        wr_strbuf_addf(&path, "%s/%s", dir, names[i]->d_name);
-        if (!rc) rc = path.failed ? WR_ENOMEM : s_read_file(c, path.buf, err);
-        free(names[i]);
-    }
-    free(names);
-    wr_strbuf_release(&path);
-    return rc;
+    if (flag == WR_CHAOS_LINE_TOO_LONG)
+        s_unowned(c, line, len, "a line longer than 1 MiB");
+    else if (flag == WR_CHAOS_LINE_TORN)
+        s_unowned(c, line, len, "no newline at the end: a torn line");
+    else
+        s_line(c, line, len);
+    return 0;
 }
 
 static bool s_key_before(const wr__chaos_row_t *a, const wr__chaos_row_t *b)
@@ -317,8 +244,7 @@ static void s_tally(void *ctx, const wr__chaos_row_t *row, uint32_t seen)
 }
 
 /* One pass: the table of c->at's devices, the output read, their results tallied. */
-static int s_pass(s_check_t *c, const wr_chaos_job_t *j, const char *path, bool folder,
-                  wr_strbuf_t *err)
+static int s_pass(s_check_t *c, const wr_chaos_job_t *j, const char *path, wr_strbuf_t *err)
 {
     int rc = 0;
     if (!(c->e = wr__chaos_expect_new(j, c->at.devices_lo, c->at.devices_hi, &rc))) {
@@ -331,7 +257,9 @@ static int s_pass(s_check_t *c, const wr_chaos_job_t *j, const char *path, bool 
     c->file_no = 0;
     c->v->expected += c->at.expected;
     if (c->opts->progress) c->opts->progress(c->opts->ctx, &c->at);
-    rc = folder ? s_read_folder(c, path, err) : s_read_file(c, path, err);
+    uint64_t files = 0;
+    rc = wr_chaos_output_read(path, s_output_line, c, &files, err);
+    if (c->at.pass == 1) c->v->files = files;
     if (!rc) {
         wr__chaos_expect_each(c->e, s_tally, c);
         c->at.done = true;
@@ -378,7 +306,7 @@ int wr_chaos_check(const wr_chaos_job_t *j, const char *path, const wr_chaos_che
                                      .devices_lo = (int64_t)(k * each),
                                      .devices_hi =
                                          (int64_t)(k + 1 < passes ? (k + 1) * each : devices)};
-        rc = s_pass(&c, j, path, S_ISDIR(st.st_mode), err);
+        rc = s_pass(&c, j, path, err);
     }
     if (!rc) {
         char shown[WR_CHAOS_EXAMPLE_MAX];

@@ -18,7 +18,7 @@
  *     lost        no line for it
  *     duplicated  its line is there more than once (counted once per expected result)
  * and per line: unexpected when it is no expected result (an unknown key, wrong values, a line
- * that does not parse or is longer than 64 KiB, a last line without its newline: torn). A line with
+ * that does not parse or is longer than 1 MiB, a last line without its newline: torn). A line with
  * an expected result's key but other values is unexpected, and that result lost unless a right line
  * comes too. valid = lost, duplicated and unexpected all 0. Values: n, lo, hi and sum all exactly.
  * The sum is exact whatever the order of additions (the checker adds in offset order, the job pane

@@ -20,6 +20,7 @@
 #include "bus/base/error.h"
 #include "cli/chaos_check.h"
 #include "cli/chaos_check_int.h"
+#include "cli/chaos_output.h"
 #include "tests/support/process.h"
 
 #define S_RUN_MS 120000
@@ -249,13 +250,16 @@ static void test_a_garbage_line_is_unexpected(void **state)
                                ps_read_file(part)));
     v = s_check(&j, ps_path("copy"));
     s_expect(&v, 0, 0, 2);
-    /* lines longer than the reader's buffer, one of them a right line after 100,000 spaces */
+    /* lines longer than the reader's buffer (cli/chaos_output.h), one of them a right line after
+     * 1 MiB of spaces */
     char *lines = ps_read_file(part);
-    char *pad = ps_alloc(200001);
-    memset(pad, ' ', 200000);
-    pad[200000] = '\0';
+    size_t big = 2 * WR_CHAOS_OUTPUT_LINE_MAX;
+    char *pad = ps_alloc(big + 1);
+    memset(pad, ' ', big);
+    pad[big] = '\0';
     const char *first = ps_fmt("%.*s", (int)(strchr(lines, '\n') - lines + 1), lines);
-    ps_write_file(part, ps_fmt("%s%s\n%.100000s%s", lines + strlen(first), pad, pad, first));
+    ps_write_file(part, ps_fmt("%s%s\n%.*s%s", lines + strlen(first), pad,
+                               (int)WR_CHAOS_OUTPUT_LINE_MAX, pad, first));
     v = s_check(&j, ps_path("copy"));
     s_expect(&v, 1, 0, 4);
     assert_non_null(strstr(v.first_unexpected, "garbage"));
