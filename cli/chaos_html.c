@@ -211,12 +211,22 @@ static void s_params(wr_strbuf_t *b, const wr_chaos_result_t *r)
                    r->seed, wr__chaos_dur(r->duration_ms, dur, sizeof dur),
                    wr__chaos_dur(r->wall_ms, wall, sizeof wall));
     s_html(b, r->backend, sizeof r->backend);
-    wr_strbuf_adds(b, "</td></tr><tr><th>sink</th><td>");
-    s_html(b, r->sink, sizeof r->sink);
-    wr_strbuf_addf(b,
-                   "</td></tr><tr><th>devices</th><td>%s</td></tr><tr><th>records</th><td>%s</td>"
-                   "</tr><tr><th>CPU</th><td>",
-                   dev, rec);
+    if (r->topology[0]) {
+        char ref[32];
+        wr_strbuf_adds(b, "</td></tr><tr><th>topology</th><td>");
+        s_html(b, r->topology, sizeof r->topology);
+        wr_strbuf_addf(
+            b, "</td></tr><tr><th>reference run</th><td>%s</td></tr><tr><th>CPU</th><td>",
+            r->reference_ms >= 0 ? wr__chaos_dur(r->reference_ms, ref, sizeof ref) : "-");
+    } else {
+        wr_strbuf_adds(b, "</td></tr><tr><th>sink</th><td>");
+        s_html(b, r->sink, sizeof r->sink);
+        wr_strbuf_addf(
+            b,
+            "</td></tr><tr><th>devices</th><td>%s</td></tr><tr><th>records</th><td>%s</td>"
+            "</tr><tr><th>CPU</th><td>",
+            dev, rec);
+    }
     s_html(b, r->cpu, sizeof r->cpu);
     wr_strbuf_addf(b,
                    "</td></tr><tr><th>availability</th><td>%.1f %%</td></tr>"

@@ -259,9 +259,17 @@ void wr_chaos_report_table(const wr_chaos_result_t *r, FILE *out)
     fprintf(out, "weir chaos  seed %" PRIu64 "  faults for %s  wall %s\n", r->seed,
             wr_status_duration(r->duration_ms, dur, sizeof dur),
             wr_status_duration(r->wall_ms, wall, sizeof wall));
-    fprintf(out, "backend %s  sink %s  %s devices  %s records\n",
-            s_clean(r->backend, sizeof r->backend, backend), s_clean(r->sink, sizeof r->sink, sink),
-            dev, rec);
+    if (r->topology[0]) {
+        char topo[sizeof r->topology + 1], ref[32];
+        fprintf(out, "backend %s  topology %s  reference run %s\n",
+                s_clean(r->backend, sizeof r->backend, backend),
+                s_clean(r->topology, sizeof r->topology, topo),
+                r->reference_ms >= 0 ? wr_status_duration(r->reference_ms, ref, sizeof ref) : "-");
+    } else {
+        fprintf(out, "backend %s  sink %s  %s devices  %s records\n",
+                s_clean(r->backend, sizeof r->backend, backend),
+                s_clean(r->sink, sizeof r->sink, sink), dev, rec);
+    }
     fprintf(out, "CPU ");
     s_wrap(out, s_clean(r->cpu, sizeof r->cpu, cpu), 4);
     fputc('\n', out);
@@ -310,11 +318,13 @@ int wr_chaos_report_json(const wr_chaos_result_t *r, wr_strbuf_t *out)
     s_json_str(out, "\"cpu\":", r->cpu, sizeof r->cpu);
     s_json_str(out, ",\"backend\":", r->backend, sizeof r->backend);
     s_json_str(out, ",\"sink\":", r->sink, sizeof r->sink);
+    wr_strbuf_addf(out, ",\"devices\":%" PRIu64 ",\"records\":%" PRIu64, r->devices, r->records);
+    s_json_str(out, ",\"topology\":", r->topology, sizeof r->topology);
     wr_strbuf_addf(out,
-                   ",\"devices\":%" PRIu64 ",\"records\":%" PRIu64
+                   ",\"reference_ms\":%lld"
                    ",\"verdict\":{\"expected\":%" PRIu64 ",\"ok\":%" PRIu64 ",\"lost\":%" PRIu64
                    ",\"duplicated\":%" PRIu64 ",\"unexpected\":%" PRIu64 ",\"lines\":%" PRIu64 ",",
-                   r->devices, r->records, v->expected, v->ok, v->lost, v->duplicated,
+                   (long long)r->reference_ms, v->expected, v->ok, v->lost, v->duplicated,
                    v->unexpected, v->lines);
     s_json_str(out, "\"first_lost\":", v->first_lost, sizeof v->first_lost);
     s_json_str(out, ",\"first_duplicated\":", v->first_duplicated, sizeof v->first_duplicated);

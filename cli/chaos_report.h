@@ -4,7 +4,7 @@
  *
  * The JSON object (compact, one line; every field always present, -1 where a time is unknown):
  *   {"valid":true,"reason":"","seed":1,"duration_ms":...,"wall_ms":...,"cpu":"...","backend":"memory",
- *    "sink":"exactly-once","devices":...,"records":...,
+ *    "sink":"exactly-once","devices":...,"records":...,"topology":"","reference_ms":-1,
  *    "verdict":{"expected":..,"ok":..,"lost":..,"duplicated":..,"unexpected":..,"lines":..,
  *               "first_lost":"..","first_duplicated":"..","first_unexpected":".."},
  *    "faults":[{"kind":"kill","target":"tm-2","target_kind":"tm","what":"...","start_ms":..,
@@ -61,12 +61,14 @@ typedef struct {
 typedef struct {
     /* the run */
     uint64_t seed;
-    int64_t duration_ms; /* --duration: the time faults were injected */
-    int64_t wall_ms;     /* start to verdict */
-    char cpu[128];       /* the CPU model (cli/bench_machine.h) */
-    char backend[16];    /* "memory" or "rocksdb" */
-    char sink[16];       /* "exactly-once" or "at-least-once" */
-    uint64_t devices, records;
+    int64_t duration_ms;       /* --duration: the time faults were injected */
+    int64_t wall_ms;           /* start to verdict */
+    char cpu[128];             /* the CPU model (cli/bench_machine.h) */
+    char backend[16];          /* "memory" or "rocksdb" */
+    char sink[16];             /* "exactly-once" or "at-least-once" ("topology" with one) */
+    uint64_t devices, records; /* the built-in job's; 0 with a topology */
+    char topology[256];        /* --topology FILE, "" for the built-in job */
+    int64_t reference_ms;      /* with a topology: its reference run's wall time, -1 none */
     /* the verdict */
     wr_chaos_verdict_t verdict;
     char reason[256]; /* why the run is invalid besides the checker's counts (the job did not

@@ -70,10 +70,11 @@ typedef struct {
     wr_chaos_cluster_t *c;
     wr_chaos_watch_t *w;
     wr_chaos_job_t job;
-    char sink[PATH_MAX]; /* the built-in job's output; --topology: the run's folder */
-    wr_topology_t *topo; /* --topology: the job, NULL: the built-in one */
-    char ref[PATH_MAX];  /* --topology: the reference run's folder */
-    bool ended;          /* --topology: the job watched ended (FINISHED, FAILED, CANCELED) */
+    char sink[PATH_MAX];  /* the built-in job's output; --topology: the run's folder */
+    wr_topology_t *topo;  /* --topology: the job, NULL: the built-in one */
+    char ref[PATH_MAX];   /* --topology: the reference run's folder */
+    bool ended;           /* --topology: the job watched ended (FINISHED, FAILED, CANCELED) */
+    int64_t reference_ms; /* --topology: the reference run's wall time, -1 before it ends */
     char id[WR_JOB_ID_MAX];
     int64_t t0; /* wr_bench_ms of the start */
     wr_chaos_plan_t *plan;
@@ -334,9 +335,10 @@ static int s_reference(s_run_t *r)
         }
         if (r->ended) {
             FILE *out = r->o->json ? stderr : stdout;
+            r->reference_ms = s_now(r) - t0;
             fprintf(out,
                     "reference run: job %s FINISHED in %.1f s without faults; its output in %s\n",
-                    r->id, (double)(s_now(r) - t0) / 1000, r->ref);
+                    r->id, (double)r->reference_ms / 1000, r->ref);
             fflush(out);
             r->ended = false;
             return 0;
@@ -388,6 +390,7 @@ static int s_run(s_run_t *r, wr_chaos_result_t *res)
     fflush(out);
     if ((rc = wr_chaos_watch_new(&r->ps, r->c, r->t0, &r->w))) return rc;
     if (r->topo && (rc = s_reference(r))) return rc;
+    res->reference_ms = r->reference_ms;
     if ((rc = s_submit(r))) return rc;
     wr_chaos_watch_job(r->w, r->id);
     if ((rc = s_wait_running(r))) return rc;
@@ -504,7 +507,7 @@ int wr_cmd_chaos(int argc, char **argv)
     wr_chaos_opts_t o;
     int code = wr_chaos_opts_parse(argc, argv, &o);
     if (code) return code < 0 ? WR_EXIT_OK : code;
-    s_run_t r = {.o = &o, .fault_now = ""};
+    s_run_t r = {.o = &o, .fault_now = "", .reference_ms = -1};
     wr_chaos_job_default(&r.job);
     r.job.gen.devices = o.devices;
     r.job.gen.rate = o.rate;
@@ -536,7 +539,9 @@ int wr_cmd_chaos(int argc, char **argv)
     wr_chaos_result_t res = {.seed = o.seed,
                              .duration_ms = o.duration_ms,
                              .devices = r.topo ? 0 : o.devices,
-                             .records = r.topo ? 0 : r.job.gen.total};
+                             .records = r.topo ? 0 : r.job.gen.total,
+                             .reference_ms = -1};
+    if (o.topology) snprintf(res.topology, sizeof res.topology, "%s", o.topology);
     snprintf(res.backend, sizeof res.backend, "%s", o.backend);
     snprintf(res.sink, sizeof res.sink, "%s",
              r.topo           ? "topology"

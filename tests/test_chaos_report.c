@@ -50,6 +50,7 @@ static void s_result(wr_chaos_result_t *r)
     snprintf(r->sink, sizeof r->sink, "exactly-once");
     r->devices = 10000;
     r->records = 1234567;
+    r->reference_ms = -1;
     r->verdict = (wr_chaos_verdict_t){
         .expected = 300000, .ok = 300000, .lines = 300000, .files = 3, .valid = true};
     r->faults = s_faults;
@@ -214,6 +215,8 @@ static void test_the_json_holds_the_run(void **state)
     s_assert_str(&doc, "sink", "exactly-once");
     assert_int_equal(s_int(&doc, "devices"), 10000);
     assert_int_equal(s_int(&doc, "records"), 1234567);
+    s_assert_str(&doc, "topology", "");
+    assert_int_equal(s_int(&doc, "reference_ms"), -1);
     assert_int_equal(s_int(&doc, "verdict.expected"), 300000);
     assert_int_equal(s_int(&doc, "verdict.ok"), 300000);
     assert_int_equal(s_int(&doc, "verdict.lost"), 0);
@@ -324,6 +327,29 @@ static void test_strings_are_escaped_in_the_json(void **state)
 }
 
 /* ---- the table ---- */
+
+/* A user's job (--topology): its file and its reference run instead of the built-in job's
+ * devices and records, in the table, the JSON and the page. */
+static void test_a_topology_run_names_its_file_and_reference(void **state)
+{
+    (void)state;
+    wr_chaos_result_t r;
+    s_result(&r);
+    snprintf(r.sink, sizeof r.sink, "topology");
+    r.devices = r.records = 0;
+    snprintf(r.topology, sizeof r.topology, "examples/chaos-topology.yaml");
+    r.reference_ms = 9500;
+    char *t = s_table(&r);
+    assert_non_null(
+        strstr(t, "backend memory  topology examples/chaos-topology.yaml  reference run 9.5 s\n"));
+    assert_null(strstr(t, " devices "));
+    wr_strbuf_t doc;
+    wr_strbuf_init(&doc);
+    assert_int_equal(wr_chaos_report_json(&r, &doc), 0);
+    s_assert_str(&doc, "topology", "examples/chaos-topology.yaml");
+    assert_int_equal(s_int(&doc, "reference_ms"), 9500);
+    wr_strbuf_release(&doc);
+}
 
 static void test_the_table_shows_goals_and_the_verdict_last(void **state)
 {
@@ -605,6 +631,7 @@ int main(void)
         cmocka_unit_test(test_the_json_holds_the_run),
         cmocka_unit_test(test_recovery_p50_is_the_lower_median),
         cmocka_unit_test(test_strings_are_escaped_in_the_json),
+        cmocka_unit_test(test_a_topology_run_names_its_file_and_reference),
         cmocka_unit_test(test_the_table_shows_goals_and_the_verdict_last),
         cmocka_unit_test(test_an_invalid_run_shows_the_first_lost_line),
         cmocka_unit_test(test_the_table_fits_100_columns_with_long_names),
