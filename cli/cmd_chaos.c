@@ -52,6 +52,7 @@
 #include "cli/chaos_topology.h"
 #include "cli/chaos_watch.h"
 #include "cli/cli.h"
+#include "cli/status_line.h"
 #include "cli/status_tty.h"
 
 #define S_CMD          "chaos"
@@ -335,10 +336,10 @@ static int s_reference(s_run_t *r)
         }
         if (r->ended) {
             FILE *out = r->o->json ? stderr : stdout;
+            char took[32];
             r->reference_ms = s_now(r) - t0;
-            fprintf(out,
-                    "reference run: job %s FINISHED in %.1f s without faults; its output in %s\n",
-                    r->id, (double)r->reference_ms / 1000, r->ref);
+            fprintf(out, "reference run: job %s FINISHED in %s without faults; its output in %s\n",
+                    r->id, wr_status_duration(r->reference_ms, took, sizeof took), r->ref);
             fflush(out);
             r->ended = false;
             return 0;
