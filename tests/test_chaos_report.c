@@ -343,6 +343,7 @@ static void test_a_topology_run_names_its_file_and_reference(void **state)
     assert_non_null(
         strstr(t, "backend memory  topology examples/chaos-topology.yaml  reference run 9.5 s\n"));
     assert_null(strstr(t, " devices "));
+    free(t);
     wr_strbuf_t doc;
     wr_strbuf_init(&doc);
     assert_int_equal(wr_chaos_report_json(&r, &doc), 0);
