@@ -139,6 +139,13 @@ int wr_chan_rx_on_end(wr_chan_rx_t *rx, const wr_msg_channel_end_t *end)
     return 0;
 }
 
+int wr_chan_rx_on_barrier(const wr_chan_rx_t *rx, const wr_msg_barrier_t *barrier)
+{
+    if (barrier->channel != rx->channel || rx->ended) return WR_EPROTO;
+    if (barrier->next_seq != rx->next_seq) return WR_EPROTO; /* a batch before it is missing */
+    return 0;
+}
+
 int wr_chan_rx_consumed(wr_chan_rx_t *rx, msgpack_sbuffer *out)
 {
     rx->owed++;

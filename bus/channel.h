@@ -91,6 +91,12 @@ int wr_chan_rx_on_batch(wr_chan_rx_t *rx, const wr_msg_data_batch_t *batch, wr_c
 /* Takes CHANNEL_END: WR_EPROTO unless it is for this channel and every batch up to the announced
  * last one arrived. */
 int wr_chan_rx_on_end(wr_chan_rx_t *rx, const wr_msg_channel_end_t *end);
+/* Takes a BARRIER: WR_EPROTO unless it is for this channel and every batch the sender sent before
+ * it arrived (its next_seq is the one expected next). A batch lost before a barrier must fail the
+ * receiver before it snapshots: the checkpoint would hold the sender's position past records
+ * that never arrived, and a restore from it would lose them for good (a lost batch followed by
+ * another batch is caught by that batch's sequence number, but only after the checkpoint). */
+int wr_chan_rx_on_barrier(const wr_chan_rx_t *rx, const wr_msg_barrier_t *barrier);
 /* Records that one received batch was consumed. When enough credit is owed (half the window, so
  * credits travel in batches too) packs a CREDIT payload into out and returns 1; otherwise 0. */
 int wr_chan_rx_consumed(wr_chan_rx_t *rx, msgpack_sbuffer *out);

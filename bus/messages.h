@@ -336,10 +336,13 @@ extern const wr_proto_struct_t wr_msg_none_decl;
     F(I64, watermark, , )                                                                          \
     F(I64, origin_ms, , )
 
-/* BARRIER: checkpoint (not 0) and the folder its state files go to. ARRAY. */
+/* BARRIER: checkpoint (not 0) and the folder its state files go to; next_seq, the sequence
+ * number after the last batch the channel sent before it, so that the receiver takes no
+ * checkpoint with a batch lost before its barrier (bus/channel.h). ARRAY. */
 #define WR_MSG_FIELDS_barrier(F)                                                                   \
     F(U64, channel, , )                                                                            \
     F(U64, checkpoint, , )                                                                         \
+    F(U64, next_seq, , )                                                                           \
     F(STR, dir, WR_MSG_PATH_MAX, )
 
 /* JOB_SUBMIT: the topology (actors/dataflow/job/topology.h's msgpack form), and optionally a

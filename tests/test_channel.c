@@ -137,6 +137,16 @@ static void test_receiver_catches_loss_and_abuse(void **state)
     assert_int_equal(wr_chan_rx_open(&other, &sb), 0);
     assert_int_equal(s_credit(&tx, &sb), WR_EPROTO);
 
+    /* a barrier that follows a lost batch exposes the gap before the receiver snapshots: a
+     * checkpoint over it would hold the sender past records that never arrived */
+    wr_chan_rx_t gap_rx;
+    wr_chan_rx_init(&gap_rx, 1, 2);
+    wr_msg_barrier_t barrier = {.channel = 1, .checkpoint = 3, .next_seq = tx.next_seq};
+    assert_int_equal(wr_chan_rx_on_barrier(&gap_rx, &barrier), WR_EPROTO);
+    assert_int_equal(wr_chan_rx_on_barrier(&rx, &barrier), 0); /* rx has every batch */
+    barrier.channel = 2;
+    assert_int_equal(wr_chan_rx_on_barrier(&rx, &barrier), WR_EPROTO);
+
     /* an end that announces more batches than arrived exposes the gap */
     wr_chan_rx_t short_rx;
     wr_chan_rx_init(&short_rx, 1, 2);

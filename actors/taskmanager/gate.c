@@ -269,6 +269,7 @@ int wr_gate_out_barrier(wr_gate_out_t *g, wr_actor_t *self, uint64_t checkpoint,
         int rc = s_seal(c, self);
         if (rc) return rc;
         b.channel = c->tx.channel;
+        b.next_seq = c->tx.next_seq + c->unsealed; /* the batches queued before it count too */
         if ((rc = s_control(c, self, wr_msg_barrier_new(WR_MSG_BARRIER, NULL, NULL, &b))))
             return rc;
     }
@@ -472,6 +473,8 @@ static int s_on_barrier(wr_gate_in_t *g, s_in_t *c, const wr_msg_barrier_t *b, w
 {
     uint64_t id = b->checkpoint;
     if (!id) return WR_EPROTO;
+    int rc = wr_chan_rx_on_barrier(&c->rx, b); /* no snapshot over a lost batch */
+    if (rc) return rc;
     if (!g->nblocked) {
         g->barrier = id;
         memcpy(g->barrier_dir, b->dir, sizeof g->barrier_dir);
