@@ -209,8 +209,8 @@ static int s_output_line(void *ctx, const char *line, size_t len, enum wr_chaos_
                          const wr_chaos_output_at_t *at)
 {
     s_check_t *c = ctx;
-    if (at->line == 1) c->file_no++; /* files come one after the other, each from its line 1 */
     c->file = at->file;
+    c->file_no = at->file_no;
     c->line = at->line;
     if (c->at.pass == 1) c->v->lines++;
     if (++c->at.lines % S_PROGRESS_LINES == 0 && c->opts->progress)
@@ -254,7 +254,6 @@ static int s_pass(s_check_t *c, const wr_chaos_job_t *j, const char *path, wr_st
     c->at.expected = wr__chaos_expect_count(c->e);
     c->at.lines = 0;
     c->at.done = false;
-    c->file_no = 0;
     c->v->expected += c->at.expected;
     if (c->opts->progress) c->opts->progress(c->opts->ctx, &c->at);
     uint64_t files = 0;
@@ -289,7 +288,7 @@ int wr_chaos_check(const wr_chaos_job_t *j, const char *path, const wr_chaos_che
                        (unsigned long long)wr__chaos_expect_bytes(j, 1));
         return WR_EINVAL;
     }
-    struct stat st;
+    struct stat st; /* the reader says so too, but only after the first pass's oracle is built */
     if (stat(path, &st)) {
         int rc = errno == ENOENT ? WR_ENOTFOUND : WR_EIO;
         wr_strbuf_addf(err, "%s: %s", path, strerror(errno));

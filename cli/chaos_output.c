@@ -28,8 +28,7 @@ static int s_read_file(s_reader_t *rd, const char *path, wr_strbuf_t *err)
         wr_strbuf_addf(err, "%s: %s", path, strerror(errno));
         return errno == ENOENT ? WR_ENOTFOUND : WR_EIO;
     }
-    rd->files++;
-    wr_chaos_output_at_t at = {.file = path};
+    wr_chaos_output_at_t at = {.file = path, .file_no = ++rd->files};
     char *buf = rd->buf;
     size_t have = 0, got;
     bool skipping = false; /* the rest of a line too long */

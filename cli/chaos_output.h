@@ -20,11 +20,11 @@ enum wr_chaos_output_flag {
     WR_CHAOS_LINE_TORN      /* the file's last bytes, with no newline after them */
 };
 
-/* Where a line came from, for examples: the file (borrowed while fn runs) and its line number
- * from 1. */
+/* Where a line came from, for examples: the file (borrowed while fn runs), its place in the
+ * reading order and the line's number in it, both from 1. */
 typedef struct {
     const char *file;
-    uint64_t line;
+    uint64_t file_no, line;
 } wr_chaos_output_at_t;
 
 /* Calls fn(ctx, line, len, flag, at) for every line of the output at path (a folder: exactly

@@ -112,6 +112,13 @@ static int s_seal(s_out_t *c, wr_actor_t *self)
     return s_flush(c, self);
 }
 
+/* The sequence number after the last batch c has sent or queued: what a barrier and the end name
+ * (the queued batches are sealed, and numbered, only as credit comes). */
+static uint64_t s_next_seq(const s_out_t *c)
+{
+    return c->tx.next_seq + c->unsealed;
+}
+
 /* Queues control message m (taken in every case) behind what the channel holds, and sends. */
 static int s_control(s_out_t *c, wr_actor_t *self, wr_msg_t *m)
 {
@@ -269,7 +276,7 @@ int wr_gate_out_barrier(wr_gate_out_t *g, wr_actor_t *self, uint64_t checkpoint,
         int rc = s_seal(c, self);
         if (rc) return rc;
         b.channel = c->tx.channel;
-        b.next_seq = c->tx.next_seq + c->unsealed; /* the batches queued before it count too */
+        b.next_seq = s_next_seq(c);
         if ((rc = s_control(c, self, wr_msg_barrier_new(WR_MSG_BARRIER, NULL, NULL, &b))))
             return rc;
     }
@@ -283,9 +290,8 @@ int wr_gate_out_end(wr_gate_out_t *g, wr_actor_t *self)
         if (c->ended) continue;
         int rc = s_seal(c, self);
         if (rc) return rc;
-        /* the end names the sequence number after the last batch: count the unsealed ones too */
         wr_chan_tx_t after = c->tx;
-        after.next_seq += c->unsealed;
+        after.next_seq = s_next_seq(c);
         wr_msg_t *m = wr_chan_tx_end(&after);
         c->ended = true;
         if ((rc = s_control(c, self, m))) return rc;
