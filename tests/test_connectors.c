@@ -33,7 +33,10 @@ static const char *s_good(const wr_param_t *p)
         return p->words[0][0] ? p->words[0] : p->words[1];
     case WR_PARAM_STRING:
     case WR_PARAM_PATH:
+    case WR_PARAM_LIST:
         return "x";
+    case WR_PARAM_PAIRS:
+        return "{a.b: x}";
     default:
         return "1";
     }
@@ -55,6 +58,10 @@ static const char *s_bad(const wr_param_t *p, const char **says)
         return *says = "is not a boolean", "maybe";
     case WR_PARAM_ENUM:
         return *says = "is not one of", "no-such-word";
+    case WR_PARAM_LIST:
+        return *says = "expected a list, not a mapping", "{a: b}";
+    case WR_PARAM_PAIRS:
+        return *says = "expected a mapping, not a value", "x";
     default:
         return *says = "expected a single value, not a list", "[a, b]";
     }
@@ -234,6 +241,96 @@ static void test_declarations(void **state)
             free(config);
         }
     }
+}
+
+/* LIST and PAIRS values: from a file (a list or one value; a mapping), as lines, across the bus,
+ * and what a file may not say. */
+typedef struct {
+    char *topics, *props;
+} lines_config_t;
+
+static const wr_param_t s_lines_params[] = {
+    {.key = "topic", .type = WR_PARAM_LIST, WR_PARAM_AT(lines_config_t, topics), .doc = "t"},
+    {.key = "properties", .type = WR_PARAM_PAIRS, WR_PARAM_AT(lines_config_t, props), .doc = "p"},
+};
+
+/* Reads text's top mapping into c: 0 or the error, err saying why. */
+static int s_read_lines(const char *text, lines_config_t *c, wr_strbuf_t *err)
+{
+    wr_yaml_t *y = NULL;
+    wr_strbuf_reset(err);
+    wr_yaml_opts_t o = {.what = "the test", .max_bytes = 1 << 16, .one_document = "one"};
+    assert_int_equal(wr_yaml_load(text, strlen(text), "l.yaml", &o, &y, err), 0);
+    uint32_t lines[2] = {0};
+    wr_param_group_t g = {s_lines_params, 2, c};
+    wr_params_map_t m = {.groups = &g, .ngroups = 1, .lines = lines};
+    assert_int_equal(wr_params_defaults(s_lines_params, 2, c), 0);
+    int rc = wr_params_read_yaml(y, wr_yaml_root(y), "", &m);
+    wr_yaml_destroy(&y);
+    return rc;
+}
+
+static void test_list_and_pairs(void **state)
+{
+    (void)state;
+    lines_config_t c = {0}, back = {0};
+    wr_strbuf_t err;
+    wr_strbuf_init(&err);
+    assert_int_equal(s_read_lines("topic: [a, b.c]\nproperties: {security.protocol: ssl, "
+                                  "sasl.username: \"x=y\"}\n",
+                                  &c, &err),
+                     0);
+    assert_string_equal(c.topics, "a\nb.c");
+    assert_string_equal(c.props, "security.protocol=ssl\nsasl.username=x=y");
+    size_t at = 0, len;
+    const char *line;
+    assert_true(wr_params_next_line(c.props, &at, &line, &len));
+    assert_int_equal(len, strlen("security.protocol=ssl"));
+    assert_true(wr_params_next_line(c.props, &at, &line, &len));
+    assert_memory_equal(line, "sasl.username=x=y", len);
+    assert_false(wr_params_next_line(c.props, &at, &line, &len));
+
+    /* across the bus, and none as none */
+    for (int none = 0; none < 2; none++) {
+        if (none) wr_params_release(s_lines_params, 2, &c);
+        msgpack_sbuffer sb;
+        msgpack_sbuffer_init(&sb);
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        wr_param_group_t g = {s_lines_params, 2, &c}, gb = {s_lines_params, 2, &back};
+        msgpack_pack_map(&pk, 2);
+        assert_int_equal(wr_params_pack(&pk, &g, 1), 0);
+        wr_mp_reader_t r;
+        wr_mp_reader_init(&r, sb.data, sb.size);
+        assert_int_equal(wr_params_unpack_map(&r, &gb, 1, NULL, NULL), 0);
+        assert_true(wr_params_equal(s_lines_params, 2, &c, &back));
+        assert_true(none ? back.topics == NULL : back.topics != NULL);
+        wr_params_release(s_lines_params, 2, &back);
+        msgpack_sbuffer_destroy(&sb);
+    }
+
+    /* one value is a list of one */
+    assert_int_equal(s_read_lines("topic: readings\n", &c, &err), 0);
+    assert_string_equal(c.topics, "readings");
+    assert_null(c.props);
+
+    /* what a file may not say */
+    static const struct {
+        const char *text, *says;
+    } bad[] = {
+        {"topic: {a: b}\n", "topic: expected a list, not a mapping"},
+        {"topic: [a, [b]]\n", "topic: expected a single value, not a list"},
+        {"topic: [a, \"\"]\n", "topic: no value"},
+        {"properties: x\n", "properties: expected a mapping, not a value"},
+        {"properties: {\"a=b\": c}\n", "a name must be a single value without '='"},
+        {"properties: {a: \"x\\ny\"}\n", "a value holds a newline"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(s_read_lines(bad[i].text, &c, &err), WR_ECONFIG);
+        if (!strstr(err.buf, bad[i].says)) fail_msg("%s: got %s", bad[i].text, err.buf);
+    }
+    wr_params_release(s_lines_params, 2, &c);
+    wr_strbuf_release(&err);
 }
 
 /* ---- splits ---- */
@@ -438,6 +535,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_connector_validates_its_keys),
         cmocka_unit_test(test_declarations),
+        cmocka_unit_test(test_list_and_pairs),
         cmocka_unit_test(test_split_state_round_trip),
         cmocka_unit_test(test_event_time_is_the_least_of_the_splits),
     };

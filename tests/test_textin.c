@@ -16,7 +16,7 @@
 
 #include "actors/dataflow/record/batch.h"
 #include "actors/connectors/generator/generator.h"
-#include "actors/connectors/file/textin.h"
+#include "actors/connectors/textin.h"
 #include "bus/base/error.h"
 #include "bus/base/numparse.h"
 #include "bus/base/strbuf.h"

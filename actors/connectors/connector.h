@@ -109,6 +109,8 @@ int wr_source_read_found(wr_source_read_t *rd, uint32_t *slot);
 
 /* One snapshot call: the reader lists each split it still holds. */
 typedef struct wr_source_snap wr_source_snap_t;
+/* The checkpoint the snapshot is for (0: none, a test's). */
+uint64_t wr_source_snap_checkpoint(const wr_source_snap_t *snap);
 /* Split `slot` is `id`, to resume at pos[0, len). WR_EINVAL (bad id, position too long),
  * WR_ENOMEM. */
 int wr_source_snap_split(wr_source_snap_t *snap, uint32_t slot, const char *id, const void *pos,
@@ -154,6 +156,12 @@ typedef struct wr_source_class {
     int (*read)(void *reader, wr_source_read_t *rd, wr_source_status_t *st, wr_strbuf_t *err);
     /* Lists every split it holds (not the done ones) at its position. */
     int (*snapshot)(void *reader, wr_source_snap_t *snap);
+    /* Optional: checkpoint checkpoint_id completed (non-decreasing; WR_CKPT_FINAL at the end),
+     * so the positions its snapshot listed are safe to report outside: Kafka commits them to
+     * the consumer group, for monitoring (Flink's notifyCheckpointComplete). Never needed for
+     * correctness: a restore reads positions from the checkpoint. Failures are the reader's to
+     * log; they fail nothing. */
+    void (*checkpoint_done)(void *reader, uint64_t checkpoint_id);
 
     /* ---- the JobManager, at submit (optional) ---- */
     /* The files and folders its readers read, appended to out as canonical paths
@@ -206,6 +214,11 @@ typedef struct wr_sink_class {
     int (*write)(void *writer, const wr_batch_t *b, const uint32_t *sel, uint32_t nsel);
     /* The end of the input: everything written is out (fsync, flush). */
     int (*flush)(void *writer);
+    /* Optional, at-least-once sinks: at checkpoint checkpoint_id's barrier, everything written
+     * before it is out (a Kafka producer's queue delivered), so a completed checkpoint covers no
+     * record still in the writer's memory. A failure fails the checkpoint. NULL: write is enough
+     * (it writes through). */
+    int (*barrier)(void *writer, uint64_t checkpoint_id);
     /* Exactly-once: at checkpoint checkpoint_id's barrier (non-decreasing; WR_CKPT_FINAL at the
      * end), makes what was written since durable but not visible, and appends the committable
      * that covers everything not committed yet to out. Nothing is appended on failure (the

@@ -39,6 +39,61 @@ static bool s_text(const wr_param_t *p)
     return p->type == WR_PARAM_STRING || p->type == WR_PARAM_PATH || p->type == WR_PARAM_CHARS;
 }
 
+/* A char * the struct owns. */
+static bool s_owned(const wr_param_t *p)
+{
+    return p->type == WR_PARAM_STRING || p->type == WR_PARAM_PATH || p->type == WR_PARAM_LIST ||
+           p->type == WR_PARAM_PAIRS;
+}
+
+static bool s_lines_type(const wr_param_t *p)
+{
+    return p->type == WR_PARAM_LIST || p->type == WR_PARAM_PAIRS;
+}
+
+/* Is text[0, len) a value of a LIST or PAIRS parameter: lines of 1 or more bytes, no NUL, and
+ * for PAIRS a '=' after a name of 1 or more bytes on each? */
+static bool s_lines_valid(const wr_param_t *p, const char *text, size_t len)
+{
+    if (len == 0 || len >= WR_PARAM_STRING_MAX || memchr(text, '\0', len)) return false;
+    size_t at = 0;
+    while (at <= len) {
+        const char *nl = memchr(text + at, '\n', len - at);
+        size_t end = nl ? (size_t)(nl - text) : len;
+        if (end == at) return false; /* an empty line */
+        if (p->type == WR_PARAM_PAIRS) {
+            const char *eq = memchr(text + at, '=', end - at);
+            if (!eq || eq == text + at) return false;
+        }
+        at = end + 1;
+    }
+    return true;
+}
+
+/* Stores a LIST or PAIRS value (len 0: none). WR_EINVAL, WR_ENOMEM. */
+static int s_store_lines(const wr_param_t *p, void *base, const char *text, size_t len)
+{
+    char **at = (char **)((char *)base + p->off);
+    char *s = NULL;
+    if (len) {
+        if (!s_lines_valid(p, text, len)) return WR_EINVAL;
+        if (!(s = strndup(text, len))) return WR_ENOMEM;
+    }
+    free(*at);
+    *at = s;
+    return 0;
+}
+
+bool wr_params_next_line(const char *value, size_t *at, const char **line, size_t *len)
+{
+    if (!value || !value[*at]) return false;
+    const char *s = value + *at, *nl = strchr(s, '\n');
+    *line = s;
+    *len = nl ? (size_t)(nl - s) : strlen(s);
+    *at += *len + (nl ? 1 : 0);
+    return true;
+}
+
 static void s_store_int(void *at, size_t size, int64_t v)
 {
     if (size == 4) {
@@ -108,13 +163,19 @@ int wr_params_defaults(const wr_param_t *p, size_t n, void *base)
 {
     for (size_t i = 0; i < n; i++) {
         char *at = (char *)base + p[i].off;
-        if (s_text(&p[i]) && p[i].type != WR_PARAM_CHARS) {
+        if (s_owned(&p[i])) {
             free(*(char **)at);
             *(char **)at = NULL;
         } else {
             memset(at, 0, p[i].size);
         }
         if (!p[i].dflt) continue;
+        if (s_lines_type(&p[i])) {
+            int rc = s_store_lines(&p[i], base, p[i].dflt, strlen(p[i].dflt));
+            assert(rc != WR_EINVAL && "a parameter's default fails its declaration");
+            if (rc) return rc;
+            continue;
+        }
         if (s_text(&p[i])) {
             int rc = s_store_text(&p[i], base, p[i].dflt, strlen(p[i].dflt));
             assert(rc != WR_EINVAL && "a parameter's default fails its declaration");
@@ -137,7 +198,7 @@ int wr_params_defaults(const wr_param_t *p, size_t n, void *base)
 void wr_params_release(const wr_param_t *p, size_t n, void *base)
 {
     for (size_t i = 0; i < n; i++) {
-        if (p[i].type != WR_PARAM_STRING && p[i].type != WR_PARAM_PATH) continue;
+        if (!s_owned(&p[i])) continue;
         char **s = (char **)((char *)base + p[i].off);
         free(*s);
         *s = NULL;
@@ -150,7 +211,9 @@ bool wr_params_equal(const wr_param_t *p, size_t n, const void *a, const void *b
         const char *x = (const char *)a + p[i].off, *y = (const char *)b + p[i].off;
         switch (p[i].type) {
         case WR_PARAM_STRING:
-        case WR_PARAM_PATH: {
+        case WR_PARAM_PATH:
+        case WR_PARAM_LIST:
+        case WR_PARAM_PAIRS: {
             const char *s = *(char *const *)x, *t = *(char *const *)y;
             if (!((!s && !t) || (s && t && !strcmp(s, t)))) return false;
             break;
@@ -251,10 +314,63 @@ static int s_resolve(const char *dir, char **path)
     return 0;
 }
 
+/* Appends scalar n's text to sb as one line of a LIST or PAIRS value (after name and '=' when
+ * name is not NULL): "KEY: ..." when it is no single value, is empty, or holds a newline. */
+static int s_add_line(wr_yaml_t *y, const wr_yaml_node_t *n, const char *key, const char *name,
+                      size_t name_len, wr_strbuf_t *sb)
+{
+    const char *text;
+    size_t len;
+    int rc = wr_yaml_scalar(y, n, key, NULL, &text, &len);
+    if (rc) return rc;
+    if (len == 0) return wr_yaml_fail(y, n->line, key, "no value");
+    if (memchr(text, '\n', len)) return wr_yaml_fail(y, n->line, key, "a value holds a newline");
+    if (sb->len) wr_strbuf_add(sb, "\n", 1);
+    if (name) {
+        wr_strbuf_add(sb, name, name_len);
+        wr_strbuf_add(sb, "=", 1);
+    }
+    wr_strbuf_add(sb, text, len);
+    return sb->failed ? WR_ENOMEM : 0;
+}
+
+/* Reads the value node v of a LIST parameter (a list of values, or one) or a PAIRS one (a
+ * mapping of names to values) into base. */
+static int s_read_lines(wr_yaml_t *y, const wr_yaml_node_t *v, const char *key, const wr_param_t *p,
+                        void *base)
+{
+    wr_strbuf_t sb;
+    wr_strbuf_init(&sb);
+    int rc = 0;
+    if (p->type == WR_PARAM_LIST && v->kind == WR_YAML_SCALAR) {
+        rc = s_add_line(y, v, key, NULL, 0, &sb);
+    } else if (p->type == WR_PARAM_LIST) {
+        rc = wr_yaml_expect(y, v, WR_YAML_LIST, key, p->example ? p->example : "[a, b]");
+        for (uint32_t i = 0; !rc && i < v->n; i++)
+            rc = s_add_line(y, v->items[i], key, NULL, 0, &sb);
+    } else {
+        rc = wr_yaml_expect(y, v, WR_YAML_MAP, key, p->example ? p->example : "{name: value}");
+        for (uint32_t i = 0; !rc && i < v->n; i++) {
+            const wr_yaml_node_t *kn = v->pairs[i].key;
+            if (kn->kind != WR_YAML_SCALAR || kn->len == 0 || memchr(kn->text, '=', kn->len) ||
+                memchr(kn->text, '\n', kn->len) || memchr(kn->text, '\0', kn->len))
+                rc = wr_yaml_fail(y, kn->line, key, "a name must be a single value without '='");
+            else
+                rc = s_add_line(y, v->pairs[i].value, key, kn->text, kn->len, &sb);
+        }
+    }
+    if (!rc && sb.len >= WR_PARAM_STRING_MAX)
+        rc = wr_yaml_fail(y, v->line, key, "longer than %d bytes in all", WR_PARAM_STRING_MAX - 1);
+    if (!rc) rc = s_store_lines(p, base, sb.buf, sb.len);
+    wr_strbuf_release(&sb);
+    return rc;
+}
+
 /* Reads the value node v of parameter p into base. */
 static int s_read_value(wr_yaml_t *y, const wr_yaml_node_t *v, const char *key, const wr_param_t *p,
                         void *base, const char *dir)
 {
+    if (s_lines_type(p)) return s_read_lines(y, v, key, p, base);
     if (!s_text(p)) {
         wr_yaml_spec_t spec = s_spec(p);
         wr_yaml_value_t val;
@@ -382,6 +498,12 @@ int wr_params_pack(msgpack_packer *pk, const wr_param_group_t *g, size_t ng)
             case WR_PARAM_CHARS:
                 rc |= wr_pack_str(pk, at);
                 break;
+            case WR_PARAM_LIST:
+            case WR_PARAM_PAIRS: {
+                const char *v = *(char *const *)at;
+                rc |= wr_pack_str(pk, v ? v : "");
+                break;
+            }
             }
         }
     }
@@ -414,6 +536,10 @@ int wr_params_unpack_value(wr_mp_reader_t *r, const wr_param_group_t *g, size_t 
     const char *s;
     uint32_t len;
     if (wr_mp_read_str(r, &s, &len) || memchr(s, '\0', len)) return WR_EPROTO;
+    if (s_lines_type(p)) {
+        int rc = s_store_lines(p, base, s, len);
+        return rc == WR_EINVAL ? WR_EPROTO : rc;
+    }
     if (p->type == WR_PARAM_ENUM) {
         for (int w = 0; p->words[w]; w++) {
             if (*p->words[w] && strlen(p->words[w]) == len && !memcmp(p->words[w], s, len)) {

@@ -19,9 +19,11 @@
  * key/value pair of a map, in table order: the reader wants each exactly once, within its range,
  * and nothing else (WR_EPROTO).
  *
- * Strings (STRING, PATH) are owned by the struct: wr_params_release frees them; CHARS are arrays
- * inside it. Enums are stored as int. A STRING or PATH parameter is required or has a default
- * (the bus form has no "none" for it; tests/test_connectors.c checks every connector's). */
+ * Strings (STRING, PATH, LIST, PAIRS) are owned by the struct: wr_params_release frees them;
+ * CHARS are arrays inside it. Enums are stored as int. A STRING or PATH parameter is required or
+ * has a default (the bus form has no "none" for it; tests/test_connectors.c checks every
+ * connector's); a LIST or PAIRS one may be none (NULL, "" on the bus), and its text, newlines
+ * included, is at most WR_PARAM_STRING_MAX - 1 bytes. */
 #ifndef WR_PARAMS_H
 #define WR_PARAMS_H
 
@@ -48,8 +50,14 @@ typedef enum {
     WR_PARAM_STRING,   /* char *, owned: 1 to WR_PARAM_STRING_MAX - 1 bytes */
     WR_PARAM_PATH,     /* as STRING; read from a file, a relative path is taken relative to the
                           file's folder */
-    WR_PARAM_CHARS     /* char[size]: 1 to size - 1 bytes that valid() accepts; "" only from the
+    WR_PARAM_CHARS,    /* char[size]: 1 to size - 1 bytes that valid() accepts; "" only from the
                           bus, and only with empty_ok */
+    WR_PARAM_LIST,     /* char *, owned: a list of values in a file ([a, b]; one value is a list of
+                          one), kept as lines: "a\nb". Each value is 1 or more bytes, no newline;
+                          NULL: none given (an empty list is none) */
+    WR_PARAM_PAIRS     /* char *, owned: a mapping of names to single values in a file, kept as
+                          "name=value" lines in the file's order (librdkafka's properties). No
+                          newline in either, no '=' in a name; NULL: none given */
 } wr_param_type_t;
 
 typedef struct {
@@ -94,6 +102,9 @@ bool wr_params_equal(const wr_param_t *p, size_t n, const void *a, const void *b
 int wr_params_find(const wr_param_t *p, size_t n, const char *key, size_t len);
 /* Parameters of the groups in all. */
 size_t wr_params_count(const wr_param_group_t *g, size_t ng);
+/* The next line of a LIST or PAIRS value: *at (a position in it, 0 at first) moves past it, and
+ * [*line, *line + *len) is its text. false when there are no more (also for NULL). */
+bool wr_params_next_line(const char *value, size_t *at, const char **line, size_t *len);
 
 /* ---- a YAML mapping ---- */
 

@@ -50,6 +50,11 @@ bool wr_sink_exactly_once(const wr_sink_t *s)
     return s->exactly_once;
 }
 
+int wr_sink_barrier(wr_sink_t *s, uint64_t checkpoint_id)
+{
+    return !s->exactly_once && s->cls->barrier ? s->cls->barrier(s->writer, checkpoint_id) : 0;
+}
+
 int wr_sink_precommit(wr_sink_t *s, uint64_t checkpoint_id, wr_strbuf_t *committable)
 {
     return s->exactly_once ? s->cls->precommit(s->writer, checkpoint_id, committable) : WR_EINVAL;

@@ -23,6 +23,9 @@ void wr_sink_destroy(wr_sink_t **s);
 int wr_sink_write(wr_sink_t *s, const wr_batch_t *b, const uint32_t *sel, uint32_t nsel);
 /* The end of the input. */
 int wr_sink_flush(wr_sink_t *s);
+/* At-least-once sinks, at checkpoint checkpoint_id's barrier: what was written is out (the
+ * class's barrier; 0 without one). */
+int wr_sink_barrier(wr_sink_t *s, uint64_t checkpoint_id);
 bool wr_sink_exactly_once(const wr_sink_t *s);
 /* Exactly-once sinks (WR_EINVAL for others): see precommit and commit in connector.h. */
 int wr_sink_precommit(wr_sink_t *s, uint64_t checkpoint_id, wr_strbuf_t *committable);

@@ -37,6 +37,7 @@ struct wr_source_read {
 
 struct wr_source_snap {
     wr_source_t *src;
+    uint64_t checkpoint;
     wr_splits_t splits;
 };
 
@@ -217,9 +218,19 @@ int wr_source_snap_split(wr_source_snap_t *snap, uint32_t slot, const char *id, 
     return wr_splits_add(&snap->splits, id, pos, len, snap->src->slots[slot].event_time);
 }
 
-int wr_source_snapshot(wr_source_t *s, wr_strbuf_t *out)
+uint64_t wr_source_snap_checkpoint(const wr_source_snap_t *snap)
 {
-    wr_source_snap_t snap = {.src = s};
+    return snap->checkpoint;
+}
+
+void wr_source_checkpoint_done(wr_source_t *s, uint64_t checkpoint_id)
+{
+    if (s->cls->checkpoint_done) s->cls->checkpoint_done(s->reader, checkpoint_id);
+}
+
+int wr_source_snapshot(wr_source_t *s, uint64_t checkpoint_id, wr_strbuf_t *out)
+{
+    wr_source_snap_t snap = {.src = s, .checkpoint = checkpoint_id};
     int rc = s->cls->snapshot(s->reader, &snap);
     if (!rc) rc = wr_splits_encode(&snap.splits, out);
     wr_splits_release(&snap.splits);

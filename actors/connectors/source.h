@@ -51,8 +51,10 @@ uint64_t wr_source_skipped(const wr_source_t *s);
 /* The source's event time (see above) into *t: false while it is unknown. */
 bool wr_source_event_time(wr_source_t *s, int64_t *t);
 
-/* Appends the state of every split the reader holds (split.h) to out: 0, WR_ENOMEM, or the
- * reader's error. */
-int wr_source_snapshot(wr_source_t *s, wr_strbuf_t *out);
+/* Appends the state of every split the reader holds (split.h) for checkpoint checkpoint_id (0:
+ * none) to out: 0, WR_ENOMEM, or the reader's error. */
+int wr_source_snapshot(wr_source_t *s, uint64_t checkpoint_id, wr_strbuf_t *out);
+/* Checkpoint checkpoint_id completed (the reader's checkpoint_done, when it has one). */
+void wr_source_checkpoint_done(wr_source_t *s, uint64_t checkpoint_id);
 
 #endif

@@ -304,7 +304,7 @@ static int s_snapshot(wr__task_t *t, uint64_t id, const char *dir, s_blobs_t *bl
     wr__chain_t *c = &t->chain;
     wr_strbuf_t b;
     wr_strbuf_init(&b);
-    int rc = t->source ? wr__source_snapshot(&t->src, &b) : 0;
+    int rc = t->source ? wr__source_snapshot(&t->src, id, &b) : 0;
     if (!rc && t->source) s_blob_inline(bl, WR_JOB_SOURCE_STATE, b.buf, b.len);
     if (!rc && t->drained)
         s_blob_inline(bl, "drained", "", 0); /* a mark: the JobManager refuses to restore it */
@@ -321,13 +321,17 @@ static int s_snapshot(wr__task_t *t, uint64_t id, const char *dir, s_blobs_t *bl
             s_blob_file(bl, "keys", WR_CKPT_BLOB_EXCLUSIVE, file);
     }
     for (uint32_t i = 0; !rc && i < c->nsinks; i++) {
-        if (!wr_sink_exactly_once(c->sinks[i])) continue;
+        if (!wr_sink_exactly_once(c->sinks[i])) {
+            rc = wr_sink_barrier(c->sinks[i], id);
+            continue;
+        }
         wr_strbuf_reset(&b);
         if ((rc = wr_sink_precommit(c->sinks[i], id, &b))) break;
         char name[16];
         wr_job_sink_state_name(i, name);
         s_blob_inline(bl, name, b.buf, b.len);
     }
+    if (!rc && c->late_sink) rc = wr_sink_barrier(c->late_sink, id);
     if (!rc && b.failed) rc = WR_ENOMEM;
     wr_strbuf_release(&b);
     return rc;
@@ -367,6 +371,7 @@ int wr__task_checkpoint_complete(wr__task_t *t, wr_actor_t *self, uint64_t id)
 {
     (void)self;
     wr__chain_t *c = &t->chain;
+    if (t->source) wr__source_checkpoint_done(&t->src, id);
     for (uint32_t i = 0; i < c->nsinks; i++) {
         if (!wr_sink_exactly_once(c->sinks[i])) continue;
         if (id == WR_CKPT_FINAL && !t->o.checkpointing) { /* no checkpoints: the end commits */

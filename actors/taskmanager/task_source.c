@@ -76,7 +76,12 @@ bool wr__source_event_time(wr__source_t *s, int64_t *t)
     return s->src && wr_source_event_time(s->src, t);
 }
 
-int wr__source_snapshot(wr__source_t *s, wr_strbuf_t *out)
+void wr__source_checkpoint_done(wr__source_t *s, uint64_t checkpoint_id)
 {
-    return wr_source_snapshot(s->src, out);
+    if (s->src) wr_source_checkpoint_done(s->src, checkpoint_id);
+}
+
+int wr__source_snapshot(wr__source_t *s, uint64_t checkpoint_id, wr_strbuf_t *out)
+{
+    return wr_source_snapshot(s->src, checkpoint_id, out);
 }

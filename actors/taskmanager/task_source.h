@@ -45,7 +45,9 @@ uint64_t wr__source_skipped(const wr__source_t *s);
 /* The event time its watermark comes from (source.h); false while there is none. */
 bool wr__source_event_time(wr__source_t *s, int64_t *t);
 
-/* The split states as msgpack bytes appended to out. */
-int wr__source_snapshot(wr__source_t *s, wr_strbuf_t *out);
+/* The split states at checkpoint checkpoint_id as msgpack bytes appended to out. */
+int wr__source_snapshot(wr__source_t *s, uint64_t checkpoint_id, wr_strbuf_t *out);
+/* Checkpoint checkpoint_id completed (the connector may report its positions). */
+void wr__source_checkpoint_done(wr__source_t *s, uint64_t checkpoint_id);
 
 #endif

@@ -98,7 +98,7 @@ static void s_generator(const wr_splits_t *restored)
     wr_strbuf_t state;
     wr_strbuf_init(&state);
     wr_splits_t back = {0};
-    if (!rc && (wr_source_snapshot(src, &state) ||
+    if (!rc && (wr_source_snapshot(src, 0, &state) ||
                 wr_splits_decode((const uint8_t *)state.buf, state.len, &back)))
         abort();
     wr_splits_release(&back);

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "actors/dataflow/record/batch.h"
-#include "actors/connectors/file/textin.h"
+#include "actors/connectors/textin.h"
 #include "bus/base/error.h"
 #include "bus/base/numparse.h"
 

@@ -18,7 +18,7 @@ int cs_snapshot(wr_source_t *src, wr_splits_t *out)
 {
     wr_strbuf_t st;
     wr_strbuf_init(&st);
-    int rc = wr_source_snapshot(src, &st);
+    int rc = wr_source_snapshot(src, 0, &st);
     if (!rc) rc = wr_splits_decode((const uint8_t *)st.buf, st.len, out);
     wr_strbuf_release(&st);
     return rc;

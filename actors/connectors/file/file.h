@@ -54,7 +54,7 @@
 #include <stdint.h>
 
 #include "actors/connectors/connector.h"
-#include "actors/connectors/file/textin.h"
+#include "actors/connectors/textin.h"
 
 typedef struct {
     char *path;

@@ -1,4 +1,4 @@
-/* Text input for the file source: JSON lines or CSV into record batches of a schema.
+/* Text input for the file and Kafka sources: JSON lines or CSV into record batches of a schema.
  *
  * The caller reads the file in chunks and hands them over in order; the parser takes whole
  * lines, one record per line, and tells how many bytes it used. Every record comes with the

@@ -1,7 +1,7 @@
 /* JSON lines and CSV into record batches. One pass per line: find its end, parse it into a
  * per-field scratch (so a bad line leaves the batch untouched), then commit the scratch to the
  * batch's columns. Numbers are parsed by hand (bus/base/numparse.h). */
-#include "actors/connectors/file/textin.h"
+#include "actors/connectors/textin.h"
 
 #include <errno.h>
 #include <math.h>

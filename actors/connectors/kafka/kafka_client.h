@@ -1,0 +1,35 @@
+/* What the Kafka source and sink share about librdkafka: a client configuration built from the
+ * topology's keys, librdkafka's logs routed to weir's, and its errors translated to WR_E* codes.
+ * This is the module's edge: nothing outside actors/connectors/kafka/ sees an rd_kafka type.
+ *
+ * Properties pass through as given (`properties:` in the topology); the settings weir needs for
+ * its guarantees are applied after them and win (the caller lists them in `fixed`). A property
+ * librdkafka does not know, or a value it refuses, is an error naming it. */
+#ifndef WR_KAFKA_CLIENT_H
+#define WR_KAFKA_CLIENT_H
+
+#include <librdkafka/rdkafka.h>
+#include <stdint.h>
+
+#include "bus/base/strbuf.h"
+
+/* A property weir sets itself. */
+typedef struct {
+    const char *name, *value;
+} wr_kafka_prop_t;
+
+/* A new configuration: bootstrap.servers, then each "name=value" line of properties (NULL:
+ * none), then fixed[0, nfixed). Routes librdkafka's log lines to weir's log, tagged with who
+ * ("kafka source readings/3"). NULL with err saying why ("properties: sasl.mechanism: ..."). */
+rd_kafka_conf_t *wr_kafka_conf_new(const char *bootstrap, const char *properties,
+                                   const wr_kafka_prop_t *fixed, uint32_t nfixed, wr_strbuf_t *err);
+
+/* A librdkafka response code as a WR_E* code: timeouts WR_ETIMEDOUT, unknown topics and
+ * partitions WR_ENOTFOUND, authorisation WR_EPERM, fencing WR_ESTALE, a full producer queue WR_EAGAIN, bad
+ * arguments WR_EINVAL, the rest WR_EIO. */
+int wr_kafka_code(rd_kafka_resp_err_t e);
+/* The same for an rd_kafka_error_t (destroyed here), appending "what: librdkafka's text" to err
+ * when err is not NULL. */
+int wr_kafka_error(rd_kafka_error_t *e, const char *what, wr_strbuf_t *err);
+
+#endif
