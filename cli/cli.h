@@ -52,6 +52,8 @@ int wr_cmd_cancel(int argc, char **argv);
 int wr_cmd_keygen(int argc, char **argv);
 /* `weir chaos` (cli/cmd_chaos.c): fault injection with a verdict. */
 int wr_cmd_chaos(int argc, char **argv);
+/* `weir kafka-mock` (cli/cmd_kafka_mock.c): a Kafka cluster for development and tests. */
+int wr_cmd_kafka_mock(int argc, char **argv);
 
 /* How a job is run: follow it until it ends, with a status line on stderr when status_line
  * (cli/status_line.h), and restore it from a savepoint or checkpoint folder (NULL: fresh) at

@@ -18,6 +18,8 @@ static const wr_cli_cmd_t s_cmds[] = {
     {"stop", wr_cmd_stop, "stop a job with a savepoint"},
     {"keygen", wr_cmd_keygen, "make a cluster's CURVE keys (security.curve)"},
     {"chaos", wr_cmd_chaos, "fault injection on a cluster of this machine, with a verdict"},
+    {"kafka-mock", wr_cmd_kafka_mock,
+     "a Kafka cluster for development and tests (librdkafka's mock)"},
     {"bench", wr_cmd_bench, "run a benchmark:"}, /* the overview appends the benchmarks' names */
 };
 
