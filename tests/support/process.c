@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <netinet/in.h>
@@ -170,12 +171,14 @@ int ps_free_port(void)
 
 /* ---- processes ---- */
 
-/* In the child, between fork and exec: async-signal-safe calls only. */
-static void s_child(const ps_proc_t *p, char *const argv[], char *const envp[], pid_t parent)
+/* In the child, between fork and exec: async-signal-safe calls only. Its stdin is in_fd, or
+ * /dev/null when that is -1. */
+static void s_child(const ps_proc_t *p, char *const argv[], char *const envp[], pid_t parent,
+                    int in_fd)
 {
     prctl(PR_SET_PDEATHSIG, SIGKILL); /* dies with this test binary, whatever kills it */
     if (getppid() != parent) _exit(127);
-    int in = open("/dev/null", O_RDONLY);
+    int in = in_fd >= 0 ? in_fd : open("/dev/null", O_RDONLY);
     int out = open(p->out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     int err = open(p->err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (in < 0 || out < 0 || err < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
@@ -196,8 +199,10 @@ ps_proc_t *ps_start(const char *name, const char *const args[], char **envp)
     return ps_start_program(name, ps_h.weir, args, envp);
 }
 
-ps_proc_t *ps_start_program(const char *name, const char *path, const char *const args[],
-                            char **envp)
+/* Starts path with args in a free slot; its stdin is in_fd (which the child gets; the caller
+ * still closes its own copy) or /dev/null (-1). */
+static ps_proc_t *s_start(const char *name, const char *path, const char *const args[], char **envp,
+                          int in_fd)
 {
     extern char **environ;
     ps_proc_t *p = NULL;
@@ -212,15 +217,50 @@ ps_proc_t *ps_start_program(const char *name, const char *path, const char *cons
     }
     memset(p, 0, sizeof *p);
     p->used = true;
+    p->in = -1;
     snprintf(p->name, sizeof p->name, "%s", name);
     snprintf(p->out, sizeof p->out, "%s/%s.out", ps_h.dir, name);
     snprintf(p->err, sizeof p->err, "%s/%s.err", ps_h.dir, name);
     pid_t parent = getpid();
     pid_t pid = fork();
     assert_true(pid >= 0);
-    if (pid == 0) s_child(p, argv, envp ? envp : environ, parent);
+    if (pid == 0) s_child(p, argv, envp ? envp : environ, parent, in_fd);
     p->pid = pid;
     return p;
+}
+
+ps_proc_t *ps_start_program(const char *name, const char *path, const char *const args[],
+                            char **envp)
+{
+    return s_start(name, path, args, envp, -1);
+}
+
+ps_proc_t *ps_start_piped(const char *name, const char *const args[], char **envp)
+{
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    ps_proc_t *p = s_start(name, ps_h.weir, args, envp, sv[1]);
+    close(sv[1]);
+    shutdown(sv[0], SHUT_RD); /* its stdin only: nothing comes back this way */
+    p->in = sv[0];
+    return p;
+}
+
+bool ps_send(ps_proc_t *p, const char *text)
+{
+    for (size_t at = 0, len = strlen(text); p->in >= 0 && at < len;) {
+        ssize_t n = send(p->in, text + at, len - at, MSG_NOSIGNAL);
+        if (n < 0 && errno != EINTR) return false;
+        if (n > 0) at += (size_t)n;
+    }
+    return p->in >= 0;
+}
+
+/* Closes p's stdin socket, if it has one. */
+static void s_close_in(ps_proc_t *p)
+{
+    if (p->in >= 0) close(p->in);
+    p->in = -1;
 }
 
 bool ps_running(ps_proc_t *p)
@@ -263,13 +303,16 @@ void ps_kill9(ps_proc_t *p)
 void ps_release(ps_proc_t *p)
 {
     assert_false(ps_running(p));
+    s_close_in(p);
     p->used = false;
 }
 
 void ps_kill_all(void)
 {
     for (size_t i = 0; i < PS_MAX_PROCS; i++) {
-        if (ps_h.procs[i].used) ps_kill9(&ps_h.procs[i]);
+        if (!ps_h.procs[i].used) continue;
+        ps_kill9(&ps_h.procs[i]);
+        s_close_in(&ps_h.procs[i]);
         ps_h.procs[i].used = false;
     }
 }
@@ -325,16 +368,23 @@ size_t ps_append(const char **argv, size_t n, const char *const more[])
     return n;
 }
 
-ps_result_t ps_run(const char *name, const char *const args[], int timeout_ms)
+ps_result_t ps_run_program(const char *name, const char *path, const char *const args[],
+                           int timeout_ms)
 {
     int64_t t0 = ps_now_ms();
-    ps_proc_t *p = ps_start(name, args, NULL);
+    ps_proc_t *p = ps_start_program(name, path, args, NULL);
     if (!ps_wait_exit(p, timeout_ms)) {
         ps_kill9(p);
-        PS_FAIL("`weir %s ...` did not finish within %d ms", args[0], timeout_ms);
+        PS_FAIL("`%s %s ...` did not finish within %d ms", path, args[0], timeout_ms);
     }
     ps_result_t r = {ps_exit_code(p), ps_read_file(p->out), ps_read_file(p->err), ps_now_ms() - t0};
     ps_release(p);
+    return r;
+}
+
+ps_result_t ps_run(const char *name, const char *const args[], int timeout_ms)
+{
+    ps_result_t r = ps_run_program(name, ps_h.weir, args, timeout_ms);
     if (ps_sanitizer_report(r.err)) PS_FAIL("`weir %s ...` (exit %d):\n%s", args[0], r.code, r.err);
     return r;
 }

@@ -59,6 +59,8 @@ typedef struct {
     bool exited;
     int status; /* wait status once exited */
     char out[320], err[320];
+    int in; /* a socket that is its stdin (ps_start_piped; ps_send writes it), else -1; closed
+               when the slot is freed */
 } ps_proc_t;
 
 /* What a command that ran to completion left. */
@@ -137,6 +139,11 @@ ps_proc_t *ps_start(const char *name, const char *const args[], char **envp);
 /* The same for another program than weir: path (absolute) with ARGS, tracked and killed alike. */
 ps_proc_t *ps_start_program(const char *name, const char *path, const char *const args[],
                             char **envp);
+/* ps_start with its stdin a socket of this process instead of /dev/null: ps_send writes to it.
+ * (A socket, not a pipe: a write after the process died fails instead of raising SIGPIPE.) */
+ps_proc_t *ps_start_piped(const char *name, const char *const args[], char **envp);
+/* Writes text to p's stdin (ps_start_piped). False when it cannot: p has exited, or no pipe. */
+bool ps_send(ps_proc_t *p, const char *text);
 /* True while p runs; reaps it once it has exited. */
 bool ps_running(ps_proc_t *p);
 /* p's exit code, 128 + signal when a signal ended it. */
@@ -177,6 +184,9 @@ size_t ps_append(const char **argv, size_t n, const char *const more[]);
 /* Runs `weir ARGS` to completion (killed and failing the test after timeout_ms) and frees its
  * slot. A sanitizer report fails the test. */
 ps_result_t ps_run(const char *name, const char *const args[], int timeout_ms);
+/* The same for another program than weir (path absolute), without the sanitizer check. */
+ps_result_t ps_run_program(const char *name, const char *path, const char *const args[],
+                           int timeout_ms);
 
 /* ---- fixtures ---- */
 

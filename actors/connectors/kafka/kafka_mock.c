@@ -55,7 +55,11 @@ void wr_kafka_mock_destroy(wr_kafka_mock_t **mp)
 {
     wr_kafka_mock_t *m = *mp;
     if (!m) return;
-    if (m->cluster) rd_kafka_mock_cluster_destroy(m->cluster);
+    if (m->cluster) {
+        /* at once for its clients: the destroy below can take a second (kafka_mock.h) */
+        rd_kafka_mock_broker_set_down(m->cluster, WR_KAFKA_MOCK_ALL);
+        rd_kafka_mock_cluster_destroy(m->cluster);
+    }
     if (m->rk) rd_kafka_destroy(m->rk);
     free(m);
     *mp = NULL;
