@@ -169,7 +169,8 @@ static void test_stdin_end_then_sigterm(void **state)
     close(k->proc->in); /* the end of its stdin: it runs on */
     k->proc->in = -1;
     ps_sleep_ms(300);
-    if (!ps_running(k->proc)) PS_FAIL("weir kafka-mock stopped at the end of its stdin");
+    if (!ps_running(k->proc) || !tk_mock_serving(k))
+        PS_FAIL("weir kafka-mock stopped at the end of its stdin");
     tk_produce(k->bootstrap, "auto", 0, s_lines("s", 0, 0, 2), 2, NULL);
     int64_t t0 = ps_now_ms();
     int64_t gone = tk_mock_stop(k); /* brokers refuse within TK_GONE_MS, exit 0 */

@@ -86,6 +86,13 @@ static bool s_refused(int port)
     return refused;
 }
 
+bool tk_mock_serving(const tk_mock_t *m)
+{
+    for (const char *at = m->bootstrap; (at = strchr(at, ':')); at++)
+        if (s_refused(atoi(at + 1))) return false;
+    return true;
+}
+
 int64_t tk_mock_stop(tk_mock_t *m)
 {
     int64_t t0 = ps_now_ms();

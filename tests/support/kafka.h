@@ -67,6 +67,8 @@ tk_mock_t *tk_mock_start(const char *name, const char *const args[]);
 const char *tk_mock_send(tk_mock_t *m, const char *line);
 /* tk_mock_send that fails the test unless the answer is "ok". */
 void tk_control(tk_mock_t *m, const char *line);
+/* True when every broker accepts TCP connections (it is up and listening). */
+bool tk_mock_serving(const tk_mock_t *m);
 /* SIGTERM; fails the test unless every broker refuses connections within TK_GONE_MS and the
  * process exits 0 within TK_STOP_MS with no sanitizer report. Returns the ms until the brokers
  * refused. */
