@@ -2,6 +2,7 @@
 
 #include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* The value of the first line of path that starts with key (after ':' and blanks), trimmed. */
@@ -76,4 +77,15 @@ const char *wr_bench_machine_member(wr_strbuf_t *sb)
     wr_strbuf_reset(sb);
     wr_bench_machine_json(&m, sb);
     return sb->buf;
+}
+
+long wr_bench_peak_rss_kb(void)
+{
+    long kb = 0;
+    char line[256];
+    FILE *f = fopen("/proc/self/status", "r");
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "VmHWM:", 6)) kb = atol(line + 6);
+    if (f) fclose(f);
+    return kb;
 }

@@ -23,6 +23,9 @@ void wr_bench_machine_text(const wr_bench_machine_t *m, wr_strbuf_t *out);
  * "machine":{"cpu":"...","cores":N,"thp":"..."}, */
 void wr_bench_machine_json(const wr_bench_machine_t *m, wr_strbuf_t *out);
 
+/* This process's peak resident set so far, KiB (VmHWM of /proc/self/status); 0 when unknown. */
+long wr_bench_peak_rss_kb(void);
+
 /* Reads the machine and prints its text line to out (a benchmark's first line). */
 void wr_bench_machine_print(FILE *out);
 /* Reads the machine and puts its JSON member into sb (reset first); returns sb->buf. */

@@ -161,17 +161,6 @@ static void s_merge_memory(const s_run_t *runs, size_t k, s_merge_t *m)
     m->secs = (double)(wr_now_ns() - t0) / 1e9;
 }
 
-static long s_peak_rss_kb(void)
-{
-    long kb = 0;
-    char line[256];
-    FILE *f = fopen("/proc/self/status", "r");
-    while (f && fgets(line, sizeof line, f))
-        if (!strncmp(line, "VmHWM:", 6)) kb = atol(line + 6);
-    if (f) fclose(f);
-    return kb;
-}
-
 /* ---- the run ---- */
 
 typedef struct {
@@ -259,7 +248,7 @@ static int s_store_phase(const s_opts_t *o, const char *dir, s_run_t *run, s_res
     }
     if (e == WR_EIO)
         wr_cli_error("bench panestore", NULL, "rocksdb: %s", wr_panestore_last_error(s));
-    r->rss_kb = s_peak_rss_kb();
+    r->rss_kb = wr_bench_peak_rss_kb();
     wr_panestore_files_release(&f1);
     wr_panestore_files_release(&f2);
     s_run_free(&small);

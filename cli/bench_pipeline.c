@@ -26,14 +26,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "actors/jobmanager/jobmanager.h"
-#include "actors/taskmanager/taskmanager.h"
 #include "actors/connectors/generator/generator.h"
 #include "actors/dataflow/job/plan.h"
 #include "actors/dataflow/job/topology.h"
 #include "bus/base/clock.h"
 #include "bus/base/error.h"
 #include "bus/messages.h"
+#include "cli/bench_local.h"
 #include "cli/bench_machine.h"
 #include "cli/cli.h"
 #include "bus/base/fs.h"
@@ -52,18 +51,6 @@ typedef struct {
     bool p95, json;
     int64_t ckpt_ms; /* also run with checkpoints this often (0: no) */
 } s_opts_t;
-
-/* One operator (vertex) of a JOB_REPLY. */
-typedef struct {
-    int64_t records_in, records_out, windows_fired, late_dropped, p50, p99, last_p99;
-} s_vertex_t;
-
-typedef struct {
-    char state[16];
-    char error[256];
-    uint32_t n;
-    s_vertex_t v[WR_PLAN_MAX_VERTICES];
-} s_job_t;
 
 /* What a run measured. */
 typedef struct {
@@ -149,58 +136,17 @@ out:
 
 /* ---- talking to the JobManager ---- */
 
-/* A JOB_REPLY's state, error, and per operator the counters this bench needs, into j. */
-static void s_job_read(const wr_msg_job_reply_t *r, s_job_t *j)
-{
-    memset(j, 0, sizeof *j);
-    snprintf(j->state, sizeof j->state, "%.*s", (int)r->state.len, r->state.s);
-    snprintf(j->error, sizeof j->error, "%.*s", (int)r->error.len, r->error.s);
-    for (uint32_t v = 0; v < r->operators.n && j->n < WR_PLAN_MAX_VERTICES; v++) {
-        const wr_msg_operator_stats_t *o = &r->operators.v[v];
-        j->v[j->n++] = (s_vertex_t){(int64_t)o->records_in,    (int64_t)o->records_out,
-                                    (int64_t)o->windows_fired, (int64_t)o->late_dropped,
-                                    o->emit_delay_p50_ms,      o->emit_delay_p99_ms,
-                                    o->emit_delay_last_p99_ms};
-    }
-}
-
-static void s_jm_addr(wr_node_t *jm, char to[WR_ADDR_MAX])
-{
-    snprintf(to, WR_ADDR_MAX, "%s/%s", wr_node_id(jm), WR_JOBMANAGER_PATH);
-}
-
-/* Submits t; the TaskManagers may still be registering, so "not enough slots" is retried for a
- * while. On success id holds the job id and *t0 the submission time. */
-static int s_submit(wr_node_t *jm, const wr_topology_t *t, char id[WR_JOB_ID_MAX], int64_t *t0)
-{
-    char to[WR_ADDR_MAX];
-    s_jm_addr(jm, to);
-    wr_strbuf_t why;
-    wr_strbuf_init(&why);
-    int rc = WR_ETIMEDOUT;
-    for (int attempt = 0; attempt < 100; attempt++) {
-        *t0 = wr_now_ns();
-        wr_strbuf_reset(&why);
-        rc = wr_cli_submit(jm, to, 10000, t, NULL, 0, id, &why);
-        if (rc != WR_EAGAIN || !strstr(why.buf, "not enough slots")) break;
-        usleep(100000);
-    }
-    if (rc) wr_cli_error("bench pipeline", NULL, "%s", why.buf);
-    wr_strbuf_release(&why);
-    return rc;
-}
-
 /* The job's checkpoint history (CKPT_LIST_REPLY) into res: completed periodic checkpoints. */
-static void s_ckpt_read(wr_node_t *jm, const char *id, s_result_t *res)
+static void s_ckpt_read(wr_bench_local_t *l, const char *id, s_result_t *res)
 {
     char to[WR_ADDR_MAX];
-    s_jm_addr(jm, to);
+    wr_bench_local_jm_addr(l, to);
     wr_msg_job_ref_t req;
     snprintf(req.job, sizeof req.job, "%s", id);
     wr_msg_ckpt_list_reply_t list;
     wr_msg_t *reply = NULL;
-    if (wr_cli_request(jm, to, 10000, WR_MSG_CKPT_LIST_REQ, &req, WR_MSG_CKPT_LIST_REPLY, &list,
-                       &reply)) {
+    if (wr_cli_request(wr_bench_local_jm(l), to, 10000, WR_MSG_CKPT_LIST_REQ, &req,
+                       WR_MSG_CKPT_LIST_REPLY, &list, &reply)) {
         wr_msg_destroy(&reply);
         return;
     }
@@ -215,35 +161,24 @@ static void s_ckpt_read(wr_node_t *jm, const char *id, s_result_t *res)
     wr_msg_destroy(&reply);
 }
 
-static int s_follow(wr_node_t *jm, const char *id, int64_t t0, uint32_t window_vertex,
+static int s_follow(wr_bench_local_t *l, const char *id, int64_t t0, uint32_t window_vertex,
                     s_result_t *res)
 {
-    s_job_t j;
+    wr_bench_job_t j;
     int64_t deadline = t0 + (int64_t)S_TIMEOUT_S * 1000000000;
     for (;;) {
         usleep(S_POLL_MS * 1000);
-        char to[WR_ADDR_MAX];
-        s_jm_addr(jm, to);
-        wr_msg_job_reply_t r;
-        wr_msg_t *reply = wr_cli_job(jm, to, 10000, id, &r);
+        if (wr_bench_local_job(l, id, &j)) continue;
         int64_t now = wr_now_ns();
-        if (!reply) continue;
-        s_job_read(&r, &j);
-        wr_msg_job_reply_release(&r);
-        wr_msg_destroy(&reply);
         if (!res->source_s && (uint64_t)j.v[0].records_in >= res->events)
             res->source_s = (double)(now - t0) / 1e9;
         if (strcmp(j.state, "RUNNING") && strcmp(j.state, "CREATED")) {
             res->wall_s = (double)(now - t0) / 1e9;
-            s_ckpt_read(jm, id, res);
+            s_ckpt_read(l, id, res);
             break;
         }
         if (now > deadline) {
-            wr_msg_job_ref_t req, ack;
-            snprintf(req.job, sizeof req.job, "%s", id);
-            wr_cli_request(jm, to, 10000, WR_MSG_JOB_CANCEL, &req, WR_MSG_JOB_CANCELED, &ack,
-                           &reply);
-            wr_msg_destroy(&reply);
+            wr_bench_local_cancel(l, id);
             wr_cli_error("bench pipeline", "try fewer --events", "no end after %d s: canceled",
                          S_TIMEOUT_S);
             return WR_ETIMEDOUT;
@@ -254,7 +189,7 @@ static int s_follow(wr_node_t *jm, const char *id, int64_t t0, uint32_t window_v
                      j.error[0] ? ": " : "", j.error);
         return WR_EIO;
     }
-    const s_vertex_t *w = &j.v[window_vertex];
+    const wr_bench_vertex_t *w = &j.v[window_vertex];
     res->fired = (uint64_t)w->windows_fired;
     res->late = (uint64_t)w->late_dropped;
     res->p50 = w->p50;
@@ -274,19 +209,8 @@ static int s_follow(wr_node_t *jm, const char *id, int64_t t0, uint32_t window_v
 
 /* ---- the local cluster ---- */
 
-static long s_hwm_kb(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    long kb = 0;
-    while (f && fgets(line, sizeof line, f))
-        if (!strncmp(line, "VmHWM:", 6)) kb = atol(line + 6);
-    if (f) fclose(f);
-    return kb;
-}
-
-/* Starts a JobManager and S_TMS TaskManagers (inproc), runs t, stops them. */
-/* One run on a fresh local cluster; with ckpt_ms, checkpoints go to a temp folder (removed). */
+/* One run on a fresh local cluster (a JobManager and S_TMS TaskManagers); with ckpt_ms,
+ * checkpoints go to a temp folder (removed). */
 static int s_pipeline(const s_opts_t *o, const wr_topology_t *t, int64_t ckpt_ms, s_result_t *res)
 {
     wr_plan_t plan;
@@ -298,44 +222,18 @@ static int s_pipeline(const s_opts_t *o, const wr_topology_t *t, int64_t ckpt_ms
     uint32_t window_vertex = 0;
     while (window_vertex < plan.n && !plan.v[window_vertex].window)
         window_vertex++;
-    wr_node_t *nodes[S_TMS + 1] = {0};
-    char eps[S_TMS + 1][96];
-    int code;
-    wr_cli_cfg_t cc = {0};
-    wr_config_t *cfg = wr_cli_cfg_build(&cc, "bench pipeline", &code); /* the defaults */
-    if (!cfg) return WR_ENOMEM;
     char ckpt_dir[64] = "";
     if (ckpt_ms) {
         snprintf(ckpt_dir, sizeof ckpt_dir, "/tmp/weir-bench-ckpt-XXXXXX");
-        if (!mkdtemp(ckpt_dir)) {
-            wr_config_destroy(&cfg);
-            return WR_EIO;
-        }
+        if (!mkdtemp(ckpt_dir)) return WR_EIO;
     }
-    for (int i = 0; i <= S_TMS && !rc; i++) {
-        char id[WR_NODE_MAX];
-        if (i)
-            snprintf(id, sizeof id, "tm-%d", i);
-        else
-            snprintf(id, sizeof id, "jm-1");
-        snprintf(eps[i], sizeof eps[i], "inproc://weir-bench-%ld-%s", (long)getpid(), id);
-        wr_node_opts_t no = wr_cli_node_opts(cfg, id, eps[i]);
-        if (!no.threads) no.threads = 1; /* as `weir local`: one worker per node */
-        nodes[i] = wr_node_new(&no, &rc);
-        if (!nodes[i]) {
-            if (!rc) rc = WR_ENOMEM;
-            break;
-        }
-        wr_taskmanager_opts_t tmo = {
-            .jm_node_id = "jm-1", .jm_endpoint = eps[0], .slots = (plan.slots + S_TMS - 1) / S_TMS};
-        wr_jobmanager_opts_t jo = {0};
-        if (ckpt_ms && !i && (rc = wr_cli_jm_opts(cfg, "bench pipeline", &jo))) break;
-        jo.interval_ms = ckpt_ms;
-        jo.checkpoints_dir = ckpt_dir;
-        rc = i ? wr_taskmanager_spawn(nodes[i], &tmo) : wr_jobmanager_spawn(nodes[i], &jo);
-    }
-    if (rc) {
-        wr_cli_error("bench pipeline", NULL, "cannot start the local cluster: %s", wr_strerror(rc));
+    wr_bench_local_opts_t lo = {.tms = S_TMS,
+                                .slots = (plan.slots + S_TMS - 1) / S_TMS,
+                                .ckpt_ms = ckpt_ms,
+                                .ckpt_dir = ckpt_dir};
+    wr_bench_local_t *l = wr_bench_local_start("bench pipeline", &lo);
+    if (!l) {
+        rc = WR_EIO;
         goto out;
     }
     /* the stdout sink writes to this process's stdout: to /dev/null while the job runs */
@@ -348,17 +246,15 @@ static int s_pipeline(const s_opts_t *o, const wr_topology_t *t, int64_t ckpt_ms
     char id[WR_JOB_ID_MAX];
     int64_t t0;
     res->events = o->events;
-    if (!(rc = s_submit(nodes[0], t, id, &t0))) rc = s_follow(nodes[0], id, t0, window_vertex, res);
-    res->hwm_kb = s_hwm_kb();
+    if (!(rc = wr_bench_local_submit(l, t, id, &t0))) rc = s_follow(l, id, t0, window_vertex, res);
+    res->hwm_kb = wr_bench_peak_rss_kb();
 restore:
     fflush(stdout);
     if (saved >= 0) dup2(saved, STDOUT_FILENO);
     if (saved >= 0) close(saved);
     if (null >= 0) close(null);
 out:
-    for (int i = S_TMS; i >= 0; i--)
-        wr_node_destroy(&nodes[i]);
-    wr_config_destroy(&cfg);
+    wr_bench_local_stop(&l);
     if (ckpt_dir[0]) wr_fs_rmtree(ckpt_dir);
     return rc;
 }
