@@ -111,7 +111,6 @@ rd_kafka_conf_t *wr__ksrc_conf(const wr_kafka_source_config_t *c, wr_strbuf_t *e
         {"enable.auto.commit", "false"},
         {"enable.auto.offset.store", "false"},
         {"isolation.level", "read_committed"},
-        {"allow.auto.create.topics", "false"},
         {"auto.offset.reset", "earliest"},
         {"enable.partition.eof", "false"},
     };

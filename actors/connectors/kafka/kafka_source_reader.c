@@ -18,6 +18,7 @@
 #define S_POLL           256  /* messages taken from librdkafka's queue at a time */
 #define S_SNAPS          4    /* snapshots kept until their checkpoint completes */
 #define S_DISCOVERY_WAIT 1000 /* ms: the longest a discovery request holds the subtask */
+#define S_WARM_WAIT      1000 /* ms: for the leaders of the partitions, at open */
 #define S_LOG_FIRST      10   /* skipped lines logged one by one */
 #define S_LOG_EVERY_NS   (10 * INT64_C(1000000000)) /* then a summary at most this often */
 #define S_MS             INT64_C(1000000)
@@ -171,8 +172,16 @@ int wr__ksrc_open(const void *config, const wr_source_open_t *o, void **rp, wr_s
     /* one queue for messages, errors and commit results, served by the reader's polls */
     if (!rc) rc = wr_kafka_code(rd_kafka_poll_set_consumer(r->rk));
     if (!rc && !(r->q = rd_kafka_queue_get_consumer(r->rk))) rc = WR_EIO;
-    if (rc) wr__ksrc_close(rp);
-    return rc;
+    if (rc) {
+        wr__ksrc_close(rp);
+        return rc;
+    }
+    /* The partitions' leaders known before they are assigned: else this consumer only asks at
+     * librdkafka's next topic scan (every second), and reads nothing until then. An
+     * optimisation: when it fails, the scan finds them. */
+    const struct rd_kafka_metadata *md = NULL;
+    if (!rd_kafka_metadata(r->rk, 1, NULL, &md, S_WARM_WAIT)) rd_kafka_metadata_destroy(md);
+    return 0;
 }
 
 /* Takes partition `partition` of topic `topic` (an index) as split `slot`, reading on at
