@@ -589,6 +589,8 @@ static void test_bad_lines_fail_or_skip(void **state)
                 "{\"id\": 3, \"ts\": 1003, \"dev\": \"d3\"}");        /* offset 1 */
     s_send_text(fx, 1, big);                                          /* offset 2 */
     s_send_text(fx, 1, "{\"id\": 4, \"ts\": 1004, \"dev\": \"d4\"}"); /* offset 3 */
+    s_send(fx, 1, NULL, 0, 0);    /* offset 4: no value, no lines */
+    s_send_text(fx, 1, "\n\r\n"); /* offset 5: blank lines */
     s_flush(fx);
 
     assert_int_equal(s_open(fx, 1, NULL, true), 0);
@@ -609,6 +611,14 @@ static void test_bad_lines_fail_or_skip(void **state)
     s_quiet(fx, 50);
     s_expect(fx, 0, 5);
     assert_int_equal(wr_source_skipped(fx->src[0]), 2); /* the bad time, the long line */
+    wr_splits_t splits = {0};                           /* every message read, the empty ones too */
+    s_snapshot(fx, 0, &splits);
+    for (uint32_t i = 0; i < splits.n; i++) {
+        uint64_t offset;
+        assert_int_equal(wr_split_position_read(&splits.v[i], &offset, 1), 0);
+        assert_int_equal(offset, s_partition(splits.v[i].id) == 1 ? 6 : 0);
+    }
+    wr_splits_release(&splits);
 }
 
 static void test_csv(void **state)

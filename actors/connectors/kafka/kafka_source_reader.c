@@ -112,7 +112,8 @@ static void s_on_bad(void *ctx, const char *msg)
     s_reader_t *r = ctx;
     uint64_t bad = wr_textin_stats(r->text)->bad;
     if (bad > S_LOG_FIRST) return; /* summed up by s_log_skipped */
-    wr_warn("kafka source: skipped %s@%lld%s%s", r->cur->id, (long long)r->cur_offset, msg,
+    wr_warn("kafka source %u/%u: skipped %s@%lld%s%s", r->subtask, r->parallelism, r->cur->id,
+            (long long)r->cur_offset, msg,
             bad == S_LOG_FIRST ? " (more are counted, and summed up in the log)" : "");
     r->bad_logged = bad;
     r->next_log_ns = wr_now_ns() + S_LOG_EVERY_NS;
@@ -170,7 +171,11 @@ int wr__ksrc_open(const void *config, const wr_source_open_t *o, void **rp, wr_s
         if (!(r->rk = wr__ksrc_consumer(conf, err))) rc = WR_EIO;
     }
     /* one queue for messages, errors and commit results, served by the reader's polls */
-    if (!rc) rc = wr_kafka_code(rd_kafka_poll_set_consumer(r->rk));
+    rd_kafka_resp_err_t e = rc ? 0 : rd_kafka_poll_set_consumer(r->rk);
+    if (e) {
+        wr_strbuf_addf(err, "kafka source: %s", rd_kafka_err2str(e));
+        rc = wr_kafka_code(e);
+    }
     if (!rc && !(r->q = rd_kafka_queue_get_consumer(r->rk))) rc = WR_EIO;
     if (rc) {
         wr__ksrc_close(rp);
@@ -243,14 +248,15 @@ static bool s_holds(const s_reader_t *r, const char *topic, int32_t partition)
 }
 
 /* Partitions created since, which wr__ksrc_owner gives this subtask, taken from their first
- * offset. Failures to reach the cluster are logged and tried again at the next interval. */
-static int s_discover(s_reader_t *r, wr_source_read_t *rd, int64_t now)
+ * offset. Failures to reach the cluster are logged and tried again at the next interval; err
+ * says why the others (out of memory, librdkafka refusing the assignment) fail the subtask. */
+static int s_discover(s_reader_t *r, wr_source_read_t *rd, int64_t now, wr_strbuf_t *err)
 {
     r->next_discovery_ns = now + r->c->discovery_interval_ms * S_MS;
-    wr_strbuf_t err;
-    wr_strbuf_init(&err);
+    wr_strbuf_t why;
+    wr_strbuf_init(&why);
     rd_kafka_topic_partition_list_t *all = NULL, *mine = rd_kafka_topic_partition_list_new(4);
-    int rc = wr__ksrc_partitions(r->rk, r->c, &r->topics, S_DISCOVERY_WAIT, &all, &err);
+    int rc = wr__ksrc_partitions(r->rk, r->c, &r->topics, S_DISCOVERY_WAIT, &all, &why);
     for (int i = 0; !rc && i < all->cnt; i++) {
         const rd_kafka_topic_partition_t *p = &all->elems[i];
         if (wr__ksrc_owner(p->topic, p->partition, r->parallelism) == r->subtask &&
@@ -258,10 +264,12 @@ static int s_discover(s_reader_t *r, wr_source_read_t *rd, int64_t now)
             rd_kafka_topic_partition_list_add(mine, p->topic, p->partition);
     }
     if (!rc && mine->cnt)
-        rc = wr__ksrc_resolve(r->rk, WR_KAFKA_START_EARLIEST, 0, mine, S_DISCOVERY_WAIT, &err);
-    if (rc && rc != WR_ENOMEM) {
+        rc = wr__ksrc_resolve(r->rk, WR_KAFKA_START_EARLIEST, 0, mine, S_DISCOVERY_WAIT, &why);
+    if (rc == WR_ENOMEM) {
+        wr_strbuf_adds(err, "kafka source: looking for new partitions: out of memory");
+    } else if (rc) {
         wr_warn_limited(&r->rl, "kafka source %u/%u: looking for new partitions: %s", r->subtask,
-                        r->parallelism, err.buf);
+                        r->parallelism, why.buf);
         rc = 0;
     } else {
         for (int i = 0; !rc && i < mine->cnt; i++) {
@@ -269,7 +277,7 @@ static int s_discover(s_reader_t *r, wr_source_read_t *rd, int64_t now)
             uint32_t slot;
             int topic = wr__ksrc_topics_find(&r->topics, p->topic, strlen(p->topic));
             rc = wr_source_read_found(rd, &slot);
-            if (!rc) rc = s_take(r, slot, (uint32_t)topic, p->partition, p->offset, 0, &err);
+            if (!rc) rc = s_take(r, slot, (uint32_t)topic, p->partition, p->offset, 0, err);
             if (!rc)
                 wr_info("kafka source %u/%u: found %s/%d, reading it from offset %lld", r->subtask,
                         r->parallelism, p->topic, (int)p->partition, (long long)p->offset);
@@ -277,7 +285,7 @@ static int s_discover(s_reader_t *r, wr_source_read_t *rd, int64_t now)
     }
     if (all) rd_kafka_topic_partition_list_destroy(all);
     rd_kafka_topic_partition_list_destroy(mine);
-    wr_strbuf_release(&err);
+    wr_strbuf_release(&why);
     return rc;
 }
 
@@ -337,7 +345,7 @@ static int s_message(s_reader_t *r, wr_source_read_t *rd, wr_batch_t *b, int64_t
         s_drop(r);
         return 0;
     }
-    const char *text = m->payload;
+    const char *text = m->payload ? m->payload : ""; /* (no value: no lines) */
     size_t start = 0; /* bytes read before, of the message the split stopped in */
     if (m->offset == sp->next) start = sp->bytes < m->len ? (size_t)sp->bytes : m->len;
     wr_textin_seek(r->text, start, start ? s_newlines(text, start) : 0);
@@ -389,7 +397,8 @@ int wr__ksrc_read(void *rp, wr_source_read_t *rd, wr_source_status_t *st, wr_str
     wr_batch_t *b = wr_source_read_batch(rd);
     int64_t now = wr_coarse_ns();
     int rc = 0;
-    if (r->c->discovery_interval_ms && now >= r->next_discovery_ns) rc = s_discover(r, rd, now);
+    if (r->c->discovery_interval_ms && now >= r->next_discovery_ns)
+        rc = s_discover(r, rd, now, err);
     uint32_t cap = b->cap, before = b->count;
     bool drained = false;                        /* everything librdkafka had is read */
     b->cap = b->count + wr_source_read_room(rd); /* textin fills a batch to its capacity */
