@@ -54,8 +54,10 @@ int wr__ksrc_position_read(const wr_split_t *s, int64_t *offset, uint64_t *bytes
 
 /* A configuration for one of the source's consumers: bootstrap.servers, the properties, then
  * weir's own settings (group.id from `group`, no auto commit, no auto offset store,
- * read_committed, no topic auto-creation, earliest where an offset is out of range). NULL
- * with err saying why. */
+ * read_committed, earliest where an offset is out of range). allow.auto.create.topics keeps the
+ * consumer's default, false: set explicitly, librdkafka warns at every metadata request to a
+ * broker older than 0.11 (the mock is one); wr__ksrc_partitions finds a missing topic anyway.
+ * NULL with err saying why. */
 rd_kafka_conf_t *wr__ksrc_conf(const wr_kafka_source_config_t *c, wr_strbuf_t *err);
 /* A consumer made of conf (taken, also on failure). NULL with err saying why. */
 rd_kafka_t *wr__ksrc_consumer(rd_kafka_conf_t *conf, wr_strbuf_t *err);
