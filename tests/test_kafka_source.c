@@ -397,6 +397,53 @@ static void test_restore_reads_the_rest_once(void **state)
     wr_splits_release(&splits);
 }
 
+/* Reads every subtask until each says END; fails after T_WAIT_MS. */
+static void s_until_end(fx_t *fx, uint32_t max)
+{
+    int64_t until = wr_now_ns() + T_WAIT_MS * T_MS;
+    bool ended[T_P_MAX] = {false};
+    for (uint32_t left = fx->p; left;) {
+        for (uint32_t s = 0; s < fx->p; s++)
+            if (!ended[s] && s_read(fx, s, max) == WR_SOURCE_END) ended[s] = true, left--;
+        if (wr_now_ns() > until)
+            fail_msg("%u subtasks did not end (%u records read)", left, fx->total);
+        usleep(500);
+    }
+}
+
+/* end: latest: the source ends where the partitions ended when it started (an empty one at
+ * once), also when restored from a checkpoint, whatever came since. */
+static void test_bounded(void **state)
+{
+    fx_t *fx = *state;
+    static const int32_t three[] = {0, 1, 2};
+    s_records(fx, 0, 400, 2, three, 3, 1000); /* partition 3 stays empty */
+    fx->cfg.end = WR_KAFKA_END_LATEST;
+    assert_int_equal(s_open(fx, 2, NULL, true), 0);
+    s_until_end(fx, T_BATCH);
+    s_expect(fx, 0, 400);
+
+    /* a checkpoint part of the way, more records into every partition, a restore at 3 */
+    s_forget(fx);
+    assert_int_equal(s_open(fx, 2, NULL, true), 0);
+    s_drain(fx, 150, 4);
+    wr_splits_t splits = {0};
+    s_snapshot(fx, 1, &splits);
+    assert_int_equal(splits.n, T_PARTS); /* the empty partition's (done) split too */
+    s_close(fx);
+    uint8_t before[T_IDS];
+    memcpy(before, fx->seen, sizeof before);
+    s_records(fx, 400, 100, 1, s_all, T_PARTS, 9000);
+    assert_int_equal(s_open(fx, 3, &splits, true), 0);
+    s_until_end(fx, 7);
+    for (uint32_t id = 0; id < 500; id++)
+        if (fx->seen[id] != (id < 400))
+            fail_msg("id %u read %u times (%u before the checkpoint)", id, fx->seen[id],
+                     before[id]);
+    wr_splits_release(&splits);
+    fx->cfg.end = WR_KAFKA_END_NONE;
+}
+
 static void test_start_latest_and_timestamp(void **state)
 {
     fx_t *fx = *state;
@@ -741,6 +788,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_every_record_once_by_its_owner),
         T(test_restore_reads_the_rest_once),
+        T(test_bounded),
         T(test_start_latest_and_timestamp),
         T(test_start_committed),
         T(test_idle_partition),

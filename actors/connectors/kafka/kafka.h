@@ -23,6 +23,11 @@
  *       start_time: 2024-01-01T00:00:00Z  # start: timestamp only (and required): the first
  *                                  #   message at or after it, by the brokers' time index; a
  *                                  #   partition without one starts at its end
+ *       end: none                  # none (default: a stream, it never ends) or latest: bounded,
+ *                                  #   as Flink's setBounded(latest): each partition ends at its
+ *                                  #   end offset when the job first starts (checkpoints keep
+ *                                  #   it: a restore ends at the same place), the source when
+ *                                  #   all have; no discovery. For backfills, tests, benchmarks
  *       group: weir                # the consumer group whose offsets are committed (for
  *                                  #   monitoring, after each completed checkpoint) and read by
  *                                  #   start: committed. No group membership: partitions are
@@ -91,6 +96,9 @@ enum wr_kafka_start {
     WR_KAFKA_START_COMMITTED
 };
 
+/* end: whether the source is bounded */
+enum wr_kafka_end { WR_KAFKA_END_NONE, WR_KAFKA_END_LATEST };
+
 typedef struct {
     char *bootstrap;   /* bootstrap.servers */
     char *topics;      /* one per line (WR_PARAM_LIST) */
@@ -100,6 +108,7 @@ typedef struct {
     uint32_t max_line; /* bytes */
     int start;         /* enum wr_kafka_start */
     int64_t start_time_ms;
+    int end; /* enum wr_kafka_end */
     char *group;
     int64_t idle_timeout_ms;       /* 0: never idle */
     int64_t discovery_interval_ms; /* 0: no discovery */

@@ -16,6 +16,7 @@
 static const char *const s_formats[] = {"jsonl", "csv", NULL};
 static const char *const s_on_error[] = {"fail", "skip", NULL};
 static const char *const s_starts[] = {"earliest", "latest", "timestamp", "committed", NULL};
+static const char *const s_ends[] = {"none", "latest", NULL};
 
 typedef wr_kafka_source_config_t s_config_t;
 
@@ -68,6 +69,13 @@ static const wr_param_t s_params[] = {
      .hi = S_TIME_MOST,
      .example = "2024-01-01T00:00:00Z",
      .doc = "start: timestamp only: the first message at or after this time"},
+    {.key = "end",
+     .type = WR_PARAM_ENUM,
+     WR_PARAM_AT(s_config_t, end),
+     .words = s_ends,
+     .dflt = "none",
+     .doc = "none (a stream: never ends) or latest: each partition ends at its end offset when the "
+            "job first starts, and the source ends when all do (no discovery then)"},
     {.key = "group",
      .type = WR_PARAM_STRING,
      WR_PARAM_AT(s_config_t, group),
@@ -160,7 +168,7 @@ static int s_check_restored(const wr_splits_t *splits, const wr__ksrc_topics_t *
     int rc = 0;
     for (uint32_t i = 0; i < splits->n && !rc; i++) {
         const wr_split_t *s = &splits->v[i];
-        int64_t offset;
+        int64_t offset, end;
         uint64_t bytes;
         if (wr__ksrc_split_parse(s->id, t, &v[i].topic, &v[i].partition)) {
             wr_strbuf_addf(err,
@@ -168,7 +176,7 @@ static int s_check_restored(const wr_splits_t *splits, const wr__ksrc_topics_t *
                            "configured topics",
                            s->id);
             rc = WR_EPROTO;
-        } else if (wr__ksrc_position_read(s, &offset, &bytes)) {
+        } else if (wr__ksrc_position_read(s, &offset, &bytes, &end)) {
             wr_strbuf_addf(err, "kafka source: the checkpoint's position of %s is no offset",
                            s->id);
             rc = WR_EPROTO;
@@ -215,10 +223,43 @@ static int s_add_splits(wr_splits_t *splits, const rd_kafka_topic_partition_list
         char id[WR_SPLIT_ID_MAX];
         wr__ksrc_split_id(id, l->elems[i].topic, l->elems[i].partition);
         wr_strbuf_reset(&pos);
-        rc = wr__ksrc_position_pack(l->elems[i].offset, 0, &pos);
+        rc = wr__ksrc_position_pack(l->elems[i].offset, 0, -1, &pos);
         if (!rc) rc = wr_splits_add(splits, id, pos.buf, pos.len, INT64_MIN);
     }
     wr_strbuf_release(&pos);
+    return rc;
+}
+
+/* Bounded (end: latest): every split without an end gets its partition's end offset now (a
+ * fresh one; a restored one of a checkpoint an unbounded run took). */
+static int s_set_ends(rd_kafka_t *rk, wr_splits_t *splits, const wr__ksrc_topics_t *t,
+                      wr_strbuf_t *err)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(4);
+    int rc = 0;
+    for (uint32_t i = 0; i < splits->n && !rc; i++) {
+        uint32_t topic;
+        int32_t partition;
+        int64_t offset, end;
+        uint64_t bytes;
+        rc = wr__ksrc_split_parse(splits->v[i].id, t, &topic, &partition);
+        if (!rc) rc = wr__ksrc_position_read(&splits->v[i], &offset, &bytes, &end);
+        if (!rc && end < 0) rd_kafka_topic_partition_list_add(l, t->v[topic], partition);
+    }
+    if (!rc && l->cnt) rc = wr__ksrc_resolve(rk, WR_KAFKA_START_LATEST, 0, l, S_START_WAIT_MS, err);
+    wr_strbuf_t pos;
+    wr_strbuf_init(&pos);
+    for (uint32_t i = 0, k = 0; i < splits->n && !rc && l->cnt; i++) {
+        int64_t offset, end;
+        uint64_t bytes;
+        wr__ksrc_position_read(&splits->v[i], &offset, &bytes, &end); /* (read above) */
+        if (end >= 0) continue;
+        wr_strbuf_reset(&pos);
+        rc = wr__ksrc_position_pack(offset, bytes, l->elems[k++].offset, &pos);
+        if (!rc) rc = wr_splits_set_position(splits, i, pos.buf, pos.len);
+    }
+    wr_strbuf_release(&pos);
+    rd_kafka_topic_partition_list_destroy(l);
     return rc;
 }
 
@@ -247,6 +288,7 @@ static int s_enumerate(const void *config, uint32_t parallelism, bool restored, 
         rc = wr__ksrc_resolve(rk, restored ? WR_KAFKA_START_EARLIEST : c->start, c->start_time_ms,
                               fresh, S_START_WAIT_MS, err);
     if (!rc) rc = s_add_splits(splits, fresh);
+    if (!rc && c->end == WR_KAFKA_END_LATEST) rc = s_set_ends(rk, splits, &t, err);
     for (uint32_t i = 0; i < splits->n && !rc; i++) {
         uint32_t topic;
         int32_t partition;

@@ -5,7 +5,10 @@
  * A split is a partition, "topic/N". Its position is msgpack [offset]: the offset of the next
  * message to read; or [offset, bytes] when a reader stopped inside that message (a batch filled
  * up before its last line): its first `bytes` bytes are read, and a restore reads on from there,
- * so a message of many lines is never read twice in part. Offsets in positions are always real
+ * so a message of many lines is never read twice in part. A bounded source (end: latest) writes
+ * [offset, bytes, end] (bytes may be 0 there): the split is done once offset reaches end, the
+ * partition's end offset when the job first started, kept by every checkpoint so that a restore
+ * ends where the first run would have. Offsets in positions are always real
  * ones: the enumerator resolves where a fresh job starts (earliest, latest, a timestamp, the
  * group's committed offsets) before the splits reach any reader, so a checkpoint never holds
  * "latest", which would mean another offset when restored. */
@@ -47,10 +50,11 @@ void wr__ksrc_split_id(char *id, const char *topic, int32_t partition);
 int wr__ksrc_split_parse(const char *id, const wr__ksrc_topics_t *t, uint32_t *topic,
                          int32_t *partition);
 
-/* A position (above) appended to out: 0, WR_ENOMEM. */
-int wr__ksrc_position_pack(int64_t offset, uint64_t bytes, wr_strbuf_t *out);
-/* s's position: WR_EPROTO unless it is [offset] or [offset, bytes > 0], offset a real one. */
-int wr__ksrc_position_read(const wr_split_t *s, int64_t *offset, uint64_t *bytes);
+/* A position (above) appended to out (end -1: none): 0, WR_ENOMEM. */
+int wr__ksrc_position_pack(int64_t offset, uint64_t bytes, int64_t end, wr_strbuf_t *out);
+/* s's position (*end -1 when it has none): WR_EPROTO unless it is [offset], [offset, bytes > 0]
+ * or [offset, bytes, end], offset and end real ones. */
+int wr__ksrc_position_read(const wr_split_t *s, int64_t *offset, uint64_t *bytes, int64_t *end);
 
 /* A configuration for one of the source's consumers: bootstrap.servers, the properties, then
  * weir's own settings (group.id from `group`, no auto commit, no auto offset store,

@@ -85,20 +85,22 @@ int wr__ksrc_split_parse(const char *id, const wr__ksrc_topics_t *t, uint32_t *t
     return 0;
 }
 
-int wr__ksrc_position_pack(int64_t offset, uint64_t bytes, wr_strbuf_t *out)
+int wr__ksrc_position_pack(int64_t offset, uint64_t bytes, int64_t end, wr_strbuf_t *out)
 {
-    uint64_t v[2] = {(uint64_t)offset, bytes};
-    return wr_split_position_pack(v, bytes ? 2 : 1, out);
+    uint64_t v[3] = {(uint64_t)offset, bytes, (uint64_t)end};
+    return wr_split_position_pack(v, end >= 0 ? 3 : bytes ? 2 : 1, out);
 }
 
-int wr__ksrc_position_read(const wr_split_t *s, int64_t *offset, uint64_t *bytes)
+int wr__ksrc_position_read(const wr_split_t *s, int64_t *offset, uint64_t *bytes, int64_t *end)
 {
-    uint64_t v[2] = {0, 0};
-    if (wr_split_position_read(s, v, 1) && (wr_split_position_read(s, v, 2) || !v[1]))
+    uint64_t v[3] = {0, 0, UINT64_MAX};
+    if (wr_split_position_read(s, v, 1) && (wr_split_position_read(s, v, 2) || !v[1]) &&
+        wr_split_position_read(s, v, 3))
         return WR_EPROTO;
-    if (v[0] > INT64_MAX) return WR_EPROTO;
+    if (v[0] > INT64_MAX || (v[2] != UINT64_MAX && v[2] > INT64_MAX)) return WR_EPROTO;
     *offset = (int64_t)v[0];
     *bytes = v[1];
+    *end = v[2] == UINT64_MAX ? -1 : (int64_t)v[2];
     return 0;
 }
 

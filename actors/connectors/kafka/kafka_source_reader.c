@@ -31,8 +31,9 @@ typedef struct {
     uint32_t slot;
     int64_t next;    /* the offset of the first message not read to its end */
     uint64_t bytes;  /* of which this many bytes are read */
+    int64_t end;     /* bounded: done at this offset (-1: never) */
     int64_t last_ns; /* its last message, or when it was taken */
-    bool idle;
+    bool idle, done;
     const rd_kafka_topic_t *rkt; /* its messages' topic handle, once one came */
 } s_split_t;
 
@@ -190,9 +191,9 @@ int wr__ksrc_open(const void *config, const wr_source_open_t *o, void **rp, wr_s
 }
 
 /* Takes partition `partition` of topic `topic` (an index) as split `slot`, reading on at
- * offset, of which message bytes are read. */
+ * offset, of which message bytes are read, up to end (-1: no end). */
 static int s_take(s_reader_t *r, uint32_t slot, uint32_t topic, int32_t partition, int64_t offset,
-                  uint64_t bytes, wr_strbuf_t *err)
+                  uint64_t bytes, int64_t end, wr_strbuf_t *err)
 {
     if (r->n == r->cap) {
         uint32_t cap = r->cap ? 2 * r->cap : 8;
@@ -207,6 +208,7 @@ static int s_take(s_reader_t *r, uint32_t slot, uint32_t topic, int32_t partitio
                       .slot = slot,
                       .next = offset,
                       .bytes = bytes,
+                      .end = r->c->end == WR_KAFKA_END_LATEST ? end : -1,
                       .last_ns = wr_coarse_ns()};
     wr__ksrc_split_id(sp->id, sp->topic, partition);
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
@@ -227,15 +229,16 @@ int wr__ksrc_add_split(void *rp, uint32_t slot, const wr_split_t *s, wr_strbuf_t
     s_reader_t *r = rp;
     uint32_t topic;
     int32_t partition;
-    int64_t offset;
+    int64_t offset, end;
     uint64_t bytes;
     if (wr__ksrc_split_parse(s->id, &r->topics, &topic, &partition) ||
-        wr__ksrc_position_read(s, &offset, &bytes)) {
+        wr__ksrc_position_read(s, &offset, &bytes, &end) ||
+        (r->c->end == WR_KAFKA_END_LATEST && end < 0)) {
         wr_strbuf_addf(err, "kafka source: split %s is no partition of its topics at an offset",
                        s->id);
         return WR_EPROTO;
     }
-    return s_take(r, slot, topic, partition, offset, bytes, err);
+    return s_take(r, slot, topic, partition, offset, bytes, end, err);
 }
 
 /* ---- discovery ---- */
@@ -277,7 +280,7 @@ static int s_discover(s_reader_t *r, wr_source_read_t *rd, int64_t now, wr_strbu
             uint32_t slot;
             int topic = wr__ksrc_topics_find(&r->topics, p->topic, strlen(p->topic));
             rc = wr_source_read_found(rd, &slot);
-            if (!rc) rc = s_take(r, slot, (uint32_t)topic, p->partition, p->offset, 0, err);
+            if (!rc) rc = s_take(r, slot, (uint32_t)topic, p->partition, p->offset, 0, -1, err);
             if (!rc)
                 wr_info("kafka source %u/%u: found %s/%d, reading it from offset %lld", r->subtask,
                         r->parallelism, p->topic, (int)p->partition, (long long)p->offset);
@@ -341,7 +344,8 @@ static int s_message(s_reader_t *r, wr_source_read_t *rd, wr_batch_t *b, int64_t
                         m->rkt ? rd_kafka_topic_name(m->rkt) : "-", (int)m->partition,
                         rd_kafka_message_errstr(m));
     }
-    if (!sp || m->offset < sp->next) { /* an error, not ours, or read before */
+    if (!sp || m->offset < sp->next || sp->done || (sp->end >= 0 && m->offset >= sp->end)) {
+        /* an error, not ours, read before, or past a bounded split's end */
         s_drop(r);
         return 0;
     }
@@ -379,13 +383,47 @@ static int s_message(s_reader_t *r, wr_source_read_t *rd, wr_batch_t *b, int64_t
     return 0;
 }
 
+/* Whether the consumer's position in sp's partition is at its end: past the messages it returned
+ * and the control records (transaction markers) after them, which take offsets and are never
+ * returned, so that a partition written in transactions ends too. */
+static bool s_position_at_end(s_reader_t *r, const s_split_t *sp)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, sp->topic, sp->partition);
+    bool at = !rd_kafka_position(r->rk, l) && !l->elems[0].err && l->elems[0].offset >= sp->end;
+    rd_kafka_topic_partition_list_destroy(l);
+    return at;
+}
+
+/* Bounded splits at their end are done: their partitions are no longer fetched. drained: the
+ * consumer's queue is empty (every message returned is read). true when every split is done. */
+static bool s_ends(s_reader_t *r, wr_source_read_t *rd, bool drained)
+{
+    uint32_t done = 0;
+    for (uint32_t i = 0; i < r->n; i++) {
+        s_split_t *sp = &r->v[i];
+        if (!sp->done && sp->end >= 0 && !sp->bytes &&
+            (sp->next >= sp->end || (drained && s_position_at_end(r, sp)))) {
+            sp->done = true;
+            wr_source_read_done(rd, sp->slot);
+            rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+            rd_kafka_topic_partition_list_add(l, sp->topic, sp->partition);
+            rd_kafka_error_t *e = rd_kafka_incremental_unassign(r->rk, l);
+            if (e) rd_kafka_error_destroy(e); /* (its messages are dropped anyway) */
+            rd_kafka_topic_partition_list_destroy(l);
+        }
+        done += sp->done;
+    }
+    return done == r->n;
+}
+
 /* Splits without a message for idle_timeout stop holding the watermark back. */
 static void s_idle(s_reader_t *r, wr_source_read_t *rd, int64_t now)
 {
     int64_t timeout = r->c->idle_timeout_ms * S_MS;
     for (uint32_t i = 0; timeout && i < r->n; i++) {
         s_split_t *sp = &r->v[i];
-        if (sp->idle || now - sp->last_ns < timeout) continue;
+        if (sp->idle || sp->done || now - sp->last_ns < timeout) continue;
         sp->idle = true;
         wr_source_read_idle(rd, sp->slot);
     }
@@ -397,7 +435,8 @@ int wr__ksrc_read(void *rp, wr_source_read_t *rd, wr_source_status_t *st, wr_str
     wr_batch_t *b = wr_source_read_batch(rd);
     int64_t now = wr_coarse_ns();
     int rc = 0;
-    if (r->c->discovery_interval_ms && now >= r->next_discovery_ns)
+    if (r->c->discovery_interval_ms && r->c->end == WR_KAFKA_END_NONE &&
+        now >= r->next_discovery_ns)
         rc = s_discover(r, rd, now, err);
     uint32_t cap = b->cap, before = b->count;
     bool drained = false;                        /* everything librdkafka had is read */
@@ -419,12 +458,15 @@ int wr__ksrc_read(void *rp, wr_source_read_t *rd, wr_source_status_t *st, wr_str
     uint64_t bad = wr_textin_stats(r->text)->bad;
     if (bad > r->bad_logged && wr_now_ns() >= r->next_log_ns) s_log_skipped(r);
     wr_source_read_skipped(rd, bad);
-    *st = b->count > before ? WR_SOURCE_MORE : WR_SOURCE_WAIT;
+    bool ended = r->c->end == WR_KAFKA_END_LATEST && s_ends(r, rd, drained);
+    *st = b->count > before ? WR_SOURCE_MORE : ended ? WR_SOURCE_END : WR_SOURCE_WAIT;
     return rc;
 }
 
 /* ---- checkpoints ---- */
 
+/* Lists the done splits of a bounded source too (at their end): a restore must know them, or it
+ * would take their partitions for new ones and read them again. */
 int wr__ksrc_snapshot(void *rp, wr_source_snap_t *snap)
 {
     s_reader_t *r = rp;
@@ -437,7 +479,7 @@ int wr__ksrc_snapshot(void *rp, wr_source_snap_t *snap)
     for (uint32_t i = 0; i < r->n && !rc; i++) {
         const s_split_t *sp = &r->v[i];
         wr_strbuf_reset(&pos);
-        rc = wr__ksrc_position_pack(sp->next, sp->bytes, &pos);
+        rc = wr__ksrc_position_pack(sp->next, sp->bytes, sp->end, &pos);
         if (!rc) rc = wr_source_snap_split(snap, sp->slot, sp->id, pos.buf, pos.len);
         if (l) rd_kafka_topic_partition_list_add(l, sp->topic, sp->partition)->offset = sp->next;
     }
