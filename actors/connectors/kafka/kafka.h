@@ -12,13 +12,22 @@
  *                                  #   last line needs no newline
  *       header: false              # csv only: the columns are the schema's fields in order (a
  *                                  #   message has no header line); must be false
- *       on_error: fail             # a bad line: fail (the job fails, naming topic/partition
- *                                  #   @offset) or skip (counted in `weir job`'s SKIPPED)
+ *       on_error: fail             # a bad line: fail (the job fails, naming it
+ *                                  #   topic/partition@offset:line, the line of that message)
+ *                                  #   or skip (counted in `weir job`'s SKIPPED, the first
+ *                                  #   ones logged so)
  *       max_line: 1048576          # the longest line, bytes (1 KiB to 16 MiB)
  *       start: earliest            # where a fresh job starts each partition: earliest,
  *                                  #   latest, timestamp (start_time), or committed (the
  *                                  #   group's committed offsets; earliest where none)
- *       start_time: 2024-01-01T00:00:00Z  # start: timestamp only: the first message at or after
+ *       start_time: 2024-01-01T00:00:00Z  # start: timestamp only (and required): the first
+ *                                  #   message at or after it, by the brokers' time index; a
+ *                                  #   partition without one starts at its end
+ *       end: none                  # none (default: a stream, it never ends) or latest: bounded,
+ *                                  #   as Flink's setBounded(latest): each partition ends at its
+ *                                  #   end offset when the job first starts (checkpoints keep
+ *                                  #   it: a restore ends at the same place), the source when
+ *                                  #   all have; no discovery. For backfills, tests, benchmarks
  *       group: weir                # the consumer group whose offsets are committed (for
  *                                  #   monitoring, after each completed checkpoint) and read by
  *                                  #   start: committed. No group membership: partitions are
@@ -32,11 +41,16 @@
  *                                  #   where they clash (enable.auto.commit, group.id, ...)
  * The records are the topology's `schema`, which a Kafka source requires; its key and event-time
  * fields are the topology's, as for files. A partition is a split ("topic/3"), its position the
- * offset of the next message to read; checkpoints hold the offsets and a restore rewinds there.
+ * offset of the next message to read (and how much of it was read, when a batch filled up inside
+ * a message of many lines); checkpoints hold the offsets and a restore rewinds there. Where a
+ * fresh job starts is resolved to real offsets when the job starts, so a checkpoint never holds
+ * "latest".
  * Partitions are dealt out by a hash of the topic plus the partition number, so a subtask knows
  * which partitions it reads (and which new ones it takes) without asking anyone. Any
  * parallelism; a subtask without partitions stays idle. A topic that does not exist is an error
- * at start.
+ * at start (the source lists all topics to find out: asking for one by name lets a broker that
+ * auto-creates topics make it). Discovery asks the cluster from the subtask's thread, waiting at
+ * most a second per request; a failure is logged and tried again at the next interval.
  *
  * Sink keys:
  *   sinks:
@@ -82,6 +96,9 @@ enum wr_kafka_start {
     WR_KAFKA_START_COMMITTED
 };
 
+/* end: whether the source is bounded */
+enum wr_kafka_end { WR_KAFKA_END_NONE, WR_KAFKA_END_LATEST };
+
 typedef struct {
     char *bootstrap;   /* bootstrap.servers */
     char *topics;      /* one per line (WR_PARAM_LIST) */
@@ -91,6 +108,7 @@ typedef struct {
     uint32_t max_line; /* bytes */
     int start;         /* enum wr_kafka_start */
     int64_t start_time_ms;
+    int end; /* enum wr_kafka_end */
     char *group;
     int64_t idle_timeout_ms;       /* 0: never idle */
     int64_t discovery_interval_ms; /* 0: no discovery */

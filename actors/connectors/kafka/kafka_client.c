@@ -7,13 +7,13 @@
 #include "bus/base/error.h"
 #include "bus/base/log.h"
 
-/* librdkafka's syslog levels onto weir's log. */
+/* librdkafka's syslog levels onto weir's log. Its errors are warnings here: they are what it
+ * retries itself (a broker that refuses connections); what fails a source or a sink reaches it
+ * through librdkafka's error callbacks and results, and is logged or reported there. */
 static void s_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
     const char *who = rk ? rd_kafka_name(rk) : "kafka";
-    if (level <= 3)
-        wr_error("kafka %s: %s: %s", who, fac, buf);
-    else if (level <= 4)
+    if (level <= 4)
         wr_warn("kafka %s: %s: %s", who, fac, buf);
     else
         wr_debug("kafka %s: %s: %s", who, fac, buf);

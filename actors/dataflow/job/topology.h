@@ -18,6 +18,10 @@
  *     - type: file               # JSON lines or CSV (connectors/file/file.h: path, relative to
  *       path: data/readings.jsonl  #   the topology file's folder, format, header, on_error,
  *       format: jsonl            #   max_line; parallelism 1)
+ *     - type: kafka              # a topic's partitions as splits (connectors/kafka/kafka.h:
+ *       bootstrap.servers: 127.0.0.1:9092  # topic (one or a list), format, on_error, start,
+ *       topic: readings          #   start_time, end, group, idle_timeout, discovery_interval,
+ *                                #   properties: librdkafka's, passed through; any parallelism)
  *       name: readings           # every source: name (default source-N) and parallelism
  *   operators:                   # a chain, in order; each with optional name and parallelism
  *     - filter: temperature > -40 && temperature < 125     # a bool expression (expr.h)
@@ -51,6 +55,10 @@
  *     - type: file               # JSON lines (connectors/file/file.h: path, relative to the
  *       path: results.jsonl      #   working directory; exactly_once: a folder of part files
  *       exactly_once: true       #   committed by checkpoints, any parallelism; delay)
+ *     - type: kafka              # JSON messages to a topic (connectors/kafka/kafka.h:
+ *       bootstrap.servers: 127.0.0.1:9092  # topic, key, guarantee: at-least-once or
+ *       topic: results           #   exactly-once (a transaction per checkpoint),
+ *       guarantee: exactly-once  #   transactional_id_prefix, transaction_log, properties)
  *     - type: collect            # kept in memory for the job's report (tests, weir local)
  *                                # every sink: name (default sink-N) and parallelism
  *
