@@ -51,31 +51,32 @@
 #define S_TIMEOUT_MS (3600 * INT64_C(1000))
 #define S_STOPPED    WR_ECLOSED /* SIGINT or SIGTERM came: shut down */
 #define S_MAX_PARTS  256
+#define S_MAX_ROUNDS 20
 #define S_LOAD_PROPS "linger.ms=20\nbatch.num.messages=10000\nqueue.buffering.max.kbytes=1048576\n"
 #define S_SINK_PROPS "      linger.ms: 5\n"
 
 typedef struct {
     uint64_t records, devices;
-    uint32_t per_message, partitions, parallelism;
+    uint32_t per_message, partitions, parallelism, rounds;
     const char *compression;
     bool json;
 } s_opts_t;
 
+/* The run: what was loaded, and each round's two timings. */
 typedef struct {
+    int signal;                        /* the signal that stopped it (0: none) */
     uint64_t messages, bytes, results; /* sent; the window results the readings make */
     double load_s;
-    double raw_s, raw_first_s, weir_s; /* raw_first_s: the raw consume's start to its first */
-    uint64_t raw_records, weir_records, weir_results;
+    double raw_s[S_MAX_ROUNDS], raw_first_s[S_MAX_ROUNDS]; /* start to last, to first message */
+    double weir_s[S_MAX_ROUNDS];                           /* submission to FINISHED */
     long hwm_kb;
 } s_run_t;
 
-static int s_signal; /* the signal that stopped the run (0: none); this thread's only */
-
 /* True once SIGINT or SIGTERM came (blocked in every thread: main does it first). */
-static bool s_stopped(void)
+static bool s_stopped(s_run_t *r)
 {
-    if (!s_signal) s_signal = wr_cli_wait_signal(0);
-    return s_signal != 0;
+    if (!r->signal) r->signal = wr_cli_wait_signal(0);
+    return r->signal != 0;
 }
 
 /* ---- load ---- */
@@ -129,7 +130,7 @@ static int s_load(const s_opts_t *o, const char *bootstrap, int64_t *first, int6
     for (uint64_t off = 0; !rc && off < o->records; off += S_BATCH) {
         uint32_t n = (uint32_t)(o->records - off < S_BATCH ? o->records - off : S_BATCH);
         wr_batch_clear(b);
-        if ((rc = wr_generator_fill(g, off, n, b)) || (rc = s_stopped() ? S_STOPPED : 0)) break;
+        if ((rc = wr_generator_fill(g, off, n, b)) || (rc = s_stopped(r) ? S_STOPPED : 0)) break;
         const int64_t *dev = wr_batch_i64(b, WR_GEN_DEVICE), *ts = wr_batch_i64(b, WR_GEN_TS);
         for (uint32_t i = 0; !rc && i < n; i++) {
             uint64_t d = (uint64_t)dev[i];
@@ -191,7 +192,9 @@ static uint64_t s_results(const int64_t *first, const int64_t *last, uint64_t de
 
 /* ---- weir ---- */
 
-static int s_topology(const s_opts_t *o, const char *bootstrap, wr_topology_t **out)
+/* The job, writing its results into topic `results`. */
+static int s_topology(const s_opts_t *o, const char *bootstrap, const char *results,
+                      wr_topology_t **out)
 {
     char text[2048];
     int n = snprintf(text, sizeof text,
@@ -218,11 +221,11 @@ static int s_topology(const s_opts_t *o, const char *bootstrap, wr_topology_t **
                      "sinks:\n"
                      "  - type: kafka\n"
                      "    bootstrap.servers: \"%s\"\n"
-                     "    topic: results\n"
+                     "    topic: %s\n"
                      "    key: device\n"
                      "    properties:\n"
                      "      compression.type: %s\n" S_SINK_PROPS,
-                     o->parallelism, bootstrap, bootstrap, o->compression);
+                     o->parallelism, bootstrap, bootstrap, results, o->compression);
     if (n < 0 || (size_t)n >= sizeof text) return WR_ETOOBIG;
     wr_strbuf_t err;
     wr_strbuf_init(&err);
@@ -232,8 +235,9 @@ static int s_topology(const s_opts_t *o, const char *bootstrap, wr_topology_t **
     return rc;
 }
 
-/* Runs the job on a local cluster until it ends; its figures into r. */
-static int s_weir(const wr_topology_t *t, s_run_t *r)
+/* Runs t on a fresh local cluster until it ends: *secs from the submission to FINISHED, *j the
+ * JobManager's last figures, *wv the window's vertex. */
+static int s_job(const wr_topology_t *t, s_run_t *r, double *secs, wr_bench_job_t *j, uint32_t *wv)
 {
     wr_plan_t plan;
     wr_strbuf_t perr;
@@ -242,23 +246,22 @@ static int s_weir(const wr_topology_t *t, s_run_t *r)
     if (rc) wr_cli_error(S_CMD, NULL, "the job's plan: %s", perr.buf);
     wr_strbuf_release(&perr);
     if (rc) return rc;
-    uint32_t wv = 0; /* the window's vertex */
-    while (wv < plan.n && !plan.v[wv].window)
-        wv++;
+    for (*wv = 0; *wv < plan.n && !plan.v[*wv].window;)
+        (*wv)++;
     wr_bench_local_opts_t lo = {.tms = S_TMS, .slots = (plan.slots + S_TMS - 1) / S_TMS};
     wr_bench_local_t *l = wr_bench_local_start(S_CMD, &lo);
     if (!l) return WR_EIO;
     char id[WR_JOB_ID_MAX];
     int64_t t0;
-    wr_bench_job_t j = {0};
+    memset(j, 0, sizeof *j);
     rc = wr_bench_local_submit(l, t, id, &t0);
     while (!rc) {
-        if ((s_signal = wr_cli_wait_signal(50))) {
+        if ((r->signal = wr_cli_wait_signal(50))) {
             rc = S_STOPPED;
-        } else if (wr_bench_local_job(l, id, &j)) {
+        } else if (wr_bench_local_job(l, id, j)) {
             continue; /* no answer this time */
-        } else if (strcmp(j.state, "RUNNING") && strcmp(j.state, "CREATED")) {
-            r->weir_s = (double)(wr_now_ns() - t0) / 1e9;
+        } else if (strcmp(j->state, "RUNNING") && strcmp(j->state, "CREATED")) {
+            *secs = (double)(wr_now_ns() - t0) / 1e9;
             break;
         } else if (wr_now_ns() - t0 > S_TIMEOUT_MS * 1000000) {
             wr_cli_error(S_CMD, "try fewer --records", "no end after %lld s: canceled",
@@ -267,33 +270,26 @@ static int s_weir(const wr_topology_t *t, s_run_t *r)
         }
     }
     if (rc == S_STOPPED || rc == WR_ETIMEDOUT) wr_bench_local_cancel(l, id);
-    if (!rc && (strcmp(j.state, "FINISHED") || j.n <= wv)) {
-        wr_cli_error(S_CMD, NULL, "the job ended %s%s%s", j.state, j.error[0] ? ": " : "", j.error);
+    if (!rc && (strcmp(j->state, "FINISHED") || j->n <= *wv)) {
+        wr_cli_error(S_CMD, NULL, "the job ended %s%s%s", j->state, j->error[0] ? ": " : "",
+                     j->error);
         rc = WR_EIO;
-    }
-    if (!rc) {
-        r->weir_records = (uint64_t)j.v[0].records_in;
-        r->weir_results = (uint64_t)j.v[wv].windows_fired;
-        if (j.v[wv].late_dropped) {
-            wr_cli_error(S_CMD, NULL, "the window dropped %lld readings as too late",
-                         (long long)j.v[wv].late_dropped);
-            rc = WR_EIO;
-        }
     }
     r->hwm_kb = wr_bench_peak_rss_kb();
     wr_bench_local_stop(&l);
     return rc;
 }
 
-/* Messages in `results`, all still held (none dropped by the mock's retention). */
-static int s_results_held(const s_opts_t *o, const char *bootstrap, uint64_t *n, wr_strbuf_t *err)
+/* Messages in topic `results`, all still held (none dropped by the mock's retention). */
+static int s_results_held(const s_opts_t *o, const char *bootstrap, const char *results,
+                          uint64_t *n, wr_strbuf_t *err)
 {
     wr_kafka_writer_t *w = wr_kafka_writer_new(bootstrap, NULL, err);
     int rc = w ? 0 : WR_EIO;
     *n = 0;
     for (uint32_t p = 0; !rc && p < o->partitions; p++) {
         int64_t low, high;
-        if ((rc = wr_kafka_writer_offsets(w, "results", (int32_t)p, &low, &high, err))) break;
+        if ((rc = wr_kafka_writer_offsets(w, results, (int32_t)p, &low, &high, err))) break;
         *n += (uint64_t)high;
         if (low) {
             wr_strbuf_addf(err,
@@ -307,16 +303,74 @@ static int s_results_held(const s_opts_t *o, const char *bootstrap, uint64_t *n,
     return rc;
 }
 
+/* Round i of the job, into its own results topic; checks what it read, fired and wrote. */
+static int s_weir(const s_opts_t *o, wr_kafka_mock_t *m, uint32_t i, s_run_t *r)
+{
+    const char *bootstrap = wr_kafka_mock_bootstraps(m);
+    char results[32];
+    snprintf(results, sizeof results, "results-%u", i + 1);
+    wr_strbuf_t err;
+    wr_strbuf_init(&err);
+    wr_topology_t *t = NULL;
+    wr_bench_job_t j;
+    uint32_t wv = 0;
+    uint64_t held = 0;
+    int rc = wr_kafka_mock_topic_create(m, results, (int)o->partitions, &err);
+    if (rc) wr_cli_error(S_CMD, NULL, "%s", err.buf);
+    if (!rc) rc = s_topology(o, bootstrap, results, &t);
+    if (!rc) rc = s_job(t, r, &r->weir_s[i], &j, &wv);
+    const wr_bench_vertex_t *w = rc ? NULL : &j.v[wv];
+    if (w && (uint64_t)j.v[0].records_in != o->records) {
+        wr_cli_error(S_CMD, NULL, "the job read %lld readings of %llu",
+                     (long long)j.v[0].records_in, (unsigned long long)o->records);
+        rc = WR_EIO;
+    } else if (w && ((uint64_t)w->windows_fired != r->results || w->late_dropped)) {
+        wr_cli_error(S_CMD, NULL,
+                     "the window fired %lld results (%lld readings too late), the readings make "
+                     "%llu",
+                     (long long)w->windows_fired, (long long)w->late_dropped,
+                     (unsigned long long)r->results);
+        rc = WR_EIO;
+    } else if (w && (rc = s_results_held(o, bootstrap, results, &held, &err))) {
+        wr_cli_error(S_CMD, NULL, "%s: %s", results, err.buf);
+    } else if (w && held != r->results) {
+        wr_cli_error(S_CMD, NULL, "%llu messages in topic %s, %llu results fired",
+                     (unsigned long long)held, results, (unsigned long long)r->results);
+        rc = WR_EIO;
+    }
+    wr_topology_destroy(&t);
+    wr_strbuf_release(&err);
+    return rc;
+}
+
 /* ---- the run ---- */
 
-/* The load and the raw consume, as text, as soon as they are measured. */
-static void s_print_raw(const s_opts_t *o, const s_run_t *r)
+/* Round i of the raw consume. */
+static int s_raw(const s_opts_t *o, const char *bootstrap, uint32_t i, s_run_t *r)
 {
-    printf("  loaded:      %llu messages, %.1f MB of JSON, in %.1f s\n",
-           (unsigned long long)r->messages, (double)r->bytes / 1e6, r->load_s);
-    printf("  raw consume: %6.3f M events/s (%.2f s, one librdkafka consumer; its first message "
-           "after %.2f s)\n",
-           (double)o->records / r->raw_s / 1e6, r->raw_s, r->raw_first_s);
+    wr_strbuf_t err;
+    wr_strbuf_init(&err);
+    wr_kafka_drain_t d;
+    int rc = wr_kafka_drain(bootstrap, "readings", (int32_t)o->partitions, r->messages, NULL,
+                            S_TIMEOUT_MS, &d, &err);
+    r->raw_s[i] = (double)(d.last_ns - d.start_ns) / 1e9;
+    r->raw_first_s[i] = (double)(d.first_ns - d.start_ns) / 1e9;
+    if (!rc && d.lines != o->records) {
+        wr_strbuf_addf(&err, "%llu readings read, %llu written", (unsigned long long)d.lines,
+                       (unsigned long long)o->records);
+        rc = WR_EIO;
+    }
+    if (rc) wr_cli_error(S_CMD, NULL, "the raw consume: %s", err.len ? err.buf : wr_strerror(rc));
+    wr_strbuf_release(&err);
+    return rc;
+}
+
+static void s_print_round(const s_opts_t *o, uint32_t i, const s_run_t *r)
+{
+    double raw = (double)o->records / r->raw_s[i], weir = (double)o->records / r->weir_s[i];
+    printf("  round %u: raw consume %6.3f M events/s (%.2f s; first message after %.2f s), "
+           "weir %6.3f M events/s (%.2f s), ratio %.3f\n",
+           i + 1, raw / 1e6, r->raw_s[i], r->raw_first_s[i], weir / 1e6, r->weir_s[i], weir / raw);
     fflush(stdout);
 }
 
@@ -324,58 +378,25 @@ static int s_run(const s_opts_t *o, s_run_t *r)
 {
     wr_strbuf_t err;
     wr_strbuf_init(&err);
-    wr_topology_t *t = NULL;
     int64_t *first = calloc(o->devices, sizeof *first), *last = calloc(o->devices, sizeof *last);
     wr_kafka_mock_t *m = wr_kafka_mock_new(S_BROKERS, &err);
-    const char *what = "the mock cluster";
     int rc = m && first && last ? 0 : WR_ENOMEM;
-    if (!rc && !(rc = wr_kafka_mock_topic_create(m, "readings", (int)o->partitions, &err)))
-        rc = wr_kafka_mock_topic_create(m, "results", (int)o->partitions, &err);
-    const char *bootstrap = m ? wr_kafka_mock_bootstraps(m) : "";
+    if (!rc) rc = wr_kafka_mock_topic_create(m, "readings", (int)o->partitions, &err);
     if (!rc) {
-        what = "loading the readings";
-        rc = s_load(o, bootstrap, first, last, r, &err);
+        rc = s_load(o, wr_kafka_mock_bootstraps(m), first, last, r, &err);
         r->results = s_results(first, last, o->devices);
     }
-    wr_kafka_drain_t d;
-    if (!rc) {
-        what = "the raw consume";
-        rc = wr_kafka_drain(bootstrap, "readings", (int32_t)o->partitions, r->messages, NULL,
-                            S_TIMEOUT_MS, &d, &err);
-        r->raw_s = (double)(d.last_ns - d.start_ns) / 1e9;
-        r->raw_first_s = (double)(d.first_ns - d.start_ns) / 1e9;
-        r->raw_records = d.lines;
-        if (!rc && d.lines != o->records) {
-            wr_strbuf_addf(&err, "%llu readings read, %llu written", (unsigned long long)d.lines,
-                           (unsigned long long)o->records);
-            rc = WR_EIO;
-        }
-    }
     if (rc && rc != S_STOPPED)
-        wr_cli_error(S_CMD, NULL, "%s: %s", what, err.len ? err.buf : wr_strerror(rc));
-    if (!rc && !o->json) s_print_raw(o, r);
-    if (!rc) rc = s_topology(o, bootstrap, &t);
-    if (!rc) rc = s_weir(t, r);
-    if (!rc && r->weir_records != o->records) {
-        wr_cli_error(S_CMD, NULL, "the job read %llu readings of %llu",
-                     (unsigned long long)r->weir_records, (unsigned long long)o->records);
-        rc = WR_EIO;
+        wr_cli_error(S_CMD, NULL, "loading the readings: %s", err.len ? err.buf : wr_strerror(rc));
+    if (!rc && !o->json)
+        printf("  loaded:  %llu messages, %.1f MB of JSON, in %.1f s; they make %llu window "
+               "results\n",
+               (unsigned long long)r->messages, (double)r->bytes / 1e6, r->load_s,
+               (unsigned long long)r->results);
+    for (uint32_t i = 0; !rc && i < o->rounds; i++) {
+        if (!(rc = s_raw(o, wr_kafka_mock_bootstraps(m), i, r))) rc = s_weir(o, m, i, r);
+        if (!rc && !o->json) s_print_round(o, i, r);
     }
-    if (!rc && r->weir_results != r->results) {
-        wr_cli_error(S_CMD, NULL, "the window fired %llu results, the readings make %llu",
-                     (unsigned long long)r->weir_results, (unsigned long long)r->results);
-        rc = WR_EIO;
-    }
-    uint64_t held = 0;
-    wr_strbuf_reset(&err);
-    if (!rc && (rc = s_results_held(o, bootstrap, &held, &err)))
-        wr_cli_error(S_CMD, NULL, "the results: %s", err.buf);
-    if (!rc && held != r->results) {
-        wr_cli_error(S_CMD, NULL, "%llu messages in topic results, %llu results fired",
-                     (unsigned long long)held, (unsigned long long)r->results);
-        rc = WR_EIO;
-    }
-    wr_topology_destroy(&t);
     wr_kafka_mock_destroy(&m);
     free(first);
     free(last);
@@ -387,20 +408,21 @@ static int s_run(const s_opts_t *o, s_run_t *r)
 
 static const char s_usage[] =
     "usage: weir bench kafka [--records N] [--devices N] [--per-message K] [--partitions N]\n"
-    "                        [--parallelism N] [--compression C] [--json]\n"
+    "                        [--parallelism N] [--compression C] [--rounds N] [--json]\n"
     "\n"
     "weir's Kafka source end to end against a raw librdkafka consume of the same topic, on\n"
     "librdkafka's mock cluster in this process (3 brokers). The generator's IoT readings (JSON,\n"
-    "one object per line) are produced into a topic first, partitioned by device; then\n"
+    "one object per line) are produced into a topic first, partitioned by device; then, each\n"
+    "round:\n"
     "  raw:  one librdkafka consumer reads the whole topic alone (events/s from its start to\n"
     "        its last message)\n"
     "  weir: Kafka source -> key by device -> sliding window 10 min / 1 min (count, sum, min,\n"
-    "        max of temperature) -> Kafka sink, on a JobManager and 2 TaskManagers in this\n"
-    "        process; the source ends at the topic's end (end: latest): events/s from the\n"
-    "        submission to FINISHED\n"
-    "and the ratio weir / raw (goal >= 0.7), peak RSS (the mock's copy of the topics included).\n"
-    "It fails unless the job read every reading, fired exactly the results the readings make,\n"
-    "and the results topic holds them all.\n"
+    "        max of temperature) -> Kafka sink (at least once, a topic per round), on a\n"
+    "        JobManager and 2 TaskManagers in this process; the source ends at the topic's end\n"
+    "        (end: latest): events/s from the submission to FINISHED\n"
+    "and, of the best round of each, the ratio weir / raw (goal >= 0.7); peak RSS (the mock's\n"
+    "copy of the topics included). It fails unless each job read every reading, fired exactly\n"
+    "the window results the readings make, and its results topic holds them all.\n"
     "\n"
     "  --records N      readings in all (default 1000000)\n"
     "  --devices N      devices (keys; default 10000), each reporting every 10 s of event time\n"
@@ -410,37 +432,53 @@ static const char s_usage[] =
     "  --parallelism N  of the job's source and window (default 2)\n"
     "  --compression C  none, gzip, snappy, lz4 or zstd (default lz4): the producers' (the mock\n"
     "                   keeps at most 5 MiB per partition, and fails the run beyond that)\n"
+    "  --rounds N       rounds of each (default 3, at most 20)\n"
     "  --json           one JSON object\n";
+
+/* The best round of each (the machine is shared: a neighbour only slows a round down). */
+static double s_best(const double *secs, uint32_t n)
+{
+    double best = secs[0];
+    for (uint32_t i = 1; i < n; i++)
+        if (secs[i] < best) best = secs[i];
+    return best;
+}
 
 static void s_print(const s_opts_t *o, const s_run_t *r)
 {
-    double raw = (double)o->records / r->raw_s, weir = (double)o->records / r->weir_s;
+    double raw_s = s_best(r->raw_s, o->rounds), weir_s = s_best(r->weir_s, o->rounds);
+    double raw = (double)o->records / raw_s, weir = (double)o->records / weir_s;
     bool met = weir >= 0.7 * raw;
-    if (o->json) {
-        wr_strbuf_t mj;
-        wr_strbuf_init(&mj);
-        printf(
-            "{\"bench\":\"kafka\",%s\"records\":%llu,\"devices\":%llu,\"per_message\":%u,"
-            "\"messages\":%llu,\"bytes\":%llu,\"partitions\":%u,\"brokers\":%d,"
-            "\"compression\":\"%s\",\"parallelism\":%u,\"taskmanagers\":%d,\"load_s\":%.3f,"
-            "\"raw_s\":%.3f,\"raw_first_message_s\":%.3f,\"raw_events_per_s\":%.0f,\"weir_s\":%.3f,"
-            "\"weir_events_per_s\":%.0f,\"ratio\":%.4f,\"results\":%llu,"
-            "\"peak_rss_bytes\":%lld,\"goal_ratio\":0.7,\"goal_ratio_met\":%s}\n",
-            wr_bench_machine_member(&mj), (unsigned long long)o->records,
-            (unsigned long long)o->devices, o->per_message, (unsigned long long)r->messages,
-            (unsigned long long)r->bytes, o->partitions, S_BROKERS, o->compression, o->parallelism,
-            S_TMS, r->load_s, r->raw_s, r->raw_first_s, raw, r->weir_s, weir, weir / raw,
-            (unsigned long long)r->results, (long long)r->hwm_kb * 1024, met ? "true" : "false");
-        wr_strbuf_release(&mj);
+    if (!o->json) {
+        printf("  raw consume: %6.3f M events/s (best of %u: %.2f s, one librdkafka consumer)\n",
+               raw / 1e6, o->rounds, raw_s);
+        printf("  weir:        %6.3f M events/s (best of %u: %.2f s from submission to FINISHED)\n",
+               weir / 1e6, o->rounds, weir_s);
+        printf("  ratio:       %6.3f (weir / raw consume)\n", weir / raw);
+        printf("  peak RSS:    %.2f GB (the mock's copy of the topics included)\n",
+               (double)r->hwm_kb * 1024 / 1e9);
+        printf("  goal weir >= 0.7 of the raw consume: %s\n", met ? "met" : "NOT met");
         return;
     }
-    printf("  weir:        %6.3f M events/s (%.2f s from submission to FINISHED; %llu results "
-           "in topic results)\n",
-           weir / 1e6, r->weir_s, (unsigned long long)r->results);
-    printf("  ratio:       %6.3f (weir / raw consume)\n", weir / raw);
-    printf("  peak RSS:    %.2f GB (the mock's copy of both topics included)\n",
-           (double)r->hwm_kb * 1024 / 1e9);
-    printf("  goal weir >= 0.7 of the raw consume: %s\n", met ? "met" : "NOT met");
+    wr_strbuf_t mj, rounds;
+    wr_strbuf_init(&mj);
+    wr_strbuf_init(&rounds);
+    for (uint32_t i = 0; i < o->rounds; i++)
+        wr_strbuf_addf(&rounds, "%s{\"raw_s\":%.3f,\"raw_first_message_s\":%.3f,\"weir_s\":%.3f}",
+                       i ? "," : "", r->raw_s[i], r->raw_first_s[i], r->weir_s[i]);
+    printf("{\"bench\":\"kafka\",%s\"records\":%llu,\"devices\":%llu,\"per_message\":%u,"
+           "\"messages\":%llu,\"bytes\":%llu,\"partitions\":%u,\"brokers\":%d,"
+           "\"compression\":\"%s\",\"parallelism\":%u,\"taskmanagers\":%d,\"load_s\":%.3f,"
+           "\"results\":%llu,\"rounds\":[%s],\"raw_events_per_s\":%.0f,"
+           "\"weir_events_per_s\":%.0f,\"ratio\":%.4f,\"peak_rss_bytes\":%lld,"
+           "\"goal_ratio\":0.7,\"goal_ratio_met\":%s}\n",
+           wr_bench_machine_member(&mj), (unsigned long long)o->records,
+           (unsigned long long)o->devices, o->per_message, (unsigned long long)r->messages,
+           (unsigned long long)r->bytes, o->partitions, S_BROKERS, o->compression, o->parallelism,
+           S_TMS, r->load_s, (unsigned long long)r->results, rounds.failed ? "" : rounds.buf, raw,
+           weir, weir / raw, (long long)r->hwm_kb * 1024, met ? "true" : "false");
+    wr_strbuf_release(&rounds);
+    wr_strbuf_release(&mj);
 }
 
 int wr_bench_kafka(int argc, char **argv)
@@ -451,6 +489,7 @@ int wr_bench_kafka(int argc, char **argv)
                                          {"partitions", required_argument, NULL, 'p'},
                                          {"parallelism", required_argument, NULL, 'P'},
                                          {"compression", required_argument, NULL, 'c'},
+                                         {"rounds", required_argument, NULL, 'R'},
                                          {"json", no_argument, NULL, 'J'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
@@ -459,6 +498,7 @@ int wr_bench_kafka(int argc, char **argv)
                   .per_message = 1,
                   .partitions = 16,
                   .parallelism = 2,
+                  .rounds = 3,
                   .compression = "lz4"};
     static const char *const codecs[] = {"none", "gzip", "snappy", "lz4", "zstd"};
     uint64_t v;
@@ -491,6 +531,10 @@ int wr_bench_kafka(int argc, char **argv)
                 if (!strcmp(optarg, codecs[i])) o.compression = codecs[i];
             if (!o.compression) bad = "none, gzip, snappy, lz4 or zstd";
             break;
+        case 'R':
+            if (!wr_cli_count(optarg, 1, S_MAX_ROUNDS, &v)) bad = "1 to 20";
+            o.rounds = (uint32_t)v;
+            break;
         case 'J':
             o.json = true;
             break;
@@ -516,20 +560,22 @@ int wr_bench_kafka(int argc, char **argv)
         wr_bench_machine_print(stdout);
         printf("kafka bench: %llu readings of %llu devices, %u per message, %u partitions, %s, "
                "on librdkafka's mock cluster (%d brokers, in this process); the job at "
-               "parallelism %u on %d TaskManagers\n",
+               "parallelism %u on %d TaskManagers; %u rounds\n",
                (unsigned long long)o.records, (unsigned long long)o.devices, o.per_message,
-               o.partitions, o.compression, S_BROKERS, o.parallelism, S_TMS);
+               o.partitions, o.compression, S_BROKERS, o.parallelism, S_TMS, o.rounds);
         fflush(stdout);
     }
-    s_run_t r = {0};
-    s_signal = 0;
-    int rc = s_run(&o, &r);
-    if (s_signal) {
-        wr_cli_error(S_CMD, NULL, "%s received: stopped",
-                     s_signal == SIGINT ? "SIGINT" : "SIGTERM");
-        return 128 + s_signal;
+    s_run_t *r = calloc(1, sizeof *r);
+    if (!r) {
+        wr_cli_error(S_CMD, NULL, "out of memory");
+        return WR_EXIT_FAIL;
     }
-    if (rc) return WR_EXIT_FAIL;
-    s_print(&o, &r);
-    return WR_EXIT_OK;
+    int rc = s_run(&o, r), sig = r->signal;
+    if (!rc) s_print(&o, r);
+    free(r);
+    if (sig) {
+        wr_cli_error(S_CMD, NULL, "%s received: stopped", sig == SIGINT ? "SIGINT" : "SIGTERM");
+        return 128 + sig;
+    }
+    return rc ? WR_EXIT_FAIL : WR_EXIT_OK;
 }
