@@ -25,8 +25,8 @@ rd_kafka_conf_t *wr_kafka_conf_new(const char *bootstrap, const char *properties
                                    const wr_kafka_prop_t *fixed, uint32_t nfixed, wr_strbuf_t *err);
 
 /* A librdkafka response code as a WR_E* code: timeouts WR_ETIMEDOUT, unknown topics and
- * partitions WR_ENOTFOUND, authorisation WR_EPERM, fencing WR_ESTALE, a full producer queue WR_EAGAIN, bad
- * arguments WR_EINVAL, the rest WR_EIO. */
+ * partitions WR_ENOTFOUND, authorisation WR_EPERM, fencing WR_ESTALE, a full producer queue
+ * WR_EAGAIN, bad arguments WR_EINVAL, the rest WR_EIO. */
 int wr_kafka_code(rd_kafka_resp_err_t e);
 /* The same for an rd_kafka_error_t (destroyed here), appending "what: librdkafka's text" to err
  * when err is not NULL. */
