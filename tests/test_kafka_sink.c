@@ -35,7 +35,8 @@
 
 #define MAX_ID       4096
 #define PARTITIONS   4
-#define API_METADATA 3 /* Kafka protocol ApiKeys */
+#define API_PRODUCE  0 /* Kafka protocol ApiKeys */
+#define API_METADATA 3
 #define API_END_TXN  26
 
 /* The group's: one mock cluster for every test (destroying one can take a second). */
@@ -49,7 +50,7 @@ typedef struct {
 typedef struct {
     s_mock_t *mock;
     rd_kafka_mock_cluster_t *mc;
-    bool brokers_down, end_txn_error; /* what the teardown undoes */
+    bool brokers_down, end_txn_error, produce_error; /* what the teardown undoes */
     char topic[16];
     char dir[64];
     char txn_log[96];
@@ -144,6 +145,7 @@ static int s_teardown(void **state)
     for (int b = 1; fx->brokers_down && b <= 3; b++)
         rd_kafka_mock_broker_set_up(fx->mc, b);
     if (fx->end_txn_error) rd_kafka_mock_clear_request_errors(fx->mc, API_END_TXN);
+    if (fx->produce_error) rd_kafka_mock_clear_request_errors(fx->mc, API_PRODUCE);
     free(fx);
     return rc;
 }
@@ -397,47 +399,72 @@ static void s_file(const fx_t *fx, const char *name, wr_strbuf_t *out)
 
 /* ---- at least once ---- */
 
-/* Two writers, several batches and barriers: every record arrives once (nothing failed), its
- * value the record's JSON, its key its dev field. */
+/* Reads the topic and expects records [lo, hi) once each. */
+static void s_expect_topic(const fx_t *fx, int64_t lo, int64_t hi)
+{
+    s_seen_t *seen = malloc(sizeof *seen);
+    assert_non_null(seen);
+    s_read(fx, NULL, seen);
+    s_expect(seen, lo, hi);
+    assert_int_equal(seen->with_header, 0); /* no transactions */
+    free(seen);
+}
+
+/* Two writers, several batches and barriers: at each barrier every record written before it is
+ * in the topic (linger.ms would hold them back for 3 s otherwise), once, its value the record's
+ * JSON, its key its dev field. */
 static void test_at_least_once(void **state)
 {
     fx_t *fx = *state;
+    fx->cfg.properties = "linger.ms=3000";
     wr_sink_t *a = s_open(fx, 0, 0), *b = s_open(fx, 0, 1);
     s_write(fx, a, 0, 100);
     s_write(fx, b, 100, 250);
     assert_int_equal(wr_sink_barrier(a, 1), 0);
     assert_int_equal(wr_sink_barrier(b, 1), 0);
+    s_expect_topic(fx, 0, 250);
     s_write(fx, a, 250, 300);
     s_write(fx, b, 300, 301);
     s_write(fx, a, 301, 600);
     assert_int_equal(wr_sink_barrier(a, 2), 0);
-    assert_int_equal(wr_sink_flush(a), 0);
     assert_int_equal(wr_sink_flush(b), 0);
+    s_expect_topic(fx, 0, 600);
     wr_sink_destroy(&a);
     wr_sink_destroy(&b);
-    s_seen_t *seen = malloc(sizeof *seen);
-    assert_non_null(seen);
-    s_read(fx, NULL, seen);
-    s_expect(seen, 0, 600);
-    assert_int_equal(seen->with_header, 0); /* no transactions */
-    free(seen);
     assert_int_equal(s_files(fx, ""), 0); /* no log folder at least once */
 }
 
-/* A key field that is not a string: its JSON text. */
-static void test_int_key(void **state)
+/* A key field that is not a string: its JSON text. A producer queue of 8 messages: the writer
+ * waits for room (backpressure), it drops nothing. */
+static void test_int_key_and_backpressure(void **state)
 {
     fx_t *fx = *state;
     snprintf(fx->cfg.key, sizeof fx->cfg.key, "id");
+    fx->cfg.properties = "queue.buffering.max.messages=8";
     wr_sink_t *s = s_open(fx, 0, 0);
-    s_write(fx, s, 0, 50);
+    s_write(fx, s, 0, 500);
     assert_int_equal(wr_sink_flush(s), 0);
     wr_sink_destroy(&s);
-    s_seen_t *seen = malloc(sizeof *seen);
-    assert_non_null(seen);
-    s_read(fx, NULL, seen);
-    s_expect(seen, 0, 50);
-    free(seen);
+    s_expect_topic(fx, 0, 500);
+}
+
+/* A message the brokers refuse fails the barrier, saying why, and every call after it. */
+static void test_delivery_failure_fails_the_barrier(void **state)
+{
+    fx_t *fx = *state;
+    wr_sink_t *s = s_open(fx, 0, 0);
+    fx->produce_error = true;
+    rd_kafka_mock_push_request_errors(
+        fx->mc, API_PRODUCE, 4, RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED,
+        RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED, RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED,
+        RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
+    s_write(fx, s, 0, 10);
+    assert_int_equal(wr_sink_barrier(s, 1), WR_EIO);
+    const char *why = wr_sink_failed_on(s);
+    assert_non_null(why);
+    assert_non_null(strstr(why, "messages not delivered: "));
+    assert_int_equal(wr_sink_barrier(s, 2), WR_EIO);
+    wr_sink_destroy(&s);
 }
 
 /* Open refuses what cannot work, saying why: a key field the records do not have, a topic the
@@ -676,6 +703,44 @@ static void test_recover_refuses_bad_input(void **state)
     wr_strbuf_release(&why);
 }
 
+/* A spool that does not hold its transaction's records is refused, not sent: one a message
+ * short, one with its last message torn. */
+static void test_recover_refuses_a_short_spool(void **state)
+{
+    fx_t *fx = *state;
+    s_exactly_once(fx);
+    wr_strbuf_t c1, c2, why, spool;
+    wr_strbuf_init(&why);
+    s_crash_after_precommit_2(fx, &c1, &c2);
+    s_file(fx, "t-0-0-1.records", &spool);
+    wr_mp_reader_t r; /* where its last message starts */
+    wr_mp_reader_init(&r, spool.buf, spool.len);
+    const uint8_t *key, *value;
+    uint32_t klen, vlen;
+    size_t last = 0;
+    for (;;) {
+        size_t at = spool.len - wr_mp_remaining(&r);
+        if (wr_kafka_spool_next(&r, &key, &klen, &value, &vlen) != 1) break;
+        last = at;
+    }
+    assert_true(last > 0);
+    char path[256];
+    snprintf(path, sizeof path, "%s/t-0-0-1.records", fx->txn_log);
+    assert_int_equal(truncate(path, (off_t)last), 0);
+    assert_int_equal(s_recover(fx, &c2, 1, 1, &why), WR_EPROTO);
+    assert_non_null(
+        strstr(why.buf, "transaction t-0-0-1: its spool does not hold its 100 records"));
+    assert_int_equal(truncate(path, (off_t)last - 1), 0);
+    wr_strbuf_reset(&why);
+    assert_int_equal(s_recover(fx, &c2, 1, 1, &why), WR_EPROTO);
+    assert_non_null(
+        strstr(why.buf, "transaction t-0-0-1: its spool does not hold its 100 records"));
+    wr_strbuf_release(&spool);
+    wr_strbuf_release(&why);
+    wr_strbuf_release(&c1);
+    wr_strbuf_release(&c2);
+}
+
 /* ---- broker trouble ---- */
 
 /* Every broker down for a while in the middle of a transaction, then back: the writes wait and
@@ -709,7 +774,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_at_least_once, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_int_key, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_int_key_and_backpressure, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_delivery_failure_fails_the_barrier, s_setup,
+                                        s_teardown),
         cmocka_unit_test_setup_teardown(test_open_errors, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_exactly_once, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_crash_after_completed_checkpoint, s_setup, s_teardown),
@@ -718,6 +785,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_zombie_is_fenced, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_first_attempt, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_recover_refuses_bad_input, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_recover_refuses_a_short_spool, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_brokers_down_for_a_while, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, s_group_setup, s_group_teardown);
