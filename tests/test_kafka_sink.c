@@ -31,6 +31,7 @@
 #include "actors/connectors/kafka/kafka_txnlog.h"
 #include "actors/connectors/sink.h"
 #include "bus/base/error.h"
+#include "bus/base/path.h"
 #include "tests/support/wait.h"
 
 #define MAX_ID       4096
@@ -672,6 +673,45 @@ static void test_first_attempt(void **state)
     assert_int_equal(wr_kafka_sink_class.first_attempt(&fx->cfg), 0);
 }
 
+/* Exactly once, the sink names its folder (for security.paths.sinks) and its prefix in it (two
+ * running jobs may not share it); at least once, nothing. A prefix that cannot be a file name
+ * and a transactional id is refused. */
+static void test_resources_paths_and_prefix(void **state)
+{
+    fx_t *fx = *state;
+    wr_strbuf_t got, want;
+    wr_strbuf_init(&got);
+    wr_strbuf_init(&want);
+    wr_kafka_sink_class.resources(&fx->cfg, &got);
+    wr_kafka_sink_class.paths(&fx->cfg, &got);
+    assert_int_equal(got.len, 0);
+    s_exactly_once(fx);
+    wr_strbuf_adds(&want, "kafka-txn:");
+    assert_int_equal(wr_path_canonical(fx->txn_log, &want), 0);
+    wr_strbuf_adds(&want, "/t\n");
+    wr_kafka_sink_class.resources(&fx->cfg, &got);
+    assert_string_equal(got.buf, want.buf);
+    wr_strbuf_reset(&got);
+    wr_strbuf_reset(&want);
+    assert_int_equal(wr_path_canonical(fx->txn_log, &want), 0);
+    wr_strbuf_adds(&want, "/\n");
+    wr_kafka_sink_class.paths(&fx->cfg, &got);
+    assert_string_equal(got.buf, want.buf);
+    wr_param_check_t bus = {.p = wr_kafka_sink_class.params, .n = wr_kafka_sink_class.nparams};
+    assert_int_equal(wr_kafka_sink_class.check(&fx->cfg, &bus), 0);
+    const char *bad[] = {
+        "",   "a/b", ".hidden",
+        "-x", "a b", "x2345678901234567890123456789012345678901234567890123456789012345"};
+    fx->cfg.txn_prefix = "x234567890123456789012345678901234567890123456789012345678901234";
+    assert_int_equal(wr_kafka_sink_class.check(&fx->cfg, &bus), 0); /* 64: the longest */
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        fx->cfg.txn_prefix = (char *)bad[i];
+        assert_int_equal(wr_kafka_sink_class.check(&fx->cfg, &bus), WR_EPROTO);
+    }
+    wr_strbuf_release(&got);
+    wr_strbuf_release(&want);
+}
+
 /* What comes back from checkpoints and files is checked: a committable that is not one, one of
  * the attempt being started, a log line that is not one. */
 static void test_recover_refuses_bad_input(void **state)
@@ -784,6 +824,7 @@ int main(void)
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_zombie_is_fenced, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_first_attempt, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_resources_paths_and_prefix, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_recover_refuses_bad_input, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_recover_refuses_a_short_spool, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_brokers_down_for_a_while, s_setup, s_teardown),

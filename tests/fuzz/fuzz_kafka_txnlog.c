@@ -93,8 +93,7 @@ static void s_log(const uint8_t *data, size_t size, const wr_kafka_logname_t *na
     wr_strbuf_init(&text);
     for (size_t i = 0; i < n; i++)
         wr_kafka_line_format(P, &lines[i], &text);
-    if (text.failed ||
-        wr_kafka_log_parse(P, name, text.buf, text.len, &again, &m, &bad) || m != n)
+    if (text.failed || wr_kafka_log_parse(P, name, text.buf, text.len, &again, &m, &bad) || m != n)
         abort();
     for (size_t i = 0; i < n; i++)
         if (!s_same_line(&lines[i], &again[i])) abort();

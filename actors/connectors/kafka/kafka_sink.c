@@ -82,11 +82,12 @@ static int s_check(void *config, const wr_param_check_t *ck)
     wr_kafka_sink_config_t *c = config;
     if (!wr_kafka_prefix_valid(c->txn_prefix))
         return wr_param_fail(ck, "transactional_id_prefix",
-                             "'%s' is not a prefix (1 to %d letters, digits and . _ -, not "
-                             "starting with . or -)",
+                             "transactional_id_prefix: '%s' is not a prefix (1 to %d letters, "
+                             "digits and . _ -, not starting with . or -)",
                              c->txn_prefix, WR_KAFKA_PREFIX_MAX - 1);
     if (c->guarantee != WR_KAFKA_EXACTLY_ONCE || c->txn_log[0] == '/' || !ck->doc) return 0;
-    /* the default folder, read from a file: from the working directory, as a path given is */
+    /* the default folder, read from a file: from the working directory, as a topology file's
+     * reader takes a path given (params.h: from_cwd), so that every subtask gets the same one */
     char cwd[PATH_MAX];
     char *abs = getcwd(cwd, sizeof cwd) ? wr_fs_join(cwd, c->txn_log) : NULL;
     if (!abs) return wr_param_fail(ck, "transaction_log", "cannot make %s absolute", c->txn_log);
