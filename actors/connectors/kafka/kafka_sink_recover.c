@@ -55,7 +55,18 @@ static int s_decode(s_rec_t *r, const wr_sink_recover_t *rr)
                 r->err, "kafka sink state %u of %u: %s%s", i, rr->n, wr_strerror(rc),
                 rc == WR_EINVAL ? " (a transaction of the attempt being started, or later)" : "");
     }
-    if (!rc && r->nlisted) qsort(r->listed, r->nlisted, sizeof *r->listed, s_cmp_pending);
+    if (rc || !r->nlisted) return rc;
+    qsort(r->listed, r->nlisted, sizeof *r->listed, s_cmp_pending);
+    uint32_t u = 1; /* a transaction two committables list is re-sent once */
+    for (uint32_t i = 1; i < r->nlisted && !rc; i++) {
+        const wr_kafka_pending_t *a = &r->listed[u - 1], *b = &r->listed[i];
+        if (!wr_kafka_txn_equal(&a->txn, &b->txn))
+            r->listed[u++] = *b;
+        else if (a->checkpoint != b->checkpoint || a->records != b->records)
+            rc = WR_EPROTO;
+    }
+    r->nlisted = u;
+    if (rc) wr_strbuf_adds(r->err, "kafka sink states: one transaction listed twice, differently");
     return rc;
 }
 
@@ -164,9 +175,9 @@ static int s_send(const s_spool_t *s, wr__kafka_producer_t *p, uint64_t *n, wr_s
     int rc = 0, got;
     *n = 0;
     while (!rc && (got = wr_kafka_spool_next(&rd, &key, &klen, &value, &vlen)) == 1) {
+        ++*n;
         if (p) rc = wr__kafka_producer_send(p, key, klen, value, vlen, err);
-        if (!rc && p && ++*n % 4096 == 0) rc = wr__kafka_producer_poll(p, err);
-        if (!p) ++*n;
+        if (!rc && p && *n % 4096 == 0) rc = wr__kafka_producer_poll(p, err); /* deliveries */
     }
     return rc ? rc : got < 0 ? got : 0;
 }
