@@ -623,6 +623,38 @@ static void test_crash_before_checkpoint_completed(void **state)
     wr_strbuf_release(&c2);
 }
 
+/* A recovery that fails halfway (the brokers refuse its redo's commit) leaves a redo begun and
+ * not committed; the next recovery (of a later attempt, from the same checkpoint) aborts it and
+ * re-sends the transaction again, under its own id. */
+static void test_recovery_fails_halfway(void **state)
+{
+    fx_t *fx = *state;
+    s_exactly_once(fx);
+    wr_strbuf_t c1, c2, log;
+    s_crash_after_precommit_2(fx, &c1, &c2);
+    fx->end_txn_error = true;
+    rd_kafka_mock_push_request_errors(fx->mc, API_END_TXN, 1, RD_KAFKA_RESP_ERR_PRODUCER_FENCED);
+    assert_int_equal(s_recover(fx, &c2, 1, 1, NULL), WR_ESTALE);
+    fx->end_txn_error = false;
+    s_file(fx, "t-recover-a1.log", &log);
+    assert_string_equal(log.buf, "abort t-0-0-2\n"
+                                 "redo t-0-0-1 as t-0-0-1-r1\n");
+    wr_strbuf_release(&log);
+    assert_int_equal(wr_kafka_sink_class.first_attempt(&fx->cfg), 2);
+    assert_int_equal(s_recover(fx, &c2, 1, 2, NULL), 0);
+    s_file(fx, "t-recover-a2.log", &log);
+    assert_string_equal(log.buf, "abort t-0-0-1-r1\n"
+                                 "redo t-0-0-1 as t-0-0-1-r2\n"
+                                 "commit t-0-0-1-r2\n"
+                                 "redone t-0-0-1\n");
+    s_replay(fx, 2, 200, 250, 3);
+    /* t-0-0-1's first send, its first redo, t-0-0-2 */
+    assert_int_equal(s_expect_committed(fx, 0, 250), 100 + 100 + 50);
+    wr_strbuf_release(&log);
+    wr_strbuf_release(&c1);
+    wr_strbuf_release(&c2);
+}
+
 /* A zombie: the old writer, still alive, commits after the recovery fenced its transaction and
  * re-sent it. The brokers answer that commit with a fencing error (this mock does not fence by
  * itself, so the test gives the answer a broker gives); the writer fails with it, translated,
@@ -823,6 +855,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_crash_after_completed_checkpoint, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_crash_before_checkpoint_completed, s_setup,
                                         s_teardown),
+        cmocka_unit_test_setup_teardown(test_recovery_fails_halfway, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_zombie_is_fenced, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_first_attempt, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_resources_paths_and_prefix, s_setup, s_teardown),
