@@ -297,10 +297,9 @@ static void test_errors_name_file_line_and_key(void **state)
          "t.yaml:5: sources[0].devices: given twice (first on line 4)"},
         {"    devices:\n", NO_WIN, "t.yaml:4: sources[0].devices: no value"},
         {"  - type: pipe\n", NO_WIN,
-         "t.yaml:4: sources[1].type: 'pipe' is not one of generator, file"},
+         "t.yaml:4: sources[1].type: 'pipe' is not one of generator, file, kafka"},
         {"  - devices: 1\n", NO_WIN,
-         "t.yaml:4: sources[1]: no type (type: generator, or type: "
-         "file)"},
+         "t.yaml:4: sources[1]: no type (type: generator, type: file, or type: kafka)"},
         {"parallelism: 0\n", NO_WIN, "t.yaml:4: parallelism: '0' is out of range (1 to 32768)"},
         {"paralelism: 2\n", NO_WIN,
          "t.yaml:4: paralelism: unknown key (a topology takes: name, "

@@ -56,23 +56,31 @@
  *   sinks:
  *     - type: kafka
  *       bootstrap.servers: 127.0.0.1:9092  # required
- *       topic: results             # required: one topic
- *       key: device                # a field whose value (as JSON text) is each message's key
- *                                  #   (default: none, no key)
+ *       topic: results             # required: one topic, which must exist (the sink never
+ *                                  #   creates it: a missing one fails the job at start)
+ *       key: device                # a field whose value is each message's key: a string field
+ *                                  #   its bytes, any other its JSON text (default: none, no key)
  *       format: json               # one JSON object per message (rowfmt.h); the only format
  *       guarantee: at-least-once   # at-least-once (default: flushed at each barrier, so
  *                                  #   nothing a checkpoint covers is lost; a restore may
  *                                  #   write some again) or exactly-once (below)
- *       transactional_id_prefix: weir  # exactly-once: transactional ids are
- *                                  #   PREFIX-SUBTASK-ATTEMPT-N; two jobs of a cluster may not
- *                                  #   share a prefix on one cluster of brokers
- *       transaction_log: kafka-transactions  # exactly-once: a folder every TaskManager and the
- *                                  #   JobManager share (as they share the checkpoint folder),
- *                                  #   relative to the working directory: each writer's log of
- *                                  #   its transactions and the records of those pre-committed
- *                                  #   but not yet committed (kafka_sink.h says why)
+ *       transactional_id_prefix: weir  # exactly-once (default weir): transactional ids are
+ *                                  #   PREFIX-SUBTASK-ATTEMPT-N; 1 to 64 of letters, digits and
+ *                                  #   . _ - (not starting with . or -); two jobs may not share a
+ *                                  #   prefix on one cluster of brokers (nor in one folder: the
+ *                                  #   JobManager refuses the second, resource kafka-txn:)
+ *       transaction_log: kafka-transactions  # exactly-once (default kafka-transactions): a
+ *                                  #   folder every TaskManager and the JobManager share (as they
+ *                                  #   share the checkpoint folder), relative to the working
+ *                                  #   directory (made absolute there): each writer's log of its
+ *                                  #   transactions and the records of those pre-committed but
+ *                                  #   not yet committed (kafka_sink.h says why)
  *       properties:                # any librdkafka producer property, passed through
  *         compression.type: lz4
+ * weir's own producer settings win over properties: acks=all, enable.idempotence=true,
+ * allow.auto.create.topics=false, and exactly-once transactional.id and transaction.timeout.ms
+ * (15 min, the brokers' default transaction.max.timeout.ms; a checkpoint interval must stay below
+ * it). Any parallelism.
  * Exactly-once: the records between two barriers go into one Kafka transaction; at the barrier
  * it is flushed (pre-committed) and when the checkpoint completes it is committed. What a
  * restore does with transactions a failed attempt left is kafka_sink.h's to say.

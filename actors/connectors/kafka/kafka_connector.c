@@ -2,5 +2,6 @@
 #include "actors/connectors/kafka/kafka.h"
 
 const wr_connector_t wr_kafka_connector = {
-    .source = &wr_kafka_source_class, .sink = NULL, /* (the sink lands next) */
+    .source = &wr_kafka_source_class,
+    .sink = &wr_kafka_sink_class,
 };
