@@ -48,8 +48,9 @@
 #define S_BATCH      4096
 #define S_SLIDE_MS   60000
 #define S_SIZE_MS    600000
-#define S_TIMEOUT_MS (3600 * INT64_C(1000))
-#define S_STOPPED    WR_ECLOSED /* SIGINT or SIGTERM came: shut down */
+#define S_TIMEOUT_MS (3600 * INT64_C(1000)) /* a job's run */
+#define S_QUIET_MS   10000                  /* the raw consume: no message this long fails it */
+#define S_STOPPED    WR_ECLOSED             /* SIGINT or SIGTERM came: shut down */
 #define S_MAX_PARTS  256
 #define S_MAX_ROUNDS 20
 #define S_LOAD_PROPS "linger.ms=20\nbatch.num.messages=10000\nqueue.buffering.max.kbytes=1048576\n"
@@ -352,7 +353,7 @@ static int s_raw(const s_opts_t *o, const char *bootstrap, uint32_t i, s_run_t *
     wr_strbuf_init(&err);
     wr_kafka_drain_t d;
     int rc = wr_kafka_drain(bootstrap, "readings", (int32_t)o->partitions, r->messages, NULL,
-                            S_TIMEOUT_MS, &d, &err);
+                            S_QUIET_MS, &d, &err);
     r->raw_s[i] = (double)(d.last_ns - d.start_ns) / 1e9;
     r->raw_first_s[i] = (double)(d.first_ns - d.start_ns) / 1e9;
     if (!rc && d.lines != o->records) {
@@ -464,7 +465,7 @@ static void s_print(const s_opts_t *o, const s_run_t *r)
     wr_strbuf_init(&mj);
     wr_strbuf_init(&rounds);
     for (uint32_t i = 0; i < o->rounds; i++)
-        wr_strbuf_addf(&rounds, "%s{\"raw_s\":%.3f,\"raw_first_message_s\":%.3f,\"weir_s\":%.3f}",
+        wr_strbuf_addf(&rounds, "%s{\"raw_s\":%.6f,\"raw_first_message_s\":%.6f,\"weir_s\":%.6f}",
                        i ? "," : "", r->raw_s[i], r->raw_first_s[i], r->weir_s[i]);
     printf("{\"bench\":\"kafka\",%s\"records\":%llu,\"devices\":%llu,\"per_message\":%u,"
            "\"messages\":%llu,\"bytes\":%llu,\"partitions\":%u,\"brokers\":%d,"

@@ -171,7 +171,7 @@ int wr_kafka_drain(const char *bootstrap, const char *topic, int32_t partitions,
         rc = wr_kafka_code(e);
     }
     rd_kafka_message_t *batch[S_BATCH];
-    int64_t deadline = out->start_ns + timeout_ms * 1000000;
+    int64_t last = out->start_ns; /* the last progress */
     while (!rc && out->messages < messages) {
         ssize_t n = rd_kafka_consume_batch_queue(q, 100, batch, S_BATCH);
         int64_t now = wr_now_ns();
@@ -187,9 +187,9 @@ int wr_kafka_drain(const char *bootstrap, const char *topic, int32_t partitions,
             rd_kafka_message_destroy(batch[i]);
         }
         if (n > 0 && !out->first_ns) out->first_ns = now;
-        if (n > 0) out->last_ns = now;
-        if (!rc && out->messages < messages && now > deadline) {
-            wr_strbuf_addf(err, "%llu of %llu messages of %s within %lld ms",
+        if (n > 0) out->last_ns = last = now;
+        if (!rc && out->messages < messages && now - last > timeout_ms * 1000000) {
+            wr_strbuf_addf(err, "%llu of %llu messages of %s, then none for %lld ms",
                            (unsigned long long)out->messages, (unsigned long long)messages, topic,
                            (long long)timeout_ms);
             rc = WR_ETIMEDOUT;

@@ -54,9 +54,9 @@ typedef struct {
 
 /* Reads partitions 0..partitions-1 of topic from their start (a consumer that assigns itself the
  * partitions: no group) until `messages` messages came, touching every byte (it counts lines).
- * 0; WR_ETIMEDOUT when fewer came within timeout_ms; another code for a consumer error (err says
- * which: a fetch the brokers refuse, a partition that does not exist). *out holds what was read
- * either way. */
+ * 0; WR_ETIMEDOUT when fewer came and then none for timeout_ms; another code for a consumer error
+ * (err says which: a fetch the brokers refuse, a partition that does not exist). *out holds what
+ * was read either way. */
 int wr_kafka_drain(const char *bootstrap, const char *topic, int32_t partitions, uint64_t messages,
                    const char *properties, int64_t timeout_ms, wr_kafka_drain_t *out,
                    wr_strbuf_t *err);
