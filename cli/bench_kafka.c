@@ -82,6 +82,11 @@ static bool s_stopped(s_run_t *r)
     return r->signal != 0;
 }
 
+static bool s_stop_cb(void *r)
+{
+    return s_stopped(r);
+}
+
 /* ---- load ---- */
 
 /* Per partition, the lines of the message being made. */
@@ -354,8 +359,9 @@ static int s_raw(const s_opts_t *o, const char *bootstrap, uint32_t i, s_run_t *
     wr_strbuf_t err;
     wr_strbuf_init(&err);
     wr_kafka_drain_t d;
-    int rc = wr_kafka_drain(bootstrap, "readings", (int32_t)o->partitions, r->messages, NULL,
-                            S_QUIET_MS, &d, &err);
+    wr_kafka_drain_opts_t dopts = {.quiet_ms = S_QUIET_MS, .stop = s_stop_cb, .stop_ctx = r};
+    int rc = wr_kafka_drain(bootstrap, "readings", (int32_t)o->partitions, r->messages, &dopts, &d,
+                            &err);
     r->raw_s[i] = (double)(d.last_ns - d.start_ns) / 1e9;
     r->raw_first_s[i] = (double)(d.first_ns - d.start_ns) / 1e9;
     if (!rc && d.lines != o->records) {
@@ -363,7 +369,8 @@ static int s_raw(const s_opts_t *o, const char *bootstrap, uint32_t i, s_run_t *
                        (unsigned long long)o->records);
         rc = WR_EIO;
     }
-    if (rc) wr_cli_error(S_CMD, NULL, "the raw consume: %s", err.len ? err.buf : wr_strerror(rc));
+    if (rc && rc != S_STOPPED)
+        wr_cli_error(S_CMD, NULL, "the raw consume: %s", err.len ? err.buf : wr_strerror(rc));
     wr_strbuf_release(&err);
     return rc;
 }

@@ -131,8 +131,7 @@ static void s_count(const rd_kafka_message_t *m, wr_kafka_drain_t *d)
 }
 
 int wr_kafka_drain(const char *bootstrap, const char *topic, int32_t partitions, uint64_t messages,
-                   const char *properties, int64_t timeout_ms, wr_kafka_drain_t *out,
-                   wr_strbuf_t *err)
+                   const wr_kafka_drain_opts_t *o, wr_kafka_drain_t *out, wr_strbuf_t *err)
 {
     memset(out, 0, sizeof *out);
     out->start_ns = wr_now_ns();
@@ -143,7 +142,7 @@ int wr_kafka_drain(const char *bootstrap, const char *topic, int32_t partitions,
                                             {"enable.auto.offset.store", "false"},
                                             {"auto.offset.reset", "error"}};
     rd_kafka_conf_t *conf =
-        wr_kafka_conf_new(bootstrap, properties, fixed, sizeof fixed / sizeof *fixed, err);
+        wr_kafka_conf_new(bootstrap, o->properties, fixed, sizeof fixed / sizeof *fixed, err);
     if (!conf) return WR_ECONFIG;
     char why[512];
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof why);
@@ -188,12 +187,13 @@ int wr_kafka_drain(const char *bootstrap, const char *topic, int32_t partitions,
         }
         if (n > 0 && !out->first_ns) out->first_ns = now;
         if (n > 0) out->last_ns = last = now;
-        if (!rc && out->messages < messages && now - last > timeout_ms * 1000000) {
+        if (!rc && out->messages < messages && now - last > o->quiet_ms * 1000000) {
             wr_strbuf_addf(err, "%llu of %llu messages of %s, then none for %lld ms",
                            (unsigned long long)out->messages, (unsigned long long)messages, topic,
-                           (long long)timeout_ms);
+                           (long long)o->quiet_ms);
             rc = WR_ETIMEDOUT;
         }
+        if (!rc && o->stop && o->stop(o->stop_ctx)) rc = WR_ECLOSED;
     }
     rd_kafka_topic_partition_list_destroy(parts);
     if (q) rd_kafka_queue_destroy(q);

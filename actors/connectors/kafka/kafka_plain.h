@@ -10,7 +10,8 @@
  *     wr_kafka_writer_destroy(&w);
  *
  *     wr_kafka_drain_t d;
- *     wr_kafka_drain(bootstrap, "readings", 8, messages, NULL, 60000, &d, &err);
+ *     wr_kafka_drain(bootstrap, "readings", 8, messages, &(wr_kafka_drain_opts_t){
+ *         .quiet_ms = 10000}, &d, &err);
  *
  * Properties are librdkafka's, "name=value" lines (WR_PARAM_PAIRS; NULL: none), set before the
  * settings each client needs (kafka_client.h). Errors: WR_E* codes (kafka_client.h translates
@@ -18,6 +19,7 @@
 #ifndef WR_KAFKA_PLAIN_H
 #define WR_KAFKA_PLAIN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -44,6 +46,15 @@ int wr_kafka_writer_flush(wr_kafka_writer_t *w, int timeout_ms, wr_strbuf_t *err
 int wr_kafka_writer_offsets(wr_kafka_writer_t *w, const char *topic, int32_t partition,
                             int64_t *low, int64_t *high, wr_strbuf_t *err);
 
+/* What a drain reads, and until when. */
+typedef struct {
+    const char *properties; /* librdkafka's, "name=value" lines; NULL: none */
+    int64_t quiet_ms;       /* fail when no message came for this long */
+    /* optional: asked between two batches; true stops the drain (WR_ECLOSED) */
+    bool (*stop)(void *ctx);
+    void *stop_ctx;
+} wr_kafka_drain_opts_t;
+
 /* What a drain read. */
 typedef struct {
     uint64_t messages, bytes; /* values' bytes */
@@ -54,11 +65,10 @@ typedef struct {
 
 /* Reads partitions 0..partitions-1 of topic from their start (a consumer that assigns itself the
  * partitions: no group) until `messages` messages came, touching every byte (it counts lines).
- * 0; WR_ETIMEDOUT when fewer came and then none for timeout_ms; another code for a consumer error
- * (err says which: a fetch the brokers refuse, a partition that does not exist). *out holds what
- * was read either way. */
+ * 0; WR_ETIMEDOUT when fewer came and then none for o->quiet_ms; WR_ECLOSED when o->stop said
+ * so; another code for a consumer error (err says which: a fetch the brokers refuse, a partition
+ * that does not exist). *out holds what was read either way. */
 int wr_kafka_drain(const char *bootstrap, const char *topic, int32_t partitions, uint64_t messages,
-                   const char *properties, int64_t timeout_ms, wr_kafka_drain_t *out,
-                   wr_strbuf_t *err);
+                   const wr_kafka_drain_opts_t *o, wr_kafka_drain_t *out, wr_strbuf_t *err);
 
 #endif
