@@ -3,7 +3,8 @@
  * state's bytes. Checks that a failure uses a documented code and leaves the list as it was; that
  * what decodes encodes again to a canonical image that decodes to the same splits; that every
  * registered source's enumerator, restoring those splits at parallelism 1 to 3, refuses them with
- * WR_EPROTO (or WR_ETOOBIG) or assigns every split it makes to one of the subtasks; and that the
+ * WR_EPROTO (or WR_ETOOBIG) or assigns every split it makes to one of the subtasks (Kafka's
+ * aside: it needs a cluster); and that the
  * generator, restored from them, reads, and snapshots splits that decode. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -45,11 +46,14 @@ static void s_round_trip(const wr_splits_t *s)
     wr_strbuf_release(&b);
 }
 
-/* Every source connector's enumerator over the restored splits. */
+/* Every source connector's enumerator over the restored splits, but Kafka's: it asks a cluster
+ * for the topics' partitions (its checks of restored splits come before, and
+ * tests/test_kafka_source.c's test_foreign_positions feeds them foreign ones). */
 static void s_enumerate(const wr_splits_t *restored)
 {
     for (size_t c = 0; wr_connectors_source_at(c); c++) {
         const wr_source_class_t *cls = wr_connectors_source_at(c);
+        if (!strcmp(cls->type, "kafka")) continue;
         void *config = calloc(1, cls->config_size);
         if (!config || wr_params_defaults(cls->params, cls->nparams, config)) abort();
         for (uint32_t p = 1; p <= 3; p++) {
