@@ -35,9 +35,15 @@
 
 #define S_JOB_MS    120000
 #define S_TOPIC     "readings"
+#define S_RESULTS   "results"
 #define S_EVENT_S   600           /* event time the input covers */
 #define S_T0_MS     1700000000000 /* its first reading */
 #define S_BAD_LINES 3             /* malformed messages of the on_error tests */
+/* The jobs that a slow sink stretches (its `delay` after each batch) also run with 2 credits per
+ * channel, not 32: the window's few result batches then hold it back, and it the source, so that
+ * the source is still reading while the brokers are down or a TaskManager is killed. */
+#define S_FEW_CREDITS "bus.channel-credits=2"
+#define S_SLOW_SINK   "delay: 200ms"
 
 /* The input's size: devices (the kill tests' is larger, so that the job runs a while). */
 static unsigned s_devices(bool long_job)
@@ -90,7 +96,7 @@ static const char *s_topology(const char *name, unsigned p, const char *source, 
                                "schema: {device: int, ts: time, temperature: double}\n"
                                "sources:\n  - %s\n"
                                "key_by: device\nevent_time: {field: ts, max_out_of_orderness: 2s}\n"
-                               "window: {type: sliding, size: 2min, slide: 30s}\n"
+                               "window: {type: sliding, size: 2min, slide: 10s}\n"
                                "aggregates:\n  n: count()\n  s: sum(temperature)\n"
                                "sinks:\n  - %s\n",
                                name, p, source, sink));
@@ -106,6 +112,15 @@ static const char *s_kafka_source(const tk_mock_t *k, unsigned p, const char *mo
                   p, k->bootstrap, S_TOPIC, more);
 }
 
+/* The mock of the jobs a slow sink stretches: its topic has 3 partitions, all with input. An empty
+ * one would hold the watermark back for idle_timeout, long enough for the source to read the whole
+ * input before the first window fires, and nothing would slow the source down after that. */
+static tk_mock_t *s_stretched_mock(void)
+{
+    return tk_mock_start("kafka",
+                         PS_ARGV("--topic", S_TOPIC, "--topic", S_RESULTS, "--partitions", "3"));
+}
+
 static const char *s_file_sink(const char *out, const char *more)
 {
     return ps_fmt("{type: file, path: %s, exactly_once: true%s}", out, more);
@@ -115,8 +130,8 @@ static const char *s_file_sink(const char *out, const char *more)
 static pj_output_t s_reference(const char *input)
 {
     const char *out = ps_path("reference");
-    const char *topo = s_topology("reference", 2, ps_fmt("{type: file, path: %s}", input),
-                                  s_file_sink(out, ""));
+    const char *topo =
+        s_topology("reference", 2, ps_fmt("{type: file, path: %s}", input), s_file_sink(out, ""));
     return pj_local("local-reference", topo, out, S_JOB_MS);
 }
 
@@ -162,10 +177,10 @@ static void test_malformed_messages(void **state)
 
     /* fail: the job fails, naming where */
     out = ps_path("fail");
-    r = ps_run("local-fail",
-               PS_ARGV("local",
-                       s_topology("fail", 2, s_kafka_source(k, 2, ""), s_file_sink(out, ""))),
-               S_JOB_MS);
+    r = ps_run(
+        "local-fail",
+        PS_ARGV("local", s_topology("fail", 2, s_kafka_source(k, 2, ""), s_file_sink(out, ""))),
+        S_JOB_MS);
     if (r.code == 0 || !strstr(r.err, S_TOPIC "/1@"))
         PS_FAIL("on_error: fail: weir local exited %d without naming " S_TOPIC "/1@OFFSET:\n%s",
                 r.code, r.err);
@@ -186,14 +201,15 @@ static void test_malformed_messages(void **state)
 static void test_brokers_down_and_up(void **state)
 {
     (void)state;
-    tk_mock_t *k = tk_mock_start("kafka", PS_ARGV("--topic", S_TOPIC, "--partitions", "4"));
-    pj_output_t want = s_reference(s_input(k, s_devices(false), false));
+    tk_mock_t *k = s_stretched_mock();
+    pj_output_t want = s_reference(s_input(k, s_devices(true), false));
     const char *out = ps_path("down");
     /* a slow sink keeps the job reading for a while */
     const char *topo =
-        s_topology("down", 2, s_kafka_source(k, 2, ""), s_file_sink(out, ", delay: 100ms"));
+        s_topology("down", 2, s_kafka_source(k, 2, ""), s_file_sink(out, ", " S_SLOW_SINK));
     ps_proc_t *p = ps_start("local-down",
-                            PS_ARGV("local", topo, "--set", "execution.checkpointing.interval=1s"),
+                            PS_ARGV("local", topo, "--set", "execution.checkpointing.interval=1s",
+                                    "--set", S_FEW_CREDITS),
                             NULL);
     ps_sleep_ms(1500);
     if (!ps_running(p)) PS_FAIL("the job ended before the brokers went down: make it longer");
@@ -223,7 +239,8 @@ static uint64_t s_rand(uint64_t *x)
 static void s_run_with_kills(const char *topology)
 {
     pc_cluster_t c = {0};
-    pj_cluster_start(&c, PS_ARGV("--set", "execution.checkpointing.interval=1s"));
+    pj_cluster_start(
+        &c, PS_ARGV("--set", "execution.checkpointing.interval=1s", "--set", S_FEW_CREDITS));
     const char *id = pj_submit(&c, topology);
     const char *seed_env = getenv("WEIR_TEST_SEED");
     uint64_t seed = seed_env ? strtoull(seed_env, NULL, 10) : 20261205, x = seed | 1;
@@ -257,11 +274,11 @@ static void s_run_with_kills(const char *topology)
 static void test_exactly_once_into_files(void **state)
 {
     (void)state;
-    tk_mock_t *k = tk_mock_start("kafka", PS_ARGV("--topic", S_TOPIC, "--partitions", "4"));
+    tk_mock_t *k = s_stretched_mock();
     pj_output_t want = s_reference(s_input(k, s_devices(true), false));
     const char *out = ps_path("out");
     s_run_with_kills(
-        s_topology("eo-file", 2, s_kafka_source(k, 2, ""), s_file_sink(out, ", delay: 50ms")));
+        s_topology("eo-file", 2, s_kafka_source(k, 2, ""), s_file_sink(out, ", " S_SLOW_SINK)));
     pj_output_t got = pj_committed(out);
     pj_expect_same("after the kills", &got, &want);
     tk_mock_stop(k);
@@ -275,6 +292,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_brokers_down_and_up, ps_setup, ps_teardown),
         cmocka_unit_test_setup_teardown(test_exactly_once_into_files, ps_setup, ps_teardown),
     };
+    if (getenv("WEIR_TEST_FILTER")) cmocka_set_test_filter(getenv("WEIR_TEST_FILTER"));
     if (tk_group_setup("test_kafka_job")) return 1;
     return cmocka_run_group_tests(tests, NULL, ps_group_teardown);
 }
