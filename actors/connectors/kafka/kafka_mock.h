@@ -15,8 +15,9 @@
  * consume and use consumer groups against it. Its limits, which docs/kafka.md spells out for
  * users: each partition keeps at most 5 MiB or 100,000 message sets and drops the oldest beyond
  * that; it accepts the transactional API but does not hide aborted transactions from
- * read_committed consumers nor store send_offsets_to_transaction offsets. A topic a producer (or
- * a client allowed to) names before it exists is created with 4 partitions.
+ * read_committed consumers nor store send_offsets_to_transaction offsets. A topic a client that
+ * allows it (allow.auto.create.topics, a producer's default) names before it exists is created
+ * with 4 partitions; weir's source and sink never allow it (a missing topic is an error).
  *
  * Threading: the cluster runs on librdkafka's threads; its calls may come from any one thread at
  * a time (the owner's). */
