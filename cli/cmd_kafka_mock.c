@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 #include "actors/connectors/kafka/kafka_mock.h"
 #include "bus/base/error.h"
 #include "bus/base/log.h"
+#include "cli/chaos_proxy.h"
 #include "cli/cli.h"
 
 #define S_MAX_TOPICS 64
@@ -37,7 +39,11 @@ static const char s_usage[] =
     "  --partitions N  partitions of each --topic (default 4, as a topic a producer creates by\n"
     "                  naming it gets)\n"
     "  --topic T       a topic made at the start (repeat for more)\n"
-    "  --port P        refused: the mock's brokers listen on ports the kernel picks\n"
+    "  --port P        a fixed bootstrap address, 127.0.0.1:P, printed instead of the brokers'\n"
+    "                  (which listen on ports the kernel picks: librdkafka 2.0.2's mock takes\n"
+    "                  no port): a forwarder to broker 1 that clients bootstrap through; the\n"
+    "                  cluster's metadata then sends them to the brokers themselves. While\n"
+    "                  broker 1 is down, bootstrapping through P fails\n"
     "\n"
     "What it can and cannot show: docs/kafka.md. In short, each partition keeps at most 5 MiB or\n"
     "100,000 message sets and drops the oldest; transactions are accepted, but aborted ones are\n"
@@ -162,13 +168,26 @@ static int s_serve(wr_kafka_mock_t *m)
     return WR_EXIT_FAIL;
 }
 
+/* --port: a forwarder on 127.0.0.1:port to broker 1 (the chaos proxy's route, never cut). */
+static void s_forward(const wr_kafka_mock_t *m, int port, wr_chaos_proxy_t **fwd, wr_strbuf_t *err)
+{
+    const char *first = wr_kafka_mock_bootstraps(m); /* "127.0.0.1:P1,..." */
+    const char *colon = strchr(first, ':');
+    int broker_port = colon ? atoi(colon + 1) : 0;
+    int rc = broker_port > 0 ? wr_chaos_proxy_new(fwd) : WR_EINVAL;
+    if (!rc) rc = wr_chaos_proxy_route(*fwd, "broker-1", "127.0.0.1", broker_port, port, NULL);
+    if (rc)
+        wr_strbuf_addf(err, "--port %d: cannot listen there (%s)", port,
+                       rc == WR_EIO ? "taken, or not allowed" : wr_strerror(rc));
+}
+
 int wr_cmd_kafka_mock(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"brokers", required_argument, NULL, 'b'}, {"partitions", required_argument, NULL, 'p'},
         {"topic", required_argument, NULL, 't'},   {"port", required_argument, NULL, 'P'},
         {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
-    uint64_t brokers = 3, partitions = 4;
+    uint64_t brokers = 3, partitions = 4, port = 0;
     const char *topics[S_MAX_TOPICS];
     size_t ntopics = 0;
     int c;
@@ -194,7 +213,8 @@ int wr_cmd_kafka_mock(int argc, char **argv)
                          "at most %d --topic at the start", S_MAX_TOPICS);
             return WR_EXIT_USAGE;
         case 'P':
-            wr_cli_error("kafka-mock", NULL, "--port %s: %s", optarg, WR_KAFKA_MOCK_NO_PORT);
+            if (wr_cli_count(optarg, 1, 65535, &port)) break;
+            wr_cli_error("kafka-mock", NULL, "--port: '%s' is not 1 to 65535", optarg);
             return WR_EXIT_USAGE;
         case 'h':
             fputs(s_usage, stdout);
@@ -219,13 +239,19 @@ int wr_cmd_kafka_mock(int argc, char **argv)
         rc = trc == WR_EIO ? WR_EXIT_FAIL : WR_EXIT_USAGE; /* a bad name, one given twice */
         break;
     }
+    wr_chaos_proxy_t *fwd = NULL;
+    if (m && !err.len && port) s_forward(m, (int)port, &fwd, &err);
     if (err.len || err.failed) {
         wr_cli_error("kafka-mock", NULL, "%s", err.failed ? "out of memory" : err.buf);
     } else if (m) {
-        printf("%s\n", wr_kafka_mock_bootstraps(m));
+        if (port)
+            printf("127.0.0.1:%d\n", (int)port);
+        else
+            printf("%s\n", wr_kafka_mock_bootstraps(m));
         fflush(stdout);
         rc = s_serve(m);
     }
+    wr_chaos_proxy_destroy(&fwd);
     wr_kafka_mock_destroy(&m);
     wr_strbuf_release(&err);
     return rc;

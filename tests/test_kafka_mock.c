@@ -12,7 +12,8 @@
  *   - the end of its stdin does not stop it; SIGTERM does: within a second its brokers refuse
  *     connections, then it exits 0 (librdkafka 2.0.2 often takes 1 s to destroy its mock
  *     cluster, kafka_mock.h), and the process is gone
- *   - --port and bad options are refused (exit 2), saying why
+ *   - --port P: clients bootstrap through 127.0.0.1:P
+ *   - bad options are refused (exit 2), saying why
  * WEIR_TEST_FILTER=PATTERN runs only the matching tests. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -78,6 +79,22 @@ static void test_produce_and_consume_four_partitions(void **state)
     assert_int_equal(got.n, 200);
     for (int p = 0; p < S_PARTITIONS; p++)
         s_expect_partition(&got, "r", p, 0, count[p], "source=test,batch=1");
+    tk_mock_stop(k);
+}
+
+/* --port P: the bootstrap address printed is 127.0.0.1:P, and clients bootstrapped there reach
+ * the brokers (the forwarder leads to broker 1, the metadata to the rest). */
+static void test_port(void **state)
+{
+    (void)state;
+    int port = ps_free_port();
+    tk_mock_t *k =
+        tk_mock_start("kafka", PS_ARGV("--topic", "readings", "--port", ps_fmt("%d", port)));
+    assert_string_equal(k->bootstrap, ps_fmt("127.0.0.1:%d", port));
+    tk_produce(k->bootstrap, "readings", 2, s_lines("p", 2, 0, 30), 30, NULL);
+    tk_msgs_t got = tk_consume(k->bootstrap, "readings", NULL);
+    assert_int_equal(got.n, 30);
+    s_expect_partition(&got, "p", 2, 0, 30, "");
     tk_mock_stop(k);
 }
 
@@ -187,7 +204,7 @@ static void test_bad_options(void **state)
         const char *const *args;
         const char *says;
     } cases[] = {
-        {PS_ARGV("kafka-mock", "--port", "9092"), "cannot be given a port"},
+        {PS_ARGV("kafka-mock", "--port", "0"), "--port: '0' is not 1 to 65535"},
         {PS_ARGV("kafka-mock", "--brokers", "0"), "--brokers: '0' is not 1 to 16"},
         {PS_ARGV("kafka-mock", "--partitions", "x"), "--partitions: 'x' is not 1 to 1024"},
         {PS_ARGV("kafka-mock", "--topic", "a", "--topic", "a"), "topic a exists already"},
@@ -216,6 +233,7 @@ int main(void)
 #define S_TEST(f) cmocka_unit_test_setup_teardown(f, ps_setup, ps_teardown)
     const struct CMUnitTest tests[] = {
         S_TEST(test_produce_and_consume_four_partitions),
+        S_TEST(test_port),
         S_TEST(test_group_offsets),
         S_TEST(test_brokers_down_and_up),
         S_TEST(test_stdin_end_then_sigterm),

@@ -106,6 +106,11 @@ void wr_source_read_merged(wr_source_read_t *rd, uint32_t slot, uint32_t into);
 void wr_source_read_skipped(wr_source_read_t *rd, uint64_t total);
 /* A split the reader found itself (discovery): *slot gets its number. WR_ENOMEM. */
 int wr_source_read_found(wr_source_read_t *rd, uint32_t *slot);
+/* With WAIT: read again after ms milliseconds (1 to WR_SOURCE_RETRY_MAX_MS), not only at the
+ * subtask's next tick (100 ms): for a reader whose input is on its way (a Kafka consumer with
+ * fetches in flight). A reader that has nothing coming backs off (it asks for longer). */
+void wr_source_read_retry(wr_source_read_t *rd, uint32_t ms);
+#define WR_SOURCE_RETRY_MAX_MS 100
 
 /* One snapshot call: the reader lists each split it still holds. */
 typedef struct wr_source_snap wr_source_snap_t;

@@ -24,8 +24,9 @@ struct wr_source {
     wr_batch_t *batch;
     s_slot_t *slots;
     uint32_t nslots, cap;
-    int64_t floor;    /* the event time reported last: it never goes back (INT64_MIN: none) */
-    uint64_t skipped; /* wr_source_read_skipped */
+    int64_t floor;     /* the event time reported last: it never goes back (INT64_MIN: none) */
+    uint64_t skipped;  /* wr_source_read_skipped */
+    uint32_t retry_ms; /* the last read's wr_source_read_retry (0: none) */
 };
 
 struct wr_source_read {
@@ -171,6 +172,16 @@ void wr_source_read_merged(wr_source_read_t *rd, uint32_t slot, uint32_t into)
     v[slot].live = false;
 }
 
+void wr_source_read_retry(wr_source_read_t *rd, uint32_t ms)
+{
+    rd->src->retry_ms = ms < 1 ? 1 : ms > WR_SOURCE_RETRY_MAX_MS ? WR_SOURCE_RETRY_MAX_MS : ms;
+}
+
+uint32_t wr_source_retry_ms(const wr_source_t *s)
+{
+    return s->retry_ms;
+}
+
 int wr_source_read_found(wr_source_read_t *rd, uint32_t *slot)
 {
     return s_slot_new(rd->src, INT64_MIN, slot);
@@ -183,6 +194,7 @@ int wr_source_next(wr_source_t *s, uint32_t max, uint64_t elapsed_ns, wr_source_
     wr_source_read_t rd = {
         .src = s, .max = max < s->batch->cap ? max : s->batch->cap, .elapsed_ns = elapsed_ns};
     *st = WR_SOURCE_MORE;
+    s->retry_ms = 0;
     int rc = s->cls->read(s->reader, &rd, st, err);
     assert((rc || rd.run_start == s->batch->count) && "rows read from no split");
     return rc;

@@ -43,6 +43,9 @@ int wr_source_start(wr_source_t *s, wr_splits_t *restored, wr_strbuf_t *err);
  * why) fails the subtask. */
 int wr_source_next(wr_source_t *s, uint32_t max, uint64_t elapsed_ns, wr_source_status_t *st,
                    wr_strbuf_t *err);
+/* After a WAIT: when the reader asked to be read again (wr_source_read_retry), in ms; 0: at the
+ * subtask's own pace. */
+uint32_t wr_source_retry_ms(const wr_source_t *s);
 /* The records of the last wr_source_next (borrowed, until the next call). */
 const wr_batch_t *wr_source_batch(const wr_source_t *s);
 /* Input the reader skipped as bad (a file source's lines under on_error: skip) since it was

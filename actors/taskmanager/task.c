@@ -14,6 +14,7 @@
 
 #define S_PUMP         (WR_MSG_LOCAL_FIRST + 10)
 #define S_TICK         (WR_MSG_LOCAL_FIRST + 11)
+#define S_RETRY        (WR_MSG_LOCAL_FIRST + 12) /* a source's wr_source_read_retry is due */
 #define S_TICK_MS      100
 #define S_REPORT_TICKS 10   /* a running report every second */
 #define S_PUMP_BATCHES 8    /* source batches per turn before yielding to other actors */
@@ -148,7 +149,12 @@ static int s_pump(wr_actor_t *self, wr__task_t *t)
         if (rc && err.len) snprintf(t->error, sizeof t->error, "%s", err.buf);
         wr_strbuf_release(&err);
         if (rc) return s_fail(self, t, rc, "source");
-        if (wait) return 0; /* the tick pumps again */
+        if (wait) { /* the tick pumps again, or sooner when the source asks */
+            uint32_t ms = wr__source_retry_ms(&t->src);
+            if (ms && !t->retry_armed && !wr_timer_after(self, ms, S_RETRY, NULL))
+                t->retry_armed = true;
+            return 0;
+        }
         if (done) {
             if ((rc = wr__chain_end(&t->chain, self))) return s_fail(self, t, rc, "end of input");
             t->ended = true;
@@ -460,6 +466,9 @@ static int s_on_message(wr_actor_t *self, void *state, wr_msg_t **msgp)
         return 0; /* ended: only the final checkpoint's completion matters now */
     switch (m->type) {
     case S_PUMP:
+        return s_pump(self, t);
+    case S_RETRY:
+        t->retry_armed = false;
         return s_pump(self, t);
     case S_TICK:
         return s_on_tick(self, t);

@@ -140,6 +140,7 @@ typedef struct {
     wr__source_t src;
     int64_t start_ns, next_wm_ns;
     bool pump_queued;
+    bool retry_armed; /* an S_RETRY timer is on its way (a source asked to be read again soon) */
 
     /* input that arrived while a window firing was paused, in order: bounded by the credits of
      * the input channels (a stashed batch has not returned its credit) */

@@ -66,6 +66,11 @@ const wr_batch_t *wr__source_batch(const wr__source_t *s)
     return wr_source_batch(s->src);
 }
 
+uint32_t wr__source_retry_ms(const wr__source_t *s)
+{
+    return wr_source_retry_ms(s->src);
+}
+
 uint64_t wr__source_skipped(const wr__source_t *s)
 {
     return s->src ? wr_source_skipped(s->src) : 0;

@@ -40,6 +40,8 @@ int wr__source_start(wr__source_t *s, wr_strbuf_t *err);
 int wr__source_next(wr__source_t *s, uint32_t max, uint64_t elapsed_ns, bool *done, bool *wait,
                     wr_strbuf_t *err);
 const wr_batch_t *wr__source_batch(const wr__source_t *s);
+/* After a wait: when the connector asked to be read again, in ms (0: at the next tick). */
+uint32_t wr__source_retry_ms(const wr__source_t *s);
 /* Input the source skipped as bad in this attempt (wr_source_skipped). */
 uint64_t wr__source_skipped(const wr__source_t *s);
 /* The event time its watermark comes from (source.h); false while there is none. */

@@ -45,6 +45,10 @@ wr_kafka_mock_t *wr_kafka_mock_new(int brokers, wr_strbuf_t *err)
         wr_strbuf_adds(err, "librdkafka could not start its mock cluster (its log says why)");
         goto fail;
     }
+    /* Metadata up to v4, whose requests say whether a missing topic may be created: at v2 (its
+     * default) the mock creates any topic a client asks about, and a sink's producer
+     * (allow.auto.create.topics=false) could not find out that its topic does not exist */
+    rd_kafka_mock_set_apiversion(m->cluster, 3 /* Metadata */, 0, 4);
     return m;
 fail:
     wr_kafka_mock_destroy(&m);

@@ -11,12 +11,14 @@
  * What it is (librdkafka 2.0.2, Debian 12): brokers 1..N, each listening on 127.0.0.1 on a port
  * the kernel picks when the cluster starts; a broker keeps its port while it is down and back up.
  * No port can be asked for: rd_kafka_mock_broker_new binds port 0 and no configuration property
- * sets it (WR_KAFKA_MOCK_NO_PORT says so to users). Real clients (librdkafka's, kcat) produce,
- * consume and use consumer groups against it. Its limits, which docs/kafka.md spells out for
- * users: each partition keeps at most 5 MiB or 100,000 message sets and drops the oldest beyond
- * that; it accepts the transactional API but does not hide aborted transactions from
- * read_committed consumers nor store send_offsets_to_transaction offsets. A topic a producer (or
- * a client allowed to) names before it exists is created with 4 partitions.
+ * sets it (`weir kafka-mock --port` puts a forwarder to broker 1 there instead). Real clients
+ * (librdkafka's, kcat) produce, consume and use consumer groups against it. Its limits, which
+ * docs/kafka.md spells out for users: each partition keeps at most 5 MiB or 100,000 message sets
+ * and drops the oldest beyond that; it accepts the transactional API but does not hide aborted
+ * transactions from read_committed consumers nor store send_offsets_to_transaction offsets. A topic
+ * a client that allows it (allow.auto.create.topics, a producer's default) names before it exists
+ * is created with 4 partitions; weir's source and sink never allow it (a missing topic is an
+ * error).
  *
  * Threading: the cluster runs on librdkafka's threads; its calls may come from any one thread at
  * a time (the owner's). */
@@ -28,12 +30,6 @@
 #define WR_KAFKA_MOCK_MAX_BROKERS    16
 #define WR_KAFKA_MOCK_MAX_PARTITIONS 1024
 #define WR_KAFKA_MOCK_ALL            (-1) /* every broker, for down and up */
-
-/* Why a port cannot be given, for the messages of those who would take one. */
-#define WR_KAFKA_MOCK_NO_PORT                                                                      \
-    "librdkafka 2.0.2's mock cluster cannot be given a port: each broker listens on a port the "   \
-    "kernel picks (rd_kafka_mock_broker_new binds port 0; no property sets it); read the "         \
-    "bootstrap address it prints instead"
 
 typedef struct wr_kafka_mock wr_kafka_mock_t;
 

@@ -57,6 +57,7 @@ typedef struct {
     uint32_t head, nmsgs;
     s_snap_t snaps[S_SNAPS];
     int64_t next_discovery_ns;
+    uint32_t empty; /* reads in a row that found nothing (the retry's back-off), at most 7 */
     wr_logrl_t rl;
     int fatal; /* a fatal consumer error (WR_E*), why in fatal_why: the subtask fails */
     char fatal_why[512];
@@ -460,6 +461,10 @@ int wr__ksrc_read(void *rp, wr_source_read_t *rd, wr_source_status_t *st, wr_str
     wr_source_read_skipped(rd, bad);
     bool ended = r->c->end == WR_KAFKA_END_LATEST && s_ends(r, rd, drained);
     *st = b->count > before ? WR_SOURCE_MORE : ended ? WR_SOURCE_END : WR_SOURCE_WAIT;
+    /* Nothing now: librdkafka's fetches are in flight, ask to be read again soon, backing off
+     * (1, 2, 4, ... ms) while nothing comes, so that a quiet topic costs ~10 reads a second. */
+    r->empty = *st == WR_SOURCE_WAIT ? r->empty + (r->empty < 7) : 0;
+    if (*st == WR_SOURCE_WAIT) wr_source_read_retry(rd, 1u << r->empty >> 1);
     return rc;
 }
 
