@@ -256,8 +256,8 @@ static const char *s_run_with_kills(const tk_mock_t *k, const char *sink)
 {
     unsigned devices = s_devices(true);
     size_t per = (size_t)S_EVENT_S * devices / S_CHUNKS + devices;
-    wr_strbuf_t file;
-    wr_strbuf_init(&file);
+    const char *path = ps_path("input.jsonl");
+    ps_write_file(path, "");
 
     pc_cluster_t c = {0};
     pj_cluster_start(&c, PS_ARGV("--set", "execution.checkpointing.interval=500ms"));
@@ -279,14 +279,21 @@ static const char *s_run_with_kills(const tk_mock_t *k, const char *sink)
         size_t np[3] = {0};
         for (int p = 0; p < 3; p++)
             part[p] = ps_alloc(per * sizeof(char *));
+        wr_strbuf_t text; /* (released before anything can fail the test) */
+        wr_strbuf_init(&text);
         for (unsigned i = chunk * S_EVENT_S / S_CHUNKS; i < (chunk + 1) * S_EVENT_S / S_CHUNKS;
              i++) {
             for (unsigned d = 0; d < devices; d++) {
                 const char *line = s_reading(d, i);
                 part[d % 3][np[d % 3]++] = line;
-                wr_strbuf_addf(&file, "%s\n", line);
+                wr_strbuf_addf(&text, "%s\n", line);
             }
         }
+        FILE *f = fopen(path, "a");
+        bool wrote = f && fwrite(text.buf, 1, text.len, f) == text.len;
+        if (f && fclose(f)) wrote = false;
+        wr_strbuf_release(&text);
+        if (!wrote) PS_FAIL("cannot append to %s", path);
         for (int p = 0; p < 3; p++)
             tk_produce(k->bootstrap, S_TOPIC, p, part[p], np[p], NULL);
         ps_sleep_ms(S_CHUNK_MS);
@@ -324,9 +331,6 @@ static const char *s_run_with_kills(const tk_mock_t *k, const char *sink)
         PS_FAIL("%d kills, yet `weir job` reports %lld restarts", kills,
                 (long long)pj_jnum(job, "restarts"));
     pc_cluster_stop(&c);
-    const char *path = ps_path("input.jsonl");
-    ps_write_file(path, file.buf);
-    wr_strbuf_release(&file);
     return path;
 }
 

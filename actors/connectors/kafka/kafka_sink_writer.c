@@ -275,9 +275,11 @@ int wr__kafka_sink_commit(void *wp, uint64_t checkpoint_id)
     int rc = 0;
     while (!rc && done < w->npending && w->pending[done].checkpoint <= checkpoint_id)
         if (!(rc = s_commit_one(w, done))) done++;
-    memmove(w->pending, w->pending + done, (w->npending - done) * sizeof *w->pending);
-    memmove(w->pending_prod, w->pending_prod + done,
-            (w->npending - done) * sizeof *w->pending_prod);
+    if (done && done < w->npending) { /* (none pending: pending may be NULL) */
+        memmove(w->pending, w->pending + done, (w->npending - done) * sizeof *w->pending);
+        memmove(w->pending_prod, w->pending_prod + done,
+                (w->npending - done) * sizeof *w->pending_prod);
+    }
     w->npending -= done;
     return s_fail(w, rc, rc ? &w->pending[0].txn : NULL);
 }
