@@ -110,17 +110,19 @@ static const char *s_topology(const char *name, unsigned p, const char *source, 
 }
 
 /* A Kafka source of the input at parallelism p (bounded: it ends where the topic ends when the
- * job starts), with more keys (", on_error: skip"). */
+ * job starts; the empty partition is done at once), with more keys (", on_error: skip"). No
+ * partition ever counts as idle (idle_timeout 0): one that is only slow (its broker down, a
+ * loaded machine) would let the watermark pass its records, which then come late. */
 static const char *s_kafka_source(const tk_mock_t *k, unsigned p, const char *more)
 {
     return ps_fmt("{type: kafka, parallelism: %u, bootstrap.servers: '%s', topic: %s, end: latest, "
-                  "idle_timeout: 1s%s}",
+                  "idle_timeout: 0s%s}",
                   p, k->bootstrap, S_TOPIC, more);
 }
 
-/* The mock of the jobs a slow sink stretches: its topic has 3 partitions, all with input. An empty
- * one would hold the watermark back for idle_timeout, long enough for the source to read the whole
- * input before the first window fires, and nothing would slow the source down after that. */
+/* The mock of the longer jobs: its topic has 3 partitions, all with input (the kill tests read it
+ * as a stream, in which an empty partition would hold the watermark back for good: no partition
+ * counts as idle), and a topic for the Kafka sink's results. */
 static tk_mock_t *s_stretched_mock(void)
 {
     return tk_mock_start("kafka",
@@ -264,7 +266,7 @@ static const char *s_run_with_kills(const tk_mock_t *k, const char *sink)
     const char *topo = s_topology(
         "eo", 2,
         ps_fmt("{type: kafka, parallelism: 2, bootstrap.servers: '%s', topic: %s, group: %s, "
-               "idle_timeout: 1s}",
+               "idle_timeout: 0s}",
                k->bootstrap, S_TOPIC, S_KILL_GROUP),
         sink);
     const char *id = pj_submit(&c, topo);
