@@ -281,6 +281,26 @@ static void test_reserved_tag_rejected(void **state)
     assert_int_equal(wr_mp_skip(&r), WR_EPROTO);
 }
 
+/* [version, [entry, ...]]: the head read, each way it can be wrong. */
+static void test_versioned_list(void **state)
+{
+    (void)state;
+    wr_mp_reader_t r;
+    uint32_t n = 99;
+    S_READER(&r, "\x92\x01\x92\xa1x\xa1y");
+    assert_int_equal(wr_mp_read_versioned_list(&r, 1, 2, &n), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(wr_mp_remaining(&r), 4);
+    S_READER(&r, "\x92\x02\x90");
+    assert_int_equal(wr_mp_read_versioned_list(&r, 1, 1, &n), WR_EVERSION);
+    S_READER(&r, "\x93\x01\x90\xc0");
+    assert_int_equal(wr_mp_read_versioned_list(&r, 1, 1, &n), WR_EPROTO);
+    S_READER(&r, "\x92\x01\x92\xa1x\xa1y"); /* 2 entries of at least 3 bytes: 4 remain */
+    assert_int_equal(wr_mp_read_versioned_list(&r, 1, 3, &n), WR_EPROTO);
+    S_READER(&r, "\x92\x01\xa1x");
+    assert_int_equal(wr_mp_read_versioned_list(&r, 1, 1, &n), WR_EPROTO);
+}
+
 static void test_errors_are_sticky(void **state)
 {
     (void)state;
@@ -441,6 +461,7 @@ int main(void)
         cmocka_unit_test(test_str_copy),
         cmocka_unit_test(test_ext_and_read_obj),
         cmocka_unit_test(test_reserved_tag_rejected),
+        cmocka_unit_test(test_versioned_list),
         cmocka_unit_test(test_errors_are_sticky),
         cmocka_unit_test(test_wrong_kinds),
         cmocka_unit_test(test_container_counts_bounded_by_input),

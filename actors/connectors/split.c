@@ -131,18 +131,11 @@ int wr_splits_encode(const wr_splits_t *s, wr_strbuf_t *out)
 int wr_splits_decode(const uint8_t *data, size_t len, wr_splits_t *out)
 {
     wr_mp_reader_t r;
-    uint32_t top = 0, count = 0, before = out->n;
-    uint64_t version = 0;
+    uint32_t count = 0, before = out->n;
     if (!len) return WR_EPROTO; /* (and data may be NULL) */
     wr_mp_reader_init(&r, data, len);
-    wr_mp_read_array(&r, &top);
-    if (!r.err && top != 2) return WR_EPROTO;
-    wr_mp_read_uint(&r, &version);
-    if (!r.err && version != WR_SPLIT_STATE_VERSION) return WR_EVERSION;
-    wr_mp_read_array(&r, &count);
-    if (r.err) return r.err;
-    if (count > wr_mp_remaining(&r) / S_MIN_SPLIT_BYTES) return WR_EPROTO;
-    int rc = 0;
+    int rc = wr_mp_read_versioned_list(&r, WR_SPLIT_STATE_VERSION, S_MIN_SPLIT_BYTES, &count);
+    if (rc) return rc;
     for (uint32_t i = 0; i < count && !rc; i++) {
         uint32_t three = 0, id_len = 0, pos_len = 0;
         const char *id = NULL;

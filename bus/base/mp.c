@@ -259,6 +259,22 @@ int wr_mp_read_map(wr_mp_reader_t *r, uint32_t *n)
     return rc;
 }
 
+int wr_mp_read_versioned_list(wr_mp_reader_t *r, uint64_t version, size_t min_entry_bytes,
+                              uint32_t *n)
+{
+    uint32_t top = 0, count = 0;
+    uint64_t v = 0;
+    wr_mp_read_array(r, &top);
+    if (!r->err && top != 2) return WR_EPROTO;
+    wr_mp_read_uint(r, &v);
+    if (!r->err && v != version) return WR_EVERSION;
+    wr_mp_read_array(r, &count);
+    if (r->err) return r->err;
+    if (count > wr_mp_remaining(r) / min_entry_bytes) return WR_EPROTO;
+    *n = count;
+    return 0;
+}
+
 int wr_mp_read_str(wr_mp_reader_t *r, const char **s, uint32_t *len)
 {
     wr_mp_obj_t o;

@@ -69,6 +69,13 @@ int wr_mp_read_double(wr_mp_reader_t *r, double *v);
  * remaining bytes (every object takes at least one) is WR_EPROTO, so *n is a safe size hint. */
 int wr_mp_read_array(wr_mp_reader_t *r, uint32_t *n);
 int wr_mp_read_map(wr_mp_reader_t *r, uint32_t *n);
+/* The head of a versioned list, the shape of the states that come back from checkpoints and files
+ * (split.h, sink_2pc.h, kafka_txnlog.h): [version, [entry, ...]]. Reads the outer array, the
+ * version and the list's header; *n entries follow. WR_EPROTO for an outer array of other than 2
+ * elements, or more entries than the remaining bytes hold at min_entry_bytes (>= 1) each;
+ * WR_EVERSION for another version; the reader's error. */
+int wr_mp_read_versioned_list(wr_mp_reader_t *r, uint64_t version, size_t min_entry_bytes,
+                              uint32_t *n);
 /* Borrowed view into the buffer; not NUL-terminated. */
 int wr_mp_read_str(wr_mp_reader_t *r, const char **s, uint32_t *len);
 /* Copies into dst with a NUL; WR_ETOOBIG if len >= cap, WR_EPROTO if it contains a NUL byte. */

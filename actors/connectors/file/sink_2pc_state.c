@@ -163,15 +163,9 @@ int wr_sink_2pc_state_decode(const uint8_t *data, size_t len, wr_sink_2pc_part_t
     *n = 0;
     wr_mp_reader_t r;
     wr_mp_reader_init(&r, data, len);
-    uint32_t top = 0, count = 0;
-    uint64_t version = 0;
-    wr_mp_read_array(&r, &top);
-    if (!r.err && top != 2) return WR_EPROTO;
-    wr_mp_read_uint(&r, &version);
-    if (!r.err && version != WR_SINK_2PC_STATE_VERSION) return WR_EVERSION;
-    wr_mp_read_array(&r, &count);
-    if (r.err) return r.err;
-    if (count > wr_mp_remaining(&r) / S_MIN_PART_BYTES) return WR_EPROTO;
+    uint32_t count = 0;
+    int rc = wr_mp_read_versioned_list(&r, WR_SINK_2PC_STATE_VERSION, S_MIN_PART_BYTES, &count);
+    if (rc) return rc;
     wr_sink_2pc_part_t *ps = count ? calloc(count, sizeof *ps) : NULL;
     if (count && !ps) return WR_ENOMEM;
     for (uint32_t i = 0; i < count && !r.err; i++)

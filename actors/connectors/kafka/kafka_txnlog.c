@@ -432,15 +432,9 @@ int wr_kafka_committable_decode(const char *prefix, const uint8_t *data, size_t 
     *n = 0;
     wr_mp_reader_t r;
     wr_mp_reader_init(&r, data, len);
-    uint32_t top = 0, count = 0;
-    uint64_t version = 0;
-    wr_mp_read_array(&r, &top);
-    if (!r.err && top != 2) return WR_EPROTO;
-    wr_mp_read_uint(&r, &version);
-    if (!r.err && version != WR_KAFKA_TXNLOG_VERSION) return WR_EVERSION;
-    wr_mp_read_array(&r, &count);
-    if (r.err) return r.err;
-    if (count > wr_mp_remaining(&r) / S_MIN_ENTRY_BYTES) return WR_EPROTO;
+    uint32_t count = 0;
+    int rc = wr_mp_read_versioned_list(&r, WR_KAFKA_TXNLOG_VERSION, S_MIN_ENTRY_BYTES, &count);
+    if (rc) return rc;
     wr_kafka_pending_t *v = count ? calloc(count, sizeof *v) : NULL;
     if (count && !v) return WR_ENOMEM;
     for (uint32_t i = 0; i < count && !r.err; i++)
