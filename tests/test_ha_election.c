@@ -87,7 +87,7 @@ static void s_expect_named(hc_cluster_t *c, int via, int leader)
 static void s_wait_standbys(hc_cluster_t *c, size_t n)
 {
     const tj_value_t *doc = NULL, *standbys = NULL;
-    for (int64_t t0 = ps_now_ms(); ps_now_ms() - t0 < PC_START_MS; ps_sleep_ms(100)) {
+    for (int64_t t0 = ps_now_ms(); ps_now_ms() - t0 < PC_START_MS; ps_poll_pause(100)) {
         hc_leader_doc(c, &doc);
         standbys = doc ? tj_get(doc, "standbys") : NULL;
         if (standbys && standbys->type == TJ_ARR && standbys->n == n) return;

@@ -139,7 +139,7 @@ static void test_ctrl_c_on_submit_wait_only_stops_following(void **state)
         r = pc_cli(&c, PS_ARGV("job", id));
         assert_int_equal(r.code, 0);
         if (!strstr(r.out, "CREATED")) break;
-        ps_sleep_ms(100);
+        ps_poll_pause(100);
     } while (ps_now_ms() < deadline);
     if (!strstr(r.out, "RUNNING")) PS_FAIL("the job does not run on:\n%s", r.out);
     r = pc_cli(&c, PS_ARGV("cancel", id));

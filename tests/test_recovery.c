@@ -241,7 +241,7 @@ static void s_wait_underway(pc_cluster_t *c, const char *id, const char *out)
     while (pj_jnum(pj_job(c, id), "latest_checkpoint") < 2 || pj_committed(out).n == 0) {
         if (ps_now_ms() - t0 > S_JOB_MS)
             PS_FAIL("no checkpoint and no output after %d ms", S_JOB_MS);
-        ps_sleep_ms(100);
+        ps_poll_pause(100);
     }
 }
 

@@ -139,7 +139,7 @@ static double s_wait_count(const pc_cluster_t *c, const char *node, const char *
     int64_t end = ps_now_ms() + 5000;
     double v;
     while ((v = s_count(c, node, field)) <= before && ps_now_ms() < end)
-        ps_sleep_ms(100);
+        ps_poll_pause(100);
     if (v <= before)
         PS_FAIL("%s's %s stayed at %.0f: %s", node, field, before,
                 pc_cli(c, PS_ARGV("actors", "--json")).out);

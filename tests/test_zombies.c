@@ -194,7 +194,7 @@ static void test_restarted_jobmanager_leaves_no_zombie(void **state)
                     "`weir actors` still lists%s%s; it said: %s",
                     S_GONE_MS, left[0] ? left : " no subtask",
                     s_all_slots_free(actors) ? "" : " and not every slot free", actors);
-        ps_sleep_ms(100);
+        ps_poll_pause(100);
     }
     print_message("  the old job's subtasks gone, every slot free, %lld ms after re-registration\n",
                   (long long)(ps_now_ms() - t0));
@@ -227,7 +227,7 @@ static void test_resumed_taskmanager_cancels_its_lost_attempt(void **state)
         if (!left[0]) break;
         if (ps_now_ms() - t0 > S_GONE_MS)
             PS_FAIL("%d ms after SIGCONT, `weir actors` still lists attempt 0:%s", S_GONE_MS, left);
-        ps_sleep_ms(100);
+        ps_poll_pause(100);
     }
     print_message("  attempt 0 gone from %s %lld ms after SIGCONT\n", pc_tm_ids[tm],
                   (long long)(ps_now_ms() - t0));

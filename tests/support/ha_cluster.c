@@ -114,7 +114,7 @@ int hc_wait_leader(hc_cluster_t *c, int other, int timeout_ms)
                     "--etcd` exited %d:\n%s%s",
                     timeout_ms, other >= 0 ? hc_jm_ids[other] : "none",
                     leader >= 0 ? hc_jm_ids[leader] : "none", r.code, r.out, r.err);
-        ps_sleep_ms(100);
+        ps_poll_pause(100);
     }
 }
 

@@ -88,7 +88,7 @@ const char *pj_wait_job(pc_cluster_t *c, const char *id, const char *state, long
         if (ended || ps_now_ms() - t0 > timeout_ms)
             PS_FAIL("job %s is %s (%s), not %s, after %lld ms: %s", id, now[0] ? now : "unknown",
                     pj_jstr(job, "error"), state, (long long)(ps_now_ms() - t0), job);
-        ps_sleep_ms(50);
+        ps_poll_pause(50);
     }
 }
 
@@ -97,7 +97,7 @@ void pj_wait_checkpoint(const pc_cluster_t *c, const char *id, long long n, int 
     for (int64_t t0 = ps_now_ms(); pj_jnum(pj_job(c, id), "latest_checkpoint") < n;) {
         if (ps_now_ms() - t0 > timeout_ms)
             PS_FAIL("no checkpoint %lld of job %s after %d ms", n, id, timeout_ms);
-        ps_sleep_ms(100);
+        ps_poll_pause(100);
     }
 }
 

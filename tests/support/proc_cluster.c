@@ -236,6 +236,6 @@ const tj_value_t *pc_wait_statuses(pc_cluster_t *c, const char *const want[], in
             PS_FAIL("after %d ms `weir actors` does not show%s; it said (exit %d):\n%s%s",
                     timeout_ms, wanted, r.code, r.out, r.err);
         }
-        ps_sleep_ms(50);
+        ps_poll_pause(50);
     }
 }

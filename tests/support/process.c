@@ -27,6 +27,11 @@ void ps_sleep_ms(int ms)
     wr_test_sleep_ms(ms);
 }
 
+void ps_poll_pause(int ms)
+{
+    wr_test_sleep_ms(ps_h.asan && ms < PS_POLL_SANITIZER_MS ? PS_POLL_SANITIZER_MS : ms);
+}
+
 int64_t ps_now_ms(void)
 {
     return wr_test_now_ms();

@@ -92,6 +92,13 @@ extern ps_harness_t ps_h;
 
 void ps_sleep_ms(int ms);
 int64_t ps_now_ms(void);
+/* The pause between two polls of a loop that runs the weir CLI each time (`weir job`, `weir
+ * actors`, ...): ms, but at least PS_POLL_SANITIZER_MS when WEIR_BIN is an ASan build. Each run of
+ * an ASan weir costs about 150 ms of CPU before it does anything (its shadow memory and the
+ * libraries' start), so a loop polling every 50 ms kept most of a core busy, and that in every
+ * system test at once. */
+void ps_poll_pause(int ms);
+#define PS_POLL_SANITIZER_MS 250
 
 /* ---- memory and files kept until the test ends ---- */
 
