@@ -106,19 +106,11 @@ int wr__ksrc_position_read(const wr_split_t *s, int64_t *offset, uint64_t *bytes
 
 /* ---- consumers ---- */
 
-/* weir's defaults for its consumers, which `properties` may override: librdkafka 2.0.2 stops
- * fetching a partition once queued.min.messages (100,000 by default) are queued over the
- * consumer's partitions, and looks again only when its broker thread next wakes, up to a second
- * later: a source that drains the queue faster than that waited most of the time (a bounded
- * read of 500,000 readings on the mock cluster took 3.5 s, 1.0 s with this). The queue stays
- * bounded by queued.max.messages.kbytes (64 MiB by default). */
-#define S_DEFAULTS "queued.min.messages=1000000"
-
 rd_kafka_conf_t *wr__ksrc_conf(const wr_kafka_source_config_t *c, wr_strbuf_t *err)
 {
     wr_strbuf_t props;
     wr_strbuf_init(&props);
-    wr_strbuf_adds(&props, S_DEFAULTS);
+    wr_strbuf_adds(&props, WR_KAFKA_SOURCE_DEFAULTS);
     if (c->properties) wr_strbuf_addf(&props, "\n%s", c->properties); /* (later ones win) */
     if (props.failed) {
         wr_strbuf_release(&props);
