@@ -56,7 +56,8 @@ void wr_bench_procs_release(wr_bench_procs_t *ps, bool keep);
  * (net.ipv4.ip_local_port_range), where connect takes its local ports: a cluster that makes and
  * breaks many connections (weir chaos) would otherwise find a daemon's port, kept across its
  * restarts, taken by one of its own connections. Outside the range it competes only with other
- * picks like it (tests/support/process.h's ps_free_port is this function). */
+ * picks like it (tests/support/process.h's ps_free_port is this function), and never gives 8081,
+ * rest.port's default, which any JobManager started meanwhile may take. */
 int wr_bench_free_port(void);
 /* Milliseconds of a monotonic clock. */
 int64_t wr_bench_ms(void);

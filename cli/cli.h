@@ -16,6 +16,9 @@
 #include "bus/messages.h"
 #include "cli/config.h"
 
+/* weir's version: `weir --version`, the REST API's /overview and /config. */
+#define WR_VERSION "0.1.0"
+
 enum { WR_EXIT_OK = 0, WR_EXIT_FAIL = 1, WR_EXIT_USAGE = 2 };
 
 /* A subcommand: argv[0] is its name. Returns an exit code. */

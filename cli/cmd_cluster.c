@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "actors/jobmanager/jobmanager.h"
+#include "actors/rest/rest.h"
 #include "actors/taskmanager/taskmanager.h"
 #include "actors/dataflow/job/plan.h"
 #include "bus/base/error.h"
@@ -34,6 +35,26 @@ static const char *s_where(const wr_node_t *node, char *buf, size_t cap)
     else
         snprintf(buf, cap, "%s", bound);
     return buf;
+}
+
+/* The JobManager's REST API on rest.address:rest.port (actors/rest/rest.h), or NULL: rest.port
+ * -1, or it could not listen (a warning says why; the JobManager runs on without it). */
+static wr_rest_t *s_rest_start(wr_node_t *node, const wr_config_t *cfg)
+{
+    int port = (int)wr_config_int(cfg, "rest.port");
+    if (port < 0) return NULL;
+    char jm[WR_ADDR_MAX], why[256];
+    snprintf(jm, sizeof jm, "%s/%s", wr_node_id(node), WR_JOBMANAGER_PATH);
+    wr_rest_opts_t o = {.address = wr_config_str(cfg, "rest.address"),
+                        .port = port,
+                        .jm_addr = jm,
+                        .version = WR_VERSION};
+    int err = 0;
+    wr_rest_t *r = wr_rest_start(node, &o, &err, why, sizeof why);
+    if (!r)
+        wr_warn("jobmanager: no REST API: %s (%s); set rest.port (-1: none)", why,
+                wr_strerror(err));
+    return r;
 }
 
 static const char s_jm_usage[] =
@@ -116,16 +137,23 @@ int wr_cmd_jobmanager(int argc, char **argv)
     if (ha_on) jo.ha = &ha;
     if (!err) err = wr_jobmanager_spawn(node, &jo);
     char where[300];
+    wr_rest_t *rest = NULL;
     if (err) {
         wr_cli_error("jobmanager", NULL, "cannot start the JobManager actor: %s", wr_strerror(err));
         rc = WR_EXIT_FAIL;
     } else {
-        printf("weir jobmanager %s listening on %s%s%s\n", wr_node_id(node),
+        rest = s_rest_start(node, cfg);
+        char api[96] = "";
+        if (rest)
+            snprintf(api, sizeof api, ", REST API on http://%s:%d/",
+                     wr_config_str(cfg, "rest.address"), wr_rest_port(rest));
+        printf("weir jobmanager %s listening on %s%s%s%s\n", wr_node_id(node),
                s_where(node, where, sizeof where), ha_on ? ", campaigning through etcd at " : "",
-               ha_on ? ha.endpoints : "");
+               ha_on ? ha.endpoints : "", api);
         fflush(stdout);
         rc = s_run_until_signal(-1);
     }
+    wr_rest_stop(&rest); /* (before the node its requests go through) */
     wr_node_destroy(&node);
     wr_config_destroy(&cfg);
     return rc;

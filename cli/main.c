@@ -6,8 +6,6 @@
 
 #include "cli/cli.h"
 
-#define WR_VERSION "0.1.0"
-
 int main(int argc, char **argv)
 {
     /* weir handles SIGINT/SIGTERM itself (sigwait in the main thread): keep czmq's handler out,

@@ -8,7 +8,7 @@ PACKAGES="
 gcc libc6-dev pkg-config scons clang-format
 clang libclang-rt-14-dev
 libczmq-dev libzmq3-dev libmsgpack-dev librdkafka-dev librocksdb-dev
-libcurl4-openssl-dev libyaml-dev libcmocka-dev
+libcurl4-openssl-dev libyaml-dev libcmocka-dev libmicrohttpd-dev
 etcd-server etcd-client
 kcat
 tmux

@@ -1,0 +1,52 @@
+/* The REST API of a JobManager (issue 15, first part: the read-only endpoints): an HTTP server
+ * (libmicrohttpd) on rest.address:rest.port, beside the JobManager's node, that answers Flink's
+ * paths (rest_route.h) with JSON in Flink's shapes (rest_json.h).
+ *
+ * - Each request asks the JobManager actor on this node through the bus, as the CLI does
+ *   (wr_node_request: JOBS_REQ, JOB_REQ, ACTORS_REQ), and renders its answer: the REST API reads
+ *   the same state as `weir jobs`, `weir job` and `weir actors`, owned by the JobManager actor,
+ *   and shares nothing with it.
+ * - A connection gets its own thread (at most WR_REST_MAX_CONNECTIONS at once, each closed after
+ *   WR_REST_IDLE_S idle seconds), so a slow answer holds up only its own request. An answer that
+ *   does not come within the request timeout is 504.
+ * - Read-only for now: GET (and HEAD) only; another method on a known path is 405 with Allow:
+ *   GET, HEAD. A request body is refused beyond WR_REST_MAX_BODY bytes (413) and ignored below.
+ *   The endpoints that act (submit, cancel, savepoint, stop) come with the roles of the bus's
+ *   keys: until then nothing here changes the cluster. rest.address defaults to 127.0.0.1.
+ * - Errors are JSON, {"errors": ["..."]}: 404 for an unknown path, job or TaskManager; 503 when
+ *   this JobManager is a standby (with the leader's node and endpoint) or none leads; 504 when
+ *   the JobManager does not answer in time; 500 when an answer cannot be decoded or rendered.
+ * - Threads: wr_rest_start and wr_rest_stop from one thread; the server's threads only call
+ *   wr_node_request on the node, which must outlive the server (stop it first). */
+#ifndef WR_REST_H
+#define WR_REST_H
+
+#include <stdint.h>
+
+#include "actors/runtime/node.h"
+
+#define WR_REST_MAX_CONNECTIONS 32
+#define WR_REST_IDLE_S          30
+#define WR_REST_MAX_BODY        (1u << 20)
+
+typedef struct wr_rest wr_rest_t;
+
+typedef struct {
+    const char *address; /* an IPv4 literal: 127.0.0.1 (rest.address), 0.0.0.0 for every one */
+    int port;            /* 1-65535, or 0 for one the kernel picks (wr_rest_port tells it) */
+    const char *jm_addr; /* the JobManager actor's address on node, "jm-1/jobmanager" */
+    int64_t timeout_ms;  /* for the JobManager's answer */
+    const char *version; /* weir's, in /overview and /config */
+} wr_rest_opts_t;
+
+/* Starts serving. NULL with *err: WR_EINVAL (a bad address or port), WR_EADDRINUSE-like errors
+ * of the bind as WR_EIO (*why, if not NULL, then says what: "127.0.0.1:8081: Address already in
+ * use"), WR_ENOMEM. node is borrowed. */
+wr_rest_t *wr_rest_start(wr_node_t *node, const wr_rest_opts_t *o, int *err, char *why,
+                         size_t why_cap);
+/* The port it listens on. */
+int wr_rest_port(const wr_rest_t *r);
+/* Stops accepting, waits for the requests being answered, frees; *r becomes NULL. */
+void wr_rest_stop(wr_rest_t **r);
+
+#endif

@@ -1,0 +1,54 @@
+/* The REST API's answers as JSON, in Flink's shapes and key names where Flink has the thing (so
+ * that scripts written against Flink's REST API read them), with weir's own figures beside them
+ * under keys Flink does not use. Each appends one JSON object to out, made from the decoded
+ * reply of the JobManager (bus/messages.h) that the route asks for; out->failed tells of a lack
+ * of memory. Times are epoch milliseconds, -1 when there is none (Flink's convention), durations
+ * milliseconds.
+ *
+ *   /overview        {"taskmanagers", "slots-total", "slots-available", "jobs-running",
+ *                     "jobs-finished", "jobs-cancelled", "jobs-failed", "flink-version" (weir's),
+ *                     "weir-version", "leader", "ha"}
+ *   /config          {"refresh-interval", "timezone-name", "timezone-offset", "flink-version",
+ *                     "weir-version"}
+ *   /jobs            {"jobs": [{"id", "status"}]}
+ *   /jobs/overview   {"jobs": [{"jid", "name", "state", "start-time", "end-time", "duration",
+ *                     "last-modification", "slots", "error"}]}
+ *   /jobs/:id        {"jid", "name", "state", "start-time", "end-time", "duration", "now",
+ *                     "attempt", "restarts", "latest-checkpoint", "recovery-ms", "error",
+ *                     "vertices": [{"id", "name", "parallelism", "status", "metrics": {
+ *                       "read-records", "write-records", "backpressure-count", "watermark",
+ *                       "windows-fired", "late-dropped", "skipped", "emit-delay-p50-ms",
+ *                       "emit-delay-p99-ms"}, "subtasks": [{"subtask", "host", "status"}]}]}
+ *   /jobs/:id/exceptions  {"root-exception" (null when none), "timestamp", "all-exceptions": [],
+ *                     "truncated": false}
+ *   /taskmanagers    {"taskmanagers": [{"id", "path", "status", "slotsNumber", "freeSlots",
+ *                     "timeSinceLastHeartbeat", "malformedFrames"}]}
+ *   /taskmanagers/:id  one element of that list
+ *   errors           {"errors": ["message"]} (Flink's shape), with the HTTP status beside it
+ *
+ * A job's state is its JobManager's name for it (CREATED, RUNNING, RESTARTING, FINISHED,
+ * CANCELED, FAILED: Flink's). A vertex's status is RUNNING when every subtask runs, else the
+ * state its first subtask that does not run is in. */
+#ifndef WR_REST_JSON_H
+#define WR_REST_JSON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bus/base/strbuf.h"
+#include "bus/messages.h"
+
+void wr_rest_json_overview(const wr_msg_jobs_reply_t *jobs, const wr_msg_actors_reply_t *actors,
+                           const char *version, wr_strbuf_t *out);
+void wr_rest_json_config(const char *version, int64_t refresh_ms, wr_strbuf_t *out);
+void wr_rest_json_jobs(const wr_msg_jobs_reply_t *jobs, wr_strbuf_t *out);
+void wr_rest_json_jobs_overview(const wr_msg_jobs_reply_t *jobs, wr_strbuf_t *out);
+void wr_rest_json_job(const wr_msg_job_reply_t *job, int64_t now_ms, wr_strbuf_t *out);
+void wr_rest_json_exceptions(const wr_msg_job_reply_t *job, wr_strbuf_t *out);
+/* Every TaskManager's row of actors (the rows with slots), or only the one named id (NULL: all);
+ * false when id names none (nothing appended). */
+bool wr_rest_json_taskmanagers(const wr_msg_actors_reply_t *actors, const char *id,
+                               wr_strbuf_t *out);
+void wr_rest_json_error(const char *message, wr_strbuf_t *out);
+
+#endif

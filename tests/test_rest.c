@@ -1,0 +1,316 @@
+/* The JobManager's REST API (actors/rest/rest.h) against a real cluster: a `weir jobmanager` and
+ * two `weir taskmanager` processes, asked over HTTP with libcurl. Every figure an endpoint gives
+ * is checked against what the CLI says of the same cluster (`weir actors --json`, `weir job
+ * --json`) or against the job's own input (a bounded generator: every reading read once), and
+ * every bad request against its status and a JSON error. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <curl/curl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "bus/base/strbuf.h"
+#include "tests/support/jobs.h"
+#include "tests/support/json.h"
+#include "tests/support/proc_cluster.h"
+#include "tests/support/process.h"
+
+#define S_TOTAL 40000 /* the job's readings */
+
+/* An HTTP exchange: status, body, the Allow header. */
+typedef struct {
+    long status;
+    const char *body;
+    const char *allow;
+} s_http_t;
+
+static size_t s_collect(char *p, size_t size, size_t n, void *sb)
+{
+    wr_strbuf_add(sb, p, size * n);
+    return size * n;
+}
+
+static size_t s_header(char *p, size_t size, size_t n, void *allow)
+{
+    if (size * n > 6 && !strncasecmp(p, "Allow:", 6))
+        wr_strbuf_add(allow, p + 6, strcspn(p + 6, "\r\n"));
+    return size * n;
+}
+
+/* method path on 127.0.0.1:port, with body (NULL: none) of len bytes. */
+static s_http_t s_http(int port, const char *method, const char *path, const char *body, size_t len)
+{
+    CURL *h = curl_easy_init();
+    if (!h) PS_FAIL("curl_easy_init");
+    wr_strbuf_t out, allow;
+    wr_strbuf_init(&out);
+    wr_strbuf_init(&allow);
+    curl_easy_setopt(h, CURLOPT_URL, ps_fmt("http://127.0.0.1:%d%s", port, path));
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    if (!strcmp(method, "HEAD")) curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+    if (body) {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    }
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, s_collect);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &out);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, s_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, &allow);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 20000L);
+    CURLcode rc = curl_easy_perform(h);
+    s_http_t r = {0, ps_keep(wr_strbuf_detach(&out, NULL)),
+                  ps_keep(wr_strbuf_detach(&allow, NULL))};
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r.status);
+    curl_easy_cleanup(h);
+    /* (a body cut off by the server's 413 is a send error, with the answer read) */
+    if (rc != CURLE_OK && !(rc == CURLE_SEND_ERROR && r.status))
+        PS_FAIL("%s %s: %s", method, path, curl_easy_strerror(rc));
+    return r;
+}
+
+/* GET path: 200 and one JSON object, returned. */
+static const tj_value_t *s_get(int port, const char *path)
+{
+    s_http_t r = s_http(port, "GET", path, NULL, 0);
+    const tj_value_t *doc = tj_parse(r.body);
+    if (r.status != 200 || !doc || doc->type != TJ_OBJ)
+        PS_FAIL("GET %s: %ld, not one JSON object:\n%s", path, r.status, r.body);
+    return doc;
+}
+
+/* method path answers status with {"errors": [one message]}; the message. */
+static const char *s_expect_error(int port, const char *method, const char *path, long status)
+{
+    s_http_t r = s_http(port, method, path, NULL, 0);
+    const tj_value_t *doc = tj_parse(r.body), *errors = tj_get(doc, "errors");
+    if (r.status != status || !errors || errors->type != TJ_ARR || errors->n != 1 ||
+        errors->items[0]->type != TJ_STR)
+        PS_FAIL("%s %s: %ld (not %ld) or no {\"errors\": [message]}:\n%s", method, path, r.status,
+                status, r.body);
+    return errors->items[0]->str;
+}
+
+static int s_connect(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a)) PS_FAIL("connect to %d", port);
+    return fd;
+}
+
+static const char *s_topology(void)
+{
+    const char *path = ps_path("job.yaml");
+    ps_write_file(path, ps_fmt("name: rest-job\nparallelism: 2\nsources:\n"
+                               "  - {type: generator, devices: 100, total: %d, rate: 200000, "
+                               "jitter: 1s, late_fraction: 0, seed: 5}\n"
+                               "key_by: device\nevent_time: {field: ts, max_out_of_orderness: 2s}\n"
+                               "window: {type: tumbling, size: 1min}\naggregates:\n  n: count()\n"
+                               "sinks:\n  - {type: file, path: %s}\n",
+                               S_TOTAL, ps_path("out")));
+    return path;
+}
+
+/* The TaskManager rows of `weir actors --json`: their slots and free slots summed. */
+static void s_cli_slots(const pc_cluster_t *c, double *slots, double *free_slots, size_t *tms)
+{
+    const tj_value_t *rows = pc_actors(c);
+    *slots = *free_slots = 0;
+    *tms = 0;
+    for (size_t i = 0; i < rows->n; i++) {
+        double s = tj_num(rows->items[i], "slots");
+        if (isnan(s) || s == 0) continue;
+        *slots += s;
+        *free_slots += tj_num(rows->items[i], "slots_free");
+        (*tms)++;
+    }
+}
+
+static void test_every_endpoint_against_a_cluster(void **state)
+{
+    (void)state;
+    int port = ps_free_port();
+    pc_cluster_t c = {0};
+    pj_cluster_start(&c, PS_ARGV("--set", ps_fmt("rest.port=%d", port)));
+    if (!strstr(ps_read_file(c.jm->out), ps_fmt("REST API on http://127.0.0.1:%d/", port)))
+        PS_FAIL("the JobManager does not say where its REST API is:\n%s", ps_read_file(c.jm->out));
+
+    /* the cluster before any job, as `weir actors` sees it */
+    double slots, free_slots;
+    size_t tms;
+    s_cli_slots(&c, &slots, &free_slots, &tms);
+    const tj_value_t *o = s_get(port, "/overview");
+    assert_int_equal(tms, 2);
+    assert_true(tj_num(o, "taskmanagers") == 2);
+    assert_true(tj_num(o, "slots-total") == slots && slots >= 2);
+    assert_true(tj_num(o, "slots-available") == free_slots);
+    assert_true(tj_num(o, "jobs-running") == 0 && tj_num(o, "jobs-finished") == 0);
+    assert_string_equal(tj_str(o, "leader"), "jm-1");
+    assert_non_null(tj_str(o, "weir-version"));
+    assert_true(tj_get(s_get(port, "/jobs"), "jobs")->n == 0);
+
+    const tj_value_t *tmlist = tj_get(s_get(port, "/taskmanagers"), "taskmanagers");
+    assert_true(tmlist && tmlist->type == TJ_ARR && tmlist->n == 2);
+    for (size_t i = 0; i < tmlist->n; i++) {
+        const char *id = tj_str(tmlist->items[i], "id");
+        assert_true(id && (!strcmp(id, "tm-a") || !strcmp(id, "tm-b")));
+        assert_string_equal(tj_str(tmlist->items[i], "status"), "UP");
+        const tj_value_t *one = s_get(port, ps_fmt("/taskmanagers/%s", id));
+        assert_string_equal(tj_str(one, "id"), id);
+        assert_true(tj_num(one, "slotsNumber") == tj_num(tmlist->items[i], "slotsNumber"));
+    }
+
+    /* a job, to its end */
+    const char *id = pj_submit(&c, s_topology());
+    const char *cli = pj_wait_job(&c, id, "FINISHED", 0, 60000);
+    const tj_value_t *jobs = tj_get(s_get(port, "/jobs"), "jobs");
+    assert_true(jobs && jobs->n == 1);
+    assert_string_equal(tj_str(jobs->items[0], "id"), id);
+    assert_string_equal(tj_str(jobs->items[0], "status"), "FINISHED");
+    const tj_value_t *ov = tj_get(s_get(port, "/jobs/overview"), "jobs")->items[0];
+    assert_string_equal(tj_str(ov, "jid"), id);
+    assert_string_equal(tj_str(ov, "name"), "rest-job");
+    assert_string_equal(tj_str(ov, "state"), "FINISHED");
+    double start = tj_num(ov, "start-time"), end = tj_num(ov, "end-time");
+    assert_true(start > 1.7e12 && end == start + tj_num(ov, "duration") && end >= start);
+    o = s_get(port, "/overview");
+    assert_true(tj_num(o, "jobs-finished") == 1 && tj_num(o, "jobs-running") == 0);
+
+    const tj_value_t *job = s_get(port, ps_fmt("/jobs/%s", id));
+    assert_string_equal(tj_str(job, "jid"), id);
+    assert_string_equal(tj_str(job, "state"), "FINISHED");
+    assert_true(tj_num(job, "start-time") == start && tj_num(job, "end-time") == end);
+    /* the vertices as `weir job --json` gives its operators, the source's and the window's
+     * reading every reading once */
+    const tj_value_t *v = tj_get(job, "vertices"), *ops = tj_get(tj_parse(cli), "operators");
+    if (!v || v->type != TJ_ARR || !ops || ops->type != TJ_ARR || v->n != ops->n || v->n < 3)
+        PS_FAIL("not the job's vertices:\n%s\n`weir job --json`: %s",
+                s_http(port, "GET", ps_fmt("/jobs/%s", id), NULL, 0).body, cli);
+    for (size_t i = 0; i < v->n; i++) {
+        const tj_value_t *m = tj_get(v->items[i], "metrics"), *op = ops->items[i];
+        assert_string_equal(tj_str(v->items[i], "name"), tj_str(op, "name"));
+        assert_true(tj_num(v->items[i], "parallelism") == tj_num(op, "parallelism"));
+        assert_true(tj_num(m, "read-records") == tj_num(op, "records_in"));
+        assert_true(tj_num(m, "write-records") == tj_num(op, "records_out"));
+        assert_true(tj_num(m, "windows-fired") == tj_num(op, "windows_fired"));
+        assert_string_equal(tj_str(v->items[i], "status"), "FINISHED");
+        const tj_value_t *subs = tj_get(v->items[i], "subtasks");
+        assert_true(subs && subs->n == tj_num(op, "parallelism"));
+        for (size_t k = 0; k < subs->n; k++) {
+            const char *host = tj_str(subs->items[k], "host");
+            assert_true(host && (!strcmp(host, "tm-a") || !strcmp(host, "tm-b")));
+        }
+    }
+    assert_string_equal(tj_str(v->items[0], "name"), "generator");
+    assert_true(tj_num(tj_get(v->items[0], "metrics"), "read-records") == S_TOTAL);
+    assert_string_equal(tj_str(v->items[1], "name"), "window-1");
+    assert_true(tj_num(tj_get(v->items[1], "metrics"), "read-records") == S_TOTAL);
+    assert_true(tj_num(tj_get(v->items[1], "metrics"), "windows-fired") > 0);
+    const tj_value_t *ex = s_get(port, ps_fmt("/jobs/%s/exceptions", id));
+    assert_true(tj_get(ex, "root-exception") && tj_get(ex, "root-exception")->type == TJ_NULL);
+
+    /* what is not there, and what is not allowed */
+    s_expect_error(port, "GET", "/nope", 404);
+    s_expect_error(port, "GET", "/", 404);
+    s_expect_error(port, "GET", "/jobs//x", 404);
+    assert_non_null(strstr(s_expect_error(port, "GET", "/jobs/nosuchjob", 404), "no such job"));
+    s_expect_error(port, "GET", ps_fmt("/jobs/%0100d", 7), 404);
+    s_expect_error(port, "GET", "/jobs/a%20b", 404);
+    assert_non_null(strstr(s_expect_error(port, "GET", "/taskmanagers/tm-z", 404), "tm-z"));
+    for (int i = 0; i < 2; i++) {
+        const char *method = i ? "DELETE" : "POST";
+        s_http_t r = s_http(port, method, "/jobs", NULL, 0);
+        if (r.status != 405 || !strstr(r.allow, "GET, HEAD"))
+            PS_FAIL("%s /jobs: %ld, Allow '%s':\n%s", method, r.status, r.allow, r.body);
+    }
+    s_http_t head = s_http(port, "HEAD", "/overview", NULL, 0);
+    assert_int_equal(head.status, 200);
+    assert_string_equal(head.body, "");
+    assert_true(tj_get(s_get(port, "/jobs?refresh=1"), "jobs")->n == 1); /* a query: ignored */
+    /* a body is bounded (and read, not kept, below the bound) */
+    size_t big = (2u << 20);
+    char *body = ps_alloc(big);
+    memset(body, 'x', big);
+    s_http_t r = s_http(port, "GET", "/overview", body, big);
+    if (r.status != 413) PS_FAIL("a 2 MiB body: %ld:\n%s", r.status, r.body);
+    assert_int_equal(s_http(port, "GET", "/overview", body, 1000).status, 200);
+    /* garbage on the port: an HTTP error, and the server answers on */
+    int fd = s_connect(port);
+    static const char junk[] = "\x01\x02 not http at all\r\n\r\n";
+    assert_true(write(fd, junk, sizeof junk - 1) == (ssize_t)(sizeof junk - 1));
+    char answer[64] = "";
+    ssize_t got = read(fd, answer, sizeof answer - 1);
+    close(fd);
+    if (got <= 0 || strncmp(answer, "HTTP/1.1 400", 12))
+        PS_FAIL("garbage: '%s' (not 400)", got > 0 ? answer : "");
+    assert_string_equal(tj_str(s_get(port, "/config"), "weir-version"),
+                        tj_str(s_get(port, "/overview"), "weir-version"));
+    pc_cluster_stop(&c);
+}
+
+/* A port already taken: the JobManager warns and runs on without a REST API. */
+static void test_taken_port_leaves_the_jobmanager_running(void **state)
+{
+    (void)state;
+    int port = 0, fd = ps_listen(&port);
+    assert_true(fd >= 0);
+    pc_cluster_t c = {.ntms = 1};
+    pj_cluster_start(&c, PS_ARGV("--set", ps_fmt("rest.port=%d", port)));
+    const char *err = ps_read_file(c.jm->err);
+    if (!strstr(err, "no REST API") || !strstr(err, "Address already in use"))
+        PS_FAIL("the JobManager did not say its REST port is taken:\n%s", err);
+    assert_null(strstr(ps_read_file(c.jm->out), "REST API on"));
+    ps_result_t r = pc_cli(&c, PS_ARGV("jobs"));
+    assert_int_equal(r.code, 0);
+    pc_cluster_stop(&c);
+    close(fd);
+}
+
+static void test_rest_port_minus_one_is_no_rest_api(void **state)
+{
+    (void)state;
+    pc_cluster_t d = {.ntms = 1};
+    pj_cluster_start(&d, PS_ARGV("--set", "rest.port=-1"));
+    assert_null(strstr(ps_read_file(d.jm->out), "REST API"));
+    assert_null(strstr(ps_read_file(d.jm->err), "REST API"));
+    pc_cluster_stop(&d);
+}
+
+static int s_group_setup(void **state)
+{
+    (void)state;
+    if (curl_global_init(CURL_GLOBAL_DEFAULT)) return -1;
+    return ps_group_setup("test_rest", false);
+}
+
+static int s_group_teardown(void **state)
+{
+    int rc = ps_group_teardown(state);
+    curl_global_cleanup();
+    return rc;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_every_endpoint_against_a_cluster, ps_setup,
+                                        ps_teardown),
+        cmocka_unit_test_setup_teardown(test_taken_port_leaves_the_jobmanager_running, ps_setup,
+                                        ps_teardown),
+        cmocka_unit_test_setup_teardown(test_rest_port_minus_one_is_no_rest_api, ps_setup,
+                                        ps_teardown),
+    };
+    return cmocka_run_group_tests_name("weir REST API", tests, s_group_setup, s_group_teardown);
+}
