@@ -102,12 +102,17 @@ static void s_relay(wr_status_tty_t *t, bool all)
             while (upto && t->buf[upto - 1] != '\n')
                 upto--;
         if (upto) {
+            /* under stderr's stdio lock, which wr_log holds while it writes a line: a log line of
+             * another thread (a TaskManager lost as `weir local` stops) comes between rows, never
+             * inside one that the terminal takes in more than one write */
+            flockfile(stderr);
             bool was = t->drawn;
             s_erase(t);
             s_write_all(t->saved_out, t->buf, upto);
             memmove(t->buf, t->buf + upto, t->len - upto);
             t->len -= upto;
             if (was && !all) s_draw(t);
+            funlockfile(stderr);
         }
         if (n <= 0) return; /* empty for now (EAGAIN), or closed */
     }

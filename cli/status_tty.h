@@ -5,7 +5,9 @@
  * sinks) and stdout is the terminal stderr is, a status line drawn between their writes would
  * end up in the middle of a row. So fd 1 becomes a pipe: wr_status_tty_pump copies the complete
  * lines in it to the terminal, erasing the status line before them and drawing it again after;
- * wr_status_tty_destroy gives fd 1 back. Not thread-safe: one thread (the CLI's) calls these. */
+ * wr_status_tty_destroy gives fd 1 back. Log lines (bus/base/log.h: stderr, any thread) stay out
+ * of the rows too: the rows are written under stderr's stdio lock, which a log line holds while it
+ * is written. Not thread-safe: one thread (the CLI's) calls these. */
 #ifndef WR_STATUS_TTY_H
 #define WR_STATUS_TTY_H
 

@@ -25,7 +25,7 @@
 #include "tests/support/proc_cluster.h"
 #include "tests/support/process.h"
 
-#define S_TOTAL 40000 /* the job's readings */
+#define S_TOTAL 40000 /* the job's readings: 2 s at 20,000 a second, checkpoints every 300 ms */
 
 /* An HTTP exchange: status, body, the Allow header. */
 typedef struct {
@@ -114,7 +114,7 @@ static const char *s_topology(void)
 {
     const char *path = ps_path("job.yaml");
     ps_write_file(path, ps_fmt("name: rest-job\nparallelism: 2\nsources:\n"
-                               "  - {type: generator, devices: 100, total: %d, rate: 200000, "
+                               "  - {type: generator, devices: 100, total: %d, rate: 20000, "
                                "jitter: 1s, late_fraction: 0, seed: 5}\n"
                                "key_by: device\nevent_time: {field: ts, max_out_of_orderness: 2s}\n"
                                "window: {type: tumbling, size: 1min}\naggregates:\n  n: count()\n"
@@ -143,7 +143,8 @@ static void test_every_endpoint_against_a_cluster(void **state)
     (void)state;
     int port = ps_free_port();
     pc_cluster_t c = {0};
-    pj_cluster_start(&c, PS_ARGV("--set", ps_fmt("rest.port=%d", port)));
+    pj_cluster_start(&c, PS_ARGV("--set", ps_fmt("rest.port=%d", port), "--set",
+                                 "execution.checkpointing.interval=300ms"));
     if (!strstr(ps_read_file(c.jm->out), ps_fmt("REST API on http://127.0.0.1:%d/", port)))
         PS_FAIL("the JobManager does not say where its REST API is:\n%s", ps_read_file(c.jm->out));
 
@@ -218,6 +219,43 @@ static void test_every_endpoint_against_a_cluster(void **state)
     assert_string_equal(tj_str(v->items[1], "name"), "window-1");
     assert_true(tj_num(tj_get(v->items[1], "metrics"), "read-records") == S_TOTAL);
     assert_true(tj_num(tj_get(v->items[1], "metrics"), "windows-fired") > 0);
+    /* one vertex alone, as in the job's list */
+    const tj_value_t *one = s_get(port, ps_fmt("/jobs/%s/vertices/1", id));
+    assert_string_equal(tj_str(one, "name"), "window-1");
+    assert_true(tj_num(tj_get(one, "metrics"), "read-records") == S_TOTAL);
+    s_expect_error(port, "GET", ps_fmt("/jobs/%s/vertices/%zu", id, v->n), 404);
+
+    /* its checkpoints, as `weir checkpoints --json` lists them */
+    const tj_value_t *ck = s_get(port, ps_fmt("/jobs/%s/checkpoints", id));
+    ps_result_t cr = pc_cli(&c, PS_ARGV("checkpoints", id, "--json"));
+    const tj_value_t *cli_ck = tj_get(tj_parse(cr.out), "checkpoints"),
+                     *hist = tj_get(ck, "history");
+    if (cr.code || !cli_ck || !hist || hist->n != cli_ck->n || hist->n == 0)
+        PS_FAIL("/jobs/%s/checkpoints against `weir checkpoints --json`:\n%s\n%s", id,
+                s_http(port, "GET", ps_fmt("/jobs/%s/checkpoints", id), NULL, 0).body, cr.out);
+    double completed = 0;
+    for (size_t i = 0; i < hist->n; i++) {
+        assert_true(tj_num(hist->items[i], "id") == tj_num(cli_ck->items[i], "id"));
+        assert_string_equal(tj_str(hist->items[i], "status"), tj_str(cli_ck->items[i], "status"));
+        assert_true(tj_num(hist->items[i], "state_size") == tj_num(cli_ck->items[i], "full_size"));
+        completed += !strcmp(tj_str(hist->items[i], "status"), "COMPLETED");
+    }
+    assert_true(completed >= 1);
+    assert_true(tj_num(tj_get(ck, "counts"), "completed") == completed);
+    assert_true(tj_num(tj_get(ck, "counts"), "total") == hist->n);
+    const tj_value_t *latest = tj_get(tj_get(ck, "latest"), "completed");
+    assert_true(latest && latest->type == TJ_OBJ);
+    assert_string_equal(tj_str(latest, "status"), "COMPLETED");
+
+    /* weir's own: every actor, and a mailbox */
+    const tj_value_t *nodes = tj_get(s_get(port, "/actors"), "nodes");
+    assert_true(nodes && nodes->type == TJ_ARR && nodes->n == pc_actors(&c)->n);
+    const tj_value_t *mb = s_get(port, "/actors/tm-a/taskmanager/mailbox?peek=3");
+    assert_string_equal(tj_str(mb, "addr"), "tm-a/taskmanager");
+    assert_true(tj_num(mb, "capacity") > 0 && tj_get(mb, "recent")->n <= 3);
+    s_expect_error(port, "GET", "/actors/tm-a/nosuchactor/mailbox", 404);
+    s_expect_error(port, "GET", "/actors/tm-a/mailbox", 404);
+
     const tj_value_t *ex = s_get(port, ps_fmt("/jobs/%s/exceptions", id));
     assert_true(tj_get(ex, "root-exception") && tj_get(ex, "root-exception")->type == TJ_NULL);
 

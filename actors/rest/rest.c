@@ -16,9 +16,12 @@
 #include "actors/rest/rest_route.h"
 #include "bus/base/clock.h"
 #include "bus/base/error.h"
+#include "bus/json.h"
 #include "bus/messages.h"
 
 #define S_REFRESH_MS 3000 /* /config's refresh-interval: how often a UI should poll */
+#define S_PEEK       5    /* a mailbox's recent messages without ?peek=N, as `weir mailbox` */
+#define S_PEEK_MAX   16   /* and at most, as `weir mailbox --peek` */
 
 struct wr_rest {
     wr_node_t *node;
@@ -44,7 +47,8 @@ typedef struct {
 } s_fail_t;
 
 /* Asks the JobManager (type with payload) and returns its answer of reply_type decoded into
- * reply (*answer keeps the bytes the decoded views point into), or fills f. */
+ * reply (*answer keeps the bytes the decoded views point into; reply NULL: not decoded, only its
+ * type checked), or fills f. */
 static bool s_ask(wr_rest_t *r, uint16_t type, const void *req, uint16_t reply_type, void *reply,
                   wr_msg_t **answer, s_fail_t *f)
 {
@@ -74,11 +78,11 @@ static bool s_ask(wr_rest_t *r, uint16_t type, const void *req, uint16_t reply_t
     } else if (m->type == WR_MSG_ERROR) {
         wr_msg_error_t e;
         bool ok = !wr_msg_error_unpack(m, &e);
-        *f = (s_fail_t){ok && e.code == WR_ENOTFOUND ? 404 : 500, ""};
+        *f = (s_fail_t){ok && (e.code == WR_ENOTFOUND || e.code == WR_ENOACTOR) ? 404 : 500, ""};
         snprintf(f->message, sizeof f->message, "%.*s", ok ? (int)e.text.len : 0,
                  ok ? e.text.s : "");
         if (!ok) snprintf(f->message, sizeof f->message, "a malformed error from the JobManager");
-    } else if (m->type != reply_type || wr_proto_decode(rd, m->data, m->len, reply)) {
+    } else if (m->type != reply_type || (reply && wr_proto_decode(rd, m->data, m->len, reply))) {
         *f = (s_fail_t){500, ""};
         snprintf(f->message, sizeof f->message, "the JobManager's answer is malformed");
     } else {
@@ -90,15 +94,43 @@ static bool s_ask(wr_rest_t *r, uint16_t type, const void *req, uint16_t reply_t
 
 /* ---- the routes ---- */
 
-/* Appends the answer to route into out, or fills f. */
-static bool s_answer(wr_rest_t *r, wr_rest_route_t route, const char *id, wr_strbuf_t *out,
-                     s_fail_t *f)
+/* Appends the JSON of a reply as it came (its declaration's field names: what --json prints),
+ * inside {"key": ...} when key is not NULL. */
+static bool s_raw_json(const wr_msg_t *m, const char *key, wr_strbuf_t *out, s_fail_t *f)
 {
-    wr_msg_t *jobs_m = NULL, *actors_m = NULL, *job_m = NULL;
+    if (key) wr_strbuf_addf(out, "{\"%s\":", key);
+    if (wr_mp_to_json(m->data, m->len, SIZE_MAX, out)) {
+        *f = (s_fail_t){500, "the JobManager's answer is malformed"};
+        return false;
+    }
+    if (key) wr_strbuf_addc(out, '}');
+    return true;
+}
+
+/* Fills ref with the job id, or f (404) when it is longer than any job id. */
+static bool s_job_ref(const char *id, wr_msg_job_ref_t *ref, s_fail_t *f)
+{
+    size_t len = strlen(id);
+    if (len >= sizeof ref->job) {
+        *f = (s_fail_t){404, "no such job (see /jobs)"};
+        return false;
+    }
+    memcpy(ref->job, id, len + 1);
+    return true;
+}
+
+/* Appends the answer to route (with its parameters p, peek for a mailbox) into out, or fills f. */
+static bool s_answer(wr_rest_t *r, wr_rest_route_t route, const wr_rest_params_t *p, uint32_t peek,
+                     wr_strbuf_t *out, s_fail_t *f)
+{
+    const char *id = p->id;
+    wr_msg_t *jobs_m = NULL, *actors_m = NULL, *job_m = NULL, *raw_m = NULL;
     wr_msg_jobs_reply_t jobs;
     wr_msg_actors_reply_t actors;
     wr_msg_job_reply_t job;
-    bool ok = false, has_jobs = false, has_actors = false, has_job = false;
+    wr_msg_ckpt_list_reply_t ckpts;
+    wr_msg_job_ref_t ref;
+    bool ok = false, has_jobs = false, has_actors = false, has_job = false, has_ckpts = false;
     switch (route) {
     case WR_REST_OVERVIEW:
         ok = (has_jobs = s_ask(r, WR_MSG_JOBS_REQ, NULL, WR_MSG_JOBS_REPLY, &jobs, &jobs_m, f)) &&
@@ -117,17 +149,33 @@ static bool s_answer(wr_rest_t *r, wr_rest_route_t route, const char *id, wr_str
         if (ok && route == WR_REST_JOBS_OVERVIEW) wr_rest_json_jobs_overview(&jobs, out);
         break;
     case WR_REST_JOB:
-    case WR_REST_JOB_EXCEPTIONS: {
-        wr_msg_job_ref_t ref;
-        size_t len = strlen(id);
-        if (len >= sizeof ref.job) { /* longer than any job id */
-            *f = (s_fail_t){404, "no such job (see /jobs)"};
-            break;
-        }
-        memcpy(ref.job, id, len + 1);
-        ok = has_job = s_ask(r, WR_MSG_JOB_REQ, &ref, WR_MSG_JOB_REPLY, &job, &job_m, f);
+    case WR_REST_JOB_EXCEPTIONS:
+    case WR_REST_VERTEX:
+        ok = has_job = s_job_ref(id, &ref, f) &&
+                       s_ask(r, WR_MSG_JOB_REQ, &ref, WR_MSG_JOB_REPLY, &job, &job_m, f);
         if (ok && route == WR_REST_JOB) wr_rest_json_job(&job, wr_wall_ms(), out);
         if (ok && route == WR_REST_JOB_EXCEPTIONS) wr_rest_json_exceptions(&job, out);
+        if (ok && route == WR_REST_VERTEX && !wr_rest_json_vertex(&job, p->vertex, out)) {
+            *f = (s_fail_t){404, ""};
+            snprintf(f->message, sizeof f->message, "job %s has no vertex %u (see /jobs/%s)", id,
+                     p->vertex, id);
+            ok = false;
+        }
+        break;
+    case WR_REST_JOB_CHECKPOINTS:
+        ok = has_ckpts = s_job_ref(id, &ref, f) && s_ask(r, WR_MSG_CKPT_LIST_REQ, &ref,
+                                                         WR_MSG_CKPT_LIST_REPLY, &ckpts, &job_m, f);
+        if (ok) wr_rest_json_checkpoints(&ckpts, out);
+        break;
+    case WR_REST_ACTORS:
+        ok = s_ask(r, WR_MSG_ACTORS_REQ, NULL, WR_MSG_ACTORS_REPLY, NULL, &raw_m, f) &&
+             s_raw_json(raw_m, "nodes", out, f);
+        break;
+    case WR_REST_MAILBOX: {
+        wr_msg_mailbox_req_t req = {.peek = peek};
+        snprintf(req.addr, sizeof req.addr, "%s", p->addr);
+        ok = s_ask(r, WR_MSG_MAILBOX_REQ, &req, WR_MSG_MAILBOX_REPLY, NULL, &raw_m, f) &&
+             s_raw_json(raw_m, NULL, out, f);
         break;
     }
     case WR_REST_TASKMANAGERS:
@@ -148,6 +196,8 @@ static bool s_answer(wr_rest_t *r, wr_rest_route_t route, const char *id, wr_str
     if (has_jobs) wr_msg_jobs_reply_release(&jobs);
     if (has_actors) wr_msg_actors_reply_release(&actors);
     if (has_job) wr_msg_job_reply_release(&job);
+    if (has_ckpts) wr_msg_ckpt_list_reply_release(&ckpts);
+    wr_msg_destroy(&raw_m);
     wr_msg_destroy(&jobs_m);
     wr_msg_destroy(&actors_m);
     wr_msg_destroy(&job_m);
@@ -216,8 +266,8 @@ static enum MHD_Result s_handle(void *cls, struct MHD_Connection *c, const char 
         return s_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "the request's body is too large", false);
     }
     if (q->body > WR_REST_MAX_BODY) return MHD_YES; /* answered already */
-    char id[WR_REST_ID_MAX];
-    wr_rest_route_t route = wr_rest_route(method, url, id);
+    wr_rest_params_t p;
+    wr_rest_route_t route = wr_rest_route(method, url, &p);
     if (route == WR_REST_NOT_FOUND) {
         char message[160];
         snprintf(message, sizeof message, "not found: %.100s", url);
@@ -229,7 +279,12 @@ static enum MHD_Result s_handle(void *cls, struct MHD_Connection *c, const char 
     wr_strbuf_t body;
     wr_strbuf_init(&body);
     s_fail_t f;
-    if (s_answer(r, route, id, &body, &f)) return s_send(c, MHD_HTTP_OK, &body, false);
+    /* ?peek=N: how many recent messages a mailbox shows (default S_PEEK) */
+    const char *peek_arg = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "peek");
+    unsigned long peek = peek_arg ? strtoul(peek_arg, NULL, 10) : S_PEEK;
+    if (peek > S_PEEK_MAX) peek = S_PEEK_MAX;
+    if (s_answer(r, route, &p, (uint32_t)peek, &body, &f))
+        return s_send(c, MHD_HTTP_OK, &body, false);
     wr_strbuf_release(&body);
     return s_error(c, f.status, f.message, false);
 }

@@ -221,6 +221,95 @@ void wr_rest_json_exceptions(const wr_msg_job_reply_t *job, wr_strbuf_t *out)
     wr_strbuf_adds(out, ",\"all-exceptions\":[],\"truncated\":false}");
 }
 
+bool wr_rest_json_vertex(const wr_msg_job_reply_t *job, uint32_t v, wr_strbuf_t *out)
+{
+    if (v >= job->operators.n) return false;
+    s_vertex(&job->operators.v[v], v, out);
+    return true;
+}
+
+static void s_checkpoint(const wr_msg_ckpt_stat_t *c, wr_strbuf_t *out)
+{
+    bool first = true, done = s_is(c->status, "COMPLETED");
+    wr_strbuf_addc(out, '{');
+    s_int(out, &first, "id", (long long)c->id);
+    s_str(out, &first, "status", c->status);
+    s_key(out, &first, "is_savepoint");
+    wr_strbuf_adds(out, s_is(c->kind, "savepoint") ? "true" : "false");
+    s_upper(out, &first, "checkpoint_type", c->kind);
+    s_int(out, &first, "trigger_timestamp", c->trigger_ms);
+    s_int(out, &first, "latest_ack_timestamp", done ? c->trigger_ms + c->duration_ms : -1);
+    s_int(out, &first, "end_to_end_duration", c->duration_ms);
+    s_int(out, &first, "state_size", (long long)c->full_size);
+    s_int(out, &first, "checkpointed_size", (long long)c->incremental_size);
+    s_int(out, &first, "alignment_ms", c->alignment_ms);
+    s_str(out, &first, "failure_message", c->reason);
+    wr_strbuf_addc(out, '}');
+}
+
+/* The newest checkpoint of c (the highest id) whose status is status and whose kind is kind (NULL:
+ * any), or NULL. */
+static const wr_msg_ckpt_stat_t *s_latest(const wr_msg_ckpt_list_reply_t *c, const char *status,
+                                          const char *kind)
+{
+    const wr_msg_ckpt_stat_t *best = NULL;
+    for (uint32_t i = 0; i < c->checkpoints.n; i++) {
+        const wr_msg_ckpt_stat_t *k = &c->checkpoints.v[i];
+        if (s_is(k->status, status) && (!kind || s_is(k->kind, kind)) &&
+            (!best || k->id > best->id))
+            best = k;
+    }
+    return best;
+}
+
+static void s_latest_entry(wr_strbuf_t *out, bool *first, const char *key,
+                           const wr_msg_ckpt_stat_t *k)
+{
+    s_key(out, first, key);
+    if (k)
+        s_checkpoint(k, out);
+    else
+        wr_strbuf_adds(out, "null");
+}
+
+void wr_rest_json_checkpoints(const wr_msg_ckpt_list_reply_t *c, wr_strbuf_t *out)
+{
+    long long in_progress = 0, completed = 0, failed = 0;
+    for (uint32_t i = 0; i < c->checkpoints.n; i++) {
+        wr_strv_t st = c->checkpoints.v[i].status;
+        in_progress += s_is(st, "IN_PROGRESS");
+        completed += s_is(st, "COMPLETED");
+        failed += s_is(st, "FAILED");
+    }
+    bool first = true, f = true, l = true;
+    wr_strbuf_addc(out, '{');
+    s_key(out, &first, "counts");
+    wr_strbuf_addc(out, '{');
+    s_int(out, &f, "restored", 0);
+    s_int(out, &f, "total", c->checkpoints.n);
+    s_int(out, &f, "in_progress", in_progress);
+    s_int(out, &f, "completed", completed);
+    s_int(out, &f, "failed", failed);
+    wr_strbuf_addc(out, '}');
+    s_key(out, &first, "latest");
+    wr_strbuf_addc(out, '{');
+    s_latest_entry(out, &l, "completed", s_latest(c, "COMPLETED", NULL));
+    s_latest_entry(out, &l, "savepoint", s_latest(c, "COMPLETED", "savepoint"));
+    s_latest_entry(out, &l, "failed", s_latest(c, "FAILED", NULL));
+    s_latest_entry(out, &l, "restored", NULL);
+    wr_strbuf_addc(out, '}');
+    s_key(out, &first, "history");
+    wr_strbuf_addc(out, '[');
+    for (uint32_t i = 0; i < c->checkpoints.n; i++) {
+        if (i) wr_strbuf_addc(out, ',');
+        s_checkpoint(&c->checkpoints.v[i], out);
+    }
+    wr_strbuf_addc(out, ']');
+    s_int(out, &first, "interval", c->interval_ms);
+    s_str(out, &first, "latest_path", c->latest);
+    wr_strbuf_addc(out, '}');
+}
+
 static void s_taskmanager(const wr_msg_node_row_t *r, wr_strbuf_t *out)
 {
     bool first = true;

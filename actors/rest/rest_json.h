@@ -21,6 +21,15 @@
  *                       "emit-delay-p99-ms"}, "subtasks": [{"subtask", "host", "status"}]}]}
  *   /jobs/:id/exceptions  {"root-exception" (null when none), "timestamp", "all-exceptions": [],
  *                     "truncated": false}
+ *   /jobs/:id/checkpoints  {"counts": {"restored", "total", "in_progress", "completed",
+ *                     "failed"}, "latest": {"completed", "savepoint", "failed", "restored"} (each
+ *                     a history entry or null), "history": [{"id", "status", "is_savepoint",
+ *                     "checkpoint_type" (CHECKPOINT, SAVEPOINT, FINAL), "trigger_timestamp",
+ *                     "latest_ack_timestamp", "end_to_end_duration", "state_size",
+ *                     "checkpointed_size" (what this one wrote: incremental), "alignment_ms",
+ *                     "failure_message"}] (as the JobManager keeps them, newest last),
+ *                     "interval", "latest_path"}
+ *   /jobs/:id/vertices/:vid  one element of /jobs/:id's vertices
  *   /taskmanagers    {"taskmanagers": [{"id", "path", "status", "slotsNumber", "freeSlots",
  *                     "timeSinceLastHeartbeat", "malformedFrames"}]}
  *   /taskmanagers/:id  one element of that list
@@ -45,6 +54,9 @@ void wr_rest_json_jobs(const wr_msg_jobs_reply_t *jobs, wr_strbuf_t *out);
 void wr_rest_json_jobs_overview(const wr_msg_jobs_reply_t *jobs, wr_strbuf_t *out);
 void wr_rest_json_job(const wr_msg_job_reply_t *job, int64_t now_ms, wr_strbuf_t *out);
 void wr_rest_json_exceptions(const wr_msg_job_reply_t *job, wr_strbuf_t *out);
+void wr_rest_json_checkpoints(const wr_msg_ckpt_list_reply_t *c, wr_strbuf_t *out);
+/* Vertex v of the job; false when it has none (nothing appended). */
+bool wr_rest_json_vertex(const wr_msg_job_reply_t *job, uint32_t v, wr_strbuf_t *out);
 /* Every TaskManager's row of actors (the rows with slots), or only the one named id (NULL: all);
  * false when id names none (nothing appended). */
 bool wr_rest_json_taskmanagers(const wr_msg_actors_reply_t *actors, const char *id,

@@ -2,10 +2,11 @@
 #include "actors/rest/rest_route.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <string.h>
 
-/* The path's segments, at most S_MAX_SEGMENTS of them. */
-#define S_MAX_SEGMENTS 4
+/* The path's segments, at most S_MAX_SEGMENTS of them (an actor's address has a few). */
+#define S_MAX_SEGMENTS 8
 
 typedef struct {
     const char *s;
@@ -17,21 +18,52 @@ static bool s_is(const s_seg_t *g, const char *word)
     return g->len == strlen(word) && !memcmp(g->s, word, g->len);
 }
 
-static bool s_id_char(char c)
+static bool s_id_chars(const s_seg_t *g)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-           c == '_' || c == '-';
+    for (size_t i = 0; i < g->len; i++) {
+        char c = g->s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-'))
+            return false;
+    }
+    return g->len > 0;
 }
 
 /* Copies g into id when it is a valid id. */
 static bool s_id(const s_seg_t *g, char id[WR_REST_ID_MAX])
 {
-    if (g->len == 0 || g->len >= WR_REST_ID_MAX) return false;
-    for (size_t i = 0; i < g->len; i++)
-        if (!s_id_char(g->s[i])) return false;
+    if (g->len >= WR_REST_ID_MAX || !s_id_chars(g)) return false;
     memcpy(id, g->s, g->len);
     id[g->len] = '\0';
     return true;
+}
+
+/* Decimal digits under 2^31. */
+static bool s_index(const s_seg_t *g, uint32_t *v)
+{
+    if (g->len == 0 || g->len > 10) return false;
+    uint64_t x = 0;
+    for (size_t i = 0; i < g->len; i++) {
+        if (g->s[i] < '0' || g->s[i] > '9') return false;
+        x = x * 10 + (uint64_t)(g->s[i] - '0');
+    }
+    if (x >= (UINT64_C(1) << 31)) return false;
+    *v = (uint32_t)x;
+    return true;
+}
+
+/* Joins segments g[0, n) with '/' into addr when each is made of id characters and it fits. */
+static bool s_addr(const s_seg_t *g, size_t n, char addr[WR_REST_ADDR_MAX])
+{
+    size_t at = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!s_id_chars(&g[i]) || at + (i > 0) + g[i].len >= WR_REST_ADDR_MAX) return false;
+        if (i) addr[at++] = '/';
+        memcpy(addr + at, g[i].s, g[i].len);
+        at += g[i].len;
+    }
+    addr[at] = '\0';
+    return n > 0;
 }
 
 /* Splits the path of url (up to '?' or '#') into segments: false when it does not start with
@@ -53,35 +85,45 @@ static bool s_split(const char *url, s_seg_t seg[S_MAX_SEGMENTS], size_t *n)
     return true;
 }
 
-/* The route of the path alone (any method). */
-static wr_rest_route_t s_path(const s_seg_t *g, size_t n, char id[WR_REST_ID_MAX])
+static wr_rest_route_t s_jobs(const s_seg_t *g, size_t n, wr_rest_params_t *p)
 {
+    if (n == 1) return WR_REST_JOBS;
+    if (n == 2 && s_is(&g[1], "overview")) return WR_REST_JOBS_OVERVIEW;
+    if (!s_id(&g[1], p->id)) return WR_REST_NOT_FOUND;
+    if (n == 2) return WR_REST_JOB;
+    if (n == 3 && s_is(&g[2], "exceptions")) return WR_REST_JOB_EXCEPTIONS;
+    if (n == 3 && s_is(&g[2], "checkpoints")) return WR_REST_JOB_CHECKPOINTS;
+    if (n == 4 && s_is(&g[2], "vertices") && s_index(&g[3], &p->vertex)) return WR_REST_VERTEX;
+    return WR_REST_NOT_FOUND;
+}
+
+/* The route of the path alone (any method). */
+static wr_rest_route_t s_path(const s_seg_t *g, size_t n, wr_rest_params_t *p)
+{
+    if (n == 0) return WR_REST_NOT_FOUND;
     if (n == 1 && s_is(&g[0], "overview")) return WR_REST_OVERVIEW;
     if (n == 1 && s_is(&g[0], "config")) return WR_REST_CONFIG;
-    if (n >= 1 && s_is(&g[0], "jobs")) {
-        if (n == 1) return WR_REST_JOBS;
-        if (n == 2 && s_is(&g[1], "overview")) return WR_REST_JOBS_OVERVIEW;
-        if (!s_id(&g[1], id)) return WR_REST_NOT_FOUND;
-        if (n == 2) return WR_REST_JOB;
-        if (n == 3 && s_is(&g[2], "exceptions")) return WR_REST_JOB_EXCEPTIONS;
-        return WR_REST_NOT_FOUND;
-    }
-    if (n >= 1 && s_is(&g[0], "taskmanagers")) {
+    if (s_is(&g[0], "jobs")) return s_jobs(g, n, p);
+    if (s_is(&g[0], "taskmanagers")) {
         if (n == 1) return WR_REST_TASKMANAGERS;
-        if (n == 2 && s_id(&g[1], id)) return WR_REST_TASKMANAGER;
+        if (n == 2 && s_id(&g[1], p->id)) return WR_REST_TASKMANAGER;
+    }
+    if (s_is(&g[0], "actors")) {
+        if (n == 1) return WR_REST_ACTORS;
+        if (n >= 4 && s_is(&g[n - 1], "mailbox") && s_addr(g + 1, n - 2, p->addr))
+            return WR_REST_MAILBOX;
     }
     return WR_REST_NOT_FOUND;
 }
 
-wr_rest_route_t wr_rest_route(const char *method, const char *url, char id[WR_REST_ID_MAX])
+wr_rest_route_t wr_rest_route(const char *method, const char *url, wr_rest_params_t *p)
 {
     s_seg_t seg[S_MAX_SEGMENTS];
     size_t n = 0;
-    id[0] = '\0';
-    if (!s_split(url, seg, &n)) return WR_REST_NOT_FOUND;
-    wr_rest_route_t r = s_path(seg, n, id);
+    memset(p, 0, sizeof *p);
+    wr_rest_route_t r = s_split(url, seg, &n) ? s_path(seg, n, p) : WR_REST_NOT_FOUND;
     if (r != WR_REST_NOT_FOUND && strcmp(method, "GET") && strcmp(method, "HEAD"))
         r = WR_REST_METHOD_NOT_ALLOWED;
-    if (r == WR_REST_NOT_FOUND || r == WR_REST_METHOD_NOT_ALLOWED) id[0] = '\0';
+    if (r == WR_REST_NOT_FOUND || r == WR_REST_METHOD_NOT_ALLOWED) memset(p, 0, sizeof *p);
     return r;
 }

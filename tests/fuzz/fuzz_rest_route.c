@@ -1,9 +1,10 @@
 /* libFuzzer target: the REST API's router (actors/rest/rest_route.h) on arbitrary request
- * targets. The first byte picks the method (GET, HEAD, POST, DELETE, or the rest of the input up
- * to a NUL as a method of its own), the rest is the URL. Checks: no crash or read past the input;
- * id is NUL-terminated, under WR_REST_ID_MAX, made only of the id characters, and set exactly for
- * the routes that have one; a route found for GET is found the same for HEAD and refused (405) for
- * POST; the same input routes the same way twice. */
+ * targets. The first byte picks the method (GET, HEAD, POST, DELETE; GET beyond), the rest is the
+ * URL. Checks: no crash or read past the input; id and addr are NUL-terminated within their
+ * buffers, made only of id characters (and '/' between an address's segments), and set exactly
+ * for the routes that have them; a vertex index only on its route; a route found for GET is found
+ * the same for HEAD and refused (405) for POST, with nothing set; the same input routes the same
+ * way twice. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,17 +15,34 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static int s_has_id(wr_rest_route_t r)
 {
-    return r == WR_REST_JOB || r == WR_REST_JOB_EXCEPTIONS || r == WR_REST_TASKMANAGER;
+    return r == WR_REST_JOB || r == WR_REST_JOB_EXCEPTIONS || r == WR_REST_JOB_CHECKPOINTS ||
+           r == WR_REST_VERTEX || r == WR_REST_TASKMANAGER;
 }
 
-static void s_check_id(wr_rest_route_t r, const char id[WR_REST_ID_MAX])
+static void s_check_chars(const char *s, size_t cap, int has, int slashes)
 {
-    size_t len = strnlen(id, WR_REST_ID_MAX);
-    if (len == WR_REST_ID_MAX) abort(); /* not terminated */
-    if (s_has_id(r) != (len > 0)) abort();
-    for (size_t i = 0; i < len; i++)
-        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-", id[i]))
+    size_t len = strnlen(s, cap);
+    if (len == cap) abort(); /* not terminated */
+    if (has != (len > 0)) abort();
+    for (size_t i = 0; i < len; i++) {
+        if (slashes && s[i] == '/' && i > 0 && i + 1 < len && s[i + 1] != '/') continue;
+        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-", s[i]))
             abort();
+    }
+}
+
+static void s_check(wr_rest_route_t r, const wr_rest_params_t *p)
+{
+    s_check_chars(p->id, sizeof p->id, s_has_id(r), 0);
+    s_check_chars(p->addr, sizeof p->addr, r == WR_REST_MAILBOX, 1);
+    if (r == WR_REST_MAILBOX && !strchr(p->addr, '/')) abort(); /* node/path */
+    if (r != WR_REST_VERTEX && p->vertex) abort();
+    if (p->vertex >= (UINT32_C(1) << 31)) abort();
+}
+
+static int s_same(const wr_rest_params_t *a, const wr_rest_params_t *b)
+{
+    return !strcmp(a->id, b->id) && !strcmp(a->addr, b->addr) && a->vertex == b->vertex;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -36,15 +54,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(url, data + 1, size - 1);
     url[size - 1] = '\0';
     const char *method = data[0] < 4 ? methods[data[0]] : "GET";
-    char id[WR_REST_ID_MAX], again[WR_REST_ID_MAX];
-    wr_rest_route_t r = wr_rest_route(method, url, id);
-    s_check_id(r, id);
-    if (wr_rest_route(method, url, again) != r || strcmp(id, again)) abort();
-    wr_rest_route_t get = wr_rest_route("GET", url, id);
-    s_check_id(get, id);
+    wr_rest_params_t p, again;
+    wr_rest_route_t r = wr_rest_route(method, url, &p);
+    s_check(r, &p);
+    if (wr_rest_route(method, url, &again) != r || !s_same(&p, &again)) abort();
+    wr_rest_route_t get = wr_rest_route("GET", url, &p);
+    s_check(get, &p);
     if (get != WR_REST_NOT_FOUND) {
-        if (wr_rest_route("HEAD", url, again) != get || strcmp(id, again)) abort();
-        if (wr_rest_route("POST", url, again) != WR_REST_METHOD_NOT_ALLOWED) abort();
+        if (wr_rest_route("HEAD", url, &again) != get || !s_same(&p, &again)) abort();
+        if (wr_rest_route("POST", url, &again) != WR_REST_METHOD_NOT_ALLOWED) abort();
+        s_check(WR_REST_METHOD_NOT_ALLOWED, &again);
     }
     free(url);
     return 0;
