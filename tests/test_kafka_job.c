@@ -174,7 +174,8 @@ static void test_malformed_messages(void **state)
                            PS_ARGV("local",
                                    s_topology("skip", 2, s_kafka_source(k, 2, ", on_error: skip"),
                                               s_file_sink(out, "")),
-                                   "--set", "execution.checkpointing.interval=1s"),
+                                   "--set", "execution.checkpointing.interval=1s", "--set",
+                                   ps_fmt("state.checkpoints.dir=%s", ps_path("skip-ck"))),
                            S_JOB_MS);
     if (r.code != 0) PS_FAIL("weir local (skip) exited %d:\n%s", r.code, r.err);
     const char *says = ps_fmt("%d bad input lines skipped", S_BAD_LINES);
@@ -217,7 +218,8 @@ static void test_brokers_down_and_up(void **state)
         s_topology("down", 2, s_kafka_source(k, 2, ""), s_file_sink(out, ", " S_SLOW_SINK));
     ps_proc_t *p = ps_start("local-down",
                             PS_ARGV("local", topo, "--set", "execution.checkpointing.interval=1s",
-                                    "--set", S_FEW_CREDITS),
+                                    "--set", S_FEW_CREDITS, "--set",
+                                    ps_fmt("state.checkpoints.dir=%s", ps_path("down-ck"))),
                             NULL);
     ps_sleep_ms(1500);
     if (!ps_running(p)) PS_FAIL("the job ended before the brokers went down: make it longer");
