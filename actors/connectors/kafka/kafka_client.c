@@ -100,6 +100,18 @@ int wr_kafka_code(rd_kafka_resp_err_t e)
     }
 }
 
+rd_kafka_t *wr_kafka_new(rd_kafka_type_t type, rd_kafka_conf_t *conf, const char *what,
+                         wr_strbuf_t *err)
+{
+    char why[512];
+    rd_kafka_t *rk = rd_kafka_new(type, conf, why, sizeof why);
+    if (!rk) {
+        rd_kafka_conf_destroy(conf); /* (rd_kafka_new takes it only when it succeeds) */
+        wr_strbuf_addf(err, "%s%s%s", what ? what : "", what ? ": " : "", why);
+    }
+    return rk;
+}
+
 int wr_kafka_error(rd_kafka_error_t *e, const char *what, wr_strbuf_t *err)
 {
     if (!e) return 0;

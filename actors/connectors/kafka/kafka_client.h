@@ -24,6 +24,11 @@ typedef struct {
 rd_kafka_conf_t *wr_kafka_conf_new(const char *bootstrap, const char *properties,
                                    const wr_kafka_prop_t *fixed, uint32_t nfixed, wr_strbuf_t *err);
 
+/* A client handle of type made from conf, which it takes: the handle owns it, or it is destroyed
+ * here. NULL with "what: librdkafka's reason" appended to err (what NULL: the reason alone). */
+rd_kafka_t *wr_kafka_new(rd_kafka_type_t type, rd_kafka_conf_t *conf, const char *what,
+                         wr_strbuf_t *err);
+
 /* A librdkafka response code as a WR_E* code: timeouts WR_ETIMEDOUT, unknown topics and
  * partitions WR_ENOTFOUND, authorisation WR_EPERM, fencing WR_ESTALE, a full producer queue
  * WR_EAGAIN, bad arguments WR_EINVAL, the rest WR_EIO. */

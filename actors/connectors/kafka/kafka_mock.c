@@ -32,14 +32,7 @@ wr_kafka_mock_t *wr_kafka_mock_new(int brokers, wr_strbuf_t *err)
     /* no bootstrap.servers: the handle only hosts the cluster (librdkafka notes that it has none
      * at its notice level, which weir's log keeps for debug) */
     rd_kafka_conf_t *conf = wr_kafka_conf_new("", NULL, NULL, 0, err);
-    char why[512];
-    if (!conf) goto fail;
-    m->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof why);
-    if (!m->rk) {
-        rd_kafka_conf_destroy(conf);
-        wr_strbuf_addf(err, "librdkafka: %s", why);
-        goto fail;
-    }
+    if (!conf || !(m->rk = wr_kafka_new(RD_KAFKA_PRODUCER, conf, "librdkafka", err))) goto fail;
     m->cluster = rd_kafka_mock_cluster_new(m->rk, brokers);
     if (!m->cluster) {
         wr_strbuf_adds(err, "librdkafka could not start its mock cluster (its log says why)");

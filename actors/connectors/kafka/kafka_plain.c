@@ -43,15 +43,10 @@ wr_kafka_writer_t *wr_kafka_writer_new(const char *bootstrap, const char *proper
         return NULL;
     }
     rd_kafka_conf_t *conf = wr_kafka_conf_new(bootstrap, properties, NULL, 0, err);
-    char why[512];
     if (!conf) goto fail;
     rd_kafka_conf_set_dr_msg_cb(conf, s_delivered);
     rd_kafka_conf_set_opaque(conf, w);
-    if (!(w->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof why))) {
-        rd_kafka_conf_destroy(conf);
-        wr_strbuf_addf(err, "librdkafka: %s", why);
-        goto fail;
-    }
+    if (!(w->rk = wr_kafka_new(RD_KAFKA_PRODUCER, conf, "librdkafka", err))) goto fail;
     return w;
 fail:
     free(w);
@@ -144,13 +139,8 @@ int wr_kafka_drain(const char *bootstrap, const char *topic, int32_t partitions,
     rd_kafka_conf_t *conf =
         wr_kafka_conf_new(bootstrap, o->properties, fixed, sizeof fixed / sizeof *fixed, err);
     if (!conf) return WR_ECONFIG;
-    char why[512];
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof why);
-    if (!rk) {
-        rd_kafka_conf_destroy(conf);
-        wr_strbuf_addf(err, "librdkafka: %s", why);
-        return WR_EIO;
-    }
+    rd_kafka_t *rk = wr_kafka_new(RD_KAFKA_CONSUMER, conf, "librdkafka", err);
+    if (!rk) return WR_EIO;
     rd_kafka_poll_set_consumer(rk);
     rd_kafka_queue_t *q = rd_kafka_queue_get_consumer(rk);
     rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(partitions);

@@ -112,16 +112,11 @@ static wr__kafka_producer_t *s_new(const wr_kafka_sink_config_t *c, const char *
     uint32_t nfixed = p->txn ? 5 : 3;
     rd_kafka_conf_t *conf = wr_kafka_conf_new(c->bootstrap, c->properties, fixed, nfixed, err);
     *rc = conf ? 0 : WR_ECONFIG;
-    char why[512];
     if (conf) {
         rd_kafka_conf_set_opaque(conf, p);
         rd_kafka_conf_set_dr_msg_cb(conf, s_delivered);
         rd_kafka_conf_set_error_cb(conf, s_error);
-        if (!(p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof why))) {
-            rd_kafka_conf_destroy(conf);
-            wr_strbuf_addf(err, "%s", why);
-            *rc = WR_ECONFIG;
-        }
+        if (!(p->rk = wr_kafka_new(RD_KAFKA_PRODUCER, conf, NULL, err))) *rc = WR_ECONFIG;
     }
     if (!*rc && !(p->rkt = rd_kafka_topic_new(p->rk, c->topic, NULL))) {
         wr_strbuf_addf(err, "topic '%s': %s", c->topic, rd_kafka_err2str(rd_kafka_last_error()));

@@ -133,13 +133,7 @@ rd_kafka_conf_t *wr__ksrc_conf(const wr_kafka_source_config_t *c, wr_strbuf_t *e
 
 rd_kafka_t *wr__ksrc_consumer(rd_kafka_conf_t *conf, wr_strbuf_t *err)
 {
-    char why[512];
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof why);
-    if (!rk) {
-        rd_kafka_conf_destroy(conf);
-        wr_strbuf_addf(err, "kafka source: cannot make a consumer: %s", why);
-    }
-    return rk;
+    return wr_kafka_new(RD_KAFKA_CONSUMER, conf, "kafka source: cannot make a consumer", err);
 }
 
 /* ---- metadata ---- */
