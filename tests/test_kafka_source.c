@@ -781,6 +781,33 @@ static void test_broker_down(void **state)
     s_expect(fx, 0, 400);
 }
 
+/* A subtask closed while every broker is down, the commit of a completed checkpoint's offsets in
+ * flight, is closed within the source's close wait (2 s), the rest of librdkafka's close going on
+ * in the background. librdkafka's own close waits for the commit's answer, with the brokers down
+ * up to socket.timeout.ms (60 s), and held the TaskManager's worker that long (a `weir local`
+ * whose job ended while its brokers were down crashed behind it). */
+static void test_close_with_the_brokers_down(void **state)
+{
+    fx_t *fx = *state;
+    fx->cfg.properties = "fetch.wait.max.ms=10\nreconnect.backoff.max.ms=200";
+    s_records(fx, 0, 200, 2, s_all, T_PARTS, 1000);
+    assert_int_equal(s_open(fx, 1, NULL, true), 0);
+    s_drain(fx, 200, T_BATCH);
+    wr_splits_t splits = {0};
+    s_snapshot(fx, 1, &splits);
+    wr_splits_release(&splits);
+    for (int32_t b = 1; b <= 3; b++)
+        assert_int_equal(rd_kafka_mock_broker_set_down(fx->mock, b), 0);
+    wr_source_checkpoint_done(fx->src[0], 1); /* the commit, which cannot be answered */
+    int64_t t0 = wr_now_ns();
+    s_close(fx);
+    long long ms = (long long)((wr_now_ns() - t0) / T_MS);
+    print_message("  closed in %lld ms with the brokers down\n", ms);
+    if (ms > 4000) fail_msg("closing the source took %lld ms with the brokers down", ms);
+    for (int32_t b = 1; b <= 3; b++)
+        assert_int_equal(rd_kafka_mock_broker_set_up(fx->mock, b), 0);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, s_setup, s_teardown)
 
 int main(void)
@@ -798,6 +825,7 @@ int main(void)
         T(test_missing_topic_and_bad_property),
         T(test_foreign_positions),
         T(test_broker_down),
+        T(test_close_with_the_brokers_down),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

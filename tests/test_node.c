@@ -527,6 +527,35 @@ static void test_destroy_with_live_actors_is_clean(void **state)
     assert_int_equal(atomic_load(&freed), 5); /* and ASan finds nothing left over */
 }
 
+/* An actor whose stop outlasts the node's wait for it (S_STOP_WAIT_MS, 5 s) is finished before
+ * the node's parts go: it was stopping on a worker, and finishing cancels its timers and tells
+ * its supervisor. (The node once freed its timers first: a `weir local` whose Kafka source took
+ * 5 s to close crashed there.) */
+static void s_slow_stop(wr_actor_t *self, void *state)
+{
+    (void)self;
+    (void)state;
+    wr_test_sleep_ms(5500);
+}
+
+static void test_destroy_outlasted_by_a_stopping_actor(void **state)
+{
+    (void)state;
+    wr_node_t *n = tp_node("n1", 2, 0);
+    const wr_behaviour_t slow = {.on_start = s_busy_start,
+                                 .on_message = s_busy_message,
+                                 .on_stop = s_slow_stop,
+                                 .free_state = s_busy_free};
+    atomic_int freed = 0;
+    s_busy_t *b = calloc(1, sizeof *b);
+    b->freed = &freed;
+    wr_spawn_opts_t o = {.path = "slow", .behaviour = &slow, .state = b};
+    assert_int_equal(wr_actor_spawn(n, &o, NULL), 0);
+    wr_test_sleep_ms(20); /* started, its timers ticking */
+    wr_node_destroy(&n);
+    assert_int_equal(atomic_load(&freed), 1); /* its stop ran to its end */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -541,6 +570,7 @@ int main(void)
         cmocka_unit_test(test_actors_request_lists_every_actor),
         cmocka_unit_test(test_mailbox_request_peeks_recent_messages),
         cmocka_unit_test(test_destroy_with_live_actors_is_clean),
+        cmocka_unit_test(test_destroy_outlasted_by_a_stopping_actor),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

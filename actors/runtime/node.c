@@ -208,9 +208,10 @@ static void *s_worker_main(void *arg)
     s_current_worker_node = n;
     pthread_mutex_lock(&n->rq_lock);
     for (;;) {
+        /* a node being destroyed: what is still queued is released there, not run */
+        if (n->rq_stop) break;
         wr_actor_t *a = s_rq_pop_locked(n);
         if (!a) {
-            if (n->rq_stop) break;
             /* No spinning before parking: on two cores a spinning worker steals the CPU from the
              * I/O threads that would bring it work (measured: 0.79 vs 0.72 of raw ZeroMQ). */
             n->idle_workers++;
@@ -518,14 +519,17 @@ void wr_node_destroy(wr_node_t **np)
     if (n->reg && wr_node_actor_count(n) > 0)
         wr_warn("%s: %zu actors did not stop in time", n->id, wr_node_actor_count(n));
     wr_actor_unref(&n->system);
-    wr_transport_destroy(&n->transport, 200);
-    wr__timers_destroy(&n->timers);
+    /* The workers first: an actor that did not stop in time may be mid-turn, and finishing it
+     * sends through the transport and cancels its timers. Their threads may still queue actors
+     * afterwards; the queue is released below. */
     pthread_mutex_lock(&n->rq_lock);
     n->rq_stop = true;
     pthread_cond_broadcast(&n->rq_cond);
     pthread_mutex_unlock(&n->rq_lock);
     for (unsigned i = 0; i < n->nworkers; i++)
         pthread_join(n->workers[i], NULL);
+    wr_transport_destroy(&n->transport, 200);
+    wr__timers_destroy(&n->timers);
     wr_actor_t *a;
     while ((a = s_rq_pop_locked(n)))
         wr_actor_unref(&a);

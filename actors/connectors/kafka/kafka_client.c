@@ -1,9 +1,12 @@
 /* librdkafka configuration, logs and errors (kafka_client.h). */
 #include "actors/connectors/kafka/kafka_client.h"
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "actors/connectors/params.h"
+#include "bus/base/clock.h"
 #include "bus/base/error.h"
 #include "bus/base/log.h"
 
@@ -110,6 +113,49 @@ rd_kafka_t *wr_kafka_new(rd_kafka_type_t type, rd_kafka_conf_t *conf, const char
         wr_strbuf_addf(err, "%s%s%s", what ? what : "", what ? ": " : "", why);
     }
     return rk;
+}
+
+/* The rest of a consumer's close, on a thread of its own: rd_kafka_destroy returns once the
+ * commits in flight are answered or time out (socket.timeout.ms). */
+static void *s_reap(void *arg)
+{
+    rd_kafka_t *rk = arg;
+    rd_kafka_destroy_flags(rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+    return NULL;
+}
+
+void wr_kafka_consumer_destroy(rd_kafka_t **rkp, int wait_ms)
+{
+    rd_kafka_t *rk = *rkp;
+    if (!rk) return;
+    *rkp = NULL;
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    rd_kafka_error_t *e = q ? rd_kafka_consumer_close_queue(rk, q) : NULL;
+    bool closed = false;
+    if (q && !e) {
+        int64_t deadline = wr_now_ns() + (int64_t)wait_ms * 1000000;
+        while (!(closed = rd_kafka_consumer_closed(rk)) && wr_now_ns() < deadline) {
+            rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 20);
+            if (ev) rd_kafka_event_destroy(ev);
+        }
+    }
+    if (e) rd_kafka_error_destroy(e);
+    if (q) rd_kafka_queue_destroy(q);
+    if (closed || !q || e) {
+        rd_kafka_destroy(rk);
+        return;
+    }
+    pthread_attr_t at;
+    pthread_t t;
+    bool reaped = !pthread_attr_init(&at) &&
+                  !pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED) &&
+                  !pthread_create(&t, &at, s_reap, rk);
+    pthread_attr_destroy(&at);
+    wr_warn("kafka %s: not closed within %d ms (brokers unreachable?): %s", rd_kafka_name(rk),
+            wait_ms,
+            reaped ? "its close goes on in the background until its offset commits are answered or time out"
+                   : "waiting for it here");
+    if (!reaped) s_reap(rk);
 }
 
 int wr_kafka_error(rd_kafka_error_t *e, const char *what, wr_strbuf_t *err)

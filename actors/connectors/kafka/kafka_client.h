@@ -29,6 +29,15 @@ rd_kafka_conf_t *wr_kafka_conf_new(const char *bootstrap, const char *properties
 rd_kafka_t *wr_kafka_new(rd_kafka_type_t type, rd_kafka_conf_t *conf, const char *what,
                          wr_strbuf_t *err);
 
+/* Closes and destroys the consumer *rkp (NULL: nothing; set to NULL here), waiting at most
+ * wait_ms. librdkafka's own close has no bound: it waits for the answers to the offset commits in
+ * flight, which with the brokers down come when its requests time out (socket.timeout.ms, 60 s).
+ * Past wait_ms the close goes on in a detached thread of its own, which ends when librdkafka's
+ * does (logged); the caller goes on at once. A process that exits first cuts it short, and those
+ * commits may be lost: the source's offsets are in its checkpoints; the group's copy is for
+ * watching its progress. */
+void wr_kafka_consumer_destroy(rd_kafka_t **rk, int wait_ms);
+
 /* A librdkafka response code as a WR_E* code: timeouts WR_ETIMEDOUT, unknown topics and
  * partitions WR_ENOTFOUND, authorisation WR_EPERM, fencing WR_ESTALE, a full producer queue
  * WR_EAGAIN, bad arguments WR_EINVAL, the rest WR_EIO. */

@@ -19,6 +19,7 @@
 #define S_SNAPS          4    /* snapshots kept until their checkpoint completes */
 #define S_DISCOVERY_WAIT 1000 /* ms: the longest a discovery request holds the subtask */
 #define S_WARM_WAIT      1000 /* ms: for the leaders of the partitions, at open */
+#define S_CLOSE_WAIT     2000 /* ms: for the commits in flight, at close */
 #define S_LOG_FIRST      10   /* skipped lines logged one by one */
 #define S_LOG_EVERY_NS   (10 * INT64_C(1000000000)) /* then a summary at most this often */
 #define S_MS             INT64_C(1000000)
@@ -133,10 +134,7 @@ void wr__ksrc_close(void **rp)
     for (uint32_t i = 0; i < S_SNAPS; i++)
         if (r->snaps[i].offsets) rd_kafka_topic_partition_list_destroy(r->snaps[i].offsets);
     if (r->q) rd_kafka_queue_destroy(r->q);
-    if (r->rk) {
-        rd_kafka_consumer_close(r->rk); /* (no group to leave: quick) */
-        rd_kafka_destroy(r->rk);
-    }
+    wr_kafka_consumer_destroy(&r->rk, S_CLOSE_WAIT);
     wr_textin_destroy(&r->text);
     wr__ksrc_topics_release(&r->topics);
     free(r->v);
