@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bus/base/clock.h"
 #include "bus/base/error.h"
 #include "bus/base/log.h"
 #include "bus/base/path.h"
@@ -410,8 +411,10 @@ static bool s_redirect(wr_node_t *via, const wr_msg_t *answer, char to[WR_ADDR_M
     return true;
 }
 
-int wr_cli_request(wr_node_t *via, const char *to, int64_t timeout_ms, uint16_t type,
-                   const void *req, uint16_t reply_type, void *reply, wr_msg_t **answer)
+/* wr_cli_request, waiting as wr_node_request_patient does (keep NULL: timeout_ms at most). */
+static int s_request(wr_node_t *via, const char *to, int64_t timeout_ms, bool (*keep)(void *),
+                     void *ctx, uint16_t type, const void *req, uint16_t reply_type, void *reply,
+                     wr_msg_t **answer)
 {
     const wr_proto_struct_t *d = wr_msg_decl(type), *rd = wr_msg_decl(reply_type);
     wr_msg_none_t none;
@@ -425,11 +428,14 @@ int wr_cli_request(wr_node_t *via, const char *to, int64_t timeout_ms, uint16_t 
         rc = WR_EINVAL; /* the type has a payload */
     else
         rc = wr_proto_pack(d, req ? req : &none, &sb);
-    if (!rc) rc = wr_node_request(via, to, type, sb.data, sb.size, timeout_ms, answer);
+    if (!rc)
+        rc =
+            wr_node_request_patient(via, to, type, sb.data, sb.size, timeout_ms, keep, ctx, answer);
     char leader[WR_ADDR_MAX];
     if (!rc && (*answer)->type == WR_MSG_NOT_LEADER && s_redirect(via, *answer, leader)) {
         wr_msg_destroy(answer); /* a standby: once more, to the leader it names */
-        rc = wr_node_request(via, leader, type, sb.data, sb.size, timeout_ms, answer);
+        rc = wr_node_request_patient(via, leader, type, sb.data, sb.size, timeout_ms, keep, ctx,
+                                     answer);
     }
     msgpack_sbuffer_destroy(&sb);
     if (rc) return rc;
@@ -446,15 +452,57 @@ int wr_cli_request(wr_node_t *via, const char *to, int64_t timeout_ms, uint16_t 
     return 0;
 }
 
+int wr_cli_request(wr_node_t *via, const char *to, int64_t timeout_ms, uint16_t type,
+                   const void *req, uint16_t reply_type, void *reply, wr_msg_t **answer)
+{
+    return s_request(via, to, timeout_ms, NULL, NULL, type, req, reply_type, reply, answer);
+}
+
+/* The patience of wr_cli_ask_jm for a job's long answer. */
+typedef struct {
+    wr_node_t *via;
+    const char *to, *cmd, *job;
+    int64_t step_ms, until_ns;
+    int silent; /* questions in a row about the job the JobManager did not answer */
+    bool told;
+} s_patience_t;
+
+/* Waits on while the JobManager still answers about the job, and until_ns. */
+static bool s_keep_waiting(void *ctx)
+{
+    s_patience_t *p = ctx;
+    if (wr_now_ns() >= p->until_ns) return false;
+    wr_msg_job_reply_t j;
+    wr_msg_t *reply = wr_cli_job(p->via, p->to, p->step_ms, p->job, &j);
+    if (!reply) return ++p->silent < 2; /* (the wait and the question: two silent steps each) */
+    wr_msg_job_reply_release(&j);
+    wr_msg_destroy(&reply);
+    p->silent = 0;
+    if (!p->told) {
+        fprintf(stderr, "weir %s: waiting for job %s's savepoint (the JobManager is at work)\n",
+                p->cmd, p->job);
+        p->told = true;
+    }
+    return true;
+}
+
 wr_msg_t *wr_cli_ask_jm(wr_node_t *client, const wr_config_t *cfg, const char *cmd, uint16_t type,
-                        const void *req, uint16_t reply_type, void *reply)
+                        const void *req, uint16_t reply_type, void *reply, const char *job)
 {
     char to[WR_ADDR_MAX];
     snprintf(to, sizeof to, "%s/jobmanager", wr_config_str(cfg, "jobmanager.node-id"));
     /* the transport reports an unreachable peer after client.timeout; wait a little longer */
     int64_t timeout = wr_config_int(cfg, "client.timeout") + 1000;
+    int64_t patience = timeout + wr_config_int(cfg, "execution.checkpointing.timeout");
+    s_patience_t p = {.via = client,
+                      .to = to,
+                      .cmd = cmd,
+                      .job = job,
+                      .step_ms = timeout,
+                      .until_ns = wr_now_ns() + patience * 1000000};
     wr_msg_t *answer = NULL;
-    int rc = wr_cli_request(client, to, timeout, type, req, reply_type, reply, &answer);
+    int rc = s_request(client, to, timeout, job ? s_keep_waiting : NULL, &p, type, req, reply_type,
+                       reply, &answer);
     if (rc == 0) return answer;
     wr_msg_error_t e;
     if (s_jm_silent(client, rc, answer)) {

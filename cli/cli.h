@@ -184,13 +184,16 @@ wr_node_t *wr_cli_client(wr_config_t *cfg, const char *cmd, int *exit_code);
  * nothing. */
 int wr_cli_request(wr_node_t *via, const char *to, int64_t timeout_ms, uint16_t type,
                    const void *req, uint16_t reply_type, void *reply, wr_msg_t **answer);
-/* wr_cli_request to the JobManager (timeout: client.timeout) that prints why it failed. Returns
+/* wr_cli_request to the JobManager (timeout: client.timeout; with job, an answer that comes
+ * when job's savepoint is done: as long as the JobManager answers about the job every
+ * client.timeout, up to execution.checkpointing.timeout, after which the JobManager fails the
+ * savepoint and says so) that prints why it failed. Returns
  * the answer (the caller destroys it after *reply), or NULL after printing why: the request does
  * not encode, no answer ("no JobManager answers at ENDPOINT", or that the node there has another
  * id, naming both and the --set to use, or, with keys, that it refused this client's key, naming
  * security.client and security.keys-dir), an ERROR answer, or one of another type or malformed. */
 wr_msg_t *wr_cli_ask_jm(wr_node_t *client, const wr_config_t *cfg, const char *cmd, uint16_t type,
-                        const void *req, uint16_t reply_type, void *reply);
+                        const void *req, uint16_t reply_type, void *reply, const char *job);
 /* Submits topology t, restoring restore ("" or NULL: nothing) at parallelism (0: the topology's),
  * to the JobManager at address jm. 0 with the new job's id; else as wr_cli_request (a refusal:
  * its code), with a sentence saying why appended to *why ("the job was refused: ...", or as

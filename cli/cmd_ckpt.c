@@ -120,10 +120,10 @@ static int s_run(int argc, char **argv, const char *cmd, uint16_t type)
     uint16_t reply_type = savepoint ? WR_MSG_SAVEPOINT_DONE : WR_MSG_CKPT_LIST_REPLY;
     rc = WR_EXIT_FAIL;
     wr_node_t *client = wr_cli_client(cfg, cmd, &rc);
-    wr_msg_t *answer = client
-                           ? wr_cli_ask_jm(client, cfg, cmd, type,
-                                           savepoint ? (const void *)&sp : &ref, reply_type, &reply)
-                           : NULL;
+    wr_msg_t *answer =
+        client ? wr_cli_ask_jm(client, cfg, cmd, type, savepoint ? (const void *)&sp : &ref,
+                               reply_type, &reply, savepoint ? sp.job : NULL)
+               : NULL;
     if (answer) {
         rc = WR_EXIT_OK;
         if (savepoint)

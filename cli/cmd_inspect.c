@@ -73,7 +73,7 @@ int wr_cmd_actors(int argc, char **argv)
     wr_node_t *client = wr_cli_client(cfg, "actors", &rc);
     wr_msg_actors_reply_t actors;
     wr_msg_t *reply = client ? wr_cli_ask_jm(client, cfg, "actors", WR_MSG_ACTORS_REQ, NULL,
-                                             WR_MSG_ACTORS_REPLY, &actors)
+                                             WR_MSG_ACTORS_REPLY, &actors, NULL)
                              : NULL;
     if (reply) {
         if (!json) wr_render_actors(&actors, stdout);
@@ -173,7 +173,7 @@ int wr_cmd_mailbox(int argc, char **argv)
     while (client) {
         wr_msg_mailbox_reply_t mb;
         wr_msg_t *reply = wr_cli_ask_jm(client, cfg, "mailbox", WR_MSG_MAILBOX_REQ, &req,
-                                        WR_MSG_MAILBOX_REPLY, &mb);
+                                        WR_MSG_MAILBOX_REPLY, &mb, NULL);
         if (!reply) break;
         if (watch && tty && !json) printf("\033[H\033[2J");
         rc = s_print(reply, json, json ? 0 : wr_render_mailbox(&mb, stdout), "mailbox");

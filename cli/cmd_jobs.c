@@ -339,9 +339,9 @@ static int s_simple(int argc, char **argv, const char *cmd, uint16_t type, int n
         wr_msg_job_ref_t canceled;
     } reply;
     wr_node_t *client = wr_cli_client(cfg, cmd, &rc);
-    wr_msg_t *answer =
-        client ? wr_cli_ask_jm(client, cfg, cmd, type, nargs ? &req : NULL, reply_type, &reply)
-               : NULL;
+    wr_msg_t *answer = client ? wr_cli_ask_jm(client, cfg, cmd, type, nargs ? &req : NULL,
+                                              reply_type, &reply, NULL)
+                              : NULL;
     if (answer) {
         rc = WR_EXIT_OK;
         if (type == WR_MSG_JOB_CANCEL)

@@ -129,7 +129,8 @@ enum wr_config_proc {
     X("local.taskmanagers", WR_CFG_LOCAL, WR_CFG_INT, "2", 1, 64,                                  \
       "TaskManagers that `weir local` starts inside its one process.")                             \
     X("client.timeout", WR_CFG_CLIENT, WR_CFG_DURATION, "5s", 10, 3600000,                         \
-      "How long CLI commands wait for the JobManager to answer.")                                  \
+      "How long CLI commands wait for the JobManager to answer (for a savepoint: while it "        \
+      "answers about the job).")                                                                   \
     X("state.checkpoints.dir", WR_CFG_JM, WR_CFG_STRING, "/tmp/weir/checkpoints", 0, 0,            \
       "Where checkpoints go: DIR/JOB/chk-N and DIR/JOB/shared (in a cluster: a path every "        \
       "process sees, on a shared filesystem).")                                                    \
@@ -201,22 +202,23 @@ typedef struct wr_config wr_config_t;
 wr_config_t *wr_config_new(void);
 void wr_config_destroy(wr_config_t **cfg);
 
-/* Loads a YAML file: a mapping of dotted keys (`heartbeat.timeout: 3s`), or nested mappings that
- * flatten to them (`heartbeat: {timeout: 3s}`). Values are validated against the key's type and
- * range. On error returns WR_ECONFIG (WR_ENOTFOUND for a missing file, WR_EIO for one that cannot
- * be read, WR_ENOMEM), appends one line "FILE:LINE: what is wrong (what to do)" to err (no
- * trailing newline; a newline first if err already holds text), and leaves cfg unchanged. */
+/* Loads a YAML file: a mapping of dotted keys (`heartbeat.timeout: 3s`), or nested mappings
+ * that flatten to them (`heartbeat: {timeout: 3s}`). Values are validated against the key's
+ * type and range. On error returns WR_ECONFIG (WR_ENOTFOUND for a missing file, WR_EIO for
+ * one that cannot be read, WR_ENOMEM), appends one line "FILE:LINE: what is wrong (what to
+ * do)" to err (no trailing newline; a newline first if err already holds text), and leaves
+ * cfg unchanged. */
 int wr_config_load_file(wr_config_t *cfg, const char *path, wr_strbuf_t *err);
-/* Sets one key from text (a command-line override). Errors as above, with origin (what the user
- * typed, e.g. "--set heartbeat.timeout"; NULL: the key) in place of "FILE:LINE". */
+/* Sets one key from text (a command-line override). Errors as above, with origin (what the
+ * user typed, e.g. "--set heartbeat.timeout"; NULL: the key) in place of "FILE:LINE". */
 int wr_config_set(wr_config_t *cfg, const char *origin, const char *key, const char *value,
                   wr_strbuf_t *err);
-/* Checks the keys that bound each other, once every source is applied: heartbeat.interval must be
- * less than heartbeat.timeout, restart-strategy.exponential-delay.initial-backoff at most its
- * max-backoff, high-availability.etcd.renew-interval at most a third of its lease-ttl. Returns 0,
- * or WR_ECONFIG with one line per violated pair appended to err (as wr_config_load_file), naming
- * both keys, their values and where each was set ("FILE:LINE", the origin given to wr_config_set,
- * or "the default"). */
+/* Checks the keys that bound each other, once every source is applied: heartbeat.interval
+ * must be less than heartbeat.timeout, restart-strategy.exponential-delay.initial-backoff at
+ * most its max-backoff, high-availability.etcd.renew-interval at most a third of its
+ * lease-ttl. Returns 0, or WR_ECONFIG with one line per violated pair appended to err (as
+ * wr_config_load_file), naming both keys, their values and where each was set ("FILE:LINE",
+ * the origin given to wr_config_set, or "the default"). */
 int wr_config_check(const wr_config_t *cfg, wr_strbuf_t *err);
 
 /* Typed getters. The key must be in WR_CONFIG_KEYS with that type: anything else is our bug
@@ -226,21 +228,21 @@ int64_t wr_config_int(const wr_config_t *cfg, const char *key);
 bool wr_config_bool(const wr_config_t *cfg, const char *key);
 
 /* Parses text as the file and flags do, without a key's range check: a duration to
- * milliseconds, a size to bytes, a bool to 0 or 1, an integer as is (for other YAML files, such
- * as topologies, that take "10min"). Returns 0, or WR_ECONFIG if text is not such a value or
- * overflows (*out untouched). WR_CFG_STRING is not parsed: asserts. */
+ * milliseconds, a size to bytes, a bool to 0 or 1, an integer as is (for other YAML files,
+ * such as topologies, that take "10min"). Returns 0, or WR_ECONFIG if text is not such a
+ * value or overflows (*out untouched). WR_CFG_STRING is not parsed: asserts. */
 int wr_config_parse_value(enum wr_config_type type, const char *text, int64_t *out);
 
-/* The keys set on the command line (wr_config_set) that process proc (one wr_config_proc flag)
- * does not read: one line each appended to out, "KEY (ORIGIN) has no effect on PROC: it is read
- * by WHO", newline-separated. Keys from a file are left out: one file serves every process of a
- * cluster (as Flink's flink-conf.yaml). WR_CFG_LOCAL reads every key. Returns how many keys;
- * allocation failure shows as out->failed. */
+/* The keys set on the command line (wr_config_set) that process proc (one wr_config_proc
+ * flag) does not read: one line each appended to out, "KEY (ORIGIN) has no effect on PROC: it
+ * is read by WHO", newline-separated. Keys from a file are left out: one file serves every
+ * process of a cluster (as Flink's flink-conf.yaml). WR_CFG_LOCAL reads every key. Returns
+ * how many keys; allocation failure shows as out->failed. */
 size_t wr_config_unused(const wr_config_t *cfg, unsigned proc, wr_strbuf_t *out);
 
-/* Appends the documented defaults as YAML, generated from WR_CONFIG_KEYS: for each key its doc
- * and range as comments, then `key: default`. deploy/weir.yaml is a header comment followed by
- * exactly this text (a test checks). Allocation failure shows as out->failed. */
+/* Appends the documented defaults as YAML, generated from WR_CONFIG_KEYS: for each key its
+ * doc and range as comments, then `key: default`. deploy/weir.yaml is a header comment
+ * followed by exactly this text (a test checks). Allocation failure shows as out->failed. */
 void wr_config_write_defaults(wr_strbuf_t *out);
 
 /* The key table, for documentation and tests. */

@@ -595,8 +595,9 @@ uint64_t wr__node_next_corr(wr_node_t *n)
     return atomic_fetch_add(&n->next_corr, 1);
 }
 
-int wr_node_request(wr_node_t *n, const char *to, uint16_t type, const void *payload, size_t len,
-                    int64_t timeout_ms, wr_msg_t **reply)
+int wr_node_request_patient(wr_node_t *n, const char *to, uint16_t type, const void *payload,
+                            size_t len, int64_t step_ms, bool (*keep_waiting)(void *ctx), void *ctx,
+                            wr_msg_t **reply)
 {
     *reply = NULL;
     wr__waiter_t w = {.corr = wr__node_next_corr(n)};
@@ -611,11 +612,19 @@ int wr_node_request(wr_node_t *n, const char *to, uint16_t type, const void *pay
     pthread_mutex_unlock(&n->wait_lock);
     int rc = wr_node_send(n, &m);
     wr_msg_destroy(&m);
-    int64_t deadline = wr_now_ns() + timeout_ms * 1000000;
-    struct timespec ts = {.tv_sec = deadline / 1000000000, .tv_nsec = deadline % 1000000000};
     pthread_mutex_lock(&n->wait_lock);
-    while (rc == 0 && !w.reply)
-        if (pthread_cond_timedwait(&n->wait_cond, &n->wait_lock, &ts)) rc = WR_ETIMEDOUT;
+    while (rc == 0 && !w.reply) {
+        int64_t deadline = wr_now_ns() + step_ms * 1000000;
+        struct timespec ts = {.tv_sec = deadline / 1000000000, .tv_nsec = deadline % 1000000000};
+        int waited = 0; /* (0: woken, maybe for another waiter's reply) */
+        while (!w.reply && !waited)
+            waited = pthread_cond_timedwait(&n->wait_cond, &n->wait_lock, &ts);
+        if (w.reply) break;
+        pthread_mutex_unlock(&n->wait_lock);
+        bool more = keep_waiting && keep_waiting(ctx);
+        pthread_mutex_lock(&n->wait_lock);
+        if (!more && !w.reply) rc = WR_ETIMEDOUT;
+    }
     for (wr__waiter_t **p = &n->waiters; *p; p = &(*p)->next)
         if (*p == &w) {
             *p = w.next;
@@ -627,6 +636,12 @@ int wr_node_request(wr_node_t *n, const char *to, uint16_t type, const void *pay
         rc = 0;
     }
     return rc;
+}
+
+int wr_node_request(wr_node_t *n, const char *to, uint16_t type, const void *payload, size_t len,
+                    int64_t timeout_ms, wr_msg_t **reply)
+{
+    return wr_node_request_patient(n, to, type, payload, len, timeout_ms, NULL, NULL, reply);
 }
 
 void wr_node_transport_stats(wr_node_t *n, wr_transport_stats_t *out)

@@ -70,6 +70,14 @@ int wr_node_send(wr_node_t *node, wr_msg_t **msg);
 int wr_node_request(wr_node_t *node, const char *to, uint16_t type, const void *payload, size_t len,
                     int64_t timeout_ms, wr_msg_t **reply);
 
+/* wr_node_request for an answer that may take long (a savepoint): waits up to step_ms at a time,
+ * and after each step without the reply asks keep_waiting(ctx), on the calling thread and without
+ * the node's locks held (it may make requests of its own: a cheap one that shows the peer is
+ * alive); false ends the wait with WR_ETIMEDOUT. A reply that comes while it runs is kept. */
+int wr_node_request_patient(wr_node_t *node, const char *to, uint16_t type, const void *payload,
+                            size_t len, int64_t step_ms, bool (*keep_waiting)(void *ctx), void *ctx,
+                            wr_msg_t **reply);
+
 /* Counted reference to the local actor at path, or NULL. Release with wr_actor_unref. */
 wr_actor_t *wr_node_lookup(wr_node_t *node, const char *path);
 /* Number of live actors (the system actor included). */

@@ -153,7 +153,8 @@ void wr_kafka_consumer_destroy(rd_kafka_t **rkp, int wait_ms)
     pthread_attr_destroy(&at);
     wr_warn("kafka %s: not closed within %d ms (brokers unreachable?): %s", rd_kafka_name(rk),
             wait_ms,
-            reaped ? "its close goes on in the background until its offset commits are answered or time out"
+            reaped ? "its close goes on in the background until its offset commits are answered or "
+                     "time out"
                    : "waiting for it here");
     if (!reaped) s_reap(rk);
 }
