@@ -1,17 +1,12 @@
 /* The REST API of a JobManager (rest.h). */
 #include "actors/rest/rest.h"
 
-#include <arpa/inet.h>
-#include <errno.h>
-#include <microhttpd.h>
 #include <stdbool.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
+#include "actors/rest/http.h"
 #include "actors/rest/rest_json.h"
 #include "actors/rest/rest_route.h"
 #include "bus/base/clock.h"
@@ -25,18 +20,11 @@
 
 struct wr_rest {
     wr_node_t *node;
-    struct MHD_Daemon *d;
-    int fd; /* the listening socket, handed to the daemon (closed by wr_rest_stop) */
-    int port;
+    wr_http_t *http;
     char jm_addr[WR_ADDR_MAX];
     int64_t timeout_ms;
     char version[32];
 };
-
-/* A request being read: the body bytes seen so far. */
-typedef struct {
-    size_t body;
-} s_request_t;
 
 /* ---- asking the JobManager ---- */
 
@@ -210,125 +198,44 @@ static bool s_answer(wr_rest_t *r, wr_rest_route_t route, const wr_rest_params_t
 
 /* ---- HTTP ---- */
 
-static enum MHD_Result s_send(struct MHD_Connection *c, unsigned status, wr_strbuf_t *body,
-                              bool allow)
+static void s_error(wr_http_reply_t *reply, unsigned status, const char *message)
 {
-    size_t len = 0;
-    char *text = wr_strbuf_detach(body, &len);
-    struct MHD_Response *resp =
-        text ? MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE) : NULL;
-    if (!resp) {
-        free(text);
-        return MHD_NO; /* out of memory: MHD closes the connection */
-    }
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-    if (allow) MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
-    enum MHD_Result rc = MHD_queue_response(c, status, resp);
-    MHD_destroy_response(resp);
-    return rc;
+    reply->status = status;
+    wr_strbuf_reset(&reply->body);
+    wr_rest_json_error(message, &reply->body);
 }
 
-static enum MHD_Result s_error(struct MHD_Connection *c, unsigned status, const char *message,
-                               bool allow)
+static void s_handle(void *ctx, const char *method, const char *path, const wr_http_request_t *q,
+                     wr_http_reply_t *reply)
 {
-    wr_strbuf_t body;
-    wr_strbuf_init(&body);
-    wr_rest_json_error(message, &body);
-    return s_send(c, status, &body, allow);
-}
-
-static enum MHD_Result s_handle(void *cls, struct MHD_Connection *c, const char *url,
-                                const char *method, const char *version, const char *upload,
-                                size_t *upload_size, void **con_cls)
-{
-    (void)version;
-    (void)upload;
-    wr_rest_t *r = cls;
-    s_request_t *q = *con_cls;
-    if (!q) { /* the headers: come back for the body, if any */
-        if (!(q = calloc(1, sizeof *q))) return MHD_NO;
-        *con_cls = q;
-        /* a body announced too large is refused before it is sent (no 100 Continue) */
-        const char *cl =
-            MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (cl && strtoull(cl, NULL, 10) > WR_REST_MAX_BODY) {
-            q->body = (size_t)WR_REST_MAX_BODY + 1;
-            return s_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "the request's body is too large", false);
-        }
-        return MHD_YES;
-    }
-    if (*upload_size) { /* a body: not kept, only bounded */
-        bool answered = q->body > WR_REST_MAX_BODY;
-        q->body += *upload_size;
-        *upload_size = 0;
-        if (answered || q->body <= WR_REST_MAX_BODY) return MHD_YES;
-        return s_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "the request's body is too large", false);
-    }
-    if (q->body > WR_REST_MAX_BODY) return MHD_YES; /* answered already */
+    wr_rest_t *r = ctx;
     wr_rest_params_t p;
-    wr_rest_route_t route = wr_rest_route(method, url, &p);
+    wr_rest_route_t route = wr_rest_route(method, path, &p);
     if (route == WR_REST_NOT_FOUND) {
         char message[160];
-        snprintf(message, sizeof message, "not found: %.100s", url);
-        return s_error(c, MHD_HTTP_NOT_FOUND, message, false);
+        snprintf(message, sizeof message, "not found: %.100s", path);
+        s_error(reply, 404, message);
+        return;
     }
-    if (route == WR_REST_METHOD_NOT_ALLOWED)
-        return s_error(c, MHD_HTTP_METHOD_NOT_ALLOWED,
-                       "this REST API only reads for now: GET or HEAD", true);
-    wr_strbuf_t body;
-    wr_strbuf_init(&body);
+    if (route == WR_REST_METHOD_NOT_ALLOWED) {
+        s_error(reply, 405, "this REST API only reads for now: GET or HEAD");
+        reply->allow = "GET, HEAD";
+        return;
+    }
     s_fail_t f;
     /* ?peek=N: how many recent messages a mailbox shows (default S_PEEK) */
-    const char *peek_arg = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "peek");
+    const char *peek_arg = wr_http_arg(q, "peek");
     unsigned long peek = peek_arg ? strtoul(peek_arg, NULL, 10) : S_PEEK;
     if (peek > S_PEEK_MAX) peek = S_PEEK_MAX;
-    if (s_answer(r, route, &p, (uint32_t)peek, &body, &f))
-        return s_send(c, MHD_HTTP_OK, &body, false);
-    wr_strbuf_release(&body);
-    return s_error(c, f.status, f.message, false);
-}
-
-static void s_completed(void *cls, struct MHD_Connection *c, void **con_cls,
-                        enum MHD_RequestTerminationCode why)
-{
-    (void)cls;
-    (void)c;
-    (void)why;
-    free(*con_cls);
-    *con_cls = NULL;
+    if (!s_answer(r, route, &p, (uint32_t)peek, &reply->body, &f))
+        s_error(reply, f.status, f.message);
 }
 
 /* ---- the server ---- */
 
-static int s_listen(const wr_rest_opts_t *o, int *port, char *why, size_t why_cap)
-{
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)o->port)};
-    if (o->port < 0 || o->port > 65535 || !o->address ||
-        inet_pton(AF_INET, o->address, &a.sin_addr) != 1) {
-        snprintf(why, why_cap, "'%s' port %d: not an IPv4 address and port",
-                 o->address ? o->address : "", o->port);
-        return -1;
-    }
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
-    socklen_t len = sizeof a;
-    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) ||
-        bind(fd, (struct sockaddr *)&a, sizeof a) || listen(fd, 64) ||
-        getsockname(fd, (struct sockaddr *)&a, &len)) {
-        snprintf(why, why_cap, "%s:%d: %s", o->address, o->port, strerror(errno));
-        if (fd >= 0) close(fd);
-        return -1;
-    }
-    *port = ntohs(a.sin_port);
-    return fd;
-}
-
 wr_rest_t *wr_rest_start(wr_node_t *node, const wr_rest_opts_t *o, int *err, char *why,
                          size_t why_cap)
 {
-    char none[1];
-    if (!why) why = none, why_cap = sizeof none;
-    why[0] = '\0';
     wr_rest_t *r = calloc(1, sizeof *r);
     if (!r) {
         *err = WR_ENOMEM;
@@ -338,41 +245,23 @@ wr_rest_t *wr_rest_start(wr_node_t *node, const wr_rest_opts_t *o, int *err, cha
     r->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 5000;
     snprintf(r->jm_addr, sizeof r->jm_addr, "%s", o->jm_addr);
     snprintf(r->version, sizeof r->version, "%s", o->version ? o->version : "");
-    if ((r->fd = s_listen(o, &r->port, why, why_cap)) < 0) {
-        *err = o->port < 0 || o->port > 65535 ? WR_EINVAL : WR_EIO;
+    if (!(r->http = wr_http_start(o->address, o->port, s_handle, r, err, why, why_cap))) {
         free(r);
         return NULL;
     }
-    r->d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-                                MHD_USE_ITC, /* (for MHD_quiesce_daemon) */
-                            0, NULL, NULL, s_handle, r, MHD_OPTION_LISTEN_SOCKET, r->fd,
-                            MHD_OPTION_CONNECTION_LIMIT, (unsigned)WR_REST_MAX_CONNECTIONS,
-                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)WR_REST_IDLE_S,
-                            MHD_OPTION_NOTIFY_COMPLETED, s_completed, NULL, MHD_OPTION_END);
-    if (!r->d) {
-        snprintf(why, why_cap, "cannot start the HTTP server on %s:%d", o->address, r->port);
-        close(r->fd);
-        free(r);
-        *err = WR_EIO;
-        return NULL;
-    }
-    *err = 0;
     return r;
 }
 
 int wr_rest_port(const wr_rest_t *r)
 {
-    return r->port;
+    return wr_http_port(r->http);
 }
 
 void wr_rest_stop(wr_rest_t **rp)
 {
     wr_rest_t *r = *rp;
     if (!r) return;
-    /* quiesced first, the listening socket stays this module's to close, once */
-    MHD_socket fd = MHD_quiesce_daemon(r->d);
-    MHD_stop_daemon(r->d); /* (waits for the connections' threads) */
-    if (fd != MHD_INVALID_SOCKET) close(fd);
+    wr_http_stop(&r->http); /* (waits for the requests being answered) */
     free(r);
     *rp = NULL;
 }

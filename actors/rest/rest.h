@@ -6,13 +6,13 @@
  *   (wr_node_request: JOBS_REQ, JOB_REQ, ACTORS_REQ), and renders its answer: the REST API reads
  *   the same state as `weir jobs`, `weir job` and `weir actors`, owned by the JobManager actor,
  *   and shares nothing with it.
- * - A connection gets its own thread (at most WR_REST_MAX_CONNECTIONS at once, each closed after
- *   WR_REST_IDLE_S idle seconds), so a slow answer holds up only its own request. An answer that
- *   does not come within the request timeout is 504.
+ * - It serves on http.h's server: a thread per connection, so a slow answer holds up only its
+ *   own request; a request body beyond WR_HTTP_MAX_BODY is refused (413) and ignored below. An
+ *   answer of the JobManager's that does not come within the request timeout is 504.
  * - Read-only for now: GET (and HEAD) only; another method on a known path is 405 with Allow:
- *   GET, HEAD. A request body is refused beyond WR_REST_MAX_BODY bytes (413) and ignored below.
- *   The endpoints that act (submit, cancel, savepoint, stop) come with the roles of the bus's
- *   keys: until then nothing here changes the cluster. rest.address defaults to 127.0.0.1.
+ *   GET, HEAD. The endpoints that act (submit, cancel, savepoint, stop) come with the roles of
+ *   the bus's keys: until then nothing here changes the cluster. rest.address defaults to
+ *   127.0.0.1.
  * - Errors are JSON, {"errors": ["..."]}: 404 for an unknown path, job or TaskManager; 503 when
  *   this JobManager is a standby (with the leader's node and endpoint) or none leads; 504 when
  *   the JobManager does not answer in time; 500 when an answer cannot be decoded or rendered.
@@ -24,10 +24,6 @@
 #include <stdint.h>
 
 #include "actors/runtime/node.h"
-
-#define WR_REST_MAX_CONNECTIONS 32
-#define WR_REST_IDLE_S          30
-#define WR_REST_MAX_BODY        (1u << 20)
 
 typedef struct wr_rest wr_rest_t;
 
