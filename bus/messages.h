@@ -176,10 +176,15 @@
     F(STRV, error, , )
 #define WR_MSG_FIELDS_job_summary(F) WR_MSG_JOB_SUMMARY(F)
 
-/* Where a subtask of an operator runs, and its state. MAP. */
+/* Where a subtask of an operator runs, its state and its counters (as task_stats; left out
+ * while 0). MAP. */
 #define WR_MSG_FIELDS_subtask_place(F)                                                             \
     F(STRV, node, , )                                                                              \
-    F(STRV, state, , )
+    F(STRV, state, , )                                                                             \
+    F(OPT_U64, records_in, , )                                                                     \
+    F(OPT_U64, records_out, , )                                                                    \
+    F(OPT_U64, backpressure, , )                                                                   \
+    F(OPT_I64, watermark, , )
 
 /* An operator of a job, summed over its subtasks (delays: the worst subtask's; watermark: the
  * lowest). MAP. */

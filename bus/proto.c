@@ -83,6 +83,16 @@ static bool s_zero(const wr_proto_field_t *f, const char *base)
         memcpy(&v, at, sizeof v);
         return !v;
     }
+    case WR_PK_U64: {
+        uint64_t v;
+        memcpy(&v, at, sizeof v);
+        return !v;
+    }
+    case WR_PK_I64: {
+        int64_t v;
+        memcpy(&v, at, sizeof v);
+        return !v;
+    }
     case WR_PK_STR:
         return at[0] == '\0';
     case WR_PK_STRV: {

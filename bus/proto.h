@@ -37,8 +37,8 @@
  *   DICT   a, b as LIST    wr_msg_<a>_list_t     a map of at most b entries, no key twice: a's
  *                                                  first field (STR or STRV) is the key, its
  *                                                  second the value (`types: {name: count}`)
- *   OPT_<kind>             as <kind>             may be left out: see below (BOOL, U32, STR, STRV,
- *                                                  BIN, RAW)
+ *   OPT_<kind>             as <kind>             may be left out: see below (BOOL, U32, U64, I64,
+ *                                                  STR, STRV, BIN, RAW)
  *   WITH_<kind>            as <kind>             goes with the field before it (an OPT_ or WITH_
  *                                                  one): written exactly when that one is, even
  *                                                  when it holds zero itself (U32); `weir actors`'
@@ -216,9 +216,11 @@ int wr_proto_pack_named(const wr_proto_struct_t *d, const void *p, msgpack_sbuff
 #define WR__PM_FIX_U32(n, a)              uint32_t n;
 #define WR__PM_WITH_U32(n, a)             uint32_t n;
 #define WR__PM_U64(n, a)                  uint64_t n;
+#define WR__PM_OPT_U64(n, a)              uint64_t n;
 #define WR__PM_FIX_U64(n, a)              uint64_t n;
 #define WR__PM_I32(n, a)                  int32_t n;
 #define WR__PM_I64(n, a)                  int64_t n;
+#define WR__PM_OPT_I64(n, a)              int64_t n;
 #define WR__PM_F64(n, a)                  double n;
 #define WR__PM_STR(n, a)                  char n[a];
 #define WR__PM_OPT_STR(n, a)              char n[a];
@@ -257,9 +259,11 @@ int wr_proto_pack_named(const wr_proto_struct_t *d, const void *p, msgpack_sbuff
 #define WR__PR_FIX_U32(n, a, b)  WR__PR(n, U32, WR_PF_FIX, 0, NULL)
 #define WR__PR_WITH_U32(n, a, b) WR__PR(n, U32, WR_PF_OPT | WR_PF_WITH, 0, NULL)
 #define WR__PR_U64(n, a, b)      WR__PR(n, U64, 0, 0, NULL)
+#define WR__PR_OPT_U64(n, a, b)  WR__PR(n, U64, WR_PF_OPT, 0, NULL)
 #define WR__PR_FIX_U64(n, a, b)  WR__PR(n, U64, WR_PF_FIX, 0, NULL)
 #define WR__PR_I32(n, a, b)      WR__PR(n, I32, 0, 0, NULL)
 #define WR__PR_I64(n, a, b)      WR__PR(n, I64, 0, 0, NULL)
+#define WR__PR_OPT_I64(n, a, b)  WR__PR(n, I64, WR_PF_OPT, 0, NULL)
 #define WR__PR_F64(n, a, b)      WR__PR(n, F64, 0, 0, NULL)
 #define WR__PR_STR(n, a, b)      WR__PR(n, STR, 0, a, NULL)
 #define WR__PR_OPT_STR(n, a, b)  WR__PR(n, STR, WR_PF_OPT, a, NULL)

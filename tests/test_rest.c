@@ -209,10 +209,14 @@ static void test_every_endpoint_against_a_cluster(void **state)
         assert_string_equal(tj_str(v->items[i], "status"), "FINISHED");
         const tj_value_t *subs = tj_get(v->items[i], "subtasks");
         assert_true(subs && subs->n == tj_num(op, "parallelism"));
+        double in = 0, out = 0; /* each subtask's counters, which add up to the vertex's */
         for (size_t k = 0; k < subs->n; k++) {
             const char *host = tj_str(subs->items[k], "host");
             assert_true(host && (!strcmp(host, "tm-a") || !strcmp(host, "tm-b")));
+            in += tj_num(tj_get(subs->items[k], "metrics"), "read-records");
+            out += tj_num(tj_get(subs->items[k], "metrics"), "write-records");
         }
+        assert_true(in == tj_num(m, "read-records") && out == tj_num(m, "write-records"));
     }
     assert_string_equal(tj_str(v->items[0], "name"), "generator");
     assert_true(tj_num(tj_get(v->items[0], "metrics"), "read-records") == S_TOTAL);

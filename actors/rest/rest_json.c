@@ -179,7 +179,14 @@ static void s_vertex(const wr_msg_operator_stats_t *o, uint32_t v, wr_strbuf_t *
         s_int(out, &f, "subtask", k);
         s_str(out, &f, "host", o->subtasks.v[k].node);
         s_upper(out, &f, "status", o->subtasks.v[k].state);
-        wr_strbuf_addc(out, '}');
+        s_key(out, &f, "metrics");
+        bool sm = true;
+        wr_strbuf_addc(out, '{');
+        s_int(out, &sm, "read-records", (long long)o->subtasks.v[k].records_in);
+        s_int(out, &sm, "write-records", (long long)o->subtasks.v[k].records_out);
+        s_int(out, &sm, "backpressure-count", (long long)o->subtasks.v[k].backpressure);
+        s_int(out, &sm, "watermark", o->subtasks.v[k].watermark);
+        wr_strbuf_adds(out, "}}");
     }
     wr_strbuf_adds(out, "]}");
 }
