@@ -78,7 +78,8 @@ int wr_bench_free_port(void)
             uint32_t r;
             if (getrandom(&r, sizeof r, 0) != sizeof r) break;
             int port = lo + (int)(r % (uint32_t)(hi - lo));
-            if (port == 8081) continue; /* rest.port's default: any JobManager may take it */
+            /* rest.port's and metrics.prometheus.port's defaults: any node may take them */
+            if (port == 8081 || port == 9249) continue;
             if ((port = s_try_port(port)) > 0) return port;
         }
     return s_try_port(0);

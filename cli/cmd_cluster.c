@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "actors/jobmanager/jobmanager.h"
+#include "actors/rest/metrics.h"
 #include "actors/rest/rest.h"
 #include "actors/taskmanager/taskmanager.h"
 #include "actors/dataflow/job/plan.h"
@@ -37,14 +38,14 @@ static const char *s_where(const wr_node_t *node, char *buf, size_t cap)
     return buf;
 }
 
-/* The JobManager's REST API on rest.address:rest.port (actors/rest/rest.h), or NULL: rest.port
- * -1, or it could not listen (a warning says why; the JobManager runs on without it). */
-static wr_rest_t *s_rest_start(wr_node_t *node, const wr_config_t *cfg)
+/* The JobManager's REST API on rest.address:rest.port (actors/rest/rest.h; jm: the JobManager
+ * actor's address), or NULL: rest.port -1, or it could not listen (a warning says why; the
+ * JobManager runs on without it). */
+static wr_rest_t *s_rest_start(wr_node_t *node, const wr_config_t *cfg, const char *jm)
 {
     int port = (int)wr_config_int(cfg, "rest.port");
     if (port < 0) return NULL;
-    char jm[WR_ADDR_MAX], why[256];
-    snprintf(jm, sizeof jm, "%s/%s", wr_node_id(node), WR_JOBMANAGER_PATH);
+    char why[256];
     wr_rest_opts_t o = {.address = wr_config_str(cfg, "rest.address"),
                         .port = port,
                         .jm_addr = jm,
@@ -55,6 +56,29 @@ static wr_rest_t *s_rest_start(wr_node_t *node, const wr_config_t *cfg)
         wr_warn("jobmanager: no REST API: %s (%s); set rest.port (-1: none)", why,
                 wr_strerror(err));
     return r;
+}
+
+/* The node's Prometheus metrics on metrics.prometheus.address:metrics.prometheus.port
+ * (actors/rest/metrics.h; jm: the JobManager actor's address, NULL on a TaskManager), or NULL:
+ * the port is -1, or it could not listen (a warning says why; the node runs on without them).
+ * Appends ", metrics on http://ADDRESS:PORT/metrics" to where when they serve. */
+static wr_metrics_t *s_metrics_start(wr_node_t *node, const wr_config_t *cfg, const char *jm,
+                                     char *where, size_t cap)
+{
+    int port = (int)wr_config_int(cfg, "metrics.prometheus.port");
+    if (port < 0) return NULL;
+    const char *address = wr_config_str(cfg, "metrics.prometheus.address");
+    wr_metrics_opts_t o = {.address = address, .port = port, .jm_addr = jm};
+    char why[256];
+    int err = 0;
+    wr_metrics_t *m = wr_metrics_start(node, &o, &err, why, sizeof why);
+    if (!m)
+        wr_warn("%s: no Prometheus metrics: %s (%s); set metrics.prometheus.port (-1: none)",
+                wr_node_id(node), why, wr_strerror(err));
+    else
+        snprintf(where + strlen(where), cap - strlen(where), ", metrics on http://%s:%d/metrics",
+                 address, wr_metrics_port(m));
+    return m;
 }
 
 static const char s_jm_usage[] =
@@ -138,22 +162,26 @@ int wr_cmd_jobmanager(int argc, char **argv)
     if (!err) err = wr_jobmanager_spawn(node, &jo);
     char where[300];
     wr_rest_t *rest = NULL;
+    wr_metrics_t *metrics = NULL;
     if (err) {
         wr_cli_error("jobmanager", NULL, "cannot start the JobManager actor: %s", wr_strerror(err));
         rc = WR_EXIT_FAIL;
     } else {
-        rest = s_rest_start(node, cfg);
-        char api[96] = "";
+        char api[192] = "", jm[WR_ADDR_MAX];
+        snprintf(jm, sizeof jm, "%s/%s", wr_node_id(node), WR_JOBMANAGER_PATH);
+        rest = s_rest_start(node, cfg, jm);
         if (rest)
             snprintf(api, sizeof api, ", REST API on http://%s:%d/",
                      wr_config_str(cfg, "rest.address"), wr_rest_port(rest));
+        metrics = s_metrics_start(node, cfg, jm, api, sizeof api);
         printf("weir jobmanager %s listening on %s%s%s%s\n", wr_node_id(node),
                s_where(node, where, sizeof where), ha_on ? ", campaigning through etcd at " : "",
                ha_on ? ha.endpoints : "", api);
         fflush(stdout);
         rc = s_run_until_signal(-1);
     }
-    wr_rest_stop(&rest); /* (before the node its requests go through) */
+    wr_rest_stop(&rest); /* (before the node their requests go through) */
+    wr_metrics_stop(&metrics);
     wr_node_destroy(&node);
     wr_config_destroy(&cfg);
     return rc;
@@ -258,22 +286,27 @@ int wr_cmd_taskmanager(int argc, char **argv)
         .slots = (uint32_t)wr_config_int(cfg, "taskmanager.numberOfTaskSlots"),
     };
     err = wr_taskmanager_spawn(node, &to);
-    char where[300];
+    char where[300], metrics_at[128] = "";
+    wr_metrics_t *metrics = NULL;
     if (err) {
         wr_cli_error("taskmanager", "check --jobmanager", "cannot start the TaskManager actor: %s",
                      wr_strerror(err));
         rc = WR_EXIT_FAIL;
     } else {
+        metrics = s_metrics_start(node, cfg, NULL, metrics_at, sizeof metrics_at);
         if (ha_on)
             printf("weir taskmanager %s on %s, %u slots, the leader of cluster %s as etcd at "
-                   "%s names it\n",
-                   id, s_where(node, where, sizeof where), to.slots, ha.cluster_id, ha.endpoints);
+                   "%s names it%s\n",
+                   id, s_where(node, where, sizeof where), to.slots, ha.cluster_id, ha.endpoints,
+                   metrics_at);
         else
-            printf("weir taskmanager %s on %s, %u slots, JobManager %s at %s\n", id,
-                   s_where(node, where, sizeof where), to.slots, to.jm_node_id, to.jm_endpoint);
+            printf("weir taskmanager %s on %s, %u slots, JobManager %s at %s%s\n", id,
+                   s_where(node, where, sizeof where), to.slots, to.jm_node_id, to.jm_endpoint,
+                   metrics_at);
         fflush(stdout);
         rc = s_run_until_signal(-1);
     }
+    wr_metrics_stop(&metrics); /* (before the node it reads) */
     wr_node_destroy(&node);
     wr_config_destroy(&cfg);
     return rc;

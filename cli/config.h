@@ -126,6 +126,12 @@ enum wr_config_proc {
     X("rest.address", WR_CFG_JM, WR_CFG_STRING, "127.0.0.1", 0, 0,                                 \
       "IPv4 address the REST API listens on; 0.0.0.0 for every interface. It is not "              \
       "authenticated: anyone who reaches it reads the cluster's jobs and nodes.")                  \
+    X("metrics.prometheus.port", WR_CFG_NODES, WR_CFG_INT, "9249", -1, 65535,                      \
+      "Port of the node's Prometheus metrics (GET /metrics; Flink's reporter port): the "          \
+      "JobManager's jobs, checkpoints and subtasks, every node's actors and bus. -1: none; 0: a "  \
+      "port the kernel picks (logged). Taken: a warning, and the node runs on without it.")        \
+    X("metrics.prometheus.address", WR_CFG_NODES, WR_CFG_STRING, "127.0.0.1", 0, 0,                \
+      "IPv4 address the metrics listen on; 0.0.0.0 for every interface (not authenticated).")      \
     X("local.taskmanagers", WR_CFG_LOCAL, WR_CFG_INT, "2", 1, 64,                                  \
       "TaskManagers that `weir local` starts inside its one process.")                             \
     X("client.timeout", WR_CFG_CLIENT, WR_CFG_DURATION, "5s", 10, 3600000,                         \

@@ -10,6 +10,7 @@ clang libclang-rt-14-dev
 libczmq-dev libzmq3-dev libmsgpack-dev librdkafka-dev librocksdb-dev
 libcurl4-openssl-dev libyaml-dev libcmocka-dev libmicrohttpd-dev
 etcd-server etcd-client
+prometheus
 kcat
 tmux
 "

@@ -160,7 +160,7 @@ static void test_defaults(void **state)
     assert_int_equal(wr_config_int(fx->cfg, "rest.port"), 8081);
     assert_string_equal(wr_config_str(fx->cfg, "rest.address"), "127.0.0.1");
 
-    assert_int_equal(wr_config_key_count(), 57);
+    assert_int_equal(wr_config_key_count(), 59);
     assert_null(wr_config_key_at(wr_config_key_count()));
     for (size_t i = 0; i < wr_config_key_count(); i++) {
         const wr_config_key_t *k = wr_config_key_at(i);

@@ -9,7 +9,6 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <curl/curl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +19,7 @@
 #include <sys/socket.h>
 
 #include "bus/base/strbuf.h"
+#include "tests/support/http.h"
 #include "tests/support/jobs.h"
 #include "tests/support/json.h"
 #include "tests/support/proc_cluster.h"
@@ -27,61 +27,10 @@
 
 #define S_TOTAL 40000 /* the job's readings: 2 s at 20,000 a second, checkpoints every 300 ms */
 
-/* An HTTP exchange: status, body, the Allow header. */
-typedef struct {
-    long status;
-    const char *body;
-    const char *allow;
-} s_http_t;
-
-static size_t s_collect(char *p, size_t size, size_t n, void *sb)
-{
-    wr_strbuf_add(sb, p, size * n);
-    return size * n;
-}
-
-static size_t s_header(char *p, size_t size, size_t n, void *allow)
-{
-    if (size * n > 6 && !strncasecmp(p, "Allow:", 6))
-        wr_strbuf_add(allow, p + 6, strcspn(p + 6, "\r\n"));
-    return size * n;
-}
-
-/* method path on 127.0.0.1:port, with body (NULL: none) of len bytes. */
-static s_http_t s_http(int port, const char *method, const char *path, const char *body, size_t len)
-{
-    CURL *h = curl_easy_init();
-    if (!h) PS_FAIL("curl_easy_init");
-    wr_strbuf_t out, allow;
-    wr_strbuf_init(&out);
-    wr_strbuf_init(&allow);
-    curl_easy_setopt(h, CURLOPT_URL, ps_fmt("http://127.0.0.1:%d%s", port, path));
-    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-    if (!strcmp(method, "HEAD")) curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
-    if (body) {
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-    }
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, s_collect);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &out);
-    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, s_header);
-    curl_easy_setopt(h, CURLOPT_HEADERDATA, &allow);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 20000L);
-    CURLcode rc = curl_easy_perform(h);
-    s_http_t r = {0, ps_keep(wr_strbuf_detach(&out, NULL)),
-                  ps_keep(wr_strbuf_detach(&allow, NULL))};
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r.status);
-    curl_easy_cleanup(h);
-    /* (a body cut off by the server's 413 is a send error, with the answer read) */
-    if (rc != CURLE_OK && !(rc == CURLE_SEND_ERROR && r.status))
-        PS_FAIL("%s %s: %s", method, path, curl_easy_strerror(rc));
-    return r;
-}
-
 /* GET path: 200 and one JSON object, returned. */
 static const tj_value_t *s_get(int port, const char *path)
 {
-    s_http_t r = s_http(port, "GET", path, NULL, 0);
+    th_http_t r = th_http(port, "GET", path, NULL, 0);
     const tj_value_t *doc = tj_parse(r.body);
     if (r.status != 200 || !doc || doc->type != TJ_OBJ)
         PS_FAIL("GET %s: %ld, not one JSON object:\n%s", path, r.status, r.body);
@@ -91,7 +40,7 @@ static const tj_value_t *s_get(int port, const char *path)
 /* method path answers status with {"errors": [one message]}; the message. */
 static const char *s_expect_error(int port, const char *method, const char *path, long status)
 {
-    s_http_t r = s_http(port, method, path, NULL, 0);
+    th_http_t r = th_http(port, method, path, NULL, 0);
     const tj_value_t *doc = tj_parse(r.body), *errors = tj_get(doc, "errors");
     if (r.status != status || !errors || errors->type != TJ_ARR || errors->n != 1 ||
         errors->items[0]->type != TJ_STR)
@@ -198,7 +147,7 @@ static void test_every_endpoint_against_a_cluster(void **state)
     const tj_value_t *v = tj_get(job, "vertices"), *ops = tj_get(tj_parse(cli), "operators");
     if (!v || v->type != TJ_ARR || !ops || ops->type != TJ_ARR || v->n != ops->n || v->n < 3)
         PS_FAIL("not the job's vertices:\n%s\n`weir job --json`: %s",
-                s_http(port, "GET", ps_fmt("/jobs/%s", id), NULL, 0).body, cli);
+                th_http(port, "GET", ps_fmt("/jobs/%s", id), NULL, 0).body, cli);
     for (size_t i = 0; i < v->n; i++) {
         const tj_value_t *m = tj_get(v->items[i], "metrics"), *op = ops->items[i];
         assert_string_equal(tj_str(v->items[i], "name"), tj_str(op, "name"));
@@ -236,7 +185,7 @@ static void test_every_endpoint_against_a_cluster(void **state)
                      *hist = tj_get(ck, "history");
     if (cr.code || !cli_ck || !hist || hist->n != cli_ck->n || hist->n == 0)
         PS_FAIL("/jobs/%s/checkpoints against `weir checkpoints --json`:\n%s\n%s", id,
-                s_http(port, "GET", ps_fmt("/jobs/%s/checkpoints", id), NULL, 0).body, cr.out);
+                th_http(port, "GET", ps_fmt("/jobs/%s/checkpoints", id), NULL, 0).body, cr.out);
     double completed = 0;
     for (size_t i = 0; i < hist->n; i++) {
         assert_true(tj_num(hist->items[i], "id") == tj_num(cli_ck->items[i], "id"));
@@ -273,11 +222,11 @@ static void test_every_endpoint_against_a_cluster(void **state)
     assert_non_null(strstr(s_expect_error(port, "GET", "/taskmanagers/tm-z", 404), "tm-z"));
     for (int i = 0; i < 2; i++) {
         const char *method = i ? "DELETE" : "POST";
-        s_http_t r = s_http(port, method, "/jobs", NULL, 0);
+        th_http_t r = th_http(port, method, "/jobs", NULL, 0);
         if (r.status != 405 || !strstr(r.allow, "GET, HEAD"))
             PS_FAIL("%s /jobs: %ld, Allow '%s':\n%s", method, r.status, r.allow, r.body);
     }
-    s_http_t head = s_http(port, "HEAD", "/overview", NULL, 0);
+    th_http_t head = th_http(port, "HEAD", "/overview", NULL, 0);
     assert_int_equal(head.status, 200);
     assert_string_equal(head.body, "");
     assert_true(tj_get(s_get(port, "/jobs?refresh=1"), "jobs")->n == 1); /* a query: ignored */
@@ -285,9 +234,9 @@ static void test_every_endpoint_against_a_cluster(void **state)
     size_t big = (2u << 20);
     char *body = ps_alloc(big);
     memset(body, 'x', big);
-    s_http_t r = s_http(port, "GET", "/overview", body, big);
+    th_http_t r = th_http(port, "GET", "/overview", body, big);
     if (r.status != 413) PS_FAIL("a 2 MiB body: %ld:\n%s", r.status, r.body);
-    assert_int_equal(s_http(port, "GET", "/overview", body, 1000).status, 200);
+    assert_int_equal(th_http(port, "GET", "/overview", body, 1000).status, 200);
     /* garbage on the port: an HTTP error, and the server answers on */
     int fd = s_connect(port);
     static const char junk[] = "\x01\x02 not http at all\r\n\r\n";
@@ -333,15 +282,7 @@ static void test_rest_port_minus_one_is_no_rest_api(void **state)
 static int s_group_setup(void **state)
 {
     (void)state;
-    if (curl_global_init(CURL_GLOBAL_DEFAULT)) return -1;
-    return ps_group_setup("test_rest", false);
-}
-
-static int s_group_teardown(void **state)
-{
-    int rc = ps_group_teardown(state);
-    curl_global_cleanup();
-    return rc;
+    return th_group_setup("test_rest");
 }
 
 int main(void)
@@ -354,5 +295,5 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rest_port_minus_one_is_no_rest_api, ps_setup,
                                         ps_teardown),
     };
-    return cmocka_run_group_tests_name("weir REST API", tests, s_group_setup, s_group_teardown);
+    return cmocka_run_group_tests_name("weir REST API", tests, s_group_setup, th_group_teardown);
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "actors/rest/ask.h"
 #include "actors/rest/http.h"
 #include "actors/rest/rest_json.h"
 #include "actors/rest/rest_route.h"
@@ -40,17 +41,13 @@ typedef struct {
 static bool s_ask(wr_rest_t *r, uint16_t type, const void *req, uint16_t reply_type, void *reply,
                   wr_msg_t **answer, s_fail_t *f)
 {
-    const wr_proto_struct_t *d = wr_msg_decl(type), *rd = wr_msg_decl(reply_type);
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    wr_msg_none_t none;
-    int rc = wr_proto_pack(d, req ? req : &none, &sb);
-    if (!rc)
-        rc = wr_node_request(r->node, r->jm_addr, type, sb.data, sb.size, r->timeout_ms, answer);
-    msgpack_sbuffer_destroy(&sb);
-    if (rc) {
-        *f = (s_fail_t){rc == WR_ETIMEDOUT ? 504 : 503, ""};
-        snprintf(f->message, sizeof f->message, "the JobManager did not answer: %s",
+    int rc = wr_rest_ask(r->node, r->jm_addr, r->timeout_ms, type, req, reply_type, reply, answer);
+    if (!rc) return true;
+    if (!*answer) {
+        *f = (s_fail_t){rc == WR_EPROTO ? 500 : rc == WR_ETIMEDOUT ? 504 : 503, ""};
+        snprintf(f->message, sizeof f->message, "%s: %s",
+                 rc == WR_EPROTO ? "the JobManager's answer is malformed"
+                                 : "the JobManager did not answer",
                  wr_strerror(rc));
         return false;
     }
@@ -70,11 +67,9 @@ static bool s_ask(wr_rest_t *r, uint16_t type, const void *req, uint16_t reply_t
         snprintf(f->message, sizeof f->message, "%.*s", ok ? (int)e.text.len : 0,
                  ok ? e.text.s : "");
         if (!ok) snprintf(f->message, sizeof f->message, "a malformed error from the JobManager");
-    } else if (m->type != reply_type || (reply && wr_proto_decode(rd, m->data, m->len, reply))) {
+    } else {
         *f = (s_fail_t){500, ""};
         snprintf(f->message, sizeof f->message, "the JobManager's answer is malformed");
-    } else {
-        return true;
     }
     wr_msg_destroy(answer);
     return false;
