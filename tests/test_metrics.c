@@ -7,7 +7,9 @@
  *   ports in its folder: every node's page is scraped without error (Prometheus parses it), and
  *   PromQL over the scraped series gives the job's record rate as `weir job` measures it over the
  *   same seconds, its completed checkpoints, and each TaskManager's actors. The pages answer 404
- *   elsewhere and 405 to other methods. */
+ *   elsewhere and 405 to other methods.
+ * - deploy/prometheus/prometheus.yml passes `promtool check config`, and every query of
+ *   deploy/grafana/weir-dashboard.json gives series from that cluster. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -29,6 +31,7 @@
 #include "tests/support/process.h"
 
 #define S_PROMETHEUS "/usr/bin/prometheus"
+#define S_PROMTOOL   "/usr/bin/promtool"
 #define S_RATE       4000  /* the job's readings per second */
 #define S_WAIT_MS    30000 /* for Prometheus to be ready, and for its targets to be up */
 
@@ -109,6 +112,45 @@ static double s_query(int port, const char *promql)
     if (res->n != 1 || !v || v->type != TJ_ARR || v->n != 2 || v->items[1]->type != TJ_STR)
         PS_FAIL("query %s: not one sample:\n%s", promql, r.body);
     return strtod(v->items[1]->str, NULL);
+}
+
+/* How many series a PromQL query gives; fails the test on an error. */
+static size_t s_series(int port, const char *promql)
+{
+    char *q = curl_easy_escape(NULL, promql, 0);
+    th_http_t r = th_http(port, "GET", ps_fmt("/api/v1/query?query=%s", q), NULL, 0);
+    curl_free(q);
+    const tj_value_t *res = tj_get(tj_get(tj_parse(r.body), "data"), "result");
+    if (r.status != 200 || !res || res->type != TJ_ARR)
+        PS_FAIL("query %s: %ld\n%s", promql, r.status, r.body);
+    return res->n;
+}
+
+/* deploy/prometheus/prometheus.yml passes promtool; every query of deploy/grafana's dashboard
+ * gives at least one series from the running cluster (its metric names are weir's). */
+static void s_deploy_files(int prom_port)
+{
+    ps_result_t r = ps_run_program(
+        "promtool", S_PROMTOOL,
+        PS_ARGV("check", "config", ps_fmt("%s/deploy/prometheus/prometheus.yml", ps_h.src)),
+        S_WAIT_MS);
+    if (r.code != 0) PS_FAIL("promtool check config: exit %d\n%s%s", r.code, r.out, r.err);
+    const char *path = ps_fmt("%s/deploy/grafana/weir-dashboard.json", ps_h.src);
+    const tj_value_t *panels = tj_get(tj_parse(ps_read_file(path)), "panels");
+    if (!panels || panels->type != TJ_ARR || panels->n < 8) PS_FAIL("%s: no panels", path);
+    size_t queries = 0;
+    for (size_t i = 0; i < panels->n; i++) {
+        const tj_value_t *targets = tj_get(panels->items[i], "targets");
+        for (size_t k = 0; targets && targets->type == TJ_ARR && k < targets->n; k++) {
+            const char *expr = tj_str(targets->items[k], "expr");
+            if (!expr || !s_series(prom_port, expr))
+                PS_FAIL("%s: panel '%s': '%s' gives no series", path,
+                        tj_str(panels->items[i], "title"), expr ? expr : "(no expr)");
+            queries++;
+        }
+    }
+    print_message("  the dashboard's %zu queries over %zu panels each give series\n", queries,
+                  panels->n);
 }
 
 /* Waits until Prometheus has scraped each of its n targets without an error. */
@@ -208,13 +250,14 @@ static void test_prometheus_scrapes_a_cluster(void **state)
     assert_true(s_query(prom_port,
                         ps_fmt("sum(weir_taskmanager_job_task_numRecordsIn{job_id=\"%s\"})", id)) >
                 0);
+    s_deploy_files(prom_port);
     pc_cluster_stop(&c);
 }
 
 static int s_group_setup(void **state)
 {
     (void)state;
-    return th_group_setup("test_metrics");
+    return th_group_setup("test_metrics", true);
 }
 
 int main(void)

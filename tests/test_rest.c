@@ -282,7 +282,7 @@ static void test_rest_port_minus_one_is_no_rest_api(void **state)
 static int s_group_setup(void **state)
 {
     (void)state;
-    return th_group_setup("test_rest");
+    return th_group_setup("test_rest", false);
 }
 
 int main(void)

@@ -8,10 +8,10 @@
 #include "bus/base/strbuf.h"
 #include "tests/support/process.h"
 
-int th_group_setup(const char *name)
+int th_group_setup(const char *name, bool need_src)
 {
     if (curl_global_init(CURL_GLOBAL_DEFAULT)) return -1;
-    return ps_group_setup(name, false);
+    return ps_group_setup(name, need_src);
 }
 
 int th_group_teardown(void **state)

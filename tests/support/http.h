@@ -3,11 +3,12 @@
 #ifndef WR_TEST_HTTP_H
 #define WR_TEST_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* ps_group_setup (process.h) with libcurl's global set-up first, and its teardown with
  * libcurl's cleanup after: the group set-up and teardown of a test that speaks HTTP. */
-int th_group_setup(const char *name);
+int th_group_setup(const char *name, bool need_src);
 int th_group_teardown(void **state);
 
 /* An HTTP exchange: status, body, the Allow header (kept until the test ends). */
