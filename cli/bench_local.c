@@ -80,6 +80,16 @@ void wr_bench_local_stop(wr_bench_local_t **lp)
     *lp = NULL;
 }
 
+uint32_t wr_bench_local_nodes(const wr_bench_local_t *l)
+{
+    return l->n;
+}
+
+wr_node_t *wr_bench_local_node(wr_bench_local_t *l, uint32_t i)
+{
+    return i < l->n ? l->nodes[i] : NULL;
+}
+
 wr_node_t *wr_bench_local_jm(wr_bench_local_t *l)
 {
     return l->nodes[0];

@@ -53,6 +53,9 @@ typedef struct {
 wr_bench_local_t *wr_bench_local_start(const char *cmd, const wr_bench_local_opts_t *o);
 /* Stops every node (jobs and all). NULL-safe, nulls *l. */
 void wr_bench_local_stop(wr_bench_local_t **l);
+/* The nodes: 1 + the TaskManagers; node 0 is the JobManager's, 1.. the TaskManagers'. */
+uint32_t wr_bench_local_nodes(const wr_bench_local_t *l);
+wr_node_t *wr_bench_local_node(wr_bench_local_t *l, uint32_t i);
 /* The JobManager's node, for requests of the caller's own (wr_cli_request). */
 wr_node_t *wr_bench_local_jm(wr_bench_local_t *l);
 /* The JobManager's actor address into to. */

@@ -34,6 +34,7 @@
 #include "bus/messages.h"
 #include "cli/bench_local.h"
 #include "cli/bench_machine.h"
+#include "cli/bench_serve.h"
 #include "cli/cli.h"
 #include "bus/base/fs.h"
 
@@ -49,7 +50,8 @@ typedef struct {
     uint32_t parallelism;
     const char *sink; /* stdout (to /dev/null) or file (/dev/null) */
     bool p95, json;
-    int64_t ckpt_ms; /* also run with checkpoints this often (0: no) */
+    int64_t ckpt_ms;  /* also run with checkpoints this often (0: no) */
+    int64_t serve_ms; /* also run serving REST and metrics, scraped this often (0: no) */
 } s_opts_t;
 
 /* What a run measured. */
@@ -65,6 +67,8 @@ typedef struct {
     uint32_t ckpts;
     int64_t ckpt_max_ms;
     uint64_t ckpt_max_bytes;
+    /* serving: the scraper's requests */
+    wr_bench_serve_stats_t served;
 } s_result_t;
 
 /* ---- the topology ---- */
@@ -210,8 +214,10 @@ static int s_follow(wr_bench_local_t *l, const char *id, int64_t t0, uint32_t wi
 /* ---- the local cluster ---- */
 
 /* One run on a fresh local cluster (a JobManager and S_TMS TaskManagers); with ckpt_ms,
- * checkpoints go to a temp folder (removed). */
-static int s_pipeline(const s_opts_t *o, const wr_topology_t *t, int64_t ckpt_ms, s_result_t *res)
+ * checkpoints go to a temp folder (removed); with serve_ms, the cluster serves its REST API and
+ * metrics, scraped that often (bench_serve.h). */
+static int s_pipeline(const s_opts_t *o, const wr_topology_t *t, int64_t ckpt_ms, int64_t serve_ms,
+                      s_result_t *res)
 {
     wr_plan_t plan;
     wr_strbuf_t perr;
@@ -232,7 +238,8 @@ static int s_pipeline(const s_opts_t *o, const wr_topology_t *t, int64_t ckpt_ms
                                 .ckpt_ms = ckpt_ms,
                                 .ckpt_dir = ckpt_dir};
     wr_bench_local_t *l = wr_bench_local_start("bench pipeline", &lo);
-    if (!l) {
+    wr_bench_serve_t *serve = NULL;
+    if (!l || (serve_ms && !(serve = wr_bench_serve_start(l, serve_ms, "bench pipeline")))) {
         rc = WR_EIO;
         goto out;
     }
@@ -254,6 +261,7 @@ restore:
     if (saved >= 0) close(saved);
     if (null >= 0) close(null);
 out:
+    wr_bench_serve_stop(&serve, &res->served);
     wr_bench_local_stop(&l);
     if (ckpt_dir[0]) wr_fs_rmtree(ckpt_dir);
     return rc;
@@ -263,7 +271,7 @@ out:
 
 static const char s_usage[] =
     "usage: weir bench pipeline [--devices N] [--events N] [--parallelism N] [--sink stdout|file]\n"
-    "                           [--p95] [--json]\n"
+    "                           [--p95] [--checkpoints T] [--serve T] [--json]\n"
     "\n"
     "The IoT job end to end on a local cluster (a JobManager and 2 TaskManagers in this process):\n"
     "generator -> key by device -> sliding window 10 min / 1 min (count, sum, min, max of\n"
@@ -283,7 +291,41 @@ static const char s_usage[] =
     "  --p95            add p95(temperature): a quantile sketch per pane\n"
     "  --checkpoints T  then the same run with a checkpoint every T (10s), into a temp folder:\n"
     "                   events/s against the run without, checkpoints completed, the longest\n"
+    "  --serve T        then the same run with the REST API and every node's metrics served,\n"
+    "                   a thread asking each /metrics and three REST paths every T (1s), and\n"
+    "                   once more without: events/s against the faster of the two runs without\n"
+    "                   (goal: at least 0.98 of it)\n"
     "  --json           one JSON object\n";
+
+/* With --serve: the run serving REST and metrics against the faster of the two around it that do
+ * not. */
+static void s_print_serve(const s_opts_t *o, const s_result_t *with, const s_result_t *without)
+{
+    double a = (double)with->events / with->wall_s, b = (double)without->events / without->wall_s;
+    bool ok = a >= 0.98 * b;
+    if (o->json) {
+        wr_strbuf_t mj;
+        wr_strbuf_init(&mj);
+        printf("{\"bench\":\"pipeline-serve\",%s\"scrape_period_ms\":%lld,\"events_per_s\":%.0f,"
+               "\"baseline_not_serving_events_per_s\":%.0f,\"ratio\":%.4f,\"requests\":%llu,"
+               "\"failed_requests\":%llu,\"bytes_served\":%llu,\"goal_ratio\":0.98,"
+               "\"goal_met\":%s}\n",
+               wr_bench_machine_member(&mj), (long long)o->serve_ms, a, b, a / b,
+               (unsigned long long)with->served.requests, (unsigned long long)with->served.failed,
+               (unsigned long long)with->served.bytes, ok ? "true" : "false");
+        wr_strbuf_release(&mj);
+        return;
+    }
+    printf("serving REST and metrics (each /metrics and 3 REST paths every %lld ms):\n",
+           (long long)o->serve_ms);
+    printf("  end to end:        %6.3f M events/s, against %.3f M not serving (the faster of the "
+           "runs before and after): ratio %.3f\n",
+           a / 1e6, b / 1e6, a / b);
+    printf("  requests:          %llu answered (%.1f MB), %llu failed\n",
+           (unsigned long long)with->served.requests, (double)with->served.bytes / 1e6,
+           (unsigned long long)with->served.failed);
+    printf("  goal: serving costs < 2%% of events/s: %s\n", ok ? "met" : "NOT met");
+}
 
 /* The p99 goal against a bucket's upper bound: 50 ms buckets up to 2 s, so 1000 means <= 1000. */
 static const char *s_delay_verdict(int64_t p99, bool json)
@@ -387,6 +429,7 @@ int wr_bench_pipeline(int argc, char **argv)
                                          {"sink", required_argument, NULL, 's'},
                                          {"p95", no_argument, NULL, 'q'},
                                          {"checkpoints", required_argument, NULL, 'C'},
+                                         {"serve", required_argument, NULL, 'S'},
                                          {"json", no_argument, NULL, 'J'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
@@ -418,6 +461,10 @@ int wr_bench_pipeline(int argc, char **argv)
         case 'C':
             if (wr_config_parse_value(WR_CFG_DURATION, optarg, &o.ckpt_ms) || o.ckpt_ms <= 0)
                 bad = "a duration (10s)";
+            break;
+        case 'S':
+            if (wr_config_parse_value(WR_CFG_DURATION, optarg, &o.serve_ms) || o.serve_ms <= 0)
+                bad = "a duration (1s)";
             break;
         case 'J':
             o.json = true;
@@ -457,12 +504,19 @@ int wr_bench_pipeline(int argc, char **argv)
     if (base < 0) {
         wr_cli_error("bench pipeline", NULL, "the source-alone run failed: %s",
                      wr_strerror((int)base));
-    } else if (!s_pipeline(&o, t, 0, &r)) {
+    } else if (!s_pipeline(&o, t, 0, 0, &r)) {
         s_print(&o, &r, base);
         rc = WR_EXIT_OK;
-        s_result_t with = {0};
-        if (o.ckpt_ms && !(rc = s_pipeline(&o, t, o.ckpt_ms, &with) ? WR_EXIT_FAIL : WR_EXIT_OK))
+        s_result_t with = {0}, served = {0};
+        if (o.ckpt_ms && !(rc = s_pipeline(&o, t, o.ckpt_ms, 0, &with) ? WR_EXIT_FAIL : WR_EXIT_OK))
             s_print_ckpt(&o, &with, &r);
+        /* serving between two runs that do not: the faster of those is the baseline (the
+         * first run of a process pays for its warm-up) */
+        s_result_t again = {0};
+        if (o.serve_ms && !rc &&
+            !(rc = s_pipeline(&o, t, 0, o.serve_ms, &served) ? WR_EXIT_FAIL : WR_EXIT_OK) &&
+            !(rc = s_pipeline(&o, t, 0, 0, &again) ? WR_EXIT_FAIL : WR_EXIT_OK))
+            s_print_serve(&o, &served, again.wall_s < r.wall_s ? &again : &r);
     }
     wr_topology_destroy(&t);
     return rc;
