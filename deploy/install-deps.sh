@@ -11,6 +11,7 @@ libczmq-dev libzmq3-dev libmsgpack-dev librdkafka-dev librocksdb-dev
 libcurl4-openssl-dev libyaml-dev libcmocka-dev libmicrohttpd-dev
 etcd-server etcd-client
 prometheus
+systemd
 kcat
 tmux
 "
