@@ -75,12 +75,14 @@ static wr_msg_operator_stats_t s_vertex(const wr__job_t *j, uint32_t v,
         if (s->emit_delay_p99_ms > o.emit_delay_p99_ms) o.emit_delay_p99_ms = s->emit_delay_p99_ms;
         if (s->emit_delay_last_p99_ms > o.emit_delay_last_p99_ms)
             o.emit_delay_last_p99_ms = s->emit_delay_last_p99_ms;
-        places[i] = (wr_msg_subtask_place_t){.node = wr_strv(j->node[flat]),
-                                             .state = wr_strv(j->sub[flat].state),
-                                             .records_in = s->records_in,
-                                             .records_out = s->records_out,
-                                             .backpressure = s->backpressure,
-                                             .watermark = s->watermark};
+        places[i] =
+            (wr_msg_subtask_place_t){.node = wr_strv(j->node[flat]),
+                                     .state = wr_strv(j->sub[flat].state),
+                                     .records_in = s->records_in,
+                                     .records_out = s->records_out,
+                                     .backpressure = s->backpressure,
+                                     /* none yet: left out */
+                                     .watermark = s->watermark == INT64_MIN ? 0 : s->watermark};
     }
     return o;
 }
