@@ -203,7 +203,10 @@ static void s_tmux_ctrl_c(const char *topology)
 {
     if (system("tmux -V >/dev/null 2>&1"))
         fail_msg("tmux is not installed: deploy/install-deps.sh installs it (Debian package tmux)");
-    snprintf(s_tmux, sizeof s_tmux, "weir-test-%ld", (long)getpid());
+    /* a socket of this test's own: a server the previous test's teardown killed may still be on
+     * its way out on the last one ("server exited unexpectedly", once under ASan) */
+    static int runs;
+    snprintf(s_tmux, sizeof s_tmux, "weir-test-%ld-%d", (long)getpid(), ++runs);
     const char *code = ps_path("exit-code");
     const char *cmd = ps_fmt("%s local %s; echo $? > %s; sleep 600", ps_h.weir, topology, code);
     assert_int_equal(s_tmux_run(ps_fmt("new-session -d -x 220 -y 50 '%s'", cmd)), 0);

@@ -80,6 +80,10 @@ typedef struct {
     int ntests;
     char **daemon_env; /* environ, WEIR_LOG=info unless set, a small ASan quarantine */
     char *asan_options;
+    char **rerun_env; /* environ, a small ASan quarantine and no leak check: see ps_run */
+    char *rerun_options;
+    char ran[32][24]; /* the weir commands ps_run ran so far (their first word) */
+    int nran;
     ps_proc_t procs[PS_MAX_PROCS];
     void **arena; /* freed in teardown: nothing leaks when an assertion jumps out */
     size_t narena, arena_cap;
