@@ -4,7 +4,7 @@
  *     fired, the ratio the two rates' (the bench itself fails when a run loses or adds events)
  *   - `--serve 100ms` runs it again with the REST API and every node's metrics served and
  *     scraped every 100 ms, then once more without: every request answered (one round asks each
- *     of the 3 nodes' /metrics and 3 REST paths); the baseline is the faster of the runs without,
+ *     of the 3 nodes' /metrics and 3 REST paths); the baseline is the mean of the runs without,
  *     and the ratio the serving run's rate to it
  *   - bad values of --serve are usage errors */
 #include <stdarg.h>
@@ -44,7 +44,7 @@ static void test_serve_json(void **state)
            b = tj_num(serve, "baseline_not_serving_events_per_s");
     print_message("  %.0f events/s serving, %.0f not: ratio %.3f; %.0f requests\n", a, b,
                   tj_num(serve, "ratio"), tj_num(serve, "requests"));
-    assert_true(b >= tj_num(run, "events_per_s")); /* the faster of the runs around it */
+    assert_true(b > 0); /* the mean of the runs around it */
     assert_true(a > 0 && fabs(tj_num(serve, "ratio") - a / b) < 1e-3);
     assert_true(tj_num(serve, "requests") >= 6); /* a round at least */
     assert_true(tj_num(serve, "failed_requests") == 0);

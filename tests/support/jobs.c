@@ -47,7 +47,7 @@ long long pj_jnum(const char *json, const char *field)
 
 const char *pj_job(const pc_cluster_t *c, const char *id)
 {
-    ps_result_t r = pc_cli(c, PS_ARGV("job", id, "--json"));
+    ps_result_t r = pc_call(c, PS_ARGV("job", id, "--json"));
     return r.code == 0 ? r.out : "";
 }
 

@@ -39,7 +39,7 @@ const char *pj_jstr(const char *json, const char *field);
 /* The integer value of the first "field" at or after json (-1 when there is none). */
 long long pj_jnum(const char *json, const char *field);
 
-/* `weir job ID --json`; "" when the JobManager did not answer. */
+/* `weir job ID --json` (run in this process: pc_call); "" when the JobManager did not answer. */
 const char *pj_job(const pc_cluster_t *c, const char *id);
 /* How many subtasks of a `weir job --json` answer are in state ("running"; NULL: in any). */
 size_t pj_subtasks(const char *job, const char *state);

@@ -163,11 +163,16 @@ ps_result_t pc_cli(const pc_cluster_t *c, const char *const args[])
                   PC_CLI_MS);
 }
 
-/* ---- `weir actors --json` ---- */
+ps_result_t pc_call(const pc_cluster_t *c, const char *const args[])
+{
+    return ps_call("call", s_argv(args, s_target(c), PS_ARGV("--set", "client.timeout=2s")));
+}
+
+/* ---- `weir actors --json`, run in this process (pc_call) ---- */
 
 const tj_value_t *pc_actors(const pc_cluster_t *c)
 {
-    ps_result_t r = pc_cli(c, PS_ARGV("actors", "--json"));
+    ps_result_t r = pc_call(c, PS_ARGV("actors", "--json"));
     if (r.code != 0) PS_FAIL("weir actors --json exited %d:\n%s", r.code, r.err);
     const tj_value_t *doc = tj_parse(r.out);
     if (!doc || doc->type != TJ_ARR)
@@ -224,7 +229,7 @@ const tj_value_t *pc_wait_statuses(pc_cluster_t *c, const char *const want[], in
     int64_t t0 = ps_now_ms();
     for (;;) {
         if (!ps_running(c->jm)) PS_FAIL("the JobManager exited (%d)", ps_exit_code(c->jm));
-        ps_result_t r = pc_cli(c, PS_ARGV("actors", "--json"));
+        ps_result_t r = pc_call(c, PS_ARGV("actors", "--json"));
         const tj_value_t *doc = r.code == 0 ? tj_parse(r.out) : NULL;
         if (doc && doc->type == TJ_ARR && s_statuses_are(doc, want)) return doc;
         if (ps_now_ms() - t0 > timeout_ms) {

@@ -93,8 +93,10 @@ void pc_wait_joined(pc_cluster_t *c, int i, size_t nth);
  * --jobmanager when it has one) to completion (at most PC_CLI_MS; a sanitizer report fails the
  * test). */
 ps_result_t pc_cli(const pc_cluster_t *c, const char *const args[]);
+/* The same inside this process (ps_call): for the short client commands a wait loop polls. */
+ps_result_t pc_call(const pc_cluster_t *c, const char *const args[]);
 
-/* ---- `weir actors --json` ---- */
+/* ---- `weir actors --json`, run in this process (pc_call) ---- */
 
 /* The answer, a JSON array of node rows; a failed command or another document fails the test. */
 const tj_value_t *pc_actors(const pc_cluster_t *c);

@@ -1,10 +1,12 @@
 #include "tests/support/process.h"
 
 #include <arpa/inet.h>
+#include <czmq.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <getopt.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,6 +20,7 @@
 
 #include "bus/base/strbuf.h"
 #include "cli/bench_procs.h"
+#include "cli/cli.h"
 #include "tests/support/wait.h"
 
 ps_harness_t ps_h;
@@ -413,6 +416,45 @@ ps_result_t ps_run(const char *name, const char *const args[], int timeout_ms)
     ps_result_t r = s_run(name, ps_h.weir, args, envp, timeout_ms);
     if (ps_sanitizer_report(r.err)) PS_FAIL("`weir %s ...` (exit %d):\n%s", args[0], r.code, r.err);
     return r;
+}
+
+ps_result_t ps_call(const char *name, const char *const args[])
+{
+    size_t ncmds;
+    const wr_cli_cmd_t *cmds = wr_cli_commands(&ncmds);
+    const wr_cli_cmd_t *cmd = wr_cli_command(cmds, ncmds, args[0]);
+    if (!cmd) PS_FAIL("`weir %s`: no such command", args[0]);
+    char *argv[PS_MAX_ARGS + 1]; /* copies, as main's: getopt permutes the pointers, and the
+                                    commands cut "KEY=VALUE" at its '=' in place */
+    int argc = 0;
+    while (args[argc] && argc < PS_MAX_ARGS) {
+        argv[argc] = (char *)ps_fmt("%s", args[argc]);
+        argc++;
+    }
+    argv[argc] = NULL;
+    const char *out = ps_path(ps_fmt("%s.out", name)), *err = ps_path(ps_fmt("%s.err", name));
+    fflush(stdout);
+    fflush(stderr);
+    int saved[2] = {dup(STDOUT_FILENO), dup(STDERR_FILENO)};
+    int fo = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int fe = open(err, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (saved[0] < 0 || saved[1] < 0 || fo < 0 || fe < 0 || dup2(fo, STDOUT_FILENO) < 0 ||
+        dup2(fe, STDERR_FILENO) < 0)
+        PS_FAIL("cannot send `weir %s`'s output to %s", args[0], out);
+    close(fo);
+    close(fe);
+    zsys_handler_set(NULL); /* as weir's main: no czmq handler for SIGINT/SIGTERM */
+    optind = 0;             /* (glibc: getopt starts afresh) */
+    int64_t t0 = ps_now_ms();
+    int code = cmd->fn(argc, argv);
+    int64_t ms = ps_now_ms() - t0;
+    fflush(stdout);
+    fflush(stderr);
+    dup2(saved[0], STDOUT_FILENO);
+    dup2(saved[1], STDERR_FILENO);
+    close(saved[0]);
+    close(saved[1]);
+    return (ps_result_t){code, ps_read_file(out), ps_read_file(err), ms};
 }
 
 /* ---- setup and teardown ---- */

@@ -195,6 +195,14 @@ size_t ps_append(const char **argv, size_t n, const char *const more[]);
 /* Runs `weir ARGS` to completion (killed and failing the test after timeout_ms) and frees its
  * slot. A sanitizer report fails the test. */
 ps_result_t ps_run(const char *name, const char *const args[], int timeout_ms);
+/* `weir ARGS` run inside this process: the command's function, as weir's main calls it, with
+ * stdout and stderr sent to NAME.out and NAME.err of the test's directory while it runs; what
+ * ps_run gives, without a process (an ASan weir costs ~150 ms of CPU before it does anything,
+ * and the tests' wait loops poll `weir job` hundreds of times). For client commands that end by
+ * themselves (their timeouts are client.timeout's); this process's threads must not write to
+ * stdout or stderr meanwhile. A sanitizer report fails this test binary, as it would the
+ * command. */
+ps_result_t ps_call(const char *name, const char *const args[]);
 /* The same for another program than weir (path absolute), without the sanitizer check. */
 ps_result_t ps_run_program(const char *name, const char *path, const char *const args[],
                            int timeout_ms);
