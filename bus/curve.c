@@ -149,8 +149,12 @@ int wr__curve_server(wr__curve_t *c, zsock_t *sock)
 
 int wr__curve_watch(wr__curve_t *c, zsock_t *sock)
 {
-    char ep[64];
-    snprintf(ep, sizeof ep, "inproc://weir-curve-monitor-%p", (void *)c);
+    /* unique in the process's ZeroMQ context, whose inproc names outlive a closed socket for a
+     * while: a new watch at the freed address of a destroyed one (a process that makes client
+     * nodes one after the other) must not take its name, so the clock is in it too */
+    char ep[96];
+    snprintf(ep, sizeof ep, "inproc://weir-curve-monitor-%p-%llx", (void *)c,
+             (unsigned long long)wr_now_ns());
     int events = ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
                  ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
                  ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED;

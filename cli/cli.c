@@ -321,7 +321,19 @@ wr_node_t *wr_cli_client(wr_config_t *cfg, const char *cmd, int *exit_code)
     /* with keys, a client's id starts with its certificate's name (bus/keys.h) */
     const char *cert = wr_config_str(cfg, "security.client");
     bool curve = wr_config_bool(cfg, "security.curve");
-    snprintf(id, sizeof id, "%.23s%s%ld", curve ? cert : "cli", curve ? "." : "-", (long)getpid());
+    /* then its own part, unique to this client: its process id mixed with the clock, in base 36
+     * (7 characters at most: the id fits WR_NODE_MAX). A process may run several clients one
+     * after another (the tests' in-process commands), and processes of other PID namespaces
+     * share pids: the JobManager must not take a new client for an old one still connected. */
+    uint64_t mix = ((uint64_t)getpid() * 1000003u + (uint64_t)wr_now_ns() / 1000) % 78364164096u;
+    char own[8];
+    int k = (int)sizeof own - 1;
+    own[k] = '\0';
+    do {
+        own[--k] = "0123456789abcdefghijklmnopqrstuvwxyz"[mix % 36];
+        mix /= 36;
+    } while (mix && k > 0);
+    snprintf(id, sizeof id, "%.23s%s%s", curve ? cert : "cli", curve ? "." : "-", own + k);
     wr_node_opts_t o = wr_cli_node_opts(cfg, id, NULL);
     if ((*exit_code = wr_cli_secure(cfg, cmd, cert, &o, keys, sizeof keys))) return NULL;
     *exit_code = WR_EXIT_FAIL;
@@ -357,7 +369,7 @@ static void s_why_no_jm(wr_node_t *via, const char *jm, wr_strbuf_t *why)
     size_t n = wr_node_peers(via, peers, sizeof peers / sizeof peers[0]);
     for (size_t i = 0; i < n && i < sizeof peers / sizeof peers[0]; i++)
         if (!strcmp(peers[i].id, node)) p = &peers[i];
-    /* with keys, a client's id is its certificate's name, a dot and its pid */
+    /* with keys, a client's id is its certificate's name, a dot and its own part */
     const char *self = wr_node_id(via);
     int cert = (int)strcspn(self, ".");
     /* another node there (a probe found it) says more than the failed handshake with it */

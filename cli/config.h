@@ -119,8 +119,9 @@ enum wr_config_proc {
       "the JobManager sends it to every subtask with the job's deployment.")                       \
     X("rest.port", WR_CFG_JM, WR_CFG_INT, "8081", -1, 65535,                                       \
       "Port of the JobManager's REST API: Flink's paths in Flink's JSON shapes, read-only for "    \
-      "now (GET /overview, /config, /jobs, /jobs/overview, /jobs/ID, /jobs/ID/vertices/N, "        \
-      "/jobs/ID/checkpoints, /jobs/ID/exceptions, /taskmanagers, /taskmanagers/ID; weir's own "    \
+      "now (GET /overview, /config, /jobs, /jobs/overview, /jobs/ID, /jobs/ID/vertices/N and "     \
+      "its /watermarks, /jobs/ID/checkpoints, /jobs/ID/exceptions, /taskmanagers, "                \
+      "/taskmanagers/ID; weir's own "                                                              \
       "/actors and /actors/ADDRESS/mailbox). 0: one the kernel picks (printed at start); -1: "     \
       "none. A port already taken is logged as a warning and the JobManager runs without it.")     \
     X("rest.address", WR_CFG_JM, WR_CFG_STRING, "127.0.0.1", 0, 0,                                 \

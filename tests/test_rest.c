@@ -177,6 +177,19 @@ static void test_every_endpoint_against_a_cluster(void **state)
     assert_string_equal(tj_str(one, "name"), "window-1");
     assert_true(tj_num(tj_get(one, "metrics"), "read-records") == S_TOTAL);
     s_expect_error(port, "GET", ps_fmt("/jobs/%s/vertices/%zu", id, v->n), 404);
+    /* its subtasks' watermarks, as Flink gives them: the vertex's subtasks' */
+    th_http_t wr = th_http(port, "GET", ps_fmt("/jobs/%s/vertices/1/watermarks", id), NULL, 0);
+    const tj_value_t *wms = tj_parse(wr.body), *subs1 = tj_get(one, "subtasks");
+    if (wr.status != 200 || !wms || wms->type != TJ_ARR || !subs1 || wms->n != subs1->n)
+        PS_FAIL("/jobs/%s/vertices/1/watermarks: %ld\n%s", id, wr.status, wr.body);
+    for (size_t k = 0; k < wms->n; k++) {
+        double want = tj_num(tj_get(subs1->items[k], "metrics"), "watermark");
+        const char *value = tj_str(wms->items[k], "value");
+        assert_string_equal(tj_str(wms->items[k], "id"), ps_fmt("%zu.currentInputWatermark", k));
+        assert_true(value && (strtod(value, NULL) == want || (want == 0 && value[0] == '-')));
+        assert_true(strtod(value, NULL) > 1.6e12); /* the job's event time: 2023 on */
+    }
+    s_expect_error(port, "GET", ps_fmt("/jobs/%s/vertices/%zu/watermarks", id, v->n), 404);
 
     /* its checkpoints, as `weir checkpoints --json` lists them */
     const tj_value_t *ck = s_get(port, ps_fmt("/jobs/%s/checkpoints", id));

@@ -134,11 +134,14 @@ static bool s_answer(wr_rest_t *r, wr_rest_route_t route, const wr_rest_params_t
     case WR_REST_JOB:
     case WR_REST_JOB_EXCEPTIONS:
     case WR_REST_VERTEX:
+    case WR_REST_VERTEX_WATERMARKS:
         ok = has_job = s_job_ref(id, &ref, f) &&
                        s_ask(r, WR_MSG_JOB_REQ, &ref, WR_MSG_JOB_REPLY, &job, &job_m, f);
         if (ok && route == WR_REST_JOB) wr_rest_json_job(&job, wr_wall_ms(), out);
         if (ok && route == WR_REST_JOB_EXCEPTIONS) wr_rest_json_exceptions(&job, out);
-        if (ok && route == WR_REST_VERTEX && !wr_rest_json_vertex(&job, p->vertex, out)) {
+        if (ok && ((route == WR_REST_VERTEX && !wr_rest_json_vertex(&job, p->vertex, out)) ||
+                   (route == WR_REST_VERTEX_WATERMARKS &&
+                    !wr_rest_json_watermarks(&job, p->vertex, out)))) {
             *f = (s_fail_t){404, ""};
             snprintf(f->message, sizeof f->message, "job %s has no vertex %u (see /jobs/%s)", id,
                      p->vertex, id);

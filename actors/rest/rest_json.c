@@ -191,6 +191,20 @@ static void s_vertex(const wr_msg_operator_stats_t *o, uint32_t v, wr_strbuf_t *
     wr_strbuf_adds(out, "]}");
 }
 
+bool wr_rest_json_watermarks(const wr_msg_job_reply_t *job, uint32_t v, wr_strbuf_t *out)
+{
+    if (v >= job->operators.n) return false;
+    const wr_msg_operator_stats_t *o = &job->operators.v[v];
+    wr_strbuf_addc(out, '[');
+    for (uint32_t k = 0; k < o->subtasks.n; k++) {
+        int64_t wm = o->subtasks.v[k].watermark; /* (0: none yet, left out of the reply) */
+        wr_strbuf_addf(out, "%s{\"id\":\"%u.currentInputWatermark\",\"value\":\"%lld\"}",
+                       k ? "," : "", k, (long long)(wm ? wm : INT64_MIN));
+    }
+    wr_strbuf_addc(out, ']');
+    return true;
+}
+
 void wr_rest_json_job(const wr_msg_job_reply_t *job, int64_t now_ms, wr_strbuf_t *out)
 {
     bool first = true;

@@ -57,6 +57,10 @@ void wr_rest_json_exceptions(const wr_msg_job_reply_t *job, wr_strbuf_t *out);
 void wr_rest_json_checkpoints(const wr_msg_ckpt_list_reply_t *c, wr_strbuf_t *out);
 /* Vertex v of the job; false when it has none (nothing appended). */
 bool wr_rest_json_vertex(const wr_msg_job_reply_t *job, uint32_t v, wr_strbuf_t *out);
+/* Flink's watermarks of vertex v: [{"id": "K.currentInputWatermark", "value": "MS"}] for each
+ * subtask K, the value a string of ms since the epoch (Flink's Long.MIN_VALUE while a subtask has
+ * none); false when the job has no vertex v (nothing appended). */
+bool wr_rest_json_watermarks(const wr_msg_job_reply_t *job, uint32_t v, wr_strbuf_t *out);
 /* Every TaskManager's row of actors (the rows with slots), or only the one named id (NULL: all);
  * false when id names none (nothing appended). */
 bool wr_rest_json_taskmanagers(const wr_msg_actors_reply_t *actors, const char *id,

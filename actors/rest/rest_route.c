@@ -93,7 +93,9 @@ static wr_rest_route_t s_jobs(const s_seg_t *g, size_t n, wr_rest_params_t *p)
     if (n == 2) return WR_REST_JOB;
     if (n == 3 && s_is(&g[2], "exceptions")) return WR_REST_JOB_EXCEPTIONS;
     if (n == 3 && s_is(&g[2], "checkpoints")) return WR_REST_JOB_CHECKPOINTS;
-    if (n == 4 && s_is(&g[2], "vertices") && s_index(&g[3], &p->vertex)) return WR_REST_VERTEX;
+    if (n < 4 || !s_is(&g[2], "vertices") || !s_index(&g[3], &p->vertex)) return WR_REST_NOT_FOUND;
+    if (n == 4) return WR_REST_VERTEX;
+    if (n == 5 && s_is(&g[4], "watermarks")) return WR_REST_VERTEX_WATERMARKS;
     return WR_REST_NOT_FOUND;
 }
 

@@ -11,6 +11,7 @@
  *   GET /jobs/:id/exceptions           its failure, if any
  *   GET /jobs/:id/checkpoints          its recent checkpoints and savepoints, counted
  *   GET /jobs/:id/vertices/:vid        one vertex (:vid its index in /jobs/:id, 0 the first)
+ *   GET /jobs/:id/vertices/:vid/watermarks   each of its subtasks' watermark
  *   GET /taskmanagers                  every TaskManager: slots, free slots, heartbeat
  *   GET /taskmanagers/:id              one of them
  *   GET /actors                        every actor of every node, as `weir actors --json`
@@ -42,6 +43,7 @@ typedef enum {
     WR_REST_JOB_EXCEPTIONS,
     WR_REST_JOB_CHECKPOINTS,
     WR_REST_VERTEX,
+    WR_REST_VERTEX_WATERMARKS,
     WR_REST_TASKMANAGERS,
     WR_REST_TASKMANAGER,
     WR_REST_ACTORS,

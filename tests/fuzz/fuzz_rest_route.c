@@ -16,7 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static int s_has_id(wr_rest_route_t r)
 {
     return r == WR_REST_JOB || r == WR_REST_JOB_EXCEPTIONS || r == WR_REST_JOB_CHECKPOINTS ||
-           r == WR_REST_VERTEX || r == WR_REST_TASKMANAGER;
+           r == WR_REST_VERTEX || r == WR_REST_VERTEX_WATERMARKS || r == WR_REST_TASKMANAGER;
 }
 
 static void s_check_chars(const char *s, size_t cap, int has, int slashes)
@@ -36,7 +36,7 @@ static void s_check(wr_rest_route_t r, const wr_rest_params_t *p)
     s_check_chars(p->id, sizeof p->id, s_has_id(r), 0);
     s_check_chars(p->addr, sizeof p->addr, r == WR_REST_MAILBOX, 1);
     if (r == WR_REST_MAILBOX && !strchr(p->addr, '/')) abort(); /* node/path */
-    if (r != WR_REST_VERTEX && p->vertex) abort();
+    if (r != WR_REST_VERTEX && r != WR_REST_VERTEX_WATERMARKS && p->vertex) abort();
     if (p->vertex >= (UINT32_C(1) << 31)) abort();
 }
 
