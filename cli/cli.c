@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "actors/runtime/request.h"
 #include "bus/base/clock.h"
 #include "bus/base/error.h"
 #include "bus/base/log.h"
@@ -428,40 +429,22 @@ static int s_request(wr_node_t *via, const char *to, int64_t timeout_ms, bool (*
                      void *ctx, uint16_t type, const void *req, uint16_t reply_type, void *reply,
                      wr_msg_t **answer)
 {
-    const wr_proto_struct_t *d = wr_msg_decl(type), *rd = wr_msg_decl(reply_type);
-    wr_msg_none_t none;
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    *answer = NULL;
-    int rc;
-    if (!d || !rd)
-        rc = WR_ETYPE;
-    else if (!req && d != &wr_msg_none_decl)
-        rc = WR_EINVAL; /* the type has a payload */
-    else
-        rc = wr_proto_pack(d, req ? req : &none, &sb);
-    if (!rc)
-        rc =
-            wr_node_request_patient(via, to, type, sb.data, sb.size, timeout_ms, keep, ctx, answer);
+    int rc =
+        wr_node_request_typed(via, to, timeout_ms, keep, ctx, type, req, reply_type, reply, answer);
     char leader[WR_ADDR_MAX];
-    if (!rc && (*answer)->type == WR_MSG_NOT_LEADER && s_redirect(via, *answer, leader)) {
+    if (*answer && (*answer)->type == WR_MSG_NOT_LEADER && s_redirect(via, *answer, leader)) {
         wr_msg_destroy(answer); /* a standby: once more, to the leader it names */
-        rc = wr_node_request_patient(via, leader, type, sb.data, sb.size, timeout_ms, keep, ctx,
-                                     answer);
+        rc = wr_node_request_typed(via, leader, timeout_ms, keep, ctx, type, req, reply_type, reply,
+                                   answer);
     }
-    msgpack_sbuffer_destroy(&sb);
-    if (rc) return rc;
+    if (!rc || !*answer) return rc;
     if ((*answer)->type == WR_MSG_NOT_LEADER) return WR_EAGAIN;
     if ((*answer)->type == WR_MSG_ERROR) {
         wr_msg_error_t e;
         return wr_msg_error_unpack(*answer, &e) || e.code >= 0 ? WR_EPROTO : e.code;
     }
-    if ((*answer)->type != reply_type ||
-        wr_proto_decode(rd, (*answer)->data, (*answer)->len, reply)) {
-        wr_msg_destroy(answer);
-        return WR_EPROTO;
-    }
-    return 0;
+    wr_msg_destroy(answer); /* an answer of another type */
+    return WR_EPROTO;
 }
 
 int wr_cli_request(wr_node_t *via, const char *to, int64_t timeout_ms, uint16_t type,

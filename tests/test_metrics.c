@@ -98,24 +98,9 @@ static double s_window_in(const pc_cluster_t *c, const char *id)
     return tj_num(ops->items[1], "records_in");
 }
 
-/* The value of a PromQL query that gives one sample, or NAN when it gives none. */
-static double s_query(int port, const char *promql)
-{
-    char *q = curl_easy_escape(NULL, promql, 0);
-    th_http_t r = th_http(port, "GET", ps_fmt("/api/v1/query?query=%s", q), NULL, 0);
-    curl_free(q);
-    const tj_value_t *doc = tj_parse(r.body), *res = tj_get(tj_get(doc, "data"), "result");
-    if (r.status != 200 || !res || res->type != TJ_ARR)
-        PS_FAIL("query %s: %ld\n%s", promql, r.status, r.body);
-    if (res->n == 0) return NAN;
-    const tj_value_t *v = tj_get(res->items[0], "value");
-    if (res->n != 1 || !v || v->type != TJ_ARR || v->n != 2 || v->items[1]->type != TJ_STR)
-        PS_FAIL("query %s: not one sample:\n%s", promql, r.body);
-    return strtod(v->items[1]->str, NULL);
-}
-
-/* How many series a PromQL query gives; fails the test on an error. */
-static size_t s_series(int port, const char *promql)
+/* The result of a PromQL query: its series (a JSON array), with the answer's text in *body. Fails
+ * the test on an error. */
+static const tj_value_t *s_result(int port, const char *promql, const char **body)
 {
     char *q = curl_easy_escape(NULL, promql, 0);
     th_http_t r = th_http(port, "GET", ps_fmt("/api/v1/query?query=%s", q), NULL, 0);
@@ -123,7 +108,27 @@ static size_t s_series(int port, const char *promql)
     const tj_value_t *res = tj_get(tj_get(tj_parse(r.body), "data"), "result");
     if (r.status != 200 || !res || res->type != TJ_ARR)
         PS_FAIL("query %s: %ld\n%s", promql, r.status, r.body);
-    return res->n;
+    *body = r.body;
+    return res;
+}
+
+/* The value of a PromQL query that gives one sample, or NAN when it gives none. */
+static double s_query(int port, const char *promql)
+{
+    const char *body;
+    const tj_value_t *res = s_result(port, promql, &body);
+    if (res->n == 0) return NAN;
+    const tj_value_t *v = tj_get(res->items[0], "value");
+    if (res->n != 1 || !v || v->type != TJ_ARR || v->n != 2 || v->items[1]->type != TJ_STR)
+        PS_FAIL("query %s: not one sample:\n%s", promql, body);
+    return strtod(v->items[1]->str, NULL);
+}
+
+/* How many series a PromQL query gives; fails the test on an error. */
+static size_t s_series(int port, const char *promql)
+{
+    const char *body;
+    return s_result(port, promql, &body)->n;
 }
 
 /* deploy/prometheus/prometheus.yml passes promtool; every query of deploy/grafana's dashboard

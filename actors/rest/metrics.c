@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "actors/rest/ask.h"
 #include "actors/rest/http.h"
 #include "actors/rest/prom.h"
+#include "actors/runtime/request.h"
 #include "bus/base/clock.h"
 #include "bus/base/error.h"
 #include "bus/messages.h"
@@ -288,6 +288,16 @@ static const struct {
      "The subtask's watermark, in ms since the epoch."},
 };
 
+/* A subtask's row of this scrape: what its samples are made of. */
+typedef struct {
+    const s_job_t *job;
+    const wr_msg_operator_stats_t *op;
+    const wr_msg_subtask_place_t *sp;
+    uint32_t index;
+    double v[S_NTASK];
+    bool has_watermark;
+} s_row_t;
+
 static void s_tasks(wr_metrics_t *m, const s_job_t *js, size_t n, wr_strbuf_t *out)
 {
     size_t total = 0;
@@ -295,63 +305,42 @@ static void s_tasks(wr_metrics_t *m, const s_job_t *js, size_t n, wr_strbuf_t *o
         for (uint32_t o = 0; js[i].job_m && o < js[i].job.operators.n; o++)
             total += js[i].job.operators.v[o].subtasks.n;
     s_prev_t *next = total ? calloc(total, sizeof *next) : NULL;
-    if (total && !next) {
+    s_row_t *rows = total ? calloc(total, sizeof *rows) : NULL;
+    if (total && (!next || !rows)) {
+        free(next);
+        free(rows);
         out->failed = true;
         return;
     }
     int64_t now = wr_now_ns();
     pthread_mutex_lock(&m->lock);
-    for (int k = 0; k < S_NTASK; k++) {
-        wr_prom_family(out, s_task_metrics[k].name, s_task_metrics[k].type, s_task_metrics[k].help);
-        size_t at = 0;
-        for (size_t i = 0; i < n; i++) {
-            const s_job_t *j = &js[i];
-            for (uint32_t o = 0; j->job_m && o < j->job.operators.n; o++) {
-                const wr_msg_operator_stats_t *op = &j->job.operators.v[o];
-                for (uint32_t s = 0; s < op->subtasks.n; s++, at++) {
-                    const wr_msg_subtask_place_t *sp = &op->subtasks.v[s];
-                    s_prev_t *cur = &next[at];
-                    *cur = (s_prev_t){.in = sp->records_in, .out = sp->records_out, .at_ns = now};
-                    snprintf(cur->key, sizeof cur->key, "%.*s/%u/%u/%u", (int)j->job.id.len,
-                             j->job.id.s, o, s, j->job.attempt);
-                    const s_prev_t *was = s_prev_find(m->prev, m->nprev, cur->key);
-                    double secs = was ? (double)(now - was->at_ns) / 1e9 : 0;
-                    double v = 0;
-                    switch ((s_task_m_t)k) {
-                    case S_IN:
-                        v = (double)sp->records_in;
-                        break;
-                    case S_OUT:
-                        v = (double)sp->records_out;
-                        break;
-                    case S_IN_RATE:
-                        v = secs > 0 && sp->records_in >= was->in
-                                ? (double)(sp->records_in - was->in) / secs
-                                : 0;
-                        break;
-                    case S_OUT_RATE:
-                        v = secs > 0 && sp->records_out >= was->out
-                                ? (double)(sp->records_out - was->out) / secs
-                                : 0;
-                        break;
-                    case S_BLOCKED:
-                        v = (double)sp->backpressure;
-                        break;
-                    case S_WATERMARK:
-                        if (sp->watermark == INT64_MIN || sp->watermark == 0) continue;
-                        v = (double)sp->watermark;
-                        break;
-                    case S_NTASK:
-                        break;
-                    }
-                    char index[16];
-                    snprintf(index, sizeof index, "%u", s);
-                    wr_prom_label_t l[] = {
-                        s_label_v("job_id", j->job.id), s_label_v("job_name", j->job.name),
-                        s_label_v("task_name", op->name), s_label_s("subtask_index", index),
-                        s_label_v("tm_id", sp->node)};
-                    wr_prom_sample(out, s_task_metrics[k].name, l, 5, v);
-                }
+    size_t at = 0; /* each subtask's row, its rates against the previous scrape's counters */
+    for (size_t i = 0; i < n; i++) {
+        const s_job_t *j = &js[i];
+        for (uint32_t o = 0; j->job_m && o < j->job.operators.n; o++) {
+            const wr_msg_operator_stats_t *op = &j->job.operators.v[o];
+            for (uint32_t s = 0; s < op->subtasks.n; s++, at++) {
+                const wr_msg_subtask_place_t *sp = &op->subtasks.v[s];
+                s_prev_t *cur = &next[at];
+                *cur = (s_prev_t){.in = sp->records_in, .out = sp->records_out, .at_ns = now};
+                snprintf(cur->key, sizeof cur->key, "%.*s/%u/%u/%u", (int)j->job.id.len,
+                         j->job.id.s, o, s, j->job.attempt);
+                const s_prev_t *was = s_prev_find(m->prev, m->nprev, cur->key);
+                double secs = was ? (double)(now - was->at_ns) / 1e9 : 0;
+                s_row_t *r = &rows[at];
+                *r = (s_row_t){.job = j,
+                               .op = op,
+                               .sp = sp,
+                               .index = s,
+                               .has_watermark = sp->watermark != INT64_MIN && sp->watermark};
+                r->v[S_IN] = (double)sp->records_in;
+                r->v[S_OUT] = (double)sp->records_out;
+                if (secs > 0 && sp->records_in >= was->in)
+                    r->v[S_IN_RATE] = (double)(sp->records_in - was->in) / secs;
+                if (secs > 0 && sp->records_out >= was->out)
+                    r->v[S_OUT_RATE] = (double)(sp->records_out - was->out) / secs;
+                r->v[S_BLOCKED] = (double)sp->backpressure;
+                r->v[S_WATERMARK] = (double)sp->watermark;
             }
         }
     }
@@ -359,14 +348,29 @@ static void s_tasks(wr_metrics_t *m, const s_job_t *js, size_t n, wr_strbuf_t *o
     m->prev = next;
     m->nprev = total;
     pthread_mutex_unlock(&m->lock);
+    for (int k = 0; k < S_NTASK; k++) {
+        wr_prom_family(out, s_task_metrics[k].name, s_task_metrics[k].type, s_task_metrics[k].help);
+        for (size_t i = 0; i < total; i++) {
+            const s_row_t *r = &rows[i];
+            if (k == S_WATERMARK && !r->has_watermark) continue;
+            char index[16];
+            snprintf(index, sizeof index, "%u", r->index);
+            wr_prom_label_t l[] = {
+                s_label_v("job_id", r->job->job.id), s_label_v("job_name", r->job->job.name),
+                s_label_v("task_name", r->op->name), s_label_s("subtask_index", index),
+                s_label_v("tm_id", r->sp->node)};
+            wr_prom_sample(out, s_task_metrics[k].name, l, 5, r->v[k]);
+        }
+    }
+    free(rows);
 }
 
 static void s_jobs(wr_metrics_t *m, wr_strbuf_t *out)
 {
     wr_msg_jobs_reply_t jobs;
     wr_msg_t *jobs_m = NULL;
-    bool leader = !wr_rest_ask(m->node, m->jm_addr, m->timeout_ms, WR_MSG_JOBS_REQ, NULL,
-                               WR_MSG_JOBS_REPLY, &jobs, &jobs_m);
+    bool leader = !wr_node_request_typed(m->node, m->jm_addr, m->timeout_ms, NULL, NULL,
+                                         WR_MSG_JOBS_REQ, NULL, WR_MSG_JOBS_REPLY, &jobs, &jobs_m);
     wr_prom_family(out, "weir_jobmanager_leader", "gauge",
                    "1 when this JobManager leads the cluster and answered, else 0.");
     wr_prom_label_t nl[] = {s_label_s("node", wr_node_id(m->node))};
@@ -385,11 +389,12 @@ static void s_jobs(wr_metrics_t *m, wr_strbuf_t *out)
         wr_msg_job_ref_t ref;
         snprintf(ref.job, sizeof ref.job, "%.*s", (int)s->id.len, s->id.s);
         s_job_t *j = &js[n++];
-        if (wr_rest_ask(m->node, m->jm_addr, m->timeout_ms, WR_MSG_JOB_REQ, &ref, WR_MSG_JOB_REPLY,
-                        &j->job, &j->job_m))
+        if (wr_node_request_typed(m->node, m->jm_addr, m->timeout_ms, NULL, NULL, WR_MSG_JOB_REQ,
+                                  &ref, WR_MSG_JOB_REPLY, &j->job, &j->job_m))
             wr_msg_destroy(&j->job_m);
-        if (wr_rest_ask(m->node, m->jm_addr, m->timeout_ms, WR_MSG_CKPT_LIST_REQ, &ref,
-                        WR_MSG_CKPT_LIST_REPLY, &j->ckpts, &j->ckpt_m))
+        if (wr_node_request_typed(m->node, m->jm_addr, m->timeout_ms, NULL, NULL,
+                                  WR_MSG_CKPT_LIST_REQ, &ref, WR_MSG_CKPT_LIST_REPLY, &j->ckpts,
+                                  &j->ckpt_m))
             wr_msg_destroy(&j->ckpt_m);
     }
     if (!js) out->failed = true;

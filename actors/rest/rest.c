@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "actors/rest/ask.h"
 #include "actors/rest/http.h"
 #include "actors/rest/rest_json.h"
 #include "actors/rest/rest_route.h"
+#include "actors/runtime/request.h"
 #include "bus/base/clock.h"
 #include "bus/base/error.h"
 #include "bus/json.h"
@@ -41,7 +41,8 @@ typedef struct {
 static bool s_ask(wr_rest_t *r, uint16_t type, const void *req, uint16_t reply_type, void *reply,
                   wr_msg_t **answer, s_fail_t *f)
 {
-    int rc = wr_rest_ask(r->node, r->jm_addr, r->timeout_ms, type, req, reply_type, reply, answer);
+    int rc = wr_node_request_typed(r->node, r->jm_addr, r->timeout_ms, NULL, NULL, type, req,
+                                   reply_type, reply, answer);
     if (!rc) return true;
     if (!*answer) {
         *f = (s_fail_t){rc == WR_EPROTO ? 500 : rc == WR_ETIMEDOUT ? 504 : 503, ""};
