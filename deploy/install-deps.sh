@@ -14,6 +14,8 @@ prometheus
 systemd
 kcat
 tmux
+chromium fonts-dejavu-core
+ansible-core
 "
 
 missing=""
