@@ -15,7 +15,7 @@ systemd
 kcat
 tmux
 chromium fonts-dejavu-core
-ansible-core
+ansible-core python3-apt
 "
 
 missing=""
