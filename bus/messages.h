@@ -87,7 +87,11 @@
 
 /* A subtask's counters (TASK_STATE), each of this attempt (a restarted subtask counts from 0, as
  * Flink's numRecordsIn); skipped: bad input its source skipped (a file source's lines under
- * on_error: skip); collected: the results of a `collect` sink, in its final report. MAP. */
+ * on_error: skip); collected: the results of a `collect` sink, in its final report;
+ * backpressure: the times its output found itself blocked, backpressure_ms the time it waited
+ * on it, backpressure_ms_per_s that time per second over the interval since its previous report
+ * (Flink's backPressuredTimeMsPerSecond, 0..1000); stale_dropped: checkpoint messages it dropped
+ * because they came from another leader's epoch (a deposed JobManager's). MAP. */
 #define WR_MSG_FIELDS_task_stats(F)                                                                \
     F(I64, emit_delay_p50_ms, , )                                                                  \
     F(I64, emit_delay_p99_ms, , )                                                                  \
@@ -100,7 +104,10 @@
     F(U64, windows_fired, , )                                                                      \
     F(U64, late_dropped, , )                                                                       \
     F(U64, skipped, , )                                                                            \
-    F(OPT_STRV, collected, , )
+    F(OPT_STRV, collected, , )                                                                     \
+    F(OPT_U64, backpressure_ms, , )                                                                \
+    F(OPT_U64, backpressure_ms_per_s, , )                                                          \
+    F(OPT_U64, stale_dropped, , )
 
 /* One actor in `weir actors` (actors/runtime/inspect.h). MAP. */
 #define WR_MSG_FIELDS_actor_row(F)                                                                 \
@@ -184,7 +191,10 @@
     F(OPT_U64, records_in, , )                                                                     \
     F(OPT_U64, records_out, , )                                                                    \
     F(OPT_U64, backpressure, , )                                                                   \
-    F(OPT_I64, watermark, , )
+    F(OPT_I64, watermark, , )                                                                      \
+    F(OPT_U64, backpressure_ms, , )                                                                \
+    F(OPT_U64, backpressure_ms_per_s, , )                                                          \
+    F(OPT_U64, stale_dropped, , )
 
 /* An operator of a job, summed over its subtasks (delays: the worst subtask's; watermark: the
  * lowest). MAP. */

@@ -45,11 +45,19 @@ static wr_rest_t *s_rest_start(wr_node_t *node, const wr_config_t *cfg, const ch
 {
     int port = (int)wr_config_int(cfg, "rest.port");
     if (port < 0) return NULL;
-    char why[256];
+    char why[256], keys_dir[512];
+    bool curve = wr_config_bool(cfg, "security.curve");
+    if (curve && wr_cli_keys_dir(cfg, keys_dir, sizeof keys_dir)) {
+        wr_warn("jobmanager: no REST API: no folder for the REST tokens (set security.keys-dir)");
+        return NULL;
+    }
     wr_rest_opts_t o = {.address = wr_config_str(cfg, "rest.address"),
                         .port = port,
                         .jm_addr = jm,
-                        .version = WR_VERSION};
+                        .version = WR_VERSION,
+                        .keys_dir = curve ? keys_dir : NULL,
+                        .savepoint_timeout_ms =
+                            wr_config_int(cfg, "execution.checkpointing.timeout")};
     int err = 0;
     wr_rest_t *r = wr_rest_start(node, &o, &err, why, sizeof why);
     if (!r)

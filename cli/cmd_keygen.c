@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "actors/rest/tokens.h"
 #include "bus/base/error.h"
 #include "bus/base/log.h"
 #include "bus/keys.h"
@@ -68,7 +69,9 @@ static const char s_usage[] =
     "and tm-b, and the admin client security.client (admin): README's cluster on one machine.\n"
     "Keys that exist are kept, so run it again to add a node. Copy DIR/public and a node's own\n"
     "DIR/secret/ID_secret to each machine; remove DIR/public/NAME to revoke a key (nodes read\n"
-    "the folder again within a second).\n"
+    "the folder again within a second). A client (admin or viewer) also gets a token for the\n"
+    "REST API (DIR/secret/NAME.rest-token; the JobManager reads DIR/rest-tokens, where removing\n"
+    "its line revokes it).\n"
     "  --keys-dir DIR      where (security.keys-dir; default $XDG_STATE_HOME/weir/keys or\n"
     "                      ~/.local/state/weir/keys)\n"
     "  --jobmanager ID     a JobManager's key (role jobmanager)\n"
@@ -162,9 +165,17 @@ int wr_cmd_keygen(int argc, char **argv)
         if (krc) {
             wr_cli_error("keygen", NULL, "%s", err.failed ? wr_strerror(krc) : err.buf);
             rc = krc == WR_EINVAL ? WR_EXIT_USAGE : WR_EXIT_FAIL;
+            continue;
+        }
+        printf("%s %s/secret/%s_secret (%s)\n", made ? "made" : "kept", dir, names[i],
+               wr_role_name(roles[i]));
+        if (roles[i] != WR_ROLE_ADMIN && roles[i] != WR_ROLE_VIEWER) continue;
+        char token[512];
+        if ((krc = wr_rest_tokens_add(dir, names[i], roles[i], &made, token, &err))) {
+            wr_cli_error("keygen", NULL, "%s", err.failed ? wr_strerror(krc) : err.buf);
+            rc = WR_EXIT_FAIL;
         } else {
-            printf("%s %s/secret/%s_secret (%s)\n", made ? "made" : "kept", dir, names[i],
-                   wr_role_name(roles[i]));
+            printf("%s %s (its REST API token)\n", made ? "made" : "kept", token);
         }
     }
     if (rc == WR_EXIT_OK) printf("public certificates: %s/public\n", dir);

@@ -39,6 +39,23 @@ static int64_t s_source_backpressure(ps_proc_t *p)
     return ps_exit_code(p) == 0 && bp ? strtoll(bp + strlen("\"backpressure\":"), NULL, 10) : -1;
 }
 
+/* The highest back-pressured time per second (backpressure_ms_per_s) of the generator's subtasks
+ * in the `weir job ID --json` that p printed (-1 if it did not). */
+static int64_t s_source_blocked_per_s(ps_proc_t *p)
+{
+    const char *out = ps_read_file(p->out), *gen = strstr(out, "\"name\":\"generator\"");
+    const char *next = gen ? strstr(gen + 1, "\"name\":") : NULL; /* the next operator */
+    int64_t most = -1;
+    static const char key[] = "\"backpressure_ms_per_s\":";
+    for (const char *at = gen;
+         ps_exit_code(p) == 0 && at && (at = strstr(at, key)) && (!next || at < next);
+         at += sizeof key - 1) {
+        int64_t v = strtoll(at + sizeof key - 1, NULL, 10);
+        if (v > most) most = v;
+    }
+    return most;
+}
+
 /* The peak resident set of a process so far (VmHWM), in kB; 0 once it is gone. */
 static int64_t s_peak_rss_kb(pid_t pid)
 {
@@ -55,7 +72,7 @@ static int64_t s_peak_rss_kb(pid_t pid)
 }
 
 typedef struct {
-    int64_t ms, peak_rss_kb, backpressure;
+    int64_t ms, peak_rss_kb, backpressure, blocked_per_s;
 } s_run_t;
 
 /* Generator (2 subtasks) -> map (1) -> a file sink that pauses 1 ms per batch; runs it with
@@ -78,7 +95,7 @@ static s_run_t s_slow_sink_job(const char *tag, uint64_t total)
     ps_write_file(topology, sb.buf);
     wr_strbuf_release(&sb);
 
-    s_run_t run = {.backpressure = -1};
+    s_run_t run = {.backpressure = -1, .blocked_per_s = -1};
     ps_proc_t *p = NULL;
     for (int attempt = 0;; attempt++) {
         snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", ps_free_port());
@@ -104,8 +121,9 @@ static s_run_t s_slow_sink_job(const char *tag, uint64_t total)
         int64_t kb = s_peak_rss_kb(p->pid);
         if (kb > run.peak_rss_kb) run.peak_rss_kb = kb;
         if (ask && !ps_running(ask)) {
-            int64_t bp = s_source_backpressure(ask);
+            int64_t bp = s_source_backpressure(ask), per_s = s_source_blocked_per_s(ask);
             if (bp > run.backpressure) run.backpressure = bp;
+            if (per_s > run.blocked_per_s) run.blocked_per_s = per_s;
             ps_release(ask);
             ask = NULL;
             next_ask = ps_now_ms() + 300;
@@ -157,14 +175,16 @@ static s_run_t s_slow_sink_job(const char *tag, uint64_t total)
     remove(out);
     assert_int_equal(lines, total);
     assert_true(got == want);
-    print_message("  %s: %llu records in %lld ms, peak RSS %lld kB, source blocked %lld times\n",
+    print_message("  %s: %llu records in %lld ms, peak RSS %lld kB, source blocked %lld times, "
+                  "up to %lld ms a second\n",
                   tag, (unsigned long long)total, (long long)run.ms, (long long)run.peak_rss_kb,
-                  (long long)run.backpressure);
+                  (long long)run.backpressure, (long long)run.blocked_per_s);
     return run;
 }
 
 /* A sink that takes 1 ms per batch of 1024 records consumes at most ~1M records/s; the generator
- * makes several times that. The source must wait for credit (its backpressure counter), the job
+ * makes several times that. The source must wait for credit (its backpressure counter, and its
+ * back-pressured time: most of each second), the job
  * must take as long as the sink needs, memory must not grow with the input (a run 20 times
  * larger, whose records would take ~200 MB if they piled up, peaks within 32 MB of the small one),
  * and every record must arrive exactly once. */
@@ -175,6 +195,10 @@ static void test_backpressure_a_slow_sink_slows_the_source_and_memory_stays_boun
     s_run_t small = s_slow_sink_job("slow-small", big / 20);
     s_run_t large = s_slow_sink_job("slow-large", big);
     assert_true(large.backpressure > 0);
+    /* and waits most of its time: Flink's "high" back-pressure (over half of each second) */
+    if (large.blocked_per_s <= 500)
+        PS_FAIL("the source waited %lld ms a second at most, not most of it",
+                (long long)large.blocked_per_s);
     assert_true(large.ms >= (int64_t)(big / 1024) * 9 / 10); /* the sink's pauses, at least */
     assert_true(large.peak_rss_kb < small.peak_rss_kb + 32 * 1024);
     assert_true(large.peak_rss_kb < 200 * 1024);

@@ -386,11 +386,11 @@ static void test_the_wire_is_the_old_wire(void **state)
     /* a MAP: the keys the JobManager reads and `--json` prints, in declaration order */
     /* its counters are OPT_ (U64, I64): left out while 0 */
     S_EXPECT(subtask_place, "82a46e6f6465a2746da57374617465a772756e6e696e67", wr_strv("tm"),
-             wr_strv("running"), 0, 0, 0, 0);
+             wr_strv("running"), 0, 0, 0, 0, 0, 0, 0);
     S_EXPECT(subtask_place,
              "86a46e6f6465a2746da57374617465a772756e6e696e67aa7265636f7264735f696e01ab7265636f72647"
              "35f6f757402ac6261636b707265737375726503a977617465726d61726bff",
-             wr_strv("tm"), wr_strv("running"), 1, 2, 3, -1);
+             wr_strv("tm"), wr_strv("running"), 1, 2, 3, -1, 0, 0, 0);
 }
 
 /* *p of declaration d as JSON: packed into sb, rendered into js (both emptied first). */

@@ -234,9 +234,9 @@ static void test_every_endpoint_against_a_cluster(void **state)
     s_expect_error(port, "GET", "/jobs/a%20b", 404);
     assert_non_null(strstr(s_expect_error(port, "GET", "/taskmanagers/tm-z", 404), "tm-z"));
     for (int i = 0; i < 2; i++) {
-        const char *method = i ? "DELETE" : "POST";
+        const char *method = i ? "DELETE" : "PUT";
         th_http_t r = th_http(port, method, "/jobs", NULL, 0);
-        if (r.status != 405 || !strstr(r.allow, "GET, HEAD"))
+        if (r.status != 405 || !strstr(r.allow, "GET, HEAD, POST"))
             PS_FAIL("%s /jobs: %ld, Allow '%s':\n%s", method, r.status, r.allow, r.body);
     }
     th_http_t head = th_http(port, "HEAD", "/overview", NULL, 0);
@@ -261,6 +261,133 @@ static void test_every_endpoint_against_a_cluster(void **state)
         PS_FAIL("garbage: '%s' (not 400)", got > 0 ? answer : "");
     assert_string_equal(tj_str(s_get(port, "/config"), "weir-version"),
                         tj_str(s_get(port, "/overview"), "weir-version"));
+    pc_cluster_stop(&c);
+}
+
+/* The admin's (or viewer's) REST token that the group's `weir keygen` made. */
+static const char *s_bearer(const char *name)
+{
+    const char *token = ps_read_file(ps_fmt("%s/secret/%s.rest-token", ps_h.keys, name));
+    return ps_fmt("Authorization: Bearer %.*s", (int)strcspn(token, "\n"), token);
+}
+
+/* method path as admin, with a body: status, and one JSON object, returned. */
+static const tj_value_t *s_act(int port, const char *method, const char *path, const char *body,
+                               long status)
+{
+    th_http_t r =
+        th_http_with(port, s_bearer("admin"), method, path, body, body ? strlen(body) : 0);
+    const tj_value_t *doc = tj_parse(r.body);
+    if (r.status != status || !doc || doc->type != TJ_OBJ)
+        PS_FAIL("%s %s: %ld (not %ld), or not one JSON object:\n%s", method, path, r.status, status,
+                r.body);
+    return doc;
+}
+
+/* The job's state, as GET /jobs/:id says, once it is want (fails after timeout_ms). */
+static void s_wait_state(int port, const char *id, const char *want, int timeout_ms)
+{
+    const char *state = "";
+    for (int64_t until = ps_now_ms() + timeout_ms; ps_now_ms() < until; ps_sleep_ms(50))
+        if (!strcmp(state = tj_str(s_get(port, ps_fmt("/jobs/%s", id)), "state"), want)) return;
+    PS_FAIL("job %s is %s, not %s, after %d ms", id, state, want, timeout_ms);
+}
+
+/* Submit, savepoint, stop, restore and cancel through the REST API, with the bus's roles: the
+ * stopped and restored job's output is the uninterrupted run's. */
+static void test_acting_endpoints_round_trip(void **state)
+{
+    (void)state;
+    pj_size_t z = {.devices = 40, .rate = 4000, .source_par = 1, .total = 24000};
+    const char *out = ps_path("out"), *topology = pj_topology("rt", out, &z);
+    pj_output_t want =
+        pj_local("ref", pj_topology("ref", ps_path("ref-out"), &z), ps_path("ref-out"), 60000);
+    int port = ps_free_port();
+    pc_cluster_t c = {0};
+    pj_cluster_start(&c, PS_ARGV("--set", ps_fmt("rest.port=%d", port), "--set",
+                                 "execution.checkpointing.interval=300ms"));
+    const char *yaml = ps_read_file(topology);
+    size_t len = strlen(yaml);
+
+    /* who may act: an admin's token; none is 401, a viewer's 403, a made-up one 401 */
+    th_http_t r = th_http(port, "POST", "/jobs", yaml, len);
+    assert_int_equal(r.status, 401);
+    assert_non_null(strstr(r.body, "rest-token"));
+    r = th_http_with(port, s_bearer("viewer"), "POST", "/jobs", yaml, len);
+    if (r.status != 403 || !strstr(r.body, "viewer"))
+        PS_FAIL("as viewer: %ld %s", r.status, r.body);
+    r = th_http_with(port, ps_fmt("Authorization: Bearer %064d", 7), "POST", "/jobs", yaml, len);
+    assert_int_equal(r.status, 401);
+    assert_true(tj_get(s_get(port, "/jobs"), "jobs")->n == 0); /* nothing was submitted */
+
+    /* bad submissions: 400 with what is wrong */
+    const char *why =
+        tj_get(s_act(port, "POST", "/jobs", "name: x\nsources: [", 400), "errors")->items[0]->str;
+    assert_non_null(strstr(why, "the request's body"));
+    s_act(port, "POST", "/jobs", NULL, 400);
+    s_act(port, "POST", "/jobs?parallelism=zero", yaml, 400);
+
+    /* submit; a savepoint of the running job */
+    const char *id = tj_str(s_act(port, "POST", "/jobs", yaml, 200), "jobid");
+    assert_non_null(id);
+    pj_wait_job(&c, id, "ALL-RUNNING", 0, PC_START_MS);
+    pj_wait_checkpoint(&c, id, 1, 20000);
+    const tj_value_t *bp = s_get(port, ps_fmt("/jobs/%s/vertices/1/backpressure", id));
+    assert_string_equal(tj_str(bp, "status"), "ok");
+    const char *level = tj_str(bp, "backpressureLevel");
+    assert_true(level && (!strcmp(level, "ok") || !strcmp(level, "low") || !strcmp(level, "high")));
+    const tj_value_t *bps = tj_get(bp, "subtasks");
+    assert_true(bps && bps->type == TJ_ARR && bps->n == 2);
+    for (size_t k = 0; k < bps->n; k++) {
+        double ratio = tj_num(bps->items[k], "ratio");
+        assert_true(tj_num(bps->items[k], "subtask") == k && ratio >= 0 && ratio <= 1);
+    }
+    s_expect_error(port, "GET", ps_fmt("/jobs/%s/vertices/9/backpressure", id), 404);
+    const char *sp_dir = ps_path("savepoints");
+    const tj_value_t *sp = s_act(port, "POST", ps_fmt("/jobs/%s/savepoints", id),
+                                 ps_fmt("{\"target-directory\": \"%s\"}", sp_dir), 200);
+    assert_string_equal(tj_str(tj_get(sp, "status"), "id"), "COMPLETED");
+    const char *loc = tj_str(tj_get(sp, "operation"), "location");
+    assert_true(loc && !strncmp(loc, sp_dir, strlen(sp_dir)) && access(loc, F_OK) == 0);
+    s_act(port, "POST", ps_fmt("/jobs/%s/savepoints", id), "{\"target\": \"/x\"}", 400);
+    s_act(port, "POST", ps_fmt("/jobs/%s/savepoints", id), "{\"cancel-job\": 1}", 400);
+    r = th_http(port, "GET", ps_fmt("/jobs/%s/savepoints", id), NULL, 0);
+    if (r.status != 405 || !strstr(r.allow, "POST") || strstr(r.allow, "GET"))
+        PS_FAIL("GET savepoints: %ld '%s'", r.status, r.allow);
+
+    /* stop it with a savepoint in the middle, restore that into a new job, to its end */
+    const tj_value_t *stop =
+        s_act(port, "POST", ps_fmt("/jobs/%s/stop", id),
+              ps_fmt("{\"targetDirectory\": \"%s\", \"drain\": false}", sp_dir), 200);
+    const char *stopped_at = tj_str(tj_get(stop, "operation"), "location");
+    assert_non_null(stopped_at);
+    s_wait_state(port, id, "FINISHED", PC_CLI_MS);
+    assert_true(pj_committed(out).n < want.n);
+    const char *id2 = tj_str(
+        s_act(port, "POST", ps_fmt("/jobs?savepointPath=%s", stopped_at), yaml, 200), "jobid");
+    assert_true(id2 && strcmp(id2, id));
+    s_wait_state(port, id2, "FINISHED", 60000);
+    pj_output_t got = pj_committed(out);
+    pj_expect_same("stopped and restored through the REST API", &got, &want);
+
+    /* cancel: a running job's, then what cannot be canceled */
+    const char *id3 = tj_str(
+        s_act(port, "POST", "/jobs", ps_read_file(pj_topology("c", ps_path("c-out"), &z)), 200),
+        "jobid");
+    s_act(port, "PATCH", ps_fmt("/jobs/%s", id3), NULL, 400); /* no ?mode=cancel */
+    s_act(port, "PATCH", ps_fmt("/jobs/%s?mode=cancel", id3), NULL, 202);
+    s_wait_state(port, id3, "CANCELED", PC_CLI_MS);
+    s_act(port, "PATCH", ps_fmt("/jobs/%s?mode=cancel", id3), NULL, 400); /* already canceled */
+    s_act(port, "PATCH", "/jobs/nosuchjob?mode=cancel", NULL, 404);
+    s_act(port, "POST", "/jobs/nosuchjob/stop", NULL, 404);
+
+    /* a token taken off the JobManager's list is refused from the next request on */
+    const char *list = ps_fmt("%s/rest-tokens", ps_h.keys), *lines = ps_read_file(list);
+    ps_write_file(list, "");
+    r = th_http_with(port, s_bearer("admin"), "PATCH", ps_fmt("/jobs/%s?mode=cancel", id3), NULL,
+                     0);
+    ps_write_file(list, lines);
+    assert_int_equal(r.status, 401);
     pc_cluster_stop(&c);
 }
 
@@ -303,6 +430,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_every_endpoint_against_a_cluster, ps_setup,
                                         ps_teardown),
+        cmocka_unit_test_setup_teardown(test_acting_endpoints_round_trip, ps_setup, ps_teardown),
         cmocka_unit_test_setup_teardown(test_taken_port_leaves_the_jobmanager_running, ps_setup,
                                         ps_teardown),
         cmocka_unit_test_setup_teardown(test_rest_port_minus_one_is_no_rest_api, ps_setup,

@@ -81,6 +81,9 @@ static wr_msg_operator_stats_t s_vertex(const wr__job_t *j, uint32_t v,
                                      .records_in = s->records_in,
                                      .records_out = s->records_out,
                                      .backpressure = s->backpressure,
+                                     .backpressure_ms = s->backpressure_ms,
+                                     .backpressure_ms_per_s = s->backpressure_ms_per_s,
+                                     .stale_dropped = s->stale_dropped,
                                      /* none yet: left out */
                                      .watermark = s->watermark == INT64_MIN ? 0 : s->watermark};
     }

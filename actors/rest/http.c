@@ -23,16 +23,30 @@ struct wr_http {
 
 struct wr_http_request {
     struct MHD_Connection *c;
+    const wr_strbuf_t *body;
 };
 
-/* A request being read: the body bytes seen so far. */
+/* A request being read: its body so far (at most WR_HTTP_MAX_BODY bytes kept), and how many bytes
+ * came in all. */
 typedef struct {
-    size_t body;
+    size_t seen;
+    wr_strbuf_t body;
 } s_request_t;
 
 const char *wr_http_arg(const wr_http_request_t *q, const char *name)
 {
     return MHD_lookup_connection_value(q->c, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *wr_http_header(const wr_http_request_t *q, const char *name)
+{
+    return MHD_lookup_connection_value(q->c, MHD_HEADER_KIND, name);
+}
+
+const char *wr_http_body(const wr_http_request_t *q, size_t *len)
+{
+    *len = q->body->len;
+    return q->body->buf;
 }
 
 static enum MHD_Result s_send(struct MHD_Connection *c, wr_http_reply_t *reply)
@@ -48,6 +62,8 @@ static enum MHD_Result s_send(struct MHD_Connection *c, wr_http_reply_t *reply)
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, reply->content_type);
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     if (reply->allow) MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, reply->allow);
+    if (reply->authenticate)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, reply->authenticate);
     enum MHD_Result rc = MHD_queue_response(c, reply->status, resp);
     MHD_destroy_response(resp);
     return rc;
@@ -72,27 +88,35 @@ static enum MHD_Result s_handle(void *cls, struct MHD_Connection *c, const char 
     s_request_t *q = *con_cls;
     if (!q) { /* the headers: come back for the body, if any */
         if (!(q = calloc(1, sizeof *q))) return MHD_NO;
+        wr_strbuf_init(&q->body);
         *con_cls = q;
         /* a body announced too large is refused before it is sent (no 100 Continue) */
         const char *cl =
             MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl && strtoull(cl, NULL, 10) > WR_HTTP_MAX_BODY) {
-            q->body = (size_t)WR_HTTP_MAX_BODY + 1;
+            q->seen = (size_t)WR_HTTP_MAX_BODY + 1;
             return s_too_large(c);
         }
         return MHD_YES;
     }
-    if (*upload_size) { /* a body: not kept, only bounded */
-        bool answered = q->body > WR_HTTP_MAX_BODY;
-        q->body += *upload_size;
+    if (*upload_size) { /* a piece of the body: kept while it is within the bound */
+        bool answered = q->seen > WR_HTTP_MAX_BODY;
+        q->seen += *upload_size;
+        if (!answered && q->seen <= WR_HTTP_MAX_BODY) wr_strbuf_add(&q->body, upload, *upload_size);
         *upload_size = 0;
-        if (answered || q->body <= WR_HTTP_MAX_BODY) return MHD_YES;
+        if (answered || q->seen <= WR_HTTP_MAX_BODY) return MHD_YES;
+        wr_strbuf_release(&q->body);
         return s_too_large(c);
     }
-    if (q->body > WR_HTTP_MAX_BODY) return MHD_YES; /* answered already */
+    if (q->seen > WR_HTTP_MAX_BODY) return MHD_YES; /* answered already */
     wr_http_reply_t reply = {.status = MHD_HTTP_OK, .content_type = "application/json"};
     wr_strbuf_init(&reply.body);
-    wr_http_request_t req = {c};
+    if (q->body.failed) {
+        reply.status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+        wr_strbuf_adds(&reply.body, "{\"errors\":[\"out of memory for the request's body\"]}");
+        return s_send(c, &reply);
+    }
+    wr_http_request_t req = {c, &q->body};
     h->handler(h->ctx, method, url, &req, &reply);
     return s_send(c, &reply);
 }
@@ -103,7 +127,9 @@ static void s_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     (void)cls;
     (void)c;
     (void)why;
-    free(*con_cls);
+    s_request_t *q = *con_cls;
+    if (q) wr_strbuf_release(&q->body);
+    free(q);
     *con_cls = NULL;
 }
 

@@ -4,9 +4,9 @@
  *
  * - A connection gets its own thread (at most WR_HTTP_MAX_CONNECTIONS at once, each closed after
  *   WR_HTTP_IDLE_S idle seconds), so a slow answer holds up only its own request.
- * - A request body is read only to be bounded: beyond WR_HTTP_MAX_BODY bytes (as announced by
- *   Content-Length, or as it comes) the answer is 413 before the handler is called; below, the
- *   body is dropped (no handler reads one yet).
+ * - A request body is kept for the handler (wr_http_body) up to WR_HTTP_MAX_BODY bytes; beyond
+ *   (as announced by Content-Length, or as it comes) the answer is 413 and the handler is not
+ *   called.
  * - The handler runs on the connection's thread, once per request, with the method and the path;
  *   it fills the reply (status, content type, body). It must be safe to call from several threads
  *   at once.
@@ -33,6 +33,7 @@ typedef struct {
     unsigned status;
     const char *content_type; /* a static string */
     const char *allow;        /* NULL: no Allow header */
+    const char *authenticate; /* a WWW-Authenticate header's scheme (401); NULL: none */
     wr_strbuf_t body;
 } wr_http_reply_t;
 
@@ -41,6 +42,11 @@ typedef void (*wr_http_handler_t)(void *ctx, const char *method, const char *pat
 
 /* The value of the query argument `name` (?name=value), or NULL. */
 const char *wr_http_arg(const wr_http_request_t *q, const char *name);
+/* The value of the request header `name` (any case), or NULL. */
+const char *wr_http_header(const wr_http_request_t *q, const char *name);
+/* The request's body (NUL-terminated, "" if none; *len its length, which may hold NULs):
+ * borrowed for the handler's call. */
+const char *wr_http_body(const wr_http_request_t *q, size_t *len);
 
 /* Listens on address:port (an IPv4 literal; port 0: one the kernel picks) and serves handler
  * (ctx is its). NULL with *err: WR_EINVAL for a bad address or port, WR_EIO when it cannot listen

@@ -269,7 +269,18 @@ static const s_prev_t *s_prev_find(const s_prev_t *prev, size_t n, const char *k
     return NULL;
 }
 
-typedef enum { S_IN, S_OUT, S_IN_RATE, S_OUT_RATE, S_BLOCKED, S_WATERMARK, S_NTASK } s_task_m_t;
+typedef enum {
+    S_IN,
+    S_OUT,
+    S_IN_RATE,
+    S_OUT_RATE,
+    S_BLOCKED,
+    S_BLOCKED_MS,
+    S_BLOCKED_RATE,
+    S_STALE,
+    S_WATERMARK,
+    S_NTASK
+} s_task_m_t;
 
 static const struct {
     const char *name, *type, *help;
@@ -284,6 +295,14 @@ static const struct {
      "Records out per second, between the last two scrapes."},
     {"weir_taskmanager_job_task_numBackPressured", "counter",
      "Times the subtask's output was blocked by its receivers (a count, not a time)."},
+    {"weir_taskmanager_job_task_backPressuredTimeMs", "counter",
+     "The time the subtask's output waited on its receivers, in ms, in its current attempt."},
+    {"weir_taskmanager_job_task_backPressuredTimeMsPerSecond", "gauge",
+     "The time per second the subtask's output waited on its receivers (0 to 1000), over its "
+     "last report's second."},
+    {"weir_taskmanager_job_task_numStaleEpochDropped", "counter",
+     "Checkpoint messages the subtask dropped: from another leader's epoch (a deposed "
+     "JobManager's)."},
     {"weir_taskmanager_job_task_currentInputWatermark", "gauge",
      "The subtask's watermark, in ms since the epoch."},
 };
@@ -340,6 +359,9 @@ static void s_tasks(wr_metrics_t *m, const s_job_t *js, size_t n, wr_strbuf_t *o
                 if (secs > 0 && sp->records_out >= was->out)
                     r->v[S_OUT_RATE] = (double)(sp->records_out - was->out) / secs;
                 r->v[S_BLOCKED] = (double)sp->backpressure;
+                r->v[S_BLOCKED_MS] = (double)sp->backpressure_ms;
+                r->v[S_BLOCKED_RATE] = (double)sp->backpressure_ms_per_s;
+                r->v[S_STALE] = (double)sp->stale_dropped;
                 r->v[S_WATERMARK] = (double)sp->watermark;
             }
         }

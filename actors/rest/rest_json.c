@@ -185,10 +185,43 @@ static void s_vertex(const wr_msg_operator_stats_t *o, uint32_t v, wr_strbuf_t *
         s_int(out, &sm, "read-records", (long long)o->subtasks.v[k].records_in);
         s_int(out, &sm, "write-records", (long long)o->subtasks.v[k].records_out);
         s_int(out, &sm, "backpressure-count", (long long)o->subtasks.v[k].backpressure);
+        s_int(out, &sm, "backPressuredTimeMsPerSecond",
+              (long long)o->subtasks.v[k].backpressure_ms_per_s);
         s_int(out, &sm, "watermark", o->subtasks.v[k].watermark);
         wr_strbuf_adds(out, "}}");
     }
     wr_strbuf_adds(out, "]}");
+}
+
+/* Flink's level of a back-pressured share of time (its thresholds). */
+static const char *s_bp_level(double ratio)
+{
+    return ratio <= 0.10 ? "ok" : ratio <= 0.5 ? "low" : "high";
+}
+
+bool wr_rest_json_backpressure(const wr_msg_job_reply_t *job, uint32_t v, int64_t now_ms,
+                               wr_strbuf_t *out)
+{
+    if (v >= job->operators.n) return false;
+    const wr_msg_operator_stats_t *o = &job->operators.v[v];
+    double worst = 0;
+    for (uint32_t k = 0; k < o->subtasks.n; k++) {
+        double ratio = (double)o->subtasks.v[k].backpressure_ms_per_s / 1000.0;
+        if (ratio > worst) worst = ratio;
+    }
+    wr_strbuf_addf(out,
+                   "{\"status\":\"ok\",\"backpressureLevel\":\"%s\",\"end-timestamp\":%lld,"
+                   "\"subtasks\":[",
+                   s_bp_level(worst), (long long)now_ms);
+    for (uint32_t k = 0; k < o->subtasks.n; k++) {
+        double ratio = (double)o->subtasks.v[k].backpressure_ms_per_s / 1000.0;
+        wr_strbuf_addf(out,
+                       "%s{\"subtask\":%u,\"attempt-number\":%u,\"backpressureLevel\":\"%s\","
+                       "\"ratio\":%.3f}",
+                       k ? "," : "", k, job->attempt, s_bp_level(ratio), ratio);
+    }
+    wr_strbuf_adds(out, "]}");
+    return true;
 }
 
 bool wr_rest_json_watermarks(const wr_msg_job_reply_t *job, uint32_t v, wr_strbuf_t *out)

@@ -57,6 +57,14 @@ void wr_rest_json_exceptions(const wr_msg_job_reply_t *job, wr_strbuf_t *out);
 void wr_rest_json_checkpoints(const wr_msg_ckpt_list_reply_t *c, wr_strbuf_t *out);
 /* Vertex v of the job; false when it has none (nothing appended). */
 bool wr_rest_json_vertex(const wr_msg_job_reply_t *job, uint32_t v, wr_strbuf_t *out);
+/* Flink's back-pressure of vertex v: {"status": "ok", "backpressureLevel": "ok|low|high",
+ * "end-timestamp": now_ms, "subtasks": [{"subtask", "attempt-number", "backpressureLevel",
+ * "ratio"}]}: ratio is the share of time each subtask's output was blocked over its last report's
+ * second (backPressuredTimeMsPerSecond / 1000), the level Flink's (ok up to 0.10, low up to 0.5,
+ * high above), the vertex's its worst subtask's. Flink's busyRatio and idleRatio are not measured.
+ * false: no vertex v. */
+bool wr_rest_json_backpressure(const wr_msg_job_reply_t *job, uint32_t v, int64_t now_ms,
+                               wr_strbuf_t *out);
 /* Flink's watermarks of vertex v: [{"id": "K.currentInputWatermark", "value": "MS"}] for each
  * subtask K, the value a string of ms since the epoch (Flink's Long.MIN_VALUE while a subtask has
  * none); false when the job has no vertex v (nothing appended). */

@@ -93,13 +93,16 @@ static wr_rest_route_t s_jobs(const s_seg_t *g, size_t n, wr_rest_params_t *p)
     if (n == 2) return WR_REST_JOB;
     if (n == 3 && s_is(&g[2], "exceptions")) return WR_REST_JOB_EXCEPTIONS;
     if (n == 3 && s_is(&g[2], "checkpoints")) return WR_REST_JOB_CHECKPOINTS;
+    if (n == 3 && s_is(&g[2], "savepoints")) return WR_REST_JOB_SAVEPOINT;
+    if (n == 3 && s_is(&g[2], "stop")) return WR_REST_JOB_STOP;
     if (n < 4 || !s_is(&g[2], "vertices") || !s_index(&g[3], &p->vertex)) return WR_REST_NOT_FOUND;
     if (n == 4) return WR_REST_VERTEX;
     if (n == 5 && s_is(&g[4], "watermarks")) return WR_REST_VERTEX_WATERMARKS;
+    if (n == 5 && s_is(&g[4], "backpressure")) return WR_REST_VERTEX_BACKPRESSURE;
     return WR_REST_NOT_FOUND;
 }
 
-/* The route of the path alone (any method). */
+/* The route of the path alone: what GET of it is, or what the one method that acts on it is. */
 static wr_rest_route_t s_path(const s_seg_t *g, size_t n, wr_rest_params_t *p)
 {
     if (n == 0) return WR_REST_NOT_FOUND;
@@ -124,8 +127,35 @@ wr_rest_route_t wr_rest_route(const char *method, const char *url, wr_rest_param
     size_t n = 0;
     memset(p, 0, sizeof *p);
     wr_rest_route_t r = s_split(url, seg, &n) ? s_path(seg, n, p) : WR_REST_NOT_FOUND;
-    if (r != WR_REST_NOT_FOUND && strcmp(method, "GET") && strcmp(method, "HEAD"))
+    if (r == WR_REST_NOT_FOUND) {
+        memset(p, 0, sizeof *p); /* (what a path matched in part named) */
+        return r;
+    }
+    /* the method that acts on a path, if one does; GET and HEAD read the others */
+    const char *act = r == WR_REST_JOBS                                     ? "POST"
+                      : r == WR_REST_JOB                                    ? "PATCH"
+                      : r == WR_REST_JOB_SAVEPOINT || r == WR_REST_JOB_STOP ? "POST"
+                                                                            : NULL;
+    bool act_only = r == WR_REST_JOB_SAVEPOINT || r == WR_REST_JOB_STOP;
+    p->allow = act_only            ? act
+               : r == WR_REST_JOBS ? "GET, HEAD, POST"
+               : r == WR_REST_JOB  ? "GET, HEAD, PATCH"
+                                   : "GET, HEAD";
+    bool read = !strcmp(method, "GET") || !strcmp(method, "HEAD");
+    if (act && !strcmp(method, act)) {
+        if (r == WR_REST_JOBS) r = WR_REST_JOB_SUBMIT;
+        if (r == WR_REST_JOB) r = WR_REST_JOB_PATCH;
+    } else if (act_only || !read) {
+        const char *allow = p->allow;
+        memset(p, 0, sizeof *p);
+        p->allow = allow;
         r = WR_REST_METHOD_NOT_ALLOWED;
-    if (r == WR_REST_NOT_FOUND || r == WR_REST_METHOD_NOT_ALLOWED) memset(p, 0, sizeof *p);
+    }
     return r;
+}
+
+bool wr_rest_route_acts(wr_rest_route_t r)
+{
+    return r == WR_REST_JOB_SUBMIT || r == WR_REST_JOB_PATCH || r == WR_REST_JOB_SAVEPOINT ||
+           r == WR_REST_JOB_STOP;
 }

@@ -44,7 +44,21 @@ struct wr_gate_out {
     s_out_t *ch;
     uint32_t rr; /* rebalance cursor */
     uint64_t records, blocked;
+    int64_t blocked_ns;    /* the time spent blocked, closed intervals */
+    int64_t blocked_since; /* the start of the interval still open (a producer waits), or 0 */
 };
+
+/* Whether a channel has a backlog; closes the blocked interval once none has. */
+static bool s_backlogged(wr_gate_out_t *g)
+{
+    for (uint32_t i = 0; i < g->o.nchannels; i++)
+        if (g->ch[i].queued_batches >= S_BACKLOG_LIMIT) return true;
+    if (g->blocked_since) {
+        g->blocked_ns += wr_now_ns() - g->blocked_since;
+        g->blocked_since = 0;
+    }
+    return false;
+}
 
 static int s_queue_push(s_out_t *c, wr_msg_t *m, uint32_t count, size_t len)
 {
@@ -309,7 +323,9 @@ int wr_gate_out_credit(wr_gate_out_t *g, wr_actor_t *self, const wr_msg_t *m)
         int rc = wr_chan_tx_on_credit(&c->tx, &credit);
         if (rc) return rc;
         c->opened = true;
-        return s_flush(c, self);
+        rc = s_flush(c, self);
+        s_backlogged(g);
+        return rc;
     }
     return WR_EPROTO;
 }
@@ -320,18 +336,16 @@ int wr_gate_out_retry(wr_gate_out_t *g, wr_actor_t *self)
         int rc = s_flush(&g->ch[i], self);
         if (rc) return rc;
     }
+    s_backlogged(g);
     return 0;
 }
 
-bool wr_gate_out_blocked(const wr_gate_out_t *g)
+bool wr_gate_out_blocked(wr_gate_out_t *g)
 {
-    for (uint32_t i = 0; i < g->o.nchannels; i++) {
-        if (g->ch[i].queued_batches >= S_BACKLOG_LIMIT) {
-            ((wr_gate_out_t *)g)->blocked++;
-            return true;
-        }
-    }
-    return false;
+    if (!s_backlogged(g)) return false;
+    g->blocked++;
+    if (!g->blocked_since) g->blocked_since = wr_now_ns();
+    return true;
 }
 
 bool wr_gate_out_drained(const wr_gate_out_t *g)
@@ -349,6 +363,12 @@ uint64_t wr_gate_out_records(const wr_gate_out_t *g)
 uint64_t wr_gate_out_blocked_count(const wr_gate_out_t *g)
 {
     return g->blocked;
+}
+
+uint64_t wr_gate_out_blocked_ms(const wr_gate_out_t *g)
+{
+    int64_t ns = g->blocked_ns + (g->blocked_since ? wr_now_ns() - g->blocked_since : 0);
+    return (uint64_t)(ns / 1000000);
 }
 
 /* ---- input ---- */

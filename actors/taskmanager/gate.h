@@ -68,13 +68,18 @@ int wr_gate_out_end(wr_gate_out_t *g, wr_actor_t *self);
 int wr_gate_out_credit(wr_gate_out_t *g, wr_actor_t *self, const wr_msg_t *m);
 /* Sends what a full mailbox or bus held back earlier (call on a timer while not drained). */
 int wr_gate_out_retry(wr_gate_out_t *g, wr_actor_t *self);
-/* True while any channel has a backlog: the producer should wait for credit. */
-bool wr_gate_out_blocked(const wr_gate_out_t *g);
+/* True while any channel has a backlog: the producer should wait for credit. A true answer
+ * counts once in wr_gate_out_blocked_count and opens a blocked interval (if none is open), which
+ * the first check or credit that finds no backlog closes. */
+bool wr_gate_out_blocked(wr_gate_out_t *g);
 /* True once every message (end included) has been sent. */
 bool wr_gate_out_drained(const wr_gate_out_t *g);
 uint64_t wr_gate_out_records(const wr_gate_out_t *g);
 /* Times a producer found the gate blocked: backpressure, for `weir job`. */
 uint64_t wr_gate_out_blocked_count(const wr_gate_out_t *g);
+/* The time a producer spent waiting on the gate, in ms (the open interval counted up to now):
+ * Flink's back-pressured time. */
+uint64_t wr_gate_out_blocked_ms(const wr_gate_out_t *g);
 
 typedef struct {
     const wr_schema_t *schema; /* of the records coming in */

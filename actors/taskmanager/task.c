@@ -45,9 +45,23 @@ static int64_t s_event_time(wr__task_t *t)
     return event_time;
 }
 
+/* The back-pressured time per second since the previous report (Flink's
+ * backPressuredTimeMsPerSecond, 0..1000); the first report's counts from the subtask's start. */
+static uint64_t s_blocked_per_s(wr__task_t *t, uint64_t blocked_ms)
+{
+    int64_t now = wr_now_ns(), dt_ms = (now - t->reported_ns) / 1000000;
+    uint64_t d = blocked_ms - t->reported_blocked_ms;
+    t->reported_ns = now;
+    t->reported_blocked_ms = blocked_ms;
+    if (dt_ms <= 0) return 0;
+    uint64_t per_s = d * 1000 / (uint64_t)dt_ms;
+    return per_s > 1000 ? 1000 : per_s;
+}
+
 static void s_report(wr_actor_t *self, wr__task_t *t, const char *state)
 {
     bool final = strcmp(state, "running") != 0;
+    uint64_t blocked_ms = t->out ? wr_gate_out_blocked_ms(t->out) : 0;
     wr_msg_task_state_t r = {
         .vertex = t->o.vertex,
         .subtask = t->o.subtask,
@@ -61,7 +75,10 @@ static void s_report(wr_actor_t *self, wr__task_t *t, const char *state)
                   .backpressure = t->out ? wr_gate_out_blocked_count(t->out) : 0,
                   .windows_fired = t->chain.windows_fired,
                   .late_dropped = t->chain.late_dropped,
-                  .skipped = t->source ? wr__source_skipped(&t->src) : 0}};
+                  .skipped = t->source ? wr__source_skipped(&t->src) : 0,
+                  .backpressure_ms = blocked_ms,
+                  .backpressure_ms_per_s = s_blocked_per_s(t, blocked_ms),
+                  .stale_dropped = t->stale}};
     memcpy(r.job, t->o.job_id, sizeof r.job);
     snprintf(r.state, sizeof r.state, "%s", state);
     snprintf(r.error, sizeof r.error, "%s", t->error);
@@ -524,6 +541,7 @@ int wr_task_spawn(wr_node_t *node, wr_actor_t *supervisor, wr_topology_t **topol
         free(o->place_endpoint);
         return rc;
     }
+    t->reported_ns = wr_now_ns();
     t->o = *o;
     wr_logrl_init(&t->log, 0);
     t->topo = *topology;

@@ -159,6 +159,9 @@ typedef struct {
     bool reported;    /* the final state went to the JobManager */
     unsigned ticks;
     uint64_t records_in;
+    /* the previous report's back-pressured time and its clock, for the rate over the interval */
+    uint64_t reported_blocked_ms;
+    int64_t reported_ns;
     uint64_t last_checkpoint; /* the latest this subtask took part in */
     uint64_t stale;           /* checkpoint messages dropped: another leader's epoch */
     wr_logrl_t log;           /* refusals of what peers send (bus/base/log.h) */

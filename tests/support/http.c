@@ -36,8 +36,17 @@ static size_t s_header(char *p, size_t size, size_t n, void *allow)
 
 th_http_t th_http(int port, const char *method, const char *path, const char *body, size_t len)
 {
+    return th_http_with(port, NULL, method, path, body, len);
+}
+
+th_http_t th_http_with(int port, const char *header, const char *method, const char *path,
+                       const char *body, size_t len)
+{
     CURL *h = curl_easy_init();
     if (!h) PS_FAIL("curl_easy_init");
+    struct curl_slist *headers = header ? curl_slist_append(NULL, header) : NULL;
+    if (header && !headers) PS_FAIL("curl_slist_append");
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
     wr_strbuf_t out, allow;
     wr_strbuf_init(&out);
     wr_strbuf_init(&allow);
@@ -58,6 +67,7 @@ th_http_t th_http(int port, const char *method, const char *path, const char *bo
                    ps_keep(wr_strbuf_detach(&allow, NULL))};
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r.status);
     curl_easy_cleanup(h);
+    curl_slist_free_all(headers);
     /* (a body cut off by the server's 413 is a send error, with the answer read) */
     if (rc != CURLE_OK && !(rc == CURLE_SEND_ERROR && r.status))
         PS_FAIL("%s %s: %s", method, path, curl_easy_strerror(rc));

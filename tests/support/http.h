@@ -21,6 +21,9 @@ typedef struct {
 /* method path on 127.0.0.1:port, with body (NULL: none) of len bytes; fails the test when there is
  * no answer (a body cut off by the server's 413 counts as answered). */
 th_http_t th_http(int port, const char *method, const char *path, const char *body, size_t len);
+/* The same with one more request header ("Name: value"; NULL: none). */
+th_http_t th_http_with(int port, const char *header, const char *method, const char *path,
+                       const char *body, size_t len);
 /* The status of GET path on 127.0.0.1:port, or 0 when nothing answers (a server starting). */
 long th_http_quiet(int port, const char *path);
 
