@@ -32,8 +32,11 @@ wr_bench_local_t *wr_bench_local_start(const char *cmd, const wr_bench_local_opt
     wr_cli_cfg_t cc = {0};
     if (!l || !(l->cfg = wr_cli_cfg_build(&cc, cmd, &code))) goto fail;
     l->cmd = cmd;
-    char jm_ep[96];
-    snprintf(jm_ep, sizeof jm_ep, "inproc://weir-bench-%ld-jm-1", (long)getpid());
+    /* a name of this cluster's own: the previous cluster of this process may not have released
+     * its inproc names yet (ZeroMQ frees them as it closes the sockets, in the background) */
+    char jm_ep[96], run[48];
+    snprintf(run, sizeof run, "%ld-%llx", (long)getpid(), (unsigned long long)wr_now_ns());
+    snprintf(jm_ep, sizeof jm_ep, "inproc://weir-bench-%s-jm-1", run);
     /* as `weir local`: configuration's settings (the cluster id the TaskManagers must share
      * too), the user's own files, the caller's checkpoints */
     wr_jobmanager_opts_t jo;
@@ -44,12 +47,12 @@ wr_bench_local_t *wr_bench_local_start(const char *cmd, const wr_bench_local_opt
     wr_taskmanager_opts_t tmo = {
         .cluster_id = jo.cluster_id, .jm_node_id = "jm-1", .jm_endpoint = jm_ep, .slots = o->slots};
     for (uint32_t i = 0; i <= o->tms; i++) {
-        char id[WR_NODE_MAX], ep[96];
+        char id[WR_NODE_MAX], ep[128];
         if (i)
             snprintf(id, sizeof id, "tm-%u", i);
         else
             snprintf(id, sizeof id, "jm-1");
-        snprintf(ep, sizeof ep, "inproc://weir-bench-%ld-%s", (long)getpid(), id);
+        snprintf(ep, sizeof ep, "inproc://weir-bench-%s-%s", run, id);
         wr_node_opts_t no = wr_cli_node_opts(l->cfg, id, ep);
         if (!no.threads) no.threads = 1; /* as `weir local`: one worker per node */
         rc = 0;
