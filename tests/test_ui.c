@@ -11,8 +11,9 @@
  *   counters. Each page's screenshot is kept in build/MODE/artefacts/ui/ (beside WEIR_BIN).
  *
  * Chromium runs on virtual time (--virtual-time-budget): its timers, the UI's refreshes among
- * them, run ahead while its requests take real time, so a budget of seconds takes about one real
- * second. */
+ * them, run ahead while its requests take real time, so a page's 10 s take about 3 real seconds,
+ * most of them Chromium's start. Its rates are then those since the job started: two answers are
+ * not a second of the server's clock apart. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -219,6 +220,7 @@ static void test_pages_of_a_running_job(void **state)
     }
     assert_true(actors >= 6 && ps_count(dom, "<tr data-addr=") >= actors);
     assert_non_null(strstr(dom, "<th class=\"desc\" data-key=\"depth\">"));
+    assert_non_null(strstr(dom, "<a href=\"#/actors/jm-1/jobmanager\">"));
 
     /* the JobManager actor's mailbox: its counters, histogram and recent messages */
     dom = s_page(port, "actors/jm-1/jobmanager", "mailbox");

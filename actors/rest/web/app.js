@@ -386,7 +386,9 @@
     try {
       const node = await view(arg);
       if (seq !== state.seq) return;
-      $('weir-view').replaceChildren(node);
+      const typing = document.activeElement && document.activeElement.tagName === 'INPUT'
+        && $('weir-view').contains(document.activeElement);
+      if (!typing) $('weir-view').replaceChildren(node); /* (not while a field is being filled) */
       for (const a of document.querySelectorAll('nav a'))
         a.classList.toggle('active', a.getAttribute('href') === '#/' + tab);
       $('weir-updated').textContent = 'updated ' + new Date().toLocaleTimeString('sv-SE');
