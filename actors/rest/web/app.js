@@ -47,9 +47,14 @@
     const headers = {};
     if (token.value) headers.Authorization = 'Bearer ' + token.value;
     if (body !== undefined) headers['Content-Type'] = 'application/json';
-    const r = await fetch(path, {method, headers,
-                                 body: body === undefined ? undefined : JSON.stringify(body)});
-    const text = await r.text();
+    let r, text;
+    try {
+      r = await fetch(path, {method, headers,
+                             body: body === undefined ? undefined : JSON.stringify(body)});
+      text = await r.text();
+    } catch (e) { /* no answer at all: say to what */
+      throw new Error(`${method} ${path}: ${e.message}`);
+    }
     let doc = null;
     try { doc = text ? JSON.parse(text) : null; } catch (e) { doc = null; }
     if (!r.ok) {
