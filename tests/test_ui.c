@@ -228,7 +228,9 @@ static void test_pages_of_a_running_job(void **state)
     assert_true(s_attr(dom, "data-counter=\"enqueued\"", "data-value") > 0);
     assert_true(s_attr(dom, "data-counter=\"capacity\"", "data-value") > 0);
     assert_non_null(strstr(dom, "<rect class=\"bar\""));
-    assert_non_null(strstr(dom, "<td>mailbox-req</td>")); /* the UI's own ask, decoded */
+    /* the UI's own ask among the recent messages, decoded */
+    assert_non_null(strstr(dom, "<td>mailbox-req</td>"));
+    assert_non_null(strstr(dom, "<code>[\"jm-1/jobmanager\",8]</code>"));
     pc_cluster_stop(&c);
 }
 

@@ -38,6 +38,7 @@
   token.value = sessionStorage.getItem('weir-token') || '';
   token.addEventListener('change', () => {
     sessionStorage.setItem('weir-token', token.value);
+    $('weir-errors').replaceChildren(); /* (those of the old token) */
     tick();
   });
   $('weir-token-form').addEventListener('submit', (e) => e.preventDefault());
@@ -59,7 +60,9 @@
     try { doc = text ? JSON.parse(text) : null; } catch (e) { doc = null; }
     if (!r.ok) {
       const why = doc && doc.errors ? doc.errors.join('; ') : text.slice(0, 200);
-      const err = new Error(`${method} ${path}: ${r.status} ${why}`);
+      const hint = {401: ' (type a REST token at the top right)',
+                    403: ' (this token may only read)'}[r.status] || '';
+      const err = new Error(`${method} ${path}: ${r.status} ${why}${hint}`);
       err.status = r.status;
       throw err;
     }
@@ -360,16 +363,16 @@
         h('div', {'data-counter': k, 'data-value': m[k]}, h('dt', null, k.replace(/_ms$/, '').replace(/_/g, ' ')),
           h('dd', null, k.endsWith('_ms') ? dur(m[k]) : num(m[k]))))),
       h('h2', null, 'Processing times'), histogram(m.processing_us || []),
-      h('h2', null, 'Messages by type'),
-      table(['type', 'count'], types.map(([t, c]) => h('tr', null, h('td', null, t),
-                                                      h('td', null, num(c))))),
       h('h2', null, 'Recent messages'),
       table(['type', 'from', 'size', 'age', 'waited', 'payload'], (m.recent || []).map((r) =>
         h('tr', null, h('td', null, r.type), h('td', null, r.from), h('td', null, bytes(r.size)),
           h('td', null, dur(r.age_ms)), h('td', null, dur(r.waited_ms)),
           h('td', null, h('code', null, r.payload_not_sampled ? '(not sampled)'
             : JSON.stringify(r.payload !== undefined ? r.payload : r.payload_truncated)
-              .slice(0, 300)))))));
+              .slice(0, 300)))))),
+      h('h2', null, 'Messages by type'),
+      table(['type', 'count'], types.map(([t, c]) => h('tr', null, h('td', null, t),
+                                                      h('td', null, num(c))))));
   }
 
   /* ---- routing and refreshing ---- */
