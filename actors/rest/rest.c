@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "actors/rest/assets.h"
 #include "actors/rest/http.h"
 #include "actors/rest/rest_json.h"
 #include "actors/dataflow/job/topology.h"
@@ -427,6 +428,7 @@ static void s_handle(void *ctx, const char *method, const char *path, const wr_h
                      wr_http_reply_t *reply)
 {
     wr_rest_t *r = ctx;
+    if (wr_rest_asset(method, path, reply)) return;
     wr_rest_params_t p;
     wr_rest_route_t route = wr_rest_route(method, path, &p);
     if (route == WR_REST_NOT_FOUND) {
