@@ -197,7 +197,8 @@
     F(OPT_U64, stale_dropped, , )
 
 /* An operator of a job, summed over its subtasks (delays: the worst subtask's; watermark: the
- * lowest). MAP. */
+ * lowest); output: the operator its records go to (its index, -1: none), ship: how ("FORWARD",
+ * "REBALANCE", "HASH"; "" for none). MAP. */
 #define WR_MSG_FIELDS_operator_stats(F)                                                            \
     F(I64, emit_delay_p50_ms, , )                                                                  \
     F(I64, emit_delay_p99_ms, , )                                                                  \
@@ -211,7 +212,9 @@
     F(U64, windows_fired, , )                                                                      \
     F(U64, late_dropped, , )                                                                       \
     F(U64, skipped, , )                                                                            \
-    F(LIST, subtasks, subtask_place, WR_MSG_SUBTASKS_MAX)
+    F(LIST, subtasks, subtask_place, WR_MSG_SUBTASKS_MAX)                                          \
+    F(I64, output, , )                                                                             \
+    F(STRV, ship, , )
 
 /* A checkpoint in `weir checkpoints`: status IN_PROGRESS, COMPLETED or FAILED; kind checkpoint,
  * savepoint or final. MAP. */

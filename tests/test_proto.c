@@ -751,7 +751,8 @@ static void test_task_state_deterministic_is_an_optional_tail(void **state)
 
 /* The seeds of fuzz_messages are payloads captured from the suite's own traffic (those of
  * TM_REGISTER, TM_REGISTERED and ACTORS_REPLY again since their forms changed; BARRIER's given a
- * next_seq by hand): each decodes with its type's declaration and encodes back to the same bytes.
+ * next_seq by hand, JOB_REPLY's operators an output and a ship): each decodes with its type's
+ * declaration and encodes back to the same bytes.
  */
 static void test_captured_payloads_decode(void **state)
 {

@@ -172,6 +172,17 @@ static void test_every_endpoint_against_a_cluster(void **state)
     assert_string_equal(tj_str(v->items[1], "name"), "window-1");
     assert_true(tj_num(tj_get(v->items[1], "metrics"), "read-records") == S_TOTAL);
     assert_true(tj_num(tj_get(v->items[1], "metrics"), "windows-fired") > 0);
+    /* Flink's plan: each vertex with the one feeding it, by key into the window */
+    const tj_value_t *plan_nodes = tj_get(tj_get(job, "plan"), "nodes");
+    assert_true(plan_nodes && plan_nodes->n == v->n);
+    assert_true(tj_get(plan_nodes->items[0], "inputs")->n == 0);
+    for (size_t i = 1; i < v->n; i++) {
+        const tj_value_t *in = tj_get(plan_nodes->items[i], "inputs");
+        assert_true(in && in->n == 1);
+        assert_string_equal(tj_str(in->items[0], "id"), ps_fmt("%zu", i - 1));
+    }
+    assert_string_equal(tj_str(tj_get(plan_nodes->items[1], "inputs")->items[0], "ship_strategy"),
+                        "HASH");
     /* one vertex alone, as in the job's list */
     const tj_value_t *one = s_get(port, ps_fmt("/jobs/%s/vertices/1", id));
     assert_string_equal(tj_str(one, "name"), "window-1");

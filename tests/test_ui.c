@@ -162,6 +162,8 @@ static const char *s_topology(void)
     ps_write_file(path, ps_fmt("name: ui-job\nparallelism: 2\nsources:\n"
                                "  - {type: generator, devices: 200, total: 100000000, rate: 2000, "
                                "seed: 3}\n"
+                               "  - {type: generator, devices: 100, total: 100000000, rate: 1000, "
+                               "seed: 4}\n"
                                "key_by: device\nevent_time: {field: ts, max_out_of_orderness: 1s}\n"
                                "window: {type: tumbling, size: 1s}\naggregates:\n  n: count()\n"
                                "sinks:\n  - {type: file, path: %s}\n",
@@ -184,7 +186,7 @@ static void test_pages_of_a_running_job(void **state)
     const tj_value_t *ops = NULL;
     for (int64_t t0 = ps_now_ms();; ps_poll_pause(100)) {
         ops = tj_get(tj_parse(pj_job(&c, id)), "operators");
-        if (ops && ops->n >= 3 && tj_num(ops->items[ops->n - 1], "records_in") > 0) break;
+        if (ops && ops->n >= 4 && tj_num(ops->items[ops->n - 1], "records_in") > 0) break;
         if (ps_now_ms() - t0 > 30000) PS_FAIL("job %s: no record reached its sink", id);
     }
 
@@ -202,6 +204,13 @@ static void test_pages_of_a_running_job(void **state)
             PS_FAIL("vertex %s reads 0 records/s:\n%s", vertex, dom);
     }
     assert_true(s_attr(dom, "data-vertex=\"generator\"", "data-out") > 0);
+    /* the edges of the job's plan: both sources into the window, the window into the sink */
+    assert_int_equal(ops->n, 4);
+    static const char *const edges[] = {"0-2", "1-2", "2-3"};
+    for (size_t i = 0; i < 3; i++)
+        if (!strstr(dom, ps_fmt("data-edge=\"%s\"", edges[i])))
+            PS_FAIL("no edge %s in the graph:\n%s", edges[i], dom);
+    if (strstr(dom, "data-edge=\"0-1\"")) PS_FAIL("an edge between the two sources:\n%s", dom);
     assert_non_null(strstr(dom, "<rect class=\"bar completed\""));
     assert_non_null(strstr(dom, ">Cancel</button>"));
     assert_non_null(strstr(dom, ">Savepoint</button>"));

@@ -48,8 +48,11 @@ int wr__jobs_on_list(wr__jobs_t *js, wr_actor_t *self, const wr_msg_t *m)
     return 0;
 }
 
+/* How records go to the next operator, by wr_plan_edge, as Flink names its ship strategies. */
+static const char *const s_ship_names[] = {"", "FORWARD", "REBALANCE", "HASH"};
+
 /* One operator (vertex v) of j: its counters summed over its subtasks, then each subtask's place
- * (into places: pv->parallelism of them). */
+ * (into places: pv->parallelism of them), and where its records go. */
 static wr_msg_operator_stats_t s_vertex(const wr__job_t *j, uint32_t v,
                                         wr_msg_subtask_place_t *places)
 {
@@ -60,7 +63,9 @@ static wr_msg_operator_stats_t s_vertex(const wr__job_t *j, uint32_t v,
                                  .name = wr_strv(pv->name),
                                  .parallelism = pv->parallelism,
                                  .watermark = INT64_MAX,
-                                 .subtasks = {places, pv->parallelism}};
+                                 .subtasks = {places, pv->parallelism},
+                                 .output = pv->output,
+                                 .ship = wr_strv(s_ship_names[pv->edge])};
     for (uint32_t i = 0; i < pv->parallelism; i++) {
         uint32_t flat = wr_plan_index(&j->plan, v, i);
         const wr_msg_task_stats_t *s = &j->sub[flat].stats;

@@ -238,6 +238,36 @@ bool wr_rest_json_watermarks(const wr_msg_job_reply_t *job, uint32_t v, wr_strbu
     return true;
 }
 
+/* Flink's "plan" of a job: its vertices as nodes, each with the vertices feeding it as inputs
+ * (their id and how records ship). */
+static void s_plan(const wr_msg_job_reply_t *job, wr_strbuf_t *out)
+{
+    wr_strbuf_adds(out, ",\"plan\":{\"jid\":");
+    wr_strbuf_add_json_str(out, job->id.s, job->id.len);
+    wr_strbuf_adds(out, ",\"name\":");
+    wr_strbuf_add_json_str(out, job->name.s, job->name.len);
+    wr_strbuf_adds(out, ",\"nodes\":[");
+    for (uint32_t v = 0; v < job->operators.n; v++) {
+        const wr_msg_operator_stats_t *o = &job->operators.v[v];
+        wr_strbuf_addf(out, "%s{\"id\":\"%u\",\"parallelism\":%u,\"description\":", v ? "," : "", v,
+                       o->parallelism);
+        wr_strbuf_add_json_str(out, o->name.s, o->name.len);
+        wr_strbuf_adds(out, ",\"inputs\":[");
+        uint32_t num = 0;
+        for (uint32_t u = 0; u < job->operators.n; u++) {
+            const wr_msg_operator_stats_t *in = &job->operators.v[u];
+            if (in->output != (int64_t)v) continue;
+            wr_strbuf_addf(out, "%s{\"num\":%u,\"id\":\"%u\",\"ship_strategy\":", num ? "," : "",
+                           num, u);
+            wr_strbuf_add_json_str(out, in->ship.s, in->ship.len);
+            wr_strbuf_addc(out, '}');
+            num++;
+        }
+        wr_strbuf_adds(out, "]}");
+    }
+    wr_strbuf_adds(out, "]}");
+}
+
 void wr_rest_json_job(const wr_msg_job_reply_t *job, int64_t now_ms, wr_strbuf_t *out)
 {
     bool first = true;
@@ -258,7 +288,9 @@ void wr_rest_json_job(const wr_msg_job_reply_t *job, int64_t now_ms, wr_strbuf_t
         if (v) wr_strbuf_addc(out, ',');
         s_vertex(&job->operators.v[v], v, out);
     }
-    wr_strbuf_adds(out, "]}");
+    wr_strbuf_addc(out, ']');
+    s_plan(job, out);
+    wr_strbuf_addc(out, '}');
 }
 
 void wr_rest_json_exceptions(const wr_msg_job_reply_t *job, wr_strbuf_t *out)

@@ -18,7 +18,11 @@
  *                     "vertices": [{"id", "name", "parallelism", "status", "metrics": {
  *                       "read-records", "write-records", "backpressure-count", "watermark",
  *                       "windows-fired", "late-dropped", "skipped", "emit-delay-p50-ms",
- *                       "emit-delay-p99-ms"}, "subtasks": [{"subtask", "host", "status"}]}]}
+ *                       "emit-delay-p99-ms"}, "subtasks": [{"subtask", "host", "status",
+ *                       "metrics": {"read-records", "write-records", "backpressure-count",
+ *                       "backPressuredTimeMsPerSecond", "watermark"}}]}],
+ *                     "plan": {"jid", "name", "nodes": [{"id", "parallelism", "description",
+ *                       "inputs": [{"num", "id", "ship_strategy"}]}]}}
  *   /jobs/:id/exceptions  {"root-exception" (null when none), "timestamp", "all-exceptions": [],
  *                     "truncated": false}
  *   /jobs/:id/checkpoints  {"counts": {"restored", "total", "in_progress", "completed",
@@ -30,6 +34,7 @@
  *                     "failure_message"}] (as the JobManager keeps them, newest last),
  *                     "interval", "latest_path"}
  *   /jobs/:id/vertices/:vid  one element of /jobs/:id's vertices
+ *   /jobs/:id/vertices/:vid/watermarks, /backpressure  see below
  *   /taskmanagers    {"taskmanagers": [{"id", "path", "status", "slotsNumber", "freeSlots",
  *                     "timeSinceLastHeartbeat", "malformedFrames"}]}
  *   /taskmanagers/:id  one element of that list

@@ -174,26 +174,31 @@
       api(`/jobs/${job.jid}/vertices/${v.id}/backpressure`).then((b) => b.backpressureLevel)));
   }
 
-  /* The vertices left to right, edges from each to the next (or Flink's plan, when the job has
-   * one: plan.nodes[].inputs). */
+  /* The vertices in columns by their distance from a source, edges from Flink's plan
+   * (plan.nodes[].inputs: the vertices feeding each). */
   function graph(job, rate, levels) {
-    const W = 220, H = 118, GAP = 70, n = job.vertices.length;
-    const x = (i) => 10 + i * (W + GAP);
+    const W = 220, H = 118, GAP = 70, VGAP = 20, n = job.vertices.length;
     const index = new Map(job.vertices.map((v, i) => [String(v.id), i]));
-    const nodes = job.plan && job.plan.nodes;
-    const edges = nodes ? nodes.flatMap((p) => (p.inputs || []).map((q) =>
-      [index.get(String(q.id)), index.get(String(p.id))])).filter(([a, b]) => a >= 0 && b >= 0)
-      : job.vertices.slice(1).map((v, i) => [i, i + 1]);
-    return s('svg', {class: 'graph', width: x(n) - GAP + 20, height: H + 20},
+    const edges = ((job.plan && job.plan.nodes) || []).flatMap((p) => (p.inputs || []).map((q) =>
+      [index.get(String(q.id)), index.get(String(p.id))])).filter(([a, b]) => a >= 0 && b >= 0);
+    const col = new Array(n).fill(0), row = new Array(n).fill(0), rows = [];
+    for (let pass = 0; pass < n; pass++)  /* (edges go forward: n passes settle every column) */
+      edges.forEach(([a, b]) => { col[b] = Math.max(col[b], col[a] + 1); });
+    col.forEach((c, i) => { row[i] = rows[c] = (rows[c] === undefined ? 0 : rows[c] + 1); });
+    const x = (i) => 10 + col[i] * (W + GAP), y = (i) => 10 + row[i] * (H + VGAP);
+    const width = Math.max(...col, 0) * (W + GAP) + W + 20;
+    const height = (Math.max(...rows, 0) + 1) * (H + VGAP) + 10;
+    return s('svg', {class: 'graph', width, height},
       s('defs', null, s('marker', {id: 'arrow', viewBox: '0 0 10 10', refX: 10, refY: 5,
         markerWidth: 8, markerHeight: 8, orient: 'auto'}, s('path', {d: 'M0,0 L10,5 L0,10 z'}))),
-      edges.map(([a, b]) => s('line', {class: 'edge', x1: x(a) + W, y1: 10 + H / 2, x2: x(b),
-                                       y2: 10 + H / 2, 'marker-end': 'url(#arrow)'})),
+      edges.map(([a, b]) => s('line', {class: 'edge', 'data-edge': `${a}-${b}`, x1: x(a) + W,
+                                       y1: y(a) + H / 2, x2: x(b), y2: y(b) + H / 2,
+                                       'marker-end': 'url(#arrow)'})),
       job.vertices.map((v, i) => {
         const r = rate[i], wm = v.metrics.watermark, t = (dy, text, attrs) =>
-          s('text', Object.assign({x: x(i) + 10, y: 10 + dy}, attrs), text);
+          s('text', Object.assign({x: x(i) + 10, y: y(i) + dy}, attrs), text);
         return s('g', {class: 'vertex', 'data-vertex': v.name},
-          s('rect', {x: x(i), y: 10, width: W, height: H, rx: 6}),
+          s('rect', {x: x(i), y: y(i), width: W, height: H, rx: 6}),
           s('title', null, v.name),
           t(20, v.name.length > 30 ? v.name.slice(0, 29) + '…' : v.name, {class: 'name'}),
           t(38, `parallelism ${v.parallelism} · ${v.status}`),
