@@ -42,13 +42,13 @@
 #include "cli/config.h"
 #include "tests/support/process.h"
 
-#define S_MAX_DOCS   64
-#define S_WAIT_MS    (ps_h.asan ? 60000 : 20000)
-#define S_SAMPLE_IP  "10.1.2.3"
-#define S_WEIR_PATH  "/usr/local/bin/weir"
-#define S_ADMIN      "admin"
-#define S_MAX_PORTS  16
-#define S_MAX_LABELS 16
+#define S_MAX_DOCS  64
+#define S_WAIT_MS   (ps_h.asan ? 60000 : 20000)
+#define S_SAMPLE_IP "10.1.2.3"
+#define S_WEIR_PATH "/usr/local/bin/weir"
+#define S_ADMIN     "admin"
+
+extern char **environ;
 
 typedef const wr_yaml_node_t node_t;
 
@@ -581,7 +581,6 @@ static void s_load_keys(void)
     }
     if (!replicas[0] || !replicas[1])
         fail_msg("no StatefulSets weir-jobmanager and weir-taskmanager with replicas");
-    extern char **environ;
     size_t n = 0;
     while (environ[n])
         n++;
