@@ -1,17 +1,19 @@
-/* deploy/ansible: the playbook that installs a cluster, checked by ansible itself and by a real
- * run.
+/* deploy/ansible: the playbooks that install and stop a cluster, checked by ansible itself and by
+ * a real run.
  *
  * - `ansible-playbook --syntax-check` passes for site.yml and stop.yml with the example inventory.
  * - site.yml run against this machine (one inventory host, "a", in the groups etcd, jobmanagers
  *   and taskmanagers, reached with ansible_connection=local) leaves a working cluster: `weir jobs`
  *   with the admin key the playbook made finds the leader through etcd, and a small job submitted
- *   to it runs to FINISHED. Every path the playbook writes (binary, configuration, state, keys, pid
- *   files, logs) and every port is the test's: the variables are given with -e, which overrides
- *   everything, so that no run can reach /etc, /usr/local/bin or ~/.local. The apt task runs (the
- *   packages are present; it installs nothing and needs no network), the weir under test is the
- *   binary copied, and the processes run through the playbook's fallback for hosts without
- *   systemd (start-stop-daemon, pid files), as on this machine and CI. The teardown stops them by
- *   their pid files, also when the test fails.
+ *   to it runs to FINISHED; then stop.yml stops every process site.yml started. Every path the
+ *   playbooks write (binary, configuration, state, keys, pid files, logs) and every port is the
+ *   test's: the variables are given with -e, which overrides everything, so that no run can reach
+ *   /etc, /usr/local/bin or ~/.local. The apt task runs (the packages are present; it installs
+ *   nothing and needs no network; about 5 s), the weir under test is the binary copied, and the
+ *   processes run through the playbook's fallback for hosts without systemd (start-stop-daemon,
+ *   pid files), as on this machine and CI. They run in sessions of their own, out of the harness's
+ *   reach: the teardown stops them by their pid files when the test fails before stop.yml did, and
+ *   a SIGTERM or SIGINT handler does when the test is stopped.
  *
  * Ansible (python) runs without the sanitizer settings of an ASan build (ASAN_OPTIONS, LD_PRELOAD
  * and the like); the weir processes it starts get the harness's ASan settings back through the
@@ -23,10 +25,12 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tests/support/process.h"
 
@@ -247,10 +251,46 @@ static void test_playbook_makes_a_cluster(void **state)
     if (ps_processes_naming(ps_h.dir)) PS_FAIL("processes naming %s are left", ps_h.dir);
 }
 
+/* The pid files' paths, for s_on_signal (made before the playbook runs). */
+static char s_pidfiles[sizeof s_units / sizeof s_units[0]][400];
+
+/* SIGTERM or SIGINT (scons stopping the tests): the units run in sessions of their own, out of
+ * the test's process group and its harness's reach, so they are killed here by their pid files
+ * (async-signal-safe calls only), then the signal is raised again. */
+static void s_on_signal(int sig)
+{
+    for (size_t i = 0; i < sizeof s_pidfiles / sizeof s_pidfiles[0]; i++) {
+        char buf[24] = "";
+        int fd = s_pidfiles[i][0] ? open(s_pidfiles[i], O_RDONLY) : -1;
+        ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+        if (fd >= 0) close(fd);
+        long pid = 0;
+        for (ssize_t k = 0; k < n && buf[k] >= '0' && buf[k] <= '9'; k++)
+            pid = pid * 10 + (buf[k] - '0');
+        if (pid > 0) kill((pid_t)pid, SIGKILL);
+    }
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static int s_setup(void **state)
+{
+    int rc = ps_setup(state);
+    for (size_t i = 0; i < sizeof s_units / sizeof s_units[0]; i++)
+        snprintf(s_pidfiles[i], sizeof s_pidfiles[i], "%s/%s/run/%s.pid", ps_h.dir, S_HOST,
+                 s_units[i]);
+    signal(SIGTERM, s_on_signal);
+    signal(SIGINT, s_on_signal);
+    return rc;
+}
+
 /* ps_teardown, after stopping whatever the playbook started (a failed test leaves it running). */
 static int s_teardown(void **state)
 {
     if (ps_h.dir[0]) s_stop_units(5000);
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGINT, SIG_DFL);
+    memset(s_pidfiles, 0, sizeof s_pidfiles);
     return ps_teardown(state);
 }
 
@@ -264,7 +304,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_syntax_check, ps_setup, ps_teardown),
-        cmocka_unit_test_setup_teardown(test_playbook_makes_a_cluster, ps_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_playbook_makes_a_cluster, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, s_group_setup, ps_group_teardown);
 }
