@@ -3,7 +3,8 @@
 #   weir-keys-public  every node's and the admin's public certificate (mounted by every pod)
 #   weir-keys-secret  every JobManager's and TaskManager's secret key (each pod's init container
 #                     copies its own, by its pod name, and its container sees only that one)
-#   weir-keys-admin   the admin client's secret key (for the pod weir-cli)
+#   weir-keys-admin   the admin client's secret key and REST token (for the pod weir-cli)
+#   weir-keys-rest    the REST API's list of tokens (the JobManagers': who may act)
 #
 #   sh deploy/k8s/keys.sh [JOBMANAGERS [TASKMANAGERS]] > weir-keys.yaml   # default 2 and 2
 #   kubectl apply -f weir-keys.yaml && rm weir-keys.yaml
@@ -37,4 +38,5 @@ secret() {
 }
 secret weir-keys-public "$dir"/public/*
 secret weir-keys-secret "$dir"/secret/weir-jobmanager-*_secret "$dir"/secret/weir-taskmanager-*_secret
-secret weir-keys-admin "$dir"/secret/admin_secret
+secret weir-keys-admin "$dir"/secret/admin_secret "$dir"/secret/admin.rest-token
+secret weir-keys-rest "$dir"/rest-tokens
