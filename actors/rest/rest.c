@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "actors/dataflow/job/topology.h"
 #include "actors/rest/assets.h"
 #include "actors/rest/http.h"
 #include "actors/rest/rest_json.h"
-#include "actors/dataflow/job/topology.h"
 #include "actors/rest/rest_route.h"
 #include "actors/rest/tokens.h"
 #include "actors/runtime/request.h"

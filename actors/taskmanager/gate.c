@@ -324,7 +324,7 @@ int wr_gate_out_credit(wr_gate_out_t *g, wr_actor_t *self, const wr_msg_t *m)
         if (rc) return rc;
         c->opened = true;
         rc = s_flush(c, self);
-        s_backlogged(g);
+        if (g->blocked_since) s_backlogged(g); /* (the interval a producer waits in, if open) */
         return rc;
     }
     return WR_EPROTO;
@@ -336,7 +336,7 @@ int wr_gate_out_retry(wr_gate_out_t *g, wr_actor_t *self)
         int rc = s_flush(&g->ch[i], self);
         if (rc) return rc;
     }
-    s_backlogged(g);
+    if (g->blocked_since) s_backlogged(g);
     return 0;
 }
 
