@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 /* The value of the first line of path that starts with key (after ':' and blanks), trimmed. */
 static void s_field(const char *path, const char *key, char *out, size_t cap)
@@ -88,4 +89,12 @@ long wr_bench_peak_rss_kb(void)
         if (!strncmp(line, "VmHWM:", 6)) kb = atol(line + 6);
     if (f) fclose(f);
     return kb;
+}
+
+double wr_bench_cpu_s(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru)) return 0;
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
+           ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) / 1e6;
 }

@@ -25,6 +25,8 @@ void wr_bench_machine_json(const wr_bench_machine_t *m, wr_strbuf_t *out);
 
 /* This process's peak resident set so far, KiB (VmHWM of /proc/self/status); 0 when unknown. */
 long wr_bench_peak_rss_kb(void);
+/* CPU seconds (user + system) this process has used so far, all its threads. */
+double wr_bench_cpu_s(void);
 
 /* Reads the machine and prints its text line to out (a benchmark's first line). */
 void wr_bench_machine_print(FILE *out);

@@ -61,6 +61,8 @@ typedef struct {
 typedef struct {
     double wall_s;   /* submission -> FINISHED */
     double source_s; /* submission -> every source subtask finished */
+    double cpu_s;    /* this process's CPU time, submission -> FINISHED, less the scraper's */
+    uint64_t rounds; /* serving: the scraper's rounds, submission -> FINISHED */
     uint64_t events; /* records in at the source */
     uint64_t fired;  /* window results */
     uint64_t late;
@@ -256,7 +258,11 @@ static int s_pipeline(const s_opts_t *o, const wr_topology_t *t, int64_t ckpt_ms
     char id[WR_JOB_ID_MAX];
     int64_t t0;
     res->events = o->events;
+    double cpu0 = wr_bench_cpu_s() - wr_bench_serve_client_cpu_s(serve);
+    uint64_t rounds0 = wr_bench_serve_rounds(serve);
     if (!(rc = wr_bench_local_submit(l, t, id, &t0))) rc = s_follow(l, id, t0, window_vertex, res);
+    res->cpu_s = wr_bench_cpu_s() - wr_bench_serve_client_cpu_s(serve) - cpu0;
+    res->rounds = wr_bench_serve_rounds(serve) - rounds0;
     res->hwm_kb = wr_bench_peak_rss_kb();
 restore:
     fflush(stdout);
@@ -296,9 +302,11 @@ static const char s_usage[] =
     "                   events/s against the run without, checkpoints completed, the longest\n"
     "  --serve T        then pairs of runs, one with the REST API and every node's metrics\n"
     "                   served, a thread asking each /metrics and three REST paths every T\n"
-    "                   (1s), one without, in turns (with first, then without first, ...):\n"
-    "                   events/s with against without, the median of the pairs' ratios (goal:\n"
-    "                   at least 0.98)\n"
+    "                   (1s; 5ms amplifies the cost above the machine's noise), one without,\n"
+    "                   in turns (with first, then without first, ...): events/s with against\n"
+    "                   without, and events per CPU second of this process (the scraper's own\n"
+    "                   left out), the medians of the pairs' ratios, and the cost at one round\n"
+    "                   a second: each pair's cost divided by its rounds a second (goal < 2%)\n"
     "  --pairs N        how many pairs (default 5, at most 20)\n"
     "  --json           one JSON object\n";
 
@@ -308,23 +316,41 @@ static int s_cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* With --serve: each pair's events/s serving against not serving, and their median. */
+/* The median of n values (n >= 1); sorted gets them in order. */
+static double s_median(const double v[], double sorted[], uint32_t n)
+{
+    memcpy(sorted, v, n * sizeof *v);
+    qsort(sorted, n, sizeof *sorted, s_cmp_double);
+    return n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+}
+
+/* With --serve: each pair's events/s serving against not serving, and events per CPU second of
+ * this process (the scraper's own left out) the same way; their medians; and what that cost comes
+ * to at one scrape round a second. Cost grows with the rounds (each asks the same pages), so a
+ * short period amplifies it above this machine's run-to-run noise (10% here) and the cost at
+ * one round a second is the measured cost divided by the rounds a second measured. */
 static void s_print_serve(const s_opts_t *o, const s_result_t with[], const s_result_t without[],
                           uint32_t n)
 {
-    double ratio[S_MAX_PAIRS], sorted[S_MAX_PAIRS];
+    double ratio[S_MAX_PAIRS], cpu_ratio[S_MAX_PAIRS], per_s[S_MAX_PAIRS], cost[S_MAX_PAIRS],
+        cpu_cost[S_MAX_PAIRS], sorted[S_MAX_PAIRS], cpu_sorted[S_MAX_PAIRS], tmp[S_MAX_PAIRS];
     uint64_t requests = 0, failed = 0, bytes = 0;
     for (uint32_t i = 0; i < n; i++) {
         ratio[i] = ((double)with[i].events / with[i].wall_s) /
                    ((double)without[i].events / without[i].wall_s);
+        cpu_ratio[i] = ((double)with[i].events / with[i].cpu_s) /
+                       ((double)without[i].events / without[i].cpu_s);
+        per_s[i] = (double)with[i].rounds / with[i].wall_s;
+        cost[i] = per_s[i] > 0 ? (1 - ratio[i]) / per_s[i] : 1;
+        cpu_cost[i] = per_s[i] > 0 ? (1 - cpu_ratio[i]) / per_s[i] : 1;
         requests += with[i].served.requests;
         failed += with[i].served.failed;
         bytes += with[i].served.bytes;
     }
-    memcpy(sorted, ratio, n * sizeof *ratio);
-    qsort(sorted, n, sizeof *sorted, s_cmp_double);
-    double median = n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
-    bool ok = median >= 0.98 && !failed;
+    double median = s_median(ratio, sorted, n), cpu_median = s_median(cpu_ratio, cpu_sorted, n);
+    double rate = s_median(per_s, tmp, n), at1 = s_median(cost, tmp, n),
+           cpu_at1 = s_median(cpu_cost, tmp, n);
+    bool ok = at1 < 0.02 && cpu_at1 < 0.02 && !failed;
     if (o->json) {
         wr_strbuf_t mj, list;
         wr_strbuf_init(&mj);
@@ -332,16 +358,23 @@ static void s_print_serve(const s_opts_t *o, const s_result_t with[], const s_re
         for (uint32_t i = 0; i < n; i++)
             wr_strbuf_addf(&list,
                            "%s{\"serving_events_per_s\":%.0f,\"not_serving_events_per_s\":"
-                           "%.0f,\"ratio\":%.4f}",
+                           "%.0f,\"ratio\":%.4f,\"serving_events_per_cpu_s\":%.0f,"
+                           "\"not_serving_events_per_cpu_s\":%.0f,\"cpu_ratio\":%.4f,"
+                           "\"rounds_per_s\":%.2f}",
                            i ? "," : "", (double)with[i].events / with[i].wall_s,
-                           (double)without[i].events / without[i].wall_s, ratio[i]);
+                           (double)without[i].events / without[i].wall_s, ratio[i],
+                           (double)with[i].events / with[i].cpu_s,
+                           (double)without[i].events / without[i].cpu_s, cpu_ratio[i], per_s[i]);
         printf("{\"bench\":\"pipeline-serve\",%s\"scrape_period_ms\":%lld,\"pairs\":[%s],"
-               "\"median_ratio\":%.4f,\"min_ratio\":%.4f,\"max_ratio\":%.4f,\"requests\":%llu,"
-               "\"failed_requests\":%llu,\"bytes_served\":%llu,\"goal_ratio\":0.98,"
-               "\"goal_met\":%s}\n",
+               "\"median_ratio\":%.4f,\"min_ratio\":%.4f,\"max_ratio\":%.4f,"
+               "\"cpu_median_ratio\":%.4f,\"cpu_min_ratio\":%.4f,\"cpu_max_ratio\":%.4f,"
+               "\"rounds_per_s\":%.2f,\"cost_at_1_round_per_s\":%.5f,"
+               "\"cpu_cost_at_1_round_per_s\":%.5f,\"requests\":%llu,\"failed_requests\":%llu,"
+               "\"bytes_served\":%llu,\"goal_cost\":0.02,\"goal_met\":%s}\n",
                wr_bench_machine_member(&mj), (long long)o->serve_ms, list.buf, median, sorted[0],
-               sorted[n - 1], (unsigned long long)requests, (unsigned long long)failed,
-               (unsigned long long)bytes, ok ? "true" : "false");
+               sorted[n - 1], cpu_median, cpu_sorted[0], cpu_sorted[n - 1], rate, at1, cpu_at1,
+               (unsigned long long)requests, (unsigned long long)failed, (unsigned long long)bytes,
+               ok ? "true" : "false");
         wr_strbuf_release(&list);
         wr_strbuf_release(&mj);
         return;
@@ -350,14 +383,25 @@ static void s_print_serve(const s_opts_t *o, const s_result_t with[], const s_re
            "runs in turns:\n",
            (long long)o->serve_ms, n);
     for (uint32_t i = 0; i < n; i++)
-        printf("  pair %u (%s first): %6.3f M events/s serving, %6.3f M not: ratio %.3f\n", i + 1,
-               i % 2 ? "not serving" : "serving", (double)with[i].events / with[i].wall_s / 1e6,
-               (double)without[i].events / without[i].wall_s / 1e6, ratio[i]);
-    printf("  ratio:             median %.3f (from %.3f to %.3f)\n", median, sorted[0],
+        printf("  pair %u (%s first): %6.3f M events/s serving, %6.3f M not: ratio %.3f; per CPU "
+               "second %.3f M and %.3f M: ratio %.3f; %.1f rounds/s\n",
+               i + 1, i % 2 ? "not serving" : "serving",
+               (double)with[i].events / with[i].wall_s / 1e6,
+               (double)without[i].events / without[i].wall_s / 1e6, ratio[i],
+               (double)with[i].events / with[i].cpu_s / 1e6,
+               (double)without[i].events / without[i].cpu_s / 1e6, cpu_ratio[i], per_s[i]);
+    printf("  events/s:          median ratio %.3f (from %.3f to %.3f)\n", median, sorted[0],
            sorted[n - 1]);
+    printf("  events/CPU second: median ratio %.3f (from %.3f to %.3f), the scraper's own CPU "
+           "time left out\n",
+           cpu_median, cpu_sorted[0], cpu_sorted[n - 1]);
+    printf("  scrape rounds:     %.1f a second (median)\n", rate);
+    printf("  at one round a second: serving costs %.2f%% of events/s, %.2f%% of events per CPU "
+           "second (medians of each pair's cost / its rounds a second)\n",
+           100 * at1, 100 * cpu_at1);
     printf("  requests:          %llu answered (%.1f MB), %llu failed\n",
            (unsigned long long)requests, (double)bytes / 1e6, (unsigned long long)failed);
-    printf("  goal: serving costs < 2%% of events/s (median ratio >= 0.98): %s\n",
+    printf("  goal: serving once a second costs < 2%% (both measures): %s\n",
            ok ? "met" : "NOT met");
 }
 

@@ -28,6 +28,7 @@ struct wr_bench_serve {
     pthread_t scraper;
     bool started;
     atomic_bool stop;
+    atomic_uint_fast64_t rounds;  /* scrapes done (every path asked once) */
     wr_bench_serve_stats_t stats; /* the scraper's, read after it ended */
 };
 
@@ -71,9 +72,10 @@ static void *s_scrape(void *arg)
             bool ok = s_get(wr_rest_port(s->rest), rest_paths[i], &s->stats.bytes);
             *(ok ? &s->stats.requests : &s->stats.failed) += 1;
         }
+        atomic_fetch_add(&s->rounds, 1);
         /* the period, in steps short enough to stop soon after asked */
-        for (int64_t slept = 0; slept < s->period_ms && !atomic_load(&s->stop); slept += 50)
-            nanosleep(&(struct timespec){.tv_nsec = 50 * 1000000}, NULL);
+        for (int64_t left = s->period_ms; left > 0 && !atomic_load(&s->stop); left -= 50)
+            nanosleep(&(struct timespec){.tv_nsec = (left < 50 ? left : 50) * 1000000}, NULL);
     }
     return NULL;
 }
@@ -107,6 +109,20 @@ wr_bench_serve_t *wr_bench_serve_start(wr_bench_local_t *l, int64_t period_ms, c
     }
     s->started = true;
     return s;
+}
+
+double wr_bench_serve_client_cpu_s(const wr_bench_serve_t *s)
+{
+    clockid_t clock;
+    struct timespec ts;
+    if (!s || !s->started || pthread_getcpuclockid(s->scraper, &clock) || clock_gettime(clock, &ts))
+        return 0;
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+uint64_t wr_bench_serve_rounds(const wr_bench_serve_t *s)
+{
+    return s ? atomic_load(&s->rounds) : 0;
 }
 
 void wr_bench_serve_stop(wr_bench_serve_t **sp, wr_bench_serve_stats_t *stats)

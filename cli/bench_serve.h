@@ -27,6 +27,12 @@ typedef struct {
 
 /* Starts serving and scraping every period_ms. NULL after printing why. l must outlive it. */
 wr_bench_serve_t *wr_bench_serve_start(wr_bench_local_t *l, int64_t period_ms, const char *cmd);
+/* CPU seconds the scraper thread (the stand-in for Prometheus and a browser, which would run
+ * elsewhere) has used so far: a benchmark takes it off this process's CPU time to see what serving
+ * cost the cluster. 0 for NULL. */
+double wr_bench_serve_client_cpu_s(const wr_bench_serve_t *s);
+/* Scrapes done so far (each path asked once: a round). 0 for NULL. */
+uint64_t wr_bench_serve_rounds(const wr_bench_serve_t *s);
 /* Stops the scraper, then the servers; the scraper's counts into *stats. NULL-safe, nulls *s. */
 void wr_bench_serve_stop(wr_bench_serve_t **s, wr_bench_serve_stats_t *stats);
 

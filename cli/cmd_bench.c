@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -24,9 +23,9 @@
 #include "cli/bench_failover.h"
 #include "cli/bench_iot.h"
 #include "cli/bench_kafka.h"
+#include "cli/bench_machine.h"
 #include "cli/bench_panestore.h"
 #include "cli/bench_sink.h"
-#include "cli/bench_machine.h"
 #include "cli/cli.h"
 
 typedef struct {
@@ -50,15 +49,6 @@ typedef struct {
                             handshake, envelopes, records, credits and heartbeats */
     uint64_t frames; /* bus frames the receiver took in (batches, channel messages, heartbeats) */
 } s_run_t;
-
-/* CPU seconds this process has used so far, all its threads. */
-static double s_cpu_s(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
-           ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) / 1e6;
-}
 
 /* Bytes this process has received on its TCP connections (the kernel's count, TCP_INFO): the
  * receiver of a run has none but the sender's. Each socket once: with CURVE the transport holds a
@@ -206,7 +196,7 @@ static void s_weir_rx(FILE *out, const s_bus_opts_t *o)
         wr_node_destroy(&n);
         return;
     }
-    double cpu = s_cpu_s();
+    double cpu = wr_bench_cpu_s();
     fprintf(out, "%s\n", wr_node_endpoint(n));
     fflush(out);
     /* the sink stamps its own end: this loop only has to notice it, and should not take the
@@ -214,7 +204,7 @@ static void s_weir_rx(FILE *out, const s_bus_opts_t *o)
     int64_t deadline = wr_now_ns() + 600 * 1000000000ll;
     while (!atomic_load(&res.done) && !atomic_load(&res.error) && wr_now_ns() < deadline)
         usleep(2000);
-    cpu = s_cpu_s() - cpu;
+    cpu = wr_bench_cpu_s() - cpu;
     wr_transport_stats_t ts;
     wr_node_transport_stats(n, &ts);
     fprintf(out, "done %lld %llu %llu %.6f %llu %llu\n", (long long)atomic_load(&res.end_ns),
@@ -237,7 +227,7 @@ static int s_weir_run(const s_bus_opts_t *o, s_run_t *run)
     memset(run, 0, sizeof *run);
     if (!fgets(ep, sizeof ep, c.from_child) || strncmp(ep, "tcp://", 6)) goto out;
     ep[strcspn(ep, "\n")] = '\0';
-    double cpu = s_cpu_s();
+    double cpu = wr_bench_cpu_s();
     n = s_bench_node("bench-tx", NULL, o->keys_dir);
     wr_synth_source_result_t res = {0};
     wr_synth_source_opts_t so = {.path = "source",
@@ -261,7 +251,7 @@ static int s_weir_run(const s_bus_opts_t *o, s_run_t *run)
     if (fscanf(c.from_child, "done %lld %llu %llu %lf %llu %llu", &end, &records, &bad, &rx_cpu,
                &wire, &frames) == 6 &&
         bad == 0 && records == o->batches * o->batch_records) {
-        run->tx_cpu_s = s_cpu_s() - cpu;
+        run->tx_cpu_s = wr_bench_cpu_s() - cpu;
         run->secs = (double)(end - atomic_load(&res.start_ns)) / 1e9;
         run->rate = (double)records / run->secs;
         run->rx_cpu_s = rx_cpu;
