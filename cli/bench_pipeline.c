@@ -360,7 +360,7 @@ static void s_print_serve(const s_opts_t *o, const s_result_t with[], const s_re
                            "%s{\"serving_events_per_s\":%.0f,\"not_serving_events_per_s\":"
                            "%.0f,\"ratio\":%.4f,\"serving_events_per_cpu_s\":%.0f,"
                            "\"not_serving_events_per_cpu_s\":%.0f,\"cpu_ratio\":%.4f,"
-                           "\"rounds_per_s\":%.2f}",
+                           "\"rounds_per_s\":%.6f}",
                            i ? "," : "", (double)with[i].events / with[i].wall_s,
                            (double)without[i].events / without[i].wall_s, ratio[i],
                            (double)with[i].events / with[i].cpu_s,

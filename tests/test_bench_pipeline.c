@@ -5,7 +5,9 @@
  *   - `--serve 100ms --pairs 3` runs it 3 times more with the REST API and every node's metrics
  *     served and scraped every 100 ms, each beside a run without, in turns: every request
  *     answered (one round asks each of the 3 nodes' /metrics and 3 REST paths); each pair's
- *     ratio is its serving run's rate to the other's, and the median is the middle one
+ *     ratio is its serving run's rate to the other's, its CPU ratio the same of events per CPU
+ *     second, and the medians are the middle ones; the cost at one round a second is the middle
+ *     one of each pair's (1 - ratio) / its rounds a second
  *   - bad values of --serve and --pairs are usage errors */
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,6 +24,12 @@
 
 #define S_RUN_MS (ps_h.asan ? 180000 : 60000)
 #define S_EVENTS 4000000
+
+/* The median of three: the one neither below both others nor above both. */
+static double s_mid(const double v[3])
+{
+    return v[0] + v[1] + v[2] - fmin(v[0], fmin(v[1], v[2])) - fmax(v[0], fmax(v[1], v[2]));
+}
 
 static void test_serve_json(void **state)
 {
@@ -43,7 +51,7 @@ static void test_serve_json(void **state)
     assert_string_equal(tj_str(serve, "bench"), "pipeline-serve");
     const tj_value_t *pairs = tj_get(serve, "pairs");
     if (!pairs || pairs->type != TJ_ARR || pairs->n != 3) PS_FAIL("not 3 pairs:\n%s", r.out);
-    double ratios[3];
+    double ratios[3], cpu[3], cost[3], cpu_cost[3];
     for (size_t i = 0; i < 3; i++) {
         double a = tj_num(pairs->items[i], "serving_events_per_s"),
                b = tj_num(pairs->items[i], "not_serving_events_per_s");
@@ -51,16 +59,28 @@ static void test_serve_json(void **state)
         print_message("  pair %zu: %.0f events/s serving, %.0f not: ratio %.3f\n", i + 1, a, b,
                       ratios[i]);
         assert_true(a > 0 && b > 0 && fabs(ratios[i] - a / b) < 1e-3);
+        double ca = tj_num(pairs->items[i], "serving_events_per_cpu_s"),
+               cb = tj_num(pairs->items[i], "not_serving_events_per_cpu_s");
+        cpu[i] = tj_num(pairs->items[i], "cpu_ratio");
+        assert_true(ca > 0 && cb > 0 && fabs(cpu[i] - ca / cb) < 1e-3);
+        /* a round every 100 ms at most while the job ran (wall seconds): the bench counts the
+         * cost of a run without a whole round in it as 1 */
+        double per_s = tj_num(pairs->items[i], "rounds_per_s"), wall = S_EVENTS / a;
+        if (per_s < 0 || per_s > 10 + 1 / wall)
+            PS_FAIL("%.2f rounds a second at 100 ms:\n%s", per_s, r.out);
+        cost[i] = per_s > 0 ? (1 - ratios[i]) / per_s : 1;
+        cpu_cost[i] = per_s > 0 ? (1 - cpu[i]) / per_s : 1;
     }
-    /* the median of three: the one neither below both others nor above both */
-    double mid = ratios[0] + ratios[1] + ratios[2] - fmin(ratios[0], fmin(ratios[1], ratios[2])) -
-                 fmax(ratios[0], fmax(ratios[1], ratios[2]));
+    double mid = s_mid(ratios);
     assert_true(fabs(tj_num(serve, "median_ratio") - mid) < 1e-3);
+    assert_true(fabs(tj_num(serve, "cpu_median_ratio") - s_mid(cpu)) < 1e-3);
+    assert_true(fabs(tj_num(serve, "cpu_cost_at_1_round_per_s") - s_mid(cpu_cost)) < 1e-4);
+    assert_true(fabs(tj_num(serve, "cost_at_1_round_per_s") - s_mid(cost)) < 1e-4);
     assert_true(tj_num(serve, "min_ratio") <= mid && tj_num(serve, "max_ratio") >= mid);
     assert_true(tj_num(serve, "requests") >= 3 * 6); /* a round at least, per serving run */
     assert_true(tj_num(serve, "failed_requests") == 0);
     assert_true(tj_num(serve, "bytes_served") > 1000);
-    assert_true(tj_num(serve, "goal_ratio") == 0.98);
+    assert_true(tj_num(serve, "goal_cost") == 0.02);
 }
 
 static void test_bad_serve_is_a_usage_error(void **state)
