@@ -9,6 +9,10 @@
  *   must hold the cluster's figures: the job listed, its vertices (the names `weir job` gives)
  *   with a records/s figure above 0 each, every actor of `weir actors`, and the mailbox's
  *   counters. Each page's screenshot is kept in build/MODE/artefacts/ui/ (beside WEIR_BIN).
+ * - The job page's buttons clicked in Chromium driven over the DevTools protocol
+ *   (tests/support/browser.h), a token typed as a user types it: refused without one (401) and
+ *   with a viewer's (403), the page saying why; with an admin's, Savepoint and Stop leave their
+ *   savepoints in the folder typed and Cancel cancels.
  *
  * Chromium runs on virtual time (--virtual-time-budget): its timers, the UI's refreshes among
  * them, run ahead while its requests take real time, so a page's 10 s take about 3 real seconds,
@@ -28,13 +32,15 @@
 #include <unistd.h>
 
 #include "actors/rest/assets.h"
+#include "bus/base/strbuf.h"
+#include "tests/support/browser.h"
 #include "tests/support/http.h"
 #include "tests/support/jobs.h"
 #include "tests/support/json.h"
 #include "tests/support/proc_cluster.h"
 #include "tests/support/process.h"
 
-#define S_CHROMIUM   "/usr/bin/chromium"
+#define S_CHROMIUM   TB_CHROMIUM
 #define S_BUDGET     "10000" /* ms of virtual time a page gets: three refreshes at 3 s */
 #define S_BROWSER_MS 60000   /* real time for one page, Chromium's start included */
 
@@ -171,17 +177,26 @@ static const char *s_topology(void)
     return path;
 }
 
+/* A cluster serving REST on *port, checkpointing every 500 ms, and the job of s_topology on it,
+ * running, with `checkpoints` checkpoints completed: the job's id. */
+static const char *s_running_job(pc_cluster_t *c, int *port, long long checkpoints)
+{
+    if (access(S_CHROMIUM, X_OK)) PS_FAIL("no %s: run deploy/install-deps.sh", S_CHROMIUM);
+    *port = ps_free_port();
+    pj_cluster_start(c, PS_ARGV("--set", ps_fmt("rest.port=%d", *port), "--set",
+                                "execution.checkpointing.interval=500ms"));
+    const char *id = pj_submit(c, s_topology());
+    pj_wait_job(c, id, "ALL-RUNNING", 0, 30000);
+    pj_wait_checkpoint(c, id, checkpoints, 30000);
+    return id;
+}
+
 static void test_pages_of_a_running_job(void **state)
 {
     (void)state;
-    if (access(S_CHROMIUM, X_OK)) PS_FAIL("no %s: run deploy/install-deps.sh", S_CHROMIUM);
-    int port = ps_free_port();
+    int port;
     pc_cluster_t c = {0};
-    pj_cluster_start(&c, PS_ARGV("--set", ps_fmt("rest.port=%d", port), "--set",
-                                 "execution.checkpointing.interval=500ms"));
-    const char *id = pj_submit(&c, s_topology());
-    pj_wait_job(&c, id, "ALL-RUNNING", 0, 30000);
-    pj_wait_checkpoint(&c, id, 2, 30000);
+    const char *id = s_running_job(&c, &port, 2);
     /* the last vertex reads: records have gone all the way through */
     const tj_value_t *ops = NULL;
     for (int64_t t0 = ps_now_ms();; ps_poll_pause(100)) {
@@ -243,6 +258,109 @@ static void test_pages_of_a_running_job(void **state)
     pc_cluster_stop(&c);
 }
 
+/* ---- the buttons, clicked in Chromium ---- */
+
+/* text as a JavaScript string literal (JSON's is one). */
+static const char *s_js(const char *text)
+{
+    wr_strbuf_t sb;
+    wr_strbuf_init(&sb);
+    wr_strbuf_add_json_str(&sb, text, strlen(text));
+    const char *js = ps_fmt("%s", sb.buf);
+    wr_strbuf_release(&sb);
+    return js;
+}
+
+/* On the job page open in tab: the REST token field set to token (as a user types it: a change
+ * event), the savepoint folder field to folder, then a click on the button label (confirm()
+ * answered yes), as a user does. Returns what the page then says: its notice line, or "error: "
+ * and its errors. */
+static const char *s_click(tb_browser_t *b, const char *tab, const char *token, const char *folder,
+                           const char *label)
+{
+    const char *js = ps_fmt(
+        "(async () => {"
+        "  const until = async (f, what) => {"
+        "    for (let i = 0; i < 600; i++) {"
+        "      const v = f(); if (v) return v;"
+        "      await new Promise((r) => setTimeout(r, 100));"
+        "    }"
+        "    throw new Error('no ' + what + ' within 60 s');"
+        "  };"
+        "  await until(() => document.body.dataset.ready, 'the page drawn');"
+        "  window.confirm = () => true;"
+        "  const token = document.getElementById('weir-token');"
+        "  if (token.value !== %s) {"
+        "    token.value = %s; token.dispatchEvent(new Event('change'));"
+        "  }"
+        "  const button = await until(() => [...document.querySelectorAll('.actions button')]"
+        "    .find((e) => e.textContent === %s && !e.disabled), 'button ' + %s);"
+        "  document.querySelector('.actions input').value = %s;"
+        "  const notice = document.getElementById('weir-notice');"
+        "  const errors = document.getElementById('weir-errors');"
+        "  notice.textContent = ''; errors.replaceChildren();"
+        "  button.click();"
+        "  return await until(() => notice.textContent"
+        "    || (errors.textContent && 'error: ' + errors.textContent), 'answer');"
+        "})()",
+        s_js(token), s_js(token), s_js(label), s_js(label), s_js(folder));
+    const char *said = tb_eval(b, tab, js, 70000);
+    print_message("  %s: %s\n", label, said);
+    return said;
+}
+
+/* The token `weir keygen --admin/--viewer NAME` made for the group. */
+static const char *s_token(const char *name)
+{
+    const char *token = ps_read_file(ps_fmt("%s/secret/%s.rest-token", ps_h.keys, name));
+    return ps_fmt("%.*s", (int)strcspn(token, "\n"), token);
+}
+
+/* The Savepoint, Stop and Cancel buttons of a job's page, clicked in a real browser, act as the
+ * REST API does: without a token or with a viewer's they are refused with the page saying why and
+ * the job running on; with an admin's, a savepoint is written into the folder typed, a stop
+ * leaves a savepoint there and the job FINISHED, a cancel leaves the other job CANCELED. */
+static void test_buttons_act_on_jobs(void **state)
+{
+    (void)state;
+    int port;
+    pc_cluster_t c = {0};
+    const char *id = s_running_job(&c, &port, 1);
+    tb_browser_t *b = tb_start("browser", s_browser_env());
+    const char *tab = tb_open(b, ps_fmt("http://127.0.0.1:%d/#/jobs/%s", port, id));
+    const char *folder = ps_path("savepoints");
+
+    const char *said = s_click(b, tab, "", folder, "Savepoint");
+    if (!strstr(said, "error: ") || !strstr(said, ": 401 ") || !strstr(said, "REST token"))
+        PS_FAIL("a savepoint without a token: '%s'", said);
+    said = s_click(b, tab, s_token("viewer"), folder, "Stop");
+    if (!strstr(said, "error: ") || !strstr(said, ": 403 "))
+        PS_FAIL("a stop with a viewer's token: '%s'", said);
+    if (!strstr(pj_job(&c, id), "RUNNING")) PS_FAIL("job %s stopped after a refusal", id);
+
+    const char *admin = s_token("admin");
+    said = s_click(b, tab, admin, folder, "Savepoint");
+    const char *at = strstr(said, ps_fmt("savepoint %s: COMPLETED at %s/", id, folder));
+    if (!at) PS_FAIL("the savepoint button: '%s'", said);
+    const char *loc = strstr(at, " at ") + 4;
+    if (access(loc, F_OK)) PS_FAIL("no savepoint at %s", loc);
+
+    said = s_click(b, tab, admin, folder, "Stop");
+    at = strstr(said, ps_fmt("stop %s: COMPLETED at %s/", id, folder));
+    if (!at || access(strstr(at, " at ") + 4, F_OK) || !strcmp(strstr(at, " at ") + 4, loc))
+        PS_FAIL("the stop button: '%s' (the savepoint before: %s)", said, loc);
+    pj_wait_job(&c, id, "FINISHED", 0, 30000);
+
+    const char *id2 = pj_submit(&c, s_topology());
+    pj_wait_job(&c, id2, "ALL-RUNNING", 0, 30000);
+    tab = tb_open(b, ps_fmt("http://127.0.0.1:%d/#/jobs/%s", port, id2));
+    said = s_click(b, tab, admin, "", "Cancel");
+    if (strcmp(said, ps_fmt("cancel %s: accepted", id2))) PS_FAIL("the cancel button: '%s'", said);
+    pj_wait_job(&c, id2, "CANCELED", 0, 30000);
+    tb_stop(b);
+    pc_cluster_stop(&c);
+}
+
 static int s_group_setup(void **state)
 {
     (void)state;
@@ -254,6 +372,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_assets),
         cmocka_unit_test_setup_teardown(test_pages_of_a_running_job, ps_setup, ps_teardown),
+        cmocka_unit_test_setup_teardown(test_buttons_act_on_jobs, ps_setup, ps_teardown),
     };
     return cmocka_run_group_tests_name("weir web UI", tests, s_group_setup, th_group_teardown);
 }

@@ -179,11 +179,21 @@ int ps_free_port(void)
 
 /* ---- processes ---- */
 
-/* In the child, between fork and exec: async-signal-safe calls only. Its stdin is in_fd, or
- * /dev/null when that is -1. */
+/* What a child inherits besides stdout and stderr: its stdin (in_fd, or /dev/null when -1) and
+ * fds[i] as descriptor 3 + i. */
+typedef struct {
+    int in_fd;
+    const int *fds;
+    size_t nfds;
+} s_inherit_t;
+
+#define S_MAX_FDS 4
+
+/* In the child, between fork and exec: async-signal-safe calls only. */
 static void s_child(const ps_proc_t *p, char *const argv[], char *const envp[], pid_t parent,
-                    int in_fd)
+                    const s_inherit_t *inh)
 {
+    int in_fd = inh->in_fd;
     prctl(PR_SET_PDEATHSIG, SIGKILL); /* dies with this test binary, whatever kills it */
     if (getppid() != parent) _exit(127);
     int in = in_fd >= 0 ? in_fd : open("/dev/null", O_RDONLY);
@@ -191,7 +201,13 @@ static void s_child(const ps_proc_t *p, char *const argv[], char *const envp[], 
     int err = open(p->err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (in < 0 || out < 0 || err < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
         _exit(127);
-    for (int fd = 3; fd < 1024; fd++)
+    /* out of the way first (a descriptor to pass may be 3 + another's index), then in place */
+    int high[S_MAX_FDS];
+    for (size_t i = 0; i < inh->nfds; i++)
+        if ((high[i] = fcntl(inh->fds[i], F_DUPFD, 512)) < 0) _exit(127);
+    for (size_t i = 0; i < inh->nfds; i++)
+        if (dup2(high[i], 3 + (int)i) < 0) _exit(127);
+    for (int fd = 3 + (int)inh->nfds; fd < 1024; fd++)
         close(fd);
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
@@ -207,11 +223,12 @@ ps_proc_t *ps_start(const char *name, const char *const args[], char **envp)
     return ps_start_program(name, ps_h.weir, args, envp);
 }
 
-/* Starts path with args in a free slot; its stdin is in_fd (which the child gets; the caller
- * still closes its own copy) or /dev/null (-1). */
+/* Starts path with args in a free slot, inheriting what inh says (the caller still closes its own
+ * copies). */
 static ps_proc_t *s_start(const char *name, const char *path, const char *const args[], char **envp,
-                          int in_fd)
+                          const s_inherit_t *inh)
 {
+    assert_true(inh->nfds <= S_MAX_FDS);
     extern char **environ;
     ps_proc_t *p = NULL;
     for (size_t i = 0; !p && i < PS_MAX_PROCS; i++)
@@ -232,7 +249,7 @@ static ps_proc_t *s_start(const char *name, const char *path, const char *const 
     pid_t parent = getpid();
     pid_t pid = fork();
     assert_true(pid >= 0);
-    if (pid == 0) s_child(p, argv, envp ? envp : environ, parent, in_fd);
+    if (pid == 0) s_child(p, argv, envp ? envp : environ, parent, inh);
     p->pid = pid;
     return p;
 }
@@ -240,14 +257,20 @@ static ps_proc_t *s_start(const char *name, const char *path, const char *const 
 ps_proc_t *ps_start_program(const char *name, const char *path, const char *const args[],
                             char **envp)
 {
-    return s_start(name, path, args, envp, -1);
+    return s_start(name, path, args, envp, &(s_inherit_t){.in_fd = -1});
+}
+
+ps_proc_t *ps_start_program_fds(const char *name, const char *path, const char *const args[],
+                                char **envp, const int fds[], size_t nfds)
+{
+    return s_start(name, path, args, envp, &(s_inherit_t){.in_fd = -1, .fds = fds, .nfds = nfds});
 }
 
 ps_proc_t *ps_start_piped(const char *name, const char *const args[], char **envp)
 {
     int sv[2];
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-    ps_proc_t *p = s_start(name, ps_h.weir, args, envp, sv[1]);
+    ps_proc_t *p = s_start(name, ps_h.weir, args, envp, &(s_inherit_t){.in_fd = sv[1]});
     close(sv[1]);
     shutdown(sv[0], SHUT_RD); /* its stdin only: nothing comes back this way */
     p->in = sv[0];

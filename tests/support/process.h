@@ -150,6 +150,11 @@ ps_proc_t *ps_start(const char *name, const char *const args[], char **envp);
 /* The same for another program than weir: path (absolute) with ARGS, tracked and killed alike. */
 ps_proc_t *ps_start_program(const char *name, const char *path, const char *const args[],
                             char **envp);
+/* ps_start_program with fds[i] as the child's descriptor 3 + i (i < nfds <= 4), for a program
+ * that talks on inherited pipes (Chromium's --remote-debugging-pipe reads 3 and writes 4). The
+ * caller still closes its own copies. */
+ps_proc_t *ps_start_program_fds(const char *name, const char *path, const char *const args[],
+                                char **envp, const int fds[], size_t nfds);
 /* ps_start with its stdin a socket of this process instead of /dev/null: ps_send writes to it.
  * (A socket, not a pipe: a write after the process died fails instead of raising SIGPIPE.) */
 ps_proc_t *ps_start_piped(const char *name, const char *const args[], char **envp);
