@@ -118,14 +118,15 @@ static void s_schema(wr_schema_t *s, const char *types)
 
 /* ---- the sinks against the oracle ---- */
 
-/* What a stdout sink writes for b (sel as wr_sink_write takes it). */
-static void s_text_sink(const wr_batch_t *b, const uint32_t *sel, uint32_t nsel, wr_strbuf_t *got)
+/* What a stdout sink (format: text or json) writes for b (sel as wr_sink_write takes it). */
+static void s_stdout_sink(const wr_batch_t *b, const uint32_t *sel, uint32_t nsel, int format,
+                          wr_strbuf_t *got)
 {
     char *mem = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&mem, &len);
     assert_non_null(f);
-    wr_stdout_sink_config_t cfg = {.out = f};
+    wr_stdout_sink_config_t cfg = {.out = f, .format = format};
     int rc = 0;
     wr_sink_t *s = cs_sink_open(&wr_stdout_connector, &cfg, &b->schema, 0, 0, &rc);
     assert_non_null(s);
@@ -154,7 +155,14 @@ static void s_check(const char *types, uint32_t n, uint64_t seed)
 
         s_old_lines(b, sp, ns, false, &want);
         s_old_lines(b, sp, ns, false, &want);
-        s_text_sink(b, sp, ns, &got);
+        s_stdout_sink(b, sp, ns, WR_STDOUT_TEXT, &got);
+        assert_string_equal(got.buf, want.buf);
+
+        wr_strbuf_reset(&want);
+        wr_strbuf_reset(&got);
+        s_old_lines(b, sp, ns, true, &want);
+        s_old_lines(b, sp, ns, true, &want);
+        s_stdout_sink(b, sp, ns, WR_STDOUT_JSON, &got);
         assert_string_equal(got.buf, want.buf);
 
         wr_strbuf_reset(&want);
@@ -217,7 +225,7 @@ static void test_no_fields(void **state)
     b->count = 2;
     wr_strbuf_t got;
     wr_strbuf_init(&got);
-    s_text_sink(b, NULL, 0, &got);
+    s_stdout_sink(b, NULL, 0, WR_STDOUT_TEXT, &got);
     assert_string_equal(got.buf, "\n\n\n\n");
     wr_collect_sink_config_t cc = {0};
     int rc = 0;

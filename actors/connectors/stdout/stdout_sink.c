@@ -28,7 +28,7 @@ static int s_open(const void *config, const wr_sink_open_t *o, void **wp, wr_str
     if (!w) return WR_ENOMEM;
     w->out = c->out ? c->out : stdout;
     *wp = w;
-    int rc = wr_lines_init(&w->lines, o->schema, false);
+    int rc = wr_lines_init(&w->lines, o->schema, c->format == WR_STDOUT_JSON);
     if (rc) s_close(wp);
     return rc;
 }
@@ -50,9 +50,22 @@ static int s_flush(void *wp)
     return fflush(w->out) ? WR_EIO : 0;
 }
 
+static const char *const s_formats[] = {"text", "json", NULL};
+
+static const wr_param_t s_params[] = {
+    {.key = "format",
+     .type = WR_PARAM_ENUM,
+     WR_PARAM_AT(wr_stdout_sink_config_t, format),
+     .words = s_formats,
+     .dflt = "text",
+     .doc = "text (field=value, for people) or json (one object a line, for programs)"},
+};
+
 static const wr_sink_class_t s_sink = {
     .type = "stdout",
     .noun = "a stdout sink",
+    .params = s_params,
+    .nparams = sizeof s_params / sizeof s_params[0],
     .config_size = sizeof(wr_stdout_sink_config_t),
     .open = s_open,
     .close = s_close,
