@@ -9,6 +9,10 @@
  *   - stream mode: the stream holds every result of the file once, field for field
  *   - a TaskManager killed -9 while the job runs on a cluster (checkpoints every 500 ms): the
  *     hashes equal those of an uninterrupted `weir local` run
+ *   - key templates: placeholders, escapes, and what a malformed one says
+ *   - connections killed (CLIENT KILL) again and again while the job runs: the writers connect
+ *     again and the hashes hold the same results
+ *   - `weir bench redis` (small): both runs measured, the same hashes, its JSON
  *   - refusals: a key of the wrong type (WRONGTYPE), a password required (NOAUTH), a read-only
  *     replica (READONLY) fail the job with Redis's message and the key; a server that is not there
  *     fails it naming the address
@@ -23,6 +27,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "actors/connectors/redis/redis_template.h"
+#include "bus/base/error.h"
 #include "bus/base/strbuf.h"
 #include "tests/support/jobs.h"
 #include "tests/support/redis.h"
@@ -178,6 +184,87 @@ static void test_hashes_hold_the_latest_results(void **state)
     print_message("  %d hashes: each device's last of the file's %zu results\n", S_DEVICES, n);
 }
 
+/* Parses text as a template: 0 and its rendering of a record (device 7, region "eu-west"), or the
+ * error, in *out. */
+static int s_template(const char *text, const char **out)
+{
+    wr_schema_t s;
+    wr_schema_init(&s);
+    wr_schema_add(&s, "device", WR_T_INT);
+    wr_schema_add(&s, "region", WR_T_STRING);
+    wr_batch_t *b = wr_batch_new(&s, 1);
+    if (!b || wr_batch_push_str(b, 1, "eu-west", 7)) fail_msg("out of memory");
+    wr_batch_i64(b, 0)[0] = 7;
+    b->count = 1;
+    wr_redis_template_t t;
+    wr_strbuf_t sb;
+    wr_strbuf_init(&sb);
+    int rc = wr_redis_template_parse(text, strlen(text), &t, &sb);
+    if (!rc) rc = wr_redis_template_bind(&t, &s, &sb);
+    if (!rc) wr_redis_template_render(&t, b, 0, &sb);
+    wr_batch_destroy(&b);
+    *out = ps_keep(wr_strbuf_detach(&sb, NULL));
+    return rc;
+}
+
+static void test_key_templates(void **state)
+{
+    (void)state;
+    const char *out;
+    assert_int_equal(s_template("device:{device}:latest", &out), 0);
+    assert_string_equal(out, "device:7:latest");
+    assert_int_equal(s_template("{region}/{device}{{x}}", &out), 0);
+    assert_string_equal(out, "eu-west/7{x}");
+    static const struct {
+        const char *text, *says;
+    } bad[] = {
+        {"d:{sensor}", "the results have no field 'sensor' (they have: device, region)"},
+        {"a{device", "position 1: '{' without its '}'"},
+        {"a}b", "position 1: '}' without its '{'"},
+        {"{9x}", "position 1: '9x' is not a field name"},
+        {"{}", "position 1: '' is not a field name"},
+        {"", "empty"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(s_template(bad[i].text, &out), WR_EINVAL);
+        if (!strstr(out, bad[i].says)) fail_msg("'%s' says '%s'", bad[i].text, out);
+    }
+}
+
+static void test_connections_killed(void **state)
+{
+    (void)state;
+    tr_redis_t *r = tr_start("redis");
+    const char *out = ps_path("results.jsonl");
+    s_local_ok("local-file", s_topology("file", ps_fmt("{type: file, path: %s}", out), S_TOTAL, 0));
+    const char *topo = s_topology(
+        "redis", ps_fmt("{type: redis, address: '%s', key: 'device:{device}'}", r->address),
+        S_TOTAL, ps_h.asan ? 3000 : 4000);
+    ps_proc_t *p =
+        ps_start("local-redis",
+                 PS_ARGV("local", topo, "--set", "execution.checkpointing.interval=500ms", "--set",
+                         ps_fmt("state.checkpoints.dir=%s", ps_path("ck"))),
+                 NULL);
+    long long killed = 0;
+    while (ps_running(p)) {
+        redisReply *k = tr_cmd(r, "CLIENT KILL TYPE normal SKIPME yes");
+        killed += k->type == REDIS_REPLY_INTEGER ? k->integer : 0;
+        ps_sleep_ms(150);
+    }
+    if (ps_exit_code(p) != 0)
+        PS_FAIL("weir local exited %d:\n%s", ps_exit_code(p), ps_read_file(p->err));
+    const char *log = ps_read_file(p->err);
+    size_t again = ps_count(log, "connecting again");
+    if (!again) PS_FAIL("%lld connections killed, none opened again:\n%s", killed, log);
+    size_t n;
+    const s_result_t *v = s_file_results(out, &n);
+    const s_result_t **last = s_latest(v, n);
+    for (int d = 0; d < S_DEVICES; d++)
+        s_expect_hash(r, ps_fmt("device:%d", d), last[d]);
+    print_message("  %lld connections killed, %zu times connected again: the file's results\n",
+                  killed, again);
+}
+
 /* An entry of a stream as the file's JSON line of it. */
 static char *s_entry_line(const redisReply *entry)
 {
@@ -308,13 +395,31 @@ static void test_refusals(void **state)
                      PS_ARGV("FAILED", "no field 'sensor'"));
 }
 
+static void test_bench(void **state)
+{
+    (void)state;
+    ps_result_t r = ps_run(
+        "bench", PS_ARGV("bench", "redis", "--rows", "5000", "--rounds", "1", "--json"), S_JOB_MS);
+    if (r.code != 0) PS_FAIL("weir bench redis exited %d:\n%s%s", r.code, r.out, r.err);
+    const tj_value_t *doc = tj_parse(r.out);
+    const char *bench = tj_str(doc, "bench");
+    if (!bench || strcmp(bench, "redis") || tj_num(doc, "rows") != 5120 ||
+        !(tj_num(doc, "ratio") > 0) || !strstr(r.out, "\"same_hashes\":true") ||
+        !strstr(r.out, "\"machine\":{\"cpu\":"))
+        PS_FAIL("weir bench redis --json printed:\n%s", r.out);
+    print_message("  %s", r.out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_hashes_hold_the_latest_results, tr_setup, tr_teardown),
+        cmocka_unit_test_setup_teardown(test_key_templates, tr_setup, tr_teardown),
         cmocka_unit_test_setup_teardown(test_stream_holds_every_result_once, tr_setup, tr_teardown),
+        cmocka_unit_test_setup_teardown(test_connections_killed, tr_setup, tr_teardown),
         cmocka_unit_test_setup_teardown(test_taskmanager_killed, tr_setup, tr_teardown),
         cmocka_unit_test_setup_teardown(test_refusals, tr_setup, tr_teardown),
+        cmocka_unit_test_setup_teardown(test_bench, tr_setup, tr_teardown),
     };
     if (getenv("WEIR_TEST_FILTER")) cmocka_set_test_filter(getenv("WEIR_TEST_FILTER"));
     if (tr_group_setup("test_redis")) return 1;

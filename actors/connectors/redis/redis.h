@@ -46,7 +46,9 @@
  * backoff of 100 ms doubling each time, and the commands not acknowledged yet are sent again;
  * then the subtask fails. A server that cannot be reached when a writer opens fails it naming the
  * address. hiredis's blocking API with timeouts (redisSetTimeout): no call waits longer than
- * `timeout`. Any parallelism: a connection per writer. */
+ * `timeout`. Any parallelism: a connection per writer. Two jobs of a cluster may not write hashes
+ * under the same address (as written), db and key template at once (resource
+ * "redis:ADDRESS/DB/KEY"); streams may be shared. */
 #ifndef WR_REDIS_H
 #define WR_REDIS_H
 

@@ -1,6 +1,8 @@
 /* The Redis sink's connection (redis_sink.h): hiredis's blocking API with a timeout on every call;
  * hiredis's results are translated here, at the module's edge. */
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +40,38 @@ void wr__redis_conn_destroy(wr__redis_conn_t **cp)
     *cp = NULL;
 }
 
+/* hiredis writes to its socket with write(): on a connection the server closed, that raises
+ * SIGPIPE, whose default action ends the process (a TaskManager), and weir leaves signal
+ * dispositions alone. So SIGPIPE is blocked in this thread while hiredis runs, and one it raised
+ * meanwhile is taken off the thread before it is unblocked (as libcurl does); write then fails
+ * with EPIPE, a lost connection. No process-wide state changes. */
+typedef struct {
+    sigset_t old;
+    bool pending; /* a SIGPIPE was pending before: not ours to take */
+} s_nosigpipe_t;
+
+static void s_nosigpipe_begin(s_nosigpipe_t *g)
+{
+    sigset_t pipe, pending;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe, &g->old);
+    g->pending = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1;
+}
+
+static void s_nosigpipe_end(s_nosigpipe_t *g)
+{
+    sigset_t pipe, pending;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    if (!g->pending && sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1) {
+        struct timespec zero = {0, 0};
+        while (sigtimedwait(&pipe, NULL, &zero) < 0 && errno == EINTR) {
+        }
+    }
+    pthread_sigmask(SIG_SETMASK, &g->old, NULL);
+}
+
 /* What the context's error says ("connection lost", the system's words). */
 static void s_io_error(const redisContext *ctx, wr_strbuf_t *err)
 {
@@ -52,7 +86,10 @@ static void s_io_error(const redisContext *ctx, wr_strbuf_t *err)
 /* Runs one command of the handshake: LOST (no reply), REFUSED (an error reply), OK. */
 static wr__redis_outcome_t s_call(redisContext *ctx, wr_strbuf_t *err, int argc, const char **argv)
 {
+    s_nosigpipe_t g;
+    s_nosigpipe_begin(&g);
     redisReply *r = redisCommandArgv(ctx, argc, argv, NULL);
+    s_nosigpipe_end(&g);
     if (!r) {
         wr_strbuf_addf(err, "%s: ", argv[0]);
         s_io_error(ctx, err);
@@ -115,8 +152,9 @@ static void s_refused(const wr__redis_cmds_t *m, uint32_t k, const redisReply *r
                    m->buf.buf + cmd->key_off, (int)r->len, r->str);
 }
 
-wr__redis_outcome_t wr__redis_conn_send(wr__redis_conn_t *conn, const wr__redis_cmds_t *m,
-                                        uint32_t from, uint32_t *acked, wr_strbuf_t *err)
+/* wr__redis_conn_send without the SIGPIPE guard. */
+static wr__redis_outcome_t s_send(wr__redis_conn_t *conn, const wr__redis_cmds_t *m, uint32_t from,
+                                  uint32_t *acked, wr_strbuf_t *err)
 {
     redisContext *ctx = conn->ctx;
     *acked = 0;
@@ -143,5 +181,15 @@ wr__redis_outcome_t wr__redis_conn_send(wr__redis_conn_t *conn, const wr__redis_
         freeReplyObject(r);
         ++*acked;
     }
+    return out;
+}
+
+wr__redis_outcome_t wr__redis_conn_send(wr__redis_conn_t *conn, const wr__redis_cmds_t *m,
+                                        uint32_t from, uint32_t *acked, wr_strbuf_t *err)
+{
+    s_nosigpipe_t g;
+    s_nosigpipe_begin(&g);
+    wr__redis_outcome_t out = s_send(conn, m, from, acked, err);
+    s_nosigpipe_end(&g);
     return out;
 }

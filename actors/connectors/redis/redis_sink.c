@@ -119,13 +119,14 @@ static void s_parallelism(const void *config, uint32_t *dflt, uint32_t *max, con
     *why = NULL;
 }
 
-/* "redis:HOST:PORT/DB/KEY-TEMPLATE": two jobs of a cluster writing the same keys of the same
- * database would overwrite each other's latest results. */
+/* Hash mode: "redis:ADDRESS/DB/KEY-TEMPLATE" (the address as written): two jobs of a cluster
+ * writing the same keys would overwrite each other's latest results. Streams are not exclusive:
+ * several jobs may append to one. */
 static void s_resources(const void *config, wr_strbuf_t *out)
 {
     const wr_redis_sink_config_t *c = config;
-    wr_strbuf_addf(out, "redis:%s/%u/%s\n", c->address, c->db,
-                   c->mode == WR_REDIS_HASH ? c->key : c->stream);
+    if (c->mode == WR_REDIS_HASH)
+        wr_strbuf_addf(out, "redis:%s/%u/%s\n", c->address, c->db, c->key);
 }
 
 const wr_sink_class_t wr_redis_sink_class = {

@@ -36,7 +36,11 @@ static int s_placeholder(wr_redis_template_t *t, uint32_t *used, const char *s, 
     }
     char name[WR_FIELD_NAME_MAX];
     size_t n = k - at;
-    if (n >= sizeof name || (memcpy(name, s + at, n), name[n] = '\0', !wr_field_name_valid(name))) {
+    if (n < sizeof name) {
+        memcpy(name, s + at, n);
+        name[n] = '\0';
+    }
+    if (n >= sizeof name || strlen(name) != n || !wr_field_name_valid(name)) {
         wr_strbuf_addf(err, "position %zu: '%.*s' is not a field name", at, (int)(n > 40 ? 40 : n),
                        s + at);
         return WR_EINVAL;
