@@ -304,6 +304,17 @@ static void test_stream_holds_every_result_once(void **state)
             PS_FAIL("entry %zu of the sorted stream is %s, the file's result %s", i, got[i],
                     want[i]);
     print_message("  %zu entries: the file's results, each once\n", n);
+
+    /* trimmed: MAXLEN ~ drops whole nodes of entries (100 each by default) */
+    s_local_ok("local-trimmed", s_topology("trimmed",
+                                           ps_fmt("{type: redis, address: '%s', mode: stream, "
+                                                  "stream: trimmed, maxlen: 50}",
+                                                  r->address),
+                                           S_TOTAL, 0));
+    redisReply *len = tr_cmd(r, "XLEN trimmed");
+    if (len->integer < 50 || (size_t)len->integer >= n)
+        PS_FAIL("maxlen 50 left %lld entries of %zu", len->integer, n);
+    print_message("  maxlen 50: %lld entries left\n", len->integer);
 }
 
 static void test_taskmanager_killed(void **state)
@@ -359,6 +370,7 @@ static void s_expect_failure(const char *name, const char *sink, const char *con
             PS_FAIL("%s: weir local exited %d without saying '%s':\n%s", name, r.code, says[i],
                     r.err);
     const char *at = strstr(r.err, "FAILED");
+    if (!at) at = r.err; /* refused before it ran: the first line says why */
     print_message("  %s: %.*s\n", name, at ? (int)strcspn(at, "\n") : 0, at ? at : "");
 }
 
@@ -375,11 +387,19 @@ static void test_refusals(void **state)
     /* a password required */
     tr_cmd(r, "CONFIG SET requirepass s3cret");
     s_expect_failure("noauth", hash, PS_ARGV("FAILED", r->address, "NOAUTH"));
+    /* with the password, into db 3, keys expiring */
     s_local_ok("local-auth", s_topology("auth",
                                         ps_fmt("{type: redis, address: '%s', key: "
-                                               "'device:{device}', password: s3cret}",
+                                               "'device:{device}', password: s3cret, db: 3, "
+                                               "ttl: 1h}",
                                                r->address),
                                         2000, 0));
+    tr_cmd(r, "SELECT 3");
+    redisReply *ttl = tr_cmd(r, "PTTL device:0"), *keys = tr_cmd(r, "DBSIZE");
+    tr_cmd(r, "SELECT 0");
+    if (ttl->type != REDIS_REPLY_INTEGER || ttl->integer <= 0 || ttl->integer > 3600000 ||
+        keys->integer != S_DEVICES)
+        PS_FAIL("db 3 holds %lld keys, device:0 expiring in %lld ms", keys->integer, ttl->integer);
     tr_cmd(r, "CONFIG SET requirepass %s", "");
     /* a read-only replica (of a master that is not there) */
     tr_cmd(r, "REPLICAOF 127.0.0.1 %d", ps_free_port());
@@ -389,6 +409,16 @@ static void test_refusals(void **state)
     const char *nobody = ps_fmt("127.0.0.1:%d", ps_free_port());
     s_expect_failure("absent", ps_fmt("{type: redis, address: '%s', key: 'd:{device}'}", nobody),
                      PS_ARGV("FAILED", nobody, "cannot connect"));
+    /* keys that do not go together, refused when the topology is read */
+    s_expect_failure("config", ps_fmt("{type: redis, address: '%s', mode: hash}", r->address),
+                     PS_ARGV("mode hash needs key (key: device:{device}:latest)"));
+    s_expect_failure(
+        "config-ttl",
+        ps_fmt("{type: redis, address: '%s', mode: stream, stream: s, ttl: 1s}", r->address),
+        PS_ARGV("ttl: only in mode hash"));
+    s_expect_failure("config-template",
+                     ps_fmt("{type: redis, address: '%s', key: 'a{device'}", r->address),
+                     PS_ARGV("key: 'a{device': position 1: '{' without its '}'"));
     /* a template naming a field the results do not have */
     s_expect_failure("template",
                      ps_fmt("{type: redis, address: '%s', key: 'd:{sensor}'}", r->address),

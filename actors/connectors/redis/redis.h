@@ -7,14 +7,15 @@
  *       address: 127.0.0.1:6379    # host:port of the server (default 127.0.0.1:6379)
  *       password: secret           # AUTH before anything else (default: none)
  *       db: 0                      # SELECT this database (0 to 15, default 0)
- *       mode: hash                 # hash (default) or stream
+ *       mode: hash                 # hash or stream; by default hash when key is given, stream
+ *                                  #   otherwise
  *       key: device:{device}:latest  # hash mode (required there): each result's key, made of
  *                                  #   text and {field} of the result's fields ("{{" and "}}"
  *                                  #   are literal braces); a field the results do not have
  *                                  #   fails the job when its writers open, naming it
  *       ttl: 0s                    # hash mode: PEXPIRE each key this long after its last
  *                                  #   write (0: keys never expire)
- *       stream: results            # stream mode (required there): the stream's name, a
+ *       stream: results            # stream mode: the stream's name (default results), a
  *                                  #   template as key is (results:{region})
  *       maxlen: 0                  # stream mode: XADD MAXLEN ~ maxlen (0: no trimming)
  *       batch: 1000                # commands pipelined in one round trip (1 to 100000)

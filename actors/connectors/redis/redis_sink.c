@@ -30,8 +30,9 @@ static const wr_param_t s_params[] = {
      .type = WR_PARAM_ENUM,
      WR_PARAM_AT(wr_redis_sink_config_t, mode),
      .words = s_modes,
-     .dflt = "hash",
-     .doc = "hash (HSET the latest result per key) or stream (XADD every result)"},
+     .dflt = "stream",
+     .doc = "hash (HSET the latest result per key) or stream (XADD every result); by default "
+            "hash when key is given, stream otherwise"},
     {.key = "key",
      .type = WR_PARAM_CHARS,
      WR_PARAM_AT(wr_redis_sink_config_t, key),
@@ -49,8 +50,7 @@ static const wr_param_t s_params[] = {
      .type = WR_PARAM_CHARS,
      WR_PARAM_AT(wr_redis_sink_config_t, stream),
      .empty_ok = true,
-     .example = "results",
-     .doc = "stream mode: the stream's name, a template as key is"},
+     .doc = "stream mode: the stream's name, a template as key is (default: results)"},
     {.key = "maxlen",
      .type = WR_PARAM_INT,
      WR_PARAM_AT(wr_redis_sink_config_t, maxlen),
@@ -83,8 +83,8 @@ static int s_check_template(const wr_param_check_t *ck, const char *key, const c
                              strcmp(mode, "hash") ? "hash" : "stream");
     if (!wanted) return 0;
     if (!text[0])
-        return wr_param_fail(ck, NULL, "mode %s needs %s (%s: %s)", mode, key, key,
-                             strcmp(key, "key") ? "results" : "device:{device}:latest");
+        return wr_param_fail(ck, NULL, "mode %s needs %s (%s: device:{device}:latest)", mode, key,
+                             key);
     wr_redis_template_t t;
     wr_strbuf_t why;
     wr_strbuf_init(&why);
@@ -101,6 +101,9 @@ static int s_check(void *config, const wr_param_check_t *ck)
     int port;
     if (!wr__redis_address(c->address, host, &port))
         return wr_param_fail(ck, "address", "address: '%s' is not host:port", c->address);
+    /* defaults that depend on other keys (from the bus every key is given, resolved) */
+    if (!wr_param_given(ck, "mode") && c->key[0]) c->mode = WR_REDIS_HASH;
+    if (c->mode == WR_REDIS_STREAM && !c->stream[0]) strcpy(c->stream, "results");
     bool hash = c->mode == WR_REDIS_HASH;
     const char *mode = s_modes[c->mode];
     int rc = s_check_template(ck, "key", c->key, hash, mode);
