@@ -59,7 +59,11 @@
  * so a message may come twice. libmosquitto acknowledges a message as soon as it receives it
  * (it has no manual acknowledgement), and weir's checkpoints cannot rewind a broker: when the
  * job itself fails and restores from a checkpoint, the messages received since that checkpoint
- * are lost. With qos: 0, or clean_start: true, delivery is AT MOST ONCE. For exactly-once
+ * are lost. One more hole, the broker's: mosquitto 2.0 does not restore shared subscriptions
+ * from its persistence file, so messages published after a broker restart and before the
+ * subtasks have subscribed again (their back-off: 1 s, 2 s, ...) reach no one; a plain
+ * subscription (share_group: none, parallelism 1) is restored and keeps them. With qos: 0, or
+ * clean_start: true, delivery is AT MOST ONCE. For exactly-once
  * results, bridge the messages into Kafka and read them with the Kafka source (kafka.h), which
  * rewinds to the checkpoint's offsets.
  *

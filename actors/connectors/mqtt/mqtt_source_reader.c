@@ -62,7 +62,7 @@ typedef struct {
     char split_id[WR_SPLIT_ID_MAX];
     int64_t last_ns; /* the last message, or the start */
     /* what is reported */
-    uint64_t messages, connects_seen, losses_seen;
+    uint64_t messages, records, connects_seen, losses_seen;
     wr_textsrc_log_t log; /* skipped lines */
     uint32_t empty;       /* reads in a row that found nothing (the retry's back-off) */
     wr_logrl_t rl;
@@ -450,6 +450,7 @@ int wr__msrc_read(void *rp, wr_source_read_t *rd, wr_source_status_t *st, wr_str
     b->cap = cap;
     if (b->count > before) {
         wr_source_read_rows(rd, r->slot);
+        r->records += b->count - before;
         r->idle = false;
         r->last_ns = now;
     }
@@ -467,10 +468,10 @@ int wr__msrc_read(void *rp, wr_source_read_t *rd, wr_source_status_t *st, wr_str
         quiet >= r->c->end_after_idle_ms * S_MS && !r->ended) {
         r->ended = true;
         wr_source_read_done(rd, r->slot);
-        wr_info("mqtt source %u/%u: nothing for %lld ms: ending (end_after_idle) after %llu "
-                "messages",
+        wr_info("mqtt source %u/%u: ending (end_after_idle: nothing for %lld ms) after %llu "
+                "messages, %llu records",
                 r->subtask, r->parallelism, (long long)r->c->end_after_idle_ms,
-                (unsigned long long)r->messages);
+                (unsigned long long)r->messages, (unsigned long long)r->records);
     }
     *st = b->count > before ? WR_SOURCE_MORE : r->ended ? WR_SOURCE_END : WR_SOURCE_WAIT;
     /* nothing now: ask to be read again soon, backing off (1, 2, 4 ... 64 ms) while nothing
