@@ -47,7 +47,8 @@ typedef struct {
     int nfilters;
     wr_textin_t *text;
     struct mosquitto *mosq;
-    bool looping; /* the network thread runs */
+    bool looping;      /* the network thread runs */
+    bool start_failed; /* on_unavailable: wait, and the broker was down at start */
     wr__mqtt_queue_t *q;
     pthread_mutex_t lock;
     s_net_t net;
@@ -196,7 +197,7 @@ void wr__msrc_close(void **rp)
         uint64_t unread = s_unread(r), refused = wr__mqtt_queue_dropped(r->q);
         if (unread || refused)
             wr_warn("mqtt source %u/%u: closing with %llu messages received and not read, %llu "
-                    "refused while closing (acknowledged to the broker: they are lost)",
+                    "refused while closing (libmosquitto acknowledged them: they are lost)",
                     r->subtask, r->parallelism, (unsigned long long)unread,
                     (unsigned long long)refused);
         wr__mqtt_queue_destroy(&r->q);
@@ -299,6 +300,7 @@ static int s_connect(s_reader_t *r, wr_strbuf_t *err)
                        c->broker, s_mosq_error(mrc));
         return WR_EIO;
     }
+    r->start_failed = mrc != 0;
     if (mrc)
         wr_warn("mqtt source %u/%u: cannot reach the broker %s: %s (on_unavailable: wait: "
                 "trying again)",
@@ -458,10 +460,13 @@ int wr__msrc_read(void *rp, wr_source_read_t *rd, wr_source_status_t *st, wr_str
     wr_textsrc_log_sum(&r->log, wr_textin_stats(r->text)->bad, false);
     wr_source_read_skipped(rd, bad);
     int64_t quiet = now - (net.subscribed_ns > r->last_ns ? net.subscribed_ns : r->last_ns);
+    /* idle: without messages for idle_timeout, or waiting for a broker down since the start
+     * (on_unavailable: wait); a connection lost later counts as time without messages */
+    bool unreachable = r->start_failed && !net.connects;
     if (!rc && drained && !r->idle &&
-        ((r->c->idle_timeout_ms && now - r->last_ns >= r->c->idle_timeout_ms * S_MS) ||
-         !net.subscribed)) {
-        r->idle = true; /* (also while it is not subscribed: on_unavailable: wait) */
+        (unreachable ||
+         (r->c->idle_timeout_ms && now - r->last_ns >= r->c->idle_timeout_ms * S_MS))) {
+        r->idle = true;
         wr_source_read_idle(rd, r->slot);
     }
     if (!rc && drained && r->c->end_after_idle_ms && net.subscribed &&
