@@ -15,7 +15,7 @@
  * broker has logged every subtask's subscription, publishes everything, and the job finishes
  * (its windows all fire) on its own: deterministic, with no stop to time.
  *
- *   - the MQTT source gives the file's results (parallelism 1)
+ *   - the MQTT source gives the file's results (parallelism 1, the smallest queue_bytes)
  *   - two subtasks share the subscription: the file's results (every record counted once), and
  *     each subtask read some records (its log line at the end counts them)
  *   - the broker stopped (SIGTERM: it saves its sessions) and restarted mid-run, a third of the
@@ -199,15 +199,15 @@ static const char *s_shared(const char *job)
 }
 
 /* A job NAME reading the whole input from a new broker through an MQTT source at parallelism
- * p (shared subscription): started, every subtask subscribed, everything published, finished;
- * its results checked against the file's. The job, for its log. */
-static ps_proc_t *s_whole_run(const char *name, unsigned p, s_input_t *in)
+ * p (shared subscription) with more keys: started, every subtask subscribed, everything
+ * published, finished; its results checked against the file's. The job, for its log. */
+static ps_proc_t *s_whole_run(const char *name, unsigned p, const char *more, s_input_t *in)
 {
     tm_broker_t *b = tm_start("mosquitto");
     *in = s_input();
     pj_output_t want = s_reference(in);
     const char *out = ps_path(name);
-    ps_proc_t *job = s_start_job(name, s_topology(name, s_mqtt_source(b, p, ""), out));
+    ps_proc_t *job = s_start_job(name, s_topology(name, s_mqtt_source(b, p, more), out));
     tm_wait_subscribed(b, s_shared(name), p, S_SUB_MS);
     s_publish(b, in, 0, in->n);
     pj_output_t got = s_finished(job, out);
@@ -223,14 +223,15 @@ static void test_same_results_as_the_file(void **state)
 {
     (void)state;
     s_input_t in;
-    s_whole_run("mqtt-p1", 1, &in);
+    /* the smallest queue (64 KiB, a few messages): the network thread waits for the reader */
+    s_whole_run("mqtt-p1", 1, ", queue_bytes: 65536", &in);
 }
 
 static void test_two_subtasks_share_the_subscription(void **state)
 {
     (void)state;
     s_input_t in;
-    ps_proc_t *job = s_whole_run("mqtt-p2", 2, &in);
+    ps_proc_t *job = s_whole_run("mqtt-p2", 2, "", &in);
     long long r0 = s_records_read(job, 0, 2), r1 = s_records_read(job, 1, 2);
     if (r0 <= 0 || r1 <= 0 || (size_t)(r0 + r1) != in.lines)
         PS_FAIL("subtask 0 read %lld records, subtask 1 %lld: want both some, %zu in all", r0, r1,
