@@ -23,9 +23,10 @@
 #include "cli/bench_failover.h"
 #include "cli/bench_iot.h"
 #include "cli/bench_kafka.h"
-#include "cli/bench_redis.h"
 #include "cli/bench_machine.h"
+#include "cli/bench_mqtt.h"
 #include "cli/bench_panestore.h"
+#include "cli/bench_redis.h"
 #include "cli/bench_sink.h"
 #include "cli/cli.h"
 
@@ -402,6 +403,7 @@ static const wr_cli_cmd_t s_benches[] = {
     {"failover", wr_bench_failover, "JobManager leader loss against TaskManager loss, with etcd"},
     {"iot", wr_bench_iot, "the seed's job at its scale on a JobManager and two TaskManagers"},
     {"kafka", wr_bench_kafka, "Kafka source -> window -> Kafka sink against a raw consume"},
+    {"mqtt", wr_bench_mqtt, "MQTT source -> window against mosquitto_sub alone"},
     {"redis", wr_bench_redis, "the Redis sink's writer against a raw hiredis pipeline"},
 };
 
@@ -422,6 +424,7 @@ static const char s_usage[] =
     "       weir bench failover [OPTIONS]  (see weir bench failover --help)\n"
     "       weir bench iot [OPTIONS]  (see weir bench iot --help)\n"
     "       weir bench kafka [OPTIONS]  (see weir bench kafka --help)\n"
+    "       weir bench mqtt [--records N] [--per-message K] [--json]\n"
     "       weir bench redis [OPTIONS]  (see weir bench redis --help)\n"
     "\n"
     "bus:     records/s between two processes over tcp loopback, through the weir bus (envelope,\n"
@@ -440,6 +443,8 @@ static const char s_usage[] =
     "         rocksdb, with and without p95, checkpoints off and on, optionally a kill.\n"
     "kafka:   Kafka source -> key by -> sliding window -> Kafka sink on librdkafka's mock\n"
     "         cluster, against a raw librdkafka consume of the same topic.\n"
+    "mqtt:    MQTT source -> key by -> window on a local mosquitto, against mosquitto_sub\n"
+    "         alone reading the same messages.\n"
     "redis:   the Redis sink's writer (HSETs pipelined) against a raw hiredis pipeline of the\n"
     "         same commands, on a redis-server it starts.\n"
     "Defaults: 20000 batches of 1000 records of 40 bytes, 32 credits, 3 rounds.\n";

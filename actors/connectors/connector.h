@@ -78,6 +78,10 @@
 typedef struct {
     const wr_schema_t *schema; /* the records to make (the topology's) */
     uint32_t subtask, parallelism;
+    /* the job's and the source's names (borrowed, for the open call; NULL in tests that open a
+     * reader alone): names a reader gives itself outside (an MQTT client id) stay the same
+     * across restarts */
+    const char *job, *name;
 } wr_source_open_t;
 
 typedef enum {

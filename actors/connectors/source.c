@@ -70,8 +70,11 @@ wr_source_t *wr_source_new(const wr_source_class_t *cls, const void *config,
     s->parallelism = o->parallelism;
     s->floor = INT64_MIN;
     if (!(s->batch = wr_batch_new(&s->schema, o->batch_records))) *rc = WR_ENOMEM;
-    wr_source_open_t op = {
-        .schema = &s->schema, .subtask = o->subtask, .parallelism = o->parallelism};
+    wr_source_open_t op = {.schema = &s->schema,
+                           .subtask = o->subtask,
+                           .parallelism = o->parallelism,
+                           .job = o->job,
+                           .name = o->name};
     if (!*rc) *rc = cls->open(config, &op, &s->reader, err);
     if (*rc) wr_source_destroy(&s);
     return s;

@@ -22,6 +22,7 @@ typedef struct {
     int ts_field;              /* the event-time field of schema, -1: none */
     uint32_t subtask, parallelism;
     uint32_t batch_records; /* the batch's capacity */
+    const char *job, *name; /* the job's and the source's names (wr_source_open_t), or NULL */
 } wr_source_opts_t;
 
 typedef struct wr_source wr_source_t;

@@ -17,7 +17,9 @@ int wr__source_init(wr__source_t *s, const wr_topology_t *topo, int index, uint3
                           .ts_field = ts[0] ? wr_schema_find(&topo->schema, ts) : -1,
                           .subtask = subtask,
                           .parallelism = parallelism,
-                          .batch_records = S_BATCH_CAP};
+                          .batch_records = S_BATCH_CAP,
+                          .job = topo->name,
+                          .name = src->name};
     int rc = 0;
     s->src = wr_source_new(src->cls, src->config, &o, &rc, err);
     return rc;

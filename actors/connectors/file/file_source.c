@@ -2,6 +2,7 @@
  * position is the byte offset of the first line not turned into records yet and the number of
  * lines before it. */
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,19 +10,14 @@
 
 #include "actors/connectors/file/file.h"
 #include "actors/connectors/file/file_internal.h"
+#include "actors/connectors/textsrc.h"
 #include "bus/base/clock.h"
 #include "bus/base/error.h"
 #include "bus/base/log.h"
 #include "bus/base/path.h"
 
-#define S_READ_CHUNK    (1 << 16)
-#define S_SPLIT_ID      "0"        /* the source's one file */
-#define S_MAX_LINE_MOST (16 << 20) /* far below bus.max-message-size: a record is a message */
-#define S_LOG_FIRST     10         /* skipped lines logged one by one */
-#define S_LOG_EVERY_NS  (10 * INT64_C(1000000000)) /* then one summary line at most this often */
-
-static const char *const s_formats[] = {"jsonl", "csv", NULL};
-static const char *const s_on_error[] = {"fail", "skip", NULL};
+#define S_READ_CHUNK (1 << 16)
+#define S_SPLIT_ID   "0" /* the source's one file */
 
 static const wr_param_t s_params[] = {
     {.key = "path",
@@ -31,29 +27,12 @@ static const wr_param_t s_params[] = {
      .example = "data.jsonl",
      .why = "is not a path",
      .doc = "the file, relative to the topology file's folder"},
-    {.key = "format",
-     .type = WR_PARAM_ENUM,
-     WR_PARAM_AT(wr_file_source_config_t, format),
-     .words = s_formats,
-     .dflt = "jsonl",
-     .doc = "jsonl or csv"},
-    {.key = "header",
-     .type = WR_PARAM_BOOL,
-     WR_PARAM_AT(wr_file_source_config_t, header),
-     .doc = "csv: the first line names the columns (default true for csv)"},
-    {.key = "on_error",
-     .type = WR_PARAM_ENUM,
-     WR_PARAM_AT(wr_file_source_config_t, on_error),
-     .words = s_on_error,
-     .dflt = "fail",
-     .doc = "a bad line: fail (the job fails) or skip (counted)"},
-    {.key = "max_line",
-     .type = WR_PARAM_INT,
-     WR_PARAM_AT(wr_file_source_config_t, max_line),
-     .lo = 1024,
-     .hi = S_MAX_LINE_MOST,
-     .dflt = "1048576",
-     .doc = "the longest line, bytes: a longer one is a bad line (on_error)"},
+    WR_TEXTSRC_FORMAT(wr_file_source_config_t, format, "jsonl or csv"),
+    WR_TEXTSRC_HEADER(wr_file_source_config_t, header,
+                      "csv: the first line names the columns (default true for csv)"),
+    WR_TEXTSRC_ON_ERROR(wr_file_source_config_t, on_error,
+                        "a bad line: fail (the job fails) or skip (counted)"),
+    WR_TEXTSRC_MAX_LINE(wr_file_source_config_t, max_line),
 };
 
 static int s_check(void *config, const wr_param_check_t *ck)
@@ -124,40 +103,23 @@ typedef struct {
     size_t len, cap;
     size_t most; /* cap grows up to this: a little over the longest line */
     bool eof;
-    /* skipped lines (on_error: skip; textin counts them): the first S_LOG_FIRST logged, then a
-     * summary at most every S_LOG_EVERY_NS */
-    uint64_t bad_logged;
-    int64_t next_log_ns;
+    wr_textsrc_log_t log; /* skipped lines (on_error: skip; textin counts them) */
 } s_reader_t;
-
-/* A summary of the skipped lines not logged one by one yet (at the interval, or at the end). */
-static void s_log_summary(s_reader_t *r)
-{
-    uint64_t bad = wr_textin_stats(r->text)->bad, unlogged = bad - r->bad_logged;
-    if (!unlogged) return;
-    wr_warn("file source %s: %llu more bad lines skipped (%llu in all)", r->c->path,
-            (unsigned long long)unlogged, (unsigned long long)bad);
-    r->bad_logged = bad;
-    r->next_log_ns = wr_now_ns() + S_LOG_EVERY_NS;
-}
 
 /* textin's on_bad: one skipped line, msg "NAME:LINE: what is wrong". */
 static void s_on_bad(void *ctx, const char *msg)
 {
     s_reader_t *r = ctx;
-    uint64_t bad = wr_textin_stats(r->text)->bad; /* this one included */
-    if (bad > S_LOG_FIRST) return;                /* s_read sums them up */
-    wr_warn("file source: skipped %s%s", msg,
-            bad == S_LOG_FIRST ? " (more are counted, and summed up in the log)" : "");
-    r->bad_logged = bad;
-    r->next_log_ns = wr_now_ns() + S_LOG_EVERY_NS;
+    wr_textsrc_log_one(&r->log, wr_textin_stats(r->text)->bad, "file source: skipped %s", msg);
 }
 
 static void s_close(void **rp)
 {
     s_reader_t *r = *rp;
     if (!r) return;
-    if (r->text) s_log_summary(r); /* none when opening failed */
+    if (r->text)
+        wr_textsrc_log_sum(&r->log, wr_textin_stats(r->text)->bad,
+                           true); /* none when opening failed */
     wr_textin_destroy(&r->text);
     if (r->fd >= 0) close(r->fd);
     free(r->buf);
@@ -173,6 +135,7 @@ static int s_open(const void *config, const wr_source_open_t *o, void **rp, wr_s
     if (!r) return WR_ENOMEM;
     *rp = r;
     r->c = c;
+    wr_textsrc_log_init(&r->log, "file source %s", c->path);
     r->fd = -1;
     r->schema = *o->schema;
     uint32_t max_line = c->max_line ? c->max_line : WR_TEXTIN_DEFAULT_MAX_LINE;
@@ -293,7 +256,7 @@ static int s_read(void *rp, wr_source_read_t *rd, wr_source_status_t *st, wr_str
     }
     b->cap = cap;
     uint64_t bad = wr_textin_stats(r->text)->bad;
-    if (bad > r->bad_logged && wr_now_ns() >= r->next_log_ns) s_log_summary(r);
+    wr_textsrc_log_sum(&r->log, wr_textin_stats(r->text)->bad, false);
     wr_source_read_skipped(rd, bad);
     if (rc) wr_strbuf_adds(err, wr_textin_error(r->text)[0] ? wr_textin_error(r->text) : "");
     if (rc == WR_ETOOBIG)

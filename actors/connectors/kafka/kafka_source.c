@@ -6,15 +6,13 @@
 
 #include "actors/connectors/kafka/kafka_source_internal.h"
 #include "actors/connectors/textin.h"
+#include "actors/connectors/textsrc.h"
 #include "bus/base/error.h"
 
-#define S_MAX_LINE_MOST (16 << 20)
 #define S_START_WAIT_MS 10000                    /* for the cluster's answers at start */
 #define S_TIME_MOST     INT64_C(253402300799999) /* 9999-12-31 */
 #define S_DURATION_MOST INT64_C(86400000)        /* a day */
 
-static const char *const s_formats[] = {"jsonl", "csv", NULL};
-static const char *const s_on_error[] = {"fail", "skip", NULL};
 static const char *const s_starts[] = {"earliest", "latest", "timestamp", "committed", NULL};
 static const char *const s_ends[] = {"none", "latest", NULL};
 
@@ -33,29 +31,12 @@ static const wr_param_t s_params[] = {
      .required = true,
      .example = "readings",
      .doc = "a topic, or a list of them"},
-    {.key = "format",
-     .type = WR_PARAM_ENUM,
-     WR_PARAM_AT(s_config_t, format),
-     .words = s_formats,
-     .dflt = "jsonl",
-     .doc = "jsonl or csv: each message holds one or more lines"},
-    {.key = "header",
-     .type = WR_PARAM_BOOL,
-     WR_PARAM_AT(s_config_t, header),
-     .doc = "csv: must be false (a message has no header line)"},
-    {.key = "on_error",
-     .type = WR_PARAM_ENUM,
-     WR_PARAM_AT(s_config_t, on_error),
-     .words = s_on_error,
-     .dflt = "fail",
-     .doc = "a bad line: fail (the job fails, naming topic/partition@offset) or skip (counted)"},
-    {.key = "max_line",
-     .type = WR_PARAM_INT,
-     WR_PARAM_AT(s_config_t, max_line),
-     .lo = 1024,
-     .hi = S_MAX_LINE_MOST,
-     .dflt = "1048576",
-     .doc = "the longest line, bytes: a longer one is a bad line (on_error)"},
+    WR_TEXTSRC_FORMAT(s_config_t, format, "jsonl or csv: each message holds one or more lines"),
+    WR_TEXTSRC_HEADER(s_config_t, header, "csv: must be false (a message has no header line)"),
+    WR_TEXTSRC_ON_ERROR(
+        s_config_t, on_error,
+        "a bad line: fail (the job fails, naming topic/partition@offset) or skip (counted)"),
+    WR_TEXTSRC_MAX_LINE(s_config_t, max_line),
     {.key = "start",
      .type = WR_PARAM_ENUM,
      WR_PARAM_AT(s_config_t, start),

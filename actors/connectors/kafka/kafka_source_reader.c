@@ -11,6 +11,7 @@
 #include "actors/connectors/kafka/kafka_client.h"
 #include "actors/connectors/kafka/kafka_source_internal.h"
 #include "actors/connectors/textin.h"
+#include "actors/connectors/textsrc.h"
 #include "bus/base/clock.h"
 #include "bus/base/error.h"
 #include "bus/base/log.h"
@@ -20,8 +21,6 @@
 #define S_DISCOVERY_WAIT 1000 /* ms: the longest a discovery request holds the subtask */
 #define S_WARM_WAIT      1000 /* ms: for the leaders of the partitions, at open */
 #define S_CLOSE_WAIT     2000 /* ms: for the commits in flight, at close */
-#define S_LOG_FIRST      10   /* skipped lines logged one by one */
-#define S_LOG_EVERY_NS   (10 * INT64_C(1000000000)) /* then a summary at most this often */
 #define S_MS             INT64_C(1000000)
 
 /* A partition the reader holds. */
@@ -64,8 +63,7 @@ typedef struct {
     char fatal_why[512];
     const s_split_t *cur; /* the message being parsed, for on_bad */
     int64_t cur_offset;
-    uint64_t bad_logged;
-    int64_t next_log_ns;
+    wr_textsrc_log_t log; /* skipped lines */
 } s_reader_t;
 
 /* ---- librdkafka's callbacks (served by the reader's own polls, on its thread) ---- */
@@ -97,29 +95,14 @@ static void s_on_commit(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 
 /* ---- skipped lines ---- */
 
-/* A summary of the skipped lines not logged one by one yet. */
-static void s_log_skipped(s_reader_t *r)
-{
-    uint64_t bad = wr_textin_stats(r->text)->bad;
-    if (bad == r->bad_logged) return;
-    wr_warn("kafka source %u/%u: %llu more bad lines skipped (%llu in all)", r->subtask,
-            r->parallelism, (unsigned long long)(bad - r->bad_logged), (unsigned long long)bad);
-    r->bad_logged = bad;
-    r->next_log_ns = wr_now_ns() + S_LOG_EVERY_NS;
-}
-
 /* textin's on_bad: msg is ":LINE: what is wrong" (the parser has no name: the message's place
  * comes first). */
 static void s_on_bad(void *ctx, const char *msg)
 {
     s_reader_t *r = ctx;
-    uint64_t bad = wr_textin_stats(r->text)->bad;
-    if (bad > S_LOG_FIRST) return; /* summed up by s_log_skipped */
-    wr_warn("kafka source %u/%u: skipped %s@%lld%s%s", r->subtask, r->parallelism, r->cur->id,
-            (long long)r->cur_offset, msg,
-            bad == S_LOG_FIRST ? " (more are counted, and summed up in the log)" : "");
-    r->bad_logged = bad;
-    r->next_log_ns = wr_now_ns() + S_LOG_EVERY_NS;
+    wr_textsrc_log_one(&r->log, wr_textin_stats(r->text)->bad,
+                       "kafka source %u/%u: skipped %s@%lld%s", r->subtask, r->parallelism,
+                       r->cur->id, (long long)r->cur_offset, msg);
 }
 
 /* ---- lifecycle ---- */
@@ -128,7 +111,7 @@ void wr__ksrc_close(void **rp)
 {
     s_reader_t *r = *rp;
     if (!r) return;
-    if (r->text) s_log_skipped(r);
+    if (r->text) wr_textsrc_log_sum(&r->log, wr_textin_stats(r->text)->bad, true);
     while (r->head < r->nmsgs)
         rd_kafka_message_destroy(r->msgs[r->head++]);
     for (uint32_t i = 0; i < S_SNAPS; i++)
@@ -154,6 +137,7 @@ int wr__ksrc_open(const void *config, const wr_source_open_t *o, void **rp, wr_s
     r->parallelism = o->parallelism;
     r->next_discovery_ns = wr_coarse_ns() + c->discovery_interval_ms * S_MS;
     wr_logrl_init(&r->rl, 0);
+    wr_textsrc_log_init(&r->log, "kafka source %u/%u", o->subtask, o->parallelism);
     wr_textin_options_t to = {.format = c->format,
                               .on_error = c->on_error,
                               .max_line = c->max_line,
@@ -455,7 +439,7 @@ int wr__ksrc_read(void *rp, wr_source_read_t *rd, wr_source_status_t *st, wr_str
     /* (a split whose messages wait in the queue behind a full batch is not idle) */
     if (drained) s_idle(r, rd, now);
     uint64_t bad = wr_textin_stats(r->text)->bad;
-    if (bad > r->bad_logged && wr_now_ns() >= r->next_log_ns) s_log_skipped(r);
+    wr_textsrc_log_sum(&r->log, wr_textin_stats(r->text)->bad, false);
     wr_source_read_skipped(rd, bad);
     bool ended = r->c->end == WR_KAFKA_END_LATEST && s_ends(r, rd, drained);
     *st = b->count > before ? WR_SOURCE_MORE : ended ? WR_SOURCE_END : WR_SOURCE_WAIT;
