@@ -22,6 +22,7 @@
 #include "bus/msgtypes.h"
 #include "cli/bench_failover.h"
 #include "cli/bench_iot.h"
+#include "cli/bench_influxdb.h"
 #include "cli/bench_kafka.h"
 #include "cli/bench_machine.h"
 #include "cli/bench_panestore.h"
@@ -401,6 +402,7 @@ static const wr_cli_cmd_t s_benches[] = {
     {"failover", wr_bench_failover, "JobManager leader loss against TaskManager loss, with etcd"},
     {"iot", wr_bench_iot, "the seed's job at its scale on a JobManager and two TaskManagers"},
     {"kafka", wr_bench_kafka, "Kafka source -> window -> Kafka sink against a raw consume"},
+    {"influxdb", wr_bench_influxdb, "the InfluxDB sink's writer against raw line-protocol POSTs"},
 };
 
 const wr_cli_cmd_t *wr_bench_commands(size_t *n)
@@ -420,6 +422,7 @@ static const char s_usage[] =
     "       weir bench failover [OPTIONS]  (see weir bench failover --help)\n"
     "       weir bench iot [OPTIONS]  (see weir bench iot --help)\n"
     "       weir bench kafka [OPTIONS]  (see weir bench kafka --help)\n"
+    "       weir bench influxdb [OPTIONS]  (see weir bench influxdb --help)\n"
     "\n"
     "bus:     records/s between two processes over tcp loopback, through the weir bus (envelope,\n"
     "         msgpack, credit-based flow control, actors on both ends) and through raw ZeroMQ\n"
@@ -437,6 +440,8 @@ static const char s_usage[] =
     "         rocksdb, with and without p95, checkpoints off and on, optionally a kill.\n"
     "kafka:   Kafka source -> key by -> sliding window -> Kafka sink on librdkafka's mock\n"
     "         cluster, against a raw librdkafka consume of the same topic.\n"
+    "influxdb: the InfluxDB sink's writer against raw line-protocol POSTs of the same points,\n"
+    "         into an influxd it starts on loopback.\n"
     "Defaults: 20000 batches of 1000 records of 40 bytes, 32 credits, 3 rounds.\n";
 
 int wr_cmd_bench(int argc, char **argv)

@@ -45,15 +45,14 @@ enum { F_DEV, F_START, F_END, F_N, F_AVG, F_OK, F_NOTE };
  * time, n int, avg double, ok bool, note string. */
 static wr_batch_t *s_batch(void)
 {
+    static const wr_field_t fields[] = {{"dev", WR_T_STRING},      {"window_start", WR_T_TIME},
+                                        {"window_end", WR_T_TIME}, {"n", WR_T_INT},
+                                        {"avg", WR_T_DOUBLE},      {"ok", WR_T_BOOL},
+                                        {"note", WR_T_STRING}};
     wr_schema_t s;
     wr_schema_init(&s);
-    wr_schema_add(&s, "dev", WR_T_STRING);
-    wr_schema_add(&s, "window_start", WR_T_TIME);
-    wr_schema_add(&s, "window_end", WR_T_TIME);
-    wr_schema_add(&s, "n", WR_T_INT);
-    wr_schema_add(&s, "avg", WR_T_DOUBLE);
-    wr_schema_add(&s, "ok", WR_T_BOOL);
-    wr_schema_add(&s, "note", WR_T_STRING);
+    for (size_t f = 0; f < sizeof fields / sizeof *fields; f++)
+        wr_schema_add(&s, fields[f].name, fields[f].type);
     wr_batch_t *b = wr_batch_new(&s, 16);
     assert_non_null(b);
     return b;
@@ -528,6 +527,22 @@ static void test_job_fails_on_a_missing_database(void **state)
     assert_non_null(strstr(all, db->url));
 }
 
+/* `weir bench influxdb` runs, starts and stops its own influxd, and says what it measured. */
+static void test_bench_runs(void **state)
+{
+    (void)state;
+    ps_result_t r = ps_run("bench",
+                           PS_ARGV("bench", "influxdb", "--points", "20000", "--batch", "2000",
+                                   "--rounds", "1", "--json"),
+                           S_JOB_MS);
+    if (r.code != 0) fail_msg("weir bench influxdb exited %d: %s", r.code, r.err);
+    print_message("  %s", r.out);
+    assert_non_null(strstr(r.out, "\"machine\":{\"cpu\""));
+    assert_non_null(strstr(r.out, "\"points\":20000,"));
+    assert_non_null(strstr(r.out, "\"ratio\":"));
+    assert_int_equal(ps_processes_naming("weir-bench-influxdb-"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -541,6 +556,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_job_replay_overwrites, ps_setup, ps_teardown),
         cmocka_unit_test_setup_teardown(test_job_fails_on_a_missing_database, ps_setup,
                                         ps_teardown),
+        cmocka_unit_test_setup_teardown(test_bench_runs, ps_setup, ps_teardown),
     };
     if (ti_group_setup("test_influxdb")) return 1;
     return cmocka_run_group_tests(tests, NULL, th_group_teardown);

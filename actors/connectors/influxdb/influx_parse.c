@@ -31,7 +31,7 @@ static bool s_token(s_in_t *in, const char *stops, bool eq, size_t *off, size_t 
 {
     *off = in->p->text.len;
     size_t start = in->at;
-    while (in->at < in->len && !strchr(stops, in->s[in->at])) {
+    while (in->at < in->len && !(in->s[in->at] && strchr(stops, in->s[in->at]))) {
         char c = in->s[in->at];
         if (c == '\n') return false;
         if (c != '\\') {
