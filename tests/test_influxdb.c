@@ -10,6 +10,9 @@
  *     the sink and read back through InfluxDB's query API unchanged
  *   - refused writes fail with InfluxDB's own message: a database that does not exist, a field
  *     type conflict; a server that is not there fails after the bounded retries, naming the URL
+ *   - a server that accepts connections and never answers: each try ends at the timeout, then the
+ *     write fails (it never hangs); api v2's URL and Authorization (1.6.7 answers 404 to it)
+ *   - `weir bench influxdb` runs small, leaving no influxd behind
  *   - a job (`weir local`) writing into a file sink and the InfluxDB sink: the points a query
  *     returns are the file's results (tags, fields, timestamp = window end); the same job again
  *     into the same database overwrites them (same count, same values); a job into a database
@@ -24,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "actors/connectors/influxdb/influx_line.h"
 #include "actors/connectors/influxdb/influx_parse.h"
@@ -39,7 +43,7 @@
 #define S_DB     "weir"
 #define S_JOB_MS 60000
 
-enum { F_DEV, F_START, F_END, F_N, F_AVG, F_OK, F_NOTE };
+enum { F_DEV, F_START, F_END, F_N, F_AVG, F_FLAG, F_NOTE };
 
 /* Results as a window makes them, and a string field: dev string, window_start time, window_end
  * time, n int, avg double, ok bool, note string. */
@@ -69,7 +73,7 @@ static void s_row(wr_batch_t *b, const char *dev, int64_t end, int64_t n, double
     wr_batch_i64(b, F_END)[i] = end;
     wr_batch_i64(b, F_N)[i] = n;
     wr_batch_f64(b, F_AVG)[i] = avg;
-    wr_batch_i64(b, F_OK)[i] = ok;
+    wr_batch_i64(b, F_FLAG)[i] = ok;
     b->count++;
 }
 
@@ -119,7 +123,7 @@ static uint32_t s_format(const wr_influx_line_t *f, const wr_batch_t *b, wr_strb
 /* The formatter of s_batch's points: measurement m, tag dev, fields n avg ok note. */
 static void s_fmt(wr_influx_line_t *f, const wr_batch_t *b, const char *m)
 {
-    static const int tags[] = {F_DEV}, fields[] = {F_N, F_AVG, F_OK, F_NOTE};
+    static const int tags[] = {F_DEV}, fields[] = {F_N, F_AVG, F_FLAG, F_NOTE};
     assert_int_equal(wr_influx_line_init(f, &b->schema, m, strlen(m), tags, 1, fields, 4, F_END),
                      0);
 }
@@ -277,8 +281,9 @@ static void test_error_replies(void **state)
 
 /* ---- the sink's writer against influxd ---- */
 
-/* The sink's config for url and database, its defaults otherwise (measurement m, tags and fields
- * as given: NULL for the defaults); released by s_close. */
+/* The sink's config for url and database, its defaults otherwise (measurement m; 2 retries 20 ms
+ * apart); database "v2" makes it api v2 (org o, bucket "b ucket", token t), "slow" gives it a
+ * timeout of 300 ms. Released by s_close. */
 typedef struct {
     const wr_sink_class_t *cls;
     wr_influxdb_sink_config_t c;
@@ -298,6 +303,13 @@ static void s_open(s_sink_t *s, const char *url, const char *database, const wr_
     s->c.retries = 2;
     s->c.retry_backoff_ms = 20;
     s->c.connect_timeout_ms = 500;
+    if (!strcmp(database, "v2")) { /* api v2: org o, bucket b, token t */
+        s->c.api = WR_INFLUXDB_V2;
+        snprintf(s->c.org, sizeof s->c.org, "o");
+        snprintf(s->c.bucket, sizeof s->c.bucket, "b ucket");
+        snprintf(s->c.token, sizeof s->c.token, "t");
+    }
+    if (!strcmp(database, "slow")) s->c.timeout_ms = 300;
     wr_sink_open_t o = {.schema = &b->schema, .parallelism = 1};
     int rc = s->cls->open(&s->c, &o, &s->w, err);
     if (rc) fail_msg("open: %s: %s", wr_strerror(rc), err->buf);
@@ -395,6 +407,31 @@ static void test_refused_writes(void **state)
     assert_non_null(strstr(why, "no connection"));
     assert_non_null(strstr(why, "(3 tries)"));
     assert_true(ps_now_ms() - t0 >= 20 + 40); /* the backoff: 20 ms, then 40 */
+    wr_batch_destroy(&b);
+}
+
+static void test_never_hangs(void **state)
+{
+    (void)state;
+    wr_batch_t *b = s_batch();
+    s_row(b, "d1", 60000, 5, 1.5, true, "x");
+    /* a server that takes the connection and never answers: each try ends at the timeout */
+    int port = 0, fd = ps_listen(&port);
+    assert_true(fd >= 0);
+    const char *url = ps_fmt("http://127.0.0.1:%d", port), *why;
+    int64_t t0 = ps_now_ms();
+    assert_int_equal(s_write_one(url, "slow", b, &why), WR_ETIMEDOUT);
+    int64_t ms = ps_now_ms() - t0;
+    print_message("  silent server: %s (%lld ms)\n", why, (long long)ms);
+    assert_non_null(strstr(why, "no answer within 300 ms (3 tries)"));
+    assert_true(ms >= 3 * 300 && ms < 3 * 300 + 3000);
+    close(fd);
+    /* api v2's endpoint, which 1.6.7 does not have: its URL and InfluxDB's 404 */
+    ti_influx_t *db = ti_start("influxd");
+    assert_int_equal(s_write_one(db->url, "v2", b, &why), WR_ENOTFOUND);
+    print_message("  v2 on 1.6.7: %s\n", why);
+    assert_non_null(strstr(
+        why, ps_fmt("%s/api/v2/write?precision=ms&org=o&bucket=b%%20ucket: HTTP 404", db->url)));
     wr_batch_destroy(&b);
 }
 
@@ -552,6 +589,7 @@ int main(void)
         cmocka_unit_test(test_error_replies),
         cmocka_unit_test_setup_teardown(test_nasty_values_round_trip, ps_setup, ps_teardown),
         cmocka_unit_test_setup_teardown(test_refused_writes, ps_setup, ps_teardown),
+        cmocka_unit_test_setup_teardown(test_never_hangs, ps_setup, ps_teardown),
         cmocka_unit_test_setup_teardown(test_job_points_are_the_results, ps_setup, ps_teardown),
         cmocka_unit_test_setup_teardown(test_job_replay_overwrites, ps_setup, ps_teardown),
         cmocka_unit_test_setup_teardown(test_job_fails_on_a_missing_database, ps_setup,
