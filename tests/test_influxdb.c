@@ -11,7 +11,9 @@
  *   - refused writes fail with InfluxDB's own message: a database that does not exist, a field
  *     type conflict; a server that is not there fails after the bounded retries, naming the URL
  *   - a server that accepts connections and never answers: each try ends at the timeout, then the
- *     write fails (it never hangs); api v2's URL and Authorization (1.6.7 answers 404 to it)
+ *     write fails (it never hangs); api v2's URL (1.6.7 answers 404 to it)
+ *   - against a scripted server (a thread here): a 503 is retried and the next 204 succeeds; api
+ *     v2's request carries its token, api v1's its basic authentication
  *   - `weir bench influxdb` runs small, leaving no influxd behind
  *   - a job (`weir local`) writing into a file sink and the InfluxDB sink: the points a query
  *     returns are the file's results (tags, fields, timestamp = window end); the same job again
@@ -24,9 +26,11 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "actors/connectors/influxdb/influx_line.h"
@@ -283,7 +287,7 @@ static void test_error_replies(void **state)
 
 /* The sink's config for url and database, its defaults otherwise (measurement m; 2 retries 20 ms
  * apart); database "v2" makes it api v2 (org o, bucket "b ucket", token t), "slow" gives it a
- * timeout of 300 ms. Released by s_close. */
+ * timeout of 300 ms, "auth" user me, password secret. Released by s_close. */
 typedef struct {
     const wr_sink_class_t *cls;
     wr_influxdb_sink_config_t c;
@@ -310,6 +314,10 @@ static void s_open(s_sink_t *s, const char *url, const char *database, const wr_
         snprintf(s->c.token, sizeof s->c.token, "t");
     }
     if (!strcmp(database, "slow")) s->c.timeout_ms = 300;
+    if (!strcmp(database, "auth")) {
+        snprintf(s->c.username, sizeof s->c.username, "me");
+        snprintf(s->c.password, sizeof s->c.password, "secret");
+    }
     wr_sink_open_t o = {.schema = &b->schema, .parallelism = 1};
     int rc = s->cls->open(&s->c, &o, &s->w, err);
     if (rc) fail_msg("open: %s: %s", wr_strerror(rc), err->buf);
@@ -580,6 +588,75 @@ static void test_bench_runs(void **state)
     assert_int_equal(ps_processes_naming("weir-bench-influxdb-"), 0);
 }
 
+/* A scripted HTTP server on a thread: it answers connection i with answers[i] and keeps what
+ * each request's head said. */
+typedef struct {
+    int fd;
+    const char *const *answers;
+    size_t n;
+    char heads[4][1024];
+} s_script_t;
+
+static void *s_script_run(void *arg)
+{
+    s_script_t *sc = arg;
+    for (size_t i = 0; i < sc->n; i++) {
+        int c = accept(sc->fd, NULL, NULL);
+        if (c < 0) break;
+        size_t got = 0;
+        char buf[65536];
+        ssize_t r;
+        /* the head, then the body (Content-Length) */
+        while (got < sizeof buf - 1 && (r = read(c, buf + got, sizeof buf - 1 - got)) > 0) {
+            got += (size_t)r;
+            buf[got] = '\0';
+            const char *end = strstr(buf, "\r\n\r\n"), *cl = strstr(buf, "Content-Length: ");
+            if (end && cl && got >= (size_t)(end + 4 - buf) + strtoul(cl + 16, NULL, 10)) break;
+        }
+        buf[got] = '\0';
+        size_t keep = got < sizeof sc->heads[i] - 1 ? got : sizeof sc->heads[i] - 1;
+        memcpy(sc->heads[i], buf, keep);
+        sc->heads[i][keep] = '\0';
+        if (write(c, sc->answers[i], strlen(sc->answers[i])) < 0) break;
+        close(c);
+    }
+    return NULL;
+}
+
+static void test_scripted_server(void **state)
+{
+    (void)state;
+    wr_batch_t *b = s_batch();
+    s_row(b, "d1", 60000, 5, 1.5, true, "x");
+    static const char *const answers[] = {
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n",
+        "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n",
+    };
+    int port = 0;
+    s_script_t sc = {.fd = ps_listen(&port), .answers = answers, .n = 3};
+    assert_true(sc.fd >= 0);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, s_script_run, &sc), 0);
+    const char *url = ps_fmt("http://127.0.0.1:%d", port), *why;
+    int rc1 = s_write_one(url, "v2", b, &why);   /* 503, then 204 */
+    int rc2 = s_write_one(url, "auth", b, &why); /* 204 */
+    pthread_join(t, NULL);
+    close(sc.fd);
+    assert_int_equal(rc1, 0);
+    assert_int_equal(rc2, 0);
+    for (int i = 0; i < 2; i++) {
+        assert_non_null(
+            strstr(sc.heads[i], "POST /api/v2/write?precision=ms&org=o&bucket=b%20ucket HTTP/1.1"));
+        assert_non_null(strstr(sc.heads[i], "Authorization: Token t\r\n"));
+        assert_non_null(strstr(sc.heads[i], "m,dev=d1 n=5i,avg=1.5,ok=true,note=\"x\" 60000\n"));
+    }
+    assert_non_null(strstr(sc.heads[2], "POST /write?precision=ms&db=auth HTTP/1.1"));
+    /* "me:secret" in base64 */
+    assert_non_null(strstr(sc.heads[2], "Authorization: Basic bWU6c2VjcmV0\r\n"));
+    wr_batch_destroy(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -590,6 +667,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_nasty_values_round_trip, ps_setup, ps_teardown),
         cmocka_unit_test_setup_teardown(test_refused_writes, ps_setup, ps_teardown),
         cmocka_unit_test_setup_teardown(test_never_hangs, ps_setup, ps_teardown),
+        cmocka_unit_test_setup_teardown(test_scripted_server, ps_setup, ps_teardown),
         cmocka_unit_test_setup_teardown(test_job_points_are_the_results, ps_setup, ps_teardown),
         cmocka_unit_test_setup_teardown(test_job_replay_overwrites, ps_setup, ps_teardown),
         cmocka_unit_test_setup_teardown(test_job_fails_on_a_missing_database, ps_setup,
