@@ -18,6 +18,7 @@
  *     ',' '=' ' ' or at its end (InfluxDB 1.x reads "\\," as an escaped comma and keeps the
  *     backslashes of other pairs as they are, so such a value cannot be written back exactly):
  *     the point is skipped and counted;
+ *   - a NaN or infinite double as a tag value: the point is skipped and counted;
  *   - an empty tag value: the tag is left out (InfluxDB refuses "t=", and a missing tag reads
  *     as the empty one).
  * Timestamps are the time column's milliseconds (the writer asks for precision=ms). */
