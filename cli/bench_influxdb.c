@@ -11,7 +11,8 @@
  * Each is timed from its first write to its last 204; rows/s of the best round of each, and their
  * ratio (sink / raw: goal >= 0.7), are printed with the machine's CPU. A query afterwards checks
  * that each measurement holds every point. influxd is killed at the end (and with this process:
- * PR_SET_PDEATHSIG), and its folder removed. */
+ * PR_SET_PDEATHSIG), and its folder removed. SIGINT or SIGTERM (blocked by main, asked for
+ * between batches and POSTs) stops it the same way, exiting 128 + the signal. */
 #include "cli/bench_influxdb.h"
 
 #include <arpa/inet.h>
@@ -64,7 +65,15 @@ typedef struct {
     pid_t pid;
     int port, rpc_port;
     char url[64];
+    int signal; /* SIGINT or SIGTERM came (0: not yet) */
 } s_server_t;
+
+/* True once SIGINT or SIGTERM came (main blocks them in every thread: they wait to be asked). */
+static bool s_stopped(s_server_t *s)
+{
+    if (!s->signal) s->signal = wr_cli_wait_signal(0);
+    return s->signal != 0;
+}
 
 /* A port free a moment ago on 127.0.0.1 (0 when none). */
 static int s_free_port(void)
@@ -122,15 +131,20 @@ static void s_server_stop(s_server_t *s)
     s->dir[0] = '\0';
 }
 
-/* Starts influxd in a new temporary folder and waits for its /ping (30 s). 0 or -1 (said why). */
-static int s_server_start(s_server_t *s)
+/* Makes the temporary folder. 0 or -1 (said why). */
+static int s_server_dir(s_server_t *s)
 {
     snprintf(s->dir, sizeof s->dir, "/tmp/weir-bench-influxdb-XXXXXX");
-    if (!mkdtemp(s->dir)) {
-        s->dir[0] = '\0';
-        wr_cli_error(S_CMD, NULL, "cannot make a temporary folder");
-        return -1;
-    }
+    if (mkdtemp(s->dir)) return 0;
+    s->dir[0] = '\0';
+    wr_cli_error(S_CMD, NULL, "cannot make a temporary folder");
+    return -1;
+}
+
+/* Starts influxd in the temporary folder and waits for its /ping (30 s). 0 or -1 (said why, or
+ * stopped by a signal). */
+static int s_server_start(s_server_t *s)
+{
     s->port = s_free_port();
     do
         s->rpc_port = s_free_port();
@@ -165,7 +179,7 @@ static int s_server_start(s_server_t *s)
         execl(S_INFLUXD, "influxd", "-config", conf, (char *)NULL);
         _exit(127);
     }
-    for (int i = 0; i < 600; i++) {
+    for (int i = 0; i < 600 && !s_stopped(s); i++) {
         if (s_http(s->port, "GET", "/ping", NULL) == 204) return 0;
         if (waitpid(s->pid, NULL, WNOHANG) == s->pid) {
             s->pid = 0;
@@ -173,7 +187,8 @@ static int s_server_start(s_server_t *s)
         }
         usleep(50000);
     }
-    wr_cli_error(S_CMD, "is Debian's influxdb installed?", "influxd did not start (%s)", log);
+    if (!s->signal)
+        wr_cli_error(S_CMD, "is Debian's influxdb installed?", "influxd did not start (%s)", log);
     return -1;
 }
 
@@ -229,7 +244,7 @@ static int s_config(const wr_sink_class_t *cls, const s_server_t *srv, const s_o
 }
 
 /* The sink's writer: seconds from the first write to the flush's last 204 (< 0: failed). */
-static double s_run_sink(const s_server_t *srv, const s_opts_t *o, wr_batch_t **res, size_t nb,
+static double s_run_sink(s_server_t *srv, const s_opts_t *o, wr_batch_t **res, size_t nb,
                          const char *m)
 {
     const wr_sink_class_t *cls = wr_connectors_sink("influxdb", strlen("influxdb"));
@@ -243,10 +258,10 @@ static double s_run_sink(const s_server_t *srv, const s_opts_t *o, wr_batch_t **
     if (!rc) rc = cls->open(&c, &op, &w, &err);
     int64_t t0 = wr_now_ns();
     for (size_t k = 0; !rc && k < nb; k++)
-        rc = cls->write(w, res[k], NULL, 0);
+        rc = s_stopped(srv) ? WR_ECLOSED : cls->write(w, res[k], NULL, 0);
     if (!rc) rc = cls->flush(w);
     if (!rc) s = (double)(wr_now_ns() - t0) / 1e9;
-    if (rc) {
+    if (rc && rc != WR_ECLOSED) {
         const char *on = w ? cls->failed_on(w) : NULL;
         wr_cli_error(S_CMD, NULL, "the sink: %s: %s", wr_strerror(rc), on ? on : err.buf);
     }
@@ -257,7 +272,7 @@ static double s_run_sink(const s_server_t *srv, const s_opts_t *o, wr_batch_t **
 }
 
 /* Raw POSTs of the points formatted beforehand: seconds (< 0: failed). */
-static double s_run_raw(const s_server_t *srv, const s_opts_t *o, wr_batch_t **res, size_t nb,
+static double s_run_raw(s_server_t *srv, const s_opts_t *o, wr_batch_t **res, size_t nb,
                         const char *m)
 {
     const wr_sink_class_t *cls = wr_connectors_sink("influxdb", strlen("influxdb"));
@@ -284,10 +299,12 @@ static double s_run_raw(const s_server_t *srv, const s_opts_t *o, wr_batch_t **r
     if (!rc && !(cl = wr_influx_client_new(&c, &err))) rc = WR_ENOMEM;
     int64_t t0 = wr_now_ns();
     for (size_t b = 0; !rc && b < nbodies; b++)
-        rc = bodies[b].failed ? WR_ENOMEM
-                              : wr_influx_client_write(cl, bodies[b].buf, bodies[b].len, &err);
+        rc = s_stopped(srv)     ? WR_ECLOSED
+             : bodies[b].failed ? WR_ENOMEM
+                                : wr_influx_client_write(cl, bodies[b].buf, bodies[b].len, &err);
     if (!rc) s = (double)(wr_now_ns() - t0) / 1e9;
-    if (rc) wr_cli_error(S_CMD, NULL, "the raw POSTs: %s: %s", wr_strerror(rc), err.buf);
+    if (rc && rc != WR_ECLOSED)
+        wr_cli_error(S_CMD, NULL, "the raw POSTs: %s: %s", wr_strerror(rc), err.buf);
     wr_influx_client_destroy(&cl);
     for (size_t b = 0; bodies && b < nbodies; b++)
         if (bodies[b].buf) wr_strbuf_release(&bodies[b]);
@@ -353,8 +370,7 @@ static int s_parse(int argc, char **argv, s_opts_t *o)
 }
 
 /* Both runs, rounds times, then the checks; best seconds of each in best[0] (sink), best[1]. */
-static int s_rounds(const s_server_t *srv, const s_opts_t *o, wr_batch_t **res, size_t nb,
-                    double best[2])
+static int s_rounds(s_server_t *srv, const s_opts_t *o, wr_batch_t **res, size_t nb, double best[2])
 {
     best[0] = best[1] = -1;
     for (uint32_t r = 0; r < o->rounds; r++) {
@@ -382,24 +398,25 @@ int wr_bench_influxdb(int argc, char **argv)
     s_opts_t o = {.points = 200000, .batch = 5000, .rounds = 3};
     int rc = s_parse(argc, argv, &o);
     if (rc) return rc < 0 ? WR_EXIT_OK : rc;
+    s_server_t srv = {0};
+    if (s_server_dir(&srv)) return WR_EXIT_FAIL;
     wr_strbuf_t sb;
     wr_strbuf_init(&sb);
     if (!o.json) {
         wr_bench_machine_print(stdout);
         printf("influxdb bench: %llu points (%d devices), %u per POST, %u rounds, into influxd "
-               "on loopback\n",
-               (unsigned long long)o.points, S_DEVICES, o.batch, o.rounds);
+               "on loopback (%s)\n",
+               (unsigned long long)o.points, S_DEVICES, o.batch, o.rounds, srv.dir);
         fflush(stdout);
     }
-    s_server_t srv = {0};
     size_t nb = 0;
     wr_batch_t **res = s_results(o.points, &nb);
     bool made = res != NULL;
     for (size_t k = 0; made && k < nb; k++)
         made = res[k] != NULL;
     double best[2];
-    rc = !made ? WR_EXIT_FAIL : s_server_start(&srv) ? WR_EXIT_FAIL : 0;
     if (!made) wr_cli_error(S_CMD, NULL, "out of memory");
+    rc = !made || s_server_start(&srv) ? WR_EXIT_FAIL : 0;
     if (!rc && s_http(srv.port, "POST", "/query?q=CREATE+DATABASE+" S_DB, NULL) != 200) {
         wr_cli_error(S_CMD, NULL, "influxd did not create the database");
         rc = WR_EXIT_FAIL;
@@ -407,6 +424,12 @@ int wr_bench_influxdb(int argc, char **argv)
     if (!rc) rc = s_rounds(&srv, &o, res, nb, best);
     s_server_stop(&srv);
     s_results_free(res, nb);
+    if (srv.signal) {
+        wr_cli_error(S_CMD, NULL, "%s received: stopped",
+                     srv.signal == SIGINT ? "SIGINT" : "SIGTERM");
+        wr_strbuf_release(&sb);
+        return 128 + srv.signal;
+    }
     if (!rc) {
         double sink = (double)o.points / best[0], raw = (double)o.points / best[1];
         if (o.json) {

@@ -6,7 +6,7 @@
 
 /* `weir bench influxdb ...` (argv[0] = "influxdb"). Returns an exit code: 0 when both runs were
  * measured and InfluxDB holds every point of each, 1 when one failed (saying why), 2 for bad
- * options. */
+ * options, 128 + the signal when SIGINT or SIGTERM stopped it. */
 int wr_bench_influxdb(int argc, char **argv);
 
 #endif

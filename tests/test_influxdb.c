@@ -14,7 +14,7 @@
  *     write fails (it never hangs); api v2's URL (1.6.7 answers 404 to it)
  *   - against a scripted server (a thread here): a 503 is retried and the next 204 succeeds; api
  *     v2's request carries its token, api v1's its basic authentication
- *   - `weir bench influxdb` runs small, leaving no influxd behind
+ *   - `weir bench influxdb` runs small, leaving no influxd behind; SIGTERM stops it cleanly
  *   - a job (`weir local`) writing into a file sink and the InfluxDB sink: the points a query
  *     returns are the file's results (tags, fields, timestamp = window end); the same job again
  *     into the same database overwrites them (same count, same values); a job into a database
@@ -586,6 +586,9 @@ static void test_bench_runs(void **state)
     assert_non_null(strstr(r.out, "\"points\":20000,"));
     assert_non_null(strstr(r.out, "\"ratio\":"));
     assert_int_equal(ps_processes_naming("weir-bench-influxdb-"), 0);
+    /* SIGTERM in the middle: it stops, says so, and leaves no influxd and no folder behind */
+    ps_expect_bench_sigterm(PS_ARGV("bench", "influxdb", "--points", "2000000", "--rounds", "3"),
+                            "influxdb bench:", "/tmp/weir-bench-influxdb-", 1);
 }
 
 /* A scripted HTTP server on a thread: it answers connection i with answers[i] and keeps what
