@@ -585,6 +585,7 @@ static void test_bench_runs(void **state)
     assert_non_null(strstr(r.out, "\"machine\":{\"cpu\""));
     assert_non_null(strstr(r.out, "\"points\":20000,"));
     assert_non_null(strstr(r.out, "\"ratio\":"));
+    assert_non_null(strstr(r.out, "\"sink_cpu_s\":"));
     assert_int_equal(ps_processes_naming("weir-bench-influxdb-"), 0);
     /* SIGTERM in the middle: it stops, says so, and leaves no influxd and no folder behind */
     ps_expect_bench_sigterm(PS_ARGV("bench", "influxdb", "--points", "2000000", "--rounds", "3"),
