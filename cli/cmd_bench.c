@@ -22,6 +22,7 @@
 #include "bus/msgtypes.h"
 #include "cli/bench_failover.h"
 #include "cli/bench_iot.h"
+#include "cli/bench_influxdb.h"
 #include "cli/bench_kafka.h"
 #include "cli/bench_machine.h"
 #include "cli/bench_mqtt.h"
@@ -405,6 +406,7 @@ static const wr_cli_cmd_t s_benches[] = {
     {"kafka", wr_bench_kafka, "Kafka source -> window -> Kafka sink against a raw consume"},
     {"mqtt", wr_bench_mqtt, "MQTT source -> window against mosquitto_sub alone"},
     {"redis", wr_bench_redis, "the Redis sink's writer against a raw hiredis pipeline"},
+    {"influxdb", wr_bench_influxdb, "the InfluxDB sink's writer against raw line-protocol POSTs"},
 };
 
 const wr_cli_cmd_t *wr_bench_commands(size_t *n)
@@ -426,6 +428,7 @@ static const char s_usage[] =
     "       weir bench kafka [OPTIONS]  (see weir bench kafka --help)\n"
     "       weir bench mqtt [--records N] [--per-message K] [--json]\n"
     "       weir bench redis [OPTIONS]  (see weir bench redis --help)\n"
+    "       weir bench influxdb [OPTIONS]  (see weir bench influxdb --help)\n"
     "\n"
     "bus:     records/s between two processes over tcp loopback, through the weir bus (envelope,\n"
     "         msgpack, credit-based flow control, actors on both ends) and through raw ZeroMQ\n"
@@ -447,6 +450,8 @@ static const char s_usage[] =
     "         alone reading the same messages.\n"
     "redis:   the Redis sink's writer (HSETs pipelined) against a raw hiredis pipeline of the\n"
     "         same commands, on a redis-server it starts.\n"
+    "influxdb: the InfluxDB sink's writer against raw line-protocol POSTs of the same points,\n"
+    "         into an influxd it starts on loopback.\n"
     "Defaults: 20000 batches of 1000 records of 40 bytes, 32 credits, 3 rounds.\n";
 
 int wr_cmd_bench(int argc, char **argv)

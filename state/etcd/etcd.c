@@ -10,6 +10,7 @@
 #include "bus/base/base64.h"
 #include "bus/base/error.h"
 #include "bus/base/jsonr.h"
+#include "bus/http/http.h"
 
 struct wr_etcd {
     CURL *curl;
@@ -116,23 +117,6 @@ const char *wr_etcd_endpoint(const wr_etcd_t *e)
     return e->endpoints[e->cur];
 }
 
-/* curl's write callback: the reply, at most WR_JSONR_MAX_SIZE bytes (more aborts the transfer). */
-static size_t s_write(char *data, size_t size, size_t n, void *arg)
-{
-    wr_strbuf_t *sb = arg;
-    size_t len = size * n;
-    if (sb->len + len > WR_JSONR_MAX_SIZE) return 0;
-    wr_strbuf_add(sb, data, len);
-    return sb->failed ? 0 : len;
-}
-
-/* Whether the request never reached the endpoint, so that another may take it. */
-static bool s_not_sent(CURLcode rc)
-{
-    return rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ||
-           rc == CURLE_COULDNT_RESOLVE_PROXY;
-}
-
 /* One POST of body to path at the endpoints, failing over while none connects; the reply in
  * e->reply. HTTP errors become WR_E* codes with etcd's message. */
 static int s_post_raw(wr_etcd_t *e, const char *path, const wr_strbuf_t *body, wr_strbuf_t *err)
@@ -150,43 +134,38 @@ static int s_post_raw(wr_etcd_t *e, const char *path, const wr_strbuf_t *body, w
     int rc = 0;
     CURLcode cc = CURLE_OK;
     wr_strbuf_t url, refused;
+    wr_http_reply_t reply = {.body = &e->reply, .max = WR_JSONR_MAX_SIZE};
     wr_strbuf_init(&url);
     wr_strbuf_init(&refused);
     for (size_t tries = 0; tries < e->n_endpoints; tries++) {
         const char *ep = e->endpoints[e->cur];
         wr_strbuf_reset(&url);
         wr_strbuf_addf(&url, "%s%s", ep, path);
-        wr_strbuf_reset(&e->reply);
         rc = 0;
         if (!headers || url.failed || auth.failed) {
             rc = WR_ENOMEM;
             break;
         }
-        curl_easy_reset(c); /* keeps the connection cache: the same connection is reused */
-        curl_easy_setopt(c, CURLOPT_URL, url.buf);
-        curl_easy_setopt(c, CURLOPT_POST, 1L);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body->buf);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body->len);
-        curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, e->request_timeout_ms);
-        curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, e->connect_timeout_ms);
-        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, s_write);
-        curl_easy_setopt(c, CURLOPT_WRITEDATA, &e->reply);
+        wr_http_post_t post = {.url = url.buf,
+                               .body = body->buf,
+                               .len = body->len,
+                               .headers = headers,
+                               .timeout_ms = e->request_timeout_ms,
+                               .connect_timeout_ms = e->connect_timeout_ms};
+        wr_http_prepare(c, &post, &reply);
         if (e->ca_file) curl_easy_setopt(c, CURLOPT_CAINFO, e->ca_file);
         if (e->cert_file) curl_easy_setopt(c, CURLOPT_SSLCERT, e->cert_file);
         if (e->key_file) curl_easy_setopt(c, CURLOPT_SSLKEY, e->key_file);
         if (e->interface[0]) curl_easy_setopt(c, CURLOPT_INTERFACE, e->interface);
         cc = curl_easy_perform(c);
-        if (!s_not_sent(cc)) break;
+        if (!wr_http_not_sent(cc)) break;
         wr_strbuf_addf(&refused, "%s%s", refused.len ? ", " : "", ep);
         e->cur = (e->cur + 1) % e->n_endpoints;
         rc = WR_EUNREACH;
     }
     const char *ep = e->endpoints[e->cur];
     long status = 0;
-    if (rc == WR_EUNREACH && s_not_sent(cc)) {
+    if (rc == WR_EUNREACH && wr_http_not_sent(cc)) {
         if (err)
             wr_strbuf_addf(err, "no etcd endpoint accepts connections (tried %s)", refused.buf);
     } else if (rc == 0 && cc == CURLE_OPERATION_TIMEDOUT) {

@@ -6,14 +6,15 @@
 #include "actors/connectors/collect/collect_sink.h"
 #include "actors/connectors/file/file.h"
 #include "actors/connectors/generator/generator.h"
+#include "actors/connectors/influxdb/influxdb.h"
 #include "actors/connectors/kafka/kafka.h"
 #include "actors/connectors/mqtt/mqtt.h"
 #include "actors/connectors/redis/redis.h"
 #include "actors/connectors/stdout/stdout_sink.h"
 
 static const wr_connector_t *const s_connectors[] = {
-    &wr_stdout_connector, &wr_generator_connector, &wr_file_connector,    &wr_kafka_connector,
-    &wr_mqtt_connector,   &wr_redis_connector,     &wr_collect_connector,
+    &wr_stdout_connector, &wr_generator_connector, &wr_file_connector,     &wr_kafka_connector,
+    &wr_mqtt_connector,   &wr_redis_connector,     &wr_influxdb_connector, &wr_collect_connector,
 };
 
 enum { S_N = sizeof s_connectors / sizeof *s_connectors };
