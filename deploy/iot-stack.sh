@@ -33,8 +33,6 @@ for port in "$MQTT_PORT" "$REDIS_PORT" "$INFLUX_PORT" "$INFLUX_RPC_PORT"; do
 done
 
 mkdir -p "$DIR/mosquitto" "$DIR/redis" "$DIR/influxdb"
-# mosquitto started as root drops to its own user, which must be able to write its folder
-if [ "$(id -u)" -eq 0 ] && id mosquitto >/dev/null 2>&1; then chown mosquitto "$DIR/mosquitto"; fi
 pids=""
 stop() {
     trap - INT TERM EXIT
@@ -47,11 +45,22 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 cat > "$DIR/mosquitto/mosquitto.conf" <<EOF
+# as the user that runs this script (started as root, mosquitto would switch to user mosquitto,
+# who may not reach the folder)
+user $(id -un)
 listener $MQTT_PORT 127.0.0.1
 allow_anonymous true
 persistence true
 persistence_location $DIR/mosquitto/
+# a subscriber away (a weir subtask restarting) finds what came meanwhile: far above the 1000
+# messages mosquitto keeps by default
+max_queued_messages 1000000
 log_dest file $DIR/mosquitto/mosquitto.log
+log_type error
+log_type warning
+log_type notice
+log_type information
+log_type subscribe
 EOF
 /usr/sbin/mosquitto -c "$DIR/mosquitto/mosquitto.conf" &
 pids="$pids $!"
