@@ -43,7 +43,8 @@
  *       end_after_idle: 0s         # 0 (default): a stream, it never ends. Otherwise the source
  *                                  #   is bounded: a subtask ends once it has been subscribed
  *                                  #   this long without a message (for tests and backfills of
- *                                  #   a publisher that stops)
+ *                                  #   a publisher that stops; a message that comes
+ *                                  #   after is not read, and counted in the log)
  *       queue_bytes: 16777216      # messages received and not yet read, bytes (64 KiB to
  *                                  #   1 GiB): the bound of the reader's memory (below)
  * The records are the topology's `schema`, which an MQTT source requires; its key and event-time
