@@ -26,6 +26,8 @@
  *     subscription between its restart and the subtasks' return is lost, as mqtt.h says
  *   - malformed payloads: on_error skip gives the good records' results and counts the bad lines
  *     (weir local's summary); on_error fail fails the job naming the topic and the line
+ *   - a broker that wants a password: the source's username and password are let in (the file's
+ *     results), a wrong password fails the job with the broker's refusal
  *   - a broker that is down at start fails the job naming it (on_unavailable: fail), a TLS file
  *     that cannot be read fails it naming the file; on_unavailable: wait reads once the broker
  *     comes up */
@@ -355,6 +357,44 @@ static void test_broker_down_at_start(void **state)
     pj_expect_same("on_unavailable: wait, the broker up later", &got, &want);
 }
 
+static void test_username_and_password(void **state)
+{
+    (void)state;
+    const char *passwd = ps_path("passwd");
+    ps_write_file(passwd, "");
+    ps_result_t r = ps_run_program("mosquitto_passwd", "/usr/bin/mosquitto_passwd",
+                                   PS_ARGV("-b", passwd, "reader", "s3cret"), 10000);
+    if (r.code) PS_FAIL("mosquitto_passwd exited %d: %s", r.code, r.err);
+    tm_broker_t *b =
+        tm_start_conf("mosquitto", ps_fmt("allow_anonymous false\npassword_file %s\n", passwd));
+    s_input_t in = s_input();
+    pj_output_t want = s_reference(&in);
+    const char *out = ps_path("auth");
+    ps_proc_t *job = s_start_job(
+        "auth",
+        s_topology("auth", s_mqtt_source(b, 1, ", username: reader, password: s3cret"), out));
+    tm_wait_subscribed(b, s_shared("auth"), 1, S_SUB_MS);
+    b->user = "reader";
+    b->password = "s3cret";
+    s_publish(b, &in, 0, in.n);
+    pj_output_t got = s_finished(job, out);
+    pj_expect_same("with username and password", &got, &want);
+
+    /* a wrong password: the broker's refusal fails the job, saying so */
+    r = ps_run("local-refused",
+               PS_ARGV("local",
+                       s_topology("refused",
+                                  ps_fmt("{type: mqtt, broker: '%s', topics: [t], "
+                                         "username: reader, password: wrong}",
+                                         b->broker),
+                                  ps_path("o3")),
+                       "--set", "restart-strategy=none"),
+               S_JOB_MS);
+    if (r.code == 0 || !strstr(r.err, "refused the connection"))
+        PS_FAIL("a wrong password: weir local exited %d without saying the broker refused:\n%s",
+                r.code, r.err);
+}
+
 int main(void)
 {
     if (tm_group_setup("test_mqtt")) return 1;
@@ -364,6 +404,7 @@ int main(void)
                                         ps_teardown),
         cmocka_unit_test_setup_teardown(test_broker_restarted_mid_run, ps_setup, ps_teardown),
         cmocka_unit_test_setup_teardown(test_malformed_payloads, ps_setup, ps_teardown),
+        cmocka_unit_test_setup_teardown(test_username_and_password, ps_setup, ps_teardown),
         cmocka_unit_test_setup_teardown(test_broker_down_at_start, ps_setup, ps_teardown),
     };
     if (getenv("WEIR_TEST_FILTER")) cmocka_set_test_filter(getenv("WEIR_TEST_FILTER"));

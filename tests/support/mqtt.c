@@ -30,6 +30,11 @@ static void s_run(tm_broker_t *b)
 
 tm_broker_t *tm_start(const char *name)
 {
+    return tm_start_conf(name, "allow_anonymous true\n");
+}
+
+tm_broker_t *tm_start_conf(const char *name, const char *auth)
+{
     tm_broker_t *b = ps_alloc(sizeof *b);
     snprintf(b->name, sizeof b->name, "%s", name);
     b->port = ps_free_port();
@@ -41,7 +46,7 @@ tm_broker_t *tm_start(const char *name)
     const struct passwd *pw = getpwuid(geteuid());
     b->conf = ps_path(ps_fmt("%s.conf", name));
     ps_write_file(b->conf, ps_fmt("listener %d 127.0.0.1\n"
-                                  "allow_anonymous true\n"
+                                  "%s"
                                   "persistence true\n"
                                   "persistence_location %s/\n"
                                   "user %s\n"
@@ -49,7 +54,7 @@ tm_broker_t *tm_start(const char *name)
                                   "log_type error\nlog_type warning\nlog_type notice\n"
                                   "log_type information\nlog_type subscribe\n"
                                   "log_timestamp false\n",
-                                  b->port, data, pw ? pw->pw_name : "root"));
+                                  b->port, auth, data, pw ? pw->pw_name : "root"));
     s_run(b);
     return b;
 }
@@ -76,10 +81,10 @@ void tm_wait_subscribed(tm_broker_t *b, const char *filter, size_t n, int timeou
 
 static bool s_pub(const tm_broker_t *b, const char *topic, const char *flag, const char *arg)
 {
-    ps_result_t r = ps_run_program(
-        "mosquitto_pub", TM_PUB_BIN,
-        PS_ARGV("-h", "127.0.0.1", "-p", ps_fmt("%d", b->port), "-q", "1", "-t", topic, flag, arg),
-        TM_PUB_MS);
+    const char *argv[PS_MAX_ARGS] = {
+        "-h", "127.0.0.1", "-p", ps_fmt("%d", b->port), "-q", "1", "-t", topic, flag, arg, NULL};
+    if (b->user) ps_append(argv, 10, PS_ARGV("-u", b->user, "-P", b->password));
+    ps_result_t r = ps_run_program("mosquitto_pub", TM_PUB_BIN, argv, TM_PUB_MS);
     return r.code == 0;
 }
 

@@ -33,6 +33,7 @@ typedef struct {
     int port, starts;
     char broker[32]; /* "127.0.0.1:PORT", for a source's broker key */
     const char *conf;
+    const char *user, *password; /* what mosquitto_pub logs in with (NULL: anonymous) */
 } tm_broker_t;
 
 /* The group setup of a test binary called name that needs mosquitto: ps_group_setup, and -1
@@ -42,6 +43,9 @@ int tm_group_setup(const char *name);
 /* Starts a broker named name on a free port and waits until it runs; fails the test (with its
  * log) when it does not. The result is kept until the test ends. */
 tm_broker_t *tm_start(const char *name);
+/* The same with these configuration lines instead of "allow_anonymous true\n" (a
+ * password_file, ...). */
+tm_broker_t *tm_start_conf(const char *name, const char *auth);
 /* SIGTERM, and waits for it to exit (it writes its persistence file first). */
 void tm_stop(tm_broker_t *b);
 /* Starts it again on its port with its persistence, and waits until it runs. */

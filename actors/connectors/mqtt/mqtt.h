@@ -35,13 +35,16 @@
  *       max_line: 1048576          # the longest line, bytes (1 KiB to 16 MiB)
  *       on_unavailable: fail       # the broker cannot be reached when a subtask starts: fail
  *                                  #   (the subtask fails, naming the broker) or wait (it keeps
- *                                  #   trying, its split idle meanwhile)
+ *                                  #   trying, its split idle meanwhile). A broker that
+ *                                  #   refuses the connection (credentials) or a
+ *                                  #   subscription fails the subtask either way
  *       idle_timeout: 10s          # a subtask without messages this long stops holding the
  *                                  #   watermark back until messages come again (0: never)
  *       end_after_idle: 0s         # 0 (default): a stream, it never ends. Otherwise the source
  *                                  #   is bounded: a subtask ends once it has been subscribed
  *                                  #   this long without a message (for tests and backfills of
- *                                  #   a publisher that stops)
+ *                                  #   a publisher that stops; a message that comes
+ *                                  #   after is not read, and counted in the log)
  *       queue_bytes: 16777216      # messages received and not yet read, bytes (64 KiB to
  *                                  #   1 GiB): the bound of the reader's memory (below)
  * The records are the topology's `schema`, which an MQTT source requires; its key and event-time

@@ -457,7 +457,7 @@ int wr__msrc_read(void *rp, wr_source_read_t *rd, wr_source_status_t *st, wr_str
         r->last_ns = now;
     }
     uint64_t bad = wr_textin_stats(r->text)->bad;
-    wr_textsrc_log_sum(&r->log, wr_textin_stats(r->text)->bad, false);
+    wr_textsrc_log_sum(&r->log, bad, false);
     wr_source_read_skipped(rd, bad);
     int64_t quiet = now - (net.subscribed_ns > r->last_ns ? net.subscribed_ns : r->last_ns);
     /* idle: without messages for idle_timeout, or waiting for a broker down since the start
