@@ -2,8 +2,8 @@
  *
  * It starts /usr/bin/influxd (InfluxDB 1.x) in a temporary folder, on free loopback ports, with
  * no other listener, creates a database, and then, for each of --rounds rounds:
- *   - sink: the InfluxDB sink's writer (open, write of every result batch, flush: formatting
- *     into its buffer and a POST per --batch points) of --points results (device int, window
+ *   - sink: the InfluxDB sink's writer (open, write of every result batch of --batch rows, flush:
+ *     formatting into its buffer and a POST per write) of --points results (device int, window
  *     bounds, n int, avg double: what a window makes), measurement sink_R;
  *   - raw: the same points, formatted beforehand (not timed) into bodies of --batch points, each
  *     POSTed through the same HTTP client (influx_client.h: one kept-alive curl handle),
@@ -43,7 +43,6 @@
 #define S_CMD        "weir bench influxdb"
 #define S_INFLUXD    "/usr/bin/influxd"
 #define S_DB         "bench"
-#define S_BATCH_ROWS 1024 /* records per result batch */
 #define S_DEVICES    10000
 #define S_MAX_ROUNDS 10
 
@@ -195,9 +194,10 @@ static int s_server_start(s_server_t *s)
     return -1;
 }
 
-/* The results: n records in batches of S_BATCH_ROWS, device i % S_DEVICES, window i /
+/* The results: n records in batches of rows (the sink POSTs each write's, at most --batch a
+ * POST: a batch of --batch rows makes the raw run's bodies), device i % S_DEVICES, window i /
  * S_DEVICES. *nb batches; NULL when out of memory. */
-static wr_batch_t **s_results(uint64_t n, size_t *nb)
+static wr_batch_t **s_results(uint64_t n, uint32_t rows, size_t *nb)
 {
     static const wr_field_t fields[] = {{"device", WR_T_INT},
                                         {"window_start", WR_T_TIME},
@@ -208,12 +208,12 @@ static wr_batch_t **s_results(uint64_t n, size_t *nb)
     wr_schema_init(&s);
     for (size_t f = 0; f < sizeof fields / sizeof *fields; f++)
         wr_schema_add(&s, fields[f].name, fields[f].type);
-    *nb = (size_t)((n + S_BATCH_ROWS - 1) / S_BATCH_ROWS);
+    *nb = (size_t)((n + rows - 1) / rows);
     wr_batch_t **v = calloc(*nb ? *nb : 1, sizeof *v);
     for (size_t k = 0; v && k < *nb; k++) {
-        if (!(v[k] = wr_batch_new(&s, S_BATCH_ROWS))) return v; /* the caller sees the NULL */
-        for (uint32_t j = 0; j < S_BATCH_ROWS && k * S_BATCH_ROWS + j < n; j++) {
-            uint64_t i = k * S_BATCH_ROWS + j;
+        if (!(v[k] = wr_batch_new(&s, rows))) return v; /* the caller sees the NULL */
+        for (uint32_t j = 0; j < rows && k * rows + j < n; j++) {
+            uint64_t i = k * rows + j;
             int64_t end = INT64_C(1704067200000) + (int64_t)(i / S_DEVICES) * 10000;
             wr_batch_i64(v[k], 0)[j] = (int64_t)(i % S_DEVICES);
             wr_batch_i64(v[k], 1)[j] = end - 60000;
@@ -422,7 +422,7 @@ int wr_bench_influxdb(int argc, char **argv)
         fflush(stdout);
     }
     size_t nb = 0;
-    wr_batch_t **res = s_results(o.points, &nb);
+    wr_batch_t **res = s_results(o.points, o.batch, &nb);
     bool made = res != NULL;
     for (size_t k = 0; made && k < nb; k++)
         made = res[k] != NULL;

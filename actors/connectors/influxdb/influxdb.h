@@ -1,5 +1,7 @@
 /* The InfluxDB sink: each result a point, written in line protocol (influx_line.h) over HTTP to
- * InfluxDB's write endpoint, a POST per `batch` points.
+ * InfluxDB's write endpoint: what each write brings (a window firing's results) is POSTed before
+ * the write returns, in POSTs of at most `batch` points, so results show up as their windows fire,
+ * checkpoints or not.
  *
  *   sinks:
  *     - type: influxdb
@@ -25,7 +27,7 @@
  *                                    #   the aggregates)
  *       time: window_end             # the timestamp's column, an int or time in epoch ms
  *                                    #   (default window_end: the window's end)
- *       batch: 5000                  # points per POST (1 to 1,000,000)
+ *       batch: 5000                  # the most points in one POST (1 to 1,000,000)
  *       timeout: 10s                 # a POST's whole time
  *       connect_timeout: 2s          # to connect
  *       retries: 5                   # tries after the first on a 5xx answer, a timeout or no

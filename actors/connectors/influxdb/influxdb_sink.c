@@ -73,7 +73,7 @@ static const wr_param_t s_params[] = {
      .lo = 1,
      .hi = 1000000,
      .dflt = "5000",
-     .doc = "points per POST"},
+     .doc = "the most points in one POST"},
     {.key = "timeout",
      .type = WR_PARAM_DURATION,
      WR_PARAM_AT(wr_influxdb_sink_config_t, timeout_ms),

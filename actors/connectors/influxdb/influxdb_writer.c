@@ -1,5 +1,6 @@
 /* The InfluxDB sink's writer (influxdb_writer.h): records formatted as points into one buffer,
- * POSTed every `batch` points, at each barrier and at the end. */
+ * POSTed every `batch` points and at the end of every write: a window firing's results are in
+ * InfluxDB when the write returns, not held until a barrier (a job may have no checkpoints). */
 #include "actors/connectors/influxdb/influxdb_writer.h"
 
 #include <stdlib.h>
@@ -190,7 +191,7 @@ int wr__influxdb_write(void *wp, const wr_batch_t *b, const uint32_t *sel, uint3
         w->warned = true;
         s_warn(w, " (first time: totals at the end)");
     }
-    return w->buf.failed ? s_fail(w, WR_ENOMEM) : 0;
+    return s_post(w);
 }
 
 int wr__influxdb_flush(void *wp)
