@@ -12,8 +12,8 @@
  *     type conflict; a server that is not there fails after the bounded retries, naming the URL
  *   - a server that accepts connections and never answers: each try ends at the timeout, then the
  *     write fails (it never hangs); api v2's URL (1.6.7 answers 404 to it)
- *   - against a scripted server (a thread here): a 503 is retried and the next 204 succeeds; api
- *     v2's request carries its token, api v1's its basic authentication
+ *   - against a scripted server (a thread here): a 503 and a 429 are retried and the next 204
+ *     succeeds; api v2's request carries its token, api v1's its basic authentication
  *   - `weir bench influxdb` runs small, leaving no influxd behind; SIGTERM stops it cleanly
  *   - a job (`weir local`) writing into a file sink and the InfluxDB sink: the points a query
  *     returns are the file's results (tags, fields, timestamp = window end); the same job again
@@ -634,30 +634,31 @@ static void test_scripted_server(void **state)
     s_row(b, "d1", 60000, 5, 1.5, true, "x");
     static const char *const answers[] = {
         "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        "HTTP/1.1 429 Too Many Requests\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
         "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n",
         "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n",
     };
     int port = 0;
-    s_script_t sc = {.fd = ps_listen(&port), .answers = answers, .n = 3};
+    s_script_t sc = {.fd = ps_listen(&port), .answers = answers, .n = 4};
     assert_true(sc.fd >= 0);
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, s_script_run, &sc), 0);
     const char *url = ps_fmt("http://127.0.0.1:%d", port), *why;
-    int rc1 = s_write_one(url, "v2", b, &why);   /* 503, then 204 */
+    int rc1 = s_write_one(url, "v2", b, &why);   /* 503, 429, then 204 */
     int rc2 = s_write_one(url, "auth", b, &why); /* 204 */
     pthread_join(t, NULL);
     close(sc.fd);
     assert_int_equal(rc1, 0);
     assert_int_equal(rc2, 0);
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 3; i++) {
         assert_non_null(
             strstr(sc.heads[i], "POST /api/v2/write?precision=ms&org=o&bucket=b%20ucket HTTP/1.1"));
         assert_non_null(strstr(sc.heads[i], "Authorization: Token t\r\n"));
         assert_non_null(strstr(sc.heads[i], "m,dev=d1 n=5i,avg=1.5,ok=true,note=\"x\" 60000\n"));
     }
-    assert_non_null(strstr(sc.heads[2], "POST /write?precision=ms&db=auth HTTP/1.1"));
+    assert_non_null(strstr(sc.heads[3], "POST /write?precision=ms&db=auth HTTP/1.1"));
     /* "me:secret" in base64 */
-    assert_non_null(strstr(sc.heads[2], "Authorization: Basic bWU6c2VjcmV0\r\n"));
+    assert_non_null(strstr(sc.heads[3], "Authorization: Basic bWU6c2VjcmV0\r\n"));
     wr_batch_destroy(&b);
 }
 

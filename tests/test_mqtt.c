@@ -30,13 +30,15 @@
  *     results), a wrong password fails the job with the broker's refusal
  *   - a broker that is down at start fails the job naming it (on_unavailable: fail), a TLS file
  *     that cannot be read fails it naming the file; on_unavailable: wait reads once the broker
- *     comes up */
+ *     comes up
+ *   - Ctrl-C while the broker is down and the source backs off: canceled at once */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -357,6 +359,32 @@ static void test_broker_down_at_start(void **state)
     pj_expect_same("on_unavailable: wait, the broker up later", &got, &want);
 }
 
+/* Ctrl-C while the broker is gone and the source backs off between reconnections (1, 2, 4 s ...
+ * after 7 s down it pauses 8 s): weir local cancels at once, the subtask's close not waiting for
+ * the pause or a reconnection (libmosquitto's own network thread could wait forever when asked to
+ * stop while reconnecting: the reader drives the client itself). */
+static void test_ctrl_c_while_the_broker_is_down(void **state)
+{
+    (void)state;
+    tm_broker_t *b = tm_start("mosquitto");
+    const char *src = ps_fmt("{type: mqtt, broker: '%s', topics: ['%s']}", b->broker, S_FILTER);
+    ps_proc_t *job = s_start_job("down", s_topology("down", src, ps_path("down")));
+    tm_wait_subscribed(b, s_shared("down"), 2, S_SUB_MS);
+    tm_stop(b);
+    if (ps_wait_text(job, job->err, "lost the connection", 1, S_SUB_MS) < 0)
+        PS_FAIL("the source does not say it lost the broker");
+    ps_sleep_ms(7500);
+    int64_t t0 = ps_now_ms();
+    assert_int_equal(kill(job->pid, SIGINT), 0);
+    if (!ps_wait_exit(job, S_JOB_MS)) PS_FAIL("weir local did not exit after Ctrl-C");
+    int64_t took = ps_now_ms() - t0;
+    print_message("  canceled %lld ms after Ctrl-C, the broker down for 7.5 s\n", (long long)took);
+    assert_int_equal(ps_exit_code(job), 130);
+    if (took > (ps_h.asan ? 6000 : 3000))
+        PS_FAIL("Ctrl-C took %lld ms with the broker down:\n%s", (long long)took,
+                ps_read_file(job->err));
+}
+
 static void test_username_and_password(void **state)
 {
     (void)state;
@@ -406,6 +434,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_malformed_payloads, ps_setup, ps_teardown),
         cmocka_unit_test_setup_teardown(test_username_and_password, ps_setup, ps_teardown),
         cmocka_unit_test_setup_teardown(test_broker_down_at_start, ps_setup, ps_teardown),
+        cmocka_unit_test_setup_teardown(test_ctrl_c_while_the_broker_is_down, ps_setup,
+                                        ps_teardown),
     };
     if (getenv("WEIR_TEST_FILTER")) cmocka_set_test_filter(getenv("WEIR_TEST_FILTER"));
     return cmocka_run_group_tests(tests, NULL, s_group_teardown);

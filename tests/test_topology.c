@@ -299,7 +299,7 @@ static void test_errors_name_file_line_and_key(void **state)
         {"  - type: pipe\n", NO_WIN,
          "t.yaml:4: sources[1].type: 'pipe' is not one of generator, file, kafka"},
         {"  - devices: 1\n", NO_WIN,
-         "t.yaml:4: sources[1]: no type (type: generator, type: file, or type: kafka)"},
+         "t.yaml:4: sources[1]: no type (type: generator, type: file, type: kafka, or type: mqtt)"},
         {"parallelism: 0\n", NO_WIN, "t.yaml:4: parallelism: '0' is out of range (1 to 32768)"},
         {"paralelism: 2\n", NO_WIN,
          "t.yaml:4: paralelism: unknown key (a topology takes: name, "

@@ -160,7 +160,9 @@ int wr_influx_client_write(wr_influx_client_t *cl, const char *body, size_t len,
             if (wr_influx_reply_error(cl->reply.buf, cl->reply.len, &why) != 0)
                 wr_strbuf_truncate(&why, at);
             rc = s_status_error(status);
-            if (status < 500) break; /* InfluxDB refuses the points: trying again cannot help */
+            /* InfluxDB refuses the points: trying again cannot help, but for a request timeout
+             * and a rate limit (InfluxDB 2 and Cloud answer 429 when writes come too fast) */
+            if (status < 500 && status != 408 && status != 429) break;
         } else if (rc != WR_EUNREACH && rc != WR_ETIMEDOUT && rc != WR_EIO) {
             break; /* out of memory, an oversized answer */
         }

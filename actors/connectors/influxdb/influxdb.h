@@ -30,8 +30,9 @@
  *       batch: 5000                  # the most points in one POST (1 to 1,000,000)
  *       timeout: 10s                 # a POST's whole time
  *       connect_timeout: 2s          # to connect
- *       retries: 5                   # tries after the first on a 5xx answer, a timeout or no
- *                                    #   connection (0 to 100), then the subtask fails
+ *       retries: 5                   # tries after the first on a 5xx, 408 or 429 answer, a
+ *                                    #   timeout or no connection (0 to 100), then the subtask
+ *                                    #   fails
  *       retry_backoff: 200ms         # before the first retry, doubling each time (at most 5s)
  *
  * Values: ints and times as integer fields (1234i), doubles as floats (their shortest exact
@@ -42,7 +43,8 @@
  * at the end or before , = or a space), is skipped; both are counted, and logged (the first
  * time, then at the end of the input with the totals).
  *
- * Errors: a 2xx answer is success; 5xx, a timeout or no connection are retried with backoff
+ * Errors: a 2xx answer is success; 5xx, 408 (request timeout), 429 (too many requests), a
+ * timeout or no connection are retried with backoff
  * (`retries` times), then fail the subtask naming the URL and the last reason ("no connection:
  * Couldn't connect to server"); any other answer (4xx: a missing database, a field type
  * conflict, bad credentials) fails the subtask at once with InfluxDB's own message ("HTTP 404:

@@ -70,12 +70,15 @@
  * results, bridge the messages into Kafka and read them with the Kafka source (kafka.h), which
  * rewinds to the checkpoint's offsets.
  *
- * Threading: each subtask has one libmosquitto client, whose own network thread
- * (mosquitto_loop_start) connects, reconnects with back-off (1 s doubling to 30 s) and receives.
- * It copies each message into a bounded queue (mqtt_queue.h) that the subtask's read call takes
- * whole under the lock and parses without it, with no allocation per message or record. When the
- * queue is full the network thread waits, so it stops reading from the socket and acknowledging:
- * the broker holds the rest (within the receive maximum, 100 messages in flight, then its
+ * Threading: each subtask has one libmosquitto client. The first connection is made when the
+ * subtask starts (a blocking connect); then a network thread of the reader's own drives the
+ * client (mosquitto_loop), reconnects with back-off (1 s doubling to 30 s, from 1 s again once
+ * the broker accepted one) and receives, looking between calls whether the subtask closes, so a
+ * close never waits on a reconnection. It copies each message into a bounded queue
+ * (mqtt_queue.h) that the subtask's read call takes whole under the lock and parses without it,
+ * with no allocation per message or record. When the queue is full the network thread waits, so
+ * it stops reading from the socket and acknowledging later messages (libmosquitto has
+ * acknowledged the one it holds): the broker holds the rest (within the receive maximum, 100 messages in flight, then its
  * queue). Nothing is dropped silently: messages received while the subtask closes are counted and
  * logged. The broker's keep-alive is 30 s; a subtask held back longer by the job may be
  * disconnected and reconnects with its session. */

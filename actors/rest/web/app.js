@@ -266,13 +266,16 @@
         : h('p', null, `no exception; ${job.restarts} restarts`));
   }
 
-  /* Cancel, savepoint, stop: the answer in the notice line, a refusal in the errors. The folder
-   * field is kept across refreshes (one element per job). */
+  /* Cancel, savepoint, stop: the answer in the notice line, a refusal in the errors. What the
+   * folder field holds is kept across refreshes (per job), each drawing a field of its own: one
+   * element moved into the next drawing would leave the page without it while that drawing waits
+   * for its answers, or for good when a newer refresh supersedes it. */
   function actions(id, ended) {
-    const dir = state.dir && state.dir.id === id ? state.dir.el
-      : (state.dir = {id, el: h('input', {placeholder: 'savepoint folder (optional)'})}).el;
+    if (!state.dir || state.dir.id !== id) state.dir = {id, value: ''};
+    const dir = h('input', {placeholder: 'savepoint folder (optional)', value: state.dir.value,
+                            oninput: (e) => { state.dir.value = e.target.value; }});
     /* (Flink names the folder target-directory for a savepoint, targetDirectory for a stop) */
-    const target = (key) => () => (dir.value ? {[key]: dir.value} : {});
+    const target = (key) => () => (state.dir.value ? {[key]: state.dir.value} : {});
     const run = (label, path, method, body) => async () => {
       if ((label !== 'savepoint') && !window.confirm(`${label} job ${id}?`)) return;
       try {
