@@ -78,10 +78,10 @@
  * (mqtt_queue.h) that the subtask's read call takes whole under the lock and parses without it,
  * with no allocation per message or record. When the queue is full the network thread waits, so
  * it stops reading from the socket and acknowledging later messages (libmosquitto has
- * acknowledged the one it holds): the broker holds the rest (within the receive maximum, 100 messages in flight, then its
- * queue). Nothing is dropped silently: messages received while the subtask closes are counted and
- * logged. The broker's keep-alive is 30 s; a subtask held back longer by the job may be
- * disconnected and reconnects with its session. */
+ * acknowledged the one it holds): the broker holds the rest (within the receive maximum, 100
+ * messages in flight, then its queue). Nothing is dropped silently: messages received while the
+ * subtask closes are counted and logged. The broker's keep-alive is 30 s; a subtask held back
+ * longer by the job may be disconnected and reconnects with its session. */
 #ifndef WR_MQTT_H
 #define WR_MQTT_H
 

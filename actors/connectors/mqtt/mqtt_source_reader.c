@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "actors/connectors/mqtt/mqtt_queue.h"
 #include "actors/connectors/mqtt/mqtt_source_internal.h"
@@ -25,6 +24,7 @@
 #include "bus/base/clock.h"
 #include "bus/base/error.h"
 #include "bus/base/log.h"
+#include "bus/base/stopper.h"
 
 #define S_KEEPALIVE     30   /* s */
 #define S_RECEIVE_MAX   100  /* QoS 1 messages in flight to a subscriber */
@@ -53,11 +53,10 @@ typedef struct {
     int nfilters;
     wr_textin_t *text;
     struct mosquitto *mosq;
-    pthread_t thread;    /* the network thread, when looping */
-    bool looping;        /* it runs */
-    bool stop;           /* closing: the network thread ends (under lock) */
-    pthread_cond_t wake; /* signalled with stop (under lock): its back-off pause ends */
-    bool start_failed;   /* on_unavailable: wait, and the broker was down at start */
+    pthread_t thread;     /* the network thread, when looping */
+    bool looping;         /* it runs */
+    wr_stopper_t stopper; /* closing: the network thread ends, its back-off cut short */
+    bool start_failed;    /* on_unavailable: wait, and the broker was down at start */
     wr__mqtt_queue_t *q;
     pthread_mutex_t lock;
     s_net_t net;
@@ -169,29 +168,13 @@ static void s_on_bad(void *ctx, const char *msg)
 
 /* ---- the network thread ---- */
 
+/* Closing, or the broker refused: the network thread ends. */
 static bool s_stopping(s_reader_t *r)
 {
     pthread_mutex_lock(&r->lock);
-    bool stop = r->stop || r->net.fatal;
+    bool refused = r->net.fatal != 0;
     pthread_mutex_unlock(&r->lock);
-    return stop;
-}
-
-/* Waits ms, or less when closing. */
-static void s_pause(s_reader_t *r, int64_t ms)
-{
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += ms / 1000;
-    until.tv_nsec += (ms % 1000) * 1000000;
-    if (until.tv_nsec >= 1000000000) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000;
-    }
-    pthread_mutex_lock(&r->lock);
-    while (!r->stop && pthread_cond_timedwait(&r->wake, &r->lock, &until) == 0) {
-    }
-    pthread_mutex_unlock(&r->lock);
+    return refused || wr_stopper_wait(&r->stopper, 0);
 }
 
 /* libmosquitto's loop until closing or a refusal: a lost connection (or none at the start, under
@@ -212,8 +195,7 @@ static void *s_network(void *arg)
             continue;
         }
         if (s_stopping(r)) break;
-        s_pause(r, delay);
-        if (s_stopping(r)) break;
+        if (wr_stopper_wait(&r->stopper, delay) || s_stopping(r)) break;
         up = mosquitto_reconnect_async(r->mosq) == MOSQ_ERR_SUCCESS;
         delay = delay * 2 < S_RECONNECT_MAX ? delay * 2 : S_RECONNECT_MAX;
     }
@@ -247,10 +229,7 @@ void wr__msrc_close(void **rp)
 {
     s_reader_t *r = *rp;
     if (!r) return;
-    pthread_mutex_lock(&r->lock);
-    r->stop = true;
-    pthread_cond_broadcast(&r->wake);
-    pthread_mutex_unlock(&r->lock);
+    wr_stopper_stop(&r->stopper);
     if (r->q) wr__mqtt_queue_close(r->q); /* a push waiting for room returns */
     if (r->looping) pthread_join(r->thread, NULL);
     if (r->mosq) {
@@ -274,7 +253,7 @@ void wr__msrc_close(void **rp)
     free(r->filters);
     wr_textin_destroy(&r->text);
     wr_strbuf_release(&r->buf);
-    pthread_cond_destroy(&r->wake);
+    wr_stopper_destroy(&r->stopper);
     pthread_mutex_destroy(&r->lock);
     free(r);
     *rp = NULL;
@@ -386,15 +365,11 @@ int wr__msrc_open(const void *config, const wr_source_open_t *o, void **rp, wr_s
     pthread_once(&s_lib_once, s_lib_init);
     s_reader_t *r = calloc(1, sizeof *r);
     if (!r) return WR_ENOMEM;
-    pthread_condattr_t ca;
-    bool cond = !pthread_condattr_init(&ca) && !pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) &&
-                !pthread_cond_init(&r->wake, &ca);
-    pthread_condattr_destroy(&ca);
-    if (!cond || pthread_mutex_init(&r->lock, NULL)) {
-        if (cond) pthread_cond_destroy(&r->wake);
+    if (pthread_mutex_init(&r->lock, NULL)) {
         free(r);
         return WR_ENOMEM;
     }
+    wr_stopper_init(&r->stopper);
     *rp = r;
     r->c = c;
     r->subtask = o->subtask;
