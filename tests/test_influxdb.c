@@ -572,6 +572,20 @@ static void test_job_fails_on_a_missing_database(void **state)
     assert_non_null(strstr(all, db->url));
 }
 
+/* A measurement InfluxDB would read as a comment (every point dropped with a 204) is refused
+ * when the topology is read, naming the key. */
+static void test_a_comment_measurement_is_refused(void **state)
+{
+    (void)state;
+    const char *path = ps_path("comment.yaml");
+    ps_write_file(path, "name: c\nsources:\n  - {type: generator, devices: 1, total: 1}\n"
+                        "sinks:\n  - {type: influxdb, url: 'http://127.0.0.1:1', measurement: "
+                        "'#m'}\n");
+    ps_result_t r = ps_run("comment", PS_ARGV("local", path), S_JOB_MS);
+    if (r.code != 2 || !strstr(r.err, "measurement: '#m' starts with '#'"))
+        fail_msg("weir local exited %d:\n%s", r.code, r.err);
+}
+
 /* `weir bench influxdb` runs, starts and stops its own influxd, and says what it measured. */
 static void test_bench_runs(void **state)
 {
@@ -673,6 +687,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_refused_writes, ps_setup, ps_teardown),
         cmocka_unit_test_setup_teardown(test_never_hangs, ps_setup, ps_teardown),
         cmocka_unit_test_setup_teardown(test_scripted_server, ps_setup, ps_teardown),
+        cmocka_unit_test_setup_teardown(test_a_comment_measurement_is_refused, ps_setup,
+                                        ps_teardown),
         cmocka_unit_test_setup_teardown(test_job_points_are_the_results, ps_setup, ps_teardown),
         cmocka_unit_test_setup_teardown(test_job_replay_overwrites, ps_setup, ps_teardown),
         cmocka_unit_test_setup_teardown(test_job_fails_on_a_missing_database, ps_setup,

@@ -117,6 +117,11 @@ static int s_check(void *config, const wr_param_check_t *ck)
                              "measurement: '%s' cannot be written in line protocol (a newline, "
                              "or a backslash at the end or before a comma or a space)",
                              c->measurement);
+    if (c->measurement[0] == '#') /* a comment line to InfluxDB: 204, and every point dropped */
+        return wr_param_fail(ck, "measurement",
+                             "measurement: '%s' starts with '#': InfluxDB would read each point "
+                             "as a comment and drop it",
+                             c->measurement);
     if (c->api == WR_INFLUXDB_V2 && (!c->org[0] || !c->bucket[0] || !c->token[0]))
         return wr_param_fail(ck, NULL, "api v2 needs org, bucket and token");
     return 0;

@@ -1,10 +1,6 @@
-/* The MQTT source's reader (mqtt_source_internal.h): one libmosquitto client per subtask, driven
- * by a network thread of ours (mosquitto_loop, 100 ms at a time) that subscribes on every
- * connection, reconnects with back-off and pushes each message into the bounded queue
- * (mqtt_queue.h). Not libmosquitto's own thread (mosquitto_loop_start): in 2.0.11 a
- * disconnection asked while it reconnects is overwritten by the reconnection, and
- * mosquitto_loop_stop then waits forever; ours looks at a stop flag between calls, so closing
- * takes at most one call (and a connection attempt under way). The subtask's
+/* The MQTT source's reader (mqtt_source_internal.h): one libmosquitto client per subtask, whose
+ * network thread (mosquitto_loop_start) connects, subscribes on every connection, reconnects
+ * with back-off and pushes each message into the bounded queue (mqtt_queue.h). The subtask's
  * read call takes the queue whole and parses each payload's lines with textin straight into the
  * batch; when the batch fills inside a payload, the rest waits for the next call. What the
  * network thread learns (connected, subscribed, refused) it notes under the reader's lock; only
@@ -24,13 +20,11 @@
 #include "bus/base/clock.h"
 #include "bus/base/error.h"
 #include "bus/base/log.h"
-#include "bus/base/stopper.h"
 
-#define S_KEEPALIVE     30   /* s */
-#define S_RECEIVE_MAX   100  /* QoS 1 messages in flight to a subscriber */
-#define S_RECONNECT_MIN 1000 /* ms, doubling up to */
-#define S_RECONNECT_MAX 30000
-#define S_LOOP_MS       100 /* one mosquitto_loop call at most: how soon closing is seen */
+#define S_KEEPALIVE     30  /* s */
+#define S_RECEIVE_MAX   100 /* QoS 1 messages in flight to a subscriber */
+#define S_RECONNECT_MIN 1   /* s, doubling up to */
+#define S_RECONNECT_MAX 30
 #define S_MS            INT64_C(1000000)
 
 /* What the network thread saw (under lock). */
@@ -53,10 +47,8 @@ typedef struct {
     int nfilters;
     wr_textin_t *text;
     struct mosquitto *mosq;
-    pthread_t thread;     /* the network thread, when looping */
-    bool looping;         /* it runs */
-    wr_stopper_t stopper; /* closing: the network thread ends, its back-off cut short */
-    bool start_failed;    /* on_unavailable: wait, and the broker was down at start */
+    bool looping;      /* the network thread runs */
+    bool start_failed; /* on_unavailable: wait, and the broker was down at start */
     wr__mqtt_queue_t *q;
     pthread_mutex_t lock;
     s_net_t net;
@@ -166,42 +158,6 @@ static void s_on_bad(void *ctx, const char *msg)
                        r->parallelism, r->topic, msg);
 }
 
-/* ---- the network thread ---- */
-
-/* Closing, or the broker refused: the network thread ends. */
-static bool s_stopping(s_reader_t *r)
-{
-    pthread_mutex_lock(&r->lock);
-    bool refused = r->net.fatal != 0;
-    pthread_mutex_unlock(&r->lock);
-    return refused || wr_stopper_wait(&r->stopper, 0);
-}
-
-/* libmosquitto's loop until closing or a refusal: a lost connection (or none at the start, under
- * on_unavailable: wait) is tried again after 1 s, doubling to 30 s while attempts fail; the
- * back-off starts again once the broker has accepted a connection. */
-static void *s_network(void *arg)
-{
-    s_reader_t *r = arg;
-    bool up = !r->start_failed;
-    int64_t delay = S_RECONNECT_MIN;
-    uint64_t accepted = 0;
-    while (!s_stopping(r)) {
-        if (up && mosquitto_loop(r->mosq, S_LOOP_MS, 1) == MOSQ_ERR_SUCCESS) {
-            pthread_mutex_lock(&r->lock);
-            if (r->net.connects != accepted) delay = S_RECONNECT_MIN;
-            accepted = r->net.connects;
-            pthread_mutex_unlock(&r->lock);
-            continue;
-        }
-        if (s_stopping(r)) break;
-        if (wr_stopper_wait(&r->stopper, delay) || s_stopping(r)) break;
-        up = mosquitto_reconnect_async(r->mosq) == MOSQ_ERR_SUCCESS;
-        delay = delay * 2 < S_RECONNECT_MAX ? delay * 2 : S_RECONNECT_MAX;
-    }
-    return NULL;
-}
-
 /* ---- lifecycle ---- */
 
 static pthread_once_t s_lib_once = PTHREAD_ONCE_INIT;
@@ -229,13 +185,11 @@ void wr__msrc_close(void **rp)
 {
     s_reader_t *r = *rp;
     if (!r) return;
-    wr_stopper_stop(&r->stopper);
     if (r->q) wr__mqtt_queue_close(r->q); /* a push waiting for room returns */
-    if (r->looping) pthread_join(r->thread, NULL);
     if (r->mosq) {
-        /* (a normal disconnection, sent now that no other thread uses the client: the broker
-         * keeps the session for session_expiry) */
+        /* (a normal disconnection: the broker keeps the session for session_expiry) */
         mosquitto_disconnect_v5(r->mosq, MQTT_RC_NORMAL_DISCONNECTION, NULL);
+        if (r->looping) mosquitto_loop_stop(r->mosq, false);
         mosquitto_destroy(r->mosq);
     }
     if (r->text) wr_textsrc_log_sum(&r->log, wr_textin_stats(r->text)->bad, true);
@@ -253,7 +207,6 @@ void wr__msrc_close(void **rp)
     free(r->filters);
     wr_textin_destroy(&r->text);
     wr_strbuf_release(&r->buf);
-    wr_stopper_destroy(&r->stopper);
     pthread_mutex_destroy(&r->lock);
     free(r);
     *rp = NULL;
@@ -305,6 +258,7 @@ static int s_client(s_reader_t *r, wr_strbuf_t *err)
     if (!(r->mosq = mosquitto_new(r->client_id, c->clean_start, r))) return WR_ENOMEM;
     mosquitto_int_option(r->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
     mosquitto_int_option(r->mosq, MOSQ_OPT_RECEIVE_MAXIMUM, S_RECEIVE_MAX);
+    mosquitto_reconnect_delay_set(r->mosq, S_RECONNECT_MIN, S_RECONNECT_MAX, true);
     mosquitto_connect_v5_callback_set(r->mosq, s_on_connect);
     mosquitto_subscribe_v5_callback_set(r->mosq, s_on_subscribe);
     mosquitto_disconnect_v5_callback_set(r->mosq, s_on_disconnect);
@@ -351,8 +305,8 @@ static int s_connect(s_reader_t *r, wr_strbuf_t *err)
         wr_warn("mqtt source %u/%u: cannot reach the broker %s: %s (on_unavailable: wait: "
                 "trying again)",
                 r->subtask, r->parallelism, c->broker, s_mosq_error(mrc));
-    if (pthread_create(&r->thread, NULL, s_network, r)) {
-        wr_strbuf_adds(err, "mqtt source: cannot start the network thread");
+    if ((mrc = mosquitto_loop_start(r->mosq))) {
+        wr_strbuf_addf(err, "mqtt source: cannot start the network thread: %s", s_mosq_error(mrc));
         return WR_EIO;
     }
     r->looping = true;
@@ -369,7 +323,6 @@ int wr__msrc_open(const void *config, const wr_source_open_t *o, void **rp, wr_s
         free(r);
         return WR_ENOMEM;
     }
-    wr_stopper_init(&r->stopper);
     *rp = r;
     r->c = c;
     r->subtask = o->subtask;

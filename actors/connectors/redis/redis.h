@@ -46,9 +46,10 @@
  * strategy applies. A connection that is lost or times out is opened again, up to 5 times with a
  * backoff of 100 ms doubling each time, and the commands not acknowledged yet are sent again;
  * then the subtask fails. A server that cannot be reached when a writer opens fails it naming the
- * address. hiredis's blocking API with timeouts (redisSetTimeout): no call waits longer than
- * `timeout`. Any parallelism: a connection per writer. Two jobs of a cluster may not write hashes
- * under the same address (as written), db and key template at once (resource
+ * address. hiredis's blocking API with timeouts (redisSetTimeout): no socket read or write waits
+ * longer than `timeout` (a round of many replies may take several; resolving a host name is not
+ * bounded by it). Any parallelism: a connection per writer. Two jobs of a cluster may not write
+ * hashes under the same address (as written), db and key template at once (resource
  * "redis:ADDRESS/DB/KEY"); streams may be shared. */
 #ifndef WR_REDIS_H
 #define WR_REDIS_H
