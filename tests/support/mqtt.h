@@ -46,7 +46,8 @@ tm_broker_t *tm_start(const char *name);
 /* The same with these configuration lines instead of "allow_anonymous true\n" (a
  * password_file, ...). */
 tm_broker_t *tm_start_conf(const char *name, const char *auth);
-/* SIGTERM, and waits for it to exit (it writes its persistence file first). */
+/* SIGTERM, and waits for it to exit (it writes its persistence file first); SIGTERM again after
+ * 5 s if it still runs. */
 void tm_stop(tm_broker_t *b);
 /* Starts it again on its port with its persistence, and waits until it runs. */
 void tm_restart(tm_broker_t *b);
