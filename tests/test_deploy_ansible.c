@@ -39,8 +39,6 @@
 #define S_WAIT_MS          (ps_h.asan ? 60000 : 20000)
 #define S_HOST             "a"
 
-extern char **environ;
-
 /* The units the playbook starts on host a, by their pid files' names. */
 static const char *const s_units[] = {"weir-taskmanager", "weir-jobmanager", "weir-etcd"};
 
@@ -73,28 +71,12 @@ static const char s_job[] = "name: deploy-check\n"
  * folders in the test's directory and its output plain. Kept until the test ends. */
 static char **s_ansible_env(void)
 {
-    static const char *const drop[] = {
-        "LD_PRELOAD=",   "ASAN_OPTIONS=", "UBSAN_OPTIONS=", "LSAN_OPTIONS=",
-        "TSAN_OPTIONS=", "HOME=",         "ANSIBLE_"};
-    size_t n = 0;
-    while (environ[n])
-        n++;
-    char **env = ps_alloc((n + 8) * sizeof *env);
-    size_t m = 0;
-    for (size_t i = 0; i < n; i++) {
-        bool keep = true;
-        for (size_t k = 0; k < sizeof drop / sizeof drop[0]; k++)
-            if (!strncmp(environ[i], drop[k], strlen(drop[k]))) keep = false;
-        if (keep) env[m++] = environ[i];
-    }
-    env[m++] = (char *)ps_fmt("HOME=%s", ps_path("home"));
-    env[m++] = (char *)ps_fmt("ANSIBLE_LOCAL_TEMP=%s", ps_path("ansible-tmp"));
-    env[m++] = (char *)ps_fmt("ANSIBLE_REMOTE_TEMP=%s", ps_path("ansible-tmp"));
-    env[m++] = "ANSIBLE_PIPELINING=1";
-    env[m++] = "ANSIBLE_NOCOLOR=1";
-    env[m++] = "ANSIBLE_RETRY_FILES_ENABLED=0";
-    env[m] = NULL;
-    return env;
+    return ps_env(PS_ARGV(PS_ENV_SANITIZERS, "ANSIBLE_"),
+                  PS_ARGV(ps_fmt("HOME=%s", ps_path("home")),
+                          ps_fmt("ANSIBLE_LOCAL_TEMP=%s", ps_path("ansible-tmp")),
+                          ps_fmt("ANSIBLE_REMOTE_TEMP=%s", ps_path("ansible-tmp")),
+                          "ANSIBLE_PIPELINING=1", "ANSIBLE_NOCOLOR=1",
+                          "ANSIBLE_RETRY_FILES_ENABLED=0"));
 }
 
 /* Runs ansible-playbook with args (after the program's name) to its end; fails the test, with its

@@ -48,8 +48,6 @@
 #define S_WEIR_PATH "/usr/local/bin/weir"
 #define S_ADMIN     "admin"
 
-extern char **environ;
-
 typedef const wr_yaml_node_t node_t;
 
 typedef struct {
@@ -581,13 +579,8 @@ static void s_load_keys(void)
     }
     if (!replicas[0] || !replicas[1])
         fail_msg("no StatefulSets weir-jobmanager and weir-taskmanager with replicas");
-    size_t n = 0;
-    while (environ[n])
-        n++;
-    char **env = ps_alloc((n + 3) * sizeof *env);
-    memcpy(env, environ, n * sizeof *env);
-    env[n] = (char *)ps_fmt("WEIR=%s", ps_h.weir);
-    env[n + 1] = (char *)ps_fmt("KEYS_DIR=%s", ps_path("keys"));
+    char **env =
+        ps_env(NULL, PS_ARGV(ps_fmt("WEIR=%s", ps_h.weir), ps_fmt("KEYS_DIR=%s", ps_path("keys"))));
     ps_proc_t *k = ps_start_program("keys", "/bin/sh",
                                     PS_ARGV(ps_fmt("%s/deploy/k8s/keys.sh", ps_h.src),
                                             ps_fmt("%ld", replicas[0]), ps_fmt("%ld", replicas[1])),

@@ -92,18 +92,9 @@ static s_result_t *s_results(const char *path, size_t *n)
 /* The test's environment for the stack: its ports and folder. */
 static char **s_stack_env(int mqtt, int redis, int influx, int rpc)
 {
-    extern char **environ;
-    size_t n = 0;
-    while (environ[n])
-        n++;
-    char **env = ps_alloc((n + 6) * sizeof *env);
-    memcpy(env, environ, n * sizeof *env);
-    env[n++] = (char *)ps_fmt("MQTT_PORT=%d", mqtt);
-    env[n++] = (char *)ps_fmt("REDIS_PORT=%d", redis);
-    env[n++] = (char *)ps_fmt("INFLUX_PORT=%d", influx);
-    env[n++] = (char *)ps_fmt("INFLUX_RPC_PORT=%d", rpc);
-    env[n++] = (char *)ps_fmt("IOT_DIR=%s", ps_path("stack"));
-    return env;
+    return ps_env(NULL, PS_ARGV(ps_fmt("MQTT_PORT=%d", mqtt), ps_fmt("REDIS_PORT=%d", redis),
+                                ps_fmt("INFLUX_PORT=%d", influx), ps_fmt("INFLUX_RPC_PORT=%d", rpc),
+                                ps_fmt("IOT_DIR=%s", ps_path("stack"))));
 }
 
 static void test_the_example_end_to_end(void **state)

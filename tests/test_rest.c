@@ -278,8 +278,7 @@ static void test_every_endpoint_against_a_cluster(void **state)
 /* The admin's (or viewer's) REST token that the group's `weir keygen` made. */
 static const char *s_bearer(const char *name)
 {
-    const char *token = ps_read_file(ps_fmt("%s/secret/%s.rest-token", ps_h.keys, name));
-    return ps_fmt("Authorization: Bearer %.*s", (int)strcspn(token, "\n"), token);
+    return ps_fmt("Authorization: Bearer %s", th_rest_token(name));
 }
 
 /* method path as admin, with a body: status, and one JSON object, returned. */

@@ -100,24 +100,10 @@ static const char *s_artefacts(void)
  * (Chromium is no ASan build), with its home, configuration and cache in the test's folder. */
 static char **s_browser_env(void)
 {
-    extern char **environ;
-    static const char *const drop[] = {
-        "LD_PRELOAD=",   "ASAN_OPTIONS=", "UBSAN_OPTIONS=",   "LSAN_OPTIONS=",
-        "TSAN_OPTIONS=", "HOME=",         "XDG_CONFIG_HOME=", "XDG_CACHE_HOME="};
-    size_t n = 0, m = 0;
-    while (environ[n])
-        n++;
-    char **env = ps_alloc((n + 4) * sizeof *env);
-    for (size_t i = 0; i < n; i++) {
-        bool keep = true;
-        for (size_t k = 0; k < sizeof drop / sizeof drop[0]; k++)
-            keep = keep && strncmp(environ[i], drop[k], strlen(drop[k]));
-        if (keep) env[m++] = environ[i];
-    }
-    env[m++] = (char *)ps_fmt("HOME=%s", ps_path("browser-home"));
-    env[m++] = (char *)ps_fmt("XDG_CONFIG_HOME=%s", ps_path("browser-home/config"));
-    env[m++] = (char *)ps_fmt("XDG_CACHE_HOME=%s", ps_path("browser-home/cache"));
-    return env;
+    return ps_env(PS_ARGV(PS_ENV_SANITIZERS),
+                  PS_ARGV(ps_fmt("HOME=%s", ps_path("browser-home")),
+                          ps_fmt("XDG_CONFIG_HOME=%s", ps_path("browser-home/config")),
+                          ps_fmt("XDG_CACHE_HOME=%s", ps_path("browser-home/cache"))));
 }
 
 /* Loads http://127.0.0.1:port/#/ROUTE in headless Chromium, its screenshot into the artefacts as
@@ -260,17 +246,6 @@ static void test_pages_of_a_running_job(void **state)
 
 /* ---- the buttons, clicked in Chromium ---- */
 
-/* text as a JavaScript string literal (JSON's is one). */
-static const char *s_js(const char *text)
-{
-    wr_strbuf_t sb;
-    wr_strbuf_init(&sb);
-    wr_strbuf_add_json_str(&sb, text, strlen(text));
-    const char *js = ps_fmt("%s", sb.buf);
-    wr_strbuf_release(&sb);
-    return js;
-}
-
 /* On the job page open in tab: the REST token field set to token (as a user types it: a change
  * event), the savepoint folder field to folder, then a click on the button label (confirm()
  * answered yes), as a user does. Returns what the page then says: its notice line, or "error: "
@@ -304,17 +279,10 @@ static const char *s_click(tb_browser_t *b, const char *tab, const char *token, 
         "  return await until(() => notice.textContent"
         "    || (errors.textContent && 'error: ' + errors.textContent), 'answer');"
         "})()",
-        s_js(token), s_js(token), s_js(label), s_js(label), s_js(folder));
+        tj_quote(token), tj_quote(token), tj_quote(label), tj_quote(label), tj_quote(folder));
     const char *said = tb_eval(b, tab, js, 70000);
     print_message("  %s: %s\n", label, said);
     return said;
-}
-
-/* The token `weir keygen --admin/--viewer NAME` made for the group. */
-static const char *s_token(const char *name)
-{
-    const char *token = ps_read_file(ps_fmt("%s/secret/%s.rest-token", ps_h.keys, name));
-    return ps_fmt("%.*s", (int)strcspn(token, "\n"), token);
 }
 
 /* The Savepoint, Stop and Cancel buttons of a job's page, clicked in a real browser, act as the
@@ -334,12 +302,12 @@ static void test_buttons_act_on_jobs(void **state)
     const char *said = s_click(b, tab, "", folder, "Savepoint");
     if (!strstr(said, "error: ") || !strstr(said, ": 401 ") || !strstr(said, "REST token"))
         PS_FAIL("a savepoint without a token: '%s'", said);
-    said = s_click(b, tab, s_token("viewer"), folder, "Stop");
+    said = s_click(b, tab, th_rest_token("viewer"), folder, "Stop");
     if (!strstr(said, "error: ") || !strstr(said, ": 403 "))
         PS_FAIL("a stop with a viewer's token: '%s'", said);
     if (!strstr(pj_job(&c, id), "RUNNING")) PS_FAIL("job %s stopped after a refusal", id);
 
-    const char *admin = s_token("admin");
+    const char *admin = th_rest_token("admin");
     said = s_click(b, tab, admin, folder, "Savepoint");
     const char *at = strstr(said, ps_fmt("savepoint %s: COMPLETED at %s/", id, folder));
     if (!at) PS_FAIL("the savepoint button: '%s'", said);

@@ -15,7 +15,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bus/base/strbuf.h"
 #include "tests/support/json.h"
 #include "tests/support/process.h"
 
@@ -111,14 +110,7 @@ tb_browser_t *tb_start(const char *name, char **envp)
 /* A command's sole parameter, a string: {"key":"value"}. */
 static const char *s_param(const char *key, const char *value)
 {
-    wr_strbuf_t p;
-    wr_strbuf_init(&p);
-    wr_strbuf_addf(&p, "{\"%s\":", key);
-    wr_strbuf_add_json_str(&p, value, strlen(value));
-    wr_strbuf_adds(&p, "}");
-    const char *params = ps_fmt("%s", p.buf);
-    wr_strbuf_release(&p);
-    return params;
+    return ps_fmt("{\"%s\":%s}", key, tj_quote(value));
 }
 
 /* A new tab on about:blank, then navigated to url once attached: its load event is seen by the
@@ -149,13 +141,9 @@ const char *tb_open(tb_browser_t *b, const char *url)
 
 const char *tb_eval(tb_browser_t *b, const char *session, const char *expr, int timeout_ms)
 {
-    wr_strbuf_t p;
-    wr_strbuf_init(&p);
-    wr_strbuf_adds(&p, "{\"expression\":");
-    wr_strbuf_add_json_str(&p, expr, strlen(expr));
-    wr_strbuf_addf(&p, ",\"awaitPromise\":true,\"returnByValue\":true,\"timeout\":%d}", timeout_ms);
-    const char *params = ps_fmt("%s", p.buf);
-    wr_strbuf_release(&p);
+    const char *params =
+        ps_fmt("{\"expression\":%s,\"awaitPromise\":true,\"returnByValue\":true,\"timeout\":%d}",
+               tj_quote(expr), timeout_ms);
     const tj_value_t *r = s_answer(b, s_send(b, session, "Runtime.evaluate", params),
                                    "Runtime.evaluate", timeout_ms + 5000);
     const tj_value_t *ex = tj_get(r, "exceptionDetails");

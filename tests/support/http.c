@@ -34,6 +34,12 @@ static size_t s_header(char *p, size_t size, size_t n, void *allow)
     return size * n;
 }
 
+const char *th_rest_token(const char *name)
+{
+    const char *token = ps_read_file(ps_fmt("%s/secret/%s.rest-token", ps_h.keys, name));
+    return ps_fmt("%.*s", (int)strcspn(token, "\n"), token);
+}
+
 th_http_t th_http(int port, const char *method, const char *path, const char *body, size_t len)
 {
     return th_http_with(port, NULL, method, path, body, len);

@@ -20,6 +20,8 @@ typedef struct {
 
 /* method path on 127.0.0.1:port, with body (NULL: none) of len bytes; fails the test when there is
  * no answer (a body cut off by the server's 413 counts as answered). */
+/* The REST token the group's `weir keygen --admin/--viewer NAME` wrote (PS_KEYGEN_ARGS), kept. */
+const char *th_rest_token(const char *name);
 th_http_t th_http(int port, const char *method, const char *path, const char *body, size_t len);
 /* The same with one more request header ("Name: value"; NULL: none). */
 th_http_t th_http_with(int port, const char *header, const char *method, const char *path,

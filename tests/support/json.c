@@ -152,3 +152,12 @@ double tj_num(const tj_value_t *obj, const char *key)
     const tj_value_t *v = tj_get(obj, key);
     return v && v->type == TJ_NUM ? v->num : NAN;
 }
+
+const char *tj_quote(const char *text)
+{
+    wr_strbuf_t sb;
+    wr_strbuf_init(&sb);
+    wr_strbuf_add_json_str(&sb, text, strlen(text));
+    assert_false(sb.failed);
+    return ps_keep(wr_strbuf_detach(&sb, NULL));
+}

@@ -33,5 +33,8 @@ const tj_value_t *tj_get(const tj_value_t *obj, const char *key);
 const char *tj_str(const tj_value_t *obj, const char *key);
 /* The number of key in obj; NaN when it is missing or not a number. */
 double tj_num(const tj_value_t *obj, const char *key);
+/* text as a JSON string literal, quotes included (also a JavaScript one), kept until the test
+ * ends. */
+const char *tj_quote(const char *text);
 
 #endif

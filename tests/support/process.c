@@ -260,6 +260,35 @@ ps_proc_t *ps_start_program(const char *name, const char *path, const char *cons
     return s_start(name, path, args, envp, &(s_inherit_t){.in_fd = -1});
 }
 
+/* True when entry ("NAME=VALUE") is named as one of add's entries. */
+static bool s_env_named(const char *entry, const char *const add[])
+{
+    size_t len = strcspn(entry, "=");
+    for (size_t i = 0; add && add[i]; i++)
+        if (strcspn(add[i], "=") == len && !strncmp(entry, add[i], len)) return true;
+    return false;
+}
+
+char **ps_env(const char *const drop[], const char *const add[])
+{
+    extern char **environ;
+    size_t n = 0, nadd = 0, m = 0;
+    while (environ[n])
+        n++;
+    while (add && add[nadd])
+        nadd++;
+    char **env = ps_alloc((n + nadd + 1) * sizeof *env);
+    for (size_t i = 0; i < n; i++) {
+        bool keep = !s_env_named(environ[i], add);
+        for (size_t k = 0; keep && drop && drop[k]; k++)
+            keep = strncmp(environ[i], drop[k], strlen(drop[k])) != 0;
+        if (keep) env[m++] = environ[i];
+    }
+    for (size_t i = 0; i < nadd; i++)
+        env[m++] = (char *)add[i];
+    return env;
+}
+
 ps_proc_t *ps_start_program_fds(const char *name, const char *path, const char *const args[],
                                 char **envp, const int fds[], size_t nfds)
 {

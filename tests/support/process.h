@@ -150,6 +150,14 @@ ps_proc_t *ps_start(const char *name, const char *const args[], char **envp);
 /* The same for another program than weir: path (absolute) with ARGS, tracked and killed alike. */
 ps_proc_t *ps_start_program(const char *name, const char *path, const char *const args[],
                             char **envp);
+/* This process's environment less every entry that starts with one of drop[] (NULL-ended; NULL:
+ * none), plus each "NAME=VALUE" of add[] (NULL-ended; NULL: none), which takes the place of an
+ * entry of that name: for ps_start_program. Kept until the test ends. */
+char **ps_env(const char *const drop[], const char *const add[]);
+/* What a sanitizer build of a test puts in its environment, for ps_env's drop: a program that is
+ * no such build (Chromium, ansible) must not get it. */
+#define PS_ENV_SANITIZERS                                                                          \
+    "LD_PRELOAD=", "ASAN_OPTIONS=", "UBSAN_OPTIONS=", "LSAN_OPTIONS=", "TSAN_OPTIONS="
 /* ps_start_program with fds[i] as the child's descriptor 3 + i (i < nfds <= 4), for a program
  * that talks on inherited pipes (Chromium's --remote-debugging-pipe reads 3 and writes 4). The
  * caller still closes its own copies. */
