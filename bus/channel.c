@@ -5,9 +5,9 @@
 
 #include "bus/base/error.h"
 
-static int s_pack_credit(uint64_t channel, uint32_t n, msgpack_sbuffer *out)
+static int s_pack_credit(uint64_t channel, uint64_t granted, msgpack_sbuffer *out)
 {
-    return wr_msg_credit_pack(&(wr_msg_credit_t){channel, n}, out);
+    return wr_msg_credit_pack(&(wr_msg_credit_t){channel, granted}, out);
 }
 
 void wr_chan_tx_init(wr_chan_tx_t *tx, uint64_t channel)
@@ -69,9 +69,11 @@ wr_msg_t *wr_chan_tx_end(const wr_chan_tx_t *tx)
 
 int wr_chan_tx_on_credit(wr_chan_tx_t *tx, const wr_msg_credit_t *credit)
 {
-    if (credit->channel != tx->channel || credit->credits > UINT32_MAX - tx->credits)
-        return WR_EPROTO;
-    tx->credits += credit->credits;
+    if (credit->channel != tx->channel) return WR_EPROTO;
+    if (credit->granted <= tx->granted) return 0; /* repeated, or overtaken by a later one */
+    if (credit->granted - tx->sent > UINT32_MAX) return WR_EPROTO;
+    tx->granted = credit->granted;
+    tx->credits = (uint32_t)(tx->granted - tx->sent);
     return 0;
 }
 
@@ -111,9 +113,8 @@ void wr_chan_rx_init(wr_chan_rx_t *rx, uint64_t channel, uint32_t window)
 
 int wr_chan_rx_open(wr_chan_rx_t *rx, msgpack_sbuffer *out)
 {
-    int rc = s_pack_credit(rx->channel, rx->window, out);
-    if (!rc) rx->granted += rx->window;
-    return rc;
+    if (!rx->granted) rx->granted = rx->window;
+    return s_pack_credit(rx->channel, rx->granted, out);
 }
 
 int wr_chan_rx_on_batch(wr_chan_rx_t *rx, const wr_msg_data_batch_t *batch, wr_chan_batch_t *b)
@@ -150,7 +151,7 @@ int wr_chan_rx_consumed(wr_chan_rx_t *rx, msgpack_sbuffer *out)
 {
     rx->owed++;
     if (rx->owed * 2 < rx->window && rx->window > 1) return 0;
-    int rc = s_pack_credit(rx->channel, rx->owed, out);
+    int rc = s_pack_credit(rx->channel, rx->granted + rx->owed, out);
     if (rc) return rc;
     rx->granted += rx->owed;
     rx->owed = 0;

@@ -4,6 +4,13 @@
  * queued at the receiver. Credits also acknowledge delivery: a credit comes back only for a batch
  * that arrived and was consumed, and sequence numbers expose any batch the network lost.
  *
+ * A CREDIT carries the total granted since the channel opened, not an increment: the sender's
+ * credit is that total less the batches it sent. So a CREDIT repeated or overtaken by a later one
+ * changes nothing, and one the network lost (a peer's connection dropped and came back) is made
+ * good by the next. When no next one comes (the receiver consumed everything and waits), the
+ * sender asks again with CHANNEL_OPEN and the receiver answers with its total: the first
+ * CHANNEL_OPEN opens the channel, every later one only asks.
+ *
  * These are plain state machines over the channel messages (DATA_BATCH, CREDIT, CHANNEL_END,
  * CHANNEL_OPEN, WATERMARK, BARRIER: bus/messages.h); the actors that own a channel send them. One
  * sender, one receiver. */
@@ -19,7 +26,8 @@
 
 typedef struct {
     uint64_t channel;
-    uint32_t credits;  /* batches it may send now */
+    uint32_t credits;  /* batches it may send now: granted - sent */
+    uint64_t granted;  /* the highest total the receiver has granted */
     uint64_t next_seq; /* sequence number of the next batch */
     uint64_t sent;     /* batches sent */
 } wr_chan_tx_t;
@@ -63,7 +71,8 @@ int wr_chan_tx_batch(wr_chan_tx_t *tx, const void *records, size_t len, uint32_t
                      msgpack_sbuffer *out);
 /* A CHANNEL_END message after the batches tx sent (needs no credit); NULL when out of memory. */
 wr_msg_t *wr_chan_tx_end(const wr_chan_tx_t *tx);
-/* Applies a CREDIT. WR_EPROTO if it is for another channel or overflows the credits. */
+/* Applies a CREDIT: a total above the one known raises the credit, any other is stale and changes
+ * nothing. WR_EPROTO if it is for another channel or grants more than UINT32_MAX unsent batches. */
 int wr_chan_tx_on_credit(wr_chan_tx_t *tx, const wr_msg_credit_t *credit);
 
 /* Any channel message, decoded (every one of them starts with its channel id). */
@@ -83,7 +92,8 @@ int wr_chan_unpack(const wr_msg_t *m, wr_chan_payload_t *p, uint64_t *channel);
 
 /* window: how many batches the receiver accepts in flight (bus.channel-credits). */
 void wr_chan_rx_init(wr_chan_rx_t *rx, uint64_t channel, uint32_t window);
-/* Packs the opening CREDIT payload that grants the whole window. */
+/* Packs the CREDIT payload that answers a CHANNEL_OPEN: the first grants the whole window; a later
+ * one (the sender lost the answer, or asks while it waits for credit) repeats the total granted. */
 int wr_chan_rx_open(wr_chan_rx_t *rx, msgpack_sbuffer *out);
 /* Takes a decoded DATA_BATCH. WR_EPROTO if it is for another channel, after the end, or out of
  * sequence (a lost or duplicated batch); WR_ETOOBIG if the sender exceeded its credit. */

@@ -334,10 +334,12 @@ extern const wr_proto_struct_t wr_msg_none_decl;
     F(FIX_U32, count, , )                                                                          \
     F(FIX_BIN, records, , )
 
-/* CREDIT: the receiver grants credits more batches. ARRAY. */
+/* CREDIT: the receiver has granted `granted` batches in all since the channel opened: the sender
+ * may have sent that many. A running total, not an increment, so a repeated CREDIT changes
+ * nothing and a lost one is made good by the next (bus/channel.h). ARRAY. */
 #define WR_MSG_FIELDS_credit(F)                                                                    \
     F(U64, channel, , )                                                                            \
-    F(U32, credits, , )
+    F(U64, granted, , )
 
 /* CHANNEL_END: last_seq is the sequence number after the last batch. ARRAY. */
 #define WR_MSG_FIELDS_channel_end(F)                                                               \

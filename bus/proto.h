@@ -11,7 +11,7 @@
  *
  * lists the fields in wire order: F(KIND, name, a, b), a and b as the kind wants (table below),
  * empty otherwise. The declaration `credit` then makes, by the macros at the end of this file:
- *   wr_msg_credit_t       typedef struct { uint64_t channel; uint32_t credits; }
+ *   wr_msg_credit_t       typedef struct { uint64_t channel; uint64_t granted; }
  *   wr_msg_credit_list_t  typedef struct { wr_msg_credit_t *v; uint32_t n; } (a LIST of them)
  *   wr_msg_credit_decl    the descriptor: encoding (below), field names, kinds, offsets, sizes
  * and typed wrappers (wr_msg_credit_pack, _decode, _unpack, _new, _release: bus/messages.h).

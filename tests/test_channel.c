@@ -158,6 +158,70 @@ static void test_receiver_catches_loss_and_abuse(void **state)
     msgpack_sbuffer_destroy(&b1);
 }
 
+/* Credits are totals: a CREDIT lost on the way is made good by the next one or by asking again
+ * (a repeated CHANNEL_OPEN), and one that arrives twice or late gives nothing twice. */
+static void test_lost_and_repeated_credits(void **state)
+{
+    (void)state;
+    wr_chan_tx_t tx;
+    wr_chan_rx_t rx;
+    msgpack_sbuffer sb, first;
+    msgpack_sbuffer_init(&sb);
+    msgpack_sbuffer_init(&first);
+    wr_chan_tx_init(&tx, 5);
+    wr_chan_rx_init(&rx, 5, 4);
+
+    /* the answer to the first open is lost; the sender asks again and gets the window once */
+    assert_int_equal(wr_chan_rx_open(&rx, &first), 0);
+    assert_int_equal(wr_chan_rx_open(&rx, &sb), 0);
+    assert_int_equal(s_credit(&tx, &sb), 0);
+    assert_int_equal(tx.credits, 4);
+    assert_int_equal(s_credit(&tx, &first), 0); /* the lost one turns up after all: nothing */
+    assert_int_equal(tx.credits, 4);
+    assert_int_equal(rx.granted, 4);
+
+    /* four batches, all consumed; the receiver's two credits back are lost on the way */
+    char rec[8] = "abcdefgh";
+    msgpack_sbuffer late;
+    msgpack_sbuffer_init(&late);
+    for (int i = 0; i < 4; i++) {
+        sb.size = 0;
+        assert_int_equal(wr_chan_tx_batch(&tx, rec, sizeof rec, 1, &sb), 0);
+        wr_chan_batch_t b;
+        assert_int_equal(s_batch(&rx, (uint8_t *)sb.data, sb.size, &b), 0);
+        sb.size = 0;
+        if (wr_chan_rx_consumed(&rx, &sb) == 1 && !late.size)
+            msgpack_sbuffer_write(&late, sb.data, sb.size);
+    }
+    assert_int_equal(tx.credits, 0);
+    assert_int_equal(rx.granted, 8);
+    /* asking again brings the whole of it back, and the first lost CREDIT arriving late after
+     * that is stale */
+    sb.size = 0;
+    assert_int_equal(wr_chan_rx_open(&rx, &sb), 0);
+    assert_int_equal(s_credit(&tx, &sb), 0);
+    assert_int_equal(tx.credits, 4);
+    assert_int_equal(s_credit(&tx, &late), 0);
+    assert_int_equal(tx.credits, 4);
+    /* a batch spent, then the same total again: still 3 */
+    sb.size = 0;
+    assert_int_equal(wr_chan_tx_batch(&tx, rec, sizeof rec, 1, &sb), 0);
+    sb.size = 0;
+    assert_int_equal(wr_chan_rx_open(&rx, &sb), 0);
+    assert_int_equal(s_credit(&tx, &sb), 0);
+    assert_int_equal(tx.credits, 3);
+
+    /* a total granting more than UINT32_MAX unsent batches is refused */
+    sb.size = 0;
+    assert_int_equal(wr_msg_credit_pack(&(wr_msg_credit_t){5, tx.sent + (1ull << 32)}, &sb), 0);
+    assert_int_equal(s_credit(&tx, &sb), WR_EPROTO);
+    assert_int_equal(tx.credits, 3);
+
+    msgpack_sbuffer_destroy(&sb);
+    msgpack_sbuffer_destroy(&first);
+    msgpack_sbuffer_destroy(&late);
+}
+
 /* A batch written in place (wr_chan_tx_seal: the records first, the header last) is the very
  * batch wr_chan_tx_batch packs, and its header is WR_CHAN_BATCH_HEADER bytes for any values. */
 static void test_sealed_batch_is_the_packed_batch(void **state)
@@ -265,6 +329,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_credits_gate_the_sender),
+        cmocka_unit_test(test_lost_and_repeated_credits),
         cmocka_unit_test(test_receiver_catches_loss_and_abuse),
         cmocka_unit_test(test_sealed_batch_is_the_packed_batch),
         cmocka_unit_test(test_slow_consumer_pushes_back_on_the_source),

@@ -331,7 +331,7 @@ static void test_unpack_checks_the_type(void **state)
     assert_int_equal(open.channel, 0);
     wr_msg_credit_t c;
     assert_int_equal(wr_msg_credit_unpack(m, &c), 0);
-    assert_true(c.channel == 7 && c.credits == 4);
+    assert_true(c.channel == 7 && c.granted == 4);
     m->type = WR_MSG_LOCAL_FIRST;
     assert_int_equal(wr_msg_credit_unpack(m, &c), WR_ETYPE);
     wr_msg_destroy(&m);
@@ -520,7 +520,12 @@ static void test_malformed_input_is_refused(void **state)
     S_REJECT(credit, WR_EPROTO, msgpack_pack_array(&pk, 2); msgpack_pack_int8(&pk, -1);
              msgpack_pack_uint32(&pk, 4));
     S_REJECT(credit, WR_EPROTO, msgpack_pack_array(&pk, 2); msgpack_pack_uint8(&pk, 7);
-             msgpack_pack_uint64(&pk, 1ull << 32));
+             msgpack_pack_int8(&pk, -4));
+    S_REJECT(channel_open, WR_EPROTO, msgpack_pack_array(&pk, 1); msgpack_pack_int64(&pk, -1));
+    S_REJECT(ckpt_ack, WR_EPROTO, msgpack_pack_array(&pk, 7); wr_pack_str(&pk, "j"); /* a U32 */
+             msgpack_pack_uint64(&pk, 1ull << 32); msgpack_pack_uint8(&pk, 0);
+             msgpack_pack_uint8(&pk, 0); msgpack_pack_uint8(&pk, 1); msgpack_pack_array(&pk, 0);
+             msgpack_pack_int8(&pk, 0));
     S_REJECT(error, WR_EPROTO, msgpack_pack_array(&pk, 2);
              msgpack_pack_int64(&pk, -(INT64_C(1) << 40)); wr_pack_str(&pk, "x"));
     S_REJECT(credit, WR_EPROTO, msgpack_pack_array(&pk, 2); msgpack_pack_uint8(&pk, 7);
@@ -694,7 +699,7 @@ static void test_payloads_as_json_with_field_names(void **state)
     wr_strbuf_init(&js);
     assert_int_equal(
         wr_msg_payload_json(WR_MSG_CREDIT, (const uint8_t *)sb.data, sb.size, SIZE_MAX, &js), 0);
-    assert_string_equal(js.buf, "{\"channel\":7,\"credits\":4}");
+    assert_string_equal(js.buf, "{\"channel\":7,\"granted\":4}");
     /* not what its type declares: as plain msgpack */
     wr_strbuf_reset(&js);
     assert_int_equal(

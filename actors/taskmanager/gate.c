@@ -13,6 +13,7 @@
 _Static_assert(WR_GATE_DIR_MAX == WR_MSG_PATH_MAX, "a barrier's folder is a path of the wire");
 
 #define S_BACKLOG_LIMIT 2 /* sealed batches a channel may queue before the producer must wait */
+#define S_ASK_NS        1000000000 /* a channel waiting this long for credit asks for it again */
 
 /* ---- output ---- */
 
@@ -26,7 +27,8 @@ typedef struct {
 typedef struct {
     char target[WR_ADDR_MAX];
     wr_chan_tx_t tx;
-    bool opened; /* first credit arrived */
+    bool opened;      /* first credit arrived */
+    int64_t heard_ns; /* when credit last arrived or was asked for (wr_now_ns) */
     wr_batch_t *building;
     s_pending_t *queue;
     size_t qhead, qlen, qcap;
@@ -199,17 +201,26 @@ void wr_gate_out_destroy(wr_gate_out_t **gp)
     *gp = NULL;
 }
 
+/* Sends CHANNEL_OPEN on c: it opens the channel, or once open asks for the credit total again. A
+ * receiver not deployed yet (at start), gone (the job is failing over) or with a full mailbox is
+ * no failure: the caller asks again later. */
+static int s_ask(s_out_t *c, wr_actor_t *self)
+{
+    wr_msg_t *m = wr_msg_channel_open_new(WR_MSG_CHANNEL_OPEN, NULL, NULL,
+                                          &(wr_msg_channel_open_t){c->tx.channel});
+    int rc = m ? wr_send_msg(self, c->target, &m) : WR_ENOMEM;
+    wr_msg_destroy(&m);
+    c->heard_ns = wr_now_ns();
+    return rc == WR_ENOACTOR || rc == WR_EAGAIN ? 0 : rc;
+}
+
 int wr_gate_out_open(wr_gate_out_t *g, wr_actor_t *self)
 {
     for (uint32_t i = 0; i < g->o.nchannels; i++) {
         s_out_t *c = &g->ch[i];
         if (c->opened) continue;
-        wr_msg_t *m = wr_msg_channel_open_new(WR_MSG_CHANNEL_OPEN, NULL, NULL,
-                                              &(wr_msg_channel_open_t){c->tx.channel});
-        int rc = m ? wr_send_msg(self, c->target, &m) : WR_ENOMEM;
-        wr_msg_destroy(&m);
-        /* a downstream subtask not deployed yet is normal at start: the caller retries */
-        if (rc && rc != WR_ENOACTOR && rc != WR_EAGAIN) return rc;
+        int rc = s_ask(c, self);
+        if (rc) return rc;
     }
     return 0;
 }
@@ -323,6 +334,7 @@ int wr_gate_out_credit(wr_gate_out_t *g, wr_actor_t *self, const wr_msg_t *m)
         int rc = wr_chan_tx_on_credit(&c->tx, &credit);
         if (rc) return rc;
         c->opened = true;
+        c->heard_ns = wr_now_ns();
         rc = s_flush(c, self);
         if (g->blocked_since) s_backlogged(g); /* (the interval a producer waits in, if open) */
         return rc;
@@ -332,9 +344,17 @@ int wr_gate_out_credit(wr_gate_out_t *g, wr_actor_t *self, const wr_msg_t *m)
 
 int wr_gate_out_retry(wr_gate_out_t *g, wr_actor_t *self)
 {
+    int64_t now = wr_now_ns();
     for (uint32_t i = 0; i < g->o.nchannels; i++) {
-        int rc = s_flush(&g->ch[i], self);
+        s_out_t *c = &g->ch[i];
+        int rc = s_flush(c, self);
         if (rc) return rc;
+        /* batches waiting for credit that has not come for a while: its CREDIT may have been
+         * lost with a peer's connection, and the receiver, having consumed everything, sends no
+         * other; asking costs it one stale CREDIT when it is merely slow */
+        if (c->opened && c->queued_batches && !c->tx.credits && now - c->heard_ns >= S_ASK_NS &&
+            (rc = s_ask(c, self)))
+            return rc;
     }
     if (g->blocked_since) s_backlogged(g);
     return 0;
@@ -537,9 +557,15 @@ int wr_gate_in_handle(wr_gate_in_t *g, wr_actor_t *self, const wr_msg_t *m, wr_i
             g->out.size = 0;
             int rc = wr_chan_rx_open(&c->rx, &g->out);
             if (!rc) rc = wr_send(self, c->from, WR_MSG_CREDIT, g->out.data, g->out.size);
-            return rc;
+            return rc == WR_ENOACTOR || rc == WR_EAGAIN ? 0 : rc; /* it asks again */
         }
-        return 0; /* a repeated open (the sender retries until credit arrives): answered already */
+        /* a repeated open: the sender lost the answer (a peer's connection dropped) or waits for
+         * credit; the total granted again, which changes nothing if it had it */
+        if (c->gone) return 0;
+        g->out.size = 0;
+        int rc = wr_chan_rx_open(&c->rx, &g->out);
+        if (!rc) rc = wr_send(self, c->from, WR_MSG_CREDIT, g->out.data, g->out.size);
+        return rc == WR_ENOACTOR || rc == WR_EAGAIN ? 0 : rc;
     }
     if (!c) return WR_EPROTO;
     if (c->blocked) { /* behind a barrier: waits until every input delivered it */

@@ -66,7 +66,9 @@ int wr_gate_out_barrier(wr_gate_out_t *g, wr_actor_t *self, uint64_t checkpoint,
 int wr_gate_out_end(wr_gate_out_t *g, wr_actor_t *self);
 /* Applies a CREDIT message and sends what it allows. WR_EPROTO for an unknown channel. */
 int wr_gate_out_credit(wr_gate_out_t *g, wr_actor_t *self, const wr_msg_t *m);
-/* Sends what a full mailbox or bus held back earlier (call on a timer while not drained). */
+/* Sends what a full mailbox or bus held back earlier, and asks again (CHANNEL_OPEN) for credit a
+ * channel with batches queued has not heard of for a second: a CREDIT lost with a peer's
+ * connection would otherwise stall it for good (call on a timer while not drained). */
 int wr_gate_out_retry(wr_gate_out_t *g, wr_actor_t *self);
 /* True while any channel has a backlog: the producer should wait for credit. A true answer
  * counts once in wr_gate_out_blocked_count and opens a blocked interval (if none is open), which
@@ -102,8 +104,10 @@ typedef enum {
 
 wr_gate_in_t *wr_gate_in_new(const wr_gate_in_opts_t *o);
 void wr_gate_in_destroy(wr_gate_in_t **g);
-/* Handles CHANNEL_OPEN, DATA_BATCH, WATERMARK, CHANNEL_END. Returns 0 with *ev set, or WR_EPROTO
- * for a broken channel (lost or duplicated batch, undecodable records, unknown channel). */
+/* Handles CHANNEL_OPEN (the first opens the channel and grants the window; every later one is
+ * answered with the credit total again), DATA_BATCH, WATERMARK, CHANNEL_END. Returns 0 with *ev
+ * set, or WR_EPROTO for a broken channel (lost or duplicated batch, undecodable records, unknown
+ * channel). */
 int wr_gate_in_handle(wr_gate_in_t *g, wr_actor_t *self, const wr_msg_t *m, wr_in_event_t *ev,
                       int64_t *wm);
 /* The batch decoded by the last WR_IN_BATCH (valid until the next handle call). */
