@@ -30,6 +30,9 @@ void wr_stopper_stop(wr_stopper_t *s)
 
 bool wr_stopper_wait(wr_stopper_t *s, int64_t ms)
 {
+    /* (a timed wait with a deadline already past is no cheap check: it cost the MQTT source's
+     * network thread, which asked once a message, 5/6 of its throughput) */
+    if (ms <= 0) return wr_stopper_stopped(s);
     struct timespec until;
     clock_gettime(CLOCK_MONOTONIC, &until);
     until.tv_sec += ms / 1000;
@@ -41,6 +44,14 @@ bool wr_stopper_wait(wr_stopper_t *s, int64_t ms)
     pthread_mutex_lock(&s->mu);
     while (!s->stop && pthread_cond_timedwait(&s->cv, &s->mu, &until) == 0) {
     }
+    bool stop = s->stop;
+    pthread_mutex_unlock(&s->mu);
+    return stop;
+}
+
+bool wr_stopper_stopped(wr_stopper_t *s)
+{
+    pthread_mutex_lock(&s->mu);
     bool stop = s->stop;
     pthread_mutex_unlock(&s->mu);
     return stop;

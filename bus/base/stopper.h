@@ -21,5 +21,7 @@ void wr_stopper_destroy(wr_stopper_t *s);
 void wr_stopper_stop(wr_stopper_t *s);
 /* Waits ms (0: not at all) or until stopped; true when stopped. */
 bool wr_stopper_wait(wr_stopper_t *s, int64_t ms);
+/* Whether it is stopped, without waiting (no clock read, no futex: for a loop's every turn). */
+bool wr_stopper_stopped(wr_stopper_t *s);
 
 #endif

@@ -53,11 +53,9 @@
  * Splits. MQTT cannot replay from a position, so a split is a subtask's subscription ("0", "1",
  * ...: one per subtask), with an empty position; a checkpoint lists it (with its event time, from
  * which the watermark resumes). Any parallelism; a restore at another parallelism makes one split
- * per new subtask. Restoring at a LOWER parallelism loses messages, not counted: the sessions of
- * the subtasks that are gone (weir-JOB-SOURCE-K, K >= the new parallelism) stay members of the
- * shared subscription until session_expiry, and mosquitto 2.0 deals them their share of the
- * messages, queued for no one. Lower session_expiry, or clear them (connect each client id once
- * with clean_start), before such a restore.
+ * per new subtask, and at a LOWER parallelism one more per gone subtask, which a remaining
+ * subtask drains (mqtt_drain.h): the gone subtask's session would otherwise stay a member of the
+ * shared subscription until session_expiry, dealt its share of the messages for no one.
  *
  * Guarantee, for users. With qos: 1 and a persistent session (clean_start: false, the defaults)
  * delivery is AT LEAST ONCE across broker restarts and lost connections: the broker keeps
@@ -66,26 +64,26 @@
  * so a message may come twice. libmosquitto acknowledges a message as soon as it receives it
  * (it has no manual acknowledgement), and weir's checkpoints cannot rewind a broker: when the
  * job itself fails and restores from a checkpoint, the messages received since that checkpoint
- * are lost. One more hole, the broker's: mosquitto 2.0 does not restore shared subscriptions
- * from its persistence file, so messages published after a broker restart and before the
- * subtasks have subscribed again (their back-off: 1 s, 4 s, ...) reach no one; a plain
- * subscription (share_group: none, parallelism 1) is restored and keeps them. With qos: 0, or
- * clean_start: true, delivery is AT MOST ONCE. For exactly-once
- * results, bridge the messages into Kafka and read them with the Kafka source (kafka.h), which
- * rewinds to the checkpoint's offsets.
+ * are lost, and a stop with a savepoint loses those received between the savepoint and the
+ * subtasks' disconnection (counted in their log). One more hole, the broker's: mosquitto 2.0 does
+ * not restore shared subscriptions from its persistence file, so messages published after a broker
+ * restart and before the subtasks have subscribed again (their back-off: 1 s, 4 s, ...) reach no
+ * one; a plain subscription (share_group: none, parallelism 1) is restored and keeps them. With
+ * qos: 0, or clean_start: true, delivery is AT MOST ONCE. For exactly-once results, bridge the
+ * messages into Kafka and read them with the Kafka source (kafka.h), which rewinds to the
+ * checkpoint's offsets.
  *
- * Threading: each subtask has one libmosquitto client, whose own network thread
- * (mosquitto_loop_start) connects, reconnects with libmosquitto's exponential back-off (1, 4, 9,
- * 16, 25, then 30 s between attempts) and receives. It copies each message into a bounded queue
- * (mqtt_queue.h) that the subtask's read call takes whole under the lock and parses without it,
- * with no allocation per message or record. When the queue is full the network thread waits, so
+ * Threading: each subtask has one libmosquitto client and one network thread of weir's own
+ * around mosquitto_loop, which connects, reconnects with libmosquitto's exponential back-off (1,
+ * 4, 9, 16, 25, then 30 s between attempts) and receives. It copies each message into a bounded
+ * queue (mqtt_queue.h) that the subtask's read call takes whole under the lock and parses without
+ * it, with no allocation per message or record. When the queue is full the network thread waits, so
  * it stops reading from the socket and acknowledging later messages (libmosquitto has already
  * acknowledged the one it holds): the broker holds the rest (within the receive maximum, 100
  * messages in flight, then its queue). Nothing is dropped silently: messages received while the
- * subtask closes are counted and logged. Known limit: libmosquitto 2.0.11 lets a reconnection
- * under way overwrite the disconnection that closing asks for, and mosquitto_loop_stop then waits
- * until the broker can be reached again (a subtask canceled while its broker is down and the
- * thread is mid-reconnect); a network thread of weir's own would avoid it (to do). The broker's
+ * subtask closes are counted and logged. Closing takes at most 200 ms, whatever the broker's
+ * state (libmosquitto 2.0.11's own thread, mosquitto_loop_start, could wait for a broker that was
+ * down: a reconnection under way overwrote the disconnection that closing asked for). The broker's
  * keep-alive is 30 s; a subtask held back longer by the job may be disconnected and reconnects with
  * its session. */
 #ifndef WR_MQTT_H

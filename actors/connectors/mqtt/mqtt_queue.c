@@ -119,3 +119,45 @@ bool wr__mqtt_queue_next(const wr_strbuf_t *buf, size_t *at, const char **topic,
     *at += sizeof h + h[0] + 1 + h[1];
     return true;
 }
+
+void wr__mqtt_cursor_init(wr__mqtt_cursor_t *c)
+{
+    memset(c, 0, sizeof *c);
+    wr_strbuf_init(&c->buf);
+}
+
+void wr__mqtt_cursor_release(wr__mqtt_cursor_t *c)
+{
+    wr_strbuf_release(&c->buf);
+    wr__mqtt_cursor_init(c);
+}
+
+bool wr__mqtt_cursor_next(wr__mqtt_cursor_t *c, wr__mqtt_queue_t *q)
+{
+    for (;;) {
+        if (wr__mqtt_queue_next(&c->buf, &c->at, &c->topic, &c->payload, &c->len)) {
+            c->done = 0;
+            return true;
+        }
+        c->at = 0;
+        c->topic = NULL;
+        if (!wr__mqtt_queue_take(q, &c->buf)) return false;
+    }
+}
+
+bool wr__mqtt_cursor_empty(const wr__mqtt_cursor_t *c, wr__mqtt_queue_t *q)
+{
+    if (c->topic || c->at < c->buf.len) return false;
+    pthread_mutex_lock(&q->lock);
+    bool empty = q->in.len == 0;
+    pthread_mutex_unlock(&q->lock);
+    return empty;
+}
+
+uint64_t wr__mqtt_cursor_unread(wr__mqtt_cursor_t *c, wr__mqtt_queue_t *q)
+{
+    uint64_t n = c->topic ? 1 : 0;
+    while (wr__mqtt_cursor_next(c, q))
+        n++;
+    return n;
+}

@@ -10,7 +10,7 @@
  * close (or out of memory) is refused and counted.
  *
  * Threading: one pushing thread and one taking thread at a time; every call is safe from
- * either. */
+ * either. A cursor is the taking thread's. */
 #ifndef WR__MQTT_QUEUE_H
 #define WR__MQTT_QUEUE_H
 
@@ -45,5 +45,25 @@ uint64_t wr__mqtt_queue_dropped(wr__mqtt_queue_t *q);
  * past it: its topic (NUL-terminated in the buffer) and payload. false at the end. */
 bool wr__mqtt_queue_next(const wr_strbuf_t *buf, size_t *at, const char **topic,
                          const char **payload, size_t *len);
+
+/* The taking side's cursor over a queue: the buffer taken last and the message being read in it,
+ * which a reader may read in pieces (a batch fills inside a payload). */
+typedef struct {
+    wr_strbuf_t buf;
+    size_t at;                   /* the next message in buf */
+    const char *topic, *payload; /* the message being read; topic NULL: none */
+    size_t len, done;            /* its payload's bytes, of which done are read */
+} wr__mqtt_cursor_t;
+
+void wr__mqtt_cursor_init(wr__mqtt_cursor_t *c);
+void wr__mqtt_cursor_release(wr__mqtt_cursor_t *c);
+/* Moves to the next message, taking what q holds once the buffer is read out: false when none
+ * is queued (topic is then NULL). */
+bool wr__mqtt_cursor_next(wr__mqtt_cursor_t *c, wr__mqtt_queue_t *q);
+/* Whether nothing is left to read: no message begun, none taken, none queued. */
+bool wr__mqtt_cursor_empty(const wr__mqtt_cursor_t *c, wr__mqtt_queue_t *q);
+/* The messages taken or queued and not read (the one begun counts), which it drops: for the
+ * count at close. */
+uint64_t wr__mqtt_cursor_unread(wr__mqtt_cursor_t *c, wr__mqtt_queue_t *q);
 
 #endif

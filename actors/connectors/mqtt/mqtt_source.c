@@ -242,13 +242,20 @@ static void s_parallelism(const void *config, uint32_t *dflt, uint32_t *max, con
 
 /* One split per subtask, "0" to "P-1", with no position. Restored: the checkpoint's splits are
  * ours (a subtask number, no position); those of subtasks that still exist keep their event
- * time. */
+ * time, and those of subtasks that are gone (K >= P: a restore at a lower parallelism) stay
+ * splits, of subtask K mod P, which drains the gone one's session (mqtt_drain.h), unless
+ * clean_start left no session to drain. */
 static int s_enumerate(const void *config, uint32_t parallelism, bool restored, wr_splits_t *splits,
                        wr_strbuf_t *err)
 {
-    (void)config;
+    const s_config_t *c = config;
     int64_t *et = malloc(parallelism * sizeof *et);
-    if (!et) return WR_ENOMEM;
+    uint32_t *gone = malloc((restored ? splits->n : 1) * sizeof *gone), ngone = 0;
+    if (!et || !gone) {
+        free(et);
+        free(gone);
+        return WR_ENOMEM;
+    }
     for (uint32_t k = 0; k < parallelism; k++)
         et[k] = INT64_MIN;
     int rc = 0;
@@ -264,6 +271,8 @@ static int s_enumerate(const void *config, uint32_t parallelism, bool restored, 
             rc = WR_EPROTO;
         } else if (k < parallelism && s->event_time > et[k]) {
             et[k] = s->event_time;
+        } else if (k >= parallelism && k <= UINT32_MAX && !c->clean_start) {
+            gone[ngone++] = (uint32_t)k;
         }
     }
     if (!rc) wr_splits_clear(splits);
@@ -273,7 +282,14 @@ static int s_enumerate(const void *config, uint32_t parallelism, bool restored, 
         rc = wr_splits_add(splits, id, NULL, 0, et[k]);
         if (!rc) splits->v[splits->n - 1].subtask = k;
     }
+    for (uint32_t i = 0; i < ngone && !rc; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "%u", gone[i]);
+        rc = wr_splits_add(splits, id, NULL, 0, INT64_MIN);
+        if (!rc) splits->v[splits->n - 1].subtask = gone[i] % parallelism;
+    }
     free(et);
+    free(gone);
     return rc;
 }
 

@@ -23,6 +23,16 @@ typedef struct {
  * name, no cafile nor capath, certfile without keyfile or the reverse). */
 int wr__mqtt_tls_read(const char *lines, wr__mqtt_tls_t *out, wr_strbuf_t *err);
 
+/* libmosquitto's error for messages: errno's text for MOSQ_ERR_ERRNO. */
+const char *wr__mqtt_error(int rc);
+/* A client of the source's broker (*out, NULL when out of memory): MQTT 5, the receive maximum,
+ * username and password, TLS; obj goes to its callbacks, which the caller sets. WR_ECONFIG (a
+ * TLS file that cannot be read...) or WR_ENOMEM with err saying why; a client made is the
+ * caller's to destroy either way. */
+struct mosquitto;
+int wr__mqtt_client_new(const wr_mqtt_source_config_t *c, const char *client_id, bool clean_start,
+                        void *obj, struct mosquitto **out, wr_strbuf_t *err);
+
 /* The reader (mqtt_source_reader.c), as wr_source_class_t's hooks. */
 int wr__msrc_open(const void *config, const wr_source_open_t *o, void **reader, wr_strbuf_t *err);
 void wr__msrc_close(void **reader);

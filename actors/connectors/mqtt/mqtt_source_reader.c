@@ -1,6 +1,7 @@
 /* The MQTT source's reader (mqtt_source_internal.h): one libmosquitto client per subtask, whose
- * network thread (mosquitto_loop_start) connects, subscribes on every connection, reconnects
- * with back-off and pushes each message into the bounded queue (mqtt_queue.h). The subtask's
+ * network thread (s_network: weir's own loop around mosquitto_loop) connects, subscribes on every
+ * connection, reconnects with back-off and pushes each message into the bounded queue
+ * (mqtt_queue.h). The subtask's
  * read call takes the queue whole and parses each payload's lines with textin straight into the
  * batch; when the batch fills inside a payload, the rest waits for the next call. What the
  * network thread learns (connected, subscribed, refused) it notes under the reader's lock; only
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "actors/connectors/mqtt/mqtt_drain.h"
 #include "actors/connectors/mqtt/mqtt_queue.h"
 #include "actors/connectors/mqtt/mqtt_source_internal.h"
 #include "actors/connectors/textin.h"
@@ -20,12 +22,16 @@
 #include "bus/base/clock.h"
 #include "bus/base/error.h"
 #include "bus/base/log.h"
+#include "bus/base/stopper.h"
 
 #define S_KEEPALIVE     30  /* s */
 #define S_RECEIVE_MAX   100 /* QoS 1 messages in flight to a subscriber */
-#define S_RECONNECT_MIN 1   /* s, doubling up to */
+#define S_RECONNECT_MIN 1   /* s, times the square of the attempt, up to */
 #define S_RECONNECT_MAX 30
 #define S_MS            INT64_C(1000000)
+#define S_LOOP_MS                                                                                  \
+    200 /* the network thread's longest wait in mosquitto_loop: how soon it                        \
+           sees that the reader closes */
 
 /* What the network thread saw (under lock). */
 typedef struct {
@@ -37,31 +43,53 @@ typedef struct {
     char why[256]; /* of fatal */
 } s_net_t;
 
+/* Messages of one split: its queue, which a network thread fills, and the cursor reading it. */
+typedef struct {
+    wr__mqtt_queue_t *q;
+    wr__mqtt_cursor_t cur;
+    uint32_t slot;
+} s_feed_t;
+
+/* A gone subtask's session this subtask drains (mqtt_drain.h): a split of its own, whose
+ * messages come through a queue of their own, so that each split's records stay in the order
+ * its session received them (watermarks are per split). */
+typedef struct {
+    s_feed_t feed;
+    char split_id[WR_SPLIT_ID_MAX];
+    char client_id[WR__MQTT_NAME_MAX];
+    wr__mqtt_drain_t *drain; /* NULL once it is done */
+    bool done;               /* the session is gone and every message of it read */
+} s_drained_t;
+
+#define S_DRAINS_MAX 64 /* gone subtasks' sessions one subtask drains */
+
 typedef struct {
     const wr_mqtt_source_config_t *c;
     uint32_t subtask, parallelism;
     char host[WR_PARAM_STRING_MAX];
     int port;
     char client_id[WR__MQTT_NAME_MAX];
-    char **filters; /* what it subscribes to ($share/GROUP/FILTER) */
+    char client_base[WR__MQTT_NAME_MAX - 16]; /* the client id less its subtask number */
+    char **filters;                           /* what it subscribes to ($share/GROUP/FILTER) */
     int nfilters;
     wr_textin_t *text;
     struct mosquitto *mosq;
-    bool looping;      /* the network thread runs */
-    bool start_failed; /* on_unavailable: wait, and the broker was down at start */
-    wr__mqtt_queue_t *q;
+    pthread_t thread;     /* the network thread (s_network), while looping */
+    bool looping;         /* it runs */
+    wr_stopper_t closing; /* stopped when the reader closes: the thread ends */
+    bool start_failed;    /* on_unavailable: wait, and the broker was down at start */
     pthread_mutex_t lock;
     s_net_t net;
-    /* the messages taken, being read: buf[at...]; the one started, cur */
-    wr_strbuf_t buf;
-    size_t at;
-    const char *topic, *payload;
-    size_t len, done; /* payload bytes, of which done are read; len 0 and !topic: none */
-    /* the split */
+    /* the split: its own client's messages */
+    s_feed_t own;
     bool has_split, idle, ended;
-    uint32_t slot;
     char split_id[WR_SPLIT_ID_MAX];
-    int64_t last_ns; /* the last message, or the start */
+    /* gone subtasks' splits */
+    s_drained_t drains[S_DRAINS_MAX];
+    uint32_t ndrains;
+    s_feed_t *reading; /* the feed whose message is being read (its topic for messages) */
+    uint32_t turn;     /* where the next message is looked for first: 0 own, i + 1 drain i */
+    int64_t last_ns;   /* the last message, or the start */
     /* what is reported */
     uint64_t messages, records, connects_seen, losses_seen;
     wr_textsrc_log_t log; /* skipped lines */
@@ -144,7 +172,8 @@ static void s_on_message(struct mosquitto *mosq, void *obj, const struct mosquit
     (void)props;
     s_reader_t *r = obj;
     /* waits while the queue is full (back-pressure); refused only once closing (counted) */
-    wr__mqtt_queue_push(r->q, m->topic, m->payload, m->payloadlen > 0 ? (size_t)m->payloadlen : 0);
+    wr__mqtt_queue_push(r->own.q, m->topic, m->payload,
+                        m->payloadlen > 0 ? (size_t)m->payloadlen : 0);
 }
 
 /* ---- skipped lines ---- */
@@ -155,7 +184,7 @@ static void s_on_bad(void *ctx, const char *msg)
     s_reader_t *r = ctx;
     wr_textsrc_log_one(&r->log, wr_textin_stats(r->text)->bad,
                        "mqtt source %u/%u: skipped a line of a message on %s%s", r->subtask,
-                       r->parallelism, r->topic, msg);
+                       r->parallelism, r->reading ? r->reading->cur.topic : "?", msg);
 }
 
 /* ---- lifecycle ---- */
@@ -167,46 +196,54 @@ static void s_lib_init(void)
     mosquitto_lib_init(); /* (process-wide: OpenSSL and the random seed) */
 }
 
-/* Messages taken or queued but never read: counted and logged at close. */
-static uint64_t s_unread(s_reader_t *r)
+/* A feed's messages taken or queued but never read, and those its queue refused (closing):
+ * counted and logged at close. Releases it. */
+static void s_feed_release(s_feed_t *f, uint64_t *unread, uint64_t *refused)
 {
-    uint64_t n = r->topic ? 1 : 0;
-    const char *topic, *payload;
-    size_t len;
-    do {
-        while (wr__mqtt_queue_next(&r->buf, &r->at, &topic, &payload, &len))
-            n++;
-        r->at = 0;
-    } while (wr__mqtt_queue_take(r->q, &r->buf));
-    return n;
+    if (f->q) {
+        *unread += wr__mqtt_cursor_unread(&f->cur, f->q);
+        *refused += wr__mqtt_queue_dropped(f->q);
+        wr__mqtt_queue_destroy(&f->q);
+    }
+    wr__mqtt_cursor_release(&f->cur);
 }
 
 void wr__msrc_close(void **rp)
 {
     s_reader_t *r = *rp;
     if (!r) return;
-    if (r->q) wr__mqtt_queue_close(r->q); /* a push waiting for room returns */
+    /* a push waiting for room returns */
+    if (r->own.q) wr__mqtt_queue_close(r->own.q);
+    for (uint32_t i = 0; i < r->ndrains; i++)
+        wr__mqtt_queue_close(r->drains[i].feed.q);
+    if (r->looping) { /* within S_LOOP_MS, or at once from a back-off */
+        wr_stopper_stop(&r->closing);
+        pthread_join(r->thread, NULL);
+    }
+    wr_stopper_destroy(&r->closing);
+    for (uint32_t i = 0; i < r->ndrains; i++)
+        wr__mqtt_drain_stop(&r->drains[i].drain);
     if (r->mosq) {
-        /* (a normal disconnection: the broker keeps the session for session_expiry) */
+        /* a normal disconnection, written now (the broker keeps the session for session_expiry;
+         * with no connection there is nothing to write) */
+        mosquitto_threaded_set(r->mosq, false);
         mosquitto_disconnect_v5(r->mosq, MQTT_RC_NORMAL_DISCONNECTION, NULL);
-        if (r->looping) mosquitto_loop_stop(r->mosq, false);
         mosquitto_destroy(r->mosq);
     }
     if (r->text) wr_textsrc_log_sum(&r->log, wr_textin_stats(r->text)->bad, true);
-    if (r->q) {
-        uint64_t unread = s_unread(r), refused = wr__mqtt_queue_dropped(r->q);
-        if (unread || refused)
-            wr_warn("mqtt source %u/%u: closing with %llu messages received and not read, %llu "
-                    "refused while closing (libmosquitto acknowledged them: they are lost)",
-                    r->subtask, r->parallelism, (unsigned long long)unread,
-                    (unsigned long long)refused);
-        wr__mqtt_queue_destroy(&r->q);
-    }
+    uint64_t unread = 0, refused = 0;
+    s_feed_release(&r->own, &unread, &refused);
+    for (uint32_t i = 0; i < r->ndrains; i++)
+        s_feed_release(&r->drains[i].feed, &unread, &refused);
+    if (unread || refused)
+        wr_warn("mqtt source %u/%u: closing with %llu messages received and not read, %llu "
+                "refused while closing (libmosquitto acknowledged them: they are lost)",
+                r->subtask, r->parallelism, (unsigned long long)unread,
+                (unsigned long long)refused);
     for (int i = 0; i < r->nfilters; i++)
         free(r->filters[i]);
     free(r->filters);
     wr_textin_destroy(&r->text);
-    wr_strbuf_release(&r->buf);
     pthread_mutex_destroy(&r->lock);
     free(r);
     *rp = NULL;
@@ -242,43 +279,107 @@ static int s_filters(s_reader_t *r, const wr_source_open_t *o)
     return 0;
 }
 
-/* libmosquitto's error for messages: errno's text for MOSQ_ERR_ERRNO. */
-static const char *s_mosq_error(int rc)
+const char *wr__mqtt_error(int rc)
 {
     return rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc);
 }
 
-/* The client: options, credentials, TLS, callbacks. */
-static int s_client(s_reader_t *r, wr_strbuf_t *err)
+int wr__mqtt_client_new(const wr_mqtt_source_config_t *c, const char *client_id, bool clean_start,
+                        void *obj, struct mosquitto **out, wr_strbuf_t *err)
 {
-    const wr_mqtt_source_config_t *c = r->c;
     wr__mqtt_tls_t tls;
     int rc = wr__mqtt_tls_read(c->tls, &tls, err);
     if (rc) return rc;
-    if (!(r->mosq = mosquitto_new(r->client_id, c->clean_start, r))) return WR_ENOMEM;
-    mosquitto_int_option(r->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
-    mosquitto_int_option(r->mosq, MOSQ_OPT_RECEIVE_MAXIMUM, S_RECEIVE_MAX);
-    mosquitto_reconnect_delay_set(r->mosq, S_RECONNECT_MIN, S_RECONNECT_MAX, true);
-    mosquitto_connect_v5_callback_set(r->mosq, s_on_connect);
-    mosquitto_subscribe_v5_callback_set(r->mosq, s_on_subscribe);
-    mosquitto_disconnect_v5_callback_set(r->mosq, s_on_disconnect);
-    mosquitto_message_v5_callback_set(r->mosq, s_on_message);
-    int mrc = c->username ? mosquitto_username_pw_set(r->mosq, c->username, c->password) : 0;
+    struct mosquitto *mosq = *out = mosquitto_new(client_id, clean_start, obj);
+    if (!mosq) return WR_ENOMEM;
+    mosquitto_int_option(mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
+    mosquitto_int_option(mosq, MOSQ_OPT_RECEIVE_MAXIMUM, S_RECEIVE_MAX);
+    int mrc = c->username ? mosquitto_username_pw_set(mosq, c->username, c->password) : 0;
     if (mrc) {
-        wr_strbuf_addf(err, "mqtt source: username: %s", s_mosq_error(mrc));
+        wr_strbuf_addf(err, "mqtt source: username: %s", wr__mqtt_error(mrc));
         return WR_ECONFIG;
     }
-    if (c->tls && (mrc = mosquitto_tls_set(r->mosq, tls.cafile, tls.capath, tls.certfile,
-                                           tls.keyfile, NULL))) {
+    if (c->tls &&
+        (mrc = mosquitto_tls_set(mosq, tls.cafile, tls.capath, tls.certfile, tls.keyfile, NULL))) {
         wr_strbuf_addf(err,
                        "mqtt source: tls (cafile %s, capath %s, certfile %s, keyfile %s): %s "
                        "(a file that cannot be read?)",
                        tls.cafile ? tls.cafile : "-", tls.capath ? tls.capath : "-",
                        tls.certfile ? tls.certfile : "-", tls.keyfile ? tls.keyfile : "-",
-                       s_mosq_error(mrc));
+                       wr__mqtt_error(mrc));
         return WR_ECONFIG;
     }
     return 0;
+}
+
+/* The subtask's own client: the options above, its callbacks. */
+static int s_client(s_reader_t *r, wr_strbuf_t *err)
+{
+    int rc = wr__mqtt_client_new(r->c, r->client_id, r->c->clean_start, r, &r->mosq, err);
+    if (rc) return rc;
+    mosquitto_connect_v5_callback_set(r->mosq, s_on_connect);
+    mosquitto_subscribe_v5_callback_set(r->mosq, s_on_subscribe);
+    mosquitto_disconnect_v5_callback_set(r->mosq, s_on_disconnect);
+    mosquitto_message_v5_callback_set(r->mosq, s_on_message);
+    return 0;
+}
+
+/* ---- the network thread ---- */
+
+/* libmosquitto's errors that trying again cannot mend (as mosquitto_loop_forever's, less a
+ * failed name lookup and a proxy's trouble, which may pass). */
+static bool s_mosq_fatal(int rc)
+{
+    switch (rc) {
+    case MOSQ_ERR_NOMEM:
+    case MOSQ_ERR_PROTOCOL:
+    case MOSQ_ERR_INVAL:
+    case MOSQ_ERR_TLS:
+    case MOSQ_ERR_PAYLOAD_SIZE:
+    case MOSQ_ERR_NOT_SUPPORTED:
+    case MOSQ_ERR_AUTH:
+    case MOSQ_ERR_ACL_DENIED:
+        return true;
+    }
+    return false;
+}
+
+static bool s_refused(s_reader_t *r)
+{
+    pthread_mutex_lock(&r->lock);
+    bool fatal = r->net.fatal != 0;
+    pthread_mutex_unlock(&r->lock);
+    return fatal;
+}
+
+/* Receives until the reader closes; a lost or failed connection is tried again after 1, 4, 9,
+ * 16, 25, then 30 s (libmosquitto's exponential back-off), a refusal or a fatal error ends the
+ * thread (noted: the subtask fails). weir's own loop, not mosquitto_loop_start's: in
+ * libmosquitto 2.0.11 a reconnection under way overwrites the disconnection that closing asks
+ * for, and mosquitto_loop_stop then waits until the broker can be reached again; here closing is
+ * the stopper, which no reconnection touches. */
+static void *s_network(void *arg)
+{
+    s_reader_t *r = arg;
+    int rc = r->start_failed ? MOSQ_ERR_NO_CONN : MOSQ_ERR_SUCCESS;
+    uint32_t failed = 0; /* reconnections failed in a row */
+    while (!wr_stopper_stopped(&r->closing)) {
+        if (!rc) {
+            rc = mosquitto_loop(r->mosq, S_LOOP_MS, 1);
+            continue;
+        }
+        if (s_mosq_fatal(rc)) {
+            s_note_fatal(r, "the connection failed: %.200s", wr__mqtt_error(rc));
+            break;
+        }
+        if (s_refused(r)) break;
+        int64_t delay = (int64_t)S_RECONNECT_MIN * (failed + 1) * (failed + 1);
+        if (delay > S_RECONNECT_MAX) delay = S_RECONNECT_MAX;
+        if (wr_stopper_wait(&r->closing, delay * 1000)) break;
+        rc = mosquitto_reconnect(r->mosq);
+        failed = rc ? failed + 1 : 0;
+    }
+    return NULL;
 }
 
 /* Connects (the TCP connection now; the broker's answer comes to s_on_connect) and starts the
@@ -297,16 +398,17 @@ static int s_connect(s_reader_t *r, wr_strbuf_t *err)
         wr_strbuf_addf(err,
                        "mqtt source: cannot reach the broker %s: %s (on_unavailable: wait keeps "
                        "trying)",
-                       c->broker, s_mosq_error(mrc));
+                       c->broker, wr__mqtt_error(mrc));
         return WR_EIO;
     }
     r->start_failed = mrc != 0;
     if (mrc)
         wr_warn("mqtt source %u/%u: cannot reach the broker %s: %s (on_unavailable: wait: "
                 "trying again)",
-                r->subtask, r->parallelism, c->broker, s_mosq_error(mrc));
-    if ((mrc = mosquitto_loop_start(r->mosq))) {
-        wr_strbuf_addf(err, "mqtt source: cannot start the network thread: %s", s_mosq_error(mrc));
+                r->subtask, r->parallelism, c->broker, wr__mqtt_error(mrc));
+    mosquitto_threaded_set(r->mosq, true); /* (its thread is ours) */
+    if ((mrc = pthread_create(&r->thread, NULL, s_network, r))) {
+        wr_strbuf_addf(err, "mqtt source: cannot start the network thread: %s", strerror(mrc));
         return WR_EIO;
     }
     r->looping = true;
@@ -323,19 +425,21 @@ int wr__msrc_open(const void *config, const wr_source_open_t *o, void **rp, wr_s
         free(r);
         return WR_ENOMEM;
     }
+    wr_stopper_init(&r->closing);
     *rp = r;
     r->c = c;
     r->subtask = o->subtask;
     r->parallelism = o->parallelism;
     r->last_ns = wr_coarse_ns();
-    wr_strbuf_init(&r->buf);
+    wr__mqtt_cursor_init(&r->own.cur);
     wr_logrl_init(&r->rl, 0);
     wr_textsrc_log_init(&r->log, "mqtt source %u/%u", o->subtask, o->parallelism);
     if (!strcmp(c->client_id, "auto"))
-        snprintf(r->client_id, sizeof r->client_id, "weir-%s-%s-%u", o->job ? o->job : "job",
-                 o->name ? o->name : "source", o->subtask);
+        snprintf(r->client_base, sizeof r->client_base, "weir-%s-%s-", o->job ? o->job : "job",
+                 o->name ? o->name : "source");
     else
-        snprintf(r->client_id, sizeof r->client_id, "%s-%u", c->client_id, o->subtask);
+        snprintf(r->client_base, sizeof r->client_base, "%s-", c->client_id);
+    snprintf(r->client_id, sizeof r->client_id, "%s%u", r->client_base, o->subtask);
     wr_textin_options_t to = {.format = c->format,
                               .on_error = c->on_error,
                               .max_line = c->max_line,
@@ -348,7 +452,7 @@ int wr__msrc_open(const void *config, const wr_source_open_t *o, void **rp, wr_s
         rc = WR_ECONFIG;
     }
     if (!rc && !(r->text = wr_textin_new(o->schema, &to))) rc = WR_ENOMEM;
-    if (!rc && !(r->q = wr__mqtt_queue_new((size_t)c->queue_bytes))) rc = WR_ENOMEM;
+    if (!rc && !(r->own.q = wr__mqtt_queue_new((size_t)c->queue_bytes))) rc = WR_ENOMEM;
     if (!rc) rc = s_filters(r, o);
     if (!rc) rc = s_client(r, err);
     if (!rc) rc = s_connect(r, err);
@@ -356,17 +460,82 @@ int wr__msrc_open(const void *config, const wr_source_open_t *o, void **rp, wr_s
     return rc;
 }
 
+/* Starts draining the session of gone subtask k, split s. */
+static int s_add_drain(s_reader_t *r, uint32_t slot, const wr_split_t *s, unsigned long k,
+                       wr_strbuf_t *err)
+{
+    if (r->ndrains == S_DRAINS_MAX) {
+        wr_strbuf_addf(err, "mqtt source: more than %d gone subtasks' sessions for subtask %u",
+                       S_DRAINS_MAX, r->subtask);
+        return WR_ETOOBIG;
+    }
+    s_drained_t *d = &r->drains[r->ndrains];
+    *d = (s_drained_t){.feed.slot = slot};
+    wr__mqtt_cursor_init(&d->feed.cur);
+    if (!(d->feed.q = wr__mqtt_queue_new((size_t)r->c->queue_bytes))) return WR_ENOMEM;
+    r->ndrains++; /* (closed with the reader from here on) */
+    snprintf(d->split_id, sizeof d->split_id, "%s", s->id);
+    snprintf(d->client_id, sizeof d->client_id, "%s%lu", r->client_base, k);
+    wr__mqtt_drain_opts_t o = {.config = r->c,
+                               .host = r->host,
+                               .port = r->port,
+                               .client_id = d->client_id,
+                               .filters = r->filters,
+                               .nfilters = r->nfilters,
+                               .q = d->feed.q};
+    if (!(d->drain = wr__mqtt_drain_start(&o, err))) return WR_EIO;
+    wr_info("mqtt source %u/%u: draining the session of gone subtask %lu (%s)", r->subtask,
+            r->parallelism, k, d->client_id);
+    return 0;
+}
+
 int wr__msrc_add_split(void *rp, uint32_t slot, const wr_split_t *s, wr_strbuf_t *err)
 {
     s_reader_t *r = rp;
-    if (r->has_split || s->pos_len) {
-        wr_strbuf_addf(err, "mqtt source: split %s is not one subtask's subscription", s->id);
+    char *end;
+    unsigned long k = strtoul(s->id, &end, 10);
+    bool number = s->id[0] >= '0' && s->id[0] <= '9' && !*end;
+    if (number && !s->pos_len && k >= r->parallelism) return s_add_drain(r, slot, s, k, err);
+    if (r->has_split || s->pos_len || !number || k != r->subtask) {
+        wr_strbuf_addf(err, "mqtt source: split %s is not subtask %u's subscription", s->id,
+                       r->subtask);
         return WR_EPROTO;
     }
     r->has_split = true;
-    r->slot = slot;
+    r->own.slot = slot;
     snprintf(r->split_id, sizeof r->split_id, "%s", s->id);
     return 0;
+}
+
+/* The drains' news: a drain whose session is gone and whose messages are all read is a split
+ * done; a drain's failure fails the subtask. Whether every drain is done. */
+static bool s_drains(s_reader_t *r, wr_source_read_t *rd, int *rc, wr_strbuf_t *err)
+{
+    bool all = true;
+    for (uint32_t i = 0; i < r->ndrains && !*rc; i++) {
+        s_drained_t *d = &r->drains[i];
+        if (d->done) continue;
+        char why[256];
+        uint64_t n = 0;
+        bool had = false;
+        if (d->drain && (*rc = wr__mqtt_drain_error(d->drain, why, sizeof why))) {
+            wr_strbuf_addf(err, "mqtt source: broker %s, draining %s: %s", r->c->broker,
+                           d->client_id, why);
+            break;
+        }
+        if (d->drain && wr__mqtt_drain_done(d->drain, &n, &had)) {
+            wr_info("mqtt source %u/%u: took %llu messages from %s, whose session is now gone%s",
+                    r->subtask, r->parallelism, (unsigned long long)n, d->client_id,
+                    had ? "" : " (the broker no longer held it)");
+            wr__mqtt_drain_stop(&d->drain);
+        }
+        if (!d->drain && wr__mqtt_cursor_empty(&d->feed.cur, d->feed.q)) {
+            d->done = true;
+            wr_source_read_done(rd, d->feed.slot);
+        }
+        all = all && d->done;
+    }
+    return all;
 }
 
 /* ---- reading ---- */
@@ -396,40 +565,55 @@ static int s_net(s_reader_t *r, s_net_t *net, wr_strbuf_t *err)
     return 0;
 }
 
-/* The next message to read into r->topic/payload/len: false when none is queued. */
-static bool s_next_message(s_reader_t *r)
+/* The feed to read from: the one whose message is begun, else the first in turn (its own, then
+ * each drain's: a message from each in turn, so that none waits behind another) that has a
+ * message. NULL when none has. */
+static s_feed_t *s_next_feed(s_reader_t *r)
 {
-    for (;;) {
-        if (wr__mqtt_queue_next(&r->buf, &r->at, &r->topic, &r->payload, &r->len)) {
-            r->done = 0;
+    if (r->reading && r->reading->cur.topic) return r->reading;
+    uint32_t n = r->ndrains + 1;
+    for (uint32_t k = 0; k < n; k++) {
+        uint32_t i = (r->turn + k) % n;
+        s_feed_t *f = i ? &r->drains[i - 1].feed : &r->own;
+        if (i && r->drains[i - 1].done) continue;
+        if (wr__mqtt_cursor_next(&f->cur, f->q)) {
+            r->turn = (i + 1) % n;
             wr_textin_seek(r->text, 0, 0); /* (line numbers in messages are the payload's) */
-            return true;
+            return r->reading = f;
         }
-        r->at = 0;
-        r->topic = NULL;
-        if (!wr__mqtt_queue_take(r->q, &r->buf)) return false;
     }
+    return NULL;
 }
 
-/* Reads as much of the current message as b has room for. */
-static int s_message(s_reader_t *r, wr_batch_t *b, wr_strbuf_t *err)
+/* Reads as much of f's current message as b has room for. */
+static int s_message(s_reader_t *r, s_feed_t *f, wr_batch_t *b, wr_strbuf_t *err)
 {
+    wr__mqtt_cursor_t *c = &f->cur;
     size_t used = 0;
-    int rc = wr_textin_parse(r->text, r->payload + r->done, r->len - r->done, true, b, NULL, &used);
-    r->done += used;
+    int rc = wr_textin_parse(r->text, c->payload + c->done, c->len - c->done, true, b, NULL, &used);
+    c->done += used;
     if (rc) {
         const char *why = wr_textin_error(r->text);
-        wr_strbuf_addf(err, "mqtt source, broker %s, topic %s%s", r->c->broker, r->topic,
+        wr_strbuf_addf(err, "mqtt source, broker %s, topic %s%s", r->c->broker, c->topic,
                        why[0] ? why : wr_strerror(rc));
         if (rc == WR_ETOOBIG)
             wr_strbuf_adds(err, " (the source's max_line sets the limit; on_error: skip skips it)");
         return rc;
     }
-    if (r->done == r->len) {
-        r->topic = NULL; /* read to its end */
+    if (c->done == c->len) {
+        c->topic = NULL; /* read to its end */
         r->messages++;
     }
     return 0;
+}
+
+/* Every split not done stops holding the watermark back (until it has rows again). */
+static void s_idle(s_reader_t *r, wr_source_read_t *rd)
+{
+    r->idle = true;
+    wr_source_read_idle(rd, r->own.slot);
+    for (uint32_t i = 0; i < r->ndrains; i++)
+        if (!r->drains[i].done) wr_source_read_idle(rd, r->drains[i].feed.slot);
 }
 
 int wr__msrc_read(void *rp, wr_source_read_t *rd, wr_source_status_t *st, wr_strbuf_t *err)
@@ -439,21 +623,28 @@ int wr__msrc_read(void *rp, wr_source_read_t *rd, wr_source_status_t *st, wr_str
     int64_t now = wr_coarse_ns();
     s_net_t net;
     int rc = s_net(r, &net, err);
-    uint32_t cap = b->cap, before = b->count;
+    bool drained_all = s_drains(r, rd, &rc, err);
+    uint32_t cap = b->cap, before = b->count, from = b->count;
     bool drained = false;
     b->cap = b->count + wr_source_read_room(rd); /* textin fills a batch to its capacity */
     bool took = false; /* a message, even one without a record (skipped lines, empty) */
+    s_feed_t *f, *last = NULL;
     while (!rc && r->has_split && !r->ended && b->count < b->cap) {
-        if (!r->topic && !s_next_message(r)) {
+        if (!(f = s_next_feed(r))) {
             drained = true;
             break;
         }
+        if (f != last && last && b->count > from) { /* each split's rows under its slot */
+            wr_source_read_rows(rd, last->slot);
+            from = b->count;
+        }
+        last = f;
         took = true;
-        rc = s_message(r, b, err);
+        rc = s_message(r, f, b, err);
     }
     b->cap = cap;
+    if (last && b->count > from) wr_source_read_rows(rd, last->slot);
     if (b->count > before) {
-        wr_source_read_rows(rd, r->slot);
         r->records += b->count - before;
         r->idle = false;
     }
@@ -467,14 +658,12 @@ int wr__msrc_read(void *rp, wr_source_read_t *rd, wr_source_status_t *st, wr_str
     bool unreachable = r->start_failed && !net.connects;
     if (!rc && drained && !r->idle &&
         (unreachable ||
-         (r->c->idle_timeout_ms && now - r->last_ns >= r->c->idle_timeout_ms * S_MS))) {
-        r->idle = true;
-        wr_source_read_idle(rd, r->slot);
-    }
-    if (!rc && drained && r->c->end_after_idle_ms && net.subscribed &&
+         (r->c->idle_timeout_ms && now - r->last_ns >= r->c->idle_timeout_ms * S_MS)))
+        s_idle(r, rd);
+    if (!rc && drained && drained_all && r->c->end_after_idle_ms && net.subscribed &&
         quiet >= r->c->end_after_idle_ms * S_MS && !r->ended) {
         r->ended = true;
-        wr_source_read_done(rd, r->slot);
+        wr_source_read_done(rd, r->own.slot);
         wr_info("mqtt source %u/%u: ending (end_after_idle: nothing for %lld ms) after %llu "
                 "messages, %llu records",
                 r->subtask, r->parallelism, (long long)r->c->end_after_idle_ms,
@@ -493,6 +682,10 @@ int wr__msrc_read(void *rp, wr_source_read_t *rd, wr_source_status_t *st, wr_str
 int wr__msrc_snapshot(void *rp, wr_source_snap_t *snap)
 {
     s_reader_t *r = rp;
-    if (!r->has_split || r->ended) return 0;
-    return wr_source_snap_split(snap, r->slot, r->split_id, NULL, 0);
+    int rc = 0;
+    for (uint32_t i = 0; i < r->ndrains && !rc; i++) /* a drain not done is drained again */
+        if (!r->drains[i].done)
+            rc = wr_source_snap_split(snap, r->drains[i].feed.slot, r->drains[i].split_id, NULL, 0);
+    if (rc || !r->has_split || r->ended) return rc;
+    return wr_source_snap_split(snap, r->own.slot, r->split_id, NULL, 0);
 }
