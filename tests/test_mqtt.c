@@ -24,6 +24,10 @@
  *     subscribes plainly here (share_group: none, parallelism 1): mosquitto 2.0.11 does not
  *     restore shared subscriptions from its persistence, so what is published to a shared
  *     subscription between its restart and the subtasks' return is lost, as mqtt.h says
+ *   - a restore at a lower parallelism (on a cluster: stopped with a savepoint at parallelism 2,
+ *     a third of the input published while it is stopped, restored at 1): the file's results, the
+ *     gone subtask's session drained by the remaining one (mqtt_drain.h); without the drain, its
+ *     share of what was published meanwhile is lost
  *   - malformed payloads: on_error skip gives the good records' results and counts the bad lines
  *     (weir local's summary); on_error fail fails the job naming the topic and the line
  *   - a broker that wants a password: the source's username and password are let in (the file's
@@ -276,6 +280,104 @@ static void test_broker_restarted_mid_run(void **state)
                   in.n / 3, in.n, 2 * in.n / 3 - in.n / 3, (long long)published_ms, got.n);
 }
 
+/* Waits until the broker has logged needle (since it last started). */
+static void s_wait_broker_log(const tm_broker_t *b, const char *needle)
+{
+    for (int64_t until = ps_now_ms() + S_JOB_MS; !strstr(ps_read_file(b->proc->err), needle);) {
+        if (ps_now_ms() > until) PS_FAIL("the broker did not log '%s'", needle);
+        ps_sleep_ms(50);
+    }
+}
+
+/* The records of the job's first operator (its source) so far. */
+static long long s_source_records(const pc_cluster_t *c, const char *id)
+{
+    return pj_jnum(pj_job(c, id), "records_out");
+}
+
+/* The messages a TaskManager's log says a drain took from client_id (-1: no such line). */
+static long long s_drained(const pc_cluster_t *c, const char *client_id)
+{
+    for (int i = 0; i < 2; i++) {
+        const char *log = c->tm[i] ? ps_read_file(c->tm[i]->err) : "";
+        const char *at = strstr(log, ": took ");
+        for (; at; at = strstr(at + 1, ": took ")) {
+            const char *from = strstr(at, " messages from ");
+            if (from && !strncmp(from + strlen(" messages from "), client_id, strlen(client_id)))
+                return strtoll(at + strlen(": took "), NULL, 10);
+        }
+    }
+    return -1;
+}
+
+/* Was a loss: a restore at a lower parallelism left the gone subtask's session a member of the
+ * shared subscription, holding its share of what was published while the job was stopped,
+ * for no one. On a cluster: the source at parallelism 2 reads the first third, is stopped with a
+ * savepoint once it has read all of it, the second third is published while it is stopped (the
+ * broker deals it to both sessions), the job is submitted again from the savepoint with the
+ * source at parallelism 1, and the last third published: the file's results, and subtask 0 took
+ * the gone subtask 1's share from its session. */
+static void test_restore_at_a_lower_parallelism(void **state)
+{
+    (void)state;
+    tm_broker_t *b = tm_start("mosquitto");
+    s_input_t in = s_input();
+    pj_output_t want = s_reference(&in);
+    const char *out = ps_path("rescale");
+    pc_cluster_t c = {0};
+    pj_cluster_start(&c, PS_ARGV("--set", "execution.checkpointing.interval=1s"));
+    const char *src = "{type: mqtt, parallelism: %u, broker: '%s', topics: ['" S_FILTER "'], "
+                      "idle_timeout: 0s, end_after_idle: %s}";
+    const char *id = pj_submit(
+        &c, s_topology("rescale", ps_fmt(src, 2u, b->broker, "0s"), out)); /* (never ends) */
+    pj_wait_job(&c, id, "ALL-RUNNING", 0, PC_START_MS);
+    tm_wait_subscribed(b, s_shared("rescale"), 2, S_SUB_MS);
+    size_t third = in.n / 3, lines = 0;
+    s_publish(b, &in, 0, third);
+    /* every line of the first third read (else the savepoint would hold messages received and
+     * not read, which a restore loses, as mqtt.h says) */
+    for (size_t k = 0; k < third; k++)
+        for (const char *p = ps_read_file(in.payload[k]); p; p = strchr(p + 1, '\n'))
+            lines++;
+    int64_t until = ps_now_ms() + S_JOB_MS;
+    while (s_source_records(&c, id) < (long long)lines) {
+        if (ps_now_ms() > until)
+            PS_FAIL("the source read %lld of the first third's %zu records",
+                    s_source_records(&c, id), lines);
+        ps_sleep_ms(100);
+    }
+    ps_result_t r = pc_cli(&c, PS_ARGV("stop", id, "--savepoint", ps_path("sp")));
+    char sp[512];
+    if (r.code != 0 || sscanf(r.out, "%511s", sp) != 1)
+        PS_FAIL("weir stop --savepoint exited %d:\n%s%s", r.code, r.out, r.err);
+    pj_wait_job(&c, id, "FINISHED", 0, S_JOB_MS);
+    /* both subtasks gone from the broker (a message received after the savepoint and before the
+     * subtask closes is lost, as mqtt.h says: not what this test is about) */
+    for (int k = 0; k < 2; k++)
+        s_wait_broker_log(b, ps_fmt("Client weir-rescale-source-1-%d disconnected", k));
+    /* stopped: shared between the two sessions */
+    s_publish(b, &in, third, 2 * third);
+    const char *topo = s_topology("rescale", ps_fmt(src, 1u, b->broker, S_END_IDLE), out);
+    r = pc_cli(&c, PS_ARGV("submit", topo, "--from-savepoint", sp));
+    char again[32];
+    if (r.code != 0 || sscanf(r.out, "%31s", again) != 1)
+        PS_FAIL("weir submit --from-savepoint exited %d:\n%s%s", r.code, r.out, r.err);
+    tm_wait_subscribed(b, s_shared("rescale"), 3, S_SUB_MS); /* two before, one now */
+    s_publish(b, &in, 2 * third, in.n);
+    pj_wait_job(&c, ps_fmt("%s", again), "FINISHED", 0, S_JOB_MS);
+    pj_output_t got = pj_committed(out);
+    long long drained = s_drained(&c, "weir-rescale-source-1-1");
+    pc_cluster_stop(&c);
+    pj_expect_same("restored at parallelism 1 from 2 (a difference: messages lost or read twice)",
+                   &got, &want);
+    if (drained <= 0)
+        PS_FAIL("no TaskManager says it took messages from the gone subtask's session (%lld)",
+                drained);
+    print_message("  %zu messages while stopped; subtask 0 took %lld of them from subtask 1's "
+                  "session: the file's %zu results\n",
+                  third, drained, got.n);
+}
+
 static void test_malformed_payloads(void **state)
 {
     (void)state;
@@ -431,6 +533,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_two_subtasks_share_the_subscription, ps_setup,
                                         ps_teardown),
         cmocka_unit_test_setup_teardown(test_broker_restarted_mid_run, ps_setup, ps_teardown),
+        cmocka_unit_test_setup_teardown(test_restore_at_a_lower_parallelism, ps_setup, ps_teardown),
         cmocka_unit_test_setup_teardown(test_malformed_payloads, ps_setup, ps_teardown),
         cmocka_unit_test_setup_teardown(test_username_and_password, ps_setup, ps_teardown),
         cmocka_unit_test_setup_teardown(test_broker_down_at_start, ps_setup, ps_teardown),

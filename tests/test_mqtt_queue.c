@@ -168,6 +168,48 @@ static void test_close_refuses_and_counts(void **state)
     wr__mqtt_queue_destroy(&q);
 }
 
+/* The reading side's cursor: messages in order across takes, a message read in pieces stays
+ * the current one, empty only once nothing is begun, taken or queued, and what is left counted
+ * at the end. */
+static void test_the_cursor(void **state)
+{
+    (void)state;
+    wr__mqtt_queue_t *q = wr__mqtt_queue_new(T_CAP);
+    wr__mqtt_cursor_t c;
+    wr__mqtt_cursor_init(&c);
+    assert_true(wr__mqtt_cursor_empty(&c, q));
+    assert_false(wr__mqtt_cursor_next(&c, q));
+    assert_int_equal(wr__mqtt_queue_push(q, "a/1", "one", 3), 0);
+    assert_int_equal(wr__mqtt_queue_push(q, "a/2", "two", 3), 0);
+    assert_false(wr__mqtt_cursor_empty(&c, q)); /* queued */
+    assert_true(wr__mqtt_cursor_next(&c, q));
+    assert_string_equal(c.topic, "a/1");
+    assert_memory_equal(c.payload, "one", 3);
+    c.done = 2; /* read in part: still begun */
+    assert_false(wr__mqtt_cursor_empty(&c, q));
+    c.topic = NULL;                             /* read out */
+    assert_false(wr__mqtt_cursor_empty(&c, q)); /* taken, not read */
+    assert_int_equal(wr__mqtt_queue_push(q, "a/3", "three", 5), 0);
+    assert_true(wr__mqtt_cursor_next(&c, q));
+    assert_string_equal(c.topic, "a/2");
+    assert_int_equal(c.done, 0);
+    c.topic = NULL;
+    assert_true(wr__mqtt_cursor_next(&c, q)); /* from the next take */
+    assert_string_equal(c.topic, "a/3");
+    assert_int_equal(c.len, 5);
+    c.topic = NULL;
+    assert_true(wr__mqtt_cursor_empty(&c, q));
+    /* at close: the one begun and those queued */
+    assert_int_equal(wr__mqtt_queue_push(q, "b", "x", 1), 0);
+    assert_int_equal(wr__mqtt_queue_push(q, "b", "y", 1), 0);
+    assert_true(wr__mqtt_cursor_next(&c, q));
+    assert_int_equal(wr__mqtt_queue_push(q, "b", "z", 1), 0);
+    assert_int_equal(wr__mqtt_cursor_unread(&c, q), 3);
+    assert_true(wr__mqtt_cursor_empty(&c, q));
+    wr__mqtt_cursor_release(&c);
+    wr__mqtt_queue_destroy(&q);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -175,6 +217,7 @@ int main(void)
         cmocka_unit_test(test_a_full_queue_holds_the_pusher_back),
         cmocka_unit_test(test_a_message_larger_than_the_queue_goes_in_alone),
         cmocka_unit_test(test_close_refuses_and_counts),
+        cmocka_unit_test(test_the_cursor),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

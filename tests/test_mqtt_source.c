@@ -1,7 +1,8 @@
 /* actors/connectors/mqtt: the MQTT source's enumerator. MQTT cannot replay, so a split is one
  * subtask's subscription with no position: one per subtask on a fresh start; on a restore, at any
  * parallelism, one per new subtask again, each keeping the event time its number had (so the
- * watermark resumes), and a checkpoint's split that is not an MQTT source's refused. (The source
+ * watermark resumes), plus one per gone subtask (a lower parallelism) whose session a remaining
+ * subtask drains, and a checkpoint's split that is not an MQTT source's refused. (The source
  * against a real broker: test_mqtt.c.) */
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,10 +15,16 @@
 #include "actors/connectors/mqtt/mqtt.h"
 #include "bus/base/error.h"
 
+static int s_enumerate_with(bool clean_start, uint32_t p, bool restored, wr_splits_t *s,
+                            wr_strbuf_t *err)
+{
+    wr_mqtt_source_config_t c = {.clean_start = clean_start};
+    return wr_mqtt_source_class.enumerate(&c, p, restored, s, err);
+}
+
 static int s_enumerate(uint32_t p, bool restored, wr_splits_t *s, wr_strbuf_t *err)
 {
-    wr_mqtt_source_config_t c = {0};
-    return wr_mqtt_source_class.enumerate(&c, p, restored, s, err);
+    return s_enumerate_with(false, p, restored, s, err);
 }
 
 static void test_one_split_per_subtask(void **state)
@@ -48,15 +55,35 @@ static void test_a_restore_keeps_event_times_at_any_parallelism(void **state)
     assert_int_equal(wr_splits_add(&s, "0", NULL, 0, 1000), 0);
     assert_int_equal(wr_splits_add(&s, "1", NULL, 0, 2000), 0);
     assert_int_equal(wr_splits_add(&s, "2", NULL, 0, 3000), 0);
-    /* three old subtasks, two new ones: "2"'s subscription is gone */
+    wr_splits_t clean = {0};
+    for (size_t i = 0; i < s.n; i++)
+        assert_int_equal(wr_splits_add(&clean, s.v[i].id, NULL, 0, s.v[i].event_time), 0);
+    /* three old subtasks, two new ones: subtask 2 is gone, and subtask 0 (2 mod 2) drains its
+     * session (mqtt_drain.h) */
     assert_int_equal(s_enumerate(2, true, &s, &err), 0);
-    assert_int_equal(s.n, 2);
+    assert_int_equal(s.n, 3);
     assert_string_equal(s.v[0].id, "0");
     assert_true(s.v[0].event_time == 1000);
     assert_string_equal(s.v[1].id, "1");
     assert_true(s.v[1].event_time == 2000);
     assert_int_equal(s.v[1].subtask, 1);
-    /* and up to four: the new ones start without an event time */
+    assert_string_equal(s.v[2].id, "2");
+    assert_int_equal(s.v[2].subtask, 0);
+    /* with clean_start there is no session to drain */
+    assert_int_equal(s_enumerate_with(true, 2, true, &clean, &err), 0);
+    assert_int_equal(clean.n, 2);
+    wr_splits_release(&clean);
+    /* a drain not done yet is drained again, by whichever subtask its number now falls to */
+    assert_int_equal(s_enumerate(1, true, &s, &err), 0);
+    assert_int_equal(s.n, 3);
+    assert_string_equal(s.v[1].id, "1");
+    assert_int_equal(s.v[1].subtask, 0);
+    assert_string_equal(s.v[2].id, "2");
+    assert_int_equal(s.v[2].subtask, 0);
+    /* and up to four: the new ones start without an event time, nothing is drained */
+    wr_splits_clear(&s);
+    assert_int_equal(wr_splits_add(&s, "0", NULL, 0, 1000), 0);
+    assert_int_equal(wr_splits_add(&s, "1", NULL, 0, 2000), 0);
     assert_int_equal(s_enumerate(4, true, &s, &err), 0);
     assert_int_equal(s.n, 4);
     assert_true(s.v[1].event_time == 2000);
