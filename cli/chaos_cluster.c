@@ -212,8 +212,10 @@ int wr_chaos_cluster_new(wr_bench_procs_t *ps, const wr_chaos_cluster_opts_t *o,
     for (size_t i = 0; i < WR_CHAOS_ETCDS && !rc; i++)
         rc = s_wait(c, i, "serving client traffic");
     /* jm-a first, so that it leads; then the standby and the TaskManagers */
+    size_t failed = 0;
     for (size_t i = WR_CHAOS_ETCDS; i < S_N && !rc; i++) {
         bool jm = c->m[i].kind == WR_CHAOS_NODE_JM;
+        failed = i;
         if (!(rc = wr_chaos_cluster_start(c, i)))
             rc = s_wait(c, i,
                         !jm                   ? "registered with"
@@ -221,6 +223,10 @@ int wr_chaos_cluster_new(wr_bench_procs_t *ps, const wr_chaos_cluster_opts_t *o,
                                               : "candidate for the leadership");
     }
     if (rc) {
+        if (rc != WR_BENCH_STOPPED && failed) { /* the one that did not start first */
+            const wr_bench_proc_t *one[] = {&c->m[failed].p};
+            wr_bench_dump_logs(one, 1);
+        }
         if (rc != WR_BENCH_STOPPED) wr_chaos_cluster_dump_logs(c);
         wr_chaos_cluster_destroy(&c);
         return rc;

@@ -56,16 +56,20 @@ static const tj_value_t *s_chaos(int duration_s, const char *const args[], int w
     ps_result_t r = ps_run("chaos", argv, s_deadline_ms(duration_s));
     print_message("  weir chaos exited %d after %lld ms\n", r.code, (long long)r.ms);
     const tj_value_t *doc = tj_parse(r.out);
-    if (!doc || doc->type != TJ_OBJ)
-        PS_FAIL("weir chaos exited %d without one JSON object:\n%s\n%s", r.code, r.out, r.err);
+    if (!doc || doc->type != TJ_OBJ) {
+        print_message("%s\n%s\n", r.out, r.err); /* whole: fail_msg cuts its message short */
+        PS_FAIL("weir chaos exited %d without one JSON object (its output above)", r.code);
+    }
     /* nothing of the run is left: no process naming its folder, no folder (its first line,
      * on stderr with --json, names the folder) */
     const char *at = strstr(r.err, "; folder ");
     if (!at) PS_FAIL("no folder named on stderr:\n%s", r.err);
     at += strlen("; folder ");
     ps_expect_bench_gone(ps_fmt("%.*s", (int)strcspn(at, "\n"), at), S_PREFIX);
-    if (r.code != want)
-        PS_FAIL("weir chaos exited %d, not %d:\n%s\n%s", r.code, want, r.out, r.err);
+    if (r.code != want) {
+        print_message("%s\n%s\n", r.out, r.err);
+        PS_FAIL("weir chaos exited %d, not %d (its output above)", r.code, want);
+    }
     /* valid or not, for the checker's counts only: the job finished and its output was read */
     const char *reason = tj_str(doc, "reason");
     if (!reason || *reason)

@@ -81,8 +81,10 @@ static const tj_value_t *s_chaos(bool exactly_once, const char *ckpt, const char
     at += strlen("; folder ");
     ps_expect_bench_gone(ps_fmt("%.*s", (int)strcspn(at, "\n"), at), S_PREFIX);
     const tj_value_t *doc = tj_parse(r.out);
-    if (r.code != want || !doc || doc->type != TJ_OBJ)
-        PS_FAIL("weir chaos exited %d, not %d:\n%s\n%s", r.code, want, r.out, r.err);
+    if (r.code != want || !doc || doc->type != TJ_OBJ) {
+        print_message("%s\n%s\n", r.out, r.err); /* whole: fail_msg cuts its message short */
+        PS_FAIL("weir chaos exited %d, not %d (its output above)", r.code, want);
+    }
     const char *ref = strstr(r.err, "reference run: job ");
     if (!ref || !strstr(ref, " FINISHED in ")) PS_FAIL("no reference run said:\n%s", r.err);
     print_message("  %.*s\n", (int)strcspn(ref, "\n"), ref);
