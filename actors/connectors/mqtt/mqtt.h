@@ -81,9 +81,12 @@
  * it stops reading from the socket and acknowledging later messages (libmosquitto has already
  * acknowledged the one it holds): the broker holds the rest (within the receive maximum, 100
  * messages in flight, then its queue). Nothing is dropped silently: messages received while the
- * subtask closes are counted and logged. Closing takes at most 200 ms, whatever the broker's
- * state (libmosquitto 2.0.11's own thread, mosquitto_loop_start, could wait for a broker that was
- * down: a reconnection under way overwrote the disconnection that closing asked for). The broker's
+ * subtask closes are counted and logged. Closing takes at most 200 ms whatever the broker's
+ * state, reconnections being asynchronous (libmosquitto 2.0.11's own thread, mosquitto_loop_start,
+ * could wait for a broker that was down: a reconnection under way overwrote the disconnection
+ * that closing asked for); only the first connection, made by the subtask's start, and a drain's
+ * first (mqtt_drain.h) block, up to the kernel's connect timeout for a host that does not
+ * answer. The broker's
  * keep-alive is 30 s; a subtask held back longer by the job may be disconnected and reconnects with
  * its session. */
 #ifndef WR_MQTT_H

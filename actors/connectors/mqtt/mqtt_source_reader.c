@@ -362,7 +362,8 @@ static void *s_network(void *arg)
 {
     s_reader_t *r = arg;
     int rc = r->start_failed ? MOSQ_ERR_NO_CONN : MOSQ_ERR_SUCCESS;
-    uint32_t failed = 0; /* reconnections failed in a row */
+    uint32_t failed = 0;   /* attempts since the broker last accepted a connection */
+    uint64_t accepted = 0; /* connections it accepted, when last looked */
     while (!wr_stopper_stopped(&r->closing)) {
         if (!rc) {
             rc = mosquitto_loop(r->mosq, S_LOOP_MS, 1);
@@ -373,11 +374,19 @@ static void *s_network(void *arg)
             break;
         }
         if (s_refused(r)) break;
+        pthread_mutex_lock(&r->lock);
+        if (r->net.connects != accepted) { /* lost after a CONNACK: the back-off starts over */
+            accepted = r->net.connects;
+            failed = 0;
+        }
+        pthread_mutex_unlock(&r->lock);
         int64_t delay = (int64_t)S_RECONNECT_MIN * (failed + 1) * (failed + 1);
         if (delay > S_RECONNECT_MAX) delay = S_RECONNECT_MAX;
+        failed++;
         if (wr_stopper_wait(&r->closing, delay * 1000)) break;
-        rc = mosquitto_reconnect(r->mosq);
-        failed = rc ? failed + 1 : 0;
+        /* not blocking: mosquitto_loop completes the connection (or fails it), so a broker that
+         * does not answer does not hold a close up */
+        rc = mosquitto_reconnect_async(r->mosq);
     }
     return NULL;
 }
