@@ -71,14 +71,16 @@ static void test_curve_json_adds_up(void **state)
     assert_true(tj_num(doc, "curve_goal_ratio") == 0.7);
 
     /* bytes on the wire: the records, each frame's envelope and ZMTP header, and with CURVE
-     * a box per frame and the handshake (a few hundred bytes) */
+     * a box per frame and the handshake (about 460 bytes here; a loaded machine may redo it: a
+     * CI run once counted 1,392, three handshakes; up to 2,048 is let pass, which a box 6 bytes
+     * larger, on 302 frames, would exceed) */
     double plain = tj_num(doc, "weir_wire_bytes"), boxed = tj_num(doc, "curve_wire_bytes");
     if (!(plain > 40 * S_RECORDS && plain < 40.2 * S_RECORDS))
         fail_msg("%.0f bytes on the wire without CURVE for %.0f records", plain, S_RECORDS);
     if (fabs(tj_num(doc, "weir_wire_bytes_per_record") - plain / S_RECORDS) > 0.001)
         fail_msg("weir_wire_bytes_per_record is not weir_wire_bytes / records");
     double box = boxed - plain - S_CURVE_BOX * (S_BATCHES + 2);
-    if (!(box > 0 && box < 1024))
+    if (!(box > 0 && box < 4 * 512))
         fail_msg("with CURVE %.0f bytes, without %.0f: %.0f more than a box per frame", boxed,
                  plain, box);
     s_check_run(doc, "weir", weir);
