@@ -150,7 +150,14 @@ static void *s_run(void *arg)
     bool connected = false, first = true;
     while (!wr_stopper_stopped(&d->stopping) && !s_failed(d)) {
         if (!connected) { /* at once the first time, then after a pause */
-            if (!first && wr_stopper_wait(&d->stopping, S_RETRY_MS)) break;
+            if (!first) {
+                if (wr_stopper_wait(&d->stopping, S_RETRY_MS)) break;
+                /* not blocking: mosquitto_loop completes the connection or fails it */
+                connected = !mosquitto_reconnect_async(d->mosq);
+                continue;
+            }
+            /* the first attempt blocks: only it takes the CONNECT's properties, which the
+             * later ones reuse */
             first = false;
             mosquitto_property *props = NULL;
             if (mosquitto_property_add_int32(&props, MQTT_PROP_SESSION_EXPIRY_INTERVAL, expiry)) {
