@@ -634,6 +634,9 @@ static int s_consumed(wr_gate_in_t *g, s_in_t *c, wr_actor_t *self)
                  (unsigned long long)c->id, c->from);
         return 0;
     }
+    /* a full mailbox: the credit is in the total all the same, which the next CREDIT or the
+     * sender's asking again (it waits a second at most) brings it */
+    if (rc == WR_EAGAIN) return 0;
     return rc < 0 ? rc : 0;
 }
 

@@ -23,7 +23,7 @@ struct wr__mqtt_drain {
     wr__mqtt_drain_opts_t o;
     struct mosquitto *mosq;
     pthread_t thread;
-    bool running;
+    bool running, connected_at_start;
     wr_stopper_t stopping;
     pthread_mutex_t lock; /* over what follows */
     bool connected, had_session, unsubscribed, done;
@@ -126,52 +126,46 @@ static bool s_failed(wr__mqtt_drain_t *d)
     return fatal;
 }
 
-/* Ends the session: a DISCONNECT whose session expiry is 0, written before it returns. */
-static void s_end_session(wr__mqtt_drain_t *d)
+/* Ends the session: a DISCONNECT whose session expiry is 0, written before it returns. false when
+ * it could not be written (the connection is gone: the session stays, with its expiry). */
+static bool s_end_session(wr__mqtt_drain_t *d)
 {
     mosquitto_property *props = NULL;
-    if (!mosquitto_property_add_int32(&props, MQTT_PROP_SESSION_EXPIRY_INTERVAL, 0)) {
+    int rc = mosquitto_property_add_int32(&props, MQTT_PROP_SESSION_EXPIRY_INTERVAL, 0);
+    if (!rc) {
         mosquitto_threaded_set(d->mosq, false); /* (written now, not queued for a next loop) */
-        mosquitto_disconnect_v5(d->mosq, MQTT_RC_NORMAL_DISCONNECTION, props);
+        rc = mosquitto_disconnect_v5(d->mosq, MQTT_RC_NORMAL_DISCONNECTION, props);
+        mosquitto_threaded_set(d->mosq, true);
     }
     mosquitto_property_free_all(&props);
+    if (rc) return false;
     pthread_mutex_lock(&d->lock);
     d->done = true;
     pthread_mutex_unlock(&d->lock);
+    return true;
 }
 
-/* Connects until it can (or is stopped: then the session stays), drains, ends the session. */
+/* Drains until the session is read out (or it is stopped: then the session stays), reconnecting
+ * asynchronously after a pause when the connection is lost or was refused, and ends the
+ * session. */
 static void *s_run(void *arg)
 {
     wr__mqtt_drain_t *d = arg;
-    const wr_mqtt_source_config_t *c = d->o.config;
-    /* until it is done the session keeps the expiry the subtasks give it */
-    uint32_t expiry = (uint32_t)(c->session_expiry_ms / 1000);
-    bool connected = false, first = true;
+    bool connected = d->connected_at_start;
     while (!wr_stopper_stopped(&d->stopping) && !s_failed(d)) {
-        if (!connected) { /* at once the first time, then after a pause */
-            if (!first) {
-                if (wr_stopper_wait(&d->stopping, S_RETRY_MS)) break;
-                /* not blocking: mosquitto_loop completes the connection or fails it */
-                connected = !mosquitto_reconnect_async(d->mosq);
-                continue;
-            }
-            /* the first attempt blocks: only it takes the CONNECT's properties, which the
-             * later ones reuse */
-            first = false;
-            mosquitto_property *props = NULL;
-            if (mosquitto_property_add_int32(&props, MQTT_PROP_SESSION_EXPIRY_INTERVAL, expiry)) {
-                s_note_fatal(d, "out of memory");
-                break;
-            }
-            connected =
-                !mosquitto_connect_bind_v5(d->mosq, d->o.host, d->o.port, S_KEEPALIVE, NULL, props);
-            mosquitto_property_free_all(&props);
+        if (!connected) {
+            if (wr_stopper_wait(&d->stopping, S_RETRY_MS)) break;
+            /* not blocking: mosquitto_loop completes the connection or fails it */
+            connected = !mosquitto_reconnect_async(d->mosq);
             continue;
         }
-        if (s_quiet(d)) {
-            s_end_session(d);
-            break;
+        /* quiet: what is already in the socket read first, then the session ended (unless
+         * stopped meanwhile: a subtask that closes leaves it for the next restore) */
+        if (s_quiet(d) && mosquitto_loop(d->mosq, 0, 1) == MOSQ_ERR_SUCCESS && s_quiet(d) &&
+            !wr_stopper_stopped(&d->stopping)) {
+            if (s_end_session(d)) break;
+            connected = false;
+            continue;
         }
         connected = mosquitto_loop(d->mosq, S_LOOP_MS, 1) == MOSQ_ERR_SUCCESS;
     }
@@ -188,21 +182,42 @@ wr__mqtt_drain_t *wr__mqtt_drain_start(const wr__mqtt_drain_opts_t *o, wr_strbuf
     }
     d->o = *o;
     wr_stopper_init(&d->stopping);
+    size_t said = err->len;
     int rc = wr__mqtt_client_new(o->config, o->client_id, false, d, &d->mosq, err);
     if (!rc) {
         mosquitto_connect_v5_callback_set(d->mosq, s_on_connect);
         mosquitto_unsubscribe_v5_callback_set(d->mosq, s_on_unsubscribe);
         mosquitto_disconnect_v5_callback_set(d->mosq, s_on_disconnect);
         mosquitto_message_v5_callback_set(d->mosq, s_on_message);
+        /* the first connection here, blocking: only it takes the CONNECT's properties, which the
+         * thread's reconnections reuse; until it is done the session keeps the expiry the
+         * subtasks give it */
+        mosquitto_property *props = NULL;
+        uint32_t expiry = (uint32_t)(o->config->session_expiry_ms / 1000);
+        rc = mosquitto_property_add_int32(&props, MQTT_PROP_SESSION_EXPIRY_INTERVAL, expiry)
+                 ? WR_ENOMEM
+                 : 0;
+        if (!rc)
+            d->connected_at_start =
+                !mosquitto_connect_bind_v5(d->mosq, o->host, o->port, S_KEEPALIVE, NULL, props);
+        mosquitto_property_free_all(&props);
+    }
+    if (!rc) {
         mosquitto_threaded_set(d->mosq, true); /* (its thread is ours) */
         if ((rc = pthread_create(&d->thread, NULL, s_run, d))) {
             wr_strbuf_addf(err, "mqtt source: cannot start a thread: %s", strerror(rc));
             rc = WR_EIO;
         }
     }
+    if (rc && err->len == said) wr_strbuf_addf(err, "mqtt source: %s", wr_strerror(rc));
     d->running = !rc;
     if (rc) wr__mqtt_drain_stop(&d);
     return d;
+}
+
+void wr__mqtt_drain_signal(wr__mqtt_drain_t *d)
+{
+    if (d) wr_stopper_stop(&d->stopping);
 }
 
 bool wr__mqtt_drain_done(wr__mqtt_drain_t *d, uint64_t *messages, bool *had_session)

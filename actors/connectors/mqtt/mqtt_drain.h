@@ -42,16 +42,23 @@ typedef struct {
     wr__mqtt_queue_t *q; /* where the messages go: the subtask's own queue */
 } wr__mqtt_drain_opts_t;
 
-/* Starts draining (the options are borrowed until wr__mqtt_drain_stop). NULL with err saying why
- * (a TLS file that cannot be read, out of memory, no thread). */
+/* Starts draining (the options are borrowed until wr__mqtt_drain_stop): makes the first
+ * connection here, blocking as the subtask's own first one does (up to the kernel's connect
+ * timeout for a host that does not answer; a broker that refuses it is tried again by the drain's
+ * thread, asynchronously). NULL with err saying why (a TLS file that cannot be read, out of
+ * memory, no thread). */
 wr__mqtt_drain_t *wr__mqtt_drain_start(const wr__mqtt_drain_opts_t *o, wr_strbuf_t *err);
 /* True once the session is read out and gone. *messages: those taken so far; *had_session:
  * whether the broker still held the session. */
 bool wr__mqtt_drain_done(wr__mqtt_drain_t *d, uint64_t *messages, bool *had_session);
 /* A failure that ends the drain (the broker refused the connection): 0, or WR_EIO with why. */
 int wr__mqtt_drain_error(wr__mqtt_drain_t *d, char *why, size_t len);
+/* Asks the drain to stop at its next turn (within about 200 ms), without waiting: from then on it
+ * does not end the session. NULL-safe. */
+void wr__mqtt_drain_signal(wr__mqtt_drain_t *d);
 /* Stops the drain where it is (the session stays for the next restore to drain) and frees it.
- * NULL-safe, nulls *d. Returns within about 200 ms. No push into the queue runs after it. */
+ * NULL-safe, nulls *d. Returns within about 200 ms (once its queue is closed, when a push may be
+ * waiting for room). No push into the queue runs after it. */
 void wr__mqtt_drain_stop(wr__mqtt_drain_t **d);
 
 #endif

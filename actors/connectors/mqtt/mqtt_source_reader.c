@@ -212,14 +212,16 @@ void wr__msrc_close(void **rp)
 {
     s_reader_t *r = *rp;
     if (!r) return;
-    /* a push waiting for room returns */
+    /* every network thread told to stop first (a drain then no longer ends its session), then
+     * the queues closed (a push waiting for room returns), then the threads joined: each within
+     * S_LOOP_MS, or at once from a back-off */
+    if (r->looping) wr_stopper_stop(&r->closing);
+    for (uint32_t i = 0; i < r->ndrains; i++)
+        wr__mqtt_drain_signal(r->drains[i].drain);
     if (r->own.q) wr__mqtt_queue_close(r->own.q);
     for (uint32_t i = 0; i < r->ndrains; i++)
         wr__mqtt_queue_close(r->drains[i].feed.q);
-    if (r->looping) { /* within S_LOOP_MS, or at once from a back-off */
-        wr_stopper_stop(&r->closing);
-        pthread_join(r->thread, NULL);
-    }
+    if (r->looping) pthread_join(r->thread, NULL);
     wr_stopper_destroy(&r->closing);
     for (uint32_t i = 0; i < r->ndrains; i++)
         wr__mqtt_drain_stop(&r->drains[i].drain);
@@ -262,9 +264,11 @@ static int s_filters(s_reader_t *r, const wr_source_open_t *o)
         snprintf(group, sizeof group, "%s", c->share_group);
     size_t at = 0, len;
     const char *line;
+    int n = 0;
     while (wr_params_next_line(c->topics, &at, &line, &len))
-        r->nfilters++;
-    if (!(r->filters = calloc((size_t)r->nfilters, sizeof *r->filters))) return WR_ENOMEM;
+        n++;
+    if (!(r->filters = calloc((size_t)n, sizeof *r->filters))) return WR_ENOMEM;
+    r->nfilters = n; /* (set only now: close frees that many) */
     at = 0;
     for (int i = 0; wr_params_next_line(c->topics, &at, &line, &len); i++) {
         wr_strbuf_t f;
