@@ -491,6 +491,12 @@ static void test_taskmanager_registers_with_its_advertised_endpoint(void **state
     (void)state;
     pc_cluster_t c = {.ntms = 1, .settings = S_FAST};
     c.tm_port[0] = ps_free_port(); /* pc_tm_start binds it */
+    /* the JobManager's port drawn here too, another one: drawn after this one by pc_jm_start, it
+     * once was this very port (free until the TaskManager binds it), on CI */
+    do
+        c.port = ps_free_port();
+    while (c.port == c.tm_port[0]);
+    snprintf(c.endpoint, sizeof c.endpoint, "tcp://127.0.0.1:%d", c.port);
     const char *told = ps_fmt("tcp://localhost:%d", c.tm_port[0]);
     c.tm_settings = PS_ARGV("--set", "heartbeat.interval=100ms", "--set", "heartbeat.timeout=1s",
                             "--set", ps_fmt("bus.advertised-endpoint=%s", told), "--set",
@@ -535,7 +541,10 @@ static void test_jobmanager_publishes_its_advertised_endpoint_in_etcd(void **sta
         PS_ARGV("--etcd", etcd->endpoint, "--set", ps_fmt("bus.advertised-endpoint=%s", told));
     c.jm_target = PS_ARGV("--etcd", etcd->endpoint);
     pc_cluster_start(&c);
-    const tj_value_t *doc = pc_wait_statuses(&c, PS_ARGV("jm-1=leader", "tm-a=up"), S_UP_MS);
+    /* (longer than S_UP_MS: on CI, twice in some 8 runs, `weir actors` through etcd found no
+     * JobManager answering at this endpoint for 10 s while the TaskManager had registered
+     * there; not understood, and not seen in 19 runs here, loaded or not) */
+    const tj_value_t *doc = pc_wait_statuses(&c, PS_ARGV("jm-1=leader", "tm-a=up"), 3 * S_UP_MS);
     S_ASSERT_STR(tj_str(pc_node_row(doc, "jm-1", NULL), "endpoint"), told);
     wr_ha_candidate_t leader;
     wr_etcd_t *e = te_client(etcd->endpoint);
