@@ -554,14 +554,12 @@ int wr_gate_in_handle(wr_gate_in_t *g, wr_actor_t *self, const wr_msg_t *m, wr_i
             wr_chan_rx_init(&c->rx, id, g->o.window);
             memcpy(c->from, m->from, sizeof c->from);
             c->active_ns = wr_now_ns();
-            g->out.size = 0;
-            int rc = wr_chan_rx_open(&c->rx, &g->out);
-            if (!rc) rc = wr_send(self, c->from, WR_MSG_CREDIT, g->out.data, g->out.size);
-            return rc == WR_ENOACTOR || rc == WR_EAGAIN ? 0 : rc; /* it asks again */
+        } else if (c->gone) {
+            return 0;
         }
-        /* a repeated open: the sender lost the answer (a peer's connection dropped) or waits for
-         * credit; the total granted again, which changes nothing if it had it */
-        if (c->gone) return 0;
+        /* answered with the credit total: the window the first time; again when the sender lost
+         * the answer (a peer's connection dropped) or waits for credit, which changes nothing if
+         * it had it. Not sent (a full mailbox, a sender gone): it asks again. */
         g->out.size = 0;
         int rc = wr_chan_rx_open(&c->rx, &g->out);
         if (!rc) rc = wr_send(self, c->from, WR_MSG_CREDIT, g->out.data, g->out.size);

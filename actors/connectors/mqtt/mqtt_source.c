@@ -240,6 +240,13 @@ static void s_parallelism(const void *config, uint32_t *dflt, uint32_t *max, con
 
 /* ---- the enumerator ---- */
 
+bool wr__mqtt_split_number(const char *id, unsigned long *k)
+{
+    char *end;
+    *k = strtoul(id, &end, 10);
+    return id[0] >= '0' && id[0] <= '9' && !*end;
+}
+
 /* One split per subtask, "0" to "P-1", with no position. Restored: the checkpoint's splits are
  * ours (a subtask number, no position); those of subtasks that still exist keep their event
  * time, and those of subtasks that are gone (K >= P: a restore at a lower parallelism) stay
@@ -261,9 +268,8 @@ static int s_enumerate(const void *config, uint32_t parallelism, bool restored, 
     int rc = 0;
     for (uint32_t i = 0; restored && i < splits->n && !rc; i++) {
         const wr_split_t *s = &splits->v[i];
-        char *end;
-        unsigned long k = strtoul(s->id, &end, 10);
-        if (s->id[0] < '0' || s->id[0] > '9' || *end || s->pos_len) {
+        unsigned long k = 0;
+        if (!wr__mqtt_split_number(s->id, &k) || s->pos_len) {
             wr_strbuf_addf(err,
                            "mqtt source: the checkpoint's split '%s' is not an MQTT source's "
                            "(a subtask number, no position)",

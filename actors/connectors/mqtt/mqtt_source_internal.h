@@ -33,6 +33,10 @@ struct mosquitto;
 int wr__mqtt_client_new(const wr_mqtt_source_config_t *c, const char *client_id, bool clean_start,
                         void *obj, struct mosquitto **out, wr_strbuf_t *err);
 
+/* A split's id is its subtask's number ("0", "1", ...): the number, into *k; false for any other
+ * id (mqtt_source.c). */
+bool wr__mqtt_split_number(const char *id, unsigned long *k);
+
 /* The reader (mqtt_source_reader.c), as wr_source_class_t's hooks. */
 int wr__msrc_open(const void *config, const wr_source_open_t *o, void **reader, wr_strbuf_t *err);
 void wr__msrc_close(void **reader);

@@ -348,14 +348,6 @@ static bool s_mosq_fatal(int rc)
     return false;
 }
 
-static bool s_refused(s_reader_t *r)
-{
-    pthread_mutex_lock(&r->lock);
-    bool fatal = r->net.fatal != 0;
-    pthread_mutex_unlock(&r->lock);
-    return fatal;
-}
-
 /* Receives until the reader closes; a lost or failed connection is tried again after 1, 4, 9,
  * 16, 25, then 30 s (libmosquitto's exponential back-off), a refusal or a fatal error ends the
  * thread (noted: the subtask fails). weir's own loop, not mosquitto_loop_start's: in
@@ -377,13 +369,14 @@ static void *s_network(void *arg)
             s_note_fatal(r, "the connection failed: %.200s", wr__mqtt_error(rc));
             break;
         }
-        if (s_refused(r)) break;
         pthread_mutex_lock(&r->lock);
+        bool refused = r->net.fatal != 0;
         if (r->net.connects != accepted) { /* lost after a CONNACK: the back-off starts over */
             accepted = r->net.connects;
             failed = 0;
         }
         pthread_mutex_unlock(&r->lock);
+        if (refused) break;
         int64_t delay = (int64_t)S_RECONNECT_MIN * (failed + 1) * (failed + 1);
         if (delay > S_RECONNECT_MAX) delay = S_RECONNECT_MAX;
         failed++;
@@ -505,9 +498,8 @@ static int s_add_drain(s_reader_t *r, uint32_t slot, const wr_split_t *s, unsign
 int wr__msrc_add_split(void *rp, uint32_t slot, const wr_split_t *s, wr_strbuf_t *err)
 {
     s_reader_t *r = rp;
-    char *end;
-    unsigned long k = strtoul(s->id, &end, 10);
-    bool number = s->id[0] >= '0' && s->id[0] <= '9' && !*end;
+    unsigned long k = 0;
+    bool number = wr__mqtt_split_number(s->id, &k);
     if (number && !s->pos_len && k >= r->parallelism) return s_add_drain(r, slot, s, k, err);
     if (r->has_split || s->pos_len || !number || k != r->subtask) {
         wr_strbuf_addf(err, "mqtt source: split %s is not subtask %u's subscription", s->id,
