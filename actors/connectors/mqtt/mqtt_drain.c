@@ -145,6 +145,19 @@ static bool s_end_session(wr__mqtt_drain_t *d)
     return true;
 }
 
+/* Whether libmosquitto's rc leaves the connection up; an error that trying again cannot mend
+ * (TLS, authentication...) ends the drain (noted: the subtask fails), so that it is not tried
+ * every second for ever. */
+static bool s_up(wr__mqtt_drain_t *d, int rc)
+{
+    if (rc != MOSQ_ERR_SUCCESS && wr__mqtt_fatal(rc)) {
+        char why[200];
+        snprintf(why, sizeof why, "the connection failed: %.160s", wr__mqtt_error(rc));
+        s_note_fatal(d, why);
+    }
+    return rc == MOSQ_ERR_SUCCESS;
+}
+
 /* Drains until the session is read out (or it is stopped: then the session stays), reconnecting
  * asynchronously after a pause when the connection is lost or was refused, and ends the
  * session. */
@@ -156,18 +169,18 @@ static void *s_run(void *arg)
         if (!connected) {
             if (wr_stopper_wait(&d->stopping, S_RETRY_MS)) break;
             /* not blocking: mosquitto_loop completes the connection or fails it */
-            connected = !mosquitto_reconnect_async(d->mosq);
+            connected = s_up(d, mosquitto_reconnect_async(d->mosq));
             continue;
         }
         /* quiet: what is already in the socket read first, then the session ended (unless
          * stopped meanwhile: a subtask that closes leaves it for the next restore) */
-        if (s_quiet(d) && mosquitto_loop(d->mosq, 0, 1) == MOSQ_ERR_SUCCESS && s_quiet(d) &&
+        if (s_quiet(d) && s_up(d, mosquitto_loop(d->mosq, 0, 1)) && s_quiet(d) &&
             !wr_stopper_stopped(&d->stopping)) {
             if (s_end_session(d)) break;
             connected = false;
             continue;
         }
-        connected = mosquitto_loop(d->mosq, S_LOOP_MS, 1) == MOSQ_ERR_SUCCESS;
+        connected = s_up(d, mosquitto_loop(d->mosq, S_LOOP_MS, 1));
     }
     return NULL;
 }

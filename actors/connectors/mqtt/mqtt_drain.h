@@ -17,7 +17,8 @@
  * twice). A drain stopped before it is done (the subtask closes, the job fails) leaves the
  * session with its expiry, and the split in the checkpoint: the restored job drains it again. A
  * broker that cannot be reached is tried again every second until it can, or until the drain is
- * stopped.
+ * stopped; an error that trying again cannot mend (TLS, authentication, protocol) ends the drain
+ * with that error (wr__mqtt_drain_error), as it ends the subtask's own connection.
  *
  * Threading: each drain has a thread of its own; wr__mqtt_drain_done and wr__mqtt_drain_stop are
  * called from the subtask's thread. */
@@ -51,7 +52,8 @@ wr__mqtt_drain_t *wr__mqtt_drain_start(const wr__mqtt_drain_opts_t *o, wr_strbuf
 /* True once the session is read out and gone. *messages: those taken so far; *had_session:
  * whether the broker still held the session. */
 bool wr__mqtt_drain_done(wr__mqtt_drain_t *d, uint64_t *messages, bool *had_session);
-/* A failure that ends the drain (the broker refused the connection): 0, or WR_EIO with why. */
+/* A failure that ends the drain (the broker refused the connection, or an error that trying again
+ * cannot mend): 0, or WR_EIO with why. */
 int wr__mqtt_drain_error(wr__mqtt_drain_t *d, char *why, size_t len);
 /* Asks the drain to stop at its next turn (within about 200 ms), without waiting: from then on it
  * does not end the session. NULL-safe. */

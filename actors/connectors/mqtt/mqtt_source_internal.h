@@ -23,6 +23,9 @@ typedef struct {
  * name, no cafile nor capath, certfile without keyfile or the reverse). */
 int wr__mqtt_tls_read(const char *lines, wr__mqtt_tls_t *out, wr_strbuf_t *err);
 
+/* Whether libmosquitto's error rc is one that trying again cannot mend (TLS, authentication,
+ * protocol, out of memory...): the connection is given up. */
+bool wr__mqtt_fatal(int rc);
 /* libmosquitto's error for messages: errno's text for MOSQ_ERR_ERRNO. */
 const char *wr__mqtt_error(int rc);
 /* A client of the source's broker (*out, NULL when out of memory): MQTT 5, the receive maximum,

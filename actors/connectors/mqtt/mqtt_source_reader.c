@@ -283,6 +283,24 @@ static int s_filters(s_reader_t *r, const wr_source_open_t *o)
     return 0;
 }
 
+/* libmosquitto's errors that trying again cannot mend (as mosquitto_loop_forever's, less a
+ * failed name lookup and a proxy's trouble, which may pass). */
+bool wr__mqtt_fatal(int rc)
+{
+    switch (rc) {
+    case MOSQ_ERR_NOMEM:
+    case MOSQ_ERR_PROTOCOL:
+    case MOSQ_ERR_INVAL:
+    case MOSQ_ERR_TLS:
+    case MOSQ_ERR_PAYLOAD_SIZE:
+    case MOSQ_ERR_NOT_SUPPORTED:
+    case MOSQ_ERR_AUTH:
+    case MOSQ_ERR_ACL_DENIED:
+        return true;
+    }
+    return false;
+}
+
 const char *wr__mqtt_error(int rc)
 {
     return rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc);
@@ -330,24 +348,6 @@ static int s_client(s_reader_t *r, wr_strbuf_t *err)
 
 /* ---- the network thread ---- */
 
-/* libmosquitto's errors that trying again cannot mend (as mosquitto_loop_forever's, less a
- * failed name lookup and a proxy's trouble, which may pass). */
-static bool s_mosq_fatal(int rc)
-{
-    switch (rc) {
-    case MOSQ_ERR_NOMEM:
-    case MOSQ_ERR_PROTOCOL:
-    case MOSQ_ERR_INVAL:
-    case MOSQ_ERR_TLS:
-    case MOSQ_ERR_PAYLOAD_SIZE:
-    case MOSQ_ERR_NOT_SUPPORTED:
-    case MOSQ_ERR_AUTH:
-    case MOSQ_ERR_ACL_DENIED:
-        return true;
-    }
-    return false;
-}
-
 /* Receives until the reader closes; a lost or failed connection is tried again after 1, 4, 9,
  * 16, 25, then 30 s (libmosquitto's exponential back-off), a refusal or a fatal error ends the
  * thread (noted: the subtask fails). weir's own loop, not mosquitto_loop_start's: in
@@ -365,7 +365,7 @@ static void *s_network(void *arg)
             rc = mosquitto_loop(r->mosq, S_LOOP_MS, 1);
             continue;
         }
-        if (s_mosq_fatal(rc)) {
+        if (wr__mqtt_fatal(rc)) {
             s_note_fatal(r, "the connection failed: %.200s", wr__mqtt_error(rc));
             break;
         }
