@@ -406,6 +406,10 @@ static void test_refused_writes(void **state)
     print_message("  field type conflict: %s\n", why);
     assert_non_null(strstr(why, "HTTP 400: partial write: field type conflict"));
     assert_true(ps_now_ms() - t0 < 3000); /* refusals are not retried */
+    /* what curl cannot send at all (the sink's check refuses such a URL first): not retried */
+    assert_int_equal(s_write_one("http://127.0.0.1:99999", S_DB, b, &why), WR_ECONFIG);
+    print_message("  a malformed URL: %s\n", why);
+    assert_null(strstr(why, "tries"));
     /* no InfluxDB there: retried, then failed naming the URL */
     ti_stop(db);
     t0 = ps_now_ms();
@@ -574,7 +578,7 @@ static void test_job_fails_on_a_missing_database(void **state)
 
 /* A measurement InfluxDB would read as a comment (every point dropped with a 204) is refused
  * when the topology is read, naming the key. */
-static void test_a_comment_measurement_is_refused(void **state)
+static void test_a_comment_measurement_or_a_bad_url_is_refused(void **state)
 {
     (void)state;
     const char *path = ps_path("comment.yaml");
@@ -583,6 +587,13 @@ static void test_a_comment_measurement_is_refused(void **state)
                         "'#m'}\n");
     ps_result_t r = ps_run("comment", PS_ARGV("local", path), S_JOB_MS);
     if (r.code != 2 || !strstr(r.err, "measurement: '#m' starts with '#'"))
+        fail_msg("weir local exited %d:\n%s", r.code, r.err);
+    /* and a URL curl could not send to, at submit rather than at the first write */
+    ps_write_file(path,
+                  "name: c\nsources:\n  - {type: generator, devices: 1, total: 1}\n"
+                  "sinks:\n  - {type: influxdb, url: 'http://127.0.0.1:99999', measurement: m}\n");
+    r = ps_run("bad-port", PS_ARGV("local", path), S_JOB_MS);
+    if (r.code != 2 || !strstr(r.err, "url: 'http://127.0.0.1:99999': Port number"))
         fail_msg("weir local exited %d:\n%s", r.code, r.err);
 }
 
@@ -687,8 +698,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_refused_writes, ps_setup, ps_teardown),
         cmocka_unit_test_setup_teardown(test_never_hangs, ps_setup, ps_teardown),
         cmocka_unit_test_setup_teardown(test_scripted_server, ps_setup, ps_teardown),
-        cmocka_unit_test_setup_teardown(test_a_comment_measurement_is_refused, ps_setup,
-                                        ps_teardown),
+        cmocka_unit_test_setup_teardown(test_a_comment_measurement_or_a_bad_url_is_refused,
+                                        ps_setup, ps_teardown),
         cmocka_unit_test_setup_teardown(test_job_points_are_the_results, ps_setup, ps_teardown),
         cmocka_unit_test_setup_teardown(test_job_replay_overwrites, ps_setup, ps_teardown),
         cmocka_unit_test_setup_teardown(test_job_fails_on_a_missing_database, ps_setup,

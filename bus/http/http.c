@@ -36,10 +36,35 @@ bool wr_http_not_sent(CURLcode cc)
            cc == CURLE_COULDNT_RESOLVE_PROXY;
 }
 
+/* Failures that come of the request or the set-up, not of the moment: trying again cannot mend
+ * them. (A TLS handshake that fails is not among them: a server being set up fails it too.) */
+static bool s_permanent(CURLcode cc)
+{
+    switch (cc) {
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_URL_MALFORMAT:
+    case CURLE_NOT_BUILT_IN:
+    case CURLE_BAD_FUNCTION_ARGUMENT:
+    case CURLE_UNKNOWN_OPTION:
+    case CURLE_LOGIN_DENIED:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+        return true;
+    default:
+        return false;
+    }
+}
+
 int wr_http_result(CURL *c, CURLcode cc, const wr_http_reply_t *reply, long *status)
 {
     *status = 0;
     if (wr_http_not_sent(cc)) return WR_EUNREACH;
+    if (s_permanent(cc)) return WR_ECONFIG;
     if (cc == CURLE_OPERATION_TIMEDOUT) return WR_ETIMEDOUT;
     if (cc == CURLE_WRITE_ERROR) return reply->body->failed ? WR_ENOMEM : WR_ETOOBIG;
     if (cc != CURLE_OK) return WR_EIO;

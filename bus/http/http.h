@@ -49,7 +49,9 @@ bool wr_http_not_sent(CURLcode cc);
 /* The outcome of the transfer that ended with cc on c, as a weir code: 0 (an answer came: its
  * status in *status), WR_EUNREACH (no connection), WR_ETIMEDOUT (no answer in time: the request
  * may have been applied), WR_ETOOBIG (a reply over reply->max), WR_ENOMEM (the reply's buffer),
- * WR_EIO (another failure: curl_easy_strerror(cc) says which). *status is 0 unless 0 is
+ * WR_ECONFIG (a failure that trying again cannot mend: a malformed URL, a certificate the server's
+ * does not match or that cannot be read...), WR_EIO (another failure). curl_easy_strerror(cc)
+ * says which. *status is 0 unless 0 is
  * returned. */
 int wr_http_result(CURL *c, CURLcode cc, const wr_http_reply_t *reply, long *status);
 

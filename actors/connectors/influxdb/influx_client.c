@@ -164,7 +164,7 @@ int wr_influx_client_write(wr_influx_client_t *cl, const char *body, size_t len,
              * and a rate limit (InfluxDB 2 and Cloud answer 429 when writes come too fast) */
             if (status < 500 && status != 408 && status != 429) break;
         } else if (rc != WR_EUNREACH && rc != WR_ETIMEDOUT && rc != WR_EIO) {
-            break; /* out of memory, an oversized answer */
+            break; /* out of memory, an oversized answer, a certificate that does not match */
         }
         if (tries > c->retries) break;
         s_sleep_ms(backoff);

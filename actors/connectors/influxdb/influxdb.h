@@ -48,7 +48,8 @@
  * (`retries` times), then fail the subtask naming the URL and the last reason ("no connection:
  * Couldn't connect to server"); any other answer (4xx: a missing database, a field type
  * conflict, bad credentials) fails the subtask at once with InfluxDB's own message ("HTTP 404:
- * database not found: \"x\""). A failed subtask fails the job or restarts it from its last
+ * database not found: \"x\""), as does a request curl cannot make (a server certificate that does
+ * not verify, a malformed URL). A failed subtask fails the job or restarts it from its last
  * checkpoint, as the job's restart strategy says.
  *
  * Guarantee: at-least-once. At each checkpoint barrier every point written before it is POSTed

@@ -1,5 +1,6 @@
 /* The InfluxDB sink's class (influxdb.h): its keys and their checks. The writer is
  * influxdb_writer.c. */
+#include <curl/curl.h>
 #include <string.h>
 
 #include "actors/connectors/influxdb/influx_line.h"
@@ -112,6 +113,12 @@ static int s_check(void *config, const wr_param_check_t *ck)
         return wr_param_fail(ck, "url", "url: '%s' is not an http:// or https:// URL", u);
     if (strpbrk(u, "?# \t\r\n"))
         return wr_param_fail(ck, "url", "url: '%s': give the server only (no query)", u);
+    /* what curl would refuse at each write (a port over 65535, a bad host...): refused here */
+    CURLU *cu = curl_url();
+    CURLUcode uc = cu ? curl_url_set(cu, CURLUPART_URL, u, 0) : CURLUE_OUT_OF_MEMORY;
+    curl_url_cleanup(cu);
+    if (uc == CURLUE_OUT_OF_MEMORY) return WR_ENOMEM;
+    if (uc) return wr_param_fail(ck, "url", "url: '%s': %s", u, curl_url_strerror(uc));
     if (!wr_influx_tag_ok(c->measurement, strlen(c->measurement)))
         return wr_param_fail(ck, "measurement",
                              "measurement: '%s' cannot be written in line protocol (a newline, "
