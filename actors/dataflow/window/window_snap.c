@@ -202,9 +202,11 @@ int wr__snap_put_slices(const wr_window_t *w, wr_snap_writer_t *out, uint32_t e,
     memcpy(&key, ent, 8);
     uint16_t nring = 0;
     uint32_t nspill = 0;
-    for (int64_t o = 0; o < w->R; o++)
-        nring += wr__acc_count(ent + 8 + wr__floor_mod(w->base + o, w->R) * asz) != 0 &&
-                 (!keep || keep(arg, key, w->base + o));
+    /* ring pane base + o is in slot base_slot + o, wrapped (no division per pane); keep is asked
+     * first, so that a main does not read its sealed panes */
+    const uint8_t *ring = ent + 8;
+    for (int64_t o = 0, slot = w->base_slot; o < w->R; o++, slot = slot + 1 == w->R ? 0 : slot + 1)
+        nring += (!keep || keep(arg, key, w->base + o)) && wr__acc_count(ring + slot * asz) != 0;
     uint32_t first = wr__slice_spill_first(w, e);
     for (uint32_t nd = first; nd;) {
         const uint8_t *node = w->sp_nodes + (size_t)nd * w->sp_stride;
@@ -220,9 +222,11 @@ int wr__snap_put_slices(const wr_window_t *w, wr_snap_writer_t *out, uint32_t e,
     memcpy(p + 8, &nring, 2);
     memcpy(p + 10, &nspill, 4);
     wr__snapw_commit(out, 14);
-    for (int64_t o = 0; o < w->R; o++) {
-        const uint8_t *acc = ent + 8 + wr__floor_mod(w->base + o, w->R) * asz;
-        if (!wr__acc_count(acc) || (keep && !keep(arg, key, w->base + o))) continue;
+    for (int64_t o = 0, slot = w->base_slot; o < w->R && nring;
+         o++, slot = slot + 1 == w->R ? 0 : slot + 1) {
+        if (keep && !keep(arg, key, w->base + o)) continue;
+        const uint8_t *acc = ring + slot * asz;
+        if (!wr__acc_count(acc)) continue;
         uint16_t off = (uint16_t)o;
         if (wr__snapw_put(out, &off, 2) || wr__snap_put_acc(w, out, acc)) return out->err;
     }
@@ -319,6 +323,54 @@ static int s_finish(wr__snap_stream_t *x, uint32_t maxp)
     return wr_snap_writer_flush(out);
 }
 
+/* The walk in key-group order jumps around the key table and the sketch pool: each key's entry is
+ * asked for S_FAR keys ahead (its first line, and the lines of the panes the streams read), and
+ * the sketch blocks of those panes S_NEAR keys ahead, once the entry is there to name them.
+ * Figures: window_snap.h. */
+#define S_FAR  16
+#define S_NEAR 8
+
+/* gcc 12 at -O2 drops a run of several __builtin_prefetch as dead code (all of them: seen in
+ * this very loop); an empty asm between them keeps each */
+#define S_PREFETCH(p)                                                                              \
+    do {                                                                                           \
+        __builtin_prefetch(p);                                                                     \
+        __asm__ volatile("" ::: "memory");                                                         \
+    } while (0)
+
+/* The ring panes [lo, hi] that some stream of xs reads (hi < lo: none; sessions: none). */
+static void s_pf_range(const wr_window_t *w, const wr__snap_stream_t *xs, size_t nx, int64_t *lo,
+                       int64_t *hi)
+{
+    *lo = w->base + w->R;
+    *hi = w->base - 1;
+    if (w->spec.kind == WR_WINDOW_SESSION) return;
+    for (size_t k = 0; k < nx; k++) {
+        int64_t a = xs[k].pf_lo > w->base ? xs[k].pf_lo : w->base;
+        int64_t b = xs[k].pf_hi < w->base + w->R - 1 ? xs[k].pf_hi : w->base + w->R - 1;
+        if (a > b) continue;
+        if (a < *lo) *lo = a;
+        if (b > *hi) *hi = b;
+    }
+}
+
+/* Stage far: entry e's first line and the lines of ring panes [lo, hi]; stage near: the sketch
+ * blocks of those panes (their accumulators are in the cache by then). */
+static inline void s_prefetch(const wr_window_t *w, uint32_t e, int64_t lo, int64_t hi, bool near)
+{
+    const uint8_t *ent = wr__kt_entry(w->kt, e);
+    if (!near) S_PREFETCH(ent);
+    if (near && !w->lay.nsketch) return;
+    const size_t asz = w->lay.size;
+    for (int64_t p = lo, slot = w->base_slot + (lo - w->base); p <= hi; p++, slot++) {
+        const uint8_t *acc = ent + 8 + (slot >= w->R ? slot - w->R : slot) * asz;
+        if (!near)
+            S_PREFETCH(acc);
+        else if (wr__acc_count(acc))
+            wr__acc_prefetch(&w->lay, acc, w->sk);
+    }
+}
+
 int wr__snap_bodies(const wr_window_t *w, wr__snap_stream_t *xs, size_t nx, uint32_t maxp,
                     const uint32_t *order, const uint64_t *first)
 {
@@ -327,6 +379,9 @@ int wr__snap_bodies(const wr_window_t *w, wr__snap_stream_t *xs, size_t nx, uint
         xs[k].index = NULL;
     for (size_t k = 0; k < nx && !rc; k++)
         if (!(xs[k].index = malloc((size_t)maxp * WR__SNAP_INDEX_ENT))) rc = WR_ENOMEM;
+    const uint64_t n = first[maxp];
+    int64_t pf_lo, pf_hi;
+    s_pf_range(w, xs, nx, &pf_lo, &pf_hi);
     for (uint32_t g = 0; g < maxp && !rc; g++) {
         for (size_t k = 0; k < nx; k++) {
             uint64_t ent[4] = {wr__snapw_off(xs[k].out) - xs[k].start, 0, 0, 0};
@@ -334,7 +389,9 @@ int wr__snap_bodies(const wr_window_t *w, wr__snap_stream_t *xs, size_t nx, uint
             wr__snapw_sum_begin(xs[k].out);
         }
         /* one look at each key for every stream: its entry is fetched once */
-        for (uint64_t i = first[g]; i < first[g + 1] && !rc; i++)
+        for (uint64_t i = first[g]; i < first[g + 1] && !rc; i++) {
+            if (i + S_FAR < n) s_prefetch(w, order[i + S_FAR], pf_lo, pf_hi, false);
+            if (i + S_NEAR < n) s_prefetch(w, order[i + S_NEAR], pf_lo, pf_hi, true);
             for (size_t k = 0; k < nx && !rc; k++) {
                 rc = xs[k].put(w, xs[k].out, order[i], xs[k].arg);
                 if (rc == 1) {
@@ -347,6 +404,7 @@ int wr__snap_bodies(const wr_window_t *w, wr__snap_stream_t *xs, size_t nx, uint
                     memcpy(at, &keys, 8);
                 }
             }
+        }
         for (size_t k = 0; k < nx; k++) {
             uint64_t ent[4];
             uint8_t *at = xs[k].index + (size_t)g * WR__SNAP_INDEX_ENT;
@@ -366,9 +424,10 @@ int wr__snap_bodies(const wr_window_t *w, wr__snap_stream_t *xs, size_t nx, uint
 int wr__snap_body(const wr_window_t *w, wr_snap_writer_t *out, uint64_t start, uint32_t maxp,
                   const uint32_t *order, const uint64_t *first,
                   int (*put)(const wr_window_t *w, wr_snap_writer_t *out, uint32_t e, void *arg),
-                  void *arg, uint64_t *sump)
+                  void *arg, int64_t pf_lo, int64_t pf_hi, uint64_t *sump)
 {
-    wr__snap_stream_t x = {.out = out, .start = start, .put = put, .arg = arg};
+    wr__snap_stream_t x = {
+        .out = out, .start = start, .put = put, .arg = arg, .pf_lo = pf_lo, .pf_hi = pf_hi};
     int rc = wr__snap_bodies(w, &x, 1, maxp, order, first);
     if (!rc && sump) *sump = x.sum;
     return rc;
@@ -391,7 +450,8 @@ int wr_window_snapshot(const wr_window_t *w, uint32_t maxp,
     uint64_t start = wr__snapw_off(out);
     if (!(rc = wr__snap_head_write(out, &h)))
         rc = wr__snap_body(w, out, start, maxp, order, first,
-                           session ? s_put_sessions : s_put_slices, NULL, NULL);
+                           session ? s_put_sessions : s_put_slices, NULL, INT64_MIN, INT64_MAX,
+                           NULL);
     free(order);
     free(first);
     return rc;

@@ -165,7 +165,7 @@ int wr_window_snapshot_segment(const wr_window_t *w, int64_t pane, uint32_t maxp
     h.sealed = pane;
     uint64_t start = wr__snapw_off(out);
     if (!(rc = wr__snap_head_write(out, &h)))
-        rc = wr__snap_body(w, out, start, maxp, order, first, s_put_pane, &pane, &sum);
+        rc = wr__snap_body(w, out, start, maxp, order, first, s_put_pane, &pane, pane, pane, &sum);
     free(order);
     free(first);
     if (!rc) *id = wr__snap_seg_id(h.sum, sum);
@@ -276,7 +276,9 @@ static int s_incremental(wr_window_t *w, wr_window_seg_t *segs, size_t n, uint32
         xs[nx] = (wr__snap_stream_t){.out = seg_out[i],
                                      .start = wr__snapw_off(seg_out[i]),
                                      .put = s_put_pane,
-                                     .arg = &segs[i].pane};
+                                     .arg = &segs[i].pane,
+                                     .pf_lo = segs[i].pane,
+                                     .pf_hi = segs[i].pane};
         rc = wr__snap_head_write(seg_out[i], &sh);
         head_sums[nx++] = sh.sum;
     }
@@ -293,7 +295,12 @@ static int s_incremental(wr_window_t *w, wr_window_seg_t *segs, size_t n, uint32
         rc = wr__snapw_put(out, zero, k);
         left -= k;
     }
-    xs[nx] = (wr__snap_stream_t){.out = out, .start = start, .put = s_put_main, .arg = &keep};
+    xs[nx] = (wr__snap_stream_t){.out = out,
+                                 .start = start,
+                                 .put = s_put_main,
+                                 .arg = &keep,
+                                 .pf_lo = keep.sealed + 1, /* (the dirty sealed ones: few) */
+                                 .pf_hi = INT64_MAX};
     if (!rc) rc = wr__snap_bodies(w, xs, nx + 1, maxp, order, first);
     for (size_t i = 0, k = 0; i < n && !rc && seg_out; i++)
         if (segs[i].due) {

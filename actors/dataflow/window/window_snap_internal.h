@@ -123,19 +123,21 @@ uint64_t wr__snapw_sum_end(wr_snap_writer_t *w);
 /* Writes the sections of entries order[0..count) (sorted by key group: group g is
  * order[first[g]..first[g + 1])), each key's record by put (which may write nothing and return 1:
  * the key is left out), the index and the trailer after a header that started at stream offset
- * start, and flushes. *sum (if sum) gets the trailer's checksum. 0 or an error. */
+ * start, and flushes. Panes [pf_lo, pf_hi] are those put reads (prefetched ahead of it: a hint).
+ * *sum (if sum) gets the trailer's checksum. 0 or an error. */
 int wr__snap_body(const wr_window_t *w, wr_snap_writer_t *out, uint64_t start, uint32_t maxp,
                   const uint32_t *order, const uint64_t *first,
                   int (*put)(const wr_window_t *w, wr_snap_writer_t *out, uint32_t e, void *arg),
-                  void *arg, uint64_t *sum);
+                  void *arg, int64_t pf_lo, int64_t pf_hi, uint64_t *sum);
 /* One stream of wr__snap_bodies: its writer, the stream offset its header started at, the key
- * records' writer (as wr__snap_body's put) and its argument; index is scratch; sum gets the
- * trailer's checksum. */
+ * records' writer (as wr__snap_body's put) and its argument, the ring panes put reads [pf_lo,
+ * pf_hi] (a prefetch hint); index is scratch; sum gets the trailer's checksum. */
 typedef struct {
     wr_snap_writer_t *out;
     uint64_t start;
     int (*put)(const wr_window_t *w, wr_snap_writer_t *out, uint32_t e, void *arg);
     void *arg;
+    int64_t pf_lo, pf_hi;
     uint8_t *index;
     uint64_t sum;
 } wr__snap_stream_t;
