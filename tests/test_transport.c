@@ -914,8 +914,10 @@ static void test_many_messages_arrive_in_order(void **state)
     int err = 0;
     wr_node_t *a = wr_node_new(&oa, &err);
     assert_non_null(a);
+    assert_int_equal(err, 0);
     wr_node_t *b = wr_node_new(&ob, &err);
     assert_non_null(b);
+    assert_int_equal(err, 0);
     s_sink_t sink = {0};
     s_spawn(b, "sink", &s_sink, &sink, 64); /* small: the receiver pushes back on the sender */
     assert_int_equal(wr_node_connect(a, "B", wr_node_endpoint(b)), 0);

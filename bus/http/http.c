@@ -37,7 +37,10 @@ bool wr_http_not_sent(CURLcode cc)
 }
 
 /* Failures that come of the request or the set-up, not of the moment: trying again cannot mend
- * them. (A TLS handshake that fails is not among them: a server being set up fails it too.) */
+ * them. A certificate that does not verify, or no cipher both sides have, is among them on
+ * purpose (a wrong certificate is a configuration to fix, not a moment to wait out; the job's
+ * restart strategy still tries again later); a handshake cut short (CURLE_SSL_CONNECT_ERROR: a
+ * server starting, a connection reset) is not. */
 static bool s_permanent(CURLcode cc)
 {
     switch (cc) {

@@ -210,9 +210,9 @@ wr__mqtt_drain_t *wr__mqtt_drain_start(const wr__mqtt_drain_opts_t *o, wr_strbuf
         rc = mosquitto_property_add_int32(&props, MQTT_PROP_SESSION_EXPIRY_INTERVAL, expiry)
                  ? WR_ENOMEM
                  : 0;
-        if (!rc)
-            d->connected_at_start =
-                !mosquitto_connect_bind_v5(d->mosq, o->host, o->port, S_KEEPALIVE, NULL, props);
+        if (!rc) /* (an error that trying again cannot mend is noted: the thread then ends) */
+            d->connected_at_start = s_up(
+                d, mosquitto_connect_bind_v5(d->mosq, o->host, o->port, S_KEEPALIVE, NULL, props));
         mosquitto_property_free_all(&props);
     }
     if (!rc) {
