@@ -2,7 +2,9 @@
  * several engines by key group, several snapshots merged into one, keys remapped) must go on
  * exactly as the engine that was never interrupted: the oracle is that engine's own results after
  * the snapshot point, compared record for record (bit for bit). Damaged snapshots are refused
- * and leave the engine untouched.
+ * and leave the engine untouched. The walk that writes a snapshot stages its key groups in
+ * batches: engines here walk in one batch, one group a batch or a few (by seed), and the bytes
+ * must not depend on it.
  *
  * WEIR_SNAP_BENCH=1 adds a timing run: 5M keys x 10 panes of count/sum/min/max, snapshot to a
  * file under /tmp and restore from it. */
@@ -21,6 +23,7 @@
 
 #include "actors/dataflow/record/keygroup.h"
 #include "actors/dataflow/window/window_snap.h"
+#include "actors/dataflow/window/window_snap_internal.h"
 #include "bus/base/error.h"
 
 #define MAXP   16
@@ -214,6 +217,14 @@ static void s_eng_release(eng_t *e)
     free(e->out.r);
 }
 
+/* The bytes a snapshot of seed's run stages per batch of key groups: the default (one batch
+ * here), one group a batch, or a few groups a batch. */
+static uint64_t s_batch_of(uint64_t seed)
+{
+    static const uint64_t batch[3] = {0, 1, 3000};
+    return batch[seed % 3];
+}
+
 /* A snapshot of e in memory: *len bytes, caller frees. */
 static uint8_t *s_snap(const eng_t *e, size_t *len)
 {
@@ -299,6 +310,7 @@ static void s_run(wr_window_kind_t kind, int mode, uint64_t seed)
     wr_window_spec_t spec = s_spec(kind);
     eng_t a, src[2];
     s_eng_init(&a, &spec, 0, MAXP);
+    wr__window_snap_batch(a.w, s_batch_of(seed));
     s_feed(&a, in, 0, at);
     int nsrc = mode == MERGE ? 2 : 1;
     wr_window_stats_t sa;
@@ -312,6 +324,7 @@ static void s_run(wr_window_kind_t kind, int mode, uint64_t seed)
     if (mode == MERGE) {
         for (int i = 0; i < 2; i++) {
             s_eng_init(&src[i], &spec, i * MAXP / 2, (i + 1) * MAXP / 2);
+            wr__window_snap_batch(src[i].w, s_batch_of(seed + (uint64_t)i));
             s_feed(&src[i], in, 0, at);
             snap[i] = s_snap(&src[i], &len[i]);
         }
@@ -661,12 +674,14 @@ static void s_run_incr(wr_window_kind_t kind, int mode, uint64_t seed)
     wr_window_spec_t spec = s_spec(kind);
     eng_t a, src[2];
     s_eng_init(&a, &spec, 0, MAXP);
+    wr__window_snap_batch(a.w, s_batch_of(seed));
     int nsrc = mode == MERGE ? 2 : 1;
     ickpt_t last[2];
     if (mode == MERGE) {
         s_feed(&a, in, 0, at);
         for (int i = 0; i < 2; i++) {
             s_eng_init(&src[i], &spec, i * MAXP / 2, (i + 1) * MAXP / 2);
+            wr__window_snap_batch(src[i].w, s_batch_of(seed + (uint64_t)i));
             s_chain(&src[i], in, &spec, cps, mode, st, &last[i]);
         }
     } else {
@@ -709,6 +724,106 @@ static void test_incremental_tumbling(void **state)
 {
     (void)state;
     s_all_modes_incr(WR_WINDOW_TUMBLING);
+}
+
+/* A snapshot of a (*len bytes, caller frees), the same as one taken with each of batch[0..n) as
+ * the bytes the walk stages at a time. */
+static uint8_t *s_snap_each_batch(eng_t *a, const uint64_t *batch, size_t n, size_t *len0)
+{
+    uint8_t *b0 = s_snap(a, len0);
+    for (size_t i = 0; i < n; i++) {
+        size_t len;
+        wr__window_snap_batch(a->w, batch[i]);
+        uint8_t *b = s_snap(a, &len);
+        assert_int_equal(len, *len0);
+        assert_memory_equal(b, b0, len);
+        free(b);
+    }
+    return b0;
+}
+
+/* The bytes of a snapshot do not depend on how many key groups its walk stages at a time: full
+ * snapshots of each kind, and chains of incremental checkpoints of two engines fed alike. */
+static void test_batches_same_bytes(void **state)
+{
+    (void)state;
+    static const uint64_t batch[] = {1, 700, 3000, 0};
+    input_t *in = malloc(sizeof *in);
+    assert_non_null(in);
+    s_input(in, 42);
+    for (int kind = 0; kind < 3; kind++) {
+        wr_window_spec_t spec = s_spec(kind == 0   ? WR_WINDOW_SLIDING
+                                       : kind == 1 ? WR_WINDOW_TUMBLING
+                                                   : WR_WINDOW_SESSION);
+        eng_t a;
+        s_eng_init(&a, &spec, 0, MAXP);
+        s_feed(&a, in, 0, 33);
+        size_t len0;
+        free(s_snap_each_batch(&a, batch, sizeof batch / sizeof *batch, &len0));
+        s_eng_release(&a);
+    }
+    { /* more keys than the walk picks at a time (1024), in a few batches or one */
+        wr_window_spec_t spec = s_spec(WR_WINDOW_SLIDING);
+        eng_t a;
+        s_eng_init(&a, &spec, 0, MAXP);
+        enum { N = 5000 };
+        uint64_t *keys = malloc(N * sizeof *keys);
+        int64_t *ts = malloc(N * sizeof *ts);
+        double *val = malloc(N * sizeof *val);
+        assert_true(keys && ts && val);
+        const double *cols[1] = {val};
+        wr_window_sink_t sink = {.emit = s_emit, .late = s_late, .ctx = &a.out};
+        for (int i = 0; i < N; i++) {
+            keys[i] = (uint64_t)i * 2654435761u;
+            ts[i] = i % 37;
+            val[i] = i;
+        }
+        assert_int_equal(wr_window_add(a.w, keys, ts, cols, N, &sink), 0);
+        static const uint64_t big[] = {1, 20000, 90000};
+        size_t len0;
+        uint8_t *b0 = s_snap_each_batch(&a, big, sizeof big / sizeof *big, &len0);
+        eng_t r;
+        s_eng_init(&r, &spec, 0, MAXP);
+        assert_int_equal(wr_window_restore(r.w, b0, len0, 0, MAXP, NULL, NULL), 0);
+        wr_window_stats_t sa, sr;
+        wr_window_stats(a.w, &sa);
+        wr_window_stats(r.w, &sr);
+        assert_int_equal(sr.keys_live, N);
+        assert_int_equal(sr.panes_live, sa.panes_live);
+        free(b0);
+        free(keys);
+        free(ts);
+        free(val);
+        s_eng_release(&r);
+        s_eng_release(&a);
+    }
+    wr_window_spec_t spec = s_spec(WR_WINDOW_SLIDING);
+    segstore_t *st = calloc(2, sizeof *st);
+    assert_non_null(st);
+    eng_t e[2];
+    for (int i = 0; i < 2; i++) {
+        s_eng_init(&e[i], &spec, 0, MAXP);
+        wr__window_snap_batch(e[i].w, i ? 1 : 0);
+    }
+    for (int k = 0, fed = 0; k < 6; k++, fed += 5) {
+        ickpt_t c[2];
+        for (int i = 0; i < 2; i++) {
+            s_feed(&e[i], in, fed, fed + 5);
+            s_icheckpoint(&e[i], &st[i], &c[i], k == 3, k % 2 == 1);
+        }
+        assert_true(c[0].len > 0);
+        assert_int_equal(c[1].len, c[0].len); /* (the main lists its segments' ids) */
+        assert_memory_equal(c[1].main, c[0].main, c[0].len);
+        assert_int_equal(c[1].written, c[0].written);
+        free(c[0].main);
+        free(c[1].main);
+    }
+    for (int i = 0; i < 2; i++) {
+        s_eng_release(&e[i]);
+        s_store_release(&st[i]);
+    }
+    free(st);
+    free(in);
 }
 
 /* A main and its segments refused whole: a segment missing, twice, damaged (checksum), damaged
@@ -1038,6 +1153,7 @@ int main(void)
         cmocka_unit_test(test_damage_session),
         cmocka_unit_test(test_incremental_sliding),
         cmocka_unit_test(test_incremental_tumbling),
+        cmocka_unit_test(test_batches_same_bytes),
         cmocka_unit_test(test_damage_incremental),
         cmocka_unit_test(test_version1),
         cmocka_unit_test(test_fuzz_seeds),

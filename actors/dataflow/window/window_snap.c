@@ -269,182 +269,15 @@ static int s_put_sessions(const wr_window_t *w, wr_snap_writer_t *out, uint32_t 
     return 0;
 }
 
-int wr__snap_order(const wr_window_t *w, uint32_t maxp, uint32_t (*key_group)(void *, uint64_t),
-                   void *ctx, uint32_t **orderp, uint64_t **firstp)
-{
-    uint32_t n = w->kt->count;
-    uint32_t *order = malloc(((size_t)n + 1) * sizeof *order);
-    uint64_t *first = malloc(((size_t)maxp + 1) * sizeof *first);
-    uint16_t *kg = malloc((n ? n : 1) * sizeof *kg);
-    int rc = order && first && kg ? 0 : WR_ENOMEM;
-    if (!rc) memset(first, 0, (maxp + 1) * sizeof *first);
-    for (uint32_t e = 0; e < n && !rc; e++) {
-        uint32_t g = key_group(ctx, wr__kt_key(w->kt, e));
-        if (g >= maxp) {
-            rc = WR_EINVAL;
-            break;
-        }
-        kg[e] = (uint16_t)g;
-        first[g + 1]++;
-    }
-    if (!rc) { /* a counting sort, stable */
-        for (uint32_t g = 0; g < maxp; g++)
-            first[g + 1] += first[g];
-        for (uint32_t e = 0; e < n; e++) /* first[g] walks to first[g + 1] ... */
-            order[first[kg[e]]++] = e;
-        for (uint32_t g = maxp; g > 0; g--) /* ... and is put back */
-            first[g] = first[g - 1];
-        first[0] = 0;
-    }
-    free(kg);
-    if (rc) {
-        free(order);
-        free(first);
-        order = NULL;
-        first = NULL;
-    }
-    *orderp = order;
-    *firstp = first;
-    return rc;
-}
-
-/* The index and trailer of stream x after its sections; flushes. */
-static int s_finish(wr__snap_stream_t *x, uint32_t maxp)
-{
-    wr_snap_writer_t *out = x->out;
-    uint64_t index_off = wr__snapw_off(out) - x->start;
-    uint32_t version = WR_WINDOW_SNAP_VERSION;
-    wr__snapw_sum_begin(out);
-    if (!wr__snapw_put(out, x->index, (size_t)maxp * WR__SNAP_INDEX_ENT) &&
-        !wr__snapw_put(out, &index_off, 8) && !wr__snapw_put(out, &maxp, 4))
-        wr__snapw_put(out, &version, 4);
-    x->sum = wr__snapw_sum_end(out);
-    if (!wr__snapw_put(out, &x->sum, 8)) wr__snapw_put(out, WR__SNAP_END_MAGIC, 8);
-    return wr_snap_writer_flush(out);
-}
-
-/* The walk in key-group order jumps around the key table and the sketch pool: each key's entry is
- * asked for S_FAR keys ahead (its first line, and the lines of the panes the streams read), and
- * the sketch blocks of those panes S_NEAR keys ahead, once the entry is there to name them.
- * Figures: window_snap.h. */
-#define S_FAR  16
-#define S_NEAR 8
-
-/* An empty asm after each prefetch. Without it gcc 12.2 at -O2 emitted none of three
- * __builtin_prefetch in a row in an earlier shape of this code (reproduced in a 20-line file;
- * -fno-tree-dce keeps them); in this shape it keeps them, but the walk measured slower without
- * the asm (5M keys with p95, a first checkpoint: 8.9-11.1 s against 7.9-8.3 s, main parts
- * 1.8-2.1 s against 1.5-1.9 s). */
-#define S_PREFETCH(p)                                                                              \
-    do {                                                                                           \
-        __builtin_prefetch(p);                                                                     \
-        __asm__ volatile("" ::: "memory");                                                         \
-    } while (0)
-
-/* The ring panes [lo, hi] that some stream of xs reads (hi < lo: none; sessions: none). */
-static void s_pf_range(const wr_window_t *w, const wr__snap_stream_t *xs, size_t nx, int64_t *lo,
-                       int64_t *hi)
-{
-    *lo = w->base + w->R;
-    *hi = w->base - 1;
-    if (w->spec.kind == WR_WINDOW_SESSION) return;
-    for (size_t k = 0; k < nx; k++) {
-        int64_t a = xs[k].pf_lo > w->base ? xs[k].pf_lo : w->base;
-        int64_t b = xs[k].pf_hi < w->base + w->R - 1 ? xs[k].pf_hi : w->base + w->R - 1;
-        if (a > b) continue;
-        if (a < *lo) *lo = a;
-        if (b > *hi) *hi = b;
-    }
-}
-
-/* Stage far: entry e's first line and the lines of ring panes [lo, hi]; stage near: the sketch
- * blocks of those panes (their accumulators are in the cache by then). */
-static inline void s_prefetch(const wr_window_t *w, uint32_t e, int64_t lo, int64_t hi, bool near)
-{
-    const uint8_t *ent = wr__kt_entry(w->kt, e);
-    if (!near) S_PREFETCH(ent);
-    if (near && !w->lay.nsketch) return;
-    const size_t asz = w->lay.size;
-    for (int64_t p = lo, slot = w->base_slot + (lo - w->base); p <= hi; p++, slot++) {
-        const uint8_t *acc = ent + 8 + (slot >= w->R ? slot - w->R : slot) * asz;
-        if (!near)
-            S_PREFETCH(acc);
-        else if (wr__acc_count(acc))
-            wr__acc_prefetch(&w->lay, acc, w->sk);
-    }
-}
-
-int wr__snap_bodies(const wr_window_t *w, wr__snap_stream_t *xs, size_t nx, uint32_t maxp,
-                    const uint32_t *order, const uint64_t *first)
-{
-    int rc = 0;
-    for (size_t k = 0; k < nx; k++)
-        xs[k].index = NULL;
-    for (size_t k = 0; k < nx && !rc; k++)
-        if (!(xs[k].index = malloc((size_t)maxp * WR__SNAP_INDEX_ENT))) rc = WR_ENOMEM;
-    const uint64_t n = first[maxp];
-    int64_t pf_lo, pf_hi;
-    s_pf_range(w, xs, nx, &pf_lo, &pf_hi);
-    for (uint32_t g = 0; g < maxp && !rc; g++) {
-        for (size_t k = 0; k < nx; k++) {
-            uint64_t ent[4] = {wr__snapw_off(xs[k].out) - xs[k].start, 0, 0, 0};
-            memcpy(xs[k].index + (size_t)g * WR__SNAP_INDEX_ENT, ent, sizeof ent);
-            wr__snapw_sum_begin(xs[k].out);
-        }
-        /* one look at each key for every stream: its entry is fetched once */
-        for (uint64_t i = first[g]; i < first[g + 1] && !rc; i++) {
-            if (i + S_FAR < n) s_prefetch(w, order[i + S_FAR], pf_lo, pf_hi, false);
-            if (i + S_NEAR < n) s_prefetch(w, order[i + S_NEAR], pf_lo, pf_hi, true);
-            for (size_t k = 0; k < nx && !rc; k++) {
-                rc = xs[k].put(w, xs[k].out, order[i], xs[k].arg);
-                if (rc == 1) {
-                    rc = 0;
-                } else if (!rc) {
-                    uint64_t keys;
-                    uint8_t *at = xs[k].index + (size_t)g * WR__SNAP_INDEX_ENT + 16;
-                    memcpy(&keys, at, 8);
-                    keys++;
-                    memcpy(at, &keys, 8);
-                }
-            }
-        }
-        for (size_t k = 0; k < nx; k++) {
-            uint64_t ent[4];
-            uint8_t *at = xs[k].index + (size_t)g * WR__SNAP_INDEX_ENT;
-            memcpy(ent, at, sizeof ent);
-            ent[3] = wr__snapw_sum_end(xs[k].out);
-            ent[1] = wr__snapw_off(xs[k].out) - xs[k].start - ent[0];
-            memcpy(at, ent, sizeof ent);
-        }
-    }
-    for (size_t k = 0; k < nx && !rc; k++)
-        rc = s_finish(&xs[k], maxp);
-    for (size_t k = 0; k < nx; k++)
-        free(xs[k].index);
-    return rc;
-}
-
-int wr__snap_body(const wr_window_t *w, wr_snap_writer_t *out, uint64_t start, uint32_t maxp,
-                  const uint32_t *order, const uint64_t *first,
-                  int (*put)(const wr_window_t *w, wr_snap_writer_t *out, uint32_t e, void *arg),
-                  void *arg, int64_t pf_lo, int64_t pf_hi, uint64_t *sump)
-{
-    wr__snap_stream_t x = {
-        .out = out, .start = start, .put = put, .arg = arg, .pf_lo = pf_lo, .pf_hi = pf_hi};
-    int rc = wr__snap_bodies(w, &x, 1, maxp, order, first);
-    if (!rc && sump) *sump = x.sum;
-    return rc;
-}
-
 int wr_window_snapshot(const wr_window_t *w, uint32_t maxp,
                        uint32_t (*key_group)(void *ctx, uint64_t key), void *ctx,
                        wr_snap_writer_t *out)
 {
     if (!w || !key_group || !out || maxp < 1 || maxp > WR_WINDOW_SNAP_MAX_GROUPS) return WR_EINVAL;
     const bool session = w->spec.kind == WR_WINDOW_SESSION;
-    uint32_t *order = NULL;
+    uint16_t *kg = NULL;
     uint64_t *first = NULL;
-    int rc = wr__snap_order(w, maxp, key_group, ctx, &order, &first);
+    int rc = wr__snap_groups(w, maxp, key_group, ctx, &kg, &first);
     if (rc) return rc;
     wr__snap_head_t h;
     wr__snap_head_of(w, &h);
@@ -452,10 +285,9 @@ int wr_window_snapshot(const wr_window_t *w, uint32_t maxp,
     h.keys = w->kt->count;
     uint64_t start = wr__snapw_off(out);
     if (!(rc = wr__snap_head_write(out, &h)))
-        rc = wr__snap_body(w, out, start, maxp, order, first,
-                           session ? s_put_sessions : s_put_slices, NULL, INT64_MIN, INT64_MAX,
-                           NULL);
-    free(order);
+        rc = wr__snap_body(w, out, start, maxp, kg, first, session ? s_put_sessions : s_put_slices,
+                           NULL, INT64_MIN, INT64_MAX, NULL);
+    free(kg);
     free(first);
     return rc;
 }

@@ -75,8 +75,10 @@ uint64_t wr__sum_final(const wr__sum_t *s);
 /* XXH64 of p[0..n). */
 uint64_t wr__sum(const void *p, size_t n);
 
+#define WR__SNAPW_CHUNKS (-2) /* a writer's fd: into chunks that next_chunk hands out */
+
 struct wr_snap_writer {
-    int fd;          /* -1: memory */
+    int fd;          /* -1: memory; WR__SNAPW_CHUNKS: chunks */
     int64_t fd_base; /* the fd's position when the writer began (-1: not seekable) */
     uint8_t *buf;
     size_t cap, pos;
@@ -85,9 +87,15 @@ struct wr_snap_writer {
     bool summing;
     wr__sum_t sum;
     int err; /* sticky */
+    /* chunk writers (window_snap_walk.c's stages, made in place; only the functions below that
+     * append and wr__snapw_off apply): called when buf lacks room for n bytes (n <= 64 KiB), it
+     * moves buf to a fresh chunk of at least n bytes (base += pos; pos 0). 0 or WR_ENOMEM */
+    int (*next_chunk)(wr_snap_writer_t *w, size_t n);
+    void *chunk_ctx; /* next_chunk's */
 };
 
-/* Makes room for n more bytes (fd writers flush; memory writers grow). 0 or the sticky error. */
+/* Makes room for n more bytes (fd writers flush; memory writers grow; chunk writers take the next
+ * chunk). 0 or the sticky error. */
 int wr__snapw_make_room(wr_snap_writer_t *w, size_t n);
 
 /* n contiguous bytes to fill at the writer's position (n at most 64 KiB), or NULL after an
@@ -120,13 +128,14 @@ int wr__snapw_patch(wr_snap_writer_t *w, uint64_t off, const void *p, size_t n);
 void wr__snapw_sum_begin(wr_snap_writer_t *w);
 uint64_t wr__snapw_sum_end(wr_snap_writer_t *w);
 
-/* Writes the sections of entries order[0..count) (sorted by key group: group g is
- * order[first[g]..first[g + 1])), each key's record by put (which may write nothing and return 1:
- * the key is left out), the index and the trailer after a header that started at stream offset
- * start, and flushes. Panes [pf_lo, pf_hi] are those put reads (prefetched ahead of it: a hint).
- * *sum (if sum) gets the trailer's checksum. 0 or an error. */
+/* Writes the sections of w's keys (key e in group kg[e]; first[g]: the keys in groups below g,
+ * first[maxp] all of them), each key's record by put (which may write nothing and return 1: the
+ * key is left out), the index and the trailer after a header that started at stream offset
+ * start, and flushes. Within a section the keys are in table order. Panes [pf_lo, pf_hi] are
+ * those put reads (prefetched ahead of it: a hint). *sum (if sum) gets the trailer's checksum.
+ * 0 or an error. The walk's way: window_snap_walk.c. */
 int wr__snap_body(const wr_window_t *w, wr_snap_writer_t *out, uint64_t start, uint32_t maxp,
-                  const uint32_t *order, const uint64_t *first,
+                  const uint16_t *kg, const uint64_t *first,
                   int (*put)(const wr_window_t *w, wr_snap_writer_t *out, uint32_t e, void *arg),
                   void *arg, int64_t pf_lo, int64_t pf_hi, uint64_t *sum);
 /* One stream of wr__snap_bodies: its writer, the stream offset its header started at, the key
@@ -143,13 +152,17 @@ typedef struct {
 } wr__snap_stream_t;
 
 /* wr__snap_body for streams xs[0..nx) at once, in one pass over the keys (each key's entry is
- * read once for all of them). 0 or the first error. */
+ * read once for all of them). Extra memory: the records of a batch of key groups (about 32 MiB)
+ * staged. 0 or the first error. */
 int wr__snap_bodies(const wr_window_t *w, wr__snap_stream_t *xs, size_t nx, uint32_t maxp,
-                    const uint32_t *order, const uint64_t *first);
-/* order and first (see wr__snap_body) for w's keys grouped by key_group: malloc'd, the caller
- * frees both. 0, WR_EINVAL (a group >= maxp) or WR_ENOMEM. */
-int wr__snap_order(const wr_window_t *w, uint32_t maxp, uint32_t (*key_group)(void *, uint64_t),
-                   void *ctx, uint32_t **order, uint64_t **first);
+                    const uint16_t *kg, const uint64_t *first);
+/* kg and first (see wr__snap_body) for w's keys grouped by key_group: malloc'd, the caller frees
+ * both. 0, WR_EINVAL (a group >= maxp; maxp at most WR_WINDOW_SNAP_MAX_GROUPS) or WR_ENOMEM. */
+int wr__snap_groups(const wr_window_t *w, uint32_t maxp, uint32_t (*key_group)(void *, uint64_t),
+                    void *ctx, uint16_t **kg, uint64_t **first);
+/* Sets the bytes w's snapshots stage per batch of key groups (0: the default, 32 MiB; 1: one
+ * group a batch). The bytes written do not depend on it. For tests. */
+void wr__window_snap_batch(wr_window_t *w, uint64_t bytes);
 /* Appends accumulator acc in its stored form (sketch entries inline). */
 int wr__snap_put_acc(const wr_window_t *w, wr_snap_writer_t *out, const uint8_t *acc);
 /* A sliced key record of entry e with only the panes keep(arg, key, p) accepts (NULL: all);

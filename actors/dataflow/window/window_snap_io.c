@@ -156,8 +156,8 @@ uint64_t wr_snap_writer_bytes(const wr_snap_writer_t *w)
 
 const uint8_t *wr_snap_writer_mem(const wr_snap_writer_t *w, size_t *len)
 {
-    *len = w->fd < 0 ? w->pos : 0;
-    return w->fd < 0 ? w->buf : NULL;
+    *len = w->fd == -1 ? w->pos : 0;
+    return w->fd == -1 ? w->buf : NULL;
 }
 
 static int s_write_all(int fd, const uint8_t *p, size_t n)
@@ -186,6 +186,7 @@ int wr__snapw_make_room(wr_snap_writer_t *w, size_t n)
 {
     if (w->err) return w->err;
     if (w->fd >= 0) return wr_snap_writer_flush(w); /* n <= 64 KiB: the empty buffer holds it */
+    if (w->fd == WR__SNAPW_CHUNKS) return w->err = w->next_chunk(w, n);
     size_t cap = w->cap;
     while (cap - w->pos < n)
         cap *= 2;
