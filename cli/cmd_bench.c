@@ -22,6 +22,7 @@
 #include "bus/msgtypes.h"
 #include "cli/bench_failover.h"
 #include "cli/bench_iot.h"
+#include "cli/bench_snapshot.h"
 #include "cli/bench_influxdb.h"
 #include "cli/bench_kafka.h"
 #include "cli/bench_machine.h"
@@ -403,6 +404,7 @@ static const wr_cli_cmd_t s_benches[] = {
     {"panestore", wr_bench_panestore, "the RocksDB pane store"},
     {"failover", wr_bench_failover, "JobManager leader loss against TaskManager loss, with etcd"},
     {"iot", wr_bench_iot, "the seed's job at its scale on a JobManager and two TaskManagers"},
+    {"snapshot", wr_bench_snapshot, "a window checkpoint's walk, as built against key-group order"},
     {"kafka", wr_bench_kafka, "Kafka source -> window -> Kafka sink against a raw consume"},
     {"mqtt", wr_bench_mqtt, "MQTT source -> window against mosquitto_sub alone"},
     {"redis", wr_bench_redis, "the Redis sink's writer against a raw hiredis pipeline"},

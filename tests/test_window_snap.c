@@ -23,7 +23,6 @@
 
 #include "actors/dataflow/record/keygroup.h"
 #include "actors/dataflow/window/window_snap.h"
-#include "actors/dataflow/window/window_snap_internal.h"
 #include "bus/base/error.h"
 
 #define MAXP   16
@@ -310,7 +309,7 @@ static void s_run(wr_window_kind_t kind, int mode, uint64_t seed)
     wr_window_spec_t spec = s_spec(kind);
     eng_t a, src[2];
     s_eng_init(&a, &spec, 0, MAXP);
-    wr__window_snap_batch(a.w, s_batch_of(seed));
+    wr_window_snapshot_batch(a.w, s_batch_of(seed));
     s_feed(&a, in, 0, at);
     int nsrc = mode == MERGE ? 2 : 1;
     wr_window_stats_t sa;
@@ -324,7 +323,7 @@ static void s_run(wr_window_kind_t kind, int mode, uint64_t seed)
     if (mode == MERGE) {
         for (int i = 0; i < 2; i++) {
             s_eng_init(&src[i], &spec, i * MAXP / 2, (i + 1) * MAXP / 2);
-            wr__window_snap_batch(src[i].w, s_batch_of(seed + (uint64_t)i));
+            wr_window_snapshot_batch(src[i].w, s_batch_of(seed + (uint64_t)i));
             s_feed(&src[i], in, 0, at);
             snap[i] = s_snap(&src[i], &len[i]);
         }
@@ -674,14 +673,14 @@ static void s_run_incr(wr_window_kind_t kind, int mode, uint64_t seed)
     wr_window_spec_t spec = s_spec(kind);
     eng_t a, src[2];
     s_eng_init(&a, &spec, 0, MAXP);
-    wr__window_snap_batch(a.w, s_batch_of(seed));
+    wr_window_snapshot_batch(a.w, s_batch_of(seed));
     int nsrc = mode == MERGE ? 2 : 1;
     ickpt_t last[2];
     if (mode == MERGE) {
         s_feed(&a, in, 0, at);
         for (int i = 0; i < 2; i++) {
             s_eng_init(&src[i], &spec, i * MAXP / 2, (i + 1) * MAXP / 2);
-            wr__window_snap_batch(src[i].w, s_batch_of(seed + (uint64_t)i));
+            wr_window_snapshot_batch(src[i].w, s_batch_of(seed + (uint64_t)i));
             s_chain(&src[i], in, &spec, cps, mode, st, &last[i]);
         }
     } else {
@@ -733,7 +732,7 @@ static uint8_t *s_snap_each_batch(eng_t *a, const uint64_t *batch, size_t n, siz
     uint8_t *b0 = s_snap(a, len0);
     for (size_t i = 0; i < n; i++) {
         size_t len;
-        wr__window_snap_batch(a->w, batch[i]);
+        wr_window_snapshot_batch(a->w, batch[i]);
         uint8_t *b = s_snap(a, &len);
         assert_int_equal(len, *len0);
         assert_memory_equal(b, b0, len);
@@ -803,7 +802,7 @@ static void test_batches_same_bytes(void **state)
     eng_t e[2];
     for (int i = 0; i < 2; i++) {
         s_eng_init(&e[i], &spec, 0, MAXP);
-        wr__window_snap_batch(e[i].w, i ? 1 : 0);
+        wr_window_snapshot_batch(e[i].w, i ? 1 : 0);
     }
     for (int k = 0, fed = 0; k < 6; k++, fed += 5) {
         ickpt_t c[2];

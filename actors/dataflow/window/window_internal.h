@@ -104,7 +104,7 @@ struct wr_window {
     struct wr__dirty *dirty;
     uint32_t dirty_n, dirty_cap;
     /* the records a snapshot's walk stages per batch of key groups, about (window_snap_walk.c;
-     * 0: its default); tests set it small (wr__window_snap_batch) to walk in many batches */
+     * 0: its default); set by wr_window_snapshot_batch: tests, weir bench snapshot */
     uint64_t snap_batch;
 
     struct wr__rocks *rocks; /* the rocksdb backend's state (window_rocks*.c); NULL: memory */

@@ -114,6 +114,11 @@ int wr_window_snapshot(const wr_window_t *w, uint32_t max_parallelism,
                        uint32_t (*key_group)(void *ctx, uint64_t key), void *ctx,
                        wr_snap_writer_t *out);
 
+/* Sets the records w's snapshots stage per batch of key groups, about: memory against speed (0:
+ * the default, 32 MiB; 1: one group a batch, the walk in key-group order; window_snap_walk.c).
+ * The bytes written do not depend on it. For tests and benchmarks. */
+void wr_window_snapshot_batch(wr_window_t *w, uint64_t bytes);
+
 /* ---- incremental snapshots (see above) ---- */
 
 /* Whether w takes incremental snapshots: tumbling and sliding windows of the memory backend. */

@@ -160,9 +160,6 @@ int wr__snap_bodies(const wr_window_t *w, wr__snap_stream_t *xs, size_t nx, uint
  * both. 0, WR_EINVAL (a group >= maxp; maxp at most WR_WINDOW_SNAP_MAX_GROUPS) or WR_ENOMEM. */
 int wr__snap_groups(const wr_window_t *w, uint32_t maxp, uint32_t (*key_group)(void *, uint64_t),
                     void *ctx, uint16_t **kg, uint64_t **first);
-/* Sets the bytes w's snapshots stage per batch of key groups (0: the default, 32 MiB; 1: one
- * group a batch). The bytes written do not depend on it. For tests. */
-void wr__window_snap_batch(wr_window_t *w, uint64_t bytes);
 /* Appends accumulator acc in its stored form (sketch entries inline). */
 int wr__snap_put_acc(const wr_window_t *w, wr_snap_writer_t *out, const uint8_t *acc);
 /* A sliced key record of entry e with only the panes keep(arg, key, p) accepts (NULL: all);

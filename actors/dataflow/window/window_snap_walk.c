@@ -334,7 +334,7 @@ int wr__snap_bodies(const wr_window_t *w, wr__snap_stream_t *xs, size_t nx, uint
     return rc;
 }
 
-void wr__window_snap_batch(wr_window_t *w, uint64_t bytes)
+void wr_window_snapshot_batch(wr_window_t *w, uint64_t bytes)
 {
     w->snap_batch = bytes;
 }
