@@ -3,14 +3,16 @@
  * One engine as a window subtask of the seed's job holds it (examples/iot.yaml: 10-minute
  * windows sliding by 1 minute, count/sum/min/max and, with --p95, p95; by default 2.5M keys, a
  * subtask's share of 5M devices at parallelism 2): every key reports every 10 s of event time
- * for --minutes, the watermark 12 s behind. Then, as the subtask would, a first incremental
- * checkpoint (every closed pane a segment, and the main part) and --rounds checkpoints of the
- * main part alone (nothing closed in between), each into files of a temp folder, key groups of
- * max_parallelism 128. The main parts alternate between the walk as built (the key table in
- * memory order, 32 MiB batches of key groups) and the baseline, one key group a batch (the walk
- * in key-group order, as before 2026-12-06); their bytes must be the same (the bench fails if
- * not). Prints the times (best and median), the ratio baseline / built, the bytes, the machine.
- * Not timed: filling the engine. */
+ * for --minutes, the watermark 12 s behind, allowed lateness 1 minute. Then, as the subtask
+ * would, a first incremental checkpoint (every closed pane a segment, and the main part), --late
+ * late records (one for each of that many keys, into the last closed pane: each marks its pane
+ * dirty, and every later main part carries it again, as late records of the seed's job do), and
+ * --rounds checkpoints of the main part alone (nothing closed in between), each into files of a
+ * temp folder, key groups of max_parallelism 128. The main parts alternate between the walk as
+ * built (the key table in memory order, 32 MiB batches of key groups) and the baseline, one key
+ * group a batch (the walk in key-group order, as before 2026-12-06); their bytes must be the same
+ * (the bench fails if not). Prints the times (best and median), the ratio baseline / built, the
+ * bytes, the machine. Not timed: filling the engine. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -37,7 +39,7 @@
 #define S_ROUNDS   16
 
 typedef struct {
-    uint64_t keys, minutes, rounds;
+    uint64_t keys, minutes, rounds, late;
     bool p95, json;
 } s_opts_t;
 
@@ -77,6 +79,24 @@ static int s_fill(wr_window_t *w, const s_opts_t *o, int *sig)
     free(ts);
     free(v);
     return rc;
+}
+
+/* One late record for each of o->late keys (spread over the keys), into the last closed pane:
+ * behind the watermark, within the allowed lateness. */
+static int s_late(wr_window_t *w, const s_opts_t *o)
+{
+    const int64_t at = 1700000000000 + (int64_t)(o->minutes - 2) * 60000 + 55000;
+    wr_window_sink_t sink = {0};
+    int rc = 0;
+    for (uint64_t i = 0; i < o->late && !rc; i++) {
+        uint64_t key = i * (o->keys / o->late);
+        double v = 21.5;
+        const double *cols[1] = {&v};
+        rc = wr_window_add(w, &key, &at, cols, 1, &sink);
+    }
+    wr_window_stats_t st;
+    wr_window_stats(w, &st);
+    return rc ? rc : st.dropped_late ? WR_EINVAL : 0; /* (none may be too late) */
 }
 
 /* An fd for DIR/NAME, created empty (-1 on failure). */
@@ -167,12 +187,14 @@ static void s_stats(double *v, size_t n, double *best, double *median)
 }
 
 static const char s_usage[] =
-    "usage: weir bench snapshot [--keys N] [--minutes N] [--p95] [--rounds N] [--json]\n"
+    "usage: weir bench snapshot [--keys N] [--minutes N] [--p95] [--late N] [--rounds N] [--json]\n"
     "\n"
     "The synchronous part of a memory-backend window checkpoint alone, on one engine holding a\n"
     "window subtask's state of the seed's job (10-minute windows sliding by 1 minute, count/sum/\n"
-    "min/max): a first incremental checkpoint (every closed pane a segment, and the main part),\n"
-    "then --rounds main parts by the walk as built (the key table in memory order, in batches\n"
+    "min/max, allowed lateness 1 min): a first incremental checkpoint (every closed pane a\n"
+    "segment, and the main part), --late late records (one each for that many keys, into the last\n"
+    "closed pane: every later main part carries those panes again), then --rounds main parts by "
+    "the walk as built (the key table in memory order, in batches\n"
     "of key groups) and as many by the baseline (one key group a batch: the walk in key-group\n"
     "order), alternating, into files of a temp folder under $TMPDIR (or /tmp), removed after.\n"
     "Their bytes must be the same. Prints the times (best, median), baseline / built, the bytes.\n"
@@ -180,18 +202,17 @@ static const char s_usage[] =
     "  --keys N      keys (default 2500000: 5M devices at parallelism 2)\n"
     "  --minutes N   minutes of event time, every key every 10 s (default 12)\n"
     "  --p95         p95 of the value too (a quantile sketch per pane)\n"
+    "  --late N      keys with a late record after the first checkpoint (default 0)\n"
     "  --rounds N    main parts of each walk (default 3, at most 16)\n"
     "  --json        one JSON object\n";
 
 int wr_bench_snapshot(int argc, char **argv)
 {
-    static const struct option opts[] = {{"keys", required_argument, NULL, 'k'},
-                                         {"minutes", required_argument, NULL, 'm'},
-                                         {"p95", no_argument, NULL, 'Q'},
-                                         {"rounds", required_argument, NULL, 'r'},
-                                         {"json", no_argument, NULL, 'J'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"keys", required_argument, NULL, 'k'},   {"minutes", required_argument, NULL, 'm'},
+        {"p95", no_argument, NULL, 'Q'},          {"late", required_argument, NULL, 'L'},
+        {"rounds", required_argument, NULL, 'r'}, {"json", no_argument, NULL, 'J'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
     s_opts_t o = {.keys = 2500000, .minutes = 12, .rounds = 3};
     int c, at = 0;
     optind = 1;
@@ -206,6 +227,9 @@ int wr_bench_snapshot(int argc, char **argv)
             break;
         case 'Q':
             o.p95 = true;
+            break;
+        case 'L':
+            ok = wr_cli_count(optarg, 0, UINT64_MAX, &o.late);
             break;
         case 'r':
             ok = wr_cli_count(optarg, 1, S_ROUNDS, &o.rounds);
@@ -229,9 +253,15 @@ int wr_bench_snapshot(int argc, char **argv)
         wr_cli_error(S_CMD, S_HINT, "unexpected argument '%s'", argv[optind]);
         return WR_EXIT_USAGE;
     }
+    if (o.late > o.keys) {
+        wr_cli_error(S_CMD, S_HINT, "--late %llu: more than the %llu keys",
+                     (unsigned long long)o.late, (unsigned long long)o.keys);
+        return WR_EXIT_USAGE;
+    }
     wr_window_spec_t spec = {.kind = WR_WINDOW_SLIDING,
                              .size_ms = 600000,
                              .slide_ms = 60000,
+                             .lateness_ms = 60000,
                              .ncols = 1,
                              .naggs = o.p95 ? 5 : 4,
                              .expected_keys = o.keys,
@@ -262,6 +292,7 @@ int wr_bench_snapshot(int argc, char **argv)
     int nsegs = 0, ns;
     if (!rc && !sig)
         rc = s_checkpoint(w, dir, "main-first", &first_s, &first_bytes, &main_bytes, &nsegs);
+    if (!rc && !sig && o.late) rc = s_late(w, &o);
     double t[2][S_ROUNDS];
     for (uint64_t r = 0; r < o.rounds && !rc && !sig && !(sig = wr_cli_wait_signal(0)); r++) {
         for (int way = 0; way < 2 && !rc; way++) { /* 0: as built, 1: one group a batch */
@@ -297,13 +328,14 @@ int wr_bench_snapshot(int argc, char **argv)
         wr_strbuf_init(&m);
         printf("{\"bench\":\"snapshot\",%s\"keys\":%llu,\"minutes\":%llu,\"p95\":%s,"
                "\"fill_s\":%.3f,\"first_checkpoint_s\":%.6f,\"first_checkpoint_bytes\":%llu,"
-               "\"segments\":%d,\"main_bytes\":%llu,\"rounds\":%llu,\"dir\":\"%s\","
+               "\"segments\":%d,\"late\":%llu,\"main_bytes\":%llu,\"rounds\":%llu,\"dir\":\"%s\","
                "\"main_s\":{\"best\":%.6f,\"median\":%.6f},"
                "\"main_s_by_group\":{\"best\":%.6f,\"median\":%.6f},\"ratio\":%.4f}\n",
                wr_bench_machine_member(&m), (unsigned long long)o.keys,
                (unsigned long long)o.minutes, o.p95 ? "true" : "false", fill_s, first_s,
-               (unsigned long long)first_bytes, nsegs, (unsigned long long)mb[0],
-               (unsigned long long)o.rounds, dir, best[0], median[0], best[1], median[1], ratio);
+               (unsigned long long)first_bytes, nsegs, (unsigned long long)o.late,
+               (unsigned long long)mb[0], (unsigned long long)o.rounds, dir, best[0], median[0],
+               best[1], median[1], ratio);
         wr_strbuf_release(&m);
     } else {
         printf("engine: %llu keys x %llu minutes of event time (every 10 s), 10 min / 1 min, "
@@ -313,6 +345,9 @@ int wr_bench_snapshot(int argc, char **argv)
         printf("first checkpoint: %d segments and the main, %.1f MB in %.3f s (files in %s, "
                "removed)\n",
                nsegs, (double)first_bytes / 1e6, first_s, dir);
+        if (o.late)
+            printf("late records: one each for %llu keys, into the last closed pane\n",
+                   (unsigned long long)o.late);
         printf("main part (%.1f MB), %llu rounds: as built %.3f s best, %.3f s median; one key "
                "group a batch (baseline) %.3f s best, %.3f s median\n",
                (double)mb[0] / 1e6, (unsigned long long)o.rounds, best[0], median[0], best[1],

@@ -24,20 +24,20 @@
 static void test_json(void **state)
 {
     (void)state;
-    ps_result_t r =
-        ps_run("bench",
-               PS_ARGV("bench", "snapshot", "--keys", "20000", "--rounds", "3", "--p95", "--json"),
-               S_RUN_MS);
+    ps_result_t r = ps_run("bench",
+                           PS_ARGV("bench", "snapshot", "--keys", "20000", "--rounds", "3", "--p95",
+                                   "--late", "500", "--json"),
+                           S_RUN_MS);
     if (r.code != 0) PS_FAIL("weir bench snapshot exited %d:\n%s%s", r.code, r.out, r.err);
     const tj_value_t *v = tj_parse(r.out);
     if (!v) PS_FAIL("not JSON:\n%s", r.out);
     assert_string_equal(tj_str(v, "bench"), "snapshot");
-    assert_true(tj_num(v, "keys") == 20000 && tj_num(v, "rounds") == 3);
+    assert_true(tj_num(v, "keys") == 20000 && tj_num(v, "rounds") == 3 && tj_num(v, "late") == 500);
     assert_true(tj_get(v, "p95") && tj_get(v, "p95")->type == TJ_BOOL &&
                 tj_get(v, "p95")->num == 1);
     assert_non_null(tj_str(tj_get(v, "machine"), "cpu"));
-    /* 12 minutes of event time, the watermark 12 s behind: minutes 0-10 closed, the first one
-     * expired with the 10-minute window that ends at minute 10 fired */
+    /* 12 minutes of event time, the watermark 12 s behind: minutes 0-10 closed (kept a minute
+     * longer for the allowed lateness) */
     double segs = tj_num(v, "segments"), main = tj_num(v, "main_bytes");
     if (segs < 1 || segs > 11) PS_FAIL("%g segments:\n%s", segs, r.out);
     /* every key holds its open panes in the main, and more than that in the segments */
@@ -57,11 +57,8 @@ static void test_json(void **state)
 static void test_bad_values_are_usage_errors(void **state)
 {
     (void)state;
-    static const char *const bad[][2] = {{"--rounds", "0"},
-                                         {"--rounds", "17"},
-                                         {"--minutes", "10"},
-                                         {"--keys", "0"},
-                                         {"--keys", "x"}};
+    static const char *const bad[][2] = {{"--rounds", "0"}, {"--rounds", "17"}, {"--minutes", "10"},
+                                         {"--keys", "0"},   {"--keys", "x"},    {"--late", "x"}};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         ps_result_t r =
             ps_run("bench", PS_ARGV("bench", "snapshot", bad[i][0], bad[i][1]), S_RUN_MS);
@@ -70,6 +67,9 @@ static void test_bad_values_are_usage_errors(void **state)
     }
     ps_result_t r = ps_run("bench", PS_ARGV("bench", "snapshot", "extra"), S_RUN_MS);
     if (r.code != 2) PS_FAIL("an extra argument: exit %d:\n%s", r.code, r.err);
+    r = ps_run("bench", PS_ARGV("bench", "snapshot", "--keys", "10", "--late", "11"), S_RUN_MS);
+    if (r.code != 2 || !strstr(r.err, "--late"))
+        PS_FAIL("more late keys than keys: exit %d:\n%s", r.code, r.err);
 }
 
 static void test_sigterm_stops_it(void **state)
