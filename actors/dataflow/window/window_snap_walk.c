@@ -16,7 +16,8 @@
  * a little faster (one batch for everything 0.46-0.51 s, at the cost of the whole main in
  * memory), smaller ones slower (8 MiB 0.84-0.90 s, 2 MiB 1.05-1.36 s). The arena is what made
  * staging pay: stages in malloc'd buffers took 0.67-0.99 s, most of it page faults of their fresh
- * memory, which the arena's huge pages and its reuse from batch to batch avoid.
+ * memory, which the arena's huge pages and its reuse from batch to batch avoid. `weir bench
+ * snapshot` (cli/bench_snapshot.c) times this walk against one group a batch.
  *
  * Within a batch the walk also asks for each picked key's entry S_FAR keys ahead and for its
  * panes' sketch blocks S_NEAR keys ahead (an empty asm after each prefetch: S_PREFETCH). */
@@ -258,16 +259,13 @@ static int s_batch(s_walk_t *wk, uint32_t g0, uint32_t span, uint64_t want, uint
         for (size_t k = 0; k < wk->nx && !rc; k++) {
             s_stage_t *st = &wk->stage[k * span + j];
             wr__snap_stream_t *x = &wk->xs[k];
-            wr__sum_t sum;
-            wr__sum_init(&sum);
-            uint64_t off = wr__snapw_off(x->out) - x->start;
+            uint64_t off = wr__snapw_off(x->out) - x->start, len = wr__snapw_off(&st->w);
+            wr__snapw_sum_begin(x->out); /* the section's checksum, as its bytes go out */
             for (uint8_t *c = st->first; c && !rc; c = ((s_chunk_t *)c)->next) {
                 size_t used = c == st->cur ? st->w.pos : ((s_chunk_t *)c)->used;
-                wr__sum_update(&sum, c + sizeof(s_chunk_t), used);
                 rc = wr__snapw_put(x->out, c + sizeof(s_chunk_t), used);
             }
-            uint64_t len = wr__snapw_off(&st->w);
-            uint64_t ent[4] = {off, len, st->keys, wr__sum_final(&sum)};
+            uint64_t ent[4] = {off, len, st->keys, wr__snapw_sum_end(x->out)};
             memcpy(x->index + (size_t)(g0 + j) * WR__SNAP_INDEX_ENT, ent, sizeof ent);
             *bytes += len;
         }
