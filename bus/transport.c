@@ -31,6 +31,7 @@
 #define S_PROBE_POLL_MS   20          /* how often an open probe is read */
 #define S_QUEUED_DEFAULT  4           /* max_queued_bytes: this many max_payload by default */
 #define S_ACCT_IDLE_NS    10000000000 /* an empty account of a peer not heard for 10 s goes */
+#define S_KEEP_WRONG_NS   10000000000 /* a connection to a wrong node waits this long to be taken */
 
 /* A FIFO of owned messages. */
 typedef struct {
@@ -49,6 +50,7 @@ typedef struct {
     int64_t last_heard_ns; /* 0: never */
     uint64_t incarnation;
     char actual[WR_NODE_MAX]; /* the id the node at endpoint gave (WRONG_NODE); "" normally */
+    int64_t keep_until_ns;    /* with actual, without CURVE: our connection stays until then */
     wr__probes_t probes;      /* ask the node at endpoint who it is (s_probe_peers) */
     int handshake;            /* with CURVE: how our connection's last handshake ended (curve.h) */
     s_fifo_t waiting;         /* outbound messages waiting for the connection, in order */
@@ -374,6 +376,46 @@ static void s_route_out(wr_transport_t *t, wr_msg_t *m, int64_t now)
     s_check_bound(t, peer, NULL);
 }
 
+/* ---- our dials ---- */
+
+/* Closes the connection this node dialed for p, unless another peer's dial shares its endpoint
+ * (ZeroMQ closes by endpoint: that one's would go too). */
+static void s_close_dial(wr_transport_t *t, s_peer_t *p)
+{
+    if (!p->connected) return;
+    p->connected = false;
+    p->keep_until_ns = 0;
+    for (size_t i = 0; i < t->npeers; i++)
+        if (t->peers[i].connected && !strcmp(t->peers[i].endpoint, p->endpoint)) return;
+    char dial[WR__DIAL_MAX];
+    zsock_disconnect(t->router, "%s", wr__dial_endpoint(dial, sizeof dial, p->endpoint, t->source));
+}
+
+/* Hands `to` the connection kept for another peer whose node said it is to->id, dialed at
+ * to->endpoint (see s_on_wrong_node). Returns whether there was one. */
+static bool s_take_wrong_dial(wr_transport_t *t, s_peer_t *to)
+{
+    for (size_t i = 0; i < t->npeers; i++) {
+        s_peer_t *q = &t->peers[i];
+        if (q == to || !q->connected || !q->keep_until_ns || strcmp(q->actual, to->id) ||
+            strcmp(q->endpoint, to->endpoint))
+            continue;
+        q->connected = false;
+        q->keep_until_ns = 0;
+        to->connected = true;
+        return true;
+    }
+    return false;
+}
+
+/* Closes the kept connections to wrong nodes that nobody took in time. */
+static void s_close_wrong_dials(wr_transport_t *t, int64_t now)
+{
+    for (size_t i = 0; i < t->npeers; i++)
+        if (t->peers[i].keep_until_ns && now >= t->peers[i].keep_until_ns)
+            s_close_dial(t, &t->peers[i]);
+}
+
 /* Drains the command queue. Returns how many commands it took. */
 static size_t s_drain_commands(wr_transport_t *t, int64_t now)
 {
@@ -406,20 +448,17 @@ static size_t s_drain_commands(wr_transport_t *t, int64_t now)
          * new process (a restarted TaskManager on the same port) to say it is there */
         bool same = p->connected && !strcmp(p->endpoint, c.endpoint) && p->state != WR_PEER_DOWN;
         if (same || (p->state == WR_PEER_UP && c.passive)) continue;
-        char dial[WR__DIAL_MAX];
-        if (p->connected)
-            zsock_disconnect(t->router, "%s",
-                             wr__dial_endpoint(dial, sizeof dial, p->endpoint, t->source));
-        p->connected = false;
+        s_close_dial(t, p);
         p->handshake = 0;
         snprintf(p->endpoint, sizeof p->endpoint, "%s", c.endpoint);
         p->actual[0] = '\0';
         p->heartbeats = t->o.heartbeat_interval_ms > 0;
         p->since_ns = now;
         if (p->state == WR_PEER_DOWN) p->state = WR_PEER_CONNECTING;
-        if (!c.passive) {
+        if (!c.passive && !s_take_wrong_dial(t, p)) {
             /* with CURVE, no connection to a peer without a public certificate */
             int keyless = t->curve ? wr__curve_client(t->curve, t->router, c.peer) : 0;
+            char dial[WR__DIAL_MAX];
             zsock_set_connect_rid(t->router, c.peer);
             if (!keyless &&
                 zsock_connect(t->router, "%s",
@@ -593,9 +632,17 @@ static void s_on_wrong_node(wr_transport_t *t, s_peer_t *p, const wr_envelope_t 
              p->id);
     wr_info("%s: %s", t->node_id, reason); /* the user of the peer says what to do about it */
     snprintf(p->actual, sizeof p->actual, "%s", from_node);
-    char dial[WR__DIAL_MAX];
-    zsock_disconnect(t->router, "%s", wr__dial_endpoint(dial, sizeof dial, p->endpoint, t->source));
-    p->connected = false;
+    /* Over tcp:// and ipc:// ZeroMQ named our connection after the node there (ZMQ_IMMEDIATE
+     * makes the pipe only once the handshake said who is there): closing it now and dialing
+     * again under that id would race the close, and a message sent to that id before ZeroMQ was
+     * done with the old pipe was lost (a CI run saw it). So it stays for a connect to that id
+     * at this endpoint to take over (s_take_wrong_dial), and is closed after S_KEEP_WRONG_NS
+     * otherwise. An inproc:// pipe is named after the id dialed (ZMQ_CONNECT_ROUTING_ID), so
+     * nothing races; with CURVE the connection never came up (it expected p's key). */
+    if (t->curve || !strncmp(p->endpoint, "inproc://", 9))
+        s_close_dial(t, p);
+    else
+        p->keep_until_ns = wr_now_ns() + S_KEEP_WRONG_NS;
     p->heartbeats = false;
     s_peer_set_state(t, p, WR_PEER_DOWN, reason);
     s_publish_peers(t); /* actual, also were the peer down already */
@@ -809,6 +856,7 @@ static void *s_io_main(void *arg)
                 &(wr__curve_links_t){.ctx = t, .dialed = s_dialed, .handshake = s_handshake});
         }
         s_drain_commands(t, now);
+        s_close_wrong_dials(t, now);
         bool waiting = false;
         for (size_t i = 0; i < t->npeers; i++) {
             if (t->peers[i].waiting.len) s_flush_peer(t, &t->peers[i], now);

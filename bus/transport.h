@@ -21,9 +21,12 @@
  *   X"), at most once a second per sender. The answer is believed only about the endpoint it
  *   came from, only when it is about the id this node dialed there, and only when no other peer
  *   has the id it names (else it counts as spoofed): the peer is then declared down (the reason
- *   names both ids), its connection closed, what waits for it handed back undeliverable with
- *   WR_EWRONGNODE, and wr_peer_info_t.actual holds the id. The claim never renames a peer or
- *   routes anything: the peer's user decides (connect again under that id, or fail naming both).
+ *   names both ids), what waits for it handed back undeliverable with WR_EWRONGNODE, and
+ *   wr_peer_info_t.actual holds the id. Its connection is closed, but over tcp:// and ipc://
+ *   without CURVE (where ZeroMQ named it after the node there) only after 10 s, for a connect to
+ *   that id at that endpoint to take it over: closed at once and dialed again, a message sent
+ *   before ZeroMQ was done closing it was lost. The claim never renames a peer or routes
+ *   anything: the peer's user decides (connect again under that id, or fail naming both).
  * - Heartbeats: every heartbeat_interval the transport sends WR_MSG_HEARTBEAT to each peer that
  *   heartbeats to it or that it connected to; a peer silent for heartbeat_timeout, or one that
  *   comes back with a new incarnation, is reported down. Peers that never heartbeat (CLI clients)

@@ -727,13 +727,15 @@ static void test_refused_key_is_told_with_and_without_a_source_address(void **st
  * but the messages themselves wakes their I/O threads (which otherwise sleep up to a second):
  * the transport sleeps in poll(2) on ZeroMQ's edge-triggered ZMQ_FD, and a wake-up it missed
  * would show as a round trip of about a second. Without keys, then with CURVE (the first
- * request's connection goes through the ZAP handler). */
+ * request's connection goes through the ZAP handler). Without heartbeats heartbeat_timeout is only
+ * the grace a connection has to come up: with four busy loops beside it, CURVE's once took over 300
+ * ms. */
 static void s_round_trips(const char *keys_dir)
 {
     wr_node_opts_t so = {.id = "S",
                          .bind = "tcp://127.0.0.1:*",
                          .threads = 2,
-                         .heartbeat_timeout_ms = HB_TIMEOUT_MS,
+                         .heartbeat_timeout_ms = WR_TEST_WAIT_MS,
                          .keys_dir = keys_dir};
     wr_node_opts_t co = so;
     co.id = "C";
