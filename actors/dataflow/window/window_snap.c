@@ -193,26 +193,33 @@ int wr__snap_put_acc(const wr_window_t *w, wr_snap_writer_t *out, const uint8_t 
 /* Key record of a sliced kind: key u64, ring panes u16, spill panes u32, then each ring pane as
  * its offset from the base (u16) and accumulator, each spill pane as its number (i64) and
  * accumulator, ascending. */
+/* Whether keep keeps pane p of key (look: what keep->maybe said of it). */
+static inline bool s_kept(const wr__snap_keep_t *keep, bool look, uint64_t key, int64_t p)
+{
+    return !keep || p > keep->after || (look && keep->pane(keep->arg, key, p));
+}
+
 int wr__snap_put_slices(const wr_window_t *w, wr_snap_writer_t *out, uint32_t e,
-                        bool (*keep)(const void *arg, uint64_t key, int64_t p), const void *arg)
+                        const wr__snap_keep_t *keep)
 {
     const uint8_t *ent = wr__kt_entry(w->kt, e);
     const size_t asz = w->lay.size;
     uint64_t key;
     memcpy(&key, ent, 8);
+    const bool look = keep && keep->maybe(keep->arg, key);
     uint16_t nring = 0;
     uint32_t nspill = 0;
     /* ring pane base + o is in slot base_slot + o, wrapped (no division per pane); keep is asked
      * first, so that a main does not read its sealed panes */
     const uint8_t *ring = ent + 8;
     for (int64_t o = 0, slot = w->base_slot; o < w->R; o++, slot = slot + 1 == w->R ? 0 : slot + 1)
-        nring += (!keep || keep(arg, key, w->base + o)) && wr__acc_count(ring + slot * asz) != 0;
+        nring += s_kept(keep, look, key, w->base + o) && wr__acc_count(ring + slot * asz) != 0;
     uint32_t first = wr__slice_spill_first(w, e);
     for (uint32_t nd = first; nd;) {
         const uint8_t *node = w->sp_nodes + (size_t)nd * w->sp_stride;
         int64_t p;
         memcpy(&p, node + 8, 8);
-        nspill += !keep || keep(arg, key, p);
+        nspill += s_kept(keep, look, key, p);
         memcpy(&nd, node + 16, 4);
     }
     if (!nring && !nspill) return 1;
@@ -224,7 +231,7 @@ int wr__snap_put_slices(const wr_window_t *w, wr_snap_writer_t *out, uint32_t e,
     wr__snapw_commit(out, 14);
     for (int64_t o = 0, slot = w->base_slot; o < w->R && nring;
          o++, slot = slot + 1 == w->R ? 0 : slot + 1) {
-        if (keep && !keep(arg, key, w->base + o)) continue;
+        if (!s_kept(keep, look, key, w->base + o)) continue;
         const uint8_t *acc = ring + slot * asz;
         if (!wr__acc_count(acc)) continue;
         uint16_t off = (uint16_t)o;
@@ -234,7 +241,7 @@ int wr__snap_put_slices(const wr_window_t *w, wr_snap_writer_t *out, uint32_t e,
         const uint8_t *node = w->sp_nodes + (size_t)nd * w->sp_stride;
         int64_t pane;
         memcpy(&pane, node + 8, 8);
-        if ((!keep || keep(arg, key, pane)) &&
+        if (s_kept(keep, look, key, pane) &&
             (wr__snapw_put(out, node + 8, 8) || wr__snap_put_acc(w, out, node + 20)))
             return out->err;
         memcpy(&nd, node + 16, 4);
@@ -245,7 +252,7 @@ int wr__snap_put_slices(const wr_window_t *w, wr_snap_writer_t *out, uint32_t e,
 static int s_put_slices(const wr_window_t *w, wr_snap_writer_t *out, uint32_t e, void *arg)
 {
     (void)arg;
-    return wr__snap_put_slices(w, out, e, NULL, NULL);
+    return wr__snap_put_slices(w, out, e, NULL);
 }
 
 /* Key record of a session: key u64, sessions u32, then each as start i64, end i64, accumulator,

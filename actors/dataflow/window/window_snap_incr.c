@@ -183,6 +183,7 @@ typedef struct {
     const s_dirty_t *dirty; /* sorted by key, pane */
     size_t ndirty;
     uint64_t *keys, mask;
+    wr__snap_keep_t how; /* after: sealed; maybe: s_maybe_dirty; pane: s_dirty */
 } s_keep_t;
 
 static int s_cmp_dirty(const void *a, const void *b)
@@ -192,21 +193,27 @@ static int s_cmp_dirty(const void *a, const void *b)
     return (x->pane > y->pane) - (x->pane < y->pane);
 }
 
-/* A main keeps the open panes and the sealed ones changed since their segment. */
-static bool s_keep(const void *arg, uint64_t key, int64_t p)
+/* A main keeps the open panes and the sealed ones changed since their segment: whether key may
+ * have such a sealed pane (the filter), and whether sealed pane p of it is one. */
+static bool s_maybe_dirty(const void *arg, uint64_t key)
 {
     const s_keep_t *k = arg;
-    if (p > k->sealed) return true;
     if (!k->ndirty) return false;
     uint64_t bit = wr__kt_hash(key) & k->mask;
-    if (!(k->keys[bit >> 6] >> (bit & 63) & 1)) return false;
+    return k->keys[bit >> 6] >> (bit & 63) & 1;
+}
+
+static bool s_dirty(const void *arg, uint64_t key, int64_t p)
+{
+    const s_keep_t *k = arg;
     s_dirty_t x = {key, p};
     return bsearch(&x, k->dirty, k->ndirty, sizeof x, s_cmp_dirty) != NULL;
 }
 
 static int s_put_main(const wr_window_t *w, wr_snap_writer_t *out, uint32_t e, void *arg)
 {
-    return wr__snap_put_slices(w, out, e, s_keep, arg);
+    const s_keep_t *k = arg;
+    return wr__snap_put_slices(w, out, e, &k->how);
 }
 
 /* Whether segs[0..n) is what wr_window_segments gives for w, every due one written (or, with
@@ -272,6 +279,8 @@ static int s_incremental(wr_window_t *w, wr_window_seg_t *segs, size_t n, uint32
     rc = kept && table && table_segs && xs && head_sums ? 0 : WR_ENOMEM;
     if (!rc) rc = wr__snap_groups(w, maxp, key_group, ctx, &kg, &first);
     s_keep_t keep = {.sealed = s_closed(w), .dirty = kept, .ndirty = nd, .mask = 63};
+    keep.how = (wr__snap_keep_t){
+        .after = keep.sealed, .maybe = s_maybe_dirty, .pane = s_dirty, .arg = &keep};
     while (keep.mask / 16 < nd) /* about one key in 16 without marks looks further */
         keep.mask = keep.mask * 2 + 1;
     if (!rc && !(keep.keys = calloc(keep.mask / 64 + 1, 8))) rc = WR_ENOMEM;

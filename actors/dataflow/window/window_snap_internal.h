@@ -162,9 +162,18 @@ int wr__snap_groups(const wr_window_t *w, uint32_t maxp, uint32_t (*key_group)(v
                     void *ctx, uint16_t **kg, uint64_t **first);
 /* Appends accumulator acc in its stored form (sketch entries inline). */
 int wr__snap_put_acc(const wr_window_t *w, wr_snap_writer_t *out, const uint8_t *acc);
-/* A sliced key record of entry e with only the panes keep(arg, key, p) accepts (NULL: all);
- * returns 1 when none is accepted (nothing written). */
+/* Which panes of a key a sliced key record keeps: those after `after`; and, of a key that
+ * maybe(arg, key) says may have more (asked once a key: nearly every key has none), those
+ * pane(arg, key, p) accepts. */
+typedef struct {
+    int64_t after;
+    bool (*maybe)(const void *arg, uint64_t key);
+    bool (*pane)(const void *arg, uint64_t key, int64_t p);
+    const void *arg;
+} wr__snap_keep_t;
+/* A sliced key record of entry e with only the panes keep keeps (NULL: all); returns 1 when it
+ * keeps none (nothing written). */
 int wr__snap_put_slices(const wr_window_t *w, wr_snap_writer_t *out, uint32_t e,
-                        bool (*keep)(const void *arg, uint64_t key, int64_t p), const void *arg);
+                        const wr__snap_keep_t *keep);
 
 #endif
