@@ -13,13 +13,13 @@
  *            more, killing tm-1 with SIGKILL once its second checkpoint completed and starting it
  *            again at once under its id (as an orchestrator would).
  *   figures  events/s end to end (readings / the job's duration from its submit to FINISHED, as
- *            the JobManager reports it); checkpoints (count, duration p50 and max, full size max,
- *            incremental size p50 in the steady state: after the first two, and its ratio to the
- *            full size); recovery after the kill (from the kill until the job is RUNNING again in
- *            a later attempt with every subtask running, polled every 100 ms); the peak RSS of
- *            each process (VmHWM; a killed TaskManager's is the larger of its two processes').
- *            Ratios: checkpoints on against off, and p95 against none, in the same run of the
- *            command; the issue's goals are printed met or not. */
+ *            the JobManager reports it); checkpoints (count, duration p50 and max, the longest
+ *            barrier alignment of any subtask in any of them, full size max, incremental size p50
+ *            in the steady state: after the first two, and its ratio to the full size); recovery
+ * after the kill (from the kill until the job is RUNNING again in a later attempt with every
+ * subtask running, polled every 100 ms); the peak RSS of each process (VmHWM; a killed
+ * TaskManager's is the larger of its two processes'). Ratios: checkpoints on against off, and p95
+ * against none, in the same run of the command; the issue's goals are printed met or not. */
 #include "cli/bench_iot.h"
 
 #include <getopt.h>
@@ -72,7 +72,7 @@ typedef struct {
 
 typedef struct {
     uint64_t id;
-    int64_t duration_ms;
+    int64_t duration_ms, alignment_ms;
     uint64_t full, incremental;
     bool completed;
 } s_ckpt_t;
@@ -87,6 +87,7 @@ typedef struct {
     int64_t recovery_ms; /* -1: no kill */
     uint32_t nckpt;      /* completed */
     int64_t ck_p50_ms, ck_max_ms;
+    int64_t align_max_ms; /* the longest barrier alignment of any subtask in any checkpoint */
     uint64_t full_max, incr_p50;
     double incr_ratio; /* incremental / full in the steady state, p50 */
     uint64_t rss_jm, rss_tm[S_TMS];
@@ -257,6 +258,7 @@ static int s_ask_ckpts(s_bench_t *b)
             if (k == b->nckpts) b->nckpts++;
             b->ckpts[k] = (s_ckpt_t){.id = st->id,
                                      .duration_ms = st->duration_ms,
+                                     .alignment_ms = st->alignment_ms,
                                      .full = st->full_size,
                                      .incremental = st->incremental_size,
                                      .completed = wr_strv_eq(st->status, "COMPLETED")};
@@ -321,6 +323,7 @@ static void s_ckpt_figures(const s_bench_t *b, s_result_t *r)
         const s_ckpt_t *c = &b->ckpts[i];
         if (!c->completed) continue;
         d[n++] = c->duration_ms;
+        if (c->alignment_ms > r->align_max_ms) r->align_max_ms = c->alignment_ms;
         if (c->full > r->full_max) r->full_max = c->full;
         if (n > 2 && c->full) { /* the steady state: after the first two */
             incr[m] = (int64_t)c->incremental;
@@ -433,8 +436,8 @@ static const char *s_interval(int64_t ms, char buf[32])
 static void s_print_text(const s_bench_t *b)
 {
     char every[32];
-    printf("%-8s %-4s %-6s %-4s %12s %8s %5s %15s %10s %10s %6s %9s %26s\n", "backend", "p95",
-           "ckpts", "kill", "events/s", "seconds", "ckpts", "ckpt p50/max ms", "full max",
+    printf("%-8s %-4s %-6s %-4s %12s %8s %5s %15s %6s %10s %10s %6s %9s %26s\n", "backend", "p95",
+           "ckpts", "kill", "events/s", "seconds", "ckpts", "ckpt p50/max ms", "align", "full max",
            "incr p50", "incr/f", "recovery", "peak RSS MB jm/tm-1/tm-2");
     for (uint32_t i = 0; i < b->nruns; i++) {
         const s_result_t *r = &b->runs[i];
@@ -442,11 +445,11 @@ static void s_print_text(const s_bench_t *b)
         snprintf(every, sizeof every, "off");
         if (r->c.ckpt_ms) s_interval(r->c.ckpt_ms, every);
         if (r->recovery_ms >= 0) snprintf(rec, sizeof rec, "%lld ms", (long long)r->recovery_ms);
-        printf("%-8s %-4s %-6s %-4s %12.0f %8.1f %5u %7lld/%-7lld %10llu %10llu %6.3f %9s "
+        printf("%-8s %-4s %-6s %-4s %12.0f %8.1f %5u %7lld/%-7lld %6lld %10llu %10llu %6.3f %9s "
                "%8llu/%llu/%llu\n",
                s_backends[r->c.backend], r->c.p95 ? "yes" : "no", every, r->c.kill ? "yes" : "no",
                r->events_s, (double)r->duration_ms / 1000.0, r->nckpt, (long long)r->ck_p50_ms,
-               (long long)r->ck_max_ms, (unsigned long long)r->full_max,
+               (long long)r->ck_max_ms, (long long)r->align_max_ms, (unsigned long long)r->full_max,
                (unsigned long long)r->incr_p50, r->incr_ratio, rec,
                (unsigned long long)(r->rss_jm >> 20), (unsigned long long)(r->rss_tm[0] >> 20),
                (unsigned long long)(r->rss_tm[1] >> 20));
@@ -493,16 +496,18 @@ static void s_print_json(const s_bench_t *b)
             "%s{\"backend\":\"%s\",\"p95\":%s,\"checkpoint_interval_ms\":%lld,\"kill\":%s,"
             "\"events_per_s\":%.0f,\"duration_ms\":%lld,\"restarts\":%u,\"recovery_ms\":%lld,"
             "\"checkpoints\":%u,\"checkpoint_p50_ms\":%lld,\"checkpoint_max_ms\":%lld,"
-            "\"full_size_max\":%llu,\"incremental_size_p50\":%llu,\"incremental_ratio_p50\":%.4f,"
+            "\"alignment_max_ms\":%lld,\"full_size_max\":%llu,\"incremental_size_p50\":%llu,"
+            "\"incremental_ratio_p50\":%.4f,"
             "\"peak_rss\":{\"jm\":%llu,\"tm-1\":%llu,\"tm-2\":%llu},"
             "\"ratio_to_checkpoints_off\":%.3f,\"ratio_to_no_p95\":%.3f}",
             i ? "," : "", s_backends[r->c.backend], r->c.p95 ? "true" : "false",
             (long long)r->c.ckpt_ms, r->c.kill ? "true" : "false", r->events_s,
             (long long)r->duration_ms, r->restarts, (long long)r->recovery_ms, r->nckpt,
-            (long long)r->ck_p50_ms, (long long)r->ck_max_ms, (unsigned long long)r->full_max,
-            (unsigned long long)r->incr_p50, r->incr_ratio, (unsigned long long)r->rss_jm,
-            (unsigned long long)r->rss_tm[0], (unsigned long long)r->rss_tm[1],
-            r->c.ckpt_ms ? s_ratio(r, off) : 1.0, r->c.p95 ? s_ratio(r, nop95) : 1.0);
+            (long long)r->ck_p50_ms, (long long)r->ck_max_ms, (long long)r->align_max_ms,
+            (unsigned long long)r->full_max, (unsigned long long)r->incr_p50, r->incr_ratio,
+            (unsigned long long)r->rss_jm, (unsigned long long)r->rss_tm[0],
+            (unsigned long long)r->rss_tm[1], r->c.ckpt_ms ? s_ratio(r, off) : 1.0,
+            r->c.p95 ? s_ratio(r, nop95) : 1.0);
     }
     wr_strbuf_adds(&j, "]}\n");
     fputs(j.buf, stdout);

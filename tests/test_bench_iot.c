@@ -90,9 +90,12 @@ static void test_three_runs_json(void **state)
     for (const tj_value_t *x = on; x; x = x == on ? kill : NULL) {
         double n = tj_num(x, "checkpoints"), p50 = tj_num(x, "checkpoint_p50_ms"),
                max = tj_num(x, "checkpoint_max_ms");
-        if (!(n >= 2 && p50 >= 0 && p50 <= max && tj_num(x, "full_size_max") > 0))
-            PS_FAIL("%.0f checkpoints, p50 %.0f ms, max %.0f ms, full size max %.0f", n, p50, max,
-                    tj_num(x, "full_size_max"));
+        double align = tj_num(x, "alignment_max_ms"); /* within a checkpoint's duration */
+        if (!(n >= 2 && p50 >= 0 && p50 <= max && tj_num(x, "full_size_max") > 0 && align >= 0 &&
+              align <= max))
+            PS_FAIL("%.0f checkpoints, p50 %.0f ms, max %.0f ms, alignment max %.0f ms, full size "
+                    "max %.0f",
+                    n, p50, max, align, tj_num(x, "full_size_max"));
         double ratio = tj_num(x, "ratio_to_checkpoints_off");
         assert_true(fabs(ratio - tj_num(x, "events_per_s") / tj_num(off, "events_per_s")) < 0.01);
     }
