@@ -611,7 +611,8 @@ static void s_answer_wrong_node(wr_transport_t *t, const char *peer, const wr_en
 /* An answer that came over a connection this node dialed as peer p (a probe's, below, or p's own
  * where the connection took p's id): a WRONG_NODE is believed only when it is about p (the id
  * addressed) from a node naming itself consistently, and no other peer has that id; p is then
- * down, its connection closed, what waits for it handed back, and p->actual says who is there. */
+ * down, its connection closed or kept for a while (below), what waits for it handed back, and
+ * p->actual says who is there. */
 static void s_on_wrong_node(wr_transport_t *t, s_peer_t *p, const wr_envelope_t *env)
 {
     wr_msg_wrong_node_t w;

@@ -25,8 +25,11 @@
  *   wr_peer_info_t.actual holds the id. Its connection is closed, but over tcp:// and ipc://
  *   without CURVE (where ZeroMQ named it after the node there) only after 10 s, for a connect to
  *   that id at that endpoint to take it over: closed at once and dialed again, a message sent
- *   before ZeroMQ was done closing it was lost. The claim never renames a peer or routes
- *   anything: the peer's user decides (connect again under that id, or fail naming both).
+ *   before ZeroMQ was done closing it was lost. (ZeroMQ closes connections by endpoint: while
+ *   another peer's dial has the same endpoint, none is closed until the last of them is.) A peer
+ *   dialed again at the endpoint it had is still closed and dialed at once (that race
+ *   remains). The claim never renames a peer or routes anything: the peer's user decides
+ *   (connect again under that id, or fail naming both).
  * - Heartbeats: every heartbeat_interval the transport sends WR_MSG_HEARTBEAT to each peer that
  *   heartbeats to it or that it connected to; a peer silent for heartbeat_timeout, or one that
  *   comes back with a new incarnation, is reported down. Peers that never heartbeat (CLI clients)
