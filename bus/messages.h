@@ -404,7 +404,9 @@ extern const wr_proto_struct_t wr_msg_none_decl;
 
 /* TASK_DEPLOY: subtask `subtask` of vertex `vertex` of the job's plan, made from the topology;
  * places, where every subtask of the job runs (plan order); channel credits and records per batch;
- * what to restore ("": nothing); the rocksdb backend's local folder and block cache bytes. ARRAY.
+ * what to restore ("": nothing); the rocksdb backend's local folder and block cache bytes; the
+ * folder for window segments written ahead of checkpoints (DIR/JOB/ahead, state/ckpt_store.h;
+ * "": none). ARRAY; ahead_dir an optional tail.
  */
 #define WR_MSG_FIELDS_task_deploy(F)                                                               \
     WR_MSG_SUBTASK(F)                                                                              \
@@ -416,7 +418,8 @@ extern const wr_proto_struct_t wr_msg_none_decl;
     F(STR, restore, WR_MSG_PATH_MAX, )                                                             \
     F(BOOL, rocksdb, , )                                                                           \
     F(STR, rocksdb_dir, WR_MSG_PATH_MAX, )                                                         \
-    F(U64, rocksdb_cache, , )
+    F(U64, rocksdb_cache, , )                                                                      \
+    F(OPT_STR, ahead_dir, WR_MSG_PATH_MAX, )
 
 /* TASK_DEPLOYED. ARRAY. */
 #define WR_MSG_FIELDS_task_deployed(F)                                                             \

@@ -43,6 +43,7 @@
 #define S_MAX_ARGV   (26 + 2 * S_MAX_SETS)
 #define S_MAX_RUNS   12
 #define S_MAX_CKPTS  4096
+#define S_LIST_CKPTS 64 /* durations listed one by one */
 #define S_POLL_MS    100
 #define S_ASK_MS     5000
 #define S_START_MS   30000
@@ -87,6 +88,8 @@ typedef struct {
     int64_t recovery_ms; /* -1: no kill */
     uint32_t nckpt;      /* completed */
     int64_t ck_p50_ms, ck_max_ms;
+    int64_t ck_ms[S_LIST_CKPTS]; /* the first completed ones' durations, in order */
+    uint32_t nck_ms;
     int64_t align_max_ms; /* the longest barrier alignment of any subtask in any checkpoint */
     uint64_t full_max, incr_p50;
     double incr_ratio; /* incremental / full in the steady state, p50 */
@@ -323,6 +326,7 @@ static void s_ckpt_figures(const s_bench_t *b, s_result_t *r)
         const s_ckpt_t *c = &b->ckpts[i];
         if (!c->completed) continue;
         d[n++] = c->duration_ms;
+        if (r->nck_ms < S_LIST_CKPTS) r->ck_ms[r->nck_ms++] = c->duration_ms;
         if (c->alignment_ms > r->align_max_ms) r->align_max_ms = c->alignment_ms;
         if (c->full > r->full_max) r->full_max = c->full;
         if (n > 2 && c->full) { /* the steady state: after the first two */
@@ -454,6 +458,14 @@ static void s_print_text(const s_bench_t *b)
                (unsigned long long)(r->rss_jm >> 20), (unsigned long long)(r->rss_tm[0] >> 20),
                (unsigned long long)(r->rss_tm[1] >> 20));
     }
+    for (uint32_t i = 0; i < b->nruns; i++) {
+        const s_result_t *r = &b->runs[i];
+        if (!r->nck_ms) continue;
+        printf("run %u's checkpoints, ms in order:", i + 1);
+        for (uint32_t k = 0; k < r->nck_ms; k++)
+            printf(" %lld", (long long)r->ck_ms[k]);
+        printf("%s\n", r->nckpt > r->nck_ms ? " ..." : "");
+    }
     for (int k = 0; k < 2; k++) {
         for (int p = 0; p < 2; p++) {
             const s_result_t *off = s_find(b, k, p, false, false),
@@ -499,7 +511,8 @@ static void s_print_json(const s_bench_t *b)
             "\"alignment_max_ms\":%lld,\"full_size_max\":%llu,\"incremental_size_p50\":%llu,"
             "\"incremental_ratio_p50\":%.4f,"
             "\"peak_rss\":{\"jm\":%llu,\"tm-1\":%llu,\"tm-2\":%llu},"
-            "\"ratio_to_checkpoints_off\":%.3f,\"ratio_to_no_p95\":%.3f}",
+            "\"ratio_to_checkpoints_off\":%.3f,\"ratio_to_no_p95\":%.3f,"
+            "\"checkpoint_durations_ms\":[",
             i ? "," : "", s_backends[r->c.backend], r->c.p95 ? "true" : "false",
             (long long)r->c.ckpt_ms, r->c.kill ? "true" : "false", r->events_s,
             (long long)r->duration_ms, r->restarts, (long long)r->recovery_ms, r->nckpt,
@@ -508,6 +521,9 @@ static void s_print_json(const s_bench_t *b)
             (unsigned long long)r->rss_jm, (unsigned long long)r->rss_tm[0],
             (unsigned long long)r->rss_tm[1], r->c.ckpt_ms ? s_ratio(r, off) : 1.0,
             r->c.p95 ? s_ratio(r, nop95) : 1.0);
+        for (uint32_t k = 0; k < r->nck_ms; k++)
+            wr_strbuf_addf(&j, "%s%lld", k ? "," : "", (long long)r->ck_ms[k]);
+        wr_strbuf_adds(&j, "]}");
     }
     wr_strbuf_adds(&j, "]}\n");
     fputs(j.buf, stdout);

@@ -234,6 +234,12 @@ static int s_recover_entry(wr_ckpt_store_t *s, const char *name)
 {
     uint64_t id = 0;
     const char *rest = NULL;
+    if (!strcmp(name, WR_CKPT_AHEAD_DIR)) { /* subtasks' files of a run before this open */
+        char *path = wr_fs_join(s->dir, name);
+        int rc = path ? wr_fs_rmtree(path) : WR_ENOMEM;
+        free(path);
+        return rc;
+    }
     if (!s_parse_chk(name, &id, &rest)) return 0;
     bool done = *rest == '\0';
     if (!done && strncmp(rest, ".tmp-", 5) != 0) return 0; /* not ours: leave it */

@@ -7,6 +7,8 @@
  *   DIR/JOB/chk-N.tmp-XXXXXX/     a checkpoint being written (or a crash's leftover)
  *   DIR/JOB/shared/FILE           files referenced by several checkpoints (incremental RocksDB
  *                                 SST files), kept while a retained checkpoint references them
+ *   DIR/JOB/ahead/FILE            subtasks' files not in a checkpoint yet (window segments
+ *                                 written ahead): theirs; an open of the store deletes them
  *
  * Atomicity: a pending checkpoint writes into its temp folder; wr_ckpt_complete fsyncs every
  * file, writes _metadata under a temp name, fsyncs and renames it, renames the folder to chk-N and
@@ -28,6 +30,9 @@
 #include "state/ckpt_meta.h"
 
 #define WR_CKPT_SHARED_DIR "shared"
+/* DIR/JOB/ahead: subtasks' window segments written ahead of the checkpoint that will take them
+ * into shared/ (actors/taskmanager/task_ahead.c); opening the store deletes it. */
+#define WR_CKPT_AHEAD_DIR "ahead"
 
 typedef struct wr_ckpt_store wr_ckpt_store_t;
 typedef struct wr_ckpt_pending wr_ckpt_pending_t;

@@ -96,6 +96,12 @@ static void test_three_runs_json(void **state)
             PS_FAIL("%.0f checkpoints, p50 %.0f ms, max %.0f ms, alignment max %.0f ms, full size "
                     "max %.0f",
                     n, p50, max, align, tj_num(x, "full_size_max"));
+        const tj_value_t *each = tj_get(x, "checkpoint_durations_ms"); /* the max among them */
+        assert_true(each && each->type == TJ_ARR && each->n == (size_t)n);
+        double most = 0;
+        for (size_t k = 0; k < each->n; k++)
+            most = each->items[k]->num > most ? each->items[k]->num : most;
+        assert_true(most == max);
         double ratio = tj_num(x, "ratio_to_checkpoints_off");
         assert_true(fabs(ratio - tj_num(x, "events_per_s") / tj_num(off, "events_per_s")) < 0.01);
     }

@@ -170,13 +170,76 @@ static wr_window_spec_t s_spec(wr_window_kind_t kind)
     return s;
 }
 
-/* An engine fed with the records of steps [s0, s1) whose key group is in [lo, hi), keys mapped. */
+/* Segments written ahead (window_snap.h), as a subtask writes them: after each step of input,
+ * one step of the one being written, or the next one begun. done: the ones written (the engine
+ * lists them in its next main with their ids); written, used: how many were written, and how
+ * many a main referenced. */
+#define MAXSEG 64
+
+typedef struct {
+    wr_snap_writer_t *cur;
+    int64_t cur_pane;
+    struct {
+        int64_t pane;
+        uint8_t *b;
+        size_t len;
+    } done[MAXSEG];
+    size_t ndone, written, used;
+} ahead_t;
+
+/* An engine fed with the records of steps [s0, s1) whose key group is in [lo, hi), keys mapped;
+ * with ah, writing segments ahead between the steps. */
 typedef struct {
     wr_window_t *w;
     uint32_t lo, hi;
     bool mapped;
     out_t out;
+    ahead_t *ah;
 } eng_t;
+
+static uint32_t s_kg(void *ctx, uint64_t key);
+
+/* The segment being written ahead is done (or was finished by a sweep): its bytes kept. */
+static void s_ahead_keep(ahead_t *ah)
+{
+    assert_true(ah->ndone < MAXSEG);
+    size_t len;
+    const uint8_t *p = wr_snap_writer_mem(ah->cur, &len);
+    uint8_t *copy = malloc(len);
+    assert_non_null(copy);
+    memcpy(copy, p, len);
+    ah->done[ah->ndone].pane = ah->cur_pane;
+    ah->done[ah->ndone].b = copy;
+    ah->done[ah->ndone++].len = len;
+    ah->written++;
+    wr_snap_writer_destroy(&ah->cur);
+}
+
+static void s_ahead_tick(eng_t *e)
+{
+    ahead_t *ah = e->ah;
+    if (wr_window_ahead_busy(e->w)) {
+        int rc = wr_window_ahead_step(e->w);
+        assert_true(rc == 0 || rc == 1);
+        if (rc == 1) s_ahead_keep(ah);
+        return;
+    }
+    if (ah->cur) s_ahead_keep(ah); /* a sweep finished it */
+    int64_t p;
+    if (wr_window_ahead_next(e->w, &p) != 1) return;
+    assert_non_null(ah->cur = wr_snap_writer_new_mem());
+    ah->cur_pane = p;
+    assert_int_equal(wr_window_ahead_begin(e->w, p, MAXP, s_kg, NULL, ah->cur), 0);
+    assert_int_equal(wr_window_ahead_begin(e->w, p, MAXP, s_kg, NULL, ah->cur), WR_EINVAL);
+}
+
+static void s_ahead_release(ahead_t *ah)
+{
+    for (size_t i = 0; ah && i < ah->ndone; i++)
+        free(ah->done[i].b);
+    if (ah) wr_snap_writer_destroy(&ah->cur);
+    free(ah);
+}
 
 static void s_feed(eng_t *e, const input_t *in, int s0, int s1)
 {
@@ -196,6 +259,7 @@ static void s_feed(eng_t *e, const input_t *in, int s0, int s1)
         }
         assert_int_equal(wr_window_add(e->w, keys, ts, cols, n, &sink), 0);
         assert_int_equal(wr_window_advance(e->w, in->wm[s], &sink), 0);
+        if (e->ah) s_ahead_tick(e);
     }
     if (s1 == STEPS) assert_int_equal(wr_window_advance(e->w, INT64_MAX, &sink), 0);
 }
@@ -213,6 +277,7 @@ static void s_eng_init(eng_t *e, const wr_window_spec_t *spec, uint32_t lo, uint
 static void s_eng_release(eng_t *e)
 {
     wr_window_destroy(&e->w);
+    s_ahead_release(e->ah);
     free(e->out.r);
 }
 
@@ -519,8 +584,7 @@ static void test_damage_session(void **state)
 
 /* ---- incremental snapshots: chains of checkpoints sharing segments ---- */
 
-#define NCKPT  4
-#define MAXSEG 64
+#define NCKPT 4
 
 /* The shared files of the chains of one test: segments by (pane, id). */
 typedef struct {
@@ -559,8 +623,31 @@ static void s_icheckpoint(eng_t *e, segstore_t *st, ickpt_t *c, bool lose, bool 
 {
     static wr_window_seg_t segs[WR_WINDOW_MAX_RING + 1];
     static wr_snap_writer_t *segw[WR_WINDOW_MAX_RING + 1];
+    if (e->ah) { /* the one being written ahead first: the subtask's way */
+        assert_int_equal(wr_window_ahead_finish(e->w), 0);
+        if (e->ah->cur) s_ahead_keep(e->ah);
+    }
     int n = wr_window_segments(e->w, segs, WR_WINDOW_MAX_RING + 1);
     assert_true(n >= 0 && n <= MAXSEG);
+    bool ahead[MAXSEG] = {0};
+    for (int i = 0; e->ah && i < n; i++) { /* written ahead: into the store under their ids */
+        if (segs[i].due || !segs[i].id) continue;
+        size_t k = 0, j = 0;
+        while (k < st->n && (st->v[k].pane != segs[i].pane || st->v[k].id != segs[i].id))
+            k++;
+        if (k < st->n) continue; /* an earlier checkpoint's */
+        while (j < e->ah->ndone && e->ah->done[j].pane != segs[i].pane)
+            j++;
+        assert_true(j < e->ah->ndone);
+        assert_true(st->n < sizeof st->v / sizeof *st->v);
+        st->v[st->n].pane = segs[i].pane;
+        st->v[st->n].id = segs[i].id;
+        st->v[st->n].b = e->ah->done[j].b;
+        st->v[st->n++].len = e->ah->done[j].len;
+        e->ah->done[j] = e->ah->done[--e->ah->ndone];
+        e->ah->used++;
+        ahead[i] = true;
+    }
     for (int i = 0; lose && i < n; i++)
         if (!segs[i].due && segs[i].id) {
             segs[i].due = true;
@@ -594,7 +681,7 @@ static void s_icheckpoint(eng_t *e, segstore_t *st, ickpt_t *c, bool lose, bool 
             st->v[st->n].b = s_mem_copy(segw[i], &st->v[st->n].len);
             c->written += st->v[st->n++].len;
             wr_snap_writer_destroy(&segw[i]);
-        } else if (segs[i].id) {
+        } else if (segs[i].id && !ahead[i]) {
             c->reused++;
         }
         if (!segs[i].id) continue;
@@ -619,6 +706,7 @@ static void s_store_release(segstore_t *st)
 static void s_chain(eng_t *e, const input_t *in, const wr_window_spec_t *spec, const int *cps,
                     int mode, segstore_t *st, ickpt_t *last)
 {
+    const bool ahead = e->ah != NULL;
     eng_t x;
     bool switched = false;
     int fed = 0;
@@ -637,6 +725,7 @@ static void s_chain(eng_t *e, const input_t *in, const wr_window_spec_t *spec, c
             assert_true(c.reused > 0);
         if (mode == SPLIT_1 && k == 1) {
             s_eng_init(&x, spec, e->lo, e->hi);
+            if (ahead) assert_non_null(x.ah = calloc(1, sizeof *x.ah));
             assert_int_equal(wr_window_restore_parts(x.w, c.main, c.len, c.parts, c.nparts, e->lo,
                                                      e->hi, NULL, NULL),
                              0);
@@ -658,7 +747,7 @@ static void s_chain(eng_t *e, const input_t *in, const wr_window_spec_t *spec, c
     if (switched) s_eng_release(&x);
 }
 
-static void s_run_incr(wr_window_kind_t kind, int mode, uint64_t seed)
+static void s_run_incr(wr_window_kind_t kind, int mode, uint64_t seed, bool ahead)
 {
     input_t *in = malloc(sizeof *in);
     segstore_t *st = calloc(1, sizeof *st);
@@ -676,15 +765,19 @@ static void s_run_incr(wr_window_kind_t kind, int mode, uint64_t seed)
     wr_window_snapshot_batch(a.w, s_batch_of(seed));
     int nsrc = mode == MERGE ? 2 : 1;
     ickpt_t last[2];
+    if (ahead && mode != MERGE) assert_non_null(a.ah = calloc(1, sizeof *a.ah));
     if (mode == MERGE) {
         s_feed(&a, in, 0, at);
         for (int i = 0; i < 2; i++) {
             s_eng_init(&src[i], &spec, i * MAXP / 2, (i + 1) * MAXP / 2);
             wr_window_snapshot_batch(src[i].w, s_batch_of(seed + (uint64_t)i));
+            if (ahead) assert_non_null(src[i].ah = calloc(1, sizeof *src[i].ah));
             s_chain(&src[i], in, &spec, cps, mode, st, &last[i]);
+            if (ahead) assert_true(src[i].ah->used > 0);
         }
     } else {
         s_chain(&a, in, &spec, cps, mode, st, &last[0]);
+        if (ahead) assert_true(a.ah->used > 0 || mode == SPLIT_1); /* (then x wrote them) */
         /* the steady state writes less than a full snapshot */
         size_t full_len;
         uint8_t *full = s_snap(&a, &full_len);
@@ -710,7 +803,8 @@ static void s_all_modes_incr(wr_window_kind_t kind)
 {
     for (int mode = 0; mode < NMODES; mode++)
         for (uint64_t seed = 1; seed <= 3; seed++)
-            s_run_incr(kind, mode, seed * 104729 + (uint64_t)mode);
+            for (int ahead = 0; ahead < 2; ahead++)
+                s_run_incr(kind, mode, seed * 104729 + (uint64_t)mode, ahead);
 }
 
 static void test_incremental_sliding(void **state)
@@ -822,6 +916,101 @@ static void test_batches_same_bytes(void **state)
         s_store_release(&st[i]);
     }
     free(st);
+    free(in);
+}
+
+/* A segment written ahead in steps, with nothing between them, has the bytes and the id of the
+ * same segment written at once; the next main lists it; a sweep finishes one being written; one
+ * that failed is written by the checkpoint. */
+static void test_ahead(void **state)
+{
+    (void)state;
+    input_t *in = malloc(sizeof *in);
+    assert_non_null(in);
+    s_input(in, 7);
+    wr_window_spec_t spec = s_spec(WR_WINDOW_SLIDING);
+    eng_t a;
+    s_eng_init(&a, &spec, 0, MAXP);
+    wr_window_snapshot_batch(a.w, 1); /* one key group a step */
+    s_feed(&a, in, 0, 30);
+    int64_t p, q;
+    assert_int_equal(wr_window_ahead_next(a.w, &p), 1);
+    assert_int_equal(wr_window_ahead_begin(a.w, p + 1, MAXP, s_kg, NULL, NULL), WR_EINVAL);
+    wr_snap_writer_t *ah = wr_snap_writer_new_mem(), *at_once = wr_snap_writer_new_mem();
+    assert_true(ah && at_once);
+    uint64_t id = 0;
+    assert_int_equal(wr_window_snapshot_segment(a.w, p, MAXP, s_kg, NULL, at_once, &id), 0);
+    assert_int_equal(wr_window_ahead_step(a.w), WR_EINVAL); /* none begun */
+    assert_int_equal(wr_window_ahead_begin(a.w, p, MAXP, s_kg, NULL, ah), 0);
+    assert_true(wr_window_ahead_busy(a.w));
+    assert_int_equal(wr_window_ahead_next(a.w, &q), 0); /* one at a time */
+    int steps = 0, rc;
+    while ((rc = wr_window_ahead_step(a.w)) == 0)
+        steps++;
+    assert_int_equal(rc, 1);
+    assert_true(steps >= MAXP / 2); /* in steps, not at once */
+    assert_false(wr_window_ahead_busy(a.w));
+    size_t la, lb;
+    const uint8_t *ba = wr_snap_writer_mem(ah, &la), *bb = wr_snap_writer_mem(at_once, &lb);
+    assert_int_equal(la, lb);
+    assert_memory_equal(ba, bb, la);
+    wr_window_seg_t segs[WR_WINDOW_MAX_RING + 1];
+    int n = wr_window_segments(a.w, segs, WR_WINDOW_MAX_RING + 1), k = 0;
+    while (k < n && segs[k].pane != p)
+        k++;
+    assert_true(k < n);
+    assert_false(segs[k].due);
+    assert_int_equal(segs[k].id, id);
+
+    /* a main commits every closed pane; the next one to close, begun and then overtaken by a
+     * sweep (the next slide's firing) */
+    static segstore_t st;
+    st.v[0].pane = p;
+    st.v[0].id = id;
+    assert_non_null(st.v[0].b = malloc(la));
+    memcpy(st.v[0].b, ba, st.v[0].len = la);
+    st.n = 1;
+    ickpt_t c;
+    s_icheckpoint(&a, &st, &c, false, true);
+    assert_int_equal(c.reused, 1);
+    free(c.main);
+    s_store_release(&st);
+    int fed = 30;
+    while (wr_window_ahead_next(a.w, &q) != 1 && fed < 36) { /* the next pane closes */
+        s_feed(&a, in, fed, fed + 1);
+        fed++;
+    }
+    assert_true(q > p);
+    wr_snap_writer_destroy(&ah);
+    ah = wr_snap_writer_new_mem();
+    assert_int_equal(wr_window_ahead_begin(a.w, q, MAXP, s_kg, NULL, ah), 0);
+    assert_int_equal(wr_window_ahead_step(a.w), 0);
+    s_feed(&a, in, fed, fed + 3); /* late records into q, and a slide fired */
+    fed += 3;
+    assert_false(wr_window_ahead_busy(a.w));
+    n = wr_window_segments(a.w, segs, WR_WINDOW_MAX_RING + 1);
+    for (k = 0; k < n && segs[k].pane != q; k++)
+        ;
+    assert_true(k < n && !segs[k].due && segs[k].id);
+
+    /* abandoned: the checkpoint writes it */
+    while (wr_window_ahead_next(a.w, &q) != 1 && fed < 45) {
+        s_feed(&a, in, fed, fed + 1);
+        fed++;
+    }
+    wr_snap_writer_destroy(&ah);
+    ah = wr_snap_writer_new_mem();
+    assert_int_equal(wr_window_ahead_begin(a.w, q, MAXP, s_kg, NULL, ah), 0);
+    wr_window_ahead_abandon(a.w);
+    assert_false(wr_window_ahead_busy(a.w));
+    n = wr_window_segments(a.w, segs, WR_WINDOW_MAX_RING + 1);
+    for (k = 0; k < n && segs[k].pane != q; k++)
+        ;
+    assert_true(k < n && segs[k].due);
+    assert_int_equal(wr_window_ahead_next(a.w, &p), 0); /* not begun again */
+    wr_snap_writer_destroy(&ah);
+    wr_snap_writer_destroy(&at_once);
+    s_eng_release(&a);
     free(in);
 }
 
@@ -1153,6 +1342,7 @@ int main(void)
         cmocka_unit_test(test_incremental_sliding),
         cmocka_unit_test(test_incremental_tumbling),
         cmocka_unit_test(test_batches_same_bytes),
+        cmocka_unit_test(test_ahead),
         cmocka_unit_test(test_damage_incremental),
         cmocka_unit_test(test_version1),
         cmocka_unit_test(test_fuzz_seeds),

@@ -114,6 +114,11 @@ bool wr__coord_enabled(const wr__coord_t *c)
     return c->enabled;
 }
 
+const char *wr__coord_dir(const wr__coord_t *c)
+{
+    return c->enabled && c->store ? wr_ckpt_store_dir(c->store) : NULL;
+}
+
 bool wr__coord_wants_tick(const wr__coord_t *c)
 {
     return c->enabled || c->savepoint;

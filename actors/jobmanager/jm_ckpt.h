@@ -47,6 +47,9 @@ void wr__coord_destroy(wr__coord_t **c);
 
 /* Periodic checkpoints are on. */
 bool wr__coord_enabled(const wr__coord_t *c);
+/* The job's checkpoint folder DIR/JOB (state/ckpt_store.h) while periodic checkpoints are on,
+ * else NULL. Borrowed. */
+const char *wr__coord_dir(const wr__coord_t *c);
 /* It needs the JobManager's tick while the job runs: periodic checkpoints, or a savepoint. */
 bool wr__coord_wants_tick(const wr__coord_t *c);
 /* The newest completed checkpoint: its folder ("" none yet) and id (0 none). */

@@ -13,6 +13,7 @@
 #include "bus/base/error.h"
 #include "bus/base/log.h"
 #include "bus/base/mp.h"
+#include "state/ckpt_store.h"
 
 #define S_CREDITS       32 /* when the options give none */
 #define S_BATCH_RECORDS 1024
@@ -301,6 +302,11 @@ static int s_deploy(wr__jobs_t *js, wr_actor_t *self, wr__job_t *j)
                               j->rocksdb_dir ? j->rocksdb_dir : "") < sizeof d.rocksdb_dir
                  ? 0
                  : WR_ETOOBIG;
+    const char *ck = wr__coord_dir(j->coord);
+    if (!rc && ck && !j->rocksdb &&
+        (size_t)snprintf(d.ahead_dir, sizeof d.ahead_dir, "%s/%s", ck, WR_CKPT_AHEAD_DIR) >=
+            sizeof d.ahead_dir)
+        d.ahead_dir[0] = '\0'; /* (too long: nothing is written ahead) */
     uint64_t epoch = wr__leader_epoch(js->leader);
     for (uint32_t v = 0; !rc && v < j->plan.n; v++) {
         for (uint32_t i = 0; !rc && i < j->plan.v[v].parallelism; i++) {

@@ -23,6 +23,7 @@
 static void s_free(void *state)
 {
     wr__task_t *t = state;
+    wr__task_ahead_release(t);
     wr__chain_release(&t->chain);
     wr__msgq_release(&t->stash);
     wr__msgq_release(&t->held);
@@ -278,6 +279,7 @@ static int s_on_start(wr_actor_t *self, void *state)
         t->chain_ready = true;
     }
     if (!rc && t->o.restore[0]) rc = wr__task_restore(t, &err);
+    if (!rc) wr__task_ahead_start(t);
     if (!rc && t->source)
         rc = wr__source_start(&t->src, &err); /* fresh, or from what was restored */
     if (!rc) rc = wr_timer_every(self, S_TICK_MS, S_TICK, NULL);
@@ -382,6 +384,7 @@ static int s_on_tick(wr_actor_t *self, wr__task_t *t)
         if ((rc = s_watermark(self, t, false))) return s_fail(self, t, rc, "watermark");
         if ((rc = s_queue_pump(self, t))) return s_fail(self, t, rc, "source");
     }
+    if (!wr__chain_busy(&t->chain)) wr__task_ahead_tick(t); /* a step between batches */
     s_maybe_finished(self, t);
     if (!t->reported && ++t->ticks % S_REPORT_TICKS == 0) s_report(self, t, "running");
     return 0;

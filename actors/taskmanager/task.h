@@ -40,6 +40,9 @@ typedef struct {
     bool rocksdb;
     char rocksdb_dir[WR_TASK_RESTORE_MAX];
     uint64_t rocksdb_cache; /* block cache per store, bytes (0: the default) */
+    /* where the memory backend's window writes segments ahead of checkpoints ("": it does not;
+     * actors/taskmanager/task_ahead.c) */
+    char ahead_dir[WR_TASK_RESTORE_MAX];
 } wr_task_opts_t;
 
 /* Starts the subtask actor for opts on node, supervised by supervisor. Takes *topology (and the

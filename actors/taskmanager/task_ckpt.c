@@ -102,7 +102,7 @@ static int s_shared_dir(const char *dir, char *out, size_t cap)
 }
 
 /* The shared file of a window segment: names its bytes (window_snap.h: the id is a checksum). */
-static void s_seg_name(const wr__task_t *t, const wr_window_seg_t *seg, char out[160])
+void wr__task_seg_name(const wr__task_t *t, const wr_window_seg_t *seg, char out[160])
 {
     snprintf(out, 160, "%s-%u-v%u-s%u-p%lld-%016llx.wseg", t->o.job_id, t->o.attempt, t->o.vertex,
              t->o.subtask, (long long)seg->pane, (unsigned long long)seg->id);
@@ -201,6 +201,8 @@ static int s_snapshot_incremental(wr__task_t *t, const char *dir, s_blobs_t *bl)
 {
     wr__chain_t *c = &t->chain;
     wr_window_t *e = c->win->engine;
+    int64_t t0 = wr_now_ns();
+    wr__task_ahead_finish(t); /* the segment being written ahead, if any */
     wr_window_seg_t *segs = malloc((WR_WINDOW_MAX_RING + 1) * sizeof *segs);
     char shared[WR_TASK_RESTORE_MAX + 16], file[64];
     int n = segs ? wr_window_segments(e, segs, WR_WINDOW_MAX_RING + 1) : WR_ENOMEM, rc = 0;
@@ -212,14 +214,16 @@ static int s_snapshot_incremental(wr__task_t *t, const char *dir, s_blobs_t *bl)
     }
     wr_snap_writer_t *segw[S_MAX_SEGS] = {0}, *mw = NULL;
     int fds[S_MAX_SEGS], mfd = -1, written = 0;
+    uint32_t ahead = 0;
     char tmp[S_MAX_SEGS][64], name[160], path[sizeof shared + 168];
     if (!(rc = s_shared_dir(dir, shared, sizeof shared))) rc = wr_fs_mkdirs(shared);
+    if (!rc) wr__task_ahead_take(t, shared, segs, (size_t)n, &ahead);
     for (int i = 0; i < n; i++) {
         fds[i] = -1;
         if (rc) continue;
         if (segs[i].id && !segs[i].due) {
             struct stat st;
-            s_seg_name(t, &segs[i], name);
+            wr__task_seg_name(t, &segs[i], name);
             snprintf(path, sizeof path, "%s/%s", shared, name);
             segs[i].due = stat(path, &st) != 0; /* lost: written again */
         }
@@ -232,7 +236,6 @@ static int s_snapshot_incremental(wr__task_t *t, const char *dir, s_blobs_t *bl)
     snprintf(file, sizeof file, "v%u-s%u-window", t->o.vertex, t->o.subtask);
     if (!rc && !(rc = s_create(dir, file, &mfd)) && !(mw = wr_snap_writer_new_fd(mfd)))
         rc = WR_ENOMEM;
-    int64_t t0 = wr_now_ns();
     if (!rc)
         rc = wr_window_snapshot_incremental(e, segs, (size_t)n, t->topo->max_parallelism,
                                             wr__chain_key_group, c, segw, mw);
@@ -244,7 +247,7 @@ static int s_snapshot_incremental(wr__task_t *t, const char *dir, s_blobs_t *bl)
         if (close(fds[i]) && !rc) rc = WR_EIO;
         char from[WR_TASK_RESTORE_MAX + 64];
         snprintf(from, sizeof from, "%s/%.63s", dir, tmp[i]); /* tmp[i]: 63 at most */
-        s_seg_name(t, &segs[i], name);
+        wr__task_seg_name(t, &segs[i], name);
         snprintf(path, sizeof path, "%s/%s", shared, name);
         if (!rc && rename(from, path)) rc = WR_EIO;
         if (rc) unlink(from);
@@ -253,12 +256,13 @@ static int s_snapshot_incremental(wr__task_t *t, const char *dir, s_blobs_t *bl)
     for (int i = 0; i < n && !rc; i++) {
         if (!segs[i].id) continue;
         char blob[48];
-        s_seg_name(t, &segs[i], name);
+        wr__task_seg_name(t, &segs[i], name);
         snprintf(blob, sizeof blob, "wseg/%lld", (long long)segs[i].pane);
         s_blob_file(bl, blob, WR_CKPT_BLOB_SHARED, name);
     }
-    wr_info("subtask %u.%u: window checkpoint: %d new of %d segments and the main in %lld ms",
-            t->o.vertex, t->o.subtask, written, n, (long long)(wr_now_ns() - t0) / 1000000);
+    wr_info("subtask %u.%u: window checkpoint: %d new of %d segments (%u more written ahead) and "
+            "the main in %lld ms",
+            t->o.vertex, t->o.subtask, written, n, ahead, (long long)(wr_now_ns() - t0) / 1000000);
     free(segs);
     return rc;
 }

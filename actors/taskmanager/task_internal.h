@@ -9,6 +9,7 @@
 #include "actors/dataflow/expr/expr.h"
 #include "actors/connectors/sink.h"
 #include "actors/dataflow/window/window.h"
+#include "actors/dataflow/window/window_snap.h"
 #include "actors/taskmanager/gate.h"
 #include "actors/taskmanager/task.h"
 #include "actors/taskmanager/task_source.h"
@@ -126,6 +127,27 @@ const char *wr__chain_failed_on(const wr__chain_t *c);
 int wr__chain_end(wr__chain_t *c, wr_actor_t *self);
 
 /* The subtask actor's state (task.c; checkpoints in task_ckpt.c). */
+/* Segments written ahead (task_ahead.c): the folder ("": none are written), the files
+ * (one being written: its writer w and fd open; the others written, closed), off after a
+ * failure to begin one (until the next checkpoint). */
+#define WR__TASK_AHEAD_FILES 16
+
+typedef struct {
+    int64_t pane;
+    int fd;
+    wr_snap_writer_t *w;
+    char path[WR_TASK_RESTORE_MAX + 192];
+} wr__ahead_file_t;
+
+typedef struct {
+    char dir[WR_TASK_RESTORE_MAX];
+    wr__ahead_file_t f[WR__TASK_AHEAD_FILES];
+    uint32_t n;
+    bool off;
+    uint32_t steps; /* of the one being written, on ticks: how many, their time, the longest */
+    int64_t step_ns, longest_ns;
+} wr__task_ahead_t;
+
 typedef struct {
     wr_task_opts_t o;
     wr_topology_t *topo;
@@ -167,12 +189,31 @@ typedef struct {
     wr_logrl_t log;           /* refusals of what peers send (bus/base/log.h) */
     char error[WR_MSG_ERROR_MAX];
     bool deterministic; /* it failed at its start with an error a restart meets again */
+    wr__task_ahead_t ahead;
 } wr__task_t;
+
+/* task_ahead.c: the window's segments written ahead, a step a tick */
+/* At the subtask's start: the folder for them (wr_task_opts_t.ahead_dir) made, and the files
+ * the job's other attempts left there deleted. */
+void wr__task_ahead_start(wr__task_t *t);
+/* On the tick, while no firing is paused: a step of the segment being written, or the next one
+ * begun. Failures are logged: the checkpoint writes what was not written ahead. */
+void wr__task_ahead_tick(wr__task_t *t);
+/* A checkpoint first: the steps left of the segment being written, at once. */
+void wr__task_ahead_finish(wr__task_t *t);
+/* A checkpoint then: the files of the segments segs[0..n) lists as written (not due, with an id)
+ * are renamed into shared under their names (*taken of them); every other file is deleted. */
+void wr__task_ahead_take(wr__task_t *t, const char *shared, const wr_window_seg_t *segs, size_t n,
+                         uint32_t *taken);
+/* Abandons the one being written and deletes every file (the subtask's end). */
+void wr__task_ahead_release(wr__task_t *t);
 
 /* task_ckpt.c */
 /* Checkpoint `id`: snapshots the subtask's state (files into dir, the folder of the checkpoint
  * being written), passes the barrier on and acks to the JobManager with the state's blobs. */
 int wr__task_checkpoint(wr__task_t *t, wr_actor_t *self, uint64_t id, const char *dir);
+/* The shared file of a window segment (its id names its bytes): <job>-<attempt>-v-s-p-<id>.wseg */
+void wr__task_seg_name(const wr__task_t *t, const wr_window_seg_t *seg, char out[160]);
 /* Restores the subtask from the checkpoint or savepoint in t->o.restore. err says why not. */
 int wr__task_restore(wr__task_t *t, wr_strbuf_t *err);
 /* CKPT_COMPLETE: checkpoint id completed (sinks commit what it covers). */

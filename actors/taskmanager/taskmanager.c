@@ -231,6 +231,7 @@ static int s_on_deploy(wr_actor_t *self, s_tm_t *tm, const wr_msg_t *m)
     memcpy(o.restore, d.restore, sizeof o.restore);
     o.rocksdb = d.rocksdb;
     o.rocksdb_cache = d.rocksdb_cache;
+    memcpy(o.ahead_dir, d.ahead_dir, sizeof o.ahead_dir);
     wr_msg_task_deploy_release(&d);
     snprintf(o.jm_addr, sizeof o.jm_addr, "%s", tm->jm_addr);
     o.epoch = m->epoch;

@@ -206,7 +206,7 @@ int wr__slice_init(wr_window_t *w)
         r = s->ring_panes;
     }
     w->R = r;
-    w->sealed = INT64_MIN;
+    w->sealed = w->ahead_hi = INT64_MIN;
     w->lo = w->base = s_lo(w, w->wm);
     w->base_slot = wr__floor_mod(w->base, w->R);
     size_t a = w->lay.size;
@@ -550,7 +550,9 @@ int wr__slice_add(wr_window_t *w, const uint64_t *keys, const int64_t *ts,
         }
         if ((rc = wr__acc_add(&w->lay, acc, ts[i], cols, i, w->sk))) break;
         added++;
-        if (w->b_pane[i] <= w->sealed && (rc = wr__incr_touch(w, key, w->b_pane[i]))) break;
+        if ((w->b_pane[i] <= w->sealed || w->b_pane[i] <= w->ahead_hi) &&
+            (rc = wr__incr_touch(w, key, w->b_pane[i])))
+            break;
         if (ts[i] <= wm && (rc = s_refire(w, sink, e, w->b_pane[i]))) break;
     }
     w->panes_live += panes_new;
@@ -816,6 +818,7 @@ static int s_sweep_go(wr_window_t *w, const wr_window_sink_t *sink)
 int wr__slice_advance(wr_window_t *w, int64_t wm, const wr_window_sink_t *sink)
 {
     int rc = s_sweep_begin(w, wm);
+    if (!rc && w->sw.active) wr__ahead_settle(w); /* (the sweep may remove keys) */
     return rc ? rc : s_sweep_go(w, sink);
 }
 

@@ -45,8 +45,17 @@
  * time, staging each group's records in memory (about 32 MiB a batch) so that the sections still
  * go out in key-group order; in key-group order it jumped around the table (on 2.5M keys with
  * p95 a main part took 0.90-1.27 s that way, 0.55-0.66 s now; window_snap_walk.c).
- * It is synchronous: the caller's subtask stands still while it runs (a background writer would
- * need the closed panes kept from late records and expiry while it reads them; not built).
+ * It is synchronous: the caller's subtask stands still while it runs.
+ *
+ * Segments written ahead. A closed pane's segment does not have to wait for the checkpoint: the
+ * caller can write it in steps between batches of records as soon as the pane closes
+ * (wr_window_ahead_*), each step a batch of key groups (about 32 MiB of records, the same walk).
+ * The next checkpoint then references it (wr_window_segments lists it with its id, not due) and
+ * writes only the main and what was not written ahead: in the seed's job a pane closes about
+ * every 10 s of wall clock, and its segment is as big as a main, so this halves the time a
+ * checkpoint stands the subtask still. Late records into a pane being written ahead are marked
+ * dirty from its first step on (a main carries them); a sweep that may remove keys first finishes
+ * the segment (window_snap_ahead.c says why that keeps it exact). One is written at a time.
  *
  * The engine's bookkeeping (which panes are sealed, the segment ids, the dirty set) moves only
  * when the caller commits a main (wr_window_snapshot_main): a checkpoint that fails part way
@@ -125,10 +134,10 @@ void wr_window_snapshot_batch(wr_window_t *w, uint64_t bytes);
 bool wr_window_incremental(const wr_window_t *w);
 
 /* The segments a main of w references, in pane order: the engine's sealed panes that are still
- * live, then every pane that closed since, each with due = true unless it provably holds no data
- * (then id 0, due false). A caller may set due on a sealed pane whose file it lost: it is then
- * written again. Returns how many were set in out (at most cap; WR_WINDOW_MAX_RING + 1 always
- * suffices), or WR_EINVAL (not incremental). w is not changed. */
+ * live, then every pane that closed since: written ahead (its id, due false), or due = true
+ * unless it provably holds no data (then id 0, due false). A caller may set due on a sealed pane
+ * whose file it lost: it is then written again. Returns how many were set in out (at most cap;
+ * WR_WINDOW_MAX_RING + 1 always suffices), or WR_EINVAL (not incremental). w is not changed. */
 int wr_window_segments(const wr_window_t *w, wr_window_seg_t *out, size_t cap);
 
 /* Writes the segment of closed pane `pane` of w to out (grouped as wr_window_snapshot) and sets
@@ -158,6 +167,35 @@ int wr_window_snapshot_incremental(wr_window_t *w, wr_window_seg_t *segs, size_t
                                    uint32_t max_parallelism,
                                    uint32_t (*key_group)(void *ctx, uint64_t key), void *ctx,
                                    wr_snap_writer_t *const *seg_out, wr_snap_writer_t *out);
+
+/* ---- segments written ahead (see above) ---- */
+
+/* The closed pane whose segment can be written ahead next: after the sealed ones and those
+ * written (or begun) ahead, holding data. 1 and *pane, 0 (none, or one is being written or a
+ * firing is paused), WR_EINVAL (not incremental). */
+int wr_window_ahead_next(const wr_window_t *w, int64_t *pane);
+/* Begins writing the segment of pane (what wr_window_ahead_next gave) to out, borrowed until the
+ * segment is done or abandoned (wr_window_ahead_busy turns false); its header is written now, the
+ * rest in steps. Late records into the pane are marked dirty from now on, even if it is
+ * abandoned. 0, WR_EINVAL (not that pane, bad arguments), WR_ENOMEM or the writer's error. Extra
+ * memory while it runs: 2 bytes a key and a batch's records (about 32 MiB). */
+int wr_window_ahead_begin(wr_window_t *w, int64_t pane, uint32_t maxp,
+                          uint32_t (*key_group)(void *ctx, uint64_t key), void *ctx,
+                          wr_snap_writer_t *out);
+/* One step: a batch of key groups into the writer. 1: the segment is written and flushed, and
+ * kept for the next main (its id in wr_window_segments); 0: more steps to go; WR_EINVAL: none is
+ * being written; else an error: it is abandoned (the writer's bytes are garbage; the next
+ * checkpoint writes the pane). */
+int wr_window_ahead_step(wr_window_t *w);
+/* The steps left of the segment being written, at once (a checkpoint first calls this): 0 (done,
+ * or none), or step's error. */
+int wr_window_ahead_finish(wr_window_t *w);
+/* Whether a segment is being written ahead (its writer still borrowed). A sweep that may remove
+ * keys (the firing at the end of a slide) finishes it first, so this can turn false inside
+ * wr_window_advance; the segment is then written, or abandoned after an error. */
+bool wr_window_ahead_busy(const wr_window_t *w);
+/* Stops writing the segment (the writer's bytes are garbage). NULL-safe. */
+void wr_window_ahead_abandon(wr_window_t *w);
 
 /* ---- reading ---- */
 

@@ -54,6 +54,7 @@ int wr__incr_touch(wr_window_t *w, uint64_t key, int64_t p)
 
 void wr__incr_release(wr_window_t *w)
 {
+    wr__ahead_release(w);
     free(w->seg);
     free(w->dirty);
     w->seg = NULL;
@@ -66,11 +67,7 @@ bool wr_window_incremental(const wr_window_t *w)
     return w && w->spec.backend == WR_WINDOW_BACKEND_MEMORY && w->spec.kind != WR_WINDOW_SESSION;
 }
 
-/* The last closed pane: its end - 1 <= the watermark. */
-static int64_t s_closed(const wr_window_t *w)
-{
-    return wr__floor_div(w->wm + 1, w->P) - 1;
-}
+#define s_closed wr__snap_closed
 
 /* The spill node pane and next link (window_slice.c's layout: pane i64 @8, next u32 @16). */
 static int64_t s_node_pane(const wr_window_t *w, uint32_t nd, uint32_t *next)
@@ -120,21 +117,28 @@ int wr_window_segments(const wr_window_t *w, wr_window_seg_t *out, size_t cap)
         out[n++].due = false;
     }
     int64_t from = w->sealed == INT64_MIN || w->sealed < w->lo ? w->lo : w->sealed + 1;
-    int64_t below = s_spill_below(w); /* the lowest pane below the ring with data */
+    uint32_t a = 0; /* the segments written ahead: panes after sealed, ascending */
     for (int64_t p = from; p <= s_closed(w); p++) {
         if (n == cap) return WR_ETOOBIG;
-        /* below the ring only spilled panes hold data (late records of a fresh engine) */
-        bool empty =
-            w->kt->count == 0 || (p < w->base && p < below) || (p < w->base && !s_spilled(w, p));
-        out[n++] = (wr_window_seg_t){.pane = p, .due = !empty};
+        while (a < w->nahead_done && w->ahead_done[a].pane < p)
+            a++;
+        if (a < w->nahead_done && w->ahead_done[a].pane == p)
+            out[n++] = (wr_window_seg_t){.pane = p, .id = w->ahead_done[a].id};
+        else
+            out[n++] = (wr_window_seg_t){.pane = p, .due = !wr__snap_pane_empty(w, p)};
     }
     return (int)n;
 }
 
+bool wr__snap_pane_empty(const wr_window_t *w, int64_t p)
+{
+    /* below the ring only spilled panes hold data (late records of a fresh engine) */
+    return w->kt->count == 0 || (p < w->base && (p < s_spill_below(w) || !s_spilled(w, p)));
+}
+
 /* ---- writing a segment ---- */
 
-/* Key record of a segment: key u64, its accumulator of the pane; nothing (1) if it has none. */
-static int s_put_pane(const wr_window_t *w, wr_snap_writer_t *out, uint32_t e, void *arg)
+int wr__snap_put_pane(const wr_window_t *w, wr_snap_writer_t *out, uint32_t e, void *arg)
 {
     const uint8_t *acc = wr__slice_peek(w, e, *(const int64_t *)arg);
     if (!acc) return 1;
@@ -165,7 +169,8 @@ int wr_window_snapshot_segment(const wr_window_t *w, int64_t pane, uint32_t maxp
     h.sealed = pane;
     uint64_t start = wr__snapw_off(out);
     if (!(rc = wr__snap_head_write(out, &h)))
-        rc = wr__snap_body(w, out, start, maxp, kg, first, s_put_pane, &pane, pane, pane, &sum);
+        rc = wr__snap_body(w, out, start, maxp, kg, first, wr__snap_put_pane, &pane, pane, pane,
+                           &sum);
     free(kg);
     free(first);
     if (!rc) *id = wr__snap_seg_id(h.sum, sum);
@@ -298,7 +303,7 @@ static int s_incremental(wr_window_t *w, wr_window_seg_t *segs, size_t n, uint32
         sh.sealed = segs[i].pane;
         xs[nx] = (wr__snap_stream_t){.out = seg_out[i],
                                      .start = wr__snapw_off(seg_out[i]),
-                                     .put = s_put_pane,
+                                     .put = wr__snap_put_pane,
                                      .arg = &segs[i].pane,
                                      .pf_lo = segs[i].pane,
                                      .pf_hi = segs[i].pane};
@@ -354,6 +359,7 @@ static int s_incremental(wr_window_t *w, wr_window_seg_t *segs, size_t n, uint32
         w->nseg = w->seg_cap = (uint32_t)n;
         table_segs = NULL;
         w->sealed = keep.sealed;
+        wr__ahead_committed(w);
     }
     free(kg);
     free(first);

@@ -156,10 +156,35 @@ typedef struct {
  * staged. 0 or the first error. */
 int wr__snap_bodies(const wr_window_t *w, wr__snap_stream_t *xs, size_t nx, uint32_t maxp,
                     const uint16_t *kg, const uint64_t *first);
+/* wr__snap_bodies in steps (a segment written ahead between batches of records,
+ * window_snap_ahead.c): a walk over the keys in w's table now (entries [0, count): keys added
+ * later are not visited), each step a batch of key groups (about 32 MiB of records staged). The
+ * walk reads w afresh at every step, so w may change between steps, but no entry below the count
+ * it began with may be removed or moved (a sweep's removals: see wr__ahead_settle). xs, kg and
+ * first are borrowed until the walk is freed; xs[].index is the walk's. */
+typedef struct wr__snap_walk wr__snap_walk_t;
+/* 0, WR_EINVAL (no streams) or WR_ENOMEM. *wk NULL on failure. */
+int wr__snap_walk_new(const wr_window_t *w, wr__snap_stream_t *xs, size_t nx, uint32_t maxp,
+                      const uint16_t *kg, const uint64_t *first, wr__snap_walk_t **wk);
+/* One batch: 0 (more to come), 1 (the last: every stream finished and flushed) or an error (the
+ * streams' bytes are garbage). */
+int wr__snap_walk_step(wr__snap_walk_t *wk);
+/* NULL-safe; nulls *wk. */
+void wr__snap_walk_free(wr__snap_walk_t **wk);
 /* kg and first (see wr__snap_body) for w's keys grouped by key_group: malloc'd, the caller frees
  * both. 0, WR_EINVAL (a group >= maxp; maxp at most WR_WINDOW_SNAP_MAX_GROUPS) or WR_ENOMEM. */
 int wr__snap_groups(const wr_window_t *w, uint32_t maxp, uint32_t (*key_group)(void *, uint64_t),
                     void *ctx, uint16_t **kg, uint64_t **first);
+/* A segment's key record (wr__snap_body's put; arg: the pane, an int64_t): the key and its
+ * accumulator of the pane; nothing (1) when it has none. */
+int wr__snap_put_pane(const wr_window_t *w, wr_snap_writer_t *out, uint32_t e, void *arg);
+/* Whether closed pane p of w provably holds no data (then no segment is written for it). */
+bool wr__snap_pane_empty(const wr_window_t *w, int64_t p);
+/* The last closed pane: its end - 1 <= the watermark. */
+static inline int64_t wr__snap_closed(const wr_window_t *w)
+{
+    return wr__floor_div(w->wm + 1, w->P) - 1;
+}
 /* Appends accumulator acc in its stored form (sketch entries inline). */
 int wr__snap_put_acc(const wr_window_t *w, wr_snap_writer_t *out, const uint8_t *acc);
 /* Which panes of a key a sliced key record keeps: those after `after`; and, of a key that

@@ -134,20 +134,26 @@ typedef struct s_region {
     uint8_t *lo, *hi; /* the aligned room */
 } s_region_t;
 
-/* One walk's state: the streams, the key groups, the arena (regions, the one in use and the
- * position in it) and a batch's stages (stage[k * span + g - g0] for stream k and group g of the
- * batch [g0, g0 + span)). */
-typedef struct {
+/* One walk's state: the streams, the key groups (of entries [0, n): the keys when it began),
+ * where it is (the next batch starts at group g0; bpk: a key's bytes, as the last batch wrote),
+ * the arena (regions, the one in use and the position in it) and a batch's stages
+ * (stage[k * span + g - g0] for stream k and group g of the batch [g0, g0 + span)). */
+struct wr__snap_walk {
     const wr_window_t *w;
     wr__snap_stream_t *xs;
     size_t nx;
+    uint32_t maxp, n, max_span, g0;
     const uint16_t *kg;
+    const uint64_t *first;
+    uint64_t bpk;
     int64_t pf_lo, pf_hi;
     s_region_t *regions, *in;
     uint8_t *at;
     s_stage_t *stage;
     uint32_t pick[S_PICK];
-} s_walk_t;
+};
+
+typedef wr__snap_walk_t s_walk_t;
 
 static s_region_t *s_region_new(size_t need)
 {
@@ -237,7 +243,7 @@ static int s_put_picked(s_walk_t *wk, uint32_t m, uint32_t g0, uint32_t span)
  * out to the streams as sections (index entries filled). *bytes: the bytes staged. */
 static int s_batch(s_walk_t *wk, uint32_t g0, uint32_t span, uint64_t want, uint64_t *bytes)
 {
-    const uint32_t n = wk->w->kt->count;
+    const uint32_t n = wk->n < wk->w->kt->count ? wk->n : wk->w->kt->count;
     size_t nstage = wk->nx * span;
     wk->in = NULL; /* the arena from its start */
     for (size_t i = 0; i < nstage; i++)
@@ -288,48 +294,85 @@ static int s_finish(wr__snap_stream_t *x, uint32_t maxp)
     return wr_snap_writer_flush(out);
 }
 
-int wr__snap_bodies(const wr_window_t *w, wr__snap_stream_t *xs, size_t nx, uint32_t maxp,
-                    const uint16_t *kg, const uint64_t *first)
+int wr__snap_walk_new(const wr_window_t *w, wr__snap_stream_t *xs, size_t nx, uint32_t maxp,
+                      const uint16_t *kg, const uint64_t *first, wr__snap_walk_t **out)
 {
-    int rc = 0;
-    for (size_t k = 0; k < nx; k++)
-        xs[k].index = NULL;
-    for (size_t k = 0; k < nx && !rc; k++)
-        if (!(xs[k].index = malloc((size_t)maxp * WR__SNAP_INDEX_ENT))) rc = WR_ENOMEM;
+    *out = NULL;
+    if (!nx) return WR_EINVAL;
+    s_walk_t *wk = malloc(sizeof *wk);
+    if (!wk) return WR_ENOMEM;
     const uint32_t max_span = nx >= S_MAX_STAGES ? 1 : (uint32_t)(S_MAX_STAGES / nx);
     const size_t nstage = nx * (max_span < maxp ? max_span : maxp);
-    s_walk_t *wk = rc ? NULL : malloc(sizeof *wk);
-    if (wk) {
-        *wk = (s_walk_t){
-            .w = w, .xs = xs, .nx = nx, .kg = kg, .stage = malloc(nstage * sizeof *wk->stage)};
-        s_pf_range(w, xs, nx, &wk->pf_lo, &wk->pf_hi);
-    }
-    if (!rc && (!wk || !wk->stage)) rc = WR_ENOMEM;
-    const uint64_t budget = w->snap_batch ? w->snap_batch : S_BATCH_BYTES;
-    uint64_t bpk = S_FIRST_BPK; /* bytes a key, as the last batch wrote */
-    for (uint32_t g0 = 0, span; g0 < maxp && !rc; g0 += span) {
-        uint64_t want = first[g0 + 1] - first[g0];
-        for (span = 1; g0 + span < maxp && span < max_span; span++) {
-            uint64_t more = first[g0 + span + 1] - first[g0 + span];
-            if ((want + more) * bpk > budget) break;
-            want += more;
-        }
-        uint64_t bytes = 0;
-        rc = s_batch(wk, g0, span, want, &bytes);
-        if (want && bytes) bpk = (bytes + want - 1) / want;
-    }
-    for (size_t k = 0; k < nx && !rc; k++)
-        rc = s_finish(&xs[k], maxp);
+    *wk = (s_walk_t){.w = w,
+                     .xs = xs,
+                     .nx = nx,
+                     .maxp = maxp,
+                     .n = w->kt->count,
+                     .max_span = max_span,
+                     .kg = kg,
+                     .first = first,
+                     .bpk = S_FIRST_BPK,
+                     .stage = malloc(nstage * sizeof *wk->stage)};
     for (size_t k = 0; k < nx; k++)
-        free(xs[k].index);
-    for (s_region_t *r = wk ? wk->regions : NULL, *next; r; r = next) {
+        xs[k].index = NULL;
+    int rc = wk->stage ? 0 : WR_ENOMEM;
+    for (size_t k = 0; k < nx && !rc; k++)
+        if (!(xs[k].index = malloc((size_t)maxp * WR__SNAP_INDEX_ENT))) rc = WR_ENOMEM;
+    *out = wk;
+    if (rc) wr__snap_walk_free(out);
+    return rc;
+}
+
+int wr__snap_walk_step(wr__snap_walk_t *wk)
+{
+    const uint32_t maxp = wk->maxp, g0 = wk->g0;
+    const uint64_t *first = wk->first;
+    if (g0 >= maxp) return 1;
+    s_pf_range(wk->w, wk->xs, wk->nx, &wk->pf_lo, &wk->pf_hi); /* (the ring may have moved) */
+    const uint64_t budget = wk->w->snap_batch ? wk->w->snap_batch : S_BATCH_BYTES;
+    uint64_t want = first[g0 + 1] - first[g0];
+    uint32_t span = 1;
+    for (; g0 + span < maxp && span < wk->max_span; span++) {
+        uint64_t more = first[g0 + span + 1] - first[g0 + span];
+        if ((want + more) * wk->bpk > budget) break;
+        want += more;
+    }
+    uint64_t bytes = 0;
+    int rc = s_batch(wk, g0, span, want, &bytes);
+    if (want && bytes) wk->bpk = (bytes + want - 1) / want;
+    wk->g0 = g0 + span;
+    for (size_t k = 0; k < wk->nx && !rc && wk->g0 == maxp; k++)
+        rc = s_finish(&wk->xs[k], maxp);
+    return rc ? rc : wk->g0 == maxp;
+}
+
+void wr__snap_walk_free(wr__snap_walk_t **wkp)
+{
+    s_walk_t *wk = *wkp;
+    if (!wk) return;
+    for (size_t k = 0; k < wk->nx; k++) {
+        free(wk->xs[k].index);
+        wk->xs[k].index = NULL;
+    }
+    for (s_region_t *r = wk->regions, *next; r; r = next) {
         next = r->next;
         munmap(r->map, r->map_len);
         free(r);
     }
-    if (wk) free(wk->stage);
+    free(wk->stage);
     free(wk);
-    return rc;
+    *wkp = NULL;
+}
+
+int wr__snap_bodies(const wr_window_t *w, wr__snap_stream_t *xs, size_t nx, uint32_t maxp,
+                    const uint16_t *kg, const uint64_t *first)
+{
+    wr__snap_walk_t *wk = NULL;
+    int rc = wr__snap_walk_new(w, xs, nx, maxp, kg, first, &wk);
+    while (!rc)
+        rc = wr__snap_walk_step(wk);
+    wr__snap_walk_free(&wk);
+    return rc == 1 ? 0 : rc;
 }
 
 void wr_window_snapshot_batch(wr_window_t *w, uint64_t bytes)

@@ -1,0 +1,152 @@
+/* Segments written ahead: a closed pane's segment written in steps between batches of records,
+ * before the checkpoint that references it (see window_snap.h).
+ *
+ * What keeps it exact while records go on between steps:
+ * - late records into the pane are marked dirty from the first step on (ahead_hi), so every main
+ *   carries their keys' whole accumulator of the pane, which replaces the segment's on restore,
+ *   whether the step that wrote the key came before the late record or after it;
+ * - keys added after the walk began are not visited: they have no data in a closed pane except
+ *   through late records, which are marked;
+ * - nothing moves an entry the walk has still to visit: only a sweep removes keys, and a sweep
+ *   that may remove any first finishes the segment (wr__ahead_settle);
+ * - the pane's ring slot is not reused before the pane expires, K - 1 panes after it closed, by a
+ *   sweep, which finishes the segment first.
+ * A main commits the segments written ahead that it references; one it does not reference (the
+ * pane expired first, or the caller lost its file and had it written again) is dropped. */
+#include <stdlib.h>
+
+#include "actors/dataflow/window/window_snap_internal.h"
+#include "bus/base/error.h"
+
+struct wr__ahead {
+    int64_t pane;
+    wr__snap_stream_t x;
+    wr__snap_walk_t *walk;
+    uint16_t *kg;
+    uint64_t *first;
+    uint64_t head_sum;
+};
+
+typedef struct wr__ahead s_ahead_t;
+
+static void s_free(s_ahead_t **ap)
+{
+    s_ahead_t *a = *ap;
+    if (!a) return;
+    wr__snap_walk_free(&a->walk);
+    free(a->kg);
+    free(a->first);
+    free(a);
+    *ap = NULL;
+}
+
+int wr_window_ahead_next(const wr_window_t *w, int64_t *pane)
+{
+    if (!wr_window_incremental(w) || !pane) return WR_EINVAL;
+    if (w->ahead || w->paused) return 0;
+    int64_t p = w->sealed > w->ahead_hi ? w->sealed : w->ahead_hi;
+    p = p == INT64_MIN || p < w->lo ? w->lo : p + 1;
+    for (; p <= wr__snap_closed(w); p++)
+        if (!wr__snap_pane_empty(w, p)) {
+            *pane = p;
+            return 1;
+        }
+    return 0;
+}
+
+int wr_window_ahead_begin(wr_window_t *w, int64_t pane, uint32_t maxp,
+                          uint32_t (*key_group)(void *ctx, uint64_t key), void *ctx,
+                          wr_snap_writer_t *out)
+{
+    int64_t want = 0;
+    uint32_t k = 0; /* (those that expired before a main referenced them go) */
+    for (uint32_t i = 0; w && i < w->nahead_done; i++)
+        if (w->ahead_done[i].pane >= w->lo) w->ahead_done[k++] = w->ahead_done[i];
+    if (w) w->nahead_done = k;
+    if (wr_window_ahead_next(w, &want) != 1 || want != pane || !key_group || !out || maxp < 1 ||
+        maxp > WR_WINDOW_SNAP_MAX_GROUPS || w->nahead_done >= WR__SNAP_MAX_SEGS)
+        return WR_EINVAL;
+    if (!w->ahead_done && !(w->ahead_done = malloc(WR__SNAP_MAX_SEGS * sizeof *w->ahead_done)))
+        return WR_ENOMEM;
+    s_ahead_t *a = calloc(1, sizeof *a);
+    if (!a) return WR_ENOMEM;
+    a->pane = pane;
+    int rc = wr__snap_groups(w, maxp, key_group, ctx, &a->kg, &a->first);
+    wr__snap_head_t h;
+    wr__snap_head_of(w, &h);
+    h.maxp = maxp;
+    h.part = WR__SNAP_SEGMENT;
+    h.sealed = pane;
+    a->x = (wr__snap_stream_t){.out = out,
+                               .start = wr__snapw_off(out),
+                               .put = wr__snap_put_pane,
+                               .arg = &a->pane,
+                               .pf_lo = pane,
+                               .pf_hi = pane};
+    if (!rc) rc = wr__snap_head_write(out, &h);
+    a->head_sum = h.sum;
+    if (!rc) rc = wr__snap_walk_new(w, &a->x, 1, maxp, a->kg, a->first, &a->walk);
+    if (rc) {
+        s_free(&a);
+        return rc;
+    }
+    w->ahead = a;
+    w->ahead_hi = pane; /* late records into it are marked from now on */
+    return 0;
+}
+
+int wr_window_ahead_step(wr_window_t *w)
+{
+    if (!w || !w->ahead) return WR_EINVAL;
+    if (w->paused) return 0; /* (never: a sweep settles it before it starts) */
+    s_ahead_t *a = w->ahead;
+    int rc = wr__snap_walk_step(a->walk);
+    if (rc == 0) return 0;
+    if (rc == 1)
+        w->ahead_done[w->nahead_done++] =
+            (wr_window_seg_t){.pane = a->pane, .id = wr__snap_seg_id(a->head_sum, a->x.sum)};
+    s_free(&w->ahead);
+    return rc;
+}
+
+int wr_window_ahead_finish(wr_window_t *w)
+{
+    if (!w) return WR_EINVAL;
+    int rc = 0;
+    while (w->ahead && !w->paused && !(rc = wr_window_ahead_step(w)))
+        ;
+    if (w->ahead && w->paused) rc = WR_EINVAL;
+    return rc < 0 ? rc : 0;
+}
+
+bool wr_window_ahead_busy(const wr_window_t *w)
+{
+    return w && w->ahead;
+}
+
+void wr_window_ahead_abandon(wr_window_t *w)
+{
+    if (w) s_free(&w->ahead);
+}
+
+void wr__ahead_settle(wr_window_t *w)
+{
+    (void)wr_window_ahead_finish(w); /* an error abandoned it: the checkpoint writes the pane */
+}
+
+void wr__ahead_committed(wr_window_t *w)
+{
+    if (w->ahead && w->ahead->pane <= w->sealed) s_free(&w->ahead); /* written by the main's pass */
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < w->nahead_done; i++)
+        if (w->ahead_done[i].pane > w->sealed) w->ahead_done[k++] = w->ahead_done[i];
+    w->nahead_done = k;
+}
+
+void wr__ahead_release(wr_window_t *w)
+{
+    s_free(&w->ahead);
+    free(w->ahead_done);
+    w->ahead_done = NULL;
+    w->nahead_done = 0;
+}
