@@ -97,11 +97,11 @@ static void test_three_runs_json(void **state)
                     "max %.0f",
                     n, p50, max, align, tj_num(x, "full_size_max"));
         const tj_value_t *each = tj_get(x, "checkpoint_durations_ms"); /* the max among them */
-        assert_true(each && each->type == TJ_ARR && each->n == (size_t)n);
+        assert_true(each && each->type == TJ_ARR && each->n == (size_t)(n < 64 ? n : 64));
         double most = 0;
         for (size_t k = 0; k < each->n; k++)
             most = each->items[k]->num > most ? each->items[k]->num : most;
-        assert_true(most == max);
+        assert_true(most == max || n > 64); /* (the first 64 are listed) */
         double ratio = tj_num(x, "ratio_to_checkpoints_off");
         assert_true(fabs(ratio - tj_num(x, "events_per_s") / tj_num(off, "events_per_s")) < 0.01);
     }

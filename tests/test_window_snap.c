@@ -215,6 +215,8 @@ static void s_ahead_keep(ahead_t *ah)
     wr_snap_writer_destroy(&ah->cur);
 }
 
+static size_t s_mid_ckpts; /* checkpoints taken while a segment was being written ahead */
+
 static void s_ahead_tick(eng_t *e)
 {
     ahead_t *ah = e->ah;
@@ -623,10 +625,13 @@ static void s_icheckpoint(eng_t *e, segstore_t *st, ickpt_t *c, bool lose, bool 
 {
     static wr_window_seg_t segs[WR_WINDOW_MAX_RING + 1];
     static wr_snap_writer_t *segw[WR_WINDOW_MAX_RING + 1];
-    if (e->ah) { /* the one being written ahead first: the subtask's way */
+    if (e->ah && !one_pass) { /* the one being written ahead finished first, or (one pass: the
+                               * subtask's way) not: the main holds its pane, it goes on */
         assert_int_equal(wr_window_ahead_finish(e->w), 0);
         if (e->ah->cur) s_ahead_keep(e->ah);
     }
+    if (e->ah && e->ah->cur && !wr_window_ahead_busy(e->w)) s_ahead_keep(e->ah); /* a sweep's */
+    if (e->ah && wr_window_ahead_busy(e->w)) s_mid_ckpts++;
     int n = wr_window_segments(e->w, segs, WR_WINDOW_MAX_RING + 1);
     assert_true(n >= 0 && n <= MAXSEG);
     bool ahead[MAXSEG] = {0};
@@ -718,10 +723,11 @@ static void s_chain(eng_t *e, const input_t *in, const wr_window_spec_t *spec, c
         eng_t *src = switched ? &x : e;
         bool lose = mode == REMAP && k == 2;
         s_icheckpoint(src, st, &c, lose, k % 2 == 1); /* both ways of writing, one chain */
-        /* closed panes are not written again; a restored engine writes them all once more */
+        /* closed panes are not written again; a restored engine writes them all once more (with
+         * segments written ahead, a main may hold them while one is being written) */
         if (switched && k == 2)
             assert_int_equal(c.reused, 0);
-        else if (k >= 1 && !lose)
+        else if (k >= 1 && !lose && !ahead)
             assert_true(c.reused > 0);
         if (mode == SPLIT_1 && k == 1) {
             s_eng_init(&x, spec, e->lo, e->hi);
@@ -810,7 +816,9 @@ static void s_all_modes_incr(wr_window_kind_t kind)
 static void test_incremental_sliding(void **state)
 {
     (void)state;
+    s_mid_ckpts = 0;
     s_all_modes_incr(WR_WINDOW_SLIDING);
+    assert_true(s_mid_ckpts > 0);
 }
 
 static void test_incremental_tumbling(void **state)
@@ -993,7 +1001,7 @@ static void test_ahead(void **state)
         ;
     assert_true(k < n && !segs[k].due && segs[k].id);
 
-    /* abandoned: the checkpoint writes it */
+    /* abandoned: the checkpoint writes it, unless it is written ahead again */
     while (wr_window_ahead_next(a.w, &q) != 1 && fed < 45) {
         s_feed(&a, in, fed, fed + 1);
         fed++;
@@ -1007,7 +1015,8 @@ static void test_ahead(void **state)
     for (k = 0; k < n && segs[k].pane != q; k++)
         ;
     assert_true(k < n && segs[k].due);
-    assert_int_equal(wr_window_ahead_next(a.w, &p), 0); /* not begun again */
+    assert_int_equal(wr_window_ahead_next(a.w, &p), 1); /* offered again */
+    assert_int_equal(p, q);
     wr_snap_writer_destroy(&ah);
     wr_snap_writer_destroy(&at_once);
     s_eng_release(&a);

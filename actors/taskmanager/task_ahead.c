@@ -33,12 +33,13 @@ static wr_window_t *s_engine(const wr__task_t *t)
     return w && !w->state_dir[0] && wr_window_incremental(w->engine) ? w->engine : NULL;
 }
 
-/* Closes file f's writer and fd (its bytes stay); with drop, deletes it and forgets it. */
+/* Closes file f's writer and fd (its bytes stay; a failed close marks it bad: never taken);
+ * with drop, deletes it and forgets it. */
 static void s_close(wr__task_ahead_t *a, uint32_t i, bool drop)
 {
     wr__ahead_file_t *f = &a->f[i];
     wr_snap_writer_destroy(&f->w);
-    if (f->fd >= 0) close(f->fd);
+    if (f->fd >= 0 && close(f->fd)) f->bad = true;
     f->fd = -1;
     if (!drop) return;
     unlink(f->path);
@@ -82,8 +83,8 @@ void wr__task_ahead_start(wr__task_t *t)
 static void s_reconcile(wr__task_t *t, wr_window_t *e)
 {
     wr__task_ahead_t *a = &t->ahead;
-    wr_window_seg_t segs[WR_WINDOW_MAX_RING + 1];
-    int n = wr_window_segments(e, segs, WR_WINDOW_MAX_RING + 1);
+    const wr_window_seg_t *segs = a->segs;
+    int n = wr_window_segments(e, a->segs, WR__TASK_MAX_SEGS); /* (more: none is written ahead) */
     for (uint32_t i = a->n; i-- > 0;) {
         if (a->f[i].w) continue; /* being written */
         bool listed = false;
@@ -100,6 +101,13 @@ static void s_begin(wr__task_t *t, wr_window_t *e)
     int64_t pane;
     if (a->n == WR__TASK_AHEAD_FILES) s_reconcile(t, e);
     if (a->n == WR__TASK_AHEAD_FILES || wr_window_ahead_next(e, &pane) != 1) return;
+    if (wr_window_segments(e, a->segs, WR__TASK_MAX_SEGS) == WR_ETOOBIG) {
+        wr_info("subtask %u.%u: more live segments than a checkpoint takes: checkpoints are full, "
+                "none is written ahead",
+                t->o.vertex, t->o.subtask);
+        a->dir[0] = '\0'; /* (the window's shape does not change) */
+        return;
+    }
     wr__ahead_file_t *f = &a->f[a->n];
     *f = (wr__ahead_file_t){.pane = pane, .fd = -1};
     char path[sizeof f->path];
@@ -129,52 +137,63 @@ void wr__task_ahead_tick(wr__task_t *t)
     wr__task_ahead_t *a = &t->ahead;
     wr_window_t *e = s_engine(t);
     if (!e || !a->dir[0] || a->off || !t->o.checkpointing || t->ended) return;
+    int64_t t0 = wr_now_ns();
+    /* Paced: after a step of d, records have 2d to themselves; and none while a barrier is being
+     * aligned. Ticks queue up behind a long step, so without pacing the steps ran back to back
+     * and held up the records in front of the next barrier: a checkpoint of the seed's job
+     * took 2.5 s, 1.7 s of it before the barrier reached the window. */
+    if (t0 < a->next_ns || (t->in && wr_gate_in_barrier(t->in) > t->last_checkpoint)) return;
     int rc = 0;
     if (wr_window_ahead_busy(e)) {
-        int64_t t0 = wr_now_ns();
         rc = wr_window_ahead_step(e);
         int64_t ns = wr_now_ns() - t0;
+        a->next_ns = t0 + 3 * ns;
         a->steps++;
         a->step_ns += ns;
         if (ns > a->longest_ns) a->longest_ns = ns;
         if (rc == 0) return;
-        if (rc < 0)
+        if (rc < 0) {
             wr_warn_limited(&t->log,
                             "subtask %u.%u: writing a segment ahead failed (%s): the "
                             "next checkpoint writes it",
                             t->o.vertex, t->o.subtask, wr_strerror(rc));
+            a->off = true; /* until the next checkpoint */
+        }
     }
     for (uint32_t i = 0; i < a->n; i++) { /* done (or finished or abandoned by the engine) */
         if (!a->f[i].w) continue;
         s_close(a, i, false);
-        if (rc >= 0)
-            wr_info("subtask %u.%u: segment of pane %lld written ahead in %u steps here of at "
-                    "most %lld ms (%lld ms in all)%s",
+        if (rc == 1) /* (one a firing finished, or an error abandoned, is not logged) */
+            wr_info("subtask %u.%u: segment of pane %lld written ahead in %u steps of at most "
+                    "%lld ms (%lld ms in all)",
                     t->o.vertex, t->o.subtask, (long long)a->f[i].pane, a->steps,
-                    (long long)a->longest_ns / 1000000, (long long)a->step_ns / 1000000,
-                    rc == 1 ? "" : ", the rest at a firing or a checkpoint");
+                    (long long)a->longest_ns / 1000000, (long long)a->step_ns / 1000000);
         a->steps = 0;
         a->step_ns = a->longest_ns = 0;
     }
-    if (!wr_window_ahead_busy(e)) s_begin(t, e);
+    if (!wr_window_ahead_busy(e)) {
+        s_begin(t, e);
+        a->next_ns = t0 + 3 * (wr_now_ns() - t0); /* (it groups every key: a step of its own) */
+    }
 }
 
 void wr__task_ahead_take(wr__task_t *t, const char *shared, const wr_window_seg_t *segs, size_t n,
                          uint32_t *taken)
 {
     wr__task_ahead_t *a = &t->ahead;
+    wr_window_t *e = s_engine(t);
     *taken = 0;
     a->off = false;
-    a->steps = 0; /* (one finished by the checkpoint is not logged) */
-    a->step_ns = a->longest_ns = 0;
-    for (uint32_t i = 0; i < a->n; i++)
-        if (a->f[i].w) s_close(a, i, false);
+    bool busy = e && wr_window_ahead_busy(e); /* its file goes on (the one with a writer) */
+    for (uint32_t i = 0; i < a->n && !busy; i++)
+        if (a->f[i].w) s_close(a, i, false); /* (finished by a firing) */
     for (uint32_t i = a->n; i-- > 0;) {
+        if (a->f[i].w) continue;
         const wr_window_seg_t *s = NULL;
         for (size_t k = 0; k < n && !s; k++)
             if (segs[k].pane == a->f[i].pane && !segs[k].due && segs[k].id) s = &segs[k];
         char name[160], path[WR_TASK_RESTORE_MAX + 176];
-        if (s) {
+        if (s && !a->f[i].bad) {
             wr__task_seg_name(t, s, name);
             snprintf(path, sizeof path, "%s/%s", shared, name);
             if (!rename(a->f[i].path, path)) {
@@ -185,15 +204,6 @@ void wr__task_ahead_take(wr__task_t *t, const char *shared, const wr_window_seg_
         }
         s_close(a, i, true); /* not listed (expired, failed), or not renamed: written again */
     }
-}
-
-void wr__task_ahead_finish(wr__task_t *t)
-{
-    wr_window_t *e = s_engine(t);
-    int rc = e && wr_window_ahead_busy(e) ? wr_window_ahead_finish(e) : 0;
-    if (rc)
-        wr_warn("subtask %u.%u: writing a segment ahead failed (%s): the checkpoint writes it",
-                t->o.vertex, t->o.subtask, wr_strerror(rc));
 }
 
 void wr__task_ahead_release(wr__task_t *t)

@@ -187,7 +187,7 @@ static bool s_ends_with(const char *s, const char *tail)
     return n >= m && !strcmp(s + n - m, tail);
 }
 
-#define S_MAX_SEGS 48 /* segments in one ack (the JobManager takes 64 blobs and the sinks') */
+#define S_MAX_SEGS WR__TASK_MAX_SEGS
 
 /* An incremental snapshot of the memory backend's window: the segments of panes closed since the
  * last one (and of any whose file is gone: the store deletes what no checkpoint references, e.g.
@@ -201,8 +201,7 @@ static int s_snapshot_incremental(wr__task_t *t, const char *dir, s_blobs_t *bl)
 {
     wr__chain_t *c = &t->chain;
     wr_window_t *e = c->win->engine;
-    int64_t t0 = wr_now_ns();
-    wr__task_ahead_finish(t); /* the segment being written ahead, if any */
+    int64_t t0 = wr_now_ns(); /* (a segment being written ahead goes on: window_snap.h) */
     wr_window_seg_t *segs = malloc((WR_WINDOW_MAX_RING + 1) * sizeof *segs);
     char shared[WR_TASK_RESTORE_MAX + 16], file[64];
     int n = segs ? wr_window_segments(e, segs, WR_WINDOW_MAX_RING + 1) : WR_ENOMEM, rc = 0;

@@ -129,13 +129,16 @@ int wr__chain_end(wr__chain_t *c, wr_actor_t *self);
 /* The subtask actor's state (task.c; checkpoints in task_ckpt.c). */
 /* Segments written ahead (task_ahead.c): the folder ("": none are written), the files
  * (one being written: its writer w and fd open; the others written, closed), off after a
- * failure to begin one (until the next checkpoint). */
+ * failure to begin or write one (until the next checkpoint). */
 #define WR__TASK_AHEAD_FILES 16
+#define WR__TASK_MAX_SEGS                                                                          \
+    48 /* segments in one ack (the JobManager takes 64 blobs and the sinks') */
 
 typedef struct {
     int64_t pane;
     int fd;
     wr_snap_writer_t *w;
+    bool bad; /* its close failed */
     char path[WR_TASK_RESTORE_MAX + 192];
 } wr__ahead_file_t;
 
@@ -146,6 +149,8 @@ typedef struct {
     bool off;
     uint32_t steps; /* of the one being written, on ticks: how many, their time, the longest */
     int64_t step_ns, longest_ns;
+    int64_t next_ns;                         /* no step before (wr_now_ns) */
+    wr_window_seg_t segs[WR__TASK_MAX_SEGS]; /* scratch */
 } wr__task_ahead_t;
 
 typedef struct {
@@ -199,10 +204,9 @@ void wr__task_ahead_start(wr__task_t *t);
 /* On the tick, while no firing is paused: a step of the segment being written, or the next one
  * begun. Failures are logged: the checkpoint writes what was not written ahead. */
 void wr__task_ahead_tick(wr__task_t *t);
-/* A checkpoint first: the steps left of the segment being written, at once. */
-void wr__task_ahead_finish(wr__task_t *t);
-/* A checkpoint then: the files of the segments segs[0..n) lists as written (not due, with an id)
- * are renamed into shared under their names (*taken of them); every other file is deleted. */
+/* At a checkpoint: the files of the segments segs[0..n) lists as written (not due, with an id)
+ * are renamed into shared under their names (*taken of them); every other file but the one
+ * being written is deleted. */
 void wr__task_ahead_take(wr__task_t *t, const char *shared, const wr_window_seg_t *segs, size_t n,
                          uint32_t *taken);
 /* Abandons the one being written and deletes every file (the subtask's end). */

@@ -104,7 +104,7 @@ struct wr_window {
     struct wr__dirty *dirty;
     uint32_t dirty_n, dirty_cap;
     /* segments written ahead (window_snap_ahead.c): the one being written (NULL: none); late
-     * records into panes <= ahead_hi (the last one begun) are marked dirty like sealed ones; the
+     * records into panes <= ahead_hi (the highest one begun) are marked dirty like sealed ones; the
      * ones written and not yet in a main (pane ascending) */
     struct wr__ahead *ahead;
     int64_t ahead_hi;
@@ -215,10 +215,13 @@ int wr__session_append(wr_window_t *w, uint32_t e, uint32_t *tail, int64_t start
 int wr__incr_touch(wr_window_t *w, uint64_t key, int64_t p);
 /* Frees the incremental bookkeeping (wr_window_destroy). */
 void wr__incr_release(wr_window_t *w);
-/* Segments written ahead (window_snap_ahead.c): before a sweep that may remove keys, the one
- * being written is finished (on an error it is abandoned: the next checkpoint writes the pane);
+/* Forgets the dirty marks of expired panes (a main forgets them too). */
+void wr__incr_forget_expired(wr_window_t *w);
+/* Segments written ahead (window_snap_ahead.c): before a sweep to watermark wm that may remove
+ * keys, the one being written is finished (on an error it is abandoned: the next checkpoint
+ * writes the pane; at the end of event time it is abandoned: every window fires);
  * after a main's commit (sealed moved), what it made redundant goes; on destroy, all of it. */
-void wr__ahead_settle(wr_window_t *w);
+void wr__ahead_settle(wr_window_t *w, int64_t wm);
 void wr__ahead_committed(wr_window_t *w);
 void wr__ahead_release(wr_window_t *w);
 /* The accumulator of pane p of entry e if it holds data, else NULL (sliced kinds). */

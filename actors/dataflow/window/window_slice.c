@@ -818,7 +818,7 @@ static int s_sweep_go(wr_window_t *w, const wr_window_sink_t *sink)
 int wr__slice_advance(wr_window_t *w, int64_t wm, const wr_window_sink_t *sink)
 {
     int rc = s_sweep_begin(w, wm);
-    if (!rc && w->sw.active) wr__ahead_settle(w); /* (the sweep may remove keys) */
+    if (!rc && w->sw.active) wr__ahead_settle(w, wm); /* (the sweep may remove keys) */
     return rc ? rc : s_sweep_go(w, sink);
 }
 

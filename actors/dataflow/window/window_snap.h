@@ -55,7 +55,9 @@
  * every 10 s of wall clock, and its segment is as big as a main, so this halves the time a
  * checkpoint stands the subtask still. Late records into a pane being written ahead are marked
  * dirty from its first step on (a main carries them); a sweep that may remove keys first finishes
- * the segment (window_snap_ahead.c says why that keeps it exact). One is written at a time.
+ * the segment (window_snap_ahead.c says why that keeps it exact). One is written at a time. A
+ * checkpoint that comes while one is being written does not wait for it: its main seals only the
+ * panes before that one and holds that one whole, like an open pane; the segment goes on.
  *
  * The engine's bookkeeping (which panes are sealed, the segment ids, the dirty set) moves only
  * when the caller commits a main (wr_window_snapshot_main): a checkpoint that fails part way
@@ -134,7 +136,8 @@ void wr_window_snapshot_batch(wr_window_t *w, uint64_t bytes);
 bool wr_window_incremental(const wr_window_t *w);
 
 /* The segments a main of w references, in pane order: the engine's sealed panes that are still
- * live, then every pane that closed since: written ahead (its id, due false), or due = true
+ * live, then every pane that closed since (up to the one being written ahead, if any: the main
+ * holds that one and the later ones whole): written ahead (its id, due false), or due = true
  * unless it provably holds no data (then id 0, due false). A caller may set due on a sealed pane
  * whose file it lost: it is then written again. Returns how many were set in out (at most cap;
  * WR_WINDOW_MAX_RING + 1 always suffices), or WR_EINVAL (not incremental). w is not changed. */
@@ -170,8 +173,8 @@ int wr_window_snapshot_incremental(wr_window_t *w, wr_window_seg_t *segs, size_t
 
 /* ---- segments written ahead (see above) ---- */
 
-/* The closed pane whose segment can be written ahead next: after the sealed ones and those
- * written (or begun) ahead, holding data. 1 and *pane, 0 (none, or one is being written or a
+/* The closed pane whose segment can be written ahead next: the lowest after the sealed ones that
+ * holds data and is not written ahead yet. 1 and *pane, 0 (none, or one is being written or a
  * firing is paused), WR_EINVAL (not incremental). */
 int wr_window_ahead_next(const wr_window_t *w, int64_t *pane);
 /* Begins writing the segment of pane (what wr_window_ahead_next gave) to out, borrowed until the
@@ -187,8 +190,7 @@ int wr_window_ahead_begin(wr_window_t *w, int64_t pane, uint32_t maxp,
  * being written; else an error: it is abandoned (the writer's bytes are garbage; the next
  * checkpoint writes the pane). */
 int wr_window_ahead_step(wr_window_t *w);
-/* The steps left of the segment being written, at once (a checkpoint first calls this): 0 (done,
- * or none), or step's error. */
+/* The steps left of the segment being written, at once: 0 (done, or none), or step's error. */
 int wr_window_ahead_finish(wr_window_t *w);
 /* Whether a segment is being written ahead (its writer still borrowed). A sweep that may remove
  * keys (the firing at the end of a slide) finishes it first, so this can turn false inside

@@ -12,7 +12,11 @@
  * - the pane's ring slot is not reused before the pane expires, K - 1 panes after it closed, by a
  *   sweep, which finishes the segment first.
  * A main commits the segments written ahead that it references; one it does not reference (the
- * pane expired first, or the caller lost its file and had it written again) is dropped. */
+ * pane expired first, or the caller lost its file and had it written again) is dropped. A main
+ * taken while a segment is being written does not wait for it: it seals only the panes before
+ * that one and holds that one (and any later closed one) whole, as it holds the open panes; the
+ * segment goes on, and a later main references it. Its late records are marked from its first
+ * step on, so that later main carries them. */
 #include <stdlib.h>
 
 #include "actors/dataflow/window/window_snap_internal.h"
@@ -40,14 +44,24 @@ static void s_free(s_ahead_t **ap)
     *ap = NULL;
 }
 
+/* Whether pane p's segment was written ahead (and not yet taken by a main). */
+static bool s_done(const wr_window_t *w, int64_t p)
+{
+    for (uint32_t i = 0; i < w->nahead_done; i++)
+        if (w->ahead_done[i].pane == p) return true;
+    return false;
+}
+
 int wr_window_ahead_next(const wr_window_t *w, int64_t *pane)
 {
     if (!wr_window_incremental(w) || !pane) return WR_EINVAL;
     if (w->ahead || w->paused) return 0;
-    int64_t p = w->sealed > w->ahead_hi ? w->sealed : w->ahead_hi;
-    p = p == INT64_MIN || p < w->lo ? w->lo : p + 1;
+    /* the lowest closed pane after the sealed ones that holds data and is not written: one
+     * passed over while it held none can have got some since (late records below the ring, in a
+     * fresh engine's first minutes) */
+    int64_t p = w->sealed == INT64_MIN || w->sealed < w->lo ? w->lo : w->sealed + 1;
     for (; p <= wr__snap_closed(w); p++)
-        if (!wr__snap_pane_empty(w, p)) {
+        if (!s_done(w, p) && !wr__snap_pane_empty(w, p)) {
             *pane = p;
             return 1;
         }
@@ -66,6 +80,7 @@ int wr_window_ahead_begin(wr_window_t *w, int64_t pane, uint32_t maxp,
     if (wr_window_ahead_next(w, &want) != 1 || want != pane || !key_group || !out || maxp < 1 ||
         maxp > WR_WINDOW_SNAP_MAX_GROUPS || w->nahead_done >= WR__SNAP_MAX_SEGS)
         return WR_EINVAL;
+    wr__incr_forget_expired(w); /* (with no main for a while, marks would pile up) */
     if (!w->ahead_done && !(w->ahead_done = malloc(WR__SNAP_MAX_SEGS * sizeof *w->ahead_done)))
         return WR_ENOMEM;
     s_ahead_t *a = calloc(1, sizeof *a);
@@ -91,7 +106,7 @@ int wr_window_ahead_begin(wr_window_t *w, int64_t pane, uint32_t maxp,
         return rc;
     }
     w->ahead = a;
-    w->ahead_hi = pane; /* late records into it are marked from now on */
+    if (pane > w->ahead_hi) w->ahead_hi = pane; /* late records into it are marked from now on */
     return 0;
 }
 
@@ -102,9 +117,13 @@ int wr_window_ahead_step(wr_window_t *w)
     s_ahead_t *a = w->ahead;
     int rc = wr__snap_walk_step(a->walk);
     if (rc == 0) return 0;
-    if (rc == 1)
-        w->ahead_done[w->nahead_done++] =
+    if (rc == 1) { /* (kept in pane order) */
+        uint32_t i = w->nahead_done++;
+        for (; i > 0 && w->ahead_done[i - 1].pane > a->pane; i--)
+            w->ahead_done[i] = w->ahead_done[i - 1];
+        w->ahead_done[i] =
             (wr_window_seg_t){.pane = a->pane, .id = wr__snap_seg_id(a->head_sum, a->x.sum)};
+    }
     s_free(&w->ahead);
     return rc;
 }
@@ -129,14 +148,23 @@ void wr_window_ahead_abandon(wr_window_t *w)
     if (w) s_free(&w->ahead);
 }
 
-void wr__ahead_settle(wr_window_t *w)
+void wr__ahead_settle(wr_window_t *w, int64_t wm)
 {
-    (void)wr_window_ahead_finish(w); /* an error abandoned it: the checkpoint writes the pane */
+    if (wm > WR_WINDOW_TS_MAX) /* the end of event time: every window fires, nothing is left */
+        wr_window_ahead_abandon(w);
+    else
+        (void)wr_window_ahead_finish(w); /* an error abandoned it: the checkpoint writes it */
+}
+
+int64_t wr__snap_main_sealed(const wr_window_t *w)
+{
+    int64_t closed = wr__snap_closed(w);
+    return w->ahead && w->ahead->pane <= closed ? w->ahead->pane - 1 : closed;
 }
 
 void wr__ahead_committed(wr_window_t *w)
 {
-    if (w->ahead && w->ahead->pane <= w->sealed) s_free(&w->ahead); /* written by the main's pass */
+    if (w->ahead && w->ahead->pane <= w->sealed) s_free(&w->ahead); /* (never: see main_sealed) */
     uint32_t k = 0;
     for (uint32_t i = 0; i < w->nahead_done; i++)
         if (w->ahead_done[i].pane > w->sealed) w->ahead_done[k++] = w->ahead_done[i];

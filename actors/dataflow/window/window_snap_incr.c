@@ -52,6 +52,21 @@ int wr__incr_touch(wr_window_t *w, uint64_t key, int64_t p)
     return 0;
 }
 
+void wr__incr_forget_expired(wr_window_t *w)
+{
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < w->dirty_cap; i++)
+        k += w->dirty[i].pane != INT64_MIN && w->dirty[i].pane < w->lo;
+    s_dirty_t *t = k ? s_dirty_table(w->dirty_cap) : NULL;
+    if (!t) return; /* (none, or no memory: they go at the next main) */
+    for (uint32_t i = 0; i < w->dirty_cap; i++)
+        if (w->dirty[i].pane != INT64_MIN && w->dirty[i].pane >= w->lo)
+            t[s_dslot(t, w->dirty_cap, w->dirty[i].key, w->dirty[i].pane)] = w->dirty[i];
+    free(w->dirty);
+    w->dirty = t;
+    w->dirty_n -= k;
+}
+
 void wr__incr_release(wr_window_t *w)
 {
     wr__ahead_release(w);
@@ -118,7 +133,7 @@ int wr_window_segments(const wr_window_t *w, wr_window_seg_t *out, size_t cap)
     }
     int64_t from = w->sealed == INT64_MIN || w->sealed < w->lo ? w->lo : w->sealed + 1;
     uint32_t a = 0; /* the segments written ahead: panes after sealed, ascending */
-    for (int64_t p = from; p <= s_closed(w); p++) {
+    for (int64_t p = from; p <= wr__snap_main_sealed(w); p++) {
         if (n == cap) return WR_ETOOBIG;
         while (a < w->nahead_done && w->ahead_done[a].pane < p)
             a++;
@@ -283,7 +298,7 @@ static int s_incremental(wr_window_t *w, wr_window_seg_t *segs, size_t n, uint32
     uint64_t *first = NULL;
     rc = kept && table && table_segs && xs && head_sums ? 0 : WR_ENOMEM;
     if (!rc) rc = wr__snap_groups(w, maxp, key_group, ctx, &kg, &first);
-    s_keep_t keep = {.sealed = s_closed(w), .dirty = kept, .ndirty = nd, .mask = 63};
+    s_keep_t keep = {.sealed = wr__snap_main_sealed(w), .dirty = kept, .ndirty = nd, .mask = 63};
     keep.how = (wr__snap_keep_t){
         .after = keep.sealed, .maybe = s_maybe_dirty, .pane = s_dirty, .arg = &keep};
     while (keep.mask / 16 < nd) /* about one key in 16 without marks looks further */

@@ -185,6 +185,10 @@ static inline int64_t wr__snap_closed(const wr_window_t *w)
 {
     return wr__floor_div(w->wm + 1, w->P) - 1;
 }
+/* The last pane a main would seal: the last closed one, or the one before the pane whose segment
+ * is being written ahead (the main holds that pane and the later closed ones as it holds the
+ * open ones, and the segment goes on after it; window_snap_ahead.c). */
+int64_t wr__snap_main_sealed(const wr_window_t *w);
 /* Appends accumulator acc in its stored form (sketch entries inline). */
 int wr__snap_put_acc(const wr_window_t *w, wr_snap_writer_t *out, const uint8_t *acc);
 /* Which panes of a key a sliced key record keeps: those after `after`; and, of a key that
