@@ -137,17 +137,17 @@ void wr__task_ahead_tick(wr__task_t *t)
     wr__task_ahead_t *a = &t->ahead;
     wr_window_t *e = s_engine(t);
     if (!e || !a->dir[0] || a->off || !t->o.checkpointing || t->ended) return;
-    int64_t t0 = wr_now_ns();
-    /* Paced: after a step of d, records have 2d to themselves; and none while a barrier is being
-     * aligned. Ticks queue up behind a long step, so without pacing the steps ran back to back
-     * and held up the records in front of the next barrier: a checkpoint of the seed's job
-     * took 2.5 s, 1.7 s of it before the barrier reached the window. */
-    if (t0 < a->next_ns || (t->in && wr_gate_in_barrier(t->in) > t->last_checkpoint)) return;
+    /* None while a barrier is being aligned. Not paced otherwise: ticks queue up behind a long
+     * step, so the steps of a segment run nearly back to back (about 6 of 100-250 ms in the
+     * seed's job). Paced so that records had twice a step's time between steps, the job ran
+     * slower with checkpoints every 10 s (2.9-3.3 M events/s against 3.3-3.7 M) and its
+     * checkpoints were no shorter (docs/performance.md). */
+    if (t->in && wr_gate_in_barrier(t->in) > t->last_checkpoint) return;
     int rc = 0;
     if (wr_window_ahead_busy(e)) {
+        int64_t t0 = wr_now_ns();
         rc = wr_window_ahead_step(e);
         int64_t ns = wr_now_ns() - t0;
-        a->next_ns = t0 + 3 * ns;
         a->steps++;
         a->step_ns += ns;
         if (ns > a->longest_ns) a->longest_ns = ns;
@@ -171,10 +171,7 @@ void wr__task_ahead_tick(wr__task_t *t)
         a->steps = 0;
         a->step_ns = a->longest_ns = 0;
     }
-    if (!wr_window_ahead_busy(e)) {
-        s_begin(t, e);
-        a->next_ns = t0 + 3 * (wr_now_ns() - t0); /* (it groups every key: a step of its own) */
-    }
+    if (!wr_window_ahead_busy(e)) s_begin(t, e);
 }
 
 void wr__task_ahead_take(wr__task_t *t, const char *shared, const wr_window_seg_t *segs, size_t n,
@@ -204,6 +201,17 @@ void wr__task_ahead_take(wr__task_t *t, const char *shared, const wr_window_seg_
         }
         s_close(a, i, true); /* not listed (expired, failed), or not renamed: written again */
     }
+}
+
+void wr__task_ahead_finish(wr__task_t *t)
+{
+    wr__task_ahead_t *a = &t->ahead;
+    wr_window_t *e = s_engine(t);
+    int rc = e && wr_window_ahead_busy(e) ? wr_window_ahead_finish(e) : 0;
+    if (!rc) return;
+    wr_warn("subtask %u.%u: writing a segment ahead failed (%s): the checkpoint writes it",
+            t->o.vertex, t->o.subtask, wr_strerror(rc));
+    a->off = true;
 }
 
 void wr__task_ahead_release(wr__task_t *t)

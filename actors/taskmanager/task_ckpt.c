@@ -201,7 +201,8 @@ static int s_snapshot_incremental(wr__task_t *t, const char *dir, s_blobs_t *bl)
 {
     wr__chain_t *c = &t->chain;
     wr_window_t *e = c->win->engine;
-    int64_t t0 = wr_now_ns(); /* (a segment being written ahead goes on: window_snap.h) */
+    int64_t t0 = wr_now_ns();
+    wr__task_ahead_finish(t); /* the segment being written ahead, if any */
     wr_window_seg_t *segs = malloc((WR_WINDOW_MAX_RING + 1) * sizeof *segs);
     char shared[WR_TASK_RESTORE_MAX + 16], file[64];
     int n = segs ? wr_window_segments(e, segs, WR_WINDOW_MAX_RING + 1) : WR_ENOMEM, rc = 0;

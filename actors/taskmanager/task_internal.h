@@ -149,7 +149,6 @@ typedef struct {
     bool off;
     uint32_t steps; /* of the one being written, on ticks: how many, their time, the longest */
     int64_t step_ns, longest_ns;
-    int64_t next_ns;                         /* no step before (wr_now_ns) */
     wr_window_seg_t segs[WR__TASK_MAX_SEGS]; /* scratch */
 } wr__task_ahead_t;
 
@@ -204,8 +203,12 @@ void wr__task_ahead_start(wr__task_t *t);
 /* On the tick, while no firing is paused: a step of the segment being written, or the next one
  * begun. Failures are logged: the checkpoint writes what was not written ahead. */
 void wr__task_ahead_tick(wr__task_t *t);
-/* At a checkpoint: the files of the segments segs[0..n) lists as written (not due, with an id)
- * are renamed into shared under their names (*taken of them); every other file but the one
+/* At a checkpoint, first: the steps left of the segment being written, at once (a main taken
+ * while one is being written would hold its pane whole, and the pane would be written twice:
+ * measured slower). */
+void wr__task_ahead_finish(wr__task_t *t);
+/* At a checkpoint, then: the files of the segments segs[0..n) lists as written (not due, with an
+ * id) are renamed into shared under their names (*taken of them); every other file but the one
  * being written is deleted. */
 void wr__task_ahead_take(wr__task_t *t, const char *shared, const wr_window_seg_t *segs, size_t n,
                          uint32_t *taken);

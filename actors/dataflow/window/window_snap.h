@@ -56,8 +56,10 @@
  * checkpoint stands the subtask still. Late records into a pane being written ahead are marked
  * dirty from its first step on (a main carries them); a sweep that may remove keys first finishes
  * the segment (window_snap_ahead.c says why that keeps it exact). One is written at a time. A
- * checkpoint that comes while one is being written does not wait for it: its main seals only the
- * panes before that one and holds that one whole, like an open pane; the segment goes on.
+ * main taken while one is being written does not wait for it: it seals only the panes before
+ * that one and holds that one whole, like an open pane, and the segment goes on. (The subtask
+ * finishes the segment first instead: holding the pane writes it twice, and the seed's job ran
+ * slower that way; actors/taskmanager/task_ahead.c.)
  *
  * The engine's bookkeeping (which panes are sealed, the segment ids, the dirty set) moves only
  * when the caller commits a main (wr_window_snapshot_main): a checkpoint that fails part way
