@@ -485,6 +485,12 @@ static void test_crash_leftovers_are_cleaned(void **state)
     free(stray);
     char *foreign = s_path(job, "notes.txt"); /* not ours: left alone */
     s_write(foreign, "keep me");
+    char *ahead = s_path(job, WR_CKPT_AHEAD_DIR); /* segments written ahead by a run before */
+    assert_int_equal(mkdir(ahead, 0755), 0);
+    char *ahead_file = s_path(ahead, "job-3-v1-s0-p7.ahead");
+    s_write(ahead_file, "segment");
+    free(ahead_file);
+    free(ahead);
 
     s = wr_ckpt_store_open(root, "job", 3, &err);
     assert_non_null(s);
