@@ -13,13 +13,14 @@
  *            more, killing tm-1 with SIGKILL once its second checkpoint completed and starting it
  *            again at once under its id (as an orchestrator would).
  *   figures  events/s end to end (readings / the job's duration from its submit to FINISHED, as
- *            the JobManager reports it); checkpoints (count, duration p50 and max, the longest
- *            barrier alignment of any subtask in any of them, full size max, incremental size p50
- *            in the steady state: after the first two, and its ratio to the full size); recovery
- * after the kill (from the kill until the job is RUNNING again in a later attempt with every
- * subtask running, polled every 100 ms); the peak RSS of each process (VmHWM; a killed
- * TaskManager's is the larger of its two processes'). Ratios: checkpoints on against off, and p95
- * against none, in the same run of the command; the issue's goals are printed met or not. */
+ *            the JobManager reports it); checkpoints (count, duration p50 and max, each one's
+ *            duration in order, the longest barrier alignment of any subtask in any of them, full
+ *            size max, incremental size p50 in the steady state: after the first two, and its
+ *            ratio to the full size); recovery after the kill (from the kill until the job is
+ *            RUNNING again in a later attempt with every subtask running, polled every 100 ms);
+ *            the peak RSS of each process (VmHWM; a killed TaskManager's is the larger of its
+ *            two processes'). Ratios: checkpoints on against off, and p95 against none, in the
+ *            same run of the command; the issue's goals are printed met or not. */
 #include "cli/bench_iot.h"
 
 #include <getopt.h>

@@ -78,20 +78,23 @@ void wr__task_ahead_start(wr__task_t *t)
     s_clean_other_attempts(t, a->dir);
 }
 
+/* The segment of pane that segs[0..n) lists as written ahead (not due, with an id), or NULL. */
+static const wr_window_seg_t *s_listed(const wr_window_seg_t *segs, size_t n, int64_t pane)
+{
+    for (size_t k = 0; k < n; k++)
+        if (segs[k].pane == pane && !segs[k].due && segs[k].id) return &segs[k];
+    return NULL;
+}
+
 /* Forgets (and deletes) the files whose segments the engine no longer lists as written ahead:
  * their pane expired, or a step failed. */
 static void s_reconcile(wr__task_t *t, wr_window_t *e)
 {
     wr__task_ahead_t *a = &t->ahead;
-    const wr_window_seg_t *segs = a->segs;
     int n = wr_window_segments(e, a->segs, WR__TASK_MAX_SEGS); /* (more: none is written ahead) */
-    for (uint32_t i = a->n; i-- > 0;) {
-        if (a->f[i].w) continue; /* being written */
-        bool listed = false;
-        for (int k = 0; k < n && !listed; k++)
-            listed = segs[k].pane == a->f[i].pane && !segs[k].due && segs[k].id;
-        if (!listed) s_close(a, i, true);
-    }
+    for (uint32_t i = a->n; i-- > 0;)
+        if (!a->f[i].w && !s_listed(a->segs, n > 0 ? (size_t)n : 0, a->f[i].pane)) /* (w: open) */
+            s_close(a, i, true);
 }
 
 /* Begins the segment of the next closed pane, if any. */
@@ -186,9 +189,7 @@ void wr__task_ahead_take(wr__task_t *t, const char *shared, const wr_window_seg_
         if (a->f[i].w) s_close(a, i, false); /* (finished by a firing) */
     for (uint32_t i = a->n; i-- > 0;) {
         if (a->f[i].w) continue;
-        const wr_window_seg_t *s = NULL;
-        for (size_t k = 0; k < n && !s; k++)
-            if (segs[k].pane == a->f[i].pane && !segs[k].due && segs[k].id) s = &segs[k];
+        const wr_window_seg_t *s = s_listed(segs, n, a->f[i].pane);
         char name[160], path[WR_TASK_RESTORE_MAX + 176];
         if (s && !a->f[i].bad) {
             wr__task_seg_name(t, s, name);

@@ -187,8 +187,6 @@ static bool s_ends_with(const char *s, const char *tail)
     return n >= m && !strcmp(s + n - m, tail);
 }
 
-#define S_MAX_SEGS WR__TASK_MAX_SEGS
-
 /* An incremental snapshot of the memory backend's window: the segments of panes closed since the
  * last one (and of any whose file is gone: the store deletes what no checkpoint references, e.g.
  * after an aborted one) and the main part, written in one pass over the keys
@@ -206,16 +204,16 @@ static int s_snapshot_incremental(wr__task_t *t, const char *dir, s_blobs_t *bl)
     wr_window_seg_t *segs = malloc((WR_WINDOW_MAX_RING + 1) * sizeof *segs);
     char shared[WR_TASK_RESTORE_MAX + 16], file[64];
     int n = segs ? wr_window_segments(e, segs, WR_WINDOW_MAX_RING + 1) : WR_ENOMEM, rc = 0;
-    if (n < 0 || n > S_MAX_SEGS) {
+    if (n < 0 || n > WR__TASK_MAX_SEGS) {
         free(segs);
         rc = n < 0 && n != WR_ETOOBIG ? n : s_snapshot_window(t, dir, file);
         if (!rc) s_blob_file(bl, "window", WR_CKPT_BLOB_EXCLUSIVE, file);
         return rc;
     }
-    wr_snap_writer_t *segw[S_MAX_SEGS] = {0}, *mw = NULL;
-    int fds[S_MAX_SEGS], mfd = -1, written = 0;
+    wr_snap_writer_t *segw[WR__TASK_MAX_SEGS] = {0}, *mw = NULL;
+    int fds[WR__TASK_MAX_SEGS], mfd = -1, written = 0;
     uint32_t ahead = 0;
-    char tmp[S_MAX_SEGS][64], name[160], path[sizeof shared + 168];
+    char tmp[WR__TASK_MAX_SEGS][64], name[160], path[sizeof shared + 168];
     if (!(rc = s_shared_dir(dir, shared, sizeof shared))) rc = wr_fs_mkdirs(shared);
     if (!rc) wr__task_ahead_take(t, shared, segs, (size_t)n, &ahead);
     for (int i = 0; i < n; i++) {
@@ -556,13 +554,13 @@ static int s_restore_window(wr__task_t *t, const wr_ckpt_meta_t *meta, wr_strbuf
             rc = rc ? rc : WR_EPROTO;
         const uint8_t *data = NULL;
         size_t len = 0;
-        wr_snap_part_t segs[S_MAX_SEGS];
+        wr_snap_part_t segs[WR__TASK_MAX_SEGS];
         size_t nsegs = 0;
         if (!rc) rc = s_map_file(win->path, &data, &len);
         for (uint32_t i = 0; !rc && i < ts->nblobs; i++) { /* an incremental one's segments */
             const wr_ckpt_blob_t *sb = &ts->blobs[i];
             if (strncmp(sb->name, "wseg/", 5)) continue;
-            if (nsegs == S_MAX_SEGS || sb->kind != WR_CKPT_BLOB_SHARED || !sb->path)
+            if (nsegs == WR__TASK_MAX_SEGS || sb->kind != WR_CKPT_BLOB_SHARED || !sb->path)
                 rc = WR_EPROTO;
             else if (!(rc = s_map_file(sb->path, &segs[nsegs].data, &segs[nsegs].len)))
                 nsegs++;

@@ -44,6 +44,15 @@ static void s_free(s_ahead_t **ap)
     *ap = NULL;
 }
 
+/* Keeps the segments written ahead of panes >= from (in order). */
+static void s_keep_done_from(wr_window_t *w, int64_t from)
+{
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < w->nahead_done; i++)
+        if (w->ahead_done[i].pane >= from) w->ahead_done[k++] = w->ahead_done[i];
+    w->nahead_done = k;
+}
+
 /* Whether pane p's segment was written ahead (and not yet taken by a main). */
 static bool s_done(const wr_window_t *w, int64_t p)
 {
@@ -73,10 +82,7 @@ int wr_window_ahead_begin(wr_window_t *w, int64_t pane, uint32_t maxp,
                           wr_snap_writer_t *out)
 {
     int64_t want = 0;
-    uint32_t k = 0; /* (those that expired before a main referenced them go) */
-    for (uint32_t i = 0; w && i < w->nahead_done; i++)
-        if (w->ahead_done[i].pane >= w->lo) w->ahead_done[k++] = w->ahead_done[i];
-    if (w) w->nahead_done = k;
+    if (w) s_keep_done_from(w, w->lo); /* (those that expired before a main took them go) */
     if (wr_window_ahead_next(w, &want) != 1 || want != pane || !key_group || !out || maxp < 1 ||
         maxp > WR_WINDOW_SNAP_MAX_GROUPS || w->nahead_done >= WR__SNAP_MAX_SEGS)
         return WR_EINVAL;
@@ -87,19 +93,7 @@ int wr_window_ahead_begin(wr_window_t *w, int64_t pane, uint32_t maxp,
     if (!a) return WR_ENOMEM;
     a->pane = pane;
     int rc = wr__snap_groups(w, maxp, key_group, ctx, &a->kg, &a->first);
-    wr__snap_head_t h;
-    wr__snap_head_of(w, &h);
-    h.maxp = maxp;
-    h.part = WR__SNAP_SEGMENT;
-    h.sealed = pane;
-    a->x = (wr__snap_stream_t){.out = out,
-                               .start = wr__snapw_off(out),
-                               .put = wr__snap_put_pane,
-                               .arg = &a->pane,
-                               .pf_lo = pane,
-                               .pf_hi = pane};
-    if (!rc) rc = wr__snap_head_write(out, &h);
-    a->head_sum = h.sum;
+    if (!rc) rc = wr__snap_seg_begin(w, &a->pane, maxp, out, &a->x, &a->head_sum);
     if (!rc) rc = wr__snap_walk_new(w, &a->x, 1, maxp, a->kg, a->first, &a->walk);
     if (rc) {
         s_free(&a);
@@ -164,11 +158,7 @@ int64_t wr__snap_main_sealed(const wr_window_t *w)
 
 void wr__ahead_committed(wr_window_t *w)
 {
-    if (w->ahead && w->ahead->pane <= w->sealed) s_free(&w->ahead); /* (never: see main_sealed) */
-    uint32_t k = 0;
-    for (uint32_t i = 0; i < w->nahead_done; i++)
-        if (w->ahead_done[i].pane > w->sealed) w->ahead_done[k++] = w->ahead_done[i];
-    w->nahead_done = k;
+    s_keep_done_from(w, w->sealed + 1); /* (the one being written is after sealed: main_sealed) */
 }
 
 void wr__ahead_release(wr_window_t *w)

@@ -31,19 +31,30 @@ static s_dirty_t *s_dirty_table(uint32_t cap)
     return t;
 }
 
+/* Moves w's marks of panes >= from into a fresh table of cap slots. 0, or WR_ENOMEM: w as it
+ * was. */
+static int s_rehash(wr_window_t *w, uint32_t cap, int64_t from)
+{
+    s_dirty_t *t = s_dirty_table(cap);
+    if (!t) return WR_ENOMEM;
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < w->dirty_cap; i++)
+        if (w->dirty[i].pane != INT64_MIN && w->dirty[i].pane >= from) {
+            t[s_dslot(t, cap, w->dirty[i].key, w->dirty[i].pane)] = w->dirty[i];
+            n++;
+        }
+    free(w->dirty);
+    w->dirty = t;
+    w->dirty_cap = cap;
+    w->dirty_n = n;
+    return 0;
+}
+
 int wr__incr_touch(wr_window_t *w, uint64_t key, int64_t p)
 {
-    if ((w->dirty_n + 1) * 2 > w->dirty_cap) {
-        uint32_t cap = w->dirty_cap ? w->dirty_cap * 2 : 64;
-        s_dirty_t *t = s_dirty_table(cap);
-        if (!t) return WR_ENOMEM;
-        for (uint32_t i = 0; i < w->dirty_cap; i++)
-            if (w->dirty[i].pane != INT64_MIN)
-                t[s_dslot(t, cap, w->dirty[i].key, w->dirty[i].pane)] = w->dirty[i];
-        free(w->dirty);
-        w->dirty = t;
-        w->dirty_cap = cap;
-    }
+    if ((w->dirty_n + 1) * 2 > w->dirty_cap &&
+        s_rehash(w, w->dirty_cap ? w->dirty_cap * 2 : 64, INT64_MIN))
+        return WR_ENOMEM;
     uint32_t i = s_dslot(w->dirty, w->dirty_cap, key, p);
     if (w->dirty[i].pane == INT64_MIN) {
         w->dirty[i] = (s_dirty_t){key, p};
@@ -54,17 +65,10 @@ int wr__incr_touch(wr_window_t *w, uint64_t key, int64_t p)
 
 void wr__incr_forget_expired(wr_window_t *w)
 {
-    uint32_t k = 0;
-    for (uint32_t i = 0; i < w->dirty_cap; i++)
-        k += w->dirty[i].pane != INT64_MIN && w->dirty[i].pane < w->lo;
-    s_dirty_t *t = k ? s_dirty_table(w->dirty_cap) : NULL;
-    if (!t) return; /* (none, or no memory: they go at the next main) */
-    for (uint32_t i = 0; i < w->dirty_cap; i++)
-        if (w->dirty[i].pane != INT64_MIN && w->dirty[i].pane >= w->lo)
-            t[s_dslot(t, w->dirty_cap, w->dirty[i].key, w->dirty[i].pane)] = w->dirty[i];
-    free(w->dirty);
-    w->dirty = t;
-    w->dirty_n -= k;
+    bool any = false;
+    for (uint32_t i = 0; i < w->dirty_cap && !any; i++)
+        any = w->dirty[i].pane != INT64_MIN && w->dirty[i].pane < w->lo;
+    if (any) (void)s_rehash(w, w->dirty_cap, w->lo); /* (no memory: they go at the next main) */
 }
 
 void wr__incr_release(wr_window_t *w)
@@ -81,8 +85,6 @@ bool wr_window_incremental(const wr_window_t *w)
 {
     return w && w->spec.backend == WR_WINDOW_BACKEND_MEMORY && w->spec.kind != WR_WINDOW_SESSION;
 }
-
-#define s_closed wr__snap_closed
 
 /* The spill node pane and next link (window_slice.c's layout: pane i64 @8, next u32 @16). */
 static int64_t s_node_pane(const wr_window_t *w, uint32_t nd, uint32_t *next)
@@ -160,6 +162,25 @@ int wr__snap_put_pane(const wr_window_t *w, wr_snap_writer_t *out, uint32_t e, v
     return wr__snapw_put(out, wr__kt_entry(w->kt, e), 8) ? out->err : wr__snap_put_acc(w, out, acc);
 }
 
+int wr__snap_seg_begin(const wr_window_t *w, int64_t *pane, uint32_t maxp, wr_snap_writer_t *out,
+                       wr__snap_stream_t *x, uint64_t *head_sum)
+{
+    wr__snap_head_t h;
+    wr__snap_head_of(w, &h);
+    h.maxp = maxp;
+    h.part = WR__SNAP_SEGMENT;
+    h.sealed = *pane;
+    *x = (wr__snap_stream_t){.out = out,
+                             .start = wr__snapw_off(out),
+                             .put = wr__snap_put_pane,
+                             .arg = pane,
+                             .pf_lo = *pane,
+                             .pf_hi = *pane};
+    int rc = wr__snap_head_write(out, &h);
+    *head_sum = h.sum;
+    return rc;
+}
+
 static bool s_args_ok(uint32_t maxp, uint32_t (*key_group)(void *, uint64_t),
                       const wr_snap_writer_t *out)
 {
@@ -171,24 +192,18 @@ int wr_window_snapshot_segment(const wr_window_t *w, int64_t pane, uint32_t maxp
                                wr_snap_writer_t *out, uint64_t *id)
 {
     if (!wr_window_incremental(w) || !s_args_ok(maxp, key_group, out) || !id || pane < w->lo ||
-        pane > s_closed(w))
+        pane > wr__snap_closed(w))
         return WR_EINVAL;
     uint16_t *kg = NULL;
-    uint64_t *first = NULL, sum = 0;
+    uint64_t *first = NULL, head_sum = 0;
     int rc = wr__snap_groups(w, maxp, key_group, ctx, &kg, &first);
     if (rc) return rc;
-    wr__snap_head_t h;
-    wr__snap_head_of(w, &h);
-    h.maxp = maxp;
-    h.part = WR__SNAP_SEGMENT;
-    h.sealed = pane;
-    uint64_t start = wr__snapw_off(out);
-    if (!(rc = wr__snap_head_write(out, &h)))
-        rc = wr__snap_body(w, out, start, maxp, kg, first, wr__snap_put_pane, &pane, pane, pane,
-                           &sum);
+    wr__snap_stream_t x;
+    if (!(rc = wr__snap_seg_begin(w, &pane, maxp, out, &x, &head_sum)))
+        rc = wr__snap_bodies(w, &x, 1, maxp, kg, first);
     free(kg);
     free(first);
-    if (!rc) *id = wr__snap_seg_id(h.sum, sum);
+    if (!rc) *id = wr__snap_seg_id(head_sum, x.sum);
     return rc;
 }
 
@@ -308,23 +323,14 @@ static int s_incremental(wr_window_t *w, wr_window_seg_t *segs, size_t n, uint32
         uint64_t bit = wr__kt_hash(kept[i].key) & keep.mask;
         keep.keys[bit >> 6] |= (uint64_t)1 << (bit & 63);
     }
+    for (size_t i = 0; i < n && !rc && seg_out; i++) { /* the due segments' headers */
+        if (!segs[i].due) continue;
+        rc = wr__snap_seg_begin(w, &segs[i].pane, maxp, seg_out[i], &xs[nx], &head_sums[nx]);
+        nx++;
+    }
     wr__snap_head_t h;
     wr__snap_head_of(w, &h);
     h.maxp = maxp;
-    for (size_t i = 0; i < n && !rc && seg_out; i++) { /* the due segments' headers */
-        if (!segs[i].due) continue;
-        wr__snap_head_t sh = h;
-        sh.part = WR__SNAP_SEGMENT;
-        sh.sealed = segs[i].pane;
-        xs[nx] = (wr__snap_stream_t){.out = seg_out[i],
-                                     .start = wr__snapw_off(seg_out[i]),
-                                     .put = wr__snap_put_pane,
-                                     .arg = &segs[i].pane,
-                                     .pf_lo = segs[i].pane,
-                                     .pf_hi = segs[i].pane};
-        rc = wr__snap_head_write(seg_out[i], &sh);
-        head_sums[nx++] = sh.sum;
-    }
     h.keys = w->kt->count;
     h.part = WR__SNAP_MAIN;
     h.nsegs = (uint32_t)n;

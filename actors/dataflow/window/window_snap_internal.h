@@ -178,6 +178,11 @@ int wr__snap_groups(const wr_window_t *w, uint32_t maxp, uint32_t (*key_group)(v
 /* A segment's key record (wr__snap_body's put; arg: the pane, an int64_t): the key and its
  * accumulator of the pane; nothing (1) when it has none. */
 int wr__snap_put_pane(const wr_window_t *w, wr_snap_writer_t *out, uint32_t e, void *arg);
+/* Writes the header of the segment of closed pane *pane of w (max_parallelism maxp) to out and
+ * sets *x to the stream of its key records (pane borrowed as its argument) and *head_sum to the
+ * header's checksum (with the trailer's, the segment's id). 0 or the writer's error. */
+int wr__snap_seg_begin(const wr_window_t *w, int64_t *pane, uint32_t maxp, wr_snap_writer_t *out,
+                       wr__snap_stream_t *x, uint64_t *head_sum);
 /* Whether closed pane p of w provably holds no data (then no segment is written for it). */
 bool wr__snap_pane_empty(const wr_window_t *w, int64_t p);
 /* The last closed pane: its end - 1 <= the watermark. */
