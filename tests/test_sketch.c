@@ -209,6 +209,59 @@ static void test_random_property(void **state)
     }
 }
 
+/* A sketch read where it lies (a view: the pool's, or stored entries at any alignment) gives the
+ * quantiles its handle gives, bit for bit, mixed in one union; wr__sketch_check takes stored
+ * entries as wr__sketch_load does and refuses damaged ones. */
+static void test_views_of_stored_entries(void **state)
+{
+    (void)state;
+    static const double qs[] = {0, 0.1, 0.5, 0.95, 0.99, 1};
+    uint64_t s = 11;
+    for (int round = 0; round < 40; round++) {
+        wr__sketch_pool_t *p = wr__sketch_pool_new(0.01);
+        uint32_t hs[6] = {0};
+        size_t parts = 1 + round % 6;
+        for (size_t k = 0; k < parts; k++)
+            for (size_t i = 0; i < (size_t)(round * 13 + k * 7) % 300; i++) {
+                s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+                double u = (double)(s >> 11) / 9007199254740992.0;
+                double x = round % 2 ? (u - 0.5) * 200 : exp(u * 30 - 15);
+                assert_int_equal(wr__sketch_add(p, &hs[k], x), 0);
+            }
+        /* odd parts as stored copies one byte off alignment, even ones the pool's */
+        uint8_t *copies = malloc(1 + 6 * 4 * 4096);
+        wr__sketch_view_t vs[6];
+        size_t off = 1;
+        for (size_t k = 0; k < parts; k++) {
+            uint32_t n;
+            const uint32_t *e = wr__sketch_entries(p, hs[k], &n);
+            vs[k] = wr__sketch_view(p, hs[k]);
+            assert_int_equal(vs[k].n, n);
+            if (k % 2 == 0 || !n) continue;
+            memcpy(copies + off, e, (size_t)n * 4);
+            assert_int_equal(wr__sketch_check(copies + off, n), 0);
+            vs[k] = (wr__sketch_view_t){copies + off, n};
+            off += (size_t)n * 4;
+        }
+        double a[6], b[6];
+        assert_int_equal(wr__sketch_quantiles(p, hs, parts, qs, 6, a), 0);
+        assert_int_equal(wr__sketch_quantiles_of(p, vs, parts, qs, 6, b), 0);
+        assert_memory_equal(a, b, sizeof a);
+        for (size_t k = 0; k < parts; k++)
+            wr__sketch_free(p, &hs[k]);
+        free(copies);
+        wr__sketch_pool_destroy(&p);
+    }
+    /* damaged stored entries: zero key, zero count, keys descending */
+    uint32_t good[3] = {5u << 12 | 1, 6u << 12 | 2, 6u << 12 | 4095};
+    assert_int_equal(wr__sketch_check(good, 3), 0);
+    assert_int_equal(wr__sketch_check(good, 0), 0);
+    uint32_t zero_key[1] = {7}, zero_count[1] = {5u << 12}, down[2] = {6u << 12 | 1, 5u << 12 | 1};
+    assert_int_equal(wr__sketch_check(zero_key, 1), WR_EPROTO);
+    assert_int_equal(wr__sketch_check(zero_count, 1), WR_EPROTO);
+    assert_int_equal(wr__sketch_check(down, 2), WR_EPROTO);
+}
+
 /* Sketches whose size the pool has learned do not grow block by block: after many six-bucket
  * sketches were freed (panes expiring), a new one keeps its handle while its six buckets fill
  * (it starts at that size); after many one-bucket sketches, new ones start small again. Either
@@ -259,6 +312,7 @@ int main(void)
         cmocka_unit_test(test_wide_ranges_and_extremes),
         cmocka_unit_test(test_random_property),
         cmocka_unit_test(test_new_sketches_start_at_the_typical_size),
+        cmocka_unit_test(test_views_of_stored_entries),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

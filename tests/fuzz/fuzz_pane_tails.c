@@ -3,8 +3,10 @@
  * quantile sketches in their stored form (agg.h). Input: one byte choosing the aggregates (bit 0:
  * one sketch column with min and max asked for, or two sketch columns with hidden min and max),
  * then the block value. The block parser must accept or refuse it (WR_EPROTO) without reading past
- * it; every entry of an accepted block is loaded as window_rocks.c loads it (sketches validated,
- * the tail used exactly), its quantiles read, its sketches freed. No crash, no leak. */
+ * it; every entry of an accepted block is loaded as window_rocks.c loads it for a re-fire
+ * (sketches validated, the tail used exactly), its quantiles read, its sketches freed; and checked
+ * as its firing reads it in place (wr__acc_check_stored): the same verdict, and read in place its
+ * quantiles equal the loaded ones. No crash, no leak. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,22 +46,36 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size_t used;
         const uint8_t *tail = wr__ps_block_tail(&b, i, &len);
         memcpy(acc, b.accs + i * l.size, l.size);
+        const uint8_t *stored = b.accs + i * l.size;
+        int checked = wr__acc_check_stored(&l, stored, tail, len);
+        if (checked && checked != WR_EPROTO) abort();
         int rc = wr__acc_load(&l, acc, tail, len, &used, sk);
         if (rc == WR_ENOMEM) break;
         if (rc) {
-            if (rc != WR_EPROTO) abort();
+            if (rc != WR_EPROTO || !checked) abort();
             continue;
         }
         if (used != len) { /* trailing bytes: window_rocks.c refuses the entry */
+            if (!checked) abort();
             wr__acc_free_sketches(&l, acc, sk);
             continue;
         }
+        if (checked) abort();
+        const uint8_t *accs[2] = {acc, stored};
+        const void *tails[2] = {NULL, tail};
         for (uint32_t f = 0; f < l.nfields; f++) {
             if (l.f[f].kind != WR__F_SKETCH) continue;
             uint32_t h;
-            double out[3];
+            double out[3], in_place[3];
             memcpy(&h, acc + l.f[f].off, 4);
             if (wr__sketch_quantiles(sk, &h, 1, qs, 3, out) == 0 && out[0] > out[2]) abort();
+            wr__merge_t m; /* the same sketch loaded, then read in place: the same quantiles */
+            if (wr__merge_init(&m, &l, 2)) break;
+            wr__merge_panes(&m, &l, sk, accs + 1, tails + 1, 1);
+            if (wr__sketch_quantiles_of(sk, m.sk[f], m.nsk[f], qs, 3, in_place) == 0 &&
+                memcmp(out, in_place, sizeof out))
+                abort();
+            wr__merge_release(&m);
         }
         wr__acc_free_sketches(&l, acc, sk);
     }

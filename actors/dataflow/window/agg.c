@@ -160,7 +160,7 @@ int wr__merge_init(wr__merge_t *m, const wr__agg_layout_t *l, uint32_t max_panes
     memset(m, 0, sizeof *m);
     m->cap = max_panes;
     for (uint32_t f = 0; f < l->nfields; f++)
-        if (l->f[f].kind == WR__F_SKETCH && !(m->sk[f] = calloc(max_panes, sizeof(uint32_t)))) {
+        if (l->f[f].kind == WR__F_SKETCH && !(m->sk[f] = calloc(max_panes, sizeof *m->sk[f]))) {
             wr__merge_release(m);
             return WR_ENOMEM;
         }
@@ -223,7 +223,26 @@ static void s_fields_merge(const wr__agg_layout_t *l, uint8_t *dst, uint64_t na,
     }
 }
 
-void wr__merge_panes(wr__merge_t *m, const wr__agg_layout_t *l, uint8_t *const *accs, size_t n)
+/* The sketch of field f of acc: a pool handle's, or with tail (acc in the stored form) its
+ * entries there, after those of the sketch fields before f. */
+static wr__sketch_view_t s_sketch_of(const wr__agg_layout_t *l, uint32_t f, const uint8_t *acc,
+                                     const void *tail, const wr__sketch_pool_t *sk)
+{
+    uint32_t h;
+    memcpy(&h, acc + l->f[f].off, 4);
+    if (!tail) return wr__sketch_view(sk, h);
+    size_t off = 0;
+    for (uint32_t i = 0; i < f; i++)
+        if (l->f[i].kind == WR__F_SKETCH) {
+            uint32_t c;
+            memcpy(&c, acc + l->f[i].off, 4);
+            off += (size_t)c * 4;
+        }
+    return (wr__sketch_view_t){(const uint8_t *)tail + off, h};
+}
+
+void wr__merge_panes(wr__merge_t *m, const wr__agg_layout_t *l, const wr__sketch_pool_t *sk,
+                     const uint8_t *const *accs, const void *const *tails, size_t n)
 {
     uint64_t count = 0;
     for (size_t j = 0; j < n; j++)
@@ -280,8 +299,10 @@ void wr__merge_panes(wr__merge_t *m, const wr__agg_layout_t *l, uint8_t *const *
             break;
         default: /* sketches: read at wr__merge_finish */
             m->nsk[i] = 0;
-            for (size_t j = 0; j < n && j < m->cap; j++)
-                memcpy(&m->sk[i][m->nsk[i]++], accs[j] + off, 4);
+            for (size_t j = 0; j < n && j < m->cap; j++) {
+                wr__sketch_view_t sv = s_sketch_of(l, i, accs[j], tails ? tails[j] : NULL, sk);
+                if (sv.n) m->sk[i][m->nsk[i]++] = sv;
+            }
         }
     }
 }
@@ -292,11 +313,12 @@ static inline bool s_quantile_of(const wr__agg_layout_t *l, uint32_t a, uint32_t
     return l->aggs[a].kind == WR_AGG_QUANTILE && l->agg_field[a] == f;
 }
 
-/* The quantile aggregates a of sketch field f over the union of the sketches hs[0..nh), clamped
- * to [lo, hi], into out[a]: one pass over the union for all of them (p50, p95 and p99 of one
- * column read its sketches once). 0 or WR_ENOMEM. */
+/* The quantile aggregates a of sketch field f over the union of the sketches hs[0..nh) (or,
+ * with hs NULL, the views vs[0..nh)), clamped to [lo, hi], into out[a]: one pass over the union
+ * for all of them (p50, p95 and p99 of one column read its sketches once). 0 or WR_ENOMEM. */
 static int s_field_quantiles(const wr__agg_layout_t *l, uint32_t f, wr__sketch_pool_t *sk,
-                             const uint32_t *hs, size_t nh, double lo, double hi, double *out)
+                             const uint32_t *hs, const wr__sketch_view_t *vs, size_t nh, double lo,
+                             double hi, double *out)
 {
     double qs[WR_AGG_MAX_AGGS] = {0}, v[WR_AGG_MAX_AGGS];
     uint32_t as[WR_AGG_MAX_AGGS], nq = 0;
@@ -305,7 +327,8 @@ static int s_field_quantiles(const wr__agg_layout_t *l, uint32_t f, wr__sketch_p
             as[nq] = a;
             qs[nq++] = l->aggs[a].q;
         }
-    int rc = wr__sketch_quantiles(sk, hs, nh, qs, nq, v);
+    int rc = hs ? wr__sketch_quantiles(sk, hs, nh, qs, nq, v)
+                : wr__sketch_quantiles_of(sk, vs, nh, qs, nq, v);
     for (uint32_t i = 0; i < nq && !rc; i++)
         out[as[i]] = s_clamp(v[i], lo, hi);
     return rc;
@@ -347,7 +370,7 @@ int wr__merge_finish(wr__merge_t *m, const wr__agg_layout_t *l, wr__sketch_pool_
     }
     for (uint32_t f = 0; f < l->nfields && l->nsketch; f++) {
         if (l->f[f].kind != WR__F_SKETCH) continue;
-        int rc = s_field_quantiles(l, f, sk, m->sk[f], m->nsk[f],
+        int rc = s_field_quantiles(l, f, sk, NULL, m->sk[f], m->nsk[f],
                                    wr__ld(m->acc + l->f[l->clamp[f][0]].off),
                                    wr__ld(m->acc + l->f[l->clamp[f][1]].off), out);
         if (rc) return rc;
@@ -517,7 +540,7 @@ int wr__finish_block(const wr__agg_layout_t *l, uint8_t *const *ents, size_t nk,
         for (size_t k = 0; k < nk; k++) {
             if (!b->count[k]) continue;
             double v[WR_AGG_MAX_AGGS];
-            int rc = s_field_quantiles(l, f, sk, b->sk + k * b->sk_cap, b->nsk[k],
+            int rc = s_field_quantiles(l, f, sk, b->sk + k * b->sk_cap, NULL, b->nsk[k],
                                        b->fa[l->clamp[f][0]][k], b->fa[l->clamp[f][1]][k], v);
             if (rc) return rc;
             for (uint32_t a = 0; a < l->naggs; a++)
@@ -580,4 +603,17 @@ int wr__acc_load(const wr__agg_layout_t *l, uint8_t *acc, const void *p, size_t 
     }
     *used = off;
     return 0;
+}
+
+int wr__acc_check_stored(const wr__agg_layout_t *l, const uint8_t *acc, const void *p, size_t len)
+{
+    size_t off = 0;
+    for (uint32_t i = 0; i < l->nfields && l->nsketch; i++) {
+        if (l->f[i].kind != WR__F_SKETCH) continue;
+        uint32_t n;
+        memcpy(&n, acc + l->f[i].off, 4);
+        if ((len - off) / 4 < n || wr__sketch_check((const uint8_t *)p + off, n)) return WR_EPROTO;
+        off += (size_t)n * 4;
+    }
+    return off == len ? 0 : WR_EPROTO;
 }

@@ -197,7 +197,7 @@ static inline void wr__acc_prefetch(const wr__agg_layout_t *l, const uint8_t *ac
 typedef struct {
     uint64_t count;
     uint8_t acc[WR__MAX_ACC];
-    uint32_t *sk[WR__MAX_FIELDS]; /* per sketch field: handles, room for cap */
+    wr__sketch_view_t *sk[WR__MAX_FIELDS]; /* per sketch field: non-empty ones, room for cap */
     uint32_t nsk[WR__MAX_FIELDS];
     uint32_t cap;
 } wr__merge_t;
@@ -207,8 +207,11 @@ int wr__merge_init(wr__merge_t *m, const wr__agg_layout_t *l, uint32_t max_panes
 void wr__merge_release(wr__merge_t *m);
 /* m becomes the merge of the non-empty pane accumulators accs[0..n) (ascending time order, n at
  * most the panes m was initialised for), field by field: the window result before
- * wr__merge_finish. */
-void wr__merge_panes(wr__merge_t *m, const wr__agg_layout_t *l, uint8_t *const *accs, size_t n);
+ * wr__merge_finish. Their sketches are read where they lie, until then: pool sketches (sk), or,
+ * for accs[j] in the stored form (wr__acc_store) with tails[j] not NULL, the entries in tails[j]
+ * (checked with wr__acc_check_stored). tails may be NULL: every acc holds pool handles. */
+void wr__merge_panes(wr__merge_t *m, const wr__agg_layout_t *l, const wr__sketch_pool_t *sk,
+                     const uint8_t *const *accs, const void *const *tails, size_t n);
 /* The aggregate values of the merged window into out[0..naggs). 0 or WR_ENOMEM (sketches). */
 int wr__merge_finish(wr__merge_t *m, const wr__agg_layout_t *l, wr__sketch_pool_t *sk, double *out);
 
@@ -259,6 +262,10 @@ size_t wr__acc_store(const wr__agg_layout_t *l, uint8_t *acc, const wr__sketch_p
  * WR_ENOMEM; either way acc's sketch fields are then 0 and nothing stays allocated. */
 int wr__acc_load(const wr__agg_layout_t *l, uint8_t *acc, const void *p, size_t len, size_t *used,
                  wr__sketch_pool_t *sk);
+/* Whether acc (a stored form) and the len bytes of entries at p are whole, by wr__acc_load's
+ * rules, without loading them: the counts take exactly len bytes and each sketch's entries pass
+ * wr__sketch_check. 0 or WR_EPROTO. */
+int wr__acc_check_stored(const wr__agg_layout_t *l, const uint8_t *acc, const void *p, size_t len);
 /* Frees acc's sketches and zeroes its sketch fields (the other fields stay). */
 void wr__acc_free_sketches(const wr__agg_layout_t *l, uint8_t *acc, wr__sketch_pool_t *sk);
 

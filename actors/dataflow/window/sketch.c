@@ -277,20 +277,12 @@ int wr__sketch_load(wr__sketch_pool_t *p, uint32_t *h, const void *e, uint32_t n
 {
     *h = 0;
     if (!n) return 0;
-    int c = s_class_for(n);
-    if (c < 0) return WR_EPROTO;
-    uint32_t nh = s_alloc(p, (unsigned)c);
+    if (wr__sketch_check(e, n)) return WR_EPROTO;
+    uint32_t nh = s_alloc(p, (unsigned)s_class_for(n));
     if (!nh) return WR_ENOMEM;
-    uint32_t *b = s_block(p, nh); /* copied first: e may be unaligned */
+    uint32_t *b = s_block(p, nh);
     b[0] = n;
-    memcpy(b + 1, e, (size_t)n * sizeof *b);
-    for (uint32_t i = 1; i <= n; i++) { /* keys in [1, 2^20 - 1], ascending; counts >= 1 */
-        uint32_t key = b[i] >> S_CNT_BITS;
-        if (!key || !(b[i] & S_CNT_MAX) || (i > 1 && key < b[i - 1] >> S_CNT_BITS)) {
-            s_release(p, nh);
-            return WR_EPROTO;
-        }
-    }
+    memcpy(b + 1, e, (size_t)n * sizeof *b); /* (e may be unaligned) */
     *h = nh;
     p->live++;
     return 0;
@@ -365,21 +357,61 @@ static bool s_rank(double q, uint64_t n, uint64_t *rank)
     return true;
 }
 
-int wr__sketch_quantiles(wr__sketch_pool_t *p, const uint32_t *hs, size_t nh, const double *qs,
-                         size_t nq, double *out)
+wr__sketch_view_t wr__sketch_view(const wr__sketch_pool_t *p, uint32_t h)
+{
+    if (!h) return (wr__sketch_view_t){NULL, 0};
+    const uint32_t *b = s_block(p, h);
+    return (wr__sketch_view_t){b + 1, b[0]};
+}
+
+int wr__sketch_check(const void *e, uint32_t n)
+{
+    if (s_class_for(n) < 0) return WR_EPROTO; /* more than a sketch holds */
+    uint32_t prev = 0;
+    for (uint32_t i = 0; i < n; i++) { /* keys in [1, 2^20 - 1], ascending; counts >= 1 */
+        uint32_t x, key;
+        memcpy(&x, (const uint8_t *)e + (size_t)i * 4, 4);
+        key = x >> S_CNT_BITS;
+        if (!key || !(x & S_CNT_MAX) || key < prev) return WR_EPROTO;
+        prev = key;
+    }
+    return 0;
+}
+
+/* The members of a union of sketches: pool handles, or views. */
+typedef struct {
+    const wr__sketch_pool_t *p;
+    const uint32_t *hs;
+    const wr__sketch_view_t *vs;
+} s_union_t;
+
+static inline wr__sketch_view_t s_member(const s_union_t *u, size_t i)
+{
+    return u->vs ? u->vs[i] : wr__sketch_view(u->p, u->hs[i]);
+}
+
+/* Entry i of a view (views of stored entries need not be aligned). */
+static inline uint32_t s_entry(wr__sketch_view_t v, uint32_t i)
+{
+    uint32_t x;
+    memcpy(&x, (const uint8_t *)v.e + (size_t)i * 4, 4);
+    return x;
+}
+
+static int s_quantiles(wr__sketch_pool_t *p, const s_union_t *u, size_t nh, const double *qs,
+                       size_t nq, double *out)
 {
     size_t t = 0;
     uint64_t n = 0;
     uint32_t kmin = UINT32_MAX, kmax = 0;
     for (size_t s = 0; s < nh; s++) {
-        if (!hs[s]) continue;
-        const uint32_t *b = s_block(p, hs[s]);
-        if (!b[0]) continue;
-        t += b[0];
-        if (b[1] >> S_CNT_BITS < kmin) kmin = b[1] >> S_CNT_BITS;
-        if (b[b[0]] >> S_CNT_BITS > kmax) kmax = b[b[0]] >> S_CNT_BITS;
-        for (uint32_t i = 1; i <= b[0]; i++)
-            n += b[i] & S_CNT_MAX;
+        wr__sketch_view_t v = s_member(u, s);
+        if (!v.n) continue;
+        t += v.n;
+        if (s_entry(v, 0) >> S_CNT_BITS < kmin) kmin = s_entry(v, 0) >> S_CNT_BITS;
+        if (s_entry(v, v.n - 1) >> S_CNT_BITS > kmax) kmax = s_entry(v, v.n - 1) >> S_CNT_BITS;
+        for (uint32_t i = 0; i < v.n; i++)
+            n += s_entry(v, i) & S_CNT_MAX;
     }
     if (n == 0) {
         for (size_t k = 0; k < nq; k++)
@@ -396,10 +428,9 @@ int wr__sketch_quantiles(wr__sketch_pool_t *p, const uint32_t *hs, size_t nh, co
         }
         memset(p->dense, 0, range * sizeof *p->dense);
         for (size_t s = 0; s < nh; s++) {
-            if (!hs[s]) continue;
-            const uint32_t *b = s_block(p, hs[s]);
-            for (uint32_t i = 1; i <= b[0]; i++)
-                p->dense[(b[i] >> S_CNT_BITS) - kmin] += b[i] & S_CNT_MAX;
+            wr__sketch_view_t v = s_member(u, s);
+            for (uint32_t i = 0; i < v.n; i++)
+                p->dense[(s_entry(v, i) >> S_CNT_BITS) - kmin] += s_entry(v, i) & S_CNT_MAX;
         }
         for (size_t k = 0; k < nq; k++) {
             uint64_t rank, cum = 0;
@@ -417,10 +448,9 @@ int wr__sketch_quantiles(wr__sketch_pool_t *p, const uint32_t *hs, size_t nh, co
     if (s_scratch(p, t)) return WR_ENOMEM;
     size_t m = 0;
     for (size_t s = 0; s < nh; s++) {
-        if (!hs[s]) continue;
-        const uint32_t *b = s_block(p, hs[s]);
-        memcpy(p->scratch + m, b + 1, (size_t)b[0] * sizeof *b);
-        m += b[0];
+        wr__sketch_view_t v = s_member(u, s);
+        if (v.n) memcpy(p->scratch + m, v.e, (size_t)v.n * sizeof *p->scratch);
+        m += v.n;
     }
     qsort(p->scratch, m, sizeof *p->scratch, s_cmp_u32);
     for (size_t k = 0; k < nq; k++) {
@@ -435,6 +465,20 @@ int wr__sketch_quantiles(wr__sketch_pool_t *p, const uint32_t *hs, size_t nh, co
         out[k] = s_value(p, p->scratch[i] >> S_CNT_BITS);
     }
     return 0;
+}
+
+int wr__sketch_quantiles(wr__sketch_pool_t *p, const uint32_t *hs, size_t nh, const double *qs,
+                         size_t nq, double *out)
+{
+    s_union_t u = {.p = p, .hs = hs};
+    return s_quantiles(p, &u, nh, qs, nq, out);
+}
+
+int wr__sketch_quantiles_of(wr__sketch_pool_t *p, const wr__sketch_view_t *vs, size_t nv,
+                            const double *qs, size_t nq, double *out)
+{
+    s_union_t u = {.p = p, .vs = vs};
+    return s_quantiles(p, &u, nv, qs, nq, out);
 }
 
 size_t wr__sketch_pool_bytes(const wr__sketch_pool_t *p)

@@ -61,6 +61,24 @@ uint64_t wr__sketch_count(const wr__sketch_pool_t *p, uint32_t h);
 int wr__sketch_quantiles(wr__sketch_pool_t *p, const uint32_t *hs, size_t nh, const double *qs,
                          size_t nq, double *out);
 
+/* A sketch's entries where they lie: n u32 words at e, as wr__sketch_entries gives them (e need
+ * not be aligned: a view may point into a stored tail). */
+typedef struct {
+    const void *e;
+    uint32_t n;
+} wr__sketch_view_t;
+
+/* The view of pool sketch h (0: n = 0), borrowed until the pool next changes. */
+wr__sketch_view_t wr__sketch_view(const wr__sketch_pool_t *p, uint32_t h);
+/* Whether the n stored entries at e are a sketch, by wr__sketch_load's rules (keys valid and
+ * ascending, counts >= 1, no more entries than a sketch holds): 0 or WR_EPROTO. A view of stored
+ * entries must pass this before wr__sketch_quantiles_of reads it. */
+int wr__sketch_check(const void *e, uint32_t n);
+/* As wr__sketch_quantiles, of the union of the views vs[0..nv) (pool sketches' or checked stored
+ * entries): a stored sketch is read where it lies, without loading it into the pool. */
+int wr__sketch_quantiles_of(wr__sketch_pool_t *p, const wr__sketch_view_t *vs, size_t nv,
+                            const double *qs, size_t nq, double *out);
+
 /* Snapshot support (memory snapshots, the rocksdb backend's stored runs; agg.h's stored form).
  * The entries of sketch h (0: none) as stored: *n u32 words, borrowed until the pool next
  * changes. */

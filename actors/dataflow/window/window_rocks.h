@@ -16,18 +16,19 @@
  * the merge between keys (the cursor stays open until wr_window_resume). A window's panes are
  * merged in chunks of up to 64 panes (a cursor's limit), so a watermark that jumps over many
  * windows is fine. Late records (within allowed lateness) for a closed pane are a read-modify-write
- * of the stored block (wr_panestore_update_one: ~tens of us each, rare records only), then their
- * fired windows fire again from the store, marked late. Panes below the lowest live pane are
- * dropped by range after each firing.
+ * of the stored block (wr_panestore_update_one, blocks of 128 entries: ~tens of us each, rare
+ * records only), then their fired windows fire again from the store, marked late. Panes below the
+ * lowest live pane are dropped by range after each firing.
  *
  * Quantiles. An accumulator holds a handle per quantile column into the engine's sketch pool
  * (sketch.h), which the pane store cannot keep: stored entries carry their sketches in the
  * store's tails (panestore.h) in agg.h's stored form (each handle replaced by its entry count,
  * the entries after the accumulator). An open pane's and a just-closed run's sketches stay in the
- * pool, as in the memory engine (the closed run frees them when it goes); stored ones are loaded
- * into the pool per key while its windows fire (validated: a damaged tail is WR_EPROTO, never a
- * crash) and freed right after; a late record loads, updates and stores its entry's sketches
- * again in the read-modify-write.
+ * pool, as in the memory engine (the closed run frees them when it goes); stored ones are read
+ * where they lie in the block while their key's windows fire (sketch.h's views; checked first: a
+ * damaged tail is WR_EPROTO, never a crash), without a copy into the pool; a late record loads,
+ * updates and stores its entry's sketches again in the read-modify-write, and its re-fires load
+ * the stored ones.
  *
  * Memory: the open panes (about keys x (8 + accumulator) x 1.3 bytes each, usually one or two of
  * them), the sorted runs just closed (keys x (10 + accumulator)), of which the newest stays in

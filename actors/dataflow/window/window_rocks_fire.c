@@ -28,7 +28,7 @@ int wr__rocks_fire_key(wr_window_t *w, const wr_window_sink_t *sink, uint64_t ke
         while (i1 < n && pane[i1] < a + K)
             i1++;
         /* merge_panes only reads the accumulators (and lists their sketches) */
-        wr__merge_panes(&w->merge, &w->lay, (uint8_t *const *)(r->kp_acc + i0), i1 - i0);
+        wr__merge_panes(&w->merge, &w->lay, w->sk, r->kp_acc + i0, r->kp_tail + i0, i1 - i0);
         int rc = wr__emit(w, sink, key, a * w->P, (a + K) * w->P, late);
         if (rc) return rc;
         a += g;
@@ -107,16 +107,16 @@ static int s_run(wr_window_t *w, const wr_window_sink_t *sink)
             f->c_lo = f->c_hi + w->g;
             continue;
         }
-        size_t n = 0, nld = 0;
+        size_t n = 0;
         if (f->row_live && f->row.kg == kg && f->row.key == key) {
             for (size_t j = 0; j < f->row.n && !rc; j++) {
+                /* stored sketches are read where they lie (the block), once checked */
                 r->kp_pane[n] = f->row.pane[j];
-                r->kp_acc[n++] = f->row.acc[j];
-                if (!w->lay.nsketch) continue;
-                /* stored sketches: loaded into the pool for this key's windows */
-                uint8_t *ld = r->ld + nld * w->lay.size;
-                rc = wr__rocks_load(w, ld, f->row.acc[j], f->row.tail[j], f->row.tail_len[j]);
-                if (!rc) r->kp_acc[n - 1] = ld, nld++;
+                r->kp_acc[n] = f->row.acc[j];
+                r->kp_tail[n++] = w->lay.nsketch ? f->row.tail[j] : NULL;
+                if (w->lay.nsketch)
+                    rc = wr__acc_check_stored(&w->lay, f->row.acc[j], f->row.tail[j],
+                                              f->row.tail_len[j]);
             }
             f->row_live = false; /* consumed: its pointers stay valid until the next call */
         }
@@ -128,14 +128,13 @@ static int s_run(wr_window_t *w, const wr_window_sink_t *sink)
                 continue;
             if ((rc = wr__rocks_kp_reserve(r, n + 1))) break;
             r->kp_pane[n] = u->pane;
+            r->kp_tail[n] = NULL;
             r->kp_acc[n++] = u->acc + u->pos * w->lay.size;
             u->pos++;
             if (w->lay.nsketch && u->pos + S_SK_PF < u->n) /* a later key's, read soon */
                 wr__acc_prefetch(&w->lay, u->acc + (u->pos + S_SK_PF) * w->lay.size, w->sk);
         }
         if (!rc) rc = wr__rocks_fire_key(w, sink, key, n, f->c_lo, f->c_hi, 0);
-        for (size_t j = 0; j < nld; j++)
-            wr__acc_free_sketches(&w->lay, r->ld + j * w->lay.size, w->sk);
         if (!rc && wr__sink_full(w, sink, &seen)) return WR_EAGAIN;
     }
     return rc;

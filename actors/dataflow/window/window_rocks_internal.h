@@ -66,12 +66,14 @@ typedef struct wr__rocks {
     void *sort_a, *sort_b;
     size_t sort_cap;
     wr__rfire_t f;
-    /* a key's panes while its windows fire */
+    /* a key's panes while its windows fire: kp_tail[i] NULL for an accumulator with pool
+     * sketches, else kp_acc[i] is a stored one (from the cursor) and its sketches lie there */
     int64_t *kp_pane;
     const uint8_t **kp_acc;
+    const void **kp_tail;
     size_t kp_cap;
     uint8_t *one;  /* scratch accumulators: 2 K */
-    uint8_t *ld;   /* stored accumulators loaded with their sketches: one per pane */
+    uint8_t *ld;   /* stored accumulators loaded with their sketches (re-fires): one per pane */
     uint8_t *tbuf; /* an entry's tail (its sketches' entries) being written */
     size_t tbuf_cap;
     uint64_t late_updates; /* records written into closed panes */

@@ -170,8 +170,8 @@ static int s_schedule(wr_window_t *w, uint32_t n, int64_t t)
 
 static int s_fire(wr_window_t *w, const wr_window_sink_t *sink, uint32_t n, uint8_t late)
 {
-    uint8_t *acc = s_nd(w, n) + S_ACC;
-    wr__merge_panes(&w->merge, &w->lay, &acc, 1);
+    const uint8_t *acc = s_nd(w, n) + S_ACC;
+    wr__merge_panes(&w->merge, &w->lay, w->sk, &acc, NULL, 1);
     uint64_t key;
     memcpy(&key, s_nd(w, n) + S_KEY, 8);
     s_nd(w, n)[S_FIRED] = 1;

@@ -359,7 +359,8 @@ static int s_fire(wr_window_t *w, const wr_window_sink_t *sink, uint64_t key, si
             while (i1 < n && pane[i1] < a + K)
                 i1++;
             if (i1 == i0) continue;
-            wr__merge_panes(&w->merge, &w->lay, w->kp_acc + i0, i1 - i0);
+            wr__merge_panes(&w->merge, &w->lay, w->sk, (const uint8_t *const *)w->kp_acc + i0, NULL,
+                            i1 - i0);
             int rc = wr__emit(w, sink, key, a * w->P, (a + K) * w->P, late);
             if (rc) return rc;
         }
@@ -378,7 +379,8 @@ static int s_fire(wr_window_t *w, const wr_window_sink_t *sink, uint64_t key, si
             size_t j = first;
             while (j < n && pane[j] < a + K)
                 j++;
-            wr__merge_panes(&w->merge, &w->lay, w->kp_acc + first, j - first);
+            wr__merge_panes(&w->merge, &w->lay, w->sk, (const uint8_t *const *)w->kp_acc + first,
+                            NULL, j - first);
             int rc = wr__emit(w, sink, key, a * w->P, (a + K) * w->P, late);
             if (rc) return rc;
         }
