@@ -85,6 +85,8 @@ static uint32_t s_alloc(wr__sketch_pool_t *p, unsigned c)
     if (k->free_head) {
         idx = k->free_head;
         k->free_head = k->mem[(size_t)idx * s_words(c)];
+        /* freed blocks lie at random and are cold: the next one is fetched while this is used */
+        if (k->free_head) __builtin_prefetch(k->mem + (size_t)k->free_head * s_words(c), 1);
     } else {
         if (k->nblocks == 0) k->nblocks = 1;
         if (k->nblocks >= k->cap) {

@@ -163,12 +163,14 @@ typedef struct {
     int rc;
 } s_enc_t;
 
-/* put_run_tails's encode: entry i's sketches into its tail. */
+/* put_run_tails's encode: entry i's sketches into its tail (entries come in order: those of
+ * S_SK_PF entries later are prefetched, as the sketches lie in the pool at random). */
 static const void *s_encode(void *ctx, size_t i, uint8_t *acc, size_t *len)
 {
     s_enc_t *x = ctx;
     const void *tail = NULL;
-    (void)i;
+    if (i + S_SK_PF < x->u->n)
+        wr__acc_prefetch(&x->w->lay, x->u->acc + (i + S_SK_PF) * x->w->lay.size, x->w->sk);
     *len = 0;
     if (!x->rc) x->rc = wr__rocks_encode(x->w, acc, &tail, len);
     return x->rc ? NULL : tail;
