@@ -260,6 +260,13 @@ static void test_views_of_stored_entries(void **state)
     assert_int_equal(wr__sketch_check(zero_key, 1), WR_EPROTO);
     assert_int_equal(wr__sketch_check(zero_count, 1), WR_EPROTO);
     assert_int_equal(wr__sketch_check(down, 2), WR_EPROTO);
+    /* more entries than the largest class holds (refused before a word is read) */
+    assert_int_equal(wr__sketch_check(good, 1u << 22), WR_EPROTO);
+    wr__sketch_pool_t *p = wr__sketch_pool_new(0.01);
+    uint32_t h = 7;
+    assert_int_equal(wr__sketch_load(p, &h, good, 1u << 22), WR_EPROTO);
+    assert_int_equal(h, 0);
+    wr__sketch_pool_destroy(&p);
 }
 
 /* Sketches whose size the pool has learned do not grow block by block: after many six-bucket

@@ -79,8 +79,7 @@ int wr__rocks_init(wr_window_t *w)
     r->st_hi = INT64_MIN;
     /* room for the panes of a late record's windows: K + K - 1 */
     if (!(r->dir = strdup(s->state_dir)) || !(r->one = malloc((size_t)w->lay.size * 2 * w->K)) ||
-        !(r->ld = malloc((size_t)w->lay.size * WR_PANESTORE_MAX_PANES)) ||
-        !(r->init = calloc(1, (size_t)w->lay.size + 1)) ||
+        !(r->ld = malloc((size_t)w->lay.size)) || !(r->init = calloc(1, (size_t)w->lay.size + 1)) ||
         wr__rocks_kp_reserve(r, (size_t)w->K + 64) ||
         wr__merge_init(&w->merge, &w->lay, (uint32_t)w->K))
         return WR_ENOMEM;

@@ -73,7 +73,7 @@ typedef struct wr__rocks {
     const void **kp_tail;
     size_t kp_cap;
     uint8_t *one;  /* scratch accumulators: 2 K */
-    uint8_t *ld;   /* stored accumulators loaded with their sketches (re-fires): one per pane */
+    uint8_t *ld;   /* a stored accumulator as read for a re-fire (its sketches then loaded) */
     uint8_t *tbuf; /* an entry's tail (its sketches' entries) being written */
     size_t tbuf_cap;
     uint64_t late_updates; /* records written into closed panes */
