@@ -266,13 +266,9 @@ void wr__sketch_prefetch(const wr__sketch_pool_t *p, uint32_t h)
 
 const uint32_t *wr__sketch_entries(const wr__sketch_pool_t *p, uint32_t h, uint32_t *n)
 {
-    if (!h) {
-        *n = 0;
-        return NULL;
-    }
-    const uint32_t *b = s_block(p, h);
-    *n = b[0];
-    return b + 1;
+    wr__sketch_view_t v = wr__sketch_view(p, h); /* (a pool's entries are aligned) */
+    *n = v.n;
+    return v.e;
 }
 
 int wr__sketch_load(wr__sketch_pool_t *p, uint32_t *h, const void *e, uint32_t n)
