@@ -164,6 +164,12 @@ int wr__curve_watch(wr__curve_t *c, zsock_t *sock)
     return 0;
 }
 
+void wr__curve_unwatch(zsock_t *sock)
+{
+    /* (a NULL endpoint stops the monitor under the lock its event sends hold: none comes after) */
+    if (sock) zmq_socket_monitor(zsock_resolve(sock), NULL, 0);
+}
+
 int wr__curve_client(wr__curve_t *c, zsock_t *sock, const char *peer)
 {
     const wr_key_t *k = wr_keys_by_name(c->keys, peer);

@@ -41,6 +41,13 @@ int wr__curve_server(wr__curve_t *c, zsock_t *sock);
 /* Watches how sock's handshakes end (a socket monitor, read by wr__curve_serve); before any bind
  * or connect. 0 or WR_EIO. */
 int wr__curve_watch(wr__curve_t *c, zsock_t *sock);
+/* Stops watching sock: call it before sock is closed, from the thread that owns sock. libzmq
+ * sends a monitor's events with blocking sends from its own I/O thread, and keeps sending them
+ * while a closed socket's connections wind down; once the reading end (wr__curve_destroy) is
+ * gone, the next event blocks that I/O thread for good, and with it every connection of every
+ * socket of the process (seen: a process making client nodes one after another stopped reaching
+ * anyone). Safe when sock is not watched. */
+void wr__curve_unwatch(zsock_t *sock);
 /* Sets sock's client options for a connection to the node whose certificate is `peer` (to be
  * made right after). WR_ENOTFOUND when the cluster has no public certificate of that name (logged,
  * rate-limited). */

@@ -1043,6 +1043,7 @@ wr_transport_t *wr_transport_new(const wr_transport_opts_t *opts, int *err)
     return t;
 fail:
     if (t) {
+        if (t->curve) wr__curve_unwatch(t->router);
         zsock_destroy(&t->router);
         wr__curve_destroy(&t->curve);
         if (t->wake_fd >= 0) close(t->wake_fd);
@@ -1157,6 +1158,7 @@ void wr_transport_destroy(wr_transport_t **tp, int64_t linger_ms)
     free(t->peers);
     free(t->peer_snap);
     free(t->queue);
+    if (t->curve) wr__curve_unwatch(t->router);
     zsock_destroy(&t->router);
     wr__outq_destroy(&t->outq); /* after the socket: frames it still held are freed by now */
     wr__curve_destroy(&t->curve);

@@ -673,6 +673,60 @@ static void test_curve_client_and_server(void **state)
     wr_fs_rmtree(dir);
 }
 
+/* Client nodes made and destroyed one after another in one process, each gone at another moment
+ * of its CURVE handshake with a server in the same process, leave the process able to reach the
+ * server. Was a bug: the transport closed its handshake monitor's reading end while ZeroMQ was
+ * still winding down the closed socket's connections; ZeroMQ sends monitor events with blocking
+ * sends from its I/O thread, so an event after that (a handshake ending, a disconnect) blocked
+ * the process's one ZeroMQ I/O thread for good, and every later connection of the process with
+ * it. Seen in test_cluster under load: every in-process `weir actors` after a JobManager restart
+ * said "no JobManager answers". */
+static void test_clients_destroyed_mid_handshake_leave_the_process_working(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/weir-test-transport-keys-XXXXXX";
+    s_make_keys(dir);
+    wr_strbuf_t err;
+    wr_strbuf_init(&err);
+    bool made;
+    assert_int_equal(wr_keys_generate(dir, "K", WR_ROLE_ADMIN, &made, &err), 0);
+    wr_strbuf_release(&err);
+    wr_node_opts_t so = {.id = "S",
+                         .bind = "tcp://127.0.0.1:*",
+                         .threads = 1,
+                         .heartbeat_timeout_ms = WR_TEST_WAIT_MS,
+                         .keys_dir = dir};
+    int rc = 0;
+    wr_node_t *s = wr_node_new(&so, &rc);
+    assert_non_null(s);
+    s_who_t who = {0};
+    s_spawn(s, "who", &s_who, &who, 0);
+    char id[WR_NODE_MAX];
+    wr_node_opts_t co = so;
+    co.id = id;
+    co.cert = "K"; /* a client's ids: "K.<anything>" */
+    co.bind = NULL;
+    for (int i = 0; i < 300; i++) {
+        snprintf(id, sizeof id, "K.%d", i);
+        wr_node_t *c = wr_node_new(&co, &rc);
+        assert_non_null(c);
+        assert_int_equal(wr_node_connect(c, "S", wr_node_endpoint(s)), 0);
+        if (i % 10 == 9)
+            s_ping(c, "S/who"); /* and some destroyed with their connection up */
+        else
+            usleep((useconds_t)(i % 9) * 150); /* 0 to 1.2 ms into the handshake */
+        wr_node_destroy(&c);
+    }
+    snprintf(id, sizeof id, "K.last");
+    wr_node_t *c = wr_node_new(&co, &rc);
+    assert_non_null(c);
+    assert_int_equal(wr_node_connect(c, "S", wr_node_endpoint(s)), 0);
+    s_ping(c, "S/who");
+    wr_node_destroy(&c);
+    wr_node_destroy(&s);
+    wr_fs_rmtree(dir);
+}
+
 /* A node whose key the server no longer admits (its public certificate removed there) learns that
  * the server refused it (wr_peer_info_t.handshake), also when it dials from a source address
  * (libzmq then names the connection after the dialed text, source and all), and the server does
@@ -974,6 +1028,7 @@ int main(void)
         cmocka_unit_test(test_source_address_is_where_connections_come_from),
         cmocka_unit_test(test_advertised_endpoint_is_what_peers_are_told),
         cmocka_unit_test(test_curve_client_and_server),
+        cmocka_unit_test(test_clients_destroyed_mid_handshake_leave_the_process_working),
         cmocka_unit_test(test_refused_key_is_told_with_and_without_a_source_address),
         cmocka_unit_test_teardown(test_round_trips_never_wait_for_a_timer, s_remove_keys),
     };
