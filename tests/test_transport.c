@@ -681,10 +681,23 @@ static void test_curve_client_and_server(void **state)
  * the process's one ZeroMQ I/O thread for good, and every later connection of the process with
  * it. Seen in test_cluster under load: every in-process `weir actors` after a JobManager restart
  * said "no JobManager answers". */
+/* Its server and keys, which its teardown removes also when it fails: a server left behind would
+ * hold the process's one ZAP handler, and every later CURVE server of this binary would fail. */
+static char s_churn_keys[] = "/tmp/weir-test-transport-keys-XXXXXX";
+static wr_node_t *s_churn_server;
+
+static int s_churn_teardown(void **state)
+{
+    (void)state;
+    wr_node_destroy(&s_churn_server);
+    if (!strstr(s_churn_keys, "XXXXXX")) wr_fs_rmtree(s_churn_keys);
+    return 0;
+}
+
 static void test_clients_destroyed_mid_handshake_leave_the_process_working(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/weir-test-transport-keys-XXXXXX";
+    char *dir = s_churn_keys;
     s_make_keys(dir);
     wr_strbuf_t err;
     wr_strbuf_init(&err);
@@ -697,9 +710,9 @@ static void test_clients_destroyed_mid_handshake_leave_the_process_working(void 
                          .heartbeat_timeout_ms = WR_TEST_WAIT_MS,
                          .keys_dir = dir};
     int rc = 0;
-    wr_node_t *s = wr_node_new(&so, &rc);
+    wr_node_t *s = s_churn_server = wr_node_new(&so, &rc);
     assert_non_null(s);
-    s_who_t who = {0};
+    static s_who_t who; /* (outlives a failure: the teardown stops the server) */
     s_spawn(s, "who", &s_who, &who, 0);
     char id[WR_NODE_MAX];
     wr_node_opts_t co = so;
@@ -723,8 +736,6 @@ static void test_clients_destroyed_mid_handshake_leave_the_process_working(void 
     assert_int_equal(wr_node_connect(c, "S", wr_node_endpoint(s)), 0);
     s_ping(c, "S/who");
     wr_node_destroy(&c);
-    wr_node_destroy(&s);
-    wr_fs_rmtree(dir);
 }
 
 /* A node whose key the server no longer admits (its public certificate removed there) learns that
@@ -1028,7 +1039,8 @@ int main(void)
         cmocka_unit_test(test_source_address_is_where_connections_come_from),
         cmocka_unit_test(test_advertised_endpoint_is_what_peers_are_told),
         cmocka_unit_test(test_curve_client_and_server),
-        cmocka_unit_test(test_clients_destroyed_mid_handshake_leave_the_process_working),
+        cmocka_unit_test_teardown(test_clients_destroyed_mid_handshake_leave_the_process_working,
+                                  s_churn_teardown),
         cmocka_unit_test(test_refused_key_is_told_with_and_without_a_source_address),
         cmocka_unit_test_teardown(test_round_trips_never_wait_for_a_timer, s_remove_keys),
     };
