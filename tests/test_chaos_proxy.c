@@ -10,7 +10,6 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -24,6 +23,7 @@
 #include "bus/base/clock.h"
 #include "bus/base/error.h"
 #include "cli/chaos_proxy.h"
+#include "tests/support/fds.h"
 
 #define A_IP     "127.0.0.2"
 #define B_IP     "127.0.0.3"
@@ -561,24 +561,14 @@ static void test_refused_destination_closes_the_client(void **state)
 
 /* ---- lifecycle and bad input ---- */
 
-static int s_count_fds(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    assert_non_null(d);
-    int n = 0;
-    while (readdir(d))
-        n++;
-    closedir(d);
-    return n;
-}
-
 /* Destroyed with connections open and cut (and bytes held): no descriptor is left. */
 static void test_destroy_with_open_and_cut_connections_leaves_no_fd(void **state)
 {
     fx_t *fx = *state;
     wr_chaos_proxy_destroy(&fx->proxy);
     assert_null(fx->proxy);
-    int before = s_count_fds();
+    int before = wr_test_open_fds();
+    assert_true(before > 0);
 
     assert_int_equal(wr_chaos_proxy_new(&fx->proxy), 0);
     assert_int_equal(wr_chaos_proxy_node(fx->proxy, "a", A_IP), 0);
@@ -599,7 +589,7 @@ static void test_destroy_with_open_and_cut_connections_leaves_no_fd(void **state
     assert_true(s_eof(c1));
     while (fx->nfds)
         close(fx->fds[--fx->nfds]);
-    assert_int_equal(s_count_fds(), before);
+    assert_int_equal(wr_test_open_fds(), before);
 }
 
 static void test_bad_arguments_are_refused(void **state)

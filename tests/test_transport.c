@@ -23,6 +23,7 @@
 #include "bus/base/mp.h"
 #include "bus/messages.h"
 #include "tests/support/actor.h"
+#include "tests/support/fds.h"
 
 #define HB_INTERVAL_MS 50
 #define HB_TIMEOUT_MS  300
@@ -673,16 +674,9 @@ static void test_curve_client_and_server(void **state)
     wr_fs_rmtree(dir);
 }
 
-/* Client nodes made and destroyed one after another in one process, each gone at another moment
- * of its CURVE handshake with a server in the same process, leave the process able to reach the
- * server. Was a bug: the transport closed its handshake monitor's reading end while ZeroMQ was
- * still winding down the closed socket's connections; ZeroMQ sends monitor events with blocking
- * sends from its I/O thread, so an event after that (a handshake ending, a disconnect) blocked
- * the process's one ZeroMQ I/O thread for good, and every later connection of the process with
- * it. Seen in test_cluster under load: every in-process `weir actors` after a JobManager restart
- * said "no JobManager answers". */
-/* Its server and keys, which its teardown removes also when it fails: a server left behind would
- * hold the process's one ZAP handler, and every later CURVE server of this binary would fail. */
+/* The next test's server and keys, which its teardown removes also when it fails: a server left
+ * behind would hold the process's one ZAP handler, and every later CURVE server of this binary
+ * would fail. */
 static char s_churn_keys[] = "/tmp/weir-test-transport-keys-XXXXXX";
 static wr_node_t *s_churn_server;
 
@@ -694,6 +688,15 @@ static int s_churn_teardown(void **state)
     return 0;
 }
 
+/* Client nodes made and destroyed one after another in one process, each gone at another moment
+ * of its CURVE handshake with a server in the same process, leave the process able to reach the
+ * server. Was a bug: the transport closed its handshake monitor's reading end while ZeroMQ was
+ * still winding down the closed socket's connections; ZeroMQ sends monitor events with blocking
+ * sends from its I/O thread, so an event after that (a handshake ending, a disconnect) blocked
+ * the process's one ZeroMQ I/O thread for good, and every later connection of the process with
+ * it. Seen in test_cluster under load: every in-process `weir actors` after a JobManager restart
+ * said "no JobManager answers". And what the clients held (file descriptors: sockets, eventfds,
+ * the monitor's duplicates) is given back. */
 static void test_clients_destroyed_mid_handshake_leave_the_process_working(void **state)
 {
     (void)state;
@@ -714,6 +717,8 @@ static void test_clients_destroyed_mid_handshake_leave_the_process_working(void 
     assert_non_null(s);
     static s_who_t who; /* (outlives a failure: the teardown stops the server) */
     s_spawn(s, "who", &s_who, &who, 0);
+    int fds = wr_test_open_fds();
+    assert_true(fds > 0);
     char id[WR_NODE_MAX];
     wr_node_opts_t co = so;
     co.id = id;
@@ -736,6 +741,14 @@ static void test_clients_destroyed_mid_handshake_leave_the_process_working(void 
     assert_int_equal(wr_node_connect(c, "S", wr_node_endpoint(s)), 0);
     s_ping(c, "S/who");
     wr_node_destroy(&c);
+    /* ZeroMQ closes a destroyed socket's connections on its own threads: a moment later, the
+     * process holds what it held before the clients (a few more while the server's ends close) */
+    int now = wr_test_open_fds();
+    for (int64_t t0 = wr_now_ns(); now > fds + 8 && s_ms_since(t0) < WR_TEST_WAIT_MS;) {
+        wr_test_sleep_ms(20);
+        now = wr_test_open_fds();
+    }
+    if (now > fds + 8) fail_msg("300 clients later the process holds %d fds, not %d", now, fds);
 }
 
 /* A node whose key the server no longer admits (its public certificate removed there) learns that
