@@ -668,6 +668,27 @@ static void test_parse_numbers(void **state)
         assert_int_equal(wr_parse_double(buf, (size_t)n, &d), 0);
         if (memcmp(&d, &want, sizeof d)) fail_msg("'%s': %.17g, expected %.17g", buf, d, want);
     }
+    /* doubles printed with every digit they need (15 to 17: the second fast path's numbers), and
+     * 16- to 19-digit integers at, next to and around the midpoint of two doubles, alone and
+     * times 10^-27..10^27 (a midpoint is where rounding twice, through extended precision, could
+     * go wrong: these must round as strtod does) */
+    for (int k = 0; k < 300000; k++) {
+        x = x * 6364136223846793005u + 1442695040888963407u;
+        int n;
+        if (k % 2) {
+            double v = ldexp((double)(x >> 11) / 9007199254740992.0 + 0.5, (int)(x % 140) - 70);
+            n = snprintf(buf, sizeof buf, "%.*g", 15 + (int)((x >> 8) % 3), v);
+        } else {
+            double v = ldexp(1.0 + (double)(x >> 12) / 4503599627370496.0, 53 + (int)(x % 10));
+            double mid = v + (nextafter(v, INFINITY) - v) / 2; /* an integer: ulp >= 2 */
+            uint64_t m = (uint64_t)mid + (uint64_t)((x >> 4) % 3) - 1;
+            int e = (int)((x >> 20) % 55) - 27;
+            n = snprintf(buf, sizeof buf, k % 4 ? "%llue%d" : "%llu", (unsigned long long)m, e);
+        }
+        double d, want = strtod(buf, NULL);
+        assert_int_equal(wr_parse_double(buf, (size_t)n, &d), 0);
+        if (memcmp(&d, &want, sizeof d)) fail_msg("'%s': %.17g, expected %.17g", buf, d, want);
+    }
     static const char *const bad[] = {"",   "-",   ".5",  "5.",   "1e",    "1e+", "--1", "+1",
                                       "1x", "inf", "nan", "0x10", "1.2.3", " 1",  "1 "};
     for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {

@@ -2,6 +2,7 @@
 #include "bus/base/numparse.h"
 
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -38,7 +39,36 @@ int wr_parse_int(const char *s, size_t len, int64_t *out)
     return 0;
 }
 
-/* strtod on a NUL-terminated copy: only for numbers the exact fast path cannot take. */
+/* m * 10^exp10 (m < 2^64, |exp10| <= 27) correctly rounded through the x87's 64-bit significand,
+ * or false when that cannot be told. Both operands are exact there (10^27 = 5^27 * 2^27, and 5^27
+ * < 2^64), so the one extended operation rounds the exact value x once, to r; rounding r to double
+ * then gives round(x), unless r is exactly the midpoint of two doubles (its 11 bits below a
+ * double's 53 are 10000000000): then x may lie on either side of it, and the caller asks strtod.
+ * For the 16- to 19-digit numbers a program writes with every digit a double needs (17 for most),
+ * which Clinger's path cannot take: m > 2^53. */
+static bool s_extended_double(uint64_t m, int exp10, double *out)
+{
+#if LDBL_MANT_DIG == 64 && defined(__x86_64__)
+    static const long double pow10[] = {1e0L,  1e1L,  1e2L,  1e3L,  1e4L,  1e5L,  1e6L,
+                                        1e7L,  1e8L,  1e9L,  1e10L, 1e11L, 1e12L, 1e13L,
+                                        1e14L, 1e15L, 1e16L, 1e17L, 1e18L, 1e19L, 1e20L,
+                                        1e21L, 1e22L, 1e23L, 1e24L, 1e25L, 1e26L, 1e27L};
+    if (exp10 < -27 || exp10 > 27) return false;
+    long double r = exp10 < 0 ? (long double)m / pow10[-exp10] : (long double)m * pow10[exp10];
+    uint64_t significand; /* the x87 format's first 8 bytes: all 64 bits, the integer bit first */
+    memcpy(&significand, &r, sizeof significand);
+    if ((significand & 0x7ff) == 0x400) return false;
+    *out = (double)r;
+    return true;
+#else
+    (void)m;
+    (void)exp10;
+    (void)out;
+    return false;
+#endif
+}
+
+/* strtod on a NUL-terminated copy: only for numbers the exact fast paths cannot take. */
 static int s_slow_double(const char *s, size_t len, double *out)
 {
     char small[128];
@@ -107,7 +137,7 @@ int wr_parse_double(const char *s, size_t len, double *out)
     } else if (!dropped && m <= (UINT64_C(1) << 53) && exp10 >= -22 && exp10 <= 22) {
         /* both operands exact, so one IEEE operation rounds correctly (Clinger) */
         v = exp10 < 0 ? (double)m / s_pow10[-exp10] : (double)m * s_pow10[exp10];
-    } else {
+    } else if (dropped || !s_extended_double(m, exp10, &v)) {
         return s_slow_double(s, len, out);
     }
     *out = neg ? -v : v;

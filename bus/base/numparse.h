@@ -14,7 +14,9 @@
 /* A decimal integer with an optional '-': -12, 0, 9223372036854775807. */
 int wr_parse_int(const char *s, size_t len, int64_t *out);
 /* A decimal number as JSON writes it (also with leading zeros), correctly rounded: an exact
- * fast path, strtod only for the rare number that needs more than 19 digits or 10^±22. */
+ * fast path (Clinger's: up to 2^53 times 10^±22), a second one for up to 19 digits times 10^±27
+ * (x86-64's extended precision: the 17 digits a double printed in full needs), strtod only for
+ * the rare number beyond, or one the second path cannot round for sure. */
 int wr_parse_double(const char *s, size_t len, double *out);
 /* A time as epoch milliseconds: an integer, or ISO-8601 in UTC: 2024-05-29, 2024-05-29T16:26:40,
  * with a fraction of a second (.5 to .123456789, truncated to ms), then Z, +hh:mm, +hhmm, or
