@@ -70,10 +70,22 @@ static bool s_port_range(int *lo, int *hi)
     return *hi - *lo >= 2000;
 }
 
+/* WEIR_PORTS=LO-HI in the environment, when it is such a range ([LO, HI): 1024 <= LO,
+ * LO + 100 <= HI <= 65536; anything else is passed over). */
+static bool s_env_range(int *lo, int *hi)
+{
+    const char *v = getenv("WEIR_PORTS");
+    int a, b, n = 0;
+    if (!v || sscanf(v, "%d-%d%n", &a, &b, &n) != 2 || v[n] || a < 1024 || b > 65536 || b - a < 100)
+        return false;
+    *lo = a, *hi = b;
+    return true;
+}
+
 int wr_bench_free_port(void)
 {
     int lo, hi;
-    if (s_port_range(&lo, &hi))
+    if (s_env_range(&lo, &hi) || s_port_range(&lo, &hi))
         for (int i = 0; i < 200; i++) {
             uint32_t r;
             if (getrandom(&r, sizeof r, 0) != sizeof r) break;

@@ -57,7 +57,10 @@ void wr_bench_procs_release(wr_bench_procs_t *ps, bool keep);
  * breaks many connections (weir chaos) would otherwise find a daemon's port, kept across its
  * restarts, taken by one of its own connections. Outside the range it competes only with other
  * picks like it (tests/support/process.h's ps_free_port is this function), and never gives 8081,
- * rest.port's default, which any JobManager started meanwhile may take. */
+ * rest.port's default, or 9249, metrics.prometheus.port's, which any daemon started meanwhile may
+ * take. With WEIR_PORTS=LO-HI in the environment (1024 <= LO, LO + 100 <= HI <= 65536; anything
+ * else is passed over) it draws from [LO, HI) instead: `scons test` gives each test binary running
+ * beside others a range of its own, so that two never pick the same port. */
 int wr_bench_free_port(void);
 /* Milliseconds of a monotonic clock. */
 int64_t wr_bench_ms(void);
