@@ -33,16 +33,22 @@ static int s_close_held(void **state)
     return 0;
 }
 
+/* The kernel's ephemeral port range, [*lo, *hi] (net.ipv4.ip_local_port_range). */
+static void s_ephemeral_range(int *lo, int *hi)
+{
+    FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+    assert_non_null(f);
+    assert_int_equal(fscanf(f, "%d %d", lo, hi), 2);
+    fclose(f);
+}
+
 /* Each pick is free (a daemon can listen on it), outside the ephemeral range, and never one that
  * is in use: the ports held open meanwhile are not handed out again. */
 static void test_free_ports_lie_outside_the_ephemeral_range(void **state)
 {
     (void)state;
     int lo = 0, hi = 0;
-    FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
-    assert_non_null(f);
-    assert_int_equal(fscanf(f, "%d %d", &lo, &hi), 2);
-    fclose(f);
+    s_ephemeral_range(&lo, &hi);
     if (lo - 10000 < 5000 && 65535 - hi < 2000)
         skip(); /* no room outside the ephemeral range: ps_free_port falls back to it */
 
@@ -85,10 +91,7 @@ static void test_weir_ports_is_the_range_picks_come_from(void **state)
     const char *was = getenv("WEIR_PORTS");
     if (was) assert_non_null(s_runner_ports = strdup(was));
     int lo = 0, hi = 0;
-    FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
-    assert_non_null(f);
-    assert_int_equal(fscanf(f, "%d %d", &lo, &hi), 2);
-    fclose(f);
+    s_ephemeral_range(&lo, &hi);
     /* a range of 200 ports of those below the ephemeral range */
     int a = 10000 + (int)(getpid() % 40) * 200, b = a + 200;
     if (b > lo) skip();

@@ -688,6 +688,12 @@ static int s_churn_teardown(void **state)
     return 0;
 }
 
+/* Whether the process holds at most 8 file descriptors more than *ctx (an int). */
+static bool s_fds_back(void *ctx)
+{
+    return wr_test_open_fds() <= *(const int *)ctx + 8;
+}
+
 /* Client nodes made and destroyed one after another in one process, each gone at another moment
  * of its CURVE handshake with a server in the same process, leave the process able to reach the
  * server. Was a bug: the transport closed its handshake monitor's reading end while ZeroMQ was
@@ -743,12 +749,8 @@ static void test_clients_destroyed_mid_handshake_leave_the_process_working(void 
     wr_node_destroy(&c);
     /* ZeroMQ closes a destroyed socket's connections on its own threads: a moment later, the
      * process holds what it held before the clients (a few more while the server's ends close) */
-    int now = wr_test_open_fds();
-    for (int64_t t0 = wr_now_ns(); now > fds + 8 && s_ms_since(t0) < WR_TEST_WAIT_MS;) {
-        wr_test_sleep_ms(20);
-        now = wr_test_open_fds();
-    }
-    if (now > fds + 8) fail_msg("300 clients later the process holds %d fds, not %d", now, fds);
+    if (!wr_test_wait_until(s_fds_back, &fds, WR_TEST_WAIT_MS, 20))
+        fail_msg("300 clients later the process holds %d fds, not %d", wr_test_open_fds(), fds);
 }
 
 /* A node whose key the server no longer admits (its public certificate removed there) learns that
