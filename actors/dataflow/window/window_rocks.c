@@ -8,7 +8,6 @@
 #include "bus/base/error.h"
 
 #define S_IDX_PF 16 /* prefetch distance of index slots, in records */
-#define S_SK_PF  8  /* prefetch distance of sketch blocks, in records */
 /* Entries per stored block. A late record reads and rewrites its block and reads one block of
  * every pane of the windows it re-fires (a dozen): with the store's default of 1024 entries,
  * ~80 KB each with p95, the seed's job spent a sixth of its CPU time on its 1 in 10,000 late
@@ -114,8 +113,13 @@ void wr__rocks_run_recycle(wr__rocks_t *r, wr__rrun_t *u)
 
 void wr__rocks_run_done(wr_window_t *w, wr__rrun_t *u)
 {
-    for (size_t i = 0; i < u->n && w->lay.nsketch; i++)
-        wr__acc_free_sketches(&w->lay, u->acc + i * w->lay.size, w->sk);
+    size_t sz = w->lay.size;
+    for (size_t i = 0; i < u->n && w->lay.nsketch; i++) {
+        if (i % WR__SK_BURST == 0) /* freeing writes each sketch's block */
+            wr__accs_prefetch(&w->lay, u->acc + i * sz, sz,
+                              u->n - i < WR__SK_BURST ? u->n - i : WR__SK_BURST, w->sk);
+        wr__acc_free_sketches(&w->lay, u->acc + i * sz, w->sk);
+    }
     wr__rocks_run_recycle(w->rocks, u);
 }
 
@@ -162,14 +166,16 @@ typedef struct {
     int rc;
 } s_enc_t;
 
-/* put_run_tails's encode: entry i's sketches into its tail (entries come in order: those of
- * S_SK_PF entries later are prefetched, as the sketches lie in the pool at random). */
+/* put_run_tails's encode: entry i's sketches into its tail (entries come in order: their
+ * sketches, at random in the pool, are prefetched a burst at a time). */
 static const void *s_encode(void *ctx, size_t i, uint8_t *acc, size_t *len)
 {
     s_enc_t *x = ctx;
     const void *tail = NULL;
-    if (i + S_SK_PF < x->u->n)
-        wr__acc_prefetch(&x->w->lay, x->u->acc + (i + S_SK_PF) * x->w->lay.size, x->w->sk);
+    size_t sz = x->w->lay.size, left = x->u->n - i;
+    if (i % WR__SK_BURST == 0)
+        wr__accs_prefetch(&x->w->lay, x->u->acc + i * sz, sz,
+                          left < WR__SK_BURST ? left : WR__SK_BURST, x->w->sk);
     *len = 0;
     if (!x->rc) x->rc = wr__rocks_encode(x->w, acc, &tail, len);
     return x->rc ? NULL : tail;
@@ -441,9 +447,11 @@ int wr__rocks_add(wr_window_t *w, const uint64_t *keys, const int64_t *ts,
     uint64_t added = 0;
     int rc = 0;
     for (size_t i = 0; i < n && !rc; i++) {
-        size_t j = i + S_SK_PF; /* its entry is in the cache by now: prefetch its sketches */
-        if (w->lay.nsketch && j < n && cls[j] == WR__REC_RING && cand[j] != WR__KT_NONE)
-            wr__acc_prefetch(&w->lay, wr__kt_entry(r->open[slot[j]].kt, cand[j]) + 8, w->sk);
+        if (w->lay.nsketch && i % WR__SK_BURST == 0) /* the entries are in the cache by now */
+            for (size_t j = i; j < n && j < i + WR__SK_BURST; j++)
+                if (cls[j] == WR__REC_RING && cand[j] != WR__KT_NONE)
+                    wr__acc_prefetch(&w->lay, wr__kt_entry(r->open[slot[j]].kt, cand[j]) + 8,
+                                     w->sk);
         if (cls[i] != WR__REC_RING) continue;
         wr__keytable_t *kt = r->open[slot[i]].kt;
         uint32_t e = cand[i];

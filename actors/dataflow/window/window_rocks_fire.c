@@ -7,8 +7,6 @@
 #include "actors/dataflow/window/window_rocks_internal.h"
 #include "bus/base/error.h"
 
-#define S_SK_PF 4 /* prefetch distance of a run's sketches, in entries */
-
 int wr__rocks_fire_key(wr_window_t *w, const wr_window_sink_t *sink, uint64_t key, size_t n,
                        int64_t a_lo, int64_t a_hi, uint8_t late)
 {
@@ -130,9 +128,11 @@ static int s_run(wr_window_t *w, const wr_window_sink_t *sink)
             r->kp_pane[n] = u->pane;
             r->kp_tail[n] = NULL;
             r->kp_acc[n++] = u->acc + u->pos * w->lay.size;
+            if (w->lay.nsketch && u->pos % WR__SK_BURST == 0) /* this key's and the next ones' */
+                wr__accs_prefetch(&w->lay, u->acc + u->pos * w->lay.size, w->lay.size,
+                                  u->n - u->pos < WR__SK_BURST ? u->n - u->pos : WR__SK_BURST,
+                                  w->sk);
             u->pos++;
-            if (w->lay.nsketch && u->pos + S_SK_PF < u->n) /* a later key's, read soon */
-                wr__acc_prefetch(&w->lay, u->acc + (u->pos + S_SK_PF) * w->lay.size, w->sk);
         }
         if (!rc) rc = wr__rocks_fire_key(w, sink, key, n, f->c_lo, f->c_hi, 0);
         if (!rc && wr__sink_full(w, sink, &seen)) return WR_EAGAIN;

@@ -16,7 +16,6 @@
 #include "bus/base/error.h"
 
 #define S_IDX_PF 16 /* prefetch distance of index slots, in records */
-#define S_SK_PF  8  /* prefetch distance of sketch blocks (adds), in records */
 
 static int64_t s_ceil_g(const wr_window_t *w, int64_t m)
 {
@@ -529,9 +528,10 @@ int wr__slice_add(wr_window_t *w, const uint64_t *keys, const int64_t *ts,
     s_locate(w, n);
     uint64_t panes_new = 0, added = 0;
     for (size_t i = 0; i < n; i++) {
-        size_t j = i + S_SK_PF; /* its entry is in the cache by now: prefetch its sketches */
-        if (w->lay.nsketch && j < n && cls[j] == WR__REC_RING && cand[j] != WR__KT_NONE)
-            wr__acc_prefetch(&w->lay, wr__kt_entry(kt, cand[j]) + 8 + slot[j] * asz, w->sk);
+        if (w->lay.nsketch && i % WR__SK_BURST == 0) /* the entries are in the cache by now */
+            for (size_t j = i; j < n && j < i + WR__SK_BURST; j++)
+                if (cls[j] == WR__REC_RING && cand[j] != WR__KT_NONE)
+                    wr__acc_prefetch(&w->lay, wr__kt_entry(kt, cand[j]) + 8 + slot[j] * asz, w->sk);
         if (cls[i] == WR__REC_DROP) continue;
         uint64_t key = keys[i];
         uint32_t e = cand[i];
