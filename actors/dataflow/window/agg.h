@@ -199,11 +199,12 @@ static inline void wr__acc_prefetch(const wr__agg_layout_t *l, const uint8_t *ac
  * bursts, their waits overlap (11%). */
 #define WR__SK_BURST 64
 
-/* wr__acc_prefetch of the n accumulators at acc, acc + stride, ... */
+/* One burst: wr__acc_prefetch of the accumulators at acc, acc + stride, ..., WR__SK_BURST of them
+ * or the `left` there are, if fewer. */
 static inline void wr__accs_prefetch(const wr__agg_layout_t *l, const uint8_t *acc, size_t stride,
-                                     size_t n, const wr__sketch_pool_t *sk)
+                                     size_t left, const wr__sketch_pool_t *sk)
 {
-    for (size_t j = 0; j < n; j++)
+    for (size_t j = 0; j < left && j < WR__SK_BURST; j++)
         wr__acc_prefetch(l, acc + j * stride, sk);
 }
 

@@ -116,8 +116,7 @@ void wr__rocks_run_done(wr_window_t *w, wr__rrun_t *u)
     size_t sz = w->lay.size;
     for (size_t i = 0; i < u->n && w->lay.nsketch; i++) {
         if (i % WR__SK_BURST == 0) /* freeing writes each sketch's block */
-            wr__accs_prefetch(&w->lay, u->acc + i * sz, sz,
-                              u->n - i < WR__SK_BURST ? u->n - i : WR__SK_BURST, w->sk);
+            wr__accs_prefetch(&w->lay, u->acc + i * sz, sz, u->n - i, w->sk);
         wr__acc_free_sketches(&w->lay, u->acc + i * sz, w->sk);
     }
     wr__rocks_run_recycle(w->rocks, u);
@@ -172,10 +171,9 @@ static const void *s_encode(void *ctx, size_t i, uint8_t *acc, size_t *len)
 {
     s_enc_t *x = ctx;
     const void *tail = NULL;
-    size_t sz = x->w->lay.size, left = x->u->n - i;
+    size_t sz = x->w->lay.size;
     if (i % WR__SK_BURST == 0)
-        wr__accs_prefetch(&x->w->lay, x->u->acc + i * sz, sz,
-                          left < WR__SK_BURST ? left : WR__SK_BURST, x->w->sk);
+        wr__accs_prefetch(&x->w->lay, x->u->acc + i * sz, sz, x->u->n - i, x->w->sk);
     *len = 0;
     if (!x->rc) x->rc = wr__rocks_encode(x->w, acc, &tail, len);
     return x->rc ? NULL : tail;

@@ -130,8 +130,7 @@ static int s_run(wr_window_t *w, const wr_window_sink_t *sink)
             r->kp_acc[n++] = u->acc + u->pos * w->lay.size;
             if (w->lay.nsketch && u->pos % WR__SK_BURST == 0) /* this key's and the next ones' */
                 wr__accs_prefetch(&w->lay, u->acc + u->pos * w->lay.size, w->lay.size,
-                                  u->n - u->pos < WR__SK_BURST ? u->n - u->pos : WR__SK_BURST,
-                                  w->sk);
+                                  u->n - u->pos, w->sk);
             u->pos++;
         }
         if (!rc) rc = wr__rocks_fire_key(w, sink, key, n, f->c_lo, f->c_hi, 0);
