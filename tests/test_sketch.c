@@ -309,6 +309,84 @@ static void test_new_sketches_start_at_the_typical_size(void **state)
     wr__sketch_pool_destroy(&p);
 }
 
+/* Every rank of small unions reads back its exact value's bucket: the value a sketch of that value
+ * alone gives. Buckets with gaps between them, repeated values, both signs; each quantile counted
+ * from the bottom (ranks below the middle) or the top. */
+static void test_every_rank_reads_its_bucket(void **state)
+{
+    (void)state;
+    wr__sketch_pool_t *p = wr__sketch_pool_new(0.01);
+    uint64_t s = 7;
+    for (size_t n = 1; n <= 60; n++) {
+        uint32_t hs[3] = {0, 0, 0};
+        double v[60];
+        for (size_t i = 0; i < n; i++) {
+            s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+            double base[] = {-40, -3, 0, 1, 1.5, 20, 20.3, 29, 300};
+            v[i] = base[(s >> 33) % 9];
+            assert_int_equal(wr__sketch_add(p, &hs[i % 3], v[i]), 0);
+        }
+        qsort(v, n, sizeof *v, d_cmp);
+        for (size_t r = 0; r < n; r++) {
+            double q = n == 1       ? 0
+                       : r == n - 1 ? 1
+                                    : ((double)r + 0.25) / (double)(n - 1),
+                   got, want;
+            uint32_t one = 0;
+            assert_int_equal(wr__sketch_add(p, &one, v[r]), 0);
+            double zero = 0;
+            assert_int_equal(wr__sketch_quantiles(p, &one, 1, &zero, 1, &want), 0);
+            assert_int_equal(wr__sketch_quantiles(p, hs, 3, &q, 1, &got), 0);
+            assert_true(got == want);
+            wr__sketch_free(p, &one);
+        }
+        for (int k = 0; k < 3; k++)
+            wr__sketch_free(p, &hs[k]);
+    }
+    assert_int_equal(wr__sketch_pool_live(p), 0);
+    wr__sketch_pool_destroy(&p);
+}
+
+/* Blocks freed and handed out again, in a random order, across the classes' growth: no two live
+ * sketches share a block (each keeps exactly what was added to it). */
+static void test_reused_blocks_stay_apart(void **state)
+{
+    (void)state;
+    enum { N = 20000 };
+    wr__sketch_pool_t *p = wr__sketch_pool_new(0.01);
+    uint32_t *h = calloc(N, sizeof *h), *cnt = calloc(N, sizeof *cnt);
+    assert_non_null(h);
+    assert_non_null(cnt);
+    uint64_t s = 99;
+    for (int round = 0; round < 6; round++) {
+        for (size_t i = 0; i < N; i++) {
+            s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+            if ((s >> 40) % 3 == 0) { /* a third freed, its slot starts again */
+                wr__sketch_free(p, &h[i]);
+                cnt[i] = 0;
+            }
+            size_t adds = (s >> 20) % (round + 2); /* some grow into bigger classes */
+            for (size_t a = 0; a < adds; a++) {
+                assert_int_equal(wr__sketch_add(p, &h[i], (double)(i % 97) + (double)a * 3), 0);
+                cnt[i]++;
+            }
+        }
+        for (size_t i = 0; i < N; i++)
+            assert_int_equal(wr__sketch_count(p, h[i]), cnt[i]);
+    }
+    for (size_t i = 0; i < N; i++) {
+        double q = 0, lo;
+        if (!cnt[i]) continue;
+        assert_int_equal(wr__sketch_quantiles(p, &h[i], 1, &q, 1, &lo), 0);
+        assert_true(fabs(lo - (double)(i % 97)) <= 0.01 * (double)(i % 97)); /* its own values */
+        wr__sketch_free(p, &h[i]);
+    }
+    assert_int_equal(wr__sketch_pool_live(p), 0);
+    free(h);
+    free(cnt);
+    wr__sketch_pool_destroy(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -320,6 +398,8 @@ int main(void)
         cmocka_unit_test(test_random_property),
         cmocka_unit_test(test_new_sketches_start_at_the_typical_size),
         cmocka_unit_test(test_views_of_stored_entries),
+        cmocka_unit_test(test_every_rank_reads_its_bucket),
+        cmocka_unit_test(test_reused_blocks_stay_apart),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

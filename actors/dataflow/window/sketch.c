@@ -396,9 +396,31 @@ static inline uint32_t s_entry(wr__sketch_view_t v, uint32_t i)
     return x;
 }
 
+/* The bucket of 0-based rank `rank` (< n) in dense[0..range) (counts summing to n): the first
+ * whose cumulative count passes rank. Counted from the nearer end: a p95 or p99 is a few buckets
+ * from the top, and the count is a chain of dependent adds. */
+static size_t s_dense_rank(const uint64_t *dense, size_t range, uint64_t n, uint64_t rank)
+{
+    size_t i = 0;
+    uint64_t cum = 0;
+    if (rank < n / 2) {
+        while ((cum += dense[i]) <= rank)
+            i++;
+        return i;
+    }
+    /* the last bucket whose count from the top, itself included, reaches n - rank: the same one
+     * (the counts below it sum to at most rank, with it to more) */
+    i = range - 1;
+    while ((cum += dense[i]) < n - rank)
+        i--;
+    return i;
+}
+
 static int s_quantiles(wr__sketch_pool_t *p, const s_union_t *u, size_t nh, const double *qs,
                        size_t nq, double *out)
 {
+    /* the key range from each member's ends; the values counted in the pass that follows (every
+     * entry counts at least one: a union of entries is empty only without entries) */
     size_t t = 0;
     uint64_t n = 0;
     uint32_t kmin = UINT32_MAX, kmax = 0;
@@ -408,10 +430,8 @@ static int s_quantiles(wr__sketch_pool_t *p, const s_union_t *u, size_t nh, cons
         t += v.n;
         if (s_entry(v, 0) >> S_CNT_BITS < kmin) kmin = s_entry(v, 0) >> S_CNT_BITS;
         if (s_entry(v, v.n - 1) >> S_CNT_BITS > kmax) kmax = s_entry(v, v.n - 1) >> S_CNT_BITS;
-        for (uint32_t i = 0; i < v.n; i++)
-            n += s_entry(v, i) & S_CNT_MAX;
     }
-    if (n == 0) {
+    if (t == 0) {
         for (size_t k = 0; k < nq; k++)
             out[k] = NAN;
         return 0;
@@ -427,19 +447,19 @@ static int s_quantiles(wr__sketch_pool_t *p, const s_union_t *u, size_t nh, cons
         memset(p->dense, 0, range * sizeof *p->dense);
         for (size_t s = 0; s < nh; s++) {
             wr__sketch_view_t v = s_member(u, s);
-            for (uint32_t i = 0; i < v.n; i++)
-                p->dense[(s_entry(v, i) >> S_CNT_BITS) - kmin] += s_entry(v, i) & S_CNT_MAX;
+            for (uint32_t i = 0; i < v.n; i++) {
+                uint32_t x = s_entry(v, i);
+                p->dense[(x >> S_CNT_BITS) - kmin] += x & S_CNT_MAX;
+                n += x & S_CNT_MAX;
+            }
         }
         for (size_t k = 0; k < nq; k++) {
-            uint64_t rank, cum = 0;
-            size_t i = 0;
+            uint64_t rank;
             if (!s_rank(qs[k], n, &rank)) {
                 out[k] = NAN;
                 continue;
             }
-            while ((cum += p->dense[i]) <= rank)
-                i++;
-            out[k] = s_value(p, kmin + (uint32_t)i);
+            out[k] = s_value(p, kmin + (uint32_t)s_dense_rank(p->dense, range, n, rank));
         }
         return 0;
     }
@@ -450,6 +470,8 @@ static int s_quantiles(wr__sketch_pool_t *p, const s_union_t *u, size_t nh, cons
         if (v.n) memcpy(p->scratch + m, v.e, (size_t)v.n * sizeof *p->scratch);
         m += v.n;
     }
+    for (size_t i = 0; i < m; i++)
+        n += p->scratch[i] & S_CNT_MAX;
     qsort(p->scratch, m, sizeof *p->scratch, s_cmp_u32);
     for (size_t k = 0; k < nq; k++) {
         uint64_t rank, cum = 0;
