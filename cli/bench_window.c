@@ -24,8 +24,13 @@
  * window left. --bare-stride spreads bare's entries out, to tell the footprint's cost (TLB, page
  * walks) from weir's code (docs/performance.md). --p95 runs weir once more with p95 of the value
  * added to its aggregates (a quantile sketch per pane), per backend, and prints what the sketch
- * costs: events/s with p95 / without (issue 17's goal: >= 0.6). */
+ * costs: events/s with p95 / without (issue 17's goal: >= 0.6). A run's process is killed, and
+ * the rocksdb run's temporary store (the parent's: made before the fork, removed after) goes, when
+ * SIGINT or SIGTERM stops the command. */
+#include <errno.h>
 #include <math.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -250,13 +255,10 @@ static int64_t s_key_interval(const s_opts_t *o)
     return o->events ? (int64_t)((double)o->span * (double)o->keys / (double)o->events) : 0;
 }
 
-static int s_weir_run(const s_opts_t *o, bool rocks, bool p95, s_result_t *res)
+/* dir: the rocksdb run's temporary folder (its parent's, which removes it); NULL for memory. */
+static int s_weir_run(const s_opts_t *o, const char *dir, bool p95, s_result_t *res)
 {
-    char dir[4096] = "";
-    if (rocks) {
-        snprintf(dir, sizeof dir, "%s/weir-bench-window.XXXXXX", o->state_dir);
-        if (!mkdtemp(dir)) return WR_EIO;
-    }
+    bool rocks = dir != NULL;
     char db[4200];
     snprintf(db, sizeof db, "%s/db", dir);
     wr_window_spec_t spec = {
@@ -285,7 +287,6 @@ static int s_weir_run(const s_opts_t *o, bool rocks, bool p95, s_result_t *res)
     s_stream_t s;
     if (!w || s_stream_init(&s, o)) {
         wr_window_destroy(&w);
-        if (rocks) wr_fs_rmtree(dir);
         return err ? err : WR_ENOMEM;
     }
     wr_window_sink_t sink = {.emit = s_weir_emit, .ctx = res};
@@ -324,7 +325,6 @@ static int s_weir_run(const s_opts_t *o, bool rocks, bool p95, s_result_t *res)
     s_vm(&res->hwm_kb, &res->rss_kb);
     s_stream_free(&s);
     wr_window_destroy(&w);
-    if (rocks) wr_fs_rmtree(dir);
     return rc;
 }
 
@@ -638,33 +638,77 @@ static int s_state_run(const s_opts_t *o, s_result_t *res)
 
 /* ---- processes ---- */
 
-static int s_child(int which, const s_opts_t *o, s_result_t *out)
+/* Waits until the child's result can be read from fd (or the child is gone), or until SIGINT or
+ * SIGTERM arrives (weir blocks both and waits for them: see cli/main.c): then returns the signal,
+ * else 0. Looks every 100 ms. */
+static int s_wait_child(int fd)
 {
-    int fds[2];
-    if (pipe(fds)) return WR_EIO;
+    for (;;) {
+        struct pollfd pf = {.fd = fd, .events = POLLIN};
+        int sig = wr_cli_wait_signal(0);
+        if (sig) return sig;
+        int n = poll(&pf, 1, 100);
+        if (n > 0 || (n < 0 && errno != EINTR)) return 0;
+    }
+}
+
+/* Runs `which` in a child process and reads its result into *out: 0, or WR_EIO when the child
+ * failed or could not start. A SIGINT or SIGTERM meanwhile kills the child (SIGKILL, then reaped)
+ * and sets *sig (else 0): the caller stops. A rocksdb run's temporary folder is made and removed
+ * here, also when the child dies or is killed. */
+static int s_child(int which, const s_opts_t *o, s_result_t *out, int *sig)
+{
+    *sig = 0;
+    char dir[4096] = "";
+    bool rocks = which == S_ROCKS || which == S_ROCKS_P95;
+    if (rocks && ((size_t)snprintf(dir, sizeof dir, "%s/weir-bench-window.XXXXXX", o->state_dir) >=
+                      sizeof dir ||
+                  !mkdtemp(dir)))
+        return WR_EIO;
+    int fds[2], rc = WR_EIO;
+    if (pipe(fds)) goto out;
     fflush(NULL);
     pid_t pid = fork();
-    if (pid < 0) return WR_EIO;
+    if (pid < 0) {
+        close(fds[0]);
+        close(fds[1]);
+        goto out;
+    }
     if (pid == 0) {
         close(fds[0]);
         s_result_t r = {0};
-        bool rocks = which == S_ROCKS || which == S_ROCKS_P95;
-        int rc = which == S_FLINK   ? s_flink_run(o, &r)
-                 : which == S_BARE  ? s_bare_run(o, &r)
-                 : which == S_STATE ? s_state_run(o, &r)
-                                    : s_weir_run(o, rocks, which >= S_WEIR_P95, &r);
+        int crc = which == S_FLINK   ? s_flink_run(o, &r)
+                  : which == S_BARE  ? s_bare_run(o, &r)
+                  : which == S_STATE ? s_state_run(o, &r)
+                                     : s_weir_run(o, rocks ? dir : NULL, which >= S_WEIR_P95, &r);
         if (!r.hwm_kb) s_vm(&r.hwm_kb, &r.rss_kb);
-        r.ok = rc == 0;
+        r.ok = crc == 0;
         ssize_t wrote = write(fds[1], &r, sizeof r);
         _exit(wrote == (ssize_t)sizeof r && r.ok ? 0 : 1);
     }
     close(fds[1]);
-    ssize_t got = read(fds[0], out, sizeof *out);
+    ssize_t got = 0;
+    if ((*sig = s_wait_child(fds[0])))
+        kill(pid, SIGKILL);
+    else
+        got = read(fds[0], out, sizeof *out);
     close(fds[0]);
     int status = 0;
-    waitpid(pid, &status, 0);
-    return got == (ssize_t)sizeof *out && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0
-                                                                                        : WR_EIO;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (!*sig && got == (ssize_t)sizeof *out && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        rc = 0;
+out:
+    if (rocks) wr_fs_rmtree(dir);
+    return rc;
+}
+
+/* What a stop by signal prints and returns: the exit code 128 + sig. */
+static int s_stopped(int sig)
+{
+    fprintf(stderr, "weir bench window: %s received: the run stopped, its process killed\n",
+            sig == SIGINT ? "SIGINT" : "SIGTERM");
+    return 128 + sig;
 }
 
 /* ---- the command ---- */
@@ -686,6 +730,8 @@ static const char s_usage[] =
     "--state fills exactly keys x size/slide panes of count/sum/min/max and prints the RSS.\n"
     "weir/bare depends on records per key and slide: every slide a window operator emits a\n"
     "result per live key (and weir reads all its state once), which bare never does.\n"
+    "SIGINT or SIGTERM stops it within 0.1 s: the running process is killed, the rocksdb\n"
+    "run's temporary store removed, and it exits 128 + the signal.\n"
     "\n"
     "  --keys N       distinct keys (default 5000000)\n"
     "  --events N     records in the stream (default 40000000)\n"
@@ -897,7 +943,10 @@ int wr_bench_window(int argc, char **argv)
     o.run[S_ROCKS_P95] = o.p95 && o.run[S_ROCKS];
     if (o.state) {
         s_result_t r;
-        if (s_child(S_STATE, &o, &r)) {
+        int sig;
+        int rc = s_child(S_STATE, &o, &r, &sig);
+        if (sig) return s_stopped(sig);
+        if (rc) {
             wr_cli_error("bench window", NULL, "the state run failed (out of memory?)");
             return WR_EXIT_FAIL;
         }
@@ -922,7 +971,10 @@ int wr_bench_window(int argc, char **argv)
         bool once = i == S_FLINK || (o.checkpoint && (i == S_ROCKS || i == S_ROCKS_P95));
         for (uint32_t k = 0; k < (once ? 1 : o.rounds); k++) {
             s_result_t x = {0};
-            if (s_child(i, &o, &x)) {
+            int sig;
+            int rc = s_child(i, &o, &x, &sig);
+            if (sig) return s_stopped(sig);
+            if (rc) {
                 wr_cli_error("bench window", NULL, "the %s run failed (out of memory?)",
                              s_names[i]);
                 return WR_EXIT_FAIL;

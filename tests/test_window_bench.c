@@ -9,9 +9,14 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <dirent.h>
+#include <errno.h>
 #include <math.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "tests/support/json.h"
 #include "tests/support/process.h"
@@ -106,6 +111,18 @@ static void test_state_fills_every_pane(void **state)
     assert_true(tj_num(doc, "spill_panes") == 0);
 }
 
+/* Entries of dir whose names start with prefix (-1: dir cannot be read). */
+static int s_entries(const char *dir, const char *prefix)
+{
+    DIR *d = opendir(dir);
+    if (!d) return -1;
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        n += !strncmp(e->d_name, prefix, strlen(prefix));
+    closedir(d);
+    return n;
+}
+
 /* --p95 runs weir without and with p95 on both backends: the same windows, the four runs'
  * figures and the ratios with p95 / without (by wall and by CPU time) in one run. */
 static void test_p95_ratios_on_both_backends(void **state)
@@ -137,6 +154,7 @@ static void test_p95_ratios_on_both_backends(void **state)
     for (int i = 0; i < 4; i++)
         if (!(tj_num(doc, ratios[i]) > 0)) PS_FAIL("no %s:\n%s", ratios[i], r.out);
     assert_true(tj_num(doc, "goal_ratio_p95") == 0.6);
+    assert_int_equal(s_entries(dir, "weir-bench-window."), 0); /* its store removed */
     ps_result_t t = ps_run(
         "p95-text",
         PS_ARGV("bench", "window", "--keys", "50", "--events", "20000", "--rounds", "1", "--p95"),
@@ -144,6 +162,44 @@ static void test_p95_ratios_on_both_backends(void **state)
     if (t.code != 0) PS_FAIL("bench window --p95 exited %d:\n%s%s", t.code, t.out, t.err);
     assert_int_equal(ps_count(t.out, "memory  with p95 / without: "), 1);
     assert_int_equal(ps_count(t.out, "rocksdb with p95"), 0); /* no rocksdb run asked */
+}
+
+/* SIGTERM during a run stops the bench at once: it exits 128 + 15 saying so, having killed and
+ * reaped the run's process and removed the rocksdb run's temporary store. (weir blocks SIGINT and
+ * SIGTERM to wait for them; a command that never waits for them would ignore both.) */
+static void test_sigterm_stops_the_run_and_removes_its_store(void **state)
+{
+    (void)state;
+    const char *dir = ps_path("stores");
+    assert_int_equal(mkdir(dir, 0700), 0);
+    /* the memory runs first (the yardstick), then rocksdb's: about a second each, more under
+     * ASan; two rounds, so that a SIGTERM held up past one rocksdb run still finds another */
+    ps_proc_t *p =
+        ps_start("bench",
+                 PS_ARGV("bench", "window", "--keys", "20000", "--events",
+                         ps_h.asan ? "10000000" : "30000000", "--span", "10min", "--rounds", "2",
+                         "--only", "weir", "--backend", "rocksdb", "--state-dir", dir),
+                 NULL);
+    int64_t deadline = ps_now_ms() + 120000;
+    while (s_entries(dir, "weir-bench-window.") < 1) {
+        if (!ps_running(p) || ps_now_ms() > deadline)
+            PS_FAIL("no rocksdb run's store appeared in %s", dir);
+        ps_sleep_ms(10);
+    }
+    char path[128], *kids;
+    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)p->pid, (int)p->pid);
+    kids = ps_read_file(path);
+    int child = kids ? atoi(kids) : 0;
+    if (child <= 0) PS_FAIL("the bench runs no child process (%s)", kids ? kids : "unreadable");
+    assert_int_equal(kill(p->pid, SIGTERM), 0);
+    if (!ps_wait_exit(p, 5000)) PS_FAIL("bench window still runs 5 s after SIGTERM");
+    char *err = ps_read_file(p->err);
+    if (ps_exit_code(p) != 128 + SIGTERM || !err || !strstr(err, "SIGTERM received"))
+        PS_FAIL("bench window exited %d after SIGTERM:\n%s", ps_exit_code(p), err ? err : "");
+    assert_int_equal(s_entries(dir, "weir-bench-window."), 0); /* the store removed */
+    errno = 0;
+    assert_int_equal(kill(child, 0), -1); /* killed and reaped: no such process, not a zombie */
+    assert_int_equal(errno, ESRCH);
 }
 
 static int s_group_setup(void **state)
@@ -161,6 +217,7 @@ int main(void)
         S_TEST(test_bare_stride_spreads_the_table),
         S_TEST(test_state_fills_every_pane),
         S_TEST(test_p95_ratios_on_both_backends),
+        S_TEST(test_sigterm_stops_the_run_and_removes_its_store),
     };
 #undef S_TEST
     if (getenv("WEIR_TEST_FILTER")) cmocka_set_test_filter(getenv("WEIR_TEST_FILTER"));
