@@ -19,8 +19,13 @@
  * Two phases: while the source runs, windows fire every slide of event time as the watermark
  * passes their end (the steady state of an unbounded job); when it ends, the final watermark
  * fires every window still open: size/slide windows of every key at once, a burst no unbounded
- * job ever sees. Both are in the end-to-end figure; the source phase is printed on its own. */
+ * job ever sees. Both are in the end-to-end figure; the source phase is printed on its own.
+ *
+ * SIGINT or SIGTERM (weir blocks both and waits for them) stops it: the source-alone run between
+ * two thousand batches, a run on the cluster at its next poll of the job (canceled, the cluster
+ * and any checkpoint folder gone); it exits 128 + the signal. */
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +79,7 @@ typedef struct {
     uint64_t ckpt_max_bytes;
     /* serving: the scraper's requests */
     wr_bench_serve_stats_t served;
+    int signal; /* SIGINT or SIGTERM that stopped the run (its job canceled), else 0 */
 } s_result_t;
 
 /* ---- the topology ---- */
@@ -119,9 +125,11 @@ static int s_topology(const s_opts_t *o, wr_topology_t **out)
 
 /* ---- the baseline: the source stage alone ---- */
 
-/* Records/s of one core filling the job's records into source batches; negative on error. */
-static double s_source_alone(const wr_topology_t *t, uint64_t events)
+/* Records/s of one core filling the job's records into source batches; negative on error. A
+ * SIGINT or SIGTERM meanwhile stops it: *sig set, 0 returned. */
+static double s_source_alone(const wr_topology_t *t, uint64_t events, int *sig)
 {
+    *sig = 0;
     wr_generator_t *g = wr_generator_new(t->sources[0].config); /* the job's one generator */
     wr_batch_t *b = wr_batch_new(&t->schema, S_SOURCE_BATCH);
     double rate = WR_ENOMEM;
@@ -133,6 +141,10 @@ static double s_source_alone(const wr_topology_t *t, uint64_t events)
         int rc = wr_generator_fill(g, off, (uint32_t)n, b);
         if (rc) {
             rate = rc;
+            goto out;
+        }
+        if (off % (S_SOURCE_BATCH * 1024) == 0 && (*sig = wr_cli_wait_signal(0))) {
+            rate = 0;
             goto out;
         }
     }
@@ -176,7 +188,10 @@ static int s_follow(wr_bench_local_t *l, const char *id, int64_t t0, uint32_t wi
     wr_bench_job_t j;
     int64_t deadline = t0 + (int64_t)S_TIMEOUT_S * 1000000000;
     for (;;) {
-        usleep(S_POLL_MS * 1000);
+        if ((res->signal = wr_cli_wait_signal(S_POLL_MS))) { /* weir blocks both: cli/main.c */
+            wr_bench_local_cancel(l, id);
+            return WR_ECLOSED;
+        }
         if (wr_bench_local_job(l, id, &j)) continue;
         int64_t now = wr_now_ns();
         if (!res->source_s && (uint64_t)j.v[0].records_in >= res->events)
@@ -289,6 +304,7 @@ static const char s_usage[] =
     "ratio, the emission delay p50/p99 (source watermark -> the results it fired are out), "
     "windows\n"
     "fired, peak RSS, and the goals (>= 1,000,000 events/s, p99 < 1000 ms).\n"
+    "SIGINT or SIGTERM stops it at once (the job canceled) with exit 128 + the signal.\n"
     "\n"
     "  --devices N      devices (keys; default 5000000); each reports every 10 s of event time\n"
     "  --events N       records in all (default 450000000: 15 min of event time with 5M devices;\n"
@@ -583,9 +599,12 @@ int wr_bench_pipeline(int argc, char **argv)
                o.p95 ? "count, sum, min, max, p95" : "count, sum, min, max", o.sink, o.parallelism,
                S_TMS);
     fflush(stdout);
-    double base = s_source_alone(t, o.events);
+    int sig = 0;
+    double base = s_source_alone(t, o.events, &sig);
     s_result_t r = {0};
-    if (base < 0) {
+    if (sig) {
+        /* stopped: below */
+    } else if (base < 0) {
         wr_cli_error("bench pipeline", NULL, "the source-alone run failed: %s",
                      wr_strerror((int)base));
     } else if (!s_pipeline(&o, t, 0, 0, &r)) {
@@ -594,23 +613,29 @@ int wr_bench_pipeline(int argc, char **argv)
         s_result_t with = {0};
         if (o.ckpt_ms && !(rc = s_pipeline(&o, t, o.ckpt_ms, 0, &with) ? WR_EXIT_FAIL : WR_EXIT_OK))
             s_print_ckpt(&o, &with, &r);
+        sig = with.signal;
         /* serving against not, in pairs whose order alternates, after the first run (which
          * pays for the process's warm-up): what drifts over the runs (the machine's other load,
          * the page cache) weighs on both sides alike */
         s_result_t serving[S_MAX_PAIRS] = {0}, not_serving[S_MAX_PAIRS] = {0};
         for (uint32_t i = 0; o.serve_ms && !rc && i < o.pairs; i++) {
             bool first = i % 2 == 0; /* serving first */
-            rc = s_pipeline(&o, t, 0, first ? o.serve_ms : 0, first ? &serving[i] : &not_serving[i])
-                     ? WR_EXIT_FAIL
-                     : WR_EXIT_OK;
+            s_result_t *a = first ? &serving[i] : &not_serving[i],
+                       *b = first ? &not_serving[i] : &serving[i];
+            rc = s_pipeline(&o, t, 0, first ? o.serve_ms : 0, a) ? WR_EXIT_FAIL : WR_EXIT_OK;
             if (!rc)
-                rc = s_pipeline(&o, t, 0, first ? 0 : o.serve_ms,
-                                first ? &not_serving[i] : &serving[i])
-                         ? WR_EXIT_FAIL
-                         : WR_EXIT_OK;
+                rc = s_pipeline(&o, t, 0, first ? 0 : o.serve_ms, b) ? WR_EXIT_FAIL : WR_EXIT_OK;
+            sig = a->signal ? a->signal : b->signal;
         }
         if (o.serve_ms && !rc) s_print_serve(&o, serving, not_serving, o.pairs);
+    } else {
+        sig = r.signal;
     }
     wr_topology_destroy(&t);
+    if (sig) {
+        fprintf(stderr, "weir bench pipeline: %s received: the run stopped, its job canceled\n",
+                sig == SIGINT ? "SIGINT" : "SIGTERM");
+        return 128 + sig;
+    }
     return rc;
 }

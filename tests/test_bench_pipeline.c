@@ -8,14 +8,18 @@
  *     ratio is its serving run's rate to the other's, its CPU ratio the same of events per CPU
  *     second, and the medians are the middle ones; the cost at one round a second is the middle
  *     one of each pair's (1 - ratio) / its rounds a second
- *   - bad values of --serve and --pairs are usage errors */
+ *   - bad values of --serve and --pairs are usage errors
+ *   - SIGTERM stops it, in the source-alone run (one thread) and while its job runs on the
+ *     in-process cluster (the job canceled): exit 128 + 15 within seconds, saying so */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -102,6 +106,50 @@ static void test_bad_serve_is_a_usage_error(void **state)
     }
 }
 
+/* Threads of process pid (0 when it is gone). */
+static int s_threads(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    if (!d) return 0;
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+/* Starts the bench with `events`, waits until it has at least `threads` threads (1: its header is
+ * out, the source-alone run under way; more: the local cluster's), sends SIGTERM and expects it to
+ * stop at once, saying so. */
+static void s_expect_sigterm(const char *events, int threads)
+{
+    ps_proc_t *p = ps_start(
+        "bench", PS_ARGV("bench", "pipeline", "--devices", "100000", "--events", events), NULL);
+    if (ps_wait_text(p, p->out, "pipeline bench:", 1, S_RUN_MS) < 0)
+        PS_FAIL("bench pipeline printed no header");
+    int64_t deadline = ps_now_ms() + S_RUN_MS;
+    while (s_threads(p->pid) < threads) {
+        if (!ps_running(p) || ps_now_ms() > deadline)
+            PS_FAIL("bench pipeline never ran %d threads", threads);
+        ps_sleep_ms(20);
+    }
+    assert_int_equal(kill(p->pid, SIGTERM), 0);
+    if (!ps_wait_exit(p, ps_h.asan ? 20000 : 10000))
+        PS_FAIL("bench pipeline runs on after SIGTERM");
+    char *err = ps_read_file(p->err);
+    if (ps_exit_code(p) != 128 + SIGTERM || !err || !strstr(err, "SIGTERM received"))
+        PS_FAIL("bench pipeline exited %d after SIGTERM:\n%s", ps_exit_code(p), err ? err : "");
+}
+
+static void test_sigterm_stops_it_in_either_phase(void **state)
+{
+    (void)state;
+    s_expect_sigterm("4000000000", 1); /* the source alone: ~40 s of filling batches */
+    s_expect_sigterm("200000000", 4);  /* the job: its filling alone takes seconds */
+}
+
 static int s_group_setup(void **state)
 {
     (void)state;
@@ -113,6 +161,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_serve_json, ps_setup, ps_teardown),
         cmocka_unit_test_setup_teardown(test_bad_serve_is_a_usage_error, ps_setup, ps_teardown),
+        cmocka_unit_test_setup_teardown(test_sigterm_stops_it_in_either_phase, ps_setup,
+                                        ps_teardown),
     };
     return cmocka_run_group_tests(tests, s_group_setup, ps_group_teardown);
 }
