@@ -6,9 +6,12 @@
  * per key, as the window operator will); checkpoints; writes one small pane (1% of the keys) and
  * checkpoints again (the incremental ratio: new bytes / total). The baseline is the same k-way
  * merge over the same runs held in plain memory arrays, so merge / baseline is RocksDB's cost.
- * Peak RSS is taken before the baseline allocates its arrays. */
+ * Peak RSS is taken before the baseline allocates its arrays. SIGINT or SIGTERM stops it between
+ * two steps (a pane's put, a merge, a checkpoint): the store is removed, the exit code 128 + the
+ * signal. */
 #include "cli/bench_panestore.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -201,7 +204,15 @@ static int s_small_run(const s_run_t *run, s_run_t *small, int64_t p)
     return 0;
 }
 
-static int s_store_phase(const s_opts_t *o, const char *dir, s_run_t *run, s_res_t *r)
+/* Whether SIGINT or SIGTERM arrived (weir blocks both and waits for them: cli/main.c): *sig
+ * set, WR_ECLOSED returned, else 0. Asked between steps, so a stop waits for the step under way. */
+static int s_stop_asked(int *sig)
+{
+    return (*sig = wr_cli_wait_signal(0)) ? WR_ECLOSED : 0;
+}
+
+/* The store's steps; a signal between two of them stops the phase (*sig set). */
+static int s_store_phase(const s_opts_t *o, const char *dir, s_run_t *run, s_res_t *r, int *sig)
 {
     char db[4096];
     snprintf(db, sizeof db, "%s/db", dir);
@@ -217,19 +228,20 @@ static int s_store_phase(const s_opts_t *o, const char *dir, s_run_t *run, s_res
     wr_panestore_files_t f1 = {0}, f2 = {0};
     s_run_t small = {0};
     if (!s) return e;
-    for (int64_t p = 0; p < S_PANES && !e; p++) {
+    for (int64_t p = 0; p < S_PANES && !e && !(e = s_stop_asked(sig)); p++) {
         s_fill_acc(run, p); /* the operator's work, not the store's: not timed */
         int64_t t0 = wr_now_ns();
         e = wr_panestore_put_run(s, p, run->kg, run->key, run->acc, run->n);
         r->put_secs += (double)(wr_now_ns() - t0) / 1e9;
         r->put_entries += run->n;
     }
-    if (!e) e = s_merge_store(s, 1, S_PANES, &r->merge);
-    if (!e) e = s_merge_store(s, 1, S_PANES, &r->again); /* the next window re-reads 9 panes */
-    if (!e) e = s_checkpoint(s, dir, "chk-1", &r->chk1_secs, &f1);
+    if (!e && !(e = s_stop_asked(sig))) e = s_merge_store(s, 1, S_PANES, &r->merge);
+    if (!e && !(e = s_stop_asked(sig))) /* the next window re-reads 9 panes */
+        e = s_merge_store(s, 1, S_PANES, &r->again);
+    if (!e && !(e = s_stop_asked(sig))) e = s_checkpoint(s, dir, "chk-1", &r->chk1_secs, &f1);
     r->chk1_bytes = f1.total_bytes;
     r->chk1_files = f1.n;
-    if (!e) e = s_small_run(run, &small, S_PANES);
+    if (!e && !(e = s_stop_asked(sig))) e = s_small_run(run, &small, S_PANES);
     if (!e) {
         int64_t t0 = wr_now_ns();
         e = wr_panestore_put_run(s, S_PANES, small.kg, small.key, small.acc, small.n);
@@ -358,6 +370,8 @@ static const char s_usage[] =
     "The RocksDB pane store (state/panestore.h): writes 11 panes of every key as sorted runs,\n"
     "merges a 10-pane window with the merge cursor, checkpoints, adds a pane of 1% of the keys\n"
     "and checkpoints again (incremental ratio); baseline: the same merge over memory arrays.\n"
+    "SIGINT or SIGTERM stops it after the step under way, its store removed (exit 128 + the\n"
+    "signal).\n"
     "\n"
     "  --keys N            keys per pane (default 5000000)\n"
     "  --block N           entries per stored block (default 1024)\n"
@@ -442,11 +456,17 @@ int wr_bench_panestore(int argc, char **argv)
     }
     s_res_t r = {0};
     s_run_t run = {0};
+    int sig = 0;
     int e = s_run_keys(&run, o.keys);
-    if (!e) e = s_store_phase(&o, dir, &run, &r);
+    if (!e) e = s_store_phase(&o, dir, &run, &r, &sig);
     wr_fs_rmtree(dir);
-    if (!e) e = s_memory_phase(&run, &r);
+    if (!e && !(e = s_stop_asked(&sig))) e = s_memory_phase(&run, &r);
     s_run_free(&run);
+    if (sig) {
+        fprintf(stderr, "weir bench panestore: %s received: stopped, its store removed\n",
+                sig == SIGINT ? "SIGINT" : "SIGTERM");
+        return 128 + sig;
+    }
     if (e) {
         wr_cli_error("bench panestore", NULL, "failed: %s", wr_strerror(e));
         return WR_EXIT_FAIL;

@@ -135,12 +135,7 @@ static void s_expect_sigterm(const char *events, int threads)
             PS_FAIL("bench pipeline never ran %d threads", threads);
         ps_sleep_ms(20);
     }
-    assert_int_equal(kill(p->pid, SIGTERM), 0);
-    if (!ps_wait_exit(p, ps_h.asan ? 20000 : 10000))
-        PS_FAIL("bench pipeline runs on after SIGTERM");
-    char *err = ps_read_file(p->err);
-    if (ps_exit_code(p) != 128 + SIGTERM || !err || !strstr(err, "SIGTERM received"))
-        PS_FAIL("bench pipeline exited %d after SIGTERM:\n%s", ps_exit_code(p), err ? err : "");
+    ps_expect_sigterm_stop(p, ps_h.asan ? 20000 : 10000);
 }
 
 static void test_sigterm_stops_it_in_either_phase(void **state)

@@ -9,7 +9,6 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
-#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
@@ -111,18 +110,6 @@ static void test_state_fills_every_pane(void **state)
     assert_true(tj_num(doc, "spill_panes") == 0);
 }
 
-/* Entries of dir whose names start with prefix (-1: dir cannot be read). */
-static int s_entries(const char *dir, const char *prefix)
-{
-    DIR *d = opendir(dir);
-    if (!d) return -1;
-    int n = 0;
-    for (struct dirent *e; (e = readdir(d));)
-        n += !strncmp(e->d_name, prefix, strlen(prefix));
-    closedir(d);
-    return n;
-}
-
 /* --p95 runs weir without and with p95 on both backends: the same windows, the four runs'
  * figures and the ratios with p95 / without (by wall and by CPU time) in one run. */
 static void test_p95_ratios_on_both_backends(void **state)
@@ -154,7 +141,7 @@ static void test_p95_ratios_on_both_backends(void **state)
     for (int i = 0; i < 4; i++)
         if (!(tj_num(doc, ratios[i]) > 0)) PS_FAIL("no %s:\n%s", ratios[i], r.out);
     assert_true(tj_num(doc, "goal_ratio_p95") == 0.6);
-    assert_int_equal(s_entries(dir, "weir-bench-window."), 0); /* its store removed */
+    assert_int_equal(ps_entries_named(dir, "weir-bench-window."), 0); /* its store removed */
     ps_result_t t = ps_run(
         "p95-text",
         PS_ARGV("bench", "window", "--keys", "50", "--events", "20000", "--rounds", "1", "--p95"),
@@ -181,7 +168,7 @@ static void test_sigterm_stops_the_run_and_removes_its_store(void **state)
                          "--only", "weir", "--backend", "rocksdb", "--state-dir", dir),
                  NULL);
     int64_t deadline = ps_now_ms() + 120000;
-    while (s_entries(dir, "weir-bench-window.") < 1) {
+    while (ps_entries_named(dir, "weir-bench-window.") < 1) {
         if (!ps_running(p) || ps_now_ms() > deadline)
             PS_FAIL("no rocksdb run's store appeared in %s", dir);
         ps_sleep_ms(10);
@@ -191,12 +178,8 @@ static void test_sigterm_stops_the_run_and_removes_its_store(void **state)
     kids = ps_read_file(path);
     int child = kids ? atoi(kids) : 0;
     if (child <= 0) PS_FAIL("the bench runs no child process (%s)", kids ? kids : "unreadable");
-    assert_int_equal(kill(p->pid, SIGTERM), 0);
-    if (!ps_wait_exit(p, 5000)) PS_FAIL("bench window still runs 5 s after SIGTERM");
-    char *err = ps_read_file(p->err);
-    if (ps_exit_code(p) != 128 + SIGTERM || !err || !strstr(err, "SIGTERM received"))
-        PS_FAIL("bench window exited %d after SIGTERM:\n%s", ps_exit_code(p), err ? err : "");
-    assert_int_equal(s_entries(dir, "weir-bench-window."), 0); /* the store removed */
+    ps_expect_sigterm_stop(p, 5000);
+    assert_int_equal(ps_entries_named(dir, "weir-bench-window."), 0); /* the store removed */
     errno = 0;
     assert_int_equal(kill(child, 0), -1); /* killed and reaped: no such process, not a zombie */
     assert_int_equal(errno, ESRCH);

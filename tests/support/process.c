@@ -664,6 +664,27 @@ int ps_processes_naming(const char *text)
     return n;
 }
 
+int ps_entries_named(const char *dir, const char *prefix)
+{
+    DIR *d = opendir(dir);
+    if (!d) return -1;
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        n += !strncmp(e->d_name, prefix, strlen(prefix));
+    closedir(d);
+    return n;
+}
+
+void ps_expect_sigterm_stop(ps_proc_t *p, int timeout_ms)
+{
+    if (kill(p->pid, SIGTERM)) PS_FAIL("%s: kill: %s", p->name, strerror(errno));
+    if (!ps_wait_exit(p, timeout_ms))
+        PS_FAIL("%s still runs %d ms after SIGTERM", p->name, timeout_ms);
+    const char *err = ps_read_file(p->err);
+    if (ps_exit_code(p) != 128 + SIGTERM || !err || !strstr(err, "SIGTERM received"))
+        PS_FAIL("%s exited %d after SIGTERM:\n%s", p->name, ps_exit_code(p), err ? err : "");
+}
+
 void ps_expect_bench_gone(const char *dir, const char *prefix)
 {
     if (strncmp(dir, prefix, strlen(prefix))) PS_FAIL("not the bench's folder: '%s'", dir);
@@ -684,9 +705,6 @@ void ps_expect_bench_sigterm(const char *const args[], const char *header, const
     /* in the middle: the daemons started */
     for (int64_t t0 = ps_now_ms(); ps_processes_naming(dir) < daemons; ps_sleep_ms(50))
         if (ps_now_ms() - t0 > 20000) PS_FAIL("the bench started no daemons in %s", dir);
-    kill(b->pid, SIGTERM);
-    if (!ps_wait_exit(b, 15000)) PS_FAIL("the bench did not exit after SIGTERM");
-    if (ps_exit_code(b) != 128 + SIGTERM) PS_FAIL("it exited %d after SIGTERM", ps_exit_code(b));
-    if (!strstr(ps_read_file(b->err), "SIGTERM received")) PS_FAIL("it did not say why it ended");
+    ps_expect_sigterm_stop(b, 15000);
     ps_expect_bench_gone(dir, prefix);
 }

@@ -191,6 +191,11 @@ void ps_dump_logs(void);
 /* How many processes (this one aside) have text on their command line (a benchmark's children
  * all name its temp folder). */
 int ps_processes_naming(const char *text);
+/* Entries of folder dir whose names start with prefix; -1 when dir cannot be read. */
+int ps_entries_named(const char *dir, const char *prefix);
+/* Sends p SIGTERM; fails unless p exits within timeout_ms with 128 + 15, its stderr saying
+ * "SIGTERM received". */
+void ps_expect_sigterm_stop(ps_proc_t *p, int timeout_ms);
 /* Fails unless nothing of a benchmark's run in dir is left: no process naming dir, no folder (dir
  * must start with prefix, the benchmark's temp folder prefix). */
 void ps_expect_bench_gone(const char *dir, const char *prefix);
