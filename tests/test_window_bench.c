@@ -167,17 +167,17 @@ static void test_sigterm_stops_the_run_and_removes_its_store(void **state)
                          ps_h.asan ? "10000000" : "30000000", "--span", "10min", "--rounds", "2",
                          "--only", "weir", "--backend", "rocksdb", "--state-dir", dir),
                  NULL);
+    /* the store is made before the fork: a rocksdb run is under way once both exist */
+    char path[128];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)p->pid, (int)p->pid);
     int64_t deadline = ps_now_ms() + 120000;
-    while (ps_entries_named(dir, "weir-bench-window.") < 1) {
+    int child = 0;
+    while (ps_entries_named(dir, "weir-bench-window.") < 1 ||
+           (child = atoi(ps_read_file(path))) <= 0) {
         if (!ps_running(p) || ps_now_ms() > deadline)
-            PS_FAIL("no rocksdb run's store appeared in %s", dir);
+            PS_FAIL("no rocksdb run under way (its store in %s, its process)", dir);
         ps_sleep_ms(10);
     }
-    char path[128], *kids;
-    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)p->pid, (int)p->pid);
-    kids = ps_read_file(path);
-    int child = kids ? atoi(kids) : 0;
-    if (child <= 0) PS_FAIL("the bench runs no child process (%s)", kids ? kids : "unreadable");
     ps_expect_sigterm_stop(p, 5000);
     assert_int_equal(ps_entries_named(dir, "weir-bench-window."), 0); /* the store removed */
     errno = 0;
