@@ -661,12 +661,10 @@ int wr_bench_failover(int argc, char **argv)
     }
     s_cleanup(&b);
     if (b.ps.signal) {
-        fprintf(stderr, "weir %s: %s received: every process stopped\n", S_CMD,
-                b.ps.signal == SIGINT ? "SIGINT" : "SIGTERM");
         free(b.leader_samples);
         free(b.tm_samples);
         wr_config_destroy(&cfg);
-        return 128 + b.ps.signal;
+        return wr_cli_stopped(S_CMD, b.ps.signal, "every process stopped");
     }
     if (!rc) s_print(&b, cfg);
     fflush(stdout);

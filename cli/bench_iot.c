@@ -765,9 +765,7 @@ int wr_bench_iot(int argc, char **argv)
     wr_bench_procs_release(&b.ps, o.keep);
     free(b.ckpts);
     if (b.ps.signal) {
-        fprintf(stderr, "weir %s: %s received: every process stopped\n", S_CMD,
-                b.ps.signal == SIGINT ? "SIGINT" : "SIGTERM");
-        return 128 + b.ps.signal;
+        return wr_cli_stopped(S_CMD, b.ps.signal, "every process stopped");
     }
     if (!rc) {
         if (o.json)

@@ -463,9 +463,7 @@ int wr_bench_panestore(int argc, char **argv)
     if (!e && !(e = s_stop_asked(&sig))) e = s_memory_phase(&run, &r);
     s_run_free(&run);
     if (sig) {
-        fprintf(stderr, "weir bench panestore: %s received: stopped, its store removed\n",
-                sig == SIGINT ? "SIGINT" : "SIGTERM");
-        return 128 + sig;
+        return wr_cli_stopped("bench panestore", sig, "stopped, its store removed");
     }
     if (e) {
         wr_cli_error("bench panestore", NULL, "failed: %s", wr_strerror(e));

@@ -633,9 +633,7 @@ int wr_bench_pipeline(int argc, char **argv)
     }
     wr_topology_destroy(&t);
     if (sig) {
-        fprintf(stderr, "weir bench pipeline: %s received: the run stopped, its job canceled\n",
-                sig == SIGINT ? "SIGINT" : "SIGTERM");
-        return 128 + sig;
+        return wr_cli_stopped("bench pipeline", sig, "the run stopped, its job canceled");
     }
     return rc;
 }

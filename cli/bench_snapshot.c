@@ -310,9 +310,7 @@ int wr_bench_snapshot(int argc, char **argv)
     wr_window_destroy(&w);
     if (!strstr(dir, "XXXXXX")) wr_fs_rmtree(dir); /* made */
     if (sig) {
-        fprintf(stderr, "weir %s: %s received: stopped, its temp folder removed\n", S_CMD,
-                sig == SIGINT ? "SIGINT" : "SIGTERM");
-        return 128 + sig;
+        return wr_cli_stopped(S_CMD, sig, "stopped, its temp folder removed");
     }
     if (rc) {
         if (rc != WR_EPROTO)

@@ -703,14 +703,6 @@ out:
     return rc;
 }
 
-/* What a stop by signal prints and returns: the exit code 128 + sig. */
-static int s_stopped(int sig)
-{
-    fprintf(stderr, "weir bench window: %s received: the run stopped, its process killed\n",
-            sig == SIGINT ? "SIGINT" : "SIGTERM");
-    return 128 + sig;
-}
-
 /* ---- the command ---- */
 
 static const char s_usage[] =
@@ -945,7 +937,7 @@ int wr_bench_window(int argc, char **argv)
         s_result_t r;
         int sig;
         int rc = s_child(S_STATE, &o, &r, &sig);
-        if (sig) return s_stopped(sig);
+        if (sig) return wr_cli_stopped("bench window", sig, "the run stopped, its process killed");
         if (rc) {
             wr_cli_error("bench window", NULL, "the state run failed (out of memory?)");
             return WR_EXIT_FAIL;
@@ -973,7 +965,8 @@ int wr_bench_window(int argc, char **argv)
             s_result_t x = {0};
             int sig;
             int rc = s_child(i, &o, &x, &sig);
-            if (sig) return s_stopped(sig);
+            if (sig)
+                return wr_cli_stopped("bench window", sig, "the run stopped, its process killed");
             if (rc) {
                 wr_cli_error("bench window", NULL, "the %s run failed (out of memory?)",
                              s_names[i]);

@@ -602,3 +602,9 @@ int wr_cli_wait_signal(int64_t ms)
         /* EINTR: wait again (the remaining time is approximate, which is fine here) */
     }
 }
+
+int wr_cli_stopped(const char *cmd, int sig, const char *what)
+{
+    fprintf(stderr, "weir %s: %s received: %s\n", cmd, sig == SIGINT ? "SIGINT" : "SIGTERM", what);
+    return 128 + sig;
+}

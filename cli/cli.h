@@ -211,5 +211,8 @@ wr_msg_t *wr_cli_job(wr_node_t *via, const char *jm, int64_t timeout_ms, const c
  * or 0 on timeout. */
 void wr_cli_block_signals(void);
 int wr_cli_wait_signal(int64_t ms);
+/* What a command stopped by SIGINT or SIGTERM prints and returns: "weir CMD: SIGTERM received:
+ * WHAT" on stderr, and the exit code 128 + sig. */
+int wr_cli_stopped(const char *cmd, int sig, const char *what);
 
 #endif

@@ -576,9 +576,7 @@ int wr_cmd_chaos(int argc, char **argv)
     if (o.keep && r.ps.dir[0])
         fprintf(stderr, "weir %s: the run's folder is kept: %s\n", S_CMD, r.ps.dir);
     if (r.ps.signal) {
-        fprintf(stderr, "weir %s: %s received: every process stopped\n", S_CMD,
-                r.ps.signal == SIGINT ? "SIGINT" : "SIGTERM");
-        return 128 + r.ps.signal;
+        return wr_cli_stopped(S_CMD, r.ps.signal, "every process stopped");
     }
     if (rc) return WR_EXIT_FAIL;
     return res.verdict.valid ? WR_EXIT_OK : WR_EXIT_FAIL;
