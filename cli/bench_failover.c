@@ -57,7 +57,7 @@
 #define S_GOAL_P50_MS 5000
 #define S_GOAL_MAX_MS 8000
 #define S_GOAL_TM_MS  2000
-#define S_MAX_ARGV    (22 + 2 * S_MAX_SETS)
+#define S_MAX_ARGV    (26 + 2 * S_MAX_SETS)
 
 typedef struct {
     uint32_t jms, kills, tm_kills, rate;

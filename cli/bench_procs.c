@@ -197,6 +197,17 @@ int wr_bench_keys(wr_bench_procs_t *ps, const char *const names[], const wr_role
 int wr_bench_spawn_weir(wr_bench_procs_t *ps, wr_bench_proc_t *p, char *argv[], int n,
                         const char (*sets)[512], int nsets)
 {
+    /* the REST API's and the metrics' ports where the kernel finds one free: their defaults
+     * (8081, 9249) would be taken by the first daemon, the others warning (a --set overrides) */
+    bool jm = n > 1 && !strcmp(argv[1], "jobmanager");
+    if (jm) {
+        argv[n++] = "--set";
+        argv[n++] = "rest.port=0";
+    }
+    if (jm || (n > 1 && !strcmp(argv[1], "taskmanager"))) {
+        argv[n++] = "--set";
+        argv[n++] = "metrics.prometheus.port=0";
+    }
     if (ps->keys_set[0]) {
         argv[n++] = "--set";
         argv[n++] = ps->keys_set;

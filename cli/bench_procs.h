@@ -78,9 +78,11 @@ int wr_bench_spawn(wr_bench_procs_t *ps, wr_bench_proc_t *p, const char *path, c
  * stderr. */
 int wr_bench_keys(wr_bench_procs_t *ps, const char *const names[], const wr_role_t roles[],
                   size_t n, const char *client, bool curve);
-/* wr_bench_spawn of this binary with argv's n arguments (room for 2 * nsets + 2 more and the
- * NULL), then "--set" and the keys folder (once wr_bench_keys made it) and "--set" and each of
- * sets (KEY=VALUE: the benchmark's own --set, for every daemon). */
+/* wr_bench_spawn of this binary with argv's n arguments (room for 2 * nsets + 6 more and the
+ * NULL), then for a jobmanager or taskmanager (argv[1]) "--set" rest.port=0 (a jobmanager's) and
+ * metrics.prometheus.port=0 (ports the kernel picks: several daemons on one host), "--set" and
+ * the keys folder (once wr_bench_keys made it) and "--set" and each of sets (KEY=VALUE: the
+ * benchmark's own --set, for every daemon, after the ports: they may set them). */
 int wr_bench_spawn_weir(wr_bench_procs_t *ps, wr_bench_proc_t *p, char *argv[], int n,
                         const char (*sets)[512], int nsets);
 /* SIGKILL and reap; nothing when p is not running. */

@@ -25,6 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bus/base/fs.h"
 #include "tests/support/json.h"
 #include "tests/support/process.h"
 
@@ -119,6 +120,37 @@ static void test_sigterm_stops_every_process(void **state)
                             "iot bench:", "/tmp/weir-bench-iot-", 3);
 }
 
+/* The daemons leave the REST API's and the metrics' default ports (8081, 9249) alone: the
+ * JobManager serves both on ports the kernel picked, no daemon warns of a port taken. */
+static void test_daemons_take_no_default_port(void **state)
+{
+    (void)state;
+    ps_result_t r =
+        ps_run("bench",
+               PS_ARGV("bench", "iot", "--devices", "2000", "--minutes", "2", "--backends",
+                       "memory", "--p95", "without", "--checkpoints", "off", "--keep", "--json"),
+               S_RUN_MS);
+    if (r.code != 0) PS_FAIL("weir bench iot exited %d:\n%s%s", r.code, r.out, r.err);
+    const tj_value_t *doc = tj_parse(r.out);
+    const char *dir = doc ? tj_str(doc, "dir") : NULL;
+    if (!dir || strncmp(dir, "/tmp/weir-bench-iot-", 20)) PS_FAIL("no dir in:\n%s", r.out);
+    static const char *const files[] = {"jm-1.1.out", "jm-1.1.log", "tm-1.1.log", "tm-2.1.log"};
+    char failure[600] = "";
+    for (size_t i = 0; i < sizeof files / sizeof files[0] && !failure[0]; i++) {
+        char *text = ps_slurp(ps_fmt("%s/%s", dir, files[i]));
+        const char *rest = strstr(text, "REST API on http://127.0.0.1:"),
+                   *metrics = strstr(text, "metrics on http://127.0.0.1:");
+        if (strstr(text, "no REST API") || strstr(text, "no Prometheus metrics") ||
+            (i == 0 &&
+             (!rest || atoi(rest + 29) == 8081 || !metrics || atoi(metrics + 28) == 9249)))
+            snprintf(failure, sizeof failure, "%s: a default port, or one taken:\n%.400s", files[i],
+                     text);
+        free(text);
+    }
+    wr_fs_rmtree(dir);
+    if (failure[0]) PS_FAIL("%s", failure);
+}
+
 static void test_bad_options(void **state)
 {
     (void)state;
@@ -152,6 +184,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         S_TEST(test_three_runs_json),
         S_TEST(test_sigterm_stops_every_process),
+        S_TEST(test_daemons_take_no_default_port),
         S_TEST(test_bad_options),
     };
 #undef S_TEST
