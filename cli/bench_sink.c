@@ -8,7 +8,8 @@
  * Batches of 1024 rows, made before the clock starts, are written to /dev/null: by a stdout
  * (text) sink and a file (JSON lines) sink, and by the baseline formatting the same rows into a
  * buffer with the same one write per batch. Timed in CPU time of the thread (the write
- * system calls included), best of --rounds. */
+ * system calls included), best of --rounds. SIGINT or SIGTERM stops it within S_ASK_EVERY batches
+ * (0.1-0.2 s), exiting 128 + the signal. */
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -28,7 +29,7 @@
 #include "cli/bench_machine.h"
 #include "cli/cli.h"
 
-enum { S_BATCH = 1024, S_POOL = 256, S_DEVICES = 10000 };
+enum { S_BATCH = 1024, S_POOL = 256, S_DEVICES = 10000, S_ASK_EVERY = 64 };
 
 typedef struct {
     uint64_t rows;
@@ -112,7 +113,15 @@ static wr_sink_t *s_open(const wr_connector_t *conn, const void *config, wr_batc
     return s;
 }
 
-static double s_run_sink(wr_batch_t **pool, const s_opts_t *o, bool json)
+/* True once SIGINT or SIGTERM came (*sig: which), asked every S_ASK_EVERY batches (the CLI
+ * blocks them in every thread: they wait to be asked). */
+static bool s_stop_asked(uint64_t batch, int *sig)
+{
+    return batch % S_ASK_EVERY == 0 && (*sig = wr_cli_wait_signal(0)) != 0;
+}
+
+/* The sink's CPU seconds for o->rows rows, a failure (< 0), or 0 when *sig came meanwhile. */
+static double s_run_sink(wr_batch_t **pool, const s_opts_t *o, bool json, int *sig)
 {
     int err = WR_ENOMEM;
     FILE *devnull = json ? NULL : fopen("/dev/null", "w");
@@ -126,7 +135,7 @@ static double s_run_sink(wr_batch_t **pool, const s_opts_t *o, bool json)
     int64_t t0 = s_cpu_ns();
     for (uint64_t done = 0, p = 0; done < o->rows; done += S_BATCH, p = (p + 1) % S_POOL) {
         int rc = wr_sink_write(s, pool[p], NULL, 0); /* rows is a multiple of S_BATCH */
-        if (rc) {
+        if (rc || s_stop_asked(done / S_BATCH, sig)) {
             secs = rc;
             goto out;
         }
@@ -138,8 +147,8 @@ out:
     return secs;
 }
 
-/* The baseline: the old printf formatting, the same one write per batch. */
-static double s_run_ref(wr_batch_t **pool, const s_opts_t *o, bool json)
+/* The baseline: the old printf formatting, the same one write per batch. As s_run_sink. */
+static double s_run_ref(wr_batch_t **pool, const s_opts_t *o, bool json, int *sig)
 {
     int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
     wr_strbuf_t buf;
@@ -152,6 +161,10 @@ static double s_run_ref(wr_batch_t **pool, const s_opts_t *o, bool json)
         for (uint32_t i = 0; i < S_BATCH; i++)
             wr__rowfmt_ref_row(pool[p], i, json, &buf);
         if (buf.failed || write(fd, buf.buf, buf.len) != (ssize_t)buf.len) goto out;
+        if (s_stop_asked(done / S_BATCH, sig)) {
+            secs = 0;
+            goto out;
+        }
     }
     secs = (double)(s_cpu_ns() - t0) / 1e9;
 out:
@@ -256,10 +269,12 @@ int wr_bench_sink(int argc, char **argv)
     }
     bool same = s_identical(pool);
     double best[4] = {0}; /* text, json, text baseline, json baseline */
-    for (uint32_t r = 0; r < o.rounds; r++) {
-        double t[4] = {s_run_sink(pool, &o, false), s_run_sink(pool, &o, true),
-                       s_run_ref(pool, &o, false), s_run_ref(pool, &o, true)};
-        for (int k = 0; k < 4; k++) {
+    int sig = 0;
+    for (uint32_t r = 0; r < o.rounds && !sig; r++) {
+        double t[4] = {0};
+        for (int k = 0; k < 4 && !sig; k++)
+            t[k] = k < 2 ? s_run_sink(pool, &o, k == 1, &sig) : s_run_ref(pool, &o, k == 3, &sig);
+        for (int k = 0; k < 4 && !sig; k++) {
             if (t[k] < 0) {
                 s_pool_free(pool);
                 wr_cli_error("bench sink", NULL, "run failed: %s", wr_strerror((int)t[k]));
@@ -269,6 +284,7 @@ int wr_bench_sink(int argc, char **argv)
         }
     }
     s_pool_free(pool);
+    if (sig) return wr_cli_stopped("bench sink", sig, "stopped");
     double ns[4], rate[4];
     for (int k = 0; k < 4; k++) {
         ns[k] = best[k] * 1e9 / (double)o.rows;
