@@ -9,7 +9,8 @@
  * with redisAppendCommandArgv (values formatted with snprintf, as a hand-written client would),
  * 1000 then reading the 1000 replies. Wall-clock time (the server's work is part of it), best of
  * --rounds, the two runs alternating; afterwards one key of each is compared. Goal: the sink at
- * >= 0.7 of the baseline. */
+ * >= 0.7 of the baseline. SIGINT or SIGTERM stops it within S_ASK_EVERY batches (hundredths of a
+ * second): the server killed, the folder removed, exit 128 + the signal. */
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -28,7 +29,7 @@
 #include "cli/bench_redis.h"
 #include "cli/cli.h"
 
-enum { S_BATCH = 1024, S_DEVICES = 10000, S_PIPELINE = 1000 };
+enum { S_BATCH = 1024, S_DEVICES = 10000, S_PIPELINE = 1000, S_ASK_EVERY = 16 };
 
 #define S_REDIS_BIN "/usr/bin/redis-server"
 #define S_CMD       "bench redis"
@@ -82,8 +83,16 @@ static double s_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* The sink's writer: seconds, or a negative error (err saying why). */
-static double s_run_sink(const char *address, wr_batch_t **pool, size_t nb, wr_strbuf_t *err)
+/* True once SIGINT or SIGTERM came (*sig: which), asked every S_ASK_EVERY batches (the CLI
+ * blocks them in every thread: they wait to be asked). */
+static bool s_stop_asked(size_t batch, int *sig)
+{
+    return batch % S_ASK_EVERY == 0 && (*sig = wr_cli_wait_signal(0)) != 0;
+}
+
+/* The sink's writer: seconds, a negative error (err saying why), or 0 when *sig came. */
+static double s_run_sink(const char *address, wr_batch_t **pool, size_t nb, int *sig,
+                         wr_strbuf_t *err)
 {
     wr_redis_sink_config_t c = {.address = (char *)address,
                                 .mode = WR_REDIS_HASH,
@@ -95,13 +104,13 @@ static double s_run_sink(const char *address, wr_batch_t **pool, size_t nb, wr_s
     wr_sink_t *s = wr_sink_open(&wr_redis_sink_class, &c, &o, &rc, err);
     if (!s) return rc;
     double t0 = s_now();
-    for (size_t p = 0; !rc && p < nb; p++)
+    for (size_t p = 0; !rc && p < nb && !s_stop_asked(p, sig); p++)
         rc = wr_sink_write(s, pool[p], NULL, 0);
-    if (!rc) rc = wr_sink_flush(s);
+    if (!rc && !*sig) rc = wr_sink_flush(s);
     double secs = s_now() - t0;
     if (rc && wr_sink_failed_on(s)) wr_strbuf_adds(err, wr_sink_failed_on(s));
     wr_sink_destroy(&s);
-    return rc ? rc : secs;
+    return rc ? rc : *sig ? 0 : secs;
 }
 
 /* Reads n replies; WR_EIO (err saying why) for a lost connection or an error reply. */
@@ -121,8 +130,9 @@ static int s_replies(redisContext *ctx, uint32_t n, wr_strbuf_t *err)
     return 0;
 }
 
-/* The baseline: the same HSETs through redisAppendCommandArgv. Seconds, or a negative error. */
-static double s_run_raw(const char *host, int port, wr_batch_t **pool, size_t nb, wr_strbuf_t *err)
+/* The baseline: the same HSETs through redisAppendCommandArgv. As s_run_sink. */
+static double s_run_raw(const char *host, int port, wr_batch_t **pool, size_t nb, int *sig,
+                        wr_strbuf_t *err)
 {
     redisContext *ctx = redisConnectWithTimeout(host, port, (struct timeval){.tv_sec = 10});
     if (!ctx || ctx->err || redisSetTimeout(ctx, (struct timeval){.tv_sec = 10}) != REDIS_OK) {
@@ -142,7 +152,7 @@ static double s_run_raw(const char *host, int port, wr_batch_t **pool, size_t nb
     int rc = 0;
     uint32_t queued = 0;
     double t0 = s_now();
-    for (size_t p = 0; !rc && p < nb; p++) {
+    for (size_t p = 0; !rc && p < nb && !s_stop_asked(p, sig); p++) {
         const wr_batch_t *b = pool[p];
         for (uint32_t i = 0; !rc && i < b->count; i++) {
             len[1] = (size_t)snprintf(key, sizeof key, "raw:%lld",
@@ -159,10 +169,10 @@ static double s_run_raw(const char *host, int port, wr_batch_t **pool, size_t nb
             }
         }
     }
-    if (!rc) rc = s_replies(ctx, queued, err);
+    if (!rc && !*sig) rc = s_replies(ctx, queued, err);
     double secs = s_now() - t0;
     redisFree(ctx);
-    return rc ? rc : secs;
+    return rc ? rc : *sig ? 0 : secs;
 }
 
 /* ---- the server ---- */
@@ -254,8 +264,9 @@ static int s_options(int argc, char **argv, s_opts_t *o)
     return -1;
 }
 
-/* Both runs, best of o->rounds each: 0, or an exit code after saying why. */
-static int s_measure(const s_opts_t *o, const char *address, double best[2], bool *same)
+/* Both runs, best of o->rounds each: 0, or an exit code after saying why; *sig: SIGINT or SIGTERM
+ * came meanwhile (it stops, returning 0). */
+static int s_measure(const s_opts_t *o, const char *address, double best[2], bool *same, int *sig)
 {
     char host[256];
     int port;
@@ -275,10 +286,10 @@ static int s_measure(const s_opts_t *o, const char *address, double best[2], boo
     }
     wr_strbuf_t err;
     wr_strbuf_init(&err);
-    for (uint32_t r = 0; code == WR_EXIT_OK && r < o->rounds; r++) {
-        double t[2] = {s_run_sink(address, pool, nb, &err), 0};
-        if (t[0] > 0) t[1] = s_run_raw(host, port, pool, nb, &err);
-        for (int k = 0; k < 2 && code == WR_EXIT_OK; k++) {
+    for (uint32_t r = 0; code == WR_EXIT_OK && r < o->rounds && !*sig; r++) {
+        double t[2] = {s_run_sink(address, pool, nb, sig, &err), 0};
+        if (t[0] > 0) t[1] = s_run_raw(host, port, pool, nb, sig, &err);
+        for (int k = 0; k < 2 && code == WR_EXIT_OK && !*sig; k++) {
             if (t[k] <= 0) {
                 wr_cli_error(S_CMD, NULL, "the %s run failed: %s: %s", k ? "raw" : "sink",
                              wr_strerror((int)t[k]), err.buf);
@@ -289,7 +300,7 @@ static int s_measure(const s_opts_t *o, const char *address, double best[2], boo
         }
     }
     int last = o->rows < S_DEVICES ? (int)o->rows - 1 : S_DEVICES - 1; /* a device written */
-    *same = code == WR_EXIT_OK && s_same(host, port, 0) && s_same(host, port, last);
+    *same = code == WR_EXIT_OK && !*sig && s_same(host, port, 0) && s_same(host, port, last);
     wr_strbuf_release(&err);
     s_pool_free(pool, nb);
     return code;
@@ -316,12 +327,14 @@ int wr_bench_redis(int argc, char **argv)
     if (!o.json) wr_bench_machine_print(stdout);
     double best[2] = {0};
     bool same = false;
-    code = s_measure(&o, o.address ? o.address : address, best, &same);
+    int sig = 0;
+    code = s_measure(&o, o.address ? o.address : address, best, &same, &sig);
     if (!o.address) {
         wr_bench_kill(&server);
         wr_bench_procs_release(&ps, false);
     }
     if (code) return code;
+    if (sig) return wr_cli_stopped(S_CMD, sig, "stopped");
     double sink = (double)o.rows / best[0], raw = (double)o.rows / best[1];
     if (o.json) {
         wr_strbuf_t mj;

@@ -440,6 +440,33 @@ static void test_bench(void **state)
     print_message("  %s", r.out);
 }
 
+/* SIGTERM stops `weir bench redis` mid-run: exit 128 + 15 saying so, its redis-server killed
+ * and its folder removed (weir blocks SIGINT and SIGTERM to wait for them: a benchmark that
+ * never asks ran on to its end, 40 s here). */
+static void test_bench_stops_on_sigterm(void **state)
+{
+    (void)state;
+    int before = ps_entries_named("/tmp", "weir-bench-redis-");
+    ps_proc_t *p = ps_start("bench", PS_ARGV("bench", "redis", "--rows", "3000000"), NULL);
+    /* its server: a child of the bench, once the bench's folder is there */
+    long server = 0;
+    int64_t deadline = ps_now_ms() + 20000;
+    while (!server) {
+        if (!ps_running(p) || ps_now_ms() > deadline) PS_FAIL("bench redis started no server");
+        char *kids = ps_slurp(ps_fmt("/proc/%d/task/%d/children", (int)p->pid, (int)p->pid));
+        server = ps_entries_named("/tmp", "weir-bench-redis-") > before ? atol(kids) : 0;
+        free(kids);
+        ps_sleep_ms(10);
+    }
+    ps_sleep_ms(1000); /* past the server's start, into the rows */
+    ps_expect_sigterm_stop(p, ps_h.asan ? 5000 : 2000);
+    char *stat = ps_slurp(ps_fmt("/proc/%ld/stat", server));
+    bool left = stat[0] != '\0';
+    free(stat);
+    if (left) PS_FAIL("its redis-server (pid %ld) is left", server);
+    assert_int_equal(ps_entries_named("/tmp", "weir-bench-redis-"), before);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -450,6 +477,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_taskmanager_killed, tr_setup, tr_teardown),
         cmocka_unit_test_setup_teardown(test_refusals, tr_setup, tr_teardown),
         cmocka_unit_test_setup_teardown(test_bench, tr_setup, tr_teardown),
+        cmocka_unit_test_setup_teardown(test_bench_stops_on_sigterm, tr_setup, tr_teardown),
     };
     if (getenv("WEIR_TEST_FILTER")) cmocka_set_test_filter(getenv("WEIR_TEST_FILTER"));
     if (tr_group_setup("test_redis")) return 1;
