@@ -15,7 +15,11 @@
  *         second the source waits before it ends (it ends a little later than that: its read
  *         back-off, up to 64 ms, and the job's end count against weir). Checked: the source
  *         read every record.
- *   ratio weir / raw; the goal: at least 0.7. */
+ *   ratio weir / raw; the goal: at least 0.7.
+ * SIGINT or SIGTERM (blocked by main, asked for between messages and while waiting) stops it:
+ * the job canceled, mosquitto and mosquitto_sub killed, the folder removed, exit 128 + the
+ * signal. They run in process groups of their own, so that a terminal's Ctrl-C reaches the
+ * benchmark only, which stops them. */
 #include "cli/bench_mqtt.h"
 
 #include <arpa/inet.h>
@@ -53,6 +57,7 @@
 #define S_END_IDLE 1.0   /* s: the source's end_after_idle */
 #define S_DEVICES  1000
 #define S_MS       INT64_C(1000000)
+#define S_STOPPED  WR_ECLOSED /* SIGINT or SIGTERM came: b->signal says which */
 
 typedef struct {
     uint64_t records;
@@ -65,7 +70,15 @@ typedef struct {
     int port;
     pid_t broker;
     uint64_t acked; /* publications acknowledged (the publisher's network thread) */
+    int signal;     /* SIGINT or SIGTERM came (0: not yet) */
 } s_bench_t;
+
+/* True once SIGINT or SIGTERM came, waiting for one up to ms (0: not at all). */
+static bool s_stop_asked(s_bench_t *b, int64_t ms)
+{
+    if (!b->signal) b->signal = wr_cli_wait_signal(ms);
+    return b->signal != 0;
+}
 
 /* ---- processes ---- */
 
@@ -76,6 +89,7 @@ static pid_t s_spawn(const char *path, char *const argv[], const char *out)
     pid_t pid = fork();
     if (pid == 0) {
         prctl(PR_SET_PDEATHSIG, SIGKILL);
+        setpgid(0, 0); /* (a terminal's Ctrl-C is the benchmark's to handle) */
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL); /* (the CLI blocks SIGINT and SIGTERM) */
@@ -91,18 +105,19 @@ static pid_t s_spawn(const char *path, char *const argv[], const char *out)
     return pid;
 }
 
-/* Waits up to ms for pid to exit: its exit code, or -1 (killed then). */
-static int s_wait(pid_t pid, int64_t ms)
+/* Waits up to ms for pid to exit: its exit code, or -1 (killed then: the time was up, or
+ * SIGINT or SIGTERM came, which b->signal says; b NULL: not asked). */
+static int s_wait(s_bench_t *b, pid_t pid, int64_t ms)
 {
     int64_t until = wr_now_ns() + ms * S_MS;
     int status;
     while (waitpid(pid, &status, WNOHANG) == 0) {
-        if (wr_now_ns() > until) {
+        if (wr_now_ns() > until || (b && s_stop_asked(b, 2))) {
             kill(pid, SIGKILL);
             waitpid(pid, &status, 0);
             return -1;
         }
-        usleep(2000);
+        if (!b) usleep(2000);
     }
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
@@ -212,26 +227,28 @@ static int s_load(s_bench_t *b, const s_opts_t *o, uint64_t *msgs)
     int rc = 0;
     *msgs = 0;
     for (uint64_t i = 0; i < o->records && !rc;) {
+        if (*msgs % 1024 == 0 && s_stop_asked(b, 0)) rc = S_STOPPED;
         wr_strbuf_reset(&p);
         for (uint32_t k = 0; k < o->per_message && i < o->records; k++, i++)
             wr_strbuf_addf(&p, "{\"device\": %llu, \"ts\": %llu, \"temperature\": %u.5}\n",
                            (unsigned long long)(i % S_DEVICES),
                            (unsigned long long)(1700000000000 + i / S_DEVICES * 1000),
                            (unsigned)(i % 30));
-        rc = p.failed ? WR_ENOMEM
-                      : mosquitto_publish(m, NULL, "readings", (int)p.len, p.buf, 1, false);
+        if (!rc)
+            rc = p.failed ? WR_ENOMEM
+                          : mosquitto_publish(m, NULL, "readings", (int)p.len, p.buf, 1, false);
         (*msgs)++;
     }
     int64_t until = wr_now_ns() + S_WAIT_MS * S_MS;
     while (!rc && __atomic_load_n(&b->acked, __ATOMIC_SEQ_CST) < *msgs && wr_now_ns() < until)
-        usleep(1000);
+        if (s_stop_asked(b, 1)) rc = S_STOPPED;
     if (!rc && b->acked < *msgs) rc = WR_ETIMEDOUT;
-    if (rc)
+    if (rc && rc != S_STOPPED)
         wr_cli_error(S_CMD, NULL, "publishing: %s",
                      rc > 0 ? mosquitto_strerror(rc) : wr_strerror(rc));
     wr_strbuf_release(&p);
     s_client_end(m);
-    return rc ? WR_EIO : 0;
+    return rc == S_STOPPED ? rc : rc ? WR_EIO : 0;
 }
 
 /* ---- the two readers ---- */
@@ -247,8 +264,9 @@ static int s_raw(s_bench_t *b, uint64_t msgs, double *secs)
                 (char *[]){S_SUB, "-V", "5", "-h", "127.0.0.1", "-p", port, "-c", "-x", "3600",
                            "-i", S_RAW_ID, "-q", "1", "-t", "readings", "-C", count, NULL},
                 "/dev/null");
-    int code = pid < 0 ? -1 : s_wait(pid, S_WAIT_MS);
+    int code = pid < 0 ? -1 : s_wait(b, pid, S_WAIT_MS);
     *secs = (double)(wr_now_ns() - t0) / 1e9;
+    if (b->signal) return S_STOPPED;
     if (code) wr_cli_error(S_CMD, NULL, "mosquitto_sub exited %d", code);
     return code ? WR_EIO : 0;
 }
@@ -282,13 +300,16 @@ static int s_weir(s_bench_t *b, uint64_t records, double *secs)
     wr_bench_job_t j = {0};
     if (!rc) rc = wr_bench_local_submit(l, t, id, &t0);
     while (!rc) {
-        usleep(20 * 1000);
+        if (s_stop_asked(b, 20)) {
+            rc = S_STOPPED;
+            break;
+        }
         if (wr_bench_local_job(l, id, &j)) continue;
         if (strcmp(j.state, "RUNNING") && strcmp(j.state, "CREATED")) break;
         if (wr_now_ns() - t0 > S_WAIT_MS * S_MS) rc = WR_ETIMEDOUT;
     }
     *secs = (double)(wr_now_ns() - t0) / 1e9 - S_END_IDLE;
-    if (rc == WR_ETIMEDOUT) wr_bench_local_cancel(l, id);
+    if (rc == WR_ETIMEDOUT || rc == S_STOPPED) wr_bench_local_cancel(l, id);
     if (!rc && strcmp(j.state, "FINISHED")) {
         wr_cli_error(S_CMD, NULL, "the job ended %s: %s", j.state, j.error);
         rc = WR_EIO;
@@ -349,7 +370,7 @@ static void s_cleanup(s_bench_t *b)
 {
     if (b->broker > 0) {
         kill(b->broker, SIGTERM);
-        s_wait(b->broker, 5000);
+        s_wait(NULL, b->broker, 5000);
     }
     static const char *const files[] = {"mosquitto.conf", "mosquitto.log", "results.jsonl", NULL};
     char path[128];
@@ -386,6 +407,8 @@ int wr_bench_mqtt(int argc, char **argv)
     if (!rc) rc = s_raw(&b, msgs, &raw_s);
     if (!rc) rc = s_weir(&b, o.records, &weir_s);
     s_cleanup(&b);
+    if (rc == S_STOPPED || (rc && s_stop_asked(&b, 0)))
+        return wr_cli_stopped(S_CMD, b.signal, "stopped");
     if (rc) return WR_EXIT_FAIL;
     double raw = (double)o.records / raw_s, weir = (double)o.records / weir_s;
     wr_strbuf_t m;
