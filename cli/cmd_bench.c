@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -95,9 +96,12 @@ static int s_fork(s_child_t *c, void (*body)(FILE *to_parent, const s_bus_opts_t
     int fds[2];
     if (pipe(fds)) return WR_EIO;
     fflush(NULL);
+    pid_t parent = getpid();
     c->pid = fork();
     if (c->pid < 0) return WR_EIO;
     if (c->pid == 0) {
+        /* dies with the benchmark (killed, it would leave this one waiting out its deadline) */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent) _exit(1);
         close(fds[0]);
         FILE *to_parent = fdopen(fds[1], "w");
         body(to_parent, o);
@@ -551,8 +555,10 @@ int wr_cmd_bench(int argc, char **argv)
     getloadavg(load[0], 3);
     double best_raw = 0;
     s_run_t best_weir = {0}, best_curve = {0};
-    int rc = WR_EXIT_OK;
-    for (int r = 0; r < o.rounds && rc == WR_EXIT_OK; r++) {
+    int rc = WR_EXIT_OK, sig = 0;
+    /* SIGINT or SIGTERM (blocked by main, and so in the forked receivers) is asked for between
+     * two rounds (about 2 s each) */
+    for (int r = 0; r < o.rounds && rc == WR_EXIT_OK && !(sig = wr_cli_wait_signal(0)); r++) {
         double raw = s_raw_run(&o);
         s_run_t weir, curve = {0};
         int wrc = s_weir_run(&o, &weir);
@@ -580,6 +586,7 @@ int wr_cmd_bench(int argc, char **argv)
     }
     if (o.curve) wr_fs_rmtree(keys);
     if (rc) return rc;
+    if (sig) return wr_cli_stopped("bench bus", sig, "stopped between two rounds");
     getloadavg(load[1], 3);
     uint64_t records = o.batches * o.batch_records;
     double ratio = best_weir.rate / best_raw;
