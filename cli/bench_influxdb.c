@@ -40,7 +40,7 @@
 #include "cli/bench_machine.h"
 #include "cli/cli.h"
 
-#define S_CMD        "weir bench influxdb"
+#define S_CMD        "bench influxdb"
 #define S_INFLUXD    "/usr/bin/influxd"
 #define S_DB         "bench"
 #define S_DEVICES    10000
@@ -437,10 +437,8 @@ int wr_bench_influxdb(int argc, char **argv)
     s_server_stop(&srv);
     s_results_free(res, nb);
     if (srv.signal) {
-        wr_cli_error(S_CMD, NULL, "%s received: stopped",
-                     srv.signal == SIGINT ? "SIGINT" : "SIGTERM");
         wr_strbuf_release(&sb);
-        return 128 + srv.signal;
+        return wr_cli_stopped(S_CMD, srv.signal, "stopped");
     }
     if (!rc) {
         double sink = (double)o.points / best[0], raw = (double)o.points / best[1];

@@ -590,9 +590,6 @@ int wr_bench_kafka(int argc, char **argv)
     int rc = s_run(&o, r), sig = r->signal;
     if (!rc) s_print(&o, r);
     free(r);
-    if (sig) {
-        wr_cli_error(S_CMD, NULL, "%s received: stopped", sig == SIGINT ? "SIGINT" : "SIGTERM");
-        return 128 + sig;
-    }
+    if (sig) return wr_cli_stopped(S_CMD, sig, "stopped");
     return rc ? WR_EXIT_FAIL : WR_EXIT_OK;
 }

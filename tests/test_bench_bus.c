@@ -116,8 +116,9 @@ static void test_sigterm_stops_it_between_rounds(void **state)
 {
     (void)state;
     int before = ps_entries_named("/tmp", "weir-bench-bus-");
-    /* 30 rounds of about 2 s (more under ASan) */
-    ps_proc_t *p = ps_start("bench", PS_ARGV("bench", "bus", "--curve", "--rounds", "30"), NULL);
+    /* 100 rounds of 3,000 batches: about 0.3 s each (a few seconds under ASan) */
+    ps_proc_t *p = ps_start(
+        "bench", PS_ARGV("bench", "bus", "--curve", "--batches", "3000", "--rounds", "100"), NULL);
     ps_sleep_ms(ps_h.asan ? 3000 : 1500); /* into its first round or so */
     ps_expect_sigterm_stop(p, ps_h.asan ? 20000 : 8000);
     assert_int_equal(ps_entries_named("/tmp", "weir-bench-bus-"), before);
