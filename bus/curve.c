@@ -27,15 +27,7 @@
 #define S_SERVE_NS     1000000       /* a busy I/O thread looks at the ZAP requests this often */
 
 /* Why something was refused: one log line a second each. */
-enum {
-    S_WHY_HANDSHAKE,
-    S_WHY_LEFT, /* a peer left during its handshake: logged as info, not as a warning */
-    S_WHY_UNKNOWN_KEY,
-    S_WHY_NO_CERT,
-    S_WHY_IMPOSTOR,
-    S_WHY_CUT,
-    S_WHY_N
-};
+enum { S_WHY_HANDSHAKE, S_WHY_UNKNOWN_KEY, S_WHY_NO_CERT, S_WHY_IMPOSTOR, S_WHY_CUT, S_WHY_N };
 
 struct wr__curve {
     char node_id[WR_NODE_MAX];
@@ -88,14 +80,11 @@ static void s_log(wr__curve_t *c, int why, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    char more[64] = "";
     if (c->log[why].suppressed)
-        snprintf(more, sizeof more, " (and %llu more like it in the last second)",
-                 (unsigned long long)c->log[why].suppressed);
-    if (why == S_WHY_LEFT)
-        wr_info("%s: %s%s", c->node_id, line, more);
+        wr_warn("%s: %s (and %llu more like it in the last second)", c->node_id, line,
+                (unsigned long long)c->log[why].suppressed);
     else
-        wr_warn("%s: %s%s", c->node_id, line, more);
+        wr_warn("%s: %s", c->node_id, line);
     c->log[why].last_ns = now;
     c->log[why].suppressed = 0;
 }
@@ -430,14 +419,8 @@ static void s_handshake_ended(wr__curve_t *c, const wr__curve_links_t *links, ui
                                                          : WR_EPROTO;
     if ((ep && links->handshake(links->ctx, ep, why)) || !why) return;
     atomic_fetch_add(&c->refused, 1);
-    /* AUTH: the ZAP handler refused (logged there). NO_DETAIL: a system error, as a peer that
-     * closed or reset its connection before the handshake ended (a client gone at once, a port
-     * scan): no sign of a peer without keys, which fails as PROTOCOL (no CURVE, or a HELLO this
-     * node's key cannot open) or AUTH */
-    if (event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)
-        s_log(c, S_WHY_LEFT, "a connection on %s ended during the CURVE handshake: %s",
-              ep ? ep : "?", value ? strerror((int)value) : "its peer closed it");
-    else if (why != WR_EPERM)
+    /* AUTH: the ZAP handler refused (logged there) */
+    if (why != WR_EPERM)
         s_log(c, S_WHY_HANDSHAKE,
               "refused a connection on %s: %s (a peer without this cluster's CURVE keys?)",
               ep ? ep : "?",
