@@ -70,13 +70,6 @@ typedef struct {
     int signal; /* SIGINT or SIGTERM came (0: not yet) */
 } s_server_t;
 
-/* True once SIGINT or SIGTERM came (main blocks them in every thread: they wait to be asked). */
-static bool s_stopped(s_server_t *s)
-{
-    if (!s->signal) s->signal = wr_cli_wait_signal(0);
-    return s->signal != 0;
-}
-
 /* A port free a moment ago on 127.0.0.1 (0 when none). */
 static int s_free_port(void)
 {
@@ -181,7 +174,7 @@ static int s_server_start(s_server_t *s)
         execl(S_INFLUXD, "influxd", "-config", conf, (char *)NULL);
         _exit(127);
     }
-    for (int i = 0; i < 600 && !s_stopped(s); i++) {
+    for (int i = 0; i < 600 && !wr_cli_stop_asked(&s->signal, 0); i++) {
         if (s_http(s->port, "GET", "/ping", NULL) == 204) return 0;
         if (waitpid(s->pid, NULL, WNOHANG) == s->pid) {
             s->pid = 0;
@@ -263,7 +256,7 @@ static double s_run_sink(s_server_t *srv, const s_opts_t *o, wr_batch_t **res, s
     int64_t t0 = wr_now_ns();
     double c0 = wr_bench_cpu_s();
     for (size_t k = 0; !rc && k < nb; k++)
-        rc = s_stopped(srv) ? WR_ECLOSED : cls->write(w, res[k], NULL, 0);
+        rc = wr_cli_stop_asked(&srv->signal, 0) ? WR_ECLOSED : cls->write(w, res[k], NULL, 0);
     if (!rc) rc = cls->flush(w);
     if (!rc) s = (double)(wr_now_ns() - t0) / 1e9;
     *cpu = wr_bench_cpu_s() - c0;
@@ -306,8 +299,8 @@ static double s_run_raw(s_server_t *srv, const s_opts_t *o, wr_batch_t **res, si
     int64_t t0 = wr_now_ns();
     double c0 = wr_bench_cpu_s();
     for (size_t b = 0; !rc && b < nbodies; b++)
-        rc = s_stopped(srv)     ? WR_ECLOSED
-             : bodies[b].failed ? WR_ENOMEM
+        rc = wr_cli_stop_asked(&srv->signal, 0) ? WR_ECLOSED
+             : bodies[b].failed                 ? WR_ENOMEM
                                 : wr_influx_client_write(cl, bodies[b].buf, bodies[b].len, &err);
     if (!rc) s = (double)(wr_now_ns() - t0) / 1e9;
     *cpu = wr_bench_cpu_s() - c0;

@@ -77,16 +77,10 @@ typedef struct {
     long hwm_kb;
 } s_run_t;
 
-/* True once SIGINT or SIGTERM came (blocked in every thread: main does it first). */
-static bool s_stopped(s_run_t *r)
-{
-    if (!r->signal) r->signal = wr_cli_wait_signal(0);
-    return r->signal != 0;
-}
-
+/* SIGINT or SIGTERM came (blocked in every thread: main does it first): r's signal set. */
 static bool s_stop_cb(void *r)
 {
-    return s_stopped(r);
+    return wr_cli_stop_asked(&((s_run_t *)r)->signal, 0);
 }
 
 /* ---- load ---- */
@@ -140,7 +134,9 @@ static int s_load(const s_opts_t *o, const char *bootstrap, int64_t *first, int6
     for (uint64_t off = 0; !rc && off < o->records; off += S_BATCH) {
         uint32_t n = (uint32_t)(o->records - off < S_BATCH ? o->records - off : S_BATCH);
         wr_batch_clear(b);
-        if ((rc = wr_generator_fill(g, off, n, b)) || (rc = s_stopped(r) ? S_STOPPED : 0)) break;
+        if ((rc = wr_generator_fill(g, off, n, b)) ||
+            (rc = wr_cli_stop_asked(&r->signal, 0) ? S_STOPPED : 0))
+            break;
         const int64_t *dev = wr_batch_i64(b, WR_GEN_DEVICE), *ts = wr_batch_i64(b, WR_GEN_TS);
         for (uint32_t i = 0; !rc && i < n; i++) {
             uint64_t d = (uint64_t)dev[i];

@@ -73,13 +73,6 @@ typedef struct {
     int signal;     /* SIGINT or SIGTERM came (0: not yet) */
 } s_bench_t;
 
-/* True once SIGINT or SIGTERM came, waiting for one up to ms (0: not at all). */
-static bool s_stop_asked(s_bench_t *b, int64_t ms)
-{
-    if (!b->signal) b->signal = wr_cli_wait_signal(ms);
-    return b->signal != 0;
-}
-
 /* ---- processes ---- */
 
 /* Starts path with argv, its output into out (a file of the folder, or /dev/null); dies with
@@ -112,7 +105,7 @@ static int s_wait(s_bench_t *b, pid_t pid, int64_t ms)
     int64_t until = wr_now_ns() + ms * S_MS;
     int status;
     while (waitpid(pid, &status, WNOHANG) == 0) {
-        if (wr_now_ns() > until || (b && s_stop_asked(b, 2))) {
+        if (wr_now_ns() > until || (b && wr_cli_stop_asked(&b->signal, 2))) {
             kill(pid, SIGKILL);
             waitpid(pid, &status, 0);
             return -1;
@@ -227,7 +220,7 @@ static int s_load(s_bench_t *b, const s_opts_t *o, uint64_t *msgs)
     int rc = 0;
     *msgs = 0;
     for (uint64_t i = 0; i < o->records && !rc;) {
-        if (*msgs % 1024 == 0 && s_stop_asked(b, 0)) rc = S_STOPPED;
+        if (*msgs % 1024 == 0 && wr_cli_stop_asked(&b->signal, 0)) rc = S_STOPPED;
         wr_strbuf_reset(&p);
         for (uint32_t k = 0; k < o->per_message && i < o->records; k++, i++)
             wr_strbuf_addf(&p, "{\"device\": %llu, \"ts\": %llu, \"temperature\": %u.5}\n",
@@ -241,7 +234,7 @@ static int s_load(s_bench_t *b, const s_opts_t *o, uint64_t *msgs)
     }
     int64_t until = wr_now_ns() + S_WAIT_MS * S_MS;
     while (!rc && __atomic_load_n(&b->acked, __ATOMIC_SEQ_CST) < *msgs && wr_now_ns() < until)
-        if (s_stop_asked(b, 1)) rc = S_STOPPED;
+        if (wr_cli_stop_asked(&b->signal, 1)) rc = S_STOPPED;
     if (!rc && b->acked < *msgs) rc = WR_ETIMEDOUT;
     if (rc && rc != S_STOPPED)
         wr_cli_error(S_CMD, NULL, "publishing: %s",
@@ -300,7 +293,7 @@ static int s_weir(s_bench_t *b, uint64_t records, double *secs)
     wr_bench_job_t j = {0};
     if (!rc) rc = wr_bench_local_submit(l, t, id, &t0);
     while (!rc) {
-        if (s_stop_asked(b, 20)) {
+        if (wr_cli_stop_asked(&b->signal, 20)) {
             rc = S_STOPPED;
             break;
         }
@@ -407,7 +400,7 @@ int wr_bench_mqtt(int argc, char **argv)
     if (!rc) rc = s_raw(&b, msgs, &raw_s);
     if (!rc) rc = s_weir(&b, o.records, &weir_s);
     s_cleanup(&b);
-    if (rc == S_STOPPED || (rc && s_stop_asked(&b, 0)))
+    if (rc == S_STOPPED || (rc && wr_cli_stop_asked(&b.signal, 0)))
         return wr_cli_stopped(S_CMD, b.signal, "stopped");
     if (rc) return WR_EXIT_FAIL;
     double raw = (double)o.records / raw_s, weir = (double)o.records / weir_s;

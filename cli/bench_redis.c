@@ -83,13 +83,6 @@ static double s_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* True once SIGINT or SIGTERM came (*sig: which), asked every S_ASK_EVERY batches (the CLI
- * blocks them in every thread: they wait to be asked). */
-static bool s_stop_asked(size_t batch, int *sig)
-{
-    return batch % S_ASK_EVERY == 0 && (*sig = wr_cli_wait_signal(0)) != 0;
-}
-
 /* The sink's writer: seconds, a negative error (err saying why), or 0 when *sig came. */
 static double s_run_sink(const char *address, wr_batch_t **pool, size_t nb, int *sig,
                          wr_strbuf_t *err)
@@ -104,7 +97,7 @@ static double s_run_sink(const char *address, wr_batch_t **pool, size_t nb, int 
     wr_sink_t *s = wr_sink_open(&wr_redis_sink_class, &c, &o, &rc, err);
     if (!s) return rc;
     double t0 = s_now();
-    for (size_t p = 0; !rc && p < nb && !s_stop_asked(p, sig); p++)
+    for (size_t p = 0; !rc && p < nb && !(p % S_ASK_EVERY == 0 && wr_cli_stop_asked(sig, 0)); p++)
         rc = wr_sink_write(s, pool[p], NULL, 0);
     if (!rc && !*sig) rc = wr_sink_flush(s);
     double secs = s_now() - t0;
@@ -152,7 +145,7 @@ static double s_run_raw(const char *host, int port, wr_batch_t **pool, size_t nb
     int rc = 0;
     uint32_t queued = 0;
     double t0 = s_now();
-    for (size_t p = 0; !rc && p < nb && !s_stop_asked(p, sig); p++) {
+    for (size_t p = 0; !rc && p < nb && !(p % S_ASK_EVERY == 0 && wr_cli_stop_asked(sig, 0)); p++) {
         const wr_batch_t *b = pool[p];
         for (uint32_t i = 0; !rc && i < b->count; i++) {
             len[1] = (size_t)snprintf(key, sizeof key, "raw:%lld",

@@ -113,13 +113,6 @@ static wr_sink_t *s_open(const wr_connector_t *conn, const void *config, wr_batc
     return s;
 }
 
-/* True once SIGINT or SIGTERM came (*sig: which), asked every S_ASK_EVERY batches (the CLI
- * blocks them in every thread: they wait to be asked). */
-static bool s_stop_asked(uint64_t batch, int *sig)
-{
-    return batch % S_ASK_EVERY == 0 && (*sig = wr_cli_wait_signal(0)) != 0;
-}
-
 /* The sink's CPU seconds for o->rows rows, a failure (< 0), or 0 when *sig came meanwhile. */
 static double s_run_sink(wr_batch_t **pool, const s_opts_t *o, bool json, int *sig)
 {
@@ -135,7 +128,7 @@ static double s_run_sink(wr_batch_t **pool, const s_opts_t *o, bool json, int *s
     int64_t t0 = s_cpu_ns();
     for (uint64_t done = 0, p = 0; done < o->rows; done += S_BATCH, p = (p + 1) % S_POOL) {
         int rc = wr_sink_write(s, pool[p], NULL, 0); /* rows is a multiple of S_BATCH */
-        if (rc || s_stop_asked(done / S_BATCH, sig)) {
+        if (rc || (done / S_BATCH % S_ASK_EVERY == 0 && wr_cli_stop_asked(sig, 0))) {
             secs = rc;
             goto out;
         }
@@ -161,7 +154,7 @@ static double s_run_ref(wr_batch_t **pool, const s_opts_t *o, bool json, int *si
         for (uint32_t i = 0; i < S_BATCH; i++)
             wr__rowfmt_ref_row(pool[p], i, json, &buf);
         if (buf.failed || write(fd, buf.buf, buf.len) != (ssize_t)buf.len) goto out;
-        if (s_stop_asked(done / S_BATCH, sig)) {
+        if ((done / S_BATCH % S_ASK_EVERY == 0 && wr_cli_stop_asked(sig, 0))) {
             secs = 0;
             goto out;
         }

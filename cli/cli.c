@@ -603,6 +603,12 @@ int wr_cli_wait_signal(int64_t ms)
     }
 }
 
+bool wr_cli_stop_asked(int *sig, int64_t ms)
+{
+    if (!*sig) *sig = wr_cli_wait_signal(ms);
+    return *sig != 0;
+}
+
 int wr_cli_stopped(const char *cmd, int sig, const char *what)
 {
     fprintf(stderr, "weir %s: %s received: %s\n", cmd, sig == SIGINT ? "SIGINT" : "SIGTERM", what);

@@ -211,6 +211,9 @@ wr_msg_t *wr_cli_job(wr_node_t *via, const char *jm, int64_t timeout_ms, const c
  * or 0 on timeout. */
 void wr_cli_block_signals(void);
 int wr_cli_wait_signal(int64_t ms);
+/* Whether SIGINT or SIGTERM came: *sig once set (a signal) stays; else wr_cli_wait_signal(ms)
+ * into it. For loops that ask between steps (the signals wait, blocked, to be asked). */
+bool wr_cli_stop_asked(int *sig, int64_t ms);
 /* What a command stopped by SIGINT or SIGTERM prints and returns: "weir CMD: SIGTERM received:
  * WHAT" on stderr, and the exit code 128 + sig. */
 int wr_cli_stopped(const char *cmd, int sig, const char *what);
