@@ -20,7 +20,9 @@
  *     each subtask read some records (its log line at the end counts them)
  *   - the broker stopped (SIGTERM: it saves its sessions) and restarted mid-run, a third of the
  *     input published while the subtask is still reconnecting (kept for it in its persistent
- *     session): the file's results, so nothing lost and nothing read twice. The source
+ *     session): the file's results, so nothing lost and nothing read twice. The broker is stopped
+ *     once the subtask has acknowledged the first third: a message in flight at the stop is sent
+ *     again after the restart (at least once), which would make the count timing's. The source
  *     subscribes plainly here (share_group: none, parallelism 1): mosquitto 2.0.11 does not
  *     restore shared subscriptions from its persistence, so what is published to a shared
  *     subscription between its restart and the subtasks' return is lost, as mqtt.h says
@@ -250,7 +252,7 @@ static void test_two_subtasks_share_the_subscription(void **state)
 static void test_broker_restarted_mid_run(void **state)
 {
     (void)state;
-    tm_broker_t *b = tm_start("mosquitto");
+    tm_broker_t *b = tm_start_conf("mosquitto", "allow_anonymous true\n" TM_LOG_ACKS);
     s_input_t in = s_input();
     pj_output_t want = s_reference(&in);
     const char *out = ps_path("restart");
@@ -260,6 +262,10 @@ static void test_broker_restarted_mid_run(void **state)
         "restart", s_topology("restart", s_mqtt_source(b, 1, ", share_group: none"), out));
     tm_wait_subscribed(b, S_FILTER, 1, S_SUB_MS);
     s_publish(b, &in, 0, in.n / 3);
+    /* stopped once the subtask has acknowledged the first third: a message still in flight at
+     * the stop would come again (at least once, as docs/mqtt.md says), and the exact comparison
+     * below is for the messages the broker kept for the subtask while it was away */
+    tm_wait_acked(b, in.n / 3, S_SUB_MS);
     tm_stop(b);
     if (!ps_running(job)) PS_FAIL("the job ended while the broker was down");
     tm_restart(b);

@@ -84,6 +84,12 @@ void tm_wait_subscribed(tm_broker_t *b, const char *filter, size_t n, int timeou
         PS_FAIL("mosquitto %s did not see %zu subscriptions to %s", b->name, n, filter);
 }
 
+void tm_wait_acked(tm_broker_t *b, size_t n, int timeout_ms)
+{
+    if (!b->proc || ps_wait_text(b->proc, b->proc->err, "Received PUBACK from ", n, timeout_ms) < 0)
+        PS_FAIL("mosquitto %s did not see %zu acknowledgements", b->name, n);
+}
+
 static bool s_pub(const tm_broker_t *b, const char *topic, const char *flag, const char *arg)
 {
     const char *argv[PS_MAX_ARGS] = {

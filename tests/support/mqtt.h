@@ -56,6 +56,14 @@ void tm_restart(tm_broker_t *b);
  * fails the test at the deadline. */
 void tm_wait_subscribed(tm_broker_t *b, const char *filter, size_t n, int timeout_ms);
 
+/* Waits until the running broker has logged n acknowledgements of QoS 1 messages it delivered
+ * (PUBACKs from subscribers, since it last started); fails the test at the deadline. The broker
+ * must log them: start it with tm_start_conf(name, "allow_anonymous true\n" TM_LOG_ACKS). A
+ * message acknowledged before tm_stop is not sent again after tm_restart; one still in flight
+ * is, with its dup flag (at least once). */
+#define TM_LOG_ACKS "log_type debug\n"
+void tm_wait_acked(tm_broker_t *b, size_t n, int timeout_ms);
+
 /* Publishes the file at path as one message to topic with QoS 1 (mosquitto_pub -f). false when
  * mosquitto_pub fails (the broker is down). */
 bool tm_publish_file(const tm_broker_t *b, const char *topic, const char *path);
