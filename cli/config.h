@@ -57,7 +57,10 @@ enum wr_config_proc {
       "its last renewal (Flink: 15s Kubernetes lease, 60s ZooKeeper session).")                    \
     X("high-availability.etcd.renew-interval", WR_CFG_ALL, WR_CFG_DURATION, "500ms", 10, 1200000,  \
       "How often a JobManager renews its lease and every node asks etcd who leads; at most a "     \
-      "third of the lease. A leader that could not renew for lease-ttl minus this steps down.")    \
+      "third of the lease. A leader that could not renew for lease-ttl minus this steps down: "    \
+      "keep that longer than etcd takes to elect a new leader of its own (1-2 s with etcd's "      \
+      "default 1 s election timeout, and more under load), or the loss of etcd's leader member "   \
+      "deposes the JobManager.")                                                                   \
     X("high-availability.etcd.user", WR_CFG_ALL, WR_CFG_STRING, "", 0, 0,                          \
       "etcd user (with etcd authentication on); empty: none.")                                     \
     X("high-availability.etcd.password", WR_CFG_ALL, WR_CFG_STRING, "", 0, 0,                      \

@@ -530,7 +530,7 @@ static void s_rm_tree(char *dir)
 static void s_at_exit(void)
 {
     ps_kill_all();
-    s_rm_tree(ps_h.root);
+    if (!getenv("WEIR_TEST_KEEP")) s_rm_tree(ps_h.root);
 }
 
 /* Runs `weir PS_KEYGEN_ARGS` to completion (its output in root/keygen.log). */
@@ -637,7 +637,7 @@ int ps_teardown(void **state)
     (void)state;
     ps_kill_all();
     s_arena_release();
-    s_rm_tree(ps_h.dir);
+    if (!getenv("WEIR_TEST_KEEP")) s_rm_tree(ps_h.dir);
     return 0;
 }
 

@@ -13,7 +13,8 @@
  * The state is the test binary's (ps_h), so that an atexit handler, a teardown after a failed
  * assertion and the log dump reach every process a test started: every process is killed in the
  * teardown, at exit, and by the kernel should the test binary die (PR_SET_PDEATHSIG); every file
- * lives in one mkdtemp directory, removed at the end; PS_FAIL prints the logs of the processes
+ * lives in one mkdtemp directory, removed at the end (kept with WEIR_TEST_KEEP set, to read a
+ * passing run's logs; processes are killed all the same); PS_FAIL prints the logs of the processes
  * still tracked before it fails the test. Daemons run with WEIR_LOG=info unless WEIR_LOG is set,
  * and under ASan with a small quarantine of freed memory (ASan keeps 256 MB by default). Memory a
  * test gets from ps_keep, ps_alloc, ps_fmt, ps_path, ps_read_file and ps_lines is freed in the
