@@ -4,9 +4,9 @@
 #ifndef WR_BENCH_INFLUXDB_H
 #define WR_BENCH_INFLUXDB_H
 
-/* `weir bench influxdb ...` (argv[0] = "influxdb"). Returns an exit code: 0 when both runs were
- * measured and InfluxDB holds every point of each, 1 when one failed (saying why), 2 for bad
- * options, 128 + the signal when SIGINT or SIGTERM stopped it. */
+/* `weir bench influxdb ...` (argv[0] = "weir bench influxdb"). Returns an exit code: 0 when both
+ * runs were measured and InfluxDB holds every point of each, 1 when one failed (saying why), 2 for
+ * bad options, 128 + the signal when SIGINT or SIGTERM stopped it. */
 int wr_bench_influxdb(int argc, char **argv);
 
 #endif

@@ -2,7 +2,7 @@
 #ifndef WR_BENCH_PANESTORE_H
 #define WR_BENCH_PANESTORE_H
 
-/* `weir bench panestore ...` (argv[0] = "panestore"). Returns an exit code. */
+/* `weir bench panestore ...` (argv[0] = "weir bench panestore"). Returns an exit code. */
 int wr_bench_panestore(int argc, char **argv);
 
 #endif

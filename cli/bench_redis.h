@@ -4,9 +4,9 @@
 #ifndef WR_BENCH_REDIS_H
 #define WR_BENCH_REDIS_H
 
-/* `weir bench redis ...` (argv[0] = "redis"). Returns an exit code: 0 when both runs were measured
- * and Redis holds what they wrote (whether or not the goal was met), 1 when one failed (saying
- * why), 2 for bad options. */
+/* `weir bench redis ...` (argv[0] = "weir bench redis"). Returns an exit code: 0 when both runs
+ * were measured and Redis holds what they wrote (whether or not the goal was met), 1 when one
+ * failed (saying why), 2 for bad options. */
 int wr_bench_redis(int argc, char **argv);
 
 #endif

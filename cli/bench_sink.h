@@ -1,4 +1,5 @@
-/* `weir bench sink ...` (argv[0] = "sink"): the sinks' formatting against the printf one. */
+/* `weir bench sink ...` (argv[0] = "weir bench sink"): the sinks' formatting against the printf
+ * one. */
 #ifndef WR_BENCH_SINK_H
 #define WR_BENCH_SINK_H
 

@@ -21,7 +21,8 @@
 
 enum { WR_EXIT_OK = 0, WR_EXIT_FAIL = 1, WR_EXIT_USAGE = 2 };
 
-/* A subcommand: argv[0] is its name. Returns an exit code. */
+/* A subcommand: argv[0] is its full name ("weir local", "weir bench kafka"), which getopt's
+ * messages begin with. Returns an exit code. */
 typedef int (*wr_cmd_fn)(int argc, char **argv);
 
 /* A row of a table of subcommands. */
@@ -86,9 +87,10 @@ int wr_cli_run_job(wr_node_t *via, const char *jm, const wr_config_t *cfg, const
 int wr_cmd_checkpoints(int argc, char **argv);
 int wr_cmd_savepoint(int argc, char **argv);
 int wr_cmd_stop(int argc, char **argv);
-/* `weir bench window ...` (argv[0] = "window"): the window operator benchmark. */
+/* `weir bench window ...` (argv[0] = "weir bench window"): the window operator benchmark. */
 int wr_bench_window(int argc, char **argv);
-/* `weir bench pipeline ...` (argv[0] = "pipeline"): the IoT job end to end on a local cluster. */
+/* `weir bench pipeline ...` (argv[0] = "weir bench pipeline"): the IoT job end to end on a local
+ * cluster. */
 int wr_bench_pipeline(int argc, char **argv);
 
 /* Options every subcommand that reads configuration accepts (--etcd URLS: an HA cluster,

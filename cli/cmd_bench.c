@@ -474,7 +474,13 @@ int wr_cmd_bench(int argc, char **argv)
     size_t nb;
     const wr_cli_cmd_t *benches = wr_bench_commands(&nb);
     const wr_cli_cmd_t *b = argc > 1 ? wr_cli_command(benches, nb, argv[1]) : NULL;
-    if (b && b->fn) return b->fn(argc - 1, argv + 1);
+    char name[64]; /* "weir bench kafka", the name getopt's messages begin with (main.c) */
+    if (b) snprintf(name, sizeof name, "%s %s", argv[0], b->name);
+    if (b && b->fn) {
+        argv[1] = name;
+        return b->fn(argc - 1, argv + 1);
+    }
+    if (b) argv[0] = name; /* bus, mailbox: run here, their name an argument */
     s_bus_opts_t o = {
         .batches = 20000, .batch_records = 1000, .record_size = 40, .credits = 32, .rounds = 3};
     int c;

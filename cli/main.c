@@ -34,6 +34,10 @@ int main(int argc, char **argv)
     const wr_cli_cmd_t *cmds = wr_cli_commands(&n);
     const wr_cli_cmd_t *c = wr_cli_command(cmds, n, cmd);
     if (c) {
+        /* the subcommand's argv[0] is its full name: getopt's messages begin with it */
+        char name[64];
+        snprintf(name, sizeof name, "weir %s", cmd);
+        argv[1] = name;
         int rc = c->fn(argc - 1, argv + 1);
         zsys_shutdown();
         return rc;

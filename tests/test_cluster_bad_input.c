@@ -714,8 +714,19 @@ static void test_what_the_backend_cannot_run_is_refused_at_submit(void **state)
     pc_cluster_stop(&c);
 }
 
+/* An option that command (`weir bench kafka`: "bench kafka") does not know: exit 2, named by the
+ * command's full name (was "kafka: unrecognized option ...": getopt names argv[0]). */
+static void s_expect_unknown_option(const char *command, ps_result_t r)
+{
+    const char *want = ps_fmt("weir %s: unrecognized option '--no-such-option'", command);
+    if (r.code != 2 || strncmp(r.err, want, strlen(want)))
+        fail_msg("weir %s --no-such-option: exit %d, want 2 and '%s...':\n%s%s", command, r.code,
+                 want, r.out, r.err);
+}
+
 /* The overview lists every command and benchmark of the tables main and `weir bench` dispatch
- * from, and each one's --help exits 0. */
+ * from, and each one's --help exits 0; each one refuses an option it does not know, naming
+ * itself. */
 static void test_help_lists_every_command(void **state)
 {
     (void)state;
@@ -730,6 +741,7 @@ static void test_help_lists_every_command(void **state)
         ps_result_t r = s_weir(PS_ARGV(cmds[i].name, "--help"));
         if (r.code != 0 || !strstr(r.out, "usage: weir"))
             fail_msg("weir %s --help: exit %d:\n%s%s", cmds[i].name, r.code, r.out, r.err);
+        s_expect_unknown_option(cmds[i].name, s_weir(PS_ARGV(cmds[i].name, "--no-such-option")));
     }
     const char *bench_line = strstr(help.out, "\n  bench ");
     assert_non_null(bench_line);
@@ -741,6 +753,8 @@ static void test_help_lists_every_command(void **state)
         ps_result_t r = s_weir(PS_ARGV("bench", benches[i].name, "--help"));
         if (r.code != 0 || !strstr(r.out, "usage: weir bench"))
             fail_msg("weir bench %s --help: exit %d:\n%s%s", benches[i].name, r.code, r.out, r.err);
+        s_expect_unknown_option(ps_fmt("bench %s", benches[i].name),
+                                s_weir(PS_ARGV("bench", benches[i].name, "--no-such-option")));
     }
 }
 
