@@ -212,6 +212,35 @@ static void test_sliding_spill_all_aggs(void **state)
     }
 }
 
+/* Keys far ahead of the watermark, in panes of a second: each key's spill chain (sorted by pane)
+ * holds many panes, and records come to it out of order (jitter 20 s), before, at and after the
+ * pane the key's last record went to (where s_spill_acc's walk starts when it can). */
+static void test_sliding_long_spill_chains(void **state)
+{
+    (void)state;
+    for (uint64_t seed = 18; seed <= 19; seed++) {
+        wo_run_t r = {.spec = {.kind = WR_WINDOW_SLIDING,
+                               .size_ms = 5000,
+                               .slide_ms = 1000,
+                               .lateness_ms = seed == 19 ? 3000 : 0},
+                      .seed = seed,
+                      .nkeys = 3,
+                      .batches = 250,
+                      .max_batch = 120,
+                      .t0 = 1700000000000LL,
+                      .step = 200,
+                      .jitter = 20000,
+                      .late_frac = 0.02,
+                      .late_span = 9000,
+                      .pause = seed == 19};
+        wo_all_aggs(&r.spec);
+        wo_stats_t st = wo_run(&r);
+        print_message("  seed %llu: at most %llu panes spilled (3 keys)\n",
+                      (unsigned long long)seed, (unsigned long long)st.spill_max);
+        assert_true(st.fired > 0 && st.spill_max >= 3 * 10);
+    }
+}
+
 static void test_tumbling_oracle(void **state)
 {
     (void)state;
@@ -271,6 +300,7 @@ int main(void)
         cmocka_unit_test(test_sliding_headline_shape),
         cmocka_unit_test(test_sliding_ahead_of_watermark),
         cmocka_unit_test(test_sliding_spill_all_aggs),
+        cmocka_unit_test(test_sliding_long_spill_chains),
         cmocka_unit_test(test_tumbling_oracle),
         cmocka_unit_test(test_session_oracle),
     };

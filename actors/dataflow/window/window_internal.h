@@ -17,7 +17,8 @@ enum { WR__REC_DROP, WR__REC_RING, WR__REC_SPILL }; /* batch record classes (sli
 typedef struct {
     uint64_t key;
     uint32_t head; /* first spill node of the key; 0 = empty slot */
-    uint32_t pad;
+    uint32_t last; /* the node the key's last spill access found or made (0: none), a node of
+                    * its chain: a record of a later pane starts its walk there, not at head */
 } wr__spill_head_t;
 
 typedef struct {

@@ -110,16 +110,27 @@ static void s_head_delete(wr_window_t *w, uint32_t hole)
     w->sp_hn--;
 }
 
-/* The spill accumulator of (key, pane), created empty if absent. NULL on OOM. */
+/* The spill accumulator of (key, pane), created empty if absent. NULL on OOM. A key's records
+ * mostly come in event-time order, each in the pane of the one before or a later one: the walk
+ * along its chain (sorted by pane, as long as the panes it is ahead of the watermark) starts at
+ * the node found or made last when that is not past pane. */
 static uint8_t *s_spill_acc(wr_window_t *w, uint64_t key, int64_t pane)
 {
     if (s_heads_grow(w)) return NULL;
-    uint32_t i = s_hslot(w, key), prev = 0, cur = w->sp_heads[i].head;
+    uint32_t i = s_hslot(w, key), prev = 0, cur = w->sp_heads[i].head, last = w->sp_heads[i].last;
+    if (cur && last && s_node_pane(w, last) <= pane) {
+        if (s_node_pane(w, last) == pane) return s_node(w, last) + 20;
+        prev = last;
+        cur = s_node_next(w, last);
+    }
     while (cur && s_node_pane(w, cur) < pane) {
         prev = cur;
         cur = s_node_next(w, cur);
     }
-    if (cur && s_node_pane(w, cur) == pane) return s_node(w, cur) + 20;
+    if (cur && s_node_pane(w, cur) == pane) {
+        w->sp_heads[i].last = cur;
+        return s_node(w, cur) + 20;
+    }
     uint32_t n = w->sp_free;
     if (n) {
         w->sp_free = s_node_next(w, n);
@@ -145,6 +156,7 @@ static uint8_t *s_spill_acc(wr_window_t *w, uint64_t key, int64_t pane)
         w->sp_heads[i].key = key;
         w->sp_heads[i].head = n;
     }
+    w->sp_heads[i].last = n;
     w->panes_live++;
     w->spill_panes++;
     return nd + 20;
@@ -613,6 +625,7 @@ static int s_sweep_key(wr_window_t *w, const wr_window_sink_t *sink, uint32_t e,
         if (tail) {
             s_node_set_next(w, tail, 0);
             w->sp_heads[hi].head = head;
+            w->sp_heads[hi].last = tail; /* (the one it had may be freed or moved) */
         } else {
             s_head_delete(w, hi);
             s_bit_set(w, e, false);
