@@ -15,6 +15,12 @@ static int s_ntms(const pc_cluster_t *c)
     return c->ntms > 0 && c->ntms < PC_MAX_TMS ? c->ntms : PC_MAX_TMS;
 }
 
+/* A daemon's metrics, and a JobManager's REST API, on ports the kernel picks, not the defaults
+ * 9249 and 8081: the daemons of one test, and of the tests beside it, would all want those, and
+ * every one but the first would warn it cannot have them. A test's own --set (later) wins. */
+#define S_ANY_METRICS_PORT "--set", "metrics.prometheus.port=0"
+#define S_ANY_PORTS        "--set", "rest.port=0", S_ANY_METRICS_PORT
+
 /* argv: args, then each list of more (NULL lists passed over); kept until the test ends. */
 static const char *const *s_argv(const char *const args[], const char *const *more1,
                                  const char *const *more2)
@@ -37,9 +43,9 @@ ps_proc_t *pc_jm_start_at(const char *name, char *endpoint, int *port, int *star
         }
         /* files of the tests live under the run's folder (and sources in the repository's
          * examples): the JobManager confines paths to them (security.paths.*; more1 and more2
-         * may narrow them) */
+         * may narrow them); REST and metrics on ports the kernel picks (S_ANY_PORTS) */
         const char *const *argv = s_argv(
-            PS_ARGV("jobmanager", "--bind", endpoint, "--set",
+            PS_ARGV("jobmanager", "--bind", endpoint, S_ANY_PORTS, "--set",
                     ps_fmt("security.paths.sources=%s,%s", ps_h.root, ps_h.src ? ps_h.src : ""),
                     "--set", ps_fmt("security.paths.sinks=%s", ps_h.root), "--set",
                     ps_fmt("security.paths.savepoints=%s", ps_h.root)),
@@ -78,8 +84,8 @@ void pc_tm_start(pc_cluster_t *c, int i)
         if (!c->tm_port[i] || attempt > 0) c->tm_port[i] = ps_free_port();
         const char *bind = ps_fmt("tcp://127.0.0.1:%d", c->tm_port[i]);
         const char *const *argv =
-            s_argv(PS_ARGV("taskmanager", "--id", id, "--bind", bind), s_target(c),
-                   c->tm_settings ? c->tm_settings : c->settings);
+            s_argv(PS_ARGV("taskmanager", "--id", id, "--bind", bind, S_ANY_METRICS_PORT),
+                   s_target(c), c->tm_settings ? c->tm_settings : c->settings);
         c->tm[i] = ps_start(ps_fmt("%s.%d", id, ++c->tm_starts[i]), argv, ps_h.daemon_env);
         if (ps_wait_text(c->tm[i], c->tm[i]->out, "weir taskmanager", 1, PC_START_MS) >= 0) return;
         if (attempt < 3 && !ps_running(c->tm[i]) &&
