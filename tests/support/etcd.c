@@ -134,7 +134,7 @@ int te_cluster_leader(const te_cluster_t *c)
         const te_etcd_t *e = &c->member[i];
         if (!e->proc) continue;
         const char *log = ps_read_file(e->proc->err), *at = NULL;
-        for (const char *p = log; (p = strstr(p, "became leader at term ")); p++)
+        for (const char *p = log; (p = ps_find(p, "became leader at term ")); p++)
             at = p;
         long long t = at ? strtoll(at + strlen("became leader at term "), NULL, 10) : -1;
         if (at && t > term) {

@@ -122,7 +122,7 @@ int64_t hc_log_time(const hc_cluster_t *c, int i, const char *text)
 {
     if (!c->jm[i]) return -1;
     const char *log = ps_read_file(c->jm[i]->err), *last = NULL;
-    for (const char *p = log; (p = strstr(p, text)); p++)
+    for (const char *p = log; (p = ps_find(p, text)); p++)
         last = p;
     while (last && last > log && last[-1] != '\n')
         last--;

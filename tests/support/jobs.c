@@ -55,7 +55,7 @@ size_t pj_subtasks(const char *job, const char *state)
 {
     if (!state) return ps_count(job, "{\"node\":");
     size_t n = 0;
-    for (const char *p = job; (p = strstr(p, "{\"node\":")); p++)
+    for (const char *p = job; (p = ps_find(p, "{\"node\":")); p++)
         n += !strcmp(pj_jstr(p, "state"), state);
     return n;
 }

@@ -116,10 +116,19 @@ void ps_write_file(const char *path, const char *text)
     assert_int_equal(fclose(f), 0);
 }
 
+const char *ps_find(const char *text, const char *needle)
+{
+    size_t len = strlen(needle);
+    if (!len) return text;
+    for (const char *p = text; (p = strchr(p, needle[0])); p++) /* (both read up to p only) */
+        if (!strncmp(p, needle, len)) return p;
+    return NULL;
+}
+
 size_t ps_count(const char *text, const char *needle)
 {
-    size_t n = 0;
-    for (const char *p = text; p && (p = strstr(p, needle)); p += strlen(needle))
+    size_t n = 0, len = strlen(needle);
+    for (const char *p = text; len && p && (p = ps_find(p, needle)); p += len)
         n++;
     return n;
 }
