@@ -238,7 +238,7 @@ static char s_pidfiles[sizeof s_units / sizeof s_units[0]][400];
 
 /* SIGTERM or SIGINT (scons stopping the tests): the units run in sessions of their own, out of
  * the test's process group and its harness's reach, so they are killed here by their pid files
- * (async-signal-safe calls only), then the signal is raised again. */
+ * (async-signal-safe calls only), then the harness's handler cleans up and ends the test. */
 static void s_on_signal(int sig)
 {
     for (size_t i = 0; i < sizeof s_pidfiles / sizeof s_pidfiles[0]; i++) {
@@ -251,8 +251,7 @@ static void s_on_signal(int sig)
             pid = pid * 10 + (buf[k] - '0');
         if (pid > 0) kill((pid_t)pid, SIGKILL);
     }
-    signal(sig, SIG_DFL);
-    raise(sig);
+    ps_on_signal(sig);
 }
 
 static int s_setup(void **state)
@@ -270,8 +269,8 @@ static int s_setup(void **state)
 static int s_teardown(void **state)
 {
     if (ps_h.dir[0]) s_stop_units(5000);
-    signal(SIGTERM, SIG_DFL);
-    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, ps_on_signal);
+    signal(SIGINT, ps_on_signal);
     memset(s_pidfiles, 0, sizeof s_pidfiles);
     return ps_teardown(state);
 }

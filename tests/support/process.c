@@ -539,7 +539,23 @@ static void s_rm_tree(char *dir)
 static void s_at_exit(void)
 {
     ps_kill_all();
-    if (!getenv("WEIR_TEST_KEEP")) s_rm_tree(ps_h.root);
+    if (!ps_h.keep) s_rm_tree(ps_h.root);
+}
+
+void ps_on_signal(int sig)
+{
+    for (size_t i = 0; i < PS_MAX_PROCS; i++)
+        if (ps_h.procs[i].used && ps_h.procs[i].pid > 0) kill(ps_h.procs[i].pid, SIGKILL);
+    if (ps_h.root[0] && !ps_h.keep) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            execl("/bin/rm", "rm", "-rf", ps_h.root, (char *)NULL);
+            _exit(127);
+        }
+        if (pid > 0) waitpid(pid, NULL, 0);
+    }
+    signal(sig, SIG_DFL);
+    raise(sig);
 }
 
 /* Runs `weir PS_KEYGEN_ARGS` to completion (its output in root/keygen.log). */
@@ -617,7 +633,10 @@ int ps_group_setup(const char *name, bool need_src)
     for (size_t i = 0; i < n; i++)
         if (strncmp(environ[i], "ASAN_OPTIONS=", 13)) ps_h.rerun_env[m++] = environ[i];
     ps_h.rerun_env[m++] = ps_h.rerun_options;
+    ps_h.keep = getenv("WEIR_TEST_KEEP") != NULL;
     atexit(s_at_exit);
+    signal(SIGTERM, ps_on_signal);
+    signal(SIGINT, ps_on_signal);
     return s_keygen(name);
 }
 
@@ -646,7 +665,7 @@ int ps_teardown(void **state)
     (void)state;
     ps_kill_all();
     s_arena_release();
-    if (!getenv("WEIR_TEST_KEEP")) s_rm_tree(ps_h.dir);
+    if (!ps_h.keep) s_rm_tree(ps_h.dir);
     return 0;
 }
 

@@ -14,7 +14,8 @@
  * assertion and the log dump reach every process a test started: every process is killed in the
  * teardown, at exit, and by the kernel should the test binary die (PR_SET_PDEATHSIG); every file
  * lives in one mkdtemp directory, removed at the end (kept with WEIR_TEST_KEEP set, to read a
- * passing run's logs; processes are killed all the same); PS_FAIL prints the logs of the processes
+ * passing run's logs; processes are killed all the same), also when SIGTERM or SIGINT ends the
+ * test binary (scons stopping the tests: ps_on_signal); PS_FAIL prints the logs of the processes
  * still tracked before it fails the test. Daemons run with WEIR_LOG=info unless WEIR_LOG is set,
  * and under ASan with a small quarantine of freed memory (ASan keeps 256 MB by default). Memory a
  * test gets from ps_keep, ps_alloc, ps_fmt, ps_path, ps_read_file and ps_lines is freed in the
@@ -74,6 +75,7 @@ typedef struct {
 typedef struct {
     const char *weir, *src; /* WEIR_BIN, WEIR_SRC */
     bool asan;              /* WEIR_BIN is an ASan build (slower: tests run smaller jobs) */
+    bool keep;              /* WEIR_TEST_KEEP is set: root stays */
     char root[200];         /* mkdtemp: the whole run */
     char dir[240];          /* the running test's directory inside root */
     char keys[240];         /* the cluster's CURVE keys (root/state/weir/keys: XDG_STATE_HOME is
@@ -240,6 +242,10 @@ int ps_group_setup(const char *name, bool need_src);
  * removed), each test's start (a fresh directory) and end (its processes killed, its memory
  * freed, its directory removed; after a failed test too). */
 int ps_group_teardown(void **state);
+/* ps_group_setup's handler of SIGTERM and SIGINT, with async-signal-safe calls only: every
+ * tracked process killed, root removed (a forked rm), then the signal raised again with its
+ * default action. A test with a handler of its own ends it with this. */
+void ps_on_signal(int sig);
 int ps_setup(void **state);
 int ps_teardown(void **state);
 
