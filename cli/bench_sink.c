@@ -154,7 +154,7 @@ static double s_run_ref(wr_batch_t **pool, const s_opts_t *o, bool json, int *si
         for (uint32_t i = 0; i < S_BATCH; i++)
             wr__rowfmt_ref_row(pool[p], i, json, &buf);
         if (buf.failed || write(fd, buf.buf, buf.len) != (ssize_t)buf.len) goto out;
-        if ((done / S_BATCH % S_ASK_EVERY == 0 && wr_cli_stop_asked(sig, 0))) {
+        if (done / S_BATCH % S_ASK_EVERY == 0 && wr_cli_stop_asked(sig, 0)) {
             secs = 0;
             goto out;
         }

@@ -8,7 +8,8 @@
  *     taken over, and it finishes with the output of an uninterrupted `weir local` run. Here the
  *     lease is 4 s: etcd (its default 1 s election timeout, randomized up to 2 s) answered again
  *     2.7 s after its leader's kill under ASan, past the 1.7 s a 2 s lease leaves a leader, which
- *     then steps down as it should (the failure CI saw once: the job taken over, attempt 1)
+ *     then steps down as it should (most likely the failure CI saw once: the job taken over,
+ *     attempt 1)
  *   - every member killed for longer than the lease: the leader steps down (its log says so),
  *     nothing is committed meanwhile (the committed part files do not change from 400 ms after
  *     the kill, while checkpoints are still triggered, to etcd's return), and once etcd is
@@ -50,8 +51,8 @@ static size_t s_jm_logs_say(const hc_cluster_t *c, const char *text)
     return n;
 }
 
-/* A 3-member etcd, 2 JobManagers and 2 TaskManagers (with a lease of lease_ms) running the
- * exactly-once job of `seconds` of records, past its second checkpoint. */
+/* A 3-member etcd, 2 JobManagers and 2 TaskManagers running the exactly-once job of `seconds`
+ * of records, past its second checkpoint (s_start, the JobManagers' lease lease_ms). */
 typedef struct {
     pj_output_t want; /* the uninterrupted run's output */
     const char *out, *id;
