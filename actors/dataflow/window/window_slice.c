@@ -401,9 +401,10 @@ static int s_fire(wr_window_t *w, const wr_window_sink_t *sink, uint64_t key, si
 }
 
 /* Collects entry e's non-empty panes in [q_lo, q_hi], ascending, into kp[0..*n): spilled ones
- * below the ring, the ring, spilled ones above it. *hslot: the key's spill head slot (if any). */
+ * below the ring, the ring, spilled ones above it. *hslot: the key's spill head slot (if any);
+ * *rest: the first node of its chain past q_hi (0: none), where the walk stopped. */
 static int s_gather(wr_window_t *w, uint32_t e, int64_t q_lo, int64_t q_hi, size_t *n,
-                    uint32_t *hslot)
+                    uint32_t *hslot, uint32_t *rest)
 {
     uint8_t *ent = wr__kt_entry(w->kt, e);
     const size_t asz = w->lay.size;
@@ -438,6 +439,7 @@ static int s_gather(wr_window_t *w, uint32_t e, int64_t q_lo, int64_t q_hi, size
         for (; nd && s_node_pane(w, nd) <= q_hi; nd = s_node_next(w, nd))
             if (s_kp_push(w, m++, s_node_pane(w, nd), s_node(w, nd) + 20, nd)) return WR_ENOMEM;
     *n = m;
+    *rest = nd;
     return 0;
 }
 
@@ -451,8 +453,8 @@ static int s_refire(wr_window_t *w, const wr_window_sink_t *sink, uint32_t e, in
     if (a2 > fired_max) a2 = fired_max;
     if (a1 > a2) return 0;
     size_t n = 0;
-    uint32_t hslot;
-    int rc = s_gather(w, e, a1, a2 + w->K - 1, &n, &hslot);
+    uint32_t hslot, rest;
+    int rc = s_gather(w, e, a1, a2 + w->K - 1, &n, &hslot, &rest);
     return rc ? rc
               : s_fire(w, sink, wr__kt_key(w->kt, e), n, a1, a2, (uint64_t)((a2 - a1) / w->g) + 1,
                        1);
@@ -577,7 +579,10 @@ int wr__slice_add(wr_window_t *w, const uint64_t *keys, const int64_t *ts,
 /* ---- the sweep ---- */
 
 /* Fires the key's windows due in this sweep, frees its expired panes, moves spilled panes into
- * freed ring slots. *empty: the key holds nothing any more. */
+ * freed ring slots. *empty: the key holds nothing any more. A spilled chain is walked only as far
+ * as the sweep needs it: the panes of the windows it fires and those moving into the ring; the
+ * rest (panes far ahead of the watermark, chains of dozens when records run a minute ahead of a
+ * 10 s window) stays linked as it was. */
 static int s_sweep_key(wr_window_t *w, const wr_window_sink_t *sink, uint32_t e,
                        const wr__sweep_t *s, bool *empty)
 {
@@ -587,9 +592,15 @@ static int s_sweep_key(wr_window_t *w, const wr_window_sink_t *sink, uint32_t e,
     const size_t asz = w->lay.size;
     size_t n = 0;
     bool spilled = s_bit(w, e);
-    uint32_t hi = 0;
-    int rc = s_gather(w, e, INT64_MIN, INT64_MAX, &n, &hi);
+    int64_t need = s->base_new + w->R - 1; /* the last pane the sweep reads or moves */
+    if (s->fire && s->a_hi + w->K - 1 > need) need = s->a_hi + w->K - 1;
+    uint32_t hi = 0, rest = 0, last = 0;
+    int rc = s_gather(w, e, INT64_MIN, need, &n, &hi, &rest);
     if (rc) return rc;
+    if (spilled) { /* the walk hint survives if it lies in the part left alone */
+        last = w->sp_heads[hi].last;
+        if (last && s_node_pane(w, last) <= need) last = 0;
+    }
     if (s->fire) {
         if ((rc = s_fire(w, sink, key, n, s->a_lo, s->a_hi, s->nwin, 0))) return rc;
     }
@@ -622,16 +633,17 @@ static int s_sweep_key(wr_window_t *w, const wr_window_sink_t *sink, uint32_t e,
         tail = nd;
     }
     if (spilled) {
-        if (tail) {
-            s_node_set_next(w, tail, 0);
-            w->sp_heads[hi].head = head;
-            w->sp_heads[hi].last = tail; /* (the one it had may be freed or moved) */
+        if (tail) s_node_set_next(w, tail, rest);
+        if (tail || rest) {
+            w->sp_heads[hi].head = tail ? head : rest;
+            /* (the one it had may be freed or moved, unless it is in the rest) */
+            w->sp_heads[hi].last = last ? last : tail ? tail : rest;
         } else {
             s_head_delete(w, hi);
             s_bit_set(w, e, false);
         }
     }
-    *empty = kept == 0;
+    *empty = kept == 0 && !rest;
     return 0;
 }
 
