@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -387,6 +388,150 @@ static void test_reused_blocks_stay_apart(void **state)
     wr__sketch_pool_destroy(&p);
 }
 
+/* ---- sketches in accumulator fields (sketch.h: inline up to WR__SKF_INLINE entries) ---- */
+
+/* Whether view v holds exactly pool sketch h's entries. */
+static bool s_same_entries(const wr__sketch_pool_t *p, wr__sketch_view_t v, uint32_t h)
+{
+    wr__sketch_view_t w = wr__sketch_view(p, h);
+    return v.n == w.n && (!v.n || !memcmp(v.e, w.e, (size_t)v.n * 4));
+}
+
+/* A field fed value after value holds what a pool sketch fed the same holds: inline while it
+ * fits (nothing in the pool), in the pool from the entry after; merges and frees likewise. */
+static void test_field_inline_then_pool(void **state)
+{
+    (void)state;
+    wr__sketch_pool_t *p = wr__sketch_pool_new(0.01);
+    assert_non_null(p);
+    uint8_t f[WR__SKF_BYTES + 3], *fld = f + 3; /* at any alignment */
+    memset(f, 0, sizeof f);
+    uint32_t h = 0;
+    for (int i = 0; i < 40; i++) {
+        double x = i % 3 ? 10.0 * (i + 1) : -1.5 * i; /* new buckets, repeats, zero, negatives */
+        assert_int_equal(wr__skf_add(p, fld, x), 0);
+        assert_int_equal(wr__sketch_add(p, &h, x), 0);
+        wr__sketch_view_t v = wr__skf_view(p, fld);
+        assert_true(s_same_entries(p, v, h));
+        uint32_t n;
+        memcpy(&n, fld, 4);
+        assert_int_equal(n, v.n);
+        if (v.n <= WR__SKF_INLINE) { /* inline: the view points into the field, padding zero */
+            assert_ptr_equal(v.e, fld + 4);
+            for (uint32_t k = v.n + 1; k <= WR__SKF_INLINE; k++)
+                assert_int_equal(fld[4 * k] | fld[4 * k + 1] | fld[4 * k + 2] | fld[4 * k + 3], 0);
+            assert_int_equal(wr__sketch_pool_live(p), 2); /* h, and the field's */
+        }
+    }
+    assert_true(wr__skf_view(p, fld).n > WR__SKF_INLINE);
+    assert_int_equal(wr__skf_add(p, fld, NAN), 0); /* NaN: not counted */
+    assert_true(s_same_entries(p, wr__skf_view(p, fld), h));
+    wr__skf_free(p, fld);
+    for (size_t k = 0; k < WR__SKF_BYTES; k++)
+        assert_int_equal(fld[k], 0);
+    wr__sketch_free(p, &h);
+    assert_int_equal(wr__sketch_pool_live(p), 0);
+    wr__skf_free(p, fld); /* an empty field: nothing */
+    assert_int_equal(wr__sketch_pool_live(p), 0);
+    wr__sketch_pool_destroy(&p);
+}
+
+static void test_field_merge(void **state)
+{
+    (void)state;
+    wr__sketch_pool_t *p = wr__sketch_pool_new(0.01);
+    assert_non_null(p);
+    /* sizes of the two sides: empty, inline, the union still inline, the union in the pool, both
+     * in the pool */
+    static const int sizes[][2] = {{0, 3}, {3, 0}, {2, 2}, {3, 3}, {5, 4}, {9, 2}, {2, 9}, {8, 8}};
+    for (size_t t = 0; t < sizeof sizes / sizeof sizes[0]; t++) {
+        uint8_t a[WR__SKF_BYTES] = {0}, b[WR__SKF_BYTES] = {0};
+        uint32_t ha = 0, hb = 0;
+        for (int i = 0; i < sizes[t][0]; i++) {
+            assert_int_equal(wr__skf_add(p, a, 100.0 + 7 * i), 0);
+            assert_int_equal(wr__sketch_add(p, &ha, 100.0 + 7 * i), 0);
+        }
+        for (int i = 0; i < sizes[t][1]; i++) { /* half of them in a's buckets */
+            double x = i % 2 ? 100.0 + 7 * i : 103.5 + 7 * i;
+            assert_int_equal(wr__skf_add(p, b, x), 0);
+            assert_int_equal(wr__sketch_add(p, &hb, x), 0);
+        }
+        uint64_t live = wr__sketch_pool_live(p);
+        assert_int_equal(wr__skf_merge(p, a, b), 0);
+        assert_int_equal(wr__sketch_merge(p, &ha, hb), 0);
+        assert_true(s_same_entries(p, wr__skf_view(p, a), ha));
+        assert_true(s_same_entries(p, wr__skf_view(p, b), hb)); /* src unchanged */
+        assert_int_equal(wr__sketch_pool_live(p),
+                         live + (!sizes[t][0] && sizes[t][1] ? 2 : 0)); /* a (and ha) new */
+        wr__skf_free(p, a);
+        wr__skf_free(p, b);
+        wr__sketch_free(p, &ha);
+        wr__sketch_free(p, &hb);
+        assert_int_equal(wr__sketch_pool_live(p), 0);
+    }
+    wr__sketch_pool_destroy(&p);
+}
+
+/* The stored form: an inline sketch as it is, a pool one's entries in the tail; loads back to the
+ * same entries; damage (a bad entry, a padding word, a short tail) is WR_EPROTO with nothing
+ * allocated. */
+static void test_field_stored_form(void **state)
+{
+    (void)state;
+    wr__sketch_pool_t *p = wr__sketch_pool_new(0.01);
+    assert_non_null(p);
+    for (int n = 0; n <= 12; n++) {
+        uint8_t f[WR__SKF_BYTES] = {0}, st[WR__SKF_BYTES], back[WR__SKF_BYTES];
+        for (int i = 0; i < n; i++)
+            assert_int_equal(wr__skf_add(p, f, 1.0 + i), 0);
+        memcpy(st, f, sizeof st);
+        wr__sketch_view_t tail = wr__skf_store(p, st);
+        size_t tb = (size_t)tail.n * 4, used = 99;
+        assert_int_equal(tail.n, n > WR__SKF_INLINE ? (uint32_t)n : 0);
+        assert_int_equal(wr__skf_store_bytes(st), tb);
+        if (n <= WR__SKF_INLINE) assert_memory_equal(st, f, sizeof st);
+        uint8_t tcopy[64 * 4] = {0};
+        if (tb) memcpy(tcopy, tail.e, tb);
+        assert_int_equal(wr__skf_check_stored(st, tcopy, tb, &used), 0);
+        assert_int_equal(used, tb);
+        wr__sketch_view_t sv = wr__skf_stored_view(st, tcopy), lv = wr__skf_view(p, f);
+        assert_int_equal(sv.n, lv.n);
+        if (sv.n) assert_memory_equal(sv.e, lv.e, (size_t)sv.n * 4);
+        uint64_t live = wr__sketch_pool_live(p);
+        memcpy(back, st, sizeof back);
+        assert_int_equal(wr__skf_load(p, back, tcopy, tb + 4, &used), 0); /* more bytes: fine */
+        assert_int_equal(used, tb);
+        assert_int_equal(wr__sketch_pool_live(p), live + (n > 0));
+        lv = wr__skf_view(p, back);
+        assert_int_equal(lv.n, (uint32_t)n);
+        if (n) assert_memory_equal(lv.e, wr__skf_view(p, f).e, (size_t)n * 4);
+        wr__skf_free(p, back);
+        if (n) { /* damage: the first entry's count zero; a padding word; a short tail */
+            uint8_t bad[WR__SKF_BYTES];
+            memcpy(bad, st, sizeof bad);
+            uint8_t *e0 = n > WR__SKF_INLINE ? tcopy : bad + 4, keep[4];
+            memcpy(keep, e0, 4);
+            e0[0] = 0; /* the count: the low 12 bits */
+            e0[1] &= 0xF0;
+            assert_int_equal(wr__skf_check_stored(bad, tcopy, tb, &used), WR_EPROTO);
+            assert_int_equal(wr__skf_load(p, bad, tcopy, tb, &used), WR_EPROTO);
+            for (size_t k = 0; k < WR__SKF_BYTES; k++)
+                assert_int_equal(bad[k], 0);
+            memcpy(e0, keep, 4);
+            memcpy(bad, st, sizeof bad);
+            if (n < WR__SKF_INLINE || n > WR__SKF_INLINE) {
+                bad[WR__SKF_BYTES - 1] = 1;
+                assert_int_equal(wr__skf_check_stored(bad, tcopy, tb, &used), WR_EPROTO);
+            }
+            if (tb) assert_int_equal(wr__skf_check_stored(st, tcopy, tb - 4, &used), WR_EPROTO);
+            assert_int_equal(wr__sketch_pool_live(p), live);
+        }
+        wr__skf_free(p, f);
+    }
+    assert_int_equal(wr__sketch_pool_live(p), 0);
+    wr__sketch_pool_destroy(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -400,6 +545,9 @@ int main(void)
         cmocka_unit_test(test_views_of_stored_entries),
         cmocka_unit_test(test_every_rank_reads_its_bucket),
         cmocka_unit_test(test_reused_blocks_stay_apart),
+        cmocka_unit_test(test_field_inline_then_pool),
+        cmocka_unit_test(test_field_merge),
+        cmocka_unit_test(test_field_stored_form),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -423,17 +423,20 @@ static void test_version_2_checkpoints_still_restore(void **state)
     assert_int_equal(err, WR_EINVAL);
 }
 
-/* put_run_tails's encode for a damaged entry: each sketch field says 1 entry, and the tail holds
- * zero words (bucket key 0, count 0: not a valid entry). */
+/* put_run_tails's encode for a damaged entry: each sketch field says 1 entry, held in the field
+ * (sketch.h), where a zero word stands (bucket key 0, count 0: not a valid entry); no tail. */
 static const void *s_damaged(void *ctx, size_t i, uint8_t *acc, size_t *len)
 {
     const wr__agg_layout_t *l = ctx;
-    static const uint8_t zeros[4 * WR__MAX_FIELDS];
+    static const uint8_t zeros[4];
     uint32_t one = 1;
     (void)i;
     for (uint32_t f = 0; f < l->nfields; f++)
-        if (l->f[f].kind == WR__F_SKETCH) memcpy(acc + l->f[f].off, &one, 4);
-    *len = 4 * l->nsketch;
+        if (l->f[f].kind == WR__F_SKETCH) {
+            memset(acc + l->f[f].off, 0, WR__SKF_BYTES);
+            memcpy(acc + l->f[f].off, &one, 4);
+        }
+    *len = 0;
     return zeros;
 }
 

@@ -1070,6 +1070,8 @@ static void test_damage_incremental(void **state)
         int rc = wr_window_restore_parts(b, c2.main, c2.len, parts, c2.nparts, 0, MAXP, NULL, NULL);
         assert_true(rc == WR_EPROTO || rc == WR_EVERSION);
         wr__window_snap_reseal(bad, c2.parts[0].len);
+        if (!memcmp(bad, c2.parts[0].data, c2.parts[0].len))
+            continue; /* a checksum's bit: mended */
         rc = wr_window_restore_parts(b, c2.main, c2.len, parts, c2.nparts, 0, MAXP, NULL, NULL);
         assert_true(rc == WR_EPROTO || rc == WR_EVERSION);
         s_untouched(b);

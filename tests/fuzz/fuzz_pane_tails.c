@@ -65,10 +65,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const void *tails[2] = {NULL, tail};
         for (uint32_t f = 0; f < l.nfields; f++) {
             if (l.f[f].kind != WR__F_SKETCH) continue;
-            uint32_t h;
             double out[3], in_place[3];
-            memcpy(&h, acc + l.f[f].off, 4);
-            int qrc = wr__sketch_quantiles(sk, &h, 1, qs, 3, out);
+            wr__sketch_view_t v = wr__skf_view(sk, acc + l.f[f].off);
+            int qrc = wr__sketch_quantiles_of(sk, &v, 1, qs, 3, out);
             if (qrc == 0 && out[0] > out[2]) abort();
             wr__merge_t m; /* the same sketch loaded, then read in place: the same quantiles */
             if (wr__merge_init(&m, &l, 2)) break;

@@ -83,7 +83,7 @@ static uint32_t s_field_size(int kind)
     case WR__F_LAST:
         return 16;
     case WR__F_SKETCH:
-        return 4;
+        return WR__SKF_BYTES;
     default:
         return 8;
     }
@@ -223,22 +223,16 @@ static void s_fields_merge(const wr__agg_layout_t *l, uint8_t *dst, uint64_t na,
     }
 }
 
-/* The sketch of field f of acc: a pool handle's, or with tail (acc in the stored form) its
- * entries there, after those of the sketch fields before f. */
+/* The sketch of field f of acc: a live one's, or with tail (acc in the stored form, checked) its
+ * entries in acc or in the tail, after those of the sketch fields before f that went there. */
 static wr__sketch_view_t s_sketch_of(const wr__agg_layout_t *l, uint32_t f, const uint8_t *acc,
                                      const void *tail, const wr__sketch_pool_t *sk)
 {
-    uint32_t h;
-    memcpy(&h, acc + l->f[f].off, 4);
-    if (!tail) return wr__sketch_view(sk, h);
+    if (!tail) return wr__skf_view(sk, acc + l->f[f].off);
     size_t off = 0;
     for (uint32_t i = 0; i < f; i++)
-        if (l->f[i].kind == WR__F_SKETCH) {
-            uint32_t c;
-            memcpy(&c, acc + l->f[i].off, 4);
-            off += (size_t)c * 4;
-        }
-    return (wr__sketch_view_t){(const uint8_t *)tail + off, h};
+        if (l->f[i].kind == WR__F_SKETCH) off += wr__skf_store_bytes(acc + l->f[i].off);
+    return wr__skf_stored_view(acc + l->f[f].off, (const uint8_t *)tail + off);
 }
 
 void wr__merge_panes(wr__merge_t *m, const wr__agg_layout_t *l, const wr__sketch_pool_t *sk,
@@ -313,12 +307,12 @@ static inline bool s_quantile_of(const wr__agg_layout_t *l, uint32_t a, uint32_t
     return l->aggs[a].kind == WR_AGG_QUANTILE && l->agg_field[a] == f;
 }
 
-/* The quantile aggregates a of sketch field f over the union of the sketches hs[0..nh) (or,
- * with hs NULL, the views vs[0..nh)), clamped to [lo, hi], into out[a]: one pass over the union
- * for all of them (p50, p95 and p99 of one column read its sketches once). 0 or WR_ENOMEM. */
+/* The quantile aggregates a of sketch field f over the union of the sketches vs[0..nh), clamped
+ * to [lo, hi], into out[a]: one pass over the union for all of them (p50, p95 and p99 of one
+ * column read its sketches once). 0 or WR_ENOMEM. */
 static int s_field_quantiles(const wr__agg_layout_t *l, uint32_t f, wr__sketch_pool_t *sk,
-                             const uint32_t *hs, const wr__sketch_view_t *vs, size_t nh, double lo,
-                             double hi, double *out)
+                             const wr__sketch_view_t *vs, size_t nh, double lo, double hi,
+                             double *out)
 {
     double qs[WR_AGG_MAX_AGGS] = {0}, v[WR_AGG_MAX_AGGS];
     uint32_t as[WR_AGG_MAX_AGGS], nq = 0;
@@ -327,8 +321,7 @@ static int s_field_quantiles(const wr__agg_layout_t *l, uint32_t f, wr__sketch_p
             as[nq] = a;
             qs[nq++] = l->aggs[a].q;
         }
-    int rc = hs ? wr__sketch_quantiles(sk, hs, nh, qs, nq, v)
-                : wr__sketch_quantiles_of(sk, vs, nh, qs, nq, v);
+    int rc = wr__sketch_quantiles_of(sk, vs, nh, qs, nq, v);
     for (uint32_t i = 0; i < nq && !rc; i++)
         out[as[i]] = s_clamp(v[i], lo, hi);
     return rc;
@@ -370,7 +363,7 @@ int wr__merge_finish(wr__merge_t *m, const wr__agg_layout_t *l, wr__sketch_pool_
     }
     for (uint32_t f = 0; f < l->nfields && l->nsketch; f++) {
         if (l->f[f].kind != WR__F_SKETCH) continue;
-        int rc = s_field_quantiles(l, f, sk, NULL, m->sk[f], m->nsk[f],
+        int rc = s_field_quantiles(l, f, sk, m->sk[f], m->nsk[f],
                                    wr__ld(m->acc + l->f[l->clamp[f][0]].off),
                                    wr__ld(m->acc + l->f[l->clamp[f][1]].off), out);
         if (rc) return rc;
@@ -384,12 +377,8 @@ int wr__acc_merge_into(const wr__agg_layout_t *l, uint8_t *dst, uint8_t *src, wr
     if (l->nsketch)
         for (uint32_t i = 0; i < l->nfields; i++)
             if (l->f[i].kind == WR__F_SKETCH) {
-                uint32_t hd, hs;
-                memcpy(&hd, dst + l->f[i].off, 4);
-                memcpy(&hs, src + l->f[i].off, 4);
-                int rc = wr__sketch_merge(sk, &hd, hs);
+                int rc = wr__skf_merge(sk, dst + l->f[i].off, src + l->f[i].off);
                 if (rc) return rc;
-                memcpy(dst + l->f[i].off, &hd, 4);
             }
     s_fields_merge(l, dst, na, src, nb);
     uint32_t n = na + nb;
@@ -402,11 +391,7 @@ void wr__acc_clear(const wr__agg_layout_t *l, uint8_t *acc, wr__sketch_pool_t *s
 {
     if (l->nsketch)
         for (uint32_t i = 0; i < l->nfields; i++)
-            if (l->f[i].kind == WR__F_SKETCH) {
-                uint32_t h;
-                memcpy(&h, acc + l->f[i].off, 4);
-                wr__sketch_free(sk, &h);
-            }
+            if (l->f[i].kind == WR__F_SKETCH) wr__skf_free(sk, acc + l->f[i].off);
     memcpy(acc, l->empty, l->size);
 }
 
@@ -522,25 +507,27 @@ int wr__finish_block(const wr__agg_layout_t *l, uint8_t *const *ents, size_t nk,
             memcpy(out, fa, nk * sizeof *out);
         }
     }
-    /* Quantiles: the block's sketch handles first, each block prefetched as it is listed (the
-     * sketches live apart from the panes: read key after key, each would wait for memory), then
-     * every key's quantiles from the union of its panes' sketches. */
+    /* Quantiles: the block's sketches listed first, those in the pool prefetched as they are
+     * listed (they live apart from the panes: read key after key, each would wait for memory),
+     * then every key's quantiles from the union of its panes' sketches. */
     for (uint32_t f = 0; f < l->nfields && l->nsketch; f++) {
         if (l->f[f].kind != WR__F_SKETCH) continue;
         const uint32_t off = l->f[f].off;
         for (size_t k = 0; k < nk; k++) {
-            uint32_t *hs = b->sk + k * b->sk_cap, nh = 0;
+            wr__sketch_view_t *vs = b->sk + k * b->sk_cap;
+            uint32_t nh = 0;
             for (size_t j = 0; j < ns && nh < b->sk_cap && b->count[k]; j++) {
-                memcpy(&hs[nh], ents[k] + offs[j] + off, 4);
-                wr__sketch_prefetch(sk, hs[nh]);
-                nh += hs[nh] != 0;
+                const uint8_t *fp = ents[k] + offs[j] + off;
+                wr__skf_prefetch(sk, fp);
+                vs[nh] = wr__skf_view(sk, fp);
+                nh += vs[nh].n != 0;
             }
             b->nsk[k] = nh;
         }
         for (size_t k = 0; k < nk; k++) {
             if (!b->count[k]) continue;
             double v[WR_AGG_MAX_AGGS];
-            int rc = s_field_quantiles(l, f, sk, b->sk + k * b->sk_cap, NULL, b->nsk[k],
+            int rc = s_field_quantiles(l, f, sk, b->sk + k * b->sk_cap, b->nsk[k],
                                        b->fa[l->clamp[f][0]][k], b->fa[l->clamp[f][1]][k], v);
             if (rc) return rc;
             for (uint32_t a = 0; a < l->naggs; a++)
@@ -556,10 +543,9 @@ size_t wr__acc_store(const wr__agg_layout_t *l, uint8_t *acc, const wr__sketch_p
     size_t bytes = 0, k = 0;
     for (uint32_t i = 0; i < l->nfields && k < l->nsketch; i++) {
         if (l->f[i].kind != WR__F_SKETCH) continue;
-        uint32_t h;
-        memcpy(&h, acc + l->f[i].off, 4);
-        e[k] = wr__sketch_entries(sk, h, &n[k]);
-        memcpy(acc + l->f[i].off, &n[k], 4);
+        wr__sketch_view_t v = wr__skf_store(sk, acc + l->f[i].off);
+        e[k] = v.e; /* (a pool block's entries: aligned) */
+        n[k] = v.n;
         bytes += (size_t)n[k++] * 4;
     }
     return bytes;
@@ -568,34 +554,27 @@ size_t wr__acc_store(const wr__agg_layout_t *l, uint8_t *acc, const wr__sketch_p
 void wr__acc_free_sketches(const wr__agg_layout_t *l, uint8_t *acc, wr__sketch_pool_t *sk)
 {
     for (uint32_t i = 0; i < l->nfields && l->nsketch; i++)
-        if (l->f[i].kind == WR__F_SKETCH) {
-            uint32_t h;
-            memcpy(&h, acc + l->f[i].off, 4);
-            wr__sketch_free(sk, &h);
-            memcpy(acc + l->f[i].off, &h, 4);
-        }
+        if (l->f[i].kind == WR__F_SKETCH) wr__skf_free(sk, acc + l->f[i].off);
 }
 
 int wr__acc_load(const wr__agg_layout_t *l, uint8_t *acc, const void *p, size_t len, size_t *used,
                  wr__sketch_pool_t *sk)
 {
     const uint8_t *b = p;
-    uint32_t n[WR__MAX_FIELDS], zero = 0;
-    *used = 0;
-    if (!l->nsketch) return 0;
-    for (uint32_t i = 0; i < l->nfields; i++) /* counts out first: a failure frees handles only */
-        if (l->f[i].kind == WR__F_SKETCH) {
-            memcpy(&n[i], acc + l->f[i].off, 4);
-            memcpy(acc + l->f[i].off, &zero, 4);
-        }
     size_t off = 0;
     int rc = 0;
-    for (uint32_t i = 0; i < l->nfields && !rc; i++) {
+    *used = 0;
+    /* field by field; after a failure the fields not loaded yet are zeroed (they are in the
+     * stored form), and then every field freed: nothing stays allocated */
+    for (uint32_t i = 0; i < l->nfields && l->nsketch; i++) {
         if (l->f[i].kind != WR__F_SKETCH) continue;
-        uint32_t h = 0;
-        rc = (len - off) / 4 < n[i] ? WR_EPROTO : wr__sketch_load(sk, &h, b + off, n[i]);
-        memcpy(acc + l->f[i].off, &h, 4);
-        off += (size_t)n[i] * 4;
+        uint8_t *f = acc + l->f[i].off;
+        size_t u = 0;
+        if (rc)
+            memset(f, 0, WR__SKF_BYTES);
+        else
+            rc = wr__skf_load(sk, f, b + off, len - off, &u);
+        off += u;
     }
     if (rc) {
         wr__acc_free_sketches(l, acc, sk);
@@ -610,10 +589,53 @@ int wr__acc_check_stored(const wr__agg_layout_t *l, const uint8_t *acc, const vo
     size_t off = 0;
     for (uint32_t i = 0; i < l->nfields && l->nsketch; i++) {
         if (l->f[i].kind != WR__F_SKETCH) continue;
-        uint32_t n;
-        memcpy(&n, acc + l->f[i].off, 4);
-        if ((len - off) / 4 < n || wr__sketch_check((const uint8_t *)p + off, n)) return WR_EPROTO;
-        off += (size_t)n * 4;
+        size_t u;
+        if (wr__skf_check_stored(acc + l->f[i].off, (const uint8_t *)p + off, len - off, &u))
+            return WR_EPROTO;
+        off += u;
     }
     return off == len ? 0 : WR_EPROTO;
+}
+
+uint32_t wr__agg_legacy_size(const wr__agg_layout_t *l)
+{
+    return l->size - l->nsketch * (WR__SKF_BYTES - 4);
+}
+
+int wr__acc_load_legacy(const wr__agg_layout_t *l, uint8_t *acc, const void *p, size_t len,
+                        size_t *used, wr__sketch_pool_t *sk)
+{
+    const uint8_t *b = p;
+    size_t lo = 4, toff = wr__agg_legacy_size(l); /* a field's offset there; the tail's */
+    int rc = len < toff ? WR_EPROTO : 0;
+    *used = 0;
+    if (!rc) memcpy(acc, b, 4);
+    for (uint32_t i = 0; i < l->nfields; i++) { /* (fields lie in the order they are listed) */
+        uint8_t *f = acc + l->f[i].off;
+        if (l->f[i].kind != WR__F_SKETCH) {
+            if (!rc) memcpy(f, b + lo, s_field_size(l->f[i].kind));
+            lo += s_field_size(l->f[i].kind);
+            continue;
+        }
+        memset(f, 0, WR__SKF_BYTES);
+        if (rc) continue;
+        uint32_t n;
+        size_t u = 0;
+        memcpy(&n, b + lo, 4);
+        lo += 4;
+        if ((len - toff) / 4 < n) { /* the entries: into the field, or left in the tail */
+            rc = WR_EPROTO;
+            continue;
+        }
+        memcpy(f, &n, 4);
+        if (n <= WR__SKF_INLINE) memcpy(f + 4, b + toff, (size_t)n * 4);
+        rc = wr__skf_load(sk, f, b + toff, len - toff, &u);
+        toff += (size_t)n * 4;
+    }
+    if (rc) {
+        wr__acc_free_sketches(l, acc, sk);
+        return rc;
+    }
+    *used = toff;
+    return 0;
 }

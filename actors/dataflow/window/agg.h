@@ -23,7 +23,8 @@
  *
  * Accumulators (internal). A pane's accumulator is a packed byte record: a u32 record count, then
  * one field per distinct (statistic, column) the aggregates need, without padding: sum 8 bytes,
- * min 8, max 8, Welford mean+M2 16, first/last (time, value) 16 each, sketch handle 4. avg shares
+ * min 8, max 8, Welford mean+M2 16, first/last (time, value) 16 each, sketch 28 (a small sketch
+ * inline, a larger one's pool handle: sketch.h). avg shares
  * the sum field, the stddevs share one mean+M2, quantiles of one column share one sketch. So
  * count/sum/min/max of one column is 28 bytes. A column with quantiles also has a min and a max
  * field, added when no aggregate asked for them (hidden: they only clamp the quantiles). An empty
@@ -72,10 +73,10 @@ const char *wr_agg_name(wr_agg_kind_t kind);
 
 enum { WR__F_SUM, WR__F_MIN, WR__F_MAX, WR__F_MOM, WR__F_FIRST, WR__F_LAST, WR__F_SKETCH };
 
-/* Fields and accumulator bytes at most: each aggregate adds one field of up to 16 bytes, a
- * quantile's column at most a hidden min and max (4 + 16 bytes with its sketch). */
+/* Fields and accumulator bytes at most: each aggregate adds one field of up to 16 bytes, or a
+ * quantile its sketch field and at most a hidden min and max (16 bytes) on its column. */
 #define WR__MAX_FIELDS (3 * WR_AGG_MAX_AGGS)
-#define WR__MAX_ACC    (4 + 20 * WR_AGG_MAX_AGGS)
+#define WR__MAX_ACC    (4 + (16 + WR__SKF_BYTES) * WR_AGG_MAX_AGGS)
 
 typedef struct {
     uint8_t kind;
@@ -168,28 +169,21 @@ static inline int wr__acc_add(const wr__agg_layout_t *l, uint8_t *acc, int64_t t
             }
             break;
         }
-        default: { /* WR__F_SKETCH */
-            uint32_t h;
-            memcpy(&h, p, 4);
-            rc |= wr__sketch_add(sk, &h, v);
-            memcpy(p, &h, 4);
-        }
+        default: /* WR__F_SKETCH */
+            rc |= wr__skf_add(sk, p, v);
         }
     }
     return rc;
 }
 
-/* A hint that records will be added to acc soon: its sketches' blocks are prefetched (a sketch
- * lives apart from its pane, so without it every add waits for memory twice). */
+/* A hint that records will be added to acc soon: the pool blocks of its sketches too large to
+ * live in it are prefetched (such a sketch lives apart from its pane, so without it every add
+ * waits for memory twice). */
 static inline void wr__acc_prefetch(const wr__agg_layout_t *l, const uint8_t *acc,
                                     const wr__sketch_pool_t *sk)
 {
     for (uint32_t i = 0; i < l->nfields; i++)
-        if (l->f[i].kind == WR__F_SKETCH) {
-            uint32_t h;
-            memcpy(&h, acc + l->f[i].off, 4);
-            wr__sketch_prefetch(sk, h);
-        }
+        if (l->f[i].kind == WR__F_SKETCH) wr__skf_prefetch(sk, acc + l->f[i].off);
 }
 
 /* Sketch prefetches go out in bursts: those of WR__SK_BURST accumulators back to back, then the
@@ -242,8 +236,8 @@ typedef struct {
     double val[WR_AGG_MAX_AGGS][WR__BLOCK]; /* per aggregate: the results */
     double fa[WR__MAX_FIELDS][WR__BLOCK];   /* per field: sum, min, max, mean, first/last value */
     double fb[WR__MAX_FIELDS][WR__BLOCK];   /* per field: M2 */
-    uint32_t *sk;                           /* sketch handles: WR__BLOCK x max panes */
-    uint32_t nsk[WR__BLOCK];                /* per key: handles in sk */
+    wr__sketch_view_t *sk;                  /* sketches: WR__BLOCK x max panes */
+    uint32_t nsk[WR__BLOCK];                /* per key: non-empty ones in sk */
     uint32_t sk_cap;                        /* max panes */
 } wr__block_t;
 
@@ -263,25 +257,36 @@ void wr__acc_clear(const wr__agg_layout_t *l, uint8_t *acc, wr__sketch_pool_t *s
 
 /* ---- the stored form of an accumulator (memory snapshots, the rocksdb backend) ----
  *
- * An accumulator whose sketch fields hold entry counts instead of handles, followed by the
- * entries of its sketches (u32 words as wr__sketch_entries gives them, little-endian, sketch
- * fields in layout order). Without quantiles the stored form is the accumulator itself. */
+ * The accumulator with each sketch field in its stored form (sketch.h: an inline sketch as it
+ * is, a pool one as its entry count and zeros), followed by the tail: the entries of the pool
+ * sketches (u32 words, little-endian, sketch fields in layout order). Without quantiles, or with
+ * only sketches of up to WR__SKF_INLINE entries, the stored form is the accumulator itself and
+ * the tail is empty. */
 
-/* Turns acc (a copy: the sketches stay acc's owner's) into its stored form: each sketch handle
- * becomes its entry count; e[k], n[k] (k < l->nsketch) get the k-th sketch's entries (borrowed
- * until the pool next changes). Returns the entries' bytes. */
+/* Turns acc (a copy: the sketches stay acc's owner's) into its stored form; e[k], n[k]
+ * (k < l->nsketch) get the k-th sketch's tail entries (n[k] = 0 for an inline one; borrowed
+ * until the pool next changes). Returns the tail's bytes. */
 size_t wr__acc_store(const wr__agg_layout_t *l, uint8_t *acc, const wr__sketch_pool_t *sk,
                      const uint32_t **e, uint32_t *n);
-/* The reverse: acc holds a stored form whose entries start at p (len bytes available, no
- * alignment needed); each sketch is validated and loaded into sk, its handle put in acc, and
- * *used set to the bytes taken. WR_EPROTO when the counts overrun len or an entry is invalid,
- * WR_ENOMEM; either way acc's sketch fields are then 0 and nothing stays allocated. */
+/* The reverse: acc holds a stored form whose tail starts at p (len bytes available, no
+ * alignment needed); each sketch is validated and loaded (a large one into sk, its handle put in
+ * acc), and *used set to the tail bytes taken. WR_EPROTO when the counts overrun len or an entry
+ * or padding word is invalid, WR_ENOMEM; either way acc's sketch fields are then 0 and nothing
+ * stays allocated. */
 int wr__acc_load(const wr__agg_layout_t *l, uint8_t *acc, const void *p, size_t len, size_t *used,
                  wr__sketch_pool_t *sk);
 /* Whether acc (a stored form) and the len bytes of entries at p are whole, by wr__acc_load's
  * rules, without loading them: the counts take exactly len bytes and each sketch's entries pass
  * wr__sketch_check. 0 or WR_EPROTO. */
 int wr__acc_check_stored(const wr__agg_layout_t *l, const uint8_t *acc, const void *p, size_t len);
+/* Snapshots written before sketches lived in their accumulators (2026-12-07) stored a sketch
+ * field as 4 bytes, its entry count, and every entry in the tail. Their accumulator size for
+ * layout l (l->size when it has no quantiles): */
+uint32_t wr__agg_legacy_size(const wr__agg_layout_t *l);
+/* As wr__acc_load, for such a stored accumulator at p (its legacy size, then the tail; len bytes
+ * available in all): acc (l->size bytes) gets the live accumulator, *used the bytes taken. */
+int wr__acc_load_legacy(const wr__agg_layout_t *l, uint8_t *acc, const void *p, size_t len,
+                        size_t *used, wr__sketch_pool_t *sk);
 /* Frees acc's sketches and zeroes its sketch fields (the other fields stay). */
 void wr__acc_free_sketches(const wr__agg_layout_t *l, uint8_t *acc, wr__sketch_pool_t *sk);
 

@@ -31,7 +31,8 @@ typedef struct {
 struct wr__sketch_pool {
     double alpha, gamma, inv_ln_gamma, ln_gamma, mid; /* mid = 2 / (gamma + 1) */
     s_class_t cls[S_CLASSES];
-    uint64_t live;
+    uint64_t live; /* pool sketches */
+    uint64_t inl;  /* non-empty inline sketches (fields) */
     /* New sketches start in the class that half the sketches freed lately needed (a typical
      * pane's final size): no growth copies for them. freed[c] counts frees since the last
      * choice. */
@@ -173,12 +174,11 @@ static double s_value(const wr__sketch_pool_t *p, uint32_t biased)
     return key < 0 ? -v : v;
 }
 
-int wr__sketch_add(wr__sketch_pool_t *p, uint32_t *h, double x)
+/* Counts one value of bucket key bk in the pool sketch *h (0: a new one, in class c0). */
+static int s_add_key(wr__sketch_pool_t *p, uint32_t *h, uint32_t bk, unsigned c0)
 {
-    if (isnan(x)) return 0;
-    uint32_t bk = s_key(p, x);
     if (!*h) {
-        uint32_t nh = s_alloc(p, p->start);
+        uint32_t nh = s_alloc(p, c0);
         if (!nh) return WR_ENOMEM;
         uint32_t *b = s_block(p, nh);
         b[0] = 1;
@@ -219,6 +219,12 @@ int wr__sketch_add(wr__sketch_pool_t *p, uint32_t *h, double x)
     s_release(p, *h);
     *h = nh;
     return 0;
+}
+
+int wr__sketch_add(wr__sketch_pool_t *p, uint32_t *h, double x)
+{
+    if (isnan(x)) return 0;
+    return s_add_key(p, h, s_key(p, x), p->start);
 }
 
 /* Counts the class a freed sketch of n entries needed (not the one it had: a pool that learned
@@ -297,6 +303,37 @@ static size_t s_emit(uint32_t *out, size_t m, uint32_t key, uint64_t cnt)
     return m;
 }
 
+/* Entry i of a view (views of stored entries need not be aligned). */
+static inline uint32_t s_entry(wr__sketch_view_t v, uint32_t i)
+{
+    uint32_t x;
+    memcpy(&x, (const uint8_t *)v.e + (size_t)i * 4, 4);
+    return x;
+}
+
+/* The union of views a and b into the scratch space: its entry count, or -1 on OOM. Equal keys
+ * are combined; a combined count above S_CNT_MAX splits again, so the union has at most
+ * a.n + b.n entries. (Views into the pool stay valid: only the scratch space moves.) */
+static ptrdiff_t s_union2(wr__sketch_pool_t *p, wr__sketch_view_t a, wr__sketch_view_t b)
+{
+    if (s_scratch(p, (size_t)a.n + b.n)) return -1;
+    size_t i = 0, j = 0, m = 0;
+    uint32_t cur = 0;
+    uint64_t cnt = 0;
+    while (i < a.n || j < b.n) {
+        uint32_t x = (j >= b.n || (i < a.n && s_entry(a, (uint32_t)i) <= s_entry(b, (uint32_t)j)))
+                         ? s_entry(a, (uint32_t)i++)
+                         : s_entry(b, (uint32_t)j++);
+        if (x >> S_CNT_BITS != cur) {
+            m = s_emit(p->scratch, m, cur, cnt);
+            cur = x >> S_CNT_BITS;
+            cnt = 0;
+        }
+        cnt += x & S_CNT_MAX;
+    }
+    return (ptrdiff_t)s_emit(p->scratch, m, cur, cnt);
+}
+
 int wr__sketch_merge(wr__sketch_pool_t *p, uint32_t *dst, uint32_t src)
 {
     if (!src) return 0;
@@ -311,24 +348,9 @@ int wr__sketch_merge(wr__sketch_pool_t *p, uint32_t *dst, uint32_t src)
         p->live++;
         return 0;
     }
-    uint32_t nd = s_block(p, *dst)[0];
-    if (s_scratch(p, (size_t)nd + ns)) return WR_ENOMEM;
-    const uint32_t *a = s_block(p, *dst) + 1, *b = s_block(p, src) + 1;
-    /* Equal keys are combined; a combined count above S_CNT_MAX splits again, so the output has at
-     * most nd + ns entries. */
-    size_t i = 0, j = 0, m = 0;
-    uint32_t cur = 0;
-    uint64_t cnt = 0;
-    while (i < nd || j < ns) {
-        uint32_t x = (j >= ns || (i < nd && a[i] <= b[j])) ? a[i++] : b[j++];
-        if (x >> S_CNT_BITS != cur) {
-            m = s_emit(p->scratch, m, cur, cnt);
-            cur = x >> S_CNT_BITS;
-            cnt = 0;
-        }
-        cnt += x & S_CNT_MAX;
-    }
-    m = s_emit(p->scratch, m, cur, cnt);
+    ptrdiff_t u = s_union2(p, wr__sketch_view(p, *dst), wr__sketch_view(p, src));
+    if (u < 0) return WR_ENOMEM;
+    size_t m = (size_t)u;
     int c = s_class_for(m);
     uint32_t nh = c < 0 ? 0 : s_alloc(p, (unsigned)c);
     if (!nh) return WR_ENOMEM;
@@ -386,14 +408,6 @@ typedef struct {
 static inline wr__sketch_view_t s_member(const s_union_t *u, size_t i)
 {
     return u->vs ? u->vs[i] : wr__sketch_view(u->p, u->hs[i]);
-}
-
-/* Entry i of a view (views of stored entries need not be aligned). */
-static inline uint32_t s_entry(wr__sketch_view_t v, uint32_t i)
-{
-    uint32_t x;
-    memcpy(&x, (const uint8_t *)v.e + (size_t)i * 4, 4);
-    return x;
 }
 
 /* The bucket of 0-based rank `rank` (< n) in dense[0..range) (counts summing to n): the first
@@ -511,5 +525,167 @@ size_t wr__sketch_pool_bytes(const wr__sketch_pool_t *p)
 
 uint64_t wr__sketch_pool_live(const wr__sketch_pool_t *p)
 {
-    return p->live;
+    return p->live + p->inl;
+}
+
+/* ---- sketches in accumulator fields ---- */
+
+#define S_INL WR__SKF_INLINE
+
+static inline uint32_t s_fw(const uint8_t *f, unsigned i)
+{
+    uint32_t x;
+    memcpy(&x, f + 4 * (size_t)i, 4);
+    return x;
+}
+
+static inline void s_fset(uint8_t *f, unsigned i, uint32_t x)
+{
+    memcpy(f + 4 * (size_t)i, &x, 4);
+}
+
+/* f becomes the pool sketch h of n entries. */
+static void s_field_pool(uint8_t *f, uint32_t n, uint32_t h)
+{
+    memset(f, 0, WR__SKF_BYTES);
+    s_fset(f, 0, n);
+    s_fset(f, 1, h);
+}
+
+int wr__skf_add(wr__sketch_pool_t *p, uint8_t *f, double x)
+{
+    if (isnan(x)) return 0;
+    uint32_t n = s_fw(f, 0), bk = s_key(p, x);
+    if (n > S_INL) {
+        uint32_t h = s_fw(f, 1);
+        int rc = s_add_key(p, &h, bk, p->start);
+        if (!rc) s_field_pool(f, s_block(p, h)[0], h);
+        return rc;
+    }
+    uint32_t e[S_INL + 1];
+    memcpy(e, f + 4, (size_t)n * 4);
+    uint32_t lo = 0; /* first entry with a greater key */
+    while (lo < n && e[lo] >> S_CNT_BITS <= bk)
+        lo++;
+    if (lo > 0 && e[lo - 1] >> S_CNT_BITS == bk && (e[lo - 1] & S_CNT_MAX) < S_CNT_MAX) {
+        s_fset(f, lo, e[lo - 1] + 1);
+        return 0;
+    }
+    memmove(e + lo + 1, e + lo, (size_t)(n - lo) * 4);
+    e[lo] = bk << S_CNT_BITS | 1;
+    if (n < S_INL) {
+        memcpy(f + 4, e, (size_t)(n + 1) * 4);
+        s_fset(f, 0, n + 1);
+        p->inl += n == 0;
+        return 0;
+    }
+    int c = s_class_for(S_INL + 1); /* outgrown: into the pool */
+    uint32_t h = s_alloc(p, (unsigned)(c > (int)p->start ? c : (int)p->start));
+    if (!h) return WR_ENOMEM;
+    uint32_t *b = s_block(p, h);
+    b[0] = S_INL + 1;
+    memcpy(b + 1, e, sizeof e);
+    s_field_pool(f, S_INL + 1, h);
+    p->inl--;
+    p->live++;
+    return 0;
+}
+
+void wr__skf_free(wr__sketch_pool_t *p, uint8_t *f)
+{
+    uint32_t n = s_fw(f, 0);
+    if (n > S_INL) {
+        uint32_t h = s_fw(f, 1);
+        wr__sketch_free(p, &h);
+    } else if (n) {
+        p->inl--;
+    }
+    memset(f, 0, WR__SKF_BYTES);
+}
+
+wr__sketch_view_t wr__skf_view(const wr__sketch_pool_t *p, const uint8_t *f)
+{
+    uint32_t n = s_fw(f, 0);
+    return n > S_INL ? wr__sketch_view(p, s_fw(f, 1)) : (wr__sketch_view_t){f + 4, n};
+}
+
+void wr__skf_prefetch(const wr__sketch_pool_t *p, const uint8_t *f)
+{
+    if (s_fw(f, 0) > S_INL) wr__sketch_prefetch(p, s_fw(f, 1));
+}
+
+int wr__skf_merge(wr__sketch_pool_t *p, uint8_t *dst, const uint8_t *src)
+{
+    wr__sketch_view_t vs = wr__skf_view(p, src);
+    if (!vs.n) return 0;
+    ptrdiff_t u = s_union2(p, wr__skf_view(p, dst), vs);
+    if (u < 0) return WR_ENOMEM;
+    uint32_t m = (uint32_t)u;
+    if (m <= S_INL) { /* (the union stays in the scratch space) */
+        wr__skf_free(p, dst);
+        s_fset(dst, 0, m);
+        memcpy(dst + 4, p->scratch, (size_t)m * 4);
+        p->inl++;
+        return 0;
+    }
+    int c = s_class_for(m);
+    uint32_t h = c < 0 ? 0 : s_alloc(p, (unsigned)c);
+    if (!h) return WR_ENOMEM;
+    uint32_t *b = s_block(p, h);
+    b[0] = m;
+    memcpy(b + 1, p->scratch, (size_t)m * 4);
+    wr__skf_free(p, dst);
+    s_field_pool(dst, m, h);
+    p->live++;
+    return 0;
+}
+
+wr__sketch_view_t wr__skf_store(const wr__sketch_pool_t *p, uint8_t *f)
+{
+    uint32_t n = s_fw(f, 0);
+    if (n <= S_INL) return (wr__sketch_view_t){NULL, 0};
+    wr__sketch_view_t v = wr__sketch_view(p, s_fw(f, 1));
+    memset(f + 4, 0, WR__SKF_BYTES - 4);
+    return v;
+}
+
+int wr__skf_check_stored(const uint8_t *f, const void *tail, size_t len, size_t *used)
+{
+    uint32_t n = s_fw(f, 0);
+    *used = 0;
+    for (unsigned i = 1 + (n <= S_INL ? n : 0); i <= S_INL; i++) /* padding: zero */
+        if (s_fw(f, i)) return WR_EPROTO;
+    if (n <= S_INL) return n && wr__sketch_check(f + 4, n) ? WR_EPROTO : 0;
+    if (len / 4 < n || wr__sketch_check(tail, n)) return WR_EPROTO;
+    *used = (size_t)n * 4;
+    return 0;
+}
+
+size_t wr__skf_store_bytes(const uint8_t *f)
+{
+    uint32_t n = s_fw(f, 0);
+    return n > S_INL ? (size_t)n * 4 : 0;
+}
+
+wr__sketch_view_t wr__skf_stored_view(const uint8_t *f, const void *tail)
+{
+    uint32_t n = s_fw(f, 0);
+    return (wr__sketch_view_t){n <= S_INL ? (const void *)(f + 4) : tail, n};
+}
+
+int wr__skf_load(wr__sketch_pool_t *p, uint8_t *f, const void *tail, size_t len, size_t *used)
+{
+    int rc = wr__skf_check_stored(f, tail, len, used);
+    uint32_t n = s_fw(f, 0), h = 0;
+    if (!rc && n > S_INL) rc = wr__sketch_load(p, &h, tail, n);
+    if (rc) {
+        memset(f, 0, WR__SKF_BYTES);
+        *used = 0;
+        return rc;
+    }
+    if (n > S_INL)
+        s_fset(f, 1, h);
+    else
+        p->inl += n > 0;
+    return 0;
 }

@@ -88,9 +88,52 @@ const uint32_t *wr__sketch_entries(const wr__sketch_pool_t *p, uint32_t h, uint3
  * order or too many entries (*h is then 0), WR_ENOMEM. */
 int wr__sketch_load(wr__sketch_pool_t *p, uint32_t *h, const void *e, uint32_t n);
 
+/* ---- a sketch in an accumulator's field ----
+ *
+ * A pane's sketch lives in its accumulator (agg.h) as a field of WR__SKF_BYTES bytes, u32 words
+ * at any alignment. Word 0 is the sketch's entry count n. Up to WR__SKF_INLINE entries live in the
+ * field itself (words 1..n; the words after them are zero): an IoT pane (six readings of a
+ * temperature) is read and written where the pane lies, without a second cache miss to a block
+ * of the pool and without an allocation. A larger sketch lives in the pool: word 1 holds its
+ * handle, words 2.. are zero. The empty sketch is all zero. A field is moved by copying its bytes
+ * (the sketch goes with it); it is freed once, by wr__skf_free.
+ *
+ * The stored form of a field (snapshots, the rocksdb backend's runs): an inline sketch is stored
+ * as it is; a pool sketch as word 0 = n and zeros, its n entries going to the accumulator's tail.
+ * So the two forms differ only for sketches of more than WR__SKF_INLINE entries. */
+#define WR__SKF_INLINE 6
+#define WR__SKF_BYTES  (4 + 4 * WR__SKF_INLINE)
+
+/* Counts x in the field's sketch (it moves to the pool when it outgrows the field). NaN is
+ * ignored. 0 or WR_ENOMEM (the sketch is then unchanged). */
+int wr__skf_add(wr__sketch_pool_t *p, uint8_t *f, double x);
+/* Frees the field's sketch and zeroes the field. */
+void wr__skf_free(wr__sketch_pool_t *p, uint8_t *f);
+/* The field's entries (n = 0: empty), borrowed until the field or the pool next changes. */
+wr__sketch_view_t wr__skf_view(const wr__sketch_pool_t *p, const uint8_t *f);
+/* wr__sketch_prefetch for a field whose sketch lives in the pool (an inline one is its pane's). */
+void wr__skf_prefetch(const wr__sketch_pool_t *p, const uint8_t *f);
+/* dst's sketch becomes the union of dst's and src's (src unchanged). 0 or WR_ENOMEM (dst is then
+ * unchanged). */
+int wr__skf_merge(wr__sketch_pool_t *p, uint8_t *dst, const uint8_t *src);
+/* Turns f (a copy of a field: the sketch stays its owner's) into its stored form; the entries
+ * that go to the tail (none for an inline sketch), borrowed until the pool next changes. */
+wr__sketch_view_t wr__skf_store(const wr__sketch_pool_t *p, uint8_t *f);
+/* Whether f, a stored field, is whole, its tail entries (if any) at the start of tail[0..len):
+ * 0 and *used = the tail bytes it takes, or WR_EPROTO (a bad count, entry or padding word). */
+int wr__skf_check_stored(const uint8_t *f, const void *tail, size_t len, size_t *used);
+/* The tail bytes the stored field f's sketch takes (0 for an inline one). */
+size_t wr__skf_store_bytes(const uint8_t *f);
+/* The stored field f's entries: in f, or at tail (as wr__skf_check_stored took them). */
+wr__sketch_view_t wr__skf_stored_view(const uint8_t *f, const void *tail);
+/* Turns the stored field f (its tail entries at the start of tail[0..len)) back into a live
+ * one, validated as wr__skf_check_stored does: 0 and *used, or WR_EPROTO / WR_ENOMEM with f
+ * zeroed and nothing allocated. */
+int wr__skf_load(wr__sketch_pool_t *p, uint8_t *f, const void *tail, size_t len, size_t *used);
+
 /* Bytes the pool holds: blocks ever handed out (free or used: the memory touched), scratch. */
 size_t wr__sketch_pool_bytes(const wr__sketch_pool_t *p);
-/* Live sketches (allocated, not freed). */
+/* Live sketches (allocated, not freed): those in the pool and the non-empty inline ones. */
 uint64_t wr__sketch_pool_live(const wr__sketch_pool_t *p);
 
 #endif

@@ -266,13 +266,13 @@ void wr_window_stats(const wr_window_t *w, wr_window_stats_t *out)
         .ring_panes = session ? 0 : (uint32_t)w->R,
         .pane_ms = session ? 0 : w->P,
     };
-    size_t b = sizeof *w + wr__kt_bytes(w->kt) + wr__sketch_pool_bytes(w->sk) +
-               w->b_cap * (sizeof *w->b_hash + sizeof *w->b_pane + 3 * sizeof(uint32_t) + 1) +
-               (size_t)w->lay.naggs * WR__OUT_CAP * sizeof(double) +
-               w->kp_cap * (sizeof *w->kp_pane + sizeof *w->kp_acc + sizeof *w->kp_node) +
-               (size_t)w->merge.cap * w->lay.nsketch * sizeof(wr__sketch_view_t) +
-               w->dead_words * 8 +
-               (w->blk ? sizeof *w->blk + (size_t)w->blk->sk_cap * WR__BLOCK * 4 : 0);
+    size_t b =
+        sizeof *w + wr__kt_bytes(w->kt) + wr__sketch_pool_bytes(w->sk) +
+        w->b_cap * (sizeof *w->b_hash + sizeof *w->b_pane + 3 * sizeof(uint32_t) + 1) +
+        (size_t)w->lay.naggs * WR__OUT_CAP * sizeof(double) +
+        w->kp_cap * (sizeof *w->kp_pane + sizeof *w->kp_acc + sizeof *w->kp_node) +
+        (size_t)w->merge.cap * w->lay.nsketch * sizeof(wr__sketch_view_t) + w->dead_words * 8 +
+        (w->blk ? sizeof *w->blk + (size_t)w->blk->sk_cap * WR__BLOCK * sizeof *w->blk->sk : 0);
     b += session ? wr__session_bytes(w) : wr__slice_bytes(w);
     out->memory_bytes = b;
 }

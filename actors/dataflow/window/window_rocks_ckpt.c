@@ -7,8 +7,9 @@
  * pane number and the open pane it belongs to (oldest first: later ones win), then an FNV-1a 64 of
  * everything before. Version 3 adds a 14th header field, an FNV-1a 64 of the aggregates (kind,
  * column, q) and the sketch accuracy: a restore into other aggregates is refused rather than
- * misread (the stored sketches' buckets depend on alpha). Version 2 files (no quantiles then)
- * still restore into windows without quantiles. */
+ * misread (the stored sketches' buckets depend on alpha). Version 4 stores small sketches inside
+ * their accumulators (agg.h): a version 3 file of a window with quantiles is another format
+ * (WR_EVERSION); versions 2 and 3 of windows without quantiles (no change there) still restore. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -23,7 +24,7 @@
 #include "bus/base/error.h"
 
 #define S_MAGIC   0x314b434f52525757ULL /* "WWRROCK1" */
-#define S_VERSION 3
+#define S_VERSION 4
 #define S_NHDR    14 /* version 2: 13, no aggregates' fingerprint */
 
 typedef struct {
@@ -238,10 +239,11 @@ static int s_load_open(wr_window_t *w, const uint8_t *p, size_t len, uint32_t kg
     for (int i = 0; i < S_NHDR - 1; i++)
         s_get(&in, &hdr[i], 8);
     if (hdr[0] != S_MAGIC || sum != h) return WR_EPROTO;
-    if (hdr[1] != S_VERSION && hdr[1] != 2) return WR_EVERSION;
-    if (hdr[1] == S_VERSION) {
+    if (hdr[1] != S_VERSION && hdr[1] != 3 && hdr[1] != 2) return WR_EVERSION;
+    if (hdr[1] >= 3) {
         if (!s_get(&in, &hdr[S_NHDR - 1], 8)) return WR_EPROTO;
         if (hdr[S_NHDR - 1] != s_aggs_hash(w)) return WR_EINVAL;
+        if (hdr[1] == 3 && w->lay.nsketch) return WR_EVERSION;
     } else if (w->lay.nsketch) {
         return WR_EINVAL;
     }

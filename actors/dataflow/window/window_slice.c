@@ -236,7 +236,7 @@ int wr__slice_init(wr_window_t *w)
         !(w->kp_node = malloc(w->kp_cap * sizeof *w->kp_node)) ||
         wr__merge_init(&w->merge, &w->lay, (uint32_t)w->K) ||
         !(w->blk = calloc(1, sizeof *w->blk)) ||
-        !(w->blk->sk = malloc((size_t)w->K * WR__BLOCK * sizeof(uint32_t))) ||
+        !(w->blk->sk = malloc((size_t)w->K * WR__BLOCK * sizeof *w->blk->sk)) ||
         !(w->sw_offs = malloc((size_t)(WR__SWEEP_WINDOWS + 2) * w->R * sizeof(uint32_t))) ||
         !(w->kt = wr__kt_new(s->expected_keys, (size_t)w->R * a, s->prefault)) ||
         s_bits_reserve(w, w->kt->cap))

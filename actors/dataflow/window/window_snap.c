@@ -162,9 +162,9 @@ int wr__snap_head_fits(const wr_window_t *w, const wr__snap_head_t *h)
     wr__snap_head_t m;
     wr__snap_head_of(w, &m);
     bool same = m.kind == h->kind && m.ncols == h->ncols && m.naggs == h->naggs &&
-                m.acc_size == h->acc_size && m.size == h->size && m.slide == h->slide &&
-                m.gap == h->gap && m.lateness == h->lateness && m.pane == h->pane &&
-                m.alpha == h->alpha;
+                (m.acc_size == h->acc_size || h->acc_size == wr__agg_legacy_size(&w->lay)) &&
+                m.size == h->size && m.slide == h->slide && m.gap == h->gap &&
+                m.lateness == h->lateness && m.pane == h->pane && m.alpha == h->alpha;
     for (uint32_t a = 0; same && a < m.naggs; a++)
         same = m.aggs[a].kind == h->aggs[a].kind && m.aggs[a].col == h->aggs[a].col &&
                (m.aggs[a].q == h->aggs[a].q);
