@@ -135,11 +135,11 @@ static void test_bad_specs(void **state)
     wr_window_destroy(&w);
 }
 
-/* A stored accumulator of the legacy form (agg.h: snapshots written before sketches lived in
- * their accumulators: a sketch field of 4 bytes, its entry count, every entry in the tail) loads
- * into the same live accumulator as the current stored form, small and large sketches alike; a
- * short tail is WR_EPROTO with nothing left allocated. */
-static void test_legacy_stored_accumulators(void **state)
+/* The packed form (agg.h: memory snapshots; a sketch field of 4 bytes, its entry count, every
+ * entry after the fields), built here field by field: wr__acc_pack writes exactly it, and it
+ * unpacks into the same live accumulator as the stored form (rocksdb runs) loads into, small and
+ * large sketches alike; short bytes are WR_EPROTO with nothing left allocated. */
+static void test_packed_accumulators(void **state)
 {
     (void)state;
     const wr_agg_t aggs[] = {{.kind = WR_AGG_COUNT},
@@ -150,12 +150,13 @@ static void test_legacy_stored_accumulators(void **state)
     wr__agg_layout_t l;
     assert_int_equal(wr__agg_layout(&l, aggs, 5, 2), 0);
     assert_int_equal(l.nsketch, 2);
-    assert_int_equal(wr__agg_legacy_size(&l), l.size - 2 * (WR__SKF_BYTES - 4));
+    assert_int_equal(wr__agg_packed_size(&l), l.size - 2 * (WR__SKF_BYTES - 4));
     wr__sketch_pool_t *sk = wr__sketch_pool_new(0.01);
     assert_non_null(sk);
     static const int sizes[][2] = {{3, 10}, {10, 3}, {0, 6}, {7, 0}};
     for (size_t t = 0; t < sizeof sizes / sizeof sizes[0]; t++) {
-        uint8_t acc[WR__MAX_ACC], st[WR__MAX_ACC], legacy[WR__MAX_ACC + 256], back[WR__MAX_ACC];
+        uint8_t acc[WR__MAX_ACC], st[WR__MAX_ACC], packed[WR__MAX_ACC + 256],
+            mine[WR__MAX_ACC + 256], back[WR__MAX_ACC];
         memcpy(acc, l.empty, l.size);
         double c0[20], c1[20];
         const double *cols[2] = {c0, c1};
@@ -165,28 +166,36 @@ static void test_legacy_stored_accumulators(void **state)
             c1[i] = sizes[t][1] ? -5.0 * (1 + i % sizes[t][1]) : NAN;
             assert_int_equal(wr__acc_add(&l, acc, 1000 + i, cols, (size_t)i, sk), 0);
         }
-        /* the legacy bytes, field by field in layout order, then both sketches' entries */
-        size_t lo = 0, tail = wr__agg_legacy_size(&l);
-        memcpy(legacy, acc, 4);
+        /* the packed bytes, field by field in layout order, then both sketches' entries */
+        size_t lo = 0, tail = wr__agg_packed_size(&l);
+        memcpy(packed, acc, 4);
         lo = 4;
         for (uint32_t i = 0; i < l.nfields; i++) {
             const uint8_t *f = acc + l.f[i].off;
             if (l.f[i].kind != WR__F_SKETCH) {
                 size_t sz = i + 1 < l.nfields ? l.f[i + 1].off - l.f[i].off : l.size - l.f[i].off;
-                memcpy(legacy + lo, f, sz);
+                memcpy(packed + lo, f, sz);
                 lo += sz;
                 continue;
             }
             wr__sketch_view_t v = wr__skf_view(sk, f);
-            memcpy(legacy + lo, &v.n, 4);
+            memcpy(packed + lo, &v.n, 4);
             lo += 4;
-            if (v.n) memcpy(legacy + tail, v.e, (size_t)v.n * 4);
+            if (v.n) memcpy(packed + tail, v.e, (size_t)v.n * 4);
             tail += (size_t)v.n * 4;
         }
-        assert_int_equal(lo, wr__agg_legacy_size(&l));
+        assert_int_equal(lo, wr__agg_packed_size(&l));
+        wr__sketch_view_t pv[WR__MAX_FIELDS];
+        size_t pb = wr__acc_pack(&l, acc, mine, sk, pv), mo = lo;
+        assert_int_equal(pb, tail - lo);
+        for (uint32_t k = 0; k < l.nsketch; k++) {
+            if (pv[k].n) memcpy(mine + mo, pv[k].e, (size_t)pv[k].n * 4);
+            mo += (size_t)pv[k].n * 4;
+        }
+        assert_memory_equal(mine, packed, tail);
         uint64_t live = wr__sketch_pool_live(sk);
         size_t used = 0;
-        assert_int_equal(wr__acc_load_legacy(&l, back, legacy, tail + 8, &used, sk), 0);
+        assert_int_equal(wr__acc_unpack(&l, back, packed, tail + 8, &used, sk), 0);
         assert_int_equal(used, tail);
         /* the same as the current stored form loaded */
         memcpy(st, acc, l.size);
@@ -215,10 +224,10 @@ static void test_legacy_stored_accumulators(void **state)
         assert_int_equal(wr__sketch_pool_live(sk), live + (sizes[t][0] > 0) + (sizes[t][1] > 0));
         wr__acc_free_sketches(&l, back, sk);
         if (tail > lo) { /* a short tail */
-            assert_int_equal(wr__acc_load_legacy(&l, back, legacy, tail - 4, &used, sk), WR_EPROTO);
+            assert_int_equal(wr__acc_unpack(&l, back, packed, tail - 4, &used, sk), WR_EPROTO);
             assert_int_equal(wr__sketch_pool_live(sk), live);
         }
-        assert_int_equal(wr__acc_load_legacy(&l, back, legacy, lo - 1, &used, sk), WR_EPROTO);
+        assert_int_equal(wr__acc_unpack(&l, back, packed, lo - 1, &used, sk), WR_EPROTO);
         wr__acc_free_sketches(&l, acc, sk);
         assert_int_equal(wr__sketch_pool_live(sk), 0);
     }
@@ -232,7 +241,7 @@ int main(void)
         cmocka_unit_test(test_first_last_ties_and_stddev),
         cmocka_unit_test(test_quantiles_stay_within_min_max),
         cmocka_unit_test(test_bad_specs),
-        cmocka_unit_test(test_legacy_stored_accumulators),
+        cmocka_unit_test(test_packed_accumulators),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

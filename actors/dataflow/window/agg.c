@@ -597,20 +597,40 @@ int wr__acc_check_stored(const wr__agg_layout_t *l, const uint8_t *acc, const vo
     return off == len ? 0 : WR_EPROTO;
 }
 
-uint32_t wr__agg_legacy_size(const wr__agg_layout_t *l)
+uint32_t wr__agg_packed_size(const wr__agg_layout_t *l)
 {
     return l->size - l->nsketch * (WR__SKF_BYTES - 4);
 }
 
-int wr__acc_load_legacy(const wr__agg_layout_t *l, uint8_t *acc, const void *p, size_t len,
-                        size_t *used, wr__sketch_pool_t *sk)
+size_t wr__acc_pack(const wr__agg_layout_t *l, const uint8_t *acc, uint8_t *out,
+                    const wr__sketch_pool_t *sk, wr__sketch_view_t *v)
+{
+    size_t lo = 4, bytes = 0, k = 0;
+    memcpy(out, acc, 4);
+    for (uint32_t i = 0; i < l->nfields; i++) { /* (fields lie in the order they are listed) */
+        const uint8_t *f = acc + l->f[i].off;
+        if (l->f[i].kind != WR__F_SKETCH) {
+            memcpy(out + lo, f, s_field_size(l->f[i].kind));
+            lo += s_field_size(l->f[i].kind);
+            continue;
+        }
+        v[k] = wr__skf_view(sk, f);
+        memcpy(out + lo, &v[k].n, 4);
+        lo += 4;
+        bytes += (size_t)v[k++].n * 4;
+    }
+    return bytes;
+}
+
+int wr__acc_unpack(const wr__agg_layout_t *l, uint8_t *acc, const void *p, size_t len, size_t *used,
+                   wr__sketch_pool_t *sk)
 {
     const uint8_t *b = p;
-    size_t lo = 4, toff = wr__agg_legacy_size(l); /* a field's offset there; the tail's */
+    size_t lo = 4, toff = wr__agg_packed_size(l); /* a field's offset there; the entries' */
     int rc = len < toff ? WR_EPROTO : 0;
     *used = 0;
     if (!rc) memcpy(acc, b, 4);
-    for (uint32_t i = 0; i < l->nfields; i++) { /* (fields lie in the order they are listed) */
+    for (uint32_t i = 0; i < l->nfields; i++) {
         uint8_t *f = acc + l->f[i].off;
         if (l->f[i].kind != WR__F_SKETCH) {
             if (!rc) memcpy(f, b + lo, s_field_size(l->f[i].kind));
@@ -623,7 +643,7 @@ int wr__acc_load_legacy(const wr__agg_layout_t *l, uint8_t *acc, const void *p, 
         size_t u = 0;
         memcpy(&n, b + lo, 4);
         lo += 4;
-        if ((len - toff) / 4 < n) { /* the entries: into the field, or left in the tail */
+        if ((len - toff) / 4 < n) { /* the entries: into the field, or left where they are */
             rc = WR_EPROTO;
             continue;
         }

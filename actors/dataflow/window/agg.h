@@ -255,7 +255,7 @@ int wr__acc_merge_into(const wr__agg_layout_t *l, uint8_t *dst, uint8_t *src,
 /* Frees acc's sketches and resets it to the identity accumulator. */
 void wr__acc_clear(const wr__agg_layout_t *l, uint8_t *acc, wr__sketch_pool_t *sk);
 
-/* ---- the stored form of an accumulator (memory snapshots, the rocksdb backend) ----
+/* ---- the stored form of an accumulator (the rocksdb backend's runs) ----
  *
  * The accumulator with each sketch field in its stored form (sketch.h: an inline sketch as it
  * is, a pool one as its entry count and zeros), followed by the tail: the entries of the pool
@@ -279,14 +279,28 @@ int wr__acc_load(const wr__agg_layout_t *l, uint8_t *acc, const void *p, size_t 
  * rules, without loading them: the counts take exactly len bytes and each sketch's entries pass
  * wr__sketch_check. 0 or WR_EPROTO. */
 int wr__acc_check_stored(const wr__agg_layout_t *l, const uint8_t *acc, const void *p, size_t len);
-/* Snapshots written before sketches lived in their accumulators (2026-12-07) stored a sketch
- * field as 4 bytes, its entry count, and every entry in the tail. Their accumulator size for
- * layout l (l->size when it has no quantiles): */
-uint32_t wr__agg_legacy_size(const wr__agg_layout_t *l);
-/* As wr__acc_load, for such a stored accumulator at p (its legacy size, then the tail; len bytes
- * available in all): acc (l->size bytes) gets the live accumulator, *used the bytes taken. */
-int wr__acc_load_legacy(const wr__agg_layout_t *l, uint8_t *acc, const void *p, size_t len,
-                        size_t *used, wr__sketch_pool_t *sk);
+/* ---- the packed form of an accumulator (memory snapshots) ----
+ *
+ * The fields in layout order, each sketch field as 4 bytes (its entry count), then the entries of
+ * every sketch (u32 words, little-endian, sketch fields in layout order): only the entries used,
+ * whether the sketch is inline or in the pool, so an accumulator takes no more bytes than its
+ * contents (the stored form above pads every inline field to its 28 bytes). This is also the form
+ * snapshots had before sketches lived in their accumulators: those still restore as they are.
+ * Without quantiles the packed form is the accumulator itself. */
+
+/* The packed form's bytes before the entries (l->size without quantiles). */
+uint32_t wr__agg_packed_size(const wr__agg_layout_t *l);
+/* Writes acc's packed form to out (wr__agg_packed_size bytes); v[k] (k < l->nsketch) gets the
+ * k-th sketch's entries, which follow it (borrowed until acc or the pool next changes). Returns
+ * their bytes. */
+size_t wr__acc_pack(const wr__agg_layout_t *l, const uint8_t *acc, uint8_t *out,
+                    const wr__sketch_pool_t *sk, wr__sketch_view_t *v);
+/* The reverse: the packed form at p (len bytes available; no alignment needed) into the live
+ * accumulator acc (l->size bytes), its sketches validated and loaded; *used the bytes taken.
+ * WR_EPROTO (short, a bad entry), WR_ENOMEM: acc's sketch fields are then zero and nothing stays
+ * allocated. */
+int wr__acc_unpack(const wr__agg_layout_t *l, uint8_t *acc, const void *p, size_t len, size_t *used,
+                   wr__sketch_pool_t *sk);
 /* Frees acc's sketches and zeroes its sketch fields (the other fields stay). */
 void wr__acc_free_sketches(const wr__agg_layout_t *l, uint8_t *acc, wr__sketch_pool_t *sk);
 

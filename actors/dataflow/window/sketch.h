@@ -98,9 +98,10 @@ int wr__sketch_load(wr__sketch_pool_t *p, uint32_t *h, const void *e, uint32_t n
  * handle, words 2.. are zero. The empty sketch is all zero. A field is moved by copying its bytes
  * (the sketch goes with it); it is freed once, by wr__skf_free.
  *
- * The stored form of a field (snapshots, the rocksdb backend's runs): an inline sketch is stored
- * as it is; a pool sketch as word 0 = n and zeros, its n entries going to the accumulator's tail.
- * So the two forms differ only for sketches of more than WR__SKF_INLINE entries. */
+ * The stored form of a field (the rocksdb backend's runs; memory snapshots pack instead, agg.h):
+ * an inline sketch is stored as it is; a pool sketch as word 0 = n and zeros, its n entries going
+ * to the accumulator's tail. So the two forms differ only for sketches of more than
+ * WR__SKF_INLINE entries. */
 #define WR__SKF_INLINE 6
 #define WR__SKF_BYTES  (4 + 4 * WR__SKF_INLINE)
 

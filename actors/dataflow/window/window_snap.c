@@ -23,7 +23,7 @@ void wr__snap_head_of(const wr_window_t *w, wr__snap_head_t *h)
         .kind = (uint32_t)s->kind,
         .ncols = s->ncols,
         .naggs = s->naggs,
-        .acc_size = w->lay.size,
+        .acc_size = wr__agg_packed_size(&w->lay), /* what a record's accumulator takes */
         .ring = session ? 0 : (uint32_t)w->R,
         .size = session ? 0 : s->size_ms,
         .slide = s->kind == WR_WINDOW_SLIDING ? s->slide_ms
@@ -162,9 +162,9 @@ int wr__snap_head_fits(const wr_window_t *w, const wr__snap_head_t *h)
     wr__snap_head_t m;
     wr__snap_head_of(w, &m);
     bool same = m.kind == h->kind && m.ncols == h->ncols && m.naggs == h->naggs &&
-                (m.acc_size == h->acc_size || h->acc_size == wr__agg_legacy_size(&w->lay)) &&
-                m.size == h->size && m.slide == h->slide && m.gap == h->gap &&
-                m.lateness == h->lateness && m.pane == h->pane && m.alpha == h->alpha;
+                m.acc_size == h->acc_size && m.size == h->size && m.slide == h->slide &&
+                m.gap == h->gap && m.lateness == h->lateness && m.pane == h->pane &&
+                m.alpha == h->alpha;
     for (uint32_t a = 0; same && a < m.naggs; a++)
         same = m.aggs[a].kind == h->aggs[a].kind && m.aggs[a].col == h->aggs[a].col &&
                (m.aggs[a].q == h->aggs[a].q);
@@ -173,20 +173,24 @@ int wr__snap_head_fits(const wr_window_t *w, const wr__snap_head_t *h)
 
 /* ---- writing ---- */
 
-/* Appends accumulator acc, each sketch handle replaced by its entry count, then the entries. */
+/* Appends accumulator acc in its packed form (agg.h): each sketch field as its entry count, then
+ * the entries. */
 int wr__snap_put_acc(const wr_window_t *w, wr_snap_writer_t *out, const uint8_t *acc)
 {
     const wr__agg_layout_t *l = &w->lay;
-    uint8_t *p = wr__snapw_room(out, l->size);
+    const size_t ps = wr__agg_packed_size(l);
+    uint8_t *p = wr__snapw_room(out, ps);
     if (!p) return out->err;
-    memcpy(p, acc, l->size);
-    wr__snapw_commit(out, l->size);
-    if (!l->nsketch) return 0;
-    const uint32_t *e[WR__MAX_FIELDS];
-    uint32_t n[WR__MAX_FIELDS];
-    wr__acc_store(l, p, w->sk, e, n);
+    if (!l->nsketch) {
+        memcpy(p, acc, ps);
+        wr__snapw_commit(out, ps);
+        return 0;
+    }
+    wr__sketch_view_t v[WR__MAX_FIELDS];
+    wr__acc_pack(l, acc, p, w->sk, v);
+    wr__snapw_commit(out, ps);
     for (uint32_t k = 0; k < l->nsketch; k++)
-        if (n[k] && wr__snapw_put(out, e[k], (size_t)n[k] * 4)) return out->err;
+        if (v[k].n && wr__snapw_put(out, v[k].e, (size_t)v[k].n * 4)) return out->err;
     return 0;
 }
 

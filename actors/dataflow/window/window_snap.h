@@ -9,11 +9,9 @@
  *             max_parallelism, a checksum
  *   sections  one per key group 0..max_parallelism-1, in order, each the keys of that group:
  *             sliced kinds: key, non-empty panes (ring panes by offset from the base, spilled panes
- *             by number), each an accumulator in its stored form (agg.h: small sketches inside
- *             it, a large one's entries right after it); sessions: key, sessions (start, end,
- *             accumulator). Snapshots written before 2026-12-07 stored every sketch's entries
- *             after the accumulator (a 4-byte sketch field): told apart by the header's
- *             accumulator size, they still restore (wr__acc_load_legacy)
+ *             by number), each an accumulator in its packed form (agg.h: a sketch field as its
+ *             entry count, the entries right after the accumulator); sessions: key, sessions
+ *             (start, end, accumulator)
  *   index     per key group: offset, length, keys, checksum
  *   trailer   index offset, max_parallelism, version, checksum of index and trailer, end magic
  *

@@ -97,21 +97,14 @@ static void s_time_apply(const s_restore_t *r)
 
 /* ---- key records ---- */
 
-/* Reads an accumulator (with its sketches' entries) into acc, its sketches new in w's pool; in
- * the legacy form (agg.h) when the snapshot's accumulators have the legacy size. */
+/* Reads an accumulator in its packed form (agg.h: with its sketches' entries) into acc, its
+ * sketches new in w's pool. */
 static int s_get_acc(s_restore_t *r, s_cur_t *c, uint8_t *acc)
 {
-    const wr__agg_layout_t *l = &r->w->lay;
     size_t used, left = (size_t)(c->end - c->p);
-    int rc;
-    if (r->h->acc_size != l->size) { /* (wr__snap_head_fits allowed it: the legacy size) */
-        uint32_t n = 0;
-        if (left < 4 || (memcpy(&n, c->p, 4), !n)) return WR_EPROTO;
-        rc = wr__acc_load_legacy(l, acc, c->p, left, &used, r->w->sk);
-    } else {
-        if (!s_take(c, acc, l->size) || !wr__acc_count(acc)) return WR_EPROTO;
-        rc = wr__acc_load(l, acc, c->p, left - l->size, &used, r->w->sk);
-    }
+    uint32_t n = 0;
+    if (left < 4 || (memcpy(&n, c->p, 4), !n)) return WR_EPROTO; /* an empty pane is not stored */
+    int rc = wr__acc_unpack(&r->w->lay, acc, c->p, left, &used, r->w->sk);
     if (!rc) c->p += used;
     return rc;
 }
