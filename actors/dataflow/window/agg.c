@@ -606,6 +606,10 @@ size_t wr__acc_pack(const wr__agg_layout_t *l, const uint8_t *acc, uint8_t *out,
                     const wr__sketch_pool_t *sk, wr__sketch_view_t *v)
 {
     size_t lo = 4, bytes = 0, k = 0;
+    if (!l->nsketch) { /* the accumulator itself */
+        memcpy(out, acc, l->size);
+        return 0;
+    }
     memcpy(out, acc, 4);
     for (uint32_t i = 0; i < l->nfields; i++) { /* (fields lie in the order they are listed) */
         const uint8_t *f = acc + l->f[i].off;
@@ -629,6 +633,12 @@ int wr__acc_unpack(const wr__agg_layout_t *l, uint8_t *acc, const void *p, size_
     size_t lo = 4, toff = wr__agg_packed_size(l); /* a field's offset there; the entries' */
     int rc = len < toff ? WR_EPROTO : 0;
     *used = 0;
+    if (!l->nsketch) { /* the accumulator itself (a restore's every pane: one copy) */
+        if (rc) return rc;
+        memcpy(acc, b, l->size);
+        *used = l->size;
+        return 0;
+    }
     if (!rc) memcpy(acc, b, 4);
     for (uint32_t i = 0; i < l->nfields; i++) {
         uint8_t *f = acc + l->f[i].off;

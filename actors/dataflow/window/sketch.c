@@ -116,6 +116,20 @@ static void s_release(wr__sketch_pool_t *p, uint32_t h)
     p->cls[c].free_head = idx;
 }
 
+/* A new block of class cmin or the smallest that holds n entries, holding the n entries at e (not
+ * in the pool: an allocation may move the pool's memory; e need not be aligned): its handle, or 0
+ * on OOM or more entries than a sketch holds. The caller counts it live. */
+static uint32_t s_new_block(wr__sketch_pool_t *p, const void *e, uint32_t n, unsigned cmin)
+{
+    int c = s_class_for(n);
+    uint32_t h = c < 0 ? 0 : s_alloc(p, (unsigned)c > cmin ? (unsigned)c : cmin);
+    if (!h) return 0;
+    uint32_t *b = s_block(p, h);
+    b[0] = n;
+    memcpy(b + 1, e, (size_t)n * 4);
+    return h;
+}
+
 static int s_scratch(wr__sketch_pool_t *p, size_t n)
 {
     if (n <= p->scratch_cap) return 0;
@@ -282,11 +296,8 @@ int wr__sketch_load(wr__sketch_pool_t *p, uint32_t *h, const void *e, uint32_t n
     *h = 0;
     if (!n) return 0;
     if (wr__sketch_check(e, n)) return WR_EPROTO;
-    uint32_t nh = s_alloc(p, (unsigned)s_class_for(n));
+    uint32_t nh = s_new_block(p, e, n, 0);
     if (!nh) return WR_ENOMEM;
-    uint32_t *b = s_block(p, nh);
-    b[0] = n;
-    memcpy(b + 1, e, (size_t)n * sizeof *b); /* (e may be unaligned) */
     *h = nh;
     p->live++;
     return 0;
@@ -350,13 +361,8 @@ int wr__sketch_merge(wr__sketch_pool_t *p, uint32_t *dst, uint32_t src)
     }
     ptrdiff_t u = s_union2(p, wr__sketch_view(p, *dst), wr__sketch_view(p, src));
     if (u < 0) return WR_ENOMEM;
-    size_t m = (size_t)u;
-    int c = s_class_for(m);
-    uint32_t nh = c < 0 ? 0 : s_alloc(p, (unsigned)c);
+    uint32_t nh = s_new_block(p, p->scratch, (uint32_t)u, 0);
     if (!nh) return WR_ENOMEM;
-    uint32_t *nb = s_block(p, nh);
-    nb[0] = (uint32_t)m;
-    memcpy(nb + 1, p->scratch, m * sizeof *nb);
     s_release(p, *dst);
     *dst = nh;
     return 0;
@@ -579,12 +585,8 @@ int wr__skf_add(wr__sketch_pool_t *p, uint8_t *f, double x)
         p->inl += n == 0;
         return 0;
     }
-    int c = s_class_for(S_INL + 1); /* outgrown: into the pool */
-    uint32_t h = s_alloc(p, (unsigned)(c > (int)p->start ? c : (int)p->start));
+    uint32_t h = s_new_block(p, e, S_INL + 1, p->start); /* outgrown: into the pool */
     if (!h) return WR_ENOMEM;
-    uint32_t *b = s_block(p, h);
-    b[0] = S_INL + 1;
-    memcpy(b + 1, e, sizeof e);
     s_field_pool(f, S_INL + 1, h);
     p->inl--;
     p->live++;
@@ -628,12 +630,8 @@ int wr__skf_merge(wr__sketch_pool_t *p, uint8_t *dst, const uint8_t *src)
         p->inl++;
         return 0;
     }
-    int c = s_class_for(m);
-    uint32_t h = c < 0 ? 0 : s_alloc(p, (unsigned)c);
+    uint32_t h = s_new_block(p, p->scratch, m, 0);
     if (!h) return WR_ENOMEM;
-    uint32_t *b = s_block(p, h);
-    b[0] = m;
-    memcpy(b + 1, p->scratch, (size_t)m * 4);
     wr__skf_free(p, dst);
     s_field_pool(dst, m, h);
     p->live++;

@@ -181,11 +181,6 @@ int wr__snap_put_acc(const wr_window_t *w, wr_snap_writer_t *out, const uint8_t 
     const size_t ps = wr__agg_packed_size(l);
     uint8_t *p = wr__snapw_room(out, ps);
     if (!p) return out->err;
-    if (!l->nsketch) {
-        memcpy(p, acc, ps);
-        wr__snapw_commit(out, ps);
-        return 0;
-    }
     wr__sketch_view_t v[WR__MAX_FIELDS];
     wr__acc_pack(l, acc, p, w->sk, v);
     wr__snapw_commit(out, ps);
