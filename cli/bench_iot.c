@@ -89,7 +89,8 @@ typedef struct {
     int64_t recovery_ms; /* -1: no kill */
     uint32_t nckpt;      /* completed */
     int64_t ck_p50_ms, ck_max_ms;
-    int64_t ck_ms[S_LIST_CKPTS]; /* the first completed ones' durations, in order */
+    int64_t ck_ms[S_LIST_CKPTS];    /* the first completed ones' durations, in order */
+    uint64_t ck_incr[S_LIST_CKPTS]; /* and their incremental sizes (bytes) */
     uint32_t nck_ms;
     int64_t align_max_ms; /* the longest barrier alignment of any subtask in any checkpoint */
     uint64_t full_max, incr_p50;
@@ -327,7 +328,10 @@ static void s_ckpt_figures(const s_bench_t *b, s_result_t *r)
         const s_ckpt_t *c = &b->ckpts[i];
         if (!c->completed) continue;
         d[n++] = c->duration_ms;
-        if (r->nck_ms < S_LIST_CKPTS) r->ck_ms[r->nck_ms++] = c->duration_ms;
+        if (r->nck_ms < S_LIST_CKPTS) {
+            r->ck_incr[r->nck_ms] = c->incremental;
+            r->ck_ms[r->nck_ms++] = c->duration_ms;
+        }
         if (c->alignment_ms > r->align_max_ms) r->align_max_ms = c->alignment_ms;
         if (c->full > r->full_max) r->full_max = c->full;
         if (n > 2 && c->full) { /* the steady state: after the first two */
@@ -466,6 +470,10 @@ static void s_print_text(const s_bench_t *b)
         for (uint32_t k = 0; k < r->nck_ms; k++)
             printf(" %lld", (long long)r->ck_ms[k]);
         printf("%s\n", r->nckpt > r->nck_ms ? " ..." : "");
+        printf("run %u's checkpoints, MB written (incremental) in order:", i + 1);
+        for (uint32_t k = 0; k < r->nck_ms; k++)
+            printf(" %.0f", (double)r->ck_incr[k] / 1e6);
+        printf("%s\n", r->nckpt > r->nck_ms ? " ..." : "");
     }
     for (int k = 0; k < 2; k++) {
         for (int p = 0; p < 2; p++) {
@@ -524,6 +532,9 @@ static void s_print_json(const s_bench_t *b)
             r->c.p95 ? s_ratio(r, nop95) : 1.0);
         for (uint32_t k = 0; k < r->nck_ms; k++)
             wr_strbuf_addf(&j, "%s%lld", k ? "," : "", (long long)r->ck_ms[k]);
+        wr_strbuf_adds(&j, "],\"checkpoint_incremental_bytes\":[");
+        for (uint32_t k = 0; k < r->nck_ms; k++)
+            wr_strbuf_addf(&j, "%s%llu", k ? "," : "", (unsigned long long)r->ck_incr[k]);
         wr_strbuf_adds(&j, "]}");
     }
     wr_strbuf_adds(&j, "]}\n");

@@ -104,6 +104,12 @@ static void test_three_runs_json(void **state)
         for (size_t k = 0; k < each->n; k++)
             most = each->items[k]->num > most ? each->items[k]->num : most;
         assert_true(most == max || n > 64); /* (the first 64 are listed) */
+        const tj_value_t *incr = tj_get(x, "checkpoint_incremental_bytes"); /* each its own */
+        assert_true(incr && incr->type == TJ_ARR && incr->n == each->n);
+        for (size_t k = 0; k < incr->n; k++)
+            if (!(incr->items[k]->num > 0 && incr->items[k]->num <= tj_num(x, "full_size_max")))
+                PS_FAIL("checkpoint %zu: incremental %.0f bytes, full max %.0f", k + 1,
+                        incr->items[k]->num, tj_num(x, "full_size_max"));
         double ratio = tj_num(x, "ratio_to_checkpoints_off");
         assert_true(fabs(ratio - tj_num(x, "events_per_s") / tj_num(off, "events_per_s")) < 0.01);
     }

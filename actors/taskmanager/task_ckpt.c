@@ -9,7 +9,9 @@
  *   "wseg/P"  the segment of closed pane P that main references, shared:
  *             DIR/JOB/shared/<job>-<attempt>-v<V>-s<S>-p<P>-<id>.wseg (its id names its bytes),
  *             written by the first checkpoint after the pane closed (or after its file was lost)
- *             and referenced by every later one until the pane expires
+ *             and referenced by every later one until the pane expires; after a restart at the
+ *             same parallelism too (the restored engine goes on with them: their names keep the
+ *             attempt that wrote them)
  *   "keys"    an exclusive file v<V>-s<S>-keys, string keys only: the key strings in id order,
  *             each a u32 length (little-endian) and its bytes; the snapshot holds their ids
  *   "rocks/F" the rocksdb backend's store checkpoint (window_rocks.h), file F of it: its SST
@@ -104,6 +106,11 @@ static int s_shared_dir(const char *dir, char *out, size_t cap)
 /* The shared file of a window segment: names its bytes (window_snap.h: the id is a checksum). */
 void wr__task_seg_name(const wr__task_t *t, const wr_window_seg_t *seg, char out[160])
 {
+    for (uint32_t i = 0; i < t->nadopted; i++)
+        if (t->adopted[i].pane == seg->pane && t->adopted[i].id == seg->id) {
+            memcpy(out, t->adopted[i].file, 160);
+            return;
+        }
     snprintf(out, 160, "%s-%u-v%u-s%u-p%lld-%016llx.wseg", t->o.job_id, t->o.attempt, t->o.vertex,
              t->o.subtask, (long long)seg->pane, (unsigned long long)seg->id);
 }
@@ -493,6 +500,51 @@ static int s_map_file(const char *path, const uint8_t **data, size_t *len)
     return rc;
 }
 
+/* Whether keys keep their ids through m (a fresh table interned the old ids in order). */
+static bool s_same_ids(const s_keymap_t *m)
+{
+    for (uint64_t i = 0; i < m->n; i++)
+        if (m->ids[i] != i) return false;
+    return true;
+}
+
+/* Whether ts is the only state of t's window vertex in meta that t's key groups [lo, hi) read,
+ * and holds exactly those: a restart at the same parallelism, whose engine can take over the
+ * segments of ts's main. */
+static bool s_going_on(const wr__task_t *t, const wr_ckpt_meta_t *meta, const wr_ckpt_task_t *ts,
+                       uint32_t lo, uint32_t hi)
+{
+    if (ts->kg_lo != lo || ts->kg_hi != hi) return false;
+    for (uint32_t k = 0; k < meta->ntasks; k++) {
+        const wr_ckpt_task_t *o = &meta->tasks[k];
+        if (o != ts && o->vertex == t->o.vertex && o->kg_lo < hi && o->kg_hi > lo &&
+            s_blob(o, "window"))
+            return false;
+    }
+    return true;
+}
+
+/* After an engine took over the segments of ts's main: their files' names, for the next
+ * checkpoints (wr__task_seg_name). */
+static void s_adopt_names(wr__task_t *t, const wr_ckpt_task_t *ts)
+{
+    wr_window_seg_t *segs = t->ahead.segs; /* scratch */
+    int n = wr_window_segments(t->chain.win->engine, segs, WR__TASK_MAX_SEGS);
+    t->nadopted = 0;
+    for (int i = 0; i < n; i++) {
+        char blob[48];
+        snprintf(blob, sizeof blob, "wseg/%lld", (long long)segs[i].pane);
+        const wr_ckpt_blob_t *b = segs[i].id ? s_blob(ts, blob) : NULL;
+        if (!b || !b->file || strlen(b->file) >= sizeof t->adopted[0].file) continue;
+        wr__task_adopted_t *a = &t->adopted[t->nadopted++]; /* (not named: written again) */
+        a->pane = segs[i].pane;
+        a->id = segs[i].id;
+        snprintf(a->file, sizeof a->file, "%s", b->file);
+    }
+    wr_info("subtask %u.%u: the restored window goes on with %u segments of checkpoint %s",
+            t->o.vertex, t->o.subtask, t->nadopted, t->o.restore);
+}
+
 static int s_restore_window(wr__task_t *t, const wr_ckpt_meta_t *meta, wr_strbuf_t *err)
 {
     wr__chain_t *c = &t->chain;
@@ -565,9 +617,14 @@ static int s_restore_window(wr__task_t *t, const wr_ckpt_meta_t *meta, wr_strbuf
             else if (!(rc = s_map_file(sb->path, &segs[nsegs].data, &segs[nsegs].len)))
                 nsegs++;
         }
-        if (!rc)
+        bool going_on = s_going_on(t, meta, ts, lo, hi) && (!keys || s_same_ids(&map)),
+             adopted = false;
+        if (!rc && going_on)
+            rc = wr_window_restore_going_on(c->win->engine, data, len, segs, nsegs, a, b, &adopted);
+        else if (!rc)
             rc = wr_window_restore_parts(c->win->engine, data, len, segs, nsegs, a, b,
                                          keys ? s_map_key : NULL, &map);
+        if (!rc && adopted) s_adopt_names(t, ts);
         if (data) wr_snap_unmap(data, len);
         for (size_t i = 0; i < nsegs; i++)
             wr_snap_unmap(segs[i].data, segs[i].len);

@@ -152,6 +152,15 @@ typedef struct {
     wr_window_seg_t segs[WR__TASK_MAX_SEGS]; /* scratch */
 } wr__task_ahead_t;
 
+/* A window segment of the checkpoint restored that the engine took over (its restart at the same
+ * parallelism: wr_window_restore_going_on): the name the attempt that wrote it gave its file in
+ * shared/, which later checkpoints reference. */
+typedef struct {
+    int64_t pane;
+    uint64_t id;
+    char file[160];
+} wr__task_adopted_t;
+
 typedef struct {
     wr_task_opts_t o;
     wr_topology_t *topo;
@@ -194,6 +203,8 @@ typedef struct {
     char error[WR_MSG_ERROR_MAX];
     bool deterministic; /* it failed at its start with an error a restart meets again */
     wr__task_ahead_t ahead;
+    wr__task_adopted_t adopted[WR__TASK_MAX_SEGS];
+    uint32_t nadopted;
 } wr__task_t;
 
 /* task_ahead.c: the window's segments written ahead, a step a tick */
@@ -219,7 +230,8 @@ void wr__task_ahead_release(wr__task_t *t);
 /* Checkpoint `id`: snapshots the subtask's state (files into dir, the folder of the checkpoint
  * being written), passes the barrier on and acks to the JobManager with the state's blobs. */
 int wr__task_checkpoint(wr__task_t *t, wr_actor_t *self, uint64_t id, const char *dir);
-/* The shared file of a window segment (its id names its bytes): <job>-<attempt>-v-s-p-<id>.wseg */
+/* The shared file of a window segment (its id names its bytes): <job>-<attempt>-v-s-p-<id>.wseg,
+ * or the name of one taken over at the restore (t->adopted). */
 void wr__task_seg_name(const wr__task_t *t, const wr_window_seg_t *seg, char out[160]);
 /* Restores the subtask from the checkpoint or savepoint in t->o.restore. err says why not. */
 int wr__task_restore(wr__task_t *t, wr_strbuf_t *err);

@@ -48,15 +48,38 @@ static uint64_t s_map(void *ctx, uint64_t key)
 
 #define S_PARTS 9
 
+static uint32_t s_kg(void *ctx, uint64_t key)
+{
+    (void)ctx;
+    return (uint32_t)(key % 16);
+}
+
+/* An engine that took a main's segments over writes its next main referencing them. */
+static void s_main_after(wr_window_t *w)
+{
+    wr_window_seg_t segs[WR_WINDOW_MAX_RING + 1];
+    int n = wr_window_segments(w, segs, WR_WINDOW_MAX_RING + 1);
+    if (n < 0) abort();
+    for (int i = 0; i < n; i++)
+        if (segs[i].due) return; /* (a closed pane after the sealed ones: its segment is due) */
+    wr_snap_writer_t *out = wr_snap_writer_new_mem();
+    if (!out) abort();
+    if (wr_window_snapshot_main(w, segs, (size_t)n, 16, s_kg, NULL, out)) abort();
+    wr_snap_writer_destroy(&out);
+}
+
 /* Restores key groups [lo, 16) (the corpus's max_parallelism) of p[0] and its segments
- * p[1..n), keys remapped when `map`. */
+ * p[1..n), keys remapped when `map`; unmapped, as a restart that goes on with the segments. */
 static void s_try(const wr_window_spec_t *spec, const wr_snap_part_t *p, size_t n, uint32_t lo,
                   bool map)
 {
     wr_window_t *w = wr_window_new(spec, NULL);
     if (!w) abort();
-    int rc = wr_window_restore_parts(w, p[0].data, p[0].len, p + 1, n - 1, lo, 16,
-                                     map ? s_map : NULL, NULL);
+    bool adopted = false;
+    int rc =
+        map ? wr_window_restore_parts(w, p[0].data, p[0].len, p + 1, n - 1, lo, 16, s_map, NULL)
+            : wr_window_restore_going_on(w, p[0].data, p[0].len, p + 1, n - 1, lo, 16, &adopted);
+    if (rc == 0 && adopted) s_main_after(w);
     if (rc == 0) {
         /* twice: the second must find every key there already (or restore nothing) */
         int again = wr_window_restore_parts(w, p[0].data, p[0].len, p + 1, n - 1, lo, 16,

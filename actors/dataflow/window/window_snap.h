@@ -65,8 +65,10 @@
  * The engine's bookkeeping (which panes are sealed, the segment ids, the dirty set) moves only
  * when the caller commits a main (wr_window_snapshot_main): a checkpoint that fails part way
  * leaves the engine as before, and the next one writes the same segments again. An engine
- * restored from anything starts with no segments: its first incremental checkpoint writes
- * every closed pane once more (under new names: the caller names segments by attempt).
+ * restored from its own subtask's main (wr_window_restore_going_on: a restart at the same
+ * parallelism) takes that main's segments over; one restored any other way (rescaled, merged,
+ * keys remapped, a full snapshot) starts with no segments: its first incremental checkpoint
+ * writes every closed pane once more.
  *
  * Version 1 snapshots (full, written before incremental checkpoints) still restore: their header
  * lacks the three fields of part and segments and is read as a full snapshot.
@@ -246,6 +248,19 @@ typedef struct {
 int wr_window_restore_parts(wr_window_t *w, const uint8_t *snap, size_t len,
                             const wr_snap_part_t *segs, size_t n, uint32_t kg_lo, uint32_t kg_hi,
                             uint64_t (*map_key)(void *ctx, uint64_t key), void *ctx);
+
+/* wr_window_restore_parts for the subtask that wrote the snapshot, going on (a restart after a
+ * failure at the same parallelism): when w was fresh (made, nothing fed or restored), the
+ * snapshot is a main and it and every one of its segments hold keys of groups [kg_lo, kg_hi)
+ * only, w takes the main's segments as its own (*adopted true): its next main references them
+ * (wr_window_segments lists them with their ids, not due) instead of writing every closed pane
+ * once more, and the sealed panes whose accumulators the main carried (late changes since their
+ * segment was written) are marked dirty, so that every later main carries them too. Keys are
+ * not mapped (the segments keep the keys as written). Otherwise (*adopted false) the same as
+ * wr_window_restore_parts without map_key. */
+int wr_window_restore_going_on(wr_window_t *w, const uint8_t *snap, size_t len,
+                               const wr_snap_part_t *segs, size_t n, uint32_t kg_lo, uint32_t kg_hi,
+                               bool *adopted);
 
 /* Internal, for tests and fuzzing: recomputes every checksum of snap[0..len) that its structure
  * lets it find, so that damage inside passes the checksums and reaches the decoder. */

@@ -27,6 +27,7 @@ typedef struct {
     uint64_t (*map_key)(void *ctx, uint64_t key);
     void *ctx;
     int64_t pane_max; /* sliced kinds: the last pane of a valid event time */
+    bool adopt;       /* the main's segments become w's: its sealed panes are marked dirty */
 } s_restore_t;
 
 /* ---- framing: trailer, index, checksums ---- */
@@ -135,6 +136,15 @@ static int s_get_pane(s_restore_t *r, s_cur_t *c, uint32_t e, int64_t p)
     return 0;
 }
 
+/* A main's pane p of entry e: with r->adopt, a sealed one is a late change that its segment
+ * lacks, marked dirty again. */
+static int s_get_main_pane(s_restore_t *r, s_cur_t *c, uint32_t e, int64_t p)
+{
+    int rc = s_get_pane(r, c, e, p);
+    if (rc || !r->adopt || p > r->h->sealed) return rc;
+    return wr__incr_touch(r->w, wr__kt_key(r->w->kt, e), p);
+}
+
 static int s_get_slices(s_restore_t *r, s_cur_t *c)
 {
     const wr__snap_head_t *h = r->h;
@@ -151,7 +161,7 @@ static int s_get_slices(s_restore_t *r, s_cur_t *c)
         if (!s_take(c, &off, 2) || off <= prev || off >= h->ring || h->base + off > r->pane_max)
             return WR_EPROTO;
         prev = off;
-        rc = s_get_pane(r, c, e, h->base + off);
+        rc = s_get_main_pane(r, c, e, h->base + off);
     }
     prev = INT64_MIN;
     for (uint32_t i = 0; i < nspill && !rc; i++) {
@@ -160,7 +170,7 @@ static int s_get_slices(s_restore_t *r, s_cur_t *c)
             (p >= h->base && p - h->base < h->ring))
             return WR_EPROTO;
         prev = p;
-        rc = s_get_pane(r, c, e, p);
+        rc = s_get_main_pane(r, c, e, p);
     }
     return rc;
 }
@@ -271,6 +281,43 @@ static int s_get_segment(s_restore_t *r, const uint8_t *b, const uint8_t *index,
     return rc;
 }
 
+/* ---- adopting a main's segments ---- */
+
+/* Whether a snapshot stream's index (checked) lists keys only in groups [lo, hi). */
+static bool s_only_in(const uint8_t *index, uint32_t maxp, uint32_t lo, uint32_t hi)
+{
+    for (uint32_t g = 0; g < maxp; g++) {
+        uint64_t keys;
+        memcpy(&keys, index + (size_t)g * WR__SNAP_INDEX_ENT + 16, 8);
+        if (keys && (g < lo || g >= hi)) return false;
+    }
+    return true;
+}
+
+/* Whether w is as wr_window_new made it: no keys, time, segments, marks or segment ahead. */
+static bool s_fresh(const wr_window_t *w)
+{
+    return w->kt->count == 0 && w->wm == WR_WINDOW_TS_MIN - 1 && w->nseg == 0 && w->dirty_n == 0 &&
+           w->sealed == INT64_MIN && !w->ahead && w->nahead_done == 0;
+}
+
+/* Makes the main's segment list (checked) w's segments, its sealed pane w's. */
+static int s_adopt(wr_window_t *w, const wr__snap_head_t *h)
+{
+    wr_window_seg_t *v = malloc((h->nsegs ? h->nsegs : 1) * sizeof *v);
+    if (!v) return WR_ENOMEM;
+    for (uint32_t i = 0; i < h->nsegs; i++) {
+        v[i] = (wr_window_seg_t){0};
+        memcpy(&v[i].pane, h->segs + (size_t)i * WR__SNAP_SEG_ENT, 8);
+        memcpy(&v[i].id, h->segs + (size_t)i * WR__SNAP_SEG_ENT + 8, 8);
+    }
+    free(w->seg);
+    w->seg = v;
+    w->nseg = w->seg_cap = h->nsegs;
+    w->sealed = h->sealed;
+    return 0;
+}
+
 /* ---- restore ---- */
 
 int wr_window_restore(wr_window_t *w, const uint8_t *snap, size_t len, uint32_t kg_lo,
@@ -279,10 +326,12 @@ int wr_window_restore(wr_window_t *w, const uint8_t *snap, size_t len, uint32_t 
     return wr_window_restore_parts(w, snap, len, NULL, 0, kg_lo, kg_hi, map_key, ctx);
 }
 
-int wr_window_restore_parts(wr_window_t *w, const uint8_t *snap, size_t len,
-                            const wr_snap_part_t *segs, size_t nsegs, uint32_t kg_lo,
-                            uint32_t kg_hi, uint64_t (*map_key)(void *ctx, uint64_t key), void *ctx)
+/* wr_window_restore_parts; with adopted, wr_window_restore_going_on. */
+static int s_restore(wr_window_t *w, const uint8_t *snap, size_t len, const wr_snap_part_t *segs,
+                     size_t nsegs, uint32_t kg_lo, uint32_t kg_hi,
+                     uint64_t (*map_key)(void *ctx, uint64_t key), void *ctx, bool *adopted)
 {
+    if (adopted) *adopted = false;
     if (!w || (!snap && len) || kg_lo > kg_hi || (!segs && nsegs) || nsegs > WR__SNAP_MAX_SEGS)
         return WR_EINVAL;
     wr__snap_head_t h;
@@ -311,6 +360,10 @@ int wr_window_restore_parts(wr_window_t *w, const uint8_t *snap, size_t len,
         memcpy(&id, h.segs + (size_t)i * WR__SNAP_SEG_ENT + 8, 8);
         if (id && !used[i]) rc = WR_EPROTO;
     }
+    r.adopt = !rc && adopted && !map_key && h.part == WR__SNAP_MAIN && s_fresh(w) &&
+              s_only_in(index, h.maxp, kg_lo, kg_hi);
+    for (size_t i = 0; i < nsegs && r.adopt; i++)
+        r.adopt = s_only_in(sidx[i], h.maxp, kg_lo, kg_hi);
     if (!rc && keys > WR__KT_MAX_KEYS) rc = WR_ETOOBIG;
     if (!rc)
         rc = h.kind == WR_WINDOW_SESSION ? wr__kt_reserve(w->kt, keys) : wr__slice_reserve(w, keys);
@@ -325,7 +378,24 @@ int wr_window_restore_parts(wr_window_t *w, const uint8_t *snap, size_t len,
     }
     for (size_t i = 0; i < nsegs && !rc; i++)
         rc = s_get_segment(&r, segs[i].data, sidx[i], sh[i].sealed, kg_lo, kg_hi);
+    if (!rc && r.adopt && !(rc = s_adopt(w, &h))) *adopted = true;
     free(sh);
     free(sidx);
     return rc;
+}
+
+int wr_window_restore_parts(wr_window_t *w, const uint8_t *snap, size_t len,
+                            const wr_snap_part_t *segs, size_t nsegs, uint32_t kg_lo,
+                            uint32_t kg_hi, uint64_t (*map_key)(void *ctx, uint64_t key), void *ctx)
+{
+    return s_restore(w, snap, len, segs, nsegs, kg_lo, kg_hi, map_key, ctx, NULL);
+}
+
+int wr_window_restore_going_on(wr_window_t *w, const uint8_t *snap, size_t len,
+                               const wr_snap_part_t *segs, size_t nsegs, uint32_t kg_lo,
+                               uint32_t kg_hi, bool *adopted)
+{
+    bool dummy;
+    return s_restore(w, snap, len, segs, nsegs, kg_lo, kg_hi, NULL, NULL,
+                     adopted ? adopted : &dummy);
 }
