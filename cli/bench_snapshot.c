@@ -150,6 +150,80 @@ static int s_checkpoint(wr_window_t *w, const char *dir, const char *main_name, 
     return rc;
 }
 
+/* The first checkpoint's files (main-first and seg-0 .. seg-(nsegs-1) in dir) mapped: p[0] the
+ * main, its segments after; *n of them. Unmap with s_unmap_all. */
+static int s_map_all(const char *dir, int nsegs, wr_snap_part_t *p, size_t *n)
+{
+    int rc = 0;
+    *n = 0;
+    for (int i = -1; i < nsegs && !rc; i++) {
+        char path[1100];
+        if (i < 0)
+            snprintf(path, sizeof path, "%s/main-first", dir);
+        else
+            snprintf(path, sizeof path, "%s/seg-%d", dir, i);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            if (i >= 0 && errno == ENOENT) continue; /* (an empty pane: no file) */
+            rc = WR_EIO;
+            break;
+        }
+        rc = wr_snap_map(fd, &p[*n].data, &p[*n].len);
+        close(fd);
+        if (!rc) (*n)++;
+    }
+    return rc;
+}
+
+static void s_unmap_all(wr_snap_part_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        wr_snap_unmap(p[i].data, p[i].len);
+}
+
+/* The floor of a restore: every byte of the files read once (a sum of their 8-byte words). */
+static uint64_t s_read_all(const wr_snap_part_t *p, size_t n)
+{
+    uint64_t sum = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t words = p[i].len / 8;
+        for (size_t k = 0; k < words; k++) {
+            uint64_t v;
+            memcpy(&v, p[i].data + k * 8, 8);
+            sum += v;
+        }
+    }
+    return sum;
+}
+
+/* The first checkpoint restored into a fresh engine of spec as a restarted subtask restores it
+ * (wr_window_restore_going_on), timed (*secs; the files mapped before), and the same files read
+ * once (*read_secs); *st the restored engine's stats. */
+static int s_restore_first(const wr_window_spec_t *spec, const char *dir, int nsegs, double *secs,
+                           double *read_secs, wr_window_stats_t *st)
+{
+    wr_snap_part_t *p = calloc((size_t)nsegs + 1, sizeof *p);
+    size_t n = 0;
+    int err = 0, rc = p ? s_map_all(dir, nsegs, p, &n) : WR_ENOMEM;
+    int64_t t0 = wr_now_ns();
+    volatile uint64_t sink = rc ? 0 : s_read_all(p, n);
+    (void)sink;
+    *read_secs = (double)(wr_now_ns() - t0) / 1e9;
+    wr_window_t *w = rc ? NULL : wr_window_new(spec, &err);
+    if (!rc && !w) rc = err ? err : WR_ENOMEM;
+    bool adopted = false;
+    t0 = wr_now_ns();
+    if (!rc)
+        rc = wr_window_restore_going_on(w, p[0].data, p[0].len, p + 1, n - 1, 0, S_MAXP, &adopted);
+    *secs = (double)(wr_now_ns() - t0) / 1e9;
+    if (!rc && !adopted) rc = WR_EPROTO; /* (a fresh engine, every key group: it must) */
+    if (!rc) wr_window_stats(w, st);
+    wr_window_destroy(&w);
+    if (p) s_unmap_all(p, n);
+    free(p);
+    return rc;
+}
+
 /* Whether files DIR/A and DIR/B hold the same bytes. */
 static bool s_same(const char *dir, const char *a, const char *b)
 {
@@ -290,8 +364,11 @@ int wr_bench_snapshot(int argc, char **argv)
     }
     uint64_t first_bytes = 0, main_bytes = 0, mb[2] = {0, 0}, bytes;
     int nsegs = 0, ns;
+    wr_window_stats_t at_first = {0}, restored = {0};
+    double restore_s = 0, read_s = 0;
     if (!rc && !sig)
         rc = s_checkpoint(w, dir, "main-first", &first_s, &first_bytes, &main_bytes, &nsegs);
+    if (!rc && !sig) wr_window_stats(w, &at_first);
     if (!rc && !sig && o.late) rc = s_late(w, &o);
     double t[2][S_ROUNDS];
     for (uint64_t r = 0; r < o.rounds && !rc && !sig && !(sig = wr_cli_wait_signal(0)); r++) {
@@ -307,7 +384,19 @@ int wr_bench_snapshot(int argc, char **argv)
             rc = WR_EPROTO;
         }
     }
-    wr_window_destroy(&w);
+    wr_window_destroy(&w); /* (before the restore: its memory back) */
+    if (!rc && !sig) {
+        rc = s_restore_first(&spec, dir, nsegs, &restore_s, &read_s, &restored);
+        if (!rc && (restored.keys_live != at_first.keys_live ||
+                    restored.panes_live != at_first.panes_live)) {
+            wr_cli_error(
+                S_CMD, NULL,
+                "the restore holds %llu keys and %llu panes, the engine had %llu and %llu",
+                (unsigned long long)restored.keys_live, (unsigned long long)restored.panes_live,
+                (unsigned long long)at_first.keys_live, (unsigned long long)at_first.panes_live);
+            rc = WR_EPROTO;
+        }
+    }
     if (!strstr(dir, "XXXXXX")) wr_fs_rmtree(dir); /* made */
     if (sig) {
         return wr_cli_stopped(S_CMD, sig, "stopped, its temp folder removed");
@@ -328,12 +417,14 @@ int wr_bench_snapshot(int argc, char **argv)
                "\"fill_s\":%.3f,\"first_checkpoint_s\":%.6f,\"first_checkpoint_bytes\":%llu,"
                "\"segments\":%d,\"late\":%llu,\"main_bytes\":%llu,\"rounds\":%llu,\"dir\":\"%s\","
                "\"main_s\":{\"best\":%.6f,\"median\":%.6f},"
-               "\"main_s_by_group\":{\"best\":%.6f,\"median\":%.6f},\"ratio\":%.4f}\n",
+               "\"main_s_by_group\":{\"best\":%.6f,\"median\":%.6f},\"ratio\":%.4f,"
+               "\"restore_s\":%.6f,\"read_s\":%.6f,\"restore_panes\":%llu}\n",
                wr_bench_machine_member(&m), (unsigned long long)o.keys,
                (unsigned long long)o.minutes, o.p95 ? "true" : "false", fill_s, first_s,
                (unsigned long long)first_bytes, nsegs, (unsigned long long)o.late,
                (unsigned long long)mb[0], (unsigned long long)o.rounds, dir, best[0], median[0],
-               best[1], median[1], ratio);
+               best[1], median[1], ratio, restore_s, read_s,
+               (unsigned long long)restored.panes_live);
         wr_strbuf_release(&m);
     } else {
         printf("engine: %llu keys x %llu minutes of event time (every 10 s), 10 min / 1 min, "
@@ -351,6 +442,13 @@ int wr_bench_snapshot(int argc, char **argv)
                (double)mb[0] / 1e6, (unsigned long long)o.rounds, best[0], median[0], best[1],
                median[1]);
         printf("baseline / as built (medians): %.2f; the main parts' bytes are the same\n", ratio);
+        printf("restore of the first checkpoint (%.1f MB) into a fresh engine, as a restarted "
+               "subtask: %.3f s, %llu keys and %llu panes (%.0f ns a pane); reading its files "
+               "alone: %.3f s (restore / read: %.1f)\n",
+               (double)first_bytes / 1e6, restore_s, (unsigned long long)restored.keys_live,
+               (unsigned long long)restored.panes_live,
+               restored.panes_live ? restore_s * 1e9 / (double)restored.panes_live : 0.0, read_s,
+               read_s > 0 ? restore_s / read_s : 0.0);
     }
     return WR_EXIT_OK;
 }

@@ -197,6 +197,10 @@ static void test_packed_accumulators(void **state)
         size_t used = 0;
         assert_int_equal(wr__acc_unpack(&l, back, packed, tail + 8, &used, sk), 0);
         assert_int_equal(used, tail);
+        /* its length without reading it: the same, and none from a short prefix */
+        assert_int_equal(wr__acc_packed_len(&l, packed, tail + 8), tail);
+        for (size_t cut = 0; cut < tail; cut++)
+            assert_int_equal(wr__acc_packed_len(&l, packed, cut), 0);
         /* the same as the current stored form loaded */
         memcpy(st, acc, l.size);
         const uint32_t *e[WR__MAX_FIELDS];

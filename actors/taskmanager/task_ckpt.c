@@ -681,7 +681,18 @@ int wr__task_restore(wr__task_t *t, wr_strbuf_t *err)
         return rc;
     }
     if (t->source) rc = s_restore_source(t, meta, err);
-    if (!rc && t->chain.win) rc = s_restore_window(t, meta, err);
+    if (!rc && t->chain.win) {
+        int64_t t0 = wr_now_ns();
+        wr_window_stats_t st;
+        if (!(rc = s_restore_window(t, meta, err))) {
+            wr_window_stats(t->chain.win->engine, &st);
+            wr_info("subtask %u.%u: window state of checkpoint %llu restored in %lld ms: %llu "
+                    "keys, %llu panes",
+                    t->o.vertex, t->o.subtask, (unsigned long long)meta->id,
+                    (long long)(wr_now_ns() - t0) / 1000000, (unsigned long long)st.keys_live,
+                    (unsigned long long)st.panes_live);
+        }
+    }
     wr_ckpt_meta_destroy(&meta);
     return rc;
 }

@@ -626,6 +626,25 @@ size_t wr__acc_pack(const wr__agg_layout_t *l, const uint8_t *acc, uint8_t *out,
     return bytes;
 }
 
+size_t wr__acc_packed_len(const wr__agg_layout_t *l, const void *p, size_t len)
+{
+    const uint8_t *b = p;
+    size_t lo = 4, toff = wr__agg_packed_size(l); /* as wr__acc_unpack walks it */
+    if (len < toff) return 0;
+    for (uint32_t i = 0; i < l->nfields && l->nsketch; i++) {
+        if (l->f[i].kind != WR__F_SKETCH) {
+            lo += s_field_size(l->f[i].kind);
+            continue;
+        }
+        uint32_t n;
+        memcpy(&n, b + lo, 4);
+        lo += 4;
+        if ((len - toff) / 4 < n) return 0;
+        toff += (size_t)n * 4;
+    }
+    return toff;
+}
+
 int wr__acc_unpack(const wr__agg_layout_t *l, uint8_t *acc, const void *p, size_t len, size_t *used,
                    wr__sketch_pool_t *sk)
 {

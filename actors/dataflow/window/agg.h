@@ -295,6 +295,9 @@ uint32_t wr__agg_packed_size(const wr__agg_layout_t *l);
  * their bytes. */
 size_t wr__acc_pack(const wr__agg_layout_t *l, const uint8_t *acc, uint8_t *out,
                     const wr__sketch_pool_t *sk, wr__sketch_view_t *v);
+/* The bytes of the packed form at p (len bytes available), without reading it: 0 when len is
+ * short of them. */
+size_t wr__acc_packed_len(const wr__agg_layout_t *l, const void *p, size_t len);
 /* The reverse: the packed form at p (len bytes available; no alignment needed) into the live
  * accumulator acc (l->size bytes), its sketches validated and loaded; *used the bytes taken.
  * WR_EPROTO (short, a bad entry), WR_ENOMEM: acc's sketch fields are then zero and nothing stays
