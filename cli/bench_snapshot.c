@@ -11,8 +11,11 @@
  * temp folder, key groups of max_parallelism 128. The main parts alternate between the walk as
  * built (the key table in memory order, 32 MiB batches of key groups) and the baseline, one key
  * group a batch (the walk in key-group order, as before 2026-12-06); their bytes must be the same
- * (the bench fails if not). Prints the times (best and median), the ratio baseline / built, the
- * bytes, the machine. Not timed: filling the engine. */
+ * (the bench fails if not). Then the first checkpoint is restored into a fresh engine as a
+ * restarted subtask restores it (wr_window_restore_going_on), against reading its files alone;
+ * the restored engine must hold the keys and panes the engine held. Prints the times (best and
+ * median), the ratio baseline / built, the restore's time and ratio, the bytes, the machine. Not
+ * timed: filling the engine. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -267,11 +270,13 @@ static const char s_usage[] =
     "window subtask's state of the seed's job (10-minute windows sliding by 1 minute, count/sum/\n"
     "min/max, allowed lateness 1 min): a first incremental checkpoint (every closed pane a\n"
     "segment, and the main part), --late late records (one each for that many keys, into the last\n"
-    "closed pane: every later main part carries those panes again), then --rounds main parts by "
-    "the walk as built (the key table in memory order, in batches\n"
-    "of key groups) and as many by the baseline (one key group a batch: the walk in key-group\n"
-    "order), alternating, into files of a temp folder under $TMPDIR (or /tmp), removed after.\n"
-    "Their bytes must be the same. Prints the times (best, median), baseline / built, the bytes.\n"
+    "closed pane: every later main part carries those panes again), then --rounds main parts\n"
+    "by the walk as built (the key table in memory order, in batches of key groups) and as many\n"
+    "by the baseline (one key group a batch: the walk in key-group order), alternating, into\n"
+    "files of a temp folder under $TMPDIR (or /tmp), removed after.\n"
+    "Their bytes must be the same. Then the first checkpoint restored into a fresh engine, as a\n"
+    "restarted subtask restores it, against reading its files alone (the engine must hold what\n"
+    "it held). Prints the times (best, median), baseline / built, the restore, the bytes.\n"
     "\n"
     "  --keys N      keys (default 2500000: 5M devices at parallelism 2)\n"
     "  --minutes N   minutes of event time, every key every 10 s (default 12)\n"
