@@ -217,6 +217,26 @@ static void test_ties(void **state)
         s_g6((double)k);
 }
 
+/* Values of few bits (m / 2^j, m of 8 to 40 bits; and the generator's temperatures, sums of
+ * 21-bit fractions): their exact decimal expansions end early, so many lie exactly halfway at the
+ * 15th, 16th or 17th digit (about one in nine of the generator's), where the fast path decides
+ * ties itself. */
+static void test_values_with_few_bits(void **state)
+{
+    (void)state;
+    uint64_t r = 11;
+    for (int i = 0; i < 400000 / S_SCALE; i++) {
+        int bits = 8 + (int)(wr_splitmix64(&r) % 33), j = (int)(wr_splitmix64(&r) % 64);
+        double m = (double)((wr_splitmix64(&r) >> (64 - bits)) | 1);
+        s_json(ldexp(m, -j));
+        s_json(-ldexp(m, -j + 20));
+        double u = (double)(wr_splitmix64(&r) >> 43) / (double)(1 << 21),
+               w = (double)(wr_splitmix64(&r) >> 43) / (double)(1 << 21);
+        s_json(10.0 + 20.0 * u + 4.0 * (w - 0.5));
+        s_json(30.0 + 40.0 * u + 10.0 * (w - 0.5));
+    }
+}
+
 static void test_random_bit_patterns(void **state)
 {
     (void)state;
@@ -341,6 +361,7 @@ int main(void)
         cmocka_unit_test(test_special_doubles),
         cmocka_unit_test(test_powers_of_ten_and_neighbours),
         cmocka_unit_test(test_ties),
+        cmocka_unit_test(test_values_with_few_bits),
         cmocka_unit_test(test_random_bit_patterns),
         cmocka_unit_test(test_typical_values),
         cmocka_unit_test(test_integral_doubles),

@@ -281,16 +281,26 @@ static size_t s_json_scaled(char *out, double v)
     h = k >= 0 ? h * s_p10[k] : h / s_p10[-k];
     memcpy(&bits, &a, sizeof bits);
     bool pow2 = (bits & ((1ull << 52) - 1)) == 0;
+    /* k >= 0: s_scale multiplied, so I + f is exactly a * 10^k (f is the exact fraction) */
+    const bool exact = k >= 0;
     for (int P = 15; P <= 17; P++) {
         uint64_t div = s_u10[17 - P], q = I / div, r = I % div;
-        double d = (double)r - (double)(div / 2) + f; /* > 0: round up; div == 1 when P == 17 */
-        if (P == 17) d = f - 0.5;
-        if (fabs(d) < 1e-7) return s_json_slow(out, v);
+        double half = (double)(div / 2); /* half a unit of the P-th digit (0 when P == 17) */
+        double d = P == 17 ? f - 0.5 : (double)r - half + f; /* > 0: round up */
         bool up = d > 0;
-        double delta = up ? (double)(div - r) - f : -((double)r + f);
-        double lim = delta < 0 && pow2 ? h / 2 : h;
-        if (P < 17 && fabs(fabs(delta) - lim) < 1e-7 * lim) return s_json_slow(out, v);
-        if (P < 17 && fabs(delta) >= lim) continue;
+        if (fabs(d) < 1e-7) { /* a tie, or too near one to tell */
+            /* half a unit of the P-th digit away from v either way: none reads back when that
+             * is more than half a gap (always at 15 digits: 50 units against h < 12) */
+            if (P < 17 && half - 1e-6 > h) continue;
+            if (P < 17 || !exact || d != 0) return s_json_slow(out, v);
+            up = q & 1; /* an exact tie at 17 digits (values with few bits have many): printf
+                         * rounds half to even */
+        } else if (P < 17) {
+            double delta = up ? (double)(div - r) - f : -((double)r + f);
+            double lim = delta < 0 && pow2 ? h / 2 : h;
+            if (fabs(fabs(delta) - lim) < 1e-7 * lim) return s_json_slow(out, v);
+            if (fabs(delta) >= lim) continue;
+        }
         int x = e10;
         if ((q += up) == s_u10[P]) {
             q = s_u10[P - 1];
