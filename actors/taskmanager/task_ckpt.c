@@ -617,7 +617,7 @@ static int s_restore_window(wr__task_t *t, const wr_ckpt_meta_t *meta, wr_strbuf
             else if (!(rc = s_map_file(sb->path, &segs[nsegs].data, &segs[nsegs].len)))
                 nsegs++;
         }
-        bool going_on = s_going_on(t, meta, ts, lo, hi) && (!keys || s_same_ids(&map)),
+        bool going_on = !rc && s_going_on(t, meta, ts, lo, hi) && (!keys || s_same_ids(&map)),
              adopted = false;
         if (!rc && going_on)
             rc = wr_window_restore_going_on(c->win->engine, data, len, segs, nsegs, a, b, &adopted);
@@ -687,7 +687,7 @@ int wr__task_restore(wr__task_t *t, wr_strbuf_t *err)
         if (!(rc = s_restore_window(t, meta, err))) {
             wr_window_stats(t->chain.win->engine, &st);
             wr_info("subtask %u.%u: window state of checkpoint %llu restored in %lld ms: %llu "
-                    "keys, %llu panes",
+                    "keys, %llu panes in memory (rocksdb: the open panes)",
                     t->o.vertex, t->o.subtask, (unsigned long long)meta->id,
                     (long long)(wr_now_ns() - t0) / 1000000, (unsigned long long)st.keys_live,
                     (unsigned long long)st.panes_live);

@@ -631,7 +631,8 @@ size_t wr__acc_packed_len(const wr__agg_layout_t *l, const void *p, size_t len)
     const uint8_t *b = p;
     size_t lo = 4, toff = wr__agg_packed_size(l); /* as wr__acc_unpack walks it */
     if (len < toff) return 0;
-    for (uint32_t i = 0; i < l->nfields && l->nsketch; i++) {
+    if (!l->nsketch) return toff; /* the accumulator itself */
+    for (uint32_t i = 0; i < l->nfields; i++) {
         if (l->f[i].kind != WR__F_SKETCH) {
             lo += s_field_size(l->f[i].kind);
             continue;

@@ -111,21 +111,21 @@ static int s_get_acc(s_restore_t *r, s_cur_t *c, uint8_t *acc)
 }
 
 /* The key records of a section ahead of the one being restored: their keys' hash slots asked
- * for S_AHEAD records early. Keys come in about the order the main inserted them (a segment's
+ * for S_LOOKAHEAD records early. Keys come in about the order the main inserted them (a segment's
  * are in the main's order), so their entries are near one another, but each key's slot is a
  * random line of an index of millions: those misses were most of a restore's time (2.5M keys
  * with p95, 10 segments: 7.8 s, 282 ns a pane, against 0.63 s to read the files). Only a hint: a
  * record is restored the same whether or not it was looked at ahead. */
-#define S_AHEAD 16
+#define S_LOOKAHEAD 16
 
 typedef struct {
-    const uint8_t *at[S_AHEAD]; /* where each queued record starts */
-    uint64_t key[S_AHEAD], hash[S_AHEAD];
+    const uint8_t *at[S_LOOKAHEAD]; /* where each queued record starts */
+    uint64_t key[S_LOOKAHEAD], hash[S_LOOKAHEAD];
     uint32_t head, n;
     const uint8_t *scan, *end; /* the next record to queue; the section's end */
     uint64_t left;             /* records not queued yet */
     bool slices;               /* a main's key records (s_get_slices), else a segment's */
-} s_ahead_t;
+} s_lookahead_t;
 
 /* The bytes of the packed accumulator at p[0..len), 0 when short. */
 static size_t s_acc_len(const s_restore_t *r, const uint8_t *p, size_t len)
@@ -134,7 +134,8 @@ static size_t s_acc_len(const s_restore_t *r, const uint8_t *p, size_t len)
 }
 
 /* The bytes of the key record at p[0..len) (q's kind), without reading it: 0 when short. */
-static size_t s_record_len(const s_restore_t *r, const s_ahead_t *q, const uint8_t *p, size_t len)
+static size_t s_record_len(const s_restore_t *r, const s_lookahead_t *q, const uint8_t *p,
+                           size_t len)
 {
     if (!q->slices) {
         size_t u = len >= 8 ? s_acc_len(r, p + 8, len - 8) : 0;
@@ -154,11 +155,11 @@ static size_t s_record_len(const s_restore_t *r, const s_ahead_t *q, const uint8
     return at;
 }
 
-/* Queues records until S_AHEAD are queued, the section's records are, or one is short (it fails
+/* Queues records until S_LOOKAHEAD are queued, the section's records are, or one is short (it fails
  * when it is restored). */
-static void s_ahead_fill(const s_restore_t *r, s_ahead_t *q)
+static void s_lookahead_fill(const s_restore_t *r, s_lookahead_t *q)
 {
-    while (q->n < S_AHEAD && q->left) {
+    while (q->n < S_LOOKAHEAD && q->left) {
         size_t used = s_record_len(r, q, q->scan, (size_t)(q->end - q->scan));
         if (!used) {
             q->left = 0;
@@ -167,7 +168,7 @@ static void s_ahead_fill(const s_restore_t *r, s_ahead_t *q)
         uint64_t k;
         memcpy(&k, q->scan, 8);
         if (r->map_key) k = r->map_key(r->ctx, k);
-        uint32_t i = (q->head + q->n) % S_AHEAD;
+        uint32_t i = (q->head + q->n) % S_LOOKAHEAD;
         q->at[i] = q->scan;
         q->key[i] = k;
         q->hash[i] = wr__kt_hash(k);
@@ -180,14 +181,14 @@ static void s_ahead_fill(const s_restore_t *r, s_ahead_t *q)
 
 /* The key of the record at `at` (read there: raw) mapped, and its hash: from q when it queued
  * that record (q NULL: none). */
-static void s_key_of(const s_restore_t *r, s_ahead_t *q, const uint8_t *at, uint64_t raw,
+static void s_key_of(const s_restore_t *r, s_lookahead_t *q, const uint8_t *at, uint64_t raw,
                      uint64_t *key, uint64_t *hash)
 {
-    if (q) s_ahead_fill(r, q);
+    if (q) s_lookahead_fill(r, q);
     if (q && q->n && q->at[q->head] == at) {
         *key = q->key[q->head];
         *hash = q->hash[q->head];
-        q->head = (q->head + 1) % S_AHEAD;
+        q->head = (q->head + 1) % S_LOOKAHEAD;
         q->n--;
         return;
     }
@@ -197,7 +198,7 @@ static void s_key_of(const s_restore_t *r, s_ahead_t *q, const uint8_t *at, uint
 
 /* The entry for the snapshot's key raw of the record at `at` (q: the records queued ahead, or
  * NULL): new, with payload init. */
-static int s_new_key(s_restore_t *r, s_ahead_t *q, const uint8_t *at, uint64_t raw,
+static int s_new_key(s_restore_t *r, s_lookahead_t *q, const uint8_t *at, uint64_t raw,
                      const void *init, uint32_t *e)
 {
     wr__keytable_t *kt = r->w->kt;
@@ -232,7 +233,7 @@ static int s_get_main_pane(s_restore_t *r, s_cur_t *c, uint32_t e, int64_t p)
     return wr__incr_touch(r->w, wr__kt_key(r->w->kt, e), p);
 }
 
-static int s_get_slices(s_restore_t *r, s_cur_t *c, s_ahead_t *q)
+static int s_get_slices(s_restore_t *r, s_cur_t *c, s_lookahead_t *q)
 {
     const wr__snap_head_t *h = r->h;
     const uint8_t *at = c->p;
@@ -289,7 +290,7 @@ static int s_get_sessions(s_restore_t *r, s_cur_t *c)
  * segment, if made so) gave pane p already keeps its accumulator: the segment's is read and
  * dropped. Room for the key was reserved. q: the records queued ahead (the next one, if queued,
  * is at c->p). */
-static int s_get_seg_key(s_restore_t *r, s_cur_t *c, int64_t p, s_ahead_t *q)
+static int s_get_seg_key(s_restore_t *r, s_cur_t *c, int64_t p, s_lookahead_t *q)
 {
     wr_window_t *w = r->w;
     uint64_t raw, k, hash;
@@ -362,7 +363,7 @@ static int s_get_segment(s_restore_t *r, const uint8_t *b, const uint8_t *index,
         uint64_t ent[4];
         memcpy(ent, index + (size_t)g * WR__SNAP_INDEX_ENT, sizeof ent);
         s_cur_t c = {b + ent[0], b + ent[0] + ent[1]};
-        s_ahead_t q = {.scan = c.p, .end = c.end, .left = ent[2]};
+        s_lookahead_t q = {.scan = c.p, .end = c.end, .left = ent[2]};
         if ((rc = wr__slice_reserve(r->w, ent[2]))) break;
         for (uint64_t k = 0; k < ent[2] && !rc; k++)
             rc = s_get_seg_key(r, &c, p, &q);
@@ -462,7 +463,7 @@ static int s_restore(wr_window_t *w, const uint8_t *snap, size_t len, const wr_s
         uint64_t ent[4];
         memcpy(ent, index + (size_t)g * WR__SNAP_INDEX_ENT, sizeof ent);
         s_cur_t c = {snap + ent[0], snap + ent[0] + ent[1]};
-        s_ahead_t q = {.scan = c.p, .end = c.end, .left = ent[2], .slices = true};
+        s_lookahead_t q = {.scan = c.p, .end = c.end, .left = ent[2], .slices = true};
         for (uint64_t k = 0; k < ent[2] && !rc; k++)
             rc = h.kind == WR_WINDOW_SESSION ? s_get_sessions(&r, &c) : s_get_slices(&r, &c, &q);
         if (!rc && c.p != c.end) rc = WR_EPROTO;
