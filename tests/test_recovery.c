@@ -4,7 +4,9 @@
  *
  *   - TaskManagers killed -9 at seeded random moments and restarted under the same id: the job
  *     restarts from its latest checkpoint each time, finishes, and its committed output is, record
- *     for record, that of an uninterrupted `weir local` run (prints each recovery time)
+ *     for record, that of an uninterrupted `weir local` run (prints each recovery time); with the
+ *     memory backend, the restored window subtasks go on with the segments of the checkpoint they
+ *     restored (their TaskManagers' logs say so) instead of writing every closed pane again
  *   - `weir stop --savepoint --drain`: every window fires and is committed, exactly as a run cut to
  *     the records the source made until then; such a savepoint is refused as a starting point
  *   - `weir stop --savepoint`, then the savepoint restored at parallelism 1 and, moved elsewhere,
@@ -144,6 +146,22 @@ static uint64_t s_rand(uint64_t *x)
     return *x;
 }
 
+/* The window subtasks restored after the kills that went on with the segments of the checkpoint
+ * they restored (a restart at the same parallelism takes them over instead of writing every
+ * closed pane again): the lines of every TaskManager log that say so with at least one segment. */
+static size_t s_segments_taken_over(const pc_cluster_t *c)
+{
+    static const char needle[] = "the restored window goes on with ";
+    size_t found = 0;
+    for (int tm = 0; tm < PC_MAX_TMS; tm++)
+        for (int start = 1; start <= c->tm_starts[tm]; start++) {
+            const char *log = ps_read_file(ps_path(ps_fmt("%s.%d.err", pc_tm_ids[tm], start)));
+            for (const char *p = log; p && (p = strstr(p, needle)); p += sizeof needle - 1)
+                found += strtoul(p + sizeof needle - 1, NULL, 10) > 0;
+        }
+    return found;
+}
+
 /* ---- the tests ---- */
 
 /* TaskManagers killed at random moments while the job runs with state backend `backend`. */
@@ -195,6 +213,12 @@ static void s_kills(const char *backend)
     print_message("  %zu results in %zu part files, %zu checkpoints completed\n", got.n, got.parts,
                   completed);
     pj_expect_same("after the kills", &got, &want);
+    if (!strcmp(backend, "memory")) {
+        size_t taken = s_segments_taken_over(&c);
+        print_message("  %zu restored window subtasks went on with their checkpoint's segments\n",
+                      taken);
+        if (!taken) PS_FAIL("no restored window subtask took its checkpoint's segments over");
+    }
     pc_cluster_stop(&c);
 }
 
