@@ -15,10 +15,13 @@
  *   figures  events/s end to end (readings / the job's duration from its submit to FINISHED, as
  *            the JobManager reports it); checkpoints (count, duration p50 and max, each one's
  *            duration in order, the longest barrier alignment of any subtask in any of them, full
- *            size max, incremental size p50 in the steady state: after the first two, and its
- *            ratio to the full size); recovery after the kill (from the kill until the job is
- *            RUNNING again in a later attempt with every subtask running, polled every 100 ms);
- *            the peak RSS of each process (VmHWM; a killed TaskManager's is the larger of its
+ *            size max, incremental size p50 after the first two and its ratio to the full size,
+ *            and the same in the steady state: the checkpoints taken once the window was full,
+ *            its watermark 11 minutes of event time past the generator's start, as the
+ *            JobManager reported it when the checkpoint was first seen (polled every 500 ms; a
+ *            run of 10 minutes has none: JSON steady_checkpoints 0); recovery after the kill (from
+ * the kill until the job is RUNNING again in a later attempt with every subtask running, polled
+ * every 100 ms); the peak RSS of each process (VmHWM; a killed TaskManager's is the larger of its
  *            two processes'). Ratios: checkpoints on against off, and p95 against none, in the
  *            same run of the command; the issue's goals are printed met or not. */
 #include "cli/bench_iot.h"
@@ -49,6 +52,10 @@
 #define S_ASK_MS     5000
 #define S_START_MS   30000
 #define S_RECOVER_MS 60000
+/* The generator's start (s_topology) and the event time after which a window of 10 minutes
+ * sliding by 1 holds all its panes, a slide to spare: the steady state's checkpoints. */
+#define S_ORIGIN_MS 1704067200000LL
+#define S_STEADY_MS (11 * 60 * 1000LL)
 
 typedef struct {
     uint64_t devices;
@@ -76,6 +83,7 @@ typedef struct {
     uint64_t id;
     int64_t duration_ms, alignment_ms;
     uint64_t full, incremental;
+    int64_t watermark; /* the job's when the checkpoint was first seen (INT64_MIN: not known) */
     bool completed;
 } s_ckpt_t;
 
@@ -94,7 +102,10 @@ typedef struct {
     uint32_t nck_ms;
     int64_t align_max_ms; /* the longest barrier alignment of any subtask in any checkpoint */
     uint64_t full_max, incr_p50;
-    double incr_ratio; /* incremental / full in the steady state, p50 */
+    double incr_ratio; /* incremental / full after the first two checkpoints, p50 */
+    uint32_t nsteady;  /* checkpoints completed in the steady state (S_STEADY_MS) */
+    uint64_t steady_incr_p50;
+    double steady_ratio; /* incremental / full in the steady state, p50 */
     uint64_t rss_jm, rss_tm[S_TMS];
 } s_result_t;
 
@@ -107,6 +118,7 @@ typedef struct {
     char job[WR_JOB_ID_MAX];
     s_ckpt_t *ckpts;
     uint32_t nckpts;
+    int64_t watermark; /* the job's, as last asked (INT64_MIN: not known) */
     s_result_t runs[S_MAX_RUNS];
     uint32_t nruns;
 } s_bench_t;
@@ -214,6 +226,7 @@ typedef struct {
     char state[16];
     uint32_t attempt, restarts, subtasks, running;
     int64_t duration_ms, latest_ckpt;
+    int64_t watermark; /* the least of its operators' (INT64_MIN: one has none yet) */
 } s_view_t;
 
 static int s_ask_job(s_bench_t *b, s_view_t *v)
@@ -224,13 +237,16 @@ static int s_ask_job(s_bench_t *b, s_view_t *v)
     *v = (s_view_t){.attempt = r.attempt,
                     .restarts = r.restarts,
                     .duration_ms = r.duration_ms,
-                    .latest_ckpt = r.latest_checkpoint};
+                    .latest_ckpt = r.latest_checkpoint,
+                    .watermark = r.operators.n ? INT64_MAX : INT64_MIN};
     snprintf(v->state, sizeof v->state, "%.*s", (int)r.state.len, r.state.s);
-    for (uint32_t o = 0; o < r.operators.n; o++)
+    for (uint32_t o = 0; o < r.operators.n; o++) {
+        if (r.operators.v[o].watermark < v->watermark) v->watermark = r.operators.v[o].watermark;
         for (uint32_t s = 0; s < r.operators.v[o].subtasks.n; s++) {
             v->subtasks++;
             v->running += wr_strv_eq(r.operators.v[o].subtasks.v[s].state, "running");
         }
+    }
     wr_msg_job_reply_release(&r);
     wr_msg_destroy(&answer);
     return 0;
@@ -260,8 +276,10 @@ static int s_ask_ckpts(s_bench_t *b)
             while (k < b->nckpts && b->ckpts[k].id != st->id)
                 k++;
             if (k == b->nckpts && b->nckpts == S_MAX_CKPTS) continue;
+            int64_t wm = k < b->nckpts ? b->ckpts[k].watermark : b->watermark;
             if (k == b->nckpts) b->nckpts++;
             b->ckpts[k] = (s_ckpt_t){.id = st->id,
+                                     .watermark = wm,
                                      .duration_ms = st->duration_ms,
                                      .alignment_ms = st->alignment_ms,
                                      .full = st->full_size,
@@ -323,7 +341,8 @@ static int s_cmp_i64(const void *a, const void *b)
 static void s_ckpt_figures(const s_bench_t *b, s_result_t *r)
 {
     int64_t d[S_MAX_CKPTS], incr[S_MAX_CKPTS], ratio[S_MAX_CKPTS]; /* ratio in 1/10000 */
-    uint32_t n = 0, m = 0;
+    int64_t sincr[S_MAX_CKPTS], sratio[S_MAX_CKPTS];               /* the steady state's */
+    uint32_t n = 0, m = 0, ns = 0;
     for (uint32_t i = 0; i < b->nckpts; i++) {
         const s_ckpt_t *c = &b->ckpts[i];
         if (!c->completed) continue;
@@ -338,6 +357,10 @@ static void s_ckpt_figures(const s_bench_t *b, s_result_t *r)
             incr[m] = (int64_t)c->incremental;
             ratio[m++] = (int64_t)(c->incremental * 10000 / c->full);
         }
+        if (c->full && c->watermark != INT64_MIN && c->watermark - S_ORIGIN_MS >= S_STEADY_MS) {
+            sincr[ns] = (int64_t)c->incremental;
+            sratio[ns++] = (int64_t)(c->incremental * 10000 / c->full);
+        }
     }
     r->nckpt = n;
     if (n) {
@@ -351,6 +374,12 @@ static void s_ckpt_figures(const s_bench_t *b, s_result_t *r)
         r->incr_p50 = (uint64_t)incr[(m - 1) / 2];
         r->incr_ratio = (double)ratio[(m - 1) / 2] / 10000.0;
     }
+    if ((r->nsteady = ns)) {
+        qsort(sincr, ns, sizeof *sincr, s_cmp_i64);
+        qsort(sratio, ns, sizeof *sratio, s_cmp_i64);
+        r->steady_incr_p50 = (uint64_t)sincr[(ns - 1) / 2];
+        r->steady_ratio = (double)sratio[(ns - 1) / 2] / 10000.0;
+    }
 }
 
 /* One run: a fresh cluster, the job to its end, the figures into r. */
@@ -358,6 +387,7 @@ static int s_run_one(s_bench_t *b, const s_config_t *c, s_result_t *r)
 {
     *r = (s_result_t){.c = *c, .recovery_ms = -1};
     b->nckpts = 0;
+    b->watermark = INT64_MIN;
     int rc = s_start_cluster(b, c);
     if (!rc) rc = s_submit(b, c);
     bool killed = false;
@@ -369,6 +399,7 @@ static int s_run_one(s_bench_t *b, const s_config_t *c, s_result_t *r)
         }
         s_peaks(b, r);
         if (s_ask_job(b, &v)) continue; /* busy: ask again */
+        b->watermark = v.watermark;
         if (c->ckpt_ms) s_ask_ckpts(b);
         if (strcmp(v.state, "RUNNING") && strcmp(v.state, "CREATED") &&
             strcmp(v.state, "RESTARTING"))
@@ -474,6 +505,15 @@ static void s_print_text(const s_bench_t *b)
         for (uint32_t k = 0; k < r->nck_ms; k++)
             printf(" %.0f", (double)r->ck_incr[k] / 1e6);
         printf("%s\n", r->nckpt > r->nck_ms ? " ..." : "");
+        if (!r->nsteady)
+            printf("run %u's steady state: none (the window was never full: --minutes 12 or "
+                   "more)\n",
+                   i + 1);
+        else
+            printf("run %u's steady state (the window full): %u checkpoints, incremental p50 "
+                   "%.0f MB, %.3f of full (goal <= 0.2 for memory: %s)\n",
+                   i + 1, r->nsteady, (double)r->steady_incr_p50 / 1e6, r->steady_ratio,
+                   r->steady_ratio <= 0.2 ? "met" : "NOT met");
     }
     for (int k = 0; k < 2; k++) {
         for (int p = 0; p < 2; p++) {
@@ -518,7 +558,8 @@ static void s_print_json(const s_bench_t *b)
             "\"events_per_s\":%.0f,\"duration_ms\":%lld,\"restarts\":%u,\"recovery_ms\":%lld,"
             "\"checkpoints\":%u,\"checkpoint_p50_ms\":%lld,\"checkpoint_max_ms\":%lld,"
             "\"alignment_max_ms\":%lld,\"full_size_max\":%llu,\"incremental_size_p50\":%llu,"
-            "\"incremental_ratio_p50\":%.4f,"
+            "\"incremental_ratio_p50\":%.4f,\"steady_checkpoints\":%u,"
+            "\"steady_incremental_size_p50\":%llu,\"steady_incremental_ratio_p50\":%.4f,"
             "\"peak_rss\":{\"jm\":%llu,\"tm-1\":%llu,\"tm-2\":%llu},"
             "\"ratio_to_checkpoints_off\":%.3f,\"ratio_to_no_p95\":%.3f,"
             "\"checkpoint_durations_ms\":[",
@@ -527,6 +568,7 @@ static void s_print_json(const s_bench_t *b)
             (long long)r->duration_ms, r->restarts, (long long)r->recovery_ms, r->nckpt,
             (long long)r->ck_p50_ms, (long long)r->ck_max_ms, (long long)r->align_max_ms,
             (unsigned long long)r->full_max, (unsigned long long)r->incr_p50, r->incr_ratio,
+            r->nsteady, (unsigned long long)r->steady_incr_p50, r->steady_ratio,
             (unsigned long long)r->rss_jm, (unsigned long long)r->rss_tm[0],
             (unsigned long long)r->rss_tm[1], r->c.ckpt_ms ? s_ratio(r, off) : 1.0,
             r->c.p95 ? s_ratio(r, nop95) : 1.0);

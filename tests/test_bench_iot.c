@@ -110,6 +110,14 @@ static void test_three_runs_json(void **state)
             if (!(incr->items[k]->num > 0 && incr->items[k]->num <= tj_num(x, "full_size_max")))
                 PS_FAIL("checkpoint %zu: incremental %.0f bytes, full max %.0f", k + 1,
                         incr->items[k]->num, tj_num(x, "full_size_max"));
+        /* 30 minutes of event time: the window is full for the last 19 (checkpoints seen then) */
+        double steady = tj_num(x, "steady_checkpoints"),
+               sratio = tj_num(x, "steady_incremental_ratio_p50");
+        if (!(steady >= 1 && steady < n && sratio > 0 && sratio <= 1 &&
+              tj_num(x, "steady_incremental_size_p50") > 0))
+            PS_FAIL("%.0f of %.0f checkpoints in the steady state, incremental p50 %.0f bytes, "
+                    "%.4f of full",
+                    steady, n, tj_num(x, "steady_incremental_size_p50"), sratio);
         double ratio = tj_num(x, "ratio_to_checkpoints_off");
         assert_true(fabs(ratio - tj_num(x, "events_per_s") / tj_num(off, "events_per_s")) < 0.01);
     }
