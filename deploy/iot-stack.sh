@@ -64,10 +64,12 @@ log_type subscribe
 EOF
 /usr/sbin/mosquitto -c "$DIR/mosquitto/mosquitto.conf" &
 pids="$pids $!"
+mqtt_pid=$!
 
 /usr/bin/redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$DIR/redis" \
     --save "" --appendonly no --logfile "$DIR/redis/redis.log" &
 pids="$pids $!"
+redis_pid=$!
 
 cat > "$DIR/influxdb/influxdb.conf" <<EOF
 reporting-disabled = true
@@ -85,18 +87,39 @@ bind-address = "127.0.0.1:$INFLUX_RPC_PORT"
 EOF
 /usr/bin/influxd -config "$DIR/influxdb/influxdb.conf" > "$DIR/influxdb/influxd.log" 2>&1 &
 pids="$pids $!"
+influx_pid=$!
 
-# each answers within 30 s, or the stack stops with the log to read
+# Each answers within 60 s, or the stack stops and says which did not, with the end of its log
+# (one that exits, e.g. its port taken meanwhile, stops the wait at once).
+up() { # NAME: whether that server answers
+    case $1 in
+    mosquitto) (exec 3<>"/dev/tcp/127.0.0.1/$MQTT_PORT") 2>/dev/null ;;
+    redis-server) (exec 3<>"/dev/tcp/127.0.0.1/$REDIS_PORT") 2>/dev/null ;;
+    influxd) curl -fs -o /dev/null "http://127.0.0.1:$INFLUX_PORT/ping" ;;
+    esac
+}
+failed() { # NAME PID LOG WHY
+    echo "iot-stack: $1 (pid $2) $4; the end of $3:" >&2
+    tail -n 5 "$3" >&2 2>/dev/null || true
+    exit 1
+}
+waiting="mosquitto:$mqtt_pid:$DIR/mosquitto/mosquitto.log"
+waiting="$waiting redis-server:$redis_pid:$DIR/redis/redis.log"
+waiting="$waiting influxd:$influx_pid:$DIR/influxdb/influxd.log"
 i=0
-until (exec 3<>"/dev/tcp/127.0.0.1/$MQTT_PORT") 2>/dev/null &&
-    (exec 3<>"/dev/tcp/127.0.0.1/$REDIS_PORT") 2>/dev/null &&
-    curl -fs -o /dev/null "http://127.0.0.1:$INFLUX_PORT/ping"; do
+while [ -n "$waiting" ]; do
+    left=""
+    for w in $waiting; do
+        name=${w%%:*} rest=${w#*:}
+        pid=${rest%%:*} log=${rest#*:}
+        up "$name" && continue
+        kill -0 "$pid" 2>/dev/null || failed "$name" "$pid" "$log" "exited"
+        [ "$i" -lt 600 ] || failed "$name" "$pid" "$log" "did not answer within 60 s"
+        left="$left $w"
+    done
+    waiting=${left# }
     i=$((i + 1))
-    if [ "$i" -gt 300 ]; then
-        echo "iot-stack: a server did not start within 30 s: see the logs in $DIR" >&2
-        exit 1
-    fi
-    sleep 0.1
+    [ -z "$waiting" ] || sleep 0.1
 done
 curl -fs -o /dev/null -XPOST "http://127.0.0.1:$INFLUX_PORT/query" \
     --data-urlencode "q=CREATE DATABASE \"$INFLUX_DB\""
