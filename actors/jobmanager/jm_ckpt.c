@@ -275,7 +275,8 @@ void wr__coord_tick(wr__coord_t *c, wr_actor_t *self, const wr__job_ref_t *j, in
                     wr__verdict_t *v)
 {
     if (!j->running) return;
-    if (c->pending && now - c->trigger_ms > c->o->timeout_ms) {
+    int64_t timeout = c->o->timeout_ms > 0 ? c->o->timeout_ms : WR_JM_CKPT_TIMEOUT_MS;
+    if (c->pending && now - c->trigger_ms > timeout) {
         s_failed(self, c, "timed out", true, v);
         return;
     }

@@ -43,13 +43,18 @@ typedef struct {
     int64_t failure_interval_ms;
 } wr_restart_opts_t;
 
+#define WR_JM_CKPT_TIMEOUT_MS (10 * 60 * 1000LL) /* timeout_ms 0 */
+
 /* The JobManager's fault-tolerance settings (config keys state.*, execution.checkpointing.*,
  * restart-strategy.*; deploy/weir.yaml documents them). */
 typedef struct {
     const char *checkpoints_dir; /* DIR: DIR/JOB/chk-N (a shared filesystem in a cluster) */
     const char *savepoints_dir;  /* default target of savepoints */
     int64_t interval_ms;         /* 0: no checkpoints */
-    int64_t timeout_ms, min_pause_ms;
+    int64_t timeout_ms;          /* a checkpoint or savepoint not complete by then fails (0:
+                                    WR_JM_CKPT_TIMEOUT_MS, execution.checkpointing.timeout's
+                                    default: zeroed options must not fail every one at once) */
+    int64_t min_pause_ms;
     uint32_t tolerable_failures; /* checkpoint failures in a row a job survives */
     uint32_t num_retained;
     wr_restart_opts_t restart;
