@@ -506,8 +506,8 @@ static void s_print_text(const s_bench_t *b)
             printf(" %.0f", (double)r->ck_incr[k] / 1e6);
         printf("%s\n", r->nckpt > r->nck_ms ? " ..." : "");
         if (!r->nsteady)
-            printf("run %u's steady state: none (the window was never full: --minutes 12 or "
-                   "more)\n",
+            printf("run %u's steady state: none (no checkpoint after 11 minutes of event time, "
+                   "when the window is full: --minutes 15 or more)\n",
                    i + 1);
         else
             printf("run %u's steady state (the window full): %u checkpoints, incremental p50 "
