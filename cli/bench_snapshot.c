@@ -165,15 +165,11 @@ static int s_map_all(const char *dir, int nsegs, wr_snap_part_t *p, size_t *n)
             snprintf(path, sizeof path, "%s/main-first", dir);
         else
             snprintf(path, sizeof path, "%s/seg-%d", dir, i);
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0) {
-            if (i >= 0 && errno == ENOENT) continue; /* (an empty pane: no file) */
-            rc = WR_EIO;
-            break;
-        }
-        rc = wr_snap_map(fd, &p[*n].data, &p[*n].len);
-        close(fd);
-        if (!rc) (*n)++;
+        rc = wr_snap_map_path(path, &p[*n].data, &p[*n].len);
+        if (i >= 0 && rc == WR_ENOTFOUND)
+            rc = 0; /* (an empty pane: no file) */
+        else if (!rc)
+            (*n)++;
     }
     return rc;
 }

@@ -490,16 +490,6 @@ static int s_restore_rocks(wr__task_t *t, const wr_ckpt_task_t *ts, uint32_t lo,
     return rc;
 }
 
-/* Maps the file at path read-only. */
-static int s_map_file(const char *path, const uint8_t **data, size_t *len)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return WR_EIO;
-    int rc = wr_snap_map(fd, data, len);
-    close(fd);
-    return rc;
-}
-
 /* Whether keys keep their ids through m (a fresh table interned the old ids in order). */
 static bool s_same_ids(const s_keymap_t *m)
 {
@@ -608,13 +598,13 @@ static int s_restore_window(wr__task_t *t, const wr_ckpt_meta_t *meta, wr_strbuf
         size_t len = 0;
         wr_snap_part_t segs[WR__TASK_MAX_SEGS];
         size_t nsegs = 0;
-        if (!rc) rc = s_map_file(win->path, &data, &len);
+        if (!rc) rc = wr_snap_map_path(win->path, &data, &len);
         for (uint32_t i = 0; !rc && i < ts->nblobs; i++) { /* an incremental one's segments */
             const wr_ckpt_blob_t *sb = &ts->blobs[i];
             if (strncmp(sb->name, "wseg/", 5)) continue;
             if (nsegs == WR__TASK_MAX_SEGS || sb->kind != WR_CKPT_BLOB_SHARED || !sb->path)
                 rc = WR_EPROTO;
-            else if (!(rc = s_map_file(sb->path, &segs[nsegs].data, &segs[nsegs].len)))
+            else if (!(rc = wr_snap_map_path(sb->path, &segs[nsegs].data, &segs[nsegs].len)))
                 nsegs++;
         }
         bool going_on = !rc && s_going_on(t, meta, ts, lo, hi) && (!keys || s_same_ids(&map)),

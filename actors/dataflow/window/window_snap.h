@@ -209,6 +209,8 @@ void wr_window_ahead_abandon(wr_window_t *w);
 /* Maps the whole file fd read-only into *data, *len (the fd may be closed afterwards). 0,
  * WR_EPROTO for an empty file, WR_EIO. */
 int wr_snap_map(int fd, const uint8_t **data, size_t *len);
+/* The same for the file at path: 0, WR_ENOTFOUND (no such file), WR_EPROTO (empty) or WR_EIO. */
+int wr_snap_map_path(const char *path, const uint8_t **data, size_t *len);
 /* Unmaps what wr_snap_map mapped. NULL-safe. */
 void wr_snap_unmap(const uint8_t *data, size_t len);
 

@@ -1,5 +1,6 @@
 /* Window snapshots' byte plumbing: XXH64, the buffered writer, read-only mappings. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -260,6 +261,15 @@ int wr_snap_map(int fd, const uint8_t **data, size_t *len)
     *data = p;
     *len = (size_t)st.st_size;
     return 0;
+}
+
+int wr_snap_map_path(const char *path, const uint8_t **data, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return errno == ENOENT ? WR_ENOTFOUND : WR_EIO;
+    int rc = wr_snap_map(fd, data, len);
+    close(fd);
+    return rc;
 }
 
 void wr_snap_unmap(const uint8_t *data, size_t len)
