@@ -431,6 +431,10 @@ static int s_end(wr__chain_t *c, wr_actor_t *self)
     return 0;
 }
 
+/* A firing that took this long (from the watermark to its last result, pauses included) is
+ * logged: the subtask's input, checkpoint barriers too, waits behind it. */
+#define S_FIRE_LOG_MS 500
+
 /* After wr_window_advance or wr_window_resume returned rc: a paused firing waits; a completed one
  * counts its delay and lets the watermark (or the end) go on. */
 static int s_fired(wr__chain_t *c, wr_actor_t *self, int rc)
@@ -440,6 +444,11 @@ static int s_fired(wr__chain_t *c, wr_actor_t *self, int rc)
     c->firing = rc == WR_EAGAIN;
     if (c->firing) return err;
     if (rc || (rc = err)) return rc;
+    int64_t took_ms = c->win ? (wr_now_ns() - c->fire_ns) / 1000000 : 0;
+    if (took_ms >= S_FIRE_LOG_MS && c->windows_fired > c->fire_base)
+        wr_info("subtask %u.%u: %llu windows fired in %lld ms (the input waited meanwhile)",
+                c->o->vertex, c->o->subtask, (unsigned long long)(c->windows_fired - c->fire_base),
+                (long long)took_ms);
     if (c->windows_fired > c->fire_base && c->fire_origin > 0 && c->fire_wm != INT64_MAX)
         s_delay_add(c->last_hist, wr_wall_ms() - c->fire_origin, 1);
     if (c->out && (rc = wr_gate_out_watermark(c->out, self, c->fire_wm, c->fire_origin))) return rc;
@@ -453,6 +462,7 @@ int wr__chain_watermark(wr__chain_t *c, wr_actor_t *self, int64_t wm, int64_t or
     c->fire_origin = origin_ms;
     if (!c->win) return s_fired(c, self, 0);
     c->fire_base = c->windows_fired;
+    c->fire_ns = wr_now_ns();
     c->in_fire = true;
     wr_window_sink_t sink = {.emit = s_on_results, .late = s_on_late, .full = s_out_full, .ctx = c};
     return s_fired(

@@ -80,6 +80,7 @@ typedef struct wr__chain {
     bool firing, fire_end, in_fire; /* in_fire: inside wr_window_advance/resume */
     int64_t fire_wm, fire_origin;
     uint64_t fire_base;
+    int64_t fire_ns; /* when the firing began (a long one is logged: S_FIRE_LOG_MS) */
     /* emission delay: from the source making a watermark to the results it fired being out, per
      * result (delay_hist) and per firing until its last result (last_hist): 50 ms buckets up to
      * 2 s, then doubling (wr__delay_quantile) */
