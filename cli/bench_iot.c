@@ -19,11 +19,12 @@
  *            and the same in the steady state: the checkpoints taken once the window was full,
  *            its watermark 11 minutes of event time past the generator's start, as the
  *            JobManager reported it when the checkpoint was first seen (polled every 500 ms; a
- *            run of 10 minutes has none: JSON steady_checkpoints 0); recovery after the kill (from
- * the kill until the job is RUNNING again in a later attempt with every subtask running, polled
- * every 100 ms); the peak RSS of each process (VmHWM; a killed TaskManager's is the larger of its
- *            two processes'). Ratios: checkpoints on against off, and p95 against none, in the
- *            same run of the command; the issue's goals are printed met or not. */
+ *            run of 10 minutes has none: JSON steady_checkpoints 0); recovery after the kill
+ *            (from the kill until the job is RUNNING again in a later attempt with every subtask
+ *            running, polled every 100 ms); the peak RSS of each process (VmHWM; a killed
+ *            TaskManager's is the larger of its two processes'). Ratios: checkpoints on
+ *            against off, and p95 against none, in the same run of the command; the issue's
+ *            goals are printed met or not. */
 #include "cli/bench_iot.h"
 
 #include <getopt.h>
@@ -118,7 +119,6 @@ typedef struct {
     char job[WR_JOB_ID_MAX];
     s_ckpt_t *ckpts;
     uint32_t nckpts;
-    int64_t watermark; /* the job's, as last asked (INT64_MIN: not known) */
     s_result_t runs[S_MAX_RUNS];
     uint32_t nruns;
 } s_bench_t;
@@ -252,8 +252,9 @@ static int s_ask_job(s_bench_t *b, s_view_t *v)
     return 0;
 }
 
-/* Merges the JobManager's recent checkpoints (it keeps the newest few) into b->ckpts by id. */
-static int s_ask_ckpts(s_bench_t *b)
+/* Merges the JobManager's recent checkpoints (it keeps the newest few) into b->ckpts by id; one
+ * not seen before gets watermark, the job's as last asked (INT64_MIN: not known). */
+static int s_ask_ckpts(s_bench_t *b, int64_t watermark)
 {
     wr_msg_job_ref_t req;
     snprintf(req.job, sizeof req.job, "%s", b->job);
@@ -276,7 +277,7 @@ static int s_ask_ckpts(s_bench_t *b)
             while (k < b->nckpts && b->ckpts[k].id != st->id)
                 k++;
             if (k == b->nckpts && b->nckpts == S_MAX_CKPTS) continue;
-            int64_t wm = k < b->nckpts ? b->ckpts[k].watermark : b->watermark;
+            int64_t wm = k < b->nckpts ? b->ckpts[k].watermark : watermark;
             if (k == b->nckpts) b->nckpts++;
             b->ckpts[k] = (s_ckpt_t){.id = st->id,
                                      .watermark = wm,
@@ -387,11 +388,10 @@ static int s_run_one(s_bench_t *b, const s_config_t *c, s_result_t *r)
 {
     *r = (s_result_t){.c = *c, .recovery_ms = -1};
     b->nckpts = 0;
-    b->watermark = INT64_MIN;
     int rc = s_start_cluster(b, c);
     if (!rc) rc = s_submit(b, c);
     bool killed = false;
-    s_view_t v = {0};
+    s_view_t v = {.watermark = INT64_MIN};
     for (int64_t t0 = wr_bench_ms(); !rc;) {
         if (!wr_bench_nap(&b->ps, S_POLL_MS * 5)) {
             rc = WR_BENCH_STOPPED;
@@ -399,8 +399,7 @@ static int s_run_one(s_bench_t *b, const s_config_t *c, s_result_t *r)
         }
         s_peaks(b, r);
         if (s_ask_job(b, &v)) continue; /* busy: ask again */
-        b->watermark = v.watermark;
-        if (c->ckpt_ms) s_ask_ckpts(b);
+        if (c->ckpt_ms) s_ask_ckpts(b, v.watermark);
         if (strcmp(v.state, "RUNNING") && strcmp(v.state, "CREATED") &&
             strcmp(v.state, "RESTARTING"))
             break;
@@ -426,7 +425,7 @@ static int s_run_one(s_bench_t *b, const s_config_t *c, s_result_t *r)
         rc = WR_EINVAL;
     }
     if (!rc) {
-        if (c->ckpt_ms) s_ask_ckpts(b);
+        if (c->ckpt_ms) s_ask_ckpts(b, v.watermark);
         s_peaks(b, r);
         r->done = true;
         snprintf(r->state, sizeof r->state, "%s", v.state);

@@ -106,12 +106,12 @@ static const char *s_stack_start(int *mqtt, int *redis, int *influx)
     for (int attempt = 1;; attempt++) {
         *mqtt = ps_free_port(), *redis = ps_free_port(), *influx = ps_free_port();
         int rpc = ps_free_port();
+        const char *name = ps_fmt("stack-%d", attempt); /* its log's and its folder's */
         s_stack =
-            ps_start_program(ps_fmt("stack-%d", attempt), "/bin/bash",
-                             PS_ARGV(ps_fmt("%s/deploy/iot-stack.sh", ps_h.src)),
-                             s_stack_env(*mqtt, *redis, *influx, rpc, ps_fmt("stack-%d", attempt)));
+            ps_start_program(name, "/bin/bash", PS_ARGV(ps_fmt("%s/deploy/iot-stack.sh", ps_h.src)),
+                             s_stack_env(*mqtt, *redis, *influx, rpc, name));
         if (ps_wait_text(s_stack, s_stack->out, "running until Ctrl-C", 1, S_RUN_MS) >= 0)
-            return ps_path(ps_fmt("stack-%d", attempt));
+            return ps_path(name);
         bool exited = !ps_running(s_stack) && strstr(ps_read_file(s_stack->err), ") exited;");
         if (attempt > 1 || !exited) PS_FAIL("deploy/iot-stack.sh did not start");
         print_message("  %s", ps_read_file(s_stack->err));

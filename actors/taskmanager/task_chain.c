@@ -444,8 +444,10 @@ static int s_fired(wr__chain_t *c, wr_actor_t *self, int rc)
     c->firing = rc == WR_EAGAIN;
     if (c->firing) return err;
     if (rc || (rc = err)) return rc;
-    int64_t took_ms = c->win ? (wr_now_ns() - c->fire_ns) / 1000000 : 0;
-    if (took_ms >= S_FIRE_LOG_MS && c->windows_fired > c->fire_base)
+    int64_t took_ms = c->win && c->windows_fired > c->fire_base
+                          ? (wr_now_ns() - c->fire_ns) / 1000000
+                          : 0; /* (no clock read for a watermark that fired nothing) */
+    if (took_ms >= S_FIRE_LOG_MS)
         wr_info("subtask %u.%u: %llu windows fired in %lld ms (the input waited meanwhile)",
                 c->o->vertex, c->o->subtask, (unsigned long long)(c->windows_fired - c->fire_base),
                 (long long)took_ms);
