@@ -10,7 +10,7 @@ clang libclang-rt-14-dev
 libczmq-dev libzmq3-dev libmsgpack-dev librdkafka-dev librocksdb-dev
 libcurl4-openssl-dev libyaml-dev libcmocka-dev libmicrohttpd-dev
 libmosquitto-dev libhiredis-dev
-mosquitto mosquitto-clients redis-server redis-tools influxdb influxdb-client
+mosquitto mosquitto-clients redis-server redis-tools influxdb influxdb-client curl
 etcd-server etcd-client
 prometheus
 systemd
