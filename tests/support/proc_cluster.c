@@ -165,7 +165,13 @@ void pc_stop_daemons(ps_proc_t *const all[], size_t n)
 
 ps_result_t pc_cli(const pc_cluster_t *c, const char *const args[])
 {
-    return ps_run("cli", s_argv(args, s_target(c), PS_ARGV("--set", "client.timeout=2s")),
+    return pc_cli_timeout(c, args, "2s");
+}
+
+ps_result_t pc_cli_timeout(const pc_cluster_t *c, const char *const args[], const char *timeout)
+{
+    return ps_run("cli",
+                  s_argv(args, s_target(c), PS_ARGV("--set", ps_fmt("client.timeout=%s", timeout))),
                   PC_CLI_MS);
 }
 

@@ -93,6 +93,9 @@ void pc_wait_joined(pc_cluster_t *c, int i, size_t nth);
  * --jobmanager when it has one) to completion (at most PC_CLI_MS; a sanitizer report fails the
  * test). */
 ps_result_t pc_cli(const pc_cluster_t *c, const char *const args[]);
+/* The same with client.timeout set to `timeout` (a duration, "20s"): to tell an answer from a
+ * timeout by the time taken with a margin that a loaded machine cannot eat. */
+ps_result_t pc_cli_timeout(const pc_cluster_t *c, const char *const args[], const char *timeout);
 /* The same inside this process (ps_call): for the short client commands a wait loop polls. */
 ps_result_t pc_call(const pc_cluster_t *c, const char *const args[]);
 
