@@ -444,10 +444,24 @@ static size_t s_drain_commands(wr_transport_t *t, int64_t now)
             }
             continue;
         }
-        /* idempotent; but a peer declared down is connected afresh, with a grace period for its
-         * new process (a restarted TaskManager on the same port) to say it is there */
-        bool same = p->connected && !strcmp(p->endpoint, c.endpoint) && p->state != WR_PEER_DOWN;
-        if (same || (p->state == WR_PEER_UP && c.passive)) continue;
+        /* idempotent; but a peer declared down gets a grace period for its new process (a
+         * restarted TaskManager on the same port) to say it is there */
+        bool here = p->connected && !strcmp(p->endpoint, c.endpoint);
+        if ((here && p->state != WR_PEER_DOWN) || (p->state == WR_PEER_UP && c.passive)) continue;
+        if (here && t->curve && !c.passive && !p->handshake && !p->actual[0]) {
+            /* With keys, its dial is kept: ZeroMQ dials it again by itself, and may have reached
+             * the new process already. A fresh dial would be a second connection under this
+             * node's routing id there, and a ROUTER without handover (no handover with keys)
+             * parks the later of two for good: once the old one closed, what this node sends
+             * would go to the parked one and be lost (seen: a job that never ran on after a
+             * TaskManager's restart, 2026-12-07). Without keys the fresh dial takes the id over;
+             * a dial whose handshake failed is dialed afresh below (the keys may be new). */
+            p->heartbeats = t->o.heartbeat_interval_ms > 0;
+            p->since_ns = now;
+            p->state = WR_PEER_CONNECTING;
+            s_publish_peers(t);
+            continue;
+        }
         s_close_dial(t, p);
         p->handshake = 0;
         snprintf(p->endpoint, sizeof p->endpoint, "%s", c.endpoint);
@@ -505,7 +519,9 @@ static int64_t s_check_liveness(wr_transport_t *t, int64_t now)
     for (size_t i = 0; i < t->npeers; i++) {
         s_peer_t *p = &t->peers[i];
         if (!p->heartbeats || p->state == WR_PEER_DOWN) continue;
-        int64_t since = p->last_heard_ns ? p->last_heard_ns : p->since_ns;
+        /* the later of the last word and the state's start: a peer connected again after it
+         * was down has its grace period (s_drain_commands) */
+        int64_t since = p->last_heard_ns > p->since_ns ? p->last_heard_ns : p->since_ns;
         if (now - since > timeout)
             s_peer_set_state(t, p, WR_PEER_DOWN,
                              p->last_heard_ns ? "heartbeat timeout" : "never answered");

@@ -4,7 +4,11 @@
  * - ROUTER_MANDATORY: a message for a peer that is not connected is an error (reported to the
  *   sender through the undeliverable callback), never a silent drop.
  * - ROUTER_HANDOVER: a restarted peer reconnects under its old id and takes its place (without
- *   keys; with keys an id never changes hands, see Security below).
+ *   keys; with keys an id never changes hands, see Security below). A peer declared down and
+ *   connected to again gets a grace period (the heartbeat timeout, from then) to say it is there;
+ *   with keys, a dial to it at the same endpoint is kept (ZeroMQ dials again by itself): a fresh
+ *   one would be a second connection under this node's id at the peer, which without handover
+ *   parks the later of the two for good.
  * - ZMTP heartbeats (ZMQ_HEARTBEAT_IVL/TIMEOUT/TTL at heartbeat_interval_ms/heartbeat_timeout_ms,
  *   when heartbeat_interval_ms is set): ZeroMQ closes a connection whose peer stopped answering
  *   (a partition without RST, a paused process), which frees the routing id it held for the

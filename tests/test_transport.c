@@ -584,16 +584,22 @@ static void test_wrong_node_claiming_another_peers_id_is_not_believed(void **sta
 
 /* ---- CURVE (bus/curve.h) ---- */
 
-/* Makes the keys of S (a JobManager's) and C (a TaskManager's) in a new folder from template. */
-static void s_make_keys(char *template)
+/* Makes the keys of two nodes, a (role ra) and b (role rb), in a new folder from template. */
+static void s_make_keys_of(char *template, const char *a, wr_role_t ra, const char *b, wr_role_t rb)
 {
     assert_non_null(mkdtemp(template));
     wr_strbuf_t err;
     wr_strbuf_init(&err);
     bool made;
-    assert_int_equal(wr_keys_generate(template, "S", WR_ROLE_JOBMANAGER, &made, &err), 0);
-    assert_int_equal(wr_keys_generate(template, "C", WR_ROLE_TASKMANAGER, &made, &err), 0);
+    assert_int_equal(wr_keys_generate(template, a, ra, &made, &err), 0);
+    assert_int_equal(wr_keys_generate(template, b, rb, &made, &err), 0);
     wr_strbuf_release(&err);
+}
+
+/* Makes the keys of S (a JobManager's) and C (a TaskManager's) in a new folder from template. */
+static void s_make_keys(char *template)
+{
+    s_make_keys_of(template, "S", WR_ROLE_JOBMANAGER, "C", WR_ROLE_TASKMANAGER);
 }
 
 /* Remembers the sender's certificate and role of what it is sent, and answers PONG. */
@@ -751,6 +757,91 @@ static void test_clients_destroyed_mid_handshake_leave_the_process_working(void 
      * process holds what it held before the clients (a few more while the server's ends close) */
     if (!wr_test_wait_until(s_fds_back, &fds, WR_TEST_WAIT_MS, 20))
         fail_msg("300 clients later the process holds %d fds, not %d", wr_test_open_fds(), fds);
+}
+
+/* The next test's nodes and keys, which its teardown removes also when it fails (a server left
+ * behind would hold the process's one ZAP handler). */
+static struct {
+    char keys[40];
+    wr_node_t *a, *b;
+} s_relink = {.keys = "/tmp/weir-test-transport-keys-XXXXXX"};
+
+static int s_relink_teardown(void **state)
+{
+    (void)state;
+    wr_node_destroy(&s_relink.a);
+    wr_node_destroy(&s_relink.b);
+    if (!strstr(s_relink.keys, "XXXXXX")) wr_fs_rmtree(s_relink.keys);
+    return 0;
+}
+
+/* With keys, A links to B (A dials: its id sorts first); B is restarted on its endpoint; A's dial
+ * reaches the new B by itself, and A links to B again while it still has B down (as a subtask's
+ * deployment does). What A sends then arrives, and B counts no impostor. Was a bug: the second
+ * link closed A's dial and dialed afresh, a second connection under A's id at the new B, whose
+ * ROUTER (no handover with keys) parks the later of two for good; when the first one closed
+ * before, what A sent went to the parked one and was lost: a job never ran on after a
+ * TaskManager's restart (test_recovery under ASan, CI, 2026-12-07). With the fresh dial this
+ * test failed in 5 of 6 runs (the messages never arrived), and in 4 of 6 with only the grace
+ * period of a peer connected again (bus/transport.c: s_check_liveness). */
+static void test_restarted_peer_linked_again_while_down_is_reached_with_keys(void **state)
+{
+    (void)state;
+    char *dir = s_relink.keys;
+    s_make_keys_of(dir, "A", WR_ROLE_TASKMANAGER, "B", WR_ROLE_TASKMANAGER);
+    wr_node_opts_t ao = s_opts("A"), bo = s_opts("B");
+    ao.bind = NULL; /* (one CURVE server a process) */
+    ao.keys_dir = bo.keys_dir = dir;
+    bo.bind = "tcp://127.0.0.1:*[61000-65000]"; /* (see test_peer_down_then_back_under_same_id) */
+    int rc = 0;
+    s_relink.b = wr_node_new(&bo, &rc);
+    assert_non_null(s_relink.b);
+    char endpoint[128];
+    snprintf(endpoint, sizeof endpoint, "%s", wr_node_endpoint(s_relink.b));
+    s_relink.a = wr_node_new(&ao, &rc);
+    assert_non_null(s_relink.a);
+    static s_watcher_t wa; /* A's of B (outlive a failure: the teardown stops the nodes) */
+    wa = (s_watcher_t){.peer = "B"};
+    s_spawn(s_relink.a, "watcher", &s_watcher, &wa, 0);
+    assert_true(wr_test_wait_count(&wa.watching, 1, WR_TEST_WAIT_MS));
+    assert_int_equal(wr_node_link(s_relink.a, "B", endpoint), 0);
+    assert_true(wr_test_wait_count(&wa.ups, 1, WR_TEST_WAIT_MS));
+    s_ping(s_relink.a, "B/node");
+    wr_node_destroy(&s_relink.b);
+    assert_true(wr_test_wait_count(&wa.downs, 1, WR_TEST_WAIT_MS));
+
+    /* the new B heartbeats only after 5 s: until then A has it down, though A's dial reached it
+     * (B heard A's heartbeats) */
+    bo.bind = endpoint;
+    bo.heartbeat_interval_ms = 5000;
+    bo.heartbeat_timeout_ms = 10000;
+    s_relink.b = wr_node_new(&bo, &rc);
+    assert_non_null(s_relink.b);
+    static s_watcher_t wb;
+    static s_sink_t sink;
+    wb = (s_watcher_t){.peer = "A"};
+    sink = (s_sink_t){0};
+    s_spawn(s_relink.b, "watcher", &s_watcher, &wb, 0);
+    s_spawn(s_relink.b, "sink", &s_sink, &sink, 0);
+    assert_true(wr_test_wait_count(&wb.ups, 1, WR_TEST_WAIT_MS));
+    wr_peer_info_t peer;
+    assert_int_equal(wr_node_peers(s_relink.a, &peer, 1), 1);
+    assert_int_equal(peer.state, WR_PEER_DOWN);
+
+    assert_int_equal(wr_node_link(s_relink.a, "B", endpoint), 0);
+    enum { N = 100 };
+    for (uint32_t i = 0; i < N; i++) {
+        wr_msg_t *m = wr_msg_new(WR_MSG_DATA_BATCH, "A/x", "B/sink", &i, sizeof i);
+        assert_non_null(m);
+        assert_int_equal(wr_node_send(s_relink.a, &m), 0);
+    }
+    assert_true(wr_test_wait_count(&sink.got, N, WR_TEST_WAIT_MS));
+    assert_int_equal(atomic_load(&sink.out_of_order), 0);
+    /* a parked connection is counted once silent for 2 s (bus/curve.c) */
+    wr_test_sleep_ms(2500);
+    wr_transport_stats_t st;
+    wr_node_transport_stats(s_relink.b, &st);
+    assert_int_equal(st.impostors, 0);
 }
 
 /* A node whose key the server no longer admits (its public certificate removed there) learns that
@@ -1056,6 +1147,8 @@ int main(void)
         cmocka_unit_test(test_curve_client_and_server),
         cmocka_unit_test_teardown(test_clients_destroyed_mid_handshake_leave_the_process_working,
                                   s_churn_teardown),
+        cmocka_unit_test_teardown(test_restarted_peer_linked_again_while_down_is_reached_with_keys,
+                                  s_relink_teardown),
         cmocka_unit_test(test_refused_key_is_told_with_and_without_a_source_address),
         cmocka_unit_test_teardown(test_round_trips_never_wait_for_a_timer, s_remove_keys),
     };
