@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "bus/base/error.h"
+#include "actors/jobmanager/jobmanager.h"
 #include "bus/base/strbuf.h"
 #include "cli/config.h"
 
@@ -140,7 +141,10 @@ static void test_defaults(void **state)
     assert_int_equal(wr_config_int(fx->cfg, "bus.max-message-size"), 64 << 20);
     assert_int_equal(wr_config_int(fx->cfg, "client.timeout"), 5000);
     assert_int_equal(wr_config_int(fx->cfg, "execution.checkpointing.interval"), 0);
-    assert_int_equal(wr_config_int(fx->cfg, "execution.checkpointing.timeout"), 600000);
+    /* (the JobManager's own default, for callers that give it no timeout: the same) */
+    assert_int_equal(wr_config_int(fx->cfg, "execution.checkpointing.timeout"),
+                     WR_JM_CKPT_TIMEOUT_MS);
+    assert_int_equal(WR_JM_CKPT_TIMEOUT_MS, 600000);
     assert_int_equal(wr_config_int(fx->cfg, "restart-strategy.fixed-delay.delay"), 1000);
     assert_string_equal(wr_config_str(fx->cfg, "restart-strategy"), "");
 
