@@ -448,28 +448,24 @@ static size_t s_drain_commands(wr_transport_t *t, int64_t now)
          * restarted TaskManager on the same port) to say it is there */
         bool here = p->connected && !strcmp(p->endpoint, c.endpoint);
         if ((here && p->state != WR_PEER_DOWN) || (p->state == WR_PEER_UP && c.passive)) continue;
-        if (here && t->curve && !c.passive && !p->handshake && !p->actual[0]) {
-            /* With keys, its dial is kept: ZeroMQ dials it again by itself, and may have reached
-             * the new process already. A fresh dial would be a second connection under this
-             * node's routing id there, and a ROUTER without handover (no handover with keys)
-             * parks the later of two for good: once the old one closed, what this node sends
-             * would go to the parked one and be lost (seen: a job that never ran on after a
-             * TaskManager's restart, 2026-12-07). Without keys the fresh dial takes the id over;
-             * a dial whose handshake failed is dialed afresh below (the keys may be new). */
-            p->heartbeats = t->o.heartbeat_interval_ms > 0;
-            p->since_ns = now;
-            p->state = WR_PEER_CONNECTING;
-            s_publish_peers(t);
-            continue;
+        /* With keys, a dial to it there is kept: ZeroMQ dials it again by itself, and may have
+         * reached the new process already. A fresh dial would be a second connection under this
+         * node's routing id there, and a ROUTER without handover (no handover with keys) parks
+         * the later of two for good: once the old one closed, what this node sends would go to
+         * the parked one and be lost (seen: a job that never ran on after a TaskManager's
+         * restart, 2026-12-07). Without keys the fresh dial takes the id over; a dial whose
+         * handshake failed is dialed afresh (the keys may be new). */
+        bool keep = here && t->curve && !c.passive && !p->handshake && !p->actual[0];
+        if (!keep) {
+            s_close_dial(t, p);
+            p->handshake = 0;
+            snprintf(p->endpoint, sizeof p->endpoint, "%s", c.endpoint);
+            p->actual[0] = '\0';
         }
-        s_close_dial(t, p);
-        p->handshake = 0;
-        snprintf(p->endpoint, sizeof p->endpoint, "%s", c.endpoint);
-        p->actual[0] = '\0';
         p->heartbeats = t->o.heartbeat_interval_ms > 0;
         p->since_ns = now;
         if (p->state == WR_PEER_DOWN) p->state = WR_PEER_CONNECTING;
-        if (!c.passive && !s_take_wrong_dial(t, p)) {
+        if (!keep && !c.passive && !s_take_wrong_dial(t, p)) {
             /* with CURVE, no connection to a peer without a public certificate */
             int keyless = t->curve ? wr__curve_client(t->curve, t->router, c.peer) : 0;
             char dial[WR__DIAL_MAX];

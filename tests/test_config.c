@@ -14,8 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "bus/base/error.h"
 #include "actors/jobmanager/jobmanager.h"
+#include "bus/base/error.h"
 #include "bus/base/strbuf.h"
 #include "cli/config.h"
 
