@@ -131,6 +131,10 @@ void wr__curve_destroy(wr__curve_t **cp)
     for (size_t i = 0; i < c->nclosing; i++)
         close(c->closing[i].dup);
     zsock_destroy(&c->monitor);
+    /* unbound first: libzmq frees an inproc endpoint at once on unbind, but on close only once
+     * its reaper thread gets to the socket, and a CURVE server made meanwhile in this process
+     * would find the endpoint taken (seen: test_transport under ASan beside another test) */
+    if (c->zap) zsock_unbind(c->zap, S_ZAP_ENDPOINT);
     zsock_destroy(&c->zap);
     wr_keys_destroy(&c->keys);
     free(c);
