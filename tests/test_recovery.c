@@ -13,6 +13,8 @@
  *     at parallelism 4: each time the output before the savepoint and after it together are the
  *     uninterrupted run's
  *   - without checkpoints (restart strategy none) a killed TaskManager fails the job, and says so
+ *   - the two TaskManagers partitioned from each other while both reach the JobManager: the job
+ *     restarts within seconds, and once healed finishes with the uninterrupted run's output
  *   - a savepoint path that does not exist is refused and starts nothing
  *
  * The job's results do not depend on timing: the generator's jitter is within the watermark's
@@ -37,6 +39,7 @@
 #include "actors/connectors/generator/generator.h"
 #include "bus/base/error.h"
 #include "bus/base/mp.h"
+#include "cli/chaos_proxy.h"
 #include "state/ckpt_store.h"
 #include "tests/support/jobs.h"
 
@@ -404,6 +407,61 @@ static void test_no_checkpoints_fails_fast(void **state)
     pc_cluster_stop(&c);
 }
 
+/* The proxy of the partition test, destroyed by its teardown also when the test fails. */
+static struct {
+    wr_chaos_proxy_t *proxy;
+} s_t;
+
+static int s_teardown_proxy(void **state)
+{
+    int rc = ps_teardown(state);
+    wr_chaos_proxy_destroy(&s_t.proxy);
+    return rc;
+}
+
+/* A partition between the two TaskManagers while both still reach the JobManager (their links
+ * through a proxy that stops forwarding, as a network that drops packets): nobody dies, so only
+ * the subtasks can tell. Those that exchange data across it fail once their node has had the
+ * other down for a further heartbeat.timeout, naming it, and the job restarts in seconds (it used
+ * to stand still until its checkpoint timed out: 10 minutes). Once healed, the job finishes with
+ * the uninterrupted run's output. */
+static void test_partition_between_taskmanagers_restarts_the_job(void **state)
+{
+    (void)state;
+    pj_output_t want = s_reference();
+    assert_int_equal(wr_chaos_proxy_new(&s_t.proxy), 0);
+    pc_cluster_t c = {.proxy = s_t.proxy, /* one slot each: the job spans both */
+                      .tm_settings = PS_ARGV("--set", "heartbeat.timeout=2s", "--set",
+                                             "taskmanager.numberOfTaskSlots=1")};
+    pj_cluster_start(&c, PS_ARGV("--set", "execution.checkpointing.interval=1s"));
+    const char *out = ps_path("out");
+    const char *id = pj_submit(&c, s_topology("cut", out, s_size().rate));
+    const char *job = pj_wait_job(&c, id, "ALL-RUNNING", 0, PC_START_MS);
+    if (!pj_hosts(job, pc_tm_ids[0]) || !pj_hosts(job, pc_tm_ids[1]))
+        PS_FAIL("the job does not span both TaskManagers: %s", job);
+    pj_wait_checkpoint(&c, id, 1, S_JOB_MS);
+
+    int64_t cut = ps_now_ms();
+    assert_int_equal(wr_chaos_proxy_cut(s_t.proxy, pc_tm_ids[0], pc_tm_ids[1], true), 0);
+    assert_int_equal(wr_chaos_proxy_cut(s_t.proxy, pc_tm_ids[1], pc_tm_ids[0], true), 0);
+    /* heartbeat.timeout (2 s) until a node has the other down, as much again until its subtasks
+     * give up, the restart's delay (1 s), a deployment: ~6 s; 30 s is far from both that and the
+     * checkpoint timeout */
+    job = pj_wait_job(&c, id, "ALL-RUNNING", 1, 30000);
+    int64_t restarted = ps_now_ms() - cut;
+    if (ps_wait_text(c.jm, c.jm->err, "lost the link to TaskManager tm-", 1, PC_START_MS) < 0)
+        PS_FAIL("the JobManager's log gives no subtask's reason for the restart");
+    wr_chaos_proxy_heal_all(s_t.proxy);
+    print_message("  partitioned tm-a | tm-b: running again in attempt %lld %lld ms after the "
+                  "cut\n",
+                  (long long)pj_jnum(job, "attempt"), (long long)restarted);
+
+    job = pj_wait_job(&c, id, "FINISHED", 0, S_JOB_MS);
+    pj_output_t got = pj_committed(out);
+    pj_expect_same("after the partition", &got, &want);
+    pc_cluster_stop(&c);
+}
+
 static void test_bad_savepoint_path(void **state)
 {
     (void)state;
@@ -437,6 +495,8 @@ int main(void)
         S_TEST(test_savepoint_restores_at_parallelism_1_and_4),
         S_TEST(test_stop_with_drain),
         S_TEST(test_no_checkpoints_fails_fast),
+        cmocka_unit_test_setup_teardown(test_partition_between_taskmanagers_restarts_the_job,
+                                        ps_setup, s_teardown_proxy),
         S_TEST(test_bad_savepoint_path),
     };
 #undef S_TEST

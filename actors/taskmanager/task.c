@@ -30,6 +30,7 @@ static void s_free(void *state)
     wr_gate_in_destroy(&t->in);
     wr_gate_out_destroy(&t->out);
     wr__source_release(&t->src);
+    wr__partners_release(&t->partners);
     wr_topology_destroy(&t->topo);
     free(t->o.place_node);
     free(t->o.place_endpoint);
@@ -189,6 +190,13 @@ static int s_pump(wr_actor_t *self, wr__task_t *t)
 
 /* ---- wiring ---- */
 
+/* Links this node to the node of subtask `flat` (another node) and watches it as a partner. */
+static int s_link(wr__task_t *t, wr_actor_t *self, uint32_t flat)
+{
+    wr_node_link(wr_actor_node(self), t->o.place_node[flat], t->o.place_endpoint[flat]);
+    return wr__partners_add(&t->partners, t->o.place_node[flat]);
+}
+
 /* The output gate to the next vertex: one channel per downstream subtask. */
 static int s_out_init(wr__task_t *t, wr_actor_t *self)
 {
@@ -200,6 +208,7 @@ static int s_out_init(wr__task_t *t, wr_actor_t *self)
     char(*addrs)[WR_ADDR_MAX] = calloc(d->parallelism, sizeof *addrs);
     int rc = WR_ENOMEM;
     if (!targets || !ids || !addrs) goto out;
+    rc = 0;
     for (uint32_t j = 0; j < d->parallelism; j++) {
         uint32_t flat = wr_plan_index(&t->plan, (uint32_t)v->output, j);
         char path[WR_PATH_MAX];
@@ -208,7 +217,8 @@ static int s_out_init(wr__task_t *t, wr_actor_t *self)
         targets[j] = addrs[j];
         ids[j] = wr_plan_channel(t->o.vertex, t->o.subtask, j);
         if (strcmp(t->o.place_node[flat], wr_node_id(wr_actor_node(self))))
-            wr_node_link(wr_actor_node(self), t->o.place_node[flat], t->o.place_endpoint[flat]);
+            rc = s_link(t, self, flat);
+        if (rc) goto out;
     }
     wr_gate_out_opts_t go = {
         .schema = &v->out_schema,
@@ -241,8 +251,10 @@ static int s_in_init(wr__task_t *t, wr_actor_t *self)
         n += t->plan.v[u].parallelism;
         for (uint32_t i = 0; i < t->plan.v[u].parallelism; i++) {
             uint32_t flat = wr_plan_index(&t->plan, u, i);
+            int rc = 0;
             if (strcmp(t->o.place_node[flat], wr_node_id(wr_actor_node(self))))
-                wr_node_link(wr_actor_node(self), t->o.place_node[flat], t->o.place_endpoint[flat]);
+                rc = s_link(t, self, flat);
+            if (rc) return rc;
         }
     }
     wr_gate_in_opts_t gi = {.schema = &v->in_schema,
@@ -367,7 +379,10 @@ static int s_go_on(wr_actor_t *self, wr__task_t *t)
 
 static int s_on_tick(wr_actor_t *self, wr__task_t *t)
 {
-    int rc = 0;
+    int rc = t->reported ? 0
+                         : wr__partners_check(&t->partners, wr_actor_node(self), wr_now_ns(),
+                                              t->error, sizeof t->error);
+    if (rc) return s_fail(self, t, rc, "partner");
     if (t->out) {
         if (!wr_gate_out_is_open(t->out)) rc = wr_gate_out_open(t->out, self);
         if (!rc) rc = wr_gate_out_retry(t->out, self);

@@ -127,6 +127,37 @@ const char *wr__chain_failed_on(const wr__chain_t *c);
 /* Every input ended: fire what is left, flush the sinks, end the output. */
 int wr__chain_end(wr__chain_t *c, wr_actor_t *self);
 
+/* The nodes a subtask exchanges data with (task_partners.c): the other ends of its channels that
+ * run elsewhere. When a TaskManager dies, the JobManager hears it (heartbeat.timeout) and
+ * restarts the job. When only the link between two TaskManagers fails while both still reach the
+ * JobManager (a partition between them), nobody would: the channel's sender waits for credit, the
+ * receiver for data, and the job stood still until its checkpoint timed out (10 minutes by
+ * default), for good without checkpoints. So a subtask reads, every half second, how its own
+ * node's transport sees its partners' nodes, and fails when one has been down (silent for
+ * heartbeat.timeout, never answered, or a new process) for a further heartbeat.timeout: long
+ * enough that a TaskManager that died is the JobManager's to handle (it cancels this attempt
+ * first), short enough that a partition is a restart in seconds, as in Flink, where a task fails
+ * when its connection to a partner TaskManager is lost. */
+typedef struct {
+    char node[WR_NODE_MAX];
+    int64_t since_ns; /* since when this subtask has seen it down; 0: not down */
+} wr__partner_t;
+
+typedef struct {
+    wr__partner_t *v;
+    uint32_t n, cap;
+    int64_t checked_ns;    /* the last check */
+    wr_peer_info_t *peers; /* scratch: the transport's view */
+    size_t npeers_cap;
+} wr__partners_t;
+
+/* Adds node (once). 0 or WR_ENOMEM. */
+int wr__partners_add(wr__partners_t *p, const char *node);
+/* On the subtask's tick: 0, or WR_EUNREACH with why (len bytes) saying which partner was lost
+ * and how long it has been unreachable. Reads the transport at most every half second. */
+int wr__partners_check(wr__partners_t *p, wr_node_t *node, int64_t now_ns, char *why, size_t len);
+void wr__partners_release(wr__partners_t *p);
+
 /* The subtask actor's state (task.c; checkpoints in task_ckpt.c). */
 /* Segments written ahead (task_ahead.c): the folder ("": none are written), the files
  * (one being written: its writer w and fd open; the others written, closed), off after a
@@ -206,6 +237,7 @@ typedef struct {
     wr__task_ahead_t ahead;
     wr__task_adopted_t adopted[WR__TASK_MAX_SEGS];
     uint32_t nadopted;
+    wr__partners_t partners; /* the nodes of its channels' other ends */
 } wr__task_t;
 
 /* task_ahead.c: the window's segments written ahead, a step a tick */

@@ -5,8 +5,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bus/base/error.h"
 #include "bus/base/strbuf.h"
 #include "bus/envelope.h"
+#include "cli/chaos_proxy.h"
 
 const char *const pc_tm_ids[PC_MAX_TMS] = {"tm-a", "tm-b"};
 
@@ -72,6 +74,21 @@ static const char *const *s_target(const pc_cluster_t *c)
     return c->jm_target ? c->jm_target : s_argv(PS_ARGV("--jobmanager", c->endpoint), NULL, NULL);
 }
 
+/* TaskManager i's flags behind c's proxy: its source address, named in the proxy (once), and a
+ * route to its port as its advertised endpoint. */
+static const char *const *s_proxied(pc_cluster_t *c, int i)
+{
+    const char *source = ps_fmt("127.0.0.%d", 20 + i);
+    int port = 0, rc = wr_chaos_proxy_node(c->proxy, pc_tm_ids[i], source);
+    if (rc == WR_EEXIST) rc = 0; /* named at its first start */
+    if (!rc)
+        rc = wr_chaos_proxy_route(c->proxy, pc_tm_ids[i], "127.0.0.1", c->tm_port[i], 0, &port);
+    if (rc) PS_FAIL("no proxy route to %s: %s", pc_tm_ids[i], wr_strerror(rc));
+    return s_argv(PS_ARGV("--set", ps_fmt("bus.source-address=%s", source), "--set",
+                          ps_fmt("bus.advertised-endpoint=tcp://127.0.0.1:%d", port)),
+                  NULL, NULL);
+}
+
 void pc_tm_start(pc_cluster_t *c, int i)
 {
     const char *id = pc_tm_ids[i];
@@ -86,6 +103,7 @@ void pc_tm_start(pc_cluster_t *c, int i)
         const char *const *argv =
             s_argv(PS_ARGV("taskmanager", "--id", id, "--bind", bind, S_ANY_METRICS_PORT),
                    s_target(c), c->tm_settings ? c->tm_settings : c->settings);
+        if (c->proxy) argv = s_argv(argv, s_proxied(c, i), NULL);
         c->tm[i] = ps_start(ps_fmt("%s.%d", id, ++c->tm_starts[i]), argv, ps_h.daemon_env);
         if (ps_wait_text(c->tm[i], c->tm[i]->out, "weir taskmanager", 1, PC_START_MS) >= 0) return;
         if (attempt < 3 && !ps_running(c->tm[i]) &&

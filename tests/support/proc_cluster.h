@@ -38,6 +38,12 @@ typedef struct {
     const char *const *tm_settings; /* flags for the TaskManagers instead of settings */
     const char *const *jm_target;   /* how TaskManagers and the CLI find the JobManager instead of
                                        "--jobmanager", endpoint: "--etcd", URLS (ha_cluster.h) */
+    struct wr_chaos_proxy *proxy;   /* not NULL: TaskManager i dials from 127.0.0.(20 + i) and
+                                       is reached through a route of this proxy (its advertised
+                                       endpoint), named after its id, so that the test can cut
+                                       the links between TaskManagers (cli/chaos_proxy.h); the
+                                       JobManager's links never are. The test makes and destroys
+                                       it */
     /* the cluster */
     int port;
     char endpoint[64]; /* the JobManager's; a restarted one binds it again */
