@@ -377,11 +377,19 @@ static int s_go_on(wr_actor_t *self, wr__task_t *t)
     return 0;
 }
 
+/* Whether the subtask still exchanges data: not once it reported its end, nor once its input
+ * and output ended and what it sent has left (it may wait for the final checkpoint, while the
+ * TaskManagers of finished partners go away). */
+static bool s_exchanging(const wr__task_t *t)
+{
+    return !t->reported && !(t->ended && (!t->out || wr_gate_out_drained(t->out)));
+}
+
 static int s_on_tick(wr_actor_t *self, wr__task_t *t)
 {
-    int rc = t->reported ? 0
-                         : wr__partners_check(&t->partners, wr_actor_node(self), wr_now_ns(),
-                                              t->error, sizeof t->error);
+    int rc = !s_exchanging(t) ? 0
+                              : wr__partners_check(&t->partners, wr_actor_node(self), wr_now_ns(),
+                                                   t->error, sizeof t->error);
     if (rc) return s_fail(self, t, rc, "partner");
     if (t->out) {
         if (!wr_gate_out_is_open(t->out)) rc = wr_gate_out_open(t->out, self);
