@@ -60,14 +60,11 @@ int wr__partners_check(wr__partners_t *p, wr_node_t *node, int64_t now_ns, char 
         }
         if (!q->since_ns) q->since_ns = now_ns;
         if (now_ns - q->since_ns < grace_ns) continue;
-        char heard[48] = "never heard from";
-        if (info->last_heard_ms_ago >= 0)
-            snprintf(heard, sizeof heard, "last heard from %.1f s ago",
-                     (double)info->last_heard_ms_ago / 1000);
+        /* (the transport's last_heard_ms_ago is as of its last change, not of now) */
         snprintf(why, len,
                  "lost the link to TaskManager %s (it runs subtasks this one exchanges data "
-                 "with): %s has had it down for %.1f s, %s (heartbeat.timeout %lld ms)",
-                 q->node, wr_node_id(node), (double)(now_ns - q->since_ns) / 1e9, heard,
+                 "with): %s has had it down for %.1f s, after a heartbeat.timeout of %lld ms",
+                 q->node, wr_node_id(node), (double)(now_ns - q->since_ns) / 1e9,
                  (long long)wr_node_heartbeat_timeout_ms(node));
         return WR_EUNREACH;
     }
