@@ -602,6 +602,19 @@ static void s_make_keys(char *template)
     s_make_keys_of(template, "S", WR_ROLE_JOBMANAGER, "C", WR_ROLE_TASKMANAGER);
 }
 
+/* The keys folder of a test whose teardown (s_remove_keys) removes it also when the test fails:
+ * made from this template by s_make_keys or s_make_keys_of. */
+static char s_keys[] = "/tmp/weir-test-transport-keys-XXXXXX";
+
+/* Removes s_keys if it was made, and makes it a template again for the next test. */
+static int s_remove_keys(void **state)
+{
+    (void)state;
+    if (!strstr(s_keys, "XXXXXX")) wr_fs_rmtree(s_keys);
+    memcpy(s_keys + sizeof s_keys - 7, "XXXXXX", 6);
+    return 0;
+}
+
 /* Remembers the sender's certificate and role of what it is sent, and answers PONG. */
 typedef struct {
     char cert[WR_NODE_MAX];
@@ -683,15 +696,12 @@ static void test_curve_client_and_server(void **state)
 /* The next test's server and keys, which its teardown removes also when it fails: a server left
  * behind would hold the process's one ZAP handler, and every later CURVE server of this binary
  * would fail. */
-static char s_churn_keys[] = "/tmp/weir-test-transport-keys-XXXXXX";
 static wr_node_t *s_churn_server;
 
 static int s_churn_teardown(void **state)
 {
-    (void)state;
     wr_node_destroy(&s_churn_server);
-    if (!strstr(s_churn_keys, "XXXXXX")) wr_fs_rmtree(s_churn_keys);
-    return 0;
+    return s_remove_keys(state);
 }
 
 /* Whether the process holds at most 8 file descriptors more than *ctx (an int). */
@@ -712,7 +722,7 @@ static bool s_fds_back(void *ctx)
 static void test_clients_destroyed_mid_handshake_leave_the_process_working(void **state)
 {
     (void)state;
-    char *dir = s_churn_keys;
+    char *dir = s_keys;
     s_make_keys(dir);
     wr_strbuf_t err;
     wr_strbuf_init(&err);
@@ -762,17 +772,14 @@ static void test_clients_destroyed_mid_handshake_leave_the_process_working(void 
 /* The next test's nodes and keys, which its teardown removes also when it fails (a server left
  * behind would hold the process's one ZAP handler). */
 static struct {
-    char keys[40];
     wr_node_t *a, *b;
-} s_relink = {.keys = "/tmp/weir-test-transport-keys-XXXXXX"};
+} s_relink;
 
 static int s_relink_teardown(void **state)
 {
-    (void)state;
     wr_node_destroy(&s_relink.a);
     wr_node_destroy(&s_relink.b);
-    if (!strstr(s_relink.keys, "XXXXXX")) wr_fs_rmtree(s_relink.keys);
-    return 0;
+    return s_remove_keys(state);
 }
 
 /* With keys, A links to B (A dials: its id sorts first); B is restarted on its endpoint; A's dial
@@ -787,7 +794,7 @@ static int s_relink_teardown(void **state)
 static void test_restarted_peer_linked_again_while_down_is_reached_with_keys(void **state)
 {
     (void)state;
-    char *dir = s_relink.keys;
+    char *dir = s_keys;
     s_make_keys_of(dir, "A", WR_ROLE_TASKMANAGER, "B", WR_ROLE_TASKMANAGER);
     wr_node_opts_t ao = s_opts("A"), bo = s_opts("B");
     ao.bind = NULL; /* (one CURVE server a process) */
@@ -931,17 +938,6 @@ static void s_round_trips(const char *keys_dir)
         fail_msg("a round trip took %lld ms: a wake-up was missed", (long long)worst_ms);
     wr_node_destroy(&c);
     wr_node_destroy(&s);
-}
-
-/* The keys of test_round_trips_never_wait_for_a_timer, removed by its teardown also when it
- * fails. */
-static char s_keys[] = "/tmp/weir-test-transport-keys-XXXXXX";
-
-static int s_remove_keys(void **state)
-{
-    (void)state;
-    if (!strstr(s_keys, "XXXXXX")) wr_fs_rmtree(s_keys);
-    return 0;
 }
 
 static void test_round_trips_never_wait_for_a_timer(void **state)
@@ -1128,16 +1124,6 @@ static void test_many_messages_arrive_in_order(void **state)
     wr_node_destroy(&b);
 }
 
-/* The next test's keys, which its teardown removes also when it fails. */
-static char s_again_keys[] = "/tmp/weir-test-transport-keys-XXXXXX";
-
-static int s_again_teardown(void **state)
-{
-    (void)state;
-    if (!strstr(s_again_keys, "XXXXXX")) wr_fs_rmtree(s_again_keys);
-    return 0;
-}
-
 /* A CURVE server made right after another was destroyed in this process gets the ZAP handler's
  * endpoint: 200 in a row, every one made. Was a bug: libzmq frees an inproc endpoint on close only
  * once its reaper thread gets to the socket, and a server made before then found it taken (28 to
@@ -1146,7 +1132,7 @@ static int s_again_teardown(void **state)
 static void test_curve_server_made_again_at_once(void **state)
 {
     (void)state;
-    char *dir = s_again_keys;
+    char *dir = s_keys;
     s_make_keys(dir);
     wr_node_opts_t so = s_opts("S");
     so.keys_dir = dir;
@@ -1181,7 +1167,7 @@ int main(void)
                                   s_relink_teardown),
         cmocka_unit_test(test_refused_key_is_told_with_and_without_a_source_address),
         cmocka_unit_test_teardown(test_round_trips_never_wait_for_a_timer, s_remove_keys),
-        cmocka_unit_test_teardown(test_curve_server_made_again_at_once, s_again_teardown),
+        cmocka_unit_test_teardown(test_curve_server_made_again_at_once, s_remove_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
