@@ -1149,6 +1149,19 @@ size_t wr_transport_peers(wr_transport_t *t, wr_peer_info_t *out, size_t n)
     return total;
 }
 
+bool wr_transport_peer(wr_transport_t *t, const char *id, wr_peer_info_t *out)
+{
+    bool found = false;
+    pthread_mutex_lock(&t->stats_lock);
+    for (size_t i = 0; i < t->npeer_snap && !found; i++) {
+        if (strcmp(t->peer_snap[i].id, id)) continue;
+        *out = t->peer_snap[i];
+        found = true;
+    }
+    pthread_mutex_unlock(&t->stats_lock);
+    return found;
+}
+
 void wr_transport_destroy(wr_transport_t **tp, int64_t linger_ms)
 {
     if (!tp || !*tp) return;

@@ -180,5 +180,8 @@ int wr_transport_send(wr_transport_t *t, wr_msg_t **msg);
 
 void wr_transport_stats(wr_transport_t *t, wr_transport_stats_t *out);
 size_t wr_transport_peers(wr_transport_t *t, wr_peer_info_t *out, size_t n);
+/* The peer called id as wr_transport_peers would list it, into *out: true, or false when the
+ * transport knows no such peer (*out untouched). Any thread. */
+bool wr_transport_peer(wr_transport_t *t, const char *id, wr_peer_info_t *out);
 
 #endif

@@ -366,10 +366,7 @@ static void s_why_no_jm(wr_node_t *via, const char *jm, wr_strbuf_t *why)
 {
     char node[WR_NODE_MAX] = "";
     wr_addr_split(jm, node);
-    wr_peer_info_t peers[8], *p = NULL;
-    size_t n = wr_node_peers(via, peers, sizeof peers / sizeof peers[0]);
-    for (size_t i = 0; i < n && i < sizeof peers / sizeof peers[0]; i++)
-        if (!strcmp(peers[i].id, node)) p = &peers[i];
+    wr_peer_info_t info, *p = wr_node_peer(via, node, &info) ? &info : NULL;
     /* with keys, a client's id is its certificate's name, a dot and its own part */
     const char *self = wr_node_id(via);
     int cert = (int)strcspn(self, ".");

@@ -120,11 +120,8 @@ static int s_on_start(wr_actor_t *self, void *state)
  * under that id down (a restarted TaskManager is up again with its first heartbeat). */
 static bool s_peer_reachable(wr_actor_t *self, const char *id)
 {
-    wr_peer_info_t peers[64];
-    size_t n = wr_node_peers(wr_actor_node(self), peers, 64);
-    for (size_t i = 0; i < n && i < 64; i++)
-        if (!strcmp(peers[i].id, id)) return peers[i].state != WR_PEER_DOWN;
-    return true;
+    wr_peer_info_t p;
+    return !wr_node_peer(wr_actor_node(self), id, &p) || p.state != WR_PEER_DOWN;
 }
 
 /* TM_REGISTERED to `to` (an answer when corr is not 0), in an envelope with the epoch: the

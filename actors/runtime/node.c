@@ -653,3 +653,8 @@ size_t wr_node_peers(wr_node_t *n, wr_peer_info_t *out, size_t cap)
 {
     return wr_transport_peers(n->transport, out, cap);
 }
+
+bool wr_node_peer(wr_node_t *n, const char *id, wr_peer_info_t *out)
+{
+    return wr_transport_peer(n->transport, id, out);
+}

@@ -99,5 +99,7 @@ size_t wr_node_actors(wr_node_t *node, wr_actor_info_t *out, size_t n);
 /* The node's transport counters (malformed frames by reason, bytes, peers). */
 void wr_node_transport_stats(wr_node_t *node, wr_transport_stats_t *out);
 size_t wr_node_peers(wr_node_t *node, wr_peer_info_t *out, size_t n);
+/* One peer of the node's transport by id (wr_transport_peer): true, or false when unknown. */
+bool wr_node_peer(wr_node_t *node, const char *id, wr_peer_info_t *out);
 
 #endif

@@ -146,9 +146,7 @@ typedef struct {
 typedef struct {
     wr__partner_t *v;
     uint32_t n, cap;
-    int64_t checked_ns;    /* the last check */
-    wr_peer_info_t *peers; /* scratch: the transport's view */
-    size_t npeers_cap;
+    int64_t checked_ns; /* the last check */
 } wr__partners_t;
 
 /* Adds node (once). 0 or WR_ENOMEM. */

@@ -26,35 +26,17 @@ int wr__partners_add(wr__partners_t *p, const char *node)
     return 0;
 }
 
-/* The transport's view of every peer, into p's scratch. How many, or -1 out of memory. */
-static long s_peers(wr__partners_t *p, wr_node_t *node)
-{
-    for (int tries = 0; tries < 3; tries++) {
-        size_t total = wr_node_peers(node, p->peers, p->npeers_cap);
-        if (total <= p->npeers_cap) return (long)total;
-        wr_peer_info_t *v = realloc(p->peers, (total + 8) * sizeof *v);
-        if (!v) return -1;
-        p->peers = v;
-        p->npeers_cap = total + 8; /* peers may have come meanwhile: ask again */
-    }
-    return -1;
-}
-
 int wr__partners_check(wr__partners_t *p, wr_node_t *node, int64_t now_ns, char *why, size_t len)
 {
     if (!p->n || now_ns - p->checked_ns < S_CHECK_NS) return 0;
     p->checked_ns = now_ns;
-    long n = s_peers(p, node);
-    if (n < 0) return 0; /* out of memory: the next check asks again */
     int64_t grace_ns = wr_node_heartbeat_timeout_ms(node) * 1000000LL;
     for (uint32_t i = 0; i < p->n; i++) {
         wr__partner_t *q = &p->v[i];
-        const wr_peer_info_t *info = NULL;
-        for (long k = 0; k < n && !info; k++)
-            if (!strcmp(p->peers[k].id, q->node)) info = &p->peers[k];
+        wr_peer_info_t info;
         /* not listed: linked a moment ago, not in the transport's snapshot yet; connecting:
          * dialed, not heard from yet (without heartbeats, for good) */
-        if (!info || info->state != WR_PEER_DOWN) {
+        if (!wr_node_peer(node, q->node, &info) || info.state != WR_PEER_DOWN) {
             q->since_ns = 0;
             continue;
         }
@@ -74,6 +56,5 @@ int wr__partners_check(wr__partners_t *p, wr_node_t *node, int64_t now_ns, char 
 void wr__partners_release(wr__partners_t *p)
 {
     free(p->v);
-    free(p->peers);
     *p = (wr__partners_t){0};
 }

@@ -444,20 +444,15 @@ static void s_on_refused(s_tm_t *tm, const wr_msg_t *m)
  * the new JobManager's TM_REGISTERED decides which subtasks live. */
 static void s_learn_jm_id(wr_actor_t *self, s_tm_t *tm)
 {
-    wr_node_t *node = wr_actor_node(self);
-    wr_peer_info_t peers[32];
-    size_t n = wr_node_peers(node, peers, sizeof peers / sizeof peers[0]);
-    for (size_t i = 0; i < n && i < sizeof peers / sizeof peers[0]; i++) {
-        const wr_peer_info_t *p = &peers[i];
-        if (strcmp(p->id, tm->jm_id) || !p->actual[0] || strcmp(p->endpoint, tm->jm_endpoint))
-            continue;
-        wr_warn("taskmanager: the JobManager at %s is node '%s', not '%s' (jobmanager.node-id); "
-                "registering with '%s' (say so with --set jobmanager.node-id=%s)",
-                tm->jm_endpoint, p->actual, tm->jm_id, p->actual, p->actual);
-        int rc = s_follow(self, tm, p->actual, tm->jm_endpoint);
-        if (rc) wr_warn("taskmanager: cannot register with %s: %s", tm->jm_addr, wr_strerror(rc));
+    wr_peer_info_t p;
+    if (!wr_node_peer(wr_actor_node(self), tm->jm_id, &p) || !p.actual[0] ||
+        strcmp(p.endpoint, tm->jm_endpoint))
         return;
-    }
+    wr_warn("taskmanager: the JobManager at %s is node '%s', not '%s' (jobmanager.node-id); "
+            "registering with '%s' (say so with --set jobmanager.node-id=%s)",
+            tm->jm_endpoint, p.actual, tm->jm_id, p.actual, p.actual);
+    int rc = s_follow(self, tm, p.actual, tm->jm_endpoint);
+    if (rc) wr_warn("taskmanager: cannot register with %s: %s", tm->jm_addr, wr_strerror(rc));
 }
 
 /* S_LEADER: etcd names the leader (tm_discovery.h). */
