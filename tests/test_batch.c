@@ -412,6 +412,64 @@ static void test_append_row(void **state)
     wr_batch_destroy(&ref);
 }
 
+/* wr_batch_append_rows gives what as many wr_batch_append_row calls give: after records already
+ * there, with a selection (repeats, any order, empty strings), without one, and nothing at all;
+ * the encoded bytes match too (offsets and heaps). */
+static void test_append_rows_as_rows(void **state)
+{
+    (void)state;
+    wr_schema_t s = s_schema();
+    wr_batch_t *src = wr_batch_new(&s, 0);
+    s_push_n(src, 1000, 3);
+    uint32_t sel[1500];
+    for (uint32_t k = 0; k < 1500; k++)
+        sel[k] = (k * 7919u + k / 3) % 1000;
+    for (uint32_t n = 0; n <= 1500; n += 499) {
+        wr_batch_t *dst = wr_batch_new(&s, 0), *ref = wr_batch_new(&s, 0);
+        s_push_n(dst, 5, 77);
+        s_push_n(ref, 5, 77);
+        for (uint32_t k = 0; k < n; k++)
+            assert_int_equal(wr_batch_append_row(ref, src, sel[k]), 0);
+        assert_int_equal(wr_batch_append_rows(dst, src, sel, n), 0);
+        uint32_t all = n < 1000 ? n : 1000; /* no selection: the first records */
+        for (uint32_t i = 0; i < all; i++)
+            assert_int_equal(wr_batch_append_row(ref, src, i), 0);
+        assert_int_equal(wr_batch_append_rows(dst, src, NULL, all), 0);
+        assert_int_equal(dst->count, 5 + n + all);
+        s_assert_same(ref, dst);
+        size_t la, lb;
+        uint8_t *ea = s_encode(ref, &la), *eb = s_encode(dst, &lb);
+        assert_int_equal(la, lb);
+        assert_memory_equal(ea, eb, la);
+        free(ea);
+        free(eb);
+        wr_batch_destroy(&dst);
+        wr_batch_destroy(&ref);
+    }
+    wr_batch_destroy(&src);
+}
+
+/* More records than a batch may hold: refused, and the batch keeps what it had. */
+static void test_append_rows_too_many(void **state)
+{
+    (void)state;
+    wr_schema_t s = s_schema();
+    wr_batch_t *src = wr_batch_new(&s, 0);
+    s_push_n(src, 4, 1);
+    wr_batch_t *dst = wr_batch_new(&s, 0);
+    s_push_n(dst, 3, 9);
+    wr_batch_t *ref = wr_batch_new(&s, 0);
+    s_push_n(ref, 3, 9);
+    uint32_t sel[1] = {0};
+    dst->count = WR_BATCH_MAX; /* as if full: only the count is read before refusing */
+    assert_int_equal(wr_batch_append_rows(dst, src, sel, 1), WR_ETOOBIG);
+    dst->count = 3;
+    s_assert_same(ref, dst);
+    wr_batch_destroy(&src);
+    wr_batch_destroy(&dst);
+    wr_batch_destroy(&ref);
+}
+
 static void test_schema(void **state)
 {
     (void)state;
@@ -569,6 +627,8 @@ int main(void)
         cmocka_unit_test(test_corrupt_offsets_rejected),
         cmocka_unit_test(test_bool_values_checked),
         cmocka_unit_test(test_append_row),
+        cmocka_unit_test(test_append_rows_as_rows),
+        cmocka_unit_test(test_append_rows_too_many),
         cmocka_unit_test(test_schema),
         cmocka_unit_test(test_schema_pack_unpack),
     };

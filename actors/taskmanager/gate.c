@@ -45,6 +45,10 @@ struct wr_gate_out {
         str[WR_SCHEMA_MAX_FIELDS]; /* the string fields, whose bytes batch_bytes counts */
     s_out_t *ch;
     uint32_t rr; /* rebalance cursor */
+    /* wr_gate_out_push's scratch: each record's channel, the records grouped by channel (in
+     * their order), and where each channel's group starts (nchannels + 1) */
+    uint32_t *route, *rows, *start;
+    uint32_t scratch_cap;
     uint64_t records, blocked;
     int64_t blocked_ns;    /* the time spent blocked, closed intervals */
     int64_t blocked_since; /* the start of the interval still open (a producer waits), or 0 */
@@ -169,7 +173,8 @@ wr_gate_out_t *wr_gate_out_new(const wr_gate_out_opts_t *o)
     for (uint32_t f = 0; f < g->schema.n; f++)
         if (g->schema.f[f].type == WR_T_STRING) g->str[g->nstr++] = f;
     g->ch = calloc(o->nchannels, sizeof *g->ch);
-    if (!g->ch) goto fail;
+    g->start = calloc((size_t)o->nchannels + 1, sizeof *g->start);
+    if (!g->ch || !g->start) goto fail;
     for (uint32_t i = 0; i < o->nchannels; i++) {
         s_out_t *c = &g->ch[i];
         if (!wr_addr_valid(o->targets[i])) goto fail;
@@ -197,6 +202,9 @@ void wr_gate_out_destroy(wr_gate_out_t **gp)
         wr_batch_destroy(&c->building);
     }
     free(g->ch);
+    free(g->route);
+    free(g->rows);
+    free(g->start);
     free(g);
     *gp = NULL;
 }
@@ -232,18 +240,40 @@ bool wr_gate_out_is_open(const wr_gate_out_t *g)
     return true;
 }
 
-/* Appends record i of b to channel c's building batch, sealing it when full: of records, or of
- * string bytes. */
-static int s_append(wr_gate_out_t *g, s_out_t *c, wr_actor_t *self, const wr_batch_t *b, uint32_t i)
+/* Appends records rows[0..m) of b, in that order, to channel c's building batch, sealing it
+ * whenever it fills: of records, or of string bytes (as if they came one at a time). */
+static int s_append(wr_gate_out_t *g, s_out_t *c, wr_actor_t *self, const wr_batch_t *b,
+                    const uint32_t *rows, uint32_t m)
 {
-    wr_batch_t *to = c->building;
-    int rc = wr_batch_append_row(to, b, i);
-    if (rc) return rc;
-    if (to->count >= g->o.batch_records) return s_seal(c, self);
-    size_t bytes = 0;
-    for (uint32_t k = 0; k < g->nstr; k++)
-        bytes += to->heap_len[g->str[k]];
-    return bytes >= g->o.batch_bytes ? s_seal(c, self) : 0;
+    while (m) {
+        wr_batch_t *to = c->building;
+        /* (a batch whose sealing failed may be full already: one record, then seal again) */
+        uint32_t take = to->count < g->o.batch_records ? g->o.batch_records - to->count : 1;
+        bool full = take <= m;
+        if (!full) take = m;
+        if (g->nstr) {
+            size_t bytes = 0;
+            for (uint32_t k = 0; k < g->nstr; k++)
+                bytes += to->heap_len[g->str[k]];
+            for (uint32_t i = 0; i < take; i++) {
+                for (uint32_t k = 0; k < g->nstr; k++) {
+                    const uint32_t *off = b->col[g->str[k]];
+                    bytes += off[rows[i] + 1] - off[rows[i]];
+                }
+                if (bytes >= g->o.batch_bytes) {
+                    take = i + 1;
+                    full = true;
+                    break;
+                }
+            }
+        }
+        int rc = wr_batch_append_rows(to, b, rows, take);
+        if (!rc && full) rc = s_seal(c, self);
+        if (rc) return rc;
+        rows += take;
+        m -= take;
+    }
+    return 0;
 }
 
 static uint32_t s_route(wr_gate_out_t *g, const wr_batch_t *b, uint32_t i)
@@ -264,17 +294,43 @@ static uint32_t s_route(wr_gate_out_t *g, const wr_batch_t *b, uint32_t i)
     return wr_key_group_owner(wr_key_group(h, g->o.max_parallelism), g->o.max_parallelism, n);
 }
 
+static int s_scratch(wr_gate_out_t *g, uint32_t n)
+{
+    if (n <= g->scratch_cap) return 0;
+    uint32_t *route = realloc(g->route, (size_t)n * sizeof *route);
+    if (route) g->route = route;
+    uint32_t *rows = realloc(g->rows, (size_t)n * sizeof *rows);
+    if (rows) g->rows = rows;
+    if (!route || !rows) return WR_ENOMEM;
+    g->scratch_cap = n;
+    return 0;
+}
+
 int wr_gate_out_push(wr_gate_out_t *g, wr_actor_t *self, const wr_batch_t *b, const uint32_t *sel,
                      uint32_t nsel)
 {
-    uint32_t n = sel ? nsel : b->count;
+    uint32_t n = sel ? nsel : b->count, nch = g->o.nchannels;
+    if (!n) return 0;
+    int rc = s_scratch(g, n);
+    if (rc) return rc;
+    /* each record's channel, then the records grouped by channel (a counting sort: each
+     * channel's in their order), then each group in one go */
+    memset(g->start, 0, ((size_t)nch + 1) * sizeof *g->start);
     for (uint32_t k = 0; k < n; k++) {
-        uint32_t i = sel ? sel[k] : k;
-        int rc = s_append(g, &g->ch[s_route(g, b, i)], self, b, i);
-        if (rc) return rc;
+        uint32_t ch = s_route(g, b, sel ? sel[k] : k);
+        g->route[k] = ch;
+        g->start[ch + 1]++;
     }
-    g->records += n;
-    return 0;
+    for (uint32_t ch = 0; ch < nch; ch++)
+        g->start[ch + 1] += g->start[ch];
+    for (uint32_t k = 0; k < n; k++)
+        g->rows[g->start[g->route[k]]++] = sel ? sel[k] : k;
+    for (uint32_t ch = 0, from = 0; ch < nch && !rc; ch++) { /* start[ch]: now where ch ends */
+        rc = s_append(g, &g->ch[ch], self, b, g->rows + from, g->start[ch] - from);
+        from = g->start[ch];
+    }
+    if (!rc) g->records += n;
+    return rc;
 }
 
 int wr_gate_out_watermark(wr_gate_out_t *g, wr_actor_t *self, int64_t wm, int64_t origin_ms)

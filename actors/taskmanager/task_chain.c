@@ -104,10 +104,12 @@ static int s_filter(wr__op_t *op, const wr_batch_t *in, const wr_batch_t **out)
     uint32_t n = 0;
     int rc = wr_expr_select(op->filter, in, op->sel, &n);
     if (rc) return rc;
+    if (n == in->count) { /* every record passes: the batch goes on as it is */
+        *out = in;
+        return 0;
+    }
     wr_batch_clear(op->out);
-    if ((rc = wr_batch_reserve(op->out, n))) return rc;
-    for (uint32_t k = 0; k < n; k++)
-        if ((rc = wr_batch_append_row(op->out, in, op->sel[k]))) return rc;
+    if ((rc = wr_batch_append_rows(op->out, in, op->sel, n))) return rc;
     *out = op->out;
     return 0;
 }

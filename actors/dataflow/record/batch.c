@@ -244,3 +244,54 @@ int wr_batch_append_row(wr_batch_t *dst, const wr_batch_t *src, uint32_t i)
     dst->count++;
     return 0;
 }
+
+int wr_batch_append_rows(wr_batch_t *dst, const wr_batch_t *src, const uint32_t *sel, uint32_t n)
+{
+    assert(dst != src && dst->schema.n == src->schema.n);
+    if (!n) return 0;
+    if (n > WR_BATCH_MAX - dst->count) return WR_ETOOBIG;
+    const uint32_t at = dst->count;
+    int rc = wr_batch_reserve(dst, at + n);
+    for (uint32_t f = 0; rc == 0 && f < src->schema.n; f++) { /* string heaps: room first */
+        if (!s_is_str(src, f)) continue;
+        const uint32_t *so = src->col[f];
+        uint64_t bytes = 0;
+        for (uint32_t k = 0; k < n; k++) {
+            uint32_t i = sel ? sel[k] : k;
+            bytes += so[i + 1] - so[i];
+        }
+        uint64_t from = ((const uint32_t *)dst->col[f])[at];
+        if (bytes > UINT32_MAX - from)
+            rc = WR_ETOOBIG;
+        else
+            rc = s_heap_reserve(dst, f, (size_t)(from + bytes));
+    }
+    if (rc) return rc;
+    for (uint32_t f = 0; f < src->schema.n; f++) {
+        assert(dst->schema.f[f].type == src->schema.f[f].type);
+        if (!s_is_str(src, f)) {
+            const int64_t *s = src->col[f];
+            int64_t *d = (int64_t *)dst->col[f] + at;
+            if (!sel) {
+                memcpy(d, s, (size_t)n * 8);
+                continue;
+            }
+            for (uint32_t k = 0; k < n; k++)
+                d[k] = s[sel[k]];
+            continue;
+        }
+        const uint32_t *so = src->col[f];
+        uint32_t *d = (uint32_t *)dst->col[f] + at;
+        const char *sh = src->heap[f];
+        char *dh = dst->heap[f];
+        uint32_t pos = d[0];
+        for (uint32_t k = 0; k < n; k++) {
+            uint32_t i = sel ? sel[k] : k, len = so[i + 1] - so[i];
+            memcpy(dh + pos, sh + so[i], len);
+            d[k + 1] = pos += len;
+        }
+        dst->heap_len[f] = pos;
+    }
+    dst->count = at + n;
+    return 0;
+}

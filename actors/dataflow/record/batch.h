@@ -87,5 +87,10 @@ int wr_batch_decode(wr_batch_t *b, const uint8_t *buf, size_t len, uint32_t coun
  * growing dst as needed. WR_ENOMEM or WR_ETOOBIG, dst keeping its records. For operators that
  * select. */
 int wr_batch_append_row(wr_batch_t *dst, const wr_batch_t *src, uint32_t i);
+/* Copies records sel[0..n) of src (each < src->count; sel NULL: records 0..n) to the end of dst,
+ * in that order: what n calls of wr_batch_append_row do, a column at a time (the hot paths'
+ * form: a filter's survivors, a partitioner's records for one channel). WR_ENOMEM or
+ * WR_ETOOBIG with dst keeping its records (its buffers may have grown). */
+int wr_batch_append_rows(wr_batch_t *dst, const wr_batch_t *src, const uint32_t *sel, uint32_t n);
 
 #endif
