@@ -185,7 +185,8 @@ static void s_add(wr_window_t *w, const uint64_t *keys, const int64_t *ts, const
 }
 
 /* Runs `batches` batches through the memory engine and through f->rk (one engine, or two split at
- * key group MAXP / 2 after a checkpoint at batch ckpt_at: restored with `split`). */
+ * key group MAXP / 2 after a checkpoint at batch ckpt_at: restored with `split`; another
+ * checkpoint three batches before, so that a restore reads open panes from several deltas). */
 static void s_compare_run(fx_t *f, wr_window_spec_t spec, gen_t g, int batches, int ckpt_at,
                           bool split)
 {
@@ -201,6 +202,11 @@ static void s_compare_run(fx_t *f, wr_window_spec_t spec, gen_t g, int batches, 
     int64_t ts[512];
     double c0[512], c1[512];
     for (int b = 0; b < batches; b++) {
+        if (ckpt_at >= 3 && b == ckpt_at - 3) { /* an earlier one: open panes get two deltas */
+            wr_panestore_files_t files;
+            assert_int_equal(wr_window_rocks_checkpoint(f->rk[0], s_path(f, "ck0"), &files), 0);
+            wr_panestore_files_release(&files);
+        }
         if (b == ckpt_at) {
             wr_panestore_files_t files;
             assert_int_equal(wr_window_rocks_checkpoint(f->rk[0], s_path(f, "ck"), &files), 0);
@@ -296,6 +302,14 @@ static void test_quantiles_checkpoint_restore_continues(void **state)
 {
     gen_t g = {.rng = 13, .t = 100000, .ooo = 400, .late_by = 4000, .nkeys = 70};
     s_compare_run(*state, s_qspec(WR_WINDOW_SLIDING, 2000, 500, 1200), g, 200, 100, false);
+}
+
+/* Panes of 20 s stay open through about 14 batches: both checkpoints write deltas of the same
+ * open panes, and the restore must take the later over the earlier. */
+static void test_quantiles_restore_reads_several_deltas(void **state)
+{
+    gen_t g = {.rng = 17, .t = 100000, .ooo = 400, .late_by = 6000, .nkeys = 150};
+    s_compare_run(*state, s_qspec(WR_WINDOW_TUMBLING, 20000, 0, 5000), g, 200, 100, false);
 }
 
 static void test_quantiles_restore_split_by_key_group(void **state)
@@ -563,6 +577,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_quantiles_tumbling_match_memory, setup, teardown),
         cmocka_unit_test_setup_teardown(test_quantiles_sliding_match_memory, setup, teardown),
         cmocka_unit_test_setup_teardown(test_quantiles_checkpoint_restore_continues, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_quantiles_restore_reads_several_deltas, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_quantiles_restore_split_by_key_group, setup, teardown),
         cmocka_unit_test_setup_teardown(test_quantiles_oracle, setup, teardown),

@@ -227,6 +227,95 @@ static int s_read_file(const char *path, uint8_t **data, size_t *len)
     return rc;
 }
 
+/* A delta run's rows are applied S_AHEAD rows behind the cursor, whose rows are copied into a
+ * ring meanwhile (its pointers last only until the next row), so that each row's index slot is
+ * asked for ahead: the slots of millions of keys lie at random in an index of tens of MB, and a
+ * restarted subtask waits for its restore. */
+#define S_AHEAD 16
+
+typedef struct {
+    uint64_t key, hash;
+    uint8_t *acc;  /* acc_size bytes in the ring's block */
+    uint8_t *tail; /* tail_len bytes (own buffer, grown as needed) */
+    size_t tail_len, tail_cap;
+} s_staged_t;
+
+/* Copies the cursor's row into st. 0 or WR_ENOMEM. */
+static int s_stage(const wr_window_t *w, s_staged_t *st, const wr_panestore_row_t *row)
+{
+    st->key = row->key;
+    st->hash = wr__kt_hash(row->key);
+    memcpy(st->acc, row->acc[0], w->lay.size);
+    st->tail_len = row->tail_len[0];
+    if (st->tail_len > st->tail_cap) {
+        uint8_t *t = realloc(st->tail, st->tail_len);
+        if (!t) return WR_ENOMEM;
+        st->tail = t;
+        st->tail_cap = st->tail_len;
+    }
+    if (st->tail_len) memcpy(st->tail, row->tail[0], st->tail_len);
+    return 0;
+}
+
+/* Applies a staged row to open pane table kt: a later delta replaces an earlier one. */
+static int s_apply(wr_window_t *w, wr__keytable_t *kt, const s_staged_t *st)
+{
+    uint32_t e = wr__kt_find(kt, st->key, st->hash);
+    if (e == WR__KT_NONE) {
+        int rc = wr__kt_reserve(kt, 1);
+        if (rc) return rc;
+        e = wr__kt_insert(kt, st->key, st->hash, w->rocks->init);
+    }
+    uint8_t *acc = wr__kt_entry(kt, e) + 8;
+    wr__acc_free_sketches(&w->lay, acc, w->sk);
+    if (!w->lay.nsketch) {
+        memcpy(acc, st->acc, w->lay.size);
+        return 0;
+    }
+    return wr__rocks_load(w, acc, st->acc, st->tail, st->tail_len);
+}
+
+/* Loads delta run id (key groups [kg_lo, kg_hi)) into open pane table kt. */
+static int s_load_delta(wr_window_t *w, wr__keytable_t *kt, int64_t id, uint32_t kg_lo,
+                        uint32_t kg_hi)
+{
+    s_staged_t ring[S_AHEAD] = {0};
+    uint8_t *accs = malloc((size_t)S_AHEAD * w->lay.size);
+    int rc = accs ? 0 : WR_ENOMEM;
+    for (int i = 0; i < S_AHEAD && accs; i++)
+        ring[i].acc = accs + (size_t)i * w->lay.size;
+    wr_panestore_cursor_t *c =
+        rc ? NULL : wr_panestore_cursor_new(w->rocks->ps, id, id + 1, kg_lo, kg_hi, &rc);
+    size_t head = 0, staged = 0; /* ring[head] is the oldest of `staged` rows */
+    bool more = c != NULL;
+    while (!rc && (more || staged)) {
+        if (more && staged < S_AHEAD) {
+            wr_panestore_row_t row;
+            int got = wr_panestore_cursor_next(c, &row);
+            if (got < 0) {
+                rc = got;
+                break;
+            }
+            more = got == 1;
+            if (more) {
+                s_staged_t *st = &ring[(head + staged) % S_AHEAD];
+                if ((rc = s_stage(w, st, &row))) break;
+                wr__kt_prefetch_slot(kt, st->hash);
+                staged++;
+            }
+            continue;
+        }
+        rc = s_apply(w, kt, &ring[head]);
+        head = (head + 1) % S_AHEAD;
+        staged--;
+    }
+    wr_panestore_cursor_destroy(&c);
+    for (int i = 0; i < S_AHEAD; i++)
+        free(ring[i].tail);
+    free(accs);
+    return rc;
+}
+
 /* Loads the open panes file into w (fresh), keeping the keys of groups [kg_lo, kg_hi). */
 static int s_load_open(wr_window_t *w, const uint8_t *p, size_t len, uint32_t kg_lo, uint32_t kg_hi)
 {
@@ -277,26 +366,7 @@ static int s_load_open(wr_window_t *w, const uint8_t *p, size_t len, uint32_t kg
         r->delta_next = id - WR__ROCKS_DELTA_BASE + 1;
         long oi = wr__rocks_open_get(w, pane);
         if (oi < 0) return WR_ENOMEM;
-        int rc = 0;
-        wr_panestore_cursor_t *c = wr_panestore_cursor_new(r->ps, id, id + 1, kg_lo, kg_hi, &rc);
-        if (!c) return rc;
-        wr_panestore_row_t row;
-        wr__keytable_t *kt = r->open[oi].kt;
-        while ((rc = wr_panestore_cursor_next(c, &row)) == 1) {
-            uint64_t hk = wr__kt_hash(row.key);
-            uint32_t e = wr__kt_find(kt, row.key, hk);
-            if (e == WR__KT_NONE) {
-                if ((rc = wr__kt_reserve(kt, 1))) break;
-                e = wr__kt_insert(kt, row.key, hk, r->init);
-            }
-            uint8_t *acc = wr__kt_entry(kt, e) + 8; /* a later delta replaces an earlier one */
-            wr__acc_free_sketches(&w->lay, acc, w->sk);
-            if (!w->lay.nsketch)
-                memcpy(acc, row.acc[0], w->lay.size);
-            else if ((rc = wr__rocks_load(w, acc, row.acc[0], row.tail[0], row.tail_len[0])))
-                break;
-        }
-        wr_panestore_cursor_destroy(&c);
+        int rc = s_load_delta(w, r->open[oi].kt, id, kg_lo, kg_hi);
         if (rc) return rc;
     }
     return in.off == in.n ? 0 : WR_EPROTO;
