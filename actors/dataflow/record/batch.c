@@ -245,9 +245,23 @@ int wr_batch_append_row(wr_batch_t *dst, const wr_batch_t *src, uint32_t i)
     return 0;
 }
 
+#ifndef NDEBUG
+/* Whether the records sel[0..n) (or 0..n) are in src and dst's fields have src's types. */
+static bool s_rows_ok(const wr_batch_t *dst, const wr_batch_t *src, const uint32_t *sel, uint32_t n)
+{
+    for (uint32_t f = 0; f < src->schema.n; f++)
+        if (dst->schema.f[f].type != src->schema.f[f].type) return false;
+    if (!sel) return n <= src->count;
+    for (uint32_t k = 0; k < n; k++)
+        if (sel[k] >= src->count) return false;
+    return true;
+}
+#endif
+
 int wr_batch_append_rows(wr_batch_t *dst, const wr_batch_t *src, const uint32_t *sel, uint32_t n)
 {
     assert(dst != src && dst->schema.n == src->schema.n);
+    assert(s_rows_ok(dst, src, sel, n));
     if (!n) return 0;
     if (n > WR_BATCH_MAX - dst->count) return WR_ETOOBIG;
     const uint32_t at = dst->count;
@@ -268,7 +282,6 @@ int wr_batch_append_rows(wr_batch_t *dst, const wr_batch_t *src, const uint32_t 
     }
     if (rc) return rc;
     for (uint32_t f = 0; f < src->schema.n; f++) {
-        assert(dst->schema.f[f].type == src->schema.f[f].type);
         if (!s_is_str(src, f)) {
             const int64_t *s = src->col[f];
             int64_t *d = (int64_t *)dst->col[f] + at;
