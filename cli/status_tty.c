@@ -10,8 +10,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bus/base/clock.h"
+
 #define S_LINE_MAX 1024
 #define S_BUF      (64 * 1024)
+#define S_PUMP_NS  (40 * 1000000LL) /* one pump relays for about this long at most */
 
 struct wr_status_tty {
     char line[S_LINE_MAX]; /* what is drawn ("" when nothing) */
@@ -90,9 +93,13 @@ void wr_status_tty_draw(wr_status_tty_t *t, const char *line)
     s_draw(t);
 }
 
-/* Reads what the pipe holds; writes the complete lines (everything when all) to the terminal. */
+/* Reads what the pipe holds; writes the complete lines (everything when all) to the terminal.
+ * Without all, it returns after about S_PUMP_NS even while results keep coming: a sink that
+ * fills the pipe as fast as the terminal takes it would otherwise keep the caller here for good
+ * (its status polls and its Ctrl-C with it). */
 static void s_relay(wr_status_tty_t *t, bool all)
 {
+    const int64_t until = wr_now_ns() + S_PUMP_NS;
     for (;;) {
         ssize_t n = read(t->pipe_rd, t->buf + t->len, sizeof t->buf - t->len);
         if (n < 0 && errno == EINTR) continue;
@@ -115,6 +122,7 @@ static void s_relay(wr_status_tty_t *t, bool all)
             funlockfile(stderr);
         }
         if (n <= 0) return; /* empty for now (EAGAIN), or closed */
+        if (!all && wr_now_ns() >= until) return;
     }
 }
 

@@ -26,7 +26,8 @@ wr_status_tty_t *wr_status_tty_new(bool relay_stdout);
 /* Draws line over the previous one (cleared to the end of the line). */
 void wr_status_tty_draw(wr_status_tty_t *t, const char *line);
 /* Copies the complete result lines waiting in the pipe to the terminal (nothing without a relay):
- * the status line is erased before them and drawn again after. */
+ * the status line is erased before them and drawn again after. Returns after about 40 ms while
+ * results keep coming (a sink then waits on the full pipe until the next call). */
 void wr_status_tty_pump(wr_status_tty_t *t);
 /* Erases the status line, gives fd 1 back and copies what is left in the
  * pipe, a last line without its newline included, waiting for a write in flight to end; later
