@@ -151,6 +151,25 @@ typedef struct {
     wr_gate_in_t *in;
 } s_gates_t;
 
+/* Makes the gates, sends the first CHANNEL_OPENs and starts the tick (as a task does). */
+static int s_gates_start(s_gates_t *g, wr_actor_t *self, const wr_gate_out_opts_t *go,
+                         const wr_gate_in_opts_t *gi)
+{
+    g->out = wr_gate_out_new(go);
+    g->in = wr_gate_in_new(gi);
+    if (!g->out || !g->in) return WR_ENOMEM;
+    int rc = wr_gate_out_open(g->out, self);
+    /* the task's tick: open until open, then retry (which asks again for credit long awaited) */
+    return rc ? rc : wr_timer_every(self, 100, S_LOOP_TICK, NULL);
+}
+
+/* The tick's work. */
+static int s_gates_tick(s_gates_t *g, wr_actor_t *self)
+{
+    int rc = wr_gate_out_is_open(g->out) ? 0 : wr_gate_out_open(g->out, self);
+    return rc ? rc : wr_gate_out_retry(g->out, self);
+}
+
 typedef struct {
     s_gates_t g;
     wr_schema_t schema;
@@ -179,12 +198,7 @@ static int s_loop_start(wr_actor_t *self, void *state)
                              .channel_ids = ids};
     wr_gate_in_opts_t gi = {
         .schema = &l->schema, .nchannels = 1, .window = l->window ? l->window : 8};
-    l->g.out = wr_gate_out_new(&go);
-    l->g.in = wr_gate_in_new(&gi);
-    if (!l->g.out || !l->g.in) return WR_ENOMEM;
-    int rc = wr_gate_out_open(l->g.out, self);
-    /* the task's tick: open until open, then retry (which asks again for credit long awaited) */
-    return rc ? rc : wr_timer_every(self, 100, S_LOOP_TICK, NULL);
+    return s_gates_start(&l->g, self, &go, &gi);
 }
 
 /* S_LONG_N records of S_LONG bytes each, through the output gate, then its end. */
@@ -208,8 +222,7 @@ static int s_loop_message(wr_actor_t *self, void *state, wr_msg_t **msgp)
     s_loop_t *l = state;
     int rc = 0;
     if ((*msgp)->type == S_LOOP_TICK) {
-        if (!wr_gate_out_is_open(l->g.out)) rc = wr_gate_out_open(l->g.out, self);
-        if (!rc) rc = wr_gate_out_retry(l->g.out, self);
+        rc = s_gates_tick(&l->g, self);
     } else if ((*msgp)->type == WR_MSG_CREDIT && l->credits_seen < 32 &&
                (l->drop_mask >> l->credits_seen++ & 1)) {
         return 0; /* lost on the way */
@@ -357,11 +370,7 @@ static int s_multi_start(wr_actor_t *self, void *state)
     wr_gate_in_opts_t gi = {.schema = &m->schema, .nchannels = S_MP_CH, .window = 4};
     for (int c = 0; c < S_MP_CH; c++)
         m->last_seq[c] = -1;
-    m->g.out = wr_gate_out_new(&go);
-    m->g.in = wr_gate_in_new(&gi);
-    if (!m->g.out || !m->g.in) return WR_ENOMEM;
-    int rc = wr_gate_out_open(m->g.out, self);
-    return rc ? rc : wr_timer_every(self, 100, S_LOOP_TICK, NULL);
+    return s_gates_start(&m->g, self, &go, &gi);
 }
 
 /* S_MP_PUSHES batches of S_MP_N records, then the end. */
@@ -405,8 +414,7 @@ static int s_multi_message(wr_actor_t *self, void *state, wr_msg_t **msgp)
     s_multi_t *m = state;
     int rc = 0;
     if ((*msgp)->type == S_LOOP_TICK) {
-        if (!wr_gate_out_is_open(m->g.out)) rc = wr_gate_out_open(m->g.out, self);
-        if (!rc) rc = wr_gate_out_retry(m->g.out, self);
+        rc = s_gates_tick(&m->g, self);
     } else if ((*msgp)->type == WR_MSG_CREDIT) {
         rc = wr_gate_out_credit(m->g.out, self, *msgp);
         if (!rc && !m->pushed && wr_gate_out_is_open(m->g.out)) {
