@@ -72,9 +72,14 @@ static void s_same(const char *what, double v, const char *want, size_t (*fmt)(c
 
 static void s_g6(double v)
 {
-    char want[64];
+    char want[64], probe[WR_NUMFMT_G6_MAX + 8];
     snprintf(want, sizeof want, "%.6g", v);
     s_same("%.6g", v, want, wr_numfmt_g6, WR_NUMFMT_G6_MAX);
+    /* nothing written past WR_NUMFMT_G6_MAX bytes (the fast path stores whole words) */
+    memset(probe, 0x55, sizeof probe);
+    wr_numfmt_g6(probe, v);
+    for (size_t i = WR_NUMFMT_G6_MAX; i < sizeof probe; i++)
+        assert_int_equal(probe[i], 0x55);
 }
 
 static void s_json(double v)
@@ -354,6 +359,82 @@ static void test_times(void **state)
     }
 }
 
+/* The fast path's whole range (fixed notation: a rounded exponent of -4 to 5): values of every
+ * decimal exponent from -6 to 6, of both signs, uniformly within their decade; 6 to 8 digits;
+ * neighbours of a tie at the 7th digit; and what rounds up into the next decade or out of the
+ * range (999999.5 -> "1e+06", 9.999995e-05 -> "0.0001"). */
+static void test_fixed_notation_range(void **state)
+{
+    (void)state;
+    uint64_t r = 13;
+    for (int e = -6; e <= 6; e++) {
+        double lo = pow(10, e);
+        for (int i = 0; i < 40000 / S_SCALE; i++) {
+            double u = (double)(wr_splitmix64(&r) >> 11) * 0x1p-53;
+            double v = lo + u * 9 * lo;
+            s_g6(v);
+            s_g6(-v);
+            int digits = 6 + (int)(wr_splitmix64(&r) % 3);
+            double m = (double)(wr_splitmix64(&r) % (9 * (uint64_t)pow(10, digits - 1))) +
+                       pow(10, digits - 1);
+            double w = m * pow(10, e - digits + 1);
+            s_g6(w);
+            s_g6(-w);
+            double tie = (floor(u * 900000) + 100000 + 0.5) * pow(10, e - 5);
+            for (int k = 0; k < 4; k++, tie = nextafter(tie, INFINITY)) {
+                s_g6(tie);
+                s_g6(nextafter(tie, 0) * (k & 1 ? 1 : -1));
+            }
+        }
+        for (double x = 9.99999 * lo; x < 10 * lo; x = nextafter(x, INFINITY)) {
+            s_g6(x); /* the last 6-digit values of the decade, then those rounding up */
+            x = nextafter(x, INFINITY) + lo * 1e-7;
+        }
+    }
+    const double edge[] = {999999.5,
+                           999999.49999999994,
+                           999999.50000000012,
+                           999999.4,
+                           9.999995e-05,
+                           9.9999949999e-05,
+                           9.99999e-05,
+                           0.0001,
+                           0.000100000,
+                           1e-05,
+                           123456.5,
+                           0.1234565,
+                           1.0,
+                           10.0,
+                           100000.0,
+                           999999.0};
+    for (size_t i = 0; i < sizeof edge / sizeof edge[0]; i++) {
+        s_g6(edge[i]);
+        s_g6(-edge[i]);
+    }
+}
+
+/* The time cache: window bounds that a firing emits key after key cycle through a few values
+ * (fewer, as many as, and more than it keeps), cycles broken by other times, days and years the
+ * fast form does not cover; every text against the reference. */
+static void test_time_cycles(void **state)
+{
+    (void)state;
+    uint64_t r = 17;
+    const int64_t base = 1704067200000LL; /* 2024-01-01 */
+    for (int len = 1; len <= WR_NUMFMT_TIME_WAYS + 5; len++) {
+        wr_numfmt_time_t c = {0};
+        for (int k = 0; k < 50; k++)
+            for (int j = 0; j < len; j++) {
+                s_time(&c, base + (int64_t)j * 60000);
+                if (wr_splitmix64(&r) % 97 == 0) s_time(&c, base + (int64_t)(r % 1000) * 86400000);
+                if (wr_splitmix64(&r) % 211 == 0) s_time(&c, -62167219200001LL - (int64_t)(r % 99));
+            }
+    }
+    wr_numfmt_time_t c = {0};
+    for (int i = 0; i < 200000 / S_SCALE; i++) /* a mix over 24 values, some days apart */
+        s_time(&c, base + (int64_t)(wr_splitmix64(&r) % 24) * 43200000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -367,6 +448,8 @@ int main(void)
         cmocka_unit_test(test_integral_doubles),
         cmocka_unit_test(test_int64),
         cmocka_unit_test(test_times),
+        cmocka_unit_test(test_fixed_notation_range),
+        cmocka_unit_test(test_time_cycles),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,7 +5,9 @@
  * multiply, and with lo's error far below 2^-50 when we divide (the remainder |v| - hi * 10^-k is
  * exact). So t's integer part is exact and its fraction is known to ~1e-15; only a fraction within
  * 1e-9 of one half (a possible tie, where glibc rounds half to even on the exact binary value) or
- * an exponent out of the exact range goes to snprintf. For JSON, see s_json_scaled. */
+ * an exponent out of the exact range goes to snprintf. For JSON, see s_json_scaled. The "%.6g"
+ * of what sensors and window aggregates mostly give (below 10^6, printed without an exponent)
+ * needs only a plain product, its text put together in registers: s_g6_fast. */
 #include "bus/base/numfmt.h"
 
 #include <math.h>
@@ -235,12 +237,72 @@ static size_t s_copy(char *out, const char *s, size_t cap)
     return n;
 }
 
+/* The text of m (6 digits) times 10^(x-5) as "%.6g" writes it in fixed notation (-4 <= x <= 5),
+ * put together in 64-bit words, a byte a character (little-endian: the first character in the
+ * low byte), and stored whole: at most 13 bytes of out. Built in registers: a text assembled in a
+ * buffer by small stores and read back as a word waits for the stores to drain (measured: most of
+ * the time of the first version). */
+static size_t s_fixed6(char *out, bool neg, uint32_t m, int x)
+{
+    uint16_t d01, d23, d45;
+    uint32_t r = m % 10000;
+    memcpy(&d01, s_pairs + 2 * (m / 10000), 2);
+    memcpy(&d23, s_pairs + 2 * (r / 100), 2);
+    memcpy(&d45, s_pairs + 2 * (r % 100), 2);
+    /* the six digits in bytes 0..5, '0' in bytes 6 and 7 */
+    uint64_t v = d01 | (uint64_t)d23 << 16 | (uint64_t)d45 << 32 | (uint64_t)0x3030 << 48;
+    /* nd: the digits up to the last that is not '0' (the first never is) */
+    int nd = 8 - __builtin_clzll(v ^ 0x3030303030303030ull) / 8;
+    out[0] = '-';
+    out += neg;
+    if (x >= 0) { /* x + 1 digits, then the point and the rest, if any: at most 7 bytes */
+        unsigned ib = 8 * (unsigned)(x + 1);
+        uint64_t w = (v & ((1ull << ib) - 1)) | (uint64_t)'.' << ib | (v >> ib) << (ib + 8);
+        memcpy(out, &w, 8);
+        return (size_t)(nd > x + 1 ? nd + 1 : x + 1) + neg;
+    }
+    /* "0.", -x - 1 zeros (lb bytes in all), then the digits: at most 11 bytes */
+    unsigned lb = 8 * (unsigned)(1 - x);
+    uint64_t w0 = (0x303030302e30ull & ((1ull << lb) - 1)) | v << lb;
+    uint32_t w1 = (uint32_t)(v >> (64 - lb));
+    memcpy(out, &w0, 8);
+    memcpy(out + 8, &w1, 4);
+    return (size_t)(1 - x + nd) + neg;
+}
+
+/* The common case of wr_numfmt_g6: a (> 0) below 10^6 and rounding to an exponent in -4..5. One
+ * product a * 10^k (exact 10^k, k in 0..10) is within 2^-33 of the exact one, as it is below
+ * 2^20; so away from a tie (1e-9) it rounds the same. false: not decided here. */
+static bool s_g6_fast(char *out, bool neg, double a, size_t *len)
+{
+    if (__BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__) return false; /* s_fixed6's words */
+    int e = (s_exp2(a) * 78913) >> 18;                           /* floor(log10 a), or one less */
+    if (e < -5 || e > 5) return false;
+    if (a >= s_p10_all[e + 23]) e++;
+    if (e > 5) return false;
+    double t = a * s_p10[5 - e];
+    if (!(t >= 100000.0 && t < 1000000.0)) return false; /* e was off: the general path */
+    uint32_t m = (uint32_t)t;
+    double frac = t - (double)m; /* exact */
+    if (fabs(frac - 0.5) < 1e-9) return false;
+    m += frac > 0.5; /* no branch: for readings with all their digits it is a coin toss */
+    if (m == 1000000) {
+        m = 100000;
+        e++;
+    }
+    if (e < -4 || e > 5) return false;
+    *len = s_fixed6(out, neg, m, e);
+    return true;
+}
+
 size_t wr_numfmt_g6(char *out, double v)
 {
     bool neg = signbit(v);
     if (v == 0) return s_copy(out, neg ? "-0" : "0", 2);
     uint64_t m;
     int x;
+    size_t len;
+    if (isfinite(v) && s_g6_fast(out, neg, fabs(v), &len)) return len;
     if (isfinite(v) && s_digits(fabs(v), 6, &m, &x)) return s_emit_g(out, neg, m, x, 6, false);
     char tmp[WR_NUMFMT_G6_MAX + 1];
     snprintf(tmp, sizeof tmp, "%.6g", v);
@@ -374,34 +436,49 @@ static size_t s_time_slow(char *out, int64_t ms)
     return s_copy(out, tmp, WR_NUMFMT_TIME_MAX);
 }
 
+/* The text of ms (years 0..9999) into text[WR_NUMFMT_TIME_LEN], the day's date from c's. false:
+ * a year the fast form does not cover. */
+static bool s_time_fast(wr_numfmt_time_t *c, int64_t ms, char *text)
+{
+    int64_t day = ms / S_DAY_MS - (ms % S_DAY_MS < 0);
+    if (!c->day_ok || c->day != day) {
+        int64_t y;
+        unsigned mon, mday;
+        s_civil(day, &y, &mon, &mday);
+        if (y < 0 || y > 9999) return false;
+        s_put2(c->date, (unsigned)(y / 100));
+        s_put2(c->date + 2, (unsigned)(y % 100));
+        c->date[4] = '-';
+        s_put2(c->date + 5, mon);
+        c->date[7] = '-';
+        s_put2(c->date + 8, mday);
+        c->date[10] = 'T';
+        c->day = day;
+        c->day_ok = true;
+    }
+    memcpy(text, c->date, 11);
+    s_put_clock(text + 11, ms - day * S_DAY_MS);
+    return true;
+}
+
 size_t wr_numfmt_time(wr_numfmt_time_t *c, int64_t ms, char *out)
 {
-    if (!c->valid || c->ms != ms) {
-        int64_t day = ms / S_DAY_MS - (ms % S_DAY_MS < 0);
-        int64_t msod = ms - day * S_DAY_MS;
-        if (!c->valid || c->day != day) {
-            int64_t y;
-            unsigned mon, mday;
-            s_civil(day, &y, &mon, &mday);
-            if (y >= 0 && y <= 9999) {
-                s_put2(c->text, (unsigned)(y / 100));
-                s_put2(c->text + 2, (unsigned)(y % 100));
-                c->text[4] = '-';
-                s_put2(c->text + 5, mon);
-                c->text[7] = '-';
-                s_put2(c->text + 8, mday);
-                c->text[10] = 'T';
-                c->len = 24;
-                c->day = day;
-            } else {
-                c->len = (uint8_t)s_time_slow(c->text, ms);
-                c->day = INT64_MIN;
-            }
-        }
-        if (c->day != INT64_MIN) s_put_clock(c->text + 11, msod);
-        c->ms = ms;
-        c->valid = true;
+    unsigned w = c->last, n = c->n;
+    if (n && c->ms[w] != ms) {
+        w = w + 1 < n ? w + 1 : 0; /* a cycle comes round in order */
+        for (unsigned i = 0; i < n && c->ms[w] != ms; i++)
+            w = w + 1 < n ? w + 1 : 0;
     }
-    memcpy(out, c->text, c->len);
-    return c->len;
+    if (!n || c->ms[w] != ms) { /* not kept: formatted into the entry replaced next */
+        w = n < WR_NUMFMT_TIME_WAYS ? n : c->next;
+        if (!s_time_fast(c, ms, c->text[w])) return s_time_slow(out, ms);
+        c->ms[w] = ms;
+        if (n < WR_NUMFMT_TIME_WAYS)
+            c->n++;
+        else
+            c->next = (uint8_t)((c->next + 1) % WR_NUMFMT_TIME_WAYS);
+    }
+    c->last = (uint8_t)w;
+    memcpy(out, c->text[w], WR_NUMFMT_TIME_LEN);
+    return WR_NUMFMT_TIME_LEN;
 }

@@ -20,7 +20,8 @@
 /* "%lld". */
 size_t wr_numfmt_i64(char *out, int64_t v);
 
-/* "%.6g", identical to glibc's for every double (-0, inf, nan included). */
+/* "%.6g", identical to glibc's for every double (-0, inf, nan included). May write all
+ * WR_NUMFMT_G6_MAX bytes of out (the bytes after the text are scratch). */
 size_t wr_numfmt_g6(char *out, double v);
 
 /* A JSON number that reads back to exactly v: the shortest of "%.15g", "%.16g", "%.17g" that
@@ -28,15 +29,24 @@ size_t wr_numfmt_g6(char *out, double v);
  * stays a JSON double). Non-finite values (not JSON numbers) give "null". */
 size_t wr_numfmt_json_double(char *out, double v);
 
-/* Remembers the last time formatted: rows of one window firing share window_start/window_end,
- * and many times share a day. A zeroed struct is an empty cache; keep one per column. */
+/* Remembers the times formatted last: rows of one window firing share window_start/window_end,
+ * and an end-of-input (or catch-up) firing emits each key's windows in turn, so a column cycles
+ * through a handful of bounds (11 for 10-minute windows sliding by 1 minute). Up to
+ * WR_NUMFMT_TIME_WAYS of them (years 0..9999) are kept as text, replaced in turn; a time is looked
+ * for at the entry used last, then the one after it (a cycle comes round in order), then among all.
+ * A zeroed struct is an empty cache; keep one per column. */
+#define WR_NUMFMT_TIME_WAYS 16
+#define WR_NUMFMT_TIME_LEN  24 /* "2024-01-01T00:00:00.000Z" */
+
 typedef struct {
-    bool valid;
-    uint8_t len;
-    int64_t ms;  /* the last value formatted, text[0..len) */
-    int64_t day; /* its day since the epoch, when the fast form (years 0..9999) was used, else
-                    INT64_MIN */
-    char text[WR_NUMFMT_TIME_MAX];
+    uint8_t n;    /* entries in use */
+    uint8_t last; /* the entry used last */
+    uint8_t next; /* the entry replaced next, once all are in use */
+    int64_t ms[WR_NUMFMT_TIME_WAYS];
+    char text[WR_NUMFMT_TIME_WAYS][WR_NUMFMT_TIME_LEN];
+    bool day_ok; /* date holds day's "YYYY-MM-DDT" */
+    int64_t day; /* days since the epoch */
+    char date[11];
 } wr_numfmt_time_t;
 
 /* Epoch milliseconds as UTC "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ" (what gmtime_r says; negative
