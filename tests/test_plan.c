@@ -52,6 +52,13 @@ static void test_iot_job_is_two_vertices_joined_by_key(void **state)
     assert_int_equal(wr_plan_subtasks(&p), 4);
     assert_int_equal(wr_plan_index(&p, 1, 1), 3);
     assert_string_equal(p.v[0].name, "generator -> filter-1");
+    /* only the key and the event time cross the exchange (count() reads no field): the source
+     * vertex makes every field of the generator and sends two */
+    assert_true(wr_schema_equal(&p.v[0].in_schema, &t->schema));
+    assert_int_equal(p.v[0].out_schema.n, 2);
+    assert_string_equal(p.v[0].out_schema.f[0].name, "device");
+    assert_string_equal(p.v[0].out_schema.f[1].name, "ts");
+    assert_true(wr_schema_equal(&p.v[1].in_schema, &p.v[0].out_schema));
     wr_strbuf_release(&err);
     wr_topology_destroy(&t);
 }
@@ -116,6 +123,9 @@ static void test_several_sources_feed_one_window(void **state)
     assert_int_equal(p.v[1].output, 2);
     assert_int_equal(p.v[2].n_inputs, 2);
     assert_int_equal(p.v[0].edge, WR_EDGE_HASH);
+    for (int v = 0; v < 2; v++) /* each source sends what the window reads */
+        assert_true(wr_schema_equal(&p.v[v].out_schema, &t->input));
+    assert_int_equal(t->input.n, 2);
     /* channel ids of different edges never collide */
     assert_true(wr_plan_channel(0, 1, 0) != wr_plan_channel(1, 1, 0));
     wr_strbuf_release(&err);

@@ -79,11 +79,27 @@ static void s_keys_release(wr__keys_t *k)
 
 /* ---- where records go ---- */
 
+/* b as the records that leave (c->proj): the same columns, fewer of them. */
+static const wr_batch_t *s_project(wr__chain_t *c, const wr_batch_t *b)
+{
+    wr_batch_t *v = &c->proj_view;
+    v->count = b->count;
+    v->cap = b->cap;
+    for (uint32_t f = 0; f < c->nproj; f++) {
+        int k = c->proj[f];
+        v->col[f] = b->col[k];
+        v->heap[f] = b->heap[k];
+        v->heap_len[f] = b->heap_len[k];
+        v->heap_cap[f] = b->heap_cap[k];
+    }
+    return v;
+}
+
 static int s_emit(wr__chain_t *c, const wr_batch_t *b)
 {
     if (!b->count) return 0;
     c->records_out += b->count;
-    if (c->out) return wr_gate_out_push(c->out, c->self, b, NULL, 0);
+    if (c->out) return wr_gate_out_push(c->out, c->self, c->nproj ? s_project(c, b) : b, NULL, 0);
     for (uint32_t i = 0; i < c->nsinks; i++) {
         int rc = wr_sink_write(c->sinks[i], b, NULL, 0);
         if (rc) return rc;
@@ -343,6 +359,26 @@ static wr_sink_t *s_sink_new(const wr__chain_t *c, const wr_topo_sink_t *s,
     return k;
 }
 
+/* c->proj for the records leaving v: its out_schema's fields in what its operators make. */
+static int s_project_init(wr__chain_t *c, const wr_topology_t *t, const wr_plan_vertex_t *v,
+                          wr_strbuf_t *err)
+{
+    const wr_schema_t *made =
+        v->op_end > v->op_first ? &t->ops[v->op_end - 1].output : &v->in_schema;
+    if (wr_schema_equal(made, &v->out_schema)) return 0;
+    for (uint32_t f = 0; f < v->out_schema.n; f++) {
+        c->proj[f] = wr_schema_find(made, v->out_schema.f[f].name);
+        if (c->proj[f] < 0 || made->f[c->proj[f]].type != v->out_schema.f[f].type) {
+            wr_strbuf_addf(err, "the plan sends field '%s', which the operators do not make",
+                           v->out_schema.f[f].name);
+            return WR_EINVAL;
+        }
+    }
+    c->nproj = v->out_schema.n;
+    c->proj_view.schema = v->out_schema;
+    return 0;
+}
+
 int wr__chain_init(wr__chain_t *c, const wr_topology_t *t, const wr_plan_vertex_t *v,
                    wr_gate_out_t *out, const wr_task_opts_t *o, wr_strbuf_t *err)
 {
@@ -370,6 +406,7 @@ int wr__chain_init(wr__chain_t *c, const wr_topology_t *t, const wr_plan_vertex_
             if (!(op->exprs[k] = wr_expr_compile(top->outputs[k].expr, in, err))) return WR_EINVAL;
     }
     int rc;
+    if (out && v->edge == WR_EDGE_HASH && (rc = s_project_init(c, t, v, err))) return rc;
     if (v->window && (rc = s_window_init(c, err))) return rc;
     if (v->sinks) {
         for (uint32_t i = 0; i < t->n_sinks; i++, c->nsinks++)

@@ -72,7 +72,13 @@ typedef struct wr__chain {
     const wr_task_opts_t *o; /* the subtask's (attempt, subtask, state backend) */
     wr_sink_t *late_sink;
     wr_gate_out_t *out; /* NULL when the vertex holds the sinks */
-    wr_actor_t *self;   /* during a call: for the output gate */
+    /* Into the window, only the fields it reads leave (plan.h: out_schema): field f of the
+     * records sent is field proj[f] of the operators' output. proj_view shows a batch that way,
+     * its columns borrowed (never cleared or freed). nproj 0: every field leaves as it is. */
+    uint32_t nproj;
+    int proj[WR_SCHEMA_MAX_FIELDS];
+    wr_batch_t proj_view;
+    wr_actor_t *self; /* during a call: for the output gate */
     uint64_t records_out, late_dropped, windows_fired;
     /* A window firing paused because the output gate is full (see wr__chain_resume): the
      * watermark it goes to, when the source made it, results before it, and whether it is the

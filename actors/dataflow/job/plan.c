@@ -89,11 +89,16 @@ int wr_plan_build(const wr_topology_t *t, wr_plan_t *p, wr_strbuf_t *err)
         w->out_schema = t->result;
         s_name_add(w,
                    t->window.name[0] ? t->window.name : wr_topo_window_kind_name(t->window.kind));
+        /* what crosses the key-by exchange: the fields the window reads (topology.h: input);
+         * the vertices before it drop the rest as they send (task_chain.c) */
         if (tail_is_sources) {
-            for (uint32_t s = first_src; s < tail_first; s++)
+            for (uint32_t s = first_src; s < tail_first; s++) {
                 s_connect(p, s, wi, WR_EDGE_HASH);
+                p->v[s].out_schema = t->input;
+            }
         } else {
             s_connect(p, tail, wi, WR_EDGE_HASH);
+            p->v[tail].out_schema = t->input;
         }
         tail = wi;
         tail_is_sources = false;

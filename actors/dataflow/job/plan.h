@@ -33,8 +33,10 @@ typedef struct {
     int output;             /* downstream vertex, or -1 (a vertex with sinks, or the last) */
     enum wr_plan_edge edge; /* to output */
     wr_schema_t in_schema;  /* records arriving (for a source vertex: what the source makes) */
-    wr_schema_t out_schema; /* records leaving (to output or to the sinks) */
-    char name[96];          /* for `weir job`: "generator -> filter -> map" */
+    /* records leaving (to output or to the sinks); into the window: only the fields it reads,
+     * which may be fewer than the last operator makes (topology.h: input) */
+    wr_schema_t out_schema;
+    char name[96]; /* for `weir job`: "generator -> filter -> map" */
 } wr_plan_vertex_t;
 
 typedef struct {

@@ -44,7 +44,8 @@
  *     allowed_lateness: 1min     # late records re-fire their window until then (default 0)
  *     quantile_accuracy: 0.01    # relative error of quantiles (default 0.01)
  *     late_sink: {type: file, path: late.jsonl}   # records later than that (default: counted);
- *                                #   an at-least-once sink: they are written as they come
+ *                                #   an at-least-once sink: they are written as they come, every
+ *                                #   field (without one, only the fields the window reads reach it)
  *   aggregates:                  # output field -> function(input field); 1 to 16
  *     readings: count()          #   count, sum, min, max, avg, stddev, stddev_samp, first,
  *     avg_temp: avg(temperature) #   last, median, pNN (p95, p99.9), quantile(field, q)
@@ -190,7 +191,12 @@ typedef struct {
     wr_topo_window_t window;
     uint32_t n_aggs;
     wr_topo_agg_t aggs[WR_TOPO_MAX_AGGS];
-    wr_schema_t input;  /* derived: what reaches the window (the chain's output) */
+    wr_schema_t chain_out; /* derived: the operators' output (the sources' records without any) */
+    /* derived: what reaches the window: the fields of chain_out it reads (key_by,
+     * event_time.field, the aggregates' fields; in chain_out's order), so that the key-by
+     * exchange carries no column the window drops; all of chain_out when a late sink takes the
+     * records whole, and without a window */
+    wr_schema_t input;
     wr_schema_t result; /* derived: what the sinks get */
     uint32_t n_sinks;
     wr_topo_sink_t sinks[WR_TOPO_MAX_SINKS];

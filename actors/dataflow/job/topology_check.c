@@ -77,8 +77,28 @@ static int s_check_chain(wr__topo_ctx_t *c, wr_topology_t *t)
         }
         in = op->output;
     }
-    t->input = in;
+    t->chain_out = t->input = in;
     return 0;
+}
+
+/* t->input becomes the fields of chain_out the window reads (see topology.h), the indices into
+ * it with it. The window's fields were checked against the whole of chain_out. */
+static void s_project_input(wr_topology_t *t)
+{
+    if (t->window.has_late_sink) return; /* late records go out whole */
+    wr_schema_t in;
+    wr_schema_init(&in);
+    for (uint32_t f = 0; f < t->chain_out.n; f++) {
+        const wr_field_t *x = &t->chain_out.f[f];
+        bool read = !strcmp(x->name, t->key_by) || !strcmp(x->name, t->event_time.field);
+        for (uint32_t i = 0; i < t->n_aggs && !read; i++)
+            read = !strcmp(x->name, t->aggs[i].field);
+        if (read) wr_schema_add(&in, x->name, x->type); /* a subset: no error */
+    }
+    t->input = in;
+    t->key_index = wr_schema_find(&in, t->key_by);
+    for (uint32_t i = 0; i < t->n_aggs; i++)
+        if (t->aggs[i].field[0]) t->aggs[i].input = wr_schema_find(&in, t->aggs[i].field);
 }
 
 /* field must be in s with a type allowed by the mask (bits of enum wr_type). */
@@ -369,6 +389,7 @@ int wr__topo_check(wr__topo_ctx_t *c, wr_topology_t *t)
     }
     if (!rc) rc = s_check_chain(c, t);
     if (!rc) rc = s_check_window(c, t);
+    if (rc == 0 && t->window.kind != WR_TOPO_WINDOW_NONE) s_project_input(t);
     if (rc == 0 && t->window.kind == WR_TOPO_WINDOW_NONE) {
         t->result = t->input;
         memset(&t->event_time, 0, sizeof t->event_time); /* only a window has event time */
