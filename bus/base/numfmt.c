@@ -146,12 +146,21 @@ static int s_exp2(double a)
     return (int)((bits >> 52) & 0x7ff) - 1023;
 }
 
+/* floor(log10 a) for a normal a > 0, mostly right: floor(e2 log10 2) is it or one less, and one
+ * comparison with a power of ten (rounded below 10^0) settles most of the rest. Callers check
+ * the scaled value and step the exponent if it was off. */
+static int s_e10_guess(double a)
+{
+    int e = (s_exp2(a) * 78913) >> 18;
+    if (e >= -22 && e < 22 && a >= s_p10_all[e + 23]) e++;
+    return e;
+}
+
 /* a > 0 scaled into [10^(P-1), 10^P) (P in 1..17), unrounded: integer part *ip, fraction *frac,
  * a's decimal exponent *e10 (floor(log10 a)). false when |v| is out of the exact range. */
 static bool s_find(double a, int P, uint64_t *ip, double *frac, int *e10)
 {
-    int e = (s_exp2(a) * 78913) >> 18; /* floor(e2 log10 2): floor(log10 a), or one less */
-    if (e >= -22 && e < 22 && a >= s_p10_all[e + 23]) e++; /* now mostly right: one scaling */
+    int e = s_e10_guess(a); /* one scaling, mostly */
     for (int tries = 0; tries < 3; tries++) {
         int k = P - 1 - e;
         if (k > 22 || k < -22) return false;
@@ -276,10 +285,8 @@ static size_t s_fixed6(char *out, bool neg, uint32_t m, int x)
 static bool s_g6_fast(char *out, bool neg, double a, size_t *len)
 {
     if (__BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__) return false; /* s_fixed6's words */
-    int e = (s_exp2(a) * 78913) >> 18;                           /* floor(log10 a), or one less */
+    int e = s_e10_guess(a);
     if (e < -5 || e > 5) return false;
-    if (a >= s_p10_all[e + 23]) e++;
-    if (e > 5) return false;
     double t = a * s_p10[5 - e];
     if (!(t >= 100000.0 && t < 1000000.0)) return false; /* e was off: the general path */
     uint32_t m = (uint32_t)t;
@@ -299,11 +306,13 @@ size_t wr_numfmt_g6(char *out, double v)
 {
     bool neg = signbit(v);
     if (v == 0) return s_copy(out, neg ? "-0" : "0", 2);
-    uint64_t m;
-    int x;
-    size_t len;
-    if (isfinite(v) && s_g6_fast(out, neg, fabs(v), &len)) return len;
-    if (isfinite(v) && s_digits(fabs(v), 6, &m, &x)) return s_emit_g(out, neg, m, x, 6, false);
+    if (isfinite(v)) {
+        uint64_t m;
+        int x;
+        size_t len;
+        if (s_g6_fast(out, neg, fabs(v), &len)) return len;
+        if (s_digits(fabs(v), 6, &m, &x)) return s_emit_g(out, neg, m, x, 6, false);
+    }
     char tmp[WR_NUMFMT_G6_MAX + 1];
     snprintf(tmp, sizeof tmp, "%.6g", v);
     return s_copy(out, tmp, WR_NUMFMT_G6_MAX);
